@@ -1,0 +1,39 @@
+# animus — developer commands. `make up` starts everything and runs the demo; `make test` runs every test.
+SHELL := /bin/bash
+PY    := .venv/bin/python
+DEVDB := $(PY) tools/devdb.py
+
+.PHONY: setup db deploy up demo test test-sql test-py down psql clean bench bench-queue bench-memory bench-quality snapshot install-sql
+
+setup:            ## install Debian packages and the project virtualenv (.venv)
+	@bash tools/bootstrap.sh
+
+db: setup         ## start the embedded PostgreSQL (idempotent)
+	@$(DEVDB) start
+
+deploy: db        ## deploy animus to the dev database `animus`
+	@bash tools/deploy.sh animus
+
+up: deploy        ## everything, then the end-to-end demo
+	@bash tools/demo.sh
+
+test: db          ## every test: pgTAP via pg_prove, then pytest, on fresh test databases
+	@bash tools/test.sh
+
+test-sql: db
+	@bash tools/test.sh sql
+
+test-py: db
+	@bash tools/test.sh py
+
+down:             ## stop the embedded server (data kept)
+	@$(DEVDB) stop
+
+psql: db          ## psql on the dev database
+	@$$($(DEVDB) bin psql) "$$($(DEVDB) url animus)"
+
+snapshot: db      ## regenerate sql/schema.sql and sql/animus.sql after a schema change
+	@bash tools/snapshot.sh write
+
+clean: down       ## remove the server data and the virtualenv
+	rm -rf .pgdata .venv

@@ -1,0 +1,8 @@
+-- Revert animus:schema from pg
+
+BEGIN;
+
+ALTER DEFAULT PRIVILEGES IN SCHEMA animus GRANT EXECUTE ON FUNCTIONS TO PUBLIC;
+DROP SCHEMA animus;
+
+COMMIT;
