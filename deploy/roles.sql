@@ -26,7 +26,20 @@ BEGIN
     END LOOP;
 END $$;
 
-GRANT animus_memory_reader TO animus_memory_writer;
-GRANT animus_producer, animus_worker, animus_memory_writer TO animus_admin;
+-- Memberships (checked first: a second database on the cluster finds them granted already).
+DO $$
+DECLARE
+    m record;
+BEGIN
+    FOR m IN SELECT * FROM (VALUES ('animus_memory_reader', 'animus_memory_writer'),
+                                   ('animus_producer', 'animus_admin'),
+                                   ('animus_worker', 'animus_admin'),
+                                   ('animus_memory_writer', 'animus_admin')) AS t(grp, member)
+    LOOP
+        IF NOT pg_catalog.pg_has_role(m.member, m.grp, 'member') THEN
+            EXECUTE format('GRANT %I TO %I', m.grp, m.member);
+        END IF;
+    END LOOP;
+END $$;
 
 COMMIT;
