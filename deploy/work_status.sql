@@ -188,6 +188,10 @@ BEGIN
             DELETE FROM animus.work_items w USING ended e WHERE w.id = e.id RETURNING 1
         )
         SELECT (SELECT count(*) FROM merged), (SELECT count(*) FROM canon) INTO n_merged, n_items;
+        IF n_items > 0 THEN
+            UPDATE animus.work_items w SET parent_id = NULL
+             WHERE w.parent_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM animus.work_items p WHERE p.id = w.parent_id);
+        END IF;
         -- pgmq has no retention function for archives: delete old archive rows directly.
         EXECUTE pg_catalog.format('WITH d AS (DELETE FROM pgmq.%I WHERE archived_at < $1 RETURNING 1) SELECT count(*) FROM d', 'a_' || q)
            INTO n_arch USING cutoff;
