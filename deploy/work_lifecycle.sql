@@ -184,7 +184,7 @@ BEGIN
            (SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
                        'work_id', r.id, 'source', r.source, 'trigger_info', r.trigger_info,
                        'trace_context', r.trace_context, 'submitted_at', r.created_at)
-                   ORDER BY r.created_at, r.id)
+                   ORDER BY r.merged_into IS NOT NULL, r.created_at, r.id)
               FROM animus.work_items r WHERE r.id = w.id OR r.merged_into = w.id),
            w.created_at, v_until
       FROM animus.work_items w

@@ -506,7 +506,7 @@ BEGIN
            (SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
                        'work_id', r.id, 'source', r.source, 'trigger_info', r.trigger_info,
                        'trace_context', r.trace_context, 'submitted_at', r.created_at)
-                   ORDER BY r.created_at, r.id)
+                   ORDER BY r.merged_into IS NOT NULL, r.created_at, r.id)
               FROM animus.work_items r WHERE r.id = c.id OR r.merged_into = c.id),
            coalesce((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
                        'work_id', r.id, 'source', r.source, 'trigger_info', r.trigger_info, 'params', r.params,
@@ -644,8 +644,9 @@ CREATE FUNCTION animus.queue_stats(queue text DEFAULT NULL::text) RETURNS TABLE(
 #variable_conflict use_column
 DECLARE
     q      text;
-    m      record;
-    oldest double precision;
+    m       record;
+    visible bigint;
+    oldest  double precision;
 BEGIN
     IF queue_stats.queue IS NOT NULL AND NOT EXISTS (SELECT 1 FROM animus.queues qq WHERE qq.queue_name = queue_stats.queue) THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', queue_stats.queue),
@@ -655,11 +656,12 @@ BEGIN
               WHERE queue_stats.queue IS NULL OR qq.queue_name = queue_stats.queue ORDER BY qq.queue_name
     LOOP
         SELECT * INTO m FROM pgmq.metrics(q);
-        EXECUTE pg_catalog.format('SELECT extract(epoch FROM pg_catalog.clock_timestamp() - min(vt)) FROM pgmq.%I WHERE vt <= pg_catalog.clock_timestamp()', 'q_' || q)
-           INTO oldest;
+        -- Visible now (as read_work sees it: clock time, not the transaction's start).
+        EXECUTE pg_catalog.format('SELECT count(*), extract(epoch FROM pg_catalog.clock_timestamp() - min(vt)) FROM pgmq.%I WHERE vt <= pg_catalog.clock_timestamp()', 'q_' || q)
+           INTO visible, oldest;
         RETURN QUERY
         SELECT q, s.state, (SELECT count(*) FROM animus.work_items w WHERE w.queue_name = q AND w.state = s.state),
-               m.queue_length, m.queue_visible_length, coalesce(oldest, 0), m.oldest_msg_age_sec, m.total_messages
+               m.queue_length, visible, coalesce(oldest, 0), m.oldest_msg_age_sec, m.total_messages
           FROM (VALUES (1, 'queued'), (2, 'running'), (3, 'completed'), (4, 'dead'), (5, 'cancelled'), (6, 'merged')) AS s(n, state)
          ORDER BY s.n;
     END LOOP;
@@ -774,7 +776,7 @@ BEGIN
            (SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
                        'work_id', r.id, 'source', r.source, 'trigger_info', r.trigger_info,
                        'trace_context', r.trace_context, 'submitted_at', r.created_at)
-                   ORDER BY r.created_at, r.id)
+                   ORDER BY r.merged_into IS NOT NULL, r.created_at, r.id)
               FROM animus.work_items r WHERE r.id = w.id OR r.merged_into = w.id),
            w.created_at, v_until
       FROM animus.work_items w
@@ -1077,7 +1079,7 @@ BEGIN
                 pg_catalog.clock_timestamp() + coalesce((e.item ->> 'delay')::numeric, 0) * interval '1 second', -- run_at
                 NULL, NULL, NULL,                                                   -- outcome, error, duration_ms
                 coalesce(e.item -> 'trace_context', submit_work_batch.trace_context),
-                pg_catalog.now(), pg_catalog.now(), NULL, NULL, NULL                -- created/updated/started/heartbeat/resolved
+                pg_catalog.clock_timestamp(), pg_catalog.clock_timestamp(), NULL, NULL, NULL -- created/updated/started/heartbeat/resolved
               )::animus.work_items AS r
               FROM pg_catalog.jsonb_array_elements(items) WITH ORDINALITY AS e(item, n)) AS w;
     IF v_ids IS NULL THEN
@@ -1581,8 +1583,8 @@ CREATE TABLE animus.work_items (
     error text,
     duration_ms double precision,
     trace_context jsonb,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    created_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    updated_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
     started_at timestamp with time zone,
     heartbeat_at timestamp with time zone,
     resolved_at timestamp with time zone,
