@@ -236,6 +236,58 @@ $$;
 COMMENT ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer) IS 'Vector and keyword search fused by Reciprocal Rank Fusion in one statement: each branch contributes its best candidates (default max(k, 100)); score = vector_weight/(rrf_k + vector_rank) + text_weight/(rrf_k + text_rank). A NULL/empty input or a zero weight switches its branch off. Rows carry the fused score and rank and each branch''s rank, distance and score; ties by best branch rank, then id. Read-only (STABLE): runs on a streaming replica. Raises ZA001 (no branch left), ZA002 (k, candidates, weights, rrf_k out of range), ZA200, ZA202, ZA204, ZA205, ZA206.';
 
 --
+-- Name: memory_begin_reembedding(text, integer); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_begin_reembedding(embedding_model text DEFAULT NULL::text, embedding_dim integer DEFAULT NULL::integer) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+DECLARE
+    settings animus.memory_settings%ROWTYPE;
+    vector_schema name;
+    new_dim integer;
+    n bigint;
+BEGIN
+    IF embedding_model IS NULL OR pg_catalog.btrim(embedding_model) = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'embedding_model must be a non-empty string',
+            HINT = 'Pass the name of the new embedding model, e.g. ''text-embedding-3-small''.';
+    END IF;
+    SELECT s.* INTO settings FROM animus.memory_settings AS s FOR UPDATE;
+    new_dim := coalesce(memory_begin_reembedding.embedding_dim, settings.embedding_dim);
+    IF new_dim < 1 OR new_dim > 2000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'embedding_dim must be between 1 and 2000',
+            DETAIL = pg_catalog.format('embedding_dim = %s', new_dim),
+            HINT = 'HNSW indexes vectors of at most 2,000 dimensions.';
+    END IF;
+    IF settings.state <> 'ready' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA209', MESSAGE = 're-embedding is already in progress',
+            DETAIL = pg_catalog.format('target model %s, %s dimensions', settings.embedding_model, settings.embedding_dim),
+            HINT = 'Store the missing embeddings and call animus.memory_finish_reembedding().';
+    END IF;
+    SELECT e.extnamespace::pg_catalog.regnamespace::name INTO vector_schema
+      FROM pg_catalog.pg_extension AS e WHERE e.extname = 'vector';
+
+    LOCK TABLE animus.memories IN ACCESS EXCLUSIVE MODE;
+    DROP INDEX animus.memories_embedding_hnsw;
+    ALTER TABLE animus.memories ALTER COLUMN embedding DROP NOT NULL;
+    EXECUTE pg_catalog.format('ALTER TABLE animus.memories ALTER COLUMN embedding TYPE %I.vector(%s) USING NULL',
+                              vector_schema, new_dim);
+    UPDATE animus.memory_settings
+       SET embedding_model = memory_begin_reembedding.embedding_model, embedding_dim = new_dim,
+           state = 'reembedding', updated_at = pg_catalog.now();
+    SELECT pg_catalog.count(*) INTO n FROM animus.memories;
+    RETURN n;
+END
+$$;
+
+--
+-- Name: FUNCTION memory_begin_reembedding(embedding_model text, embedding_dim integer); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_begin_reembedding(embedding_model text, embedding_dim integer) IS 'Starts a change of embedding model: records the model and dimension (NULL keeps the dimension), clears every embedding (re-typing the column to vector(embedding_dim)) and drops the HNSW index; returns how many memories need a new embedding. Raises ZA001, ZA002 (dimension outside 1..2000), ZA209 (already re-embedding).';
+
+--
 -- Name: memory_check_embedding(public.vector, text); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -369,6 +421,49 @@ CREATE FUNCTION animus.memory_filter_match(filters jsonb, namespace text, memory
 COMMENT ON FUNCTION animus.memory_filter_match(filters jsonb, namespace text, memory_type text, source text, metadata jsonb, created_at timestamp with time zone) IS 'True when a memory (its namespace, memory_type, source, metadata, created_at) passes a filter normalised by animus.memory_validate_filters. Inlinable SQL: call it in WHERE with a constant or parameter filter. Raises nothing.';
 
 --
+-- Name: memory_finish_reembedding(); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_finish_reembedding() RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+DECLARE
+    settings animus.memory_settings%ROWTYPE;
+    vector_schema name;
+    missing bigint;
+    n bigint;
+BEGIN
+    SELECT s.* INTO settings FROM animus.memory_settings AS s FOR UPDATE;
+    IF settings.state <> 'reembedding' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA209', MESSAGE = 'no re-embedding is in progress',
+            HINT = 'Start one with animus.memory_begin_reembedding(embedding_model, embedding_dim).';
+    END IF;
+    LOCK TABLE animus.memories IN ACCESS EXCLUSIVE MODE;
+    SELECT pg_catalog.count(*) FILTER (WHERE m.embedding IS NULL), pg_catalog.count(*) INTO missing, n
+      FROM animus.memories AS m;
+    IF missing > 0 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA210',
+            MESSAGE = pg_catalog.format('%s of %s memories still lack an embedding', missing, n),
+            HINT = 'Re-embed them: SELECT id, content FROM animus.memories WHERE embedding IS NULL; then animus.update_memory(id, embedding => ...).';
+    END IF;
+    SELECT e.extnamespace::pg_catalog.regnamespace::name INTO vector_schema
+      FROM pg_catalog.pg_extension AS e WHERE e.extname = 'vector';
+    ALTER TABLE animus.memories ALTER COLUMN embedding SET NOT NULL;
+    EXECUTE pg_catalog.format(
+        'CREATE INDEX memories_embedding_hnsw ON animus.memories USING hnsw (embedding %I.vector_cosine_ops)', vector_schema);
+    UPDATE animus.memory_settings SET state = 'ready', updated_at = pg_catalog.now();
+    RETURN n;
+END
+$$;
+
+--
+-- Name: FUNCTION memory_finish_reembedding(); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_finish_reembedding() IS 'Ends a change of embedding model once every memory has a new embedding: embedding NOT NULL again, HNSW index rebuilt (raise maintenance_work_mem first for large tables); returns the number of memories. Raises ZA209 (no re-embedding in progress), ZA210 (memories still lack an embedding).';
+
+--
 -- Name: memory_normalize_text_filter(text, jsonb); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -490,7 +585,7 @@ BEGIN
         RETURN;
     END IF;
     RETURN QUERY EXECUTE
-        'SELECT m.id, pg_catalog.ts_rank(m.fts, $1)::double precision AS score
+        'SELECT m.id, pg_catalog.ts_rank(m.fts, $1, 1)::double precision AS score
            FROM animus.memories AS m
           WHERE m.fts @@ $1
             AND animus.memory_filter_match($2, m.namespace, m.memory_type, m.source, m.metadata, m.created_at)
@@ -504,7 +599,7 @@ $_$;
 -- Name: FUNCTION memory_text_candidates(query text, filters jsonb, lim integer); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.memory_text_candidates(query text, filters jsonb, lim integer) IS 'Internal keyword branch of search_memory_text and hybrid_search: up to lim (id, score), score descending, ties by id; filters must be normalised by memory_validate_filters. Ranks with ts_rank over the OR of the query''s English lexemes. Read-only (STABLE). Raises nothing.';
+COMMENT ON FUNCTION animus.memory_text_candidates(query text, filters jsonb, lim integer) IS 'Internal keyword branch of search_memory_text and hybrid_search: up to lim (id, score), score descending, ties by id; filters must be normalised by memory_validate_filters. Ranks with ts_rank (normalisation 1) over the OR of the query''s English lexemes. Read-only (STABLE). Raises nothing.';
 
 --
 -- Name: memory_validate_filters(jsonb); Type: FUNCTION; Schema: animus; Owner: -
@@ -1153,6 +1248,13 @@ GRANT ALL ON FUNCTION animus.hybrid_search(query_text text, query_embedding publ
 GRANT ALL ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer) TO animus_admin;
 
 --
+-- Name: FUNCTION memory_begin_reembedding(embedding_model text, embedding_dim integer); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_begin_reembedding(embedding_model text, embedding_dim integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.memory_begin_reembedding(embedding_model text, embedding_dim integer) TO animus_admin;
+
+--
 -- Name: FUNCTION memory_check_embedding(embedding public.vector, argument text); Type: ACL; Schema: animus; Owner: -
 --
 
@@ -1196,6 +1298,13 @@ REVOKE ALL ON FUNCTION animus.memory_filter_match(filters jsonb, namespace text,
 GRANT ALL ON FUNCTION animus.memory_filter_match(filters jsonb, namespace text, memory_type text, source text, metadata jsonb, created_at timestamp with time zone) TO animus_memory_reader;
 GRANT ALL ON FUNCTION animus.memory_filter_match(filters jsonb, namespace text, memory_type text, source text, metadata jsonb, created_at timestamp with time zone) TO animus_memory_writer;
 GRANT ALL ON FUNCTION animus.memory_filter_match(filters jsonb, namespace text, memory_type text, source text, metadata jsonb, created_at timestamp with time zone) TO animus_admin;
+
+--
+-- Name: FUNCTION memory_finish_reembedding(); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_finish_reembedding() FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.memory_finish_reembedding() TO animus_admin;
 
 --
 -- Name: FUNCTION memory_normalize_text_filter(field text, value jsonb); Type: ACL; Schema: animus; Owner: -
