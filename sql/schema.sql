@@ -27,6 +27,35 @@ CREATE SCHEMA animus;
 COMMENT ON SCHEMA animus IS 'animus: work queue with structural dedup, semantic memory, telemetry context. Functions are executable only by the animus_* roles.';
 
 --
+-- Name: bm25_doc_len(tsvector); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.bm25_doc_len(fts tsvector) RETURNS integer
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path TO ''
+    AS $$ SELECT coalesce(sum(coalesce(pg_catalog.cardinality(u.positions), 1)), 0)::integer FROM pg_catalog.unnest(fts) AS u $$;
+
+--
+-- Name: FUNCTION bm25_doc_len(fts tsvector); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.bm25_doc_len(fts tsvector) IS 'BM25 document length of a tsvector: the number of lexeme occurrences (stop words are not in it). Raises nothing.';
+
+--
+-- Name: bm25_tf_weight(double precision, double precision, double precision, double precision, double precision); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.bm25_tf_weight(tf double precision, doc_len double precision, avgdl double precision, k1 double precision, b double precision) RETURNS double precision
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT tf * (k1 + 1) / (tf + k1 * (1 - b + b * doc_len / avgdl)) $$;
+
+--
+-- Name: FUNCTION bm25_tf_weight(tf double precision, doc_len double precision, avgdl double precision, k1 double precision, b double precision); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.bm25_tf_weight(tf double precision, doc_len double precision, avgdl double precision, k1 double precision, b double precision) IS 'Okapi BM25 term-frequency weight tf*(k1+1) / (tf + k1*(1 - b + b*doc_len/avgdl)); a term''s score is idf times this. Raises nothing.';
+
+--
 -- Name: delete_memories(bigint[]); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -234,6 +263,536 @@ $$;
 --
 
 COMMENT ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer) IS 'Vector and keyword search fused by Reciprocal Rank Fusion in one statement: each branch contributes its best candidates (default max(k, 100)); score = vector_weight/(rrf_k + vector_rank) + text_weight/(rrf_k + text_rank). A NULL/empty input or a zero weight switches its branch off. Rows carry the fused score and rank and each branch''s rank, distance and score; ties by best branch rank, then id. Read-only (STABLE): runs on a streaming replica. Raises ZA001 (no branch left), ZA002 (k, candidates, weights, rrf_k out of range), ZA200, ZA202, ZA204, ZA205, ZA206.';
+
+--
+-- Name: memory_bm25_after_delete(); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_bm25_after_delete() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+BEGIN
+    PERFORM animus.memory_bm25_unindex(pg_catalog.array_agg(o.id), pg_catalog.array_agg(o.namespace), pg_catalog.array_agg(o.fts))
+    FROM old_rows o HAVING count(*) > 0;
+    RETURN NULL;
+END
+$$;
+
+--
+-- Name: FUNCTION memory_bm25_after_delete(); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_bm25_after_delete() IS 'Trigger (statement level, AFTER DELETE ON animus.memories): removes the postings and statistics of deleted memories. Raises nothing.';
+
+--
+-- Name: memory_bm25_after_insert(); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_bm25_after_insert() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+BEGIN
+    PERFORM animus.memory_bm25_index(pg_catalog.array_agg(n.id), pg_catalog.array_agg(n.namespace), pg_catalog.array_agg(n.fts))
+    FROM new_rows n HAVING count(*) > 0;
+    RETURN NULL;
+END
+$$;
+
+--
+-- Name: FUNCTION memory_bm25_after_insert(); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_bm25_after_insert() IS 'Trigger (statement level, AFTER INSERT ON animus.memories): BM25 postings and statistics of the new memories. Raises nothing.';
+
+--
+-- Name: memory_bm25_after_truncate(); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_bm25_after_truncate() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+BEGIN
+    TRUNCATE animus.memory_terms, animus.memory_bm25_deltas, animus.memory_bm25_term_stats, animus.memory_bm25_namespace_stats;
+    RETURN NULL;
+END
+$$;
+
+--
+-- Name: FUNCTION memory_bm25_after_truncate(); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_bm25_after_truncate() IS 'Trigger (AFTER TRUNCATE ON animus.memories): empties the BM25 postings and statistics. Raises nothing.';
+
+--
+-- Name: memory_bm25_after_update(); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_bm25_after_update() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+DECLARE
+    ids bigint[]; old_ns text[]; old_fts tsvector[]; new_ns text[]; new_fts tsvector[];
+BEGIN
+    -- Only memories whose words or namespace changed (store_memory's dedup touches neither).
+    SELECT pg_catalog.array_agg(o.id), pg_catalog.array_agg(o.namespace), pg_catalog.array_agg(o.fts),
+           pg_catalog.array_agg(n.namespace), pg_catalog.array_agg(n.fts)
+      INTO ids, old_ns, old_fts, new_ns, new_fts
+      FROM old_rows o JOIN new_rows n ON n.id = o.id
+     WHERE o.fts IS DISTINCT FROM n.fts OR o.namespace IS DISTINCT FROM n.namespace;
+    IF ids IS NOT NULL THEN
+        PERFORM animus.memory_bm25_unindex(ids, old_ns, old_fts);
+        PERFORM animus.memory_bm25_index(ids, new_ns, new_fts);
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+--
+-- Name: FUNCTION memory_bm25_after_update(); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_bm25_after_update() IS 'Trigger (statement level, AFTER UPDATE ON animus.memories): re-indexes memories whose fts or namespace changed. Raises nothing.';
+
+--
+-- Name: memory_bm25_settings; Type: TABLE; Schema: animus; Owner: -
+--
+
+CREATE TABLE animus.memory_bm25_settings (
+    singleton boolean DEFAULT true NOT NULL,
+    k1 double precision DEFAULT 1.2 NOT NULL,
+    b double precision DEFAULT 0.75 NOT NULL,
+    postings_budget integer DEFAULT 8000 NOT NULL,
+    max_postings_budget integer DEFAULT 8000 NOT NULL,
+    rescore_extra integer DEFAULT 190 NOT NULL,
+    refresh_after integer DEFAULT 20000 NOT NULL,
+    refreshed_through bigint DEFAULT 0 NOT NULL,
+    CONSTRAINT memory_bm25_settings_b CHECK (((b >= (0)::double precision) AND (b <= (1)::double precision))),
+    CONSTRAINT memory_bm25_settings_budget CHECK (((postings_budget >= 1) AND (max_postings_budget >= postings_budget) AND (rescore_extra >= 0))),
+    CONSTRAINT memory_bm25_settings_k1 CHECK (((k1 > (0)::double precision) AND (k1 <= (10)::double precision))),
+    CONSTRAINT memory_bm25_settings_refresh CHECK ((refresh_after >= 0)),
+    CONSTRAINT memory_bm25_settings_singleton_check CHECK (singleton)
+);
+
+--
+-- Name: TABLE memory_bm25_settings; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON TABLE animus.memory_bm25_settings IS 'BM25 settings (one row; change with animus.memory_bm25_configure): k1, b; postings_budget = postings a query reads (max_postings_budget: up to which it grows, x4 a round, while the result is not proven exact); rescore_extra = candidates beyond lim completed exactly; refresh_after = pending delta rows that make a write fold the statistics; refreshed_through = last delta id folded.';
+
+--
+-- Name: memory_bm25_configure(double precision, double precision, integer, integer, integer, integer); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_bm25_configure(k1 double precision DEFAULT NULL::double precision, b double precision DEFAULT NULL::double precision, postings_budget integer DEFAULT NULL::integer, max_postings_budget integer DEFAULT NULL::integer, rescore_extra integer DEFAULT NULL::integer, refresh_after integer DEFAULT NULL::integer) RETURNS animus.memory_bm25_settings
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+DECLARE
+    cur animus.memory_bm25_settings;
+    nxt animus.memory_bm25_settings;
+BEGIN
+    SELECT * INTO cur FROM animus.memory_bm25_settings FOR UPDATE;
+    nxt := cur;
+    nxt.k1 := coalesce(k1, cur.k1);
+    nxt.b := coalesce(b, cur.b);
+    nxt.postings_budget := coalesce(postings_budget, cur.postings_budget);
+    nxt.max_postings_budget := greatest(coalesce(max_postings_budget, cur.max_postings_budget), nxt.postings_budget);
+    nxt.rescore_extra := coalesce(rescore_extra, cur.rescore_extra);
+    nxt.refresh_after := coalesce(refresh_after, cur.refresh_after);
+    IF nxt.k1 = 'NaN' OR nxt.k1 <= 0 OR nxt.k1 > 10 OR nxt.b = 'NaN' OR nxt.b < 0 OR nxt.b > 1 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA280', MESSAGE = 'k1 must be in (0, 10] and b in [0, 1]',
+            DETAIL = pg_catalog.format('k1 = %s, b = %s', nxt.k1, nxt.b),
+            HINT = 'Usual values: k1 = 1.2, b = 0.75 (the default) or k1 = 0.9, b = 0.4.';
+    END IF;
+    IF nxt.postings_budget < 1 OR nxt.rescore_extra < 0 OR nxt.refresh_after < 0 OR nxt.max_postings_budget > 100000000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA280',
+            MESSAGE = 'postings_budget must be >= 1 (max_postings_budget <= 100000000), rescore_extra and refresh_after >= 0',
+            DETAIL = pg_catalog.format('postings_budget = %s, max_postings_budget = %s, rescore_extra = %s, refresh_after = %s',
+                                       nxt.postings_budget, nxt.max_postings_budget, nxt.rescore_extra, nxt.refresh_after),
+            HINT = 'See docs/bm25.md, "Settings", for what each one trades.';
+    END IF;
+    UPDATE animus.memory_bm25_settings AS t
+       SET k1 = nxt.k1, b = nxt.b, postings_budget = nxt.postings_budget, max_postings_budget = nxt.max_postings_budget,
+           rescore_extra = nxt.rescore_extra, refresh_after = nxt.refresh_after
+     RETURNING t.* INTO nxt;
+    RETURN nxt;
+END
+$$;
+
+--
+-- Name: FUNCTION memory_bm25_configure(k1 double precision, b double precision, postings_budget integer, max_postings_budget integer, rescore_extra integer, refresh_after integer); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_bm25_configure(k1 double precision, b double precision, postings_budget integer, max_postings_budget integer, rescore_extra integer, refresh_after integer) IS 'Changes BM25 settings (NULL keeps a value) and returns them. Scores use the new k1/b at once; the impact order of existing postings follows after animus.memory_bm25_reindex(). Raises ZA280 (a value out of range).';
+
+--
+-- Name: memory_bm25_index(bigint[], text[], tsvector[]); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_bm25_index(ids bigint[], namespaces text[], vectors tsvector[]) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+DECLARE
+    s animus.memory_bm25_settings;
+BEGIN
+    SELECT * INTO s FROM animus.memory_bm25_settings;
+    WITH docs AS (
+        SELECT d.id, d.namespace, d.fts, animus.bm25_doc_len(d.fts) AS doc_len
+        FROM unnest(ids, namespaces, vectors) AS d(id, namespace, fts)
+    ), norm AS (
+        -- The average length the impacts are computed with: the namespace's folded statistics,
+        -- else (a new namespace) this statement's own memories.
+        SELECT d.namespace,
+               coalesce(max(ns.total_len::float8 / NULLIF(ns.docs, 0)), NULLIF(avg(d.doc_len), 0), 1)::float8 AS avgdl
+        FROM docs d LEFT JOIN animus.memory_bm25_namespace_stats ns ON ns.namespace = d.namespace
+        GROUP BY d.namespace
+    ), postings AS (
+        INSERT INTO animus.memory_terms (memory_id, namespace, term, tf, doc_len, impact)
+        SELECT d.id, d.namespace, u.lexeme, coalesce(pg_catalog.cardinality(u.positions), 1), d.doc_len,
+               animus.bm25_tf_weight(coalesce(pg_catalog.cardinality(u.positions), 1), d.doc_len, n.avgdl, s.k1, s.b)
+        FROM docs d JOIN norm n ON n.namespace = d.namespace CROSS JOIN LATERAL pg_catalog.unnest(d.fts) AS u
+        RETURNING namespace, term
+    )
+    INSERT INTO animus.memory_bm25_deltas (namespace, term, df, total_len)
+    SELECT p.namespace, p.term, count(*), 0 FROM postings p GROUP BY p.namespace, p.term
+    UNION ALL
+    SELECT d.namespace, NULL, count(*), sum(d.doc_len) FROM docs d GROUP BY d.namespace;
+
+    IF s.refresh_after > 0
+       AND (SELECT q.last_value FROM animus.memory_bm25_deltas_id_seq q) - s.refreshed_through >= s.refresh_after THEN
+        PERFORM animus.memory_bm25_refresh(wait => false);
+    END IF;
+END
+$$;
+
+--
+-- Name: FUNCTION memory_bm25_index(ids bigint[], namespaces text[], vectors tsvector[]); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_bm25_index(ids bigint[], namespaces text[], vectors tsvector[]) IS 'Internal (triggers on animus.memories): writes the BM25 postings of the given memories and appends their statistic deltas. Raises nothing.';
+
+--
+-- Name: memory_bm25_refresh(boolean); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_bm25_refresh(wait boolean DEFAULT true) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+DECLARE
+    folded   bigint;
+    last_id  bigint;
+    zero_ns  text[];
+    zero_terms text[];
+BEGIN
+    -- One refresher at a time; writers never wait for it (they only append deltas).
+    IF wait THEN
+        PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('animus.memory_bm25_refresh'));
+    ELSIF NOT pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtext('animus.memory_bm25_refresh')) THEN
+        RETURN NULL;
+    END IF;
+
+    WITH moved AS (
+        DELETE FROM animus.memory_bm25_deltas RETURNING id, namespace, term, df, total_len
+    ), terms AS (
+        SELECT m.namespace, m.term, sum(m.df) AS df FROM moved m
+        WHERE m.term IS NOT NULL GROUP BY m.namespace, m.term HAVING sum(m.df) <> 0
+    ), up_terms AS (
+        INSERT INTO animus.memory_bm25_term_stats AS s (namespace, term, df)
+        SELECT t.namespace, t.term, t.df FROM terms t
+        ON CONFLICT (namespace, term) DO UPDATE SET df = s.df + excluded.df
+        RETURNING s.namespace, s.term, s.df
+    ), spaces AS (
+        SELECT m.namespace, sum(m.df) AS docs, sum(m.total_len) AS total_len FROM moved m
+        WHERE m.term IS NULL GROUP BY m.namespace
+    ), up_spaces AS (
+        INSERT INTO animus.memory_bm25_namespace_stats AS s (namespace, docs, total_len)
+        SELECT sp.namespace, sp.docs, sp.total_len FROM spaces sp
+        ON CONFLICT (namespace) DO UPDATE SET docs = s.docs + excluded.docs, total_len = s.total_len + excluded.total_len
+        RETURNING s.namespace, s.docs
+    ), zero AS (
+        SELECT u.namespace, u.term FROM up_terms u WHERE u.df = 0
+        UNION ALL
+        SELECT u.namespace, NULL FROM up_spaces u WHERE u.docs = 0
+    )
+    SELECT (SELECT count(*) FROM moved), (SELECT max(id) FROM moved),
+           (SELECT pg_catalog.array_agg(z.namespace) FROM zero z), (SELECT pg_catalog.array_agg(z.term) FROM zero z)
+      INTO folded, last_id, zero_ns, zero_terms;
+
+    IF zero_ns IS NOT NULL THEN
+        DELETE FROM animus.memory_bm25_term_stats s
+        USING unnest(zero_ns, zero_terms) AS z(namespace, term)
+        WHERE z.term IS NOT NULL AND s.namespace = z.namespace AND s.term = z.term AND s.df = 0;
+        DELETE FROM animus.memory_bm25_namespace_stats s
+        USING unnest(zero_ns, zero_terms) AS z(namespace, term)
+        WHERE z.term IS NULL AND s.namespace = z.namespace AND s.docs = 0;
+    END IF;
+    IF last_id IS NOT NULL THEN
+        UPDATE animus.memory_bm25_settings SET refreshed_through = greatest(refreshed_through, last_id);
+    END IF;
+    RETURN folded;
+END
+$$;
+
+--
+-- Name: FUNCTION memory_bm25_refresh(wait boolean); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_bm25_refresh(wait boolean) IS 'Folds the pending BM25 statistic deltas into the per-namespace statistics; returns the number of delta rows folded, or NULL when wait => false and another refresh holds the lock. Searches are exact either way (they add pending deltas); refreshing only keeps their cost bounded. Writes run it automatically past memory_bm25_settings.refresh_after pending rows. Raises nothing.';
+
+--
+-- Name: memory_bm25_reindex(text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_bm25_reindex(namespace text DEFAULT NULL::text) RETURNS bigint
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+DECLARE
+    s animus.memory_bm25_settings;
+    n bigint;
+BEGIN
+    PERFORM animus.memory_bm25_refresh();
+    SELECT * INTO s FROM animus.memory_bm25_settings;
+    UPDATE animus.memory_terms AS mt
+       SET impact = animus.bm25_tf_weight(mt.tf, mt.doc_len, ns.total_len::float8 / ns.docs, s.k1, s.b)
+      FROM animus.memory_bm25_namespace_stats AS ns
+     WHERE ns.namespace = mt.namespace AND ns.docs > 0 AND ns.total_len > 0
+       AND (memory_bm25_reindex.namespace IS NULL OR mt.namespace = memory_bm25_reindex.namespace);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+
+--
+-- Name: FUNCTION memory_bm25_reindex(namespace text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_bm25_reindex(namespace text) IS 'Refreshes the statistics, then recomputes the impact (retrieval order) of every posting of a namespace (NULL = all) with the current k1, b and average length; returns the postings rewritten. Run it after changing k1/b or after a namespace''s average length has drifted (docs/bm25.md). Rewrites every posting: schedule it off-peak. Raises nothing.';
+
+--
+-- Name: memory_bm25_topk(text, jsonb, integer, integer); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_bm25_topk(query text, filters jsonb DEFAULT '{}'::jsonb, lim integer DEFAULT 10, budget integer DEFAULT NULL::integer) RETURNS TABLE(id bigint, score double precision, exact boolean, postings_read bigint, budget_used integer)
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $_$
+DECLARE
+    s           animus.memory_bm25_settings;
+    f           jsonb := coalesce(filters, '{}'::jsonb);
+    q_terms     text[];
+    q_df        double precision[];
+    q_idf       double precision[];
+    q_cap       integer[];
+    spaces      text[];
+    n_docs      double precision;
+    n_len       double precision;
+    avgdl       double precision;
+    must_filter boolean;
+    b_now       bigint;
+    b_max       bigint;
+    left_budget double precision;
+    share       double precision;
+    i           integer;
+    n_terms     integer;
+    rescore     integer;
+    r_ids       bigint[];
+    r_scores    double precision[];
+    r_read      bigint;
+    r_cands     bigint;
+    r_bound     double precision;
+    r_next_lb   double precision;
+    proven      boolean;
+BEGIN
+    IF lim IS NULL OR lim < 1 THEN
+        RETURN;
+    END IF;
+    SELECT * INTO s FROM animus.memory_bm25_settings;
+
+    -- Namespaces searched: statistics are per namespace, summed over the ones the filter selects.
+    IF f -> 'namespace' ? 'in' THEN
+        spaces := animus.memory_filter_list(f -> 'namespace');
+    ELSE
+        spaces := ARRAY(SELECT x.namespace FROM (
+                            SELECT ns.namespace FROM animus.memory_bm25_namespace_stats ns
+                            UNION SELECT d.namespace FROM animus.memory_bm25_deltas d WHERE d.term IS NULL) x
+                        WHERE f -> 'namespace' IS NULL OR pg_catalog.starts_with(x.namespace, f -> 'namespace' ->> 'prefix')
+                        ORDER BY 1);
+    END IF;
+    must_filter := f - 'namespace' <> '{}'::jsonb;
+
+    SELECT sum(x.docs), sum(x.total_len) INTO n_docs, n_len FROM (
+        SELECT ns.docs, ns.total_len FROM animus.memory_bm25_namespace_stats ns WHERE ns.namespace = ANY (spaces)
+        UNION ALL
+        SELECT d.df, d.total_len FROM animus.memory_bm25_deltas d WHERE d.namespace = ANY (spaces) AND d.term IS NULL
+    ) x;
+    IF coalesce(n_docs, 0) <= 0 THEN
+        RETURN;
+    END IF;
+    avgdl := CASE WHEN n_len > 0 THEN n_len / n_docs ELSE 1 END;
+
+    -- Query terms (distinct English lexemes) with their document frequency, rarest first;
+    -- terms no memory has are dropped. idf = ln(1 + (N - df + 0.5) / (df + 0.5)) (Lucene's).
+    SELECT pg_catalog.array_agg(t.term ORDER BY t.df, t.term), pg_catalog.array_agg(t.df ORDER BY t.df, t.term)
+      INTO q_terms, q_df
+      FROM (SELECT u.lexeme AS term,
+                   (SELECT coalesce(sum(x.df), 0) FROM (
+                        SELECT ts.df FROM animus.memory_bm25_term_stats ts WHERE ts.namespace = ANY (spaces) AND ts.term = u.lexeme
+                        UNION ALL
+                        SELECT d.df FROM animus.memory_bm25_deltas d WHERE d.namespace = ANY (spaces) AND d.term = u.lexeme) x
+                   )::double precision AS df
+              FROM pg_catalog.unnest(pg_catalog.to_tsvector('english'::regconfig, query)) AS u) t
+     WHERE t.df > 0;
+    n_terms := coalesce(pg_catalog.cardinality(q_terms), 0);
+    IF n_terms = 0 THEN
+        RETURN;
+    END IF;
+    q_idf := ARRAY(SELECT pg_catalog.ln(1 + (n_docs - x.df + 0.5) / (x.df + 0.5))
+                   FROM unnest(q_df) WITH ORDINALITY AS x(df, o) ORDER BY x.o);
+
+    rescore := lim + greatest(lim, s.rescore_extra);
+    b_now := coalesce(budget, s.postings_budget);
+    b_max := CASE WHEN budget IS NOT NULL THEN budget ELSE greatest(s.max_postings_budget, s.postings_budget) END;
+    LOOP
+        -- Per-term caps, rarest term first: a list that fits in what is left of the budget is read
+        -- whole (cap NULL); from the first that does not, the rest share the remainder equally.
+        q_cap := ARRAY[]::integer[];
+        left_budget := b_now;
+        share := NULL;
+        FOR i IN 1 .. n_terms LOOP
+            IF share IS NULL AND q_df[i] <= left_budget THEN
+                q_cap := q_cap || NULL::integer;
+                left_budget := left_budget - q_df[i];
+            ELSE
+                share := coalesce(share, greatest(left_budget / (n_terms - i + 1), lim));
+                q_cap := q_cap || share::integer;
+            END IF;
+        END LOOP;
+
+        WITH q AS (
+            SELECT x.o, x.term, x.idf, x.cap FROM unnest(q_terms, q_idf, q_cap) WITH ORDINALITY AS x(term, idf, cap, o)
+        ), whole AS (
+            -- lists read to their end: exact contributions
+            SELECT mt.memory_id, q.idf * animus.bm25_tf_weight(mt.tf, mt.doc_len, avgdl, s.k1, s.b) AS part
+              FROM animus.memory_terms mt JOIN q ON q.term = mt.term AND q.cap IS NULL
+             WHERE mt.namespace = ANY (spaces) AND mt.term = ANY (ARRAY(SELECT q.term FROM q WHERE q.cap IS NULL))
+        ), cut AS MATERIALIZED (
+            -- the best postings (by impact) of the lists that are cut
+            SELECT q.o, ns.namespace, p.memory_id, p.impact,
+                   q.idf * animus.bm25_tf_weight(p.tf, p.doc_len, avgdl, s.k1, s.b) AS part
+              FROM q CROSS JOIN pg_catalog.unnest(spaces) AS ns(namespace)
+             CROSS JOIN LATERAL (
+                   SELECT mt.memory_id, mt.tf, mt.doc_len, mt.impact FROM animus.memory_terms mt
+                    WHERE mt.namespace = ns.namespace AND mt.term = q.term
+                    ORDER BY mt.impact DESC, mt.memory_id LIMIT q.cap) p
+             WHERE q.cap IS NOT NULL
+        ), bounds AS (
+            -- what a memory not read in a cut list can still get from that term
+            SELECT l.o, max(q.idf * l.last_impact) AS ub
+              FROM (SELECT c.o, c.namespace, count(*) AS n, min(c.impact) AS last_impact
+                      FROM cut c GROUP BY c.o, c.namespace) l
+              JOIN q ON q.o = l.o
+             WHERE l.n >= q.cap
+             GROUP BY l.o
+        ), cand AS (
+            SELECT u.memory_id, sum(u.part) AS lb, sum(u.full_part) AS lb_full
+              FROM (SELECT w.memory_id, w.part, w.part AS full_part FROM whole w
+                    UNION ALL
+                    SELECT c.memory_id, c.part, 0 FROM cut c) u
+             GROUP BY u.memory_id
+        ), top AS MATERIALIZED (
+            SELECT c.memory_id, c.lb, c.lb_full FROM cand c
+             WHERE NOT must_filter OR EXISTS (
+                   SELECT 1 FROM animus.memories m WHERE m.id = c.memory_id
+                      AND animus.memory_filter_match(f, m.namespace, m.memory_type, m.source, m.metadata, m.created_at))
+             ORDER BY c.lb DESC, c.memory_id
+             LIMIT rescore + 1
+        ), completed AS (
+            -- exact scores of the best `rescore` candidates: add their postings of the cut terms
+            SELECT t.memory_id,
+                   t.lb_full + coalesce((
+                       SELECT sum(q.idf * animus.bm25_tf_weight(mt.tf, mt.doc_len, avgdl, s.k1, s.b))
+                         FROM animus.memory_terms mt JOIN q ON q.term = mt.term AND q.cap IS NOT NULL
+                        WHERE mt.memory_id = t.memory_id), 0) AS score
+              FROM (SELECT * FROM top ORDER BY top.lb DESC, top.memory_id LIMIT rescore) t
+        ), best AS (
+            SELECT c.memory_id, c.score FROM completed c ORDER BY c.score DESC, c.memory_id LIMIT lim
+        )
+        SELECT (SELECT pg_catalog.array_agg(b.memory_id ORDER BY b.score DESC, b.memory_id) FROM best b),
+               (SELECT pg_catalog.array_agg(b.score ORDER BY b.score DESC, b.memory_id) FROM best b),
+               (SELECT count(*) FROM top),
+               (SELECT coalesce(sum(bo.ub), 0) FROM bounds bo),
+               (SELECT t.lb FROM top t ORDER BY t.lb DESC, t.memory_id LIMIT 1 OFFSET rescore)
+          INTO r_ids, r_scores, r_cands, r_bound, r_next_lb;
+        r_read := (SELECT sum(CASE WHEN c IS NULL THEN d ELSE least(c, d) END)::bigint FROM unnest(q_cap, q_df) AS x(c, d));
+
+        -- Exact when nothing left out can reach the k-th score: a memory in no list scores at most
+        -- r_bound; a candidate not rescored at most its partial score (<= r_next_lb) + r_bound.
+        proven := r_bound = 0 AND r_next_lb IS NULL
+               OR (coalesce(pg_catalog.cardinality(r_ids), 0) >= lim
+                   AND r_scores[lim] >= coalesce(r_next_lb, 0) + r_bound);
+        EXIT WHEN proven OR b_now >= b_max;
+        b_now := least(b_now * 4, b_max);
+    END LOOP;
+
+    -- A selective filter can leave fewer than lim of the candidates: then score every memory
+    -- that passes the filter and matches a query term (few, since the filter is selective).
+    IF must_filter AND coalesce(pg_catalog.cardinality(r_ids), 0) < lim AND NOT proven THEN
+        RETURN QUERY EXECUTE
+            'SELECT x.memory_id, x.score, true, x.n, $9::integer FROM (
+                 SELECT mt.memory_id, sum(q.idf * animus.bm25_tf_weight(mt.tf, mt.doc_len, $4, $5, $6)) AS score,
+                        count(*) OVER () AS n
+                   FROM animus.memories AS m
+                   JOIN animus.memory_terms AS mt ON mt.memory_id = m.id AND mt.term = ANY ($1)
+                   JOIN unnest($1, $2) AS q(term, idf) ON q.term = mt.term
+                  WHERE m.fts @@ $7
+                    AND animus.memory_filter_match($3, m.namespace, m.memory_type, m.source, m.metadata, m.created_at)
+                  GROUP BY mt.memory_id) AS x
+              ORDER BY x.score DESC, x.memory_id
+              LIMIT $8'
+            USING q_terms, q_idf, f, avgdl, s.k1, s.b, animus.memory_or_tsquery(query), lim, b_now;
+        RETURN;
+    END IF;
+
+    RETURN QUERY SELECT r.id, r.score, proven, r_read, b_now::integer FROM unnest(r_ids, r_scores) AS r(id, score);
+END
+$_$;
+
+--
+-- Name: FUNCTION memory_bm25_topk(query text, filters jsonb, lim integer, budget integer); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_bm25_topk(query text, filters jsonb, lim integer, budget integer) IS 'Okapi BM25 top-lim memories for a natural-language query (English lexemes, filters normalised by memory_validate_filters): (id, score, exact, postings_read, budget_used), score descending, ties by id. exact = the result is proven equal to exhaustive BM25; budget overrides memory_bm25_settings.postings_budget (a huge budget = exhaustive). Read-only (STABLE). Raises nothing.';
+
+--
+-- Name: memory_bm25_unindex(bigint[], text[], tsvector[]); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_bm25_unindex(ids bigint[], namespaces text[], vectors tsvector[]) RETURNS void
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+    WITH gone AS (
+        DELETE FROM animus.memory_terms t WHERE t.memory_id = ANY (ids) RETURNING t.namespace, t.term
+    )
+    INSERT INTO animus.memory_bm25_deltas (namespace, term, df, total_len)
+    SELECT g.namespace, g.term, -count(*), 0 FROM gone g GROUP BY g.namespace, g.term
+    UNION ALL
+    SELECT d.namespace, NULL, -count(*), -sum(animus.bm25_doc_len(d.fts))
+    FROM unnest(namespaces, vectors) AS d(namespace, fts) GROUP BY d.namespace
+$$;
+
+--
+-- Name: FUNCTION memory_bm25_unindex(ids bigint[], namespaces text[], vectors tsvector[]); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_bm25_unindex(ids bigint[], namespaces text[], vectors tsvector[]) IS 'Internal (triggers on animus.memories): deletes the BM25 postings of the given memories and appends negative statistic deltas. Raises nothing.';
 
 --
 -- Name: memory_check_embedding(public.vector, text); Type: FUNCTION; Schema: animus; Owner: -
@@ -482,29 +1041,17 @@ COMMENT ON FUNCTION animus.memory_parses_as_vector(value text) IS 'True if value
 CREATE FUNCTION animus.memory_text_candidates(query text, filters jsonb DEFAULT '{}'::jsonb, lim integer DEFAULT 100) RETURNS TABLE(id bigint, score double precision)
     LANGUAGE plpgsql STABLE ROWS 100
     SET search_path TO ''
-    AS $_$
-DECLARE
-    q tsquery := animus.memory_or_tsquery(query);
+    AS $$
 BEGIN
-    IF q IS NULL OR lim IS NULL OR lim < 1 THEN
-        RETURN;
-    END IF;
-    RETURN QUERY EXECUTE
-        'SELECT m.id, pg_catalog.ts_rank(m.fts, $1)::double precision AS score
-           FROM animus.memories AS m
-          WHERE m.fts @@ $1
-            AND animus.memory_filter_match($2, m.namespace, m.memory_type, m.source, m.metadata, m.created_at)
-          ORDER BY score DESC, m.id
-          LIMIT $3'
-        USING q, coalesce(filters, '{}'), lim;
+    RETURN QUERY SELECT t.id, t.score FROM animus.memory_bm25_topk(query, filters, lim) AS t;
 END
-$_$;
+$$;
 
 --
 -- Name: FUNCTION memory_text_candidates(query text, filters jsonb, lim integer); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.memory_text_candidates(query text, filters jsonb, lim integer) IS 'Internal keyword branch of search_memory_text and hybrid_search: up to lim (id, score), score descending, ties by id; filters must be normalised by memory_validate_filters. Ranks with ts_rank over the OR of the query''s English lexemes. Read-only (STABLE). Raises nothing.';
+COMMENT ON FUNCTION animus.memory_text_candidates(query text, filters jsonb, lim integer) IS 'Internal keyword branch of search_memory_text and hybrid_search: up to lim (id, score), score descending, ties by id; filters must be normalised by memory_validate_filters. Ranks with Okapi BM25 over the query''s English lexemes (animus.memory_bm25_topk, docs/bm25.md). Read-only (STABLE). Raises nothing.';
 
 --
 -- Name: memory_validate_filters(jsonb); Type: FUNCTION; Schema: animus; Owner: -
@@ -999,6 +1546,69 @@ ALTER TABLE animus.memories ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
 );
 
 --
+-- Name: memory_bm25_deltas; Type: TABLE; Schema: animus; Owner: -
+--
+
+CREATE TABLE animus.memory_bm25_deltas (
+    id bigint NOT NULL,
+    namespace text NOT NULL,
+    term text,
+    df bigint NOT NULL,
+    total_len bigint DEFAULT 0 NOT NULL
+);
+
+--
+-- Name: TABLE memory_bm25_deltas; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON TABLE animus.memory_bm25_deltas IS 'Append-only BM25 statistic changes not yet folded by animus.memory_bm25_refresh: term NULL = (documents, total length) of a namespace, else document frequency of a term.';
+
+--
+-- Name: memory_bm25_deltas_id_seq; Type: SEQUENCE; Schema: animus; Owner: -
+--
+
+ALTER TABLE animus.memory_bm25_deltas ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME animus.memory_bm25_deltas_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: memory_bm25_namespace_stats; Type: TABLE; Schema: animus; Owner: -
+--
+
+CREATE TABLE animus.memory_bm25_namespace_stats (
+    namespace text NOT NULL,
+    docs bigint NOT NULL,
+    total_len bigint NOT NULL
+);
+
+--
+-- Name: TABLE memory_bm25_namespace_stats; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON TABLE animus.memory_bm25_namespace_stats IS 'BM25 statistics per namespace as of the last refresh: documents and total length (add pending animus.memory_bm25_deltas rows with term NULL).';
+
+--
+-- Name: memory_bm25_term_stats; Type: TABLE; Schema: animus; Owner: -
+--
+
+CREATE TABLE animus.memory_bm25_term_stats (
+    namespace text NOT NULL,
+    term text NOT NULL,
+    df bigint NOT NULL
+);
+
+--
+-- Name: TABLE memory_bm25_term_stats; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON TABLE animus.memory_bm25_term_stats IS 'BM25 document frequency per namespace and term as of the last refresh (add pending animus.memory_bm25_deltas rows).';
+
+--
 -- Name: memory_settings; Type: TABLE; Schema: animus; Owner: -
 --
 
@@ -1019,6 +1629,25 @@ CREATE TABLE animus.memory_settings (
 --
 
 COMMENT ON TABLE animus.memory_settings IS 'The embedding model and dimension of animus.memories.embedding (one row). Change it with animus.memory_begin_reembedding().';
+
+--
+-- Name: memory_terms; Type: TABLE; Schema: animus; Owner: -
+--
+
+CREATE TABLE animus.memory_terms (
+    memory_id bigint NOT NULL,
+    namespace text NOT NULL,
+    term text NOT NULL,
+    tf integer NOT NULL,
+    doc_len integer NOT NULL,
+    impact real NOT NULL
+);
+
+--
+-- Name: TABLE memory_terms; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON TABLE animus.memory_terms IS 'BM25 postings of animus.memories, maintained by triggers on it: (memory_id, namespace, term, tf, doc_len, impact). Read through animus.memory_text_candidates.';
 
 --
 -- Name: error_codes error_codes_name_key; Type: CONSTRAINT; Schema: animus; Owner: -
@@ -1054,6 +1683,27 @@ ALTER TABLE ONLY animus.memories
 
 ALTER TABLE ONLY animus.memories
     ADD CONSTRAINT memories_pkey PRIMARY KEY (id);
+
+--
+-- Name: memory_bm25_namespace_stats memory_bm25_namespace_stats_pkey; Type: CONSTRAINT; Schema: animus; Owner: -
+--
+
+ALTER TABLE ONLY animus.memory_bm25_namespace_stats
+    ADD CONSTRAINT memory_bm25_namespace_stats_pkey PRIMARY KEY (namespace);
+
+--
+-- Name: memory_bm25_settings memory_bm25_settings_pkey; Type: CONSTRAINT; Schema: animus; Owner: -
+--
+
+ALTER TABLE ONLY animus.memory_bm25_settings
+    ADD CONSTRAINT memory_bm25_settings_pkey PRIMARY KEY (singleton);
+
+--
+-- Name: memory_bm25_term_stats memory_bm25_term_stats_pkey; Type: CONSTRAINT; Schema: animus; Owner: -
+--
+
+ALTER TABLE ONLY animus.memory_bm25_term_stats
+    ADD CONSTRAINT memory_bm25_term_stats_pkey PRIMARY KEY (namespace, term);
 
 --
 -- Name: memory_settings memory_settings_pkey; Type: CONSTRAINT; Schema: animus; Owner: -
@@ -1093,6 +1743,48 @@ CREATE INDEX memories_metadata_gin ON animus.memories USING gin (metadata jsonb_
 CREATE INDEX memories_namespace_type ON animus.memories USING btree (namespace, memory_type);
 
 --
+-- Name: memory_bm25_deltas_key_idx; Type: INDEX; Schema: animus; Owner: -
+--
+
+CREATE INDEX memory_bm25_deltas_key_idx ON animus.memory_bm25_deltas USING btree (namespace, term);
+
+--
+-- Name: memory_terms_impact_idx; Type: INDEX; Schema: animus; Owner: -
+--
+
+CREATE INDEX memory_terms_impact_idx ON animus.memory_terms USING btree (namespace, term, impact DESC, memory_id) INCLUDE (tf, doc_len);
+
+--
+-- Name: memory_terms_memory_term_idx; Type: INDEX; Schema: animus; Owner: -
+--
+
+CREATE INDEX memory_terms_memory_term_idx ON animus.memory_terms USING btree (memory_id, term) INCLUDE (tf, doc_len);
+
+--
+-- Name: memories memory_bm25_after_delete; Type: TRIGGER; Schema: animus; Owner: -
+--
+
+CREATE TRIGGER memory_bm25_after_delete AFTER DELETE ON animus.memories REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION animus.memory_bm25_after_delete();
+
+--
+-- Name: memories memory_bm25_after_insert; Type: TRIGGER; Schema: animus; Owner: -
+--
+
+CREATE TRIGGER memory_bm25_after_insert AFTER INSERT ON animus.memories REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION animus.memory_bm25_after_insert();
+
+--
+-- Name: memories memory_bm25_after_truncate; Type: TRIGGER; Schema: animus; Owner: -
+--
+
+CREATE TRIGGER memory_bm25_after_truncate AFTER TRUNCATE ON animus.memories FOR EACH STATEMENT EXECUTE FUNCTION animus.memory_bm25_after_truncate();
+
+--
+-- Name: memories memory_bm25_after_update; Type: TRIGGER; Schema: animus; Owner: -
+--
+
+CREATE TRIGGER memory_bm25_after_update AFTER UPDATE ON animus.memories REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION animus.memory_bm25_after_update();
+
+--
 -- Name: SCHEMA animus; Type: ACL; Schema: -; Owner: -
 --
 
@@ -1101,6 +1793,22 @@ GRANT USAGE ON SCHEMA animus TO animus_worker;
 GRANT USAGE ON SCHEMA animus TO animus_memory_reader;
 GRANT USAGE ON SCHEMA animus TO animus_memory_writer;
 GRANT USAGE ON SCHEMA animus TO animus_admin;
+
+--
+-- Name: FUNCTION bm25_doc_len(fts tsvector); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.bm25_doc_len(fts tsvector) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.bm25_doc_len(fts tsvector) TO animus_memory_reader;
+GRANT ALL ON FUNCTION animus.bm25_doc_len(fts tsvector) TO animus_admin;
+
+--
+-- Name: FUNCTION bm25_tf_weight(tf double precision, doc_len double precision, avgdl double precision, k1 double precision, b double precision); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.bm25_tf_weight(tf double precision, doc_len double precision, avgdl double precision, k1 double precision, b double precision) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.bm25_tf_weight(tf double precision, doc_len double precision, avgdl double precision, k1 double precision, b double precision) TO animus_memory_reader;
+GRANT ALL ON FUNCTION animus.bm25_tf_weight(tf double precision, doc_len double precision, avgdl double precision, k1 double precision, b double precision) TO animus_admin;
 
 --
 -- Name: FUNCTION delete_memories(ids bigint[]); Type: ACL; Schema: animus; Owner: -
@@ -1151,6 +1859,79 @@ REVOKE ALL ON FUNCTION animus.hybrid_search(query_text text, query_embedding pub
 GRANT ALL ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer) TO animus_memory_reader;
 GRANT ALL ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer) TO animus_memory_writer;
 GRANT ALL ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer) TO animus_admin;
+
+--
+-- Name: FUNCTION memory_bm25_after_delete(); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_bm25_after_delete() FROM PUBLIC;
+
+--
+-- Name: FUNCTION memory_bm25_after_insert(); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_bm25_after_insert() FROM PUBLIC;
+
+--
+-- Name: FUNCTION memory_bm25_after_truncate(); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_bm25_after_truncate() FROM PUBLIC;
+
+--
+-- Name: FUNCTION memory_bm25_after_update(); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_bm25_after_update() FROM PUBLIC;
+
+--
+-- Name: TABLE memory_bm25_settings; Type: ACL; Schema: animus; Owner: -
+--
+
+GRANT SELECT ON TABLE animus.memory_bm25_settings TO animus_memory_reader;
+
+--
+-- Name: FUNCTION memory_bm25_configure(k1 double precision, b double precision, postings_budget integer, max_postings_budget integer, rescore_extra integer, refresh_after integer); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_bm25_configure(k1 double precision, b double precision, postings_budget integer, max_postings_budget integer, rescore_extra integer, refresh_after integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.memory_bm25_configure(k1 double precision, b double precision, postings_budget integer, max_postings_budget integer, rescore_extra integer, refresh_after integer) TO animus_admin;
+
+--
+-- Name: FUNCTION memory_bm25_index(ids bigint[], namespaces text[], vectors tsvector[]); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_bm25_index(ids bigint[], namespaces text[], vectors tsvector[]) FROM PUBLIC;
+
+--
+-- Name: FUNCTION memory_bm25_refresh(wait boolean); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_bm25_refresh(wait boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.memory_bm25_refresh(wait boolean) TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.memory_bm25_refresh(wait boolean) TO animus_admin;
+
+--
+-- Name: FUNCTION memory_bm25_reindex(namespace text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_bm25_reindex(namespace text) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.memory_bm25_reindex(namespace text) TO animus_admin;
+
+--
+-- Name: FUNCTION memory_bm25_topk(query text, filters jsonb, lim integer, budget integer); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_bm25_topk(query text, filters jsonb, lim integer, budget integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.memory_bm25_topk(query text, filters jsonb, lim integer, budget integer) TO animus_memory_reader;
+GRANT ALL ON FUNCTION animus.memory_bm25_topk(query text, filters jsonb, lim integer, budget integer) TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.memory_bm25_topk(query text, filters jsonb, lim integer, budget integer) TO animus_admin;
+
+--
+-- Name: FUNCTION memory_bm25_unindex(ids bigint[], namespaces text[], vectors tsvector[]); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_bm25_unindex(ids bigint[], namespaces text[], vectors tsvector[]) FROM PUBLIC;
 
 --
 -- Name: FUNCTION memory_check_embedding(embedding public.vector, argument text); Type: ACL; Schema: animus; Owner: -
@@ -1302,10 +2083,34 @@ GRANT SELECT ON TABLE animus.error_codes TO animus_memory_reader;
 GRANT SELECT ON TABLE animus.error_codes TO animus_admin;
 
 --
+-- Name: TABLE memory_bm25_deltas; Type: ACL; Schema: animus; Owner: -
+--
+
+GRANT SELECT ON TABLE animus.memory_bm25_deltas TO animus_memory_reader;
+
+--
+-- Name: TABLE memory_bm25_namespace_stats; Type: ACL; Schema: animus; Owner: -
+--
+
+GRANT SELECT ON TABLE animus.memory_bm25_namespace_stats TO animus_memory_reader;
+
+--
+-- Name: TABLE memory_bm25_term_stats; Type: ACL; Schema: animus; Owner: -
+--
+
+GRANT SELECT ON TABLE animus.memory_bm25_term_stats TO animus_memory_reader;
+
+--
 -- Name: TABLE memory_settings; Type: ACL; Schema: animus; Owner: -
 --
 
 GRANT SELECT ON TABLE animus.memory_settings TO animus_memory_reader;
+
+--
+-- Name: TABLE memory_terms; Type: ACL; Schema: animus; Owner: -
+--
+
+GRANT SELECT ON TABLE animus.memory_terms TO animus_memory_reader;
 
 --
 -- PostgreSQL database dump complete
