@@ -1500,7 +1500,7 @@ CREATE TRIGGER memory_bm25_after_truncate AFTER TRUNCATE ON animus.memories
 -- The BM25 top-k (see docs/bm25.md, "Top-k retrieval"). Query terms are read rarest first
 -- within a postings budget: a list that fits is read to its end (its contribution is then exact
 -- for every memory); the longer lists (the common, low-idf terms) share what is left, read in
--- impact order. Candidates are ranked by the score those postings give; the best `rescore` are
+-- impact order (a cut list of several namespaces: its share split between them). Candidates are ranked by the score those postings give; the best `rescore` are
 -- completed exactly (their postings of the cut terms are looked up by memory id) and re-ranked.
 -- The result is proven exact when the k-th exact score reaches what any other memory could
 -- still score (candidates outside the rescored set, and memories in no list read); if not, and
@@ -1520,6 +1520,7 @@ DECLARE
     q_idf       double precision[];
     q_cap       integer[];
     spaces      text[];
+    n_spaces    integer;
     n_docs      double precision;
     n_len       double precision;
     avgdl       double precision;
@@ -1555,6 +1556,7 @@ BEGIN
                         ORDER BY 1);
     END IF;
     must_filter := f - 'namespace' <> '{}'::jsonb;
+    n_spaces := greatest(coalesce(pg_catalog.cardinality(spaces), 0), 1);
 
     SELECT sum(x.docs), sum(x.total_len) INTO n_docs, n_len FROM (
         SELECT ns.docs, ns.total_len FROM animus.memory_bm25_namespace_stats ns WHERE ns.namespace = ANY (spaces)
@@ -1619,7 +1621,7 @@ BEGIN
              CROSS JOIN LATERAL (
                    SELECT mt.memory_id, mt.tf, mt.doc_len, mt.impact FROM animus.memory_terms mt
                     WHERE mt.namespace = ns.namespace AND mt.term = q.term
-                    ORDER BY mt.impact DESC, mt.memory_id LIMIT q.cap) p
+                    ORDER BY mt.impact DESC, mt.memory_id LIMIT (q.cap + n_spaces - 1) / n_spaces) p
              WHERE q.cap IS NOT NULL
         ), bounds AS (
             -- what a memory not read in a cut list can still get from that term
@@ -1627,7 +1629,7 @@ BEGIN
               FROM (SELECT c.o, c.namespace, count(*) AS n, min(c.impact) AS last_impact
                       FROM cut c GROUP BY c.o, c.namespace) l
               JOIN q ON q.o = l.o
-             WHERE l.n >= q.cap
+             WHERE l.n >= (q.cap + n_spaces - 1) / n_spaces
              GROUP BY l.o
         ), cand AS (
             SELECT u.memory_id, sum(u.part) AS lb, sum(u.full_part) AS lb_full

@@ -591,6 +591,7 @@ DECLARE
     q_idf       double precision[];
     q_cap       integer[];
     spaces      text[];
+    n_spaces    integer;
     n_docs      double precision;
     n_len       double precision;
     avgdl       double precision;
@@ -626,6 +627,7 @@ BEGIN
                         ORDER BY 1);
     END IF;
     must_filter := f - 'namespace' <> '{}'::jsonb;
+    n_spaces := greatest(coalesce(pg_catalog.cardinality(spaces), 0), 1);
 
     SELECT sum(x.docs), sum(x.total_len) INTO n_docs, n_len FROM (
         SELECT ns.docs, ns.total_len FROM animus.memory_bm25_namespace_stats ns WHERE ns.namespace = ANY (spaces)
@@ -690,7 +692,7 @@ BEGIN
              CROSS JOIN LATERAL (
                    SELECT mt.memory_id, mt.tf, mt.doc_len, mt.impact FROM animus.memory_terms mt
                     WHERE mt.namespace = ns.namespace AND mt.term = q.term
-                    ORDER BY mt.impact DESC, mt.memory_id LIMIT q.cap) p
+                    ORDER BY mt.impact DESC, mt.memory_id LIMIT (q.cap + n_spaces - 1) / n_spaces) p
              WHERE q.cap IS NOT NULL
         ), bounds AS (
             -- what a memory not read in a cut list can still get from that term
@@ -698,7 +700,7 @@ BEGIN
               FROM (SELECT c.o, c.namespace, count(*) AS n, min(c.impact) AS last_impact
                       FROM cut c GROUP BY c.o, c.namespace) l
               JOIN q ON q.o = l.o
-             WHERE l.n >= q.cap
+             WHERE l.n >= (q.cap + n_spaces - 1) / n_spaces
              GROUP BY l.o
         ), cand AS (
             SELECT u.memory_id, sum(u.part) AS lb, sum(u.full_part) AS lb_full
