@@ -365,8 +365,8 @@ CREATE TABLE animus.memory_bm25_settings (
     singleton boolean DEFAULT true NOT NULL,
     k1 double precision DEFAULT 1.2 NOT NULL,
     b double precision DEFAULT 0.75 NOT NULL,
-    postings_budget integer DEFAULT 8000 NOT NULL,
-    max_postings_budget integer DEFAULT 8000 NOT NULL,
+    postings_budget integer DEFAULT 16000 NOT NULL,
+    max_postings_budget integer DEFAULT 16000 NOT NULL,
     rescore_extra integer DEFAULT 190 NOT NULL,
     refresh_after integer DEFAULT 20000 NOT NULL,
     refreshed_through bigint DEFAULT 0 NOT NULL,
@@ -381,7 +381,7 @@ CREATE TABLE animus.memory_bm25_settings (
 -- Name: TABLE memory_bm25_settings; Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON TABLE animus.memory_bm25_settings IS 'BM25 settings (one row; change with animus.memory_bm25_configure): k1, b; postings_budget = postings a query reads (max_postings_budget: up to which it grows, x4 a round, while the result is not proven exact); rescore_extra = candidates beyond lim completed exactly; refresh_after = pending delta rows that make a write fold the statistics; refreshed_through = last delta id folded.';
+COMMENT ON TABLE animus.memory_bm25_settings IS 'BM25 settings (one row; change with animus.memory_bm25_configure): k1, b; postings_budget = postings of whole lists a query may read (max_postings_budget: up to which it grows, x4 a round, while the result is not proven exact); rescore_extra = candidates beyond lim completed exactly; refresh_after = pending delta rows that make a write fold the statistics; refreshed_through = last delta id folded.';
 
 --
 -- Name: memory_bm25_configure(double precision, double precision, integer, integer, integer, integer); Type: FUNCTION; Schema: animus; Owner: -
@@ -599,7 +599,7 @@ DECLARE
     b_now       bigint;
     b_max       bigint;
     left_budget double precision;
-    share       double precision;
+    cutting     boolean;
     i           integer;
     n_terms     integer;
     rescore     integer;
@@ -658,22 +658,23 @@ BEGIN
     q_idf := ARRAY(SELECT pg_catalog.ln(1 + (n_docs - x.df + 0.5) / (x.df + 0.5))
                    FROM unnest(q_df) WITH ORDINALITY AS x(df, o) ORDER BY x.o);
 
-    rescore := lim + greatest(lim, s.rescore_extra);
+    rescore := lim + s.rescore_extra;
     b_now := coalesce(budget, s.postings_budget);
     b_max := CASE WHEN budget IS NOT NULL THEN budget ELSE greatest(s.max_postings_budget, s.postings_budget) END;
     LOOP
         -- Per-term caps, rarest term first: a list that fits in what is left of the budget is read
-        -- whole (cap NULL); from the first that does not, the rest share the remainder equally.
+        -- whole (cap NULL); from the first that does not on, lists are cut to their lim best
+        -- postings (they seed candidates; their contributions are completed by the rescoring).
         q_cap := ARRAY[]::integer[];
         left_budget := b_now;
-        share := NULL;
+        cutting := false;
         FOR i IN 1 .. n_terms LOOP
-            IF share IS NULL AND q_df[i] <= left_budget THEN
+            cutting := cutting OR q_df[i] > left_budget;
+            IF cutting THEN
+                q_cap := q_cap || lim;
+            ELSE
                 q_cap := q_cap || NULL::integer;
                 left_budget := left_budget - q_df[i];
-            ELSE
-                share := coalesce(share, greatest(left_budget / (n_terms - i + 1), lim));
-                q_cap := q_cap || share::integer;
             END IF;
         END LOOP;
 
