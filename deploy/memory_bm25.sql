@@ -311,9 +311,12 @@ COMMENT ON FUNCTION animus.memory_bm25_after_truncate() IS 'Trigger (AFTER TRUNC
 -- Existing memories (deploying on a populated database): index them in one statement, with writers
 -- held off until the triggers exist.
 LOCK TABLE animus.memories IN SHARE ROW EXCLUSIVE MODE;
-SELECT animus.memory_bm25_index(pg_catalog.array_agg(m.id), pg_catalog.array_agg(m.namespace), pg_catalog.array_agg(m.fts))
-FROM animus.memories m HAVING count(*) > 0;
-SELECT animus.memory_bm25_refresh();
+DO $$
+BEGIN
+    PERFORM animus.memory_bm25_index(pg_catalog.array_agg(m.id), pg_catalog.array_agg(m.namespace), pg_catalog.array_agg(m.fts))
+       FROM animus.memories m HAVING count(*) > 0;
+    PERFORM animus.memory_bm25_refresh();
+END $$;
 
 CREATE TRIGGER memory_bm25_after_insert AFTER INSERT ON animus.memories
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION animus.memory_bm25_after_insert();

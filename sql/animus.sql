@@ -902,7 +902,9 @@ GRANT EXECUTE ON FUNCTION animus.memory_or_tsquery(text) TO animus_memory_reader
 
 -- THE keyword branch of search_memory_text and hybrid_search: up to lim ids with their score,
 -- best first (ties by id). filters must already be normalised by memory_validate_filters.
--- This version ranks with ts_rank over the OR query; a later change (BM25) replaces this body.
+-- This version ranks with ts_rank over the OR query, normalisation 1 (rank / (1 + log(document
+-- length))): on NFCorpus dev it beats plain ts_rank (nDCG@10 0.2765 vs 0.2708; docs/memory.md).
+-- A later change (BM25) replaces this body.
 -- EXECUTE ... USING plans with the actual filter, so memory_filter_match inlines and folds.
 -- ROWS 100: callers join the result to animus.memories; with the default estimate (1000) the
 -- planner hashes the whole table instead of probing the primary key (measured: 1 ms -> 7 ms).
@@ -920,7 +922,7 @@ BEGIN
         RETURN;
     END IF;
     RETURN QUERY EXECUTE
-        'SELECT m.id, pg_catalog.ts_rank(m.fts, $1)::double precision AS score
+        'SELECT m.id, pg_catalog.ts_rank(m.fts, $1, 1)::double precision AS score
            FROM animus.memories AS m
           WHERE m.fts @@ $1
             AND animus.memory_filter_match($2, m.namespace, m.memory_type, m.source, m.metadata, m.created_at)
@@ -931,7 +933,7 @@ END
 $$;
 COMMENT ON FUNCTION animus.memory_text_candidates(text, jsonb, integer) IS
     'Internal keyword branch of search_memory_text and hybrid_search: up to lim (id, score), score descending, ties by id; '
-    'filters must be normalised by memory_validate_filters. Ranks with ts_rank over the OR of the query''s English lexemes. '
+    'filters must be normalised by memory_validate_filters. Ranks with ts_rank (normalisation 1) over the OR of the query''s English lexemes. '
     'Read-only (STABLE). Raises nothing.';
 REVOKE ALL ON FUNCTION animus.memory_text_candidates(text, jsonb, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION animus.memory_text_candidates(text, jsonb, integer) TO animus_memory_reader, animus_memory_writer, animus_admin;
@@ -1171,6 +1173,113 @@ COMMENT ON FUNCTION animus.hybrid_search(text, vector, integer, jsonb, double pr
 REVOKE ALL ON FUNCTION animus.hybrid_search(text, vector, integer, jsonb, double precision, double precision, integer, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION animus.hybrid_search(text, vector, integer, jsonb, double precision, double precision, integer, integer)
     TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+-- ==== change memory_admin (deploy/memory_admin.sql) ====
+-- Deploy animus:memory_admin to pg
+-- requires: memory_store
+
+-- Changing the embedding model (and with it, possibly, the dimension) later. Vectors of two
+-- models are not comparable, so every memory is re-embedded:
+--   1. SELECT animus.memory_begin_reembedding('new-model', 768);   -- clears all embeddings
+--   2. for each row of SELECT id, content FROM animus.memories WHERE embedding IS NULL:
+--        SELECT animus.update_memory(id, embedding => <new vector>);   (or store_memories)
+--   3. SELECT animus.memory_finish_reembedding();                  -- NOT NULL + HNSW again
+-- Between 1 and 3, keyword search works as before; vector search sees only the memories already
+-- re-embedded (exact scan, no index). Both functions are SECURITY DEFINER because they change
+-- the table (ALTER TABLE needs its owner); they are granted to animus_admin only.
+
+CREATE FUNCTION animus.memory_begin_reembedding(embedding_model text DEFAULT NULL, embedding_dim integer DEFAULT NULL)
+    RETURNS bigint
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    settings animus.memory_settings%ROWTYPE;
+    vector_schema name;
+    new_dim integer;
+    n bigint;
+BEGIN
+    IF embedding_model IS NULL OR pg_catalog.btrim(embedding_model) = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'embedding_model must be a non-empty string',
+            HINT = 'Pass the name of the new embedding model, e.g. ''text-embedding-3-small''.';
+    END IF;
+    SELECT s.* INTO settings FROM animus.memory_settings AS s FOR UPDATE;
+    new_dim := coalesce(memory_begin_reembedding.embedding_dim, settings.embedding_dim);
+    IF new_dim < 1 OR new_dim > 2000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'embedding_dim must be between 1 and 2000',
+            DETAIL = pg_catalog.format('embedding_dim = %s', new_dim),
+            HINT = 'HNSW indexes vectors of at most 2,000 dimensions.';
+    END IF;
+    IF settings.state <> 'ready' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA209', MESSAGE = 're-embedding is already in progress',
+            DETAIL = pg_catalog.format('target model %s, %s dimensions', settings.embedding_model, settings.embedding_dim),
+            HINT = 'Store the missing embeddings and call animus.memory_finish_reembedding().';
+    END IF;
+    SELECT e.extnamespace::pg_catalog.regnamespace::name INTO vector_schema
+      FROM pg_catalog.pg_extension AS e WHERE e.extname = 'vector';
+
+    LOCK TABLE animus.memories IN ACCESS EXCLUSIVE MODE;
+    DROP INDEX animus.memories_embedding_hnsw;
+    ALTER TABLE animus.memories ALTER COLUMN embedding DROP NOT NULL;
+    EXECUTE pg_catalog.format('ALTER TABLE animus.memories ALTER COLUMN embedding TYPE %I.vector(%s) USING NULL',
+                              vector_schema, new_dim);
+    UPDATE animus.memory_settings
+       SET embedding_model = memory_begin_reembedding.embedding_model, embedding_dim = new_dim,
+           state = 'reembedding', updated_at = pg_catalog.now();
+    SELECT pg_catalog.count(*) INTO n FROM animus.memories;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_begin_reembedding(text, integer) IS
+    'Starts a change of embedding model: records the model and dimension (NULL keeps the dimension), clears every embedding '
+    '(re-typing the column to vector(embedding_dim)) and drops the HNSW index; returns how many memories need a new embedding. '
+    'Raises ZA001, ZA002 (dimension outside 1..2000), ZA209 (already re-embedding).';
+REVOKE ALL ON FUNCTION animus.memory_begin_reembedding(text, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_begin_reembedding(text, integer) TO animus_admin;
+
+CREATE FUNCTION animus.memory_finish_reembedding()
+    RETURNS bigint
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    settings animus.memory_settings%ROWTYPE;
+    vector_schema name;
+    missing bigint;
+    n bigint;
+BEGIN
+    SELECT s.* INTO settings FROM animus.memory_settings AS s FOR UPDATE;
+    IF settings.state <> 'reembedding' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA209', MESSAGE = 'no re-embedding is in progress',
+            HINT = 'Start one with animus.memory_begin_reembedding(embedding_model, embedding_dim).';
+    END IF;
+    LOCK TABLE animus.memories IN ACCESS EXCLUSIVE MODE;
+    SELECT pg_catalog.count(*) FILTER (WHERE m.embedding IS NULL), pg_catalog.count(*) INTO missing, n
+      FROM animus.memories AS m;
+    IF missing > 0 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA210',
+            MESSAGE = pg_catalog.format('%s of %s memories still lack an embedding', missing, n),
+            HINT = 'Re-embed them: SELECT id, content FROM animus.memories WHERE embedding IS NULL; then animus.update_memory(id, embedding => ...).';
+    END IF;
+    SELECT e.extnamespace::pg_catalog.regnamespace::name INTO vector_schema
+      FROM pg_catalog.pg_extension AS e WHERE e.extname = 'vector';
+    ALTER TABLE animus.memories ALTER COLUMN embedding SET NOT NULL;
+    EXECUTE pg_catalog.format(
+        'CREATE INDEX memories_embedding_hnsw ON animus.memories USING hnsw (embedding %I.vector_cosine_ops)', vector_schema);
+    UPDATE animus.memory_settings SET state = 'ready', updated_at = pg_catalog.now();
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_finish_reembedding() IS
+    'Ends a change of embedding model once every memory has a new embedding: embedding NOT NULL again, HNSW index rebuilt '
+    '(raise maintenance_work_mem first for large tables); returns the number of memories. '
+    'Raises ZA209 (no re-embedding in progress), ZA210 (memories still lack an embedding).';
+REVOKE ALL ON FUNCTION animus.memory_finish_reembedding() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_finish_reembedding() TO animus_admin;
 
 -- ==== change memory_bm25 (deploy/memory_bm25.sql) ====
 -- Deploy animus:memory_bm25 to pg
@@ -1484,9 +1593,12 @@ COMMENT ON FUNCTION animus.memory_bm25_after_truncate() IS 'Trigger (AFTER TRUNC
 -- Existing memories (deploying on a populated database): index them in one statement, with writers
 -- held off until the triggers exist.
 LOCK TABLE animus.memories IN SHARE ROW EXCLUSIVE MODE;
-SELECT animus.memory_bm25_index(pg_catalog.array_agg(m.id), pg_catalog.array_agg(m.namespace), pg_catalog.array_agg(m.fts))
-FROM animus.memories m HAVING count(*) > 0;
-SELECT animus.memory_bm25_refresh();
+DO $$
+BEGIN
+    PERFORM animus.memory_bm25_index(pg_catalog.array_agg(m.id), pg_catalog.array_agg(m.namespace), pg_catalog.array_agg(m.fts))
+       FROM animus.memories m HAVING count(*) > 0;
+    PERFORM animus.memory_bm25_refresh();
+END $$;
 
 CREATE TRIGGER memory_bm25_after_insert AFTER INSERT ON animus.memories
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION animus.memory_bm25_after_insert();
@@ -1588,7 +1700,6 @@ BEGIN
     q_idf := ARRAY(SELECT pg_catalog.ln(1 + (n_docs - x.df + 0.5) / (x.df + 0.5))
                    FROM unnest(q_df) WITH ORDINALITY AS x(df, o) ORDER BY x.o);
 
-    rescore := lim + s.rescore_extra;
     b_now := coalesce(budget, s.postings_budget);
     b_max := CASE WHEN budget IS NOT NULL THEN budget ELSE greatest(s.max_postings_budget, s.postings_budget) END;
     LOOP
@@ -1608,6 +1719,8 @@ BEGIN
             END IF;
         END LOOP;
 
+        -- Nothing cut: the whole-list scores are exact already, only lim need ranking.
+        rescore := CASE WHEN cutting THEN lim + s.rescore_extra ELSE lim END;
         WITH q AS (
             SELECT x.o, x.term, x.idf, x.cap FROM unnest(q_terms, q_idf, q_cap) WITH ORDINALITY AS x(term, idf, cap, o)
         ), whole AS (
@@ -1649,10 +1762,10 @@ BEGIN
         ), completed AS (
             -- exact scores of the best `rescore` candidates: add their postings of the cut terms
             SELECT t.memory_id,
-                   t.lb_full + coalesce((
+                   t.lb_full + CASE WHEN NOT cutting THEN 0 ELSE coalesce((
                        SELECT sum(q.idf * animus.bm25_tf_weight(mt.tf, mt.doc_len, avgdl, s.k1, s.b))
                          FROM animus.memory_terms mt JOIN q ON q.term = mt.term AND q.cap IS NOT NULL
-                        WHERE mt.memory_id = t.memory_id), 0) AS score
+                        WHERE mt.memory_id = t.memory_id), 0) END AS score
               FROM (SELECT * FROM top ORDER BY top.lb DESC, top.memory_id LIMIT rescore) t
         ), best AS (
             SELECT c.memory_id, c.score FROM completed c ORDER BY c.score DESC, c.memory_id LIMIT lim
