@@ -11,7 +11,10 @@ __version__ = "0.1.0"
 from animus.config import Config, SecretDSN  # noqa: E402
 from animus.errors import (AnimusError, ConfigError, ConnectionFailed, DatabaseError,  # noqa: E402
                            DimensionMismatch, InvalidArgument, InvalidState, MemoryStoreError,
-                           NonRetryable, NotDeployed, NotFound, PermissionDenied, WorkError)
+                           NonRetryable, NotDeployed, NotFound, PermissionDenied, WorkError,
+                           QueueNotFound, WorkNotFound, WorkNotRunning, WorkAlreadyEnded,
+                           IllegalTransition, QueueExists, InvalidWorkArgument, MemoryNotFound,
+                           InvalidMemoryArgument, MemoryStateError)
 from animus.results import (HeartbeatResult, Memory, QueueStats, SearchHit, SettleResult,  # noqa: E402
                             StoreResult, SubmitResult, Submission, WorkDetails, WorkItem)
 from animus.embedding import Embedder, FunctionEmbedder  # noqa: E402
@@ -32,7 +35,9 @@ __all__ = [
     "Worker", "Embedder", "FunctionEmbedder",
     "AnimusError", "ConfigError", "ConnectionFailed", "DatabaseError", "DimensionMismatch",
     "InvalidArgument", "InvalidState", "MemoryStoreError", "NonRetryable", "NotDeployed",
-    "NotFound", "PermissionDenied", "WorkError",
+    "NotFound", "PermissionDenied", "WorkError", "QueueNotFound", "WorkNotFound", "WorkNotRunning",
+    "WorkAlreadyEnded", "IllegalTransition", "QueueExists", "InvalidWorkArgument", "MemoryNotFound",
+    "InvalidMemoryArgument", "MemoryStateError",
     "SubmitResult", "WorkItem", "Submission", "WorkDetails", "HeartbeatResult", "SettleResult",
     "QueueStats", "StoreResult", "Memory", "SearchHit",
 ]

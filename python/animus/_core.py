@@ -127,6 +127,10 @@ class Methods:
         return self._execute(Call(QUERIES["heartbeat_work"], p,
                                   lambda rows: HeartbeatResult.from_row(rows[0]) if rows else None, queue))
 
+    def release_work(self, work_id: UUID, *, queue: str | None = None) -> list[SettleResult]:
+        """Give a claimed item back (visible again now) without counting a failure."""
+        return self._execute(Call(QUERIES["release_work"], dict(work_id=work_id), _rows(SettleResult), queue))
+
     def cancel_work(self, work_id: UUID, *, queue: str | None = None) -> list[SettleResult]:
         p = dict(work_id=work_id)
         return self._execute(Call(QUERIES["cancel_work"], p, _rows(SettleResult), queue))

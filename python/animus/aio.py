@@ -40,16 +40,16 @@ class AsyncClient(Methods):
 
     async def open(self, timeout: float = 10.0) -> "AsyncClient":
         try:
+            conn = await psycopg.AsyncConnection.connect(self._dsn.reveal(), connect_timeout=max(1, int(timeout)))
+            await conn.close()
+        except psycopg.Error as exc:
+            err = from_psycopg(exc, scrub=self._dsn.scrub)
+            raise ConnectionFailed(f"cannot connect to {self._dsn.redacted}: {err.message}",
+                                   sqlstate=err.sqlstate) from None
+        try:
             await self._pool.open(wait=True, timeout=timeout)
         except PoolTimeout:
             await self._pool.close(timeout=0)
-            try:
-                conn = await psycopg.AsyncConnection.connect(self._dsn.reveal(), connect_timeout=max(1, int(timeout)))
-                await conn.close()
-            except psycopg.Error as exc:
-                err = from_psycopg(exc, scrub=self._dsn.scrub)
-                raise ConnectionFailed(f"cannot connect to {self._dsn.redacted}: {err.message}",
-                                       sqlstate=err.sqlstate) from None
             raise ConnectionFailed(f"cannot connect to {self._dsn.redacted} within {timeout:g} s") from None
         return self
 

@@ -11,7 +11,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from animus._core import Call, Methods, Telemetry, adapt, server_attrs, shape_result
 from animus.config import Config
 from animus.embedding import Embedder
-from animus.errors import AnimusError, ConnectionFailed, InvalidArgument, from_psycopg
+from animus.errors import ConnectionFailed, InvalidArgument, from_psycopg
 from animus.telemetry import genai
 from animus.telemetry.conventions import Instruments, default_instruments
 
@@ -42,20 +42,20 @@ class Client(Methods):
         self._pool = ConnectionPool(self._dsn.reveal(), min_size=config.pool_min_size,
                                     max_size=config.pool_max_size, open=False, name="animus",
                                     kwargs={"autocommit": True, "row_factory": dict_row})
+        # One direct attempt first: a wrong password or host fails at once with the server's
+        # reason, instead of after the pool's retries.
+        try:
+            psycopg.connect(self._dsn.reveal(), connect_timeout=max(1, int(connect_timeout))).close()
+        except psycopg.Error as exc:
+            err = from_psycopg(exc, scrub=self._dsn.scrub)
+            raise ConnectionFailed(f"cannot connect to {self._dsn.redacted}: {err.message}",
+                                   sqlstate=err.sqlstate) from None
         try:
             self._pool.open(wait=True, timeout=connect_timeout)
         except PoolTimeout:
             self._pool.close(timeout=0)
-            raise self._diagnose(connect_timeout) from None
-
-    def _diagnose(self, timeout: float) -> AnimusError:
-        try:
-            psycopg.connect(self._dsn.reveal(), connect_timeout=max(1, int(timeout))).close()
-        except psycopg.Error as exc:
-            err = from_psycopg(exc, scrub=self._dsn.scrub)
-            return ConnectionFailed(f"cannot connect to {self._dsn.redacted}: {err.message}",
-                                    sqlstate=err.sqlstate)
-        return ConnectionFailed(f"cannot connect to {self._dsn.redacted} within {timeout:g} s")
+            raise ConnectionFailed(f"cannot connect to {self._dsn.redacted} within "
+                                   f"{connect_timeout:g} s") from None
 
     def connect_raw(self, **kwargs: Any) -> psycopg.Connection:
         """A new dedicated (unpooled) autocommit connection, e.g. for LISTEN."""

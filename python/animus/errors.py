@@ -15,10 +15,12 @@ error: ``submit_work`` returns it with ``status == "merged"``.
     └── DatabaseError               anything else the server raised
         ├── InvalidArgument         ZA001-ZA0FF: null/empty, out of range, bad JSON, bad option
         │   └── DimensionMismatch   an embedding of the wrong length
-        ├── NotFound                unknown work id / queue / memory id
-        ├── InvalidState            illegal state transition, stale completion
-        ├── WorkError               any other ZA1xx
-        └── MemoryStoreError        any other ZA2xx
+        ├── NotFound                QueueNotFound ZA101, WorkNotFound ZA102, MemoryNotFound ZA207
+        ├── InvalidState            WorkNotRunning ZA103, WorkAlreadyEnded ZA104,
+        │                           IllegalTransition ZA105, re-embedding state ZA209/ZA210
+        ├── WorkError               every ZA1xx (QueueExists ZA106, and the work classes above)
+        └── MemoryStoreError        every ZA2xx (MemoryNotFound; bad input ZA201-ZA208 is
+                                    InvalidArgument and MemoryStoreError)
 """
 from __future__ import annotations
 
@@ -27,7 +29,9 @@ from typing import Any
 __all__ = [
     "AnimusError", "ConfigError", "ConnectionFailed", "NotDeployed", "PermissionDenied",
     "DatabaseError", "InvalidArgument", "DimensionMismatch", "NotFound", "InvalidState",
-    "WorkError", "MemoryStoreError", "NonRetryable", "from_psycopg", "SQLSTATE_CLASSES",
+    "WorkError", "MemoryStoreError", "NonRetryable", "QueueNotFound", "WorkNotFound",
+    "WorkNotRunning", "WorkAlreadyEnded", "IllegalTransition", "QueueExists", "InvalidWorkArgument",
+    "MemoryNotFound", "InvalidMemoryArgument", "MemoryStateError", "from_psycopg", "SQLSTATE_CLASSES",
 ]
 
 
@@ -82,10 +86,6 @@ class InvalidArgument(DatabaseError):
     """Bad input rejected by the database (nothing was written)."""
 
 
-class DimensionMismatch(InvalidArgument):
-    """An embedding does not have the dimension the memories table was deployed with."""
-
-
 class NotFound(DatabaseError):
     """The work item, queue or memory does not exist."""
 
@@ -102,6 +102,50 @@ class MemoryStoreError(DatabaseError):
     """Another memory error (SQLSTATE ZA2xx)."""
 
 
+class QueueNotFound(NotFound, WorkError):
+    """ZA101: the named work queue does not exist."""
+
+
+class WorkNotFound(NotFound, WorkError):
+    """ZA102: no work item has the given id."""
+
+
+class WorkNotRunning(InvalidState, WorkError):
+    """ZA103: the item is not running, so it cannot be completed, failed or heartbeated."""
+
+
+class WorkAlreadyEnded(InvalidState, WorkError):
+    """ZA104: the item already ended (a stale second completion, a cancelled item...)."""
+
+
+class IllegalTransition(InvalidState, WorkError):
+    """ZA105: a state change not in animus.work_state_transitions."""
+
+
+class QueueExists(WorkError):
+    """ZA106: create_queue for a queue that exists (pass if_not_exists=True)."""
+
+
+class InvalidWorkArgument(InvalidArgument, WorkError):
+    """ZA107 (invalid queue name) and other bad input specific to the work queue."""
+
+
+class MemoryNotFound(NotFound, MemoryStoreError):
+    """ZA207: no memory has the given id."""
+
+
+class InvalidMemoryArgument(InvalidArgument, MemoryStoreError):
+    """ZA201-ZA206, ZA208: a bad embedding, empty content, a malformed filter or batch."""
+
+
+class DimensionMismatch(InvalidMemoryArgument):
+    """ZA200: an embedding does not have the dimension the memories table was deployed with."""
+
+
+class MemoryStateError(InvalidState, MemoryStoreError):
+    """ZA209/ZA210: the call does not fit the embedding (re-embedding) state."""
+
+
 class NonRetryable(Exception):
     """Raise (or subclass) this in a worker handler to dead-letter the item at once."""
 
@@ -110,6 +154,11 @@ class NonRetryable(Exception):
 SQLSTATE_CLASSES: dict[str, type[AnimusError]] = {
     "ZA001": InvalidArgument, "ZA002": InvalidArgument, "ZA003": InvalidArgument,
     "ZA004": InvalidArgument, "ZA010": NotDeployed, "ZA011": NotDeployed,
+    "ZA101": QueueNotFound, "ZA102": WorkNotFound, "ZA103": WorkNotRunning,
+    "ZA104": WorkAlreadyEnded, "ZA105": IllegalTransition, "ZA106": QueueExists,
+    "ZA107": InvalidWorkArgument,
+    "ZA200": DimensionMismatch, "ZA207": MemoryNotFound,
+    "ZA209": MemoryStateError, "ZA210": MemoryStateError,
     "42501": PermissionDenied,
     "3F000": NotDeployed,   # invalid_schema_name: schema animus missing
     "42883": NotDeployed,   # undefined_function
@@ -132,7 +181,7 @@ def _class_for(sqlstate: str | None) -> type[AnimusError]:
     if sqlstate.startswith("ZA1"):
         return WorkError
     if sqlstate.startswith("ZA2"):
-        return MemoryStoreError
+        return InvalidMemoryArgument
     if sqlstate.startswith("08"):
         return ConnectionFailed
     if sqlstate.startswith("28"):

@@ -72,3 +72,82 @@ def queue_name(conn):
         conn.execute("SELECT pgmq.drop_queue(%s)", [name])
     except Exception:
         pass
+
+
+class OtlpReceiver:
+    """A local OTLP/HTTP receiver: keeps every raw request body and decodes it with protobuf."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        self.bodies: dict[str, list[bytes]] = {}
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                receiver.bodies.setdefault(self.path, []).append(body)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def spans(self):
+        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+        out = []
+        for body in self.bodies.get("/v1/traces", []):
+            req = ExportTraceServiceRequest()
+            req.ParseFromString(body)
+            for rs in req.resource_spans:
+                resource = {a.key: a.value.string_value for a in rs.resource.attributes}
+                for ss in rs.scope_spans:
+                    for span in ss.spans:
+                        out.append((resource, span))
+        return out
+
+    def metric_names(self) -> set[str]:
+        from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
+
+        names = set()
+        for body in self.bodies.get("/v1/metrics", []):
+            req = ExportMetricsServiceRequest()
+            req.ParseFromString(body)
+            for rm in req.resource_metrics:
+                for sm in rm.scope_metrics:
+                    names.update(m.name for m in sm.metrics)
+        return names
+
+    def raw(self) -> bytes:
+        return b"".join(b for bodies in self.bodies.values() for b in bodies)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def otlp_receiver():
+    r = OtlpReceiver()
+    yield r
+    r.close()
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The environment without any OTEL_* variable (plus ``extra``)."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    env.update(extra)
+    return env
