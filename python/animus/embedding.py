@@ -48,4 +48,8 @@ def to_vector_literal(v: Any) -> str:
         return v
     if hasattr(v, "tolist"):
         v = v.tolist()
-    return "[" + ",".join([repr(float(x)) for x in v]) + "]"
+    try:
+        return "[" + ",".join(map(str, v)) + "]" if all(type(x) is float for x in v) else \
+            "[" + ",".join([str(float(x)) for x in v]) + "]"
+    except (TypeError, ValueError):
+        raise TypeError("an embedding must be a sequence of numbers") from None

@@ -79,3 +79,38 @@ def test_init_honours_otel_sdk_disabled(otlp_receiver):
     """, clean_env(OTEL_SDK_DISABLED="true", OTEL_EXPORTER_OTLP_ENDPOINT=otlp_receiver.endpoint))
     assert res.stdout.startswith("False OTEL_SDK_DISABLED"), res.stderr
     assert otlp_receiver.bodies == {}
+
+
+def test_real_otlp_http_export_is_decodable_and_holds_no_password(otlp_receiver, db_url):
+    from urllib.parse import urlsplit
+
+    res = run_py(f"""
+        import animus, animus.telemetry as t
+        from animus.telemetry import genai
+        h = t.init(service_name="otlp-export-test")
+        assert h.enabled, h.reason
+        with genai.chat("toy-model", provider="local") as op:
+            op.usage(input_tokens=3, output_tokens=2)
+        c = animus.connect({db_url!r})
+        try:
+            c.queue_stats()
+        except animus.NotDeployed:
+            pass  # TODO(queue): until queue_stats lands
+        c.close()
+        h.shutdown()
+    """, clean_env(OTEL_EXPORTER_OTLP_ENDPOINT=otlp_receiver.endpoint,
+                   OTEL_METRIC_EXPORT_INTERVAL="60000"))
+    assert res.returncode == 0, res.stderr
+    spans = otlp_receiver.spans()
+    names = {s.name for _, s in spans}
+    assert "chat toy-model" in names
+    assert "SELECT animus.queue_stats" in names
+    assert {r["service.name"] for r, _ in spans} == {"otlp-export-test"}
+    db_span = next(s for _, s in spans if s.name == "SELECT animus.queue_stats")
+    attrs = {a.key: a.value for a in db_span.attributes}
+    assert attrs["db.system.name"].string_value == "postgresql"
+    assert attrs["db.stored_procedure.name"].string_value == "animus.queue_stats"
+    assert {"gen_ai.client.operation.duration", "gen_ai.client.token.usage",
+            "db.client.operation.duration"} <= otlp_receiver.metric_names()
+    password = urlsplit(db_url).password
+    assert password and password.encode() not in otlp_receiver.raw()
