@@ -135,7 +135,7 @@ def main() -> int:
                   "embedding": [rnd.gauss(0, 1) for _ in range(dim)], "memory_type": "bench"}
                  for i in range(args.memories)]
         for i in range(0, len(items), 500):
-            client.store_memory_batch(items[i:i + 500])
+            client.store_memories(items[i:i + 500])
         qv = [rnd.gauss(0, 1) for _ in range(dim)]
         compare(f"hybrid_search (k=10, {args.memories} memories, {dim}-d)",
                 lambda: bare.execute("SELECT * FROM animus.hybrid_search(query_text => %(q)s, "

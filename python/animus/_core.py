@@ -7,6 +7,7 @@ and returns the result, ``AsyncClient._execute`` does the same and returns an aw
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 from uuid import UUID
@@ -148,8 +149,18 @@ class Methods:
     def queue_stats(self, queue: str | None = None) -> list[QueueStats]:
         return self._execute(Call(QUERIES["queue_stats"], _clean(dict(queue=queue)), _rows(QueueStats)))
 
-    def create_queue(self, queue: str) -> Any:
-        return self._execute(Call(QUERIES["create_queue"], dict(queue=queue), _ident))
+    def create_queue(self, queue: str, *, backoff_base: Any = None, backoff_factor: float | None = None,
+                     backoff_cap: Any = None, backoff_jitter: float | None = None,
+                     notify: bool | None = None, notify_throttle: Any = None,
+                     if_not_exists: bool | None = None) -> bool:
+        """Create a queue (and its pgmq queue); durations are seconds or timedeltas."""
+        p = _clean(dict(queue=queue, backoff_base=backoff_base, backoff_factor=backoff_factor,
+                        backoff_cap=backoff_cap, backoff_jitter=backoff_jitter, notify=notify,
+                        notify_throttle=notify_throttle, if_not_exists=if_not_exists))
+        return self._execute(Call(QUERIES["create_queue"], p, _ident))
+
+    def drop_queue(self, queue: str) -> Any:
+        return self._execute(Call(QUERIES["drop_queue"], dict(queue=queue), _ident))
 
     def purge_work(self, older_than: Any = None) -> Any:
         return self._execute(Call(QUERIES["purge_work"], _clean(dict(older_than=older_than)),
@@ -169,28 +180,39 @@ class Methods:
         return self._execute(Call(QUERIES["store_memory"], p, _row(StoreResult),
                                   embed=("embedding", content) if embedding is None else None))
 
-    def store_memory_batch(self, items: Sequence[Mapping[str, Any]]) -> list[StoreResult]:
+    def store_memories(self, memories: Sequence[Mapping[str, Any]], *,
+                       namespace: str | None = None) -> list[StoreResult]:
+        """Store many memories in one call (``content``, ``embedding``, ``memory_type``, ``source``,
+        ``metadata`` per item); one result per input, in input order (``ordinal``)."""
         out = []
-        for i in items:
-            i = dict(i)
-            if "embedding" in i and not isinstance(i["embedding"], (str, type(None))):
-                i["embedding"] = [float(x) for x in (i["embedding"].tolist() if hasattr(i["embedding"], "tolist") else i["embedding"])]
-            out.append(i)
-        return self._execute(Call(QUERIES["store_memory_batch"], dict(items=out), _rows(StoreResult),
-                                  message_count=len(out)))
+        for m in memories:
+            m = dict(m)
+            e = m.get("embedding")
+            if e is not None and not isinstance(e, str):
+                m["embedding"] = e.tolist() if hasattr(e, "tolist") else [float(x) for x in e]
+            out.append(m)
+        return self._execute(Call(QUERIES["store_memories"], _clean(dict(memories=out, namespace=namespace)),
+                                  _rows(StoreResult), message_count=len(out)))
 
     def get_memory(self, id: int) -> Memory | None:
         return self._execute(Call(QUERIES["get_memory"], dict(id=id), _row(Memory)))
 
     def update_memory(self, id: int, *, content: str | None = None,
                       embedding: Sequence[float] | None = None, memory_type: str | None = None,
-                      source: str | None = None, metadata: Mapping[str, Any] | None = None) -> Memory | None:
+                      source: str | None = None, metadata: Mapping[str, Any] | None = None,
+                      namespace: str | None = None) -> Memory | None:
+        """Change the given fields of a memory; the others keep their values."""
         p = _clean(dict(id=id, content=content, embedding=embedding, memory_type=memory_type,
-                        source=source, metadata=metadata))
+                        source=source, metadata=metadata, namespace=namespace))
         return self._execute(Call(QUERIES["update_memory"], p, _row(Memory)))
 
-    def delete_memory(self, id: int) -> Any:
+    def delete_memory(self, id: int) -> bool:
+        """True when a memory was deleted."""
         return self._execute(Call(QUERIES["delete_memory"], dict(id=id), _ident))
+
+    def delete_memories(self, ids: Sequence[int]) -> int:
+        """How many of ``ids`` were deleted."""
+        return self._execute(Call(QUERIES["delete_memories"], dict(ids=list(ids)), _ident))
 
     def search_memory_vector(self, query_embedding: Sequence[float], *, k: int | None = None,
                              filters: Mapping[str, Any] | None = None) -> list[SearchHit]:
@@ -224,11 +246,14 @@ def adapt(q: Query, params: dict[str, Any]) -> dict[str, Any]:
     """Python values -> what psycopg should send (jsonb wrappers, vector literals)."""
     out = {}
     jsonb = q.jsonb
+    intervals = q.intervals
     for k, v in params.items():
         if k in jsonb:
             v = Jsonb(v)
         elif k in ("embedding", "query_embedding"):
             v = to_vector_literal(v)
+        elif k in intervals and isinstance(v, (int, float)) and not isinstance(v, bool):
+            v = timedelta(seconds=v)
         out[k] = v
     return out
 

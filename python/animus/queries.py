@@ -26,6 +26,7 @@ class Query:
     kind: Kind
     jsonb: frozenset[str] = frozenset()     # arguments sent as jsonb
     casts: tuple[tuple[str, str], ...] = ()  # argument -> SQL type cast
+    intervals: frozenset[str] = frozenset()  # arguments of type interval (numbers = seconds)
     _cache: dict = field(default_factory=dict, compare=False, repr=False)
 
     def sql(self, keys: tuple[str, ...]) -> str:
@@ -48,15 +49,16 @@ class Query:
 
 
 def _q(name: str, shape: Shape, kind: Kind, jsonb: tuple[str, ...] = (),
-       casts: tuple[tuple[str, str], ...] = (), function: str | None = None) -> Query:
-    return Query(name, function or name, shape, kind, frozenset(jsonb), casts)
+       casts: tuple[tuple[str, str], ...] = (), function: str | None = None,
+       intervals: tuple[str, ...] = ()) -> Query:
+    return Query(name, function or name, shape, kind, frozenset(jsonb), casts, frozenset(intervals))
 
 
 _VEC = (("embedding", "vector"), ("query_embedding", "vector"))
 
 QUERIES: dict[str, Query] = {q.name: q for q in [
     # work queue
-    _q("submit_work", "row", "send", ("params", "trigger_info", "trace_context")),
+    _q("submit_work", "row", "send", ("params", "trace_context"), intervals=("delay",)),
     _q("submit_work_batch", "rows", "send", ("items", "trace_context")),
     _q("read_work", "rows", "receive"),
     _q("complete_work", "rows", "settle", ("outcome",)),
@@ -69,14 +71,16 @@ QUERIES: dict[str, Query] = {q.name: q for q in [
     _q("get_work", "row", "db"),
     _q("list_merged", "rows", "db"),
     _q("queue_stats", "rows", "db"),
-    _q("create_queue", "scalar", "db"),
+    _q("create_queue", "scalar", "db", intervals=("backoff_base", "backoff_cap", "notify_throttle")),
+    _q("drop_queue", "scalar", "db"),
     _q("purge_work", "rows", "db"),
     # memory
     _q("store_memory", "row", "db", ("metadata",), _VEC),
-    _q("store_memory_batch", "rows", "db", ("items",)),
+    _q("store_memories", "rows", "db", ("memories",)),
     _q("get_memory", "row", "db"),
     _q("update_memory", "row", "db", ("metadata",), _VEC),
     _q("delete_memory", "scalar", "db"),
+    _q("delete_memories", "scalar", "db"),
     _q("search_memory_vector", "rows", "db", ("filters",), _VEC),
     _q("search_memory_text", "rows", "db", ("filters",)),
     _q("hybrid_search", "rows", "db", ("filters",), _VEC),

@@ -164,6 +164,7 @@ class StoreResult(Row):
 
     id: int | None = None
     created: bool | None = None
+    ordinal: int | None = None
     _aliases: ClassVar[dict[str, str]] = {"memory_id": "id", "inserted": "created", "is_new": "created"}
 
 
@@ -182,7 +183,9 @@ class Memory(Row):
 
 @dataclass(frozen=True)
 class SearchHit(Row):
-    """One search result: the memory, its score, and its rank in each branch (hybrid)."""
+    """One search result: the memory, its rank and score; for vector search its cosine
+    ``distance``/``similarity``; for hybrid search the fused ``score`` and each branch's rank
+    (``vector_rank``, ``text_rank``; None when the branch did not find it)."""
 
     id: int | None = None
     namespace: str | None = None
@@ -190,10 +193,14 @@ class SearchHit(Row):
     memory_type: str | None = None
     source: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    rank: int | None = None
     score: float | None = None
+    distance: float | None = None
+    similarity: float | None = None
     vector_rank: int | None = None
     text_rank: int | None = None
-    distance: float | None = None
+    vector_distance: float | None = None
+    text_score: float | None = None
     created_at: datetime | None = None
-    _aliases: ClassVar[dict[str, str]] = {"memory_id": "id", "rrf_score": "score", "similarity": "score",
-                                          "rank": "score", "fused_score": "score"}
+    updated_at: datetime | None = None
+    _aliases: ClassVar[dict[str, str]] = {"memory_id": "id"}
