@@ -26,9 +26,896 @@ CREATE SCHEMA animus;
 
 COMMENT ON SCHEMA animus IS 'animus: work queue with structural dedup, semantic memory, telemetry context. Functions are executable only by the animus_* roles.';
 
+--
+-- Name: delete_memories(bigint[]); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.delete_memories(ids bigint[] DEFAULT NULL::bigint[]) RETURNS bigint
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+DECLARE
+    n bigint;
+BEGIN
+    IF ids IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'ids must not be NULL', HINT = 'Pass an array of memory ids.';
+    END IF;
+    DELETE FROM animus.memories AS m WHERE m.id = ANY (delete_memories.ids);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+
+--
+-- Name: FUNCTION delete_memories(ids bigint[]); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.delete_memories(ids bigint[]) IS 'Batch form of delete_memory: deletes the memories with these ids, returns how many existed. Raises ZA001.';
+
+--
+-- Name: delete_memory(bigint); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.delete_memory(id bigint DEFAULT NULL::bigint) RETURNS boolean
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+BEGIN
+    IF delete_memory.id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'id must not be NULL', HINT = 'Pass the id store_memory returned.';
+    END IF;
+    DELETE FROM animus.memories AS m WHERE m.id = delete_memory.id;
+    RETURN FOUND;
+END
+$$;
+
+--
+-- Name: FUNCTION delete_memory(id bigint); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.delete_memory(id bigint) IS 'Deletes memory id; true if it existed (and was visible), false otherwise. Raises ZA001.';
+
+--
+-- Name: memory_content_hash(text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_content_hash(content text) RETURNS bytea
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN sha256(convert_to(content, 'UTF8'::name));
+
+--
+-- Name: FUNCTION memory_content_hash(content text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_content_hash(content text) IS 'sha256 of the UTF-8 bytes of content: the key (with namespace) under which store_memory merges a repeated memory. Raises nothing.';
+
 SET default_tablespace = '';
 
 SET default_table_access_method = heap;
+
+--
+-- Name: memories; Type: TABLE; Schema: animus; Owner: -
+--
+
+CREATE TABLE animus.memories (
+    id bigint NOT NULL,
+    namespace text DEFAULT 'default'::text NOT NULL,
+    content text NOT NULL,
+    memory_type text NOT NULL,
+    source text,
+    metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
+    embedding public.vector(1536) NOT NULL,
+    fts tsvector GENERATED ALWAYS AS (to_tsvector('english'::regconfig, content)) STORED,
+    content_hash bytea GENERATED ALWAYS AS (animus.memory_content_hash(content)) STORED,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT memories_content_check CHECK ((btrim(content) <> ''::text)),
+    CONSTRAINT memories_memory_type_check CHECK ((memory_type <> ''::text)),
+    CONSTRAINT memories_metadata_check CHECK ((jsonb_typeof(metadata) = 'object'::text)),
+    CONSTRAINT memories_namespace_check CHECK ((namespace <> ''::text))
+);
+
+--
+-- Name: TABLE memories; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON TABLE animus.memories IS 'Semantic memories: text, embedding (dimension in animus.memory_settings), metadata; one row per (namespace, content).';
+
+--
+-- Name: COLUMN memories.namespace; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memories.namespace IS 'Whose memory: an agent, a user, a tenant. Filters and (later) row-level security scope by it.';
+
+--
+-- Name: COLUMN memories.fts; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memories.fts IS 'English tsvector of content (stemmed, stop words removed), GIN-indexed: the keyword branch of search.';
+
+--
+-- Name: COLUMN memories.content_hash; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memories.content_hash IS 'animus.memory_content_hash(content): with namespace, the dedup key of store_memory.';
+
+--
+-- Name: get_memory(bigint); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.get_memory(id bigint DEFAULT NULL::bigint) RETURNS SETOF animus.memories
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'public'
+    AS $$
+BEGIN
+    IF get_memory.id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'id must not be NULL', HINT = 'Pass the id store_memory returned.';
+    END IF;
+    RETURN QUERY SELECT m.* FROM animus.memories AS m WHERE m.id = get_memory.id;
+END
+$$;
+
+--
+-- Name: FUNCTION get_memory(id bigint); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.get_memory(id bigint) IS 'The memory with this id, as the table row (no row if there is none or it is not visible to the caller). Read-only (STABLE). Raises ZA001.';
+
+--
+-- Name: hybrid_search(text, public.vector, integer, jsonb, double precision, double precision, integer, integer); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.hybrid_search(query_text text DEFAULT NULL::text, query_embedding public.vector DEFAULT NULL::public.vector, k integer DEFAULT 10, filters jsonb DEFAULT '{}'::jsonb, text_weight double precision DEFAULT 1, vector_weight double precision DEFAULT 1, rrf_k integer DEFAULT 60, candidates integer DEFAULT NULL::integer) RETURNS TABLE(id bigint, namespace text, content text, memory_type text, source text, metadata jsonb, created_at timestamp with time zone, updated_at timestamp with time zone, score double precision, rank bigint, vector_rank bigint, text_rank bigint, vector_distance double precision, text_score double precision)
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'public'
+    AS $$
+DECLARE
+    f jsonb;
+    use_text boolean;
+    use_vector boolean;
+    n integer;
+BEGIN
+    PERFORM animus.memory_check_limit(k, 'k');
+    IF text_weight IS NULL OR vector_weight IS NULL OR text_weight < 0 OR vector_weight < 0
+       OR text_weight = 'Infinity' OR vector_weight = 'Infinity' OR text_weight = 'NaN' OR vector_weight = 'NaN' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'text_weight and vector_weight must be finite numbers >= 0',
+            DETAIL = format('text_weight = %s, vector_weight = %s', text_weight, vector_weight),
+            HINT = 'Use weights such as 1 and 1; 0 switches a branch off.';
+    END IF;
+    IF rrf_k IS NULL OR rrf_k < 0 OR rrf_k > 10000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'rrf_k must be between 0 and 10000',
+            DETAIL = format('rrf_k = %s', rrf_k), HINT = 'The usual value is 60.';
+    END IF;
+    n := coalesce(candidates, greatest(k, 100));
+    IF n < k OR n > 1000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'candidates must be between k and 1000',
+            DETAIL = format('candidates = %s, k = %s', n, k),
+            HINT = 'Omit it for max(k, 100), the number of rows each branch contributes to the fusion.';
+    END IF;
+    use_text := query_text IS NOT NULL AND btrim(query_text) <> '' AND text_weight > 0;
+    use_vector := query_embedding IS NOT NULL AND vector_weight > 0;
+    IF NOT use_text AND NOT use_vector THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001',
+            MESSAGE = 'hybrid_search needs query_text or query_embedding (with a weight > 0)',
+            HINT = 'Pass the query text, its embedding, or both.';
+    END IF;
+    IF use_vector THEN
+        PERFORM animus.memory_check_embedding(query_embedding, 'query_embedding');
+    END IF;
+    f := animus.memory_validate_filters(filters);
+
+    RETURN QUERY
+    WITH vec AS (
+        SELECT c.id, c.distance, row_number() OVER (ORDER BY c.distance, c.id) AS r
+          FROM animus.memory_vector_candidates(query_embedding, f, n) AS c
+         WHERE use_vector
+    ), txt AS (
+        SELECT c.id, c.score, row_number() OVER (ORDER BY c.score DESC, c.id) AS r
+          FROM animus.memory_text_candidates(query_text, f, n) AS c
+         WHERE use_text
+    ), fused AS (
+        SELECT coalesce(vec.id, txt.id) AS id,
+               coalesce(vector_weight / (rrf_k + vec.r), 0) + coalesce(text_weight / (rrf_k + txt.r), 0) AS score,
+               vec.r AS vr, txt.r AS tr, vec.distance, txt.score AS ts
+          FROM vec FULL JOIN txt ON txt.id = vec.id
+    )
+    SELECT m.id, m.namespace, m.content, m.memory_type, m.source, m.metadata, m.created_at, m.updated_at,
+           fu.score, row_number() OVER (ORDER BY fu.score DESC, least(fu.vr, fu.tr), fu.id),
+           fu.vr, fu.tr, fu.distance, fu.ts
+      FROM fused AS fu
+      JOIN animus.memories AS m ON m.id = fu.id
+     ORDER BY fu.score DESC, least(fu.vr, fu.tr), fu.id
+     LIMIT k;
+END
+$$;
+
+--
+-- Name: FUNCTION hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer) IS 'Vector and keyword search fused by Reciprocal Rank Fusion in one statement: each branch contributes its best candidates (default max(k, 100)); score = vector_weight/(rrf_k + vector_rank) + text_weight/(rrf_k + text_rank). A NULL/empty input or a zero weight switches its branch off. Rows carry the fused score and rank and each branch''s rank, distance and score; ties by best branch rank, then id. Read-only (STABLE): runs on a streaming replica. Raises ZA001 (no branch left), ZA002 (k, candidates, weights, rrf_k out of range), ZA200, ZA202, ZA204, ZA205, ZA206.';
+
+--
+-- Name: memory_check_embedding(public.vector, text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_check_embedding(embedding public.vector, argument text DEFAULT 'embedding'::text) RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'public'
+    AS $$
+DECLARE
+    expected integer;
+BEGIN
+    IF embedding IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001',
+            MESSAGE = format('%s must not be NULL', argument),
+            HINT = 'Pass the embedding of the text as a vector, e.g. ''[0.1, 0.2, ...]''::vector.';
+    END IF;
+    SELECT s.embedding_dim INTO expected FROM animus.memory_settings AS s;
+    IF vector_dims(embedding) <> expected THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA200',
+            MESSAGE = format('%s has %s dimensions; animus.memories stores %s', argument, vector_dims(embedding), expected),
+            DETAIL = format('embedding model: %s', (SELECT s.embedding_model FROM animus.memory_settings AS s)),
+            HINT = 'Embed with the model recorded in animus.memory_settings, or change it with animus.memory_begin_reembedding().';
+    END IF;
+    IF vector_norm(embedding) = 0 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA202',
+            MESSAGE = format('%s is the zero vector, which has no cosine direction', argument),
+            HINT = 'Pass a non-zero embedding.';
+    END IF;
+END
+$$;
+
+--
+-- Name: FUNCTION memory_check_embedding(embedding public.vector, argument text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_check_embedding(embedding public.vector, argument text) IS 'Raises unless embedding is a non-NULL, non-zero vector of the dimension in animus.memory_settings. Raises ZA001 (NULL), ZA200 (dimension), ZA202 (zero vector).';
+
+--
+-- Name: memory_check_fields(text, text, text, jsonb); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_check_fields(content text, memory_type text, namespace text, metadata jsonb) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+BEGIN
+    IF content IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'content must not be NULL',
+            HINT = 'Pass the text of the memory.';
+    END IF;
+    IF pg_catalog.btrim(content) = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA203', MESSAGE = 'content must not be empty',
+            DETAIL = pg_catalog.format('content = %L', pg_catalog.left(content, 40)),
+            HINT = 'Store non-empty text.';
+    END IF;
+    IF memory_type IS NULL OR memory_type = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'memory_type must be a non-empty string',
+            HINT = 'Pass a type such as ''fact'', ''episode'' or ''preference''.';
+    END IF;
+    IF namespace IS NULL OR namespace = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'namespace must be a non-empty string',
+            HINT = 'Omit it for ''default'', or pass the agent, user or tenant the memory belongs to.';
+    END IF;
+    IF metadata IS NOT NULL AND pg_catalog.jsonb_typeof(metadata) <> 'object' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA003', MESSAGE = 'metadata must be a JSON object',
+            DETAIL = pg_catalog.format('metadata = %s', pg_catalog.left(metadata::text, 200)),
+            HINT = 'Pass an object such as {"topic": "billing"}, or omit it.';
+    END IF;
+END
+$$;
+
+--
+-- Name: FUNCTION memory_check_fields(content text, memory_type text, namespace text, metadata jsonb); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_check_fields(content text, memory_type text, namespace text, metadata jsonb) IS 'Raises unless content, memory_type and namespace are non-empty and metadata is an object (or NULL). Raises ZA001, ZA203, ZA003.';
+
+--
+-- Name: memory_check_limit(integer, text, integer); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_check_limit(value integer, argument text, maximum integer DEFAULT 1000) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+BEGIN
+    IF value IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = pg_catalog.format('%s must not be NULL', argument),
+            HINT = pg_catalog.format('Pass %s between 1 and %s, or omit it for the default.', argument, maximum);
+    END IF;
+    IF value < 1 OR value > maximum THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002',
+            MESSAGE = pg_catalog.format('%s must be between 1 and %s', argument, maximum),
+            DETAIL = pg_catalog.format('%s = %s', argument, value),
+            HINT = pg_catalog.format('Pass %s between 1 and %s.', argument, maximum);
+    END IF;
+END
+$$;
+
+--
+-- Name: FUNCTION memory_check_limit(value integer, argument text, maximum integer); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_check_limit(value integer, argument text, maximum integer) IS 'Raises unless 1 <= value <= maximum. Raises ZA001 (NULL), ZA002 (out of range).';
+
+--
+-- Name: memory_filter_list(jsonb); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_filter_list(text_filter jsonb) RETURNS text[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN ARRAY(SELECT jsonb_array_elements_text((text_filter -> 'in'::text)) AS jsonb_array_elements_text);
+
+--
+-- Name: FUNCTION memory_filter_list(text_filter jsonb); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_filter_list(text_filter jsonb) IS 'Internal: the "in" list of a normalised text filter as text[] (NULL-safe: empty for other forms). Raises nothing.';
+
+--
+-- Name: memory_filter_match(jsonb, text, text, text, jsonb, timestamp with time zone); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_filter_match(filters jsonb, namespace text, memory_type text, source text, metadata jsonb, created_at timestamp with time zone) RETURNS boolean
+    LANGUAGE sql STABLE PARALLEL SAFE
+    RETURN ((((filters -> 'namespace'::text) IS NULL) OR CASE WHEN ((filters -> 'namespace'::text) ? 'in'::text) THEN (namespace = ANY (animus.memory_filter_list((filters -> 'namespace'::text)))) ELSE starts_with(namespace, ((filters -> 'namespace'::text) ->> 'prefix'::text)) END) AND (((filters -> 'memory_type'::text) IS NULL) OR CASE WHEN ((filters -> 'memory_type'::text) ? 'in'::text) THEN (memory_type = ANY (animus.memory_filter_list((filters -> 'memory_type'::text)))) ELSE starts_with(memory_type, ((filters -> 'memory_type'::text) ->> 'prefix'::text)) END) AND (((filters -> 'source'::text) IS NULL) OR CASE WHEN ((filters -> 'source'::text) ? 'in'::text) THEN (source = ANY (animus.memory_filter_list((filters -> 'source'::text)))) ELSE starts_with(source, ((filters -> 'source'::text) ->> 'prefix'::text)) END) AND (((filters -> 'metadata'::text) IS NULL) OR (metadata @> (filters -> 'metadata'::text))) AND (((filters #> '{created_at,gt}'::text[]) IS NULL) OR (created_at > ((filters #>> '{created_at,gt}'::text[]))::timestamp with time zone)) AND (((filters #> '{created_at,gte}'::text[]) IS NULL) OR (created_at >= ((filters #>> '{created_at,gte}'::text[]))::timestamp with time zone)) AND (((filters #> '{created_at,lt}'::text[]) IS NULL) OR (created_at < ((filters #>> '{created_at,lt}'::text[]))::timestamp with time zone)) AND (((filters #> '{created_at,lte}'::text[]) IS NULL) OR (created_at <= ((filters #>> '{created_at,lte}'::text[]))::timestamp with time zone)));
+
+--
+-- Name: FUNCTION memory_filter_match(filters jsonb, namespace text, memory_type text, source text, metadata jsonb, created_at timestamp with time zone); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_filter_match(filters jsonb, namespace text, memory_type text, source text, metadata jsonb, created_at timestamp with time zone) IS 'True when a memory (its namespace, memory_type, source, metadata, created_at) passes a filter normalised by animus.memory_validate_filters. Inlinable SQL: call it in WHERE with a constant or parameter filter. Raises nothing.';
+
+--
+-- Name: memory_normalize_text_filter(text, jsonb); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_normalize_text_filter(field text, value jsonb) RETURNS jsonb
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+DECLARE
+    op text;
+    operand jsonb;
+BEGIN
+    CASE pg_catalog.jsonb_typeof(value)
+    WHEN 'string' THEN
+        RETURN pg_catalog.jsonb_build_object('in', pg_catalog.jsonb_build_array(value));
+    WHEN 'array' THEN
+        op := 'in';
+        operand := value;
+    WHEN 'object' THEN
+        IF (SELECT count(*) FROM pg_catalog.jsonb_object_keys(value)) <> 1 THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA204',
+                MESSAGE = pg_catalog.format('filters.%s must name exactly one operator', field),
+                DETAIL = pg_catalog.format('filters.%s = %s', field, value),
+                HINT = 'Use one of {"eq": "x"}, {"in": ["x", "y"]}, {"prefix": "x"}.';
+        END IF;
+        SELECT k, v INTO op, operand FROM pg_catalog.jsonb_each(value) AS e(k, v);
+    ELSE
+        RAISE EXCEPTION USING ERRCODE = 'ZA204',
+            MESSAGE = pg_catalog.format('filters.%s must be a string, an array of strings or an operator object', field),
+            DETAIL = pg_catalog.format('filters.%s = %s', field, value),
+            HINT = pg_catalog.format('Example: {"%s": "x"} or {"%s": ["x", "y"]} or {"%s": {"prefix": "x"}}.', field, field, field);
+    END CASE;
+
+    CASE op
+    WHEN 'eq', 'prefix' THEN
+        IF pg_catalog.jsonb_typeof(operand) IS DISTINCT FROM 'string' THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA204',
+                MESSAGE = pg_catalog.format('filters.%s.%s must be a string', field, op),
+                DETAIL = pg_catalog.format('filters.%s = %s', field, value),
+                HINT = pg_catalog.format('Example: {"%s": {"%s": "x"}}.', field, op);
+        END IF;
+        IF op = 'eq' THEN
+            RETURN pg_catalog.jsonb_build_object('in', pg_catalog.jsonb_build_array(operand));
+        END IF;
+        RETURN pg_catalog.jsonb_build_object('prefix', operand);
+    WHEN 'in' THEN
+        IF pg_catalog.jsonb_typeof(operand) IS DISTINCT FROM 'array'
+           OR pg_catalog.jsonb_array_length(operand) = 0
+           OR EXISTS (SELECT 1 FROM pg_catalog.jsonb_array_elements(operand) AS e(x)
+                       WHERE pg_catalog.jsonb_typeof(e.x) <> 'string') THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA204',
+                MESSAGE = pg_catalog.format('filters.%s must list one or more strings', field),
+                DETAIL = pg_catalog.format('filters.%s = %s', field, value),
+                HINT = pg_catalog.format('Example: {"%s": ["x", "y"]}.', field);
+        END IF;
+        RETURN pg_catalog.jsonb_build_object('in', operand);
+    ELSE
+        RAISE EXCEPTION USING ERRCODE = 'ZA206',
+            MESSAGE = pg_catalog.format('filters.%s uses the unknown operator "%s"', field, op),
+            DETAIL = pg_catalog.format('filters.%s = %s', field, value),
+            HINT = 'Text filters know the operators eq, in and prefix.';
+    END CASE;
+END
+$$;
+
+--
+-- Name: FUNCTION memory_normalize_text_filter(field text, value jsonb); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_normalize_text_filter(field text, value jsonb) IS 'Internal to memory_validate_filters: normalises one text filter to {"in": [...]} or {"prefix": "..."}. Raises ZA204, ZA206.';
+
+--
+-- Name: memory_or_tsquery(text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_or_tsquery(query text) RETURNS tsquery
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN (SELECT (string_agg(((''''::text || replace(replace(lexeme.lexeme, '\'::text, '\\'::text), ''''::text, ''''''::text)) || ''''::text), ' | '::text ORDER BY lexeme.lexeme))::tsquery AS string_agg FROM unnest(tsvector_to_array(to_tsvector('english'::regconfig, memory_or_tsquery.query))) lexeme(lexeme));
+
+--
+-- Name: FUNCTION memory_or_tsquery(query text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_or_tsquery(query text) IS 'The English lexemes of query ORed into a tsquery (NULL if there are none). Raises nothing.';
+
+--
+-- Name: memory_text_candidates(text, jsonb, integer); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_text_candidates(query text, filters jsonb DEFAULT '{}'::jsonb, lim integer DEFAULT 100) RETURNS TABLE(id bigint, score double precision)
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $_$
+DECLARE
+    q tsquery := animus.memory_or_tsquery(query);
+BEGIN
+    IF q IS NULL OR lim IS NULL OR lim < 1 THEN
+        RETURN;
+    END IF;
+    RETURN QUERY EXECUTE
+        'SELECT m.id, pg_catalog.ts_rank(m.fts, $1)::double precision AS score
+           FROM animus.memories AS m
+          WHERE m.fts @@ $1
+            AND animus.memory_filter_match($2, m.namespace, m.memory_type, m.source, m.metadata, m.created_at)
+          ORDER BY score DESC, m.id
+          LIMIT $3'
+        USING q, coalesce(filters, '{}'), lim;
+END
+$_$;
+
+--
+-- Name: FUNCTION memory_text_candidates(query text, filters jsonb, lim integer); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_text_candidates(query text, filters jsonb, lim integer) IS 'Internal keyword branch of search_memory_text and hybrid_search: up to lim (id, score), score descending, ties by id; filters must be normalised by memory_validate_filters. Ranks with ts_rank over the OR of the query''s English lexemes. Read-only (STABLE). Raises nothing.';
+
+--
+-- Name: memory_validate_filters(jsonb); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_validate_filters(filters jsonb DEFAULT '{}'::jsonb) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+DECLARE
+    normalised jsonb := '{}';
+    key text;
+    value jsonb;
+    op text;
+    operand jsonb;
+    bounds jsonb;
+    bound timestamptz;
+BEGIN
+    IF filters IS NULL OR filters = 'null'::jsonb THEN
+        RETURN normalised;
+    END IF;
+    IF pg_catalog.jsonb_typeof(filters) <> 'object' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA204',
+            MESSAGE = 'filters must be a JSON object',
+            DETAIL = pg_catalog.format('filters = %s', pg_catalog.left(filters::text, 200)),
+            HINT = 'Pass an object such as {"namespace": "agent-1", "memory_type": ["fact", "episode"]}.';
+    END IF;
+    FOR key, value IN SELECT e.key, e.value FROM pg_catalog.jsonb_each(filters) AS e LOOP
+        CASE key
+        WHEN 'namespace', 'memory_type', 'source' THEN
+            normalised := normalised || pg_catalog.jsonb_build_object(key, animus.memory_normalize_text_filter(key, value));
+        WHEN 'metadata' THEN
+            IF pg_catalog.jsonb_typeof(value) <> 'object' THEN
+                RAISE EXCEPTION USING ERRCODE = 'ZA204',
+                    MESSAGE = 'filters.metadata must be a JSON object (matched by containment)',
+                    DETAIL = pg_catalog.format('filters.metadata = %s', pg_catalog.left(value::text, 200)),
+                    HINT = 'Example: {"metadata": {"topic": "billing"}} keeps memories whose metadata contains that pair.';
+            END IF;
+            normalised := normalised || pg_catalog.jsonb_build_object(key, value);
+        WHEN 'created_at' THEN
+            IF pg_catalog.jsonb_typeof(value) <> 'object' OR value = '{}'::jsonb THEN
+                RAISE EXCEPTION USING ERRCODE = 'ZA204',
+                    MESSAGE = 'filters.created_at must be an object of bounds',
+                    DETAIL = pg_catalog.format('filters.created_at = %s', pg_catalog.left(value::text, 200)),
+                    HINT = 'Example: {"created_at": {"gte": "2026-01-01T00:00:00Z", "lt": "2026-02-01T00:00:00Z"}}.';
+            END IF;
+            bounds := '{}';
+            FOR op, operand IN SELECT e.key, e.value FROM pg_catalog.jsonb_each(value) AS e LOOP
+                IF op NOT IN ('gt', 'gte', 'lt', 'lte') THEN
+                    RAISE EXCEPTION USING ERRCODE = 'ZA206',
+                        MESSAGE = pg_catalog.format('filters.created_at uses the unknown operator "%s"', op),
+                        DETAIL = pg_catalog.format('filters.created_at = %s', value),
+                        HINT = 'created_at knows the operators gt, gte, lt and lte.';
+                END IF;
+                BEGIN
+                    IF pg_catalog.jsonb_typeof(operand) <> 'string' THEN
+                        RAISE EXCEPTION USING ERRCODE = 'ZA204';
+                    END IF;
+                    bound := (operand #>> '{}')::timestamptz;
+                EXCEPTION WHEN SQLSTATE 'ZA204' OR data_exception THEN
+                    RAISE EXCEPTION USING ERRCODE = 'ZA204',
+                        MESSAGE = pg_catalog.format('filters.created_at.%s must be a timestamp string', op),
+                        DETAIL = pg_catalog.format('filters.created_at.%s = %s', op, operand),
+                        HINT = 'Use ISO 8601 with a time zone, e.g. "2026-01-01T00:00:00Z".';
+                END;
+                bounds := bounds || pg_catalog.jsonb_build_object(op, bound);
+            END LOOP;
+            normalised := normalised || pg_catalog.jsonb_build_object(key, bounds);
+        ELSE
+            RAISE EXCEPTION USING ERRCODE = 'ZA205',
+                MESSAGE = pg_catalog.format('filters has the unknown key "%s"', key),
+                DETAIL = pg_catalog.format('keys given: %s', (SELECT pg_catalog.string_agg(k, ', ') FROM pg_catalog.jsonb_object_keys(filters) AS k)),
+                HINT = 'Filter keys are namespace, memory_type, source, metadata and created_at.';
+        END CASE;
+    END LOOP;
+    RETURN normalised;
+END
+$$;
+
+--
+-- Name: FUNCTION memory_validate_filters(filters jsonb); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_validate_filters(filters jsonb) IS 'Checks a search filter and returns it normalised for animus.memory_filter_match (NULL or {} = no filter). Raises ZA204 (wrong shape), ZA205 (unknown key), ZA206 (unknown operator).';
+
+--
+-- Name: memory_vector_candidates(public.vector, jsonb, integer); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_vector_candidates(query_embedding public.vector, filters jsonb DEFAULT '{}'::jsonb, lim integer DEFAULT 100) RETURNS TABLE(id bigint, distance double precision)
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'public'
+    SET "hnsw.iterative_scan" TO 'relaxed_order'
+    SET "hnsw.ef_search" TO '100'
+    SET "hnsw.max_scan_tuples" TO '20000'
+    AS $_$
+DECLARE
+    exact_below constant integer := 2000;
+    f jsonb := coalesce(filters, '{}');
+    matching integer;
+    ids bigint[];
+    distances double precision[];
+BEGIN
+    IF query_embedding IS NULL OR lim IS NULL OR lim < 1 THEN
+        RETURN;
+    END IF;
+    IF f <> '{}' THEN
+        EXECUTE
+            'SELECT count(*)::integer FROM (
+                 SELECT 1 FROM animus.memories AS m
+                  WHERE animus.memory_filter_match($1, m.namespace, m.memory_type, m.source, m.metadata, m.created_at)
+                  LIMIT $2) AS s'
+            INTO matching USING f, greatest(exact_below, lim);
+        IF matching < greatest(exact_below, lim) THEN
+            RETURN QUERY EXECUTE
+                'WITH hits AS MATERIALIZED (
+                     SELECT m.id, m.embedding FROM animus.memories AS m
+                      WHERE m.embedding IS NOT NULL
+                        AND animus.memory_filter_match($2, m.namespace, m.memory_type, m.source, m.metadata, m.created_at))
+                 SELECT h.id, h.embedding <=> $1 AS distance FROM hits AS h ORDER BY distance, h.id LIMIT $3'
+                USING query_embedding, f, lim;
+            RETURN;
+        END IF;
+    END IF;
+
+    PERFORM set_config('hnsw.ef_search', greatest(100, lim)::text, true);
+    EXECUTE
+        'SELECT array_agg(c.id ORDER BY c.distance, c.id), array_agg(c.distance ORDER BY c.distance, c.id)
+           FROM (SELECT m.id, m.embedding <=> $1 AS distance
+                   FROM animus.memories AS m
+                  WHERE m.embedding IS NOT NULL
+                    AND animus.memory_filter_match($2, m.namespace, m.memory_type, m.source, m.metadata, m.created_at)
+                  ORDER BY m.embedding <=> $1
+                  LIMIT $3) AS c'
+        INTO ids, distances USING query_embedding, f, lim;
+    IF coalesce(cardinality(ids), 0) < lim THEN
+        RETURN QUERY EXECUTE
+            'WITH hits AS MATERIALIZED (
+                 SELECT m.id, m.embedding FROM animus.memories AS m
+                  WHERE m.embedding IS NOT NULL
+                    AND animus.memory_filter_match($2, m.namespace, m.memory_type, m.source, m.metadata, m.created_at))
+             SELECT h.id, h.embedding <=> $1 AS distance FROM hits AS h ORDER BY distance, h.id LIMIT $3'
+            USING query_embedding, f, lim;
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT u.id, u.distance FROM unnest(ids, distances) AS u(id, distance);
+END
+$_$;
+
+--
+-- Name: FUNCTION memory_vector_candidates(query_embedding public.vector, filters jsonb, lim integer); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_vector_candidates(query_embedding public.vector, filters jsonb, lim integer) IS 'Internal vector branch of search_memory_vector and hybrid_search: up to lim (id, cosine distance), nearest first, ties by id; lim rows whenever lim rows match. filters must be normalised by memory_validate_filters. HNSW with iterative scan, exact search for selective filters. Read-only (STABLE). Raises nothing.';
+
+--
+-- Name: search_memory_text(text, integer, jsonb); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.search_memory_text(query text DEFAULT NULL::text, k integer DEFAULT 10, filters jsonb DEFAULT '{}'::jsonb) RETURNS TABLE(id bigint, namespace text, content text, memory_type text, source text, metadata jsonb, created_at timestamp with time zone, updated_at timestamp with time zone, score double precision, rank bigint)
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+DECLARE
+    f jsonb;
+BEGIN
+    IF query IS NULL OR pg_catalog.btrim(query) = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'query must be non-empty text',
+            HINT = 'Pass the words to search for, e.g. a question in natural language.';
+    END IF;
+    PERFORM animus.memory_check_limit(k, 'k');
+    f := animus.memory_validate_filters(filters);
+    RETURN QUERY
+    SELECT m.id, m.namespace, m.content, m.memory_type, m.source, m.metadata, m.created_at, m.updated_at,
+           c.score, pg_catalog.row_number() OVER (ORDER BY c.score DESC, c.id)
+      FROM animus.memory_text_candidates(query, f, k) AS c
+      JOIN animus.memories AS m ON m.id = c.id
+     ORDER BY c.score DESC, c.id;
+END
+$$;
+
+--
+-- Name: FUNCTION search_memory_text(query text, k integer, filters jsonb); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.search_memory_text(query text, k integer, filters jsonb) IS 'The k memories that best match a natural-language query (English stemming; documents matching ANY query term are ranked), filtered (docs/memory.md), best first, ties by id. Read-only (STABLE): runs on a streaming replica. Raises ZA001 (empty query), ZA002 (k outside 1..1000), ZA204, ZA205, ZA206.';
+
+--
+-- Name: search_memory_vector(public.vector, integer, jsonb); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.search_memory_vector(query_embedding public.vector DEFAULT NULL::public.vector, k integer DEFAULT 10, filters jsonb DEFAULT '{}'::jsonb) RETURNS TABLE(id bigint, namespace text, content text, memory_type text, source text, metadata jsonb, created_at timestamp with time zone, updated_at timestamp with time zone, distance double precision, similarity double precision, rank bigint)
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'public'
+    AS $$
+DECLARE
+    f jsonb;
+BEGIN
+    PERFORM animus.memory_check_embedding(query_embedding, 'query_embedding');
+    PERFORM animus.memory_check_limit(k, 'k');
+    f := animus.memory_validate_filters(filters);
+    RETURN QUERY
+    SELECT m.id, m.namespace, m.content, m.memory_type, m.source, m.metadata, m.created_at, m.updated_at,
+           c.distance, 1 - c.distance, row_number() OVER (ORDER BY c.distance, c.id)
+      FROM animus.memory_vector_candidates(query_embedding, f, k) AS c
+      JOIN animus.memories AS m ON m.id = c.id
+     ORDER BY c.distance, c.id;
+END
+$$;
+
+--
+-- Name: FUNCTION search_memory_vector(query_embedding public.vector, k integer, filters jsonb); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.search_memory_vector(query_embedding public.vector, k integer, filters jsonb) IS 'The k memories nearest to query_embedding by cosine distance (HNSW, iterative scan), filtered (docs/memory.md), nearest first, ties by id; k rows whenever k rows match. Read-only (STABLE): runs on a streaming replica. Raises ZA001, ZA002 (k outside 1..1000), ZA200, ZA202, ZA204, ZA205, ZA206.';
+
+--
+-- Name: store_memories(jsonb, text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.store_memories(memories jsonb DEFAULT NULL::jsonb, namespace text DEFAULT 'default'::text) RETURNS TABLE(ordinal integer, id bigint, created boolean)
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'public'
+    AS $_$
+DECLARE
+    dim integer;
+    bad record;
+BEGIN
+    IF memories IS NULL OR jsonb_typeof(memories) <> 'array' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA208',
+            MESSAGE = 'memories must be a JSON array of memory objects',
+            DETAIL = format('memories is %s', coalesce(jsonb_typeof(memories), 'NULL')),
+            HINT = 'Pass [{"content": "...", "embedding": [...], "memory_type": "..."}, ...].';
+    END IF;
+    IF store_memories.namespace IS NULL OR store_memories.namespace = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'namespace must be a non-empty string',
+            HINT = 'Omit it for ''default''; an element''s own "namespace" overrides it.';
+    END IF;
+    SELECT s.embedding_dim INTO dim FROM animus.memory_settings AS s;
+
+    SELECT x.ord, x.code, x.problem INTO bad
+      FROM (SELECT a.ord,
+                   CASE
+                   WHEN jsonb_typeof(a.e) <> 'object' THEN 'ZA208'
+                   WHEN EXISTS (SELECT 1 FROM jsonb_object_keys(a.e) AS k
+                                 WHERE k NOT IN ('content', 'embedding', 'memory_type', 'source', 'metadata', 'namespace')) THEN 'ZA208'
+                   WHEN jsonb_typeof(a.e -> 'content') IS DISTINCT FROM 'string' THEN 'ZA208'
+                   WHEN btrim(a.e ->> 'content') = '' THEN 'ZA203'
+                   WHEN jsonb_typeof(a.e -> 'memory_type') IS DISTINCT FROM 'string' OR a.e ->> 'memory_type' = '' THEN 'ZA208'
+                   WHEN coalesce(jsonb_typeof(a.e -> 'source'), 'null') NOT IN ('string', 'null') THEN 'ZA208'
+                   WHEN coalesce(jsonb_typeof(a.e -> 'metadata'), 'object') <> 'object' THEN 'ZA208'
+                   WHEN a.e ? 'namespace' AND (jsonb_typeof(a.e -> 'namespace') <> 'string' OR a.e ->> 'namespace' = '') THEN 'ZA208'
+                   WHEN jsonb_typeof(a.e -> 'embedding') IS DISTINCT FROM 'array' THEN 'ZA208'
+                   WHEN jsonb_array_length(a.e -> 'embedding') <> dim THEN 'ZA200'
+                   WHEN jsonb_path_exists(a.e -> 'embedding', '$[*] ? (@.type() != "number")') THEN 'ZA201'
+                   WHEN jsonb_path_exists(a.e -> 'embedding', '$[*] ? (@ > 3.4028234e38 || @ < -3.4028234e38)') THEN 'ZA201'
+                   WHEN NOT jsonb_path_exists(a.e -> 'embedding', '$[*] ? (@ != 0)') THEN 'ZA202'
+                   END AS code,
+                   CASE
+                   WHEN jsonb_typeof(a.e) <> 'object' THEN 'is not a JSON object'
+                   WHEN EXISTS (SELECT 1 FROM jsonb_object_keys(a.e) AS k
+                                 WHERE k NOT IN ('content', 'embedding', 'memory_type', 'source', 'metadata', 'namespace'))
+                        THEN 'has an unknown key (known: content, embedding, memory_type, source, metadata, namespace)'
+                   WHEN jsonb_typeof(a.e -> 'content') IS DISTINCT FROM 'string' THEN 'needs "content" as a string'
+                   WHEN btrim(a.e ->> 'content') = '' THEN 'has empty content'
+                   WHEN jsonb_typeof(a.e -> 'memory_type') IS DISTINCT FROM 'string' OR a.e ->> 'memory_type' = ''
+                        THEN 'needs "memory_type" as a non-empty string'
+                   WHEN coalesce(jsonb_typeof(a.e -> 'source'), 'null') NOT IN ('string', 'null') THEN 'has a "source" that is not a string'
+                   WHEN coalesce(jsonb_typeof(a.e -> 'metadata'), 'object') <> 'object' THEN 'has "metadata" that is not an object'
+                   WHEN a.e ? 'namespace' AND (jsonb_typeof(a.e -> 'namespace') <> 'string' OR a.e ->> 'namespace' = '')
+                        THEN 'has a "namespace" that is not a non-empty string'
+                   WHEN jsonb_typeof(a.e -> 'embedding') IS DISTINCT FROM 'array' THEN 'needs "embedding" as an array of numbers'
+                   WHEN jsonb_array_length(a.e -> 'embedding') <> dim
+                        THEN format('has an embedding of %s dimensions; animus.memories stores %s', jsonb_array_length(a.e -> 'embedding'), dim)
+                   WHEN jsonb_path_exists(a.e -> 'embedding', '$[*] ? (@.type() != "number")') THEN 'has an embedding component that is not a number (NaN, Infinity, a string, null)'
+                   WHEN jsonb_path_exists(a.e -> 'embedding', '$[*] ? (@ > 3.4028234e38 || @ < -3.4028234e38)') THEN 'has an embedding component beyond the float4 range (infinite)'
+                   WHEN NOT jsonb_path_exists(a.e -> 'embedding', '$[*] ? (@ != 0)') THEN 'has the zero vector as embedding'
+                   END AS problem
+              FROM jsonb_array_elements(memories) WITH ORDINALITY AS a(e, ord)) AS x
+     WHERE x.code IS NOT NULL
+     ORDER BY x.ord
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = bad.code,
+            MESSAGE = format('memories[%s] %s', bad.ord, bad.problem),
+            DETAIL = 'Nothing was stored (positions count from 1).',
+            HINT = CASE bad.code
+                   WHEN 'ZA200' THEN 'Embed with the model recorded in animus.memory_settings.'
+                   WHEN 'ZA201' THEN 'Every embedding component must be a finite number.'
+                   WHEN 'ZA202' THEN 'Pass a non-zero embedding.'
+                   WHEN 'ZA203' THEN 'Store non-empty text.'
+                   ELSE 'Each element is {"content": "...", "embedding": [...], "memory_type": "...", "source"?, "metadata"?, "namespace"?}.'
+                   END;
+    END IF;
+
+    RETURN QUERY
+    WITH input AS (
+        SELECT a.ord::integer AS ord,
+               coalesce(a.e ->> 'namespace', store_memories.namespace) AS ns,
+               a.e ->> 'content' AS body,
+               animus.memory_content_hash(a.e ->> 'content') AS hash,
+               a.e ->> 'memory_type' AS mtype,
+               a.e ->> 'source' AS src,
+               coalesce(a.e -> 'metadata', '{}') AS meta,
+               a.e -> 'embedding' AS emb
+          FROM jsonb_array_elements(memories) WITH ORDINALITY AS a(e, ord)
+    ), last_of_each AS (
+        SELECT DISTINCT ON (i.ns, i.hash) i.* FROM input AS i ORDER BY i.ns, i.hash, i.ord DESC
+    ), written AS (
+        INSERT INTO animus.memories AS m (namespace, content, memory_type, source, metadata, embedding)
+        SELECT l.ns, l.body, l.mtype, l.src, l.meta, l.emb::text::vector
+          FROM last_of_each AS l ORDER BY l.ord
+        ON CONFLICT ON CONSTRAINT memories_namespace_content_key DO UPDATE
+           SET memory_type = EXCLUDED.memory_type,
+               source      = EXCLUDED.source,
+               metadata    = EXCLUDED.metadata,
+               embedding   = EXCLUDED.embedding,
+               updated_at  = now()
+        RETURNING m.id, m.namespace, m.content_hash, m.xmax = 0 AS is_new
+    )
+    SELECT i.ord, w.id, w.is_new
+      FROM input AS i JOIN written AS w ON w.namespace = i.ns AND w.content_hash = i.hash
+     ORDER BY i.ord;
+END
+$_$;
+
+--
+-- Name: FUNCTION store_memories(memories jsonb, namespace text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.store_memories(memories jsonb, namespace text) IS 'Batch form of store_memory for bulk loads: memories is a JSON array of {content, embedding (array of numbers), memory_type, source?, metadata?, namespace?}; namespace is the default for elements without one. Returns (ordinal, id, created) per element. Checks every element first; nothing is written if one is bad. Raises ZA001, ZA200 (dimension), ZA201 (NaN/infinite/non-number component), ZA202 (zero vector), ZA203 (empty content), ZA208 (malformed element).';
+
+--
+-- Name: store_memory(text, public.vector, text, text, jsonb, text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.store_memory(content text DEFAULT NULL::text, embedding public.vector DEFAULT NULL::public.vector, memory_type text DEFAULT NULL::text, source text DEFAULT NULL::text, metadata jsonb DEFAULT '{}'::jsonb, namespace text DEFAULT 'default'::text) RETURNS TABLE(id bigint, created boolean)
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'public'
+    AS $$
+BEGIN
+    PERFORM animus.memory_check_fields(store_memory.content, store_memory.memory_type,
+                                       store_memory.namespace, store_memory.metadata);
+    PERFORM animus.memory_check_embedding(store_memory.embedding);
+    -- One race-free statement: a second store of the same content in the same namespace
+    -- updates the row (xmax <> 0 on the returned row means the conflict branch ran).
+    RETURN QUERY
+    INSERT INTO animus.memories AS m (namespace, content, memory_type, source, metadata, embedding)
+    VALUES (store_memory.namespace, store_memory.content, store_memory.memory_type, store_memory.source,
+            coalesce(store_memory.metadata, '{}'), store_memory.embedding)
+    ON CONFLICT ON CONSTRAINT memories_namespace_content_key DO UPDATE
+       SET memory_type = EXCLUDED.memory_type,
+           source      = EXCLUDED.source,
+           metadata    = EXCLUDED.metadata,
+           embedding   = EXCLUDED.embedding,
+           updated_at  = now()
+    RETURNING m.id, m.xmax = 0;
+END
+$$;
+
+--
+-- Name: FUNCTION store_memory(content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.store_memory(content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text) IS 'Stores a memory and returns (id, created). The same content again in the same namespace updates that memory (memory_type, source, metadata, embedding, updated_at) and returns created = false. Raises ZA001 (NULL argument), ZA003 (metadata not an object), ZA200 (dimension), ZA202 (zero vector), ZA203 (empty content).';
+
+--
+-- Name: update_memory(bigint, text, public.vector, text, text, jsonb, text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.update_memory(id bigint DEFAULT NULL::bigint, content text DEFAULT NULL::text, embedding public.vector DEFAULT NULL::public.vector, memory_type text DEFAULT NULL::text, source text DEFAULT NULL::text, metadata jsonb DEFAULT NULL::jsonb, namespace text DEFAULT NULL::text) RETURNS SETOF animus.memories
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'public'
+    AS $$
+DECLARE
+    cur animus.memories%ROWTYPE;
+    other bigint;
+BEGIN
+    IF update_memory.id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'id must not be NULL', HINT = 'Pass the id store_memory returned.';
+    END IF;
+    SELECT m.* INTO cur FROM animus.memories AS m WHERE m.id = update_memory.id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA207', MESSAGE = format('no memory has id %s', update_memory.id),
+            HINT = 'Check the id (store_memory returns it); the memory may have been deleted.';
+    END IF;
+    PERFORM animus.memory_check_fields(coalesce(update_memory.content, cur.content),
+                                       coalesce(update_memory.memory_type, cur.memory_type),
+                                       coalesce(update_memory.namespace, cur.namespace),
+                                       update_memory.metadata);
+    IF update_memory.embedding IS NOT NULL THEN
+        PERFORM animus.memory_check_embedding(update_memory.embedding);
+    ELSIF update_memory.content IS DISTINCT FROM cur.content AND update_memory.content IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'embedding must be given when content changes',
+            HINT = 'Pass the embedding of the new content in the same call.';
+    END IF;
+    IF update_memory.content IS NOT NULL OR update_memory.namespace IS NOT NULL THEN
+        SELECT m.id INTO other FROM animus.memories AS m
+         WHERE m.namespace = coalesce(update_memory.namespace, cur.namespace)
+           AND m.content_hash = animus.memory_content_hash(coalesce(update_memory.content, cur.content))
+           AND m.id <> cur.id;
+        IF FOUND THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA211',
+                MESSAGE = format('memory %s would have the same content as memory %s in namespace %s',
+                                 cur.id, other, coalesce(update_memory.namespace, cur.namespace)),
+                DETAIL = format('other id: %s', other),
+                HINT = 'Update or delete the other memory instead.';
+        END IF;
+    END IF;
+    RETURN QUERY
+    UPDATE animus.memories AS m
+       SET content     = coalesce(update_memory.content, m.content),
+           embedding   = coalesce(update_memory.embedding, m.embedding),
+           memory_type = coalesce(update_memory.memory_type, m.memory_type),
+           source      = coalesce(update_memory.source, m.source),
+           metadata    = coalesce(update_memory.metadata, m.metadata),
+           namespace   = coalesce(update_memory.namespace, m.namespace),
+           updated_at  = now()
+     WHERE m.id = cur.id
+    RETURNING m.*;
+EXCEPTION WHEN unique_violation THEN
+    -- a concurrent writer took the (namespace, content) between the check and the update
+    RAISE EXCEPTION USING ERRCODE = 'ZA211',
+        MESSAGE = format('memory %s would have the same content as another memory of its namespace', update_memory.id),
+        HINT = 'Update or delete the other memory instead.';
+END
+$$;
+
+--
+-- Name: FUNCTION update_memory(id bigint, content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.update_memory(id bigint, content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text) IS 'Changes the non-NULL fields of memory id (metadata is replaced, not merged) and sets updated_at; returns the new row. New content needs its embedding in the same call. Raises ZA001, ZA003, ZA200, ZA202, ZA203, ZA207 (no such memory), ZA211 (another memory of the namespace has that content).';
 
 --
 -- Name: error_codes; Type: TABLE; Schema: animus; Owner: -
@@ -66,6 +953,41 @@ CREATE TABLE animus.installed_extensions (
 COMMENT ON TABLE animus.installed_extensions IS 'Extensions animus needs, and whether its deploy created them (revert drops only those).';
 
 --
+-- Name: memories_id_seq; Type: SEQUENCE; Schema: animus; Owner: -
+--
+
+ALTER TABLE animus.memories ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME animus.memories_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: memory_settings; Type: TABLE; Schema: animus; Owner: -
+--
+
+CREATE TABLE animus.memory_settings (
+    singleton boolean DEFAULT true NOT NULL,
+    embedding_dim integer NOT NULL,
+    embedding_model text NOT NULL,
+    state text DEFAULT 'ready'::text NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT memory_settings_embedding_dim_check CHECK (((embedding_dim >= 1) AND (embedding_dim <= 2000))),
+    CONSTRAINT memory_settings_embedding_model_check CHECK ((embedding_model <> ''::text)),
+    CONSTRAINT memory_settings_singleton_check CHECK (singleton),
+    CONSTRAINT memory_settings_state_check CHECK ((state = ANY (ARRAY['ready'::text, 'reembedding'::text])))
+);
+
+--
+-- Name: TABLE memory_settings; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON TABLE animus.memory_settings IS 'The embedding model and dimension of animus.memories.embedding (one row). Change it with animus.memory_begin_reembedding().';
+
+--
 -- Name: error_codes error_codes_name_key; Type: CONSTRAINT; Schema: animus; Owner: -
 --
 
@@ -87,6 +1009,57 @@ ALTER TABLE ONLY animus.installed_extensions
     ADD CONSTRAINT installed_extensions_pkey PRIMARY KEY (extname);
 
 --
+-- Name: memories memories_namespace_content_key; Type: CONSTRAINT; Schema: animus; Owner: -
+--
+
+ALTER TABLE ONLY animus.memories
+    ADD CONSTRAINT memories_namespace_content_key UNIQUE (namespace, content_hash);
+
+--
+-- Name: memories memories_pkey; Type: CONSTRAINT; Schema: animus; Owner: -
+--
+
+ALTER TABLE ONLY animus.memories
+    ADD CONSTRAINT memories_pkey PRIMARY KEY (id);
+
+--
+-- Name: memory_settings memory_settings_pkey; Type: CONSTRAINT; Schema: animus; Owner: -
+--
+
+ALTER TABLE ONLY animus.memory_settings
+    ADD CONSTRAINT memory_settings_pkey PRIMARY KEY (singleton);
+
+--
+-- Name: memories_created_at; Type: INDEX; Schema: animus; Owner: -
+--
+
+CREATE INDEX memories_created_at ON animus.memories USING btree (created_at);
+
+--
+-- Name: memories_embedding_hnsw; Type: INDEX; Schema: animus; Owner: -
+--
+
+CREATE INDEX memories_embedding_hnsw ON animus.memories USING hnsw (embedding public.vector_cosine_ops);
+
+--
+-- Name: memories_fts_gin; Type: INDEX; Schema: animus; Owner: -
+--
+
+CREATE INDEX memories_fts_gin ON animus.memories USING gin (fts);
+
+--
+-- Name: memories_metadata_gin; Type: INDEX; Schema: animus; Owner: -
+--
+
+CREATE INDEX memories_metadata_gin ON animus.memories USING gin (metadata jsonb_path_ops);
+
+--
+-- Name: memories_namespace_type; Type: INDEX; Schema: animus; Owner: -
+--
+
+CREATE INDEX memories_namespace_type ON animus.memories USING btree (namespace, memory_type);
+
+--
 -- Name: SCHEMA animus; Type: ACL; Schema: -; Owner: -
 --
 
@@ -97,6 +1070,188 @@ GRANT USAGE ON SCHEMA animus TO animus_memory_writer;
 GRANT USAGE ON SCHEMA animus TO animus_admin;
 
 --
+-- Name: FUNCTION delete_memories(ids bigint[]); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.delete_memories(ids bigint[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.delete_memories(ids bigint[]) TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.delete_memories(ids bigint[]) TO animus_admin;
+
+--
+-- Name: FUNCTION delete_memory(id bigint); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.delete_memory(id bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.delete_memory(id bigint) TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.delete_memory(id bigint) TO animus_admin;
+
+--
+-- Name: FUNCTION memory_content_hash(content text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_content_hash(content text) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.memory_content_hash(content text) TO animus_memory_reader;
+GRANT ALL ON FUNCTION animus.memory_content_hash(content text) TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.memory_content_hash(content text) TO animus_admin;
+
+--
+-- Name: TABLE memories; Type: ACL; Schema: animus; Owner: -
+--
+
+GRANT SELECT ON TABLE animus.memories TO animus_memory_reader;
+GRANT INSERT,DELETE,UPDATE ON TABLE animus.memories TO animus_memory_writer;
+
+--
+-- Name: FUNCTION get_memory(id bigint); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.get_memory(id bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.get_memory(id bigint) TO animus_memory_reader;
+GRANT ALL ON FUNCTION animus.get_memory(id bigint) TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.get_memory(id bigint) TO animus_admin;
+
+--
+-- Name: FUNCTION hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer) TO animus_memory_reader;
+GRANT ALL ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer) TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer) TO animus_admin;
+
+--
+-- Name: FUNCTION memory_check_embedding(embedding public.vector, argument text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_check_embedding(embedding public.vector, argument text) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.memory_check_embedding(embedding public.vector, argument text) TO animus_memory_reader;
+GRANT ALL ON FUNCTION animus.memory_check_embedding(embedding public.vector, argument text) TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.memory_check_embedding(embedding public.vector, argument text) TO animus_admin;
+
+--
+-- Name: FUNCTION memory_check_fields(content text, memory_type text, namespace text, metadata jsonb); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_check_fields(content text, memory_type text, namespace text, metadata jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.memory_check_fields(content text, memory_type text, namespace text, metadata jsonb) TO animus_memory_reader;
+GRANT ALL ON FUNCTION animus.memory_check_fields(content text, memory_type text, namespace text, metadata jsonb) TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.memory_check_fields(content text, memory_type text, namespace text, metadata jsonb) TO animus_admin;
+
+--
+-- Name: FUNCTION memory_check_limit(value integer, argument text, maximum integer); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_check_limit(value integer, argument text, maximum integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.memory_check_limit(value integer, argument text, maximum integer) TO animus_memory_reader;
+GRANT ALL ON FUNCTION animus.memory_check_limit(value integer, argument text, maximum integer) TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.memory_check_limit(value integer, argument text, maximum integer) TO animus_admin;
+
+--
+-- Name: FUNCTION memory_filter_list(text_filter jsonb); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_filter_list(text_filter jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.memory_filter_list(text_filter jsonb) TO animus_memory_reader;
+GRANT ALL ON FUNCTION animus.memory_filter_list(text_filter jsonb) TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.memory_filter_list(text_filter jsonb) TO animus_admin;
+
+--
+-- Name: FUNCTION memory_filter_match(filters jsonb, namespace text, memory_type text, source text, metadata jsonb, created_at timestamp with time zone); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_filter_match(filters jsonb, namespace text, memory_type text, source text, metadata jsonb, created_at timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.memory_filter_match(filters jsonb, namespace text, memory_type text, source text, metadata jsonb, created_at timestamp with time zone) TO animus_memory_reader;
+GRANT ALL ON FUNCTION animus.memory_filter_match(filters jsonb, namespace text, memory_type text, source text, metadata jsonb, created_at timestamp with time zone) TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.memory_filter_match(filters jsonb, namespace text, memory_type text, source text, metadata jsonb, created_at timestamp with time zone) TO animus_admin;
+
+--
+-- Name: FUNCTION memory_normalize_text_filter(field text, value jsonb); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_normalize_text_filter(field text, value jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.memory_normalize_text_filter(field text, value jsonb) TO animus_memory_reader;
+GRANT ALL ON FUNCTION animus.memory_normalize_text_filter(field text, value jsonb) TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.memory_normalize_text_filter(field text, value jsonb) TO animus_admin;
+
+--
+-- Name: FUNCTION memory_or_tsquery(query text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_or_tsquery(query text) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.memory_or_tsquery(query text) TO animus_memory_reader;
+GRANT ALL ON FUNCTION animus.memory_or_tsquery(query text) TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.memory_or_tsquery(query text) TO animus_admin;
+
+--
+-- Name: FUNCTION memory_text_candidates(query text, filters jsonb, lim integer); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_text_candidates(query text, filters jsonb, lim integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.memory_text_candidates(query text, filters jsonb, lim integer) TO animus_memory_reader;
+GRANT ALL ON FUNCTION animus.memory_text_candidates(query text, filters jsonb, lim integer) TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.memory_text_candidates(query text, filters jsonb, lim integer) TO animus_admin;
+
+--
+-- Name: FUNCTION memory_validate_filters(filters jsonb); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_validate_filters(filters jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.memory_validate_filters(filters jsonb) TO animus_memory_reader;
+GRANT ALL ON FUNCTION animus.memory_validate_filters(filters jsonb) TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.memory_validate_filters(filters jsonb) TO animus_admin;
+
+--
+-- Name: FUNCTION memory_vector_candidates(query_embedding public.vector, filters jsonb, lim integer); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_vector_candidates(query_embedding public.vector, filters jsonb, lim integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.memory_vector_candidates(query_embedding public.vector, filters jsonb, lim integer) TO animus_memory_reader;
+GRANT ALL ON FUNCTION animus.memory_vector_candidates(query_embedding public.vector, filters jsonb, lim integer) TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.memory_vector_candidates(query_embedding public.vector, filters jsonb, lim integer) TO animus_admin;
+
+--
+-- Name: FUNCTION search_memory_text(query text, k integer, filters jsonb); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.search_memory_text(query text, k integer, filters jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.search_memory_text(query text, k integer, filters jsonb) TO animus_memory_reader;
+GRANT ALL ON FUNCTION animus.search_memory_text(query text, k integer, filters jsonb) TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.search_memory_text(query text, k integer, filters jsonb) TO animus_admin;
+
+--
+-- Name: FUNCTION search_memory_vector(query_embedding public.vector, k integer, filters jsonb); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.search_memory_vector(query_embedding public.vector, k integer, filters jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.search_memory_vector(query_embedding public.vector, k integer, filters jsonb) TO animus_memory_reader;
+GRANT ALL ON FUNCTION animus.search_memory_vector(query_embedding public.vector, k integer, filters jsonb) TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.search_memory_vector(query_embedding public.vector, k integer, filters jsonb) TO animus_admin;
+
+--
+-- Name: FUNCTION store_memories(memories jsonb, namespace text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.store_memories(memories jsonb, namespace text) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.store_memories(memories jsonb, namespace text) TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.store_memories(memories jsonb, namespace text) TO animus_admin;
+
+--
+-- Name: FUNCTION store_memory(content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.store_memory(content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.store_memory(content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text) TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.store_memory(content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text) TO animus_admin;
+
+--
+-- Name: FUNCTION update_memory(id bigint, content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.update_memory(id bigint, content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.update_memory(id bigint, content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text) TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.update_memory(id bigint, content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text) TO animus_admin;
+
+--
 -- Name: TABLE error_codes; Type: ACL; Schema: animus; Owner: -
 --
 
@@ -104,6 +1259,12 @@ GRANT SELECT ON TABLE animus.error_codes TO animus_producer;
 GRANT SELECT ON TABLE animus.error_codes TO animus_worker;
 GRANT SELECT ON TABLE animus.error_codes TO animus_memory_reader;
 GRANT SELECT ON TABLE animus.error_codes TO animus_admin;
+
+--
+-- Name: TABLE memory_settings; Type: ACL; Schema: animus; Owner: -
+--
+
+GRANT SELECT ON TABLE animus.memory_settings TO animus_memory_reader;
 
 --
 -- PostgreSQL database dump complete
