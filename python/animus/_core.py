@@ -369,8 +369,12 @@ def _result_attrs(span, call: Call, result: Any) -> None:
             span.set_attribute("animus.work.id", str(wid))
         elif call.params.get("work_ids") is not None:
             span.set_attribute("messaging.batch.message_count", len(call.params["work_ids"]))
-        if isinstance(result, list) and len(result) == 1 and isinstance(result[0], SettleResult) and result[0].state:
-            span.set_attribute("animus.work.state", result[0].state)
+        if isinstance(result, list) and len(result) == 1 and isinstance(result[0], SettleResult):
+            if result[0].state:
+                span.set_attribute("animus.work.state", result[0].state)
+            if call.queue is None and result[0].queue:
+                span.update_name(f"settle {result[0].queue}")
+                span.set_attribute("messaging.destination.name", result[0].queue)
     elif kind == "db" and isinstance(result, list):
         span.set_attribute("db.response.returned_rows", len(result))
 
