@@ -97,12 +97,71 @@ def throughput(dsn: str, queue: str, threads: int, seconds: float) -> float:
     return sum(counts) / (time.monotonic() - t0)
 
 
+TRACE_CONTEXT = {"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}
+
+
+def bench_submit(client, bare, calls: int) -> None:
+    client.create_queue("bench", if_not_exists=True)
+    # The bare call sends what the wrapper sends, trace context included: the same SQL.
+    compare("submit_work",
+            lambda: bare.execute("SELECT * FROM animus.submit_work(work_type => %(work_type)s, "
+                                 "source => %(source)s, params => %(params)s, queue => %(queue)s, "
+                                 "trace_context => %(trace_context)s)",
+                                 {"work_type": "bench", "source": "bench", "params": Jsonb({"n": 1}),
+                                  "queue": "bench", "trace_context": Jsonb(TRACE_CONTEXT)}).fetchone(),
+            lambda: client.submit_work("bench", "bench", params={"n": 1}, queue="bench"),
+            calls)
+
+
+def bench_hybrid(client, bare, memories: int, calls: int) -> None:
+    dim = bare.execute("SELECT embedding_dim FROM animus.memory_settings").fetchone()["embedding_dim"]
+    rnd = random.Random(7)
+    words = ("agent memory queue worker postgres vector search hybrid keyword rank fusion trace span "
+             "kelly cafe tea morning meeting email calendar").split()
+    items = [{"content": " ".join(rnd.choices(words, k=12)) + f" #{i}",
+              "embedding": [rnd.gauss(0, 1) for _ in range(dim)], "memory_type": "bench"}
+             for i in range(memories)]
+    for i in range(0, len(items), 250):
+        client.store_memories(items[i:i + 250], namespace="bench")
+    qv = [rnd.gauss(0, 1) for _ in range(dim)]
+    # Both sides start from the same Python list of floats and send pgvector's text form.
+    compare(f"hybrid_search (k=10, {memories} memories, {dim}-d)",
+            lambda: bare.execute("SELECT * FROM animus.hybrid_search(query_text => %(q)s, "
+                                 "query_embedding => %(e)s::vector, k => %(k)s)",
+                                 {"q": "vector search agent", "e": to_vector_literal(qv), "k": 10}).fetchall(),
+            lambda: client.hybrid_search("vector search agent", qv, k=10),
+            calls)
+
+
+def bench_throughput(client, dsn: str, threads: int, seconds: float) -> None:
+    client.create_queue("bench", if_not_exists=True)
+    client.create_queue("bench_idle", if_not_exists=True)
+    print(f"\n== submit throughput, {threads} threads x {seconds:g} s (bare psycopg)")
+    without = throughput(dsn, "bench", threads, seconds)
+    env = dict(os.environ, DATABASE_URL=dsn)
+    # A real `animus worker` LISTENing on the wake-up channel; it consumes another (empty)
+    # queue so that the CPU its handlers would burn is not what is measured.
+    worker = subprocess.Popen([sys.executable, "-m", "animus.cli", "worker", "bench_python:HANDLERS",
+                               "--queue", "bench_idle", "--no-telemetry", "--log-level", "warning"],
+                              env=env, cwd=os.path.dirname(os.path.abspath(__file__)))
+    time.sleep(1.5)
+    try:
+        with_worker = throughput(dsn, "bench", threads, seconds)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+    print(f"without a worker {without:8.0f} submits/s | with a worker listening {with_worker:8.0f} "
+          f"submits/s | ratio {with_worker / without:5.3f} (target ~1.0)")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--calls", type=int, default=3000)
     ap.add_argument("--memories", type=int, default=2000)
     ap.add_argument("--throughput-seconds", type=float, default=5.0)
     ap.add_argument("--threads", type=int, default=4)
+    ap.add_argument("--only", choices=["submit", "hybrid", "throughput"], action="append",
+                    help="run only these parts (repeatable); default all")
     args = ap.parse_args()
     dsn = os.environ["DATABASE_URL"]
 
@@ -114,48 +173,14 @@ def main() -> int:
     client = animus.connect(dsn, pool_min_size=1, pool_max_size=2)
     bare = psycopg.connect(dsn, autocommit=True, row_factory=dict_row)
     try:
-        client.create_queue("bench")
-        client.create_queue("bench_idle")
-        ctx = {"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}
-
-        print(f"\n== per-call latency, {args.calls} calls each, interleaved")
-        compare("submit_work",
-                lambda: bare.execute("SELECT * FROM animus.submit_work(work_type => %(work_type)s, "
-                                     "source => %(source)s, params => %(params)s, queue => %(queue)s, "
-                                     "trace_context => %(trace_context)s)",
-                                     {"work_type": "bench", "source": "bench", "params": Jsonb({"n": 1}),
-                                      "queue": "bench", "trace_context": Jsonb(ctx)}).fetchone(),
-                lambda: client.submit_work("bench", "bench", params={"n": 1}, queue="bench"),
-                args.calls)
-
-        dim = bare.execute("SELECT embedding_dim FROM animus.memory_settings").fetchone()["embedding_dim"]
-        rnd = random.Random(7)
-        words = "agent memory queue worker postgres vector search hybrid keyword rank fusion trace span".split()
-        items = [{"content": " ".join(rnd.choices(words, k=12)) + f" #{i}",
-                  "embedding": [rnd.gauss(0, 1) for _ in range(dim)], "memory_type": "bench"}
-                 for i in range(args.memories)]
-        for i in range(0, len(items), 500):
-            client.store_memories(items[i:i + 500])
-        qv = [rnd.gauss(0, 1) for _ in range(dim)]
-        compare(f"hybrid_search (k=10, {args.memories} memories, {dim}-d)",
-                lambda: bare.execute("SELECT * FROM animus.hybrid_search(query_text => %(q)s, "
-                                     "query_embedding => %(e)s::vector, k => %(k)s)",
-                                     {"q": "vector search agent", "e": to_vector_literal(qv), "k": 10}).fetchall(),
-                lambda: client.hybrid_search("vector search agent", qv, k=10),
-                max(500, args.calls // 3))
-
-        print(f"\n== submit throughput, {args.threads} threads x {args.throughput_seconds:g} s (bare psycopg)")
-        without = throughput(dsn, "bench", args.threads, args.throughput_seconds)
-        env = dict(os.environ, DATABASE_URL=dsn)
-        worker = subprocess.Popen([sys.executable, "-m", "animus.cli", "worker", "bench_python:HANDLERS",
-                                   "--queue", "bench_idle", "--no-telemetry", "--log-level", "warning"],
-                                  env=env, cwd=os.path.dirname(os.path.abspath(__file__)))
-        time.sleep(1.5)
-        with_worker = throughput(dsn, "bench", args.threads, args.throughput_seconds)
-        worker.terminate()
-        worker.wait(timeout=30)
-        print(f"without a worker {without:8.0f} submits/s | with a worker listening {with_worker:8.0f} "
-              f"submits/s | ratio {with_worker / without:5.3f}")
+        parts = set(args.only or ["submit", "hybrid", "throughput"])
+        print("\n== per-call latency, interleaved call by call")
+        if "submit" in parts:
+            bench_submit(client, bare, args.calls)
+        if "hybrid" in parts:
+            bench_hybrid(client, bare, args.memories, max(500, args.calls // 3))
+        if "throughput" in parts:
+            bench_throughput(client, dsn, args.threads, args.throughput_seconds)
     finally:
         client.close()
         bare.close()
