@@ -377,35 +377,37 @@ class Telemetry:
 
 
 def _result_attrs(span, call: Call, result: Any) -> None:
+    """Attributes known only from the result, set in one call (one lock in the SDK)."""
     kind = call.query.kind
+    a: dict[str, Any] = {}
     if kind == "send":
         if isinstance(result, SubmitResult):
             if result.msg_id is not None:
-                span.set_attribute("messaging.message.id", str(result.msg_id))
+                a["messaging.message.id"] = str(result.msg_id)
             if result.work_id is not None:
-                span.set_attribute("animus.work.id", str(result.work_id))
+                a["animus.work.id"] = str(result.work_id)
             if result.status:
-                span.set_attribute("animus.work.status", result.status)
+                a["animus.work.status"] = result.status
         elif isinstance(result, list):
-            span.set_attribute("messaging.batch.message_count", len(result))
+            a["messaging.batch.message_count"] = len(result)
     elif kind == "receive" and isinstance(result, list):
-        span.set_attribute("messaging.batch.message_count", len(result))
+        a["messaging.batch.message_count"] = len(result)
         if len(result) == 1 and result[0].msg_id is not None:
-            span.set_attribute("messaging.message.id", str(result[0].msg_id))
+            a["messaging.message.id"] = str(result[0].msg_id)
     elif kind == "settle":
         wid = call.params.get("work_id")
         if wid is not None:
-            span.set_attribute("animus.work.id", str(wid))
+            a["animus.work.id"] = str(wid)
         elif call.params.get("work_ids") is not None:
-            span.set_attribute("messaging.batch.message_count", len(call.params["work_ids"]))
-        if isinstance(result, list) and len(result) == 1 and isinstance(result[0], SettleResult):
-            if result[0].state:
-                span.set_attribute("animus.work.state", result[0].state)
-            if call.queue is None and result[0].queue:
-                span.update_name(f"settle {result[0].queue}")
-                span.set_attribute("messaging.destination.name", result[0].queue)
+            a["messaging.batch.message_count"] = len(call.params["work_ids"])
+        if isinstance(result, SettleResult) and result.state:
+            a["animus.work.state"] = result.state
+        elif isinstance(result, HeartbeatResult) and result.state:
+            a["animus.work.state"] = result.state
     elif kind == "db" and isinstance(result, list):
-        span.set_attribute("db.response.returned_rows", len(result))
+        a["db.response.returned_rows"] = len(result)
+    if a:
+        span.set_attributes(a)
 
 
 def server_attrs(dsn) -> dict[str, Any]:
