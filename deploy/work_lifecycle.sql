@@ -54,10 +54,7 @@ BEGIN
         SELECT f.queue_name, pg_catalog.array_agg(f.msg_id) AS msg_ids, pg_catalog.array_agg(f.run_at) AS run_ats
           FROM f GROUP BY f.queue_name
     LOOP
-        EXECUTE pg_catalog.format(
-            'UPDATE pgmq.%I m SET vt = x.run_at FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS x(msg_id, run_at)
-              WHERE m.msg_id = x.msg_id', 'q_' || r.queue_name)
-        USING r.msg_ids, r.run_ats;
+        PERFORM animus.work_queue_set_vt(r.queue_name, r.msg_ids, r.run_ats);
     END LOOP;
 END;
 $$;
@@ -122,24 +119,10 @@ BEGIN
 
     -- Claim visible messages in priority order, as pgmq.read does (FOR UPDATE SKIP LOCKED, vt and
     -- read_ct updated) but ordered by (animus_priority desc, vt) using the index create_queue made.
-    EXECUTE pg_catalog.format($q$
-        WITH c AS (
-            SELECT msg_id FROM pgmq.%1$I
-             WHERE vt <= pg_catalog.clock_timestamp()
-             ORDER BY (headers -> 'animus_priority') DESC NULLS LAST, vt
-             LIMIT $1
-               FOR UPDATE SKIP LOCKED
-        ), u AS (
-            UPDATE pgmq.%1$I m
-               SET vt = $2, read_ct = m.read_ct + 1, last_read_at = pg_catalog.clock_timestamp()
-              FROM c WHERE m.msg_id = c.msg_id
-            RETURNING m.msg_id, m.message ->> 'work_id' AS wid
-        )
-        SELECT pg_catalog.array_agg(u.msg_id),
-               pg_catalog.array_agg(CASE WHEN u.wid ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN u.wid::uuid END)
-          FROM u$q$, 'q_' || read_work.queue)
-    INTO m_ids, m_work
-    USING read_work.qty, v_until;
+    SELECT pg_catalog.array_agg(c.msg_id),
+           pg_catalog.array_agg(CASE WHEN c.work_id ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN c.work_id::uuid END)
+      INTO m_ids, m_work
+      FROM animus.work_queue_claim(read_work.queue, read_work.qty, v_until) AS c;
     IF m_ids IS NULL THEN
         RETURN;
     END IF;
@@ -189,7 +172,7 @@ BEGIN
         END IF;
     END IF;
     IF pg_catalog.cardinality(to_archive) > 0 THEN
-        PERFORM pgmq.archive(read_work.queue, to_archive);
+        PERFORM animus.work_queue_archive(read_work.queue, to_archive);
     END IF;
     IF pg_catalog.cardinality(d_ids) > 0 THEN
         PERFORM animus.work_release_followups(d_ids);
@@ -201,7 +184,7 @@ BEGIN
            (SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
                        'work_id', r.id, 'source', r.source, 'trigger_info', r.trigger_info,
                        'trace_context', r.trace_context, 'submitted_at', r.created_at)
-                   ORDER BY r.created_at, r.id)
+                   ORDER BY r.merged_into IS NOT NULL, r.created_at, r.id)
               FROM animus.work_items r WHERE r.id = w.id OR r.merged_into = w.id),
            w.created_at, v_until
       FROM animus.work_items w
@@ -256,7 +239,7 @@ BEGIN
         )
         SELECT u.queue_name, pg_catalog.array_agg(u.id) AS ids, pg_catalog.array_agg(u.msg_id) AS msg_ids FROM u GROUP BY u.queue_name
     LOOP
-        PERFORM pgmq.archive(r.queue_name, r.msg_ids);
+        PERFORM animus.work_queue_archive(r.queue_name, r.msg_ids);
         done := done || r.ids;
     END LOOP;
     IF pg_catalog.cardinality(done) > 0 THEN
@@ -293,7 +276,7 @@ BEGIN
     IF NOT FOUND THEN
         PERFORM animus.work_raise_not_running(work_id, 'complete_work');
     END IF;
-    PERFORM pgmq.archive(v_queue, v_msg);
+    PERFORM animus.work_queue_archive(v_queue, ARRAY[v_msg]);
     PERFORM animus.work_release_followups(ARRAY[work_id]);
     RETURN true;
 END;
@@ -361,12 +344,9 @@ BEGIN
           FROM u GROUP BY u.queue_name, u.state
     LOOP
         IF r.state = 'queued' THEN
-            EXECUTE pg_catalog.format(
-                'UPDATE pgmq.%I m SET vt = x.run_at FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS x(msg_id, run_at)
-                  WHERE m.msg_id = x.msg_id', 'q_' || r.queue_name)
-            USING r.msg_ids, r.run_ats;
+            PERFORM animus.work_queue_set_vt(r.queue_name, r.msg_ids, r.run_ats);
         ELSE
-            PERFORM pgmq.archive(r.queue_name, r.msg_ids);
+            PERFORM animus.work_queue_archive(r.queue_name, r.msg_ids);
             dead := dead || r.ids;
         END IF;
         res_ids := res_ids || r.ids;
@@ -442,7 +422,7 @@ BEGIN
      WHERE w.id = heartbeat_work.work_id AND w.state = 'running'
     RETURNING w.queue_name, w.msg_id INTO v_queue, v_msg;
     IF FOUND THEN
-        PERFORM pgmq.set_vt(v_queue, v_msg, v_until);
+        PERFORM animus.work_queue_set_vt(v_queue, ARRAY[v_msg], ARRAY[v_until]);
         RETURN QUERY SELECT 'running'::text, false, v_until;
         RETURN;
     END IF;
@@ -488,7 +468,7 @@ BEGIN
        SET state = 'cancelled', waits_for = NULL, resolved_at = pg_catalog.clock_timestamp(), updated_at = pg_catalog.clock_timestamp()
      WHERE wi.id = w.id;
     IF w.msg_id IS NOT NULL THEN
-        PERFORM pgmq.archive(w.queue_name, w.msg_id);
+        PERFORM animus.work_queue_archive(w.queue_name, ARRAY[w.msg_id]);
     END IF;
     PERFORM animus.work_release_followups(ARRAY[w.id]);
     RETURN true;
