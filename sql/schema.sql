@@ -80,7 +80,7 @@ BEGIN
        SET state = 'cancelled', waits_for = NULL, resolved_at = pg_catalog.clock_timestamp(), updated_at = pg_catalog.clock_timestamp()
      WHERE wi.id = w.id;
     IF w.msg_id IS NOT NULL THEN
-        PERFORM pgmq.archive(w.queue_name, w.msg_id);
+        PERFORM animus.work_queue_archive(w.queue_name, ARRAY[w.msg_id]);
     END IF;
     PERFORM animus.work_release_followups(ARRAY[w.id]);
     RETURN true;
@@ -135,7 +135,7 @@ BEGIN
         )
         SELECT u.queue_name, pg_catalog.array_agg(u.id) AS ids, pg_catalog.array_agg(u.msg_id) AS msg_ids FROM u GROUP BY u.queue_name
     LOOP
-        PERFORM pgmq.archive(r.queue_name, r.msg_ids);
+        PERFORM animus.work_queue_archive(r.queue_name, r.msg_ids);
         done := done || r.ids;
     END LOOP;
     IF pg_catalog.cardinality(done) > 0 THEN
@@ -175,7 +175,7 @@ BEGIN
     IF NOT FOUND THEN
         PERFORM animus.work_raise_not_running(work_id, 'complete_work');
     END IF;
-    PERFORM pgmq.archive(v_queue, v_msg);
+    PERFORM animus.work_queue_archive(v_queue, ARRAY[v_msg]);
     PERFORM animus.work_release_followups(ARRAY[work_id]);
     RETURN true;
 END;
@@ -287,8 +287,8 @@ BEGIN
                             backoff_base, backoff_factor, backoff_cap, backoff_jitter, notify, notify_throttle),
             HINT = 'backoff_base and backoff_cap >= 0, backoff_factor >= 1, 0 <= backoff_jitter < 1, notify_throttle >= 0.';
     END IF;
-    -- Serialise concurrent creations of the same queue (as pgmq does).
-    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('animus.create_queue:' || queue));
+    -- Serialise queue creation and removal: they regenerate the queue functions.
+    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('animus.work_generate_queue_functions'));
     IF EXISTS (SELECT 1 FROM animus.queues q WHERE q.queue_name = create_queue.queue) THEN
         IF if_not_exists THEN
             RETURN false;
@@ -303,6 +303,7 @@ BEGIN
                    'q_' || queue || '_animus_priority', 'q_' || queue, 'animus_priority');
     INSERT INTO animus.queues (queue_name, backoff_base, backoff_factor, backoff_cap, backoff_jitter, notify, notify_throttle)
     VALUES (queue, backoff_base, backoff_factor, backoff_cap, backoff_jitter, notify, notify_throttle);
+    PERFORM animus.work_generate_queue_functions();
     RETURN true;
 END;
 $_$;
@@ -396,6 +397,7 @@ CREATE FUNCTION animus.drop_queue(queue text) RETURNS bigint
 DECLARE
     n bigint;
 BEGIN
+    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('animus.work_generate_queue_functions'));
     DELETE FROM animus.queues q WHERE q.queue_name = drop_queue.queue;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = format('argument queue: no work queue named %L', queue),
@@ -403,7 +405,10 @@ BEGIN
     END IF;
     DELETE FROM animus.work_items w WHERE w.queue_name = drop_queue.queue;
     GET DIAGNOSTICS n = ROW_COUNT;
+    UPDATE animus.work_items w SET parent_id = NULL
+     WHERE w.parent_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM animus.work_items p WHERE p.id = w.parent_id);
     PERFORM pgmq.drop_queue(queue);
+    PERFORM animus.work_generate_queue_functions();
     RETURN n;
 END;
 $$;
@@ -421,7 +426,7 @@ COMMENT ON FUNCTION animus.drop_queue(queue text) IS 'Drops a work queue: its wo
 CREATE FUNCTION animus.fail_work(work_ids uuid[], error text, retryable boolean DEFAULT true) RETURNS TABLE(work_id uuid, failed boolean, state text, retry_at timestamp with time zone)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
-    AS $_$
+    AS $$
 #variable_conflict use_column
 DECLARE
     missing uuid;
@@ -472,12 +477,9 @@ BEGIN
           FROM u GROUP BY u.queue_name, u.state
     LOOP
         IF r.state = 'queued' THEN
-            EXECUTE pg_catalog.format(
-                'UPDATE pgmq.%I m SET vt = x.run_at FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS x(msg_id, run_at)
-                  WHERE m.msg_id = x.msg_id', 'q_' || r.queue_name)
-            USING r.msg_ids, r.run_ats;
+            PERFORM animus.work_queue_set_vt(r.queue_name, r.msg_ids, r.run_ats);
         ELSE
-            PERFORM pgmq.archive(r.queue_name, r.msg_ids);
+            PERFORM animus.work_queue_archive(r.queue_name, r.msg_ids);
             dead := dead || r.ids;
         END IF;
         res_ids := res_ids || r.ids;
@@ -494,7 +496,7 @@ BEGIN
       LEFT JOIN ROWS FROM (pg_catalog.unnest(res_ids), pg_catalog.unnest(res_st), pg_catalog.unnest(res_at)) AS x(id, st, at)
         ON x.id = i;
 END;
-$_$;
+$$;
 
 --
 -- Name: FUNCTION fail_work(work_ids uuid[], error text, retryable boolean); Type: COMMENT; Schema: animus; Owner: -
@@ -635,7 +637,7 @@ BEGIN
            (SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
                        'work_id', r.id, 'source', r.source, 'trigger_info', r.trigger_info,
                        'trace_context', r.trace_context, 'submitted_at', r.created_at)
-                   ORDER BY r.created_at, r.id)
+                   ORDER BY r.merged_into IS NOT NULL, r.created_at, r.id)
               FROM animus.work_items r WHERE r.id = c.id OR r.merged_into = c.id),
            coalesce((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
                        'work_id', r.id, 'source', r.source, 'trigger_info', r.trigger_info, 'params', r.params,
@@ -688,7 +690,7 @@ BEGIN
      WHERE w.id = heartbeat_work.work_id AND w.state = 'running'
     RETURNING w.queue_name, w.msg_id INTO v_queue, v_msg;
     IF FOUND THEN
-        PERFORM pgmq.set_vt(v_queue, v_msg, v_until);
+        PERFORM animus.work_queue_set_vt(v_queue, ARRAY[v_msg], ARRAY[v_until]);
         RETURN QUERY SELECT 'running'::text, false, v_until;
         RETURN;
     END IF;
@@ -1221,6 +1223,10 @@ BEGIN
             DELETE FROM animus.work_items w USING ended e WHERE w.id = e.id RETURNING 1
         )
         SELECT (SELECT count(*) FROM merged), (SELECT count(*) FROM canon) INTO n_merged, n_items;
+        IF n_items > 0 THEN
+            UPDATE animus.work_items w SET parent_id = NULL
+             WHERE w.parent_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM animus.work_items p WHERE p.id = w.parent_id);
+        END IF;
         -- pgmq has no retention function for archives: delete old archive rows directly.
         EXECUTE pg_catalog.format('WITH d AS (DELETE FROM pgmq.%I WHERE archived_at < $1 RETURNING 1) SELECT count(*) FROM d', 'a_' || q)
            INTO n_arch USING cutoff;
@@ -1246,8 +1252,9 @@ CREATE FUNCTION animus.queue_stats(queue text DEFAULT NULL::text) RETURNS TABLE(
 #variable_conflict use_column
 DECLARE
     q      text;
-    m      record;
-    oldest double precision;
+    m       record;
+    visible bigint;
+    oldest  double precision;
 BEGIN
     IF queue_stats.queue IS NOT NULL AND NOT EXISTS (SELECT 1 FROM animus.queues qq WHERE qq.queue_name = queue_stats.queue) THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', queue_stats.queue),
@@ -1257,11 +1264,12 @@ BEGIN
               WHERE queue_stats.queue IS NULL OR qq.queue_name = queue_stats.queue ORDER BY qq.queue_name
     LOOP
         SELECT * INTO m FROM pgmq.metrics(q);
-        EXECUTE pg_catalog.format('SELECT extract(epoch FROM pg_catalog.clock_timestamp() - min(vt)) FROM pgmq.%I WHERE vt <= pg_catalog.clock_timestamp()', 'q_' || q)
-           INTO oldest;
+        -- Visible now (as read_work sees it: clock time, not the transaction's start).
+        EXECUTE pg_catalog.format('SELECT count(*), extract(epoch FROM pg_catalog.clock_timestamp() - min(vt)) FROM pgmq.%I WHERE vt <= pg_catalog.clock_timestamp()', 'q_' || q)
+           INTO visible, oldest;
         RETURN QUERY
         SELECT q, s.state, (SELECT count(*) FROM animus.work_items w WHERE w.queue_name = q AND w.state = s.state),
-               m.queue_length, m.queue_visible_length, coalesce(oldest, 0), m.oldest_msg_age_sec, m.total_messages
+               m.queue_length, visible, coalesce(oldest, 0), m.oldest_msg_age_sec, m.total_messages
           FROM (VALUES (1, 'queued'), (2, 'running'), (3, 'completed'), (4, 'dead'), (5, 'cancelled'), (6, 'merged')) AS s(n, state)
          ORDER BY s.n;
     END LOOP;
@@ -1311,24 +1319,10 @@ BEGIN
 
     -- Claim visible messages in priority order, as pgmq.read does (FOR UPDATE SKIP LOCKED, vt and
     -- read_ct updated) but ordered by (animus_priority desc, vt) using the index create_queue made.
-    EXECUTE pg_catalog.format($q$
-        WITH c AS (
-            SELECT msg_id FROM pgmq.%1$I
-             WHERE vt <= pg_catalog.clock_timestamp()
-             ORDER BY (headers -> 'animus_priority') DESC NULLS LAST, vt
-             LIMIT $1
-               FOR UPDATE SKIP LOCKED
-        ), u AS (
-            UPDATE pgmq.%1$I m
-               SET vt = $2, read_ct = m.read_ct + 1, last_read_at = pg_catalog.clock_timestamp()
-              FROM c WHERE m.msg_id = c.msg_id
-            RETURNING m.msg_id, m.message ->> 'work_id' AS wid
-        )
-        SELECT pg_catalog.array_agg(u.msg_id),
-               pg_catalog.array_agg(CASE WHEN u.wid ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN u.wid::uuid END)
-          FROM u$q$, 'q_' || read_work.queue)
-    INTO m_ids, m_work
-    USING read_work.qty, v_until;
+    SELECT pg_catalog.array_agg(c.msg_id),
+           pg_catalog.array_agg(CASE WHEN c.work_id ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN c.work_id::uuid END)
+      INTO m_ids, m_work
+      FROM animus.work_queue_claim(read_work.queue, read_work.qty, v_until) AS c;
     IF m_ids IS NULL THEN
         RETURN;
     END IF;
@@ -1378,7 +1372,7 @@ BEGIN
         END IF;
     END IF;
     IF pg_catalog.cardinality(to_archive) > 0 THEN
-        PERFORM pgmq.archive(read_work.queue, to_archive);
+        PERFORM animus.work_queue_archive(read_work.queue, to_archive);
     END IF;
     IF pg_catalog.cardinality(d_ids) > 0 THEN
         PERFORM animus.work_release_followups(d_ids);
@@ -1390,7 +1384,7 @@ BEGIN
            (SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
                        'work_id', r.id, 'source', r.source, 'trigger_info', r.trigger_info,
                        'trace_context', r.trace_context, 'submitted_at', r.created_at)
-                   ORDER BY r.created_at, r.id)
+                   ORDER BY r.merged_into IS NOT NULL, r.created_at, r.id)
               FROM animus.work_items r WHERE r.id = w.id OR r.merged_into = w.id),
            w.created_at, v_until
       FROM animus.work_items w
@@ -1635,6 +1629,7 @@ DECLARE
     f         animus.work_items;
     t_id      uuid;
     t_msg     bigint;
+    v_msg     bigint;
     tries     integer := 0;
 BEGIN
     IF submit_work.work_type IS NULL OR submit_work.work_type = '' THEN
@@ -1695,27 +1690,9 @@ BEGIN
 
     LOOP
         tries := tries + 1;
-        INSERT INTO animus.work_items AS w (id, queue_name, work_type, dedup_key, source, trigger_info, params,
-                                            priority, state, parent_id, max_attempts, msg_id, run_at, trace_context)
-        VALUES (v_id, submit_work.queue, submit_work.work_type, submit_work.dedup_key, submit_work.source,
-                submit_work.trigger_info, v_params, submit_work.priority, 'queued', submit_work.parent_id,
-                submit_work.max_attempts, pg_catalog.nextval(('pgmq.q_' || submit_work.queue || '_msg_id_seq')::regclass),
-                v_run_at, submit_work.trace_context)
-        ON CONFLICT (queue_name, work_type, dedup_key) WHERE state IN ('queued', 'running') AND waits_for IS NULL
-        DO NOTHING
-        RETURNING w.* INTO v_item;
-        IF FOUND THEN
-            PERFORM animus.work_send_messages(submit_work.queue, ARRAY[v_item]);
-            IF v_run_at <= pg_catalog.clock_timestamp() THEN
-                PERFORM animus.work_wake(q);
-            END IF;
-            work_id := v_id; status := 'created'; canonical_id := v_id; msg_id := v_item.msg_id;
-            RETURN;
-        END IF;
-
-        -- A key holder exists (committed, or its inserter waited for and committed).
-        IF submit_work.on_duplicate = 'merge' THEN
-            -- Merge into the waiting follow-up if there is one (it will run after the running item).
+        IF submit_work.on_duplicate = 'merge' AND submit_work.dedup_key IS NOT NULL THEN
+            -- Merge into the active key holder, or into its waiting follow-up if there is one (it
+            -- runs after the running item). No insert attempt when the key is taken: merges are cheap.
             SELECT coalesce(fw.id, cw.id), coalesce(fw.msg_id, cw.msg_id) INTO t_id, t_msg
               FROM animus.work_items cw
               LEFT JOIN animus.work_items fw ON fw.waits_for = cw.id
@@ -1730,7 +1707,35 @@ BEGIN
                 work_id := v_id; status := 'merged'; canonical_id := t_id; msg_id := t_msg;
                 RETURN;
             END IF;
-        ELSE
+        END IF;
+
+        -- The unique index work_items_dedup_active is the arbiter: of concurrent inserts of one key,
+        -- exactly one succeeds; the others wait for it to commit and then see the conflict.
+        v_msg := pg_catalog.nextval(('pgmq.q_' || submit_work.queue || '_msg_id_seq')::regclass);
+        INSERT INTO animus.work_items (id, queue_name, work_type, dedup_key, source, trigger_info, params,
+                                       priority, state, parent_id, max_attempts, msg_id, run_at, trace_context)
+        VALUES (v_id, submit_work.queue, submit_work.work_type, submit_work.dedup_key, submit_work.source,
+                submit_work.trigger_info, v_params, submit_work.priority, 'queued', submit_work.parent_id,
+                submit_work.max_attempts, v_msg, v_run_at, submit_work.trace_context)
+        ON CONFLICT (queue_name, work_type, dedup_key) WHERE state IN ('queued', 'running') AND waits_for IS NULL
+        DO NOTHING;
+        IF FOUND THEN
+            -- The message (its id was taken before the row above; see docs/work-queue.md).
+            PERFORM animus.work_queue_send(submit_work.queue, ARRAY[v_msg], ARRAY[v_run_at],
+                ARRAY[pg_catalog.jsonb_build_object('work_id', v_id, 'work_type', submit_work.work_type)],
+                ARRAY[CASE WHEN submit_work.trace_context IS NULL
+                           THEN pg_catalog.jsonb_build_object('animus_priority', submit_work.priority)
+                           ELSE animus.work_message_headers(submit_work.priority, submit_work.trace_context) END]);
+            IF q.notify AND pg_catalog.clock_timestamp() >= q.last_notified_at + q.notify_throttle
+               AND v_run_at <= pg_catalog.clock_timestamp() THEN
+                PERFORM animus.work_wake(q);
+            END IF;
+            work_id := v_id; status := 'created'; canonical_id := v_id; msg_id := v_msg;
+            RETURN;
+        END IF;
+
+        -- A key holder exists (committed, or its inserter was waited for and committed).
+        IF submit_work.on_duplicate = 'replace' THEN
             SELECT * INTO c FROM animus.work_items cw
              WHERE cw.queue_name = submit_work.queue AND cw.work_type = submit_work.work_type
                AND cw.dedup_key = submit_work.dedup_key AND cw.state IN ('queued', 'running') AND cw.waits_for IS NULL
@@ -1831,25 +1836,26 @@ BEGIN
     END IF;
 
     -- Validate every element first: the first bad one raises and nothing is written.
-    SELECT e.n, p.code, p.problem INTO bad
+    SELECT e.n, pg_catalog.split_part(p.problem, ':', 1) AS code, pg_catalog.split_part(p.problem, ':', 2) AS problem INTO bad
       FROM pg_catalog.jsonb_array_elements(items) WITH ORDINALITY AS e(item, n)
-      CROSS JOIN LATERAL (SELECT * FROM (VALUES
-          (1, 'ZA003', CASE WHEN pg_catalog.jsonb_typeof(e.item) <> 'object' THEN 'is not a JSON object' END),
-          (2, 'ZA001', CASE WHEN pg_catalog.jsonb_typeof(e.item -> 'work_type') IS DISTINCT FROM 'string' OR e.item ->> 'work_type' = '' THEN 'work_type is missing, not a string or empty' END),
-          (3, 'ZA001', CASE WHEN pg_catalog.jsonb_typeof(e.item -> 'source') IS DISTINCT FROM 'string' OR e.item ->> 'source' = '' THEN 'source is missing, not a string or empty' END),
-          (4, 'ZA001', CASE WHEN pg_catalog.jsonb_typeof(e.item -> 'dedup_key') NOT IN ('string', 'null') OR e.item ->> 'dedup_key' = '' THEN 'dedup_key is not a non-empty string' END),
-          (5, 'ZA003', CASE WHEN pg_catalog.jsonb_typeof(e.item -> 'params') NOT IN ('object', 'null') THEN 'params is not a JSON object' END),
-          (6, 'ZA003', CASE WHEN pg_catalog.jsonb_typeof(e.item -> 'trace_context') NOT IN ('object', 'null') THEN 'trace_context is not a JSON object' END),
-          (7, 'ZA002', CASE WHEN pg_catalog.jsonb_typeof(e.item -> 'delay') NOT IN ('number', 'null') OR (e.item ->> 'delay')::numeric < 0 THEN 'delay (seconds) is not a number >= 0' END),
-          (8, 'ZA002', CASE WHEN pg_catalog.jsonb_typeof(e.item -> 'max_attempts') NOT IN ('number', 'null') OR (e.item ->> 'max_attempts')::numeric NOT BETWEEN 1 AND 1000 THEN 'max_attempts is not a number between 1 and 1000' END),
-          (9, 'ZA002', CASE WHEN pg_catalog.jsonb_typeof(e.item -> 'priority') NOT IN ('number', 'null') OR (e.item ->> 'priority')::numeric NOT BETWEEN -1000 AND 1000 THEN 'priority is not a number between -1000 and 1000' END),
-          (10, 'ZA003', CASE WHEN pg_catalog.jsonb_typeof(e.item -> 'trigger_info') NOT IN ('string', 'null') THEN 'trigger_info is not a string' END),
-          (11, 'ZA102', CASE WHEN pg_catalog.jsonb_typeof(e.item -> 'parent_id') NOT IN ('string', 'null') THEN 'parent_id is not a uuid string'
-                             WHEN e.item ->> 'parent_id' IS NOT NULL
-                              AND (e.item ->> 'parent_id' !~* '^[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12}$'
-                                   OR NOT EXISTS (SELECT 1 FROM animus.work_items p WHERE p.id = (e.item ->> 'parent_id')::uuid))
-                             THEN 'parent_id is not an existing work item' END)
-      ) AS v(rank, code, problem) WHERE v.problem IS NOT NULL ORDER BY v.rank LIMIT 1) AS p
+      CROSS JOIN LATERAL (SELECT CASE
+          WHEN pg_catalog.jsonb_typeof(e.item) <> 'object' THEN 'ZA003:is not a JSON object'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'work_type') IS DISTINCT FROM 'string' OR e.item ->> 'work_type' = '' THEN 'ZA001:work_type is missing, not a string or empty'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'source') IS DISTINCT FROM 'string' OR e.item ->> 'source' = '' THEN 'ZA001:source is missing, not a string or empty'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'dedup_key') NOT IN ('string', 'null') OR e.item ->> 'dedup_key' = '' THEN 'ZA001:dedup_key is not a non-empty string'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'params') NOT IN ('object', 'null') THEN 'ZA003:params is not a JSON object'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'trace_context') NOT IN ('object', 'null') THEN 'ZA003:trace_context is not a JSON object'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'trigger_info') NOT IN ('string', 'null') THEN 'ZA003:trigger_info is not a string'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'delay') NOT IN ('number', 'null') OR (e.item ->> 'delay')::numeric < 0 THEN 'ZA002:delay (seconds) is not a number >= 0'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'max_attempts') NOT IN ('number', 'null') OR (e.item ->> 'max_attempts')::numeric NOT BETWEEN 1 AND 1000 THEN 'ZA002:max_attempts is not a number between 1 and 1000'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'priority') NOT IN ('number', 'null') OR (e.item ->> 'priority')::numeric NOT BETWEEN -1000 AND 1000 THEN 'ZA002:priority is not a number between -1000 and 1000'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'parent_id') NOT IN ('string', 'null') THEN 'ZA102:parent_id is not a uuid string'
+          WHEN e.item ->> 'parent_id' IS NOT NULL
+               AND (e.item ->> 'parent_id' !~* '^[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12}$'
+                    OR NOT EXISTS (SELECT 1 FROM animus.work_items pw WHERE pw.id = (e.item ->> 'parent_id')::uuid))
+               THEN 'ZA102:parent_id is not an existing work item'
+          END AS problem) AS p
+     WHERE p.problem IS NOT NULL
      ORDER BY e.n
      LIMIT 1;
     IF FOUND THEN
@@ -1876,27 +1882,25 @@ BEGIN
         RETURN;
     END IF;
 
-    SELECT pg_catalog.array_agg(w.id ORDER BY w.n), pg_catalog.array_agg(w.row ORDER BY w.n)
+    -- ROW(...) in the column order of animus.work_items (faster than jsonb_populate_record).
+    SELECT pg_catalog.array_agg((w.r).id ORDER BY w.n), pg_catalog.array_agg(w.r ORDER BY w.n)
       INTO v_ids, v_pending
-      FROM (SELECT e.n, r.id, r AS row
-              FROM pg_catalog.jsonb_array_elements(items) WITH ORDINALITY AS e(item, n)
-              CROSS JOIN LATERAL (SELECT (pg_catalog.jsonb_populate_record(NULL::animus.work_items, pg_catalog.jsonb_build_object(
-                  'id', pg_catalog.gen_random_uuid(),
-                  'queue_name', submit_work_batch.queue,
-                  'work_type', e.item -> 'work_type',
-                  'dedup_key', e.item -> 'dedup_key',
-                  'source', e.item -> 'source',
-                  'trigger_info', e.item -> 'trigger_info',
-                  'params', coalesce(e.item -> 'params', '{}'),
-                  'priority', coalesce((e.item ->> 'priority')::numeric::integer, 0),
-                  'state', 'queued',
-                  'parent_id', e.item -> 'parent_id',
-                  'attempts', 0,
-                  'max_attempts', coalesce((e.item ->> 'max_attempts')::numeric::integer, 5),
-                  'run_at', pg_catalog.clock_timestamp() + coalesce((e.item ->> 'delay')::numeric, 0) * interval '1 second',
-                  'trace_context', coalesce(e.item -> 'trace_context', submit_work_batch.trace_context),
-                  'created_at', pg_catalog.now(),
-                  'updated_at', pg_catalog.now()))).*) AS r) AS w;
+      FROM (SELECT e.n, ROW(
+                pg_catalog.gen_random_uuid(),                                       -- id
+                submit_work_batch.queue,                                            -- queue_name
+                e.item ->> 'work_type', e.item ->> 'dedup_key', e.item ->> 'source', e.item ->> 'trigger_info',
+                coalesce(e.item -> 'params', '{}'),                                 -- params
+                coalesce((e.item ->> 'priority')::numeric::integer, 0),            -- priority
+                'queued', NULL, NULL,                                               -- state, merged_into, waits_for
+                (e.item ->> 'parent_id')::uuid,                                     -- parent_id
+                0, coalesce((e.item ->> 'max_attempts')::numeric::integer, 5),     -- attempts, max_attempts
+                NULL,                                                               -- msg_id
+                pg_catalog.clock_timestamp() + coalesce((e.item ->> 'delay')::numeric, 0) * interval '1 second', -- run_at
+                NULL, NULL, NULL,                                                   -- outcome, error, duration_ms
+                coalesce(e.item -> 'trace_context', submit_work_batch.trace_context),
+                pg_catalog.clock_timestamp(), pg_catalog.clock_timestamp(), NULL, NULL, NULL -- created/updated/started/heartbeat/resolved
+              )::animus.work_items AS r
+              FROM pg_catalog.jsonb_array_elements(items) WITH ORDINALITY AS e(item, n)) AS w;
     IF v_ids IS NULL THEN
         RETURN;
     END IF;
@@ -2080,6 +2084,136 @@ $$;
 COMMENT ON FUNCTION animus.work_children(parent_id uuid) IS 'The work items submitted with parent_id => this item, oldest first (merged child submissions included, in state merged). Raises ZA001 (parent_id NULL), ZA102 (unknown parent).';
 
 --
+-- Name: work_generate_queue_functions(); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.work_generate_queue_functions() RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $_$
+DECLARE
+    q        text;
+    b_send   text := '';
+    b_claim  text := '';
+    b_arch   text := '';
+    b_vt     text := '';
+BEGIN
+    FOR q IN SELECT qq.queue_name FROM animus.queues qq ORDER BY qq.queue_name LOOP
+        b_send := b_send || pg_catalog.format($f$
+    IF queue = %1$L THEN
+        INSERT INTO pgmq.%2$I (msg_id, vt, message, headers) OVERRIDING SYSTEM VALUE
+        SELECT * FROM ROWS FROM (pg_catalog.unnest(p_msg_ids), pg_catalog.unnest(p_vts), pg_catalog.unnest(p_messages), pg_catalog.unnest(p_headers));
+        RETURN;
+    END IF;$f$, q, 'q_' || q);
+        b_claim := b_claim || pg_catalog.format($f$
+    IF queue = %1$L THEN
+        RETURN QUERY
+        WITH c AS (
+            SELECT m.msg_id FROM pgmq.%2$I m
+             WHERE m.vt <= pg_catalog.clock_timestamp()
+             ORDER BY (m.headers -> 'animus_priority') DESC NULLS LAST, m.vt
+             LIMIT p_qty
+               FOR UPDATE SKIP LOCKED
+        )
+        UPDATE pgmq.%2$I m SET vt = p_until, read_ct = m.read_ct + 1, last_read_at = pg_catalog.clock_timestamp()
+          FROM c WHERE m.msg_id = c.msg_id
+        RETURNING m.msg_id, m.message ->> 'work_id';
+        RETURN;
+    END IF;$f$, q, 'q_' || q);
+        b_arch := b_arch || pg_catalog.format($f$
+    IF queue = %1$L THEN
+        WITH archived AS (
+            DELETE FROM pgmq.%2$I m WHERE m.msg_id = ANY (p_msg_ids)
+            RETURNING m.msg_id, m.vt, m.read_ct, m.enqueued_at, m.last_read_at, m.message, m.headers
+        )
+        INSERT INTO pgmq.%3$I (msg_id, vt, read_ct, enqueued_at, last_read_at, message, headers)
+        SELECT a.msg_id, a.vt, a.read_ct, a.enqueued_at, a.last_read_at, a.message, a.headers FROM archived a;
+        RETURN;
+    END IF;$f$, q, 'q_' || q, 'a_' || q);
+        b_vt := b_vt || pg_catalog.format($f$
+    IF queue = %1$L THEN
+        UPDATE pgmq.%2$I m SET vt = x.vt
+          FROM ROWS FROM (pg_catalog.unnest(p_msg_ids), pg_catalog.unnest(p_vts)) AS x(msg_id, vt)
+         WHERE m.msg_id = x.msg_id;
+        RETURN;
+    END IF;$f$, q, 'q_' || q);
+    END LOOP;
+
+    EXECUTE pg_catalog.format($f$
+CREATE OR REPLACE FUNCTION animus.work_queue_send(queue text, p_msg_ids bigint[], p_vts timestamptz[], p_messages jsonb[], p_headers jsonb[])
+    RETURNS void
+    VOLATILE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $body$
+BEGIN%s
+    EXECUTE pg_catalog.format('INSERT INTO pgmq.%%I (msg_id, vt, message, headers) OVERRIDING SYSTEM VALUE
+        SELECT * FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4))', 'q_' || queue)
+    USING p_msg_ids, p_vts, p_messages, p_headers;
+END;
+$body$$f$, b_send);
+    EXECUTE pg_catalog.format($f$
+CREATE OR REPLACE FUNCTION animus.work_queue_claim(queue text, p_qty integer, p_until timestamptz)
+    RETURNS TABLE (msg_id bigint, work_id text)
+    VOLATILE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $body$
+#variable_conflict use_column
+BEGIN%s
+    RETURN QUERY EXECUTE pg_catalog.format('WITH c AS (SELECT m.msg_id FROM pgmq.%%1$I m WHERE m.vt <= pg_catalog.clock_timestamp()
+          ORDER BY (m.headers -> ''animus_priority'') DESC NULLS LAST, m.vt LIMIT $1 FOR UPDATE SKIP LOCKED)
+        UPDATE pgmq.%%1$I m SET vt = $2, read_ct = m.read_ct + 1, last_read_at = pg_catalog.clock_timestamp()
+          FROM c WHERE m.msg_id = c.msg_id RETURNING m.msg_id, m.message ->> ''work_id''', 'q_' || queue)
+    USING p_qty, p_until;
+END;
+$body$$f$, b_claim);
+    EXECUTE pg_catalog.format($f$
+CREATE OR REPLACE FUNCTION animus.work_queue_archive(queue text, p_msg_ids bigint[])
+    RETURNS void
+    VOLATILE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $body$
+BEGIN%s
+    PERFORM pgmq.archive(queue, p_msg_ids);
+END;
+$body$$f$, b_arch);
+    EXECUTE pg_catalog.format($f$
+CREATE OR REPLACE FUNCTION animus.work_queue_set_vt(queue text, p_msg_ids bigint[], p_vts timestamptz[])
+    RETURNS void
+    VOLATILE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $body$
+BEGIN%s
+    EXECUTE pg_catalog.format('UPDATE pgmq.%%I m SET vt = x.vt FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS x(msg_id, vt)
+         WHERE m.msg_id = x.msg_id', 'q_' || queue)
+    USING p_msg_ids, p_vts;
+END;
+$body$$f$, b_vt);
+    REVOKE ALL ON FUNCTION animus.work_queue_send(text, bigint[], timestamptz[], jsonb[], jsonb[]) FROM PUBLIC;
+    REVOKE ALL ON FUNCTION animus.work_queue_claim(text, integer, timestamptz) FROM PUBLIC;
+    REVOKE ALL ON FUNCTION animus.work_queue_archive(text, bigint[]) FROM PUBLIC;
+    REVOKE ALL ON FUNCTION animus.work_queue_set_vt(text, bigint[], timestamptz[]) FROM PUBLIC;
+    COMMENT ON FUNCTION animus.work_queue_send(text, bigint[], timestamptz[], jsonb[], jsonb[]) IS
+        'Generated by animus.work_generate_queue_functions (do not edit): inserts messages (ids preallocated) into pgmq.q_<queue>, like pgmq.send_batch. Internal.';
+    COMMENT ON FUNCTION animus.work_queue_claim(text, integer, timestamptz) IS
+        'Generated by animus.work_generate_queue_functions (do not edit): claims up to p_qty visible messages of pgmq.q_<queue> in (animus_priority desc, vt) order until p_until, like pgmq.read. Internal.';
+    COMMENT ON FUNCTION animus.work_queue_archive(text, bigint[]) IS
+        'Generated by animus.work_generate_queue_functions (do not edit): moves messages of pgmq.q_<queue> to pgmq.a_<queue>, like pgmq.archive. Internal.';
+    COMMENT ON FUNCTION animus.work_queue_set_vt(text, bigint[], timestamptz[]) IS
+        'Generated by animus.work_generate_queue_functions (do not edit): sets the visibility time of messages of pgmq.q_<queue>, like pgmq.set_vt. Internal.';
+END;
+$_$;
+
+--
+-- Name: FUNCTION work_generate_queue_functions(); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.work_generate_queue_functions() IS 'Internal: regenerates animus.work_queue_send / _claim / _archive / _set_vt with one static-SQL branch per queue in animus.queues (called by create_queue and drop_queue). Raises nothing of its own.';
+
+--
 -- Name: work_items_check_transition(); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -2088,12 +2222,6 @@ CREATE FUNCTION animus.work_items_check_transition() RETURNS trigger
     SET search_path TO ''
     AS $$
 BEGIN
-    IF TG_OP = 'INSERT' THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'ZA105',
-            MESSAGE = format('a new work item must start in state queued or merged, not %s', NEW.state),
-            HINT    = 'Submit work with animus.submit_work.';
-    END IF;
     IF NOT EXISTS (SELECT 1 FROM animus.work_state_transitions t
                    WHERE t.from_state = OLD.state AND t.to_state = NEW.state) THEN
         RAISE EXCEPTION USING
@@ -2110,7 +2238,7 @@ $$;
 -- Name: FUNCTION work_items_check_transition(); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.work_items_check_transition() IS 'Trigger: refuses state changes not listed in animus.work_state_transitions, and new rows not in state queued or merged. Raises ZA105.';
+COMMENT ON FUNCTION animus.work_items_check_transition() IS 'Trigger: refuses state changes not listed in animus.work_state_transitions. Raises ZA105.';
 
 --
 -- Name: work_message_headers(integer, jsonb); Type: FUNCTION; Schema: animus; Owner: -
@@ -2118,7 +2246,6 @@ COMMENT ON FUNCTION animus.work_items_check_transition() IS 'Trigger: refuses st
 
 CREATE FUNCTION animus.work_message_headers(priority integer, trace_context jsonb) RETURNS jsonb
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    SET search_path TO ''
     AS $$
     SELECT pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
         'animus_priority', priority,
@@ -2131,6 +2258,125 @@ $$;
 --
 
 COMMENT ON FUNCTION animus.work_message_headers(priority integer, trace_context jsonb) IS 'The pgmq headers of a work item message: {"animus_priority": n, "traceparent": ..., "tracestate": ...}. Raises nothing.';
+
+--
+-- Name: work_queue_archive(text, bigint[]); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.work_queue_archive(queue text, p_msg_ids bigint[]) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+BEGIN
+    IF queue = 'work' THEN
+        WITH archived AS (
+            DELETE FROM pgmq.q_work m WHERE m.msg_id = ANY (p_msg_ids)
+            RETURNING m.msg_id, m.vt, m.read_ct, m.enqueued_at, m.last_read_at, m.message, m.headers
+        )
+        INSERT INTO pgmq.a_work (msg_id, vt, read_ct, enqueued_at, last_read_at, message, headers)
+        SELECT a.msg_id, a.vt, a.read_ct, a.enqueued_at, a.last_read_at, a.message, a.headers FROM archived a;
+        RETURN;
+    END IF;
+    PERFORM pgmq.archive(queue, p_msg_ids);
+END;
+$$;
+
+--
+-- Name: FUNCTION work_queue_archive(queue text, p_msg_ids bigint[]); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.work_queue_archive(queue text, p_msg_ids bigint[]) IS 'Generated by animus.work_generate_queue_functions (do not edit): moves messages of pgmq.q_<queue> to pgmq.a_<queue>, like pgmq.archive. Internal.';
+
+--
+-- Name: work_queue_claim(text, integer, timestamp with time zone); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.work_queue_claim(queue text, p_qty integer, p_until timestamp with time zone) RETURNS TABLE(msg_id bigint, work_id text)
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $_$
+#variable_conflict use_column
+BEGIN
+    IF queue = 'work' THEN
+        RETURN QUERY
+        WITH c AS (
+            SELECT m.msg_id FROM pgmq.q_work m
+             WHERE m.vt <= pg_catalog.clock_timestamp()
+             ORDER BY (m.headers -> 'animus_priority') DESC NULLS LAST, m.vt
+             LIMIT p_qty
+               FOR UPDATE SKIP LOCKED
+        )
+        UPDATE pgmq.q_work m SET vt = p_until, read_ct = m.read_ct + 1, last_read_at = pg_catalog.clock_timestamp()
+          FROM c WHERE m.msg_id = c.msg_id
+        RETURNING m.msg_id, m.message ->> 'work_id';
+        RETURN;
+    END IF;
+    RETURN QUERY EXECUTE pg_catalog.format('WITH c AS (SELECT m.msg_id FROM pgmq.%1$I m WHERE m.vt <= pg_catalog.clock_timestamp()
+          ORDER BY (m.headers -> ''animus_priority'') DESC NULLS LAST, m.vt LIMIT $1 FOR UPDATE SKIP LOCKED)
+        UPDATE pgmq.%1$I m SET vt = $2, read_ct = m.read_ct + 1, last_read_at = pg_catalog.clock_timestamp()
+          FROM c WHERE m.msg_id = c.msg_id RETURNING m.msg_id, m.message ->> ''work_id''', 'q_' || queue)
+    USING p_qty, p_until;
+END;
+$_$;
+
+--
+-- Name: FUNCTION work_queue_claim(queue text, p_qty integer, p_until timestamp with time zone); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.work_queue_claim(queue text, p_qty integer, p_until timestamp with time zone) IS 'Generated by animus.work_generate_queue_functions (do not edit): claims up to p_qty visible messages of pgmq.q_<queue> in (animus_priority desc, vt) order until p_until, like pgmq.read. Internal.';
+
+--
+-- Name: work_queue_send(text, bigint[], timestamp with time zone[], jsonb[], jsonb[]); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.work_queue_send(queue text, p_msg_ids bigint[], p_vts timestamp with time zone[], p_messages jsonb[], p_headers jsonb[]) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $_$
+BEGIN
+    IF queue = 'work' THEN
+        INSERT INTO pgmq.q_work (msg_id, vt, message, headers) OVERRIDING SYSTEM VALUE
+        SELECT * FROM ROWS FROM (pg_catalog.unnest(p_msg_ids), pg_catalog.unnest(p_vts), pg_catalog.unnest(p_messages), pg_catalog.unnest(p_headers));
+        RETURN;
+    END IF;
+    EXECUTE pg_catalog.format('INSERT INTO pgmq.%I (msg_id, vt, message, headers) OVERRIDING SYSTEM VALUE
+        SELECT * FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4))', 'q_' || queue)
+    USING p_msg_ids, p_vts, p_messages, p_headers;
+END;
+$_$;
+
+--
+-- Name: FUNCTION work_queue_send(queue text, p_msg_ids bigint[], p_vts timestamp with time zone[], p_messages jsonb[], p_headers jsonb[]); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.work_queue_send(queue text, p_msg_ids bigint[], p_vts timestamp with time zone[], p_messages jsonb[], p_headers jsonb[]) IS 'Generated by animus.work_generate_queue_functions (do not edit): inserts messages (ids preallocated) into pgmq.q_<queue>, like pgmq.send_batch. Internal.';
+
+--
+-- Name: work_queue_set_vt(text, bigint[], timestamp with time zone[]); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.work_queue_set_vt(queue text, p_msg_ids bigint[], p_vts timestamp with time zone[]) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $_$
+BEGIN
+    IF queue = 'work' THEN
+        UPDATE pgmq.q_work m SET vt = x.vt
+          FROM ROWS FROM (pg_catalog.unnest(p_msg_ids), pg_catalog.unnest(p_vts)) AS x(msg_id, vt)
+         WHERE m.msg_id = x.msg_id;
+        RETURN;
+    END IF;
+    EXECUTE pg_catalog.format('UPDATE pgmq.%I m SET vt = x.vt FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS x(msg_id, vt)
+         WHERE m.msg_id = x.msg_id', 'q_' || queue)
+    USING p_msg_ids, p_vts;
+END;
+$_$;
+
+--
+-- Name: FUNCTION work_queue_set_vt(queue text, p_msg_ids bigint[], p_vts timestamp with time zone[]); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.work_queue_set_vt(queue text, p_msg_ids bigint[], p_vts timestamp with time zone[]) IS 'Generated by animus.work_generate_queue_functions (do not edit): sets the visibility time of messages of pgmq.q_<queue>, like pgmq.set_vt. Internal.';
 
 --
 -- Name: work_raise_not_running(uuid, text); Type: FUNCTION; Schema: animus; Owner: -
@@ -2173,7 +2419,7 @@ COMMENT ON FUNCTION animus.work_raise_not_running(work_id uuid, operation text) 
 CREATE FUNCTION animus.work_release_followups(ended uuid[]) RETURNS void
     LANGUAGE plpgsql
     SET search_path TO ''
-    AS $_$
+    AS $$
 DECLARE
     r record;
 BEGIN
@@ -2188,13 +2434,10 @@ BEGIN
         SELECT f.queue_name, pg_catalog.array_agg(f.msg_id) AS msg_ids, pg_catalog.array_agg(f.run_at) AS run_ats
           FROM f GROUP BY f.queue_name
     LOOP
-        EXECUTE pg_catalog.format(
-            'UPDATE pgmq.%I m SET vt = x.run_at FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS x(msg_id, run_at)
-              WHERE m.msg_id = x.msg_id', 'q_' || r.queue_name)
-        USING r.msg_ids, r.run_ats;
+        PERFORM animus.work_queue_set_vt(r.queue_name, r.msg_ids, r.run_ats);
     END LOOP;
 END;
-$_$;
+$$;
 
 --
 -- Name: FUNCTION work_release_followups(ended uuid[]); Type: COMMENT; Schema: animus; Owner: -
@@ -2227,21 +2470,12 @@ CREATE TABLE animus.work_items (
     error text,
     duration_ms double precision,
     trace_context jsonb,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    created_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    updated_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
     started_at timestamp with time zone,
     heartbeat_at timestamp with time zone,
     resolved_at timestamp with time zone,
-    CONSTRAINT work_items_attempts_check CHECK ((attempts >= 0)),
-    CONSTRAINT work_items_check CHECK (((state = 'merged'::text) = (merged_into IS NOT NULL))),
-    CONSTRAINT work_items_check1 CHECK (((waits_for IS NULL) OR (state = 'queued'::text))),
-    CONSTRAINT work_items_max_attempts_check CHECK (((max_attempts >= 1) AND (max_attempts <= 1000))),
-    CONSTRAINT work_items_params_check CHECK ((jsonb_typeof(params) = 'object'::text)),
-    CONSTRAINT work_items_priority_check CHECK (((priority >= '-1000'::integer) AND (priority <= 1000))),
-    CONSTRAINT work_items_source_check CHECK ((source <> ''::text)),
-    CONSTRAINT work_items_state_check CHECK ((state = ANY (ARRAY['queued'::text, 'running'::text, 'completed'::text, 'dead'::text, 'cancelled'::text, 'merged'::text]))),
-    CONSTRAINT work_items_trace_context_check CHECK (((trace_context IS NULL) OR (jsonb_typeof(trace_context) = 'object'::text))),
-    CONSTRAINT work_items_work_type_check CHECK ((work_type <> ''::text))
+    CONSTRAINT work_items_valid CHECK (((state = ANY (ARRAY['queued'::text, 'running'::text, 'completed'::text, 'dead'::text, 'cancelled'::text, 'merged'::text])) AND ((state = 'merged'::text) = (merged_into IS NOT NULL)) AND ((waits_for IS NULL) OR (state = 'queued'::text))))
 );
 
 --
@@ -2251,10 +2485,22 @@ CREATE TABLE animus.work_items (
 COMMENT ON TABLE animus.work_items IS 'One row per submission. Canonical items move queued -> running -> completed|dead|cancelled; a duplicate submission is a row in state merged pointing at its canonical item (merged_into) and keeps its own provenance.';
 
 --
+-- Name: COLUMN work_items.merged_into; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.merged_into IS 'state merged: the canonical work item this duplicate submission was merged into (no FK: see deploy/work_items.sql).';
+
+--
 -- Name: COLUMN work_items.waits_for; Type: COMMENT; Schema: animus; Owner: -
 --
 
 COMMENT ON COLUMN animus.work_items.waits_for IS 'replace mode while the canonical item runs: this queued follow-up waits for that running item to end, then becomes the key holder and visible.';
+
+--
+-- Name: COLUMN work_items.parent_id; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.parent_id IS 'the parent work item (checked at submit; set to NULL when the parent is purged).';
 
 --
 -- Name: COLUMN work_items.msg_id; Type: COMMENT; Schema: animus; Owner: -
@@ -2269,17 +2515,16 @@ COMMENT ON COLUMN animus.work_items.msg_id IS 'id of the pgmq message in pgmq.q_
 CREATE FUNCTION animus.work_send_messages(queue text, items animus.work_items[], visible_at timestamp with time zone DEFAULT NULL::timestamp with time zone) RETURNS void
     LANGUAGE plpgsql
     SET search_path TO ''
-    AS $_$
+    AS $$
 BEGIN
-    EXECUTE pg_catalog.format(
-        'INSERT INTO pgmq.%I (msg_id, vt, message, headers) OVERRIDING SYSTEM VALUE
-         SELECT i.msg_id, coalesce($2, i.run_at),
-                pg_catalog.jsonb_build_object(''work_id'', i.id, ''work_type'', i.work_type),
-                animus.work_message_headers(i.priority, i.trace_context)
-           FROM pg_catalog.unnest($1) AS i', 'q_' || queue)
-    USING items, visible_at;
+    PERFORM animus.work_queue_send(queue,
+                                   pg_catalog.array_agg(i.msg_id),
+                                   pg_catalog.array_agg(coalesce(visible_at, i.run_at)),
+                                   pg_catalog.array_agg(pg_catalog.jsonb_build_object('work_id', i.id, 'work_type', i.work_type)),
+                                   pg_catalog.array_agg(animus.work_message_headers(i.priority, i.trace_context)))
+       FROM pg_catalog.unnest(items) AS i;
 END;
-$_$;
+$$;
 
 --
 -- Name: FUNCTION work_send_messages(queue text, items animus.work_items[], visible_at timestamp with time zone); Type: COMMENT; Schema: animus; Owner: -
@@ -2397,7 +2642,7 @@ CREATE TABLE animus.work_state_transitions (
 -- Name: TABLE work_state_transitions; Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON TABLE animus.work_state_transitions IS 'Legal work item state changes (enforced by trigger work_items_state_transition; any other raises ZA105). New rows start queued or merged.';
+COMMENT ON TABLE animus.work_state_transitions IS 'Legal work item state changes (enforced by trigger work_items_state_transition; any other raises ZA105). New rows start queued or merged (only the SECURITY DEFINER submit functions insert).';
 
 --
 -- Name: error_codes error_codes_name_key; Type: CONSTRAINT; Schema: animus; Owner: -
@@ -2523,30 +2768,10 @@ CREATE INDEX work_items_resolved_at ON animus.work_items USING btree (resolved_a
 CREATE UNIQUE INDEX work_items_waits_for ON animus.work_items USING btree (waits_for) WHERE (waits_for IS NOT NULL);
 
 --
--- Name: work_items work_items_initial_state; Type: TRIGGER; Schema: animus; Owner: -
---
-
-CREATE TRIGGER work_items_initial_state BEFORE INSERT ON animus.work_items FOR EACH ROW WHEN ((new.state <> ALL (ARRAY['queued'::text, 'merged'::text]))) EXECUTE FUNCTION animus.work_items_check_transition();
-
---
 -- Name: work_items work_items_state_transition; Type: TRIGGER; Schema: animus; Owner: -
 --
 
 CREATE TRIGGER work_items_state_transition BEFORE UPDATE OF state ON animus.work_items FOR EACH ROW WHEN ((old.state IS DISTINCT FROM new.state)) EXECUTE FUNCTION animus.work_items_check_transition();
-
---
--- Name: work_items work_items_merged_into_fkey; Type: FK CONSTRAINT; Schema: animus; Owner: -
---
-
-ALTER TABLE ONLY animus.work_items
-    ADD CONSTRAINT work_items_merged_into_fkey FOREIGN KEY (merged_into) REFERENCES animus.work_items(id) ON DELETE CASCADE;
-
---
--- Name: work_items work_items_parent_id_fkey; Type: FK CONSTRAINT; Schema: animus; Owner: -
---
-
-ALTER TABLE ONLY animus.work_items
-    ADD CONSTRAINT work_items_parent_id_fkey FOREIGN KEY (parent_id) REFERENCES animus.work_items(id) ON DELETE SET NULL;
 
 --
 -- Name: SCHEMA animus; Type: ACL; Schema: -; Owner: -
@@ -2885,6 +3110,12 @@ GRANT ALL ON FUNCTION animus.work_children(parent_id uuid) TO animus_worker;
 GRANT ALL ON FUNCTION animus.work_children(parent_id uuid) TO animus_admin;
 
 --
+-- Name: FUNCTION work_generate_queue_functions(); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.work_generate_queue_functions() FROM PUBLIC;
+
+--
 -- Name: FUNCTION work_items_check_transition(); Type: ACL; Schema: animus; Owner: -
 --
 
@@ -2898,6 +3129,30 @@ REVOKE ALL ON FUNCTION animus.work_message_headers(priority integer, trace_conte
 GRANT ALL ON FUNCTION animus.work_message_headers(priority integer, trace_context jsonb) TO animus_producer;
 GRANT ALL ON FUNCTION animus.work_message_headers(priority integer, trace_context jsonb) TO animus_worker;
 GRANT ALL ON FUNCTION animus.work_message_headers(priority integer, trace_context jsonb) TO animus_admin;
+
+--
+-- Name: FUNCTION work_queue_archive(queue text, p_msg_ids bigint[]); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.work_queue_archive(queue text, p_msg_ids bigint[]) FROM PUBLIC;
+
+--
+-- Name: FUNCTION work_queue_claim(queue text, p_qty integer, p_until timestamp with time zone); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.work_queue_claim(queue text, p_qty integer, p_until timestamp with time zone) FROM PUBLIC;
+
+--
+-- Name: FUNCTION work_queue_send(queue text, p_msg_ids bigint[], p_vts timestamp with time zone[], p_messages jsonb[], p_headers jsonb[]); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.work_queue_send(queue text, p_msg_ids bigint[], p_vts timestamp with time zone[], p_messages jsonb[], p_headers jsonb[]) FROM PUBLIC;
+
+--
+-- Name: FUNCTION work_queue_set_vt(queue text, p_msg_ids bigint[], p_vts timestamp with time zone[]); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.work_queue_set_vt(queue text, p_msg_ids bigint[], p_vts timestamp with time zone[]) FROM PUBLIC;
 
 --
 -- Name: FUNCTION work_raise_not_running(work_id uuid, operation text); Type: ACL; Schema: animus; Owner: -
