@@ -333,7 +333,8 @@ class Telemetry:
     def begin(self, call: Call):
         name, attrs, metric = self._describe(call.query, call.queue)
         span = self.inst.tracer.start_span(name, kind=SPAN_KIND[call.query.kind], attributes=attrs)
-        if call.query.kind == "send" and span.is_recording():
+        if call.query.kind == "send" and span.get_span_context().is_valid:
+            # also when sampled out: the worker's link still names the submitter's trace
             carrier: dict[str, str] = {}
             _W3C.inject(carrier, context=trace.set_span_in_context(span))
             if carrier:
