@@ -357,6 +357,11 @@ class Telemetry:
             _result_attrs(span, call, result)
         span.end()
 
+    @staticmethod
+    def abort(span, exc: BaseException) -> None:
+        """A failure that is not the database's (bad Python value, cancellation)."""
+        _abort(span, exc)
+
     def fail(self, call: Call, span, metric, t0: float, err: AnimusError) -> None:
         elapsed = time.perf_counter() - t0
         error_type = err.sqlstate or type(err).__name__
@@ -377,6 +382,13 @@ class Telemetry:
                                          "exception.message": err.message})
             span.set_status(Status(StatusCode.ERROR, f"{err.sqlstate or ''} {err.message}".strip()))
         span.end()
+
+
+def _abort(span, exc: BaseException) -> None:
+    if span.is_recording():
+        span.set_attribute("error.type", type(exc).__qualname__)
+        span.set_status(Status(StatusCode.ERROR, type(exc).__qualname__))
+    span.end()
 
 
 def _result_attrs(span, call: Call, result: Any) -> None:

@@ -202,3 +202,10 @@ def test_store_memories_takes_lists_and_numpy_arrays_and_keeps_input_order(clien
     assert [client.get_memory(r.id).content for r in rows] == texts
     [hit] = client.search_memory_vector(toy_vector(texts[1], dim), k=1, filters={"namespace": namespace})
     assert hit.id == rows[1].id and hit.similarity > 0.99
+
+
+def test_a_value_json_cannot_hold_fails_before_the_database_and_marks_the_span(client, otel, queue_name):
+    with pytest.raises(TypeError):
+        client.submit_work("x", "t", queue=queue_name, params={"when": object()})
+    [span] = otel.spans(f"send {queue_name}")
+    assert span.status.status_code.name == "ERROR" and span.attributes["error.type"] == "TypeError"
