@@ -105,6 +105,7 @@ DECLARE
     t_id      uuid;
     t_msg     bigint;
     v_msg     bigint;
+    v_taken   boolean;
     tries     integer := 0;
 BEGIN
     IF submit_work.work_type IS NULL OR submit_work.work_type = '' THEN
@@ -184,29 +185,37 @@ BEGIN
             END IF;
         END IF;
 
-        -- The unique index work_items_dedup_active is the arbiter: of concurrent inserts of one key,
-        -- exactly one succeeds; the others wait for it to commit and then see the conflict.
-        v_msg := pg_catalog.nextval(('pgmq.q_' || submit_work.queue || '_msg_id_seq')::regclass);
-        INSERT INTO animus.work_items (id, queue_name, work_type, dedup_key, source, trigger_info, params,
-                                       priority, state, parent_id, max_attempts, msg_id, run_at, trace_context)
-        VALUES (v_id, submit_work.queue, submit_work.work_type, submit_work.dedup_key, submit_work.source,
-                submit_work.trigger_info, v_params, submit_work.priority, 'queued', submit_work.parent_id,
-                submit_work.max_attempts, v_msg, v_run_at, submit_work.trace_context)
-        ON CONFLICT (queue_name, work_type, dedup_key) WHERE state IN ('queued', 'running') AND waits_for IS NULL
-        DO NOTHING;
-        IF FOUND THEN
-            -- The message (its id was taken before the row above; see docs/work-queue.md).
-            PERFORM animus.work_queue_send(submit_work.queue, ARRAY[v_msg], ARRAY[v_run_at],
-                ARRAY[pg_catalog.jsonb_build_object('work_id', v_id, 'work_type', submit_work.work_type)],
-                ARRAY[CASE WHEN submit_work.trace_context IS NULL
-                           THEN pg_catalog.jsonb_build_object('animus_priority', submit_work.priority)
-                           ELSE animus.work_message_headers(submit_work.priority, submit_work.trace_context) END]);
-            IF q.notify AND pg_catalog.clock_timestamp() >= q.last_notified_at + q.notify_throttle
-               AND v_run_at <= pg_catalog.clock_timestamp() THEN
-                PERFORM animus.work_wake(q);
+        -- replace: when the key is taken, go straight to the debounce below (no message to take back).
+        v_taken := submit_work.on_duplicate = 'replace' AND submit_work.dedup_key IS NOT NULL
+                   AND EXISTS (SELECT 1 FROM animus.work_items cw
+                                WHERE cw.queue_name = submit_work.queue AND cw.work_type = submit_work.work_type
+                                  AND cw.dedup_key = submit_work.dedup_key AND cw.state IN ('queued', 'running')
+                                  AND cw.waits_for IS NULL);
+        IF NOT v_taken THEN
+            -- The message first: its id goes into the work item row, written once. The unique index
+            -- work_items_dedup_active is the arbiter: of concurrent inserts of one key, exactly one
+            -- succeeds; the others wait for it to commit, see the conflict and take their message back.
+            v_msg := animus.work_queue_send_one(submit_work.queue, v_run_at,
+                pg_catalog.jsonb_build_object('work_id', v_id, 'work_type', submit_work.work_type),
+                CASE WHEN submit_work.trace_context IS NULL
+                     THEN pg_catalog.jsonb_build_object('animus_priority', submit_work.priority)
+                     ELSE animus.work_message_headers(submit_work.priority, submit_work.trace_context) END);
+            INSERT INTO animus.work_items (id, queue_name, work_type, dedup_key, source, trigger_info, params,
+                                           priority, state, parent_id, max_attempts, msg_id, run_at, trace_context)
+            VALUES (v_id, submit_work.queue, submit_work.work_type, submit_work.dedup_key, submit_work.source,
+                    submit_work.trigger_info, v_params, submit_work.priority, 'queued', submit_work.parent_id,
+                    submit_work.max_attempts, v_msg, v_run_at, submit_work.trace_context)
+            ON CONFLICT (queue_name, work_type, dedup_key) WHERE state IN ('queued', 'running') AND waits_for IS NULL
+            DO NOTHING;
+            IF FOUND THEN
+                IF q.notify AND pg_catalog.clock_timestamp() >= q.last_notified_at + q.notify_throttle
+                   AND v_run_at <= pg_catalog.clock_timestamp() THEN
+                    PERFORM animus.work_wake(q);
+                END IF;
+                work_id := v_id; status := 'created'; canonical_id := v_id; msg_id := v_msg;
+                RETURN;
             END IF;
-            work_id := v_id; status := 'created'; canonical_id := v_id; msg_id := v_msg;
-            RETURN;
+            PERFORM pgmq.delete(submit_work.queue, v_msg);
         END IF;
 
         -- A key holder exists (committed, or its inserter was waited for and committed).

@@ -1,7 +1,7 @@
 -- Work queue schema: tables, dedup index, legal state transitions, error codes, privileges.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
-SELECT plan(26);
+SELECT plan(27);
 
 SELECT has_table('animus', 'work_items', 'table animus.work_items exists');
 SELECT has_table('animus', 'queues', 'table animus.queues exists');
@@ -42,6 +42,29 @@ SELECT is((SELECT state FROM animus.work_items WHERE id = :'wid'), 'cancelled', 
 SELECT throws_ok($$INSERT INTO animus.work_items (id, queue_name, work_type, source, state, run_at)
                    VALUES (gen_random_uuid(), 't_schema', 't', 'test', 'bogus', now())$$, '23514', NULL,
     'an unknown state is refused by the work_items_valid CHECK');
+
+-- The trigger allows exactly the pairs of animus.work_state_transitions (it keeps its own constant list).
+CREATE FUNCTION pg_temp.transition_allowed(from_state text, to_state text) RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE
+    wid uuid := gen_random_uuid();
+BEGIN
+    INSERT INTO animus.work_items (id, queue_name, work_type, source, state, merged_into, run_at)
+    VALUES (wid, 't_schema', 'x', 'y', from_state, CASE WHEN from_state = 'merged' THEN wid END, now());
+    BEGIN
+        UPDATE animus.work_items SET state = to_state, merged_into = CASE WHEN to_state = 'merged' THEN id END WHERE id = wid;
+        RETURN true;
+    EXCEPTION WHEN SQLSTATE 'ZA105' THEN
+        RETURN false;
+    END;
+END $$;
+SELECT is_empty($$
+    SELECT f || '->' || t
+      FROM unnest(ARRAY['queued', 'running', 'completed', 'dead', 'cancelled', 'merged']) AS f,
+           unnest(ARRAY['queued', 'running', 'completed', 'dead', 'cancelled', 'merged']) AS t
+     WHERE f <> t
+       AND pg_temp.transition_allowed(f, t) IS DISTINCT FROM
+           EXISTS (SELECT 1 FROM animus.work_state_transitions s WHERE s.from_state = f AND s.to_state = t)$$,
+    'the trigger allows exactly the transitions listed in animus.work_state_transitions (all 30 pairs tried)');
 
 -- Privileges: the roles have no table rights and only the functions of their job.
 SELECT ok(NOT has_table_privilege('animus_producer', 'animus.work_items', 'SELECT, INSERT, UPDATE, DELETE'),
