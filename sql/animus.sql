@@ -1283,15 +1283,19 @@ CREATE FUNCTION animus.work_items_check_transition()
     LANGUAGE plpgsql
 AS $$
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM animus.work_state_transitions t
-                   WHERE t.from_state = OLD.state AND t.to_state = NEW.state) THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'ZA105',
-            MESSAGE = format('illegal work item state transition %s -> %s', OLD.state, NEW.state),
-            DETAIL  = format('work item %s', OLD.id),
-            HINT    = 'Legal transitions are listed in animus.work_state_transitions; use the animus work functions.';
+    -- The same seven pairs as animus.work_state_transitions (a pgTAP test proves they agree): a
+    -- constant list costs no query per updated row.
+    IF OLD.state = NEW.state
+       OR (OLD.state, NEW.state) IN (('queued', 'running'), ('queued', 'cancelled'), ('queued', 'dead'),
+                                     ('running', 'completed'), ('running', 'queued'), ('running', 'dead'),
+                                     ('running', 'cancelled')) THEN
+        RETURN NEW;
     END IF;
-    RETURN NEW;
+    RAISE EXCEPTION USING
+        ERRCODE = 'ZA105',
+        MESSAGE = format('illegal work item state transition %s -> %s', OLD.state, NEW.state),
+        DETAIL  = format('work item %s', OLD.id),
+        HINT    = 'Legal transitions are listed in animus.work_state_transitions; use the animus work functions.';
 END;
 $$;
 REVOKE ALL ON FUNCTION animus.work_items_check_transition() FROM PUBLIC;
@@ -1299,9 +1303,11 @@ COMMENT ON FUNCTION animus.work_items_check_transition() IS 'Trigger: refuses st
 
 -- New rows: only submit_work / submit_work_batch (SECURITY DEFINER) insert, always as queued or
 -- merged; no BEFORE INSERT trigger because its set-up costs ~30 us in every submit.
+-- No WHEN clause: it would be compiled in every UPDATE statement; the function returns at once
+-- when the state is unchanged.
 CREATE TRIGGER work_items_state_transition
     BEFORE UPDATE OF state ON animus.work_items
-    FOR EACH ROW WHEN (OLD.state IS DISTINCT FROM NEW.state)
+    FOR EACH ROW
     EXECUTE FUNCTION animus.work_items_check_transition();
 
 -- ==== change work_queues (deploy/work_queues.sql) ====
@@ -1310,7 +1316,7 @@ CREATE TRIGGER work_items_state_transition
 
 -- Queue-specific SQL without dynamic SQL on the hot path. pgmq addresses each queue's table by name,
 -- so pgmq.send/read/archive build and plan their statement with EXECUTE on every call (~20-50 us).
--- animus instead (re)generates four small functions whenever a queue is created or dropped, with one
+-- animus instead (re)generates five small functions whenever a queue is created or dropped, with one
 -- static branch per queue: PL/pgSQL caches the plan of each branch. Their statements are the ones
 -- pgmq uses (same columns, defaults and locking); an unknown queue falls back to dynamic SQL.
 CREATE FUNCTION animus.work_generate_queue_functions()
@@ -1322,6 +1328,7 @@ AS $gen$
 DECLARE
     q        text;
     b_send   text := '';
+    b_one    text := '';
     b_claim  text := '';
     b_arch   text := '';
     b_vt     text := '';
@@ -1332,6 +1339,11 @@ BEGIN
         INSERT INTO pgmq.%2$I (msg_id, vt, message, headers) OVERRIDING SYSTEM VALUE
         SELECT * FROM ROWS FROM (pg_catalog.unnest(p_msg_ids), pg_catalog.unnest(p_vts), pg_catalog.unnest(p_messages), pg_catalog.unnest(p_headers));
         RETURN;
+    END IF;$f$, q, 'q_' || q);
+        b_one := b_one || pg_catalog.format($f$
+    IF queue = %1$L THEN
+        INSERT INTO pgmq.%2$I (vt, message, headers) VALUES (p_vt, p_message, p_headers) RETURNING msg_id INTO id;
+        RETURN id;
     END IF;$f$, q, 'q_' || q);
         b_claim := b_claim || pg_catalog.format($f$
     IF queue = %1$L THEN
@@ -1381,6 +1393,21 @@ BEGIN%s
 END;
 $body$$f$, b_send);
     EXECUTE pg_catalog.format($f$
+CREATE OR REPLACE FUNCTION animus.work_queue_send_one(queue text, p_vt timestamptz, p_message jsonb, p_headers jsonb)
+    RETURNS bigint
+    VOLATILE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $body$
+DECLARE
+    id bigint;
+BEGIN%s
+    EXECUTE pg_catalog.format('INSERT INTO pgmq.%%I (vt, message, headers) VALUES ($1, $2, $3) RETURNING msg_id', 'q_' || queue)
+       INTO id USING p_vt, p_message, p_headers;
+    RETURN id;
+END;
+$body$$f$, b_one);
+    EXECUTE pg_catalog.format($f$
 CREATE OR REPLACE FUNCTION animus.work_queue_claim(queue text, p_qty integer, p_until timestamptz)
     RETURNS TABLE (msg_id bigint, work_id text)
     VOLATILE
@@ -1421,11 +1448,14 @@ BEGIN%s
 END;
 $body$$f$, b_vt);
     REVOKE ALL ON FUNCTION animus.work_queue_send(text, bigint[], timestamptz[], jsonb[], jsonb[]) FROM PUBLIC;
+    REVOKE ALL ON FUNCTION animus.work_queue_send_one(text, timestamptz, jsonb, jsonb) FROM PUBLIC;
     REVOKE ALL ON FUNCTION animus.work_queue_claim(text, integer, timestamptz) FROM PUBLIC;
     REVOKE ALL ON FUNCTION animus.work_queue_archive(text, bigint[]) FROM PUBLIC;
     REVOKE ALL ON FUNCTION animus.work_queue_set_vt(text, bigint[], timestamptz[]) FROM PUBLIC;
     COMMENT ON FUNCTION animus.work_queue_send(text, bigint[], timestamptz[], jsonb[], jsonb[]) IS
         'Generated by animus.work_generate_queue_functions (do not edit): inserts messages (ids preallocated) into pgmq.q_<queue>, like pgmq.send_batch. Internal.';
+    COMMENT ON FUNCTION animus.work_queue_send_one(text, timestamptz, jsonb, jsonb) IS
+        'Generated by animus.work_generate_queue_functions (do not edit): sends one message to pgmq.q_<queue> and returns its id, like pgmq.send. Internal.';
     COMMENT ON FUNCTION animus.work_queue_claim(text, integer, timestamptz) IS
         'Generated by animus.work_generate_queue_functions (do not edit): claims up to p_qty visible messages of pgmq.q_<queue> in (animus_priority desc, vt) order until p_until, like pgmq.read. Internal.';
     COMMENT ON FUNCTION animus.work_queue_archive(text, bigint[]) IS
@@ -1436,7 +1466,7 @@ END;
 $gen$;
 REVOKE ALL ON FUNCTION animus.work_generate_queue_functions() FROM PUBLIC;
 COMMENT ON FUNCTION animus.work_generate_queue_functions() IS
-'Internal: regenerates animus.work_queue_send / _claim / _archive / _set_vt with one static-SQL branch per queue in animus.queues (called by create_queue and drop_queue). Raises nothing of its own.';
+'Internal: regenerates animus.work_queue_send / _send_one / _claim / _archive / _set_vt with one static-SQL branch per queue in animus.queues (called by create_queue and drop_queue). Raises nothing of its own.';
 DO $$ BEGIN PERFORM animus.work_generate_queue_functions(); END $$;
 
 CREATE FUNCTION animus.create_queue(
@@ -1684,6 +1714,7 @@ DECLARE
     t_id      uuid;
     t_msg     bigint;
     v_msg     bigint;
+    v_taken   boolean;
     tries     integer := 0;
 BEGIN
     IF submit_work.work_type IS NULL OR submit_work.work_type = '' THEN
@@ -1763,29 +1794,37 @@ BEGIN
             END IF;
         END IF;
 
-        -- The unique index work_items_dedup_active is the arbiter: of concurrent inserts of one key,
-        -- exactly one succeeds; the others wait for it to commit and then see the conflict.
-        v_msg := pg_catalog.nextval(('pgmq.q_' || submit_work.queue || '_msg_id_seq')::regclass);
-        INSERT INTO animus.work_items (id, queue_name, work_type, dedup_key, source, trigger_info, params,
-                                       priority, state, parent_id, max_attempts, msg_id, run_at, trace_context)
-        VALUES (v_id, submit_work.queue, submit_work.work_type, submit_work.dedup_key, submit_work.source,
-                submit_work.trigger_info, v_params, submit_work.priority, 'queued', submit_work.parent_id,
-                submit_work.max_attempts, v_msg, v_run_at, submit_work.trace_context)
-        ON CONFLICT (queue_name, work_type, dedup_key) WHERE state IN ('queued', 'running') AND waits_for IS NULL
-        DO NOTHING;
-        IF FOUND THEN
-            -- The message (its id was taken before the row above; see docs/work-queue.md).
-            PERFORM animus.work_queue_send(submit_work.queue, ARRAY[v_msg], ARRAY[v_run_at],
-                ARRAY[pg_catalog.jsonb_build_object('work_id', v_id, 'work_type', submit_work.work_type)],
-                ARRAY[CASE WHEN submit_work.trace_context IS NULL
-                           THEN pg_catalog.jsonb_build_object('animus_priority', submit_work.priority)
-                           ELSE animus.work_message_headers(submit_work.priority, submit_work.trace_context) END]);
-            IF q.notify AND pg_catalog.clock_timestamp() >= q.last_notified_at + q.notify_throttle
-               AND v_run_at <= pg_catalog.clock_timestamp() THEN
-                PERFORM animus.work_wake(q);
+        -- replace: when the key is taken, go straight to the debounce below (no message to take back).
+        v_taken := submit_work.on_duplicate = 'replace' AND submit_work.dedup_key IS NOT NULL
+                   AND EXISTS (SELECT 1 FROM animus.work_items cw
+                                WHERE cw.queue_name = submit_work.queue AND cw.work_type = submit_work.work_type
+                                  AND cw.dedup_key = submit_work.dedup_key AND cw.state IN ('queued', 'running')
+                                  AND cw.waits_for IS NULL);
+        IF NOT v_taken THEN
+            -- The message first: its id goes into the work item row, written once. The unique index
+            -- work_items_dedup_active is the arbiter: of concurrent inserts of one key, exactly one
+            -- succeeds; the others wait for it to commit, see the conflict and take their message back.
+            v_msg := animus.work_queue_send_one(submit_work.queue, v_run_at,
+                pg_catalog.jsonb_build_object('work_id', v_id, 'work_type', submit_work.work_type),
+                CASE WHEN submit_work.trace_context IS NULL
+                     THEN pg_catalog.jsonb_build_object('animus_priority', submit_work.priority)
+                     ELSE animus.work_message_headers(submit_work.priority, submit_work.trace_context) END);
+            INSERT INTO animus.work_items (id, queue_name, work_type, dedup_key, source, trigger_info, params,
+                                           priority, state, parent_id, max_attempts, msg_id, run_at, trace_context)
+            VALUES (v_id, submit_work.queue, submit_work.work_type, submit_work.dedup_key, submit_work.source,
+                    submit_work.trigger_info, v_params, submit_work.priority, 'queued', submit_work.parent_id,
+                    submit_work.max_attempts, v_msg, v_run_at, submit_work.trace_context)
+            ON CONFLICT (queue_name, work_type, dedup_key) WHERE state IN ('queued', 'running') AND waits_for IS NULL
+            DO NOTHING;
+            IF FOUND THEN
+                IF q.notify AND pg_catalog.clock_timestamp() >= q.last_notified_at + q.notify_throttle
+                   AND v_run_at <= pg_catalog.clock_timestamp() THEN
+                    PERFORM animus.work_wake(q);
+                END IF;
+                work_id := v_id; status := 'created'; canonical_id := v_id; msg_id := v_msg;
+                RETURN;
             END IF;
-            work_id := v_id; status := 'created'; canonical_id := v_id; msg_id := v_msg;
-            RETURN;
+            PERFORM pgmq.delete(submit_work.queue, v_msg);
         END IF;
 
         -- A key holder exists (committed, or its inserter was waited for and committed).
@@ -2137,6 +2176,7 @@ DECLARE
     m_ids      bigint[];
     m_work     uuid[];
     c_ids      uuid[];
+    c_msgs     bigint[];
     d_ids      uuid[];
     to_archive bigint[];
     seen       bigint[];
@@ -2169,37 +2209,31 @@ BEGIN
     END IF;
 
     -- Lock the items without waiting (a reader never waits, so it is never part of a deadlock).
-    -- queued/running with attempts left -> running (another attempt); out of attempts -> dead;
-    -- any other state (cancelled, ended) -> the stale message is archived.
+    -- queued/running with attempts left -> claimed (running, another attempt); out of attempts ->
+    -- dead; any other state (cancelled, ended) -> the stale message is archived.
     WITH m AS (
         SELECT * FROM ROWS FROM (pg_catalog.unnest(m_ids), pg_catalog.unnest(m_work)) AS m(msg_id, work_id)
     ), l AS (
-        SELECT w.id, w.state, w.attempts, w.max_attempts, m.msg_id
+        SELECT w.id, w.state IN ('queued', 'running') AS active, w.attempts < w.max_attempts AS left, m.msg_id
           FROM m JOIN animus.work_items w ON w.id = m.work_id AND w.queue_name = read_work.queue
            FOR UPDATE OF w SKIP LOCKED
-    ), claimed AS (
-        UPDATE animus.work_items w
-           SET state = 'running', attempts = w.attempts + 1, msg_id = l.msg_id,
-               started_at = pg_catalog.clock_timestamp(), heartbeat_at = pg_catalog.clock_timestamp(),
-               updated_at = pg_catalog.clock_timestamp()
-          FROM l
-         WHERE w.id = l.id AND l.state IN ('queued', 'running') AND l.attempts < l.max_attempts
-        RETURNING w.id
-    ), died AS (
+    )
+    SELECT coalesce(pg_catalog.array_agg(l.id) FILTER (WHERE l.active AND l.left), '{}'),
+           coalesce(pg_catalog.array_agg(l.msg_id) FILTER (WHERE l.active AND l.left), '{}'),
+           coalesce(pg_catalog.array_agg(l.id) FILTER (WHERE l.active AND NOT l.left), '{}'),
+           coalesce(pg_catalog.array_agg(l.msg_id) FILTER (WHERE NOT (l.active AND l.left)), '{}'),
+           coalesce(pg_catalog.array_agg(l.msg_id), '{}')
+      INTO c_ids, c_msgs, d_ids, to_archive, seen
+      FROM l;
+
+    IF pg_catalog.cardinality(d_ids) > 0 THEN
         UPDATE animus.work_items w
            SET state = 'dead', resolved_at = pg_catalog.clock_timestamp(), updated_at = pg_catalog.clock_timestamp(),
                error = pg_catalog.format('attempt %s of %s timed out: the visibility timeout expired without complete_work or fail_work%s',
                                          w.attempts, w.max_attempts, ' (last error: ' || w.error || ')')
-          FROM l
-         WHERE w.id = l.id AND l.state IN ('queued', 'running') AND l.attempts >= l.max_attempts
-        RETURNING w.id, l.msg_id
-    )
-    SELECT ARRAY(SELECT claimed.id FROM claimed),
-           ARRAY(SELECT died.id FROM died),
-           ARRAY(SELECT died.msg_id FROM died) || ARRAY(SELECT l.msg_id FROM l WHERE l.state NOT IN ('queued', 'running')),
-           ARRAY(SELECT l.msg_id FROM l)
-      INTO c_ids, d_ids, to_archive, seen;
-
+         WHERE w.id = ANY (d_ids);
+        PERFORM animus.work_release_followups(d_ids);
+    END IF;
     IF pg_catalog.cardinality(seen) < pg_catalog.cardinality(m_ids) THEN
         -- Messages without a work item are archived; those whose item another session holds locked
         -- (being cancelled, replaced, completed) are made visible again at once.
@@ -2215,22 +2249,33 @@ BEGIN
     IF pg_catalog.cardinality(to_archive) > 0 THEN
         PERFORM animus.work_queue_archive(read_work.queue, to_archive);
     END IF;
-    IF pg_catalog.cardinality(d_ids) > 0 THEN
-        PERFORM animus.work_release_followups(d_ids);
+    IF pg_catalog.cardinality(c_ids) = 0 THEN
+        RETURN;
     END IF;
 
     RETURN QUERY
-    SELECT w.id, w.queue_name, w.work_type, w.dedup_key, w.params, w.priority, w.attempts, w.max_attempts,
-           w.msg_id, w.parent_id, w.source, w.trigger_info, w.trace_context,
-           (SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
-                       'work_id', r.id, 'source', r.source, 'trigger_info', r.trigger_info,
-                       'trace_context', r.trace_context, 'submitted_at', r.created_at)
-                   ORDER BY r.merged_into IS NOT NULL, r.created_at, r.id)
-              FROM animus.work_items r WHERE r.id = w.id OR r.merged_into = w.id),
-           w.created_at, v_until
-      FROM animus.work_items w
-     WHERE w.id = ANY (c_ids)
-     ORDER BY w.priority DESC, w.run_at;
+    WITH u AS (
+        UPDATE animus.work_items w
+           SET state = 'running', attempts = w.attempts + 1, msg_id = x.msg_id,
+               started_at = pg_catalog.clock_timestamp(), heartbeat_at = pg_catalog.clock_timestamp(),
+               updated_at = pg_catalog.clock_timestamp()
+          FROM ROWS FROM (pg_catalog.unnest(c_ids), pg_catalog.unnest(c_msgs)) AS x(id, msg_id)
+         WHERE w.id = x.id
+        RETURNING w.*
+    )
+    SELECT u.id, u.queue_name, u.work_type, u.dedup_key, u.params, u.priority, u.attempts, u.max_attempts,
+           u.msg_id, u.parent_id, u.source, u.trigger_info, u.trace_context,
+           pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
+               'work_id', u.id, 'source', u.source, 'trigger_info', u.trigger_info,
+               'trace_context', u.trace_context, 'submitted_at', u.created_at))
+           || coalesce((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                                   'work_id', r.id, 'source', r.source, 'trigger_info', r.trigger_info,
+                                   'trace_context', r.trace_context, 'submitted_at', r.created_at)
+                               ORDER BY r.created_at, r.id)
+                          FROM animus.work_items r WHERE r.merged_into = u.id), '[]'),
+           u.created_at, v_until
+      FROM u
+     ORDER BY u.priority DESC, u.run_at;
 END;
 $$;
 REVOKE ALL ON FUNCTION animus.read_work(text, interval, integer) FROM PUBLIC;
@@ -2261,12 +2306,6 @@ BEGIN
             DETAIL = pg_catalog.format('%s work ids, %s outcomes', pg_catalog.cardinality(work_ids), pg_catalog.cardinality(outcomes)),
             HINT = 'Pass outcomes => NULL, or an array as long as work_ids.';
     END IF;
-    SELECT i INTO missing FROM pg_catalog.unnest(work_ids) AS i
-     WHERE NOT EXISTS (SELECT 1 FROM animus.work_items w WHERE w.id = i) LIMIT 1;
-    IF FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA102', MESSAGE = 'argument work_ids: no such work item',
-            DETAIL = pg_catalog.format('work_id = %s', missing), HINT = 'Pass the ids returned by read_work.';
-    END IF;
     done := '{}';
     FOR r IN
         WITH u AS (
@@ -2283,6 +2322,15 @@ BEGIN
         PERFORM animus.work_queue_archive(r.queue_name, r.msg_ids);
         done := done || r.ids;
     END LOOP;
+    IF pg_catalog.cardinality(done) < pg_catalog.cardinality(work_ids) THEN
+        -- Checked after the update (only for the ids it did not complete): the raise undoes it.
+        SELECT i INTO missing FROM pg_catalog.unnest(work_ids) AS i
+         WHERE i <> ALL (done) AND NOT EXISTS (SELECT 1 FROM animus.work_items w WHERE w.id = i) LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA102', MESSAGE = 'argument work_ids: no such work item',
+                DETAIL = pg_catalog.format('work_id = %s', missing), HINT = 'Pass the ids returned by read_work.';
+        END IF;
+    END IF;
     IF pg_catalog.cardinality(done) > 0 THEN
         PERFORM animus.work_release_followups(done);
     END IF;
