@@ -1543,6 +1543,49 @@ $_$;
 COMMENT ON FUNCTION animus.read_work(queue text, vt interval, qty integer) IS 'Claims up to qty visible work items of queue `queue` for vt (pgmq visibility timeout): higher priority first, then earliest due. Claimed items become running and count an attempt; an item whose last attempt timed out (worker died) becomes dead instead; messages of cancelled or ended items are archived and never returned. Returns the items with their trace_context and requesters (the canonical submission and every merged one: work_id, source, trigger_info, trace_context, submitted_at). May return fewer than qty. Raises ZA101 (unknown queue), ZA002 (vt not positive, qty not 1..10000).';
 
 --
+-- Name: release_work(uuid, interval); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.release_work(work_id uuid, delay interval DEFAULT '00:00:00'::interval) RETURNS timestamp with time zone
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+DECLARE
+    v_queue text;
+    v_msg   bigint;
+    v_at    timestamptz;
+BEGIN
+    IF release_work.work_id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_id must not be NULL', HINT = 'Pass the id returned by read_work.';
+    END IF;
+    IF release_work.delay IS NULL OR release_work.delay < '0' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument delay must not be NULL or negative',
+            DETAIL = pg_catalog.format('delay = %s', coalesce(release_work.delay::text, 'NULL')),
+            HINT = 'Pass how long the released item stays invisible, e.g. ''0 seconds'' (visible at once).';
+    END IF;
+    v_at := pg_catalog.clock_timestamp() + release_work.delay;
+    -- running -> queued (a legal transition, as for a retry); read_work counted the attempt when
+    -- it claimed the item, so it is taken back: the next claim counts the same attempt again.
+    UPDATE animus.work_items w
+       SET state = 'queued', attempts = greatest(w.attempts - 1, 0), run_at = v_at,
+           updated_at = pg_catalog.clock_timestamp()
+     WHERE w.id = release_work.work_id AND w.state = 'running'
+    RETURNING w.queue_name, w.msg_id INTO v_queue, v_msg;
+    IF NOT FOUND THEN
+        PERFORM animus.work_raise_not_running(release_work.work_id, 'release_work');
+    END IF;
+    PERFORM animus.work_queue_set_vt(v_queue, ARRAY[v_msg], ARRAY[v_at]);
+    RETURN v_at;
+END;
+$$;
+
+--
+-- Name: FUNCTION release_work(work_id uuid, delay interval); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.release_work(work_id uuid, delay interval) IS 'Gives a running (claimed) work item back: state queued again, visible to read_work after `delay` (default at once), and the attempt read_work counted for this claim is taken back (attempts - 1), so a release, e.g. at a graceful worker shutdown, is not a failed attempt. The item keeps its error, its merged duplicates and a waiting replace-mode follow-up (which keeps waiting). Returns the time the item becomes visible again. Raises ZA001 (work_id NULL), ZA002 (delay NULL or negative), ZA102 (unknown work item), ZA103 (queued, not running), ZA104 (already ended, cancelled or merged).';
+
+--
 -- Name: search_memory_text(text, integer, jsonb); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -3298,6 +3341,14 @@ GRANT ALL ON FUNCTION animus.queue_stats(queue text) TO animus_admin;
 REVOKE ALL ON FUNCTION animus.read_work(queue text, vt interval, qty integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION animus.read_work(queue text, vt interval, qty integer) TO animus_worker;
 GRANT ALL ON FUNCTION animus.read_work(queue text, vt interval, qty integer) TO animus_admin;
+
+--
+-- Name: FUNCTION release_work(work_id uuid, delay interval); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.release_work(work_id uuid, delay interval) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.release_work(work_id uuid, delay interval) TO animus_worker;
+GRANT ALL ON FUNCTION animus.release_work(work_id uuid, delay interval) TO animus_admin;
 
 --
 -- Name: FUNCTION search_memory_text(query text, k integer, filters jsonb); Type: ACL; Schema: animus; Owner: -

@@ -7,7 +7,7 @@ and returns the result, ``AsyncClient._execute`` does the same and returns an aw
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 from uuid import UUID
@@ -143,6 +143,15 @@ class Methods:
         is True when it was cancelled meanwhile (the handler should stop)."""
         p = _clean(dict(work_id=work_id, extend=extend))
         return self._execute(Call(QUERIES["heartbeat_work"], p, _row(HeartbeatResult), queue))
+
+    def release_work(self, work_id: UUID, *, delay: Any = None, queue: str | None = None) -> datetime:
+        """Give a running item back without counting the attempt: queued again, visible after
+        ``delay`` (seconds or timedelta; default at once). Returns when it is visible again.
+
+        Raises WorkNotRunning (ZA103) or WorkAlreadyEnded (ZA104) when the item is not running.
+        """
+        p = _clean(dict(work_id=work_id, delay=delay))
+        return self._execute(Call(QUERIES["release_work"], p, _ident, queue))
 
     def cancel_work(self, work_id: UUID) -> bool:
         """Cancel a queued or running item (a running one learns it from its next heartbeat)."""

@@ -66,6 +66,7 @@ QUERIES: dict[str, Query] = {q.name: q for q in [
     _q("fail_work", "row", "settle"),
     _q("fail_work_many", "rows", "settle", function="fail_work"),
     _q("heartbeat_work", "row", "settle", intervals=("extend",)),
+    _q("release_work", "scalar", "settle", intervals=("delay",)),
     _q("cancel_work", "scalar", "settle"),
     _q("archive_work", "scalar", "settle"),
     _q("delete_work", "scalar", "settle"),

@@ -72,6 +72,22 @@ def test_read_complete_cycle_returns_typed_items(client, queue_name):
     assert (done.state, done.outcome) == ("completed", {"ok": True})
 
 
+def test_release_gives_the_item_back_without_counting_the_attempt(client, queue_name):
+    r = client.submit_work("engage", "t", queue=queue_name)
+    [item] = client.read_work(queue_name, vt=300, qty=1)
+    assert item.attempts == 1
+    at = client.release_work(item.id)
+    assert at is not None and at.tzinfo is not None
+    back = client.get_work(r.work_id).item
+    assert (back.state, back.attempts) == ("queued", 0)
+    [again] = client.read_work(queue_name, vt=300, qty=1)       # visible at once, not after 300 s
+    assert (again.id, again.attempts) == (r.work_id, 1)
+    client.release_work(again.id, delay=60)
+    assert client.read_work(queue_name, vt=300, qty=1) == []     # a delayed release waits
+    with pytest.raises(animus.WorkNotRunning):                   # ZA103: it is queued
+        client.release_work(again.id)
+
+
 def test_fail_returns_the_retry_and_the_many_forms_settle_in_one_call(client, queue_name):
     ids = [client.submit_work("x", "t", queue=queue_name).work_id for _ in range(3)]
     items = client.read_work(queue_name, vt=30, qty=3)

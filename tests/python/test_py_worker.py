@@ -185,9 +185,12 @@ def test_sigterm_releases_an_item_that_does_not_finish_in_time(client, conn, que
         t0 = time.monotonic()
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(20) == 0 and time.monotonic() - t0 < 10
-        # released: claimable again at once, not after the 30 s timeout
+        # released with release_work: queued again and the attempt the worker read is not counted
+        state, attempts, _, _ = state_of(conn, r.work_id)
+        assert (state, attempts) == ("queued", 0)
+        # claimable again at once, not after the 30 s timeout, as attempt 1 again
         items = client.read_work(queue_name, vt=5, qty=1)
-        assert [i.id for i in items] == [r.work_id]
+        assert [(i.id, i.attempts) for i in items] == [(r.work_id, 1)]
     finally:
         if proc.poll() is None:
             proc.kill()
