@@ -2,6 +2,6 @@
 
 BEGIN;
 
-DROP FUNCTION animus.release_work(uuid, interval);
+DROP FUNCTION animus.release_work(uuid, integer, interval);
 
 COMMIT;

@@ -1188,7 +1188,8 @@ INSERT INTO animus.error_codes (sqlstate, name, meaning, hint) VALUES
     ('ZA104', 'work_already_ended',         'The work item has already ended (completed, dead, cancelled) or is a merged duplicate.', 'Do not complete or fail an item twice; a cancelled item must not be completed. Check get_work(work_id).'),
     ('ZA105', 'illegal_state_transition',   'A work item state change is not in animus.work_state_transitions.',         'Change work item state only through the animus work functions.'),
     ('ZA106', 'queue_already_exists',       'create_queue was called for a queue that already exists.',                   'Pass if_not_exists => true, or use configure_queue to change its settings.'),
-    ('ZA107', 'invalid_queue_name',         'A queue name is not 1-40 characters of [a-z0-9_] starting with a letter.',  'Use a lower-case name such as ''work'' or ''mail_send''.');
+    ('ZA107', 'invalid_queue_name',         'A queue name is not 1-40 characters of [a-z0-9_] starting with a letter.',  'Use a lower-case name such as ''work'' or ''mail_send''.'),
+    ('ZA108', 'stale_claim',                'A worker passed the attempt number of its claim (read_work''s attempts) to complete_work, fail_work or heartbeat_work, but the item has been claimed again since (its visibility timeout expired): the caller no longer holds it.', 'Stop working on the item and drop its result: another worker holds the current claim. Heartbeat within the visibility timeout to keep a claim.');
 
 -- One row per animus work queue. Each is backed by a pgmq queue of the same name
 -- (pgmq.q_<name> / pgmq.a_<name>). Retry backoff and worker wake-up throttling live here.
@@ -1775,24 +1776,24 @@ AS $$
 #variable_conflict use_column
 DECLARE
     q         animus.queues;
-    v_params  jsonb := coalesce(submit_work.params, '{}');
+    v_params  jsonb;
     v_run_at  timestamptz;
-    v_id      uuid := pg_catalog.gen_random_uuid();
+    v_id      uuid;
     v_item    animus.work_items;
     c         animus.work_items;
     f         animus.work_items;
     t_id      uuid;
     t_msg     bigint;
     v_msg     bigint;
-    tries     integer := 0;
+    tries     integer;
 BEGIN
     IF submit_work.work_type IS NULL OR submit_work.work_type = '' OR submit_work.source IS NULL OR submit_work.source = ''
-       OR submit_work.dedup_key = '' OR pg_catalog.jsonb_typeof(v_params) <> 'object'
+       OR submit_work.dedup_key = '' OR pg_catalog.jsonb_typeof(coalesce(submit_work.params, '{}')) <> 'object'
        OR pg_catalog.jsonb_typeof(coalesce(submit_work.trace_context, '{}')) <> 'object'
        OR submit_work.delay < '0' OR submit_work.max_attempts IS NULL OR submit_work.max_attempts NOT BETWEEN 1 AND 1000
        OR submit_work.priority IS NULL OR submit_work.priority NOT BETWEEN -1000 AND 1000
        OR submit_work.on_duplicate IS NULL OR submit_work.on_duplicate NOT IN ('merge', 'replace') THEN
-        PERFORM animus.work_check_submit_args(submit_work.work_type, submit_work.source, v_params, submit_work.dedup_key,
+        PERFORM animus.work_check_submit_args(submit_work.work_type, submit_work.source, coalesce(submit_work.params, '{}'), submit_work.dedup_key,
             submit_work.priority, submit_work.max_attempts, submit_work.delay, submit_work.on_duplicate, submit_work.trace_context);
     END IF;
     IF submit_work.parent_id IS NOT NULL THEN
@@ -1802,28 +1803,34 @@ BEGIN
                 HINT = 'Pass the id of an existing work item, or NULL.';
         END IF;
     END IF;
-    v_run_at := greatest(coalesce(submit_work.run_at, pg_catalog.clock_timestamp() + coalesce(submit_work.delay, '0')),
-                         pg_catalog.clock_timestamp());
 
     LOOP
-        tries := tries + 1;
         IF submit_work.dedup_key IS NOT NULL AND submit_work.on_duplicate = 'merge' THEN
             -- Merge into the active key holder, or into its waiting follow-up if there is one (that
             -- runs after the running item): one statement, no message. The common case on hot keys.
             INSERT INTO animus.work_items AS m (id, queue_name, work_type, dedup_key, source, trigger_info, params, priority,
                                                 state, merged_into, parent_id, max_attempts, run_at, trace_context)
-            SELECT v_id, submit_work.queue, submit_work.work_type, submit_work.dedup_key, submit_work.source,
-                   submit_work.trigger_info, v_params, submit_work.priority, 'merged', coalesce(fw.id, cw.id),
-                   submit_work.parent_id, submit_work.max_attempts, v_run_at, submit_work.trace_context
+            SELECT pg_catalog.gen_random_uuid(), submit_work.queue, submit_work.work_type, submit_work.dedup_key, submit_work.source,
+                   submit_work.trigger_info, coalesce(submit_work.params, '{}'), submit_work.priority, 'merged', coalesce(fw.id, cw.id),
+                   submit_work.parent_id, submit_work.max_attempts,
+                   greatest(coalesce(submit_work.run_at, pg_catalog.clock_timestamp() + coalesce(submit_work.delay, '0')), pg_catalog.clock_timestamp()),
+                   submit_work.trace_context
               FROM animus.work_items cw
               LEFT JOIN animus.work_items fw ON fw.waits_for = cw.id
              WHERE cw.queue_name = submit_work.queue AND cw.work_type = submit_work.work_type
                AND cw.dedup_key = submit_work.dedup_key AND cw.state IN ('queued', 'running') AND cw.waits_for IS NULL
-            RETURNING m.merged_into, (SELECT t.msg_id FROM animus.work_items t WHERE t.id = m.merged_into) INTO t_id, t_msg;
+            RETURNING m.id, m.merged_into, (SELECT t.msg_id FROM animus.work_items t WHERE t.id = m.merged_into) INTO v_id, t_id, t_msg;
             IF FOUND THEN
                 RETURN ROW(v_id, 'merged', t_id, t_msg)::animus.work_submission;
             END IF;
-        ELSIF submit_work.dedup_key IS NOT NULL THEN
+        END IF;
+        -- Every path below needs these (computed here, not on the merge path: PL/pgSQL prepares each
+        -- expression once per transaction, and the merge path is kept to a minimum of them).
+        v_id := pg_catalog.gen_random_uuid();
+        v_params := coalesce(submit_work.params, '{}');
+        v_run_at := greatest(coalesce(submit_work.run_at, pg_catalog.clock_timestamp() + coalesce(submit_work.delay, '0')),
+                             pg_catalog.clock_timestamp());
+        IF submit_work.dedup_key IS NOT NULL AND submit_work.on_duplicate = 'replace' THEN
             -- replace: lock the key holder (replaces of one key are serialised).
             SELECT * INTO c FROM animus.work_items cw
              WHERE cw.queue_name = submit_work.queue AND cw.work_type = submit_work.work_type
@@ -1897,6 +1904,7 @@ BEGIN
         END IF;
         PERFORM pgmq.delete(submit_work.queue, v_msg);
         -- The key holder changed between the look-up and the insert or lock: try again.
+        tries := coalesce(tries, 0) + 1;
         IF tries >= 100 THEN
             RAISE EXCEPTION USING ERRCODE = '40001', MESSAGE = 'submit_work could not settle a dedup race after 100 tries',
                 HINT = 'Retry the transaction.';
@@ -2110,8 +2118,9 @@ COMMENT ON FUNCTION animus.submit_work_batch(jsonb, text, text, jsonb) IS
 -- Deploy animus:work_lifecycle to pg
 -- requires: work_submit
 
--- Raises the right error for a work item that a worker operation could not act on.
-CREATE FUNCTION animus.work_raise_not_running(work_id uuid, operation text)
+-- Raises the right error for a work item that a worker operation could not act on. attempt: the
+-- caller's claim token (read_work's attempts), NULL when the caller passed none.
+CREATE FUNCTION animus.work_raise_not_running(work_id uuid, operation text, attempt integer DEFAULT NULL)
     RETURNS void
     STABLE
     SET search_path = ''
@@ -2119,12 +2128,15 @@ CREATE FUNCTION animus.work_raise_not_running(work_id uuid, operation text)
 AS $$
 DECLARE
     s text;
+    n integer;
 BEGIN
-    SELECT w.state INTO s FROM animus.work_items w WHERE w.id = work_raise_not_running.work_id;
+    SELECT w.state, w.attempts INTO s, n FROM animus.work_items w WHERE w.id = work_raise_not_running.work_id;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA102', MESSAGE = pg_catalog.format('argument work_id: no such work item (%s)', operation),
             DETAIL = pg_catalog.format('work_id = %s', work_id),
             HINT = 'Pass the id returned by read_work or submit_work.';
+    ELSIF s <> 'merged' AND attempt IS NOT NULL AND attempt IS DISTINCT FROM n THEN
+        PERFORM animus.work_raise_stale_claim(work_id, operation, attempt, n, s);
     ELSIF s = 'queued' THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA103', MESSAGE = pg_catalog.format('argument work_id: work item is queued, not running (%s)', operation),
             DETAIL = pg_catalog.format('work_id = %s', work_id),
@@ -2136,9 +2148,28 @@ BEGIN
     END IF;
 END;
 $$;
-REVOKE ALL ON FUNCTION animus.work_raise_not_running(uuid, text) FROM PUBLIC;
-COMMENT ON FUNCTION animus.work_raise_not_running(uuid, text) IS
-'Internal: raises ZA102 (unknown work item), ZA103 (queued, not running) or ZA104 (already ended or merged) for a worker operation that found no running item.';
+REVOKE ALL ON FUNCTION animus.work_raise_not_running(uuid, text, integer) FROM PUBLIC;
+COMMENT ON FUNCTION animus.work_raise_not_running(uuid, text, integer) IS
+'Internal: raises ZA102 (unknown work item), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued, not running) or ZA104 (already ended or merged) for a worker operation that found no running item.';
+
+-- Claim fencing: the error for a caller whose claim (attempt n) is no longer the item's current one.
+CREATE FUNCTION animus.work_raise_stale_claim(work_id uuid, operation text, attempt integer, current_attempt integer, state text)
+    RETURNS void
+    VOLATILE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    RAISE EXCEPTION USING ERRCODE = 'ZA108',
+        MESSAGE = pg_catalog.format('argument attempt: stale claim of work item %s (%s): the caller holds attempt %s, the item is at attempt %s (%s)',
+                                    work_id, operation, attempt, current_attempt, state),
+        DETAIL = pg_catalog.format('work_id = %s, attempt = %s, current attempts = %s, state = %s', work_id, attempt, current_attempt, state),
+        HINT = 'Your visibility timeout expired and the item was claimed again: stop working on it and drop your result (nothing was written). Heartbeat within the visibility timeout to keep a claim.';
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.work_raise_stale_claim(uuid, text, integer, integer, text) FROM PUBLIC;
+COMMENT ON FUNCTION animus.work_raise_stale_claim(uuid, text, integer, integer, text) IS
+'Internal: raises ZA108 (stale claim) for work item work_id: the caller passed attempt, the item is at current_attempt.';
 
 -- When a running item ends, its replace-mode follow-up (if any) becomes the key holder and visible.
 CREATE FUNCTION animus.work_release_followups(ended uuid[])
@@ -2311,7 +2342,12 @@ COMMENT ON FUNCTION animus.read_work(text, interval, integer) IS
 'Claims up to qty visible work items of queue `queue` for vt (pgmq visibility timeout): higher priority first, then earliest due. Claimed items become running and count an attempt; an item whose last attempt timed out (worker died) becomes dead instead; messages of cancelled or ended items are archived and never returned. Returns the items with their trace_context and requesters (the canonical submission and every merged one: work_id, source, trigger_info, trace_context, submitted_at). May return fewer than qty. Raises ZA101 (unknown queue), ZA002 (vt not positive, qty not 1..10000).';
 
 -- complete ------------------------------------------------------------------------------------------
-CREATE FUNCTION animus.complete_work(work_ids uuid[], outcomes jsonb[] DEFAULT NULL)
+-- Claim fencing: `attempt` (single) / `attempts` (array, aligned with work_ids) is the claim token a
+-- worker got from read_work (its attempts column). When given, the item is acted on only if it is
+-- still at that attempt; otherwise it was claimed again since (the caller's visibility timeout
+-- expired) and the call raises ZA108 with nothing written. The check is part of the UPDATE's WHERE
+-- clause, so a concurrent read_work that re-claims the item cannot slip in between.
+CREATE FUNCTION animus.complete_work(work_ids uuid[], outcomes jsonb[] DEFAULT NULL, attempts integer[] DEFAULT NULL)
     RETURNS TABLE (work_id uuid, completed boolean)
     VOLATILE
     SECURITY DEFINER
@@ -2321,7 +2357,7 @@ AS $$
 #variable_conflict use_column
 DECLARE
     done    uuid[];
-    missing uuid;
+    bad     record;
     r       record;
 BEGIN
     IF work_ids IS NULL OR pg_catalog.array_position(work_ids, NULL) IS NOT NULL THEN
@@ -2333,6 +2369,11 @@ BEGIN
             DETAIL = pg_catalog.format('%s work ids, %s outcomes', pg_catalog.cardinality(work_ids), pg_catalog.cardinality(outcomes)),
             HINT = 'Pass outcomes => NULL, or an array as long as work_ids.';
     END IF;
+    IF complete_work.attempts IS NOT NULL AND pg_catalog.cardinality(complete_work.attempts) <> pg_catalog.cardinality(work_ids) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument attempts must have one element per work id',
+            DETAIL = pg_catalog.format('%s work ids, %s attempts', pg_catalog.cardinality(work_ids), pg_catalog.cardinality(complete_work.attempts)),
+            HINT = 'Pass attempts => NULL (no fencing), or the attempts read_work returned, aligned with work_ids.';
+    END IF;
     done := '{}';
     FOR r IN
         WITH u AS (
@@ -2340,8 +2381,8 @@ BEGIN
                SET state = 'completed', outcome = i.outcome, resolved_at = pg_catalog.clock_timestamp(),
                    updated_at = pg_catalog.clock_timestamp(),
                    duration_ms = extract(epoch FROM pg_catalog.clock_timestamp() - w.started_at) * 1000
-              FROM ROWS FROM (pg_catalog.unnest(work_ids), pg_catalog.unnest(outcomes)) AS i(id, outcome)
-             WHERE w.id = i.id AND w.state = 'running'
+              FROM ROWS FROM (pg_catalog.unnest(work_ids), pg_catalog.unnest(outcomes), pg_catalog.unnest(complete_work.attempts)) AS i(id, outcome, attempt)
+             WHERE w.id = i.id AND w.state = 'running' AND (i.attempt IS NULL OR w.attempts = i.attempt)
             RETURNING w.id, w.queue_name, w.msg_id
         )
         SELECT u.queue_name, pg_catalog.array_agg(u.id) AS ids, pg_catalog.array_agg(u.msg_id) AS msg_ids FROM u GROUP BY u.queue_name
@@ -2351,11 +2392,18 @@ BEGIN
     END LOOP;
     IF pg_catalog.cardinality(done) < pg_catalog.cardinality(work_ids) THEN
         -- Checked after the update (only for the ids it did not complete): the raise undoes it.
-        SELECT i INTO missing FROM pg_catalog.unnest(work_ids) AS i
-         WHERE i <> ALL (done) AND NOT EXISTS (SELECT 1 FROM animus.work_items w WHERE w.id = i) LIMIT 1;
-        IF FOUND THEN
+        SELECT i.id, w.id IS NULL AS missing, w.attempts, w.state, i.attempt INTO bad
+          FROM ROWS FROM (pg_catalog.unnest(work_ids), pg_catalog.unnest(complete_work.attempts)) AS i(id, attempt)
+          LEFT JOIN animus.work_items w ON w.id = i.id
+         WHERE i.id <> ALL (done)
+           AND (w.id IS NULL OR (i.attempt IS NOT NULL AND w.state <> 'merged' AND w.attempts <> i.attempt))
+         ORDER BY w.id IS NULL DESC
+         LIMIT 1;
+        IF FOUND AND bad.missing THEN
             RAISE EXCEPTION USING ERRCODE = 'ZA102', MESSAGE = 'argument work_ids: no such work item',
-                DETAIL = pg_catalog.format('work_id = %s', missing), HINT = 'Pass the ids returned by read_work.';
+                DETAIL = pg_catalog.format('work_id = %s', bad.id), HINT = 'Pass the ids returned by read_work.';
+        ELSIF FOUND THEN
+            PERFORM animus.work_raise_stale_claim(bad.id, 'complete_work', bad.attempt, bad.attempts, bad.state);
         END IF;
     END IF;
     IF pg_catalog.cardinality(done) > 0 THEN
@@ -2364,12 +2412,12 @@ BEGIN
     RETURN QUERY SELECT i, i = ANY (done) FROM pg_catalog.unnest(work_ids) AS i;
 END;
 $$;
-REVOKE ALL ON FUNCTION animus.complete_work(uuid[], jsonb[]) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.complete_work(uuid[], jsonb[]) TO animus_worker, animus_admin;
-COMMENT ON FUNCTION animus.complete_work(uuid[], jsonb[]) IS
-'Batch form for consumers: completes every running item of work_ids (outcomes[i] stored as outcome of work_ids[i]) and archives their messages in one call; returns (work_id, completed) per input id, completed = false for an item that was not running (cancelled, already ended, timed out and requeued), which is left unchanged. Merged duplicates resolve with their canonical item. Raises ZA001 (work_ids NULL or with a NULL), ZA002 (outcomes length differs), ZA102 (an unknown id; nothing is written).';
+REVOKE ALL ON FUNCTION animus.complete_work(uuid[], jsonb[], integer[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.complete_work(uuid[], jsonb[], integer[]) TO animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.complete_work(uuid[], jsonb[], integer[]) IS
+'Batch form for consumers: completes every running item of work_ids (outcomes[i] stored as outcome of work_ids[i]) and archives their messages in one call; returns (work_id, completed) per input id, completed = false for an item that was not running (cancelled, already ended, timed out and requeued), which is left unchanged. Merged duplicates resolve with their canonical item. Claim fencing: attempts[i] (the attempts read_work returned; NULL element = no check) must still be the item''s attempt count, else the item was claimed again since and the call raises ZA108. Raises ZA001 (work_ids NULL or with a NULL), ZA002 (outcomes or attempts length differs), ZA102 (an unknown id), ZA108 (a stale claim); nothing is written when it raises.';
 
-CREATE FUNCTION animus.complete_work(work_id uuid, outcome jsonb DEFAULT NULL)
+CREATE FUNCTION animus.complete_work(work_id uuid, outcome jsonb DEFAULT NULL, attempt integer DEFAULT NULL)
     RETURNS boolean
     VOLATILE
     SECURITY DEFINER
@@ -2388,22 +2436,23 @@ BEGIN
            updated_at = pg_catalog.clock_timestamp(),
            duration_ms = extract(epoch FROM pg_catalog.clock_timestamp() - w.started_at) * 1000
      WHERE w.id = complete_work.work_id AND w.state = 'running'
+       AND (complete_work.attempt IS NULL OR w.attempts = complete_work.attempt)
     RETURNING w.queue_name, w.msg_id INTO v_queue, v_msg;
     IF NOT FOUND THEN
-        PERFORM animus.work_raise_not_running(work_id, 'complete_work');
+        PERFORM animus.work_raise_not_running(work_id, 'complete_work', complete_work.attempt);
     END IF;
     PERFORM animus.work_queue_archive(v_queue, ARRAY[v_msg]);
     PERFORM animus.work_release_followups(ARRAY[work_id]);
     RETURN true;
 END;
 $$;
-REVOKE ALL ON FUNCTION animus.complete_work(uuid, jsonb) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.complete_work(uuid, jsonb) TO animus_worker, animus_admin;
-COMMENT ON FUNCTION animus.complete_work(uuid, jsonb) IS
-'Completes a running work item: state completed, outcome and duration_ms stored, its pgmq message archived; its merged duplicates resolve with it (get_work shows their canonical state), and a replace-mode follow-up waiting for it becomes visible. Returns true. Raises ZA001 (work_id NULL), ZA102 (unknown work item), ZA103 (queued, not running), ZA104 (already ended: a stale second completion, or cancelled meanwhile, or a merged duplicate).';
+REVOKE ALL ON FUNCTION animus.complete_work(uuid, jsonb, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.complete_work(uuid, jsonb, integer) TO animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.complete_work(uuid, jsonb, integer) IS
+'Completes a running work item: state completed, outcome and duration_ms stored, its pgmq message archived; its merged duplicates resolve with it (get_work shows their canonical state), and a replace-mode follow-up waiting for it becomes visible. Returns true. Claim fencing: with attempt (the attempts read_work returned) the item must still be at that attempt. Raises ZA001 (work_id NULL), ZA102 (unknown work item), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued, not running), ZA104 (already ended: a stale second completion, or cancelled meanwhile, or a merged duplicate).';
 
 -- fail ----------------------------------------------------------------------------------------------
-CREATE FUNCTION animus.fail_work(work_ids uuid[], error text, retryable boolean DEFAULT true)
+CREATE FUNCTION animus.fail_work(work_ids uuid[], error text, retryable boolean DEFAULT true, attempts integer[] DEFAULT NULL)
     RETURNS TABLE (work_id uuid, failed boolean, state text, retry_at timestamptz)
     VOLATILE
     SECURITY DEFINER
@@ -2412,7 +2461,7 @@ CREATE FUNCTION animus.fail_work(work_ids uuid[], error text, retryable boolean 
 AS $$
 #variable_conflict use_column
 DECLARE
-    missing uuid;
+    bad     record;
     r       record;
     res_ids uuid[] := '{}';
     res_st  text[] := '{}';
@@ -2430,11 +2479,10 @@ BEGIN
     IF retryable IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument retryable must not be NULL', HINT = 'Pass true or false.';
     END IF;
-    SELECT i INTO missing FROM pg_catalog.unnest(work_ids) AS i
-     WHERE NOT EXISTS (SELECT 1 FROM animus.work_items w WHERE w.id = i) LIMIT 1;
-    IF FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA102', MESSAGE = 'argument work_ids: no such work item',
-            DETAIL = pg_catalog.format('work_id = %s', missing), HINT = 'Pass the ids returned by read_work.';
+    IF fail_work.attempts IS NOT NULL AND pg_catalog.cardinality(fail_work.attempts) <> pg_catalog.cardinality(work_ids) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument attempts must have one element per work id',
+            DETAIL = pg_catalog.format('%s work ids, %s attempts', pg_catalog.cardinality(work_ids), pg_catalog.cardinality(fail_work.attempts)),
+            HINT = 'Pass attempts => NULL (no fencing), or the attempts read_work returned, aligned with work_ids.';
     END IF;
     -- Retry delay: min(cap, base * factor^(attempts-1)) scaled by a random factor in [1-jitter, 1+jitter].
     FOR r IN
@@ -2451,8 +2499,9 @@ BEGIN
                    resolved_at = CASE WHEN retryable AND w.attempts < w.max_attempts THEN NULL ELSE pg_catalog.clock_timestamp() END,
                    duration_ms = extract(epoch FROM pg_catalog.clock_timestamp() - w.started_at) * 1000,
                    updated_at = pg_catalog.clock_timestamp()
-              FROM animus.queues q
-             WHERE q.queue_name = w.queue_name AND w.id = ANY (work_ids) AND w.state = 'running'
+              FROM animus.queues q, ROWS FROM (pg_catalog.unnest(work_ids), pg_catalog.unnest(fail_work.attempts)) AS i(id, attempt)
+             WHERE q.queue_name = w.queue_name AND w.id = i.id AND w.state = 'running'
+               AND (i.attempt IS NULL OR w.attempts = i.attempt)
             RETURNING w.id, w.state, w.queue_name, w.msg_id, w.run_at
         )
         SELECT u.queue_name, u.state, pg_catalog.array_agg(u.id) AS ids, pg_catalog.array_agg(u.msg_id) AS msg_ids,
@@ -2470,6 +2519,23 @@ BEGIN
         res_at := res_at || CASE WHEN r.state = 'queued' THEN r.run_ats
                                  ELSE pg_catalog.array_fill(NULL::timestamptz, ARRAY[pg_catalog.cardinality(r.ids)]) END;
     END LOOP;
+    IF pg_catalog.cardinality(res_ids) < pg_catalog.cardinality(work_ids) THEN
+        -- Checked after the update, only for the ids it did not fail: unknown ids (ZA102) and stale
+        -- claims (ZA108) raise, which undoes the update (nothing is written).
+        SELECT i.id, w.id IS NULL AS missing, w.attempts, w.state, i.attempt INTO bad
+          FROM ROWS FROM (pg_catalog.unnest(work_ids), pg_catalog.unnest(fail_work.attempts)) AS i(id, attempt)
+          LEFT JOIN animus.work_items w ON w.id = i.id
+         WHERE i.id <> ALL (res_ids)
+           AND (w.id IS NULL OR (i.attempt IS NOT NULL AND w.state <> 'merged' AND w.attempts <> i.attempt))
+         ORDER BY w.id IS NULL DESC
+         LIMIT 1;
+        IF FOUND AND bad.missing THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA102', MESSAGE = 'argument work_ids: no such work item',
+                DETAIL = pg_catalog.format('work_id = %s', bad.id), HINT = 'Pass the ids returned by read_work.';
+        ELSIF FOUND THEN
+            PERFORM animus.work_raise_stale_claim(bad.id, 'fail_work', bad.attempt, bad.attempts, bad.state);
+        END IF;
+    END IF;
     IF pg_catalog.cardinality(dead) > 0 THEN
         PERFORM animus.work_release_followups(dead);
     END IF;
@@ -2480,12 +2546,12 @@ BEGIN
         ON x.id = i;
 END;
 $$;
-REVOKE ALL ON FUNCTION animus.fail_work(uuid[], text, boolean) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.fail_work(uuid[], text, boolean) TO animus_worker, animus_admin;
-COMMENT ON FUNCTION animus.fail_work(uuid[], text, boolean) IS
-'Batch form: fails every running item of work_ids with `error`. An item with attempts left and retryable goes back to queued and becomes visible after the queue''s backoff: min(backoff_cap, backoff_base * backoff_factor^(attempts-1)) * (1 +/- backoff_jitter) (defaults 2 s * 2^(n-1), cap 5 min, +/-25 %); otherwise it is dead (dead-lettered: kept with its error, message archived). Returns (work_id, failed, state, retry_at) per input id; failed = false for an item that was not running (left unchanged). Raises ZA001 (work_ids NULL or with a NULL, error NULL or empty, retryable NULL), ZA102 (an unknown id; nothing is written).';
+REVOKE ALL ON FUNCTION animus.fail_work(uuid[], text, boolean, integer[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.fail_work(uuid[], text, boolean, integer[]) TO animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.fail_work(uuid[], text, boolean, integer[]) IS
+'Batch form: fails every running item of work_ids with `error`. An item with attempts left and retryable goes back to queued and becomes visible after the queue''s backoff: min(backoff_cap, backoff_base * backoff_factor^(attempts-1)) * (1 +/- backoff_jitter) (defaults 2 s * 2^(n-1), cap 5 min, +/-25 %); otherwise it is dead (dead-lettered: kept with its error, message archived). Returns (work_id, failed, state, retry_at) per input id; failed = false for an item that was not running (left unchanged). Claim fencing: attempts[i] (the attempts read_work returned; NULL element = no check) must still be the item''s attempt count, else it was claimed again since and the call raises ZA108. Raises ZA001 (work_ids NULL or with a NULL, error NULL or empty, retryable NULL), ZA002 (attempts length differs), ZA102 (an unknown id), ZA108 (a stale claim); nothing is written when it raises.';
 
-CREATE FUNCTION animus.fail_work(work_id uuid, error text, retryable boolean DEFAULT true)
+CREATE FUNCTION animus.fail_work(work_id uuid, error text, retryable boolean DEFAULT true, attempt integer DEFAULT NULL)
     RETURNS TABLE (state text, retry_at timestamptz)
     VOLATILE
     SECURITY DEFINER
@@ -2499,20 +2565,21 @@ BEGIN
     IF work_id IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_id must not be NULL', HINT = 'Pass the id returned by read_work.';
     END IF;
-    SELECT * INTO r FROM animus.fail_work(work_ids => ARRAY[fail_work.work_id], error => fail_work.error, retryable => fail_work.retryable);
+    SELECT * INTO r FROM animus.fail_work(work_ids => ARRAY[fail_work.work_id], error => fail_work.error, retryable => fail_work.retryable,
+                                          attempts => ARRAY[fail_work.attempt]);
     IF NOT r.failed THEN
-        PERFORM animus.work_raise_not_running(fail_work.work_id, 'fail_work');
+        PERFORM animus.work_raise_not_running(fail_work.work_id, 'fail_work', fail_work.attempt);
     END IF;
     RETURN QUERY SELECT r.state, r.retry_at;
 END;
 $$;
-REVOKE ALL ON FUNCTION animus.fail_work(uuid, text, boolean) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.fail_work(uuid, text, boolean) TO animus_worker, animus_admin;
-COMMENT ON FUNCTION animus.fail_work(uuid, text, boolean) IS
-'Fails a running work item: back to queued after the queue''s exponential backoff with jitter while attempts < max_attempts and retryable, else dead (kept with its error, message archived). Returns (state, retry_at). Raises ZA001 (work_id/error/retryable NULL, error empty), ZA102 (unknown work item), ZA103 (queued, not running), ZA104 (already ended, cancelled or merged).';
+REVOKE ALL ON FUNCTION animus.fail_work(uuid, text, boolean, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.fail_work(uuid, text, boolean, integer) TO animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.fail_work(uuid, text, boolean, integer) IS
+'Fails a running work item: back to queued after the queue''s exponential backoff with jitter while attempts < max_attempts and retryable, else dead (kept with its error, message archived). Returns (state, retry_at). Claim fencing: with attempt (the attempts read_work returned) the item must still be at that attempt. Raises ZA001 (work_id/error/retryable NULL, error empty), ZA102 (unknown work item), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued, not running), ZA104 (already ended, cancelled or merged).';
 
 -- heartbeat, cancel ---------------------------------------------------------------------------------
-CREATE FUNCTION animus.heartbeat_work(work_id uuid, extend interval DEFAULT '30 seconds')
+CREATE FUNCTION animus.heartbeat_work(work_id uuid, extend interval DEFAULT '30 seconds', attempt integer DEFAULT NULL)
     RETURNS TABLE (state text, cancelled boolean, visible_until timestamptz)
     VOLATILE
     SECURITY DEFINER
@@ -2536,23 +2603,25 @@ BEGIN
     v_until := pg_catalog.clock_timestamp() + extend;
     UPDATE animus.work_items w SET heartbeat_at = pg_catalog.clock_timestamp()
      WHERE w.id = heartbeat_work.work_id AND w.state = 'running'
+       AND (heartbeat_work.attempt IS NULL OR w.attempts = heartbeat_work.attempt)
     RETURNING w.queue_name, w.msg_id INTO v_queue, v_msg;
     IF FOUND THEN
         PERFORM animus.work_queue_set_vt(v_queue, ARRAY[v_msg], ARRAY[v_until]);
         RETURN QUERY SELECT 'running'::text, false, v_until;
         RETURN;
     END IF;
-    IF EXISTS (SELECT 1 FROM animus.work_items w WHERE w.id = heartbeat_work.work_id AND w.state = 'cancelled') THEN
+    IF EXISTS (SELECT 1 FROM animus.work_items w WHERE w.id = heartbeat_work.work_id AND w.state = 'cancelled'
+                  AND (heartbeat_work.attempt IS NULL OR w.attempts = heartbeat_work.attempt)) THEN
         RETURN QUERY SELECT 'cancelled'::text, true, NULL::timestamptz;
         RETURN;
     END IF;
-    PERFORM animus.work_raise_not_running(heartbeat_work.work_id, 'heartbeat_work');
+    PERFORM animus.work_raise_not_running(heartbeat_work.work_id, 'heartbeat_work', heartbeat_work.attempt);
 END;
 $$;
-REVOKE ALL ON FUNCTION animus.heartbeat_work(uuid, interval) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.heartbeat_work(uuid, interval) TO animus_worker, animus_admin;
-COMMENT ON FUNCTION animus.heartbeat_work(uuid, interval) IS
-'Extends the visibility timeout of a running item to now + extend and records heartbeat_at. Returns (state, cancelled, visible_until): cancelled = true (and nothing extended) when the item was cancelled meanwhile, so the worker can stop. Raises ZA001 (work_id NULL), ZA002 (extend not positive), ZA102 (unknown item), ZA103 (queued: the claim timed out), ZA104 (already ended or merged).';
+REVOKE ALL ON FUNCTION animus.heartbeat_work(uuid, interval, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.heartbeat_work(uuid, interval, integer) TO animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.heartbeat_work(uuid, interval, integer) IS
+'Extends the visibility timeout of a running item to now + extend and records heartbeat_at. Returns (state, cancelled, visible_until): cancelled = true (and nothing extended) when the item was cancelled meanwhile, so the worker can stop. Claim fencing: with attempt (the attempts read_work returned) the item must still be at that attempt. Raises ZA001 (work_id NULL), ZA002 (extend not positive), ZA102 (unknown item), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued: the claim timed out), ZA104 (already ended or merged).';
 
 CREATE FUNCTION animus.cancel_work(work_id uuid)
     RETURNS boolean
@@ -2956,7 +3025,7 @@ GRANT EXECUTE ON FUNCTION animus.memory_finish_reembedding() TO animus_admin;
 -- requires: work_status
 
 -- release: give a claimed item back without counting the attempt --------------------------------
-CREATE FUNCTION animus.release_work(work_id uuid, delay interval DEFAULT '0 seconds')
+CREATE FUNCTION animus.release_work(work_id uuid, attempt integer DEFAULT NULL, delay interval DEFAULT '0 seconds')
     RETURNS timestamptz
     VOLATILE
     SECURITY DEFINER
@@ -2979,21 +3048,23 @@ BEGIN
     v_at := pg_catalog.clock_timestamp() + release_work.delay;
     -- running -> queued (a legal transition, as for a retry); read_work counted the attempt when
     -- it claimed the item, so it is taken back: the next claim counts the same attempt again.
+    -- Claim fencing as in complete_work: with attempt, only the caller's own claim is released.
     UPDATE animus.work_items w
        SET state = 'queued', attempts = greatest(w.attempts - 1, 0), run_at = v_at,
            updated_at = pg_catalog.clock_timestamp()
      WHERE w.id = release_work.work_id AND w.state = 'running'
+       AND (release_work.attempt IS NULL OR w.attempts = release_work.attempt)
     RETURNING w.queue_name, w.msg_id INTO v_queue, v_msg;
     IF NOT FOUND THEN
-        PERFORM animus.work_raise_not_running(release_work.work_id, 'release_work');
+        PERFORM animus.work_raise_not_running(release_work.work_id, 'release_work', release_work.attempt);
     END IF;
     PERFORM animus.work_queue_set_vt(v_queue, ARRAY[v_msg], ARRAY[v_at]);
     RETURN v_at;
 END;
 $$;
-REVOKE ALL ON FUNCTION animus.release_work(uuid, interval) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.release_work(uuid, interval) TO animus_worker, animus_admin;
-COMMENT ON FUNCTION animus.release_work(uuid, interval) IS
-'Gives a running (claimed) work item back: state queued again, visible to read_work after `delay` (default at once), and the attempt read_work counted for this claim is taken back (attempts - 1), so a release, e.g. at a graceful worker shutdown, is not a failed attempt. The item keeps its error, its merged duplicates and a waiting replace-mode follow-up (which keeps waiting). Returns the time the item becomes visible again. Raises ZA001 (work_id NULL), ZA002 (delay NULL or negative), ZA102 (unknown work item), ZA103 (queued, not running), ZA104 (already ended, cancelled or merged).';
+REVOKE ALL ON FUNCTION animus.release_work(uuid, integer, interval) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.release_work(uuid, integer, interval) TO animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.release_work(uuid, integer, interval) IS
+'Gives a running (claimed) work item back: state queued again, visible to read_work after `delay` (default at once), and the attempt read_work counted for this claim is taken back (attempts - 1), so a release, e.g. at a graceful worker shutdown, is not a failed attempt. The item keeps its error, its merged duplicates and a waiting replace-mode follow-up (which keeps waiting). Claim fencing: with attempt (the attempts read_work returned) the item must still be at that attempt. Returns the time the item becomes visible again. Raises ZA001 (work_id NULL), ZA002 (delay NULL or negative), ZA102 (unknown work item), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued, not running), ZA104 (already ended, cancelled or merged).';
 
 COMMIT;

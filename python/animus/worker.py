@@ -48,7 +48,7 @@ from typing import Any, Callable, Mapping
 
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from animus.errors import AnimusError, InvalidState, NonRetryable
+from animus.errors import AnimusError, InvalidState, NonRetryable, StaleClaim
 from animus.queries import NOTIFY_CHANNEL
 from animus.results import WorkItem
 from animus.telemetry.conventions import links_from, messaging_attrs
@@ -305,8 +305,15 @@ class Worker:
                 return "released"
             ctx.settled = True
             try:
-                self.client.complete_work(item.id, outcome=result, queue=self.queue)
-            except InvalidState as exc:  # our claim expired and someone else took it, or cancelled
+                self.client.complete_work(item.id, outcome=result, attempt=item.attempts, queue=self.queue)
+            except StaleClaim as exc:   # our claim expired and another worker holds the item now
+                log.warning("work item %s: stale claim (attempt %s), result dropped: another worker "
+                            "claimed the item after our visibility timeout expired (%s)",
+                            item.id, item.attempts, exc.sqlstate)
+                span.set_attribute("error.type", "animus.StaleClaim")
+                span.set_status(Status(StatusCode.ERROR, "stale claim"))
+                return "animus.StaleClaim"
+            except InvalidState as exc:  # cancelled meanwhile, or ended
                 log.warning("work item %s: completion refused (%s)", item.id, exc.sqlstate)
                 return exc.sqlstate
         self.processed += 1
@@ -320,7 +327,11 @@ class Worker:
                 return
             ctx.settled = True
             try:
-                self.client.fail_work(item.id, error, retryable=retryable, queue=self.queue)
+                self.client.fail_work(item.id, error, retryable=retryable, attempt=item.attempts,
+                                      queue=self.queue)
+            except StaleClaim as exc:
+                log.warning("work item %s: stale claim (attempt %s), failure not recorded: another "
+                            "worker claimed the item (%s)", item.id, item.attempts, exc.sqlstate)
             except InvalidState as exc:
                 log.warning("work item %s: failure not recorded (%s)", item.id, exc.sqlstate)
 
@@ -333,9 +344,13 @@ class Worker:
                 current = list(self._inflight.values())
             for ctx in current:
                 try:
-                    res = self.client.heartbeat_work(ctx.item.id, extend=self._vt(), queue=self.queue)
-                except InvalidState:
-                    ctx.cancelled.set()   # ended meanwhile (cancelled / taken over)
+                    res = self.client.heartbeat_work(ctx.item.id, extend=self._vt(),
+                                                     attempt=ctx.item.attempts, queue=self.queue)
+                except InvalidState as exc:
+                    # ended meanwhile, or taken over by another worker (StaleClaim): stop
+                    log.warning("heartbeat for %s refused (%s): telling the handler to stop",
+                                ctx.item.id, exc.sqlstate)
+                    ctx.cancelled.set()
                     continue
                 except AnimusError as exc:
                     log.warning("heartbeat for %s failed: %s", ctx.item.id, exc)
@@ -359,7 +374,7 @@ class Worker:
                 try:
                     # Release: queued and visible again at once, the attempt not counted (the
                     # handler did not fail; another worker runs it from the start).
-                    self.client.release_work(ctx.item.id, queue=self.queue)
+                    self.client.release_work(ctx.item.id, attempt=ctx.item.attempts, queue=self.queue)
                     log.info("released work item %s", ctx.item.id)
                 except AnimusError as exc:
                     log.warning("could not release %s (%s); it is redelivered after its timeout",

@@ -126,6 +126,28 @@ def test_a_stale_second_completion_is_work_already_ended(client, queue_name):
     assert info.value.sqlstate == "ZA104" and isinstance(info.value, animus.InvalidState)
 
 
+def test_a_stale_claim_raises_stale_claim_and_writes_nothing(client, conn, queue_name):
+    r = client.submit_work("x", "t", queue=queue_name)
+    [first] = client.read_work(queue_name, vt=30)
+    # the first claim's visibility timeout runs out; another worker claims the item
+    conn.execute(f"UPDATE pgmq.q_{queue_name} SET vt = clock_timestamp() WHERE msg_id = %s", [first.msg_id])
+    [second] = client.read_work(queue_name, vt=30)
+    assert (first.attempts, second.attempts) == (1, 2)
+    for call in (lambda: client.complete_work(r.work_id, outcome={"by": 1}, attempt=first.attempts),
+                 lambda: client.fail_work(r.work_id, "late", attempt=first.attempts),
+                 lambda: client.heartbeat_work(r.work_id, extend=30, attempt=first.attempts),
+                 lambda: client.release_work(r.work_id, attempt=first.attempts),
+                 lambda: client.complete_work_many([r.work_id], attempts=[first.attempts]),
+                 lambda: client.fail_work_many([r.work_id], "late", attempts=[first.attempts])):
+        with pytest.raises(animus.StaleClaim) as info:
+            call()
+        assert info.value.sqlstate == "ZA108" and isinstance(info.value, animus.InvalidState)
+    item = client.get_work(r.work_id).item
+    assert (item.state, item.attempts, item.outcome) == ("running", 2, None)   # nothing written
+    assert client.heartbeat_work(r.work_id, extend=30, attempt=second.attempts).state == "running"
+    assert client.complete_work(r.work_id, outcome={"by": 2}, attempt=second.attempts) is True
+
+
 def test_memory_round_trip_and_hybrid_search(client, namespace, dim):
     texts = ["the agent met kelly at the cafe", "postgres stores vectors", "kelly likes green tea"]
     stored = [client.store_memory(t, toy_vector(t, dim), "episodic", namespace=namespace,
