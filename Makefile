@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY    := .venv/bin/python
 DEVDB := $(PY) tools/devdb.py
 
-.PHONY: setup db deploy up demo test test-sql test-py down psql clean bench bench-queue bench-memory bench-quality bench-bm25 snapshot install-sql
+.PHONY: setup db deploy up demo test test-sql test-py down psql clean bench bench-queue bench-memory bench-quality bench-bm25 snapshot install-sql bench-python
 
 setup:            ## install Debian packages and the project virtualenv (.venv)
 	@bash tools/bootstrap.sh
@@ -49,3 +49,6 @@ bench-bm25: db    ## BM25 speed at 25k/50k/100k synthetic memories beside ts_ran
 
 clean: down       ## remove the server data and the virtualenv
 	rm -rf .pgdata .venv
+
+bench-python: db   ## the Python client's per-call overhead vs bare psycopg (fresh database)
+	@bash tools/bench_python.sh
