@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY    := .venv/bin/python
 DEVDB := $(PY) tools/devdb.py
 
-.PHONY: setup db deploy up demo test test-sql test-py down psql clean bench bench-queue bench-memory bench-quality snapshot install-sql
+.PHONY: setup db deploy up demo test test-sql test-py down psql clean bench bench-queue bench-memory bench-quality bench-python snapshot install-sql
 
 setup:            ## install Debian packages and the project virtualenv (.venv)
 	@bash tools/bootstrap.sh
@@ -37,3 +37,6 @@ snapshot: db      ## regenerate sql/schema.sql and sql/animus.sql after a schema
 
 clean: down       ## remove the server data and the virtualenv
 	rm -rf .pgdata .venv
+
+bench-python: db   ## the Python client's per-call overhead vs bare psycopg (fresh database)
+	@bash tools/bench_python.sh

@@ -140,4 +140,2469 @@ INSERT INTO animus.error_codes (sqlstate, name, meaning, hint) VALUES
 
 GRANT SELECT ON animus.error_codes TO animus_producer, animus_worker, animus_memory_reader, animus_admin;
 
+-- ==== change memory_table (deploy/memory_table.sql) ====
+-- Deploy animus:memory_table to pg
+-- requires: errors
+-- requires: extensions
+
+-- Which embedding model the vectors in animus.memories come from, and their dimension. One row.
+-- The dimension is the deploy variable :embedding_dim (sqitch.conf, or --set embedding_dim=384),
+-- the model name :'embedding_model'. animus.memory_begin_reembedding() changes both later
+-- (see docs/memory.md, "Changing the embedding model").
+CREATE TABLE animus.memory_settings (
+    singleton        boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    embedding_dim    integer NOT NULL CHECK (embedding_dim BETWEEN 1 AND 2000),
+    embedding_model  text NOT NULL CHECK (embedding_model <> ''),
+    -- 'ready': every memory has an embedding of embedding_dim dimensions and the HNSW index exists;
+    -- 'reembedding': between memory_begin_reembedding() and memory_finish_reembedding().
+    state            text NOT NULL DEFAULT 'ready' CHECK (state IN ('ready', 'reembedding')),
+    updated_at       timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE animus.memory_settings IS
+    'The embedding model and dimension of animus.memories.embedding (one row). Change it with animus.memory_begin_reembedding().';
+-- HNSW indexes vectors of at most 2,000 dimensions (pgvector 0.8), hence the CHECK above.
+INSERT INTO animus.memory_settings (embedding_dim, embedding_model)
+VALUES (:embedding_dim, :'embedding_model');
+
+-- The content hash that makes "the same content in the same namespace" one memory. sha256 over
+-- the UTF-8 bytes: convert_to() is only STABLE because it depends on the server encoding, which
+-- cannot change for a database, so this wrapper is IMMUTABLE (a generated column needs that).
+-- The SQL-standard body is bound at creation time, so it needs no search_path.
+CREATE FUNCTION animus.memory_content_hash(content text)
+    RETURNS bytea
+    IMMUTABLE
+    PARALLEL SAFE
+    LANGUAGE sql
+RETURN pg_catalog.sha256(pg_catalog.convert_to(content, 'UTF8'));
+COMMENT ON FUNCTION animus.memory_content_hash(text) IS
+    'sha256 of the UTF-8 bytes of content: the key (with namespace) under which store_memory merges a repeated memory. Raises nothing.';
+REVOKE ALL ON FUNCTION animus.memory_content_hash(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_content_hash(text) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+CREATE TABLE animus.memories (
+    id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    namespace     text NOT NULL DEFAULT 'default' CHECK (namespace <> ''),
+    content       text NOT NULL CHECK (pg_catalog.btrim(content) <> ''),
+    memory_type   text NOT NULL CHECK (memory_type <> ''),
+    source        text,
+    metadata      jsonb NOT NULL DEFAULT '{}' CHECK (pg_catalog.jsonb_typeof(metadata) = 'object'),
+    embedding     vector(:embedding_dim) NOT NULL,
+    fts           tsvector GENERATED ALWAYS AS (pg_catalog.to_tsvector('english'::regconfig, content)) STORED,
+    content_hash  bytea GENERATED ALWAYS AS (animus.memory_content_hash(content)) STORED,
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    updated_at    timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT memories_namespace_content_key UNIQUE (namespace, content_hash)
+);
+COMMENT ON TABLE animus.memories IS
+    'Semantic memories: text, embedding (dimension in animus.memory_settings), metadata; one row per (namespace, content).';
+COMMENT ON COLUMN animus.memories.namespace IS 'Whose memory: an agent, a user, a tenant. Filters and (later) row-level security scope by it.';
+COMMENT ON COLUMN animus.memories.fts IS 'English tsvector of content (stemmed, stop words removed), GIN-indexed: the keyword branch of search.';
+COMMENT ON COLUMN animus.memories.content_hash IS 'animus.memory_content_hash(content): with namespace, the dedup key of store_memory.';
+
+-- Cosine HNSW index (pgvector defaults m = 16, ef_construction = 64). Search functions set
+-- hnsw.ef_search and iterative scans themselves (docs/memory.md).
+CREATE INDEX memories_embedding_hnsw ON animus.memories USING hnsw (embedding vector_cosine_ops);
+CREATE INDEX memories_fts_gin ON animus.memories USING gin (fts);
+-- Filters: namespace (+ memory_type) by btree, metadata containment by GIN, time ranges by btree.
+CREATE INDEX memories_namespace_type ON animus.memories (namespace, memory_type);
+CREATE INDEX memories_metadata_gin ON animus.memories USING gin (metadata jsonb_path_ops);
+CREATE INDEX memories_created_at ON animus.memories (created_at);
+
+-- Privileges: readers SELECT, writers also INSERT/UPDATE/DELETE. Every memory function is
+-- SECURITY INVOKER, so the row-level security policies a later change adds apply to the caller.
+GRANT SELECT ON animus.memories, animus.memory_settings TO animus_memory_reader;
+GRANT INSERT, UPDATE, DELETE ON animus.memories TO animus_memory_writer;
+
+INSERT INTO animus.error_codes (sqlstate, name, meaning, hint) VALUES
+    ('ZA200', 'memory_dimension_mismatch',   'An embedding does not have the dimension recorded in animus.memory_settings.',     'Embed with the model in animus.memory_settings, or change the model with animus.memory_begin_reembedding().'),
+    ('ZA201', 'memory_embedding_not_finite', 'An embedding component is NaN, infinite or not a number.',                         'Check the embedding model output; every component must be a finite number.'),
+    ('ZA202', 'memory_zero_vector',          'An embedding is the zero vector, which has no cosine direction.',                   'Pass a non-zero embedding (e.g. the model output for non-empty text).'),
+    ('ZA203', 'memory_empty_content',        'The content of a memory is empty or only whitespace.',                              'Store non-empty text.'),
+    ('ZA204', 'memory_invalid_filter',       'A search filter value has the wrong JSON shape.',                                  'Use the filter shape in docs/memory.md (strings, arrays of strings, operator objects).'),
+    ('ZA205', 'memory_unknown_filter_key',   'A search filter has a key animus does not know.',                                  'Use only namespace, memory_type, source, metadata and created_at.'),
+    ('ZA206', 'memory_unknown_filter_operator','A search filter uses an operator animus does not know.',                         'Use eq, in or prefix (text fields), gt/gte/lt/lte (created_at).'),
+    ('ZA207', 'memory_not_found',            'No memory has the given id (or it is not visible to the caller).',                 'Check the id; get_memory returns no row for a missing id.'),
+    ('ZA208', 'memory_invalid_batch',        'An element of a batch of memories is malformed.',                                  'Pass a JSON array of objects with content, embedding and memory_type (docs/memory.md).'),
+    ('ZA209', 'memory_reembedding_state',    'The operation does not fit the embedding state (ready or reembedding).',           'See animus.memory_settings.state; finish or begin re-embedding first.'),
+    ('ZA210', 'memory_embeddings_missing',   'Re-embedding cannot finish while memories still lack an embedding.',               'Store the new embeddings (animus.update_memory or store_memories), then finish again.');
+
+-- ==== change memory_filters (deploy/memory_filters.sql) ====
+-- Deploy animus:memory_filters to pg
+-- requires: memory_table
+
+-- Search filters: one JSON shape for the three searches (docs/memory.md, "Filters").
+--   {"namespace":   "a" | ["a", "b"] | {"eq": "a"} | {"in": ["a", "b"]} | {"prefix": "team/"},
+--    "memory_type": same forms,   "source": same forms,
+--    "metadata":    {...}                         -- containment: metadata @> this object
+--    "created_at":  {"gte": ts, "gt": ts, "lt": ts, "lte": ts}}   -- any subset, ANDed
+-- animus.memory_validate_filters() checks a filter once and returns it normalised
+-- (text fields become {"in": [...]} or {"prefix": "..."}, timestamps canonical);
+-- animus.memory_filter_match() applies a normalised filter to one row.
+
+-- The strings of a normalised {"in": [...]} filter as text[]. IMMUTABLE, so with a constant
+-- filter the planner folds it into a constant array and `col = ANY(...)` can use a btree index.
+CREATE FUNCTION animus.memory_filter_list(text_filter jsonb)
+    RETURNS text[]
+    IMMUTABLE
+    PARALLEL SAFE
+    LANGUAGE sql
+RETURN ARRAY(SELECT pg_catalog.jsonb_array_elements_text(text_filter -> 'in'));
+COMMENT ON FUNCTION animus.memory_filter_list(jsonb) IS
+    'Internal: the "in" list of a normalised text filter as text[] (NULL-safe: empty for other forms). Raises nothing.';
+REVOKE ALL ON FUNCTION animus.memory_filter_list(jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_filter_list(jsonb) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+-- One text field (namespace, memory_type, source) of a filter, normalised.
+CREATE FUNCTION animus.memory_normalize_text_filter(field text, value jsonb)
+    RETURNS jsonb
+    IMMUTABLE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    op text;
+    operand jsonb;
+BEGIN
+    CASE pg_catalog.jsonb_typeof(value)
+    WHEN 'string' THEN
+        RETURN pg_catalog.jsonb_build_object('in', pg_catalog.jsonb_build_array(value));
+    WHEN 'array' THEN
+        op := 'in';
+        operand := value;
+    WHEN 'object' THEN
+        IF (SELECT count(*) FROM pg_catalog.jsonb_object_keys(value)) <> 1 THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA204',
+                MESSAGE = pg_catalog.format('filters.%s must name exactly one operator', field),
+                DETAIL = pg_catalog.format('filters.%s = %s', field, value),
+                HINT = 'Use one of {"eq": "x"}, {"in": ["x", "y"]}, {"prefix": "x"}.';
+        END IF;
+        SELECT k, v INTO op, operand FROM pg_catalog.jsonb_each(value) AS e(k, v);
+    ELSE
+        RAISE EXCEPTION USING ERRCODE = 'ZA204',
+            MESSAGE = pg_catalog.format('filters.%s must be a string, an array of strings or an operator object', field),
+            DETAIL = pg_catalog.format('filters.%s = %s', field, value),
+            HINT = pg_catalog.format('Example: {"%s": "x"} or {"%s": ["x", "y"]} or {"%s": {"prefix": "x"}}.', field, field, field);
+    END CASE;
+
+    CASE op
+    WHEN 'eq', 'prefix' THEN
+        IF pg_catalog.jsonb_typeof(operand) IS DISTINCT FROM 'string' THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA204',
+                MESSAGE = pg_catalog.format('filters.%s.%s must be a string', field, op),
+                DETAIL = pg_catalog.format('filters.%s = %s', field, value),
+                HINT = pg_catalog.format('Example: {"%s": {"%s": "x"}}.', field, op);
+        END IF;
+        IF op = 'eq' THEN
+            RETURN pg_catalog.jsonb_build_object('in', pg_catalog.jsonb_build_array(operand));
+        END IF;
+        RETURN pg_catalog.jsonb_build_object('prefix', operand);
+    WHEN 'in' THEN
+        IF pg_catalog.jsonb_typeof(operand) IS DISTINCT FROM 'array'
+           OR pg_catalog.jsonb_array_length(operand) = 0
+           OR EXISTS (SELECT 1 FROM pg_catalog.jsonb_array_elements(operand) AS e(x)
+                       WHERE pg_catalog.jsonb_typeof(e.x) <> 'string') THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA204',
+                MESSAGE = pg_catalog.format('filters.%s must list one or more strings', field),
+                DETAIL = pg_catalog.format('filters.%s = %s', field, value),
+                HINT = pg_catalog.format('Example: {"%s": ["x", "y"]}.', field);
+        END IF;
+        RETURN pg_catalog.jsonb_build_object('in', operand);
+    ELSE
+        RAISE EXCEPTION USING ERRCODE = 'ZA206',
+            MESSAGE = pg_catalog.format('filters.%s uses the unknown operator "%s"', field, op),
+            DETAIL = pg_catalog.format('filters.%s = %s', field, value),
+            HINT = 'Text filters know the operators eq, in and prefix.';
+    END CASE;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_normalize_text_filter(text, jsonb) IS
+    'Internal to memory_validate_filters: normalises one text filter to {"in": [...]} or {"prefix": "..."}. Raises ZA204, ZA206.';
+REVOKE ALL ON FUNCTION animus.memory_normalize_text_filter(text, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_normalize_text_filter(text, jsonb) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+CREATE FUNCTION animus.memory_validate_filters(filters jsonb DEFAULT '{}')
+    RETURNS jsonb
+    STABLE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    normalised jsonb := '{}';
+    key text;
+    value jsonb;
+    op text;
+    operand jsonb;
+    bounds jsonb;
+    bound timestamptz;
+BEGIN
+    IF filters IS NULL OR filters = 'null'::jsonb THEN
+        RETURN normalised;
+    END IF;
+    IF pg_catalog.jsonb_typeof(filters) <> 'object' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA204',
+            MESSAGE = 'filters must be a JSON object',
+            DETAIL = pg_catalog.format('filters = %s', pg_catalog.left(filters::text, 200)),
+            HINT = 'Pass an object such as {"namespace": "agent-1", "memory_type": ["fact", "episode"]}.';
+    END IF;
+    FOR key, value IN SELECT e.key, e.value FROM pg_catalog.jsonb_each(filters) AS e LOOP
+        CASE key
+        WHEN 'namespace', 'memory_type', 'source' THEN
+            normalised := normalised || pg_catalog.jsonb_build_object(key, animus.memory_normalize_text_filter(key, value));
+        WHEN 'metadata' THEN
+            IF pg_catalog.jsonb_typeof(value) <> 'object' THEN
+                RAISE EXCEPTION USING ERRCODE = 'ZA204',
+                    MESSAGE = 'filters.metadata must be a JSON object (matched by containment)',
+                    DETAIL = pg_catalog.format('filters.metadata = %s', pg_catalog.left(value::text, 200)),
+                    HINT = 'Example: {"metadata": {"topic": "billing"}} keeps memories whose metadata contains that pair.';
+            END IF;
+            normalised := normalised || pg_catalog.jsonb_build_object(key, value);
+        WHEN 'created_at' THEN
+            IF pg_catalog.jsonb_typeof(value) <> 'object' OR value = '{}'::jsonb THEN
+                RAISE EXCEPTION USING ERRCODE = 'ZA204',
+                    MESSAGE = 'filters.created_at must be an object of bounds',
+                    DETAIL = pg_catalog.format('filters.created_at = %s', pg_catalog.left(value::text, 200)),
+                    HINT = 'Example: {"created_at": {"gte": "2026-01-01T00:00:00Z", "lt": "2026-02-01T00:00:00Z"}}.';
+            END IF;
+            bounds := '{}';
+            FOR op, operand IN SELECT e.key, e.value FROM pg_catalog.jsonb_each(value) AS e LOOP
+                IF op NOT IN ('gt', 'gte', 'lt', 'lte') THEN
+                    RAISE EXCEPTION USING ERRCODE = 'ZA206',
+                        MESSAGE = pg_catalog.format('filters.created_at uses the unknown operator "%s"', op),
+                        DETAIL = pg_catalog.format('filters.created_at = %s', value),
+                        HINT = 'created_at knows the operators gt, gte, lt and lte.';
+                END IF;
+                BEGIN
+                    IF pg_catalog.jsonb_typeof(operand) <> 'string' THEN
+                        RAISE EXCEPTION USING ERRCODE = 'ZA204';
+                    END IF;
+                    bound := (operand #>> '{}')::timestamptz;
+                EXCEPTION WHEN SQLSTATE 'ZA204' OR data_exception THEN
+                    RAISE EXCEPTION USING ERRCODE = 'ZA204',
+                        MESSAGE = pg_catalog.format('filters.created_at.%s must be a timestamp string', op),
+                        DETAIL = pg_catalog.format('filters.created_at.%s = %s', op, operand),
+                        HINT = 'Use ISO 8601 with a time zone, e.g. "2026-01-01T00:00:00Z".';
+                END;
+                bounds := bounds || pg_catalog.jsonb_build_object(op, bound);
+            END LOOP;
+            normalised := normalised || pg_catalog.jsonb_build_object(key, bounds);
+        ELSE
+            RAISE EXCEPTION USING ERRCODE = 'ZA205',
+                MESSAGE = pg_catalog.format('filters has the unknown key "%s"', key),
+                DETAIL = pg_catalog.format('keys given: %s', (SELECT pg_catalog.string_agg(k, ', ') FROM pg_catalog.jsonb_object_keys(filters) AS k)),
+                HINT = 'Filter keys are namespace, memory_type, source, metadata and created_at.';
+        END CASE;
+    END LOOP;
+    RETURN normalised;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_validate_filters(jsonb) IS
+    'Checks a search filter and returns it normalised for animus.memory_filter_match (NULL or {} = no filter). '
+    'Raises ZA204 (wrong shape), ZA205 (unknown key), ZA206 (unknown operator).';
+REVOKE ALL ON FUNCTION animus.memory_validate_filters(jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_validate_filters(jsonb) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+-- The filter predicate, for every query that filters memories (the three searches and the
+-- keyword candidates of animus.memory_text_candidates). A SQL-standard body without SET clauses:
+-- it is bound at creation (no search_path lookups at run time) and the planner INLINES it, so
+-- with a constant (EXECUTE ... USING) filter the unused branches fold away and what is left
+-- (namespace = ANY('{...}'), metadata @> '{...}', created_at >= ...) can use the indexes.
+-- Pass a filter normalised by animus.memory_validate_filters.
+CREATE FUNCTION animus.memory_filter_match(
+    filters      jsonb,
+    namespace    text,
+    memory_type  text,
+    source       text,
+    metadata     jsonb,
+    created_at   timestamptz)
+    RETURNS boolean
+    STABLE
+    PARALLEL SAFE
+    LANGUAGE sql
+RETURN
+    (filters -> 'namespace' IS NULL
+        OR CASE WHEN filters -> 'namespace' ? 'in'
+                THEN namespace = ANY (animus.memory_filter_list(filters -> 'namespace'))
+                ELSE pg_catalog.starts_with(namespace, filters -> 'namespace' ->> 'prefix') END)
+    AND (filters -> 'memory_type' IS NULL
+        OR CASE WHEN filters -> 'memory_type' ? 'in'
+                THEN memory_type = ANY (animus.memory_filter_list(filters -> 'memory_type'))
+                ELSE pg_catalog.starts_with(memory_type, filters -> 'memory_type' ->> 'prefix') END)
+    AND (filters -> 'source' IS NULL
+        OR CASE WHEN filters -> 'source' ? 'in'
+                THEN source = ANY (animus.memory_filter_list(filters -> 'source'))
+                ELSE pg_catalog.starts_with(source, filters -> 'source' ->> 'prefix') END)
+    AND (filters -> 'metadata' IS NULL OR metadata @> (filters -> 'metadata'))
+    AND (filters #> '{created_at,gt}' IS NULL OR created_at > (filters #>> '{created_at,gt}')::timestamptz)
+    AND (filters #> '{created_at,gte}' IS NULL OR created_at >= (filters #>> '{created_at,gte}')::timestamptz)
+    AND (filters #> '{created_at,lt}' IS NULL OR created_at < (filters #>> '{created_at,lt}')::timestamptz)
+    AND (filters #> '{created_at,lte}' IS NULL OR created_at <= (filters #>> '{created_at,lte}')::timestamptz);
+COMMENT ON FUNCTION animus.memory_filter_match(jsonb, text, text, text, jsonb, timestamptz) IS
+    'True when a memory (its namespace, memory_type, source, metadata, created_at) passes a filter normalised by '
+    'animus.memory_validate_filters. Inlinable SQL: call it in WHERE with a constant or parameter filter. Raises nothing.';
+REVOKE ALL ON FUNCTION animus.memory_filter_match(jsonb, text, text, text, jsonb, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_filter_match(jsonb, text, text, text, jsonb, timestamptz) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+-- ==== change memory_store (deploy/memory_store.sql) ====
+-- Deploy animus:memory_store to pg
+-- requires: memory_table
+
+-- Functions that use pgvector's type and operators run with search_path = pg_catalog plus the
+-- schema pgvector is installed in (read here, at deploy time); every animus name is qualified.
+SELECT e.extnamespace::regnamespace::text AS vector_schema
+  FROM pg_catalog.pg_extension e WHERE e.extname = 'vector' \gset
+
+INSERT INTO animus.error_codes (sqlstate, name, meaning, hint) VALUES
+    ('ZA211', 'memory_duplicate_content', 'An update would give a memory the same content as another memory of its namespace.',
+     'Update or delete the other memory (its id is in the DETAIL), or store the content with store_memory, which merges.');
+
+-- Checks an embedding argument against animus.memory_settings. Used by every function that
+-- takes an embedding. NaN and infinite components cannot reach it: pgvector rejects them when
+-- the value is parsed (SQLSTATE 22000 / 22003); the batch form, whose embeddings arrive as JSON,
+-- checks them itself (ZA201).
+CREATE FUNCTION animus.memory_check_embedding(embedding vector, argument text DEFAULT 'embedding')
+    RETURNS void
+    STABLE
+    SET search_path = pg_catalog, :"vector_schema"
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    expected integer;
+BEGIN
+    IF embedding IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001',
+            MESSAGE = format('%s must not be NULL', argument),
+            HINT = 'Pass the embedding of the text as a vector, e.g. ''[0.1, 0.2, ...]''::vector.';
+    END IF;
+    SELECT s.embedding_dim INTO expected FROM animus.memory_settings AS s;
+    IF vector_dims(embedding) <> expected THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA200',
+            MESSAGE = format('%s has %s dimensions; animus.memories stores %s', argument, vector_dims(embedding), expected),
+            DETAIL = format('embedding model: %s', (SELECT s.embedding_model FROM animus.memory_settings AS s)),
+            HINT = 'Embed with the model recorded in animus.memory_settings, or change it with animus.memory_begin_reembedding().';
+    END IF;
+    IF vector_norm(embedding) = 0 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA202',
+            MESSAGE = format('%s is the zero vector, which has no cosine direction', argument),
+            HINT = 'Pass a non-zero embedding.';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_check_embedding(vector, text) IS
+    'Raises unless embedding is a non-NULL, non-zero vector of the dimension in animus.memory_settings. '
+    'Raises ZA001 (NULL), ZA200 (dimension), ZA202 (zero vector).';
+REVOKE ALL ON FUNCTION animus.memory_check_embedding(vector, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_check_embedding(vector, text) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+-- Checks the text arguments of a memory; returns nothing, raises on the first bad one.
+CREATE FUNCTION animus.memory_check_fields(content text, memory_type text, namespace text, metadata jsonb)
+    RETURNS void
+    IMMUTABLE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF content IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'content must not be NULL',
+            HINT = 'Pass the text of the memory.';
+    END IF;
+    IF pg_catalog.btrim(content) = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA203', MESSAGE = 'content must not be empty',
+            DETAIL = pg_catalog.format('content = %L', pg_catalog.left(content, 40)),
+            HINT = 'Store non-empty text.';
+    END IF;
+    IF memory_type IS NULL OR memory_type = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'memory_type must be a non-empty string',
+            HINT = 'Pass a type such as ''fact'', ''episode'' or ''preference''.';
+    END IF;
+    IF namespace IS NULL OR namespace = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'namespace must be a non-empty string',
+            HINT = 'Omit it for ''default'', or pass the agent, user or tenant the memory belongs to.';
+    END IF;
+    IF metadata IS NOT NULL AND pg_catalog.jsonb_typeof(metadata) <> 'object' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA003', MESSAGE = 'metadata must be a JSON object',
+            DETAIL = pg_catalog.format('metadata = %s', pg_catalog.left(metadata::text, 200)),
+            HINT = 'Pass an object such as {"topic": "billing"}, or omit it.';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_check_fields(text, text, text, jsonb) IS
+    'Raises unless content, memory_type and namespace are non-empty and metadata is an object (or NULL). '
+    'Raises ZA001, ZA203, ZA003.';
+REVOKE ALL ON FUNCTION animus.memory_check_fields(text, text, text, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_check_fields(text, text, text, jsonb) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+CREATE FUNCTION animus.store_memory(
+    content      text   DEFAULT NULL,
+    embedding    vector DEFAULT NULL,
+    memory_type  text   DEFAULT NULL,
+    source       text   DEFAULT NULL,
+    metadata     jsonb  DEFAULT '{}',
+    namespace    text   DEFAULT 'default')
+    RETURNS TABLE (id bigint, created boolean)
+    VOLATILE
+    SET search_path = pg_catalog, :"vector_schema"
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    PERFORM animus.memory_check_fields(store_memory.content, store_memory.memory_type,
+                                       store_memory.namespace, store_memory.metadata);
+    PERFORM animus.memory_check_embedding(store_memory.embedding);
+    -- One race-free statement: a second store of the same content in the same namespace
+    -- updates the row (xmax <> 0 on the returned row means the conflict branch ran).
+    RETURN QUERY
+    INSERT INTO animus.memories AS m (namespace, content, memory_type, source, metadata, embedding)
+    VALUES (store_memory.namespace, store_memory.content, store_memory.memory_type, store_memory.source,
+            coalesce(store_memory.metadata, '{}'), store_memory.embedding)
+    ON CONFLICT ON CONSTRAINT memories_namespace_content_key DO UPDATE
+       SET memory_type = EXCLUDED.memory_type,
+           source      = EXCLUDED.source,
+           metadata    = EXCLUDED.metadata,
+           embedding   = EXCLUDED.embedding,
+           updated_at  = now()
+    RETURNING m.id, m.xmax = 0;
+END
+$$;
+COMMENT ON FUNCTION animus.store_memory(text, vector, text, text, jsonb, text) IS
+    'Stores a memory and returns (id, created). The same content again in the same namespace updates that memory '
+    '(memory_type, source, metadata, embedding, updated_at) and returns created = false. '
+    'Raises ZA001 (NULL argument), ZA003 (metadata not an object), ZA200 (dimension), ZA202 (zero vector), ZA203 (empty content).';
+REVOKE ALL ON FUNCTION animus.store_memory(text, vector, text, text, jsonb, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.store_memory(text, vector, text, text, jsonb, text) TO animus_memory_writer, animus_admin;
+
+-- The batch form: one INSERT for many memories. Input is a JSON array of objects
+--   {"content": "...", "embedding": [0.1, ...], "memory_type": "...",
+--    "source": "..." (optional), "metadata": {...} (optional), "namespace": "..." (optional)}
+-- Every element is checked before anything is written; the first bad one raises, naming its
+-- position (1-based). Repeats of one (namespace, content) inside a batch collapse to the last.
+CREATE FUNCTION animus.store_memories(
+    memories   jsonb DEFAULT NULL,
+    namespace  text  DEFAULT 'default')
+    RETURNS TABLE (ordinal integer, id bigint, created boolean)
+    VOLATILE
+    SET search_path = pg_catalog, :"vector_schema"
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    dim integer;
+    bad record;
+BEGIN
+    IF memories IS NULL OR jsonb_typeof(memories) <> 'array' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA208',
+            MESSAGE = 'memories must be a JSON array of memory objects',
+            DETAIL = format('memories is %s', coalesce(jsonb_typeof(memories), 'NULL')),
+            HINT = 'Pass [{"content": "...", "embedding": [...], "memory_type": "..."}, ...].';
+    END IF;
+    IF store_memories.namespace IS NULL OR store_memories.namespace = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'namespace must be a non-empty string',
+            HINT = 'Omit it for ''default''; an element''s own "namespace" overrides it.';
+    END IF;
+    SELECT s.embedding_dim INTO dim FROM animus.memory_settings AS s;
+
+    SELECT x.ord, x.code, x.problem INTO bad
+      FROM (SELECT a.ord,
+                   CASE
+                   WHEN jsonb_typeof(a.e) <> 'object' THEN 'ZA208'
+                   WHEN EXISTS (SELECT 1 FROM jsonb_object_keys(a.e) AS k
+                                 WHERE k NOT IN ('content', 'embedding', 'memory_type', 'source', 'metadata', 'namespace')) THEN 'ZA208'
+                   WHEN jsonb_typeof(a.e -> 'content') IS DISTINCT FROM 'string' THEN 'ZA208'
+                   WHEN btrim(a.e ->> 'content') = '' THEN 'ZA203'
+                   WHEN jsonb_typeof(a.e -> 'memory_type') IS DISTINCT FROM 'string' OR a.e ->> 'memory_type' = '' THEN 'ZA208'
+                   WHEN coalesce(jsonb_typeof(a.e -> 'source'), 'null') NOT IN ('string', 'null') THEN 'ZA208'
+                   WHEN coalesce(jsonb_typeof(a.e -> 'metadata'), 'object') <> 'object' THEN 'ZA208'
+                   WHEN a.e ? 'namespace' AND (jsonb_typeof(a.e -> 'namespace') <> 'string' OR a.e ->> 'namespace' = '') THEN 'ZA208'
+                   WHEN jsonb_typeof(a.e -> 'embedding') IS DISTINCT FROM 'array' THEN 'ZA208'
+                   WHEN jsonb_array_length(a.e -> 'embedding') <> dim THEN 'ZA200'
+                   WHEN jsonb_path_exists(a.e -> 'embedding', '$[*] ? (@.type() != "number")') THEN 'ZA201'
+                   WHEN jsonb_path_exists(a.e -> 'embedding', '$[*] ? (@ > 3.4028234e38 || @ < -3.4028234e38)') THEN 'ZA201'
+                   WHEN NOT jsonb_path_exists(a.e -> 'embedding', '$[*] ? (@ != 0)') THEN 'ZA202'
+                   END AS code,
+                   CASE
+                   WHEN jsonb_typeof(a.e) <> 'object' THEN 'is not a JSON object'
+                   WHEN EXISTS (SELECT 1 FROM jsonb_object_keys(a.e) AS k
+                                 WHERE k NOT IN ('content', 'embedding', 'memory_type', 'source', 'metadata', 'namespace'))
+                        THEN 'has an unknown key (known: content, embedding, memory_type, source, metadata, namespace)'
+                   WHEN jsonb_typeof(a.e -> 'content') IS DISTINCT FROM 'string' THEN 'needs "content" as a string'
+                   WHEN btrim(a.e ->> 'content') = '' THEN 'has empty content'
+                   WHEN jsonb_typeof(a.e -> 'memory_type') IS DISTINCT FROM 'string' OR a.e ->> 'memory_type' = ''
+                        THEN 'needs "memory_type" as a non-empty string'
+                   WHEN coalesce(jsonb_typeof(a.e -> 'source'), 'null') NOT IN ('string', 'null') THEN 'has a "source" that is not a string'
+                   WHEN coalesce(jsonb_typeof(a.e -> 'metadata'), 'object') <> 'object' THEN 'has "metadata" that is not an object'
+                   WHEN a.e ? 'namespace' AND (jsonb_typeof(a.e -> 'namespace') <> 'string' OR a.e ->> 'namespace' = '')
+                        THEN 'has a "namespace" that is not a non-empty string'
+                   WHEN jsonb_typeof(a.e -> 'embedding') IS DISTINCT FROM 'array' THEN 'needs "embedding" as an array of numbers'
+                   WHEN jsonb_array_length(a.e -> 'embedding') <> dim
+                        THEN format('has an embedding of %s dimensions; animus.memories stores %s', jsonb_array_length(a.e -> 'embedding'), dim)
+                   WHEN jsonb_path_exists(a.e -> 'embedding', '$[*] ? (@.type() != "number")') THEN 'has an embedding component that is not a number (NaN, Infinity, a string, null)'
+                   WHEN jsonb_path_exists(a.e -> 'embedding', '$[*] ? (@ > 3.4028234e38 || @ < -3.4028234e38)') THEN 'has an embedding component beyond the float4 range (infinite)'
+                   WHEN NOT jsonb_path_exists(a.e -> 'embedding', '$[*] ? (@ != 0)') THEN 'has the zero vector as embedding'
+                   END AS problem
+              FROM jsonb_array_elements(memories) WITH ORDINALITY AS a(e, ord)) AS x
+     WHERE x.code IS NOT NULL
+     ORDER BY x.ord
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = bad.code,
+            MESSAGE = format('memories[%s] %s', bad.ord, bad.problem),
+            DETAIL = 'Nothing was stored (positions count from 1).',
+            HINT = CASE bad.code
+                   WHEN 'ZA200' THEN 'Embed with the model recorded in animus.memory_settings.'
+                   WHEN 'ZA201' THEN 'Every embedding component must be a finite number.'
+                   WHEN 'ZA202' THEN 'Pass a non-zero embedding.'
+                   WHEN 'ZA203' THEN 'Store non-empty text.'
+                   ELSE 'Each element is {"content": "...", "embedding": [...], "memory_type": "...", "source"?, "metadata"?, "namespace"?}.'
+                   END;
+    END IF;
+
+    RETURN QUERY
+    WITH input AS (
+        SELECT a.ord::integer AS ord,
+               coalesce(a.e ->> 'namespace', store_memories.namespace) AS ns,
+               a.e ->> 'content' AS body,
+               animus.memory_content_hash(a.e ->> 'content') AS hash,
+               a.e ->> 'memory_type' AS mtype,
+               a.e ->> 'source' AS src,
+               coalesce(a.e -> 'metadata', '{}') AS meta,
+               a.e -> 'embedding' AS emb
+          FROM jsonb_array_elements(memories) WITH ORDINALITY AS a(e, ord)
+    ), last_of_each AS (
+        SELECT DISTINCT ON (i.ns, i.hash) i.* FROM input AS i ORDER BY i.ns, i.hash, i.ord DESC
+    ), written AS (
+        INSERT INTO animus.memories AS m (namespace, content, memory_type, source, metadata, embedding)
+        SELECT l.ns, l.body, l.mtype, l.src, l.meta, l.emb::text::vector
+          FROM last_of_each AS l ORDER BY l.ord
+        ON CONFLICT ON CONSTRAINT memories_namespace_content_key DO UPDATE
+           SET memory_type = EXCLUDED.memory_type,
+               source      = EXCLUDED.source,
+               metadata    = EXCLUDED.metadata,
+               embedding   = EXCLUDED.embedding,
+               updated_at  = now()
+        RETURNING m.id, m.namespace, m.content_hash, m.xmax = 0 AS is_new
+    )
+    SELECT i.ord, w.id, w.is_new
+      FROM input AS i JOIN written AS w ON w.namespace = i.ns AND w.content_hash = i.hash
+     ORDER BY i.ord;
+END
+$$;
+COMMENT ON FUNCTION animus.store_memories(jsonb, text) IS
+    'Batch form of store_memory for bulk loads: memories is a JSON array of {content, embedding (array of numbers), memory_type, '
+    'source?, metadata?, namespace?}; namespace is the default for elements without one. Returns (ordinal, id, created) per element. '
+    'Checks every element first; nothing is written if one is bad. '
+    'Raises ZA001, ZA200 (dimension), ZA201 (NaN/infinite/non-number component), ZA202 (zero vector), ZA203 (empty content), ZA208 (malformed element).';
+REVOKE ALL ON FUNCTION animus.store_memories(jsonb, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.store_memories(jsonb, text) TO animus_memory_writer, animus_admin;
+
+CREATE FUNCTION animus.get_memory(id bigint DEFAULT NULL)
+    RETURNS SETOF animus.memories
+    STABLE
+    SET search_path = pg_catalog, :"vector_schema"
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF get_memory.id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'id must not be NULL', HINT = 'Pass the id store_memory returned.';
+    END IF;
+    RETURN QUERY SELECT m.* FROM animus.memories AS m WHERE m.id = get_memory.id;
+END
+$$;
+COMMENT ON FUNCTION animus.get_memory(bigint) IS
+    'The memory with this id, as the table row (no row if there is none or it is not visible to the caller). Read-only (STABLE). Raises ZA001.';
+REVOKE ALL ON FUNCTION animus.get_memory(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.get_memory(bigint) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+-- Changes the given fields of a memory; a NULL argument keeps that field. New content needs its
+-- new embedding in the same call, so the text and its vector never disagree.
+CREATE FUNCTION animus.update_memory(
+    id           bigint DEFAULT NULL,
+    content      text   DEFAULT NULL,
+    embedding    vector DEFAULT NULL,
+    memory_type  text   DEFAULT NULL,
+    source       text   DEFAULT NULL,
+    metadata     jsonb  DEFAULT NULL,
+    namespace    text   DEFAULT NULL)
+    RETURNS SETOF animus.memories
+    VOLATILE
+    SET search_path = pg_catalog, :"vector_schema"
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    cur animus.memories%ROWTYPE;
+    other bigint;
+BEGIN
+    IF update_memory.id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'id must not be NULL', HINT = 'Pass the id store_memory returned.';
+    END IF;
+    SELECT m.* INTO cur FROM animus.memories AS m WHERE m.id = update_memory.id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA207', MESSAGE = format('no memory has id %s', update_memory.id),
+            HINT = 'Check the id (store_memory returns it); the memory may have been deleted.';
+    END IF;
+    PERFORM animus.memory_check_fields(coalesce(update_memory.content, cur.content),
+                                       coalesce(update_memory.memory_type, cur.memory_type),
+                                       coalesce(update_memory.namespace, cur.namespace),
+                                       update_memory.metadata);
+    IF update_memory.embedding IS NOT NULL THEN
+        PERFORM animus.memory_check_embedding(update_memory.embedding);
+    ELSIF update_memory.content IS DISTINCT FROM cur.content AND update_memory.content IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'embedding must be given when content changes',
+            HINT = 'Pass the embedding of the new content in the same call.';
+    END IF;
+    IF update_memory.content IS NOT NULL OR update_memory.namespace IS NOT NULL THEN
+        SELECT m.id INTO other FROM animus.memories AS m
+         WHERE m.namespace = coalesce(update_memory.namespace, cur.namespace)
+           AND m.content_hash = animus.memory_content_hash(coalesce(update_memory.content, cur.content))
+           AND m.id <> cur.id;
+        IF FOUND THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA211',
+                MESSAGE = format('memory %s would have the same content as memory %s in namespace %s',
+                                 cur.id, other, coalesce(update_memory.namespace, cur.namespace)),
+                DETAIL = format('other id: %s', other),
+                HINT = 'Update or delete the other memory instead.';
+        END IF;
+    END IF;
+    RETURN QUERY
+    UPDATE animus.memories AS m
+       SET content     = coalesce(update_memory.content, m.content),
+           embedding   = coalesce(update_memory.embedding, m.embedding),
+           memory_type = coalesce(update_memory.memory_type, m.memory_type),
+           source      = coalesce(update_memory.source, m.source),
+           metadata    = coalesce(update_memory.metadata, m.metadata),
+           namespace   = coalesce(update_memory.namespace, m.namespace),
+           updated_at  = now()
+     WHERE m.id = cur.id
+    RETURNING m.*;
+EXCEPTION WHEN unique_violation THEN
+    -- a concurrent writer took the (namespace, content) between the check and the update
+    RAISE EXCEPTION USING ERRCODE = 'ZA211',
+        MESSAGE = format('memory %s would have the same content as another memory of its namespace', update_memory.id),
+        HINT = 'Update or delete the other memory instead.';
+END
+$$;
+COMMENT ON FUNCTION animus.update_memory(bigint, text, vector, text, text, jsonb, text) IS
+    'Changes the non-NULL fields of memory id (metadata is replaced, not merged) and sets updated_at; returns the new row. '
+    'New content needs its embedding in the same call. Raises ZA001, ZA003, ZA200, ZA202, ZA203, ZA207 (no such memory), '
+    'ZA211 (another memory of the namespace has that content).';
+REVOKE ALL ON FUNCTION animus.update_memory(bigint, text, vector, text, text, jsonb, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.update_memory(bigint, text, vector, text, text, jsonb, text) TO animus_memory_writer, animus_admin;
+
+CREATE FUNCTION animus.delete_memory(id bigint DEFAULT NULL)
+    RETURNS boolean
+    VOLATILE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF delete_memory.id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'id must not be NULL', HINT = 'Pass the id store_memory returned.';
+    END IF;
+    DELETE FROM animus.memories AS m WHERE m.id = delete_memory.id;
+    RETURN FOUND;
+END
+$$;
+COMMENT ON FUNCTION animus.delete_memory(bigint) IS
+    'Deletes memory id; true if it existed (and was visible), false otherwise. Raises ZA001.';
+REVOKE ALL ON FUNCTION animus.delete_memory(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.delete_memory(bigint) TO animus_memory_writer, animus_admin;
+
+CREATE FUNCTION animus.delete_memories(ids bigint[] DEFAULT NULL)
+    RETURNS bigint
+    VOLATILE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    n bigint;
+BEGIN
+    IF ids IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'ids must not be NULL', HINT = 'Pass an array of memory ids.';
+    END IF;
+    DELETE FROM animus.memories AS m WHERE m.id = ANY (delete_memories.ids);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION animus.delete_memories(bigint[]) IS
+    'Batch form of delete_memory: deletes the memories with these ids, returns how many existed. Raises ZA001.';
+REVOKE ALL ON FUNCTION animus.delete_memories(bigint[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.delete_memories(bigint[]) TO animus_memory_writer, animus_admin;
+
+-- ==== change memory_search (deploy/memory_search.sql) ====
+-- Deploy animus:memory_search to pg
+-- requires: memory_filters
+-- requires: memory_store
+
+SELECT e.extnamespace::regnamespace::text AS vector_schema
+  FROM pg_catalog.pg_extension e WHERE e.extname = 'vector' \gset
+
+-- k and candidates: 1 .. 1000 (1000 is also pgvector's ceiling for hnsw.ef_search).
+CREATE FUNCTION animus.memory_check_limit(value integer, argument text, maximum integer DEFAULT 1000)
+    RETURNS void
+    IMMUTABLE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF value IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = pg_catalog.format('%s must not be NULL', argument),
+            HINT = pg_catalog.format('Pass %s between 1 and %s, or omit it for the default.', argument, maximum);
+    END IF;
+    IF value < 1 OR value > maximum THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002',
+            MESSAGE = pg_catalog.format('%s must be between 1 and %s', argument, maximum),
+            DETAIL = pg_catalog.format('%s = %s', argument, value),
+            HINT = pg_catalog.format('Pass %s between 1 and %s.', argument, maximum);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_check_limit(integer, text, integer) IS
+    'Raises unless 1 <= value <= maximum. Raises ZA001 (NULL), ZA002 (out of range).';
+REVOKE ALL ON FUNCTION animus.memory_check_limit(integer, text, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_check_limit(integer, text, integer) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+-- A natural-language query as an OR of its English lexemes: 'the cats ran home' becomes
+-- 'cat' | 'ran' | 'home'. An AND (plainto_tsquery) of a sentence-long query matches almost
+-- nothing; OR matches any document sharing a stemmed term and the rank sorts them.
+-- NULL when the query has no lexeme (empty, or only stop words).
+CREATE FUNCTION animus.memory_or_tsquery(query text)
+    RETURNS tsquery
+    IMMUTABLE
+    PARALLEL SAFE
+    LANGUAGE sql
+RETURN (SELECT pg_catalog.string_agg(
+                   '''' || pg_catalog.replace(pg_catalog.replace(lexeme, '\', '\\'), '''', '''''') || '''',
+                   ' | ' ORDER BY lexeme)::tsquery
+          FROM pg_catalog.unnest(pg_catalog.tsvector_to_array(pg_catalog.to_tsvector('english'::regconfig, query))) AS lexeme);
+COMMENT ON FUNCTION animus.memory_or_tsquery(text) IS
+    'The English lexemes of query ORed into a tsquery (NULL if there are none). Raises nothing.';
+REVOKE ALL ON FUNCTION animus.memory_or_tsquery(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_or_tsquery(text) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+-- THE keyword branch of search_memory_text and hybrid_search: up to lim ids with their score,
+-- best first (ties by id). filters must already be normalised by memory_validate_filters.
+-- This version ranks with ts_rank over the OR query; a later change (BM25) replaces this body.
+-- EXECUTE ... USING plans with the actual filter, so memory_filter_match inlines and folds.
+CREATE FUNCTION animus.memory_text_candidates(query text, filters jsonb DEFAULT '{}', lim integer DEFAULT 100)
+    RETURNS TABLE (id bigint, score double precision)
+    STABLE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    q tsquery := animus.memory_or_tsquery(query);
+BEGIN
+    IF q IS NULL OR lim IS NULL OR lim < 1 THEN
+        RETURN;
+    END IF;
+    RETURN QUERY EXECUTE
+        'SELECT m.id, pg_catalog.ts_rank(m.fts, $1)::double precision AS score
+           FROM animus.memories AS m
+          WHERE m.fts @@ $1
+            AND animus.memory_filter_match($2, m.namespace, m.memory_type, m.source, m.metadata, m.created_at)
+          ORDER BY score DESC, m.id
+          LIMIT $3'
+        USING q, coalesce(filters, '{}'), lim;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_text_candidates(text, jsonb, integer) IS
+    'Internal keyword branch of search_memory_text and hybrid_search: up to lim (id, score), score descending, ties by id; '
+    'filters must be normalised by memory_validate_filters. Ranks with ts_rank over the OR of the query''s English lexemes. '
+    'Read-only (STABLE). Raises nothing.';
+REVOKE ALL ON FUNCTION animus.memory_text_candidates(text, jsonb, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_text_candidates(text, jsonb, integer) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+-- THE vector branch of search_memory_vector and hybrid_search: up to lim (id, cosine distance),
+-- nearest first (ties by id); k rows whenever k rows match. Three paths:
+--   * a filter matching fewer than 2,000 rows (counted through the indexes, stopping at 2,000):
+--     exact search over those rows (cheaper than walking the graph past 99 % non-matches);
+--   * otherwise the HNSW index with an iterative scan (relaxed order, re-sorted here), which keeps
+--     walking the graph until lim rows pass the filter (hnsw.max_scan_tuples caps it);
+--   * if the index scan still returned fewer than lim rows (it hit that cap, or the table is
+--     small), exact search over the filter, so a short answer always means "no more rows match".
+-- hnsw.ef_search is max(100, lim): 100 gives recall@10 >= 0.95 (docs/memory.md), and an index
+-- scan otherwise stops at ef_search rows. The SET clauses keep these settings inside the call.
+CREATE FUNCTION animus.memory_vector_candidates(query_embedding vector, filters jsonb DEFAULT '{}', lim integer DEFAULT 100)
+    RETURNS TABLE (id bigint, distance double precision)
+    STABLE
+    SET search_path = pg_catalog, :"vector_schema"
+    SET hnsw.iterative_scan = 'relaxed_order'
+    SET hnsw.ef_search = 100
+    SET hnsw.max_scan_tuples = 20000
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    exact_below constant integer := 2000;
+    f jsonb := coalesce(filters, '{}');
+    matching integer;
+    ids bigint[];
+    distances double precision[];
+BEGIN
+    IF query_embedding IS NULL OR lim IS NULL OR lim < 1 THEN
+        RETURN;
+    END IF;
+    IF f <> '{}' THEN
+        EXECUTE
+            'SELECT count(*)::integer FROM (
+                 SELECT 1 FROM animus.memories AS m
+                  WHERE animus.memory_filter_match($1, m.namespace, m.memory_type, m.source, m.metadata, m.created_at)
+                  LIMIT $2) AS s'
+            INTO matching USING f, greatest(exact_below, lim);
+        IF matching < greatest(exact_below, lim) THEN
+            RETURN QUERY EXECUTE
+                'WITH hits AS MATERIALIZED (
+                     SELECT m.id, m.embedding FROM animus.memories AS m
+                      WHERE m.embedding IS NOT NULL
+                        AND animus.memory_filter_match($2, m.namespace, m.memory_type, m.source, m.metadata, m.created_at))
+                 SELECT h.id, h.embedding <=> $1 AS distance FROM hits AS h ORDER BY distance, h.id LIMIT $3'
+                USING query_embedding, f, lim;
+            RETURN;
+        END IF;
+    END IF;
+
+    PERFORM set_config('hnsw.ef_search', greatest(100, lim)::text, true);
+    EXECUTE
+        'SELECT array_agg(c.id ORDER BY c.distance, c.id), array_agg(c.distance ORDER BY c.distance, c.id)
+           FROM (SELECT m.id, m.embedding <=> $1 AS distance
+                   FROM animus.memories AS m
+                  WHERE m.embedding IS NOT NULL
+                    AND animus.memory_filter_match($2, m.namespace, m.memory_type, m.source, m.metadata, m.created_at)
+                  ORDER BY m.embedding <=> $1
+                  LIMIT $3) AS c'
+        INTO ids, distances USING query_embedding, f, lim;
+    IF coalesce(cardinality(ids), 0) < lim THEN
+        RETURN QUERY EXECUTE
+            'WITH hits AS MATERIALIZED (
+                 SELECT m.id, m.embedding FROM animus.memories AS m
+                  WHERE m.embedding IS NOT NULL
+                    AND animus.memory_filter_match($2, m.namespace, m.memory_type, m.source, m.metadata, m.created_at))
+             SELECT h.id, h.embedding <=> $1 AS distance FROM hits AS h ORDER BY distance, h.id LIMIT $3'
+            USING query_embedding, f, lim;
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT u.id, u.distance FROM unnest(ids, distances) AS u(id, distance);
+END
+$$;
+COMMENT ON FUNCTION animus.memory_vector_candidates(vector, jsonb, integer) IS
+    'Internal vector branch of search_memory_vector and hybrid_search: up to lim (id, cosine distance), nearest first, '
+    'ties by id; lim rows whenever lim rows match. filters must be normalised by memory_validate_filters. '
+    'HNSW with iterative scan, exact search for selective filters. Read-only (STABLE). Raises nothing.';
+REVOKE ALL ON FUNCTION animus.memory_vector_candidates(vector, jsonb, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_vector_candidates(vector, jsonb, integer) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+CREATE FUNCTION animus.search_memory_vector(
+    query_embedding  vector  DEFAULT NULL,
+    k                integer DEFAULT 10,
+    filters          jsonb   DEFAULT '{}')
+    RETURNS TABLE (id bigint, namespace text, content text, memory_type text, source text, metadata jsonb,
+                   created_at timestamptz, updated_at timestamptz,
+                   distance double precision, similarity double precision, rank bigint)
+    STABLE
+    SET search_path = pg_catalog, :"vector_schema"
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    f jsonb;
+BEGIN
+    PERFORM animus.memory_check_embedding(query_embedding, 'query_embedding');
+    PERFORM animus.memory_check_limit(k, 'k');
+    f := animus.memory_validate_filters(filters);
+    RETURN QUERY
+    SELECT m.id, m.namespace, m.content, m.memory_type, m.source, m.metadata, m.created_at, m.updated_at,
+           c.distance, 1 - c.distance, row_number() OVER (ORDER BY c.distance, c.id)
+      FROM animus.memory_vector_candidates(query_embedding, f, k) AS c
+      JOIN animus.memories AS m ON m.id = c.id
+     ORDER BY c.distance, c.id;
+END
+$$;
+COMMENT ON FUNCTION animus.search_memory_vector(vector, integer, jsonb) IS
+    'The k memories nearest to query_embedding by cosine distance (HNSW, iterative scan), filtered (docs/memory.md), '
+    'nearest first, ties by id; k rows whenever k rows match. Read-only (STABLE): runs on a streaming replica. '
+    'Raises ZA001, ZA002 (k outside 1..1000), ZA200, ZA202, ZA204, ZA205, ZA206.';
+REVOKE ALL ON FUNCTION animus.search_memory_vector(vector, integer, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.search_memory_vector(vector, integer, jsonb) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+CREATE FUNCTION animus.search_memory_text(
+    query    text    DEFAULT NULL,
+    k        integer DEFAULT 10,
+    filters  jsonb   DEFAULT '{}')
+    RETURNS TABLE (id bigint, namespace text, content text, memory_type text, source text, metadata jsonb,
+                   created_at timestamptz, updated_at timestamptz,
+                   score double precision, rank bigint)
+    STABLE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    f jsonb;
+BEGIN
+    IF query IS NULL OR pg_catalog.btrim(query) = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'query must be non-empty text',
+            HINT = 'Pass the words to search for, e.g. a question in natural language.';
+    END IF;
+    PERFORM animus.memory_check_limit(k, 'k');
+    f := animus.memory_validate_filters(filters);
+    RETURN QUERY
+    SELECT m.id, m.namespace, m.content, m.memory_type, m.source, m.metadata, m.created_at, m.updated_at,
+           c.score, pg_catalog.row_number() OVER (ORDER BY c.score DESC, c.id)
+      FROM animus.memory_text_candidates(query, f, k) AS c
+      JOIN animus.memories AS m ON m.id = c.id
+     ORDER BY c.score DESC, c.id;
+END
+$$;
+COMMENT ON FUNCTION animus.search_memory_text(text, integer, jsonb) IS
+    'The k memories that best match a natural-language query (English stemming; documents matching ANY query term are ranked), '
+    'filtered (docs/memory.md), best first, ties by id. Read-only (STABLE): runs on a streaming replica. '
+    'Raises ZA001 (empty query), ZA002 (k outside 1..1000), ZA204, ZA205, ZA206.';
+REVOKE ALL ON FUNCTION animus.search_memory_text(text, integer, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.search_memory_text(text, integer, jsonb) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+-- Hybrid search: both branches fused by Reciprocal Rank Fusion in one SQL statement,
+--   score = vector_weight / (rrf_k + vector_rank) + text_weight / (rrf_k + text_rank)
+-- (a branch that did not return the row adds 0). A NULL or empty input, or a zero weight,
+-- switches its branch off. Ties: score, then the better of the two ranks, then id.
+CREATE FUNCTION animus.hybrid_search(
+    query_text       text             DEFAULT NULL,
+    query_embedding  vector           DEFAULT NULL,
+    k                integer          DEFAULT 10,
+    filters          jsonb            DEFAULT '{}',
+    text_weight      double precision DEFAULT 1,
+    vector_weight    double precision DEFAULT 1,
+    rrf_k            integer          DEFAULT 60,
+    candidates       integer          DEFAULT NULL)
+    RETURNS TABLE (id bigint, namespace text, content text, memory_type text, source text, metadata jsonb,
+                   created_at timestamptz, updated_at timestamptz,
+                   score double precision, rank bigint,
+                   vector_rank bigint, text_rank bigint, vector_distance double precision, text_score double precision)
+    STABLE
+    SET search_path = pg_catalog, :"vector_schema"
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    f jsonb;
+    use_text boolean;
+    use_vector boolean;
+    n integer;
+BEGIN
+    PERFORM animus.memory_check_limit(k, 'k');
+    IF text_weight IS NULL OR vector_weight IS NULL OR text_weight < 0 OR vector_weight < 0
+       OR text_weight = 'Infinity' OR vector_weight = 'Infinity' OR text_weight = 'NaN' OR vector_weight = 'NaN' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'text_weight and vector_weight must be finite numbers >= 0',
+            DETAIL = format('text_weight = %s, vector_weight = %s', text_weight, vector_weight),
+            HINT = 'Use weights such as 1 and 1; 0 switches a branch off.';
+    END IF;
+    IF rrf_k IS NULL OR rrf_k < 0 OR rrf_k > 10000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'rrf_k must be between 0 and 10000',
+            DETAIL = format('rrf_k = %s', rrf_k), HINT = 'The usual value is 60.';
+    END IF;
+    n := coalesce(candidates, greatest(k, 100));
+    IF n < k OR n > 1000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'candidates must be between k and 1000',
+            DETAIL = format('candidates = %s, k = %s', n, k),
+            HINT = 'Omit it for max(k, 100), the number of rows each branch contributes to the fusion.';
+    END IF;
+    use_text := query_text IS NOT NULL AND btrim(query_text) <> '' AND text_weight > 0;
+    use_vector := query_embedding IS NOT NULL AND vector_weight > 0;
+    IF NOT use_text AND NOT use_vector THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001',
+            MESSAGE = 'hybrid_search needs query_text or query_embedding (with a weight > 0)',
+            HINT = 'Pass the query text, its embedding, or both.';
+    END IF;
+    IF use_vector THEN
+        PERFORM animus.memory_check_embedding(query_embedding, 'query_embedding');
+    END IF;
+    f := animus.memory_validate_filters(filters);
+
+    RETURN QUERY
+    WITH vec AS (
+        SELECT c.id, c.distance, row_number() OVER (ORDER BY c.distance, c.id) AS r
+          FROM animus.memory_vector_candidates(query_embedding, f, n) AS c
+         WHERE use_vector
+    ), txt AS (
+        SELECT c.id, c.score, row_number() OVER (ORDER BY c.score DESC, c.id) AS r
+          FROM animus.memory_text_candidates(query_text, f, n) AS c
+         WHERE use_text
+    ), fused AS (
+        SELECT coalesce(vec.id, txt.id) AS id,
+               coalesce(vector_weight / (rrf_k + vec.r), 0) + coalesce(text_weight / (rrf_k + txt.r), 0) AS score,
+               vec.r AS vr, txt.r AS tr, vec.distance, txt.score AS ts
+          FROM vec FULL JOIN txt ON txt.id = vec.id
+    )
+    SELECT m.id, m.namespace, m.content, m.memory_type, m.source, m.metadata, m.created_at, m.updated_at,
+           fu.score, row_number() OVER (ORDER BY fu.score DESC, least(fu.vr, fu.tr), fu.id),
+           fu.vr, fu.tr, fu.distance, fu.ts
+      FROM fused AS fu
+      JOIN animus.memories AS m ON m.id = fu.id
+     ORDER BY fu.score DESC, least(fu.vr, fu.tr), fu.id
+     LIMIT k;
+END
+$$;
+COMMENT ON FUNCTION animus.hybrid_search(text, vector, integer, jsonb, double precision, double precision, integer, integer) IS
+    'Vector and keyword search fused by Reciprocal Rank Fusion in one statement: each branch contributes its best '
+    'candidates (default max(k, 100)); score = vector_weight/(rrf_k + vector_rank) + text_weight/(rrf_k + text_rank). '
+    'A NULL/empty input or a zero weight switches its branch off. Rows carry the fused score and rank and each branch''s '
+    'rank, distance and score; ties by best branch rank, then id. Read-only (STABLE): runs on a streaming replica. '
+    'Raises ZA001 (no branch left), ZA002 (k, candidates, weights, rrf_k out of range), ZA200, ZA202, ZA204, ZA205, ZA206.';
+REVOKE ALL ON FUNCTION animus.hybrid_search(text, vector, integer, jsonb, double precision, double precision, integer, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.hybrid_search(text, vector, integer, jsonb, double precision, double precision, integer, integer)
+    TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+-- ==== change work_items (deploy/work_items.sql) ====
+-- Deploy animus:work_items to pg
+-- requires: errors
+-- requires: roles
+-- requires: extensions
+
+-- Work-queue SQLSTATEs (range ZA100-ZA199). Generic argument errors use ZA001-ZA004.
+INSERT INTO animus.error_codes (sqlstate, name, meaning, hint) VALUES
+    ('ZA101', 'unknown_queue',              'The named work queue does not exist.',                                      'Create it with animus.create_queue(queue => ...) or pass an existing queue name.'),
+    ('ZA102', 'unknown_work_item',          'No work item has the given id (work_id or parent_id).',                     'Pass the id returned by submit_work or read_work.'),
+    ('ZA103', 'work_not_running',           'The work item is not running (it is queued or waiting), so it cannot be completed, failed or heartbeated.', 'Claim the item with read_work first; only the worker holding it completes or fails it.'),
+    ('ZA104', 'work_already_ended',         'The work item has already ended (completed, dead, cancelled) or is a merged duplicate.', 'Do not complete or fail an item twice; a cancelled item must not be completed. Check get_work(work_id).'),
+    ('ZA105', 'illegal_state_transition',   'A work item state change is not in animus.work_state_transitions.',         'Change work item state only through the animus work functions.'),
+    ('ZA106', 'queue_already_exists',       'create_queue was called for a queue that already exists.',                   'Pass if_not_exists => true, or use configure_queue to change its settings.'),
+    ('ZA107', 'invalid_queue_name',         'A queue name is not 1-40 characters of [a-z0-9_] starting with a letter.',  'Use a lower-case name such as ''work'' or ''mail_send''.');
+
+-- One row per animus work queue. Each is backed by a pgmq queue of the same name
+-- (pgmq.q_<name> / pgmq.a_<name>). Retry backoff and worker wake-up throttling live here.
+CREATE TABLE animus.queues (
+    queue_name        text PRIMARY KEY CHECK (queue_name ~ '^[a-z][a-z0-9_]{0,39}$'),
+    backoff_base      interval NOT NULL DEFAULT '2 seconds' CHECK (backoff_base >= '0'),
+    backoff_factor    double precision NOT NULL DEFAULT 2 CHECK (backoff_factor >= 1),
+    backoff_cap       interval NOT NULL DEFAULT '5 minutes' CHECK (backoff_cap >= '0'),
+    backoff_jitter    double precision NOT NULL DEFAULT 0.25 CHECK (backoff_jitter >= 0 AND backoff_jitter < 1),
+    notify            boolean NOT NULL DEFAULT true,
+    notify_throttle   interval NOT NULL DEFAULT '250 milliseconds' CHECK (notify_throttle >= '0'),
+    last_notified_at  timestamptz NOT NULL DEFAULT '-infinity',
+    created_at        timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE animus.queues IS 'animus work queues, each backed by the pgmq queue of the same name; retry backoff (base * factor^(attempt-1), capped, +/- jitter) and the wake-up NOTIFY on channel animus_work (notify, notify_throttle: at most one NOTIFY per queue per interval).';
+
+CREATE TABLE animus.work_items (
+    id              uuid PRIMARY KEY,
+    queue_name      text NOT NULL,
+    work_type       text NOT NULL CHECK (work_type <> ''),
+    dedup_key       text,
+    source          text NOT NULL CHECK (source <> ''),
+    trigger_info    text,
+    params          jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(params) = 'object'),
+    priority        integer NOT NULL DEFAULT 0 CHECK (priority BETWEEN -1000 AND 1000),
+    state           text NOT NULL CHECK (state IN ('queued', 'running', 'completed', 'dead', 'cancelled', 'merged')),
+    merged_into     uuid REFERENCES animus.work_items (id) ON DELETE CASCADE,
+    waits_for       uuid,
+    parent_id       uuid REFERENCES animus.work_items (id) ON DELETE SET NULL,
+    attempts        integer NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+    max_attempts    integer NOT NULL DEFAULT 5 CHECK (max_attempts BETWEEN 1 AND 1000),
+    msg_id          bigint,
+    run_at          timestamptz NOT NULL,
+    outcome         jsonb,
+    error           text,
+    duration_ms     double precision,
+    trace_context   jsonb CHECK (trace_context IS NULL OR jsonb_typeof(trace_context) = 'object'),
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    updated_at      timestamptz NOT NULL DEFAULT now(),
+    started_at      timestamptz,
+    heartbeat_at    timestamptz,
+    resolved_at     timestamptz,
+    CHECK ((state = 'merged') = (merged_into IS NOT NULL)),
+    CHECK (waits_for IS NULL OR state = 'queued')
+);
+COMMENT ON TABLE animus.work_items IS 'One row per submission. Canonical items move queued -> running -> completed|dead|cancelled; a duplicate submission is a row in state merged pointing at its canonical item (merged_into) and keeps its own provenance.';
+COMMENT ON COLUMN animus.work_items.waits_for IS 'replace mode while the canonical item runs: this queued follow-up waits for that running item to end, then becomes the key holder and visible.';
+COMMENT ON COLUMN animus.work_items.msg_id IS 'id of the pgmq message in pgmq.q_<queue_name> that carries this item (NULL for merged rows).';
+
+-- Structural dedup: at most one key holder per (queue, work_type, dedup_key) among active items.
+-- Inserts use this index as the ON CONFLICT arbiter, which makes submit race-free.
+CREATE UNIQUE INDEX work_items_dedup_active ON animus.work_items (queue_name, work_type, dedup_key)
+    WHERE state IN ('queued', 'running') AND waits_for IS NULL;
+-- At most one follow-up waits for a running item (replace mode: one running plus one queued).
+CREATE UNIQUE INDEX work_items_waits_for ON animus.work_items (waits_for) WHERE waits_for IS NOT NULL;
+CREATE INDEX work_items_merged_into ON animus.work_items (merged_into) WHERE merged_into IS NOT NULL;
+CREATE INDEX work_items_parent_id ON animus.work_items (parent_id) WHERE parent_id IS NOT NULL;
+CREATE INDEX work_items_resolved_at ON animus.work_items (resolved_at) WHERE resolved_at IS NOT NULL;
+
+-- The legal state transitions; the trigger below refuses every other one (ZA105).
+CREATE TABLE animus.work_state_transitions (
+    from_state  text NOT NULL,
+    to_state    text NOT NULL,
+    why         text NOT NULL,
+    PRIMARY KEY (from_state, to_state)
+);
+COMMENT ON TABLE animus.work_state_transitions IS 'Legal work item state changes (enforced by trigger work_items_state_transition; any other raises ZA105). New rows start queued or merged.';
+INSERT INTO animus.work_state_transitions (from_state, to_state, why) VALUES
+    ('queued',  'running',   'read_work claimed it'),
+    ('queued',  'cancelled', 'cancel_work before it ran'),
+    ('queued',  'dead',      'read_work found it past max_attempts'),
+    ('running', 'completed', 'complete_work'),
+    ('running', 'queued',    'fail_work with retries left: back to the queue after a backoff'),
+    ('running', 'dead',      'fail_work not retryable or out of attempts; or read_work after the last attempt timed out'),
+    ('running', 'cancelled', 'cancel_work while running (the worker learns it from heartbeat_work)');
+GRANT SELECT ON animus.work_state_transitions TO animus_producer, animus_worker, animus_admin;
+
+CREATE FUNCTION animus.work_items_check_transition()
+    RETURNS trigger
+    VOLATILE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'ZA105',
+            MESSAGE = format('a new work item must start in state queued or merged, not %s', NEW.state),
+            HINT    = 'Submit work with animus.submit_work.';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM animus.work_state_transitions t
+                   WHERE t.from_state = OLD.state AND t.to_state = NEW.state) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'ZA105',
+            MESSAGE = format('illegal work item state transition %s -> %s', OLD.state, NEW.state),
+            DETAIL  = format('work item %s', OLD.id),
+            HINT    = 'Legal transitions are listed in animus.work_state_transitions; use the animus work functions.';
+    END IF;
+    RETURN NEW;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.work_items_check_transition() FROM PUBLIC;
+COMMENT ON FUNCTION animus.work_items_check_transition() IS 'Trigger: refuses state changes not listed in animus.work_state_transitions, and new rows not in state queued or merged. Raises ZA105.';
+
+CREATE TRIGGER work_items_state_transition
+    BEFORE UPDATE OF state ON animus.work_items
+    FOR EACH ROW WHEN (OLD.state IS DISTINCT FROM NEW.state)
+    EXECUTE FUNCTION animus.work_items_check_transition();
+CREATE TRIGGER work_items_initial_state
+    BEFORE INSERT ON animus.work_items
+    FOR EACH ROW WHEN (NEW.state NOT IN ('queued', 'merged'))
+    EXECUTE FUNCTION animus.work_items_check_transition();
+
+-- ==== change work_queues (deploy/work_queues.sql) ====
+-- Deploy animus:work_queues to pg
+-- requires: work_items
+
+CREATE FUNCTION animus.create_queue(
+    queue            text,
+    backoff_base     interval DEFAULT '2 seconds',
+    backoff_factor   double precision DEFAULT 2,
+    backoff_cap      interval DEFAULT '5 minutes',
+    backoff_jitter   double precision DEFAULT 0.25,
+    notify           boolean DEFAULT true,
+    notify_throttle  interval DEFAULT '250 milliseconds',
+    if_not_exists    boolean DEFAULT false
+)
+    RETURNS boolean
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF queue IS NULL OR queue = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL or empty',
+            HINT = 'Pass a queue name such as ''work''.';
+    END IF;
+    IF queue !~ '^[a-z][a-z0-9_]{0,39}$' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA107', MESSAGE = 'argument queue is not a valid queue name',
+            DETAIL = format('queue = %L', left(queue, 100)),
+            HINT = 'Use 1-40 characters of [a-z0-9_], starting with a letter.';
+    END IF;
+    IF backoff_base IS NULL OR backoff_base < '0' OR backoff_cap IS NULL OR backoff_cap < '0'
+       OR backoff_factor IS NULL OR backoff_factor < 1
+       OR backoff_jitter IS NULL OR backoff_jitter < 0 OR backoff_jitter >= 1
+       OR notify IS NULL OR notify_throttle IS NULL OR notify_throttle < '0' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002',
+            MESSAGE = 'a backoff or notify argument of create_queue is NULL or out of range',
+            DETAIL = format('backoff_base = %s, backoff_factor = %s, backoff_cap = %s, backoff_jitter = %s, notify = %s, notify_throttle = %s',
+                            backoff_base, backoff_factor, backoff_cap, backoff_jitter, notify, notify_throttle),
+            HINT = 'backoff_base and backoff_cap >= 0, backoff_factor >= 1, 0 <= backoff_jitter < 1, notify_throttle >= 0.';
+    END IF;
+    -- Serialise concurrent creations of the same queue (as pgmq does).
+    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('animus.create_queue:' || queue));
+    IF EXISTS (SELECT 1 FROM animus.queues q WHERE q.queue_name = create_queue.queue) THEN
+        IF if_not_exists THEN
+            RETURN false;
+        END IF;
+        RAISE EXCEPTION USING ERRCODE = 'ZA106', MESSAGE = format('queue %L already exists', queue),
+            HINT = 'Pass if_not_exists => true, or change settings with animus.configure_queue.';
+    END IF;
+    PERFORM pgmq.create(queue);
+    -- Priority order for read_work: pgmq reads by msg_id only, so animus adds this index on the
+    -- pgmq queue table and reads in (priority desc, visible-at) order. See docs/work-queue.md.
+    EXECUTE format('CREATE INDEX %I ON pgmq.%I ((headers -> %L) DESC NULLS LAST, vt)',
+                   'q_' || queue || '_animus_priority', 'q_' || queue, 'animus_priority');
+    INSERT INTO animus.queues (queue_name, backoff_base, backoff_factor, backoff_cap, backoff_jitter, notify, notify_throttle)
+    VALUES (queue, backoff_base, backoff_factor, backoff_cap, backoff_jitter, notify, notify_throttle);
+    RETURN true;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.create_queue(text, interval, double precision, interval, double precision, boolean, interval, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.create_queue(text, interval, double precision, interval, double precision, boolean, interval, boolean) TO animus_admin;
+COMMENT ON FUNCTION animus.create_queue(text, interval, double precision, interval, double precision, boolean, interval, boolean) IS
+'Creates work queue `queue` (a pgmq queue of the same name plus a priority index on its table) with its retry backoff (delay = min(backoff_cap, backoff_base * backoff_factor^(attempt-1)) * (1 +/- backoff_jitter)) and worker wake-up settings (NOTIFY animus_work, at most once per notify_throttle). Returns true when created, false when it existed and if_not_exists. Raises ZA001 (queue NULL/empty), ZA107 (invalid name), ZA002 (setting out of range), ZA106 (exists).';
+
+CREATE FUNCTION animus.configure_queue(
+    queue            text,
+    backoff_base     interval DEFAULT NULL,
+    backoff_factor   double precision DEFAULT NULL,
+    backoff_cap      interval DEFAULT NULL,
+    backoff_jitter   double precision DEFAULT NULL,
+    notify           boolean DEFAULT NULL,
+    notify_throttle  interval DEFAULT NULL
+)
+    RETURNS animus.queues
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    result animus.queues;
+BEGIN
+    IF backoff_base < '0' OR backoff_cap < '0' OR backoff_factor < 1 OR backoff_jitter < 0
+       OR backoff_jitter >= 1 OR notify_throttle < '0' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002',
+            MESSAGE = 'a backoff or notify argument of configure_queue is out of range',
+            HINT = 'backoff_base and backoff_cap >= 0, backoff_factor >= 1, 0 <= backoff_jitter < 1, notify_throttle >= 0.';
+    END IF;
+    UPDATE animus.queues q SET
+        backoff_base    = coalesce(configure_queue.backoff_base, q.backoff_base),
+        backoff_factor  = coalesce(configure_queue.backoff_factor, q.backoff_factor),
+        backoff_cap     = coalesce(configure_queue.backoff_cap, q.backoff_cap),
+        backoff_jitter  = coalesce(configure_queue.backoff_jitter, q.backoff_jitter),
+        notify          = coalesce(configure_queue.notify, q.notify),
+        notify_throttle = coalesce(configure_queue.notify_throttle, q.notify_throttle)
+    WHERE q.queue_name = configure_queue.queue
+    RETURNING q.* INTO result;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = format('argument queue: no work queue named %L', queue),
+            HINT = 'List queues with SELECT queue_name FROM animus.queues, or create it with animus.create_queue.';
+    END IF;
+    RETURN result;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.configure_queue(text, interval, double precision, interval, double precision, boolean, interval) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.configure_queue(text, interval, double precision, interval, double precision, boolean, interval) TO animus_admin;
+COMMENT ON FUNCTION animus.configure_queue(text, interval, double precision, interval, double precision, boolean, interval) IS
+'Changes the retry backoff or wake-up settings of an existing queue (NULL keeps a setting) and returns its row. Raises ZA101 (unknown queue), ZA002 (setting out of range).';
+
+CREATE FUNCTION animus.drop_queue(queue text)
+    RETURNS bigint
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    n bigint;
+BEGIN
+    DELETE FROM animus.queues q WHERE q.queue_name = drop_queue.queue;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = format('argument queue: no work queue named %L', queue),
+            HINT = 'List queues with SELECT queue_name FROM animus.queues.';
+    END IF;
+    DELETE FROM animus.work_items w WHERE w.queue_name = drop_queue.queue;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    PERFORM pgmq.drop_queue(queue);
+    RETURN n;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.drop_queue(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.drop_queue(text) TO animus_admin;
+COMMENT ON FUNCTION animus.drop_queue(text) IS
+'Drops a work queue: its work items (all states), its pgmq queue and archive. Returns the number of work items deleted. Raises ZA101 (unknown queue).';
+
+-- The default queue.
+DO $$ BEGIN PERFORM animus.create_queue(queue => 'work'); END $$;
+
+-- ==== change work_submit (deploy/work_submit.sql) ====
+-- Deploy animus:work_submit to pg
+-- requires: work_queues
+
+-- The pgmq message that carries a work item. Body: {"work_id", "work_type"}; headers:
+-- {"animus_priority", "traceparent", "tracestate"} (absent keys omitted). Ordinary pgmq messages:
+-- pgmq.read / pgmq.metrics on the queue work as usual.
+CREATE FUNCTION animus.work_message_headers(priority integer, trace_context jsonb)
+    RETURNS jsonb
+    IMMUTABLE
+    PARALLEL SAFE
+    SET search_path = ''
+    LANGUAGE sql
+AS $$
+    SELECT pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+        'animus_priority', priority,
+        'traceparent', trace_context -> 'traceparent',
+        'tracestate', trace_context -> 'tracestate'));
+$$;
+REVOKE ALL ON FUNCTION animus.work_message_headers(integer, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.work_message_headers(integer, jsonb) TO animus_producer, animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.work_message_headers(integer, jsonb) IS
+'The pgmq headers of a work item message: {"animus_priority": n, "traceparent": ..., "tracestate": ...}. Raises nothing.';
+
+-- Inserts the pgmq message of one or more new work items. Writes pgmq.q_<queue> directly (not
+-- through pgmq.send) so that the message id can be allocated before the work item row is written:
+-- one INSERT per table instead of INSERT + UPDATE. Same columns and defaults as pgmq.send.
+CREATE FUNCTION animus.work_send_messages(queue text, items animus.work_items[], visible_at timestamptz DEFAULT NULL)
+    RETURNS void
+    VOLATILE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    EXECUTE pg_catalog.format(
+        'INSERT INTO pgmq.%I (msg_id, vt, message, headers) OVERRIDING SYSTEM VALUE
+         SELECT i.msg_id, coalesce($2, i.run_at),
+                pg_catalog.jsonb_build_object(''work_id'', i.id, ''work_type'', i.work_type),
+                animus.work_message_headers(i.priority, i.trace_context)
+           FROM pg_catalog.unnest($1) AS i', 'q_' || queue)
+    USING items, visible_at;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.work_send_messages(text, animus.work_items[], timestamptz) FROM PUBLIC;
+COMMENT ON FUNCTION animus.work_send_messages(text, animus.work_items[], timestamptz) IS
+'Internal (no role may call it): writes the pgmq messages of new work items (msg_id preallocated from the queue sequence), visible at visible_at or each item''s run_at. Raises nothing of its own.';
+
+-- Throttled worker wake-up: at most one NOTIFY animus_work (payload: queue name) per queue per
+-- notify_throttle. A NOTIFY in every submitting transaction would serialise commits.
+CREATE FUNCTION animus.work_wake(queue animus.queues)
+    RETURNS void
+    VOLATILE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF queue.notify AND pg_catalog.clock_timestamp() >= queue.last_notified_at + queue.notify_throttle THEN
+        UPDATE animus.queues q SET last_notified_at = pg_catalog.clock_timestamp()
+         WHERE q.queue_name = queue.queue_name
+           AND q.last_notified_at + q.notify_throttle <= pg_catalog.clock_timestamp();
+        IF FOUND THEN
+            PERFORM pg_catalog.pg_notify('animus_work', queue.queue_name);
+        END IF;
+    END IF;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.work_wake(animus.queues) FROM PUBLIC;
+COMMENT ON FUNCTION animus.work_wake(animus.queues) IS
+'Internal (no role may call it): NOTIFY animus_work with the queue name as payload, at most once per queue per notify_throttle. Raises nothing.';
+
+CREATE FUNCTION animus.submit_work(
+    work_type      text,
+    source         text,
+    params         jsonb DEFAULT '{}',
+    dedup_key      text DEFAULT NULL,
+    trigger_info   text DEFAULT NULL,
+    priority       integer DEFAULT 0,
+    parent_id      uuid DEFAULT NULL,
+    max_attempts   integer DEFAULT 5,
+    queue          text DEFAULT 'work',
+    delay          interval DEFAULT '0',
+    run_at         timestamptz DEFAULT NULL,
+    on_duplicate   text DEFAULT 'merge',
+    trace_context  jsonb DEFAULT NULL,
+    OUT work_id      uuid,
+    OUT status       text,
+    OUT canonical_id uuid,
+    OUT msg_id       bigint
+)
+    RETURNS record
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+DECLARE
+    q         animus.queues;
+    v_params  jsonb := coalesce(submit_work.params, '{}');
+    v_run_at  timestamptz;
+    v_id      uuid := pg_catalog.gen_random_uuid();
+    v_item    animus.work_items;
+    c         animus.work_items;
+    f         animus.work_items;
+    t_id      uuid;
+    t_msg     bigint;
+    tries     integer := 0;
+BEGIN
+    IF submit_work.work_type IS NULL OR submit_work.work_type = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_type must not be NULL or empty',
+            HINT = 'Pass the kind of work, e.g. work_type => ''engage''.';
+    END IF;
+    IF submit_work.source IS NULL OR submit_work.source = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument source must not be NULL or empty',
+            HINT = 'Pass who or what submits the work, e.g. source => ''scheduler''.';
+    END IF;
+    IF submit_work.dedup_key = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument dedup_key must be NULL or non-empty',
+            HINT = 'Pass NULL for work that is never deduplicated, or a key such as ''person=kelly''.';
+    END IF;
+    IF pg_catalog.jsonb_typeof(v_params) <> 'object' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA003', MESSAGE = 'argument params must be a JSON object',
+            DETAIL = pg_catalog.format('params is a JSON %s', pg_catalog.jsonb_typeof(v_params)),
+            HINT = 'Wrap the value in an object, e.g. {"value": ...}.';
+    END IF;
+    IF submit_work.trace_context IS NOT NULL AND pg_catalog.jsonb_typeof(submit_work.trace_context) <> 'object' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA003', MESSAGE = 'argument trace_context must be a JSON object or NULL',
+            DETAIL = pg_catalog.format('trace_context is a JSON %s', pg_catalog.jsonb_typeof(submit_work.trace_context)),
+            HINT = 'Pass {"traceparent": "00-...", "tracestate": "..."} (W3C trace context).';
+    END IF;
+    IF submit_work.delay IS NOT NULL AND submit_work.delay < '0' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument delay must not be negative',
+            DETAIL = pg_catalog.format('delay = %s', submit_work.delay),
+            HINT = 'Pass a delay >= 0, or run_at => a time.';
+    END IF;
+    IF submit_work.max_attempts IS NULL OR submit_work.max_attempts NOT BETWEEN 1 AND 1000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument max_attempts must be between 1 and 1000',
+            DETAIL = pg_catalog.format('max_attempts = %s', coalesce(submit_work.max_attempts::text, 'NULL')),
+            HINT = 'Pass max_attempts >= 1 (1 = no retry).';
+    END IF;
+    IF submit_work.priority IS NULL OR submit_work.priority NOT BETWEEN -1000 AND 1000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument priority must be between -1000 and 1000',
+            DETAIL = pg_catalog.format('priority = %s', coalesce(submit_work.priority::text, 'NULL')),
+            HINT = 'Higher priority is read first; 0 is the default.';
+    END IF;
+    IF submit_work.on_duplicate IS NULL OR submit_work.on_duplicate NOT IN ('merge', 'replace') THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA004', MESSAGE = 'argument on_duplicate must be ''merge'' or ''replace''',
+            DETAIL = pg_catalog.format('on_duplicate = %L', submit_work.on_duplicate),
+            HINT = 'merge keeps the earlier item; replace (debounce) gives it the new params, priority and run time.';
+    END IF;
+    SELECT * INTO q FROM animus.queues qq WHERE qq.queue_name = submit_work.queue;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', submit_work.queue),
+            HINT = 'Pass an existing queue (default ''work''), or create it with animus.create_queue.';
+    END IF;
+    IF submit_work.parent_id IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM animus.work_items p WHERE p.id = submit_work.parent_id) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA102', MESSAGE = 'argument parent_id: no such work item',
+            DETAIL = pg_catalog.format('parent_id = %s', submit_work.parent_id),
+            HINT = 'Pass the id of an existing work item, or NULL.';
+    END IF;
+    v_run_at := greatest(coalesce(submit_work.run_at, pg_catalog.clock_timestamp() + coalesce(submit_work.delay, '0')),
+                         pg_catalog.clock_timestamp());
+
+    LOOP
+        tries := tries + 1;
+        INSERT INTO animus.work_items AS w (id, queue_name, work_type, dedup_key, source, trigger_info, params,
+                                            priority, state, parent_id, max_attempts, msg_id, run_at, trace_context)
+        VALUES (v_id, submit_work.queue, submit_work.work_type, submit_work.dedup_key, submit_work.source,
+                submit_work.trigger_info, v_params, submit_work.priority, 'queued', submit_work.parent_id,
+                submit_work.max_attempts, pg_catalog.nextval(('pgmq.q_' || submit_work.queue || '_msg_id_seq')::regclass),
+                v_run_at, submit_work.trace_context)
+        ON CONFLICT (queue_name, work_type, dedup_key) WHERE state IN ('queued', 'running') AND waits_for IS NULL
+        DO NOTHING
+        RETURNING w.* INTO v_item;
+        IF FOUND THEN
+            PERFORM animus.work_send_messages(submit_work.queue, ARRAY[v_item]);
+            IF v_run_at <= pg_catalog.clock_timestamp() THEN
+                PERFORM animus.work_wake(q);
+            END IF;
+            work_id := v_id; status := 'created'; canonical_id := v_id; msg_id := v_item.msg_id;
+            RETURN;
+        END IF;
+
+        -- A key holder exists (committed, or its inserter waited for and committed).
+        IF submit_work.on_duplicate = 'merge' THEN
+            -- Merge into the waiting follow-up if there is one (it will run after the running item).
+            SELECT coalesce(fw.id, cw.id), coalesce(fw.msg_id, cw.msg_id) INTO t_id, t_msg
+              FROM animus.work_items cw
+              LEFT JOIN animus.work_items fw ON fw.waits_for = cw.id
+             WHERE cw.queue_name = submit_work.queue AND cw.work_type = submit_work.work_type
+               AND cw.dedup_key = submit_work.dedup_key AND cw.state IN ('queued', 'running') AND cw.waits_for IS NULL;
+            IF FOUND THEN
+                INSERT INTO animus.work_items (id, queue_name, work_type, dedup_key, source, trigger_info, params, priority,
+                                               state, merged_into, parent_id, max_attempts, run_at, trace_context)
+                VALUES (v_id, submit_work.queue, submit_work.work_type, submit_work.dedup_key, submit_work.source,
+                        submit_work.trigger_info, v_params, submit_work.priority, 'merged', t_id, submit_work.parent_id,
+                        submit_work.max_attempts, v_run_at, submit_work.trace_context);
+                work_id := v_id; status := 'merged'; canonical_id := t_id; msg_id := t_msg;
+                RETURN;
+            END IF;
+        ELSE
+            SELECT * INTO c FROM animus.work_items cw
+             WHERE cw.queue_name = submit_work.queue AND cw.work_type = submit_work.work_type
+               AND cw.dedup_key = submit_work.dedup_key AND cw.state IN ('queued', 'running') AND cw.waits_for IS NULL
+               FOR UPDATE;
+            IF FOUND THEN
+                IF c.state = 'running' THEN
+                    SELECT * INTO f FROM animus.work_items fw WHERE fw.waits_for = c.id FOR UPDATE;
+                    IF NOT FOUND THEN
+                        -- One running plus one queued: a follow-up that becomes visible when c ends.
+                        INSERT INTO animus.work_items AS w (id, queue_name, work_type, dedup_key, source, trigger_info, params,
+                                                            priority, state, waits_for, parent_id, max_attempts, msg_id, run_at, trace_context)
+                        VALUES (v_id, submit_work.queue, submit_work.work_type, submit_work.dedup_key, submit_work.source,
+                                submit_work.trigger_info, v_params, submit_work.priority, 'queued', c.id, submit_work.parent_id,
+                                submit_work.max_attempts, pg_catalog.nextval(('pgmq.q_' || submit_work.queue || '_msg_id_seq')::regclass),
+                                v_run_at, submit_work.trace_context)
+                        RETURNING w.* INTO v_item;
+                        PERFORM animus.work_send_messages(submit_work.queue, ARRAY[v_item], 'infinity');
+                        work_id := v_id; status := 'created'; canonical_id := v_id; msg_id := v_item.msg_id;
+                        RETURN;
+                    END IF;
+                    c := f;
+                END IF;
+                -- c is queued (the key holder, or the follow-up of a running item): debounce it.
+                UPDATE animus.work_items w
+                   SET params = v_params, priority = submit_work.priority, run_at = v_run_at,
+                       updated_at = pg_catalog.clock_timestamp()
+                 WHERE w.id = c.id;
+                EXECUTE pg_catalog.format(
+                    'UPDATE pgmq.%I SET vt = $2, headers = coalesce(headers, ''{}'') || pg_catalog.jsonb_build_object(''animus_priority'', $3)
+                      WHERE msg_id = $1', 'q_' || submit_work.queue)
+                USING c.msg_id, CASE WHEN c.waits_for IS NULL THEN v_run_at ELSE 'infinity' END, submit_work.priority;
+                INSERT INTO animus.work_items (id, queue_name, work_type, dedup_key, source, trigger_info, params, priority,
+                                               state, merged_into, parent_id, max_attempts, run_at, trace_context)
+                VALUES (v_id, submit_work.queue, submit_work.work_type, submit_work.dedup_key, submit_work.source,
+                        submit_work.trigger_info, v_params, submit_work.priority, 'merged', c.id, submit_work.parent_id,
+                        submit_work.max_attempts, v_run_at, submit_work.trace_context);
+                work_id := v_id; status := 'replaced'; canonical_id := c.id; msg_id := c.msg_id;
+                RETURN;
+            END IF;
+        END IF;
+        -- The key holder ended between our insert attempt and our look-up: try again.
+        IF tries >= 100 THEN
+            RAISE EXCEPTION USING ERRCODE = '40001', MESSAGE = 'submit_work could not settle a dedup race after 100 tries',
+                HINT = 'Retry the transaction.';
+        END IF;
+    END LOOP;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.submit_work(text, text, jsonb, text, text, integer, uuid, integer, text, interval, timestamptz, text, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.submit_work(text, text, jsonb, text, text, integer, uuid, integer, text, interval, timestamptz, text, jsonb)
+    TO animus_producer, animus_admin;
+COMMENT ON FUNCTION animus.submit_work(text, text, jsonb, text, text, integer, uuid, integer, text, interval, timestamptz, text, jsonb) IS
+'Submits one work item to queue `queue` and returns (work_id, status, canonical_id, msg_id). status: created (a new item and pgmq message), merged (an active item with the same queue + work_type + dedup_key exists: this submission is recorded as a merged row pointing at it, with its own source/trigger_info/params/trace_context), replaced (on_duplicate => ''replace'': the queued item got this submission''s params, priority and run time; if the item is running, a follow-up item is created that runs after it ends: one running plus one queued). Race-free under concurrency. delay or run_at makes the item invisible until due. trace_context {"traceparent","tracestate"} is stored and carried in the message headers. Raises ZA001 (work_type/source NULL or empty, dedup_key empty), ZA003 (params or trace_context not an object), ZA002 (negative delay, max_attempts not 1..1000, priority not -1000..1000), ZA004 (unknown on_duplicate), ZA101 (unknown queue), ZA102 (unknown parent_id).';
+
+CREATE FUNCTION animus.submit_work_batch(
+    items          jsonb,
+    queue          text DEFAULT 'work',
+    on_duplicate   text DEFAULT 'merge',
+    trace_context  jsonb DEFAULT NULL
+)
+    RETURNS TABLE (ord integer, work_id uuid, status text, canonical_id uuid, msg_id bigint)
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+DECLARE
+    q          animus.queues;
+    bad        record;
+    v_ids      uuid[];
+    v_pending  animus.work_items[];
+    v_new      animus.work_items[];
+    r_ids      uuid[] := '{}';
+    r_status   text[] := '{}';
+    r_canon    uuid[] := '{}';
+    r_msg      bigint[] := '{}';
+    m_ids      uuid[];
+    m_canon    uuid[];
+    m_msg      bigint[];
+    tries      integer := 0;
+BEGIN
+    IF items IS NULL OR pg_catalog.jsonb_typeof(items) <> 'array' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA003', MESSAGE = 'argument items must be a JSON array of objects',
+            DETAIL = pg_catalog.format('items is %s', coalesce('a JSON ' || pg_catalog.jsonb_typeof(items), 'NULL')),
+            HINT = 'Pass [{"work_type": ..., "source": ..., "params": {...}, "dedup_key": ...}, ...].';
+    END IF;
+    IF submit_work_batch.trace_context IS NOT NULL AND pg_catalog.jsonb_typeof(submit_work_batch.trace_context) <> 'object' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA003', MESSAGE = 'argument trace_context must be a JSON object or NULL',
+            HINT = 'Pass {"traceparent": "00-...", "tracestate": "..."} (W3C trace context).';
+    END IF;
+    IF on_duplicate IS NULL OR on_duplicate NOT IN ('merge', 'replace') THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA004', MESSAGE = 'argument on_duplicate must be ''merge'' or ''replace''',
+            DETAIL = pg_catalog.format('on_duplicate = %L', on_duplicate),
+            HINT = 'merge keeps the earlier item; replace (debounce) gives it the new params, priority and run time.';
+    END IF;
+    SELECT * INTO q FROM animus.queues qq WHERE qq.queue_name = submit_work_batch.queue;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', submit_work_batch.queue),
+            HINT = 'Pass an existing queue (default ''work''), or create it with animus.create_queue.';
+    END IF;
+
+    -- Validate every element first: the first bad one raises and nothing is written.
+    SELECT e.n, p.code, p.problem INTO bad
+      FROM pg_catalog.jsonb_array_elements(items) WITH ORDINALITY AS e(item, n)
+      CROSS JOIN LATERAL (SELECT * FROM (VALUES
+          (1, 'ZA003', CASE WHEN pg_catalog.jsonb_typeof(e.item) <> 'object' THEN 'is not a JSON object' END),
+          (2, 'ZA001', CASE WHEN pg_catalog.jsonb_typeof(e.item -> 'work_type') IS DISTINCT FROM 'string' OR e.item ->> 'work_type' = '' THEN 'work_type is missing, not a string or empty' END),
+          (3, 'ZA001', CASE WHEN pg_catalog.jsonb_typeof(e.item -> 'source') IS DISTINCT FROM 'string' OR e.item ->> 'source' = '' THEN 'source is missing, not a string or empty' END),
+          (4, 'ZA001', CASE WHEN pg_catalog.jsonb_typeof(e.item -> 'dedup_key') NOT IN ('string', 'null') OR e.item ->> 'dedup_key' = '' THEN 'dedup_key is not a non-empty string' END),
+          (5, 'ZA003', CASE WHEN pg_catalog.jsonb_typeof(e.item -> 'params') NOT IN ('object', 'null') THEN 'params is not a JSON object' END),
+          (6, 'ZA003', CASE WHEN pg_catalog.jsonb_typeof(e.item -> 'trace_context') NOT IN ('object', 'null') THEN 'trace_context is not a JSON object' END),
+          (7, 'ZA002', CASE WHEN pg_catalog.jsonb_typeof(e.item -> 'delay') NOT IN ('number', 'null') OR (e.item ->> 'delay')::numeric < 0 THEN 'delay (seconds) is not a number >= 0' END),
+          (8, 'ZA002', CASE WHEN pg_catalog.jsonb_typeof(e.item -> 'max_attempts') NOT IN ('number', 'null') OR (e.item ->> 'max_attempts')::numeric NOT BETWEEN 1 AND 1000 THEN 'max_attempts is not a number between 1 and 1000' END),
+          (9, 'ZA002', CASE WHEN pg_catalog.jsonb_typeof(e.item -> 'priority') NOT IN ('number', 'null') OR (e.item ->> 'priority')::numeric NOT BETWEEN -1000 AND 1000 THEN 'priority is not a number between -1000 and 1000' END),
+          (10, 'ZA003', CASE WHEN pg_catalog.jsonb_typeof(e.item -> 'trigger_info') NOT IN ('string', 'null') THEN 'trigger_info is not a string' END),
+          (11, 'ZA102', CASE WHEN pg_catalog.jsonb_typeof(e.item -> 'parent_id') NOT IN ('string', 'null') THEN 'parent_id is not a uuid string'
+                             WHEN e.item ->> 'parent_id' IS NOT NULL
+                              AND (e.item ->> 'parent_id' !~* '^[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12}$'
+                                   OR NOT EXISTS (SELECT 1 FROM animus.work_items p WHERE p.id = (e.item ->> 'parent_id')::uuid))
+                             THEN 'parent_id is not an existing work item' END)
+      ) AS v(rank, code, problem) WHERE v.problem IS NOT NULL ORDER BY v.rank LIMIT 1) AS p
+     ORDER BY e.n
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = bad.code,
+            MESSAGE = pg_catalog.format('argument items: item %s: %s', bad.n, bad.problem),
+            DETAIL = 'Items are numbered from 1, as ord in the result. Nothing was submitted.',
+            HINT = 'Each element: {"work_type": text, "source": text, "params": object, "dedup_key": text, "trigger_info": text, "priority": int, "parent_id": uuid, "max_attempts": int, "delay": seconds, "trace_context": object}.';
+    END IF;
+
+    IF on_duplicate = 'replace' THEN
+        -- Debounce needs row locks per key: the batch runs submit_work item by item (slower path).
+        RETURN QUERY
+        SELECT e.n::integer, s.work_id, s.status, s.canonical_id, s.msg_id
+          FROM pg_catalog.jsonb_array_elements(items) WITH ORDINALITY AS e(item, n)
+          CROSS JOIN LATERAL animus.submit_work(
+              work_type => e.item ->> 'work_type', source => e.item ->> 'source',
+              params => coalesce(e.item -> 'params', '{}'), dedup_key => e.item ->> 'dedup_key',
+              trigger_info => e.item ->> 'trigger_info', priority => coalesce((e.item ->> 'priority')::numeric::integer, 0),
+              parent_id => (e.item ->> 'parent_id')::uuid, max_attempts => coalesce((e.item ->> 'max_attempts')::numeric::integer, 5),
+              queue => submit_work_batch.queue, delay => coalesce((e.item ->> 'delay')::numeric, 0) * interval '1 second',
+              on_duplicate => 'replace',
+              trace_context => coalesce(e.item -> 'trace_context', submit_work_batch.trace_context)) AS s
+         ORDER BY e.n;
+        RETURN;
+    END IF;
+
+    SELECT pg_catalog.array_agg(w.id ORDER BY w.n), pg_catalog.array_agg(w.row ORDER BY w.n)
+      INTO v_ids, v_pending
+      FROM (SELECT e.n, r.id, r AS row
+              FROM pg_catalog.jsonb_array_elements(items) WITH ORDINALITY AS e(item, n)
+              CROSS JOIN LATERAL (SELECT (pg_catalog.jsonb_populate_record(NULL::animus.work_items, pg_catalog.jsonb_build_object(
+                  'id', pg_catalog.gen_random_uuid(),
+                  'queue_name', submit_work_batch.queue,
+                  'work_type', e.item -> 'work_type',
+                  'dedup_key', e.item -> 'dedup_key',
+                  'source', e.item -> 'source',
+                  'trigger_info', e.item -> 'trigger_info',
+                  'params', coalesce(e.item -> 'params', '{}'),
+                  'priority', coalesce((e.item ->> 'priority')::numeric::integer, 0),
+                  'state', 'queued',
+                  'parent_id', e.item -> 'parent_id',
+                  'attempts', 0,
+                  'max_attempts', coalesce((e.item ->> 'max_attempts')::numeric::integer, 5),
+                  'run_at', pg_catalog.clock_timestamp() + coalesce((e.item ->> 'delay')::numeric, 0) * interval '1 second',
+                  'trace_context', coalesce(e.item -> 'trace_context', submit_work_batch.trace_context),
+                  'created_at', pg_catalog.now(),
+                  'updated_at', pg_catalog.now()))).*) AS r) AS w;
+    IF v_ids IS NULL THEN
+        RETURN;
+    END IF;
+
+    WHILE pg_catalog.cardinality(v_pending) > 0 LOOP
+        tries := tries + 1;
+        -- Input order decides which of two equal keys in the batch becomes the canonical item.
+        WITH ins AS (
+            INSERT INTO animus.work_items AS w (id, queue_name, work_type, dedup_key, source, trigger_info, params, priority,
+                                                state, parent_id, attempts, max_attempts, msg_id, run_at, trace_context,
+                                                created_at, updated_at)
+            SELECT p.id, p.queue_name, p.work_type, p.dedup_key, p.source, p.trigger_info, p.params, p.priority,
+                   p.state, p.parent_id, p.attempts, p.max_attempts,
+                   pg_catalog.nextval(('pgmq.q_' || submit_work_batch.queue || '_msg_id_seq')::regclass),
+                   p.run_at, p.trace_context, p.created_at, p.updated_at
+              FROM pg_catalog.unnest(v_pending) WITH ORDINALITY AS p
+             ORDER BY p.ordinality
+            ON CONFLICT (queue_name, work_type, dedup_key) WHERE state IN ('queued', 'running') AND waits_for IS NULL
+            DO NOTHING
+            RETURNING w.*
+        )
+        SELECT pg_catalog.array_agg(ins::animus.work_items) INTO v_new FROM ins;
+        IF v_new IS NOT NULL THEN
+            PERFORM animus.work_send_messages(submit_work_batch.queue, v_new);
+            r_ids := r_ids || (SELECT pg_catalog.array_agg(x.id) FROM pg_catalog.unnest(v_new) x);
+            r_status := r_status || pg_catalog.array_fill('created'::text, ARRAY[pg_catalog.cardinality(v_new)]);
+            r_canon := r_canon || (SELECT pg_catalog.array_agg(x.id) FROM pg_catalog.unnest(v_new) x);
+            r_msg := r_msg || (SELECT pg_catalog.array_agg(x.msg_id) FROM pg_catalog.unnest(v_new) x);
+            v_pending := ARRAY(SELECT p FROM pg_catalog.unnest(v_pending) AS p
+                                WHERE p.id <> ALL (SELECT x.id FROM pg_catalog.unnest(v_new) x));
+        END IF;
+        EXIT WHEN pg_catalog.cardinality(v_pending) = 0;
+
+        -- The rest are duplicates of a key holder (from before, or earlier in this batch).
+        WITH tgt AS (
+            SELECT p.*, t.tid, t.tmsg
+              FROM pg_catalog.unnest(v_pending) AS p
+              JOIN LATERAL (SELECT coalesce(fw.id, cw.id) AS tid, coalesce(fw.msg_id, cw.msg_id) AS tmsg
+                              FROM animus.work_items cw
+                              LEFT JOIN animus.work_items fw ON fw.waits_for = cw.id
+                             WHERE cw.queue_name = p.queue_name AND cw.work_type = p.work_type
+                               AND cw.dedup_key = p.dedup_key AND cw.state IN ('queued', 'running')
+                               AND cw.waits_for IS NULL) AS t ON true
+        ), mins AS (
+            INSERT INTO animus.work_items (id, queue_name, work_type, dedup_key, source, trigger_info, params, priority,
+                                           state, merged_into, parent_id, attempts, max_attempts, run_at, trace_context,
+                                           created_at, updated_at)
+            SELECT g.id, g.queue_name, g.work_type, g.dedup_key, g.source, g.trigger_info, g.params, g.priority,
+                   'merged', g.tid, g.parent_id, g.attempts, g.max_attempts, g.run_at, g.trace_context,
+                   g.created_at, g.updated_at
+              FROM tgt g
+            RETURNING id
+        )
+        SELECT pg_catalog.array_agg(g.id), pg_catalog.array_agg(g.tid), pg_catalog.array_agg(g.tmsg)
+          INTO m_ids, m_canon, m_msg
+          FROM tgt g;
+        IF m_ids IS NOT NULL THEN
+            r_ids := r_ids || m_ids;
+            r_status := r_status || pg_catalog.array_fill('merged'::text, ARRAY[pg_catalog.cardinality(m_ids)]);
+            r_canon := r_canon || m_canon;
+            r_msg := r_msg || m_msg;
+            v_pending := ARRAY(SELECT p FROM pg_catalog.unnest(v_pending) AS p WHERE p.id <> ALL (m_ids));
+        END IF;
+        IF tries >= 100 THEN
+            RAISE EXCEPTION USING ERRCODE = '40001', MESSAGE = 'submit_work_batch could not settle a dedup race after 100 tries',
+                HINT = 'Retry the transaction.';
+        END IF;
+    END LOOP;
+
+    PERFORM animus.work_wake(q);
+    RETURN QUERY
+    SELECT a.n::integer, a.id, r.status, r.canon, r.msg
+      FROM pg_catalog.unnest(v_ids) WITH ORDINALITY AS a(id, n)
+      JOIN ROWS FROM (pg_catalog.unnest(r_ids), pg_catalog.unnest(r_status), pg_catalog.unnest(r_canon), pg_catalog.unnest(r_msg)) AS r(id, status, canon, msg) ON r.id = a.id
+     ORDER BY a.n;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.submit_work_batch(jsonb, text, text, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.submit_work_batch(jsonb, text, text, jsonb) TO animus_producer, animus_admin;
+COMMENT ON FUNCTION animus.submit_work_batch(jsonb, text, text, jsonb) IS
+'Submits many work items in one call: items is a JSON array of {"work_type","source","params","dedup_key","trigger_info","priority","parent_id","max_attempts","delay" (seconds),"trace_context"}. Returns one row per element, in input order (ord from 1): work_id, status (created | merged | replaced), canonical_id, msg_id. Deduplicates against active items and within the batch (the first element with a key is the canonical one). trace_context is the default for elements without one. Raises ZA003 (items not an array, an element or its params/trace_context not an object), ZA001 (work_type/source missing or empty), ZA002 (delay, max_attempts or priority out of range), ZA004 (unknown on_duplicate), ZA101 (unknown queue), ZA102 (unknown parent_id); nothing is written when it raises.';
+
+-- ==== change work_lifecycle (deploy/work_lifecycle.sql) ====
+-- Deploy animus:work_lifecycle to pg
+-- requires: work_submit
+
+-- Raises the right error for a work item that a worker operation could not act on.
+CREATE FUNCTION animus.work_raise_not_running(work_id uuid, operation text)
+    RETURNS void
+    STABLE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    s text;
+BEGIN
+    SELECT w.state INTO s FROM animus.work_items w WHERE w.id = work_raise_not_running.work_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA102', MESSAGE = pg_catalog.format('argument work_id: no such work item (%s)', operation),
+            DETAIL = pg_catalog.format('work_id = %s', work_id),
+            HINT = 'Pass the id returned by read_work or submit_work.';
+    ELSIF s = 'queued' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA103', MESSAGE = pg_catalog.format('argument work_id: work item is queued, not running (%s)', operation),
+            DETAIL = pg_catalog.format('work_id = %s', work_id),
+            HINT = 'Only an item claimed with read_work (and not yet timed out and retried) can be completed, failed or heartbeated.';
+    ELSE
+        RAISE EXCEPTION USING ERRCODE = 'ZA104', MESSAGE = pg_catalog.format('argument work_id: work item has already ended as %s (%s)', s, operation),
+            DETAIL = pg_catalog.format('work_id = %s, state = %s', work_id, s),
+            HINT = 'A stale completion: the item was completed, failed, cancelled or is a merged duplicate. See animus.get_work(work_id).';
+    END IF;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.work_raise_not_running(uuid, text) FROM PUBLIC;
+COMMENT ON FUNCTION animus.work_raise_not_running(uuid, text) IS
+'Internal: raises ZA102 (unknown work item), ZA103 (queued, not running) or ZA104 (already ended or merged) for a worker operation that found no running item.';
+
+-- When a running item ends, its replace-mode follow-up (if any) becomes the key holder and visible.
+CREATE FUNCTION animus.work_release_followups(ended uuid[])
+    RETURNS void
+    VOLATILE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN
+        WITH f AS (
+            UPDATE animus.work_items w
+               SET waits_for = NULL, run_at = greatest(w.run_at, pg_catalog.clock_timestamp()),
+                   updated_at = pg_catalog.clock_timestamp()
+             WHERE w.waits_for = ANY (ended) AND w.state = 'queued'
+            RETURNING w.queue_name, w.msg_id, w.run_at
+        )
+        SELECT f.queue_name, pg_catalog.array_agg(f.msg_id) AS msg_ids, pg_catalog.array_agg(f.run_at) AS run_ats
+          FROM f GROUP BY f.queue_name
+    LOOP
+        EXECUTE pg_catalog.format(
+            'UPDATE pgmq.%I m SET vt = x.run_at FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS x(msg_id, run_at)
+              WHERE m.msg_id = x.msg_id', 'q_' || r.queue_name)
+        USING r.msg_ids, r.run_ats;
+    END LOOP;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.work_release_followups(uuid[]) FROM PUBLIC;
+COMMENT ON FUNCTION animus.work_release_followups(uuid[]) IS
+'Internal: makes the waiting follow-ups of the given ended items (replace mode: one running plus one queued) key holders and visible at their run time. Raises nothing.';
+
+CREATE FUNCTION animus.read_work(
+    queue  text DEFAULT 'work',
+    vt     interval DEFAULT '30 seconds',
+    qty    integer DEFAULT 1
+)
+    RETURNS TABLE (
+        work_id        uuid,
+        queue_name     text,
+        work_type      text,
+        dedup_key      text,
+        params         jsonb,
+        priority       integer,
+        attempts       integer,
+        max_attempts   integer,
+        msg_id         bigint,
+        parent_id      uuid,
+        source         text,
+        trigger_info   text,
+        trace_context  jsonb,
+        requesters     jsonb,
+        created_at     timestamptz,
+        visible_until  timestamptz
+    )
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_until    timestamptz;
+    m_ids      bigint[];
+    m_work     uuid[];
+    c_ids      uuid[];
+    d_ids      uuid[];
+    to_archive bigint[];
+    seen       bigint[];
+    rest       bigint[];
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM animus.queues q WHERE q.queue_name = read_work.queue) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', read_work.queue),
+            HINT = 'Pass an existing queue (default ''work'').';
+    END IF;
+    IF read_work.vt IS NULL OR read_work.vt <= '0' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument vt (visibility timeout) must be positive',
+            DETAIL = pg_catalog.format('vt = %s', coalesce(read_work.vt::text, 'NULL')),
+            HINT = 'Pass a visibility timeout longer than the work takes, e.g. vt => ''30 seconds'', and heartbeat to extend it.';
+    END IF;
+    IF read_work.qty IS NULL OR read_work.qty NOT BETWEEN 1 AND 10000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument qty must be between 1 and 10000',
+            DETAIL = pg_catalog.format('qty = %s', coalesce(read_work.qty::text, 'NULL')),
+            HINT = 'Pass how many items to claim at most.';
+    END IF;
+    v_until := pg_catalog.clock_timestamp() + read_work.vt;
+
+    -- Claim visible messages in priority order, as pgmq.read does (FOR UPDATE SKIP LOCKED, vt and
+    -- read_ct updated) but ordered by (animus_priority desc, vt) using the index create_queue made.
+    EXECUTE pg_catalog.format($q$
+        WITH c AS (
+            SELECT msg_id FROM pgmq.%1$I
+             WHERE vt <= pg_catalog.clock_timestamp()
+             ORDER BY (headers -> 'animus_priority') DESC NULLS LAST, vt
+             LIMIT $1
+               FOR UPDATE SKIP LOCKED
+        ), u AS (
+            UPDATE pgmq.%1$I m
+               SET vt = $2, read_ct = m.read_ct + 1, last_read_at = pg_catalog.clock_timestamp()
+              FROM c WHERE m.msg_id = c.msg_id
+            RETURNING m.msg_id, m.message ->> 'work_id' AS wid
+        )
+        SELECT pg_catalog.array_agg(u.msg_id),
+               pg_catalog.array_agg(CASE WHEN u.wid ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN u.wid::uuid END)
+          FROM u$q$, 'q_' || read_work.queue)
+    INTO m_ids, m_work
+    USING read_work.qty, v_until;
+    IF m_ids IS NULL THEN
+        RETURN;
+    END IF;
+
+    -- Lock the items without waiting (a reader never waits, so it is never part of a deadlock).
+    -- queued/running with attempts left -> running (another attempt); out of attempts -> dead;
+    -- any other state (cancelled, ended) -> the stale message is archived.
+    WITH m AS (
+        SELECT * FROM ROWS FROM (pg_catalog.unnest(m_ids), pg_catalog.unnest(m_work)) AS m(msg_id, work_id)
+    ), l AS (
+        SELECT w.id, w.state, w.attempts, w.max_attempts, m.msg_id
+          FROM m JOIN animus.work_items w ON w.id = m.work_id AND w.queue_name = read_work.queue
+           FOR UPDATE OF w SKIP LOCKED
+    ), claimed AS (
+        UPDATE animus.work_items w
+           SET state = 'running', attempts = w.attempts + 1, msg_id = l.msg_id,
+               started_at = pg_catalog.clock_timestamp(), heartbeat_at = pg_catalog.clock_timestamp(),
+               updated_at = pg_catalog.clock_timestamp()
+          FROM l
+         WHERE w.id = l.id AND l.state IN ('queued', 'running') AND l.attempts < l.max_attempts
+        RETURNING w.id
+    ), died AS (
+        UPDATE animus.work_items w
+           SET state = 'dead', resolved_at = pg_catalog.clock_timestamp(), updated_at = pg_catalog.clock_timestamp(),
+               error = pg_catalog.format('attempt %s of %s timed out: the visibility timeout expired without complete_work or fail_work%s',
+                                         w.attempts, w.max_attempts, ' (last error: ' || w.error || ')')
+          FROM l
+         WHERE w.id = l.id AND l.state IN ('queued', 'running') AND l.attempts >= l.max_attempts
+        RETURNING w.id, l.msg_id
+    )
+    SELECT ARRAY(SELECT claimed.id FROM claimed),
+           ARRAY(SELECT died.id FROM died),
+           ARRAY(SELECT died.msg_id FROM died) || ARRAY(SELECT l.msg_id FROM l WHERE l.state NOT IN ('queued', 'running')),
+           ARRAY(SELECT l.msg_id FROM l)
+      INTO c_ids, d_ids, to_archive, seen;
+
+    IF pg_catalog.cardinality(seen) < pg_catalog.cardinality(m_ids) THEN
+        -- Messages without a work item are archived; those whose item another session holds locked
+        -- (being cancelled, replaced, completed) are made visible again at once.
+        to_archive := to_archive || ARRAY(SELECT x FROM pg_catalog.unnest(m_ids) WITH ORDINALITY AS u(x, n)
+                                           WHERE x <> ALL (seen)
+                                             AND NOT EXISTS (SELECT 1 FROM animus.work_items w WHERE w.id = m_work[n]));
+        rest := ARRAY(SELECT x FROM pg_catalog.unnest(m_ids) AS x WHERE x <> ALL (seen) AND x <> ALL (to_archive));
+        IF pg_catalog.cardinality(rest) > 0 THEN
+            EXECUTE pg_catalog.format('UPDATE pgmq.%I SET vt = pg_catalog.clock_timestamp() WHERE msg_id = ANY ($1)', 'q_' || read_work.queue)
+            USING rest;
+        END IF;
+    END IF;
+    IF pg_catalog.cardinality(to_archive) > 0 THEN
+        PERFORM pgmq.archive(read_work.queue, to_archive);
+    END IF;
+    IF pg_catalog.cardinality(d_ids) > 0 THEN
+        PERFORM animus.work_release_followups(d_ids);
+    END IF;
+
+    RETURN QUERY
+    SELECT w.id, w.queue_name, w.work_type, w.dedup_key, w.params, w.priority, w.attempts, w.max_attempts,
+           w.msg_id, w.parent_id, w.source, w.trigger_info, w.trace_context,
+           (SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                       'work_id', r.id, 'source', r.source, 'trigger_info', r.trigger_info,
+                       'trace_context', r.trace_context, 'submitted_at', r.created_at)
+                   ORDER BY r.created_at, r.id)
+              FROM animus.work_items r WHERE r.id = w.id OR r.merged_into = w.id),
+           w.created_at, v_until
+      FROM animus.work_items w
+     WHERE w.id = ANY (c_ids)
+     ORDER BY w.priority DESC, w.run_at;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.read_work(text, interval, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.read_work(text, interval, integer) TO animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.read_work(text, interval, integer) IS
+'Claims up to qty visible work items of queue `queue` for vt (pgmq visibility timeout): higher priority first, then earliest due. Claimed items become running and count an attempt; an item whose last attempt timed out (worker died) becomes dead instead; messages of cancelled or ended items are archived and never returned. Returns the items with their trace_context and requesters (the canonical submission and every merged one: work_id, source, trigger_info, trace_context, submitted_at). May return fewer than qty. Raises ZA101 (unknown queue), ZA002 (vt not positive, qty not 1..10000).';
+
+-- complete ------------------------------------------------------------------------------------------
+CREATE FUNCTION animus.complete_work(work_ids uuid[], outcomes jsonb[] DEFAULT NULL)
+    RETURNS TABLE (work_id uuid, completed boolean)
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+DECLARE
+    done    uuid[];
+    missing uuid;
+    r       record;
+BEGIN
+    IF work_ids IS NULL OR pg_catalog.array_position(work_ids, NULL) IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_ids must not be NULL or contain NULL',
+            HINT = 'Pass the ids returned by read_work.';
+    END IF;
+    IF outcomes IS NOT NULL AND pg_catalog.cardinality(outcomes) <> pg_catalog.cardinality(work_ids) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument outcomes must have one element per work id',
+            DETAIL = pg_catalog.format('%s work ids, %s outcomes', pg_catalog.cardinality(work_ids), pg_catalog.cardinality(outcomes)),
+            HINT = 'Pass outcomes => NULL, or an array as long as work_ids.';
+    END IF;
+    SELECT i INTO missing FROM pg_catalog.unnest(work_ids) AS i
+     WHERE NOT EXISTS (SELECT 1 FROM animus.work_items w WHERE w.id = i) LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA102', MESSAGE = 'argument work_ids: no such work item',
+            DETAIL = pg_catalog.format('work_id = %s', missing), HINT = 'Pass the ids returned by read_work.';
+    END IF;
+    done := '{}';
+    FOR r IN
+        WITH u AS (
+            UPDATE animus.work_items w
+               SET state = 'completed', outcome = i.outcome, resolved_at = pg_catalog.clock_timestamp(),
+                   updated_at = pg_catalog.clock_timestamp(),
+                   duration_ms = extract(epoch FROM pg_catalog.clock_timestamp() - w.started_at) * 1000
+              FROM ROWS FROM (pg_catalog.unnest(work_ids), pg_catalog.unnest(outcomes)) AS i(id, outcome)
+             WHERE w.id = i.id AND w.state = 'running'
+            RETURNING w.id, w.queue_name, w.msg_id
+        )
+        SELECT u.queue_name, pg_catalog.array_agg(u.id) AS ids, pg_catalog.array_agg(u.msg_id) AS msg_ids FROM u GROUP BY u.queue_name
+    LOOP
+        PERFORM pgmq.archive(r.queue_name, r.msg_ids);
+        done := done || r.ids;
+    END LOOP;
+    IF pg_catalog.cardinality(done) > 0 THEN
+        PERFORM animus.work_release_followups(done);
+    END IF;
+    RETURN QUERY SELECT i, i = ANY (done) FROM pg_catalog.unnest(work_ids) AS i;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.complete_work(uuid[], jsonb[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.complete_work(uuid[], jsonb[]) TO animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.complete_work(uuid[], jsonb[]) IS
+'Batch form for consumers: completes every running item of work_ids (outcomes[i] stored as outcome of work_ids[i]) and archives their messages in one call; returns (work_id, completed) per input id, completed = false for an item that was not running (cancelled, already ended, timed out and requeued), which is left unchanged. Merged duplicates resolve with their canonical item. Raises ZA001 (work_ids NULL or with a NULL), ZA002 (outcomes length differs), ZA102 (an unknown id; nothing is written).';
+
+CREATE FUNCTION animus.complete_work(work_id uuid, outcome jsonb DEFAULT NULL)
+    RETURNS boolean
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_queue text;
+    v_msg   bigint;
+BEGIN
+    IF work_id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_id must not be NULL', HINT = 'Pass the id returned by read_work.';
+    END IF;
+    UPDATE animus.work_items w
+       SET state = 'completed', outcome = complete_work.outcome, resolved_at = pg_catalog.clock_timestamp(),
+           updated_at = pg_catalog.clock_timestamp(),
+           duration_ms = extract(epoch FROM pg_catalog.clock_timestamp() - w.started_at) * 1000
+     WHERE w.id = complete_work.work_id AND w.state = 'running'
+    RETURNING w.queue_name, w.msg_id INTO v_queue, v_msg;
+    IF NOT FOUND THEN
+        PERFORM animus.work_raise_not_running(work_id, 'complete_work');
+    END IF;
+    PERFORM pgmq.archive(v_queue, v_msg);
+    PERFORM animus.work_release_followups(ARRAY[work_id]);
+    RETURN true;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.complete_work(uuid, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.complete_work(uuid, jsonb) TO animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.complete_work(uuid, jsonb) IS
+'Completes a running work item: state completed, outcome and duration_ms stored, its pgmq message archived; its merged duplicates resolve with it (get_work shows their canonical state), and a replace-mode follow-up waiting for it becomes visible. Returns true. Raises ZA001 (work_id NULL), ZA102 (unknown work item), ZA103 (queued, not running), ZA104 (already ended: a stale second completion, or cancelled meanwhile, or a merged duplicate).';
+
+-- fail ----------------------------------------------------------------------------------------------
+CREATE FUNCTION animus.fail_work(work_ids uuid[], error text, retryable boolean DEFAULT true)
+    RETURNS TABLE (work_id uuid, failed boolean, state text, retry_at timestamptz)
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+DECLARE
+    missing uuid;
+    r       record;
+    res_ids uuid[] := '{}';
+    res_st  text[] := '{}';
+    res_at  timestamptz[] := '{}';
+    dead    uuid[] := '{}';
+BEGIN
+    IF work_ids IS NULL OR pg_catalog.array_position(work_ids, NULL) IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_ids must not be NULL or contain NULL',
+            HINT = 'Pass the ids returned by read_work.';
+    END IF;
+    IF fail_work.error IS NULL OR fail_work.error = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument error must not be NULL or empty',
+            HINT = 'Say why the work failed; it is kept on the item (and on a dead item).';
+    END IF;
+    IF retryable IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument retryable must not be NULL', HINT = 'Pass true or false.';
+    END IF;
+    SELECT i INTO missing FROM pg_catalog.unnest(work_ids) AS i
+     WHERE NOT EXISTS (SELECT 1 FROM animus.work_items w WHERE w.id = i) LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA102', MESSAGE = 'argument work_ids: no such work item',
+            DETAIL = pg_catalog.format('work_id = %s', missing), HINT = 'Pass the ids returned by read_work.';
+    END IF;
+    -- Retry delay: min(cap, base * factor^(attempts-1)) scaled by a random factor in [1-jitter, 1+jitter].
+    FOR r IN
+        WITH u AS (
+            UPDATE animus.work_items w
+               SET state = CASE WHEN retryable AND w.attempts < w.max_attempts THEN 'queued' ELSE 'dead' END,
+                   error = fail_work.error,
+                   run_at = CASE WHEN retryable AND w.attempts < w.max_attempts
+                                 THEN pg_catalog.clock_timestamp() + pg_catalog.make_interval(secs =>
+                                      least(extract(epoch FROM q.backoff_cap),
+                                            extract(epoch FROM q.backoff_base) * q.backoff_factor ^ least(w.attempts - 1, 60))
+                                      * (1 + q.backoff_jitter * (2 * pg_catalog.random() - 1)))
+                                 ELSE w.run_at END,
+                   resolved_at = CASE WHEN retryable AND w.attempts < w.max_attempts THEN NULL ELSE pg_catalog.clock_timestamp() END,
+                   duration_ms = extract(epoch FROM pg_catalog.clock_timestamp() - w.started_at) * 1000,
+                   updated_at = pg_catalog.clock_timestamp()
+              FROM animus.queues q
+             WHERE q.queue_name = w.queue_name AND w.id = ANY (work_ids) AND w.state = 'running'
+            RETURNING w.id, w.state, w.queue_name, w.msg_id, w.run_at
+        )
+        SELECT u.queue_name, u.state, pg_catalog.array_agg(u.id) AS ids, pg_catalog.array_agg(u.msg_id) AS msg_ids,
+               pg_catalog.array_agg(u.run_at) AS run_ats
+          FROM u GROUP BY u.queue_name, u.state
+    LOOP
+        IF r.state = 'queued' THEN
+            EXECUTE pg_catalog.format(
+                'UPDATE pgmq.%I m SET vt = x.run_at FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS x(msg_id, run_at)
+                  WHERE m.msg_id = x.msg_id', 'q_' || r.queue_name)
+            USING r.msg_ids, r.run_ats;
+        ELSE
+            PERFORM pgmq.archive(r.queue_name, r.msg_ids);
+            dead := dead || r.ids;
+        END IF;
+        res_ids := res_ids || r.ids;
+        res_st := res_st || pg_catalog.array_fill(r.state::text, ARRAY[pg_catalog.cardinality(r.ids)]);
+        res_at := res_at || CASE WHEN r.state = 'queued' THEN r.run_ats
+                                 ELSE pg_catalog.array_fill(NULL::timestamptz, ARRAY[pg_catalog.cardinality(r.ids)]) END;
+    END LOOP;
+    IF pg_catalog.cardinality(dead) > 0 THEN
+        PERFORM animus.work_release_followups(dead);
+    END IF;
+    RETURN QUERY
+    SELECT i, x.id IS NOT NULL, coalesce(x.st, (SELECT w.state FROM animus.work_items w WHERE w.id = i)), x.at
+      FROM pg_catalog.unnest(work_ids) AS i
+      LEFT JOIN ROWS FROM (pg_catalog.unnest(res_ids), pg_catalog.unnest(res_st), pg_catalog.unnest(res_at)) AS x(id, st, at)
+        ON x.id = i;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.fail_work(uuid[], text, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.fail_work(uuid[], text, boolean) TO animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.fail_work(uuid[], text, boolean) IS
+'Batch form: fails every running item of work_ids with `error`. An item with attempts left and retryable goes back to queued and becomes visible after the queue''s backoff: min(backoff_cap, backoff_base * backoff_factor^(attempts-1)) * (1 +/- backoff_jitter) (defaults 2 s * 2^(n-1), cap 5 min, +/-25 %); otherwise it is dead (dead-lettered: kept with its error, message archived). Returns (work_id, failed, state, retry_at) per input id; failed = false for an item that was not running (left unchanged). Raises ZA001 (work_ids NULL or with a NULL, error NULL or empty, retryable NULL), ZA102 (an unknown id; nothing is written).';
+
+CREATE FUNCTION animus.fail_work(work_id uuid, error text, retryable boolean DEFAULT true)
+    RETURNS TABLE (state text, retry_at timestamptz)
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+DECLARE
+    r record;
+BEGIN
+    IF work_id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_id must not be NULL', HINT = 'Pass the id returned by read_work.';
+    END IF;
+    SELECT * INTO r FROM animus.fail_work(work_ids => ARRAY[fail_work.work_id], error => fail_work.error, retryable => fail_work.retryable);
+    IF NOT r.failed THEN
+        PERFORM animus.work_raise_not_running(fail_work.work_id, 'fail_work');
+    END IF;
+    RETURN QUERY SELECT r.state, r.retry_at;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.fail_work(uuid, text, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.fail_work(uuid, text, boolean) TO animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.fail_work(uuid, text, boolean) IS
+'Fails a running work item: back to queued after the queue''s exponential backoff with jitter while attempts < max_attempts and retryable, else dead (kept with its error, message archived). Returns (state, retry_at). Raises ZA001 (work_id/error/retryable NULL, error empty), ZA102 (unknown work item), ZA103 (queued, not running), ZA104 (already ended, cancelled or merged).';
+
+-- heartbeat, cancel ---------------------------------------------------------------------------------
+CREATE FUNCTION animus.heartbeat_work(work_id uuid, extend interval DEFAULT '30 seconds')
+    RETURNS TABLE (state text, cancelled boolean, visible_until timestamptz)
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_queue text;
+    v_msg   bigint;
+    v_until timestamptz;
+BEGIN
+    IF heartbeat_work.work_id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_id must not be NULL', HINT = 'Pass the id returned by read_work.';
+    END IF;
+    IF extend IS NULL OR extend <= '0' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument extend must be positive',
+            DETAIL = pg_catalog.format('extend = %s', coalesce(extend::text, 'NULL')),
+            HINT = 'Pass how long from now the item stays invisible to other readers, e.g. ''30 seconds''.';
+    END IF;
+    v_until := pg_catalog.clock_timestamp() + extend;
+    UPDATE animus.work_items w SET heartbeat_at = pg_catalog.clock_timestamp()
+     WHERE w.id = heartbeat_work.work_id AND w.state = 'running'
+    RETURNING w.queue_name, w.msg_id INTO v_queue, v_msg;
+    IF FOUND THEN
+        PERFORM pgmq.set_vt(v_queue, v_msg, v_until);
+        RETURN QUERY SELECT 'running'::text, false, v_until;
+        RETURN;
+    END IF;
+    IF EXISTS (SELECT 1 FROM animus.work_items w WHERE w.id = heartbeat_work.work_id AND w.state = 'cancelled') THEN
+        RETURN QUERY SELECT 'cancelled'::text, true, NULL::timestamptz;
+        RETURN;
+    END IF;
+    PERFORM animus.work_raise_not_running(heartbeat_work.work_id, 'heartbeat_work');
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.heartbeat_work(uuid, interval) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.heartbeat_work(uuid, interval) TO animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.heartbeat_work(uuid, interval) IS
+'Extends the visibility timeout of a running item to now + extend and records heartbeat_at. Returns (state, cancelled, visible_until): cancelled = true (and nothing extended) when the item was cancelled meanwhile, so the worker can stop. Raises ZA001 (work_id NULL), ZA002 (extend not positive), ZA102 (unknown item), ZA103 (queued: the claim timed out), ZA104 (already ended or merged).';
+
+CREATE FUNCTION animus.cancel_work(work_id uuid)
+    RETURNS boolean
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    w animus.work_items;
+BEGIN
+    IF cancel_work.work_id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_id must not be NULL', HINT = 'Pass the id returned by submit_work.';
+    END IF;
+    SELECT * INTO w FROM animus.work_items wi WHERE wi.id = cancel_work.work_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA102', MESSAGE = 'argument work_id: no such work item',
+            DETAIL = pg_catalog.format('work_id = %s', cancel_work.work_id), HINT = 'Pass the id returned by submit_work.';
+    END IF;
+    IF w.state = 'cancelled' THEN
+        RETURN false;
+    END IF;
+    IF w.state NOT IN ('queued', 'running') THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA104', MESSAGE = pg_catalog.format('argument work_id: work item is %s and cannot be cancelled', w.state),
+            DETAIL = pg_catalog.format('work_id = %s, merged_into = %s', w.id, coalesce(w.merged_into::text, 'NULL')),
+            HINT = 'Only queued or running items can be cancelled; for a merged submission cancel its canonical item.';
+    END IF;
+    UPDATE animus.work_items wi
+       SET state = 'cancelled', waits_for = NULL, resolved_at = pg_catalog.clock_timestamp(), updated_at = pg_catalog.clock_timestamp()
+     WHERE wi.id = w.id;
+    IF w.msg_id IS NOT NULL THEN
+        PERFORM pgmq.archive(w.queue_name, w.msg_id);
+    END IF;
+    PERFORM animus.work_release_followups(ARRAY[w.id]);
+    RETURN true;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.cancel_work(uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.cancel_work(uuid) TO animus_producer, animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.cancel_work(uuid) IS
+'Cancels a queued or running work item: state cancelled, message archived (it is never returned by read_work); a running worker learns it from heartbeat_work and its complete_work then raises ZA104. Returns true, or false if it was already cancelled. Raises ZA001 (work_id NULL), ZA102 (unknown item), ZA104 (completed, dead or a merged submission).';
+
+-- thin pgmq wrappers --------------------------------------------------------------------------------
+CREATE FUNCTION animus.archive_work(queue text, msg_id bigint)
+    RETURNS boolean
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM animus.queues q WHERE q.queue_name = archive_work.queue) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', queue),
+            HINT = 'Pass an existing queue (default ''work'').';
+    END IF;
+    RETURN pgmq.archive(queue, msg_id);
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.archive_work(text, bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.archive_work(text, bigint) TO animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.archive_work(text, bigint) IS
+'Thin wrapper of pgmq.archive(queue, msg_id): moves a raw message to the archive; true if it existed. Does not change any work item (use complete_work / cancel_work for that). Raises ZA101 (unknown queue).';
+
+CREATE FUNCTION animus.delete_work(queue text, msg_id bigint)
+    RETURNS boolean
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM animus.queues q WHERE q.queue_name = delete_work.queue) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', queue),
+            HINT = 'Pass an existing queue (default ''work'').';
+    END IF;
+    RETURN pgmq.delete(queue, msg_id);
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.delete_work(text, bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.delete_work(text, bigint) TO animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.delete_work(text, bigint) IS
+'Thin wrapper of pgmq.delete(queue, msg_id): deletes a raw message; true if it existed. Does not change any work item. Raises ZA101 (unknown queue).';
+
+-- ==== change work_status (deploy/work_status.sql) ====
+-- Deploy animus:work_status to pg
+-- requires: work_lifecycle
+
+CREATE FUNCTION animus.get_work(work_id uuid)
+    RETURNS TABLE (
+        id                 uuid,
+        queue_name         text,
+        work_type          text,
+        dedup_key          text,
+        source             text,
+        trigger_info       text,
+        params             jsonb,
+        priority           integer,
+        state              text,
+        canonical_id       uuid,
+        resolution         text,
+        merged_into        uuid,
+        waits_for          uuid,
+        parent_id          uuid,
+        attempts           integer,
+        max_attempts       integer,
+        msg_id             bigint,
+        run_at             timestamptz,
+        outcome            jsonb,
+        error              text,
+        duration_ms        double precision,
+        trace_context      jsonb,
+        requesters         jsonb,
+        merged_submissions jsonb,
+        children           bigint,
+        created_at         timestamptz,
+        updated_at         timestamptz,
+        started_at         timestamptz,
+        heartbeat_at       timestamptz,
+        resolved_at        timestamptz
+    )
+    STABLE
+    SECURITY DEFINER
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+BEGIN
+    IF get_work.work_id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_id must not be NULL', HINT = 'Pass the id returned by submit_work.';
+    END IF;
+    RETURN QUERY
+    SELECT w.id, w.queue_name, w.work_type, w.dedup_key, w.source, w.trigger_info, w.params, w.priority, w.state,
+           c.id, c.state, w.merged_into, w.waits_for, w.parent_id, w.attempts, w.max_attempts, w.msg_id, w.run_at,
+           coalesce(w.outcome, CASE WHEN w.state = 'merged' THEN c.outcome END),
+           coalesce(w.error, CASE WHEN w.state = 'merged' THEN c.error END),
+           w.duration_ms, w.trace_context,
+           (SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                       'work_id', r.id, 'source', r.source, 'trigger_info', r.trigger_info,
+                       'trace_context', r.trace_context, 'submitted_at', r.created_at)
+                   ORDER BY r.created_at, r.id)
+              FROM animus.work_items r WHERE r.id = c.id OR r.merged_into = c.id),
+           coalesce((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                       'work_id', r.id, 'source', r.source, 'trigger_info', r.trigger_info, 'params', r.params,
+                       'priority', r.priority, 'trace_context', r.trace_context, 'submitted_at', r.created_at)
+                   ORDER BY r.created_at, r.id)
+              FROM animus.work_items r WHERE r.merged_into = c.id), '[]'),
+           (SELECT count(*) FROM animus.work_items k WHERE k.parent_id = w.id),
+           w.created_at, w.updated_at, w.started_at, w.heartbeat_at, w.resolved_at
+      FROM animus.work_items w
+      JOIN animus.work_items c ON c.id = coalesce(w.merged_into, w.id)
+     WHERE w.id = get_work.work_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA102', MESSAGE = 'argument work_id: no such work item',
+            DETAIL = pg_catalog.format('work_id = %s', get_work.work_id),
+            HINT = 'Pass the id returned by submit_work; ended items are removed by purge_work after their retention.';
+    END IF;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.get_work(uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.get_work(uuid) TO animus_producer, animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.get_work(uuid) IS
+'One work item with its provenance: canonical_id and resolution (for a merged submission, the canonical item''s id and state: merged duplicates resolve with it, and outcome/error are the canonical''s), requesters (the canonical submission and every merged one, with trace_context, oldest first), merged_submissions (each merged duplicate with its own source, trigger_info, params, priority, trace_context), and the number of children. Raises ZA001 (work_id NULL), ZA102 (unknown work item).';
+
+CREATE FUNCTION animus.work_children(parent_id uuid)
+    RETURNS TABLE (work_id uuid, work_type text, dedup_key text, state text, source text, created_at timestamptz, resolved_at timestamptz)
+    STABLE
+    SECURITY DEFINER
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+BEGIN
+    IF work_children.parent_id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument parent_id must not be NULL', HINT = 'Pass the id of the parent work item.';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM animus.work_items w WHERE w.id = work_children.parent_id) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA102', MESSAGE = 'argument parent_id: no such work item',
+            DETAIL = pg_catalog.format('parent_id = %s', work_children.parent_id), HINT = 'Pass the id of an existing work item.';
+    END IF;
+    RETURN QUERY
+    SELECT w.id, w.work_type, w.dedup_key, w.state, w.source, w.created_at, w.resolved_at
+      FROM animus.work_items w WHERE w.parent_id = work_children.parent_id
+     ORDER BY w.created_at, w.id;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.work_children(uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.work_children(uuid) TO animus_producer, animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.work_children(uuid) IS
+'The work items submitted with parent_id => this item, oldest first (merged child submissions included, in state merged). Raises ZA001 (parent_id NULL), ZA102 (unknown parent).';
+
+CREATE FUNCTION animus.queue_stats(queue text DEFAULT NULL)
+    RETURNS TABLE (
+        queue_name               text,
+        state                    text,
+        items                    bigint,
+        queue_length             bigint,
+        queue_visible_length     bigint,
+        oldest_visible_age_sec   double precision,
+        oldest_msg_age_sec       integer,
+        total_messages           bigint
+    )
+    STABLE
+    SECURITY DEFINER
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+DECLARE
+    q      text;
+    m      record;
+    oldest double precision;
+BEGIN
+    IF queue_stats.queue IS NOT NULL AND NOT EXISTS (SELECT 1 FROM animus.queues qq WHERE qq.queue_name = queue_stats.queue) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', queue_stats.queue),
+            HINT = 'Pass an existing queue, or NULL for every queue.';
+    END IF;
+    FOR q IN SELECT qq.queue_name FROM animus.queues qq
+              WHERE queue_stats.queue IS NULL OR qq.queue_name = queue_stats.queue ORDER BY qq.queue_name
+    LOOP
+        SELECT * INTO m FROM pgmq.metrics(q);
+        EXECUTE pg_catalog.format('SELECT extract(epoch FROM pg_catalog.clock_timestamp() - min(vt)) FROM pgmq.%I WHERE vt <= pg_catalog.clock_timestamp()', 'q_' || q)
+           INTO oldest;
+        RETURN QUERY
+        SELECT q, s.state, (SELECT count(*) FROM animus.work_items w WHERE w.queue_name = q AND w.state = s.state),
+               m.queue_length, m.queue_visible_length, coalesce(oldest, 0), m.oldest_msg_age_sec, m.total_messages
+          FROM (VALUES (1, 'queued'), (2, 'running'), (3, 'completed'), (4, 'dead'), (5, 'cancelled'), (6, 'merged')) AS s(n, state)
+         ORDER BY s.n;
+    END LOOP;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.queue_stats(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.queue_stats(text) TO animus_producer, animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.queue_stats(text) IS
+'Statistics per queue (NULL = every queue) and work item state: items in that state, and per queue from pgmq: queue_length (messages), queue_visible_length (claimable now), oldest_visible_age_sec (how long the oldest claimable message has waited since it became visible), oldest_msg_age_sec, total_messages ever sent. Counting items scans the queue''s work items. Raises ZA101 (unknown queue).';
+
+CREATE FUNCTION animus.purge_work(older_than interval DEFAULT '7 days', queue text DEFAULT NULL)
+    RETURNS TABLE (queue_name text, items_deleted bigint, archived_messages_deleted bigint)
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+DECLARE
+    q       text;
+    cutoff  timestamptz;
+    n_items bigint;
+    n_merged bigint;
+    n_arch  bigint;
+BEGIN
+    IF purge_work.older_than IS NULL OR purge_work.older_than < '0' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument older_than must be a non-negative interval',
+            DETAIL = pg_catalog.format('older_than = %s', coalesce(purge_work.older_than::text, 'NULL')),
+            HINT = 'Pass the retention, e.g. older_than => ''7 days''.';
+    END IF;
+    IF purge_work.queue IS NOT NULL AND NOT EXISTS (SELECT 1 FROM animus.queues qq WHERE qq.queue_name = purge_work.queue) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', purge_work.queue),
+            HINT = 'Pass an existing queue, or NULL for every queue.';
+    END IF;
+    cutoff := pg_catalog.clock_timestamp() - purge_work.older_than;
+    FOR q IN SELECT qq.queue_name FROM animus.queues qq
+              WHERE purge_work.queue IS NULL OR qq.queue_name = purge_work.queue ORDER BY qq.queue_name
+    LOOP
+        WITH ended AS (
+            SELECT w.id FROM animus.work_items w
+             WHERE w.queue_name = q AND w.state IN ('completed', 'dead', 'cancelled') AND w.resolved_at < cutoff
+        ), merged AS (
+            DELETE FROM animus.work_items w USING ended e WHERE w.merged_into = e.id RETURNING 1
+        ), canon AS (
+            DELETE FROM animus.work_items w USING ended e WHERE w.id = e.id RETURNING 1
+        )
+        SELECT (SELECT count(*) FROM merged), (SELECT count(*) FROM canon) INTO n_merged, n_items;
+        -- pgmq has no retention function for archives: delete old archive rows directly.
+        EXECUTE pg_catalog.format('WITH d AS (DELETE FROM pgmq.%I WHERE archived_at < $1 RETURNING 1) SELECT count(*) FROM d', 'a_' || q)
+           INTO n_arch USING cutoff;
+        RETURN QUERY SELECT q, n_items + n_merged, n_arch;
+    END LOOP;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.purge_work(interval, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.purge_work(interval, text) TO animus_admin;
+COMMENT ON FUNCTION animus.purge_work(interval, text) IS
+'Retention: deletes work items that ended (completed, dead, cancelled) more than older_than ago, with their merged submissions, and archived pgmq messages archived more than older_than ago, per queue (NULL = every queue). Children of a purged parent keep parent_id NULL. Returns (queue_name, items_deleted, archived_messages_deleted). Raises ZA002 (older_than NULL or negative), ZA101 (unknown queue).';
+
 COMMIT;

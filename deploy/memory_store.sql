@@ -1,0 +1,385 @@
+-- Deploy animus:memory_store to pg
+-- requires: memory_table
+
+BEGIN;
+
+-- Functions that use pgvector's type and operators run with search_path = pg_catalog plus the
+-- schema pgvector is installed in (read here, at deploy time); every animus name is qualified.
+SELECT e.extnamespace::regnamespace::text AS vector_schema
+  FROM pg_catalog.pg_extension e WHERE e.extname = 'vector' \gset
+
+INSERT INTO animus.error_codes (sqlstate, name, meaning, hint) VALUES
+    ('ZA211', 'memory_duplicate_content', 'An update would give a memory the same content as another memory of its namespace.',
+     'Update or delete the other memory (its id is in the DETAIL), or store the content with store_memory, which merges.');
+
+-- Checks an embedding argument against animus.memory_settings. Used by every function that
+-- takes an embedding. NaN and infinite components cannot reach it: pgvector rejects them when
+-- the value is parsed (SQLSTATE 22000 / 22003); the batch form, whose embeddings arrive as JSON,
+-- checks them itself (ZA201).
+CREATE FUNCTION animus.memory_check_embedding(embedding vector, argument text DEFAULT 'embedding')
+    RETURNS void
+    STABLE
+    SET search_path = pg_catalog, :"vector_schema"
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    expected integer;
+BEGIN
+    IF embedding IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001',
+            MESSAGE = format('%s must not be NULL', argument),
+            HINT = 'Pass the embedding of the text as a vector, e.g. ''[0.1, 0.2, ...]''::vector.';
+    END IF;
+    SELECT s.embedding_dim INTO expected FROM animus.memory_settings AS s;
+    IF vector_dims(embedding) <> expected THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA200',
+            MESSAGE = format('%s has %s dimensions; animus.memories stores %s', argument, vector_dims(embedding), expected),
+            DETAIL = format('embedding model: %s', (SELECT s.embedding_model FROM animus.memory_settings AS s)),
+            HINT = 'Embed with the model recorded in animus.memory_settings, or change it with animus.memory_begin_reembedding().';
+    END IF;
+    IF vector_norm(embedding) = 0 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA202',
+            MESSAGE = format('%s is the zero vector, which has no cosine direction', argument),
+            HINT = 'Pass a non-zero embedding.';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_check_embedding(vector, text) IS
+    'Raises unless embedding is a non-NULL, non-zero vector of the dimension in animus.memory_settings. '
+    'Raises ZA001 (NULL), ZA200 (dimension), ZA202 (zero vector).';
+REVOKE ALL ON FUNCTION animus.memory_check_embedding(vector, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_check_embedding(vector, text) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+-- Checks the text arguments of a memory; returns nothing, raises on the first bad one.
+CREATE FUNCTION animus.memory_check_fields(content text, memory_type text, namespace text, metadata jsonb)
+    RETURNS void
+    IMMUTABLE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF content IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'content must not be NULL',
+            HINT = 'Pass the text of the memory.';
+    END IF;
+    IF pg_catalog.btrim(content) = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA203', MESSAGE = 'content must not be empty',
+            DETAIL = pg_catalog.format('content = %L', pg_catalog.left(content, 40)),
+            HINT = 'Store non-empty text.';
+    END IF;
+    IF memory_type IS NULL OR memory_type = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'memory_type must be a non-empty string',
+            HINT = 'Pass a type such as ''fact'', ''episode'' or ''preference''.';
+    END IF;
+    IF namespace IS NULL OR namespace = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'namespace must be a non-empty string',
+            HINT = 'Omit it for ''default'', or pass the agent, user or tenant the memory belongs to.';
+    END IF;
+    IF metadata IS NOT NULL AND pg_catalog.jsonb_typeof(metadata) <> 'object' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA003', MESSAGE = 'metadata must be a JSON object',
+            DETAIL = pg_catalog.format('metadata = %s', pg_catalog.left(metadata::text, 200)),
+            HINT = 'Pass an object such as {"topic": "billing"}, or omit it.';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_check_fields(text, text, text, jsonb) IS
+    'Raises unless content, memory_type and namespace are non-empty and metadata is an object (or NULL). '
+    'Raises ZA001, ZA203, ZA003.';
+REVOKE ALL ON FUNCTION animus.memory_check_fields(text, text, text, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_check_fields(text, text, text, jsonb) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+CREATE FUNCTION animus.store_memory(
+    content      text   DEFAULT NULL,
+    embedding    vector DEFAULT NULL,
+    memory_type  text   DEFAULT NULL,
+    source       text   DEFAULT NULL,
+    metadata     jsonb  DEFAULT '{}',
+    namespace    text   DEFAULT 'default')
+    RETURNS TABLE (id bigint, created boolean)
+    VOLATILE
+    SET search_path = pg_catalog, :"vector_schema"
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    PERFORM animus.memory_check_fields(store_memory.content, store_memory.memory_type,
+                                       store_memory.namespace, store_memory.metadata);
+    PERFORM animus.memory_check_embedding(store_memory.embedding);
+    -- One race-free statement: a second store of the same content in the same namespace
+    -- updates the row (xmax <> 0 on the returned row means the conflict branch ran).
+    RETURN QUERY
+    INSERT INTO animus.memories AS m (namespace, content, memory_type, source, metadata, embedding)
+    VALUES (store_memory.namespace, store_memory.content, store_memory.memory_type, store_memory.source,
+            coalesce(store_memory.metadata, '{}'), store_memory.embedding)
+    ON CONFLICT ON CONSTRAINT memories_namespace_content_key DO UPDATE
+       SET memory_type = EXCLUDED.memory_type,
+           source      = EXCLUDED.source,
+           metadata    = EXCLUDED.metadata,
+           embedding   = EXCLUDED.embedding,
+           updated_at  = now()
+    RETURNING m.id, m.xmax = 0;
+END
+$$;
+COMMENT ON FUNCTION animus.store_memory(text, vector, text, text, jsonb, text) IS
+    'Stores a memory and returns (id, created). The same content again in the same namespace updates that memory '
+    '(memory_type, source, metadata, embedding, updated_at) and returns created = false. '
+    'Raises ZA001 (NULL argument), ZA003 (metadata not an object), ZA200 (dimension), ZA202 (zero vector), ZA203 (empty content).';
+REVOKE ALL ON FUNCTION animus.store_memory(text, vector, text, text, jsonb, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.store_memory(text, vector, text, text, jsonb, text) TO animus_memory_writer, animus_admin;
+
+-- The batch form: one INSERT for many memories. Input is a JSON array of objects
+--   {"content": "...", "embedding": [0.1, ...], "memory_type": "...",
+--    "source": "..." (optional), "metadata": {...} (optional), "namespace": "..." (optional)}
+-- Every element is checked before anything is written; the first bad one raises, naming its
+-- position (1-based). Repeats of one (namespace, content) inside a batch collapse to the last.
+CREATE FUNCTION animus.store_memories(
+    memories   jsonb DEFAULT NULL,
+    namespace  text  DEFAULT 'default')
+    RETURNS TABLE (ordinal integer, id bigint, created boolean)
+    VOLATILE
+    SET search_path = pg_catalog, :"vector_schema"
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    dim integer;
+    bad record;
+BEGIN
+    IF memories IS NULL OR jsonb_typeof(memories) <> 'array' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA208',
+            MESSAGE = 'memories must be a JSON array of memory objects',
+            DETAIL = format('memories is %s', coalesce(jsonb_typeof(memories), 'NULL')),
+            HINT = 'Pass [{"content": "...", "embedding": [...], "memory_type": "..."}, ...].';
+    END IF;
+    IF store_memories.namespace IS NULL OR store_memories.namespace = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'namespace must be a non-empty string',
+            HINT = 'Omit it for ''default''; an element''s own "namespace" overrides it.';
+    END IF;
+    SELECT s.embedding_dim INTO dim FROM animus.memory_settings AS s;
+
+    SELECT x.ord, x.code, x.problem INTO bad
+      FROM (SELECT a.ord,
+                   CASE
+                   WHEN jsonb_typeof(a.e) <> 'object' THEN 'ZA208'
+                   WHEN EXISTS (SELECT 1 FROM jsonb_object_keys(a.e) AS k
+                                 WHERE k NOT IN ('content', 'embedding', 'memory_type', 'source', 'metadata', 'namespace')) THEN 'ZA208'
+                   WHEN jsonb_typeof(a.e -> 'content') IS DISTINCT FROM 'string' THEN 'ZA208'
+                   WHEN btrim(a.e ->> 'content') = '' THEN 'ZA203'
+                   WHEN jsonb_typeof(a.e -> 'memory_type') IS DISTINCT FROM 'string' OR a.e ->> 'memory_type' = '' THEN 'ZA208'
+                   WHEN coalesce(jsonb_typeof(a.e -> 'source'), 'null') NOT IN ('string', 'null') THEN 'ZA208'
+                   WHEN coalesce(jsonb_typeof(a.e -> 'metadata'), 'object') <> 'object' THEN 'ZA208'
+                   WHEN a.e ? 'namespace' AND (jsonb_typeof(a.e -> 'namespace') <> 'string' OR a.e ->> 'namespace' = '') THEN 'ZA208'
+                   WHEN jsonb_typeof(a.e -> 'embedding') IS DISTINCT FROM 'array' THEN 'ZA208'
+                   WHEN jsonb_array_length(a.e -> 'embedding') <> dim THEN 'ZA200'
+                   WHEN jsonb_path_exists(a.e -> 'embedding', '$[*] ? (@.type() != "number")') THEN 'ZA201'
+                   WHEN jsonb_path_exists(a.e -> 'embedding', '$[*] ? (@ > 3.4028234e38 || @ < -3.4028234e38)') THEN 'ZA201'
+                   WHEN NOT jsonb_path_exists(a.e -> 'embedding', '$[*] ? (@ != 0)') THEN 'ZA202'
+                   END AS code,
+                   CASE
+                   WHEN jsonb_typeof(a.e) <> 'object' THEN 'is not a JSON object'
+                   WHEN EXISTS (SELECT 1 FROM jsonb_object_keys(a.e) AS k
+                                 WHERE k NOT IN ('content', 'embedding', 'memory_type', 'source', 'metadata', 'namespace'))
+                        THEN 'has an unknown key (known: content, embedding, memory_type, source, metadata, namespace)'
+                   WHEN jsonb_typeof(a.e -> 'content') IS DISTINCT FROM 'string' THEN 'needs "content" as a string'
+                   WHEN btrim(a.e ->> 'content') = '' THEN 'has empty content'
+                   WHEN jsonb_typeof(a.e -> 'memory_type') IS DISTINCT FROM 'string' OR a.e ->> 'memory_type' = ''
+                        THEN 'needs "memory_type" as a non-empty string'
+                   WHEN coalesce(jsonb_typeof(a.e -> 'source'), 'null') NOT IN ('string', 'null') THEN 'has a "source" that is not a string'
+                   WHEN coalesce(jsonb_typeof(a.e -> 'metadata'), 'object') <> 'object' THEN 'has "metadata" that is not an object'
+                   WHEN a.e ? 'namespace' AND (jsonb_typeof(a.e -> 'namespace') <> 'string' OR a.e ->> 'namespace' = '')
+                        THEN 'has a "namespace" that is not a non-empty string'
+                   WHEN jsonb_typeof(a.e -> 'embedding') IS DISTINCT FROM 'array' THEN 'needs "embedding" as an array of numbers'
+                   WHEN jsonb_array_length(a.e -> 'embedding') <> dim
+                        THEN format('has an embedding of %s dimensions; animus.memories stores %s', jsonb_array_length(a.e -> 'embedding'), dim)
+                   WHEN jsonb_path_exists(a.e -> 'embedding', '$[*] ? (@.type() != "number")') THEN 'has an embedding component that is not a number (NaN, Infinity, a string, null)'
+                   WHEN jsonb_path_exists(a.e -> 'embedding', '$[*] ? (@ > 3.4028234e38 || @ < -3.4028234e38)') THEN 'has an embedding component beyond the float4 range (infinite)'
+                   WHEN NOT jsonb_path_exists(a.e -> 'embedding', '$[*] ? (@ != 0)') THEN 'has the zero vector as embedding'
+                   END AS problem
+              FROM jsonb_array_elements(memories) WITH ORDINALITY AS a(e, ord)) AS x
+     WHERE x.code IS NOT NULL
+     ORDER BY x.ord
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = bad.code,
+            MESSAGE = format('memories[%s] %s', bad.ord, bad.problem),
+            DETAIL = 'Nothing was stored (positions count from 1).',
+            HINT = CASE bad.code
+                   WHEN 'ZA200' THEN 'Embed with the model recorded in animus.memory_settings.'
+                   WHEN 'ZA201' THEN 'Every embedding component must be a finite number.'
+                   WHEN 'ZA202' THEN 'Pass a non-zero embedding.'
+                   WHEN 'ZA203' THEN 'Store non-empty text.'
+                   ELSE 'Each element is {"content": "...", "embedding": [...], "memory_type": "...", "source"?, "metadata"?, "namespace"?}.'
+                   END;
+    END IF;
+
+    RETURN QUERY
+    WITH input AS (
+        SELECT a.ord::integer AS ord,
+               coalesce(a.e ->> 'namespace', store_memories.namespace) AS ns,
+               a.e ->> 'content' AS body,
+               animus.memory_content_hash(a.e ->> 'content') AS hash,
+               a.e ->> 'memory_type' AS mtype,
+               a.e ->> 'source' AS src,
+               coalesce(a.e -> 'metadata', '{}') AS meta,
+               a.e -> 'embedding' AS emb
+          FROM jsonb_array_elements(memories) WITH ORDINALITY AS a(e, ord)
+    ), last_of_each AS (
+        SELECT DISTINCT ON (i.ns, i.hash) i.* FROM input AS i ORDER BY i.ns, i.hash, i.ord DESC
+    ), written AS (
+        INSERT INTO animus.memories AS m (namespace, content, memory_type, source, metadata, embedding)
+        SELECT l.ns, l.body, l.mtype, l.src, l.meta, l.emb::text::vector
+          FROM last_of_each AS l ORDER BY l.ord
+        ON CONFLICT ON CONSTRAINT memories_namespace_content_key DO UPDATE
+           SET memory_type = EXCLUDED.memory_type,
+               source      = EXCLUDED.source,
+               metadata    = EXCLUDED.metadata,
+               embedding   = EXCLUDED.embedding,
+               updated_at  = now()
+        RETURNING m.id, m.namespace, m.content_hash, m.xmax = 0 AS is_new
+    )
+    SELECT i.ord, w.id, w.is_new
+      FROM input AS i JOIN written AS w ON w.namespace = i.ns AND w.content_hash = i.hash
+     ORDER BY i.ord;
+END
+$$;
+COMMENT ON FUNCTION animus.store_memories(jsonb, text) IS
+    'Batch form of store_memory for bulk loads: memories is a JSON array of {content, embedding (array of numbers), memory_type, '
+    'source?, metadata?, namespace?}; namespace is the default for elements without one. Returns (ordinal, id, created) per element. '
+    'Checks every element first; nothing is written if one is bad. '
+    'Raises ZA001, ZA200 (dimension), ZA201 (NaN/infinite/non-number component), ZA202 (zero vector), ZA203 (empty content), ZA208 (malformed element).';
+REVOKE ALL ON FUNCTION animus.store_memories(jsonb, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.store_memories(jsonb, text) TO animus_memory_writer, animus_admin;
+
+CREATE FUNCTION animus.get_memory(id bigint DEFAULT NULL)
+    RETURNS SETOF animus.memories
+    STABLE
+    SET search_path = pg_catalog, :"vector_schema"
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF get_memory.id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'id must not be NULL', HINT = 'Pass the id store_memory returned.';
+    END IF;
+    RETURN QUERY SELECT m.* FROM animus.memories AS m WHERE m.id = get_memory.id;
+END
+$$;
+COMMENT ON FUNCTION animus.get_memory(bigint) IS
+    'The memory with this id, as the table row (no row if there is none or it is not visible to the caller). Read-only (STABLE). Raises ZA001.';
+REVOKE ALL ON FUNCTION animus.get_memory(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.get_memory(bigint) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+-- Changes the given fields of a memory; a NULL argument keeps that field. New content needs its
+-- new embedding in the same call, so the text and its vector never disagree.
+CREATE FUNCTION animus.update_memory(
+    id           bigint DEFAULT NULL,
+    content      text   DEFAULT NULL,
+    embedding    vector DEFAULT NULL,
+    memory_type  text   DEFAULT NULL,
+    source       text   DEFAULT NULL,
+    metadata     jsonb  DEFAULT NULL,
+    namespace    text   DEFAULT NULL)
+    RETURNS SETOF animus.memories
+    VOLATILE
+    SET search_path = pg_catalog, :"vector_schema"
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    cur animus.memories%ROWTYPE;
+    other bigint;
+BEGIN
+    IF update_memory.id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'id must not be NULL', HINT = 'Pass the id store_memory returned.';
+    END IF;
+    SELECT m.* INTO cur FROM animus.memories AS m WHERE m.id = update_memory.id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA207', MESSAGE = format('no memory has id %s', update_memory.id),
+            HINT = 'Check the id (store_memory returns it); the memory may have been deleted.';
+    END IF;
+    PERFORM animus.memory_check_fields(coalesce(update_memory.content, cur.content),
+                                       coalesce(update_memory.memory_type, cur.memory_type),
+                                       coalesce(update_memory.namespace, cur.namespace),
+                                       update_memory.metadata);
+    IF update_memory.embedding IS NOT NULL THEN
+        PERFORM animus.memory_check_embedding(update_memory.embedding);
+    ELSIF update_memory.content IS DISTINCT FROM cur.content AND update_memory.content IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'embedding must be given when content changes',
+            HINT = 'Pass the embedding of the new content in the same call.';
+    END IF;
+    IF update_memory.content IS NOT NULL OR update_memory.namespace IS NOT NULL THEN
+        SELECT m.id INTO other FROM animus.memories AS m
+         WHERE m.namespace = coalesce(update_memory.namespace, cur.namespace)
+           AND m.content_hash = animus.memory_content_hash(coalesce(update_memory.content, cur.content))
+           AND m.id <> cur.id;
+        IF FOUND THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA211',
+                MESSAGE = format('memory %s would have the same content as memory %s in namespace %s',
+                                 cur.id, other, coalesce(update_memory.namespace, cur.namespace)),
+                DETAIL = format('other id: %s', other),
+                HINT = 'Update or delete the other memory instead.';
+        END IF;
+    END IF;
+    RETURN QUERY
+    UPDATE animus.memories AS m
+       SET content     = coalesce(update_memory.content, m.content),
+           embedding   = coalesce(update_memory.embedding, m.embedding),
+           memory_type = coalesce(update_memory.memory_type, m.memory_type),
+           source      = coalesce(update_memory.source, m.source),
+           metadata    = coalesce(update_memory.metadata, m.metadata),
+           namespace   = coalesce(update_memory.namespace, m.namespace),
+           updated_at  = now()
+     WHERE m.id = cur.id
+    RETURNING m.*;
+EXCEPTION WHEN unique_violation THEN
+    -- a concurrent writer took the (namespace, content) between the check and the update
+    RAISE EXCEPTION USING ERRCODE = 'ZA211',
+        MESSAGE = format('memory %s would have the same content as another memory of its namespace', update_memory.id),
+        HINT = 'Update or delete the other memory instead.';
+END
+$$;
+COMMENT ON FUNCTION animus.update_memory(bigint, text, vector, text, text, jsonb, text) IS
+    'Changes the non-NULL fields of memory id (metadata is replaced, not merged) and sets updated_at; returns the new row. '
+    'New content needs its embedding in the same call. Raises ZA001, ZA003, ZA200, ZA202, ZA203, ZA207 (no such memory), '
+    'ZA211 (another memory of the namespace has that content).';
+REVOKE ALL ON FUNCTION animus.update_memory(bigint, text, vector, text, text, jsonb, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.update_memory(bigint, text, vector, text, text, jsonb, text) TO animus_memory_writer, animus_admin;
+
+CREATE FUNCTION animus.delete_memory(id bigint DEFAULT NULL)
+    RETURNS boolean
+    VOLATILE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF delete_memory.id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'id must not be NULL', HINT = 'Pass the id store_memory returned.';
+    END IF;
+    DELETE FROM animus.memories AS m WHERE m.id = delete_memory.id;
+    RETURN FOUND;
+END
+$$;
+COMMENT ON FUNCTION animus.delete_memory(bigint) IS
+    'Deletes memory id; true if it existed (and was visible), false otherwise. Raises ZA001.';
+REVOKE ALL ON FUNCTION animus.delete_memory(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.delete_memory(bigint) TO animus_memory_writer, animus_admin;
+
+CREATE FUNCTION animus.delete_memories(ids bigint[] DEFAULT NULL)
+    RETURNS bigint
+    VOLATILE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    n bigint;
+BEGIN
+    IF ids IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'ids must not be NULL', HINT = 'Pass an array of memory ids.';
+    END IF;
+    DELETE FROM animus.memories AS m WHERE m.id = ANY (delete_memories.ids);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION animus.delete_memories(bigint[]) IS
+    'Batch form of delete_memory: deletes the memories with these ids, returns how many existed. Raises ZA001.';
+REVOKE ALL ON FUNCTION animus.delete_memories(bigint[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.delete_memories(bigint[]) TO animus_memory_writer, animus_admin;
+
+COMMIT;

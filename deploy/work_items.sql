@@ -1,0 +1,130 @@
+-- Deploy animus:work_items to pg
+-- requires: errors
+-- requires: roles
+-- requires: extensions
+
+BEGIN;
+
+-- Work-queue SQLSTATEs (range ZA100-ZA199). Generic argument errors use ZA001-ZA004.
+INSERT INTO animus.error_codes (sqlstate, name, meaning, hint) VALUES
+    ('ZA101', 'unknown_queue',              'The named work queue does not exist.',                                      'Create it with animus.create_queue(queue => ...) or pass an existing queue name.'),
+    ('ZA102', 'unknown_work_item',          'No work item has the given id (work_id or parent_id).',                     'Pass the id returned by submit_work or read_work.'),
+    ('ZA103', 'work_not_running',           'The work item is not running (it is queued or waiting), so it cannot be completed, failed or heartbeated.', 'Claim the item with read_work first; only the worker holding it completes or fails it.'),
+    ('ZA104', 'work_already_ended',         'The work item has already ended (completed, dead, cancelled) or is a merged duplicate.', 'Do not complete or fail an item twice; a cancelled item must not be completed. Check get_work(work_id).'),
+    ('ZA105', 'illegal_state_transition',   'A work item state change is not in animus.work_state_transitions.',         'Change work item state only through the animus work functions.'),
+    ('ZA106', 'queue_already_exists',       'create_queue was called for a queue that already exists.',                   'Pass if_not_exists => true, or use configure_queue to change its settings.'),
+    ('ZA107', 'invalid_queue_name',         'A queue name is not 1-40 characters of [a-z0-9_] starting with a letter.',  'Use a lower-case name such as ''work'' or ''mail_send''.');
+
+-- One row per animus work queue. Each is backed by a pgmq queue of the same name
+-- (pgmq.q_<name> / pgmq.a_<name>). Retry backoff and worker wake-up throttling live here.
+CREATE TABLE animus.queues (
+    queue_name        text PRIMARY KEY CHECK (queue_name ~ '^[a-z][a-z0-9_]{0,39}$'),
+    backoff_base      interval NOT NULL DEFAULT '2 seconds' CHECK (backoff_base >= '0'),
+    backoff_factor    double precision NOT NULL DEFAULT 2 CHECK (backoff_factor >= 1),
+    backoff_cap       interval NOT NULL DEFAULT '5 minutes' CHECK (backoff_cap >= '0'),
+    backoff_jitter    double precision NOT NULL DEFAULT 0.25 CHECK (backoff_jitter >= 0 AND backoff_jitter < 1),
+    notify            boolean NOT NULL DEFAULT true,
+    notify_throttle   interval NOT NULL DEFAULT '250 milliseconds' CHECK (notify_throttle >= '0'),
+    last_notified_at  timestamptz NOT NULL DEFAULT '-infinity',
+    created_at        timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE animus.queues IS 'animus work queues, each backed by the pgmq queue of the same name; retry backoff (base * factor^(attempt-1), capped, +/- jitter) and the wake-up NOTIFY on channel animus_work (notify, notify_throttle: at most one NOTIFY per queue per interval).';
+
+CREATE TABLE animus.work_items (
+    id              uuid PRIMARY KEY,
+    queue_name      text NOT NULL,
+    work_type       text NOT NULL CHECK (work_type <> ''),
+    dedup_key       text,
+    source          text NOT NULL CHECK (source <> ''),
+    trigger_info    text,
+    params          jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(params) = 'object'),
+    priority        integer NOT NULL DEFAULT 0 CHECK (priority BETWEEN -1000 AND 1000),
+    state           text NOT NULL CHECK (state IN ('queued', 'running', 'completed', 'dead', 'cancelled', 'merged')),
+    merged_into     uuid REFERENCES animus.work_items (id) ON DELETE CASCADE,
+    waits_for       uuid,
+    parent_id       uuid REFERENCES animus.work_items (id) ON DELETE SET NULL,
+    attempts        integer NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+    max_attempts    integer NOT NULL DEFAULT 5 CHECK (max_attempts BETWEEN 1 AND 1000),
+    msg_id          bigint,
+    run_at          timestamptz NOT NULL,
+    outcome         jsonb,
+    error           text,
+    duration_ms     double precision,
+    trace_context   jsonb CHECK (trace_context IS NULL OR jsonb_typeof(trace_context) = 'object'),
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    updated_at      timestamptz NOT NULL DEFAULT now(),
+    started_at      timestamptz,
+    heartbeat_at    timestamptz,
+    resolved_at     timestamptz,
+    CHECK ((state = 'merged') = (merged_into IS NOT NULL)),
+    CHECK (waits_for IS NULL OR state = 'queued')
+);
+COMMENT ON TABLE animus.work_items IS 'One row per submission. Canonical items move queued -> running -> completed|dead|cancelled; a duplicate submission is a row in state merged pointing at its canonical item (merged_into) and keeps its own provenance.';
+COMMENT ON COLUMN animus.work_items.waits_for IS 'replace mode while the canonical item runs: this queued follow-up waits for that running item to end, then becomes the key holder and visible.';
+COMMENT ON COLUMN animus.work_items.msg_id IS 'id of the pgmq message in pgmq.q_<queue_name> that carries this item (NULL for merged rows).';
+
+-- Structural dedup: at most one key holder per (queue, work_type, dedup_key) among active items.
+-- Inserts use this index as the ON CONFLICT arbiter, which makes submit race-free.
+CREATE UNIQUE INDEX work_items_dedup_active ON animus.work_items (queue_name, work_type, dedup_key)
+    WHERE state IN ('queued', 'running') AND waits_for IS NULL;
+-- At most one follow-up waits for a running item (replace mode: one running plus one queued).
+CREATE UNIQUE INDEX work_items_waits_for ON animus.work_items (waits_for) WHERE waits_for IS NOT NULL;
+CREATE INDEX work_items_merged_into ON animus.work_items (merged_into) WHERE merged_into IS NOT NULL;
+CREATE INDEX work_items_parent_id ON animus.work_items (parent_id) WHERE parent_id IS NOT NULL;
+CREATE INDEX work_items_resolved_at ON animus.work_items (resolved_at) WHERE resolved_at IS NOT NULL;
+
+-- The legal state transitions; the trigger below refuses every other one (ZA105).
+CREATE TABLE animus.work_state_transitions (
+    from_state  text NOT NULL,
+    to_state    text NOT NULL,
+    why         text NOT NULL,
+    PRIMARY KEY (from_state, to_state)
+);
+COMMENT ON TABLE animus.work_state_transitions IS 'Legal work item state changes (enforced by trigger work_items_state_transition; any other raises ZA105). New rows start queued or merged.';
+INSERT INTO animus.work_state_transitions (from_state, to_state, why) VALUES
+    ('queued',  'running',   'read_work claimed it'),
+    ('queued',  'cancelled', 'cancel_work before it ran'),
+    ('queued',  'dead',      'read_work found it past max_attempts'),
+    ('running', 'completed', 'complete_work'),
+    ('running', 'queued',    'fail_work with retries left: back to the queue after a backoff'),
+    ('running', 'dead',      'fail_work not retryable or out of attempts; or read_work after the last attempt timed out'),
+    ('running', 'cancelled', 'cancel_work while running (the worker learns it from heartbeat_work)');
+GRANT SELECT ON animus.work_state_transitions TO animus_producer, animus_worker, animus_admin;
+
+CREATE FUNCTION animus.work_items_check_transition()
+    RETURNS trigger
+    VOLATILE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'ZA105',
+            MESSAGE = format('a new work item must start in state queued or merged, not %s', NEW.state),
+            HINT    = 'Submit work with animus.submit_work.';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM animus.work_state_transitions t
+                   WHERE t.from_state = OLD.state AND t.to_state = NEW.state) THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'ZA105',
+            MESSAGE = format('illegal work item state transition %s -> %s', OLD.state, NEW.state),
+            DETAIL  = format('work item %s', OLD.id),
+            HINT    = 'Legal transitions are listed in animus.work_state_transitions; use the animus work functions.';
+    END IF;
+    RETURN NEW;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.work_items_check_transition() FROM PUBLIC;
+COMMENT ON FUNCTION animus.work_items_check_transition() IS 'Trigger: refuses state changes not listed in animus.work_state_transitions, and new rows not in state queued or merged. Raises ZA105.';
+
+CREATE TRIGGER work_items_state_transition
+    BEFORE UPDATE OF state ON animus.work_items
+    FOR EACH ROW WHEN (OLD.state IS DISTINCT FROM NEW.state)
+    EXECUTE FUNCTION animus.work_items_check_transition();
+CREATE TRIGGER work_items_initial_state
+    BEFORE INSERT ON animus.work_items
+    FOR EACH ROW WHEN (NEW.state NOT IN ('queued', 'merged'))
+    EXECUTE FUNCTION animus.work_items_check_transition();
+
+COMMIT;

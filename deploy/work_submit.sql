@@ -1,0 +1,455 @@
+-- Deploy animus:work_submit to pg
+-- requires: work_queues
+
+BEGIN;
+
+-- The pgmq message that carries a work item. Body: {"work_id", "work_type"}; headers:
+-- {"animus_priority", "traceparent", "tracestate"} (absent keys omitted). Ordinary pgmq messages:
+-- pgmq.read / pgmq.metrics on the queue work as usual.
+CREATE FUNCTION animus.work_message_headers(priority integer, trace_context jsonb)
+    RETURNS jsonb
+    IMMUTABLE
+    PARALLEL SAFE
+    SET search_path = ''
+    LANGUAGE sql
+AS $$
+    SELECT pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+        'animus_priority', priority,
+        'traceparent', trace_context -> 'traceparent',
+        'tracestate', trace_context -> 'tracestate'));
+$$;
+REVOKE ALL ON FUNCTION animus.work_message_headers(integer, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.work_message_headers(integer, jsonb) TO animus_producer, animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.work_message_headers(integer, jsonb) IS
+'The pgmq headers of a work item message: {"animus_priority": n, "traceparent": ..., "tracestate": ...}. Raises nothing.';
+
+-- Inserts the pgmq message of one or more new work items. Writes pgmq.q_<queue> directly (not
+-- through pgmq.send) so that the message id can be allocated before the work item row is written:
+-- one INSERT per table instead of INSERT + UPDATE. Same columns and defaults as pgmq.send.
+CREATE FUNCTION animus.work_send_messages(queue text, items animus.work_items[], visible_at timestamptz DEFAULT NULL)
+    RETURNS void
+    VOLATILE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    EXECUTE pg_catalog.format(
+        'INSERT INTO pgmq.%I (msg_id, vt, message, headers) OVERRIDING SYSTEM VALUE
+         SELECT i.msg_id, coalesce($2, i.run_at),
+                pg_catalog.jsonb_build_object(''work_id'', i.id, ''work_type'', i.work_type),
+                animus.work_message_headers(i.priority, i.trace_context)
+           FROM pg_catalog.unnest($1) AS i', 'q_' || queue)
+    USING items, visible_at;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.work_send_messages(text, animus.work_items[], timestamptz) FROM PUBLIC;
+COMMENT ON FUNCTION animus.work_send_messages(text, animus.work_items[], timestamptz) IS
+'Internal (no role may call it): writes the pgmq messages of new work items (msg_id preallocated from the queue sequence), visible at visible_at or each item''s run_at. Raises nothing of its own.';
+
+-- Throttled worker wake-up: at most one NOTIFY animus_work (payload: queue name) per queue per
+-- notify_throttle. A NOTIFY in every submitting transaction would serialise commits.
+CREATE FUNCTION animus.work_wake(queue animus.queues)
+    RETURNS void
+    VOLATILE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF queue.notify AND pg_catalog.clock_timestamp() >= queue.last_notified_at + queue.notify_throttle THEN
+        UPDATE animus.queues q SET last_notified_at = pg_catalog.clock_timestamp()
+         WHERE q.queue_name = queue.queue_name
+           AND q.last_notified_at + q.notify_throttle <= pg_catalog.clock_timestamp();
+        IF FOUND THEN
+            PERFORM pg_catalog.pg_notify('animus_work', queue.queue_name);
+        END IF;
+    END IF;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.work_wake(animus.queues) FROM PUBLIC;
+COMMENT ON FUNCTION animus.work_wake(animus.queues) IS
+'Internal (no role may call it): NOTIFY animus_work with the queue name as payload, at most once per queue per notify_throttle. Raises nothing.';
+
+CREATE FUNCTION animus.submit_work(
+    work_type      text,
+    source         text,
+    params         jsonb DEFAULT '{}',
+    dedup_key      text DEFAULT NULL,
+    trigger_info   text DEFAULT NULL,
+    priority       integer DEFAULT 0,
+    parent_id      uuid DEFAULT NULL,
+    max_attempts   integer DEFAULT 5,
+    queue          text DEFAULT 'work',
+    delay          interval DEFAULT '0',
+    run_at         timestamptz DEFAULT NULL,
+    on_duplicate   text DEFAULT 'merge',
+    trace_context  jsonb DEFAULT NULL,
+    OUT work_id      uuid,
+    OUT status       text,
+    OUT canonical_id uuid,
+    OUT msg_id       bigint
+)
+    RETURNS record
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+DECLARE
+    q         animus.queues;
+    v_params  jsonb := coalesce(submit_work.params, '{}');
+    v_run_at  timestamptz;
+    v_id      uuid := pg_catalog.gen_random_uuid();
+    v_item    animus.work_items;
+    c         animus.work_items;
+    f         animus.work_items;
+    t_id      uuid;
+    t_msg     bigint;
+    tries     integer := 0;
+BEGIN
+    IF submit_work.work_type IS NULL OR submit_work.work_type = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_type must not be NULL or empty',
+            HINT = 'Pass the kind of work, e.g. work_type => ''engage''.';
+    END IF;
+    IF submit_work.source IS NULL OR submit_work.source = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument source must not be NULL or empty',
+            HINT = 'Pass who or what submits the work, e.g. source => ''scheduler''.';
+    END IF;
+    IF submit_work.dedup_key = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument dedup_key must be NULL or non-empty',
+            HINT = 'Pass NULL for work that is never deduplicated, or a key such as ''person=kelly''.';
+    END IF;
+    IF pg_catalog.jsonb_typeof(v_params) <> 'object' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA003', MESSAGE = 'argument params must be a JSON object',
+            DETAIL = pg_catalog.format('params is a JSON %s', pg_catalog.jsonb_typeof(v_params)),
+            HINT = 'Wrap the value in an object, e.g. {"value": ...}.';
+    END IF;
+    IF submit_work.trace_context IS NOT NULL AND pg_catalog.jsonb_typeof(submit_work.trace_context) <> 'object' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA003', MESSAGE = 'argument trace_context must be a JSON object or NULL',
+            DETAIL = pg_catalog.format('trace_context is a JSON %s', pg_catalog.jsonb_typeof(submit_work.trace_context)),
+            HINT = 'Pass {"traceparent": "00-...", "tracestate": "..."} (W3C trace context).';
+    END IF;
+    IF submit_work.delay IS NOT NULL AND submit_work.delay < '0' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument delay must not be negative',
+            DETAIL = pg_catalog.format('delay = %s', submit_work.delay),
+            HINT = 'Pass a delay >= 0, or run_at => a time.';
+    END IF;
+    IF submit_work.max_attempts IS NULL OR submit_work.max_attempts NOT BETWEEN 1 AND 1000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument max_attempts must be between 1 and 1000',
+            DETAIL = pg_catalog.format('max_attempts = %s', coalesce(submit_work.max_attempts::text, 'NULL')),
+            HINT = 'Pass max_attempts >= 1 (1 = no retry).';
+    END IF;
+    IF submit_work.priority IS NULL OR submit_work.priority NOT BETWEEN -1000 AND 1000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument priority must be between -1000 and 1000',
+            DETAIL = pg_catalog.format('priority = %s', coalesce(submit_work.priority::text, 'NULL')),
+            HINT = 'Higher priority is read first; 0 is the default.';
+    END IF;
+    IF submit_work.on_duplicate IS NULL OR submit_work.on_duplicate NOT IN ('merge', 'replace') THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA004', MESSAGE = 'argument on_duplicate must be ''merge'' or ''replace''',
+            DETAIL = pg_catalog.format('on_duplicate = %L', submit_work.on_duplicate),
+            HINT = 'merge keeps the earlier item; replace (debounce) gives it the new params, priority and run time.';
+    END IF;
+    SELECT * INTO q FROM animus.queues qq WHERE qq.queue_name = submit_work.queue;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', submit_work.queue),
+            HINT = 'Pass an existing queue (default ''work''), or create it with animus.create_queue.';
+    END IF;
+    IF submit_work.parent_id IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM animus.work_items p WHERE p.id = submit_work.parent_id) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA102', MESSAGE = 'argument parent_id: no such work item',
+            DETAIL = pg_catalog.format('parent_id = %s', submit_work.parent_id),
+            HINT = 'Pass the id of an existing work item, or NULL.';
+    END IF;
+    v_run_at := greatest(coalesce(submit_work.run_at, pg_catalog.clock_timestamp() + coalesce(submit_work.delay, '0')),
+                         pg_catalog.clock_timestamp());
+
+    LOOP
+        tries := tries + 1;
+        INSERT INTO animus.work_items AS w (id, queue_name, work_type, dedup_key, source, trigger_info, params,
+                                            priority, state, parent_id, max_attempts, msg_id, run_at, trace_context)
+        VALUES (v_id, submit_work.queue, submit_work.work_type, submit_work.dedup_key, submit_work.source,
+                submit_work.trigger_info, v_params, submit_work.priority, 'queued', submit_work.parent_id,
+                submit_work.max_attempts, pg_catalog.nextval(('pgmq.q_' || submit_work.queue || '_msg_id_seq')::regclass),
+                v_run_at, submit_work.trace_context)
+        ON CONFLICT (queue_name, work_type, dedup_key) WHERE state IN ('queued', 'running') AND waits_for IS NULL
+        DO NOTHING
+        RETURNING w.* INTO v_item;
+        IF FOUND THEN
+            PERFORM animus.work_send_messages(submit_work.queue, ARRAY[v_item]);
+            IF v_run_at <= pg_catalog.clock_timestamp() THEN
+                PERFORM animus.work_wake(q);
+            END IF;
+            work_id := v_id; status := 'created'; canonical_id := v_id; msg_id := v_item.msg_id;
+            RETURN;
+        END IF;
+
+        -- A key holder exists (committed, or its inserter waited for and committed).
+        IF submit_work.on_duplicate = 'merge' THEN
+            -- Merge into the waiting follow-up if there is one (it will run after the running item).
+            SELECT coalesce(fw.id, cw.id), coalesce(fw.msg_id, cw.msg_id) INTO t_id, t_msg
+              FROM animus.work_items cw
+              LEFT JOIN animus.work_items fw ON fw.waits_for = cw.id
+             WHERE cw.queue_name = submit_work.queue AND cw.work_type = submit_work.work_type
+               AND cw.dedup_key = submit_work.dedup_key AND cw.state IN ('queued', 'running') AND cw.waits_for IS NULL;
+            IF FOUND THEN
+                INSERT INTO animus.work_items (id, queue_name, work_type, dedup_key, source, trigger_info, params, priority,
+                                               state, merged_into, parent_id, max_attempts, run_at, trace_context)
+                VALUES (v_id, submit_work.queue, submit_work.work_type, submit_work.dedup_key, submit_work.source,
+                        submit_work.trigger_info, v_params, submit_work.priority, 'merged', t_id, submit_work.parent_id,
+                        submit_work.max_attempts, v_run_at, submit_work.trace_context);
+                work_id := v_id; status := 'merged'; canonical_id := t_id; msg_id := t_msg;
+                RETURN;
+            END IF;
+        ELSE
+            SELECT * INTO c FROM animus.work_items cw
+             WHERE cw.queue_name = submit_work.queue AND cw.work_type = submit_work.work_type
+               AND cw.dedup_key = submit_work.dedup_key AND cw.state IN ('queued', 'running') AND cw.waits_for IS NULL
+               FOR UPDATE;
+            IF FOUND THEN
+                IF c.state = 'running' THEN
+                    SELECT * INTO f FROM animus.work_items fw WHERE fw.waits_for = c.id FOR UPDATE;
+                    IF NOT FOUND THEN
+                        -- One running plus one queued: a follow-up that becomes visible when c ends.
+                        INSERT INTO animus.work_items AS w (id, queue_name, work_type, dedup_key, source, trigger_info, params,
+                                                            priority, state, waits_for, parent_id, max_attempts, msg_id, run_at, trace_context)
+                        VALUES (v_id, submit_work.queue, submit_work.work_type, submit_work.dedup_key, submit_work.source,
+                                submit_work.trigger_info, v_params, submit_work.priority, 'queued', c.id, submit_work.parent_id,
+                                submit_work.max_attempts, pg_catalog.nextval(('pgmq.q_' || submit_work.queue || '_msg_id_seq')::regclass),
+                                v_run_at, submit_work.trace_context)
+                        RETURNING w.* INTO v_item;
+                        PERFORM animus.work_send_messages(submit_work.queue, ARRAY[v_item], 'infinity');
+                        work_id := v_id; status := 'created'; canonical_id := v_id; msg_id := v_item.msg_id;
+                        RETURN;
+                    END IF;
+                    c := f;
+                END IF;
+                -- c is queued (the key holder, or the follow-up of a running item): debounce it.
+                UPDATE animus.work_items w
+                   SET params = v_params, priority = submit_work.priority, run_at = v_run_at,
+                       updated_at = pg_catalog.clock_timestamp()
+                 WHERE w.id = c.id;
+                EXECUTE pg_catalog.format(
+                    'UPDATE pgmq.%I SET vt = $2, headers = coalesce(headers, ''{}'') || pg_catalog.jsonb_build_object(''animus_priority'', $3)
+                      WHERE msg_id = $1', 'q_' || submit_work.queue)
+                USING c.msg_id, CASE WHEN c.waits_for IS NULL THEN v_run_at ELSE 'infinity' END, submit_work.priority;
+                INSERT INTO animus.work_items (id, queue_name, work_type, dedup_key, source, trigger_info, params, priority,
+                                               state, merged_into, parent_id, max_attempts, run_at, trace_context)
+                VALUES (v_id, submit_work.queue, submit_work.work_type, submit_work.dedup_key, submit_work.source,
+                        submit_work.trigger_info, v_params, submit_work.priority, 'merged', c.id, submit_work.parent_id,
+                        submit_work.max_attempts, v_run_at, submit_work.trace_context);
+                work_id := v_id; status := 'replaced'; canonical_id := c.id; msg_id := c.msg_id;
+                RETURN;
+            END IF;
+        END IF;
+        -- The key holder ended between our insert attempt and our look-up: try again.
+        IF tries >= 100 THEN
+            RAISE EXCEPTION USING ERRCODE = '40001', MESSAGE = 'submit_work could not settle a dedup race after 100 tries',
+                HINT = 'Retry the transaction.';
+        END IF;
+    END LOOP;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.submit_work(text, text, jsonb, text, text, integer, uuid, integer, text, interval, timestamptz, text, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.submit_work(text, text, jsonb, text, text, integer, uuid, integer, text, interval, timestamptz, text, jsonb)
+    TO animus_producer, animus_admin;
+COMMENT ON FUNCTION animus.submit_work(text, text, jsonb, text, text, integer, uuid, integer, text, interval, timestamptz, text, jsonb) IS
+'Submits one work item to queue `queue` and returns (work_id, status, canonical_id, msg_id). status: created (a new item and pgmq message), merged (an active item with the same queue + work_type + dedup_key exists: this submission is recorded as a merged row pointing at it, with its own source/trigger_info/params/trace_context), replaced (on_duplicate => ''replace'': the queued item got this submission''s params, priority and run time; if the item is running, a follow-up item is created that runs after it ends: one running plus one queued). Race-free under concurrency. delay or run_at makes the item invisible until due. trace_context {"traceparent","tracestate"} is stored and carried in the message headers. Raises ZA001 (work_type/source NULL or empty, dedup_key empty), ZA003 (params or trace_context not an object), ZA002 (negative delay, max_attempts not 1..1000, priority not -1000..1000), ZA004 (unknown on_duplicate), ZA101 (unknown queue), ZA102 (unknown parent_id).';
+
+CREATE FUNCTION animus.submit_work_batch(
+    items          jsonb,
+    queue          text DEFAULT 'work',
+    on_duplicate   text DEFAULT 'merge',
+    trace_context  jsonb DEFAULT NULL
+)
+    RETURNS TABLE (ord integer, work_id uuid, status text, canonical_id uuid, msg_id bigint)
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+DECLARE
+    q          animus.queues;
+    bad        record;
+    v_ids      uuid[];
+    v_pending  animus.work_items[];
+    v_new      animus.work_items[];
+    r_ids      uuid[] := '{}';
+    r_status   text[] := '{}';
+    r_canon    uuid[] := '{}';
+    r_msg      bigint[] := '{}';
+    m_ids      uuid[];
+    m_canon    uuid[];
+    m_msg      bigint[];
+    tries      integer := 0;
+BEGIN
+    IF items IS NULL OR pg_catalog.jsonb_typeof(items) <> 'array' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA003', MESSAGE = 'argument items must be a JSON array of objects',
+            DETAIL = pg_catalog.format('items is %s', coalesce('a JSON ' || pg_catalog.jsonb_typeof(items), 'NULL')),
+            HINT = 'Pass [{"work_type": ..., "source": ..., "params": {...}, "dedup_key": ...}, ...].';
+    END IF;
+    IF submit_work_batch.trace_context IS NOT NULL AND pg_catalog.jsonb_typeof(submit_work_batch.trace_context) <> 'object' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA003', MESSAGE = 'argument trace_context must be a JSON object or NULL',
+            HINT = 'Pass {"traceparent": "00-...", "tracestate": "..."} (W3C trace context).';
+    END IF;
+    IF on_duplicate IS NULL OR on_duplicate NOT IN ('merge', 'replace') THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA004', MESSAGE = 'argument on_duplicate must be ''merge'' or ''replace''',
+            DETAIL = pg_catalog.format('on_duplicate = %L', on_duplicate),
+            HINT = 'merge keeps the earlier item; replace (debounce) gives it the new params, priority and run time.';
+    END IF;
+    SELECT * INTO q FROM animus.queues qq WHERE qq.queue_name = submit_work_batch.queue;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', submit_work_batch.queue),
+            HINT = 'Pass an existing queue (default ''work''), or create it with animus.create_queue.';
+    END IF;
+
+    -- Validate every element first: the first bad one raises and nothing is written.
+    SELECT e.n, p.code, p.problem INTO bad
+      FROM pg_catalog.jsonb_array_elements(items) WITH ORDINALITY AS e(item, n)
+      CROSS JOIN LATERAL (SELECT * FROM (VALUES
+          (1, 'ZA003', CASE WHEN pg_catalog.jsonb_typeof(e.item) <> 'object' THEN 'is not a JSON object' END),
+          (2, 'ZA001', CASE WHEN pg_catalog.jsonb_typeof(e.item -> 'work_type') IS DISTINCT FROM 'string' OR e.item ->> 'work_type' = '' THEN 'work_type is missing, not a string or empty' END),
+          (3, 'ZA001', CASE WHEN pg_catalog.jsonb_typeof(e.item -> 'source') IS DISTINCT FROM 'string' OR e.item ->> 'source' = '' THEN 'source is missing, not a string or empty' END),
+          (4, 'ZA001', CASE WHEN pg_catalog.jsonb_typeof(e.item -> 'dedup_key') NOT IN ('string', 'null') OR e.item ->> 'dedup_key' = '' THEN 'dedup_key is not a non-empty string' END),
+          (5, 'ZA003', CASE WHEN pg_catalog.jsonb_typeof(e.item -> 'params') NOT IN ('object', 'null') THEN 'params is not a JSON object' END),
+          (6, 'ZA003', CASE WHEN pg_catalog.jsonb_typeof(e.item -> 'trace_context') NOT IN ('object', 'null') THEN 'trace_context is not a JSON object' END),
+          (7, 'ZA002', CASE WHEN pg_catalog.jsonb_typeof(e.item -> 'delay') NOT IN ('number', 'null') OR (e.item ->> 'delay')::numeric < 0 THEN 'delay (seconds) is not a number >= 0' END),
+          (8, 'ZA002', CASE WHEN pg_catalog.jsonb_typeof(e.item -> 'max_attempts') NOT IN ('number', 'null') OR (e.item ->> 'max_attempts')::numeric NOT BETWEEN 1 AND 1000 THEN 'max_attempts is not a number between 1 and 1000' END),
+          (9, 'ZA002', CASE WHEN pg_catalog.jsonb_typeof(e.item -> 'priority') NOT IN ('number', 'null') OR (e.item ->> 'priority')::numeric NOT BETWEEN -1000 AND 1000 THEN 'priority is not a number between -1000 and 1000' END),
+          (10, 'ZA003', CASE WHEN pg_catalog.jsonb_typeof(e.item -> 'trigger_info') NOT IN ('string', 'null') THEN 'trigger_info is not a string' END),
+          (11, 'ZA102', CASE WHEN pg_catalog.jsonb_typeof(e.item -> 'parent_id') NOT IN ('string', 'null') THEN 'parent_id is not a uuid string'
+                             WHEN e.item ->> 'parent_id' IS NOT NULL
+                              AND (e.item ->> 'parent_id' !~* '^[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12}$'
+                                   OR NOT EXISTS (SELECT 1 FROM animus.work_items p WHERE p.id = (e.item ->> 'parent_id')::uuid))
+                             THEN 'parent_id is not an existing work item' END)
+      ) AS v(rank, code, problem) WHERE v.problem IS NOT NULL ORDER BY v.rank LIMIT 1) AS p
+     ORDER BY e.n
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = bad.code,
+            MESSAGE = pg_catalog.format('argument items: item %s: %s', bad.n, bad.problem),
+            DETAIL = 'Items are numbered from 1, as ord in the result. Nothing was submitted.',
+            HINT = 'Each element: {"work_type": text, "source": text, "params": object, "dedup_key": text, "trigger_info": text, "priority": int, "parent_id": uuid, "max_attempts": int, "delay": seconds, "trace_context": object}.';
+    END IF;
+
+    IF on_duplicate = 'replace' THEN
+        -- Debounce needs row locks per key: the batch runs submit_work item by item (slower path).
+        RETURN QUERY
+        SELECT e.n::integer, s.work_id, s.status, s.canonical_id, s.msg_id
+          FROM pg_catalog.jsonb_array_elements(items) WITH ORDINALITY AS e(item, n)
+          CROSS JOIN LATERAL animus.submit_work(
+              work_type => e.item ->> 'work_type', source => e.item ->> 'source',
+              params => coalesce(e.item -> 'params', '{}'), dedup_key => e.item ->> 'dedup_key',
+              trigger_info => e.item ->> 'trigger_info', priority => coalesce((e.item ->> 'priority')::numeric::integer, 0),
+              parent_id => (e.item ->> 'parent_id')::uuid, max_attempts => coalesce((e.item ->> 'max_attempts')::numeric::integer, 5),
+              queue => submit_work_batch.queue, delay => coalesce((e.item ->> 'delay')::numeric, 0) * interval '1 second',
+              on_duplicate => 'replace',
+              trace_context => coalesce(e.item -> 'trace_context', submit_work_batch.trace_context)) AS s
+         ORDER BY e.n;
+        RETURN;
+    END IF;
+
+    SELECT pg_catalog.array_agg(w.id ORDER BY w.n), pg_catalog.array_agg(w.row ORDER BY w.n)
+      INTO v_ids, v_pending
+      FROM (SELECT e.n, r.id, r AS row
+              FROM pg_catalog.jsonb_array_elements(items) WITH ORDINALITY AS e(item, n)
+              CROSS JOIN LATERAL (SELECT (pg_catalog.jsonb_populate_record(NULL::animus.work_items, pg_catalog.jsonb_build_object(
+                  'id', pg_catalog.gen_random_uuid(),
+                  'queue_name', submit_work_batch.queue,
+                  'work_type', e.item -> 'work_type',
+                  'dedup_key', e.item -> 'dedup_key',
+                  'source', e.item -> 'source',
+                  'trigger_info', e.item -> 'trigger_info',
+                  'params', coalesce(e.item -> 'params', '{}'),
+                  'priority', coalesce((e.item ->> 'priority')::numeric::integer, 0),
+                  'state', 'queued',
+                  'parent_id', e.item -> 'parent_id',
+                  'attempts', 0,
+                  'max_attempts', coalesce((e.item ->> 'max_attempts')::numeric::integer, 5),
+                  'run_at', pg_catalog.clock_timestamp() + coalesce((e.item ->> 'delay')::numeric, 0) * interval '1 second',
+                  'trace_context', coalesce(e.item -> 'trace_context', submit_work_batch.trace_context),
+                  'created_at', pg_catalog.now(),
+                  'updated_at', pg_catalog.now()))).*) AS r) AS w;
+    IF v_ids IS NULL THEN
+        RETURN;
+    END IF;
+
+    WHILE pg_catalog.cardinality(v_pending) > 0 LOOP
+        tries := tries + 1;
+        -- Input order decides which of two equal keys in the batch becomes the canonical item.
+        WITH ins AS (
+            INSERT INTO animus.work_items AS w (id, queue_name, work_type, dedup_key, source, trigger_info, params, priority,
+                                                state, parent_id, attempts, max_attempts, msg_id, run_at, trace_context,
+                                                created_at, updated_at)
+            SELECT p.id, p.queue_name, p.work_type, p.dedup_key, p.source, p.trigger_info, p.params, p.priority,
+                   p.state, p.parent_id, p.attempts, p.max_attempts,
+                   pg_catalog.nextval(('pgmq.q_' || submit_work_batch.queue || '_msg_id_seq')::regclass),
+                   p.run_at, p.trace_context, p.created_at, p.updated_at
+              FROM pg_catalog.unnest(v_pending) WITH ORDINALITY AS p
+             ORDER BY p.ordinality
+            ON CONFLICT (queue_name, work_type, dedup_key) WHERE state IN ('queued', 'running') AND waits_for IS NULL
+            DO NOTHING
+            RETURNING w.*
+        )
+        SELECT pg_catalog.array_agg(ins::animus.work_items) INTO v_new FROM ins;
+        IF v_new IS NOT NULL THEN
+            PERFORM animus.work_send_messages(submit_work_batch.queue, v_new);
+            r_ids := r_ids || (SELECT pg_catalog.array_agg(x.id) FROM pg_catalog.unnest(v_new) x);
+            r_status := r_status || pg_catalog.array_fill('created'::text, ARRAY[pg_catalog.cardinality(v_new)]);
+            r_canon := r_canon || (SELECT pg_catalog.array_agg(x.id) FROM pg_catalog.unnest(v_new) x);
+            r_msg := r_msg || (SELECT pg_catalog.array_agg(x.msg_id) FROM pg_catalog.unnest(v_new) x);
+            v_pending := ARRAY(SELECT p FROM pg_catalog.unnest(v_pending) AS p
+                                WHERE p.id <> ALL (SELECT x.id FROM pg_catalog.unnest(v_new) x));
+        END IF;
+        EXIT WHEN pg_catalog.cardinality(v_pending) = 0;
+
+        -- The rest are duplicates of a key holder (from before, or earlier in this batch).
+        WITH tgt AS (
+            SELECT p.*, t.tid, t.tmsg
+              FROM pg_catalog.unnest(v_pending) AS p
+              JOIN LATERAL (SELECT coalesce(fw.id, cw.id) AS tid, coalesce(fw.msg_id, cw.msg_id) AS tmsg
+                              FROM animus.work_items cw
+                              LEFT JOIN animus.work_items fw ON fw.waits_for = cw.id
+                             WHERE cw.queue_name = p.queue_name AND cw.work_type = p.work_type
+                               AND cw.dedup_key = p.dedup_key AND cw.state IN ('queued', 'running')
+                               AND cw.waits_for IS NULL) AS t ON true
+        ), mins AS (
+            INSERT INTO animus.work_items (id, queue_name, work_type, dedup_key, source, trigger_info, params, priority,
+                                           state, merged_into, parent_id, attempts, max_attempts, run_at, trace_context,
+                                           created_at, updated_at)
+            SELECT g.id, g.queue_name, g.work_type, g.dedup_key, g.source, g.trigger_info, g.params, g.priority,
+                   'merged', g.tid, g.parent_id, g.attempts, g.max_attempts, g.run_at, g.trace_context,
+                   g.created_at, g.updated_at
+              FROM tgt g
+            RETURNING id
+        )
+        SELECT pg_catalog.array_agg(g.id), pg_catalog.array_agg(g.tid), pg_catalog.array_agg(g.tmsg)
+          INTO m_ids, m_canon, m_msg
+          FROM tgt g;
+        IF m_ids IS NOT NULL THEN
+            r_ids := r_ids || m_ids;
+            r_status := r_status || pg_catalog.array_fill('merged'::text, ARRAY[pg_catalog.cardinality(m_ids)]);
+            r_canon := r_canon || m_canon;
+            r_msg := r_msg || m_msg;
+            v_pending := ARRAY(SELECT p FROM pg_catalog.unnest(v_pending) AS p WHERE p.id <> ALL (m_ids));
+        END IF;
+        IF tries >= 100 THEN
+            RAISE EXCEPTION USING ERRCODE = '40001', MESSAGE = 'submit_work_batch could not settle a dedup race after 100 tries',
+                HINT = 'Retry the transaction.';
+        END IF;
+    END LOOP;
+
+    PERFORM animus.work_wake(q);
+    RETURN QUERY
+    SELECT a.n::integer, a.id, r.status, r.canon, r.msg
+      FROM pg_catalog.unnest(v_ids) WITH ORDINALITY AS a(id, n)
+      JOIN ROWS FROM (pg_catalog.unnest(r_ids), pg_catalog.unnest(r_status), pg_catalog.unnest(r_canon), pg_catalog.unnest(r_msg)) AS r(id, status, canon, msg) ON r.id = a.id
+     ORDER BY a.n;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.submit_work_batch(jsonb, text, text, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.submit_work_batch(jsonb, text, text, jsonb) TO animus_producer, animus_admin;
+COMMENT ON FUNCTION animus.submit_work_batch(jsonb, text, text, jsonb) IS
+'Submits many work items in one call: items is a JSON array of {"work_type","source","params","dedup_key","trigger_info","priority","parent_id","max_attempts","delay" (seconds),"trace_context"}. Returns one row per element, in input order (ord from 1): work_id, status (created | merged | replaced), canonical_id, msg_id. Deduplicates against active items and within the batch (the first element with a key is the canonical one). trace_context is the default for elements without one. Raises ZA003 (items not an array, an element or its params/trace_context not an object), ZA001 (work_type/source missing or empty), ZA002 (delay, max_attempts or priority out of range), ZA004 (unknown on_duplicate), ZA101 (unknown queue), ZA102 (unknown parent_id); nothing is written when it raises.';
+
+COMMIT;

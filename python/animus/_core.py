@@ -1,0 +1,389 @@
+"""What the sync and the async client share: one method per SQL function (building a
+:class:`Call`), argument adaptation, result mapping, and the telemetry around each call.
+
+Each public method only *describes* a call; ``Client._execute`` runs it on a pooled connection
+and returns the result, ``AsyncClient._execute`` does the same and returns an awaitable.
+"""
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
+from uuid import UUID
+
+from opentelemetry import trace
+from opentelemetry.trace import Status, StatusCode
+from psycopg.types.json import Jsonb
+
+from animus.embedding import to_vector_literal
+from animus.errors import AnimusError
+from animus.queries import QUERIES, Query
+from animus.results import (HeartbeatResult, Memory, QueueStats, SearchHit, SettleResult,
+                            StoreResult, SubmitResult, Submission, WorkDetails, WorkItem)
+from animus.telemetry.conventions import (_W3C, SPAN_KIND, Instruments, db_attrs,
+                                          messaging_attrs)
+
+DEFAULT_QUEUE = "work"
+
+
+@dataclass
+class Call:
+    query: Query
+    params: dict[str, Any]
+    post: Callable[[Any], Any]
+    queue: str | None = None
+    embed: tuple[str, str] | None = None   # (parameter to fill, text to embed) when missing
+    message_count: int = 1
+
+
+def _rows(cls):
+    return lambda rows: [cls.from_row(r) for r in rows]
+
+
+def _row(cls):
+    return lambda row: cls.from_row(row) if row is not None else None
+
+
+def _ident(x):
+    return x
+
+
+def _work_details(row: Mapping[str, Any] | None) -> WorkDetails | None:
+    if row is None:
+        return None
+    row = dict(row)
+    merged = row.pop("merged", None) or row.pop("merged_submissions", None) or []
+    return WorkDetails(item=WorkItem.from_row(row),
+                       merged=[Submission.from_row(m) for m in merged if isinstance(m, Mapping)])
+
+
+def _clean(params: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in params.items() if v is not None}
+
+
+class Methods:
+    """One method per ``animus.*`` SQL function; arguments are named as in SQL.
+
+    An argument left as ``None`` is not sent, so the database default applies.
+    """
+
+    def _execute(self, call: Call) -> Any:  # pragma: no cover - implemented by the clients
+        raise NotImplementedError
+
+    # ---------------------------------------------------------------- work queue
+    def submit_work(self, work_type: str, source: str, *, params: Mapping[str, Any] | None = None,
+                    dedup_key: str | None = None, trigger_info: Any = None,
+                    priority: int | None = None, parent_id: UUID | None = None,
+                    max_attempts: int | None = None, queue: str | None = None,
+                    delay: Any = None, run_at: Any = None, on_duplicate: str | None = None) -> SubmitResult:
+        """Submit work; a duplicate of an active item is merged (``status == "merged"``).
+
+        The current W3C trace context is stored with the item so the worker's ``process``
+        span links back to this call.
+
+        >>> r = client.submit_work("engage", "scheduler", dedup_key="person=kelly")  # doctest: +SKIP
+        >>> r.status                                                                   # doctest: +SKIP
+        'created'
+        """
+        p = _clean(dict(work_type=work_type, source=source, params=params, dedup_key=dedup_key,
+                        trigger_info=trigger_info, priority=priority, parent_id=parent_id,
+                        max_attempts=max_attempts, queue=queue, delay=delay, run_at=run_at,
+                        on_duplicate=on_duplicate))
+        return self._execute(Call(QUERIES["submit_work"], p, _row(SubmitResult), queue or DEFAULT_QUEUE))
+
+    def submit_work_batch(self, items: Sequence[Mapping[str, Any]], *, queue: str | None = None,
+                          on_duplicate: str | None = None) -> list[SubmitResult]:
+        """Submit many items in one call; one result per input, in input order."""
+        p = _clean(dict(items=[dict(i) for i in items], queue=queue, on_duplicate=on_duplicate))
+        return self._execute(Call(QUERIES["submit_work_batch"], p, _rows(SubmitResult),
+                                  queue or DEFAULT_QUEUE, message_count=len(items)))
+
+    def read_work(self, queue: str | None = None, *, vt: Any = None, qty: int | None = None) -> list[WorkItem]:
+        """Claim up to ``qty`` visible items for ``vt`` (visibility timeout); they become running."""
+        p = _clean(dict(queue=queue, vt=vt, qty=qty))
+        return self._execute(Call(QUERIES["read_work"], p, _rows(WorkItem), queue or DEFAULT_QUEUE))
+
+    def complete_work(self, work_id: UUID | None = None, *, outcome: Any = None,
+                      work_ids: Sequence[UUID] | None = None, queue: str | None = None) -> list[SettleResult]:
+        """Mark a running item (or many: ``work_ids``) completed, with its outcome.
+
+        ``queue`` is only used to name the telemetry span.
+        """
+        p = _clean(dict(work_id=work_id, work_ids=list(work_ids) if work_ids is not None else None,
+                        outcome=outcome))
+        return self._execute(Call(QUERIES["complete_work"], p, _rows(SettleResult), queue))
+
+    def fail_work(self, work_id: UUID | None = None, error: str | None = None, *,
+                  retryable: bool | None = None, work_ids: Sequence[UUID] | None = None,
+                  queue: str | None = None) -> list[SettleResult]:
+        """Record a failure: retried after a backoff, or dead when not retryable / out of attempts."""
+        p = _clean(dict(work_id=work_id, work_ids=list(work_ids) if work_ids is not None else None,
+                        error=error, retryable=retryable))
+        return self._execute(Call(QUERIES["fail_work"], p, _rows(SettleResult), queue))
+
+    def heartbeat_work(self, work_id: UUID, *, extend: Any = None, queue: str | None = None) -> HeartbeatResult | None:
+        """Extend the claim on a running item; ``cancelled`` says whether it was cancelled meanwhile."""
+        p = _clean(dict(work_id=work_id, extend=extend))
+        return self._execute(Call(QUERIES["heartbeat_work"], p,
+                                  lambda rows: HeartbeatResult.from_row(rows[0]) if rows else None, queue))
+
+    def release_work(self, work_id: UUID, *, queue: str | None = None) -> list[SettleResult]:
+        """Give a claimed item back (visible again now) without counting a failure."""
+        return self._execute(Call(QUERIES["release_work"], dict(work_id=work_id), _rows(SettleResult), queue))
+
+    def cancel_work(self, work_id: UUID, *, queue: str | None = None) -> list[SettleResult]:
+        p = dict(work_id=work_id)
+        return self._execute(Call(QUERIES["cancel_work"], p, _rows(SettleResult), queue))
+
+    def archive_work(self, queue: str, msg_id: int) -> Any:
+        return self._execute(Call(QUERIES["archive_work"], dict(queue=queue, msg_id=msg_id), _ident, queue))
+
+    def delete_work(self, queue: str, msg_id: int) -> Any:
+        return self._execute(Call(QUERIES["delete_work"], dict(queue=queue, msg_id=msg_id), _ident, queue))
+
+    def get_work(self, work_id: UUID) -> WorkDetails | None:
+        """The item and every submission merged into it (its provenance)."""
+        return self._execute(Call(QUERIES["get_work"], dict(work_id=work_id), _work_details))
+
+    def queue_stats(self, queue: str | None = None) -> list[QueueStats]:
+        return self._execute(Call(QUERIES["queue_stats"], _clean(dict(queue=queue)), _rows(QueueStats)))
+
+    def create_queue(self, queue: str, *, backoff_base: Any = None, backoff_factor: float | None = None,
+                     backoff_cap: Any = None, backoff_jitter: float | None = None,
+                     notify: bool | None = None, notify_throttle: Any = None,
+                     if_not_exists: bool | None = None) -> bool:
+        """Create a queue (and its pgmq queue); durations are seconds or timedeltas."""
+        p = _clean(dict(queue=queue, backoff_base=backoff_base, backoff_factor=backoff_factor,
+                        backoff_cap=backoff_cap, backoff_jitter=backoff_jitter, notify=notify,
+                        notify_throttle=notify_throttle, if_not_exists=if_not_exists))
+        return self._execute(Call(QUERIES["create_queue"], p, _ident))
+
+    def drop_queue(self, queue: str) -> Any:
+        return self._execute(Call(QUERIES["drop_queue"], dict(queue=queue), _ident))
+
+    def purge_work(self, older_than: Any = None) -> Any:
+        return self._execute(Call(QUERIES["purge_work"], _clean(dict(older_than=older_than)),
+                                  lambda rows: [dict(r) for r in rows]))
+
+    # ---------------------------------------------------------------- memory
+    def store_memory(self, content: str, embedding: Sequence[float] | None = None,
+                     memory_type: str | None = None, *, source: str | None = None,
+                     metadata: Mapping[str, Any] | None = None,
+                     namespace: str | None = None) -> StoreResult:
+        """Store a memory (same content in the same namespace updates it: ``created`` False).
+
+        Without ``embedding`` the client's Embedder embeds ``content`` (an ``embeddings`` span).
+        """
+        p = _clean(dict(content=content, embedding=embedding, memory_type=memory_type, source=source,
+                        metadata=metadata, namespace=namespace))
+        return self._execute(Call(QUERIES["store_memory"], p, _row(StoreResult),
+                                  embed=("embedding", content) if embedding is None else None))
+
+    def store_memories(self, memories: Sequence[Mapping[str, Any]], *,
+                       namespace: str | None = None) -> list[StoreResult]:
+        """Store many memories in one call (``content``, ``embedding``, ``memory_type``, ``source``,
+        ``metadata`` per item); one result per input, in input order (``ordinal``)."""
+        out = []
+        for m in memories:
+            m = dict(m)
+            e = m.get("embedding")
+            if e is not None and not isinstance(e, str):
+                m["embedding"] = e.tolist() if hasattr(e, "tolist") else [float(x) for x in e]
+            out.append(m)
+        return self._execute(Call(QUERIES["store_memories"], _clean(dict(memories=out, namespace=namespace)),
+                                  _rows(StoreResult), message_count=len(out)))
+
+    def get_memory(self, id: int) -> Memory | None:
+        return self._execute(Call(QUERIES["get_memory"], dict(id=id), _row(Memory)))
+
+    def update_memory(self, id: int, *, content: str | None = None,
+                      embedding: Sequence[float] | None = None, memory_type: str | None = None,
+                      source: str | None = None, metadata: Mapping[str, Any] | None = None,
+                      namespace: str | None = None) -> Memory | None:
+        """Change the given fields of a memory; the others keep their values."""
+        p = _clean(dict(id=id, content=content, embedding=embedding, memory_type=memory_type,
+                        source=source, metadata=metadata, namespace=namespace))
+        return self._execute(Call(QUERIES["update_memory"], p, _row(Memory)))
+
+    def delete_memory(self, id: int) -> bool:
+        """True when a memory was deleted."""
+        return self._execute(Call(QUERIES["delete_memory"], dict(id=id), _ident))
+
+    def delete_memories(self, ids: Sequence[int]) -> int:
+        """How many of ``ids`` were deleted."""
+        return self._execute(Call(QUERIES["delete_memories"], dict(ids=list(ids)), _ident))
+
+    def search_memory_vector(self, query_embedding: Sequence[float], *, k: int | None = None,
+                             filters: Mapping[str, Any] | None = None) -> list[SearchHit]:
+        p = _clean(dict(query_embedding=query_embedding, k=k, filters=filters))
+        return self._execute(Call(QUERIES["search_memory_vector"], p, _rows(SearchHit)))
+
+    def search_memory_text(self, query: str, *, k: int | None = None,
+                           filters: Mapping[str, Any] | None = None) -> list[SearchHit]:
+        p = _clean(dict(query=query, k=k, filters=filters))
+        return self._execute(Call(QUERIES["search_memory_text"], p, _rows(SearchHit)))
+
+    def hybrid_search(self, query_text: str | None = None, query_embedding: Sequence[float] | None = None,
+                      *, k: int | None = None, filters: Mapping[str, Any] | None = None,
+                      text_weight: float | None = None, vector_weight: float | None = None,
+                      rrf_k: int | None = None, candidates: int | None = None,
+                      embed: bool = True) -> list[SearchHit]:
+        """Reciprocal Rank Fusion of keyword and vector search in one statement.
+
+        Without ``query_embedding`` (and ``embed=True``) the client's Embedder embeds
+        ``query_text``; with neither, only the keyword branch runs.
+        """
+        p = _clean(dict(query_text=query_text, query_embedding=query_embedding, k=k, filters=filters,
+                        text_weight=text_weight, vector_weight=vector_weight, rrf_k=rrf_k,
+                        candidates=candidates))
+        want = embed and query_embedding is None and bool(query_text)
+        return self._execute(Call(QUERIES["hybrid_search"], p, _rows(SearchHit),
+                                  embed=("query_embedding", query_text) if want else None))
+
+
+def adapt(q: Query, params: dict[str, Any]) -> dict[str, Any]:
+    """Python values -> what psycopg should send (jsonb wrappers, vector literals)."""
+    out = {}
+    jsonb = q.jsonb
+    intervals = q.intervals
+    for k, v in params.items():
+        if k in jsonb:
+            v = Jsonb(v)
+        elif k in ("embedding", "query_embedding"):
+            v = to_vector_literal(v)
+        elif k in intervals and isinstance(v, (int, float)) and not isinstance(v, bool):
+            v = timedelta(seconds=v)
+        out[k] = v
+    return out
+
+
+def shape_result(q: Query, cur) -> Any:
+    if q.shape == "rows":
+        return cur.fetchall()
+    row = cur.fetchone()
+    if q.shape == "row":
+        return row
+    if row is None:
+        return None
+    return next(iter(row.values())) if isinstance(row, Mapping) else row[0]
+
+
+class Telemetry:
+    """Starts and ends the span and records the metrics of one call (hot path: kept lean)."""
+
+    __slots__ = ("inst", "server", "dbname", "_static")
+
+    def __init__(self, inst: Instruments, server: Mapping[str, Any], dbname: str | None = None) -> None:
+        self.inst = inst
+        self.server = dict(server)
+        self.dbname = dbname
+        self._static: dict[tuple[str, str | None], tuple[str, dict[str, Any], dict[str, Any]]] = {}
+
+    def _describe(self, q: Query, queue: str | None):
+        key = (q.name, queue)
+        hit = self._static.get(key)
+        if hit is None:
+            if q.kind == "db":
+                attrs = db_attrs(q.qualified, self.server)
+                if self.dbname:
+                    attrs["db.namespace"] = self.dbname
+                name = attrs["db.query.summary"]
+                metric = dict(attrs)
+                metric.pop("db.query.summary")
+            else:
+                attrs = messaging_attrs(q.kind, q.name, queue, self.server)
+                name = f"{q.kind} {queue}" if queue else q.kind
+                metric = {k: v for k, v in attrs.items() if k != "server.port"}
+            hit = (name, attrs, metric)
+            self._static[key] = hit
+        return hit
+
+    def begin(self, call: Call):
+        name, attrs, metric = self._describe(call.query, call.queue)
+        span = self.inst.tracer.start_span(name, kind=SPAN_KIND[call.query.kind], attributes=attrs)
+        if call.query.kind == "send" and span.is_recording():
+            carrier: dict[str, str] = {}
+            _W3C.inject(carrier, context=trace.set_span_in_context(span))
+            if carrier:
+                call.params["trace_context"] = carrier
+        return span, metric, time.perf_counter()
+
+    def ok(self, call: Call, span, metric, t0: float, result: Any) -> None:
+        elapsed = time.perf_counter() - t0
+        q = call.query
+        kind = q.kind
+        if kind == "db":
+            self.inst.db_duration.record(elapsed, metric)
+        else:
+            self.inst.messaging_duration.record(elapsed, metric)
+            if kind == "send":
+                self.inst.sent_messages.add(call.message_count, metric)
+            elif kind == "receive" and result:
+                self.inst.consumed_messages.add(len(result), metric)
+        if span.is_recording():
+            _result_attrs(span, call, result)
+        span.end()
+
+    def fail(self, call: Call, span, metric, t0: float, err: AnimusError) -> None:
+        elapsed = time.perf_counter() - t0
+        error_type = err.sqlstate or type(err).__name__
+        attrs = dict(metric)
+        attrs["error.type"] = error_type
+        if call.query.kind == "db":
+            if err.sqlstate:
+                attrs["db.response.status_code"] = err.sqlstate
+            self.inst.db_duration.record(elapsed, attrs)
+        else:
+            self.inst.messaging_duration.record(elapsed, attrs)
+        if span.is_recording():
+            span.set_attribute("error.type", error_type)
+            if err.sqlstate:
+                span.set_attribute("db.response.status_code", err.sqlstate)
+            # Only the primary message: DETAIL may quote an argument's value.
+            span.add_event("exception", {"exception.type": f"animus.{type(err).__name__}",
+                                         "exception.message": err.message})
+            span.set_status(Status(StatusCode.ERROR, f"{err.sqlstate or ''} {err.message}".strip()))
+        span.end()
+
+
+def _result_attrs(span, call: Call, result: Any) -> None:
+    kind = call.query.kind
+    if kind == "send":
+        if isinstance(result, SubmitResult):
+            if result.msg_id is not None:
+                span.set_attribute("messaging.message.id", str(result.msg_id))
+            if result.work_id is not None:
+                span.set_attribute("animus.work.id", str(result.work_id))
+            if result.status:
+                span.set_attribute("animus.work.status", result.status)
+        elif isinstance(result, list):
+            span.set_attribute("messaging.batch.message_count", len(result))
+    elif kind == "receive" and isinstance(result, list):
+        span.set_attribute("messaging.batch.message_count", len(result))
+        if len(result) == 1 and result[0].msg_id is not None:
+            span.set_attribute("messaging.message.id", str(result[0].msg_id))
+    elif kind == "settle":
+        wid = call.params.get("work_id")
+        if wid is not None:
+            span.set_attribute("animus.work.id", str(wid))
+        elif call.params.get("work_ids") is not None:
+            span.set_attribute("messaging.batch.message_count", len(call.params["work_ids"]))
+        if isinstance(result, list) and len(result) == 1 and isinstance(result[0], SettleResult):
+            if result[0].state:
+                span.set_attribute("animus.work.state", result[0].state)
+            if call.queue is None and result[0].queue:
+                span.update_name(f"settle {result[0].queue}")
+                span.set_attribute("messaging.destination.name", result[0].queue)
+    elif kind == "db" and isinstance(result, list):
+        span.set_attribute("db.response.returned_rows", len(result))
+
+
+def server_attrs(dsn) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    host = dsn.host
+    if host and "," not in host:
+        out["server.address"] = host
+        if dsn.port:
+            out["server.port"] = dsn.port
+    return out

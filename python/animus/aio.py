@@ -1,0 +1,135 @@
+"""The asyncio client: the same methods as :class:`animus.Client`, awaitable, on an
+:class:`psycopg_pool.AsyncConnectionPool` (for asyncio agent frameworks)."""
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import psycopg
+from opentelemetry import trace
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from animus._core import Call, Methods, Telemetry, adapt, server_attrs, shape_result
+from animus.client import _instruments
+from animus.config import Config
+from animus.embedding import Embedder
+from animus.errors import ConnectionFailed, InvalidArgument, from_psycopg
+from animus.telemetry import genai
+
+__all__ = ["AsyncClient", "connect_async"]
+
+
+class AsyncClient(Methods):
+    """Every method of :class:`animus.Client`, returning an awaitable.
+
+    >>> client = await animus.connect_async()               # doctest: +SKIP
+    >>> r = await client.submit_work("engage", "agent")      # doctest: +SKIP
+    """
+
+    def __init__(self, config: Config, *, embedder: Embedder | None = None,
+                 tracer_provider: Any = None, meter_provider: Any = None) -> None:
+        self.config = config
+        self._dsn = config.database_url
+        self.embedder = embedder
+        self._tel = Telemetry(_instruments(tracer_provider, meter_provider), server_attrs(self._dsn),
+                              self._dsn.dbname)
+        self._pool = AsyncConnectionPool(self._dsn.reveal(), min_size=config.pool_min_size,
+                                         max_size=config.pool_max_size, open=False, name="animus-async",
+                                         kwargs={"autocommit": True, "row_factory": dict_row})
+
+    async def open(self, timeout: float = 10.0) -> "AsyncClient":
+        try:
+            conn = await psycopg.AsyncConnection.connect(self._dsn.reveal(), connect_timeout=max(1, int(timeout)))
+            await conn.close()
+        except psycopg.Error as exc:
+            err = from_psycopg(exc, scrub=self._dsn.scrub)
+            raise ConnectionFailed(f"cannot connect to {self._dsn.redacted}: {err.message}",
+                                   sqlstate=err.sqlstate) from None
+        try:
+            await self._pool.open(wait=True, timeout=timeout)
+        except PoolTimeout:
+            await self._pool.close(timeout=0)
+            raise ConnectionFailed(f"cannot connect to {self._dsn.redacted} within {timeout:g} s") from None
+        return self
+
+    async def _embed_into(self, call: Call) -> None:
+        param, text = call.embed  # type: ignore[misc]
+        emb = self.embedder
+        if emb is None:
+            if call.query.name == "hybrid_search":
+                return
+            raise InvalidArgument(f"{call.query.name}: {param} is required (pass it, or give the "
+                                  "client an Embedder: animus.connect_async(embedder=...))")
+        with genai.embeddings(emb.model, provider=emb.provider, instruments=self._tel.inst) as op:
+            vectors = emb.embed([text])
+            if inspect.isawaitable(vectors):
+                vectors = await vectors
+            op.set("gen_ai.embeddings.dimension.count", len(vectors[0]))
+        call.params[param] = vectors[0]
+
+    async def _run(self, call: Call) -> Any:
+        if call.embed is not None:
+            await self._embed_into(call)
+        tel = self._tel
+        span, metric, t0 = tel.begin(call)
+        q = call.query
+        try:
+            with trace.use_span(span, end_on_exit=False):
+                params = adapt(q, call.params)
+                async with self._pool.connection() as conn:
+                    cur = await conn.execute(q.sql(tuple(params)), params)
+                    if q.shape == "rows":
+                        rows = await cur.fetchall()
+                    else:
+                        row = await cur.fetchone()
+                        rows = row if q.shape == "row" or row is None else next(iter(row.values()))
+        except psycopg.Error as exc:
+            err = from_psycopg(exc, function=q.qualified, scrub=self._dsn.scrub)
+            tel.fail(call, span, metric, t0, err)
+            raise err from None
+        except BaseException:
+            span.end()
+            raise
+        result = call.post(rows)
+        tel.ok(call, span, metric, t0, result)
+        return result
+
+    def _execute(self, call: Call) -> Any:
+        return self._run(call)
+
+    async def connect_raw(self, **kwargs: Any) -> psycopg.AsyncConnection:
+        try:
+            return await psycopg.AsyncConnection.connect(self._dsn.reveal(), autocommit=True,
+                                                         row_factory=dict_row, **kwargs)
+        except psycopg.Error as exc:
+            raise from_psycopg(exc, scrub=self._dsn.scrub) from None
+
+    @property
+    def instruments(self):
+        return self._tel.inst
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+    async def __aenter__(self) -> "AsyncClient":
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.close()
+
+    def __repr__(self) -> str:
+        return (f"AsyncClient(dsn={self._dsn.redacted!r}, pool={self.config.pool_min_size}.."
+                f"{self.config.pool_max_size})")
+
+
+async def connect_async(dsn: str | None = None, *, embedder: Embedder | None = None,
+                        tracer_provider: Any = None, meter_provider: Any = None, **config: Any) -> AsyncClient:
+    """An opened :class:`AsyncClient` (``DATABASE_URL`` by default, ``.env`` loaded)."""
+    cfg = Config.from_env(dsn=dsn)
+    if config:
+        import dataclasses
+
+        cfg = dataclasses.replace(cfg, **config)
+    client = AsyncClient(cfg, embedder=embedder, tracer_provider=tracer_provider, meter_provider=meter_provider)
+    return await client.open()

@@ -1,0 +1,138 @@
+"""The synchronous client: a psycopg 3 connection pool and one method per SQL function."""
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from opentelemetry import trace
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from animus._core import Call, Methods, Telemetry, adapt, server_attrs, shape_result
+from animus.config import Config
+from animus.embedding import Embedder
+from animus.errors import ConnectionFailed, InvalidArgument, from_psycopg
+from animus.telemetry import genai
+from animus.telemetry.conventions import Instruments, default_instruments
+
+__all__ = ["Client", "connect"]
+
+
+def _instruments(tracer_provider: Any, meter_provider: Any) -> Instruments:
+    if tracer_provider is None and meter_provider is None:
+        return default_instruments()
+    return Instruments(tracer_provider, meter_provider)
+
+
+class Client(Methods):
+    """A thread-safe client backed by a :class:`psycopg_pool.ConnectionPool`.
+
+    Use :func:`animus.connect` to build one from the environment. Each call runs one statement
+    in autocommit mode on a pooled connection, inside an OpenTelemetry span.
+    """
+
+    def __init__(self, config: Config, *, embedder: Embedder | None = None,
+                 tracer_provider: Any = None, meter_provider: Any = None,
+                 connect_timeout: float = 10.0) -> None:
+        self.config = config
+        self._dsn = config.database_url
+        self.embedder = embedder
+        self._tel = Telemetry(_instruments(tracer_provider, meter_provider), server_attrs(self._dsn),
+                              self._dsn.dbname)
+        self._pool = ConnectionPool(self._dsn.reveal(), min_size=config.pool_min_size,
+                                    max_size=config.pool_max_size, open=False, name="animus",
+                                    kwargs={"autocommit": True, "row_factory": dict_row})
+        # One direct attempt first: a wrong password or host fails at once with the server's
+        # reason, instead of after the pool's retries.
+        try:
+            psycopg.connect(self._dsn.reveal(), connect_timeout=max(1, int(connect_timeout))).close()
+        except psycopg.Error as exc:
+            err = from_psycopg(exc, scrub=self._dsn.scrub)
+            raise ConnectionFailed(f"cannot connect to {self._dsn.redacted}: {err.message}",
+                                   sqlstate=err.sqlstate) from None
+        try:
+            self._pool.open(wait=True, timeout=connect_timeout)
+        except PoolTimeout:
+            self._pool.close(timeout=0)
+            raise ConnectionFailed(f"cannot connect to {self._dsn.redacted} within "
+                                   f"{connect_timeout:g} s") from None
+
+    def connect_raw(self, **kwargs: Any) -> psycopg.Connection:
+        """A new dedicated (unpooled) autocommit connection, e.g. for LISTEN."""
+        try:
+            return psycopg.connect(self._dsn.reveal(), autocommit=True, row_factory=dict_row, **kwargs)
+        except psycopg.Error as exc:
+            raise from_psycopg(exc, scrub=self._dsn.scrub) from None
+
+    def _embed_into(self, call: Call) -> None:
+        param, text = call.embed  # type: ignore[misc]
+        emb = self.embedder
+        if emb is None:
+            if call.query.name == "hybrid_search":
+                return  # keyword branch only
+            raise InvalidArgument(f"{call.query.name}: {param} is required (pass it, or give the "
+                                  "client an Embedder: animus.connect(embedder=...))")
+        with genai.embeddings(emb.model, provider=emb.provider, instruments=self._tel.inst) as op:
+            vectors = emb.embed([text])
+            op.set("gen_ai.embeddings.dimension.count", len(vectors[0]))
+        call.params[param] = vectors[0]
+
+    def _execute(self, call: Call) -> Any:
+        if call.embed is not None:
+            self._embed_into(call)
+        tel = self._tel
+        span, metric, t0 = tel.begin(call)
+        q = call.query
+        try:
+            with trace.use_span(span, end_on_exit=False):
+                params = adapt(q, call.params)
+                with self._pool.connection() as conn:
+                    rows = shape_result(q, conn.execute(q.sql(tuple(params)), params))
+        except psycopg.Error as exc:
+            err = from_psycopg(exc, function=q.qualified, scrub=self._dsn.scrub)
+            tel.fail(call, span, metric, t0, err)
+            raise err from None
+        except BaseException:
+            span.end()
+            raise
+        result = call.post(rows)
+        tel.ok(call, span, metric, t0, result)
+        return result
+
+    @property
+    def pool(self) -> ConnectionPool:
+        return self._pool
+
+    @property
+    def instruments(self) -> Instruments:
+        return self._tel.inst
+
+    def close(self) -> None:
+        self._pool.close()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (f"Client(dsn={self._dsn.redacted!r}, pool={self.config.pool_min_size}.."
+                f"{self.config.pool_max_size})")
+
+
+def connect(dsn: str | None = None, *, embedder: Embedder | None = None,
+            tracer_provider: Any = None, meter_provider: Any = None, **config: Any) -> Client:
+    """A :class:`Client` for ``dsn`` (default: ``DATABASE_URL``, ``.env`` loaded).
+
+    Keyword arguments override :class:`~animus.config.Config` fields (e.g. ``pool_max_size=4``).
+
+    >>> import animus
+    >>> client = animus.connect()          # doctest: +SKIP
+    """
+    cfg = Config.from_env(dsn=dsn)
+    if config:
+        import dataclasses
+
+        cfg = dataclasses.replace(cfg, **config)
+    return Client(cfg, embedder=embedder, tracer_provider=tracer_provider, meter_provider=meter_provider)

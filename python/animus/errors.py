@@ -1,0 +1,210 @@
+"""Exceptions: SQLSTATEs raised by the database mapped to a small hierarchy.
+
+Every exception raised by a client call is an :class:`AnimusError`. Those that come from the
+database carry ``sqlstate``, ``detail`` and ``hint`` as PostgreSQL sent them (``animus`` puts the
+offending value in DETAIL only where that is safe). A merged duplicate submission is *not* an
+error: ``submit_work`` returns it with ``status == "merged"``.
+
+::
+
+    AnimusError
+    ├── ConfigError                 missing/malformed configuration (raised before any I/O)
+    ├── ConnectionFailed            the server cannot be reached or refused the login
+    ├── NotDeployed                 schema animus / a function is missing: deploy first
+    ├── PermissionDenied            the role lacks EXECUTE (42501)
+    └── DatabaseError               anything else the server raised
+        ├── InvalidArgument         ZA001-ZA0FF: null/empty, out of range, bad JSON, bad option
+        │   └── DimensionMismatch   an embedding of the wrong length
+        ├── NotFound                QueueNotFound ZA101, WorkNotFound ZA102, MemoryNotFound ZA207
+        ├── InvalidState            WorkNotRunning ZA103, WorkAlreadyEnded ZA104,
+        │                           IllegalTransition ZA105, re-embedding state ZA209/ZA210
+        ├── WorkError               every ZA1xx (QueueExists ZA106, and the work classes above)
+        └── MemoryStoreError        every ZA2xx (MemoryNotFound; bad input ZA201-ZA208 is
+                                    InvalidArgument and MemoryStoreError)
+"""
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "AnimusError", "ConfigError", "ConnectionFailed", "NotDeployed", "PermissionDenied",
+    "DatabaseError", "InvalidArgument", "DimensionMismatch", "NotFound", "InvalidState",
+    "WorkError", "MemoryStoreError", "NonRetryable", "QueueNotFound", "WorkNotFound",
+    "WorkNotRunning", "WorkAlreadyEnded", "IllegalTransition", "QueueExists", "InvalidWorkArgument",
+    "MemoryNotFound", "InvalidMemoryArgument", "MemoryStateError", "from_psycopg", "SQLSTATE_CLASSES",
+]
+
+
+class AnimusError(Exception):
+    """Base of every animus exception."""
+
+    sqlstate: str | None = None
+    detail: str | None = None
+    hint: str | None = None
+
+    def __init__(self, message: str, *, sqlstate: str | None = None, detail: str | None = None,
+                 hint: str | None = None, function: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.sqlstate = sqlstate
+        self.detail = detail
+        self.hint = hint
+        self.function = function
+
+    def __str__(self) -> str:
+        parts = [self.message]
+        if self.sqlstate:
+            parts[0] = f"[{self.sqlstate}] {self.message}"
+        if self.detail:
+            parts.append(f"DETAIL: {self.detail}")
+        if self.hint:
+            parts.append(f"HINT: {self.hint}")
+        return "\n".join(parts)
+
+
+class ConfigError(AnimusError):
+    """The configuration is missing or malformed."""
+
+
+class ConnectionFailed(AnimusError):
+    """The database cannot be reached, or refused the login."""
+
+
+class NotDeployed(AnimusError):
+    """Schema ``animus`` or one of its functions does not exist in this database."""
+
+
+class PermissionDenied(AnimusError):
+    """The connected role may not execute this function (grant it one of the animus roles)."""
+
+
+class DatabaseError(AnimusError):
+    """An error raised by the server that has no more specific class."""
+
+
+class InvalidArgument(DatabaseError):
+    """Bad input rejected by the database (nothing was written)."""
+
+
+class NotFound(DatabaseError):
+    """The work item, queue or memory does not exist."""
+
+
+class InvalidState(DatabaseError):
+    """The call is not legal in the item's current state (e.g. completing an item not running)."""
+
+
+class WorkError(DatabaseError):
+    """Another work-queue error (SQLSTATE ZA1xx)."""
+
+
+class MemoryStoreError(DatabaseError):
+    """Another memory error (SQLSTATE ZA2xx)."""
+
+
+class QueueNotFound(NotFound, WorkError):
+    """ZA101: the named work queue does not exist."""
+
+
+class WorkNotFound(NotFound, WorkError):
+    """ZA102: no work item has the given id."""
+
+
+class WorkNotRunning(InvalidState, WorkError):
+    """ZA103: the item is not running, so it cannot be completed, failed or heartbeated."""
+
+
+class WorkAlreadyEnded(InvalidState, WorkError):
+    """ZA104: the item already ended (a stale second completion, a cancelled item...)."""
+
+
+class IllegalTransition(InvalidState, WorkError):
+    """ZA105: a state change not in animus.work_state_transitions."""
+
+
+class QueueExists(WorkError):
+    """ZA106: create_queue for a queue that exists (pass if_not_exists=True)."""
+
+
+class InvalidWorkArgument(InvalidArgument, WorkError):
+    """ZA107 (invalid queue name) and other bad input specific to the work queue."""
+
+
+class MemoryNotFound(NotFound, MemoryStoreError):
+    """ZA207: no memory has the given id."""
+
+
+class InvalidMemoryArgument(InvalidArgument, MemoryStoreError):
+    """ZA201-ZA206, ZA208: a bad embedding, empty content, a malformed filter or batch."""
+
+
+class DimensionMismatch(InvalidMemoryArgument):
+    """ZA200: an embedding does not have the dimension the memories table was deployed with."""
+
+
+class MemoryStateError(InvalidState, MemoryStoreError):
+    """ZA209/ZA210: the call does not fit the embedding (re-embedding) state."""
+
+
+class NonRetryable(Exception):
+    """Raise (or subclass) this in a worker handler to dead-letter the item at once."""
+
+
+# Exact codes first (kept in step with animus.error_codes / docs/errors.md), then ranges.
+SQLSTATE_CLASSES: dict[str, type[AnimusError]] = {
+    "ZA001": InvalidArgument, "ZA002": InvalidArgument, "ZA003": InvalidArgument,
+    "ZA004": InvalidArgument, "ZA010": NotDeployed, "ZA011": NotDeployed,
+    "ZA101": QueueNotFound, "ZA102": WorkNotFound, "ZA103": WorkNotRunning,
+    "ZA104": WorkAlreadyEnded, "ZA105": IllegalTransition, "ZA106": QueueExists,
+    "ZA107": InvalidWorkArgument,
+    "ZA200": DimensionMismatch, "ZA207": MemoryNotFound,
+    "ZA209": MemoryStateError, "ZA210": MemoryStateError,
+    "42501": PermissionDenied,
+    "3F000": NotDeployed,   # invalid_schema_name: schema animus missing
+    "42883": NotDeployed,   # undefined_function
+    "42P01": NotDeployed,   # undefined_table
+}
+
+
+def register_codes(mapping: dict[str, type[AnimusError]]) -> None:
+    SQLSTATE_CLASSES.update(mapping)
+
+
+def _class_for(sqlstate: str | None) -> type[AnimusError]:
+    if not sqlstate:
+        return DatabaseError
+    cls = SQLSTATE_CLASSES.get(sqlstate)
+    if cls is not None:
+        return cls
+    if sqlstate.startswith("ZA0"):
+        return InvalidArgument
+    if sqlstate.startswith("ZA1"):
+        return WorkError
+    if sqlstate.startswith("ZA2"):
+        return InvalidMemoryArgument
+    if sqlstate.startswith("08"):
+        return ConnectionFailed
+    if sqlstate.startswith("28"):
+        return ConnectionFailed
+    return DatabaseError
+
+
+def from_psycopg(exc: BaseException, *, function: str | None = None,
+                 scrub: Any = None) -> AnimusError:
+    """Map a psycopg exception to an :class:`AnimusError` (message scrubbed of the password)."""
+    diag = getattr(exc, "diag", None)
+    sqlstate = getattr(exc, "sqlstate", None) or (diag.sqlstate if diag is not None else None)
+    message = (diag.message_primary if diag is not None else None) or str(exc).strip() or type(exc).__name__
+    detail = diag.message_detail if diag is not None else None
+    hint = diag.message_hint if diag is not None else None
+    if scrub is not None:
+        message = scrub(message)
+        detail = scrub(detail) if detail else detail
+        hint = scrub(hint) if hint else hint
+    cls = _class_for(sqlstate)
+    if sqlstate is None:
+        import psycopg
+
+        if isinstance(exc, psycopg.OperationalError):
+            cls = ConnectionFailed
+    return cls(message, sqlstate=sqlstate, detail=detail, hint=hint, function=function)

@@ -1,0 +1,90 @@
+"""Every SQL statement the client sends, in one place, one name per query.
+
+A :class:`Query` names one ``animus.*`` function, how its result is shaped, how its arguments
+are adapted, and which telemetry conventions wrap it. :meth:`Query.sql` renders the call with
+named arguments (``f(a => %(a)s, …)``) for the arguments the caller actually gave, so every
+other argument keeps the default the database declares; the rendered text is cached per
+argument set, so psycopg prepares each shape once and reuses it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+__all__ = ["Query", "QUERIES", "NOTIFY_CHANNEL"]
+
+Shape = Literal["row", "rows", "scalar", "none"]
+# Telemetry: messaging operation types (send/receive/settle/create) or a plain db call.
+Kind = Literal["send", "receive", "settle", "create", "db"]
+
+
+@dataclass(frozen=True)
+class Query:
+    name: str                      # the client method
+    function: str                  # the schema-qualified SQL function
+    shape: Shape
+    kind: Kind
+    jsonb: frozenset[str] = frozenset()     # arguments sent as jsonb
+    casts: tuple[tuple[str, str], ...] = ()  # argument -> SQL type cast
+    intervals: frozenset[str] = frozenset()  # arguments of type interval (numbers = seconds)
+    _cache: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def sql(self, keys: tuple[str, ...]) -> str:
+        """The statement for a call passing exactly the arguments ``keys`` (in that order)."""
+        text = self._cache.get(keys)
+        if text is None:
+            casts = dict(self.casts)
+            args = ", ".join(f"{k} => %({k})s" + (f"::{casts[k]}" if k in casts else "") for k in keys)
+            target = f"animus.{self.function}({args})"
+            if self.shape in ("row", "rows"):
+                text = f"SELECT * FROM {target}"
+            else:
+                text = f"SELECT {target}"
+            self._cache[keys] = text
+        return text
+
+    @property
+    def qualified(self) -> str:
+        return f"animus.{self.function}"
+
+
+def _q(name: str, shape: Shape, kind: Kind, jsonb: tuple[str, ...] = (),
+       casts: tuple[tuple[str, str], ...] = (), function: str | None = None,
+       intervals: tuple[str, ...] = ()) -> Query:
+    return Query(name, function or name, shape, kind, frozenset(jsonb), casts, frozenset(intervals))
+
+
+_VEC = (("embedding", "vector"), ("query_embedding", "vector"))
+
+QUERIES: dict[str, Query] = {q.name: q for q in [
+    # work queue
+    _q("submit_work", "row", "send", ("params", "trace_context"), intervals=("delay",)),
+    _q("submit_work_batch", "rows", "send", ("items", "trace_context")),
+    _q("read_work", "rows", "receive"),
+    _q("complete_work", "rows", "settle", ("outcome",)),
+    _q("fail_work", "rows", "settle"),
+    _q("heartbeat_work", "rows", "settle"),
+    _q("cancel_work", "rows", "settle"),
+    _q("release_work", "rows", "settle"),
+    _q("archive_work", "scalar", "settle"),
+    _q("delete_work", "scalar", "settle"),
+    _q("get_work", "row", "db"),
+    _q("list_merged", "rows", "db"),
+    _q("queue_stats", "rows", "db"),
+    _q("create_queue", "scalar", "db", intervals=("backoff_base", "backoff_cap", "notify_throttle")),
+    _q("drop_queue", "scalar", "db"),
+    _q("purge_work", "rows", "db"),
+    # memory
+    _q("store_memory", "row", "db", ("metadata",), _VEC),
+    _q("store_memories", "rows", "db", ("memories",)),
+    _q("get_memory", "row", "db"),
+    _q("update_memory", "row", "db", ("metadata",), _VEC),
+    _q("delete_memory", "scalar", "db"),
+    _q("delete_memories", "scalar", "db"),
+    _q("search_memory_vector", "rows", "db", ("filters",), _VEC),
+    _q("search_memory_text", "rows", "db", ("filters",)),
+    _q("hybrid_search", "rows", "db", ("filters",), _VEC),
+]}
+
+# The queue's throttled wake-up channel (see docs/work-queue.md).
+NOTIFY_CHANNEL = "animus_work"

@@ -1,0 +1,206 @@
+"""Typed results: one dataclass per row shape the SQL functions return.
+
+Rows are mapped by column name. A column this version of the client does not know is kept in
+``extra`` rather than dropped, so a newer schema never breaks an older client.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar, Mapping, TypeVar
+from uuid import UUID
+
+__all__ = ["SubmitResult", "WorkItem", "Submission", "WorkDetails", "HeartbeatResult",
+           "SettleResult", "QueueStats", "StoreResult", "Memory", "SearchHit", "Row"]
+
+T = TypeVar("T", bound="Row")
+
+
+@dataclass(frozen=True)
+class Row:
+    _aliases: ClassVar[dict[str, str]] = {}
+    extra: dict[str, Any] = field(default_factory=dict, repr=False, compare=False, kw_only=True)
+
+    @classmethod
+    def _fieldnames(cls) -> frozenset[str]:
+        names = cls.__dict__.get("_names_cache")
+        if names is None:
+            names = frozenset(f.name for f in dataclasses.fields(cls) if f.name != "extra")
+            cls._names_cache = names  # type: ignore[attr-defined]
+        return names
+
+    @classmethod
+    def from_row(cls: type[T], row: Mapping[str, Any]) -> T:
+        names = cls._fieldnames()
+        known: dict[str, Any] = {}
+        extra: dict[str, Any] = {}
+        aliases = cls._aliases
+        for key, value in row.items():
+            name = aliases.get(key, key)
+            if name in names and name not in known:
+                known[name] = value
+            else:
+                extra[key] = value
+        return cls(**known, extra=extra)
+
+
+@dataclass(frozen=True)
+class SubmitResult(Row):
+    """What ``submit_work`` did: ``status`` is ``created``, ``merged`` or ``replaced``."""
+
+    work_id: UUID | None = None
+    status: str | None = None
+    canonical_id: UUID | None = None
+    msg_id: int | None = None
+    _aliases: ClassVar[dict[str, str]] = {"id": "work_id", "pgmq_msg_id": "msg_id"}
+
+    @property
+    def merged(self) -> bool:
+        return self.status == "merged"
+
+
+@dataclass(frozen=True)
+class WorkItem(Row):
+    """A work item as ``read_work``/``get_work`` return it."""
+
+    id: UUID | None = None
+    queue: str | None = None
+    work_type: str | None = None
+    dedup_key: str | None = None
+    source: str | None = None
+    trigger_info: Any = None
+    params: dict[str, Any] = field(default_factory=dict)
+    priority: int | None = None
+    state: str | None = None
+    merged_into: UUID | None = None
+    parent_id: UUID | None = None
+    attempts: int | None = None
+    max_attempts: int | None = None
+    msg_id: int | None = None
+    outcome: Any = None
+    error: str | None = None
+    trace_context: dict[str, Any] | None = None
+    trace_contexts: list[dict[str, Any]] | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    resolved_at: datetime | None = None
+    _aliases: ClassVar[dict[str, str]] = {
+        "work_id": "id", "queue_name": "queue", "pgmq_msg_id": "msg_id",
+        "outcome_data": "outcome", "outcome_error": "error", "last_error": "error",
+        "requester_trace_contexts": "trace_contexts", "trace_ctx": "trace_context",
+    }
+
+    def all_trace_contexts(self) -> list[dict[str, Any]]:
+        """The submitter's context and every merged requester's, without duplicates."""
+        out: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        for ctx in ([self.trace_context] if self.trace_context else []) + list(self.trace_contexts or []):
+            if isinstance(ctx, Mapping) and ctx.get("traceparent") and ctx["traceparent"] not in seen:
+                seen.add(ctx["traceparent"])
+                out.append(dict(ctx))
+        return out
+
+
+@dataclass(frozen=True)
+class Submission(Row):
+    """One submission merged into a canonical item (its provenance)."""
+
+    id: UUID | None = None
+    source: str | None = None
+    trigger_info: Any = None
+    params: dict[str, Any] | None = None
+    trace_context: dict[str, Any] | None = None
+    created_at: datetime | None = None
+    _aliases: ClassVar[dict[str, str]] = {"work_id": "id"}
+
+
+@dataclass(frozen=True)
+class WorkDetails(Row):
+    """``get_work``: the item, with the submissions merged into it."""
+
+    item: WorkItem | None = None
+    merged: list[Submission] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class HeartbeatResult(Row):
+    """``heartbeat_work``: whether the claim was extended, and whether the item was cancelled."""
+
+    work_id: UUID | None = None
+    cancelled: bool = False
+    state: str | None = None
+    visible_at: datetime | None = None
+    _aliases: ClassVar[dict[str, str]] = {"id": "work_id", "vt": "visible_at", "visible_until": "visible_at"}
+
+
+@dataclass(frozen=True)
+class SettleResult(Row):
+    """``complete_work``/``fail_work``: the item's new state (and when a retry becomes visible)."""
+
+    work_id: UUID | None = None
+    state: str | None = None
+    attempts: int | None = None
+    retry_at: datetime | None = None
+    queue: str | None = None
+    _aliases: ClassVar[dict[str, str]] = {"id": "work_id", "queue_name": "queue",
+                                          "visible_at": "retry_at", "next_visible_at": "retry_at"}
+
+
+@dataclass(frozen=True)
+class QueueStats(Row):
+    queue: str | None = None
+    state: str | None = None
+    count: int | None = None
+    depth: int | None = None
+    oldest_age: Any = None
+    _aliases: ClassVar[dict[str, str]] = {"queue_name": "queue", "n": "count", "items": "count",
+                                          "oldest_visible_age": "oldest_age", "queue_length": "depth"}
+
+
+@dataclass(frozen=True)
+class StoreResult(Row):
+    """``store_memory``: the memory's id and whether it is new (False: same content updated)."""
+
+    id: int | None = None
+    created: bool | None = None
+    ordinal: int | None = None
+    _aliases: ClassVar[dict[str, str]] = {"memory_id": "id", "inserted": "created", "is_new": "created"}
+
+
+@dataclass(frozen=True)
+class Memory(Row):
+    id: int | None = None
+    namespace: str | None = None
+    content: str | None = None
+    memory_type: str | None = None
+    source: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    _aliases: ClassVar[dict[str, str]] = {"memory_id": "id"}
+
+
+@dataclass(frozen=True)
+class SearchHit(Row):
+    """One search result: the memory, its rank and score; for vector search its cosine
+    ``distance``/``similarity``; for hybrid search the fused ``score`` and each branch's rank
+    (``vector_rank``, ``text_rank``; None when the branch did not find it)."""
+
+    id: int | None = None
+    namespace: str | None = None
+    content: str | None = None
+    memory_type: str | None = None
+    source: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    rank: int | None = None
+    score: float | None = None
+    distance: float | None = None
+    similarity: float | None = None
+    vector_rank: int | None = None
+    text_rank: int | None = None
+    vector_distance: float | None = None
+    text_score: float | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    _aliases: ClassVar[dict[str, str]] = {"memory_id": "id"}

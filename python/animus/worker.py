@@ -1,0 +1,341 @@
+"""``animus.Worker``: runs handlers per work type over a queue.
+
+::
+
+    import animus
+
+    def engage(item: animus.WorkItem) -> dict:
+        return {"greeted": item.params["person"]}
+
+    worker = animus.Worker(animus.connect(), handlers={"engage": engage}, queue="work", concurrency=4)
+    worker.run()          # until SIGTERM/SIGINT
+
+How it behaves:
+
+- **Wake-up without busy polling**: a dedicated connection LISTENs on the queue's throttled
+  channel (``animus_work``, at most one NOTIFY per queue per interval, sent by the database so
+  producers never pay one per item); the worker also polls every ``poll_interval`` seconds as a
+  fallback (a missed notification, a delayed item coming due, a retry after backoff).
+- **Claims** up to the number of free slots with ``read_work`` (visibility timeout
+  ``visibility_timeout``), runs each item's handler in a thread pool, and **heartbeats** every
+  in-flight item every ``heartbeat_interval`` (default a third of the timeout), which also tells
+  the handler (``ctx.cancelled``) when the item was cancelled.
+- A handler that **returns** completes the item with its return value as outcome; one that
+  **raises** fails it with retry (backoff in the database); an exception that is an instance of
+  one of ``non_retryable`` (default :class:`animus.NonRetryable`) dead-letters it at once.
+- **SIGTERM/SIGINT**: stop claiming, let in-flight handlers finish for ``shutdown_timeout``
+  seconds, then release what is still running (visible again at once, for another worker);
+  a second signal releases at once.
+- **SIGKILL**: nothing is lost: the claims expire after the visibility timeout and the items are
+  read again by another worker (counting an attempt).
+- Telemetry: a ``process <queue>`` CONSUMER span around each handler, linked to the submitter's
+  trace context and to every merged requester's; ``messaging.process.duration``.
+"""
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import os
+import select
+import signal
+import threading
+import time
+import traceback
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from animus.errors import AnimusError, InvalidState, NonRetryable
+from animus.queries import NOTIFY_CHANNEL
+from animus.results import WorkItem
+from animus.telemetry.conventions import links_from, messaging_attrs
+
+__all__ = ["Worker", "WorkContext"]
+
+log = logging.getLogger("animus.worker")
+
+Handler = Callable[..., Any]
+
+
+@dataclass
+class WorkContext:
+    """Passed as second argument to handlers that accept two: the item and its cancellation."""
+
+    item: WorkItem
+    worker: "Worker"
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    started: float = field(default_factory=time.monotonic)
+
+
+def _accepts_context(fn: Handler) -> bool:
+    try:
+        params = [p for p in inspect.signature(fn).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        return False
+    return len(params) >= 2
+
+
+def _error_text(exc: BaseException, limit: int = 4000) -> str:
+    text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    return text[:limit]
+
+
+class Worker:
+    """Claims work from ``queue`` and runs ``handlers[work_type](item)`` for each item."""
+
+    def __init__(self, client: Any, handlers: Mapping[str, Handler], *, queue: str | None = None,
+                 concurrency: int | None = None, visibility_timeout: float | None = None,
+                 heartbeat_interval: float | None = None, poll_interval: float | None = None,
+                 non_retryable: tuple[type[BaseException], ...] = (NonRetryable,),
+                 shutdown_timeout: float = 30.0, channel: str = NOTIFY_CHANNEL) -> None:
+        if not handlers:
+            raise ValueError("handlers must map at least one work_type to a function")
+        cfg = client.config
+        self.client = client
+        self.handlers = dict(handlers)
+        self.queue = queue or cfg.queue
+        self.concurrency = concurrency or cfg.worker_concurrency
+        self.visibility_timeout = float(visibility_timeout or cfg.visibility_timeout)
+        self.heartbeat_interval = float(heartbeat_interval or max(0.2, self.visibility_timeout / 3))
+        self.poll_interval = float(poll_interval or cfg.poll_interval)
+        self.non_retryable = tuple(non_retryable)
+        self.shutdown_timeout = shutdown_timeout
+        self.channel = channel
+        self._with_ctx = {k: _accepts_context(v) for k, v in self.handlers.items()}
+        self._inflight: dict[Any, WorkContext] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._abort = threading.Event()
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_w, False)
+        self._pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="animus-handler")
+        self.processed = 0
+        self.failed = 0
+        self.wakeups = {"notify": 0, "poll": 0, "slot": 0}
+
+    # ------------------------------------------------------------------ control
+    def stop(self, *, abort: bool = False) -> None:
+        """Ask the worker to stop (``abort``: release in-flight items now instead of waiting)."""
+        if abort:
+            self._abort.set()
+        self._stop.set()
+        self._wake()
+
+    def _wake(self) -> None:
+        try:
+            os.write(self._wake_w, b"x")
+        except (BlockingIOError, OSError):
+            pass
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        if self._stop.is_set():
+            log.warning("second signal %s: releasing in-flight items now", signum)
+            self.stop(abort=True)
+        else:
+            log.info("signal %s: finishing in-flight items (up to %ss), then stopping",
+                     signum, self.shutdown_timeout)
+            self.stop()
+
+    # ------------------------------------------------------------------ main loop
+    def run(self, *, install_signal_handlers: bool = True) -> None:
+        """Process work until :meth:`stop` or SIGTERM/SIGINT."""
+        previous = {}
+        if install_signal_handlers and threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                previous[sig] = signal.signal(sig, self._on_signal)
+        listen = self.client.connect_raw()
+        hb = threading.Thread(target=self._heartbeat_loop, name="animus-heartbeat", daemon=True)
+        try:
+            listen.execute(f'LISTEN "{self.channel}"')
+            hb.start()
+            log.info("worker on queue %r: concurrency %d, visibility timeout %ss",
+                     self.queue, self.concurrency, self.visibility_timeout)
+            self._loop(listen)
+        finally:
+            self._shutdown()
+            hb.join(timeout=5)
+            listen.close()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def _loop(self, listen: Any) -> None:
+        sock = listen.pgconn.socket
+        backoff = 0.0
+        while not self._stop.is_set():
+            free = self.concurrency - len(self._inflight)
+            if free > 0:
+                try:
+                    items = self.client.read_work(self.queue, vt=self._vt(), qty=free)
+                    backoff = 0.0
+                except AnimusError as exc:
+                    backoff = min(30.0, max(0.5, backoff * 2))
+                    log.error("read_work failed (retrying in %.1fs): %s", backoff, exc)
+                    self._stop.wait(backoff)
+                    continue
+                for item in items:
+                    self._dispatch(item)
+                if len(items) == free:
+                    continue  # maybe more is waiting
+            timeout = self.poll_interval
+            readable, _, _ = select.select([sock, self._wake_r], [], [], timeout)
+            if self._wake_r in readable:
+                os.read(self._wake_r, 4096)
+                self.wakeups["slot"] += 1
+            if sock in readable:
+                try:
+                    for _ in listen.notifies(timeout=0):
+                        pass
+                except Exception as exc:  # the listening connection broke: reconnect
+                    log.warning("LISTEN connection lost (%s); reconnecting", type(exc).__name__)
+                    listen = self._relisten(listen)
+                    sock = listen.pgconn.socket
+                self.wakeups["notify"] += 1
+            if not readable:
+                self.wakeups["poll"] += 1
+
+    def _relisten(self, old: Any) -> Any:
+        try:
+            old.close()
+        except Exception:
+            pass
+        while not self._stop.is_set():
+            try:
+                conn = self.client.connect_raw()
+                conn.execute(f'LISTEN "{self.channel}"')
+                return conn
+            except AnimusError as exc:
+                log.error("cannot LISTEN again: %s", exc)
+                self._stop.wait(2.0)
+        return old
+
+    def _vt(self) -> int:
+        return max(1, int(round(self.visibility_timeout)))
+
+    # ------------------------------------------------------------------ items
+    def _dispatch(self, item: WorkItem) -> None:
+        ctx = WorkContext(item, self)
+        with self._lock:
+            self._inflight[item.id] = ctx
+        self._pool.submit(self._process, ctx)
+
+    def _process(self, ctx: WorkContext) -> None:
+        item = ctx.item
+        tel = self.client._tel
+        attrs = messaging_attrs("process", "process", self.queue, tel.server)
+        if item.msg_id is not None:
+            attrs["messaging.message.id"] = str(item.msg_id)
+        attrs["animus.work.id"] = str(item.id)
+        if item.work_type:
+            attrs["animus.work.type"] = item.work_type
+        if item.attempts is not None:
+            attrs["animus.work.attempt"] = item.attempts
+        metric = {k: attrs[k] for k in ("messaging.system", "messaging.operation.name",
+                                        "messaging.operation.type", "messaging.destination.name")}
+        t0 = time.perf_counter()
+        error_type = None
+        try:
+            with tel.inst.tracer.start_as_current_span(
+                    f"process {self.queue}", kind=SpanKind.CONSUMER, attributes=attrs,
+                    links=links_from(item.all_trace_contexts()), record_exception=False,
+                    set_status_on_exception=False) as span:
+                error_type = self._run_handler(ctx, span)
+        except Exception:  # settle failed (e.g. the database went away): the claim will expire
+            log.exception("work item %s: could not settle; it will be redelivered", item.id)
+            error_type = error_type or "settle_failed"
+        finally:
+            if error_type:
+                metric["error.type"] = error_type
+            tel.inst.process_duration.record(time.perf_counter() - t0, metric)
+            with self._lock:
+                self._inflight.pop(item.id, None)
+            self._wake()
+
+    def _run_handler(self, ctx: WorkContext, span: Any) -> str | None:
+        item = ctx.item
+        handler = self.handlers.get(item.work_type or "")
+        if handler is None:
+            msg = f"no handler for work_type {item.work_type!r} in this worker"
+            span.set_status(Status(StatusCode.ERROR, msg))
+            span.set_attribute("error.type", "animus.NoHandler")
+            self._settle_fail(item, msg, retryable=False)
+            self.failed += 1
+            return "animus.NoHandler"
+        try:
+            result = handler(item, ctx) if self._with_ctx[item.work_type] else handler(item)
+            if inspect.isawaitable(result):
+                result = asyncio.run(_await(result))
+        except Exception as exc:
+            error_type = f"{type(exc).__module__}.{type(exc).__qualname__}"
+            retryable = not isinstance(exc, self.non_retryable)
+            span.set_attribute("error.type", error_type)
+            span.add_event("exception", {"exception.type": error_type, "exception.message": str(exc)[:1000]})
+            span.set_status(Status(StatusCode.ERROR, type(exc).__qualname__))
+            log.warning("work item %s (%s) failed%s: %s", item.id, item.work_type,
+                        "" if retryable else " (not retryable)", type(exc).__qualname__)
+            self._settle_fail(item, _error_text(exc), retryable=retryable)
+            self.failed += 1
+            return error_type
+        if ctx.cancelled.is_set():
+            log.info("work item %s was cancelled while running; not completing it", item.id)
+            return None
+        try:
+            self.client.complete_work(item.id, outcome=result if result is not None else None,
+                                      queue=self.queue)
+        except InvalidState as exc:  # our claim expired and someone else took it, or cancelled
+            log.warning("work item %s: completion refused (%s)", item.id, exc.sqlstate)
+            return exc.sqlstate
+        self.processed += 1
+        return None
+
+    def _settle_fail(self, item: WorkItem, error: str, *, retryable: bool) -> None:
+        try:
+            self.client.fail_work(item.id, error, retryable=retryable, queue=self.queue)
+        except InvalidState as exc:
+            log.warning("work item %s: failure not recorded (%s)", item.id, exc.sqlstate)
+
+    # ------------------------------------------------------------------ heartbeats
+    def _heartbeat_loop(self) -> None:
+        while not self._abort.wait(self.heartbeat_interval):
+            if self._stop.is_set() and not self._inflight:
+                return
+            with self._lock:
+                current = list(self._inflight.values())
+            for ctx in current:
+                try:
+                    res = self.client.heartbeat_work(ctx.item.id, extend=self._vt(), queue=self.queue)
+                except InvalidState:
+                    ctx.cancelled.set()   # ended meanwhile (cancelled / taken over)
+                    continue
+                except AnimusError as exc:
+                    log.warning("heartbeat for %s failed: %s", ctx.item.id, exc)
+                    continue
+                if res is not None and res.cancelled:
+                    ctx.cancelled.set()
+
+    # ------------------------------------------------------------------ shutdown
+    def _shutdown(self) -> None:
+        deadline = time.monotonic() + self.shutdown_timeout
+        while self._inflight and time.monotonic() < deadline and not self._abort.is_set():
+            self._abort.wait(0.05)
+        with self._lock:
+            left = list(self._inflight.values())
+        for ctx in left:
+            ctx.cancelled.set()
+            try:
+                self.client.release_work(ctx.item.id, queue=self.queue)
+                log.info("released work item %s", ctx.item.id)
+            except AnimusError as exc:
+                log.warning("could not release %s (%s); it is redelivered after its timeout",
+                            ctx.item.id, exc)
+        self._abort.set()
+        # Handlers still running after a release are abandoned (their settle calls are refused);
+        # the wake-up pipe stays open for them and is closed with the process.
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+async def _await(aw: Any) -> Any:
+    return await aw

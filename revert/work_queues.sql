@@ -1,0 +1,15 @@
+-- Revert animus:work_queues from pg
+
+BEGIN;
+
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM animus.queues WHERE queue_name = 'work') THEN
+        PERFORM animus.drop_queue('work');
+    END IF;
+END $$;
+DROP FUNCTION animus.drop_queue(text);
+DROP FUNCTION animus.configure_queue(text, interval, double precision, interval, double precision, boolean, interval);
+DROP FUNCTION animus.create_queue(text, interval, double precision, interval, double precision, boolean, interval, boolean);
+
+COMMIT;

@@ -1,0 +1,11 @@
+-- Revert animus:work_submit from pg
+
+BEGIN;
+
+DROP FUNCTION animus.submit_work_batch(jsonb, text, text, jsonb);
+DROP FUNCTION animus.submit_work(text, text, jsonb, text, text, integer, uuid, integer, text, interval, timestamptz, text, jsonb);
+DROP FUNCTION animus.work_wake(animus.queues);
+DROP FUNCTION animus.work_send_messages(text, animus.work_items[], timestamptz);
+DROP FUNCTION animus.work_message_headers(integer, jsonb);
+
+COMMIT;

@@ -1,0 +1,28 @@
+"""Handlers for the worker tests that run `animus worker` in a real subprocess.
+
+Each handler logs to table ``py_worker_log`` (created by the test) what it started and finished,
+with the worker's pid, so a test can prove which worker did an item and how often.
+"""
+from __future__ import annotations
+
+import os
+import time
+
+import psycopg
+
+
+def _log(item, event: str) -> None:
+    with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as c:
+        c.execute("INSERT INTO py_worker_log (work_id, pid, event) VALUES (%s, %s, %s)",
+                  [item.id, os.getpid(), event])
+
+
+def slow(item):
+    """Logs 'start', sleeps params.seconds, logs 'done', returns the pid as outcome."""
+    _log(item, "start")
+    time.sleep(float(item.params.get("seconds", 1)))
+    _log(item, "done")
+    return {"pid": os.getpid()}
+
+
+HANDLERS = {"slow": slow}

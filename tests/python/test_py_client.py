@@ -1,0 +1,182 @@
+"""The typed client against the real SQL: results as dataclasses, SQLSTATEs as exceptions,
+the async client, and the Embedder protocol."""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import math
+import uuid
+
+import pytest
+
+import animus
+from animus_fixtures import client, otel, queue_name, requires_queue  # noqa: F401
+
+
+def toy_vector(text: str, dim: int) -> list[float]:
+    """A deterministic unit vector per text (tests only): hash-seeded components."""
+    h = hashlib.sha256(text.encode()).digest()
+    v = [((h[i % 32] + 7 * i) % 251) / 251.0 - 0.5 for i in range(dim)]
+    n = math.sqrt(sum(x * x for x in v))
+    return [x / n for x in v]
+
+
+@pytest.fixture(scope="module")
+def dim(db_url):
+    import psycopg
+
+    with psycopg.connect(db_url) as c:
+        return c.execute("SELECT embedding_dim FROM animus.memory_settings").fetchone()[0]
+
+
+@pytest.fixture
+def namespace():
+    return "py_" + uuid.uuid4().hex[:10]
+
+
+@requires_queue
+def test_submit_returns_typed_result_and_a_duplicate_is_merged_not_raised(client, queue_name):
+    first = client.submit_work("engage", "scheduler", params={"person": "kelly"},
+                               dedup_key="person=kelly", queue=queue_name)
+    assert isinstance(first, animus.SubmitResult)
+    assert first.status == "created" and first.canonical_id == first.work_id and first.msg_id > 0
+    dup = client.submit_work("engage", "agent-2", dedup_key="person=kelly", queue=queue_name,
+                             trigger_info="a second request")
+    assert dup.status == "merged" and dup.merged and dup.canonical_id == first.work_id
+    details = client.get_work(first.work_id)
+    assert isinstance(details, animus.WorkDetails) and details.item.state == "queued"
+    assert [m.source for m in details.merged] == ["agent-2"]
+
+
+@requires_queue
+def test_batch_returns_one_typed_row_per_input_in_order(client, queue_name):
+    rows = client.submit_work_batch([
+        {"work_type": "mail", "source": "t", "dedup_key": "a"},
+        {"work_type": "mail", "source": "t", "dedup_key": "b"},
+        {"work_type": "mail", "source": "t", "dedup_key": "a"},
+    ], queue=queue_name)
+    assert [r.status for r in rows] == ["created", "created", "merged"]
+    assert rows[2].canonical_id == rows[0].work_id
+
+
+@requires_queue
+def test_read_complete_cycle_returns_typed_items(client, queue_name):
+    r = client.submit_work("engage", "t", params={"n": 1}, queue=queue_name)
+    [item] = client.read_work(queue_name, vt=30, qty=5)
+    assert isinstance(item, animus.WorkItem)
+    assert (item.id, item.work_type, item.params, item.state, item.attempts) == \
+        (r.work_id, "engage", {"n": 1}, "running", 1)
+    hb = client.heartbeat_work(item.id, extend=30)
+    assert isinstance(hb, animus.HeartbeatResult) and hb.cancelled is False
+    [done] = client.complete_work(item.id, outcome={"ok": True})
+    assert isinstance(done, animus.SettleResult) and done.state == "completed"
+    assert client.get_work(r.work_id).item.outcome == {"ok": True}
+
+
+@requires_queue
+@pytest.mark.parametrize("call,exc,sqlstate", [
+    (lambda c, q: c.submit_work("", "t", queue=q), animus.InvalidArgument, "ZA001"),
+    (lambda c, q: c.submit_work("x", "t", queue=q, params=[1, 2]), animus.InvalidArgument, "ZA003"),
+    (lambda c, q: c.submit_work("x", "t", queue=q, max_attempts=0), animus.InvalidArgument, "ZA002"),
+    (lambda c, q: c.submit_work("x", "t", queue=q, on_duplicate="ignore"), animus.InvalidArgument, "ZA004"),
+    (lambda c, q: c.submit_work("x", "t", queue=q + "_missing"), animus.QueueNotFound, "ZA101"),
+    (lambda c, q: c.get_work(uuid.uuid4()), animus.WorkNotFound, "ZA102"),
+    (lambda c, q: c.complete_work(c.submit_work("x", "t", queue=q).work_id), animus.WorkNotRunning, "ZA103"),
+    (lambda c, q: c.create_queue(q), animus.QueueExists, "ZA106"),
+    (lambda c, q: c.create_queue("Not A Name"), animus.InvalidWorkArgument, "ZA107"),
+])
+def test_work_sqlstates_map_to_exceptions(client, queue_name, call, exc, sqlstate):
+    with pytest.raises(exc) as info:
+        call(client, queue_name)
+    assert info.value.sqlstate == sqlstate and info.value.hint
+    assert isinstance(info.value, animus.DatabaseError)
+
+
+@requires_queue
+def test_a_stale_second_completion_is_work_already_ended(client, queue_name):
+    client.submit_work("x", "t", queue=queue_name)
+    [item] = client.read_work(queue_name, vt=30)
+    client.complete_work(item.id)
+    with pytest.raises(animus.WorkAlreadyEnded) as info:
+        client.complete_work(item.id)
+    assert info.value.sqlstate == "ZA104" and isinstance(info.value, animus.InvalidState)
+
+
+def test_memory_round_trip_and_hybrid_search(client, namespace, dim):
+    texts = ["the agent met kelly at the cafe", "postgres stores vectors", "kelly likes green tea"]
+    stored = [client.store_memory(t, toy_vector(t, dim), "episodic", namespace=namespace,
+                                  metadata={"i": i}) for i, t in enumerate(texts)]
+    assert all(isinstance(s, animus.StoreResult) and s.created for s in stored)
+    again = client.store_memory(texts[0], toy_vector(texts[0], dim), "episodic", namespace=namespace)
+    assert (again.id, again.created) == (stored[0].id, False)
+    m = client.get_memory(stored[1].id)
+    assert isinstance(m, animus.Memory) and m.content == texts[1] and m.metadata == {"i": 1}
+    hits = client.hybrid_search("kelly tea", toy_vector(texts[2], dim), k=3, filters={"namespace": namespace})
+    assert hits and all(isinstance(h, animus.SearchHit) for h in hits)
+    assert hits[0].id == stored[2].id and hits[0].vector_rank == 1 and hits[0].text_rank == 1
+    assert client.delete_memory(stored[0].id) is True
+    assert client.get_memory(stored[0].id) is None
+
+
+@pytest.mark.parametrize("call,exc,sqlstate", [
+    (lambda c, d, ns: c.store_memory("x", [0.1] * (d + 1), "t", namespace=ns), animus.DimensionMismatch, "ZA200"),
+    (lambda c, d, ns: c.store_memory("x", [0.0] * d, "t", namespace=ns), animus.InvalidMemoryArgument, "ZA202"),
+    (lambda c, d, ns: c.store_memory("  ", [0.1] * d, "t", namespace=ns), animus.InvalidMemoryArgument, "ZA203"),
+    (lambda c, d, ns: c.search_memory_text("x", filters={"colour": "red"}), animus.InvalidMemoryArgument, "ZA205"),
+])
+def test_memory_sqlstates_map_to_exceptions(client, dim, namespace, call, exc, sqlstate):
+    with pytest.raises(exc) as info:
+        call(client, dim, namespace)
+    assert info.value.sqlstate == sqlstate and isinstance(info.value, animus.MemoryStoreError)
+
+
+def test_embedder_embeds_text_for_store_and_hybrid_search(db_url, otel, dim, namespace):
+    calls = []
+
+    def embed(texts):
+        calls.append(list(texts))
+        return [toy_vector(t, dim) for t in texts]
+
+    emb = animus.FunctionEmbedder(embed, model="toy-hash", provider="local")
+    assert isinstance(emb, animus.Embedder)
+    with animus.connect(db_url, embedder=emb, tracer_provider=otel.tracer_provider,
+                        meter_provider=otel.meter_provider) as c:
+        s = c.store_memory("kelly prefers mornings", memory_type="semantic", namespace=namespace)
+        hits = c.hybrid_search("kelly prefers mornings", k=1, filters={"namespace": namespace})
+    assert calls == [["kelly prefers mornings"], ["kelly prefers mornings"]]
+    assert hits[0].id == s.id and hits[0].vector_rank == 1
+    spans = otel.spans("embeddings toy-hash")
+    assert len(spans) == 2 and spans[0].attributes["gen_ai.provider.name"] == "local"
+    assert spans[0].attributes["gen_ai.embeddings.dimension.count"] == dim
+
+
+def test_store_without_embedding_or_embedder_is_a_clear_error(client):
+    with pytest.raises(animus.InvalidArgument, match="embedding is required"):
+        client.store_memory("no vector", memory_type="t")
+
+
+@requires_queue
+def test_async_client_has_the_same_methods_and_results(db_url, otel, queue_name, dim, namespace):
+    sync_methods = {n for n in dir(animus.Client) if not n.startswith("_")}
+    async_methods = {n for n in dir(animus.AsyncClient) if not n.startswith("_")}
+    assert sync_methods - {"pool"} <= async_methods | {"pool"}
+
+    async def scenario():
+        c = await animus.connect_async(db_url, tracer_provider=otel.tracer_provider)
+        async with c:
+            r = await c.submit_work("engage", "async-agent", queue=queue_name, dedup_key="k")
+            dup = await c.submit_work("engage", "async-agent", queue=queue_name, dedup_key="k")
+            items = await c.read_work(queue_name, vt=30)
+            done = await c.complete_work(items[0].id, outcome={"async": True})
+            stored = await c.store_memory("async memory", toy_vector("async memory", dim), "t",
+                                          namespace=namespace)
+            with pytest.raises(animus.WorkNotFound):
+                await c.get_work(uuid.uuid4())
+            return r, dup, items, done, stored
+
+    r, dup, items, done, stored = asyncio.run(scenario())
+    assert (r.status, dup.status) == ("created", "merged")
+    assert items[0].id == r.work_id and done[0].state == "completed"
+    assert isinstance(stored, animus.StoreResult) and stored.created
+    assert {s.name for s in otel.spans()} >= {f"send {queue_name}", f"receive {queue_name}",
+                                              f"settle {queue_name}", "SELECT animus.store_memory"}

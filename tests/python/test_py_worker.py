@@ -1,0 +1,196 @@
+"""animus.Worker against the real queue: wake-up, complete, retry, dead-letter, heartbeats,
+graceful SIGTERM, and SIGKILL mid-item (a real subprocess) losing nothing."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+import animus
+from animus_fixtures import client, otel, queue_name  # noqa: F401
+from animus_fixtures import requires_queue
+
+pytestmark = requires_queue
+
+HERE = Path(__file__).resolve().parent
+
+
+class Boom(Exception):
+    pass
+
+
+class Fatal(animus.NonRetryable):
+    pass
+
+
+def wait_for(pred, timeout: float = 10.0, step: float = 0.05):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = pred()
+        if value:
+            return value
+        time.sleep(step)
+    return pred()
+
+
+def state_of(conn, work_id):
+    return conn.execute("SELECT state, attempts, error, outcome FROM animus.work_items WHERE id = %s",
+                        [work_id]).fetchone()
+
+
+def run_worker(worker: animus.Worker) -> threading.Thread:
+    t = threading.Thread(target=worker.run, kwargs={"install_signal_handlers": False}, daemon=True)
+    t.start()
+    return t
+
+
+def test_worker_completes_retries_and_dead_letters(client, conn, queue_name):
+    def ok(item):
+        return {"echo": item.params["x"]}
+
+    def flaky(item):
+        raise Boom("transient")
+
+    def fatal(item):
+        raise Fatal("bad input, never retry")
+
+    worker = animus.Worker(client, {"ok": ok, "flaky": flaky, "fatal": fatal}, queue=queue_name,
+                           concurrency=2, visibility_timeout=10, poll_interval=30)
+    t = run_worker(worker)
+    try:
+        a = client.submit_work("ok", "test", params={"x": 42}, queue=queue_name)
+        b = client.submit_work("flaky", "test", queue=queue_name, max_attempts=3)
+        c = client.submit_work("fatal", "test", queue=queue_name, max_attempts=3)
+        assert wait_for(lambda: state_of(conn, a.work_id)[0] == "completed", 10)
+        assert state_of(conn, a.work_id)[3] == {"echo": 42}
+        st = wait_for(lambda: (s := state_of(conn, b.work_id))[1] >= 1 and s[0] == "queued" and s, 10)
+        assert st[0] == "queued" and "Boom: transient" in st[2]      # back in the queue, backoff
+        st = wait_for(lambda: (s := state_of(conn, c.work_id))[0] == "dead" and s, 10)
+        assert st[1] == 1 and "Fatal" in st[2]                       # dead at the first attempt
+    finally:
+        worker.stop()
+        t.join(10)
+    assert not t.is_alive()
+
+
+def test_worker_wakes_on_notify_not_on_poll(client, conn, queue_name):
+    seen = threading.Event()
+    worker = animus.Worker(client, {"ping": lambda item: seen.set()}, queue=queue_name,
+                           concurrency=1, visibility_timeout=10, poll_interval=60)
+    t = run_worker(worker)
+    try:
+        time.sleep(0.5)   # the worker has done its first (empty) read and is waiting
+        t0 = time.monotonic()
+        client.submit_work("ping", "test", queue=queue_name)
+        assert seen.wait(5), "the worker did not wake up"
+        assert time.monotonic() - t0 < 5 and worker.wakeups["poll"] == 0
+        assert worker.wakeups["notify"] >= 1
+    finally:
+        worker.stop()
+        t.join(10)
+
+
+def test_heartbeats_keep_a_long_item_claimed(client, conn, queue_name):
+    runs = []
+
+    def long(item):
+        runs.append(item.attempts)
+        time.sleep(3.5)          # well past the 1.5 s visibility timeout
+        return {"ok": True}
+
+    w1 = animus.Worker(client, {"long": long}, queue=queue_name, concurrency=1,
+                       visibility_timeout=1.5, poll_interval=0.2)
+    w2 = animus.Worker(client, {"long": long}, queue=queue_name, concurrency=1,
+                       visibility_timeout=1.5, poll_interval=0.2)
+    t1, t2 = run_worker(w1), run_worker(w2)
+    try:
+        r = client.submit_work("long", "test", queue=queue_name)
+        assert wait_for(lambda: state_of(conn, r.work_id)[0] == "completed", 15)
+        assert runs == [1] and state_of(conn, r.work_id)[1] == 1   # never redelivered
+    finally:
+        w1.stop(); w2.stop()
+        t1.join(10); t2.join(10)
+
+
+@pytest.fixture
+def worker_log(conn):
+    conn.execute("CREATE TABLE IF NOT EXISTS py_worker_log (work_id uuid, pid int, event text, "
+                 "at timestamptz DEFAULT clock_timestamp())")
+    conn.execute("GRANT ALL ON py_worker_log TO PUBLIC")
+    yield
+    conn.execute("DROP TABLE IF EXISTS py_worker_log")
+
+
+def spawn_worker(db_url: str, queue: str, *extra: str) -> subprocess.Popen:
+    env = {**os.environ, "DATABASE_URL": db_url, "PYTHONPATH": str(HERE)}
+    env = {k: v for k, v in env.items() if not k.startswith("OTEL_")}
+    return subprocess.Popen([sys.executable, "-m", "animus.cli", "worker", "py_worker_handlers:HANDLERS",
+                             "--queue", queue, "--no-telemetry", "--concurrency", "1", *extra],
+                            env=env, cwd=HERE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def log_rows(conn, work_id):
+    return conn.execute("SELECT pid, event FROM py_worker_log WHERE work_id = %s ORDER BY at",
+                        [work_id]).fetchall()
+
+
+def test_sigkill_mid_item_loses_nothing_and_another_worker_completes_it_once(
+        client, conn, queue_name, worker_log, db_url):
+    first = spawn_worker(db_url, queue_name, "--visibility-timeout", "2", "--poll-interval", "0.5")
+    second = None
+    try:
+        r = client.submit_work("slow", "test", params={"seconds": 1.0}, queue=queue_name)
+        # the first worker starts the item ... and is killed in the middle of it
+        assert wait_for(lambda: log_rows(conn, r.work_id), 20), "first worker never started"
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+        assert state_of(conn, r.work_id)[0] == "running"
+        second = spawn_worker(db_url, queue_name, "--visibility-timeout", "5", "--poll-interval", "0.5")
+        assert wait_for(lambda: state_of(conn, r.work_id)[0] == "completed", 30)
+        time.sleep(1.0)   # give a (wrong) second completion the chance to show up
+        rows = log_rows(conn, r.work_id)
+        assert rows == [(first.pid, "start"), (second.pid, "start"), (second.pid, "done")]
+        state, attempts, _, outcome = state_of(conn, r.work_id)
+        assert (state, attempts, outcome) == ("completed", 2, {"pid": second.pid})
+    finally:
+        for p in (first, second):
+            if p is not None and p.poll() is None:
+                p.kill()
+                p.wait(10)
+
+
+def test_sigterm_finishes_the_in_flight_item_then_exits(client, conn, queue_name, worker_log, db_url):
+    proc = spawn_worker(db_url, queue_name, "--visibility-timeout", "10", "--poll-interval", "0.5")
+    try:
+        r = client.submit_work("slow", "test", params={"seconds": 1.5}, queue=queue_name)
+        assert wait_for(lambda: log_rows(conn, r.work_id), 20)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(20) == 0
+        assert state_of(conn, r.work_id)[0] == "completed"
+        assert [e for _, e in log_rows(conn, r.work_id)] == ["start", "done"]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_sigterm_releases_an_item_that_does_not_finish_in_time(client, conn, queue_name, worker_log, db_url):
+    proc = spawn_worker(db_url, queue_name, "--visibility-timeout", "30", "--poll-interval", "0.5",
+                        "--shutdown-timeout", "0.5")
+    try:
+        r = client.submit_work("slow", "test", params={"seconds": 30}, queue=queue_name)
+        assert wait_for(lambda: log_rows(conn, r.work_id), 20)
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(20) == 0 and time.monotonic() - t0 < 10
+        # released: claimable again at once, not after the 30 s timeout
+        items = client.read_work(queue_name, vt=5, qty=1)
+        assert [i.id for i in items] == [r.work_id]
+    finally:
+        if proc.poll() is None:
+            proc.kill()

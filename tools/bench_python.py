@@ -1,0 +1,195 @@
+"""Benchmark of the Python client (run by `make bench-python` on a fresh database).
+
+1. Per-call overhead: the wrapper (OpenTelemetry SDK installed, BatchSpanProcessor + periodic
+   metric reader exporting OTLP/HTTP to a local receiver process) against the same SQL called
+   with bare psycopg on one connection, interleaved call by call in the same run; p50/p95 of
+   each and the ratio. Target: p50 ratio <= 1.15 for submit_work and hybrid_search.
+2. Submit throughput (bare psycopg, N threads) without and with an animus Worker LISTENing on the
+   wake-up channel, as a ratio (target ~1.0: wake-ups are throttled in the database).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+import uuid
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+import animus
+from animus.embedding import to_vector_literal
+
+RECEIVER = textwrap.dedent("""
+    import http.server, sys
+    class H(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.send_response(200); self.end_headers()
+        def log_message(self, *a): pass
+    s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+    print(s.server_address[1], flush=True)
+    s.serve_forever()
+""")
+
+
+def start_receiver() -> tuple[subprocess.Popen, str]:
+    proc = subprocess.Popen([sys.executable, "-c", RECEIVER], stdout=subprocess.PIPE, text=True)
+    port = proc.stdout.readline().strip()
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def pct(xs: list[float], p: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(p * len(xs)))]
+
+
+def compare(name: str, bare, wrapped, n: int, warmup: int = 200) -> tuple[float, float]:
+    for _ in range(warmup):
+        bare()
+        wrapped()
+    tb: list[float] = []
+    tw: list[float] = []
+    clock = time.perf_counter_ns
+    for i in range(n):
+        # alternate the order so neither side always runs first
+        if i & 1:
+            t0 = clock(); bare(); t1 = clock(); wrapped(); t2 = clock()
+            tb.append(t1 - t0); tw.append(t2 - t1)
+        else:
+            t0 = clock(); wrapped(); t1 = clock(); bare(); t2 = clock()
+            tw.append(t1 - t0); tb.append(t2 - t1)
+    b50, w50 = statistics.median(tb) / 1e3, statistics.median(tw) / 1e3
+    b95, w95 = pct(tb, 0.95) / 1e3, pct(tw, 0.95) / 1e3
+    ratio = w50 / b50
+    print(f"{name:<22} bare p50 {b50:8.1f} µs  p95 {b95:8.1f} µs | animus p50 {w50:8.1f} µs  "
+          f"p95 {w95:8.1f} µs | ratio p50 {ratio:5.3f} (+{w50 - b50:6.1f} µs)  "
+          f"{'OK' if ratio <= 1.15 else 'ABOVE TARGET'} (target <= 1.15)")
+    return b50, w50
+
+
+def throughput(dsn: str, queue: str, threads: int, seconds: float) -> float:
+    stop = time.monotonic() + seconds
+    counts = [0] * threads
+
+    def run(i: int) -> None:
+        with psycopg.connect(dsn, autocommit=True) as c:
+            n = 0
+            while time.monotonic() < stop:
+                c.execute("SELECT * FROM animus.submit_work(work_type => %s, source => %s, queue => %s)",
+                          ["bench", "bench", queue])
+                n += 1
+            counts[i] = n
+
+    ts = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
+    t0 = time.monotonic()
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    return sum(counts) / (time.monotonic() - t0)
+
+
+TRACE_CONTEXT = {"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}
+
+
+def bench_submit(client, bare, calls: int) -> None:
+    client.create_queue("bench", if_not_exists=True)
+    # The bare call sends what the wrapper sends, trace context included: the same SQL.
+    compare("submit_work",
+            lambda: bare.execute("SELECT * FROM animus.submit_work(work_type => %(work_type)s, "
+                                 "source => %(source)s, params => %(params)s, queue => %(queue)s, "
+                                 "trace_context => %(trace_context)s)",
+                                 {"work_type": "bench", "source": "bench", "params": Jsonb({"n": 1}),
+                                  "queue": "bench", "trace_context": Jsonb(TRACE_CONTEXT)}).fetchone(),
+            lambda: client.submit_work("bench", "bench", params={"n": 1}, queue="bench"),
+            calls)
+
+
+def bench_hybrid(client, bare, memories: int, calls: int) -> None:
+    dim = bare.execute("SELECT embedding_dim FROM animus.memory_settings").fetchone()["embedding_dim"]
+    rnd = random.Random(7)
+    words = ("agent memory queue worker postgres vector search hybrid keyword rank fusion trace span "
+             "kelly cafe tea morning meeting email calendar").split()
+    items = [{"content": " ".join(rnd.choices(words, k=12)) + f" #{i}",
+              "embedding": [rnd.gauss(0, 1) for _ in range(dim)], "memory_type": "bench"}
+             for i in range(memories)]
+    for i in range(0, len(items), 250):
+        client.store_memories(items[i:i + 250], namespace="bench")
+    qv = [rnd.gauss(0, 1) for _ in range(dim)]
+    # Both sides start from the same Python list of floats and send pgvector's text form.
+    compare(f"hybrid_search (k=10, {memories} memories, {dim}-d)",
+            lambda: bare.execute("SELECT * FROM animus.hybrid_search(query_text => %(q)s, "
+                                 "query_embedding => %(e)s::vector, k => %(k)s)",
+                                 {"q": "vector search agent", "e": to_vector_literal(qv), "k": 10}).fetchall(),
+            lambda: client.hybrid_search("vector search agent", qv, k=10),
+            calls)
+
+
+def bench_throughput(client, dsn: str, threads: int, seconds: float) -> None:
+    client.create_queue("bench", if_not_exists=True)
+    client.create_queue("bench_idle", if_not_exists=True)
+    print(f"\n== submit throughput, {threads} threads x {seconds:g} s (bare psycopg)")
+    without = throughput(dsn, "bench", threads, seconds)
+    env = dict(os.environ, DATABASE_URL=dsn)
+    # A real `animus worker` LISTENing on the wake-up channel; it consumes another (empty)
+    # queue so that the CPU its handlers would burn is not what is measured.
+    worker = subprocess.Popen([sys.executable, "-m", "animus.cli", "worker", "bench_python:HANDLERS",
+                               "--queue", "bench_idle", "--no-telemetry", "--log-level", "warning"],
+                              env=env, cwd=os.path.dirname(os.path.abspath(__file__)))
+    time.sleep(1.5)
+    try:
+        with_worker = throughput(dsn, "bench", threads, seconds)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+    print(f"without a worker {without:8.0f} submits/s | with a worker listening {with_worker:8.0f} "
+          f"submits/s | ratio {with_worker / without:5.3f} (target ~1.0)")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--calls", type=int, default=3000)
+    ap.add_argument("--memories", type=int, default=2000)
+    ap.add_argument("--throughput-seconds", type=float, default=5.0)
+    ap.add_argument("--threads", type=int, default=4)
+    ap.add_argument("--only", choices=["submit", "hybrid", "throughput"], action="append",
+                    help="run only these parts (repeatable); default all")
+    args = ap.parse_args()
+    dsn = os.environ["DATABASE_URL"]
+
+    receiver, endpoint = start_receiver()
+    os.environ.update(OTEL_EXPORTER_OTLP_ENDPOINT=endpoint, OTEL_METRIC_EXPORT_INTERVAL="5000")
+    handle = animus.telemetry.init(service_name="animus-bench")
+    assert handle.enabled, handle.reason
+    print(f"OpenTelemetry SDK on: BatchSpanProcessor + OTLP/HTTP to {endpoint} (receiver process)")
+    client = animus.connect(dsn, pool_min_size=1, pool_max_size=2)
+    bare = psycopg.connect(dsn, autocommit=True, row_factory=dict_row)
+    try:
+        parts = set(args.only or ["submit", "hybrid", "throughput"])
+        print("\n== per-call latency, interleaved call by call")
+        if "submit" in parts:
+            bench_submit(client, bare, args.calls)
+        if "hybrid" in parts:
+            bench_hybrid(client, bare, args.memories, max(500, args.calls // 3))
+        if "throughput" in parts:
+            bench_throughput(client, dsn, args.threads, args.throughput_seconds)
+    finally:
+        client.close()
+        bare.close()
+        handle.shutdown()
+        receiver.terminate()
+    return 0
+
+
+HANDLERS = {"bench": lambda item: None}
+
+if __name__ == "__main__":
+    sys.exit(main())
