@@ -567,6 +567,8 @@ CREATE TABLE animus.memories (
     CONSTRAINT memories_namespace_check CHECK ((namespace <> ''::text))
 );
 
+ALTER TABLE ONLY animus.memories FORCE ROW LEVEL SECURITY;
+
 --
 -- Name: TABLE memories; Type: COMMENT; Schema: animus; Owner: -
 --
@@ -660,6 +662,42 @@ $$;
 --
 
 COMMENT ON FUNCTION animus.get_work(work_id uuid) IS 'One work item with its provenance: canonical_id and resolution (for a merged submission, the canonical item''s id and state: merged duplicates resolve with it, and outcome/error are the canonical''s), requesters (the canonical submission and every merged one, with trace_context, oldest first), merged_submissions (each merged duplicate with its own source, trigger_info, params, priority, trace_context), and the number of children. Raises ZA001 (work_id NULL), ZA102 (unknown work item).';
+
+--
+-- Name: grant_memory_namespace(text, text, boolean); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.grant_memory_namespace(role_name text DEFAULT NULL::text, namespace text DEFAULT NULL::text, can_write boolean DEFAULT false) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+BEGIN
+    IF role_name IS NULL OR role_name = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'role_name must be a role name',
+            HINT = 'Pass the login or group role that may see the namespace.';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = grant_memory_namespace.role_name) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA320', MESSAGE = 'role_name names no role',
+            DETAIL = pg_catalog.format('role_name = %L', pg_catalog.left(role_name, 80)),
+            HINT = 'Create the role first, then grant it namespaces.';
+    END IF;
+    IF namespace IS NULL OR namespace = '' OR pg_catalog.length(namespace) > 200 OR pg_catalog.strpos(namespace, ',') > 0 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA321', MESSAGE = 'namespace must be non-empty, at most 200 characters, without commas',
+            DETAIL = pg_catalog.format('namespace = %L', pg_catalog.left(namespace, 80)),
+            HINT = 'Pass the namespace the role may see, or ''*'' for every namespace.';
+    END IF;
+    INSERT INTO animus.memory_namespace_grants AS g (role_name, namespace, can_write)
+    VALUES (grant_memory_namespace.role_name, grant_memory_namespace.namespace, coalesce(grant_memory_namespace.can_write, false))
+    ON CONFLICT ON CONSTRAINT memory_namespace_grants_pkey DO UPDATE
+       SET can_write = EXCLUDED.can_write, granted_at = pg_catalog.now(), granted_by = session_user;
+END
+$$;
+
+--
+-- Name: FUNCTION grant_memory_namespace(role_name text, namespace text, can_write boolean); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.grant_memory_namespace(role_name text, namespace text, can_write boolean) IS 'Lets role_name (and its members) read the memories of namespace (''*'' = every namespace), and change them if can_write. Granting again replaces can_write. animus_admin only. Raises ZA001 (role_name), ZA320 (no such role), ZA321 (namespace).';
 
 --
 -- Name: heartbeat_work(uuid, interval); Type: FUNCTION; Schema: animus; Owner: -
@@ -779,6 +817,23 @@ $$;
 --
 
 COMMENT ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer) IS 'Vector and keyword search fused by Reciprocal Rank Fusion in one statement: each branch contributes its best candidates (default max(k, 100)); score = vector_weight/(rrf_k + vector_rank) + text_weight/(rrf_k + text_rank). A NULL/empty input or a zero weight switches its branch off. Rows carry the fused score and rank and each branch''s rank, distance and score; ties by best branch rank, then id. Read-only (STABLE): runs on a streaming replica. Raises ZA001 (no branch left), ZA002 (k, candidates, weights, rrf_k out of range), ZA200, ZA202, ZA204, ZA205, ZA206.';
+
+--
+-- Name: memory_caller(); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_caller() RETURNS name
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+    SELECT coalesce(nullif(pg_catalog.current_setting('role'), 'none'), session_user)::name;
+$$;
+
+--
+-- Name: FUNCTION memory_caller(); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_caller() IS 'The role whose namespace grants apply to this session: the SET ROLE target, else the login role (session_user). Independent of SECURITY DEFINER frames. Raises nothing.';
 
 --
 -- Name: memory_check_embedding(public.vector, text); Type: FUNCTION; Schema: animus; Owner: -
@@ -997,6 +1052,50 @@ CREATE FUNCTION animus.memory_or_tsquery(query text) RETURNS tsquery
 --
 
 COMMENT ON FUNCTION animus.memory_or_tsquery(query text) IS 'The English lexemes of query ORed into a tsquery (NULL if there are none). Raises nothing.';
+
+--
+-- Name: memory_scope(text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_scope(access text DEFAULT 'read'::text) RETURNS text[]
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+DECLARE
+    caller   name := animus.memory_caller();
+    granted  text[];
+    narrowed text[];
+    setting  text := pg_catalog.current_setting('animus.namespaces', true);
+BEGIN
+    IF access IS NULL OR access NOT IN ('read', 'write') THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA004', MESSAGE = 'access must be ''read'' or ''write''',
+            DETAIL = pg_catalog.format('access = %L', pg_catalog.left(access, 40)),
+            HINT = 'Pass ''read'' (namespaces you may see) or ''write'' (namespaces you may change).';
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = caller AND (r.rolsuper OR r.rolbypassrls)) THEN
+        granted := ARRAY['*'];
+    ELSE
+        SELECT coalesce(pg_catalog.array_agg(DISTINCT g.namespace), '{}') INTO granted
+          FROM animus.memory_namespace_grants AS g
+          JOIN pg_catalog.pg_roles AS r ON r.rolname = g.role_name
+         WHERE pg_catalog.pg_has_role(caller, r.oid, 'MEMBER')
+           AND (access = 'read' OR g.can_write);
+    END IF;
+    IF setting IS NULL OR pg_catalog.btrim(setting) = '' THEN
+        RETURN granted;
+    END IF;
+    SELECT coalesce(pg_catalog.array_agg(DISTINCT n), '{}') INTO narrowed
+      FROM (SELECT pg_catalog.btrim(x) AS n FROM pg_catalog.unnest(pg_catalog.string_to_array(setting, ',')) AS x) AS s
+     WHERE s.n <> '' AND (s.n = ANY (granted) OR '*' = ANY (granted));
+    RETURN narrowed;
+END
+$$;
+
+--
+-- Name: FUNCTION memory_scope(access text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_scope(access text) IS 'The namespaces of animus.memories the caller may read (access => ''read'') or write (''write''): the namespaces granted in animus.memory_namespace_grants to the caller or a role it is a member of, intersected with the session setting animus.namespaces (comma-separated) when that is set; ''{*}'' means every namespace (superusers, BYPASSRLS roles, grants of ''*''). The row-level security policies of animus.memories call it. Raises ZA004 (access).';
 
 --
 -- Name: memory_text_candidates(text, jsonb, integer); Type: FUNCTION; Schema: animus; Owner: -
@@ -1404,6 +1503,31 @@ $_$;
 --
 
 COMMENT ON FUNCTION animus.read_work(queue text, vt interval, qty integer) IS 'Claims up to qty visible work items of queue `queue` for vt (pgmq visibility timeout): higher priority first, then earliest due. Claimed items become running and count an attempt; an item whose last attempt timed out (worker died) becomes dead instead; messages of cancelled or ended items are archived and never returned. Returns the items with their trace_context and requesters (the canonical submission and every merged one: work_id, source, trigger_info, trace_context, submitted_at). May return fewer than qty. Raises ZA101 (unknown queue), ZA002 (vt not positive, qty not 1..10000).';
+
+--
+-- Name: revoke_memory_namespace(text, text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.revoke_memory_namespace(role_name text DEFAULT NULL::text, namespace text DEFAULT NULL::text) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+BEGIN
+    IF role_name IS NULL OR namespace IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'role_name and namespace must not be NULL',
+            HINT = 'Pass the role and the namespace of a grant (see animus.memory_namespace_grants).';
+    END IF;
+    DELETE FROM animus.memory_namespace_grants AS g
+     WHERE g.role_name = revoke_memory_namespace.role_name AND g.namespace = revoke_memory_namespace.namespace;
+    RETURN FOUND;
+END
+$$;
+
+--
+-- Name: FUNCTION revoke_memory_namespace(role_name text, namespace text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.revoke_memory_namespace(role_name text, namespace text) IS 'Removes the grant of namespace to role_name; true if there was one. animus_admin only. Raises ZA001.';
 
 --
 -- Name: search_memory_text(text, integer, jsonb); Type: FUNCTION; Schema: animus; Owner: -
@@ -2362,6 +2486,25 @@ ALTER TABLE animus.memories ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
 );
 
 --
+-- Name: memory_namespace_grants; Type: TABLE; Schema: animus; Owner: -
+--
+
+CREATE TABLE animus.memory_namespace_grants (
+    role_name name NOT NULL,
+    namespace text NOT NULL,
+    can_write boolean DEFAULT false NOT NULL,
+    granted_at timestamp with time zone DEFAULT now() NOT NULL,
+    granted_by name DEFAULT SESSION_USER NOT NULL,
+    CONSTRAINT memory_namespace_grants_namespace_check CHECK (((namespace <> ''::text) AND (length(namespace) <= 200) AND (strpos(namespace, ','::text) = 0)))
+);
+
+--
+-- Name: TABLE memory_namespace_grants; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON TABLE animus.memory_namespace_grants IS 'Which role may read (and with can_write, write) the memories of which namespace; ''*'' = every namespace. Managed with animus.grant_memory_namespace / animus.revoke_memory_namespace (animus_admin). Nobody but the owner writes it directly.';
+
+--
 -- Name: memory_settings; Type: TABLE; Schema: animus; Owner: -
 --
 
@@ -2433,6 +2576,13 @@ ALTER TABLE ONLY animus.memories
 
 ALTER TABLE ONLY animus.memories
     ADD CONSTRAINT memories_pkey PRIMARY KEY (id);
+
+--
+-- Name: memory_namespace_grants memory_namespace_grants_pkey; Type: CONSTRAINT; Schema: animus; Owner: -
+--
+
+ALTER TABLE ONLY animus.memory_namespace_grants
+    ADD CONSTRAINT memory_namespace_grants_pkey PRIMARY KEY (role_name, namespace);
 
 --
 -- Name: memory_settings memory_settings_pkey; Type: CONSTRAINT; Schema: animus; Owner: -
@@ -2547,6 +2697,36 @@ ALTER TABLE ONLY animus.work_items
 
 ALTER TABLE ONLY animus.work_items
     ADD CONSTRAINT work_items_parent_id_fkey FOREIGN KEY (parent_id) REFERENCES animus.work_items(id) ON DELETE SET NULL;
+
+--
+-- Name: memories; Type: ROW SECURITY; Schema: animus; Owner: -
+--
+
+ALTER TABLE animus.memories ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: memories memories_delete; Type: POLICY; Schema: animus; Owner: -
+--
+
+CREATE POLICY memories_delete ON animus.memories FOR DELETE USING (((namespace = ANY (( SELECT animus.memory_scope('write'::text) AS memory_scope)::text[])) OR ('*'::text = ANY (( SELECT animus.memory_scope('write'::text) AS memory_scope)::text[]))));
+
+--
+-- Name: memories memories_insert; Type: POLICY; Schema: animus; Owner: -
+--
+
+CREATE POLICY memories_insert ON animus.memories FOR INSERT WITH CHECK (((namespace = ANY (( SELECT animus.memory_scope('write'::text) AS memory_scope)::text[])) OR ('*'::text = ANY (( SELECT animus.memory_scope('write'::text) AS memory_scope)::text[]))));
+
+--
+-- Name: memories memories_read; Type: POLICY; Schema: animus; Owner: -
+--
+
+CREATE POLICY memories_read ON animus.memories FOR SELECT USING (((namespace = ANY (( SELECT animus.memory_scope('read'::text) AS memory_scope)::text[])) OR ('*'::text = ANY (( SELECT animus.memory_scope('read'::text) AS memory_scope)::text[]))));
+
+--
+-- Name: memories memories_update; Type: POLICY; Schema: animus; Owner: -
+--
+
+CREATE POLICY memories_update ON animus.memories FOR UPDATE USING (((namespace = ANY (( SELECT animus.memory_scope('write'::text) AS memory_scope)::text[])) OR ('*'::text = ANY (( SELECT animus.memory_scope('write'::text) AS memory_scope)::text[])))) WITH CHECK (((namespace = ANY (( SELECT animus.memory_scope('write'::text) AS memory_scope)::text[])) OR ('*'::text = ANY (( SELECT animus.memory_scope('write'::text) AS memory_scope)::text[]))));
 
 --
 -- Name: SCHEMA animus; Type: ACL; Schema: -; Owner: -
@@ -2687,6 +2867,13 @@ GRANT ALL ON FUNCTION animus.get_work(work_id uuid) TO animus_worker;
 GRANT ALL ON FUNCTION animus.get_work(work_id uuid) TO animus_admin;
 
 --
+-- Name: FUNCTION grant_memory_namespace(role_name text, namespace text, can_write boolean); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.grant_memory_namespace(role_name text, namespace text, can_write boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.grant_memory_namespace(role_name text, namespace text, can_write boolean) TO animus_admin;
+
+--
 -- Name: FUNCTION heartbeat_work(work_id uuid, extend interval); Type: ACL; Schema: animus; Owner: -
 --
 
@@ -2702,6 +2889,15 @@ REVOKE ALL ON FUNCTION animus.hybrid_search(query_text text, query_embedding pub
 GRANT ALL ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer) TO animus_memory_reader;
 GRANT ALL ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer) TO animus_memory_writer;
 GRANT ALL ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer) TO animus_admin;
+
+--
+-- Name: FUNCTION memory_caller(); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_caller() FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.memory_caller() TO animus_memory_reader;
+GRANT ALL ON FUNCTION animus.memory_caller() TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.memory_caller() TO animus_admin;
 
 --
 -- Name: FUNCTION memory_check_embedding(embedding public.vector, argument text); Type: ACL; Schema: animus; Owner: -
@@ -2767,6 +2963,15 @@ GRANT ALL ON FUNCTION animus.memory_or_tsquery(query text) TO animus_memory_writ
 GRANT ALL ON FUNCTION animus.memory_or_tsquery(query text) TO animus_admin;
 
 --
+-- Name: FUNCTION memory_scope(access text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_scope(access text) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.memory_scope(access text) TO animus_memory_reader;
+GRANT ALL ON FUNCTION animus.memory_scope(access text) TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.memory_scope(access text) TO animus_admin;
+
+--
 -- Name: FUNCTION memory_text_candidates(query text, filters jsonb, lim integer); Type: ACL; Schema: animus; Owner: -
 --
 
@@ -2816,6 +3021,13 @@ GRANT ALL ON FUNCTION animus.queue_stats(queue text) TO animus_admin;
 REVOKE ALL ON FUNCTION animus.read_work(queue text, vt interval, qty integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION animus.read_work(queue text, vt interval, qty integer) TO animus_worker;
 GRANT ALL ON FUNCTION animus.read_work(queue text, vt interval, qty integer) TO animus_admin;
+
+--
+-- Name: FUNCTION revoke_memory_namespace(role_name text, namespace text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.revoke_memory_namespace(role_name text, namespace text) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.revoke_memory_namespace(role_name text, namespace text) TO animus_admin;
 
 --
 -- Name: FUNCTION search_memory_text(query text, k integer, filters jsonb); Type: ACL; Schema: animus; Owner: -
