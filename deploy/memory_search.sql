@@ -54,9 +54,12 @@ GRANT EXECUTE ON FUNCTION animus.memory_or_tsquery(text) TO animus_memory_reader
 -- best first (ties by id). filters must already be normalised by memory_validate_filters.
 -- This version ranks with ts_rank over the OR query; a later change (BM25) replaces this body.
 -- EXECUTE ... USING plans with the actual filter, so memory_filter_match inlines and folds.
+-- ROWS 100: callers join the result to animus.memories; with the default estimate (1000) the
+-- planner hashes the whole table instead of probing the primary key (measured: 1 ms -> 7 ms).
 CREATE FUNCTION animus.memory_text_candidates(query text, filters jsonb DEFAULT '{}', lim integer DEFAULT 100)
     RETURNS TABLE (id bigint, score double precision)
     STABLE
+    ROWS 100
     SET search_path = ''
     LANGUAGE plpgsql
 AS $$
@@ -96,6 +99,7 @@ GRANT EXECUTE ON FUNCTION animus.memory_text_candidates(text, jsonb, integer) TO
 CREATE FUNCTION animus.memory_vector_candidates(query_embedding vector, filters jsonb DEFAULT '{}', lim integer DEFAULT 100)
     RETURNS TABLE (id bigint, distance double precision)
     STABLE
+    ROWS 100
     SET search_path = pg_catalog, :"vector_schema"
     SET hnsw.iterative_scan = 'relaxed_order'
     SET hnsw.ef_search = 100
