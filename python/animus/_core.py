@@ -53,7 +53,7 @@ def _work_details(row: Mapping[str, Any] | None) -> WorkDetails | None:
     if row is None:
         return None
     row = dict(row)
-    merged = row.pop("merged", None) or row.pop("merged_submissions", None) or []
+    merged = row.pop("merged_submissions", None) or []
     return WorkDetails(item=WorkItem.from_row(row),
                        merged=[Submission.from_row(m) for m in merged if isinstance(m, Mapping)])
 
@@ -100,53 +100,71 @@ class Methods:
                                   queue or DEFAULT_QUEUE, message_count=len(items)))
 
     def read_work(self, queue: str | None = None, *, vt: Any = None, qty: int | None = None) -> list[WorkItem]:
-        """Claim up to ``qty`` visible items for ``vt`` (visibility timeout); they become running."""
+        """Claim up to ``qty`` visible items for ``vt`` (seconds or timedelta); they become running.
+
+        Each item carries its submitter's ``trace_context`` and its ``requesters`` (every merged
+        submission, with theirs).
+        """
         p = _clean(dict(queue=queue, vt=vt, qty=qty))
         return self._execute(Call(QUERIES["read_work"], p, _rows(WorkItem), queue or DEFAULT_QUEUE))
 
-    def complete_work(self, work_id: UUID | None = None, *, outcome: Any = None,
-                      work_ids: Sequence[UUID] | None = None, queue: str | None = None) -> list[SettleResult]:
-        """Mark a running item (or many: ``work_ids``) completed, with its outcome.
+    def complete_work(self, work_id: UUID, *, outcome: Any = None, queue: str | None = None) -> bool:
+        """Mark a running item completed with its outcome (merged duplicates resolve with it).
 
-        ``queue`` is only used to name the telemetry span.
+        ``queue`` only names the telemetry span. Raises WorkNotRunning (ZA103) or
+        WorkAlreadyEnded (ZA104) for a stale completion.
         """
-        p = _clean(dict(work_id=work_id, work_ids=list(work_ids) if work_ids is not None else None,
-                        outcome=outcome))
-        return self._execute(Call(QUERIES["complete_work"], p, _rows(SettleResult), queue))
+        p = _clean(dict(work_id=work_id, outcome=outcome))
+        return self._execute(Call(QUERIES["complete_work"], p, _ident, queue))
 
-    def fail_work(self, work_id: UUID | None = None, error: str | None = None, *,
-                  retryable: bool | None = None, work_ids: Sequence[UUID] | None = None,
-                  queue: str | None = None) -> list[SettleResult]:
-        """Record a failure: retried after a backoff, or dead when not retryable / out of attempts."""
-        p = _clean(dict(work_id=work_id, work_ids=list(work_ids) if work_ids is not None else None,
-                        error=error, retryable=retryable))
-        return self._execute(Call(QUERIES["fail_work"], p, _rows(SettleResult), queue))
+    def complete_work_many(self, work_ids: Sequence[UUID], *, outcomes: Sequence[Any] | None = None,
+                           queue: str | None = None) -> list[SettleResult]:
+        """``complete_work(work_ids[], outcomes[])``: complete many running items in one call."""
+        p = _clean(dict(work_ids=list(work_ids), outcomes=list(outcomes) if outcomes is not None else None))
+        return self._execute(Call(QUERIES["complete_work_many"], p, _rows(SettleResult), queue,
+                                  message_count=len(p["work_ids"])))
 
-    def heartbeat_work(self, work_id: UUID, *, extend: Any = None, queue: str | None = None) -> HeartbeatResult | None:
-        """Extend the claim on a running item; ``cancelled`` says whether it was cancelled meanwhile."""
+    def fail_work(self, work_id: UUID, error: str, *, retryable: bool | None = None,
+                  queue: str | None = None) -> SettleResult:
+        """Record a failure: ``state`` is ``queued`` (retry visible at ``retry_at``, after a
+        backoff with jitter) or ``dead`` (not retryable, or out of attempts)."""
+        p = _clean(dict(work_id=work_id, error=error, retryable=retryable))
+        return self._execute(Call(QUERIES["fail_work"], p, _row(SettleResult), queue))
+
+    def fail_work_many(self, work_ids: Sequence[UUID], error: str, *, retryable: bool | None = None,
+                       queue: str | None = None) -> list[SettleResult]:
+        """``fail_work(work_ids[], error, retryable)``: fail many running items in one call."""
+        p = _clean(dict(work_ids=list(work_ids), error=error, retryable=retryable))
+        return self._execute(Call(QUERIES["fail_work_many"], p, _rows(SettleResult), queue,
+                                  message_count=len(p["work_ids"])))
+
+    def heartbeat_work(self, work_id: UUID, *, extend: Any = None, queue: str | None = None) -> HeartbeatResult:
+        """Keep a running item claimed for ``extend`` more (seconds or timedelta); ``cancelled``
+        is True when it was cancelled meanwhile (the handler should stop)."""
         p = _clean(dict(work_id=work_id, extend=extend))
-        return self._execute(Call(QUERIES["heartbeat_work"], p,
-                                  lambda rows: HeartbeatResult.from_row(rows[0]) if rows else None, queue))
+        return self._execute(Call(QUERIES["heartbeat_work"], p, _row(HeartbeatResult), queue))
 
-    def release_work(self, work_id: UUID, *, queue: str | None = None) -> list[SettleResult]:
-        """Give a claimed item back (visible again now) without counting a failure."""
-        return self._execute(Call(QUERIES["release_work"], dict(work_id=work_id), _rows(SettleResult), queue))
+    def cancel_work(self, work_id: UUID) -> bool:
+        """Cancel a queued or running item (a running one learns it from its next heartbeat)."""
+        return self._execute(Call(QUERIES["cancel_work"], dict(work_id=work_id), _ident))
 
-    def cancel_work(self, work_id: UUID, *, queue: str | None = None) -> list[SettleResult]:
-        p = dict(work_id=work_id)
-        return self._execute(Call(QUERIES["cancel_work"], p, _rows(SettleResult), queue))
-
-    def archive_work(self, queue: str, msg_id: int) -> Any:
+    def archive_work(self, queue: str, msg_id: int) -> bool:
+        """pgmq.archive of a message of ``queue`` (thin wrapper)."""
         return self._execute(Call(QUERIES["archive_work"], dict(queue=queue, msg_id=msg_id), _ident, queue))
 
-    def delete_work(self, queue: str, msg_id: int) -> Any:
+    def delete_work(self, queue: str, msg_id: int) -> bool:
+        """pgmq.delete of a message of ``queue`` (thin wrapper)."""
         return self._execute(Call(QUERIES["delete_work"], dict(queue=queue, msg_id=msg_id), _ident, queue))
 
-    def get_work(self, work_id: UUID) -> WorkDetails | None:
-        """The item and every submission merged into it (its provenance)."""
+    def get_work(self, work_id: UUID) -> WorkDetails:
+        """The item with its provenance: every requester and each merged submission."""
         return self._execute(Call(QUERIES["get_work"], dict(work_id=work_id), _work_details))
 
+    def work_children(self, parent_id: UUID) -> list[WorkItem]:
+        return self._execute(Call(QUERIES["work_children"], dict(parent_id=parent_id), _rows(WorkItem)))
+
     def queue_stats(self, queue: str | None = None) -> list[QueueStats]:
+        """Per queue and state: item counts, pgmq depth, oldest visible message age."""
         return self._execute(Call(QUERIES["queue_stats"], _clean(dict(queue=queue)), _rows(QueueStats)))
 
     def create_queue(self, queue: str, *, backoff_base: Any = None, backoff_factor: float | None = None,
@@ -159,11 +177,20 @@ class Methods:
                         notify_throttle=notify_throttle, if_not_exists=if_not_exists))
         return self._execute(Call(QUERIES["create_queue"], p, _ident))
 
+    def configure_queue(self, queue: str, *, backoff_base: Any = None, backoff_factor: float | None = None,
+                        backoff_cap: Any = None, backoff_jitter: float | None = None,
+                        notify: bool | None = None, notify_throttle: Any = None) -> dict[str, Any]:
+        p = _clean(dict(queue=queue, backoff_base=backoff_base, backoff_factor=backoff_factor,
+                        backoff_cap=backoff_cap, backoff_jitter=backoff_jitter, notify=notify,
+                        notify_throttle=notify_throttle))
+        return self._execute(Call(QUERIES["configure_queue"], p, lambda r: dict(r) if r else None))
+
     def drop_queue(self, queue: str) -> Any:
         return self._execute(Call(QUERIES["drop_queue"], dict(queue=queue), _ident))
 
-    def purge_work(self, older_than: Any = None) -> Any:
-        return self._execute(Call(QUERIES["purge_work"], _clean(dict(older_than=older_than)),
+    def purge_work(self, older_than: Any = None, *, queue: str | None = None) -> list[dict[str, Any]]:
+        """Delete ended items and archived messages older than ``older_than`` (default 7 days)."""
+        return self._execute(Call(QUERIES["purge_work"], _clean(dict(older_than=older_than, queue=queue)),
                                   lambda rows: [dict(r) for r in rows]))
 
     # ---------------------------------------------------------------- memory
@@ -250,6 +277,8 @@ def adapt(q: Query, params: dict[str, Any]) -> dict[str, Any]:
     for k, v in params.items():
         if k in jsonb:
             v = Jsonb(v)
+        elif k == "outcomes":
+            v = [Jsonb(o) for o in v]
         elif k in ("embedding", "query_embedding"):
             v = to_vector_literal(v)
         elif k in intervals and isinstance(v, (int, float)) and not isinstance(v, bool):

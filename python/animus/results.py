@@ -62,40 +62,39 @@ class SubmitResult(Row):
 
 @dataclass(frozen=True)
 class WorkItem(Row):
-    """A work item as ``read_work``/``get_work`` return it."""
+    """A work item as ``read_work`` (and ``get_work``) return it."""
 
     id: UUID | None = None
     queue: str | None = None
     work_type: str | None = None
     dedup_key: str | None = None
     source: str | None = None
-    trigger_info: Any = None
+    trigger_info: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
     priority: int | None = None
     state: str | None = None
-    merged_into: UUID | None = None
-    parent_id: UUID | None = None
     attempts: int | None = None
     max_attempts: int | None = None
     msg_id: int | None = None
+    parent_id: UUID | None = None
+    canonical_id: UUID | None = None
+    merged_into: UUID | None = None
     outcome: Any = None
     error: str | None = None
     trace_context: dict[str, Any] | None = None
-    trace_contexts: list[dict[str, Any]] | None = None
+    requesters: list[dict[str, Any]] | None = None
     created_at: datetime | None = None
-    updated_at: datetime | None = None
+    visible_until: datetime | None = None
     resolved_at: datetime | None = None
-    _aliases: ClassVar[dict[str, str]] = {
-        "work_id": "id", "queue_name": "queue", "pgmq_msg_id": "msg_id",
-        "outcome_data": "outcome", "outcome_error": "error", "last_error": "error",
-        "requester_trace_contexts": "trace_contexts", "trace_ctx": "trace_context",
-    }
+    _aliases: ClassVar[dict[str, str]] = {"work_id": "id", "queue_name": "queue"}
 
     def all_trace_contexts(self) -> list[dict[str, Any]]:
-        """The submitter's context and every merged requester's, without duplicates."""
+        """The submitter's W3C context and every merged requester's, without duplicates."""
         out: list[dict[str, Any]] = []
         seen: set[str] = set()
-        for ctx in ([self.trace_context] if self.trace_context else []) + list(self.trace_contexts or []):
+        candidates = [self.trace_context] + [r.get("trace_context") for r in (self.requesters or [])
+                                             if isinstance(r, Mapping)]
+        for ctx in candidates:
             if isinstance(ctx, Mapping) and ctx.get("traceparent") and ctx["traceparent"] not in seen:
                 seen.add(ctx["traceparent"])
                 out.append(dict(ctx))
@@ -108,16 +107,17 @@ class Submission(Row):
 
     id: UUID | None = None
     source: str | None = None
-    trigger_info: Any = None
+    trigger_info: str | None = None
     params: dict[str, Any] | None = None
+    priority: int | None = None
     trace_context: dict[str, Any] | None = None
-    created_at: datetime | None = None
+    submitted_at: str | None = None
     _aliases: ClassVar[dict[str, str]] = {"work_id": "id"}
 
 
 @dataclass(frozen=True)
 class WorkDetails(Row):
-    """``get_work``: the item, with the submissions merged into it."""
+    """``get_work``: the item (with ``requesters``), and the submissions merged into it."""
 
     item: WorkItem | None = None
     merged: list[Submission] = field(default_factory=list)
@@ -125,37 +125,39 @@ class WorkDetails(Row):
 
 @dataclass(frozen=True)
 class HeartbeatResult(Row):
-    """``heartbeat_work``: whether the claim was extended, and whether the item was cancelled."""
+    """``heartbeat_work``: the claim's new end, and whether the item was cancelled meanwhile."""
 
-    work_id: UUID | None = None
-    cancelled: bool = False
     state: str | None = None
-    visible_at: datetime | None = None
-    _aliases: ClassVar[dict[str, str]] = {"id": "work_id", "vt": "visible_at", "visible_until": "visible_at"}
+    cancelled: bool = False
+    visible_until: datetime | None = None
 
 
 @dataclass(frozen=True)
 class SettleResult(Row):
-    """``complete_work``/``fail_work``: the item's new state (and when a retry becomes visible)."""
+    """``fail_work`` (and the many-id forms): the item's new state; a retry's ``retry_at``."""
 
     work_id: UUID | None = None
     state: str | None = None
-    attempts: int | None = None
     retry_at: datetime | None = None
+    completed: bool | None = None
+    failed: bool | None = None
     queue: str | None = None
-    _aliases: ClassVar[dict[str, str]] = {"id": "work_id", "queue_name": "queue",
-                                          "visible_at": "retry_at", "next_visible_at": "retry_at"}
+    _aliases: ClassVar[dict[str, str]] = {"queue_name": "queue"}
 
 
 @dataclass(frozen=True)
 class QueueStats(Row):
+    """``queue_stats``: one row per queue and state."""
+
     queue: str | None = None
     state: str | None = None
-    count: int | None = None
-    depth: int | None = None
-    oldest_age: Any = None
-    _aliases: ClassVar[dict[str, str]] = {"queue_name": "queue", "n": "count", "items": "count",
-                                          "oldest_visible_age": "oldest_age", "queue_length": "depth"}
+    items: int | None = None
+    queue_length: int | None = None
+    queue_visible_length: int | None = None
+    oldest_visible_age_sec: float | None = None
+    oldest_msg_age_sec: int | None = None
+    total_messages: int | None = None
+    _aliases: ClassVar[dict[str, str]] = {"queue_name": "queue"}
 
 
 @dataclass(frozen=True)

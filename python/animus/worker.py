@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 import logging
 import os
 import select
@@ -42,7 +43,6 @@ import signal
 import threading
 import time
 import traceback
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
@@ -112,7 +112,6 @@ class Worker:
         self._abort = threading.Event()
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_w, False)
-        self._pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="animus-handler")
         self.processed = 0
         self.failed = 0
         self.wakeups = {"notify": 0, "poll": 0, "slot": 0}
@@ -220,7 +219,10 @@ class Worker:
         ctx = WorkContext(item, self)
         with self._lock:
             self._inflight[item.id] = ctx
-        self._pool.submit(self._process, ctx)
+        # One daemon thread per in-flight item (at most `concurrency`): a handler abandoned at
+        # shutdown never keeps the process alive.
+        threading.Thread(target=self._process, args=(ctx,), name=f"animus-handler-{item.id}",
+                         daemon=True).start()
 
     def _process(self, ctx: WorkContext) -> None:
         item = ctx.item
@@ -282,9 +284,11 @@ class Worker:
         if ctx.cancelled.is_set():
             log.info("work item %s was cancelled while running; not completing it", item.id)
             return None
+        if result is not None:
+            # outcome is jsonb: values JSON cannot hold (datetimes, UUIDs...) are stored as text
+            result = json.loads(json.dumps(result, default=str))
         try:
-            self.client.complete_work(item.id, outcome=result if result is not None else None,
-                                      queue=self.queue)
+            self.client.complete_work(item.id, outcome=result, queue=self.queue)
         except InvalidState as exc:  # our claim expired and someone else took it, or cancelled
             log.warning("work item %s: completion refused (%s)", item.id, exc.sqlstate)
             return exc.sqlstate
@@ -313,7 +317,7 @@ class Worker:
                 except AnimusError as exc:
                     log.warning("heartbeat for %s failed: %s", ctx.item.id, exc)
                     continue
-                if res is not None and res.cancelled:
+                if res.cancelled:
                     ctx.cancelled.set()
 
     # ------------------------------------------------------------------ shutdown
@@ -326,15 +330,16 @@ class Worker:
         for ctx in left:
             ctx.cancelled.set()
             try:
-                self.client.release_work(ctx.item.id, queue=self.queue)
+                # Release = make the message visible again at once (a 1 ms claim). The next read
+                # counts an attempt, as it would after a crash, but nobody waits for a timeout.
+                self.client.heartbeat_work(ctx.item.id, extend=0.001, queue=self.queue)
                 log.info("released work item %s", ctx.item.id)
             except AnimusError as exc:
                 log.warning("could not release %s (%s); it is redelivered after its timeout",
                             ctx.item.id, exc)
         self._abort.set()
-        # Handlers still running after a release are abandoned (their settle calls are refused);
-        # the wake-up pipe stays open for them and is closed with the process.
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        # Handlers still running after a release are abandoned (daemon threads; their settle
+        # calls are refused); the wake-up pipe stays open for them and closes with the process.
 
 
 async def _await(aw: Any) -> Any:

@@ -69,7 +69,7 @@ def queue_name(conn):
     conn.execute("SELECT animus.create_queue(%s)", [name])
     yield name
     try:
-        conn.execute("SELECT pgmq.drop_queue(%s)", [name])
+        conn.execute("SELECT animus.drop_queue(%s)", [name])
     except Exception:
         pass
 
@@ -152,19 +152,3 @@ def clean_env(**extra: str) -> dict[str, str]:
     env.update(extra)
     return env
 
-
-def _has_function(name: str) -> bool:
-    import os
-
-    import psycopg
-
-    url = os.environ.get("DATABASE_URL")
-    if not url:
-        return False
-    with psycopg.connect(url) as c:
-        return c.execute("SELECT to_regproc(%s) IS NOT NULL", [name]).fetchone()[0]
-
-
-# TODO(queue): removed once the work-queue functions are merged into this branch.
-requires_queue = pytest.mark.skipif(not _has_function("animus.read_work"),
-                                    reason="the work-queue SQL (branch queue) is not merged yet")

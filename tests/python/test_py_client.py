@@ -10,7 +10,7 @@ import uuid
 import pytest
 
 import animus
-from animus_fixtures import client, otel, queue_name, requires_queue  # noqa: F401
+from animus_fixtures import client, otel, queue_name  # noqa: F401
 
 
 def toy_vector(text: str, dim: int) -> list[float]:
@@ -34,7 +34,6 @@ def namespace():
     return "py_" + uuid.uuid4().hex[:10]
 
 
-@requires_queue
 def test_submit_returns_typed_result_and_a_duplicate_is_merged_not_raised(client, queue_name):
     first = client.submit_work("engage", "scheduler", params={"person": "kelly"},
                                dedup_key="person=kelly", queue=queue_name)
@@ -48,7 +47,6 @@ def test_submit_returns_typed_result_and_a_duplicate_is_merged_not_raised(client
     assert [m.source for m in details.merged] == ["agent-2"]
 
 
-@requires_queue
 def test_batch_returns_one_typed_row_per_input_in_order(client, queue_name):
     rows = client.submit_work_batch([
         {"work_type": "mail", "source": "t", "dedup_key": "a"},
@@ -59,21 +57,32 @@ def test_batch_returns_one_typed_row_per_input_in_order(client, queue_name):
     assert rows[2].canonical_id == rows[0].work_id
 
 
-@requires_queue
 def test_read_complete_cycle_returns_typed_items(client, queue_name):
     r = client.submit_work("engage", "t", params={"n": 1}, queue=queue_name)
     [item] = client.read_work(queue_name, vt=30, qty=5)
     assert isinstance(item, animus.WorkItem)
-    assert (item.id, item.work_type, item.params, item.state, item.attempts) == \
-        (r.work_id, "engage", {"n": 1}, "running", 1)
+    assert (item.id, item.work_type, item.params, item.attempts, item.queue) == \
+        (r.work_id, "engage", {"n": 1}, 1, queue_name)
+    assert client.get_work(r.work_id).item.state == "running"
     hb = client.heartbeat_work(item.id, extend=30)
-    assert isinstance(hb, animus.HeartbeatResult) and hb.cancelled is False
-    [done] = client.complete_work(item.id, outcome={"ok": True})
-    assert isinstance(done, animus.SettleResult) and done.state == "completed"
-    assert client.get_work(r.work_id).item.outcome == {"ok": True}
+    assert isinstance(hb, animus.HeartbeatResult) and (hb.state, hb.cancelled) == ("running", False)
+    assert hb.visible_until > item.visible_until
+    assert client.complete_work(item.id, outcome={"ok": True}) is True
+    done = client.get_work(r.work_id).item
+    assert (done.state, done.outcome) == ("completed", {"ok": True})
 
 
-@requires_queue
+def test_fail_returns_the_retry_and_the_many_forms_settle_in_one_call(client, queue_name):
+    ids = [client.submit_work("x", "t", queue=queue_name).work_id for _ in range(3)]
+    items = client.read_work(queue_name, vt=30, qty=3)
+    assert sorted(i.id for i in items) == sorted(ids)
+    retry = client.fail_work(ids[0], "boom", retryable=True)
+    assert isinstance(retry, animus.SettleResult) and retry.state == "queued" and retry.retry_at
+    rows = client.complete_work_many(ids[1:], outcomes=[{"n": 1}, {"n": 2}])
+    assert sorted(r.work_id for r in rows) == sorted(ids[1:]) and all(r.completed for r in rows)
+    assert client.get_work(ids[2]).item.outcome == {"n": 2}
+
+
 @pytest.mark.parametrize("call,exc,sqlstate", [
     (lambda c, q: c.submit_work("", "t", queue=q), animus.InvalidArgument, "ZA001"),
     (lambda c, q: c.submit_work("x", "t", queue=q, params=[1, 2]), animus.InvalidArgument, "ZA003"),
@@ -92,7 +101,6 @@ def test_work_sqlstates_map_to_exceptions(client, queue_name, call, exc, sqlstat
     assert isinstance(info.value, animus.DatabaseError)
 
 
-@requires_queue
 def test_a_stale_second_completion_is_work_already_ended(client, queue_name):
     client.submit_work("x", "t", queue=queue_name)
     [item] = client.read_work(queue_name, vt=30)
@@ -155,7 +163,6 @@ def test_store_without_embedding_or_embedder_is_a_clear_error(client):
         client.store_memory("no vector", memory_type="t")
 
 
-@requires_queue
 def test_async_client_has_the_same_methods_and_results(db_url, otel, queue_name, dim, namespace):
     sync_methods = {n for n in dir(animus.Client) if not n.startswith("_")}
     async_methods = {n for n in dir(animus.AsyncClient) if not n.startswith("_")}
@@ -167,7 +174,7 @@ def test_async_client_has_the_same_methods_and_results(db_url, otel, queue_name,
             r = await c.submit_work("engage", "async-agent", queue=queue_name, dedup_key="k")
             dup = await c.submit_work("engage", "async-agent", queue=queue_name, dedup_key="k")
             items = await c.read_work(queue_name, vt=30)
-            done = await c.complete_work(items[0].id, outcome={"async": True})
+            done = await c.complete_work(items[0].id, outcome={"async": True}, queue=queue_name)
             stored = await c.store_memory("async memory", toy_vector("async memory", dim), "t",
                                           namespace=namespace)
             with pytest.raises(animus.WorkNotFound):
@@ -176,7 +183,7 @@ def test_async_client_has_the_same_methods_and_results(db_url, otel, queue_name,
 
     r, dup, items, done, stored = asyncio.run(scenario())
     assert (r.status, dup.status) == ("created", "merged")
-    assert items[0].id == r.work_id and done[0].state == "completed"
+    assert items[0].id == r.work_id and done is True
     assert isinstance(stored, animus.StoreResult) and stored.created
     assert {s.name for s in otel.spans()} >= {f"send {queue_name}", f"receive {queue_name}",
                                               f"settle {queue_name}", "SELECT animus.store_memory"}

@@ -11,9 +11,6 @@ import pytest
 
 import animus
 from animus_fixtures import OtlpReceiver, clean_env, otel  # noqa: F401
-from animus_fixtures import requires_queue
-
-pytestmark = requires_queue
 
 SECRET = "Leak-Canary-9f3Kq!x"
 
@@ -48,7 +45,8 @@ def metric_dump(otel) -> str:
 
 
 def test_password_never_leaks(leaky_url, otel, caplog, conn):
-    caplog.set_level(logging.DEBUG)          # every logger, psycopg and the pool included
+    caplog.set_level(logging.DEBUG)          # every logger ...
+    caplog.set_level(logging.DEBUG, logger="psycopg")   # ... psycopg and its pool (WARNING by default)
     texts: dict[str, str] = {}
     cfg = animus.Config.from_env({"DATABASE_URL": leaky_url})
     texts["config repr"] = repr(cfg) + str(cfg) + repr(cfg.database_url) + str(cfg.database_url)
@@ -99,6 +97,7 @@ def test_password_never_reaches_an_otlp_export(leaky_url):
         code = textwrap.dedent(f"""
             import animus, animus.telemetry as t, logging
             logging.basicConfig(level=logging.DEBUG)
+            logging.getLogger("psycopg").setLevel(logging.DEBUG)
             h = t.init(service_name="leak")
             c = animus.connect({leaky_url!r})
             try:

@@ -92,10 +92,7 @@ def test_real_otlp_http_export_is_decodable_and_holds_no_password(otlp_receiver,
         with genai.chat("toy-model", provider="local") as op:
             op.usage(input_tokens=3, output_tokens=2)
         c = animus.connect({db_url!r})
-        try:
-            c.queue_stats()
-        except animus.NotDeployed:
-            pass  # TODO(queue): until queue_stats lands
+        c.queue_stats()
         c.close()
         h.shutdown()
     """, clean_env(OTEL_EXPORTER_OTLP_ENDPOINT=otlp_receiver.endpoint,

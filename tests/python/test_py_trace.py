@@ -10,10 +10,9 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 import animus
 from animus.telemetry.conventions import DB_DURATION_BUCKETS, MESSAGING_DURATION_BUCKETS
-from animus_fixtures import client, otel, queue_name, requires_queue  # noqa: F401
+from animus_fixtures import client, otel, queue_name  # noqa: F401
 
 
-@requires_queue
 def test_send_receive_process_settle_and_links_to_every_requester(client, otel, queue_name, conn):
     tracer = otel.tracer()
     with tracer.start_as_current_span("agent A request") as a:

@@ -14,9 +14,6 @@ import pytest
 
 import animus
 from animus_fixtures import client, otel, queue_name  # noqa: F401
-from animus_fixtures import requires_queue
-
-pytestmark = requires_queue
 
 HERE = Path(__file__).resolve().parent
 
