@@ -35,6 +35,9 @@ down:             ## stop the embedded server (data kept)
 psql: db          ## psql on the dev database
 	@$$($(DEVDB) bin psql) "$$($(DEVDB) url animus)"
 
+bench-queue: db    ## work-queue benchmark (pgbench, fresh database animus_bench), ratios against raw pgmq
+	@bash tools/bench_queue.sh
+
 snapshot: db      ## regenerate sql/schema.sql and sql/animus.sql after a schema change
 	@bash tools/snapshot.sh write
 

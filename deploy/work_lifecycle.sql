@@ -54,10 +54,7 @@ BEGIN
         SELECT f.queue_name, pg_catalog.array_agg(f.msg_id) AS msg_ids, pg_catalog.array_agg(f.run_at) AS run_ats
           FROM f GROUP BY f.queue_name
     LOOP
-        EXECUTE pg_catalog.format(
-            'UPDATE pgmq.%I m SET vt = x.run_at FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS x(msg_id, run_at)
-              WHERE m.msg_id = x.msg_id', 'q_' || r.queue_name)
-        USING r.msg_ids, r.run_ats;
+        PERFORM animus.work_queue_set_vt(r.queue_name, r.msg_ids, r.run_ats);
     END LOOP;
 END;
 $$;
@@ -99,6 +96,7 @@ DECLARE
     m_ids      bigint[];
     m_work     uuid[];
     c_ids      uuid[];
+    c_msgs     bigint[];
     d_ids      uuid[];
     to_archive bigint[];
     seen       bigint[];
@@ -122,60 +120,40 @@ BEGIN
 
     -- Claim visible messages in priority order, as pgmq.read does (FOR UPDATE SKIP LOCKED, vt and
     -- read_ct updated) but ordered by (animus_priority desc, vt) using the index create_queue made.
-    EXECUTE pg_catalog.format($q$
-        WITH c AS (
-            SELECT msg_id FROM pgmq.%1$I
-             WHERE vt <= pg_catalog.clock_timestamp()
-             ORDER BY (headers -> 'animus_priority') DESC NULLS LAST, vt
-             LIMIT $1
-               FOR UPDATE SKIP LOCKED
-        ), u AS (
-            UPDATE pgmq.%1$I m
-               SET vt = $2, read_ct = m.read_ct + 1, last_read_at = pg_catalog.clock_timestamp()
-              FROM c WHERE m.msg_id = c.msg_id
-            RETURNING m.msg_id, m.message ->> 'work_id' AS wid
-        )
-        SELECT pg_catalog.array_agg(u.msg_id),
-               pg_catalog.array_agg(CASE WHEN u.wid ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN u.wid::uuid END)
-          FROM u$q$, 'q_' || read_work.queue)
-    INTO m_ids, m_work
-    USING read_work.qty, v_until;
+    SELECT pg_catalog.array_agg(c.msg_id),
+           pg_catalog.array_agg(CASE WHEN c.work_id ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN c.work_id::uuid END)
+      INTO m_ids, m_work
+      FROM animus.work_queue_claim(read_work.queue, read_work.qty, v_until) AS c;
     IF m_ids IS NULL THEN
         RETURN;
     END IF;
 
     -- Lock the items without waiting (a reader never waits, so it is never part of a deadlock).
-    -- queued/running with attempts left -> running (another attempt); out of attempts -> dead;
-    -- any other state (cancelled, ended) -> the stale message is archived.
+    -- queued/running with attempts left -> claimed (running, another attempt); out of attempts ->
+    -- dead; any other state (cancelled, ended) -> the stale message is archived.
     WITH m AS (
         SELECT * FROM ROWS FROM (pg_catalog.unnest(m_ids), pg_catalog.unnest(m_work)) AS m(msg_id, work_id)
     ), l AS (
-        SELECT w.id, w.state, w.attempts, w.max_attempts, m.msg_id
+        SELECT w.id, w.state IN ('queued', 'running') AS active, w.attempts < w.max_attempts AS left, m.msg_id
           FROM m JOIN animus.work_items w ON w.id = m.work_id AND w.queue_name = read_work.queue
            FOR UPDATE OF w SKIP LOCKED
-    ), claimed AS (
-        UPDATE animus.work_items w
-           SET state = 'running', attempts = w.attempts + 1, msg_id = l.msg_id,
-               started_at = pg_catalog.clock_timestamp(), heartbeat_at = pg_catalog.clock_timestamp(),
-               updated_at = pg_catalog.clock_timestamp()
-          FROM l
-         WHERE w.id = l.id AND l.state IN ('queued', 'running') AND l.attempts < l.max_attempts
-        RETURNING w.id
-    ), died AS (
+    )
+    SELECT coalesce(pg_catalog.array_agg(l.id) FILTER (WHERE l.active AND l.left), '{}'),
+           coalesce(pg_catalog.array_agg(l.msg_id) FILTER (WHERE l.active AND l.left), '{}'),
+           coalesce(pg_catalog.array_agg(l.id) FILTER (WHERE l.active AND NOT l.left), '{}'),
+           coalesce(pg_catalog.array_agg(l.msg_id) FILTER (WHERE NOT (l.active AND l.left)), '{}'),
+           coalesce(pg_catalog.array_agg(l.msg_id), '{}')
+      INTO c_ids, c_msgs, d_ids, to_archive, seen
+      FROM l;
+
+    IF pg_catalog.cardinality(d_ids) > 0 THEN
         UPDATE animus.work_items w
            SET state = 'dead', resolved_at = pg_catalog.clock_timestamp(), updated_at = pg_catalog.clock_timestamp(),
                error = pg_catalog.format('attempt %s of %s timed out: the visibility timeout expired without complete_work or fail_work%s',
                                          w.attempts, w.max_attempts, ' (last error: ' || w.error || ')')
-          FROM l
-         WHERE w.id = l.id AND l.state IN ('queued', 'running') AND l.attempts >= l.max_attempts
-        RETURNING w.id, l.msg_id
-    )
-    SELECT ARRAY(SELECT claimed.id FROM claimed),
-           ARRAY(SELECT died.id FROM died),
-           ARRAY(SELECT died.msg_id FROM died) || ARRAY(SELECT l.msg_id FROM l WHERE l.state NOT IN ('queued', 'running')),
-           ARRAY(SELECT l.msg_id FROM l)
-      INTO c_ids, d_ids, to_archive, seen;
-
+         WHERE w.id = ANY (d_ids);
+        PERFORM animus.work_release_followups(d_ids);
+    END IF;
     IF pg_catalog.cardinality(seen) < pg_catalog.cardinality(m_ids) THEN
         -- Messages without a work item are archived; those whose item another session holds locked
         -- (being cancelled, replaced, completed) are made visible again at once.
@@ -189,24 +167,35 @@ BEGIN
         END IF;
     END IF;
     IF pg_catalog.cardinality(to_archive) > 0 THEN
-        PERFORM pgmq.archive(read_work.queue, to_archive);
+        PERFORM animus.work_queue_archive(read_work.queue, to_archive);
     END IF;
-    IF pg_catalog.cardinality(d_ids) > 0 THEN
-        PERFORM animus.work_release_followups(d_ids);
+    IF pg_catalog.cardinality(c_ids) = 0 THEN
+        RETURN;
     END IF;
 
     RETURN QUERY
-    SELECT w.id, w.queue_name, w.work_type, w.dedup_key, w.params, w.priority, w.attempts, w.max_attempts,
-           w.msg_id, w.parent_id, w.source, w.trigger_info, w.trace_context,
-           (SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
-                       'work_id', r.id, 'source', r.source, 'trigger_info', r.trigger_info,
-                       'trace_context', r.trace_context, 'submitted_at', r.created_at)
-                   ORDER BY r.created_at, r.id)
-              FROM animus.work_items r WHERE r.id = w.id OR r.merged_into = w.id),
-           w.created_at, v_until
-      FROM animus.work_items w
-     WHERE w.id = ANY (c_ids)
-     ORDER BY w.priority DESC, w.run_at;
+    WITH u AS (
+        UPDATE animus.work_items w
+           SET state = 'running', attempts = w.attempts + 1, msg_id = x.msg_id,
+               started_at = pg_catalog.clock_timestamp(), heartbeat_at = pg_catalog.clock_timestamp(),
+               updated_at = pg_catalog.clock_timestamp()
+          FROM ROWS FROM (pg_catalog.unnest(c_ids), pg_catalog.unnest(c_msgs)) AS x(id, msg_id)
+         WHERE w.id = x.id
+        RETURNING w.*
+    )
+    SELECT u.id, u.queue_name, u.work_type, u.dedup_key, u.params, u.priority, u.attempts, u.max_attempts,
+           u.msg_id, u.parent_id, u.source, u.trigger_info, u.trace_context,
+           pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
+               'work_id', u.id, 'source', u.source, 'trigger_info', u.trigger_info,
+               'trace_context', u.trace_context, 'submitted_at', u.created_at))
+           || coalesce((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                                   'work_id', r.id, 'source', r.source, 'trigger_info', r.trigger_info,
+                                   'trace_context', r.trace_context, 'submitted_at', r.created_at)
+                               ORDER BY r.created_at, r.id)
+                          FROM animus.work_items r WHERE r.merged_into = u.id), '[]'),
+           u.created_at, v_until
+      FROM u
+     ORDER BY u.priority DESC, u.run_at;
 END;
 $$;
 REVOKE ALL ON FUNCTION animus.read_work(text, interval, integer) FROM PUBLIC;
@@ -237,12 +226,6 @@ BEGIN
             DETAIL = pg_catalog.format('%s work ids, %s outcomes', pg_catalog.cardinality(work_ids), pg_catalog.cardinality(outcomes)),
             HINT = 'Pass outcomes => NULL, or an array as long as work_ids.';
     END IF;
-    SELECT i INTO missing FROM pg_catalog.unnest(work_ids) AS i
-     WHERE NOT EXISTS (SELECT 1 FROM animus.work_items w WHERE w.id = i) LIMIT 1;
-    IF FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA102', MESSAGE = 'argument work_ids: no such work item',
-            DETAIL = pg_catalog.format('work_id = %s', missing), HINT = 'Pass the ids returned by read_work.';
-    END IF;
     done := '{}';
     FOR r IN
         WITH u AS (
@@ -256,9 +239,18 @@ BEGIN
         )
         SELECT u.queue_name, pg_catalog.array_agg(u.id) AS ids, pg_catalog.array_agg(u.msg_id) AS msg_ids FROM u GROUP BY u.queue_name
     LOOP
-        PERFORM pgmq.archive(r.queue_name, r.msg_ids);
+        PERFORM animus.work_queue_archive(r.queue_name, r.msg_ids);
         done := done || r.ids;
     END LOOP;
+    IF pg_catalog.cardinality(done) < pg_catalog.cardinality(work_ids) THEN
+        -- Checked after the update (only for the ids it did not complete): the raise undoes it.
+        SELECT i INTO missing FROM pg_catalog.unnest(work_ids) AS i
+         WHERE i <> ALL (done) AND NOT EXISTS (SELECT 1 FROM animus.work_items w WHERE w.id = i) LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA102', MESSAGE = 'argument work_ids: no such work item',
+                DETAIL = pg_catalog.format('work_id = %s', missing), HINT = 'Pass the ids returned by read_work.';
+        END IF;
+    END IF;
     IF pg_catalog.cardinality(done) > 0 THEN
         PERFORM animus.work_release_followups(done);
     END IF;
@@ -293,7 +285,7 @@ BEGIN
     IF NOT FOUND THEN
         PERFORM animus.work_raise_not_running(work_id, 'complete_work');
     END IF;
-    PERFORM pgmq.archive(v_queue, v_msg);
+    PERFORM animus.work_queue_archive(v_queue, ARRAY[v_msg]);
     PERFORM animus.work_release_followups(ARRAY[work_id]);
     RETURN true;
 END;
@@ -361,12 +353,9 @@ BEGIN
           FROM u GROUP BY u.queue_name, u.state
     LOOP
         IF r.state = 'queued' THEN
-            EXECUTE pg_catalog.format(
-                'UPDATE pgmq.%I m SET vt = x.run_at FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS x(msg_id, run_at)
-                  WHERE m.msg_id = x.msg_id', 'q_' || r.queue_name)
-            USING r.msg_ids, r.run_ats;
+            PERFORM animus.work_queue_set_vt(r.queue_name, r.msg_ids, r.run_ats);
         ELSE
-            PERFORM pgmq.archive(r.queue_name, r.msg_ids);
+            PERFORM animus.work_queue_archive(r.queue_name, r.msg_ids);
             dead := dead || r.ids;
         END IF;
         res_ids := res_ids || r.ids;
@@ -442,7 +431,7 @@ BEGIN
      WHERE w.id = heartbeat_work.work_id AND w.state = 'running'
     RETURNING w.queue_name, w.msg_id INTO v_queue, v_msg;
     IF FOUND THEN
-        PERFORM pgmq.set_vt(v_queue, v_msg, v_until);
+        PERFORM animus.work_queue_set_vt(v_queue, ARRAY[v_msg], ARRAY[v_until]);
         RETURN QUERY SELECT 'running'::text, false, v_until;
         RETURN;
     END IF;
@@ -488,7 +477,7 @@ BEGIN
        SET state = 'cancelled', waits_for = NULL, resolved_at = pg_catalog.clock_timestamp(), updated_at = pg_catalog.clock_timestamp()
      WHERE wi.id = w.id;
     IF w.msg_id IS NOT NULL THEN
-        PERFORM pgmq.archive(w.queue_name, w.msg_id);
+        PERFORM animus.work_queue_archive(w.queue_name, ARRAY[w.msg_id]);
     END IF;
     PERFORM animus.work_release_followups(ARRAY[w.id]);
     RETURN true;

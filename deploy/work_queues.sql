@@ -3,6 +3,161 @@
 
 BEGIN;
 
+-- Queue-specific SQL without dynamic SQL on the hot path. pgmq addresses each queue's table by name,
+-- so pgmq.send/read/archive build and plan their statement with EXECUTE on every call (~20-50 us).
+-- animus instead (re)generates five small functions whenever a queue is created or dropped, with one
+-- static branch per queue: PL/pgSQL caches the plan of each branch. Their statements are the ones
+-- pgmq uses (same columns, defaults and locking); an unknown queue falls back to dynamic SQL.
+CREATE FUNCTION animus.work_generate_queue_functions()
+    RETURNS void
+    VOLATILE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $gen$
+DECLARE
+    q        text;
+    b_send   text := '';
+    b_one    text := '';
+    b_claim  text := '';
+    b_arch   text := '';
+    b_vt     text := '';
+BEGIN
+    FOR q IN SELECT qq.queue_name FROM animus.queues qq ORDER BY qq.queue_name LOOP
+        b_send := b_send || pg_catalog.format($f$
+    IF queue = %1$L THEN
+        INSERT INTO pgmq.%2$I (msg_id, vt, message, headers) OVERRIDING SYSTEM VALUE
+        SELECT * FROM ROWS FROM (pg_catalog.unnest(p_msg_ids), pg_catalog.unnest(p_vts), pg_catalog.unnest(p_messages), pg_catalog.unnest(p_headers));
+        RETURN;
+    END IF;$f$, q, 'q_' || q);
+        b_one := b_one || pg_catalog.format($f$
+    IF queue = %1$L THEN
+        INSERT INTO pgmq.%2$I (vt, message, headers) VALUES (p_vt, p_message, p_headers) RETURNING msg_id INTO id;
+        RETURN id;
+    END IF;$f$, q, 'q_' || q);
+        b_claim := b_claim || pg_catalog.format($f$
+    IF queue = %1$L THEN
+        RETURN QUERY
+        WITH c AS (
+            SELECT m.msg_id FROM pgmq.%2$I m
+             WHERE m.vt <= pg_catalog.clock_timestamp()
+             ORDER BY (m.headers -> 'animus_priority') DESC NULLS LAST, m.vt
+             LIMIT p_qty
+               FOR UPDATE SKIP LOCKED
+        )
+        UPDATE pgmq.%2$I m SET vt = p_until, read_ct = m.read_ct + 1, last_read_at = pg_catalog.clock_timestamp()
+          FROM c WHERE m.msg_id = c.msg_id
+        RETURNING m.msg_id, m.message ->> 'work_id';
+        RETURN;
+    END IF;$f$, q, 'q_' || q);
+        b_arch := b_arch || pg_catalog.format($f$
+    IF queue = %1$L THEN
+        WITH archived AS (
+            DELETE FROM pgmq.%2$I m WHERE m.msg_id = ANY (p_msg_ids)
+            RETURNING m.msg_id, m.vt, m.read_ct, m.enqueued_at, m.last_read_at, m.message, m.headers
+        )
+        INSERT INTO pgmq.%3$I (msg_id, vt, read_ct, enqueued_at, last_read_at, message, headers)
+        SELECT a.msg_id, a.vt, a.read_ct, a.enqueued_at, a.last_read_at, a.message, a.headers FROM archived a;
+        RETURN;
+    END IF;$f$, q, 'q_' || q, 'a_' || q);
+        b_vt := b_vt || pg_catalog.format($f$
+    IF queue = %1$L THEN
+        UPDATE pgmq.%2$I m SET vt = x.vt
+          FROM ROWS FROM (pg_catalog.unnest(p_msg_ids), pg_catalog.unnest(p_vts)) AS x(msg_id, vt)
+         WHERE m.msg_id = x.msg_id;
+        RETURN;
+    END IF;$f$, q, 'q_' || q);
+    END LOOP;
+
+    EXECUTE pg_catalog.format($f$
+CREATE OR REPLACE FUNCTION animus.work_queue_send(queue text, p_msg_ids bigint[], p_vts timestamptz[], p_messages jsonb[], p_headers jsonb[])
+    RETURNS void
+    VOLATILE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $body$
+BEGIN%s
+    EXECUTE pg_catalog.format('INSERT INTO pgmq.%%I (msg_id, vt, message, headers) OVERRIDING SYSTEM VALUE
+        SELECT * FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4))', 'q_' || queue)
+    USING p_msg_ids, p_vts, p_messages, p_headers;
+END;
+$body$$f$, b_send);
+    EXECUTE pg_catalog.format($f$
+CREATE OR REPLACE FUNCTION animus.work_queue_send_one(queue text, p_vt timestamptz, p_message jsonb, p_headers jsonb)
+    RETURNS bigint
+    VOLATILE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $body$
+DECLARE
+    id bigint;
+BEGIN%s
+    EXECUTE pg_catalog.format('INSERT INTO pgmq.%%I (vt, message, headers) VALUES ($1, $2, $3) RETURNING msg_id', 'q_' || queue)
+       INTO id USING p_vt, p_message, p_headers;
+    RETURN id;
+END;
+$body$$f$, b_one);
+    EXECUTE pg_catalog.format($f$
+CREATE OR REPLACE FUNCTION animus.work_queue_claim(queue text, p_qty integer, p_until timestamptz)
+    RETURNS TABLE (msg_id bigint, work_id text)
+    VOLATILE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $body$
+#variable_conflict use_column
+BEGIN%s
+    RETURN QUERY EXECUTE pg_catalog.format('WITH c AS (SELECT m.msg_id FROM pgmq.%%1$I m WHERE m.vt <= pg_catalog.clock_timestamp()
+          ORDER BY (m.headers -> ''animus_priority'') DESC NULLS LAST, m.vt LIMIT $1 FOR UPDATE SKIP LOCKED)
+        UPDATE pgmq.%%1$I m SET vt = $2, read_ct = m.read_ct + 1, last_read_at = pg_catalog.clock_timestamp()
+          FROM c WHERE m.msg_id = c.msg_id RETURNING m.msg_id, m.message ->> ''work_id''', 'q_' || queue)
+    USING p_qty, p_until;
+END;
+$body$$f$, b_claim);
+    EXECUTE pg_catalog.format($f$
+CREATE OR REPLACE FUNCTION animus.work_queue_archive(queue text, p_msg_ids bigint[])
+    RETURNS void
+    VOLATILE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $body$
+BEGIN%s
+    PERFORM pgmq.archive(queue, p_msg_ids);
+END;
+$body$$f$, b_arch);
+    EXECUTE pg_catalog.format($f$
+CREATE OR REPLACE FUNCTION animus.work_queue_set_vt(queue text, p_msg_ids bigint[], p_vts timestamptz[])
+    RETURNS void
+    VOLATILE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $body$
+BEGIN%s
+    EXECUTE pg_catalog.format('UPDATE pgmq.%%I m SET vt = x.vt FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS x(msg_id, vt)
+         WHERE m.msg_id = x.msg_id', 'q_' || queue)
+    USING p_msg_ids, p_vts;
+END;
+$body$$f$, b_vt);
+    REVOKE ALL ON FUNCTION animus.work_queue_send(text, bigint[], timestamptz[], jsonb[], jsonb[]) FROM PUBLIC;
+    REVOKE ALL ON FUNCTION animus.work_queue_send_one(text, timestamptz, jsonb, jsonb) FROM PUBLIC;
+    REVOKE ALL ON FUNCTION animus.work_queue_claim(text, integer, timestamptz) FROM PUBLIC;
+    REVOKE ALL ON FUNCTION animus.work_queue_archive(text, bigint[]) FROM PUBLIC;
+    REVOKE ALL ON FUNCTION animus.work_queue_set_vt(text, bigint[], timestamptz[]) FROM PUBLIC;
+    COMMENT ON FUNCTION animus.work_queue_send(text, bigint[], timestamptz[], jsonb[], jsonb[]) IS
+        'Generated by animus.work_generate_queue_functions (do not edit): inserts messages (ids preallocated) into pgmq.q_<queue>, like pgmq.send_batch. Internal.';
+    COMMENT ON FUNCTION animus.work_queue_send_one(text, timestamptz, jsonb, jsonb) IS
+        'Generated by animus.work_generate_queue_functions (do not edit): sends one message to pgmq.q_<queue> and returns its id, like pgmq.send. Internal.';
+    COMMENT ON FUNCTION animus.work_queue_claim(text, integer, timestamptz) IS
+        'Generated by animus.work_generate_queue_functions (do not edit): claims up to p_qty visible messages of pgmq.q_<queue> in (animus_priority desc, vt) order until p_until, like pgmq.read. Internal.';
+    COMMENT ON FUNCTION animus.work_queue_archive(text, bigint[]) IS
+        'Generated by animus.work_generate_queue_functions (do not edit): moves messages of pgmq.q_<queue> to pgmq.a_<queue>, like pgmq.archive. Internal.';
+    COMMENT ON FUNCTION animus.work_queue_set_vt(text, bigint[], timestamptz[]) IS
+        'Generated by animus.work_generate_queue_functions (do not edit): sets the visibility time of messages of pgmq.q_<queue>, like pgmq.set_vt. Internal.';
+END;
+$gen$;
+REVOKE ALL ON FUNCTION animus.work_generate_queue_functions() FROM PUBLIC;
+COMMENT ON FUNCTION animus.work_generate_queue_functions() IS
+'Internal: regenerates animus.work_queue_send / _send_one / _claim / _archive / _set_vt with one static-SQL branch per queue in animus.queues (called by create_queue and drop_queue). Raises nothing of its own.';
+DO $$ BEGIN PERFORM animus.work_generate_queue_functions(); END $$;
+
 CREATE FUNCTION animus.create_queue(
     queue            text,
     backoff_base     interval DEFAULT '2 seconds',
@@ -39,8 +194,8 @@ BEGIN
                             backoff_base, backoff_factor, backoff_cap, backoff_jitter, notify, notify_throttle),
             HINT = 'backoff_base and backoff_cap >= 0, backoff_factor >= 1, 0 <= backoff_jitter < 1, notify_throttle >= 0.';
     END IF;
-    -- Serialise concurrent creations of the same queue (as pgmq does).
-    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('animus.create_queue:' || queue));
+    -- Serialise queue creation and removal: they regenerate the queue functions.
+    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('animus.work_generate_queue_functions'));
     IF EXISTS (SELECT 1 FROM animus.queues q WHERE q.queue_name = create_queue.queue) THEN
         IF if_not_exists THEN
             RETURN false;
@@ -55,6 +210,7 @@ BEGIN
                    'q_' || queue || '_animus_priority', 'q_' || queue, 'animus_priority');
     INSERT INTO animus.queues (queue_name, backoff_base, backoff_factor, backoff_cap, backoff_jitter, notify, notify_throttle)
     VALUES (queue, backoff_base, backoff_factor, backoff_cap, backoff_jitter, notify, notify_throttle);
+    PERFORM animus.work_generate_queue_functions();
     RETURN true;
 END;
 $$;
@@ -118,6 +274,7 @@ AS $$
 DECLARE
     n bigint;
 BEGIN
+    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('animus.work_generate_queue_functions'));
     DELETE FROM animus.queues q WHERE q.queue_name = drop_queue.queue;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = format('argument queue: no work queue named %L', queue),
@@ -125,7 +282,10 @@ BEGIN
     END IF;
     DELETE FROM animus.work_items w WHERE w.queue_name = drop_queue.queue;
     GET DIAGNOSTICS n = ROW_COUNT;
+    UPDATE animus.work_items w SET parent_id = NULL
+     WHERE w.parent_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM animus.work_items p WHERE p.id = w.parent_id);
     PERFORM pgmq.drop_queue(queue);
+    PERFORM animus.work_generate_queue_functions();
     RETURN n;
 END;
 $$;

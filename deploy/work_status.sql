@@ -55,7 +55,7 @@ BEGIN
            (SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
                        'work_id', r.id, 'source', r.source, 'trigger_info', r.trigger_info,
                        'trace_context', r.trace_context, 'submitted_at', r.created_at)
-                   ORDER BY r.created_at, r.id)
+                   ORDER BY r.merged_into IS NOT NULL, r.created_at, r.id)
               FROM animus.work_items r WHERE r.id = c.id OR r.merged_into = c.id),
            coalesce((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
                        'work_id', r.id, 'source', r.source, 'trigger_info', r.trigger_info, 'params', r.params,
@@ -125,8 +125,9 @@ AS $$
 #variable_conflict use_column
 DECLARE
     q      text;
-    m      record;
-    oldest double precision;
+    m       record;
+    visible bigint;
+    oldest  double precision;
 BEGIN
     IF queue_stats.queue IS NOT NULL AND NOT EXISTS (SELECT 1 FROM animus.queues qq WHERE qq.queue_name = queue_stats.queue) THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', queue_stats.queue),
@@ -136,11 +137,12 @@ BEGIN
               WHERE queue_stats.queue IS NULL OR qq.queue_name = queue_stats.queue ORDER BY qq.queue_name
     LOOP
         SELECT * INTO m FROM pgmq.metrics(q);
-        EXECUTE pg_catalog.format('SELECT extract(epoch FROM pg_catalog.clock_timestamp() - min(vt)) FROM pgmq.%I WHERE vt <= pg_catalog.clock_timestamp()', 'q_' || q)
-           INTO oldest;
+        -- Visible now (as read_work sees it: clock time, not the transaction's start).
+        EXECUTE pg_catalog.format('SELECT count(*), extract(epoch FROM pg_catalog.clock_timestamp() - min(vt)) FROM pgmq.%I WHERE vt <= pg_catalog.clock_timestamp()', 'q_' || q)
+           INTO visible, oldest;
         RETURN QUERY
         SELECT q, s.state, (SELECT count(*) FROM animus.work_items w WHERE w.queue_name = q AND w.state = s.state),
-               m.queue_length, m.queue_visible_length, coalesce(oldest, 0), m.oldest_msg_age_sec, m.total_messages
+               m.queue_length, visible, coalesce(oldest, 0), m.oldest_msg_age_sec, m.total_messages
           FROM (VALUES (1, 'queued'), (2, 'running'), (3, 'completed'), (4, 'dead'), (5, 'cancelled'), (6, 'merged')) AS s(n, state)
          ORDER BY s.n;
     END LOOP;
@@ -188,6 +190,10 @@ BEGIN
             DELETE FROM animus.work_items w USING ended e WHERE w.id = e.id RETURNING 1
         )
         SELECT (SELECT count(*) FROM merged), (SELECT count(*) FROM canon) INTO n_merged, n_items;
+        IF n_items > 0 THEN
+            UPDATE animus.work_items w SET parent_id = NULL
+             WHERE w.parent_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM animus.work_items p WHERE p.id = w.parent_id);
+        END IF;
         -- pgmq has no retention function for archives: delete old archive rows directly.
         EXECUTE pg_catalog.format('WITH d AS (DELETE FROM pgmq.%I WHERE archived_at < $1 RETURNING 1) SELECT count(*) FROM d', 'a_' || q)
            INTO n_arch USING cutoff;

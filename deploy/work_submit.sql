@@ -3,6 +3,8 @@
 
 BEGIN;
 
+-- No SET search_path here (every name is qualified): a SET clause would stop the planner from
+-- inlining this SQL function into the batch statements that call it per item.
 -- The pgmq message that carries a work item. Body: {"work_id", "work_type"}; headers:
 -- {"animus_priority", "traceparent", "tracestate"} (absent keys omitted). Ordinary pgmq messages:
 -- pgmq.read / pgmq.metrics on the queue work as usual.
@@ -10,7 +12,6 @@ CREATE FUNCTION animus.work_message_headers(priority integer, trace_context json
     RETURNS jsonb
     IMMUTABLE
     PARALLEL SAFE
-    SET search_path = ''
     LANGUAGE sql
 AS $$
     SELECT pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
@@ -23,9 +24,8 @@ GRANT EXECUTE ON FUNCTION animus.work_message_headers(integer, jsonb) TO animus_
 COMMENT ON FUNCTION animus.work_message_headers(integer, jsonb) IS
 'The pgmq headers of a work item message: {"animus_priority": n, "traceparent": ..., "tracestate": ...}. Raises nothing.';
 
--- Inserts the pgmq message of one or more new work items. Writes pgmq.q_<queue> directly (not
--- through pgmq.send) so that the message id can be allocated before the work item row is written:
--- one INSERT per table instead of INSERT + UPDATE. Same columns and defaults as pgmq.send.
+-- Inserts the pgmq messages of new work items (ids preallocated from the queue's sequence, so the
+-- work item row is written once: one INSERT per table instead of INSERT + UPDATE).
 CREATE FUNCTION animus.work_send_messages(queue text, items animus.work_items[], visible_at timestamptz DEFAULT NULL)
     RETURNS void
     VOLATILE
@@ -33,13 +33,12 @@ CREATE FUNCTION animus.work_send_messages(queue text, items animus.work_items[],
     LANGUAGE plpgsql
 AS $$
 BEGIN
-    EXECUTE pg_catalog.format(
-        'INSERT INTO pgmq.%I (msg_id, vt, message, headers) OVERRIDING SYSTEM VALUE
-         SELECT i.msg_id, coalesce($2, i.run_at),
-                pg_catalog.jsonb_build_object(''work_id'', i.id, ''work_type'', i.work_type),
-                animus.work_message_headers(i.priority, i.trace_context)
-           FROM pg_catalog.unnest($1) AS i', 'q_' || queue)
-    USING items, visible_at;
+    PERFORM animus.work_queue_send(queue,
+                                   pg_catalog.array_agg(i.msg_id),
+                                   pg_catalog.array_agg(coalesce(visible_at, i.run_at)),
+                                   pg_catalog.array_agg(pg_catalog.jsonb_build_object('work_id', i.id, 'work_type', i.work_type)),
+                                   pg_catalog.array_agg(animus.work_message_headers(i.priority, i.trace_context)))
+       FROM pg_catalog.unnest(items) AS i;
 END;
 $$;
 REVOKE ALL ON FUNCTION animus.work_send_messages(text, animus.work_items[], timestamptz) FROM PUBLIC;
@@ -105,6 +104,8 @@ DECLARE
     f         animus.work_items;
     t_id      uuid;
     t_msg     bigint;
+    v_msg     bigint;
+    v_taken   boolean;
     tries     integer := 0;
 BEGIN
     IF submit_work.work_type IS NULL OR submit_work.work_type = '' THEN
@@ -165,27 +166,9 @@ BEGIN
 
     LOOP
         tries := tries + 1;
-        INSERT INTO animus.work_items AS w (id, queue_name, work_type, dedup_key, source, trigger_info, params,
-                                            priority, state, parent_id, max_attempts, msg_id, run_at, trace_context)
-        VALUES (v_id, submit_work.queue, submit_work.work_type, submit_work.dedup_key, submit_work.source,
-                submit_work.trigger_info, v_params, submit_work.priority, 'queued', submit_work.parent_id,
-                submit_work.max_attempts, pg_catalog.nextval(('pgmq.q_' || submit_work.queue || '_msg_id_seq')::regclass),
-                v_run_at, submit_work.trace_context)
-        ON CONFLICT (queue_name, work_type, dedup_key) WHERE state IN ('queued', 'running') AND waits_for IS NULL
-        DO NOTHING
-        RETURNING w.* INTO v_item;
-        IF FOUND THEN
-            PERFORM animus.work_send_messages(submit_work.queue, ARRAY[v_item]);
-            IF v_run_at <= pg_catalog.clock_timestamp() THEN
-                PERFORM animus.work_wake(q);
-            END IF;
-            work_id := v_id; status := 'created'; canonical_id := v_id; msg_id := v_item.msg_id;
-            RETURN;
-        END IF;
-
-        -- A key holder exists (committed, or its inserter waited for and committed).
-        IF submit_work.on_duplicate = 'merge' THEN
-            -- Merge into the waiting follow-up if there is one (it will run after the running item).
+        IF submit_work.on_duplicate = 'merge' AND submit_work.dedup_key IS NOT NULL THEN
+            -- Merge into the active key holder, or into its waiting follow-up if there is one (it
+            -- runs after the running item). No insert attempt when the key is taken: merges are cheap.
             SELECT coalesce(fw.id, cw.id), coalesce(fw.msg_id, cw.msg_id) INTO t_id, t_msg
               FROM animus.work_items cw
               LEFT JOIN animus.work_items fw ON fw.waits_for = cw.id
@@ -200,7 +183,43 @@ BEGIN
                 work_id := v_id; status := 'merged'; canonical_id := t_id; msg_id := t_msg;
                 RETURN;
             END IF;
-        ELSE
+        END IF;
+
+        -- replace: when the key is taken, go straight to the debounce below (no message to take back).
+        v_taken := submit_work.on_duplicate = 'replace' AND submit_work.dedup_key IS NOT NULL
+                   AND EXISTS (SELECT 1 FROM animus.work_items cw
+                                WHERE cw.queue_name = submit_work.queue AND cw.work_type = submit_work.work_type
+                                  AND cw.dedup_key = submit_work.dedup_key AND cw.state IN ('queued', 'running')
+                                  AND cw.waits_for IS NULL);
+        IF NOT v_taken THEN
+            -- The message first: its id goes into the work item row, written once. The unique index
+            -- work_items_dedup_active is the arbiter: of concurrent inserts of one key, exactly one
+            -- succeeds; the others wait for it to commit, see the conflict and take their message back.
+            v_msg := animus.work_queue_send_one(submit_work.queue, v_run_at,
+                pg_catalog.jsonb_build_object('work_id', v_id, 'work_type', submit_work.work_type),
+                CASE WHEN submit_work.trace_context IS NULL
+                     THEN pg_catalog.jsonb_build_object('animus_priority', submit_work.priority)
+                     ELSE animus.work_message_headers(submit_work.priority, submit_work.trace_context) END);
+            INSERT INTO animus.work_items (id, queue_name, work_type, dedup_key, source, trigger_info, params,
+                                           priority, state, parent_id, max_attempts, msg_id, run_at, trace_context)
+            VALUES (v_id, submit_work.queue, submit_work.work_type, submit_work.dedup_key, submit_work.source,
+                    submit_work.trigger_info, v_params, submit_work.priority, 'queued', submit_work.parent_id,
+                    submit_work.max_attempts, v_msg, v_run_at, submit_work.trace_context)
+            ON CONFLICT (queue_name, work_type, dedup_key) WHERE state IN ('queued', 'running') AND waits_for IS NULL
+            DO NOTHING;
+            IF FOUND THEN
+                IF q.notify AND pg_catalog.clock_timestamp() >= q.last_notified_at + q.notify_throttle
+                   AND v_run_at <= pg_catalog.clock_timestamp() THEN
+                    PERFORM animus.work_wake(q);
+                END IF;
+                work_id := v_id; status := 'created'; canonical_id := v_id; msg_id := v_msg;
+                RETURN;
+            END IF;
+            PERFORM pgmq.delete(submit_work.queue, v_msg);
+        END IF;
+
+        -- A key holder exists (committed, or its inserter was waited for and committed).
+        IF submit_work.on_duplicate = 'replace' THEN
             SELECT * INTO c FROM animus.work_items cw
              WHERE cw.queue_name = submit_work.queue AND cw.work_type = submit_work.work_type
                AND cw.dedup_key = submit_work.dedup_key AND cw.state IN ('queued', 'running') AND cw.waits_for IS NULL
@@ -304,25 +323,26 @@ BEGIN
     END IF;
 
     -- Validate every element first: the first bad one raises and nothing is written.
-    SELECT e.n, p.code, p.problem INTO bad
+    SELECT e.n, pg_catalog.split_part(p.problem, ':', 1) AS code, pg_catalog.split_part(p.problem, ':', 2) AS problem INTO bad
       FROM pg_catalog.jsonb_array_elements(items) WITH ORDINALITY AS e(item, n)
-      CROSS JOIN LATERAL (SELECT * FROM (VALUES
-          (1, 'ZA003', CASE WHEN pg_catalog.jsonb_typeof(e.item) <> 'object' THEN 'is not a JSON object' END),
-          (2, 'ZA001', CASE WHEN pg_catalog.jsonb_typeof(e.item -> 'work_type') IS DISTINCT FROM 'string' OR e.item ->> 'work_type' = '' THEN 'work_type is missing, not a string or empty' END),
-          (3, 'ZA001', CASE WHEN pg_catalog.jsonb_typeof(e.item -> 'source') IS DISTINCT FROM 'string' OR e.item ->> 'source' = '' THEN 'source is missing, not a string or empty' END),
-          (4, 'ZA001', CASE WHEN pg_catalog.jsonb_typeof(e.item -> 'dedup_key') NOT IN ('string', 'null') OR e.item ->> 'dedup_key' = '' THEN 'dedup_key is not a non-empty string' END),
-          (5, 'ZA003', CASE WHEN pg_catalog.jsonb_typeof(e.item -> 'params') NOT IN ('object', 'null') THEN 'params is not a JSON object' END),
-          (6, 'ZA003', CASE WHEN pg_catalog.jsonb_typeof(e.item -> 'trace_context') NOT IN ('object', 'null') THEN 'trace_context is not a JSON object' END),
-          (7, 'ZA002', CASE WHEN pg_catalog.jsonb_typeof(e.item -> 'delay') NOT IN ('number', 'null') OR (e.item ->> 'delay')::numeric < 0 THEN 'delay (seconds) is not a number >= 0' END),
-          (8, 'ZA002', CASE WHEN pg_catalog.jsonb_typeof(e.item -> 'max_attempts') NOT IN ('number', 'null') OR (e.item ->> 'max_attempts')::numeric NOT BETWEEN 1 AND 1000 THEN 'max_attempts is not a number between 1 and 1000' END),
-          (9, 'ZA002', CASE WHEN pg_catalog.jsonb_typeof(e.item -> 'priority') NOT IN ('number', 'null') OR (e.item ->> 'priority')::numeric NOT BETWEEN -1000 AND 1000 THEN 'priority is not a number between -1000 and 1000' END),
-          (10, 'ZA003', CASE WHEN pg_catalog.jsonb_typeof(e.item -> 'trigger_info') NOT IN ('string', 'null') THEN 'trigger_info is not a string' END),
-          (11, 'ZA102', CASE WHEN pg_catalog.jsonb_typeof(e.item -> 'parent_id') NOT IN ('string', 'null') THEN 'parent_id is not a uuid string'
-                             WHEN e.item ->> 'parent_id' IS NOT NULL
-                              AND (e.item ->> 'parent_id' !~* '^[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12}$'
-                                   OR NOT EXISTS (SELECT 1 FROM animus.work_items p WHERE p.id = (e.item ->> 'parent_id')::uuid))
-                             THEN 'parent_id is not an existing work item' END)
-      ) AS v(rank, code, problem) WHERE v.problem IS NOT NULL ORDER BY v.rank LIMIT 1) AS p
+      CROSS JOIN LATERAL (SELECT CASE
+          WHEN pg_catalog.jsonb_typeof(e.item) <> 'object' THEN 'ZA003:is not a JSON object'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'work_type') IS DISTINCT FROM 'string' OR e.item ->> 'work_type' = '' THEN 'ZA001:work_type is missing, not a string or empty'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'source') IS DISTINCT FROM 'string' OR e.item ->> 'source' = '' THEN 'ZA001:source is missing, not a string or empty'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'dedup_key') NOT IN ('string', 'null') OR e.item ->> 'dedup_key' = '' THEN 'ZA001:dedup_key is not a non-empty string'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'params') NOT IN ('object', 'null') THEN 'ZA003:params is not a JSON object'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'trace_context') NOT IN ('object', 'null') THEN 'ZA003:trace_context is not a JSON object'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'trigger_info') NOT IN ('string', 'null') THEN 'ZA003:trigger_info is not a string'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'delay') NOT IN ('number', 'null') OR (e.item ->> 'delay')::numeric < 0 THEN 'ZA002:delay (seconds) is not a number >= 0'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'max_attempts') NOT IN ('number', 'null') OR (e.item ->> 'max_attempts')::numeric NOT BETWEEN 1 AND 1000 THEN 'ZA002:max_attempts is not a number between 1 and 1000'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'priority') NOT IN ('number', 'null') OR (e.item ->> 'priority')::numeric NOT BETWEEN -1000 AND 1000 THEN 'ZA002:priority is not a number between -1000 and 1000'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'parent_id') NOT IN ('string', 'null') THEN 'ZA102:parent_id is not a uuid string'
+          WHEN e.item ->> 'parent_id' IS NOT NULL
+               AND (e.item ->> 'parent_id' !~* '^[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12}$'
+                    OR NOT EXISTS (SELECT 1 FROM animus.work_items pw WHERE pw.id = (e.item ->> 'parent_id')::uuid))
+               THEN 'ZA102:parent_id is not an existing work item'
+          END AS problem) AS p
+     WHERE p.problem IS NOT NULL
      ORDER BY e.n
      LIMIT 1;
     IF FOUND THEN
@@ -349,27 +369,25 @@ BEGIN
         RETURN;
     END IF;
 
-    SELECT pg_catalog.array_agg(w.id ORDER BY w.n), pg_catalog.array_agg(w.row ORDER BY w.n)
+    -- ROW(...) in the column order of animus.work_items (faster than jsonb_populate_record).
+    SELECT pg_catalog.array_agg((w.r).id ORDER BY w.n), pg_catalog.array_agg(w.r ORDER BY w.n)
       INTO v_ids, v_pending
-      FROM (SELECT e.n, r.id, r AS row
-              FROM pg_catalog.jsonb_array_elements(items) WITH ORDINALITY AS e(item, n)
-              CROSS JOIN LATERAL (SELECT (pg_catalog.jsonb_populate_record(NULL::animus.work_items, pg_catalog.jsonb_build_object(
-                  'id', pg_catalog.gen_random_uuid(),
-                  'queue_name', submit_work_batch.queue,
-                  'work_type', e.item -> 'work_type',
-                  'dedup_key', e.item -> 'dedup_key',
-                  'source', e.item -> 'source',
-                  'trigger_info', e.item -> 'trigger_info',
-                  'params', coalesce(e.item -> 'params', '{}'),
-                  'priority', coalesce((e.item ->> 'priority')::numeric::integer, 0),
-                  'state', 'queued',
-                  'parent_id', e.item -> 'parent_id',
-                  'attempts', 0,
-                  'max_attempts', coalesce((e.item ->> 'max_attempts')::numeric::integer, 5),
-                  'run_at', pg_catalog.clock_timestamp() + coalesce((e.item ->> 'delay')::numeric, 0) * interval '1 second',
-                  'trace_context', coalesce(e.item -> 'trace_context', submit_work_batch.trace_context),
-                  'created_at', pg_catalog.now(),
-                  'updated_at', pg_catalog.now()))).*) AS r) AS w;
+      FROM (SELECT e.n, ROW(
+                pg_catalog.gen_random_uuid(),                                       -- id
+                submit_work_batch.queue,                                            -- queue_name
+                e.item ->> 'work_type', e.item ->> 'dedup_key', e.item ->> 'source', e.item ->> 'trigger_info',
+                coalesce(e.item -> 'params', '{}'),                                 -- params
+                coalesce((e.item ->> 'priority')::numeric::integer, 0),            -- priority
+                'queued', NULL, NULL,                                               -- state, merged_into, waits_for
+                (e.item ->> 'parent_id')::uuid,                                     -- parent_id
+                0, coalesce((e.item ->> 'max_attempts')::numeric::integer, 5),     -- attempts, max_attempts
+                NULL,                                                               -- msg_id
+                pg_catalog.clock_timestamp() + coalesce((e.item ->> 'delay')::numeric, 0) * interval '1 second', -- run_at
+                NULL, NULL, NULL,                                                   -- outcome, error, duration_ms
+                coalesce(e.item -> 'trace_context', submit_work_batch.trace_context),
+                pg_catalog.clock_timestamp(), pg_catalog.clock_timestamp(), NULL, NULL, NULL -- created/updated/started/heartbeat/resolved
+              )::animus.work_items AS r
+              FROM pg_catalog.jsonb_array_elements(items) WITH ORDINALITY AS e(item, n)) AS w;
     IF v_ids IS NULL THEN
         RETURN;
     END IF;

@@ -17,8 +17,8 @@ BEGIN
     ASSERT (SELECT indisunique FROM pg_catalog.pg_index WHERE indexrelid = 'animus.work_items_dedup_active'::regclass),
         'work_items_dedup_active is not unique';
     ASSERT (SELECT count(*) FROM pg_catalog.pg_trigger WHERE tgrelid = 'animus.work_items'::regclass
-            AND tgname IN ('work_items_state_transition', 'work_items_initial_state')) = 2,
-        'state transition triggers are missing';
+            AND tgname = 'work_items_state_transition') = 1,
+        'state transition trigger is missing';
     ASSERT (SELECT count(*) FROM animus.error_codes WHERE sqlstate BETWEEN 'ZA101' AND 'ZA107') = 7,
         'work queue SQLSTATEs ZA101-ZA107 are missing';
 END $$;

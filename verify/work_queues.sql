@@ -11,6 +11,11 @@ BEGIN
     ASSERT has_function_privilege('animus_admin', 'animus.drop_queue(text)', 'EXECUTE'),
         'animus_admin cannot execute animus.drop_queue';
     ASSERT EXISTS (SELECT 1 FROM animus.queues WHERE queue_name = 'work'), 'the default queue work is missing';
+    ASSERT to_regprocedure('animus.work_queue_send(text, bigint[], timestamptz[], jsonb[], jsonb[])') IS NOT NULL, 'animus.work_queue_send is missing';
+    ASSERT to_regprocedure('animus.work_queue_claim(text, integer, timestamptz)') IS NOT NULL, 'animus.work_queue_claim is missing';
+    ASSERT to_regprocedure('animus.work_queue_send_one(text, timestamptz, jsonb, jsonb)') IS NOT NULL, 'animus.work_queue_send_one is missing';
+    ASSERT to_regprocedure('animus.work_queue_archive(text, bigint[])') IS NOT NULL, 'animus.work_queue_archive is missing';
+    ASSERT to_regprocedure('animus.work_queue_set_vt(text, bigint[], timestamptz[])') IS NOT NULL, 'animus.work_queue_set_vt is missing';
     ASSERT EXISTS (SELECT 1 FROM pgmq.meta WHERE queue_name = 'work'), 'the pgmq queue work is missing';
 END $$;
 

@@ -1,0 +1,102 @@
+-- Work queue schema: tables, dedup index, legal state transitions, error codes, privileges.
+BEGIN;
+CREATE EXTENSION IF NOT EXISTS pgtap;
+SELECT plan(27);
+
+SELECT has_table('animus', 'work_items', 'table animus.work_items exists');
+SELECT has_table('animus', 'queues', 'table animus.queues exists');
+SELECT has_table('animus', 'work_state_transitions', 'table animus.work_state_transitions exists');
+SELECT col_is_pk('animus', 'work_items', 'id', 'work_items.id is the primary key');
+SELECT has_index('animus', 'work_items', 'work_items_dedup_active', 'the dedup index exists');
+SELECT index_is_unique('animus', 'work_items', 'work_items_dedup_active', 'the dedup index is unique');
+SELECT is(
+    (SELECT pg_get_expr(indpred, indrelid) FROM pg_index WHERE indexrelid = 'animus.work_items_dedup_active'::regclass),
+    '((state = ANY (ARRAY[''queued''::text, ''running''::text])) AND (waits_for IS NULL))',
+    'the dedup index covers only active key holders (queued or running, not a waiting follow-up)');
+SELECT has_trigger('animus', 'work_items', 'work_items_state_transition', 'the state transition trigger exists');
+SELECT set_eq(
+    'SELECT from_state || ''->'' || to_state FROM animus.work_state_transitions',
+    ARRAY['queued->running', 'queued->cancelled', 'queued->dead', 'running->completed', 'running->queued',
+          'running->dead', 'running->cancelled'],
+    'the legal transitions are exactly the documented seven');
+SELECT set_eq(
+    $$SELECT sqlstate::text FROM animus.error_codes WHERE sqlstate BETWEEN 'ZA100' AND 'ZA199'$$,
+    ARRAY['ZA101', 'ZA102', 'ZA103', 'ZA104', 'ZA105', 'ZA106', 'ZA107'],
+    'the work queue SQLSTATEs ZA101-ZA107 are in animus.error_codes');
+SELECT ok(EXISTS (SELECT 1 FROM animus.queues WHERE queue_name = 'work')
+          AND EXISTS (SELECT 1 FROM pgmq.meta WHERE queue_name = 'work'),
+          'the default queue work exists in animus and in pgmq');
+
+-- Illegal transitions raise ZA105 and change nothing.
+SELECT animus.create_queue('t_schema') AS created \gset
+SELECT work_id AS wid FROM animus.submit_work('t', 'test', queue => 't_schema') \gset
+SELECT throws_ok(format($$UPDATE animus.work_items SET state = 'completed' WHERE id = %L$$, :'wid'), 'ZA105', NULL,
+    'queued -> completed is illegal (ZA105)');
+SELECT throws_ok(format($$UPDATE animus.work_items SET state = 'merged', merged_into = id WHERE id = %L$$, :'wid'), 'ZA105', NULL,
+    'queued -> merged is illegal (ZA105)');
+SELECT lives_ok(format($$UPDATE animus.work_items SET state = 'cancelled' WHERE id = %L$$, :'wid'),
+    'queued -> cancelled is legal');
+SELECT throws_ok(format($$UPDATE animus.work_items SET state = 'queued' WHERE id = %L$$, :'wid'), 'ZA105', NULL,
+    'cancelled -> queued is illegal: a cancelled item never runs again');
+SELECT is((SELECT state FROM animus.work_items WHERE id = :'wid'), 'cancelled', 'the refused transitions changed nothing');
+SELECT throws_ok($$INSERT INTO animus.work_items (id, queue_name, work_type, source, state, run_at)
+                   VALUES (gen_random_uuid(), 't_schema', 't', 'test', 'bogus', now())$$, '23514', NULL,
+    'an unknown state is refused by the work_items_valid CHECK');
+
+-- The trigger allows exactly the pairs of animus.work_state_transitions (it keeps its own constant list).
+CREATE FUNCTION pg_temp.transition_allowed(from_state text, to_state text) RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE
+    wid uuid := gen_random_uuid();
+BEGIN
+    INSERT INTO animus.work_items (id, queue_name, work_type, source, state, merged_into, run_at)
+    VALUES (wid, 't_schema', 'x', 'y', from_state, CASE WHEN from_state = 'merged' THEN wid END, now());
+    BEGIN
+        UPDATE animus.work_items SET state = to_state, merged_into = CASE WHEN to_state = 'merged' THEN id END WHERE id = wid;
+        RETURN true;
+    EXCEPTION WHEN SQLSTATE 'ZA105' THEN
+        RETURN false;
+    END;
+END $$;
+SELECT is_empty($$
+    SELECT f || '->' || t
+      FROM unnest(ARRAY['queued', 'running', 'completed', 'dead', 'cancelled', 'merged']) AS f,
+           unnest(ARRAY['queued', 'running', 'completed', 'dead', 'cancelled', 'merged']) AS t
+     WHERE f <> t
+       AND pg_temp.transition_allowed(f, t) IS DISTINCT FROM
+           EXISTS (SELECT 1 FROM animus.work_state_transitions s WHERE s.from_state = f AND s.to_state = t)$$,
+    'the trigger allows exactly the transitions listed in animus.work_state_transitions (all 30 pairs tried)');
+
+-- Privileges: the roles have no table rights and only the functions of their job.
+SELECT ok(NOT has_table_privilege('animus_producer', 'animus.work_items', 'SELECT, INSERT, UPDATE, DELETE'),
+    'animus_producer has no privilege on animus.work_items');
+SELECT ok(NOT has_table_privilege('animus_worker', 'animus.work_items', 'SELECT, INSERT, UPDATE, DELETE'),
+    'animus_worker has no privilege on animus.work_items');
+SELECT ok(NOT has_schema_privilege('animus_worker', 'pgmq', 'USAGE'), 'animus_worker has no access to schema pgmq');
+SELECT ok(has_function_privilege('animus_producer', 'animus.submit_work(text, text, jsonb, text, text, integer, uuid, integer, text, interval, timestamptz, text, jsonb)', 'EXECUTE')
+          AND has_function_privilege('animus_producer', 'animus.get_work(uuid)', 'EXECUTE')
+          AND has_function_privilege('animus_producer', 'animus.queue_stats(text)', 'EXECUTE'),
+    'animus_producer can submit work and read its status');
+SELECT ok(NOT has_function_privilege('animus_producer', 'animus.read_work(text, interval, integer)', 'EXECUTE')
+          AND NOT has_function_privilege('animus_producer', 'animus.complete_work(uuid, jsonb)', 'EXECUTE'),
+    'animus_producer cannot claim or complete work');
+SELECT ok(has_function_privilege('animus_worker', 'animus.read_work(text, interval, integer)', 'EXECUTE')
+          AND has_function_privilege('animus_worker', 'animus.heartbeat_work(uuid, interval)', 'EXECUTE')
+          AND has_function_privilege('animus_worker', 'animus.fail_work(uuid[], text, boolean)', 'EXECUTE'),
+    'animus_worker can read, heartbeat, complete and fail work');
+SELECT ok(NOT has_function_privilege('animus_worker', 'animus.create_queue(text, interval, double precision, interval, double precision, boolean, interval, boolean)', 'EXECUTE')
+          AND NOT has_function_privilege('animus_worker', 'animus.purge_work(interval, text)', 'EXECUTE')
+          AND NOT has_function_privilege('animus_producer', 'animus.purge_work(interval, text)', 'EXECUTE'),
+    'only animus_admin creates queues and purges');
+SELECT is_empty($$SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+                  WHERE n.nspname = 'animus' AND p.proname LIKE 'work\_%' AND p.proname NOT IN ('work_children', 'work_message_headers')
+                    AND (has_function_privilege('animus_producer', p.oid, 'EXECUTE') OR has_function_privilege('animus_worker', p.oid, 'EXECUTE'))$$,
+    'internal work_* helpers are executable by no animus role');
+SELECT set_eq($$SELECT p.proname::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+                WHERE n.nspname = 'animus' AND p.prosecdef AND (p.proname LIKE '%work%' OR p.proname LIKE '%queue%')$$,
+    ARRAY['create_queue', 'configure_queue', 'drop_queue', 'submit_work', 'submit_work_batch', 'read_work',
+          'complete_work', 'fail_work', 'heartbeat_work', 'cancel_work', 'archive_work', 'delete_work',
+          'get_work', 'work_children', 'queue_stats', 'purge_work'],
+    'SECURITY DEFINER is exactly the documented public work API (no internal helper)');
+
+SELECT * FROM finish();
+ROLLBACK;
