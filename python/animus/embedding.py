@@ -49,7 +49,7 @@ def to_vector_literal(v: Any) -> str:
     if hasattr(v, "tolist"):
         v = v.tolist()
     try:
-        return "[" + ",".join(map(str, v)) + "]" if all(type(x) is float for x in v) else \
-            "[" + ",".join([str(float(x)) for x in v]) + "]"
-    except (TypeError, ValueError):
+        # str() of a Python (or numpy) number is pgvector's syntax; the server rejects the rest
+        return "[" + ",".join(map(str, v)) + "]"
+    except TypeError:
         raise TypeError("an embedding must be a sequence of numbers") from None

@@ -14,14 +14,17 @@ error: ``submit_work`` returns it with ``status == "merged"``.
     ├── NotDeployed                 schema animus / a function is missing: deploy first
     ├── PermissionDenied            the role lacks EXECUTE (42501)
     └── DatabaseError               anything else the server raised
-        ├── InvalidArgument         ZA001-ZA0FF: null/empty, out of range, bad JSON, bad option
-        │   └── DimensionMismatch   an embedding of the wrong length
+        ├── InvalidArgument         every ZA0xx (null/empty, out of range, bad JSON, bad option)
         ├── NotFound                QueueNotFound ZA101, WorkNotFound ZA102, MemoryNotFound ZA207
         ├── InvalidState            WorkNotRunning ZA103, WorkAlreadyEnded ZA104,
-        │                           IllegalTransition ZA105, re-embedding state ZA209/ZA210
-        ├── WorkError               every ZA1xx (QueueExists ZA106, and the work classes above)
-        └── MemoryStoreError        every ZA2xx (MemoryNotFound; bad input ZA201-ZA208 is
-                                    InvalidArgument and MemoryStoreError)
+        │                           IllegalTransition ZA105, MemoryStateError ZA209/ZA210
+        ├── WorkError               every ZA1xx (QueueExists ZA106, InvalidWorkArgument ZA107,
+        │                           and the work classes above)
+        └── MemoryStoreError        every ZA2xx (InvalidMemoryArgument ZA201-ZA208 with its
+                                    DimensionMismatch ZA200, and the memory classes above)
+
+Classes of the two areas inherit from both their area and their kind, e.g. ``WorkNotRunning`` is
+an ``InvalidState`` and a ``WorkError``.
 """
 from __future__ import annotations
 

@@ -164,9 +164,10 @@ class Worker:
     def _loop(self, listen: Any) -> None:
         sock = listen.pgconn.socket
         backoff = 0.0
+        should_read = True
         while not self._stop.is_set():
             free = self.concurrency - len(self._inflight)
-            if free > 0:
+            if free > 0 and should_read:
                 try:
                     items = self.client.read_work(self.queue, vt=self._vt(), qty=free)
                     backoff = 0.0
@@ -179,22 +180,28 @@ class Worker:
                     self._dispatch(item)
                 if len(items) == free:
                     continue  # maybe more is waiting
-            timeout = self.poll_interval
-            readable, _, _ = select.select([sock, self._wake_r], [], [], timeout)
-            if self._wake_r in readable:
+            should_read = False
+            readable, _, _ = select.select([sock, self._wake_r], [], [], self.poll_interval)
+            if self._wake_r in readable:          # a slot freed up, or stop()
                 os.read(self._wake_r, 4096)
                 self.wakeups["slot"] += 1
+                should_read = True
             if sock in readable:
                 try:
-                    for _ in listen.notifies(timeout=0):
-                        pass
+                    # The payload is the queue that got work: wake-ups for other queues are ignored.
+                    for n in listen.notifies(timeout=0):
+                        if not n.payload or n.payload == self.queue:
+                            should_read = True
                 except Exception as exc:  # the listening connection broke: reconnect
                     log.warning("LISTEN connection lost (%s); reconnecting", type(exc).__name__)
                     listen = self._relisten(listen)
                     sock = listen.pgconn.socket
-                self.wakeups["notify"] += 1
-            if not readable:
+                    should_read = True
+                if should_read:
+                    self.wakeups["notify"] += 1
+            if not readable:                      # the fallback poll
                 self.wakeups["poll"] += 1
+                should_read = True
 
     def _relisten(self, old: Any) -> Any:
         try:

@@ -187,3 +187,25 @@ def test_async_client_has_the_same_methods_and_results(db_url, otel, queue_name,
     assert isinstance(stored, animus.StoreResult) and stored.created
     assert {s.name for s in otel.spans()} >= {f"send {queue_name}", f"receive {queue_name}",
                                               f"settle {queue_name}", "SELECT animus.store_memory"}
+
+
+def test_store_memories_takes_lists_and_numpy_arrays_and_keeps_input_order(client, dim, namespace):
+    import numpy as np
+
+    texts = ["alpha memory", "beta memory", "gamma memory"]
+    rows = client.store_memories([
+        {"content": texts[0], "embedding": toy_vector(texts[0], dim), "memory_type": "t"},
+        {"content": texts[1], "embedding": np.array(toy_vector(texts[1], dim), dtype=np.float32), "memory_type": "t"},
+        {"content": texts[2], "embedding": toy_vector(texts[2], dim), "memory_type": "t", "metadata": {"k": 1}},
+    ], namespace=namespace)
+    assert [r.ordinal for r in rows] == [1, 2, 3] and all(r.created for r in rows)
+    assert [client.get_memory(r.id).content for r in rows] == texts
+    [hit] = client.search_memory_vector(toy_vector(texts[1], dim), k=1, filters={"namespace": namespace})
+    assert hit.id == rows[1].id and hit.similarity > 0.99
+
+
+def test_a_value_json_cannot_hold_fails_before_the_database_and_marks_the_span(client, otel, queue_name):
+    with pytest.raises(TypeError):
+        client.submit_work("x", "t", queue=queue_name, params={"when": object()})
+    [span] = otel.spans(f"send {queue_name}")
+    assert span.status.status_code.name == "ERROR" and span.attributes["error.type"] == "TypeError"

@@ -191,3 +191,36 @@ def test_sigterm_releases_an_item_that_does_not_finish_in_time(client, conn, que
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_wake_ups_for_other_queues_do_not_trigger_reads(client, conn, queue_name):
+    other = queue_name + "_other"
+    client.create_queue(other, notify_throttle=0)
+    try:
+        worker = animus.Worker(client, {"ping": lambda item: None}, queue=queue_name,
+                               concurrency=1, visibility_timeout=10, poll_interval=60)
+        t = run_worker(worker)
+        try:
+            time.sleep(0.5)
+            for _ in range(3):
+                client.submit_work("ping", "test", queue=other)
+                time.sleep(0.05)
+            time.sleep(0.5)
+            assert worker.wakeups["notify"] == 0 and worker.processed == 0
+        finally:
+            worker.stop()
+            t.join(10)
+    finally:
+        client.drop_queue(other)
+
+
+@pytest.mark.parametrize("spec,message", [
+    ("no_colon", "expected module:handlers"),
+    ("no_such_module_xyz:HANDLERS", "cannot import"),
+    ("py_worker_handlers:MISSING", "has no attribute"),
+])
+def test_cli_rejects_a_bad_handlers_spec_clearly(spec, message, db_url):
+    env = {**os.environ, "DATABASE_URL": db_url, "PYTHONPATH": str(HERE)}
+    res = subprocess.run([sys.executable, "-m", "animus.cli", "worker", spec, "--no-telemetry"],
+                         env=env, cwd=HERE, capture_output=True, text=True, timeout=30)
+    assert res.returncode != 0 and message in res.stderr
