@@ -50,6 +50,35 @@ $$;
 COMMENT ON FUNCTION animus.archive_work(queue text, msg_id bigint) IS 'Thin wrapper of pgmq.archive(queue, msg_id): moves a raw message to the archive; true if it existed. Does not change any work item (use complete_work / cancel_work for that). Raises ZA101 (unknown queue).';
 
 --
+-- Name: bm25_doc_len(tsvector); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.bm25_doc_len(fts tsvector) RETURNS integer
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path TO ''
+    AS $$ SELECT coalesce(sum(coalesce(pg_catalog.cardinality(u.positions), 1)), 0)::integer FROM pg_catalog.unnest(fts) AS u $$;
+
+--
+-- Name: FUNCTION bm25_doc_len(fts tsvector); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.bm25_doc_len(fts tsvector) IS 'BM25 document length of a tsvector: the number of lexeme occurrences (stop words are not in it). Raises nothing.';
+
+--
+-- Name: bm25_tf_weight(double precision, double precision, double precision, double precision, double precision); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.bm25_tf_weight(tf double precision, doc_len double precision, avgdl double precision, k1 double precision, b double precision) RETURNS double precision
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ SELECT tf * (k1 + 1) / (tf + k1 * (1 - b + b * doc_len / avgdl)) $$;
+
+--
+-- Name: FUNCTION bm25_tf_weight(tf double precision, doc_len double precision, avgdl double precision, k1 double precision, b double precision); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.bm25_tf_weight(tf double precision, doc_len double precision, avgdl double precision, k1 double precision, b double precision) IS 'Okapi BM25 term-frequency weight tf*(k1+1) / (tf + k1*(1 - b + b*doc_len/avgdl)); a term''s score is idf times this. Raises nothing.';
+
+--
 -- Name: cancel_work(uuid); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -80,7 +109,7 @@ BEGIN
        SET state = 'cancelled', waits_for = NULL, resolved_at = pg_catalog.clock_timestamp(), updated_at = pg_catalog.clock_timestamp()
      WHERE wi.id = w.id;
     IF w.msg_id IS NOT NULL THEN
-        PERFORM pgmq.archive(w.queue_name, w.msg_id);
+        PERFORM animus.work_queue_archive(w.queue_name, ARRAY[w.msg_id]);
     END IF;
     PERFORM animus.work_release_followups(ARRAY[w.id]);
     RETURN true;
@@ -116,12 +145,6 @@ BEGIN
             DETAIL = pg_catalog.format('%s work ids, %s outcomes', pg_catalog.cardinality(work_ids), pg_catalog.cardinality(outcomes)),
             HINT = 'Pass outcomes => NULL, or an array as long as work_ids.';
     END IF;
-    SELECT i INTO missing FROM pg_catalog.unnest(work_ids) AS i
-     WHERE NOT EXISTS (SELECT 1 FROM animus.work_items w WHERE w.id = i) LIMIT 1;
-    IF FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA102', MESSAGE = 'argument work_ids: no such work item',
-            DETAIL = pg_catalog.format('work_id = %s', missing), HINT = 'Pass the ids returned by read_work.';
-    END IF;
     done := '{}';
     FOR r IN
         WITH u AS (
@@ -135,9 +158,18 @@ BEGIN
         )
         SELECT u.queue_name, pg_catalog.array_agg(u.id) AS ids, pg_catalog.array_agg(u.msg_id) AS msg_ids FROM u GROUP BY u.queue_name
     LOOP
-        PERFORM pgmq.archive(r.queue_name, r.msg_ids);
+        PERFORM animus.work_queue_archive(r.queue_name, r.msg_ids);
         done := done || r.ids;
     END LOOP;
+    IF pg_catalog.cardinality(done) < pg_catalog.cardinality(work_ids) THEN
+        -- Checked after the update (only for the ids it did not complete): the raise undoes it.
+        SELECT i INTO missing FROM pg_catalog.unnest(work_ids) AS i
+         WHERE i <> ALL (done) AND NOT EXISTS (SELECT 1 FROM animus.work_items w WHERE w.id = i) LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA102', MESSAGE = 'argument work_ids: no such work item',
+                DETAIL = pg_catalog.format('work_id = %s', missing), HINT = 'Pass the ids returned by read_work.';
+        END IF;
+    END IF;
     IF pg_catalog.cardinality(done) > 0 THEN
         PERFORM animus.work_release_followups(done);
     END IF;
@@ -175,7 +207,7 @@ BEGIN
     IF NOT FOUND THEN
         PERFORM animus.work_raise_not_running(work_id, 'complete_work');
     END IF;
-    PERFORM pgmq.archive(v_queue, v_msg);
+    PERFORM animus.work_queue_archive(v_queue, ARRAY[v_msg]);
     PERFORM animus.work_release_followups(ARRAY[work_id]);
     RETURN true;
 END;
@@ -287,8 +319,8 @@ BEGIN
                             backoff_base, backoff_factor, backoff_cap, backoff_jitter, notify, notify_throttle),
             HINT = 'backoff_base and backoff_cap >= 0, backoff_factor >= 1, 0 <= backoff_jitter < 1, notify_throttle >= 0.';
     END IF;
-    -- Serialise concurrent creations of the same queue (as pgmq does).
-    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('animus.create_queue:' || queue));
+    -- Serialise queue creation and removal: they regenerate the queue functions.
+    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('animus.work_generate_queue_functions'));
     IF EXISTS (SELECT 1 FROM animus.queues q WHERE q.queue_name = create_queue.queue) THEN
         IF if_not_exists THEN
             RETURN false;
@@ -303,6 +335,7 @@ BEGIN
                    'q_' || queue || '_animus_priority', 'q_' || queue, 'animus_priority');
     INSERT INTO animus.queues (queue_name, backoff_base, backoff_factor, backoff_cap, backoff_jitter, notify, notify_throttle)
     VALUES (queue, backoff_base, backoff_factor, backoff_cap, backoff_jitter, notify, notify_throttle);
+    PERFORM animus.work_generate_queue_functions();
     RETURN true;
 END;
 $_$;
@@ -396,6 +429,7 @@ CREATE FUNCTION animus.drop_queue(queue text) RETURNS bigint
 DECLARE
     n bigint;
 BEGIN
+    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('animus.work_generate_queue_functions'));
     DELETE FROM animus.queues q WHERE q.queue_name = drop_queue.queue;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = format('argument queue: no work queue named %L', queue),
@@ -403,7 +437,10 @@ BEGIN
     END IF;
     DELETE FROM animus.work_items w WHERE w.queue_name = drop_queue.queue;
     GET DIAGNOSTICS n = ROW_COUNT;
+    UPDATE animus.work_items w SET parent_id = NULL
+     WHERE w.parent_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM animus.work_items p WHERE p.id = w.parent_id);
     PERFORM pgmq.drop_queue(queue);
+    PERFORM animus.work_generate_queue_functions();
     RETURN n;
 END;
 $$;
@@ -421,7 +458,7 @@ COMMENT ON FUNCTION animus.drop_queue(queue text) IS 'Drops a work queue: its wo
 CREATE FUNCTION animus.fail_work(work_ids uuid[], error text, retryable boolean DEFAULT true) RETURNS TABLE(work_id uuid, failed boolean, state text, retry_at timestamp with time zone)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
-    AS $_$
+    AS $$
 #variable_conflict use_column
 DECLARE
     missing uuid;
@@ -472,12 +509,9 @@ BEGIN
           FROM u GROUP BY u.queue_name, u.state
     LOOP
         IF r.state = 'queued' THEN
-            EXECUTE pg_catalog.format(
-                'UPDATE pgmq.%I m SET vt = x.run_at FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS x(msg_id, run_at)
-                  WHERE m.msg_id = x.msg_id', 'q_' || r.queue_name)
-            USING r.msg_ids, r.run_ats;
+            PERFORM animus.work_queue_set_vt(r.queue_name, r.msg_ids, r.run_ats);
         ELSE
-            PERFORM pgmq.archive(r.queue_name, r.msg_ids);
+            PERFORM animus.work_queue_archive(r.queue_name, r.msg_ids);
             dead := dead || r.ids;
         END IF;
         res_ids := res_ids || r.ids;
@@ -494,7 +528,7 @@ BEGIN
       LEFT JOIN ROWS FROM (pg_catalog.unnest(res_ids), pg_catalog.unnest(res_st), pg_catalog.unnest(res_at)) AS x(id, st, at)
         ON x.id = i;
 END;
-$_$;
+$$;
 
 --
 -- Name: FUNCTION fail_work(work_ids uuid[], error text, retryable boolean); Type: COMMENT; Schema: animus; Owner: -
@@ -637,7 +671,7 @@ BEGIN
            (SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
                        'work_id', r.id, 'source', r.source, 'trigger_info', r.trigger_info,
                        'trace_context', r.trace_context, 'submitted_at', r.created_at)
-                   ORDER BY r.created_at, r.id)
+                   ORDER BY r.merged_into IS NOT NULL, r.created_at, r.id)
               FROM animus.work_items r WHERE r.id = c.id OR r.merged_into = c.id),
            coalesce((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
                        'work_id', r.id, 'source', r.source, 'trigger_info', r.trigger_info, 'params', r.params,
@@ -726,7 +760,7 @@ BEGIN
      WHERE w.id = heartbeat_work.work_id AND w.state = 'running'
     RETURNING w.queue_name, w.msg_id INTO v_queue, v_msg;
     IF FOUND THEN
-        PERFORM pgmq.set_vt(v_queue, v_msg, v_until);
+        PERFORM animus.work_queue_set_vt(v_queue, ARRAY[v_msg], ARRAY[v_until]);
         RETURN QUERY SELECT 'running'::text, false, v_until;
         RETURN;
     END IF;
@@ -817,6 +851,538 @@ $$;
 --
 
 COMMENT ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer) IS 'Vector and keyword search fused by Reciprocal Rank Fusion in one statement: each branch contributes its best candidates (default max(k, 100)); score = vector_weight/(rrf_k + vector_rank) + text_weight/(rrf_k + text_rank). A NULL/empty input or a zero weight switches its branch off. Rows carry the fused score and rank and each branch''s rank, distance and score; ties by best branch rank, then id. Read-only (STABLE): runs on a streaming replica. Raises ZA001 (no branch left), ZA002 (k, candidates, weights, rrf_k out of range), ZA200, ZA202, ZA204, ZA205, ZA206.';
+
+--
+-- Name: memory_bm25_after_delete(); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_bm25_after_delete() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+BEGIN
+    PERFORM animus.memory_bm25_unindex(pg_catalog.array_agg(o.id), pg_catalog.array_agg(o.namespace), pg_catalog.array_agg(o.fts))
+    FROM old_rows o HAVING count(*) > 0;
+    RETURN NULL;
+END
+$$;
+
+--
+-- Name: FUNCTION memory_bm25_after_delete(); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_bm25_after_delete() IS 'Trigger (statement level, AFTER DELETE ON animus.memories): removes the postings and statistics of deleted memories. Raises nothing.';
+
+--
+-- Name: memory_bm25_after_insert(); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_bm25_after_insert() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+BEGIN
+    PERFORM animus.memory_bm25_index(pg_catalog.array_agg(n.id), pg_catalog.array_agg(n.namespace), pg_catalog.array_agg(n.fts))
+    FROM new_rows n HAVING count(*) > 0;
+    RETURN NULL;
+END
+$$;
+
+--
+-- Name: FUNCTION memory_bm25_after_insert(); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_bm25_after_insert() IS 'Trigger (statement level, AFTER INSERT ON animus.memories): BM25 postings and statistics of the new memories. Raises nothing.';
+
+--
+-- Name: memory_bm25_after_truncate(); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_bm25_after_truncate() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+BEGIN
+    TRUNCATE animus.memory_terms, animus.memory_bm25_deltas, animus.memory_bm25_term_stats, animus.memory_bm25_namespace_stats;
+    RETURN NULL;
+END
+$$;
+
+--
+-- Name: FUNCTION memory_bm25_after_truncate(); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_bm25_after_truncate() IS 'Trigger (AFTER TRUNCATE ON animus.memories): empties the BM25 postings and statistics. Raises nothing.';
+
+--
+-- Name: memory_bm25_after_update(); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_bm25_after_update() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+DECLARE
+    ids bigint[]; old_ns text[]; old_fts tsvector[]; new_ns text[]; new_fts tsvector[];
+BEGIN
+    -- Only memories whose words or namespace changed (store_memory's dedup touches neither).
+    SELECT pg_catalog.array_agg(o.id), pg_catalog.array_agg(o.namespace), pg_catalog.array_agg(o.fts),
+           pg_catalog.array_agg(n.namespace), pg_catalog.array_agg(n.fts)
+      INTO ids, old_ns, old_fts, new_ns, new_fts
+      FROM old_rows o JOIN new_rows n ON n.id = o.id
+     WHERE o.fts IS DISTINCT FROM n.fts OR o.namespace IS DISTINCT FROM n.namespace;
+    IF ids IS NOT NULL THEN
+        PERFORM animus.memory_bm25_unindex(ids, old_ns, old_fts);
+        PERFORM animus.memory_bm25_index(ids, new_ns, new_fts);
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+--
+-- Name: FUNCTION memory_bm25_after_update(); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_bm25_after_update() IS 'Trigger (statement level, AFTER UPDATE ON animus.memories): re-indexes memories whose fts or namespace changed. Raises nothing.';
+
+--
+-- Name: memory_bm25_settings; Type: TABLE; Schema: animus; Owner: -
+--
+
+CREATE TABLE animus.memory_bm25_settings (
+    singleton boolean DEFAULT true NOT NULL,
+    k1 double precision DEFAULT 1.2 NOT NULL,
+    b double precision DEFAULT 0.75 NOT NULL,
+    postings_budget integer DEFAULT 8000 NOT NULL,
+    max_postings_budget integer DEFAULT 8000 NOT NULL,
+    rescore_extra integer DEFAULT 190 NOT NULL,
+    refresh_after integer DEFAULT 20000 NOT NULL,
+    refreshed_through bigint DEFAULT 0 NOT NULL,
+    CONSTRAINT memory_bm25_settings_b CHECK (((b >= (0)::double precision) AND (b <= (1)::double precision))),
+    CONSTRAINT memory_bm25_settings_budget CHECK (((postings_budget >= 1) AND (max_postings_budget >= postings_budget) AND (rescore_extra >= 0))),
+    CONSTRAINT memory_bm25_settings_k1 CHECK (((k1 > (0)::double precision) AND (k1 <= (10)::double precision))),
+    CONSTRAINT memory_bm25_settings_refresh CHECK ((refresh_after >= 0)),
+    CONSTRAINT memory_bm25_settings_singleton_check CHECK (singleton)
+);
+
+--
+-- Name: TABLE memory_bm25_settings; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON TABLE animus.memory_bm25_settings IS 'BM25 settings (one row; change with animus.memory_bm25_configure): k1, b; postings_budget = postings a query reads (max_postings_budget: up to which it grows, x4 a round, while the result is not proven exact); rescore_extra = candidates beyond lim completed exactly; refresh_after = pending delta rows that make a write fold the statistics; refreshed_through = last delta id folded.';
+
+--
+-- Name: memory_bm25_configure(double precision, double precision, integer, integer, integer, integer); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_bm25_configure(k1 double precision DEFAULT NULL::double precision, b double precision DEFAULT NULL::double precision, postings_budget integer DEFAULT NULL::integer, max_postings_budget integer DEFAULT NULL::integer, rescore_extra integer DEFAULT NULL::integer, refresh_after integer DEFAULT NULL::integer) RETURNS animus.memory_bm25_settings
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+DECLARE
+    cur animus.memory_bm25_settings;
+    nxt animus.memory_bm25_settings;
+BEGIN
+    SELECT * INTO cur FROM animus.memory_bm25_settings FOR UPDATE;
+    nxt := cur;
+    nxt.k1 := coalesce(k1, cur.k1);
+    nxt.b := coalesce(b, cur.b);
+    nxt.postings_budget := coalesce(postings_budget, cur.postings_budget);
+    nxt.max_postings_budget := greatest(coalesce(max_postings_budget, cur.max_postings_budget), nxt.postings_budget);
+    nxt.rescore_extra := coalesce(rescore_extra, cur.rescore_extra);
+    nxt.refresh_after := coalesce(refresh_after, cur.refresh_after);
+    IF nxt.k1 = 'NaN' OR nxt.k1 <= 0 OR nxt.k1 > 10 OR nxt.b = 'NaN' OR nxt.b < 0 OR nxt.b > 1 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA280', MESSAGE = 'k1 must be in (0, 10] and b in [0, 1]',
+            DETAIL = pg_catalog.format('k1 = %s, b = %s', nxt.k1, nxt.b),
+            HINT = 'Usual values: k1 = 1.2, b = 0.75 (the default) or k1 = 0.9, b = 0.4.';
+    END IF;
+    IF nxt.postings_budget < 1 OR nxt.rescore_extra < 0 OR nxt.refresh_after < 0 OR nxt.max_postings_budget > 100000000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA280',
+            MESSAGE = 'postings_budget must be >= 1 (max_postings_budget <= 100000000), rescore_extra and refresh_after >= 0',
+            DETAIL = pg_catalog.format('postings_budget = %s, max_postings_budget = %s, rescore_extra = %s, refresh_after = %s',
+                                       nxt.postings_budget, nxt.max_postings_budget, nxt.rescore_extra, nxt.refresh_after),
+            HINT = 'See docs/bm25.md, "Settings", for what each one trades.';
+    END IF;
+    UPDATE animus.memory_bm25_settings AS t
+       SET k1 = nxt.k1, b = nxt.b, postings_budget = nxt.postings_budget, max_postings_budget = nxt.max_postings_budget,
+           rescore_extra = nxt.rescore_extra, refresh_after = nxt.refresh_after
+     RETURNING t.* INTO nxt;
+    RETURN nxt;
+END
+$$;
+
+--
+-- Name: FUNCTION memory_bm25_configure(k1 double precision, b double precision, postings_budget integer, max_postings_budget integer, rescore_extra integer, refresh_after integer); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_bm25_configure(k1 double precision, b double precision, postings_budget integer, max_postings_budget integer, rescore_extra integer, refresh_after integer) IS 'Changes BM25 settings (NULL keeps a value) and returns them. Scores use the new k1/b at once; the impact order of existing postings follows after animus.memory_bm25_reindex(). Raises ZA280 (a value out of range).';
+
+--
+-- Name: memory_bm25_index(bigint[], text[], tsvector[]); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_bm25_index(ids bigint[], namespaces text[], vectors tsvector[]) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+DECLARE
+    s animus.memory_bm25_settings;
+BEGIN
+    SELECT * INTO s FROM animus.memory_bm25_settings;
+    WITH docs AS (
+        SELECT d.id, d.namespace, d.fts, animus.bm25_doc_len(d.fts) AS doc_len
+        FROM unnest(ids, namespaces, vectors) AS d(id, namespace, fts)
+    ), norm AS (
+        -- The average length the impacts are computed with: the namespace's folded statistics,
+        -- else (a new namespace) this statement's own memories.
+        SELECT d.namespace,
+               coalesce(max(ns.total_len::float8 / NULLIF(ns.docs, 0)), NULLIF(avg(d.doc_len), 0), 1)::float8 AS avgdl
+        FROM docs d LEFT JOIN animus.memory_bm25_namespace_stats ns ON ns.namespace = d.namespace
+        GROUP BY d.namespace
+    ), postings AS (
+        INSERT INTO animus.memory_terms (memory_id, namespace, term, tf, doc_len, impact)
+        SELECT d.id, d.namespace, u.lexeme, coalesce(pg_catalog.cardinality(u.positions), 1), d.doc_len,
+               animus.bm25_tf_weight(coalesce(pg_catalog.cardinality(u.positions), 1), d.doc_len, n.avgdl, s.k1, s.b)
+        FROM docs d JOIN norm n ON n.namespace = d.namespace CROSS JOIN LATERAL pg_catalog.unnest(d.fts) AS u
+        RETURNING namespace, term
+    )
+    INSERT INTO animus.memory_bm25_deltas (namespace, term, df, total_len)
+    SELECT p.namespace, p.term, count(*), 0 FROM postings p GROUP BY p.namespace, p.term
+    UNION ALL
+    SELECT d.namespace, NULL, count(*), sum(d.doc_len) FROM docs d GROUP BY d.namespace;
+
+    IF s.refresh_after > 0
+       AND (SELECT q.last_value FROM animus.memory_bm25_deltas_id_seq q) - s.refreshed_through >= s.refresh_after THEN
+        PERFORM animus.memory_bm25_refresh(wait => false);
+    END IF;
+END
+$$;
+
+--
+-- Name: FUNCTION memory_bm25_index(ids bigint[], namespaces text[], vectors tsvector[]); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_bm25_index(ids bigint[], namespaces text[], vectors tsvector[]) IS 'Internal (triggers on animus.memories): writes the BM25 postings of the given memories and appends their statistic deltas. Raises nothing.';
+
+--
+-- Name: memory_bm25_refresh(boolean); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_bm25_refresh(wait boolean DEFAULT true) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+DECLARE
+    folded   bigint;
+    last_id  bigint;
+    zero_ns  text[];
+    zero_terms text[];
+BEGIN
+    -- One refresher at a time; writers never wait for it (they only append deltas).
+    IF wait THEN
+        PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('animus.memory_bm25_refresh'));
+    ELSIF NOT pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtext('animus.memory_bm25_refresh')) THEN
+        RETURN NULL;
+    END IF;
+
+    WITH moved AS (
+        DELETE FROM animus.memory_bm25_deltas RETURNING id, namespace, term, df, total_len
+    ), terms AS (
+        SELECT m.namespace, m.term, sum(m.df) AS df FROM moved m
+        WHERE m.term IS NOT NULL GROUP BY m.namespace, m.term HAVING sum(m.df) <> 0
+    ), up_terms AS (
+        INSERT INTO animus.memory_bm25_term_stats AS s (namespace, term, df)
+        SELECT t.namespace, t.term, t.df FROM terms t
+        ON CONFLICT (namespace, term) DO UPDATE SET df = s.df + excluded.df
+        RETURNING s.namespace, s.term, s.df
+    ), spaces AS (
+        SELECT m.namespace, sum(m.df) AS docs, sum(m.total_len) AS total_len FROM moved m
+        WHERE m.term IS NULL GROUP BY m.namespace
+    ), up_spaces AS (
+        INSERT INTO animus.memory_bm25_namespace_stats AS s (namespace, docs, total_len)
+        SELECT sp.namespace, sp.docs, sp.total_len FROM spaces sp
+        ON CONFLICT (namespace) DO UPDATE SET docs = s.docs + excluded.docs, total_len = s.total_len + excluded.total_len
+        RETURNING s.namespace, s.docs
+    ), zero AS (
+        SELECT u.namespace, u.term FROM up_terms u WHERE u.df = 0
+        UNION ALL
+        SELECT u.namespace, NULL FROM up_spaces u WHERE u.docs = 0
+    )
+    SELECT (SELECT count(*) FROM moved), (SELECT max(id) FROM moved),
+           (SELECT pg_catalog.array_agg(z.namespace) FROM zero z), (SELECT pg_catalog.array_agg(z.term) FROM zero z)
+      INTO folded, last_id, zero_ns, zero_terms;
+
+    IF zero_ns IS NOT NULL THEN
+        DELETE FROM animus.memory_bm25_term_stats s
+        USING unnest(zero_ns, zero_terms) AS z(namespace, term)
+        WHERE z.term IS NOT NULL AND s.namespace = z.namespace AND s.term = z.term AND s.df = 0;
+        DELETE FROM animus.memory_bm25_namespace_stats s
+        USING unnest(zero_ns, zero_terms) AS z(namespace, term)
+        WHERE z.term IS NULL AND s.namespace = z.namespace AND s.docs = 0;
+    END IF;
+    IF last_id IS NOT NULL THEN
+        UPDATE animus.memory_bm25_settings SET refreshed_through = greatest(refreshed_through, last_id);
+    END IF;
+    RETURN folded;
+END
+$$;
+
+--
+-- Name: FUNCTION memory_bm25_refresh(wait boolean); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_bm25_refresh(wait boolean) IS 'Folds the pending BM25 statistic deltas into the per-namespace statistics; returns the number of delta rows folded, or NULL when wait => false and another refresh holds the lock. Searches are exact either way (they add pending deltas); refreshing only keeps their cost bounded. Writes run it automatically past memory_bm25_settings.refresh_after pending rows. Raises nothing.';
+
+--
+-- Name: memory_bm25_reindex(text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_bm25_reindex(namespace text DEFAULT NULL::text) RETURNS bigint
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+DECLARE
+    s animus.memory_bm25_settings;
+    n bigint;
+BEGIN
+    PERFORM animus.memory_bm25_refresh();
+    SELECT * INTO s FROM animus.memory_bm25_settings;
+    UPDATE animus.memory_terms AS mt
+       SET impact = animus.bm25_tf_weight(mt.tf, mt.doc_len, ns.total_len::float8 / ns.docs, s.k1, s.b)
+      FROM animus.memory_bm25_namespace_stats AS ns
+     WHERE ns.namespace = mt.namespace AND ns.docs > 0 AND ns.total_len > 0
+       AND (memory_bm25_reindex.namespace IS NULL OR mt.namespace = memory_bm25_reindex.namespace);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+
+--
+-- Name: FUNCTION memory_bm25_reindex(namespace text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_bm25_reindex(namespace text) IS 'Refreshes the statistics, then recomputes the impact (retrieval order) of every posting of a namespace (NULL = all) with the current k1, b and average length; returns the postings rewritten. Run it after changing k1/b or after a namespace''s average length has drifted (docs/bm25.md). Rewrites every posting: schedule it off-peak. Raises nothing.';
+
+--
+-- Name: memory_bm25_topk(text, jsonb, integer, integer); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_bm25_topk(query text, filters jsonb DEFAULT '{}'::jsonb, lim integer DEFAULT 10, budget integer DEFAULT NULL::integer) RETURNS TABLE(id bigint, score double precision, exact boolean, postings_read bigint, budget_used integer)
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $_$
+DECLARE
+    s           animus.memory_bm25_settings;
+    f           jsonb := coalesce(filters, '{}'::jsonb);
+    q_terms     text[];
+    q_df        double precision[];
+    q_idf       double precision[];
+    q_cap       integer[];
+    spaces      text[];
+    n_spaces    integer;
+    n_docs      double precision;
+    n_len       double precision;
+    avgdl       double precision;
+    must_filter boolean;
+    b_now       bigint;
+    b_max       bigint;
+    left_budget double precision;
+    share       double precision;
+    i           integer;
+    n_terms     integer;
+    rescore     integer;
+    r_ids       bigint[];
+    r_scores    double precision[];
+    r_read      bigint;
+    r_cands     bigint;
+    r_bound     double precision;
+    r_next_lb   double precision;
+    proven      boolean;
+BEGIN
+    IF lim IS NULL OR lim < 1 THEN
+        RETURN;
+    END IF;
+    SELECT * INTO s FROM animus.memory_bm25_settings;
+
+    -- Namespaces searched: statistics are per namespace, summed over the ones the filter selects.
+    IF f -> 'namespace' ? 'in' THEN
+        spaces := animus.memory_filter_list(f -> 'namespace');
+    ELSE
+        spaces := ARRAY(SELECT x.namespace FROM (
+                            SELECT ns.namespace FROM animus.memory_bm25_namespace_stats ns
+                            UNION SELECT d.namespace FROM animus.memory_bm25_deltas d WHERE d.term IS NULL) x
+                        WHERE f -> 'namespace' IS NULL OR pg_catalog.starts_with(x.namespace, f -> 'namespace' ->> 'prefix')
+                        ORDER BY 1);
+    END IF;
+    must_filter := f - 'namespace' <> '{}'::jsonb;
+    n_spaces := greatest(coalesce(pg_catalog.cardinality(spaces), 0), 1);
+
+    SELECT sum(x.docs), sum(x.total_len) INTO n_docs, n_len FROM (
+        SELECT ns.docs, ns.total_len FROM animus.memory_bm25_namespace_stats ns WHERE ns.namespace = ANY (spaces)
+        UNION ALL
+        SELECT d.df, d.total_len FROM animus.memory_bm25_deltas d WHERE d.namespace = ANY (spaces) AND d.term IS NULL
+    ) x;
+    IF coalesce(n_docs, 0) <= 0 THEN
+        RETURN;
+    END IF;
+    avgdl := CASE WHEN n_len > 0 THEN n_len / n_docs ELSE 1 END;
+
+    -- Query terms (distinct English lexemes) with their document frequency, rarest first;
+    -- terms no memory has are dropped. idf = ln(1 + (N - df + 0.5) / (df + 0.5)) (Lucene's).
+    SELECT pg_catalog.array_agg(t.term ORDER BY t.df, t.term), pg_catalog.array_agg(t.df ORDER BY t.df, t.term)
+      INTO q_terms, q_df
+      FROM (SELECT u.lexeme AS term,
+                   (SELECT coalesce(sum(x.df), 0) FROM (
+                        SELECT ts.df FROM animus.memory_bm25_term_stats ts WHERE ts.namespace = ANY (spaces) AND ts.term = u.lexeme
+                        UNION ALL
+                        SELECT d.df FROM animus.memory_bm25_deltas d WHERE d.namespace = ANY (spaces) AND d.term = u.lexeme) x
+                   )::double precision AS df
+              FROM pg_catalog.unnest(pg_catalog.to_tsvector('english'::regconfig, query)) AS u) t
+     WHERE t.df > 0;
+    n_terms := coalesce(pg_catalog.cardinality(q_terms), 0);
+    IF n_terms = 0 THEN
+        RETURN;
+    END IF;
+    q_idf := ARRAY(SELECT pg_catalog.ln(1 + (n_docs - x.df + 0.5) / (x.df + 0.5))
+                   FROM unnest(q_df) WITH ORDINALITY AS x(df, o) ORDER BY x.o);
+
+    rescore := lim + greatest(lim, s.rescore_extra);
+    b_now := coalesce(budget, s.postings_budget);
+    b_max := CASE WHEN budget IS NOT NULL THEN budget ELSE greatest(s.max_postings_budget, s.postings_budget) END;
+    LOOP
+        -- Per-term caps, rarest term first: a list that fits in what is left of the budget is read
+        -- whole (cap NULL); from the first that does not, the rest share the remainder equally.
+        q_cap := ARRAY[]::integer[];
+        left_budget := b_now;
+        share := NULL;
+        FOR i IN 1 .. n_terms LOOP
+            IF share IS NULL AND q_df[i] <= left_budget THEN
+                q_cap := q_cap || NULL::integer;
+                left_budget := left_budget - q_df[i];
+            ELSE
+                share := coalesce(share, greatest(left_budget / (n_terms - i + 1), lim));
+                q_cap := q_cap || share::integer;
+            END IF;
+        END LOOP;
+
+        WITH q AS (
+            SELECT x.o, x.term, x.idf, x.cap FROM unnest(q_terms, q_idf, q_cap) WITH ORDINALITY AS x(term, idf, cap, o)
+        ), whole AS (
+            -- lists read to their end: exact contributions
+            SELECT mt.memory_id, q.idf * animus.bm25_tf_weight(mt.tf, mt.doc_len, avgdl, s.k1, s.b) AS part
+              FROM animus.memory_terms mt JOIN q ON q.term = mt.term AND q.cap IS NULL
+             WHERE mt.namespace = ANY (spaces) AND mt.term = ANY (ARRAY(SELECT q.term FROM q WHERE q.cap IS NULL))
+        ), cut AS MATERIALIZED (
+            -- the best postings (by impact) of the lists that are cut
+            SELECT q.o, ns.namespace, p.memory_id, p.impact,
+                   q.idf * animus.bm25_tf_weight(p.tf, p.doc_len, avgdl, s.k1, s.b) AS part
+              FROM q CROSS JOIN pg_catalog.unnest(spaces) AS ns(namespace)
+             CROSS JOIN LATERAL (
+                   SELECT mt.memory_id, mt.tf, mt.doc_len, mt.impact FROM animus.memory_terms mt
+                    WHERE mt.namespace = ns.namespace AND mt.term = q.term
+                    ORDER BY mt.impact DESC, mt.memory_id LIMIT (q.cap + n_spaces - 1) / n_spaces) p
+             WHERE q.cap IS NOT NULL
+        ), bounds AS (
+            -- what a memory not read in a cut list can still get from that term
+            SELECT l.o, max(q.idf * l.last_impact) AS ub
+              FROM (SELECT c.o, c.namespace, count(*) AS n, min(c.impact) AS last_impact
+                      FROM cut c GROUP BY c.o, c.namespace) l
+              JOIN q ON q.o = l.o
+             WHERE l.n >= (q.cap + n_spaces - 1) / n_spaces
+             GROUP BY l.o
+        ), cand AS (
+            SELECT u.memory_id, sum(u.part) AS lb, sum(u.full_part) AS lb_full
+              FROM (SELECT w.memory_id, w.part, w.part AS full_part FROM whole w
+                    UNION ALL
+                    SELECT c.memory_id, c.part, 0 FROM cut c) u
+             GROUP BY u.memory_id
+        ), top AS MATERIALIZED (
+            SELECT c.memory_id, c.lb, c.lb_full FROM cand c
+             WHERE NOT must_filter OR EXISTS (
+                   SELECT 1 FROM animus.memories m WHERE m.id = c.memory_id
+                      AND animus.memory_filter_match(f, m.namespace, m.memory_type, m.source, m.metadata, m.created_at))
+             ORDER BY c.lb DESC, c.memory_id
+             LIMIT rescore + 1
+        ), completed AS (
+            -- exact scores of the best `rescore` candidates: add their postings of the cut terms
+            SELECT t.memory_id,
+                   t.lb_full + coalesce((
+                       SELECT sum(q.idf * animus.bm25_tf_weight(mt.tf, mt.doc_len, avgdl, s.k1, s.b))
+                         FROM animus.memory_terms mt JOIN q ON q.term = mt.term AND q.cap IS NOT NULL
+                        WHERE mt.memory_id = t.memory_id), 0) AS score
+              FROM (SELECT * FROM top ORDER BY top.lb DESC, top.memory_id LIMIT rescore) t
+        ), best AS (
+            SELECT c.memory_id, c.score FROM completed c ORDER BY c.score DESC, c.memory_id LIMIT lim
+        )
+        SELECT (SELECT pg_catalog.array_agg(b.memory_id ORDER BY b.score DESC, b.memory_id) FROM best b),
+               (SELECT pg_catalog.array_agg(b.score ORDER BY b.score DESC, b.memory_id) FROM best b),
+               (SELECT count(*) FROM top),
+               (SELECT coalesce(sum(bo.ub), 0) FROM bounds bo),
+               (SELECT t.lb FROM top t ORDER BY t.lb DESC, t.memory_id LIMIT 1 OFFSET rescore)
+          INTO r_ids, r_scores, r_cands, r_bound, r_next_lb;
+        r_read := (SELECT sum(CASE WHEN c IS NULL THEN d ELSE least(c, d) END)::bigint FROM unnest(q_cap, q_df) AS x(c, d));
+
+        -- Exact when nothing left out can reach the k-th score: a memory in no list scores at most
+        -- r_bound; a candidate not rescored at most its partial score (<= r_next_lb) + r_bound.
+        proven := r_bound = 0 AND r_next_lb IS NULL
+               OR (coalesce(pg_catalog.cardinality(r_ids), 0) >= lim
+                   AND r_scores[lim] >= coalesce(r_next_lb, 0) + r_bound);
+        EXIT WHEN proven OR b_now >= b_max;
+        b_now := least(b_now * 4, b_max);
+    END LOOP;
+
+    -- A selective filter can leave fewer than lim of the candidates: then score every memory
+    -- that passes the filter and matches a query term (few, since the filter is selective).
+    IF must_filter AND coalesce(pg_catalog.cardinality(r_ids), 0) < lim AND NOT proven THEN
+        RETURN QUERY EXECUTE
+            'SELECT x.memory_id, x.score, true, x.n, $9::integer FROM (
+                 SELECT mt.memory_id, sum(q.idf * animus.bm25_tf_weight(mt.tf, mt.doc_len, $4, $5, $6)) AS score,
+                        count(*) OVER () AS n
+                   FROM animus.memories AS m
+                   JOIN animus.memory_terms AS mt ON mt.memory_id = m.id AND mt.term = ANY ($1)
+                   JOIN unnest($1, $2) AS q(term, idf) ON q.term = mt.term
+                  WHERE m.fts @@ $7
+                    AND animus.memory_filter_match($3, m.namespace, m.memory_type, m.source, m.metadata, m.created_at)
+                  GROUP BY mt.memory_id) AS x
+              ORDER BY x.score DESC, x.memory_id
+              LIMIT $8'
+            USING q_terms, q_idf, f, avgdl, s.k1, s.b, animus.memory_or_tsquery(query), lim, b_now;
+        RETURN;
+    END IF;
+
+    RETURN QUERY SELECT r.id, r.score, proven, r_read, b_now::integer FROM unnest(r_ids, r_scores) AS r(id, score);
+END
+$_$;
+
+--
+-- Name: FUNCTION memory_bm25_topk(query text, filters jsonb, lim integer, budget integer); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_bm25_topk(query text, filters jsonb, lim integer, budget integer) IS 'Okapi BM25 top-lim memories for a natural-language query (English lexemes, filters normalised by memory_validate_filters): (id, score, exact, postings_read, budget_used), score descending, ties by id. exact = the result is proven equal to exhaustive BM25; budget overrides memory_bm25_settings.postings_budget (a huge budget = exhaustive). Read-only (STABLE). Raises nothing.';
+
+--
+-- Name: memory_bm25_unindex(bigint[], text[], tsvector[]); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_bm25_unindex(ids bigint[], namespaces text[], vectors tsvector[]) RETURNS void
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+    WITH gone AS (
+        DELETE FROM animus.memory_terms t WHERE t.memory_id = ANY (ids) RETURNING t.namespace, t.term
+    )
+    INSERT INTO animus.memory_bm25_deltas (namespace, term, df, total_len)
+    SELECT g.namespace, g.term, -count(*), 0 FROM gone g GROUP BY g.namespace, g.term
+    UNION ALL
+    SELECT d.namespace, NULL, -count(*), -sum(animus.bm25_doc_len(d.fts))
+    FROM unnest(namespaces, vectors) AS d(namespace, fts) GROUP BY d.namespace
+$$;
+
+--
+-- Name: FUNCTION memory_bm25_unindex(ids bigint[], namespaces text[], vectors tsvector[]); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_bm25_unindex(ids bigint[], namespaces text[], vectors tsvector[]) IS 'Internal (triggers on animus.memories): deletes the BM25 postings of the given memories and appends negative statistic deltas. Raises nothing.';
 
 --
 -- Name: memory_caller(); Type: FUNCTION; Schema: animus; Owner: -
@@ -1126,29 +1692,17 @@ COMMENT ON FUNCTION animus.memory_scope(access text) IS 'The namespaces of animu
 CREATE FUNCTION animus.memory_text_candidates(query text, filters jsonb DEFAULT '{}'::jsonb, lim integer DEFAULT 100) RETURNS TABLE(id bigint, score double precision)
     LANGUAGE plpgsql STABLE ROWS 100
     SET search_path TO ''
-    AS $_$
-DECLARE
-    q tsquery := animus.memory_or_tsquery(query);
+    AS $$
 BEGIN
-    IF q IS NULL OR lim IS NULL OR lim < 1 THEN
-        RETURN;
-    END IF;
-    RETURN QUERY EXECUTE
-        'SELECT m.id, pg_catalog.ts_rank(m.fts, $1)::double precision AS score
-           FROM animus.memories AS m
-          WHERE m.fts @@ $1
-            AND animus.memory_filter_match($2, m.namespace, m.memory_type, m.source, m.metadata, m.created_at)
-          ORDER BY score DESC, m.id
-          LIMIT $3'
-        USING q, coalesce(filters, '{}'), lim;
+    RETURN QUERY SELECT t.id, t.score FROM animus.memory_bm25_topk(query, filters, lim) AS t;
 END
-$_$;
+$$;
 
 --
 -- Name: FUNCTION memory_text_candidates(query text, filters jsonb, lim integer); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.memory_text_candidates(query text, filters jsonb, lim integer) IS 'Internal keyword branch of search_memory_text and hybrid_search: up to lim (id, score), score descending, ties by id; filters must be normalised by memory_validate_filters. Ranks with ts_rank over the OR of the query''s English lexemes. Read-only (STABLE). Raises nothing.';
+COMMENT ON FUNCTION animus.memory_text_candidates(query text, filters jsonb, lim integer) IS 'Internal keyword branch of search_memory_text and hybrid_search: up to lim (id, score), score descending, ties by id; filters must be normalised by memory_validate_filters. Ranks with Okapi BM25 over the query''s English lexemes (animus.memory_bm25_topk, docs/bm25.md). Read-only (STABLE). Raises nothing.';
 
 --
 -- Name: memory_validate_filters(jsonb); Type: FUNCTION; Schema: animus; Owner: -
@@ -1342,6 +1896,10 @@ BEGIN
             DELETE FROM animus.work_items w USING ended e WHERE w.id = e.id RETURNING 1
         )
         SELECT (SELECT count(*) FROM merged), (SELECT count(*) FROM canon) INTO n_merged, n_items;
+        IF n_items > 0 THEN
+            UPDATE animus.work_items w SET parent_id = NULL
+             WHERE w.parent_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM animus.work_items p WHERE p.id = w.parent_id);
+        END IF;
         -- pgmq has no retention function for archives: delete old archive rows directly.
         EXECUTE pg_catalog.format('WITH d AS (DELETE FROM pgmq.%I WHERE archived_at < $1 RETURNING 1) SELECT count(*) FROM d', 'a_' || q)
            INTO n_arch USING cutoff;
@@ -1367,8 +1925,9 @@ CREATE FUNCTION animus.queue_stats(queue text DEFAULT NULL::text) RETURNS TABLE(
 #variable_conflict use_column
 DECLARE
     q      text;
-    m      record;
-    oldest double precision;
+    m       record;
+    visible bigint;
+    oldest  double precision;
 BEGIN
     IF queue_stats.queue IS NOT NULL AND NOT EXISTS (SELECT 1 FROM animus.queues qq WHERE qq.queue_name = queue_stats.queue) THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', queue_stats.queue),
@@ -1378,11 +1937,12 @@ BEGIN
               WHERE queue_stats.queue IS NULL OR qq.queue_name = queue_stats.queue ORDER BY qq.queue_name
     LOOP
         SELECT * INTO m FROM pgmq.metrics(q);
-        EXECUTE pg_catalog.format('SELECT extract(epoch FROM pg_catalog.clock_timestamp() - min(vt)) FROM pgmq.%I WHERE vt <= pg_catalog.clock_timestamp()', 'q_' || q)
-           INTO oldest;
+        -- Visible now (as read_work sees it: clock time, not the transaction's start).
+        EXECUTE pg_catalog.format('SELECT count(*), extract(epoch FROM pg_catalog.clock_timestamp() - min(vt)) FROM pgmq.%I WHERE vt <= pg_catalog.clock_timestamp()', 'q_' || q)
+           INTO visible, oldest;
         RETURN QUERY
         SELECT q, s.state, (SELECT count(*) FROM animus.work_items w WHERE w.queue_name = q AND w.state = s.state),
-               m.queue_length, m.queue_visible_length, coalesce(oldest, 0), m.oldest_msg_age_sec, m.total_messages
+               m.queue_length, visible, coalesce(oldest, 0), m.oldest_msg_age_sec, m.total_messages
           FROM (VALUES (1, 'queued'), (2, 'running'), (3, 'completed'), (4, 'dead'), (5, 'cancelled'), (6, 'merged')) AS s(n, state)
          ORDER BY s.n;
     END LOOP;
@@ -1409,6 +1969,7 @@ DECLARE
     m_ids      bigint[];
     m_work     uuid[];
     c_ids      uuid[];
+    c_msgs     bigint[];
     d_ids      uuid[];
     to_archive bigint[];
     seen       bigint[];
@@ -1432,60 +1993,40 @@ BEGIN
 
     -- Claim visible messages in priority order, as pgmq.read does (FOR UPDATE SKIP LOCKED, vt and
     -- read_ct updated) but ordered by (animus_priority desc, vt) using the index create_queue made.
-    EXECUTE pg_catalog.format($q$
-        WITH c AS (
-            SELECT msg_id FROM pgmq.%1$I
-             WHERE vt <= pg_catalog.clock_timestamp()
-             ORDER BY (headers -> 'animus_priority') DESC NULLS LAST, vt
-             LIMIT $1
-               FOR UPDATE SKIP LOCKED
-        ), u AS (
-            UPDATE pgmq.%1$I m
-               SET vt = $2, read_ct = m.read_ct + 1, last_read_at = pg_catalog.clock_timestamp()
-              FROM c WHERE m.msg_id = c.msg_id
-            RETURNING m.msg_id, m.message ->> 'work_id' AS wid
-        )
-        SELECT pg_catalog.array_agg(u.msg_id),
-               pg_catalog.array_agg(CASE WHEN u.wid ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN u.wid::uuid END)
-          FROM u$q$, 'q_' || read_work.queue)
-    INTO m_ids, m_work
-    USING read_work.qty, v_until;
+    SELECT pg_catalog.array_agg(c.msg_id),
+           pg_catalog.array_agg(CASE WHEN c.work_id ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN c.work_id::uuid END)
+      INTO m_ids, m_work
+      FROM animus.work_queue_claim(read_work.queue, read_work.qty, v_until) AS c;
     IF m_ids IS NULL THEN
         RETURN;
     END IF;
 
     -- Lock the items without waiting (a reader never waits, so it is never part of a deadlock).
-    -- queued/running with attempts left -> running (another attempt); out of attempts -> dead;
-    -- any other state (cancelled, ended) -> the stale message is archived.
+    -- queued/running with attempts left -> claimed (running, another attempt); out of attempts ->
+    -- dead; any other state (cancelled, ended) -> the stale message is archived.
     WITH m AS (
         SELECT * FROM ROWS FROM (pg_catalog.unnest(m_ids), pg_catalog.unnest(m_work)) AS m(msg_id, work_id)
     ), l AS (
-        SELECT w.id, w.state, w.attempts, w.max_attempts, m.msg_id
+        SELECT w.id, w.state IN ('queued', 'running') AS active, w.attempts < w.max_attempts AS left, m.msg_id
           FROM m JOIN animus.work_items w ON w.id = m.work_id AND w.queue_name = read_work.queue
            FOR UPDATE OF w SKIP LOCKED
-    ), claimed AS (
-        UPDATE animus.work_items w
-           SET state = 'running', attempts = w.attempts + 1, msg_id = l.msg_id,
-               started_at = pg_catalog.clock_timestamp(), heartbeat_at = pg_catalog.clock_timestamp(),
-               updated_at = pg_catalog.clock_timestamp()
-          FROM l
-         WHERE w.id = l.id AND l.state IN ('queued', 'running') AND l.attempts < l.max_attempts
-        RETURNING w.id
-    ), died AS (
+    )
+    SELECT coalesce(pg_catalog.array_agg(l.id) FILTER (WHERE l.active AND l.left), '{}'),
+           coalesce(pg_catalog.array_agg(l.msg_id) FILTER (WHERE l.active AND l.left), '{}'),
+           coalesce(pg_catalog.array_agg(l.id) FILTER (WHERE l.active AND NOT l.left), '{}'),
+           coalesce(pg_catalog.array_agg(l.msg_id) FILTER (WHERE NOT (l.active AND l.left)), '{}'),
+           coalesce(pg_catalog.array_agg(l.msg_id), '{}')
+      INTO c_ids, c_msgs, d_ids, to_archive, seen
+      FROM l;
+
+    IF pg_catalog.cardinality(d_ids) > 0 THEN
         UPDATE animus.work_items w
            SET state = 'dead', resolved_at = pg_catalog.clock_timestamp(), updated_at = pg_catalog.clock_timestamp(),
                error = pg_catalog.format('attempt %s of %s timed out: the visibility timeout expired without complete_work or fail_work%s',
                                          w.attempts, w.max_attempts, ' (last error: ' || w.error || ')')
-          FROM l
-         WHERE w.id = l.id AND l.state IN ('queued', 'running') AND l.attempts >= l.max_attempts
-        RETURNING w.id, l.msg_id
-    )
-    SELECT ARRAY(SELECT claimed.id FROM claimed),
-           ARRAY(SELECT died.id FROM died),
-           ARRAY(SELECT died.msg_id FROM died) || ARRAY(SELECT l.msg_id FROM l WHERE l.state NOT IN ('queued', 'running')),
-           ARRAY(SELECT l.msg_id FROM l)
-      INTO c_ids, d_ids, to_archive, seen;
-
+         WHERE w.id = ANY (d_ids);
+        PERFORM animus.work_release_followups(d_ids);
+    END IF;
     IF pg_catalog.cardinality(seen) < pg_catalog.cardinality(m_ids) THEN
         -- Messages without a work item are archived; those whose item another session holds locked
         -- (being cancelled, replaced, completed) are made visible again at once.
@@ -1499,24 +2040,35 @@ BEGIN
         END IF;
     END IF;
     IF pg_catalog.cardinality(to_archive) > 0 THEN
-        PERFORM pgmq.archive(read_work.queue, to_archive);
+        PERFORM animus.work_queue_archive(read_work.queue, to_archive);
     END IF;
-    IF pg_catalog.cardinality(d_ids) > 0 THEN
-        PERFORM animus.work_release_followups(d_ids);
+    IF pg_catalog.cardinality(c_ids) = 0 THEN
+        RETURN;
     END IF;
 
     RETURN QUERY
-    SELECT w.id, w.queue_name, w.work_type, w.dedup_key, w.params, w.priority, w.attempts, w.max_attempts,
-           w.msg_id, w.parent_id, w.source, w.trigger_info, w.trace_context,
-           (SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
-                       'work_id', r.id, 'source', r.source, 'trigger_info', r.trigger_info,
-                       'trace_context', r.trace_context, 'submitted_at', r.created_at)
-                   ORDER BY r.created_at, r.id)
-              FROM animus.work_items r WHERE r.id = w.id OR r.merged_into = w.id),
-           w.created_at, v_until
-      FROM animus.work_items w
-     WHERE w.id = ANY (c_ids)
-     ORDER BY w.priority DESC, w.run_at;
+    WITH u AS (
+        UPDATE animus.work_items w
+           SET state = 'running', attempts = w.attempts + 1, msg_id = x.msg_id,
+               started_at = pg_catalog.clock_timestamp(), heartbeat_at = pg_catalog.clock_timestamp(),
+               updated_at = pg_catalog.clock_timestamp()
+          FROM ROWS FROM (pg_catalog.unnest(c_ids), pg_catalog.unnest(c_msgs)) AS x(id, msg_id)
+         WHERE w.id = x.id
+        RETURNING w.*
+    )
+    SELECT u.id, u.queue_name, u.work_type, u.dedup_key, u.params, u.priority, u.attempts, u.max_attempts,
+           u.msg_id, u.parent_id, u.source, u.trigger_info, u.trace_context,
+           pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
+               'work_id', u.id, 'source', u.source, 'trigger_info', u.trigger_info,
+               'trace_context', u.trace_context, 'submitted_at', u.created_at))
+           || coalesce((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                                   'work_id', r.id, 'source', r.source, 'trigger_info', r.trigger_info,
+                                   'trace_context', r.trace_context, 'submitted_at', r.created_at)
+                               ORDER BY r.created_at, r.id)
+                          FROM animus.work_items r WHERE r.merged_into = u.id), '[]'),
+           u.created_at, v_until
+      FROM u
+     ORDER BY u.priority DESC, u.run_at;
 END;
 $_$;
 
@@ -1792,6 +2344,8 @@ DECLARE
     f         animus.work_items;
     t_id      uuid;
     t_msg     bigint;
+    v_msg     bigint;
+    v_taken   boolean;
     tries     integer := 0;
 BEGIN
     IF submit_work.work_type IS NULL OR submit_work.work_type = '' THEN
@@ -1852,27 +2406,9 @@ BEGIN
 
     LOOP
         tries := tries + 1;
-        INSERT INTO animus.work_items AS w (id, queue_name, work_type, dedup_key, source, trigger_info, params,
-                                            priority, state, parent_id, max_attempts, msg_id, run_at, trace_context)
-        VALUES (v_id, submit_work.queue, submit_work.work_type, submit_work.dedup_key, submit_work.source,
-                submit_work.trigger_info, v_params, submit_work.priority, 'queued', submit_work.parent_id,
-                submit_work.max_attempts, pg_catalog.nextval(('pgmq.q_' || submit_work.queue || '_msg_id_seq')::regclass),
-                v_run_at, submit_work.trace_context)
-        ON CONFLICT (queue_name, work_type, dedup_key) WHERE state IN ('queued', 'running') AND waits_for IS NULL
-        DO NOTHING
-        RETURNING w.* INTO v_item;
-        IF FOUND THEN
-            PERFORM animus.work_send_messages(submit_work.queue, ARRAY[v_item]);
-            IF v_run_at <= pg_catalog.clock_timestamp() THEN
-                PERFORM animus.work_wake(q);
-            END IF;
-            work_id := v_id; status := 'created'; canonical_id := v_id; msg_id := v_item.msg_id;
-            RETURN;
-        END IF;
-
-        -- A key holder exists (committed, or its inserter waited for and committed).
-        IF submit_work.on_duplicate = 'merge' THEN
-            -- Merge into the waiting follow-up if there is one (it will run after the running item).
+        IF submit_work.on_duplicate = 'merge' AND submit_work.dedup_key IS NOT NULL THEN
+            -- Merge into the active key holder, or into its waiting follow-up if there is one (it
+            -- runs after the running item). No insert attempt when the key is taken: merges are cheap.
             SELECT coalesce(fw.id, cw.id), coalesce(fw.msg_id, cw.msg_id) INTO t_id, t_msg
               FROM animus.work_items cw
               LEFT JOIN animus.work_items fw ON fw.waits_for = cw.id
@@ -1887,7 +2423,43 @@ BEGIN
                 work_id := v_id; status := 'merged'; canonical_id := t_id; msg_id := t_msg;
                 RETURN;
             END IF;
-        ELSE
+        END IF;
+
+        -- replace: when the key is taken, go straight to the debounce below (no message to take back).
+        v_taken := submit_work.on_duplicate = 'replace' AND submit_work.dedup_key IS NOT NULL
+                   AND EXISTS (SELECT 1 FROM animus.work_items cw
+                                WHERE cw.queue_name = submit_work.queue AND cw.work_type = submit_work.work_type
+                                  AND cw.dedup_key = submit_work.dedup_key AND cw.state IN ('queued', 'running')
+                                  AND cw.waits_for IS NULL);
+        IF NOT v_taken THEN
+            -- The message first: its id goes into the work item row, written once. The unique index
+            -- work_items_dedup_active is the arbiter: of concurrent inserts of one key, exactly one
+            -- succeeds; the others wait for it to commit, see the conflict and take their message back.
+            v_msg := animus.work_queue_send_one(submit_work.queue, v_run_at,
+                pg_catalog.jsonb_build_object('work_id', v_id, 'work_type', submit_work.work_type),
+                CASE WHEN submit_work.trace_context IS NULL
+                     THEN pg_catalog.jsonb_build_object('animus_priority', submit_work.priority)
+                     ELSE animus.work_message_headers(submit_work.priority, submit_work.trace_context) END);
+            INSERT INTO animus.work_items (id, queue_name, work_type, dedup_key, source, trigger_info, params,
+                                           priority, state, parent_id, max_attempts, msg_id, run_at, trace_context)
+            VALUES (v_id, submit_work.queue, submit_work.work_type, submit_work.dedup_key, submit_work.source,
+                    submit_work.trigger_info, v_params, submit_work.priority, 'queued', submit_work.parent_id,
+                    submit_work.max_attempts, v_msg, v_run_at, submit_work.trace_context)
+            ON CONFLICT (queue_name, work_type, dedup_key) WHERE state IN ('queued', 'running') AND waits_for IS NULL
+            DO NOTHING;
+            IF FOUND THEN
+                IF q.notify AND pg_catalog.clock_timestamp() >= q.last_notified_at + q.notify_throttle
+                   AND v_run_at <= pg_catalog.clock_timestamp() THEN
+                    PERFORM animus.work_wake(q);
+                END IF;
+                work_id := v_id; status := 'created'; canonical_id := v_id; msg_id := v_msg;
+                RETURN;
+            END IF;
+            PERFORM pgmq.delete(submit_work.queue, v_msg);
+        END IF;
+
+        -- A key holder exists (committed, or its inserter was waited for and committed).
+        IF submit_work.on_duplicate = 'replace' THEN
             SELECT * INTO c FROM animus.work_items cw
              WHERE cw.queue_name = submit_work.queue AND cw.work_type = submit_work.work_type
                AND cw.dedup_key = submit_work.dedup_key AND cw.state IN ('queued', 'running') AND cw.waits_for IS NULL
@@ -1988,25 +2560,26 @@ BEGIN
     END IF;
 
     -- Validate every element first: the first bad one raises and nothing is written.
-    SELECT e.n, p.code, p.problem INTO bad
+    SELECT e.n, pg_catalog.split_part(p.problem, ':', 1) AS code, pg_catalog.split_part(p.problem, ':', 2) AS problem INTO bad
       FROM pg_catalog.jsonb_array_elements(items) WITH ORDINALITY AS e(item, n)
-      CROSS JOIN LATERAL (SELECT * FROM (VALUES
-          (1, 'ZA003', CASE WHEN pg_catalog.jsonb_typeof(e.item) <> 'object' THEN 'is not a JSON object' END),
-          (2, 'ZA001', CASE WHEN pg_catalog.jsonb_typeof(e.item -> 'work_type') IS DISTINCT FROM 'string' OR e.item ->> 'work_type' = '' THEN 'work_type is missing, not a string or empty' END),
-          (3, 'ZA001', CASE WHEN pg_catalog.jsonb_typeof(e.item -> 'source') IS DISTINCT FROM 'string' OR e.item ->> 'source' = '' THEN 'source is missing, not a string or empty' END),
-          (4, 'ZA001', CASE WHEN pg_catalog.jsonb_typeof(e.item -> 'dedup_key') NOT IN ('string', 'null') OR e.item ->> 'dedup_key' = '' THEN 'dedup_key is not a non-empty string' END),
-          (5, 'ZA003', CASE WHEN pg_catalog.jsonb_typeof(e.item -> 'params') NOT IN ('object', 'null') THEN 'params is not a JSON object' END),
-          (6, 'ZA003', CASE WHEN pg_catalog.jsonb_typeof(e.item -> 'trace_context') NOT IN ('object', 'null') THEN 'trace_context is not a JSON object' END),
-          (7, 'ZA002', CASE WHEN pg_catalog.jsonb_typeof(e.item -> 'delay') NOT IN ('number', 'null') OR (e.item ->> 'delay')::numeric < 0 THEN 'delay (seconds) is not a number >= 0' END),
-          (8, 'ZA002', CASE WHEN pg_catalog.jsonb_typeof(e.item -> 'max_attempts') NOT IN ('number', 'null') OR (e.item ->> 'max_attempts')::numeric NOT BETWEEN 1 AND 1000 THEN 'max_attempts is not a number between 1 and 1000' END),
-          (9, 'ZA002', CASE WHEN pg_catalog.jsonb_typeof(e.item -> 'priority') NOT IN ('number', 'null') OR (e.item ->> 'priority')::numeric NOT BETWEEN -1000 AND 1000 THEN 'priority is not a number between -1000 and 1000' END),
-          (10, 'ZA003', CASE WHEN pg_catalog.jsonb_typeof(e.item -> 'trigger_info') NOT IN ('string', 'null') THEN 'trigger_info is not a string' END),
-          (11, 'ZA102', CASE WHEN pg_catalog.jsonb_typeof(e.item -> 'parent_id') NOT IN ('string', 'null') THEN 'parent_id is not a uuid string'
-                             WHEN e.item ->> 'parent_id' IS NOT NULL
-                              AND (e.item ->> 'parent_id' !~* '^[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12}$'
-                                   OR NOT EXISTS (SELECT 1 FROM animus.work_items p WHERE p.id = (e.item ->> 'parent_id')::uuid))
-                             THEN 'parent_id is not an existing work item' END)
-      ) AS v(rank, code, problem) WHERE v.problem IS NOT NULL ORDER BY v.rank LIMIT 1) AS p
+      CROSS JOIN LATERAL (SELECT CASE
+          WHEN pg_catalog.jsonb_typeof(e.item) <> 'object' THEN 'ZA003:is not a JSON object'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'work_type') IS DISTINCT FROM 'string' OR e.item ->> 'work_type' = '' THEN 'ZA001:work_type is missing, not a string or empty'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'source') IS DISTINCT FROM 'string' OR e.item ->> 'source' = '' THEN 'ZA001:source is missing, not a string or empty'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'dedup_key') NOT IN ('string', 'null') OR e.item ->> 'dedup_key' = '' THEN 'ZA001:dedup_key is not a non-empty string'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'params') NOT IN ('object', 'null') THEN 'ZA003:params is not a JSON object'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'trace_context') NOT IN ('object', 'null') THEN 'ZA003:trace_context is not a JSON object'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'trigger_info') NOT IN ('string', 'null') THEN 'ZA003:trigger_info is not a string'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'delay') NOT IN ('number', 'null') OR (e.item ->> 'delay')::numeric < 0 THEN 'ZA002:delay (seconds) is not a number >= 0'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'max_attempts') NOT IN ('number', 'null') OR (e.item ->> 'max_attempts')::numeric NOT BETWEEN 1 AND 1000 THEN 'ZA002:max_attempts is not a number between 1 and 1000'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'priority') NOT IN ('number', 'null') OR (e.item ->> 'priority')::numeric NOT BETWEEN -1000 AND 1000 THEN 'ZA002:priority is not a number between -1000 and 1000'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'parent_id') NOT IN ('string', 'null') THEN 'ZA102:parent_id is not a uuid string'
+          WHEN e.item ->> 'parent_id' IS NOT NULL
+               AND (e.item ->> 'parent_id' !~* '^[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12}$'
+                    OR NOT EXISTS (SELECT 1 FROM animus.work_items pw WHERE pw.id = (e.item ->> 'parent_id')::uuid))
+               THEN 'ZA102:parent_id is not an existing work item'
+          END AS problem) AS p
+     WHERE p.problem IS NOT NULL
      ORDER BY e.n
      LIMIT 1;
     IF FOUND THEN
@@ -2033,27 +2606,25 @@ BEGIN
         RETURN;
     END IF;
 
-    SELECT pg_catalog.array_agg(w.id ORDER BY w.n), pg_catalog.array_agg(w.row ORDER BY w.n)
+    -- ROW(...) in the column order of animus.work_items (faster than jsonb_populate_record).
+    SELECT pg_catalog.array_agg((w.r).id ORDER BY w.n), pg_catalog.array_agg(w.r ORDER BY w.n)
       INTO v_ids, v_pending
-      FROM (SELECT e.n, r.id, r AS row
-              FROM pg_catalog.jsonb_array_elements(items) WITH ORDINALITY AS e(item, n)
-              CROSS JOIN LATERAL (SELECT (pg_catalog.jsonb_populate_record(NULL::animus.work_items, pg_catalog.jsonb_build_object(
-                  'id', pg_catalog.gen_random_uuid(),
-                  'queue_name', submit_work_batch.queue,
-                  'work_type', e.item -> 'work_type',
-                  'dedup_key', e.item -> 'dedup_key',
-                  'source', e.item -> 'source',
-                  'trigger_info', e.item -> 'trigger_info',
-                  'params', coalesce(e.item -> 'params', '{}'),
-                  'priority', coalesce((e.item ->> 'priority')::numeric::integer, 0),
-                  'state', 'queued',
-                  'parent_id', e.item -> 'parent_id',
-                  'attempts', 0,
-                  'max_attempts', coalesce((e.item ->> 'max_attempts')::numeric::integer, 5),
-                  'run_at', pg_catalog.clock_timestamp() + coalesce((e.item ->> 'delay')::numeric, 0) * interval '1 second',
-                  'trace_context', coalesce(e.item -> 'trace_context', submit_work_batch.trace_context),
-                  'created_at', pg_catalog.now(),
-                  'updated_at', pg_catalog.now()))).*) AS r) AS w;
+      FROM (SELECT e.n, ROW(
+                pg_catalog.gen_random_uuid(),                                       -- id
+                submit_work_batch.queue,                                            -- queue_name
+                e.item ->> 'work_type', e.item ->> 'dedup_key', e.item ->> 'source', e.item ->> 'trigger_info',
+                coalesce(e.item -> 'params', '{}'),                                 -- params
+                coalesce((e.item ->> 'priority')::numeric::integer, 0),            -- priority
+                'queued', NULL, NULL,                                               -- state, merged_into, waits_for
+                (e.item ->> 'parent_id')::uuid,                                     -- parent_id
+                0, coalesce((e.item ->> 'max_attempts')::numeric::integer, 5),     -- attempts, max_attempts
+                NULL,                                                               -- msg_id
+                pg_catalog.clock_timestamp() + coalesce((e.item ->> 'delay')::numeric, 0) * interval '1 second', -- run_at
+                NULL, NULL, NULL,                                                   -- outcome, error, duration_ms
+                coalesce(e.item -> 'trace_context', submit_work_batch.trace_context),
+                pg_catalog.clock_timestamp(), pg_catalog.clock_timestamp(), NULL, NULL, NULL -- created/updated/started/heartbeat/resolved
+              )::animus.work_items AS r
+              FROM pg_catalog.jsonb_array_elements(items) WITH ORDINALITY AS e(item, n)) AS w;
     IF v_ids IS NULL THEN
         RETURN;
     END IF;
@@ -2237,6 +2808,160 @@ $$;
 COMMENT ON FUNCTION animus.work_children(parent_id uuid) IS 'The work items submitted with parent_id => this item, oldest first (merged child submissions included, in state merged). Raises ZA001 (parent_id NULL), ZA102 (unknown parent).';
 
 --
+-- Name: work_generate_queue_functions(); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.work_generate_queue_functions() RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $_$
+DECLARE
+    q        text;
+    b_send   text := '';
+    b_one    text := '';
+    b_claim  text := '';
+    b_arch   text := '';
+    b_vt     text := '';
+BEGIN
+    FOR q IN SELECT qq.queue_name FROM animus.queues qq ORDER BY qq.queue_name LOOP
+        b_send := b_send || pg_catalog.format($f$
+    IF queue = %1$L THEN
+        INSERT INTO pgmq.%2$I (msg_id, vt, message, headers) OVERRIDING SYSTEM VALUE
+        SELECT * FROM ROWS FROM (pg_catalog.unnest(p_msg_ids), pg_catalog.unnest(p_vts), pg_catalog.unnest(p_messages), pg_catalog.unnest(p_headers));
+        RETURN;
+    END IF;$f$, q, 'q_' || q);
+        b_one := b_one || pg_catalog.format($f$
+    IF queue = %1$L THEN
+        INSERT INTO pgmq.%2$I (vt, message, headers) VALUES (p_vt, p_message, p_headers) RETURNING msg_id INTO id;
+        RETURN id;
+    END IF;$f$, q, 'q_' || q);
+        b_claim := b_claim || pg_catalog.format($f$
+    IF queue = %1$L THEN
+        RETURN QUERY
+        WITH c AS (
+            SELECT m.msg_id FROM pgmq.%2$I m
+             WHERE m.vt <= pg_catalog.clock_timestamp()
+             ORDER BY (m.headers -> 'animus_priority') DESC NULLS LAST, m.vt
+             LIMIT p_qty
+               FOR UPDATE SKIP LOCKED
+        )
+        UPDATE pgmq.%2$I m SET vt = p_until, read_ct = m.read_ct + 1, last_read_at = pg_catalog.clock_timestamp()
+          FROM c WHERE m.msg_id = c.msg_id
+        RETURNING m.msg_id, m.message ->> 'work_id';
+        RETURN;
+    END IF;$f$, q, 'q_' || q);
+        b_arch := b_arch || pg_catalog.format($f$
+    IF queue = %1$L THEN
+        WITH archived AS (
+            DELETE FROM pgmq.%2$I m WHERE m.msg_id = ANY (p_msg_ids)
+            RETURNING m.msg_id, m.vt, m.read_ct, m.enqueued_at, m.last_read_at, m.message, m.headers
+        )
+        INSERT INTO pgmq.%3$I (msg_id, vt, read_ct, enqueued_at, last_read_at, message, headers)
+        SELECT a.msg_id, a.vt, a.read_ct, a.enqueued_at, a.last_read_at, a.message, a.headers FROM archived a;
+        RETURN;
+    END IF;$f$, q, 'q_' || q, 'a_' || q);
+        b_vt := b_vt || pg_catalog.format($f$
+    IF queue = %1$L THEN
+        UPDATE pgmq.%2$I m SET vt = x.vt
+          FROM ROWS FROM (pg_catalog.unnest(p_msg_ids), pg_catalog.unnest(p_vts)) AS x(msg_id, vt)
+         WHERE m.msg_id = x.msg_id;
+        RETURN;
+    END IF;$f$, q, 'q_' || q);
+    END LOOP;
+
+    EXECUTE pg_catalog.format($f$
+CREATE OR REPLACE FUNCTION animus.work_queue_send(queue text, p_msg_ids bigint[], p_vts timestamptz[], p_messages jsonb[], p_headers jsonb[])
+    RETURNS void
+    VOLATILE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $body$
+BEGIN%s
+    EXECUTE pg_catalog.format('INSERT INTO pgmq.%%I (msg_id, vt, message, headers) OVERRIDING SYSTEM VALUE
+        SELECT * FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4))', 'q_' || queue)
+    USING p_msg_ids, p_vts, p_messages, p_headers;
+END;
+$body$$f$, b_send);
+    EXECUTE pg_catalog.format($f$
+CREATE OR REPLACE FUNCTION animus.work_queue_send_one(queue text, p_vt timestamptz, p_message jsonb, p_headers jsonb)
+    RETURNS bigint
+    VOLATILE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $body$
+DECLARE
+    id bigint;
+BEGIN%s
+    EXECUTE pg_catalog.format('INSERT INTO pgmq.%%I (vt, message, headers) VALUES ($1, $2, $3) RETURNING msg_id', 'q_' || queue)
+       INTO id USING p_vt, p_message, p_headers;
+    RETURN id;
+END;
+$body$$f$, b_one);
+    EXECUTE pg_catalog.format($f$
+CREATE OR REPLACE FUNCTION animus.work_queue_claim(queue text, p_qty integer, p_until timestamptz)
+    RETURNS TABLE (msg_id bigint, work_id text)
+    VOLATILE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $body$
+#variable_conflict use_column
+BEGIN%s
+    RETURN QUERY EXECUTE pg_catalog.format('WITH c AS (SELECT m.msg_id FROM pgmq.%%1$I m WHERE m.vt <= pg_catalog.clock_timestamp()
+          ORDER BY (m.headers -> ''animus_priority'') DESC NULLS LAST, m.vt LIMIT $1 FOR UPDATE SKIP LOCKED)
+        UPDATE pgmq.%%1$I m SET vt = $2, read_ct = m.read_ct + 1, last_read_at = pg_catalog.clock_timestamp()
+          FROM c WHERE m.msg_id = c.msg_id RETURNING m.msg_id, m.message ->> ''work_id''', 'q_' || queue)
+    USING p_qty, p_until;
+END;
+$body$$f$, b_claim);
+    EXECUTE pg_catalog.format($f$
+CREATE OR REPLACE FUNCTION animus.work_queue_archive(queue text, p_msg_ids bigint[])
+    RETURNS void
+    VOLATILE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $body$
+BEGIN%s
+    PERFORM pgmq.archive(queue, p_msg_ids);
+END;
+$body$$f$, b_arch);
+    EXECUTE pg_catalog.format($f$
+CREATE OR REPLACE FUNCTION animus.work_queue_set_vt(queue text, p_msg_ids bigint[], p_vts timestamptz[])
+    RETURNS void
+    VOLATILE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $body$
+BEGIN%s
+    EXECUTE pg_catalog.format('UPDATE pgmq.%%I m SET vt = x.vt FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS x(msg_id, vt)
+         WHERE m.msg_id = x.msg_id', 'q_' || queue)
+    USING p_msg_ids, p_vts;
+END;
+$body$$f$, b_vt);
+    REVOKE ALL ON FUNCTION animus.work_queue_send(text, bigint[], timestamptz[], jsonb[], jsonb[]) FROM PUBLIC;
+    REVOKE ALL ON FUNCTION animus.work_queue_send_one(text, timestamptz, jsonb, jsonb) FROM PUBLIC;
+    REVOKE ALL ON FUNCTION animus.work_queue_claim(text, integer, timestamptz) FROM PUBLIC;
+    REVOKE ALL ON FUNCTION animus.work_queue_archive(text, bigint[]) FROM PUBLIC;
+    REVOKE ALL ON FUNCTION animus.work_queue_set_vt(text, bigint[], timestamptz[]) FROM PUBLIC;
+    COMMENT ON FUNCTION animus.work_queue_send(text, bigint[], timestamptz[], jsonb[], jsonb[]) IS
+        'Generated by animus.work_generate_queue_functions (do not edit): inserts messages (ids preallocated) into pgmq.q_<queue>, like pgmq.send_batch. Internal.';
+    COMMENT ON FUNCTION animus.work_queue_send_one(text, timestamptz, jsonb, jsonb) IS
+        'Generated by animus.work_generate_queue_functions (do not edit): sends one message to pgmq.q_<queue> and returns its id, like pgmq.send. Internal.';
+    COMMENT ON FUNCTION animus.work_queue_claim(text, integer, timestamptz) IS
+        'Generated by animus.work_generate_queue_functions (do not edit): claims up to p_qty visible messages of pgmq.q_<queue> in (animus_priority desc, vt) order until p_until, like pgmq.read. Internal.';
+    COMMENT ON FUNCTION animus.work_queue_archive(text, bigint[]) IS
+        'Generated by animus.work_generate_queue_functions (do not edit): moves messages of pgmq.q_<queue> to pgmq.a_<queue>, like pgmq.archive. Internal.';
+    COMMENT ON FUNCTION animus.work_queue_set_vt(text, bigint[], timestamptz[]) IS
+        'Generated by animus.work_generate_queue_functions (do not edit): sets the visibility time of messages of pgmq.q_<queue>, like pgmq.set_vt. Internal.';
+END;
+$_$;
+
+--
+-- Name: FUNCTION work_generate_queue_functions(); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.work_generate_queue_functions() IS 'Internal: regenerates animus.work_queue_send / _send_one / _claim / _archive / _set_vt with one static-SQL branch per queue in animus.queues (called by create_queue and drop_queue). Raises nothing of its own.';
+
+--
 -- Name: work_items_check_transition(); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -2245,21 +2970,19 @@ CREATE FUNCTION animus.work_items_check_transition() RETURNS trigger
     SET search_path TO ''
     AS $$
 BEGIN
-    IF TG_OP = 'INSERT' THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'ZA105',
-            MESSAGE = format('a new work item must start in state queued or merged, not %s', NEW.state),
-            HINT    = 'Submit work with animus.submit_work.';
+    -- The same seven pairs as animus.work_state_transitions (a pgTAP test proves they agree): a
+    -- constant list costs no query per updated row.
+    IF OLD.state = NEW.state
+       OR (OLD.state, NEW.state) IN (('queued', 'running'), ('queued', 'cancelled'), ('queued', 'dead'),
+                                     ('running', 'completed'), ('running', 'queued'), ('running', 'dead'),
+                                     ('running', 'cancelled')) THEN
+        RETURN NEW;
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM animus.work_state_transitions t
-                   WHERE t.from_state = OLD.state AND t.to_state = NEW.state) THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'ZA105',
-            MESSAGE = format('illegal work item state transition %s -> %s', OLD.state, NEW.state),
-            DETAIL  = format('work item %s', OLD.id),
-            HINT    = 'Legal transitions are listed in animus.work_state_transitions; use the animus work functions.';
-    END IF;
-    RETURN NEW;
+    RAISE EXCEPTION USING
+        ERRCODE = 'ZA105',
+        MESSAGE = format('illegal work item state transition %s -> %s', OLD.state, NEW.state),
+        DETAIL  = format('work item %s', OLD.id),
+        HINT    = 'Legal transitions are listed in animus.work_state_transitions; use the animus work functions.';
 END;
 $$;
 
@@ -2267,7 +2990,7 @@ $$;
 -- Name: FUNCTION work_items_check_transition(); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.work_items_check_transition() IS 'Trigger: refuses state changes not listed in animus.work_state_transitions, and new rows not in state queued or merged. Raises ZA105.';
+COMMENT ON FUNCTION animus.work_items_check_transition() IS 'Trigger: refuses state changes not listed in animus.work_state_transitions. Raises ZA105.';
 
 --
 -- Name: work_message_headers(integer, jsonb); Type: FUNCTION; Schema: animus; Owner: -
@@ -2275,7 +2998,6 @@ COMMENT ON FUNCTION animus.work_items_check_transition() IS 'Trigger: refuses st
 
 CREATE FUNCTION animus.work_message_headers(priority integer, trace_context jsonb) RETURNS jsonb
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    SET search_path TO ''
     AS $$
     SELECT pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
         'animus_priority', priority,
@@ -2288,6 +3010,152 @@ $$;
 --
 
 COMMENT ON FUNCTION animus.work_message_headers(priority integer, trace_context jsonb) IS 'The pgmq headers of a work item message: {"animus_priority": n, "traceparent": ..., "tracestate": ...}. Raises nothing.';
+
+--
+-- Name: work_queue_archive(text, bigint[]); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.work_queue_archive(queue text, p_msg_ids bigint[]) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+BEGIN
+    IF queue = 'work' THEN
+        WITH archived AS (
+            DELETE FROM pgmq.q_work m WHERE m.msg_id = ANY (p_msg_ids)
+            RETURNING m.msg_id, m.vt, m.read_ct, m.enqueued_at, m.last_read_at, m.message, m.headers
+        )
+        INSERT INTO pgmq.a_work (msg_id, vt, read_ct, enqueued_at, last_read_at, message, headers)
+        SELECT a.msg_id, a.vt, a.read_ct, a.enqueued_at, a.last_read_at, a.message, a.headers FROM archived a;
+        RETURN;
+    END IF;
+    PERFORM pgmq.archive(queue, p_msg_ids);
+END;
+$$;
+
+--
+-- Name: FUNCTION work_queue_archive(queue text, p_msg_ids bigint[]); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.work_queue_archive(queue text, p_msg_ids bigint[]) IS 'Generated by animus.work_generate_queue_functions (do not edit): moves messages of pgmq.q_<queue> to pgmq.a_<queue>, like pgmq.archive. Internal.';
+
+--
+-- Name: work_queue_claim(text, integer, timestamp with time zone); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.work_queue_claim(queue text, p_qty integer, p_until timestamp with time zone) RETURNS TABLE(msg_id bigint, work_id text)
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $_$
+#variable_conflict use_column
+BEGIN
+    IF queue = 'work' THEN
+        RETURN QUERY
+        WITH c AS (
+            SELECT m.msg_id FROM pgmq.q_work m
+             WHERE m.vt <= pg_catalog.clock_timestamp()
+             ORDER BY (m.headers -> 'animus_priority') DESC NULLS LAST, m.vt
+             LIMIT p_qty
+               FOR UPDATE SKIP LOCKED
+        )
+        UPDATE pgmq.q_work m SET vt = p_until, read_ct = m.read_ct + 1, last_read_at = pg_catalog.clock_timestamp()
+          FROM c WHERE m.msg_id = c.msg_id
+        RETURNING m.msg_id, m.message ->> 'work_id';
+        RETURN;
+    END IF;
+    RETURN QUERY EXECUTE pg_catalog.format('WITH c AS (SELECT m.msg_id FROM pgmq.%1$I m WHERE m.vt <= pg_catalog.clock_timestamp()
+          ORDER BY (m.headers -> ''animus_priority'') DESC NULLS LAST, m.vt LIMIT $1 FOR UPDATE SKIP LOCKED)
+        UPDATE pgmq.%1$I m SET vt = $2, read_ct = m.read_ct + 1, last_read_at = pg_catalog.clock_timestamp()
+          FROM c WHERE m.msg_id = c.msg_id RETURNING m.msg_id, m.message ->> ''work_id''', 'q_' || queue)
+    USING p_qty, p_until;
+END;
+$_$;
+
+--
+-- Name: FUNCTION work_queue_claim(queue text, p_qty integer, p_until timestamp with time zone); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.work_queue_claim(queue text, p_qty integer, p_until timestamp with time zone) IS 'Generated by animus.work_generate_queue_functions (do not edit): claims up to p_qty visible messages of pgmq.q_<queue> in (animus_priority desc, vt) order until p_until, like pgmq.read. Internal.';
+
+--
+-- Name: work_queue_send(text, bigint[], timestamp with time zone[], jsonb[], jsonb[]); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.work_queue_send(queue text, p_msg_ids bigint[], p_vts timestamp with time zone[], p_messages jsonb[], p_headers jsonb[]) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $_$
+BEGIN
+    IF queue = 'work' THEN
+        INSERT INTO pgmq.q_work (msg_id, vt, message, headers) OVERRIDING SYSTEM VALUE
+        SELECT * FROM ROWS FROM (pg_catalog.unnest(p_msg_ids), pg_catalog.unnest(p_vts), pg_catalog.unnest(p_messages), pg_catalog.unnest(p_headers));
+        RETURN;
+    END IF;
+    EXECUTE pg_catalog.format('INSERT INTO pgmq.%I (msg_id, vt, message, headers) OVERRIDING SYSTEM VALUE
+        SELECT * FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4))', 'q_' || queue)
+    USING p_msg_ids, p_vts, p_messages, p_headers;
+END;
+$_$;
+
+--
+-- Name: FUNCTION work_queue_send(queue text, p_msg_ids bigint[], p_vts timestamp with time zone[], p_messages jsonb[], p_headers jsonb[]); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.work_queue_send(queue text, p_msg_ids bigint[], p_vts timestamp with time zone[], p_messages jsonb[], p_headers jsonb[]) IS 'Generated by animus.work_generate_queue_functions (do not edit): inserts messages (ids preallocated) into pgmq.q_<queue>, like pgmq.send_batch. Internal.';
+
+--
+-- Name: work_queue_send_one(text, timestamp with time zone, jsonb, jsonb); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.work_queue_send_one(queue text, p_vt timestamp with time zone, p_message jsonb, p_headers jsonb) RETURNS bigint
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $_$
+DECLARE
+    id bigint;
+BEGIN
+    IF queue = 'work' THEN
+        INSERT INTO pgmq.q_work (vt, message, headers) VALUES (p_vt, p_message, p_headers) RETURNING msg_id INTO id;
+        RETURN id;
+    END IF;
+    EXECUTE pg_catalog.format('INSERT INTO pgmq.%I (vt, message, headers) VALUES ($1, $2, $3) RETURNING msg_id', 'q_' || queue)
+       INTO id USING p_vt, p_message, p_headers;
+    RETURN id;
+END;
+$_$;
+
+--
+-- Name: FUNCTION work_queue_send_one(queue text, p_vt timestamp with time zone, p_message jsonb, p_headers jsonb); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.work_queue_send_one(queue text, p_vt timestamp with time zone, p_message jsonb, p_headers jsonb) IS 'Generated by animus.work_generate_queue_functions (do not edit): sends one message to pgmq.q_<queue> and returns its id, like pgmq.send. Internal.';
+
+--
+-- Name: work_queue_set_vt(text, bigint[], timestamp with time zone[]); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.work_queue_set_vt(queue text, p_msg_ids bigint[], p_vts timestamp with time zone[]) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $_$
+BEGIN
+    IF queue = 'work' THEN
+        UPDATE pgmq.q_work m SET vt = x.vt
+          FROM ROWS FROM (pg_catalog.unnest(p_msg_ids), pg_catalog.unnest(p_vts)) AS x(msg_id, vt)
+         WHERE m.msg_id = x.msg_id;
+        RETURN;
+    END IF;
+    EXECUTE pg_catalog.format('UPDATE pgmq.%I m SET vt = x.vt FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS x(msg_id, vt)
+         WHERE m.msg_id = x.msg_id', 'q_' || queue)
+    USING p_msg_ids, p_vts;
+END;
+$_$;
+
+--
+-- Name: FUNCTION work_queue_set_vt(queue text, p_msg_ids bigint[], p_vts timestamp with time zone[]); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.work_queue_set_vt(queue text, p_msg_ids bigint[], p_vts timestamp with time zone[]) IS 'Generated by animus.work_generate_queue_functions (do not edit): sets the visibility time of messages of pgmq.q_<queue>, like pgmq.set_vt. Internal.';
 
 --
 -- Name: work_raise_not_running(uuid, text); Type: FUNCTION; Schema: animus; Owner: -
@@ -2330,7 +3198,7 @@ COMMENT ON FUNCTION animus.work_raise_not_running(work_id uuid, operation text) 
 CREATE FUNCTION animus.work_release_followups(ended uuid[]) RETURNS void
     LANGUAGE plpgsql
     SET search_path TO ''
-    AS $_$
+    AS $$
 DECLARE
     r record;
 BEGIN
@@ -2345,13 +3213,10 @@ BEGIN
         SELECT f.queue_name, pg_catalog.array_agg(f.msg_id) AS msg_ids, pg_catalog.array_agg(f.run_at) AS run_ats
           FROM f GROUP BY f.queue_name
     LOOP
-        EXECUTE pg_catalog.format(
-            'UPDATE pgmq.%I m SET vt = x.run_at FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS x(msg_id, run_at)
-              WHERE m.msg_id = x.msg_id', 'q_' || r.queue_name)
-        USING r.msg_ids, r.run_ats;
+        PERFORM animus.work_queue_set_vt(r.queue_name, r.msg_ids, r.run_ats);
     END LOOP;
 END;
-$_$;
+$$;
 
 --
 -- Name: FUNCTION work_release_followups(ended uuid[]); Type: COMMENT; Schema: animus; Owner: -
@@ -2384,21 +3249,12 @@ CREATE TABLE animus.work_items (
     error text,
     duration_ms double precision,
     trace_context jsonb,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    created_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    updated_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
     started_at timestamp with time zone,
     heartbeat_at timestamp with time zone,
     resolved_at timestamp with time zone,
-    CONSTRAINT work_items_attempts_check CHECK ((attempts >= 0)),
-    CONSTRAINT work_items_check CHECK (((state = 'merged'::text) = (merged_into IS NOT NULL))),
-    CONSTRAINT work_items_check1 CHECK (((waits_for IS NULL) OR (state = 'queued'::text))),
-    CONSTRAINT work_items_max_attempts_check CHECK (((max_attempts >= 1) AND (max_attempts <= 1000))),
-    CONSTRAINT work_items_params_check CHECK ((jsonb_typeof(params) = 'object'::text)),
-    CONSTRAINT work_items_priority_check CHECK (((priority >= '-1000'::integer) AND (priority <= 1000))),
-    CONSTRAINT work_items_source_check CHECK ((source <> ''::text)),
-    CONSTRAINT work_items_state_check CHECK ((state = ANY (ARRAY['queued'::text, 'running'::text, 'completed'::text, 'dead'::text, 'cancelled'::text, 'merged'::text]))),
-    CONSTRAINT work_items_trace_context_check CHECK (((trace_context IS NULL) OR (jsonb_typeof(trace_context) = 'object'::text))),
-    CONSTRAINT work_items_work_type_check CHECK ((work_type <> ''::text))
+    CONSTRAINT work_items_valid CHECK (((state = ANY (ARRAY['queued'::text, 'running'::text, 'completed'::text, 'dead'::text, 'cancelled'::text, 'merged'::text])) AND ((state = 'merged'::text) = (merged_into IS NOT NULL)) AND ((waits_for IS NULL) OR (state = 'queued'::text))))
 );
 
 --
@@ -2408,10 +3264,22 @@ CREATE TABLE animus.work_items (
 COMMENT ON TABLE animus.work_items IS 'One row per submission. Canonical items move queued -> running -> completed|dead|cancelled; a duplicate submission is a row in state merged pointing at its canonical item (merged_into) and keeps its own provenance.';
 
 --
+-- Name: COLUMN work_items.merged_into; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.merged_into IS 'state merged: the canonical work item this duplicate submission was merged into (no FK: see deploy/work_items.sql).';
+
+--
 -- Name: COLUMN work_items.waits_for; Type: COMMENT; Schema: animus; Owner: -
 --
 
 COMMENT ON COLUMN animus.work_items.waits_for IS 'replace mode while the canonical item runs: this queued follow-up waits for that running item to end, then becomes the key holder and visible.';
+
+--
+-- Name: COLUMN work_items.parent_id; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.parent_id IS 'the parent work item (checked at submit; set to NULL when the parent is purged).';
 
 --
 -- Name: COLUMN work_items.msg_id; Type: COMMENT; Schema: animus; Owner: -
@@ -2426,17 +3294,16 @@ COMMENT ON COLUMN animus.work_items.msg_id IS 'id of the pgmq message in pgmq.q_
 CREATE FUNCTION animus.work_send_messages(queue text, items animus.work_items[], visible_at timestamp with time zone DEFAULT NULL::timestamp with time zone) RETURNS void
     LANGUAGE plpgsql
     SET search_path TO ''
-    AS $_$
+    AS $$
 BEGIN
-    EXECUTE pg_catalog.format(
-        'INSERT INTO pgmq.%I (msg_id, vt, message, headers) OVERRIDING SYSTEM VALUE
-         SELECT i.msg_id, coalesce($2, i.run_at),
-                pg_catalog.jsonb_build_object(''work_id'', i.id, ''work_type'', i.work_type),
-                animus.work_message_headers(i.priority, i.trace_context)
-           FROM pg_catalog.unnest($1) AS i', 'q_' || queue)
-    USING items, visible_at;
+    PERFORM animus.work_queue_send(queue,
+                                   pg_catalog.array_agg(i.msg_id),
+                                   pg_catalog.array_agg(coalesce(visible_at, i.run_at)),
+                                   pg_catalog.array_agg(pg_catalog.jsonb_build_object('work_id', i.id, 'work_type', i.work_type)),
+                                   pg_catalog.array_agg(animus.work_message_headers(i.priority, i.trace_context)))
+       FROM pg_catalog.unnest(items) AS i;
 END;
-$_$;
+$$;
 
 --
 -- Name: FUNCTION work_send_messages(queue text, items animus.work_items[], visible_at timestamp with time zone); Type: COMMENT; Schema: animus; Owner: -
@@ -2519,6 +3386,69 @@ ALTER TABLE animus.memories ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
 );
 
 --
+-- Name: memory_bm25_deltas; Type: TABLE; Schema: animus; Owner: -
+--
+
+CREATE TABLE animus.memory_bm25_deltas (
+    id bigint NOT NULL,
+    namespace text NOT NULL,
+    term text,
+    df bigint NOT NULL,
+    total_len bigint DEFAULT 0 NOT NULL
+);
+
+--
+-- Name: TABLE memory_bm25_deltas; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON TABLE animus.memory_bm25_deltas IS 'Append-only BM25 statistic changes not yet folded by animus.memory_bm25_refresh: term NULL = (documents, total length) of a namespace, else document frequency of a term.';
+
+--
+-- Name: memory_bm25_deltas_id_seq; Type: SEQUENCE; Schema: animus; Owner: -
+--
+
+ALTER TABLE animus.memory_bm25_deltas ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME animus.memory_bm25_deltas_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: memory_bm25_namespace_stats; Type: TABLE; Schema: animus; Owner: -
+--
+
+CREATE TABLE animus.memory_bm25_namespace_stats (
+    namespace text NOT NULL,
+    docs bigint NOT NULL,
+    total_len bigint NOT NULL
+);
+
+--
+-- Name: TABLE memory_bm25_namespace_stats; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON TABLE animus.memory_bm25_namespace_stats IS 'BM25 statistics per namespace as of the last refresh: documents and total length (add pending animus.memory_bm25_deltas rows with term NULL).';
+
+--
+-- Name: memory_bm25_term_stats; Type: TABLE; Schema: animus; Owner: -
+--
+
+CREATE TABLE animus.memory_bm25_term_stats (
+    namespace text NOT NULL,
+    term text NOT NULL,
+    df bigint NOT NULL
+);
+
+--
+-- Name: TABLE memory_bm25_term_stats; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON TABLE animus.memory_bm25_term_stats IS 'BM25 document frequency per namespace and term as of the last refresh (add pending animus.memory_bm25_deltas rows).';
+
+--
 -- Name: memory_namespace_grants; Type: TABLE; Schema: animus; Owner: -
 --
 
@@ -2560,6 +3490,25 @@ CREATE TABLE animus.memory_settings (
 COMMENT ON TABLE animus.memory_settings IS 'The embedding model and dimension of animus.memories.embedding (one row). Change it with animus.memory_begin_reembedding().';
 
 --
+-- Name: memory_terms; Type: TABLE; Schema: animus; Owner: -
+--
+
+CREATE TABLE animus.memory_terms (
+    memory_id bigint NOT NULL,
+    namespace text NOT NULL,
+    term text NOT NULL,
+    tf integer NOT NULL,
+    doc_len integer NOT NULL,
+    impact real NOT NULL
+);
+
+--
+-- Name: TABLE memory_terms; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON TABLE animus.memory_terms IS 'BM25 postings of animus.memories, maintained by triggers on it: (memory_id, namespace, term, tf, doc_len, impact). Read through animus.memory_text_candidates.';
+
+--
 -- Name: work_state_transitions; Type: TABLE; Schema: animus; Owner: -
 --
 
@@ -2573,7 +3522,7 @@ CREATE TABLE animus.work_state_transitions (
 -- Name: TABLE work_state_transitions; Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON TABLE animus.work_state_transitions IS 'Legal work item state changes (enforced by trigger work_items_state_transition; any other raises ZA105). New rows start queued or merged.';
+COMMENT ON TABLE animus.work_state_transitions IS 'Legal work item state changes (enforced by trigger work_items_state_transition; any other raises ZA105). New rows start queued or merged (only the SECURITY DEFINER submit functions insert).';
 
 --
 -- Name: error_codes error_codes_name_key; Type: CONSTRAINT; Schema: animus; Owner: -
@@ -2609,6 +3558,27 @@ ALTER TABLE ONLY animus.memories
 
 ALTER TABLE ONLY animus.memories
     ADD CONSTRAINT memories_pkey PRIMARY KEY (id);
+
+--
+-- Name: memory_bm25_namespace_stats memory_bm25_namespace_stats_pkey; Type: CONSTRAINT; Schema: animus; Owner: -
+--
+
+ALTER TABLE ONLY animus.memory_bm25_namespace_stats
+    ADD CONSTRAINT memory_bm25_namespace_stats_pkey PRIMARY KEY (namespace);
+
+--
+-- Name: memory_bm25_settings memory_bm25_settings_pkey; Type: CONSTRAINT; Schema: animus; Owner: -
+--
+
+ALTER TABLE ONLY animus.memory_bm25_settings
+    ADD CONSTRAINT memory_bm25_settings_pkey PRIMARY KEY (singleton);
+
+--
+-- Name: memory_bm25_term_stats memory_bm25_term_stats_pkey; Type: CONSTRAINT; Schema: animus; Owner: -
+--
+
+ALTER TABLE ONLY animus.memory_bm25_term_stats
+    ADD CONSTRAINT memory_bm25_term_stats_pkey PRIMARY KEY (namespace, term);
 
 --
 -- Name: memory_namespace_grants memory_namespace_grants_pkey; Type: CONSTRAINT; Schema: animus; Owner: -
@@ -2676,6 +3646,24 @@ CREATE INDEX memories_metadata_gin ON animus.memories USING gin (metadata jsonb_
 CREATE INDEX memories_namespace_type ON animus.memories USING btree (namespace, memory_type);
 
 --
+-- Name: memory_bm25_deltas_key_idx; Type: INDEX; Schema: animus; Owner: -
+--
+
+CREATE INDEX memory_bm25_deltas_key_idx ON animus.memory_bm25_deltas USING btree (namespace, term);
+
+--
+-- Name: memory_terms_impact_idx; Type: INDEX; Schema: animus; Owner: -
+--
+
+CREATE INDEX memory_terms_impact_idx ON animus.memory_terms USING btree (namespace, term, impact DESC, memory_id) INCLUDE (tf, doc_len);
+
+--
+-- Name: memory_terms_memory_term_idx; Type: INDEX; Schema: animus; Owner: -
+--
+
+CREATE INDEX memory_terms_memory_term_idx ON animus.memory_terms USING btree (memory_id, term) INCLUDE (tf, doc_len);
+
+--
 -- Name: work_items_dedup_active; Type: INDEX; Schema: animus; Owner: -
 --
 
@@ -2706,30 +3694,34 @@ CREATE INDEX work_items_resolved_at ON animus.work_items USING btree (resolved_a
 CREATE UNIQUE INDEX work_items_waits_for ON animus.work_items USING btree (waits_for) WHERE (waits_for IS NOT NULL);
 
 --
--- Name: work_items work_items_initial_state; Type: TRIGGER; Schema: animus; Owner: -
+-- Name: memories memory_bm25_after_delete; Type: TRIGGER; Schema: animus; Owner: -
 --
 
-CREATE TRIGGER work_items_initial_state BEFORE INSERT ON animus.work_items FOR EACH ROW WHEN ((new.state <> ALL (ARRAY['queued'::text, 'merged'::text]))) EXECUTE FUNCTION animus.work_items_check_transition();
+CREATE TRIGGER memory_bm25_after_delete AFTER DELETE ON animus.memories REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION animus.memory_bm25_after_delete();
+
+--
+-- Name: memories memory_bm25_after_insert; Type: TRIGGER; Schema: animus; Owner: -
+--
+
+CREATE TRIGGER memory_bm25_after_insert AFTER INSERT ON animus.memories REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION animus.memory_bm25_after_insert();
+
+--
+-- Name: memories memory_bm25_after_truncate; Type: TRIGGER; Schema: animus; Owner: -
+--
+
+CREATE TRIGGER memory_bm25_after_truncate AFTER TRUNCATE ON animus.memories FOR EACH STATEMENT EXECUTE FUNCTION animus.memory_bm25_after_truncate();
+
+--
+-- Name: memories memory_bm25_after_update; Type: TRIGGER; Schema: animus; Owner: -
+--
+
+CREATE TRIGGER memory_bm25_after_update AFTER UPDATE ON animus.memories REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION animus.memory_bm25_after_update();
 
 --
 -- Name: work_items work_items_state_transition; Type: TRIGGER; Schema: animus; Owner: -
 --
 
-CREATE TRIGGER work_items_state_transition BEFORE UPDATE OF state ON animus.work_items FOR EACH ROW WHEN ((old.state IS DISTINCT FROM new.state)) EXECUTE FUNCTION animus.work_items_check_transition();
-
---
--- Name: work_items work_items_merged_into_fkey; Type: FK CONSTRAINT; Schema: animus; Owner: -
---
-
-ALTER TABLE ONLY animus.work_items
-    ADD CONSTRAINT work_items_merged_into_fkey FOREIGN KEY (merged_into) REFERENCES animus.work_items(id) ON DELETE CASCADE;
-
---
--- Name: work_items work_items_parent_id_fkey; Type: FK CONSTRAINT; Schema: animus; Owner: -
---
-
-ALTER TABLE ONLY animus.work_items
-    ADD CONSTRAINT work_items_parent_id_fkey FOREIGN KEY (parent_id) REFERENCES animus.work_items(id) ON DELETE SET NULL;
+CREATE TRIGGER work_items_state_transition BEFORE UPDATE OF state ON animus.work_items FOR EACH ROW EXECUTE FUNCTION animus.work_items_check_transition();
 
 --
 -- Name: memories; Type: ROW SECURITY; Schema: animus; Owner: -
@@ -2762,6 +3754,54 @@ CREATE POLICY memories_read ON animus.memories FOR SELECT USING (((namespace = A
 CREATE POLICY memories_update ON animus.memories FOR UPDATE USING (((namespace = ANY (( SELECT animus.memory_scope('write'::text) AS memory_scope)::text[])) OR ('*'::text = ANY (( SELECT animus.memory_scope('write'::text) AS memory_scope)::text[])))) WITH CHECK (((namespace = ANY (( SELECT animus.memory_scope('write'::text) AS memory_scope)::text[])) OR ('*'::text = ANY (( SELECT animus.memory_scope('write'::text) AS memory_scope)::text[]))));
 
 --
+-- Name: memory_bm25_deltas; Type: ROW SECURITY; Schema: animus; Owner: -
+--
+
+ALTER TABLE animus.memory_bm25_deltas ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: memory_bm25_deltas memory_bm25_deltas_read; Type: POLICY; Schema: animus; Owner: -
+--
+
+CREATE POLICY memory_bm25_deltas_read ON animus.memory_bm25_deltas FOR SELECT USING (((namespace = ANY (( SELECT animus.memory_scope('read'::text) AS memory_scope)::text[])) OR ('*'::text = ANY (( SELECT animus.memory_scope('read'::text) AS memory_scope)::text[]))));
+
+--
+-- Name: memory_bm25_namespace_stats; Type: ROW SECURITY; Schema: animus; Owner: -
+--
+
+ALTER TABLE animus.memory_bm25_namespace_stats ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: memory_bm25_namespace_stats memory_bm25_namespace_stats_read; Type: POLICY; Schema: animus; Owner: -
+--
+
+CREATE POLICY memory_bm25_namespace_stats_read ON animus.memory_bm25_namespace_stats FOR SELECT USING (((namespace = ANY (( SELECT animus.memory_scope('read'::text) AS memory_scope)::text[])) OR ('*'::text = ANY (( SELECT animus.memory_scope('read'::text) AS memory_scope)::text[]))));
+
+--
+-- Name: memory_bm25_term_stats; Type: ROW SECURITY; Schema: animus; Owner: -
+--
+
+ALTER TABLE animus.memory_bm25_term_stats ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: memory_bm25_term_stats memory_bm25_term_stats_read; Type: POLICY; Schema: animus; Owner: -
+--
+
+CREATE POLICY memory_bm25_term_stats_read ON animus.memory_bm25_term_stats FOR SELECT USING (((namespace = ANY (( SELECT animus.memory_scope('read'::text) AS memory_scope)::text[])) OR ('*'::text = ANY (( SELECT animus.memory_scope('read'::text) AS memory_scope)::text[]))));
+
+--
+-- Name: memory_terms; Type: ROW SECURITY; Schema: animus; Owner: -
+--
+
+ALTER TABLE animus.memory_terms ENABLE ROW LEVEL SECURITY;
+
+--
+-- Name: memory_terms memory_terms_read; Type: POLICY; Schema: animus; Owner: -
+--
+
+CREATE POLICY memory_terms_read ON animus.memory_terms FOR SELECT USING (((namespace = ANY (( SELECT animus.memory_scope('read'::text) AS memory_scope)::text[])) OR ('*'::text = ANY (( SELECT animus.memory_scope('read'::text) AS memory_scope)::text[]))));
+
+--
 -- Name: SCHEMA animus; Type: ACL; Schema: -; Owner: -
 --
 
@@ -2778,6 +3818,22 @@ GRANT USAGE ON SCHEMA animus TO animus_admin;
 REVOKE ALL ON FUNCTION animus.archive_work(queue text, msg_id bigint) FROM PUBLIC;
 GRANT ALL ON FUNCTION animus.archive_work(queue text, msg_id bigint) TO animus_worker;
 GRANT ALL ON FUNCTION animus.archive_work(queue text, msg_id bigint) TO animus_admin;
+
+--
+-- Name: FUNCTION bm25_doc_len(fts tsvector); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.bm25_doc_len(fts tsvector) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.bm25_doc_len(fts tsvector) TO animus_memory_reader;
+GRANT ALL ON FUNCTION animus.bm25_doc_len(fts tsvector) TO animus_admin;
+
+--
+-- Name: FUNCTION bm25_tf_weight(tf double precision, doc_len double precision, avgdl double precision, k1 double precision, b double precision); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.bm25_tf_weight(tf double precision, doc_len double precision, avgdl double precision, k1 double precision, b double precision) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.bm25_tf_weight(tf double precision, doc_len double precision, avgdl double precision, k1 double precision, b double precision) TO animus_memory_reader;
+GRANT ALL ON FUNCTION animus.bm25_tf_weight(tf double precision, doc_len double precision, avgdl double precision, k1 double precision, b double precision) TO animus_admin;
 
 --
 -- Name: FUNCTION cancel_work(work_id uuid); Type: ACL; Schema: animus; Owner: -
@@ -2922,6 +3978,78 @@ REVOKE ALL ON FUNCTION animus.hybrid_search(query_text text, query_embedding pub
 GRANT ALL ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer) TO animus_memory_reader;
 GRANT ALL ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer) TO animus_memory_writer;
 GRANT ALL ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer) TO animus_admin;
+
+--
+-- Name: FUNCTION memory_bm25_after_delete(); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_bm25_after_delete() FROM PUBLIC;
+
+--
+-- Name: FUNCTION memory_bm25_after_insert(); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_bm25_after_insert() FROM PUBLIC;
+
+--
+-- Name: FUNCTION memory_bm25_after_truncate(); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_bm25_after_truncate() FROM PUBLIC;
+
+--
+-- Name: FUNCTION memory_bm25_after_update(); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_bm25_after_update() FROM PUBLIC;
+
+--
+-- Name: TABLE memory_bm25_settings; Type: ACL; Schema: animus; Owner: -
+--
+
+GRANT SELECT ON TABLE animus.memory_bm25_settings TO animus_memory_reader;
+
+--
+-- Name: FUNCTION memory_bm25_configure(k1 double precision, b double precision, postings_budget integer, max_postings_budget integer, rescore_extra integer, refresh_after integer); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_bm25_configure(k1 double precision, b double precision, postings_budget integer, max_postings_budget integer, rescore_extra integer, refresh_after integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.memory_bm25_configure(k1 double precision, b double precision, postings_budget integer, max_postings_budget integer, rescore_extra integer, refresh_after integer) TO animus_admin;
+
+--
+-- Name: FUNCTION memory_bm25_index(ids bigint[], namespaces text[], vectors tsvector[]); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_bm25_index(ids bigint[], namespaces text[], vectors tsvector[]) FROM PUBLIC;
+
+--
+-- Name: FUNCTION memory_bm25_refresh(wait boolean); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_bm25_refresh(wait boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.memory_bm25_refresh(wait boolean) TO animus_admin;
+
+--
+-- Name: FUNCTION memory_bm25_reindex(namespace text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_bm25_reindex(namespace text) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.memory_bm25_reindex(namespace text) TO animus_admin;
+
+--
+-- Name: FUNCTION memory_bm25_topk(query text, filters jsonb, lim integer, budget integer); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_bm25_topk(query text, filters jsonb, lim integer, budget integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.memory_bm25_topk(query text, filters jsonb, lim integer, budget integer) TO animus_memory_reader;
+GRANT ALL ON FUNCTION animus.memory_bm25_topk(query text, filters jsonb, lim integer, budget integer) TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.memory_bm25_topk(query text, filters jsonb, lim integer, budget integer) TO animus_admin;
+
+--
+-- Name: FUNCTION memory_bm25_unindex(ids bigint[], namespaces text[], vectors tsvector[]); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_bm25_unindex(ids bigint[], namespaces text[], vectors tsvector[]) FROM PUBLIC;
 
 --
 -- Name: FUNCTION memory_caller(); Type: ACL; Schema: animus; Owner: -
@@ -3138,6 +4266,12 @@ GRANT ALL ON FUNCTION animus.work_children(parent_id uuid) TO animus_worker;
 GRANT ALL ON FUNCTION animus.work_children(parent_id uuid) TO animus_admin;
 
 --
+-- Name: FUNCTION work_generate_queue_functions(); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.work_generate_queue_functions() FROM PUBLIC;
+
+--
 -- Name: FUNCTION work_items_check_transition(); Type: ACL; Schema: animus; Owner: -
 --
 
@@ -3151,6 +4285,36 @@ REVOKE ALL ON FUNCTION animus.work_message_headers(priority integer, trace_conte
 GRANT ALL ON FUNCTION animus.work_message_headers(priority integer, trace_context jsonb) TO animus_producer;
 GRANT ALL ON FUNCTION animus.work_message_headers(priority integer, trace_context jsonb) TO animus_worker;
 GRANT ALL ON FUNCTION animus.work_message_headers(priority integer, trace_context jsonb) TO animus_admin;
+
+--
+-- Name: FUNCTION work_queue_archive(queue text, p_msg_ids bigint[]); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.work_queue_archive(queue text, p_msg_ids bigint[]) FROM PUBLIC;
+
+--
+-- Name: FUNCTION work_queue_claim(queue text, p_qty integer, p_until timestamp with time zone); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.work_queue_claim(queue text, p_qty integer, p_until timestamp with time zone) FROM PUBLIC;
+
+--
+-- Name: FUNCTION work_queue_send(queue text, p_msg_ids bigint[], p_vts timestamp with time zone[], p_messages jsonb[], p_headers jsonb[]); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.work_queue_send(queue text, p_msg_ids bigint[], p_vts timestamp with time zone[], p_messages jsonb[], p_headers jsonb[]) FROM PUBLIC;
+
+--
+-- Name: FUNCTION work_queue_send_one(queue text, p_vt timestamp with time zone, p_message jsonb, p_headers jsonb); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.work_queue_send_one(queue text, p_vt timestamp with time zone, p_message jsonb, p_headers jsonb) FROM PUBLIC;
+
+--
+-- Name: FUNCTION work_queue_set_vt(queue text, p_msg_ids bigint[], p_vts timestamp with time zone[]); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.work_queue_set_vt(queue text, p_msg_ids bigint[], p_vts timestamp with time zone[]) FROM PUBLIC;
 
 --
 -- Name: FUNCTION work_raise_not_running(work_id uuid, operation text); Type: ACL; Schema: animus; Owner: -
@@ -3186,10 +4350,34 @@ GRANT SELECT ON TABLE animus.error_codes TO animus_memory_reader;
 GRANT SELECT ON TABLE animus.error_codes TO animus_admin;
 
 --
+-- Name: TABLE memory_bm25_deltas; Type: ACL; Schema: animus; Owner: -
+--
+
+GRANT SELECT ON TABLE animus.memory_bm25_deltas TO animus_memory_reader;
+
+--
+-- Name: TABLE memory_bm25_namespace_stats; Type: ACL; Schema: animus; Owner: -
+--
+
+GRANT SELECT ON TABLE animus.memory_bm25_namespace_stats TO animus_memory_reader;
+
+--
+-- Name: TABLE memory_bm25_term_stats; Type: ACL; Schema: animus; Owner: -
+--
+
+GRANT SELECT ON TABLE animus.memory_bm25_term_stats TO animus_memory_reader;
+
+--
 -- Name: TABLE memory_settings; Type: ACL; Schema: animus; Owner: -
 --
 
 GRANT SELECT ON TABLE animus.memory_settings TO animus_memory_reader;
+
+--
+-- Name: TABLE memory_terms; Type: ACL; Schema: animus; Owner: -
+--
+
+GRANT SELECT ON TABLE animus.memory_terms TO animus_memory_reader;
 
 --
 -- Name: TABLE work_state_transitions; Type: ACL; Schema: animus; Owner: -

@@ -3,7 +3,7 @@
 -- k results when A has k matching rows. Writers are confined the same way.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
-SELECT plan(33);
+SELECT plan(36);
 -- pgTAP keeps its state in temporary tables; the roles this file switches to must write them.
 GRANT ALL ON TABLE __tcache__ TO PUBLIC;
 GRANT ALL ON SEQUENCE __tcache___id_seq TO PUBLIC;
@@ -73,6 +73,13 @@ SELECT results_eq($$SELECT id, rank FROM animus.hybrid_search('apple orchard', p
                   'reader A: hybrid search returns k=5 rows with the ranks computed over namespace A alone');
 SELECT is((SELECT count(*) FROM animus.hybrid_search('apple', pg_temp.vec(1), 100) WHERE namespace <> 'sec-A'), 0::bigint,
           'reader A: hybrid search k=100 returns no row outside A');
+SELECT is((SELECT count(*) FROM animus.memory_terms WHERE namespace = 'sec-B'), 0::bigint,
+          'reader A: the BM25 postings of B (their words) are invisible');
+SELECT is((SELECT count(*) FROM animus.memory_bm25_term_stats WHERE namespace = 'sec-B')
+        + (SELECT count(*) FROM animus.memory_bm25_namespace_stats WHERE namespace = 'sec-B')
+        + (SELECT count(*) FROM animus.memory_bm25_deltas WHERE namespace = 'sec-B'), 0::bigint,
+          'reader A: the BM25 statistics of B (document counts, document frequencies) are invisible');
+SELECT isnt_empty($$SELECT 1 FROM animus.memory_terms WHERE namespace = 'sec-A'$$, 'reader A: its own BM25 postings are visible');
 SET LOCAL animus.namespaces = 'sec-B';
 SELECT is(animus.memory_scope(), '{}'::text[], 'reader A: setting animus.namespaces to B does not widen the scope (empty)');
 SELECT is((SELECT count(*) FROM animus.memories), 0::bigint, 'reader A: with animus.namespaces = B it sees nothing at all');

@@ -33,8 +33,8 @@ def kill_other_sessions(admin, db: str) -> int:
 def test_connection_killed_during_a_call_raises_connection_failed_and_the_retry_works(client, db_url, queue_name):
     first = client.submit_work("loss", "test", dedup_key="k", queue=queue_name)
     with psycopg.connect(db_url) as blocker, psycopg.connect(db_url, autocommit=True) as admin:
-        # Hold the canonical item locked, so the merging submit below blocks inside the server...
-        blocker.execute("SELECT 1 FROM animus.work_items WHERE id = %s FOR UPDATE", [first.work_id])
+        # Block every write to the work items, so the submit below waits inside the server...
+        blocker.execute("LOCK TABLE animus.work_items IN EXCLUSIVE MODE")
         outcome: dict = {}
 
         def call():
@@ -46,7 +46,8 @@ def test_connection_killed_during_a_call_raises_connection_failed_and_the_retry_
         t = threading.Thread(target=call)
         t.start()
         pid = wait_for(lambda: admin.execute(
-            "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%%submit_work%%'").fetchone())
+            "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            " AND pid <> %s", [blocker.info.backend_pid]).fetchone())
         assert pid, "the call never reached the server"
         # ... and kill its connection mid-call.
         admin.execute("SELECT pg_terminate_backend(%s)", [pid[0]])
