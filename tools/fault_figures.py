@@ -23,6 +23,8 @@ for r in by.get("sigkill_workers", []):
     faults["workers SIGKILLed mid-item"] += r["kills"]
 for r in by.get("hung_handler", []):
     faults["handlers hung past their visibility timeout"] += r["hangs"]
+for r in by.get("frozen_worker", []):
+    faults["Python Workers frozen (SIGSTOP) past their visibility timeout"] += r["freezes"]
 for r in by.get("connection_loss", []):
     faults["sessions terminated under a client/worker"] += r["sessions_killed"] + 1
 for r in by.get("properties", []):

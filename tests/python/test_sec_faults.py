@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import signal
 import subprocess
 import sys
 import threading
@@ -23,6 +24,7 @@ import psycopg
 import pytest
 
 from animus_fixtures import queue_name  # noqa: F401
+from test_py_worker import worker_log  # noqa: F401
 from fault_cluster import Cluster, connect_retrying, scale
 
 HERE = Path(__file__).resolve().parent
@@ -272,3 +274,43 @@ def test_a_handler_hanging_past_its_visibility_timeout_is_redelivered_and_comple
             p.kill()
             p.wait(10)
     record(test="hung_handler", hangs=3, redelivered=1, dead_lettered=1, late_completions_refused=3, lost=0)
+
+
+def test_a_frozen_python_worker_loses_its_item_to_another_and_its_late_completion_is_refused(
+        conn, db_url, queue_name, worker_log):
+    """The real animus.Worker (CLI subprocess) hangs as a whole -- SIGSTOP: handler and heartbeats
+    frozen -- past its visibility timeout: another Worker gets the item and completes it; when the
+    frozen one resumes, its completion is refused and it carries on."""
+    from test_py_worker import log_rows, spawn_worker
+    first = spawn_worker(db_url, queue_name, "--visibility-timeout", "1", "--poll-interval", "0.3")
+    second = None
+    try:
+        wid = conn.execute("SELECT work_id FROM animus.submit_work(work_type => 'slow', source => 'freeze', queue => %s,"
+                           " params => '{\"seconds\": 1.5}')", [queue_name]).fetchone()[0]
+        end = time.monotonic() + 20
+        while not log_rows(conn, wid) and time.monotonic() < end:
+            time.sleep(0.05)
+        assert log_rows(conn, wid) == [(first.pid, "start")], "the first worker never started the item"
+        os.kill(first.pid, signal.SIGSTOP)
+        second = spawn_worker(db_url, queue_name, "--visibility-timeout", "10", "--poll-interval", "0.3")
+        end = time.monotonic() + 30
+        while conn.execute("SELECT state FROM animus.work_items WHERE id = %s", [wid]).fetchone()[0] != "completed" \
+                and time.monotonic() < end:
+            time.sleep(0.1)
+        os.kill(first.pid, signal.SIGCONT)
+        end = time.monotonic() + 10
+        while (first.pid, "done") not in log_rows(conn, wid) and time.monotonic() < end:
+            time.sleep(0.05)
+        state, attempts, outcome = conn.execute("SELECT state, attempts, outcome FROM animus.work_items WHERE id = %s",
+                                                [wid]).fetchone()
+        assert (state, attempts, outcome) == ("completed", 2, {"pid": second.pid}), \
+            "the item must be completed once, by the second worker, at attempt 2"
+        assert (first.pid, "done") in log_rows(conn, wid), "the frozen worker resumed its handler"
+        assert first.poll() is None, "the resumed worker must carry on after its completion is refused"
+    finally:
+        for p in (first, second):
+            if p is not None and p.poll() is None:
+                os.kill(p.pid, signal.SIGCONT)
+                p.kill()
+                p.wait(10)
+    record(test="frozen_worker", freezes=1, redelivered=1, completed_once=1, lost=0)
