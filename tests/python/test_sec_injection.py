@@ -103,11 +103,39 @@ def calls(queue: str, work_id, memory_id: int, vec: str):
         ("grant_memory_namespace", "SELECT animus.grant_memory_namespace(%s, %s)", lambda h: [h, h]),
         ("revoke_memory_namespace", "SELECT animus.revoke_memory_namespace(%s, %s)", lambda h: [h, h]),
         ("memory_scope", "SELECT animus.memory_scope(%s)", lambda h: [h]),
+        # Internal helpers the memory roles may call too (the searches call them): same rule.
+        ("memory_bm25_reindex", "SELECT animus.memory_bm25_reindex(%s)", lambda h: [h]),
+        ("memory_bm25_topk", "SELECT * FROM animus.memory_bm25_topk(%s, %s)", lambda h: [h, J({"namespace": {"in": [h]}})]),
+        ("memory_text_candidates", "SELECT * FROM animus.memory_text_candidates(%s, %s)", lambda h: [h, J({"namespace": {"eq": h}})]),
+        ("memory_vector_candidates", "SELECT * FROM animus.memory_vector_candidates(%s::vector, %s)",
+         lambda h: [vec, J({"source": {"prefix": h}})]),
+        ("memory_check_embedding", "SELECT animus.memory_check_embedding(%s::vector, %s)", lambda h: [vec, h]),
+        ("memory_check_fields", "SELECT animus.memory_check_fields(%s, %s, %s, %s)", lambda h: [h, h, h, J({"v": h})]),
+        ("memory_check_limit", "SELECT animus.memory_check_limit(0, %s)", lambda h: [h]),
+        ("memory_content_hash", "SELECT animus.memory_content_hash(%s)", lambda h: [h]),
+        ("memory_filter_list", "SELECT animus.memory_filter_list(%s)", lambda h: [J({"in": [h, h]})]),
+        ("memory_filter_match", "SELECT animus.memory_filter_match(%s, %s, %s, %s, %s, now())",
+         lambda h: [J({"namespace": {"eq": h}, "metadata": {h[:1000]: h}}), h, h, h, J({h[:1000]: h})]),
+        ("memory_normalize_text_filter", "SELECT animus.memory_normalize_text_filter(%s, %s)", lambda h: [h, J({"prefix": h})]),
+        ("memory_or_tsquery", "SELECT animus.memory_or_tsquery(%s)", lambda h: [h]),
+        ("memory_parses_as_vector", "SELECT animus.memory_parses_as_vector(%s)", lambda h: [h]),
+        ("work_message_headers", "SELECT animus.work_message_headers(0, %s)", lambda h: [J({"traceparent": h, "tracestate": h})]),
     ]
 
 
 TEN_MB_CALLS = {"create_queue", "submit_work.queue", "read_work", "fail_work", "complete_work",
-                "search_memory_text.filter_key", "memory_scope", "grant_memory_namespace"}
+                "search_memory_text.filter_key", "memory_scope", "grant_memory_namespace", "memory_or_tsquery",
+                "memory_parses_as_vector", "memory_content_hash"}
+
+
+def test_the_hostile_calls_cover_every_callable_function_with_a_text_or_json_argument(conn):
+    covered = {name.split(".")[0] for name, _, _ in calls("q", None, 0, "[1]")}
+    callable_ = {r[0] for r in conn.execute("""
+        SELECT DISTINCT p.proname FROM pg_proc p, aclexplode(p.proacl) a
+         WHERE p.pronamespace = 'animus'::regnamespace AND a.grantee <> p.proowner
+           AND EXISTS (SELECT 1 FROM unnest(p.proargtypes::oid[]) t
+                        WHERE t IN ('text'::regtype, 'jsonb'::regtype, 'text[]'::regtype, 'jsonb[]'::regtype, 'name'::regtype))""")}
+    assert callable_ - covered == set(), f"functions a role may call with text/JSON that get no hostile input: {sorted(callable_ - covered)}"
 
 
 def test_hostile_strings_are_data_in_every_public_function(conn, queue_name, documented, dim):
