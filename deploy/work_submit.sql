@@ -68,6 +68,78 @@ REVOKE ALL ON FUNCTION animus.work_wake(animus.queues) FROM PUBLIC;
 COMMENT ON FUNCTION animus.work_wake(animus.queues) IS
 'Internal (no role may call it): NOTIFY animus_work with the queue name as payload, at most once per queue per notify_throttle. Raises nothing.';
 
+-- What submit_work returns.
+CREATE TYPE animus.work_submission AS (
+    work_id       uuid,
+    status        text,
+    canonical_id  uuid,
+    msg_id        bigint
+);
+COMMENT ON TYPE animus.work_submission IS 'Result of animus.submit_work: the submission''s id, created | merged | replaced, the canonical item, its pgmq message.';
+
+-- Raises the error for the first bad argument of submit_work (called only when one is bad, so the
+-- common path evaluates a single combined check).
+CREATE FUNCTION animus.work_check_submit_args(
+    work_type text, source text, params jsonb, dedup_key text, priority integer, max_attempts integer,
+    delay interval, on_duplicate text, trace_context jsonb
+)
+    RETURNS void
+    IMMUTABLE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF work_type IS NULL OR work_type = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_type must not be NULL or empty',
+            HINT = 'Pass the kind of work, e.g. work_type => ''engage''.';
+    END IF;
+    IF source IS NULL OR source = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument source must not be NULL or empty',
+            HINT = 'Pass who or what submits the work, e.g. source => ''scheduler''.';
+    END IF;
+    IF dedup_key = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument dedup_key must be NULL or non-empty',
+            HINT = 'Pass NULL for work that is never deduplicated, or a key such as ''person=kelly''.';
+    END IF;
+    IF pg_catalog.jsonb_typeof(params) <> 'object' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA003', MESSAGE = 'argument params must be a JSON object',
+            DETAIL = pg_catalog.format('params is a JSON %s', pg_catalog.jsonb_typeof(params)),
+            HINT = 'Wrap the value in an object, e.g. {"value": ...}.';
+    END IF;
+    IF trace_context IS NOT NULL AND pg_catalog.jsonb_typeof(trace_context) <> 'object' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA003', MESSAGE = 'argument trace_context must be a JSON object or NULL',
+            DETAIL = pg_catalog.format('trace_context is a JSON %s', pg_catalog.jsonb_typeof(trace_context)),
+            HINT = 'Pass {"traceparent": "00-...", "tracestate": "..."} (W3C trace context).';
+    END IF;
+    IF delay < '0' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument delay must not be negative',
+            DETAIL = pg_catalog.format('delay = %s', delay),
+            HINT = 'Pass a delay >= 0, or run_at => a time.';
+    END IF;
+    IF max_attempts IS NULL OR max_attempts NOT BETWEEN 1 AND 1000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument max_attempts must be between 1 and 1000',
+            DETAIL = pg_catalog.format('max_attempts = %s', coalesce(max_attempts::text, 'NULL')),
+            HINT = 'Pass max_attempts >= 1 (1 = no retry).';
+    END IF;
+    IF priority IS NULL OR priority NOT BETWEEN -1000 AND 1000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument priority must be between -1000 and 1000',
+            DETAIL = pg_catalog.format('priority = %s', coalesce(priority::text, 'NULL')),
+            HINT = 'Higher priority is read first; 0 is the default.';
+    END IF;
+    IF on_duplicate IS NULL OR on_duplicate NOT IN ('merge', 'replace') THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA004', MESSAGE = 'argument on_duplicate must be ''merge'' or ''replace''',
+            DETAIL = pg_catalog.format('on_duplicate = %L', on_duplicate),
+            HINT = 'merge keeps the earlier item; replace (debounce) gives it the new params, priority and run time.';
+    END IF;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.work_check_submit_args(text, text, jsonb, text, integer, integer, interval, text, jsonb) FROM PUBLIC;
+COMMENT ON FUNCTION animus.work_check_submit_args(text, text, jsonb, text, integer, integer, interval, text, jsonb) IS
+'Internal: raises ZA001 / ZA002 / ZA003 / ZA004 for the first bad argument of submit_work; returns when all are good.';
+
+-- PL/pgSQL prepares each expression once per transaction, so the common path of this function
+-- evaluates as few expressions and statements as it can (one combined argument check, one queue
+-- look-up, one dedup probe, one message, one row).
 CREATE FUNCTION animus.submit_work(
     work_type      text,
     source         text,
@@ -81,13 +153,9 @@ CREATE FUNCTION animus.submit_work(
     delay          interval DEFAULT '0',
     run_at         timestamptz DEFAULT NULL,
     on_duplicate   text DEFAULT 'merge',
-    trace_context  jsonb DEFAULT NULL,
-    OUT work_id      uuid,
-    OUT status       text,
-    OUT canonical_id uuid,
-    OUT msg_id       bigint
+    trace_context  jsonb DEFAULT NULL
 )
-    RETURNS record
+    RETURNS animus.work_submission
     VOLATILE
     SECURITY DEFINER
     SET search_path = ''
@@ -105,121 +173,47 @@ DECLARE
     t_id      uuid;
     t_msg     bigint;
     v_msg     bigint;
-    v_taken   boolean;
     tries     integer := 0;
 BEGIN
-    IF submit_work.work_type IS NULL OR submit_work.work_type = '' THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_type must not be NULL or empty',
-            HINT = 'Pass the kind of work, e.g. work_type => ''engage''.';
+    IF submit_work.work_type IS NULL OR submit_work.work_type = '' OR submit_work.source IS NULL OR submit_work.source = ''
+       OR submit_work.dedup_key = '' OR pg_catalog.jsonb_typeof(v_params) <> 'object'
+       OR pg_catalog.jsonb_typeof(coalesce(submit_work.trace_context, '{}')) <> 'object'
+       OR submit_work.delay < '0' OR submit_work.max_attempts IS NULL OR submit_work.max_attempts NOT BETWEEN 1 AND 1000
+       OR submit_work.priority IS NULL OR submit_work.priority NOT BETWEEN -1000 AND 1000
+       OR submit_work.on_duplicate IS NULL OR submit_work.on_duplicate NOT IN ('merge', 'replace') THEN
+        PERFORM animus.work_check_submit_args(submit_work.work_type, submit_work.source, v_params, submit_work.dedup_key,
+            submit_work.priority, submit_work.max_attempts, submit_work.delay, submit_work.on_duplicate, submit_work.trace_context);
     END IF;
-    IF submit_work.source IS NULL OR submit_work.source = '' THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument source must not be NULL or empty',
-            HINT = 'Pass who or what submits the work, e.g. source => ''scheduler''.';
-    END IF;
-    IF submit_work.dedup_key = '' THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument dedup_key must be NULL or non-empty',
-            HINT = 'Pass NULL for work that is never deduplicated, or a key such as ''person=kelly''.';
-    END IF;
-    IF pg_catalog.jsonb_typeof(v_params) <> 'object' THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA003', MESSAGE = 'argument params must be a JSON object',
-            DETAIL = pg_catalog.format('params is a JSON %s', pg_catalog.jsonb_typeof(v_params)),
-            HINT = 'Wrap the value in an object, e.g. {"value": ...}.';
-    END IF;
-    IF submit_work.trace_context IS NOT NULL AND pg_catalog.jsonb_typeof(submit_work.trace_context) <> 'object' THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA003', MESSAGE = 'argument trace_context must be a JSON object or NULL',
-            DETAIL = pg_catalog.format('trace_context is a JSON %s', pg_catalog.jsonb_typeof(submit_work.trace_context)),
-            HINT = 'Pass {"traceparent": "00-...", "tracestate": "..."} (W3C trace context).';
-    END IF;
-    IF submit_work.delay IS NOT NULL AND submit_work.delay < '0' THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument delay must not be negative',
-            DETAIL = pg_catalog.format('delay = %s', submit_work.delay),
-            HINT = 'Pass a delay >= 0, or run_at => a time.';
-    END IF;
-    IF submit_work.max_attempts IS NULL OR submit_work.max_attempts NOT BETWEEN 1 AND 1000 THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument max_attempts must be between 1 and 1000',
-            DETAIL = pg_catalog.format('max_attempts = %s', coalesce(submit_work.max_attempts::text, 'NULL')),
-            HINT = 'Pass max_attempts >= 1 (1 = no retry).';
-    END IF;
-    IF submit_work.priority IS NULL OR submit_work.priority NOT BETWEEN -1000 AND 1000 THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument priority must be between -1000 and 1000',
-            DETAIL = pg_catalog.format('priority = %s', coalesce(submit_work.priority::text, 'NULL')),
-            HINT = 'Higher priority is read first; 0 is the default.';
-    END IF;
-    IF submit_work.on_duplicate IS NULL OR submit_work.on_duplicate NOT IN ('merge', 'replace') THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA004', MESSAGE = 'argument on_duplicate must be ''merge'' or ''replace''',
-            DETAIL = pg_catalog.format('on_duplicate = %L', submit_work.on_duplicate),
-            HINT = 'merge keeps the earlier item; replace (debounce) gives it the new params, priority and run time.';
-    END IF;
-    SELECT * INTO q FROM animus.queues qq WHERE qq.queue_name = submit_work.queue;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', submit_work.queue),
-            HINT = 'Pass an existing queue (default ''work''), or create it with animus.create_queue.';
-    END IF;
-    IF submit_work.parent_id IS NOT NULL
-       AND NOT EXISTS (SELECT 1 FROM animus.work_items p WHERE p.id = submit_work.parent_id) THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA102', MESSAGE = 'argument parent_id: no such work item',
-            DETAIL = pg_catalog.format('parent_id = %s', submit_work.parent_id),
-            HINT = 'Pass the id of an existing work item, or NULL.';
+    IF submit_work.parent_id IS NOT NULL THEN
+        IF NOT EXISTS (SELECT 1 FROM animus.work_items p WHERE p.id = submit_work.parent_id) THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA102', MESSAGE = 'argument parent_id: no such work item',
+                DETAIL = pg_catalog.format('parent_id = %s', submit_work.parent_id),
+                HINT = 'Pass the id of an existing work item, or NULL.';
+        END IF;
     END IF;
     v_run_at := greatest(coalesce(submit_work.run_at, pg_catalog.clock_timestamp() + coalesce(submit_work.delay, '0')),
                          pg_catalog.clock_timestamp());
 
     LOOP
         tries := tries + 1;
-        IF submit_work.on_duplicate = 'merge' AND submit_work.dedup_key IS NOT NULL THEN
-            -- Merge into the active key holder, or into its waiting follow-up if there is one (it
-            -- runs after the running item). No insert attempt when the key is taken: merges are cheap.
-            SELECT coalesce(fw.id, cw.id), coalesce(fw.msg_id, cw.msg_id) INTO t_id, t_msg
+        IF submit_work.dedup_key IS NOT NULL AND submit_work.on_duplicate = 'merge' THEN
+            -- Merge into the active key holder, or into its waiting follow-up if there is one (that
+            -- runs after the running item): one statement, no message. The common case on hot keys.
+            INSERT INTO animus.work_items AS m (id, queue_name, work_type, dedup_key, source, trigger_info, params, priority,
+                                                state, merged_into, parent_id, max_attempts, run_at, trace_context)
+            SELECT v_id, submit_work.queue, submit_work.work_type, submit_work.dedup_key, submit_work.source,
+                   submit_work.trigger_info, v_params, submit_work.priority, 'merged', coalesce(fw.id, cw.id),
+                   submit_work.parent_id, submit_work.max_attempts, v_run_at, submit_work.trace_context
               FROM animus.work_items cw
               LEFT JOIN animus.work_items fw ON fw.waits_for = cw.id
              WHERE cw.queue_name = submit_work.queue AND cw.work_type = submit_work.work_type
-               AND cw.dedup_key = submit_work.dedup_key AND cw.state IN ('queued', 'running') AND cw.waits_for IS NULL;
+               AND cw.dedup_key = submit_work.dedup_key AND cw.state IN ('queued', 'running') AND cw.waits_for IS NULL
+            RETURNING m.merged_into, (SELECT t.msg_id FROM animus.work_items t WHERE t.id = m.merged_into) INTO t_id, t_msg;
             IF FOUND THEN
-                INSERT INTO animus.work_items (id, queue_name, work_type, dedup_key, source, trigger_info, params, priority,
-                                               state, merged_into, parent_id, max_attempts, run_at, trace_context)
-                VALUES (v_id, submit_work.queue, submit_work.work_type, submit_work.dedup_key, submit_work.source,
-                        submit_work.trigger_info, v_params, submit_work.priority, 'merged', t_id, submit_work.parent_id,
-                        submit_work.max_attempts, v_run_at, submit_work.trace_context);
-                work_id := v_id; status := 'merged'; canonical_id := t_id; msg_id := t_msg;
-                RETURN;
+                RETURN ROW(v_id, 'merged', t_id, t_msg)::animus.work_submission;
             END IF;
-        END IF;
-
-        -- replace: when the key is taken, go straight to the debounce below (no message to take back).
-        v_taken := submit_work.on_duplicate = 'replace' AND submit_work.dedup_key IS NOT NULL
-                   AND EXISTS (SELECT 1 FROM animus.work_items cw
-                                WHERE cw.queue_name = submit_work.queue AND cw.work_type = submit_work.work_type
-                                  AND cw.dedup_key = submit_work.dedup_key AND cw.state IN ('queued', 'running')
-                                  AND cw.waits_for IS NULL);
-        IF NOT v_taken THEN
-            -- The message first: its id goes into the work item row, written once. The unique index
-            -- work_items_dedup_active is the arbiter: of concurrent inserts of one key, exactly one
-            -- succeeds; the others wait for it to commit, see the conflict and take their message back.
-            v_msg := animus.work_queue_send_one(submit_work.queue, v_run_at,
-                pg_catalog.jsonb_build_object('work_id', v_id, 'work_type', submit_work.work_type),
-                CASE WHEN submit_work.trace_context IS NULL
-                     THEN pg_catalog.jsonb_build_object('animus_priority', submit_work.priority)
-                     ELSE animus.work_message_headers(submit_work.priority, submit_work.trace_context) END);
-            INSERT INTO animus.work_items (id, queue_name, work_type, dedup_key, source, trigger_info, params,
-                                           priority, state, parent_id, max_attempts, msg_id, run_at, trace_context)
-            VALUES (v_id, submit_work.queue, submit_work.work_type, submit_work.dedup_key, submit_work.source,
-                    submit_work.trigger_info, v_params, submit_work.priority, 'queued', submit_work.parent_id,
-                    submit_work.max_attempts, v_msg, v_run_at, submit_work.trace_context)
-            ON CONFLICT (queue_name, work_type, dedup_key) WHERE state IN ('queued', 'running') AND waits_for IS NULL
-            DO NOTHING;
-            IF FOUND THEN
-                IF q.notify AND pg_catalog.clock_timestamp() >= q.last_notified_at + q.notify_throttle
-                   AND v_run_at <= pg_catalog.clock_timestamp() THEN
-                    PERFORM animus.work_wake(q);
-                END IF;
-                work_id := v_id; status := 'created'; canonical_id := v_id; msg_id := v_msg;
-                RETURN;
-            END IF;
-            PERFORM pgmq.delete(submit_work.queue, v_msg);
-        END IF;
-
-        -- A key holder exists (committed, or its inserter was waited for and committed).
-        IF submit_work.on_duplicate = 'replace' THEN
+        ELSIF submit_work.dedup_key IS NOT NULL THEN
+            -- replace: lock the key holder (replaces of one key are serialised).
             SELECT * INTO c FROM animus.work_items cw
              WHERE cw.queue_name = submit_work.queue AND cw.work_type = submit_work.work_type
                AND cw.dedup_key = submit_work.dedup_key AND cw.state IN ('queued', 'running') AND cw.waits_for IS NULL
@@ -237,8 +231,7 @@ BEGIN
                                 v_run_at, submit_work.trace_context)
                         RETURNING w.* INTO v_item;
                         PERFORM animus.work_send_messages(submit_work.queue, ARRAY[v_item], 'infinity');
-                        work_id := v_id; status := 'created'; canonical_id := v_id; msg_id := v_item.msg_id;
-                        RETURN;
+                        RETURN ROW(v_id, 'created', v_id, v_item.msg_id)::animus.work_submission;
                     END IF;
                     c := f;
                 END IF;
@@ -256,11 +249,43 @@ BEGIN
                 VALUES (v_id, submit_work.queue, submit_work.work_type, submit_work.dedup_key, submit_work.source,
                         submit_work.trigger_info, v_params, submit_work.priority, 'merged', c.id, submit_work.parent_id,
                         submit_work.max_attempts, v_run_at, submit_work.trace_context);
-                work_id := v_id; status := 'replaced'; canonical_id := c.id; msg_id := c.msg_id;
-                RETURN;
+                RETURN ROW(v_id, 'replaced', c.id, c.msg_id)::animus.work_submission;
             END IF;
         END IF;
-        -- The key holder ended between our insert attempt and our look-up: try again.
+
+        -- No active key holder: create the item. The queue is looked up only here (a merge found
+        -- an item of the queue, so the queue exists).
+        IF q.queue_name IS NULL THEN
+            SELECT * INTO q FROM animus.queues qq WHERE qq.queue_name = submit_work.queue;
+            IF NOT FOUND THEN
+                RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', submit_work.queue),
+                    HINT = 'Pass an existing queue (default ''work''), or create it with animus.create_queue.';
+            END IF;
+        END IF;
+        -- The message first: its id goes into the work item row, written once. The unique index
+        -- work_items_dedup_active is the arbiter: of concurrent inserts of one key, exactly one
+        -- succeeds; the others wait for it to commit, see the conflict and take their message back.
+        v_msg := animus.work_queue_send_one(submit_work.queue, v_run_at,
+            pg_catalog.jsonb_build_object('work_id', v_id, 'work_type', submit_work.work_type),
+            CASE WHEN submit_work.trace_context IS NULL
+                 THEN pg_catalog.jsonb_build_object('animus_priority', submit_work.priority)
+                 ELSE animus.work_message_headers(submit_work.priority, submit_work.trace_context) END);
+        INSERT INTO animus.work_items (id, queue_name, work_type, dedup_key, source, trigger_info, params,
+                                       priority, state, parent_id, max_attempts, msg_id, run_at, trace_context)
+        VALUES (v_id, submit_work.queue, submit_work.work_type, submit_work.dedup_key, submit_work.source,
+                submit_work.trigger_info, v_params, submit_work.priority, 'queued', submit_work.parent_id,
+                submit_work.max_attempts, v_msg, v_run_at, submit_work.trace_context)
+        ON CONFLICT (queue_name, work_type, dedup_key) WHERE state IN ('queued', 'running') AND waits_for IS NULL
+        DO NOTHING;
+        IF FOUND THEN
+            IF q.notify AND pg_catalog.clock_timestamp() >= q.last_notified_at + q.notify_throttle
+               AND v_run_at <= pg_catalog.clock_timestamp() THEN
+                PERFORM animus.work_wake(q);
+            END IF;
+            RETURN ROW(v_id, 'created', v_id, v_msg)::animus.work_submission;
+        END IF;
+        PERFORM pgmq.delete(submit_work.queue, v_msg);
+        -- The key holder changed between the look-up and the insert or lock: try again.
         IF tries >= 100 THEN
             RAISE EXCEPTION USING ERRCODE = '40001', MESSAGE = 'submit_work could not settle a dedup race after 100 tries',
                 HINT = 'Retry the transaction.';

@@ -16,7 +16,8 @@ SELECT :'first_id' AS work_id, :'status' AS status;
 SELECT work_id, status, canonical_id = :'first_id' AS same_canonical, msg_id
   FROM animus.submit_work(work_type => 'engage', source => 'human:alice', queue => 'demo',
                           params => '{"person": "kelly", "note": "she wrote back"}', dedup_key => 'person=kelly',
-                          trigger_info => 'chat message');
+                          trigger_info => 'chat message',
+                          trace_context => '{"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}');
 
 \echo '-- 3. a worker claims it (30 s visibility timeout); requesters carries both trace contexts'
 SELECT work_id = :'first_id' AS is_first, work_type, params, attempts,
