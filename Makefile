@@ -45,10 +45,10 @@ snapshot: db      ## regenerate sql/schema.sql and sql/animus.sql after a schema
 	@bash tools/snapshot.sh write
 
 bench-memory: db  ## memory performance: 100k synthetic 384-d memories, load rate, search latency, recall (fresh DB)
-	@$(PY) tools/bench_memory.py $(BENCH_ARGS)
+	@$(PY) -u tools/bench_memory.py $(BENCH_ARGS)
 
 bench-quality: db ## memory quality on nfcorpus: nDCG@10 / Recall@100 (make bench-quality NFCORPUS=/path)
-	@$(PY) tools/bench_quality.py $(or $(NFCORPUS),../shared/data/nfcorpus)
+	@$(PY) -u tools/bench_quality.py $(or $(NFCORPUS),../shared/data/nfcorpus)
 
 clean: down       ## remove the server data and the virtualenv
 	rm -rf .pgdata .venv
