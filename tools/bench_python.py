@@ -137,32 +137,56 @@ def bench_hybrid(client, bare, memories: int, calls: int) -> None:
             calls)
 
 
-def bench_throughput(client, dsn: str, threads: int, seconds: float) -> None:
+def bench_throughput(client, dsn: str, threads: int, seconds: float, rounds: int = 4) -> None:
     client.create_queue("bench", if_not_exists=True)
     client.create_queue("bench_idle", if_not_exists=True)
-    print(f"\n== submit throughput, {threads} threads x {seconds:g} s (bare psycopg)")
-    without = throughput(dsn, "bench", threads, seconds)
+    per = seconds / rounds
+    print(f"\n== submit throughput, {threads} threads, {rounds} alternating rounds of {per:g} s "
+          "without / with a worker (bare psycopg)")
     env = dict(os.environ, DATABASE_URL=dsn)
-    # A real `animus worker` LISTENing on the wake-up channel; it consumes another (empty)
-    # queue so that the CPU its handlers would burn is not what is measured.
-    worker = subprocess.Popen([sys.executable, "-m", "animus.cli", "worker", "bench_python:HANDLERS",
-                               "--queue", "bench_idle", "--no-telemetry", "--log-level", "warning"],
-                              env=env, cwd=os.path.dirname(os.path.abspath(__file__)))
-    time.sleep(1.5)
-    try:
-        with_worker = throughput(dsn, "bench", threads, seconds)
-    finally:
-        worker.terminate()
-        worker.wait(timeout=30)
-    print(f"without a worker {without:8.0f} submits/s | with a worker listening {with_worker:8.0f} "
-          f"submits/s | ratio {with_worker / without:5.3f} (target ~1.0)")
+    without: list[float] = []
+    with_worker: list[float] = []
+    wakeups: list[tuple[int, int]] = []
+    def with_a_worker() -> float:
+        # A real `animus worker` LISTENing on the wake-up channel; it consumes another (empty)
+        # queue so that the CPU its handlers would burn is not what is measured.
+        worker = subprocess.Popen([sys.executable, "-m", "animus.cli", "worker", "bench_python:HANDLERS",
+                                   "--queue", "bench_idle", "--no-telemetry", "--log-level", "warning"],
+                                  env=env, cwd=os.path.dirname(os.path.abspath(__file__)))
+        time.sleep(1.5)
+        counter = psycopg.connect(dsn, autocommit=True)
+        counter.execute('LISTEN "animus_work"')
+        try:
+            rate = throughput(dsn, "bench", threads, per)
+            wakeups.append((sum(1 for n in counter.notifies(timeout=0.2) if n.payload == "bench"),
+                            round(rate * per)))
+            return rate
+        finally:
+            counter.close()
+            worker.terminate()
+            worker.wait(timeout=30)
+
+    for i in range(rounds):   # alternate the order so a drift in the machine's load cancels out
+        if i % 2 == 0:
+            without.append(throughput(dsn, "bench", threads, per))
+            with_worker.append(with_a_worker())
+        else:
+            with_worker.append(with_a_worker())
+            without.append(throughput(dsn, "bench", threads, per))
+    a, b = statistics.mean(without), statistics.mean(with_worker)
+    print(f"without a worker {a:8.0f} submits/s {[round(x) for x in without]} | with a worker listening "
+          f"{b:8.0f} submits/s {[round(x) for x in with_worker]} | ratio {b / a:5.3f} (target ~1.0)")
+    n_wake, n_sub = sum(w for w, _ in wakeups), sum(s for _, s in wakeups)
+    print(f"wake-up NOTIFYs seen by a listener during the 'with' rounds: {n_wake} for {n_sub} submits "
+          f"({rounds * per:g} s; the queue's throttle allows one per 250 ms, i.e. at most "
+          f"{int(rounds * per / 0.25) + rounds})")
 
 
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--calls", type=int, default=3000)
     ap.add_argument("--memories", type=int, default=2000)
-    ap.add_argument("--throughput-seconds", type=float, default=5.0)
+    ap.add_argument("--throughput-seconds", type=float, default=12.0)
     ap.add_argument("--threads", type=int, default=4)
     ap.add_argument("--only", choices=["submit", "hybrid", "throughput"], action="append",
                     help="run only these parts (repeatable); default all")
