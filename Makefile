@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY    := .venv/bin/python
 DEVDB := $(PY) tools/devdb.py
 
-.PHONY: setup db deploy up demo test test-sql test-py faults down psql clean bench bench-queue bench-memory bench-quality bench-python bench-security snapshot install-sql
+.PHONY: setup db deploy up demo test test-sql test-py faults down psql clean bench bench-queue bench-memory bench-quality bench-python bench-bm25 bench-security snapshot install-sql
 
 setup:            ## install Debian packages and the project virtualenv (.venv)
 	@bash tools/bootstrap.sh
@@ -49,6 +49,9 @@ bench-memory: db  ## memory performance: 100k synthetic 384-d memories, load rat
 
 bench-quality: db ## memory quality on nfcorpus: nDCG@10 / Recall@100 (make bench-quality NFCORPUS=/path)
 	@$(PY) -u tools/bench_quality.py $(or $(NFCORPUS),../shared/data/nfcorpus)
+
+bench-bm25: db    ## BM25 speed at 25k/50k/100k synthetic memories beside ts_rank + exhaustive BM25, write cost (fresh DB)
+	@$(PY) tools/bench_bm25.py $(BENCH_ARGS)
 
 clean: down       ## remove the server data and the virtualenv
 	rm -rf .pgdata .venv

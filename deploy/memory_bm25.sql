@@ -21,8 +21,8 @@ CREATE TABLE animus.memory_bm25_settings (
     singleton      boolean PRIMARY KEY DEFAULT true CHECK (singleton),
     k1             double precision NOT NULL DEFAULT 1.2,
     b              double precision NOT NULL DEFAULT 0.75,
-    postings_budget     integer NOT NULL DEFAULT 8000,
-    max_postings_budget integer NOT NULL DEFAULT 8000,
+    postings_budget     integer NOT NULL DEFAULT 16000,
+    max_postings_budget integer NOT NULL DEFAULT 16000,
     rescore_extra  integer NOT NULL DEFAULT 190,
     refresh_after  integer NOT NULL DEFAULT 20000,
     refreshed_through bigint NOT NULL DEFAULT 0,
@@ -33,7 +33,7 @@ CREATE TABLE animus.memory_bm25_settings (
 );
 INSERT INTO animus.memory_bm25_settings DEFAULT VALUES;
 COMMENT ON TABLE animus.memory_bm25_settings IS
-    'BM25 settings (one row; change with animus.memory_bm25_configure): k1, b; postings_budget = postings a query reads (max_postings_budget: up to which it grows, x4 a round, while the result is not proven exact); rescore_extra = candidates beyond lim completed exactly; refresh_after = pending delta rows that make a write fold the statistics; refreshed_through = last delta id folded.';
+    'BM25 settings (one row; change with animus.memory_bm25_configure): k1, b; postings_budget = postings of whole lists a query may read (max_postings_budget: up to which it grows, x4 a round, while the result is not proven exact); rescore_extra = candidates beyond lim completed exactly; refresh_after = pending delta rows that make a write fold the statistics; refreshed_through = last delta id folded.';
 
 -- One posting per (memory, lexeme of its fts). doc_len = number of lexeme occurrences of the memory
 -- (stop words excluded), as BM25 wants. impact = BM25 tf-weight with the settings and the
@@ -311,9 +311,12 @@ COMMENT ON FUNCTION animus.memory_bm25_after_truncate() IS 'Trigger (AFTER TRUNC
 -- Existing memories (deploying on a populated database): index them in one statement, with writers
 -- held off until the triggers exist.
 LOCK TABLE animus.memories IN SHARE ROW EXCLUSIVE MODE;
-SELECT animus.memory_bm25_index(pg_catalog.array_agg(m.id), pg_catalog.array_agg(m.namespace), pg_catalog.array_agg(m.fts))
-FROM animus.memories m HAVING count(*) > 0;
-SELECT animus.memory_bm25_refresh();
+DO $$
+BEGIN
+    PERFORM animus.memory_bm25_index(pg_catalog.array_agg(m.id), pg_catalog.array_agg(m.namespace), pg_catalog.array_agg(m.fts))
+       FROM animus.memories m HAVING count(*) > 0;
+    PERFORM animus.memory_bm25_refresh();
+END $$;
 
 CREATE TRIGGER memory_bm25_after_insert AFTER INSERT ON animus.memories
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION animus.memory_bm25_after_insert();
@@ -324,14 +327,15 @@ CREATE TRIGGER memory_bm25_after_delete AFTER DELETE ON animus.memories
 CREATE TRIGGER memory_bm25_after_truncate AFTER TRUNCATE ON animus.memories
     FOR EACH STATEMENT EXECUTE FUNCTION animus.memory_bm25_after_truncate();
 
--- The BM25 top-k (see docs/bm25.md, "Top-k retrieval"). Query terms are read rarest first
--- within a postings budget: a list that fits is read to its end (its contribution is then exact
--- for every memory); the longer lists (the common, low-idf terms) share what is left, read in
--- impact order (a cut list of several namespaces: its share split between them). Candidates are ranked by the score those postings give; the best `rescore` are
--- completed exactly (their postings of the cut terms are looked up by memory id) and re-ranked.
+-- The BM25 top-k (see docs/bm25.md, "Top-k retrieval"). Query terms are taken rarest first
+-- within a postings budget: a term whose whole list fits in what is left is read to its end (its
+-- contribution is then exact for every memory); the remaining, common (low-idf) terms are cut:
+-- only their lim best postings by impact are read, to seed candidates (split between namespaces).
+-- Candidates are ranked by the score the postings read give them; the best lim + rescore_extra
+-- are completed exactly (their postings of the cut terms, looked up by memory id) and re-ranked.
 -- The result is proven exact when the k-th exact score reaches what any other memory could
--- still score (candidates outside the rescored set, and memories in no list read); if not, and
--- the budget may grow, the round is repeated with four times the budget.
+-- still score (candidates not rescored, and memories in no list read); if not, and the budget
+-- may grow (max_postings_budget), the round is repeated with four times the budget.
 CREATE FUNCTION animus.memory_bm25_topk(query text, filters jsonb DEFAULT '{}', lim integer DEFAULT 10,
                                         budget integer DEFAULT NULL)
 RETURNS TABLE (id bigint, score double precision, exact boolean, postings_read bigint, budget_used integer)
@@ -355,7 +359,7 @@ DECLARE
     b_now       bigint;
     b_max       bigint;
     left_budget double precision;
-    share       double precision;
+    cutting     boolean;
     i           integer;
     n_terms     integer;
     rescore     integer;
@@ -414,25 +418,27 @@ BEGIN
     q_idf := ARRAY(SELECT pg_catalog.ln(1 + (n_docs - x.df + 0.5) / (x.df + 0.5))
                    FROM unnest(q_df) WITH ORDINALITY AS x(df, o) ORDER BY x.o);
 
-    rescore := lim + greatest(lim, s.rescore_extra);
     b_now := coalesce(budget, s.postings_budget);
     b_max := CASE WHEN budget IS NOT NULL THEN budget ELSE greatest(s.max_postings_budget, s.postings_budget) END;
     LOOP
         -- Per-term caps, rarest term first: a list that fits in what is left of the budget is read
-        -- whole (cap NULL); from the first that does not, the rest share the remainder equally.
+        -- whole (cap NULL); from the first that does not on, lists are cut to their lim best
+        -- postings (they seed candidates; their contributions are completed by the rescoring).
         q_cap := ARRAY[]::integer[];
         left_budget := b_now;
-        share := NULL;
+        cutting := false;
         FOR i IN 1 .. n_terms LOOP
-            IF share IS NULL AND q_df[i] <= left_budget THEN
+            cutting := cutting OR q_df[i] > left_budget;
+            IF cutting THEN
+                q_cap := q_cap || lim;
+            ELSE
                 q_cap := q_cap || NULL::integer;
                 left_budget := left_budget - q_df[i];
-            ELSE
-                share := coalesce(share, greatest(left_budget / (n_terms - i + 1), lim));
-                q_cap := q_cap || share::integer;
             END IF;
         END LOOP;
 
+        -- Nothing cut: the whole-list scores are exact already, only lim need ranking.
+        rescore := CASE WHEN cutting THEN lim + s.rescore_extra ELSE lim END;
         WITH q AS (
             SELECT x.o, x.term, x.idf, x.cap FROM unnest(q_terms, q_idf, q_cap) WITH ORDINALITY AS x(term, idf, cap, o)
         ), whole AS (
@@ -474,10 +480,10 @@ BEGIN
         ), completed AS (
             -- exact scores of the best `rescore` candidates: add their postings of the cut terms
             SELECT t.memory_id,
-                   t.lb_full + coalesce((
+                   t.lb_full + CASE WHEN NOT cutting THEN 0 ELSE coalesce((
                        SELECT sum(q.idf * animus.bm25_tf_weight(mt.tf, mt.doc_len, avgdl, s.k1, s.b))
                          FROM animus.memory_terms mt JOIN q ON q.term = mt.term AND q.cap IS NOT NULL
-                        WHERE mt.memory_id = t.memory_id), 0) AS score
+                        WHERE mt.memory_id = t.memory_id), 0) END AS score
               FROM (SELECT * FROM top ORDER BY top.lb DESC, top.memory_id LIMIT rescore) t
         ), best AS (
             SELECT c.memory_id, c.score FROM completed c ORDER BY c.score DESC, c.memory_id LIMIT lim

@@ -17,7 +17,7 @@ BEGIN
         RETURN;
     END IF;
     RETURN QUERY EXECUTE
-        'SELECT m.id, pg_catalog.ts_rank(m.fts, $1)::double precision AS score
+        'SELECT m.id, pg_catalog.ts_rank(m.fts, $1, 1)::double precision AS score
            FROM animus.memories AS m
           WHERE m.fts @@ $1
             AND animus.memory_filter_match($2, m.namespace, m.memory_type, m.source, m.metadata, m.created_at)
@@ -28,7 +28,7 @@ END
 $$;
 COMMENT ON FUNCTION animus.memory_text_candidates(text, jsonb, integer) IS
     'Internal keyword branch of search_memory_text and hybrid_search: up to lim (id, score), score descending, ties by id; '
-    'filters must be normalised by memory_validate_filters. Ranks with ts_rank over the OR of the query''s English lexemes. '
+    'filters must be normalised by memory_validate_filters. Ranks with ts_rank (normalisation 1) over the OR of the query''s English lexemes. '
     'Read-only (STABLE). Raises nothing.';
 
 DROP TRIGGER memory_bm25_after_insert ON animus.memories;

@@ -27,6 +27,23 @@ CREATE SCHEMA animus;
 COMMENT ON SCHEMA animus IS 'animus: work queue with structural dedup, semantic memory, telemetry context. Functions are executable only by the animus_* roles.';
 
 --
+-- Name: work_submission; Type: TYPE; Schema: animus; Owner: -
+--
+
+CREATE TYPE animus.work_submission AS (
+	work_id uuid,
+	status text,
+	canonical_id uuid,
+	msg_id bigint
+);
+
+--
+-- Name: TYPE work_submission; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON TYPE animus.work_submission IS 'Result of animus.submit_work: the submission''s id, created | merged | replaced, the canonical item, its pgmq message.';
+
+--
 -- Name: archive_work(text, bigint); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -853,6 +870,58 @@ $$;
 COMMENT ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer) IS 'Vector and keyword search fused by Reciprocal Rank Fusion in one statement: each branch contributes its best candidates (default max(k, 100)); score = vector_weight/(rrf_k + vector_rank) + text_weight/(rrf_k + text_rank). A NULL/empty input or a zero weight switches its branch off. Rows carry the fused score and rank and each branch''s rank, distance and score; ties by best branch rank, then id. Read-only (STABLE): runs on a streaming replica. Raises ZA001 (no branch left), ZA002 (k, candidates, weights, rrf_k out of range), ZA200, ZA202, ZA204, ZA205, ZA206.';
 
 --
+-- Name: memory_begin_reembedding(text, integer); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_begin_reembedding(embedding_model text DEFAULT NULL::text, embedding_dim integer DEFAULT NULL::integer) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+DECLARE
+    settings animus.memory_settings%ROWTYPE;
+    vector_schema name;
+    new_dim integer;
+    n bigint;
+BEGIN
+    IF embedding_model IS NULL OR pg_catalog.btrim(embedding_model) = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'embedding_model must be a non-empty string',
+            HINT = 'Pass the name of the new embedding model, e.g. ''text-embedding-3-small''.';
+    END IF;
+    SELECT s.* INTO settings FROM animus.memory_settings AS s FOR UPDATE;
+    new_dim := coalesce(memory_begin_reembedding.embedding_dim, settings.embedding_dim);
+    IF new_dim < 1 OR new_dim > 2000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'embedding_dim must be between 1 and 2000',
+            DETAIL = pg_catalog.format('embedding_dim = %s', new_dim),
+            HINT = 'HNSW indexes vectors of at most 2,000 dimensions.';
+    END IF;
+    IF settings.state <> 'ready' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA209', MESSAGE = 're-embedding is already in progress',
+            DETAIL = pg_catalog.format('target model %s, %s dimensions', settings.embedding_model, settings.embedding_dim),
+            HINT = 'Store the missing embeddings and call animus.memory_finish_reembedding().';
+    END IF;
+    SELECT e.extnamespace::pg_catalog.regnamespace::name INTO vector_schema
+      FROM pg_catalog.pg_extension AS e WHERE e.extname = 'vector';
+
+    LOCK TABLE animus.memories IN ACCESS EXCLUSIVE MODE;
+    DROP INDEX animus.memories_embedding_hnsw;
+    ALTER TABLE animus.memories ALTER COLUMN embedding DROP NOT NULL;
+    EXECUTE pg_catalog.format('ALTER TABLE animus.memories ALTER COLUMN embedding TYPE %I.vector(%s) USING NULL',
+                              vector_schema, new_dim);
+    UPDATE animus.memory_settings
+       SET embedding_model = memory_begin_reembedding.embedding_model, embedding_dim = new_dim,
+           state = 'reembedding', updated_at = pg_catalog.now();
+    SELECT pg_catalog.count(*) INTO n FROM animus.memories;
+    RETURN n;
+END
+$$;
+
+--
+-- Name: FUNCTION memory_begin_reembedding(embedding_model text, embedding_dim integer); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_begin_reembedding(embedding_model text, embedding_dim integer) IS 'Starts a change of embedding model: records the model and dimension (NULL keeps the dimension), clears every embedding (re-typing the column to vector(embedding_dim)) and drops the HNSW index; returns how many memories need a new embedding. Raises ZA001, ZA002 (dimension outside 1..2000), ZA209 (already re-embedding).';
+
+--
 -- Name: memory_bm25_after_delete(); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -953,8 +1022,8 @@ CREATE TABLE animus.memory_bm25_settings (
     singleton boolean DEFAULT true NOT NULL,
     k1 double precision DEFAULT 1.2 NOT NULL,
     b double precision DEFAULT 0.75 NOT NULL,
-    postings_budget integer DEFAULT 8000 NOT NULL,
-    max_postings_budget integer DEFAULT 8000 NOT NULL,
+    postings_budget integer DEFAULT 16000 NOT NULL,
+    max_postings_budget integer DEFAULT 16000 NOT NULL,
     rescore_extra integer DEFAULT 190 NOT NULL,
     refresh_after integer DEFAULT 20000 NOT NULL,
     refreshed_through bigint DEFAULT 0 NOT NULL,
@@ -969,7 +1038,7 @@ CREATE TABLE animus.memory_bm25_settings (
 -- Name: TABLE memory_bm25_settings; Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON TABLE animus.memory_bm25_settings IS 'BM25 settings (one row; change with animus.memory_bm25_configure): k1, b; postings_budget = postings a query reads (max_postings_budget: up to which it grows, x4 a round, while the result is not proven exact); rescore_extra = candidates beyond lim completed exactly; refresh_after = pending delta rows that make a write fold the statistics; refreshed_through = last delta id folded.';
+COMMENT ON TABLE animus.memory_bm25_settings IS 'BM25 settings (one row; change with animus.memory_bm25_configure): k1, b; postings_budget = postings of whole lists a query may read (max_postings_budget: up to which it grows, x4 a round, while the result is not proven exact); rescore_extra = candidates beyond lim completed exactly; refresh_after = pending delta rows that make a write fold the statistics; refreshed_through = last delta id folded.';
 
 --
 -- Name: memory_bm25_configure(double precision, double precision, integer, integer, integer, integer); Type: FUNCTION; Schema: animus; Owner: -
@@ -1187,7 +1256,7 @@ DECLARE
     b_now       bigint;
     b_max       bigint;
     left_budget double precision;
-    share       double precision;
+    cutting     boolean;
     i           integer;
     n_terms     integer;
     rescore     integer;
@@ -1246,25 +1315,27 @@ BEGIN
     q_idf := ARRAY(SELECT pg_catalog.ln(1 + (n_docs - x.df + 0.5) / (x.df + 0.5))
                    FROM unnest(q_df) WITH ORDINALITY AS x(df, o) ORDER BY x.o);
 
-    rescore := lim + greatest(lim, s.rescore_extra);
     b_now := coalesce(budget, s.postings_budget);
     b_max := CASE WHEN budget IS NOT NULL THEN budget ELSE greatest(s.max_postings_budget, s.postings_budget) END;
     LOOP
         -- Per-term caps, rarest term first: a list that fits in what is left of the budget is read
-        -- whole (cap NULL); from the first that does not, the rest share the remainder equally.
+        -- whole (cap NULL); from the first that does not on, lists are cut to their lim best
+        -- postings (they seed candidates; their contributions are completed by the rescoring).
         q_cap := ARRAY[]::integer[];
         left_budget := b_now;
-        share := NULL;
+        cutting := false;
         FOR i IN 1 .. n_terms LOOP
-            IF share IS NULL AND q_df[i] <= left_budget THEN
+            cutting := cutting OR q_df[i] > left_budget;
+            IF cutting THEN
+                q_cap := q_cap || lim;
+            ELSE
                 q_cap := q_cap || NULL::integer;
                 left_budget := left_budget - q_df[i];
-            ELSE
-                share := coalesce(share, greatest(left_budget / (n_terms - i + 1), lim));
-                q_cap := q_cap || share::integer;
             END IF;
         END LOOP;
 
+        -- Nothing cut: the whole-list scores are exact already, only lim need ranking.
+        rescore := CASE WHEN cutting THEN lim + s.rescore_extra ELSE lim END;
         WITH q AS (
             SELECT x.o, x.term, x.idf, x.cap FROM unnest(q_terms, q_idf, q_cap) WITH ORDINALITY AS x(term, idf, cap, o)
         ), whole AS (
@@ -1306,10 +1377,10 @@ BEGIN
         ), completed AS (
             -- exact scores of the best `rescore` candidates: add their postings of the cut terms
             SELECT t.memory_id,
-                   t.lb_full + coalesce((
+                   t.lb_full + CASE WHEN NOT cutting THEN 0 ELSE coalesce((
                        SELECT sum(q.idf * animus.bm25_tf_weight(mt.tf, mt.doc_len, avgdl, s.k1, s.b))
                          FROM animus.memory_terms mt JOIN q ON q.term = mt.term AND q.cap IS NOT NULL
-                        WHERE mt.memory_id = t.memory_id), 0) AS score
+                        WHERE mt.memory_id = t.memory_id), 0) END AS score
               FROM (SELECT * FROM top ORDER BY top.lb DESC, top.memory_id LIMIT rescore) t
         ), best AS (
             SELECT c.memory_id, c.score FROM completed c ORDER BY c.score DESC, c.memory_id LIMIT lim
@@ -1533,6 +1604,49 @@ CREATE FUNCTION animus.memory_filter_match(filters jsonb, namespace text, memory
 --
 
 COMMENT ON FUNCTION animus.memory_filter_match(filters jsonb, namespace text, memory_type text, source text, metadata jsonb, created_at timestamp with time zone) IS 'True when a memory (its namespace, memory_type, source, metadata, created_at) passes a filter normalised by animus.memory_validate_filters. Inlinable SQL: call it in WHERE with a constant or parameter filter. Raises nothing.';
+
+--
+-- Name: memory_finish_reembedding(); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_finish_reembedding() RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+DECLARE
+    settings animus.memory_settings%ROWTYPE;
+    vector_schema name;
+    missing bigint;
+    n bigint;
+BEGIN
+    SELECT s.* INTO settings FROM animus.memory_settings AS s FOR UPDATE;
+    IF settings.state <> 'reembedding' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA209', MESSAGE = 'no re-embedding is in progress',
+            HINT = 'Start one with animus.memory_begin_reembedding(embedding_model, embedding_dim).';
+    END IF;
+    LOCK TABLE animus.memories IN ACCESS EXCLUSIVE MODE;
+    SELECT pg_catalog.count(*) FILTER (WHERE m.embedding IS NULL), pg_catalog.count(*) INTO missing, n
+      FROM animus.memories AS m;
+    IF missing > 0 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA210',
+            MESSAGE = pg_catalog.format('%s of %s memories still lack an embedding', missing, n),
+            HINT = 'Re-embed them: SELECT id, content FROM animus.memories WHERE embedding IS NULL; then animus.update_memory(id, embedding => ...).';
+    END IF;
+    SELECT e.extnamespace::pg_catalog.regnamespace::name INTO vector_schema
+      FROM pg_catalog.pg_extension AS e WHERE e.extname = 'vector';
+    ALTER TABLE animus.memories ALTER COLUMN embedding SET NOT NULL;
+    EXECUTE pg_catalog.format(
+        'CREATE INDEX memories_embedding_hnsw ON animus.memories USING hnsw (embedding %I.vector_cosine_ops)', vector_schema);
+    UPDATE animus.memory_settings SET state = 'ready', updated_at = pg_catalog.now();
+    RETURN n;
+END
+$$;
+
+--
+-- Name: FUNCTION memory_finish_reembedding(); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_finish_reembedding() IS 'Ends a change of embedding model once every memory has a new embedding: embedding NOT NULL again, HNSW index rebuilt (raise maintenance_work_mem first for large tables); returns the number of memories. Raises ZA209 (no re-embedding in progress), ZA210 (memories still lack an embedding).';
 
 --
 -- Name: memory_normalize_text_filter(text, jsonb); Type: FUNCTION; Schema: animus; Owner: -
@@ -2329,7 +2443,7 @@ COMMENT ON FUNCTION animus.store_memory(content text, embedding public.vector, m
 -- Name: submit_work(text, text, jsonb, text, text, integer, uuid, integer, text, interval, timestamp with time zone, text, jsonb); Type: FUNCTION; Schema: animus; Owner: -
 --
 
-CREATE FUNCTION animus.submit_work(work_type text, source text, params jsonb DEFAULT '{}'::jsonb, dedup_key text DEFAULT NULL::text, trigger_info text DEFAULT NULL::text, priority integer DEFAULT 0, parent_id uuid DEFAULT NULL::uuid, max_attempts integer DEFAULT 5, queue text DEFAULT 'work'::text, delay interval DEFAULT '00:00:00'::interval, run_at timestamp with time zone DEFAULT NULL::timestamp with time zone, on_duplicate text DEFAULT 'merge'::text, trace_context jsonb DEFAULT NULL::jsonb, OUT work_id uuid, OUT status text, OUT canonical_id uuid, OUT msg_id bigint) RETURNS record
+CREATE FUNCTION animus.submit_work(work_type text, source text, params jsonb DEFAULT '{}'::jsonb, dedup_key text DEFAULT NULL::text, trigger_info text DEFAULT NULL::text, priority integer DEFAULT 0, parent_id uuid DEFAULT NULL::uuid, max_attempts integer DEFAULT 5, queue text DEFAULT 'work'::text, delay interval DEFAULT '00:00:00'::interval, run_at timestamp with time zone DEFAULT NULL::timestamp with time zone, on_duplicate text DEFAULT 'merge'::text, trace_context jsonb DEFAULT NULL::jsonb) RETURNS animus.work_submission
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $_$
@@ -2345,121 +2459,47 @@ DECLARE
     t_id      uuid;
     t_msg     bigint;
     v_msg     bigint;
-    v_taken   boolean;
     tries     integer := 0;
 BEGIN
-    IF submit_work.work_type IS NULL OR submit_work.work_type = '' THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_type must not be NULL or empty',
-            HINT = 'Pass the kind of work, e.g. work_type => ''engage''.';
+    IF submit_work.work_type IS NULL OR submit_work.work_type = '' OR submit_work.source IS NULL OR submit_work.source = ''
+       OR submit_work.dedup_key = '' OR pg_catalog.jsonb_typeof(v_params) <> 'object'
+       OR pg_catalog.jsonb_typeof(coalesce(submit_work.trace_context, '{}')) <> 'object'
+       OR submit_work.delay < '0' OR submit_work.max_attempts IS NULL OR submit_work.max_attempts NOT BETWEEN 1 AND 1000
+       OR submit_work.priority IS NULL OR submit_work.priority NOT BETWEEN -1000 AND 1000
+       OR submit_work.on_duplicate IS NULL OR submit_work.on_duplicate NOT IN ('merge', 'replace') THEN
+        PERFORM animus.work_check_submit_args(submit_work.work_type, submit_work.source, v_params, submit_work.dedup_key,
+            submit_work.priority, submit_work.max_attempts, submit_work.delay, submit_work.on_duplicate, submit_work.trace_context);
     END IF;
-    IF submit_work.source IS NULL OR submit_work.source = '' THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument source must not be NULL or empty',
-            HINT = 'Pass who or what submits the work, e.g. source => ''scheduler''.';
-    END IF;
-    IF submit_work.dedup_key = '' THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument dedup_key must be NULL or non-empty',
-            HINT = 'Pass NULL for work that is never deduplicated, or a key such as ''person=kelly''.';
-    END IF;
-    IF pg_catalog.jsonb_typeof(v_params) <> 'object' THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA003', MESSAGE = 'argument params must be a JSON object',
-            DETAIL = pg_catalog.format('params is a JSON %s', pg_catalog.jsonb_typeof(v_params)),
-            HINT = 'Wrap the value in an object, e.g. {"value": ...}.';
-    END IF;
-    IF submit_work.trace_context IS NOT NULL AND pg_catalog.jsonb_typeof(submit_work.trace_context) <> 'object' THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA003', MESSAGE = 'argument trace_context must be a JSON object or NULL',
-            DETAIL = pg_catalog.format('trace_context is a JSON %s', pg_catalog.jsonb_typeof(submit_work.trace_context)),
-            HINT = 'Pass {"traceparent": "00-...", "tracestate": "..."} (W3C trace context).';
-    END IF;
-    IF submit_work.delay IS NOT NULL AND submit_work.delay < '0' THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument delay must not be negative',
-            DETAIL = pg_catalog.format('delay = %s', submit_work.delay),
-            HINT = 'Pass a delay >= 0, or run_at => a time.';
-    END IF;
-    IF submit_work.max_attempts IS NULL OR submit_work.max_attempts NOT BETWEEN 1 AND 1000 THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument max_attempts must be between 1 and 1000',
-            DETAIL = pg_catalog.format('max_attempts = %s', coalesce(submit_work.max_attempts::text, 'NULL')),
-            HINT = 'Pass max_attempts >= 1 (1 = no retry).';
-    END IF;
-    IF submit_work.priority IS NULL OR submit_work.priority NOT BETWEEN -1000 AND 1000 THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument priority must be between -1000 and 1000',
-            DETAIL = pg_catalog.format('priority = %s', coalesce(submit_work.priority::text, 'NULL')),
-            HINT = 'Higher priority is read first; 0 is the default.';
-    END IF;
-    IF submit_work.on_duplicate IS NULL OR submit_work.on_duplicate NOT IN ('merge', 'replace') THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA004', MESSAGE = 'argument on_duplicate must be ''merge'' or ''replace''',
-            DETAIL = pg_catalog.format('on_duplicate = %L', submit_work.on_duplicate),
-            HINT = 'merge keeps the earlier item; replace (debounce) gives it the new params, priority and run time.';
-    END IF;
-    SELECT * INTO q FROM animus.queues qq WHERE qq.queue_name = submit_work.queue;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', submit_work.queue),
-            HINT = 'Pass an existing queue (default ''work''), or create it with animus.create_queue.';
-    END IF;
-    IF submit_work.parent_id IS NOT NULL
-       AND NOT EXISTS (SELECT 1 FROM animus.work_items p WHERE p.id = submit_work.parent_id) THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA102', MESSAGE = 'argument parent_id: no such work item',
-            DETAIL = pg_catalog.format('parent_id = %s', submit_work.parent_id),
-            HINT = 'Pass the id of an existing work item, or NULL.';
+    IF submit_work.parent_id IS NOT NULL THEN
+        IF NOT EXISTS (SELECT 1 FROM animus.work_items p WHERE p.id = submit_work.parent_id) THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA102', MESSAGE = 'argument parent_id: no such work item',
+                DETAIL = pg_catalog.format('parent_id = %s', submit_work.parent_id),
+                HINT = 'Pass the id of an existing work item, or NULL.';
+        END IF;
     END IF;
     v_run_at := greatest(coalesce(submit_work.run_at, pg_catalog.clock_timestamp() + coalesce(submit_work.delay, '0')),
                          pg_catalog.clock_timestamp());
 
     LOOP
         tries := tries + 1;
-        IF submit_work.on_duplicate = 'merge' AND submit_work.dedup_key IS NOT NULL THEN
-            -- Merge into the active key holder, or into its waiting follow-up if there is one (it
-            -- runs after the running item). No insert attempt when the key is taken: merges are cheap.
-            SELECT coalesce(fw.id, cw.id), coalesce(fw.msg_id, cw.msg_id) INTO t_id, t_msg
+        IF submit_work.dedup_key IS NOT NULL AND submit_work.on_duplicate = 'merge' THEN
+            -- Merge into the active key holder, or into its waiting follow-up if there is one (that
+            -- runs after the running item): one statement, no message. The common case on hot keys.
+            INSERT INTO animus.work_items AS m (id, queue_name, work_type, dedup_key, source, trigger_info, params, priority,
+                                                state, merged_into, parent_id, max_attempts, run_at, trace_context)
+            SELECT v_id, submit_work.queue, submit_work.work_type, submit_work.dedup_key, submit_work.source,
+                   submit_work.trigger_info, v_params, submit_work.priority, 'merged', coalesce(fw.id, cw.id),
+                   submit_work.parent_id, submit_work.max_attempts, v_run_at, submit_work.trace_context
               FROM animus.work_items cw
               LEFT JOIN animus.work_items fw ON fw.waits_for = cw.id
              WHERE cw.queue_name = submit_work.queue AND cw.work_type = submit_work.work_type
-               AND cw.dedup_key = submit_work.dedup_key AND cw.state IN ('queued', 'running') AND cw.waits_for IS NULL;
+               AND cw.dedup_key = submit_work.dedup_key AND cw.state IN ('queued', 'running') AND cw.waits_for IS NULL
+            RETURNING m.merged_into, (SELECT t.msg_id FROM animus.work_items t WHERE t.id = m.merged_into) INTO t_id, t_msg;
             IF FOUND THEN
-                INSERT INTO animus.work_items (id, queue_name, work_type, dedup_key, source, trigger_info, params, priority,
-                                               state, merged_into, parent_id, max_attempts, run_at, trace_context)
-                VALUES (v_id, submit_work.queue, submit_work.work_type, submit_work.dedup_key, submit_work.source,
-                        submit_work.trigger_info, v_params, submit_work.priority, 'merged', t_id, submit_work.parent_id,
-                        submit_work.max_attempts, v_run_at, submit_work.trace_context);
-                work_id := v_id; status := 'merged'; canonical_id := t_id; msg_id := t_msg;
-                RETURN;
+                RETURN ROW(v_id, 'merged', t_id, t_msg)::animus.work_submission;
             END IF;
-        END IF;
-
-        -- replace: when the key is taken, go straight to the debounce below (no message to take back).
-        v_taken := submit_work.on_duplicate = 'replace' AND submit_work.dedup_key IS NOT NULL
-                   AND EXISTS (SELECT 1 FROM animus.work_items cw
-                                WHERE cw.queue_name = submit_work.queue AND cw.work_type = submit_work.work_type
-                                  AND cw.dedup_key = submit_work.dedup_key AND cw.state IN ('queued', 'running')
-                                  AND cw.waits_for IS NULL);
-        IF NOT v_taken THEN
-            -- The message first: its id goes into the work item row, written once. The unique index
-            -- work_items_dedup_active is the arbiter: of concurrent inserts of one key, exactly one
-            -- succeeds; the others wait for it to commit, see the conflict and take their message back.
-            v_msg := animus.work_queue_send_one(submit_work.queue, v_run_at,
-                pg_catalog.jsonb_build_object('work_id', v_id, 'work_type', submit_work.work_type),
-                CASE WHEN submit_work.trace_context IS NULL
-                     THEN pg_catalog.jsonb_build_object('animus_priority', submit_work.priority)
-                     ELSE animus.work_message_headers(submit_work.priority, submit_work.trace_context) END);
-            INSERT INTO animus.work_items (id, queue_name, work_type, dedup_key, source, trigger_info, params,
-                                           priority, state, parent_id, max_attempts, msg_id, run_at, trace_context)
-            VALUES (v_id, submit_work.queue, submit_work.work_type, submit_work.dedup_key, submit_work.source,
-                    submit_work.trigger_info, v_params, submit_work.priority, 'queued', submit_work.parent_id,
-                    submit_work.max_attempts, v_msg, v_run_at, submit_work.trace_context)
-            ON CONFLICT (queue_name, work_type, dedup_key) WHERE state IN ('queued', 'running') AND waits_for IS NULL
-            DO NOTHING;
-            IF FOUND THEN
-                IF q.notify AND pg_catalog.clock_timestamp() >= q.last_notified_at + q.notify_throttle
-                   AND v_run_at <= pg_catalog.clock_timestamp() THEN
-                    PERFORM animus.work_wake(q);
-                END IF;
-                work_id := v_id; status := 'created'; canonical_id := v_id; msg_id := v_msg;
-                RETURN;
-            END IF;
-            PERFORM pgmq.delete(submit_work.queue, v_msg);
-        END IF;
-
-        -- A key holder exists (committed, or its inserter was waited for and committed).
-        IF submit_work.on_duplicate = 'replace' THEN
+        ELSIF submit_work.dedup_key IS NOT NULL THEN
+            -- replace: lock the key holder (replaces of one key are serialised).
             SELECT * INTO c FROM animus.work_items cw
              WHERE cw.queue_name = submit_work.queue AND cw.work_type = submit_work.work_type
                AND cw.dedup_key = submit_work.dedup_key AND cw.state IN ('queued', 'running') AND cw.waits_for IS NULL
@@ -2477,8 +2517,7 @@ BEGIN
                                 v_run_at, submit_work.trace_context)
                         RETURNING w.* INTO v_item;
                         PERFORM animus.work_send_messages(submit_work.queue, ARRAY[v_item], 'infinity');
-                        work_id := v_id; status := 'created'; canonical_id := v_id; msg_id := v_item.msg_id;
-                        RETURN;
+                        RETURN ROW(v_id, 'created', v_id, v_item.msg_id)::animus.work_submission;
                     END IF;
                     c := f;
                 END IF;
@@ -2496,11 +2535,43 @@ BEGIN
                 VALUES (v_id, submit_work.queue, submit_work.work_type, submit_work.dedup_key, submit_work.source,
                         submit_work.trigger_info, v_params, submit_work.priority, 'merged', c.id, submit_work.parent_id,
                         submit_work.max_attempts, v_run_at, submit_work.trace_context);
-                work_id := v_id; status := 'replaced'; canonical_id := c.id; msg_id := c.msg_id;
-                RETURN;
+                RETURN ROW(v_id, 'replaced', c.id, c.msg_id)::animus.work_submission;
             END IF;
         END IF;
-        -- The key holder ended between our insert attempt and our look-up: try again.
+
+        -- No active key holder: create the item. The queue is looked up only here (a merge found
+        -- an item of the queue, so the queue exists).
+        IF q.queue_name IS NULL THEN
+            SELECT * INTO q FROM animus.queues qq WHERE qq.queue_name = submit_work.queue;
+            IF NOT FOUND THEN
+                RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', submit_work.queue),
+                    HINT = 'Pass an existing queue (default ''work''), or create it with animus.create_queue.';
+            END IF;
+        END IF;
+        -- The message first: its id goes into the work item row, written once. The unique index
+        -- work_items_dedup_active is the arbiter: of concurrent inserts of one key, exactly one
+        -- succeeds; the others wait for it to commit, see the conflict and take their message back.
+        v_msg := animus.work_queue_send_one(submit_work.queue, v_run_at,
+            pg_catalog.jsonb_build_object('work_id', v_id, 'work_type', submit_work.work_type),
+            CASE WHEN submit_work.trace_context IS NULL
+                 THEN pg_catalog.jsonb_build_object('animus_priority', submit_work.priority)
+                 ELSE animus.work_message_headers(submit_work.priority, submit_work.trace_context) END);
+        INSERT INTO animus.work_items (id, queue_name, work_type, dedup_key, source, trigger_info, params,
+                                       priority, state, parent_id, max_attempts, msg_id, run_at, trace_context)
+        VALUES (v_id, submit_work.queue, submit_work.work_type, submit_work.dedup_key, submit_work.source,
+                submit_work.trigger_info, v_params, submit_work.priority, 'queued', submit_work.parent_id,
+                submit_work.max_attempts, v_msg, v_run_at, submit_work.trace_context)
+        ON CONFLICT (queue_name, work_type, dedup_key) WHERE state IN ('queued', 'running') AND waits_for IS NULL
+        DO NOTHING;
+        IF FOUND THEN
+            IF q.notify AND pg_catalog.clock_timestamp() >= q.last_notified_at + q.notify_throttle
+               AND v_run_at <= pg_catalog.clock_timestamp() THEN
+                PERFORM animus.work_wake(q);
+            END IF;
+            RETURN ROW(v_id, 'created', v_id, v_msg)::animus.work_submission;
+        END IF;
+        PERFORM pgmq.delete(submit_work.queue, v_msg);
+        -- The key holder changed between the look-up and the insert or lock: try again.
         IF tries >= 100 THEN
             RAISE EXCEPTION USING ERRCODE = '40001', MESSAGE = 'submit_work could not settle a dedup race after 100 tries',
                 HINT = 'Retry the transaction.';
@@ -2510,10 +2581,10 @@ END;
 $_$;
 
 --
--- Name: FUNCTION submit_work(work_type text, source text, params jsonb, dedup_key text, trigger_info text, priority integer, parent_id uuid, max_attempts integer, queue text, delay interval, run_at timestamp with time zone, on_duplicate text, trace_context jsonb, OUT work_id uuid, OUT status text, OUT canonical_id uuid, OUT msg_id bigint); Type: COMMENT; Schema: animus; Owner: -
+-- Name: FUNCTION submit_work(work_type text, source text, params jsonb, dedup_key text, trigger_info text, priority integer, parent_id uuid, max_attempts integer, queue text, delay interval, run_at timestamp with time zone, on_duplicate text, trace_context jsonb); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.submit_work(work_type text, source text, params jsonb, dedup_key text, trigger_info text, priority integer, parent_id uuid, max_attempts integer, queue text, delay interval, run_at timestamp with time zone, on_duplicate text, trace_context jsonb, OUT work_id uuid, OUT status text, OUT canonical_id uuid, OUT msg_id bigint) IS 'Submits one work item to queue `queue` and returns (work_id, status, canonical_id, msg_id). status: created (a new item and pgmq message), merged (an active item with the same queue + work_type + dedup_key exists: this submission is recorded as a merged row pointing at it, with its own source/trigger_info/params/trace_context), replaced (on_duplicate => ''replace'': the queued item got this submission''s params, priority and run time; if the item is running, a follow-up item is created that runs after it ends: one running plus one queued). Race-free under concurrency. delay or run_at makes the item invisible until due. trace_context {"traceparent","tracestate"} is stored and carried in the message headers. Raises ZA001 (work_type/source NULL or empty, dedup_key empty), ZA003 (params or trace_context not an object), ZA002 (negative delay, max_attempts not 1..1000, priority not -1000..1000), ZA004 (unknown on_duplicate), ZA101 (unknown queue), ZA102 (unknown parent_id).';
+COMMENT ON FUNCTION animus.submit_work(work_type text, source text, params jsonb, dedup_key text, trigger_info text, priority integer, parent_id uuid, max_attempts integer, queue text, delay interval, run_at timestamp with time zone, on_duplicate text, trace_context jsonb) IS 'Submits one work item to queue `queue` and returns (work_id, status, canonical_id, msg_id). status: created (a new item and pgmq message), merged (an active item with the same queue + work_type + dedup_key exists: this submission is recorded as a merged row pointing at it, with its own source/trigger_info/params/trace_context), replaced (on_duplicate => ''replace'': the queued item got this submission''s params, priority and run time; if the item is running, a follow-up item is created that runs after it ends: one running plus one queued). Race-free under concurrency. delay or run_at makes the item invisible until due. trace_context {"traceparent","tracestate"} is stored and carried in the message headers. Raises ZA001 (work_type/source NULL or empty, dedup_key empty), ZA003 (params or trace_context not an object), ZA002 (negative delay, max_attempts not 1..1000, priority not -1000..1000), ZA004 (unknown on_duplicate), ZA101 (unknown queue), ZA102 (unknown parent_id).';
 
 --
 -- Name: submit_work_batch(jsonb, text, text, jsonb); Type: FUNCTION; Schema: animus; Owner: -
@@ -2776,6 +2847,66 @@ $$;
 --
 
 COMMENT ON FUNCTION animus.update_memory(id bigint, content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text) IS 'Changes the non-NULL fields of memory id (metadata is replaced, not merged) and sets updated_at; returns the new row. New content needs its embedding in the same call. Raises ZA001, ZA003, ZA200, ZA202, ZA203, ZA207 (no such memory), ZA211 (another memory of the namespace has that content).';
+
+--
+-- Name: work_check_submit_args(text, text, jsonb, text, integer, integer, interval, text, jsonb); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.work_check_submit_args(work_type text, source text, params jsonb, dedup_key text, priority integer, max_attempts integer, delay interval, on_duplicate text, trace_context jsonb) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+BEGIN
+    IF work_type IS NULL OR work_type = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_type must not be NULL or empty',
+            HINT = 'Pass the kind of work, e.g. work_type => ''engage''.';
+    END IF;
+    IF source IS NULL OR source = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument source must not be NULL or empty',
+            HINT = 'Pass who or what submits the work, e.g. source => ''scheduler''.';
+    END IF;
+    IF dedup_key = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument dedup_key must be NULL or non-empty',
+            HINT = 'Pass NULL for work that is never deduplicated, or a key such as ''person=kelly''.';
+    END IF;
+    IF pg_catalog.jsonb_typeof(params) <> 'object' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA003', MESSAGE = 'argument params must be a JSON object',
+            DETAIL = pg_catalog.format('params is a JSON %s', pg_catalog.jsonb_typeof(params)),
+            HINT = 'Wrap the value in an object, e.g. {"value": ...}.';
+    END IF;
+    IF trace_context IS NOT NULL AND pg_catalog.jsonb_typeof(trace_context) <> 'object' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA003', MESSAGE = 'argument trace_context must be a JSON object or NULL',
+            DETAIL = pg_catalog.format('trace_context is a JSON %s', pg_catalog.jsonb_typeof(trace_context)),
+            HINT = 'Pass {"traceparent": "00-...", "tracestate": "..."} (W3C trace context).';
+    END IF;
+    IF delay < '0' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument delay must not be negative',
+            DETAIL = pg_catalog.format('delay = %s', delay),
+            HINT = 'Pass a delay >= 0, or run_at => a time.';
+    END IF;
+    IF max_attempts IS NULL OR max_attempts NOT BETWEEN 1 AND 1000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument max_attempts must be between 1 and 1000',
+            DETAIL = pg_catalog.format('max_attempts = %s', coalesce(max_attempts::text, 'NULL')),
+            HINT = 'Pass max_attempts >= 1 (1 = no retry).';
+    END IF;
+    IF priority IS NULL OR priority NOT BETWEEN -1000 AND 1000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument priority must be between -1000 and 1000',
+            DETAIL = pg_catalog.format('priority = %s', coalesce(priority::text, 'NULL')),
+            HINT = 'Higher priority is read first; 0 is the default.';
+    END IF;
+    IF on_duplicate IS NULL OR on_duplicate NOT IN ('merge', 'replace') THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA004', MESSAGE = 'argument on_duplicate must be ''merge'' or ''replace''',
+            DETAIL = pg_catalog.format('on_duplicate = %L', on_duplicate),
+            HINT = 'merge keeps the earlier item; replace (debounce) gives it the new params, priority and run time.';
+    END IF;
+END;
+$$;
+
+--
+-- Name: FUNCTION work_check_submit_args(work_type text, source text, params jsonb, dedup_key text, priority integer, max_attempts integer, delay interval, on_duplicate text, trace_context jsonb); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.work_check_submit_args(work_type text, source text, params jsonb, dedup_key text, priority integer, max_attempts integer, delay interval, on_duplicate text, trace_context jsonb) IS 'Internal: raises ZA001 / ZA002 / ZA003 / ZA004 for the first bad argument of submit_work; returns when all are good.';
 
 --
 -- Name: work_children(uuid); Type: FUNCTION; Schema: animus; Owner: -
@@ -3980,6 +4111,13 @@ GRANT ALL ON FUNCTION animus.hybrid_search(query_text text, query_embedding publ
 GRANT ALL ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer) TO animus_admin;
 
 --
+-- Name: FUNCTION memory_begin_reembedding(embedding_model text, embedding_dim integer); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_begin_reembedding(embedding_model text, embedding_dim integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.memory_begin_reembedding(embedding_model text, embedding_dim integer) TO animus_admin;
+
+--
 -- Name: FUNCTION memory_bm25_after_delete(); Type: ACL; Schema: animus; Owner: -
 --
 
@@ -4104,6 +4242,13 @@ REVOKE ALL ON FUNCTION animus.memory_filter_match(filters jsonb, namespace text,
 GRANT ALL ON FUNCTION animus.memory_filter_match(filters jsonb, namespace text, memory_type text, source text, metadata jsonb, created_at timestamp with time zone) TO animus_memory_reader;
 GRANT ALL ON FUNCTION animus.memory_filter_match(filters jsonb, namespace text, memory_type text, source text, metadata jsonb, created_at timestamp with time zone) TO animus_memory_writer;
 GRANT ALL ON FUNCTION animus.memory_filter_match(filters jsonb, namespace text, memory_type text, source text, metadata jsonb, created_at timestamp with time zone) TO animus_admin;
+
+--
+-- Name: FUNCTION memory_finish_reembedding(); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_finish_reembedding() FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.memory_finish_reembedding() TO animus_admin;
 
 --
 -- Name: FUNCTION memory_normalize_text_filter(field text, value jsonb); Type: ACL; Schema: animus; Owner: -
@@ -4233,12 +4378,12 @@ GRANT ALL ON FUNCTION animus.store_memory(content text, embedding public.vector,
 GRANT ALL ON FUNCTION animus.store_memory(content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text) TO animus_admin;
 
 --
--- Name: FUNCTION submit_work(work_type text, source text, params jsonb, dedup_key text, trigger_info text, priority integer, parent_id uuid, max_attempts integer, queue text, delay interval, run_at timestamp with time zone, on_duplicate text, trace_context jsonb, OUT work_id uuid, OUT status text, OUT canonical_id uuid, OUT msg_id bigint); Type: ACL; Schema: animus; Owner: -
+-- Name: FUNCTION submit_work(work_type text, source text, params jsonb, dedup_key text, trigger_info text, priority integer, parent_id uuid, max_attempts integer, queue text, delay interval, run_at timestamp with time zone, on_duplicate text, trace_context jsonb); Type: ACL; Schema: animus; Owner: -
 --
 
-REVOKE ALL ON FUNCTION animus.submit_work(work_type text, source text, params jsonb, dedup_key text, trigger_info text, priority integer, parent_id uuid, max_attempts integer, queue text, delay interval, run_at timestamp with time zone, on_duplicate text, trace_context jsonb, OUT work_id uuid, OUT status text, OUT canonical_id uuid, OUT msg_id bigint) FROM PUBLIC;
-GRANT ALL ON FUNCTION animus.submit_work(work_type text, source text, params jsonb, dedup_key text, trigger_info text, priority integer, parent_id uuid, max_attempts integer, queue text, delay interval, run_at timestamp with time zone, on_duplicate text, trace_context jsonb, OUT work_id uuid, OUT status text, OUT canonical_id uuid, OUT msg_id bigint) TO animus_producer;
-GRANT ALL ON FUNCTION animus.submit_work(work_type text, source text, params jsonb, dedup_key text, trigger_info text, priority integer, parent_id uuid, max_attempts integer, queue text, delay interval, run_at timestamp with time zone, on_duplicate text, trace_context jsonb, OUT work_id uuid, OUT status text, OUT canonical_id uuid, OUT msg_id bigint) TO animus_admin;
+REVOKE ALL ON FUNCTION animus.submit_work(work_type text, source text, params jsonb, dedup_key text, trigger_info text, priority integer, parent_id uuid, max_attempts integer, queue text, delay interval, run_at timestamp with time zone, on_duplicate text, trace_context jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.submit_work(work_type text, source text, params jsonb, dedup_key text, trigger_info text, priority integer, parent_id uuid, max_attempts integer, queue text, delay interval, run_at timestamp with time zone, on_duplicate text, trace_context jsonb) TO animus_producer;
+GRANT ALL ON FUNCTION animus.submit_work(work_type text, source text, params jsonb, dedup_key text, trigger_info text, priority integer, parent_id uuid, max_attempts integer, queue text, delay interval, run_at timestamp with time zone, on_duplicate text, trace_context jsonb) TO animus_admin;
 
 --
 -- Name: FUNCTION submit_work_batch(items jsonb, queue text, on_duplicate text, trace_context jsonb); Type: ACL; Schema: animus; Owner: -
@@ -4255,6 +4400,12 @@ GRANT ALL ON FUNCTION animus.submit_work_batch(items jsonb, queue text, on_dupli
 REVOKE ALL ON FUNCTION animus.update_memory(id bigint, content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text) FROM PUBLIC;
 GRANT ALL ON FUNCTION animus.update_memory(id bigint, content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text) TO animus_memory_writer;
 GRANT ALL ON FUNCTION animus.update_memory(id bigint, content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text) TO animus_admin;
+
+--
+-- Name: FUNCTION work_check_submit_args(work_type text, source text, params jsonb, dedup_key text, priority integer, max_attempts integer, delay interval, on_duplicate text, trace_context jsonb); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.work_check_submit_args(work_type text, source text, params jsonb, dedup_key text, priority integer, max_attempts integer, delay interval, on_duplicate text, trace_context jsonb) FROM PUBLIC;
 
 --
 -- Name: FUNCTION work_children(parent_id uuid); Type: ACL; Schema: animus; Owner: -

@@ -166,3 +166,25 @@ def test_writers_never_wait_for_each_other_on_statistics(db_url, conn, namespace
         a.commit()
     docs, _, df = stats(conn, namespace)
     assert docs == 2 and df["garden"] == 2 and df["river"] == 1 and df["bridg"] == 1
+
+
+def test_deploy_indexes_existing_memories_and_revert_restores_ts_rank(scratch_db):
+    from conftest import sqitch
+    sqitch(scratch_db.url, "deploy", "--to", "memory_admin")
+    with psycopg.connect(scratch_db.url, autocommit=True) as c:
+        d = dim(c)
+        for i, text in enumerate(["garden tomato river", "garden bridge", "winter rain on the garden"]):
+            c.execute("SELECT animus.store_memory(%s, %s::vector, 'note')", (text, vec(d, i)))
+    sqitch(scratch_db.url, "deploy")
+    with psycopg.connect(scratch_db.url, autocommit=True) as c:
+        assert stats(c, "default") == recount(c, "default")
+        top = c.execute("SELECT content, score FROM animus.search_memory_text('tomato garden', 3)").fetchall()
+        assert top[0][0] == "garden tomato river"
+        bm25_score = top[0][1]
+    sqitch(scratch_db.url, "revert", "-y", "--to", "memory_admin")
+    with psycopg.connect(scratch_db.url, autocommit=True) as c:
+        assert c.execute("SELECT to_regclass('animus.memory_terms')").fetchone()[0] is None
+        ts = c.execute("SELECT score FROM animus.search_memory_text('tomato garden', 1)").fetchone()[0]
+        expected = c.execute("SELECT ts_rank(fts, animus.memory_or_tsquery('tomato garden'), 1) FROM animus.memories"
+                             " WHERE content = 'garden tomato river'").fetchone()[0]
+        assert math.isclose(ts, expected, rel_tol=1e-6) and not math.isclose(ts, bm25_score, rel_tol=1e-3)
