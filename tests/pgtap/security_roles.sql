@@ -4,7 +4,7 @@
 -- DEFINER function pins search_path; this file checks tables, roles and the matrix.)
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
-SELECT plan(43);
+SELECT plan(44);
 
 -- Runs q as role r; SET LOCAL ROLE is undone by throws_ok's subtransaction on error, and by
 -- RESET ROLE on success.
@@ -113,6 +113,8 @@ SELECT throws_ok($$SELECT pg_temp.as_role('animus_memory_writer', $q$INSERT INTO
                  'animus_memory_writer with no namespace granted may not insert rows directly (RLS WITH CHECK)');
 SELECT throws_ok($$SELECT pg_temp.as_role('animus_memory_writer', $q$UPDATE animus.memory_settings SET embedding_model = 'x'$q$)$$, '42501', NULL,
                  'animus_memory_writer may not change the embedding settings');
+SELECT throws_ok($$SELECT pg_temp.as_role('animus_memory_writer', $q$SELECT animus.memory_begin_reembedding('other-model')$q$)$$, '42501', NULL,
+                 'animus_memory_writer may not start a re-embedding (changes every tenant''s vectors)');
 
 -- animus_admin: administers through functions only; no direct table writes either.
 SELECT lives_ok($$SELECT pg_temp.as_role('animus_admin', $q$SELECT animus.grant_memory_namespace('animus_memory_reader', 'sec-roles')$q$)$$,
