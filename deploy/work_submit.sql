@@ -164,24 +164,24 @@ AS $$
 #variable_conflict use_column
 DECLARE
     q         animus.queues;
-    v_params  jsonb := coalesce(submit_work.params, '{}');
+    v_params  jsonb;
     v_run_at  timestamptz;
-    v_id      uuid := pg_catalog.gen_random_uuid();
+    v_id      uuid;
     v_item    animus.work_items;
     c         animus.work_items;
     f         animus.work_items;
     t_id      uuid;
     t_msg     bigint;
     v_msg     bigint;
-    tries     integer := 0;
+    tries     integer;
 BEGIN
     IF submit_work.work_type IS NULL OR submit_work.work_type = '' OR submit_work.source IS NULL OR submit_work.source = ''
-       OR submit_work.dedup_key = '' OR pg_catalog.jsonb_typeof(v_params) <> 'object'
+       OR submit_work.dedup_key = '' OR pg_catalog.jsonb_typeof(coalesce(submit_work.params, '{}')) <> 'object'
        OR pg_catalog.jsonb_typeof(coalesce(submit_work.trace_context, '{}')) <> 'object'
        OR submit_work.delay < '0' OR submit_work.max_attempts IS NULL OR submit_work.max_attempts NOT BETWEEN 1 AND 1000
        OR submit_work.priority IS NULL OR submit_work.priority NOT BETWEEN -1000 AND 1000
        OR submit_work.on_duplicate IS NULL OR submit_work.on_duplicate NOT IN ('merge', 'replace') THEN
-        PERFORM animus.work_check_submit_args(submit_work.work_type, submit_work.source, v_params, submit_work.dedup_key,
+        PERFORM animus.work_check_submit_args(submit_work.work_type, submit_work.source, coalesce(submit_work.params, '{}'), submit_work.dedup_key,
             submit_work.priority, submit_work.max_attempts, submit_work.delay, submit_work.on_duplicate, submit_work.trace_context);
     END IF;
     IF submit_work.parent_id IS NOT NULL THEN
@@ -191,28 +191,34 @@ BEGIN
                 HINT = 'Pass the id of an existing work item, or NULL.';
         END IF;
     END IF;
-    v_run_at := greatest(coalesce(submit_work.run_at, pg_catalog.clock_timestamp() + coalesce(submit_work.delay, '0')),
-                         pg_catalog.clock_timestamp());
 
     LOOP
-        tries := tries + 1;
         IF submit_work.dedup_key IS NOT NULL AND submit_work.on_duplicate = 'merge' THEN
             -- Merge into the active key holder, or into its waiting follow-up if there is one (that
             -- runs after the running item): one statement, no message. The common case on hot keys.
             INSERT INTO animus.work_items AS m (id, queue_name, work_type, dedup_key, source, trigger_info, params, priority,
                                                 state, merged_into, parent_id, max_attempts, run_at, trace_context)
-            SELECT v_id, submit_work.queue, submit_work.work_type, submit_work.dedup_key, submit_work.source,
-                   submit_work.trigger_info, v_params, submit_work.priority, 'merged', coalesce(fw.id, cw.id),
-                   submit_work.parent_id, submit_work.max_attempts, v_run_at, submit_work.trace_context
+            SELECT pg_catalog.gen_random_uuid(), submit_work.queue, submit_work.work_type, submit_work.dedup_key, submit_work.source,
+                   submit_work.trigger_info, coalesce(submit_work.params, '{}'), submit_work.priority, 'merged', coalesce(fw.id, cw.id),
+                   submit_work.parent_id, submit_work.max_attempts,
+                   greatest(coalesce(submit_work.run_at, pg_catalog.clock_timestamp() + coalesce(submit_work.delay, '0')), pg_catalog.clock_timestamp()),
+                   submit_work.trace_context
               FROM animus.work_items cw
               LEFT JOIN animus.work_items fw ON fw.waits_for = cw.id
              WHERE cw.queue_name = submit_work.queue AND cw.work_type = submit_work.work_type
                AND cw.dedup_key = submit_work.dedup_key AND cw.state IN ('queued', 'running') AND cw.waits_for IS NULL
-            RETURNING m.merged_into, (SELECT t.msg_id FROM animus.work_items t WHERE t.id = m.merged_into) INTO t_id, t_msg;
+            RETURNING m.id, m.merged_into, (SELECT t.msg_id FROM animus.work_items t WHERE t.id = m.merged_into) INTO v_id, t_id, t_msg;
             IF FOUND THEN
                 RETURN ROW(v_id, 'merged', t_id, t_msg)::animus.work_submission;
             END IF;
-        ELSIF submit_work.dedup_key IS NOT NULL THEN
+        END IF;
+        -- Every path below needs these (computed here, not on the merge path: PL/pgSQL prepares each
+        -- expression once per transaction, and the merge path is kept to a minimum of them).
+        v_id := pg_catalog.gen_random_uuid();
+        v_params := coalesce(submit_work.params, '{}');
+        v_run_at := greatest(coalesce(submit_work.run_at, pg_catalog.clock_timestamp() + coalesce(submit_work.delay, '0')),
+                             pg_catalog.clock_timestamp());
+        IF submit_work.dedup_key IS NOT NULL AND submit_work.on_duplicate = 'replace' THEN
             -- replace: lock the key holder (replaces of one key are serialised).
             SELECT * INTO c FROM animus.work_items cw
              WHERE cw.queue_name = submit_work.queue AND cw.work_type = submit_work.work_type
@@ -286,6 +292,7 @@ BEGIN
         END IF;
         PERFORM pgmq.delete(submit_work.queue, v_msg);
         -- The key holder changed between the look-up and the insert or lock: try again.
+        tries := coalesce(tries, 0) + 1;
         IF tries >= 100 THEN
             RAISE EXCEPTION USING ERRCODE = '40001', MESSAGE = 'submit_work could not settle a dedup race after 100 tries',
                 HINT = 'Retry the transaction.';
