@@ -271,6 +271,19 @@ class Methods:
                                   embed=("query_embedding", query_text) if want else None))
 
 
+    def memory_begin_reembedding(self, embedding_model: str | None = None,
+                                 embedding_dim: int | None = None) -> int:
+        """Start a change of embedding model (admin): clears every embedding, drops the HNSW
+        index; returns how many memories need a new embedding (then ``update_memory`` each,
+        then :meth:`memory_finish_reembedding`)."""
+        p = _clean(dict(embedding_model=embedding_model, embedding_dim=embedding_dim))
+        return self._execute(Call(QUERIES["memory_begin_reembedding"], p, _ident))
+
+    def memory_finish_reembedding(self) -> int:
+        """End a change of embedding model (admin): NOT NULL and the HNSW index again."""
+        return self._execute(Call(QUERIES["memory_finish_reembedding"], {}, _ident))
+
+
 def adapt(q: Query, params: dict[str, Any]) -> dict[str, Any]:
     """Python values -> what psycopg should send (jsonb wrappers, vector literals)."""
     out = {}

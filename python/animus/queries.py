@@ -86,6 +86,8 @@ QUERIES: dict[str, Query] = {q.name: q for q in [
     _q("search_memory_vector", "rows", "db", ("filters",), _VEC),
     _q("search_memory_text", "rows", "db", ("filters",)),
     _q("hybrid_search", "rows", "db", ("filters",), _VEC),
+    _q("memory_begin_reembedding", "scalar", "db"),
+    _q("memory_finish_reembedding", "scalar", "db"),
 ]}
 
 # The queue's throttled wake-up channel (see docs/work-queue.md).
