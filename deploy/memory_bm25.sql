@@ -360,6 +360,7 @@ DECLARE
     b_max       bigint;
     left_budget double precision;
     cutting     boolean;
+    cut_terms   text[];
     i           integer;
     n_terms     integer;
     rescore     integer;
@@ -425,12 +426,14 @@ BEGIN
         -- whole (cap NULL); from the first that does not on, lists are cut to their lim best
         -- postings (they seed candidates; their contributions are completed by the rescoring).
         q_cap := ARRAY[]::integer[];
+        cut_terms := ARRAY[]::text[];
         left_budget := b_now;
         cutting := false;
         FOR i IN 1 .. n_terms LOOP
             cutting := cutting OR q_df[i] > left_budget;
             IF cutting THEN
                 q_cap := q_cap || lim;
+                cut_terms := cut_terms || q_terms[i];
             ELSE
                 q_cap := q_cap || NULL::integer;
                 left_budget := left_budget - q_df[i];
@@ -479,12 +482,13 @@ BEGIN
              LIMIT rescore + 1
         ), completed AS (
             -- exact scores of the best `rescore` candidates: add their postings of the cut terms
-            SELECT t.memory_id,
-                   t.lb_full + CASE WHEN NOT cutting THEN 0 ELSE coalesce((
-                       SELECT sum(q.idf * animus.bm25_tf_weight(mt.tf, mt.doc_len, avgdl, s.k1, s.b))
-                         FROM animus.memory_terms mt JOIN q ON q.term = mt.term AND q.cap IS NOT NULL
-                        WHERE mt.memory_id = t.memory_id), 0) END AS score
+            -- (index-only probes on (memory_id, term))
+            SELECT t.memory_id, t.lb_full + coalesce(x.extra, 0) AS score
               FROM (SELECT * FROM top ORDER BY top.lb DESC, top.memory_id LIMIT rescore) t
+              LEFT JOIN LATERAL (
+                   SELECT sum(q.idf * animus.bm25_tf_weight(mt.tf, mt.doc_len, avgdl, s.k1, s.b)) AS extra
+                     FROM animus.memory_terms mt JOIN q ON q.term = mt.term
+                    WHERE mt.memory_id = t.memory_id AND mt.term = ANY (cut_terms)) x ON cutting
         ), best AS (
             SELECT c.memory_id, c.score FROM completed c ORDER BY c.score DESC, c.memory_id LIMIT lim
         )

@@ -3,7 +3,7 @@
 -- the ranking itself (idf: a rare term outweighs a common one; length normalisation).
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
-SELECT plan(34);
+SELECT plan(35);
 
 CREATE FUNCTION pg_temp.v(a real, b real) RETURNS vector LANGUAGE sql AS $$
     SELECT (ARRAY[a, b] || array_fill(0::real, ARRAY[(SELECT embedding_dim FROM animus.memory_settings) - 2]))::vector
@@ -40,7 +40,8 @@ SELECT is((SELECT count(*)::int FROM animus.store_memories(jsonb_build_array(
     jsonb_build_object('content', 'Zebras graze on the savanna grass', 'embedding', pg_temp.v(1, 0)::text, 'memory_type', 'fact'),
     jsonb_build_object('content', 'The grass is green and the grass is tall', 'embedding', pg_temp.v(1, 1)::text, 'memory_type', 'fact'),
     jsonb_build_object('content', 'Green tea in the morning', 'embedding', pg_temp.v(0, 1)::text, 'memory_type', 'habit'),
-    jsonb_build_object('content', 'Grass grows after rain; the lawn needs mowing and more mowing every week in the summer months', 'embedding', pg_temp.v(1, 2)::text, 'memory_type', 'fact')),
+    jsonb_build_object('content', 'Grass grows after rain; the lawn needs mowing and more mowing every week in the summer months', 'embedding', pg_temp.v(1, 2)::text, 'memory_type', 'fact',
+                       'metadata', '{"topic": "lawn"}'::jsonb)),
     namespace => 'pgtap-bm25')), 4, 'stored 4 memories in one batch');
 SELECT is(pg_temp.docs('pgtap-bm25'), 4::bigint, 'the namespace counts 4 documents');
 SELECT is(pg_temp.df('pgtap-bm25', 'grass'), 3::bigint, 'document frequency of "grass" is 3 (a repeated word counts once)');
@@ -66,6 +67,11 @@ SELECT results_eq(
     'a budget of one posting still returns the exhaustive top-k here (rescoring completes the scores)');
 SELECT is((SELECT count(*)::int FROM animus.search_memory_text('green', 5, '{"namespace": "pgtap-bm25", "memory_type": "habit"}')), 1,
           'a selective filter (memory_type) keeps only its matches');
+SELECT is((SELECT m.content FROM animus.memory_bm25_topk('grass',
+              '{"namespace": {"in": ["pgtap-bm25"]}, "metadata": {"topic": "lawn"}}', 1, 1) t
+             JOIN animus.memories m ON m.id = t.id),
+          'Grass grows after rain; the lawn needs mowing and more mowing every week in the summer months',
+          'when no candidate read passes a selective filter, the filtered matches are scored (k rows whenever k match)');
 
 -- updates and deletes
 UPDATE animus.memories SET content = 'Zebras and lions on the savanna' WHERE namespace = 'pgtap-bm25' AND content LIKE 'Zebras%';
