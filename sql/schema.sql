@@ -616,7 +616,9 @@ CREATE TABLE animus.memories (
     CONSTRAINT memories_memory_type_check CHECK ((memory_type <> ''::text)),
     CONSTRAINT memories_metadata_check CHECK ((jsonb_typeof(metadata) = 'object'::text)),
     CONSTRAINT memories_namespace_check CHECK ((namespace <> ''::text))
-);
+)
+WITH (toast_tuple_target='8160');
+ALTER TABLE ONLY animus.memories ALTER COLUMN embedding SET STORAGE MAIN;
 
 ALTER TABLE ONLY animus.memories FORCE ROW LEVEL SECURITY;
 
@@ -907,6 +909,8 @@ BEGIN
     ALTER TABLE animus.memories ALTER COLUMN embedding DROP NOT NULL;
     EXECUTE pg_catalog.format('ALTER TABLE animus.memories ALTER COLUMN embedding TYPE %I.vector(%s) USING NULL',
                               vector_schema, new_dim);
+    -- a new column type brings the type's default storage back (EXTERNAL): see memory_table
+    ALTER TABLE animus.memories ALTER COLUMN embedding SET STORAGE MAIN;
     UPDATE animus.memory_settings
        SET embedding_model = memory_begin_reembedding.embedding_model, embedding_dim = new_dim,
            state = 'reembedding', updated_at = pg_catalog.now();
@@ -1257,6 +1261,7 @@ DECLARE
     b_max       bigint;
     left_budget double precision;
     cutting     boolean;
+    cut_terms   text[];
     i           integer;
     n_terms     integer;
     rescore     integer;
@@ -1322,12 +1327,14 @@ BEGIN
         -- whole (cap NULL); from the first that does not on, lists are cut to their lim best
         -- postings (they seed candidates; their contributions are completed by the rescoring).
         q_cap := ARRAY[]::integer[];
+        cut_terms := ARRAY[]::text[];
         left_budget := b_now;
         cutting := false;
         FOR i IN 1 .. n_terms LOOP
             cutting := cutting OR q_df[i] > left_budget;
             IF cutting THEN
                 q_cap := q_cap || lim;
+                cut_terms := cut_terms || q_terms[i];
             ELSE
                 q_cap := q_cap || NULL::integer;
                 left_budget := left_budget - q_df[i];
@@ -1376,12 +1383,13 @@ BEGIN
              LIMIT rescore + 1
         ), completed AS (
             -- exact scores of the best `rescore` candidates: add their postings of the cut terms
-            SELECT t.memory_id,
-                   t.lb_full + CASE WHEN NOT cutting THEN 0 ELSE coalesce((
-                       SELECT sum(q.idf * animus.bm25_tf_weight(mt.tf, mt.doc_len, avgdl, s.k1, s.b))
-                         FROM animus.memory_terms mt JOIN q ON q.term = mt.term AND q.cap IS NOT NULL
-                        WHERE mt.memory_id = t.memory_id), 0) END AS score
+            -- (index-only probes on (memory_id, term))
+            SELECT t.memory_id, t.lb_full + coalesce(x.extra, 0) AS score
               FROM (SELECT * FROM top ORDER BY top.lb DESC, top.memory_id LIMIT rescore) t
+              LEFT JOIN LATERAL (
+                   SELECT sum(q.idf * animus.bm25_tf_weight(mt.tf, mt.doc_len, avgdl, s.k1, s.b)) AS extra
+                     FROM animus.memory_terms mt JOIN q ON q.term = mt.term
+                    WHERE mt.memory_id = t.memory_id AND mt.term = ANY (cut_terms)) x ON cutting
         ), best AS (
             SELECT c.memory_id, c.score FROM completed c ORDER BY c.score DESC, c.memory_id LIMIT lim
         )
@@ -1915,12 +1923,25 @@ CREATE FUNCTION animus.memory_vector_candidates(query_embedding public.vector, f
     AS $_$
 DECLARE
     exact_below constant integer := 2000;
+    exact_table_below constant real := 5000;
     f jsonb := coalesce(filters, '{}');
     matching integer;
+    table_rows real;
     ids bigint[];
     distances double precision[];
 BEGIN
     IF query_embedding IS NULL OR lim IS NULL OR lim < 1 THEN
+        RETURN;
+    END IF;
+    SELECT c.reltuples INTO table_rows FROM pg_class AS c WHERE c.oid = 'animus.memories'::regclass;
+    IF table_rows >= 0 AND table_rows < exact_table_below THEN   -- -1: never analysed, size unknown
+        RETURN QUERY EXECUTE
+            'WITH hits AS MATERIALIZED (
+                 SELECT m.id, m.embedding FROM animus.memories AS m
+                  WHERE m.embedding IS NOT NULL
+                    AND animus.memory_filter_match($2, m.namespace, m.memory_type, m.source, m.metadata, m.created_at))
+             SELECT h.id, h.embedding <=> $1 AS distance FROM hits AS h ORDER BY distance, h.id LIMIT $3'
+            USING query_embedding, f, lim;
         RETURN;
     END IF;
     IF f <> '{}' THEN
@@ -1970,7 +1991,7 @@ $_$;
 -- Name: FUNCTION memory_vector_candidates(query_embedding public.vector, filters jsonb, lim integer); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.memory_vector_candidates(query_embedding public.vector, filters jsonb, lim integer) IS 'Internal vector branch of search_memory_vector and hybrid_search: up to lim (id, cosine distance), nearest first, ties by id; lim rows whenever lim rows match. filters must be normalised by memory_validate_filters. HNSW with iterative scan, exact search for selective filters. Read-only (STABLE). Raises nothing.';
+COMMENT ON FUNCTION animus.memory_vector_candidates(query_embedding public.vector, filters jsonb, lim integer) IS 'Internal vector branch of search_memory_vector and hybrid_search: up to lim (id, cosine distance), nearest first, ties by id; lim rows whenever lim rows match. filters must be normalised by memory_validate_filters. HNSW with iterative scan; exact search for tables under 5,000 rows and filters under 2,000 rows. Read-only (STABLE). Raises nothing.';
 
 --
 -- Name: purge_work(interval, text); Type: FUNCTION; Schema: animus; Owner: -
@@ -2450,24 +2471,24 @@ CREATE FUNCTION animus.submit_work(work_type text, source text, params jsonb DEF
 #variable_conflict use_column
 DECLARE
     q         animus.queues;
-    v_params  jsonb := coalesce(submit_work.params, '{}');
+    v_params  jsonb;
     v_run_at  timestamptz;
-    v_id      uuid := pg_catalog.gen_random_uuid();
+    v_id      uuid;
     v_item    animus.work_items;
     c         animus.work_items;
     f         animus.work_items;
     t_id      uuid;
     t_msg     bigint;
     v_msg     bigint;
-    tries     integer := 0;
+    tries     integer;
 BEGIN
     IF submit_work.work_type IS NULL OR submit_work.work_type = '' OR submit_work.source IS NULL OR submit_work.source = ''
-       OR submit_work.dedup_key = '' OR pg_catalog.jsonb_typeof(v_params) <> 'object'
+       OR submit_work.dedup_key = '' OR pg_catalog.jsonb_typeof(coalesce(submit_work.params, '{}')) <> 'object'
        OR pg_catalog.jsonb_typeof(coalesce(submit_work.trace_context, '{}')) <> 'object'
        OR submit_work.delay < '0' OR submit_work.max_attempts IS NULL OR submit_work.max_attempts NOT BETWEEN 1 AND 1000
        OR submit_work.priority IS NULL OR submit_work.priority NOT BETWEEN -1000 AND 1000
        OR submit_work.on_duplicate IS NULL OR submit_work.on_duplicate NOT IN ('merge', 'replace') THEN
-        PERFORM animus.work_check_submit_args(submit_work.work_type, submit_work.source, v_params, submit_work.dedup_key,
+        PERFORM animus.work_check_submit_args(submit_work.work_type, submit_work.source, coalesce(submit_work.params, '{}'), submit_work.dedup_key,
             submit_work.priority, submit_work.max_attempts, submit_work.delay, submit_work.on_duplicate, submit_work.trace_context);
     END IF;
     IF submit_work.parent_id IS NOT NULL THEN
@@ -2477,28 +2498,34 @@ BEGIN
                 HINT = 'Pass the id of an existing work item, or NULL.';
         END IF;
     END IF;
-    v_run_at := greatest(coalesce(submit_work.run_at, pg_catalog.clock_timestamp() + coalesce(submit_work.delay, '0')),
-                         pg_catalog.clock_timestamp());
 
     LOOP
-        tries := tries + 1;
         IF submit_work.dedup_key IS NOT NULL AND submit_work.on_duplicate = 'merge' THEN
             -- Merge into the active key holder, or into its waiting follow-up if there is one (that
             -- runs after the running item): one statement, no message. The common case on hot keys.
             INSERT INTO animus.work_items AS m (id, queue_name, work_type, dedup_key, source, trigger_info, params, priority,
                                                 state, merged_into, parent_id, max_attempts, run_at, trace_context)
-            SELECT v_id, submit_work.queue, submit_work.work_type, submit_work.dedup_key, submit_work.source,
-                   submit_work.trigger_info, v_params, submit_work.priority, 'merged', coalesce(fw.id, cw.id),
-                   submit_work.parent_id, submit_work.max_attempts, v_run_at, submit_work.trace_context
+            SELECT pg_catalog.gen_random_uuid(), submit_work.queue, submit_work.work_type, submit_work.dedup_key, submit_work.source,
+                   submit_work.trigger_info, coalesce(submit_work.params, '{}'), submit_work.priority, 'merged', coalesce(fw.id, cw.id),
+                   submit_work.parent_id, submit_work.max_attempts,
+                   greatest(coalesce(submit_work.run_at, pg_catalog.clock_timestamp() + coalesce(submit_work.delay, '0')), pg_catalog.clock_timestamp()),
+                   submit_work.trace_context
               FROM animus.work_items cw
               LEFT JOIN animus.work_items fw ON fw.waits_for = cw.id
              WHERE cw.queue_name = submit_work.queue AND cw.work_type = submit_work.work_type
                AND cw.dedup_key = submit_work.dedup_key AND cw.state IN ('queued', 'running') AND cw.waits_for IS NULL
-            RETURNING m.merged_into, (SELECT t.msg_id FROM animus.work_items t WHERE t.id = m.merged_into) INTO t_id, t_msg;
+            RETURNING m.id, m.merged_into, (SELECT t.msg_id FROM animus.work_items t WHERE t.id = m.merged_into) INTO v_id, t_id, t_msg;
             IF FOUND THEN
                 RETURN ROW(v_id, 'merged', t_id, t_msg)::animus.work_submission;
             END IF;
-        ELSIF submit_work.dedup_key IS NOT NULL THEN
+        END IF;
+        -- Every path below needs these (computed here, not on the merge path: PL/pgSQL prepares each
+        -- expression once per transaction, and the merge path is kept to a minimum of them).
+        v_id := pg_catalog.gen_random_uuid();
+        v_params := coalesce(submit_work.params, '{}');
+        v_run_at := greatest(coalesce(submit_work.run_at, pg_catalog.clock_timestamp() + coalesce(submit_work.delay, '0')),
+                             pg_catalog.clock_timestamp());
+        IF submit_work.dedup_key IS NOT NULL AND submit_work.on_duplicate = 'replace' THEN
             -- replace: lock the key holder (replaces of one key are serialised).
             SELECT * INTO c FROM animus.work_items cw
              WHERE cw.queue_name = submit_work.queue AND cw.work_type = submit_work.work_type
@@ -2572,6 +2599,7 @@ BEGIN
         END IF;
         PERFORM pgmq.delete(submit_work.queue, v_msg);
         -- The key holder changed between the look-up and the insert or lock: try again.
+        tries := coalesce(tries, 0) + 1;
         IF tries >= 100 THEN
             RAISE EXCEPTION USING ERRCODE = '40001', MESSAGE = 'submit_work could not settle a dedup race after 100 tries',
                 HINT = 'Retry the transaction.';
