@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY    := .venv/bin/python
 DEVDB := $(PY) tools/devdb.py
 
-.PHONY: setup db deploy up demo test test-sql test-py down psql clean bench bench-queue bench-memory bench-quality bench-bm25 snapshot install-sql bench-python
+.PHONY: setup db deploy up demo test test-sql test-py faults down psql clean bench bench-queue bench-memory bench-quality bench-python bench-bm25 bench-security snapshot install-sql
 
 setup:            ## install Debian packages and the project virtualenv (.venv)
 	@bash tools/bootstrap.sh
@@ -25,6 +25,12 @@ test-sql: db
 
 test-py: db
 	@bash tools/test.sh py
+
+bench-security: db ## what row-level security costs the memory searches: owner+filter vs scoped reader (fresh database)
+	@$(PY) tools/bench_security.py
+
+faults: db        ## the full fault suite (crashes under load, kills, hangs, connection loss, properties, injection); minutes
+	@bash tools/faults.sh
 
 down:             ## stop the embedded server (data kept)
 	@$(DEVDB) stop

@@ -140,4 +140,3710 @@ INSERT INTO animus.error_codes (sqlstate, name, meaning, hint) VALUES
 
 GRANT SELECT ON animus.error_codes TO animus_producer, animus_worker, animus_memory_reader, animus_admin;
 
+-- ==== change memory_table (deploy/memory_table.sql) ====
+-- Deploy animus:memory_table to pg
+-- requires: errors
+-- requires: extensions
+
+-- Which embedding model the vectors in animus.memories come from, and their dimension. One row.
+-- The dimension is the deploy variable :embedding_dim (sqitch.conf, or --set embedding_dim=384),
+-- the model name :'embedding_model'. animus.memory_begin_reembedding() changes both later
+-- (see docs/memory.md, "Changing the embedding model").
+CREATE TABLE animus.memory_settings (
+    singleton        boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    embedding_dim    integer NOT NULL CHECK (embedding_dim BETWEEN 1 AND 2000),
+    embedding_model  text NOT NULL CHECK (embedding_model <> ''),
+    -- 'ready': every memory has an embedding of embedding_dim dimensions and the HNSW index exists;
+    -- 'reembedding': between memory_begin_reembedding() and memory_finish_reembedding().
+    state            text NOT NULL DEFAULT 'ready' CHECK (state IN ('ready', 'reembedding')),
+    updated_at       timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE animus.memory_settings IS
+    'The embedding model and dimension of animus.memories.embedding (one row). Change it with animus.memory_begin_reembedding().';
+-- HNSW indexes vectors of at most 2,000 dimensions (pgvector 0.8), hence the CHECK above.
+INSERT INTO animus.memory_settings (embedding_dim, embedding_model)
+VALUES (:embedding_dim, :'embedding_model');
+
+-- The content hash that makes "the same content in the same namespace" one memory. sha256 over
+-- the UTF-8 bytes: convert_to() is only STABLE because it depends on the server encoding, which
+-- cannot change for a database, so this wrapper is IMMUTABLE (a generated column needs that).
+-- The SQL-standard body is bound at creation time, so it needs no search_path.
+CREATE FUNCTION animus.memory_content_hash(content text)
+    RETURNS bytea
+    IMMUTABLE
+    PARALLEL SAFE
+    LANGUAGE sql
+RETURN pg_catalog.sha256(pg_catalog.convert_to(content, 'UTF8'));
+COMMENT ON FUNCTION animus.memory_content_hash(text) IS
+    'sha256 of the UTF-8 bytes of content: the key (with namespace) under which store_memory merges a repeated memory. Raises nothing.';
+REVOKE ALL ON FUNCTION animus.memory_content_hash(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_content_hash(text) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+CREATE TABLE animus.memories (
+    id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    namespace     text NOT NULL DEFAULT 'default' CHECK (namespace <> ''),
+    content       text NOT NULL CHECK (pg_catalog.btrim(content) <> ''),
+    memory_type   text NOT NULL CHECK (memory_type <> ''),
+    source        text,
+    metadata      jsonb NOT NULL DEFAULT '{}' CHECK (pg_catalog.jsonb_typeof(metadata) = 'object'),
+    embedding     vector(:embedding_dim) NOT NULL,
+    fts           tsvector GENERATED ALWAYS AS (pg_catalog.to_tsvector('english'::regconfig, content)) STORED,
+    content_hash  bytea GENERATED ALWAYS AS (animus.memory_content_hash(content)) STORED,
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    updated_at    timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT memories_namespace_content_key UNIQUE (namespace, content_hash)
+);
+-- Keep rows whole in the heap. By default PostgreSQL shrinks any row above ~2 kB by moving its
+-- largest values to the TOAST table, and a 384-d vector alone is 1.5 kB: either the vector went
+-- out of line (pgvector's storage is EXTERNAL; every exact distance and index-scan candidate then
+-- cost a TOAST fetch: at 100k rows, exact search over a 510-row filter took 10.6 ms) or, with the
+-- vector kept in, the tsvector did (every ts_rank a TOAST fetch: keyword search 3x slower).
+-- toast_tuple_target = 8160 leaves rows up to a page inline; above that, content and fts are
+-- compressed or moved first (EXTENDED) and the vector (MAIN) only if the row still cannot fit.
+ALTER TABLE animus.memories SET (toast_tuple_target = 8160);
+ALTER TABLE animus.memories ALTER COLUMN embedding SET STORAGE MAIN;
+COMMENT ON TABLE animus.memories IS
+    'Semantic memories: text, embedding (dimension in animus.memory_settings), metadata; one row per (namespace, content).';
+COMMENT ON COLUMN animus.memories.namespace IS 'Whose memory: an agent, a user, a tenant. Filters and (later) row-level security scope by it.';
+COMMENT ON COLUMN animus.memories.fts IS 'English tsvector of content (stemmed, stop words removed), GIN-indexed: the keyword branch of search.';
+COMMENT ON COLUMN animus.memories.content_hash IS 'animus.memory_content_hash(content): with namespace, the dedup key of store_memory.';
+
+-- Cosine HNSW index (pgvector defaults m = 16, ef_construction = 64). Search functions set
+-- hnsw.ef_search and iterative scans themselves (docs/memory.md).
+CREATE INDEX memories_embedding_hnsw ON animus.memories USING hnsw (embedding vector_cosine_ops);
+CREATE INDEX memories_fts_gin ON animus.memories USING gin (fts);
+-- Filters: namespace (+ memory_type) by btree, metadata containment by GIN, time ranges by btree.
+CREATE INDEX memories_namespace_type ON animus.memories (namespace, memory_type);
+CREATE INDEX memories_metadata_gin ON animus.memories USING gin (metadata jsonb_path_ops);
+CREATE INDEX memories_created_at ON animus.memories (created_at);
+
+-- Privileges: readers SELECT, writers also INSERT/UPDATE/DELETE. Every memory function is
+-- SECURITY INVOKER, so the row-level security policies a later change adds apply to the caller.
+GRANT SELECT ON animus.memories, animus.memory_settings TO animus_memory_reader;
+GRANT INSERT, UPDATE, DELETE ON animus.memories TO animus_memory_writer;
+
+INSERT INTO animus.error_codes (sqlstate, name, meaning, hint) VALUES
+    ('ZA200', 'memory_dimension_mismatch',   'An embedding does not have the dimension recorded in animus.memory_settings.',     'Embed with the model in animus.memory_settings, or change the model with animus.memory_begin_reembedding().'),
+    ('ZA201', 'memory_embedding_not_finite', 'An embedding component is NaN, infinite or not a number.',                         'Check the embedding model output; every component must be a finite number.'),
+    ('ZA202', 'memory_zero_vector',          'An embedding is the zero vector, which has no cosine direction.',                   'Pass a non-zero embedding (e.g. the model output for non-empty text).'),
+    ('ZA203', 'memory_empty_content',        'The content of a memory is empty or only whitespace.',                              'Store non-empty text.'),
+    ('ZA204', 'memory_invalid_filter',       'A search filter value has the wrong JSON shape.',                                  'Use the filter shape in docs/memory.md (strings, arrays of strings, operator objects).'),
+    ('ZA205', 'memory_unknown_filter_key',   'A search filter has a key animus does not know.',                                  'Use only namespace, memory_type, source, metadata and created_at.'),
+    ('ZA206', 'memory_unknown_filter_operator','A search filter uses an operator animus does not know.',                         'Use eq, in or prefix (text fields), gt/gte/lt/lte (created_at).'),
+    ('ZA207', 'memory_not_found',            'No memory has the given id (or it is not visible to the caller).',                 'Check the id; get_memory returns no row for a missing id.'),
+    ('ZA208', 'memory_invalid_batch',        'An element of a batch of memories is malformed.',                                  'Pass a JSON array of objects with content, embedding and memory_type (docs/memory.md).'),
+    ('ZA209', 'memory_reembedding_state',    'The operation does not fit the embedding state (ready or reembedding).',           'See animus.memory_settings.state; finish or begin re-embedding first.'),
+    ('ZA210', 'memory_embeddings_missing',   'Re-embedding cannot finish while memories still lack an embedding.',               'Store the new embeddings (animus.update_memory or store_memories), then finish again.');
+
+-- ==== change memory_filters (deploy/memory_filters.sql) ====
+-- Deploy animus:memory_filters to pg
+-- requires: memory_table
+
+-- Search filters: one JSON shape for the three searches (docs/memory.md, "Filters").
+--   {"namespace":   "a" | ["a", "b"] | {"eq": "a"} | {"in": ["a", "b"]} | {"prefix": "team/"},
+--    "memory_type": same forms,   "source": same forms,
+--    "metadata":    {...}                         -- containment: metadata @> this object
+--    "created_at":  {"gte": ts, "gt": ts, "lt": ts, "lte": ts}}   -- any subset, ANDed
+-- animus.memory_validate_filters() checks a filter once and returns it normalised
+-- (text fields become {"in": [...]} or {"prefix": "..."}, timestamps canonical);
+-- animus.memory_filter_match() applies a normalised filter to one row.
+
+-- The strings of a normalised {"in": [...]} filter as text[]. IMMUTABLE, so with a constant
+-- filter the planner folds it into a constant array and `col = ANY(...)` can use a btree index.
+CREATE FUNCTION animus.memory_filter_list(text_filter jsonb)
+    RETURNS text[]
+    IMMUTABLE
+    PARALLEL SAFE
+    LANGUAGE sql
+RETURN ARRAY(SELECT pg_catalog.jsonb_array_elements_text(text_filter -> 'in'));
+COMMENT ON FUNCTION animus.memory_filter_list(jsonb) IS
+    'Internal: the "in" list of a normalised text filter as text[] (NULL-safe: empty for other forms). Raises nothing.';
+REVOKE ALL ON FUNCTION animus.memory_filter_list(jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_filter_list(jsonb) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+-- One text field (namespace, memory_type, source) of a filter, normalised.
+CREATE FUNCTION animus.memory_normalize_text_filter(field text, value jsonb)
+    RETURNS jsonb
+    IMMUTABLE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    op text;
+    operand jsonb;
+BEGIN
+    CASE pg_catalog.jsonb_typeof(value)
+    WHEN 'string' THEN
+        RETURN pg_catalog.jsonb_build_object('in', pg_catalog.jsonb_build_array(value));
+    WHEN 'array' THEN
+        op := 'in';
+        operand := value;
+    WHEN 'object' THEN
+        IF (SELECT count(*) FROM pg_catalog.jsonb_object_keys(value)) <> 1 THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA204',
+                MESSAGE = pg_catalog.format('filters.%s must name exactly one operator', field),
+                DETAIL = pg_catalog.format('filters.%s = %s', field, value),
+                HINT = 'Use one of {"eq": "x"}, {"in": ["x", "y"]}, {"prefix": "x"}.';
+        END IF;
+        SELECT k, v INTO op, operand FROM pg_catalog.jsonb_each(value) AS e(k, v);
+    ELSE
+        RAISE EXCEPTION USING ERRCODE = 'ZA204',
+            MESSAGE = pg_catalog.format('filters.%s must be a string, an array of strings or an operator object', field),
+            DETAIL = pg_catalog.format('filters.%s = %s', field, value),
+            HINT = pg_catalog.format('Example: {"%s": "x"} or {"%s": ["x", "y"]} or {"%s": {"prefix": "x"}}.', field, field, field);
+    END CASE;
+
+    CASE op
+    WHEN 'eq', 'prefix' THEN
+        IF pg_catalog.jsonb_typeof(operand) IS DISTINCT FROM 'string' THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA204',
+                MESSAGE = pg_catalog.format('filters.%s.%s must be a string', field, op),
+                DETAIL = pg_catalog.format('filters.%s = %s', field, value),
+                HINT = pg_catalog.format('Example: {"%s": {"%s": "x"}}.', field, op);
+        END IF;
+        IF op = 'eq' THEN
+            RETURN pg_catalog.jsonb_build_object('in', pg_catalog.jsonb_build_array(operand));
+        END IF;
+        RETURN pg_catalog.jsonb_build_object('prefix', operand);
+    WHEN 'in' THEN
+        IF pg_catalog.jsonb_typeof(operand) IS DISTINCT FROM 'array'
+           OR pg_catalog.jsonb_array_length(operand) = 0
+           OR EXISTS (SELECT 1 FROM pg_catalog.jsonb_array_elements(operand) AS e(x)
+                       WHERE pg_catalog.jsonb_typeof(e.x) <> 'string') THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA204',
+                MESSAGE = pg_catalog.format('filters.%s must list one or more strings', field),
+                DETAIL = pg_catalog.format('filters.%s = %s', field, value),
+                HINT = pg_catalog.format('Example: {"%s": ["x", "y"]}.', field);
+        END IF;
+        RETURN pg_catalog.jsonb_build_object('in', operand);
+    ELSE
+        RAISE EXCEPTION USING ERRCODE = 'ZA206',
+            MESSAGE = pg_catalog.format('filters.%s uses the unknown operator "%s"', field, op),
+            DETAIL = pg_catalog.format('filters.%s = %s', field, value),
+            HINT = 'Text filters know the operators eq, in and prefix.';
+    END CASE;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_normalize_text_filter(text, jsonb) IS
+    'Internal to memory_validate_filters: normalises one text filter to {"in": [...]} or {"prefix": "..."}. Raises ZA204, ZA206.';
+REVOKE ALL ON FUNCTION animus.memory_normalize_text_filter(text, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_normalize_text_filter(text, jsonb) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+CREATE FUNCTION animus.memory_validate_filters(filters jsonb DEFAULT '{}')
+    RETURNS jsonb
+    STABLE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    normalised jsonb := '{}';
+    key text;
+    value jsonb;
+    op text;
+    operand jsonb;
+    bounds jsonb;
+    bound timestamptz;
+BEGIN
+    IF filters IS NULL OR filters = 'null'::jsonb THEN
+        RETURN normalised;
+    END IF;
+    IF pg_catalog.jsonb_typeof(filters) <> 'object' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA204',
+            MESSAGE = 'filters must be a JSON object',
+            DETAIL = pg_catalog.format('filters = %s', pg_catalog.left(filters::text, 200)),
+            HINT = 'Pass an object such as {"namespace": "agent-1", "memory_type": ["fact", "episode"]}.';
+    END IF;
+    FOR key, value IN SELECT e.key, e.value FROM pg_catalog.jsonb_each(filters) AS e LOOP
+        CASE key
+        WHEN 'namespace', 'memory_type', 'source' THEN
+            normalised := normalised || pg_catalog.jsonb_build_object(key, animus.memory_normalize_text_filter(key, value));
+        WHEN 'metadata' THEN
+            IF pg_catalog.jsonb_typeof(value) <> 'object' THEN
+                RAISE EXCEPTION USING ERRCODE = 'ZA204',
+                    MESSAGE = 'filters.metadata must be a JSON object (matched by containment)',
+                    DETAIL = pg_catalog.format('filters.metadata = %s', pg_catalog.left(value::text, 200)),
+                    HINT = 'Example: {"metadata": {"topic": "billing"}} keeps memories whose metadata contains that pair.';
+            END IF;
+            normalised := normalised || pg_catalog.jsonb_build_object(key, value);
+        WHEN 'created_at' THEN
+            IF pg_catalog.jsonb_typeof(value) <> 'object' OR value = '{}'::jsonb THEN
+                RAISE EXCEPTION USING ERRCODE = 'ZA204',
+                    MESSAGE = 'filters.created_at must be an object of bounds',
+                    DETAIL = pg_catalog.format('filters.created_at = %s', pg_catalog.left(value::text, 200)),
+                    HINT = 'Example: {"created_at": {"gte": "2026-01-01T00:00:00Z", "lt": "2026-02-01T00:00:00Z"}}.';
+            END IF;
+            bounds := '{}';
+            FOR op, operand IN SELECT e.key, e.value FROM pg_catalog.jsonb_each(value) AS e LOOP
+                IF op NOT IN ('gt', 'gte', 'lt', 'lte') THEN
+                    RAISE EXCEPTION USING ERRCODE = 'ZA206',
+                        MESSAGE = pg_catalog.format('filters.created_at uses the unknown operator "%s"', op),
+                        DETAIL = pg_catalog.format('filters.created_at = %s', value),
+                        HINT = 'created_at knows the operators gt, gte, lt and lte.';
+                END IF;
+                BEGIN
+                    IF pg_catalog.jsonb_typeof(operand) <> 'string' THEN
+                        RAISE EXCEPTION USING ERRCODE = 'ZA204';
+                    END IF;
+                    bound := (operand #>> '{}')::timestamptz;
+                EXCEPTION WHEN SQLSTATE 'ZA204' OR data_exception THEN
+                    RAISE EXCEPTION USING ERRCODE = 'ZA204',
+                        MESSAGE = pg_catalog.format('filters.created_at.%s must be a timestamp string', op),
+                        DETAIL = pg_catalog.format('filters.created_at.%s = %s', op, operand),
+                        HINT = 'Use ISO 8601 with a time zone, e.g. "2026-01-01T00:00:00Z".';
+                END;
+                bounds := bounds || pg_catalog.jsonb_build_object(op, bound);
+            END LOOP;
+            normalised := normalised || pg_catalog.jsonb_build_object(key, bounds);
+        ELSE
+            RAISE EXCEPTION USING ERRCODE = 'ZA205',
+                MESSAGE = pg_catalog.format('filters has the unknown key "%s"', key),
+                DETAIL = pg_catalog.format('keys given: %s', (SELECT pg_catalog.string_agg(k, ', ') FROM pg_catalog.jsonb_object_keys(filters) AS k)),
+                HINT = 'Filter keys are namespace, memory_type, source, metadata and created_at.';
+        END CASE;
+    END LOOP;
+    RETURN normalised;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_validate_filters(jsonb) IS
+    'Checks a search filter and returns it normalised for animus.memory_filter_match (NULL or {} = no filter). '
+    'Raises ZA204 (wrong shape), ZA205 (unknown key), ZA206 (unknown operator).';
+REVOKE ALL ON FUNCTION animus.memory_validate_filters(jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_validate_filters(jsonb) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+-- The filter predicate, for every query that filters memories (the three searches and the
+-- keyword candidates of animus.memory_text_candidates). A SQL-standard body without SET clauses:
+-- it is bound at creation (no search_path lookups at run time) and the planner INLINES it, so
+-- with a constant (EXECUTE ... USING) filter the unused branches fold away and what is left
+-- (namespace = ANY('{...}'), metadata @> '{...}', created_at >= ...) can use the indexes.
+-- Pass a filter normalised by animus.memory_validate_filters.
+CREATE FUNCTION animus.memory_filter_match(
+    filters      jsonb,
+    namespace    text,
+    memory_type  text,
+    source       text,
+    metadata     jsonb,
+    created_at   timestamptz)
+    RETURNS boolean
+    STABLE
+    PARALLEL SAFE
+    LANGUAGE sql
+RETURN
+    (filters -> 'namespace' IS NULL
+        OR CASE WHEN filters -> 'namespace' ? 'in'
+                THEN namespace = ANY (animus.memory_filter_list(filters -> 'namespace'))
+                ELSE pg_catalog.starts_with(namespace, filters -> 'namespace' ->> 'prefix') END)
+    AND (filters -> 'memory_type' IS NULL
+        OR CASE WHEN filters -> 'memory_type' ? 'in'
+                THEN memory_type = ANY (animus.memory_filter_list(filters -> 'memory_type'))
+                ELSE pg_catalog.starts_with(memory_type, filters -> 'memory_type' ->> 'prefix') END)
+    AND (filters -> 'source' IS NULL
+        OR CASE WHEN filters -> 'source' ? 'in'
+                THEN source = ANY (animus.memory_filter_list(filters -> 'source'))
+                ELSE pg_catalog.starts_with(source, filters -> 'source' ->> 'prefix') END)
+    AND (filters -> 'metadata' IS NULL OR metadata @> (filters -> 'metadata'))
+    AND (filters #> '{created_at,gt}' IS NULL OR created_at > (filters #>> '{created_at,gt}')::timestamptz)
+    AND (filters #> '{created_at,gte}' IS NULL OR created_at >= (filters #>> '{created_at,gte}')::timestamptz)
+    AND (filters #> '{created_at,lt}' IS NULL OR created_at < (filters #>> '{created_at,lt}')::timestamptz)
+    AND (filters #> '{created_at,lte}' IS NULL OR created_at <= (filters #>> '{created_at,lte}')::timestamptz);
+COMMENT ON FUNCTION animus.memory_filter_match(jsonb, text, text, text, jsonb, timestamptz) IS
+    'True when a memory (its namespace, memory_type, source, metadata, created_at) passes a filter normalised by '
+    'animus.memory_validate_filters. Inlinable SQL: call it in WHERE with a constant or parameter filter. Raises nothing.';
+REVOKE ALL ON FUNCTION animus.memory_filter_match(jsonb, text, text, text, jsonb, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_filter_match(jsonb, text, text, text, jsonb, timestamptz) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+-- ==== change memory_store (deploy/memory_store.sql) ====
+-- Deploy animus:memory_store to pg
+-- requires: memory_table
+
+-- Functions that use pgvector's type and operators run with search_path = pg_catalog plus the
+-- schema pgvector is installed in (read here, at deploy time); every animus name is qualified.
+SELECT e.extnamespace::regnamespace::text AS vector_schema
+  FROM pg_catalog.pg_extension e WHERE e.extname = 'vector' \gset
+
+INSERT INTO animus.error_codes (sqlstate, name, meaning, hint) VALUES
+    ('ZA211', 'memory_duplicate_content', 'An update would give a memory the same content as another memory of its namespace.',
+     'Update or delete the other memory (its id is in the DETAIL), or store the content with store_memory, which merges.');
+
+-- Checks an embedding argument against animus.memory_settings. Used by every function that
+-- takes an embedding. NaN and infinite components cannot reach it: pgvector rejects them when
+-- the value is parsed (SQLSTATE 22000 / 22003); the batch form, whose embeddings arrive as JSON,
+-- checks them itself (ZA201).
+CREATE FUNCTION animus.memory_check_embedding(embedding vector, argument text DEFAULT 'embedding')
+    RETURNS void
+    STABLE
+    SET search_path = pg_catalog, :"vector_schema"
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    expected integer;
+BEGIN
+    IF embedding IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001',
+            MESSAGE = format('%s must not be NULL', argument),
+            HINT = 'Pass the embedding of the text as a vector, e.g. ''[0.1, 0.2, ...]''::vector.';
+    END IF;
+    SELECT s.embedding_dim INTO expected FROM animus.memory_settings AS s;
+    IF vector_dims(embedding) <> expected THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA200',
+            MESSAGE = format('%s has %s dimensions; animus.memories stores %s', argument, vector_dims(embedding), expected),
+            DETAIL = format('embedding model: %s', (SELECT s.embedding_model FROM animus.memory_settings AS s)),
+            HINT = 'Embed with the model recorded in animus.memory_settings, or change it with animus.memory_begin_reembedding().';
+    END IF;
+    IF vector_norm(embedding) = 0 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA202',
+            MESSAGE = format('%s is the zero vector, which has no cosine direction', argument),
+            HINT = 'Pass a non-zero embedding.';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_check_embedding(vector, text) IS
+    'Raises unless embedding is a non-NULL, non-zero vector of the dimension in animus.memory_settings. '
+    'Raises ZA001 (NULL), ZA200 (dimension), ZA202 (zero vector).';
+REVOKE ALL ON FUNCTION animus.memory_check_embedding(vector, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_check_embedding(vector, text) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+-- Checks the text arguments of a memory; returns nothing, raises on the first bad one.
+CREATE FUNCTION animus.memory_check_fields(content text, memory_type text, namespace text, metadata jsonb)
+    RETURNS void
+    IMMUTABLE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF content IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'content must not be NULL',
+            HINT = 'Pass the text of the memory.';
+    END IF;
+    IF pg_catalog.btrim(content) = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA203', MESSAGE = 'content must not be empty',
+            DETAIL = pg_catalog.format('content = %L', pg_catalog.left(content, 40)),
+            HINT = 'Store non-empty text.';
+    END IF;
+    IF memory_type IS NULL OR memory_type = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'memory_type must be a non-empty string',
+            HINT = 'Pass a type such as ''fact'', ''episode'' or ''preference''.';
+    END IF;
+    IF namespace IS NULL OR namespace = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'namespace must be a non-empty string',
+            HINT = 'Omit it for ''default'', or pass the agent, user or tenant the memory belongs to.';
+    END IF;
+    IF metadata IS NOT NULL AND pg_catalog.jsonb_typeof(metadata) <> 'object' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA003', MESSAGE = 'metadata must be a JSON object',
+            DETAIL = pg_catalog.format('metadata = %s', pg_catalog.left(metadata::text, 200)),
+            HINT = 'Pass an object such as {"topic": "billing"}, or omit it.';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_check_fields(text, text, text, jsonb) IS
+    'Raises unless content, memory_type and namespace are non-empty and metadata is an object (or NULL). '
+    'Raises ZA001, ZA203, ZA003.';
+REVOKE ALL ON FUNCTION animus.memory_check_fields(text, text, text, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_check_fields(text, text, text, jsonb) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+CREATE FUNCTION animus.store_memory(
+    content      text   DEFAULT NULL,
+    embedding    vector DEFAULT NULL,
+    memory_type  text   DEFAULT NULL,
+    source       text   DEFAULT NULL,
+    metadata     jsonb  DEFAULT '{}',
+    namespace    text   DEFAULT 'default')
+    RETURNS TABLE (id bigint, created boolean)
+    VOLATILE
+    SET search_path = pg_catalog, :"vector_schema"
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    PERFORM animus.memory_check_fields(store_memory.content, store_memory.memory_type,
+                                       store_memory.namespace, store_memory.metadata);
+    PERFORM animus.memory_check_embedding(store_memory.embedding);
+    -- One race-free statement: a second store of the same content in the same namespace
+    -- updates the row (xmax <> 0 on the returned row means the conflict branch ran).
+    RETURN QUERY
+    INSERT INTO animus.memories AS m (namespace, content, memory_type, source, metadata, embedding)
+    VALUES (store_memory.namespace, store_memory.content, store_memory.memory_type, store_memory.source,
+            coalesce(store_memory.metadata, '{}'), store_memory.embedding)
+    ON CONFLICT ON CONSTRAINT memories_namespace_content_key DO UPDATE
+       SET memory_type = EXCLUDED.memory_type,
+           source      = EXCLUDED.source,
+           metadata    = EXCLUDED.metadata,
+           embedding   = EXCLUDED.embedding,
+           updated_at  = now()
+    RETURNING m.id, m.xmax = 0;
+END
+$$;
+COMMENT ON FUNCTION animus.store_memory(text, vector, text, text, jsonb, text) IS
+    'Stores a memory and returns (id, created). The same content again in the same namespace updates that memory '
+    '(memory_type, source, metadata, embedding, updated_at) and returns created = false. '
+    'Raises ZA001 (NULL argument), ZA003 (metadata not an object), ZA200 (dimension), ZA202 (zero vector), ZA203 (empty content).';
+REVOKE ALL ON FUNCTION animus.store_memory(text, vector, text, text, jsonb, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.store_memory(text, vector, text, text, jsonb, text) TO animus_memory_writer, animus_admin;
+
+-- Whether text parses as a pgvector vector (the error path of store_memories uses it to find the
+-- element pgvector rejected).
+CREATE FUNCTION animus.memory_parses_as_vector(value text)
+    RETURNS boolean
+    IMMUTABLE
+    SET search_path = pg_catalog, :"vector_schema"
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    PERFORM value::vector;
+    RETURN true;
+EXCEPTION WHEN data_exception THEN
+    RETURN false;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_parses_as_vector(text) IS
+    'True if value is valid pgvector text ([finite numbers]); false otherwise. Raises nothing.';
+REVOKE ALL ON FUNCTION animus.memory_parses_as_vector(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_parses_as_vector(text) TO animus_memory_writer, animus_admin;
+
+-- The batch form: one INSERT for many memories. Input is a JSON array of objects
+--   {"content": "...", "embedding": ..., "memory_type": "...",
+--    "source": "..." (optional), "metadata": {...} (optional), "namespace": "..." (optional)}
+-- where embedding is a JSON array of numbers, or a string in pgvector's text form "[0.1,0.2,...]".
+-- The string form is the fast path for bulk loads: JSON numbers are parsed as numeric, which
+-- costs about 4x the whole rest of the load (measured, docs/memory.md).
+-- Every element is checked before or while the one INSERT runs; the first bad one raises, naming
+-- its position (1-based), and nothing is written. Repeats of one (namespace, content) inside a
+-- batch collapse to the last of them.
+CREATE FUNCTION animus.store_memories(
+    memories   jsonb DEFAULT NULL,
+    namespace  text  DEFAULT 'default')
+    RETURNS TABLE (ordinal integer, id bigint, created boolean)
+    VOLATILE
+    SET search_path = pg_catalog, :"vector_schema"
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    bad record;
+    err_message text;
+BEGIN
+    IF memories IS NULL OR jsonb_typeof(memories) <> 'array' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA208',
+            MESSAGE = 'memories must be a JSON array of memory objects',
+            DETAIL = format('memories is %s', coalesce(jsonb_typeof(memories), 'NULL')),
+            HINT = 'Pass [{"content": "...", "embedding": [...], "memory_type": "..."}, ...].';
+    END IF;
+    IF store_memories.namespace IS NULL OR store_memories.namespace = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'namespace must be a non-empty string',
+            HINT = 'Omit it for ''default''; an element''s own "namespace" overrides it.';
+    END IF;
+
+    -- Shape of every element (cheap: no number is parsed for string embeddings).
+    SELECT a.ord, p.code, p.problem INTO bad
+      FROM jsonb_array_elements(memories) WITH ORDINALITY AS a(e, ord)
+     CROSS JOIN LATERAL (
+        SELECT c.code, c.problem FROM (VALUES
+            (1, 'ZA208', 'is not a JSON object', jsonb_typeof(a.e) <> 'object'),
+            (2, 'ZA208', 'has an unknown key (known: content, embedding, memory_type, source, metadata, namespace)',
+                jsonb_typeof(a.e) = 'object' AND EXISTS (
+                    SELECT 1 FROM jsonb_object_keys(a.e) AS k
+                     WHERE k NOT IN ('content', 'embedding', 'memory_type', 'source', 'metadata', 'namespace'))),
+            (3, 'ZA208', 'needs "content" as a string', jsonb_typeof(a.e -> 'content') IS DISTINCT FROM 'string'),
+            (4, 'ZA203', 'has empty content', btrim(a.e ->> 'content') = ''),
+            (5, 'ZA208', 'needs "memory_type" as a non-empty string',
+                jsonb_typeof(a.e -> 'memory_type') IS DISTINCT FROM 'string' OR a.e ->> 'memory_type' = ''),
+            (6, 'ZA208', 'has a "source" that is not a string',
+                coalesce(jsonb_typeof(a.e -> 'source'), 'null') NOT IN ('string', 'null')),
+            (7, 'ZA208', 'has "metadata" that is not an object',
+                coalesce(jsonb_typeof(a.e -> 'metadata'), 'object') <> 'object'),
+            (8, 'ZA208', 'has a "namespace" that is not a non-empty string',
+                a.e ? 'namespace' AND (jsonb_typeof(a.e -> 'namespace') <> 'string' OR a.e ->> 'namespace' = '')),
+            (9, 'ZA208', 'needs "embedding" as an array of numbers or a string "[0.1,...]"',
+                coalesce(jsonb_typeof(a.e -> 'embedding'), 'null') NOT IN ('array', 'string')),
+            (10, 'ZA201', 'has an embedding component that is not a number (NaN, Infinity, a string, null)',
+                jsonb_typeof(a.e -> 'embedding') = 'array'
+                AND jsonb_path_exists(a.e -> 'embedding', '$[*] ? (@.type() != "number")')),
+            (11, 'ZA201', 'has an embedding component beyond the float4 range (infinite)',
+                jsonb_typeof(a.e -> 'embedding') = 'array'
+                AND jsonb_path_exists(a.e -> 'embedding', '$[*] ? (@ > 3.4028234e38 || @ < -3.4028234e38)'))
+        ) AS c(n, code, problem, failed)
+        WHERE c.failed IS TRUE
+        ORDER BY c.n
+        LIMIT 1) AS p
+     ORDER BY a.ord
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = bad.code,
+            MESSAGE = format('memories[%s] %s', bad.ord, bad.problem),
+            DETAIL = 'Nothing was stored (positions count from 1).',
+            HINT = CASE bad.code
+                   WHEN 'ZA201' THEN 'Every embedding component must be a finite number.'
+                   WHEN 'ZA203' THEN 'Store non-empty text.'
+                   ELSE 'Each element is {"content": "...", "embedding": [...], "memory_type": "...", "source"?, "metadata"?, "namespace"?}.'
+                   END;
+    END IF;
+
+    -- Dimension and zero vector are checked per row while the INSERT reads its input
+    -- (memory_check_embedding raises ZA200 / ZA202 naming the element).
+    BEGIN
+        RETURN QUERY
+        WITH input AS (
+            SELECT a.ord::integer AS ord,
+                   coalesce(a.e ->> 'namespace', store_memories.namespace) AS ns,
+                   a.e ->> 'content' AS body,
+                   animus.memory_content_hash(a.e ->> 'content') AS hash,
+                   a.e ->> 'memory_type' AS mtype,
+                   a.e ->> 'source' AS src,
+                   coalesce(a.e -> 'metadata', '{}') AS meta,
+                   CASE jsonb_typeof(a.e -> 'embedding')
+                   WHEN 'string' THEN (a.e ->> 'embedding')::vector
+                   ELSE (a.e -> 'embedding')::text::vector END AS emb
+              FROM jsonb_array_elements(memories) WITH ORDINALITY AS a(e, ord)
+        ), checked AS MATERIALIZED (
+            SELECT i.*, animus.memory_check_embedding(i.emb, format('memories[%s].embedding', i.ord)) AS ok
+              FROM input AS i
+        ), last_of_each AS (
+            SELECT DISTINCT ON (c.ns, c.hash) c.* FROM checked AS c ORDER BY c.ns, c.hash, c.ord DESC
+        ), written AS (
+            INSERT INTO animus.memories AS m (namespace, content, memory_type, source, metadata, embedding)
+            SELECT l.ns, l.body, l.mtype, l.src, l.meta, l.emb
+              FROM last_of_each AS l ORDER BY l.ord
+            ON CONFLICT ON CONSTRAINT memories_namespace_content_key DO UPDATE
+               SET memory_type = EXCLUDED.memory_type,
+                   source      = EXCLUDED.source,
+                   metadata    = EXCLUDED.metadata,
+                   embedding   = EXCLUDED.embedding,
+                   updated_at  = now()
+            RETURNING m.id, m.namespace, m.content_hash, m.xmax = 0 AS is_new
+        )
+        SELECT c.ord, w.id, w.is_new
+          FROM checked AS c JOIN written AS w ON w.namespace = c.ns AND w.content_hash = c.hash
+         ORDER BY c.ord;
+    EXCEPTION WHEN data_exception THEN
+        -- pgvector rejected an embedding (NaN, Infinity, beyond float4, malformed string).
+        GET STACKED DIAGNOSTICS err_message = MESSAGE_TEXT;
+        SELECT a.ord INTO bad
+          FROM jsonb_array_elements(memories) WITH ORDINALITY AS a(e, ord)
+         WHERE jsonb_typeof(a.e -> 'embedding') = 'string'
+           AND NOT animus.memory_parses_as_vector(a.e ->> 'embedding')
+         ORDER BY a.ord LIMIT 1;
+        RAISE EXCEPTION USING ERRCODE = 'ZA201',
+            MESSAGE = format('memories[%s] has an embedding that is not a vector of finite numbers',
+                             coalesce(bad.ord::text, '?')),
+            DETAIL = format('pgvector: %s. Nothing was stored.', err_message),
+            HINT = 'Every embedding component must be a finite number; the string form is "[0.1,0.2,...]".';
+    END;
+END
+$$;
+COMMENT ON FUNCTION animus.store_memories(jsonb, text) IS
+    'Batch form of store_memory for bulk loads: memories is a JSON array of {content, embedding, memory_type, source?, metadata?, '
+    'namespace?}, embedding a JSON array of numbers or (faster) a string "[0.1,...]"; namespace is the default for elements '
+    'without one. Returns (ordinal, id, created) per element; repeats of one (namespace, content) collapse to the last. '
+    'Nothing is written if one element is bad. '
+    'Raises ZA001, ZA200 (dimension), ZA201 (NaN/infinite/non-number component), ZA202 (zero vector), ZA203 (empty content), '
+    'ZA208 (malformed element).';
+REVOKE ALL ON FUNCTION animus.store_memories(jsonb, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.store_memories(jsonb, text) TO animus_memory_writer, animus_admin;
+
+CREATE FUNCTION animus.get_memory(id bigint DEFAULT NULL)
+    RETURNS SETOF animus.memories
+    STABLE
+    SET search_path = pg_catalog, :"vector_schema"
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF get_memory.id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'id must not be NULL', HINT = 'Pass the id store_memory returned.';
+    END IF;
+    RETURN QUERY SELECT m.* FROM animus.memories AS m WHERE m.id = get_memory.id;
+END
+$$;
+COMMENT ON FUNCTION animus.get_memory(bigint) IS
+    'The memory with this id, as the table row (no row if there is none or it is not visible to the caller). Read-only (STABLE). Raises ZA001.';
+REVOKE ALL ON FUNCTION animus.get_memory(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.get_memory(bigint) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+-- Changes the given fields of a memory; a NULL argument keeps that field. New content needs its
+-- new embedding in the same call, so the text and its vector never disagree.
+CREATE FUNCTION animus.update_memory(
+    id           bigint DEFAULT NULL,
+    content      text   DEFAULT NULL,
+    embedding    vector DEFAULT NULL,
+    memory_type  text   DEFAULT NULL,
+    source       text   DEFAULT NULL,
+    metadata     jsonb  DEFAULT NULL,
+    namespace    text   DEFAULT NULL)
+    RETURNS SETOF animus.memories
+    VOLATILE
+    SET search_path = pg_catalog, :"vector_schema"
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    cur animus.memories%ROWTYPE;
+    other bigint;
+BEGIN
+    IF update_memory.id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'id must not be NULL', HINT = 'Pass the id store_memory returned.';
+    END IF;
+    SELECT m.* INTO cur FROM animus.memories AS m WHERE m.id = update_memory.id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA207', MESSAGE = format('no memory has id %s', update_memory.id),
+            HINT = 'Check the id (store_memory returns it); the memory may have been deleted.';
+    END IF;
+    PERFORM animus.memory_check_fields(coalesce(update_memory.content, cur.content),
+                                       coalesce(update_memory.memory_type, cur.memory_type),
+                                       coalesce(update_memory.namespace, cur.namespace),
+                                       update_memory.metadata);
+    IF update_memory.embedding IS NOT NULL THEN
+        PERFORM animus.memory_check_embedding(update_memory.embedding);
+    ELSIF update_memory.content IS DISTINCT FROM cur.content AND update_memory.content IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'embedding must be given when content changes',
+            HINT = 'Pass the embedding of the new content in the same call.';
+    END IF;
+    IF update_memory.content IS NOT NULL OR update_memory.namespace IS NOT NULL THEN
+        SELECT m.id INTO other FROM animus.memories AS m
+         WHERE m.namespace = coalesce(update_memory.namespace, cur.namespace)
+           AND m.content_hash = animus.memory_content_hash(coalesce(update_memory.content, cur.content))
+           AND m.id <> cur.id;
+        IF FOUND THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA211',
+                MESSAGE = format('memory %s would have the same content as memory %s in namespace %s',
+                                 cur.id, other, coalesce(update_memory.namespace, cur.namespace)),
+                DETAIL = format('other id: %s', other),
+                HINT = 'Update or delete the other memory instead.';
+        END IF;
+    END IF;
+    RETURN QUERY
+    UPDATE animus.memories AS m
+       SET content     = coalesce(update_memory.content, m.content),
+           embedding   = coalesce(update_memory.embedding, m.embedding),
+           memory_type = coalesce(update_memory.memory_type, m.memory_type),
+           source      = coalesce(update_memory.source, m.source),
+           metadata    = coalesce(update_memory.metadata, m.metadata),
+           namespace   = coalesce(update_memory.namespace, m.namespace),
+           updated_at  = now()
+     WHERE m.id = cur.id
+    RETURNING m.*;
+EXCEPTION WHEN unique_violation THEN
+    -- a concurrent writer took the (namespace, content) between the check and the update
+    RAISE EXCEPTION USING ERRCODE = 'ZA211',
+        MESSAGE = format('memory %s would have the same content as another memory of its namespace', update_memory.id),
+        HINT = 'Update or delete the other memory instead.';
+END
+$$;
+COMMENT ON FUNCTION animus.update_memory(bigint, text, vector, text, text, jsonb, text) IS
+    'Changes the non-NULL fields of memory id (metadata is replaced, not merged) and sets updated_at; returns the new row. '
+    'New content needs its embedding in the same call. Raises ZA001, ZA003, ZA200, ZA202, ZA203, ZA207 (no such memory), '
+    'ZA211 (another memory of the namespace has that content).';
+REVOKE ALL ON FUNCTION animus.update_memory(bigint, text, vector, text, text, jsonb, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.update_memory(bigint, text, vector, text, text, jsonb, text) TO animus_memory_writer, animus_admin;
+
+CREATE FUNCTION animus.delete_memory(id bigint DEFAULT NULL)
+    RETURNS boolean
+    VOLATILE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF delete_memory.id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'id must not be NULL', HINT = 'Pass the id store_memory returned.';
+    END IF;
+    DELETE FROM animus.memories AS m WHERE m.id = delete_memory.id;
+    RETURN FOUND;
+END
+$$;
+COMMENT ON FUNCTION animus.delete_memory(bigint) IS
+    'Deletes memory id; true if it existed (and was visible), false otherwise. Raises ZA001.';
+REVOKE ALL ON FUNCTION animus.delete_memory(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.delete_memory(bigint) TO animus_memory_writer, animus_admin;
+
+CREATE FUNCTION animus.delete_memories(ids bigint[] DEFAULT NULL)
+    RETURNS bigint
+    VOLATILE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    n bigint;
+BEGIN
+    IF ids IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'ids must not be NULL', HINT = 'Pass an array of memory ids.';
+    END IF;
+    DELETE FROM animus.memories AS m WHERE m.id = ANY (delete_memories.ids);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION animus.delete_memories(bigint[]) IS
+    'Batch form of delete_memory: deletes the memories with these ids, returns how many existed. Raises ZA001.';
+REVOKE ALL ON FUNCTION animus.delete_memories(bigint[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.delete_memories(bigint[]) TO animus_memory_writer, animus_admin;
+
+-- ==== change memory_search (deploy/memory_search.sql) ====
+-- Deploy animus:memory_search to pg
+-- requires: memory_filters
+-- requires: memory_store
+
+SELECT e.extnamespace::regnamespace::text AS vector_schema
+  FROM pg_catalog.pg_extension e WHERE e.extname = 'vector' \gset
+
+-- k and candidates: 1 .. 1000 (1000 is also pgvector's ceiling for hnsw.ef_search).
+CREATE FUNCTION animus.memory_check_limit(value integer, argument text, maximum integer DEFAULT 1000)
+    RETURNS void
+    IMMUTABLE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF value IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = pg_catalog.format('%s must not be NULL', argument),
+            HINT = pg_catalog.format('Pass %s between 1 and %s, or omit it for the default.', argument, maximum);
+    END IF;
+    IF value < 1 OR value > maximum THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002',
+            MESSAGE = pg_catalog.format('%s must be between 1 and %s', argument, maximum),
+            DETAIL = pg_catalog.format('%s = %s', argument, value),
+            HINT = pg_catalog.format('Pass %s between 1 and %s.', argument, maximum);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_check_limit(integer, text, integer) IS
+    'Raises unless 1 <= value <= maximum. Raises ZA001 (NULL), ZA002 (out of range).';
+REVOKE ALL ON FUNCTION animus.memory_check_limit(integer, text, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_check_limit(integer, text, integer) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+-- A natural-language query as an OR of its English lexemes: 'the cats ran home' becomes
+-- 'cat' | 'ran' | 'home'. An AND (plainto_tsquery) of a sentence-long query matches almost
+-- nothing; OR matches any document sharing a stemmed term and the rank sorts them.
+-- NULL when the query has no lexeme (empty, or only stop words).
+CREATE FUNCTION animus.memory_or_tsquery(query text)
+    RETURNS tsquery
+    IMMUTABLE
+    PARALLEL SAFE
+    LANGUAGE sql
+RETURN (SELECT pg_catalog.string_agg(
+                   '''' || pg_catalog.replace(pg_catalog.replace(lexeme, '\', '\\'), '''', '''''') || '''',
+                   ' | ' ORDER BY lexeme)::tsquery
+          FROM pg_catalog.unnest(pg_catalog.tsvector_to_array(pg_catalog.to_tsvector('english'::regconfig, query))) AS lexeme);
+COMMENT ON FUNCTION animus.memory_or_tsquery(text) IS
+    'The English lexemes of query ORed into a tsquery (NULL if there are none). Raises nothing.';
+REVOKE ALL ON FUNCTION animus.memory_or_tsquery(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_or_tsquery(text) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+-- THE keyword branch of search_memory_text and hybrid_search: up to lim ids with their score,
+-- best first (ties by id). filters must already be normalised by memory_validate_filters.
+-- This version ranks with ts_rank over the OR query, normalisation 1 (rank / (1 + log(document
+-- length))): on NFCorpus dev it beats plain ts_rank (nDCG@10 0.2765 vs 0.2708; docs/memory.md).
+-- A later change (BM25) replaces this body.
+-- EXECUTE ... USING plans with the actual filter, so memory_filter_match inlines and folds.
+-- ROWS 100: callers join the result to animus.memories; with the default estimate (1000) the
+-- planner hashes the whole table instead of probing the primary key (measured: 1 ms -> 7 ms).
+CREATE FUNCTION animus.memory_text_candidates(query text, filters jsonb DEFAULT '{}', lim integer DEFAULT 100)
+    RETURNS TABLE (id bigint, score double precision)
+    STABLE
+    ROWS 100
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    q tsquery := animus.memory_or_tsquery(query);
+BEGIN
+    IF q IS NULL OR lim IS NULL OR lim < 1 THEN
+        RETURN;
+    END IF;
+    RETURN QUERY EXECUTE
+        'SELECT m.id, pg_catalog.ts_rank(m.fts, $1, 1)::double precision AS score
+           FROM animus.memories AS m
+          WHERE m.fts @@ $1
+            AND animus.memory_filter_match($2, m.namespace, m.memory_type, m.source, m.metadata, m.created_at)
+          ORDER BY score DESC, m.id
+          LIMIT $3'
+        USING q, coalesce(filters, '{}'), lim;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_text_candidates(text, jsonb, integer) IS
+    'Internal keyword branch of search_memory_text and hybrid_search: up to lim (id, score), score descending, ties by id; '
+    'filters must be normalised by memory_validate_filters. Ranks with ts_rank (normalisation 1) over the OR of the query''s English lexemes. '
+    'Read-only (STABLE). Raises nothing.';
+REVOKE ALL ON FUNCTION animus.memory_text_candidates(text, jsonb, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_text_candidates(text, jsonb, integer) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+-- THE vector branch of search_memory_vector and hybrid_search: up to lim (id, cosine distance),
+-- nearest first (ties by id); k rows whenever k rows match. Three paths:
+--   * a table of fewer than 5,000 rows (pg_class.reltuples), or a filter matching fewer than
+--     2,000 rows (counted through the indexes, stopping at 2,000): exact search over those rows
+--     (a few ms; cheaper than walking the graph past 99 % non-matches, and exact);
+--   * otherwise the HNSW index with an iterative scan (relaxed order, re-sorted here), which keeps
+--     walking the graph until lim rows pass the filter (hnsw.max_scan_tuples caps it);
+--   * if the index scan still returned fewer than lim rows (it hit that cap, or the table is
+--     small), exact search over the filter, so a short answer always means "no more rows match".
+-- hnsw.ef_search is max(100, lim): 100 gives recall@10 >= 0.95 (docs/memory.md), and an index
+-- scan otherwise stops at ef_search rows. The SET clauses keep these settings inside the call.
+CREATE FUNCTION animus.memory_vector_candidates(query_embedding vector, filters jsonb DEFAULT '{}', lim integer DEFAULT 100)
+    RETURNS TABLE (id bigint, distance double precision)
+    STABLE
+    ROWS 100
+    SET search_path = pg_catalog, :"vector_schema"
+    SET hnsw.iterative_scan = 'relaxed_order'
+    SET hnsw.ef_search = 100
+    SET hnsw.max_scan_tuples = 20000
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    exact_below constant integer := 2000;
+    exact_table_below constant real := 5000;
+    f jsonb := coalesce(filters, '{}');
+    matching integer;
+    table_rows real;
+    ids bigint[];
+    distances double precision[];
+BEGIN
+    IF query_embedding IS NULL OR lim IS NULL OR lim < 1 THEN
+        RETURN;
+    END IF;
+    SELECT c.reltuples INTO table_rows FROM pg_class AS c WHERE c.oid = 'animus.memories'::regclass;
+    IF table_rows >= 0 AND table_rows < exact_table_below THEN   -- -1: never analysed, size unknown
+        RETURN QUERY EXECUTE
+            'WITH hits AS MATERIALIZED (
+                 SELECT m.id, m.embedding FROM animus.memories AS m
+                  WHERE m.embedding IS NOT NULL
+                    AND animus.memory_filter_match($2, m.namespace, m.memory_type, m.source, m.metadata, m.created_at))
+             SELECT h.id, h.embedding <=> $1 AS distance FROM hits AS h ORDER BY distance, h.id LIMIT $3'
+            USING query_embedding, f, lim;
+        RETURN;
+    END IF;
+    IF f <> '{}' THEN
+        EXECUTE
+            'SELECT count(*)::integer FROM (
+                 SELECT 1 FROM animus.memories AS m
+                  WHERE animus.memory_filter_match($1, m.namespace, m.memory_type, m.source, m.metadata, m.created_at)
+                  LIMIT $2) AS s'
+            INTO matching USING f, greatest(exact_below, lim);
+        IF matching < greatest(exact_below, lim) THEN
+            RETURN QUERY EXECUTE
+                'WITH hits AS MATERIALIZED (
+                     SELECT m.id, m.embedding FROM animus.memories AS m
+                      WHERE m.embedding IS NOT NULL
+                        AND animus.memory_filter_match($2, m.namespace, m.memory_type, m.source, m.metadata, m.created_at))
+                 SELECT h.id, h.embedding <=> $1 AS distance FROM hits AS h ORDER BY distance, h.id LIMIT $3'
+                USING query_embedding, f, lim;
+            RETURN;
+        END IF;
+    END IF;
+
+    PERFORM set_config('hnsw.ef_search', greatest(100, lim)::text, true);
+    EXECUTE
+        'SELECT array_agg(c.id ORDER BY c.distance, c.id), array_agg(c.distance ORDER BY c.distance, c.id)
+           FROM (SELECT m.id, m.embedding <=> $1 AS distance
+                   FROM animus.memories AS m
+                  WHERE m.embedding IS NOT NULL
+                    AND animus.memory_filter_match($2, m.namespace, m.memory_type, m.source, m.metadata, m.created_at)
+                  ORDER BY m.embedding <=> $1
+                  LIMIT $3) AS c'
+        INTO ids, distances USING query_embedding, f, lim;
+    IF coalesce(cardinality(ids), 0) < lim THEN
+        RETURN QUERY EXECUTE
+            'WITH hits AS MATERIALIZED (
+                 SELECT m.id, m.embedding FROM animus.memories AS m
+                  WHERE m.embedding IS NOT NULL
+                    AND animus.memory_filter_match($2, m.namespace, m.memory_type, m.source, m.metadata, m.created_at))
+             SELECT h.id, h.embedding <=> $1 AS distance FROM hits AS h ORDER BY distance, h.id LIMIT $3'
+            USING query_embedding, f, lim;
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT u.id, u.distance FROM unnest(ids, distances) AS u(id, distance);
+END
+$$;
+COMMENT ON FUNCTION animus.memory_vector_candidates(vector, jsonb, integer) IS
+    'Internal vector branch of search_memory_vector and hybrid_search: up to lim (id, cosine distance), nearest first, '
+    'ties by id; lim rows whenever lim rows match. filters must be normalised by memory_validate_filters. '
+    'HNSW with iterative scan; exact search for tables under 5,000 rows and filters under 2,000 rows. Read-only (STABLE). Raises nothing.';
+REVOKE ALL ON FUNCTION animus.memory_vector_candidates(vector, jsonb, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_vector_candidates(vector, jsonb, integer) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+CREATE FUNCTION animus.search_memory_vector(
+    query_embedding  vector  DEFAULT NULL,
+    k                integer DEFAULT 10,
+    filters          jsonb   DEFAULT '{}')
+    RETURNS TABLE (id bigint, namespace text, content text, memory_type text, source text, metadata jsonb,
+                   created_at timestamptz, updated_at timestamptz,
+                   distance double precision, similarity double precision, rank bigint)
+    STABLE
+    SET search_path = pg_catalog, :"vector_schema"
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    f jsonb;
+BEGIN
+    PERFORM animus.memory_check_embedding(query_embedding, 'query_embedding');
+    PERFORM animus.memory_check_limit(k, 'k');
+    f := animus.memory_validate_filters(filters);
+    RETURN QUERY
+    SELECT m.id, m.namespace, m.content, m.memory_type, m.source, m.metadata, m.created_at, m.updated_at,
+           c.distance, 1 - c.distance, row_number() OVER (ORDER BY c.distance, c.id)
+      FROM animus.memory_vector_candidates(query_embedding, f, k) AS c
+      JOIN animus.memories AS m ON m.id = c.id
+     ORDER BY c.distance, c.id;
+END
+$$;
+COMMENT ON FUNCTION animus.search_memory_vector(vector, integer, jsonb) IS
+    'The k memories nearest to query_embedding by cosine distance (HNSW, iterative scan), filtered (docs/memory.md), '
+    'nearest first, ties by id; k rows whenever k rows match. Read-only (STABLE): runs on a streaming replica. '
+    'Raises ZA001, ZA002 (k outside 1..1000), ZA200, ZA202, ZA204, ZA205, ZA206.';
+REVOKE ALL ON FUNCTION animus.search_memory_vector(vector, integer, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.search_memory_vector(vector, integer, jsonb) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+CREATE FUNCTION animus.search_memory_text(
+    query    text    DEFAULT NULL,
+    k        integer DEFAULT 10,
+    filters  jsonb   DEFAULT '{}')
+    RETURNS TABLE (id bigint, namespace text, content text, memory_type text, source text, metadata jsonb,
+                   created_at timestamptz, updated_at timestamptz,
+                   score double precision, rank bigint)
+    STABLE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    f jsonb;
+BEGIN
+    IF query IS NULL OR pg_catalog.btrim(query) = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'query must be non-empty text',
+            HINT = 'Pass the words to search for, e.g. a question in natural language.';
+    END IF;
+    PERFORM animus.memory_check_limit(k, 'k');
+    f := animus.memory_validate_filters(filters);
+    RETURN QUERY
+    SELECT m.id, m.namespace, m.content, m.memory_type, m.source, m.metadata, m.created_at, m.updated_at,
+           c.score, pg_catalog.row_number() OVER (ORDER BY c.score DESC, c.id)
+      FROM animus.memory_text_candidates(query, f, k) AS c
+      JOIN animus.memories AS m ON m.id = c.id
+     ORDER BY c.score DESC, c.id;
+END
+$$;
+COMMENT ON FUNCTION animus.search_memory_text(text, integer, jsonb) IS
+    'The k memories that best match a natural-language query (English stemming; documents matching ANY query term are ranked), '
+    'filtered (docs/memory.md), best first, ties by id. Read-only (STABLE): runs on a streaming replica. '
+    'Raises ZA001 (empty query), ZA002 (k outside 1..1000), ZA204, ZA205, ZA206.';
+REVOKE ALL ON FUNCTION animus.search_memory_text(text, integer, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.search_memory_text(text, integer, jsonb) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+-- Hybrid search: both branches fused by Reciprocal Rank Fusion in one SQL statement,
+--   score = vector_weight / (rrf_k + vector_rank) + text_weight / (rrf_k + text_rank)
+-- (a branch that did not return the row adds 0). A NULL or empty input, or a zero weight,
+-- switches its branch off. Ties: score, then the better of the two ranks, then id.
+CREATE FUNCTION animus.hybrid_search(
+    query_text       text             DEFAULT NULL,
+    query_embedding  vector           DEFAULT NULL,
+    k                integer          DEFAULT 10,
+    filters          jsonb            DEFAULT '{}',
+    text_weight      double precision DEFAULT 1,
+    vector_weight    double precision DEFAULT 1,
+    rrf_k            integer          DEFAULT 60,
+    candidates       integer          DEFAULT NULL)
+    RETURNS TABLE (id bigint, namespace text, content text, memory_type text, source text, metadata jsonb,
+                   created_at timestamptz, updated_at timestamptz,
+                   score double precision, rank bigint,
+                   vector_rank bigint, text_rank bigint, vector_distance double precision, text_score double precision)
+    STABLE
+    SET search_path = pg_catalog, :"vector_schema"
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    f jsonb;
+    use_text boolean;
+    use_vector boolean;
+    n integer;
+BEGIN
+    PERFORM animus.memory_check_limit(k, 'k');
+    IF text_weight IS NULL OR vector_weight IS NULL OR text_weight < 0 OR vector_weight < 0
+       OR text_weight = 'Infinity' OR vector_weight = 'Infinity' OR text_weight = 'NaN' OR vector_weight = 'NaN' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'text_weight and vector_weight must be finite numbers >= 0',
+            DETAIL = format('text_weight = %s, vector_weight = %s', text_weight, vector_weight),
+            HINT = 'Use weights such as 1 and 1; 0 switches a branch off.';
+    END IF;
+    IF rrf_k IS NULL OR rrf_k < 0 OR rrf_k > 10000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'rrf_k must be between 0 and 10000',
+            DETAIL = format('rrf_k = %s', rrf_k), HINT = 'The usual value is 60.';
+    END IF;
+    n := coalesce(candidates, greatest(k, 100));
+    IF n < k OR n > 1000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'candidates must be between k and 1000',
+            DETAIL = format('candidates = %s, k = %s', n, k),
+            HINT = 'Omit it for max(k, 100), the number of rows each branch contributes to the fusion.';
+    END IF;
+    use_text := query_text IS NOT NULL AND btrim(query_text) <> '' AND text_weight > 0;
+    use_vector := query_embedding IS NOT NULL AND vector_weight > 0;
+    IF NOT use_text AND NOT use_vector THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001',
+            MESSAGE = 'hybrid_search needs query_text or query_embedding (with a weight > 0)',
+            HINT = 'Pass the query text, its embedding, or both.';
+    END IF;
+    IF use_vector THEN
+        PERFORM animus.memory_check_embedding(query_embedding, 'query_embedding');
+    END IF;
+    f := animus.memory_validate_filters(filters);
+
+    RETURN QUERY
+    WITH vec AS (
+        SELECT c.id, c.distance, row_number() OVER (ORDER BY c.distance, c.id) AS r
+          FROM animus.memory_vector_candidates(query_embedding, f, n) AS c
+         WHERE use_vector
+    ), txt AS (
+        SELECT c.id, c.score, row_number() OVER (ORDER BY c.score DESC, c.id) AS r
+          FROM animus.memory_text_candidates(query_text, f, n) AS c
+         WHERE use_text
+    ), fused AS (
+        SELECT coalesce(vec.id, txt.id) AS id,
+               coalesce(vector_weight / (rrf_k + vec.r), 0) + coalesce(text_weight / (rrf_k + txt.r), 0) AS score,
+               vec.r AS vr, txt.r AS tr, vec.distance, txt.score AS ts
+          FROM vec FULL JOIN txt ON txt.id = vec.id
+    )
+    SELECT m.id, m.namespace, m.content, m.memory_type, m.source, m.metadata, m.created_at, m.updated_at,
+           fu.score, row_number() OVER (ORDER BY fu.score DESC, least(fu.vr, fu.tr), fu.id),
+           fu.vr, fu.tr, fu.distance, fu.ts
+      FROM fused AS fu
+      JOIN animus.memories AS m ON m.id = fu.id
+     ORDER BY fu.score DESC, least(fu.vr, fu.tr), fu.id
+     LIMIT k;
+END
+$$;
+COMMENT ON FUNCTION animus.hybrid_search(text, vector, integer, jsonb, double precision, double precision, integer, integer) IS
+    'Vector and keyword search fused by Reciprocal Rank Fusion in one statement: each branch contributes its best '
+    'candidates (default max(k, 100)); score = vector_weight/(rrf_k + vector_rank) + text_weight/(rrf_k + text_rank). '
+    'A NULL/empty input or a zero weight switches its branch off. Rows carry the fused score and rank and each branch''s '
+    'rank, distance and score; ties by best branch rank, then id. Read-only (STABLE): runs on a streaming replica. '
+    'Raises ZA001 (no branch left), ZA002 (k, candidates, weights, rrf_k out of range), ZA200, ZA202, ZA204, ZA205, ZA206.';
+REVOKE ALL ON FUNCTION animus.hybrid_search(text, vector, integer, jsonb, double precision, double precision, integer, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.hybrid_search(text, vector, integer, jsonb, double precision, double precision, integer, integer)
+    TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+-- ==== change work_items (deploy/work_items.sql) ====
+-- Deploy animus:work_items to pg
+-- requires: errors
+-- requires: roles
+-- requires: extensions
+
+-- Work-queue SQLSTATEs (range ZA100-ZA199). Generic argument errors use ZA001-ZA004.
+INSERT INTO animus.error_codes (sqlstate, name, meaning, hint) VALUES
+    ('ZA101', 'unknown_queue',              'The named work queue does not exist.',                                      'Create it with animus.create_queue(queue => ...) or pass an existing queue name.'),
+    ('ZA102', 'unknown_work_item',          'No work item has the given id (work_id or parent_id).',                     'Pass the id returned by submit_work or read_work.'),
+    ('ZA103', 'work_not_running',           'The work item is not running (it is queued or waiting), so it cannot be completed, failed or heartbeated.', 'Claim the item with read_work first; only the worker holding it completes or fails it.'),
+    ('ZA104', 'work_already_ended',         'The work item has already ended (completed, dead, cancelled) or is a merged duplicate.', 'Do not complete or fail an item twice; a cancelled item must not be completed. Check get_work(work_id).'),
+    ('ZA105', 'illegal_state_transition',   'A work item state change is not in animus.work_state_transitions.',         'Change work item state only through the animus work functions.'),
+    ('ZA106', 'queue_already_exists',       'create_queue was called for a queue that already exists.',                   'Pass if_not_exists => true, or use configure_queue to change its settings.'),
+    ('ZA107', 'invalid_queue_name',         'A queue name is not 1-40 characters of [a-z0-9_] starting with a letter.',  'Use a lower-case name such as ''work'' or ''mail_send''.');
+
+-- One row per animus work queue. Each is backed by a pgmq queue of the same name
+-- (pgmq.q_<name> / pgmq.a_<name>). Retry backoff and worker wake-up throttling live here.
+CREATE TABLE animus.queues (
+    queue_name        text PRIMARY KEY CHECK (queue_name ~ '^[a-z][a-z0-9_]{0,39}$'),
+    backoff_base      interval NOT NULL DEFAULT '2 seconds' CHECK (backoff_base >= '0'),
+    backoff_factor    double precision NOT NULL DEFAULT 2 CHECK (backoff_factor >= 1),
+    backoff_cap       interval NOT NULL DEFAULT '5 minutes' CHECK (backoff_cap >= '0'),
+    backoff_jitter    double precision NOT NULL DEFAULT 0.25 CHECK (backoff_jitter >= 0 AND backoff_jitter < 1),
+    notify            boolean NOT NULL DEFAULT true,
+    notify_throttle   interval NOT NULL DEFAULT '250 milliseconds' CHECK (notify_throttle >= '0'),
+    last_notified_at  timestamptz NOT NULL DEFAULT '-infinity',
+    created_at        timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE animus.queues IS 'animus work queues, each backed by the pgmq queue of the same name; retry backoff (base * factor^(attempt-1), capped, +/- jitter) and the wake-up NOTIFY on channel animus_work (notify, notify_throttle: at most one NOTIFY per queue per interval).';
+
+CREATE TABLE animus.work_items (
+    id              uuid PRIMARY KEY,
+    queue_name      text NOT NULL,
+    work_type       text NOT NULL,
+    dedup_key       text,
+    source          text NOT NULL,
+    trigger_info    text,
+    params          jsonb NOT NULL DEFAULT '{}',
+    priority        integer NOT NULL DEFAULT 0,
+    state           text NOT NULL,
+    merged_into     uuid,
+    waits_for       uuid,
+    parent_id       uuid,
+    attempts        integer NOT NULL DEFAULT 0,
+    max_attempts    integer NOT NULL DEFAULT 5,
+    msg_id          bigint,
+    run_at          timestamptz NOT NULL,
+    outcome         jsonb,
+    error           text,
+    duration_ms     double precision,
+    trace_context   jsonb,
+    created_at      timestamptz NOT NULL DEFAULT clock_timestamp(),
+    updated_at      timestamptz NOT NULL DEFAULT clock_timestamp(),
+    started_at      timestamptz,
+    heartbeat_at    timestamptz,
+    resolved_at     timestamptz,
+    -- One CHECK only: each constraint costs an expression set-up in every INSERT/UPDATE statement
+    -- (measured ~10-20 us each). Argument ranges are validated by the functions, which are the only
+    -- writers (no role has table privileges).
+    CONSTRAINT work_items_valid CHECK (
+        state IN ('queued', 'running', 'completed', 'dead', 'cancelled', 'merged')
+        AND (state = 'merged') = (merged_into IS NOT NULL)
+        AND (waits_for IS NULL OR state = 'queued'))
+);
+COMMENT ON TABLE animus.work_items IS 'One row per submission. Canonical items move queued -> running -> completed|dead|cancelled; a duplicate submission is a row in state merged pointing at its canonical item (merged_into) and keeps its own provenance.';
+-- merged_into and parent_id have no FOREIGN KEY on purpose: an FK check costs ~15 us per insert and
+-- takes a KEY SHARE lock on the canonical row, which concurrent merges of a hot key turn into
+-- multixacts. Only animus functions write these columns (submit checks parent_id exists, merged_into
+-- is always an active item), purge_work deletes merged rows with their canonical item and sets
+-- children's parent_id to NULL; a pgTAP test checks that no reference dangles.
+COMMENT ON COLUMN animus.work_items.merged_into IS 'state merged: the canonical work item this duplicate submission was merged into (no FK: see deploy/work_items.sql).';
+COMMENT ON COLUMN animus.work_items.parent_id IS 'the parent work item (checked at submit; set to NULL when the parent is purged).';
+COMMENT ON COLUMN animus.work_items.waits_for IS 'replace mode while the canonical item runs: this queued follow-up waits for that running item to end, then becomes the key holder and visible.';
+COMMENT ON COLUMN animus.work_items.msg_id IS 'id of the pgmq message in pgmq.q_<queue_name> that carries this item (NULL for merged rows).';
+
+-- Structural dedup: at most one key holder per (queue, work_type, dedup_key) among active items.
+-- Inserts use this index as the ON CONFLICT arbiter, which makes submit race-free.
+CREATE UNIQUE INDEX work_items_dedup_active ON animus.work_items (queue_name, work_type, dedup_key)
+    WHERE state IN ('queued', 'running') AND waits_for IS NULL;
+-- At most one follow-up waits for a running item (replace mode: one running plus one queued).
+CREATE UNIQUE INDEX work_items_waits_for ON animus.work_items (waits_for) WHERE waits_for IS NOT NULL;
+CREATE INDEX work_items_merged_into ON animus.work_items (merged_into) WHERE merged_into IS NOT NULL;
+CREATE INDEX work_items_parent_id ON animus.work_items (parent_id) WHERE parent_id IS NOT NULL;
+CREATE INDEX work_items_resolved_at ON animus.work_items (resolved_at) WHERE resolved_at IS NOT NULL;
+
+-- The legal state transitions; the trigger below refuses every other one (ZA105).
+CREATE TABLE animus.work_state_transitions (
+    from_state  text NOT NULL,
+    to_state    text NOT NULL,
+    why         text NOT NULL,
+    PRIMARY KEY (from_state, to_state)
+);
+COMMENT ON TABLE animus.work_state_transitions IS 'Legal work item state changes (enforced by trigger work_items_state_transition; any other raises ZA105). New rows start queued or merged (only the SECURITY DEFINER submit functions insert).';
+INSERT INTO animus.work_state_transitions (from_state, to_state, why) VALUES
+    ('queued',  'running',   'read_work claimed it'),
+    ('queued',  'cancelled', 'cancel_work before it ran'),
+    ('queued',  'dead',      'read_work found it past max_attempts'),
+    ('running', 'completed', 'complete_work'),
+    ('running', 'queued',    'fail_work with retries left: back to the queue after a backoff'),
+    ('running', 'dead',      'fail_work not retryable or out of attempts; or read_work after the last attempt timed out'),
+    ('running', 'cancelled', 'cancel_work while running (the worker learns it from heartbeat_work)');
+GRANT SELECT ON animus.work_state_transitions TO animus_producer, animus_worker, animus_admin;
+
+CREATE FUNCTION animus.work_items_check_transition()
+    RETURNS trigger
+    VOLATILE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    -- The same seven pairs as animus.work_state_transitions (a pgTAP test proves they agree): a
+    -- constant list costs no query per updated row.
+    IF OLD.state = NEW.state
+       OR (OLD.state, NEW.state) IN (('queued', 'running'), ('queued', 'cancelled'), ('queued', 'dead'),
+                                     ('running', 'completed'), ('running', 'queued'), ('running', 'dead'),
+                                     ('running', 'cancelled')) THEN
+        RETURN NEW;
+    END IF;
+    RAISE EXCEPTION USING
+        ERRCODE = 'ZA105',
+        MESSAGE = format('illegal work item state transition %s -> %s', OLD.state, NEW.state),
+        DETAIL  = format('work item %s', OLD.id),
+        HINT    = 'Legal transitions are listed in animus.work_state_transitions; use the animus work functions.';
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.work_items_check_transition() FROM PUBLIC;
+COMMENT ON FUNCTION animus.work_items_check_transition() IS 'Trigger: refuses state changes not listed in animus.work_state_transitions. Raises ZA105.';
+
+-- New rows: only submit_work / submit_work_batch (SECURITY DEFINER) insert, always as queued or
+-- merged; no BEFORE INSERT trigger because its set-up costs ~30 us in every submit.
+-- No WHEN clause: it would be compiled in every UPDATE statement; the function returns at once
+-- when the state is unchanged.
+CREATE TRIGGER work_items_state_transition
+    BEFORE UPDATE OF state ON animus.work_items
+    FOR EACH ROW
+    EXECUTE FUNCTION animus.work_items_check_transition();
+
+-- ==== change work_queues (deploy/work_queues.sql) ====
+-- Deploy animus:work_queues to pg
+-- requires: work_items
+
+-- Queue-specific SQL without dynamic SQL on the hot path. pgmq addresses each queue's table by name,
+-- so pgmq.send/read/archive build and plan their statement with EXECUTE on every call (~20-50 us).
+-- animus instead (re)generates five small functions whenever a queue is created or dropped, with one
+-- static branch per queue: PL/pgSQL caches the plan of each branch. Their statements are the ones
+-- pgmq uses (same columns, defaults and locking); an unknown queue falls back to dynamic SQL.
+CREATE FUNCTION animus.work_generate_queue_functions()
+    RETURNS void
+    VOLATILE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $gen$
+DECLARE
+    q        text;
+    b_send   text := '';
+    b_one    text := '';
+    b_claim  text := '';
+    b_arch   text := '';
+    b_vt     text := '';
+BEGIN
+    FOR q IN SELECT qq.queue_name FROM animus.queues qq ORDER BY qq.queue_name LOOP
+        b_send := b_send || pg_catalog.format($f$
+    IF queue = %1$L THEN
+        INSERT INTO pgmq.%2$I (msg_id, vt, message, headers) OVERRIDING SYSTEM VALUE
+        SELECT * FROM ROWS FROM (pg_catalog.unnest(p_msg_ids), pg_catalog.unnest(p_vts), pg_catalog.unnest(p_messages), pg_catalog.unnest(p_headers));
+        RETURN;
+    END IF;$f$, q, 'q_' || q);
+        b_one := b_one || pg_catalog.format($f$
+    IF queue = %1$L THEN
+        INSERT INTO pgmq.%2$I (vt, message, headers) VALUES (p_vt, p_message, p_headers) RETURNING msg_id INTO id;
+        RETURN id;
+    END IF;$f$, q, 'q_' || q);
+        b_claim := b_claim || pg_catalog.format($f$
+    IF queue = %1$L THEN
+        RETURN QUERY
+        WITH c AS (
+            SELECT m.msg_id FROM pgmq.%2$I m
+             WHERE m.vt <= pg_catalog.clock_timestamp()
+             ORDER BY (m.headers -> 'animus_priority') DESC NULLS LAST, m.vt
+             LIMIT p_qty
+               FOR UPDATE SKIP LOCKED
+        )
+        UPDATE pgmq.%2$I m SET vt = p_until, read_ct = m.read_ct + 1, last_read_at = pg_catalog.clock_timestamp()
+          FROM c WHERE m.msg_id = c.msg_id
+        RETURNING m.msg_id, m.message ->> 'work_id';
+        RETURN;
+    END IF;$f$, q, 'q_' || q);
+        b_arch := b_arch || pg_catalog.format($f$
+    IF queue = %1$L THEN
+        WITH archived AS (
+            DELETE FROM pgmq.%2$I m WHERE m.msg_id = ANY (p_msg_ids)
+            RETURNING m.msg_id, m.vt, m.read_ct, m.enqueued_at, m.last_read_at, m.message, m.headers
+        )
+        INSERT INTO pgmq.%3$I (msg_id, vt, read_ct, enqueued_at, last_read_at, message, headers)
+        SELECT a.msg_id, a.vt, a.read_ct, a.enqueued_at, a.last_read_at, a.message, a.headers FROM archived a;
+        RETURN;
+    END IF;$f$, q, 'q_' || q, 'a_' || q);
+        b_vt := b_vt || pg_catalog.format($f$
+    IF queue = %1$L THEN
+        UPDATE pgmq.%2$I m SET vt = x.vt
+          FROM ROWS FROM (pg_catalog.unnest(p_msg_ids), pg_catalog.unnest(p_vts)) AS x(msg_id, vt)
+         WHERE m.msg_id = x.msg_id;
+        RETURN;
+    END IF;$f$, q, 'q_' || q);
+    END LOOP;
+
+    EXECUTE pg_catalog.format($f$
+CREATE OR REPLACE FUNCTION animus.work_queue_send(queue text, p_msg_ids bigint[], p_vts timestamptz[], p_messages jsonb[], p_headers jsonb[])
+    RETURNS void
+    VOLATILE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $body$
+BEGIN%s
+    EXECUTE pg_catalog.format('INSERT INTO pgmq.%%I (msg_id, vt, message, headers) OVERRIDING SYSTEM VALUE
+        SELECT * FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4))', 'q_' || queue)
+    USING p_msg_ids, p_vts, p_messages, p_headers;
+END;
+$body$$f$, b_send);
+    EXECUTE pg_catalog.format($f$
+CREATE OR REPLACE FUNCTION animus.work_queue_send_one(queue text, p_vt timestamptz, p_message jsonb, p_headers jsonb)
+    RETURNS bigint
+    VOLATILE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $body$
+DECLARE
+    id bigint;
+BEGIN%s
+    EXECUTE pg_catalog.format('INSERT INTO pgmq.%%I (vt, message, headers) VALUES ($1, $2, $3) RETURNING msg_id', 'q_' || queue)
+       INTO id USING p_vt, p_message, p_headers;
+    RETURN id;
+END;
+$body$$f$, b_one);
+    EXECUTE pg_catalog.format($f$
+CREATE OR REPLACE FUNCTION animus.work_queue_claim(queue text, p_qty integer, p_until timestamptz)
+    RETURNS TABLE (msg_id bigint, work_id text)
+    VOLATILE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $body$
+#variable_conflict use_column
+BEGIN%s
+    RETURN QUERY EXECUTE pg_catalog.format('WITH c AS (SELECT m.msg_id FROM pgmq.%%1$I m WHERE m.vt <= pg_catalog.clock_timestamp()
+          ORDER BY (m.headers -> ''animus_priority'') DESC NULLS LAST, m.vt LIMIT $1 FOR UPDATE SKIP LOCKED)
+        UPDATE pgmq.%%1$I m SET vt = $2, read_ct = m.read_ct + 1, last_read_at = pg_catalog.clock_timestamp()
+          FROM c WHERE m.msg_id = c.msg_id RETURNING m.msg_id, m.message ->> ''work_id''', 'q_' || queue)
+    USING p_qty, p_until;
+END;
+$body$$f$, b_claim);
+    EXECUTE pg_catalog.format($f$
+CREATE OR REPLACE FUNCTION animus.work_queue_archive(queue text, p_msg_ids bigint[])
+    RETURNS void
+    VOLATILE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $body$
+BEGIN%s
+    PERFORM pgmq.archive(queue, p_msg_ids);
+END;
+$body$$f$, b_arch);
+    EXECUTE pg_catalog.format($f$
+CREATE OR REPLACE FUNCTION animus.work_queue_set_vt(queue text, p_msg_ids bigint[], p_vts timestamptz[])
+    RETURNS void
+    VOLATILE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $body$
+BEGIN%s
+    EXECUTE pg_catalog.format('UPDATE pgmq.%%I m SET vt = x.vt FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS x(msg_id, vt)
+         WHERE m.msg_id = x.msg_id', 'q_' || queue)
+    USING p_msg_ids, p_vts;
+END;
+$body$$f$, b_vt);
+    REVOKE ALL ON FUNCTION animus.work_queue_send(text, bigint[], timestamptz[], jsonb[], jsonb[]) FROM PUBLIC;
+    REVOKE ALL ON FUNCTION animus.work_queue_send_one(text, timestamptz, jsonb, jsonb) FROM PUBLIC;
+    REVOKE ALL ON FUNCTION animus.work_queue_claim(text, integer, timestamptz) FROM PUBLIC;
+    REVOKE ALL ON FUNCTION animus.work_queue_archive(text, bigint[]) FROM PUBLIC;
+    REVOKE ALL ON FUNCTION animus.work_queue_set_vt(text, bigint[], timestamptz[]) FROM PUBLIC;
+    COMMENT ON FUNCTION animus.work_queue_send(text, bigint[], timestamptz[], jsonb[], jsonb[]) IS
+        'Generated by animus.work_generate_queue_functions (do not edit): inserts messages (ids preallocated) into pgmq.q_<queue>, like pgmq.send_batch. Internal.';
+    COMMENT ON FUNCTION animus.work_queue_send_one(text, timestamptz, jsonb, jsonb) IS
+        'Generated by animus.work_generate_queue_functions (do not edit): sends one message to pgmq.q_<queue> and returns its id, like pgmq.send. Internal.';
+    COMMENT ON FUNCTION animus.work_queue_claim(text, integer, timestamptz) IS
+        'Generated by animus.work_generate_queue_functions (do not edit): claims up to p_qty visible messages of pgmq.q_<queue> in (animus_priority desc, vt) order until p_until, like pgmq.read. Internal.';
+    COMMENT ON FUNCTION animus.work_queue_archive(text, bigint[]) IS
+        'Generated by animus.work_generate_queue_functions (do not edit): moves messages of pgmq.q_<queue> to pgmq.a_<queue>, like pgmq.archive. Internal.';
+    COMMENT ON FUNCTION animus.work_queue_set_vt(text, bigint[], timestamptz[]) IS
+        'Generated by animus.work_generate_queue_functions (do not edit): sets the visibility time of messages of pgmq.q_<queue>, like pgmq.set_vt. Internal.';
+END;
+$gen$;
+REVOKE ALL ON FUNCTION animus.work_generate_queue_functions() FROM PUBLIC;
+COMMENT ON FUNCTION animus.work_generate_queue_functions() IS
+'Internal: regenerates animus.work_queue_send / _send_one / _claim / _archive / _set_vt with one static-SQL branch per queue in animus.queues (called by create_queue and drop_queue). Raises nothing of its own.';
+DO $$ BEGIN PERFORM animus.work_generate_queue_functions(); END $$;
+
+CREATE FUNCTION animus.create_queue(
+    queue            text,
+    backoff_base     interval DEFAULT '2 seconds',
+    backoff_factor   double precision DEFAULT 2,
+    backoff_cap      interval DEFAULT '5 minutes',
+    backoff_jitter   double precision DEFAULT 0.25,
+    notify           boolean DEFAULT true,
+    notify_throttle  interval DEFAULT '250 milliseconds',
+    if_not_exists    boolean DEFAULT false
+)
+    RETURNS boolean
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF queue IS NULL OR queue = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL or empty',
+            HINT = 'Pass a queue name such as ''work''.';
+    END IF;
+    IF queue !~ '^[a-z][a-z0-9_]{0,39}$' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA107', MESSAGE = 'argument queue is not a valid queue name',
+            DETAIL = format('queue = %L', left(queue, 100)),
+            HINT = 'Use 1-40 characters of [a-z0-9_], starting with a letter.';
+    END IF;
+    IF backoff_base IS NULL OR backoff_base < '0' OR backoff_cap IS NULL OR backoff_cap < '0'
+       OR backoff_factor IS NULL OR backoff_factor < 1
+       OR backoff_jitter IS NULL OR backoff_jitter < 0 OR backoff_jitter >= 1
+       OR notify IS NULL OR notify_throttle IS NULL OR notify_throttle < '0' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002',
+            MESSAGE = 'a backoff or notify argument of create_queue is NULL or out of range',
+            DETAIL = format('backoff_base = %s, backoff_factor = %s, backoff_cap = %s, backoff_jitter = %s, notify = %s, notify_throttle = %s',
+                            backoff_base, backoff_factor, backoff_cap, backoff_jitter, notify, notify_throttle),
+            HINT = 'backoff_base and backoff_cap >= 0, backoff_factor >= 1, 0 <= backoff_jitter < 1, notify_throttle >= 0.';
+    END IF;
+    -- Serialise queue creation and removal: they regenerate the queue functions.
+    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('animus.work_generate_queue_functions'));
+    IF EXISTS (SELECT 1 FROM animus.queues q WHERE q.queue_name = create_queue.queue) THEN
+        IF if_not_exists THEN
+            RETURN false;
+        END IF;
+        RAISE EXCEPTION USING ERRCODE = 'ZA106', MESSAGE = format('queue %L already exists', queue),
+            HINT = 'Pass if_not_exists => true, or change settings with animus.configure_queue.';
+    END IF;
+    PERFORM pgmq.create(queue);
+    -- Priority order for read_work: pgmq reads by msg_id only, so animus adds this index on the
+    -- pgmq queue table and reads in (priority desc, visible-at) order. See docs/work-queue.md.
+    EXECUTE format('CREATE INDEX %I ON pgmq.%I ((headers -> %L) DESC NULLS LAST, vt)',
+                   'q_' || queue || '_animus_priority', 'q_' || queue, 'animus_priority');
+    INSERT INTO animus.queues (queue_name, backoff_base, backoff_factor, backoff_cap, backoff_jitter, notify, notify_throttle)
+    VALUES (queue, backoff_base, backoff_factor, backoff_cap, backoff_jitter, notify, notify_throttle);
+    PERFORM animus.work_generate_queue_functions();
+    RETURN true;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.create_queue(text, interval, double precision, interval, double precision, boolean, interval, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.create_queue(text, interval, double precision, interval, double precision, boolean, interval, boolean) TO animus_admin;
+COMMENT ON FUNCTION animus.create_queue(text, interval, double precision, interval, double precision, boolean, interval, boolean) IS
+'Creates work queue `queue` (a pgmq queue of the same name plus a priority index on its table) with its retry backoff (delay = min(backoff_cap, backoff_base * backoff_factor^(attempt-1)) * (1 +/- backoff_jitter)) and worker wake-up settings (NOTIFY animus_work, at most once per notify_throttle). Returns true when created, false when it existed and if_not_exists. Raises ZA001 (queue NULL/empty), ZA107 (invalid name), ZA002 (setting out of range), ZA106 (exists).';
+
+CREATE FUNCTION animus.configure_queue(
+    queue            text,
+    backoff_base     interval DEFAULT NULL,
+    backoff_factor   double precision DEFAULT NULL,
+    backoff_cap      interval DEFAULT NULL,
+    backoff_jitter   double precision DEFAULT NULL,
+    notify           boolean DEFAULT NULL,
+    notify_throttle  interval DEFAULT NULL
+)
+    RETURNS animus.queues
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    result animus.queues;
+BEGIN
+    IF backoff_base < '0' OR backoff_cap < '0' OR backoff_factor < 1 OR backoff_jitter < 0
+       OR backoff_jitter >= 1 OR notify_throttle < '0' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002',
+            MESSAGE = 'a backoff or notify argument of configure_queue is out of range',
+            HINT = 'backoff_base and backoff_cap >= 0, backoff_factor >= 1, 0 <= backoff_jitter < 1, notify_throttle >= 0.';
+    END IF;
+    UPDATE animus.queues q SET
+        backoff_base    = coalesce(configure_queue.backoff_base, q.backoff_base),
+        backoff_factor  = coalesce(configure_queue.backoff_factor, q.backoff_factor),
+        backoff_cap     = coalesce(configure_queue.backoff_cap, q.backoff_cap),
+        backoff_jitter  = coalesce(configure_queue.backoff_jitter, q.backoff_jitter),
+        notify          = coalesce(configure_queue.notify, q.notify),
+        notify_throttle = coalesce(configure_queue.notify_throttle, q.notify_throttle)
+    WHERE q.queue_name = configure_queue.queue
+    RETURNING q.* INTO result;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = format('argument queue: no work queue named %L', queue),
+            HINT = 'List queues with SELECT queue_name FROM animus.queues, or create it with animus.create_queue.';
+    END IF;
+    RETURN result;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.configure_queue(text, interval, double precision, interval, double precision, boolean, interval) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.configure_queue(text, interval, double precision, interval, double precision, boolean, interval) TO animus_admin;
+COMMENT ON FUNCTION animus.configure_queue(text, interval, double precision, interval, double precision, boolean, interval) IS
+'Changes the retry backoff or wake-up settings of an existing queue (NULL keeps a setting) and returns its row. Raises ZA101 (unknown queue), ZA002 (setting out of range).';
+
+CREATE FUNCTION animus.drop_queue(queue text)
+    RETURNS bigint
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    n bigint;
+BEGIN
+    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('animus.work_generate_queue_functions'));
+    DELETE FROM animus.queues q WHERE q.queue_name = drop_queue.queue;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = format('argument queue: no work queue named %L', queue),
+            HINT = 'List queues with SELECT queue_name FROM animus.queues.';
+    END IF;
+    DELETE FROM animus.work_items w WHERE w.queue_name = drop_queue.queue;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    UPDATE animus.work_items w SET parent_id = NULL
+     WHERE w.parent_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM animus.work_items p WHERE p.id = w.parent_id);
+    PERFORM pgmq.drop_queue(queue);
+    PERFORM animus.work_generate_queue_functions();
+    RETURN n;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.drop_queue(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.drop_queue(text) TO animus_admin;
+COMMENT ON FUNCTION animus.drop_queue(text) IS
+'Drops a work queue: its work items (all states), its pgmq queue and archive. Returns the number of work items deleted. Raises ZA101 (unknown queue).';
+
+-- The default queue.
+DO $$ BEGIN PERFORM animus.create_queue(queue => 'work'); END $$;
+
+-- ==== change work_submit (deploy/work_submit.sql) ====
+-- Deploy animus:work_submit to pg
+-- requires: work_queues
+
+-- No SET search_path here (every name is qualified): a SET clause would stop the planner from
+-- inlining this SQL function into the batch statements that call it per item.
+-- The pgmq message that carries a work item. Body: {"work_id", "work_type"}; headers:
+-- {"animus_priority", "traceparent", "tracestate"} (absent keys omitted). Ordinary pgmq messages:
+-- pgmq.read / pgmq.metrics on the queue work as usual.
+CREATE FUNCTION animus.work_message_headers(priority integer, trace_context jsonb)
+    RETURNS jsonb
+    IMMUTABLE
+    PARALLEL SAFE
+    LANGUAGE sql
+AS $$
+    SELECT pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+        'animus_priority', priority,
+        'traceparent', trace_context -> 'traceparent',
+        'tracestate', trace_context -> 'tracestate'));
+$$;
+REVOKE ALL ON FUNCTION animus.work_message_headers(integer, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.work_message_headers(integer, jsonb) TO animus_producer, animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.work_message_headers(integer, jsonb) IS
+'The pgmq headers of a work item message: {"animus_priority": n, "traceparent": ..., "tracestate": ...}. Raises nothing.';
+
+-- Inserts the pgmq messages of new work items (ids preallocated from the queue's sequence, so the
+-- work item row is written once: one INSERT per table instead of INSERT + UPDATE).
+CREATE FUNCTION animus.work_send_messages(queue text, items animus.work_items[], visible_at timestamptz DEFAULT NULL)
+    RETURNS void
+    VOLATILE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    PERFORM animus.work_queue_send(queue,
+                                   pg_catalog.array_agg(i.msg_id),
+                                   pg_catalog.array_agg(coalesce(visible_at, i.run_at)),
+                                   pg_catalog.array_agg(pg_catalog.jsonb_build_object('work_id', i.id, 'work_type', i.work_type)),
+                                   pg_catalog.array_agg(animus.work_message_headers(i.priority, i.trace_context)))
+       FROM pg_catalog.unnest(items) AS i;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.work_send_messages(text, animus.work_items[], timestamptz) FROM PUBLIC;
+COMMENT ON FUNCTION animus.work_send_messages(text, animus.work_items[], timestamptz) IS
+'Internal (no role may call it): writes the pgmq messages of new work items (msg_id preallocated from the queue sequence), visible at visible_at or each item''s run_at. Raises nothing of its own.';
+
+-- Throttled worker wake-up: at most one NOTIFY animus_work (payload: queue name) per queue per
+-- notify_throttle. A NOTIFY in every submitting transaction would serialise commits.
+CREATE FUNCTION animus.work_wake(queue animus.queues)
+    RETURNS void
+    VOLATILE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF queue.notify AND pg_catalog.clock_timestamp() >= queue.last_notified_at + queue.notify_throttle THEN
+        UPDATE animus.queues q SET last_notified_at = pg_catalog.clock_timestamp()
+         WHERE q.queue_name = queue.queue_name
+           AND q.last_notified_at + q.notify_throttle <= pg_catalog.clock_timestamp();
+        IF FOUND THEN
+            PERFORM pg_catalog.pg_notify('animus_work', queue.queue_name);
+        END IF;
+    END IF;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.work_wake(animus.queues) FROM PUBLIC;
+COMMENT ON FUNCTION animus.work_wake(animus.queues) IS
+'Internal (no role may call it): NOTIFY animus_work with the queue name as payload, at most once per queue per notify_throttle. Raises nothing.';
+
+-- What submit_work returns.
+CREATE TYPE animus.work_submission AS (
+    work_id       uuid,
+    status        text,
+    canonical_id  uuid,
+    msg_id        bigint
+);
+COMMENT ON TYPE animus.work_submission IS 'Result of animus.submit_work: the submission''s id, created | merged | replaced, the canonical item, its pgmq message.';
+
+-- Raises the error for the first bad argument of submit_work (called only when one is bad, so the
+-- common path evaluates a single combined check).
+CREATE FUNCTION animus.work_check_submit_args(
+    work_type text, source text, params jsonb, dedup_key text, priority integer, max_attempts integer,
+    delay interval, on_duplicate text, trace_context jsonb
+)
+    RETURNS void
+    IMMUTABLE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF work_type IS NULL OR work_type = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_type must not be NULL or empty',
+            HINT = 'Pass the kind of work, e.g. work_type => ''engage''.';
+    END IF;
+    IF source IS NULL OR source = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument source must not be NULL or empty',
+            HINT = 'Pass who or what submits the work, e.g. source => ''scheduler''.';
+    END IF;
+    IF dedup_key = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument dedup_key must be NULL or non-empty',
+            HINT = 'Pass NULL for work that is never deduplicated, or a key such as ''person=kelly''.';
+    END IF;
+    IF pg_catalog.jsonb_typeof(params) <> 'object' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA003', MESSAGE = 'argument params must be a JSON object',
+            DETAIL = pg_catalog.format('params is a JSON %s', pg_catalog.jsonb_typeof(params)),
+            HINT = 'Wrap the value in an object, e.g. {"value": ...}.';
+    END IF;
+    IF trace_context IS NOT NULL AND pg_catalog.jsonb_typeof(trace_context) <> 'object' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA003', MESSAGE = 'argument trace_context must be a JSON object or NULL',
+            DETAIL = pg_catalog.format('trace_context is a JSON %s', pg_catalog.jsonb_typeof(trace_context)),
+            HINT = 'Pass {"traceparent": "00-...", "tracestate": "..."} (W3C trace context).';
+    END IF;
+    IF delay < '0' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument delay must not be negative',
+            DETAIL = pg_catalog.format('delay = %s', delay),
+            HINT = 'Pass a delay >= 0, or run_at => a time.';
+    END IF;
+    IF max_attempts IS NULL OR max_attempts NOT BETWEEN 1 AND 1000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument max_attempts must be between 1 and 1000',
+            DETAIL = pg_catalog.format('max_attempts = %s', coalesce(max_attempts::text, 'NULL')),
+            HINT = 'Pass max_attempts >= 1 (1 = no retry).';
+    END IF;
+    IF priority IS NULL OR priority NOT BETWEEN -1000 AND 1000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument priority must be between -1000 and 1000',
+            DETAIL = pg_catalog.format('priority = %s', coalesce(priority::text, 'NULL')),
+            HINT = 'Higher priority is read first; 0 is the default.';
+    END IF;
+    IF on_duplicate IS NULL OR on_duplicate NOT IN ('merge', 'replace') THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA004', MESSAGE = 'argument on_duplicate must be ''merge'' or ''replace''',
+            DETAIL = pg_catalog.format('on_duplicate = %L', on_duplicate),
+            HINT = 'merge keeps the earlier item; replace (debounce) gives it the new params, priority and run time.';
+    END IF;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.work_check_submit_args(text, text, jsonb, text, integer, integer, interval, text, jsonb) FROM PUBLIC;
+COMMENT ON FUNCTION animus.work_check_submit_args(text, text, jsonb, text, integer, integer, interval, text, jsonb) IS
+'Internal: raises ZA001 / ZA002 / ZA003 / ZA004 for the first bad argument of submit_work; returns when all are good.';
+
+-- PL/pgSQL prepares each expression once per transaction, so the common path of this function
+-- evaluates as few expressions and statements as it can (one combined argument check, one queue
+-- look-up, one dedup probe, one message, one row).
+CREATE FUNCTION animus.submit_work(
+    work_type      text,
+    source         text,
+    params         jsonb DEFAULT '{}',
+    dedup_key      text DEFAULT NULL,
+    trigger_info   text DEFAULT NULL,
+    priority       integer DEFAULT 0,
+    parent_id      uuid DEFAULT NULL,
+    max_attempts   integer DEFAULT 5,
+    queue          text DEFAULT 'work',
+    delay          interval DEFAULT '0',
+    run_at         timestamptz DEFAULT NULL,
+    on_duplicate   text DEFAULT 'merge',
+    trace_context  jsonb DEFAULT NULL
+)
+    RETURNS animus.work_submission
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+DECLARE
+    q         animus.queues;
+    v_params  jsonb;
+    v_run_at  timestamptz;
+    v_id      uuid;
+    v_item    animus.work_items;
+    c         animus.work_items;
+    f         animus.work_items;
+    t_id      uuid;
+    t_msg     bigint;
+    v_msg     bigint;
+    tries     integer;
+BEGIN
+    IF submit_work.work_type IS NULL OR submit_work.work_type = '' OR submit_work.source IS NULL OR submit_work.source = ''
+       OR submit_work.dedup_key = '' OR pg_catalog.jsonb_typeof(coalesce(submit_work.params, '{}')) <> 'object'
+       OR pg_catalog.jsonb_typeof(coalesce(submit_work.trace_context, '{}')) <> 'object'
+       OR submit_work.delay < '0' OR submit_work.max_attempts IS NULL OR submit_work.max_attempts NOT BETWEEN 1 AND 1000
+       OR submit_work.priority IS NULL OR submit_work.priority NOT BETWEEN -1000 AND 1000
+       OR submit_work.on_duplicate IS NULL OR submit_work.on_duplicate NOT IN ('merge', 'replace') THEN
+        PERFORM animus.work_check_submit_args(submit_work.work_type, submit_work.source, coalesce(submit_work.params, '{}'), submit_work.dedup_key,
+            submit_work.priority, submit_work.max_attempts, submit_work.delay, submit_work.on_duplicate, submit_work.trace_context);
+    END IF;
+    IF submit_work.parent_id IS NOT NULL THEN
+        IF NOT EXISTS (SELECT 1 FROM animus.work_items p WHERE p.id = submit_work.parent_id) THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA102', MESSAGE = 'argument parent_id: no such work item',
+                DETAIL = pg_catalog.format('parent_id = %s', submit_work.parent_id),
+                HINT = 'Pass the id of an existing work item, or NULL.';
+        END IF;
+    END IF;
+
+    LOOP
+        IF submit_work.dedup_key IS NOT NULL AND submit_work.on_duplicate = 'merge' THEN
+            -- Merge into the active key holder, or into its waiting follow-up if there is one (that
+            -- runs after the running item): one statement, no message. The common case on hot keys.
+            INSERT INTO animus.work_items AS m (id, queue_name, work_type, dedup_key, source, trigger_info, params, priority,
+                                                state, merged_into, parent_id, max_attempts, run_at, trace_context)
+            SELECT pg_catalog.gen_random_uuid(), submit_work.queue, submit_work.work_type, submit_work.dedup_key, submit_work.source,
+                   submit_work.trigger_info, coalesce(submit_work.params, '{}'), submit_work.priority, 'merged', coalesce(fw.id, cw.id),
+                   submit_work.parent_id, submit_work.max_attempts,
+                   greatest(coalesce(submit_work.run_at, pg_catalog.clock_timestamp() + coalesce(submit_work.delay, '0')), pg_catalog.clock_timestamp()),
+                   submit_work.trace_context
+              FROM animus.work_items cw
+              LEFT JOIN animus.work_items fw ON fw.waits_for = cw.id
+             WHERE cw.queue_name = submit_work.queue AND cw.work_type = submit_work.work_type
+               AND cw.dedup_key = submit_work.dedup_key AND cw.state IN ('queued', 'running') AND cw.waits_for IS NULL
+            RETURNING m.id, m.merged_into, (SELECT t.msg_id FROM animus.work_items t WHERE t.id = m.merged_into) INTO v_id, t_id, t_msg;
+            IF FOUND THEN
+                RETURN ROW(v_id, 'merged', t_id, t_msg)::animus.work_submission;
+            END IF;
+        END IF;
+        -- Every path below needs these (computed here, not on the merge path: PL/pgSQL prepares each
+        -- expression once per transaction, and the merge path is kept to a minimum of them).
+        v_id := pg_catalog.gen_random_uuid();
+        v_params := coalesce(submit_work.params, '{}');
+        v_run_at := greatest(coalesce(submit_work.run_at, pg_catalog.clock_timestamp() + coalesce(submit_work.delay, '0')),
+                             pg_catalog.clock_timestamp());
+        IF submit_work.dedup_key IS NOT NULL AND submit_work.on_duplicate = 'replace' THEN
+            -- replace: lock the key holder (replaces of one key are serialised).
+            SELECT * INTO c FROM animus.work_items cw
+             WHERE cw.queue_name = submit_work.queue AND cw.work_type = submit_work.work_type
+               AND cw.dedup_key = submit_work.dedup_key AND cw.state IN ('queued', 'running') AND cw.waits_for IS NULL
+               FOR UPDATE;
+            IF FOUND THEN
+                IF c.state = 'running' THEN
+                    SELECT * INTO f FROM animus.work_items fw WHERE fw.waits_for = c.id FOR UPDATE;
+                    IF NOT FOUND THEN
+                        -- One running plus one queued: a follow-up that becomes visible when c ends.
+                        INSERT INTO animus.work_items AS w (id, queue_name, work_type, dedup_key, source, trigger_info, params,
+                                                            priority, state, waits_for, parent_id, max_attempts, msg_id, run_at, trace_context)
+                        VALUES (v_id, submit_work.queue, submit_work.work_type, submit_work.dedup_key, submit_work.source,
+                                submit_work.trigger_info, v_params, submit_work.priority, 'queued', c.id, submit_work.parent_id,
+                                submit_work.max_attempts, pg_catalog.nextval(('pgmq.q_' || submit_work.queue || '_msg_id_seq')::regclass),
+                                v_run_at, submit_work.trace_context)
+                        RETURNING w.* INTO v_item;
+                        PERFORM animus.work_send_messages(submit_work.queue, ARRAY[v_item], 'infinity');
+                        RETURN ROW(v_id, 'created', v_id, v_item.msg_id)::animus.work_submission;
+                    END IF;
+                    c := f;
+                END IF;
+                -- c is queued (the key holder, or the follow-up of a running item): debounce it.
+                UPDATE animus.work_items w
+                   SET params = v_params, priority = submit_work.priority, run_at = v_run_at,
+                       updated_at = pg_catalog.clock_timestamp()
+                 WHERE w.id = c.id;
+                EXECUTE pg_catalog.format(
+                    'UPDATE pgmq.%I SET vt = $2, headers = coalesce(headers, ''{}'') || pg_catalog.jsonb_build_object(''animus_priority'', $3)
+                      WHERE msg_id = $1', 'q_' || submit_work.queue)
+                USING c.msg_id, CASE WHEN c.waits_for IS NULL THEN v_run_at ELSE 'infinity' END, submit_work.priority;
+                INSERT INTO animus.work_items (id, queue_name, work_type, dedup_key, source, trigger_info, params, priority,
+                                               state, merged_into, parent_id, max_attempts, run_at, trace_context)
+                VALUES (v_id, submit_work.queue, submit_work.work_type, submit_work.dedup_key, submit_work.source,
+                        submit_work.trigger_info, v_params, submit_work.priority, 'merged', c.id, submit_work.parent_id,
+                        submit_work.max_attempts, v_run_at, submit_work.trace_context);
+                RETURN ROW(v_id, 'replaced', c.id, c.msg_id)::animus.work_submission;
+            END IF;
+        END IF;
+
+        -- No active key holder: create the item. The queue is looked up only here (a merge found
+        -- an item of the queue, so the queue exists).
+        IF q.queue_name IS NULL THEN
+            SELECT * INTO q FROM animus.queues qq WHERE qq.queue_name = submit_work.queue;
+            IF NOT FOUND THEN
+                RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', submit_work.queue),
+                    HINT = 'Pass an existing queue (default ''work''), or create it with animus.create_queue.';
+            END IF;
+        END IF;
+        -- The message first: its id goes into the work item row, written once. The unique index
+        -- work_items_dedup_active is the arbiter: of concurrent inserts of one key, exactly one
+        -- succeeds; the others wait for it to commit, see the conflict and take their message back.
+        v_msg := animus.work_queue_send_one(submit_work.queue, v_run_at,
+            pg_catalog.jsonb_build_object('work_id', v_id, 'work_type', submit_work.work_type),
+            CASE WHEN submit_work.trace_context IS NULL
+                 THEN pg_catalog.jsonb_build_object('animus_priority', submit_work.priority)
+                 ELSE animus.work_message_headers(submit_work.priority, submit_work.trace_context) END);
+        INSERT INTO animus.work_items (id, queue_name, work_type, dedup_key, source, trigger_info, params,
+                                       priority, state, parent_id, max_attempts, msg_id, run_at, trace_context)
+        VALUES (v_id, submit_work.queue, submit_work.work_type, submit_work.dedup_key, submit_work.source,
+                submit_work.trigger_info, v_params, submit_work.priority, 'queued', submit_work.parent_id,
+                submit_work.max_attempts, v_msg, v_run_at, submit_work.trace_context)
+        ON CONFLICT (queue_name, work_type, dedup_key) WHERE state IN ('queued', 'running') AND waits_for IS NULL
+        DO NOTHING;
+        IF FOUND THEN
+            IF q.notify AND pg_catalog.clock_timestamp() >= q.last_notified_at + q.notify_throttle
+               AND v_run_at <= pg_catalog.clock_timestamp() THEN
+                PERFORM animus.work_wake(q);
+            END IF;
+            RETURN ROW(v_id, 'created', v_id, v_msg)::animus.work_submission;
+        END IF;
+        PERFORM pgmq.delete(submit_work.queue, v_msg);
+        -- The key holder changed between the look-up and the insert or lock: try again.
+        tries := coalesce(tries, 0) + 1;
+        IF tries >= 100 THEN
+            RAISE EXCEPTION USING ERRCODE = '40001', MESSAGE = 'submit_work could not settle a dedup race after 100 tries',
+                HINT = 'Retry the transaction.';
+        END IF;
+    END LOOP;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.submit_work(text, text, jsonb, text, text, integer, uuid, integer, text, interval, timestamptz, text, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.submit_work(text, text, jsonb, text, text, integer, uuid, integer, text, interval, timestamptz, text, jsonb)
+    TO animus_producer, animus_admin;
+COMMENT ON FUNCTION animus.submit_work(text, text, jsonb, text, text, integer, uuid, integer, text, interval, timestamptz, text, jsonb) IS
+'Submits one work item to queue `queue` and returns (work_id, status, canonical_id, msg_id). status: created (a new item and pgmq message), merged (an active item with the same queue + work_type + dedup_key exists: this submission is recorded as a merged row pointing at it, with its own source/trigger_info/params/trace_context), replaced (on_duplicate => ''replace'': the queued item got this submission''s params, priority and run time; if the item is running, a follow-up item is created that runs after it ends: one running plus one queued). Race-free under concurrency. delay or run_at makes the item invisible until due. trace_context {"traceparent","tracestate"} is stored and carried in the message headers. Raises ZA001 (work_type/source NULL or empty, dedup_key empty), ZA003 (params or trace_context not an object), ZA002 (negative delay, max_attempts not 1..1000, priority not -1000..1000), ZA004 (unknown on_duplicate), ZA101 (unknown queue), ZA102 (unknown parent_id).';
+
+CREATE FUNCTION animus.submit_work_batch(
+    items          jsonb,
+    queue          text DEFAULT 'work',
+    on_duplicate   text DEFAULT 'merge',
+    trace_context  jsonb DEFAULT NULL
+)
+    RETURNS TABLE (ord integer, work_id uuid, status text, canonical_id uuid, msg_id bigint)
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+DECLARE
+    q          animus.queues;
+    bad        record;
+    v_ids      uuid[];
+    v_pending  animus.work_items[];
+    v_new      animus.work_items[];
+    r_ids      uuid[] := '{}';
+    r_status   text[] := '{}';
+    r_canon    uuid[] := '{}';
+    r_msg      bigint[] := '{}';
+    m_ids      uuid[];
+    m_canon    uuid[];
+    m_msg      bigint[];
+    tries      integer := 0;
+BEGIN
+    IF items IS NULL OR pg_catalog.jsonb_typeof(items) <> 'array' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA003', MESSAGE = 'argument items must be a JSON array of objects',
+            DETAIL = pg_catalog.format('items is %s', coalesce('a JSON ' || pg_catalog.jsonb_typeof(items), 'NULL')),
+            HINT = 'Pass [{"work_type": ..., "source": ..., "params": {...}, "dedup_key": ...}, ...].';
+    END IF;
+    IF submit_work_batch.trace_context IS NOT NULL AND pg_catalog.jsonb_typeof(submit_work_batch.trace_context) <> 'object' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA003', MESSAGE = 'argument trace_context must be a JSON object or NULL',
+            HINT = 'Pass {"traceparent": "00-...", "tracestate": "..."} (W3C trace context).';
+    END IF;
+    IF on_duplicate IS NULL OR on_duplicate NOT IN ('merge', 'replace') THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA004', MESSAGE = 'argument on_duplicate must be ''merge'' or ''replace''',
+            DETAIL = pg_catalog.format('on_duplicate = %L', on_duplicate),
+            HINT = 'merge keeps the earlier item; replace (debounce) gives it the new params, priority and run time.';
+    END IF;
+    SELECT * INTO q FROM animus.queues qq WHERE qq.queue_name = submit_work_batch.queue;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', submit_work_batch.queue),
+            HINT = 'Pass an existing queue (default ''work''), or create it with animus.create_queue.';
+    END IF;
+
+    -- Validate every element first: the first bad one raises and nothing is written.
+    SELECT e.n, pg_catalog.split_part(p.problem, ':', 1) AS code, pg_catalog.split_part(p.problem, ':', 2) AS problem INTO bad
+      FROM pg_catalog.jsonb_array_elements(items) WITH ORDINALITY AS e(item, n)
+      CROSS JOIN LATERAL (SELECT CASE
+          WHEN pg_catalog.jsonb_typeof(e.item) <> 'object' THEN 'ZA003:is not a JSON object'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'work_type') IS DISTINCT FROM 'string' OR e.item ->> 'work_type' = '' THEN 'ZA001:work_type is missing, not a string or empty'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'source') IS DISTINCT FROM 'string' OR e.item ->> 'source' = '' THEN 'ZA001:source is missing, not a string or empty'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'dedup_key') NOT IN ('string', 'null') OR e.item ->> 'dedup_key' = '' THEN 'ZA001:dedup_key is not a non-empty string'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'params') NOT IN ('object', 'null') THEN 'ZA003:params is not a JSON object'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'trace_context') NOT IN ('object', 'null') THEN 'ZA003:trace_context is not a JSON object'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'trigger_info') NOT IN ('string', 'null') THEN 'ZA003:trigger_info is not a string'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'delay') NOT IN ('number', 'null') OR (e.item ->> 'delay')::numeric < 0 THEN 'ZA002:delay (seconds) is not a number >= 0'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'max_attempts') NOT IN ('number', 'null') OR (e.item ->> 'max_attempts')::numeric NOT BETWEEN 1 AND 1000 THEN 'ZA002:max_attempts is not a number between 1 and 1000'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'priority') NOT IN ('number', 'null') OR (e.item ->> 'priority')::numeric NOT BETWEEN -1000 AND 1000 THEN 'ZA002:priority is not a number between -1000 and 1000'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'parent_id') NOT IN ('string', 'null') THEN 'ZA102:parent_id is not a uuid string'
+          WHEN e.item ->> 'parent_id' IS NOT NULL
+               AND (e.item ->> 'parent_id' !~* '^[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12}$'
+                    OR NOT EXISTS (SELECT 1 FROM animus.work_items pw WHERE pw.id = (e.item ->> 'parent_id')::uuid))
+               THEN 'ZA102:parent_id is not an existing work item'
+          END AS problem) AS p
+     WHERE p.problem IS NOT NULL
+     ORDER BY e.n
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = bad.code,
+            MESSAGE = pg_catalog.format('argument items: item %s: %s', bad.n, bad.problem),
+            DETAIL = 'Items are numbered from 1, as ord in the result. Nothing was submitted.',
+            HINT = 'Each element: {"work_type": text, "source": text, "params": object, "dedup_key": text, "trigger_info": text, "priority": int, "parent_id": uuid, "max_attempts": int, "delay": seconds, "trace_context": object}.';
+    END IF;
+
+    IF on_duplicate = 'replace' THEN
+        -- Debounce needs row locks per key: the batch runs submit_work item by item (slower path).
+        RETURN QUERY
+        SELECT e.n::integer, s.work_id, s.status, s.canonical_id, s.msg_id
+          FROM pg_catalog.jsonb_array_elements(items) WITH ORDINALITY AS e(item, n)
+          CROSS JOIN LATERAL animus.submit_work(
+              work_type => e.item ->> 'work_type', source => e.item ->> 'source',
+              params => coalesce(e.item -> 'params', '{}'), dedup_key => e.item ->> 'dedup_key',
+              trigger_info => e.item ->> 'trigger_info', priority => coalesce((e.item ->> 'priority')::numeric::integer, 0),
+              parent_id => (e.item ->> 'parent_id')::uuid, max_attempts => coalesce((e.item ->> 'max_attempts')::numeric::integer, 5),
+              queue => submit_work_batch.queue, delay => coalesce((e.item ->> 'delay')::numeric, 0) * interval '1 second',
+              on_duplicate => 'replace',
+              trace_context => coalesce(e.item -> 'trace_context', submit_work_batch.trace_context)) AS s
+         ORDER BY e.n;
+        RETURN;
+    END IF;
+
+    -- ROW(...) in the column order of animus.work_items (faster than jsonb_populate_record).
+    SELECT pg_catalog.array_agg((w.r).id ORDER BY w.n), pg_catalog.array_agg(w.r ORDER BY w.n)
+      INTO v_ids, v_pending
+      FROM (SELECT e.n, ROW(
+                pg_catalog.gen_random_uuid(),                                       -- id
+                submit_work_batch.queue,                                            -- queue_name
+                e.item ->> 'work_type', e.item ->> 'dedup_key', e.item ->> 'source', e.item ->> 'trigger_info',
+                coalesce(e.item -> 'params', '{}'),                                 -- params
+                coalesce((e.item ->> 'priority')::numeric::integer, 0),            -- priority
+                'queued', NULL, NULL,                                               -- state, merged_into, waits_for
+                (e.item ->> 'parent_id')::uuid,                                     -- parent_id
+                0, coalesce((e.item ->> 'max_attempts')::numeric::integer, 5),     -- attempts, max_attempts
+                NULL,                                                               -- msg_id
+                pg_catalog.clock_timestamp() + coalesce((e.item ->> 'delay')::numeric, 0) * interval '1 second', -- run_at
+                NULL, NULL, NULL,                                                   -- outcome, error, duration_ms
+                coalesce(e.item -> 'trace_context', submit_work_batch.trace_context),
+                pg_catalog.clock_timestamp(), pg_catalog.clock_timestamp(), NULL, NULL, NULL -- created/updated/started/heartbeat/resolved
+              )::animus.work_items AS r
+              FROM pg_catalog.jsonb_array_elements(items) WITH ORDINALITY AS e(item, n)) AS w;
+    IF v_ids IS NULL THEN
+        RETURN;
+    END IF;
+
+    WHILE pg_catalog.cardinality(v_pending) > 0 LOOP
+        tries := tries + 1;
+        -- Input order decides which of two equal keys in the batch becomes the canonical item.
+        WITH ins AS (
+            INSERT INTO animus.work_items AS w (id, queue_name, work_type, dedup_key, source, trigger_info, params, priority,
+                                                state, parent_id, attempts, max_attempts, msg_id, run_at, trace_context,
+                                                created_at, updated_at)
+            SELECT p.id, p.queue_name, p.work_type, p.dedup_key, p.source, p.trigger_info, p.params, p.priority,
+                   p.state, p.parent_id, p.attempts, p.max_attempts,
+                   pg_catalog.nextval(('pgmq.q_' || submit_work_batch.queue || '_msg_id_seq')::regclass),
+                   p.run_at, p.trace_context, p.created_at, p.updated_at
+              FROM pg_catalog.unnest(v_pending) WITH ORDINALITY AS p
+             ORDER BY p.ordinality
+            ON CONFLICT (queue_name, work_type, dedup_key) WHERE state IN ('queued', 'running') AND waits_for IS NULL
+            DO NOTHING
+            RETURNING w.*
+        )
+        SELECT pg_catalog.array_agg(ins::animus.work_items) INTO v_new FROM ins;
+        IF v_new IS NOT NULL THEN
+            PERFORM animus.work_send_messages(submit_work_batch.queue, v_new);
+            r_ids := r_ids || (SELECT pg_catalog.array_agg(x.id) FROM pg_catalog.unnest(v_new) x);
+            r_status := r_status || pg_catalog.array_fill('created'::text, ARRAY[pg_catalog.cardinality(v_new)]);
+            r_canon := r_canon || (SELECT pg_catalog.array_agg(x.id) FROM pg_catalog.unnest(v_new) x);
+            r_msg := r_msg || (SELECT pg_catalog.array_agg(x.msg_id) FROM pg_catalog.unnest(v_new) x);
+            v_pending := ARRAY(SELECT p FROM pg_catalog.unnest(v_pending) AS p
+                                WHERE p.id <> ALL (SELECT x.id FROM pg_catalog.unnest(v_new) x));
+        END IF;
+        EXIT WHEN pg_catalog.cardinality(v_pending) = 0;
+
+        -- The rest are duplicates of a key holder (from before, or earlier in this batch).
+        WITH tgt AS (
+            SELECT p.*, t.tid, t.tmsg
+              FROM pg_catalog.unnest(v_pending) AS p
+              JOIN LATERAL (SELECT coalesce(fw.id, cw.id) AS tid, coalesce(fw.msg_id, cw.msg_id) AS tmsg
+                              FROM animus.work_items cw
+                              LEFT JOIN animus.work_items fw ON fw.waits_for = cw.id
+                             WHERE cw.queue_name = p.queue_name AND cw.work_type = p.work_type
+                               AND cw.dedup_key = p.dedup_key AND cw.state IN ('queued', 'running')
+                               AND cw.waits_for IS NULL) AS t ON true
+        ), mins AS (
+            INSERT INTO animus.work_items (id, queue_name, work_type, dedup_key, source, trigger_info, params, priority,
+                                           state, merged_into, parent_id, attempts, max_attempts, run_at, trace_context,
+                                           created_at, updated_at)
+            SELECT g.id, g.queue_name, g.work_type, g.dedup_key, g.source, g.trigger_info, g.params, g.priority,
+                   'merged', g.tid, g.parent_id, g.attempts, g.max_attempts, g.run_at, g.trace_context,
+                   g.created_at, g.updated_at
+              FROM tgt g
+            RETURNING id
+        )
+        SELECT pg_catalog.array_agg(g.id), pg_catalog.array_agg(g.tid), pg_catalog.array_agg(g.tmsg)
+          INTO m_ids, m_canon, m_msg
+          FROM tgt g;
+        IF m_ids IS NOT NULL THEN
+            r_ids := r_ids || m_ids;
+            r_status := r_status || pg_catalog.array_fill('merged'::text, ARRAY[pg_catalog.cardinality(m_ids)]);
+            r_canon := r_canon || m_canon;
+            r_msg := r_msg || m_msg;
+            v_pending := ARRAY(SELECT p FROM pg_catalog.unnest(v_pending) AS p WHERE p.id <> ALL (m_ids));
+        END IF;
+        IF tries >= 100 THEN
+            RAISE EXCEPTION USING ERRCODE = '40001', MESSAGE = 'submit_work_batch could not settle a dedup race after 100 tries',
+                HINT = 'Retry the transaction.';
+        END IF;
+    END LOOP;
+
+    PERFORM animus.work_wake(q);
+    RETURN QUERY
+    SELECT a.n::integer, a.id, r.status, r.canon, r.msg
+      FROM pg_catalog.unnest(v_ids) WITH ORDINALITY AS a(id, n)
+      JOIN ROWS FROM (pg_catalog.unnest(r_ids), pg_catalog.unnest(r_status), pg_catalog.unnest(r_canon), pg_catalog.unnest(r_msg)) AS r(id, status, canon, msg) ON r.id = a.id
+     ORDER BY a.n;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.submit_work_batch(jsonb, text, text, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.submit_work_batch(jsonb, text, text, jsonb) TO animus_producer, animus_admin;
+COMMENT ON FUNCTION animus.submit_work_batch(jsonb, text, text, jsonb) IS
+'Submits many work items in one call: items is a JSON array of {"work_type","source","params","dedup_key","trigger_info","priority","parent_id","max_attempts","delay" (seconds),"trace_context"}. Returns one row per element, in input order (ord from 1): work_id, status (created | merged | replaced), canonical_id, msg_id. Deduplicates against active items and within the batch (the first element with a key is the canonical one). trace_context is the default for elements without one. Raises ZA003 (items not an array, an element or its params/trace_context not an object), ZA001 (work_type/source missing or empty), ZA002 (delay, max_attempts or priority out of range), ZA004 (unknown on_duplicate), ZA101 (unknown queue), ZA102 (unknown parent_id); nothing is written when it raises.';
+
+-- ==== change work_lifecycle (deploy/work_lifecycle.sql) ====
+-- Deploy animus:work_lifecycle to pg
+-- requires: work_submit
+
+-- Raises the right error for a work item that a worker operation could not act on.
+CREATE FUNCTION animus.work_raise_not_running(work_id uuid, operation text)
+    RETURNS void
+    STABLE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    s text;
+BEGIN
+    SELECT w.state INTO s FROM animus.work_items w WHERE w.id = work_raise_not_running.work_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA102', MESSAGE = pg_catalog.format('argument work_id: no such work item (%s)', operation),
+            DETAIL = pg_catalog.format('work_id = %s', work_id),
+            HINT = 'Pass the id returned by read_work or submit_work.';
+    ELSIF s = 'queued' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA103', MESSAGE = pg_catalog.format('argument work_id: work item is queued, not running (%s)', operation),
+            DETAIL = pg_catalog.format('work_id = %s', work_id),
+            HINT = 'Only an item claimed with read_work (and not yet timed out and retried) can be completed, failed or heartbeated.';
+    ELSE
+        RAISE EXCEPTION USING ERRCODE = 'ZA104', MESSAGE = pg_catalog.format('argument work_id: work item has already ended as %s (%s)', s, operation),
+            DETAIL = pg_catalog.format('work_id = %s, state = %s', work_id, s),
+            HINT = 'A stale completion: the item was completed, failed, cancelled or is a merged duplicate. See animus.get_work(work_id).';
+    END IF;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.work_raise_not_running(uuid, text) FROM PUBLIC;
+COMMENT ON FUNCTION animus.work_raise_not_running(uuid, text) IS
+'Internal: raises ZA102 (unknown work item), ZA103 (queued, not running) or ZA104 (already ended or merged) for a worker operation that found no running item.';
+
+-- When a running item ends, its replace-mode follow-up (if any) becomes the key holder and visible.
+CREATE FUNCTION animus.work_release_followups(ended uuid[])
+    RETURNS void
+    VOLATILE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN
+        WITH f AS (
+            UPDATE animus.work_items w
+               SET waits_for = NULL, run_at = greatest(w.run_at, pg_catalog.clock_timestamp()),
+                   updated_at = pg_catalog.clock_timestamp()
+             WHERE w.waits_for = ANY (ended) AND w.state = 'queued'
+            RETURNING w.queue_name, w.msg_id, w.run_at
+        )
+        SELECT f.queue_name, pg_catalog.array_agg(f.msg_id) AS msg_ids, pg_catalog.array_agg(f.run_at) AS run_ats
+          FROM f GROUP BY f.queue_name
+    LOOP
+        PERFORM animus.work_queue_set_vt(r.queue_name, r.msg_ids, r.run_ats);
+    END LOOP;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.work_release_followups(uuid[]) FROM PUBLIC;
+COMMENT ON FUNCTION animus.work_release_followups(uuid[]) IS
+'Internal: makes the waiting follow-ups of the given ended items (replace mode: one running plus one queued) key holders and visible at their run time. Raises nothing.';
+
+CREATE FUNCTION animus.read_work(
+    queue  text DEFAULT 'work',
+    vt     interval DEFAULT '30 seconds',
+    qty    integer DEFAULT 1
+)
+    RETURNS TABLE (
+        work_id        uuid,
+        queue_name     text,
+        work_type      text,
+        dedup_key      text,
+        params         jsonb,
+        priority       integer,
+        attempts       integer,
+        max_attempts   integer,
+        msg_id         bigint,
+        parent_id      uuid,
+        source         text,
+        trigger_info   text,
+        trace_context  jsonb,
+        requesters     jsonb,
+        created_at     timestamptz,
+        visible_until  timestamptz
+    )
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_until    timestamptz;
+    m_ids      bigint[];
+    m_work     uuid[];
+    c_ids      uuid[];
+    c_msgs     bigint[];
+    d_ids      uuid[];
+    to_archive bigint[];
+    seen       bigint[];
+    rest       bigint[];
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM animus.queues q WHERE q.queue_name = read_work.queue) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', read_work.queue),
+            HINT = 'Pass an existing queue (default ''work'').';
+    END IF;
+    IF read_work.vt IS NULL OR read_work.vt <= '0' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument vt (visibility timeout) must be positive',
+            DETAIL = pg_catalog.format('vt = %s', coalesce(read_work.vt::text, 'NULL')),
+            HINT = 'Pass a visibility timeout longer than the work takes, e.g. vt => ''30 seconds'', and heartbeat to extend it.';
+    END IF;
+    IF read_work.qty IS NULL OR read_work.qty NOT BETWEEN 1 AND 10000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument qty must be between 1 and 10000',
+            DETAIL = pg_catalog.format('qty = %s', coalesce(read_work.qty::text, 'NULL')),
+            HINT = 'Pass how many items to claim at most.';
+    END IF;
+    v_until := pg_catalog.clock_timestamp() + read_work.vt;
+
+    -- Claim visible messages in priority order, as pgmq.read does (FOR UPDATE SKIP LOCKED, vt and
+    -- read_ct updated) but ordered by (animus_priority desc, vt) using the index create_queue made.
+    SELECT pg_catalog.array_agg(c.msg_id),
+           pg_catalog.array_agg(CASE WHEN c.work_id ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN c.work_id::uuid END)
+      INTO m_ids, m_work
+      FROM animus.work_queue_claim(read_work.queue, read_work.qty, v_until) AS c;
+    IF m_ids IS NULL THEN
+        RETURN;
+    END IF;
+
+    -- Lock the items without waiting (a reader never waits, so it is never part of a deadlock).
+    -- queued/running with attempts left -> claimed (running, another attempt); out of attempts ->
+    -- dead; any other state (cancelled, ended) -> the stale message is archived.
+    WITH m AS (
+        SELECT * FROM ROWS FROM (pg_catalog.unnest(m_ids), pg_catalog.unnest(m_work)) AS m(msg_id, work_id)
+    ), l AS (
+        SELECT w.id, w.state IN ('queued', 'running') AS active, w.attempts < w.max_attempts AS left, m.msg_id
+          FROM m JOIN animus.work_items w ON w.id = m.work_id AND w.queue_name = read_work.queue
+           FOR UPDATE OF w SKIP LOCKED
+    )
+    SELECT coalesce(pg_catalog.array_agg(l.id) FILTER (WHERE l.active AND l.left), '{}'),
+           coalesce(pg_catalog.array_agg(l.msg_id) FILTER (WHERE l.active AND l.left), '{}'),
+           coalesce(pg_catalog.array_agg(l.id) FILTER (WHERE l.active AND NOT l.left), '{}'),
+           coalesce(pg_catalog.array_agg(l.msg_id) FILTER (WHERE NOT (l.active AND l.left)), '{}'),
+           coalesce(pg_catalog.array_agg(l.msg_id), '{}')
+      INTO c_ids, c_msgs, d_ids, to_archive, seen
+      FROM l;
+
+    IF pg_catalog.cardinality(d_ids) > 0 THEN
+        UPDATE animus.work_items w
+           SET state = 'dead', resolved_at = pg_catalog.clock_timestamp(), updated_at = pg_catalog.clock_timestamp(),
+               error = pg_catalog.format('attempt %s of %s timed out: the visibility timeout expired without complete_work or fail_work%s',
+                                         w.attempts, w.max_attempts, ' (last error: ' || w.error || ')')
+         WHERE w.id = ANY (d_ids);
+        PERFORM animus.work_release_followups(d_ids);
+    END IF;
+    IF pg_catalog.cardinality(seen) < pg_catalog.cardinality(m_ids) THEN
+        -- Messages without a work item are archived; those whose item another session holds locked
+        -- (being cancelled, replaced, completed) are made visible again at once.
+        to_archive := to_archive || ARRAY(SELECT x FROM pg_catalog.unnest(m_ids) WITH ORDINALITY AS u(x, n)
+                                           WHERE x <> ALL (seen)
+                                             AND NOT EXISTS (SELECT 1 FROM animus.work_items w WHERE w.id = m_work[n]));
+        rest := ARRAY(SELECT x FROM pg_catalog.unnest(m_ids) AS x WHERE x <> ALL (seen) AND x <> ALL (to_archive));
+        IF pg_catalog.cardinality(rest) > 0 THEN
+            EXECUTE pg_catalog.format('UPDATE pgmq.%I SET vt = pg_catalog.clock_timestamp() WHERE msg_id = ANY ($1)', 'q_' || read_work.queue)
+            USING rest;
+        END IF;
+    END IF;
+    IF pg_catalog.cardinality(to_archive) > 0 THEN
+        PERFORM animus.work_queue_archive(read_work.queue, to_archive);
+    END IF;
+    IF pg_catalog.cardinality(c_ids) = 0 THEN
+        RETURN;
+    END IF;
+
+    RETURN QUERY
+    WITH u AS (
+        UPDATE animus.work_items w
+           SET state = 'running', attempts = w.attempts + 1, msg_id = x.msg_id,
+               started_at = pg_catalog.clock_timestamp(), heartbeat_at = pg_catalog.clock_timestamp(),
+               updated_at = pg_catalog.clock_timestamp()
+          FROM ROWS FROM (pg_catalog.unnest(c_ids), pg_catalog.unnest(c_msgs)) AS x(id, msg_id)
+         WHERE w.id = x.id
+        RETURNING w.*
+    )
+    SELECT u.id, u.queue_name, u.work_type, u.dedup_key, u.params, u.priority, u.attempts, u.max_attempts,
+           u.msg_id, u.parent_id, u.source, u.trigger_info, u.trace_context,
+           pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
+               'work_id', u.id, 'source', u.source, 'trigger_info', u.trigger_info,
+               'trace_context', u.trace_context, 'submitted_at', u.created_at))
+           || coalesce((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                                   'work_id', r.id, 'source', r.source, 'trigger_info', r.trigger_info,
+                                   'trace_context', r.trace_context, 'submitted_at', r.created_at)
+                               ORDER BY r.created_at, r.id)
+                          FROM animus.work_items r WHERE r.merged_into = u.id), '[]'),
+           u.created_at, v_until
+      FROM u
+     ORDER BY u.priority DESC, u.run_at;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.read_work(text, interval, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.read_work(text, interval, integer) TO animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.read_work(text, interval, integer) IS
+'Claims up to qty visible work items of queue `queue` for vt (pgmq visibility timeout): higher priority first, then earliest due. Claimed items become running and count an attempt; an item whose last attempt timed out (worker died) becomes dead instead; messages of cancelled or ended items are archived and never returned. Returns the items with their trace_context and requesters (the canonical submission and every merged one: work_id, source, trigger_info, trace_context, submitted_at). May return fewer than qty. Raises ZA101 (unknown queue), ZA002 (vt not positive, qty not 1..10000).';
+
+-- complete ------------------------------------------------------------------------------------------
+CREATE FUNCTION animus.complete_work(work_ids uuid[], outcomes jsonb[] DEFAULT NULL)
+    RETURNS TABLE (work_id uuid, completed boolean)
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+DECLARE
+    done    uuid[];
+    missing uuid;
+    r       record;
+BEGIN
+    IF work_ids IS NULL OR pg_catalog.array_position(work_ids, NULL) IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_ids must not be NULL or contain NULL',
+            HINT = 'Pass the ids returned by read_work.';
+    END IF;
+    IF outcomes IS NOT NULL AND pg_catalog.cardinality(outcomes) <> pg_catalog.cardinality(work_ids) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument outcomes must have one element per work id',
+            DETAIL = pg_catalog.format('%s work ids, %s outcomes', pg_catalog.cardinality(work_ids), pg_catalog.cardinality(outcomes)),
+            HINT = 'Pass outcomes => NULL, or an array as long as work_ids.';
+    END IF;
+    done := '{}';
+    FOR r IN
+        WITH u AS (
+            UPDATE animus.work_items w
+               SET state = 'completed', outcome = i.outcome, resolved_at = pg_catalog.clock_timestamp(),
+                   updated_at = pg_catalog.clock_timestamp(),
+                   duration_ms = extract(epoch FROM pg_catalog.clock_timestamp() - w.started_at) * 1000
+              FROM ROWS FROM (pg_catalog.unnest(work_ids), pg_catalog.unnest(outcomes)) AS i(id, outcome)
+             WHERE w.id = i.id AND w.state = 'running'
+            RETURNING w.id, w.queue_name, w.msg_id
+        )
+        SELECT u.queue_name, pg_catalog.array_agg(u.id) AS ids, pg_catalog.array_agg(u.msg_id) AS msg_ids FROM u GROUP BY u.queue_name
+    LOOP
+        PERFORM animus.work_queue_archive(r.queue_name, r.msg_ids);
+        done := done || r.ids;
+    END LOOP;
+    IF pg_catalog.cardinality(done) < pg_catalog.cardinality(work_ids) THEN
+        -- Checked after the update (only for the ids it did not complete): the raise undoes it.
+        SELECT i INTO missing FROM pg_catalog.unnest(work_ids) AS i
+         WHERE i <> ALL (done) AND NOT EXISTS (SELECT 1 FROM animus.work_items w WHERE w.id = i) LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA102', MESSAGE = 'argument work_ids: no such work item',
+                DETAIL = pg_catalog.format('work_id = %s', missing), HINT = 'Pass the ids returned by read_work.';
+        END IF;
+    END IF;
+    IF pg_catalog.cardinality(done) > 0 THEN
+        PERFORM animus.work_release_followups(done);
+    END IF;
+    RETURN QUERY SELECT i, i = ANY (done) FROM pg_catalog.unnest(work_ids) AS i;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.complete_work(uuid[], jsonb[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.complete_work(uuid[], jsonb[]) TO animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.complete_work(uuid[], jsonb[]) IS
+'Batch form for consumers: completes every running item of work_ids (outcomes[i] stored as outcome of work_ids[i]) and archives their messages in one call; returns (work_id, completed) per input id, completed = false for an item that was not running (cancelled, already ended, timed out and requeued), which is left unchanged. Merged duplicates resolve with their canonical item. Raises ZA001 (work_ids NULL or with a NULL), ZA002 (outcomes length differs), ZA102 (an unknown id; nothing is written).';
+
+CREATE FUNCTION animus.complete_work(work_id uuid, outcome jsonb DEFAULT NULL)
+    RETURNS boolean
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_queue text;
+    v_msg   bigint;
+BEGIN
+    IF work_id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_id must not be NULL', HINT = 'Pass the id returned by read_work.';
+    END IF;
+    UPDATE animus.work_items w
+       SET state = 'completed', outcome = complete_work.outcome, resolved_at = pg_catalog.clock_timestamp(),
+           updated_at = pg_catalog.clock_timestamp(),
+           duration_ms = extract(epoch FROM pg_catalog.clock_timestamp() - w.started_at) * 1000
+     WHERE w.id = complete_work.work_id AND w.state = 'running'
+    RETURNING w.queue_name, w.msg_id INTO v_queue, v_msg;
+    IF NOT FOUND THEN
+        PERFORM animus.work_raise_not_running(work_id, 'complete_work');
+    END IF;
+    PERFORM animus.work_queue_archive(v_queue, ARRAY[v_msg]);
+    PERFORM animus.work_release_followups(ARRAY[work_id]);
+    RETURN true;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.complete_work(uuid, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.complete_work(uuid, jsonb) TO animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.complete_work(uuid, jsonb) IS
+'Completes a running work item: state completed, outcome and duration_ms stored, its pgmq message archived; its merged duplicates resolve with it (get_work shows their canonical state), and a replace-mode follow-up waiting for it becomes visible. Returns true. Raises ZA001 (work_id NULL), ZA102 (unknown work item), ZA103 (queued, not running), ZA104 (already ended: a stale second completion, or cancelled meanwhile, or a merged duplicate).';
+
+-- fail ----------------------------------------------------------------------------------------------
+CREATE FUNCTION animus.fail_work(work_ids uuid[], error text, retryable boolean DEFAULT true)
+    RETURNS TABLE (work_id uuid, failed boolean, state text, retry_at timestamptz)
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+DECLARE
+    missing uuid;
+    r       record;
+    res_ids uuid[] := '{}';
+    res_st  text[] := '{}';
+    res_at  timestamptz[] := '{}';
+    dead    uuid[] := '{}';
+BEGIN
+    IF work_ids IS NULL OR pg_catalog.array_position(work_ids, NULL) IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_ids must not be NULL or contain NULL',
+            HINT = 'Pass the ids returned by read_work.';
+    END IF;
+    IF fail_work.error IS NULL OR fail_work.error = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument error must not be NULL or empty',
+            HINT = 'Say why the work failed; it is kept on the item (and on a dead item).';
+    END IF;
+    IF retryable IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument retryable must not be NULL', HINT = 'Pass true or false.';
+    END IF;
+    SELECT i INTO missing FROM pg_catalog.unnest(work_ids) AS i
+     WHERE NOT EXISTS (SELECT 1 FROM animus.work_items w WHERE w.id = i) LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA102', MESSAGE = 'argument work_ids: no such work item',
+            DETAIL = pg_catalog.format('work_id = %s', missing), HINT = 'Pass the ids returned by read_work.';
+    END IF;
+    -- Retry delay: min(cap, base * factor^(attempts-1)) scaled by a random factor in [1-jitter, 1+jitter].
+    FOR r IN
+        WITH u AS (
+            UPDATE animus.work_items w
+               SET state = CASE WHEN retryable AND w.attempts < w.max_attempts THEN 'queued' ELSE 'dead' END,
+                   error = fail_work.error,
+                   run_at = CASE WHEN retryable AND w.attempts < w.max_attempts
+                                 THEN pg_catalog.clock_timestamp() + pg_catalog.make_interval(secs =>
+                                      least(extract(epoch FROM q.backoff_cap),
+                                            extract(epoch FROM q.backoff_base) * q.backoff_factor ^ least(w.attempts - 1, 60))
+                                      * (1 + q.backoff_jitter * (2 * pg_catalog.random() - 1)))
+                                 ELSE w.run_at END,
+                   resolved_at = CASE WHEN retryable AND w.attempts < w.max_attempts THEN NULL ELSE pg_catalog.clock_timestamp() END,
+                   duration_ms = extract(epoch FROM pg_catalog.clock_timestamp() - w.started_at) * 1000,
+                   updated_at = pg_catalog.clock_timestamp()
+              FROM animus.queues q
+             WHERE q.queue_name = w.queue_name AND w.id = ANY (work_ids) AND w.state = 'running'
+            RETURNING w.id, w.state, w.queue_name, w.msg_id, w.run_at
+        )
+        SELECT u.queue_name, u.state, pg_catalog.array_agg(u.id) AS ids, pg_catalog.array_agg(u.msg_id) AS msg_ids,
+               pg_catalog.array_agg(u.run_at) AS run_ats
+          FROM u GROUP BY u.queue_name, u.state
+    LOOP
+        IF r.state = 'queued' THEN
+            PERFORM animus.work_queue_set_vt(r.queue_name, r.msg_ids, r.run_ats);
+        ELSE
+            PERFORM animus.work_queue_archive(r.queue_name, r.msg_ids);
+            dead := dead || r.ids;
+        END IF;
+        res_ids := res_ids || r.ids;
+        res_st := res_st || pg_catalog.array_fill(r.state::text, ARRAY[pg_catalog.cardinality(r.ids)]);
+        res_at := res_at || CASE WHEN r.state = 'queued' THEN r.run_ats
+                                 ELSE pg_catalog.array_fill(NULL::timestamptz, ARRAY[pg_catalog.cardinality(r.ids)]) END;
+    END LOOP;
+    IF pg_catalog.cardinality(dead) > 0 THEN
+        PERFORM animus.work_release_followups(dead);
+    END IF;
+    RETURN QUERY
+    SELECT i, x.id IS NOT NULL, coalesce(x.st, (SELECT w.state FROM animus.work_items w WHERE w.id = i)), x.at
+      FROM pg_catalog.unnest(work_ids) AS i
+      LEFT JOIN ROWS FROM (pg_catalog.unnest(res_ids), pg_catalog.unnest(res_st), pg_catalog.unnest(res_at)) AS x(id, st, at)
+        ON x.id = i;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.fail_work(uuid[], text, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.fail_work(uuid[], text, boolean) TO animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.fail_work(uuid[], text, boolean) IS
+'Batch form: fails every running item of work_ids with `error`. An item with attempts left and retryable goes back to queued and becomes visible after the queue''s backoff: min(backoff_cap, backoff_base * backoff_factor^(attempts-1)) * (1 +/- backoff_jitter) (defaults 2 s * 2^(n-1), cap 5 min, +/-25 %); otherwise it is dead (dead-lettered: kept with its error, message archived). Returns (work_id, failed, state, retry_at) per input id; failed = false for an item that was not running (left unchanged). Raises ZA001 (work_ids NULL or with a NULL, error NULL or empty, retryable NULL), ZA102 (an unknown id; nothing is written).';
+
+CREATE FUNCTION animus.fail_work(work_id uuid, error text, retryable boolean DEFAULT true)
+    RETURNS TABLE (state text, retry_at timestamptz)
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+DECLARE
+    r record;
+BEGIN
+    IF work_id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_id must not be NULL', HINT = 'Pass the id returned by read_work.';
+    END IF;
+    SELECT * INTO r FROM animus.fail_work(work_ids => ARRAY[fail_work.work_id], error => fail_work.error, retryable => fail_work.retryable);
+    IF NOT r.failed THEN
+        PERFORM animus.work_raise_not_running(fail_work.work_id, 'fail_work');
+    END IF;
+    RETURN QUERY SELECT r.state, r.retry_at;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.fail_work(uuid, text, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.fail_work(uuid, text, boolean) TO animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.fail_work(uuid, text, boolean) IS
+'Fails a running work item: back to queued after the queue''s exponential backoff with jitter while attempts < max_attempts and retryable, else dead (kept with its error, message archived). Returns (state, retry_at). Raises ZA001 (work_id/error/retryable NULL, error empty), ZA102 (unknown work item), ZA103 (queued, not running), ZA104 (already ended, cancelled or merged).';
+
+-- heartbeat, cancel ---------------------------------------------------------------------------------
+CREATE FUNCTION animus.heartbeat_work(work_id uuid, extend interval DEFAULT '30 seconds')
+    RETURNS TABLE (state text, cancelled boolean, visible_until timestamptz)
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_queue text;
+    v_msg   bigint;
+    v_until timestamptz;
+BEGIN
+    IF heartbeat_work.work_id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_id must not be NULL', HINT = 'Pass the id returned by read_work.';
+    END IF;
+    IF extend IS NULL OR extend <= '0' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument extend must be positive',
+            DETAIL = pg_catalog.format('extend = %s', coalesce(extend::text, 'NULL')),
+            HINT = 'Pass how long from now the item stays invisible to other readers, e.g. ''30 seconds''.';
+    END IF;
+    v_until := pg_catalog.clock_timestamp() + extend;
+    UPDATE animus.work_items w SET heartbeat_at = pg_catalog.clock_timestamp()
+     WHERE w.id = heartbeat_work.work_id AND w.state = 'running'
+    RETURNING w.queue_name, w.msg_id INTO v_queue, v_msg;
+    IF FOUND THEN
+        PERFORM animus.work_queue_set_vt(v_queue, ARRAY[v_msg], ARRAY[v_until]);
+        RETURN QUERY SELECT 'running'::text, false, v_until;
+        RETURN;
+    END IF;
+    IF EXISTS (SELECT 1 FROM animus.work_items w WHERE w.id = heartbeat_work.work_id AND w.state = 'cancelled') THEN
+        RETURN QUERY SELECT 'cancelled'::text, true, NULL::timestamptz;
+        RETURN;
+    END IF;
+    PERFORM animus.work_raise_not_running(heartbeat_work.work_id, 'heartbeat_work');
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.heartbeat_work(uuid, interval) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.heartbeat_work(uuid, interval) TO animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.heartbeat_work(uuid, interval) IS
+'Extends the visibility timeout of a running item to now + extend and records heartbeat_at. Returns (state, cancelled, visible_until): cancelled = true (and nothing extended) when the item was cancelled meanwhile, so the worker can stop. Raises ZA001 (work_id NULL), ZA002 (extend not positive), ZA102 (unknown item), ZA103 (queued: the claim timed out), ZA104 (already ended or merged).';
+
+CREATE FUNCTION animus.cancel_work(work_id uuid)
+    RETURNS boolean
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    w animus.work_items;
+BEGIN
+    IF cancel_work.work_id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_id must not be NULL', HINT = 'Pass the id returned by submit_work.';
+    END IF;
+    SELECT * INTO w FROM animus.work_items wi WHERE wi.id = cancel_work.work_id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA102', MESSAGE = 'argument work_id: no such work item',
+            DETAIL = pg_catalog.format('work_id = %s', cancel_work.work_id), HINT = 'Pass the id returned by submit_work.';
+    END IF;
+    IF w.state = 'cancelled' THEN
+        RETURN false;
+    END IF;
+    IF w.state NOT IN ('queued', 'running') THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA104', MESSAGE = pg_catalog.format('argument work_id: work item is %s and cannot be cancelled', w.state),
+            DETAIL = pg_catalog.format('work_id = %s, merged_into = %s', w.id, coalesce(w.merged_into::text, 'NULL')),
+            HINT = 'Only queued or running items can be cancelled; for a merged submission cancel its canonical item.';
+    END IF;
+    UPDATE animus.work_items wi
+       SET state = 'cancelled', waits_for = NULL, resolved_at = pg_catalog.clock_timestamp(), updated_at = pg_catalog.clock_timestamp()
+     WHERE wi.id = w.id;
+    IF w.msg_id IS NOT NULL THEN
+        PERFORM animus.work_queue_archive(w.queue_name, ARRAY[w.msg_id]);
+    END IF;
+    PERFORM animus.work_release_followups(ARRAY[w.id]);
+    RETURN true;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.cancel_work(uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.cancel_work(uuid) TO animus_producer, animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.cancel_work(uuid) IS
+'Cancels a queued or running work item: state cancelled, message archived (it is never returned by read_work); a running worker learns it from heartbeat_work and its complete_work then raises ZA104. Returns true, or false if it was already cancelled. Raises ZA001 (work_id NULL), ZA102 (unknown item), ZA104 (completed, dead or a merged submission).';
+
+-- thin pgmq wrappers --------------------------------------------------------------------------------
+CREATE FUNCTION animus.archive_work(queue text, msg_id bigint)
+    RETURNS boolean
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM animus.queues q WHERE q.queue_name = archive_work.queue) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', queue),
+            HINT = 'Pass an existing queue (default ''work'').';
+    END IF;
+    RETURN pgmq.archive(queue, msg_id);
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.archive_work(text, bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.archive_work(text, bigint) TO animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.archive_work(text, bigint) IS
+'Thin wrapper of pgmq.archive(queue, msg_id): moves a raw message to the archive; true if it existed. Does not change any work item (use complete_work / cancel_work for that). Raises ZA101 (unknown queue).';
+
+CREATE FUNCTION animus.delete_work(queue text, msg_id bigint)
+    RETURNS boolean
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM animus.queues q WHERE q.queue_name = delete_work.queue) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', queue),
+            HINT = 'Pass an existing queue (default ''work'').';
+    END IF;
+    RETURN pgmq.delete(queue, msg_id);
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.delete_work(text, bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.delete_work(text, bigint) TO animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.delete_work(text, bigint) IS
+'Thin wrapper of pgmq.delete(queue, msg_id): deletes a raw message; true if it existed. Does not change any work item. Raises ZA101 (unknown queue).';
+
+-- ==== change work_status (deploy/work_status.sql) ====
+-- Deploy animus:work_status to pg
+-- requires: work_lifecycle
+
+CREATE FUNCTION animus.get_work(work_id uuid)
+    RETURNS TABLE (
+        id                 uuid,
+        queue_name         text,
+        work_type          text,
+        dedup_key          text,
+        source             text,
+        trigger_info       text,
+        params             jsonb,
+        priority           integer,
+        state              text,
+        canonical_id       uuid,
+        resolution         text,
+        merged_into        uuid,
+        waits_for          uuid,
+        parent_id          uuid,
+        attempts           integer,
+        max_attempts       integer,
+        msg_id             bigint,
+        run_at             timestamptz,
+        outcome            jsonb,
+        error              text,
+        duration_ms        double precision,
+        trace_context      jsonb,
+        requesters         jsonb,
+        merged_submissions jsonb,
+        children           bigint,
+        created_at         timestamptz,
+        updated_at         timestamptz,
+        started_at         timestamptz,
+        heartbeat_at       timestamptz,
+        resolved_at        timestamptz
+    )
+    STABLE
+    SECURITY DEFINER
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+BEGIN
+    IF get_work.work_id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_id must not be NULL', HINT = 'Pass the id returned by submit_work.';
+    END IF;
+    RETURN QUERY
+    SELECT w.id, w.queue_name, w.work_type, w.dedup_key, w.source, w.trigger_info, w.params, w.priority, w.state,
+           c.id, c.state, w.merged_into, w.waits_for, w.parent_id, w.attempts, w.max_attempts, w.msg_id, w.run_at,
+           coalesce(w.outcome, CASE WHEN w.state = 'merged' THEN c.outcome END),
+           coalesce(w.error, CASE WHEN w.state = 'merged' THEN c.error END),
+           w.duration_ms, w.trace_context,
+           (SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                       'work_id', r.id, 'source', r.source, 'trigger_info', r.trigger_info,
+                       'trace_context', r.trace_context, 'submitted_at', r.created_at)
+                   ORDER BY r.merged_into IS NOT NULL, r.created_at, r.id)
+              FROM animus.work_items r WHERE r.id = c.id OR r.merged_into = c.id),
+           coalesce((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                       'work_id', r.id, 'source', r.source, 'trigger_info', r.trigger_info, 'params', r.params,
+                       'priority', r.priority, 'trace_context', r.trace_context, 'submitted_at', r.created_at)
+                   ORDER BY r.created_at, r.id)
+              FROM animus.work_items r WHERE r.merged_into = c.id), '[]'),
+           (SELECT count(*) FROM animus.work_items k WHERE k.parent_id = w.id),
+           w.created_at, w.updated_at, w.started_at, w.heartbeat_at, w.resolved_at
+      FROM animus.work_items w
+      JOIN animus.work_items c ON c.id = coalesce(w.merged_into, w.id)
+     WHERE w.id = get_work.work_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA102', MESSAGE = 'argument work_id: no such work item',
+            DETAIL = pg_catalog.format('work_id = %s', get_work.work_id),
+            HINT = 'Pass the id returned by submit_work; ended items are removed by purge_work after their retention.';
+    END IF;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.get_work(uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.get_work(uuid) TO animus_producer, animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.get_work(uuid) IS
+'One work item with its provenance: canonical_id and resolution (for a merged submission, the canonical item''s id and state: merged duplicates resolve with it, and outcome/error are the canonical''s), requesters (the canonical submission and every merged one, with trace_context, oldest first), merged_submissions (each merged duplicate with its own source, trigger_info, params, priority, trace_context), and the number of children. Raises ZA001 (work_id NULL), ZA102 (unknown work item).';
+
+CREATE FUNCTION animus.work_children(parent_id uuid)
+    RETURNS TABLE (work_id uuid, work_type text, dedup_key text, state text, source text, created_at timestamptz, resolved_at timestamptz)
+    STABLE
+    SECURITY DEFINER
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+BEGIN
+    IF work_children.parent_id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument parent_id must not be NULL', HINT = 'Pass the id of the parent work item.';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM animus.work_items w WHERE w.id = work_children.parent_id) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA102', MESSAGE = 'argument parent_id: no such work item',
+            DETAIL = pg_catalog.format('parent_id = %s', work_children.parent_id), HINT = 'Pass the id of an existing work item.';
+    END IF;
+    RETURN QUERY
+    SELECT w.id, w.work_type, w.dedup_key, w.state, w.source, w.created_at, w.resolved_at
+      FROM animus.work_items w WHERE w.parent_id = work_children.parent_id
+     ORDER BY w.created_at, w.id;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.work_children(uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.work_children(uuid) TO animus_producer, animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.work_children(uuid) IS
+'The work items submitted with parent_id => this item, oldest first (merged child submissions included, in state merged). Raises ZA001 (parent_id NULL), ZA102 (unknown parent).';
+
+CREATE FUNCTION animus.queue_stats(queue text DEFAULT NULL)
+    RETURNS TABLE (
+        queue_name               text,
+        state                    text,
+        items                    bigint,
+        queue_length             bigint,
+        queue_visible_length     bigint,
+        oldest_visible_age_sec   double precision,
+        oldest_msg_age_sec       integer,
+        total_messages           bigint
+    )
+    STABLE
+    SECURITY DEFINER
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+DECLARE
+    q      text;
+    m       record;
+    visible bigint;
+    oldest  double precision;
+BEGIN
+    IF queue_stats.queue IS NOT NULL AND NOT EXISTS (SELECT 1 FROM animus.queues qq WHERE qq.queue_name = queue_stats.queue) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', queue_stats.queue),
+            HINT = 'Pass an existing queue, or NULL for every queue.';
+    END IF;
+    FOR q IN SELECT qq.queue_name FROM animus.queues qq
+              WHERE queue_stats.queue IS NULL OR qq.queue_name = queue_stats.queue ORDER BY qq.queue_name
+    LOOP
+        SELECT * INTO m FROM pgmq.metrics(q);
+        -- Visible now (as read_work sees it: clock time, not the transaction's start).
+        EXECUTE pg_catalog.format('SELECT count(*), extract(epoch FROM pg_catalog.clock_timestamp() - min(vt)) FROM pgmq.%I WHERE vt <= pg_catalog.clock_timestamp()', 'q_' || q)
+           INTO visible, oldest;
+        RETURN QUERY
+        SELECT q, s.state, (SELECT count(*) FROM animus.work_items w WHERE w.queue_name = q AND w.state = s.state),
+               m.queue_length, visible, coalesce(oldest, 0), m.oldest_msg_age_sec, m.total_messages
+          FROM (VALUES (1, 'queued'), (2, 'running'), (3, 'completed'), (4, 'dead'), (5, 'cancelled'), (6, 'merged')) AS s(n, state)
+         ORDER BY s.n;
+    END LOOP;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.queue_stats(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.queue_stats(text) TO animus_producer, animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.queue_stats(text) IS
+'Statistics per queue (NULL = every queue) and work item state: items in that state, and per queue from pgmq: queue_length (messages), queue_visible_length (claimable now), oldest_visible_age_sec (how long the oldest claimable message has waited since it became visible), oldest_msg_age_sec, total_messages ever sent. Counting items scans the queue''s work items. Raises ZA101 (unknown queue).';
+
+CREATE FUNCTION animus.purge_work(older_than interval DEFAULT '7 days', queue text DEFAULT NULL)
+    RETURNS TABLE (queue_name text, items_deleted bigint, archived_messages_deleted bigint)
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+DECLARE
+    q       text;
+    cutoff  timestamptz;
+    n_items bigint;
+    n_merged bigint;
+    n_arch  bigint;
+BEGIN
+    IF purge_work.older_than IS NULL OR purge_work.older_than < '0' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument older_than must be a non-negative interval',
+            DETAIL = pg_catalog.format('older_than = %s', coalesce(purge_work.older_than::text, 'NULL')),
+            HINT = 'Pass the retention, e.g. older_than => ''7 days''.';
+    END IF;
+    IF purge_work.queue IS NOT NULL AND NOT EXISTS (SELECT 1 FROM animus.queues qq WHERE qq.queue_name = purge_work.queue) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', purge_work.queue),
+            HINT = 'Pass an existing queue, or NULL for every queue.';
+    END IF;
+    cutoff := pg_catalog.clock_timestamp() - purge_work.older_than;
+    FOR q IN SELECT qq.queue_name FROM animus.queues qq
+              WHERE purge_work.queue IS NULL OR qq.queue_name = purge_work.queue ORDER BY qq.queue_name
+    LOOP
+        WITH ended AS (
+            SELECT w.id FROM animus.work_items w
+             WHERE w.queue_name = q AND w.state IN ('completed', 'dead', 'cancelled') AND w.resolved_at < cutoff
+        ), merged AS (
+            DELETE FROM animus.work_items w USING ended e WHERE w.merged_into = e.id RETURNING 1
+        ), canon AS (
+            DELETE FROM animus.work_items w USING ended e WHERE w.id = e.id RETURNING 1
+        )
+        SELECT (SELECT count(*) FROM merged), (SELECT count(*) FROM canon) INTO n_merged, n_items;
+        IF n_items > 0 THEN
+            UPDATE animus.work_items w SET parent_id = NULL
+             WHERE w.parent_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM animus.work_items p WHERE p.id = w.parent_id);
+        END IF;
+        -- pgmq has no retention function for archives: delete old archive rows directly.
+        EXECUTE pg_catalog.format('WITH d AS (DELETE FROM pgmq.%I WHERE archived_at < $1 RETURNING 1) SELECT count(*) FROM d', 'a_' || q)
+           INTO n_arch USING cutoff;
+        RETURN QUERY SELECT q, n_items + n_merged, n_arch;
+    END LOOP;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.purge_work(interval, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.purge_work(interval, text) TO animus_admin;
+COMMENT ON FUNCTION animus.purge_work(interval, text) IS
+'Retention: deletes work items that ended (completed, dead, cancelled) more than older_than ago, with their merged submissions, and archived pgmq messages archived more than older_than ago, per queue (NULL = every queue). Children of a purged parent keep parent_id NULL. Returns (queue_name, items_deleted, archived_messages_deleted). Raises ZA002 (older_than NULL or negative), ZA101 (unknown queue).';
+
+-- ==== change memory_admin (deploy/memory_admin.sql) ====
+-- Deploy animus:memory_admin to pg
+-- requires: memory_store
+
+-- Changing the embedding model (and with it, possibly, the dimension) later. Vectors of two
+-- models are not comparable, so every memory is re-embedded:
+--   1. SELECT animus.memory_begin_reembedding('new-model', 768);   -- clears all embeddings
+--   2. for each row of SELECT id, content FROM animus.memories WHERE embedding IS NULL:
+--        SELECT animus.update_memory(id, embedding => <new vector>);   (or store_memories)
+--   3. SELECT animus.memory_finish_reembedding();                  -- NOT NULL + HNSW again
+-- Between 1 and 3, keyword search works as before; vector search sees only the memories already
+-- re-embedded (exact scan, no index). Both functions are SECURITY DEFINER because they change
+-- the table (ALTER TABLE needs its owner); they are granted to animus_admin only.
+
+CREATE FUNCTION animus.memory_begin_reembedding(embedding_model text DEFAULT NULL, embedding_dim integer DEFAULT NULL)
+    RETURNS bigint
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    settings animus.memory_settings%ROWTYPE;
+    vector_schema name;
+    new_dim integer;
+    n bigint;
+BEGIN
+    IF embedding_model IS NULL OR pg_catalog.btrim(embedding_model) = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'embedding_model must be a non-empty string',
+            HINT = 'Pass the name of the new embedding model, e.g. ''text-embedding-3-small''.';
+    END IF;
+    SELECT s.* INTO settings FROM animus.memory_settings AS s FOR UPDATE;
+    new_dim := coalesce(memory_begin_reembedding.embedding_dim, settings.embedding_dim);
+    IF new_dim < 1 OR new_dim > 2000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'embedding_dim must be between 1 and 2000',
+            DETAIL = pg_catalog.format('embedding_dim = %s', new_dim),
+            HINT = 'HNSW indexes vectors of at most 2,000 dimensions.';
+    END IF;
+    IF settings.state <> 'ready' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA209', MESSAGE = 're-embedding is already in progress',
+            DETAIL = pg_catalog.format('target model %s, %s dimensions', settings.embedding_model, settings.embedding_dim),
+            HINT = 'Store the missing embeddings and call animus.memory_finish_reembedding().';
+    END IF;
+    SELECT e.extnamespace::pg_catalog.regnamespace::name INTO vector_schema
+      FROM pg_catalog.pg_extension AS e WHERE e.extname = 'vector';
+
+    LOCK TABLE animus.memories IN ACCESS EXCLUSIVE MODE;
+    DROP INDEX animus.memories_embedding_hnsw;
+    ALTER TABLE animus.memories ALTER COLUMN embedding DROP NOT NULL;
+    EXECUTE pg_catalog.format('ALTER TABLE animus.memories ALTER COLUMN embedding TYPE %I.vector(%s) USING NULL',
+                              vector_schema, new_dim);
+    -- a new column type brings the type's default storage back (EXTERNAL): see memory_table
+    ALTER TABLE animus.memories ALTER COLUMN embedding SET STORAGE MAIN;
+    UPDATE animus.memory_settings
+       SET embedding_model = memory_begin_reembedding.embedding_model, embedding_dim = new_dim,
+           state = 'reembedding', updated_at = pg_catalog.now();
+    SELECT pg_catalog.count(*) INTO n FROM animus.memories;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_begin_reembedding(text, integer) IS
+    'Starts a change of embedding model: records the model and dimension (NULL keeps the dimension), clears every embedding '
+    '(re-typing the column to vector(embedding_dim)) and drops the HNSW index; returns how many memories need a new embedding. '
+    'Raises ZA001, ZA002 (dimension outside 1..2000), ZA209 (already re-embedding).';
+REVOKE ALL ON FUNCTION animus.memory_begin_reembedding(text, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_begin_reembedding(text, integer) TO animus_admin;
+
+CREATE FUNCTION animus.memory_finish_reembedding()
+    RETURNS bigint
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    settings animus.memory_settings%ROWTYPE;
+    vector_schema name;
+    missing bigint;
+    n bigint;
+BEGIN
+    SELECT s.* INTO settings FROM animus.memory_settings AS s FOR UPDATE;
+    IF settings.state <> 'reembedding' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA209', MESSAGE = 'no re-embedding is in progress',
+            HINT = 'Start one with animus.memory_begin_reembedding(embedding_model, embedding_dim).';
+    END IF;
+    LOCK TABLE animus.memories IN ACCESS EXCLUSIVE MODE;
+    SELECT pg_catalog.count(*) FILTER (WHERE m.embedding IS NULL), pg_catalog.count(*) INTO missing, n
+      FROM animus.memories AS m;
+    IF missing > 0 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA210',
+            MESSAGE = pg_catalog.format('%s of %s memories still lack an embedding', missing, n),
+            HINT = 'Re-embed them: SELECT id, content FROM animus.memories WHERE embedding IS NULL; then animus.update_memory(id, embedding => ...).';
+    END IF;
+    SELECT e.extnamespace::pg_catalog.regnamespace::name INTO vector_schema
+      FROM pg_catalog.pg_extension AS e WHERE e.extname = 'vector';
+    ALTER TABLE animus.memories ALTER COLUMN embedding SET NOT NULL;
+    EXECUTE pg_catalog.format(
+        'CREATE INDEX memories_embedding_hnsw ON animus.memories USING hnsw (embedding %I.vector_cosine_ops)', vector_schema);
+    UPDATE animus.memory_settings SET state = 'ready', updated_at = pg_catalog.now();
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_finish_reembedding() IS
+    'Ends a change of embedding model once every memory has a new embedding: embedding NOT NULL again, HNSW index rebuilt '
+    '(raise maintenance_work_mem first for large tables); returns the number of memories. '
+    'Raises ZA209 (no re-embedding in progress), ZA210 (memories still lack an embedding).';
+REVOKE ALL ON FUNCTION animus.memory_finish_reembedding() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_finish_reembedding() TO animus_admin;
+
+-- ==== change memory_bm25 (deploy/memory_bm25.sql) ====
+-- Deploy animus:memory_bm25 to pg
+-- requires: memory_search
+
+-- Okapi BM25 for the keyword branch of search_memory_text and hybrid_search, in plain SQL.
+-- Design and measurements: docs/bm25.md. In short:
+--   * memory_terms holds one posting per (memory, lexeme) with tf, the memory's length and an
+--     "impact" (the BM25 tf-weight at write time); an index on (namespace, term, impact DESC)
+--     lets a query read only the best postings of each term instead of every match.
+--   * Corpus statistics are per namespace (a tenant's idf is its own corpus'). Writers only
+--     APPEND delta rows (memory_bm25_deltas); readers add base + pending deltas, so statistics
+--     are exact at every snapshot and no writer ever updates a shared counter row. A refresh
+--     folds the deltas into the base tables (automatically past settings.refresh_after rows).
+
+INSERT INTO animus.error_codes (sqlstate, name, meaning, hint) VALUES
+    ('ZA280', 'keyword_ranking_setting_out_of_range', 'A BM25 setting (k1, b, postings budget, rescore depth, refresh threshold) is outside its documented range.',
+     'Use k1 in (0, 10], b in [0, 1], postings_budget >= 1, rescore_extra and refresh_after >= 0 (docs/bm25.md).');
+
+CREATE TABLE animus.memory_bm25_settings (
+    singleton      boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    k1             double precision NOT NULL DEFAULT 1.2,
+    b              double precision NOT NULL DEFAULT 0.75,
+    postings_budget     integer NOT NULL DEFAULT 16000,
+    max_postings_budget integer NOT NULL DEFAULT 16000,
+    rescore_extra  integer NOT NULL DEFAULT 190,
+    refresh_after  integer NOT NULL DEFAULT 20000,
+    refreshed_through bigint NOT NULL DEFAULT 0,
+    CONSTRAINT memory_bm25_settings_k1 CHECK (k1 > 0 AND k1 <= 10),
+    CONSTRAINT memory_bm25_settings_b CHECK (b >= 0 AND b <= 1),
+    CONSTRAINT memory_bm25_settings_budget CHECK (postings_budget >= 1 AND max_postings_budget >= postings_budget AND rescore_extra >= 0),
+    CONSTRAINT memory_bm25_settings_refresh CHECK (refresh_after >= 0)
+);
+INSERT INTO animus.memory_bm25_settings DEFAULT VALUES;
+COMMENT ON TABLE animus.memory_bm25_settings IS
+    'BM25 settings (one row; change with animus.memory_bm25_configure): k1, b; postings_budget = postings of whole lists a query may read (max_postings_budget: up to which it grows, x4 a round, while the result is not proven exact); rescore_extra = candidates beyond lim completed exactly; refresh_after = pending delta rows that make a write fold the statistics; refreshed_through = last delta id folded.';
+
+-- One posting per (memory, lexeme of its fts). doc_len = number of lexeme occurrences of the memory
+-- (stop words excluded), as BM25 wants. impact = BM25 tf-weight with the settings and the
+-- namespace's average length at write time: only the order of postings depends on it, never a score.
+CREATE TABLE animus.memory_terms (
+    memory_id  bigint NOT NULL,
+    namespace  text NOT NULL,
+    term       text NOT NULL,
+    tf         integer NOT NULL,
+    doc_len    integer NOT NULL,
+    impact     real NOT NULL
+);
+CREATE INDEX memory_terms_memory_term_idx ON animus.memory_terms (memory_id, term) INCLUDE (tf, doc_len);
+CREATE INDEX memory_terms_impact_idx ON animus.memory_terms (namespace, term, impact DESC, memory_id) INCLUDE (tf, doc_len);
+COMMENT ON TABLE animus.memory_terms IS
+    'BM25 postings of animus.memories, maintained by triggers on it: (memory_id, namespace, term, tf, doc_len, impact). Read through animus.memory_text_candidates.';
+
+-- Folded statistics, written only by animus.memory_bm25_refresh.
+CREATE TABLE animus.memory_bm25_namespace_stats (
+    namespace  text PRIMARY KEY,
+    docs       bigint NOT NULL,
+    total_len  bigint NOT NULL
+);
+CREATE TABLE animus.memory_bm25_term_stats (
+    namespace  text NOT NULL,
+    term       text NOT NULL,
+    df         bigint NOT NULL,
+    PRIMARY KEY (namespace, term)
+);
+-- Pending changes, appended by every write (one row per namespace and statement with term NULL:
+-- documents and total length; one row per namespace, term and statement: document frequency).
+CREATE TABLE animus.memory_bm25_deltas (
+    id         bigint GENERATED ALWAYS AS IDENTITY (SEQUENCE NAME animus.memory_bm25_deltas_id_seq),
+    namespace  text NOT NULL,
+    term       text,
+    df         bigint NOT NULL,
+    total_len  bigint NOT NULL DEFAULT 0
+);
+CREATE INDEX memory_bm25_deltas_key_idx ON animus.memory_bm25_deltas (namespace, term);
+COMMENT ON TABLE animus.memory_bm25_namespace_stats IS 'BM25 statistics per namespace as of the last refresh: documents and total length (add pending animus.memory_bm25_deltas rows with term NULL).';
+COMMENT ON TABLE animus.memory_bm25_term_stats IS 'BM25 document frequency per namespace and term as of the last refresh (add pending animus.memory_bm25_deltas rows).';
+COMMENT ON TABLE animus.memory_bm25_deltas IS 'Append-only BM25 statistic changes not yet folded by animus.memory_bm25_refresh: term NULL = (documents, total length) of a namespace, else document frequency of a term.';
+
+-- The BM25 tf-weight. SQL and without SET so that the planner inlines it (a SET clause would stop
+-- inlining); it calls nothing but float8 arithmetic, which always resolves in pg_catalog.
+CREATE FUNCTION animus.bm25_tf_weight(tf double precision, doc_len double precision, avgdl double precision,
+                                      k1 double precision, b double precision)
+RETURNS double precision
+IMMUTABLE PARALLEL SAFE
+LANGUAGE sql
+AS $$ SELECT tf * (k1 + 1) / (tf + k1 * (1 - b + b * doc_len / avgdl)) $$;
+REVOKE ALL ON FUNCTION animus.bm25_tf_weight(double precision, double precision, double precision, double precision, double precision) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.bm25_tf_weight(double precision, double precision, double precision, double precision, double precision)
+    TO animus_memory_reader, animus_admin;
+COMMENT ON FUNCTION animus.bm25_tf_weight(double precision, double precision, double precision, double precision, double precision) IS
+    'Okapi BM25 term-frequency weight tf*(k1+1) / (tf + k1*(1 - b + b*doc_len/avgdl)); a term''s score is idf times this. Raises nothing.';
+
+-- Number of lexeme occurrences of a tsvector (a stripped vector counts one per lexeme).
+CREATE FUNCTION animus.bm25_doc_len(fts tsvector)
+RETURNS integer
+IMMUTABLE PARALLEL SAFE
+SET search_path = ''
+LANGUAGE sql
+AS $$ SELECT coalesce(sum(coalesce(pg_catalog.cardinality(u.positions), 1)), 0)::integer FROM pg_catalog.unnest(fts) AS u $$;
+REVOKE ALL ON FUNCTION animus.bm25_doc_len(tsvector) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.bm25_doc_len(tsvector) TO animus_memory_reader, animus_admin;
+COMMENT ON FUNCTION animus.bm25_doc_len(tsvector) IS
+    'BM25 document length of a tsvector: the number of lexeme occurrences (stop words are not in it). Raises nothing.';
+
+CREATE FUNCTION animus.memory_bm25_refresh(wait boolean DEFAULT true)
+RETURNS bigint
+VOLATILE
+SECURITY DEFINER
+SET search_path = ''
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    folded   bigint;
+    last_id  bigint;
+    zero_ns  text[];
+    zero_terms text[];
+BEGIN
+    -- One refresher at a time; writers never wait for it (they only append deltas).
+    IF wait THEN
+        PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('animus.memory_bm25_refresh'));
+    ELSIF NOT pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtext('animus.memory_bm25_refresh')) THEN
+        RETURN NULL;
+    END IF;
+
+    WITH moved AS (
+        DELETE FROM animus.memory_bm25_deltas RETURNING id, namespace, term, df, total_len
+    ), terms AS (
+        SELECT m.namespace, m.term, sum(m.df) AS df FROM moved m
+        WHERE m.term IS NOT NULL GROUP BY m.namespace, m.term HAVING sum(m.df) <> 0
+    ), up_terms AS (
+        INSERT INTO animus.memory_bm25_term_stats AS s (namespace, term, df)
+        SELECT t.namespace, t.term, t.df FROM terms t
+        ON CONFLICT (namespace, term) DO UPDATE SET df = s.df + excluded.df
+        RETURNING s.namespace, s.term, s.df
+    ), spaces AS (
+        SELECT m.namespace, sum(m.df) AS docs, sum(m.total_len) AS total_len FROM moved m
+        WHERE m.term IS NULL GROUP BY m.namespace
+    ), up_spaces AS (
+        INSERT INTO animus.memory_bm25_namespace_stats AS s (namespace, docs, total_len)
+        SELECT sp.namespace, sp.docs, sp.total_len FROM spaces sp
+        ON CONFLICT (namespace) DO UPDATE SET docs = s.docs + excluded.docs, total_len = s.total_len + excluded.total_len
+        RETURNING s.namespace, s.docs
+    ), zero AS (
+        SELECT u.namespace, u.term FROM up_terms u WHERE u.df = 0
+        UNION ALL
+        SELECT u.namespace, NULL FROM up_spaces u WHERE u.docs = 0
+    )
+    SELECT (SELECT count(*) FROM moved), (SELECT max(id) FROM moved),
+           (SELECT pg_catalog.array_agg(z.namespace) FROM zero z), (SELECT pg_catalog.array_agg(z.term) FROM zero z)
+      INTO folded, last_id, zero_ns, zero_terms;
+
+    IF zero_ns IS NOT NULL THEN
+        DELETE FROM animus.memory_bm25_term_stats s
+        USING unnest(zero_ns, zero_terms) AS z(namespace, term)
+        WHERE z.term IS NOT NULL AND s.namespace = z.namespace AND s.term = z.term AND s.df = 0;
+        DELETE FROM animus.memory_bm25_namespace_stats s
+        USING unnest(zero_ns, zero_terms) AS z(namespace, term)
+        WHERE z.term IS NULL AND s.namespace = z.namespace AND s.docs = 0;
+    END IF;
+    IF last_id IS NOT NULL THEN
+        UPDATE animus.memory_bm25_settings SET refreshed_through = greatest(refreshed_through, last_id);
+    END IF;
+    RETURN folded;
+END
+$$;
+REVOKE ALL ON FUNCTION animus.memory_bm25_refresh(boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_bm25_refresh(boolean) TO animus_memory_writer, animus_admin;
+COMMENT ON FUNCTION animus.memory_bm25_refresh(boolean) IS
+    'Folds the pending BM25 statistic deltas into the per-namespace statistics; returns the number of delta rows folded, or NULL when wait => false and another refresh holds the lock. Searches are exact either way (they add pending deltas); refreshing only keeps their cost bounded. Writes run it automatically past memory_bm25_settings.refresh_after pending rows. Raises nothing.';
+
+-- Postings and statistic deltas of memories being added (called by the triggers on animus.memories).
+CREATE FUNCTION animus.memory_bm25_index(ids bigint[], namespaces text[], vectors tsvector[])
+RETURNS void
+VOLATILE
+SECURITY DEFINER
+SET search_path = ''
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    s animus.memory_bm25_settings;
+BEGIN
+    SELECT * INTO s FROM animus.memory_bm25_settings;
+    WITH docs AS (
+        SELECT d.id, d.namespace, d.fts, animus.bm25_doc_len(d.fts) AS doc_len
+        FROM unnest(ids, namespaces, vectors) AS d(id, namespace, fts)
+    ), norm AS (
+        -- The average length the impacts are computed with: the namespace's folded statistics,
+        -- else (a new namespace) this statement's own memories.
+        SELECT d.namespace,
+               coalesce(max(ns.total_len::float8 / NULLIF(ns.docs, 0)), NULLIF(avg(d.doc_len), 0), 1)::float8 AS avgdl
+        FROM docs d LEFT JOIN animus.memory_bm25_namespace_stats ns ON ns.namespace = d.namespace
+        GROUP BY d.namespace
+    ), postings AS (
+        INSERT INTO animus.memory_terms (memory_id, namespace, term, tf, doc_len, impact)
+        SELECT d.id, d.namespace, u.lexeme, coalesce(pg_catalog.cardinality(u.positions), 1), d.doc_len,
+               animus.bm25_tf_weight(coalesce(pg_catalog.cardinality(u.positions), 1), d.doc_len, n.avgdl, s.k1, s.b)
+        FROM docs d JOIN norm n ON n.namespace = d.namespace CROSS JOIN LATERAL pg_catalog.unnest(d.fts) AS u
+        RETURNING namespace, term
+    )
+    INSERT INTO animus.memory_bm25_deltas (namespace, term, df, total_len)
+    SELECT p.namespace, p.term, count(*), 0 FROM postings p GROUP BY p.namespace, p.term
+    UNION ALL
+    SELECT d.namespace, NULL, count(*), sum(d.doc_len) FROM docs d GROUP BY d.namespace;
+
+    IF s.refresh_after > 0
+       AND (SELECT q.last_value FROM animus.memory_bm25_deltas_id_seq q) - s.refreshed_through >= s.refresh_after THEN
+        PERFORM animus.memory_bm25_refresh(wait => false);
+    END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION animus.memory_bm25_index(bigint[], text[], tsvector[]) FROM PUBLIC;
+COMMENT ON FUNCTION animus.memory_bm25_index(bigint[], text[], tsvector[]) IS
+    'Internal (triggers on animus.memories): writes the BM25 postings of the given memories and appends their statistic deltas. Raises nothing.';
+
+-- Removes the postings of memories and appends negative deltas (vectors = their old fts).
+CREATE FUNCTION animus.memory_bm25_unindex(ids bigint[], namespaces text[], vectors tsvector[])
+RETURNS void
+VOLATILE
+SECURITY DEFINER
+SET search_path = ''
+LANGUAGE sql
+AS $$
+    WITH gone AS (
+        DELETE FROM animus.memory_terms t WHERE t.memory_id = ANY (ids) RETURNING t.namespace, t.term
+    )
+    INSERT INTO animus.memory_bm25_deltas (namespace, term, df, total_len)
+    SELECT g.namespace, g.term, -count(*), 0 FROM gone g GROUP BY g.namespace, g.term
+    UNION ALL
+    SELECT d.namespace, NULL, -count(*), -sum(animus.bm25_doc_len(d.fts))
+    FROM unnest(namespaces, vectors) AS d(namespace, fts) GROUP BY d.namespace
+$$;
+REVOKE ALL ON FUNCTION animus.memory_bm25_unindex(bigint[], text[], tsvector[]) FROM PUBLIC;
+COMMENT ON FUNCTION animus.memory_bm25_unindex(bigint[], text[], tsvector[]) IS
+    'Internal (triggers on animus.memories): deletes the BM25 postings of the given memories and appends negative statistic deltas. Raises nothing.';
+
+CREATE FUNCTION animus.memory_bm25_after_insert()
+RETURNS trigger
+VOLATILE
+SECURITY DEFINER
+SET search_path = ''
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    PERFORM animus.memory_bm25_index(pg_catalog.array_agg(n.id), pg_catalog.array_agg(n.namespace), pg_catalog.array_agg(n.fts))
+    FROM new_rows n HAVING count(*) > 0;
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION animus.memory_bm25_after_update()
+RETURNS trigger
+VOLATILE
+SECURITY DEFINER
+SET search_path = ''
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    ids bigint[]; old_ns text[]; old_fts tsvector[]; new_ns text[]; new_fts tsvector[];
+BEGIN
+    -- Only memories whose words or namespace changed (store_memory's dedup touches neither).
+    SELECT pg_catalog.array_agg(o.id), pg_catalog.array_agg(o.namespace), pg_catalog.array_agg(o.fts),
+           pg_catalog.array_agg(n.namespace), pg_catalog.array_agg(n.fts)
+      INTO ids, old_ns, old_fts, new_ns, new_fts
+      FROM old_rows o JOIN new_rows n ON n.id = o.id
+     WHERE o.fts IS DISTINCT FROM n.fts OR o.namespace IS DISTINCT FROM n.namespace;
+    IF ids IS NOT NULL THEN
+        PERFORM animus.memory_bm25_unindex(ids, old_ns, old_fts);
+        PERFORM animus.memory_bm25_index(ids, new_ns, new_fts);
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION animus.memory_bm25_after_delete()
+RETURNS trigger
+VOLATILE
+SECURITY DEFINER
+SET search_path = ''
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    PERFORM animus.memory_bm25_unindex(pg_catalog.array_agg(o.id), pg_catalog.array_agg(o.namespace), pg_catalog.array_agg(o.fts))
+    FROM old_rows o HAVING count(*) > 0;
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION animus.memory_bm25_after_truncate()
+RETURNS trigger
+VOLATILE
+SECURITY DEFINER
+SET search_path = ''
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    TRUNCATE animus.memory_terms, animus.memory_bm25_deltas, animus.memory_bm25_term_stats, animus.memory_bm25_namespace_stats;
+    RETURN NULL;
+END
+$$;
+
+REVOKE ALL ON FUNCTION animus.memory_bm25_after_insert() FROM PUBLIC;
+REVOKE ALL ON FUNCTION animus.memory_bm25_after_update() FROM PUBLIC;
+REVOKE ALL ON FUNCTION animus.memory_bm25_after_delete() FROM PUBLIC;
+REVOKE ALL ON FUNCTION animus.memory_bm25_after_truncate() FROM PUBLIC;
+COMMENT ON FUNCTION animus.memory_bm25_after_insert() IS 'Trigger (statement level, AFTER INSERT ON animus.memories): BM25 postings and statistics of the new memories. Raises nothing.';
+COMMENT ON FUNCTION animus.memory_bm25_after_update() IS 'Trigger (statement level, AFTER UPDATE ON animus.memories): re-indexes memories whose fts or namespace changed. Raises nothing.';
+COMMENT ON FUNCTION animus.memory_bm25_after_delete() IS 'Trigger (statement level, AFTER DELETE ON animus.memories): removes the postings and statistics of deleted memories. Raises nothing.';
+COMMENT ON FUNCTION animus.memory_bm25_after_truncate() IS 'Trigger (AFTER TRUNCATE ON animus.memories): empties the BM25 postings and statistics. Raises nothing.';
+
+-- Existing memories (deploying on a populated database): index them in one statement, with writers
+-- held off until the triggers exist.
+LOCK TABLE animus.memories IN SHARE ROW EXCLUSIVE MODE;
+DO $$
+BEGIN
+    PERFORM animus.memory_bm25_index(pg_catalog.array_agg(m.id), pg_catalog.array_agg(m.namespace), pg_catalog.array_agg(m.fts))
+       FROM animus.memories m HAVING count(*) > 0;
+    PERFORM animus.memory_bm25_refresh();
+END $$;
+
+CREATE TRIGGER memory_bm25_after_insert AFTER INSERT ON animus.memories
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION animus.memory_bm25_after_insert();
+CREATE TRIGGER memory_bm25_after_update AFTER UPDATE ON animus.memories
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION animus.memory_bm25_after_update();
+CREATE TRIGGER memory_bm25_after_delete AFTER DELETE ON animus.memories
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION animus.memory_bm25_after_delete();
+CREATE TRIGGER memory_bm25_after_truncate AFTER TRUNCATE ON animus.memories
+    FOR EACH STATEMENT EXECUTE FUNCTION animus.memory_bm25_after_truncate();
+
+-- The BM25 top-k (see docs/bm25.md, "Top-k retrieval"). Query terms are taken rarest first
+-- within a postings budget: a term whose whole list fits in what is left is read to its end (its
+-- contribution is then exact for every memory); the remaining, common (low-idf) terms are cut:
+-- only their lim best postings by impact are read, to seed candidates (split between namespaces).
+-- Candidates are ranked by the score the postings read give them; the best lim + rescore_extra
+-- are completed exactly (their postings of the cut terms, looked up by memory id) and re-ranked.
+-- The result is proven exact when the k-th exact score reaches what any other memory could
+-- still score (candidates not rescored, and memories in no list read); if not, and the budget
+-- may grow (max_postings_budget), the round is repeated with four times the budget.
+CREATE FUNCTION animus.memory_bm25_topk(query text, filters jsonb DEFAULT '{}', lim integer DEFAULT 10,
+                                        budget integer DEFAULT NULL)
+RETURNS TABLE (id bigint, score double precision, exact boolean, postings_read bigint, budget_used integer)
+STABLE
+SET search_path = ''
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    s           animus.memory_bm25_settings;
+    f           jsonb := coalesce(filters, '{}'::jsonb);
+    q_terms     text[];
+    q_df        double precision[];
+    q_idf       double precision[];
+    q_cap       integer[];
+    spaces      text[];
+    n_spaces    integer;
+    n_docs      double precision;
+    n_len       double precision;
+    avgdl       double precision;
+    must_filter boolean;
+    b_now       bigint;
+    b_max       bigint;
+    left_budget double precision;
+    cutting     boolean;
+    cut_terms   text[];
+    i           integer;
+    n_terms     integer;
+    rescore     integer;
+    r_ids       bigint[];
+    r_scores    double precision[];
+    r_read      bigint;
+    r_cands     bigint;
+    r_bound     double precision;
+    r_next_lb   double precision;
+    proven      boolean;
+BEGIN
+    IF lim IS NULL OR lim < 1 THEN
+        RETURN;
+    END IF;
+    SELECT * INTO s FROM animus.memory_bm25_settings;
+
+    -- Namespaces searched: statistics are per namespace, summed over the ones the filter selects.
+    IF f -> 'namespace' ? 'in' THEN
+        spaces := animus.memory_filter_list(f -> 'namespace');
+    ELSE
+        spaces := ARRAY(SELECT x.namespace FROM (
+                            SELECT ns.namespace FROM animus.memory_bm25_namespace_stats ns
+                            UNION SELECT d.namespace FROM animus.memory_bm25_deltas d WHERE d.term IS NULL) x
+                        WHERE f -> 'namespace' IS NULL OR pg_catalog.starts_with(x.namespace, f -> 'namespace' ->> 'prefix')
+                        ORDER BY 1);
+    END IF;
+    must_filter := f - 'namespace' <> '{}'::jsonb;
+    n_spaces := greatest(coalesce(pg_catalog.cardinality(spaces), 0), 1);
+
+    SELECT sum(x.docs), sum(x.total_len) INTO n_docs, n_len FROM (
+        SELECT ns.docs, ns.total_len FROM animus.memory_bm25_namespace_stats ns WHERE ns.namespace = ANY (spaces)
+        UNION ALL
+        SELECT d.df, d.total_len FROM animus.memory_bm25_deltas d WHERE d.namespace = ANY (spaces) AND d.term IS NULL
+    ) x;
+    IF coalesce(n_docs, 0) <= 0 THEN
+        RETURN;
+    END IF;
+    avgdl := CASE WHEN n_len > 0 THEN n_len / n_docs ELSE 1 END;
+
+    -- Query terms (distinct English lexemes) with their document frequency, rarest first;
+    -- terms no memory has are dropped. idf = ln(1 + (N - df + 0.5) / (df + 0.5)) (Lucene's).
+    SELECT pg_catalog.array_agg(t.term ORDER BY t.df, t.term), pg_catalog.array_agg(t.df ORDER BY t.df, t.term)
+      INTO q_terms, q_df
+      FROM (SELECT u.lexeme AS term,
+                   (SELECT coalesce(sum(x.df), 0) FROM (
+                        SELECT ts.df FROM animus.memory_bm25_term_stats ts WHERE ts.namespace = ANY (spaces) AND ts.term = u.lexeme
+                        UNION ALL
+                        SELECT d.df FROM animus.memory_bm25_deltas d WHERE d.namespace = ANY (spaces) AND d.term = u.lexeme) x
+                   )::double precision AS df
+              FROM pg_catalog.unnest(pg_catalog.to_tsvector('english'::regconfig, query)) AS u) t
+     WHERE t.df > 0;
+    n_terms := coalesce(pg_catalog.cardinality(q_terms), 0);
+    IF n_terms = 0 THEN
+        RETURN;
+    END IF;
+    q_idf := ARRAY(SELECT pg_catalog.ln(1 + (n_docs - x.df + 0.5) / (x.df + 0.5))
+                   FROM unnest(q_df) WITH ORDINALITY AS x(df, o) ORDER BY x.o);
+
+    b_now := coalesce(budget, s.postings_budget);
+    b_max := CASE WHEN budget IS NOT NULL THEN budget ELSE greatest(s.max_postings_budget, s.postings_budget) END;
+    LOOP
+        -- Per-term caps, rarest term first: a list that fits in what is left of the budget is read
+        -- whole (cap NULL); from the first that does not on, lists are cut to their lim best
+        -- postings (they seed candidates; their contributions are completed by the rescoring).
+        q_cap := ARRAY[]::integer[];
+        cut_terms := ARRAY[]::text[];
+        left_budget := b_now;
+        cutting := false;
+        FOR i IN 1 .. n_terms LOOP
+            cutting := cutting OR q_df[i] > left_budget;
+            IF cutting THEN
+                q_cap := q_cap || lim;
+                cut_terms := cut_terms || q_terms[i];
+            ELSE
+                q_cap := q_cap || NULL::integer;
+                left_budget := left_budget - q_df[i];
+            END IF;
+        END LOOP;
+
+        -- Nothing cut: the whole-list scores are exact already, only lim need ranking.
+        rescore := CASE WHEN cutting THEN lim + s.rescore_extra ELSE lim END;
+        WITH q AS (
+            SELECT x.o, x.term, x.idf, x.cap FROM unnest(q_terms, q_idf, q_cap) WITH ORDINALITY AS x(term, idf, cap, o)
+        ), whole AS (
+            -- lists read to their end: exact contributions
+            SELECT mt.memory_id, q.idf * animus.bm25_tf_weight(mt.tf, mt.doc_len, avgdl, s.k1, s.b) AS part
+              FROM animus.memory_terms mt JOIN q ON q.term = mt.term AND q.cap IS NULL
+             WHERE mt.namespace = ANY (spaces) AND mt.term = ANY (ARRAY(SELECT q.term FROM q WHERE q.cap IS NULL))
+        ), cut AS MATERIALIZED (
+            -- the best postings (by impact) of the lists that are cut
+            SELECT q.o, ns.namespace, p.memory_id, p.impact,
+                   q.idf * animus.bm25_tf_weight(p.tf, p.doc_len, avgdl, s.k1, s.b) AS part
+              FROM q CROSS JOIN pg_catalog.unnest(spaces) AS ns(namespace)
+             CROSS JOIN LATERAL (
+                   SELECT mt.memory_id, mt.tf, mt.doc_len, mt.impact FROM animus.memory_terms mt
+                    WHERE mt.namespace = ns.namespace AND mt.term = q.term
+                    ORDER BY mt.impact DESC, mt.memory_id LIMIT (q.cap + n_spaces - 1) / n_spaces) p
+             WHERE q.cap IS NOT NULL
+        ), bounds AS (
+            -- what a memory not read in a cut list can still get from that term
+            SELECT l.o, max(q.idf * l.last_impact) AS ub
+              FROM (SELECT c.o, c.namespace, count(*) AS n, min(c.impact) AS last_impact
+                      FROM cut c GROUP BY c.o, c.namespace) l
+              JOIN q ON q.o = l.o
+             WHERE l.n >= (q.cap + n_spaces - 1) / n_spaces
+             GROUP BY l.o
+        ), cand AS (
+            SELECT u.memory_id, sum(u.part) AS lb, sum(u.full_part) AS lb_full
+              FROM (SELECT w.memory_id, w.part, w.part AS full_part FROM whole w
+                    UNION ALL
+                    SELECT c.memory_id, c.part, 0 FROM cut c) u
+             GROUP BY u.memory_id
+        ), top AS MATERIALIZED (
+            SELECT c.memory_id, c.lb, c.lb_full FROM cand c
+             WHERE NOT must_filter OR EXISTS (
+                   SELECT 1 FROM animus.memories m WHERE m.id = c.memory_id
+                      AND animus.memory_filter_match(f, m.namespace, m.memory_type, m.source, m.metadata, m.created_at))
+             ORDER BY c.lb DESC, c.memory_id
+             LIMIT rescore + 1
+        ), completed AS (
+            -- exact scores of the best `rescore` candidates: add their postings of the cut terms
+            -- (index-only probes on (memory_id, term))
+            SELECT t.memory_id, t.lb_full + coalesce(x.extra, 0) AS score
+              FROM (SELECT * FROM top ORDER BY top.lb DESC, top.memory_id LIMIT rescore) t
+              LEFT JOIN LATERAL (
+                   SELECT sum(q.idf * animus.bm25_tf_weight(mt.tf, mt.doc_len, avgdl, s.k1, s.b)) AS extra
+                     FROM animus.memory_terms mt JOIN q ON q.term = mt.term
+                    WHERE mt.memory_id = t.memory_id AND mt.term = ANY (cut_terms)) x ON cutting
+        ), best AS (
+            SELECT c.memory_id, c.score FROM completed c ORDER BY c.score DESC, c.memory_id LIMIT lim
+        )
+        SELECT (SELECT pg_catalog.array_agg(b.memory_id ORDER BY b.score DESC, b.memory_id) FROM best b),
+               (SELECT pg_catalog.array_agg(b.score ORDER BY b.score DESC, b.memory_id) FROM best b),
+               (SELECT count(*) FROM top),
+               (SELECT coalesce(sum(bo.ub), 0) FROM bounds bo),
+               (SELECT t.lb FROM top t ORDER BY t.lb DESC, t.memory_id LIMIT 1 OFFSET rescore)
+          INTO r_ids, r_scores, r_cands, r_bound, r_next_lb;
+        r_read := (SELECT sum(CASE WHEN c IS NULL THEN d ELSE least(c, d) END)::bigint FROM unnest(q_cap, q_df) AS x(c, d));
+
+        -- Exact when nothing left out can reach the k-th score: a memory in no list scores at most
+        -- r_bound; a candidate not rescored at most its partial score (<= r_next_lb) + r_bound.
+        proven := r_bound = 0 AND r_next_lb IS NULL
+               OR (coalesce(pg_catalog.cardinality(r_ids), 0) >= lim
+                   AND r_scores[lim] >= coalesce(r_next_lb, 0) + r_bound);
+        EXIT WHEN proven OR b_now >= b_max;
+        b_now := least(b_now * 4, b_max);
+    END LOOP;
+
+    -- A selective filter can leave fewer than lim of the candidates: then score every memory
+    -- that passes the filter and matches a query term (few, since the filter is selective).
+    IF must_filter AND coalesce(pg_catalog.cardinality(r_ids), 0) < lim AND NOT proven THEN
+        RETURN QUERY EXECUTE
+            'SELECT x.memory_id, x.score, true, x.n, $9::integer FROM (
+                 SELECT mt.memory_id, sum(q.idf * animus.bm25_tf_weight(mt.tf, mt.doc_len, $4, $5, $6)) AS score,
+                        count(*) OVER () AS n
+                   FROM animus.memories AS m
+                   JOIN animus.memory_terms AS mt ON mt.memory_id = m.id AND mt.term = ANY ($1)
+                   JOIN unnest($1, $2) AS q(term, idf) ON q.term = mt.term
+                  WHERE m.fts @@ $7
+                    AND animus.memory_filter_match($3, m.namespace, m.memory_type, m.source, m.metadata, m.created_at)
+                  GROUP BY mt.memory_id) AS x
+              ORDER BY x.score DESC, x.memory_id
+              LIMIT $8'
+            USING q_terms, q_idf, f, avgdl, s.k1, s.b, animus.memory_or_tsquery(query), lim, b_now;
+        RETURN;
+    END IF;
+
+    RETURN QUERY SELECT r.id, r.score, proven, r_read, b_now::integer FROM unnest(r_ids, r_scores) AS r(id, score);
+END
+$$;
+
+REVOKE ALL ON FUNCTION animus.memory_bm25_topk(text, jsonb, integer, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_bm25_topk(text, jsonb, integer, integer) TO animus_memory_reader, animus_memory_writer, animus_admin;
+COMMENT ON FUNCTION animus.memory_bm25_topk(text, jsonb, integer, integer) IS
+    'Okapi BM25 top-lim memories for a natural-language query (English lexemes, filters normalised by memory_validate_filters): '
+    '(id, score, exact, postings_read, budget_used), score descending, ties by id. exact = the result is proven equal to '
+    'exhaustive BM25; budget overrides memory_bm25_settings.postings_budget (a huge budget = exhaustive). Read-only (STABLE). Raises nothing.';
+
+-- The keyword branch of search_memory_text and hybrid_search, now BM25 (revert restores ts_rank).
+CREATE OR REPLACE FUNCTION animus.memory_text_candidates(query text, filters jsonb DEFAULT '{}', lim integer DEFAULT 100)
+    RETURNS TABLE (id bigint, score double precision)
+    STABLE
+    ROWS 100
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    RETURN QUERY SELECT t.id, t.score FROM animus.memory_bm25_topk(query, filters, lim) AS t;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_text_candidates(text, jsonb, integer) IS
+    'Internal keyword branch of search_memory_text and hybrid_search: up to lim (id, score), score descending, ties by id; '
+    'filters must be normalised by memory_validate_filters. Ranks with Okapi BM25 over the query''s English lexemes '
+    '(animus.memory_bm25_topk, docs/bm25.md). Read-only (STABLE). Raises nothing.';
+
+CREATE FUNCTION animus.memory_bm25_configure(
+    k1                   double precision DEFAULT NULL,
+    b                    double precision DEFAULT NULL,
+    postings_budget      integer DEFAULT NULL,
+    max_postings_budget  integer DEFAULT NULL,
+    rescore_extra        integer DEFAULT NULL,
+    refresh_after        integer DEFAULT NULL)
+RETURNS animus.memory_bm25_settings
+VOLATILE
+SET search_path = ''
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    cur animus.memory_bm25_settings;
+    nxt animus.memory_bm25_settings;
+BEGIN
+    SELECT * INTO cur FROM animus.memory_bm25_settings FOR UPDATE;
+    nxt := cur;
+    nxt.k1 := coalesce(k1, cur.k1);
+    nxt.b := coalesce(b, cur.b);
+    nxt.postings_budget := coalesce(postings_budget, cur.postings_budget);
+    nxt.max_postings_budget := greatest(coalesce(max_postings_budget, cur.max_postings_budget), nxt.postings_budget);
+    nxt.rescore_extra := coalesce(rescore_extra, cur.rescore_extra);
+    nxt.refresh_after := coalesce(refresh_after, cur.refresh_after);
+    IF nxt.k1 = 'NaN' OR nxt.k1 <= 0 OR nxt.k1 > 10 OR nxt.b = 'NaN' OR nxt.b < 0 OR nxt.b > 1 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA280', MESSAGE = 'k1 must be in (0, 10] and b in [0, 1]',
+            DETAIL = pg_catalog.format('k1 = %s, b = %s', nxt.k1, nxt.b),
+            HINT = 'Usual values: k1 = 1.2, b = 0.75 (the default) or k1 = 0.9, b = 0.4.';
+    END IF;
+    IF nxt.postings_budget < 1 OR nxt.rescore_extra < 0 OR nxt.refresh_after < 0 OR nxt.max_postings_budget > 100000000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA280',
+            MESSAGE = 'postings_budget must be >= 1 (max_postings_budget <= 100000000), rescore_extra and refresh_after >= 0',
+            DETAIL = pg_catalog.format('postings_budget = %s, max_postings_budget = %s, rescore_extra = %s, refresh_after = %s',
+                                       nxt.postings_budget, nxt.max_postings_budget, nxt.rescore_extra, nxt.refresh_after),
+            HINT = 'See docs/bm25.md, "Settings", for what each one trades.';
+    END IF;
+    UPDATE animus.memory_bm25_settings AS t
+       SET k1 = nxt.k1, b = nxt.b, postings_budget = nxt.postings_budget, max_postings_budget = nxt.max_postings_budget,
+           rescore_extra = nxt.rescore_extra, refresh_after = nxt.refresh_after
+     RETURNING t.* INTO nxt;
+    RETURN nxt;
+END
+$$;
+REVOKE ALL ON FUNCTION animus.memory_bm25_configure(double precision, double precision, integer, integer, integer, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_bm25_configure(double precision, double precision, integer, integer, integer, integer) TO animus_admin;
+COMMENT ON FUNCTION animus.memory_bm25_configure(double precision, double precision, integer, integer, integer, integer) IS
+    'Changes BM25 settings (NULL keeps a value) and returns them. Scores use the new k1/b at once; the impact order of '
+    'existing postings follows after animus.memory_bm25_reindex(). Raises ZA280 (a value out of range).';
+
+CREATE FUNCTION animus.memory_bm25_reindex(namespace text DEFAULT NULL)
+RETURNS bigint
+VOLATILE
+SET search_path = ''
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    s animus.memory_bm25_settings;
+    n bigint;
+BEGIN
+    PERFORM animus.memory_bm25_refresh();
+    SELECT * INTO s FROM animus.memory_bm25_settings;
+    UPDATE animus.memory_terms AS mt
+       SET impact = animus.bm25_tf_weight(mt.tf, mt.doc_len, ns.total_len::float8 / ns.docs, s.k1, s.b)
+      FROM animus.memory_bm25_namespace_stats AS ns
+     WHERE ns.namespace = mt.namespace AND ns.docs > 0 AND ns.total_len > 0
+       AND (memory_bm25_reindex.namespace IS NULL OR mt.namespace = memory_bm25_reindex.namespace);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+REVOKE ALL ON FUNCTION animus.memory_bm25_reindex(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_bm25_reindex(text) TO animus_admin;
+COMMENT ON FUNCTION animus.memory_bm25_reindex(text) IS
+    'Refreshes the statistics, then recomputes the impact (retrieval order) of every posting of a namespace (NULL = all) '
+    'with the current k1, b and average length; returns the postings rewritten. Run it after changing k1/b or after a '
+    'namespace''s average length has drifted (docs/bm25.md). Rewrites every posting: schedule it off-peak. Raises nothing.';
+
+GRANT SELECT ON animus.memory_terms, animus.memory_bm25_settings, animus.memory_bm25_namespace_stats,
+                animus.memory_bm25_term_stats, animus.memory_bm25_deltas TO animus_memory_reader;
+
+-- ==== change security_memory_rls (deploy/security_memory_rls.sql) ====
+-- Deploy animus:security_memory_rls to pg
+-- requires: memory_store
+-- requires: memory_search
+
+-- Tenant isolation of animus.memories by namespace, with row-level security.
+--
+-- Who may see which namespace is DATA managed by animus_admin: animus.memory_namespace_grants
+-- maps a role (a login role, or a group role its members inherit from) to namespaces, read-only
+-- or read-write; the namespace '*' means every namespace. A session may narrow (never widen)
+-- what it sees by setting the custom setting animus.namespaces to a comma-separated list:
+-- a custom GUC can be set by anyone, so it is only ever intersected with the grants.
+--
+-- The caller is the session's role (SET ROLE target, else the login role), not current_user:
+-- inside a SECURITY DEFINER function current_user is the function's owner, and the tenant of a
+-- call must not change with the function it goes through. PostgreSQL checks membership when
+-- the role setting is set (SET ROLE, set_config, -c role=), so it cannot be forged.
+--
+-- Every memory function is SECURITY INVOKER, so these policies apply to every read and write.
+-- FORCE makes them apply to a non-superuser table owner too; superusers and BYPASSRLS roles
+-- are not confined by PostgreSQL and get the scope '*'.
+
+INSERT INTO animus.error_codes (sqlstate, name, meaning, hint) VALUES
+    ('ZA320', 'security_unknown_role',    'A namespace grant names a role that does not exist.',
+     'Create the role first (CREATE ROLE ... LOGIN; GRANT animus_memory_reader TO ...), then grant it namespaces.'),
+    ('ZA321', 'security_invalid_namespace', 'A namespace in a grant is empty, too long or contains a comma.',
+     'Use a non-empty namespace of at most 200 characters without commas, or ''*'' for every namespace.');
+
+CREATE TABLE animus.memory_namespace_grants (
+    role_name   name NOT NULL,
+    namespace   text NOT NULL CHECK (namespace <> '' AND pg_catalog.length(namespace) <= 200 AND pg_catalog.strpos(namespace, ',') = 0),
+    can_write   boolean NOT NULL DEFAULT false,
+    granted_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    granted_by  name NOT NULL DEFAULT session_user,
+    PRIMARY KEY (role_name, namespace)
+);
+COMMENT ON TABLE animus.memory_namespace_grants IS
+    'Which role may read (and with can_write, write) the memories of which namespace; ''*'' = every namespace. '
+    'Managed with animus.grant_memory_namespace / animus.revoke_memory_namespace (animus_admin). Nobody but the owner writes it directly.';
+-- animus_admin sees every namespace (it manages them); revoke this row to confine admins too.
+INSERT INTO animus.memory_namespace_grants (role_name, namespace, can_write, granted_by)
+VALUES ('animus_admin', '*', true, 'animus');
+
+-- The role a call is made for: the SET ROLE target, else the login role. Never current_user.
+CREATE FUNCTION animus.memory_caller()
+    RETURNS name
+    STABLE
+    SET search_path = ''
+    LANGUAGE sql
+AS $$
+    SELECT coalesce(nullif(pg_catalog.current_setting('role'), 'none'), session_user)::name;
+$$;
+COMMENT ON FUNCTION animus.memory_caller() IS
+    'The role whose namespace grants apply to this session: the SET ROLE target, else the login role (session_user). '
+    'Independent of SECURITY DEFINER frames. Raises nothing.';
+REVOKE ALL ON FUNCTION animus.memory_caller() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_caller() TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+-- The namespaces the caller may read ('read') or write ('write'), narrowed by animus.namespaces.
+-- SECURITY DEFINER so that the grants table (which names every tenant) stays unreadable.
+CREATE FUNCTION animus.memory_scope(access text DEFAULT 'read')
+    RETURNS text[]
+    STABLE
+    SECURITY DEFINER
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    caller   name := animus.memory_caller();
+    granted  text[];
+    narrowed text[];
+    setting  text := pg_catalog.current_setting('animus.namespaces', true);
+BEGIN
+    IF access IS NULL OR access NOT IN ('read', 'write') THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA004', MESSAGE = 'access must be ''read'' or ''write''',
+            DETAIL = pg_catalog.format('access = %L', pg_catalog.left(access, 40)),
+            HINT = 'Pass ''read'' (namespaces you may see) or ''write'' (namespaces you may change).';
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = caller AND (r.rolsuper OR r.rolbypassrls)) THEN
+        granted := ARRAY['*'];
+    ELSE
+        SELECT coalesce(pg_catalog.array_agg(DISTINCT g.namespace), '{}') INTO granted
+          FROM animus.memory_namespace_grants AS g
+          JOIN pg_catalog.pg_roles AS r ON r.rolname = g.role_name
+         WHERE pg_catalog.pg_has_role(caller, r.oid, 'MEMBER')
+           AND (access = 'read' OR g.can_write);
+    END IF;
+    IF setting IS NULL OR pg_catalog.btrim(setting) = '' THEN
+        RETURN granted;
+    END IF;
+    SELECT coalesce(pg_catalog.array_agg(DISTINCT n), '{}') INTO narrowed
+      FROM (SELECT pg_catalog.btrim(x) AS n FROM pg_catalog.unnest(pg_catalog.string_to_array(setting, ',')) AS x) AS s
+     WHERE s.n <> '' AND (s.n = ANY (granted) OR '*' = ANY (granted));
+    RETURN narrowed;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_scope(text) IS
+    'The namespaces of animus.memories the caller may read (access => ''read'') or write (''write''): the namespaces granted in '
+    'animus.memory_namespace_grants to the caller or a role it is a member of, intersected with the session setting '
+    'animus.namespaces (comma-separated) when that is set; ''{*}'' means every namespace (superusers, BYPASSRLS roles, '
+    'grants of ''*''). The row-level security policies of animus.memories call it. Raises ZA004 (access).';
+REVOKE ALL ON FUNCTION animus.memory_scope(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_scope(text) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+CREATE FUNCTION animus.grant_memory_namespace(role_name text DEFAULT NULL, namespace text DEFAULT NULL, can_write boolean DEFAULT false)
+    RETURNS void
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF role_name IS NULL OR role_name = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'role_name must be a role name',
+            HINT = 'Pass the login or group role that may see the namespace.';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = grant_memory_namespace.role_name) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA320', MESSAGE = 'role_name names no role',
+            DETAIL = pg_catalog.format('role_name = %L', pg_catalog.left(role_name, 80)),
+            HINT = 'Create the role first, then grant it namespaces.';
+    END IF;
+    IF namespace IS NULL OR namespace = '' OR pg_catalog.length(namespace) > 200 OR pg_catalog.strpos(namespace, ',') > 0 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA321', MESSAGE = 'namespace must be non-empty, at most 200 characters, without commas',
+            DETAIL = pg_catalog.format('namespace = %L', pg_catalog.left(namespace, 80)),
+            HINT = 'Pass the namespace the role may see, or ''*'' for every namespace.';
+    END IF;
+    INSERT INTO animus.memory_namespace_grants AS g (role_name, namespace, can_write)
+    VALUES (grant_memory_namespace.role_name, grant_memory_namespace.namespace, coalesce(grant_memory_namespace.can_write, false))
+    ON CONFLICT ON CONSTRAINT memory_namespace_grants_pkey DO UPDATE
+       SET can_write = EXCLUDED.can_write, granted_at = pg_catalog.now(), granted_by = session_user;
+END
+$$;
+COMMENT ON FUNCTION animus.grant_memory_namespace(text, text, boolean) IS
+    'Lets role_name (and its members) read the memories of namespace (''*'' = every namespace), and change them if can_write. '
+    'Granting again replaces can_write. animus_admin only. Raises ZA001 (role_name), ZA320 (no such role), ZA321 (namespace).';
+REVOKE ALL ON FUNCTION animus.grant_memory_namespace(text, text, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.grant_memory_namespace(text, text, boolean) TO animus_admin;
+
+CREATE FUNCTION animus.revoke_memory_namespace(role_name text DEFAULT NULL, namespace text DEFAULT NULL)
+    RETURNS boolean
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF role_name IS NULL OR namespace IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'role_name and namespace must not be NULL',
+            HINT = 'Pass the role and the namespace of a grant (see animus.memory_namespace_grants).';
+    END IF;
+    DELETE FROM animus.memory_namespace_grants AS g
+     WHERE g.role_name = revoke_memory_namespace.role_name AND g.namespace = revoke_memory_namespace.namespace;
+    RETURN FOUND;
+END
+$$;
+COMMENT ON FUNCTION animus.revoke_memory_namespace(text, text) IS
+    'Removes the grant of namespace to role_name; true if there was one. animus_admin only. Raises ZA001.';
+REVOKE ALL ON FUNCTION animus.revoke_memory_namespace(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.revoke_memory_namespace(text, text) TO animus_admin;
+
+-- The policies. (SELECT ...) makes each scope an InitPlan: computed once per statement, and the
+-- namespace btree index can serve "namespace = ANY (scope)".
+ALTER TABLE animus.memories ENABLE ROW LEVEL SECURITY;
+ALTER TABLE animus.memories FORCE ROW LEVEL SECURITY;
+
+CREATE POLICY memories_read ON animus.memories FOR SELECT
+    USING (namespace = ANY ((SELECT animus.memory_scope('read'))::text[])
+           OR '*' = ANY ((SELECT animus.memory_scope('read'))::text[]));
+CREATE POLICY memories_insert ON animus.memories FOR INSERT
+    WITH CHECK (namespace = ANY ((SELECT animus.memory_scope('write'))::text[])
+                OR '*' = ANY ((SELECT animus.memory_scope('write'))::text[]));
+CREATE POLICY memories_update ON animus.memories FOR UPDATE
+    USING (namespace = ANY ((SELECT animus.memory_scope('write'))::text[])
+           OR '*' = ANY ((SELECT animus.memory_scope('write'))::text[]))
+    WITH CHECK (namespace = ANY ((SELECT animus.memory_scope('write'))::text[])
+                OR '*' = ANY ((SELECT animus.memory_scope('write'))::text[]));
+CREATE POLICY memories_delete ON animus.memories FOR DELETE
+    USING (namespace = ANY ((SELECT animus.memory_scope('write'))::text[])
+           OR '*' = ANY ((SELECT animus.memory_scope('write'))::text[]));
+
+-- ==== change security_bm25_rls (deploy/security_bm25_rls.sql) ====
+-- Deploy animus:security_bm25_rls to pg
+-- requires: memory_bm25
+-- requires: security_memory_rls
+
+-- The BM25 postings and statistics are derived from memories and name their namespace: the terms
+-- of a memory are its content as a bag of words, and the statistics are counts per tenant. Readers
+-- SELECT them (memory_bm25_topk is SECURITY INVOKER), so they get the memories' read policy:
+-- a reader sees (and BM25 ranks with) the postings and statistics of its own namespaces only,
+-- so idf and average length are computed over what it may see and never over another tenant.
+-- Not FORCEd: the owner's SECURITY DEFINER triggers and refresh maintain every namespace.
+ALTER TABLE animus.memory_terms ENABLE ROW LEVEL SECURITY;
+ALTER TABLE animus.memory_bm25_namespace_stats ENABLE ROW LEVEL SECURITY;
+ALTER TABLE animus.memory_bm25_term_stats ENABLE ROW LEVEL SECURITY;
+ALTER TABLE animus.memory_bm25_deltas ENABLE ROW LEVEL SECURITY;
+
+CREATE POLICY memory_terms_read ON animus.memory_terms FOR SELECT
+    USING (namespace = ANY ((SELECT animus.memory_scope('read'))::text[])
+           OR '*' = ANY ((SELECT animus.memory_scope('read'))::text[]));
+CREATE POLICY memory_bm25_namespace_stats_read ON animus.memory_bm25_namespace_stats FOR SELECT
+    USING (namespace = ANY ((SELECT animus.memory_scope('read'))::text[])
+           OR '*' = ANY ((SELECT animus.memory_scope('read'))::text[]));
+CREATE POLICY memory_bm25_term_stats_read ON animus.memory_bm25_term_stats FOR SELECT
+    USING (namespace = ANY ((SELECT animus.memory_scope('read'))::text[])
+           OR '*' = ANY ((SELECT animus.memory_scope('read'))::text[]));
+CREATE POLICY memory_bm25_deltas_read ON animus.memory_bm25_deltas FOR SELECT
+    USING (namespace = ANY ((SELECT animus.memory_scope('read'))::text[])
+           OR '*' = ANY ((SELECT animus.memory_scope('read'))::text[]));
+
+-- memory_bm25_refresh folds the pending statistics of EVERY namespace and returns how many rows
+-- it folded: a count over other tenants' writes. The write triggers call it as the owner when
+-- needed; a manual refresh is an administrator's job.
+REVOKE EXECUTE ON FUNCTION animus.memory_bm25_refresh(boolean) FROM animus_memory_writer;
+
 COMMIT;

@@ -24,8 +24,10 @@ BEGIN
     END LOOP;
     ASSERT has_function_privilege('animus_admin', 'animus.memory_bm25_configure(double precision, double precision, integer, integer, integer, integer)', 'EXECUTE'),
         'animus_admin cannot execute memory_bm25_configure';
-    ASSERT has_function_privilege('animus_memory_writer', 'animus.memory_bm25_refresh(boolean)', 'EXECUTE'),
-        'animus_memory_writer cannot execute memory_bm25_refresh';
+    -- animus_admin, not animus_memory_writer: security_bm25_rls makes a manual refresh admin-only
+    -- (it folds and counts every tenant's pending statistics); the write triggers refresh as the owner.
+    ASSERT has_function_privilege('animus_admin', 'animus.memory_bm25_refresh(boolean)', 'EXECUTE'),
+        'animus_admin cannot execute memory_bm25_refresh';
     ASSERT has_table_privilege('animus_memory_reader', 'animus.memory_terms', 'SELECT'), 'animus_memory_reader cannot read memory_terms';
     FOREACH trg IN ARRAY ARRAY['memory_bm25_after_insert', 'memory_bm25_after_update', 'memory_bm25_after_delete', 'memory_bm25_after_truncate'] LOOP
         ASSERT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = 'animus.memories'::regclass AND tgname = trg AND tgenabled <> 'D'),

@@ -9,7 +9,8 @@ error: ``submit_work`` returns it with ``status == "merged"``.
 
     AnimusError
     ├── ConfigError                 missing/malformed configuration (raised before any I/O)
-    ├── ConnectionFailed            the server cannot be reached or refused the login
+    ├── ConnectionFailed            the server cannot be reached, refused the login, or ended the
+    │                               session (57P01-57P03, class 08): retry on a new connection
     ├── NotDeployed                 schema animus / a function is missing: deploy first
     ├── PermissionDenied            the role lacks EXECUTE (42501)
     └── DatabaseError               anything else the server raised
@@ -172,6 +173,11 @@ SQLSTATE_CLASSES: dict[str, type[AnimusError]] = {
     "3F000": NotDeployed,   # invalid_schema_name: schema animus missing
     "42883": NotDeployed,   # undefined_function
     "42P01": NotDeployed,   # undefined_table
+    # The server ended the session (pg_terminate_backend, a fast/immediate shutdown, a crash) or is
+    # still starting: the connection is gone, not the request wrong -- retry on a new connection.
+    "57P01": ConnectionFailed,   # admin_shutdown
+    "57P02": ConnectionFailed,   # crash_shutdown
+    "57P03": ConnectionFailed,   # cannot_connect_now
 }
 
 
