@@ -140,1076 +140,6 @@ INSERT INTO animus.error_codes (sqlstate, name, meaning, hint) VALUES
 
 GRANT SELECT ON animus.error_codes TO animus_producer, animus_worker, animus_memory_reader, animus_admin;
 
--- ==== change memory_table (deploy/memory_table.sql) ====
--- Deploy animus:memory_table to pg
--- requires: errors
--- requires: extensions
-
--- Which embedding model the vectors in animus.memories come from, and their dimension. One row.
--- The dimension is the deploy variable :embedding_dim (sqitch.conf, or --set embedding_dim=384),
--- the model name :'embedding_model'. animus.memory_begin_reembedding() changes both later
--- (see docs/memory.md, "Changing the embedding model").
-CREATE TABLE animus.memory_settings (
-    singleton        boolean PRIMARY KEY DEFAULT true CHECK (singleton),
-    embedding_dim    integer NOT NULL CHECK (embedding_dim BETWEEN 1 AND 2000),
-    embedding_model  text NOT NULL CHECK (embedding_model <> ''),
-    -- 'ready': every memory has an embedding of embedding_dim dimensions and the HNSW index exists;
-    -- 'reembedding': between memory_begin_reembedding() and memory_finish_reembedding().
-    state            text NOT NULL DEFAULT 'ready' CHECK (state IN ('ready', 'reembedding')),
-    updated_at       timestamptz NOT NULL DEFAULT now()
-);
-COMMENT ON TABLE animus.memory_settings IS
-    'The embedding model and dimension of animus.memories.embedding (one row). Change it with animus.memory_begin_reembedding().';
--- HNSW indexes vectors of at most 2,000 dimensions (pgvector 0.8), hence the CHECK above.
-INSERT INTO animus.memory_settings (embedding_dim, embedding_model)
-VALUES (:embedding_dim, :'embedding_model');
-
--- The content hash that makes "the same content in the same namespace" one memory. sha256 over
--- the UTF-8 bytes: convert_to() is only STABLE because it depends on the server encoding, which
--- cannot change for a database, so this wrapper is IMMUTABLE (a generated column needs that).
--- The SQL-standard body is bound at creation time, so it needs no search_path.
-CREATE FUNCTION animus.memory_content_hash(content text)
-    RETURNS bytea
-    IMMUTABLE
-    PARALLEL SAFE
-    LANGUAGE sql
-RETURN pg_catalog.sha256(pg_catalog.convert_to(content, 'UTF8'));
-COMMENT ON FUNCTION animus.memory_content_hash(text) IS
-    'sha256 of the UTF-8 bytes of content: the key (with namespace) under which store_memory merges a repeated memory. Raises nothing.';
-REVOKE ALL ON FUNCTION animus.memory_content_hash(text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.memory_content_hash(text) TO animus_memory_reader, animus_memory_writer, animus_admin;
-
-CREATE TABLE animus.memories (
-    id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    namespace     text NOT NULL DEFAULT 'default' CHECK (namespace <> ''),
-    content       text NOT NULL CHECK (pg_catalog.btrim(content) <> ''),
-    memory_type   text NOT NULL CHECK (memory_type <> ''),
-    source        text,
-    metadata      jsonb NOT NULL DEFAULT '{}' CHECK (pg_catalog.jsonb_typeof(metadata) = 'object'),
-    embedding     vector(:embedding_dim) NOT NULL,
-    fts           tsvector GENERATED ALWAYS AS (pg_catalog.to_tsvector('english'::regconfig, content)) STORED,
-    content_hash  bytea GENERATED ALWAYS AS (animus.memory_content_hash(content)) STORED,
-    created_at    timestamptz NOT NULL DEFAULT now(),
-    updated_at    timestamptz NOT NULL DEFAULT now(),
-    CONSTRAINT memories_namespace_content_key UNIQUE (namespace, content_hash)
-);
--- Keep rows whole in the heap. By default PostgreSQL shrinks any row above ~2 kB by moving its
--- largest values to the TOAST table, and a 384-d vector alone is 1.5 kB: either the vector went
--- out of line (pgvector's storage is EXTERNAL; every exact distance and index-scan candidate then
--- cost a TOAST fetch: at 100k rows, exact search over a 510-row filter took 10.6 ms) or, with the
--- vector kept in, the tsvector did (every ts_rank a TOAST fetch: keyword search 3x slower).
--- toast_tuple_target = 8160 leaves rows up to a page inline; above that, content and fts are
--- compressed or moved first (EXTENDED) and the vector (MAIN) only if the row still cannot fit.
-ALTER TABLE animus.memories SET (toast_tuple_target = 8160);
-ALTER TABLE animus.memories ALTER COLUMN embedding SET STORAGE MAIN;
-COMMENT ON TABLE animus.memories IS
-    'Semantic memories: text, embedding (dimension in animus.memory_settings), metadata; one row per (namespace, content).';
-COMMENT ON COLUMN animus.memories.namespace IS 'Whose memory: an agent, a user, a tenant. Filters and (later) row-level security scope by it.';
-COMMENT ON COLUMN animus.memories.fts IS 'English tsvector of content (stemmed, stop words removed), GIN-indexed: the keyword branch of search.';
-COMMENT ON COLUMN animus.memories.content_hash IS 'animus.memory_content_hash(content): with namespace, the dedup key of store_memory.';
-
--- Cosine HNSW index (pgvector defaults m = 16, ef_construction = 64). Search functions set
--- hnsw.ef_search and iterative scans themselves (docs/memory.md).
-CREATE INDEX memories_embedding_hnsw ON animus.memories USING hnsw (embedding vector_cosine_ops);
-CREATE INDEX memories_fts_gin ON animus.memories USING gin (fts);
--- Filters: namespace (+ memory_type) by btree, metadata containment by GIN, time ranges by btree.
-CREATE INDEX memories_namespace_type ON animus.memories (namespace, memory_type);
-CREATE INDEX memories_metadata_gin ON animus.memories USING gin (metadata jsonb_path_ops);
-CREATE INDEX memories_created_at ON animus.memories (created_at);
-
--- Privileges: readers SELECT, writers also INSERT/UPDATE/DELETE. Every memory function is
--- SECURITY INVOKER, so the row-level security policies a later change adds apply to the caller.
-GRANT SELECT ON animus.memories, animus.memory_settings TO animus_memory_reader;
-GRANT INSERT, UPDATE, DELETE ON animus.memories TO animus_memory_writer;
-
-INSERT INTO animus.error_codes (sqlstate, name, meaning, hint) VALUES
-    ('ZA200', 'memory_dimension_mismatch',   'An embedding does not have the dimension recorded in animus.memory_settings.',     'Embed with the model in animus.memory_settings, or change the model with animus.memory_begin_reembedding().'),
-    ('ZA201', 'memory_embedding_not_finite', 'An embedding component is NaN, infinite or not a number.',                         'Check the embedding model output; every component must be a finite number.'),
-    ('ZA202', 'memory_zero_vector',          'An embedding is the zero vector, which has no cosine direction.',                   'Pass a non-zero embedding (e.g. the model output for non-empty text).'),
-    ('ZA203', 'memory_empty_content',        'The content of a memory is empty or only whitespace.',                              'Store non-empty text.'),
-    ('ZA204', 'memory_invalid_filter',       'A search filter value has the wrong JSON shape.',                                  'Use the filter shape in docs/memory.md (strings, arrays of strings, operator objects).'),
-    ('ZA205', 'memory_unknown_filter_key',   'A search filter has a key animus does not know.',                                  'Use only namespace, memory_type, source, metadata and created_at.'),
-    ('ZA206', 'memory_unknown_filter_operator','A search filter uses an operator animus does not know.',                         'Use eq, in or prefix (text fields), gt/gte/lt/lte (created_at).'),
-    ('ZA207', 'memory_not_found',            'No memory has the given id (or it is not visible to the caller).',                 'Check the id; get_memory returns no row for a missing id.'),
-    ('ZA208', 'memory_invalid_batch',        'An element of a batch of memories is malformed.',                                  'Pass a JSON array of objects with content, embedding and memory_type (docs/memory.md).'),
-    ('ZA209', 'memory_reembedding_state',    'The operation does not fit the embedding state (ready or reembedding).',           'See animus.memory_settings.state; finish or begin re-embedding first.'),
-    ('ZA210', 'memory_embeddings_missing',   'Re-embedding cannot finish while memories still lack an embedding.',               'Store the new embeddings (animus.update_memory or store_memories), then finish again.');
-
--- ==== change memory_filters (deploy/memory_filters.sql) ====
--- Deploy animus:memory_filters to pg
--- requires: memory_table
-
--- Search filters: one JSON shape for the three searches (docs/memory.md, "Filters").
---   {"namespace":   "a" | ["a", "b"] | {"eq": "a"} | {"in": ["a", "b"]} | {"prefix": "team/"},
---    "memory_type": same forms,   "source": same forms,
---    "metadata":    {...}                         -- containment: metadata @> this object
---    "created_at":  {"gte": ts, "gt": ts, "lt": ts, "lte": ts}}   -- any subset, ANDed
--- animus.memory_validate_filters() checks a filter once and returns it normalised
--- (text fields become {"in": [...]} or {"prefix": "..."}, timestamps canonical);
--- animus.memory_filter_match() applies a normalised filter to one row.
-
--- The strings of a normalised {"in": [...]} filter as text[]. IMMUTABLE, so with a constant
--- filter the planner folds it into a constant array and `col = ANY(...)` can use a btree index.
-CREATE FUNCTION animus.memory_filter_list(text_filter jsonb)
-    RETURNS text[]
-    IMMUTABLE
-    PARALLEL SAFE
-    LANGUAGE sql
-RETURN ARRAY(SELECT pg_catalog.jsonb_array_elements_text(text_filter -> 'in'));
-COMMENT ON FUNCTION animus.memory_filter_list(jsonb) IS
-    'Internal: the "in" list of a normalised text filter as text[] (NULL-safe: empty for other forms). Raises nothing.';
-REVOKE ALL ON FUNCTION animus.memory_filter_list(jsonb) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.memory_filter_list(jsonb) TO animus_memory_reader, animus_memory_writer, animus_admin;
-
--- One text field (namespace, memory_type, source) of a filter, normalised.
-CREATE FUNCTION animus.memory_normalize_text_filter(field text, value jsonb)
-    RETURNS jsonb
-    IMMUTABLE
-    SET search_path = ''
-    LANGUAGE plpgsql
-AS $$
-DECLARE
-    op text;
-    operand jsonb;
-BEGIN
-    CASE pg_catalog.jsonb_typeof(value)
-    WHEN 'string' THEN
-        RETURN pg_catalog.jsonb_build_object('in', pg_catalog.jsonb_build_array(value));
-    WHEN 'array' THEN
-        op := 'in';
-        operand := value;
-    WHEN 'object' THEN
-        IF (SELECT count(*) FROM pg_catalog.jsonb_object_keys(value)) <> 1 THEN
-            RAISE EXCEPTION USING ERRCODE = 'ZA204',
-                MESSAGE = pg_catalog.format('filters.%s must name exactly one operator', field),
-                DETAIL = pg_catalog.format('filters.%s = %s', field, value),
-                HINT = 'Use one of {"eq": "x"}, {"in": ["x", "y"]}, {"prefix": "x"}.';
-        END IF;
-        SELECT k, v INTO op, operand FROM pg_catalog.jsonb_each(value) AS e(k, v);
-    ELSE
-        RAISE EXCEPTION USING ERRCODE = 'ZA204',
-            MESSAGE = pg_catalog.format('filters.%s must be a string, an array of strings or an operator object', field),
-            DETAIL = pg_catalog.format('filters.%s = %s', field, value),
-            HINT = pg_catalog.format('Example: {"%s": "x"} or {"%s": ["x", "y"]} or {"%s": {"prefix": "x"}}.', field, field, field);
-    END CASE;
-
-    CASE op
-    WHEN 'eq', 'prefix' THEN
-        IF pg_catalog.jsonb_typeof(operand) IS DISTINCT FROM 'string' THEN
-            RAISE EXCEPTION USING ERRCODE = 'ZA204',
-                MESSAGE = pg_catalog.format('filters.%s.%s must be a string', field, op),
-                DETAIL = pg_catalog.format('filters.%s = %s', field, value),
-                HINT = pg_catalog.format('Example: {"%s": {"%s": "x"}}.', field, op);
-        END IF;
-        IF op = 'eq' THEN
-            RETURN pg_catalog.jsonb_build_object('in', pg_catalog.jsonb_build_array(operand));
-        END IF;
-        RETURN pg_catalog.jsonb_build_object('prefix', operand);
-    WHEN 'in' THEN
-        IF pg_catalog.jsonb_typeof(operand) IS DISTINCT FROM 'array'
-           OR pg_catalog.jsonb_array_length(operand) = 0
-           OR EXISTS (SELECT 1 FROM pg_catalog.jsonb_array_elements(operand) AS e(x)
-                       WHERE pg_catalog.jsonb_typeof(e.x) <> 'string') THEN
-            RAISE EXCEPTION USING ERRCODE = 'ZA204',
-                MESSAGE = pg_catalog.format('filters.%s must list one or more strings', field),
-                DETAIL = pg_catalog.format('filters.%s = %s', field, value),
-                HINT = pg_catalog.format('Example: {"%s": ["x", "y"]}.', field);
-        END IF;
-        RETURN pg_catalog.jsonb_build_object('in', operand);
-    ELSE
-        RAISE EXCEPTION USING ERRCODE = 'ZA206',
-            MESSAGE = pg_catalog.format('filters.%s uses the unknown operator "%s"', field, op),
-            DETAIL = pg_catalog.format('filters.%s = %s', field, value),
-            HINT = 'Text filters know the operators eq, in and prefix.';
-    END CASE;
-END
-$$;
-COMMENT ON FUNCTION animus.memory_normalize_text_filter(text, jsonb) IS
-    'Internal to memory_validate_filters: normalises one text filter to {"in": [...]} or {"prefix": "..."}. Raises ZA204, ZA206.';
-REVOKE ALL ON FUNCTION animus.memory_normalize_text_filter(text, jsonb) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.memory_normalize_text_filter(text, jsonb) TO animus_memory_reader, animus_memory_writer, animus_admin;
-
-CREATE FUNCTION animus.memory_validate_filters(filters jsonb DEFAULT '{}')
-    RETURNS jsonb
-    STABLE
-    SET search_path = ''
-    LANGUAGE plpgsql
-AS $$
-DECLARE
-    normalised jsonb := '{}';
-    key text;
-    value jsonb;
-    op text;
-    operand jsonb;
-    bounds jsonb;
-    bound timestamptz;
-BEGIN
-    IF filters IS NULL OR filters = 'null'::jsonb THEN
-        RETURN normalised;
-    END IF;
-    IF pg_catalog.jsonb_typeof(filters) <> 'object' THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA204',
-            MESSAGE = 'filters must be a JSON object',
-            DETAIL = pg_catalog.format('filters = %s', pg_catalog.left(filters::text, 200)),
-            HINT = 'Pass an object such as {"namespace": "agent-1", "memory_type": ["fact", "episode"]}.';
-    END IF;
-    FOR key, value IN SELECT e.key, e.value FROM pg_catalog.jsonb_each(filters) AS e LOOP
-        CASE key
-        WHEN 'namespace', 'memory_type', 'source' THEN
-            normalised := normalised || pg_catalog.jsonb_build_object(key, animus.memory_normalize_text_filter(key, value));
-        WHEN 'metadata' THEN
-            IF pg_catalog.jsonb_typeof(value) <> 'object' THEN
-                RAISE EXCEPTION USING ERRCODE = 'ZA204',
-                    MESSAGE = 'filters.metadata must be a JSON object (matched by containment)',
-                    DETAIL = pg_catalog.format('filters.metadata = %s', pg_catalog.left(value::text, 200)),
-                    HINT = 'Example: {"metadata": {"topic": "billing"}} keeps memories whose metadata contains that pair.';
-            END IF;
-            normalised := normalised || pg_catalog.jsonb_build_object(key, value);
-        WHEN 'created_at' THEN
-            IF pg_catalog.jsonb_typeof(value) <> 'object' OR value = '{}'::jsonb THEN
-                RAISE EXCEPTION USING ERRCODE = 'ZA204',
-                    MESSAGE = 'filters.created_at must be an object of bounds',
-                    DETAIL = pg_catalog.format('filters.created_at = %s', pg_catalog.left(value::text, 200)),
-                    HINT = 'Example: {"created_at": {"gte": "2026-01-01T00:00:00Z", "lt": "2026-02-01T00:00:00Z"}}.';
-            END IF;
-            bounds := '{}';
-            FOR op, operand IN SELECT e.key, e.value FROM pg_catalog.jsonb_each(value) AS e LOOP
-                IF op NOT IN ('gt', 'gte', 'lt', 'lte') THEN
-                    RAISE EXCEPTION USING ERRCODE = 'ZA206',
-                        MESSAGE = pg_catalog.format('filters.created_at uses the unknown operator "%s"', op),
-                        DETAIL = pg_catalog.format('filters.created_at = %s', value),
-                        HINT = 'created_at knows the operators gt, gte, lt and lte.';
-                END IF;
-                BEGIN
-                    IF pg_catalog.jsonb_typeof(operand) <> 'string' THEN
-                        RAISE EXCEPTION USING ERRCODE = 'ZA204';
-                    END IF;
-                    bound := (operand #>> '{}')::timestamptz;
-                EXCEPTION WHEN SQLSTATE 'ZA204' OR data_exception THEN
-                    RAISE EXCEPTION USING ERRCODE = 'ZA204',
-                        MESSAGE = pg_catalog.format('filters.created_at.%s must be a timestamp string', op),
-                        DETAIL = pg_catalog.format('filters.created_at.%s = %s', op, operand),
-                        HINT = 'Use ISO 8601 with a time zone, e.g. "2026-01-01T00:00:00Z".';
-                END;
-                bounds := bounds || pg_catalog.jsonb_build_object(op, bound);
-            END LOOP;
-            normalised := normalised || pg_catalog.jsonb_build_object(key, bounds);
-        ELSE
-            RAISE EXCEPTION USING ERRCODE = 'ZA205',
-                MESSAGE = pg_catalog.format('filters has the unknown key "%s"', key),
-                DETAIL = pg_catalog.format('keys given: %s', (SELECT pg_catalog.string_agg(k, ', ') FROM pg_catalog.jsonb_object_keys(filters) AS k)),
-                HINT = 'Filter keys are namespace, memory_type, source, metadata and created_at.';
-        END CASE;
-    END LOOP;
-    RETURN normalised;
-END
-$$;
-COMMENT ON FUNCTION animus.memory_validate_filters(jsonb) IS
-    'Checks a search filter and returns it normalised for animus.memory_filter_match (NULL or {} = no filter). '
-    'Raises ZA204 (wrong shape), ZA205 (unknown key), ZA206 (unknown operator).';
-REVOKE ALL ON FUNCTION animus.memory_validate_filters(jsonb) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.memory_validate_filters(jsonb) TO animus_memory_reader, animus_memory_writer, animus_admin;
-
--- The filter predicate, for every query that filters memories (the three searches and the
--- keyword candidates of animus.memory_text_candidates). A SQL-standard body without SET clauses:
--- it is bound at creation (no search_path lookups at run time) and the planner INLINES it, so
--- with a constant (EXECUTE ... USING) filter the unused branches fold away and what is left
--- (namespace = ANY('{...}'), metadata @> '{...}', created_at >= ...) can use the indexes.
--- Pass a filter normalised by animus.memory_validate_filters.
-CREATE FUNCTION animus.memory_filter_match(
-    filters      jsonb,
-    namespace    text,
-    memory_type  text,
-    source       text,
-    metadata     jsonb,
-    created_at   timestamptz)
-    RETURNS boolean
-    STABLE
-    PARALLEL SAFE
-    LANGUAGE sql
-RETURN
-    (filters -> 'namespace' IS NULL
-        OR CASE WHEN filters -> 'namespace' ? 'in'
-                THEN namespace = ANY (animus.memory_filter_list(filters -> 'namespace'))
-                ELSE pg_catalog.starts_with(namespace, filters -> 'namespace' ->> 'prefix') END)
-    AND (filters -> 'memory_type' IS NULL
-        OR CASE WHEN filters -> 'memory_type' ? 'in'
-                THEN memory_type = ANY (animus.memory_filter_list(filters -> 'memory_type'))
-                ELSE pg_catalog.starts_with(memory_type, filters -> 'memory_type' ->> 'prefix') END)
-    AND (filters -> 'source' IS NULL
-        OR CASE WHEN filters -> 'source' ? 'in'
-                THEN source = ANY (animus.memory_filter_list(filters -> 'source'))
-                ELSE pg_catalog.starts_with(source, filters -> 'source' ->> 'prefix') END)
-    AND (filters -> 'metadata' IS NULL OR metadata @> (filters -> 'metadata'))
-    AND (filters #> '{created_at,gt}' IS NULL OR created_at > (filters #>> '{created_at,gt}')::timestamptz)
-    AND (filters #> '{created_at,gte}' IS NULL OR created_at >= (filters #>> '{created_at,gte}')::timestamptz)
-    AND (filters #> '{created_at,lt}' IS NULL OR created_at < (filters #>> '{created_at,lt}')::timestamptz)
-    AND (filters #> '{created_at,lte}' IS NULL OR created_at <= (filters #>> '{created_at,lte}')::timestamptz);
-COMMENT ON FUNCTION animus.memory_filter_match(jsonb, text, text, text, jsonb, timestamptz) IS
-    'True when a memory (its namespace, memory_type, source, metadata, created_at) passes a filter normalised by '
-    'animus.memory_validate_filters. Inlinable SQL: call it in WHERE with a constant or parameter filter. Raises nothing.';
-REVOKE ALL ON FUNCTION animus.memory_filter_match(jsonb, text, text, text, jsonb, timestamptz) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.memory_filter_match(jsonb, text, text, text, jsonb, timestamptz) TO animus_memory_reader, animus_memory_writer, animus_admin;
-
--- ==== change memory_store (deploy/memory_store.sql) ====
--- Deploy animus:memory_store to pg
--- requires: memory_table
-
--- Functions that use pgvector's type and operators run with search_path = pg_catalog plus the
--- schema pgvector is installed in (read here, at deploy time); every animus name is qualified.
-SELECT e.extnamespace::regnamespace::text AS vector_schema
-  FROM pg_catalog.pg_extension e WHERE e.extname = 'vector' \gset
-
-INSERT INTO animus.error_codes (sqlstate, name, meaning, hint) VALUES
-    ('ZA211', 'memory_duplicate_content', 'An update would give a memory the same content as another memory of its namespace.',
-     'Update or delete the other memory (its id is in the DETAIL), or store the content with store_memory, which merges.');
-
--- Checks an embedding argument against animus.memory_settings. Used by every function that
--- takes an embedding. NaN and infinite components cannot reach it: pgvector rejects them when
--- the value is parsed (SQLSTATE 22000 / 22003); the batch form, whose embeddings arrive as JSON,
--- checks them itself (ZA201).
-CREATE FUNCTION animus.memory_check_embedding(embedding vector, argument text DEFAULT 'embedding')
-    RETURNS void
-    STABLE
-    SET search_path = pg_catalog, :"vector_schema"
-    LANGUAGE plpgsql
-AS $$
-DECLARE
-    expected integer;
-BEGIN
-    IF embedding IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA001',
-            MESSAGE = format('%s must not be NULL', argument),
-            HINT = 'Pass the embedding of the text as a vector, e.g. ''[0.1, 0.2, ...]''::vector.';
-    END IF;
-    SELECT s.embedding_dim INTO expected FROM animus.memory_settings AS s;
-    IF vector_dims(embedding) <> expected THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA200',
-            MESSAGE = format('%s has %s dimensions; animus.memories stores %s', argument, vector_dims(embedding), expected),
-            DETAIL = format('embedding model: %s', (SELECT s.embedding_model FROM animus.memory_settings AS s)),
-            HINT = 'Embed with the model recorded in animus.memory_settings, or change it with animus.memory_begin_reembedding().';
-    END IF;
-    IF vector_norm(embedding) = 0 THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA202',
-            MESSAGE = format('%s is the zero vector, which has no cosine direction', argument),
-            HINT = 'Pass a non-zero embedding.';
-    END IF;
-END
-$$;
-COMMENT ON FUNCTION animus.memory_check_embedding(vector, text) IS
-    'Raises unless embedding is a non-NULL, non-zero vector of the dimension in animus.memory_settings. '
-    'Raises ZA001 (NULL), ZA200 (dimension), ZA202 (zero vector).';
-REVOKE ALL ON FUNCTION animus.memory_check_embedding(vector, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.memory_check_embedding(vector, text) TO animus_memory_reader, animus_memory_writer, animus_admin;
-
--- Checks the text arguments of a memory; returns nothing, raises on the first bad one.
-CREATE FUNCTION animus.memory_check_fields(content text, memory_type text, namespace text, metadata jsonb)
-    RETURNS void
-    IMMUTABLE
-    SET search_path = ''
-    LANGUAGE plpgsql
-AS $$
-BEGIN
-    IF content IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'content must not be NULL',
-            HINT = 'Pass the text of the memory.';
-    END IF;
-    IF pg_catalog.btrim(content) = '' THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA203', MESSAGE = 'content must not be empty',
-            DETAIL = pg_catalog.format('content = %L', pg_catalog.left(content, 40)),
-            HINT = 'Store non-empty text.';
-    END IF;
-    IF memory_type IS NULL OR memory_type = '' THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'memory_type must be a non-empty string',
-            HINT = 'Pass a type such as ''fact'', ''episode'' or ''preference''.';
-    END IF;
-    IF namespace IS NULL OR namespace = '' THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'namespace must be a non-empty string',
-            HINT = 'Omit it for ''default'', or pass the agent, user or tenant the memory belongs to.';
-    END IF;
-    IF metadata IS NOT NULL AND pg_catalog.jsonb_typeof(metadata) <> 'object' THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA003', MESSAGE = 'metadata must be a JSON object',
-            DETAIL = pg_catalog.format('metadata = %s', pg_catalog.left(metadata::text, 200)),
-            HINT = 'Pass an object such as {"topic": "billing"}, or omit it.';
-    END IF;
-END
-$$;
-COMMENT ON FUNCTION animus.memory_check_fields(text, text, text, jsonb) IS
-    'Raises unless content, memory_type and namespace are non-empty and metadata is an object (or NULL). '
-    'Raises ZA001, ZA203, ZA003.';
-REVOKE ALL ON FUNCTION animus.memory_check_fields(text, text, text, jsonb) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.memory_check_fields(text, text, text, jsonb) TO animus_memory_reader, animus_memory_writer, animus_admin;
-
-CREATE FUNCTION animus.store_memory(
-    content      text   DEFAULT NULL,
-    embedding    vector DEFAULT NULL,
-    memory_type  text   DEFAULT NULL,
-    source       text   DEFAULT NULL,
-    metadata     jsonb  DEFAULT '{}',
-    namespace    text   DEFAULT 'default')
-    RETURNS TABLE (id bigint, created boolean)
-    VOLATILE
-    SET search_path = pg_catalog, :"vector_schema"
-    LANGUAGE plpgsql
-AS $$
-BEGIN
-    PERFORM animus.memory_check_fields(store_memory.content, store_memory.memory_type,
-                                       store_memory.namespace, store_memory.metadata);
-    PERFORM animus.memory_check_embedding(store_memory.embedding);
-    -- One race-free statement: a second store of the same content in the same namespace
-    -- updates the row (xmax <> 0 on the returned row means the conflict branch ran).
-    RETURN QUERY
-    INSERT INTO animus.memories AS m (namespace, content, memory_type, source, metadata, embedding)
-    VALUES (store_memory.namespace, store_memory.content, store_memory.memory_type, store_memory.source,
-            coalesce(store_memory.metadata, '{}'), store_memory.embedding)
-    ON CONFLICT ON CONSTRAINT memories_namespace_content_key DO UPDATE
-       SET memory_type = EXCLUDED.memory_type,
-           source      = EXCLUDED.source,
-           metadata    = EXCLUDED.metadata,
-           embedding   = EXCLUDED.embedding,
-           updated_at  = now()
-    RETURNING m.id, m.xmax = 0;
-END
-$$;
-COMMENT ON FUNCTION animus.store_memory(text, vector, text, text, jsonb, text) IS
-    'Stores a memory and returns (id, created). The same content again in the same namespace updates that memory '
-    '(memory_type, source, metadata, embedding, updated_at) and returns created = false. '
-    'Raises ZA001 (NULL argument), ZA003 (metadata not an object), ZA200 (dimension), ZA202 (zero vector), ZA203 (empty content).';
-REVOKE ALL ON FUNCTION animus.store_memory(text, vector, text, text, jsonb, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.store_memory(text, vector, text, text, jsonb, text) TO animus_memory_writer, animus_admin;
-
--- Whether text parses as a pgvector vector (the error path of store_memories uses it to find the
--- element pgvector rejected).
-CREATE FUNCTION animus.memory_parses_as_vector(value text)
-    RETURNS boolean
-    IMMUTABLE
-    SET search_path = pg_catalog, :"vector_schema"
-    LANGUAGE plpgsql
-AS $$
-BEGIN
-    PERFORM value::vector;
-    RETURN true;
-EXCEPTION WHEN data_exception THEN
-    RETURN false;
-END
-$$;
-COMMENT ON FUNCTION animus.memory_parses_as_vector(text) IS
-    'True if value is valid pgvector text ([finite numbers]); false otherwise. Raises nothing.';
-REVOKE ALL ON FUNCTION animus.memory_parses_as_vector(text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.memory_parses_as_vector(text) TO animus_memory_writer, animus_admin;
-
--- The batch form: one INSERT for many memories. Input is a JSON array of objects
---   {"content": "...", "embedding": ..., "memory_type": "...",
---    "source": "..." (optional), "metadata": {...} (optional), "namespace": "..." (optional)}
--- where embedding is a JSON array of numbers, or a string in pgvector's text form "[0.1,0.2,...]".
--- The string form is the fast path for bulk loads: JSON numbers are parsed as numeric, which
--- costs about 4x the whole rest of the load (measured, docs/memory.md).
--- Every element is checked before or while the one INSERT runs; the first bad one raises, naming
--- its position (1-based), and nothing is written. Repeats of one (namespace, content) inside a
--- batch collapse to the last of them.
-CREATE FUNCTION animus.store_memories(
-    memories   jsonb DEFAULT NULL,
-    namespace  text  DEFAULT 'default')
-    RETURNS TABLE (ordinal integer, id bigint, created boolean)
-    VOLATILE
-    SET search_path = pg_catalog, :"vector_schema"
-    LANGUAGE plpgsql
-AS $$
-DECLARE
-    bad record;
-    err_message text;
-BEGIN
-    IF memories IS NULL OR jsonb_typeof(memories) <> 'array' THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA208',
-            MESSAGE = 'memories must be a JSON array of memory objects',
-            DETAIL = format('memories is %s', coalesce(jsonb_typeof(memories), 'NULL')),
-            HINT = 'Pass [{"content": "...", "embedding": [...], "memory_type": "..."}, ...].';
-    END IF;
-    IF store_memories.namespace IS NULL OR store_memories.namespace = '' THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'namespace must be a non-empty string',
-            HINT = 'Omit it for ''default''; an element''s own "namespace" overrides it.';
-    END IF;
-
-    -- Shape of every element (cheap: no number is parsed for string embeddings).
-    SELECT a.ord, p.code, p.problem INTO bad
-      FROM jsonb_array_elements(memories) WITH ORDINALITY AS a(e, ord)
-     CROSS JOIN LATERAL (
-        SELECT c.code, c.problem FROM (VALUES
-            (1, 'ZA208', 'is not a JSON object', jsonb_typeof(a.e) <> 'object'),
-            (2, 'ZA208', 'has an unknown key (known: content, embedding, memory_type, source, metadata, namespace)',
-                jsonb_typeof(a.e) = 'object' AND EXISTS (
-                    SELECT 1 FROM jsonb_object_keys(a.e) AS k
-                     WHERE k NOT IN ('content', 'embedding', 'memory_type', 'source', 'metadata', 'namespace'))),
-            (3, 'ZA208', 'needs "content" as a string', jsonb_typeof(a.e -> 'content') IS DISTINCT FROM 'string'),
-            (4, 'ZA203', 'has empty content', btrim(a.e ->> 'content') = ''),
-            (5, 'ZA208', 'needs "memory_type" as a non-empty string',
-                jsonb_typeof(a.e -> 'memory_type') IS DISTINCT FROM 'string' OR a.e ->> 'memory_type' = ''),
-            (6, 'ZA208', 'has a "source" that is not a string',
-                coalesce(jsonb_typeof(a.e -> 'source'), 'null') NOT IN ('string', 'null')),
-            (7, 'ZA208', 'has "metadata" that is not an object',
-                coalesce(jsonb_typeof(a.e -> 'metadata'), 'object') <> 'object'),
-            (8, 'ZA208', 'has a "namespace" that is not a non-empty string',
-                a.e ? 'namespace' AND (jsonb_typeof(a.e -> 'namespace') <> 'string' OR a.e ->> 'namespace' = '')),
-            (9, 'ZA208', 'needs "embedding" as an array of numbers or a string "[0.1,...]"',
-                coalesce(jsonb_typeof(a.e -> 'embedding'), 'null') NOT IN ('array', 'string')),
-            (10, 'ZA201', 'has an embedding component that is not a number (NaN, Infinity, a string, null)',
-                jsonb_typeof(a.e -> 'embedding') = 'array'
-                AND jsonb_path_exists(a.e -> 'embedding', '$[*] ? (@.type() != "number")')),
-            (11, 'ZA201', 'has an embedding component beyond the float4 range (infinite)',
-                jsonb_typeof(a.e -> 'embedding') = 'array'
-                AND jsonb_path_exists(a.e -> 'embedding', '$[*] ? (@ > 3.4028234e38 || @ < -3.4028234e38)'))
-        ) AS c(n, code, problem, failed)
-        WHERE c.failed IS TRUE
-        ORDER BY c.n
-        LIMIT 1) AS p
-     ORDER BY a.ord
-     LIMIT 1;
-    IF FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = bad.code,
-            MESSAGE = format('memories[%s] %s', bad.ord, bad.problem),
-            DETAIL = 'Nothing was stored (positions count from 1).',
-            HINT = CASE bad.code
-                   WHEN 'ZA201' THEN 'Every embedding component must be a finite number.'
-                   WHEN 'ZA203' THEN 'Store non-empty text.'
-                   ELSE 'Each element is {"content": "...", "embedding": [...], "memory_type": "...", "source"?, "metadata"?, "namespace"?}.'
-                   END;
-    END IF;
-
-    -- Dimension and zero vector are checked per row while the INSERT reads its input
-    -- (memory_check_embedding raises ZA200 / ZA202 naming the element).
-    BEGIN
-        RETURN QUERY
-        WITH input AS (
-            SELECT a.ord::integer AS ord,
-                   coalesce(a.e ->> 'namespace', store_memories.namespace) AS ns,
-                   a.e ->> 'content' AS body,
-                   animus.memory_content_hash(a.e ->> 'content') AS hash,
-                   a.e ->> 'memory_type' AS mtype,
-                   a.e ->> 'source' AS src,
-                   coalesce(a.e -> 'metadata', '{}') AS meta,
-                   CASE jsonb_typeof(a.e -> 'embedding')
-                   WHEN 'string' THEN (a.e ->> 'embedding')::vector
-                   ELSE (a.e -> 'embedding')::text::vector END AS emb
-              FROM jsonb_array_elements(memories) WITH ORDINALITY AS a(e, ord)
-        ), checked AS MATERIALIZED (
-            SELECT i.*, animus.memory_check_embedding(i.emb, format('memories[%s].embedding', i.ord)) AS ok
-              FROM input AS i
-        ), last_of_each AS (
-            SELECT DISTINCT ON (c.ns, c.hash) c.* FROM checked AS c ORDER BY c.ns, c.hash, c.ord DESC
-        ), written AS (
-            INSERT INTO animus.memories AS m (namespace, content, memory_type, source, metadata, embedding)
-            SELECT l.ns, l.body, l.mtype, l.src, l.meta, l.emb
-              FROM last_of_each AS l ORDER BY l.ord
-            ON CONFLICT ON CONSTRAINT memories_namespace_content_key DO UPDATE
-               SET memory_type = EXCLUDED.memory_type,
-                   source      = EXCLUDED.source,
-                   metadata    = EXCLUDED.metadata,
-                   embedding   = EXCLUDED.embedding,
-                   updated_at  = now()
-            RETURNING m.id, m.namespace, m.content_hash, m.xmax = 0 AS is_new
-        )
-        SELECT c.ord, w.id, w.is_new
-          FROM checked AS c JOIN written AS w ON w.namespace = c.ns AND w.content_hash = c.hash
-         ORDER BY c.ord;
-    EXCEPTION WHEN data_exception THEN
-        -- pgvector rejected an embedding (NaN, Infinity, beyond float4, malformed string).
-        GET STACKED DIAGNOSTICS err_message = MESSAGE_TEXT;
-        SELECT a.ord INTO bad
-          FROM jsonb_array_elements(memories) WITH ORDINALITY AS a(e, ord)
-         WHERE jsonb_typeof(a.e -> 'embedding') = 'string'
-           AND NOT animus.memory_parses_as_vector(a.e ->> 'embedding')
-         ORDER BY a.ord LIMIT 1;
-        RAISE EXCEPTION USING ERRCODE = 'ZA201',
-            MESSAGE = format('memories[%s] has an embedding that is not a vector of finite numbers',
-                             coalesce(bad.ord::text, '?')),
-            DETAIL = format('pgvector: %s. Nothing was stored.', err_message),
-            HINT = 'Every embedding component must be a finite number; the string form is "[0.1,0.2,...]".';
-    END;
-END
-$$;
-COMMENT ON FUNCTION animus.store_memories(jsonb, text) IS
-    'Batch form of store_memory for bulk loads: memories is a JSON array of {content, embedding, memory_type, source?, metadata?, '
-    'namespace?}, embedding a JSON array of numbers or (faster) a string "[0.1,...]"; namespace is the default for elements '
-    'without one. Returns (ordinal, id, created) per element; repeats of one (namespace, content) collapse to the last. '
-    'Nothing is written if one element is bad. '
-    'Raises ZA001, ZA200 (dimension), ZA201 (NaN/infinite/non-number component), ZA202 (zero vector), ZA203 (empty content), '
-    'ZA208 (malformed element).';
-REVOKE ALL ON FUNCTION animus.store_memories(jsonb, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.store_memories(jsonb, text) TO animus_memory_writer, animus_admin;
-
-CREATE FUNCTION animus.get_memory(id bigint DEFAULT NULL)
-    RETURNS SETOF animus.memories
-    STABLE
-    SET search_path = pg_catalog, :"vector_schema"
-    LANGUAGE plpgsql
-AS $$
-BEGIN
-    IF get_memory.id IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'id must not be NULL', HINT = 'Pass the id store_memory returned.';
-    END IF;
-    RETURN QUERY SELECT m.* FROM animus.memories AS m WHERE m.id = get_memory.id;
-END
-$$;
-COMMENT ON FUNCTION animus.get_memory(bigint) IS
-    'The memory with this id, as the table row (no row if there is none or it is not visible to the caller). Read-only (STABLE). Raises ZA001.';
-REVOKE ALL ON FUNCTION animus.get_memory(bigint) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.get_memory(bigint) TO animus_memory_reader, animus_memory_writer, animus_admin;
-
--- Changes the given fields of a memory; a NULL argument keeps that field. New content needs its
--- new embedding in the same call, so the text and its vector never disagree.
-CREATE FUNCTION animus.update_memory(
-    id           bigint DEFAULT NULL,
-    content      text   DEFAULT NULL,
-    embedding    vector DEFAULT NULL,
-    memory_type  text   DEFAULT NULL,
-    source       text   DEFAULT NULL,
-    metadata     jsonb  DEFAULT NULL,
-    namespace    text   DEFAULT NULL)
-    RETURNS SETOF animus.memories
-    VOLATILE
-    SET search_path = pg_catalog, :"vector_schema"
-    LANGUAGE plpgsql
-AS $$
-DECLARE
-    cur animus.memories%ROWTYPE;
-    other bigint;
-BEGIN
-    IF update_memory.id IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'id must not be NULL', HINT = 'Pass the id store_memory returned.';
-    END IF;
-    SELECT m.* INTO cur FROM animus.memories AS m WHERE m.id = update_memory.id FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA207', MESSAGE = format('no memory has id %s', update_memory.id),
-            HINT = 'Check the id (store_memory returns it); the memory may have been deleted.';
-    END IF;
-    PERFORM animus.memory_check_fields(coalesce(update_memory.content, cur.content),
-                                       coalesce(update_memory.memory_type, cur.memory_type),
-                                       coalesce(update_memory.namespace, cur.namespace),
-                                       update_memory.metadata);
-    IF update_memory.embedding IS NOT NULL THEN
-        PERFORM animus.memory_check_embedding(update_memory.embedding);
-    ELSIF update_memory.content IS DISTINCT FROM cur.content AND update_memory.content IS NOT NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'embedding must be given when content changes',
-            HINT = 'Pass the embedding of the new content in the same call.';
-    END IF;
-    IF update_memory.content IS NOT NULL OR update_memory.namespace IS NOT NULL THEN
-        SELECT m.id INTO other FROM animus.memories AS m
-         WHERE m.namespace = coalesce(update_memory.namespace, cur.namespace)
-           AND m.content_hash = animus.memory_content_hash(coalesce(update_memory.content, cur.content))
-           AND m.id <> cur.id;
-        IF FOUND THEN
-            RAISE EXCEPTION USING ERRCODE = 'ZA211',
-                MESSAGE = format('memory %s would have the same content as memory %s in namespace %s',
-                                 cur.id, other, coalesce(update_memory.namespace, cur.namespace)),
-                DETAIL = format('other id: %s', other),
-                HINT = 'Update or delete the other memory instead.';
-        END IF;
-    END IF;
-    RETURN QUERY
-    UPDATE animus.memories AS m
-       SET content     = coalesce(update_memory.content, m.content),
-           embedding   = coalesce(update_memory.embedding, m.embedding),
-           memory_type = coalesce(update_memory.memory_type, m.memory_type),
-           source      = coalesce(update_memory.source, m.source),
-           metadata    = coalesce(update_memory.metadata, m.metadata),
-           namespace   = coalesce(update_memory.namespace, m.namespace),
-           updated_at  = now()
-     WHERE m.id = cur.id
-    RETURNING m.*;
-EXCEPTION WHEN unique_violation THEN
-    -- a concurrent writer took the (namespace, content) between the check and the update
-    RAISE EXCEPTION USING ERRCODE = 'ZA211',
-        MESSAGE = format('memory %s would have the same content as another memory of its namespace', update_memory.id),
-        HINT = 'Update or delete the other memory instead.';
-END
-$$;
-COMMENT ON FUNCTION animus.update_memory(bigint, text, vector, text, text, jsonb, text) IS
-    'Changes the non-NULL fields of memory id (metadata is replaced, not merged) and sets updated_at; returns the new row. '
-    'New content needs its embedding in the same call. Raises ZA001, ZA003, ZA200, ZA202, ZA203, ZA207 (no such memory), '
-    'ZA211 (another memory of the namespace has that content).';
-REVOKE ALL ON FUNCTION animus.update_memory(bigint, text, vector, text, text, jsonb, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.update_memory(bigint, text, vector, text, text, jsonb, text) TO animus_memory_writer, animus_admin;
-
-CREATE FUNCTION animus.delete_memory(id bigint DEFAULT NULL)
-    RETURNS boolean
-    VOLATILE
-    SET search_path = ''
-    LANGUAGE plpgsql
-AS $$
-BEGIN
-    IF delete_memory.id IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'id must not be NULL', HINT = 'Pass the id store_memory returned.';
-    END IF;
-    DELETE FROM animus.memories AS m WHERE m.id = delete_memory.id;
-    RETURN FOUND;
-END
-$$;
-COMMENT ON FUNCTION animus.delete_memory(bigint) IS
-    'Deletes memory id; true if it existed (and was visible), false otherwise. Raises ZA001.';
-REVOKE ALL ON FUNCTION animus.delete_memory(bigint) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.delete_memory(bigint) TO animus_memory_writer, animus_admin;
-
-CREATE FUNCTION animus.delete_memories(ids bigint[] DEFAULT NULL)
-    RETURNS bigint
-    VOLATILE
-    SET search_path = ''
-    LANGUAGE plpgsql
-AS $$
-DECLARE
-    n bigint;
-BEGIN
-    IF ids IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'ids must not be NULL', HINT = 'Pass an array of memory ids.';
-    END IF;
-    DELETE FROM animus.memories AS m WHERE m.id = ANY (delete_memories.ids);
-    GET DIAGNOSTICS n = ROW_COUNT;
-    RETURN n;
-END
-$$;
-COMMENT ON FUNCTION animus.delete_memories(bigint[]) IS
-    'Batch form of delete_memory: deletes the memories with these ids, returns how many existed. Raises ZA001.';
-REVOKE ALL ON FUNCTION animus.delete_memories(bigint[]) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.delete_memories(bigint[]) TO animus_memory_writer, animus_admin;
-
--- ==== change memory_search (deploy/memory_search.sql) ====
--- Deploy animus:memory_search to pg
--- requires: memory_filters
--- requires: memory_store
-
-SELECT e.extnamespace::regnamespace::text AS vector_schema
-  FROM pg_catalog.pg_extension e WHERE e.extname = 'vector' \gset
-
--- k and candidates: 1 .. 1000 (1000 is also pgvector's ceiling for hnsw.ef_search).
-CREATE FUNCTION animus.memory_check_limit(value integer, argument text, maximum integer DEFAULT 1000)
-    RETURNS void
-    IMMUTABLE
-    SET search_path = ''
-    LANGUAGE plpgsql
-AS $$
-BEGIN
-    IF value IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = pg_catalog.format('%s must not be NULL', argument),
-            HINT = pg_catalog.format('Pass %s between 1 and %s, or omit it for the default.', argument, maximum);
-    END IF;
-    IF value < 1 OR value > maximum THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA002',
-            MESSAGE = pg_catalog.format('%s must be between 1 and %s', argument, maximum),
-            DETAIL = pg_catalog.format('%s = %s', argument, value),
-            HINT = pg_catalog.format('Pass %s between 1 and %s.', argument, maximum);
-    END IF;
-END
-$$;
-COMMENT ON FUNCTION animus.memory_check_limit(integer, text, integer) IS
-    'Raises unless 1 <= value <= maximum. Raises ZA001 (NULL), ZA002 (out of range).';
-REVOKE ALL ON FUNCTION animus.memory_check_limit(integer, text, integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.memory_check_limit(integer, text, integer) TO animus_memory_reader, animus_memory_writer, animus_admin;
-
--- A natural-language query as an OR of its English lexemes: 'the cats ran home' becomes
--- 'cat' | 'ran' | 'home'. An AND (plainto_tsquery) of a sentence-long query matches almost
--- nothing; OR matches any document sharing a stemmed term and the rank sorts them.
--- NULL when the query has no lexeme (empty, or only stop words).
-CREATE FUNCTION animus.memory_or_tsquery(query text)
-    RETURNS tsquery
-    IMMUTABLE
-    PARALLEL SAFE
-    LANGUAGE sql
-RETURN (SELECT pg_catalog.string_agg(
-                   '''' || pg_catalog.replace(pg_catalog.replace(lexeme, '\', '\\'), '''', '''''') || '''',
-                   ' | ' ORDER BY lexeme)::tsquery
-          FROM pg_catalog.unnest(pg_catalog.tsvector_to_array(pg_catalog.to_tsvector('english'::regconfig, query))) AS lexeme);
-COMMENT ON FUNCTION animus.memory_or_tsquery(text) IS
-    'The English lexemes of query ORed into a tsquery (NULL if there are none). Raises nothing.';
-REVOKE ALL ON FUNCTION animus.memory_or_tsquery(text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.memory_or_tsquery(text) TO animus_memory_reader, animus_memory_writer, animus_admin;
-
--- THE keyword branch of search_memory_text and hybrid_search: up to lim ids with their score,
--- best first (ties by id). filters must already be normalised by memory_validate_filters.
--- This version ranks with ts_rank over the OR query, normalisation 1 (rank / (1 + log(document
--- length))): on NFCorpus dev it beats plain ts_rank (nDCG@10 0.2765 vs 0.2708; docs/memory.md).
--- A later change (BM25) replaces this body.
--- EXECUTE ... USING plans with the actual filter, so memory_filter_match inlines and folds.
--- ROWS 100: callers join the result to animus.memories; with the default estimate (1000) the
--- planner hashes the whole table instead of probing the primary key (measured: 1 ms -> 7 ms).
-CREATE FUNCTION animus.memory_text_candidates(query text, filters jsonb DEFAULT '{}', lim integer DEFAULT 100)
-    RETURNS TABLE (id bigint, score double precision)
-    STABLE
-    ROWS 100
-    SET search_path = ''
-    LANGUAGE plpgsql
-AS $$
-DECLARE
-    q tsquery := animus.memory_or_tsquery(query);
-BEGIN
-    IF q IS NULL OR lim IS NULL OR lim < 1 THEN
-        RETURN;
-    END IF;
-    RETURN QUERY EXECUTE
-        'SELECT m.id, pg_catalog.ts_rank(m.fts, $1, 1)::double precision AS score
-           FROM animus.memories AS m
-          WHERE m.fts @@ $1
-            AND animus.memory_filter_match($2, m.namespace, m.memory_type, m.source, m.metadata, m.created_at)
-          ORDER BY score DESC, m.id
-          LIMIT $3'
-        USING q, coalesce(filters, '{}'), lim;
-END
-$$;
-COMMENT ON FUNCTION animus.memory_text_candidates(text, jsonb, integer) IS
-    'Internal keyword branch of search_memory_text and hybrid_search: up to lim (id, score), score descending, ties by id; '
-    'filters must be normalised by memory_validate_filters. Ranks with ts_rank (normalisation 1) over the OR of the query''s English lexemes. '
-    'Read-only (STABLE). Raises nothing.';
-REVOKE ALL ON FUNCTION animus.memory_text_candidates(text, jsonb, integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.memory_text_candidates(text, jsonb, integer) TO animus_memory_reader, animus_memory_writer, animus_admin;
-
--- THE vector branch of search_memory_vector and hybrid_search: up to lim (id, cosine distance),
--- nearest first (ties by id); k rows whenever k rows match. Three paths:
---   * a table of fewer than 5,000 rows (pg_class.reltuples), or a filter matching fewer than
---     2,000 rows (counted through the indexes, stopping at 2,000): exact search over those rows
---     (a few ms; cheaper than walking the graph past 99 % non-matches, and exact);
---   * otherwise the HNSW index with an iterative scan (relaxed order, re-sorted here), which keeps
---     walking the graph until lim rows pass the filter (hnsw.max_scan_tuples caps it);
---   * if the index scan still returned fewer than lim rows (it hit that cap, or the table is
---     small), exact search over the filter, so a short answer always means "no more rows match".
--- hnsw.ef_search is max(100, lim): 100 gives recall@10 >= 0.95 (docs/memory.md), and an index
--- scan otherwise stops at ef_search rows. The SET clauses keep these settings inside the call.
-CREATE FUNCTION animus.memory_vector_candidates(query_embedding vector, filters jsonb DEFAULT '{}', lim integer DEFAULT 100)
-    RETURNS TABLE (id bigint, distance double precision)
-    STABLE
-    ROWS 100
-    SET search_path = pg_catalog, :"vector_schema"
-    SET hnsw.iterative_scan = 'relaxed_order'
-    SET hnsw.ef_search = 100
-    SET hnsw.max_scan_tuples = 20000
-    LANGUAGE plpgsql
-AS $$
-DECLARE
-    exact_below constant integer := 2000;
-    exact_table_below constant real := 5000;
-    f jsonb := coalesce(filters, '{}');
-    matching integer;
-    table_rows real;
-    ids bigint[];
-    distances double precision[];
-BEGIN
-    IF query_embedding IS NULL OR lim IS NULL OR lim < 1 THEN
-        RETURN;
-    END IF;
-    SELECT c.reltuples INTO table_rows FROM pg_class AS c WHERE c.oid = 'animus.memories'::regclass;
-    IF table_rows >= 0 AND table_rows < exact_table_below THEN   -- -1: never analysed, size unknown
-        RETURN QUERY EXECUTE
-            'WITH hits AS MATERIALIZED (
-                 SELECT m.id, m.embedding FROM animus.memories AS m
-                  WHERE m.embedding IS NOT NULL
-                    AND animus.memory_filter_match($2, m.namespace, m.memory_type, m.source, m.metadata, m.created_at))
-             SELECT h.id, h.embedding <=> $1 AS distance FROM hits AS h ORDER BY distance, h.id LIMIT $3'
-            USING query_embedding, f, lim;
-        RETURN;
-    END IF;
-    IF f <> '{}' THEN
-        EXECUTE
-            'SELECT count(*)::integer FROM (
-                 SELECT 1 FROM animus.memories AS m
-                  WHERE animus.memory_filter_match($1, m.namespace, m.memory_type, m.source, m.metadata, m.created_at)
-                  LIMIT $2) AS s'
-            INTO matching USING f, greatest(exact_below, lim);
-        IF matching < greatest(exact_below, lim) THEN
-            RETURN QUERY EXECUTE
-                'WITH hits AS MATERIALIZED (
-                     SELECT m.id, m.embedding FROM animus.memories AS m
-                      WHERE m.embedding IS NOT NULL
-                        AND animus.memory_filter_match($2, m.namespace, m.memory_type, m.source, m.metadata, m.created_at))
-                 SELECT h.id, h.embedding <=> $1 AS distance FROM hits AS h ORDER BY distance, h.id LIMIT $3'
-                USING query_embedding, f, lim;
-            RETURN;
-        END IF;
-    END IF;
-
-    PERFORM set_config('hnsw.ef_search', greatest(100, lim)::text, true);
-    EXECUTE
-        'SELECT array_agg(c.id ORDER BY c.distance, c.id), array_agg(c.distance ORDER BY c.distance, c.id)
-           FROM (SELECT m.id, m.embedding <=> $1 AS distance
-                   FROM animus.memories AS m
-                  WHERE m.embedding IS NOT NULL
-                    AND animus.memory_filter_match($2, m.namespace, m.memory_type, m.source, m.metadata, m.created_at)
-                  ORDER BY m.embedding <=> $1
-                  LIMIT $3) AS c'
-        INTO ids, distances USING query_embedding, f, lim;
-    IF coalesce(cardinality(ids), 0) < lim THEN
-        RETURN QUERY EXECUTE
-            'WITH hits AS MATERIALIZED (
-                 SELECT m.id, m.embedding FROM animus.memories AS m
-                  WHERE m.embedding IS NOT NULL
-                    AND animus.memory_filter_match($2, m.namespace, m.memory_type, m.source, m.metadata, m.created_at))
-             SELECT h.id, h.embedding <=> $1 AS distance FROM hits AS h ORDER BY distance, h.id LIMIT $3'
-            USING query_embedding, f, lim;
-        RETURN;
-    END IF;
-    RETURN QUERY SELECT u.id, u.distance FROM unnest(ids, distances) AS u(id, distance);
-END
-$$;
-COMMENT ON FUNCTION animus.memory_vector_candidates(vector, jsonb, integer) IS
-    'Internal vector branch of search_memory_vector and hybrid_search: up to lim (id, cosine distance), nearest first, '
-    'ties by id; lim rows whenever lim rows match. filters must be normalised by memory_validate_filters. '
-    'HNSW with iterative scan; exact search for tables under 5,000 rows and filters under 2,000 rows. Read-only (STABLE). Raises nothing.';
-REVOKE ALL ON FUNCTION animus.memory_vector_candidates(vector, jsonb, integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.memory_vector_candidates(vector, jsonb, integer) TO animus_memory_reader, animus_memory_writer, animus_admin;
-
-CREATE FUNCTION animus.search_memory_vector(
-    query_embedding  vector  DEFAULT NULL,
-    k                integer DEFAULT 10,
-    filters          jsonb   DEFAULT '{}')
-    RETURNS TABLE (id bigint, namespace text, content text, memory_type text, source text, metadata jsonb,
-                   created_at timestamptz, updated_at timestamptz,
-                   distance double precision, similarity double precision, rank bigint)
-    STABLE
-    SET search_path = pg_catalog, :"vector_schema"
-    LANGUAGE plpgsql
-AS $$
-DECLARE
-    f jsonb;
-BEGIN
-    PERFORM animus.memory_check_embedding(query_embedding, 'query_embedding');
-    PERFORM animus.memory_check_limit(k, 'k');
-    f := animus.memory_validate_filters(filters);
-    RETURN QUERY
-    SELECT m.id, m.namespace, m.content, m.memory_type, m.source, m.metadata, m.created_at, m.updated_at,
-           c.distance, 1 - c.distance, row_number() OVER (ORDER BY c.distance, c.id)
-      FROM animus.memory_vector_candidates(query_embedding, f, k) AS c
-      JOIN animus.memories AS m ON m.id = c.id
-     ORDER BY c.distance, c.id;
-END
-$$;
-COMMENT ON FUNCTION animus.search_memory_vector(vector, integer, jsonb) IS
-    'The k memories nearest to query_embedding by cosine distance (HNSW, iterative scan), filtered (docs/memory.md), '
-    'nearest first, ties by id; k rows whenever k rows match. Read-only (STABLE): runs on a streaming replica. '
-    'Raises ZA001, ZA002 (k outside 1..1000), ZA200, ZA202, ZA204, ZA205, ZA206.';
-REVOKE ALL ON FUNCTION animus.search_memory_vector(vector, integer, jsonb) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.search_memory_vector(vector, integer, jsonb) TO animus_memory_reader, animus_memory_writer, animus_admin;
-
-CREATE FUNCTION animus.search_memory_text(
-    query    text    DEFAULT NULL,
-    k        integer DEFAULT 10,
-    filters  jsonb   DEFAULT '{}')
-    RETURNS TABLE (id bigint, namespace text, content text, memory_type text, source text, metadata jsonb,
-                   created_at timestamptz, updated_at timestamptz,
-                   score double precision, rank bigint)
-    STABLE
-    SET search_path = ''
-    LANGUAGE plpgsql
-AS $$
-DECLARE
-    f jsonb;
-BEGIN
-    IF query IS NULL OR pg_catalog.btrim(query) = '' THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'query must be non-empty text',
-            HINT = 'Pass the words to search for, e.g. a question in natural language.';
-    END IF;
-    PERFORM animus.memory_check_limit(k, 'k');
-    f := animus.memory_validate_filters(filters);
-    RETURN QUERY
-    SELECT m.id, m.namespace, m.content, m.memory_type, m.source, m.metadata, m.created_at, m.updated_at,
-           c.score, pg_catalog.row_number() OVER (ORDER BY c.score DESC, c.id)
-      FROM animus.memory_text_candidates(query, f, k) AS c
-      JOIN animus.memories AS m ON m.id = c.id
-     ORDER BY c.score DESC, c.id;
-END
-$$;
-COMMENT ON FUNCTION animus.search_memory_text(text, integer, jsonb) IS
-    'The k memories that best match a natural-language query (English stemming; documents matching ANY query term are ranked), '
-    'filtered (docs/memory.md), best first, ties by id. Read-only (STABLE): runs on a streaming replica. '
-    'Raises ZA001 (empty query), ZA002 (k outside 1..1000), ZA204, ZA205, ZA206.';
-REVOKE ALL ON FUNCTION animus.search_memory_text(text, integer, jsonb) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.search_memory_text(text, integer, jsonb) TO animus_memory_reader, animus_memory_writer, animus_admin;
-
--- Hybrid search: both branches fused by Reciprocal Rank Fusion in one SQL statement,
---   score = vector_weight / (rrf_k + vector_rank) + text_weight / (rrf_k + text_rank)
--- (a branch that did not return the row adds 0). A NULL or empty input, or a zero weight,
--- switches its branch off. Ties: score, then the better of the two ranks, then id.
-CREATE FUNCTION animus.hybrid_search(
-    query_text       text             DEFAULT NULL,
-    query_embedding  vector           DEFAULT NULL,
-    k                integer          DEFAULT 10,
-    filters          jsonb            DEFAULT '{}',
-    text_weight      double precision DEFAULT 1,
-    vector_weight    double precision DEFAULT 1,
-    rrf_k            integer          DEFAULT 60,
-    candidates       integer          DEFAULT NULL)
-    RETURNS TABLE (id bigint, namespace text, content text, memory_type text, source text, metadata jsonb,
-                   created_at timestamptz, updated_at timestamptz,
-                   score double precision, rank bigint,
-                   vector_rank bigint, text_rank bigint, vector_distance double precision, text_score double precision)
-    STABLE
-    SET search_path = pg_catalog, :"vector_schema"
-    LANGUAGE plpgsql
-AS $$
-DECLARE
-    f jsonb;
-    use_text boolean;
-    use_vector boolean;
-    n integer;
-BEGIN
-    PERFORM animus.memory_check_limit(k, 'k');
-    IF text_weight IS NULL OR vector_weight IS NULL OR text_weight < 0 OR vector_weight < 0
-       OR text_weight = 'Infinity' OR vector_weight = 'Infinity' OR text_weight = 'NaN' OR vector_weight = 'NaN' THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'text_weight and vector_weight must be finite numbers >= 0',
-            DETAIL = format('text_weight = %s, vector_weight = %s', text_weight, vector_weight),
-            HINT = 'Use weights such as 1 and 1; 0 switches a branch off.';
-    END IF;
-    IF rrf_k IS NULL OR rrf_k < 0 OR rrf_k > 10000 THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'rrf_k must be between 0 and 10000',
-            DETAIL = format('rrf_k = %s', rrf_k), HINT = 'The usual value is 60.';
-    END IF;
-    n := coalesce(candidates, greatest(k, 100));
-    IF n < k OR n > 1000 THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'candidates must be between k and 1000',
-            DETAIL = format('candidates = %s, k = %s', n, k),
-            HINT = 'Omit it for max(k, 100), the number of rows each branch contributes to the fusion.';
-    END IF;
-    use_text := query_text IS NOT NULL AND btrim(query_text) <> '' AND text_weight > 0;
-    use_vector := query_embedding IS NOT NULL AND vector_weight > 0;
-    IF NOT use_text AND NOT use_vector THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA001',
-            MESSAGE = 'hybrid_search needs query_text or query_embedding (with a weight > 0)',
-            HINT = 'Pass the query text, its embedding, or both.';
-    END IF;
-    IF use_vector THEN
-        PERFORM animus.memory_check_embedding(query_embedding, 'query_embedding');
-    END IF;
-    f := animus.memory_validate_filters(filters);
-
-    RETURN QUERY
-    WITH vec AS (
-        SELECT c.id, c.distance, row_number() OVER (ORDER BY c.distance, c.id) AS r
-          FROM animus.memory_vector_candidates(query_embedding, f, n) AS c
-         WHERE use_vector
-    ), txt AS (
-        SELECT c.id, c.score, row_number() OVER (ORDER BY c.score DESC, c.id) AS r
-          FROM animus.memory_text_candidates(query_text, f, n) AS c
-         WHERE use_text
-    ), fused AS (
-        SELECT coalesce(vec.id, txt.id) AS id,
-               coalesce(vector_weight / (rrf_k + vec.r), 0) + coalesce(text_weight / (rrf_k + txt.r), 0) AS score,
-               vec.r AS vr, txt.r AS tr, vec.distance, txt.score AS ts
-          FROM vec FULL JOIN txt ON txt.id = vec.id
-    )
-    SELECT m.id, m.namespace, m.content, m.memory_type, m.source, m.metadata, m.created_at, m.updated_at,
-           fu.score, row_number() OVER (ORDER BY fu.score DESC, least(fu.vr, fu.tr), fu.id),
-           fu.vr, fu.tr, fu.distance, fu.ts
-      FROM fused AS fu
-      JOIN animus.memories AS m ON m.id = fu.id
-     ORDER BY fu.score DESC, least(fu.vr, fu.tr), fu.id
-     LIMIT k;
-END
-$$;
-COMMENT ON FUNCTION animus.hybrid_search(text, vector, integer, jsonb, double precision, double precision, integer, integer) IS
-    'Vector and keyword search fused by Reciprocal Rank Fusion in one statement: each branch contributes its best '
-    'candidates (default max(k, 100)); score = vector_weight/(rrf_k + vector_rank) + text_weight/(rrf_k + text_rank). '
-    'A NULL/empty input or a zero weight switches its branch off. Rows carry the fused score and rank and each branch''s '
-    'rank, distance and score; ties by best branch rank, then id. Read-only (STABLE): runs on a streaming replica. '
-    'Raises ZA001 (no branch left), ZA002 (k, candidates, weights, rrf_k out of range), ZA200, ZA202, ZA204, ZA205, ZA206.';
-REVOKE ALL ON FUNCTION animus.hybrid_search(text, vector, integer, jsonb, double precision, double precision, integer, integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.hybrid_search(text, vector, integer, jsonb, double precision, double precision, integer, integer)
-    TO animus_memory_reader, animus_memory_writer, animus_admin;
-
 -- ==== change work_items (deploy/work_items.sql) ====
 -- Deploy animus:work_items to pg
 -- requires: errors
@@ -1224,7 +154,8 @@ INSERT INTO animus.error_codes (sqlstate, name, meaning, hint) VALUES
     ('ZA104', 'work_already_ended',         'The work item has already ended (completed, dead, cancelled) or is a merged duplicate.', 'Do not complete or fail an item twice; a cancelled item must not be completed. Check get_work(work_id).'),
     ('ZA105', 'illegal_state_transition',   'A work item state change is not in animus.work_state_transitions.',         'Change work item state only through the animus work functions.'),
     ('ZA106', 'queue_already_exists',       'create_queue was called for a queue that already exists.',                   'Pass if_not_exists => true, or use configure_queue to change its settings.'),
-    ('ZA107', 'invalid_queue_name',         'A queue name is not 1-40 characters of [a-z0-9_] starting with a letter.',  'Use a lower-case name such as ''work'' or ''mail_send''.');
+    ('ZA107', 'invalid_queue_name',         'A queue name is not 1-40 characters of [a-z0-9_] starting with a letter.',  'Use a lower-case name such as ''work'' or ''mail_send''.'),
+    ('ZA108', 'stale_claim',                'A worker passed the attempt number of its claim (read_work''s attempts) to complete_work, fail_work or heartbeat_work, but the item has been claimed again since (its visibility timeout expired): the caller no longer holds it.', 'Stop working on the item and drop its result: another worker holds the current claim. Heartbeat within the visibility timeout to keep a claim.');
 
 -- One row per animus work queue. Each is backed by a pgmq queue of the same name
 -- (pgmq.q_<name> / pgmq.a_<name>). Retry backoff and worker wake-up throttling live here.
@@ -2153,8 +1084,9 @@ COMMENT ON FUNCTION animus.submit_work_batch(jsonb, text, text, jsonb) IS
 -- Deploy animus:work_lifecycle to pg
 -- requires: work_submit
 
--- Raises the right error for a work item that a worker operation could not act on.
-CREATE FUNCTION animus.work_raise_not_running(work_id uuid, operation text)
+-- Raises the right error for a work item that a worker operation could not act on. attempt: the
+-- caller's claim token (read_work's attempts), NULL when the caller passed none.
+CREATE FUNCTION animus.work_raise_not_running(work_id uuid, operation text, attempt integer DEFAULT NULL)
     RETURNS void
     STABLE
     SET search_path = ''
@@ -2162,12 +1094,15 @@ CREATE FUNCTION animus.work_raise_not_running(work_id uuid, operation text)
 AS $$
 DECLARE
     s text;
+    n integer;
 BEGIN
-    SELECT w.state INTO s FROM animus.work_items w WHERE w.id = work_raise_not_running.work_id;
+    SELECT w.state, w.attempts INTO s, n FROM animus.work_items w WHERE w.id = work_raise_not_running.work_id;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA102', MESSAGE = pg_catalog.format('argument work_id: no such work item (%s)', operation),
             DETAIL = pg_catalog.format('work_id = %s', work_id),
             HINT = 'Pass the id returned by read_work or submit_work.';
+    ELSIF s <> 'merged' AND attempt IS NOT NULL AND attempt IS DISTINCT FROM n THEN
+        PERFORM animus.work_raise_stale_claim(work_id, operation, attempt, n, s);
     ELSIF s = 'queued' THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA103', MESSAGE = pg_catalog.format('argument work_id: work item is queued, not running (%s)', operation),
             DETAIL = pg_catalog.format('work_id = %s', work_id),
@@ -2179,9 +1114,28 @@ BEGIN
     END IF;
 END;
 $$;
-REVOKE ALL ON FUNCTION animus.work_raise_not_running(uuid, text) FROM PUBLIC;
-COMMENT ON FUNCTION animus.work_raise_not_running(uuid, text) IS
-'Internal: raises ZA102 (unknown work item), ZA103 (queued, not running) or ZA104 (already ended or merged) for a worker operation that found no running item.';
+REVOKE ALL ON FUNCTION animus.work_raise_not_running(uuid, text, integer) FROM PUBLIC;
+COMMENT ON FUNCTION animus.work_raise_not_running(uuid, text, integer) IS
+'Internal: raises ZA102 (unknown work item), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued, not running) or ZA104 (already ended or merged) for a worker operation that found no running item.';
+
+-- Claim fencing: the error for a caller whose claim (attempt n) is no longer the item's current one.
+CREATE FUNCTION animus.work_raise_stale_claim(work_id uuid, operation text, attempt integer, current_attempt integer, state text)
+    RETURNS void
+    VOLATILE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    RAISE EXCEPTION USING ERRCODE = 'ZA108',
+        MESSAGE = pg_catalog.format('argument attempt: stale claim of work item %s (%s): the caller holds attempt %s, the item is at attempt %s (%s)',
+                                    work_id, operation, attempt, current_attempt, state),
+        DETAIL = pg_catalog.format('work_id = %s, attempt = %s, current attempts = %s, state = %s', work_id, attempt, current_attempt, state),
+        HINT = 'Your visibility timeout expired and the item was claimed again: stop working on it and drop your result (nothing was written). Heartbeat within the visibility timeout to keep a claim.';
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.work_raise_stale_claim(uuid, text, integer, integer, text) FROM PUBLIC;
+COMMENT ON FUNCTION animus.work_raise_stale_claim(uuid, text, integer, integer, text) IS
+'Internal: raises ZA108 (stale claim) for work item work_id: the caller passed attempt, the item is at current_attempt.';
 
 -- When a running item ends, its replace-mode follow-up (if any) becomes the key holder and visible.
 CREATE FUNCTION animus.work_release_followups(ended uuid[])
@@ -2354,7 +1308,12 @@ COMMENT ON FUNCTION animus.read_work(text, interval, integer) IS
 'Claims up to qty visible work items of queue `queue` for vt (pgmq visibility timeout): higher priority first, then earliest due. Claimed items become running and count an attempt; an item whose last attempt timed out (worker died) becomes dead instead; messages of cancelled or ended items are archived and never returned. Returns the items with their trace_context and requesters (the canonical submission and every merged one: work_id, source, trigger_info, trace_context, submitted_at). May return fewer than qty. Raises ZA101 (unknown queue), ZA002 (vt not positive, qty not 1..10000).';
 
 -- complete ------------------------------------------------------------------------------------------
-CREATE FUNCTION animus.complete_work(work_ids uuid[], outcomes jsonb[] DEFAULT NULL)
+-- Claim fencing: `attempt` (single) / `attempts` (array, aligned with work_ids) is the claim token a
+-- worker got from read_work (its attempts column). When given, the item is acted on only if it is
+-- still at that attempt; otherwise it was claimed again since (the caller's visibility timeout
+-- expired) and the call raises ZA108 with nothing written. The check is part of the UPDATE's WHERE
+-- clause, so a concurrent read_work that re-claims the item cannot slip in between.
+CREATE FUNCTION animus.complete_work(work_ids uuid[], outcomes jsonb[] DEFAULT NULL, attempts integer[] DEFAULT NULL)
     RETURNS TABLE (work_id uuid, completed boolean)
     VOLATILE
     SECURITY DEFINER
@@ -2364,7 +1323,7 @@ AS $$
 #variable_conflict use_column
 DECLARE
     done    uuid[];
-    missing uuid;
+    bad     record;
     r       record;
 BEGIN
     IF work_ids IS NULL OR pg_catalog.array_position(work_ids, NULL) IS NOT NULL THEN
@@ -2376,6 +1335,11 @@ BEGIN
             DETAIL = pg_catalog.format('%s work ids, %s outcomes', pg_catalog.cardinality(work_ids), pg_catalog.cardinality(outcomes)),
             HINT = 'Pass outcomes => NULL, or an array as long as work_ids.';
     END IF;
+    IF complete_work.attempts IS NOT NULL AND pg_catalog.cardinality(complete_work.attempts) <> pg_catalog.cardinality(work_ids) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument attempts must have one element per work id',
+            DETAIL = pg_catalog.format('%s work ids, %s attempts', pg_catalog.cardinality(work_ids), pg_catalog.cardinality(complete_work.attempts)),
+            HINT = 'Pass attempts => NULL (no fencing), or the attempts read_work returned, aligned with work_ids.';
+    END IF;
     done := '{}';
     FOR r IN
         WITH u AS (
@@ -2383,8 +1347,8 @@ BEGIN
                SET state = 'completed', outcome = i.outcome, resolved_at = pg_catalog.clock_timestamp(),
                    updated_at = pg_catalog.clock_timestamp(),
                    duration_ms = extract(epoch FROM pg_catalog.clock_timestamp() - w.started_at) * 1000
-              FROM ROWS FROM (pg_catalog.unnest(work_ids), pg_catalog.unnest(outcomes)) AS i(id, outcome)
-             WHERE w.id = i.id AND w.state = 'running'
+              FROM ROWS FROM (pg_catalog.unnest(work_ids), pg_catalog.unnest(outcomes), pg_catalog.unnest(complete_work.attempts)) AS i(id, outcome, attempt)
+             WHERE w.id = i.id AND w.state = 'running' AND (i.attempt IS NULL OR w.attempts = i.attempt)
             RETURNING w.id, w.queue_name, w.msg_id
         )
         SELECT u.queue_name, pg_catalog.array_agg(u.id) AS ids, pg_catalog.array_agg(u.msg_id) AS msg_ids FROM u GROUP BY u.queue_name
@@ -2394,11 +1358,18 @@ BEGIN
     END LOOP;
     IF pg_catalog.cardinality(done) < pg_catalog.cardinality(work_ids) THEN
         -- Checked after the update (only for the ids it did not complete): the raise undoes it.
-        SELECT i INTO missing FROM pg_catalog.unnest(work_ids) AS i
-         WHERE i <> ALL (done) AND NOT EXISTS (SELECT 1 FROM animus.work_items w WHERE w.id = i) LIMIT 1;
-        IF FOUND THEN
+        SELECT i.id, w.id IS NULL AS missing, w.attempts, w.state, i.attempt INTO bad
+          FROM ROWS FROM (pg_catalog.unnest(work_ids), pg_catalog.unnest(complete_work.attempts)) AS i(id, attempt)
+          LEFT JOIN animus.work_items w ON w.id = i.id
+         WHERE i.id <> ALL (done)
+           AND (w.id IS NULL OR (i.attempt IS NOT NULL AND w.state <> 'merged' AND w.attempts <> i.attempt))
+         ORDER BY w.id IS NULL DESC
+         LIMIT 1;
+        IF FOUND AND bad.missing THEN
             RAISE EXCEPTION USING ERRCODE = 'ZA102', MESSAGE = 'argument work_ids: no such work item',
-                DETAIL = pg_catalog.format('work_id = %s', missing), HINT = 'Pass the ids returned by read_work.';
+                DETAIL = pg_catalog.format('work_id = %s', bad.id), HINT = 'Pass the ids returned by read_work.';
+        ELSIF FOUND THEN
+            PERFORM animus.work_raise_stale_claim(bad.id, 'complete_work', bad.attempt, bad.attempts, bad.state);
         END IF;
     END IF;
     IF pg_catalog.cardinality(done) > 0 THEN
@@ -2407,12 +1378,12 @@ BEGIN
     RETURN QUERY SELECT i, i = ANY (done) FROM pg_catalog.unnest(work_ids) AS i;
 END;
 $$;
-REVOKE ALL ON FUNCTION animus.complete_work(uuid[], jsonb[]) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.complete_work(uuid[], jsonb[]) TO animus_worker, animus_admin;
-COMMENT ON FUNCTION animus.complete_work(uuid[], jsonb[]) IS
-'Batch form for consumers: completes every running item of work_ids (outcomes[i] stored as outcome of work_ids[i]) and archives their messages in one call; returns (work_id, completed) per input id, completed = false for an item that was not running (cancelled, already ended, timed out and requeued), which is left unchanged. Merged duplicates resolve with their canonical item. Raises ZA001 (work_ids NULL or with a NULL), ZA002 (outcomes length differs), ZA102 (an unknown id; nothing is written).';
+REVOKE ALL ON FUNCTION animus.complete_work(uuid[], jsonb[], integer[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.complete_work(uuid[], jsonb[], integer[]) TO animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.complete_work(uuid[], jsonb[], integer[]) IS
+'Batch form for consumers: completes every running item of work_ids (outcomes[i] stored as outcome of work_ids[i]) and archives their messages in one call; returns (work_id, completed) per input id, completed = false for an item that was not running (cancelled, already ended, timed out and requeued), which is left unchanged. Merged duplicates resolve with their canonical item. Claim fencing: attempts[i] (the attempts read_work returned; NULL element = no check) must still be the item''s attempt count, else the item was claimed again since and the call raises ZA108. Raises ZA001 (work_ids NULL or with a NULL), ZA002 (outcomes or attempts length differs), ZA102 (an unknown id), ZA108 (a stale claim); nothing is written when it raises.';
 
-CREATE FUNCTION animus.complete_work(work_id uuid, outcome jsonb DEFAULT NULL)
+CREATE FUNCTION animus.complete_work(work_id uuid, outcome jsonb DEFAULT NULL, attempt integer DEFAULT NULL)
     RETURNS boolean
     VOLATILE
     SECURITY DEFINER
@@ -2431,22 +1402,23 @@ BEGIN
            updated_at = pg_catalog.clock_timestamp(),
            duration_ms = extract(epoch FROM pg_catalog.clock_timestamp() - w.started_at) * 1000
      WHERE w.id = complete_work.work_id AND w.state = 'running'
+       AND (complete_work.attempt IS NULL OR w.attempts = complete_work.attempt)
     RETURNING w.queue_name, w.msg_id INTO v_queue, v_msg;
     IF NOT FOUND THEN
-        PERFORM animus.work_raise_not_running(work_id, 'complete_work');
+        PERFORM animus.work_raise_not_running(work_id, 'complete_work', complete_work.attempt);
     END IF;
     PERFORM animus.work_queue_archive(v_queue, ARRAY[v_msg]);
     PERFORM animus.work_release_followups(ARRAY[work_id]);
     RETURN true;
 END;
 $$;
-REVOKE ALL ON FUNCTION animus.complete_work(uuid, jsonb) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.complete_work(uuid, jsonb) TO animus_worker, animus_admin;
-COMMENT ON FUNCTION animus.complete_work(uuid, jsonb) IS
-'Completes a running work item: state completed, outcome and duration_ms stored, its pgmq message archived; its merged duplicates resolve with it (get_work shows their canonical state), and a replace-mode follow-up waiting for it becomes visible. Returns true. Raises ZA001 (work_id NULL), ZA102 (unknown work item), ZA103 (queued, not running), ZA104 (already ended: a stale second completion, or cancelled meanwhile, or a merged duplicate).';
+REVOKE ALL ON FUNCTION animus.complete_work(uuid, jsonb, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.complete_work(uuid, jsonb, integer) TO animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.complete_work(uuid, jsonb, integer) IS
+'Completes a running work item: state completed, outcome and duration_ms stored, its pgmq message archived; its merged duplicates resolve with it (get_work shows their canonical state), and a replace-mode follow-up waiting for it becomes visible. Returns true. Claim fencing: with attempt (the attempts read_work returned) the item must still be at that attempt. Raises ZA001 (work_id NULL), ZA102 (unknown work item), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued, not running), ZA104 (already ended: a stale second completion, or cancelled meanwhile, or a merged duplicate).';
 
 -- fail ----------------------------------------------------------------------------------------------
-CREATE FUNCTION animus.fail_work(work_ids uuid[], error text, retryable boolean DEFAULT true)
+CREATE FUNCTION animus.fail_work(work_ids uuid[], error text, retryable boolean DEFAULT true, attempts integer[] DEFAULT NULL)
     RETURNS TABLE (work_id uuid, failed boolean, state text, retry_at timestamptz)
     VOLATILE
     SECURITY DEFINER
@@ -2455,7 +1427,7 @@ CREATE FUNCTION animus.fail_work(work_ids uuid[], error text, retryable boolean 
 AS $$
 #variable_conflict use_column
 DECLARE
-    missing uuid;
+    bad     record;
     r       record;
     res_ids uuid[] := '{}';
     res_st  text[] := '{}';
@@ -2473,11 +1445,10 @@ BEGIN
     IF retryable IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument retryable must not be NULL', HINT = 'Pass true or false.';
     END IF;
-    SELECT i INTO missing FROM pg_catalog.unnest(work_ids) AS i
-     WHERE NOT EXISTS (SELECT 1 FROM animus.work_items w WHERE w.id = i) LIMIT 1;
-    IF FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA102', MESSAGE = 'argument work_ids: no such work item',
-            DETAIL = pg_catalog.format('work_id = %s', missing), HINT = 'Pass the ids returned by read_work.';
+    IF fail_work.attempts IS NOT NULL AND pg_catalog.cardinality(fail_work.attempts) <> pg_catalog.cardinality(work_ids) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument attempts must have one element per work id',
+            DETAIL = pg_catalog.format('%s work ids, %s attempts', pg_catalog.cardinality(work_ids), pg_catalog.cardinality(fail_work.attempts)),
+            HINT = 'Pass attempts => NULL (no fencing), or the attempts read_work returned, aligned with work_ids.';
     END IF;
     -- Retry delay: min(cap, base * factor^(attempts-1)) scaled by a random factor in [1-jitter, 1+jitter].
     FOR r IN
@@ -2494,8 +1465,9 @@ BEGIN
                    resolved_at = CASE WHEN retryable AND w.attempts < w.max_attempts THEN NULL ELSE pg_catalog.clock_timestamp() END,
                    duration_ms = extract(epoch FROM pg_catalog.clock_timestamp() - w.started_at) * 1000,
                    updated_at = pg_catalog.clock_timestamp()
-              FROM animus.queues q
-             WHERE q.queue_name = w.queue_name AND w.id = ANY (work_ids) AND w.state = 'running'
+              FROM animus.queues q, ROWS FROM (pg_catalog.unnest(work_ids), pg_catalog.unnest(fail_work.attempts)) AS i(id, attempt)
+             WHERE q.queue_name = w.queue_name AND w.id = i.id AND w.state = 'running'
+               AND (i.attempt IS NULL OR w.attempts = i.attempt)
             RETURNING w.id, w.state, w.queue_name, w.msg_id, w.run_at
         )
         SELECT u.queue_name, u.state, pg_catalog.array_agg(u.id) AS ids, pg_catalog.array_agg(u.msg_id) AS msg_ids,
@@ -2513,6 +1485,23 @@ BEGIN
         res_at := res_at || CASE WHEN r.state = 'queued' THEN r.run_ats
                                  ELSE pg_catalog.array_fill(NULL::timestamptz, ARRAY[pg_catalog.cardinality(r.ids)]) END;
     END LOOP;
+    IF pg_catalog.cardinality(res_ids) < pg_catalog.cardinality(work_ids) THEN
+        -- Checked after the update, only for the ids it did not fail: unknown ids (ZA102) and stale
+        -- claims (ZA108) raise, which undoes the update (nothing is written).
+        SELECT i.id, w.id IS NULL AS missing, w.attempts, w.state, i.attempt INTO bad
+          FROM ROWS FROM (pg_catalog.unnest(work_ids), pg_catalog.unnest(fail_work.attempts)) AS i(id, attempt)
+          LEFT JOIN animus.work_items w ON w.id = i.id
+         WHERE i.id <> ALL (res_ids)
+           AND (w.id IS NULL OR (i.attempt IS NOT NULL AND w.state <> 'merged' AND w.attempts <> i.attempt))
+         ORDER BY w.id IS NULL DESC
+         LIMIT 1;
+        IF FOUND AND bad.missing THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA102', MESSAGE = 'argument work_ids: no such work item',
+                DETAIL = pg_catalog.format('work_id = %s', bad.id), HINT = 'Pass the ids returned by read_work.';
+        ELSIF FOUND THEN
+            PERFORM animus.work_raise_stale_claim(bad.id, 'fail_work', bad.attempt, bad.attempts, bad.state);
+        END IF;
+    END IF;
     IF pg_catalog.cardinality(dead) > 0 THEN
         PERFORM animus.work_release_followups(dead);
     END IF;
@@ -2523,12 +1512,12 @@ BEGIN
         ON x.id = i;
 END;
 $$;
-REVOKE ALL ON FUNCTION animus.fail_work(uuid[], text, boolean) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.fail_work(uuid[], text, boolean) TO animus_worker, animus_admin;
-COMMENT ON FUNCTION animus.fail_work(uuid[], text, boolean) IS
-'Batch form: fails every running item of work_ids with `error`. An item with attempts left and retryable goes back to queued and becomes visible after the queue''s backoff: min(backoff_cap, backoff_base * backoff_factor^(attempts-1)) * (1 +/- backoff_jitter) (defaults 2 s * 2^(n-1), cap 5 min, +/-25 %); otherwise it is dead (dead-lettered: kept with its error, message archived). Returns (work_id, failed, state, retry_at) per input id; failed = false for an item that was not running (left unchanged). Raises ZA001 (work_ids NULL or with a NULL, error NULL or empty, retryable NULL), ZA102 (an unknown id; nothing is written).';
+REVOKE ALL ON FUNCTION animus.fail_work(uuid[], text, boolean, integer[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.fail_work(uuid[], text, boolean, integer[]) TO animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.fail_work(uuid[], text, boolean, integer[]) IS
+'Batch form: fails every running item of work_ids with `error`. An item with attempts left and retryable goes back to queued and becomes visible after the queue''s backoff: min(backoff_cap, backoff_base * backoff_factor^(attempts-1)) * (1 +/- backoff_jitter) (defaults 2 s * 2^(n-1), cap 5 min, +/-25 %); otherwise it is dead (dead-lettered: kept with its error, message archived). Returns (work_id, failed, state, retry_at) per input id; failed = false for an item that was not running (left unchanged). Claim fencing: attempts[i] (the attempts read_work returned; NULL element = no check) must still be the item''s attempt count, else it was claimed again since and the call raises ZA108. Raises ZA001 (work_ids NULL or with a NULL, error NULL or empty, retryable NULL), ZA002 (attempts length differs), ZA102 (an unknown id), ZA108 (a stale claim); nothing is written when it raises.';
 
-CREATE FUNCTION animus.fail_work(work_id uuid, error text, retryable boolean DEFAULT true)
+CREATE FUNCTION animus.fail_work(work_id uuid, error text, retryable boolean DEFAULT true, attempt integer DEFAULT NULL)
     RETURNS TABLE (state text, retry_at timestamptz)
     VOLATILE
     SECURITY DEFINER
@@ -2542,20 +1531,21 @@ BEGIN
     IF work_id IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_id must not be NULL', HINT = 'Pass the id returned by read_work.';
     END IF;
-    SELECT * INTO r FROM animus.fail_work(work_ids => ARRAY[fail_work.work_id], error => fail_work.error, retryable => fail_work.retryable);
+    SELECT * INTO r FROM animus.fail_work(work_ids => ARRAY[fail_work.work_id], error => fail_work.error, retryable => fail_work.retryable,
+                                          attempts => ARRAY[fail_work.attempt]);
     IF NOT r.failed THEN
-        PERFORM animus.work_raise_not_running(fail_work.work_id, 'fail_work');
+        PERFORM animus.work_raise_not_running(fail_work.work_id, 'fail_work', fail_work.attempt);
     END IF;
     RETURN QUERY SELECT r.state, r.retry_at;
 END;
 $$;
-REVOKE ALL ON FUNCTION animus.fail_work(uuid, text, boolean) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.fail_work(uuid, text, boolean) TO animus_worker, animus_admin;
-COMMENT ON FUNCTION animus.fail_work(uuid, text, boolean) IS
-'Fails a running work item: back to queued after the queue''s exponential backoff with jitter while attempts < max_attempts and retryable, else dead (kept with its error, message archived). Returns (state, retry_at). Raises ZA001 (work_id/error/retryable NULL, error empty), ZA102 (unknown work item), ZA103 (queued, not running), ZA104 (already ended, cancelled or merged).';
+REVOKE ALL ON FUNCTION animus.fail_work(uuid, text, boolean, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.fail_work(uuid, text, boolean, integer) TO animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.fail_work(uuid, text, boolean, integer) IS
+'Fails a running work item: back to queued after the queue''s exponential backoff with jitter while attempts < max_attempts and retryable, else dead (kept with its error, message archived). Returns (state, retry_at). Claim fencing: with attempt (the attempts read_work returned) the item must still be at that attempt. Raises ZA001 (work_id/error/retryable NULL, error empty), ZA102 (unknown work item), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued, not running), ZA104 (already ended, cancelled or merged).';
 
 -- heartbeat, cancel ---------------------------------------------------------------------------------
-CREATE FUNCTION animus.heartbeat_work(work_id uuid, extend interval DEFAULT '30 seconds')
+CREATE FUNCTION animus.heartbeat_work(work_id uuid, extend interval DEFAULT '30 seconds', attempt integer DEFAULT NULL)
     RETURNS TABLE (state text, cancelled boolean, visible_until timestamptz)
     VOLATILE
     SECURITY DEFINER
@@ -2579,23 +1569,25 @@ BEGIN
     v_until := pg_catalog.clock_timestamp() + extend;
     UPDATE animus.work_items w SET heartbeat_at = pg_catalog.clock_timestamp()
      WHERE w.id = heartbeat_work.work_id AND w.state = 'running'
+       AND (heartbeat_work.attempt IS NULL OR w.attempts = heartbeat_work.attempt)
     RETURNING w.queue_name, w.msg_id INTO v_queue, v_msg;
     IF FOUND THEN
         PERFORM animus.work_queue_set_vt(v_queue, ARRAY[v_msg], ARRAY[v_until]);
         RETURN QUERY SELECT 'running'::text, false, v_until;
         RETURN;
     END IF;
-    IF EXISTS (SELECT 1 FROM animus.work_items w WHERE w.id = heartbeat_work.work_id AND w.state = 'cancelled') THEN
+    IF EXISTS (SELECT 1 FROM animus.work_items w WHERE w.id = heartbeat_work.work_id AND w.state = 'cancelled'
+                  AND (heartbeat_work.attempt IS NULL OR w.attempts = heartbeat_work.attempt)) THEN
         RETURN QUERY SELECT 'cancelled'::text, true, NULL::timestamptz;
         RETURN;
     END IF;
-    PERFORM animus.work_raise_not_running(heartbeat_work.work_id, 'heartbeat_work');
+    PERFORM animus.work_raise_not_running(heartbeat_work.work_id, 'heartbeat_work', heartbeat_work.attempt);
 END;
 $$;
-REVOKE ALL ON FUNCTION animus.heartbeat_work(uuid, interval) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.heartbeat_work(uuid, interval) TO animus_worker, animus_admin;
-COMMENT ON FUNCTION animus.heartbeat_work(uuid, interval) IS
-'Extends the visibility timeout of a running item to now + extend and records heartbeat_at. Returns (state, cancelled, visible_until): cancelled = true (and nothing extended) when the item was cancelled meanwhile, so the worker can stop. Raises ZA001 (work_id NULL), ZA002 (extend not positive), ZA102 (unknown item), ZA103 (queued: the claim timed out), ZA104 (already ended or merged).';
+REVOKE ALL ON FUNCTION animus.heartbeat_work(uuid, interval, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.heartbeat_work(uuid, interval, integer) TO animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.heartbeat_work(uuid, interval, integer) IS
+'Extends the visibility timeout of a running item to now + extend and records heartbeat_at. Returns (state, cancelled, visible_until): cancelled = true (and nothing extended) when the item was cancelled meanwhile, so the worker can stop. Claim fencing: with attempt (the attempts read_work returned) the item must still be at that attempt. Raises ZA001 (work_id NULL), ZA002 (extend not positive), ZA102 (unknown item), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued: the claim timed out), ZA104 (already ended or merged).';
 
 CREATE FUNCTION animus.cancel_work(work_id uuid)
     RETURNS boolean
@@ -2885,6 +1877,1142 @@ REVOKE ALL ON FUNCTION animus.purge_work(interval, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION animus.purge_work(interval, text) TO animus_admin;
 COMMENT ON FUNCTION animus.purge_work(interval, text) IS
 'Retention: deletes work items that ended (completed, dead, cancelled) more than older_than ago, with their merged submissions, and archived pgmq messages archived more than older_than ago, per queue (NULL = every queue). Children of a purged parent keep parent_id NULL. Returns (queue_name, items_deleted, archived_messages_deleted). Raises ZA002 (older_than NULL or negative), ZA101 (unknown queue).';
+
+-- ==== change work_release (deploy/work_release.sql) ====
+-- Deploy animus:work_release to pg
+-- requires: work_lifecycle
+-- requires: work_status
+
+-- release: give a claimed item back without counting the attempt --------------------------------
+CREATE FUNCTION animus.release_work(work_id uuid, attempt integer DEFAULT NULL, delay interval DEFAULT '0 seconds')
+    RETURNS timestamptz
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_queue text;
+    v_msg   bigint;
+    v_at    timestamptz;
+BEGIN
+    IF release_work.work_id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_id must not be NULL', HINT = 'Pass the id returned by read_work.';
+    END IF;
+    IF release_work.delay IS NULL OR release_work.delay < '0' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument delay must not be NULL or negative',
+            DETAIL = pg_catalog.format('delay = %s', coalesce(release_work.delay::text, 'NULL')),
+            HINT = 'Pass how long the released item stays invisible, e.g. ''0 seconds'' (visible at once).';
+    END IF;
+    v_at := pg_catalog.clock_timestamp() + release_work.delay;
+    -- running -> queued (a legal transition, as for a retry); read_work counted the attempt when
+    -- it claimed the item, so it is taken back: the next claim counts the same attempt again.
+    -- Claim fencing as in complete_work: with attempt, only the caller's own claim is released.
+    UPDATE animus.work_items w
+       SET state = 'queued', attempts = greatest(w.attempts - 1, 0), run_at = v_at,
+           updated_at = pg_catalog.clock_timestamp()
+     WHERE w.id = release_work.work_id AND w.state = 'running'
+       AND (release_work.attempt IS NULL OR w.attempts = release_work.attempt)
+    RETURNING w.queue_name, w.msg_id INTO v_queue, v_msg;
+    IF NOT FOUND THEN
+        PERFORM animus.work_raise_not_running(release_work.work_id, 'release_work', release_work.attempt);
+    END IF;
+    PERFORM animus.work_queue_set_vt(v_queue, ARRAY[v_msg], ARRAY[v_at]);
+    RETURN v_at;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.release_work(uuid, integer, interval) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.release_work(uuid, integer, interval) TO animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.release_work(uuid, integer, interval) IS
+'Gives a running (claimed) work item back: state queued again, visible to read_work after `delay` (default at once), and the attempt read_work counted for this claim is taken back (attempts - 1), so a release, e.g. at a graceful worker shutdown, is not a failed attempt. The item keeps its error, its merged duplicates and a waiting replace-mode follow-up (which keeps waiting). Claim fencing: with attempt (the attempts read_work returned) the item must still be at that attempt. Returns the time the item becomes visible again. Raises ZA001 (work_id NULL), ZA002 (delay NULL or negative), ZA102 (unknown work item), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued, not running), ZA104 (already ended, cancelled or merged).';
+
+-- ==== change memory_table (deploy/memory_table.sql) ====
+-- Deploy animus:memory_table to pg
+-- requires: errors
+-- requires: extensions
+
+-- Which embedding model the vectors in animus.memories come from, and their dimension. One row.
+-- The dimension is the deploy variable :embedding_dim (sqitch.conf, or --set embedding_dim=384),
+-- the model name :'embedding_model'. animus.memory_begin_reembedding() changes both later
+-- (see docs/memory.md, "Changing the embedding model").
+CREATE TABLE animus.memory_settings (
+    singleton        boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    embedding_dim    integer NOT NULL CHECK (embedding_dim BETWEEN 1 AND 2000),
+    embedding_model  text NOT NULL CHECK (embedding_model <> ''),
+    -- 'ready': every memory has an embedding of embedding_dim dimensions and the HNSW index exists;
+    -- 'reembedding': between memory_begin_reembedding() and memory_finish_reembedding().
+    state            text NOT NULL DEFAULT 'ready' CHECK (state IN ('ready', 'reembedding')),
+    updated_at       timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE animus.memory_settings IS
+    'The embedding model and dimension of animus.memories.embedding (one row). Change it with animus.memory_begin_reembedding().';
+-- HNSW indexes vectors of at most 2,000 dimensions (pgvector 0.8), hence the CHECK above.
+INSERT INTO animus.memory_settings (embedding_dim, embedding_model)
+VALUES (:embedding_dim, :'embedding_model');
+
+-- The content hash that makes "the same content in the same namespace" one memory. sha256 over
+-- the UTF-8 bytes: convert_to() is only STABLE because it depends on the server encoding, which
+-- cannot change for a database, so this wrapper is IMMUTABLE (a generated column needs that).
+-- The SQL-standard body is bound at creation time, so it needs no search_path.
+CREATE FUNCTION animus.memory_content_hash(content text)
+    RETURNS bytea
+    IMMUTABLE
+    PARALLEL SAFE
+    LANGUAGE sql
+RETURN pg_catalog.sha256(pg_catalog.convert_to(content, 'UTF8'));
+COMMENT ON FUNCTION animus.memory_content_hash(text) IS
+    'sha256 of the UTF-8 bytes of content: the key (with namespace) under which store_memory merges a repeated memory. Raises nothing.';
+REVOKE ALL ON FUNCTION animus.memory_content_hash(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_content_hash(text) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+CREATE TABLE animus.memories (
+    id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    namespace     text NOT NULL DEFAULT 'default' CHECK (namespace <> ''),
+    content       text NOT NULL CHECK (pg_catalog.btrim(content) <> ''),
+    memory_type   text NOT NULL CHECK (memory_type <> ''),
+    source        text,
+    metadata      jsonb NOT NULL DEFAULT '{}' CHECK (pg_catalog.jsonb_typeof(metadata) = 'object'),
+    embedding     vector(:embedding_dim) NOT NULL,
+    fts           tsvector GENERATED ALWAYS AS (pg_catalog.to_tsvector('english'::regconfig, content)) STORED,
+    content_hash  bytea GENERATED ALWAYS AS (animus.memory_content_hash(content)) STORED,
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    updated_at    timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT memories_namespace_content_key UNIQUE (namespace, content_hash)
+);
+-- Keep rows whole in the heap. By default PostgreSQL shrinks any row above ~2 kB by moving its
+-- largest values to the TOAST table, and a 384-d vector alone is 1.5 kB: either the vector went
+-- out of line (pgvector's storage is EXTERNAL; every exact distance and index-scan candidate then
+-- cost a TOAST fetch: at 100k rows, exact search over a 510-row filter took 10.6 ms) or, with the
+-- vector kept in, the tsvector did (every ts_rank a TOAST fetch: keyword search 3x slower).
+-- toast_tuple_target = 8160 leaves rows up to a page inline; above that, content and fts are
+-- compressed or moved first (EXTENDED) and the vector (MAIN) only if the row still cannot fit.
+ALTER TABLE animus.memories SET (toast_tuple_target = 8160);
+ALTER TABLE animus.memories ALTER COLUMN embedding SET STORAGE MAIN;
+COMMENT ON TABLE animus.memories IS
+    'Semantic memories: text, embedding (dimension in animus.memory_settings), metadata; one row per (namespace, content).';
+COMMENT ON COLUMN animus.memories.namespace IS 'Whose memory: an agent, a user, a tenant. Filters and (later) row-level security scope by it.';
+COMMENT ON COLUMN animus.memories.fts IS 'English tsvector of content (stemmed, stop words removed), GIN-indexed: the keyword branch of search.';
+COMMENT ON COLUMN animus.memories.content_hash IS 'animus.memory_content_hash(content): with namespace, the dedup key of store_memory.';
+
+-- Cosine HNSW index (pgvector defaults m = 16, ef_construction = 64). Search functions set
+-- hnsw.ef_search and iterative scans themselves (docs/memory.md).
+CREATE INDEX memories_embedding_hnsw ON animus.memories USING hnsw (embedding vector_cosine_ops);
+CREATE INDEX memories_fts_gin ON animus.memories USING gin (fts);
+-- Filters: namespace (+ memory_type) by btree, metadata containment by GIN, time ranges by btree.
+CREATE INDEX memories_namespace_type ON animus.memories (namespace, memory_type);
+CREATE INDEX memories_metadata_gin ON animus.memories USING gin (metadata jsonb_path_ops);
+CREATE INDEX memories_created_at ON animus.memories (created_at);
+
+-- Privileges: readers SELECT, writers also INSERT/UPDATE/DELETE. Every memory function is
+-- SECURITY INVOKER, so the row-level security policies a later change adds apply to the caller.
+GRANT SELECT ON animus.memories, animus.memory_settings TO animus_memory_reader;
+GRANT INSERT, UPDATE, DELETE ON animus.memories TO animus_memory_writer;
+
+INSERT INTO animus.error_codes (sqlstate, name, meaning, hint) VALUES
+    ('ZA200', 'memory_dimension_mismatch',   'An embedding does not have the dimension recorded in animus.memory_settings.',     'Embed with the model in animus.memory_settings, or change the model with animus.memory_begin_reembedding().'),
+    ('ZA201', 'memory_embedding_not_finite', 'An embedding component is NaN, infinite or not a number.',                         'Check the embedding model output; every component must be a finite number.'),
+    ('ZA202', 'memory_zero_vector',          'An embedding is the zero vector, which has no cosine direction.',                   'Pass a non-zero embedding (e.g. the model output for non-empty text).'),
+    ('ZA203', 'memory_empty_content',        'The content of a memory is empty or only whitespace.',                              'Store non-empty text.'),
+    ('ZA204', 'memory_invalid_filter',       'A search filter value has the wrong JSON shape.',                                  'Use the filter shape in docs/memory.md (strings, arrays of strings, operator objects).'),
+    ('ZA205', 'memory_unknown_filter_key',   'A search filter has a key animus does not know.',                                  'Use only namespace, memory_type, source, metadata and created_at.'),
+    ('ZA206', 'memory_unknown_filter_operator','A search filter uses an operator animus does not know.',                         'Use eq, in or prefix (text fields), gt/gte/lt/lte (created_at).'),
+    ('ZA207', 'memory_not_found',            'No memory has the given id (or it is not visible to the caller).',                 'Check the id; get_memory returns no row for a missing id.'),
+    ('ZA208', 'memory_invalid_batch',        'An element of a batch of memories is malformed.',                                  'Pass a JSON array of objects with content, embedding and memory_type (docs/memory.md).'),
+    ('ZA209', 'memory_reembedding_state',    'The operation does not fit the embedding state (ready or reembedding).',           'See animus.memory_settings.state; finish or begin re-embedding first.'),
+    ('ZA210', 'memory_embeddings_missing',   'Re-embedding cannot finish while memories still lack an embedding.',               'Store the new embeddings (animus.update_memory or store_memories), then finish again.');
+
+-- ==== change memory_filters (deploy/memory_filters.sql) ====
+-- Deploy animus:memory_filters to pg
+-- requires: memory_table
+
+-- Search filters: one JSON shape for the three searches (docs/memory.md, "Filters").
+--   {"namespace":   "a" | ["a", "b"] | {"eq": "a"} | {"in": ["a", "b"]} | {"prefix": "team/"},
+--    "memory_type": same forms,   "source": same forms,
+--    "metadata":    {...}                         -- containment: metadata @> this object
+--    "created_at":  {"gte": ts, "gt": ts, "lt": ts, "lte": ts}}   -- any subset, ANDed
+-- animus.memory_validate_filters() checks a filter once and returns it normalised
+-- (text fields become {"in": [...]} or {"prefix": "..."}, timestamps canonical);
+-- animus.memory_filter_match() applies a normalised filter to one row.
+
+-- The strings of a normalised {"in": [...]} filter as text[]. IMMUTABLE, so with a constant
+-- filter the planner folds it into a constant array and `col = ANY(...)` can use a btree index.
+CREATE FUNCTION animus.memory_filter_list(text_filter jsonb)
+    RETURNS text[]
+    IMMUTABLE
+    PARALLEL SAFE
+    LANGUAGE sql
+RETURN ARRAY(SELECT pg_catalog.jsonb_array_elements_text(text_filter -> 'in'));
+COMMENT ON FUNCTION animus.memory_filter_list(jsonb) IS
+    'Internal: the "in" list of a normalised text filter as text[] (NULL-safe: empty for other forms). Raises nothing.';
+REVOKE ALL ON FUNCTION animus.memory_filter_list(jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_filter_list(jsonb) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+-- One text field (namespace, memory_type, source) of a filter, normalised.
+CREATE FUNCTION animus.memory_normalize_text_filter(field text, value jsonb)
+    RETURNS jsonb
+    IMMUTABLE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    op text;
+    operand jsonb;
+BEGIN
+    CASE pg_catalog.jsonb_typeof(value)
+    WHEN 'string' THEN
+        RETURN pg_catalog.jsonb_build_object('in', pg_catalog.jsonb_build_array(value));
+    WHEN 'array' THEN
+        op := 'in';
+        operand := value;
+    WHEN 'object' THEN
+        IF (SELECT count(*) FROM pg_catalog.jsonb_object_keys(value)) <> 1 THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA204',
+                MESSAGE = pg_catalog.format('filters.%s must name exactly one operator', field),
+                DETAIL = pg_catalog.format('filters.%s = %s', field, value),
+                HINT = 'Use one of {"eq": "x"}, {"in": ["x", "y"]}, {"prefix": "x"}.';
+        END IF;
+        SELECT k, v INTO op, operand FROM pg_catalog.jsonb_each(value) AS e(k, v);
+    ELSE
+        RAISE EXCEPTION USING ERRCODE = 'ZA204',
+            MESSAGE = pg_catalog.format('filters.%s must be a string, an array of strings or an operator object', field),
+            DETAIL = pg_catalog.format('filters.%s = %s', field, value),
+            HINT = pg_catalog.format('Example: {"%s": "x"} or {"%s": ["x", "y"]} or {"%s": {"prefix": "x"}}.', field, field, field);
+    END CASE;
+
+    CASE op
+    WHEN 'eq', 'prefix' THEN
+        IF pg_catalog.jsonb_typeof(operand) IS DISTINCT FROM 'string' THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA204',
+                MESSAGE = pg_catalog.format('filters.%s.%s must be a string', field, op),
+                DETAIL = pg_catalog.format('filters.%s = %s', field, value),
+                HINT = pg_catalog.format('Example: {"%s": {"%s": "x"}}.', field, op);
+        END IF;
+        IF op = 'eq' THEN
+            RETURN pg_catalog.jsonb_build_object('in', pg_catalog.jsonb_build_array(operand));
+        END IF;
+        RETURN pg_catalog.jsonb_build_object('prefix', operand);
+    WHEN 'in' THEN
+        IF pg_catalog.jsonb_typeof(operand) IS DISTINCT FROM 'array'
+           OR pg_catalog.jsonb_array_length(operand) = 0
+           OR EXISTS (SELECT 1 FROM pg_catalog.jsonb_array_elements(operand) AS e(x)
+                       WHERE pg_catalog.jsonb_typeof(e.x) <> 'string') THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA204',
+                MESSAGE = pg_catalog.format('filters.%s must list one or more strings', field),
+                DETAIL = pg_catalog.format('filters.%s = %s', field, value),
+                HINT = pg_catalog.format('Example: {"%s": ["x", "y"]}.', field);
+        END IF;
+        RETURN pg_catalog.jsonb_build_object('in', operand);
+    ELSE
+        RAISE EXCEPTION USING ERRCODE = 'ZA206',
+            MESSAGE = pg_catalog.format('filters.%s uses the unknown operator "%s"', field, op),
+            DETAIL = pg_catalog.format('filters.%s = %s', field, value),
+            HINT = 'Text filters know the operators eq, in and prefix.';
+    END CASE;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_normalize_text_filter(text, jsonb) IS
+    'Internal to memory_validate_filters: normalises one text filter to {"in": [...]} or {"prefix": "..."}. Raises ZA204, ZA206.';
+REVOKE ALL ON FUNCTION animus.memory_normalize_text_filter(text, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_normalize_text_filter(text, jsonb) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+CREATE FUNCTION animus.memory_validate_filters(filters jsonb DEFAULT '{}')
+    RETURNS jsonb
+    STABLE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    normalised jsonb := '{}';
+    key text;
+    value jsonb;
+    op text;
+    operand jsonb;
+    bounds jsonb;
+    bound timestamptz;
+BEGIN
+    IF filters IS NULL OR filters = 'null'::jsonb THEN
+        RETURN normalised;
+    END IF;
+    IF pg_catalog.jsonb_typeof(filters) <> 'object' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA204',
+            MESSAGE = 'filters must be a JSON object',
+            DETAIL = pg_catalog.format('filters = %s', pg_catalog.left(filters::text, 200)),
+            HINT = 'Pass an object such as {"namespace": "agent-1", "memory_type": ["fact", "episode"]}.';
+    END IF;
+    FOR key, value IN SELECT e.key, e.value FROM pg_catalog.jsonb_each(filters) AS e LOOP
+        CASE key
+        WHEN 'namespace', 'memory_type', 'source' THEN
+            normalised := normalised || pg_catalog.jsonb_build_object(key, animus.memory_normalize_text_filter(key, value));
+        WHEN 'metadata' THEN
+            IF pg_catalog.jsonb_typeof(value) <> 'object' THEN
+                RAISE EXCEPTION USING ERRCODE = 'ZA204',
+                    MESSAGE = 'filters.metadata must be a JSON object (matched by containment)',
+                    DETAIL = pg_catalog.format('filters.metadata = %s', pg_catalog.left(value::text, 200)),
+                    HINT = 'Example: {"metadata": {"topic": "billing"}} keeps memories whose metadata contains that pair.';
+            END IF;
+            normalised := normalised || pg_catalog.jsonb_build_object(key, value);
+        WHEN 'created_at' THEN
+            IF pg_catalog.jsonb_typeof(value) <> 'object' OR value = '{}'::jsonb THEN
+                RAISE EXCEPTION USING ERRCODE = 'ZA204',
+                    MESSAGE = 'filters.created_at must be an object of bounds',
+                    DETAIL = pg_catalog.format('filters.created_at = %s', pg_catalog.left(value::text, 200)),
+                    HINT = 'Example: {"created_at": {"gte": "2026-01-01T00:00:00Z", "lt": "2026-02-01T00:00:00Z"}}.';
+            END IF;
+            bounds := '{}';
+            FOR op, operand IN SELECT e.key, e.value FROM pg_catalog.jsonb_each(value) AS e LOOP
+                IF op NOT IN ('gt', 'gte', 'lt', 'lte') THEN
+                    RAISE EXCEPTION USING ERRCODE = 'ZA206',
+                        MESSAGE = pg_catalog.format('filters.created_at uses the unknown operator "%s"', op),
+                        DETAIL = pg_catalog.format('filters.created_at = %s', value),
+                        HINT = 'created_at knows the operators gt, gte, lt and lte.';
+                END IF;
+                BEGIN
+                    IF pg_catalog.jsonb_typeof(operand) <> 'string' THEN
+                        RAISE EXCEPTION USING ERRCODE = 'ZA204';
+                    END IF;
+                    bound := (operand #>> '{}')::timestamptz;
+                EXCEPTION WHEN SQLSTATE 'ZA204' OR data_exception THEN
+                    RAISE EXCEPTION USING ERRCODE = 'ZA204',
+                        MESSAGE = pg_catalog.format('filters.created_at.%s must be a timestamp string', op),
+                        DETAIL = pg_catalog.format('filters.created_at.%s = %s', op, operand),
+                        HINT = 'Use ISO 8601 with a time zone, e.g. "2026-01-01T00:00:00Z".';
+                END;
+                bounds := bounds || pg_catalog.jsonb_build_object(op, bound);
+            END LOOP;
+            normalised := normalised || pg_catalog.jsonb_build_object(key, bounds);
+        ELSE
+            RAISE EXCEPTION USING ERRCODE = 'ZA205',
+                MESSAGE = pg_catalog.format('filters has the unknown key "%s"', key),
+                DETAIL = pg_catalog.format('keys given: %s', (SELECT pg_catalog.string_agg(k, ', ') FROM pg_catalog.jsonb_object_keys(filters) AS k)),
+                HINT = 'Filter keys are namespace, memory_type, source, metadata and created_at.';
+        END CASE;
+    END LOOP;
+    RETURN normalised;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_validate_filters(jsonb) IS
+    'Checks a search filter and returns it normalised for animus.memory_filter_match (NULL or {} = no filter). '
+    'Raises ZA204 (wrong shape), ZA205 (unknown key), ZA206 (unknown operator).';
+REVOKE ALL ON FUNCTION animus.memory_validate_filters(jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_validate_filters(jsonb) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+-- The filter predicate, for every query that filters memories (the three searches and the
+-- keyword candidates of animus.memory_text_candidates). A SQL-standard body without SET clauses:
+-- it is bound at creation (no search_path lookups at run time) and the planner INLINES it, so
+-- with a constant (EXECUTE ... USING) filter the unused branches fold away and what is left
+-- (namespace = ANY('{...}'), metadata @> '{...}', created_at >= ...) can use the indexes.
+-- Pass a filter normalised by animus.memory_validate_filters.
+CREATE FUNCTION animus.memory_filter_match(
+    filters      jsonb,
+    namespace    text,
+    memory_type  text,
+    source       text,
+    metadata     jsonb,
+    created_at   timestamptz)
+    RETURNS boolean
+    STABLE
+    PARALLEL SAFE
+    LANGUAGE sql
+RETURN
+    (filters -> 'namespace' IS NULL
+        OR CASE WHEN filters -> 'namespace' ? 'in'
+                THEN namespace = ANY (animus.memory_filter_list(filters -> 'namespace'))
+                ELSE pg_catalog.starts_with(namespace, filters -> 'namespace' ->> 'prefix') END)
+    AND (filters -> 'memory_type' IS NULL
+        OR CASE WHEN filters -> 'memory_type' ? 'in'
+                THEN memory_type = ANY (animus.memory_filter_list(filters -> 'memory_type'))
+                ELSE pg_catalog.starts_with(memory_type, filters -> 'memory_type' ->> 'prefix') END)
+    AND (filters -> 'source' IS NULL
+        OR CASE WHEN filters -> 'source' ? 'in'
+                THEN source = ANY (animus.memory_filter_list(filters -> 'source'))
+                ELSE pg_catalog.starts_with(source, filters -> 'source' ->> 'prefix') END)
+    AND (filters -> 'metadata' IS NULL OR metadata @> (filters -> 'metadata'))
+    AND (filters #> '{created_at,gt}' IS NULL OR created_at > (filters #>> '{created_at,gt}')::timestamptz)
+    AND (filters #> '{created_at,gte}' IS NULL OR created_at >= (filters #>> '{created_at,gte}')::timestamptz)
+    AND (filters #> '{created_at,lt}' IS NULL OR created_at < (filters #>> '{created_at,lt}')::timestamptz)
+    AND (filters #> '{created_at,lte}' IS NULL OR created_at <= (filters #>> '{created_at,lte}')::timestamptz);
+COMMENT ON FUNCTION animus.memory_filter_match(jsonb, text, text, text, jsonb, timestamptz) IS
+    'True when a memory (its namespace, memory_type, source, metadata, created_at) passes a filter normalised by '
+    'animus.memory_validate_filters. Inlinable SQL: call it in WHERE with a constant or parameter filter. Raises nothing.';
+REVOKE ALL ON FUNCTION animus.memory_filter_match(jsonb, text, text, text, jsonb, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_filter_match(jsonb, text, text, text, jsonb, timestamptz) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+-- ==== change memory_store (deploy/memory_store.sql) ====
+-- Deploy animus:memory_store to pg
+-- requires: memory_table
+
+-- Functions that use pgvector's type and operators run with search_path = pg_catalog plus the
+-- schema pgvector is installed in (read here, at deploy time); every animus name is qualified.
+SELECT e.extnamespace::regnamespace::text AS vector_schema
+  FROM pg_catalog.pg_extension e WHERE e.extname = 'vector' \gset
+
+INSERT INTO animus.error_codes (sqlstate, name, meaning, hint) VALUES
+    ('ZA211', 'memory_duplicate_content', 'An update would give a memory the same content as another memory of its namespace.',
+     'Update or delete the other memory (its id is in the DETAIL), or store the content with store_memory, which merges.');
+
+-- Checks an embedding argument against animus.memory_settings. Used by every function that
+-- takes an embedding. NaN and infinite components cannot reach it: pgvector rejects them when
+-- the value is parsed (SQLSTATE 22000 / 22003); the batch form, whose embeddings arrive as JSON,
+-- checks them itself (ZA201).
+CREATE FUNCTION animus.memory_check_embedding(embedding vector, argument text DEFAULT 'embedding')
+    RETURNS void
+    STABLE
+    SET search_path = pg_catalog, :"vector_schema"
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    expected integer;
+BEGIN
+    IF embedding IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001',
+            MESSAGE = format('%s must not be NULL', argument),
+            HINT = 'Pass the embedding of the text as a vector, e.g. ''[0.1, 0.2, ...]''::vector.';
+    END IF;
+    SELECT s.embedding_dim INTO expected FROM animus.memory_settings AS s;
+    IF vector_dims(embedding) <> expected THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA200',
+            MESSAGE = format('%s has %s dimensions; animus.memories stores %s', argument, vector_dims(embedding), expected),
+            DETAIL = format('embedding model: %s', (SELECT s.embedding_model FROM animus.memory_settings AS s)),
+            HINT = 'Embed with the model recorded in animus.memory_settings, or change it with animus.memory_begin_reembedding().';
+    END IF;
+    IF vector_norm(embedding) = 0 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA202',
+            MESSAGE = format('%s is the zero vector, which has no cosine direction', argument),
+            HINT = 'Pass a non-zero embedding.';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_check_embedding(vector, text) IS
+    'Raises unless embedding is a non-NULL, non-zero vector of the dimension in animus.memory_settings. '
+    'Raises ZA001 (NULL), ZA200 (dimension), ZA202 (zero vector).';
+REVOKE ALL ON FUNCTION animus.memory_check_embedding(vector, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_check_embedding(vector, text) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+-- Checks the text arguments of a memory; returns nothing, raises on the first bad one.
+CREATE FUNCTION animus.memory_check_fields(content text, memory_type text, namespace text, metadata jsonb)
+    RETURNS void
+    IMMUTABLE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF content IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'content must not be NULL',
+            HINT = 'Pass the text of the memory.';
+    END IF;
+    IF pg_catalog.btrim(content) = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA203', MESSAGE = 'content must not be empty',
+            DETAIL = pg_catalog.format('content = %L', pg_catalog.left(content, 40)),
+            HINT = 'Store non-empty text.';
+    END IF;
+    IF memory_type IS NULL OR memory_type = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'memory_type must be a non-empty string',
+            HINT = 'Pass a type such as ''fact'', ''episode'' or ''preference''.';
+    END IF;
+    IF namespace IS NULL OR namespace = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'namespace must be a non-empty string',
+            HINT = 'Omit it for ''default'', or pass the agent, user or tenant the memory belongs to.';
+    END IF;
+    IF metadata IS NOT NULL AND pg_catalog.jsonb_typeof(metadata) <> 'object' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA003', MESSAGE = 'metadata must be a JSON object',
+            DETAIL = pg_catalog.format('metadata = %s', pg_catalog.left(metadata::text, 200)),
+            HINT = 'Pass an object such as {"topic": "billing"}, or omit it.';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_check_fields(text, text, text, jsonb) IS
+    'Raises unless content, memory_type and namespace are non-empty and metadata is an object (or NULL). '
+    'Raises ZA001, ZA203, ZA003.';
+REVOKE ALL ON FUNCTION animus.memory_check_fields(text, text, text, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_check_fields(text, text, text, jsonb) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+CREATE FUNCTION animus.store_memory(
+    content      text   DEFAULT NULL,
+    embedding    vector DEFAULT NULL,
+    memory_type  text   DEFAULT NULL,
+    source       text   DEFAULT NULL,
+    metadata     jsonb  DEFAULT '{}',
+    namespace    text   DEFAULT 'default')
+    RETURNS TABLE (id bigint, created boolean)
+    VOLATILE
+    SET search_path = pg_catalog, :"vector_schema"
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    PERFORM animus.memory_check_fields(store_memory.content, store_memory.memory_type,
+                                       store_memory.namespace, store_memory.metadata);
+    PERFORM animus.memory_check_embedding(store_memory.embedding);
+    -- One race-free statement: a second store of the same content in the same namespace
+    -- updates the row (xmax <> 0 on the returned row means the conflict branch ran).
+    RETURN QUERY
+    INSERT INTO animus.memories AS m (namespace, content, memory_type, source, metadata, embedding)
+    VALUES (store_memory.namespace, store_memory.content, store_memory.memory_type, store_memory.source,
+            coalesce(store_memory.metadata, '{}'), store_memory.embedding)
+    ON CONFLICT ON CONSTRAINT memories_namespace_content_key DO UPDATE
+       SET memory_type = EXCLUDED.memory_type,
+           source      = EXCLUDED.source,
+           metadata    = EXCLUDED.metadata,
+           embedding   = EXCLUDED.embedding,
+           updated_at  = now()
+    RETURNING m.id, m.xmax = 0;
+END
+$$;
+COMMENT ON FUNCTION animus.store_memory(text, vector, text, text, jsonb, text) IS
+    'Stores a memory and returns (id, created). The same content again in the same namespace updates that memory '
+    '(memory_type, source, metadata, embedding, updated_at) and returns created = false. '
+    'Raises ZA001 (NULL argument), ZA003 (metadata not an object), ZA200 (dimension), ZA202 (zero vector), ZA203 (empty content).';
+REVOKE ALL ON FUNCTION animus.store_memory(text, vector, text, text, jsonb, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.store_memory(text, vector, text, text, jsonb, text) TO animus_memory_writer, animus_admin;
+
+-- Whether text parses as a pgvector vector (the error path of store_memories uses it to find the
+-- element pgvector rejected).
+CREATE FUNCTION animus.memory_parses_as_vector(value text)
+    RETURNS boolean
+    IMMUTABLE
+    SET search_path = pg_catalog, :"vector_schema"
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    PERFORM value::vector;
+    RETURN true;
+EXCEPTION WHEN data_exception THEN
+    RETURN false;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_parses_as_vector(text) IS
+    'True if value is valid pgvector text ([finite numbers]); false otherwise. Raises nothing.';
+REVOKE ALL ON FUNCTION animus.memory_parses_as_vector(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_parses_as_vector(text) TO animus_memory_writer, animus_admin;
+
+-- The batch form: one INSERT for many memories. Input is a JSON array of objects
+--   {"content": "...", "embedding": ..., "memory_type": "...",
+--    "source": "..." (optional), "metadata": {...} (optional), "namespace": "..." (optional)}
+-- where embedding is a JSON array of numbers, or a string in pgvector's text form "[0.1,0.2,...]".
+-- The string form is the fast path for bulk loads: JSON numbers are parsed as numeric, which
+-- costs about 4x the whole rest of the load (measured, docs/memory.md).
+-- Every element is checked before or while the one INSERT runs; the first bad one raises, naming
+-- its position (1-based), and nothing is written. Repeats of one (namespace, content) inside a
+-- batch collapse to the last of them.
+CREATE FUNCTION animus.store_memories(
+    memories   jsonb DEFAULT NULL,
+    namespace  text  DEFAULT 'default')
+    RETURNS TABLE (ordinal integer, id bigint, created boolean)
+    VOLATILE
+    SET search_path = pg_catalog, :"vector_schema"
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    bad record;
+    err_message text;
+    dim integer;
+BEGIN
+    IF memories IS NULL OR jsonb_typeof(memories) <> 'array' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA208',
+            MESSAGE = 'memories must be a JSON array of memory objects',
+            DETAIL = format('memories is %s', coalesce(jsonb_typeof(memories), 'NULL')),
+            HINT = 'Pass [{"content": "...", "embedding": [...], "memory_type": "..."}, ...].';
+    END IF;
+    IF store_memories.namespace IS NULL OR store_memories.namespace = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'namespace must be a non-empty string',
+            HINT = 'Omit it for ''default''; an element''s own "namespace" overrides it.';
+    END IF;
+
+    -- Shape of every element (cheap: no number is parsed for string embeddings).
+    SELECT a.ord, p.code, p.problem INTO bad
+      FROM jsonb_array_elements(memories) WITH ORDINALITY AS a(e, ord)
+     CROSS JOIN LATERAL (
+        SELECT c.code, c.problem FROM (VALUES
+            (1, 'ZA208', 'is not a JSON object', jsonb_typeof(a.e) <> 'object'),
+            (2, 'ZA208', 'has an unknown key (known: content, embedding, memory_type, source, metadata, namespace)',
+                jsonb_typeof(a.e) = 'object' AND EXISTS (
+                    SELECT 1 FROM jsonb_object_keys(a.e) AS k
+                     WHERE k NOT IN ('content', 'embedding', 'memory_type', 'source', 'metadata', 'namespace'))),
+            (3, 'ZA208', 'needs "content" as a string', jsonb_typeof(a.e -> 'content') IS DISTINCT FROM 'string'),
+            (4, 'ZA203', 'has empty content', btrim(a.e ->> 'content') = ''),
+            (5, 'ZA208', 'needs "memory_type" as a non-empty string',
+                jsonb_typeof(a.e -> 'memory_type') IS DISTINCT FROM 'string' OR a.e ->> 'memory_type' = ''),
+            (6, 'ZA208', 'has a "source" that is not a string',
+                coalesce(jsonb_typeof(a.e -> 'source'), 'null') NOT IN ('string', 'null')),
+            (7, 'ZA208', 'has "metadata" that is not an object',
+                coalesce(jsonb_typeof(a.e -> 'metadata'), 'object') <> 'object'),
+            (8, 'ZA208', 'has a "namespace" that is not a non-empty string',
+                a.e ? 'namespace' AND (jsonb_typeof(a.e -> 'namespace') <> 'string' OR a.e ->> 'namespace' = '')),
+            (9, 'ZA208', 'needs "embedding" as an array of numbers or a string "[0.1,...]"',
+                coalesce(jsonb_typeof(a.e -> 'embedding'), 'null') NOT IN ('array', 'string')),
+            (10, 'ZA201', 'has an embedding component that is not a number (NaN, Infinity, a string, null)',
+                jsonb_typeof(a.e -> 'embedding') = 'array'
+                AND jsonb_path_exists(a.e -> 'embedding', '$[*] ? (@.type() != "number")')),
+            (11, 'ZA201', 'has an embedding component beyond the float4 range (infinite)',
+                jsonb_typeof(a.e -> 'embedding') = 'array'
+                AND jsonb_path_exists(a.e -> 'embedding', '$[*] ? (@ > 3.4028234e38 || @ < -3.4028234e38)'))
+        ) AS c(n, code, problem, failed)
+        WHERE c.failed IS TRUE
+        ORDER BY c.n
+        LIMIT 1) AS p
+     ORDER BY a.ord
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = bad.code,
+            MESSAGE = format('memories[%s] %s', bad.ord, bad.problem),
+            DETAIL = 'Nothing was stored (positions count from 1).',
+            HINT = CASE bad.code
+                   WHEN 'ZA201' THEN 'Every embedding component must be a finite number.'
+                   WHEN 'ZA203' THEN 'Store non-empty text.'
+                   ELSE 'Each element is {"content": "...", "embedding": [...], "memory_type": "...", "source"?, "metadata"?, "namespace"?}.'
+                   END;
+    END IF;
+
+    -- Dimension and zero vector are checked per row while the INSERT reads its input: two C calls
+    -- per row; memory_check_embedding (which raises ZA200 / ZA202 naming the element) runs only
+    -- for a bad row (calling it for every row cost ~15 % of the load).
+    SELECT s.embedding_dim INTO dim FROM animus.memory_settings AS s;
+    BEGIN
+        RETURN QUERY
+        WITH input AS (
+            SELECT a.ord::integer AS ord,
+                   coalesce(a.e ->> 'namespace', store_memories.namespace) AS ns,
+                   a.e ->> 'content' AS body,
+                   animus.memory_content_hash(a.e ->> 'content') AS hash,
+                   a.e ->> 'memory_type' AS mtype,
+                   a.e ->> 'source' AS src,
+                   coalesce(a.e -> 'metadata', '{}') AS meta,
+                   CASE jsonb_typeof(a.e -> 'embedding')
+                   WHEN 'string' THEN (a.e ->> 'embedding')::vector
+                   ELSE (a.e -> 'embedding')::text::vector END AS emb
+              FROM jsonb_array_elements(memories) WITH ORDINALITY AS a(e, ord)
+        ), checked AS MATERIALIZED (
+            SELECT i.*,
+                   CASE WHEN vector_dims(i.emb) <> dim OR vector_norm(i.emb) = 0
+                        THEN animus.memory_check_embedding(i.emb, format('memories[%s].embedding', i.ord)) END AS ok
+              FROM input AS i
+        ), last_of_each AS (
+            SELECT DISTINCT ON (c.ns, c.hash) c.* FROM checked AS c ORDER BY c.ns, c.hash, c.ord DESC
+        ), written AS (
+            INSERT INTO animus.memories AS m (namespace, content, memory_type, source, metadata, embedding)
+            SELECT l.ns, l.body, l.mtype, l.src, l.meta, l.emb
+              FROM last_of_each AS l ORDER BY l.ord
+            ON CONFLICT ON CONSTRAINT memories_namespace_content_key DO UPDATE
+               SET memory_type = EXCLUDED.memory_type,
+                   source      = EXCLUDED.source,
+                   metadata    = EXCLUDED.metadata,
+                   embedding   = EXCLUDED.embedding,
+                   updated_at  = now()
+            RETURNING m.id, m.namespace, m.content_hash, m.xmax = 0 AS is_new
+        )
+        SELECT c.ord, w.id, w.is_new
+          FROM checked AS c JOIN written AS w ON w.namespace = c.ns AND w.content_hash = c.hash
+         ORDER BY c.ord;
+    EXCEPTION WHEN data_exception THEN
+        -- pgvector rejected an embedding (NaN, Infinity, beyond float4, malformed string).
+        GET STACKED DIAGNOSTICS err_message = MESSAGE_TEXT;
+        SELECT a.ord INTO bad
+          FROM jsonb_array_elements(memories) WITH ORDINALITY AS a(e, ord)
+         WHERE jsonb_typeof(a.e -> 'embedding') = 'string'
+           AND NOT animus.memory_parses_as_vector(a.e ->> 'embedding')
+         ORDER BY a.ord LIMIT 1;
+        RAISE EXCEPTION USING ERRCODE = 'ZA201',
+            MESSAGE = format('memories[%s] has an embedding that is not a vector of finite numbers',
+                             coalesce(bad.ord::text, '?')),
+            DETAIL = format('pgvector: %s. Nothing was stored.', err_message),
+            HINT = 'Every embedding component must be a finite number; the string form is "[0.1,0.2,...]".';
+    END;
+END
+$$;
+COMMENT ON FUNCTION animus.store_memories(jsonb, text) IS
+    'Batch form of store_memory for bulk loads: memories is a JSON array of {content, embedding, memory_type, source?, metadata?, '
+    'namespace?}, embedding a JSON array of numbers or (faster) a string "[0.1,...]"; namespace is the default for elements '
+    'without one. Returns (ordinal, id, created) per element; repeats of one (namespace, content) collapse to the last. '
+    'Nothing is written if one element is bad. '
+    'Raises ZA001, ZA200 (dimension), ZA201 (NaN/infinite/non-number component), ZA202 (zero vector), ZA203 (empty content), '
+    'ZA208 (malformed element).';
+REVOKE ALL ON FUNCTION animus.store_memories(jsonb, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.store_memories(jsonb, text) TO animus_memory_writer, animus_admin;
+
+CREATE FUNCTION animus.get_memory(id bigint DEFAULT NULL)
+    RETURNS SETOF animus.memories
+    STABLE
+    SET search_path = pg_catalog, :"vector_schema"
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF get_memory.id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'id must not be NULL', HINT = 'Pass the id store_memory returned.';
+    END IF;
+    RETURN QUERY SELECT m.* FROM animus.memories AS m WHERE m.id = get_memory.id;
+END
+$$;
+COMMENT ON FUNCTION animus.get_memory(bigint) IS
+    'The memory with this id, as the table row (no row if there is none or it is not visible to the caller). Read-only (STABLE). Raises ZA001.';
+REVOKE ALL ON FUNCTION animus.get_memory(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.get_memory(bigint) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+-- Changes the given fields of a memory; a NULL argument keeps that field. New content needs its
+-- new embedding in the same call, so the text and its vector never disagree.
+CREATE FUNCTION animus.update_memory(
+    id           bigint DEFAULT NULL,
+    content      text   DEFAULT NULL,
+    embedding    vector DEFAULT NULL,
+    memory_type  text   DEFAULT NULL,
+    source       text   DEFAULT NULL,
+    metadata     jsonb  DEFAULT NULL,
+    namespace    text   DEFAULT NULL)
+    RETURNS SETOF animus.memories
+    VOLATILE
+    SET search_path = pg_catalog, :"vector_schema"
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    cur animus.memories%ROWTYPE;
+    other bigint;
+BEGIN
+    IF update_memory.id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'id must not be NULL', HINT = 'Pass the id store_memory returned.';
+    END IF;
+    SELECT m.* INTO cur FROM animus.memories AS m WHERE m.id = update_memory.id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA207', MESSAGE = format('no memory has id %s', update_memory.id),
+            HINT = 'Check the id (store_memory returns it); the memory may have been deleted.';
+    END IF;
+    PERFORM animus.memory_check_fields(coalesce(update_memory.content, cur.content),
+                                       coalesce(update_memory.memory_type, cur.memory_type),
+                                       coalesce(update_memory.namespace, cur.namespace),
+                                       update_memory.metadata);
+    IF update_memory.embedding IS NOT NULL THEN
+        PERFORM animus.memory_check_embedding(update_memory.embedding);
+    ELSIF update_memory.content IS DISTINCT FROM cur.content AND update_memory.content IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'embedding must be given when content changes',
+            HINT = 'Pass the embedding of the new content in the same call.';
+    END IF;
+    IF update_memory.content IS NOT NULL OR update_memory.namespace IS NOT NULL THEN
+        SELECT m.id INTO other FROM animus.memories AS m
+         WHERE m.namespace = coalesce(update_memory.namespace, cur.namespace)
+           AND m.content_hash = animus.memory_content_hash(coalesce(update_memory.content, cur.content))
+           AND m.id <> cur.id;
+        IF FOUND THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA211',
+                MESSAGE = format('memory %s would have the same content as memory %s in namespace %s',
+                                 cur.id, other, coalesce(update_memory.namespace, cur.namespace)),
+                DETAIL = format('other id: %s', other),
+                HINT = 'Update or delete the other memory instead.';
+        END IF;
+    END IF;
+    RETURN QUERY
+    UPDATE animus.memories AS m
+       SET content     = coalesce(update_memory.content, m.content),
+           embedding   = coalesce(update_memory.embedding, m.embedding),
+           memory_type = coalesce(update_memory.memory_type, m.memory_type),
+           source      = coalesce(update_memory.source, m.source),
+           metadata    = coalesce(update_memory.metadata, m.metadata),
+           namespace   = coalesce(update_memory.namespace, m.namespace),
+           updated_at  = now()
+     WHERE m.id = cur.id
+    RETURNING m.*;
+EXCEPTION WHEN unique_violation THEN
+    -- a concurrent writer took the (namespace, content) between the check and the update
+    RAISE EXCEPTION USING ERRCODE = 'ZA211',
+        MESSAGE = format('memory %s would have the same content as another memory of its namespace', update_memory.id),
+        HINT = 'Update or delete the other memory instead.';
+END
+$$;
+COMMENT ON FUNCTION animus.update_memory(bigint, text, vector, text, text, jsonb, text) IS
+    'Changes the non-NULL fields of memory id (metadata is replaced, not merged) and sets updated_at; returns the new row. '
+    'New content needs its embedding in the same call. Raises ZA001, ZA003, ZA200, ZA202, ZA203, ZA207 (no such memory), '
+    'ZA211 (another memory of the namespace has that content).';
+REVOKE ALL ON FUNCTION animus.update_memory(bigint, text, vector, text, text, jsonb, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.update_memory(bigint, text, vector, text, text, jsonb, text) TO animus_memory_writer, animus_admin;
+
+CREATE FUNCTION animus.delete_memory(id bigint DEFAULT NULL)
+    RETURNS boolean
+    VOLATILE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF delete_memory.id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'id must not be NULL', HINT = 'Pass the id store_memory returned.';
+    END IF;
+    DELETE FROM animus.memories AS m WHERE m.id = delete_memory.id;
+    RETURN FOUND;
+END
+$$;
+COMMENT ON FUNCTION animus.delete_memory(bigint) IS
+    'Deletes memory id; true if it existed (and was visible), false otherwise. Raises ZA001.';
+REVOKE ALL ON FUNCTION animus.delete_memory(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.delete_memory(bigint) TO animus_memory_writer, animus_admin;
+
+CREATE FUNCTION animus.delete_memories(ids bigint[] DEFAULT NULL)
+    RETURNS bigint
+    VOLATILE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    n bigint;
+BEGIN
+    IF ids IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'ids must not be NULL', HINT = 'Pass an array of memory ids.';
+    END IF;
+    DELETE FROM animus.memories AS m WHERE m.id = ANY (delete_memories.ids);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION animus.delete_memories(bigint[]) IS
+    'Batch form of delete_memory: deletes the memories with these ids, returns how many existed. Raises ZA001.';
+REVOKE ALL ON FUNCTION animus.delete_memories(bigint[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.delete_memories(bigint[]) TO animus_memory_writer, animus_admin;
+
+-- ==== change memory_search (deploy/memory_search.sql) ====
+-- Deploy animus:memory_search to pg
+-- requires: memory_filters
+-- requires: memory_store
+
+SELECT e.extnamespace::regnamespace::text AS vector_schema
+  FROM pg_catalog.pg_extension e WHERE e.extname = 'vector' \gset
+
+-- The vector branch needs pgvector 0.8's iterative index scans (hnsw.iterative_scan,
+-- hnsw.max_scan_tuples); the rest of animus works with 0.7.
+DO $$
+BEGIN
+    IF (SELECT string_to_array(extversion, '.')::int[] < '{0,8,0}' FROM pg_catalog.pg_extension WHERE extname = 'vector') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'ZA011',
+            MESSAGE = format('memory search needs pgvector 0.8.0 or later; this database has %s',
+                             (SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'vector')),
+            HINT = 'Install pgvector >= 0.8.0 on the server and run ALTER EXTENSION vector UPDATE, then deploy again.';
+    END IF;
+END $$;
+
+-- k and candidates: 1 .. 1000 (1000 is also pgvector's ceiling for hnsw.ef_search).
+CREATE FUNCTION animus.memory_check_limit(value integer, argument text, maximum integer DEFAULT 1000)
+    RETURNS void
+    IMMUTABLE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF value IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = pg_catalog.format('%s must not be NULL', argument),
+            HINT = pg_catalog.format('Pass %s between 1 and %s, or omit it for the default.', argument, maximum);
+    END IF;
+    IF value < 1 OR value > maximum THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002',
+            MESSAGE = pg_catalog.format('%s must be between 1 and %s', argument, maximum),
+            DETAIL = pg_catalog.format('%s = %s', argument, value),
+            HINT = pg_catalog.format('Pass %s between 1 and %s.', argument, maximum);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_check_limit(integer, text, integer) IS
+    'Raises unless 1 <= value <= maximum. Raises ZA001 (NULL), ZA002 (out of range).';
+REVOKE ALL ON FUNCTION animus.memory_check_limit(integer, text, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_check_limit(integer, text, integer) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+-- A natural-language query as an OR of its English lexemes: 'the cats ran home' becomes
+-- 'cat' | 'ran' | 'home'. An AND (plainto_tsquery) of a sentence-long query matches almost
+-- nothing; OR matches any document sharing a stemmed term and the rank sorts them.
+-- NULL when the query has no lexeme (empty, or only stop words).
+CREATE FUNCTION animus.memory_or_tsquery(query text)
+    RETURNS tsquery
+    IMMUTABLE
+    PARALLEL SAFE
+    LANGUAGE sql
+RETURN (SELECT pg_catalog.string_agg(
+                   '''' || pg_catalog.replace(pg_catalog.replace(lexeme, '\', '\\'), '''', '''''') || '''',
+                   ' | ' ORDER BY lexeme)::tsquery
+          FROM pg_catalog.unnest(pg_catalog.tsvector_to_array(pg_catalog.to_tsvector('english'::regconfig, query))) AS lexeme);
+COMMENT ON FUNCTION animus.memory_or_tsquery(text) IS
+    'The English lexemes of query ORed into a tsquery (NULL if there are none). Raises nothing.';
+REVOKE ALL ON FUNCTION animus.memory_or_tsquery(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_or_tsquery(text) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+-- THE keyword branch of search_memory_text and hybrid_search: up to lim ids with their score,
+-- best first (ties by id). filters must already be normalised by memory_validate_filters.
+-- This version ranks with ts_rank over the OR query, normalisation 1 (rank / (1 + log(document
+-- length))): on NFCorpus dev it beats plain ts_rank (nDCG@10 0.2765 vs 0.2708; docs/memory.md).
+-- A later change (BM25) replaces this body.
+-- EXECUTE ... USING plans with the actual filter, so memory_filter_match inlines and folds.
+-- ROWS 100: callers join the result to animus.memories; with the default estimate (1000) the
+-- planner hashes the whole table instead of probing the primary key (measured: 1 ms -> 7 ms).
+CREATE FUNCTION animus.memory_text_candidates(query text, filters jsonb DEFAULT '{}', lim integer DEFAULT 100)
+    RETURNS TABLE (id bigint, score double precision)
+    STABLE
+    ROWS 100
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    q tsquery := animus.memory_or_tsquery(query);
+BEGIN
+    IF q IS NULL OR lim IS NULL OR lim < 1 THEN
+        RETURN;
+    END IF;
+    RETURN QUERY EXECUTE
+        'SELECT m.id, pg_catalog.ts_rank(m.fts, $1, 1)::double precision AS score
+           FROM animus.memories AS m
+          WHERE m.fts @@ $1
+            AND animus.memory_filter_match($2, m.namespace, m.memory_type, m.source, m.metadata, m.created_at)
+          ORDER BY score DESC, m.id
+          LIMIT $3'
+        USING q, coalesce(filters, '{}'), lim;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_text_candidates(text, jsonb, integer) IS
+    'Internal keyword branch of search_memory_text and hybrid_search: up to lim (id, score), score descending, ties by id; '
+    'filters must be normalised by memory_validate_filters. Ranks with ts_rank (normalisation 1) over the OR of the query''s English lexemes. '
+    'Read-only (STABLE). Raises nothing.';
+REVOKE ALL ON FUNCTION animus.memory_text_candidates(text, jsonb, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_text_candidates(text, jsonb, integer) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+-- THE vector branch of search_memory_vector and hybrid_search: up to lim (id, cosine distance),
+-- nearest first (ties by id); k rows whenever k rows match. Three paths:
+--   * a table of fewer than 5,000 rows (pg_class.reltuples), or a filter matching fewer than
+--     2,000 rows (counted through the indexes, stopping at 2,000): exact search over those rows
+--     (a few ms; cheaper than walking the graph past 99 % non-matches, and exact);
+--   * otherwise the HNSW index with an iterative scan (relaxed order, re-sorted here), which keeps
+--     walking the graph until lim rows pass the filter (hnsw.max_scan_tuples caps it);
+--   * if the index scan still returned fewer than lim rows (it hit that cap, or the table is
+--     small), exact search over the filter, so a short answer always means "no more rows match".
+-- hnsw.ef_search is max(100, lim): 100 gives recall@10 >= 0.95 (docs/memory.md), and an index
+-- scan otherwise stops at ef_search rows. The SET clauses keep these settings inside the call.
+CREATE FUNCTION animus.memory_vector_candidates(query_embedding vector, filters jsonb DEFAULT '{}', lim integer DEFAULT 100)
+    RETURNS TABLE (id bigint, distance double precision)
+    STABLE
+    ROWS 100
+    SET search_path = pg_catalog, :"vector_schema"
+    SET hnsw.iterative_scan = 'relaxed_order'
+    SET hnsw.ef_search = 100
+    SET hnsw.max_scan_tuples = 20000
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    exact_below constant integer := 2000;
+    exact_table_below constant real := 5000;
+    f jsonb := coalesce(filters, '{}');
+    matching integer;
+    table_rows real;
+    ids bigint[];
+    distances double precision[];
+BEGIN
+    IF query_embedding IS NULL OR lim IS NULL OR lim < 1 THEN
+        RETURN;
+    END IF;
+    SELECT c.reltuples INTO table_rows FROM pg_class AS c WHERE c.oid = 'animus.memories'::regclass;
+    IF table_rows >= 0 AND table_rows < exact_table_below THEN   -- -1: never analysed, size unknown
+        RETURN QUERY EXECUTE
+            'WITH hits AS MATERIALIZED (
+                 SELECT m.id, m.embedding FROM animus.memories AS m
+                  WHERE m.embedding IS NOT NULL
+                    AND animus.memory_filter_match($2, m.namespace, m.memory_type, m.source, m.metadata, m.created_at))
+             SELECT h.id, h.embedding <=> $1 AS distance FROM hits AS h ORDER BY distance, h.id LIMIT $3'
+            USING query_embedding, f, lim;
+        RETURN;
+    END IF;
+    IF f <> '{}' THEN
+        EXECUTE
+            'SELECT count(*)::integer FROM (
+                 SELECT 1 FROM animus.memories AS m
+                  WHERE animus.memory_filter_match($1, m.namespace, m.memory_type, m.source, m.metadata, m.created_at)
+                  LIMIT $2) AS s'
+            INTO matching USING f, greatest(exact_below, lim);
+        IF matching < greatest(exact_below, lim) THEN
+            RETURN QUERY EXECUTE
+                'WITH hits AS MATERIALIZED (
+                     SELECT m.id, m.embedding FROM animus.memories AS m
+                      WHERE m.embedding IS NOT NULL
+                        AND animus.memory_filter_match($2, m.namespace, m.memory_type, m.source, m.metadata, m.created_at))
+                 SELECT h.id, h.embedding <=> $1 AS distance FROM hits AS h ORDER BY distance, h.id LIMIT $3'
+                USING query_embedding, f, lim;
+            RETURN;
+        END IF;
+    END IF;
+
+    PERFORM set_config('hnsw.ef_search', greatest(100, lim)::text, true);
+    EXECUTE
+        'SELECT array_agg(c.id ORDER BY c.distance, c.id), array_agg(c.distance ORDER BY c.distance, c.id)
+           FROM (SELECT m.id, m.embedding <=> $1 AS distance
+                   FROM animus.memories AS m
+                  WHERE m.embedding IS NOT NULL
+                    AND animus.memory_filter_match($2, m.namespace, m.memory_type, m.source, m.metadata, m.created_at)
+                  ORDER BY m.embedding <=> $1
+                  LIMIT $3) AS c'
+        INTO ids, distances USING query_embedding, f, lim;
+    IF coalesce(cardinality(ids), 0) < lim THEN
+        RETURN QUERY EXECUTE
+            'WITH hits AS MATERIALIZED (
+                 SELECT m.id, m.embedding FROM animus.memories AS m
+                  WHERE m.embedding IS NOT NULL
+                    AND animus.memory_filter_match($2, m.namespace, m.memory_type, m.source, m.metadata, m.created_at))
+             SELECT h.id, h.embedding <=> $1 AS distance FROM hits AS h ORDER BY distance, h.id LIMIT $3'
+            USING query_embedding, f, lim;
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT u.id, u.distance FROM unnest(ids, distances) AS u(id, distance);
+END
+$$;
+COMMENT ON FUNCTION animus.memory_vector_candidates(vector, jsonb, integer) IS
+    'Internal vector branch of search_memory_vector and hybrid_search: up to lim (id, cosine distance), nearest first, '
+    'ties by id; lim rows whenever lim rows match. filters must be normalised by memory_validate_filters. '
+    'HNSW with iterative scan; exact search for tables under 5,000 rows and filters under 2,000 rows. Read-only (STABLE). Raises nothing.';
+REVOKE ALL ON FUNCTION animus.memory_vector_candidates(vector, jsonb, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_vector_candidates(vector, jsonb, integer) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+CREATE FUNCTION animus.search_memory_vector(
+    query_embedding  vector  DEFAULT NULL,
+    k                integer DEFAULT 10,
+    filters          jsonb   DEFAULT '{}')
+    RETURNS TABLE (id bigint, namespace text, content text, memory_type text, source text, metadata jsonb,
+                   created_at timestamptz, updated_at timestamptz,
+                   distance double precision, similarity double precision, rank bigint)
+    STABLE
+    SET search_path = pg_catalog, :"vector_schema"
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    f jsonb;
+BEGIN
+    PERFORM animus.memory_check_embedding(query_embedding, 'query_embedding');
+    PERFORM animus.memory_check_limit(k, 'k');
+    f := animus.memory_validate_filters(filters);
+    RETURN QUERY
+    SELECT m.id, m.namespace, m.content, m.memory_type, m.source, m.metadata, m.created_at, m.updated_at,
+           c.distance, 1 - c.distance, row_number() OVER (ORDER BY c.distance, c.id)
+      FROM animus.memory_vector_candidates(query_embedding, f, k) AS c
+      JOIN animus.memories AS m ON m.id = c.id
+     ORDER BY c.distance, c.id;
+END
+$$;
+COMMENT ON FUNCTION animus.search_memory_vector(vector, integer, jsonb) IS
+    'The k memories nearest to query_embedding by cosine distance (HNSW, iterative scan), filtered (docs/memory.md), '
+    'nearest first, ties by id; k rows whenever k rows match. Read-only (STABLE): runs on a streaming replica. '
+    'Raises ZA001, ZA002 (k outside 1..1000), ZA200, ZA202, ZA204, ZA205, ZA206.';
+REVOKE ALL ON FUNCTION animus.search_memory_vector(vector, integer, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.search_memory_vector(vector, integer, jsonb) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+CREATE FUNCTION animus.search_memory_text(
+    query    text    DEFAULT NULL,
+    k        integer DEFAULT 10,
+    filters  jsonb   DEFAULT '{}')
+    RETURNS TABLE (id bigint, namespace text, content text, memory_type text, source text, metadata jsonb,
+                   created_at timestamptz, updated_at timestamptz,
+                   score double precision, rank bigint)
+    STABLE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    f jsonb;
+BEGIN
+    IF query IS NULL OR pg_catalog.btrim(query) = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'query must be non-empty text',
+            HINT = 'Pass the words to search for, e.g. a question in natural language.';
+    END IF;
+    PERFORM animus.memory_check_limit(k, 'k');
+    f := animus.memory_validate_filters(filters);
+    RETURN QUERY
+    SELECT m.id, m.namespace, m.content, m.memory_type, m.source, m.metadata, m.created_at, m.updated_at,
+           c.score, pg_catalog.row_number() OVER (ORDER BY c.score DESC, c.id)
+      FROM animus.memory_text_candidates(query, f, k) AS c
+      JOIN animus.memories AS m ON m.id = c.id
+     ORDER BY c.score DESC, c.id;
+END
+$$;
+COMMENT ON FUNCTION animus.search_memory_text(text, integer, jsonb) IS
+    'The k memories that best match a natural-language query (English stemming; documents matching ANY query term are ranked), '
+    'filtered (docs/memory.md), best first, ties by id. Read-only (STABLE): runs on a streaming replica. '
+    'Raises ZA001 (empty query), ZA002 (k outside 1..1000), ZA204, ZA205, ZA206.';
+REVOKE ALL ON FUNCTION animus.search_memory_text(text, integer, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.search_memory_text(text, integer, jsonb) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+-- Hybrid search: both branches fused by Reciprocal Rank Fusion in one SQL statement,
+--   score = vector_weight / (rrf_k + vector_rank) + text_weight / (rrf_k + text_rank)
+-- (a branch that did not return the row adds 0). A NULL or empty input, or a zero weight,
+-- switches its branch off. Ties: score, then the better of the two ranks, then id.
+CREATE FUNCTION animus.hybrid_search(
+    query_text       text             DEFAULT NULL,
+    query_embedding  vector           DEFAULT NULL,
+    k                integer          DEFAULT 10,
+    filters          jsonb            DEFAULT '{}',
+    text_weight      double precision DEFAULT 1,
+    vector_weight    double precision DEFAULT 1,
+    rrf_k            integer          DEFAULT 60,
+    candidates       integer          DEFAULT NULL)
+    RETURNS TABLE (id bigint, namespace text, content text, memory_type text, source text, metadata jsonb,
+                   created_at timestamptz, updated_at timestamptz,
+                   score double precision, rank bigint,
+                   vector_rank bigint, text_rank bigint, vector_distance double precision, text_score double precision)
+    STABLE
+    SET search_path = pg_catalog, :"vector_schema"
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    f jsonb;
+    use_text boolean;
+    use_vector boolean;
+    n integer;
+BEGIN
+    PERFORM animus.memory_check_limit(k, 'k');
+    IF text_weight IS NULL OR vector_weight IS NULL OR text_weight < 0 OR vector_weight < 0
+       OR text_weight = 'Infinity' OR vector_weight = 'Infinity' OR text_weight = 'NaN' OR vector_weight = 'NaN' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'text_weight and vector_weight must be finite numbers >= 0',
+            DETAIL = format('text_weight = %s, vector_weight = %s', text_weight, vector_weight),
+            HINT = 'Use weights such as 1 and 1; 0 switches a branch off.';
+    END IF;
+    IF rrf_k IS NULL OR rrf_k < 0 OR rrf_k > 10000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'rrf_k must be between 0 and 10000',
+            DETAIL = format('rrf_k = %s', rrf_k), HINT = 'The usual value is 60.';
+    END IF;
+    n := coalesce(candidates, greatest(k, 100));
+    IF n < k OR n > 1000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'candidates must be between k and 1000',
+            DETAIL = format('candidates = %s, k = %s', n, k),
+            HINT = 'Omit it for max(k, 100), the number of rows each branch contributes to the fusion.';
+    END IF;
+    use_text := query_text IS NOT NULL AND btrim(query_text) <> '' AND text_weight > 0;
+    use_vector := query_embedding IS NOT NULL AND vector_weight > 0;
+    IF NOT use_text AND NOT use_vector THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001',
+            MESSAGE = 'hybrid_search needs query_text or query_embedding (with a weight > 0)',
+            HINT = 'Pass the query text, its embedding, or both.';
+    END IF;
+    IF use_vector THEN
+        PERFORM animus.memory_check_embedding(query_embedding, 'query_embedding');
+    END IF;
+    f := animus.memory_validate_filters(filters);
+
+    RETURN QUERY
+    WITH vec AS (
+        SELECT c.id, c.distance, row_number() OVER (ORDER BY c.distance, c.id) AS r
+          FROM animus.memory_vector_candidates(query_embedding, f, n) AS c
+         WHERE use_vector
+    ), txt AS (
+        SELECT c.id, c.score, row_number() OVER (ORDER BY c.score DESC, c.id) AS r
+          FROM animus.memory_text_candidates(query_text, f, n) AS c
+         WHERE use_text
+    ), fused AS (
+        SELECT coalesce(vec.id, txt.id) AS id,
+               coalesce(vector_weight / (rrf_k + vec.r), 0) + coalesce(text_weight / (rrf_k + txt.r), 0) AS score,
+               vec.r AS vr, txt.r AS tr, vec.distance, txt.score AS ts
+          FROM vec FULL JOIN txt ON txt.id = vec.id
+    )
+    SELECT m.id, m.namespace, m.content, m.memory_type, m.source, m.metadata, m.created_at, m.updated_at,
+           fu.score, row_number() OVER (ORDER BY fu.score DESC, least(fu.vr, fu.tr), fu.id),
+           fu.vr, fu.tr, fu.distance, fu.ts
+      FROM fused AS fu
+      JOIN animus.memories AS m ON m.id = fu.id
+     ORDER BY fu.score DESC, least(fu.vr, fu.tr), fu.id
+     LIMIT k;
+END
+$$;
+COMMENT ON FUNCTION animus.hybrid_search(text, vector, integer, jsonb, double precision, double precision, integer, integer) IS
+    'Vector and keyword search fused by Reciprocal Rank Fusion in one statement: each branch contributes its best '
+    'candidates (default max(k, 100)); score = vector_weight/(rrf_k + vector_rank) + text_weight/(rrf_k + text_rank). '
+    'A NULL/empty input or a zero weight switches its branch off. Rows carry the fused score and rank and each branch''s '
+    'rank, distance and score; ties by best branch rank, then id. Read-only (STABLE): runs on a streaming replica. '
+    'Raises ZA001 (no branch left), ZA002 (k, candidates, weights, rrf_k out of range), ZA200, ZA202, ZA204, ZA205, ZA206.';
+REVOKE ALL ON FUNCTION animus.hybrid_search(text, vector, integer, jsonb, double precision, double precision, integer, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.hybrid_search(text, vector, integer, jsonb, double precision, double precision, integer, integer)
+    TO animus_memory_reader, animus_memory_writer, animus_admin;
 
 -- ==== change memory_admin (deploy/memory_admin.sql) ====
 -- Deploy animus:memory_admin to pg
