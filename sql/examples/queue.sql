@@ -35,6 +35,10 @@ SELECT state, attempts, outcome, round(duration_ms) >= 0 AS timed,
   FROM animus.get_work(:'first_id');
 
 \echo '-- 6. the key is free again: the next submission is created'
-SELECT status FROM animus.submit_work(work_type => 'engage', source => 'scheduler', queue => 'demo',
-                                      dedup_key => 'person=kelly');
+SELECT work_id AS next_id, status FROM animus.submit_work(work_type => 'engage', source => 'scheduler', queue => 'demo',
+                                                           dedup_key => 'person=kelly') \gset
+SELECT :'status' AS status;
 SELECT state, items FROM animus.queue_stats(queue => 'demo') WHERE items > 0;
+
+\echo '-- 7. cancelled: a cancelled item is never read (and the demo can run again)'
+SELECT animus.cancel_work(work_id => :'next_id') AS cancelled;
