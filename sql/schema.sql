@@ -734,6 +734,7 @@ COMMENT ON FUNCTION animus.queue_stats(queue text) IS 'Statistics per queue (NUL
 CREATE FUNCTION animus.read_work(queue text DEFAULT 'work'::text, vt interval DEFAULT '00:00:30'::interval, qty integer DEFAULT 1) RETURNS TABLE(work_id uuid, queue_name text, work_type text, dedup_key text, params jsonb, priority integer, attempts integer, max_attempts integer, msg_id bigint, parent_id uuid, source text, trigger_info text, trace_context jsonb, requesters jsonb, created_at timestamp with time zone, visible_until timestamp with time zone)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
+    SET enable_bitmapscan TO 'off'
     AS $_$
 #variable_conflict use_column
 DECLARE
@@ -896,12 +897,13 @@ BEGIN
             INSERT INTO animus.work_items AS m (id, queue_name, work_type, dedup_key, source, trigger_info, params, priority,
                                                 state, merged_into, parent_id, max_attempts, run_at, trace_context)
             SELECT pg_catalog.gen_random_uuid(), submit_work.queue, submit_work.work_type, submit_work.dedup_key, submit_work.source,
-                   submit_work.trigger_info, coalesce(submit_work.params, '{}'), submit_work.priority, 'merged', coalesce(fw.id, cw.id),
+                   submit_work.trigger_info, coalesce(submit_work.params, '{}'), submit_work.priority, 'merged',
+                   -- at most one follow-up per item (unique index): an index probe, no join to build
+                   coalesce((SELECT fw.id FROM animus.work_items fw WHERE fw.waits_for = cw.id), cw.id),
                    submit_work.parent_id, submit_work.max_attempts,
                    greatest(coalesce(submit_work.run_at, pg_catalog.clock_timestamp() + coalesce(submit_work.delay, '0')), pg_catalog.clock_timestamp()),
                    submit_work.trace_context
               FROM animus.work_items cw
-              LEFT JOIN animus.work_items fw ON fw.waits_for = cw.id
              WHERE cw.queue_name = submit_work.queue AND cw.work_type = submit_work.work_type
                AND cw.dedup_key = submit_work.dedup_key AND cw.state IN ('queued', 'running') AND cw.waits_for IS NULL
             RETURNING m.id, m.merged_into, (SELECT t.msg_id FROM animus.work_items t WHERE t.id = m.merged_into) INTO v_id, t_id, t_msg;
@@ -978,7 +980,7 @@ BEGIN
         VALUES (v_id, submit_work.queue, submit_work.work_type, submit_work.dedup_key, submit_work.source,
                 submit_work.trigger_info, v_params, submit_work.priority, 'queued', submit_work.parent_id,
                 submit_work.max_attempts, v_msg, v_run_at, submit_work.trace_context)
-        ON CONFLICT (queue_name, work_type, dedup_key) WHERE state IN ('queued', 'running') AND waits_for IS NULL
+        ON CONFLICT (queue_name, work_type, dedup_key) WHERE state IN ('queued', 'running') AND waits_for IS NULL AND dedup_key IS NOT NULL
         DO NOTHING;
         IF FOUND THEN
             IF q.notify AND pg_catalog.clock_timestamp() >= q.last_notified_at + q.notify_throttle
@@ -1131,7 +1133,7 @@ BEGIN
                    p.run_at, p.trace_context, p.created_at, p.updated_at
               FROM pg_catalog.unnest(v_pending) WITH ORDINALITY AS p
              ORDER BY p.ordinality
-            ON CONFLICT (queue_name, work_type, dedup_key) WHERE state IN ('queued', 'running') AND waits_for IS NULL
+            ON CONFLICT (queue_name, work_type, dedup_key) WHERE state IN ('queued', 'running') AND waits_for IS NULL AND dedup_key IS NOT NULL
             DO NOTHING
             RETURNING w.*
         )
@@ -1761,7 +1763,7 @@ CREATE TABLE animus.work_items (
     started_at timestamp with time zone,
     heartbeat_at timestamp with time zone,
     resolved_at timestamp with time zone,
-    CONSTRAINT work_items_valid CHECK (((state = ANY (ARRAY['queued'::text, 'running'::text, 'completed'::text, 'dead'::text, 'cancelled'::text, 'merged'::text])) AND ((state = 'merged'::text) = (merged_into IS NOT NULL)) AND ((waits_for IS NULL) OR (state = 'queued'::text))))
+    CONSTRAINT work_items_valid CHECK (((state = ANY ('{queued,running,completed,dead,cancelled,merged}'::text[])) AND ((state = 'merged'::text) = (merged_into IS NOT NULL)) AND ((waits_for IS NULL) OR (state = 'queued'::text))))
 );
 
 --
@@ -1941,7 +1943,7 @@ ALTER TABLE ONLY animus.work_state_transitions
 -- Name: work_items_dedup_active; Type: INDEX; Schema: animus; Owner: -
 --
 
-CREATE UNIQUE INDEX work_items_dedup_active ON animus.work_items USING btree (queue_name, work_type, dedup_key) WHERE ((state = ANY (ARRAY['queued'::text, 'running'::text])) AND (waits_for IS NULL));
+CREATE UNIQUE INDEX work_items_dedup_active ON animus.work_items USING btree (queue_name, work_type, dedup_key) WHERE ((state = ANY (ARRAY['queued'::text, 'running'::text])) AND (waits_for IS NULL) AND (dedup_key IS NOT NULL));
 
 --
 -- Name: work_items_merged_into; Type: INDEX; Schema: animus; Owner: -
