@@ -50,6 +50,8 @@ BEGIN
     ALTER TABLE animus.memories ALTER COLUMN embedding DROP NOT NULL;
     EXECUTE pg_catalog.format('ALTER TABLE animus.memories ALTER COLUMN embedding TYPE %I.vector(%s) USING NULL',
                               vector_schema, new_dim);
+    -- a new column type brings the type's default storage back (EXTERNAL): see memory_table
+    ALTER TABLE animus.memories ALTER COLUMN embedding SET STORAGE MAIN;
     UPDATE animus.memory_settings
        SET embedding_model = memory_begin_reembedding.embedding_model, embedding_dim = new_dim,
            state = 'reembedding', updated_at = pg_catalog.now();

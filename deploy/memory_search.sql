@@ -7,6 +7,19 @@ BEGIN;
 SELECT e.extnamespace::regnamespace::text AS vector_schema
   FROM pg_catalog.pg_extension e WHERE e.extname = 'vector' \gset
 
+-- The vector branch needs pgvector 0.8's iterative index scans (hnsw.iterative_scan,
+-- hnsw.max_scan_tuples); the rest of animus works with 0.7.
+DO $$
+BEGIN
+    IF (SELECT string_to_array(extversion, '.')::int[] < '{0,8,0}' FROM pg_catalog.pg_extension WHERE extname = 'vector') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'ZA011',
+            MESSAGE = format('memory search needs pgvector 0.8.0 or later; this database has %s',
+                             (SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'vector')),
+            HINT = 'Install pgvector >= 0.8.0 on the server and run ALTER EXTENSION vector UPDATE, then deploy again.';
+    END IF;
+END $$;
+
 -- k and candidates: 1 .. 1000 (1000 is also pgvector's ceiling for hnsw.ef_search).
 CREATE FUNCTION animus.memory_check_limit(value integer, argument text, maximum integer DEFAULT 1000)
     RETURNS void
@@ -90,8 +103,9 @@ GRANT EXECUTE ON FUNCTION animus.memory_text_candidates(text, jsonb, integer) TO
 
 -- THE vector branch of search_memory_vector and hybrid_search: up to lim (id, cosine distance),
 -- nearest first (ties by id); k rows whenever k rows match. Three paths:
---   * a filter matching fewer than 2,000 rows (counted through the indexes, stopping at 2,000):
---     exact search over those rows (cheaper than walking the graph past 99 % non-matches);
+--   * a table of fewer than 5,000 rows (pg_class.reltuples), or a filter matching fewer than
+--     2,000 rows (counted through the indexes, stopping at 2,000): exact search over those rows
+--     (a few ms; cheaper than walking the graph past 99 % non-matches, and exact);
 --   * otherwise the HNSW index with an iterative scan (relaxed order, re-sorted here), which keeps
 --     walking the graph until lim rows pass the filter (hnsw.max_scan_tuples caps it);
 --   * if the index scan still returned fewer than lim rows (it hit that cap, or the table is
@@ -110,12 +124,25 @@ CREATE FUNCTION animus.memory_vector_candidates(query_embedding vector, filters 
 AS $$
 DECLARE
     exact_below constant integer := 2000;
+    exact_table_below constant real := 5000;
     f jsonb := coalesce(filters, '{}');
     matching integer;
+    table_rows real;
     ids bigint[];
     distances double precision[];
 BEGIN
     IF query_embedding IS NULL OR lim IS NULL OR lim < 1 THEN
+        RETURN;
+    END IF;
+    SELECT c.reltuples INTO table_rows FROM pg_class AS c WHERE c.oid = 'animus.memories'::regclass;
+    IF table_rows >= 0 AND table_rows < exact_table_below THEN   -- -1: never analysed, size unknown
+        RETURN QUERY EXECUTE
+            'WITH hits AS MATERIALIZED (
+                 SELECT m.id, m.embedding FROM animus.memories AS m
+                  WHERE m.embedding IS NOT NULL
+                    AND animus.memory_filter_match($2, m.namespace, m.memory_type, m.source, m.metadata, m.created_at))
+             SELECT h.id, h.embedding <=> $1 AS distance FROM hits AS h ORDER BY distance, h.id LIMIT $3'
+            USING query_embedding, f, lim;
         RETURN;
     END IF;
     IF f <> '{}' THEN
@@ -163,7 +190,7 @@ $$;
 COMMENT ON FUNCTION animus.memory_vector_candidates(vector, jsonb, integer) IS
     'Internal vector branch of search_memory_vector and hybrid_search: up to lim (id, cosine distance), nearest first, '
     'ties by id; lim rows whenever lim rows match. filters must be normalised by memory_validate_filters. '
-    'HNSW with iterative scan, exact search for selective filters. Read-only (STABLE). Raises nothing.';
+    'HNSW with iterative scan; exact search for tables under 5,000 rows and filters under 2,000 rows. Read-only (STABLE). Raises nothing.';
 REVOKE ALL ON FUNCTION animus.memory_vector_candidates(vector, jsonb, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION animus.memory_vector_candidates(vector, jsonb, integer) TO animus_memory_reader, animus_memory_writer, animus_admin;
 

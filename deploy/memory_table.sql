@@ -52,6 +52,15 @@ CREATE TABLE animus.memories (
     updated_at    timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT memories_namespace_content_key UNIQUE (namespace, content_hash)
 );
+-- Keep rows whole in the heap. By default PostgreSQL shrinks any row above ~2 kB by moving its
+-- largest values to the TOAST table, and a 384-d vector alone is 1.5 kB: either the vector went
+-- out of line (pgvector's storage is EXTERNAL; every exact distance and index-scan candidate then
+-- cost a TOAST fetch: at 100k rows, exact search over a 510-row filter took 10.6 ms) or, with the
+-- vector kept in, the tsvector did (every ts_rank a TOAST fetch: keyword search 3x slower).
+-- toast_tuple_target = 8160 leaves rows up to a page inline; above that, content and fts are
+-- compressed or moved first (EXTENDED) and the vector (MAIN) only if the row still cannot fit.
+ALTER TABLE animus.memories SET (toast_tuple_target = 8160);
+ALTER TABLE animus.memories ALTER COLUMN embedding SET STORAGE MAIN;
 COMMENT ON TABLE animus.memories IS
     'Semantic memories: text, embedding (dimension in animus.memory_settings), metadata; one row per (namespace, content).';
 COMMENT ON COLUMN animus.memories.namespace IS 'Whose memory: an agent, a user, a tenant. Filters and (later) row-level security scope by it.';

@@ -14,6 +14,9 @@ BEGIN
              WHERE a.attrelid = 'animus.memories'::regclass AND a.attname = 'embedding')
          = (SELECT embedding_dim FROM animus.memory_settings),
         'animus.memories.embedding dimension differs from animus.memory_settings.embedding_dim';
+    ASSERT (SELECT a.attstorage FROM pg_catalog.pg_attribute a
+             WHERE a.attrelid = 'animus.memories'::regclass AND a.attname = 'embedding') = 'm',
+        'animus.memories.embedding must have STORAGE MAIN (kept in the heap row)';
     ASSERT (SELECT count(*) FROM pg_catalog.pg_indexes
              WHERE schemaname = 'animus' AND tablename = 'memories'
                AND indexname IN ('memories_embedding_hnsw', 'memories_fts_gin')) = 2,

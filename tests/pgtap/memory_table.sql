@@ -1,7 +1,7 @@
 -- animus.memories and animus.memory_settings: columns, generated columns, indexes, privileges.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
-SELECT plan(24);
+SELECT plan(25);
 
 SELECT has_table('animus', 'memories', 'table animus.memories exists');
 SELECT has_table('animus', 'memory_settings', 'table animus.memory_settings exists');
@@ -16,6 +16,8 @@ SELECT is((SELECT format_type(atttypid, atttypmod) FROM pg_attribute
             WHERE attrelid = 'animus.memories'::regclass AND attname = 'embedding'),
           (SELECT format('vector(%s)', embedding_dim) FROM animus.memory_settings),
           'embedding is vector(N) with N = memory_settings.embedding_dim');
+SELECT is((SELECT attstorage::text FROM pg_attribute WHERE attrelid = 'animus.memories'::regclass AND attname = 'embedding'),
+          'm', 'embedding has STORAGE MAIN (stays in the heap row, no TOAST fetch per distance)');
 SELECT col_type_is('animus', 'memories', 'fts', 'tsvector', 'fts is a tsvector');
 SELECT is((SELECT attgenerated::text FROM pg_attribute
             WHERE attrelid = 'animus.memories'::regclass AND attname = 'fts'),

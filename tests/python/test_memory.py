@@ -72,8 +72,9 @@ def test_changing_the_embedding_model_reembeds_every_memory(db384):
             c.execute("SELECT animus.update_memory(%s, embedding => %s::vector)", (i, vec(rng.standard_normal(8))))
         assert c.execute("SELECT animus.memory_finish_reembedding()").fetchone()[0] == 5
         assert c.execute("SELECT state FROM animus.memory_settings").fetchone()[0] == "ready"
-        assert c.execute("SELECT format_type(atttypid, atttypmod), attnotnull FROM pg_attribute "
-                         "WHERE attrelid = 'animus.memories'::regclass AND attname = 'embedding'").fetchone() == ("vector(8)", True)
+        assert c.execute("SELECT format_type(atttypid, atttypmod), attnotnull, attstorage FROM pg_attribute "
+                         "WHERE attrelid = 'animus.memories'::regclass AND attname = 'embedding'").fetchone() \
+            == ("vector(8)", True, "m")
         assert c.execute("SELECT count(*) FROM pg_indexes WHERE indexname = 'memories_embedding_hnsw'").fetchone()[0] == 1
         with pytest.raises(psycopg.Error) as e:
             c.execute("SELECT animus.memory_finish_reembedding()")
@@ -117,11 +118,12 @@ def test_concurrent_stores_of_the_same_content_make_one_memory(db_url):
 
 
 def test_filtered_vector_search_returns_k_rows_through_the_index(db384):
-    """4,000 clustered memories; namespace 'big' holds half (HNSW path with iterative scan),
-    'small' 0.5 % (exact path). k rows whenever k rows match, and recall against exact search."""
+    """6,000 clustered memories (above the 5,000 rows under which search is always exact);
+    namespace 'big' holds half (HNSW path with iterative scan), 'small' 0.5 % (exact path).
+    k rows whenever k rows match, and recall against exact search."""
     rng = np.random.default_rng(3)
     centers = rng.standard_normal((20, 384))
-    n = 4000
+    n = 6000
     X = centers[rng.integers(0, 20, n)] + 0.9 * rng.standard_normal((n, 384))
     X /= np.linalg.norm(X, axis=1, keepdims=True)
     ns = ["small" if i % 200 == 0 else ("big" if i % 2 else "other") for i in range(n)]
