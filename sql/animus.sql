@@ -180,6 +180,15 @@ CREATE TABLE animus.memories (
     updated_at    timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT memories_namespace_content_key UNIQUE (namespace, content_hash)
 );
+-- Keep rows whole in the heap. By default PostgreSQL shrinks any row above ~2 kB by moving its
+-- largest values to the TOAST table, and a 384-d vector alone is 1.5 kB: either the vector went
+-- out of line (pgvector's storage is EXTERNAL; every exact distance and index-scan candidate then
+-- cost a TOAST fetch: at 100k rows, exact search over a 510-row filter took 10.6 ms) or, with the
+-- vector kept in, the tsvector did (every ts_rank a TOAST fetch: keyword search 3x slower).
+-- toast_tuple_target = 8160 leaves rows up to a page inline; above that, content and fts are
+-- compressed or moved first (EXTENDED) and the vector (MAIN) only if the row still cannot fit.
+ALTER TABLE animus.memories SET (toast_tuple_target = 8160);
+ALTER TABLE animus.memories ALTER COLUMN embedding SET STORAGE MAIN;
 COMMENT ON TABLE animus.memories IS
     'Semantic memories: text, embedding (dimension in animus.memory_settings), metadata; one row per (namespace, content).';
 COMMENT ON COLUMN animus.memories.namespace IS 'Whose memory: an agent, a user, a tenant. Filters and (later) row-level security scope by it.';
@@ -596,6 +605,7 @@ AS $$
 DECLARE
     bad record;
     err_message text;
+    dim integer;
 BEGIN
     IF memories IS NULL OR jsonb_typeof(memories) <> 'array' THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA208',
@@ -653,8 +663,10 @@ BEGIN
                    END;
     END IF;
 
-    -- Dimension and zero vector are checked per row while the INSERT reads its input
-    -- (memory_check_embedding raises ZA200 / ZA202 naming the element).
+    -- Dimension and zero vector are checked per row while the INSERT reads its input: two C calls
+    -- per row; memory_check_embedding (which raises ZA200 / ZA202 naming the element) runs only
+    -- for a bad row (calling it for every row cost ~15 % of the load).
+    SELECT s.embedding_dim INTO dim FROM animus.memory_settings AS s;
     BEGIN
         RETURN QUERY
         WITH input AS (
@@ -670,7 +682,9 @@ BEGIN
                    ELSE (a.e -> 'embedding')::text::vector END AS emb
               FROM jsonb_array_elements(memories) WITH ORDINALITY AS a(e, ord)
         ), checked AS MATERIALIZED (
-            SELECT i.*, animus.memory_check_embedding(i.emb, format('memories[%s].embedding', i.ord)) AS ok
+            SELECT i.*,
+                   CASE WHEN vector_dims(i.emb) <> dim OR vector_norm(i.emb) = 0
+                        THEN animus.memory_check_embedding(i.emb, format('memories[%s].embedding', i.ord)) END AS ok
               FROM input AS i
         ), last_of_each AS (
             SELECT DISTINCT ON (c.ns, c.hash) c.* FROM checked AS c ORDER BY c.ns, c.hash, c.ord DESC
@@ -857,6 +871,19 @@ GRANT EXECUTE ON FUNCTION animus.delete_memories(bigint[]) TO animus_memory_writ
 SELECT e.extnamespace::regnamespace::text AS vector_schema
   FROM pg_catalog.pg_extension e WHERE e.extname = 'vector' \gset
 
+-- The vector branch needs pgvector 0.8's iterative index scans (hnsw.iterative_scan,
+-- hnsw.max_scan_tuples); the rest of animus works with 0.7.
+DO $$
+BEGIN
+    IF (SELECT string_to_array(extversion, '.')::int[] < '{0,8,0}' FROM pg_catalog.pg_extension WHERE extname = 'vector') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'ZA011',
+            MESSAGE = format('memory search needs pgvector 0.8.0 or later; this database has %s',
+                             (SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'vector')),
+            HINT = 'Install pgvector >= 0.8.0 on the server and run ALTER EXTENSION vector UPDATE, then deploy again.';
+    END IF;
+END $$;
+
 -- k and candidates: 1 .. 1000 (1000 is also pgvector's ceiling for hnsw.ef_search).
 CREATE FUNCTION animus.memory_check_limit(value integer, argument text, maximum integer DEFAULT 1000)
     RETURNS void
@@ -940,8 +967,9 @@ GRANT EXECUTE ON FUNCTION animus.memory_text_candidates(text, jsonb, integer) TO
 
 -- THE vector branch of search_memory_vector and hybrid_search: up to lim (id, cosine distance),
 -- nearest first (ties by id); k rows whenever k rows match. Three paths:
---   * a filter matching fewer than 2,000 rows (counted through the indexes, stopping at 2,000):
---     exact search over those rows (cheaper than walking the graph past 99 % non-matches);
+--   * a table of fewer than 5,000 rows (pg_class.reltuples), or a filter matching fewer than
+--     2,000 rows (counted through the indexes, stopping at 2,000): exact search over those rows
+--     (a few ms; cheaper than walking the graph past 99 % non-matches, and exact);
 --   * otherwise the HNSW index with an iterative scan (relaxed order, re-sorted here), which keeps
 --     walking the graph until lim rows pass the filter (hnsw.max_scan_tuples caps it);
 --   * if the index scan still returned fewer than lim rows (it hit that cap, or the table is
@@ -960,12 +988,25 @@ CREATE FUNCTION animus.memory_vector_candidates(query_embedding vector, filters 
 AS $$
 DECLARE
     exact_below constant integer := 2000;
+    exact_table_below constant real := 5000;
     f jsonb := coalesce(filters, '{}');
     matching integer;
+    table_rows real;
     ids bigint[];
     distances double precision[];
 BEGIN
     IF query_embedding IS NULL OR lim IS NULL OR lim < 1 THEN
+        RETURN;
+    END IF;
+    SELECT c.reltuples INTO table_rows FROM pg_class AS c WHERE c.oid = 'animus.memories'::regclass;
+    IF table_rows >= 0 AND table_rows < exact_table_below THEN   -- -1: never analysed, size unknown
+        RETURN QUERY EXECUTE
+            'WITH hits AS MATERIALIZED (
+                 SELECT m.id, m.embedding FROM animus.memories AS m
+                  WHERE m.embedding IS NOT NULL
+                    AND animus.memory_filter_match($2, m.namespace, m.memory_type, m.source, m.metadata, m.created_at))
+             SELECT h.id, h.embedding <=> $1 AS distance FROM hits AS h ORDER BY distance, h.id LIMIT $3'
+            USING query_embedding, f, lim;
         RETURN;
     END IF;
     IF f <> '{}' THEN
@@ -1013,7 +1054,7 @@ $$;
 COMMENT ON FUNCTION animus.memory_vector_candidates(vector, jsonb, integer) IS
     'Internal vector branch of search_memory_vector and hybrid_search: up to lim (id, cosine distance), nearest first, '
     'ties by id; lim rows whenever lim rows match. filters must be normalised by memory_validate_filters. '
-    'HNSW with iterative scan, exact search for selective filters. Read-only (STABLE). Raises nothing.';
+    'HNSW with iterative scan; exact search for tables under 5,000 rows and filters under 2,000 rows. Read-only (STABLE). Raises nothing.';
 REVOKE ALL ON FUNCTION animus.memory_vector_candidates(vector, jsonb, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION animus.memory_vector_candidates(vector, jsonb, integer) TO animus_memory_reader, animus_memory_writer, animus_admin;
 
@@ -1225,6 +1266,8 @@ BEGIN
     ALTER TABLE animus.memories ALTER COLUMN embedding DROP NOT NULL;
     EXECUTE pg_catalog.format('ALTER TABLE animus.memories ALTER COLUMN embedding TYPE %I.vector(%s) USING NULL',
                               vector_schema, new_dim);
+    -- a new column type brings the type's default storage back (EXTERNAL): see memory_table
+    ALTER TABLE animus.memories ALTER COLUMN embedding SET STORAGE MAIN;
     UPDATE animus.memory_settings
        SET embedding_model = memory_begin_reembedding.embedding_model, embedding_dim = new_dim,
            state = 'reembedding', updated_at = pg_catalog.now();
