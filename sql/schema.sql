@@ -1788,7 +1788,7 @@ BEGIN
         SELECT coalesce(pg_catalog.array_agg(DISTINCT g.namespace), '{}') INTO granted
           FROM animus.memory_namespace_grants AS g
           JOIN pg_catalog.pg_roles AS r ON r.rolname = g.role_name
-         WHERE pg_catalog.pg_has_role(caller, r.oid, 'MEMBER')
+         WHERE pg_catalog.pg_has_role(caller, r.oid, 'USAGE')
            AND (access = 'read' OR g.can_write);
     END IF;
     IF setting IS NULL OR pg_catalog.btrim(setting) = '' THEN
