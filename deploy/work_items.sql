@@ -13,7 +13,8 @@ INSERT INTO animus.error_codes (sqlstate, name, meaning, hint) VALUES
     ('ZA104', 'work_already_ended',         'The work item has already ended (completed, dead, cancelled) or is a merged duplicate.', 'Do not complete or fail an item twice; a cancelled item must not be completed. Check get_work(work_id).'),
     ('ZA105', 'illegal_state_transition',   'A work item state change is not in animus.work_state_transitions.',         'Change work item state only through the animus work functions.'),
     ('ZA106', 'queue_already_exists',       'create_queue was called for a queue that already exists.',                   'Pass if_not_exists => true, or use configure_queue to change its settings.'),
-    ('ZA107', 'invalid_queue_name',         'A queue name is not 1-40 characters of [a-z0-9_] starting with a letter.',  'Use a lower-case name such as ''work'' or ''mail_send''.');
+    ('ZA107', 'invalid_queue_name',         'A queue name is not 1-40 characters of [a-z0-9_] starting with a letter.',  'Use a lower-case name such as ''work'' or ''mail_send''.'),
+    ('ZA108', 'stale_claim',                'A worker passed the attempt number of its claim (read_work''s attempts) to complete_work, fail_work or heartbeat_work, but the item has been claimed again since (its visibility timeout expired): the caller no longer holds it.', 'Stop working on the item and drop its result: another worker holds the current claim. Heartbeat within the visibility timeout to keep a claim.');
 
 -- One row per animus work queue. Each is backed by a pgmq queue of the same name
 -- (pgmq.q_<name> / pgmq.a_<name>). Retry backoff and worker wake-up throttling live here.

@@ -19,8 +19,8 @@ BEGIN
     ASSERT (SELECT count(*) FROM pg_catalog.pg_trigger WHERE tgrelid = 'animus.work_items'::regclass
             AND tgname = 'work_items_state_transition') = 1,
         'state transition trigger is missing';
-    ASSERT (SELECT count(*) FROM animus.error_codes WHERE sqlstate BETWEEN 'ZA101' AND 'ZA107') = 7,
-        'work queue SQLSTATEs ZA101-ZA107 are missing';
+    ASSERT (SELECT count(*) FROM animus.error_codes WHERE sqlstate BETWEEN 'ZA101' AND 'ZA108') = 8,
+        'work queue SQLSTATEs ZA101-ZA108 are missing';
 END $$;
 
 ROLLBACK;

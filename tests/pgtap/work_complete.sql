@@ -3,12 +3,12 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 SELECT plan(26);
 
-SELECT has_function('animus', 'complete_work', ARRAY['uuid', 'jsonb'], 'complete_work(work_id, outcome) exists');
-SELECT has_function('animus', 'complete_work', ARRAY['uuid[]', 'jsonb[]'], 'complete_work(work_ids, outcomes) exists (batch form)');
-SELECT function_returns('animus', 'complete_work', ARRAY['uuid', 'jsonb'], 'boolean', 'the single form returns boolean');
-SELECT function_returns('animus', 'complete_work', ARRAY['uuid[]', 'jsonb[]'], 'setof record', 'the batch form returns one row per id');
-SELECT volatility_is('animus', 'complete_work', ARRAY['uuid', 'jsonb'], 'volatile', 'complete_work is volatile');
-SELECT is_definer('animus', 'complete_work', ARRAY['uuid', 'jsonb'], 'complete_work is SECURITY DEFINER');
+SELECT has_function('animus', 'complete_work', ARRAY['uuid', 'jsonb', 'integer'], 'complete_work(work_id, outcome) exists');
+SELECT has_function('animus', 'complete_work', ARRAY['uuid[]', 'jsonb[]', 'integer[]'], 'complete_work(work_ids, outcomes) exists (batch form)');
+SELECT function_returns('animus', 'complete_work', ARRAY['uuid', 'jsonb', 'integer'], 'boolean', 'the single form returns boolean');
+SELECT function_returns('animus', 'complete_work', ARRAY['uuid[]', 'jsonb[]', 'integer[]'], 'setof record', 'the batch form returns one row per id');
+SELECT volatility_is('animus', 'complete_work', ARRAY['uuid', 'jsonb', 'integer'], 'volatile', 'complete_work is volatile');
+SELECT is_definer('animus', 'complete_work', ARRAY['uuid', 'jsonb', 'integer'], 'complete_work is SECURITY DEFINER');
 
 SELECT animus.create_queue('t_complete') AS created \gset
 SELECT work_id AS a, msg_id AS a_msg FROM animus.submit_work('t', 'first', dedup_key => 'k', queue => 't_complete') \gset

@@ -3,11 +3,11 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 SELECT plan(22);
 
-SELECT has_function('animus', 'fail_work', ARRAY['uuid', 'text', 'boolean'], 'fail_work(work_id, error, retryable) exists');
-SELECT has_function('animus', 'fail_work', ARRAY['uuid[]', 'text', 'boolean'], 'fail_work(work_ids, error, retryable) exists (batch form)');
-SELECT function_returns('animus', 'fail_work', ARRAY['uuid', 'text', 'boolean'], 'setof record', 'fail_work returns (state, retry_at)');
-SELECT volatility_is('animus', 'fail_work', ARRAY['uuid', 'text', 'boolean'], 'volatile', 'fail_work is volatile');
-SELECT is_definer('animus', 'fail_work', ARRAY['uuid', 'text', 'boolean'], 'fail_work is SECURITY DEFINER');
+SELECT has_function('animus', 'fail_work', ARRAY['uuid', 'text', 'boolean', 'integer'], 'fail_work(work_id, error, retryable) exists');
+SELECT has_function('animus', 'fail_work', ARRAY['uuid[]', 'text', 'boolean', 'integer[]'], 'fail_work(work_ids, error, retryable) exists (batch form)');
+SELECT function_returns('animus', 'fail_work', ARRAY['uuid', 'text', 'boolean', 'integer'], 'setof record', 'fail_work returns (state, retry_at)');
+SELECT volatility_is('animus', 'fail_work', ARRAY['uuid', 'text', 'boolean', 'integer'], 'volatile', 'fail_work is volatile');
+SELECT is_definer('animus', 'fail_work', ARRAY['uuid', 'text', 'boolean', 'integer'], 'fail_work is SECURITY DEFINER');
 
 SELECT animus.create_queue('t_fail', backoff_base => '10 seconds', backoff_factor => 3, backoff_cap => '60 seconds', backoff_jitter => 0.2) AS created \gset
 SELECT work_id AS w, msg_id AS w_msg FROM animus.submit_work('t', 's', max_attempts => 3, queue => 't_fail') \gset

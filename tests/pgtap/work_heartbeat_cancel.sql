@@ -3,9 +3,9 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 SELECT plan(26);
 
-SELECT has_function('animus', 'heartbeat_work', ARRAY['uuid', 'interval'], 'heartbeat_work exists');
-SELECT function_returns('animus', 'heartbeat_work', ARRAY['uuid', 'interval'], 'setof record', 'heartbeat_work returns (state, cancelled, visible_until)');
-SELECT volatility_is('animus', 'heartbeat_work', ARRAY['uuid', 'interval'], 'volatile', 'heartbeat_work is volatile');
+SELECT has_function('animus', 'heartbeat_work', ARRAY['uuid', 'interval', 'integer'], 'heartbeat_work exists');
+SELECT function_returns('animus', 'heartbeat_work', ARRAY['uuid', 'interval', 'integer'], 'setof record', 'heartbeat_work returns (state, cancelled, visible_until)');
+SELECT volatility_is('animus', 'heartbeat_work', ARRAY['uuid', 'interval', 'integer'], 'volatile', 'heartbeat_work is volatile');
 SELECT has_function('animus', 'cancel_work', ARRAY['uuid'], 'cancel_work exists');
 SELECT function_returns('animus', 'cancel_work', ARRAY['uuid'], 'boolean', 'cancel_work returns boolean');
 SELECT has_function('animus', 'archive_work', ARRAY['text', 'bigint'], 'archive_work exists');

@@ -21,8 +21,8 @@ SELECT set_eq(
     'the legal transitions are exactly the documented seven');
 SELECT set_eq(
     $$SELECT sqlstate::text FROM animus.error_codes WHERE sqlstate BETWEEN 'ZA100' AND 'ZA199'$$,
-    ARRAY['ZA101', 'ZA102', 'ZA103', 'ZA104', 'ZA105', 'ZA106', 'ZA107'],
-    'the work queue SQLSTATEs ZA101-ZA107 are in animus.error_codes');
+    ARRAY['ZA101', 'ZA102', 'ZA103', 'ZA104', 'ZA105', 'ZA106', 'ZA107', 'ZA108'],
+    'the work queue SQLSTATEs ZA101-ZA108 are in animus.error_codes');
 SELECT ok(EXISTS (SELECT 1 FROM animus.queues WHERE queue_name = 'work')
           AND EXISTS (SELECT 1 FROM pgmq.meta WHERE queue_name = 'work'),
           'the default queue work exists in animus and in pgmq');
@@ -77,11 +77,11 @@ SELECT ok(has_function_privilege('animus_producer', 'animus.submit_work(text, te
           AND has_function_privilege('animus_producer', 'animus.queue_stats(text)', 'EXECUTE'),
     'animus_producer can submit work and read its status');
 SELECT ok(NOT has_function_privilege('animus_producer', 'animus.read_work(text, interval, integer)', 'EXECUTE')
-          AND NOT has_function_privilege('animus_producer', 'animus.complete_work(uuid, jsonb)', 'EXECUTE'),
+          AND NOT has_function_privilege('animus_producer', 'animus.complete_work(uuid, jsonb, integer)', 'EXECUTE'),
     'animus_producer cannot claim or complete work');
 SELECT ok(has_function_privilege('animus_worker', 'animus.read_work(text, interval, integer)', 'EXECUTE')
-          AND has_function_privilege('animus_worker', 'animus.heartbeat_work(uuid, interval)', 'EXECUTE')
-          AND has_function_privilege('animus_worker', 'animus.fail_work(uuid[], text, boolean)', 'EXECUTE'),
+          AND has_function_privilege('animus_worker', 'animus.heartbeat_work(uuid, interval, integer)', 'EXECUTE')
+          AND has_function_privilege('animus_worker', 'animus.fail_work(uuid[], text, boolean, integer[])', 'EXECUTE'),
     'animus_worker can read, heartbeat, complete and fail work');
 SELECT ok(NOT has_function_privilege('animus_worker', 'animus.create_queue(text, interval, double precision, interval, double precision, boolean, interval, boolean)', 'EXECUTE')
           AND NOT has_function_privilege('animus_worker', 'animus.purge_work(interval, text)', 'EXECUTE')

@@ -225,3 +225,81 @@ def test_wakeup_notify_is_throttled(db_url, conn, queue):
         listener.execute("LISTEN animus_work")
         conn.execute("SELECT * FROM animus.submit_work('t', 's', queue => %s)", (queue,))
         assert [n.payload for n in listener.notifies(timeout=0.3, stop_after=10) if n.payload == queue] == []
+
+
+def test_stale_claim_is_fenced(db_url, queue):
+    """Worker A's visibility timeout expires and worker B claims the item (attempt 2): A's
+    complete_work with its attempt 1 is refused (ZA108, nothing written), B's completes; the item
+    is completed exactly once, with B's outcome, and its message archived once."""
+    with psycopg.connect(db_url, autocommit=True) as a, psycopg.connect(db_url, autocommit=True) as b:
+        (wid, msg) = a.execute("SELECT work_id, msg_id FROM animus.submit_work('t', 's', queue => %s)", (queue,)).fetchone()
+        (got_a, att_a) = a.execute("SELECT work_id, attempts FROM animus.read_work(queue => %s, vt => '0.2 seconds')",
+                                   (queue,)).fetchone()
+        assert (got_a, att_a) == (wid, 1)
+        deadline = time.monotonic() + 10
+        row = None
+        while row is None and time.monotonic() < deadline:  # until A's timeout has expired
+            time.sleep(0.1)
+            row = b.execute("SELECT work_id, attempts FROM animus.read_work(queue => %s, vt => '30 seconds')",
+                            (queue,)).fetchone()
+        assert row == (wid, 2)
+        with pytest.raises(psycopg.Error) as exc:
+            a.execute("SELECT animus.complete_work(work_id => %s, outcome => '{\"by\": \"A\"}', attempt => %s)", (wid, att_a))
+        assert exc.value.diag.sqlstate == "ZA108"
+        assert exc.value.diag.message_hint
+        with pytest.raises(psycopg.Error) as exc:
+            a.execute("SELECT * FROM animus.heartbeat_work(work_id => %s, attempt => %s)", (wid, att_a))
+        assert exc.value.diag.sqlstate == "ZA108"
+        assert b.execute("SELECT state, outcome FROM animus.work_items WHERE id = %s", (wid,)).fetchone() == ("running", None)
+        assert b.execute("SELECT animus.complete_work(work_id => %s, outcome => '{\"by\": \"B\"}', attempt => 2)",
+                         (wid,)).fetchone()[0] is True
+        assert b.execute("SELECT state, outcome, attempts FROM animus.work_items WHERE id = %s", (wid,)).fetchone() \
+            == ("completed", {"by": "B"}, 2)
+        assert b.execute(f"SELECT count(*) FROM pgmq.a_{queue} WHERE msg_id = %s", (msg,)).fetchone()[0] == 1
+        assert b.execute(f"SELECT count(*) FROM pgmq.q_{queue} WHERE msg_id = %s", (msg,)).fetchone()[0] == 0
+
+
+def test_fenced_completions_racing_reclaims_complete_each_item_once(db_url, conn, queue):
+    """Worker A holds 60 items whose timeout has expired; A completes them with its attempt while
+    worker B concurrently re-claims and completes them with its own: every item is completed by
+    exactly one of them, and every refusal of A is a ZA108 for an item B claimed."""
+    conn.execute("SELECT count(*) FROM animus.submit_work_batch("
+                 " (SELECT jsonb_agg(jsonb_build_object('work_type', 'job', 'source', 'test')) FROM generate_series(1, 60)),"
+                 " queue => %s)", (queue,))
+    held = conn.execute("SELECT work_id, attempts FROM animus.read_work(queue => %s, vt => '0.2 seconds', qty => 100)",
+                        (queue,)).fetchall()
+    assert len(held) == 60
+    time.sleep(0.4)
+    a_done: list = []
+    a_refused: list = []
+    b_claimed: list = []
+    b_done: list = []
+
+    def worker(i):
+        with psycopg.connect(db_url, autocommit=True) as c:
+            if i == 0:
+                for wid, att in held:
+                    try:
+                        c.execute("SELECT animus.complete_work(work_id => %s, attempt => %s)", (wid, att))
+                        a_done.append(wid)
+                    except psycopg.Error as exc:
+                        assert exc.diag.sqlstate == "ZA108", exc
+                        a_refused.append(wid)
+            else:
+                while True:
+                    rows = c.execute("SELECT work_id, attempts FROM animus.read_work(queue => %s, qty => 3)", (queue,)).fetchall()
+                    if not rows:
+                        return
+                    b_claimed.extend(w for w, _ in rows)
+                    done = c.execute("SELECT work_id FROM animus.complete_work(work_ids => %s, attempts => %s) WHERE completed",
+                                     ([w for w, _ in rows], [n for _, n in rows])).fetchall()
+                    b_done.extend(w for (w,) in done)
+
+    run_threads(2, worker)
+    assert len(a_done) + len(b_done) == 60
+    assert set(a_done).isdisjoint(b_done)
+    assert set(a_refused) <= set(b_claimed)
+    assert set(b_done) == set(b_claimed)
+    assert conn.execute("SELECT count(*) FROM animus.work_items WHERE queue_name = %s AND state = 'completed'",
+                        (queue,)).fetchone()[0] == 60
+    assert conn.execute(f"SELECT count(*), count(DISTINCT msg_id) FROM pgmq.a_{queue}").fetchone() == (60, 60)
