@@ -7,6 +7,19 @@ BEGIN;
 SELECT e.extnamespace::regnamespace::text AS vector_schema
   FROM pg_catalog.pg_extension e WHERE e.extname = 'vector' \gset
 
+-- The vector branch needs pgvector 0.8's iterative index scans (hnsw.iterative_scan,
+-- hnsw.max_scan_tuples); the rest of animus works with 0.7.
+DO $$
+BEGIN
+    IF (SELECT string_to_array(extversion, '.')::int[] < '{0,8,0}' FROM pg_catalog.pg_extension WHERE extname = 'vector') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'ZA011',
+            MESSAGE = format('memory search needs pgvector 0.8.0 or later; this database has %s',
+                             (SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'vector')),
+            HINT = 'Install pgvector >= 0.8.0 on the server and run ALTER EXTENSION vector UPDATE, then deploy again.';
+    END IF;
+END $$;
+
 -- k and candidates: 1 .. 1000 (1000 is also pgvector's ceiling for hnsw.ef_search).
 CREATE FUNCTION animus.memory_check_limit(value integer, argument text, maximum integer DEFAULT 1000)
     RETURNS void
