@@ -13,7 +13,7 @@ from animus.errors import (AnimusError, ConfigError, ConnectionFailed, DatabaseE
                            DimensionMismatch, InvalidArgument, InvalidState, MemoryStoreError,
                            NonRetryable, NotDeployed, NotFound, PermissionDenied, WorkError,
                            QueueNotFound, WorkNotFound, WorkNotRunning, WorkAlreadyEnded,
-                           IllegalTransition, QueueExists, InvalidWorkArgument, MemoryNotFound,
+                           StaleClaim, IllegalTransition, QueueExists, InvalidWorkArgument, MemoryNotFound,
                            InvalidMemoryArgument, MemoryStateError)
 from animus.results import (HeartbeatResult, Memory, QueueStats, SearchHit, SettleResult,  # noqa: E402
                             StoreResult, SubmitResult, Submission, WorkDetails, WorkItem)
@@ -36,7 +36,7 @@ __all__ = [
     "AnimusError", "ConfigError", "ConnectionFailed", "DatabaseError", "DimensionMismatch",
     "InvalidArgument", "InvalidState", "MemoryStoreError", "NonRetryable", "NotDeployed",
     "NotFound", "PermissionDenied", "WorkError", "QueueNotFound", "WorkNotFound", "WorkNotRunning",
-    "WorkAlreadyEnded", "IllegalTransition", "QueueExists", "InvalidWorkArgument", "MemoryNotFound",
+    "WorkAlreadyEnded", "StaleClaim", "IllegalTransition", "QueueExists", "InvalidWorkArgument", "MemoryNotFound",
     "InvalidMemoryArgument", "MemoryStateError",
     "SubmitResult", "WorkItem", "Submission", "WorkDetails", "HeartbeatResult", "SettleResult",
     "QueueStats", "StoreResult", "Memory", "SearchHit",

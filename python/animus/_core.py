@@ -7,7 +7,7 @@ and returns the result, ``AsyncClient._execute`` does the same and returns an aw
 from __future__ import annotations
 
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 from uuid import UUID
@@ -108,41 +108,63 @@ class Methods:
         p = _clean(dict(queue=queue, vt=vt, qty=qty))
         return self._execute(Call(QUERIES["read_work"], p, _rows(WorkItem), queue or DEFAULT_QUEUE))
 
-    def complete_work(self, work_id: UUID, *, outcome: Any = None, queue: str | None = None) -> bool:
+    def complete_work(self, work_id: UUID, *, outcome: Any = None, attempt: int | None = None,
+                      queue: str | None = None) -> bool:
         """Mark a running item completed with its outcome (merged duplicates resolve with it).
 
-        ``queue`` only names the telemetry span. Raises WorkNotRunning (ZA103) or
+        ``attempt`` is the claim token (``WorkItem.attempts`` from ``read_work``): with it, a
+        claim that expired and was taken by another worker raises StaleClaim (ZA108) and writes
+        nothing. ``queue`` only names the telemetry span. Raises WorkNotRunning (ZA103) or
         WorkAlreadyEnded (ZA104) for a stale completion.
         """
-        p = _clean(dict(work_id=work_id, outcome=outcome))
+        p = _clean(dict(work_id=work_id, outcome=outcome, attempt=attempt))
         return self._execute(Call(QUERIES["complete_work"], p, _ident, queue))
 
     def complete_work_many(self, work_ids: Sequence[UUID], *, outcomes: Sequence[Any] | None = None,
+                           attempts: Sequence[int | None] | None = None,
                            queue: str | None = None) -> list[SettleResult]:
-        """``complete_work(work_ids[], outcomes[])``: complete many running items in one call."""
-        p = _clean(dict(work_ids=list(work_ids), outcomes=list(outcomes) if outcomes is not None else None))
+        """``complete_work(work_ids[], outcomes[], attempts[])``: complete many running items in one
+        call (``attempts``: claim tokens aligned with ``work_ids``; StaleClaim if one is stale)."""
+        p = _clean(dict(work_ids=list(work_ids), outcomes=list(outcomes) if outcomes is not None else None,
+                        attempts=list(attempts) if attempts is not None else None))
         return self._execute(Call(QUERIES["complete_work_many"], p, _rows(SettleResult), queue,
                                   message_count=len(p["work_ids"])))
 
     def fail_work(self, work_id: UUID, error: str, *, retryable: bool | None = None,
-                  queue: str | None = None) -> SettleResult:
+                  attempt: int | None = None, queue: str | None = None) -> SettleResult:
         """Record a failure: ``state`` is ``queued`` (retry visible at ``retry_at``, after a
-        backoff with jitter) or ``dead`` (not retryable, or out of attempts)."""
-        p = _clean(dict(work_id=work_id, error=error, retryable=retryable))
+        backoff with jitter) or ``dead`` (not retryable, or out of attempts). ``attempt``: the
+        claim token, as for :meth:`complete_work` (StaleClaim, ZA108)."""
+        p = _clean(dict(work_id=work_id, error=error, retryable=retryable, attempt=attempt))
         return self._execute(Call(QUERIES["fail_work"], p, _row(SettleResult), queue))
 
     def fail_work_many(self, work_ids: Sequence[UUID], error: str, *, retryable: bool | None = None,
+                       attempts: Sequence[int | None] | None = None,
                        queue: str | None = None) -> list[SettleResult]:
-        """``fail_work(work_ids[], error, retryable)``: fail many running items in one call."""
-        p = _clean(dict(work_ids=list(work_ids), error=error, retryable=retryable))
+        """``fail_work(work_ids[], error, retryable, attempts[])``: fail many running items in one call."""
+        p = _clean(dict(work_ids=list(work_ids), error=error, retryable=retryable,
+                        attempts=list(attempts) if attempts is not None else None))
         return self._execute(Call(QUERIES["fail_work_many"], p, _rows(SettleResult), queue,
                                   message_count=len(p["work_ids"])))
 
-    def heartbeat_work(self, work_id: UUID, *, extend: Any = None, queue: str | None = None) -> HeartbeatResult:
+    def heartbeat_work(self, work_id: UUID, *, extend: Any = None, attempt: int | None = None,
+                       queue: str | None = None) -> HeartbeatResult:
         """Keep a running item claimed for ``extend`` more (seconds or timedelta); ``cancelled``
-        is True when it was cancelled meanwhile (the handler should stop)."""
-        p = _clean(dict(work_id=work_id, extend=extend))
+        is True when it was cancelled meanwhile (the handler should stop). ``attempt``: the claim
+        token (StaleClaim, ZA108, when another worker has claimed the item since)."""
+        p = _clean(dict(work_id=work_id, extend=extend, attempt=attempt))
         return self._execute(Call(QUERIES["heartbeat_work"], p, _row(HeartbeatResult), queue))
+
+    def release_work(self, work_id: UUID, *, attempt: int | None = None, delay: Any = None,
+                     queue: str | None = None) -> datetime:
+        """Give a running item back without counting the attempt: queued again, visible after
+        ``delay`` (seconds or timedelta; default at once). Returns when it is visible again.
+
+        ``attempt``: the claim token (StaleClaim, ZA108, when another worker has claimed the item
+        since). Raises WorkNotRunning (ZA103) or WorkAlreadyEnded (ZA104) when it is not running.
+        """
+        p = _clean(dict(work_id=work_id, attempt=attempt, delay=delay))
+        return self._execute(Call(QUERIES["release_work"], p, _ident, queue))
 
     def cancel_work(self, work_id: UUID) -> bool:
         """Cancel a queued or running item (a running one learns it from its next heartbeat)."""

@@ -17,7 +17,8 @@ error: ``submit_work`` returns it with ``status == "merged"``.
         ├── InvalidArgument         every ZA0xx (null/empty, out of range, bad JSON, bad option)
         ├── NotFound                QueueNotFound ZA101, WorkNotFound ZA102, MemoryNotFound ZA207
         ├── InvalidState            WorkNotRunning ZA103, WorkAlreadyEnded ZA104,
-        │                           IllegalTransition ZA105, MemoryStateError ZA209/ZA210
+        │                           IllegalTransition ZA105, StaleClaim ZA108,
+        │                           MemoryStateError ZA209/ZA210
         ├── WorkError               every ZA1xx (QueueExists ZA106, InvalidWorkArgument ZA107,
         │                           and the work classes above)
         └── MemoryStoreError        every ZA2xx (InvalidMemoryArgument ZA201-ZA208 with its
@@ -34,7 +35,7 @@ __all__ = [
     "AnimusError", "ConfigError", "ConnectionFailed", "NotDeployed", "PermissionDenied",
     "DatabaseError", "InvalidArgument", "DimensionMismatch", "NotFound", "InvalidState",
     "WorkError", "MemoryStoreError", "NonRetryable", "QueueNotFound", "WorkNotFound",
-    "WorkNotRunning", "WorkAlreadyEnded", "IllegalTransition", "QueueExists", "InvalidWorkArgument",
+    "WorkNotRunning", "WorkAlreadyEnded", "IllegalTransition", "StaleClaim", "QueueExists", "InvalidWorkArgument",
     "MemoryNotFound", "InvalidMemoryArgument", "MemoryStateError", "from_psycopg", "SQLSTATE_CLASSES",
 ]
 
@@ -126,6 +127,11 @@ class IllegalTransition(InvalidState, WorkError):
     """ZA105: a state change not in animus.work_state_transitions."""
 
 
+class StaleClaim(InvalidState, WorkError):
+    """ZA108: the claim (``attempt``) passed is no longer the item's current one: its visibility
+    timeout expired and it was claimed again. Drop the result; nothing was written."""
+
+
 class QueueExists(WorkError):
     """ZA106: create_queue for a queue that exists (pass if_not_exists=True)."""
 
@@ -160,7 +166,7 @@ SQLSTATE_CLASSES: dict[str, type[AnimusError]] = {
     "ZA004": InvalidArgument, "ZA010": NotDeployed, "ZA011": NotDeployed,
     "ZA101": QueueNotFound, "ZA102": WorkNotFound, "ZA103": WorkNotRunning,
     "ZA104": WorkAlreadyEnded, "ZA105": IllegalTransition, "ZA106": QueueExists,
-    "ZA107": InvalidWorkArgument,
+    "ZA107": InvalidWorkArgument, "ZA108": StaleClaim,
     "ZA200": DimensionMismatch, "ZA207": MemoryNotFound,
     "ZA209": MemoryStateError, "ZA210": MemoryStateError,
     "42501": PermissionDenied,

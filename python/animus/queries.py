@@ -55,17 +55,21 @@ def _q(name: str, shape: Shape, kind: Kind, jsonb: tuple[str, ...] = (),
 
 
 _VEC = (("embedding", "vector"), ("query_embedding", "vector"))
+# Claim tokens (read_work's attempts): psycopg would send a small int as int2.
+_ATTEMPT = (("attempt", "integer"),)
+_ATTEMPTS = (("attempts", "integer[]"),)
 
 QUERIES: dict[str, Query] = {q.name: q for q in [
     # work queue
     _q("submit_work", "row", "send", ("params", "trace_context"), intervals=("delay",)),
     _q("submit_work_batch", "rows", "send", ("items", "trace_context")),
     _q("read_work", "rows", "receive", intervals=("vt",)),
-    _q("complete_work", "scalar", "settle", ("outcome",)),
-    _q("complete_work_many", "rows", "settle", function="complete_work"),
-    _q("fail_work", "row", "settle"),
-    _q("fail_work_many", "rows", "settle", function="fail_work"),
-    _q("heartbeat_work", "row", "settle", intervals=("extend",)),
+    _q("complete_work", "scalar", "settle", ("outcome",), _ATTEMPT),
+    _q("complete_work_many", "rows", "settle", casts=_ATTEMPTS, function="complete_work"),
+    _q("fail_work", "row", "settle", casts=_ATTEMPT),
+    _q("fail_work_many", "rows", "settle", casts=_ATTEMPTS, function="fail_work"),
+    _q("heartbeat_work", "row", "settle", casts=_ATTEMPT, intervals=("extend",)),
+    _q("release_work", "scalar", "settle", casts=_ATTEMPT, intervals=("delay",)),
     _q("cancel_work", "scalar", "settle"),
     _q("archive_work", "scalar", "settle"),
     _q("delete_work", "scalar", "settle"),

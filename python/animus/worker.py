@@ -24,8 +24,8 @@ How it behaves:
   **raises** fails it with retry (backoff in the database); an exception that is an instance of
   one of ``non_retryable`` (default :class:`animus.NonRetryable`) dead-letters it at once.
 - **SIGTERM/SIGINT**: stop claiming, let in-flight handlers finish for ``shutdown_timeout``
-  seconds, then release what is still running (visible again at once, for another worker);
-  a second signal releases at once.
+  seconds, then release what is still running (``release_work``: visible again at once for
+  another worker, the attempt not counted); a second signal releases at once.
 - **SIGKILL**: nothing is lost: the claims expire after the visibility timeout and the items are
   read again by another worker (counting an attempt).
 - Telemetry: a ``process <queue>`` CONSUMER span around each handler, linked to the submitter's
@@ -48,7 +48,7 @@ from typing import Any, Callable, Mapping
 
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from animus.errors import AnimusError, InvalidState, NonRetryable
+from animus.errors import AnimusError, InvalidState, NonRetryable, StaleClaim
 from animus.queries import NOTIFY_CHANNEL
 from animus.results import WorkItem
 from animus.telemetry.conventions import links_from, messaging_attrs
@@ -68,6 +68,11 @@ class WorkContext:
     worker: "Worker"
     cancelled: threading.Event = field(default_factory=threading.Event)
     started: float = field(default_factory=time.monotonic)
+    # Settling (complete/fail) and releasing exclude each other: once the worker has released
+    # the item at shutdown, its abandoned handler never settles it.
+    settle_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    released: bool = False
+    settled: bool = False
 
 
 def _accepts_context(fn: Handler) -> bool:
@@ -270,7 +275,7 @@ class Worker:
             msg = f"no handler for work_type {item.work_type!r} in this worker"
             span.set_status(Status(StatusCode.ERROR, msg))
             span.set_attribute("error.type", "animus.NoHandler")
-            self._settle_fail(item, msg, retryable=False)
+            self._settle_fail(ctx, msg, retryable=False)
             self.failed += 1
             return "animus.NoHandler"
         try:
@@ -285,7 +290,7 @@ class Worker:
             span.set_status(Status(StatusCode.ERROR, type(exc).__qualname__))
             log.warning("work item %s (%s) failed%s: %s", item.id, item.work_type,
                         "" if retryable else " (not retryable)", type(exc).__qualname__)
-            self._settle_fail(item, _error_text(exc), retryable=retryable)
+            self._settle_fail(ctx, _error_text(exc), retryable=retryable)
             self.failed += 1
             return error_type
         if ctx.cancelled.is_set():
@@ -294,19 +299,41 @@ class Worker:
         if result is not None:
             # outcome is jsonb: values JSON cannot hold (datetimes, UUIDs...) are stored as text
             result = json.loads(json.dumps(result, default=str))
-        try:
-            self.client.complete_work(item.id, outcome=result, queue=self.queue)
-        except InvalidState as exc:  # our claim expired and someone else took it, or cancelled
-            log.warning("work item %s: completion refused (%s)", item.id, exc.sqlstate)
-            return exc.sqlstate
+        with ctx.settle_lock:
+            if ctx.released:
+                log.info("work item %s was released at shutdown; not completing it", item.id)
+                return "released"
+            ctx.settled = True
+            try:
+                self.client.complete_work(item.id, outcome=result, attempt=item.attempts, queue=self.queue)
+            except StaleClaim as exc:   # our claim expired and another worker holds the item now
+                log.warning("work item %s: stale claim (attempt %s), result dropped: another worker "
+                            "claimed the item after our visibility timeout expired (%s)",
+                            item.id, item.attempts, exc.sqlstate)
+                span.set_attribute("error.type", "animus.StaleClaim")
+                span.set_status(Status(StatusCode.ERROR, "stale claim"))
+                return "animus.StaleClaim"
+            except InvalidState as exc:  # cancelled meanwhile, or ended
+                log.warning("work item %s: completion refused (%s)", item.id, exc.sqlstate)
+                return exc.sqlstate
         self.processed += 1
         return None
 
-    def _settle_fail(self, item: WorkItem, error: str, *, retryable: bool) -> None:
-        try:
-            self.client.fail_work(item.id, error, retryable=retryable, queue=self.queue)
-        except InvalidState as exc:
-            log.warning("work item %s: failure not recorded (%s)", item.id, exc.sqlstate)
+    def _settle_fail(self, ctx: WorkContext, error: str, *, retryable: bool) -> None:
+        item = ctx.item
+        with ctx.settle_lock:
+            if ctx.released:
+                log.info("work item %s was released at shutdown; not recording its failure", item.id)
+                return
+            ctx.settled = True
+            try:
+                self.client.fail_work(item.id, error, retryable=retryable, attempt=item.attempts,
+                                      queue=self.queue)
+            except StaleClaim as exc:
+                log.warning("work item %s: stale claim (attempt %s), failure not recorded: another "
+                            "worker claimed the item (%s)", item.id, item.attempts, exc.sqlstate)
+            except InvalidState as exc:
+                log.warning("work item %s: failure not recorded (%s)", item.id, exc.sqlstate)
 
     # ------------------------------------------------------------------ heartbeats
     def _heartbeat_loop(self) -> None:
@@ -317,9 +344,13 @@ class Worker:
                 current = list(self._inflight.values())
             for ctx in current:
                 try:
-                    res = self.client.heartbeat_work(ctx.item.id, extend=self._vt(), queue=self.queue)
-                except InvalidState:
-                    ctx.cancelled.set()   # ended meanwhile (cancelled / taken over)
+                    res = self.client.heartbeat_work(ctx.item.id, extend=self._vt(),
+                                                     attempt=ctx.item.attempts, queue=self.queue)
+                except InvalidState as exc:
+                    # ended meanwhile, or taken over by another worker (StaleClaim): stop
+                    log.warning("heartbeat for %s refused (%s): telling the handler to stop",
+                                ctx.item.id, exc.sqlstate)
+                    ctx.cancelled.set()
                     continue
                 except AnimusError as exc:
                     log.warning("heartbeat for %s failed: %s", ctx.item.id, exc)
@@ -336,14 +367,18 @@ class Worker:
             left = list(self._inflight.values())
         for ctx in left:
             ctx.cancelled.set()
-            try:
-                # Release = make the message visible again at once (a 1 ms claim). The next read
-                # counts an attempt, as it would after a crash, but nobody waits for a timeout.
-                self.client.heartbeat_work(ctx.item.id, extend=0.001, queue=self.queue)
-                log.info("released work item %s", ctx.item.id)
-            except AnimusError as exc:
-                log.warning("could not release %s (%s); it is redelivered after its timeout",
-                            ctx.item.id, exc)
+            with ctx.settle_lock:
+                if ctx.settled:
+                    continue  # completed or failed while we waited for the lock
+                ctx.released = True
+                try:
+                    # Release: queued and visible again at once, the attempt not counted (the
+                    # handler did not fail; another worker runs it from the start).
+                    self.client.release_work(ctx.item.id, attempt=ctx.item.attempts, queue=self.queue)
+                    log.info("released work item %s", ctx.item.id)
+                except AnimusError as exc:
+                    log.warning("could not release %s (%s); it is redelivered after its timeout",
+                                ctx.item.id, exc)
         self._abort.set()
         # Handlers still running after a release are abandoned (daemon threads; their settle
         # calls are refused); the wake-up pipe stays open for them and closes with the process.

@@ -72,6 +72,22 @@ def test_read_complete_cycle_returns_typed_items(client, queue_name):
     assert (done.state, done.outcome) == ("completed", {"ok": True})
 
 
+def test_release_gives_the_item_back_without_counting_the_attempt(client, queue_name):
+    r = client.submit_work("engage", "t", queue=queue_name)
+    [item] = client.read_work(queue_name, vt=300, qty=1)
+    assert item.attempts == 1
+    at = client.release_work(item.id)
+    assert at is not None and at.tzinfo is not None
+    back = client.get_work(r.work_id).item
+    assert (back.state, back.attempts) == ("queued", 0)
+    [again] = client.read_work(queue_name, vt=300, qty=1)       # visible at once, not after 300 s
+    assert (again.id, again.attempts) == (r.work_id, 1)
+    client.release_work(again.id, delay=60)
+    assert client.read_work(queue_name, vt=300, qty=1) == []     # a delayed release waits
+    with pytest.raises(animus.WorkNotRunning):                   # ZA103: it is queued
+        client.release_work(again.id)
+
+
 def test_fail_returns_the_retry_and_the_many_forms_settle_in_one_call(client, queue_name):
     ids = [client.submit_work("x", "t", queue=queue_name).work_id for _ in range(3)]
     items = client.read_work(queue_name, vt=30, qty=3)
@@ -108,6 +124,28 @@ def test_a_stale_second_completion_is_work_already_ended(client, queue_name):
     with pytest.raises(animus.WorkAlreadyEnded) as info:
         client.complete_work(item.id)
     assert info.value.sqlstate == "ZA104" and isinstance(info.value, animus.InvalidState)
+
+
+def test_a_stale_claim_raises_stale_claim_and_writes_nothing(client, conn, queue_name):
+    r = client.submit_work("x", "t", queue=queue_name)
+    [first] = client.read_work(queue_name, vt=30)
+    # the first claim's visibility timeout runs out; another worker claims the item
+    conn.execute(f"UPDATE pgmq.q_{queue_name} SET vt = clock_timestamp() WHERE msg_id = %s", [first.msg_id])
+    [second] = client.read_work(queue_name, vt=30)
+    assert (first.attempts, second.attempts) == (1, 2)
+    for call in (lambda: client.complete_work(r.work_id, outcome={"by": 1}, attempt=first.attempts),
+                 lambda: client.fail_work(r.work_id, "late", attempt=first.attempts),
+                 lambda: client.heartbeat_work(r.work_id, extend=30, attempt=first.attempts),
+                 lambda: client.release_work(r.work_id, attempt=first.attempts),
+                 lambda: client.complete_work_many([r.work_id], attempts=[first.attempts]),
+                 lambda: client.fail_work_many([r.work_id], "late", attempts=[first.attempts])):
+        with pytest.raises(animus.StaleClaim) as info:
+            call()
+        assert info.value.sqlstate == "ZA108" and isinstance(info.value, animus.InvalidState)
+    item = client.get_work(r.work_id).item
+    assert (item.state, item.attempts, item.outcome) == ("running", 2, None)   # nothing written
+    assert client.heartbeat_work(r.work_id, extend=30, attempt=second.attempts).state == "running"
+    assert client.complete_work(r.work_id, outcome={"by": 2}, attempt=second.attempts) is True
 
 
 def test_memory_round_trip_and_hybrid_search(client, namespace, dim):

@@ -115,6 +115,49 @@ def test_heartbeats_keep_a_long_item_claimed(client, conn, queue_name):
         t1.join(10); t2.join(10)
 
 
+def test_a_worker_frozen_past_its_timeout_cannot_complete_an_item_another_worker_claimed(
+        client, conn, queue_name, caplog):
+    """Claim fencing: the frozen worker's completion carries its attempt (1); the item was claimed
+    again (attempt 2) and completed by the second worker, so the late completion raises StaleClaim
+    (logged, not written) and the item is completed exactly once."""
+    started = threading.Event()
+    runs = []
+
+    def job(item):
+        runs.append(item.attempts)
+        if item.attempts == 1:
+            started.set()
+            time.sleep(3.0)      # frozen: no heartbeat (interval 60 s) past the 1 s timeout
+        return {"attempt": item.attempts}
+
+    frozen = animus.Worker(client, {"job": job}, queue=queue_name, concurrency=1,
+                           visibility_timeout=1, heartbeat_interval=60, poll_interval=0.2)
+    caplog.set_level("WARNING", logger="animus.worker")
+    t1 = run_worker(frozen)
+    t2 = other = None
+    try:
+        r = client.submit_work("job", "test", queue=queue_name)
+        assert started.wait(10)
+        other = animus.Worker(client, {"job": job}, queue=queue_name, concurrency=1,
+                              visibility_timeout=10, poll_interval=0.2)
+        t2 = run_worker(other)
+        assert wait_for(lambda: state_of(conn, r.work_id)[0] == "completed", 10)
+        assert wait_for(lambda: any("stale claim" in m for m in caplog.messages), 10), \
+            "the frozen worker's late completion was not refused"
+        state, attempts, _, outcome = state_of(conn, r.work_id)
+        assert (state, attempts, outcome) == ("completed", 2, {"attempt": 2})   # the second's result
+        assert sorted(runs) == [1, 2]
+        assert (frozen.processed, other.processed) == (0, 1)
+        assert any(str(r.work_id) in m and "stale claim" in m for m in caplog.messages)
+    finally:
+        frozen.stop()
+        if other is not None:
+            other.stop()
+        t1.join(10)
+        if t2 is not None:
+            t2.join(10)
+
+
 @pytest.fixture
 def worker_log(conn):
     conn.execute("CREATE TABLE IF NOT EXISTS py_worker_log (work_id uuid, pid int, event text, "
@@ -185,9 +228,12 @@ def test_sigterm_releases_an_item_that_does_not_finish_in_time(client, conn, que
         t0 = time.monotonic()
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(20) == 0 and time.monotonic() - t0 < 10
-        # released: claimable again at once, not after the 30 s timeout
+        # released with release_work: queued again and the attempt the worker read is not counted
+        state, attempts, _, _ = state_of(conn, r.work_id)
+        assert (state, attempts) == ("queued", 0)
+        # claimable again at once, not after the 30 s timeout, as attempt 1 again
         items = client.read_work(queue_name, vt=5, qty=1)
-        assert [i.id for i in items] == [r.work_id]
+        assert [(i.id, i.attempts) for i in items] == [(r.work_id, 1)]
     finally:
         if proc.poll() is None:
             proc.kill()
