@@ -618,6 +618,7 @@ AS $$
 DECLARE
     bad record;
     err_message text;
+    dim integer;
 BEGIN
     IF memories IS NULL OR jsonb_typeof(memories) <> 'array' THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA208',
@@ -675,8 +676,10 @@ BEGIN
                    END;
     END IF;
 
-    -- Dimension and zero vector are checked per row while the INSERT reads its input
-    -- (memory_check_embedding raises ZA200 / ZA202 naming the element).
+    -- Dimension and zero vector are checked per row while the INSERT reads its input: two C calls
+    -- per row; memory_check_embedding (which raises ZA200 / ZA202 naming the element) runs only
+    -- for a bad row (calling it for every row cost ~15 % of the load).
+    SELECT s.embedding_dim INTO dim FROM animus.memory_settings AS s;
     BEGIN
         RETURN QUERY
         WITH input AS (
@@ -692,7 +695,9 @@ BEGIN
                    ELSE (a.e -> 'embedding')::text::vector END AS emb
               FROM jsonb_array_elements(memories) WITH ORDINALITY AS a(e, ord)
         ), checked AS MATERIALIZED (
-            SELECT i.*, animus.memory_check_embedding(i.emb, format('memories[%s].embedding', i.ord)) AS ok
+            SELECT i.*,
+                   CASE WHEN vector_dims(i.emb) <> dim OR vector_norm(i.emb) = 0
+                        THEN animus.memory_check_embedding(i.emb, format('memories[%s].embedding', i.ord)) END AS ok
               FROM input AS i
         ), last_of_each AS (
             SELECT DISTINCT ON (c.ns, c.hash) c.* FROM checked AS c ORDER BY c.ns, c.hash, c.ord DESC
@@ -878,6 +883,19 @@ GRANT EXECUTE ON FUNCTION animus.delete_memories(bigint[]) TO animus_memory_writ
 
 SELECT e.extnamespace::regnamespace::text AS vector_schema
   FROM pg_catalog.pg_extension e WHERE e.extname = 'vector' \gset
+
+-- The vector branch needs pgvector 0.8's iterative index scans (hnsw.iterative_scan,
+-- hnsw.max_scan_tuples); the rest of animus works with 0.7.
+DO $$
+BEGIN
+    IF (SELECT string_to_array(extversion, '.')::int[] < '{0,8,0}' FROM pg_catalog.pg_extension WHERE extname = 'vector') THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'ZA011',
+            MESSAGE = format('memory search needs pgvector 0.8.0 or later; this database has %s',
+                             (SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'vector')),
+            HINT = 'Install pgvector >= 0.8.0 on the server and run ALTER EXTENSION vector UPDATE, then deploy again.';
+    END IF;
+END $$;
 
 -- k and candidates: 1 .. 1000 (1000 is also pgvector's ceiling for hnsw.ef_search).
 CREATE FUNCTION animus.memory_check_limit(value integer, argument text, maximum integer DEFAULT 1000)
@@ -1224,7 +1242,8 @@ INSERT INTO animus.error_codes (sqlstate, name, meaning, hint) VALUES
     ('ZA104', 'work_already_ended',         'The work item has already ended (completed, dead, cancelled) or is a merged duplicate.', 'Do not complete or fail an item twice; a cancelled item must not be completed. Check get_work(work_id).'),
     ('ZA105', 'illegal_state_transition',   'A work item state change is not in animus.work_state_transitions.',         'Change work item state only through the animus work functions.'),
     ('ZA106', 'queue_already_exists',       'create_queue was called for a queue that already exists.',                   'Pass if_not_exists => true, or use configure_queue to change its settings.'),
-    ('ZA107', 'invalid_queue_name',         'A queue name is not 1-40 characters of [a-z0-9_] starting with a letter.',  'Use a lower-case name such as ''work'' or ''mail_send''.');
+    ('ZA107', 'invalid_queue_name',         'A queue name is not 1-40 characters of [a-z0-9_] starting with a letter.',  'Use a lower-case name such as ''work'' or ''mail_send''.'),
+    ('ZA108', 'stale_claim',                'A worker passed the attempt number of its claim (read_work''s attempts) to complete_work, fail_work or heartbeat_work, but the item has been claimed again since (its visibility timeout expired): the caller no longer holds it.', 'Stop working on the item and drop its result: another worker holds the current claim. Heartbeat within the visibility timeout to keep a claim.');
 
 -- One row per animus work queue. Each is backed by a pgmq queue of the same name
 -- (pgmq.q_<name> / pgmq.a_<name>). Retry backoff and worker wake-up throttling live here.
@@ -2153,8 +2172,9 @@ COMMENT ON FUNCTION animus.submit_work_batch(jsonb, text, text, jsonb) IS
 -- Deploy animus:work_lifecycle to pg
 -- requires: work_submit
 
--- Raises the right error for a work item that a worker operation could not act on.
-CREATE FUNCTION animus.work_raise_not_running(work_id uuid, operation text)
+-- Raises the right error for a work item that a worker operation could not act on. attempt: the
+-- caller's claim token (read_work's attempts), NULL when the caller passed none.
+CREATE FUNCTION animus.work_raise_not_running(work_id uuid, operation text, attempt integer DEFAULT NULL)
     RETURNS void
     STABLE
     SET search_path = ''
@@ -2162,12 +2182,15 @@ CREATE FUNCTION animus.work_raise_not_running(work_id uuid, operation text)
 AS $$
 DECLARE
     s text;
+    n integer;
 BEGIN
-    SELECT w.state INTO s FROM animus.work_items w WHERE w.id = work_raise_not_running.work_id;
+    SELECT w.state, w.attempts INTO s, n FROM animus.work_items w WHERE w.id = work_raise_not_running.work_id;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA102', MESSAGE = pg_catalog.format('argument work_id: no such work item (%s)', operation),
             DETAIL = pg_catalog.format('work_id = %s', work_id),
             HINT = 'Pass the id returned by read_work or submit_work.';
+    ELSIF s <> 'merged' AND attempt IS NOT NULL AND attempt IS DISTINCT FROM n THEN
+        PERFORM animus.work_raise_stale_claim(work_id, operation, attempt, n, s);
     ELSIF s = 'queued' THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA103', MESSAGE = pg_catalog.format('argument work_id: work item is queued, not running (%s)', operation),
             DETAIL = pg_catalog.format('work_id = %s', work_id),
@@ -2179,9 +2202,28 @@ BEGIN
     END IF;
 END;
 $$;
-REVOKE ALL ON FUNCTION animus.work_raise_not_running(uuid, text) FROM PUBLIC;
-COMMENT ON FUNCTION animus.work_raise_not_running(uuid, text) IS
-'Internal: raises ZA102 (unknown work item), ZA103 (queued, not running) or ZA104 (already ended or merged) for a worker operation that found no running item.';
+REVOKE ALL ON FUNCTION animus.work_raise_not_running(uuid, text, integer) FROM PUBLIC;
+COMMENT ON FUNCTION animus.work_raise_not_running(uuid, text, integer) IS
+'Internal: raises ZA102 (unknown work item), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued, not running) or ZA104 (already ended or merged) for a worker operation that found no running item.';
+
+-- Claim fencing: the error for a caller whose claim (attempt n) is no longer the item's current one.
+CREATE FUNCTION animus.work_raise_stale_claim(work_id uuid, operation text, attempt integer, current_attempt integer, state text)
+    RETURNS void
+    VOLATILE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    RAISE EXCEPTION USING ERRCODE = 'ZA108',
+        MESSAGE = pg_catalog.format('argument attempt: stale claim of work item %s (%s): the caller holds attempt %s, the item is at attempt %s (%s)',
+                                    work_id, operation, attempt, current_attempt, state),
+        DETAIL = pg_catalog.format('work_id = %s, attempt = %s, current attempts = %s, state = %s', work_id, attempt, current_attempt, state),
+        HINT = 'Your visibility timeout expired and the item was claimed again: stop working on it and drop your result (nothing was written). Heartbeat within the visibility timeout to keep a claim.';
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.work_raise_stale_claim(uuid, text, integer, integer, text) FROM PUBLIC;
+COMMENT ON FUNCTION animus.work_raise_stale_claim(uuid, text, integer, integer, text) IS
+'Internal: raises ZA108 (stale claim) for work item work_id: the caller passed attempt, the item is at current_attempt.';
 
 -- When a running item ends, its replace-mode follow-up (if any) becomes the key holder and visible.
 CREATE FUNCTION animus.work_release_followups(ended uuid[])
@@ -2354,7 +2396,12 @@ COMMENT ON FUNCTION animus.read_work(text, interval, integer) IS
 'Claims up to qty visible work items of queue `queue` for vt (pgmq visibility timeout): higher priority first, then earliest due. Claimed items become running and count an attempt; an item whose last attempt timed out (worker died) becomes dead instead; messages of cancelled or ended items are archived and never returned. Returns the items with their trace_context and requesters (the canonical submission and every merged one: work_id, source, trigger_info, trace_context, submitted_at). May return fewer than qty. Raises ZA101 (unknown queue), ZA002 (vt not positive, qty not 1..10000).';
 
 -- complete ------------------------------------------------------------------------------------------
-CREATE FUNCTION animus.complete_work(work_ids uuid[], outcomes jsonb[] DEFAULT NULL)
+-- Claim fencing: `attempt` (single) / `attempts` (array, aligned with work_ids) is the claim token a
+-- worker got from read_work (its attempts column). When given, the item is acted on only if it is
+-- still at that attempt; otherwise it was claimed again since (the caller's visibility timeout
+-- expired) and the call raises ZA108 with nothing written. The check is part of the UPDATE's WHERE
+-- clause, so a concurrent read_work that re-claims the item cannot slip in between.
+CREATE FUNCTION animus.complete_work(work_ids uuid[], outcomes jsonb[] DEFAULT NULL, attempts integer[] DEFAULT NULL)
     RETURNS TABLE (work_id uuid, completed boolean)
     VOLATILE
     SECURITY DEFINER
@@ -2364,7 +2411,7 @@ AS $$
 #variable_conflict use_column
 DECLARE
     done    uuid[];
-    missing uuid;
+    bad     record;
     r       record;
 BEGIN
     IF work_ids IS NULL OR pg_catalog.array_position(work_ids, NULL) IS NOT NULL THEN
@@ -2376,6 +2423,11 @@ BEGIN
             DETAIL = pg_catalog.format('%s work ids, %s outcomes', pg_catalog.cardinality(work_ids), pg_catalog.cardinality(outcomes)),
             HINT = 'Pass outcomes => NULL, or an array as long as work_ids.';
     END IF;
+    IF complete_work.attempts IS NOT NULL AND pg_catalog.cardinality(complete_work.attempts) <> pg_catalog.cardinality(work_ids) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument attempts must have one element per work id',
+            DETAIL = pg_catalog.format('%s work ids, %s attempts', pg_catalog.cardinality(work_ids), pg_catalog.cardinality(complete_work.attempts)),
+            HINT = 'Pass attempts => NULL (no fencing), or the attempts read_work returned, aligned with work_ids.';
+    END IF;
     done := '{}';
     FOR r IN
         WITH u AS (
@@ -2383,8 +2435,8 @@ BEGIN
                SET state = 'completed', outcome = i.outcome, resolved_at = pg_catalog.clock_timestamp(),
                    updated_at = pg_catalog.clock_timestamp(),
                    duration_ms = extract(epoch FROM pg_catalog.clock_timestamp() - w.started_at) * 1000
-              FROM ROWS FROM (pg_catalog.unnest(work_ids), pg_catalog.unnest(outcomes)) AS i(id, outcome)
-             WHERE w.id = i.id AND w.state = 'running'
+              FROM ROWS FROM (pg_catalog.unnest(work_ids), pg_catalog.unnest(outcomes), pg_catalog.unnest(complete_work.attempts)) AS i(id, outcome, attempt)
+             WHERE w.id = i.id AND w.state = 'running' AND (i.attempt IS NULL OR w.attempts = i.attempt)
             RETURNING w.id, w.queue_name, w.msg_id
         )
         SELECT u.queue_name, pg_catalog.array_agg(u.id) AS ids, pg_catalog.array_agg(u.msg_id) AS msg_ids FROM u GROUP BY u.queue_name
@@ -2394,11 +2446,18 @@ BEGIN
     END LOOP;
     IF pg_catalog.cardinality(done) < pg_catalog.cardinality(work_ids) THEN
         -- Checked after the update (only for the ids it did not complete): the raise undoes it.
-        SELECT i INTO missing FROM pg_catalog.unnest(work_ids) AS i
-         WHERE i <> ALL (done) AND NOT EXISTS (SELECT 1 FROM animus.work_items w WHERE w.id = i) LIMIT 1;
-        IF FOUND THEN
+        SELECT i.id, w.id IS NULL AS missing, w.attempts, w.state, i.attempt INTO bad
+          FROM ROWS FROM (pg_catalog.unnest(work_ids), pg_catalog.unnest(complete_work.attempts)) AS i(id, attempt)
+          LEFT JOIN animus.work_items w ON w.id = i.id
+         WHERE i.id <> ALL (done)
+           AND (w.id IS NULL OR (i.attempt IS NOT NULL AND w.state <> 'merged' AND w.attempts <> i.attempt))
+         ORDER BY w.id IS NULL DESC
+         LIMIT 1;
+        IF FOUND AND bad.missing THEN
             RAISE EXCEPTION USING ERRCODE = 'ZA102', MESSAGE = 'argument work_ids: no such work item',
-                DETAIL = pg_catalog.format('work_id = %s', missing), HINT = 'Pass the ids returned by read_work.';
+                DETAIL = pg_catalog.format('work_id = %s', bad.id), HINT = 'Pass the ids returned by read_work.';
+        ELSIF FOUND THEN
+            PERFORM animus.work_raise_stale_claim(bad.id, 'complete_work', bad.attempt, bad.attempts, bad.state);
         END IF;
     END IF;
     IF pg_catalog.cardinality(done) > 0 THEN
@@ -2407,12 +2466,12 @@ BEGIN
     RETURN QUERY SELECT i, i = ANY (done) FROM pg_catalog.unnest(work_ids) AS i;
 END;
 $$;
-REVOKE ALL ON FUNCTION animus.complete_work(uuid[], jsonb[]) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.complete_work(uuid[], jsonb[]) TO animus_worker, animus_admin;
-COMMENT ON FUNCTION animus.complete_work(uuid[], jsonb[]) IS
-'Batch form for consumers: completes every running item of work_ids (outcomes[i] stored as outcome of work_ids[i]) and archives their messages in one call; returns (work_id, completed) per input id, completed = false for an item that was not running (cancelled, already ended, timed out and requeued), which is left unchanged. Merged duplicates resolve with their canonical item. Raises ZA001 (work_ids NULL or with a NULL), ZA002 (outcomes length differs), ZA102 (an unknown id; nothing is written).';
+REVOKE ALL ON FUNCTION animus.complete_work(uuid[], jsonb[], integer[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.complete_work(uuid[], jsonb[], integer[]) TO animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.complete_work(uuid[], jsonb[], integer[]) IS
+'Batch form for consumers: completes every running item of work_ids (outcomes[i] stored as outcome of work_ids[i]) and archives their messages in one call; returns (work_id, completed) per input id, completed = false for an item that was not running (cancelled, already ended, timed out and requeued), which is left unchanged. Merged duplicates resolve with their canonical item. Claim fencing: attempts[i] (the attempts read_work returned; NULL element = no check) must still be the item''s attempt count, else the item was claimed again since and the call raises ZA108. Raises ZA001 (work_ids NULL or with a NULL), ZA002 (outcomes or attempts length differs), ZA102 (an unknown id), ZA108 (a stale claim); nothing is written when it raises.';
 
-CREATE FUNCTION animus.complete_work(work_id uuid, outcome jsonb DEFAULT NULL)
+CREATE FUNCTION animus.complete_work(work_id uuid, outcome jsonb DEFAULT NULL, attempt integer DEFAULT NULL)
     RETURNS boolean
     VOLATILE
     SECURITY DEFINER
@@ -2431,22 +2490,23 @@ BEGIN
            updated_at = pg_catalog.clock_timestamp(),
            duration_ms = extract(epoch FROM pg_catalog.clock_timestamp() - w.started_at) * 1000
      WHERE w.id = complete_work.work_id AND w.state = 'running'
+       AND (complete_work.attempt IS NULL OR w.attempts = complete_work.attempt)
     RETURNING w.queue_name, w.msg_id INTO v_queue, v_msg;
     IF NOT FOUND THEN
-        PERFORM animus.work_raise_not_running(work_id, 'complete_work');
+        PERFORM animus.work_raise_not_running(work_id, 'complete_work', complete_work.attempt);
     END IF;
     PERFORM animus.work_queue_archive(v_queue, ARRAY[v_msg]);
     PERFORM animus.work_release_followups(ARRAY[work_id]);
     RETURN true;
 END;
 $$;
-REVOKE ALL ON FUNCTION animus.complete_work(uuid, jsonb) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.complete_work(uuid, jsonb) TO animus_worker, animus_admin;
-COMMENT ON FUNCTION animus.complete_work(uuid, jsonb) IS
-'Completes a running work item: state completed, outcome and duration_ms stored, its pgmq message archived; its merged duplicates resolve with it (get_work shows their canonical state), and a replace-mode follow-up waiting for it becomes visible. Returns true. Raises ZA001 (work_id NULL), ZA102 (unknown work item), ZA103 (queued, not running), ZA104 (already ended: a stale second completion, or cancelled meanwhile, or a merged duplicate).';
+REVOKE ALL ON FUNCTION animus.complete_work(uuid, jsonb, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.complete_work(uuid, jsonb, integer) TO animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.complete_work(uuid, jsonb, integer) IS
+'Completes a running work item: state completed, outcome and duration_ms stored, its pgmq message archived; its merged duplicates resolve with it (get_work shows their canonical state), and a replace-mode follow-up waiting for it becomes visible. Returns true. Claim fencing: with attempt (the attempts read_work returned) the item must still be at that attempt. Raises ZA001 (work_id NULL), ZA102 (unknown work item), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued, not running), ZA104 (already ended: a stale second completion, or cancelled meanwhile, or a merged duplicate).';
 
 -- fail ----------------------------------------------------------------------------------------------
-CREATE FUNCTION animus.fail_work(work_ids uuid[], error text, retryable boolean DEFAULT true)
+CREATE FUNCTION animus.fail_work(work_ids uuid[], error text, retryable boolean DEFAULT true, attempts integer[] DEFAULT NULL)
     RETURNS TABLE (work_id uuid, failed boolean, state text, retry_at timestamptz)
     VOLATILE
     SECURITY DEFINER
@@ -2455,7 +2515,7 @@ CREATE FUNCTION animus.fail_work(work_ids uuid[], error text, retryable boolean 
 AS $$
 #variable_conflict use_column
 DECLARE
-    missing uuid;
+    bad     record;
     r       record;
     res_ids uuid[] := '{}';
     res_st  text[] := '{}';
@@ -2473,11 +2533,10 @@ BEGIN
     IF retryable IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument retryable must not be NULL', HINT = 'Pass true or false.';
     END IF;
-    SELECT i INTO missing FROM pg_catalog.unnest(work_ids) AS i
-     WHERE NOT EXISTS (SELECT 1 FROM animus.work_items w WHERE w.id = i) LIMIT 1;
-    IF FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA102', MESSAGE = 'argument work_ids: no such work item',
-            DETAIL = pg_catalog.format('work_id = %s', missing), HINT = 'Pass the ids returned by read_work.';
+    IF fail_work.attempts IS NOT NULL AND pg_catalog.cardinality(fail_work.attempts) <> pg_catalog.cardinality(work_ids) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument attempts must have one element per work id',
+            DETAIL = pg_catalog.format('%s work ids, %s attempts', pg_catalog.cardinality(work_ids), pg_catalog.cardinality(fail_work.attempts)),
+            HINT = 'Pass attempts => NULL (no fencing), or the attempts read_work returned, aligned with work_ids.';
     END IF;
     -- Retry delay: min(cap, base * factor^(attempts-1)) scaled by a random factor in [1-jitter, 1+jitter].
     FOR r IN
@@ -2494,8 +2553,9 @@ BEGIN
                    resolved_at = CASE WHEN retryable AND w.attempts < w.max_attempts THEN NULL ELSE pg_catalog.clock_timestamp() END,
                    duration_ms = extract(epoch FROM pg_catalog.clock_timestamp() - w.started_at) * 1000,
                    updated_at = pg_catalog.clock_timestamp()
-              FROM animus.queues q
-             WHERE q.queue_name = w.queue_name AND w.id = ANY (work_ids) AND w.state = 'running'
+              FROM animus.queues q, ROWS FROM (pg_catalog.unnest(work_ids), pg_catalog.unnest(fail_work.attempts)) AS i(id, attempt)
+             WHERE q.queue_name = w.queue_name AND w.id = i.id AND w.state = 'running'
+               AND (i.attempt IS NULL OR w.attempts = i.attempt)
             RETURNING w.id, w.state, w.queue_name, w.msg_id, w.run_at
         )
         SELECT u.queue_name, u.state, pg_catalog.array_agg(u.id) AS ids, pg_catalog.array_agg(u.msg_id) AS msg_ids,
@@ -2513,6 +2573,23 @@ BEGIN
         res_at := res_at || CASE WHEN r.state = 'queued' THEN r.run_ats
                                  ELSE pg_catalog.array_fill(NULL::timestamptz, ARRAY[pg_catalog.cardinality(r.ids)]) END;
     END LOOP;
+    IF pg_catalog.cardinality(res_ids) < pg_catalog.cardinality(work_ids) THEN
+        -- Checked after the update, only for the ids it did not fail: unknown ids (ZA102) and stale
+        -- claims (ZA108) raise, which undoes the update (nothing is written).
+        SELECT i.id, w.id IS NULL AS missing, w.attempts, w.state, i.attempt INTO bad
+          FROM ROWS FROM (pg_catalog.unnest(work_ids), pg_catalog.unnest(fail_work.attempts)) AS i(id, attempt)
+          LEFT JOIN animus.work_items w ON w.id = i.id
+         WHERE i.id <> ALL (res_ids)
+           AND (w.id IS NULL OR (i.attempt IS NOT NULL AND w.state <> 'merged' AND w.attempts <> i.attempt))
+         ORDER BY w.id IS NULL DESC
+         LIMIT 1;
+        IF FOUND AND bad.missing THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA102', MESSAGE = 'argument work_ids: no such work item',
+                DETAIL = pg_catalog.format('work_id = %s', bad.id), HINT = 'Pass the ids returned by read_work.';
+        ELSIF FOUND THEN
+            PERFORM animus.work_raise_stale_claim(bad.id, 'fail_work', bad.attempt, bad.attempts, bad.state);
+        END IF;
+    END IF;
     IF pg_catalog.cardinality(dead) > 0 THEN
         PERFORM animus.work_release_followups(dead);
     END IF;
@@ -2523,12 +2600,12 @@ BEGIN
         ON x.id = i;
 END;
 $$;
-REVOKE ALL ON FUNCTION animus.fail_work(uuid[], text, boolean) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.fail_work(uuid[], text, boolean) TO animus_worker, animus_admin;
-COMMENT ON FUNCTION animus.fail_work(uuid[], text, boolean) IS
-'Batch form: fails every running item of work_ids with `error`. An item with attempts left and retryable goes back to queued and becomes visible after the queue''s backoff: min(backoff_cap, backoff_base * backoff_factor^(attempts-1)) * (1 +/- backoff_jitter) (defaults 2 s * 2^(n-1), cap 5 min, +/-25 %); otherwise it is dead (dead-lettered: kept with its error, message archived). Returns (work_id, failed, state, retry_at) per input id; failed = false for an item that was not running (left unchanged). Raises ZA001 (work_ids NULL or with a NULL, error NULL or empty, retryable NULL), ZA102 (an unknown id; nothing is written).';
+REVOKE ALL ON FUNCTION animus.fail_work(uuid[], text, boolean, integer[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.fail_work(uuid[], text, boolean, integer[]) TO animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.fail_work(uuid[], text, boolean, integer[]) IS
+'Batch form: fails every running item of work_ids with `error`. An item with attempts left and retryable goes back to queued and becomes visible after the queue''s backoff: min(backoff_cap, backoff_base * backoff_factor^(attempts-1)) * (1 +/- backoff_jitter) (defaults 2 s * 2^(n-1), cap 5 min, +/-25 %); otherwise it is dead (dead-lettered: kept with its error, message archived). Returns (work_id, failed, state, retry_at) per input id; failed = false for an item that was not running (left unchanged). Claim fencing: attempts[i] (the attempts read_work returned; NULL element = no check) must still be the item''s attempt count, else it was claimed again since and the call raises ZA108. Raises ZA001 (work_ids NULL or with a NULL, error NULL or empty, retryable NULL), ZA002 (attempts length differs), ZA102 (an unknown id), ZA108 (a stale claim); nothing is written when it raises.';
 
-CREATE FUNCTION animus.fail_work(work_id uuid, error text, retryable boolean DEFAULT true)
+CREATE FUNCTION animus.fail_work(work_id uuid, error text, retryable boolean DEFAULT true, attempt integer DEFAULT NULL)
     RETURNS TABLE (state text, retry_at timestamptz)
     VOLATILE
     SECURITY DEFINER
@@ -2542,20 +2619,21 @@ BEGIN
     IF work_id IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_id must not be NULL', HINT = 'Pass the id returned by read_work.';
     END IF;
-    SELECT * INTO r FROM animus.fail_work(work_ids => ARRAY[fail_work.work_id], error => fail_work.error, retryable => fail_work.retryable);
+    SELECT * INTO r FROM animus.fail_work(work_ids => ARRAY[fail_work.work_id], error => fail_work.error, retryable => fail_work.retryable,
+                                          attempts => ARRAY[fail_work.attempt]);
     IF NOT r.failed THEN
-        PERFORM animus.work_raise_not_running(fail_work.work_id, 'fail_work');
+        PERFORM animus.work_raise_not_running(fail_work.work_id, 'fail_work', fail_work.attempt);
     END IF;
     RETURN QUERY SELECT r.state, r.retry_at;
 END;
 $$;
-REVOKE ALL ON FUNCTION animus.fail_work(uuid, text, boolean) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.fail_work(uuid, text, boolean) TO animus_worker, animus_admin;
-COMMENT ON FUNCTION animus.fail_work(uuid, text, boolean) IS
-'Fails a running work item: back to queued after the queue''s exponential backoff with jitter while attempts < max_attempts and retryable, else dead (kept with its error, message archived). Returns (state, retry_at). Raises ZA001 (work_id/error/retryable NULL, error empty), ZA102 (unknown work item), ZA103 (queued, not running), ZA104 (already ended, cancelled or merged).';
+REVOKE ALL ON FUNCTION animus.fail_work(uuid, text, boolean, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.fail_work(uuid, text, boolean, integer) TO animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.fail_work(uuid, text, boolean, integer) IS
+'Fails a running work item: back to queued after the queue''s exponential backoff with jitter while attempts < max_attempts and retryable, else dead (kept with its error, message archived). Returns (state, retry_at). Claim fencing: with attempt (the attempts read_work returned) the item must still be at that attempt. Raises ZA001 (work_id/error/retryable NULL, error empty), ZA102 (unknown work item), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued, not running), ZA104 (already ended, cancelled or merged).';
 
 -- heartbeat, cancel ---------------------------------------------------------------------------------
-CREATE FUNCTION animus.heartbeat_work(work_id uuid, extend interval DEFAULT '30 seconds')
+CREATE FUNCTION animus.heartbeat_work(work_id uuid, extend interval DEFAULT '30 seconds', attempt integer DEFAULT NULL)
     RETURNS TABLE (state text, cancelled boolean, visible_until timestamptz)
     VOLATILE
     SECURITY DEFINER
@@ -2579,23 +2657,25 @@ BEGIN
     v_until := pg_catalog.clock_timestamp() + extend;
     UPDATE animus.work_items w SET heartbeat_at = pg_catalog.clock_timestamp()
      WHERE w.id = heartbeat_work.work_id AND w.state = 'running'
+       AND (heartbeat_work.attempt IS NULL OR w.attempts = heartbeat_work.attempt)
     RETURNING w.queue_name, w.msg_id INTO v_queue, v_msg;
     IF FOUND THEN
         PERFORM animus.work_queue_set_vt(v_queue, ARRAY[v_msg], ARRAY[v_until]);
         RETURN QUERY SELECT 'running'::text, false, v_until;
         RETURN;
     END IF;
-    IF EXISTS (SELECT 1 FROM animus.work_items w WHERE w.id = heartbeat_work.work_id AND w.state = 'cancelled') THEN
+    IF EXISTS (SELECT 1 FROM animus.work_items w WHERE w.id = heartbeat_work.work_id AND w.state = 'cancelled'
+                  AND (heartbeat_work.attempt IS NULL OR w.attempts = heartbeat_work.attempt)) THEN
         RETURN QUERY SELECT 'cancelled'::text, true, NULL::timestamptz;
         RETURN;
     END IF;
-    PERFORM animus.work_raise_not_running(heartbeat_work.work_id, 'heartbeat_work');
+    PERFORM animus.work_raise_not_running(heartbeat_work.work_id, 'heartbeat_work', heartbeat_work.attempt);
 END;
 $$;
-REVOKE ALL ON FUNCTION animus.heartbeat_work(uuid, interval) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.heartbeat_work(uuid, interval) TO animus_worker, animus_admin;
-COMMENT ON FUNCTION animus.heartbeat_work(uuid, interval) IS
-'Extends the visibility timeout of a running item to now + extend and records heartbeat_at. Returns (state, cancelled, visible_until): cancelled = true (and nothing extended) when the item was cancelled meanwhile, so the worker can stop. Raises ZA001 (work_id NULL), ZA002 (extend not positive), ZA102 (unknown item), ZA103 (queued: the claim timed out), ZA104 (already ended or merged).';
+REVOKE ALL ON FUNCTION animus.heartbeat_work(uuid, interval, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.heartbeat_work(uuid, interval, integer) TO animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.heartbeat_work(uuid, interval, integer) IS
+'Extends the visibility timeout of a running item to now + extend and records heartbeat_at. Returns (state, cancelled, visible_until): cancelled = true (and nothing extended) when the item was cancelled meanwhile, so the worker can stop. Claim fencing: with attempt (the attempts read_work returned) the item must still be at that attempt. Raises ZA001 (work_id NULL), ZA002 (extend not positive), ZA102 (unknown item), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued: the claim timed out), ZA104 (already ended or merged).';
 
 CREATE FUNCTION animus.cancel_work(work_id uuid)
     RETURNS boolean
@@ -3631,6 +3711,54 @@ COMMENT ON FUNCTION animus.memory_bm25_reindex(text) IS
 
 GRANT SELECT ON animus.memory_terms, animus.memory_bm25_settings, animus.memory_bm25_namespace_stats,
                 animus.memory_bm25_term_stats, animus.memory_bm25_deltas TO animus_memory_reader;
+
+-- ==== change work_release (deploy/work_release.sql) ====
+-- Deploy animus:work_release to pg
+-- requires: work_lifecycle
+-- requires: work_status
+
+-- release: give a claimed item back without counting the attempt --------------------------------
+CREATE FUNCTION animus.release_work(work_id uuid, attempt integer DEFAULT NULL, delay interval DEFAULT '0 seconds')
+    RETURNS timestamptz
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_queue text;
+    v_msg   bigint;
+    v_at    timestamptz;
+BEGIN
+    IF release_work.work_id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_id must not be NULL', HINT = 'Pass the id returned by read_work.';
+    END IF;
+    IF release_work.delay IS NULL OR release_work.delay < '0' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument delay must not be NULL or negative',
+            DETAIL = pg_catalog.format('delay = %s', coalesce(release_work.delay::text, 'NULL')),
+            HINT = 'Pass how long the released item stays invisible, e.g. ''0 seconds'' (visible at once).';
+    END IF;
+    v_at := pg_catalog.clock_timestamp() + release_work.delay;
+    -- running -> queued (a legal transition, as for a retry); read_work counted the attempt when
+    -- it claimed the item, so it is taken back: the next claim counts the same attempt again.
+    -- Claim fencing as in complete_work: with attempt, only the caller's own claim is released.
+    UPDATE animus.work_items w
+       SET state = 'queued', attempts = greatest(w.attempts - 1, 0), run_at = v_at,
+           updated_at = pg_catalog.clock_timestamp()
+     WHERE w.id = release_work.work_id AND w.state = 'running'
+       AND (release_work.attempt IS NULL OR w.attempts = release_work.attempt)
+    RETURNING w.queue_name, w.msg_id INTO v_queue, v_msg;
+    IF NOT FOUND THEN
+        PERFORM animus.work_raise_not_running(release_work.work_id, 'release_work', release_work.attempt);
+    END IF;
+    PERFORM animus.work_queue_set_vt(v_queue, ARRAY[v_msg], ARRAY[v_at]);
+    RETURN v_at;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.release_work(uuid, integer, interval) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.release_work(uuid, integer, interval) TO animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.release_work(uuid, integer, interval) IS
+'Gives a running (claimed) work item back: state queued again, visible to read_work after `delay` (default at once), and the attempt read_work counted for this claim is taken back (attempts - 1), so a release, e.g. at a graceful worker shutdown, is not a failed attempt. The item keeps its error, its merged duplicates and a waiting replace-mode follow-up (which keeps waiting). Claim fencing: with attempt (the attempts read_work returned) the item must still be at that attempt. Returns the time the item becomes visible again. Raises ZA001 (work_id NULL), ZA002 (delay NULL or negative), ZA102 (unknown work item), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued, not running), ZA104 (already ended, cancelled or merged).';
 
 -- ==== change security_memory_rls (deploy/security_memory_rls.sql) ====
 -- Deploy animus:security_memory_rls to pg

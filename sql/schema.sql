@@ -140,17 +140,17 @@ $$;
 COMMENT ON FUNCTION animus.cancel_work(work_id uuid) IS 'Cancels a queued or running work item: state cancelled, message archived (it is never returned by read_work); a running worker learns it from heartbeat_work and its complete_work then raises ZA104. Returns true, or false if it was already cancelled. Raises ZA001 (work_id NULL), ZA102 (unknown item), ZA104 (completed, dead or a merged submission).';
 
 --
--- Name: complete_work(uuid[], jsonb[]); Type: FUNCTION; Schema: animus; Owner: -
+-- Name: complete_work(uuid[], jsonb[], integer[]); Type: FUNCTION; Schema: animus; Owner: -
 --
 
-CREATE FUNCTION animus.complete_work(work_ids uuid[], outcomes jsonb[] DEFAULT NULL::jsonb[]) RETURNS TABLE(work_id uuid, completed boolean)
+CREATE FUNCTION animus.complete_work(work_ids uuid[], outcomes jsonb[] DEFAULT NULL::jsonb[], attempts integer[] DEFAULT NULL::integer[]) RETURNS TABLE(work_id uuid, completed boolean)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
 #variable_conflict use_column
 DECLARE
     done    uuid[];
-    missing uuid;
+    bad     record;
     r       record;
 BEGIN
     IF work_ids IS NULL OR pg_catalog.array_position(work_ids, NULL) IS NOT NULL THEN
@@ -162,6 +162,11 @@ BEGIN
             DETAIL = pg_catalog.format('%s work ids, %s outcomes', pg_catalog.cardinality(work_ids), pg_catalog.cardinality(outcomes)),
             HINT = 'Pass outcomes => NULL, or an array as long as work_ids.';
     END IF;
+    IF complete_work.attempts IS NOT NULL AND pg_catalog.cardinality(complete_work.attempts) <> pg_catalog.cardinality(work_ids) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument attempts must have one element per work id',
+            DETAIL = pg_catalog.format('%s work ids, %s attempts', pg_catalog.cardinality(work_ids), pg_catalog.cardinality(complete_work.attempts)),
+            HINT = 'Pass attempts => NULL (no fencing), or the attempts read_work returned, aligned with work_ids.';
+    END IF;
     done := '{}';
     FOR r IN
         WITH u AS (
@@ -169,8 +174,8 @@ BEGIN
                SET state = 'completed', outcome = i.outcome, resolved_at = pg_catalog.clock_timestamp(),
                    updated_at = pg_catalog.clock_timestamp(),
                    duration_ms = extract(epoch FROM pg_catalog.clock_timestamp() - w.started_at) * 1000
-              FROM ROWS FROM (pg_catalog.unnest(work_ids), pg_catalog.unnest(outcomes)) AS i(id, outcome)
-             WHERE w.id = i.id AND w.state = 'running'
+              FROM ROWS FROM (pg_catalog.unnest(work_ids), pg_catalog.unnest(outcomes), pg_catalog.unnest(complete_work.attempts)) AS i(id, outcome, attempt)
+             WHERE w.id = i.id AND w.state = 'running' AND (i.attempt IS NULL OR w.attempts = i.attempt)
             RETURNING w.id, w.queue_name, w.msg_id
         )
         SELECT u.queue_name, pg_catalog.array_agg(u.id) AS ids, pg_catalog.array_agg(u.msg_id) AS msg_ids FROM u GROUP BY u.queue_name
@@ -180,11 +185,18 @@ BEGIN
     END LOOP;
     IF pg_catalog.cardinality(done) < pg_catalog.cardinality(work_ids) THEN
         -- Checked after the update (only for the ids it did not complete): the raise undoes it.
-        SELECT i INTO missing FROM pg_catalog.unnest(work_ids) AS i
-         WHERE i <> ALL (done) AND NOT EXISTS (SELECT 1 FROM animus.work_items w WHERE w.id = i) LIMIT 1;
-        IF FOUND THEN
+        SELECT i.id, w.id IS NULL AS missing, w.attempts, w.state, i.attempt INTO bad
+          FROM ROWS FROM (pg_catalog.unnest(work_ids), pg_catalog.unnest(complete_work.attempts)) AS i(id, attempt)
+          LEFT JOIN animus.work_items w ON w.id = i.id
+         WHERE i.id <> ALL (done)
+           AND (w.id IS NULL OR (i.attempt IS NOT NULL AND w.state <> 'merged' AND w.attempts <> i.attempt))
+         ORDER BY w.id IS NULL DESC
+         LIMIT 1;
+        IF FOUND AND bad.missing THEN
             RAISE EXCEPTION USING ERRCODE = 'ZA102', MESSAGE = 'argument work_ids: no such work item',
-                DETAIL = pg_catalog.format('work_id = %s', missing), HINT = 'Pass the ids returned by read_work.';
+                DETAIL = pg_catalog.format('work_id = %s', bad.id), HINT = 'Pass the ids returned by read_work.';
+        ELSIF FOUND THEN
+            PERFORM animus.work_raise_stale_claim(bad.id, 'complete_work', bad.attempt, bad.attempts, bad.state);
         END IF;
     END IF;
     IF pg_catalog.cardinality(done) > 0 THEN
@@ -195,16 +207,16 @@ END;
 $$;
 
 --
--- Name: FUNCTION complete_work(work_ids uuid[], outcomes jsonb[]); Type: COMMENT; Schema: animus; Owner: -
+-- Name: FUNCTION complete_work(work_ids uuid[], outcomes jsonb[], attempts integer[]); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.complete_work(work_ids uuid[], outcomes jsonb[]) IS 'Batch form for consumers: completes every running item of work_ids (outcomes[i] stored as outcome of work_ids[i]) and archives their messages in one call; returns (work_id, completed) per input id, completed = false for an item that was not running (cancelled, already ended, timed out and requeued), which is left unchanged. Merged duplicates resolve with their canonical item. Raises ZA001 (work_ids NULL or with a NULL), ZA002 (outcomes length differs), ZA102 (an unknown id; nothing is written).';
+COMMENT ON FUNCTION animus.complete_work(work_ids uuid[], outcomes jsonb[], attempts integer[]) IS 'Batch form for consumers: completes every running item of work_ids (outcomes[i] stored as outcome of work_ids[i]) and archives their messages in one call; returns (work_id, completed) per input id, completed = false for an item that was not running (cancelled, already ended, timed out and requeued), which is left unchanged. Merged duplicates resolve with their canonical item. Claim fencing: attempts[i] (the attempts read_work returned; NULL element = no check) must still be the item''s attempt count, else the item was claimed again since and the call raises ZA108. Raises ZA001 (work_ids NULL or with a NULL), ZA002 (outcomes or attempts length differs), ZA102 (an unknown id), ZA108 (a stale claim); nothing is written when it raises.';
 
 --
--- Name: complete_work(uuid, jsonb); Type: FUNCTION; Schema: animus; Owner: -
+-- Name: complete_work(uuid, jsonb, integer); Type: FUNCTION; Schema: animus; Owner: -
 --
 
-CREATE FUNCTION animus.complete_work(work_id uuid, outcome jsonb DEFAULT NULL::jsonb) RETURNS boolean
+CREATE FUNCTION animus.complete_work(work_id uuid, outcome jsonb DEFAULT NULL::jsonb, attempt integer DEFAULT NULL::integer) RETURNS boolean
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
@@ -220,9 +232,10 @@ BEGIN
            updated_at = pg_catalog.clock_timestamp(),
            duration_ms = extract(epoch FROM pg_catalog.clock_timestamp() - w.started_at) * 1000
      WHERE w.id = complete_work.work_id AND w.state = 'running'
+       AND (complete_work.attempt IS NULL OR w.attempts = complete_work.attempt)
     RETURNING w.queue_name, w.msg_id INTO v_queue, v_msg;
     IF NOT FOUND THEN
-        PERFORM animus.work_raise_not_running(work_id, 'complete_work');
+        PERFORM animus.work_raise_not_running(work_id, 'complete_work', complete_work.attempt);
     END IF;
     PERFORM animus.work_queue_archive(v_queue, ARRAY[v_msg]);
     PERFORM animus.work_release_followups(ARRAY[work_id]);
@@ -231,10 +244,10 @@ END;
 $$;
 
 --
--- Name: FUNCTION complete_work(work_id uuid, outcome jsonb); Type: COMMENT; Schema: animus; Owner: -
+-- Name: FUNCTION complete_work(work_id uuid, outcome jsonb, attempt integer); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.complete_work(work_id uuid, outcome jsonb) IS 'Completes a running work item: state completed, outcome and duration_ms stored, its pgmq message archived; its merged duplicates resolve with it (get_work shows their canonical state), and a replace-mode follow-up waiting for it becomes visible. Returns true. Raises ZA001 (work_id NULL), ZA102 (unknown work item), ZA103 (queued, not running), ZA104 (already ended: a stale second completion, or cancelled meanwhile, or a merged duplicate).';
+COMMENT ON FUNCTION animus.complete_work(work_id uuid, outcome jsonb, attempt integer) IS 'Completes a running work item: state completed, outcome and duration_ms stored, its pgmq message archived; its merged duplicates resolve with it (get_work shows their canonical state), and a replace-mode follow-up waiting for it becomes visible. Returns true. Claim fencing: with attempt (the attempts read_work returned) the item must still be at that attempt. Raises ZA001 (work_id NULL), ZA102 (unknown work item), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued, not running), ZA104 (already ended: a stale second completion, or cancelled meanwhile, or a merged duplicate).';
 
 SET default_tablespace = '';
 
@@ -469,16 +482,16 @@ $$;
 COMMENT ON FUNCTION animus.drop_queue(queue text) IS 'Drops a work queue: its work items (all states), its pgmq queue and archive. Returns the number of work items deleted. Raises ZA101 (unknown queue).';
 
 --
--- Name: fail_work(uuid[], text, boolean); Type: FUNCTION; Schema: animus; Owner: -
+-- Name: fail_work(uuid[], text, boolean, integer[]); Type: FUNCTION; Schema: animus; Owner: -
 --
 
-CREATE FUNCTION animus.fail_work(work_ids uuid[], error text, retryable boolean DEFAULT true) RETURNS TABLE(work_id uuid, failed boolean, state text, retry_at timestamp with time zone)
+CREATE FUNCTION animus.fail_work(work_ids uuid[], error text, retryable boolean DEFAULT true, attempts integer[] DEFAULT NULL::integer[]) RETURNS TABLE(work_id uuid, failed boolean, state text, retry_at timestamp with time zone)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
 #variable_conflict use_column
 DECLARE
-    missing uuid;
+    bad     record;
     r       record;
     res_ids uuid[] := '{}';
     res_st  text[] := '{}';
@@ -496,11 +509,10 @@ BEGIN
     IF retryable IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument retryable must not be NULL', HINT = 'Pass true or false.';
     END IF;
-    SELECT i INTO missing FROM pg_catalog.unnest(work_ids) AS i
-     WHERE NOT EXISTS (SELECT 1 FROM animus.work_items w WHERE w.id = i) LIMIT 1;
-    IF FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA102', MESSAGE = 'argument work_ids: no such work item',
-            DETAIL = pg_catalog.format('work_id = %s', missing), HINT = 'Pass the ids returned by read_work.';
+    IF fail_work.attempts IS NOT NULL AND pg_catalog.cardinality(fail_work.attempts) <> pg_catalog.cardinality(work_ids) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument attempts must have one element per work id',
+            DETAIL = pg_catalog.format('%s work ids, %s attempts', pg_catalog.cardinality(work_ids), pg_catalog.cardinality(fail_work.attempts)),
+            HINT = 'Pass attempts => NULL (no fencing), or the attempts read_work returned, aligned with work_ids.';
     END IF;
     -- Retry delay: min(cap, base * factor^(attempts-1)) scaled by a random factor in [1-jitter, 1+jitter].
     FOR r IN
@@ -517,8 +529,9 @@ BEGIN
                    resolved_at = CASE WHEN retryable AND w.attempts < w.max_attempts THEN NULL ELSE pg_catalog.clock_timestamp() END,
                    duration_ms = extract(epoch FROM pg_catalog.clock_timestamp() - w.started_at) * 1000,
                    updated_at = pg_catalog.clock_timestamp()
-              FROM animus.queues q
-             WHERE q.queue_name = w.queue_name AND w.id = ANY (work_ids) AND w.state = 'running'
+              FROM animus.queues q, ROWS FROM (pg_catalog.unnest(work_ids), pg_catalog.unnest(fail_work.attempts)) AS i(id, attempt)
+             WHERE q.queue_name = w.queue_name AND w.id = i.id AND w.state = 'running'
+               AND (i.attempt IS NULL OR w.attempts = i.attempt)
             RETURNING w.id, w.state, w.queue_name, w.msg_id, w.run_at
         )
         SELECT u.queue_name, u.state, pg_catalog.array_agg(u.id) AS ids, pg_catalog.array_agg(u.msg_id) AS msg_ids,
@@ -536,6 +549,23 @@ BEGIN
         res_at := res_at || CASE WHEN r.state = 'queued' THEN r.run_ats
                                  ELSE pg_catalog.array_fill(NULL::timestamptz, ARRAY[pg_catalog.cardinality(r.ids)]) END;
     END LOOP;
+    IF pg_catalog.cardinality(res_ids) < pg_catalog.cardinality(work_ids) THEN
+        -- Checked after the update, only for the ids it did not fail: unknown ids (ZA102) and stale
+        -- claims (ZA108) raise, which undoes the update (nothing is written).
+        SELECT i.id, w.id IS NULL AS missing, w.attempts, w.state, i.attempt INTO bad
+          FROM ROWS FROM (pg_catalog.unnest(work_ids), pg_catalog.unnest(fail_work.attempts)) AS i(id, attempt)
+          LEFT JOIN animus.work_items w ON w.id = i.id
+         WHERE i.id <> ALL (res_ids)
+           AND (w.id IS NULL OR (i.attempt IS NOT NULL AND w.state <> 'merged' AND w.attempts <> i.attempt))
+         ORDER BY w.id IS NULL DESC
+         LIMIT 1;
+        IF FOUND AND bad.missing THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA102', MESSAGE = 'argument work_ids: no such work item',
+                DETAIL = pg_catalog.format('work_id = %s', bad.id), HINT = 'Pass the ids returned by read_work.';
+        ELSIF FOUND THEN
+            PERFORM animus.work_raise_stale_claim(bad.id, 'fail_work', bad.attempt, bad.attempts, bad.state);
+        END IF;
+    END IF;
     IF pg_catalog.cardinality(dead) > 0 THEN
         PERFORM animus.work_release_followups(dead);
     END IF;
@@ -548,16 +578,16 @@ END;
 $$;
 
 --
--- Name: FUNCTION fail_work(work_ids uuid[], error text, retryable boolean); Type: COMMENT; Schema: animus; Owner: -
+-- Name: FUNCTION fail_work(work_ids uuid[], error text, retryable boolean, attempts integer[]); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.fail_work(work_ids uuid[], error text, retryable boolean) IS 'Batch form: fails every running item of work_ids with `error`. An item with attempts left and retryable goes back to queued and becomes visible after the queue''s backoff: min(backoff_cap, backoff_base * backoff_factor^(attempts-1)) * (1 +/- backoff_jitter) (defaults 2 s * 2^(n-1), cap 5 min, +/-25 %); otherwise it is dead (dead-lettered: kept with its error, message archived). Returns (work_id, failed, state, retry_at) per input id; failed = false for an item that was not running (left unchanged). Raises ZA001 (work_ids NULL or with a NULL, error NULL or empty, retryable NULL), ZA102 (an unknown id; nothing is written).';
+COMMENT ON FUNCTION animus.fail_work(work_ids uuid[], error text, retryable boolean, attempts integer[]) IS 'Batch form: fails every running item of work_ids with `error`. An item with attempts left and retryable goes back to queued and becomes visible after the queue''s backoff: min(backoff_cap, backoff_base * backoff_factor^(attempts-1)) * (1 +/- backoff_jitter) (defaults 2 s * 2^(n-1), cap 5 min, +/-25 %); otherwise it is dead (dead-lettered: kept with its error, message archived). Returns (work_id, failed, state, retry_at) per input id; failed = false for an item that was not running (left unchanged). Claim fencing: attempts[i] (the attempts read_work returned; NULL element = no check) must still be the item''s attempt count, else it was claimed again since and the call raises ZA108. Raises ZA001 (work_ids NULL or with a NULL, error NULL or empty, retryable NULL), ZA002 (attempts length differs), ZA102 (an unknown id), ZA108 (a stale claim); nothing is written when it raises.';
 
 --
--- Name: fail_work(uuid, text, boolean); Type: FUNCTION; Schema: animus; Owner: -
+-- Name: fail_work(uuid, text, boolean, integer); Type: FUNCTION; Schema: animus; Owner: -
 --
 
-CREATE FUNCTION animus.fail_work(work_id uuid, error text, retryable boolean DEFAULT true) RETURNS TABLE(state text, retry_at timestamp with time zone)
+CREATE FUNCTION animus.fail_work(work_id uuid, error text, retryable boolean DEFAULT true, attempt integer DEFAULT NULL::integer) RETURNS TABLE(state text, retry_at timestamp with time zone)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
@@ -568,19 +598,20 @@ BEGIN
     IF work_id IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_id must not be NULL', HINT = 'Pass the id returned by read_work.';
     END IF;
-    SELECT * INTO r FROM animus.fail_work(work_ids => ARRAY[fail_work.work_id], error => fail_work.error, retryable => fail_work.retryable);
+    SELECT * INTO r FROM animus.fail_work(work_ids => ARRAY[fail_work.work_id], error => fail_work.error, retryable => fail_work.retryable,
+                                          attempts => ARRAY[fail_work.attempt]);
     IF NOT r.failed THEN
-        PERFORM animus.work_raise_not_running(fail_work.work_id, 'fail_work');
+        PERFORM animus.work_raise_not_running(fail_work.work_id, 'fail_work', fail_work.attempt);
     END IF;
     RETURN QUERY SELECT r.state, r.retry_at;
 END;
 $$;
 
 --
--- Name: FUNCTION fail_work(work_id uuid, error text, retryable boolean); Type: COMMENT; Schema: animus; Owner: -
+-- Name: FUNCTION fail_work(work_id uuid, error text, retryable boolean, attempt integer); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.fail_work(work_id uuid, error text, retryable boolean) IS 'Fails a running work item: back to queued after the queue''s exponential backoff with jitter while attempts < max_attempts and retryable, else dead (kept with its error, message archived). Returns (state, retry_at). Raises ZA001 (work_id/error/retryable NULL, error empty), ZA102 (unknown work item), ZA103 (queued, not running), ZA104 (already ended, cancelled or merged).';
+COMMENT ON FUNCTION animus.fail_work(work_id uuid, error text, retryable boolean, attempt integer) IS 'Fails a running work item: back to queued after the queue''s exponential backoff with jitter while attempts < max_attempts and retryable, else dead (kept with its error, message archived). Returns (state, retry_at). Claim fencing: with attempt (the attempts read_work returned) the item must still be at that attempt. Raises ZA001 (work_id/error/retryable NULL, error empty), ZA102 (unknown work item), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued, not running), ZA104 (already ended, cancelled or merged).';
 
 --
 -- Name: memory_content_hash(text); Type: FUNCTION; Schema: animus; Owner: -
@@ -753,10 +784,10 @@ $$;
 COMMENT ON FUNCTION animus.grant_memory_namespace(role_name text, namespace text, can_write boolean) IS 'Lets role_name (and its members) read the memories of namespace (''*'' = every namespace), and change them if can_write. Granting again replaces can_write. animus_admin only. Raises ZA001 (role_name), ZA320 (no such role), ZA321 (namespace).';
 
 --
--- Name: heartbeat_work(uuid, interval); Type: FUNCTION; Schema: animus; Owner: -
+-- Name: heartbeat_work(uuid, interval, integer); Type: FUNCTION; Schema: animus; Owner: -
 --
 
-CREATE FUNCTION animus.heartbeat_work(work_id uuid, extend interval DEFAULT '00:00:30'::interval) RETURNS TABLE(state text, cancelled boolean, visible_until timestamp with time zone)
+CREATE FUNCTION animus.heartbeat_work(work_id uuid, extend interval DEFAULT '00:00:30'::interval, attempt integer DEFAULT NULL::integer) RETURNS TABLE(state text, cancelled boolean, visible_until timestamp with time zone)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
@@ -777,25 +808,27 @@ BEGIN
     v_until := pg_catalog.clock_timestamp() + extend;
     UPDATE animus.work_items w SET heartbeat_at = pg_catalog.clock_timestamp()
      WHERE w.id = heartbeat_work.work_id AND w.state = 'running'
+       AND (heartbeat_work.attempt IS NULL OR w.attempts = heartbeat_work.attempt)
     RETURNING w.queue_name, w.msg_id INTO v_queue, v_msg;
     IF FOUND THEN
         PERFORM animus.work_queue_set_vt(v_queue, ARRAY[v_msg], ARRAY[v_until]);
         RETURN QUERY SELECT 'running'::text, false, v_until;
         RETURN;
     END IF;
-    IF EXISTS (SELECT 1 FROM animus.work_items w WHERE w.id = heartbeat_work.work_id AND w.state = 'cancelled') THEN
+    IF EXISTS (SELECT 1 FROM animus.work_items w WHERE w.id = heartbeat_work.work_id AND w.state = 'cancelled'
+                  AND (heartbeat_work.attempt IS NULL OR w.attempts = heartbeat_work.attempt)) THEN
         RETURN QUERY SELECT 'cancelled'::text, true, NULL::timestamptz;
         RETURN;
     END IF;
-    PERFORM animus.work_raise_not_running(heartbeat_work.work_id, 'heartbeat_work');
+    PERFORM animus.work_raise_not_running(heartbeat_work.work_id, 'heartbeat_work', heartbeat_work.attempt);
 END;
 $$;
 
 --
--- Name: FUNCTION heartbeat_work(work_id uuid, extend interval); Type: COMMENT; Schema: animus; Owner: -
+-- Name: FUNCTION heartbeat_work(work_id uuid, extend interval, attempt integer); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.heartbeat_work(work_id uuid, extend interval) IS 'Extends the visibility timeout of a running item to now + extend and records heartbeat_at. Returns (state, cancelled, visible_until): cancelled = true (and nothing extended) when the item was cancelled meanwhile, so the worker can stop. Raises ZA001 (work_id NULL), ZA002 (extend not positive), ZA102 (unknown item), ZA103 (queued: the claim timed out), ZA104 (already ended or merged).';
+COMMENT ON FUNCTION animus.heartbeat_work(work_id uuid, extend interval, attempt integer) IS 'Extends the visibility timeout of a running item to now + extend and records heartbeat_at. Returns (state, cancelled, visible_until): cancelled = true (and nothing extended) when the item was cancelled meanwhile, so the worker can stop. Claim fencing: with attempt (the attempts read_work returned) the item must still be at that attempt. Raises ZA001 (work_id NULL), ZA002 (extend not positive), ZA102 (unknown item), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued: the claim timed out), ZA104 (already ended or merged).';
 
 --
 -- Name: hybrid_search(text, public.vector, integer, jsonb, double precision, double precision, integer, integer); Type: FUNCTION; Schema: animus; Owner: -
@@ -2214,6 +2247,51 @@ $_$;
 COMMENT ON FUNCTION animus.read_work(queue text, vt interval, qty integer) IS 'Claims up to qty visible work items of queue `queue` for vt (pgmq visibility timeout): higher priority first, then earliest due. Claimed items become running and count an attempt; an item whose last attempt timed out (worker died) becomes dead instead; messages of cancelled or ended items are archived and never returned. Returns the items with their trace_context and requesters (the canonical submission and every merged one: work_id, source, trigger_info, trace_context, submitted_at). May return fewer than qty. Raises ZA101 (unknown queue), ZA002 (vt not positive, qty not 1..10000).';
 
 --
+-- Name: release_work(uuid, integer, interval); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.release_work(work_id uuid, attempt integer DEFAULT NULL::integer, delay interval DEFAULT '00:00:00'::interval) RETURNS timestamp with time zone
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+DECLARE
+    v_queue text;
+    v_msg   bigint;
+    v_at    timestamptz;
+BEGIN
+    IF release_work.work_id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_id must not be NULL', HINT = 'Pass the id returned by read_work.';
+    END IF;
+    IF release_work.delay IS NULL OR release_work.delay < '0' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument delay must not be NULL or negative',
+            DETAIL = pg_catalog.format('delay = %s', coalesce(release_work.delay::text, 'NULL')),
+            HINT = 'Pass how long the released item stays invisible, e.g. ''0 seconds'' (visible at once).';
+    END IF;
+    v_at := pg_catalog.clock_timestamp() + release_work.delay;
+    -- running -> queued (a legal transition, as for a retry); read_work counted the attempt when
+    -- it claimed the item, so it is taken back: the next claim counts the same attempt again.
+    -- Claim fencing as in complete_work: with attempt, only the caller's own claim is released.
+    UPDATE animus.work_items w
+       SET state = 'queued', attempts = greatest(w.attempts - 1, 0), run_at = v_at,
+           updated_at = pg_catalog.clock_timestamp()
+     WHERE w.id = release_work.work_id AND w.state = 'running'
+       AND (release_work.attempt IS NULL OR w.attempts = release_work.attempt)
+    RETURNING w.queue_name, w.msg_id INTO v_queue, v_msg;
+    IF NOT FOUND THEN
+        PERFORM animus.work_raise_not_running(release_work.work_id, 'release_work', release_work.attempt);
+    END IF;
+    PERFORM animus.work_queue_set_vt(v_queue, ARRAY[v_msg], ARRAY[v_at]);
+    RETURN v_at;
+END;
+$$;
+
+--
+-- Name: FUNCTION release_work(work_id uuid, attempt integer, delay interval); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.release_work(work_id uuid, attempt integer, delay interval) IS 'Gives a running (claimed) work item back: state queued again, visible to read_work after `delay` (default at once), and the attempt read_work counted for this claim is taken back (attempts - 1), so a release, e.g. at a graceful worker shutdown, is not a failed attempt. The item keeps its error, its merged duplicates and a waiting replace-mode follow-up (which keeps waiting). Claim fencing: with attempt (the attempts read_work returned) the item must still be at that attempt. Returns the time the item becomes visible again. Raises ZA001 (work_id NULL), ZA002 (delay NULL or negative), ZA102 (unknown work item), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued, not running), ZA104 (already ended, cancelled or merged).';
+
+--
 -- Name: revoke_memory_namespace(text, text); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -2310,6 +2388,7 @@ CREATE FUNCTION animus.store_memories(memories jsonb DEFAULT NULL::jsonb, namesp
 DECLARE
     bad record;
     err_message text;
+    dim integer;
 BEGIN
     IF memories IS NULL OR jsonb_typeof(memories) <> 'array' THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA208',
@@ -2367,8 +2446,10 @@ BEGIN
                    END;
     END IF;
 
-    -- Dimension and zero vector are checked per row while the INSERT reads its input
-    -- (memory_check_embedding raises ZA200 / ZA202 naming the element).
+    -- Dimension and zero vector are checked per row while the INSERT reads its input: two C calls
+    -- per row; memory_check_embedding (which raises ZA200 / ZA202 naming the element) runs only
+    -- for a bad row (calling it for every row cost ~15 % of the load).
+    SELECT s.embedding_dim INTO dim FROM animus.memory_settings AS s;
     BEGIN
         RETURN QUERY
         WITH input AS (
@@ -2384,7 +2465,9 @@ BEGIN
                    ELSE (a.e -> 'embedding')::text::vector END AS emb
               FROM jsonb_array_elements(memories) WITH ORDINALITY AS a(e, ord)
         ), checked AS MATERIALIZED (
-            SELECT i.*, animus.memory_check_embedding(i.emb, format('memories[%s].embedding', i.ord)) AS ok
+            SELECT i.*,
+                   CASE WHEN vector_dims(i.emb) <> dim OR vector_norm(i.emb) = 0
+                        THEN animus.memory_check_embedding(i.emb, format('memories[%s].embedding', i.ord)) END AS ok
               FROM input AS i
         ), last_of_each AS (
             SELECT DISTINCT ON (c.ns, c.hash) c.* FROM checked AS c ORDER BY c.ns, c.hash, c.ord DESC
@@ -3317,21 +3400,24 @@ $_$;
 COMMENT ON FUNCTION animus.work_queue_set_vt(queue text, p_msg_ids bigint[], p_vts timestamp with time zone[]) IS 'Generated by animus.work_generate_queue_functions (do not edit): sets the visibility time of messages of pgmq.q_<queue>, like pgmq.set_vt. Internal.';
 
 --
--- Name: work_raise_not_running(uuid, text); Type: FUNCTION; Schema: animus; Owner: -
+-- Name: work_raise_not_running(uuid, text, integer); Type: FUNCTION; Schema: animus; Owner: -
 --
 
-CREATE FUNCTION animus.work_raise_not_running(work_id uuid, operation text) RETURNS void
+CREATE FUNCTION animus.work_raise_not_running(work_id uuid, operation text, attempt integer DEFAULT NULL::integer) RETURNS void
     LANGUAGE plpgsql STABLE
     SET search_path TO ''
     AS $$
 DECLARE
     s text;
+    n integer;
 BEGIN
-    SELECT w.state INTO s FROM animus.work_items w WHERE w.id = work_raise_not_running.work_id;
+    SELECT w.state, w.attempts INTO s, n FROM animus.work_items w WHERE w.id = work_raise_not_running.work_id;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA102', MESSAGE = pg_catalog.format('argument work_id: no such work item (%s)', operation),
             DETAIL = pg_catalog.format('work_id = %s', work_id),
             HINT = 'Pass the id returned by read_work or submit_work.';
+    ELSIF s <> 'merged' AND attempt IS NOT NULL AND attempt IS DISTINCT FROM n THEN
+        PERFORM animus.work_raise_stale_claim(work_id, operation, attempt, n, s);
     ELSIF s = 'queued' THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA103', MESSAGE = pg_catalog.format('argument work_id: work item is queued, not running (%s)', operation),
             DETAIL = pg_catalog.format('work_id = %s', work_id),
@@ -3345,10 +3431,33 @@ END;
 $$;
 
 --
--- Name: FUNCTION work_raise_not_running(work_id uuid, operation text); Type: COMMENT; Schema: animus; Owner: -
+-- Name: FUNCTION work_raise_not_running(work_id uuid, operation text, attempt integer); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.work_raise_not_running(work_id uuid, operation text) IS 'Internal: raises ZA102 (unknown work item), ZA103 (queued, not running) or ZA104 (already ended or merged) for a worker operation that found no running item.';
+COMMENT ON FUNCTION animus.work_raise_not_running(work_id uuid, operation text, attempt integer) IS 'Internal: raises ZA102 (unknown work item), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued, not running) or ZA104 (already ended or merged) for a worker operation that found no running item.';
+
+--
+-- Name: work_raise_stale_claim(uuid, text, integer, integer, text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.work_raise_stale_claim(work_id uuid, operation text, attempt integer, current_attempt integer, state text) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+BEGIN
+    RAISE EXCEPTION USING ERRCODE = 'ZA108',
+        MESSAGE = pg_catalog.format('argument attempt: stale claim of work item %s (%s): the caller holds attempt %s, the item is at attempt %s (%s)',
+                                    work_id, operation, attempt, current_attempt, state),
+        DETAIL = pg_catalog.format('work_id = %s, attempt = %s, current attempts = %s, state = %s', work_id, attempt, current_attempt, state),
+        HINT = 'Your visibility timeout expired and the item was claimed again: stop working on it and drop your result (nothing was written). Heartbeat within the visibility timeout to keep a claim.';
+END;
+$$;
+
+--
+-- Name: FUNCTION work_raise_stale_claim(work_id uuid, operation text, attempt integer, current_attempt integer, state text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.work_raise_stale_claim(work_id uuid, operation text, attempt integer, current_attempt integer, state text) IS 'Internal: raises ZA108 (stale claim) for work item work_id: the caller passed attempt, the item is at current_attempt.';
 
 --
 -- Name: work_release_followups(uuid[]); Type: FUNCTION; Schema: animus; Owner: -
@@ -4004,20 +4113,20 @@ GRANT ALL ON FUNCTION animus.cancel_work(work_id uuid) TO animus_worker;
 GRANT ALL ON FUNCTION animus.cancel_work(work_id uuid) TO animus_admin;
 
 --
--- Name: FUNCTION complete_work(work_ids uuid[], outcomes jsonb[]); Type: ACL; Schema: animus; Owner: -
+-- Name: FUNCTION complete_work(work_ids uuid[], outcomes jsonb[], attempts integer[]); Type: ACL; Schema: animus; Owner: -
 --
 
-REVOKE ALL ON FUNCTION animus.complete_work(work_ids uuid[], outcomes jsonb[]) FROM PUBLIC;
-GRANT ALL ON FUNCTION animus.complete_work(work_ids uuid[], outcomes jsonb[]) TO animus_worker;
-GRANT ALL ON FUNCTION animus.complete_work(work_ids uuid[], outcomes jsonb[]) TO animus_admin;
+REVOKE ALL ON FUNCTION animus.complete_work(work_ids uuid[], outcomes jsonb[], attempts integer[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.complete_work(work_ids uuid[], outcomes jsonb[], attempts integer[]) TO animus_worker;
+GRANT ALL ON FUNCTION animus.complete_work(work_ids uuid[], outcomes jsonb[], attempts integer[]) TO animus_admin;
 
 --
--- Name: FUNCTION complete_work(work_id uuid, outcome jsonb); Type: ACL; Schema: animus; Owner: -
+-- Name: FUNCTION complete_work(work_id uuid, outcome jsonb, attempt integer); Type: ACL; Schema: animus; Owner: -
 --
 
-REVOKE ALL ON FUNCTION animus.complete_work(work_id uuid, outcome jsonb) FROM PUBLIC;
-GRANT ALL ON FUNCTION animus.complete_work(work_id uuid, outcome jsonb) TO animus_worker;
-GRANT ALL ON FUNCTION animus.complete_work(work_id uuid, outcome jsonb) TO animus_admin;
+REVOKE ALL ON FUNCTION animus.complete_work(work_id uuid, outcome jsonb, attempt integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.complete_work(work_id uuid, outcome jsonb, attempt integer) TO animus_worker;
+GRANT ALL ON FUNCTION animus.complete_work(work_id uuid, outcome jsonb, attempt integer) TO animus_admin;
 
 --
 -- Name: FUNCTION configure_queue(queue text, backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify boolean, notify_throttle interval); Type: ACL; Schema: animus; Owner: -
@@ -4065,20 +4174,20 @@ REVOKE ALL ON FUNCTION animus.drop_queue(queue text) FROM PUBLIC;
 GRANT ALL ON FUNCTION animus.drop_queue(queue text) TO animus_admin;
 
 --
--- Name: FUNCTION fail_work(work_ids uuid[], error text, retryable boolean); Type: ACL; Schema: animus; Owner: -
+-- Name: FUNCTION fail_work(work_ids uuid[], error text, retryable boolean, attempts integer[]); Type: ACL; Schema: animus; Owner: -
 --
 
-REVOKE ALL ON FUNCTION animus.fail_work(work_ids uuid[], error text, retryable boolean) FROM PUBLIC;
-GRANT ALL ON FUNCTION animus.fail_work(work_ids uuid[], error text, retryable boolean) TO animus_worker;
-GRANT ALL ON FUNCTION animus.fail_work(work_ids uuid[], error text, retryable boolean) TO animus_admin;
+REVOKE ALL ON FUNCTION animus.fail_work(work_ids uuid[], error text, retryable boolean, attempts integer[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.fail_work(work_ids uuid[], error text, retryable boolean, attempts integer[]) TO animus_worker;
+GRANT ALL ON FUNCTION animus.fail_work(work_ids uuid[], error text, retryable boolean, attempts integer[]) TO animus_admin;
 
 --
--- Name: FUNCTION fail_work(work_id uuid, error text, retryable boolean); Type: ACL; Schema: animus; Owner: -
+-- Name: FUNCTION fail_work(work_id uuid, error text, retryable boolean, attempt integer); Type: ACL; Schema: animus; Owner: -
 --
 
-REVOKE ALL ON FUNCTION animus.fail_work(work_id uuid, error text, retryable boolean) FROM PUBLIC;
-GRANT ALL ON FUNCTION animus.fail_work(work_id uuid, error text, retryable boolean) TO animus_worker;
-GRANT ALL ON FUNCTION animus.fail_work(work_id uuid, error text, retryable boolean) TO animus_admin;
+REVOKE ALL ON FUNCTION animus.fail_work(work_id uuid, error text, retryable boolean, attempt integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.fail_work(work_id uuid, error text, retryable boolean, attempt integer) TO animus_worker;
+GRANT ALL ON FUNCTION animus.fail_work(work_id uuid, error text, retryable boolean, attempt integer) TO animus_admin;
 
 --
 -- Name: FUNCTION memory_content_hash(content text); Type: ACL; Schema: animus; Owner: -
@@ -4122,12 +4231,12 @@ REVOKE ALL ON FUNCTION animus.grant_memory_namespace(role_name text, namespace t
 GRANT ALL ON FUNCTION animus.grant_memory_namespace(role_name text, namespace text, can_write boolean) TO animus_admin;
 
 --
--- Name: FUNCTION heartbeat_work(work_id uuid, extend interval); Type: ACL; Schema: animus; Owner: -
+-- Name: FUNCTION heartbeat_work(work_id uuid, extend interval, attempt integer); Type: ACL; Schema: animus; Owner: -
 --
 
-REVOKE ALL ON FUNCTION animus.heartbeat_work(work_id uuid, extend interval) FROM PUBLIC;
-GRANT ALL ON FUNCTION animus.heartbeat_work(work_id uuid, extend interval) TO animus_worker;
-GRANT ALL ON FUNCTION animus.heartbeat_work(work_id uuid, extend interval) TO animus_admin;
+REVOKE ALL ON FUNCTION animus.heartbeat_work(work_id uuid, extend interval, attempt integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.heartbeat_work(work_id uuid, extend interval, attempt integer) TO animus_worker;
+GRANT ALL ON FUNCTION animus.heartbeat_work(work_id uuid, extend interval, attempt integer) TO animus_admin;
 
 --
 -- Name: FUNCTION hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer); Type: ACL; Schema: animus; Owner: -
@@ -4365,6 +4474,14 @@ GRANT ALL ON FUNCTION animus.read_work(queue text, vt interval, qty integer) TO 
 GRANT ALL ON FUNCTION animus.read_work(queue text, vt interval, qty integer) TO animus_admin;
 
 --
+-- Name: FUNCTION release_work(work_id uuid, attempt integer, delay interval); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.release_work(work_id uuid, attempt integer, delay interval) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.release_work(work_id uuid, attempt integer, delay interval) TO animus_worker;
+GRANT ALL ON FUNCTION animus.release_work(work_id uuid, attempt integer, delay interval) TO animus_admin;
+
+--
 -- Name: FUNCTION revoke_memory_namespace(role_name text, namespace text); Type: ACL; Schema: animus; Owner: -
 --
 
@@ -4496,10 +4613,16 @@ REVOKE ALL ON FUNCTION animus.work_queue_send_one(queue text, p_vt timestamp wit
 REVOKE ALL ON FUNCTION animus.work_queue_set_vt(queue text, p_msg_ids bigint[], p_vts timestamp with time zone[]) FROM PUBLIC;
 
 --
--- Name: FUNCTION work_raise_not_running(work_id uuid, operation text); Type: ACL; Schema: animus; Owner: -
+-- Name: FUNCTION work_raise_not_running(work_id uuid, operation text, attempt integer); Type: ACL; Schema: animus; Owner: -
 --
 
-REVOKE ALL ON FUNCTION animus.work_raise_not_running(work_id uuid, operation text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION animus.work_raise_not_running(work_id uuid, operation text, attempt integer) FROM PUBLIC;
+
+--
+-- Name: FUNCTION work_raise_stale_claim(work_id uuid, operation text, attempt integer, current_attempt integer, state text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.work_raise_stale_claim(work_id uuid, operation text, attempt integer, current_attempt integer, state text) FROM PUBLIC;
 
 --
 -- Name: FUNCTION work_release_followups(ended uuid[]); Type: ACL; Schema: animus; Owner: -
