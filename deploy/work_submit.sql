@@ -199,12 +199,13 @@ BEGIN
             INSERT INTO animus.work_items AS m (id, queue_name, work_type, dedup_key, source, trigger_info, params, priority,
                                                 state, merged_into, parent_id, max_attempts, run_at, trace_context)
             SELECT pg_catalog.gen_random_uuid(), submit_work.queue, submit_work.work_type, submit_work.dedup_key, submit_work.source,
-                   submit_work.trigger_info, coalesce(submit_work.params, '{}'), submit_work.priority, 'merged', coalesce(fw.id, cw.id),
+                   submit_work.trigger_info, coalesce(submit_work.params, '{}'), submit_work.priority, 'merged',
+                   -- at most one follow-up per item (unique index): an index probe, no join to build
+                   coalesce((SELECT fw.id FROM animus.work_items fw WHERE fw.waits_for = cw.id), cw.id),
                    submit_work.parent_id, submit_work.max_attempts,
                    greatest(coalesce(submit_work.run_at, pg_catalog.clock_timestamp() + coalesce(submit_work.delay, '0')), pg_catalog.clock_timestamp()),
                    submit_work.trace_context
               FROM animus.work_items cw
-              LEFT JOIN animus.work_items fw ON fw.waits_for = cw.id
              WHERE cw.queue_name = submit_work.queue AND cw.work_type = submit_work.work_type
                AND cw.dedup_key = submit_work.dedup_key AND cw.state IN ('queued', 'running') AND cw.waits_for IS NULL
             RETURNING m.id, m.merged_into, (SELECT t.msg_id FROM animus.work_items t WHERE t.id = m.merged_into) INTO v_id, t_id, t_msg;
@@ -281,7 +282,7 @@ BEGIN
         VALUES (v_id, submit_work.queue, submit_work.work_type, submit_work.dedup_key, submit_work.source,
                 submit_work.trigger_info, v_params, submit_work.priority, 'queued', submit_work.parent_id,
                 submit_work.max_attempts, v_msg, v_run_at, submit_work.trace_context)
-        ON CONFLICT (queue_name, work_type, dedup_key) WHERE state IN ('queued', 'running') AND waits_for IS NULL
+        ON CONFLICT (queue_name, work_type, dedup_key) WHERE state IN ('queued', 'running') AND waits_for IS NULL AND dedup_key IS NOT NULL
         DO NOTHING;
         IF FOUND THEN
             IF q.notify AND pg_catalog.clock_timestamp() >= q.last_notified_at + q.notify_throttle
@@ -437,7 +438,7 @@ BEGIN
                    p.run_at, p.trace_context, p.created_at, p.updated_at
               FROM pg_catalog.unnest(v_pending) WITH ORDINALITY AS p
              ORDER BY p.ordinality
-            ON CONFLICT (queue_name, work_type, dedup_key) WHERE state IN ('queued', 'running') AND waits_for IS NULL
+            ON CONFLICT (queue_name, work_type, dedup_key) WHERE state IN ('queued', 'running') AND waits_for IS NULL AND dedup_key IS NOT NULL
             DO NOTHING
             RETURNING w.*
         )
