@@ -179,7 +179,22 @@ BEGIN
             HINT = 'Omit it for ''default''; an element''s own "namespace" overrides it.';
     END IF;
 
-    -- Shape of every element (cheap: no number is parsed for string embeddings).
+    -- Shape of every element: one boolean expression per element (no number is parsed for string
+    -- embeddings); only when it fails, the query below names the first bad element and why.
+    IF NOT (SELECT coalesce(bool_and(coalesce(
+                jsonb_typeof(a.e) = 'object'
+                AND (a.e - ARRAY['content', 'embedding', 'memory_type', 'source', 'metadata', 'namespace']) = '{}'::jsonb
+                AND jsonb_typeof(a.e -> 'content') = 'string' AND btrim(a.e ->> 'content') <> ''
+                AND jsonb_typeof(a.e -> 'memory_type') = 'string' AND a.e ->> 'memory_type' <> ''
+                AND coalesce(jsonb_typeof(a.e -> 'source'), 'null') IN ('string', 'null')
+                AND coalesce(jsonb_typeof(a.e -> 'metadata'), 'object') = 'object'
+                AND (NOT a.e ? 'namespace' OR (jsonb_typeof(a.e -> 'namespace') = 'string' AND a.e ->> 'namespace' <> ''))
+                AND (jsonb_typeof(a.e -> 'embedding') = 'string'
+                     OR (jsonb_typeof(a.e -> 'embedding') = 'array'
+                         AND NOT jsonb_path_exists(a.e -> 'embedding', '$[*] ? (@.type() != "number")')
+                         AND NOT jsonb_path_exists(a.e -> 'embedding', '$[*] ? (@ > 3.4028234e38 || @ < -3.4028234e38)'))),
+                false)), true)
+              FROM jsonb_array_elements(memories) AS a(e)) THEN
     SELECT a.ord, p.code, p.problem INTO bad
       FROM jsonb_array_elements(memories) WITH ORDINALITY AS a(e, ord)
      CROSS JOIN LATERAL (
@@ -222,6 +237,7 @@ BEGIN
                    WHEN 'ZA203' THEN 'Store non-empty text.'
                    ELSE 'Each element is {"content": "...", "embedding": [...], "memory_type": "...", "source"?, "metadata"?, "namespace"?}.'
                    END;
+    END IF;
     END IF;
 
     -- Dimension and zero vector are checked per row while the INSERT reads its input: two C calls
