@@ -41,8 +41,9 @@ psql: db          ## psql on the dev database
 bench-queue: db    ## work-queue benchmark (pgbench, fresh database animus_bench), ratios against raw pgmq
 	@bash tools/bench_queue.sh
 
-snapshot: db      ## regenerate sql/schema.sql and sql/animus.sql after a schema change
+snapshot: db      ## regenerate sql/schema.sql and sql/animus.sql after a schema change (and the async client's stub)
 	@bash tools/snapshot.sh write
+	@$(PY) tools/gen_async_stub.py write
 
 bench-memory: db  ## memory performance: 100k synthetic 384-d memories, load rate, search latency, recall (fresh DB)
 	@$(PY) -u tools/bench_memory.py $(BENCH_ARGS)

@@ -6,6 +6,7 @@ and returns the result, ``AsyncClient._execute`` does the same and returns an aw
 """
 from __future__ import annotations
 
+import contextlib
 import time
 from datetime import datetime, timedelta
 from dataclasses import dataclass, field
@@ -367,6 +368,10 @@ class Telemetry:
 
     def begin(self, call: Call):
         name, attrs, metric = self._describe(call.query, call.queue)
+        if call.query.kind == "receive":
+            # A receive span is made only when the read returned messages (or failed), back-dated
+            # to the call's start (see _late_span): an idle worker's empty polls make no spans.
+            return None, metric, time.perf_counter()
         span = self.inst.tracer.start_span(name, kind=SPAN_KIND[call.query.kind], attributes=attrs)
         if call.query.kind == "send" and span.get_span_context().is_valid:
             # also when sampled out: the worker's link still names the submitter's trace
@@ -375,6 +380,17 @@ class Telemetry:
             if carrier:
                 call.params["trace_context"] = carrier
         return span, metric, time.perf_counter()
+
+    def activate(self, span):
+        """The context manager making ``span`` current during the call (nothing when deferred)."""
+        return _NO_SPAN if span is None else trace.use_span(span, end_on_exit=False)
+
+    def _late_span(self, call: Call, t0: float):
+        """The deferred receive span, started at the call's start time."""
+        name, attrs, _ = self._describe(call.query, call.queue)
+        start_ns = time.time_ns() - int((time.perf_counter() - t0) * 1e9)
+        return self.inst.tracer.start_span(name, kind=SPAN_KIND[call.query.kind], attributes=attrs,
+                                           start_time=start_ns)
 
     def ok(self, call: Call, span, metric, t0: float, result: Any) -> None:
         elapsed = time.perf_counter() - t0
@@ -386,16 +402,19 @@ class Telemetry:
             self.inst.messaging_duration.record(elapsed, metric)
             if kind == "send":
                 self.inst.sent_messages.add(call.message_count, metric)
-            elif kind == "receive" and result:
+            elif kind == "receive":
+                if not result:
+                    return   # empty read: the duration metric only, no span
                 self.inst.consumed_messages.add(len(result), metric)
+                if span is None:
+                    span = self._late_span(call, t0)
         if span.is_recording():
             _result_attrs(span, call, result)
         span.end()
 
-    @staticmethod
-    def abort(span, exc: BaseException) -> None:
+    def abort(self, call: Call, span, t0: float, exc: BaseException) -> None:
         """A failure that is not the database's (bad Python value, cancellation)."""
-        _abort(span, exc)
+        _abort(span if span is not None else self._late_span(call, t0), exc)
 
     def fail(self, call: Call, span, metric, t0: float, err: AnimusError) -> None:
         elapsed = time.perf_counter() - t0
@@ -408,6 +427,8 @@ class Telemetry:
             self.inst.db_duration.record(elapsed, attrs)
         else:
             self.inst.messaging_duration.record(elapsed, attrs)
+        if span is None:
+            span = self._late_span(call, t0)
         if span.is_recording():
             span.set_attribute("error.type", error_type)
             if err.sqlstate:
@@ -417,6 +438,9 @@ class Telemetry:
                                          "exception.message": err.message})
             span.set_status(Status(StatusCode.ERROR, f"{err.sqlstate or ''} {err.message}".strip()))
         span.end()
+
+
+_NO_SPAN = contextlib.nullcontext()
 
 
 def _abort(span, exc: BaseException) -> None:

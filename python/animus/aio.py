@@ -6,7 +6,6 @@ import inspect
 from typing import Any
 
 import psycopg
-from opentelemetry import trace
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
@@ -75,7 +74,7 @@ class AsyncClient(Methods):
         span, metric, t0 = tel.begin(call)
         q = call.query
         try:
-            with trace.use_span(span, end_on_exit=False):
+            with tel.activate(span):
                 params = adapt(q, call.params)
                 async with self._pool.connection() as conn:
                     cur = await conn.execute(q.sql(tuple(params)), params)
@@ -89,7 +88,7 @@ class AsyncClient(Methods):
             tel.fail(call, span, metric, t0, err)
             raise err from None
         except BaseException as exc:  # e.g. a value psycopg cannot adapt, or cancellation
-            tel.abort(span, exc)
+            tel.abort(call, span, t0, exc)
             raise
         result = call.post(rows)
         tel.ok(call, span, metric, t0, result)

@@ -4,7 +4,6 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
-from opentelemetry import trace
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
@@ -84,7 +83,7 @@ class Client(Methods):
         span, metric, t0 = tel.begin(call)
         q = call.query
         try:
-            with trace.use_span(span, end_on_exit=False):
+            with tel.activate(span):
                 params = adapt(q, call.params)
                 with self._pool.connection() as conn:
                     rows = shape_result(q, conn.execute(q.sql(tuple(params)), params))
@@ -93,7 +92,7 @@ class Client(Methods):
             tel.fail(call, span, metric, t0, err)
             raise err from None
         except BaseException as exc:  # e.g. a value psycopg cannot adapt, or cancellation
-            tel.abort(span, exc)
+            tel.abort(call, span, t0, exc)
             raise
         result = call.post(rows)
         tel.ok(call, span, metric, t0, result)

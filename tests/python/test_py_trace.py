@@ -46,8 +46,10 @@ def test_send_receive_process_settle_and_links_to_every_requester(client, otel, 
     assert sa["messaging.message.id"] == str(first.msg_id)
     assert send_b.attributes["animus.work.status"] == "merged"
 
-    receives = [s for s in otel.spans(f"receive {queue_name}") if s.attributes.get("messaging.batch.message_count")]
-    assert receives and receives[0].kind == SpanKind.CLIENT
+    # only reads that received messages make receive spans (the worker's empty polls do not)
+    receives = otel.spans(f"receive {queue_name}")
+    assert receives and all(s.attributes["messaging.batch.message_count"] >= 1 for s in receives)
+    assert receives[0].kind == SpanKind.CLIENT
     assert receives[0].attributes["messaging.operation.type"] == "receive"
 
     [process] = otel.spans(f"process {queue_name}")
@@ -77,6 +79,26 @@ def test_send_receive_process_settle_and_links_to_every_requester(client, otel, 
         assert points and all(tuple(p.explicit_bounds) == MESSAGING_DURATION_BUCKETS for _, p in points)
     ops = {attrs["messaging.operation.name"] for attrs, _ in m["messaging.client.operation.duration"]}
     assert {"submit_work", "read_work", "complete_work"} <= ops
+
+
+def test_empty_reads_make_no_receive_span_but_are_measured(client, otel, queue_name):
+    for _ in range(3):
+        assert client.read_work(queue_name, vt=30) == []
+    assert otel.spans(f"receive {queue_name}") == []
+    points = [(a, p) for a, p in otel.metrics()["messaging.client.operation.duration"]
+              if a["messaging.operation.name"] == "read_work"]
+    assert sum(p.count for _, p in points) == 3                # every read is still measured
+    client.submit_work("x", "t", queue=queue_name)
+    t0 = time.time_ns()
+    [item] = client.read_work(queue_name, vt=30)
+    t1 = time.time_ns()
+    [span] = otel.spans(f"receive {queue_name}")             # a read that received: one span
+    assert span.attributes["messaging.message.id"] == str(item.msg_id)
+    assert t0 - 5_000_000 <= span.start_time < span.end_time <= t1 + 5_000_000  # back-dated to the call
+    with pytest.raises(animus.InvalidArgument):
+        client.read_work(queue_name, vt=0)                     # a failed read keeps its span
+    failed = [s for s in otel.spans(f"receive {queue_name}") if s.status.status_code == StatusCode.ERROR]
+    assert len(failed) == 1 and failed[0].attributes["error.type"] == "ZA002"
 
 
 def test_memory_calls_follow_db_conventions_without_parameters(client, otel, db_url):

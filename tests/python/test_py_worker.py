@@ -158,6 +158,35 @@ def test_a_worker_frozen_past_its_timeout_cannot_complete_an_item_another_worker
             t2.join(10)
 
 
+def test_a_handler_abandoned_at_shutdown_never_settles_its_released_item(client, conn, queue_name, caplog):
+    """After a release the next claim has the same attempt number (the release took it back), so
+    the claim token alone cannot fence the abandoned handler: the worker itself must not settle."""
+    started, finish = threading.Event(), threading.Event()
+
+    def job(item):
+        started.set()
+        finish.wait(10)
+        return {"by": "abandoned"}
+
+    worker = animus.Worker(client, {"job": job}, queue=queue_name, concurrency=1,
+                           visibility_timeout=30, poll_interval=0.2, shutdown_timeout=0.1)
+    caplog.set_level("INFO", logger="animus.worker")
+    t = run_worker(worker)
+    r = client.submit_work("job", "test", queue=queue_name)
+    assert started.wait(10)
+    worker.stop()
+    t.join(10)
+    assert not t.is_alive()
+    assert state_of(conn, r.work_id)[:2] == ("queued", 0)            # released, attempt not counted
+    [again] = client.read_work(queue_name, vt=30)                     # someone else claims it
+    assert again.attempts == 1                                        # the same token as before
+    finish.set()                                                      # the abandoned handler returns
+    assert wait_for(lambda: any(str(r.work_id) in m and "not completing it" in m for m in caplog.messages), 5)
+    state, attempts, _, outcome = state_of(conn, r.work_id)
+    assert (state, attempts, outcome) == ("running", 1, None)         # untouched: the new claim's
+    assert client.complete_work(again.id, outcome={"by": "new"}, attempt=again.attempts)
+
+
 @pytest.fixture
 def worker_log(conn):
     conn.execute("CREATE TABLE IF NOT EXISTS py_worker_log (work_id uuid, pid int, event text, "
