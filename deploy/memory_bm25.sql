@@ -370,6 +370,7 @@ DECLARE
     r_cands     bigint;
     r_bound     double precision;
     r_next_lb   double precision;
+    r_prefix_lb double precision;
     proven      boolean;
 BEGIN
     IF lim IS NULL OR lim < 1 THEN
@@ -473,8 +474,14 @@ BEGIN
                     UNION ALL
                     SELECT c.memory_id, c.part, 0 FROM cut c) u
              GROUP BY u.memory_id
-        ), top AS MATERIALIZED (
+        ), ranked AS MATERIALIZED (
+            -- the best candidates by partial score; a filter (beyond namespace) is checked on
+            -- these only, best first, not on every candidate
             SELECT c.memory_id, c.lb, c.lb_full FROM cand c
+             ORDER BY c.lb DESC, c.memory_id
+             LIMIT CASE WHEN must_filter THEN 8 * (rescore + 1) + 1 ELSE rescore + 1 END
+        ), top AS MATERIALIZED (
+            SELECT c.memory_id, c.lb, c.lb_full FROM ranked c
              WHERE NOT must_filter OR EXISTS (
                    SELECT 1 FROM animus.memories m WHERE m.id = c.memory_id
                       AND animus.memory_filter_match(f, m.namespace, m.memory_type, m.source, m.metadata, m.created_at))
@@ -496,8 +503,11 @@ BEGIN
                (SELECT pg_catalog.array_agg(b.score ORDER BY b.score DESC, b.memory_id) FROM best b),
                (SELECT count(*) FROM top),
                (SELECT coalesce(sum(bo.ub), 0) FROM bounds bo),
-               (SELECT t.lb FROM top t ORDER BY t.lb DESC, t.memory_id LIMIT 1 OFFSET rescore)
-          INTO r_ids, r_scores, r_cands, r_bound, r_next_lb;
+               (SELECT t.lb FROM top t ORDER BY t.lb DESC, t.memory_id LIMIT 1 OFFSET rescore),
+               -- filtered: candidates past the checked prefix were not looked at
+               (SELECT min(r.lb) FILTER (WHERE must_filter) FROM ranked r HAVING count(*) > 8 * (rescore + 1))
+          INTO r_ids, r_scores, r_cands, r_bound, r_next_lb, r_prefix_lb;
+        r_next_lb := CASE WHEN r_prefix_lb IS NULL THEN r_next_lb ELSE greatest(r_next_lb, r_prefix_lb) END;
         r_read := (SELECT sum(CASE WHEN c IS NULL THEN d ELSE least(c, d) END)::bigint FROM unnest(q_cap, q_df) AS x(c, d));
 
         -- Exact when nothing left out can reach the k-th score: a memory in no list scores at most

@@ -190,7 +190,9 @@ def speed(sizes: list[int], n_queries: int) -> None:
     v100, _ = timed(conn, "SELECT id FROM animus.memory_vector_candidates(%s::vector, '{}', 100)", [(v,) for _, v in qv])
     ve_t, _ = timed(conn, "SELECT id FROM animus.search_memory_vector(%s::vector, 10)", [(v,) for _, v in qv])
     tx_t, _ = timed(conn, "SELECT id FROM animus.search_memory_text(%s, 10)", [(q,) for q, _ in qv])
-    log(f"at {loaded:,} rows: search_memory_text p50 {pct(tx_t, .5):.2f} ms p95 {pct(tx_t, .95):.2f}; "
+    tf_t, _ = timed(conn, "SELECT id FROM animus.search_memory_text(%s, 10, '{\"memory_type\": \"fact\"}')", [(q,) for q, _ in qv])
+    log(f"at {loaded:,} rows: search_memory_text p50 {pct(tx_t, .5):.2f} ms p95 {pct(tx_t, .95):.2f} "
+        f"(filtered to memory_type 'fact', a third of the rows: p50 {pct(tf_t, .5):.2f} ms p95 {pct(tf_t, .95):.2f}); "
         f"search_memory_vector p50 {pct(ve_t, .5):.2f} ms p95 {pct(ve_t, .95):.2f}; "
         f"hybrid_search (candidates 100 per branch) p50 {pct(hy_t, .5):.2f} ms p95 {pct(hy_t, .95):.2f} "
         f"= its branches at lim 100: text p50 {pct(t100, .5):.2f} ms + vector p50 {pct(v100, .5):.2f} ms")
