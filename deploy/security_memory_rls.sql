@@ -59,6 +59,8 @@ GRANT EXECUTE ON FUNCTION animus.memory_caller() TO animus_memory_reader, animus
 
 -- The namespaces the caller may read ('read') or write ('write'), narrowed by animus.namespaces.
 -- SECURITY DEFINER so that the grants table (which names every tenant) stays unreadable.
+-- 'USAGE', as for table privileges: a grant to a role counts for members that inherit from it
+-- (a NOINHERIT member gets it after SET ROLE to that role).
 CREATE FUNCTION animus.memory_scope(access text DEFAULT 'read')
     RETURNS text[]
     STABLE
@@ -83,7 +85,7 @@ BEGIN
         SELECT coalesce(pg_catalog.array_agg(DISTINCT g.namespace), '{}') INTO granted
           FROM animus.memory_namespace_grants AS g
           JOIN pg_catalog.pg_roles AS r ON r.rolname = g.role_name
-         WHERE pg_catalog.pg_has_role(caller, r.oid, 'MEMBER')
+         WHERE pg_catalog.pg_has_role(caller, r.oid, 'USAGE')
            AND (access = 'read' OR g.can_write);
     END IF;
     IF setting IS NULL OR pg_catalog.btrim(setting) = '' THEN

@@ -4,7 +4,8 @@
 
 Claims one item (read_work, visibility timeout VT_SECONDS), prints "claimed <work_id> <attempts>"
 and then hangs -- a handler stuck forever, never heartbeating -- until a line arrives on stdin;
-then it tries complete_work and prints "completed true|false" or "error <SQLSTATE>".
+then it tries complete_work with the attempt of its claim (as animus.Worker does: claim fencing) and
+prints "completed true|false" or "error <SQLSTATE>".
 """
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ with psycopg.connect(url, autocommit=True) as conn:
     print(f"claimed {row[0]} {row[1]}", flush=True)
     sys.stdin.readline()          # the hang
     try:
-        done = conn.execute("SELECT animus.complete_work(%s)", [row[0]]).fetchone()[0]
+        done = conn.execute("SELECT animus.complete_work(work_id => %s, attempt => %s)", [row[0], row[1]]).fetchone()[0]
         print(f"completed {str(done).lower()}", flush=True)
     except psycopg.Error as exc:
         print(f"error {exc.sqlstate}", flush=True)

@@ -25,10 +25,12 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from fault_cluster import scale
 from test_sec_faults import record
 
-# ZA102 no such item, ZA103 not running, ZA104 already ended: the documented answers to an
-# operation on an item in the wrong state. Anything else is a bug.
-EXPECTED = {"ZA102", "ZA103", "ZA104"}
+# ZA102 no such item, ZA103 not running, ZA104 already ended, ZA108 stale claim (an attempt that is
+# not the current one): the documented answers to an operation on an item in the wrong state.
+# Anything else is a bug.
+EXPECTED = {"ZA102", "ZA103", "ZA104", "ZA108"}
 KEYS = ["a", "b", "c", None]
+ATTEMPTS = st.sampled_from([None, 1, 2])      # no fencing, or the claim's attempt (right or stale)
 TOTALS = Counter()
 
 
@@ -118,16 +120,16 @@ def make_machine(sessions):
             assert len(got) == len(set(got)), "an item was claimed by two sessions at once"
 
         @precondition(lambda self: self.ids)
-        @rule(s=st.sampled_from(range(3)), data=st.data())
-        def complete(self, s, data):
+        @rule(s=st.sampled_from(range(3)), attempt=ATTEMPTS, data=st.data())
+        def complete(self, s, attempt, data):
             wid = data.draw(st.sampled_from(self.ids))
-            self.call(users[s], "SELECT animus.complete_work(%s, '{\"ok\": true}'::jsonb)", [wid])
+            self.call(users[s], "SELECT animus.complete_work(%s, '{\"ok\": true}'::jsonb, %s)", [wid, attempt])
 
         @precondition(lambda self: self.ids)
-        @rule(s=st.sampled_from(range(3)), retryable=st.booleans(), data=st.data())
-        def fail(self, s, retryable, data):
+        @rule(s=st.sampled_from(range(3)), retryable=st.booleans(), attempt=ATTEMPTS, data=st.data())
+        def fail(self, s, retryable, attempt, data):
             wid = data.draw(st.sampled_from(self.ids))
-            self.call(users[s], "SELECT * FROM animus.fail_work(%s, 'boom', %s)", [wid, retryable])
+            self.call(users[s], "SELECT * FROM animus.fail_work(%s, 'boom', %s, %s)", [wid, retryable, attempt])
 
         @precondition(lambda self: self.ids)
         @rule(s=st.sampled_from(range(3)), data=st.data())
@@ -136,10 +138,10 @@ def make_machine(sessions):
             self.call(users[s], "SELECT animus.cancel_work(%s)", [wid])
 
         @precondition(lambda self: self.ids)
-        @rule(s=st.sampled_from(range(3)), data=st.data())
-        def heartbeat(self, s, data):
+        @rule(s=st.sampled_from(range(3)), attempt=ATTEMPTS, data=st.data())
+        def heartbeat(self, s, attempt, data):
             wid = data.draw(st.sampled_from(self.ids))
-            self.call(users[s], "SELECT * FROM animus.heartbeat_work(%s, '1 hour')", [wid])
+            self.call(users[s], "SELECT * FROM animus.heartbeat_work(%s, '1 hour', %s)", [wid, attempt])
 
         # ---------------------------------------------------------------- invariants
         @invariant()
