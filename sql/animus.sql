@@ -201,8 +201,10 @@ CREATE TABLE animus.work_items (
     -- One CHECK only: each constraint costs an expression set-up in every INSERT/UPDATE statement
     -- (measured ~10-20 us each). Argument ranges are validated by the functions, which are the only
     -- writers (no role has table privileges).
+    -- The state list is written as one array constant: an IN (...) list is an ARRAY[...] expression
+    -- that is constant-folded again in every INSERT/UPDATE statement (measured ~3 us per statement).
     CONSTRAINT work_items_valid CHECK (
-        state IN ('queued', 'running', 'completed', 'dead', 'cancelled', 'merged')
+        state = ANY ('{queued,running,completed,dead,cancelled,merged}'::text[])
         AND (state = 'merged') = (merged_into IS NOT NULL)
         AND (waits_for IS NULL OR state = 'queued'))
 );
@@ -218,9 +220,10 @@ COMMENT ON COLUMN animus.work_items.waits_for IS 'replace mode while the canonic
 COMMENT ON COLUMN animus.work_items.msg_id IS 'id of the pgmq message in pgmq.q_<queue_name> that carries this item (NULL for merged rows).';
 
 -- Structural dedup: at most one key holder per (queue, work_type, dedup_key) among active items.
--- Inserts use this index as the ON CONFLICT arbiter, which makes submit race-free.
+-- Inserts use this index as the ON CONFLICT arbiter, which makes submit race-free. Items without
+-- a key (which never dedup) get no entry: one index write less per create, claim and retry.
 CREATE UNIQUE INDEX work_items_dedup_active ON animus.work_items (queue_name, work_type, dedup_key)
-    WHERE state IN ('queued', 'running') AND waits_for IS NULL;
+    WHERE state IN ('queued', 'running') AND waits_for IS NULL AND dedup_key IS NOT NULL;
 -- At most one follow-up waits for a running item (replace mode: one running plus one queued).
 CREATE UNIQUE INDEX work_items_waits_for ON animus.work_items (waits_for) WHERE waits_for IS NOT NULL;
 CREATE INDEX work_items_merged_into ON animus.work_items (merged_into) WHERE merged_into IS NOT NULL;
@@ -773,20 +776,23 @@ BEGIN
     LOOP
         IF submit_work.dedup_key IS NOT NULL AND submit_work.on_duplicate = 'merge' THEN
             -- Merge into the active key holder, or into its waiting follow-up if there is one (that
-            -- runs after the running item): one statement, no message. The common case on hot keys.
-            INSERT INTO animus.work_items AS m (id, queue_name, work_type, dedup_key, source, trigger_info, params, priority,
-                                                state, merged_into, parent_id, max_attempts, run_at, trace_context)
-            SELECT pg_catalog.gen_random_uuid(), submit_work.queue, submit_work.work_type, submit_work.dedup_key, submit_work.source,
-                   submit_work.trigger_info, coalesce(submit_work.params, '{}'), submit_work.priority, 'merged', coalesce(fw.id, cw.id),
-                   submit_work.parent_id, submit_work.max_attempts,
-                   greatest(coalesce(submit_work.run_at, pg_catalog.clock_timestamp() + coalesce(submit_work.delay, '0')), pg_catalog.clock_timestamp()),
-                   submit_work.trace_context
+            -- runs after the running item): a probe, then one row, no message. The common case on hot
+            -- keys. A probe that finds nothing (a new key) costs no INSERT set-up (index opens, CHECK).
+            SELECT coalesce(fw.id, cw.id), coalesce(fw.msg_id, cw.msg_id) INTO t_id, t_msg
               FROM animus.work_items cw
-              LEFT JOIN animus.work_items fw ON fw.waits_for = cw.id
+              -- at most one follow-up per item (unique index): an index probe, no join to build
+              LEFT JOIN LATERAL (SELECT f.id, f.msg_id FROM animus.work_items f WHERE f.waits_for = cw.id) fw ON true
              WHERE cw.queue_name = submit_work.queue AND cw.work_type = submit_work.work_type
-               AND cw.dedup_key = submit_work.dedup_key AND cw.state IN ('queued', 'running') AND cw.waits_for IS NULL
-            RETURNING m.id, m.merged_into, (SELECT t.msg_id FROM animus.work_items t WHERE t.id = m.merged_into) INTO v_id, t_id, t_msg;
+               AND cw.dedup_key = submit_work.dedup_key AND cw.state IN ('queued', 'running') AND cw.waits_for IS NULL;
             IF FOUND THEN
+                INSERT INTO animus.work_items AS m (id, queue_name, work_type, dedup_key, source, trigger_info, params, priority,
+                                                    state, merged_into, parent_id, max_attempts, run_at, trace_context)
+                VALUES (pg_catalog.gen_random_uuid(), submit_work.queue, submit_work.work_type, submit_work.dedup_key, submit_work.source,
+                        submit_work.trigger_info, coalesce(submit_work.params, '{}'), submit_work.priority, 'merged', t_id,
+                        submit_work.parent_id, submit_work.max_attempts,
+                        greatest(coalesce(submit_work.run_at, pg_catalog.clock_timestamp() + coalesce(submit_work.delay, '0')), pg_catalog.clock_timestamp()),
+                        submit_work.trace_context)
+                RETURNING m.id INTO v_id;
                 RETURN ROW(v_id, 'merged', t_id, t_msg)::animus.work_submission;
             END IF;
         END IF;
@@ -859,7 +865,7 @@ BEGIN
         VALUES (v_id, submit_work.queue, submit_work.work_type, submit_work.dedup_key, submit_work.source,
                 submit_work.trigger_info, v_params, submit_work.priority, 'queued', submit_work.parent_id,
                 submit_work.max_attempts, v_msg, v_run_at, submit_work.trace_context)
-        ON CONFLICT (queue_name, work_type, dedup_key) WHERE state IN ('queued', 'running') AND waits_for IS NULL
+        ON CONFLICT (queue_name, work_type, dedup_key) WHERE state IN ('queued', 'running') AND waits_for IS NULL AND dedup_key IS NOT NULL
         DO NOTHING;
         IF FOUND THEN
             IF q.notify AND pg_catalog.clock_timestamp() >= q.last_notified_at + q.notify_throttle
@@ -1015,7 +1021,7 @@ BEGIN
                    p.run_at, p.trace_context, p.created_at, p.updated_at
               FROM pg_catalog.unnest(v_pending) WITH ORDINALITY AS p
              ORDER BY p.ordinality
-            ON CONFLICT (queue_name, work_type, dedup_key) WHERE state IN ('queued', 'running') AND waits_for IS NULL
+            ON CONFLICT (queue_name, work_type, dedup_key) WHERE state IN ('queued', 'running') AND waits_for IS NULL AND dedup_key IS NOT NULL
             DO NOTHING
             RETURNING w.*
         )
@@ -1192,6 +1198,11 @@ CREATE FUNCTION animus.read_work(
     VOLATILE
     SECURITY DEFINER
     SET search_path = ''
+    -- Every statement here looks rows up by key (message ids, work ids, merged_into of the claimed
+    -- items). With hot keys the planner expects thousands of merged rows per item and picks a bitmap
+    -- scan for the requesters sub-query, whose per-item set-up (~150 us on PostgreSQL 18) dominated a
+    -- qty => 100 read; plain index scans cost a few us per item.
+    SET enable_bitmapscan = off
     LANGUAGE plpgsql
 AS $$
 #variable_conflict use_column
@@ -2417,49 +2428,65 @@ BEGIN
             HINT = 'Omit it for ''default''; an element''s own "namespace" overrides it.';
     END IF;
 
-    -- Shape of every element (cheap: no number is parsed for string embeddings).
-    SELECT a.ord, p.code, p.problem INTO bad
-      FROM jsonb_array_elements(memories) WITH ORDINALITY AS a(e, ord)
-     CROSS JOIN LATERAL (
-        SELECT c.code, c.problem FROM (VALUES
-            (1, 'ZA208', 'is not a JSON object', jsonb_typeof(a.e) <> 'object'),
-            (2, 'ZA208', 'has an unknown key (known: content, embedding, memory_type, source, metadata, namespace)',
-                jsonb_typeof(a.e) = 'object' AND EXISTS (
-                    SELECT 1 FROM jsonb_object_keys(a.e) AS k
-                     WHERE k NOT IN ('content', 'embedding', 'memory_type', 'source', 'metadata', 'namespace'))),
-            (3, 'ZA208', 'needs "content" as a string', jsonb_typeof(a.e -> 'content') IS DISTINCT FROM 'string'),
-            (4, 'ZA203', 'has empty content', btrim(a.e ->> 'content') = ''),
-            (5, 'ZA208', 'needs "memory_type" as a non-empty string',
-                jsonb_typeof(a.e -> 'memory_type') IS DISTINCT FROM 'string' OR a.e ->> 'memory_type' = ''),
-            (6, 'ZA208', 'has a "source" that is not a string',
-                coalesce(jsonb_typeof(a.e -> 'source'), 'null') NOT IN ('string', 'null')),
-            (7, 'ZA208', 'has "metadata" that is not an object',
-                coalesce(jsonb_typeof(a.e -> 'metadata'), 'object') <> 'object'),
-            (8, 'ZA208', 'has a "namespace" that is not a non-empty string',
-                a.e ? 'namespace' AND (jsonb_typeof(a.e -> 'namespace') <> 'string' OR a.e ->> 'namespace' = '')),
-            (9, 'ZA208', 'needs "embedding" as an array of numbers or a string "[0.1,...]"',
-                coalesce(jsonb_typeof(a.e -> 'embedding'), 'null') NOT IN ('array', 'string')),
-            (10, 'ZA201', 'has an embedding component that is not a number (NaN, Infinity, a string, null)',
-                jsonb_typeof(a.e -> 'embedding') = 'array'
-                AND jsonb_path_exists(a.e -> 'embedding', '$[*] ? (@.type() != "number")')),
-            (11, 'ZA201', 'has an embedding component beyond the float4 range (infinite)',
-                jsonb_typeof(a.e -> 'embedding') = 'array'
-                AND jsonb_path_exists(a.e -> 'embedding', '$[*] ? (@ > 3.4028234e38 || @ < -3.4028234e38)'))
-        ) AS c(n, code, problem, failed)
-        WHERE c.failed IS TRUE
-        ORDER BY c.n
-        LIMIT 1) AS p
-     ORDER BY a.ord
-     LIMIT 1;
-    IF FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = bad.code,
-            MESSAGE = format('memories[%s] %s', bad.ord, bad.problem),
-            DETAIL = 'Nothing was stored (positions count from 1).',
-            HINT = CASE bad.code
-                   WHEN 'ZA201' THEN 'Every embedding component must be a finite number.'
-                   WHEN 'ZA203' THEN 'Store non-empty text.'
-                   ELSE 'Each element is {"content": "...", "embedding": [...], "memory_type": "...", "source"?, "metadata"?, "namespace"?}.'
-                   END;
+    -- Shape of every element: one boolean expression per element (no number is parsed for string
+    -- embeddings); only when it fails, the query below names the first bad element and why.
+    IF NOT (SELECT coalesce(bool_and(coalesce(
+                jsonb_typeof(a.e) = 'object'
+                AND (a.e - ARRAY['content', 'embedding', 'memory_type', 'source', 'metadata', 'namespace']) = '{}'::jsonb
+                AND jsonb_typeof(a.e -> 'content') = 'string' AND btrim(a.e ->> 'content') <> ''
+                AND jsonb_typeof(a.e -> 'memory_type') = 'string' AND a.e ->> 'memory_type' <> ''
+                AND coalesce(jsonb_typeof(a.e -> 'source'), 'null') IN ('string', 'null')
+                AND coalesce(jsonb_typeof(a.e -> 'metadata'), 'object') = 'object'
+                AND (NOT a.e ? 'namespace' OR (jsonb_typeof(a.e -> 'namespace') = 'string' AND a.e ->> 'namespace' <> ''))
+                AND (jsonb_typeof(a.e -> 'embedding') = 'string'
+                     OR (jsonb_typeof(a.e -> 'embedding') = 'array'
+                         AND NOT jsonb_path_exists(a.e -> 'embedding', '$[*] ? (@.type() != "number")')
+                         AND NOT jsonb_path_exists(a.e -> 'embedding', '$[*] ? (@ > 3.4028234e38 || @ < -3.4028234e38)'))),
+                false)), true)
+              FROM jsonb_array_elements(memories) AS a(e)) THEN
+        SELECT a.ord, p.code, p.problem INTO bad
+          FROM jsonb_array_elements(memories) WITH ORDINALITY AS a(e, ord)
+         CROSS JOIN LATERAL (
+            SELECT c.code, c.problem FROM (VALUES
+                (1, 'ZA208', 'is not a JSON object', jsonb_typeof(a.e) <> 'object'),
+                (2, 'ZA208', 'has an unknown key (known: content, embedding, memory_type, source, metadata, namespace)',
+                    jsonb_typeof(a.e) = 'object' AND EXISTS (
+                        SELECT 1 FROM jsonb_object_keys(a.e) AS k
+                         WHERE k NOT IN ('content', 'embedding', 'memory_type', 'source', 'metadata', 'namespace'))),
+                (3, 'ZA208', 'needs "content" as a string', jsonb_typeof(a.e -> 'content') IS DISTINCT FROM 'string'),
+                (4, 'ZA203', 'has empty content', btrim(a.e ->> 'content') = ''),
+                (5, 'ZA208', 'needs "memory_type" as a non-empty string',
+                    jsonb_typeof(a.e -> 'memory_type') IS DISTINCT FROM 'string' OR a.e ->> 'memory_type' = ''),
+                (6, 'ZA208', 'has a "source" that is not a string',
+                    coalesce(jsonb_typeof(a.e -> 'source'), 'null') NOT IN ('string', 'null')),
+                (7, 'ZA208', 'has "metadata" that is not an object',
+                    coalesce(jsonb_typeof(a.e -> 'metadata'), 'object') <> 'object'),
+                (8, 'ZA208', 'has a "namespace" that is not a non-empty string',
+                    a.e ? 'namespace' AND (jsonb_typeof(a.e -> 'namespace') <> 'string' OR a.e ->> 'namespace' = '')),
+                (9, 'ZA208', 'needs "embedding" as an array of numbers or a string "[0.1,...]"',
+                    coalesce(jsonb_typeof(a.e -> 'embedding'), 'null') NOT IN ('array', 'string')),
+                (10, 'ZA201', 'has an embedding component that is not a number (NaN, Infinity, a string, null)',
+                    jsonb_typeof(a.e -> 'embedding') = 'array'
+                    AND jsonb_path_exists(a.e -> 'embedding', '$[*] ? (@.type() != "number")')),
+                (11, 'ZA201', 'has an embedding component beyond the float4 range (infinite)',
+                    jsonb_typeof(a.e -> 'embedding') = 'array'
+                    AND jsonb_path_exists(a.e -> 'embedding', '$[*] ? (@ > 3.4028234e38 || @ < -3.4028234e38)'))
+            ) AS c(n, code, problem, failed)
+            WHERE c.failed IS TRUE
+            ORDER BY c.n
+            LIMIT 1) AS p
+         ORDER BY a.ord
+         LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION USING ERRCODE = bad.code,
+                MESSAGE = format('memories[%s] %s', bad.ord, bad.problem),
+                DETAIL = 'Nothing was stored (positions count from 1).',
+                HINT = CASE bad.code
+                       WHEN 'ZA201' THEN 'Every embedding component must be a finite number.'
+                       WHEN 'ZA203' THEN 'Store non-empty text.'
+                       ELSE 'Each element is {"content": "...", "embedding": [...], "memory_type": "...", "source"?, "metadata"?, "namespace"?}.'
+                       END;
+        END IF;
     END IF;
 
     -- Dimension and zero vector are checked per row while the INSERT reads its input: two C calls
@@ -3494,6 +3521,7 @@ DECLARE
     r_cands     bigint;
     r_bound     double precision;
     r_next_lb   double precision;
+    r_prefix_lb double precision;
     proven      boolean;
 BEGIN
     IF lim IS NULL OR lim < 1 THEN
@@ -3597,8 +3625,14 @@ BEGIN
                     UNION ALL
                     SELECT c.memory_id, c.part, 0 FROM cut c) u
              GROUP BY u.memory_id
-        ), top AS MATERIALIZED (
+        ), ranked AS MATERIALIZED (
+            -- the best candidates by partial score; a filter (beyond namespace) is checked on
+            -- these only, best first, not on every candidate
             SELECT c.memory_id, c.lb, c.lb_full FROM cand c
+             ORDER BY c.lb DESC, c.memory_id
+             LIMIT CASE WHEN must_filter THEN 8 * (rescore + 1) + 1 ELSE rescore + 1 END
+        ), top AS MATERIALIZED (
+            SELECT c.memory_id, c.lb, c.lb_full FROM ranked c
              WHERE NOT must_filter OR EXISTS (
                    SELECT 1 FROM animus.memories m WHERE m.id = c.memory_id
                       AND animus.memory_filter_match(f, m.namespace, m.memory_type, m.source, m.metadata, m.created_at))
@@ -3620,8 +3654,11 @@ BEGIN
                (SELECT pg_catalog.array_agg(b.score ORDER BY b.score DESC, b.memory_id) FROM best b),
                (SELECT count(*) FROM top),
                (SELECT coalesce(sum(bo.ub), 0) FROM bounds bo),
-               (SELECT t.lb FROM top t ORDER BY t.lb DESC, t.memory_id LIMIT 1 OFFSET rescore)
-          INTO r_ids, r_scores, r_cands, r_bound, r_next_lb;
+               (SELECT t.lb FROM top t ORDER BY t.lb DESC, t.memory_id LIMIT 1 OFFSET rescore),
+               -- filtered: candidates past the checked prefix were not looked at
+               (SELECT min(r.lb) FILTER (WHERE must_filter) FROM ranked r HAVING count(*) > 8 * (rescore + 1))
+          INTO r_ids, r_scores, r_cands, r_bound, r_next_lb, r_prefix_lb;
+        r_next_lb := CASE WHEN r_prefix_lb IS NULL THEN r_next_lb ELSE greatest(r_next_lb, r_prefix_lb) END;
         r_read := (SELECT sum(CASE WHEN c IS NULL THEN d ELSE least(c, d) END)::bigint FROM unnest(q_cap, q_df) AS x(c, d));
 
         -- Exact when nothing left out can reach the k-th score: a memory in no list scores at most
@@ -3820,6 +3857,8 @@ GRANT EXECUTE ON FUNCTION animus.memory_caller() TO animus_memory_reader, animus
 
 -- The namespaces the caller may read ('read') or write ('write'), narrowed by animus.namespaces.
 -- SECURITY DEFINER so that the grants table (which names every tenant) stays unreadable.
+-- 'USAGE', as for table privileges: a grant to a role counts for members that inherit from it
+-- (a NOINHERIT member gets it after SET ROLE to that role).
 CREATE FUNCTION animus.memory_scope(access text DEFAULT 'read')
     RETURNS text[]
     STABLE
@@ -3844,7 +3883,7 @@ BEGIN
         SELECT coalesce(pg_catalog.array_agg(DISTINCT g.namespace), '{}') INTO granted
           FROM animus.memory_namespace_grants AS g
           JOIN pg_catalog.pg_roles AS r ON r.rolname = g.role_name
-         WHERE pg_catalog.pg_has_role(caller, r.oid, 'MEMBER')
+         WHERE pg_catalog.pg_has_role(caller, r.oid, 'USAGE')
            AND (access = 'read' OR g.can_write);
     END IF;
     IF setting IS NULL OR pg_catalog.btrim(setting) = '' THEN
