@@ -3,6 +3,10 @@
 
 BEGIN;
 
+INSERT INTO animus.error_codes (sqlstate, name, meaning, hint) VALUES
+    ('ZA212', 'memory_bulk_load_state', 'The operation does not fit the bulk-load state (the HNSW index is dropped during a bulk load).',
+     'Call animus.memory_begin_bulk_load() to start a bulk load and animus.memory_finish_bulk_load() to end it.');
+
 -- Changing the embedding model (and with it, possibly, the dimension) later. Vectors of two
 -- models are not comparable, so every memory is re-embedded:
 --   1. SELECT animus.memory_begin_reembedding('new-model', 768);   -- clears all embeddings
@@ -41,6 +45,10 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'ZA209', MESSAGE = 're-embedding is already in progress',
             DETAIL = pg_catalog.format('target model %s, %s dimensions', settings.embedding_model, settings.embedding_dim),
             HINT = 'Store the missing embeddings and call animus.memory_finish_reembedding().';
+    END IF;
+    IF pg_catalog.to_regclass('animus.memories_embedding_hnsw') IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA212', MESSAGE = 'a bulk load is in progress (the HNSW index is dropped)',
+            HINT = 'Finish it with animus.memory_finish_bulk_load() first.';
     END IF;
     SELECT e.extnamespace::pg_catalog.regnamespace::name INTO vector_schema
       FROM pg_catalog.pg_extension AS e WHERE e.extname = 'vector';
@@ -107,5 +115,108 @@ COMMENT ON FUNCTION animus.memory_finish_reembedding() IS
     'Raises ZA209 (no re-embedding in progress), ZA210 (memories still lack an embedding).';
 REVOKE ALL ON FUNCTION animus.memory_finish_reembedding() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION animus.memory_finish_reembedding() TO animus_admin;
+
+-- Bulk loads. Inserting into an HNSW index walks the graph for every row (5-10x slower than the
+-- rest of the insert), and the two GIN indexes add their own per-row work; building the three
+-- indexes once after the load is much cheaper. For a load that is large relative to the table:
+--   1. SELECT animus.memory_begin_bulk_load();     -- drops the HNSW and the two GIN indexes
+--   2. SELECT count(*) FROM animus.store_memories(<batch>);   -- as many batches as needed
+--   3. SELECT animus.memory_finish_bulk_load();    -- rebuilds them, HNSW in parallel
+-- Run in one transaction, readers of animus.memories wait until COMMIT (DROP INDEX holds an
+-- ACCESS EXCLUSIVE lock) and a failure leaves the indexes as they were. Run as separate
+-- transactions, readers and writers keep working during the load: vector search falls back to an
+-- exact scan, keyword search and metadata filters to sequential scans (slower, same results);
+-- during step 3 writers wait (CREATE INDEX holds a SHARE lock), readers do not.
+-- SECURITY DEFINER because DROP/CREATE INDEX need the table owner; granted to animus_admin only.
+CREATE FUNCTION animus.memory_begin_bulk_load()
+    RETURNS bigint
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    settings animus.memory_settings%ROWTYPE;
+    n bigint;
+BEGIN
+    SELECT s.* INTO settings FROM animus.memory_settings AS s FOR UPDATE;
+    IF settings.state <> 'ready' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA209', MESSAGE = 'a bulk load cannot start while re-embedding is in progress',
+            HINT = 'Finish re-embedding with animus.memory_finish_reembedding() first (it has no HNSW index to drop).';
+    END IF;
+    LOCK TABLE animus.memories IN ACCESS EXCLUSIVE MODE;
+    IF pg_catalog.to_regclass('animus.memories_embedding_hnsw') IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA212', MESSAGE = 'a bulk load is already in progress (the HNSW index is dropped)',
+            HINT = 'Load with animus.store_memories(), then call animus.memory_finish_bulk_load().';
+    END IF;
+    DROP INDEX animus.memories_embedding_hnsw;
+    DROP INDEX IF EXISTS animus.memories_fts_gin;
+    DROP INDEX IF EXISTS animus.memories_metadata_gin;
+    SELECT pg_catalog.count(*) INTO n FROM animus.memories;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_begin_bulk_load() IS
+    'Starts a bulk load: drops the HNSW index and the fts / metadata GIN indexes of animus.memories (rebuilt by '
+    'animus.memory_finish_bulk_load()); returns the number of memories. Load with store_memories in between. '
+    'Raises ZA209 (re-embedding in progress), ZA212 (a bulk load is already in progress).';
+REVOKE ALL ON FUNCTION animus.memory_begin_bulk_load() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_begin_bulk_load() TO animus_admin;
+
+CREATE FUNCTION animus.memory_finish_bulk_load(maintenance_work_mem text DEFAULT '1GB', parallel_workers integer DEFAULT 2)
+    RETURNS bigint
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    vector_schema name;
+    old_mem text := pg_catalog.current_setting('maintenance_work_mem');
+    old_workers text := pg_catalog.current_setting('max_parallel_maintenance_workers');
+    n bigint;
+BEGIN
+    IF memory_finish_bulk_load.maintenance_work_mem IS NULL OR memory_finish_bulk_load.parallel_workers IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'maintenance_work_mem and parallel_workers must not be NULL',
+            HINT = 'Omit them for ''1GB'' and 2.';
+    END IF;
+    IF memory_finish_bulk_load.parallel_workers NOT BETWEEN 0 AND 64 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'parallel_workers must be between 0 and 64',
+            DETAIL = pg_catalog.format('parallel_workers = %s', memory_finish_bulk_load.parallel_workers),
+            HINT = 'Use about the number of idle cores minus one (the leader builds too); 0 builds serially.';
+    END IF;
+    -- Only for this function's index builds: restored below (an error rolls them back with the
+    -- transaction). The HNSW graph builds fastest when it fits in maintenance_work_mem
+    -- (~2 kB per 384-d memory); pgvector builds it in parallel since 0.6.
+    BEGIN
+        PERFORM pg_catalog.set_config('maintenance_work_mem', memory_finish_bulk_load.maintenance_work_mem, true);
+    EXCEPTION WHEN invalid_parameter_value OR numeric_value_out_of_range THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'maintenance_work_mem is not a valid memory size',
+            DETAIL = pg_catalog.format('maintenance_work_mem = %L', memory_finish_bulk_load.maintenance_work_mem),
+            HINT = 'Pass a size between 1MB and 2GB such as ''1GB''.';
+    END;
+    PERFORM pg_catalog.set_config('max_parallel_maintenance_workers', memory_finish_bulk_load.parallel_workers::text, true);
+    IF pg_catalog.to_regclass('animus.memories_embedding_hnsw') IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA212', MESSAGE = 'no bulk load is in progress (the HNSW index exists)',
+            HINT = 'Start one with animus.memory_begin_bulk_load().';
+    END IF;
+    SELECT e.extnamespace::pg_catalog.regnamespace::name INTO vector_schema
+      FROM pg_catalog.pg_extension AS e WHERE e.extname = 'vector';
+    EXECUTE pg_catalog.format(
+        'CREATE INDEX memories_embedding_hnsw ON animus.memories USING hnsw (embedding %I.vector_cosine_ops)', vector_schema);
+    CREATE INDEX IF NOT EXISTS memories_fts_gin ON animus.memories USING gin (fts);
+    CREATE INDEX IF NOT EXISTS memories_metadata_gin ON animus.memories USING gin (metadata jsonb_path_ops);
+    PERFORM pg_catalog.set_config('maintenance_work_mem', old_mem, true);
+    PERFORM pg_catalog.set_config('max_parallel_maintenance_workers', old_workers, true);
+    SELECT pg_catalog.count(*) INTO n FROM animus.memories;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_finish_bulk_load(text, integer) IS
+    'Ends a bulk load: rebuilds the HNSW index (in parallel with parallel_workers workers and maintenance_work_mem, '
+    'both set for these builds only) and the fts / metadata GIN indexes; returns the number of memories. '
+    'Raises ZA001, ZA002 (parallel_workers outside 0..64, invalid maintenance_work_mem), ZA212 (no bulk load in progress).';
+REVOKE ALL ON FUNCTION animus.memory_finish_bulk_load(text, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_finish_bulk_load(text, integer) TO animus_admin;
 
 COMMIT;

@@ -206,3 +206,41 @@ def test_quality_on_an_nfcorpus_subset(db384):
     assert mean["hybrid"] > max(mean["text"], mean["vector"]), mean
     assert same_as_exact == len(scores["exact"]), "vector search must equal exact search on a small table"
     assert mean["text"] >= mean["ts_rank"], mean
+
+
+def test_bulk_load_between_transactions_and_in_one(db384):
+    """Between separate transactions, other sessions keep searching (exact scan) and storing while
+    the indexes are dropped; in one transaction they wait for its end (the documented trade-off)."""
+    rng = np.random.default_rng(3)
+
+    def batch(prefix: str, n: int) -> str:
+        return json.dumps([{"content": f"{prefix} {i}", "embedding": vec(rng.standard_normal(384)),
+                            "memory_type": "fact"} for i in range(n)])
+
+    nearest = ("SELECT array_agg(id ORDER BY rank) FROM animus.search_memory_vector(%s::vector, 5)")
+    exact = ("SELECT array_agg(id) FROM (SELECT id FROM animus.memories ORDER BY embedding <=> %s::vector, id LIMIT 5) s")
+    q = vec(rng.standard_normal(384))
+    with psycopg.connect(db384, autocommit=True) as admin, psycopg.connect(db384, autocommit=True) as other:
+        admin.execute("SELECT count(*) FROM animus.store_memories(%s::jsonb)", (batch("before", 50),))
+        assert admin.execute("SELECT animus.memory_begin_bulk_load()").fetchone()[0] == 50
+        other.execute("SET lock_timeout = '5s'")
+        assert other.execute(nearest, (q,)).fetchone()[0] == other.execute(exact, (q,)).fetchone()[0]
+        assert other.execute("SELECT count(*) FILTER (WHERE created) FROM animus.store_memories(%s::jsonb)",
+                             (batch("during", 10),)).fetchone()[0] == 10
+        with pytest.raises(psycopg.Error) as e:
+            admin.execute("SELECT animus.memory_begin_bulk_load()")
+        assert sqlstate(e) == "ZA212"
+        assert admin.execute("SELECT animus.memory_finish_bulk_load(parallel_workers => 1)").fetchone()[0] == 60
+        assert other.execute(nearest, (q,)).fetchone()[0] == other.execute(exact, (q,)).fetchone()[0]
+
+        # one transaction: a reader started meanwhile waits for the lock until COMMIT
+        other.execute("SET lock_timeout = '300ms'")
+        with admin.transaction():
+            admin.execute("SELECT animus.memory_begin_bulk_load()")
+            with pytest.raises(psycopg.errors.LockNotAvailable):
+                other.execute(nearest, (q,))
+            admin.execute("SELECT count(*) FROM animus.store_memories(%s::jsonb)", (batch("inside", 20),))
+            admin.execute("SELECT animus.memory_finish_bulk_load()")
+        assert other.execute("SELECT count(*) FROM animus.memories").fetchone()[0] == 80
+        assert other.execute("SELECT count(*) FROM pg_indexes WHERE schemaname = 'animus' AND indexname IN "
+                             "('memories_embedding_hnsw', 'memories_fts_gin', 'memories_metadata_gin')").fetchone()[0] == 3

@@ -1,0 +1,79 @@
+-- memory_begin_bulk_load / memory_finish_bulk_load: shape, privileges, the index drop and
+-- rebuild around a load in one transaction, the settings restored, and every error.
+BEGIN;
+CREATE EXTENSION IF NOT EXISTS pgtap;
+SELECT plan(34);
+
+CREATE FUNCTION pg_temp.v(a real, b real) RETURNS vector LANGUAGE sql AS $$
+    SELECT (ARRAY[a, b] || array_fill(0::real, ARRAY[(SELECT embedding_dim FROM animus.memory_settings) - 2]))::vector
+$$;
+CREATE FUNCTION pg_temp.vt(a real, b real) RETURNS text LANGUAGE sql AS $$ SELECT pg_temp.v(a, b)::text $$;
+
+-- shape
+SELECT has_function('animus', 'memory_begin_bulk_load', ARRAY[]::text[], 'memory_begin_bulk_load() exists');
+SELECT has_function('animus', 'memory_finish_bulk_load', ARRAY['text', 'integer'], 'memory_finish_bulk_load(maintenance_work_mem, parallel_workers) exists');
+SELECT function_returns('animus', 'memory_begin_bulk_load', ARRAY[]::text[], 'bigint', 'memory_begin_bulk_load returns the number of memories');
+SELECT function_returns('animus', 'memory_finish_bulk_load', ARRAY['text', 'integer'], 'bigint', 'memory_finish_bulk_load returns the number of memories');
+SELECT volatility_is('animus', 'memory_begin_bulk_load', ARRAY[]::text[], 'volatile', 'memory_begin_bulk_load is VOLATILE');
+SELECT volatility_is('animus', 'memory_finish_bulk_load', ARRAY['text', 'integer'], 'volatile', 'memory_finish_bulk_load is VOLATILE');
+SELECT is_definer('animus', 'memory_begin_bulk_load', ARRAY[]::text[], 'memory_begin_bulk_load is SECURITY DEFINER (DROP INDEX needs the owner)');
+SELECT is_definer('animus', 'memory_finish_bulk_load', ARRAY['text', 'integer'], 'memory_finish_bulk_load is SECURITY DEFINER (CREATE INDEX needs the owner)');
+SELECT ok(has_function_privilege('animus_admin', 'animus.memory_begin_bulk_load()', 'EXECUTE')
+          AND has_function_privilege('animus_admin', 'animus.memory_finish_bulk_load(text, integer)', 'EXECUTE'),
+          'animus_admin may run both bulk-load functions');
+SELECT ok(NOT has_function_privilege('animus_memory_writer', 'animus.memory_begin_bulk_load()', 'EXECUTE'),
+          'animus_memory_writer may not start a bulk load');
+SELECT ok(NOT has_function_privilege('animus_memory_writer', 'animus.memory_finish_bulk_load(text, integer)', 'EXECUTE'),
+          'animus_memory_writer may not finish a bulk load');
+SELECT ok(NOT has_function_privilege('animus_memory_reader', 'animus.memory_begin_bulk_load()', 'EXECUTE'),
+          'animus_memory_reader may not start a bulk load');
+SELECT is((SELECT name FROM animus.error_codes WHERE sqlstate = 'ZA212'), 'memory_bulk_load_state', 'ZA212 is registered');
+
+-- argument errors come first, whatever the state
+SELECT throws_ok($$SELECT animus.memory_finish_bulk_load(maintenance_work_mem => NULL)$$, 'ZA001', NULL, 'a NULL maintenance_work_mem is ZA001');
+SELECT throws_ok($$SELECT animus.memory_finish_bulk_load(parallel_workers => -1)$$, 'ZA002', NULL, 'parallel_workers below 0 is ZA002');
+SELECT throws_ok($$SELECT animus.memory_finish_bulk_load(maintenance_work_mem => 'lots')$$, 'ZA002', NULL, 'a maintenance_work_mem that is no memory size is ZA002');
+SELECT throws_ok($$SELECT animus.memory_finish_bulk_load()$$, 'ZA212', NULL, 'finishing without a bulk load in progress is ZA212');
+
+-- a whole bulk load in this transaction
+SELECT is((SELECT count(*) FROM animus.store_memories(jsonb_build_array(
+    jsonb_build_object('content', 'bulk before 1', 'embedding', pg_temp.vt(1, 0), 'memory_type', 'fact'),
+    jsonb_build_object('content', 'bulk before 2', 'embedding', pg_temp.vt(0, 1), 'memory_type', 'fact')), namespace => 'pgtap-bulk')),
+    2::bigint, 'two memories stored before the bulk load');
+-- (called in a statement of its own: DROP/CREATE INDEX refuse a table the same statement reads)
+CREATE TEMP TABLE began AS SELECT animus.memory_begin_bulk_load() AS n;
+SELECT is((SELECT n FROM began), (SELECT count(*) FROM animus.memories), 'memory_begin_bulk_load returns the number of memories');
+SELECT hasnt_index('animus', 'memories', 'memories_embedding_hnsw', 'during a bulk load the HNSW index is dropped');
+SELECT hasnt_index('animus', 'memories', 'memories_fts_gin', 'during a bulk load the fts GIN index is dropped');
+SELECT hasnt_index('animus', 'memories', 'memories_metadata_gin', 'during a bulk load the metadata GIN index is dropped');
+SELECT throws_ok($$SELECT animus.memory_begin_bulk_load()$$, 'ZA212', NULL, 'starting a second bulk load is ZA212');
+SELECT throws_ok($$SELECT animus.memory_begin_reembedding('other-model')$$, 'ZA212', NULL, 'starting re-embedding during a bulk load is ZA212');
+SELECT is((SELECT count(*) FILTER (WHERE created) FROM animus.store_memories(jsonb_build_array(
+              jsonb_build_object('content', 'bulk during 1', 'embedding', pg_temp.vt(1, 1), 'memory_type', 'fact'),
+              jsonb_build_object('content', 'bulk before 1', 'embedding', pg_temp.vt(1, 0.1), 'memory_type', 'note')),
+              namespace => 'pgtap-bulk')),
+          1::bigint, 'store_memories works during a bulk load (a new memory, a repeat merged)');
+SELECT is((SELECT content FROM animus.search_memory_vector(pg_temp.v(1, 0.9), 1, '{"namespace": "pgtap-bulk"}')),
+          'bulk during 1', 'vector search works without the HNSW index (exact scan)');
+
+SET LOCAL maintenance_work_mem = '64MB';
+SET LOCAL max_parallel_maintenance_workers = 1;
+CREATE TEMP TABLE finished AS SELECT animus.memory_finish_bulk_load(parallel_workers => 2) AS n;
+SELECT is((SELECT n FROM finished), (SELECT count(*) FROM animus.memories), 'memory_finish_bulk_load returns the number of memories');
+SELECT has_index('animus', 'memories', 'memories_embedding_hnsw', 'after the bulk load the HNSW index exists again');
+SELECT has_index('animus', 'memories', 'memories_fts_gin', 'after the bulk load the fts GIN index exists again');
+SELECT has_index('animus', 'memories', 'memories_metadata_gin', 'after the bulk load the metadata GIN index exists again');
+SELECT ok((SELECT am.amname = 'hnsw' AND pg_get_indexdef(c.oid) ~ 'vector_cosine_ops' FROM pg_class c JOIN pg_am am ON am.oid = c.relam
+            WHERE c.oid = 'animus.memories_embedding_hnsw'::regclass),
+          'the rebuilt index is HNSW with cosine distance');
+SELECT is(current_setting('maintenance_work_mem') || ' ' || current_setting('max_parallel_maintenance_workers'), '64MB 1',
+          'the build settings applied to the builds only: the session''s values are back');
+SELECT is((SELECT array_agg(content ORDER BY rank) FROM animus.search_memory_vector(pg_temp.v(1, 0.9), 2, '{"namespace": "pgtap-bulk"}')),
+          ARRAY['bulk during 1', 'bulk before 1'], 'vector search finds the loaded memories through the rebuilt index');
+
+-- re-embedding in progress: no bulk load
+UPDATE animus.memory_settings SET state = 'reembedding';
+SELECT throws_ok($$SELECT animus.memory_begin_bulk_load()$$, 'ZA209', NULL, 'starting a bulk load while re-embedding is ZA209');
+
+SELECT * FROM finish();
+ROLLBACK;
