@@ -1422,49 +1422,65 @@ BEGIN
             HINT = 'Omit it for ''default''; an element''s own "namespace" overrides it.';
     END IF;
 
-    -- Shape of every element (cheap: no number is parsed for string embeddings).
-    SELECT a.ord, p.code, p.problem INTO bad
-      FROM jsonb_array_elements(memories) WITH ORDINALITY AS a(e, ord)
-     CROSS JOIN LATERAL (
-        SELECT c.code, c.problem FROM (VALUES
-            (1, 'ZA208', 'is not a JSON object', jsonb_typeof(a.e) <> 'object'),
-            (2, 'ZA208', 'has an unknown key (known: content, embedding, memory_type, source, metadata, namespace)',
-                jsonb_typeof(a.e) = 'object' AND EXISTS (
-                    SELECT 1 FROM jsonb_object_keys(a.e) AS k
-                     WHERE k NOT IN ('content', 'embedding', 'memory_type', 'source', 'metadata', 'namespace'))),
-            (3, 'ZA208', 'needs "content" as a string', jsonb_typeof(a.e -> 'content') IS DISTINCT FROM 'string'),
-            (4, 'ZA203', 'has empty content', btrim(a.e ->> 'content') = ''),
-            (5, 'ZA208', 'needs "memory_type" as a non-empty string',
-                jsonb_typeof(a.e -> 'memory_type') IS DISTINCT FROM 'string' OR a.e ->> 'memory_type' = ''),
-            (6, 'ZA208', 'has a "source" that is not a string',
-                coalesce(jsonb_typeof(a.e -> 'source'), 'null') NOT IN ('string', 'null')),
-            (7, 'ZA208', 'has "metadata" that is not an object',
-                coalesce(jsonb_typeof(a.e -> 'metadata'), 'object') <> 'object'),
-            (8, 'ZA208', 'has a "namespace" that is not a non-empty string',
-                a.e ? 'namespace' AND (jsonb_typeof(a.e -> 'namespace') <> 'string' OR a.e ->> 'namespace' = '')),
-            (9, 'ZA208', 'needs "embedding" as an array of numbers or a string "[0.1,...]"',
-                coalesce(jsonb_typeof(a.e -> 'embedding'), 'null') NOT IN ('array', 'string')),
-            (10, 'ZA201', 'has an embedding component that is not a number (NaN, Infinity, a string, null)',
-                jsonb_typeof(a.e -> 'embedding') = 'array'
-                AND jsonb_path_exists(a.e -> 'embedding', '$[*] ? (@.type() != "number")')),
-            (11, 'ZA201', 'has an embedding component beyond the float4 range (infinite)',
-                jsonb_typeof(a.e -> 'embedding') = 'array'
-                AND jsonb_path_exists(a.e -> 'embedding', '$[*] ? (@ > 3.4028234e38 || @ < -3.4028234e38)'))
-        ) AS c(n, code, problem, failed)
-        WHERE c.failed IS TRUE
-        ORDER BY c.n
-        LIMIT 1) AS p
-     ORDER BY a.ord
-     LIMIT 1;
-    IF FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = bad.code,
-            MESSAGE = format('memories[%s] %s', bad.ord, bad.problem),
-            DETAIL = 'Nothing was stored (positions count from 1).',
-            HINT = CASE bad.code
-                   WHEN 'ZA201' THEN 'Every embedding component must be a finite number.'
-                   WHEN 'ZA203' THEN 'Store non-empty text.'
-                   ELSE 'Each element is {"content": "...", "embedding": [...], "memory_type": "...", "source"?, "metadata"?, "namespace"?}.'
-                   END;
+    -- Shape of every element: one boolean expression per element (no number is parsed for string
+    -- embeddings); only when it fails, the query below names the first bad element and why.
+    IF NOT (SELECT coalesce(bool_and(coalesce(
+                jsonb_typeof(a.e) = 'object'
+                AND (a.e - ARRAY['content', 'embedding', 'memory_type', 'source', 'metadata', 'namespace']) = '{}'::jsonb
+                AND jsonb_typeof(a.e -> 'content') = 'string' AND btrim(a.e ->> 'content') <> ''
+                AND jsonb_typeof(a.e -> 'memory_type') = 'string' AND a.e ->> 'memory_type' <> ''
+                AND coalesce(jsonb_typeof(a.e -> 'source'), 'null') IN ('string', 'null')
+                AND coalesce(jsonb_typeof(a.e -> 'metadata'), 'object') = 'object'
+                AND (NOT a.e ? 'namespace' OR (jsonb_typeof(a.e -> 'namespace') = 'string' AND a.e ->> 'namespace' <> ''))
+                AND (jsonb_typeof(a.e -> 'embedding') = 'string'
+                     OR (jsonb_typeof(a.e -> 'embedding') = 'array'
+                         AND NOT jsonb_path_exists(a.e -> 'embedding', '$[*] ? (@.type() != "number")')
+                         AND NOT jsonb_path_exists(a.e -> 'embedding', '$[*] ? (@ > 3.4028234e38 || @ < -3.4028234e38)'))),
+                false)), true)
+              FROM jsonb_array_elements(memories) AS a(e)) THEN
+        SELECT a.ord, p.code, p.problem INTO bad
+          FROM jsonb_array_elements(memories) WITH ORDINALITY AS a(e, ord)
+         CROSS JOIN LATERAL (
+            SELECT c.code, c.problem FROM (VALUES
+                (1, 'ZA208', 'is not a JSON object', jsonb_typeof(a.e) <> 'object'),
+                (2, 'ZA208', 'has an unknown key (known: content, embedding, memory_type, source, metadata, namespace)',
+                    jsonb_typeof(a.e) = 'object' AND EXISTS (
+                        SELECT 1 FROM jsonb_object_keys(a.e) AS k
+                         WHERE k NOT IN ('content', 'embedding', 'memory_type', 'source', 'metadata', 'namespace'))),
+                (3, 'ZA208', 'needs "content" as a string', jsonb_typeof(a.e -> 'content') IS DISTINCT FROM 'string'),
+                (4, 'ZA203', 'has empty content', btrim(a.e ->> 'content') = ''),
+                (5, 'ZA208', 'needs "memory_type" as a non-empty string',
+                    jsonb_typeof(a.e -> 'memory_type') IS DISTINCT FROM 'string' OR a.e ->> 'memory_type' = ''),
+                (6, 'ZA208', 'has a "source" that is not a string',
+                    coalesce(jsonb_typeof(a.e -> 'source'), 'null') NOT IN ('string', 'null')),
+                (7, 'ZA208', 'has "metadata" that is not an object',
+                    coalesce(jsonb_typeof(a.e -> 'metadata'), 'object') <> 'object'),
+                (8, 'ZA208', 'has a "namespace" that is not a non-empty string',
+                    a.e ? 'namespace' AND (jsonb_typeof(a.e -> 'namespace') <> 'string' OR a.e ->> 'namespace' = '')),
+                (9, 'ZA208', 'needs "embedding" as an array of numbers or a string "[0.1,...]"',
+                    coalesce(jsonb_typeof(a.e -> 'embedding'), 'null') NOT IN ('array', 'string')),
+                (10, 'ZA201', 'has an embedding component that is not a number (NaN, Infinity, a string, null)',
+                    jsonb_typeof(a.e -> 'embedding') = 'array'
+                    AND jsonb_path_exists(a.e -> 'embedding', '$[*] ? (@.type() != "number")')),
+                (11, 'ZA201', 'has an embedding component beyond the float4 range (infinite)',
+                    jsonb_typeof(a.e -> 'embedding') = 'array'
+                    AND jsonb_path_exists(a.e -> 'embedding', '$[*] ? (@ > 3.4028234e38 || @ < -3.4028234e38)'))
+            ) AS c(n, code, problem, failed)
+            WHERE c.failed IS TRUE
+            ORDER BY c.n
+            LIMIT 1) AS p
+         ORDER BY a.ord
+         LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION USING ERRCODE = bad.code,
+                MESSAGE = format('memories[%s] %s', bad.ord, bad.problem),
+                DETAIL = 'Nothing was stored (positions count from 1).',
+                HINT = CASE bad.code
+                       WHEN 'ZA201' THEN 'Every embedding component must be a finite number.'
+                       WHEN 'ZA203' THEN 'Store non-empty text.'
+                       ELSE 'Each element is {"content": "...", "embedding": [...], "memory_type": "...", "source"?, "metadata"?, "namespace"?}.'
+                       END;
+        END IF;
     END IF;
 
     -- Dimension and zero vector are checked per row while the INSERT reads its input: two C calls
