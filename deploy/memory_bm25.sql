@@ -479,7 +479,7 @@ BEGIN
             -- these only, best first, not on every candidate
             SELECT c.memory_id, c.lb, c.lb_full FROM cand c
              ORDER BY c.lb DESC, c.memory_id
-             LIMIT CASE WHEN must_filter THEN 8 * (rescore + 1) + 1 ELSE rescore + 1 END
+             LIMIT CASE WHEN must_filter THEN 3 * (rescore + 1) + 1 ELSE rescore + 1 END
         ), top AS MATERIALIZED (
             SELECT c.memory_id, c.lb, c.lb_full FROM ranked c
              WHERE NOT must_filter OR EXISTS (
@@ -505,7 +505,7 @@ BEGIN
                (SELECT coalesce(sum(bo.ub), 0) FROM bounds bo),
                (SELECT t.lb FROM top t ORDER BY t.lb DESC, t.memory_id LIMIT 1 OFFSET rescore),
                -- filtered: candidates past the checked prefix were not looked at
-               (SELECT min(r.lb) FILTER (WHERE must_filter) FROM ranked r HAVING count(*) > 8 * (rescore + 1))
+               (SELECT min(r.lb) FILTER (WHERE must_filter) FROM ranked r HAVING count(*) > 3 * (rescore + 1))
           INTO r_ids, r_scores, r_cands, r_bound, r_next_lb, r_prefix_lb;
         r_next_lb := CASE WHEN r_prefix_lb IS NULL THEN r_next_lb ELSE greatest(r_next_lb, r_prefix_lb) END;
         r_read := (SELECT sum(CASE WHEN c IS NULL THEN d ELSE least(c, d) END)::bigint FROM unnest(q_cap, q_df) AS x(c, d));
