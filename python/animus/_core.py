@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import contextlib
 import time
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 from uuid import UUID
 
 from opentelemetry import trace
 from opentelemetry.trace import Status, StatusCode
+from psycopg.types.datetime import TimestamptzLoader
 from psycopg.types.json import Jsonb
 
 from animus.embedding import to_vector_literal
@@ -26,6 +27,24 @@ from animus.telemetry.conventions import (_W3C, SPAN_KIND, Instruments, db_attrs
                                           messaging_attrs)
 
 DEFAULT_QUEUE = "work"
+
+
+class _InfinityTimestamptzLoader(TimestamptzLoader):
+    """timestamptz with PostgreSQL's ``infinity``/``-infinity`` (e.g. a queue's
+    ``last_notified_at`` before its first wake-up) as ``datetime.max``/``datetime.min`` (UTC),
+    which psycopg's own loader refuses."""
+
+    def load(self, data: Any) -> datetime:
+        if data == b"infinity":
+            return datetime.max.replace(tzinfo=timezone.utc)
+        if data == b"-infinity":
+            return datetime.min.replace(tzinfo=timezone.utc)
+        return super().load(data)
+
+
+def register_loaders(conn: Any) -> None:
+    """Loaders every connection of the client uses (the pools' ``configure``)."""
+    conn.adapters.register_loader("timestamptz", _InfinityTimestamptzLoader)
 
 
 @dataclass

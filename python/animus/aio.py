@@ -9,7 +9,8 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from animus._core import Call, Methods, Telemetry, adapt, server_attrs, shape_result
+from animus._core import (Call, Methods, Telemetry, adapt, register_loaders, server_attrs,
+                          shape_result)
 from animus.client import _instruments
 from animus.config import Config
 from animus.embedding import Embedder
@@ -17,6 +18,10 @@ from animus.errors import ConnectionFailed, InvalidArgument, from_psycopg
 from animus.telemetry import genai
 
 __all__ = ["AsyncClient", "connect_async"]
+
+
+async def _configure(conn: psycopg.AsyncConnection) -> None:
+    register_loaders(conn)
 
 
 class AsyncClient(Methods):
@@ -35,6 +40,7 @@ class AsyncClient(Methods):
                               self._dsn.dbname)
         self._pool = AsyncConnectionPool(self._dsn.reveal(), min_size=config.pool_min_size,
                                          max_size=config.pool_max_size, open=False, name="animus-async",
+                                         configure=_configure,
                                          kwargs={"autocommit": True, "row_factory": dict_row})
 
     async def open(self, timeout: float = 10.0) -> "AsyncClient":

@@ -45,7 +45,7 @@ def worker_main(args: argparse.Namespace) -> int:
         return 2
     worker = animus.Worker(client, handlers, queue=args.queue, concurrency=args.concurrency,
                            visibility_timeout=args.visibility_timeout, poll_interval=args.poll_interval,
-                           shutdown_timeout=args.shutdown_timeout)
+                           shutdown_timeout=args.shutdown_timeout, handler_timeout=args.handler_timeout)
     try:
         worker.run()
     finally:
@@ -67,6 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     w.add_argument("--poll-interval", type=float, default=None, help="fallback poll, seconds")
     w.add_argument("--shutdown-timeout", type=float, default=30.0,
                    help="seconds to let in-flight items finish on SIGTERM/SIGINT before releasing them")
+    w.add_argument("--handler-timeout", type=float, default=None,
+                   help="seconds a handler may run before its attempt is failed as hung (retryable; "
+                        "dead at max attempts); default 10 visibility timeouts, 0 = no limit")
     w.add_argument("--dsn", default=None, help="database URL (default DATABASE_URL)")
     w.add_argument("--service-name", default="animus-worker", help="OpenTelemetry service.name")
     w.add_argument("--no-telemetry", action="store_true", help="do not call animus.telemetry.init()")

@@ -7,7 +7,8 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from animus._core import Call, Methods, Telemetry, adapt, server_attrs, shape_result
+from animus._core import (Call, Methods, Telemetry, adapt, register_loaders, server_attrs,
+                          shape_result)
 from animus.config import Config
 from animus.embedding import Embedder
 from animus.errors import ConnectionFailed, InvalidArgument, from_psycopg
@@ -40,6 +41,7 @@ class Client(Methods):
                               self._dsn.dbname)
         self._pool = ConnectionPool(self._dsn.reveal(), min_size=config.pool_min_size,
                                     max_size=config.pool_max_size, open=False, name="animus",
+                                    configure=register_loaders,
                                     kwargs={"autocommit": True, "row_factory": dict_row})
         # One direct attempt first: a wrong password or host fails at once with the server's
         # reason, instead of after the pool's retries.

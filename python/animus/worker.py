@@ -20,6 +20,11 @@ How it behaves:
   ``visibility_timeout``), runs each item's handler in a thread pool, and **heartbeats** every
   in-flight item every ``heartbeat_interval`` (default a third of the timeout), which also tells
   the handler (``ctx.cancelled``) when the item was cancelled.
+- **Hung handlers**: a handler still running after ``handler_timeout`` seconds (default ten
+  visibility timeouts; per work type with ``handler_timeouts``) is no longer heartbeated and its
+  attempt is failed as retryable (``fail_work`` with the claim's attempt; dead at max attempts).
+  Its thread cannot be killed: it keeps its slot until it returns (so at most ``concurrency``
+  threads exist), and whatever it returns later is dropped, never settled.
 - A handler that **returns** completes the item with its return value as outcome; one that
   **raises** fails it with retry (backoff in the database); an exception that is an instance of
   one of ``non_retryable`` (default :class:`animus.NonRetryable`) dead-letters it at once.
@@ -73,6 +78,10 @@ class WorkContext:
     settle_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     released: bool = False
     settled: bool = False
+    # Monotonic time after which the handler counts as hung (None: no limit); set once it has
+    # been failed for it: no more heartbeats, and its late result is dropped.
+    deadline: float | None = None
+    timed_out: bool = False
 
 
 def _accepts_context(fn: Handler) -> bool:
@@ -96,7 +105,9 @@ class Worker:
                  concurrency: int | None = None, visibility_timeout: float | None = None,
                  heartbeat_interval: float | None = None, poll_interval: float | None = None,
                  non_retryable: tuple[type[BaseException], ...] = (NonRetryable,),
-                 shutdown_timeout: float = 30.0, channel: str = NOTIFY_CHANNEL) -> None:
+                 shutdown_timeout: float = 30.0, channel: str = NOTIFY_CHANNEL,
+                 handler_timeout: float | None = None,
+                 handler_timeouts: Mapping[str, float] | None = None) -> None:
         if not handlers:
             raise ValueError("handlers must map at least one work_type to a function")
         cfg = client.config
@@ -110,15 +121,27 @@ class Worker:
         self.non_retryable = tuple(non_retryable)
         self.shutdown_timeout = shutdown_timeout
         self.channel = channel
+        # A handler running longer than this is hung: failed (retryable) and no longer
+        # heartbeated. Default: ten visibility timeouts; 0 (or less) means no limit.
+        self.handler_timeout = float(10 * self.visibility_timeout if handler_timeout is None
+                                     else handler_timeout)
+        self.handler_timeouts = {k: float(v) for k, v in (handler_timeouts or {}).items()}
+        unknown = set(self.handler_timeouts) - set(self.handlers)
+        if unknown:
+            raise ValueError(f"handler_timeouts names work types without a handler: {sorted(unknown)}")
         self._with_ctx = {k: _accepts_context(v) for k, v in self.handlers.items()}
-        self._inflight: dict[Any, WorkContext] = {}
+        # Keyed by the context, not the work id: a hung handler's item can be claimed again (its
+        # retry) while the hung thread still runs, so one item may be in flight twice.
+        self._inflight: dict[int, WorkContext] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._abort = threading.Event()
+        self._hb_kick = threading.Event()
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_w, False)
         self.processed = 0
         self.failed = 0
+        self.timed_out = 0
         self.wakeups = {"notify": 0, "poll": 0, "slot": 0}
 
     # ------------------------------------------------------------------ control
@@ -127,6 +150,7 @@ class Worker:
         if abort:
             self._abort.set()
         self._stop.set()
+        self._hb_kick.set()
         self._wake()
 
     def _wake(self) -> None:
@@ -156,8 +180,9 @@ class Worker:
         try:
             listen.execute(f'LISTEN "{self.channel}"')
             hb.start()
-            log.info("worker on queue %r: concurrency %d, visibility timeout %ss",
-                     self.queue, self.concurrency, self.visibility_timeout)
+            log.info("worker on queue %r: concurrency %d, visibility timeout %ss, handler timeout %s",
+                     self.queue, self.concurrency, self.visibility_timeout,
+                     f"{self.handler_timeout:g}s" if self.handler_timeout > 0 else "none")
             self._loop(listen)
         finally:
             self._shutdown()
@@ -223,14 +248,31 @@ class Worker:
                 self._stop.wait(2.0)
         return old
 
+    def timeout_for(self, work_type: str | None) -> float | None:
+        """The handler time limit of ``work_type`` in seconds (None: no limit)."""
+        limit = self.handler_timeouts.get(work_type or "", self.handler_timeout)
+        return limit if limit > 0 else None
+
+    @property
+    def hung(self) -> int:
+        """Handlers failed for running past their time limit that have not returned yet
+        (each still holds one of the ``concurrency`` slots)."""
+        with self._lock:
+            return sum(1 for c in self._inflight.values() if c.timed_out)
+
     def _vt(self) -> int:
         return max(1, int(round(self.visibility_timeout)))
 
     # ------------------------------------------------------------------ items
     def _dispatch(self, item: WorkItem) -> None:
         ctx = WorkContext(item, self)
+        limit = self.timeout_for(item.work_type)
+        if limit is not None:
+            ctx.deadline = ctx.started + limit
         with self._lock:
-            self._inflight[item.id] = ctx
+            self._inflight[id(ctx)] = ctx
+        if ctx.deadline is not None:
+            self._hb_kick.set()
         # One daemon thread per in-flight item (at most `concurrency`): a handler abandoned at
         # shutdown never keeps the process alive.
         threading.Thread(target=self._process, args=(ctx,), name=f"animus-handler-{item.id}",
@@ -265,7 +307,7 @@ class Worker:
                 metric["error.type"] = error_type
             tel.inst.process_duration.record(time.perf_counter() - t0, metric)
             with self._lock:
-                self._inflight.pop(item.id, None)
+                self._inflight.pop(id(ctx), None)
             self._wake()
 
     def _run_handler(self, ctx: WorkContext, span: Any) -> str | None:
@@ -283,6 +325,8 @@ class Worker:
             if inspect.isawaitable(result):
                 result = asyncio.run(_await(result))
         except Exception as exc:
+            if ctx.timed_out:
+                return self._late(ctx, span, "failure")
             error_type = f"{type(exc).__module__}.{type(exc).__qualname__}"
             retryable = not isinstance(exc, self.non_retryable)
             span.set_attribute("error.type", error_type)
@@ -293,6 +337,8 @@ class Worker:
             self._settle_fail(ctx, _error_text(exc), retryable=retryable)
             self.failed += 1
             return error_type
+        if ctx.timed_out:
+            return self._late(ctx, span, "result")
         if ctx.cancelled.is_set():
             log.info("work item %s was cancelled while running; not completing it", item.id)
             return None
@@ -300,6 +346,8 @@ class Worker:
             # outcome is jsonb: values JSON cannot hold (datetimes, UUIDs...) are stored as text
             result = json.loads(json.dumps(result, default=str))
         with ctx.settle_lock:
+            if ctx.timed_out:
+                return self._late(ctx, span, "result")
             if ctx.released:
                 log.info("work item %s was released at shutdown; not completing it", item.id)
                 return "released"
@@ -319,9 +367,21 @@ class Worker:
         self.processed += 1
         return None
 
+    def _late(self, ctx: WorkContext, span: Any, what: str) -> str:
+        """A hung handler returned (or raised) after its attempt was failed for the timeout."""
+        log.warning("work item %s: handler returned %.1fs after its start, past its time limit; "
+                    "attempt %s was already failed for it: %s dropped (stale claim)",
+                    ctx.item.id, time.monotonic() - ctx.started, ctx.item.attempts, what)
+        span.set_attribute("error.type", "animus.HandlerTimeout")
+        span.set_status(Status(StatusCode.ERROR, "handler timed out"))
+        return "animus.HandlerTimeout"
+
     def _settle_fail(self, ctx: WorkContext, error: str, *, retryable: bool) -> None:
         item = ctx.item
         with ctx.settle_lock:
+            if ctx.timed_out:
+                log.info("work item %s timed out; its later failure is not recorded", item.id)
+                return
             if ctx.released:
                 log.info("work item %s was released at shutdown; not recording its failure", item.id)
                 return
@@ -337,12 +397,33 @@ class Worker:
 
     # ------------------------------------------------------------------ heartbeats
     def _heartbeat_loop(self) -> None:
-        while not self._abort.wait(self.heartbeat_interval):
-            if self._stop.is_set() and not self._inflight:
-                return
+        """Heartbeats every ``heartbeat_interval``; in between, wakes at the earliest handler
+        deadline to fail hung handlers (the same thread, so a hung item is never heartbeated
+        after it was failed)."""
+        next_beat = time.monotonic() + self.heartbeat_interval
+        while not self._abort.is_set():
             with self._lock:
-                current = list(self._inflight.values())
+                current = [c for c in self._inflight.values() if not c.timed_out]
+            if self._stop.is_set() and not current:
+                return
+            deadlines = [c.deadline for c in current if c.deadline is not None]
+            # woken early by a dispatch (a new deadline), stop() or the end of shutdown
+            self._hb_kick.wait(max(0.0, min([next_beat, *deadlines]) - time.monotonic()))
+            self._hb_kick.clear()
+            if self._abort.is_set():
+                return
+            now = time.monotonic()
+            with self._lock:
+                current = [c for c in self._inflight.values() if not c.timed_out]
             for ctx in current:
+                if ctx.deadline is not None and now >= ctx.deadline:
+                    self._time_out(ctx)
+            if now < next_beat:
+                continue
+            next_beat = now + self.heartbeat_interval
+            for ctx in current:
+                if ctx.timed_out:
+                    continue
                 try:
                     res = self.client.heartbeat_work(ctx.item.id, extend=self._vt(),
                                                      attempt=ctx.item.attempts, queue=self.queue)
@@ -358,13 +439,46 @@ class Worker:
                 if res.cancelled:
                     ctx.cancelled.set()
 
+    def _time_out(self, ctx: WorkContext) -> None:
+        """Fail a hung handler's attempt (retryable; dead at max attempts) and stop
+        heartbeating it. Its thread runs on (Python cannot kill a thread) and keeps its slot."""
+        item = ctx.item
+        limit = self.timeout_for(item.work_type)
+        with ctx.settle_lock:
+            if ctx.settled or ctx.released:
+                return                      # it returned just now, or was released
+            ctx.timed_out = ctx.settled = True
+            ctx.cancelled.set()             # a handler taking ctx may notice and stop
+            self.failed += 1
+            self.timed_out += 1
+            error = (f"animus.HandlerTimeout: handler for {item.work_type!r} still running after "
+                     f"{limit:g}s (handler_timeout); abandoned by the worker")
+            try:
+                res = self.client.fail_work(item.id, error, retryable=True, attempt=item.attempts,
+                                            queue=self.queue)
+                log.error("work item %s (%s) timed out after %gs at attempt %s: failed (%s); its "
+                          "handler thread is abandoned and holds a slot until it returns",
+                          item.id, item.work_type, limit, item.attempts, res.state)
+            except InvalidState as exc:     # stale claim, cancelled or ended meanwhile
+                log.warning("work item %s timed out; failure not recorded (%s)", item.id, exc.sqlstate)
+            except AnimusError as exc:      # no heartbeats any more: the claim expires anyway
+                log.error("work item %s timed out; could not fail it (%s): it is redelivered "
+                          "after its visibility timeout", item.id, exc)
+        hung = self.hung
+        if hung >= self.concurrency:
+            log.error("all %d slots are held by hung handlers: this worker claims nothing until "
+                      "one returns (restart it to free them)", hung)
+
     # ------------------------------------------------------------------ shutdown
     def _shutdown(self) -> None:
         deadline = time.monotonic() + self.shutdown_timeout
-        while self._inflight and time.monotonic() < deadline and not self._abort.is_set():
+        def running() -> list[WorkContext]:   # hung handlers were failed already: not waited for
+            with self._lock:
+                return [c for c in self._inflight.values() if not c.timed_out]
+
+        while running() and time.monotonic() < deadline and not self._abort.is_set():
             self._abort.wait(0.05)
-        with self._lock:
-            left = list(self._inflight.values())
+        left = running()
         for ctx in left:
             ctx.cancelled.set()
             with ctx.settle_lock:
@@ -380,6 +494,7 @@ class Worker:
                     log.warning("could not release %s (%s); it is redelivered after its timeout",
                                 ctx.item.id, exc)
         self._abort.set()
+        self._hb_kick.set()
         # Handlers still running after a release are abandoned (daemon threads; their settle
         # calls are refused); the wake-up pipe stays open for them and closes with the process.
 

@@ -48,6 +48,11 @@ def run_worker(worker: animus.Worker) -> threading.Thread:
 
 
 def test_worker_completes_retries_and_dead_letters(client, conn, queue_name):
+    # A retry backoff far longer than the test: the failed item stays queued at attempt 1 however
+    # slowly the machine runs (with the default 2 s backoff a later wake-up of the worker could
+    # claim it again before the test looked, moving it on to attempt 2, 3, dead).
+    client.configure_queue(queue_name, backoff_base=120, backoff_jitter=0)
+
     def ok(item):
         return {"echo": item.params["x"]}
 
@@ -64,15 +69,22 @@ def test_worker_completes_retries_and_dead_letters(client, conn, queue_name):
         a = client.submit_work("ok", "test", params={"x": 42}, queue=queue_name)
         b = client.submit_work("flaky", "test", queue=queue_name, max_attempts=3)
         c = client.submit_work("fatal", "test", queue=queue_name, max_attempts=3)
-        assert wait_for(lambda: state_of(conn, a.work_id)[0] == "completed", 10)
+        assert wait_for(lambda: state_of(conn, a.work_id)[0] == "completed", 60)
         assert state_of(conn, a.work_id)[3] == {"echo": 42}
-        st = wait_for(lambda: (s := state_of(conn, b.work_id))[1] >= 1 and s[0] == "queued" and s, 10)
-        assert st[0] == "queued" and "Boom: transient" in st[2]      # back in the queue, backoff
-        st = wait_for(lambda: (s := state_of(conn, c.work_id))[0] == "dead" and s, 10)
+        st = wait_for(lambda: (s := state_of(conn, b.work_id))[1] >= 1 and s[0] == "queued" and s, 60)
+        assert st, f"the flaky item was not failed back to the queue: {state_of(conn, b.work_id)}"
+        assert st[:2] == ("queued", 1) and "Boom: transient" in st[2]    # back in the queue...
+        retry_in = conn.execute(                                           # ...after the backoff
+            "SELECT run_at - clock_timestamp() FROM animus.work_items WHERE id = %s",
+            [b.work_id]).fetchone()[0].total_seconds()
+        assert 90 < retry_in <= 120
+        st = wait_for(lambda: (s := state_of(conn, c.work_id))[0] == "dead" and s, 60)
+        assert st, f"the fatal item was not dead-lettered: {state_of(conn, c.work_id)}"
         assert st[1] == 1 and "Fatal" in st[2]                       # dead at the first attempt
+        assert wait_for(lambda: (worker.processed, worker.failed) == (1, 2), 30)
     finally:
         worker.stop()
-        t.join(10)
+        t.join(30)
     assert not t.is_alive()
 
 
@@ -156,6 +168,87 @@ def test_a_worker_frozen_past_its_timeout_cannot_complete_an_item_another_worker
         t1.join(10)
         if t2 is not None:
             t2.join(10)
+
+
+def test_a_hung_handler_is_failed_at_its_time_limit_and_the_retry_completes_once(
+        client, conn, queue_name, caplog):
+    """A handler that hangs (its process healthy, heartbeats would keep the claim forever) is
+    failed as retryable after handler_timeout, no longer heartbeated; the retry completes the item
+    at attempt 2; when the hung handler finally returns, its result is dropped, never settled."""
+    client.configure_queue(queue_name, backoff_base=0.2, backoff_jitter=0)
+    hang = threading.Event()
+    runs = []
+
+    def job(item):
+        runs.append(item.attempts)
+        if item.attempts == 1:
+            hang.wait(120)       # "forever": until the test lets it go
+            return {"attempt": 1, "late": True}
+        return {"attempt": item.attempts}
+
+    # the visibility timeout (30 s) is far beyond the test's waits: the retry comes from the
+    # handler time limit (3 s: ample for attempt 2 to return on a loaded machine), not from an
+    # expired claim; heartbeats every 10 s, so the limit is enforced between them
+    worker = animus.Worker(client, {"job": job}, queue=queue_name, concurrency=2,
+                           visibility_timeout=30, poll_interval=0.2, handler_timeout=3)
+    caplog.set_level("INFO", logger="animus.worker")
+    t = run_worker(worker)
+    try:
+        r = client.submit_work("job", "test", queue=queue_name, max_attempts=3)
+        assert wait_for(lambda: state_of(conn, r.work_id)[0] == "completed", 60)
+        state, attempts, error, outcome = state_of(conn, r.work_id)
+        assert (state, attempts, outcome) == ("completed", 2, {"attempt": 2})
+        assert runs == [1, 2] and worker.timed_out == 1 and worker.hung == 1
+        assert any(str(r.work_id) in m and "timed out after 3s at attempt 1" in m for m in caplog.messages)
+        hang.set()                                   # the hung handler returns at last
+        assert wait_for(lambda: any(str(r.work_id) in m and "result dropped" in m
+                                    for m in caplog.messages), 30)
+        assert wait_for(lambda: worker.hung == 0, 30)
+        assert state_of(conn, r.work_id)[:2] + (state_of(conn, r.work_id)[3],) == \
+            ("completed", 2, {"attempt": 2})         # settled once, by attempt 2
+        assert worker.processed == 1
+    finally:
+        hang.set()
+        worker.stop()
+        t.join(30)
+    assert not t.is_alive()
+
+
+def test_a_handler_that_always_hangs_is_dead_lettered_and_hung_threads_keep_their_slots(
+        client, conn, queue_name):
+    client.configure_queue(queue_name, backoff_base=0.2, backoff_jitter=0)
+    hang = threading.Event()
+    runs = []
+
+    def stuck(item):
+        runs.append(item.attempts)
+        hang.wait(120)
+        return {"late": True}
+
+    worker = animus.Worker(client, {"stuck": stuck, "ok": lambda item: {"ok": True}},
+                           queue=queue_name, concurrency=2, visibility_timeout=30,
+                           poll_interval=0.2, handler_timeouts={"stuck": 1})
+    assert worker.timeout_for("stuck") == 1 and worker.timeout_for("ok") == 300   # 10 x 30 s
+    t = run_worker(worker)
+    try:
+        r = client.submit_work("stuck", "test", queue=queue_name, max_attempts=2)
+        st = wait_for(lambda: (s := state_of(conn, r.work_id))[0] == "dead" and s, 60)
+        assert st, f"not dead-lettered: {state_of(conn, r.work_id)}"
+        assert st[1] == 2 and "HandlerTimeout" in st[2] and runs == [1, 2]
+        # both hung threads still hold their slots: nothing more is claimed, however long we wait
+        assert wait_for(lambda: worker.hung == 2, 30)
+        other = client.submit_work("ok", "test", queue=queue_name)
+        time.sleep(1.5)                                        # ~7 polls of 0.2 s
+        assert state_of(conn, other.work_id)[:2] == ("queued", 0)
+        hang.set()                                             # the hung handlers return...
+        assert wait_for(lambda: state_of(conn, other.work_id)[0] == "completed", 60)  # slots free
+        assert state_of(conn, r.work_id)[:2] == ("dead", 2)   # ...and their results are dropped
+        assert worker.processed == 1 and worker.timed_out == 2
+    finally:
+        hang.set()
+        worker.stop()
+        t.join(30)
+    assert not t.is_alive()
 
 
 def test_a_handler_abandoned_at_shutdown_never_settles_its_released_item(client, conn, queue_name, caplog):
@@ -266,6 +359,20 @@ def test_sigterm_releases_an_item_that_does_not_finish_in_time(client, conn, que
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_cli_handler_timeout_dead_letters_a_hung_item(client, conn, queue_name, worker_log, db_url):
+    proc = spawn_worker(db_url, queue_name, "--visibility-timeout", "30", "--poll-interval", "0.5",
+                        "--handler-timeout", "1")
+    try:
+        r = client.submit_work("slow", "test", params={"seconds": 60}, queue=queue_name, max_attempts=1)
+        st = wait_for(lambda: (s := state_of(conn, r.work_id))[0] == "dead" and s, 60)
+        assert st and st[1] == 1 and "HandlerTimeout" in st[2]   # long before the 30 s timeout
+        assert [e for _, e in log_rows(conn, r.work_id)] == ["start"]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
 
 
 def test_wake_ups_for_other_queues_do_not_trigger_reads(client, conn, queue_name):
