@@ -193,7 +193,7 @@ BEGIN
     EXCEPTION WHEN invalid_parameter_value OR numeric_value_out_of_range THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'maintenance_work_mem is not a valid memory size',
             DETAIL = pg_catalog.format('maintenance_work_mem = %L', memory_finish_bulk_load.maintenance_work_mem),
-            HINT = 'Pass a size between 1MB and 2GB such as ''1GB''.';
+            HINT = 'Pass a memory size such as ''1GB'' or ''4GB'' (at least 1MB).';
     END;
     PERFORM pg_catalog.set_config('max_parallel_maintenance_workers', memory_finish_bulk_load.parallel_workers::text, true);
     IF pg_catalog.to_regclass('animus.memories_embedding_hnsw') IS NOT NULL THEN
