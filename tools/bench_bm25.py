@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import psycopg
+import psycopg.sql
 from psycopg.types.json import Jsonb
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -137,8 +138,22 @@ def write_cost(conn, label: str, seed: int) -> None:
             f"without (same table and indexes) = {a / p:.2f}x")
 
 
-def speed(sizes: list[int], n_queries: int) -> None:
+def speed(sizes: list[int], n_queries: int, write: bool = True, reuse: bool = False) -> None:
     log(f"== speed: synthetic memories at {', '.join(f'{s:,}' for s in sizes)} rows; {n_queries} ten-word queries, k = 10")
+    if reuse:  # re-measure the hybrid part on the database a previous run left at its largest size
+        conn = psycopg.connect(devdb.url("animus_bench_bm25"), autocommit=True)
+        loaded = conn.execute("SELECT count(*) FROM animus.memories").fetchone()[0]
+        conn.execute("SELECT setseed(0.5)")
+        queries = [r[0] for r in conn.execute(
+            "SELECT (SELECT string_agg(w, ' ') FROM (SELECT w FROM unnest(string_to_array(m.content, ' ')) AS w"
+            "        ORDER BY random() LIMIT 10) AS y)"
+            "  FROM generate_series(1, %s) AS g JOIN animus.memories AS m"
+            "    ON m.id = (SELECT min(id) FROM animus.memories) + (g * 7919) %% %s", (n_queries, loaded - 1)).fetchall()]
+        log(f"(reusing animus_bench_bm25: {loaded:,} rows, HNSW index in place)")
+        hybrid_part(conn, queries, loaded)
+        conn.close()
+        devdb.dropdb("animus_bench_bm25")
+        return
     url = fresh_db("animus_bench_bm25")
     conn = psycopg.connect(url, autocommit=True)
     conn.execute("SELECT setseed(0.5)")
@@ -176,38 +191,99 @@ def speed(sizes: list[int], n_queries: int) -> None:
         log(f"{size:>8,} {rate:>7,.0f} | {pct(bm_t, .5):>8.2f} {pct(bm_t, .95):>6.2f} | {pct(ts_t, .5):>11.2f} {pct(ts_t, .95):>6.2f} "
             f"{pct(ts_t, .5) / pct(bm_t, .5):>5.1f}x | {pct(ex_t, .5):>14.2f} | {proven:>12.0%} {overlap:>10.3f} | {postings:>9,}")
 
-    write_cost(conn, "(no HNSW index: the worst case for the ratio)", 10_000_000)
+    if write:
+        write_cost(conn, "(no HNSW index: the worst case for the ratio)", 10_000_000)
     # hybrid at the largest size, with the HNSW index back in place
     t = time.perf_counter()
     conn.execute("SET maintenance_work_mem = '1GB'")
     conn.execute(hnsw)
     log(f"HNSW index rebuilt in {time.perf_counter() - t:.0f} s (not part of any figure below)")
+    hybrid_part(conn, queries, loaded)
+    if write:
+        write_cost(conn, "(HNSW index in place: what store_memory pays)", 20_000_000)
+    conn.close()
+    devdb.dropdb("animus_bench_bm25")
+
+
+def hybrid_part(conn, queries: list[str], loaded: int) -> None:
     qv = [(q, vec_literal(np.random.default_rng(i).standard_normal(DIM))) for i, q in enumerate(queries)]
     for q, v in qv:  # warm-up of the new HNSW index, untimed
         conn.execute("SELECT count(*) FROM animus.hybrid_search(%s, %s::vector, 10)", (q, v)).fetchone()
-    hy_t, _ = timed(conn, "SELECT id FROM animus.hybrid_search(%s, %s::vector, 10)", qv)
-    t100, _ = timed(conn, "SELECT id FROM animus.memory_text_candidates(%s, '{}', 100)", [(q,) for q, _ in qv])
-    v100, _ = timed(conn, "SELECT id FROM animus.memory_vector_candidates(%s::vector, '{}', 100)", [(v,) for _, v in qv])
+    # hybrid at its default candidates beside the old default (100 per branch), interleaved query
+    # by query so that load drifts cancel; then its branches at the candidate counts involved
+    new_n = conn.execute("SELECT greatest(10 * 3, 30)").fetchone()[0]  # hybrid_search's default at k = 10
+    hy_t, hy100_t = [], []
+    for q, v in qv:
+        for sql, out in (("SELECT id FROM animus.hybrid_search(%s, %s::vector, 10)", hy_t),
+                         ("SELECT id FROM animus.hybrid_search(%s, %s::vector, 10, candidates => 100)", hy100_t)):
+            t = time.perf_counter()
+            conn.execute(sql, (q, v)).fetchall()
+            out.append((time.perf_counter() - t) * 1000)
+    branch = {}
+    for lim in (10, new_n, 50, 100):
+        branch["text", lim], _ = timed(conn, "SELECT id FROM animus.memory_text_candidates(%s, '{}', %s)", [(q, lim) for q, _ in qv])
+    for lim in (new_n, 100):
+        branch["vector", lim], _ = timed(conn, "SELECT id FROM animus.memory_vector_candidates(%s::vector, '{}', %s)",
+                                         [(v, lim) for _, v in qv])
     ve_t, _ = timed(conn, "SELECT id FROM animus.search_memory_vector(%s::vector, 10)", [(v,) for _, v in qv])
     tx_t, _ = timed(conn, "SELECT id FROM animus.search_memory_text(%s, 10)", [(q,) for q, _ in qv])
     tf_t, _ = timed(conn, "SELECT id FROM animus.search_memory_text(%s, 10, '{\"memory_type\": \"fact\"}')", [(q,) for q, _ in qv])
-    log(f"at {loaded:,} rows: search_memory_text p50 {pct(tx_t, .5):.2f} ms p95 {pct(tx_t, .95):.2f} "
+    load = os.getloadavg()
+    log(f"at {loaded:,} rows (load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}): "
+        f"search_memory_text p50 {pct(tx_t, .5):.2f} ms p95 {pct(tx_t, .95):.2f} "
         f"(filtered to memory_type 'fact', a third of the rows: p50 {pct(tf_t, .5):.2f} ms p95 {pct(tf_t, .95):.2f}); "
-        f"search_memory_vector p50 {pct(ve_t, .5):.2f} ms p95 {pct(ve_t, .95):.2f}; "
-        f"hybrid_search (candidates 100 per branch) p50 {pct(hy_t, .5):.2f} ms p95 {pct(hy_t, .95):.2f} "
-        f"= its branches at lim 100: text p50 {pct(t100, .5):.2f} ms + vector p50 {pct(v100, .5):.2f} ms")
+        f"search_memory_vector p50 {pct(ve_t, .5):.2f} ms p95 {pct(ve_t, .95):.2f}")
+    log(f"hybrid_search default (candidates {new_n} per branch) p50 {pct(hy_t, .5):.2f} ms p95 {pct(hy_t, .95):.2f} vs "
+        f"candidates 100 (the old default) p50 {pct(hy100_t, .5):.2f} ms p95 {pct(hy100_t, .95):.2f} = "
+        f"{pct(hy_t, .5) / pct(hy100_t, .5):.2f}x (p95 {pct(hy_t, .95) / pct(hy100_t, .95):.2f}x)")
+    log("branches, p50 / p95 ms: " + "; ".join(
+        f"{b} lim {lim}: {pct(t, .5):.2f} / {pct(t, .95):.2f}" for (b, lim), t in branch.items()))
+    # hybrid_search's statement, as its body runs it (generic plan, parameters for the plpgsql
+    # variables): each branch's function must run once (loops=1), not once per row
+    conn.execute("""PREPARE hybrid_body(text, vector, integer, jsonb, float8, float8, integer, integer, boolean, boolean) AS
+        WITH vec AS (SELECT c.id, c.distance, row_number() OVER (ORDER BY c.distance, c.id) AS r
+                       FROM animus.memory_vector_candidates($2, $4, $8) AS c WHERE $10),
+             txt AS (SELECT c.id, c.score, row_number() OVER (ORDER BY c.score DESC, c.id) AS r
+                       FROM animus.memory_text_candidates($1, $4, $8) AS c WHERE $9),
+             fused AS (SELECT coalesce(vec.id, txt.id) AS id,
+                              coalesce($6 / ($7 + vec.r), 0) + coalesce($5 / ($7 + txt.r), 0) AS score,
+                              vec.r AS vr, txt.r AS tr, vec.distance, txt.score AS ts
+                         FROM vec FULL JOIN txt ON txt.id = vec.id)
+        SELECT m.id, fu.score, row_number() OVER (ORDER BY fu.score DESC, least(fu.vr, fu.tr), fu.id)
+          FROM fused AS fu JOIN animus.memories AS m ON m.id = fu.id
+         ORDER BY fu.score DESC, least(fu.vr, fu.tr), fu.id LIMIT $3""")
+    conn.execute("SET plan_cache_mode = force_generic_plan")
+    plan = [r[0] for r in conn.execute(psycopg.sql.SQL(
+        "EXPLAIN (ANALYZE, COSTS OFF, TIMING ON) EXECUTE hybrid_body({}, {}::vector, 10, '{{}}', 1, 1, 60, {}, true, true)").format(
+        psycopg.sql.Literal(qv[0][0]), psycopg.sql.Literal(qv[0][1]), psycopg.sql.Literal(new_n))).fetchall()]
+    conn.execute("RESET plan_cache_mode")
+    log("hybrid_search's statement (generic plan), one query:\n  " + "\n  ".join(plan))
+    # the text branch's rescoring depth at the default candidates: time and overlap@10 with exhaustive
+    base_rx = conn.execute("SELECT rescore_extra FROM animus.memory_bm25_settings").fetchone()[0]
+    ex10 = [{r[0] for r in conn.execute("SELECT id FROM animus.memory_bm25_topk(%s, '{}', 10, 100000000)", (q,)).fetchall()}
+            for q, _ in qv]
+    rx_rows = []
+    for rx in (base_rx, 90, 40):
+        conn.execute("SELECT animus.memory_bm25_configure(rescore_extra => %s)", (rx,))
+        t_rx, rows_rx = timed(conn, "SELECT id FROM animus.memory_bm25_topk(%s, '{}', %s)", [(q, new_n) for q, _ in qv])
+        t10, rows10 = timed(conn, "SELECT id FROM animus.memory_bm25_topk(%s, '{}', 10)", [(q,) for q, _ in qv])
+        ov = statistics.mean(len({x[0] for x in r} & e) / max(1, len(e)) for r, e in zip(rows10, ex10))
+        rx_rows.append((rx, pct(t_rx, .5), pct(t10, .5), ov))
+    conn.execute("SELECT animus.memory_bm25_configure(rescore_extra => %s)", (base_rx,))
+    for rx, a, b10, ov in rx_rows:
+        log(f"rescore_extra {rx:>3}: text lim {new_n} p50 {a:.2f} ms ({a / rx_rows[0][1]:.2f}x), "
+            f"lim 10 p50 {b10:.2f} ms ({b10 / rx_rows[0][2]:.2f}x), overlap@10 with exhaustive {ov:.3f}")
 
-    write_cost(conn, "(HNSW index in place: what store_memory pays)", 20_000_000)
-    conn.close()
-    devdb.dropdb("animus_bench_bm25")
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="25000,50000,100000")
     ap.add_argument("--queries", type=int, default=40)
+    ap.add_argument("--no-write", action="store_true", help="skip the write-cost figures")
+    ap.add_argument("--reuse", action="store_true", help="only the hybrid figures, on the database a previous run left")
     args = ap.parse_args()
-    speed([int(s) for s in args.sizes.split(",")], args.queries)
+    speed([int(s) for s in args.sizes.split(",")], args.queries, not args.no_write, args.reuse)
     return 0
 
 

@@ -195,6 +195,15 @@ def main(argv: list[str]) -> int:
                  WHERE m.tsv @@ s.q
                  ORDER BY ts_rank(m.tsv, s.q) DESC, m.id LIMIT {K}""", lambda q, v: (q,))
 
+        # the candidates default (rows per branch) for a top-10 (k = 10, as agents call it; the rows
+        # above ask for K = 100 rows for Recall@100): choose on dev, report test. Fewer candidates is
+        # less work for both branches (docs/bm25.md, hybrid latency).
+        for cand in ("default", 20, 30, 50, 100):
+            arg = "" if cand == "default" else f", candidates => {cand}"
+            r, ms = run(f"SELECT id FROM animus.hybrid_search(%s, %s::vector, 10{arg})", lambda q, v: (q, v))
+            print(f"  candidates sweep, k = 10: hybrid rrf_k=60 candidates={cand}: nDCG@10 dev "
+                  f"{evaluate(r['dev'], splits['dev'][2])[0]:.4f} test {evaluate(r['test'], splits['test'][2])[0]:.4f} "
+                  f"({ms:.1f} ms/query)", flush=True)
         # dev tuning of the hybrid knobs (report the best on test)
         grid = [(rrf_k, tw, cand) for rrf_k in (10, 60) for tw in (1.0,) for cand in (100, 200)]
         best = None
