@@ -8,11 +8,14 @@ and deployed with embedding_dim=384 each run; never the dev database `animus`).
 speed    synthetic memories (Zipf-distributed pseudo-words, 15-85 words each, random 384-d
          vectors) at growing sizes (default 25k, 50k, 100k): p50/p95 of the BM25 top-10 for
          10-word queries beside the ts_rank branch and exhaustive BM25, how often the top-10 is
-         proven exact and its overlap with exhaustive BM25; hybrid_search at the largest size.
+         proven exact and its overlap with exhaustive BM25. At the largest size: hybrid_search at
+         its default candidates beside the old default (100), interleaved; each branch at lim
+         10/30/50/100; the plan of hybrid's statement; A/B of its last step and of the BM25
+         rescoring depth.
 write    per-memory cost of an insert with the BM25 triggers over the same insert with them
          disabled (same table, same run, interleaved), one row per statement and in batches.
 
-    python tools/bench_bm25.py [--sizes 25000,50000,100000] [--queries 40]
+    python tools/bench_bm25.py [--sizes 25000,50000,100000] [--queries 40] [--no-write] [--reuse]
 """
 from __future__ import annotations
 
@@ -247,11 +250,43 @@ def hybrid_part(conn, queries: list[str], loaded: int) -> None:
                        FROM animus.memory_text_candidates($1, $4, $8) AS c WHERE $9),
              fused AS (SELECT coalesce(vec.id, txt.id) AS id,
                               coalesce($6 / ($7 + vec.r), 0) + coalesce($5 / ($7 + txt.r), 0) AS score,
+                              vec.r AS vr, txt.r AS tr, least(vec.r, txt.r) AS best, vec.distance, txt.score AS ts
+                         FROM vec FULL JOIN txt ON txt.id = vec.id)
+        SELECT m.id, m.namespace, m.content, m.memory_type, m.source, m.metadata, m.created_at, m.updated_at,
+               fu.score, row_number() OVER (ORDER BY fu.score DESC, fu.best, fu.id), fu.vr, fu.tr, fu.distance, fu.ts
+          FROM (SELECT * FROM fused ORDER BY fused.score DESC, fused.best, fused.id) AS fu
+          JOIN animus.memories AS m ON m.id = fu.id
+         ORDER BY fu.score DESC, fu.best, fu.id LIMIT $3""")
+    # A/B of the statement's last step: the old body joined every fused candidate to animus.memories
+    # and then sorted; the new one sorts the fused rows and joins in that order (LIMIT k stops early)
+    conn.execute("""PREPARE hybrid_body_old(text, vector, integer, jsonb, float8, float8, integer, integer, boolean, boolean) AS
+        WITH vec AS (SELECT c.id, c.distance, row_number() OVER (ORDER BY c.distance, c.id) AS r
+                       FROM animus.memory_vector_candidates($2, $4, $8) AS c WHERE $10),
+             txt AS (SELECT c.id, c.score, row_number() OVER (ORDER BY c.score DESC, c.id) AS r
+                       FROM animus.memory_text_candidates($1, $4, $8) AS c WHERE $9),
+             fused AS (SELECT coalesce(vec.id, txt.id) AS id,
+                              coalesce($6 / ($7 + vec.r), 0) + coalesce($5 / ($7 + txt.r), 0) AS score,
                               vec.r AS vr, txt.r AS tr, vec.distance, txt.score AS ts
                          FROM vec FULL JOIN txt ON txt.id = vec.id)
-        SELECT m.id, fu.score, row_number() OVER (ORDER BY fu.score DESC, least(fu.vr, fu.tr), fu.id)
+        SELECT m.id, m.namespace, m.content, m.memory_type, m.source, m.metadata, m.created_at, m.updated_at,
+               fu.score, row_number() OVER (ORDER BY fu.score DESC, least(fu.vr, fu.tr), fu.id), fu.vr, fu.tr, fu.distance, fu.ts
           FROM fused AS fu JOIN animus.memories AS m ON m.id = fu.id
          ORDER BY fu.score DESC, least(fu.vr, fu.tr), fu.id LIMIT $3""")
+    conn.execute("SET plan_cache_mode = force_generic_plan")
+    for cand in (new_n, 100):
+        ab = {"hybrid_body": [], "hybrid_body_old": []}
+        same = 0
+        for q, v in qv:
+            got = {}
+            for name in ab:
+                t = time.perf_counter()
+                got[name] = conn.execute(psycopg.sql.SQL("EXECUTE {}({}, {}::vector, 10, '{{}}', 1, 1, 60, {}, true, true)").format(
+                    psycopg.sql.Identifier(name), psycopg.sql.Literal(q), psycopg.sql.Literal(v), psycopg.sql.Literal(cand))).fetchall()
+                ab[name].append((time.perf_counter() - t) * 1000)
+            same += [r[0] for r in got["hybrid_body"]] == [r[0] for r in got["hybrid_body_old"]]
+        a, o = pct(ab["hybrid_body"], .5), pct(ab["hybrid_body_old"], .5)
+        log(f"hybrid statement, candidates {cand}: sort-then-join p50 {a:.2f} ms vs join-then-sort (old) {o:.2f} ms = {a / o:.2f}x; "
+            f"same ids in the same order for {same}/{len(qv)} queries")
     conn.execute("SET plan_cache_mode = force_generic_plan")
     plan = [r[0] for r in conn.execute(psycopg.sql.SQL(
         "EXPLAIN (ANALYZE, COSTS OFF, TIMING ON) EXECUTE hybrid_body({}, {}::vector, 10, '{{}}', 1, 1, 60, {}, true, true)").format(
