@@ -45,7 +45,8 @@ def worker_main(args: argparse.Namespace) -> int:
         return 2
     worker = animus.Worker(client, handlers, queue=args.queue, concurrency=args.concurrency,
                            visibility_timeout=args.visibility_timeout, poll_interval=args.poll_interval,
-                           shutdown_timeout=args.shutdown_timeout, handler_timeout=args.handler_timeout)
+                           shutdown_timeout=args.shutdown_timeout, handler_timeout=args.handler_timeout,
+                           notify_throttle=args.notify_throttle)
     try:
         worker.run()
     finally:
@@ -70,6 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     w.add_argument("--handler-timeout", type=float, default=None,
                    help="seconds a handler may run before its attempt is failed as hung (retryable; "
                         "dead at max attempts); default 10 visibility timeouts, 0 = no limit")
+    w.add_argument("--notify-throttle", type=float, default=0.25,
+                   help="the queue's notify_throttle, seconds: after a wake-up the worker reads once "
+                        "more when it has passed (default 0.25, the queue default)")
     w.add_argument("--dsn", default=None, help="database URL (default DATABASE_URL)")
     w.add_argument("--service-name", default="animus-worker", help="OpenTelemetry service.name")
     w.add_argument("--no-telemetry", action="store_true", help="do not call animus.telemetry.init()")

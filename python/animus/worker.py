@@ -14,8 +14,10 @@ How it behaves:
 
 - **Wake-up without busy polling**: a dedicated connection LISTENs on the queue's throttled
   channel (``animus_work``, at most one NOTIFY per queue per interval, sent by the database so
-  producers never pay one per item); the worker also polls every ``poll_interval`` seconds as a
-  fallback (a missed notification, a delayed item coming due, a retry after backoff).
+  producers never pay one per item); after a wake-up it reads once more when the queue's
+  ``notify_throttle`` has passed (an item submitted inside that window gets no wake-up of its
+  own); it also polls every ``poll_interval`` seconds as a fallback (a missed notification, a
+  delayed item coming due, a retry after backoff).
 - **Claims** up to the number of free slots with ``read_work`` (visibility timeout
   ``visibility_timeout``), runs each item's handler in a thread pool, and **heartbeats** every
   in-flight item every ``heartbeat_interval`` (default a third of the timeout), which also tells
@@ -107,7 +109,8 @@ class Worker:
                  non_retryable: tuple[type[BaseException], ...] = (NonRetryable,),
                  shutdown_timeout: float = 30.0, channel: str = NOTIFY_CHANNEL,
                  handler_timeout: float | None = None,
-                 handler_timeouts: Mapping[str, float] | None = None) -> None:
+                 handler_timeouts: Mapping[str, float] | None = None,
+                 notify_throttle: float = 0.25) -> None:
         if not handlers:
             raise ValueError("handlers must map at least one work_type to a function")
         cfg = client.config
@@ -121,6 +124,9 @@ class Worker:
         self.non_retryable = tuple(non_retryable)
         self.shutdown_timeout = shutdown_timeout
         self.channel = channel
+        # The queue's notify_throttle (animus.create_queue/configure_queue; default 250 ms): after
+        # a wake-up the worker reads once more when this window has passed.
+        self.notify_throttle = float(notify_throttle)
         # A handler running longer than this is hung: failed (retryable) and no longer
         # heartbeated. Default: ten visibility timeouts; 0 (or less) means no limit.
         self.handler_timeout = float(10 * self.visibility_timeout if handler_timeout is None
@@ -142,7 +148,7 @@ class Worker:
         self.processed = 0
         self.failed = 0
         self.timed_out = 0
-        self.wakeups = {"notify": 0, "poll": 0, "slot": 0}
+        self.wakeups = {"notify": 0, "poll": 0, "slot": 0, "recheck": 0}
 
     # ------------------------------------------------------------------ control
     def stop(self, *, abort: bool = False) -> None:
@@ -195,6 +201,7 @@ class Worker:
         sock = listen.pgconn.socket
         backoff = 0.0
         should_read = True
+        recheck_at: float | None = None
         while not self._stop.is_set():
             free = self.concurrency - len(self._inflight)
             if free > 0 and should_read:
@@ -211,26 +218,38 @@ class Worker:
                 if len(items) == free:
                     continue  # maybe more is waiting
             should_read = False
-            readable, _, _ = select.select([sock, self._wake_r], [], [], self.poll_interval)
+            timeout = self.poll_interval
+            if recheck_at is not None:
+                timeout = max(0.0, min(timeout, recheck_at - time.monotonic()))
+            readable, _, _ = select.select([sock, self._wake_r], [], [], timeout)
             if self._wake_r in readable:          # a slot freed up, or stop()
                 os.read(self._wake_r, 4096)
                 self.wakeups["slot"] += 1
                 should_read = True
             if sock in readable:
+                notified = False
                 try:
                     # The payload is the queue that got work: wake-ups for other queues are ignored.
                     for n in listen.notifies(timeout=0):
                         if not n.payload or n.payload == self.queue:
-                            should_read = True
+                            notified = should_read = True
+                            # The database sends no further wake-up for this queue during its
+                            # notify_throttle: read once more when that window has passed, so an
+                            # item submitted inside it does not wait for the fallback poll.
+                            recheck_at = time.monotonic() + self.notify_throttle + 0.05
                 except Exception as exc:  # the listening connection broke: reconnect
                     log.warning("LISTEN connection lost (%s); reconnecting", type(exc).__name__)
                     listen = self._relisten(listen)
                     sock = listen.pgconn.socket
                     should_read = True
-                if should_read:
+                if notified:
                     self.wakeups["notify"] += 1
-            if not readable:                      # the fallback poll
-                self.wakeups["poll"] += 1
+            if not readable:
+                if recheck_at is not None and time.monotonic() >= recheck_at - 0.005:
+                    self.wakeups["recheck"] += 1  # the end of a wake-up's throttle window
+                    recheck_at = None
+                else:
+                    self.wakeups["poll"] += 1     # the fallback poll
                 should_read = True
 
     def _relisten(self, old: Any) -> Any:
@@ -461,7 +480,7 @@ class Worker:
                           item.id, item.work_type, limit, item.attempts, res.state)
             except InvalidState as exc:     # stale claim, cancelled or ended meanwhile
                 log.warning("work item %s timed out; failure not recorded (%s)", item.id, exc.sqlstate)
-            except AnimusError as exc:      # no heartbeats any more: the claim expires anyway
+            except Exception as exc:        # no heartbeats any more: the claim expires anyway
                 log.error("work item %s timed out; could not fail it (%s): it is redelivered "
                           "after its visibility timeout", item.id, exc)
         hung = self.hung

@@ -105,6 +105,37 @@ def test_worker_wakes_on_notify_not_on_poll(client, conn, queue_name):
         t.join(10)
 
 
+def test_an_item_submitted_inside_the_throttle_window_does_not_wait_for_the_poll(client, conn, queue_name):
+    """The database sends at most one wake-up per queue per notify_throttle: an item submitted
+    just after a wake-up gets none. The worker reads again when the window has passed, so the
+    item runs within about the throttle, not after the fallback poll (60 s here)."""
+    client.configure_queue(queue_name, notify_throttle=4)
+    started, release, done = threading.Event(), threading.Event(), threading.Event()
+
+    def job(item):
+        if item.params["n"] == 1:
+            started.set()
+            release.wait(60)    # holds its slot: no slot-freed read can pick up item 2
+        else:
+            done.set()
+
+    worker = animus.Worker(client, {"job": job}, queue=queue_name, concurrency=2,
+                           visibility_timeout=30, poll_interval=60, notify_throttle=4)
+    t = run_worker(worker)
+    try:
+        time.sleep(0.5)                     # the worker has done its first (empty) read
+        client.submit_work("job", "test", params={"n": 1}, queue=queue_name)   # wakes the worker
+        assert started.wait(30)
+        client.submit_work("job", "test", params={"n": 2}, queue=queue_name)   # inside the window
+        assert done.wait(30), "the second item waited for the fallback poll"
+        assert worker.wakeups["poll"] == 0 and worker.wakeups["slot"] == 0
+        assert worker.wakeups["notify"] == 1 and worker.wakeups["recheck"] == 1
+    finally:
+        release.set()
+        worker.stop()
+        t.join(30)
+
+
 def test_heartbeats_keep_a_long_item_claimed(client, conn, queue_name):
     runs = []
 
@@ -159,7 +190,7 @@ def test_a_worker_frozen_past_its_timeout_cannot_complete_an_item_another_worker
         state, attempts, _, outcome = state_of(conn, r.work_id)
         assert (state, attempts, outcome) == ("completed", 2, {"attempt": 2})   # the second's result
         assert sorted(runs) == [1, 2]
-        assert (frozen.processed, other.processed) == (0, 1)
+        assert wait_for(lambda: (frozen.processed, other.processed) == (0, 1), 30)
         assert any(str(r.work_id) in m and "stale claim" in m for m in caplog.messages)
     finally:
         frozen.stop()
@@ -206,7 +237,7 @@ def test_a_hung_handler_is_failed_at_its_time_limit_and_the_retry_completes_once
         assert wait_for(lambda: worker.hung == 0, 30)
         assert state_of(conn, r.work_id)[:2] + (state_of(conn, r.work_id)[3],) == \
             ("completed", 2, {"attempt": 2})         # settled once, by attempt 2
-        assert worker.processed == 1
+        assert wait_for(lambda: worker.processed == 1, 30)
     finally:
         hang.set()
         worker.stop()
@@ -243,7 +274,7 @@ def test_a_handler_that_always_hangs_is_dead_lettered_and_hung_threads_keep_thei
         hang.set()                                             # the hung handlers return...
         assert wait_for(lambda: state_of(conn, other.work_id)[0] == "completed", 60)  # slots free
         assert state_of(conn, r.work_id)[:2] == ("dead", 2)   # ...and their results are dropped
-        assert worker.processed == 1 and worker.timed_out == 2
+        assert wait_for(lambda: worker.processed == 1, 30) and worker.timed_out == 2
     finally:
         hang.set()
         worker.stop()
