@@ -887,15 +887,17 @@ BEGIN
     ), fused AS (
         SELECT coalesce(vec.id, txt.id) AS id,
                coalesce(vector_weight / (rrf_k + vec.r), 0) + coalesce(text_weight / (rrf_k + txt.r), 0) AS score,
-               vec.r AS vr, txt.r AS tr, vec.distance, txt.score AS ts
+               vec.r AS vr, txt.r AS tr, least(vec.r, txt.r) AS best, vec.distance, txt.score AS ts
           FROM vec FULL JOIN txt ON txt.id = vec.id
     )
+    -- The fused rows in their final order, joined to their memories in that order (a nested loop
+    -- keeps it), so LIMIT k stops after about k primary-key probes instead of one per candidate.
     SELECT m.id, m.namespace, m.content, m.memory_type, m.source, m.metadata, m.created_at, m.updated_at,
-           fu.score, row_number() OVER (ORDER BY fu.score DESC, least(fu.vr, fu.tr), fu.id),
+           fu.score, row_number() OVER (ORDER BY fu.score DESC, fu.best, fu.id),
            fu.vr, fu.tr, fu.distance, fu.ts
-      FROM fused AS fu
+      FROM (SELECT * FROM fused ORDER BY fused.score DESC, fused.best, fused.id) AS fu
       JOIN animus.memories AS m ON m.id = fu.id
-     ORDER BY fu.score DESC, least(fu.vr, fu.tr), fu.id
+     ORDER BY fu.score DESC, fu.best, fu.id
      LIMIT k;
 END
 $$;
