@@ -12,6 +12,7 @@ DROP FUNCTION animus.complete_work(uuid, jsonb, integer);
 DROP FUNCTION animus.complete_work(uuid[], jsonb[], integer[]);
 DROP FUNCTION animus.read_work(text, interval, integer);
 DROP FUNCTION animus.work_release_followups(uuid[]);
+DROP FUNCTION animus.work_raise_unsettled(uuid[], integer[], uuid[], text);
 DROP FUNCTION animus.work_raise_not_running(uuid, text, integer);
 DROP FUNCTION animus.work_raise_stale_claim(uuid, text, integer, integer, text);
 

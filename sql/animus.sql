@@ -1143,6 +1143,37 @@ REVOKE ALL ON FUNCTION animus.work_raise_stale_claim(uuid, text, integer, intege
 COMMENT ON FUNCTION animus.work_raise_stale_claim(uuid, text, integer, integer, text) IS
 'Internal: raises ZA108 (stale claim) for work item work_id: the caller passed attempt, the item is at current_attempt.';
 
+-- The many-id forms of complete_work / fail_work settle what they can in one UPDATE, then call this
+-- for the ids they did not settle: an unknown id raises ZA102, a stale claim ZA108 (the raise undoes
+-- the UPDATE, so nothing is written). Ids that are merely not running are left to the caller's result.
+CREATE FUNCTION animus.work_raise_unsettled(work_ids uuid[], claim_attempts integer[], settled uuid[], operation text)
+    RETURNS void
+    STABLE
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    bad record;
+BEGIN
+    SELECT i.id, w.id IS NULL AS missing, w.attempts, w.state, i.attempt INTO bad
+      FROM ROWS FROM (pg_catalog.unnest(work_ids), pg_catalog.unnest(claim_attempts)) AS i(id, attempt)
+      LEFT JOIN animus.work_items w ON w.id = i.id
+     WHERE i.id <> ALL (settled)
+       AND (w.id IS NULL OR (i.attempt IS NOT NULL AND w.state <> 'merged' AND w.attempts <> i.attempt))
+     ORDER BY w.id IS NULL DESC
+     LIMIT 1;
+    IF FOUND AND bad.missing THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA102', MESSAGE = 'argument work_ids: no such work item',
+            DETAIL = pg_catalog.format('work_id = %s', bad.id), HINT = 'Pass the ids returned by read_work.';
+    ELSIF FOUND THEN
+        PERFORM animus.work_raise_stale_claim(bad.id, operation, bad.attempt, bad.attempts, bad.state);
+    END IF;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.work_raise_unsettled(uuid[], integer[], uuid[], text) FROM PUBLIC;
+COMMENT ON FUNCTION animus.work_raise_unsettled(uuid[], integer[], uuid[], text) IS
+'Internal: for the ids of a many-id complete_work / fail_work that were not settled, raises ZA102 (unknown work item) or ZA108 (stale claim); returns when neither applies.';
+
 -- When a running item ends, its replace-mode follow-up (if any) becomes the key holder and visible.
 CREATE FUNCTION animus.work_release_followups(ended uuid[])
     RETURNS void
@@ -1334,7 +1365,6 @@ AS $$
 #variable_conflict use_column
 DECLARE
     done    uuid[];
-    bad     record;
     r       record;
 BEGIN
     IF work_ids IS NULL OR pg_catalog.array_position(work_ids, NULL) IS NOT NULL THEN
@@ -1368,20 +1398,7 @@ BEGIN
         done := done || r.ids;
     END LOOP;
     IF pg_catalog.cardinality(done) < pg_catalog.cardinality(work_ids) THEN
-        -- Checked after the update (only for the ids it did not complete): the raise undoes it.
-        SELECT i.id, w.id IS NULL AS missing, w.attempts, w.state, i.attempt INTO bad
-          FROM ROWS FROM (pg_catalog.unnest(work_ids), pg_catalog.unnest(complete_work.attempts)) AS i(id, attempt)
-          LEFT JOIN animus.work_items w ON w.id = i.id
-         WHERE i.id <> ALL (done)
-           AND (w.id IS NULL OR (i.attempt IS NOT NULL AND w.state <> 'merged' AND w.attempts <> i.attempt))
-         ORDER BY w.id IS NULL DESC
-         LIMIT 1;
-        IF FOUND AND bad.missing THEN
-            RAISE EXCEPTION USING ERRCODE = 'ZA102', MESSAGE = 'argument work_ids: no such work item',
-                DETAIL = pg_catalog.format('work_id = %s', bad.id), HINT = 'Pass the ids returned by read_work.';
-        ELSIF FOUND THEN
-            PERFORM animus.work_raise_stale_claim(bad.id, 'complete_work', bad.attempt, bad.attempts, bad.state);
-        END IF;
+        PERFORM animus.work_raise_unsettled(work_ids, complete_work.attempts, done, 'complete_work');
     END IF;
     IF pg_catalog.cardinality(done) > 0 THEN
         PERFORM animus.work_release_followups(done);
@@ -1438,7 +1455,6 @@ CREATE FUNCTION animus.fail_work(work_ids uuid[], error text, retryable boolean 
 AS $$
 #variable_conflict use_column
 DECLARE
-    bad     record;
     r       record;
     res_ids uuid[] := '{}';
     res_st  text[] := '{}';
@@ -1497,21 +1513,7 @@ BEGIN
                                  ELSE pg_catalog.array_fill(NULL::timestamptz, ARRAY[pg_catalog.cardinality(r.ids)]) END;
     END LOOP;
     IF pg_catalog.cardinality(res_ids) < pg_catalog.cardinality(work_ids) THEN
-        -- Checked after the update, only for the ids it did not fail: unknown ids (ZA102) and stale
-        -- claims (ZA108) raise, which undoes the update (nothing is written).
-        SELECT i.id, w.id IS NULL AS missing, w.attempts, w.state, i.attempt INTO bad
-          FROM ROWS FROM (pg_catalog.unnest(work_ids), pg_catalog.unnest(fail_work.attempts)) AS i(id, attempt)
-          LEFT JOIN animus.work_items w ON w.id = i.id
-         WHERE i.id <> ALL (res_ids)
-           AND (w.id IS NULL OR (i.attempt IS NOT NULL AND w.state <> 'merged' AND w.attempts <> i.attempt))
-         ORDER BY w.id IS NULL DESC
-         LIMIT 1;
-        IF FOUND AND bad.missing THEN
-            RAISE EXCEPTION USING ERRCODE = 'ZA102', MESSAGE = 'argument work_ids: no such work item',
-                DETAIL = pg_catalog.format('work_id = %s', bad.id), HINT = 'Pass the ids returned by read_work.';
-        ELSIF FOUND THEN
-            PERFORM animus.work_raise_stale_claim(bad.id, 'fail_work', bad.attempt, bad.attempts, bad.state);
-        END IF;
+        PERFORM animus.work_raise_unsettled(work_ids, fail_work.attempts, res_ids, 'fail_work');
     END IF;
     IF pg_catalog.cardinality(dead) > 0 THEN
         PERFORM animus.work_release_followups(dead);

@@ -150,7 +150,6 @@ CREATE FUNCTION animus.complete_work(work_ids uuid[], outcomes jsonb[] DEFAULT N
 #variable_conflict use_column
 DECLARE
     done    uuid[];
-    bad     record;
     r       record;
 BEGIN
     IF work_ids IS NULL OR pg_catalog.array_position(work_ids, NULL) IS NOT NULL THEN
@@ -184,20 +183,7 @@ BEGIN
         done := done || r.ids;
     END LOOP;
     IF pg_catalog.cardinality(done) < pg_catalog.cardinality(work_ids) THEN
-        -- Checked after the update (only for the ids it did not complete): the raise undoes it.
-        SELECT i.id, w.id IS NULL AS missing, w.attempts, w.state, i.attempt INTO bad
-          FROM ROWS FROM (pg_catalog.unnest(work_ids), pg_catalog.unnest(complete_work.attempts)) AS i(id, attempt)
-          LEFT JOIN animus.work_items w ON w.id = i.id
-         WHERE i.id <> ALL (done)
-           AND (w.id IS NULL OR (i.attempt IS NOT NULL AND w.state <> 'merged' AND w.attempts <> i.attempt))
-         ORDER BY w.id IS NULL DESC
-         LIMIT 1;
-        IF FOUND AND bad.missing THEN
-            RAISE EXCEPTION USING ERRCODE = 'ZA102', MESSAGE = 'argument work_ids: no such work item',
-                DETAIL = pg_catalog.format('work_id = %s', bad.id), HINT = 'Pass the ids returned by read_work.';
-        ELSIF FOUND THEN
-            PERFORM animus.work_raise_stale_claim(bad.id, 'complete_work', bad.attempt, bad.attempts, bad.state);
-        END IF;
+        PERFORM animus.work_raise_unsettled(work_ids, complete_work.attempts, done, 'complete_work');
     END IF;
     IF pg_catalog.cardinality(done) > 0 THEN
         PERFORM animus.work_release_followups(done);
@@ -491,7 +477,6 @@ CREATE FUNCTION animus.fail_work(work_ids uuid[], error text, retryable boolean 
     AS $$
 #variable_conflict use_column
 DECLARE
-    bad     record;
     r       record;
     res_ids uuid[] := '{}';
     res_st  text[] := '{}';
@@ -550,21 +535,7 @@ BEGIN
                                  ELSE pg_catalog.array_fill(NULL::timestamptz, ARRAY[pg_catalog.cardinality(r.ids)]) END;
     END LOOP;
     IF pg_catalog.cardinality(res_ids) < pg_catalog.cardinality(work_ids) THEN
-        -- Checked after the update, only for the ids it did not fail: unknown ids (ZA102) and stale
-        -- claims (ZA108) raise, which undoes the update (nothing is written).
-        SELECT i.id, w.id IS NULL AS missing, w.attempts, w.state, i.attempt INTO bad
-          FROM ROWS FROM (pg_catalog.unnest(work_ids), pg_catalog.unnest(fail_work.attempts)) AS i(id, attempt)
-          LEFT JOIN animus.work_items w ON w.id = i.id
-         WHERE i.id <> ALL (res_ids)
-           AND (w.id IS NULL OR (i.attempt IS NOT NULL AND w.state <> 'merged' AND w.attempts <> i.attempt))
-         ORDER BY w.id IS NULL DESC
-         LIMIT 1;
-        IF FOUND AND bad.missing THEN
-            RAISE EXCEPTION USING ERRCODE = 'ZA102', MESSAGE = 'argument work_ids: no such work item',
-                DETAIL = pg_catalog.format('work_id = %s', bad.id), HINT = 'Pass the ids returned by read_work.';
-        ELSIF FOUND THEN
-            PERFORM animus.work_raise_stale_claim(bad.id, 'fail_work', bad.attempt, bad.attempts, bad.state);
-        END IF;
+        PERFORM animus.work_raise_unsettled(work_ids, fail_work.attempts, res_ids, 'fail_work');
     END IF;
     IF pg_catalog.cardinality(dead) > 0 THEN
         PERFORM animus.work_release_followups(dead);
@@ -3596,6 +3567,39 @@ $$;
 COMMENT ON FUNCTION animus.work_raise_stale_claim(work_id uuid, operation text, attempt integer, current_attempt integer, state text) IS 'Internal: raises ZA108 (stale claim) for work item work_id: the caller passed attempt, the item is at current_attempt.';
 
 --
+-- Name: work_raise_unsettled(uuid[], integer[], uuid[], text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.work_raise_unsettled(work_ids uuid[], claim_attempts integer[], settled uuid[], operation text) RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+DECLARE
+    bad record;
+BEGIN
+    SELECT i.id, w.id IS NULL AS missing, w.attempts, w.state, i.attempt INTO bad
+      FROM ROWS FROM (pg_catalog.unnest(work_ids), pg_catalog.unnest(claim_attempts)) AS i(id, attempt)
+      LEFT JOIN animus.work_items w ON w.id = i.id
+     WHERE i.id <> ALL (settled)
+       AND (w.id IS NULL OR (i.attempt IS NOT NULL AND w.state <> 'merged' AND w.attempts <> i.attempt))
+     ORDER BY w.id IS NULL DESC
+     LIMIT 1;
+    IF FOUND AND bad.missing THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA102', MESSAGE = 'argument work_ids: no such work item',
+            DETAIL = pg_catalog.format('work_id = %s', bad.id), HINT = 'Pass the ids returned by read_work.';
+    ELSIF FOUND THEN
+        PERFORM animus.work_raise_stale_claim(bad.id, operation, bad.attempt, bad.attempts, bad.state);
+    END IF;
+END;
+$$;
+
+--
+-- Name: FUNCTION work_raise_unsettled(work_ids uuid[], claim_attempts integer[], settled uuid[], operation text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.work_raise_unsettled(work_ids uuid[], claim_attempts integer[], settled uuid[], operation text) IS 'Internal: for the ids of a many-id complete_work / fail_work that were not settled, raises ZA102 (unknown work item) or ZA108 (stale claim); returns when neither applies.';
+
+--
 -- Name: work_release_followups(uuid[]); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -4773,6 +4777,12 @@ REVOKE ALL ON FUNCTION animus.work_raise_not_running(work_id uuid, operation tex
 --
 
 REVOKE ALL ON FUNCTION animus.work_raise_stale_claim(work_id uuid, operation text, attempt integer, current_attempt integer, state text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION work_raise_unsettled(work_ids uuid[], claim_attempts integer[], settled uuid[], operation text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.work_raise_unsettled(work_ids uuid[], claim_attempts integer[], settled uuid[], operation text) FROM PUBLIC;
 
 --
 -- Name: FUNCTION work_release_followups(ended uuid[]); Type: ACL; Schema: animus; Owner: -
