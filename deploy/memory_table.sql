@@ -76,10 +76,10 @@ CREATE INDEX memories_namespace_type ON animus.memories (namespace, memory_type)
 CREATE INDEX memories_metadata_gin ON animus.memories USING gin (metadata jsonb_path_ops);
 CREATE INDEX memories_created_at ON animus.memories (created_at);
 
--- Privileges: readers SELECT, writers also INSERT/UPDATE/DELETE. Every memory function is
--- SECURITY INVOKER, so the row-level security policies a later change adds apply to the caller.
+-- Privileges: readers (and writers, its members) SELECT, under the row-level security policies a
+-- later change adds. Nobody but the owner writes the table: writers go through the SECURITY
+-- DEFINER functions of memory_store, which confine them to their write scope.
 GRANT SELECT ON animus.memories, animus.memory_settings TO animus_memory_reader;
-GRANT INSERT, UPDATE, DELETE ON animus.memories TO animus_memory_writer;
 
 INSERT INTO animus.error_codes (sqlstate, name, meaning, hint) VALUES
     ('ZA200', 'memory_dimension_mismatch',   'An embedding does not have the dimension recorded in animus.memory_settings.',     'Embed with the model in animus.memory_settings, or change the model with animus.memory_begin_reembedding().'),

@@ -17,7 +17,10 @@ BEGIN;
 -- call must not change with the function it goes through. PostgreSQL checks membership when
 -- the role setting is set (SET ROLE, set_config, -c role=), so it cannot be forged.
 --
--- Every memory function is SECURITY INVOKER, so these policies apply to every read and write.
+-- The memory read functions are SECURITY INVOKER, so these policies apply to every read. The
+-- write functions are SECURITY DEFINER (nobody but the owner writes the table): they check the
+-- write scope themselves through animus.memory_write_scope(), which this change points at
+-- memory_scope('write'), and the policies check it again unless the owner is a superuser.
 -- FORCE makes them apply to a non-superuser table owner too; superusers and BYPASSRLS roles
 -- are not confined by PostgreSQL and get the scope '*'.
 
@@ -160,6 +163,19 @@ COMMENT ON FUNCTION animus.revoke_memory_namespace(text, text) IS
     'Removes the grant of namespace to role_name; true if there was one. animus_admin only. Raises ZA001.';
 REVOKE ALL ON FUNCTION animus.revoke_memory_namespace(text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION animus.revoke_memory_namespace(text, text) TO animus_admin;
+
+-- The memory write functions (SECURITY DEFINER, memory_store) confine the caller to this scope.
+CREATE OR REPLACE FUNCTION animus.memory_write_scope()
+    RETURNS text[]
+    STABLE
+    SET search_path = ''
+    LANGUAGE sql
+AS $$
+    SELECT animus.memory_scope('write');
+$$;
+COMMENT ON FUNCTION animus.memory_write_scope() IS
+    'The namespaces the memory write functions may change for the caller: animus.memory_scope(''write'') '
+    '(the session''s role, never current_user; ''{*}'' = every namespace). Raises nothing.';
 
 -- The policies. (SELECT ...) makes each scope an InitPlan: computed once per statement, and the
 -- namespace btree index can serve "namespace = ANY (scope)".

@@ -2016,10 +2016,10 @@ CREATE INDEX memories_namespace_type ON animus.memories (namespace, memory_type)
 CREATE INDEX memories_metadata_gin ON animus.memories USING gin (metadata jsonb_path_ops);
 CREATE INDEX memories_created_at ON animus.memories (created_at);
 
--- Privileges: readers SELECT, writers also INSERT/UPDATE/DELETE. Every memory function is
--- SECURITY INVOKER, so the row-level security policies a later change adds apply to the caller.
+-- Privileges: readers (and writers, its members) SELECT, under the row-level security policies a
+-- later change adds. Nobody but the owner writes the table: writers go through the SECURITY
+-- DEFINER functions of memory_store, which confine them to their write scope.
 GRANT SELECT ON animus.memories, animus.memory_settings TO animus_memory_reader;
-GRANT INSERT, UPDATE, DELETE ON animus.memories TO animus_memory_writer;
 
 INSERT INTO animus.error_codes (sqlstate, name, meaning, hint) VALUES
     ('ZA200', 'memory_dimension_mismatch',   'An embedding does not have the dimension recorded in animus.memory_settings.',     'Embed with the model in animus.memory_settings, or change the model with animus.memory_begin_reembedding().'),
@@ -2256,8 +2256,30 @@ GRANT EXECUTE ON FUNCTION animus.memory_filter_match(jsonb, text, text, text, js
 
 -- Functions that use pgvector's type and operators run with search_path = pg_catalog plus the
 -- schema pgvector is installed in (read here, at deploy time); every animus name is qualified.
+--
+-- The write functions (store_memory, store_memories, update_memory, delete_memory,
+-- delete_memories) are SECURITY DEFINER with search_path = '': no role but the owner writes
+-- animus.memories directly. They confine the caller to its write scope themselves
+-- (animus.memory_write_scope(), which judges the session's role, never current_user), because
+-- an owner that is a superuser is not subject to row-level security; for an owner that is not,
+-- the forced policies of security_memory_rls check the same scope a second time.
 SELECT e.extnamespace::regnamespace::text AS vector_schema
   FROM pg_catalog.pg_extension e WHERE e.extname = 'vector' \gset
+
+-- The namespaces the write functions may change for the caller. Every namespace until change
+-- security_memory_rls replaces the body with animus.memory_scope('write') (and its revert puts
+-- this one back). Granted to nobody: the SECURITY DEFINER write functions call it as the owner.
+CREATE FUNCTION animus.memory_write_scope()
+    RETURNS text[]
+    STABLE
+    SET search_path = ''
+    LANGUAGE sql
+AS $$
+    SELECT ARRAY['*']::text[];
+$$;
+COMMENT ON FUNCTION animus.memory_write_scope() IS
+    'The namespaces the memory write functions may change for the caller (''{*}'' = every namespace). Raises nothing.';
+REVOKE ALL ON FUNCTION animus.memory_write_scope() FROM PUBLIC;
 
 INSERT INTO animus.error_codes (sqlstate, name, meaning, hint) VALUES
     ('ZA211', 'memory_duplicate_content', 'An update would give a memory the same content as another memory of its namespace.',
@@ -2348,13 +2370,22 @@ CREATE FUNCTION animus.store_memory(
     namespace    text   DEFAULT 'default')
     RETURNS TABLE (id bigint, created boolean)
     VOLATILE
-    SET search_path = pg_catalog, :"vector_schema"
+    SECURITY DEFINER
+    SET search_path = ''
     LANGUAGE plpgsql
 AS $$
+DECLARE
+    scope text[];
 BEGIN
     PERFORM animus.memory_check_fields(store_memory.content, store_memory.memory_type,
                                        store_memory.namespace, store_memory.metadata);
     PERFORM animus.memory_check_embedding(store_memory.embedding);
+    scope := animus.memory_write_scope();
+    IF NOT ('*' = ANY (scope) OR store_memory.namespace = ANY (scope)) THEN
+        RAISE EXCEPTION USING ERRCODE = '42501',
+            MESSAGE = pg_catalog.format('namespace %L is not in the caller''s write scope', pg_catalog.left(store_memory.namespace, 80)),
+            HINT = 'An animus_admin grants it with animus.grant_memory_namespace(role, namespace, can_write => true).';
+    END IF;
     -- One race-free statement: a second store of the same content in the same namespace
     -- updates the row (xmax <> 0 on the returned row means the conflict branch ran).
     RETURN QUERY
@@ -2366,14 +2397,16 @@ BEGIN
            source      = EXCLUDED.source,
            metadata    = EXCLUDED.metadata,
            embedding   = EXCLUDED.embedding,
-           updated_at  = now()
-    RETURNING m.id, m.xmax = 0;
+           updated_at  = pg_catalog.now()
+    RETURNING m.id, m.xmax OPERATOR(pg_catalog.=) 0;
 END
 $$;
 COMMENT ON FUNCTION animus.store_memory(text, vector, text, text, jsonb, text) IS
     'Stores a memory and returns (id, created). The same content again in the same namespace updates that memory '
     '(memory_type, source, metadata, embedding, updated_at) and returns created = false. '
-    'Raises ZA001 (NULL argument), ZA003 (metadata not an object), ZA200 (dimension), ZA202 (zero vector), ZA203 (empty content).';
+    'Only into a namespace of the caller''s write scope (animus.memory_scope(''write'')); runs as the owner (SECURITY DEFINER). '
+    'Raises ZA001 (NULL argument), ZA003 (metadata not an object), ZA200 (dimension), ZA202 (zero vector), ZA203 (empty content), '
+    '42501 (namespace outside the write scope).';
 REVOKE ALL ON FUNCTION animus.store_memory(text, vector, text, text, jsonb, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION animus.store_memory(text, vector, text, text, jsonb, text) TO animus_memory_writer, animus_admin;
 
@@ -2406,7 +2439,7 @@ GRANT EXECUTE ON FUNCTION animus.memory_parses_as_vector(text) TO animus_memory_
 -- Every element is checked before or while the one INSERT runs; the first bad one raises, naming
 -- its position (1-based), and nothing is written. Repeats of one (namespace, content) inside a
 -- batch collapse to the last of them.
-CREATE FUNCTION animus.store_memories(
+CREATE FUNCTION animus.memory_store_batch(
     memories   jsonb DEFAULT NULL,
     namespace  text  DEFAULT 'default')
     RETURNS TABLE (ordinal integer, id bigint, created boolean)
@@ -2418,6 +2451,7 @@ DECLARE
     bad record;
     err_message text;
     dim integer;
+    scope text[];
 BEGIN
     IF memories IS NULL OR jsonb_typeof(memories) <> 'array' THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA208',
@@ -2425,7 +2459,7 @@ BEGIN
             DETAIL = format('memories is %s', coalesce(jsonb_typeof(memories), 'NULL')),
             HINT = 'Pass [{"content": "...", "embedding": [...], "memory_type": "..."}, ...].';
     END IF;
-    IF store_memories.namespace IS NULL OR store_memories.namespace = '' THEN
+    IF memory_store_batch.namespace IS NULL OR memory_store_batch.namespace = '' THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'namespace must be a non-empty string',
             HINT = 'Omit it for ''default''; an element''s own "namespace" overrides it.';
     END IF;
@@ -2491,6 +2525,23 @@ BEGIN
         END IF;
     END IF;
 
+    -- Every element's namespace must be in the caller's write scope (the session's role: this
+    -- runs inside the SECURITY DEFINER store_memories, as the owner).
+    scope := animus.memory_write_scope();
+    IF NOT '*' = ANY (scope) THEN
+        SELECT a.ord, coalesce(a.e ->> 'namespace', memory_store_batch.namespace) AS ns INTO bad
+          FROM jsonb_array_elements(memories) WITH ORDINALITY AS a(e, ord)
+         WHERE NOT coalesce(a.e ->> 'namespace', memory_store_batch.namespace) = ANY (scope)
+         ORDER BY a.ord
+         LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION USING ERRCODE = '42501',
+                MESSAGE = format('memories[%s] is for namespace %L, which is not in the caller''s write scope', bad.ord, left(bad.ns, 80)),
+                DETAIL = 'Nothing was stored (positions count from 1).',
+                HINT = 'An animus_admin grants it with animus.grant_memory_namespace(role, namespace, can_write => true).';
+        END IF;
+    END IF;
+
     -- Repeats are found by (namespace, content), not by the content hash: equal texts have equal
     -- hashes, and the table computes the hash once (its generated column) instead of twice; byte order
     -- ("C") sorts them without the collation's cost.
@@ -2504,7 +2555,7 @@ BEGIN
         RETURN QUERY
         WITH input AS MATERIALIZED (
             SELECT a.ord::integer AS ord,
-                   coalesce(a.e ->> 'namespace', store_memories.namespace) AS ns,
+                   coalesce(a.e ->> 'namespace', memory_store_batch.namespace) AS ns,
                    a.e ->> 'content' AS body,
                    a.e ->> 'memory_type' AS mtype,
                    a.e ->> 'source' AS src,
@@ -2552,13 +2603,33 @@ BEGIN
     END;
 END
 $$;
+COMMENT ON FUNCTION animus.memory_store_batch(jsonb, text) IS
+    'The body of animus.store_memories (which see), apart so that store_memories can be SECURITY DEFINER with search_path = '''' '
+    'while this parses vectors with pgvector''s schema on its search_path. Granted to nobody: only store_memories calls it, as the owner. '
+    'Raises ZA001, ZA200, ZA201, ZA202, ZA203, ZA208, 42501 (a namespace outside the caller''s write scope).';
+REVOKE ALL ON FUNCTION animus.memory_store_batch(jsonb, text) FROM PUBLIC;
+
+CREATE FUNCTION animus.store_memories(
+    memories   jsonb DEFAULT NULL,
+    namespace  text  DEFAULT 'default')
+    RETURNS TABLE (ordinal integer, id bigint, created boolean)
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    RETURN QUERY SELECT b.ordinal, b.id, b.created
+                   FROM animus.memory_store_batch(store_memories.memories, store_memories.namespace) AS b;
+END
+$$;
 COMMENT ON FUNCTION animus.store_memories(jsonb, text) IS
     'Batch form of store_memory for bulk loads: memories is a JSON array of {content, embedding, memory_type, source?, metadata?, '
     'namespace?}, embedding a JSON array of numbers or (faster) a string "[0.1,...]"; namespace is the default for elements '
     'without one. Returns (ordinal, id, created) per element; repeats of one (namespace, content) collapse to the last. '
-    'Nothing is written if one element is bad. '
+    'Nothing is written if one element is bad. Only into namespaces of the caller''s write scope; runs as the owner (SECURITY DEFINER). '
     'Raises ZA001, ZA200 (dimension), ZA201 (NaN/infinite/non-number component), ZA202 (zero vector), ZA203 (empty content), '
-    'ZA208 (malformed element).';
+    'ZA208 (malformed element), 42501 (a namespace outside the write scope).';
 REVOKE ALL ON FUNCTION animus.store_memories(jsonb, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION animus.store_memories(jsonb, text) TO animus_memory_writer, animus_admin;
 
@@ -2592,19 +2663,24 @@ CREATE FUNCTION animus.update_memory(
     namespace    text   DEFAULT NULL)
     RETURNS SETOF animus.memories
     VOLATILE
-    SET search_path = pg_catalog, :"vector_schema"
+    SECURITY DEFINER
+    SET search_path = ''
     LANGUAGE plpgsql
 AS $$
 DECLARE
     cur animus.memories%ROWTYPE;
     other bigint;
+    scope text[] := animus.memory_write_scope();
 BEGIN
     IF update_memory.id IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'id must not be NULL', HINT = 'Pass the id store_memory returned.';
     END IF;
-    SELECT m.* INTO cur FROM animus.memories AS m WHERE m.id = update_memory.id FOR UPDATE;
+    -- A memory outside the write scope is "not found", exactly as a missing id.
+    SELECT m.* INTO cur FROM animus.memories AS m
+     WHERE m.id = update_memory.id AND ('*' = ANY (scope) OR m.namespace = ANY (scope))
+       FOR UPDATE;
     IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA207', MESSAGE = format('no memory has id %s', update_memory.id),
+        RAISE EXCEPTION USING ERRCODE = 'ZA207', MESSAGE = pg_catalog.format('no memory has id %s', update_memory.id),
             HINT = 'Check the id (store_memory returns it); the memory may have been deleted.';
     END IF;
     PERFORM animus.memory_check_fields(coalesce(update_memory.content, cur.content),
@@ -2617,6 +2693,12 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'embedding must be given when content changes',
             HINT = 'Pass the embedding of the new content in the same call.';
     END IF;
+    -- Before the duplicate check, which must not probe a namespace the caller may not write.
+    IF update_memory.namespace IS NOT NULL AND NOT ('*' = ANY (scope) OR update_memory.namespace = ANY (scope)) THEN
+        RAISE EXCEPTION USING ERRCODE = '42501',
+            MESSAGE = pg_catalog.format('namespace %L is not in the caller''s write scope', pg_catalog.left(update_memory.namespace, 80)),
+            HINT = 'An animus_admin grants it with animus.grant_memory_namespace(role, namespace, can_write => true).';
+    END IF;
     IF update_memory.content IS NOT NULL OR update_memory.namespace IS NOT NULL THEN
         SELECT m.id INTO other FROM animus.memories AS m
          WHERE m.namespace = coalesce(update_memory.namespace, cur.namespace)
@@ -2624,9 +2706,9 @@ BEGIN
            AND m.id <> cur.id;
         IF FOUND THEN
             RAISE EXCEPTION USING ERRCODE = 'ZA211',
-                MESSAGE = format('memory %s would have the same content as memory %s in namespace %s',
+                MESSAGE = pg_catalog.format('memory %s would have the same content as memory %s in namespace %s',
                                  cur.id, other, coalesce(update_memory.namespace, cur.namespace)),
-                DETAIL = format('other id: %s', other),
+                DETAIL = pg_catalog.format('other id: %s', other),
                 HINT = 'Update or delete the other memory instead.';
         END IF;
     END IF;
@@ -2638,61 +2720,70 @@ BEGIN
            source      = coalesce(update_memory.source, m.source),
            metadata    = coalesce(update_memory.metadata, m.metadata),
            namespace   = coalesce(update_memory.namespace, m.namespace),
-           updated_at  = now()
+           updated_at  = pg_catalog.now()
      WHERE m.id = cur.id
     RETURNING m.*;
 EXCEPTION WHEN unique_violation THEN
     -- a concurrent writer took the (namespace, content) between the check and the update
     RAISE EXCEPTION USING ERRCODE = 'ZA211',
-        MESSAGE = format('memory %s would have the same content as another memory of its namespace', update_memory.id),
+        MESSAGE = pg_catalog.format('memory %s would have the same content as another memory of its namespace', update_memory.id),
         HINT = 'Update or delete the other memory instead.';
 END
 $$;
 COMMENT ON FUNCTION animus.update_memory(bigint, text, vector, text, text, jsonb, text) IS
     'Changes the non-NULL fields of memory id (metadata is replaced, not merged) and sets updated_at; returns the new row. '
-    'New content needs its embedding in the same call. Raises ZA001, ZA003, ZA200, ZA202, ZA203, ZA207 (no such memory), '
-    'ZA211 (another memory of the namespace has that content).';
+    'New content needs its embedding in the same call. Only memories (and a new namespace) of the caller''s write scope; '
+    'runs as the owner (SECURITY DEFINER). Raises ZA001, ZA003, ZA200, ZA202, ZA203, ZA207 (no such memory in the write scope), '
+    'ZA211 (another memory of the namespace has that content), 42501 (new namespace outside the write scope).';
 REVOKE ALL ON FUNCTION animus.update_memory(bigint, text, vector, text, text, jsonb, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION animus.update_memory(bigint, text, vector, text, text, jsonb, text) TO animus_memory_writer, animus_admin;
 
 CREATE FUNCTION animus.delete_memory(id bigint DEFAULT NULL)
     RETURNS boolean
     VOLATILE
+    SECURITY DEFINER
     SET search_path = ''
     LANGUAGE plpgsql
 AS $$
+DECLARE
+    scope text[] := animus.memory_write_scope();
 BEGIN
     IF delete_memory.id IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'id must not be NULL', HINT = 'Pass the id store_memory returned.';
     END IF;
-    DELETE FROM animus.memories AS m WHERE m.id = delete_memory.id;
+    DELETE FROM animus.memories AS m
+     WHERE m.id = delete_memory.id AND ('*' = ANY (scope) OR m.namespace = ANY (scope));
     RETURN FOUND;
 END
 $$;
 COMMENT ON FUNCTION animus.delete_memory(bigint) IS
-    'Deletes memory id; true if it existed (and was visible), false otherwise. Raises ZA001.';
+    'Deletes memory id; true if it existed in the caller''s write scope, false otherwise. Runs as the owner (SECURITY DEFINER). Raises ZA001.';
 REVOKE ALL ON FUNCTION animus.delete_memory(bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION animus.delete_memory(bigint) TO animus_memory_writer, animus_admin;
 
 CREATE FUNCTION animus.delete_memories(ids bigint[] DEFAULT NULL)
     RETURNS bigint
     VOLATILE
+    SECURITY DEFINER
     SET search_path = ''
     LANGUAGE plpgsql
 AS $$
 DECLARE
     n bigint;
+    scope text[] := animus.memory_write_scope();
 BEGIN
     IF ids IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'ids must not be NULL', HINT = 'Pass an array of memory ids.';
     END IF;
-    DELETE FROM animus.memories AS m WHERE m.id = ANY (delete_memories.ids);
+    DELETE FROM animus.memories AS m
+     WHERE m.id = ANY (delete_memories.ids) AND ('*' = ANY (scope) OR m.namespace = ANY (scope));
     GET DIAGNOSTICS n = ROW_COUNT;
     RETURN n;
 END
 $$;
 COMMENT ON FUNCTION animus.delete_memories(bigint[]) IS
-    'Batch form of delete_memory: deletes the memories with these ids, returns how many existed. Raises ZA001.';
+    'Batch form of delete_memory: deletes the memories with these ids in the caller''s write scope, returns how many there were. '
+    'Runs as the owner (SECURITY DEFINER). Raises ZA001.';
 REVOKE ALL ON FUNCTION animus.delete_memories(bigint[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION animus.delete_memories(bigint[]) TO animus_memory_writer, animus_admin;
 
@@ -3937,7 +4028,10 @@ GRANT SELECT ON animus.memory_terms, animus.memory_bm25_settings, animus.memory_
 -- call must not change with the function it goes through. PostgreSQL checks membership when
 -- the role setting is set (SET ROLE, set_config, -c role=), so it cannot be forged.
 --
--- Every memory function is SECURITY INVOKER, so these policies apply to every read and write.
+-- The memory read functions are SECURITY INVOKER, so these policies apply to every read. The
+-- write functions are SECURITY DEFINER (nobody but the owner writes the table): they check the
+-- write scope themselves through animus.memory_write_scope(), which this change points at
+-- memory_scope('write'), and the policies check it again unless the owner is a superuser.
 -- FORCE makes them apply to a non-superuser table owner too; superusers and BYPASSRLS roles
 -- are not confined by PostgreSQL and get the scope '*'.
 
@@ -4080,6 +4174,19 @@ COMMENT ON FUNCTION animus.revoke_memory_namespace(text, text) IS
     'Removes the grant of namespace to role_name; true if there was one. animus_admin only. Raises ZA001.';
 REVOKE ALL ON FUNCTION animus.revoke_memory_namespace(text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION animus.revoke_memory_namespace(text, text) TO animus_admin;
+
+-- The memory write functions (SECURITY DEFINER, memory_store) confine the caller to this scope.
+CREATE OR REPLACE FUNCTION animus.memory_write_scope()
+    RETURNS text[]
+    STABLE
+    SET search_path = ''
+    LANGUAGE sql
+AS $$
+    SELECT animus.memory_scope('write');
+$$;
+COMMENT ON FUNCTION animus.memory_write_scope() IS
+    'The namespaces the memory write functions may change for the caller: animus.memory_scope(''write'') '
+    '(the session''s role, never current_user; ''{*}'' = every namespace). Raises nothing.';
 
 -- The policies. (SELECT ...) makes each scope an InitPlan: computed once per statement, and the
 -- namespace btree index can serve "namespace = ANY (scope)".

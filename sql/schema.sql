@@ -367,16 +367,18 @@ COMMENT ON FUNCTION animus.create_queue(queue text, backoff_base interval, backo
 --
 
 CREATE FUNCTION animus.delete_memories(ids bigint[] DEFAULT NULL::bigint[]) RETURNS bigint
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
 DECLARE
     n bigint;
+    scope text[] := animus.memory_write_scope();
 BEGIN
     IF ids IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'ids must not be NULL', HINT = 'Pass an array of memory ids.';
     END IF;
-    DELETE FROM animus.memories AS m WHERE m.id = ANY (delete_memories.ids);
+    DELETE FROM animus.memories AS m
+     WHERE m.id = ANY (delete_memories.ids) AND ('*' = ANY (scope) OR m.namespace = ANY (scope));
     GET DIAGNOSTICS n = ROW_COUNT;
     RETURN n;
 END
@@ -386,21 +388,24 @@ $$;
 -- Name: FUNCTION delete_memories(ids bigint[]); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.delete_memories(ids bigint[]) IS 'Batch form of delete_memory: deletes the memories with these ids, returns how many existed. Raises ZA001.';
+COMMENT ON FUNCTION animus.delete_memories(ids bigint[]) IS 'Batch form of delete_memory: deletes the memories with these ids in the caller''s write scope, returns how many there were. Runs as the owner (SECURITY DEFINER). Raises ZA001.';
 
 --
 -- Name: delete_memory(bigint); Type: FUNCTION; Schema: animus; Owner: -
 --
 
 CREATE FUNCTION animus.delete_memory(id bigint DEFAULT NULL::bigint) RETURNS boolean
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
+DECLARE
+    scope text[] := animus.memory_write_scope();
 BEGIN
     IF delete_memory.id IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'id must not be NULL', HINT = 'Pass the id store_memory returned.';
     END IF;
-    DELETE FROM animus.memories AS m WHERE m.id = delete_memory.id;
+    DELETE FROM animus.memories AS m
+     WHERE m.id = delete_memory.id AND ('*' = ANY (scope) OR m.namespace = ANY (scope));
     RETURN FOUND;
 END
 $$;
@@ -409,7 +414,7 @@ $$;
 -- Name: FUNCTION delete_memory(id bigint); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.delete_memory(id bigint) IS 'Deletes memory id; true if it existed (and was visible), false otherwise. Raises ZA001.';
+COMMENT ON FUNCTION animus.delete_memory(id bigint) IS 'Deletes memory id; true if it existed in the caller''s write scope, false otherwise. Runs as the owner (SECURITY DEFINER). Raises ZA001.';
 
 --
 -- Name: delete_work(text, bigint); Type: FUNCTION; Schema: animus; Owner: -
@@ -1923,6 +1928,177 @@ $$;
 COMMENT ON FUNCTION animus.memory_scope(access text) IS 'The namespaces of animus.memories the caller may read (access => ''read'') or write (''write''): the namespaces granted in animus.memory_namespace_grants to the caller or a role it is a member of, intersected with the session setting animus.namespaces (comma-separated) when that is set; ''{*}'' means every namespace (superusers, BYPASSRLS roles, grants of ''*''). The row-level security policies of animus.memories call it. Raises ZA004 (access).';
 
 --
+-- Name: memory_store_batch(jsonb, text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_store_batch(memories jsonb DEFAULT NULL::jsonb, namespace text DEFAULT 'default'::text) RETURNS TABLE(ordinal integer, id bigint, created boolean)
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'public'
+    AS $_$
+DECLARE
+    bad record;
+    err_message text;
+    dim integer;
+    scope text[];
+BEGIN
+    IF memories IS NULL OR jsonb_typeof(memories) <> 'array' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA208',
+            MESSAGE = 'memories must be a JSON array of memory objects',
+            DETAIL = format('memories is %s', coalesce(jsonb_typeof(memories), 'NULL')),
+            HINT = 'Pass [{"content": "...", "embedding": [...], "memory_type": "..."}, ...].';
+    END IF;
+    IF memory_store_batch.namespace IS NULL OR memory_store_batch.namespace = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'namespace must be a non-empty string',
+            HINT = 'Omit it for ''default''; an element''s own "namespace" overrides it.';
+    END IF;
+
+    -- Shape of every element: one boolean expression per element (no number is parsed for string
+    -- embeddings); only when it fails, the query below names the first bad element and why.
+    IF NOT (SELECT coalesce(bool_and(coalesce(
+                jsonb_typeof(a.e) = 'object'
+                AND (a.e - ARRAY['content', 'embedding', 'memory_type', 'source', 'metadata', 'namespace']) = '{}'::jsonb
+                AND jsonb_typeof(a.e -> 'content') = 'string' AND btrim(a.e ->> 'content') <> ''
+                AND jsonb_typeof(a.e -> 'memory_type') = 'string' AND a.e ->> 'memory_type' <> ''
+                AND coalesce(jsonb_typeof(a.e -> 'source'), 'null') IN ('string', 'null')
+                AND coalesce(jsonb_typeof(a.e -> 'metadata'), 'object') = 'object'
+                AND (NOT a.e ? 'namespace' OR (jsonb_typeof(a.e -> 'namespace') = 'string' AND a.e ->> 'namespace' <> ''))
+                AND (jsonb_typeof(a.e -> 'embedding') = 'string'
+                     OR (jsonb_typeof(a.e -> 'embedding') = 'array'
+                         AND NOT jsonb_path_exists(a.e -> 'embedding', '$[*] ? (@.type() != "number")')
+                         AND NOT jsonb_path_exists(a.e -> 'embedding', '$[*] ? (@ > 3.4028234e38 || @ < -3.4028234e38)'))),
+                false)), true)
+              FROM jsonb_array_elements(memories) AS a(e)) THEN
+        SELECT a.ord, p.code, p.problem INTO bad
+          FROM jsonb_array_elements(memories) WITH ORDINALITY AS a(e, ord)
+         CROSS JOIN LATERAL (
+            SELECT c.code, c.problem FROM (VALUES
+                (1, 'ZA208', 'is not a JSON object', jsonb_typeof(a.e) <> 'object'),
+                (2, 'ZA208', 'has an unknown key (known: content, embedding, memory_type, source, metadata, namespace)',
+                    jsonb_typeof(a.e) = 'object' AND EXISTS (
+                        SELECT 1 FROM jsonb_object_keys(a.e) AS k
+                         WHERE k NOT IN ('content', 'embedding', 'memory_type', 'source', 'metadata', 'namespace'))),
+                (3, 'ZA208', 'needs "content" as a string', jsonb_typeof(a.e -> 'content') IS DISTINCT FROM 'string'),
+                (4, 'ZA203', 'has empty content', btrim(a.e ->> 'content') = ''),
+                (5, 'ZA208', 'needs "memory_type" as a non-empty string',
+                    jsonb_typeof(a.e -> 'memory_type') IS DISTINCT FROM 'string' OR a.e ->> 'memory_type' = ''),
+                (6, 'ZA208', 'has a "source" that is not a string',
+                    coalesce(jsonb_typeof(a.e -> 'source'), 'null') NOT IN ('string', 'null')),
+                (7, 'ZA208', 'has "metadata" that is not an object',
+                    coalesce(jsonb_typeof(a.e -> 'metadata'), 'object') <> 'object'),
+                (8, 'ZA208', 'has a "namespace" that is not a non-empty string',
+                    a.e ? 'namespace' AND (jsonb_typeof(a.e -> 'namespace') <> 'string' OR a.e ->> 'namespace' = '')),
+                (9, 'ZA208', 'needs "embedding" as an array of numbers or a string "[0.1,...]"',
+                    coalesce(jsonb_typeof(a.e -> 'embedding'), 'null') NOT IN ('array', 'string')),
+                (10, 'ZA201', 'has an embedding component that is not a number (NaN, Infinity, a string, null)',
+                    jsonb_typeof(a.e -> 'embedding') = 'array'
+                    AND jsonb_path_exists(a.e -> 'embedding', '$[*] ? (@.type() != "number")')),
+                (11, 'ZA201', 'has an embedding component beyond the float4 range (infinite)',
+                    jsonb_typeof(a.e -> 'embedding') = 'array'
+                    AND jsonb_path_exists(a.e -> 'embedding', '$[*] ? (@ > 3.4028234e38 || @ < -3.4028234e38)'))
+            ) AS c(n, code, problem, failed)
+            WHERE c.failed IS TRUE
+            ORDER BY c.n
+            LIMIT 1) AS p
+         ORDER BY a.ord
+         LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION USING ERRCODE = bad.code,
+                MESSAGE = format('memories[%s] %s', bad.ord, bad.problem),
+                DETAIL = 'Nothing was stored (positions count from 1).',
+                HINT = CASE bad.code
+                       WHEN 'ZA201' THEN 'Every embedding component must be a finite number.'
+                       WHEN 'ZA203' THEN 'Store non-empty text.'
+                       ELSE 'Each element is {"content": "...", "embedding": [...], "memory_type": "...", "source"?, "metadata"?, "namespace"?}.'
+                       END;
+        END IF;
+    END IF;
+
+    -- Every element's namespace must be in the caller's write scope (the session's role: this
+    -- runs inside the SECURITY DEFINER store_memories, as the owner).
+    scope := animus.memory_write_scope();
+    IF NOT '*' = ANY (scope) THEN
+        SELECT a.ord, coalesce(a.e ->> 'namespace', memory_store_batch.namespace) AS ns INTO bad
+          FROM jsonb_array_elements(memories) WITH ORDINALITY AS a(e, ord)
+         WHERE NOT coalesce(a.e ->> 'namespace', memory_store_batch.namespace) = ANY (scope)
+         ORDER BY a.ord
+         LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION USING ERRCODE = '42501',
+                MESSAGE = format('memories[%s] is for namespace %L, which is not in the caller''s write scope', bad.ord, left(bad.ns, 80)),
+                DETAIL = 'Nothing was stored (positions count from 1).',
+                HINT = 'An animus_admin grants it with animus.grant_memory_namespace(role, namespace, can_write => true).';
+        END IF;
+    END IF;
+
+    -- Repeats are found by (namespace, content), not by the content hash: equal texts have equal
+    -- hashes, and the table computes the hash once (its generated column) instead of twice; byte order
+    -- ("C") sorts them without the collation's cost.
+    -- Dimension and zero vector are checked per row while the INSERT reads its input: two C calls
+    -- per row; memory_check_embedding (which raises ZA200 / ZA202 naming the element) runs only
+    -- for a bad row (calling it for every row cost ~15 % of the load).
+    SELECT s.embedding_dim INTO dim FROM animus.memory_settings AS s;
+    BEGIN
+        -- input is MATERIALIZED: inlined, every reference to emb below would parse the vector
+        -- text again (three parses per row: 45 % of the load's CPU, measured).
+        RETURN QUERY
+        WITH input AS MATERIALIZED (
+            SELECT a.ord::integer AS ord,
+                   coalesce(a.e ->> 'namespace', memory_store_batch.namespace) AS ns,
+                   a.e ->> 'content' AS body,
+                   a.e ->> 'memory_type' AS mtype,
+                   a.e ->> 'source' AS src,
+                   coalesce(a.e -> 'metadata', '{}') AS meta,
+                   CASE jsonb_typeof(a.e -> 'embedding')
+                   WHEN 'string' THEN (a.e ->> 'embedding')::vector
+                   ELSE (a.e -> 'embedding')::text::vector END AS emb
+              FROM jsonb_array_elements(memories) WITH ORDINALITY AS a(e, ord)
+        ), checked AS MATERIALIZED (
+            SELECT i.*,
+                   CASE WHEN vector_dims(i.emb) <> dim OR vector_norm(i.emb) = 0
+                        THEN animus.memory_check_embedding(i.emb, format('memories[%s].embedding', i.ord)) END AS ok
+              FROM input AS i
+        ), last_of_each AS (
+            SELECT DISTINCT ON (c.ns COLLATE "C", c.body COLLATE "C") c.*
+              FROM checked AS c ORDER BY c.ns COLLATE "C", c.body COLLATE "C", c.ord DESC
+        ), written AS (
+            INSERT INTO animus.memories AS m (namespace, content, memory_type, source, metadata, embedding)
+            SELECT l.ns, l.body, l.mtype, l.src, l.meta, l.emb
+              FROM last_of_each AS l ORDER BY l.ord
+            ON CONFLICT ON CONSTRAINT memories_namespace_content_key DO UPDATE
+               SET memory_type = EXCLUDED.memory_type,
+                   source      = EXCLUDED.source,
+                   metadata    = EXCLUDED.metadata,
+                   embedding   = EXCLUDED.embedding,
+                   updated_at  = now()
+            RETURNING m.id, m.namespace, m.content, m.xmax = 0 AS is_new
+        )
+        SELECT c.ord, w.id, w.is_new
+          FROM checked AS c JOIN written AS w ON w.namespace = c.ns AND w.content = c.body
+         ORDER BY c.ord;
+    EXCEPTION WHEN data_exception THEN
+        -- pgvector rejected an embedding (NaN, Infinity, beyond float4, malformed string).
+        GET STACKED DIAGNOSTICS err_message = MESSAGE_TEXT;
+        SELECT a.ord INTO bad
+          FROM jsonb_array_elements(memories) WITH ORDINALITY AS a(e, ord)
+         WHERE jsonb_typeof(a.e -> 'embedding') = 'string'
+           AND NOT animus.memory_parses_as_vector(a.e ->> 'embedding')
+         ORDER BY a.ord LIMIT 1;
+        RAISE EXCEPTION USING ERRCODE = 'ZA201',
+            MESSAGE = format('memories[%s] has an embedding that is not a vector of finite numbers',
+                             coalesce(bad.ord::text, '?')),
+            DETAIL = format('pgvector: %s. Nothing was stored.', err_message),
+            HINT = 'Every embedding component must be a finite number; the string form is "[0.1,0.2,...]".';
+    END;
+END
+$_$;
+
+--
+-- Name: FUNCTION memory_store_batch(memories jsonb, namespace text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_store_batch(memories jsonb, namespace text) IS 'The body of animus.store_memories (which see), apart so that store_memories can be SECURITY DEFINER with search_path = '''' while this parses vectors with pgvector''s schema on its search_path. Granted to nobody: only store_memories calls it, as the owner. Raises ZA001, ZA200, ZA201, ZA202, ZA203, ZA208, 42501 (a namespace outside the caller''s write scope).';
+
+--
 -- Name: memory_text_candidates(text, jsonb, integer); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -2107,6 +2283,23 @@ $_$;
 --
 
 COMMENT ON FUNCTION animus.memory_vector_candidates(query_embedding public.vector, filters jsonb, lim integer) IS 'Internal vector branch of search_memory_vector and hybrid_search: up to lim (id, cosine distance), nearest first, ties by id; lim rows whenever lim rows match. filters must be normalised by memory_validate_filters. HNSW with iterative scan; exact search for tables under 5,000 rows and filters under 2,000 rows. Read-only (STABLE). Raises nothing.';
+
+--
+-- Name: memory_write_scope(); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_write_scope() RETURNS text[]
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+    SELECT animus.memory_scope('write');
+$$;
+
+--
+-- Name: FUNCTION memory_write_scope(); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_write_scope() IS 'The namespaces the memory write functions may change for the caller: animus.memory_scope(''write'') (the session''s role, never current_user; ''{*}'' = every namespace). Raises nothing.';
 
 --
 -- Name: purge_work(interval, text); Type: FUNCTION; Schema: animus; Owner: -
@@ -2465,166 +2658,41 @@ COMMENT ON FUNCTION animus.search_memory_vector(query_embedding public.vector, k
 --
 
 CREATE FUNCTION animus.store_memories(memories jsonb DEFAULT NULL::jsonb, namespace text DEFAULT 'default'::text) RETURNS TABLE(ordinal integer, id bigint, created boolean)
-    LANGUAGE plpgsql
-    SET search_path TO 'pg_catalog', 'public'
-    AS $_$
-DECLARE
-    bad record;
-    err_message text;
-    dim integer;
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
 BEGIN
-    IF memories IS NULL OR jsonb_typeof(memories) <> 'array' THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA208',
-            MESSAGE = 'memories must be a JSON array of memory objects',
-            DETAIL = format('memories is %s', coalesce(jsonb_typeof(memories), 'NULL')),
-            HINT = 'Pass [{"content": "...", "embedding": [...], "memory_type": "..."}, ...].';
-    END IF;
-    IF store_memories.namespace IS NULL OR store_memories.namespace = '' THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'namespace must be a non-empty string',
-            HINT = 'Omit it for ''default''; an element''s own "namespace" overrides it.';
-    END IF;
-
-    -- Shape of every element: one boolean expression per element (no number is parsed for string
-    -- embeddings); only when it fails, the query below names the first bad element and why.
-    IF NOT (SELECT coalesce(bool_and(coalesce(
-                jsonb_typeof(a.e) = 'object'
-                AND (a.e - ARRAY['content', 'embedding', 'memory_type', 'source', 'metadata', 'namespace']) = '{}'::jsonb
-                AND jsonb_typeof(a.e -> 'content') = 'string' AND btrim(a.e ->> 'content') <> ''
-                AND jsonb_typeof(a.e -> 'memory_type') = 'string' AND a.e ->> 'memory_type' <> ''
-                AND coalesce(jsonb_typeof(a.e -> 'source'), 'null') IN ('string', 'null')
-                AND coalesce(jsonb_typeof(a.e -> 'metadata'), 'object') = 'object'
-                AND (NOT a.e ? 'namespace' OR (jsonb_typeof(a.e -> 'namespace') = 'string' AND a.e ->> 'namespace' <> ''))
-                AND (jsonb_typeof(a.e -> 'embedding') = 'string'
-                     OR (jsonb_typeof(a.e -> 'embedding') = 'array'
-                         AND NOT jsonb_path_exists(a.e -> 'embedding', '$[*] ? (@.type() != "number")')
-                         AND NOT jsonb_path_exists(a.e -> 'embedding', '$[*] ? (@ > 3.4028234e38 || @ < -3.4028234e38)'))),
-                false)), true)
-              FROM jsonb_array_elements(memories) AS a(e)) THEN
-        SELECT a.ord, p.code, p.problem INTO bad
-          FROM jsonb_array_elements(memories) WITH ORDINALITY AS a(e, ord)
-         CROSS JOIN LATERAL (
-            SELECT c.code, c.problem FROM (VALUES
-                (1, 'ZA208', 'is not a JSON object', jsonb_typeof(a.e) <> 'object'),
-                (2, 'ZA208', 'has an unknown key (known: content, embedding, memory_type, source, metadata, namespace)',
-                    jsonb_typeof(a.e) = 'object' AND EXISTS (
-                        SELECT 1 FROM jsonb_object_keys(a.e) AS k
-                         WHERE k NOT IN ('content', 'embedding', 'memory_type', 'source', 'metadata', 'namespace'))),
-                (3, 'ZA208', 'needs "content" as a string', jsonb_typeof(a.e -> 'content') IS DISTINCT FROM 'string'),
-                (4, 'ZA203', 'has empty content', btrim(a.e ->> 'content') = ''),
-                (5, 'ZA208', 'needs "memory_type" as a non-empty string',
-                    jsonb_typeof(a.e -> 'memory_type') IS DISTINCT FROM 'string' OR a.e ->> 'memory_type' = ''),
-                (6, 'ZA208', 'has a "source" that is not a string',
-                    coalesce(jsonb_typeof(a.e -> 'source'), 'null') NOT IN ('string', 'null')),
-                (7, 'ZA208', 'has "metadata" that is not an object',
-                    coalesce(jsonb_typeof(a.e -> 'metadata'), 'object') <> 'object'),
-                (8, 'ZA208', 'has a "namespace" that is not a non-empty string',
-                    a.e ? 'namespace' AND (jsonb_typeof(a.e -> 'namespace') <> 'string' OR a.e ->> 'namespace' = '')),
-                (9, 'ZA208', 'needs "embedding" as an array of numbers or a string "[0.1,...]"',
-                    coalesce(jsonb_typeof(a.e -> 'embedding'), 'null') NOT IN ('array', 'string')),
-                (10, 'ZA201', 'has an embedding component that is not a number (NaN, Infinity, a string, null)',
-                    jsonb_typeof(a.e -> 'embedding') = 'array'
-                    AND jsonb_path_exists(a.e -> 'embedding', '$[*] ? (@.type() != "number")')),
-                (11, 'ZA201', 'has an embedding component beyond the float4 range (infinite)',
-                    jsonb_typeof(a.e -> 'embedding') = 'array'
-                    AND jsonb_path_exists(a.e -> 'embedding', '$[*] ? (@ > 3.4028234e38 || @ < -3.4028234e38)'))
-            ) AS c(n, code, problem, failed)
-            WHERE c.failed IS TRUE
-            ORDER BY c.n
-            LIMIT 1) AS p
-         ORDER BY a.ord
-         LIMIT 1;
-        IF FOUND THEN
-            RAISE EXCEPTION USING ERRCODE = bad.code,
-                MESSAGE = format('memories[%s] %s', bad.ord, bad.problem),
-                DETAIL = 'Nothing was stored (positions count from 1).',
-                HINT = CASE bad.code
-                       WHEN 'ZA201' THEN 'Every embedding component must be a finite number.'
-                       WHEN 'ZA203' THEN 'Store non-empty text.'
-                       ELSE 'Each element is {"content": "...", "embedding": [...], "memory_type": "...", "source"?, "metadata"?, "namespace"?}.'
-                       END;
-        END IF;
-    END IF;
-
-    -- Repeats are found by (namespace, content), not by the content hash: equal texts have equal
-    -- hashes, and the table computes the hash once (its generated column) instead of twice; byte order
-    -- ("C") sorts them without the collation's cost.
-    -- Dimension and zero vector are checked per row while the INSERT reads its input: two C calls
-    -- per row; memory_check_embedding (which raises ZA200 / ZA202 naming the element) runs only
-    -- for a bad row (calling it for every row cost ~15 % of the load).
-    SELECT s.embedding_dim INTO dim FROM animus.memory_settings AS s;
-    BEGIN
-        -- input is MATERIALIZED: inlined, every reference to emb below would parse the vector
-        -- text again (three parses per row: 45 % of the load's CPU, measured).
-        RETURN QUERY
-        WITH input AS MATERIALIZED (
-            SELECT a.ord::integer AS ord,
-                   coalesce(a.e ->> 'namespace', store_memories.namespace) AS ns,
-                   a.e ->> 'content' AS body,
-                   a.e ->> 'memory_type' AS mtype,
-                   a.e ->> 'source' AS src,
-                   coalesce(a.e -> 'metadata', '{}') AS meta,
-                   CASE jsonb_typeof(a.e -> 'embedding')
-                   WHEN 'string' THEN (a.e ->> 'embedding')::vector
-                   ELSE (a.e -> 'embedding')::text::vector END AS emb
-              FROM jsonb_array_elements(memories) WITH ORDINALITY AS a(e, ord)
-        ), checked AS MATERIALIZED (
-            SELECT i.*,
-                   CASE WHEN vector_dims(i.emb) <> dim OR vector_norm(i.emb) = 0
-                        THEN animus.memory_check_embedding(i.emb, format('memories[%s].embedding', i.ord)) END AS ok
-              FROM input AS i
-        ), last_of_each AS (
-            SELECT DISTINCT ON (c.ns COLLATE "C", c.body COLLATE "C") c.*
-              FROM checked AS c ORDER BY c.ns COLLATE "C", c.body COLLATE "C", c.ord DESC
-        ), written AS (
-            INSERT INTO animus.memories AS m (namespace, content, memory_type, source, metadata, embedding)
-            SELECT l.ns, l.body, l.mtype, l.src, l.meta, l.emb
-              FROM last_of_each AS l ORDER BY l.ord
-            ON CONFLICT ON CONSTRAINT memories_namespace_content_key DO UPDATE
-               SET memory_type = EXCLUDED.memory_type,
-                   source      = EXCLUDED.source,
-                   metadata    = EXCLUDED.metadata,
-                   embedding   = EXCLUDED.embedding,
-                   updated_at  = now()
-            RETURNING m.id, m.namespace, m.content, m.xmax = 0 AS is_new
-        )
-        SELECT c.ord, w.id, w.is_new
-          FROM checked AS c JOIN written AS w ON w.namespace = c.ns AND w.content = c.body
-         ORDER BY c.ord;
-    EXCEPTION WHEN data_exception THEN
-        -- pgvector rejected an embedding (NaN, Infinity, beyond float4, malformed string).
-        GET STACKED DIAGNOSTICS err_message = MESSAGE_TEXT;
-        SELECT a.ord INTO bad
-          FROM jsonb_array_elements(memories) WITH ORDINALITY AS a(e, ord)
-         WHERE jsonb_typeof(a.e -> 'embedding') = 'string'
-           AND NOT animus.memory_parses_as_vector(a.e ->> 'embedding')
-         ORDER BY a.ord LIMIT 1;
-        RAISE EXCEPTION USING ERRCODE = 'ZA201',
-            MESSAGE = format('memories[%s] has an embedding that is not a vector of finite numbers',
-                             coalesce(bad.ord::text, '?')),
-            DETAIL = format('pgvector: %s. Nothing was stored.', err_message),
-            HINT = 'Every embedding component must be a finite number; the string form is "[0.1,0.2,...]".';
-    END;
+    RETURN QUERY SELECT b.ordinal, b.id, b.created
+                   FROM animus.memory_store_batch(store_memories.memories, store_memories.namespace) AS b;
 END
-$_$;
+$$;
 
 --
 -- Name: FUNCTION store_memories(memories jsonb, namespace text); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.store_memories(memories jsonb, namespace text) IS 'Batch form of store_memory for bulk loads: memories is a JSON array of {content, embedding, memory_type, source?, metadata?, namespace?}, embedding a JSON array of numbers or (faster) a string "[0.1,...]"; namespace is the default for elements without one. Returns (ordinal, id, created) per element; repeats of one (namespace, content) collapse to the last. Nothing is written if one element is bad. Raises ZA001, ZA200 (dimension), ZA201 (NaN/infinite/non-number component), ZA202 (zero vector), ZA203 (empty content), ZA208 (malformed element).';
+COMMENT ON FUNCTION animus.store_memories(memories jsonb, namespace text) IS 'Batch form of store_memory for bulk loads: memories is a JSON array of {content, embedding, memory_type, source?, metadata?, namespace?}, embedding a JSON array of numbers or (faster) a string "[0.1,...]"; namespace is the default for elements without one. Returns (ordinal, id, created) per element; repeats of one (namespace, content) collapse to the last. Nothing is written if one element is bad. Only into namespaces of the caller''s write scope; runs as the owner (SECURITY DEFINER). Raises ZA001, ZA200 (dimension), ZA201 (NaN/infinite/non-number component), ZA202 (zero vector), ZA203 (empty content), ZA208 (malformed element), 42501 (a namespace outside the write scope).';
 
 --
 -- Name: store_memory(text, public.vector, text, text, jsonb, text); Type: FUNCTION; Schema: animus; Owner: -
 --
 
 CREATE FUNCTION animus.store_memory(content text DEFAULT NULL::text, embedding public.vector DEFAULT NULL::public.vector, memory_type text DEFAULT NULL::text, source text DEFAULT NULL::text, metadata jsonb DEFAULT '{}'::jsonb, namespace text DEFAULT 'default'::text) RETURNS TABLE(id bigint, created boolean)
-    LANGUAGE plpgsql
-    SET search_path TO 'pg_catalog', 'public'
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
     AS $$
+DECLARE
+    scope text[];
 BEGIN
     PERFORM animus.memory_check_fields(store_memory.content, store_memory.memory_type,
                                        store_memory.namespace, store_memory.metadata);
     PERFORM animus.memory_check_embedding(store_memory.embedding);
+    scope := animus.memory_write_scope();
+    IF NOT ('*' = ANY (scope) OR store_memory.namespace = ANY (scope)) THEN
+        RAISE EXCEPTION USING ERRCODE = '42501',
+            MESSAGE = pg_catalog.format('namespace %L is not in the caller''s write scope', pg_catalog.left(store_memory.namespace, 80)),
+            HINT = 'An animus_admin grants it with animus.grant_memory_namespace(role, namespace, can_write => true).';
+    END IF;
     -- One race-free statement: a second store of the same content in the same namespace
     -- updates the row (xmax <> 0 on the returned row means the conflict branch ran).
     RETURN QUERY
@@ -2636,8 +2704,8 @@ BEGIN
            source      = EXCLUDED.source,
            metadata    = EXCLUDED.metadata,
            embedding   = EXCLUDED.embedding,
-           updated_at  = now()
-    RETURNING m.id, m.xmax = 0;
+           updated_at  = pg_catalog.now()
+    RETURNING m.id, m.xmax OPERATOR(pg_catalog.=) 0;
 END
 $$;
 
@@ -2645,7 +2713,7 @@ $$;
 -- Name: FUNCTION store_memory(content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.store_memory(content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text) IS 'Stores a memory and returns (id, created). The same content again in the same namespace updates that memory (memory_type, source, metadata, embedding, updated_at) and returns created = false. Raises ZA001 (NULL argument), ZA003 (metadata not an object), ZA200 (dimension), ZA202 (zero vector), ZA203 (empty content).';
+COMMENT ON FUNCTION animus.store_memory(content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text) IS 'Stores a memory and returns (id, created). The same content again in the same namespace updates that memory (memory_type, source, metadata, embedding, updated_at) and returns created = false. Only into a namespace of the caller''s write scope (animus.memory_scope(''write'')); runs as the owner (SECURITY DEFINER). Raises ZA001 (NULL argument), ZA003 (metadata not an object), ZA200 (dimension), ZA202 (zero vector), ZA203 (empty content), 42501 (namespace outside the write scope).';
 
 --
 -- Name: submit_work(text, text, jsonb, text, text, integer, uuid, integer, text, interval, timestamp with time zone, text, jsonb); Type: FUNCTION; Schema: animus; Owner: -
@@ -3003,19 +3071,23 @@ COMMENT ON FUNCTION animus.submit_work_batch(items jsonb, queue text, on_duplica
 --
 
 CREATE FUNCTION animus.update_memory(id bigint DEFAULT NULL::bigint, content text DEFAULT NULL::text, embedding public.vector DEFAULT NULL::public.vector, memory_type text DEFAULT NULL::text, source text DEFAULT NULL::text, metadata jsonb DEFAULT NULL::jsonb, namespace text DEFAULT NULL::text) RETURNS SETOF animus.memories
-    LANGUAGE plpgsql
-    SET search_path TO 'pg_catalog', 'public'
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
     AS $$
 DECLARE
     cur animus.memories%ROWTYPE;
     other bigint;
+    scope text[] := animus.memory_write_scope();
 BEGIN
     IF update_memory.id IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'id must not be NULL', HINT = 'Pass the id store_memory returned.';
     END IF;
-    SELECT m.* INTO cur FROM animus.memories AS m WHERE m.id = update_memory.id FOR UPDATE;
+    -- A memory outside the write scope is "not found", exactly as a missing id.
+    SELECT m.* INTO cur FROM animus.memories AS m
+     WHERE m.id = update_memory.id AND ('*' = ANY (scope) OR m.namespace = ANY (scope))
+       FOR UPDATE;
     IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA207', MESSAGE = format('no memory has id %s', update_memory.id),
+        RAISE EXCEPTION USING ERRCODE = 'ZA207', MESSAGE = pg_catalog.format('no memory has id %s', update_memory.id),
             HINT = 'Check the id (store_memory returns it); the memory may have been deleted.';
     END IF;
     PERFORM animus.memory_check_fields(coalesce(update_memory.content, cur.content),
@@ -3028,6 +3100,12 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'embedding must be given when content changes',
             HINT = 'Pass the embedding of the new content in the same call.';
     END IF;
+    -- Before the duplicate check, which must not probe a namespace the caller may not write.
+    IF update_memory.namespace IS NOT NULL AND NOT ('*' = ANY (scope) OR update_memory.namespace = ANY (scope)) THEN
+        RAISE EXCEPTION USING ERRCODE = '42501',
+            MESSAGE = pg_catalog.format('namespace %L is not in the caller''s write scope', pg_catalog.left(update_memory.namespace, 80)),
+            HINT = 'An animus_admin grants it with animus.grant_memory_namespace(role, namespace, can_write => true).';
+    END IF;
     IF update_memory.content IS NOT NULL OR update_memory.namespace IS NOT NULL THEN
         SELECT m.id INTO other FROM animus.memories AS m
          WHERE m.namespace = coalesce(update_memory.namespace, cur.namespace)
@@ -3035,9 +3113,9 @@ BEGIN
            AND m.id <> cur.id;
         IF FOUND THEN
             RAISE EXCEPTION USING ERRCODE = 'ZA211',
-                MESSAGE = format('memory %s would have the same content as memory %s in namespace %s',
+                MESSAGE = pg_catalog.format('memory %s would have the same content as memory %s in namespace %s',
                                  cur.id, other, coalesce(update_memory.namespace, cur.namespace)),
-                DETAIL = format('other id: %s', other),
+                DETAIL = pg_catalog.format('other id: %s', other),
                 HINT = 'Update or delete the other memory instead.';
         END IF;
     END IF;
@@ -3049,13 +3127,13 @@ BEGIN
            source      = coalesce(update_memory.source, m.source),
            metadata    = coalesce(update_memory.metadata, m.metadata),
            namespace   = coalesce(update_memory.namespace, m.namespace),
-           updated_at  = now()
+           updated_at  = pg_catalog.now()
      WHERE m.id = cur.id
     RETURNING m.*;
 EXCEPTION WHEN unique_violation THEN
     -- a concurrent writer took the (namespace, content) between the check and the update
     RAISE EXCEPTION USING ERRCODE = 'ZA211',
-        MESSAGE = format('memory %s would have the same content as another memory of its namespace', update_memory.id),
+        MESSAGE = pg_catalog.format('memory %s would have the same content as another memory of its namespace', update_memory.id),
         HINT = 'Update or delete the other memory instead.';
 END
 $$;
@@ -3064,7 +3142,7 @@ $$;
 -- Name: FUNCTION update_memory(id bigint, content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.update_memory(id bigint, content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text) IS 'Changes the non-NULL fields of memory id (metadata is replaced, not merged) and sets updated_at; returns the new row. New content needs its embedding in the same call. Raises ZA001, ZA003, ZA200, ZA202, ZA203, ZA207 (no such memory), ZA211 (another memory of the namespace has that content).';
+COMMENT ON FUNCTION animus.update_memory(id bigint, content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text) IS 'Changes the non-NULL fields of memory id (metadata is replaced, not merged) and sets updated_at; returns the new row. New content needs its embedding in the same call. Only memories (and a new namespace) of the caller''s write scope; runs as the owner (SECURITY DEFINER). Raises ZA001, ZA003, ZA200, ZA202, ZA203, ZA207 (no such memory in the write scope), ZA211 (another memory of the namespace has that content), 42501 (new namespace outside the write scope).';
 
 --
 -- Name: work_check_submit_args(text, text, jsonb, text, integer, integer, interval, text, jsonb); Type: FUNCTION; Schema: animus; Owner: -
@@ -4343,7 +4421,6 @@ GRANT ALL ON FUNCTION animus.memory_content_hash(content text) TO animus_admin;
 --
 
 GRANT SELECT ON TABLE animus.memories TO animus_memory_reader;
-GRANT INSERT,DELETE,UPDATE ON TABLE animus.memories TO animus_memory_writer;
 
 --
 -- Name: FUNCTION get_memory(id bigint); Type: ACL; Schema: animus; Owner: -
@@ -4577,6 +4654,12 @@ GRANT ALL ON FUNCTION animus.memory_scope(access text) TO animus_memory_writer;
 GRANT ALL ON FUNCTION animus.memory_scope(access text) TO animus_admin;
 
 --
+-- Name: FUNCTION memory_store_batch(memories jsonb, namespace text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_store_batch(memories jsonb, namespace text) FROM PUBLIC;
+
+--
 -- Name: FUNCTION memory_text_candidates(query text, filters jsonb, lim integer); Type: ACL; Schema: animus; Owner: -
 --
 
@@ -4602,6 +4685,12 @@ REVOKE ALL ON FUNCTION animus.memory_vector_candidates(query_embedding public.ve
 GRANT ALL ON FUNCTION animus.memory_vector_candidates(query_embedding public.vector, filters jsonb, lim integer) TO animus_memory_reader;
 GRANT ALL ON FUNCTION animus.memory_vector_candidates(query_embedding public.vector, filters jsonb, lim integer) TO animus_memory_writer;
 GRANT ALL ON FUNCTION animus.memory_vector_candidates(query_embedding public.vector, filters jsonb, lim integer) TO animus_admin;
+
+--
+-- Name: FUNCTION memory_write_scope(); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_write_scope() FROM PUBLIC;
 
 --
 -- Name: FUNCTION purge_work(older_than interval, queue text); Type: ACL; Schema: animus; Owner: -

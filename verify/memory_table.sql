@@ -25,8 +25,8 @@ BEGIN
         'the memory SQLSTATEs ZA200-ZA210 are missing from animus.error_codes';
     ASSERT has_table_privilege('animus_memory_reader', 'animus.memories', 'SELECT'),
         'animus_memory_reader cannot SELECT animus.memories';
-    ASSERT has_table_privilege('animus_memory_writer', 'animus.memories', 'INSERT'),
-        'animus_memory_writer cannot INSERT into animus.memories';
+    ASSERT NOT has_table_privilege('animus_memory_writer', 'animus.memories', 'INSERT, UPDATE, DELETE'),
+        'animus_memory_writer must not write animus.memories directly (only through the memory_store functions)';
 END $$;
 
 ROLLBACK;

@@ -1,9 +1,10 @@
 -- Tenant isolation of memories: a reader scoped to namespace A never sees, counts or is ranked
 -- against rows of namespace B, through get, text, vector (HNSW) and hybrid search, and still gets
--- k results when A has k matching rows. Writers are confined the same way.
+-- k results when A has k matching rows. Writers are confined to their write scope through the
+-- SECURITY DEFINER write functions, and may not write the table directly.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
-SELECT plan(36);
+SELECT plan(39);
 -- pgTAP keeps its state in temporary tables; the roles this file switches to must write them.
 GRANT ALL ON TABLE __tcache__ TO PUBLIC;
 GRANT ALL ON SEQUENCE __tcache___id_seq TO PUBLIC;
@@ -96,19 +97,28 @@ RESET animus.namespaces;
 RESET ROLE;
 
 SET LOCAL ROLE animus_test_rls_b;
+-- The write functions are SECURITY DEFINER (they run as the owner, here a superuser that RLS does
+-- not confine): they must confine writer B to its write scope themselves.
 SELECT is(animus.memory_scope('write'), ARRAY['sec-B'], 'writer B: its write scope is B');
 SELECT throws_ok($$SELECT animus.store_memory('planted by B', pg_temp.vec(3), 'fact', namespace => 'sec-A')$$, '42501', NULL,
-                 'writer B: storing into namespace A is refused (RLS WITH CHECK)');
+                 'writer B: store_memory into namespace A is refused (42501) although store_memory runs as the owner');
+SELECT throws_ok($$SELECT * FROM animus.store_memories(jsonb_build_array(
+                       jsonb_build_object('content', 'kept in batch', 'embedding', pg_temp.vec(4)::text, 'memory_type', 'fact'),
+                       jsonb_build_object('content', 'planted in batch', 'embedding', pg_temp.vec(5)::text, 'memory_type', 'fact',
+                                          'namespace', 'sec-A')), 'sec-B')$$, '42501', NULL,
+                 'writer B: store_memories with one element for namespace A is refused (42501), nothing stored');
 SELECT lives_ok($$SELECT animus.store_memory('kept by B', pg_temp.vec(3), 'fact', namespace => 'sec-B')$$,
                 'writer B: storing into its own namespace works');
 SELECT throws_ok($$SELECT animus.update_memory((SELECT min(id) FROM a_ids), metadata => '{"x": 1}')$$, 'ZA207', NULL,
                  'writer B: updating an A memory reports "not found" (ZA207), exactly as for a missing id');
+SELECT throws_ok($$SELECT animus.update_memory((SELECT id FROM animus.memories WHERE content = 'kept by B'), namespace => 'sec-A')$$, '42501', NULL,
+                 'writer B: moving its own memory into A with update_memory is refused (42501)');
 SELECT is(animus.delete_memory((SELECT min(id) FROM a_ids)), false, 'writer B: delete_memory of an A id deletes nothing');
+SELECT is(animus.delete_memories((SELECT array_agg(id) FROM a_ids)), 0::bigint, 'writer B: delete_memories of all A ids deletes nothing');
 SELECT throws_ok($$UPDATE animus.memories SET namespace = 'sec-A' WHERE namespace = 'sec-B'$$, '42501', NULL,
-                 'writer B: moving its rows into A directly is refused (RLS WITH CHECK)');
-WITH d AS (DELETE FROM animus.memories RETURNING namespace)
-SELECT is((SELECT count(*) FROM d WHERE d.namespace <> 'sec-B'), 0::bigint,
-          'writer B: an unqualified DELETE removes rows of B only');
+                 'writer B: a direct UPDATE of animus.memories is refused (no table privilege: only the functions write)');
+SELECT throws_ok($$DELETE FROM animus.memories$$, '42501', NULL,
+                 'writer B: a direct DELETE of animus.memories is refused (no table privilege)');
 RESET ROLE;
 SELECT is((SELECT count(*) FROM animus.memories WHERE namespace = 'sec-A'), 6::bigint,
           'after all that, the 6 memories of A are intact');

@@ -4,7 +4,7 @@
 -- DEFINER function pins search_path; this file checks tables, roles and the matrix.)
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
-SELECT plan(44);
+SELECT plan(45);
 
 -- Runs q as role r; SET LOCAL ROLE is undone by throws_ok's subtransaction on error, and by
 -- RESET ROLE on success.
@@ -26,10 +26,13 @@ SELECT is_empty($$
      WHERE c.relnamespace IN ('animus'::regnamespace, 'pgmq'::regnamespace)
        AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
        AND a.grantee <> c.relowner
-       AND a.privilege_type IN ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER', 'MAINTAIN')
-       AND NOT (c.oid = 'animus.memories'::regclass AND a.grantee = 'animus_memory_writer'::regrole
-                AND a.privilege_type IN ('INSERT', 'UPDATE', 'DELETE'))$$,
-    'no role but the owner may write a table of animus or pgmq (the one exception, memories for animus_memory_writer, is confined by RLS)');
+       AND a.privilege_type IN ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER', 'MAINTAIN')$$,
+    'no role but the owner may write a table of animus or pgmq (no exception)');
+SELECT is_empty($$
+    SELECT c.oid::regclass::text FROM pg_class c
+     WHERE c.relnamespace = 'animus'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+       AND has_table_privilege('animus_memory_writer', c.oid, 'INSERT, UPDATE, DELETE')$$,
+    'animus_memory_writer has no INSERT, UPDATE or DELETE on any animus table (memories included): it writes through the functions only');
 SELECT is_empty($$
     SELECT c.oid::regclass::text FROM pg_class c, aclexplode(c.relacl) a
      WHERE c.relnamespace IN ('animus'::regnamespace, 'pgmq'::regnamespace) AND a.grantee = 0$$,
@@ -44,8 +47,13 @@ SELECT is_empty($$
     SELECT p.oid::regprocedure::text FROM pg_proc p
      WHERE p.pronamespace = 'animus'::regnamespace AND p.prosecdef
        AND (has_function_privilege('animus_memory_reader', p.oid, 'EXECUTE') OR has_function_privilege('animus_memory_writer', p.oid, 'EXECUTE'))
-       AND p.oid NOT IN ('animus.memory_scope(text)'::regprocedure)$$,
-    'memory roles execute no SECURITY DEFINER function but memory_scope: memory reads and writes run as the caller, under RLS');
+       AND p.oid NOT IN ('animus.memory_scope(text)'::regprocedure,
+                         'animus.store_memory(text, vector, text, text, jsonb, text)'::regprocedure,
+                         'animus.store_memories(jsonb, text)'::regprocedure,
+                         'animus.update_memory(bigint, text, vector, text, text, jsonb, text)'::regprocedure,
+                         'animus.delete_memory(bigint)'::regprocedure,
+                         'animus.delete_memories(bigint[])'::regprocedure)$$,
+    'memory roles execute no SECURITY DEFINER function but memory_scope and the five write functions (which check the write scope): memory reads run as the caller, under RLS');
 SELECT ok(NOT has_schema_privilege('animus_test_nobody', 'animus', 'USAGE') AND NOT has_schema_privilege('animus_producer', 'pgmq', 'USAGE'),
           'a role outside animus cannot use schema animus, and animus roles cannot use schema pgmq directly');
 SELECT is((SELECT rolcanlogin OR rolsuper OR rolbypassrls OR rolcreaterole OR rolcreatedb FROM pg_roles
@@ -100,7 +108,7 @@ SELECT throws_ok($$SELECT pg_temp.as_role('animus_memory_reader', $q$SELECT anim
 SELECT throws_ok($$SELECT pg_temp.as_role('animus_memory_reader', $q$SELECT animus.grant_memory_namespace('animus_memory_reader', '*')$q$)$$, '42501', NULL,
                  'animus_memory_reader may not grant itself namespaces');
 
--- animus_memory_writer: also writes memories (under RLS); never grants, never sees the grant table.
+-- animus_memory_writer: also writes memories (through the functions, in its write scope); never grants, never sees the grant table.
 SELECT throws_ok($$SELECT pg_temp.as_role('animus_memory_writer', $q$SELECT animus.grant_memory_namespace('animus_memory_writer', '*', true)$q$)$$, '42501', NULL,
                  'animus_memory_writer may not grant itself namespaces');
 SELECT throws_ok($$SELECT pg_temp.as_role('animus_memory_writer', $q$INSERT INTO animus.memory_namespace_grants (role_name, namespace) VALUES ('animus_memory_writer', '*')$q$)$$, '42501', NULL,
@@ -110,7 +118,7 @@ SELECT throws_ok($$SELECT pg_temp.as_role('animus_memory_writer', $q$SELECT * FR
 SELECT throws_ok($$SELECT pg_temp.as_role('animus_memory_writer', $q$SELECT animus.read_work('sec_roles_q')$q$)$$, '42501', NULL,
                  'animus_memory_writer may not claim work');
 SELECT throws_ok($$SELECT pg_temp.as_role('animus_memory_writer', $q$INSERT INTO animus.memories (namespace, content, memory_type, embedding) SELECT 'sec-none', 'x', 'fact', array_fill(0.1::real, ARRAY[s.embedding_dim])::vector FROM animus.memory_settings s$q$)$$, '42501', NULL,
-                 'animus_memory_writer with no namespace granted may not insert rows directly (RLS WITH CHECK)');
+                 'animus_memory_writer may not insert rows into animus.memories directly (no table privilege)');
 SELECT throws_ok($$SELECT pg_temp.as_role('animus_memory_writer', $q$UPDATE animus.memory_settings SET embedding_model = 'x'$q$)$$, '42501', NULL,
                  'animus_memory_writer may not change the embedding settings');
 SELECT throws_ok($$SELECT pg_temp.as_role('animus_memory_writer', $q$SELECT animus.memory_begin_reembedding('other-model')$q$)$$, '42501', NULL,
