@@ -6,8 +6,9 @@ BEGIN;
 
 -- The bulk load (memory_admin) predates the BM25 postings (memory_bm25): since then every batch
 -- also maintains animus.memory_terms (~44 postings per memory) and its two btree indexes, which
--- cost more than the rest of the load. A bulk load now drops those two indexes as well and
--- rebuilds them at the finish (same maintenance_work_mem / parallel workers). The postings and
+-- cost more than the rest of the load. A bulk load now drops those two indexes (and the index of
+-- the pending statistic deltas, animus.memory_bm25_deltas) as well and rebuilds them at the
+-- finish (same maintenance_work_mem / parallel workers). The postings and
 -- the statistic deltas are still written by the triggers batch by batch, so the BM25 statistics
 -- stay exact and keyword search keeps working (sequential scans) during the load.
 -- A change of its own (memory_admin and memory_bm25 are released in v0.3.0): the two functions are
@@ -38,16 +39,18 @@ BEGIN
     DROP INDEX IF EXISTS animus.memories_fts_gin;
     DROP INDEX IF EXISTS animus.memories_metadata_gin;
     -- The BM25 postings (~44 per memory) keep being written by the triggers, so keyword search
-    -- stays exact during the load; only their two btree indexes go, rebuilt once at the finish.
+    -- stays exact during the load; only their two btree indexes go, and the index of the pending
+    -- statistic deltas (folded every batch anyway), all rebuilt once at the finish.
     DROP INDEX IF EXISTS animus.memory_terms_memory_term_idx;
     DROP INDEX IF EXISTS animus.memory_terms_impact_idx;
+    DROP INDEX IF EXISTS animus.memory_bm25_deltas_key_idx;
     SELECT pg_catalog.count(*) INTO n FROM animus.memories;
     RETURN n;
 END
 $$;
 COMMENT ON FUNCTION animus.memory_begin_bulk_load() IS
     'Starts a bulk load: drops the HNSW index and the fts / metadata GIN indexes of animus.memories and the two btree '
-    'indexes of the BM25 postings animus.memory_terms (rebuilt by animus.memory_finish_bulk_load()); returns the number of memories. Load with store_memories in between. '
+    'indexes of the BM25 postings animus.memory_terms and the index of animus.memory_bm25_deltas (rebuilt by animus.memory_finish_bulk_load()); returns the number of memories. Load with store_memories in between. '
     'Raises ZA209 (re-embedding in progress), ZA212 (a bulk load is already in progress).';
 REVOKE ALL ON FUNCTION animus.memory_begin_bulk_load() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION animus.memory_begin_bulk_load() TO animus_admin;
@@ -97,6 +100,7 @@ BEGIN
     CREATE INDEX IF NOT EXISTS memories_metadata_gin ON animus.memories USING gin (metadata jsonb_path_ops);
     CREATE INDEX IF NOT EXISTS memory_terms_memory_term_idx ON animus.memory_terms (memory_id, term) INCLUDE (tf, doc_len);
     CREATE INDEX IF NOT EXISTS memory_terms_impact_idx ON animus.memory_terms (namespace, term, impact DESC, memory_id) INCLUDE (tf, doc_len);
+    CREATE INDEX IF NOT EXISTS memory_bm25_deltas_key_idx ON animus.memory_bm25_deltas (namespace, term);
     PERFORM pg_catalog.set_config('maintenance_work_mem', old_mem, true);
     PERFORM pg_catalog.set_config('max_parallel_maintenance_workers', old_workers, true);
     SELECT pg_catalog.count(*) INTO n FROM animus.memories;
@@ -105,7 +109,7 @@ END
 $$;
 COMMENT ON FUNCTION animus.memory_finish_bulk_load(text, integer) IS
     'Ends a bulk load: rebuilds the HNSW index (in parallel with parallel_workers workers and maintenance_work_mem, '
-    'both set for these builds only), the fts / metadata GIN indexes and the two BM25 postings btree indexes; returns the number of memories. '
+    'both set for these builds only), the fts / metadata GIN indexes, the two BM25 postings btree indexes and the BM25 deltas index; returns the number of memories. '
     'Raises ZA001, ZA002 (parallel_workers outside 0..64, invalid maintenance_work_mem), ZA212 (no bulk load in progress).';
 REVOKE ALL ON FUNCTION animus.memory_finish_bulk_load(text, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION animus.memory_finish_bulk_load(text, integer) TO animus_admin;

@@ -6,6 +6,7 @@ BEGIN;
 -- the postings indexes are dropped; recreate them so that no half state outlives the revert.
 CREATE INDEX IF NOT EXISTS memory_terms_memory_term_idx ON animus.memory_terms (memory_id, term) INCLUDE (tf, doc_len);
 CREATE INDEX IF NOT EXISTS memory_terms_impact_idx ON animus.memory_terms (namespace, term, impact DESC, memory_id) INCLUDE (tf, doc_len);
+CREATE INDEX IF NOT EXISTS memory_bm25_deltas_key_idx ON animus.memory_bm25_deltas (namespace, term);
 
 CREATE OR REPLACE FUNCTION animus.memory_begin_bulk_load()
     RETURNS bigint

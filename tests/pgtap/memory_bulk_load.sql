@@ -3,7 +3,7 @@
 -- statistics equal to a recount), the settings restored, and every error.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
-SELECT plan(44);
+SELECT plan(46);
 
 CREATE FUNCTION pg_temp.v(a real, b real) RETURNS vector LANGUAGE sql AS $$
     SELECT (ARRAY[a, b] || array_fill(0::real, ARRAY[(SELECT embedding_dim FROM animus.memory_settings) - 2]))::vector
@@ -49,6 +49,7 @@ SELECT hasnt_index('animus', 'memories', 'memories_fts_gin', 'during a bulk load
 SELECT hasnt_index('animus', 'memories', 'memories_metadata_gin', 'during a bulk load the metadata GIN index is dropped');
 SELECT hasnt_index('animus', 'memory_terms', 'memory_terms_memory_term_idx', 'during a bulk load the postings (memory_id, term) index is dropped');
 SELECT hasnt_index('animus', 'memory_terms', 'memory_terms_impact_idx', 'during a bulk load the postings impact index is dropped');
+SELECT hasnt_index('animus', 'memory_bm25_deltas', 'memory_bm25_deltas_key_idx', 'during a bulk load the BM25 deltas index is dropped');
 SELECT throws_ok($$SELECT animus.memory_begin_bulk_load()$$, 'ZA212', NULL, 'starting a second bulk load is ZA212');
 SELECT throws_ok($$SELECT animus.memory_begin_reembedding('other-model')$$, 'ZA212', NULL, 'starting re-embedding during a bulk load is ZA212');
 SELECT is((SELECT count(*) FILTER (WHERE created) FROM animus.store_memories(jsonb_build_array(
@@ -81,6 +82,8 @@ SELECT has_index('animus', 'memory_terms', 'memory_terms_memory_term_idx', ARRAY
                  'after the bulk load the postings (memory_id, term) index exists again');
 SELECT has_index('animus', 'memory_terms', 'memory_terms_impact_idx', ARRAY['namespace', 'term', 'impact', 'memory_id', 'tf', 'doc_len'],
                  'after the bulk load the postings impact index exists again');
+SELECT has_index('animus', 'memory_bm25_deltas', 'memory_bm25_deltas_key_idx', ARRAY['namespace', 'term'],
+                 'after the bulk load the BM25 deltas index exists again');
 SELECT set_eq($$SELECT t.memory_id, t.term, t.tf, t.doc_len FROM animus.memory_terms t WHERE t.namespace = 'pgtap-bulk'$$,
               $$SELECT m.id, u.lexeme, coalesce(cardinality(u.positions), 1), animus.bm25_doc_len(m.fts)
                   FROM animus.memories m CROSS JOIN LATERAL unnest(m.fts) u WHERE m.namespace = 'pgtap-bulk'$$,
