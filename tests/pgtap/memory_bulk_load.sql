@@ -1,8 +1,9 @@
 -- memory_begin_bulk_load / memory_finish_bulk_load: shape, privileges, the index drop and
--- rebuild around a load in one transaction, the settings restored, and every error.
+-- rebuild around a load in one transaction (the BM25 postings indexes included, with postings and
+-- statistics equal to a recount), the settings restored, and every error.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
-SELECT plan(34);
+SELECT plan(46);
 
 CREATE FUNCTION pg_temp.v(a real, b real) RETURNS vector LANGUAGE sql AS $$
     SELECT (ARRAY[a, b] || array_fill(0::real, ARRAY[(SELECT embedding_dim FROM animus.memory_settings) - 2]))::vector
@@ -46,6 +47,9 @@ SELECT is((SELECT n FROM began), (SELECT count(*) FROM animus.memories), 'memory
 SELECT hasnt_index('animus', 'memories', 'memories_embedding_hnsw', 'during a bulk load the HNSW index is dropped');
 SELECT hasnt_index('animus', 'memories', 'memories_fts_gin', 'during a bulk load the fts GIN index is dropped');
 SELECT hasnt_index('animus', 'memories', 'memories_metadata_gin', 'during a bulk load the metadata GIN index is dropped');
+SELECT hasnt_index('animus', 'memory_terms', 'memory_terms_memory_term_idx', 'during a bulk load the postings (memory_id, term) index is dropped');
+SELECT hasnt_index('animus', 'memory_terms', 'memory_terms_impact_idx', 'during a bulk load the postings impact index is dropped');
+SELECT hasnt_index('animus', 'memory_bm25_deltas', 'memory_bm25_deltas_key_idx', 'during a bulk load the BM25 deltas index is dropped');
 SELECT throws_ok($$SELECT animus.memory_begin_bulk_load()$$, 'ZA212', NULL, 'starting a second bulk load is ZA212');
 SELECT throws_ok($$SELECT animus.memory_begin_reembedding('other-model')$$, 'ZA212', NULL, 'starting re-embedding during a bulk load is ZA212');
 SELECT is((SELECT count(*) FILTER (WHERE created) FROM animus.store_memories(jsonb_build_array(
@@ -55,6 +59,17 @@ SELECT is((SELECT count(*) FILTER (WHERE created) FROM animus.store_memories(jso
           1::bigint, 'store_memories works during a bulk load (a new memory, a repeat merged)');
 SELECT is((SELECT content FROM animus.search_memory_vector(pg_temp.v(1, 0.9), 1, '{"namespace": "pgtap-bulk"}')),
           'bulk during 1', 'vector search works without the HNSW index (exact scan)');
+SELECT is((SELECT count(*) FROM animus.store_memories(jsonb_build_array(
+              jsonb_build_object('content', 'Zebras graze the tall grass', 'embedding', pg_temp.vt(-1, 0), 'memory_type', 'fact'),
+              jsonb_build_object('content', 'Tall zebras, tall grass, tall tales of zebras', 'embedding', pg_temp.vt(-1, -0.1), 'memory_type', 'fact'),
+              jsonb_build_object('content', 'The grass is green', 'embedding', pg_temp.vt(-1, -0.2), 'memory_type', 'fact')),
+              namespace => 'pgtap-bulk')),
+          3::bigint, 'a second batch during the bulk load');
+CREATE TEMP TABLE text_during AS
+    SELECT content, rank, score FROM animus.search_memory_text('zebras grass', 5, '{"namespace": "pgtap-bulk"}');
+SELECT set_eq($$SELECT content FROM text_during WHERE content ~* 'zebra'$$,
+              ARRAY['Tall zebras, tall grass, tall tales of zebras', 'Zebras graze the tall grass'],
+              'keyword (BM25) search works during the bulk load, without the postings indexes');
 
 SET LOCAL maintenance_work_mem = '64MB';
 SET LOCAL max_parallel_maintenance_workers = 1;
@@ -63,6 +78,31 @@ SELECT is((SELECT n FROM finished), (SELECT count(*) FROM animus.memories), 'mem
 SELECT has_index('animus', 'memories', 'memories_embedding_hnsw', 'after the bulk load the HNSW index exists again');
 SELECT has_index('animus', 'memories', 'memories_fts_gin', 'after the bulk load the fts GIN index exists again');
 SELECT has_index('animus', 'memories', 'memories_metadata_gin', 'after the bulk load the metadata GIN index exists again');
+SELECT has_index('animus', 'memory_terms', 'memory_terms_memory_term_idx', ARRAY['memory_id', 'term', 'tf', 'doc_len'],
+                 'after the bulk load the postings (memory_id, term) index exists again');
+SELECT has_index('animus', 'memory_terms', 'memory_terms_impact_idx', ARRAY['namespace', 'term', 'impact', 'memory_id', 'tf', 'doc_len'],
+                 'after the bulk load the postings impact index exists again');
+SELECT has_index('animus', 'memory_bm25_deltas', 'memory_bm25_deltas_key_idx', ARRAY['namespace', 'term'],
+                 'after the bulk load the BM25 deltas index exists again');
+SELECT set_eq($$SELECT t.memory_id, t.term, t.tf, t.doc_len FROM animus.memory_terms t WHERE t.namespace = 'pgtap-bulk'$$,
+              $$SELECT m.id, u.lexeme, coalesce(cardinality(u.positions), 1), animus.bm25_doc_len(m.fts)
+                  FROM animus.memories m CROSS JOIN LATERAL unnest(m.fts) u WHERE m.namespace = 'pgtap-bulk'$$,
+              'after the bulk load the postings equal a recount from the memories'' fts');
+SELECT set_eq($$SELECT sum(x.docs) AS docs, sum(x.total_len) AS total_len FROM (
+                  SELECT s.docs, s.total_len FROM animus.memory_bm25_namespace_stats s WHERE s.namespace = 'pgtap-bulk'
+                  UNION ALL SELECT d.df, d.total_len FROM animus.memory_bm25_deltas d WHERE d.namespace = 'pgtap-bulk' AND d.term IS NULL) x$$,
+              $$SELECT count(*) AS docs, sum(animus.bm25_doc_len(m.fts)) AS total_len FROM animus.memories m WHERE m.namespace = 'pgtap-bulk'$$,
+              'after the bulk load the namespace statistics (documents, total length) equal a recount');
+SELECT set_eq($$SELECT x.term, sum(x.df) FROM (
+                  SELECT s.term, s.df FROM animus.memory_bm25_term_stats s WHERE s.namespace = 'pgtap-bulk'
+                  UNION ALL SELECT d.term, d.df FROM animus.memory_bm25_deltas d WHERE d.namespace = 'pgtap-bulk' AND d.term IS NOT NULL) x
+                GROUP BY x.term HAVING sum(x.df) <> 0$$,
+              $$SELECT u.lexeme, count(*) FROM animus.memories m CROSS JOIN LATERAL unnest(m.fts) u
+                 WHERE m.namespace = 'pgtap-bulk' GROUP BY u.lexeme$$,
+              'after the bulk load the document frequencies equal a recount');
+SELECT results_eq($$SELECT content, rank, score FROM animus.search_memory_text('zebras grass', 5, '{"namespace": "pgtap-bulk"}') ORDER BY rank$$,
+                  $$SELECT content, rank, score FROM text_during ORDER BY rank$$,
+                  'keyword (BM25) search through the rebuilt postings indexes gives the same ranks and scores as during the load');
 SELECT ok((SELECT am.amname = 'hnsw' AND pg_get_indexdef(c.oid) ~ 'vector_cosine_ops' FROM pg_class c JOIN pg_am am ON am.oid = c.relam
             WHERE c.oid = 'animus.memories_embedding_hnsw'::regclass),
           'the rebuilt index is HNSW with cosine distance');
