@@ -4242,4 +4242,119 @@ CREATE POLICY memory_bm25_deltas_read ON animus.memory_bm25_deltas FOR SELECT
 -- needed; a manual refresh is an administrator's job.
 REVOKE EXECUTE ON FUNCTION animus.memory_bm25_refresh(boolean) FROM animus_memory_writer;
 
+-- ==== change memory_bulk_bm25 (deploy/memory_bulk_bm25.sql) ====
+-- Deploy animus:memory_bulk_bm25 to pg
+-- requires: memory_admin
+-- requires: memory_bm25
+
+-- The bulk load (memory_admin) predates the BM25 postings (memory_bm25): since then every batch
+-- also maintains animus.memory_terms (~44 postings per memory) and its two btree indexes, which
+-- cost more than the rest of the load. A bulk load now drops those two indexes (and the index of
+-- the pending statistic deltas, animus.memory_bm25_deltas) as well and rebuilds them at the
+-- finish (same maintenance_work_mem / parallel workers). The postings and
+-- the statistic deltas are still written by the triggers batch by batch, so the BM25 statistics
+-- stay exact and keyword search keeps working (sequential scans) during the load.
+-- A change of its own (memory_admin and memory_bm25 are released in v0.3.0): the two functions are
+-- replaced with the same signatures, security and grants; the revert restores memory_admin's bodies.
+
+CREATE OR REPLACE FUNCTION animus.memory_begin_bulk_load()
+    RETURNS bigint
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    settings animus.memory_settings%ROWTYPE;
+    n bigint;
+BEGIN
+    SELECT s.* INTO settings FROM animus.memory_settings AS s FOR UPDATE;
+    IF settings.state <> 'ready' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA209', MESSAGE = 'a bulk load cannot start while re-embedding is in progress',
+            HINT = 'Finish re-embedding with animus.memory_finish_reembedding() first (it has no HNSW index to drop).';
+    END IF;
+    LOCK TABLE animus.memories IN ACCESS EXCLUSIVE MODE;
+    IF pg_catalog.to_regclass('animus.memories_embedding_hnsw') IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA212', MESSAGE = 'a bulk load is already in progress (the HNSW index is dropped)',
+            HINT = 'Load with animus.store_memories(), then call animus.memory_finish_bulk_load().';
+    END IF;
+    DROP INDEX animus.memories_embedding_hnsw;
+    DROP INDEX IF EXISTS animus.memories_fts_gin;
+    DROP INDEX IF EXISTS animus.memories_metadata_gin;
+    -- The BM25 postings (~44 per memory) keep being written by the triggers, so keyword search
+    -- stays exact during the load; only their two btree indexes go, and the index of the pending
+    -- statistic deltas (folded every batch anyway), all rebuilt once at the finish.
+    DROP INDEX IF EXISTS animus.memory_terms_memory_term_idx;
+    DROP INDEX IF EXISTS animus.memory_terms_impact_idx;
+    DROP INDEX IF EXISTS animus.memory_bm25_deltas_key_idx;
+    SELECT pg_catalog.count(*) INTO n FROM animus.memories;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_begin_bulk_load() IS
+    'Starts a bulk load: drops the HNSW index and the fts / metadata GIN indexes of animus.memories and the two btree '
+    'indexes of the BM25 postings animus.memory_terms and the index of animus.memory_bm25_deltas (rebuilt by animus.memory_finish_bulk_load()); returns the number of memories. Load with store_memories in between. '
+    'Raises ZA209 (re-embedding in progress), ZA212 (a bulk load is already in progress).';
+REVOKE ALL ON FUNCTION animus.memory_begin_bulk_load() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_begin_bulk_load() TO animus_admin;
+
+CREATE OR REPLACE FUNCTION animus.memory_finish_bulk_load(maintenance_work_mem text DEFAULT '1GB', parallel_workers integer DEFAULT 2)
+    RETURNS bigint
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = ''
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    vector_schema name;
+    old_mem text := pg_catalog.current_setting('maintenance_work_mem');
+    old_workers text := pg_catalog.current_setting('max_parallel_maintenance_workers');
+    n bigint;
+BEGIN
+    IF memory_finish_bulk_load.maintenance_work_mem IS NULL OR memory_finish_bulk_load.parallel_workers IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'maintenance_work_mem and parallel_workers must not be NULL',
+            HINT = 'Omit them for ''1GB'' and 2.';
+    END IF;
+    IF memory_finish_bulk_load.parallel_workers NOT BETWEEN 0 AND 64 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'parallel_workers must be between 0 and 64',
+            DETAIL = pg_catalog.format('parallel_workers = %s', memory_finish_bulk_load.parallel_workers),
+            HINT = 'Use about the number of idle cores minus one (the leader builds too); 0 builds serially.';
+    END IF;
+    -- Only for this function's index builds: restored below (an error rolls them back with the
+    -- transaction). The HNSW graph builds fastest when it fits in maintenance_work_mem
+    -- (~2 kB per 384-d memory); pgvector builds it in parallel since 0.6.
+    BEGIN
+        PERFORM pg_catalog.set_config('maintenance_work_mem', memory_finish_bulk_load.maintenance_work_mem, true);
+    EXCEPTION WHEN invalid_parameter_value OR numeric_value_out_of_range THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'maintenance_work_mem is not a valid memory size',
+            DETAIL = pg_catalog.format('maintenance_work_mem = %L', memory_finish_bulk_load.maintenance_work_mem),
+            HINT = 'Pass a memory size such as ''1GB'' or ''4GB'' (at least 1MB).';
+    END;
+    PERFORM pg_catalog.set_config('max_parallel_maintenance_workers', memory_finish_bulk_load.parallel_workers::text, true);
+    IF pg_catalog.to_regclass('animus.memories_embedding_hnsw') IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA212', MESSAGE = 'no bulk load is in progress (the HNSW index exists)',
+            HINT = 'Start one with animus.memory_begin_bulk_load().';
+    END IF;
+    SELECT e.extnamespace::pg_catalog.regnamespace::name INTO vector_schema
+      FROM pg_catalog.pg_extension AS e WHERE e.extname = 'vector';
+    EXECUTE pg_catalog.format(
+        'CREATE INDEX memories_embedding_hnsw ON animus.memories USING hnsw (embedding %I.vector_cosine_ops)', vector_schema);
+    CREATE INDEX IF NOT EXISTS memories_fts_gin ON animus.memories USING gin (fts);
+    CREATE INDEX IF NOT EXISTS memories_metadata_gin ON animus.memories USING gin (metadata jsonb_path_ops);
+    CREATE INDEX IF NOT EXISTS memory_terms_memory_term_idx ON animus.memory_terms (memory_id, term) INCLUDE (tf, doc_len);
+    CREATE INDEX IF NOT EXISTS memory_terms_impact_idx ON animus.memory_terms (namespace, term, impact DESC, memory_id) INCLUDE (tf, doc_len);
+    CREATE INDEX IF NOT EXISTS memory_bm25_deltas_key_idx ON animus.memory_bm25_deltas (namespace, term);
+    PERFORM pg_catalog.set_config('maintenance_work_mem', old_mem, true);
+    PERFORM pg_catalog.set_config('max_parallel_maintenance_workers', old_workers, true);
+    SELECT pg_catalog.count(*) INTO n FROM animus.memories;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_finish_bulk_load(text, integer) IS
+    'Ends a bulk load: rebuilds the HNSW index (in parallel with parallel_workers workers and maintenance_work_mem, '
+    'both set for these builds only), the fts / metadata GIN indexes, the two BM25 postings btree indexes and the BM25 deltas index; returns the number of memories. '
+    'Raises ZA001, ZA002 (parallel_workers outside 0..64, invalid maintenance_work_mem), ZA212 (no bulk load in progress).';
+REVOKE ALL ON FUNCTION animus.memory_finish_bulk_load(text, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_finish_bulk_load(text, integer) TO animus_admin;
+
 COMMIT;

@@ -909,6 +909,12 @@ BEGIN
     DROP INDEX animus.memories_embedding_hnsw;
     DROP INDEX IF EXISTS animus.memories_fts_gin;
     DROP INDEX IF EXISTS animus.memories_metadata_gin;
+    -- The BM25 postings (~44 per memory) keep being written by the triggers, so keyword search
+    -- stays exact during the load; only their two btree indexes go, and the index of the pending
+    -- statistic deltas (folded every batch anyway), all rebuilt once at the finish.
+    DROP INDEX IF EXISTS animus.memory_terms_memory_term_idx;
+    DROP INDEX IF EXISTS animus.memory_terms_impact_idx;
+    DROP INDEX IF EXISTS animus.memory_bm25_deltas_key_idx;
     SELECT pg_catalog.count(*) INTO n FROM animus.memories;
     RETURN n;
 END
@@ -918,7 +924,7 @@ $$;
 -- Name: FUNCTION memory_begin_bulk_load(); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.memory_begin_bulk_load() IS 'Starts a bulk load: drops the HNSW index and the fts / metadata GIN indexes of animus.memories (rebuilt by animus.memory_finish_bulk_load()); returns the number of memories. Load with store_memories in between. Raises ZA209 (re-embedding in progress), ZA212 (a bulk load is already in progress).';
+COMMENT ON FUNCTION animus.memory_begin_bulk_load() IS 'Starts a bulk load: drops the HNSW index and the fts / metadata GIN indexes of animus.memories and the two btree indexes of the BM25 postings animus.memory_terms and the index of animus.memory_bm25_deltas (rebuilt by animus.memory_finish_bulk_load()); returns the number of memories. Load with store_memories in between. Raises ZA209 (re-embedding in progress), ZA212 (a bulk load is already in progress).';
 
 --
 -- Name: memory_begin_reembedding(text, integer); Type: FUNCTION; Schema: animus; Owner: -
@@ -1720,6 +1726,9 @@ BEGIN
         'CREATE INDEX memories_embedding_hnsw ON animus.memories USING hnsw (embedding %I.vector_cosine_ops)', vector_schema);
     CREATE INDEX IF NOT EXISTS memories_fts_gin ON animus.memories USING gin (fts);
     CREATE INDEX IF NOT EXISTS memories_metadata_gin ON animus.memories USING gin (metadata jsonb_path_ops);
+    CREATE INDEX IF NOT EXISTS memory_terms_memory_term_idx ON animus.memory_terms (memory_id, term) INCLUDE (tf, doc_len);
+    CREATE INDEX IF NOT EXISTS memory_terms_impact_idx ON animus.memory_terms (namespace, term, impact DESC, memory_id) INCLUDE (tf, doc_len);
+    CREATE INDEX IF NOT EXISTS memory_bm25_deltas_key_idx ON animus.memory_bm25_deltas (namespace, term);
     PERFORM pg_catalog.set_config('maintenance_work_mem', old_mem, true);
     PERFORM pg_catalog.set_config('max_parallel_maintenance_workers', old_workers, true);
     SELECT pg_catalog.count(*) INTO n FROM animus.memories;
@@ -1731,7 +1740,7 @@ $$;
 -- Name: FUNCTION memory_finish_bulk_load(maintenance_work_mem text, parallel_workers integer); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.memory_finish_bulk_load(maintenance_work_mem text, parallel_workers integer) IS 'Ends a bulk load: rebuilds the HNSW index (in parallel with parallel_workers workers and maintenance_work_mem, both set for these builds only) and the fts / metadata GIN indexes; returns the number of memories. Raises ZA001, ZA002 (parallel_workers outside 0..64, invalid maintenance_work_mem), ZA212 (no bulk load in progress).';
+COMMENT ON FUNCTION animus.memory_finish_bulk_load(maintenance_work_mem text, parallel_workers integer) IS 'Ends a bulk load: rebuilds the HNSW index (in parallel with parallel_workers workers and maintenance_work_mem, both set for these builds only), the fts / metadata GIN indexes, the two BM25 postings btree indexes and the BM25 deltas index; returns the number of memories. Raises ZA001, ZA002 (parallel_workers outside 0..64, invalid maintenance_work_mem), ZA212 (no bulk load in progress).';
 
 --
 -- Name: memory_finish_reembedding(); Type: FUNCTION; Schema: animus; Owner: -
