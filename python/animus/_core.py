@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 from uuid import UUID
 
+from opentelemetry import context as _context
 from opentelemetry import trace
+from opentelemetry.trace.propagation import _SPAN_KEY as _trace_span_key
 from opentelemetry.trace import Status, StatusCode
 from psycopg.types.datetime import TimestamptzLoader
 from psycopg.types.json import Jsonb
@@ -47,22 +49,41 @@ def register_loaders(conn: Any) -> None:
     conn.adapters.register_loader("timestamptz", _InfinityTimestamptzLoader)
 
 
-@dataclass
 class Call:
-    query: Query
-    params: dict[str, Any]
-    post: Callable[[Any], Any]
-    queue: str | None = None
-    embed: tuple[str, str] | None = None   # (parameter to fill, text to embed) when missing
-    message_count: int = 1
+    """One described call (hot path: a plain slotted class, no dataclass machinery)."""
+
+    __slots__ = ("query", "params", "post", "queue", "embed", "message_count")
+
+    def __init__(self, query: Query, params: dict[str, Any], post: Callable[[Any], Any],
+                 queue: str | None = None, embed: tuple[str, str] | None = None,
+                 message_count: int = 1) -> None:
+        self.query = query
+        self.params = params
+        self.post = post
+        self.queue = queue
+        self.embed = embed   # (parameter to fill, text to embed) when missing
+        self.message_count = message_count
+
+
+_ROWS: dict[type, Callable[[Any], Any]] = {}
+_ROW: dict[type, Callable[[Any], Any]] = {}
 
 
 def _rows(cls):
-    return lambda rows: [cls.from_row(r) for r in rows]
+    """The mapping of a list of rows to ``cls`` (one function per class, made once)."""
+    f = _ROWS.get(cls)
+    if f is None:
+        from_row = cls.from_row
+        f = _ROWS[cls] = lambda rows: [from_row(r) for r in rows]
+    return f
 
 
 def _row(cls):
-    return lambda row: cls.from_row(row) if row is not None else None
+    f = _ROW.get(cls)
+    if f is None:
+        from_row = cls.from_row
+        f = _ROW[cls] = lambda row: from_row(row) if row is not None else None
+    return f
 
 
 def _ident(x):
@@ -80,6 +101,10 @@ def _work_details(row: Mapping[str, Any] | None) -> WorkDetails | None:
 
 def _clean(params: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in params.items() if v is not None}
+
+
+_Q_SUBMIT = QUERIES["submit_work"]
+_POST_SUBMIT = _row(SubmitResult)
 
 
 class Methods:
@@ -106,11 +131,18 @@ class Methods:
         >>> r.status                                                                   # doctest: +SKIP
         'created'
         """
-        p = _clean(dict(work_type=work_type, source=source, params=params, dedup_key=dedup_key,
-                        trigger_info=trigger_info, priority=priority, parent_id=parent_id,
-                        max_attempts=max_attempts, queue=queue, delay=delay, run_at=run_at,
-                        on_duplicate=on_duplicate))
-        return self._execute(Call(QUERIES["submit_work"], p, _row(SubmitResult), queue or DEFAULT_QUEUE))
+        p: dict[str, Any] = {"work_type": work_type, "source": source}
+        if params is not None:
+            p["params"] = params
+        if (dedup_key is not None or trigger_info is not None or priority is not None
+                or parent_id is not None or max_attempts is not None):
+            p.update(_clean(dict(dedup_key=dedup_key, trigger_info=trigger_info, priority=priority,
+                                 parent_id=parent_id, max_attempts=max_attempts)))
+        if queue is not None:
+            p["queue"] = queue
+        if delay is not None or run_at is not None or on_duplicate is not None:
+            p.update(_clean(dict(delay=delay, run_at=run_at, on_duplicate=on_duplicate)))
+        return self._execute(Call(_Q_SUBMIT, p, _POST_SUBMIT, queue or DEFAULT_QUEUE))
 
     def submit_work_batch(self, items: Sequence[Mapping[str, Any]], *, queue: str | None = None,
                           on_duplicate: str | None = None) -> list[SubmitResult]:
@@ -386,23 +418,37 @@ class Telemetry:
         return hit
 
     def begin(self, call: Call):
-        name, attrs, metric = self._describe(call.query, call.queue)
-        if call.query.kind == "receive":
+        q = call.query
+        name, attrs, metric = self._describe(q, call.queue)
+        kind = q.kind
+        if kind == "receive":
             # A receive span is made only when the read returned messages (or failed), back-dated
             # to the call's start (see _late_span): an idle worker's empty polls make no spans.
             return None, metric, time.perf_counter()
-        span = self.inst.tracer.start_span(name, kind=SPAN_KIND[call.query.kind], attributes=attrs)
-        if call.query.kind == "send" and span.get_span_context().is_valid:
+        span = self.inst.tracer.start_span(name, kind=SPAN_KIND[kind], attributes=attrs)
+        if kind == "send":
             # also when sampled out: the worker's link still names the submitter's trace
-            carrier: dict[str, str] = {}
-            _W3C.inject(carrier, context=trace.set_span_in_context(span))
-            if carrier:
+            carrier = _traceparent(span.get_span_context())
+            if carrier is not None:
                 call.params["trace_context"] = carrier
         return span, metric, time.perf_counter()
 
     def activate(self, span):
         """The context manager making ``span`` current during the call (nothing when deferred)."""
         return _NO_SPAN if span is None else trace.use_span(span, end_on_exit=False)
+
+    @staticmethod
+    def attach(span):
+        """Make ``span`` current; returns the token for :meth:`detach` (None when deferred).
+
+        Cheaper than :meth:`activate` (no generator context manager); the failure paths record
+        the error on the span themselves (:meth:`fail`, :meth:`abort`)."""
+        return None if span is None else _attach(_set_value(_SPAN_KEY, span))
+
+    @staticmethod
+    def detach(token) -> None:
+        if token is not None:
+            _detach(token)
 
     def _late_span(self, call: Call, t0: float):
         """The deferred receive span, started at the call's start time."""
@@ -460,6 +506,19 @@ class Telemetry:
 
 
 _NO_SPAN = contextlib.nullcontext()
+_SPAN_KEY = _trace_span_key
+_attach, _detach, _set_value = _context.attach, _context.detach, _context.set_value
+
+
+def _traceparent(sc) -> dict[str, str] | None:
+    """What the W3C propagator would inject for span context ``sc`` (None when invalid), built
+    directly (no Context object, no propagator round trip: this runs on every submit)."""
+    if not sc.is_valid:
+        return None
+    carrier = {"traceparent": f"00-{sc.trace_id:032x}-{sc.span_id:016x}-{sc.trace_flags:02x}"}
+    if sc.trace_state:
+        carrier["tracestate"] = sc.trace_state.to_header()
+    return carrier
 
 
 def _abort(span, exc: BaseException) -> None:

@@ -84,18 +84,27 @@ class Client(Methods):
         tel = self._tel
         span, metric, t0 = tel.begin(call)
         q = call.query
+        token = tel.attach(span)
         try:
-            with tel.activate(span):
-                params = adapt(q, call.params)
-                with self._pool.connection() as conn:
-                    rows = shape_result(q, conn.execute(q.sql(tuple(params)), params))
+            params = adapt(q, call.params)
+            # getconn/putconn rather than ``with pool.connection()``: the same checkout and
+            # return (autocommit: nothing to commit), without two generator context managers.
+            pool = self._pool
+            conn = pool.getconn()
+            try:
+                rows = shape_result(q, conn.execute(q.sql(tuple(params)), params))
+            finally:
+                pool.putconn(conn)
         except psycopg.Error as exc:
+            tel.detach(token)
             err = from_psycopg(exc, function=q.qualified, scrub=self._dsn.scrub)
             tel.fail(call, span, metric, t0, err)
             raise err from None
         except BaseException as exc:  # e.g. a value psycopg cannot adapt, or cancellation
+            tel.detach(token)
             tel.abort(call, span, t0, exc)
             raise
+        tel.detach(token)
         result = call.post(rows)
         tel.ok(call, span, metric, t0, result)
         return result
