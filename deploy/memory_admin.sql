@@ -1,5 +1,6 @@
 -- Deploy animus:memory_admin to pg
 -- requires: memory_store
+-- requires: memory_bm25
 
 BEGIN;
 
@@ -117,9 +118,11 @@ REVOKE ALL ON FUNCTION animus.memory_finish_reembedding() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION animus.memory_finish_reembedding() TO animus_admin;
 
 -- Bulk loads. Inserting into an HNSW index walks the graph for every row (5-10x slower than the
--- rest of the insert), and the two GIN indexes add their own per-row work; building the three
--- indexes once after the load is much cheaper. For a load that is large relative to the table:
---   1. SELECT animus.memory_begin_bulk_load();     -- drops the HNSW and the two GIN indexes
+-- rest of the insert), the two GIN indexes and the BM25 postings indexes (memory_bm25) add their own
+-- per-row work; building the indexes once after the load is much cheaper. The postings and statistic
+-- deltas are still written by the BM25 triggers batch by batch, so the statistics stay exact and
+-- keyword search keeps working (sequential scans) during the load. For a load that is large relative to the table:
+--   1. SELECT animus.memory_begin_bulk_load();     -- drops the HNSW, the two GIN and the BM25 indexes
 --   2. SELECT count(*) FROM animus.store_memories(<batch>);   -- as many batches as needed
 --   3. SELECT animus.memory_finish_bulk_load();    -- rebuilds them, HNSW in parallel
 -- Run in one transaction, readers of animus.memories wait until COMMIT (DROP INDEX holds an
@@ -152,13 +155,19 @@ BEGIN
     DROP INDEX animus.memories_embedding_hnsw;
     DROP INDEX IF EXISTS animus.memories_fts_gin;
     DROP INDEX IF EXISTS animus.memories_metadata_gin;
+    -- The BM25 postings (~44 per memory) keep being written by the triggers, so keyword search
+    -- stays exact during the load; only their two btree indexes go, and the index of the pending
+    -- statistic deltas (folded every batch anyway), all rebuilt once at the finish.
+    DROP INDEX IF EXISTS animus.memory_terms_memory_term_idx;
+    DROP INDEX IF EXISTS animus.memory_terms_impact_idx;
+    DROP INDEX IF EXISTS animus.memory_bm25_deltas_key_idx;
     SELECT pg_catalog.count(*) INTO n FROM animus.memories;
     RETURN n;
 END
 $$;
 COMMENT ON FUNCTION animus.memory_begin_bulk_load() IS
-    'Starts a bulk load: drops the HNSW index and the fts / metadata GIN indexes of animus.memories (rebuilt by '
-    'animus.memory_finish_bulk_load()); returns the number of memories. Load with store_memories in between. '
+    'Starts a bulk load: drops the HNSW index and the fts / metadata GIN indexes of animus.memories and the two btree '
+    'indexes of the BM25 postings animus.memory_terms and the index of animus.memory_bm25_deltas (rebuilt by animus.memory_finish_bulk_load()); returns the number of memories. Load with store_memories in between. '
     'Raises ZA209 (re-embedding in progress), ZA212 (a bulk load is already in progress).';
 REVOKE ALL ON FUNCTION animus.memory_begin_bulk_load() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION animus.memory_begin_bulk_load() TO animus_admin;
@@ -206,6 +215,9 @@ BEGIN
         'CREATE INDEX memories_embedding_hnsw ON animus.memories USING hnsw (embedding %I.vector_cosine_ops)', vector_schema);
     CREATE INDEX IF NOT EXISTS memories_fts_gin ON animus.memories USING gin (fts);
     CREATE INDEX IF NOT EXISTS memories_metadata_gin ON animus.memories USING gin (metadata jsonb_path_ops);
+    CREATE INDEX IF NOT EXISTS memory_terms_memory_term_idx ON animus.memory_terms (memory_id, term) INCLUDE (tf, doc_len);
+    CREATE INDEX IF NOT EXISTS memory_terms_impact_idx ON animus.memory_terms (namespace, term, impact DESC, memory_id) INCLUDE (tf, doc_len);
+    CREATE INDEX IF NOT EXISTS memory_bm25_deltas_key_idx ON animus.memory_bm25_deltas (namespace, term);
     PERFORM pg_catalog.set_config('maintenance_work_mem', old_mem, true);
     PERFORM pg_catalog.set_config('max_parallel_maintenance_workers', old_workers, true);
     SELECT pg_catalog.count(*) INTO n FROM animus.memories;
@@ -214,7 +226,7 @@ END
 $$;
 COMMENT ON FUNCTION animus.memory_finish_bulk_load(text, integer) IS
     'Ends a bulk load: rebuilds the HNSW index (in parallel with parallel_workers workers and maintenance_work_mem, '
-    'both set for these builds only) and the fts / metadata GIN indexes; returns the number of memories. '
+    'both set for these builds only), the fts / metadata GIN indexes, the two BM25 postings btree indexes and the BM25 deltas index; returns the number of memories. '
     'Raises ZA001, ZA002 (parallel_workers outside 0..64, invalid maintenance_work_mem), ZA212 (no bulk load in progress).';
 REVOKE ALL ON FUNCTION animus.memory_finish_bulk_load(text, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION animus.memory_finish_bulk_load(text, integer) TO animus_admin;
