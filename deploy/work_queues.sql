@@ -8,6 +8,10 @@ BEGIN;
 -- animus instead (re)generates five small functions whenever a queue is created or dropped, with one
 -- static branch per queue: PL/pgSQL caches the plan of each branch. Their statements are the ones
 -- pgmq uses (same columns, defaults and locking); an unknown queue falls back to dynamic SQL.
+-- The generated functions have no SET search_path: a SET clause costs a configuration save and
+-- restore in every call (they run on every submit, claim and settle). Every name in them is
+-- schema-qualified, no role may execute them, and their only callers are SECURITY DEFINER functions
+-- that pin search_path = ''.
 CREATE FUNCTION animus.work_generate_queue_functions()
     RETURNS void
     VOLATILE
@@ -31,9 +35,20 @@ BEGIN
     END IF;$f$, q, 'q_' || q);
         b_one := b_one || pg_catalog.format($f$
     IF queue = %1$L THEN
-        INSERT INTO pgmq.%2$I (vt, message, headers) VALUES (p_vt, p_message, p_headers) RETURNING msg_id INTO id;
+        WITH w AS (
+            INSERT INTO animus.work_items (id, queue_name, work_type, dedup_key, source, trigger_info, params, priority,
+                                           state, parent_id, max_attempts, msg_id, run_at, trace_context)
+            VALUES (p_id, queue, p_work_type, p_dedup_key, p_source, p_trigger_info, p_params, p_priority,
+                    'queued', p_parent_id, p_max_attempts, pg_catalog.nextval(%3$L::regclass), p_run_at, p_trace_context)
+            ON CONFLICT (queue_name, work_type, dedup_key) WHERE state IN ('queued', 'running') AND waits_for IS NULL AND dedup_key IS NOT NULL
+            DO NOTHING
+            RETURNING msg_id
+        )
+        INSERT INTO pgmq.%2$I (msg_id, vt, message, headers) OVERRIDING SYSTEM VALUE
+        SELECT w.msg_id, p_run_at, pg_catalog.jsonb_build_object('work_id', p_id, 'work_type', p_work_type), p_headers FROM w
+        RETURNING msg_id INTO id;
         RETURN id;
-    END IF;$f$, q, 'q_' || q);
+    END IF;$f$, q, 'q_' || q, 'pgmq.q_' || q || '_msg_id_seq');
         b_claim := b_claim || pg_catalog.format($f$
     IF queue = %1$L THEN
         RETURN QUERY
@@ -72,7 +87,6 @@ BEGIN
 CREATE OR REPLACE FUNCTION animus.work_queue_send(queue text, p_msg_ids bigint[], p_vts timestamptz[], p_messages jsonb[], p_headers jsonb[])
     RETURNS void
     VOLATILE
-    SET search_path = ''
     LANGUAGE plpgsql
 AS $body$
 BEGIN%s
@@ -82,17 +96,28 @@ BEGIN%s
 END;
 $body$$f$, b_send);
     EXECUTE pg_catalog.format($f$
-CREATE OR REPLACE FUNCTION animus.work_queue_send_one(queue text, p_vt timestamptz, p_message jsonb, p_headers jsonb)
+CREATE OR REPLACE FUNCTION animus.work_queue_create_item(
+    queue text, p_id uuid, p_work_type text, p_dedup_key text, p_source text, p_trigger_info text, p_params jsonb,
+    p_priority integer, p_parent_id uuid, p_max_attempts integer, p_run_at timestamptz, p_trace_context jsonb, p_headers jsonb)
     RETURNS bigint
     VOLATILE
-    SET search_path = ''
     LANGUAGE plpgsql
 AS $body$
 DECLARE
     id bigint;
 BEGIN%s
-    EXECUTE pg_catalog.format('INSERT INTO pgmq.%%I (vt, message, headers) VALUES ($1, $2, $3) RETURNING msg_id', 'q_' || queue)
-       INTO id USING p_vt, p_message, p_headers;
+    EXECUTE pg_catalog.format('WITH w AS (
+            INSERT INTO animus.work_items (id, queue_name, work_type, dedup_key, source, trigger_info, params, priority,
+                                           state, parent_id, max_attempts, msg_id, run_at, trace_context)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, ''queued'', $9, $10, pg_catalog.nextval(%%L::regclass), $11, $12)
+            ON CONFLICT (queue_name, work_type, dedup_key) WHERE state IN (''queued'', ''running'') AND waits_for IS NULL AND dedup_key IS NOT NULL
+            DO NOTHING
+            RETURNING msg_id)
+        INSERT INTO pgmq.%%I (msg_id, vt, message, headers) OVERRIDING SYSTEM VALUE
+        SELECT w.msg_id, $11, pg_catalog.jsonb_build_object(''work_id'', $1, ''work_type'', $3), $13 FROM w
+        RETURNING msg_id', 'pgmq.q_' || queue || '_msg_id_seq', 'q_' || queue)
+       INTO id USING p_id, queue, p_work_type, p_dedup_key, p_source, p_trigger_info, p_params, p_priority, p_parent_id,
+                     p_max_attempts, p_run_at, p_trace_context, p_headers;
     RETURN id;
 END;
 $body$$f$, b_one);
@@ -100,7 +125,6 @@ $body$$f$, b_one);
 CREATE OR REPLACE FUNCTION animus.work_queue_claim(queue text, p_qty integer, p_until timestamptz)
     RETURNS TABLE (msg_id bigint, work_id text)
     VOLATILE
-    SET search_path = ''
     LANGUAGE plpgsql
 AS $body$
 #variable_conflict use_column
@@ -116,7 +140,6 @@ $body$$f$, b_claim);
 CREATE OR REPLACE FUNCTION animus.work_queue_archive(queue text, p_msg_ids bigint[])
     RETURNS void
     VOLATILE
-    SET search_path = ''
     LANGUAGE plpgsql
 AS $body$
 BEGIN%s
@@ -127,7 +150,6 @@ $body$$f$, b_arch);
 CREATE OR REPLACE FUNCTION animus.work_queue_set_vt(queue text, p_msg_ids bigint[], p_vts timestamptz[])
     RETURNS void
     VOLATILE
-    SET search_path = ''
     LANGUAGE plpgsql
 AS $body$
 BEGIN%s
@@ -137,14 +159,14 @@ BEGIN%s
 END;
 $body$$f$, b_vt);
     REVOKE ALL ON FUNCTION animus.work_queue_send(text, bigint[], timestamptz[], jsonb[], jsonb[]) FROM PUBLIC;
-    REVOKE ALL ON FUNCTION animus.work_queue_send_one(text, timestamptz, jsonb, jsonb) FROM PUBLIC;
+    REVOKE ALL ON FUNCTION animus.work_queue_create_item(text, uuid, text, text, text, text, jsonb, integer, uuid, integer, timestamptz, jsonb, jsonb) FROM PUBLIC;
     REVOKE ALL ON FUNCTION animus.work_queue_claim(text, integer, timestamptz) FROM PUBLIC;
     REVOKE ALL ON FUNCTION animus.work_queue_archive(text, bigint[]) FROM PUBLIC;
     REVOKE ALL ON FUNCTION animus.work_queue_set_vt(text, bigint[], timestamptz[]) FROM PUBLIC;
     COMMENT ON FUNCTION animus.work_queue_send(text, bigint[], timestamptz[], jsonb[], jsonb[]) IS
         'Generated by animus.work_generate_queue_functions (do not edit): inserts messages (ids preallocated) into pgmq.q_<queue>, like pgmq.send_batch. Internal.';
-    COMMENT ON FUNCTION animus.work_queue_send_one(text, timestamptz, jsonb, jsonb) IS
-        'Generated by animus.work_generate_queue_functions (do not edit): sends one message to pgmq.q_<queue> and returns its id, like pgmq.send. Internal.';
+    COMMENT ON FUNCTION animus.work_queue_create_item(text, uuid, text, text, text, text, jsonb, integer, uuid, integer, timestamptz, jsonb, jsonb) IS
+        'Generated by animus.work_generate_queue_functions (do not edit): in one statement, inserts a queued work item (ON CONFLICT on the dedup index: nothing when the key is held) and its message into pgmq.q_<queue> (body {"work_id","work_type"}, the id taken from the queue''s sequence, like pgmq.send); returns the message id, or NULL when the key is held. Internal.';
     COMMENT ON FUNCTION animus.work_queue_claim(text, integer, timestamptz) IS
         'Generated by animus.work_generate_queue_functions (do not edit): claims up to p_qty visible messages of pgmq.q_<queue> in (animus_priority desc, vt) order until p_until, like pgmq.read. Internal.';
     COMMENT ON FUNCTION animus.work_queue_archive(text, bigint[]) IS
@@ -155,7 +177,7 @@ END;
 $gen$;
 REVOKE ALL ON FUNCTION animus.work_generate_queue_functions() FROM PUBLIC;
 COMMENT ON FUNCTION animus.work_generate_queue_functions() IS
-'Internal: regenerates animus.work_queue_send / _send_one / _claim / _archive / _set_vt with one static-SQL branch per queue in animus.queues (called by create_queue and drop_queue). Raises nothing of its own.';
+'Internal: regenerates animus.work_queue_send / _create_item / _claim / _archive / _set_vt with one static-SQL branch per queue in animus.queues (called by create_queue and drop_queue). Raises nothing of its own.';
 DO $$ BEGIN PERFORM animus.work_generate_queue_functions(); END $$;
 
 CREATE FUNCTION animus.create_queue(

@@ -15,6 +15,7 @@ BEGIN
 END $$;
 
 DROP TABLE animus.work_items;
+DROP FUNCTION animus.work_new_id();
 DROP FUNCTION animus.work_items_check_transition();
 DROP TABLE animus.work_state_transitions;
 DROP TABLE animus.queues;

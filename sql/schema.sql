@@ -2731,6 +2731,8 @@ COMMENT ON FUNCTION animus.store_memory(content text, embedding public.vector, m
 CREATE FUNCTION animus.submit_work(work_type text, source text, params jsonb DEFAULT '{}'::jsonb, dedup_key text DEFAULT NULL::text, trigger_info text DEFAULT NULL::text, priority integer DEFAULT 0, parent_id uuid DEFAULT NULL::uuid, max_attempts integer DEFAULT 5, queue text DEFAULT 'work'::text, delay interval DEFAULT '00:00:00'::interval, run_at timestamp with time zone DEFAULT NULL::timestamp with time zone, on_duplicate text DEFAULT 'merge'::text, trace_context jsonb DEFAULT NULL::jsonb) RETURNS animus.work_submission
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
+    SET plan_cache_mode TO 'force_generic_plan'
+    SET enable_seqscan TO 'off'
     AS $_$
 #variable_conflict use_column
 DECLARE
@@ -2744,6 +2746,7 @@ DECLARE
     t_id      uuid;
     t_msg     bigint;
     v_msg     bigint;
+    t_state   text;
     tries     integer;
 BEGIN
     IF submit_work.work_type IS NULL OR submit_work.work_type = '' OR submit_work.source IS NULL OR submit_work.source = ''
@@ -2767,17 +2770,23 @@ BEGIN
         IF submit_work.dedup_key IS NOT NULL AND submit_work.on_duplicate = 'merge' THEN
             -- Merge into the active key holder, or into its waiting follow-up if there is one (that
             -- runs after the running item): a probe, then one row, no message. The common case on hot
-            -- keys. A probe that finds nothing (a new key) costs no INSERT set-up (index opens, CHECK).
-            SELECT coalesce(fw.id, cw.id), coalesce(fw.msg_id, cw.msg_id) INTO t_id, t_msg
+            -- keys. A probe that finds nothing (a new key) costs no INSERT set-up (index opens).
+            SELECT cw.id, cw.msg_id, cw.state INTO t_id, t_msg, t_state
               FROM animus.work_items cw
-              -- at most one follow-up per item (unique index): an index probe, no join to build
-              LEFT JOIN LATERAL (SELECT f.id, f.msg_id FROM animus.work_items f WHERE f.waits_for = cw.id) fw ON true
              WHERE cw.queue_name = submit_work.queue AND cw.work_type = submit_work.work_type
                AND cw.dedup_key = submit_work.dedup_key AND cw.state IN ('queued', 'running') AND cw.waits_for IS NULL;
             IF FOUND THEN
+                IF t_state = 'running' THEN
+                    -- at most one follow-up per item (unique index work_items_waits_for)
+                    SELECT * INTO f FROM animus.work_items fw WHERE fw.waits_for = t_id;
+                    IF FOUND THEN
+                        t_id := f.id;
+                        t_msg := f.msg_id;
+                    END IF;
+                END IF;
                 INSERT INTO animus.work_items AS m (id, queue_name, work_type, dedup_key, source, trigger_info, params, priority,
                                                     state, merged_into, parent_id, max_attempts, run_at, trace_context)
-                VALUES (pg_catalog.gen_random_uuid(), submit_work.queue, submit_work.work_type, submit_work.dedup_key, submit_work.source,
+                VALUES (animus.work_new_id(), submit_work.queue, submit_work.work_type, submit_work.dedup_key, submit_work.source,
                         submit_work.trigger_info, coalesce(submit_work.params, '{}'), submit_work.priority, 'merged', t_id,
                         submit_work.parent_id, submit_work.max_attempts,
                         greatest(coalesce(submit_work.run_at, pg_catalog.clock_timestamp() + coalesce(submit_work.delay, '0')), pg_catalog.clock_timestamp()),
@@ -2788,7 +2797,7 @@ BEGIN
         END IF;
         -- Every path below needs these (computed here, not on the merge path: PL/pgSQL prepares each
         -- expression once per transaction, and the merge path is kept to a minimum of them).
-        v_id := pg_catalog.gen_random_uuid();
+        v_id := animus.work_new_id();
         v_params := coalesce(submit_work.params, '{}');
         v_run_at := greatest(coalesce(submit_work.run_at, pg_catalog.clock_timestamp() + coalesce(submit_work.delay, '0')),
                              pg_catalog.clock_timestamp());
@@ -2842,29 +2851,24 @@ BEGIN
                     HINT = 'Pass an existing queue (default ''work''), or create it with animus.create_queue.';
             END IF;
         END IF;
-        -- The message first: its id goes into the work item row, written once. The unique index
-        -- work_items_dedup_active is the arbiter: of concurrent inserts of one key, exactly one
-        -- succeeds; the others wait for it to commit, see the conflict and take their message back.
-        v_msg := animus.work_queue_send_one(submit_work.queue, v_run_at,
-            pg_catalog.jsonb_build_object('work_id', v_id, 'work_type', submit_work.work_type),
+        -- The item and its message in one statement (generated per queue): the item is inserted with
+        -- ON CONFLICT on the dedup index and its message id from the queue's sequence; the message
+        -- is written only if the item was. Of concurrent inserts of one key exactly one succeeds;
+        -- the others wait for it to commit, see the conflict, write nothing and merge on the next
+        -- turn of the loop.
+        v_msg := animus.work_queue_create_item(submit_work.queue, v_id, submit_work.work_type, submit_work.dedup_key,
+            submit_work.source, submit_work.trigger_info, v_params, submit_work.priority, submit_work.parent_id,
+            submit_work.max_attempts, v_run_at, submit_work.trace_context,
             CASE WHEN submit_work.trace_context IS NULL
                  THEN pg_catalog.jsonb_build_object('animus_priority', submit_work.priority)
                  ELSE animus.work_message_headers(submit_work.priority, submit_work.trace_context) END);
-        INSERT INTO animus.work_items (id, queue_name, work_type, dedup_key, source, trigger_info, params,
-                                       priority, state, parent_id, max_attempts, msg_id, run_at, trace_context)
-        VALUES (v_id, submit_work.queue, submit_work.work_type, submit_work.dedup_key, submit_work.source,
-                submit_work.trigger_info, v_params, submit_work.priority, 'queued', submit_work.parent_id,
-                submit_work.max_attempts, v_msg, v_run_at, submit_work.trace_context)
-        ON CONFLICT (queue_name, work_type, dedup_key) WHERE state IN ('queued', 'running') AND waits_for IS NULL AND dedup_key IS NOT NULL
-        DO NOTHING;
-        IF FOUND THEN
+        IF v_msg IS NOT NULL THEN
             IF q.notify AND pg_catalog.clock_timestamp() >= q.last_notified_at + q.notify_throttle
                AND v_run_at <= pg_catalog.clock_timestamp() THEN
                 PERFORM animus.work_wake(q);
             END IF;
             RETURN ROW(v_id, 'created', v_id, v_msg)::animus.work_submission;
         END IF;
-        PERFORM pgmq.delete(submit_work.queue, v_msg);
         -- The key holder changed between the look-up and the insert or lock: try again.
         tries := coalesce(tries, 0) + 1;
         IF tries >= 100 THEN
@@ -2976,7 +2980,7 @@ BEGIN
     SELECT pg_catalog.array_agg((w.r).id ORDER BY w.n), pg_catalog.array_agg(w.r ORDER BY w.n)
       INTO v_ids, v_pending
       FROM (SELECT e.n, ROW(
-                pg_catalog.gen_random_uuid(),                                       -- id
+                animus.work_new_id(),                                               -- id
                 submit_work_batch.queue,                                            -- queue_name
                 e.item ->> 'work_type', e.item ->> 'dedup_key', e.item ->> 'source', e.item ->> 'trigger_info',
                 coalesce(e.item -> 'params', '{}'),                                 -- params
@@ -3268,9 +3272,20 @@ BEGIN
     END IF;$f$, q, 'q_' || q);
         b_one := b_one || pg_catalog.format($f$
     IF queue = %1$L THEN
-        INSERT INTO pgmq.%2$I (vt, message, headers) VALUES (p_vt, p_message, p_headers) RETURNING msg_id INTO id;
+        WITH w AS (
+            INSERT INTO animus.work_items (id, queue_name, work_type, dedup_key, source, trigger_info, params, priority,
+                                           state, parent_id, max_attempts, msg_id, run_at, trace_context)
+            VALUES (p_id, queue, p_work_type, p_dedup_key, p_source, p_trigger_info, p_params, p_priority,
+                    'queued', p_parent_id, p_max_attempts, pg_catalog.nextval(%3$L::regclass), p_run_at, p_trace_context)
+            ON CONFLICT (queue_name, work_type, dedup_key) WHERE state IN ('queued', 'running') AND waits_for IS NULL AND dedup_key IS NOT NULL
+            DO NOTHING
+            RETURNING msg_id
+        )
+        INSERT INTO pgmq.%2$I (msg_id, vt, message, headers) OVERRIDING SYSTEM VALUE
+        SELECT w.msg_id, p_run_at, pg_catalog.jsonb_build_object('work_id', p_id, 'work_type', p_work_type), p_headers FROM w
+        RETURNING msg_id INTO id;
         RETURN id;
-    END IF;$f$, q, 'q_' || q);
+    END IF;$f$, q, 'q_' || q, 'pgmq.q_' || q || '_msg_id_seq');
         b_claim := b_claim || pg_catalog.format($f$
     IF queue = %1$L THEN
         RETURN QUERY
@@ -3309,7 +3324,6 @@ BEGIN
 CREATE OR REPLACE FUNCTION animus.work_queue_send(queue text, p_msg_ids bigint[], p_vts timestamptz[], p_messages jsonb[], p_headers jsonb[])
     RETURNS void
     VOLATILE
-    SET search_path = ''
     LANGUAGE plpgsql
 AS $body$
 BEGIN%s
@@ -3319,17 +3333,28 @@ BEGIN%s
 END;
 $body$$f$, b_send);
     EXECUTE pg_catalog.format($f$
-CREATE OR REPLACE FUNCTION animus.work_queue_send_one(queue text, p_vt timestamptz, p_message jsonb, p_headers jsonb)
+CREATE OR REPLACE FUNCTION animus.work_queue_create_item(
+    queue text, p_id uuid, p_work_type text, p_dedup_key text, p_source text, p_trigger_info text, p_params jsonb,
+    p_priority integer, p_parent_id uuid, p_max_attempts integer, p_run_at timestamptz, p_trace_context jsonb, p_headers jsonb)
     RETURNS bigint
     VOLATILE
-    SET search_path = ''
     LANGUAGE plpgsql
 AS $body$
 DECLARE
     id bigint;
 BEGIN%s
-    EXECUTE pg_catalog.format('INSERT INTO pgmq.%%I (vt, message, headers) VALUES ($1, $2, $3) RETURNING msg_id', 'q_' || queue)
-       INTO id USING p_vt, p_message, p_headers;
+    EXECUTE pg_catalog.format('WITH w AS (
+            INSERT INTO animus.work_items (id, queue_name, work_type, dedup_key, source, trigger_info, params, priority,
+                                           state, parent_id, max_attempts, msg_id, run_at, trace_context)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, ''queued'', $9, $10, pg_catalog.nextval(%%L::regclass), $11, $12)
+            ON CONFLICT (queue_name, work_type, dedup_key) WHERE state IN (''queued'', ''running'') AND waits_for IS NULL AND dedup_key IS NOT NULL
+            DO NOTHING
+            RETURNING msg_id)
+        INSERT INTO pgmq.%%I (msg_id, vt, message, headers) OVERRIDING SYSTEM VALUE
+        SELECT w.msg_id, $11, pg_catalog.jsonb_build_object(''work_id'', $1, ''work_type'', $3), $13 FROM w
+        RETURNING msg_id', 'pgmq.q_' || queue || '_msg_id_seq', 'q_' || queue)
+       INTO id USING p_id, queue, p_work_type, p_dedup_key, p_source, p_trigger_info, p_params, p_priority, p_parent_id,
+                     p_max_attempts, p_run_at, p_trace_context, p_headers;
     RETURN id;
 END;
 $body$$f$, b_one);
@@ -3337,7 +3362,6 @@ $body$$f$, b_one);
 CREATE OR REPLACE FUNCTION animus.work_queue_claim(queue text, p_qty integer, p_until timestamptz)
     RETURNS TABLE (msg_id bigint, work_id text)
     VOLATILE
-    SET search_path = ''
     LANGUAGE plpgsql
 AS $body$
 #variable_conflict use_column
@@ -3353,7 +3377,6 @@ $body$$f$, b_claim);
 CREATE OR REPLACE FUNCTION animus.work_queue_archive(queue text, p_msg_ids bigint[])
     RETURNS void
     VOLATILE
-    SET search_path = ''
     LANGUAGE plpgsql
 AS $body$
 BEGIN%s
@@ -3364,7 +3387,6 @@ $body$$f$, b_arch);
 CREATE OR REPLACE FUNCTION animus.work_queue_set_vt(queue text, p_msg_ids bigint[], p_vts timestamptz[])
     RETURNS void
     VOLATILE
-    SET search_path = ''
     LANGUAGE plpgsql
 AS $body$
 BEGIN%s
@@ -3374,14 +3396,14 @@ BEGIN%s
 END;
 $body$$f$, b_vt);
     REVOKE ALL ON FUNCTION animus.work_queue_send(text, bigint[], timestamptz[], jsonb[], jsonb[]) FROM PUBLIC;
-    REVOKE ALL ON FUNCTION animus.work_queue_send_one(text, timestamptz, jsonb, jsonb) FROM PUBLIC;
+    REVOKE ALL ON FUNCTION animus.work_queue_create_item(text, uuid, text, text, text, text, jsonb, integer, uuid, integer, timestamptz, jsonb, jsonb) FROM PUBLIC;
     REVOKE ALL ON FUNCTION animus.work_queue_claim(text, integer, timestamptz) FROM PUBLIC;
     REVOKE ALL ON FUNCTION animus.work_queue_archive(text, bigint[]) FROM PUBLIC;
     REVOKE ALL ON FUNCTION animus.work_queue_set_vt(text, bigint[], timestamptz[]) FROM PUBLIC;
     COMMENT ON FUNCTION animus.work_queue_send(text, bigint[], timestamptz[], jsonb[], jsonb[]) IS
         'Generated by animus.work_generate_queue_functions (do not edit): inserts messages (ids preallocated) into pgmq.q_<queue>, like pgmq.send_batch. Internal.';
-    COMMENT ON FUNCTION animus.work_queue_send_one(text, timestamptz, jsonb, jsonb) IS
-        'Generated by animus.work_generate_queue_functions (do not edit): sends one message to pgmq.q_<queue> and returns its id, like pgmq.send. Internal.';
+    COMMENT ON FUNCTION animus.work_queue_create_item(text, uuid, text, text, text, text, jsonb, integer, uuid, integer, timestamptz, jsonb, jsonb) IS
+        'Generated by animus.work_generate_queue_functions (do not edit): in one statement, inserts a queued work item (ON CONFLICT on the dedup index: nothing when the key is held) and its message into pgmq.q_<queue> (body {"work_id","work_type"}, the id taken from the queue''s sequence, like pgmq.send); returns the message id, or NULL when the key is held. Internal.';
     COMMENT ON FUNCTION animus.work_queue_claim(text, integer, timestamptz) IS
         'Generated by animus.work_generate_queue_functions (do not edit): claims up to p_qty visible messages of pgmq.q_<queue> in (animus_priority desc, vt) order until p_until, like pgmq.read. Internal.';
     COMMENT ON FUNCTION animus.work_queue_archive(text, bigint[]) IS
@@ -3395,7 +3417,7 @@ $_$;
 -- Name: FUNCTION work_generate_queue_functions(); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.work_generate_queue_functions() IS 'Internal: regenerates animus.work_queue_send / _send_one / _claim / _archive / _set_vt with one static-SQL branch per queue in animus.queues (called by create_queue and drop_queue). Raises nothing of its own.';
+COMMENT ON FUNCTION animus.work_generate_queue_functions() IS 'Internal: regenerates animus.work_queue_send / _create_item / _claim / _archive / _set_vt with one static-SQL branch per queue in animus.queues (called by create_queue and drop_queue). Raises nothing of its own.';
 
 --
 -- Name: work_items_check_transition(); Type: FUNCTION; Schema: animus; Owner: -
@@ -3448,12 +3470,25 @@ $$;
 COMMENT ON FUNCTION animus.work_message_headers(priority integer, trace_context jsonb) IS 'The pgmq headers of a work item message: {"animus_priority": n, "traceparent": ..., "tracestate": ...}. Raises nothing.';
 
 --
+-- Name: work_new_id(); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.work_new_id() RETURNS uuid
+    LANGUAGE sql PARALLEL SAFE
+    AS $$SELECT pg_catalog.uuidv7()$$;
+
+--
+-- Name: FUNCTION work_new_id(); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.work_new_id() IS 'Internal: a new work item id: uuidv7() (time-ordered) on PostgreSQL 18 and later, gen_random_uuid() before. Raises nothing.';
+
+--
 -- Name: work_queue_archive(text, bigint[]); Type: FUNCTION; Schema: animus; Owner: -
 --
 
 CREATE FUNCTION animus.work_queue_archive(queue text, p_msg_ids bigint[]) RETURNS void
     LANGUAGE plpgsql
-    SET search_path TO ''
     AS $$
 BEGIN
     IF queue = 'work' THEN
@@ -3481,7 +3516,6 @@ COMMENT ON FUNCTION animus.work_queue_archive(queue text, p_msg_ids bigint[]) IS
 
 CREATE FUNCTION animus.work_queue_claim(queue text, p_qty integer, p_until timestamp with time zone) RETURNS TABLE(msg_id bigint, work_id text)
     LANGUAGE plpgsql
-    SET search_path TO ''
     AS $_$
 #variable_conflict use_column
 BEGIN
@@ -3514,12 +3548,58 @@ $_$;
 COMMENT ON FUNCTION animus.work_queue_claim(queue text, p_qty integer, p_until timestamp with time zone) IS 'Generated by animus.work_generate_queue_functions (do not edit): claims up to p_qty visible messages of pgmq.q_<queue> in (animus_priority desc, vt) order until p_until, like pgmq.read. Internal.';
 
 --
+-- Name: work_queue_create_item(text, uuid, text, text, text, text, jsonb, integer, uuid, integer, timestamp with time zone, jsonb, jsonb); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.work_queue_create_item(queue text, p_id uuid, p_work_type text, p_dedup_key text, p_source text, p_trigger_info text, p_params jsonb, p_priority integer, p_parent_id uuid, p_max_attempts integer, p_run_at timestamp with time zone, p_trace_context jsonb, p_headers jsonb) RETURNS bigint
+    LANGUAGE plpgsql
+    AS $_$
+DECLARE
+    id bigint;
+BEGIN
+    IF queue = 'work' THEN
+        WITH w AS (
+            INSERT INTO animus.work_items (id, queue_name, work_type, dedup_key, source, trigger_info, params, priority,
+                                           state, parent_id, max_attempts, msg_id, run_at, trace_context)
+            VALUES (p_id, queue, p_work_type, p_dedup_key, p_source, p_trigger_info, p_params, p_priority,
+                    'queued', p_parent_id, p_max_attempts, pg_catalog.nextval('pgmq.q_work_msg_id_seq'::regclass), p_run_at, p_trace_context)
+            ON CONFLICT (queue_name, work_type, dedup_key) WHERE state IN ('queued', 'running') AND waits_for IS NULL AND dedup_key IS NOT NULL
+            DO NOTHING
+            RETURNING msg_id
+        )
+        INSERT INTO pgmq.q_work (msg_id, vt, message, headers) OVERRIDING SYSTEM VALUE
+        SELECT w.msg_id, p_run_at, pg_catalog.jsonb_build_object('work_id', p_id, 'work_type', p_work_type), p_headers FROM w
+        RETURNING msg_id INTO id;
+        RETURN id;
+    END IF;
+    EXECUTE pg_catalog.format('WITH w AS (
+            INSERT INTO animus.work_items (id, queue_name, work_type, dedup_key, source, trigger_info, params, priority,
+                                           state, parent_id, max_attempts, msg_id, run_at, trace_context)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, ''queued'', $9, $10, pg_catalog.nextval(%L::regclass), $11, $12)
+            ON CONFLICT (queue_name, work_type, dedup_key) WHERE state IN (''queued'', ''running'') AND waits_for IS NULL AND dedup_key IS NOT NULL
+            DO NOTHING
+            RETURNING msg_id)
+        INSERT INTO pgmq.%I (msg_id, vt, message, headers) OVERRIDING SYSTEM VALUE
+        SELECT w.msg_id, $11, pg_catalog.jsonb_build_object(''work_id'', $1, ''work_type'', $3), $13 FROM w
+        RETURNING msg_id', 'pgmq.q_' || queue || '_msg_id_seq', 'q_' || queue)
+       INTO id USING p_id, queue, p_work_type, p_dedup_key, p_source, p_trigger_info, p_params, p_priority, p_parent_id,
+                     p_max_attempts, p_run_at, p_trace_context, p_headers;
+    RETURN id;
+END;
+$_$;
+
+--
+-- Name: FUNCTION work_queue_create_item(queue text, p_id uuid, p_work_type text, p_dedup_key text, p_source text, p_trigger_info text, p_params jsonb, p_priority integer, p_parent_id uuid, p_max_attempts integer, p_run_at timestamp with time zone, p_trace_context jsonb, p_headers jsonb); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.work_queue_create_item(queue text, p_id uuid, p_work_type text, p_dedup_key text, p_source text, p_trigger_info text, p_params jsonb, p_priority integer, p_parent_id uuid, p_max_attempts integer, p_run_at timestamp with time zone, p_trace_context jsonb, p_headers jsonb) IS 'Generated by animus.work_generate_queue_functions (do not edit): in one statement, inserts a queued work item (ON CONFLICT on the dedup index: nothing when the key is held) and its message into pgmq.q_<queue> (body {"work_id","work_type"}, the id taken from the queue''s sequence, like pgmq.send); returns the message id, or NULL when the key is held. Internal.';
+
+--
 -- Name: work_queue_send(text, bigint[], timestamp with time zone[], jsonb[], jsonb[]); Type: FUNCTION; Schema: animus; Owner: -
 --
 
 CREATE FUNCTION animus.work_queue_send(queue text, p_msg_ids bigint[], p_vts timestamp with time zone[], p_messages jsonb[], p_headers jsonb[]) RETURNS void
     LANGUAGE plpgsql
-    SET search_path TO ''
     AS $_$
 BEGIN
     IF queue = 'work' THEN
@@ -3540,39 +3620,11 @@ $_$;
 COMMENT ON FUNCTION animus.work_queue_send(queue text, p_msg_ids bigint[], p_vts timestamp with time zone[], p_messages jsonb[], p_headers jsonb[]) IS 'Generated by animus.work_generate_queue_functions (do not edit): inserts messages (ids preallocated) into pgmq.q_<queue>, like pgmq.send_batch. Internal.';
 
 --
--- Name: work_queue_send_one(text, timestamp with time zone, jsonb, jsonb); Type: FUNCTION; Schema: animus; Owner: -
---
-
-CREATE FUNCTION animus.work_queue_send_one(queue text, p_vt timestamp with time zone, p_message jsonb, p_headers jsonb) RETURNS bigint
-    LANGUAGE plpgsql
-    SET search_path TO ''
-    AS $_$
-DECLARE
-    id bigint;
-BEGIN
-    IF queue = 'work' THEN
-        INSERT INTO pgmq.q_work (vt, message, headers) VALUES (p_vt, p_message, p_headers) RETURNING msg_id INTO id;
-        RETURN id;
-    END IF;
-    EXECUTE pg_catalog.format('INSERT INTO pgmq.%I (vt, message, headers) VALUES ($1, $2, $3) RETURNING msg_id', 'q_' || queue)
-       INTO id USING p_vt, p_message, p_headers;
-    RETURN id;
-END;
-$_$;
-
---
--- Name: FUNCTION work_queue_send_one(queue text, p_vt timestamp with time zone, p_message jsonb, p_headers jsonb); Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON FUNCTION animus.work_queue_send_one(queue text, p_vt timestamp with time zone, p_message jsonb, p_headers jsonb) IS 'Generated by animus.work_generate_queue_functions (do not edit): sends one message to pgmq.q_<queue> and returns its id, like pgmq.send. Internal.';
-
---
 -- Name: work_queue_set_vt(text, bigint[], timestamp with time zone[]); Type: FUNCTION; Schema: animus; Owner: -
 --
 
 CREATE FUNCTION animus.work_queue_set_vt(queue text, p_msg_ids bigint[], p_vts timestamp with time zone[]) RETURNS void
     LANGUAGE plpgsql
-    SET search_path TO ''
     AS $_$
 BEGIN
     IF queue = 'work' THEN
@@ -3748,8 +3800,7 @@ CREATE TABLE animus.work_items (
     updated_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
     started_at timestamp with time zone,
     heartbeat_at timestamp with time zone,
-    resolved_at timestamp with time zone,
-    CONSTRAINT work_items_valid CHECK (((state = ANY ('{queued,running,completed,dead,cancelled,merged}'::text[])) AND ((state = 'merged'::text) = (merged_into IS NOT NULL)) AND ((waits_for IS NULL) OR (state = 'queued'::text))))
+    resolved_at timestamp with time zone
 );
 
 --
@@ -4835,6 +4886,12 @@ GRANT ALL ON FUNCTION animus.work_message_headers(priority integer, trace_contex
 GRANT ALL ON FUNCTION animus.work_message_headers(priority integer, trace_context jsonb) TO animus_admin;
 
 --
+-- Name: FUNCTION work_new_id(); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.work_new_id() FROM PUBLIC;
+
+--
 -- Name: FUNCTION work_queue_archive(queue text, p_msg_ids bigint[]); Type: ACL; Schema: animus; Owner: -
 --
 
@@ -4847,16 +4904,16 @@ REVOKE ALL ON FUNCTION animus.work_queue_archive(queue text, p_msg_ids bigint[])
 REVOKE ALL ON FUNCTION animus.work_queue_claim(queue text, p_qty integer, p_until timestamp with time zone) FROM PUBLIC;
 
 --
+-- Name: FUNCTION work_queue_create_item(queue text, p_id uuid, p_work_type text, p_dedup_key text, p_source text, p_trigger_info text, p_params jsonb, p_priority integer, p_parent_id uuid, p_max_attempts integer, p_run_at timestamp with time zone, p_trace_context jsonb, p_headers jsonb); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.work_queue_create_item(queue text, p_id uuid, p_work_type text, p_dedup_key text, p_source text, p_trigger_info text, p_params jsonb, p_priority integer, p_parent_id uuid, p_max_attempts integer, p_run_at timestamp with time zone, p_trace_context jsonb, p_headers jsonb) FROM PUBLIC;
+
+--
 -- Name: FUNCTION work_queue_send(queue text, p_msg_ids bigint[], p_vts timestamp with time zone[], p_messages jsonb[], p_headers jsonb[]); Type: ACL; Schema: animus; Owner: -
 --
 
 REVOKE ALL ON FUNCTION animus.work_queue_send(queue text, p_msg_ids bigint[], p_vts timestamp with time zone[], p_messages jsonb[], p_headers jsonb[]) FROM PUBLIC;
-
---
--- Name: FUNCTION work_queue_send_one(queue text, p_vt timestamp with time zone, p_message jsonb, p_headers jsonb); Type: ACL; Schema: animus; Owner: -
---
-
-REVOKE ALL ON FUNCTION animus.work_queue_send_one(queue text, p_vt timestamp with time zone, p_message jsonb, p_headers jsonb) FROM PUBLIC;
 
 --
 -- Name: FUNCTION work_queue_set_vt(queue text, p_msg_ids bigint[], p_vts timestamp with time zone[]); Type: ACL; Schema: animus; Owner: -

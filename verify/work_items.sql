@@ -10,6 +10,7 @@ SELECT id, queue_name, work_type, dedup_key, source, trigger_info, params, prior
        trace_context, created_at, updated_at, started_at, heartbeat_at, resolved_at
   FROM animus.work_items WHERE false;
 SELECT from_state, to_state, why FROM animus.work_state_transitions WHERE false;
+SELECT animus.work_new_id() WHERE false;
 
 DO $$
 BEGIN
