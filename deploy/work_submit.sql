@@ -45,29 +45,6 @@ REVOKE ALL ON FUNCTION animus.work_send_messages(text, animus.work_items[], time
 COMMENT ON FUNCTION animus.work_send_messages(text, animus.work_items[], timestamptz) IS
 'Internal (no role may call it): writes the pgmq messages of new work items (msg_id preallocated from the queue sequence), visible at visible_at or each item''s run_at. Raises nothing of its own.';
 
--- Throttled worker wake-up: at most one NOTIFY animus_work (payload: queue name) per queue per
--- notify_throttle. A NOTIFY in every submitting transaction would serialise commits.
-CREATE FUNCTION animus.work_wake(queue animus.queues)
-    RETURNS void
-    VOLATILE
-    SET search_path = ''
-    LANGUAGE plpgsql
-AS $$
-BEGIN
-    IF queue.notify AND pg_catalog.clock_timestamp() >= queue.last_notified_at + queue.notify_throttle THEN
-        UPDATE animus.queues q SET last_notified_at = pg_catalog.clock_timestamp()
-         WHERE q.queue_name = queue.queue_name
-           AND q.last_notified_at + q.notify_throttle <= pg_catalog.clock_timestamp();
-        IF FOUND THEN
-            PERFORM pg_catalog.pg_notify('animus_work', queue.queue_name);
-        END IF;
-    END IF;
-END;
-$$;
-REVOKE ALL ON FUNCTION animus.work_wake(animus.queues) FROM PUBLIC;
-COMMENT ON FUNCTION animus.work_wake(animus.queues) IS
-'Internal (no role may call it): NOTIFY animus_work with the queue name as payload, at most once per queue per notify_throttle. Raises nothing.';
-
 -- What submit_work returns.
 CREATE TYPE animus.work_submission AS (
     work_id       uuid,
@@ -138,8 +115,8 @@ COMMENT ON FUNCTION animus.work_check_submit_args(text, text, jsonb, text, integ
 'Internal: raises ZA001 / ZA002 / ZA003 / ZA004 for the first bad argument of submit_work; returns when all are good.';
 
 -- PL/pgSQL prepares each expression once per transaction, so the common path of this function
--- evaluates as few expressions and statements as it can (one combined argument check, one queue
--- look-up, one dedup probe, one statement writing the row and its message).
+-- evaluates as few expressions and statements as it can (one combined argument check, one dedup
+-- probe, one statement writing the row and its message).
 CREATE FUNCTION animus.submit_work(
     work_type      text,
     source         text,
@@ -173,7 +150,6 @@ CREATE FUNCTION animus.submit_work(
 AS $$
 #variable_conflict use_column
 DECLARE
-    q         animus.queues;
     v_params  jsonb;
     v_run_at  timestamptz;
     v_id      uuid;
@@ -279,20 +255,12 @@ BEGIN
             END IF;
         END IF;
 
-        -- No active key holder: create the item. The queue is looked up only here (a merge found
-        -- an item of the queue, so the queue exists).
-        IF q.queue_name IS NULL THEN
-            SELECT * INTO q FROM animus.queues qq WHERE qq.queue_name = submit_work.queue;
-            IF NOT FOUND THEN
-                RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', submit_work.queue),
-                    HINT = 'Pass an existing queue (default ''work''), or create it with animus.create_queue.';
-            END IF;
-        END IF;
-        -- The item and its message in one statement (generated per queue): the item is inserted with
-        -- ON CONFLICT on the dedup index and its message id from the queue's sequence; the message
-        -- is written only if the item was. Of concurrent inserts of one key exactly one succeeds;
-        -- the others wait for it to commit, see the conflict, write nothing and merge on the next
-        -- turn of the loop.
+        -- No active key holder: create the item. The item and its message in one statement
+        -- (generated per queue, which also raises ZA101 for an unknown queue and sends the throttled
+        -- wake-up): the item is inserted with ON CONFLICT on the dedup index and its message id from
+        -- the queue's sequence; the message is written only if the item was. Of concurrent inserts
+        -- of one key exactly one succeeds; the others wait for it to commit, see the conflict, write
+        -- nothing and merge on the next turn of the loop.
         v_msg := animus.work_queue_create_item(submit_work.queue, v_id, submit_work.work_type, submit_work.dedup_key,
             submit_work.source, submit_work.trigger_info, v_params, submit_work.priority, submit_work.parent_id,
             submit_work.max_attempts, v_run_at, submit_work.trace_context,
@@ -300,10 +268,6 @@ BEGIN
                  THEN pg_catalog.jsonb_build_object('animus_priority', submit_work.priority)
                  ELSE animus.work_message_headers(submit_work.priority, submit_work.trace_context) END);
         IF v_msg IS NOT NULL THEN
-            IF q.notify AND pg_catalog.clock_timestamp() >= q.last_notified_at + q.notify_throttle
-               AND v_run_at <= pg_catalog.clock_timestamp() THEN
-                PERFORM animus.work_wake(q);
-            END IF;
             RETURN ROW(v_id, 'created', v_id, v_msg)::animus.work_submission;
         END IF;
         -- The key holder changed between the look-up and the insert or lock: try again.
@@ -504,7 +468,9 @@ BEGIN
         END IF;
     END LOOP;
 
-    PERFORM animus.work_wake(q);
+    IF q.notify AND pg_catalog.clock_timestamp() >= q.last_notified_at + q.notify_throttle THEN
+        PERFORM animus.work_wake(submit_work_batch.queue);
+    END IF;
     RETURN QUERY
     SELECT a.n::integer, a.id, r.status, r.canon, r.msg
       FROM pg_catalog.unnest(v_ids) WITH ORDINALITY AS a(id, n)

@@ -15,6 +15,7 @@ DROP FUNCTION animus.work_queue_claim(text, integer, timestamptz);
 DROP FUNCTION animus.work_queue_create_item(text, uuid, text, text, text, text, jsonb, integer, uuid, integer, timestamptz, jsonb, jsonb);
 DROP FUNCTION animus.work_queue_send(text, bigint[], timestamptz[], jsonb[], jsonb[]);
 DROP FUNCTION animus.work_generate_queue_functions();
+DROP FUNCTION animus.work_wake(text);
 DROP FUNCTION animus.configure_queue(text, interval, double precision, interval, double precision, boolean, interval);
 DROP FUNCTION animus.create_queue(text, interval, double precision, interval, double precision, boolean, interval, boolean);
 

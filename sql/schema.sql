@@ -2736,7 +2736,6 @@ CREATE FUNCTION animus.submit_work(work_type text, source text, params jsonb DEF
     AS $_$
 #variable_conflict use_column
 DECLARE
-    q         animus.queues;
     v_params  jsonb;
     v_run_at  timestamptz;
     v_id      uuid;
@@ -2842,20 +2841,12 @@ BEGIN
             END IF;
         END IF;
 
-        -- No active key holder: create the item. The queue is looked up only here (a merge found
-        -- an item of the queue, so the queue exists).
-        IF q.queue_name IS NULL THEN
-            SELECT * INTO q FROM animus.queues qq WHERE qq.queue_name = submit_work.queue;
-            IF NOT FOUND THEN
-                RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', submit_work.queue),
-                    HINT = 'Pass an existing queue (default ''work''), or create it with animus.create_queue.';
-            END IF;
-        END IF;
-        -- The item and its message in one statement (generated per queue): the item is inserted with
-        -- ON CONFLICT on the dedup index and its message id from the queue's sequence; the message
-        -- is written only if the item was. Of concurrent inserts of one key exactly one succeeds;
-        -- the others wait for it to commit, see the conflict, write nothing and merge on the next
-        -- turn of the loop.
+        -- No active key holder: create the item. The item and its message in one statement
+        -- (generated per queue, which also raises ZA101 for an unknown queue and sends the throttled
+        -- wake-up): the item is inserted with ON CONFLICT on the dedup index and its message id from
+        -- the queue's sequence; the message is written only if the item was. Of concurrent inserts
+        -- of one key exactly one succeeds; the others wait for it to commit, see the conflict, write
+        -- nothing and merge on the next turn of the loop.
         v_msg := animus.work_queue_create_item(submit_work.queue, v_id, submit_work.work_type, submit_work.dedup_key,
             submit_work.source, submit_work.trigger_info, v_params, submit_work.priority, submit_work.parent_id,
             submit_work.max_attempts, v_run_at, submit_work.trace_context,
@@ -2863,10 +2854,6 @@ BEGIN
                  THEN pg_catalog.jsonb_build_object('animus_priority', submit_work.priority)
                  ELSE animus.work_message_headers(submit_work.priority, submit_work.trace_context) END);
         IF v_msg IS NOT NULL THEN
-            IF q.notify AND pg_catalog.clock_timestamp() >= q.last_notified_at + q.notify_throttle
-               AND v_run_at <= pg_catalog.clock_timestamp() THEN
-                PERFORM animus.work_wake(q);
-            END IF;
             RETURN ROW(v_id, 'created', v_id, v_msg)::animus.work_submission;
         END IF;
         -- The key holder changed between the look-up and the insert or lock: try again.
@@ -3064,7 +3051,9 @@ BEGIN
         END IF;
     END LOOP;
 
-    PERFORM animus.work_wake(q);
+    IF q.notify AND pg_catalog.clock_timestamp() >= q.last_notified_at + q.notify_throttle THEN
+        PERFORM animus.work_wake(submit_work_batch.queue);
+    END IF;
     RETURN QUERY
     SELECT a.n::integer, a.id, r.status, r.canon, r.msg
       FROM pg_catalog.unnest(v_ids) WITH ORDINALITY AS a(id, n)
@@ -3281,9 +3270,18 @@ BEGIN
             DO NOTHING
             RETURNING msg_id
         )
-        INSERT INTO pgmq.%2$I (msg_id, vt, message, headers) OVERRIDING SYSTEM VALUE
-        SELECT w.msg_id, p_run_at, pg_catalog.jsonb_build_object('work_id', p_id, 'work_type', p_work_type), p_headers FROM w
-        RETURNING msg_id INTO id;
+        , m AS (
+            INSERT INTO pgmq.%2$I (msg_id, vt, message, headers) OVERRIDING SYSTEM VALUE
+            SELECT w.msg_id, p_run_at, pg_catalog.jsonb_build_object('work_id', p_id, 'work_type', p_work_type), p_headers FROM w
+            RETURNING msg_id
+        )
+        SELECT m.msg_id, qq.notify AND p_run_at <= pg_catalog.clock_timestamp()
+                         AND pg_catalog.clock_timestamp() >= qq.last_notified_at + qq.notify_throttle
+          INTO id, wake
+          FROM m JOIN animus.queues qq ON qq.queue_name = queue;
+        IF wake THEN
+            PERFORM animus.work_wake(queue);
+        END IF;
         RETURN id;
     END IF;$f$, q, 'q_' || q, 'pgmq.q_' || q || '_msg_id_seq');
         b_claim := b_claim || pg_catalog.format($f$
@@ -3341,8 +3339,13 @@ CREATE OR REPLACE FUNCTION animus.work_queue_create_item(
     LANGUAGE plpgsql
 AS $body$
 DECLARE
-    id bigint;
+    id   bigint;
+    wake boolean;
 BEGIN%s
+    IF NOT EXISTS (SELECT 1 FROM animus.queues qq WHERE qq.queue_name = queue) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %%L', queue),
+            HINT = 'Pass an existing queue (default ''work''), or create it with animus.create_queue.';
+    END IF;
     EXECUTE pg_catalog.format('WITH w AS (
             INSERT INTO animus.work_items (id, queue_name, work_type, dedup_key, source, trigger_info, params, priority,
                                            state, parent_id, max_attempts, msg_id, run_at, trace_context)
@@ -3403,7 +3406,7 @@ $body$$f$, b_vt);
     COMMENT ON FUNCTION animus.work_queue_send(text, bigint[], timestamptz[], jsonb[], jsonb[]) IS
         'Generated by animus.work_generate_queue_functions (do not edit): inserts messages (ids preallocated) into pgmq.q_<queue>, like pgmq.send_batch. Internal.';
     COMMENT ON FUNCTION animus.work_queue_create_item(text, uuid, text, text, text, text, jsonb, integer, uuid, integer, timestamptz, jsonb, jsonb) IS
-        'Generated by animus.work_generate_queue_functions (do not edit): in one statement, inserts a queued work item (ON CONFLICT on the dedup index: nothing when the key is held) and its message into pgmq.q_<queue> (body {"work_id","work_type"}, the id taken from the queue''s sequence, like pgmq.send); returns the message id, or NULL when the key is held. Internal.';
+        'Generated by animus.work_generate_queue_functions (do not edit): in one statement, inserts a queued work item (ON CONFLICT on the dedup index: nothing when the key is held) and its message into pgmq.q_<queue> (body {"work_id","work_type"}, the id taken from the queue''s sequence, like pgmq.send), then sends the throttled wake-up if one is due; returns the message id, or NULL when the key is held. Raises ZA101 (unknown queue). Internal.';
     COMMENT ON FUNCTION animus.work_queue_claim(text, integer, timestamptz) IS
         'Generated by animus.work_generate_queue_functions (do not edit): claims up to p_qty visible messages of pgmq.q_<queue> in (animus_priority desc, vt) order until p_until, like pgmq.read. Internal.';
     COMMENT ON FUNCTION animus.work_queue_archive(text, bigint[]) IS
@@ -3555,7 +3558,8 @@ CREATE FUNCTION animus.work_queue_create_item(queue text, p_id uuid, p_work_type
     LANGUAGE plpgsql
     AS $_$
 DECLARE
-    id bigint;
+    id   bigint;
+    wake boolean;
 BEGIN
     IF queue = 'work' THEN
         WITH w AS (
@@ -3567,10 +3571,23 @@ BEGIN
             DO NOTHING
             RETURNING msg_id
         )
-        INSERT INTO pgmq.q_work (msg_id, vt, message, headers) OVERRIDING SYSTEM VALUE
-        SELECT w.msg_id, p_run_at, pg_catalog.jsonb_build_object('work_id', p_id, 'work_type', p_work_type), p_headers FROM w
-        RETURNING msg_id INTO id;
+        , m AS (
+            INSERT INTO pgmq.q_work (msg_id, vt, message, headers) OVERRIDING SYSTEM VALUE
+            SELECT w.msg_id, p_run_at, pg_catalog.jsonb_build_object('work_id', p_id, 'work_type', p_work_type), p_headers FROM w
+            RETURNING msg_id
+        )
+        SELECT m.msg_id, qq.notify AND p_run_at <= pg_catalog.clock_timestamp()
+                         AND pg_catalog.clock_timestamp() >= qq.last_notified_at + qq.notify_throttle
+          INTO id, wake
+          FROM m JOIN animus.queues qq ON qq.queue_name = queue;
+        IF wake THEN
+            PERFORM animus.work_wake(queue);
+        END IF;
         RETURN id;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM animus.queues qq WHERE qq.queue_name = queue) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', queue),
+            HINT = 'Pass an existing queue (default ''work''), or create it with animus.create_queue.';
     END IF;
     EXECUTE pg_catalog.format('WITH w AS (
             INSERT INTO animus.work_items (id, queue_name, work_type, dedup_key, source, trigger_info, params, priority,
@@ -3592,7 +3609,7 @@ $_$;
 -- Name: FUNCTION work_queue_create_item(queue text, p_id uuid, p_work_type text, p_dedup_key text, p_source text, p_trigger_info text, p_params jsonb, p_priority integer, p_parent_id uuid, p_max_attempts integer, p_run_at timestamp with time zone, p_trace_context jsonb, p_headers jsonb); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.work_queue_create_item(queue text, p_id uuid, p_work_type text, p_dedup_key text, p_source text, p_trigger_info text, p_params jsonb, p_priority integer, p_parent_id uuid, p_max_attempts integer, p_run_at timestamp with time zone, p_trace_context jsonb, p_headers jsonb) IS 'Generated by animus.work_generate_queue_functions (do not edit): in one statement, inserts a queued work item (ON CONFLICT on the dedup index: nothing when the key is held) and its message into pgmq.q_<queue> (body {"work_id","work_type"}, the id taken from the queue''s sequence, like pgmq.send); returns the message id, or NULL when the key is held. Internal.';
+COMMENT ON FUNCTION animus.work_queue_create_item(queue text, p_id uuid, p_work_type text, p_dedup_key text, p_source text, p_trigger_info text, p_params jsonb, p_priority integer, p_parent_id uuid, p_max_attempts integer, p_run_at timestamp with time zone, p_trace_context jsonb, p_headers jsonb) IS 'Generated by animus.work_generate_queue_functions (do not edit): in one statement, inserts a queued work item (ON CONFLICT on the dedup index: nothing when the key is held) and its message into pgmq.q_<queue> (body {"work_id","work_type"}, the id taken from the queue''s sequence, like pgmq.send), then sends the throttled wake-up if one is due; returns the message id, or NULL when the key is held. Raises ZA101 (unknown queue). Internal.';
 
 --
 -- Name: work_queue_send(text, bigint[], timestamp with time zone[], jsonb[], jsonb[]); Type: FUNCTION; Schema: animus; Owner: -
@@ -3858,30 +3875,28 @@ $$;
 COMMENT ON FUNCTION animus.work_send_messages(queue text, items animus.work_items[], visible_at timestamp with time zone) IS 'Internal (no role may call it): writes the pgmq messages of new work items (msg_id preallocated from the queue sequence), visible at visible_at or each item''s run_at. Raises nothing of its own.';
 
 --
--- Name: work_wake(animus.queues); Type: FUNCTION; Schema: animus; Owner: -
+-- Name: work_wake(text); Type: FUNCTION; Schema: animus; Owner: -
 --
 
-CREATE FUNCTION animus.work_wake(queue animus.queues) RETURNS void
+CREATE FUNCTION animus.work_wake(queue text) RETURNS void
     LANGUAGE plpgsql
     SET search_path TO ''
     AS $$
 BEGIN
-    IF queue.notify AND pg_catalog.clock_timestamp() >= queue.last_notified_at + queue.notify_throttle THEN
-        UPDATE animus.queues q SET last_notified_at = pg_catalog.clock_timestamp()
-         WHERE q.queue_name = queue.queue_name
-           AND q.last_notified_at + q.notify_throttle <= pg_catalog.clock_timestamp();
-        IF FOUND THEN
-            PERFORM pg_catalog.pg_notify('animus_work', queue.queue_name);
-        END IF;
+    UPDATE animus.queues q SET last_notified_at = pg_catalog.clock_timestamp()
+     WHERE q.queue_name = work_wake.queue AND q.notify
+       AND q.last_notified_at + q.notify_throttle <= pg_catalog.clock_timestamp();
+    IF FOUND THEN
+        PERFORM pg_catalog.pg_notify('animus_work', queue);
     END IF;
 END;
 $$;
 
 --
--- Name: FUNCTION work_wake(queue animus.queues); Type: COMMENT; Schema: animus; Owner: -
+-- Name: FUNCTION work_wake(queue text); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.work_wake(queue animus.queues) IS 'Internal (no role may call it): NOTIFY animus_work with the queue name as payload, at most once per queue per notify_throttle. Raises nothing.';
+COMMENT ON FUNCTION animus.work_wake(queue text) IS 'Internal (no role may call it): NOTIFY animus_work with the queue name as payload, at most once per queue per notify_throttle (nothing when the queue has notify off). Raises nothing.';
 
 --
 -- Name: error_codes; Type: TABLE; Schema: animus; Owner: -
@@ -4952,10 +4967,10 @@ REVOKE ALL ON FUNCTION animus.work_release_followups(ended uuid[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION animus.work_send_messages(queue text, items animus.work_items[], visible_at timestamp with time zone) FROM PUBLIC;
 
 --
--- Name: FUNCTION work_wake(queue animus.queues); Type: ACL; Schema: animus; Owner: -
+-- Name: FUNCTION work_wake(queue text); Type: ACL; Schema: animus; Owner: -
 --
 
-REVOKE ALL ON FUNCTION animus.work_wake(queue animus.queues) FROM PUBLIC;
+REVOKE ALL ON FUNCTION animus.work_wake(queue text) FROM PUBLIC;
 
 --
 -- Name: TABLE error_codes; Type: ACL; Schema: animus; Owner: -

@@ -13,6 +13,7 @@ BEGIN
     ASSERT EXISTS (SELECT 1 FROM animus.queues WHERE queue_name = 'work'), 'the default queue work is missing';
     ASSERT to_regprocedure('animus.work_queue_send(text, bigint[], timestamptz[], jsonb[], jsonb[])') IS NOT NULL, 'animus.work_queue_send is missing';
     ASSERT to_regprocedure('animus.work_queue_claim(text, integer, timestamptz)') IS NOT NULL, 'animus.work_queue_claim is missing';
+    ASSERT to_regprocedure('animus.work_wake(text)') IS NOT NULL, 'animus.work_wake is missing';
     ASSERT to_regprocedure('animus.work_queue_create_item(text, uuid, text, text, text, text, jsonb, integer, uuid, integer, timestamptz, jsonb, jsonb)') IS NOT NULL, 'animus.work_queue_create_item is missing';
     ASSERT to_regprocedure('animus.work_queue_archive(text, bigint[])') IS NOT NULL, 'animus.work_queue_archive is missing';
     ASSERT to_regprocedure('animus.work_queue_set_vt(text, bigint[], timestamptz[])') IS NOT NULL, 'animus.work_queue_set_vt is missing';

@@ -11,7 +11,6 @@ BEGIN
     ASSERT NOT has_function_privilege('animus_worker', 'animus.submit_work(text, text, jsonb, text, text, integer, uuid, integer, text, interval, timestamptz, text, jsonb)', 'EXECUTE'),
         'animus_worker must not submit work';
     ASSERT to_regprocedure('animus.work_send_messages(text, animus.work_items[], timestamptz)') IS NOT NULL, 'animus.work_send_messages is missing';
-    ASSERT to_regprocedure('animus.work_wake(animus.queues)') IS NOT NULL, 'animus.work_wake is missing';
 END $$;
 
 ROLLBACK;
