@@ -78,6 +78,18 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument dedup_key must be NULL or non-empty',
             HINT = 'Pass NULL for work that is never deduplicated, or a key such as ''person=kelly''.';
     END IF;
+    -- The dedup index holds queue, work_type and dedup_key: a B-tree entry must fit in a third of a
+    -- page (2704 bytes), so both are bounded here rather than failing in the index (54000).
+    IF pg_catalog.octet_length(work_type) > 255 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument work_type is longer than 255 bytes',
+            DETAIL = pg_catalog.format('work_type is %s bytes', pg_catalog.octet_length(work_type)),
+            HINT = 'Name the kind of work briefly, e.g. ''engage''; put details in params.';
+    END IF;
+    IF pg_catalog.octet_length(dedup_key) > 2000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument dedup_key is longer than 2000 bytes',
+            DETAIL = pg_catalog.format('dedup_key is %s bytes', pg_catalog.octet_length(dedup_key)),
+            HINT = 'Use a shorter key, e.g. a digest of the long one: md5(long_key).';
+    END IF;
     IF pg_catalog.jsonb_typeof(params) <> 'object' THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA003', MESSAGE = 'argument params must be a JSON object',
             DETAIL = pg_catalog.format('params is a JSON %s', pg_catalog.jsonb_typeof(params)),
@@ -163,7 +175,8 @@ DECLARE
     tries     integer;
 BEGIN
     IF submit_work.work_type IS NULL OR submit_work.work_type = '' OR submit_work.source IS NULL OR submit_work.source = ''
-       OR submit_work.dedup_key = '' OR pg_catalog.jsonb_typeof(coalesce(submit_work.params, '{}')) <> 'object'
+       OR submit_work.dedup_key = '' OR pg_catalog.octet_length(submit_work.work_type) > 255
+       OR pg_catalog.octet_length(submit_work.dedup_key) > 2000 OR pg_catalog.jsonb_typeof(coalesce(submit_work.params, '{}')) <> 'object'
        OR pg_catalog.jsonb_typeof(coalesce(submit_work.trace_context, '{}')) <> 'object'
        OR submit_work.delay < '0' OR submit_work.max_attempts IS NULL OR submit_work.max_attempts NOT BETWEEN 1 AND 1000
        OR submit_work.priority IS NULL OR submit_work.priority NOT BETWEEN -1000 AND 1000
@@ -283,7 +296,7 @@ REVOKE ALL ON FUNCTION animus.submit_work(text, text, jsonb, text, text, integer
 GRANT EXECUTE ON FUNCTION animus.submit_work(text, text, jsonb, text, text, integer, uuid, integer, text, interval, timestamptz, text, jsonb)
     TO animus_producer, animus_admin;
 COMMENT ON FUNCTION animus.submit_work(text, text, jsonb, text, text, integer, uuid, integer, text, interval, timestamptz, text, jsonb) IS
-'Submits one work item to queue `queue` and returns (work_id, status, canonical_id, msg_id). status: created (a new item and pgmq message), merged (an active item with the same queue + work_type + dedup_key exists: this submission is recorded as a merged row pointing at it, with its own source/trigger_info/params/trace_context), replaced (on_duplicate => ''replace'': the queued item got this submission''s params, priority and run time; if the item is running, a follow-up item is created that runs after it ends: one running plus one queued). Race-free under concurrency. delay or run_at makes the item invisible until due. trace_context {"traceparent","tracestate"} is stored and carried in the message headers. Raises ZA001 (work_type/source NULL or empty, dedup_key empty), ZA003 (params or trace_context not an object), ZA002 (negative delay, max_attempts not 1..1000, priority not -1000..1000), ZA004 (unknown on_duplicate), ZA101 (unknown queue), ZA102 (unknown parent_id).';
+'Submits one work item to queue `queue` and returns (work_id, status, canonical_id, msg_id). status: created (a new item and pgmq message), merged (an active item with the same queue + work_type + dedup_key exists: this submission is recorded as a merged row pointing at it, with its own source/trigger_info/params/trace_context), replaced (on_duplicate => ''replace'': the queued item got this submission''s params, priority and run time; if the item is running, a follow-up item is created that runs after it ends: one running plus one queued). Race-free under concurrency. delay or run_at makes the item invisible until due. trace_context {"traceparent","tracestate"} is stored and carried in the message headers. Raises ZA001 (work_type/source NULL or empty, dedup_key empty), ZA003 (params or trace_context not an object), ZA002 (negative delay, max_attempts not 1..1000, priority not -1000..1000, work_type over 255 or dedup_key over 2000 bytes), ZA004 (unknown on_duplicate), ZA101 (unknown queue), ZA102 (unknown parent_id).';
 
 CREATE FUNCTION animus.submit_work_batch(
     items          jsonb,
@@ -341,6 +354,8 @@ BEGIN
           WHEN pg_catalog.jsonb_typeof(e.item -> 'work_type') IS DISTINCT FROM 'string' OR e.item ->> 'work_type' = '' THEN 'ZA001:work_type is missing, not a string or empty'
           WHEN pg_catalog.jsonb_typeof(e.item -> 'source') IS DISTINCT FROM 'string' OR e.item ->> 'source' = '' THEN 'ZA001:source is missing, not a string or empty'
           WHEN pg_catalog.jsonb_typeof(e.item -> 'dedup_key') NOT IN ('string', 'null') OR e.item ->> 'dedup_key' = '' THEN 'ZA001:dedup_key is not a non-empty string'
+          WHEN pg_catalog.octet_length(e.item ->> 'work_type') > 255 THEN 'ZA002:work_type is longer than 255 bytes'
+          WHEN pg_catalog.octet_length(e.item ->> 'dedup_key') > 2000 THEN 'ZA002:dedup_key is longer than 2000 bytes'
           WHEN pg_catalog.jsonb_typeof(e.item -> 'params') NOT IN ('object', 'null') THEN 'ZA003:params is not a JSON object'
           WHEN pg_catalog.jsonb_typeof(e.item -> 'trace_context') NOT IN ('object', 'null') THEN 'ZA003:trace_context is not a JSON object'
           WHEN pg_catalog.jsonb_typeof(e.item -> 'trigger_info') NOT IN ('string', 'null') THEN 'ZA003:trigger_info is not a string'
@@ -481,6 +496,6 @@ $$;
 REVOKE ALL ON FUNCTION animus.submit_work_batch(jsonb, text, text, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION animus.submit_work_batch(jsonb, text, text, jsonb) TO animus_producer, animus_admin;
 COMMENT ON FUNCTION animus.submit_work_batch(jsonb, text, text, jsonb) IS
-'Submits many work items in one call: items is a JSON array of {"work_type","source","params","dedup_key","trigger_info","priority","parent_id","max_attempts","delay" (seconds),"trace_context"}. Returns one row per element, in input order (ord from 1): work_id, status (created | merged | replaced), canonical_id, msg_id. Deduplicates against active items and within the batch (the first element with a key is the canonical one). trace_context is the default for elements without one. Raises ZA003 (items not an array, an element or its params/trace_context not an object), ZA001 (work_type/source missing or empty), ZA002 (delay, max_attempts or priority out of range), ZA004 (unknown on_duplicate), ZA101 (unknown queue), ZA102 (unknown parent_id); nothing is written when it raises.';
+'Submits many work items in one call: items is a JSON array of {"work_type","source","params","dedup_key","trigger_info","priority","parent_id","max_attempts","delay" (seconds),"trace_context"}. Returns one row per element, in input order (ord from 1): work_id, status (created | merged | replaced), canonical_id, msg_id. Deduplicates against active items and within the batch (the first element with a key is the canonical one). trace_context is the default for elements without one. Raises ZA003 (items not an array, an element or its params/trace_context not an object), ZA001 (work_type/source missing or empty), ZA002 (delay, max_attempts or priority out of range, work_type over 255 or dedup_key over 2000 bytes), ZA004 (unknown on_duplicate), ZA101 (unknown queue), ZA102 (unknown parent_id); nothing is written when it raises.';
 
 COMMIT;

@@ -1,7 +1,7 @@
 -- submit_work: shape, created / merged, dedup scope, message body and headers, delay, errors.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
-SELECT plan(41);
+SELECT plan(45);
 
 SELECT has_function('animus', 'submit_work', ARRAY['text', 'text', 'jsonb', 'text', 'text', 'integer', 'uuid', 'integer', 'text', 'interval', 'timestamp with time zone', 'text', 'jsonb'], 'submit_work exists with its named arguments');
 SELECT function_returns('animus', 'submit_work', ARRAY['text', 'text', 'jsonb', 'text', 'text', 'integer', 'uuid', 'integer', 'text', 'interval', 'timestamp with time zone', 'text', 'jsonb'], 'animus.work_submission', 'submit_work returns one animus.work_submission (work_id, status, canonical_id, msg_id)');
@@ -77,6 +77,13 @@ SELECT throws_ok($$SELECT * FROM animus.submit_work('', 'test', queue => 't_subm
 SELECT throws_ok($$SELECT * FROM animus.submit_work('t', NULL, queue => 't_submit')$$, 'ZA001', NULL, 'a NULL source raises ZA001');
 SELECT throws_ok($$SELECT * FROM animus.submit_work('t', '', queue => 't_submit')$$, 'ZA001', NULL, 'an empty source raises ZA001');
 SELECT throws_ok($$SELECT * FROM animus.submit_work('t', 's', dedup_key => '', queue => 't_submit')$$, 'ZA001', NULL, 'an empty dedup_key raises ZA001');
+SELECT throws_ok($$SELECT * FROM animus.submit_work('t', 's', dedup_key => repeat('k', 2001), queue => 't_submit')$$, 'ZA002', NULL,
+    'a dedup_key over 2000 bytes raises ZA002 (not the index''s 54000)');
+SELECT throws_ok($$SELECT * FROM animus.submit_work(repeat('t', 256), 's', queue => 't_submit')$$, 'ZA002', NULL,
+    'a work_type over 255 bytes raises ZA002');
+SELECT throws_ok($$SELECT * FROM animus.submit_work_batch('[{"work_type": "t", "source": "s", "dedup_key": "k"}, {"work_type": "t", "source": "s"}]'::jsonb
+                   || jsonb_build_array(jsonb_build_object('work_type', 't', 'source', 's', 'dedup_key', repeat('k', 2001))), queue => 't_submit')$$,
+    'ZA002', 'argument items: item 3: dedup_key is longer than 2000 bytes', 'the batch form names the element whose dedup_key is too long');
 SELECT throws_ok($$SELECT * FROM animus.submit_work('t', 's', params => '[1, 2]', queue => 't_submit')$$, 'ZA003', NULL, 'params that is not a JSON object raises ZA003');
 SELECT throws_ok($$SELECT * FROM animus.submit_work('t', 's', trace_context => '"00-abc"', queue => 't_submit')$$, 'ZA003', NULL, 'a trace_context that is not an object raises ZA003');
 SELECT throws_ok($$SELECT * FROM animus.submit_work('t', 's', delay => '-1 second', queue => 't_submit')$$, 'ZA002', NULL, 'a negative delay raises ZA002');
@@ -90,5 +97,7 @@ SELECT row_eq($$SELECT (SELECT count(*) FROM animus.work_items), (SELECT count(*
 SELECT is((SELECT count(*) FROM animus.submit_work('child', 's', parent_id => :'first', queue => 't_submit')), 1::bigint,
     'an existing parent_id is accepted');
 
+SELECT lives_ok($$SELECT * FROM animus.submit_work(repeat('t', 255), 's', dedup_key => repeat('k', 2000), queue => 't_submit')$$,
+    'the longest work_type and dedup_key are accepted by the dedup index');
 SELECT * FROM finish();
 ROLLBACK;
