@@ -80,19 +80,51 @@ BEGIN
         END IF;
         RETURN id;
     END IF;$f$, q, 'q_' || q, 'pgmq.q_' || q || '_msg_id_seq');
+        -- Three bands, each read in order from its index: priority > 0 and < 0 from the partial
+        -- priority index (highest first, then earliest due), priority 0 (no header) from pgmq's vt
+        -- index. A band is read only when the ones before it did not fill p_qty.
         b_claim := b_claim || pg_catalog.format($f$
     IF queue = %1$L THEN
         RETURN QUERY
         WITH c AS (
             SELECT m.msg_id FROM pgmq.%2$I m
-             WHERE m.vt <= pg_catalog.clock_timestamp()
-             ORDER BY (m.headers -> 'animus_priority') DESC NULLS LAST, m.vt
+             WHERE m.vt <= pg_catalog.clock_timestamp() AND (m.headers -> 'animus_priority') > '0'
+             ORDER BY (m.headers -> 'animus_priority') DESC, m.vt
              LIMIT p_qty
                FOR UPDATE SKIP LOCKED
         )
         UPDATE pgmq.%2$I m SET vt = p_until, read_ct = m.read_ct + 1, last_read_at = pg_catalog.clock_timestamp()
           FROM c WHERE m.msg_id = c.msg_id
         RETURNING m.msg_id, m.message ->> 'work_id';
+        GET DIAGNOSTICS n = ROW_COUNT;
+        IF n < p_qty THEN
+            RETURN QUERY
+            WITH c AS (
+                SELECT m.msg_id FROM pgmq.%2$I m
+                 WHERE m.vt <= pg_catalog.clock_timestamp() AND (m.headers -> 'animus_priority') IS NULL
+                 ORDER BY m.vt
+                 LIMIT p_qty - n
+                   FOR UPDATE SKIP LOCKED
+            )
+            UPDATE pgmq.%2$I m SET vt = p_until, read_ct = m.read_ct + 1, last_read_at = pg_catalog.clock_timestamp()
+              FROM c WHERE m.msg_id = c.msg_id
+            RETURNING m.msg_id, m.message ->> 'work_id';
+            GET DIAGNOSTICS k = ROW_COUNT;
+            n := n + k;
+        END IF;
+        IF n < p_qty THEN
+            RETURN QUERY
+            WITH c AS (
+                SELECT m.msg_id FROM pgmq.%2$I m
+                 WHERE m.vt <= pg_catalog.clock_timestamp() AND (m.headers -> 'animus_priority') < '0'
+                 ORDER BY (m.headers -> 'animus_priority') DESC, m.vt
+                 LIMIT p_qty - n
+                   FOR UPDATE SKIP LOCKED
+            )
+            UPDATE pgmq.%2$I m SET vt = p_until, read_ct = m.read_ct + 1, last_read_at = pg_catalog.clock_timestamp()
+              FROM c WHERE m.msg_id = c.msg_id
+            RETURNING m.msg_id, m.message ->> 'work_id';
+        END IF;
         RETURN;
     END IF;$f$, q, 'q_' || q);
         b_arch := b_arch || pg_catalog.format($f$
@@ -164,9 +196,12 @@ CREATE OR REPLACE FUNCTION animus.work_queue_claim(queue text, p_qty integer, p_
     LANGUAGE plpgsql
 AS $body$
 #variable_conflict use_column
+DECLARE
+    n bigint;
+    k bigint;
 BEGIN%s
     RETURN QUERY EXECUTE pg_catalog.format('WITH c AS (SELECT m.msg_id FROM pgmq.%%1$I m WHERE m.vt <= pg_catalog.clock_timestamp()
-          ORDER BY (m.headers -> ''animus_priority'') DESC NULLS LAST, m.vt LIMIT $1 FOR UPDATE SKIP LOCKED)
+          ORDER BY coalesce((m.headers ->> ''animus_priority'')::integer, 0) DESC, m.vt LIMIT $1 FOR UPDATE SKIP LOCKED)
         UPDATE pgmq.%%1$I m SET vt = $2, read_ct = m.read_ct + 1, last_read_at = pg_catalog.clock_timestamp()
           FROM c WHERE m.msg_id = c.msg_id RETURNING m.msg_id, m.message ->> ''work_id''', 'q_' || queue)
     USING p_qty, p_until;
@@ -263,9 +298,12 @@ BEGIN
     END IF;
     PERFORM pgmq.create(queue);
     -- Priority order for read_work: pgmq reads by msg_id only, so animus adds this index on the
-    -- pgmq queue table and reads in (priority desc, visible-at) order. See docs/work-queue.md.
-    EXECUTE format('CREATE INDEX %I ON pgmq.%I ((headers -> %L) DESC NULLS LAST, vt)',
-                   'q_' || queue || '_animus_priority', 'q_' || queue, 'animus_priority');
+    -- pgmq queue table and reads in (priority desc, visible-at) order. Partial: messages of
+    -- priority 0 (no animus_priority header, the common case) are read through pgmq's own vt index
+    -- and cost no entry here, neither when written nor when a claim, retry or heartbeat moves their
+    -- vt. See docs/work-queue.md.
+    EXECUTE format('CREATE INDEX %I ON pgmq.%I ((headers -> %L) DESC, vt) WHERE (headers -> %L) IS NOT NULL',
+                   'q_' || queue || '_animus_priority', 'q_' || queue, 'animus_priority', 'animus_priority');
     INSERT INTO animus.queues (queue_name, backoff_base, backoff_factor, backoff_cap, backoff_jitter, notify, notify_throttle)
     VALUES (queue, backoff_base, backoff_factor, backoff_cap, backoff_jitter, notify, notify_throttle);
     PERFORM animus.work_generate_queue_functions();

@@ -6,23 +6,24 @@ BEGIN;
 -- No SET search_path here (every name is qualified): a SET clause would stop the planner from
 -- inlining this SQL function into the batch statements that call it per item.
 -- The pgmq message that carries a work item. Body: {"work_id", "work_type"}; headers:
--- {"animus_priority", "traceparent", "tracestate"} (absent keys omitted). Ordinary pgmq messages:
--- pgmq.read / pgmq.metrics on the queue work as usual.
+-- {"animus_priority", "traceparent", "tracestate"} (absent keys omitted; animus_priority only when
+-- not 0; NULL when no key is left, as pgmq.send stores). Ordinary pgmq messages: pgmq.read /
+-- pgmq.metrics on the queue work as usual.
 CREATE FUNCTION animus.work_message_headers(priority integer, trace_context jsonb)
     RETURNS jsonb
     IMMUTABLE
     PARALLEL SAFE
     LANGUAGE sql
 AS $$
-    SELECT pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
-        'animus_priority', priority,
+    SELECT NULLIF(pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+        'animus_priority', NULLIF(priority, 0),
         'traceparent', trace_context -> 'traceparent',
-        'tracestate', trace_context -> 'tracestate'));
+        'tracestate', trace_context -> 'tracestate')), '{}');
 $$;
 REVOKE ALL ON FUNCTION animus.work_message_headers(integer, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION animus.work_message_headers(integer, jsonb) TO animus_producer, animus_worker, animus_admin;
 COMMENT ON FUNCTION animus.work_message_headers(integer, jsonb) IS
-'The pgmq headers of a work item message: {"animus_priority": n, "traceparent": ..., "tracestate": ...}. Raises nothing.';
+'The pgmq headers of a work item message: {"animus_priority": n (only when not 0), "traceparent": ..., "tracestate": ...}, NULL when empty. Raises nothing.';
 
 -- Inserts the pgmq messages of new work items (ids preallocated from the queue's sequence, so the
 -- work item row is written once: one INSERT per table instead of INSERT + UPDATE).
@@ -256,7 +257,8 @@ BEGIN
                        updated_at = pg_catalog.clock_timestamp()
                  WHERE w.id = c.id;
                 EXECUTE pg_catalog.format(
-                    'UPDATE pgmq.%I SET vt = $2, headers = coalesce(headers, ''{}'') || pg_catalog.jsonb_build_object(''animus_priority'', $3)
+                    'UPDATE pgmq.%I SET vt = $2, headers = NULLIF(CASE WHEN $3 = 0 THEN coalesce(headers, ''{}'') - ''animus_priority''
+                       ELSE coalesce(headers, ''{}'') || pg_catalog.jsonb_build_object(''animus_priority'', $3) END, ''{}'')
                       WHERE msg_id = $1', 'q_' || submit_work.queue)
                 USING c.msg_id, CASE WHEN c.waits_for IS NULL THEN v_run_at ELSE 'infinity' END, submit_work.priority;
                 INSERT INTO animus.work_items (id, queue_name, work_type, dedup_key, source, trigger_info, params, priority,
@@ -277,9 +279,9 @@ BEGIN
         v_msg := animus.work_queue_create_item(submit_work.queue, v_id, submit_work.work_type, submit_work.dedup_key,
             submit_work.source, submit_work.trigger_info, v_params, submit_work.priority, submit_work.parent_id,
             submit_work.max_attempts, v_run_at, submit_work.trace_context,
-            CASE WHEN submit_work.trace_context IS NULL
-                 THEN pg_catalog.jsonb_build_object('animus_priority', submit_work.priority)
-                 ELSE animus.work_message_headers(submit_work.priority, submit_work.trace_context) END);
+            CASE WHEN submit_work.trace_context IS NOT NULL
+                 THEN animus.work_message_headers(submit_work.priority, submit_work.trace_context)
+                 WHEN submit_work.priority <> 0 THEN pg_catalog.jsonb_build_object('animus_priority', submit_work.priority) END);
         IF v_msg IS NOT NULL THEN
             RETURN ROW(v_id, 'created', v_id, v_msg)::animus.work_submission;
         END IF;

@@ -377,19 +377,51 @@ BEGIN
         END IF;
         RETURN id;
     END IF;$f$, q, 'q_' || q, 'pgmq.q_' || q || '_msg_id_seq');
+        -- Three bands, each read in order from its index: priority > 0 and < 0 from the partial
+        -- priority index (highest first, then earliest due), priority 0 (no header) from pgmq's vt
+        -- index. A band is read only when the ones before it did not fill p_qty.
         b_claim := b_claim || pg_catalog.format($f$
     IF queue = %1$L THEN
         RETURN QUERY
         WITH c AS (
             SELECT m.msg_id FROM pgmq.%2$I m
-             WHERE m.vt <= pg_catalog.clock_timestamp()
-             ORDER BY (m.headers -> 'animus_priority') DESC NULLS LAST, m.vt
+             WHERE m.vt <= pg_catalog.clock_timestamp() AND (m.headers -> 'animus_priority') > '0'
+             ORDER BY (m.headers -> 'animus_priority') DESC, m.vt
              LIMIT p_qty
                FOR UPDATE SKIP LOCKED
         )
         UPDATE pgmq.%2$I m SET vt = p_until, read_ct = m.read_ct + 1, last_read_at = pg_catalog.clock_timestamp()
           FROM c WHERE m.msg_id = c.msg_id
         RETURNING m.msg_id, m.message ->> 'work_id';
+        GET DIAGNOSTICS n = ROW_COUNT;
+        IF n < p_qty THEN
+            RETURN QUERY
+            WITH c AS (
+                SELECT m.msg_id FROM pgmq.%2$I m
+                 WHERE m.vt <= pg_catalog.clock_timestamp() AND (m.headers -> 'animus_priority') IS NULL
+                 ORDER BY m.vt
+                 LIMIT p_qty - n
+                   FOR UPDATE SKIP LOCKED
+            )
+            UPDATE pgmq.%2$I m SET vt = p_until, read_ct = m.read_ct + 1, last_read_at = pg_catalog.clock_timestamp()
+              FROM c WHERE m.msg_id = c.msg_id
+            RETURNING m.msg_id, m.message ->> 'work_id';
+            GET DIAGNOSTICS k = ROW_COUNT;
+            n := n + k;
+        END IF;
+        IF n < p_qty THEN
+            RETURN QUERY
+            WITH c AS (
+                SELECT m.msg_id FROM pgmq.%2$I m
+                 WHERE m.vt <= pg_catalog.clock_timestamp() AND (m.headers -> 'animus_priority') < '0'
+                 ORDER BY (m.headers -> 'animus_priority') DESC, m.vt
+                 LIMIT p_qty - n
+                   FOR UPDATE SKIP LOCKED
+            )
+            UPDATE pgmq.%2$I m SET vt = p_until, read_ct = m.read_ct + 1, last_read_at = pg_catalog.clock_timestamp()
+              FROM c WHERE m.msg_id = c.msg_id
+            RETURNING m.msg_id, m.message ->> 'work_id';
+        END IF;
         RETURN;
     END IF;$f$, q, 'q_' || q);
         b_arch := b_arch || pg_catalog.format($f$
@@ -461,9 +493,12 @@ CREATE OR REPLACE FUNCTION animus.work_queue_claim(queue text, p_qty integer, p_
     LANGUAGE plpgsql
 AS $body$
 #variable_conflict use_column
+DECLARE
+    n bigint;
+    k bigint;
 BEGIN%s
     RETURN QUERY EXECUTE pg_catalog.format('WITH c AS (SELECT m.msg_id FROM pgmq.%%1$I m WHERE m.vt <= pg_catalog.clock_timestamp()
-          ORDER BY (m.headers -> ''animus_priority'') DESC NULLS LAST, m.vt LIMIT $1 FOR UPDATE SKIP LOCKED)
+          ORDER BY coalesce((m.headers ->> ''animus_priority'')::integer, 0) DESC, m.vt LIMIT $1 FOR UPDATE SKIP LOCKED)
         UPDATE pgmq.%%1$I m SET vt = $2, read_ct = m.read_ct + 1, last_read_at = pg_catalog.clock_timestamp()
           FROM c WHERE m.msg_id = c.msg_id RETURNING m.msg_id, m.message ->> ''work_id''', 'q_' || queue)
     USING p_qty, p_until;
@@ -560,9 +595,12 @@ BEGIN
     END IF;
     PERFORM pgmq.create(queue);
     -- Priority order for read_work: pgmq reads by msg_id only, so animus adds this index on the
-    -- pgmq queue table and reads in (priority desc, visible-at) order. See docs/work-queue.md.
-    EXECUTE format('CREATE INDEX %I ON pgmq.%I ((headers -> %L) DESC NULLS LAST, vt)',
-                   'q_' || queue || '_animus_priority', 'q_' || queue, 'animus_priority');
+    -- pgmq queue table and reads in (priority desc, visible-at) order. Partial: messages of
+    -- priority 0 (no animus_priority header, the common case) are read through pgmq's own vt index
+    -- and cost no entry here, neither when written nor when a claim, retry or heartbeat moves their
+    -- vt. See docs/work-queue.md.
+    EXECUTE format('CREATE INDEX %I ON pgmq.%I ((headers -> %L) DESC, vt) WHERE (headers -> %L) IS NOT NULL',
+                   'q_' || queue || '_animus_priority', 'q_' || queue, 'animus_priority', 'animus_priority');
     INSERT INTO animus.queues (queue_name, backoff_base, backoff_factor, backoff_cap, backoff_jitter, notify, notify_throttle)
     VALUES (queue, backoff_base, backoff_factor, backoff_cap, backoff_jitter, notify, notify_throttle);
     PERFORM animus.work_generate_queue_functions();
@@ -659,23 +697,24 @@ DO $$ BEGIN PERFORM animus.create_queue(queue => 'work'); END $$;
 -- No SET search_path here (every name is qualified): a SET clause would stop the planner from
 -- inlining this SQL function into the batch statements that call it per item.
 -- The pgmq message that carries a work item. Body: {"work_id", "work_type"}; headers:
--- {"animus_priority", "traceparent", "tracestate"} (absent keys omitted). Ordinary pgmq messages:
--- pgmq.read / pgmq.metrics on the queue work as usual.
+-- {"animus_priority", "traceparent", "tracestate"} (absent keys omitted; animus_priority only when
+-- not 0; NULL when no key is left, as pgmq.send stores). Ordinary pgmq messages: pgmq.read /
+-- pgmq.metrics on the queue work as usual.
 CREATE FUNCTION animus.work_message_headers(priority integer, trace_context jsonb)
     RETURNS jsonb
     IMMUTABLE
     PARALLEL SAFE
     LANGUAGE sql
 AS $$
-    SELECT pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
-        'animus_priority', priority,
+    SELECT NULLIF(pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+        'animus_priority', NULLIF(priority, 0),
         'traceparent', trace_context -> 'traceparent',
-        'tracestate', trace_context -> 'tracestate'));
+        'tracestate', trace_context -> 'tracestate')), '{}');
 $$;
 REVOKE ALL ON FUNCTION animus.work_message_headers(integer, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION animus.work_message_headers(integer, jsonb) TO animus_producer, animus_worker, animus_admin;
 COMMENT ON FUNCTION animus.work_message_headers(integer, jsonb) IS
-'The pgmq headers of a work item message: {"animus_priority": n, "traceparent": ..., "tracestate": ...}. Raises nothing.';
+'The pgmq headers of a work item message: {"animus_priority": n (only when not 0), "traceparent": ..., "tracestate": ...}, NULL when empty. Raises nothing.';
 
 -- Inserts the pgmq messages of new work items (ids preallocated from the queue's sequence, so the
 -- work item row is written once: one INSERT per table instead of INSERT + UPDATE).
@@ -909,7 +948,8 @@ BEGIN
                        updated_at = pg_catalog.clock_timestamp()
                  WHERE w.id = c.id;
                 EXECUTE pg_catalog.format(
-                    'UPDATE pgmq.%I SET vt = $2, headers = coalesce(headers, ''{}'') || pg_catalog.jsonb_build_object(''animus_priority'', $3)
+                    'UPDATE pgmq.%I SET vt = $2, headers = NULLIF(CASE WHEN $3 = 0 THEN coalesce(headers, ''{}'') - ''animus_priority''
+                       ELSE coalesce(headers, ''{}'') || pg_catalog.jsonb_build_object(''animus_priority'', $3) END, ''{}'')
                       WHERE msg_id = $1', 'q_' || submit_work.queue)
                 USING c.msg_id, CASE WHEN c.waits_for IS NULL THEN v_run_at ELSE 'infinity' END, submit_work.priority;
                 INSERT INTO animus.work_items (id, queue_name, work_type, dedup_key, source, trigger_info, params, priority,
@@ -930,9 +970,9 @@ BEGIN
         v_msg := animus.work_queue_create_item(submit_work.queue, v_id, submit_work.work_type, submit_work.dedup_key,
             submit_work.source, submit_work.trigger_info, v_params, submit_work.priority, submit_work.parent_id,
             submit_work.max_attempts, v_run_at, submit_work.trace_context,
-            CASE WHEN submit_work.trace_context IS NULL
-                 THEN pg_catalog.jsonb_build_object('animus_priority', submit_work.priority)
-                 ELSE animus.work_message_headers(submit_work.priority, submit_work.trace_context) END);
+            CASE WHEN submit_work.trace_context IS NOT NULL
+                 THEN animus.work_message_headers(submit_work.priority, submit_work.trace_context)
+                 WHEN submit_work.priority <> 0 THEN pg_catalog.jsonb_build_object('animus_priority', submit_work.priority) END);
         IF v_msg IS NOT NULL THEN
             RETURN ROW(v_id, 'created', v_id, v_msg)::animus.work_submission;
         END IF;

@@ -346,9 +346,12 @@ BEGIN
     END IF;
     PERFORM pgmq.create(queue);
     -- Priority order for read_work: pgmq reads by msg_id only, so animus adds this index on the
-    -- pgmq queue table and reads in (priority desc, visible-at) order. See docs/work-queue.md.
-    EXECUTE format('CREATE INDEX %I ON pgmq.%I ((headers -> %L) DESC NULLS LAST, vt)',
-                   'q_' || queue || '_animus_priority', 'q_' || queue, 'animus_priority');
+    -- pgmq queue table and reads in (priority desc, visible-at) order. Partial: messages of
+    -- priority 0 (no animus_priority header, the common case) are read through pgmq's own vt index
+    -- and cost no entry here, neither when written nor when a claim, retry or heartbeat moves their
+    -- vt. See docs/work-queue.md.
+    EXECUTE format('CREATE INDEX %I ON pgmq.%I ((headers -> %L) DESC, vt) WHERE (headers -> %L) IS NOT NULL',
+                   'q_' || queue || '_animus_priority', 'q_' || queue, 'animus_priority', 'animus_priority');
     INSERT INTO animus.queues (queue_name, backoff_base, backoff_factor, backoff_cap, backoff_jitter, notify, notify_throttle)
     VALUES (queue, backoff_base, backoff_factor, backoff_cap, backoff_jitter, notify, notify_throttle);
     PERFORM animus.work_generate_queue_functions();
@@ -2830,7 +2833,8 @@ BEGIN
                        updated_at = pg_catalog.clock_timestamp()
                  WHERE w.id = c.id;
                 EXECUTE pg_catalog.format(
-                    'UPDATE pgmq.%I SET vt = $2, headers = coalesce(headers, ''{}'') || pg_catalog.jsonb_build_object(''animus_priority'', $3)
+                    'UPDATE pgmq.%I SET vt = $2, headers = NULLIF(CASE WHEN $3 = 0 THEN coalesce(headers, ''{}'') - ''animus_priority''
+                       ELSE coalesce(headers, ''{}'') || pg_catalog.jsonb_build_object(''animus_priority'', $3) END, ''{}'')
                       WHERE msg_id = $1', 'q_' || submit_work.queue)
                 USING c.msg_id, CASE WHEN c.waits_for IS NULL THEN v_run_at ELSE 'infinity' END, submit_work.priority;
                 INSERT INTO animus.work_items (id, queue_name, work_type, dedup_key, source, trigger_info, params, priority,
@@ -2851,9 +2855,9 @@ BEGIN
         v_msg := animus.work_queue_create_item(submit_work.queue, v_id, submit_work.work_type, submit_work.dedup_key,
             submit_work.source, submit_work.trigger_info, v_params, submit_work.priority, submit_work.parent_id,
             submit_work.max_attempts, v_run_at, submit_work.trace_context,
-            CASE WHEN submit_work.trace_context IS NULL
-                 THEN pg_catalog.jsonb_build_object('animus_priority', submit_work.priority)
-                 ELSE animus.work_message_headers(submit_work.priority, submit_work.trace_context) END);
+            CASE WHEN submit_work.trace_context IS NOT NULL
+                 THEN animus.work_message_headers(submit_work.priority, submit_work.trace_context)
+                 WHEN submit_work.priority <> 0 THEN pg_catalog.jsonb_build_object('animus_priority', submit_work.priority) END);
         IF v_msg IS NOT NULL THEN
             RETURN ROW(v_id, 'created', v_id, v_msg)::animus.work_submission;
         END IF;
@@ -3299,19 +3303,51 @@ BEGIN
         END IF;
         RETURN id;
     END IF;$f$, q, 'q_' || q, 'pgmq.q_' || q || '_msg_id_seq');
+        -- Three bands, each read in order from its index: priority > 0 and < 0 from the partial
+        -- priority index (highest first, then earliest due), priority 0 (no header) from pgmq's vt
+        -- index. A band is read only when the ones before it did not fill p_qty.
         b_claim := b_claim || pg_catalog.format($f$
     IF queue = %1$L THEN
         RETURN QUERY
         WITH c AS (
             SELECT m.msg_id FROM pgmq.%2$I m
-             WHERE m.vt <= pg_catalog.clock_timestamp()
-             ORDER BY (m.headers -> 'animus_priority') DESC NULLS LAST, m.vt
+             WHERE m.vt <= pg_catalog.clock_timestamp() AND (m.headers -> 'animus_priority') > '0'
+             ORDER BY (m.headers -> 'animus_priority') DESC, m.vt
              LIMIT p_qty
                FOR UPDATE SKIP LOCKED
         )
         UPDATE pgmq.%2$I m SET vt = p_until, read_ct = m.read_ct + 1, last_read_at = pg_catalog.clock_timestamp()
           FROM c WHERE m.msg_id = c.msg_id
         RETURNING m.msg_id, m.message ->> 'work_id';
+        GET DIAGNOSTICS n = ROW_COUNT;
+        IF n < p_qty THEN
+            RETURN QUERY
+            WITH c AS (
+                SELECT m.msg_id FROM pgmq.%2$I m
+                 WHERE m.vt <= pg_catalog.clock_timestamp() AND (m.headers -> 'animus_priority') IS NULL
+                 ORDER BY m.vt
+                 LIMIT p_qty - n
+                   FOR UPDATE SKIP LOCKED
+            )
+            UPDATE pgmq.%2$I m SET vt = p_until, read_ct = m.read_ct + 1, last_read_at = pg_catalog.clock_timestamp()
+              FROM c WHERE m.msg_id = c.msg_id
+            RETURNING m.msg_id, m.message ->> 'work_id';
+            GET DIAGNOSTICS k = ROW_COUNT;
+            n := n + k;
+        END IF;
+        IF n < p_qty THEN
+            RETURN QUERY
+            WITH c AS (
+                SELECT m.msg_id FROM pgmq.%2$I m
+                 WHERE m.vt <= pg_catalog.clock_timestamp() AND (m.headers -> 'animus_priority') < '0'
+                 ORDER BY (m.headers -> 'animus_priority') DESC, m.vt
+                 LIMIT p_qty - n
+                   FOR UPDATE SKIP LOCKED
+            )
+            UPDATE pgmq.%2$I m SET vt = p_until, read_ct = m.read_ct + 1, last_read_at = pg_catalog.clock_timestamp()
+              FROM c WHERE m.msg_id = c.msg_id
+            RETURNING m.msg_id, m.message ->> 'work_id';
+        END IF;
         RETURN;
     END IF;$f$, q, 'q_' || q);
         b_arch := b_arch || pg_catalog.format($f$
@@ -3383,9 +3419,12 @@ CREATE OR REPLACE FUNCTION animus.work_queue_claim(queue text, p_qty integer, p_
     LANGUAGE plpgsql
 AS $body$
 #variable_conflict use_column
+DECLARE
+    n bigint;
+    k bigint;
 BEGIN%s
     RETURN QUERY EXECUTE pg_catalog.format('WITH c AS (SELECT m.msg_id FROM pgmq.%%1$I m WHERE m.vt <= pg_catalog.clock_timestamp()
-          ORDER BY (m.headers -> ''animus_priority'') DESC NULLS LAST, m.vt LIMIT $1 FOR UPDATE SKIP LOCKED)
+          ORDER BY coalesce((m.headers ->> ''animus_priority'')::integer, 0) DESC, m.vt LIMIT $1 FOR UPDATE SKIP LOCKED)
         UPDATE pgmq.%%1$I m SET vt = $2, read_ct = m.read_ct + 1, last_read_at = pg_catalog.clock_timestamp()
           FROM c WHERE m.msg_id = c.msg_id RETURNING m.msg_id, m.message ->> ''work_id''', 'q_' || queue)
     USING p_qty, p_until;
@@ -3475,17 +3514,17 @@ COMMENT ON FUNCTION animus.work_items_check_transition() IS 'Trigger: refuses st
 CREATE FUNCTION animus.work_message_headers(priority integer, trace_context jsonb) RETURNS jsonb
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
-    SELECT pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
-        'animus_priority', priority,
+    SELECT NULLIF(pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+        'animus_priority', NULLIF(priority, 0),
         'traceparent', trace_context -> 'traceparent',
-        'tracestate', trace_context -> 'tracestate'));
+        'tracestate', trace_context -> 'tracestate')), '{}');
 $$;
 
 --
 -- Name: FUNCTION work_message_headers(priority integer, trace_context jsonb); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.work_message_headers(priority integer, trace_context jsonb) IS 'The pgmq headers of a work item message: {"animus_priority": n, "traceparent": ..., "tracestate": ...}. Raises nothing.';
+COMMENT ON FUNCTION animus.work_message_headers(priority integer, trace_context jsonb) IS 'The pgmq headers of a work item message: {"animus_priority": n (only when not 0), "traceparent": ..., "tracestate": ...}, NULL when empty. Raises nothing.';
 
 --
 -- Name: work_new_id(); Type: FUNCTION; Schema: animus; Owner: -
@@ -3536,23 +3575,55 @@ CREATE FUNCTION animus.work_queue_claim(queue text, p_qty integer, p_until times
     LANGUAGE plpgsql
     AS $_$
 #variable_conflict use_column
+DECLARE
+    n bigint;
+    k bigint;
 BEGIN
     IF queue = 'work' THEN
         RETURN QUERY
         WITH c AS (
             SELECT m.msg_id FROM pgmq.q_work m
-             WHERE m.vt <= pg_catalog.clock_timestamp()
-             ORDER BY (m.headers -> 'animus_priority') DESC NULLS LAST, m.vt
+             WHERE m.vt <= pg_catalog.clock_timestamp() AND (m.headers -> 'animus_priority') > '0'
+             ORDER BY (m.headers -> 'animus_priority') DESC, m.vt
              LIMIT p_qty
                FOR UPDATE SKIP LOCKED
         )
         UPDATE pgmq.q_work m SET vt = p_until, read_ct = m.read_ct + 1, last_read_at = pg_catalog.clock_timestamp()
           FROM c WHERE m.msg_id = c.msg_id
         RETURNING m.msg_id, m.message ->> 'work_id';
+        GET DIAGNOSTICS n = ROW_COUNT;
+        IF n < p_qty THEN
+            RETURN QUERY
+            WITH c AS (
+                SELECT m.msg_id FROM pgmq.q_work m
+                 WHERE m.vt <= pg_catalog.clock_timestamp() AND (m.headers -> 'animus_priority') IS NULL
+                 ORDER BY m.vt
+                 LIMIT p_qty - n
+                   FOR UPDATE SKIP LOCKED
+            )
+            UPDATE pgmq.q_work m SET vt = p_until, read_ct = m.read_ct + 1, last_read_at = pg_catalog.clock_timestamp()
+              FROM c WHERE m.msg_id = c.msg_id
+            RETURNING m.msg_id, m.message ->> 'work_id';
+            GET DIAGNOSTICS k = ROW_COUNT;
+            n := n + k;
+        END IF;
+        IF n < p_qty THEN
+            RETURN QUERY
+            WITH c AS (
+                SELECT m.msg_id FROM pgmq.q_work m
+                 WHERE m.vt <= pg_catalog.clock_timestamp() AND (m.headers -> 'animus_priority') < '0'
+                 ORDER BY (m.headers -> 'animus_priority') DESC, m.vt
+                 LIMIT p_qty - n
+                   FOR UPDATE SKIP LOCKED
+            )
+            UPDATE pgmq.q_work m SET vt = p_until, read_ct = m.read_ct + 1, last_read_at = pg_catalog.clock_timestamp()
+              FROM c WHERE m.msg_id = c.msg_id
+            RETURNING m.msg_id, m.message ->> 'work_id';
+        END IF;
         RETURN;
     END IF;
     RETURN QUERY EXECUTE pg_catalog.format('WITH c AS (SELECT m.msg_id FROM pgmq.%1$I m WHERE m.vt <= pg_catalog.clock_timestamp()
-          ORDER BY (m.headers -> ''animus_priority'') DESC NULLS LAST, m.vt LIMIT $1 FOR UPDATE SKIP LOCKED)
+          ORDER BY coalesce((m.headers ->> ''animus_priority'')::integer, 0) DESC, m.vt LIMIT $1 FOR UPDATE SKIP LOCKED)
         UPDATE pgmq.%1$I m SET vt = $2, read_ct = m.read_ct + 1, last_read_at = pg_catalog.clock_timestamp()
           FROM c WHERE m.msg_id = c.msg_id RETURNING m.msg_id, m.message ->> ''work_id''', 'q_' || queue)
     USING p_qty, p_until;

@@ -1,7 +1,7 @@
 -- read_work: claims by priority, counts attempts, hides delayed and cancelled items, exposes requesters.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
-SELECT plan(21);
+SELECT plan(24);
 
 SELECT has_function('animus', 'read_work', ARRAY['text', 'interval', 'integer'], 'read_work exists');
 SELECT function_returns('animus', 'read_work', ARRAY['text', 'interval', 'integer'], 'setof record', 'read_work returns a set of work rows');
@@ -49,5 +49,23 @@ SELECT throws_ok($$SELECT * FROM animus.read_work(queue => 'no_such_queue')$$, '
 SELECT throws_ok($$SELECT * FROM animus.read_work(queue => 't_read', vt => '0 seconds')$$, 'ZA002', NULL, 'a non-positive vt raises ZA002');
 SELECT throws_ok($$SELECT * FROM animus.read_work(queue => 't_read', qty => 0)$$, 'ZA002', NULL, 'qty < 1 raises ZA002');
 
+
+-- Priority bands: > 0 and < 0 are read from the partial priority index, 0 (no header) from pgmq's vt
+-- index; one read crosses the bands in order and stops when qty is reached.
+SELECT animus.create_queue('t_bands') AS created \gset
+SELECT work_id AS b0a FROM animus.submit_work('t', 'test', queue => 't_bands') \gset
+SELECT work_id AS b5a FROM animus.submit_work('t', 'test', priority => 5, queue => 't_bands') \gset
+SELECT work_id AS bn5 FROM animus.submit_work('t', 'test', priority => -5, queue => 't_bands') \gset
+SELECT work_id AS b0b FROM animus.submit_work('t', 'test', queue => 't_bands') \gset
+SELECT work_id AS b5b FROM animus.submit_work('t', 'test', priority => 5, queue => 't_bands') \gset
+SELECT ok((SELECT pg_get_indexdef('pgmq.q_t_bands_animus_priority'::regclass) LIKE '%WHERE%IS NOT NULL%')
+          AND (SELECT count(*) FROM pgmq.q_t_bands WHERE headers -> 'animus_priority' IS NOT NULL) = 3,
+    'the priority index is partial: priority-0 messages carry no priority header and get no entry');
+SELECT results_eq($$SELECT work_id FROM animus.read_work(queue => 't_bands', qty => 3)$$,
+    format('VALUES (%L::uuid), (%L::uuid), (%L::uuid)', :'b5a', :'b5b', :'b0a'),
+    'one read takes priority 5 (oldest first), then priority 0, and stops at qty');
+SELECT results_eq($$SELECT work_id FROM animus.read_work(queue => 't_bands', qty => 5)$$,
+    format('VALUES (%L::uuid), (%L::uuid)', :'b0b', :'bn5'),
+    'the next read takes the rest of priority 0, then the negative priority');
 SELECT * FROM finish();
 ROLLBACK;

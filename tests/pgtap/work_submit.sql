@@ -24,8 +24,8 @@ SELECT is((SELECT message FROM pgmq.q_t_submit WHERE msg_id = :'first_msg'),
     jsonb_build_object('work_id', :'first', 'work_type', 'engage'),
     'the pgmq message body is {"work_id", "work_type"}');
 SELECT is((SELECT headers FROM pgmq.q_t_submit WHERE msg_id = :'first_msg'),
-    '{"animus_priority": 0, "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "tracestate": "k=v"}'::jsonb,
-    'the pgmq message headers carry the priority and the W3C trace context');
+    '{"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "tracestate": "k=v"}'::jsonb,
+    'the pgmq message headers carry the W3C trace context (priority 0 adds no header)');
 SELECT is((SELECT trace_context FROM animus.work_items WHERE id = :'first'),
     '{"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "tracestate": "k=v"}'::jsonb,
     'the trace context is stored on the work item');
