@@ -10,6 +10,8 @@ CREATE FUNCTION animus.release_work(work_id uuid, attempt integer DEFAULT NULL, 
     VOLATILE
     SECURITY DEFINER
     SET search_path = ''
+    SET plan_cache_mode = force_generic_plan
+    SET enable_seqscan = off
     LANGUAGE plpgsql
 AS $$
 DECLARE

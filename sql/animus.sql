@@ -1195,6 +1195,15 @@ COMMENT ON FUNCTION animus.submit_work_batch(jsonb, text, text, jsonb) IS
 -- Deploy animus:work_lifecycle to pg
 -- requires: work_submit
 
+-- The worker functions (read_work, complete_work, fail_work, heartbeat_work, cancel_work, and
+-- release_work in work_release) run with SET plan_cache_mode = force_generic_plan and
+-- SET enable_seqscan = off, like submit_work: every statement in them (and in the generated queue
+-- functions they call) is a key look-up. With the default plan cache mode the planner re-planned
+-- them in most calls (65 % of a read + complete cycle's statement time), and a generic plan made
+-- without the second setting claimed through a hash join over a sequential scan of the whole
+-- queue table. Measured per read_work + complete_work cycle of server CPU: 858 us before, 392 us
+-- after (a raw pgmq.read + pgmq.archive: 387 us).
+
 -- Raises the right error for a work item that a worker operation could not act on. attempt: the
 -- caller's claim token (read_work's attempts), NULL when the caller passed none.
 CREATE FUNCTION animus.work_raise_not_running(work_id uuid, operation text, attempt integer DEFAULT NULL)
@@ -1334,6 +1343,8 @@ CREATE FUNCTION animus.read_work(
     VOLATILE
     SECURITY DEFINER
     SET search_path = ''
+    SET plan_cache_mode = force_generic_plan
+    SET enable_seqscan = off
     -- Every statement here looks rows up by key (message ids, work ids, merged_into of the claimed
     -- items). With hot keys the planner expects thousands of merged rows per item and picks a bitmap
     -- scan for the requesters sub-query, whose per-item set-up (~150 us on PostgreSQL 18) dominated a
@@ -1465,6 +1476,8 @@ CREATE FUNCTION animus.complete_work(work_ids uuid[], outcomes jsonb[] DEFAULT N
     VOLATILE
     SECURITY DEFINER
     SET search_path = ''
+    SET plan_cache_mode = force_generic_plan
+    SET enable_seqscan = off
     LANGUAGE plpgsql
 AS $$
 #variable_conflict use_column
@@ -1521,6 +1534,8 @@ CREATE FUNCTION animus.complete_work(work_id uuid, outcome jsonb DEFAULT NULL, a
     VOLATILE
     SECURITY DEFINER
     SET search_path = ''
+    SET plan_cache_mode = force_generic_plan
+    SET enable_seqscan = off
     LANGUAGE plpgsql
 AS $$
 DECLARE
@@ -1556,6 +1571,8 @@ CREATE FUNCTION animus.fail_work(work_ids uuid[], error text, retryable boolean 
     VOLATILE
     SECURITY DEFINER
     SET search_path = ''
+    SET plan_cache_mode = force_generic_plan
+    SET enable_seqscan = off
     LANGUAGE plpgsql
 AS $$
 #variable_conflict use_column
@@ -1640,6 +1657,8 @@ CREATE FUNCTION animus.fail_work(work_id uuid, error text, retryable boolean DEF
     VOLATILE
     SECURITY DEFINER
     SET search_path = ''
+    SET plan_cache_mode = force_generic_plan
+    SET enable_seqscan = off
     LANGUAGE plpgsql
 AS $$
 #variable_conflict use_column
@@ -1668,6 +1687,8 @@ CREATE FUNCTION animus.heartbeat_work(work_id uuid, extend interval DEFAULT '30 
     VOLATILE
     SECURITY DEFINER
     SET search_path = ''
+    SET plan_cache_mode = force_generic_plan
+    SET enable_seqscan = off
     LANGUAGE plpgsql
 AS $$
 #variable_conflict use_column
@@ -1712,6 +1733,8 @@ CREATE FUNCTION animus.cancel_work(work_id uuid)
     VOLATILE
     SECURITY DEFINER
     SET search_path = ''
+    SET plan_cache_mode = force_generic_plan
+    SET enable_seqscan = off
     LANGUAGE plpgsql
 AS $$
 DECLARE
@@ -2007,6 +2030,8 @@ CREATE FUNCTION animus.release_work(work_id uuid, attempt integer DEFAULT NULL, 
     VOLATILE
     SECURITY DEFINER
     SET search_path = ''
+    SET plan_cache_mode = force_generic_plan
+    SET enable_seqscan = off
     LANGUAGE plpgsql
 AS $$
 DECLARE

@@ -102,6 +102,8 @@ COMMENT ON FUNCTION animus.bm25_tf_weight(tf double precision, doc_len double pr
 CREATE FUNCTION animus.cancel_work(work_id uuid) RETURNS boolean
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
+    SET plan_cache_mode TO 'force_generic_plan'
+    SET enable_seqscan TO 'off'
     AS $$
 DECLARE
     w animus.work_items;
@@ -146,6 +148,8 @@ COMMENT ON FUNCTION animus.cancel_work(work_id uuid) IS 'Cancels a queued or run
 CREATE FUNCTION animus.complete_work(work_ids uuid[], outcomes jsonb[] DEFAULT NULL::jsonb[], attempts integer[] DEFAULT NULL::integer[]) RETURNS TABLE(work_id uuid, completed boolean)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
+    SET plan_cache_mode TO 'force_generic_plan'
+    SET enable_seqscan TO 'off'
     AS $$
 #variable_conflict use_column
 DECLARE
@@ -205,6 +209,8 @@ COMMENT ON FUNCTION animus.complete_work(work_ids uuid[], outcomes jsonb[], atte
 CREATE FUNCTION animus.complete_work(work_id uuid, outcome jsonb DEFAULT NULL::jsonb, attempt integer DEFAULT NULL::integer) RETURNS boolean
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
+    SET plan_cache_mode TO 'force_generic_plan'
+    SET enable_seqscan TO 'off'
     AS $$
 DECLARE
     v_queue text;
@@ -482,6 +488,8 @@ COMMENT ON FUNCTION animus.drop_queue(queue text) IS 'Drops a work queue: its wo
 CREATE FUNCTION animus.fail_work(work_ids uuid[], error text, retryable boolean DEFAULT true, attempts integer[] DEFAULT NULL::integer[]) RETURNS TABLE(work_id uuid, failed boolean, state text, retry_at timestamp with time zone)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
+    SET plan_cache_mode TO 'force_generic_plan'
+    SET enable_seqscan TO 'off'
     AS $$
 #variable_conflict use_column
 DECLARE
@@ -569,6 +577,8 @@ COMMENT ON FUNCTION animus.fail_work(work_ids uuid[], error text, retryable bool
 CREATE FUNCTION animus.fail_work(work_id uuid, error text, retryable boolean DEFAULT true, attempt integer DEFAULT NULL::integer) RETURNS TABLE(state text, retry_at timestamp with time zone)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
+    SET plan_cache_mode TO 'force_generic_plan'
+    SET enable_seqscan TO 'off'
     AS $$
 #variable_conflict use_column
 DECLARE
@@ -769,6 +779,8 @@ COMMENT ON FUNCTION animus.grant_memory_namespace(role_name text, namespace text
 CREATE FUNCTION animus.heartbeat_work(work_id uuid, extend interval DEFAULT '00:00:30'::interval, attempt integer DEFAULT NULL::integer) RETURNS TABLE(state text, cancelled boolean, visible_until timestamp with time zone)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
+    SET plan_cache_mode TO 'force_generic_plan'
+    SET enable_seqscan TO 'off'
     AS $$
 #variable_conflict use_column
 DECLARE
@@ -2417,6 +2429,8 @@ COMMENT ON FUNCTION animus.queue_stats(queue text) IS 'Statistics per queue (NUL
 CREATE FUNCTION animus.read_work(queue text DEFAULT 'work'::text, vt interval DEFAULT '00:00:30'::interval, qty integer DEFAULT 1) RETURNS TABLE(work_id uuid, queue_name text, work_type text, dedup_key text, params jsonb, priority integer, attempts integer, max_attempts integer, msg_id bigint, parent_id uuid, source text, trigger_info text, trace_context jsonb, requesters jsonb, created_at timestamp with time zone, visible_until timestamp with time zone)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
+    SET plan_cache_mode TO 'force_generic_plan'
+    SET enable_seqscan TO 'off'
     SET enable_bitmapscan TO 'off'
     AS $_$
 #variable_conflict use_column
@@ -2541,6 +2555,8 @@ COMMENT ON FUNCTION animus.read_work(queue text, vt interval, qty integer) IS 'C
 CREATE FUNCTION animus.release_work(work_id uuid, attempt integer DEFAULT NULL::integer, delay interval DEFAULT '00:00:00'::interval) RETURNS timestamp with time zone
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
+    SET plan_cache_mode TO 'force_generic_plan'
+    SET enable_seqscan TO 'off'
     AS $$
 DECLARE
     v_queue text;

@@ -24,12 +24,21 @@ DEVDB createdb "$db" --drop >/dev/null
 sqitch_run "$URL" deploy >/dev/null 2>&1
 sql "SELECT animus.create_queue(queue => 'bench'); SELECT pgmq.create('rawq');" >/dev/null
 
-# A worker waiting for wake-ups, connected for the whole run (it never consumes: the NOTIFYs queue up).
-"$PGBIN/psql" -X -q -d "$URL" -c "LISTEN animus_work" -c "SELECT pg_sleep(3600)" >/dev/null 2>&1 &
+# A worker waiting for wake-ups, connected for the whole run: it LISTENs and reads each NOTIFY as
+# it arrives, waiting on its socket like the animus Worker (it never consumes work items). Not
+# `psql -c "LISTEN ..." -c "SELECT pg_sleep(...)"`: a statement that runs for the whole benchmark
+# holds a snapshot, so VACUUM could not remove any row version the runs leave behind.
+"$PY" -c '
+import sys, psycopg
+with psycopg.connect(sys.argv[1], autocommit=True, application_name="animus_bench_listener") as c:
+    c.execute("LISTEN animus_work")
+    for _ in c.notifies():
+        pass
+' "$URL" &
 LISTENER=$!
 trap 'kill $LISTENER 2>/dev/null || true' EXIT
 sleep 1
-[ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE datname = '$db' AND query LIKE '%pg_sleep(3600)%' AND pid <> pg_backend_pid()")" = 1 ] \
+[ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE datname = '$db' AND application_name = 'animus_bench_listener'")" = 1 ] \
   || { echo "listener did not connect" >&2; exit 1; }
 echo "   listener connected (LISTEN animus_work)"
 

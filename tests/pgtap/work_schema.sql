@@ -1,7 +1,7 @@
 -- Work queue schema: tables, dedup index, legal state transitions, error codes, privileges.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
-SELECT plan(30);
+SELECT plan(31);
 
 SELECT has_table('animus', 'work_items', 'table animus.work_items exists');
 SELECT has_table('animus', 'queues', 'table animus.queues exists');
@@ -50,6 +50,12 @@ SELECT ok((SELECT work_id FROM animus.submit_work('t', 'test', queue => 't_schem
 SELECT ok((SELECT p.proconfig @> ARRAY['plan_cache_mode=force_generic_plan', 'enable_seqscan=off'] FROM pg_proc p
             WHERE p.oid = 'animus.submit_work(text, text, jsonb, text, text, integer, uuid, integer, text, interval, timestamptz, text, jsonb)'::regprocedure),
     'submit_work always uses generic plans without sequential scans (its dedup probe is never re-planned per call, nor a table scan)');
+SELECT is_empty($$
+    SELECT p.oid::regprocedure::text FROM pg_proc p
+     WHERE p.pronamespace = 'animus'::regnamespace
+       AND p.proname IN ('submit_work', 'read_work', 'complete_work', 'fail_work', 'heartbeat_work', 'cancel_work', 'release_work')
+       AND NOT coalesce(p.proconfig @> ARRAY['plan_cache_mode=force_generic_plan', 'enable_seqscan=off'], false)$$,
+    'every work queue function on a submit or worker path runs with generic plans and without sequential scans');
 
 -- The trigger allows exactly the pairs of animus.work_state_transitions (it keeps its own constant list).
 CREATE FUNCTION pg_temp.transition_allowed(from_state text, to_state text) RETURNS boolean LANGUAGE plpgsql AS $$
