@@ -56,7 +56,8 @@ CREATE TABLE animus.work_items (
     updated_at      timestamptz NOT NULL DEFAULT clock_timestamp(),
     started_at      timestamptz,
     heartbeat_at    timestamptz,
-    resolved_at     timestamptz
+    resolved_at     timestamptz,
+    released        integer NOT NULL DEFAULT 0
     -- No CHECK constraint: PostgreSQL reads a CHECK's stored expression back from its text form and
     -- compiles it in every INSERT and UPDATE statement (measured 8.5 us per submit, the same on every
     -- claim and settle). Rows are written only by the animus functions (no role has table
@@ -72,6 +73,8 @@ COMMENT ON TABLE animus.work_items IS 'One row per submission. Canonical items m
 COMMENT ON COLUMN animus.work_items.merged_into IS 'state merged: the canonical work item this duplicate submission was merged into (no FK: see deploy/work_items.sql).';
 COMMENT ON COLUMN animus.work_items.parent_id IS 'the parent work item (checked at submit; set to NULL when the parent is purged).';
 COMMENT ON COLUMN animus.work_items.waits_for IS 'replace mode while the canonical item runs: this queued follow-up waits for that running item to end, then becomes the key holder and visible.';
+COMMENT ON COLUMN animus.work_items.attempts IS 'claims so far (read_work adds one per claim, nothing ever takes one back): the claim token workers pass as attempt.';
+COMMENT ON COLUMN animus.work_items.released IS 'claims given back with release_work: they do not count against max_attempts (attempts - released is what counts).';
 COMMENT ON COLUMN animus.work_items.msg_id IS 'id of the pgmq message in pgmq.q_<queue_name> that carries this item (NULL for merged rows).';
 
 -- Work item ids: UUIDv7 (time-ordered) where the server has it (PostgreSQL 18), else random v4.

@@ -204,7 +204,7 @@ BEGIN
     WITH m AS (
         SELECT * FROM ROWS FROM (pg_catalog.unnest(m_ids), pg_catalog.unnest(m_work)) AS m(msg_id, work_id)
     ), l AS (
-        SELECT w.id, w.state IN ('queued', 'running') AS active, w.attempts < w.max_attempts AS left, m.msg_id
+        SELECT w.id, w.state IN ('queued', 'running') AS active, w.attempts - w.released < w.max_attempts AS left, m.msg_id
           FROM m JOIN animus.work_items w ON w.id = m.work_id AND w.queue_name = read_work.queue
            FOR UPDATE OF w SKIP LOCKED
     )
@@ -220,7 +220,7 @@ BEGIN
         UPDATE animus.work_items w
            SET state = 'dead', resolved_at = pg_catalog.clock_timestamp(), updated_at = pg_catalog.clock_timestamp(),
                error = pg_catalog.format('attempt %s of %s timed out: the visibility timeout expired without complete_work or fail_work%s',
-                                         w.attempts, w.max_attempts, ' (last error: ' || w.error || ')')
+                                         w.attempts - w.released, w.max_attempts, ' (last error: ' || w.error || ')')
          WHERE w.id = ANY (d_ids);
         PERFORM animus.work_release_followups(d_ids);
     END IF;
@@ -407,19 +407,20 @@ BEGIN
             DETAIL = pg_catalog.format('%s work ids, %s attempts', pg_catalog.cardinality(work_ids), pg_catalog.cardinality(fail_work.attempts)),
             HINT = 'Pass attempts => NULL (no fencing), or the attempts read_work returned, aligned with work_ids.';
     END IF;
-    -- Retry delay: min(cap, base * factor^(attempts-1)) scaled by a random factor in [1-jitter, 1+jitter].
+    -- Retry delay: min(cap, base * factor^(n-1)) scaled by a random factor in [1-jitter, 1+jitter], where
+    -- n = attempts - released is the number of attempts that counted (released claims do not).
     FOR r IN
         WITH u AS (
             UPDATE animus.work_items w
-               SET state = CASE WHEN retryable AND w.attempts < w.max_attempts THEN 'queued' ELSE 'dead' END,
+               SET state = CASE WHEN retryable AND w.attempts - w.released < w.max_attempts THEN 'queued' ELSE 'dead' END,
                    error = fail_work.error,
-                   run_at = CASE WHEN retryable AND w.attempts < w.max_attempts
+                   run_at = CASE WHEN retryable AND w.attempts - w.released < w.max_attempts
                                  THEN pg_catalog.clock_timestamp() + pg_catalog.make_interval(secs =>
                                       least(extract(epoch FROM q.backoff_cap),
-                                            extract(epoch FROM q.backoff_base) * q.backoff_factor ^ least(w.attempts - 1, 60))
+                                            extract(epoch FROM q.backoff_base) * q.backoff_factor ^ least(w.attempts - w.released - 1, 60))
                                       * (1 + q.backoff_jitter * (2 * pg_catalog.random() - 1)))
                                  ELSE w.run_at END,
-                   resolved_at = CASE WHEN retryable AND w.attempts < w.max_attempts THEN NULL ELSE pg_catalog.clock_timestamp() END,
+                   resolved_at = CASE WHEN retryable AND w.attempts - w.released < w.max_attempts THEN NULL ELSE pg_catalog.clock_timestamp() END,
                    duration_ms = extract(epoch FROM pg_catalog.clock_timestamp() - w.started_at) * 1000,
                    updated_at = pg_catalog.clock_timestamp()
               FROM animus.queues q, ROWS FROM (pg_catalog.unnest(work_ids), pg_catalog.unnest(fail_work.attempts)) AS i(id, attempt)

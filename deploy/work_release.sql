@@ -29,10 +29,13 @@ BEGIN
     END IF;
     v_at := pg_catalog.clock_timestamp() + release_work.delay;
     -- running -> queued (a legal transition, as for a retry); read_work counted the attempt when
-    -- it claimed the item, so it is taken back: the next claim counts the same attempt again.
+    -- it claimed the item, so the claim is recorded as released: it does not count against
+    -- max_attempts (attempts - released does). attempts itself never goes down, so it stays a claim
+    -- token no two claims share: the releasing worker's late complete/fail of this claim raises
+    -- ZA108 even after the item is claimed again.
     -- Claim fencing as in complete_work: with attempt, only the caller's own claim is released.
     UPDATE animus.work_items w
-       SET state = 'queued', attempts = greatest(w.attempts - 1, 0), run_at = v_at,
+       SET state = 'queued', released = w.released + 1, run_at = v_at,
            updated_at = pg_catalog.clock_timestamp()
      WHERE w.id = release_work.work_id AND w.state = 'running'
        AND (release_work.attempt IS NULL OR w.attempts = release_work.attempt)
@@ -47,6 +50,6 @@ $$;
 REVOKE ALL ON FUNCTION animus.release_work(uuid, integer, interval) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION animus.release_work(uuid, integer, interval) TO animus_worker, animus_admin;
 COMMENT ON FUNCTION animus.release_work(uuid, integer, interval) IS
-'Gives a running (claimed) work item back: state queued again, visible to read_work after `delay` (default at once), and the attempt read_work counted for this claim is taken back (attempts - 1), so a release, e.g. at a graceful worker shutdown, is not a failed attempt. The item keeps its error, its merged duplicates and a waiting replace-mode follow-up (which keeps waiting). Claim fencing: with attempt (the attempts read_work returned) the item must still be at that attempt. Returns the time the item becomes visible again. Raises ZA001 (work_id NULL), ZA002 (delay NULL or negative), ZA102 (unknown work item), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued, not running), ZA104 (already ended, cancelled or merged).';
+'Gives a running (claimed) work item back: state queued again, visible to read_work after `delay` (default at once), and the claim does not count against max_attempts (released + 1: attempts - released is what counts), so a release, e.g. at a graceful worker shutdown, is not a failed attempt; attempts, the claim token, never goes down, so a late settle of the released claim raises ZA108. The item keeps its error, its merged duplicates and a waiting replace-mode follow-up (which keeps waiting). Claim fencing: with attempt (the attempts read_work returned) the item must still be at that attempt. Returns the time the item becomes visible again. Raises ZA001 (work_id NULL), ZA002 (delay NULL or negative), ZA102 (unknown work item), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued, not running), ZA104 (already ended, cancelled or merged).';
 
 COMMIT;

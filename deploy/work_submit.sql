@@ -413,7 +413,8 @@ BEGIN
                 pg_catalog.clock_timestamp() + coalesce((e.item ->> 'delay')::numeric, 0) * interval '1 second', -- run_at
                 NULL, NULL, NULL,                                                   -- outcome, error, duration_ms
                 coalesce(e.item -> 'trace_context', submit_work_batch.trace_context),
-                pg_catalog.clock_timestamp(), pg_catalog.clock_timestamp(), NULL, NULL, NULL -- created/updated/started/heartbeat/resolved
+                pg_catalog.clock_timestamp(), pg_catalog.clock_timestamp(), NULL, NULL, NULL, -- created/updated/started/heartbeat/resolved
+                0                                                                   -- released
               )::animus.work_items AS r
               FROM pg_catalog.jsonb_array_elements(items) WITH ORDINALITY AS e(item, n)) AS w;
     IF v_ids IS NULL THEN

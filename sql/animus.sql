@@ -197,7 +197,8 @@ CREATE TABLE animus.work_items (
     updated_at      timestamptz NOT NULL DEFAULT clock_timestamp(),
     started_at      timestamptz,
     heartbeat_at    timestamptz,
-    resolved_at     timestamptz
+    resolved_at     timestamptz,
+    released        integer NOT NULL DEFAULT 0
     -- No CHECK constraint: PostgreSQL reads a CHECK's stored expression back from its text form and
     -- compiles it in every INSERT and UPDATE statement (measured 8.5 us per submit, the same on every
     -- claim and settle). Rows are written only by the animus functions (no role has table
@@ -213,6 +214,8 @@ COMMENT ON TABLE animus.work_items IS 'One row per submission. Canonical items m
 COMMENT ON COLUMN animus.work_items.merged_into IS 'state merged: the canonical work item this duplicate submission was merged into (no FK: see deploy/work_items.sql).';
 COMMENT ON COLUMN animus.work_items.parent_id IS 'the parent work item (checked at submit; set to NULL when the parent is purged).';
 COMMENT ON COLUMN animus.work_items.waits_for IS 'replace mode while the canonical item runs: this queued follow-up waits for that running item to end, then becomes the key holder and visible.';
+COMMENT ON COLUMN animus.work_items.attempts IS 'claims so far (read_work adds one per claim, nothing ever takes one back): the claim token workers pass as attempt.';
+COMMENT ON COLUMN animus.work_items.released IS 'claims given back with release_work: they do not count against max_attempts (attempts - released is what counts).';
 COMMENT ON COLUMN animus.work_items.msg_id IS 'id of the pgmq message in pgmq.q_<queue_name> that carries this item (NULL for merged rows).';
 
 -- Work item ids: UUIDv7 (time-ordered) where the server has it (PostgreSQL 18), else random v4.
@@ -1104,7 +1107,8 @@ BEGIN
                 pg_catalog.clock_timestamp() + coalesce((e.item ->> 'delay')::numeric, 0) * interval '1 second', -- run_at
                 NULL, NULL, NULL,                                                   -- outcome, error, duration_ms
                 coalesce(e.item -> 'trace_context', submit_work_batch.trace_context),
-                pg_catalog.clock_timestamp(), pg_catalog.clock_timestamp(), NULL, NULL, NULL -- created/updated/started/heartbeat/resolved
+                pg_catalog.clock_timestamp(), pg_catalog.clock_timestamp(), NULL, NULL, NULL, -- created/updated/started/heartbeat/resolved
+                0                                                                   -- released
               )::animus.work_items AS r
               FROM pg_catalog.jsonb_array_elements(items) WITH ORDINALITY AS e(item, n)) AS w;
     IF v_ids IS NULL THEN
@@ -1396,7 +1400,7 @@ BEGIN
     WITH m AS (
         SELECT * FROM ROWS FROM (pg_catalog.unnest(m_ids), pg_catalog.unnest(m_work)) AS m(msg_id, work_id)
     ), l AS (
-        SELECT w.id, w.state IN ('queued', 'running') AS active, w.attempts < w.max_attempts AS left, m.msg_id
+        SELECT w.id, w.state IN ('queued', 'running') AS active, w.attempts - w.released < w.max_attempts AS left, m.msg_id
           FROM m JOIN animus.work_items w ON w.id = m.work_id AND w.queue_name = read_work.queue
            FOR UPDATE OF w SKIP LOCKED
     )
@@ -1412,7 +1416,7 @@ BEGIN
         UPDATE animus.work_items w
            SET state = 'dead', resolved_at = pg_catalog.clock_timestamp(), updated_at = pg_catalog.clock_timestamp(),
                error = pg_catalog.format('attempt %s of %s timed out: the visibility timeout expired without complete_work or fail_work%s',
-                                         w.attempts, w.max_attempts, ' (last error: ' || w.error || ')')
+                                         w.attempts - w.released, w.max_attempts, ' (last error: ' || w.error || ')')
          WHERE w.id = ANY (d_ids);
         PERFORM animus.work_release_followups(d_ids);
     END IF;
@@ -1599,19 +1603,20 @@ BEGIN
             DETAIL = pg_catalog.format('%s work ids, %s attempts', pg_catalog.cardinality(work_ids), pg_catalog.cardinality(fail_work.attempts)),
             HINT = 'Pass attempts => NULL (no fencing), or the attempts read_work returned, aligned with work_ids.';
     END IF;
-    -- Retry delay: min(cap, base * factor^(attempts-1)) scaled by a random factor in [1-jitter, 1+jitter].
+    -- Retry delay: min(cap, base * factor^(n-1)) scaled by a random factor in [1-jitter, 1+jitter], where
+    -- n = attempts - released is the number of attempts that counted (released claims do not).
     FOR r IN
         WITH u AS (
             UPDATE animus.work_items w
-               SET state = CASE WHEN retryable AND w.attempts < w.max_attempts THEN 'queued' ELSE 'dead' END,
+               SET state = CASE WHEN retryable AND w.attempts - w.released < w.max_attempts THEN 'queued' ELSE 'dead' END,
                    error = fail_work.error,
-                   run_at = CASE WHEN retryable AND w.attempts < w.max_attempts
+                   run_at = CASE WHEN retryable AND w.attempts - w.released < w.max_attempts
                                  THEN pg_catalog.clock_timestamp() + pg_catalog.make_interval(secs =>
                                       least(extract(epoch FROM q.backoff_cap),
-                                            extract(epoch FROM q.backoff_base) * q.backoff_factor ^ least(w.attempts - 1, 60))
+                                            extract(epoch FROM q.backoff_base) * q.backoff_factor ^ least(w.attempts - w.released - 1, 60))
                                       * (1 + q.backoff_jitter * (2 * pg_catalog.random() - 1)))
                                  ELSE w.run_at END,
-                   resolved_at = CASE WHEN retryable AND w.attempts < w.max_attempts THEN NULL ELSE pg_catalog.clock_timestamp() END,
+                   resolved_at = CASE WHEN retryable AND w.attempts - w.released < w.max_attempts THEN NULL ELSE pg_catalog.clock_timestamp() END,
                    duration_ms = extract(epoch FROM pg_catalog.clock_timestamp() - w.started_at) * 1000,
                    updated_at = pg_catalog.clock_timestamp()
               FROM animus.queues q, ROWS FROM (pg_catalog.unnest(work_ids), pg_catalog.unnest(fail_work.attempts)) AS i(id, attempt)
@@ -2049,10 +2054,13 @@ BEGIN
     END IF;
     v_at := pg_catalog.clock_timestamp() + release_work.delay;
     -- running -> queued (a legal transition, as for a retry); read_work counted the attempt when
-    -- it claimed the item, so it is taken back: the next claim counts the same attempt again.
+    -- it claimed the item, so the claim is recorded as released: it does not count against
+    -- max_attempts (attempts - released does). attempts itself never goes down, so it stays a claim
+    -- token no two claims share: the releasing worker's late complete/fail of this claim raises
+    -- ZA108 even after the item is claimed again.
     -- Claim fencing as in complete_work: with attempt, only the caller's own claim is released.
     UPDATE animus.work_items w
-       SET state = 'queued', attempts = greatest(w.attempts - 1, 0), run_at = v_at,
+       SET state = 'queued', released = w.released + 1, run_at = v_at,
            updated_at = pg_catalog.clock_timestamp()
      WHERE w.id = release_work.work_id AND w.state = 'running'
        AND (release_work.attempt IS NULL OR w.attempts = release_work.attempt)
@@ -2067,7 +2075,7 @@ $$;
 REVOKE ALL ON FUNCTION animus.release_work(uuid, integer, interval) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION animus.release_work(uuid, integer, interval) TO animus_worker, animus_admin;
 COMMENT ON FUNCTION animus.release_work(uuid, integer, interval) IS
-'Gives a running (claimed) work item back: state queued again, visible to read_work after `delay` (default at once), and the attempt read_work counted for this claim is taken back (attempts - 1), so a release, e.g. at a graceful worker shutdown, is not a failed attempt. The item keeps its error, its merged duplicates and a waiting replace-mode follow-up (which keeps waiting). Claim fencing: with attempt (the attempts read_work returned) the item must still be at that attempt. Returns the time the item becomes visible again. Raises ZA001 (work_id NULL), ZA002 (delay NULL or negative), ZA102 (unknown work item), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued, not running), ZA104 (already ended, cancelled or merged).';
+'Gives a running (claimed) work item back: state queued again, visible to read_work after `delay` (default at once), and the claim does not count against max_attempts (released + 1: attempts - released is what counts), so a release, e.g. at a graceful worker shutdown, is not a failed attempt; attempts, the claim token, never goes down, so a late settle of the released claim raises ZA108. The item keeps its error, its merged duplicates and a waiting replace-mode follow-up (which keeps waiting). Claim fencing: with attempt (the attempts read_work returned) the item must still be at that attempt. Returns the time the item becomes visible again. Raises ZA001 (work_id NULL), ZA002 (delay NULL or negative), ZA102 (unknown work item), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued, not running), ZA104 (already ended, cancelled or merged).';
 
 -- ==== change memory_table (deploy/memory_table.sql) ====
 -- Deploy animus:memory_table to pg

@@ -7,7 +7,7 @@ SELECT queue_name, backoff_base, backoff_factor, backoff_cap, backoff_jitter, no
   FROM animus.queues WHERE false;
 SELECT id, queue_name, work_type, dedup_key, source, trigger_info, params, priority, state, merged_into,
        waits_for, parent_id, attempts, max_attempts, msg_id, run_at, outcome, error, duration_ms,
-       trace_context, created_at, updated_at, started_at, heartbeat_at, resolved_at
+       trace_context, created_at, updated_at, started_at, heartbeat_at, resolved_at, released
   FROM animus.work_items WHERE false;
 SELECT from_state, to_state, why FROM animus.work_state_transitions WHERE false;
 SELECT animus.work_new_id() WHERE false;

@@ -1,7 +1,7 @@
 -- release_work gives a claimed item back: queued, visible after delay, the attempt not counted.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
-SELECT plan(30);
+SELECT plan(34);
 
 -- shape
 SELECT has_function('animus', 'release_work', ARRAY['uuid', 'integer', 'interval'], 'release_work(work_id, attempt, delay) exists');
@@ -16,13 +16,13 @@ SELECT animus.create_queue('t_rel') AS created \gset
 SELECT work_id AS w, msg_id AS m FROM animus.submit_work('t', 's', queue => 't_rel', max_attempts => 2) \gset
 SELECT is((SELECT attempts FROM animus.read_work('t_rel', vt => '10 minutes')), 1, 'the first claim counts attempt 1');
 SELECT ok(animus.release_work(:'w'::uuid) <= clock_timestamp(), 'a release without delay is visible at once');
-SELECT row_eq(format('SELECT state, attempts FROM animus.work_items WHERE id = %L', :'w'), ROW('queued'::text, 0),
-    'the released item is queued again and its attempt is not counted');
+SELECT row_eq(format('SELECT state, attempts, released FROM animus.work_items WHERE id = %L', :'w'), ROW('queued'::text, 1, 1),
+    'the released item is queued again; its claim is recorded as released (attempts, the claim token, never goes down)');
 SELECT ok((SELECT vt FROM pgmq.q_t_rel WHERE msg_id = :'m') <= clock_timestamp(), 'its message is visible again (not after the 10 minute claim)');
-SELECT is((SELECT attempts FROM animus.read_work('t_rel', vt => '10 minutes')), 1, 'the next claim counts attempt 1 again');
+SELECT is((SELECT attempts FROM animus.read_work('t_rel', vt => '10 minutes')), 2, 'the next claim is attempt 2: a new claim token');
 SELECT lives_ok(format('SELECT animus.release_work(%L::uuid)', :'w'), 'a second claim can be released too');
-SELECT is((SELECT attempts FROM animus.read_work('t_rel', vt => '10 minutes')), 1,
-    'releases never use up attempts: an item with max_attempts 2 is still claimed as attempt 1, not dead-lettered');
+SELECT is((SELECT attempts FROM animus.read_work('t_rel', vt => '10 minutes')), 3,
+    'releases never use up attempts: an item with max_attempts 2 is claimed a third time, not dead-lettered');
 SELECT is((SELECT state FROM animus.work_items WHERE id = :'w'), 'running', 'and it runs');
 
 -- behaviour: release with a delay
@@ -52,8 +52,14 @@ SELECT throws_ok(format('SELECT animus.release_work(%L::uuid, attempt => 1)', :'
 SELECT row_eq(format('SELECT state, attempts FROM animus.work_items WHERE id = %L', :'f'), ROW('running'::text, 2),
     'the stale release wrote nothing: B still holds attempt 2');
 SELECT lives_ok(format('SELECT animus.release_work(%L::uuid, attempt => 2)', :'f'), 'B releases with its current attempt 2');
-SELECT row_eq(format('SELECT state, attempts FROM animus.work_items WHERE id = %L', :'f'), ROW('queued'::text, 1),
-    'released: queued, B''s attempt not counted (only A''s timed-out attempt 1 remains)');
+SELECT row_eq(format('SELECT state, attempts - released FROM animus.work_items WHERE id = %L', :'f'), ROW('queued'::text, 1),
+    'released: queued, B''s claim not counted against max_attempts (only A''s timed-out attempt remains)');
+SELECT is((SELECT attempts FROM animus.read_work('t_rel', vt => '10 minutes') WHERE work_id = :'f'), 3, 'worker C claims the released item: attempt 3');
+SELECT throws_ok(format('SELECT animus.complete_work(%L::uuid, attempt => 2)', :'f'), 'ZA108', NULL,
+    'B''s late completion of the claim it released raises ZA108: it cannot complete C''s claim');
+SELECT throws_ok(format('SELECT animus.fail_work(%L::uuid, ''late'', attempt => 2)', :'f'), 'ZA108', NULL,
+    'nor fail it');
+SELECT lives_ok(format('SELECT animus.complete_work(%L::uuid, attempt => 3)', :'f'), 'C completes with its own attempt 3');
 
 SELECT * FROM finish();
 ROLLBACK;

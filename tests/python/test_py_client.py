@@ -72,16 +72,20 @@ def test_read_complete_cycle_returns_typed_items(client, queue_name):
     assert (done.state, done.outcome) == ("completed", {"ok": True})
 
 
-def test_release_gives_the_item_back_without_counting_the_attempt(client, queue_name):
+def test_release_gives_the_item_back_without_counting_the_attempt(client, queue_name, conn):
     r = client.submit_work("engage", "t", queue=queue_name)
     [item] = client.read_work(queue_name, vt=300, qty=1)
     assert item.attempts == 1
     at = client.release_work(item.id)
     assert at is not None and at.tzinfo is not None
     back = client.get_work(r.work_id).item
-    assert (back.state, back.attempts) == ("queued", 0)
+    assert (back.state, back.attempts) == ("queued", 1)          # attempts is a claim token: never goes down
+    assert conn.execute("SELECT attempts - released FROM animus.work_items WHERE id = %s",
+                        [r.work_id]).fetchone()[0] == 0           # ... but the released claim does not count
     [again] = client.read_work(queue_name, vt=300, qty=1)       # visible at once, not after 300 s
-    assert (again.id, again.attempts) == (r.work_id, 1)
+    assert (again.id, again.attempts) == (r.work_id, 2)
+    with pytest.raises(animus.StaleClaim):                       # ZA108: the released claim is not the current one
+        client.complete_work(again.id, attempt=item.attempts)
     client.release_work(again.id, delay=60)
     assert client.read_work(queue_name, vt=300, qty=1) == []     # a delayed release waits
     with pytest.raises(animus.WorkNotRunning):                   # ZA103: it is queued

@@ -283,8 +283,8 @@ def test_a_handler_that_always_hangs_is_dead_lettered_and_hung_threads_keep_thei
 
 
 def test_a_handler_abandoned_at_shutdown_never_settles_its_released_item(client, conn, queue_name, caplog):
-    """After a release the next claim has the same attempt number (the release took it back), so
-    the claim token alone cannot fence the abandoned handler: the worker itself must not settle."""
+    """After a release the abandoned handler must not settle: the worker does not try (it marked the
+    item released), and the database would refuse it anyway (the next claim has a new token)."""
     started, finish = threading.Event(), threading.Event()
 
     def job(item):
@@ -301,13 +301,13 @@ def test_a_handler_abandoned_at_shutdown_never_settles_its_released_item(client,
     worker.stop()
     t.join(10)
     assert not t.is_alive()
-    assert state_of(conn, r.work_id)[:2] == ("queued", 0)            # released, attempt not counted
+    assert state_of(conn, r.work_id)[:2] == ("queued", 1)            # released (the claim does not count)
     [again] = client.read_work(queue_name, vt=30)                     # someone else claims it
-    assert again.attempts == 1                                        # the same token as before
+    assert again.attempts == 2                                        # a new claim token
     finish.set()                                                      # the abandoned handler returns
     assert wait_for(lambda: any(str(r.work_id) in m and "not completing it" in m for m in caplog.messages), 5)
     state, attempts, _, outcome = state_of(conn, r.work_id)
-    assert (state, attempts, outcome) == ("running", 1, None)         # untouched: the new claim's
+    assert (state, attempts, outcome) == ("running", 2, None)         # untouched: the new claim's
     assert client.complete_work(again.id, outcome={"by": "new"}, attempt=again.attempts)
 
 
@@ -381,12 +381,13 @@ def test_sigterm_releases_an_item_that_does_not_finish_in_time(client, conn, que
         t0 = time.monotonic()
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(20) == 0 and time.monotonic() - t0 < 10
-        # released with release_work: queued again and the attempt the worker read is not counted
+        # released with release_work: queued again, the claim the worker read recorded as released
         state, attempts, _, _ = state_of(conn, r.work_id)
-        assert (state, attempts) == ("queued", 0)
-        # claimable again at once, not after the 30 s timeout, as attempt 1 again
+        assert (state, attempts) == ("queued", 1)
+        assert conn.execute("SELECT released FROM animus.work_items WHERE id = %s", [r.work_id]).fetchone()[0] == 1
+        # claimable again at once, not after the 30 s timeout, with a new claim token
         items = client.read_work(queue_name, vt=5, qty=1)
-        assert [(i.id, i.attempts) for i in items] == [(r.work_id, 1)]
+        assert [(i.id, i.attempts) for i in items] == [(r.work_id, 2)]
     finally:
         if proc.poll() is None:
             proc.kill()
