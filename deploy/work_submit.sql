@@ -486,9 +486,7 @@ BEGIN
         END IF;
     END LOOP;
 
-    IF q.notify AND pg_catalog.clock_timestamp() >= q.last_notified_at + q.notify_throttle THEN
-        PERFORM animus.work_wake(submit_work_batch.queue);
-    END IF;
+    PERFORM animus.work_wake(submit_work_batch.queue);   -- one UPDATE per batch: it checks notify and the throttle
     RETURN QUERY
     SELECT a.n::integer, a.id, r.status, r.canon, r.msg
       FROM pg_catalog.unnest(v_ids) WITH ORDINALITY AS a(id, n)

@@ -303,18 +303,10 @@ CREATE TRIGGER work_items_state_transition
 -- Deploy animus:work_queues to pg
 -- requires: work_items
 
--- Queue-specific SQL without dynamic SQL on the hot path. pgmq addresses each queue's table by name,
--- so pgmq.send/read/archive build and plan their statement with EXECUTE on every call (~20-50 us).
--- animus instead (re)generates five small functions whenever a queue is created or dropped, with one
--- static branch per queue: PL/pgSQL caches the plan of each branch. Their statements are the ones
--- pgmq uses (same columns, defaults and locking); an unknown queue falls back to dynamic SQL.
--- The generated functions have no SET search_path: a SET clause costs a configuration save and
--- restore in every call (they run on every submit, claim and settle). Every name in them is
--- schema-qualified, no role may execute them, and their only callers are SECURITY DEFINER functions
--- that pin search_path = ''.
 -- Throttled worker wake-up: at most one NOTIFY animus_work (payload: queue name) per queue per
--- notify_throttle. A NOTIFY in every submitting transaction would serialise commits. Callers check
--- that one is due before calling (the UPDATE checks again: of concurrent callers one notifies).
+-- notify_throttle. A NOTIFY in every submitting transaction would serialise commits. The UPDATE
+-- decides (of concurrent callers one notifies); the per-item create statement checks that one is
+-- due before calling, so most submits run no UPDATE at all.
 CREATE FUNCTION animus.work_wake(queue text)
     RETURNS void
     VOLATILE
@@ -334,6 +326,15 @@ REVOKE ALL ON FUNCTION animus.work_wake(text) FROM PUBLIC;
 COMMENT ON FUNCTION animus.work_wake(text) IS
 'Internal (no role may call it): NOTIFY animus_work with the queue name as payload, at most once per queue per notify_throttle (nothing when the queue has notify off). Raises nothing.';
 
+-- Queue-specific SQL without dynamic SQL on the hot path. pgmq addresses each queue's table by name,
+-- so pgmq.send/read/archive build and plan their statement with EXECUTE on every call (~20-50 us).
+-- animus instead (re)generates five small functions whenever a queue is created or dropped, with one
+-- static branch per queue: PL/pgSQL caches the plan of each branch. Their statements are the ones
+-- pgmq uses (same columns, defaults and locking); an unknown queue falls back to dynamic SQL.
+-- The generated functions have no SET search_path: a SET clause costs a configuration save and
+-- restore in every call (they run on every submit, claim and settle). Every name in them is
+-- schema-qualified, no role may execute them, and their only callers are SECURITY DEFINER functions
+-- that pin search_path = ''.
 CREATE FUNCTION animus.work_generate_queue_functions()
     RETURNS void
     VOLATILE
@@ -385,48 +386,27 @@ BEGIN
         -- index. A band is read only when the ones before it did not fill p_qty.
         b_claim := b_claim || pg_catalog.format($f$
     IF queue = %1$L THEN
-        RETURN QUERY
-        WITH c AS (
-            SELECT m.msg_id FROM pgmq.%2$I m
-             WHERE m.vt <= pg_catalog.clock_timestamp() AND (m.headers -> 'animus_priority') > '0'
-             ORDER BY (m.headers -> 'animus_priority') DESC, m.vt
-             LIMIT p_qty
-               FOR UPDATE SKIP LOCKED
-        )
-        UPDATE pgmq.%2$I m SET vt = p_until, read_ct = m.read_ct + 1, last_read_at = pg_catalog.clock_timestamp()
-          FROM c WHERE m.msg_id = c.msg_id
-        RETURNING m.msg_id, m.message ->> 'work_id';
-        GET DIAGNOSTICS n = ROW_COUNT;
+        n := 0;%2$s
+        RETURN;
+    END IF;$f$, q, (SELECT pg_catalog.string_agg(pg_catalog.format($b$
         IF n < p_qty THEN
             RETURN QUERY
             WITH c AS (
-                SELECT m.msg_id FROM pgmq.%2$I m
-                 WHERE m.vt <= pg_catalog.clock_timestamp() AND (m.headers -> 'animus_priority') IS NULL
-                 ORDER BY m.vt
+                SELECT m.msg_id FROM pgmq.%1$I m
+                 WHERE m.vt <= pg_catalog.clock_timestamp() AND (m.headers -> 'animus_priority') %2$s
+                 ORDER BY %3$s
                  LIMIT p_qty - n
                    FOR UPDATE SKIP LOCKED
             )
-            UPDATE pgmq.%2$I m SET vt = p_until, read_ct = m.read_ct + 1, last_read_at = pg_catalog.clock_timestamp()
+            UPDATE pgmq.%1$I m SET vt = p_until, read_ct = m.read_ct + 1, last_read_at = pg_catalog.clock_timestamp()
               FROM c WHERE m.msg_id = c.msg_id
             RETURNING m.msg_id, m.message ->> 'work_id';
             GET DIAGNOSTICS k = ROW_COUNT;
             n := n + k;
-        END IF;
-        IF n < p_qty THEN
-            RETURN QUERY
-            WITH c AS (
-                SELECT m.msg_id FROM pgmq.%2$I m
-                 WHERE m.vt <= pg_catalog.clock_timestamp() AND (m.headers -> 'animus_priority') < '0'
-                 ORDER BY (m.headers -> 'animus_priority') DESC, m.vt
-                 LIMIT p_qty - n
-                   FOR UPDATE SKIP LOCKED
-            )
-            UPDATE pgmq.%2$I m SET vt = p_until, read_ct = m.read_ct + 1, last_read_at = pg_catalog.clock_timestamp()
-              FROM c WHERE m.msg_id = c.msg_id
-            RETURNING m.msg_id, m.message ->> 'work_id';
-        END IF;
-        RETURN;
-    END IF;$f$, q, 'q_' || q);
+        END IF;$b$, 'q_' || q, band.filter, band.ord), '' ORDER BY band.i)
+          FROM (VALUES (1, '> ''0''', '(m.headers -> ''animus_priority'') DESC, m.vt'),
+                       (2, 'IS NULL', 'm.vt'),
+                       (3, '< ''0''', '(m.headers -> ''animus_priority'') DESC, m.vt')) AS band(i, filter, ord)));
         b_arch := b_arch || pg_catalog.format($f$
     IF queue = %1$L THEN
         WITH archived AS (
@@ -1180,9 +1160,7 @@ BEGIN
         END IF;
     END LOOP;
 
-    IF q.notify AND pg_catalog.clock_timestamp() >= q.last_notified_at + q.notify_throttle THEN
-        PERFORM animus.work_wake(submit_work_batch.queue);
-    END IF;
+    PERFORM animus.work_wake(submit_work_batch.queue);   -- one UPDATE per batch: it checks notify and the throttle
     RETURN QUERY
     SELECT a.n::integer, a.id, r.status, r.canon, r.msg
       FROM pg_catalog.unnest(v_ids) WITH ORDINALITY AS a(id, n)

@@ -3079,9 +3079,7 @@ BEGIN
         END IF;
     END LOOP;
 
-    IF q.notify AND pg_catalog.clock_timestamp() >= q.last_notified_at + q.notify_throttle THEN
-        PERFORM animus.work_wake(submit_work_batch.queue);
-    END IF;
+    PERFORM animus.work_wake(submit_work_batch.queue);   -- one UPDATE per batch: it checks notify and the throttle
     RETURN QUERY
     SELECT a.n::integer, a.id, r.status, r.canon, r.msg
       FROM pg_catalog.unnest(v_ids) WITH ORDINALITY AS a(id, n)
@@ -3329,48 +3327,27 @@ BEGIN
         -- index. A band is read only when the ones before it did not fill p_qty.
         b_claim := b_claim || pg_catalog.format($f$
     IF queue = %1$L THEN
-        RETURN QUERY
-        WITH c AS (
-            SELECT m.msg_id FROM pgmq.%2$I m
-             WHERE m.vt <= pg_catalog.clock_timestamp() AND (m.headers -> 'animus_priority') > '0'
-             ORDER BY (m.headers -> 'animus_priority') DESC, m.vt
-             LIMIT p_qty
-               FOR UPDATE SKIP LOCKED
-        )
-        UPDATE pgmq.%2$I m SET vt = p_until, read_ct = m.read_ct + 1, last_read_at = pg_catalog.clock_timestamp()
-          FROM c WHERE m.msg_id = c.msg_id
-        RETURNING m.msg_id, m.message ->> 'work_id';
-        GET DIAGNOSTICS n = ROW_COUNT;
+        n := 0;%2$s
+        RETURN;
+    END IF;$f$, q, (SELECT pg_catalog.string_agg(pg_catalog.format($b$
         IF n < p_qty THEN
             RETURN QUERY
             WITH c AS (
-                SELECT m.msg_id FROM pgmq.%2$I m
-                 WHERE m.vt <= pg_catalog.clock_timestamp() AND (m.headers -> 'animus_priority') IS NULL
-                 ORDER BY m.vt
+                SELECT m.msg_id FROM pgmq.%1$I m
+                 WHERE m.vt <= pg_catalog.clock_timestamp() AND (m.headers -> 'animus_priority') %2$s
+                 ORDER BY %3$s
                  LIMIT p_qty - n
                    FOR UPDATE SKIP LOCKED
             )
-            UPDATE pgmq.%2$I m SET vt = p_until, read_ct = m.read_ct + 1, last_read_at = pg_catalog.clock_timestamp()
+            UPDATE pgmq.%1$I m SET vt = p_until, read_ct = m.read_ct + 1, last_read_at = pg_catalog.clock_timestamp()
               FROM c WHERE m.msg_id = c.msg_id
             RETURNING m.msg_id, m.message ->> 'work_id';
             GET DIAGNOSTICS k = ROW_COUNT;
             n := n + k;
-        END IF;
-        IF n < p_qty THEN
-            RETURN QUERY
-            WITH c AS (
-                SELECT m.msg_id FROM pgmq.%2$I m
-                 WHERE m.vt <= pg_catalog.clock_timestamp() AND (m.headers -> 'animus_priority') < '0'
-                 ORDER BY (m.headers -> 'animus_priority') DESC, m.vt
-                 LIMIT p_qty - n
-                   FOR UPDATE SKIP LOCKED
-            )
-            UPDATE pgmq.%2$I m SET vt = p_until, read_ct = m.read_ct + 1, last_read_at = pg_catalog.clock_timestamp()
-              FROM c WHERE m.msg_id = c.msg_id
-            RETURNING m.msg_id, m.message ->> 'work_id';
-        END IF;
-        RETURN;
-    END IF;$f$, q, 'q_' || q);
+        END IF;$b$, 'q_' || q, band.filter, band.ord), '' ORDER BY band.i)
+          FROM (VALUES (1, '> ''0''', '(m.headers -> ''animus_priority'') DESC, m.vt'),
+                       (2, 'IS NULL', 'm.vt'),
+                       (3, '< ''0''', '(m.headers -> ''animus_priority'') DESC, m.vt')) AS band(i, filter, ord)));
         b_arch := b_arch || pg_catalog.format($f$
     IF queue = %1$L THEN
         WITH archived AS (
@@ -3601,18 +3578,22 @@ DECLARE
     k bigint;
 BEGIN
     IF queue = 'work' THEN
-        RETURN QUERY
-        WITH c AS (
-            SELECT m.msg_id FROM pgmq.q_work m
-             WHERE m.vt <= pg_catalog.clock_timestamp() AND (m.headers -> 'animus_priority') > '0'
-             ORDER BY (m.headers -> 'animus_priority') DESC, m.vt
-             LIMIT p_qty
-               FOR UPDATE SKIP LOCKED
-        )
-        UPDATE pgmq.q_work m SET vt = p_until, read_ct = m.read_ct + 1, last_read_at = pg_catalog.clock_timestamp()
-          FROM c WHERE m.msg_id = c.msg_id
-        RETURNING m.msg_id, m.message ->> 'work_id';
-        GET DIAGNOSTICS n = ROW_COUNT;
+        n := 0;
+        IF n < p_qty THEN
+            RETURN QUERY
+            WITH c AS (
+                SELECT m.msg_id FROM pgmq.q_work m
+                 WHERE m.vt <= pg_catalog.clock_timestamp() AND (m.headers -> 'animus_priority') > '0'
+                 ORDER BY (m.headers -> 'animus_priority') DESC, m.vt
+                 LIMIT p_qty - n
+                   FOR UPDATE SKIP LOCKED
+            )
+            UPDATE pgmq.q_work m SET vt = p_until, read_ct = m.read_ct + 1, last_read_at = pg_catalog.clock_timestamp()
+              FROM c WHERE m.msg_id = c.msg_id
+            RETURNING m.msg_id, m.message ->> 'work_id';
+            GET DIAGNOSTICS k = ROW_COUNT;
+            n := n + k;
+        END IF;
         IF n < p_qty THEN
             RETURN QUERY
             WITH c AS (
@@ -3640,6 +3621,8 @@ BEGIN
             UPDATE pgmq.q_work m SET vt = p_until, read_ct = m.read_ct + 1, last_read_at = pg_catalog.clock_timestamp()
               FROM c WHERE m.msg_id = c.msg_id
             RETURNING m.msg_id, m.message ->> 'work_id';
+            GET DIAGNOSTICS k = ROW_COUNT;
+            n := n + k;
         END IF;
         RETURN;
     END IF;
