@@ -208,12 +208,23 @@ def initdb() -> None:
         conf.write(f"unix_socket_directories = '{RUN}'\n")
 
 
+def allow_server_user_through(path: Path) -> None:
+    """The server runs as SYSTEM_USER and must reach the checkout: as root, give every directory
+    above it that others cannot traverse (e.g. a `mktemp -d` checkout, mode 0700) traverse-only
+    permission for others (o+x: enter, not list). Said once per directory changed."""
+    if os.geteuid() != 0:
+        return
+    for parent in [path, *path.parents]:
+        mode = os.stat(parent).st_mode
+        if not mode & 0o001:
+            os.chmod(parent, (mode & 0o7777) | 0o001)
+            print(f"devdb: {parent} made traversable (o+x) for the server user {SYSTEM_USER}", file=sys.stderr)
+
+
 def start() -> None:
     install_extensions()
     ensure_system_user()
-    for parent in [REPO, *REPO.parents]:
-        if os.geteuid() == 0 and not os.stat(parent).st_mode & 0o001:
-            raise fail(f"{parent} is not traversable by the server user {SYSTEM_USER}: chmod o+x {parent}")
+    allow_server_user_through(REPO)
     if not (DATA / "PG_VERSION").exists():
         initdb()
     pid = running_pid()

@@ -62,3 +62,22 @@ def test_start_is_idempotent_and_recovers_from_a_stale_pid_file(own_server):
     res = devdb(own_server, "start")
     assert res.returncode == 0, res.stderr
     assert devdb(own_server, "status").returncode == 0
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root starts the server as another user")
+def test_a_private_checkout_is_made_traversable_for_the_server_user(capsys):
+    """CI clones into `mktemp -d` (mode 0700): the server user must still reach the checkout."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("devdb_mod", ROOT / "tools/devdb.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    top = Path(tempfile.mkdtemp(prefix="animus-private-"))       # 0700, like mktemp -d
+    try:
+        inner = top / "checkout"
+        inner.mkdir(mode=0o755)
+        mod.allow_server_user_through(inner)
+        assert top.stat().st_mode & 0o777 == 0o701                  # traverse only, not list
+        assert inner.stat().st_mode & 0o777 == 0o755                # already traversable: unchanged
+        assert f"{top} made traversable" in capsys.readouterr().err
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
