@@ -9,13 +9,14 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from animus._core import (Call, Methods, Telemetry, adapt, register_loaders, server_attrs,
-                          shape_result)
+from animus._core import (AsyncPooledConnection, Call, Methods, Telemetry, adapt,
+                          register_loaders, server_attrs, shape_result)
 from animus.client import _instruments
 from animus.config import Config
 from animus.embedding import Embedder
 from animus.errors import ConnectionFailed, InvalidArgument, from_psycopg
 from animus.telemetry import genai
+from animus.telemetry.deferred import flush as telemetry_flush
 
 __all__ = ["AsyncClient", "connect_async"]
 
@@ -40,7 +41,7 @@ class AsyncClient(Methods):
                               self._dsn.dbname)
         self._pool = AsyncConnectionPool(self._dsn.reveal(), min_size=config.pool_min_size,
                                          max_size=config.pool_max_size, open=False, name="animus-async",
-                                         configure=_configure,
+                                         connection_class=AsyncPooledConnection, configure=_configure,
                                          kwargs={"autocommit": True, "row_factory": dict_row})
 
     async def open(self, timeout: float = 10.0) -> "AsyncClient":
@@ -77,27 +78,25 @@ class AsyncClient(Methods):
         if call.embed is not None:
             await self._embed_into(call)
         tel = self._tel
-        span, metric, t0 = tel.begin(call)
+        span, desc, t0 = tel.begin(call)
         q = call.query
         try:
             with tel.activate(span):
-                params = adapt(q, call.params)
+                sql = q.sql(tuple(call.params))
+                values = adapt(q, call.params)
                 async with self._pool.connection() as conn:
-                    cur = await conn.execute(q.sql(tuple(params)), params)
-                    if q.shape == "rows":
-                        rows = await cur.fetchall()
-                    else:
-                        row = await cur.fetchone()
-                        rows = row if q.shape == "row" or row is None else next(iter(row.values()))
+                    cur = conn.call_cursor()
+                    await cur.execute(sql, values)
+                    rows = shape_result(q, cur, await cur.fetchall())
         except psycopg.Error as exc:
             err = from_psycopg(exc, function=q.qualified, scrub=self._dsn.scrub)
-            tel.fail(call, span, metric, t0, err)
+            tel.fail(call, span, desc, t0, err)
             raise err from None
         except BaseException as exc:  # e.g. a value psycopg cannot adapt, or cancellation
             tel.abort(call, span, t0, exc)
             raise
         result = call.post(rows)
-        tel.ok(call, span, metric, t0, result)
+        tel.ok(call, span, desc, t0, result)
         return result
 
     def _execute(self, call: Call) -> Any:
@@ -115,6 +114,7 @@ class AsyncClient(Methods):
         return self._tel.inst
 
     async def close(self) -> None:
+        telemetry_flush()
         await self._pool.close()
 
     async def __aenter__(self) -> "AsyncClient":

@@ -7,13 +7,14 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from animus._core import (Call, Methods, Telemetry, adapt, register_loaders, server_attrs,
-                          shape_result)
+from animus._core import (Call, Methods, PooledConnection, Telemetry, adapt, register_loaders,
+                          server_attrs, shape_result)
 from animus.config import Config
 from animus.embedding import Embedder
 from animus.errors import ConnectionFailed, InvalidArgument, from_psycopg
 from animus.telemetry import genai
 from animus.telemetry.conventions import Instruments, default_instruments
+from animus.telemetry.deferred import flush as telemetry_flush
 
 __all__ = ["Client", "connect"]
 
@@ -41,7 +42,7 @@ class Client(Methods):
                               self._dsn.dbname)
         self._pool = ConnectionPool(self._dsn.reveal(), min_size=config.pool_min_size,
                                     max_size=config.pool_max_size, open=False, name="animus",
-                                    configure=register_loaders,
+                                    connection_class=PooledConnection, configure=register_loaders,
                                     kwargs={"autocommit": True, "row_factory": dict_row})
         # One direct attempt first: a wrong password or host fails at once with the server's
         # reason, instead of after the pool's retries.
@@ -82,23 +83,26 @@ class Client(Methods):
         if call.embed is not None:
             self._embed_into(call)
         tel = self._tel
-        span, metric, t0 = tel.begin(call)
+        span, desc, t0 = tel.begin(call)
         q = call.query
         token = tel.attach(span)
         try:
-            params = adapt(q, call.params)
+            sql = q.sql(tuple(call.params))
+            values = adapt(q, call.params)
             # getconn/putconn rather than ``with pool.connection()``: the same checkout and
             # return (autocommit: nothing to commit), without two generator context managers.
             pool = self._pool
             conn = pool.getconn()
             try:
-                rows = shape_result(q, conn.execute(q.sql(tuple(params)), params))
+                cur = conn.call_cursor()
+                cur.execute(sql, values)
+                rows = shape_result(q, cur, cur.fetchall())
             finally:
                 pool.putconn(conn)
         except psycopg.Error as exc:
             tel.detach(token)
             err = from_psycopg(exc, function=q.qualified, scrub=self._dsn.scrub)
-            tel.fail(call, span, metric, t0, err)
+            tel.fail(call, span, desc, t0, err)
             raise err from None
         except BaseException as exc:  # e.g. a value psycopg cannot adapt, or cancellation
             tel.detach(token)
@@ -106,7 +110,7 @@ class Client(Methods):
             raise
         tel.detach(token)
         result = call.post(rows)
-        tel.ok(call, span, metric, t0, result)
+        tel.ok(call, span, desc, t0, result)
         return result
 
     @property
@@ -118,6 +122,7 @@ class Client(Methods):
         return self._tel.inst
 
     def close(self) -> None:
+        telemetry_flush()   # this client's queued span ends and records
         self._pool.close()
 
     def __enter__(self) -> "Client":

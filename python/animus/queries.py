@@ -2,9 +2,9 @@
 
 A :class:`Query` names one ``animus.*`` function, how its result is shaped, how its arguments
 are adapted, and which telemetry conventions wrap it. :meth:`Query.sql` renders the call with
-named arguments (``f(a => %(a)s, …)``) for the arguments the caller actually gave, so every
-other argument keeps the default the database declares; the rendered text is cached per
-argument set, so psycopg prepares each shape once and reuses it.
+named arguments (``f(a => %s, …)``, values passed positionally) for the arguments the caller
+actually gave, so every other argument keeps the default the database declares; the rendered
+text is cached per argument set, so psycopg prepares each shape once and reuses it.
 """
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ class Query:
         text = self._cache.get(keys)
         if text is None:
             casts = dict(self.casts)
-            args = ", ".join(f"{k} => %({k})s" + (f"::{casts[k]}" if k in casts else "") for k in keys)
+            args = ", ".join(f"{k} => %s" + (f"::{casts[k]}" if k in casts else "") for k in keys)
             target = f"animus.{self.function}({args})"
             if self.shape in ("row", "rows"):
                 text = f"SELECT * FROM {target}"

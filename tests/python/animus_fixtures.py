@@ -27,6 +27,7 @@ class Otel:
         self.meter_provider = MeterProvider(metric_readers=[self.reader])
 
     def spans(self, name: str | None = None):
+        animus.telemetry.flush()   # a call's span ends on the telemetry thread
         out = self.exporter.get_finished_spans()
         return [s for s in out if name is None or s.name == name]
 

@@ -254,3 +254,21 @@ def test_a_value_json_cannot_hold_fails_before_the_database_and_marks_the_span(c
         client.submit_work("x", "t", queue=queue_name, params={"when": object()})
     [span] = otel.spans(f"send {queue_name}")
     assert span.status.status_code.name == "ERROR" and span.attributes["error.type"] == "TypeError"
+
+
+def test_one_pooled_connection_keeps_serving_after_errors_and_pool_users_get_dict_rows(db_url, queue_name):
+    # The client keeps one cursor per pooled connection; an error on it must not spoil the next
+    # call, and code using client.pool directly still gets the connection's dict rows.
+    c = animus.connect(db_url, pool_min_size=1, pool_max_size=1)
+    try:
+        for _ in range(3):
+            with pytest.raises(animus.QueueNotFound):
+                c.submit_work("engage", "t", queue="no_such_queue_" + uuid.uuid4().hex[:6])
+            with pytest.raises(animus.InvalidArgument):
+                c.submit_work("x" * 300, "t", queue=queue_name)   # work_type over 255 bytes
+            r = c.submit_work("engage", "t", queue=queue_name, params={"n": 1})
+            assert r.status == "created" and c.get_work(r.work_id).item.params == {"n": 1}
+        with c.pool.connection() as conn:
+            assert conn.execute("SELECT 1 AS one").fetchone() == {"one": 1}
+    finally:
+        c.close()

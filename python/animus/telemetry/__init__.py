@@ -23,9 +23,10 @@ from typing import Any
 
 from animus.telemetry.conventions import (Instruments, default_instruments, inject_context,
                                           links_from)
+from animus.telemetry.deferred import flush
 
-__all__ = ["init", "TelemetryHandle", "Instruments", "default_instruments", "inject_context",
-           "links_from"]
+__all__ = ["init", "flush", "TelemetryHandle", "Instruments", "default_instruments",
+           "inject_context", "links_from"]
 
 
 @dataclass
@@ -38,11 +39,13 @@ class TelemetryHandle:
     reason: str = ""
 
     def force_flush(self, timeout_millis: int = 5000) -> None:
+        flush()   # spans and records the client still has queued (animus.telemetry.deferred)
         for p in (self.tracer_provider, self.meter_provider):
             if p is not None:
                 p.force_flush(timeout_millis)
 
     def shutdown(self) -> None:
+        flush()
         for p in (self.tracer_provider, self.meter_provider):
             if p is not None:
                 p.shutdown()

@@ -12,6 +12,7 @@ from opentelemetry.trace import Link, SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from animus import __version__
+from animus.telemetry.deferred import call_metrics
 
 SCHEMA_URL = "https://opentelemetry.io/schemas/1.37.0"
 MESSAGING_SYSTEM = "pgmq"
@@ -66,12 +67,13 @@ class Instruments:
         self.process_duration = meter.create_histogram(
             "messaging.process.duration", unit="s", description="Duration of processing operation.",
             explicit_bucket_boundaries_advisory=MESSAGING_DURATION_BUCKETS)
-        self.sent_messages = meter.create_counter(
-            "messaging.client.sent.messages", unit="{message}",
-            description="Number of messages producer attempted to send to the broker.")
-        self.consumed_messages = meter.create_counter(
-            "messaging.client.consumed.messages", unit="{message}",
-            description="Number of messages that were delivered to the application.")
+        # Per-call metrics kept off the call path (see animus.telemetry.deferred): message
+        # counts are in-process tallies behind observable counters, durations are recorded by
+        # a background thread through ``record_later``.
+        calls = call_metrics(meter)
+        self.sent_messages = calls.sent
+        self.consumed_messages = calls.consumed
+        self.record_later = calls.record_later
         self.db_duration = meter.create_histogram(
             "db.client.operation.duration", unit="s", description="Duration of database client operations.",
             explicit_bucket_boundaries_advisory=DB_DURATION_BUCKETS)
