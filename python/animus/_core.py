@@ -67,35 +67,56 @@ class Call:
         self.message_count = message_count
 
 
+# A row-shaped result reaches its ``post`` function as (column names, tuples): see shape_result.
 _ROWS: dict[type, Callable[[Any], Any]] = {}
 _ROW: dict[type, Callable[[Any], Any]] = {}
 
 
 def _rows(cls):
-    """The mapping of a list of rows to ``cls`` (one function per class, made once)."""
+    """The mapping of a result's rows to a list of ``cls`` (one function per class, made once)."""
     f = _ROWS.get(cls)
     if f is None:
-        from_row = cls.from_row
-        f = _ROWS[cls] = lambda rows: [from_row(r) for r in rows]
+        builder = cls.builder
+
+        def f(result):
+            names, rows = result
+            build = builder(names)
+            return [build(r) for r in rows]
+        _ROWS[cls] = f
     return f
 
 
 def _row(cls):
+    """The mapping of a result's first row to ``cls`` (None without a row)."""
     f = _ROW.get(cls)
     if f is None:
-        from_row = cls.from_row
-        f = _ROW[cls] = lambda row: from_row(row) if row is not None else None
+        builder = cls.builder
+
+        def f(result):
+            names, rows = result
+            return builder(names)(rows[0]) if rows else None
+        _ROW[cls] = f
     return f
+
+
+def _dict_row(result) -> dict[str, Any] | None:
+    names, rows = result
+    return dict(zip(names, rows[0])) if rows else None
+
+
+def _dict_rows(result) -> list[dict[str, Any]]:
+    names, rows = result
+    return [dict(zip(names, r)) for r in rows]
 
 
 def _ident(x):
     return x
 
 
-def _work_details(row: Mapping[str, Any] | None) -> WorkDetails | None:
+def _work_details(result) -> WorkDetails | None:
+    row = _dict_row(result)
     if row is None:
         return None
-    row = dict(row)
     merged = row.pop("merged_submissions", None) or []
     return WorkDetails(item=WorkItem.from_row(row),
                        merged=[Submission.from_row(m) for m in merged if isinstance(m, Mapping)])
@@ -259,7 +280,7 @@ class Methods:
         p = _clean(dict(queue=queue, backoff_base=backoff_base, backoff_factor=backoff_factor,
                         backoff_cap=backoff_cap, backoff_jitter=backoff_jitter, notify=notify,
                         notify_throttle=notify_throttle))
-        return self._execute(Call(QUERIES["configure_queue"], p, lambda r: dict(r) if r else None))
+        return self._execute(Call(QUERIES["configure_queue"], p, _dict_row))
 
     def drop_queue(self, queue: str) -> Any:
         return self._execute(Call(QUERIES["drop_queue"], dict(queue=queue), _ident))
@@ -267,7 +288,7 @@ class Methods:
     def purge_work(self, older_than: Any = None, *, queue: str | None = None) -> list[dict[str, Any]]:
         """Delete ended items and archived messages older than ``older_than`` (default 7 days)."""
         return self._execute(Call(QUERIES["purge_work"], _clean(dict(older_than=older_than, queue=queue)),
-                                  lambda rows: [dict(r) for r in rows]))
+                                  _dict_rows))
 
     # ---------------------------------------------------------------- memory
     def store_memory(self, content: str, embedding: Sequence[float] | None = None,
@@ -380,20 +401,21 @@ def adapt(q: Query, params: dict[str, Any]) -> list[Any]:
     return out
 
 
+_NAMES: dict[tuple[bytes, ...], tuple[str, ...]] = {}
+
+
 def shape_result(q: Query, cur, rows: list[tuple]) -> Any:
-    """The fetched tuples of ``cur``'s result as the query's shape: a list of dicts, one dict
-    (or None), or a scalar. Column names are read from the result itself (a function whose
-    columns changed is mapped by its new names)."""
-    shape = q.shape
-    if shape == "scalar":
+    """What the query's ``post`` function gets: for a scalar query the value (None without a
+    row); otherwise ``(column names, tuples)``. The names are read from each result itself (a
+    function whose columns changed is mapped by its new names), decoded once per column list."""
+    if q.shape == "scalar":
         return rows[0][0] if rows else None
-    if not rows:
-        return [] if shape == "rows" else None
     res = cur.pgresult
-    names = [res.fname(i).decode() for i in range(res.nfields)]
-    if shape == "row":
-        return dict(zip(names, rows[0]))
-    return [dict(zip(names, r)) for r in rows]
+    raw = tuple(map(res.fname, range(res.nfields)))
+    names = _NAMES.get(raw)
+    if names is None:
+        names = _NAMES[raw] = tuple(n.decode() for n in raw)
+    return names, rows
 
 
 class PooledConnection(psycopg.Connection):

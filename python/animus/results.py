@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, Mapping, TypeVar
+from typing import Any, Callable, ClassVar, Mapping, Sequence, TypeVar
 from uuid import UUID
 
 __all__ = ["SubmitResult", "WorkItem", "Submission", "WorkDetails", "HeartbeatResult",
@@ -29,6 +29,66 @@ class Row:
             names = frozenset(f.name for f in dataclasses.fields(cls) if f.name != "extra")
             cls._names_cache = names  # type: ignore[attr-defined]
         return names
+
+    @classmethod
+    def builder(cls: type[T], names: tuple[str, ...]) -> Callable[[Sequence[Any]], T]:
+        """A function making an instance from a row (a sequence) whose columns are ``names``, as
+        :meth:`from_row` would from the same row as a mapping; made once per class and column
+        list (the hot path: no per-row dict, no per-column lookups)."""
+        cache = cls.__dict__.get("_builders")
+        if cache is None:
+            cache = {}
+            cls._builders = cache  # type: ignore[attr-defined]
+        build = cache.get(names)
+        if build is None:
+            fields = cls._fieldnames()
+            aliases = cls._aliases
+            known: dict[str, int] = {}
+            extra: list[tuple[int, str]] = []
+            for i, key in enumerate(names):
+                name = aliases.get(key, key)
+                if name in fields and name not in known:
+                    known[name] = i
+                else:
+                    extra.append((i, key))
+            # Instances are filled in place (no keyword call through the frozen __init__): the
+            # defaults of the fields the row lacks, then the row's values.
+            defaults: dict[str, Any] = {}
+            factories: list[tuple[str, Callable[[], Any]]] = []
+            for f in dataclasses.fields(cls):
+                if f.name in known or (f.name == "extra" and extra):
+                    continue
+                if f.default is not dataclasses.MISSING:
+                    defaults[f.name] = f.default
+                else:
+                    factories.append((f.name, f.default_factory))  # type: ignore[arg-type]
+            new = object.__new__
+            if not extra:   # every column is a field, in column order
+                order = tuple(known)
+
+                def build(row: Sequence[Any]) -> T:
+                    obj = new(cls)
+                    d = obj.__dict__
+                    d.update(defaults)
+                    for name, factory in factories:
+                        d[name] = factory()
+                    d.update(zip(order, row))
+                    return obj
+            else:
+                pairs = tuple(known.items())
+
+                def build(row: Sequence[Any]) -> T:
+                    obj = new(cls)
+                    d = obj.__dict__
+                    d.update(defaults)
+                    for name, factory in factories:
+                        d[name] = factory()
+                    for name, i in pairs:
+                        d[name] = row[i]
+                    d["extra"] = {k: row[i] for i, k in extra}
+                    return obj
+            cache[names] = build
+        return build
 
     @classmethod
     def from_row(cls: type[T], row: Mapping[str, Any]) -> T:

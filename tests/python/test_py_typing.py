@@ -64,3 +64,17 @@ def test_a_type_checker_sees_awaitable_results(tmp_path, monkeypatch):
     errors = [l for l in lines if ": error:" in l]
     # only the forgotten await (line 10) is an error: a coroutine is not the result
     assert len(errors) == 1 and "use.py:10:" in errors[0] and "Coroutine" in errors[0], out + err
+
+
+@pytest.mark.parametrize("names, row", [
+    (("id", "status", "canonical_id", "pgmq_msg_id"), ("w1", "created", None, 7)),          # aliases
+    (("work_id", "status", "new_column"), ("w1", "merged", 3)),                             # unknown -> extra
+    (("id", "work_id", "status"), ("first", "second", "replaced")),                         # two names, one field
+    (("status", "msg_id", "work_id", "canonical_id"), ("created", 9, "w1", "c")),           # any column order
+])
+def test_positional_builder_maps_rows_exactly_as_from_row(names, row):
+    from animus.results import SubmitResult
+
+    built = SubmitResult.builder(names)(row)
+    expected = SubmitResult.from_row(dict(zip(names, row)))
+    assert built == expected and built.extra == expected.extra

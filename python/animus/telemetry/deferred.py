@@ -45,7 +45,7 @@ class Deferred:
     any thread; each item is taken from the deque exactly once.
     """
 
-    def __init__(self, pause: float = 0.002, limit: int = 10_000) -> None:
+    def __init__(self, pause: float = 0.005, limit: int = 10_000) -> None:
         self.pause = pause
         self.limit = limit
         self._reset()
