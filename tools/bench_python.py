@@ -59,50 +59,53 @@ def deferred_cpu_ns() -> int:
     return 0 if t is None else time.clock_gettime_ns(time.pthread_getcpuclockid(t.ident))
 
 
-def compare(name: str, bare, wrapped, n: int, tuned=None, warmup: int = 200) -> tuple[float, float]:
-    """Interleave the calls one by one (rotating which runs first); report wall-clock p50/p95 and
-    this thread's CPU per call (the client-side cost, which contention from other processes on
-    the machine does not blur), and the CPU the telemetry thread spent for the wrapped calls.
-
-    ``bare`` is the target's baseline: the same SQL the idiomatic psycopg way
-    (``conn.execute`` with named parameters, dict rows). ``tuned``, if given, is the same SQL
-    the fastest way we know with bare psycopg (one reused cursor, positional parameters, tuple
-    rows, as the wrapper itself does): its ratio shows what the wrapper and the SDK cost on
-    their own."""
-    sides = {"bare": bare, "animus": wrapped}
-    if tuned is not None:
-        sides["tuned"] = tuned
-    fns = list(sides.items())
+def interleave(base, wrapped, n: int, warmup: int = 200):
+    """Run the two call by call, alternating which goes first; wall-clock samples and this
+    thread's CPU per call of each, and the telemetry thread's CPU over the run."""
     for _ in range(warmup):
-        for _, f in fns:
-            f()
+        base()
+        wrapped()
     animus.telemetry.flush()
     side0 = deferred_cpu_ns()
-    wall: dict[str, list[int]] = {k: [] for k in sides}
-    cpu_ns = dict.fromkeys(sides, 0)
+    tb: list[int] = []
+    tw: list[int] = []
+    cpu_b = cpu_w = 0
     clock, cpu = time.perf_counter_ns, time.thread_time_ns
     for i in range(n):
-        for j in range(len(fns)):
-            k, f = fns[(i + j) % len(fns)]
-            c0 = cpu(); t0 = clock(); f(); t1 = clock(); c1 = cpu()
-            wall[k].append(t1 - t0); cpu_ns[k] += c1 - c0
-    side = deferred_cpu_ns() - side0
-    p50 = {k: statistics.median(v) / 1e3 for k, v in wall.items()}
-    p95 = {k: pct(v, 0.95) / 1e3 for k, v in wall.items()}
-    c = {k: v / n / 1e3 for k, v in cpu_ns.items()}
-    b50, w50 = p50["bare"], p50["animus"]
+        if i & 1:
+            c0 = cpu(); t0 = clock(); base(); t1 = clock(); c1 = cpu(); wrapped(); t2 = clock(); c2 = cpu()
+            tb.append(t1 - t0); tw.append(t2 - t1); cpu_b += c1 - c0; cpu_w += c2 - c1
+        else:
+            c0 = cpu(); t0 = clock(); wrapped(); t1 = clock(); c1 = cpu(); base(); t2 = clock(); c2 = cpu()
+            tw.append(t1 - t0); tb.append(t2 - t1); cpu_w += c1 - c0; cpu_b += c2 - c1
+    return tb, tw, cpu_b / n / 1e3, cpu_w / n / 1e3, (deferred_cpu_ns() - side0) / n / 1e3
+
+
+def compare(name: str, bare, wrapped, n: int, tuned=None) -> tuple[float, float]:
+    """The wrapper against ``bare``, the target's baseline: the same SQL the idiomatic psycopg
+    way (``conn.execute`` with named parameters, dict rows). Reports wall-clock p50/p95, this
+    thread's CPU per call (the client-side cost, which contention from other processes on the
+    machine does not blur) and the CPU the telemetry thread spent for the wrapped calls.
+
+    Then, if given, against ``tuned``: the same SQL the fastest way we know with bare psycopg
+    (one reused cursor, positional parameters, tuple rows, as the wrapper itself does), in a
+    second interleaved run; its ratio shows what the wrapper and the SDK cost on their own."""
+    tb, tw, cpu_b, cpu_w, side = interleave(bare, wrapped, n)
+    b50, w50 = statistics.median(tb) / 1e3, statistics.median(tw) / 1e3
     ratio = w50 / b50
-    print(f"{name}\n  wall  bare p50 {b50:8.1f} µs p95 {p95['bare']:8.1f} µs | animus p50 {w50:8.1f} µs "
-          f"p95 {p95['animus']:8.1f} µs | p50 ratio {ratio:5.3f} (+{w50 - b50:.1f} µs) "
+    print(f"{name}\n  wall  bare p50 {b50:8.1f} µs p95 {pct(tb, 0.95) / 1e3:8.1f} µs | animus p50 {w50:8.1f} µs "
+          f"p95 {pct(tw, 0.95) / 1e3:8.1f} µs | p50 ratio {ratio:5.3f} (+{w50 - b50:.1f} µs) "
           f"{'OK' if ratio <= 1.15 else 'ABOVE TARGET'} (target <= 1.15)"
-          f"\n  client CPU per call  bare {c['bare']:7.1f} µs | animus {c['animus']:7.1f} µs | "
-          f"{c['animus'] - c['bare']:+.1f} µs (span, metrics, pool, mapping)"
-          f"\n  plus on the telemetry thread, off the call path: {side / n / 1e3:.1f} µs CPU per call"
+          f"\n  client CPU per call  bare {cpu_b:7.1f} µs | animus {cpu_w:7.1f} µs | "
+          f"{cpu_w - cpu_b:+.1f} µs (span, metrics, pool, mapping)"
+          f"\n  plus on the telemetry thread, off the call path: {side:.1f} µs CPU per call"
           " (span end and result attributes, histogram records)")
     if tuned is not None:
-        print(f"  tuned bare psycopg (one cursor, positional, tuple rows): p50 {p50['tuned']:8.1f} µs, "
-              f"CPU {c['tuned']:6.1f} µs | animus / tuned p50 ratio {w50 / p50['tuned']:5.3f} "
-              "(informational: the wrapper's and the SDK's own cost)")
+        tt, tw2, cpu_t, cpu_w2, _ = interleave(tuned, wrapped, n)
+        t50, w50b = statistics.median(tt) / 1e3, statistics.median(tw2) / 1e3
+        print(f"  against tuned bare psycopg (one cursor, positional, tuple rows), a second run: p50 "
+              f"{t50:8.1f} µs vs animus {w50b:8.1f} µs, ratio {w50b / t50:5.3f}; client CPU {cpu_t:6.1f} vs "
+              f"{cpu_w2:6.1f} µs (informational: the wrapper's and the SDK's own cost)")
     return b50, w50
 
 

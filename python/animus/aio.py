@@ -9,8 +9,8 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from animus._core import (AsyncPooledConnection, Call, Methods, Telemetry, adapt,
-                          register_loaders, server_attrs, shape_result)
+from animus._core import (AsyncPooledConnection, Call, Methods, Telemetry, adapt, server_attrs,
+                          shape_result)
 from animus.client import _instruments
 from animus.config import Config
 from animus.embedding import Embedder
@@ -19,10 +19,6 @@ from animus.telemetry import genai
 from animus.telemetry.deferred import flush as telemetry_flush
 
 __all__ = ["AsyncClient", "connect_async"]
-
-
-async def _configure(conn: psycopg.AsyncConnection) -> None:
-    register_loaders(conn)
 
 
 class AsyncClient(Methods):
@@ -41,7 +37,7 @@ class AsyncClient(Methods):
                               self._dsn.dbname)
         self._pool = AsyncConnectionPool(self._dsn.reveal(), min_size=config.pool_min_size,
                                          max_size=config.pool_max_size, open=False, name="animus-async",
-                                         connection_class=AsyncPooledConnection, configure=_configure,
+                                         connection_class=AsyncPooledConnection,
                                          kwargs={"autocommit": True, "row_factory": dict_row})
 
     async def open(self, timeout: float = 10.0) -> "AsyncClient":
@@ -85,7 +81,7 @@ class AsyncClient(Methods):
                 sql = q.sql(tuple(call.params))
                 values = adapt(q, call.params)
                 async with self._pool.connection() as conn:
-                    cur = conn.call_cursor()
+                    cur = conn.call_cursor(q)
                     await cur.execute(sql, values)
                     rows = shape_result(q, cur, await cur.fetchall())
         except psycopg.Error as exc:

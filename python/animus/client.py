@@ -7,8 +7,8 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from animus._core import (Call, Methods, PooledConnection, Telemetry, adapt, register_loaders,
-                          server_attrs, shape_result)
+from animus._core import (Call, Methods, PooledConnection, Telemetry, adapt, server_attrs,
+                          shape_result)
 from animus.config import Config
 from animus.embedding import Embedder
 from animus.errors import ConnectionFailed, InvalidArgument, from_psycopg
@@ -42,7 +42,7 @@ class Client(Methods):
                               self._dsn.dbname)
         self._pool = ConnectionPool(self._dsn.reveal(), min_size=config.pool_min_size,
                                     max_size=config.pool_max_size, open=False, name="animus",
-                                    connection_class=PooledConnection, configure=register_loaders,
+                                    connection_class=PooledConnection,
                                     kwargs={"autocommit": True, "row_factory": dict_row})
         # One direct attempt first: a wrong password or host fails at once with the server's
         # reason, instead of after the pool's retries.
@@ -94,7 +94,7 @@ class Client(Methods):
             pool = self._pool
             conn = pool.getconn()
             try:
-                cur = conn.call_cursor()
+                cur = conn.call_cursor(q)
                 cur.execute(sql, values)
                 rows = shape_result(q, cur, cur.fetchall())
             finally:

@@ -27,6 +27,9 @@ class Query:
     jsonb: frozenset[str] = frozenset()     # arguments sent as jsonb
     casts: tuple[tuple[str, str], ...] = ()  # argument -> SQL type cast
     intervals: frozenset[str] = frozenset()  # arguments of type interval (numbers = seconds)
+    # The result can hold an infinite timestamp (a queue's last_notified_at before its first
+    # wake-up, a run_at of 'infinity' given by the caller): loaded as datetime.max/min.
+    infinite: bool = False
     _cache: dict = field(default_factory=dict, compare=False, repr=False)
 
     def sql(self, keys: tuple[str, ...]) -> str:
@@ -50,8 +53,9 @@ class Query:
 
 def _q(name: str, shape: Shape, kind: Kind, jsonb: tuple[str, ...] = (),
        casts: tuple[tuple[str, str], ...] = (), function: str | None = None,
-       intervals: tuple[str, ...] = ()) -> Query:
-    return Query(name, function or name, shape, kind, frozenset(jsonb), casts, frozenset(intervals))
+       intervals: tuple[str, ...] = (), infinite: bool = False) -> Query:
+    return Query(name, function or name, shape, kind, frozenset(jsonb), casts, frozenset(intervals),
+                 infinite)
 
 
 _VEC = (("embedding", "vector"), ("query_embedding", "vector"))
@@ -73,11 +77,12 @@ QUERIES: dict[str, Query] = {q.name: q for q in [
     _q("cancel_work", "scalar", "settle"),
     _q("archive_work", "scalar", "settle"),
     _q("delete_work", "scalar", "settle"),
-    _q("get_work", "row", "db"),
+    _q("get_work", "row", "db", infinite=True),
     _q("work_children", "rows", "db"),
     _q("queue_stats", "rows", "db"),
     _q("create_queue", "scalar", "db", intervals=("backoff_base", "backoff_cap", "notify_throttle")),
-    _q("configure_queue", "row", "db", intervals=("backoff_base", "backoff_cap", "notify_throttle")),
+    _q("configure_queue", "row", "db", intervals=("backoff_base", "backoff_cap", "notify_throttle"),
+       infinite=True),
     _q("drop_queue", "scalar", "db"),
     _q("purge_work", "rows", "db", intervals=("older_than",)),
     # memory

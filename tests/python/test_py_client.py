@@ -272,3 +272,18 @@ def test_one_pooled_connection_keeps_serving_after_errors_and_pool_users_get_dic
             assert conn.execute("SELECT 1 AS one").fetchone() == {"one": 1}
     finally:
         c.close()
+
+
+def test_infinite_timestamps_load_as_datetime_max_and_min(client, conn, queue_name):
+    # A queue that never sent a wake-up has last_notified_at = -infinity; a caller may submit
+    # with run_at => 'infinity'. psycopg's own loader raises on both; these calls use ours.
+    from datetime import datetime, timezone
+
+    q = client.configure_queue(queue_name, backoff_base=3)
+    assert q["last_notified_at"] == datetime.min.replace(tzinfo=timezone.utc)
+    wid = conn.execute("SELECT work_id FROM animus.submit_work(work_type => 'later', source => 't', "
+                       "queue => %s, run_at => 'infinity')", [queue_name]).fetchone()[0]
+    assert client.get_work(wid).item.run_at == datetime.max.replace(tzinfo=timezone.utc)
+    # the other calls keep psycopg's C loader: finite timestamps load as usual
+    [r] = client.submit_work_batch([{"work_type": "now", "source": "t"}], queue=queue_name)
+    assert client.get_work(r.work_id).item.created_at.year >= 2024
