@@ -457,7 +457,7 @@ class Telemetry:
         self.inst = inst
         self.server = dict(server)
         self.dbname = dbname
-        self._static: dict[tuple[str, str | None], tuple[str, dict[str, Any], dict[str, Any]]] = {}
+        self._static: dict[tuple[str, str | None], tuple[str, dict[str, Any], dict[str, Any], tuple]] = {}
 
     def _describe(self, q: Query, queue: str | None):
         """(span name, span attributes, metric attributes, their tally key), made once per

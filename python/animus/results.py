@@ -63,30 +63,22 @@ class Row:
                 else:
                     factories.append((f.name, f.default_factory))  # type: ignore[arg-type]
             new = object.__new__
-            if not extra:   # every column is a field, in column order
-                order = tuple(known)
+            in_order = not extra          # every column is a field, in column order
+            order = tuple(known)
+            pairs = tuple(known.items())
 
-                def build(row: Sequence[Any]) -> T:
-                    obj = new(cls)
-                    d = obj.__dict__
-                    d.update(defaults)
-                    for name, factory in factories:
-                        d[name] = factory()
+            def build(row: Sequence[Any]) -> T:
+                obj = new(cls)
+                d = obj.__dict__
+                d.update(defaults)
+                for name, factory in factories:
+                    d[name] = factory()
+                if in_order:
                     d.update(zip(order, row))
-                    return obj
-            else:
-                pairs = tuple(known.items())
-
-                def build(row: Sequence[Any]) -> T:
-                    obj = new(cls)
-                    d = obj.__dict__
-                    d.update(defaults)
-                    for name, factory in factories:
-                        d[name] = factory()
-                    for name, i in pairs:
-                        d[name] = row[i]
+                else:
+                    d.update((name, row[i]) for name, i in pairs)
                     d["extra"] = {k: row[i] for i, k in extra}
-                    return obj
+                return obj
             cache[names] = build
         return build
 
