@@ -18,7 +18,6 @@ import sys
 import textwrap
 import threading
 import time
-import uuid
 
 import psycopg
 from psycopg.rows import dict_row

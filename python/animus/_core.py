@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import time
 from datetime import datetime, timedelta, timezone
-from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 from uuid import UUID
 

@@ -8,7 +8,7 @@ import time
 
 import animus
 from animus.telemetry.deferred import DEFERRED, Deferred, Tally
-from animus_fixtures import Otel, client, otel, queue_name  # noqa: F401
+from animus_fixtures import client, otel, queue_name  # noqa: F401
 
 
 def finished(otel, name):
