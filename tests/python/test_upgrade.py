@@ -1,0 +1,82 @@
+"""Users deploy to production with Sqitch: a database at tag v0.4.0 holding data upgrades to the
+head of the plan, ends with the same schema as a fresh deploy, keeps its data, and keeps working.
+Reverting back to v0.4.0 and deploying again round-trips too."""
+from __future__ import annotations
+
+import psycopg
+
+from conftest import ROOT, dump_schema, sqitch
+from test_deploy import diff
+
+V04 = "@v0.4.0"
+
+
+def fill_v040(url: str) -> dict:
+    """Work and memories written through the v0.4.0 API, as a production database would hold them."""
+    with psycopg.connect(url, autocommit=True) as c:
+        dim = c.execute("SELECT embedding_dim FROM animus.memory_settings").fetchone()[0]
+        vec = lambda i: "[" + ",".join(str(((i * 7 + j) % 13) + 1) for j in range(dim)) + "]"  # noqa: E731
+        c.execute("SELECT animus.create_queue(queue => 'upgrade_q')")
+        first = c.execute("SELECT work_id FROM animus.submit_work(work_type => 'engage', source => 'scheduler', "
+                          "queue => 'upgrade_q', dedup_key => 'person=kelly', params => '{\"p\": 1}')").fetchone()[0]
+        c.execute("SELECT animus.submit_work(work_type => 'engage', source => 'human:alice', queue => 'upgrade_q', "
+                  "dedup_key => 'person=kelly')")
+        c.execute("SELECT animus.submit_work(work_type => 'other', source => 'test', queue => 'upgrade_q')")
+        for i, text in enumerate(["Kelly prefers green tea in the morning",
+                                  "Kelly is training for the Berlin marathon",
+                                  "The quarterly report is due on Friday"]):
+            c.execute("SELECT animus.store_memory(content => %s, embedding => %s::vector, memory_type => 'fact', namespace => 'upgrade')",
+                      (text, vec(i)))
+        return {"first": first, "vec": vec(0)}
+
+
+def test_v040_database_with_data_upgrades_to_head_like_a_fresh_deploy(scratch_db):
+    # What a fresh deploy of the head holding the same data looks like (queues generate functions).
+    sqitch(scratch_db.url, "deploy")
+    fill_v040(scratch_db.url)
+    fresh = dump_schema(scratch_db.url)
+    sqitch(scratch_db.url, "revert", "-y")
+
+    sqitch(scratch_db.url, "deploy", "--to", V04)
+    seeded = fill_v040(scratch_db.url)
+    sqitch(scratch_db.url, "deploy")
+    upgraded = dump_schema(scratch_db.url)
+    assert upgraded == fresh, diff(fresh, upgraded, "fresh deploy", "v0.4.0 upgraded to head")
+    assert sqitch(scratch_db.url, "verify").returncode == 0
+
+    with psycopg.connect(scratch_db.url, autocommit=True) as c:
+        states = dict(c.execute("SELECT state, count(*) FROM animus.work_items "
+                                "WHERE queue_name = 'upgrade_q' GROUP BY state").fetchall())
+        assert states == {"queued": 2, "merged": 1}
+        # The v0.4.0 work is claimed and settled by the new code.
+        claimed = c.execute("SELECT work_id, attempts FROM animus.read_work(queue => 'upgrade_q', vt => '30 seconds', qty => 5)").fetchall()
+        assert {r[0] for r in claimed} >= {seeded["first"]}
+        for work_id, attempts in claimed:
+            c.execute("SELECT animus.complete_work(work_id => %s, attempt => %s)", (work_id, attempts))
+        assert c.execute("SELECT state FROM animus.get_work(%s)", (seeded["first"],)).fetchone()[0] == "completed"
+        # The v0.4.0 memories are found by all three searches.
+        assert c.execute("SELECT count(*) FROM animus.search_memory_text(query => 'kelly tea', k => 5, "
+                         "filters => '{\"namespace\": \"upgrade\"}')").fetchone()[0] >= 1
+        hits = c.execute("SELECT content FROM animus.search_memory_vector(query_embedding => %s::vector, k => 1, "
+                         "filters => '{\"namespace\": \"upgrade\"}')", (seeded["vec"],)).fetchall()
+        assert hits == [("Kelly prefers green tea in the morning",)]
+        assert c.execute("SELECT count(*) FROM animus.hybrid_search(query_text => 'marathon', query_embedding => %s::vector, "
+                         "k => 3, filters => '{\"namespace\": \"upgrade\"}')", (seeded["vec"],)).fetchone()[0] == 3
+
+    # And back: revert to v0.4.0 restores the v0.4.0 schema with the data in place, then forward again.
+    sqitch(scratch_db.url, "revert", "-y", "--to", V04)
+    with psycopg.connect(scratch_db.url, autocommit=True) as c:
+        assert c.execute("SELECT count(*) FROM animus.memories WHERE namespace = 'upgrade'").fetchone()[0] == 3
+    sqitch(scratch_db.url, "deploy")
+    assert dump_schema(scratch_db.url) == fresh
+
+
+def test_plan_is_append_only_after_v040():
+    """Changes before the v0.4.0 tag are never edited in the plan; later work is appended (reworks included)."""
+    plan = (ROOT / "sqitch.plan").read_text().splitlines()
+    tag_line = next(i for i, ln in enumerate(plan) if ln.startswith("@v0.4.0 "))
+    names_before = [ln.split()[0] for ln in plan[:tag_line] if ln and not ln.startswith(("%", "@", "#"))]
+    assert names_before == ["schema", "extensions", "roles", "errors", "work_items", "work_queues", "work_submit",
+                            "work_lifecycle", "work_status", "work_release", "memory_table", "memory_filters",
+                            "memory_store", "memory_search", "memory_bm25", "memory_admin", "security_memory_rls",
+                            "security_bm25_rls"]
