@@ -49,7 +49,7 @@ COMMENT ON TYPE animus.work_submission IS 'Result of animus.submit_work: the sub
 
 CREATE FUNCTION animus.archive_work(queue text, msg_id bigint) RETURNS boolean
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM animus.queues q WHERE q.queue_name = archive_work.queue) THEN
@@ -72,7 +72,7 @@ COMMENT ON FUNCTION animus.archive_work(queue text, msg_id bigint) IS 'Thin wrap
 
 CREATE FUNCTION animus.bm25_doc_len(fts tsvector) RETURNS integer
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$ SELECT coalesce(sum(coalesce(pg_catalog.cardinality(u.positions), 1)), 0)::integer FROM pg_catalog.unnest(fts) AS u $$;
 
 --
@@ -101,7 +101,7 @@ COMMENT ON FUNCTION animus.bm25_tf_weight(tf double precision, doc_len double pr
 
 CREATE FUNCTION animus.cancel_work(work_id uuid) RETURNS boolean
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     SET enable_seqscan TO 'off'
     AS $$
@@ -147,7 +147,7 @@ COMMENT ON FUNCTION animus.cancel_work(work_id uuid) IS 'Cancels a queued or run
 
 CREATE FUNCTION animus.complete_work(work_ids uuid[], outcomes jsonb[] DEFAULT NULL::jsonb[], attempts integer[] DEFAULT NULL::integer[]) RETURNS TABLE(work_id uuid, completed boolean)
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     SET enable_seqscan TO 'off'
     AS $$
@@ -208,7 +208,7 @@ COMMENT ON FUNCTION animus.complete_work(work_ids uuid[], outcomes jsonb[], atte
 
 CREATE FUNCTION animus.complete_work(work_id uuid, outcome jsonb DEFAULT NULL::jsonb, attempt integer DEFAULT NULL::integer) RETURNS boolean
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     SET enable_seqscan TO 'off'
     AS $$
@@ -279,7 +279,7 @@ COMMENT ON TABLE animus.queues IS 'animus work queues, each backed by the pgmq q
 
 CREATE FUNCTION animus.configure_queue(queue text, backoff_base interval DEFAULT NULL::interval, backoff_factor double precision DEFAULT NULL::double precision, backoff_cap interval DEFAULT NULL::interval, backoff_jitter double precision DEFAULT NULL::double precision, notify boolean DEFAULT NULL::boolean, notify_throttle interval DEFAULT NULL::interval) RETURNS animus.queues
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
     result animus.queues;
@@ -319,7 +319,7 @@ COMMENT ON FUNCTION animus.configure_queue(queue text, backoff_base interval, ba
 
 CREATE FUNCTION animus.create_queue(queue text, backoff_base interval DEFAULT '00:00:02'::interval, backoff_factor double precision DEFAULT 2, backoff_cap interval DEFAULT '00:05:00'::interval, backoff_jitter double precision DEFAULT 0.25, notify boolean DEFAULT true, notify_throttle interval DEFAULT '00:00:00.25'::interval, if_not_exists boolean DEFAULT false) RETURNS boolean
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $_$
 BEGIN
     IF queue IS NULL OR queue = '' THEN
@@ -377,7 +377,7 @@ COMMENT ON FUNCTION animus.create_queue(queue text, backoff_base interval, backo
 
 CREATE FUNCTION animus.delete_memories(ids bigint[] DEFAULT NULL::bigint[]) RETURNS bigint
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
     n bigint;
@@ -405,7 +405,7 @@ COMMENT ON FUNCTION animus.delete_memories(ids bigint[]) IS 'Batch form of delet
 
 CREATE FUNCTION animus.delete_memory(id bigint DEFAULT NULL::bigint) RETURNS boolean
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
     scope text[] := animus.memory_write_scope();
@@ -431,7 +431,7 @@ COMMENT ON FUNCTION animus.delete_memory(id bigint) IS 'Deletes memory id; true 
 
 CREATE FUNCTION animus.delete_work(queue text, msg_id bigint) RETURNS boolean
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM animus.queues q WHERE q.queue_name = delete_work.queue) THEN
@@ -454,7 +454,7 @@ COMMENT ON FUNCTION animus.delete_work(queue text, msg_id bigint) IS 'Thin wrapp
 
 CREATE FUNCTION animus.drop_queue(queue text) RETURNS bigint
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
     n bigint;
@@ -487,7 +487,7 @@ COMMENT ON FUNCTION animus.drop_queue(queue text) IS 'Drops a work queue: its wo
 
 CREATE FUNCTION animus.fail_work(work_ids uuid[], error text, retryable boolean DEFAULT true, attempts integer[] DEFAULT NULL::integer[]) RETURNS TABLE(work_id uuid, failed boolean, state text, retry_at timestamp with time zone)
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     SET enable_seqscan TO 'off'
     AS $$
@@ -577,7 +577,7 @@ COMMENT ON FUNCTION animus.fail_work(work_ids uuid[], error text, retryable bool
 
 CREATE FUNCTION animus.fail_work(work_id uuid, error text, retryable boolean DEFAULT true, attempt integer DEFAULT NULL::integer) RETURNS TABLE(state text, retry_at timestamp with time zone)
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     SET enable_seqscan TO 'off'
     AS $$
@@ -673,7 +673,7 @@ COMMENT ON COLUMN animus.memories.content_hash IS 'animus.memory_content_hash(co
 
 CREATE FUNCTION animus.get_memory(id bigint DEFAULT NULL::bigint) RETURNS SETOF animus.memories
     LANGUAGE plpgsql STABLE
-    SET search_path TO 'pg_catalog', 'public'
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
     AS $$
 BEGIN
     IF get_memory.id IS NULL THEN
@@ -695,7 +695,7 @@ COMMENT ON FUNCTION animus.get_memory(id bigint) IS 'The memory with this id, as
 
 CREATE FUNCTION animus.get_work(work_id uuid) RETURNS TABLE(id uuid, queue_name text, work_type text, dedup_key text, source text, trigger_info text, params jsonb, priority integer, state text, canonical_id uuid, resolution text, merged_into uuid, waits_for uuid, parent_id uuid, attempts integer, max_attempts integer, msg_id bigint, run_at timestamp with time zone, outcome jsonb, error text, duration_ms double precision, trace_context jsonb, requesters jsonb, merged_submissions jsonb, children bigint, created_at timestamp with time zone, updated_at timestamp with time zone, started_at timestamp with time zone, heartbeat_at timestamp with time zone, resolved_at timestamp with time zone)
     LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 #variable_conflict use_column
 BEGIN
@@ -743,7 +743,7 @@ COMMENT ON FUNCTION animus.get_work(work_id uuid) IS 'One work item with its pro
 
 CREATE FUNCTION animus.grant_memory_namespace(role_name text DEFAULT NULL::text, namespace text DEFAULT NULL::text, can_write boolean DEFAULT false) RETURNS void
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
     IF role_name IS NULL OR role_name = '' THEN
@@ -779,7 +779,7 @@ COMMENT ON FUNCTION animus.grant_memory_namespace(role_name text, namespace text
 
 CREATE FUNCTION animus.heartbeat_work(work_id uuid, extend interval DEFAULT '00:00:30'::interval, attempt integer DEFAULT NULL::integer) RETURNS TABLE(state text, cancelled boolean, visible_until timestamp with time zone)
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     SET enable_seqscan TO 'off'
     AS $$
@@ -828,7 +828,7 @@ COMMENT ON FUNCTION animus.heartbeat_work(work_id uuid, extend interval, attempt
 
 CREATE FUNCTION animus.hybrid_search(query_text text DEFAULT NULL::text, query_embedding public.vector DEFAULT NULL::public.vector, k integer DEFAULT 10, filters jsonb DEFAULT '{}'::jsonb, text_weight double precision DEFAULT 1, vector_weight double precision DEFAULT 1, rrf_k integer DEFAULT 60, candidates integer DEFAULT NULL::integer) RETURNS TABLE(id bigint, namespace text, content text, memory_type text, source text, metadata jsonb, created_at timestamp with time zone, updated_at timestamp with time zone, score double precision, rank bigint, vector_rank bigint, text_rank bigint, vector_distance double precision, text_score double precision)
     LANGUAGE plpgsql STABLE
-    SET search_path TO 'pg_catalog', 'public'
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
     AS $$
 DECLARE
     f jsonb;
@@ -906,7 +906,7 @@ COMMENT ON FUNCTION animus.hybrid_search(query_text text, query_embedding public
 
 CREATE FUNCTION animus.memory_begin_bulk_load() RETURNS bigint
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
     settings animus.memory_settings%ROWTYPE;
@@ -948,7 +948,7 @@ COMMENT ON FUNCTION animus.memory_begin_bulk_load() IS 'Starts a bulk load: drop
 
 CREATE FUNCTION animus.memory_begin_reembedding(embedding_model text DEFAULT NULL::text, embedding_dim integer DEFAULT NULL::integer) RETURNS bigint
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
     settings animus.memory_settings%ROWTYPE;
@@ -1006,7 +1006,7 @@ COMMENT ON FUNCTION animus.memory_begin_reembedding(embedding_model text, embedd
 
 CREATE FUNCTION animus.memory_bm25_after_delete() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
     PERFORM animus.memory_bm25_unindex(pg_catalog.array_agg(o.id), pg_catalog.array_agg(o.namespace), pg_catalog.array_agg(o.fts))
@@ -1027,7 +1027,7 @@ COMMENT ON FUNCTION animus.memory_bm25_after_delete() IS 'Trigger (statement lev
 
 CREATE FUNCTION animus.memory_bm25_after_insert() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
     PERFORM animus.memory_bm25_index(pg_catalog.array_agg(n.id), pg_catalog.array_agg(n.namespace), pg_catalog.array_agg(n.fts))
@@ -1048,7 +1048,7 @@ COMMENT ON FUNCTION animus.memory_bm25_after_insert() IS 'Trigger (statement lev
 
 CREATE FUNCTION animus.memory_bm25_after_truncate() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
     TRUNCATE animus.memory_terms, animus.memory_bm25_deltas, animus.memory_bm25_term_stats, animus.memory_bm25_namespace_stats;
@@ -1068,7 +1068,7 @@ COMMENT ON FUNCTION animus.memory_bm25_after_truncate() IS 'Trigger (AFTER TRUNC
 
 CREATE FUNCTION animus.memory_bm25_after_update() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
     ids bigint[]; old_ns text[]; old_fts tsvector[]; new_ns text[]; new_fts tsvector[];
@@ -1125,7 +1125,7 @@ COMMENT ON TABLE animus.memory_bm25_settings IS 'BM25 settings (one row; change 
 
 CREATE FUNCTION animus.memory_bm25_configure(k1 double precision DEFAULT NULL::double precision, b double precision DEFAULT NULL::double precision, postings_budget integer DEFAULT NULL::integer, max_postings_budget integer DEFAULT NULL::integer, rescore_extra integer DEFAULT NULL::integer, refresh_after integer DEFAULT NULL::integer) RETURNS animus.memory_bm25_settings
     LANGUAGE plpgsql
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
     cur animus.memory_bm25_settings;
@@ -1171,7 +1171,7 @@ COMMENT ON FUNCTION animus.memory_bm25_configure(k1 double precision, b double p
 
 CREATE FUNCTION animus.memory_bm25_index(ids bigint[], namespaces text[], vectors tsvector[]) RETURNS void
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
     s animus.memory_bm25_settings;
@@ -1218,7 +1218,7 @@ COMMENT ON FUNCTION animus.memory_bm25_index(ids bigint[], namespaces text[], ve
 
 CREATE FUNCTION animus.memory_bm25_refresh(wait boolean DEFAULT true) RETURNS bigint
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
     folded   bigint;
@@ -1287,7 +1287,7 @@ COMMENT ON FUNCTION animus.memory_bm25_refresh(wait boolean) IS 'Folds the pendi
 
 CREATE FUNCTION animus.memory_bm25_reindex(namespace text DEFAULT NULL::text) RETURNS bigint
     LANGUAGE plpgsql
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
     s animus.memory_bm25_settings;
@@ -1317,7 +1317,7 @@ COMMENT ON FUNCTION animus.memory_bm25_reindex(namespace text) IS 'Refreshes the
 
 CREATE FUNCTION animus.memory_bm25_topk(query text, filters jsonb DEFAULT '{}'::jsonb, lim integer DEFAULT 10, budget integer DEFAULT NULL::integer) RETURNS TABLE(id bigint, score double precision, exact boolean, postings_read bigint, budget_used integer)
     LANGUAGE plpgsql STABLE
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $_$
 DECLARE
     s           animus.memory_bm25_settings;
@@ -1530,7 +1530,7 @@ COMMENT ON FUNCTION animus.memory_bm25_topk(query text, filters jsonb, lim integ
 
 CREATE FUNCTION animus.memory_bm25_unindex(ids bigint[], namespaces text[], vectors tsvector[]) RETURNS void
     LANGUAGE sql SECURITY DEFINER
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
     WITH gone AS (
         DELETE FROM animus.memory_terms t WHERE t.memory_id = ANY (ids) RETURNING t.namespace, t.term
@@ -1554,7 +1554,7 @@ COMMENT ON FUNCTION animus.memory_bm25_unindex(ids bigint[], namespaces text[], 
 
 CREATE FUNCTION animus.memory_caller() RETURNS name
     LANGUAGE sql STABLE
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
     SELECT coalesce(nullif(pg_catalog.current_setting('role'), 'none'), session_user)::name;
 $$;
@@ -1571,7 +1571,7 @@ COMMENT ON FUNCTION animus.memory_caller() IS 'The role whose namespace grants a
 
 CREATE FUNCTION animus.memory_check_embedding(embedding public.vector, argument text DEFAULT 'embedding'::text) RETURNS void
     LANGUAGE plpgsql STABLE
-    SET search_path TO 'pg_catalog', 'public'
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
     AS $$
 DECLARE
     expected integer;
@@ -1608,7 +1608,7 @@ COMMENT ON FUNCTION animus.memory_check_embedding(embedding public.vector, argum
 
 CREATE FUNCTION animus.memory_check_fields(content text, memory_type text, namespace text, metadata jsonb) RETURNS void
     LANGUAGE plpgsql IMMUTABLE
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
     IF content IS NULL THEN
@@ -1648,7 +1648,7 @@ COMMENT ON FUNCTION animus.memory_check_fields(content text, memory_type text, n
 
 CREATE FUNCTION animus.memory_check_limit(value integer, argument text, maximum integer DEFAULT 1000) RETURNS void
     LANGUAGE plpgsql IMMUTABLE
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
     IF value IS NULL THEN
@@ -1704,7 +1704,7 @@ COMMENT ON FUNCTION animus.memory_filter_match(filters jsonb, namespace text, me
 
 CREATE FUNCTION animus.memory_finish_bulk_load(maintenance_work_mem text DEFAULT '1GB'::text, parallel_workers integer DEFAULT 2) RETURNS bigint
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
     vector_schema name;
@@ -1764,7 +1764,7 @@ COMMENT ON FUNCTION animus.memory_finish_bulk_load(maintenance_work_mem text, pa
 
 CREATE FUNCTION animus.memory_finish_reembedding() RETURNS bigint
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
     settings animus.memory_settings%ROWTYPE;
@@ -1807,7 +1807,7 @@ COMMENT ON FUNCTION animus.memory_finish_reembedding() IS 'Ends a change of embe
 
 CREATE FUNCTION animus.memory_normalize_text_filter(field text, value jsonb) RETURNS jsonb
     LANGUAGE plpgsql IMMUTABLE
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
     op text;
@@ -1892,7 +1892,7 @@ COMMENT ON FUNCTION animus.memory_or_tsquery(query text) IS 'The English lexemes
 
 CREATE FUNCTION animus.memory_parses_as_vector(value text) RETURNS boolean
     LANGUAGE plpgsql IMMUTABLE
-    SET search_path TO 'pg_catalog', 'public'
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
     AS $$
 BEGIN
     PERFORM value::vector;
@@ -1914,7 +1914,7 @@ COMMENT ON FUNCTION animus.memory_parses_as_vector(value text) IS 'True if value
 
 CREATE FUNCTION animus.memory_scope(access text DEFAULT 'read'::text) RETURNS text[]
     LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
     caller   name := animus.memory_caller();
@@ -1958,7 +1958,7 @@ COMMENT ON FUNCTION animus.memory_scope(access text) IS 'The namespaces of animu
 
 CREATE FUNCTION animus.memory_store_batch(memories jsonb DEFAULT NULL::jsonb, namespace text DEFAULT 'default'::text) RETURNS TABLE(ordinal integer, id bigint, created boolean)
     LANGUAGE plpgsql
-    SET search_path TO 'pg_catalog', 'public'
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
     AS $_$
 DECLARE
     bad record;
@@ -2129,7 +2129,7 @@ COMMENT ON FUNCTION animus.memory_store_batch(memories jsonb, namespace text) IS
 
 CREATE FUNCTION animus.memory_text_candidates(query text, filters jsonb DEFAULT '{}'::jsonb, lim integer DEFAULT 100) RETURNS TABLE(id bigint, score double precision)
     LANGUAGE plpgsql STABLE ROWS 100
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
     RETURN QUERY SELECT t.id, t.score FROM animus.memory_bm25_topk(query, filters, lim) AS t;
@@ -2148,7 +2148,7 @@ COMMENT ON FUNCTION animus.memory_text_candidates(query text, filters jsonb, lim
 
 CREATE FUNCTION animus.memory_validate_filters(filters jsonb DEFAULT '{}'::jsonb) RETURNS jsonb
     LANGUAGE plpgsql STABLE
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
     normalised jsonb := '{}';
@@ -2232,7 +2232,7 @@ COMMENT ON FUNCTION animus.memory_validate_filters(filters jsonb) IS 'Checks a s
 
 CREATE FUNCTION animus.memory_vector_candidates(query_embedding public.vector, filters jsonb DEFAULT '{}'::jsonb, lim integer DEFAULT 100) RETURNS TABLE(id bigint, distance double precision)
     LANGUAGE plpgsql STABLE ROWS 100
-    SET search_path TO 'pg_catalog', 'public'
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
     SET "hnsw.iterative_scan" TO 'relaxed_order'
     SET "hnsw.ef_search" TO '100'
     SET "hnsw.max_scan_tuples" TO '20000'
@@ -2315,7 +2315,7 @@ COMMENT ON FUNCTION animus.memory_vector_candidates(query_embedding public.vecto
 
 CREATE FUNCTION animus.memory_write_scope() RETURNS text[]
     LANGUAGE sql STABLE
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
     SELECT animus.memory_scope('write');
 $$;
@@ -2332,7 +2332,7 @@ COMMENT ON FUNCTION animus.memory_write_scope() IS 'The namespaces the memory wr
 
 CREATE FUNCTION animus.purge_work(older_than interval DEFAULT '7 days'::interval, queue text DEFAULT NULL::text) RETURNS TABLE(queue_name text, items_deleted bigint, archived_messages_deleted bigint)
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $_$
 #variable_conflict use_column
 DECLARE
@@ -2388,7 +2388,7 @@ COMMENT ON FUNCTION animus.purge_work(older_than interval, queue text) IS 'Reten
 
 CREATE FUNCTION animus.queue_stats(queue text DEFAULT NULL::text) RETURNS TABLE(queue_name text, state text, items bigint, queue_length bigint, queue_visible_length bigint, oldest_visible_age_sec double precision, oldest_msg_age_sec integer, total_messages bigint)
     LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 #variable_conflict use_column
 DECLARE
@@ -2429,7 +2429,7 @@ COMMENT ON FUNCTION animus.queue_stats(queue text) IS 'Statistics per queue (NUL
 
 CREATE FUNCTION animus.read_work(queue text DEFAULT 'work'::text, vt interval DEFAULT '00:00:30'::interval, qty integer DEFAULT 1) RETURNS TABLE(work_id uuid, queue_name text, work_type text, dedup_key text, params jsonb, priority integer, attempts integer, max_attempts integer, msg_id bigint, parent_id uuid, source text, trigger_info text, trace_context jsonb, requesters jsonb, created_at timestamp with time zone, visible_until timestamp with time zone)
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     SET enable_seqscan TO 'off'
     SET enable_bitmapscan TO 'off'
@@ -2555,7 +2555,7 @@ COMMENT ON FUNCTION animus.read_work(queue text, vt interval, qty integer) IS 'C
 
 CREATE FUNCTION animus.release_work(work_id uuid, attempt integer DEFAULT NULL::integer, delay interval DEFAULT '00:00:00'::interval) RETURNS timestamp with time zone
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     SET enable_seqscan TO 'off'
     AS $$
@@ -2605,7 +2605,7 @@ COMMENT ON FUNCTION animus.release_work(work_id uuid, attempt integer, delay int
 
 CREATE FUNCTION animus.revoke_memory_namespace(role_name text DEFAULT NULL::text, namespace text DEFAULT NULL::text) RETURNS boolean
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
     IF role_name IS NULL OR namespace IS NULL THEN
@@ -2630,7 +2630,7 @@ COMMENT ON FUNCTION animus.revoke_memory_namespace(role_name text, namespace tex
 
 CREATE FUNCTION animus.search_memory_text(query text DEFAULT NULL::text, k integer DEFAULT 10, filters jsonb DEFAULT '{}'::jsonb) RETURNS TABLE(id bigint, namespace text, content text, memory_type text, source text, metadata jsonb, created_at timestamp with time zone, updated_at timestamp with time zone, score double precision, rank bigint)
     LANGUAGE plpgsql STABLE
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
     f jsonb;
@@ -2662,7 +2662,7 @@ COMMENT ON FUNCTION animus.search_memory_text(query text, k integer, filters jso
 
 CREATE FUNCTION animus.search_memory_vector(query_embedding public.vector DEFAULT NULL::public.vector, k integer DEFAULT 10, filters jsonb DEFAULT '{}'::jsonb) RETURNS TABLE(id bigint, namespace text, content text, memory_type text, source text, metadata jsonb, created_at timestamp with time zone, updated_at timestamp with time zone, distance double precision, similarity double precision, rank bigint)
     LANGUAGE plpgsql STABLE
-    SET search_path TO 'pg_catalog', 'public'
+    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
     AS $$
 DECLARE
     f jsonb;
@@ -2691,7 +2691,7 @@ COMMENT ON FUNCTION animus.search_memory_vector(query_embedding public.vector, k
 
 CREATE FUNCTION animus.store_memories(memories jsonb DEFAULT NULL::jsonb, namespace text DEFAULT 'default'::text) RETURNS TABLE(ordinal integer, id bigint, created boolean)
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
     RETURN QUERY SELECT b.ordinal, b.id, b.created
@@ -2711,7 +2711,7 @@ COMMENT ON FUNCTION animus.store_memories(memories jsonb, namespace text) IS 'Ba
 
 CREATE FUNCTION animus.store_memory(content text DEFAULT NULL::text, embedding public.vector DEFAULT NULL::public.vector, memory_type text DEFAULT NULL::text, source text DEFAULT NULL::text, metadata jsonb DEFAULT '{}'::jsonb, namespace text DEFAULT 'default'::text) RETURNS TABLE(id bigint, created boolean)
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
     scope text[];
@@ -2753,7 +2753,7 @@ COMMENT ON FUNCTION animus.store_memory(content text, embedding public.vector, m
 
 CREATE FUNCTION animus.submit_work(work_type text, source text, params jsonb DEFAULT '{}'::jsonb, dedup_key text DEFAULT NULL::text, trigger_info text DEFAULT NULL::text, priority integer DEFAULT 0, parent_id uuid DEFAULT NULL::uuid, max_attempts integer DEFAULT 5, queue text DEFAULT 'work'::text, delay interval DEFAULT '00:00:00'::interval, run_at timestamp with time zone DEFAULT NULL::timestamp with time zone, on_duplicate text DEFAULT 'merge'::text, trace_context jsonb DEFAULT NULL::jsonb) RETURNS animus.work_submission
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     SET enable_seqscan TO 'off'
     AS $_$
@@ -2903,7 +2903,7 @@ COMMENT ON FUNCTION animus.submit_work(work_type text, source text, params jsonb
 
 CREATE FUNCTION animus.submit_work_batch(items jsonb, queue text DEFAULT 'work'::text, on_duplicate text DEFAULT 'merge'::text, trace_context jsonb DEFAULT NULL::jsonb) RETURNS TABLE(ord integer, work_id uuid, status text, canonical_id uuid, msg_id bigint)
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $_$
 #variable_conflict use_column
 DECLARE
@@ -3100,7 +3100,7 @@ COMMENT ON FUNCTION animus.submit_work_batch(items jsonb, queue text, on_duplica
 
 CREATE FUNCTION animus.update_memory(id bigint DEFAULT NULL::bigint, content text DEFAULT NULL::text, embedding public.vector DEFAULT NULL::public.vector, memory_type text DEFAULT NULL::text, source text DEFAULT NULL::text, metadata jsonb DEFAULT NULL::jsonb, namespace text DEFAULT NULL::text) RETURNS SETOF animus.memories
     LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
     cur animus.memories%ROWTYPE;
@@ -3178,7 +3178,7 @@ COMMENT ON FUNCTION animus.update_memory(id bigint, content text, embedding publ
 
 CREATE FUNCTION animus.work_check_submit_args(work_type text, source text, params jsonb, dedup_key text, priority integer, max_attempts integer, delay interval, on_duplicate text, trace_context jsonb) RETURNS void
     LANGUAGE plpgsql IMMUTABLE
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
     IF work_type IS NULL OR work_type = '' THEN
@@ -3250,7 +3250,7 @@ COMMENT ON FUNCTION animus.work_check_submit_args(work_type text, source text, p
 
 CREATE FUNCTION animus.work_children(parent_id uuid) RETURNS TABLE(work_id uuid, work_type text, dedup_key text, state text, source text, created_at timestamp with time zone, resolved_at timestamp with time zone)
     LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 #variable_conflict use_column
 BEGIN
@@ -3280,7 +3280,7 @@ COMMENT ON FUNCTION animus.work_children(parent_id uuid) IS 'The work items subm
 
 CREATE FUNCTION animus.work_generate_queue_functions() RETURNS void
     LANGUAGE plpgsql
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $_$
 DECLARE
     q        text;
@@ -3480,7 +3480,7 @@ COMMENT ON FUNCTION animus.work_generate_queue_functions() IS 'Internal: regener
 
 CREATE FUNCTION animus.work_items_check_transition() RETURNS trigger
     LANGUAGE plpgsql
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
     -- The same seven pairs as animus.work_state_transitions (a pgTAP test proves they agree): a
@@ -3758,7 +3758,7 @@ COMMENT ON FUNCTION animus.work_queue_set_vt(queue text, p_msg_ids bigint[], p_v
 
 CREATE FUNCTION animus.work_raise_not_running(work_id uuid, operation text, attempt integer DEFAULT NULL::integer) RETURNS void
     LANGUAGE plpgsql STABLE
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
     s text;
@@ -3795,7 +3795,7 @@ COMMENT ON FUNCTION animus.work_raise_not_running(work_id uuid, operation text, 
 
 CREATE FUNCTION animus.work_raise_stale_claim(work_id uuid, operation text, attempt integer, current_attempt integer, state text) RETURNS void
     LANGUAGE plpgsql
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
     RAISE EXCEPTION USING ERRCODE = 'ZA108',
@@ -3818,7 +3818,7 @@ COMMENT ON FUNCTION animus.work_raise_stale_claim(work_id uuid, operation text, 
 
 CREATE FUNCTION animus.work_raise_unsettled(work_ids uuid[], claim_attempts integer[], settled uuid[], operation text) RETURNS void
     LANGUAGE plpgsql STABLE
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
     bad record;
@@ -3851,7 +3851,7 @@ COMMENT ON FUNCTION animus.work_raise_unsettled(work_ids uuid[], claim_attempts 
 
 CREATE FUNCTION animus.work_release_followups(ended uuid[]) RETURNS void
     LANGUAGE plpgsql
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
     r record;
@@ -3959,7 +3959,7 @@ COMMENT ON COLUMN animus.work_items.released IS 'claims given back with release_
 
 CREATE FUNCTION animus.work_send_messages(queue text, items animus.work_items[], visible_at timestamp with time zone DEFAULT NULL::timestamp with time zone) RETURNS void
     LANGUAGE plpgsql
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
     PERFORM animus.work_queue_send(queue,
@@ -3983,7 +3983,7 @@ COMMENT ON FUNCTION animus.work_send_messages(queue text, items animus.work_item
 
 CREATE FUNCTION animus.work_wake(queue text) RETURNS void
     LANGUAGE plpgsql
-    SET search_path TO ''
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
     UPDATE animus.queues q SET last_notified_at = pg_catalog.clock_timestamp()

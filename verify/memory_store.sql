@@ -13,7 +13,7 @@ BEGIN
         'animus.delete_memory(bigint)',
         'animus.delete_memories(bigint[])'] LOOP
         ASSERT has_function_privilege('animus_memory_writer', fn, 'EXECUTE'), 'animus_memory_writer cannot execute ' || fn;
-        ASSERT (SELECT p.prosecdef AND p.proconfig @> ARRAY['search_path=""'] FROM pg_catalog.pg_proc p WHERE p.oid = fn::regprocedure),
+        ASSERT (SELECT p.prosecdef AND p.proconfig && ARRAY['search_path=""', 'search_path=pg_catalog, pg_temp'] FROM pg_catalog.pg_proc p WHERE p.oid = fn::regprocedure),
             fn || ' must be SECURITY DEFINER with search_path = ''''';
     END LOOP;
     ASSERT NOT has_table_privilege('animus_memory_writer', 'animus.memories', 'INSERT, UPDATE, DELETE'),

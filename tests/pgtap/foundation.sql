@@ -1,7 +1,7 @@
 -- The foundation every other part stands on: schema, extensions, roles, error codes, privileges.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
-SELECT plan(14);
+SELECT plan(15);
 
 SELECT has_schema('animus', 'schema animus exists');
 SELECT has_extension('vector', 'pgvector is installed');
@@ -30,8 +30,14 @@ SELECT is_empty(
 SELECT is_empty(
     $$SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
       WHERE n.nspname = 'animus' AND p.prosecdef
-        AND NOT coalesce(p.proconfig @> ARRAY['search_path=""'], false)$$,
-    'every SECURITY DEFINER function in schema animus pins search_path to empty');
+        AND NOT coalesce(p.proconfig @> ARRAY['search_path=pg_catalog, pg_temp'], false)$$,
+    'every SECURITY DEFINER function in schema animus pins search_path = pg_catalog, pg_temp (pg_temp last)');
+
+SELECT is_empty(
+    $$SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace,
+             unnest(p.proconfig) AS c
+      WHERE n.nspname = 'animus' AND c LIKE 'search_path=%' AND c NOT LIKE '%, pg\_temp'$$,
+    'every function in schema animus that pins a search_path names pg_temp last (definer callers run it as the owner)');
 
 SELECT * FROM finish();
 ROLLBACK;
