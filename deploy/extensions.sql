@@ -17,7 +17,7 @@ DECLARE
     req record;
     installed text;
 BEGIN
-    FOR req IN SELECT * FROM (VALUES ('vector', '0.7.0', 'pgvector'), ('pgmq', '1.5.0', 'pgmq'))
+    FOR req IN SELECT * FROM (VALUES ('vector', '0.8.0', 'pgvector'), ('pgmq', '1.5.0', 'pgmq'))
                AS r(extname, min_version, project)
     LOOP
         SELECT extversion INTO installed FROM pg_catalog.pg_extension WHERE extname = req.extname;

@@ -4,6 +4,30 @@
 
 BEGIN;
 
+-- The deploy variables are pasted into SQL below: refuse anything but a usable dimension first,
+-- with a clear error instead of a syntax error (passed as a quoted literal, so nothing runs).
+SET LOCAL animus.deploy_embedding_dim = :'embedding_dim';
+SET LOCAL animus.deploy_embedding_model = :'embedding_model';
+DO $$
+DECLARE
+    dim   text := pg_catalog.current_setting('animus.deploy_embedding_dim');
+    model text := pg_catalog.current_setting('animus.deploy_embedding_model');
+BEGIN
+    IF dim !~ '^[0-9]{1,9}$' OR dim::integer NOT BETWEEN 1 AND 2000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002',
+            MESSAGE = 'embedding_dim must be a whole number from 1 to 2000',
+            DETAIL = pg_catalog.format('embedding_dim = %L', pg_catalog.left(dim, 40)),
+            HINT = 'Deploy with the dimension of your embedding model, e.g. sqitch deploy --set embedding_dim=384 '
+                   '(default 1536, from sqitch.conf); pgvector''s HNSW index takes at most 2000 dimensions.';
+    END IF;
+    IF pg_catalog.btrim(model) = '' OR pg_catalog.length(model) > 200 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001',
+            MESSAGE = 'embedding_model must be a name of 1 to 200 characters',
+            DETAIL = pg_catalog.format('embedding_model = %L', pg_catalog.left(model, 40)),
+            HINT = 'Deploy with --set embedding_model=<name of your model> (default ''unspecified'', from sqitch.conf).';
+    END IF;
+END $$;
+
 -- Which embedding model the vectors in animus.memories come from, and their dimension. One row.
 -- The dimension is the deploy variable :embedding_dim (sqitch.conf, or --set embedding_dim=384),
 -- the model name :'embedding_model'. animus.memory_begin_reembedding() changes both later

@@ -12,4 +12,5 @@ cat <<MSG
 animus is deployed on the embedded PostgreSQL ($("$PGBIN/psql" -X -At -d "$url" -c "SELECT string_agg(extname || ' ' || extversion, ', ' ORDER BY extname) FROM pg_extension WHERE extname IN ('vector', 'pgmq')")).
   DATABASE_URL=$url
   psql:  $PGBIN/psql "$url"     (or: make psql)
+  .env:  $(DEVDB dotenv)
 MSG

@@ -9,6 +9,7 @@ unprivileged system user, since PostgreSQL refuses to run as root.
     python tools/devdb.py start          # idempotent: init if needed, start if stopped
     python tools/devdb.py stop | status | url [DB] | psql-args [DB]
     python tools/devdb.py createdb NAME [--drop] | dropdb NAME
+    python tools/devdb.py dotenv         # write .env with DATABASE_URL unless the user has one
 
 Environment: ANIMUS_PG_PORT (default 55432), ANIMUS_PGDATA (default <repo>/.pgdata),
 ANIMUS_PG_USER (system user running the server, default animuspg).
@@ -283,6 +284,35 @@ def dropdb(name: str) -> None:
     admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+DOTENV = REPO / ".env"
+DOTENV_HEADER = "# Written by `make up` for the embedded development server. Edit freely: once edited, `make up` leaves it alone.\n"
+
+
+def write_dotenv(path: Path, database_url: str, record: Path) -> str:
+    """Give the Python client and the worker CLI a DATABASE_URL with nothing exported.
+
+    Writes `path` when there is none. A file it wrote before (its exact text is kept in `record`)
+    is brought up to date (e.g. a new password after `make clean`); a file the user wrote or
+    edited is never touched. Returns the line to tell the user."""
+    text = f"{DOTENV_HEADER}DATABASE_URL={database_url}\n"
+    ours = record.exists() and path.exists() and path.read_text() == record.read_text()
+    if path.exists() and not ours:
+        mentions = any(ln.strip().startswith("DATABASE_URL=") for ln in path.read_text().splitlines())
+        return (f"{path.name} exists and was not written by make up: left as it is"
+                + ("" if mentions else f" (it has no DATABASE_URL; the dev database is {redact(database_url)})"))
+    if ours and path.read_text() == text:
+        return f"{path.name} has DATABASE_URL for the embedded server"
+    path.write_text(text)
+    path.chmod(0o600)
+    record.write_text(text)
+    record.chmod(0o600)
+    return f"wrote {path.name} with DATABASE_URL for the embedded server (git ignores it; python and `animus worker` read it)"
+
+
+def redact(database_url: str) -> str:
+    return database_url.replace(quote(password(), safe=""), "****") if PASSWORD_FILE.exists() else database_url
+
+
 def require_running() -> None:
     if not running_pid():
         raise fail("the embedded server is not running: `make up` starts it")
@@ -308,6 +338,9 @@ def main(argv: list[str]) -> int:
         elif cmd == "url":
             require_running()
             print(url(rest[0] if rest else DEV_DB))
+        elif cmd == "dotenv":
+            require_running()
+            print(write_dotenv(DOTENV, url(DEV_DB), HOME / "dotenv-written"))
         elif cmd == "bin":
             print(pgbin(rest[0]))
         elif cmd == "createdb":

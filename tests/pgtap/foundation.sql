@@ -6,8 +6,8 @@ SELECT plan(15);
 SELECT has_schema('animus', 'schema animus exists');
 SELECT has_extension('vector', 'pgvector is installed');
 SELECT has_extension('pgmq', 'pgmq is installed');
-SELECT ok((SELECT string_to_array(extversion, '.')::int[] >= '{0,7,0}' FROM pg_extension WHERE extname = 'vector'),
-          'pgvector is at least 0.7');
+SELECT ok((SELECT string_to_array(extversion, '.')::int[] >= '{0,8,0}' FROM pg_extension WHERE extname = 'vector'),
+          'pgvector is at least 0.8 (iterative HNSW scans)');
 SELECT ok((SELECT string_to_array(extversion, '.')::int[] >= '{1,5,0}' FROM pg_extension WHERE extname = 'pgmq'),
           'pgmq is at least 1.5');
 

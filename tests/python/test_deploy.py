@@ -73,3 +73,28 @@ def test_error_code_docs_match_the_table(scratch_db):
     rendered = subprocess.run(["bash", str(ROOT / "tools/snapshot.sh"), "errors-url", scratch_db.url],
                               capture_output=True, text=True, check=True).stdout
     assert (ROOT / "docs/errors.md").read_text() == rendered, "docs/errors.md is stale: run `make snapshot`"
+
+
+import pytest  # noqa: E402
+
+
+@pytest.mark.parametrize("value", ["0", "3000", "abc", "", "3); DROP TABLE animus.error_codes; --"])
+def test_bad_embedding_dim_is_refused_with_a_clear_error_and_nothing_deployed(scratch_db, value):
+    res = sqitch(scratch_db.url, "deploy", "--set", f"embedding_dim={value}", check=False)
+    out = res.stdout + res.stderr
+    assert res.returncode != 0
+    assert "embedding_dim must be a whole number from 1 to 2000" in out and "HINT:" in out, out
+    assert animus_objects(scratch_db.url) == 0, "a failed deploy leaves nothing behind"
+
+
+def test_empty_embedding_model_is_refused(scratch_db):
+    res = sqitch(scratch_db.url, "deploy", "--set", "embedding_model=", check=False)
+    assert res.returncode != 0 and "embedding_model must be a name" in res.stdout + res.stderr
+
+
+def test_revert_leaves_no_pgmq_schema_and_no_default_privileges(scratch_db):
+    sqitch(scratch_db.url, "deploy")
+    sqitch(scratch_db.url, "revert", "-y")
+    with psycopg.connect(scratch_db.url) as c:
+        assert c.execute("SELECT count(*) FROM pg_namespace WHERE nspname IN ('animus', 'pgmq')").fetchone()[0] == 0
+        assert c.execute("SELECT count(*) FROM pg_default_acl").fetchone()[0] == 0, "default-privilege rows left behind"

@@ -81,3 +81,46 @@ def test_a_private_checkout_is_made_traversable_for_the_server_user(capsys):
         assert f"{top} made traversable" in capsys.readouterr().err
     finally:
         shutil.rmtree(top, ignore_errors=True)
+
+
+def test_make_up_writes_dotenv_once_and_never_overwrites_the_users(tmp_path, db_url):
+    import devdb as dev
+    env_file, record = tmp_path / ".env", tmp_path / "dotenv-written"
+    assert dev.write_dotenv(env_file, db_url, record).startswith("wrote .env")
+    assert f"DATABASE_URL={db_url}\n" in env_file.read_text()
+    assert oct(env_file.stat().st_mode & 0o777) == "0o600", "the file holds a password"
+    assert "has DATABASE_URL" in dev.write_dotenv(env_file, db_url, record), "a second make up changes nothing"
+    # Ours, but stale (e.g. a new password after `make clean`): brought up to date.
+    dev.write_dotenv(env_file, db_url + "?stale=1", record)
+    assert dev.write_dotenv(env_file, db_url, record).startswith("wrote .env")
+    # Edited by the user: never touched again.
+    env_file.write_text(env_file.read_text() + "OTEL_SERVICE_NAME=my-agent\n")
+    before = env_file.read_text()
+    assert "left as it is" in dev.write_dotenv(env_file, db_url + "?other=1", record)
+    assert env_file.read_text() == before
+    # A file the user wrote from scratch is not touched either.
+    env_file.write_text("SOMETHING=else\n")
+    assert "left as it is" in dev.write_dotenv(env_file, db_url, record)
+    assert env_file.read_text() == "SOMETHING=else\n"
+
+
+def test_dotenv_is_ignored_by_git():
+    res = subprocess.run(["git", "check-ignore", "-q", ".env"], cwd=ROOT)
+    assert res.returncode == 0, ".env holds a password and must be ignored by git"
+
+
+def test_python_example_runs_with_nothing_exported_after_make_up(tmp_path, db_url):
+    """README's Python example, in a directory holding the .env that make up writes, with no DATABASE_URL exported."""
+    import devdb as dev
+    dev.write_dotenv(tmp_path / ".env", db_url, tmp_path / "record")
+    code = ("import animus, uuid\n"
+            "client = animus.connect()\n"
+            "key = str(uuid.uuid4())\n"
+            "first = client.submit_work('engage', 'scheduler', dedup_key=key)\n"
+            "again = client.submit_work('engage', 'inbox-agent', dedup_key=key)\n"
+            "print(first.status, again.status, again.canonical_id == first.work_id)\n"
+            "client.cancel_work(first.work_id)\n")
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    res = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "created merged True"
