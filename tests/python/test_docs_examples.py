@@ -48,7 +48,7 @@ import pytest
 from conftest import PSQL, ROOT, ScratchDB, sqitch
 
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-DOCS = [p for p in DOCS if p.name in ("README.md", "work-queue.md", "memory.md")]    # the documents converted so far
+DOCS = [p for p in DOCS if p.name in ("README.md", "work-queue.md", "memory.md", "bm25.md", "python.md")]    # the documents converted so far
 TIMEOUT = 120          # seconds one example may take
 
 # Run-dependent values, masked on both sides before comparing.
@@ -239,7 +239,11 @@ class Process:
         self.proc.stdin.flush()
         out = []
         while True:
-            line = self.lines.get(timeout=TIMEOUT)
+            try:
+                line = self.lines.get(timeout=TIMEOUT)
+            except queue.Empty:
+                self.proc.kill()
+                raise AssertionError(f"no end within {TIMEOUT} s; it printed:\n{''.join(out)}") from None
             if line is None:
                 raise AssertionError(f"the process ended; it printed:\n{''.join(out)}")
             if line.rstrip("\n") == MARK:
