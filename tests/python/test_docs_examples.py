@@ -48,7 +48,6 @@ import pytest
 from conftest import PSQL, ROOT, ScratchDB, sqitch
 
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-DOCS = [p for p in DOCS if p.name in ("README.md", "work-queue.md", "memory.md", "bm25.md", "python.md")]    # the documents converted so far
 TIMEOUT = 120          # seconds one example may take
 
 # Run-dependent values, masked on both sides before comparing.
