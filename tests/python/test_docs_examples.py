@@ -154,9 +154,11 @@ def parse_session(lines: list[str]) -> list:
 
 def comment(lines: list[str], i: int) -> bool:
     """A "-- " line is a comment when only comments lie between it and the next statement."""
+    if not lines[i].startswith("-- "):
+        return False
     while i < len(lines) and lines[i].startswith("-- "):
         i += 1
-    return i < len(lines) and lines[i].startswith("=# ") and lines[i - 1].startswith("-- ")
+    return i < len(lines) and lines[i].startswith("=# ")
 
 
 def ended(line: str) -> bool:
@@ -411,9 +413,8 @@ def update(path: Path, everything: bool = False) -> int:
             if ex.output:
                 edits.append((ex.output.start + 1, ex.output.end, real, ex.output.indent))
             else:       # a new output block after the example
-                fence = ex.block.indent + "```"
-                edits.append((ex.block.end + 1, ex.block.end + 1,
-                              ["", ex.block.indent + "<!-- output -->", fence, *real, fence], ""))
+                edits.append((ex.block.end + 1, ex.block.end + 1, ["<!-- output -->", "```", *real, "```"],
+                              ex.block.indent))
     for first, end, body, indent in sorted(edits, reverse=True):
         lines[first:end] = [(indent + line).rstrip() if line.strip() else "" for line in body]
     path.write_text("\n".join(lines) + "\n")
