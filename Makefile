@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY    := .venv/bin/python
 DEVDB := $(PY) tools/devdb.py
 
-.PHONY: setup db deploy up demo test test-sql test-py faults down psql clean bench bench-queue bench-memory bench-quality bench-python bench-bm25 bench-security snapshot install-sql
+.PHONY: setup db deploy up demo test test-sql test-py docs faults down psql clean bench bench-queue bench-memory bench-quality bench-python bench-bm25 bench-security snapshot install-sql
 
 setup:            ## install Debian packages and the project virtualenv (.venv)
 	@bash tools/bootstrap.sh
@@ -25,6 +25,9 @@ test-sql: db
 
 test-py: db
 	@bash tools/test.sh py
+
+docs: db          ## run every example of README.md and docs/*.md, rewrite the outputs that changed (FILES=docs/x.md: only those; ALL=1: every output)
+	@ANIMUS_DOCS_UPDATE=$(if $(ALL),all,changed) bash tools/docs.sh $(FILES)
 
 bench-security: db ## what row-level security costs the memory searches: owner+filter vs scoped reader (fresh database)
 	@$(PY) tools/bench_security.py
