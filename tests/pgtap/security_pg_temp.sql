@@ -17,6 +17,7 @@ CREATE ROLE animus_test_tmp_producer NOLOGIN IN ROLE animus_producer;
 CREATE ROLE animus_test_tmp_worker   NOLOGIN IN ROLE animus_worker;
 CREATE ROLE animus_test_tmp_admin    NOLOGIN IN ROLE animus_admin;
 SELECT animus.grant_memory_namespace('animus_test_tmp_reader', 'tmp-attack');
+SELECT animus.create_queue('tmp_attack_work');  -- not the default queue 'work': it may hold production work
 SELECT animus.grant_memory_namespace('animus_test_tmp_writer', 'tmp-attack', can_write => true);
 
 -- Who ran the attacker's code: one row per run, written by the code itself.
@@ -77,8 +78,8 @@ SELECT is_empty($$SELECT DISTINCT who FROM evidence WHERE who <> ALL (ARRAY['ani
 
 SET LOCAL ROLE animus_test_tmp_producer;
 SELECT pg_temp.arm();
-SELECT pg_temp.try('SELECT animus.submit_work(work_type => ''attack'', source => ''attacker'')');
-SELECT pg_temp.try('SELECT animus.submit_work_batch(items => ''[{"work_type": "attack", "source": "attacker"}]'')');
+SELECT pg_temp.try('SELECT animus.submit_work(work_type => ''attack'', source => ''attacker'', queue => ''tmp_attack_work'')');
+SELECT pg_temp.try('SELECT animus.submit_work_batch(items => ''[{"work_type": "attack", "source": "attacker"}]'', queue => ''tmp_attack_work'')');
 SELECT pg_temp.try('SELECT animus.queue_stats()');
 SELECT pg_temp.disarm();
 RESET ROLE;
@@ -89,7 +90,7 @@ SELECT is_empty($$SELECT DISTINCT who FROM evidence WHERE who <> ALL (ARRAY['ani
 SET LOCAL ROLE animus_test_tmp_worker;
 SELECT pg_temp.arm();
 SELECT pg_temp.try('SELECT animus.queue_stats()');
-SELECT pg_temp.try('SELECT * FROM animus.read_work(queue => ''work'', vt => ''1 second'', qty => 1)');
+SELECT pg_temp.try('SELECT * FROM animus.read_work(queue => ''tmp_attack_work'', vt => ''1 second'', qty => 1)');
 SELECT pg_temp.disarm();
 RESET ROLE;
 SELECT is_empty($$SELECT DISTINCT who FROM evidence WHERE who <> ALL (ARRAY['animus_test_tmp_reader', 'animus_test_tmp_writer',

@@ -20,7 +20,7 @@ from conftest import PSQL, ROOT, ScratchDB, admin_url, sqitch, url_for
 SAFE = sorted((ROOT / "tests/pgtap").glob("*.sql"))
 SCRATCH = sorted((ROOT / "tests/pgtap/scratch").glob("*.sql"))
 # Advanced by the safe set (nextval is not transactional); README "Testing your own deployment".
-SEQUENCES_ADVANCED = {"animus.memories_id_seq", "animus.memory_bm25_deltas_id_seq", "pgmq.q_work_msg_id_seq"}
+SEQUENCES_ADVANCED = {"animus.memories_id_seq", "animus.memory_bm25_deltas_id_seq"}
 
 # Every table, view and materialised view outside the system schemas: what is "existing" for the probe.
 USER_RELATIONS = """
