@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 import uuid
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -93,6 +94,70 @@ def test_lock_probe_catches_each_scratch_file(deployed, path):
     assert res.returncode != 0
     assert "lock timeout" in res.stderr, res.stdout + res.stderr
     assert pg_prove(deployed, path).returncode == 0, "the file passes without the probe"
+
+
+# What a database in use does all the time, each statement with a timeout. Admin calls that
+# serialise on purpose (create_queue, a waiting memory_bm25_refresh) are not in it: README says so.
+TRAFFIC = [
+    "SELECT animus.store_memory('traffic ' || gen_random_uuid(), {vec}, 'fact', namespace => 'prod-0')",
+    "SELECT animus.store_memory('traffic ' || gen_random_uuid(), {vec}, 'fact', namespace => 'prod-new')",
+    "SELECT animus.update_memory((SELECT min(id) FROM animus.memories WHERE namespace = 'prod-1'), metadata => '{{\"seen\": 1}}')",
+    "SELECT animus.delete_memory((SELECT id FROM animus.store_memory('gone ' || gen_random_uuid(), {vec}, 'fact', namespace => 'prod-2')))",
+    "SELECT count(*) FROM animus.search_memory_text('tea grass zebras', 10)",
+    "SELECT count(*) FROM animus.search_memory_vector({vec}, 10)",
+    "SELECT count(*) FROM animus.hybrid_search('tea', {vec}, 10)",
+    "SELECT animus.memory_bm25_refresh(wait => false)",
+    "SELECT animus.submit_work('engage', 'traffic', dedup_key => gen_random_uuid()::text)",
+    "SELECT animus.complete_work(work_id) FROM animus.read_work(queue => 'work', vt => '30 seconds', qty => 1)",
+    "SELECT count(*) FROM animus.queue_stats()",
+]
+
+
+def run_held_open(url: str, path: Path) -> str | None:
+    """Runs one file up to its final ROLLBACK, keeps its transaction open, and runs TRAFFIC from
+    another session meanwhile (statement_timeout 3 s). Returns what got stuck, or None. Catches
+    what the lock probe cannot: row locks on rows the file did not create (e.g. the default
+    queue's wake-up row) and strong locks a file takes and keeps."""
+    body, sep, _ = path.read_text().rpartition("ROLLBACK;")
+    assert sep, f"{path.name} does not end with ROLLBACK"
+    marker = f"pgtap_held_open_{uuid.uuid4().hex[:8]}"
+    env = {**os.environ, "PGAPPNAME": marker, "PGOPTIONS": "-c client_min_messages=warning"}
+    proc = subprocess.Popen([PSQL, "-X", "-q", "-d", url], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        proc.stdin.write(body + f"SELECT '{marker}';\n")
+        proc.stdin.flush()
+        with psycopg.connect(url, autocommit=True) as c:
+            for _ in range(1200):
+                state = c.execute("SELECT state FROM pg_stat_activity WHERE application_name = %s AND query LIKE %s",
+                                  (marker, f"%'{marker}'%")).fetchone()
+                if state and state[0].startswith("idle in transaction"):
+                    break
+                time.sleep(0.05)
+            else:
+                return "the file never reached its end"
+            c.execute("SET statement_timeout = '3s'")
+            vec = "(SELECT array_fill(0.5::real, ARRAY[embedding_dim])::vector FROM animus.memory_settings)"
+            for q in TRAFFIC:
+                try:
+                    c.execute(q.format(vec=vec))
+                except psycopg.errors.QueryCanceled:
+                    return f"blocked: {q}"
+        return None
+    finally:
+        proc.stdin.write("ROLLBACK;\n")
+        proc.stdin.close()
+        proc.wait(timeout=60)
+
+
+@pytest.mark.parametrize("path", SAFE, ids=lambda p: p.name)
+def test_safe_file_held_open_blocks_no_ordinary_traffic(deployed, path):
+    assert run_held_open(deployed, path) is None
+
+
+@pytest.mark.parametrize("path", SCRATCH, ids=lambda p: p.name)
+def test_traffic_probe_catches_each_scratch_file(deployed, path):
+    assert (run_held_open(deployed, path) or "").startswith("blocked: ")
 
 
 FINGERPRINT = [
