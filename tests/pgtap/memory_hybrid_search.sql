@@ -62,7 +62,7 @@ SELECT is((SELECT count(*)::int FROM animus.hybrid_search('tea', pg_temp.v(1, 0)
 
 -- errors
 SELECT throws_ok($$SELECT * FROM animus.hybrid_search(NULL, NULL)$$, 'ZA001', NULL, 'no query at all raises ZA001');
-SELECT throws_ok($$SELECT * FROM animus.hybrid_search('tea', '[1,2]')$$, 'ZA200', NULL, 'a query_embedding of the wrong dimension raises ZA200');
+SELECT throws_ok($$SELECT * FROM animus.hybrid_search('tea', array_fill(1::real, ARRAY[(SELECT embedding_dim FROM animus.memory_settings) + 1])::vector)$$, 'ZA200', NULL, 'a query_embedding of the wrong dimension raises ZA200');
 SELECT throws_ok($$SELECT * FROM animus.hybrid_search('tea', NULL, 0)$$, 'ZA002', NULL, 'k = 0 raises ZA002');
 SELECT throws_ok($$SELECT * FROM animus.hybrid_search('tea', NULL, 10, text_weight => -1)$$, 'ZA002', NULL, 'a negative weight raises ZA002');
 SELECT throws_ok($$SELECT * FROM animus.hybrid_search('tea', NULL, 50, candidates => 20)$$, 'ZA002', NULL, 'candidates below k raises ZA002');

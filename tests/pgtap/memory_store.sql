@@ -11,6 +11,10 @@ $$;
 CREATE FUNCTION pg_temp.vj(a real, b real) RETURNS jsonb LANGUAGE sql AS $$
     SELECT to_jsonb(ARRAY[a, b] || array_fill(0::real, ARRAY[(SELECT embedding_dim FROM animus.memory_settings) - 2]))
 $$;
+-- too_long(): a vector one component longer than the deployed dimension (wrong at every dimension).
+CREATE FUNCTION pg_temp.too_long() RETURNS vector LANGUAGE sql AS $$
+    SELECT array_fill(1::real, ARRAY[(SELECT embedding_dim FROM animus.memory_settings) + 1])::vector
+$$;
 
 -- shape
 SELECT has_function('animus', 'store_memory', ARRAY['text', 'vector', 'text', 'text', 'jsonb', 'text'], 'store_memory(content, embedding, memory_type, source, metadata, namespace) exists');
@@ -56,7 +60,7 @@ SELECT throws_ok($$SELECT animus.store_memory('x', pg_temp.v(1, 0), NULL, namesp
 SELECT throws_ok($$SELECT animus.store_memory('x', pg_temp.v(1, 0), 'fact', namespace => '')$$, 'ZA001', NULL, 'empty namespace raises ZA001');
 SELECT throws_ok($$SELECT animus.store_memory('x', pg_temp.v(1, 0), 'fact', metadata => '[1]', namespace => 'pgtap-store-bad')$$, 'ZA003', NULL, 'metadata that is not an object raises ZA003');
 SELECT throws_ok($$SELECT animus.store_memory('x', NULL, 'fact', namespace => 'pgtap-store-bad')$$, 'ZA001', NULL, 'a NULL embedding raises ZA001');
-SELECT throws_ok($$SELECT animus.store_memory('x', '[1,2,3]', 'fact', namespace => 'pgtap-store-bad')$$, 'ZA200', NULL, 'an embedding of the wrong dimension raises ZA200 (no silent cast)');
+SELECT throws_ok($$SELECT animus.store_memory('x', pg_temp.too_long(), 'fact', namespace => 'pgtap-store-bad')$$, 'ZA200', NULL, 'an embedding of the wrong dimension raises ZA200 (no silent cast)');
 SELECT throws_ok($$SELECT animus.store_memory('x', pg_temp.v(0, 0), 'fact', namespace => 'pgtap-store-bad')$$, 'ZA202', NULL, 'the zero vector raises ZA202');
 SELECT throws_ok($$SELECT animus.store_memory('x', '[NaN,1]', 'fact', namespace => 'pgtap-store-bad')$$, '22000', NULL, 'a NaN component is rejected by pgvector''s input (22000) before animus runs');
 SELECT is((SELECT count(*)::int FROM animus.memories WHERE namespace = 'pgtap-store-bad'), 0, 'failed stores wrote nothing');
@@ -89,7 +93,7 @@ SELECT throws_ok(format($$SELECT animus.store_memories('[{"content": "x", "embed
                  'ZA208', NULL, 'a batch element without memory_type raises ZA208');
 SELECT throws_ok(format($$SELECT animus.store_memories('[{"content": " ", "embedding": %s, "memory_type": "f"}]', 'pgtap-batch-bad')$$, pg_temp.vj(1, 0)),
                  'ZA203', NULL, 'empty content in a batch raises ZA203');
-SELECT throws_ok($$SELECT animus.store_memories('[{"content": "x", "embedding": [1, 2, 3], "memory_type": "f"}]', 'pgtap-batch-bad')$$,
+SELECT throws_ok(format($$SELECT animus.store_memories('[{"content": "x", "embedding": %s, "memory_type": "f"}]', 'pgtap-batch-bad')$$, pg_temp.too_long()),
                  'ZA200', NULL, 'a batch embedding of the wrong dimension raises ZA200');
 SELECT throws_ok(format($$SELECT animus.store_memories('[{"content": "x", "embedding": %s, "memory_type": "f"}]', 'pgtap-batch-bad')$$,
                         jsonb_set(pg_temp.vj(1, 0), '{1}', '"NaN"')),
@@ -119,7 +123,7 @@ SELECT throws_ok($$SELECT animus.update_memory(-1, memory_type => 'x')$$, 'ZA207
 SELECT throws_ok(format('SELECT animus.update_memory(%s, content => %L, embedding => pg_temp.v(1, 0))',
                         (SELECT id FROM batch WHERE ordinal = 1), 'beta'),
                  'ZA211', NULL, 'updating to the content of another memory of the namespace raises ZA211');
-SELECT throws_ok(format('SELECT animus.update_memory(%s, embedding => %L)', (SELECT id FROM first_store), '[1,2]'),
+SELECT throws_ok(format('SELECT animus.update_memory(%s, embedding => %L)', (SELECT id FROM first_store), pg_temp.too_long()),
                  'ZA200', NULL, 'update_memory checks the embedding dimension (ZA200)');
 
 -- delete

@@ -9,6 +9,8 @@ SELECT volatility_is('animus', 'submit_work', ARRAY['text', 'text', 'jsonb', 'te
 SELECT is_definer('animus', 'submit_work', ARRAY['text', 'text', 'jsonb', 'text', 'text', 'integer', 'uuid', 'integer', 'text', 'interval', 'timestamp with time zone', 'text', 'jsonb'], 'submit_work is SECURITY DEFINER');
 
 SELECT animus.create_queue('t_submit') AS created \gset
+-- a second queue of the test's own: the default queue 'work' may be in use (tests run on production)
+SELECT animus.create_queue('t_submit_other') AS created_other \gset
 
 -- created
 SELECT work_id AS first, status AS first_status, canonical_id AS first_canon, msg_id AS first_msg
@@ -51,7 +53,7 @@ SELECT row_eq(format('SELECT params, state FROM animus.work_items WHERE id = %L'
 -- dedup scope: queue + work_type + dedup_key
 SELECT is((SELECT status FROM animus.submit_work('other_type', 'human', dedup_key => 'person=kelly', queue => 't_submit')), 'created',
     'the same key with another work_type is another item');
-SELECT is((SELECT status FROM animus.submit_work('engage', 'human', dedup_key => 'person=kelly')), 'created',
+SELECT is((SELECT status FROM animus.submit_work('engage', 'human', dedup_key => 'person=kelly', queue => 't_submit_other')), 'created',
     'the same key in another queue is another item');
 SELECT is((SELECT status FROM animus.submit_work('engage', 'human', queue => 't_submit')), 'created',
     'an item without dedup_key is never merged');
@@ -71,7 +73,7 @@ SELECT work_id AS prio FROM animus.submit_work('p', 'test', priority => 7, queue
 SELECT is((SELECT priority FROM animus.work_items WHERE id = :'prio'), 7, 'priority is stored');
 
 -- bad input: each raises its SQLSTATE and writes nothing
-CREATE TEMP TABLE counts AS SELECT (SELECT count(*) FROM animus.work_items) AS items, (SELECT count(*) FROM pgmq.q_t_submit) AS msgs;
+CREATE TEMP TABLE counts AS SELECT (SELECT count(*) FROM animus.work_items WHERE queue_name = 't_submit') AS items, (SELECT count(*) FROM pgmq.q_t_submit) AS msgs;
 SELECT throws_ok($$SELECT * FROM animus.submit_work(NULL, 'test', queue => 't_submit')$$, 'ZA001', NULL, 'a NULL work_type raises ZA001');
 SELECT throws_ok($$SELECT * FROM animus.submit_work('', 'test', queue => 't_submit')$$, 'ZA001', NULL, 'an empty work_type raises ZA001');
 SELECT throws_ok($$SELECT * FROM animus.submit_work('t', NULL, queue => 't_submit')$$, 'ZA001', NULL, 'a NULL source raises ZA001');
@@ -92,7 +94,7 @@ SELECT throws_ok($$SELECT * FROM animus.submit_work('t', 's', priority => 5000, 
 SELECT throws_ok($$SELECT * FROM animus.submit_work('t', 's', on_duplicate => 'ignore', queue => 't_submit')$$, 'ZA004', NULL, 'an unknown on_duplicate mode raises ZA004');
 SELECT throws_ok($$SELECT * FROM animus.submit_work('t', 's', queue => 'no_such_queue')$$, 'ZA101', NULL, 'an unknown queue raises ZA101');
 SELECT throws_ok($$SELECT * FROM animus.submit_work('t', 's', parent_id => gen_random_uuid(), queue => 't_submit')$$, 'ZA102', NULL, 'an unknown parent_id raises ZA102');
-SELECT row_eq($$SELECT (SELECT count(*) FROM animus.work_items), (SELECT count(*) FROM pgmq.q_t_submit)$$,
+SELECT row_eq($$SELECT (SELECT count(*) FROM animus.work_items WHERE queue_name = 't_submit'), (SELECT count(*) FROM pgmq.q_t_submit)$$,
     (SELECT ROW(items, msgs) FROM counts), 'no failed call wrote a work item or a message');
 SELECT is((SELECT count(*) FROM animus.submit_work('child', 's', parent_id => :'first', queue => 't_submit')), 1::bigint,
     'an existing parent_id is accepted');

@@ -36,7 +36,7 @@ SELECT ok((SELECT vt FROM pgmq.q_t_batch WHERE msg_id = (SELECT msg_id FROM res 
 SELECT is((SELECT params FROM animus.work_items WHERE id = (SELECT work_id FROM res WHERE ord = 3)), '{"n": 3}'::jsonb,
     'a merged item keeps its own params');
 
-CREATE TEMP TABLE counts AS SELECT (SELECT count(*) FROM animus.work_items) AS items, (SELECT count(*) FROM pgmq.q_t_batch) AS msgs;
+CREATE TEMP TABLE counts AS SELECT (SELECT count(*) FROM animus.work_items WHERE queue_name = 't_batch') AS items, (SELECT count(*) FROM pgmq.q_t_batch) AS msgs;
 SELECT throws_ok($$SELECT * FROM animus.submit_work_batch('{"work_type": "x"}', queue => 't_batch')$$, 'ZA003', NULL, 'items that is not an array raises ZA003');
 SELECT throws_ok($$SELECT * FROM animus.submit_work_batch('[{"work_type": "x", "source": "s"}, {"work_type": "", "source": "s"}]', queue => 't_batch')$$, 'ZA001', NULL,
     'an item with an empty work_type raises ZA001 for the whole batch');
@@ -44,7 +44,7 @@ SELECT throws_ok($$SELECT * FROM animus.submit_work_batch('[{"work_type": "x", "
     'an item whose params is not an object raises ZA003');
 SELECT throws_ok($$SELECT * FROM animus.submit_work_batch('[{"work_type": "x", "source": "s"}]', queue => 'no_such_queue')$$, 'ZA101', NULL,
     'an unknown queue raises ZA101');
-SELECT row_eq($$SELECT (SELECT count(*) FROM animus.work_items), (SELECT count(*) FROM pgmq.q_t_batch)$$,
+SELECT row_eq($$SELECT (SELECT count(*) FROM animus.work_items WHERE queue_name = 't_batch'), (SELECT count(*) FROM pgmq.q_t_batch)$$,
     (SELECT ROW(items, msgs) FROM counts), 'a failed batch wrote nothing, not even its valid items');
 
 SELECT * FROM finish();

@@ -1,6 +1,8 @@
 -- memory_begin_bulk_load / memory_finish_bulk_load: shape, privileges, the index drop and
 -- rebuild around a load in one transaction (the BM25 postings indexes included, with postings and
 -- statistics equal to a recount), the settings restored, and every error.
+-- Scratch databases only: the bulk load drops and rebuilds every index of animus.memories,
+-- memory_terms and memory_bm25_deltas (ACCESS EXCLUSIVE, then SHARE), so readers and writers wait.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 SELECT plan(46);
