@@ -178,13 +178,17 @@ class Methods:
         return self._execute(Call(QUERIES["submit_work_batch"], p, _rows(SubmitResult),
                                   queue or DEFAULT_QUEUE, message_count=len(items)))
 
-    def read_work(self, queue: str | None = None, *, vt: Any = None, qty: int | None = None) -> list[WorkItem]:
+    def read_work(self, queue: str | None = None, *, vt: Any = None, qty: int | None = None,
+                  work_types: Sequence[str] | None = None) -> list[WorkItem]:
         """Claim up to ``qty`` visible items for ``vt`` (seconds or timedelta); they become running.
 
-        Each item carries its submitter's ``trace_context`` and its ``requesters`` (every merged
-        submission, with theirs).
+        ``work_types`` (at most 100) claims only items of those types: the others stay queued
+        for a worker that handles them. Each item carries its submitter's ``trace_context``, its
+        first 100 ``requesters`` (the canonical submission and merged ones, with theirs) and
+        ``requesters_total``.
         """
-        p = _clean(dict(queue=queue, vt=vt, qty=qty))
+        p = _clean(dict(queue=queue, vt=vt, qty=qty,
+                        work_types=None if work_types is None else list(work_types)))
         return self._execute(Call(QUERIES["read_work"], p, _rows(WorkItem), queue or DEFAULT_QUEUE))
 
     def complete_work(self, work_id: UUID, *, outcome: Any = None, attempt: int | None = None,

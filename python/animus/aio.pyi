@@ -141,11 +141,13 @@ class AsyncClient:
         """
         ...
 
-    async def read_work(self, queue: str | None = ..., *, vt: Any = ..., qty: int | None = ...) -> list[WorkItem]:
+    async def read_work(self, queue: str | None = ..., *, vt: Any = ..., qty: int | None = ..., work_types: Sequence[str] | None = ...) -> list[WorkItem]:
         """Claim up to ``qty`` visible items for ``vt`` (seconds or timedelta); they become running.
 
-        Each item carries its submitter's ``trace_context`` and its ``requesters`` (every merged
-        submission, with theirs).
+        ``work_types`` (at most 100) claims only items of those types: the others stay queued
+        for a worker that handles them. Each item carries its submitter's ``trace_context``, its
+        first 100 ``requesters`` (the canonical submission and merged ones, with theirs) and
+        ``requesters_total``.
         """
         ...
 

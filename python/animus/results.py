@@ -138,6 +138,7 @@ class WorkItem(Row):
     duration_ms: float | None = None
     trace_context: dict[str, Any] | None = None
     requesters: list[dict[str, Any]] | None = None
+    requesters_total: int | None = None    # all requesters; ``requesters`` holds the first 100
     children: int | None = None
     run_at: datetime | None = None
     created_at: datetime | None = None
