@@ -98,8 +98,10 @@ done
 top_up_single() { top_up 20000; }
 top_up_batch() { top_up 60000; }
 has consume && for c in $CLIENTS; do
-  read -r rawrc rc < <(BEFORE_ROUND=top_up_single series "$c" queue_raw_read_archive.sql queue_read_complete.sql | xargs)
+  read -r rawrc rc rct < <(BEFORE_ROUND=top_up_single series "$c" queue_raw_read_archive.sql queue_read_complete.sql \
+                                queue_read_complete_types.sql | xargs)
   row "read_work + complete_work, 1 item (cycles/s)" "$c" "$(fmt "$rc")" "$(fmt "$rawrc")" "$(ratio "$rc" "$rawrc")"
+  row "  the same, read_work(work_types) (cycles/s)" "$c" "$(fmt "$rct")" "$(fmt "$rawrc")" "$(ratio "$rct" "$rawrc")"
   read -r rawbc bc < <(BEFORE_ROUND=top_up_batch series "$c" queue_raw_read_archive_batch.sql queue_read_complete_batch.sql | xargs)
   row "batched consumer, read 100 + complete (items/s)" "$c" "$(fmt "$bc" 100)" "$(fmt "$rawbc" 100)" "$(ratio "$bc" "$rawbc")"
 done
