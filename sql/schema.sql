@@ -907,6 +907,9 @@ BEGIN
             DETAIL = pg_catalog.format('queue = %L', pg_catalog.left(grant_queue.queue, 80)),
             HINT = 'Create the queue first with animus.create_queue, or pass ''*'' for every queue.';
     END IF;
+    -- Rows of dropped roles give nothing to anyone (the OID names no role); they are removed here
+    -- so that an OID the server might hand out again after wrapping around finds none.
+    DELETE FROM animus.queue_grants g WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.oid = g.role_oid);
     INSERT INTO animus.queue_grants AS g (role_oid, queue_name) VALUES (r_oid, grant_queue.queue)
     ON CONFLICT ON CONSTRAINT queue_grants_pkey DO NOTHING;
     RETURN FOUND;
@@ -917,7 +920,7 @@ $$;
 -- Name: FUNCTION grant_queue(role_name text, queue text); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.grant_queue(role_name text, queue text) IS 'Lets role_name (and the members that inherit its privileges) use work queue `queue` (''*'' = every queue) with the animus functions its roles may execute: a producer submits there and sees and cancels its items, a worker claims and settles them. The grant is recorded by role OID: a role dropped and created again under the same name has no grant. Returns true when the grant is new, false when it existed. animus_admin only. Raises ZA001 (role_name or queue NULL/empty), ZA340 (no such role), ZA341 (no such queue).';
+COMMENT ON FUNCTION animus.grant_queue(role_name text, queue text) IS 'Lets role_name (and the members that inherit its privileges) use work queue `queue` (''*'' = every queue) with the animus functions its roles may execute: a producer submits there and sees and cancels its items, a worker claims and settles them. The grant is recorded by role OID: a role dropped and created again under the same name has no grant (grants of dropped roles are deleted here). Returns true when the grant is new, false when it existed. animus_admin only. Raises ZA001 (role_name or queue NULL/empty), ZA340 (no such role), ZA341 (no such queue).';
 
 --
 -- Name: heartbeat_work(uuid, interval, integer); Type: FUNCTION; Schema: animus; Owner: -

@@ -5,7 +5,7 @@
 -- role that is a member of the animus role it attacks with (SET ROLE), as a deployment grants them.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
-SELECT plan(36);
+SELECT plan(37);
 GRANT ALL ON TABLE __tcache__ TO PUBLIC;
 GRANT ALL ON SEQUENCE __tcache___id_seq TO PUBLIC;
 
@@ -90,6 +90,9 @@ SET LOCAL ROLE animus_test_qg_again;
 SELECT throws_ok($$SELECT animus.submit_work('engage', 'again', queue => 'tq_a')$$, 'ZA109', NULL,
     'a role dropped and created again under the same name inherits none of the old grants');
 RESET ROLE;
+SELECT animus.grant_queue('animus_test_qg_again', 'tq_b');
+SELECT is((SELECT count(*)::int FROM animus.queue_grants g WHERE NOT EXISTS (SELECT 1 FROM pg_roles r WHERE r.oid = g.role_oid)), 0,
+    'the next grant deletes the grants of dropped roles');
 -- A grant to a group counts for its members.
 SET LOCAL ROLE animus_test_qg_member;
 SELECT lives_ok($$SELECT animus.submit_work('engage', 'member', queue => 'tq_a')$$, 'a member of a granted group role submits to its queue');
