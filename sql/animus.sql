@@ -4452,11 +4452,16 @@ INSERT INTO animus.queue_grants (role_oid, queue_name, granted_by)
 SELECT r.oid, '*', 'animus' FROM pg_catalog.pg_roles r
  WHERE r.rolname IN ('animus_producer', 'animus_worker', 'animus_admin');
 
+-- The helpers below run in every submit, claim and settle. Like the generated queue functions
+-- they have no SET search_path (a SET clause costs a configuration save and restore per call:
+-- measured 10 us per check with it, 6.5 us without): every name in them is schema-qualified, no
+-- role may execute them, and their only callers are SECURITY DEFINER functions that pin
+-- search_path = pg_catalog, pg_temp.
+
 -- The role a queue call is made for: the SET ROLE target, else the login role. Never current_user.
 CREATE FUNCTION animus.work_caller()
     RETURNS name
     STABLE
-    SET search_path = pg_catalog, pg_temp
     LANGUAGE sql
 AS $$
     SELECT coalesce(nullif(pg_catalog.current_setting('role'), 'none'), session_user)::name;
@@ -4471,11 +4476,10 @@ COMMENT ON FUNCTION animus.work_caller() IS
 CREATE FUNCTION animus.work_queue_scope()
     RETURNS text[]
     STABLE
-    SET search_path = pg_catalog, pg_temp
     LANGUAGE plpgsql
 AS $$
 DECLARE
-    caller  name := animus.work_caller();
+    caller  name := coalesce(nullif(pg_catalog.current_setting('role'), 'none'), session_user);   -- animus.work_caller()
     granted text[];
 BEGIN
     SELECT pg_catalog.array_agg(DISTINCT g.queue_name) INTO granted
@@ -4498,11 +4502,10 @@ COMMENT ON FUNCTION animus.work_queue_scope() IS
 CREATE FUNCTION animus.work_queue_allowed(queue text)
     RETURNS boolean
     STABLE
-    SET search_path = pg_catalog, pg_temp
     LANGUAGE plpgsql
 AS $$
 DECLARE
-    caller name := animus.work_caller();
+    caller name := coalesce(nullif(pg_catalog.current_setting('role'), 'none'), session_user);   -- animus.work_caller()
 BEGIN
     RETURN EXISTS (SELECT 1 FROM animus.queue_grants g
                     WHERE g.queue_name IN (work_queue_allowed.queue, '*')

@@ -3436,7 +3436,6 @@ COMMENT ON FUNCTION animus.update_memory(id bigint, content text, embedding publ
 
 CREATE FUNCTION animus.work_caller() RETURNS name
     LANGUAGE sql STABLE
-    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
     SELECT coalesce(nullif(pg_catalog.current_setting('role'), 'none'), session_user)::name;
 $$;
@@ -3905,10 +3904,9 @@ COMMENT ON FUNCTION animus.work_new_id() IS 'Internal: a new work item id: uuidv
 
 CREATE FUNCTION animus.work_queue_allowed(queue text) RETURNS boolean
     LANGUAGE plpgsql STABLE
-    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
-    caller name := animus.work_caller();
+    caller name := coalesce(nullif(pg_catalog.current_setting('role'), 'none'), session_user);   -- animus.work_caller()
 BEGIN
     RETURN EXISTS (SELECT 1 FROM animus.queue_grants g
                     WHERE g.queue_name IN (work_queue_allowed.queue, '*')
@@ -4144,10 +4142,9 @@ COMMENT ON FUNCTION animus.work_queue_create_item(queue text, p_id uuid, p_work_
 
 CREATE FUNCTION animus.work_queue_scope() RETURNS text[]
     LANGUAGE plpgsql STABLE
-    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
-    caller  name := animus.work_caller();
+    caller  name := coalesce(nullif(pg_catalog.current_setting('role'), 'none'), session_user);   -- animus.work_caller()
     granted text[];
 BEGIN
     SELECT pg_catalog.array_agg(DISTINCT g.queue_name) INTO granted

@@ -37,7 +37,10 @@ with psycopg.connect(sys.argv[1], autocommit=True, application_name="animus_benc
 ' "$URL" &
 LISTENER=$!
 trap 'kill $LISTENER 2>/dev/null || true' EXIT
-sleep 1
+for _ in $(seq 50); do   # up to 10 s: the listener starts Python, which takes a while on a loaded machine
+  [ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE datname = '$db' AND application_name = 'animus_bench_listener'")" = 1 ] && break
+  sleep 0.2
+done
 [ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE datname = '$db' AND application_name = 'animus_bench_listener'")" = 1 ] \
   || { echo "listener did not connect" >&2; exit 1; }
 echo "   listener connected (LISTEN animus_work)"
