@@ -262,8 +262,22 @@ class Methods:
         return self._execute(Call(QUERIES["delete_work"], dict(queue=queue, msg_id=msg_id), _ident, queue))
 
     def get_work(self, work_id: UUID) -> WorkDetails:
-        """The item with its provenance: every requester and each merged submission."""
+        """The item with its provenance: the first 100 requesters and merged submissions (with
+        ``requesters_total``; all of them through :meth:`get_work_submissions`)."""
         return self._execute(Call(QUERIES["get_work"], dict(work_id=work_id), _work_details))
+
+    def get_work_submissions(self, work_id: UUID, *, after: UUID | None = None,
+                             page_size: int | None = None) -> list[Submission]:
+        """The submissions merged into an item, oldest first, a page (default 100, at most 1000)
+        at a time: pass the last ``id`` of a page as ``after`` for the next; an empty page ends.
+
+        >>> page = client.get_work_submissions(item_id)
+        >>> while page:
+        ...     handle(page)
+        ...     page = client.get_work_submissions(item_id, after=page[-1].id)
+        """
+        p = _clean(dict(work_id=work_id, after=after, page_size=page_size))
+        return self._execute(Call(QUERIES["get_work_submissions"], p, _rows(Submission)))
 
     def work_children(self, parent_id: UUID) -> list[WorkItem]:
         return self._execute(Call(QUERIES["work_children"], dict(parent_id=parent_id), _rows(WorkItem)))

@@ -100,7 +100,19 @@ class AsyncClient:
     async def get_memory(self, id: int) -> Memory | None: ...
 
     async def get_work(self, work_id: UUID) -> WorkDetails:
-        """The item with its provenance: every requester and each merged submission.
+        """The item with its provenance: the first 100 requesters and merged submissions (with
+        ``requesters_total``; all of them through :meth:`get_work_submissions`).
+        """
+        ...
+
+    async def get_work_submissions(self, work_id: UUID, *, after: UUID | None = ..., page_size: int | None = ...) -> list[Submission]:
+        """The submissions merged into an item, oldest first, a page (default 100, at most 1000)
+        at a time: pass the last ``id`` of a page as ``after`` for the next; an empty page ends.
+
+        >>> page = client.get_work_submissions(item_id)
+        >>> while page:
+        ...     handle(page)
+        ...     page = client.get_work_submissions(item_id, after=page[-1].id)
         """
         ...
 

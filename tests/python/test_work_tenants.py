@@ -245,3 +245,18 @@ def test_heartbeats_never_race_completions(client, conn, queue_name, caplog):
             t.join(20)
     refused = [r.getMessage() for r in caplog.records if "heartbeat" in r.getMessage()]
     assert refused == [], f"{len(refused)} heartbeats refused for items that had just completed: {refused[:3]}"
+
+
+def test_the_client_pages_through_every_submission_of_a_capped_item(client, queue_name):
+    first = client.submit_work("hot", "first", queue=queue_name, dedup_key="k").work_id
+    client.submit_work_batch([{"work_type": "hot", "source": f"s{i}", "dedup_key": "k"} for i in range(150)],
+                             queue=queue_name)
+    details = client.get_work(first)
+    assert len(details.item.requesters) == 100 and details.item.requesters_total == 151
+    seen, page = [], client.get_work_submissions(first, page_size=64)
+    while page:
+        seen += page
+        page = client.get_work_submissions(first, after=page[-1].id, page_size=64)
+    assert [s.source for s in seen] == [f"s{i}" for i in range(150)], "every merged submission, oldest first, once"
+    [item] = client.read_work(queue_name, vt=30)
+    assert len(item.requesters) == 100 and item.requesters_total == 151
