@@ -1,30 +1,11 @@
 -- Deploy animus:work_queues to pg
--- requires: work_items
+-- requires: work_queues@v0.4.0
+-- requires: work_queue_grants
 
 BEGIN;
 
--- Throttled worker wake-up: at most one NOTIFY animus_work (payload: queue name) per queue per
--- notify_throttle. A NOTIFY in every submitting transaction would serialise commits. The UPDATE
--- decides (of concurrent callers one notifies); the per-item create statement checks that one is
--- due before calling, so most submits run no UPDATE at all.
-CREATE FUNCTION animus.work_wake(queue text)
-    RETURNS void
-    VOLATILE
-    SET search_path = ''
-    LANGUAGE plpgsql
-AS $$
-BEGIN
-    UPDATE animus.queues q SET last_notified_at = pg_catalog.clock_timestamp()
-     WHERE q.queue_name = work_wake.queue AND q.notify
-       AND q.last_notified_at + q.notify_throttle <= pg_catalog.clock_timestamp();
-    IF FOUND THEN
-        PERFORM pg_catalog.pg_notify('animus_work', queue);
-    END IF;
-END;
-$$;
-REVOKE ALL ON FUNCTION animus.work_wake(text) FROM PUBLIC;
-COMMENT ON FUNCTION animus.work_wake(text) IS
-'Internal (no role may call it): NOTIFY animus_work with the queue name as payload, at most once per queue per notify_throttle (nothing when the queue has notify off). Raises nothing.';
+-- The claim gained a work-type filter: the generated function gets a fourth argument.
+DROP FUNCTION animus.work_queue_claim(text, integer, timestamptz);
 
 -- Queue-specific SQL without dynamic SQL on the hot path. pgmq addresses each queue's table by name,
 -- so pgmq.send/read/archive build and plan their statement with EXECUTE on every call (~20-50 us).
@@ -34,11 +15,15 @@ COMMENT ON FUNCTION animus.work_wake(text) IS
 -- The generated functions have no SET search_path: a SET clause costs a configuration save and
 -- restore in every call (they run on every submit, claim and settle). Every name in them is
 -- schema-qualified, no role may execute them, and their only callers are SECURITY DEFINER functions
--- that pin search_path = ''.
-CREATE FUNCTION animus.work_generate_queue_functions()
+-- that pin search_path = pg_catalog, pg_temp.
+-- The claim takes an optional work-type filter (read_work's work_types): each band is generated
+-- twice, without the filter (p_types NULL: the statements pgmq uses) and with it, matched on the
+-- message body's work_type while the scan walks the band's index, so a worker skips the items it
+-- has no handler for and they stay queued for a worker that has one.
+CREATE OR REPLACE FUNCTION animus.work_generate_queue_functions()
     RETURNS void
     VOLATILE
-    SET search_path = ''
+    SET search_path = pg_catalog, pg_temp
     LANGUAGE plpgsql
 AS $gen$
 DECLARE
@@ -86,7 +71,10 @@ BEGIN
         -- index. A band is read only when the ones before it did not fill p_qty.
         b_claim := b_claim || pg_catalog.format($f$
     IF queue = %1$L THEN
-        n := 0;%2$s
+        n := 0;
+        IF p_types IS NULL THEN%2$s
+        ELSE%3$s
+        END IF;
         RETURN;
     END IF;$f$, q, (SELECT pg_catalog.string_agg(pg_catalog.format($b$
         IF n < p_qty THEN
@@ -94,6 +82,26 @@ BEGIN
             WITH c AS (
                 SELECT m.msg_id FROM pgmq.%1$I m
                  WHERE m.vt <= pg_catalog.clock_timestamp() AND (m.headers -> 'animus_priority') %2$s
+                 ORDER BY %3$s
+                 LIMIT p_qty - n
+                   FOR UPDATE SKIP LOCKED
+            )
+            UPDATE pgmq.%1$I m SET vt = p_until, read_ct = m.read_ct + 1, last_read_at = pg_catalog.clock_timestamp()
+              FROM c WHERE m.msg_id = c.msg_id
+            RETURNING m.msg_id, m.message ->> 'work_id';
+            GET DIAGNOSTICS k = ROW_COUNT;
+            n := n + k;
+        END IF;$b$, 'q_' || q, band.filter, band.ord), '' ORDER BY band.i)
+          FROM (VALUES (1, '> ''0''', '(m.headers -> ''animus_priority'') DESC, m.vt'),
+                       (2, 'IS NULL', 'm.vt'),
+                       (3, '< ''0''', '(m.headers -> ''animus_priority'') DESC, m.vt')) AS band(i, filter, ord)),
+              (SELECT pg_catalog.string_agg(pg_catalog.format($b$
+        IF n < p_qty THEN
+            RETURN QUERY
+            WITH c AS (
+                SELECT m.msg_id FROM pgmq.%1$I m
+                 WHERE m.vt <= pg_catalog.clock_timestamp() AND (m.headers -> 'animus_priority') %2$s
+                   AND (m.message ->> 'work_type') = ANY (p_types)
                  ORDER BY %3$s
                  LIMIT p_qty - n
                    FOR UPDATE SKIP LOCKED
@@ -170,7 +178,7 @@ BEGIN%s
 END;
 $body$$f$, b_one);
     EXECUTE pg_catalog.format($f$
-CREATE OR REPLACE FUNCTION animus.work_queue_claim(queue text, p_qty integer, p_until timestamptz)
+CREATE OR REPLACE FUNCTION animus.work_queue_claim(queue text, p_qty integer, p_until timestamptz, p_types text[])
     RETURNS TABLE (msg_id bigint, work_id text)
     VOLATILE
     LANGUAGE plpgsql
@@ -181,10 +189,11 @@ DECLARE
     k bigint;
 BEGIN%s
     RETURN QUERY EXECUTE pg_catalog.format('WITH c AS (SELECT m.msg_id FROM pgmq.%%1$I m WHERE m.vt <= pg_catalog.clock_timestamp()
+          AND ($3 IS NULL OR (m.message ->> ''work_type'') = ANY ($3))
           ORDER BY coalesce((m.headers ->> ''animus_priority'')::integer, 0) DESC, m.vt LIMIT $1 FOR UPDATE SKIP LOCKED)
         UPDATE pgmq.%%1$I m SET vt = $2, read_ct = m.read_ct + 1, last_read_at = pg_catalog.clock_timestamp()
           FROM c WHERE m.msg_id = c.msg_id RETURNING m.msg_id, m.message ->> ''work_id''', 'q_' || queue)
-    USING p_qty, p_until;
+    USING p_qty, p_until, p_types;
 END;
 $body$$f$, b_claim);
     EXECUTE pg_catalog.format($f$
@@ -211,15 +220,15 @@ END;
 $body$$f$, b_vt);
     REVOKE ALL ON FUNCTION animus.work_queue_send(text, bigint[], timestamptz[], jsonb[], jsonb[]) FROM PUBLIC;
     REVOKE ALL ON FUNCTION animus.work_queue_create_item(text, uuid, text, text, text, text, jsonb, integer, uuid, integer, timestamptz, jsonb, jsonb) FROM PUBLIC;
-    REVOKE ALL ON FUNCTION animus.work_queue_claim(text, integer, timestamptz) FROM PUBLIC;
+    REVOKE ALL ON FUNCTION animus.work_queue_claim(text, integer, timestamptz, text[]) FROM PUBLIC;
     REVOKE ALL ON FUNCTION animus.work_queue_archive(text, bigint[]) FROM PUBLIC;
     REVOKE ALL ON FUNCTION animus.work_queue_set_vt(text, bigint[], timestamptz[]) FROM PUBLIC;
     COMMENT ON FUNCTION animus.work_queue_send(text, bigint[], timestamptz[], jsonb[], jsonb[]) IS
         'Generated by animus.work_generate_queue_functions (do not edit): inserts messages (ids preallocated) into pgmq.q_<queue>, like pgmq.send_batch. Internal.';
     COMMENT ON FUNCTION animus.work_queue_create_item(text, uuid, text, text, text, text, jsonb, integer, uuid, integer, timestamptz, jsonb, jsonb) IS
         'Generated by animus.work_generate_queue_functions (do not edit): in one statement, inserts a queued work item (ON CONFLICT on the dedup index: nothing when the key is held) and its message into pgmq.q_<queue> (body {"work_id","work_type"}, the id taken from the queue''s sequence, like pgmq.send), then sends the throttled wake-up if one is due; returns the message id, or NULL when the key is held. Raises ZA101 (unknown queue). Internal.';
-    COMMENT ON FUNCTION animus.work_queue_claim(text, integer, timestamptz) IS
-        'Generated by animus.work_generate_queue_functions (do not edit): claims up to p_qty visible messages of pgmq.q_<queue> in (animus_priority desc, vt) order until p_until, like pgmq.read. Internal.';
+    COMMENT ON FUNCTION animus.work_queue_claim(text, integer, timestamptz, text[]) IS
+        'Generated by animus.work_generate_queue_functions (do not edit): claims up to p_qty visible messages of pgmq.q_<queue> in (animus_priority desc, vt) order until p_until, like pgmq.read; with p_types only messages whose body work_type is one of them. Internal.';
     COMMENT ON FUNCTION animus.work_queue_archive(text, bigint[]) IS
         'Generated by animus.work_generate_queue_functions (do not edit): moves messages of pgmq.q_<queue> to pgmq.a_<queue>, like pgmq.archive. Internal.';
     COMMENT ON FUNCTION animus.work_queue_set_vt(text, bigint[], timestamptz[]) IS
@@ -231,7 +240,55 @@ COMMENT ON FUNCTION animus.work_generate_queue_functions() IS
 'Internal: regenerates animus.work_queue_send / _create_item / _claim / _archive / _set_vt with one static-SQL branch per queue in animus.queues (called by create_queue and drop_queue). Raises nothing of its own.';
 DO $$ BEGIN PERFORM animus.work_generate_queue_functions(); END $$;
 
-CREATE FUNCTION animus.create_queue(
+-- One error per bad setting, naming it (create_queue and configure_queue share it). NULL is
+-- checked by create_queue only (configure_queue's NULL keeps a setting).
+CREATE FUNCTION animus.work_check_queue_settings(
+    backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision,
+    notify_throttle interval
+)
+    RETURNS void
+    IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF backoff_base < '0' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument backoff_base must not be negative',
+            DETAIL = pg_catalog.format('backoff_base = %s', backoff_base),
+            HINT = 'Pass the delay before the first retry, e.g. backoff_base => ''2 seconds''.';
+    END IF;
+    IF backoff_factor < 1 OR backoff_factor = 'NaN' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument backoff_factor must be at least 1',
+            DETAIL = pg_catalog.format('backoff_factor = %s', backoff_factor),
+            HINT = 'Each retry waits backoff_factor times longer than the one before: 1 = constant, 2 = doubling.';
+    END IF;
+    IF backoff_cap < '0' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument backoff_cap must not be negative',
+            DETAIL = pg_catalog.format('backoff_cap = %s', backoff_cap),
+            HINT = 'Pass the longest delay between retries, e.g. backoff_cap => ''5 minutes''.';
+    END IF;
+    IF backoff_jitter < 0 OR backoff_jitter >= 1 OR backoff_jitter = 'NaN' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument backoff_jitter must be at least 0 and below 1',
+            DETAIL = pg_catalog.format('backoff_jitter = %s', backoff_jitter),
+            HINT = 'A delay is scaled by a random factor in [1 - jitter, 1 + jitter], e.g. backoff_jitter => 0.25.';
+    END IF;
+    IF notify_throttle < '0' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument notify_throttle must not be negative',
+            DETAIL = pg_catalog.format('notify_throttle = %s', notify_throttle),
+            HINT = 'Pass the shortest time between two wake-ups of a queue, e.g. notify_throttle => ''250 milliseconds''.';
+    END IF;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.work_check_queue_settings(interval, double precision, interval, double precision, interval) FROM PUBLIC;
+COMMENT ON FUNCTION animus.work_check_queue_settings(interval, double precision, interval, double precision, interval) IS
+'Internal: raises ZA002 naming the first queue setting out of range (NULL settings pass); returns when all are good.';
+
+-- Queue creation and removal regenerate the queue functions, so they are serialised. They lock
+-- animus.queues in SHARE UPDATE EXCLUSIVE mode: it conflicts only with itself and stronger modes,
+-- not with the row writes of submit (the wake-up's UPDATE) or reads, and no role but the owner
+-- may take it (LOCK TABLE needs UPDATE, DELETE, TRUNCATE or MAINTAIN on the table). The advisory
+-- key used before could be held by any login, blocking queue administration.
+CREATE OR REPLACE FUNCTION animus.create_queue(
     queue            text,
     backoff_base     interval DEFAULT '2 seconds',
     backoff_factor   double precision DEFAULT 2,
@@ -244,9 +301,11 @@ CREATE FUNCTION animus.create_queue(
     RETURNS boolean
     VOLATILE
     SECURITY DEFINER
-    SET search_path = ''
+    SET search_path = pg_catalog, pg_temp
     LANGUAGE plpgsql
 AS $$
+DECLARE
+    nulls text;
 BEGIN
     IF queue IS NULL OR queue = '' THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL or empty',
@@ -254,26 +313,25 @@ BEGIN
     END IF;
     IF queue !~ '^[a-z][a-z0-9_]{0,39}$' THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA107', MESSAGE = 'argument queue is not a valid queue name',
-            DETAIL = format('queue = %L', left(queue, 100)),
+            DETAIL = pg_catalog.format('queue = %L', pg_catalog.left(queue, 100)),
             HINT = 'Use 1-40 characters of [a-z0-9_], starting with a letter.';
     END IF;
-    IF backoff_base IS NULL OR backoff_base < '0' OR backoff_cap IS NULL OR backoff_cap < '0'
-       OR backoff_factor IS NULL OR backoff_factor < 1
-       OR backoff_jitter IS NULL OR backoff_jitter < 0 OR backoff_jitter >= 1
-       OR notify IS NULL OR notify_throttle IS NULL OR notify_throttle < '0' THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA002',
-            MESSAGE = 'a backoff or notify argument of create_queue is NULL or out of range',
-            DETAIL = format('backoff_base = %s, backoff_factor = %s, backoff_cap = %s, backoff_jitter = %s, notify = %s, notify_throttle = %s',
-                            backoff_base, backoff_factor, backoff_cap, backoff_jitter, notify, notify_throttle),
-            HINT = 'backoff_base and backoff_cap >= 0, backoff_factor >= 1, 0 <= backoff_jitter < 1, notify_throttle >= 0.';
+    nulls := pg_catalog.concat_ws(', ',
+        CASE WHEN backoff_base IS NULL THEN 'backoff_base' END, CASE WHEN backoff_factor IS NULL THEN 'backoff_factor' END,
+        CASE WHEN backoff_cap IS NULL THEN 'backoff_cap' END, CASE WHEN backoff_jitter IS NULL THEN 'backoff_jitter' END,
+        CASE WHEN notify IS NULL THEN 'notify' END, CASE WHEN notify_throttle IS NULL THEN 'notify_throttle' END,
+        CASE WHEN if_not_exists IS NULL THEN 'if_not_exists' END);
+    IF nulls <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = pg_catalog.format('argument %s must not be NULL', nulls),
+            HINT = 'Leave an argument out to get its default.';
     END IF;
-    -- Serialise queue creation and removal: they regenerate the queue functions.
-    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('animus.work_generate_queue_functions'));
+    PERFORM animus.work_check_queue_settings(backoff_base, backoff_factor, backoff_cap, backoff_jitter, notify_throttle);
+    LOCK TABLE animus.queues IN SHARE UPDATE EXCLUSIVE MODE;
     IF EXISTS (SELECT 1 FROM animus.queues q WHERE q.queue_name = create_queue.queue) THEN
         IF if_not_exists THEN
             RETURN false;
         END IF;
-        RAISE EXCEPTION USING ERRCODE = 'ZA106', MESSAGE = format('queue %L already exists', queue),
+        RAISE EXCEPTION USING ERRCODE = 'ZA106', MESSAGE = pg_catalog.format('queue %L already exists', queue),
             HINT = 'Pass if_not_exists => true, or change settings with animus.configure_queue.';
     END IF;
     PERFORM pgmq.create(queue);
@@ -282,7 +340,7 @@ BEGIN
     -- priority 0 (no animus_priority header, the common case) are read through pgmq's own vt index
     -- and cost no entry here, neither when written nor when a claim, retry or heartbeat moves their
     -- vt. See docs/work-queue.md.
-    EXECUTE format('CREATE INDEX %I ON pgmq.%I ((headers -> %L) DESC, vt) WHERE (headers -> %L) IS NOT NULL',
+    EXECUTE pg_catalog.format('CREATE INDEX %I ON pgmq.%I ((headers -> %L) DESC, vt) WHERE (headers -> %L) IS NOT NULL',
                    'q_' || queue || '_animus_priority', 'q_' || queue, 'animus_priority', 'animus_priority');
     INSERT INTO animus.queues (queue_name, backoff_base, backoff_factor, backoff_cap, backoff_jitter, notify, notify_throttle)
     VALUES (queue, backoff_base, backoff_factor, backoff_cap, backoff_jitter, notify, notify_throttle);
@@ -290,12 +348,10 @@ BEGIN
     RETURN true;
 END;
 $$;
-REVOKE ALL ON FUNCTION animus.create_queue(text, interval, double precision, interval, double precision, boolean, interval, boolean) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.create_queue(text, interval, double precision, interval, double precision, boolean, interval, boolean) TO animus_admin;
 COMMENT ON FUNCTION animus.create_queue(text, interval, double precision, interval, double precision, boolean, interval, boolean) IS
-'Creates work queue `queue` (a pgmq queue of the same name plus a priority index on its table) with its retry backoff (delay = min(backoff_cap, backoff_base * backoff_factor^(attempt-1)) * (1 +/- backoff_jitter)) and worker wake-up settings (NOTIFY animus_work, at most once per notify_throttle). Returns true when created, false when it existed and if_not_exists. Raises ZA001 (queue NULL/empty), ZA107 (invalid name), ZA002 (setting out of range), ZA106 (exists).';
+'Creates work queue `queue` (a pgmq queue of the same name plus a priority index on its table) with its retry backoff (delay = min(backoff_cap, backoff_base * backoff_factor^(attempt-1)) * (1 +/- backoff_jitter)) and worker wake-up settings (NOTIFY animus_work, at most once per notify_throttle). Returns true when created, false when it existed and if_not_exists. Who may use the queue: animus.grant_queue (the group roles hold ''*'' until an admin revokes it). Raises ZA001 (queue or a setting NULL/empty, each named), ZA107 (invalid name), ZA002 (a setting out of range, named: backoff_base, backoff_cap, notify_throttle >= 0; backoff_factor >= 1; 0 <= backoff_jitter < 1), ZA106 (exists).';
 
-CREATE FUNCTION animus.configure_queue(
+CREATE OR REPLACE FUNCTION animus.configure_queue(
     queue            text,
     backoff_base     interval DEFAULT NULL,
     backoff_factor   double precision DEFAULT NULL,
@@ -307,18 +363,17 @@ CREATE FUNCTION animus.configure_queue(
     RETURNS animus.queues
     VOLATILE
     SECURITY DEFINER
-    SET search_path = ''
+    SET search_path = pg_catalog, pg_temp
     LANGUAGE plpgsql
 AS $$
 DECLARE
     result animus.queues;
 BEGIN
-    IF backoff_base < '0' OR backoff_cap < '0' OR backoff_factor < 1 OR backoff_jitter < 0
-       OR backoff_jitter >= 1 OR notify_throttle < '0' THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA002',
-            MESSAGE = 'a backoff or notify argument of configure_queue is out of range',
-            HINT = 'backoff_base and backoff_cap >= 0, backoff_factor >= 1, 0 <= backoff_jitter < 1, notify_throttle >= 0.';
+    IF queue IS NULL OR queue = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL or empty',
+            HINT = 'Pass the queue to change, e.g. queue => ''work''.';
     END IF;
+    PERFORM animus.work_check_queue_settings(backoff_base, backoff_factor, backoff_cap, backoff_jitter, notify_throttle);
     UPDATE animus.queues q SET
         backoff_base    = coalesce(configure_queue.backoff_base, q.backoff_base),
         backoff_factor  = coalesce(configure_queue.backoff_factor, q.backoff_factor),
@@ -329,48 +384,47 @@ BEGIN
     WHERE q.queue_name = configure_queue.queue
     RETURNING q.* INTO result;
     IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = format('argument queue: no work queue named %L', queue),
+        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', queue),
             HINT = 'List queues with SELECT queue_name FROM animus.queues, or create it with animus.create_queue.';
     END IF;
     RETURN result;
 END;
 $$;
-REVOKE ALL ON FUNCTION animus.configure_queue(text, interval, double precision, interval, double precision, boolean, interval) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.configure_queue(text, interval, double precision, interval, double precision, boolean, interval) TO animus_admin;
 COMMENT ON FUNCTION animus.configure_queue(text, interval, double precision, interval, double precision, boolean, interval) IS
-'Changes the retry backoff or wake-up settings of an existing queue (NULL keeps a setting) and returns its row. Raises ZA101 (unknown queue), ZA002 (setting out of range).';
+'Changes the retry backoff or wake-up settings of an existing queue (NULL keeps a setting) and returns its row. Raises ZA001 (queue NULL or empty), ZA101 (unknown queue), ZA002 (a setting out of range, named).';
 
-CREATE FUNCTION animus.drop_queue(queue text)
+CREATE OR REPLACE FUNCTION animus.drop_queue(queue text)
     RETURNS bigint
     VOLATILE
     SECURITY DEFINER
-    SET search_path = ''
+    SET search_path = pg_catalog, pg_temp
     LANGUAGE plpgsql
 AS $$
 DECLARE
     n bigint;
 BEGIN
-    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('animus.work_generate_queue_functions'));
+    IF queue IS NULL OR queue = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL or empty',
+            HINT = 'Pass the queue to drop.';
+    END IF;
+    LOCK TABLE animus.queues IN SHARE UPDATE EXCLUSIVE MODE;
     DELETE FROM animus.queues q WHERE q.queue_name = drop_queue.queue;
     IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = format('argument queue: no work queue named %L', queue),
+        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', queue),
             HINT = 'List queues with SELECT queue_name FROM animus.queues.';
     END IF;
     DELETE FROM animus.work_items w WHERE w.queue_name = drop_queue.queue;
     GET DIAGNOSTICS n = ROW_COUNT;
     UPDATE animus.work_items w SET parent_id = NULL
      WHERE w.parent_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM animus.work_items p WHERE p.id = w.parent_id);
+    -- A queue created later under the same name starts with no grants.
+    DELETE FROM animus.queue_grants g WHERE g.queue_name = drop_queue.queue;
     PERFORM pgmq.drop_queue(queue);
     PERFORM animus.work_generate_queue_functions();
     RETURN n;
 END;
 $$;
-REVOKE ALL ON FUNCTION animus.drop_queue(text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.drop_queue(text) TO animus_admin;
 COMMENT ON FUNCTION animus.drop_queue(text) IS
-'Drops a work queue: its work items (all states), its pgmq queue and archive. Returns the number of work items deleted. Raises ZA101 (unknown queue).';
-
--- The default queue.
-DO $$ BEGIN PERFORM animus.create_queue(queue => 'work'); END $$;
+'Drops a work queue: its work items (all states), its grants, its pgmq queue and archive. Returns the number of work items deleted. Raises ZA001 (queue NULL or empty), ZA101 (unknown queue).';
 
 COMMIT;

@@ -1,78 +1,49 @@
 -- Deploy animus:work_submit to pg
+-- requires: work_submit@v0.4.0
 -- requires: work_queues
+-- requires: work_limits
 
 BEGIN;
 
--- No SET search_path here (every name is qualified): a SET clause would stop the planner from
--- inlining this SQL function into the batch statements that call it per item.
--- The pgmq message that carries a work item. Body: {"work_id", "work_type"}; headers:
--- {"animus_priority", "traceparent", "tracestate"} (absent keys omitted; animus_priority only when
--- not 0; NULL when no key is left, as pgmq.send stores). Ordinary pgmq messages: pgmq.read /
--- pgmq.metrics on the queue work as usual.
-CREATE FUNCTION animus.work_message_headers(priority integer, trace_context jsonb)
-    RETURNS jsonb
+-- submit_work and submit_work_batch, and the argument check they share; work_message_headers,
+-- work_send_messages and the type work_submission are unchanged since v0.4.0
+-- (deploy/work_submit@v0.4.0.sql).
+
+-- Work types and sources must say something: NULL, empty and only white space (ASCII white space,
+-- no-break spaces, the Unicode spaces and separators, the zero-width no-break space) are refused.
+-- A plain SQL function without SET: the planner inlines it into the statements that call it.
+CREATE FUNCTION animus.work_is_blank(t text)
+    RETURNS boolean
     IMMUTABLE
     PARALLEL SAFE
     LANGUAGE sql
 AS $$
-    SELECT NULLIF(pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
-        'animus_priority', NULLIF(priority, 0),
-        'traceparent', trace_context -> 'traceparent',
-        'tracestate', trace_context -> 'tracestate')), '{}');
+    SELECT pg_catalog.btrim(t, E' \t\n\r\f\x0b\u0085\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u200b\u2028\u2029\u202f\u205f\u3000\ufeff') = '';
 $$;
-REVOKE ALL ON FUNCTION animus.work_message_headers(integer, jsonb) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.work_message_headers(integer, jsonb) TO animus_producer, animus_worker, animus_admin;
-COMMENT ON FUNCTION animus.work_message_headers(integer, jsonb) IS
-'The pgmq headers of a work item message: {"animus_priority": n (only when not 0), "traceparent": ..., "tracestate": ...}, NULL when empty. Raises nothing.';
-
--- Inserts the pgmq messages of new work items (ids preallocated from the queue's sequence, so the
--- work item row is written once: one INSERT per table instead of INSERT + UPDATE).
-CREATE FUNCTION animus.work_send_messages(queue text, items animus.work_items[], visible_at timestamptz DEFAULT NULL)
-    RETURNS void
-    VOLATILE
-    SET search_path = ''
-    LANGUAGE plpgsql
-AS $$
-BEGIN
-    PERFORM animus.work_queue_send(queue,
-                                   pg_catalog.array_agg(i.msg_id),
-                                   pg_catalog.array_agg(coalesce(visible_at, i.run_at)),
-                                   pg_catalog.array_agg(pg_catalog.jsonb_build_object('work_id', i.id, 'work_type', i.work_type)),
-                                   pg_catalog.array_agg(animus.work_message_headers(i.priority, i.trace_context)))
-       FROM pg_catalog.unnest(items) AS i;
-END;
-$$;
-REVOKE ALL ON FUNCTION animus.work_send_messages(text, animus.work_items[], timestamptz) FROM PUBLIC;
-COMMENT ON FUNCTION animus.work_send_messages(text, animus.work_items[], timestamptz) IS
-'Internal (no role may call it): writes the pgmq messages of new work items (msg_id preallocated from the queue sequence), visible at visible_at or each item''s run_at. Raises nothing of its own.';
-
--- What submit_work returns.
-CREATE TYPE animus.work_submission AS (
-    work_id       uuid,
-    status        text,
-    canonical_id  uuid,
-    msg_id        bigint
-);
-COMMENT ON TYPE animus.work_submission IS 'Result of animus.submit_work: the submission''s id, created | merged | replaced, the canonical item, its pgmq message.';
+REVOKE ALL ON FUNCTION animus.work_is_blank(text) FROM PUBLIC;
+COMMENT ON FUNCTION animus.work_is_blank(text) IS
+'Internal: true when t is empty or only white space (ASCII, U+0085, U+00A0, U+1680, U+2000-U+200B, U+2028, U+2029, U+202F, U+205F, U+3000, U+FEFF); NULL for NULL. Raises nothing.';
 
 -- Raises the error for the first bad argument of submit_work (called only when one is bad, so the
 -- common path evaluates a single combined check).
-CREATE FUNCTION animus.work_check_submit_args(
+CREATE OR REPLACE FUNCTION animus.work_check_submit_args(
     work_type text, source text, params jsonb, dedup_key text, priority integer, max_attempts integer,
     delay interval, on_duplicate text, trace_context jsonb
 )
     RETURNS void
     IMMUTABLE
-    SET search_path = ''
+    SET search_path = pg_catalog, pg_temp
     LANGUAGE plpgsql
 AS $$
 BEGIN
-    IF work_type IS NULL OR work_type = '' THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_type must not be NULL or empty',
+    IF work_type IS NULL OR animus.work_is_blank(work_type) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_type must not be NULL, empty or only white space',
+            DETAIL = pg_catalog.format('work_type = %L', pg_catalog.left(work_type, 100)),
             HINT = 'Pass the kind of work, e.g. work_type => ''engage''.';
     END IF;
-    IF source IS NULL OR source = '' THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument source must not be NULL or empty',
+    IF source IS NULL OR animus.work_is_blank(source) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument source must not be NULL, empty or only white space',
+            DETAIL = pg_catalog.format('source = %L', pg_catalog.left(source, 100)),
             HINT = 'Pass who or what submits the work, e.g. source => ''scheduler''.';
     END IF;
     IF dedup_key = '' THEN
@@ -125,12 +96,12 @@ END;
 $$;
 REVOKE ALL ON FUNCTION animus.work_check_submit_args(text, text, jsonb, text, integer, integer, interval, text, jsonb) FROM PUBLIC;
 COMMENT ON FUNCTION animus.work_check_submit_args(text, text, jsonb, text, integer, integer, interval, text, jsonb) IS
-'Internal: raises ZA001 / ZA002 / ZA003 / ZA004 for the first bad argument of submit_work; returns when all are good.';
+'Internal: raises ZA001 / ZA002 / ZA003 / ZA004 for the first bad argument of submit_work (work_type and source: NULL, empty or only white space is ZA001); returns when all are good.';
 
 -- PL/pgSQL prepares each expression once per transaction, so the common path of this function
 -- evaluates as few expressions and statements as it can (one combined argument check, one dedup
 -- probe, one statement writing the row and its message).
-CREATE FUNCTION animus.submit_work(
+CREATE OR REPLACE FUNCTION animus.submit_work(
     work_type      text,
     source         text,
     params         jsonb DEFAULT '{}',
@@ -148,7 +119,7 @@ CREATE FUNCTION animus.submit_work(
     RETURNS animus.work_submission
     VOLATILE
     SECURITY DEFINER
-    SET search_path = ''
+    SET search_path = pg_catalog, pg_temp
     -- Always the generic plan: every statement here is a key look-up or a one-row write, so a plan
     -- made for the call's values is never better. With the default (auto) mode the planner compared
     -- the generic plan of the dedup probe against custom ones, and once merged rows of hot keys made
@@ -175,7 +146,15 @@ DECLARE
     t_state   text;
     tries     integer;
 BEGIN
-    IF submit_work.work_type IS NULL OR submit_work.work_type = '' OR submit_work.source IS NULL OR submit_work.source = ''
+    IF submit_work.queue IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL',
+            HINT = 'Pass an existing queue, or leave queue out for the default ''work''.';
+    END IF;
+    IF NOT animus.work_queue_allowed(submit_work.queue) THEN
+        PERFORM animus.work_raise_not_granted(submit_work.queue);
+    END IF;
+    IF submit_work.work_type IS NULL OR animus.work_is_blank(submit_work.work_type) OR submit_work.source IS NULL
+       OR animus.work_is_blank(submit_work.source)
        OR submit_work.dedup_key = '' OR pg_catalog.octet_length(submit_work.work_type) > 255
        OR pg_catalog.octet_length(submit_work.dedup_key) > 2000 OR pg_catalog.jsonb_typeof(coalesce(submit_work.params, '{}')) <> 'object'
        OR pg_catalog.jsonb_typeof(coalesce(submit_work.trace_context, '{}')) <> 'object'
@@ -186,7 +165,9 @@ BEGIN
             submit_work.priority, submit_work.max_attempts, submit_work.delay, submit_work.on_duplicate, submit_work.trace_context);
     END IF;
     IF submit_work.parent_id IS NOT NULL THEN
-        IF NOT EXISTS (SELECT 1 FROM animus.work_items p WHERE p.id = submit_work.parent_id) THEN
+        -- A parent in a queue the caller may not use does not exist for it.
+        IF NOT EXISTS (SELECT 1 FROM animus.work_items p WHERE p.id = submit_work.parent_id
+                          AND (p.queue_name = submit_work.queue OR animus.work_queue_allowed(p.queue_name))) THEN
             RAISE EXCEPTION USING ERRCODE = 'ZA102', MESSAGE = 'argument parent_id: no such work item',
                 DETAIL = pg_catalog.format('parent_id = %s', submit_work.parent_id),
                 HINT = 'Pass the id of an existing work item, or NULL.';
@@ -298,9 +279,9 @@ REVOKE ALL ON FUNCTION animus.submit_work(text, text, jsonb, text, text, integer
 GRANT EXECUTE ON FUNCTION animus.submit_work(text, text, jsonb, text, text, integer, uuid, integer, text, interval, timestamptz, text, jsonb)
     TO animus_producer, animus_admin;
 COMMENT ON FUNCTION animus.submit_work(text, text, jsonb, text, text, integer, uuid, integer, text, interval, timestamptz, text, jsonb) IS
-'Submits one work item to queue `queue` and returns (work_id, status, canonical_id, msg_id). status: created (a new item and pgmq message), merged (an active item with the same queue + work_type + dedup_key exists: this submission is recorded as a merged row pointing at it, with its own source/trigger_info/params/trace_context), replaced (on_duplicate => ''replace'': the queued item got this submission''s params, priority and run time; if the item is running, a follow-up item is created that runs after it ends: one running plus one queued). Race-free under concurrency. delay or run_at makes the item invisible until due. trace_context {"traceparent","tracestate"} is stored and carried in the message headers. Raises ZA001 (work_type/source NULL or empty, dedup_key empty), ZA003 (params or trace_context not an object), ZA002 (negative delay, max_attempts not 1..1000, priority not -1000..1000, work_type over 255 or dedup_key over 2000 bytes), ZA004 (unknown on_duplicate), ZA101 (unknown queue), ZA102 (unknown parent_id).';
+'Submits one work item to queue `queue` and returns (work_id, status, canonical_id, msg_id). status: created (a new item and pgmq message), merged (an active item with the same queue + work_type + dedup_key exists: this submission is recorded as a merged row pointing at it, with its own source/trigger_info/params/trace_context), replaced (on_duplicate => ''replace'': the queued item got this submission''s params, priority and run time; if the item is running, a follow-up item is created that runs after it ends: one running plus one queued). Race-free under concurrency. delay or run_at makes the item invisible until due. trace_context {"traceparent","tracestate"} is stored and carried in the message headers. Only to a queue the caller has a grant on (animus.grant_queue). Raises ZA001 (queue NULL; work_type/source NULL, empty or only white space; dedup_key empty), ZA003 (params or trace_context not an object), ZA002 (negative delay, max_attempts not 1..1000, priority not -1000..1000, work_type over 255 or dedup_key over 2000 bytes), ZA004 (unknown on_duplicate), ZA109 (no grant on the queue), ZA101 (unknown queue), ZA102 (unknown parent_id, or one in a queue the caller may not use).';
 
-CREATE FUNCTION animus.submit_work_batch(
+CREATE OR REPLACE FUNCTION animus.submit_work_batch(
     items          jsonb,
     queue          text DEFAULT 'work',
     on_duplicate   text DEFAULT 'merge',
@@ -309,7 +290,7 @@ CREATE FUNCTION animus.submit_work_batch(
     RETURNS TABLE (ord integer, work_id uuid, status text, canonical_id uuid, msg_id bigint)
     VOLATILE
     SECURITY DEFINER
-    SET search_path = ''
+    SET search_path = pg_catalog, pg_temp
     LANGUAGE plpgsql
 AS $$
 #variable_conflict use_column
@@ -327,7 +308,12 @@ DECLARE
     m_canon    uuid[];
     m_msg      bigint[];
     tries      integer := 0;
+    n_items    integer;
 BEGIN
+    IF submit_work_batch.queue IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL',
+            HINT = 'Pass an existing queue, or leave queue out for the default ''work''.';
+    END IF;
     IF items IS NULL OR pg_catalog.jsonb_typeof(items) <> 'array' THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA003', MESSAGE = 'argument items must be a JSON array of objects',
             DETAIL = pg_catalog.format('items is %s', coalesce('a JSON ' || pg_catalog.jsonb_typeof(items), 'NULL')),
@@ -342,6 +328,15 @@ BEGIN
             DETAIL = pg_catalog.format('on_duplicate = %L', on_duplicate),
             HINT = 'merge keeps the earlier item; replace (debounce) gives it the new params, priority and run time.';
     END IF;
+    n_items := pg_catalog.jsonb_array_length(items);
+    IF n_items > 10000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA110', MESSAGE = 'argument items has more than 10000 elements',
+            DETAIL = pg_catalog.format('items has %s elements', n_items),
+            HINT = 'Submit at most 10000 items per call: split the batch.';
+    END IF;
+    IF NOT animus.work_queue_allowed(submit_work_batch.queue) THEN
+        PERFORM animus.work_raise_not_granted(submit_work_batch.queue);
+    END IF;
     SELECT * INTO q FROM animus.queues qq WHERE qq.queue_name = submit_work_batch.queue;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', submit_work_batch.queue),
@@ -349,12 +344,18 @@ BEGIN
     END IF;
 
     -- Validate every element first: the first bad one raises and nothing is written.
-    SELECT e.n, pg_catalog.split_part(p.problem, ':', 1) AS code, pg_catalog.split_part(p.problem, ':', 2) AS problem INTO bad
+    SELECT e.n, pg_catalog.left(p.problem, 5) AS code, pg_catalog.substr(p.problem, 7) AS problem INTO bad
       FROM pg_catalog.jsonb_array_elements(items) WITH ORDINALITY AS e(item, n)
+      CROSS JOIN (SELECT ARRAY['work_type', 'source', 'params', 'dedup_key', 'trigger_info', 'priority', 'parent_id',
+                               'max_attempts', 'delay', 'trace_context'] AS keys) AS known
       CROSS JOIN LATERAL (SELECT CASE
           WHEN pg_catalog.jsonb_typeof(e.item) <> 'object' THEN 'ZA003:is not a JSON object'
-          WHEN pg_catalog.jsonb_typeof(e.item -> 'work_type') IS DISTINCT FROM 'string' OR e.item ->> 'work_type' = '' THEN 'ZA001:work_type is missing, not a string or empty'
-          WHEN pg_catalog.jsonb_typeof(e.item -> 'source') IS DISTINCT FROM 'string' OR e.item ->> 'source' = '' THEN 'ZA001:source is missing, not a string or empty'
+          WHEN EXISTS (SELECT 1 FROM pg_catalog.jsonb_object_keys(e.item) AS k(key) WHERE k.key <> ALL (known.keys))
+               THEN 'ZA111:unknown key ' || (SELECT pg_catalog.format('%L', pg_catalog.left(k.key, 60))
+                                               FROM pg_catalog.jsonb_object_keys(e.item) AS k(key)
+                                              WHERE k.key <> ALL (known.keys) ORDER BY k.key LIMIT 1)
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'work_type') IS DISTINCT FROM 'string' OR animus.work_is_blank(e.item ->> 'work_type') THEN 'ZA001:work_type is missing, not a string, empty or only white space'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'source') IS DISTINCT FROM 'string' OR animus.work_is_blank(e.item ->> 'source') THEN 'ZA001:source is missing, not a string, empty or only white space'
           WHEN pg_catalog.jsonb_typeof(e.item -> 'dedup_key') NOT IN ('string', 'null') OR e.item ->> 'dedup_key' = '' THEN 'ZA001:dedup_key is not a non-empty string'
           WHEN pg_catalog.octet_length(e.item ->> 'work_type') > 255 THEN 'ZA002:work_type is longer than 255 bytes'
           WHEN pg_catalog.octet_length(e.item ->> 'dedup_key') > 2000 THEN 'ZA002:dedup_key is longer than 2000 bytes'
@@ -362,12 +363,17 @@ BEGIN
           WHEN pg_catalog.jsonb_typeof(e.item -> 'trace_context') NOT IN ('object', 'null') THEN 'ZA003:trace_context is not a JSON object'
           WHEN pg_catalog.jsonb_typeof(e.item -> 'trigger_info') NOT IN ('string', 'null') THEN 'ZA003:trigger_info is not a string'
           WHEN pg_catalog.jsonb_typeof(e.item -> 'delay') NOT IN ('number', 'null') OR (e.item ->> 'delay')::numeric < 0 THEN 'ZA002:delay (seconds) is not a number >= 0'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'max_attempts') = 'number'
+               AND (e.item ->> 'max_attempts')::numeric <> pg_catalog.trunc((e.item ->> 'max_attempts')::numeric) THEN 'ZA112:max_attempts is not an integer'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'priority') = 'number'
+               AND (e.item ->> 'priority')::numeric <> pg_catalog.trunc((e.item ->> 'priority')::numeric) THEN 'ZA112:priority is not an integer'
           WHEN pg_catalog.jsonb_typeof(e.item -> 'max_attempts') NOT IN ('number', 'null') OR (e.item ->> 'max_attempts')::numeric NOT BETWEEN 1 AND 1000 THEN 'ZA002:max_attempts is not a number between 1 and 1000'
           WHEN pg_catalog.jsonb_typeof(e.item -> 'priority') NOT IN ('number', 'null') OR (e.item ->> 'priority')::numeric NOT BETWEEN -1000 AND 1000 THEN 'ZA002:priority is not a number between -1000 and 1000'
           WHEN pg_catalog.jsonb_typeof(e.item -> 'parent_id') NOT IN ('string', 'null') THEN 'ZA102:parent_id is not a uuid string'
           WHEN e.item ->> 'parent_id' IS NOT NULL
                AND (e.item ->> 'parent_id' !~* '^[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12}$'
-                    OR NOT EXISTS (SELECT 1 FROM animus.work_items pw WHERE pw.id = (e.item ->> 'parent_id')::uuid))
+                    OR NOT EXISTS (SELECT 1 FROM animus.work_items pw WHERE pw.id = (e.item ->> 'parent_id')::uuid
+                                      AND (pw.queue_name = submit_work_batch.queue OR animus.work_queue_allowed(pw.queue_name))))
                THEN 'ZA102:parent_id is not an existing work item'
           END AS problem) AS p
      WHERE p.problem IS NOT NULL
@@ -377,7 +383,7 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = bad.code,
             MESSAGE = pg_catalog.format('argument items: item %s: %s', bad.n, bad.problem),
             DETAIL = 'Items are numbered from 1, as ord in the result. Nothing was submitted.',
-            HINT = 'Each element: {"work_type": text, "source": text, "params": object, "dedup_key": text, "trigger_info": text, "priority": int, "parent_id": uuid, "max_attempts": int, "delay": seconds, "trace_context": object}.';
+            HINT = pg_catalog.format('Fix item %s (%s). ', bad.n, bad.problem) || 'Each element: {"work_type": text, "source": text, "params": object, "dedup_key": text, "trigger_info": text, "priority": int, "parent_id": uuid, "max_attempts": int, "delay": seconds, "trace_context": object}.';
     END IF;
 
     IF on_duplicate = 'replace' THEN
@@ -497,6 +503,6 @@ $$;
 REVOKE ALL ON FUNCTION animus.submit_work_batch(jsonb, text, text, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION animus.submit_work_batch(jsonb, text, text, jsonb) TO animus_producer, animus_admin;
 COMMENT ON FUNCTION animus.submit_work_batch(jsonb, text, text, jsonb) IS
-'Submits many work items in one call: items is a JSON array of {"work_type","source","params","dedup_key","trigger_info","priority","parent_id","max_attempts","delay" (seconds),"trace_context"}. Returns one row per element, in input order (ord from 1): work_id, status (created | merged | replaced), canonical_id, msg_id. Deduplicates against active items and within the batch (the first element with a key is the canonical one). trace_context is the default for elements without one. Raises ZA003 (items not an array, an element or its params/trace_context not an object), ZA001 (work_type/source missing or empty), ZA002 (delay, max_attempts or priority out of range, work_type over 255 or dedup_key over 2000 bytes), ZA004 (unknown on_duplicate), ZA101 (unknown queue), ZA102 (unknown parent_id); nothing is written when it raises.';
+'Submits many work items in one call: items is a JSON array of {"work_type","source","params","dedup_key","trigger_info","priority","parent_id","max_attempts","delay" (seconds),"trace_context"}. Returns one row per element, in input order (ord from 1): work_id, status (created | merged | replaced), canonical_id, msg_id. Deduplicates against active items and within the batch (the first element with a key is the canonical one). trace_context is the default for elements without one. At most 10000 elements; only to a queue the caller has a grant on. Raises ZA001 (queue NULL; work_type/source missing, empty or only white space), ZA003 (items not an array, an element or its params/trace_context not an object), ZA110 (more than 10000 elements), ZA111 (an element has an unknown key, e.g. dedupe_key), ZA112 (max_attempts or priority not an integer), ZA002 (delay, max_attempts or priority out of range, work_type over 255 or dedup_key over 2000 bytes), ZA004 (unknown on_duplicate), ZA109 (no grant on the queue), ZA101 (unknown queue), ZA102 (unknown parent_id, or one in a queue the caller may not use); the message and HINT name the element (from 1) and the key; nothing is written when it raises.';
 
 COMMIT;

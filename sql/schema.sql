@@ -52,6 +52,12 @@ CREATE FUNCTION animus.archive_work(queue text, msg_id bigint) RETURNS boolean
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
+    IF archive_work.queue IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL', HINT = 'Pass the queue of the message.';
+    END IF;
+    IF NOT animus.work_queue_allowed(archive_work.queue) THEN
+        PERFORM animus.work_raise_not_granted(archive_work.queue);
+    END IF;
     IF NOT EXISTS (SELECT 1 FROM animus.queues q WHERE q.queue_name = archive_work.queue) THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', queue),
             HINT = 'Pass an existing queue (default ''work'').';
@@ -64,7 +70,7 @@ $$;
 -- Name: FUNCTION archive_work(queue text, msg_id bigint); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.archive_work(queue text, msg_id bigint) IS 'Thin wrapper of pgmq.archive(queue, msg_id): moves a raw message to the archive; true if it existed. Does not change any work item (use complete_work / cancel_work for that). Raises ZA101 (unknown queue).';
+COMMENT ON FUNCTION animus.archive_work(queue text, msg_id bigint) IS 'Thin wrapper of pgmq.archive(queue, msg_id): moves a raw message to the archive; true if it existed. Does not change any work item (use complete_work / cancel_work for that). Raises ZA001 (queue NULL), ZA109 (no grant on the queue), ZA101 (unknown queue).';
 
 --
 -- Name: bm25_doc_len(tsvector); Type: FUNCTION; Schema: animus; Owner: -
@@ -112,7 +118,7 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_id must not be NULL', HINT = 'Pass the id returned by submit_work.';
     END IF;
     SELECT * INTO w FROM animus.work_items wi WHERE wi.id = cancel_work.work_id FOR UPDATE;
-    IF NOT FOUND THEN
+    IF NOT FOUND OR NOT animus.work_queue_allowed(w.queue_name) THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA102', MESSAGE = 'argument work_id: no such work item',
             DETAIL = pg_catalog.format('work_id = %s', cancel_work.work_id), HINT = 'Pass the id returned by submit_work.';
     END IF;
@@ -139,7 +145,7 @@ $$;
 -- Name: FUNCTION cancel_work(work_id uuid); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.cancel_work(work_id uuid) IS 'Cancels a queued or running work item: state cancelled, message archived (it is never returned by read_work); a running worker learns it from heartbeat_work and its complete_work then raises ZA104. Returns true, or false if it was already cancelled. Raises ZA001 (work_id NULL), ZA102 (unknown item), ZA104 (completed, dead or a merged submission).';
+COMMENT ON FUNCTION animus.cancel_work(work_id uuid) IS 'Cancels a queued or running work item: state cancelled, message archived (it is never returned by read_work); a running worker learns it from heartbeat_work and its complete_work then raises ZA104. Returns true, or false if it was already cancelled. Only items of queues the caller has a grant on. Raises ZA001 (work_id NULL), ZA102 (unknown item, or one in a queue the caller may not use), ZA104 (completed, dead or a merged submission).';
 
 --
 -- Name: complete_work(uuid[], jsonb[], integer[]); Type: FUNCTION; Schema: animus; Owner: -
@@ -155,11 +161,18 @@ CREATE FUNCTION animus.complete_work(work_ids uuid[], outcomes jsonb[] DEFAULT N
 DECLARE
     done    uuid[];
     r       record;
+    scope   text[];
 BEGIN
     IF work_ids IS NULL OR pg_catalog.array_position(work_ids, NULL) IS NOT NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_ids must not be NULL or contain NULL',
             HINT = 'Pass the ids returned by read_work.';
     END IF;
+    IF pg_catalog.cardinality(work_ids) > 10000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA110', MESSAGE = 'argument work_ids has more than 10000 elements',
+            DETAIL = pg_catalog.format('work_ids has %s elements', pg_catalog.cardinality(work_ids)),
+            HINT = 'Complete at most 10000 items per call.';
+    END IF;
+    scope := animus.work_queue_scope();
     IF outcomes IS NOT NULL AND pg_catalog.cardinality(outcomes) <> pg_catalog.cardinality(work_ids) THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument outcomes must have one element per work id',
             DETAIL = pg_catalog.format('%s work ids, %s outcomes', pg_catalog.cardinality(work_ids), pg_catalog.cardinality(outcomes)),
@@ -183,6 +196,10 @@ BEGIN
         )
         SELECT u.queue_name, pg_catalog.array_agg(u.id) AS ids, pg_catalog.array_agg(u.msg_id) AS msg_ids FROM u GROUP BY u.queue_name
     LOOP
+        -- Items of a queue the caller may not use are unknown to it (the raise undoes the UPDATE).
+        IF NOT (r.queue_name = ANY (scope) OR '*' = ANY (scope)) THEN
+            PERFORM animus.work_raise_unknown(r.ids[1], 'work_ids', 'complete_work');
+        END IF;
         PERFORM animus.work_queue_archive(r.queue_name, r.msg_ids);
         done := done || r.ids;
     END LOOP;
@@ -200,7 +217,7 @@ $$;
 -- Name: FUNCTION complete_work(work_ids uuid[], outcomes jsonb[], attempts integer[]); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.complete_work(work_ids uuid[], outcomes jsonb[], attempts integer[]) IS 'Batch form for consumers: completes every running item of work_ids (outcomes[i] stored as outcome of work_ids[i]) and archives their messages in one call; returns (work_id, completed) per input id, completed = false for an item that was not running (cancelled, already ended, timed out and requeued), which is left unchanged. Merged duplicates resolve with their canonical item. Claim fencing: attempts[i] (the attempts read_work returned; NULL element = no check) must still be the item''s attempt count, else the item was claimed again since and the call raises ZA108. Raises ZA001 (work_ids NULL or with a NULL), ZA002 (outcomes or attempts length differs), ZA102 (an unknown id), ZA108 (a stale claim); nothing is written when it raises.';
+COMMENT ON FUNCTION animus.complete_work(work_ids uuid[], outcomes jsonb[], attempts integer[]) IS 'Batch form for consumers: completes every running item of work_ids (outcomes[i] stored as outcome of work_ids[i]) and archives their messages in one call; returns (work_id, completed) per input id, completed = false for an item that was not running (cancelled, already ended, timed out and requeued), which is left unchanged. Merged duplicates resolve with their canonical item. Claim fencing: attempts[i] (the attempts read_work returned; NULL element = no check) must still be the item''s attempt count, else the item was claimed again since and the call raises ZA108. At most 10000 ids; only items of queues the caller has a grant on (others are unknown to it). Raises ZA001 (work_ids NULL or with a NULL), ZA110 (more than 10000 ids), ZA002 (outcomes or attempts length differs), ZA102 (an unknown id, or one in a queue the caller may not use), ZA108 (a stale claim); nothing is written when it raises.';
 
 --
 -- Name: complete_work(uuid, jsonb, integer); Type: FUNCTION; Schema: animus; Owner: -
@@ -229,6 +246,9 @@ BEGIN
     IF NOT FOUND THEN
         PERFORM animus.work_raise_not_running(work_id, 'complete_work', complete_work.attempt);
     END IF;
+    IF NOT animus.work_queue_allowed(v_queue) THEN
+        PERFORM animus.work_raise_unknown(work_id, 'work_id', 'complete_work');   -- undoes the UPDATE
+    END IF;
     PERFORM animus.work_queue_archive(v_queue, ARRAY[v_msg]);
     PERFORM animus.work_release_followups(ARRAY[work_id]);
     RETURN true;
@@ -239,7 +259,7 @@ $$;
 -- Name: FUNCTION complete_work(work_id uuid, outcome jsonb, attempt integer); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.complete_work(work_id uuid, outcome jsonb, attempt integer) IS 'Completes a running work item: state completed, outcome and duration_ms stored, its pgmq message archived; its merged duplicates resolve with it (get_work shows their canonical state), and a replace-mode follow-up waiting for it becomes visible. Returns true. Claim fencing: with attempt (the attempts read_work returned) the item must still be at that attempt. Raises ZA001 (work_id NULL), ZA102 (unknown work item), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued, not running), ZA104 (already ended: a stale second completion, or cancelled meanwhile, or a merged duplicate).';
+COMMENT ON FUNCTION animus.complete_work(work_id uuid, outcome jsonb, attempt integer) IS 'Completes a running work item: state completed, outcome and duration_ms stored, its pgmq message archived; its merged duplicates resolve with it (get_work shows their canonical state), and a replace-mode follow-up waiting for it becomes visible. Returns true. Claim fencing: with attempt (the attempts read_work returned) the item must still be at that attempt. Only items of queues the caller has a grant on. Raises ZA001 (work_id NULL), ZA102 (unknown work item, or one in a queue the caller may not use), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued, not running), ZA104 (already ended: a stale second completion, or cancelled meanwhile, or a merged duplicate).';
 
 SET default_tablespace = '';
 
@@ -284,12 +304,11 @@ CREATE FUNCTION animus.configure_queue(queue text, backoff_base interval DEFAULT
 DECLARE
     result animus.queues;
 BEGIN
-    IF backoff_base < '0' OR backoff_cap < '0' OR backoff_factor < 1 OR backoff_jitter < 0
-       OR backoff_jitter >= 1 OR notify_throttle < '0' THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA002',
-            MESSAGE = 'a backoff or notify argument of configure_queue is out of range',
-            HINT = 'backoff_base and backoff_cap >= 0, backoff_factor >= 1, 0 <= backoff_jitter < 1, notify_throttle >= 0.';
+    IF queue IS NULL OR queue = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL or empty',
+            HINT = 'Pass the queue to change, e.g. queue => ''work''.';
     END IF;
+    PERFORM animus.work_check_queue_settings(backoff_base, backoff_factor, backoff_cap, backoff_jitter, notify_throttle);
     UPDATE animus.queues q SET
         backoff_base    = coalesce(configure_queue.backoff_base, q.backoff_base),
         backoff_factor  = coalesce(configure_queue.backoff_factor, q.backoff_factor),
@@ -300,7 +319,7 @@ BEGIN
     WHERE q.queue_name = configure_queue.queue
     RETURNING q.* INTO result;
     IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = format('argument queue: no work queue named %L', queue),
+        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', queue),
             HINT = 'List queues with SELECT queue_name FROM animus.queues, or create it with animus.create_queue.';
     END IF;
     RETURN result;
@@ -311,7 +330,7 @@ $$;
 -- Name: FUNCTION configure_queue(queue text, backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify boolean, notify_throttle interval); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.configure_queue(queue text, backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify boolean, notify_throttle interval) IS 'Changes the retry backoff or wake-up settings of an existing queue (NULL keeps a setting) and returns its row. Raises ZA101 (unknown queue), ZA002 (setting out of range).';
+COMMENT ON FUNCTION animus.configure_queue(queue text, backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify boolean, notify_throttle interval) IS 'Changes the retry backoff or wake-up settings of an existing queue (NULL keeps a setting) and returns its row. Raises ZA001 (queue NULL or empty), ZA101 (unknown queue), ZA002 (a setting out of range, named).';
 
 --
 -- Name: create_queue(text, interval, double precision, interval, double precision, boolean, interval, boolean); Type: FUNCTION; Schema: animus; Owner: -
@@ -321,6 +340,8 @@ CREATE FUNCTION animus.create_queue(queue text, backoff_base interval DEFAULT '0
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $_$
+DECLARE
+    nulls text;
 BEGIN
     IF queue IS NULL OR queue = '' THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL or empty',
@@ -328,26 +349,25 @@ BEGIN
     END IF;
     IF queue !~ '^[a-z][a-z0-9_]{0,39}$' THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA107', MESSAGE = 'argument queue is not a valid queue name',
-            DETAIL = format('queue = %L', left(queue, 100)),
+            DETAIL = pg_catalog.format('queue = %L', pg_catalog.left(queue, 100)),
             HINT = 'Use 1-40 characters of [a-z0-9_], starting with a letter.';
     END IF;
-    IF backoff_base IS NULL OR backoff_base < '0' OR backoff_cap IS NULL OR backoff_cap < '0'
-       OR backoff_factor IS NULL OR backoff_factor < 1
-       OR backoff_jitter IS NULL OR backoff_jitter < 0 OR backoff_jitter >= 1
-       OR notify IS NULL OR notify_throttle IS NULL OR notify_throttle < '0' THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA002',
-            MESSAGE = 'a backoff or notify argument of create_queue is NULL or out of range',
-            DETAIL = format('backoff_base = %s, backoff_factor = %s, backoff_cap = %s, backoff_jitter = %s, notify = %s, notify_throttle = %s',
-                            backoff_base, backoff_factor, backoff_cap, backoff_jitter, notify, notify_throttle),
-            HINT = 'backoff_base and backoff_cap >= 0, backoff_factor >= 1, 0 <= backoff_jitter < 1, notify_throttle >= 0.';
+    nulls := pg_catalog.concat_ws(', ',
+        CASE WHEN backoff_base IS NULL THEN 'backoff_base' END, CASE WHEN backoff_factor IS NULL THEN 'backoff_factor' END,
+        CASE WHEN backoff_cap IS NULL THEN 'backoff_cap' END, CASE WHEN backoff_jitter IS NULL THEN 'backoff_jitter' END,
+        CASE WHEN notify IS NULL THEN 'notify' END, CASE WHEN notify_throttle IS NULL THEN 'notify_throttle' END,
+        CASE WHEN if_not_exists IS NULL THEN 'if_not_exists' END);
+    IF nulls <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = pg_catalog.format('argument %s must not be NULL', nulls),
+            HINT = 'Leave an argument out to get its default.';
     END IF;
-    -- Serialise queue creation and removal: they regenerate the queue functions.
-    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('animus.work_generate_queue_functions'));
+    PERFORM animus.work_check_queue_settings(backoff_base, backoff_factor, backoff_cap, backoff_jitter, notify_throttle);
+    LOCK TABLE animus.queues IN SHARE UPDATE EXCLUSIVE MODE;
     IF EXISTS (SELECT 1 FROM animus.queues q WHERE q.queue_name = create_queue.queue) THEN
         IF if_not_exists THEN
             RETURN false;
         END IF;
-        RAISE EXCEPTION USING ERRCODE = 'ZA106', MESSAGE = format('queue %L already exists', queue),
+        RAISE EXCEPTION USING ERRCODE = 'ZA106', MESSAGE = pg_catalog.format('queue %L already exists', queue),
             HINT = 'Pass if_not_exists => true, or change settings with animus.configure_queue.';
     END IF;
     PERFORM pgmq.create(queue);
@@ -356,7 +376,7 @@ BEGIN
     -- priority 0 (no animus_priority header, the common case) are read through pgmq's own vt index
     -- and cost no entry here, neither when written nor when a claim, retry or heartbeat moves their
     -- vt. See docs/work-queue.md.
-    EXECUTE format('CREATE INDEX %I ON pgmq.%I ((headers -> %L) DESC, vt) WHERE (headers -> %L) IS NOT NULL',
+    EXECUTE pg_catalog.format('CREATE INDEX %I ON pgmq.%I ((headers -> %L) DESC, vt) WHERE (headers -> %L) IS NOT NULL',
                    'q_' || queue || '_animus_priority', 'q_' || queue, 'animus_priority', 'animus_priority');
     INSERT INTO animus.queues (queue_name, backoff_base, backoff_factor, backoff_cap, backoff_jitter, notify, notify_throttle)
     VALUES (queue, backoff_base, backoff_factor, backoff_cap, backoff_jitter, notify, notify_throttle);
@@ -369,7 +389,7 @@ $_$;
 -- Name: FUNCTION create_queue(queue text, backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify boolean, notify_throttle interval, if_not_exists boolean); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.create_queue(queue text, backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify boolean, notify_throttle interval, if_not_exists boolean) IS 'Creates work queue `queue` (a pgmq queue of the same name plus a priority index on its table) with its retry backoff (delay = min(backoff_cap, backoff_base * backoff_factor^(attempt-1)) * (1 +/- backoff_jitter)) and worker wake-up settings (NOTIFY animus_work, at most once per notify_throttle). Returns true when created, false when it existed and if_not_exists. Raises ZA001 (queue NULL/empty), ZA107 (invalid name), ZA002 (setting out of range), ZA106 (exists).';
+COMMENT ON FUNCTION animus.create_queue(queue text, backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify boolean, notify_throttle interval, if_not_exists boolean) IS 'Creates work queue `queue` (a pgmq queue of the same name plus a priority index on its table) with its retry backoff (delay = min(backoff_cap, backoff_base * backoff_factor^(attempt-1)) * (1 +/- backoff_jitter)) and worker wake-up settings (NOTIFY animus_work, at most once per notify_throttle). Returns true when created, false when it existed and if_not_exists. Who may use the queue: animus.grant_queue (the group roles hold ''*'' until an admin revokes it). Raises ZA001 (queue or a setting NULL/empty, each named), ZA107 (invalid name), ZA002 (a setting out of range, named: backoff_base, backoff_cap, notify_throttle >= 0; backoff_factor >= 1; 0 <= backoff_jitter < 1), ZA106 (exists).';
 
 --
 -- Name: delete_memories(bigint[]); Type: FUNCTION; Schema: animus; Owner: -
@@ -434,6 +454,12 @@ CREATE FUNCTION animus.delete_work(queue text, msg_id bigint) RETURNS boolean
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
+    IF delete_work.queue IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL', HINT = 'Pass the queue of the message.';
+    END IF;
+    IF NOT animus.work_queue_allowed(delete_work.queue) THEN
+        PERFORM animus.work_raise_not_granted(delete_work.queue);
+    END IF;
     IF NOT EXISTS (SELECT 1 FROM animus.queues q WHERE q.queue_name = delete_work.queue) THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', queue),
             HINT = 'Pass an existing queue (default ''work'').';
@@ -446,7 +472,7 @@ $$;
 -- Name: FUNCTION delete_work(queue text, msg_id bigint); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.delete_work(queue text, msg_id bigint) IS 'Thin wrapper of pgmq.delete(queue, msg_id): deletes a raw message; true if it existed. Does not change any work item. Raises ZA101 (unknown queue).';
+COMMENT ON FUNCTION animus.delete_work(queue text, msg_id bigint) IS 'Thin wrapper of pgmq.delete(queue, msg_id): deletes a raw message; true if it existed. Does not change any work item. Raises ZA001 (queue NULL), ZA109 (no grant on the queue), ZA101 (unknown queue).';
 
 --
 -- Name: drop_queue(text); Type: FUNCTION; Schema: animus; Owner: -
@@ -459,16 +485,22 @@ CREATE FUNCTION animus.drop_queue(queue text) RETURNS bigint
 DECLARE
     n bigint;
 BEGIN
-    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('animus.work_generate_queue_functions'));
+    IF queue IS NULL OR queue = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL or empty',
+            HINT = 'Pass the queue to drop.';
+    END IF;
+    LOCK TABLE animus.queues IN SHARE UPDATE EXCLUSIVE MODE;
     DELETE FROM animus.queues q WHERE q.queue_name = drop_queue.queue;
     IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = format('argument queue: no work queue named %L', queue),
+        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', queue),
             HINT = 'List queues with SELECT queue_name FROM animus.queues.';
     END IF;
     DELETE FROM animus.work_items w WHERE w.queue_name = drop_queue.queue;
     GET DIAGNOSTICS n = ROW_COUNT;
     UPDATE animus.work_items w SET parent_id = NULL
      WHERE w.parent_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM animus.work_items p WHERE p.id = w.parent_id);
+    -- A queue created later under the same name starts with no grants.
+    DELETE FROM animus.queue_grants g WHERE g.queue_name = drop_queue.queue;
     PERFORM pgmq.drop_queue(queue);
     PERFORM animus.work_generate_queue_functions();
     RETURN n;
@@ -479,7 +511,7 @@ $$;
 -- Name: FUNCTION drop_queue(queue text); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.drop_queue(queue text) IS 'Drops a work queue: its work items (all states), its pgmq queue and archive. Returns the number of work items deleted. Raises ZA101 (unknown queue).';
+COMMENT ON FUNCTION animus.drop_queue(queue text) IS 'Drops a work queue: its work items (all states), its grants, its pgmq queue and archive. Returns the number of work items deleted. Raises ZA001 (queue NULL or empty), ZA101 (unknown queue).';
 
 --
 -- Name: fail_work(uuid[], text, boolean, integer[]); Type: FUNCTION; Schema: animus; Owner: -
@@ -498,11 +530,18 @@ DECLARE
     res_st  text[] := '{}';
     res_at  timestamptz[] := '{}';
     dead    uuid[] := '{}';
+    scope   text[];
 BEGIN
     IF work_ids IS NULL OR pg_catalog.array_position(work_ids, NULL) IS NOT NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_ids must not be NULL or contain NULL',
             HINT = 'Pass the ids returned by read_work.';
     END IF;
+    IF pg_catalog.cardinality(work_ids) > 10000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA110', MESSAGE = 'argument work_ids has more than 10000 elements',
+            DETAIL = pg_catalog.format('work_ids has %s elements', pg_catalog.cardinality(work_ids)),
+            HINT = 'Fail at most 10000 items per call.';
+    END IF;
+    scope := animus.work_queue_scope();
     IF fail_work.error IS NULL OR fail_work.error = '' THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument error must not be NULL or empty',
             HINT = 'Say why the work failed; it is kept on the item (and on a dead item).';
@@ -540,6 +579,9 @@ BEGIN
                pg_catalog.array_agg(u.run_at) AS run_ats
           FROM u GROUP BY u.queue_name, u.state
     LOOP
+        IF NOT (r.queue_name = ANY (scope) OR '*' = ANY (scope)) THEN
+            PERFORM animus.work_raise_unknown(r.ids[1], 'work_ids', 'fail_work');   -- undoes the UPDATE
+        END IF;
         IF r.state = 'queued' THEN
             PERFORM animus.work_queue_set_vt(r.queue_name, r.msg_ids, r.run_ats);
         ELSE
@@ -569,7 +611,7 @@ $$;
 -- Name: FUNCTION fail_work(work_ids uuid[], error text, retryable boolean, attempts integer[]); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.fail_work(work_ids uuid[], error text, retryable boolean, attempts integer[]) IS 'Batch form: fails every running item of work_ids with `error`. An item with attempts left and retryable goes back to queued and becomes visible after the queue''s backoff: min(backoff_cap, backoff_base * backoff_factor^(attempts-1)) * (1 +/- backoff_jitter) (defaults 2 s * 2^(n-1), cap 5 min, +/-25 %); otherwise it is dead (dead-lettered: kept with its error, message archived). Returns (work_id, failed, state, retry_at) per input id; failed = false for an item that was not running (left unchanged). Claim fencing: attempts[i] (the attempts read_work returned; NULL element = no check) must still be the item''s attempt count, else it was claimed again since and the call raises ZA108. Raises ZA001 (work_ids NULL or with a NULL, error NULL or empty, retryable NULL), ZA002 (attempts length differs), ZA102 (an unknown id), ZA108 (a stale claim); nothing is written when it raises.';
+COMMENT ON FUNCTION animus.fail_work(work_ids uuid[], error text, retryable boolean, attempts integer[]) IS 'Batch form: fails every running item of work_ids with `error`. An item with attempts left and retryable goes back to queued and becomes visible after the queue''s backoff: min(backoff_cap, backoff_base * backoff_factor^(attempts-1)) * (1 +/- backoff_jitter) (defaults 2 s * 2^(n-1), cap 5 min, +/-25 %); otherwise it is dead (dead-lettered: kept with its error, message archived). Returns (work_id, failed, state, retry_at) per input id; failed = false for an item that was not running (left unchanged). Claim fencing: attempts[i] (the attempts read_work returned; NULL element = no check) must still be the item''s attempt count, else it was claimed again since and the call raises ZA108. At most 10000 ids; only items of queues the caller has a grant on. Raises ZA001 (work_ids NULL or with a NULL, error NULL or empty, retryable NULL), ZA110 (more than 10000 ids), ZA002 (attempts length differs), ZA102 (an unknown id, or one in a queue the caller may not use), ZA108 (a stale claim); nothing is written when it raises.';
 
 --
 -- Name: fail_work(uuid, text, boolean, integer); Type: FUNCTION; Schema: animus; Owner: -
@@ -588,6 +630,10 @@ BEGIN
     IF work_id IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_id must not be NULL', HINT = 'Pass the id returned by read_work.';
     END IF;
+    -- The many-id form would name work_ids for an unknown id: check it here first.
+    IF NOT EXISTS (SELECT 1 FROM animus.work_items w WHERE w.id = fail_work.work_id AND animus.work_queue_allowed(w.queue_name)) THEN
+        PERFORM animus.work_raise_unknown(fail_work.work_id, 'work_id', 'fail_work');
+    END IF;
     SELECT * INTO r FROM animus.fail_work(work_ids => ARRAY[fail_work.work_id], error => fail_work.error, retryable => fail_work.retryable,
                                           attempts => ARRAY[fail_work.attempt]);
     IF NOT r.failed THEN
@@ -601,7 +647,7 @@ $$;
 -- Name: FUNCTION fail_work(work_id uuid, error text, retryable boolean, attempt integer); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.fail_work(work_id uuid, error text, retryable boolean, attempt integer) IS 'Fails a running work item: back to queued after the queue''s exponential backoff with jitter while attempts < max_attempts and retryable, else dead (kept with its error, message archived). Returns (state, retry_at). Claim fencing: with attempt (the attempts read_work returned) the item must still be at that attempt. Raises ZA001 (work_id/error/retryable NULL, error empty), ZA102 (unknown work item), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued, not running), ZA104 (already ended, cancelled or merged).';
+COMMENT ON FUNCTION animus.fail_work(work_id uuid, error text, retryable boolean, attempt integer) IS 'Fails a running work item: back to queued after the queue''s exponential backoff with jitter while attempts < max_attempts and retryable, else dead (kept with its error, message archived). Returns (state, retry_at). Claim fencing: with attempt (the attempts read_work returned) the item must still be at that attempt. Only items of queues the caller has a grant on. Raises ZA001 (work_id/error/retryable NULL, error empty), ZA102 (unknown work item, or one in a queue the caller may not use), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued, not running), ZA104 (already ended, cancelled or merged).';
 
 --
 -- Name: memory_content_hash(text); Type: FUNCTION; Schema: animus; Owner: -
@@ -693,7 +739,7 @@ COMMENT ON FUNCTION animus.get_memory(id bigint) IS 'The memory with this id, as
 -- Name: get_work(uuid); Type: FUNCTION; Schema: animus; Owner: -
 --
 
-CREATE FUNCTION animus.get_work(work_id uuid) RETURNS TABLE(id uuid, queue_name text, work_type text, dedup_key text, source text, trigger_info text, params jsonb, priority integer, state text, canonical_id uuid, resolution text, merged_into uuid, waits_for uuid, parent_id uuid, attempts integer, max_attempts integer, msg_id bigint, run_at timestamp with time zone, outcome jsonb, error text, duration_ms double precision, trace_context jsonb, requesters jsonb, merged_submissions jsonb, children bigint, created_at timestamp with time zone, updated_at timestamp with time zone, started_at timestamp with time zone, heartbeat_at timestamp with time zone, resolved_at timestamp with time zone)
+CREATE FUNCTION animus.get_work(work_id uuid) RETURNS TABLE(id uuid, queue_name text, work_type text, dedup_key text, source text, trigger_info text, params jsonb, priority integer, state text, canonical_id uuid, resolution text, merged_into uuid, waits_for uuid, parent_id uuid, attempts integer, max_attempts integer, msg_id bigint, run_at timestamp with time zone, outcome jsonb, error text, duration_ms double precision, trace_context jsonb, requesters jsonb, requesters_total bigint, merged_submissions jsonb, merged_total bigint, children bigint, created_at timestamp with time zone, updated_at timestamp with time zone, started_at timestamp with time zone, heartbeat_at timestamp with time zone, resolved_at timestamp with time zone)
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -708,25 +754,32 @@ BEGIN
            coalesce(w.outcome, CASE WHEN w.state = 'merged' THEN c.outcome END),
            coalesce(w.error, CASE WHEN w.state = 'merged' THEN c.error END),
            w.duration_ms, w.trace_context,
-           (SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+           pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
+               'work_id', c.id, 'source', c.source, 'trigger_info', c.trigger_info,
+               'trace_context', c.trace_context, 'submitted_at', c.created_at))
+           || coalesce((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
                        'work_id', r.id, 'source', r.source, 'trigger_info', r.trigger_info,
                        'trace_context', r.trace_context, 'submitted_at', r.created_at)
-                   ORDER BY r.merged_into IS NOT NULL, r.created_at, r.id)
-              FROM animus.work_items r WHERE r.id = c.id OR r.merged_into = c.id),
+                   ORDER BY r.created_at, r.id)
+              FROM (SELECT r.id, r.source, r.trigger_info, r.trace_context, r.created_at
+                      FROM animus.work_items r WHERE r.merged_into = c.id ORDER BY r.created_at, r.id LIMIT 99) r), '[]'),
+           1 + n.merged,
            coalesce((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
                        'work_id', r.id, 'source', r.source, 'trigger_info', r.trigger_info, 'params', r.params,
                        'priority', r.priority, 'trace_context', r.trace_context, 'submitted_at', r.created_at)
                    ORDER BY r.created_at, r.id)
-              FROM animus.work_items r WHERE r.merged_into = c.id), '[]'),
+              FROM (SELECT r.* FROM animus.work_items r WHERE r.merged_into = c.id ORDER BY r.created_at, r.id LIMIT 100) r), '[]'),
+           n.merged,
            (SELECT count(*) FROM animus.work_items k WHERE k.parent_id = w.id),
            w.created_at, w.updated_at, w.started_at, w.heartbeat_at, w.resolved_at
       FROM animus.work_items w
       JOIN animus.work_items c ON c.id = coalesce(w.merged_into, w.id)
-     WHERE w.id = get_work.work_id;
+     CROSS JOIN LATERAL (SELECT count(*) AS merged FROM animus.work_items r WHERE r.merged_into = c.id) n
+     WHERE w.id = get_work.work_id AND animus.work_queue_allowed(w.queue_name);
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA102', MESSAGE = 'argument work_id: no such work item',
             DETAIL = pg_catalog.format('work_id = %s', get_work.work_id),
-            HINT = 'Pass the id returned by submit_work; ended items are removed by purge_work after their retention.';
+            HINT = 'Pass the id returned by submit_work (of a queue your role has a grant on); ended items are removed by purge_work after their retention.';
     END IF;
 END;
 $$;
@@ -735,7 +788,58 @@ $$;
 -- Name: FUNCTION get_work(work_id uuid); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.get_work(work_id uuid) IS 'One work item with its provenance: canonical_id and resolution (for a merged submission, the canonical item''s id and state: merged duplicates resolve with it, and outcome/error are the canonical''s), requesters (the canonical submission and every merged one, with trace_context, oldest first), merged_submissions (each merged duplicate with its own source, trigger_info, params, priority, trace_context), and the number of children. Raises ZA001 (work_id NULL), ZA102 (unknown work item).';
+COMMENT ON FUNCTION animus.get_work(work_id uuid) IS 'One work item with its provenance: canonical_id and resolution (for a merged submission, the canonical item''s id and state: merged duplicates resolve with it, and outcome/error are the canonical''s), requesters (the canonical submission and the first 99 merged ones, with trace_context, oldest first) and requesters_total (all of them), merged_submissions (the first 100 merged duplicates, each with its own source, trigger_info, params, priority, trace_context) and merged_total (all of them: animus.get_work_submissions pages through every one), and the number of children. Only items of queues the caller has a grant on. Raises ZA001 (work_id NULL), ZA102 (unknown work item, or one in a queue the caller may not use).';
+
+--
+-- Name: get_work_submissions(uuid, uuid, integer); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.get_work_submissions(work_id uuid, after uuid DEFAULT NULL::uuid, page_size integer DEFAULT 100) RETURNS TABLE(id uuid, source text, trigger_info text, params jsonb, priority integer, trace_context jsonb, submitted_at timestamp with time zone)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    SET enable_seqscan TO 'off'
+    AS $$
+#variable_conflict use_column
+DECLARE
+    canon   uuid;
+    a_at    timestamptz;
+BEGIN
+    IF get_work_submissions.work_id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_id must not be NULL', HINT = 'Pass the id returned by submit_work.';
+    END IF;
+    IF get_work_submissions.page_size IS NULL OR get_work_submissions.page_size NOT BETWEEN 1 AND 1000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument page_size must be between 1 and 1000',
+            DETAIL = pg_catalog.format('page_size = %s', coalesce(get_work_submissions.page_size::text, 'NULL')),
+            HINT = 'Pass how many submissions one page holds, e.g. 100.';
+    END IF;
+    SELECT coalesce(w.merged_into, w.id) INTO canon FROM animus.work_items w
+     WHERE w.id = get_work_submissions.work_id AND animus.work_queue_allowed(w.queue_name);
+    IF NOT FOUND THEN
+        PERFORM animus.work_raise_unknown(get_work_submissions.work_id, 'work_id', 'get_work_submissions');
+    END IF;
+    IF get_work_submissions.after IS NOT NULL THEN
+        SELECT r.created_at INTO a_at FROM animus.work_items r WHERE r.id = get_work_submissions.after AND r.merged_into = canon;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA102', MESSAGE = 'argument after: not a submission merged into this item',
+                DETAIL = pg_catalog.format('after = %s, canonical item = %s', get_work_submissions.after, canon),
+                HINT = 'Pass the last id of the previous page, or NULL for the first page.';
+        END IF;
+    END IF;
+    RETURN QUERY
+    SELECT r.id, r.source, r.trigger_info, r.params, r.priority, r.trace_context, r.created_at
+      FROM animus.work_items r
+     WHERE r.merged_into = canon
+       AND (get_work_submissions.after IS NULL OR (r.created_at, r.id) > (a_at, get_work_submissions.after))
+     ORDER BY r.created_at, r.id
+     LIMIT get_work_submissions.page_size;
+END;
+$$;
+
+--
+-- Name: FUNCTION get_work_submissions(work_id uuid, after uuid, page_size integer); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.get_work_submissions(work_id uuid, after uuid, page_size integer) IS 'The submissions merged into work item work_id (or into its canonical item, for a merged submission), oldest first, page_size (1..1000) at a time: pass the last id of a page as after for the next page; an empty page is the end. Only items of queues the caller has a grant on. Raises ZA001 (work_id NULL), ZA002 (page_size not 1..1000), ZA102 (unknown work item or one in a queue the caller may not use; after not merged into it).';
 
 --
 -- Name: grant_memory_namespace(text, text, boolean); Type: FUNCTION; Schema: animus; Owner: -
@@ -774,6 +878,51 @@ $$;
 COMMENT ON FUNCTION animus.grant_memory_namespace(role_name text, namespace text, can_write boolean) IS 'Lets role_name (and its members) read the memories of namespace (''*'' = every namespace), and change them if can_write. Granting again replaces can_write. animus_admin only. Raises ZA001 (role_name), ZA320 (no such role), ZA321 (namespace).';
 
 --
+-- Name: grant_queue(text, text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.grant_queue(role_name text DEFAULT NULL::text, queue text DEFAULT NULL::text) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    r_oid oid;
+BEGIN
+    IF grant_queue.role_name IS NULL OR grant_queue.role_name = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument role_name must not be NULL or empty',
+            HINT = 'Pass the login or group role that may use the queue.';
+    END IF;
+    IF grant_queue.queue IS NULL OR grant_queue.queue = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL or empty',
+            HINT = 'Pass an existing queue, or ''*'' for every queue.';
+    END IF;
+    SELECT r.oid INTO r_oid FROM pg_catalog.pg_roles r WHERE r.rolname = grant_queue.role_name;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA340', MESSAGE = 'argument role_name names no role',
+            DETAIL = pg_catalog.format('role_name = %L', pg_catalog.left(grant_queue.role_name, 80)),
+            HINT = 'Create the role first (CREATE ROLE ... LOGIN; GRANT animus_worker TO ...), then grant it queues.';
+    END IF;
+    IF grant_queue.queue <> '*' AND NOT EXISTS (SELECT 1 FROM animus.queues q WHERE q.queue_name = grant_queue.queue) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA341', MESSAGE = 'argument queue names neither a work queue nor ''*''',
+            DETAIL = pg_catalog.format('queue = %L', pg_catalog.left(grant_queue.queue, 80)),
+            HINT = 'Create the queue first with animus.create_queue, or pass ''*'' for every queue.';
+    END IF;
+    -- Rows of dropped roles give nothing to anyone (the OID names no role); they are removed here
+    -- so that an OID the server might hand out again after wrapping around finds none.
+    DELETE FROM animus.queue_grants g WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.oid = g.role_oid);
+    INSERT INTO animus.queue_grants AS g (role_oid, queue_name) VALUES (r_oid, grant_queue.queue)
+    ON CONFLICT ON CONSTRAINT queue_grants_pkey DO NOTHING;
+    RETURN FOUND;
+END;
+$$;
+
+--
+-- Name: FUNCTION grant_queue(role_name text, queue text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.grant_queue(role_name text, queue text) IS 'Lets role_name (and the members that inherit its privileges) use work queue `queue` (''*'' = every queue) with the animus functions its roles may execute: a producer submits there and sees and cancels its items, a worker claims and settles them. The grant is recorded by role OID: a role dropped and created again under the same name has no grant (grants of dropped roles are deleted here). Returns true when the grant is new, false when it existed. animus_admin only. Raises ZA001 (role_name or queue NULL/empty), ZA340 (no such role), ZA341 (no such queue).';
+
+--
 -- Name: heartbeat_work(uuid, interval, integer); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -803,12 +952,16 @@ BEGIN
        AND (heartbeat_work.attempt IS NULL OR w.attempts = heartbeat_work.attempt)
     RETURNING w.queue_name, w.msg_id INTO v_queue, v_msg;
     IF FOUND THEN
+        IF NOT animus.work_queue_allowed(v_queue) THEN
+            PERFORM animus.work_raise_unknown(heartbeat_work.work_id, 'work_id', 'heartbeat_work');   -- undoes the UPDATE
+        END IF;
         PERFORM animus.work_queue_set_vt(v_queue, ARRAY[v_msg], ARRAY[v_until]);
         RETURN QUERY SELECT 'running'::text, false, v_until;
         RETURN;
     END IF;
     IF EXISTS (SELECT 1 FROM animus.work_items w WHERE w.id = heartbeat_work.work_id AND w.state = 'cancelled'
-                  AND (heartbeat_work.attempt IS NULL OR w.attempts = heartbeat_work.attempt)) THEN
+                  AND (heartbeat_work.attempt IS NULL OR w.attempts = heartbeat_work.attempt)
+                  AND animus.work_queue_allowed(w.queue_name)) THEN
         RETURN QUERY SELECT 'cancelled'::text, true, NULL::timestamptz;
         RETURN;
     END IF;
@@ -820,7 +973,7 @@ $$;
 -- Name: FUNCTION heartbeat_work(work_id uuid, extend interval, attempt integer); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.heartbeat_work(work_id uuid, extend interval, attempt integer) IS 'Extends the visibility timeout of a running item to now + extend and records heartbeat_at. Returns (state, cancelled, visible_until): cancelled = true (and nothing extended) when the item was cancelled meanwhile, so the worker can stop. Claim fencing: with attempt (the attempts read_work returned) the item must still be at that attempt. Raises ZA001 (work_id NULL), ZA002 (extend not positive), ZA102 (unknown item), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued: the claim timed out), ZA104 (already ended or merged).';
+COMMENT ON FUNCTION animus.heartbeat_work(work_id uuid, extend interval, attempt integer) IS 'Extends the visibility timeout of a running item to now + extend and records heartbeat_at. Returns (state, cancelled, visible_until): cancelled = true (and nothing extended) when the item was cancelled meanwhile, so the worker can stop. Claim fencing: with attempt (the attempts read_work returned) the item must still be at that attempt. Only items of queues the caller has a grant on. Raises ZA001 (work_id NULL), ZA002 (extend not positive), ZA102 (unknown item, or one in a queue the caller may not use), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued: the claim timed out), ZA104 (already ended or merged).';
 
 --
 -- Name: hybrid_search(text, public.vector, integer, jsonb, double precision, double precision, integer, integer); Type: FUNCTION; Schema: animus; Owner: -
@@ -2396,13 +2549,19 @@ DECLARE
     m       record;
     visible bigint;
     oldest  double precision;
+    scope   text[] := animus.work_queue_scope();
 BEGIN
+    IF queue_stats.queue IS NOT NULL AND NOT (queue_stats.queue = ANY (scope) OR '*' = ANY (scope)) THEN
+        PERFORM animus.work_raise_not_granted(queue_stats.queue);
+    END IF;
     IF queue_stats.queue IS NOT NULL AND NOT EXISTS (SELECT 1 FROM animus.queues qq WHERE qq.queue_name = queue_stats.queue) THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', queue_stats.queue),
             HINT = 'Pass an existing queue, or NULL for every queue.';
     END IF;
     FOR q IN SELECT qq.queue_name FROM animus.queues qq
-              WHERE queue_stats.queue IS NULL OR qq.queue_name = queue_stats.queue ORDER BY qq.queue_name
+              WHERE (queue_stats.queue IS NULL OR qq.queue_name = queue_stats.queue)
+                AND (qq.queue_name = ANY (scope) OR '*' = ANY (scope))
+              ORDER BY qq.queue_name
     LOOP
         SELECT * INTO m FROM pgmq.metrics(q);
         -- Visible now (as read_work sees it: clock time, not the transaction's start).
@@ -2421,13 +2580,13 @@ $$;
 -- Name: FUNCTION queue_stats(queue text); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.queue_stats(queue text) IS 'Statistics per queue (NULL = every queue) and work item state: items in that state, and per queue from pgmq: queue_length (messages), queue_visible_length (claimable now), oldest_visible_age_sec (how long the oldest claimable message has waited since it became visible), oldest_msg_age_sec, total_messages ever sent. Counting items scans the queue''s work items. Raises ZA101 (unknown queue).';
+COMMENT ON FUNCTION animus.queue_stats(queue text) IS 'Statistics per queue (NULL = every queue) and work item state: items in that state, and per queue from pgmq: queue_length (messages), queue_visible_length (claimable now), oldest_visible_age_sec (how long the oldest claimable message has waited since it became visible), oldest_msg_age_sec, total_messages ever sent. Counting items scans the queue''s work items. Only queues the caller has a grant on (NULL: every such queue). Raises ZA109 (no grant on the queue), ZA101 (unknown queue).';
 
 --
--- Name: read_work(text, interval, integer); Type: FUNCTION; Schema: animus; Owner: -
+-- Name: read_work(text, interval, integer, text[]); Type: FUNCTION; Schema: animus; Owner: -
 --
 
-CREATE FUNCTION animus.read_work(queue text DEFAULT 'work'::text, vt interval DEFAULT '00:00:30'::interval, qty integer DEFAULT 1) RETURNS TABLE(work_id uuid, queue_name text, work_type text, dedup_key text, params jsonb, priority integer, attempts integer, max_attempts integer, msg_id bigint, parent_id uuid, source text, trigger_info text, trace_context jsonb, requesters jsonb, created_at timestamp with time zone, visible_until timestamp with time zone)
+CREATE FUNCTION animus.read_work(queue text DEFAULT 'work'::text, vt interval DEFAULT '00:00:30'::interval, qty integer DEFAULT 1, work_types text[] DEFAULT NULL::text[]) RETURNS TABLE(work_id uuid, queue_name text, work_type text, dedup_key text, params jsonb, priority integer, attempts integer, max_attempts integer, msg_id bigint, parent_id uuid, source text, trigger_info text, trace_context jsonb, requesters jsonb, requesters_total bigint, created_at timestamp with time zone, visible_until timestamp with time zone)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
@@ -2446,6 +2605,13 @@ DECLARE
     seen       bigint[];
     rest       bigint[];
 BEGIN
+    IF read_work.queue IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL',
+            HINT = 'Pass an existing queue, or leave queue out for the default ''work''.';
+    END IF;
+    IF NOT animus.work_queue_allowed(read_work.queue) THEN
+        PERFORM animus.work_raise_not_granted(read_work.queue);
+    END IF;
     IF NOT EXISTS (SELECT 1 FROM animus.queues q WHERE q.queue_name = read_work.queue) THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', read_work.queue),
             HINT = 'Pass an existing queue (default ''work'').';
@@ -2460,6 +2626,18 @@ BEGIN
             DETAIL = pg_catalog.format('qty = %s', coalesce(read_work.qty::text, 'NULL')),
             HINT = 'Pass how many items to claim at most.';
     END IF;
+    IF read_work.work_types IS NOT NULL THEN
+        IF pg_catalog.cardinality(read_work.work_types) > 100 THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA110', MESSAGE = 'argument work_types has more than 100 elements',
+                DETAIL = pg_catalog.format('work_types has %s elements', pg_catalog.cardinality(read_work.work_types)),
+                HINT = 'Pass at most 100 work types, or NULL for every type.';
+        END IF;
+        IF pg_catalog.cardinality(read_work.work_types) = 0 OR pg_catalog.array_position(read_work.work_types, NULL) IS NOT NULL THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_types must be NULL or a non-empty array without NULL',
+                DETAIL = pg_catalog.format('work_types = %s', pg_catalog.left(read_work.work_types::text, 200)),
+                HINT = 'Pass the work types this worker handles, e.g. work_types => ARRAY[''engage''], or NULL for every type.';
+        END IF;
+    END IF;
     v_until := pg_catalog.clock_timestamp() + read_work.vt;
 
     -- Claim visible messages in priority order, as pgmq.read does (FOR UPDATE SKIP LOCKED, vt and
@@ -2467,7 +2645,7 @@ BEGIN
     SELECT pg_catalog.array_agg(c.msg_id),
            pg_catalog.array_agg(CASE WHEN c.work_id ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN c.work_id::uuid END)
       INTO m_ids, m_work
-      FROM animus.work_queue_claim(read_work.queue, read_work.qty, v_until) AS c;
+      FROM animus.work_queue_claim(read_work.queue, read_work.qty, v_until, read_work.work_types) AS c;
     IF m_ids IS NULL THEN
         RETURN;
     END IF;
@@ -2527,6 +2705,9 @@ BEGIN
          WHERE w.id = x.id
         RETURNING w.*
     )
+    -- requesters: the canonical submission and the first 99 merged ones (read in order from the
+    -- index work_items_merged_into_order); requesters_total counts them all. get_work and
+    -- get_work_submissions page through the rest.
     SELECT u.id, u.queue_name, u.work_type, u.dedup_key, u.params, u.priority, u.attempts, u.max_attempts,
            u.msg_id, u.parent_id, u.source, u.trigger_info, u.trace_context,
            pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
@@ -2536,7 +2717,10 @@ BEGIN
                                    'work_id', r.id, 'source', r.source, 'trigger_info', r.trigger_info,
                                    'trace_context', r.trace_context, 'submitted_at', r.created_at)
                                ORDER BY r.created_at, r.id)
-                          FROM animus.work_items r WHERE r.merged_into = u.id), '[]'),
+                          FROM (SELECT r.id, r.source, r.trigger_info, r.trace_context, r.created_at
+                                  FROM animus.work_items r WHERE r.merged_into = u.id
+                                 ORDER BY r.created_at, r.id LIMIT 99) r), '[]'),
+           1 + (SELECT count(*) FROM animus.work_items r WHERE r.merged_into = u.id),
            u.created_at, v_until
       FROM u
      ORDER BY u.priority DESC, u.run_at;
@@ -2544,10 +2728,10 @@ END;
 $_$;
 
 --
--- Name: FUNCTION read_work(queue text, vt interval, qty integer); Type: COMMENT; Schema: animus; Owner: -
+-- Name: FUNCTION read_work(queue text, vt interval, qty integer, work_types text[]); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.read_work(queue text, vt interval, qty integer) IS 'Claims up to qty visible work items of queue `queue` for vt (pgmq visibility timeout): higher priority first, then earliest due. Claimed items become running and count an attempt; an item whose last attempt timed out (worker died) becomes dead instead; messages of cancelled or ended items are archived and never returned. Returns the items with their trace_context and requesters (the canonical submission and every merged one: work_id, source, trigger_info, trace_context, submitted_at). May return fewer than qty. Raises ZA101 (unknown queue), ZA002 (vt not positive, qty not 1..10000).';
+COMMENT ON FUNCTION animus.read_work(queue text, vt interval, qty integer, work_types text[]) IS 'Claims up to qty visible work items of queue `queue` for vt (pgmq visibility timeout, an interval: vt => ''30 seconds'' or vt => 30 * interval ''1 second''; an integer vt matches no function, 42883): higher priority first, then earliest due. work_types (at most 100; NULL = every type) claims only items of those types: the others stay queued for a worker that handles them and count in queue_stats. Claimed items become running and count an attempt; an item whose last attempt timed out (worker died) becomes dead instead; messages of cancelled or ended items are archived and never returned. Returns the items with their trace_context, requesters (the canonical submission and the first 99 merged ones, oldest first: work_id, source, trigger_info, trace_context, submitted_at) and requesters_total (all of them; animus.get_work_submissions pages through every one). May return fewer than qty. Only on a queue the caller has a grant on. Raises ZA001 (queue NULL, work_types empty or with a NULL), ZA109 (no grant on the queue), ZA101 (unknown queue), ZA002 (vt not positive, qty not 1..10000), ZA110 (more than 100 work_types).';
 
 --
 -- Name: release_work(uuid, integer, interval); Type: FUNCTION; Schema: animus; Owner: -
@@ -2588,6 +2772,9 @@ BEGIN
     IF NOT FOUND THEN
         PERFORM animus.work_raise_not_running(release_work.work_id, 'release_work', release_work.attempt);
     END IF;
+    IF NOT animus.work_queue_allowed(v_queue) THEN
+        PERFORM animus.work_raise_unknown(release_work.work_id, 'work_id', 'release_work');   -- undoes the UPDATE
+    END IF;
     PERFORM animus.work_queue_set_vt(v_queue, ARRAY[v_msg], ARRAY[v_at]);
     RETURN v_at;
 END;
@@ -2597,7 +2784,7 @@ $$;
 -- Name: FUNCTION release_work(work_id uuid, attempt integer, delay interval); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.release_work(work_id uuid, attempt integer, delay interval) IS 'Gives a running (claimed) work item back: state queued again, visible to read_work after `delay` (default at once), and the claim does not count against max_attempts (released + 1: attempts - released is what counts), so a release, e.g. at a graceful worker shutdown, is not a failed attempt; attempts, the claim token, never goes down, so a late settle of the released claim raises ZA108. The item keeps its error, its merged duplicates and a waiting replace-mode follow-up (which keeps waiting). Claim fencing: with attempt (the attempts read_work returned) the item must still be at that attempt. Returns the time the item becomes visible again. Raises ZA001 (work_id NULL), ZA002 (delay NULL or negative), ZA102 (unknown work item), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued, not running), ZA104 (already ended, cancelled or merged).';
+COMMENT ON FUNCTION animus.release_work(work_id uuid, attempt integer, delay interval) IS 'Gives a running (claimed) work item back: state queued again, visible to read_work after `delay` (default at once), and the claim does not count against max_attempts (released + 1: attempts - released is what counts), so a release, e.g. at a graceful worker shutdown, is not a failed attempt; attempts, the claim token, never goes down, so a late settle of the released claim raises ZA108. The item keeps its error, its merged duplicates and a waiting replace-mode follow-up (which keeps waiting). Claim fencing: with attempt (the attempts read_work returned) the item must still be at that attempt. Returns the time the item becomes visible again. Only items of queues the caller has a grant on. Raises ZA001 (work_id NULL), ZA002 (delay NULL or negative), ZA102 (unknown work item, or one in a queue the caller may not use), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued, not running), ZA104 (already ended, cancelled or merged).';
 
 --
 -- Name: revoke_memory_namespace(text, text); Type: FUNCTION; Schema: animus; Owner: -
@@ -2623,6 +2810,42 @@ $$;
 --
 
 COMMENT ON FUNCTION animus.revoke_memory_namespace(role_name text, namespace text) IS 'Removes the grant of namespace to role_name; true if there was one. animus_admin only. Raises ZA001.';
+
+--
+-- Name: revoke_queue(text, text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.revoke_queue(role_name text DEFAULT NULL::text, queue text DEFAULT NULL::text) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    r_oid oid;
+BEGIN
+    IF revoke_queue.role_name IS NULL OR revoke_queue.role_name = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument role_name must not be NULL or empty',
+            HINT = 'Pass the role of a grant (see animus.queue_grants, role_oid::regrole).';
+    END IF;
+    IF revoke_queue.queue IS NULL OR revoke_queue.queue = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL or empty',
+            HINT = 'Pass the queue of a grant, or ''*''.';
+    END IF;
+    SELECT r.oid INTO r_oid FROM pg_catalog.pg_roles r WHERE r.rolname = revoke_queue.role_name;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA340', MESSAGE = 'argument role_name names no role',
+            DETAIL = pg_catalog.format('role_name = %L', pg_catalog.left(revoke_queue.role_name, 80)),
+            HINT = 'Grants of a dropped role give nothing to anyone; delete them as the owner if you wish.';
+    END IF;
+    DELETE FROM animus.queue_grants g WHERE g.role_oid = r_oid AND g.queue_name = revoke_queue.queue;
+    RETURN FOUND;
+END;
+$$;
+
+--
+-- Name: FUNCTION revoke_queue(role_name text, queue text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.revoke_queue(role_name text, queue text) IS 'Removes the grant of queue (or ''*'') to role_name; true if there was one. Grants to a group role it is a member of are not affected. animus_admin only. Raises ZA001 (role_name or queue NULL/empty), ZA340 (no such role).';
 
 --
 -- Name: search_memory_text(text, integer, jsonb); Type: FUNCTION; Schema: animus; Owner: -
@@ -2771,7 +2994,15 @@ DECLARE
     t_state   text;
     tries     integer;
 BEGIN
-    IF submit_work.work_type IS NULL OR submit_work.work_type = '' OR submit_work.source IS NULL OR submit_work.source = ''
+    IF submit_work.queue IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL',
+            HINT = 'Pass an existing queue, or leave queue out for the default ''work''.';
+    END IF;
+    IF NOT animus.work_queue_allowed(submit_work.queue) THEN
+        PERFORM animus.work_raise_not_granted(submit_work.queue);
+    END IF;
+    IF submit_work.work_type IS NULL OR animus.work_is_blank(submit_work.work_type) OR submit_work.source IS NULL
+       OR animus.work_is_blank(submit_work.source)
        OR submit_work.dedup_key = '' OR pg_catalog.octet_length(submit_work.work_type) > 255
        OR pg_catalog.octet_length(submit_work.dedup_key) > 2000 OR pg_catalog.jsonb_typeof(coalesce(submit_work.params, '{}')) <> 'object'
        OR pg_catalog.jsonb_typeof(coalesce(submit_work.trace_context, '{}')) <> 'object'
@@ -2782,7 +3013,9 @@ BEGIN
             submit_work.priority, submit_work.max_attempts, submit_work.delay, submit_work.on_duplicate, submit_work.trace_context);
     END IF;
     IF submit_work.parent_id IS NOT NULL THEN
-        IF NOT EXISTS (SELECT 1 FROM animus.work_items p WHERE p.id = submit_work.parent_id) THEN
+        -- A parent in a queue the caller may not use does not exist for it.
+        IF NOT EXISTS (SELECT 1 FROM animus.work_items p WHERE p.id = submit_work.parent_id
+                          AND (p.queue_name = submit_work.queue OR animus.work_queue_allowed(p.queue_name))) THEN
             RAISE EXCEPTION USING ERRCODE = 'ZA102', MESSAGE = 'argument parent_id: no such work item',
                 DETAIL = pg_catalog.format('parent_id = %s', submit_work.parent_id),
                 HINT = 'Pass the id of an existing work item, or NULL.';
@@ -2895,7 +3128,7 @@ $_$;
 -- Name: FUNCTION submit_work(work_type text, source text, params jsonb, dedup_key text, trigger_info text, priority integer, parent_id uuid, max_attempts integer, queue text, delay interval, run_at timestamp with time zone, on_duplicate text, trace_context jsonb); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.submit_work(work_type text, source text, params jsonb, dedup_key text, trigger_info text, priority integer, parent_id uuid, max_attempts integer, queue text, delay interval, run_at timestamp with time zone, on_duplicate text, trace_context jsonb) IS 'Submits one work item to queue `queue` and returns (work_id, status, canonical_id, msg_id). status: created (a new item and pgmq message), merged (an active item with the same queue + work_type + dedup_key exists: this submission is recorded as a merged row pointing at it, with its own source/trigger_info/params/trace_context), replaced (on_duplicate => ''replace'': the queued item got this submission''s params, priority and run time; if the item is running, a follow-up item is created that runs after it ends: one running plus one queued). Race-free under concurrency. delay or run_at makes the item invisible until due. trace_context {"traceparent","tracestate"} is stored and carried in the message headers. Raises ZA001 (work_type/source NULL or empty, dedup_key empty), ZA003 (params or trace_context not an object), ZA002 (negative delay, max_attempts not 1..1000, priority not -1000..1000, work_type over 255 or dedup_key over 2000 bytes), ZA004 (unknown on_duplicate), ZA101 (unknown queue), ZA102 (unknown parent_id).';
+COMMENT ON FUNCTION animus.submit_work(work_type text, source text, params jsonb, dedup_key text, trigger_info text, priority integer, parent_id uuid, max_attempts integer, queue text, delay interval, run_at timestamp with time zone, on_duplicate text, trace_context jsonb) IS 'Submits one work item to queue `queue` and returns (work_id, status, canonical_id, msg_id). status: created (a new item and pgmq message), merged (an active item with the same queue + work_type + dedup_key exists: this submission is recorded as a merged row pointing at it, with its own source/trigger_info/params/trace_context), replaced (on_duplicate => ''replace'': the queued item got this submission''s params, priority and run time; if the item is running, a follow-up item is created that runs after it ends: one running plus one queued). Race-free under concurrency. delay or run_at makes the item invisible until due. trace_context {"traceparent","tracestate"} is stored and carried in the message headers. Only to a queue the caller has a grant on (animus.grant_queue). Raises ZA001 (queue NULL; work_type/source NULL, empty or only white space; dedup_key empty), ZA003 (params or trace_context not an object), ZA002 (negative delay, max_attempts not 1..1000, priority not -1000..1000, work_type over 255 or dedup_key over 2000 bytes), ZA004 (unknown on_duplicate), ZA109 (no grant on the queue), ZA101 (unknown queue), ZA102 (unknown parent_id, or one in a queue the caller may not use).';
 
 --
 -- Name: submit_work_batch(jsonb, text, text, jsonb); Type: FUNCTION; Schema: animus; Owner: -
@@ -2920,7 +3153,12 @@ DECLARE
     m_canon    uuid[];
     m_msg      bigint[];
     tries      integer := 0;
+    n_items    integer;
 BEGIN
+    IF submit_work_batch.queue IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL',
+            HINT = 'Pass an existing queue, or leave queue out for the default ''work''.';
+    END IF;
     IF items IS NULL OR pg_catalog.jsonb_typeof(items) <> 'array' THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA003', MESSAGE = 'argument items must be a JSON array of objects',
             DETAIL = pg_catalog.format('items is %s', coalesce('a JSON ' || pg_catalog.jsonb_typeof(items), 'NULL')),
@@ -2935,6 +3173,15 @@ BEGIN
             DETAIL = pg_catalog.format('on_duplicate = %L', on_duplicate),
             HINT = 'merge keeps the earlier item; replace (debounce) gives it the new params, priority and run time.';
     END IF;
+    n_items := pg_catalog.jsonb_array_length(items);
+    IF n_items > 10000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA110', MESSAGE = 'argument items has more than 10000 elements',
+            DETAIL = pg_catalog.format('items has %s elements', n_items),
+            HINT = 'Submit at most 10000 items per call: split the batch.';
+    END IF;
+    IF NOT animus.work_queue_allowed(submit_work_batch.queue) THEN
+        PERFORM animus.work_raise_not_granted(submit_work_batch.queue);
+    END IF;
     SELECT * INTO q FROM animus.queues qq WHERE qq.queue_name = submit_work_batch.queue;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', submit_work_batch.queue),
@@ -2942,12 +3189,18 @@ BEGIN
     END IF;
 
     -- Validate every element first: the first bad one raises and nothing is written.
-    SELECT e.n, pg_catalog.split_part(p.problem, ':', 1) AS code, pg_catalog.split_part(p.problem, ':', 2) AS problem INTO bad
+    SELECT e.n, pg_catalog.left(p.problem, 5) AS code, pg_catalog.substr(p.problem, 7) AS problem INTO bad
       FROM pg_catalog.jsonb_array_elements(items) WITH ORDINALITY AS e(item, n)
+      CROSS JOIN (SELECT ARRAY['work_type', 'source', 'params', 'dedup_key', 'trigger_info', 'priority', 'parent_id',
+                               'max_attempts', 'delay', 'trace_context'] AS keys) AS known
       CROSS JOIN LATERAL (SELECT CASE
           WHEN pg_catalog.jsonb_typeof(e.item) <> 'object' THEN 'ZA003:is not a JSON object'
-          WHEN pg_catalog.jsonb_typeof(e.item -> 'work_type') IS DISTINCT FROM 'string' OR e.item ->> 'work_type' = '' THEN 'ZA001:work_type is missing, not a string or empty'
-          WHEN pg_catalog.jsonb_typeof(e.item -> 'source') IS DISTINCT FROM 'string' OR e.item ->> 'source' = '' THEN 'ZA001:source is missing, not a string or empty'
+          WHEN EXISTS (SELECT 1 FROM pg_catalog.jsonb_object_keys(e.item) AS k(key) WHERE k.key <> ALL (known.keys))
+               THEN 'ZA111:unknown key ' || (SELECT pg_catalog.format('%L', pg_catalog.left(k.key, 60))
+                                               FROM pg_catalog.jsonb_object_keys(e.item) AS k(key)
+                                              WHERE k.key <> ALL (known.keys) ORDER BY k.key LIMIT 1)
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'work_type') IS DISTINCT FROM 'string' OR animus.work_is_blank(e.item ->> 'work_type') THEN 'ZA001:work_type is missing, not a string, empty or only white space'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'source') IS DISTINCT FROM 'string' OR animus.work_is_blank(e.item ->> 'source') THEN 'ZA001:source is missing, not a string, empty or only white space'
           WHEN pg_catalog.jsonb_typeof(e.item -> 'dedup_key') NOT IN ('string', 'null') OR e.item ->> 'dedup_key' = '' THEN 'ZA001:dedup_key is not a non-empty string'
           WHEN pg_catalog.octet_length(e.item ->> 'work_type') > 255 THEN 'ZA002:work_type is longer than 255 bytes'
           WHEN pg_catalog.octet_length(e.item ->> 'dedup_key') > 2000 THEN 'ZA002:dedup_key is longer than 2000 bytes'
@@ -2955,12 +3208,17 @@ BEGIN
           WHEN pg_catalog.jsonb_typeof(e.item -> 'trace_context') NOT IN ('object', 'null') THEN 'ZA003:trace_context is not a JSON object'
           WHEN pg_catalog.jsonb_typeof(e.item -> 'trigger_info') NOT IN ('string', 'null') THEN 'ZA003:trigger_info is not a string'
           WHEN pg_catalog.jsonb_typeof(e.item -> 'delay') NOT IN ('number', 'null') OR (e.item ->> 'delay')::numeric < 0 THEN 'ZA002:delay (seconds) is not a number >= 0'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'max_attempts') = 'number'
+               AND (e.item ->> 'max_attempts')::numeric <> pg_catalog.trunc((e.item ->> 'max_attempts')::numeric) THEN 'ZA112:max_attempts is not an integer'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'priority') = 'number'
+               AND (e.item ->> 'priority')::numeric <> pg_catalog.trunc((e.item ->> 'priority')::numeric) THEN 'ZA112:priority is not an integer'
           WHEN pg_catalog.jsonb_typeof(e.item -> 'max_attempts') NOT IN ('number', 'null') OR (e.item ->> 'max_attempts')::numeric NOT BETWEEN 1 AND 1000 THEN 'ZA002:max_attempts is not a number between 1 and 1000'
           WHEN pg_catalog.jsonb_typeof(e.item -> 'priority') NOT IN ('number', 'null') OR (e.item ->> 'priority')::numeric NOT BETWEEN -1000 AND 1000 THEN 'ZA002:priority is not a number between -1000 and 1000'
           WHEN pg_catalog.jsonb_typeof(e.item -> 'parent_id') NOT IN ('string', 'null') THEN 'ZA102:parent_id is not a uuid string'
           WHEN e.item ->> 'parent_id' IS NOT NULL
                AND (e.item ->> 'parent_id' !~* '^[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12}$'
-                    OR NOT EXISTS (SELECT 1 FROM animus.work_items pw WHERE pw.id = (e.item ->> 'parent_id')::uuid))
+                    OR NOT EXISTS (SELECT 1 FROM animus.work_items pw WHERE pw.id = (e.item ->> 'parent_id')::uuid
+                                      AND (pw.queue_name = submit_work_batch.queue OR animus.work_queue_allowed(pw.queue_name))))
                THEN 'ZA102:parent_id is not an existing work item'
           END AS problem) AS p
      WHERE p.problem IS NOT NULL
@@ -2970,7 +3228,7 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = bad.code,
             MESSAGE = pg_catalog.format('argument items: item %s: %s', bad.n, bad.problem),
             DETAIL = 'Items are numbered from 1, as ord in the result. Nothing was submitted.',
-            HINT = 'Each element: {"work_type": text, "source": text, "params": object, "dedup_key": text, "trigger_info": text, "priority": int, "parent_id": uuid, "max_attempts": int, "delay": seconds, "trace_context": object}.';
+            HINT = pg_catalog.format('Fix item %s (%s). ', bad.n, bad.problem) || 'Each element: {"work_type": text, "source": text, "params": object, "dedup_key": text, "trigger_info": text, "priority": int, "parent_id": uuid, "max_attempts": int, "delay": seconds, "trace_context": object}.';
     END IF;
 
     IF on_duplicate = 'replace' THEN
@@ -3092,7 +3350,7 @@ $_$;
 -- Name: FUNCTION submit_work_batch(items jsonb, queue text, on_duplicate text, trace_context jsonb); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.submit_work_batch(items jsonb, queue text, on_duplicate text, trace_context jsonb) IS 'Submits many work items in one call: items is a JSON array of {"work_type","source","params","dedup_key","trigger_info","priority","parent_id","max_attempts","delay" (seconds),"trace_context"}. Returns one row per element, in input order (ord from 1): work_id, status (created | merged | replaced), canonical_id, msg_id. Deduplicates against active items and within the batch (the first element with a key is the canonical one). trace_context is the default for elements without one. Raises ZA003 (items not an array, an element or its params/trace_context not an object), ZA001 (work_type/source missing or empty), ZA002 (delay, max_attempts or priority out of range, work_type over 255 or dedup_key over 2000 bytes), ZA004 (unknown on_duplicate), ZA101 (unknown queue), ZA102 (unknown parent_id); nothing is written when it raises.';
+COMMENT ON FUNCTION animus.submit_work_batch(items jsonb, queue text, on_duplicate text, trace_context jsonb) IS 'Submits many work items in one call: items is a JSON array of {"work_type","source","params","dedup_key","trigger_info","priority","parent_id","max_attempts","delay" (seconds),"trace_context"}. Returns one row per element, in input order (ord from 1): work_id, status (created | merged | replaced), canonical_id, msg_id. Deduplicates against active items and within the batch (the first element with a key is the canonical one). trace_context is the default for elements without one. At most 10000 elements; only to a queue the caller has a grant on. Raises ZA001 (queue NULL; work_type/source missing, empty or only white space), ZA003 (items not an array, an element or its params/trace_context not an object), ZA110 (more than 10000 elements), ZA111 (an element has an unknown key, e.g. dedupe_key), ZA112 (max_attempts or priority not an integer), ZA002 (delay, max_attempts or priority out of range, work_type over 255 or dedup_key over 2000 bytes), ZA004 (unknown on_duplicate), ZA109 (no grant on the queue), ZA101 (unknown queue), ZA102 (unknown parent_id, or one in a queue the caller may not use); the message and HINT name the element (from 1) and the key; nothing is written when it raises.';
 
 --
 -- Name: update_memory(bigint, text, public.vector, text, text, jsonb, text); Type: FUNCTION; Schema: animus; Owner: -
@@ -3173,6 +3431,65 @@ $$;
 COMMENT ON FUNCTION animus.update_memory(id bigint, content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text) IS 'Changes the non-NULL fields of memory id (metadata is replaced, not merged) and sets updated_at; returns the new row. New content needs its embedding in the same call. Only memories (and a new namespace) of the caller''s write scope; runs as the owner (SECURITY DEFINER). Raises ZA001, ZA003, ZA200, ZA202, ZA203, ZA207 (no such memory in the write scope), ZA211 (another memory of the namespace has that content), 42501 (new namespace outside the write scope).';
 
 --
+-- Name: work_caller(); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.work_caller() RETURNS name
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT coalesce(nullif(pg_catalog.current_setting('role'), 'none'), session_user)::name;
+$$;
+
+--
+-- Name: FUNCTION work_caller(); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.work_caller() IS 'Internal: the role whose queue grants apply to this session: the SET ROLE target, else the login role (session_user); independent of SECURITY DEFINER frames. Raises nothing.';
+
+--
+-- Name: work_check_queue_settings(interval, double precision, interval, double precision, interval); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.work_check_queue_settings(backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify_throttle interval) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    IF backoff_base < '0' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument backoff_base must not be negative',
+            DETAIL = pg_catalog.format('backoff_base = %s', backoff_base),
+            HINT = 'Pass the delay before the first retry, e.g. backoff_base => ''2 seconds''.';
+    END IF;
+    IF backoff_factor < 1 OR backoff_factor = 'NaN' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument backoff_factor must be at least 1',
+            DETAIL = pg_catalog.format('backoff_factor = %s', backoff_factor),
+            HINT = 'Each retry waits backoff_factor times longer than the one before: 1 = constant, 2 = doubling.';
+    END IF;
+    IF backoff_cap < '0' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument backoff_cap must not be negative',
+            DETAIL = pg_catalog.format('backoff_cap = %s', backoff_cap),
+            HINT = 'Pass the longest delay between retries, e.g. backoff_cap => ''5 minutes''.';
+    END IF;
+    IF backoff_jitter < 0 OR backoff_jitter >= 1 OR backoff_jitter = 'NaN' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument backoff_jitter must be at least 0 and below 1',
+            DETAIL = pg_catalog.format('backoff_jitter = %s', backoff_jitter),
+            HINT = 'A delay is scaled by a random factor in [1 - jitter, 1 + jitter], e.g. backoff_jitter => 0.25.';
+    END IF;
+    IF notify_throttle < '0' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument notify_throttle must not be negative',
+            DETAIL = pg_catalog.format('notify_throttle = %s', notify_throttle),
+            HINT = 'Pass the shortest time between two wake-ups of a queue, e.g. notify_throttle => ''250 milliseconds''.';
+    END IF;
+END;
+$$;
+
+--
+-- Name: FUNCTION work_check_queue_settings(backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify_throttle interval); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.work_check_queue_settings(backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify_throttle interval) IS 'Internal: raises ZA002 naming the first queue setting out of range (NULL settings pass); returns when all are good.';
+
+--
 -- Name: work_check_submit_args(text, text, jsonb, text, integer, integer, interval, text, jsonb); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -3181,12 +3498,14 @@ CREATE FUNCTION animus.work_check_submit_args(work_type text, source text, param
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
-    IF work_type IS NULL OR work_type = '' THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_type must not be NULL or empty',
+    IF work_type IS NULL OR animus.work_is_blank(work_type) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_type must not be NULL, empty or only white space',
+            DETAIL = pg_catalog.format('work_type = %L', pg_catalog.left(work_type, 100)),
             HINT = 'Pass the kind of work, e.g. work_type => ''engage''.';
     END IF;
-    IF source IS NULL OR source = '' THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument source must not be NULL or empty',
+    IF source IS NULL OR animus.work_is_blank(source) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument source must not be NULL, empty or only white space',
+            DETAIL = pg_catalog.format('source = %L', pg_catalog.left(source, 100)),
             HINT = 'Pass who or what submits the work, e.g. source => ''scheduler''.';
     END IF;
     IF dedup_key = '' THEN
@@ -3242,7 +3561,7 @@ $$;
 -- Name: FUNCTION work_check_submit_args(work_type text, source text, params jsonb, dedup_key text, priority integer, max_attempts integer, delay interval, on_duplicate text, trace_context jsonb); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.work_check_submit_args(work_type text, source text, params jsonb, dedup_key text, priority integer, max_attempts integer, delay interval, on_duplicate text, trace_context jsonb) IS 'Internal: raises ZA001 / ZA002 / ZA003 / ZA004 for the first bad argument of submit_work; returns when all are good.';
+COMMENT ON FUNCTION animus.work_check_submit_args(work_type text, source text, params jsonb, dedup_key text, priority integer, max_attempts integer, delay interval, on_duplicate text, trace_context jsonb) IS 'Internal: raises ZA001 / ZA002 / ZA003 / ZA004 for the first bad argument of submit_work (work_type and source: NULL, empty or only white space is ZA001); returns when all are good.';
 
 --
 -- Name: work_children(uuid); Type: FUNCTION; Schema: animus; Owner: -
@@ -3257,13 +3576,14 @@ BEGIN
     IF work_children.parent_id IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument parent_id must not be NULL', HINT = 'Pass the id of the parent work item.';
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM animus.work_items w WHERE w.id = work_children.parent_id) THEN
+    IF NOT EXISTS (SELECT 1 FROM animus.work_items w WHERE w.id = work_children.parent_id AND animus.work_queue_allowed(w.queue_name)) THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA102', MESSAGE = 'argument parent_id: no such work item',
             DETAIL = pg_catalog.format('parent_id = %s', work_children.parent_id), HINT = 'Pass the id of an existing work item.';
     END IF;
     RETURN QUERY
     SELECT w.id, w.work_type, w.dedup_key, w.state, w.source, w.created_at, w.resolved_at
-      FROM animus.work_items w WHERE w.parent_id = work_children.parent_id
+      FROM animus.work_items w, (SELECT animus.work_queue_scope() AS queues) s
+     WHERE w.parent_id = work_children.parent_id AND (w.queue_name = ANY (s.queues) OR '*' = ANY (s.queues))
      ORDER BY w.created_at, w.id;
 END;
 $$;
@@ -3272,7 +3592,7 @@ $$;
 -- Name: FUNCTION work_children(parent_id uuid); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.work_children(parent_id uuid) IS 'The work items submitted with parent_id => this item, oldest first (merged child submissions included, in state merged). Raises ZA001 (parent_id NULL), ZA102 (unknown parent).';
+COMMENT ON FUNCTION animus.work_children(parent_id uuid) IS 'The work items submitted with parent_id => this item, oldest first (merged child submissions included, in state merged); only the parent and children in queues the caller has a grant on. Raises ZA001 (parent_id NULL), ZA102 (unknown parent, or one in a queue the caller may not use).';
 
 --
 -- Name: work_generate_queue_functions(); Type: FUNCTION; Schema: animus; Owner: -
@@ -3327,7 +3647,10 @@ BEGIN
         -- index. A band is read only when the ones before it did not fill p_qty.
         b_claim := b_claim || pg_catalog.format($f$
     IF queue = %1$L THEN
-        n := 0;%2$s
+        n := 0;
+        IF p_types IS NULL THEN%2$s
+        ELSE%3$s
+        END IF;
         RETURN;
     END IF;$f$, q, (SELECT pg_catalog.string_agg(pg_catalog.format($b$
         IF n < p_qty THEN
@@ -3335,6 +3658,26 @@ BEGIN
             WITH c AS (
                 SELECT m.msg_id FROM pgmq.%1$I m
                  WHERE m.vt <= pg_catalog.clock_timestamp() AND (m.headers -> 'animus_priority') %2$s
+                 ORDER BY %3$s
+                 LIMIT p_qty - n
+                   FOR UPDATE SKIP LOCKED
+            )
+            UPDATE pgmq.%1$I m SET vt = p_until, read_ct = m.read_ct + 1, last_read_at = pg_catalog.clock_timestamp()
+              FROM c WHERE m.msg_id = c.msg_id
+            RETURNING m.msg_id, m.message ->> 'work_id';
+            GET DIAGNOSTICS k = ROW_COUNT;
+            n := n + k;
+        END IF;$b$, 'q_' || q, band.filter, band.ord), '' ORDER BY band.i)
+          FROM (VALUES (1, '> ''0''', '(m.headers -> ''animus_priority'') DESC, m.vt'),
+                       (2, 'IS NULL', 'm.vt'),
+                       (3, '< ''0''', '(m.headers -> ''animus_priority'') DESC, m.vt')) AS band(i, filter, ord)),
+              (SELECT pg_catalog.string_agg(pg_catalog.format($b$
+        IF n < p_qty THEN
+            RETURN QUERY
+            WITH c AS (
+                SELECT m.msg_id FROM pgmq.%1$I m
+                 WHERE m.vt <= pg_catalog.clock_timestamp() AND (m.headers -> 'animus_priority') %2$s
+                   AND (m.message ->> 'work_type') = ANY (p_types)
                  ORDER BY %3$s
                  LIMIT p_qty - n
                    FOR UPDATE SKIP LOCKED
@@ -3411,7 +3754,7 @@ BEGIN%s
 END;
 $body$$f$, b_one);
     EXECUTE pg_catalog.format($f$
-CREATE OR REPLACE FUNCTION animus.work_queue_claim(queue text, p_qty integer, p_until timestamptz)
+CREATE OR REPLACE FUNCTION animus.work_queue_claim(queue text, p_qty integer, p_until timestamptz, p_types text[])
     RETURNS TABLE (msg_id bigint, work_id text)
     VOLATILE
     LANGUAGE plpgsql
@@ -3422,10 +3765,11 @@ DECLARE
     k bigint;
 BEGIN%s
     RETURN QUERY EXECUTE pg_catalog.format('WITH c AS (SELECT m.msg_id FROM pgmq.%%1$I m WHERE m.vt <= pg_catalog.clock_timestamp()
+          AND ($3 IS NULL OR (m.message ->> ''work_type'') = ANY ($3))
           ORDER BY coalesce((m.headers ->> ''animus_priority'')::integer, 0) DESC, m.vt LIMIT $1 FOR UPDATE SKIP LOCKED)
         UPDATE pgmq.%%1$I m SET vt = $2, read_ct = m.read_ct + 1, last_read_at = pg_catalog.clock_timestamp()
           FROM c WHERE m.msg_id = c.msg_id RETURNING m.msg_id, m.message ->> ''work_id''', 'q_' || queue)
-    USING p_qty, p_until;
+    USING p_qty, p_until, p_types;
 END;
 $body$$f$, b_claim);
     EXECUTE pg_catalog.format($f$
@@ -3452,15 +3796,15 @@ END;
 $body$$f$, b_vt);
     REVOKE ALL ON FUNCTION animus.work_queue_send(text, bigint[], timestamptz[], jsonb[], jsonb[]) FROM PUBLIC;
     REVOKE ALL ON FUNCTION animus.work_queue_create_item(text, uuid, text, text, text, text, jsonb, integer, uuid, integer, timestamptz, jsonb, jsonb) FROM PUBLIC;
-    REVOKE ALL ON FUNCTION animus.work_queue_claim(text, integer, timestamptz) FROM PUBLIC;
+    REVOKE ALL ON FUNCTION animus.work_queue_claim(text, integer, timestamptz, text[]) FROM PUBLIC;
     REVOKE ALL ON FUNCTION animus.work_queue_archive(text, bigint[]) FROM PUBLIC;
     REVOKE ALL ON FUNCTION animus.work_queue_set_vt(text, bigint[], timestamptz[]) FROM PUBLIC;
     COMMENT ON FUNCTION animus.work_queue_send(text, bigint[], timestamptz[], jsonb[], jsonb[]) IS
         'Generated by animus.work_generate_queue_functions (do not edit): inserts messages (ids preallocated) into pgmq.q_<queue>, like pgmq.send_batch. Internal.';
     COMMENT ON FUNCTION animus.work_queue_create_item(text, uuid, text, text, text, text, jsonb, integer, uuid, integer, timestamptz, jsonb, jsonb) IS
         'Generated by animus.work_generate_queue_functions (do not edit): in one statement, inserts a queued work item (ON CONFLICT on the dedup index: nothing when the key is held) and its message into pgmq.q_<queue> (body {"work_id","work_type"}, the id taken from the queue''s sequence, like pgmq.send), then sends the throttled wake-up if one is due; returns the message id, or NULL when the key is held. Raises ZA101 (unknown queue). Internal.';
-    COMMENT ON FUNCTION animus.work_queue_claim(text, integer, timestamptz) IS
-        'Generated by animus.work_generate_queue_functions (do not edit): claims up to p_qty visible messages of pgmq.q_<queue> in (animus_priority desc, vt) order until p_until, like pgmq.read. Internal.';
+    COMMENT ON FUNCTION animus.work_queue_claim(text, integer, timestamptz, text[]) IS
+        'Generated by animus.work_generate_queue_functions (do not edit): claims up to p_qty visible messages of pgmq.q_<queue> in (animus_priority desc, vt) order until p_until, like pgmq.read; with p_types only messages whose body work_type is one of them. Internal.';
     COMMENT ON FUNCTION animus.work_queue_archive(text, bigint[]) IS
         'Generated by animus.work_generate_queue_functions (do not edit): moves messages of pgmq.q_<queue> to pgmq.a_<queue>, like pgmq.archive. Internal.';
     COMMENT ON FUNCTION animus.work_queue_set_vt(text, bigint[], timestamptz[]) IS
@@ -3473,6 +3817,22 @@ $_$;
 --
 
 COMMENT ON FUNCTION animus.work_generate_queue_functions() IS 'Internal: regenerates animus.work_queue_send / _create_item / _claim / _archive / _set_vt with one static-SQL branch per queue in animus.queues (called by create_queue and drop_queue). Raises nothing of its own.';
+
+--
+-- Name: work_is_blank(text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.work_is_blank(t text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT pg_catalog.btrim(t, E' \t\n\r\f\x0b\u0085\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u200b\u2028\u2029\u202f\u205f\u3000\ufeff') = '';
+$$;
+
+--
+-- Name: FUNCTION work_is_blank(t text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.work_is_blank(t text) IS 'Internal: true when t is empty or only white space (ASCII, U+0085, U+00A0, U+1680, U+2000-U+200B, U+2028, U+2029, U+202F, U+205F, U+3000, U+FEFF); NULL for NULL. Raises nothing.';
 
 --
 -- Name: work_items_check_transition(); Type: FUNCTION; Schema: animus; Owner: -
@@ -3539,6 +3899,29 @@ CREATE FUNCTION animus.work_new_id() RETURNS uuid
 COMMENT ON FUNCTION animus.work_new_id() IS 'Internal: a new work item id: uuidv7() (time-ordered) on PostgreSQL 18 and later, gen_random_uuid() before. Raises nothing.';
 
 --
+-- Name: work_queue_allowed(text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.work_queue_allowed(queue text) RETURNS boolean
+    LANGUAGE plpgsql STABLE
+    AS $$
+DECLARE
+    caller name := coalesce(nullif(pg_catalog.current_setting('role'), 'none'), session_user);   -- animus.work_caller()
+BEGIN
+    RETURN EXISTS (SELECT 1 FROM animus.queue_grants g
+                    WHERE g.queue_name IN (work_queue_allowed.queue, '*')
+                      AND pg_catalog.pg_has_role(caller, g.role_oid, 'USAGE'))
+        OR EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = caller AND r.rolsuper);
+END;
+$$;
+
+--
+-- Name: FUNCTION work_queue_allowed(queue text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.work_queue_allowed(queue text) IS 'Internal: true when the caller (animus.work_caller()) may use queue (a grant of it or of ''*'' to the caller or a role whose privileges it inherits, or a superuser). Raises nothing.';
+
+--
 -- Name: work_queue_archive(text, bigint[]); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -3566,10 +3949,10 @@ $$;
 COMMENT ON FUNCTION animus.work_queue_archive(queue text, p_msg_ids bigint[]) IS 'Generated by animus.work_generate_queue_functions (do not edit): moves messages of pgmq.q_<queue> to pgmq.a_<queue>, like pgmq.archive. Internal.';
 
 --
--- Name: work_queue_claim(text, integer, timestamp with time zone); Type: FUNCTION; Schema: animus; Owner: -
+-- Name: work_queue_claim(text, integer, timestamp with time zone, text[]); Type: FUNCTION; Schema: animus; Owner: -
 --
 
-CREATE FUNCTION animus.work_queue_claim(queue text, p_qty integer, p_until timestamp with time zone) RETURNS TABLE(msg_id bigint, work_id text)
+CREATE FUNCTION animus.work_queue_claim(queue text, p_qty integer, p_until timestamp with time zone, p_types text[]) RETURNS TABLE(msg_id bigint, work_id text)
     LANGUAGE plpgsql
     AS $_$
 #variable_conflict use_column
@@ -3579,6 +3962,7 @@ DECLARE
 BEGIN
     IF queue = 'work' THEN
         n := 0;
+        IF p_types IS NULL THEN
         IF n < p_qty THEN
             RETURN QUERY
             WITH c AS (
@@ -3624,21 +4008,72 @@ BEGIN
             GET DIAGNOSTICS k = ROW_COUNT;
             n := n + k;
         END IF;
+        ELSE
+        IF n < p_qty THEN
+            RETURN QUERY
+            WITH c AS (
+                SELECT m.msg_id FROM pgmq.q_work m
+                 WHERE m.vt <= pg_catalog.clock_timestamp() AND (m.headers -> 'animus_priority') > '0'
+                   AND (m.message ->> 'work_type') = ANY (p_types)
+                 ORDER BY (m.headers -> 'animus_priority') DESC, m.vt
+                 LIMIT p_qty - n
+                   FOR UPDATE SKIP LOCKED
+            )
+            UPDATE pgmq.q_work m SET vt = p_until, read_ct = m.read_ct + 1, last_read_at = pg_catalog.clock_timestamp()
+              FROM c WHERE m.msg_id = c.msg_id
+            RETURNING m.msg_id, m.message ->> 'work_id';
+            GET DIAGNOSTICS k = ROW_COUNT;
+            n := n + k;
+        END IF;
+        IF n < p_qty THEN
+            RETURN QUERY
+            WITH c AS (
+                SELECT m.msg_id FROM pgmq.q_work m
+                 WHERE m.vt <= pg_catalog.clock_timestamp() AND (m.headers -> 'animus_priority') IS NULL
+                   AND (m.message ->> 'work_type') = ANY (p_types)
+                 ORDER BY m.vt
+                 LIMIT p_qty - n
+                   FOR UPDATE SKIP LOCKED
+            )
+            UPDATE pgmq.q_work m SET vt = p_until, read_ct = m.read_ct + 1, last_read_at = pg_catalog.clock_timestamp()
+              FROM c WHERE m.msg_id = c.msg_id
+            RETURNING m.msg_id, m.message ->> 'work_id';
+            GET DIAGNOSTICS k = ROW_COUNT;
+            n := n + k;
+        END IF;
+        IF n < p_qty THEN
+            RETURN QUERY
+            WITH c AS (
+                SELECT m.msg_id FROM pgmq.q_work m
+                 WHERE m.vt <= pg_catalog.clock_timestamp() AND (m.headers -> 'animus_priority') < '0'
+                   AND (m.message ->> 'work_type') = ANY (p_types)
+                 ORDER BY (m.headers -> 'animus_priority') DESC, m.vt
+                 LIMIT p_qty - n
+                   FOR UPDATE SKIP LOCKED
+            )
+            UPDATE pgmq.q_work m SET vt = p_until, read_ct = m.read_ct + 1, last_read_at = pg_catalog.clock_timestamp()
+              FROM c WHERE m.msg_id = c.msg_id
+            RETURNING m.msg_id, m.message ->> 'work_id';
+            GET DIAGNOSTICS k = ROW_COUNT;
+            n := n + k;
+        END IF;
+        END IF;
         RETURN;
     END IF;
     RETURN QUERY EXECUTE pg_catalog.format('WITH c AS (SELECT m.msg_id FROM pgmq.%1$I m WHERE m.vt <= pg_catalog.clock_timestamp()
+          AND ($3 IS NULL OR (m.message ->> ''work_type'') = ANY ($3))
           ORDER BY coalesce((m.headers ->> ''animus_priority'')::integer, 0) DESC, m.vt LIMIT $1 FOR UPDATE SKIP LOCKED)
         UPDATE pgmq.%1$I m SET vt = $2, read_ct = m.read_ct + 1, last_read_at = pg_catalog.clock_timestamp()
           FROM c WHERE m.msg_id = c.msg_id RETURNING m.msg_id, m.message ->> ''work_id''', 'q_' || queue)
-    USING p_qty, p_until;
+    USING p_qty, p_until, p_types;
 END;
 $_$;
 
 --
--- Name: FUNCTION work_queue_claim(queue text, p_qty integer, p_until timestamp with time zone); Type: COMMENT; Schema: animus; Owner: -
+-- Name: FUNCTION work_queue_claim(queue text, p_qty integer, p_until timestamp with time zone, p_types text[]); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.work_queue_claim(queue text, p_qty integer, p_until timestamp with time zone) IS 'Generated by animus.work_generate_queue_functions (do not edit): claims up to p_qty visible messages of pgmq.q_<queue> in (animus_priority desc, vt) order until p_until, like pgmq.read. Internal.';
+COMMENT ON FUNCTION animus.work_queue_claim(queue text, p_qty integer, p_until timestamp with time zone, p_types text[]) IS 'Generated by animus.work_generate_queue_functions (do not edit): claims up to p_qty visible messages of pgmq.q_<queue> in (animus_priority desc, vt) order until p_until, like pgmq.read; with p_types only messages whose body work_type is one of them. Internal.';
 
 --
 -- Name: work_queue_create_item(text, uuid, text, text, text, text, jsonb, integer, uuid, integer, timestamp with time zone, jsonb, jsonb); Type: FUNCTION; Schema: animus; Owner: -
@@ -3702,6 +4137,35 @@ $_$;
 COMMENT ON FUNCTION animus.work_queue_create_item(queue text, p_id uuid, p_work_type text, p_dedup_key text, p_source text, p_trigger_info text, p_params jsonb, p_priority integer, p_parent_id uuid, p_max_attempts integer, p_run_at timestamp with time zone, p_trace_context jsonb, p_headers jsonb) IS 'Generated by animus.work_generate_queue_functions (do not edit): in one statement, inserts a queued work item (ON CONFLICT on the dedup index: nothing when the key is held) and its message into pgmq.q_<queue> (body {"work_id","work_type"}, the id taken from the queue''s sequence, like pgmq.send), then sends the throttled wake-up if one is due; returns the message id, or NULL when the key is held. Raises ZA101 (unknown queue). Internal.';
 
 --
+-- Name: work_queue_scope(); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.work_queue_scope() RETURNS text[]
+    LANGUAGE plpgsql STABLE
+    AS $$
+DECLARE
+    caller  name := coalesce(nullif(pg_catalog.current_setting('role'), 'none'), session_user);   -- animus.work_caller()
+    granted text[];
+BEGIN
+    SELECT pg_catalog.array_agg(DISTINCT g.queue_name) INTO granted
+      FROM animus.queue_grants g
+     WHERE pg_catalog.pg_has_role(caller, g.role_oid, 'USAGE');
+    IF granted IS NULL OR NOT '*' = ANY (granted) THEN
+        IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = caller AND r.rolsuper) THEN
+            RETURN ARRAY['*'];
+        END IF;
+    END IF;
+    RETURN coalesce(granted, '{}');
+END;
+$$;
+
+--
+-- Name: FUNCTION work_queue_scope(); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.work_queue_scope() IS 'Internal: the queues the caller (animus.work_caller()) may use: those granted in animus.queue_grants to it or to a role whose privileges it inherits; ''{*}'' means every queue (a ''*'' grant, or a superuser). Raises nothing.';
+
+--
 -- Name: work_queue_send(text, bigint[], timestamp with time zone[], jsonb[], jsonb[]); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -3753,6 +4217,28 @@ $_$;
 COMMENT ON FUNCTION animus.work_queue_set_vt(queue text, p_msg_ids bigint[], p_vts timestamp with time zone[]) IS 'Generated by animus.work_generate_queue_functions (do not edit): sets the visibility time of messages of pgmq.q_<queue>, like pgmq.set_vt. Internal.';
 
 --
+-- Name: work_raise_not_granted(text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.work_raise_not_granted(queue text) RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    RAISE EXCEPTION USING ERRCODE = 'ZA109',
+        MESSAGE = pg_catalog.format('argument queue: role %s has no grant on queue %L', animus.work_caller(), pg_catalog.left(queue, 100)),
+        DETAIL = pg_catalog.format('queue = %L', pg_catalog.left(queue, 100)),
+        HINT = 'Ask an admin for animus.grant_queue(role_name => ..., queue => ...), or use a queue granted to your role.';
+END;
+$$;
+
+--
+-- Name: FUNCTION work_raise_not_granted(queue text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.work_raise_not_granted(queue text) IS 'Internal: raises ZA109 (no grant on queue) naming the caller and the queue.';
+
+--
 -- Name: work_raise_not_running(uuid, text, integer); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -3764,7 +4250,8 @@ DECLARE
     s text;
     n integer;
 BEGIN
-    SELECT w.state, w.attempts INTO s, n FROM animus.work_items w WHERE w.id = work_raise_not_running.work_id;
+    SELECT w.state, w.attempts INTO s, n FROM animus.work_items w
+     WHERE w.id = work_raise_not_running.work_id AND animus.work_queue_allowed(w.queue_name);
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA102', MESSAGE = pg_catalog.format('argument work_id: no such work item (%s)', operation),
             DETAIL = pg_catalog.format('work_id = %s', work_id),
@@ -3787,7 +4274,7 @@ $$;
 -- Name: FUNCTION work_raise_not_running(work_id uuid, operation text, attempt integer); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.work_raise_not_running(work_id uuid, operation text, attempt integer) IS 'Internal: raises ZA102 (unknown work item), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued, not running) or ZA104 (already ended or merged) for a worker operation that found no running item.';
+COMMENT ON FUNCTION animus.work_raise_not_running(work_id uuid, operation text, attempt integer) IS 'Internal: raises ZA102 (unknown work item, or one in a queue the caller may not use), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued, not running) or ZA104 (already ended or merged) for a worker operation that found no running item.';
 
 --
 -- Name: work_raise_stale_claim(uuid, text, integer, integer, text); Type: FUNCTION; Schema: animus; Owner: -
@@ -3813,6 +4300,27 @@ $$;
 COMMENT ON FUNCTION animus.work_raise_stale_claim(work_id uuid, operation text, attempt integer, current_attempt integer, state text) IS 'Internal: raises ZA108 (stale claim) for work item work_id: the caller passed attempt, the item is at current_attempt.';
 
 --
+-- Name: work_raise_unknown(uuid, text, text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.work_raise_unknown(work_id uuid, argument text, operation text) RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    RAISE EXCEPTION USING ERRCODE = 'ZA102', MESSAGE = pg_catalog.format('argument %s: no such work item (%s)', argument, operation),
+        DETAIL = pg_catalog.format('work_id = %s', work_id),
+        HINT = 'Pass the id returned by read_work or submit_work (of a queue your role has a grant on).';
+END;
+$$;
+
+--
+-- Name: FUNCTION work_raise_unknown(work_id uuid, argument text, operation text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.work_raise_unknown(work_id uuid, argument text, operation text) IS 'Internal: raises ZA102 naming the argument (work_id or work_ids) and the operation, for an item that does not exist or is in a queue the caller may not use.';
+
+--
 -- Name: work_raise_unsettled(uuid[], integer[], uuid[], text); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -3823,12 +4331,13 @@ CREATE FUNCTION animus.work_raise_unsettled(work_ids uuid[], claim_attempts inte
 DECLARE
     bad record;
 BEGIN
-    SELECT i.id, w.id IS NULL AS missing, w.attempts, w.state, i.attempt INTO bad
+    SELECT i.id, w.id IS NULL OR NOT animus.work_queue_allowed(w.queue_name) AS missing, w.attempts, w.state, i.attempt INTO bad
       FROM ROWS FROM (pg_catalog.unnest(work_ids), pg_catalog.unnest(claim_attempts)) AS i(id, attempt)
       LEFT JOIN animus.work_items w ON w.id = i.id
      WHERE i.id <> ALL (settled)
-       AND (w.id IS NULL OR (i.attempt IS NOT NULL AND w.state <> 'merged' AND w.attempts <> i.attempt))
-     ORDER BY w.id IS NULL DESC
+       AND (w.id IS NULL OR NOT animus.work_queue_allowed(w.queue_name)
+            OR (i.attempt IS NOT NULL AND w.state <> 'merged' AND w.attempts <> i.attempt))
+     ORDER BY w.id IS NULL OR NOT animus.work_queue_allowed(w.queue_name) DESC
      LIMIT 1;
     IF FOUND AND bad.missing THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA102', MESSAGE = 'argument work_ids: no such work item',
@@ -3843,7 +4352,7 @@ $$;
 -- Name: FUNCTION work_raise_unsettled(work_ids uuid[], claim_attempts integer[], settled uuid[], operation text); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.work_raise_unsettled(work_ids uuid[], claim_attempts integer[], settled uuid[], operation text) IS 'Internal: for the ids of a many-id complete_work / fail_work that were not settled, raises ZA102 (unknown work item) or ZA108 (stale claim); returns when neither applies.';
+COMMENT ON FUNCTION animus.work_raise_unsettled(work_ids uuid[], claim_attempts integer[], settled uuid[], operation text) IS 'Internal: for the ids of a many-id complete_work / fail_work that were not settled, raises ZA102 (unknown work item, or one in a queue the caller may not use) or ZA108 (stale claim); returns when neither applies.';
 
 --
 -- Name: work_release_followups(uuid[]); Type: FUNCTION; Schema: animus; Owner: -
@@ -4173,6 +4682,36 @@ CREATE TABLE animus.memory_terms (
 COMMENT ON TABLE animus.memory_terms IS 'BM25 postings of animus.memories, maintained by triggers on it: (memory_id, namespace, term, tf, doc_len, impact). Read through animus.memory_text_candidates.';
 
 --
+-- Name: queue_grants; Type: TABLE; Schema: animus; Owner: -
+--
+
+CREATE TABLE animus.queue_grants (
+    role_oid oid NOT NULL,
+    queue_name text NOT NULL,
+    granted_at timestamp with time zone DEFAULT now() NOT NULL,
+    granted_by name DEFAULT SESSION_USER NOT NULL,
+    CONSTRAINT queue_grants_queue_name_check CHECK (((queue_name = '*'::text) OR (queue_name ~ '^[a-z][a-z0-9_]{0,39}$'::text)))
+);
+
+--
+-- Name: TABLE queue_grants; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON TABLE animus.queue_grants IS 'Which role (by OID: a dropped and re-created role of the same name inherits nothing) may use which work queue; ''*'' = every queue. What it may do there is what its animus role allows (producer: submit, read status, cancel; worker: claim and settle). Managed with animus.grant_queue / animus.revoke_queue (animus_admin); readable by animus_admin.';
+
+--
+-- Name: COLUMN queue_grants.role_oid; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.queue_grants.role_oid IS 'pg_roles.oid of the grantee (role_oid::regrole shows its name; a number when the role was dropped).';
+
+--
+-- Name: COLUMN queue_grants.queue_name; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.queue_grants.queue_name IS 'a queue of animus.queues, or ''*'' for every queue (grants of a dropped queue are removed with it).';
+
+--
 -- Name: work_state_transitions; Type: TABLE; Schema: animus; Owner: -
 --
 
@@ -4259,6 +4798,13 @@ ALTER TABLE ONLY animus.memory_settings
     ADD CONSTRAINT memory_settings_pkey PRIMARY KEY (singleton);
 
 --
+-- Name: queue_grants queue_grants_pkey; Type: CONSTRAINT; Schema: animus; Owner: -
+--
+
+ALTER TABLE ONLY animus.queue_grants
+    ADD CONSTRAINT queue_grants_pkey PRIMARY KEY (role_oid, queue_name);
+
+--
 -- Name: queues queues_pkey; Type: CONSTRAINT; Schema: animus; Owner: -
 --
 
@@ -4334,10 +4880,10 @@ CREATE INDEX memory_terms_memory_term_idx ON animus.memory_terms USING btree (me
 CREATE UNIQUE INDEX work_items_dedup_active ON animus.work_items USING btree (queue_name, work_type, dedup_key) WHERE ((state = ANY (ARRAY['queued'::text, 'running'::text])) AND (waits_for IS NULL) AND (dedup_key IS NOT NULL));
 
 --
--- Name: work_items_merged_into; Type: INDEX; Schema: animus; Owner: -
+-- Name: work_items_merged_into_order; Type: INDEX; Schema: animus; Owner: -
 --
 
-CREATE INDEX work_items_merged_into ON animus.work_items USING btree (merged_into) WHERE (merged_into IS NOT NULL);
+CREATE INDEX work_items_merged_into_order ON animus.work_items USING btree (merged_into, created_at, id) WHERE (merged_into IS NOT NULL);
 
 --
 -- Name: work_items_parent_id; Type: INDEX; Schema: animus; Owner: -
@@ -4619,11 +5165,27 @@ GRANT ALL ON FUNCTION animus.get_work(work_id uuid) TO animus_worker;
 GRANT ALL ON FUNCTION animus.get_work(work_id uuid) TO animus_admin;
 
 --
+-- Name: FUNCTION get_work_submissions(work_id uuid, after uuid, page_size integer); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.get_work_submissions(work_id uuid, after uuid, page_size integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.get_work_submissions(work_id uuid, after uuid, page_size integer) TO animus_producer;
+GRANT ALL ON FUNCTION animus.get_work_submissions(work_id uuid, after uuid, page_size integer) TO animus_worker;
+GRANT ALL ON FUNCTION animus.get_work_submissions(work_id uuid, after uuid, page_size integer) TO animus_admin;
+
+--
 -- Name: FUNCTION grant_memory_namespace(role_name text, namespace text, can_write boolean); Type: ACL; Schema: animus; Owner: -
 --
 
 REVOKE ALL ON FUNCTION animus.grant_memory_namespace(role_name text, namespace text, can_write boolean) FROM PUBLIC;
 GRANT ALL ON FUNCTION animus.grant_memory_namespace(role_name text, namespace text, can_write boolean) TO animus_admin;
+
+--
+-- Name: FUNCTION grant_queue(role_name text, queue text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.grant_queue(role_name text, queue text) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.grant_queue(role_name text, queue text) TO animus_admin;
 
 --
 -- Name: FUNCTION heartbeat_work(work_id uuid, extend interval, attempt integer); Type: ACL; Schema: animus; Owner: -
@@ -4887,12 +5449,12 @@ GRANT ALL ON FUNCTION animus.queue_stats(queue text) TO animus_worker;
 GRANT ALL ON FUNCTION animus.queue_stats(queue text) TO animus_admin;
 
 --
--- Name: FUNCTION read_work(queue text, vt interval, qty integer); Type: ACL; Schema: animus; Owner: -
+-- Name: FUNCTION read_work(queue text, vt interval, qty integer, work_types text[]); Type: ACL; Schema: animus; Owner: -
 --
 
-REVOKE ALL ON FUNCTION animus.read_work(queue text, vt interval, qty integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION animus.read_work(queue text, vt interval, qty integer) TO animus_worker;
-GRANT ALL ON FUNCTION animus.read_work(queue text, vt interval, qty integer) TO animus_admin;
+REVOKE ALL ON FUNCTION animus.read_work(queue text, vt interval, qty integer, work_types text[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.read_work(queue text, vt interval, qty integer, work_types text[]) TO animus_worker;
+GRANT ALL ON FUNCTION animus.read_work(queue text, vt interval, qty integer, work_types text[]) TO animus_admin;
 
 --
 -- Name: FUNCTION release_work(work_id uuid, attempt integer, delay interval); Type: ACL; Schema: animus; Owner: -
@@ -4908,6 +5470,13 @@ GRANT ALL ON FUNCTION animus.release_work(work_id uuid, attempt integer, delay i
 
 REVOKE ALL ON FUNCTION animus.revoke_memory_namespace(role_name text, namespace text) FROM PUBLIC;
 GRANT ALL ON FUNCTION animus.revoke_memory_namespace(role_name text, namespace text) TO animus_admin;
+
+--
+-- Name: FUNCTION revoke_queue(role_name text, queue text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.revoke_queue(role_name text, queue text) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.revoke_queue(role_name text, queue text) TO animus_admin;
 
 --
 -- Name: FUNCTION search_memory_text(query text, k integer, filters jsonb); Type: ACL; Schema: animus; Owner: -
@@ -4968,6 +5537,18 @@ GRANT ALL ON FUNCTION animus.update_memory(id bigint, content text, embedding pu
 GRANT ALL ON FUNCTION animus.update_memory(id bigint, content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text) TO animus_admin;
 
 --
+-- Name: FUNCTION work_caller(); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.work_caller() FROM PUBLIC;
+
+--
+-- Name: FUNCTION work_check_queue_settings(backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify_throttle interval); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.work_check_queue_settings(backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify_throttle interval) FROM PUBLIC;
+
+--
 -- Name: FUNCTION work_check_submit_args(work_type text, source text, params jsonb, dedup_key text, priority integer, max_attempts integer, delay interval, on_duplicate text, trace_context jsonb); Type: ACL; Schema: animus; Owner: -
 --
 
@@ -4987,6 +5568,12 @@ GRANT ALL ON FUNCTION animus.work_children(parent_id uuid) TO animus_admin;
 --
 
 REVOKE ALL ON FUNCTION animus.work_generate_queue_functions() FROM PUBLIC;
+
+--
+-- Name: FUNCTION work_is_blank(t text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.work_is_blank(t text) FROM PUBLIC;
 
 --
 -- Name: FUNCTION work_items_check_transition(); Type: ACL; Schema: animus; Owner: -
@@ -5010,22 +5597,34 @@ GRANT ALL ON FUNCTION animus.work_message_headers(priority integer, trace_contex
 REVOKE ALL ON FUNCTION animus.work_new_id() FROM PUBLIC;
 
 --
+-- Name: FUNCTION work_queue_allowed(queue text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.work_queue_allowed(queue text) FROM PUBLIC;
+
+--
 -- Name: FUNCTION work_queue_archive(queue text, p_msg_ids bigint[]); Type: ACL; Schema: animus; Owner: -
 --
 
 REVOKE ALL ON FUNCTION animus.work_queue_archive(queue text, p_msg_ids bigint[]) FROM PUBLIC;
 
 --
--- Name: FUNCTION work_queue_claim(queue text, p_qty integer, p_until timestamp with time zone); Type: ACL; Schema: animus; Owner: -
+-- Name: FUNCTION work_queue_claim(queue text, p_qty integer, p_until timestamp with time zone, p_types text[]); Type: ACL; Schema: animus; Owner: -
 --
 
-REVOKE ALL ON FUNCTION animus.work_queue_claim(queue text, p_qty integer, p_until timestamp with time zone) FROM PUBLIC;
+REVOKE ALL ON FUNCTION animus.work_queue_claim(queue text, p_qty integer, p_until timestamp with time zone, p_types text[]) FROM PUBLIC;
 
 --
 -- Name: FUNCTION work_queue_create_item(queue text, p_id uuid, p_work_type text, p_dedup_key text, p_source text, p_trigger_info text, p_params jsonb, p_priority integer, p_parent_id uuid, p_max_attempts integer, p_run_at timestamp with time zone, p_trace_context jsonb, p_headers jsonb); Type: ACL; Schema: animus; Owner: -
 --
 
 REVOKE ALL ON FUNCTION animus.work_queue_create_item(queue text, p_id uuid, p_work_type text, p_dedup_key text, p_source text, p_trigger_info text, p_params jsonb, p_priority integer, p_parent_id uuid, p_max_attempts integer, p_run_at timestamp with time zone, p_trace_context jsonb, p_headers jsonb) FROM PUBLIC;
+
+--
+-- Name: FUNCTION work_queue_scope(); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.work_queue_scope() FROM PUBLIC;
 
 --
 -- Name: FUNCTION work_queue_send(queue text, p_msg_ids bigint[], p_vts timestamp with time zone[], p_messages jsonb[], p_headers jsonb[]); Type: ACL; Schema: animus; Owner: -
@@ -5040,6 +5639,12 @@ REVOKE ALL ON FUNCTION animus.work_queue_send(queue text, p_msg_ids bigint[], p_
 REVOKE ALL ON FUNCTION animus.work_queue_set_vt(queue text, p_msg_ids bigint[], p_vts timestamp with time zone[]) FROM PUBLIC;
 
 --
+-- Name: FUNCTION work_raise_not_granted(queue text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.work_raise_not_granted(queue text) FROM PUBLIC;
+
+--
 -- Name: FUNCTION work_raise_not_running(work_id uuid, operation text, attempt integer); Type: ACL; Schema: animus; Owner: -
 --
 
@@ -5050,6 +5655,12 @@ REVOKE ALL ON FUNCTION animus.work_raise_not_running(work_id uuid, operation tex
 --
 
 REVOKE ALL ON FUNCTION animus.work_raise_stale_claim(work_id uuid, operation text, attempt integer, current_attempt integer, state text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION work_raise_unknown(work_id uuid, argument text, operation text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.work_raise_unknown(work_id uuid, argument text, operation text) FROM PUBLIC;
 
 --
 -- Name: FUNCTION work_raise_unsettled(work_ids uuid[], claim_attempts integer[], settled uuid[], operation text); Type: ACL; Schema: animus; Owner: -
@@ -5113,6 +5724,12 @@ GRANT SELECT ON TABLE animus.memory_settings TO animus_memory_reader;
 --
 
 GRANT SELECT ON TABLE animus.memory_terms TO animus_memory_reader;
+
+--
+-- Name: TABLE queue_grants; Type: ACL; Schema: animus; Owner: -
+--
+
+GRANT SELECT ON TABLE animus.queue_grants TO animus_admin;
 
 --
 -- Name: TABLE work_state_transitions; Type: ACL; Schema: animus; Owner: -

@@ -37,7 +37,10 @@ with psycopg.connect(sys.argv[1], autocommit=True, application_name="animus_benc
 ' "$URL" &
 LISTENER=$!
 trap 'kill $LISTENER 2>/dev/null || true' EXIT
-sleep 1
+for _ in $(seq 50); do   # up to 10 s: the listener starts Python, which takes a while on a loaded machine
+  [ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE datname = '$db' AND application_name = 'animus_bench_listener'")" = 1 ] && break
+  sleep 0.2
+done
 [ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE datname = '$db' AND application_name = 'animus_bench_listener'")" = 1 ] \
   || { echo "listener did not connect" >&2; exit 1; }
 echo "   listener connected (LISTEN animus_work)"
@@ -98,8 +101,10 @@ done
 top_up_single() { top_up 20000; }
 top_up_batch() { top_up 60000; }
 has consume && for c in $CLIENTS; do
-  read -r rawrc rc < <(BEFORE_ROUND=top_up_single series "$c" queue_raw_read_archive.sql queue_read_complete.sql | xargs)
+  read -r rawrc rc rct < <(BEFORE_ROUND=top_up_single series "$c" queue_raw_read_archive.sql queue_read_complete.sql \
+                                queue_read_complete_types.sql | xargs)
   row "read_work + complete_work, 1 item (cycles/s)" "$c" "$(fmt "$rc")" "$(fmt "$rawrc")" "$(ratio "$rc" "$rawrc")"
+  row "  the same, read_work(work_types) (cycles/s)" "$c" "$(fmt "$rct")" "$(fmt "$rawrc")" "$(ratio "$rct" "$rawrc")"
   read -r rawbc bc < <(BEFORE_ROUND=top_up_batch series "$c" queue_raw_read_archive_batch.sql queue_read_complete_batch.sql | xargs)
   row "batched consumer, read 100 + complete (items/s)" "$c" "$(fmt "$bc" 100)" "$(fmt "$rawbc" 100)" "$(ratio "$bc" "$rawbc")"
 done

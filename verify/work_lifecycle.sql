@@ -3,21 +3,27 @@
 BEGIN;
 
 DO $$
-DECLARE
-    f text;
 BEGIN
-    FOREACH f IN ARRAY ARRAY['animus.read_work(text, interval, integer)', 'animus.complete_work(uuid[], jsonb[], integer[])',
-                             'animus.complete_work(uuid, jsonb, integer)', 'animus.fail_work(uuid[], text, boolean, integer[])',
-                             'animus.fail_work(uuid, text, boolean, integer)', 'animus.heartbeat_work(uuid, interval, integer)',
-                             'animus.cancel_work(uuid)', 'animus.archive_work(text, bigint)', 'animus.delete_work(text, bigint)']
-    LOOP
-        ASSERT has_function_privilege('animus_worker', f, 'EXECUTE'), format('animus_worker cannot execute %s', f);
-    END LOOP;
-    ASSERT NOT has_function_privilege('animus_producer', 'animus.read_work(text, interval, integer)', 'EXECUTE'),
-        'animus_producer must not read work';
-    ASSERT to_regprocedure('animus.work_release_followups(uuid[])') IS NOT NULL, 'animus.work_release_followups is missing';
-    ASSERT to_regprocedure('animus.work_raise_not_running(uuid, text, integer)') IS NOT NULL, 'animus.work_raise_not_running is missing';
-    ASSERT to_regprocedure('animus.work_raise_stale_claim(uuid, text, integer, integer, text)') IS NOT NULL, 'animus.work_raise_stale_claim is missing';
+    IF NOT pg_catalog.has_function_privilege('animus_worker', 'animus.read_work(text, interval, integer, text[])', 'EXECUTE') THEN
+        RAISE EXCEPTION 'animus_worker cannot execute animus.read_work(text, interval, integer, text[])';
+    END IF;
+    IF pg_catalog.to_regprocedure('animus.read_work(text, interval, integer)') IS NOT NULL THEN
+        RAISE EXCEPTION 'the v0.4.0 read_work(text, interval, integer) is still there';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_proc p
+                    WHERE p.oid = 'animus.read_work(text, interval, integer, text[])'::pg_catalog.regprocedure
+                      AND 'requesters_total' = ANY (p.proargnames)) THEN
+        RAISE EXCEPTION 'read_work does not return requesters_total';
+    END IF;
+    IF NOT pg_catalog.has_function_privilege('animus_worker', 'animus.complete_work(uuid, jsonb, integer)', 'EXECUTE')
+       OR NOT pg_catalog.has_function_privilege('animus_worker', 'animus.fail_work(uuid, text, boolean, integer)', 'EXECUTE')
+       OR NOT pg_catalog.has_function_privilege('animus_worker', 'animus.heartbeat_work(uuid, interval, integer)', 'EXECUTE')
+       OR NOT pg_catalog.has_function_privilege('animus_producer', 'animus.cancel_work(uuid)', 'EXECUTE') THEN
+        RAISE EXCEPTION 'a worker function lost its grant';
+    END IF;
+    IF pg_catalog.has_function_privilege('animus_producer', 'animus.read_work(text, interval, integer, text[])', 'EXECUTE') THEN
+        RAISE EXCEPTION 'animus_producer may claim work';
+    END IF;
 END $$;
 
 ROLLBACK;

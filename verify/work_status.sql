@@ -4,11 +4,17 @@ BEGIN;
 
 DO $$
 BEGIN
-    ASSERT has_function_privilege('animus_producer', 'animus.get_work(uuid)', 'EXECUTE'), 'animus_producer cannot execute animus.get_work';
-    ASSERT has_function_privilege('animus_producer', 'animus.work_children(uuid)', 'EXECUTE'), 'animus_producer cannot execute animus.work_children';
-    ASSERT has_function_privilege('animus_producer', 'animus.queue_stats(text)', 'EXECUTE'), 'animus_producer cannot execute animus.queue_stats';
-    ASSERT has_function_privilege('animus_admin', 'animus.purge_work(interval, text)', 'EXECUTE'), 'animus_admin cannot execute animus.purge_work';
-    ASSERT NOT has_function_privilege('animus_producer', 'animus.purge_work(interval, text)', 'EXECUTE'), 'animus_producer must not purge';
+    IF NOT pg_catalog.has_function_privilege('animus_producer', 'animus.get_work(uuid)', 'EXECUTE')
+       OR NOT pg_catalog.has_function_privilege('animus_producer', 'animus.work_children(uuid)', 'EXECUTE')
+       OR NOT pg_catalog.has_function_privilege('animus_worker', 'animus.queue_stats(text)', 'EXECUTE')
+       OR NOT pg_catalog.has_function_privilege('animus_producer', 'animus.get_work_submissions(uuid, uuid, integer)', 'EXECUTE') THEN
+        RAISE EXCEPTION 'a status function lost its grant';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_proc p
+                    WHERE p.oid = 'animus.get_work(uuid)'::pg_catalog.regprocedure
+                      AND p.proargnames @> ARRAY['requesters_total', 'merged_total']) THEN
+        RAISE EXCEPTION 'get_work does not return requesters_total and merged_total';
+    END IF;
 END $$;
 
 ROLLBACK;

@@ -4,13 +4,22 @@ BEGIN;
 
 DO $$
 BEGIN
-    ASSERT has_function_privilege('animus_producer', 'animus.submit_work(text, text, jsonb, text, text, integer, uuid, integer, text, interval, timestamptz, text, jsonb)', 'EXECUTE'),
-        'animus_producer cannot execute animus.submit_work';
-    ASSERT has_function_privilege('animus_producer', 'animus.submit_work_batch(jsonb, text, text, jsonb)', 'EXECUTE'),
-        'animus_producer cannot execute animus.submit_work_batch';
-    ASSERT NOT has_function_privilege('animus_worker', 'animus.submit_work(text, text, jsonb, text, text, integer, uuid, integer, text, interval, timestamptz, text, jsonb)', 'EXECUTE'),
-        'animus_worker must not submit work';
-    ASSERT to_regprocedure('animus.work_send_messages(text, animus.work_items[], timestamptz)') IS NOT NULL, 'animus.work_send_messages is missing';
+    IF NOT pg_catalog.has_function_privilege('animus_producer', 'animus.submit_work(text, text, jsonb, text, text, integer, uuid, integer, text, interval, timestamptz, text, jsonb)', 'EXECUTE')
+       OR NOT pg_catalog.has_function_privilege('animus_producer', 'animus.submit_work_batch(jsonb, text, text, jsonb)', 'EXECUTE') THEN
+        RAISE EXCEPTION 'animus_producer cannot execute submit_work / submit_work_batch';
+    END IF;
+    IF pg_catalog.has_function_privilege('animus_worker', 'animus.submit_work(text, text, jsonb, text, text, integer, uuid, integer, text, interval, timestamptz, text, jsonb)', 'EXECUTE') THEN
+        RAISE EXCEPTION 'animus_worker may submit work';
+    END IF;
+    IF NOT animus.work_is_blank(E'\t\n' || pg_catalog.chr(160)) OR animus.work_is_blank('engage') THEN
+        RAISE EXCEPTION 'animus.work_is_blank does not tell white space from a work type';
+    END IF;
+    BEGIN
+        PERFORM animus.work_check_submit_args(' ', 'src', '{}', NULL, 0, 5, '0', 'merge', NULL);
+        RAISE EXCEPTION 'work_check_submit_args accepted a blank work_type';
+    EXCEPTION WHEN SQLSTATE 'ZA001' THEN
+        NULL;
+    END;
 END $$;
 
 ROLLBACK;

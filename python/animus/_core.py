@@ -178,13 +178,17 @@ class Methods:
         return self._execute(Call(QUERIES["submit_work_batch"], p, _rows(SubmitResult),
                                   queue or DEFAULT_QUEUE, message_count=len(items)))
 
-    def read_work(self, queue: str | None = None, *, vt: Any = None, qty: int | None = None) -> list[WorkItem]:
+    def read_work(self, queue: str | None = None, *, vt: Any = None, qty: int | None = None,
+                  work_types: Sequence[str] | None = None) -> list[WorkItem]:
         """Claim up to ``qty`` visible items for ``vt`` (seconds or timedelta); they become running.
 
-        Each item carries its submitter's ``trace_context`` and its ``requesters`` (every merged
-        submission, with theirs).
+        ``work_types`` (at most 100) claims only items of those types: the others stay queued
+        for a worker that handles them. Each item carries its submitter's ``trace_context``, its
+        first 100 ``requesters`` (the canonical submission and merged ones, with theirs) and
+        ``requesters_total``.
         """
-        p = _clean(dict(queue=queue, vt=vt, qty=qty))
+        p = _clean(dict(queue=queue, vt=vt, qty=qty,
+                        work_types=None if work_types is None else list(work_types)))
         return self._execute(Call(QUERIES["read_work"], p, _rows(WorkItem), queue or DEFAULT_QUEUE))
 
     def complete_work(self, work_id: UUID, *, outcome: Any = None, attempt: int | None = None,
@@ -258,8 +262,22 @@ class Methods:
         return self._execute(Call(QUERIES["delete_work"], dict(queue=queue, msg_id=msg_id), _ident, queue))
 
     def get_work(self, work_id: UUID) -> WorkDetails:
-        """The item with its provenance: every requester and each merged submission."""
+        """The item with its provenance: the first 100 requesters and merged submissions (with
+        ``requesters_total``; all of them through :meth:`get_work_submissions`)."""
         return self._execute(Call(QUERIES["get_work"], dict(work_id=work_id), _work_details))
+
+    def get_work_submissions(self, work_id: UUID, *, after: UUID | None = None,
+                             page_size: int | None = None) -> list[Submission]:
+        """The submissions merged into an item, oldest first, a page (default 100, at most 1000)
+        at a time: pass the last ``id`` of a page as ``after`` for the next; an empty page ends.
+
+        >>> page = client.get_work_submissions(item_id)
+        >>> while page:
+        ...     handle(page)
+        ...     page = client.get_work_submissions(item_id, after=page[-1].id)
+        """
+        p = _clean(dict(work_id=work_id, after=after, page_size=page_size))
+        return self._execute(Call(QUERIES["get_work_submissions"], p, _rows(Submission)))
 
     def work_children(self, parent_id: UUID) -> list[WorkItem]:
         return self._execute(Call(QUERIES["work_children"], dict(parent_id=parent_id), _rows(WorkItem)))

@@ -100,7 +100,19 @@ class AsyncClient:
     async def get_memory(self, id: int) -> Memory | None: ...
 
     async def get_work(self, work_id: UUID) -> WorkDetails:
-        """The item with its provenance: every requester and each merged submission.
+        """The item with its provenance: the first 100 requesters and merged submissions (with
+        ``requesters_total``; all of them through :meth:`get_work_submissions`).
+        """
+        ...
+
+    async def get_work_submissions(self, work_id: UUID, *, after: UUID | None = ..., page_size: int | None = ...) -> list[Submission]:
+        """The submissions merged into an item, oldest first, a page (default 100, at most 1000)
+        at a time: pass the last ``id`` of a page as ``after`` for the next; an empty page ends.
+
+        >>> page = client.get_work_submissions(item_id)
+        >>> while page:
+        ...     handle(page)
+        ...     page = client.get_work_submissions(item_id, after=page[-1].id)
         """
         ...
 
@@ -141,11 +153,13 @@ class AsyncClient:
         """
         ...
 
-    async def read_work(self, queue: str | None = ..., *, vt: Any = ..., qty: int | None = ...) -> list[WorkItem]:
+    async def read_work(self, queue: str | None = ..., *, vt: Any = ..., qty: int | None = ..., work_types: Sequence[str] | None = ...) -> list[WorkItem]:
         """Claim up to ``qty`` visible items for ``vt`` (seconds or timedelta); they become running.
 
-        Each item carries its submitter's ``trace_context`` and its ``requesters`` (every merged
-        submission, with theirs).
+        ``work_types`` (at most 100) claims only items of those types: the others stay queued
+        for a worker that handles them. Each item carries its submitter's ``trace_context``, its
+        first 100 ``requesters`` (the canonical submission and merged ones, with theirs) and
+        ``requesters_total``.
         """
         ...
 

@@ -78,6 +78,7 @@ QUERIES: dict[str, Query] = {q.name: q for q in [
     _q("archive_work", "scalar", "settle"),
     _q("delete_work", "scalar", "settle"),
     _q("get_work", "row", "db", infinite=True),
+    _q("get_work_submissions", "rows", "db"),
     _q("work_children", "rows", "db"),
     _q("queue_stats", "rows", "db"),
     _q("create_queue", "scalar", "db", intervals=("backoff_base", "backoff_cap", "notify_throttle")),

@@ -138,6 +138,7 @@ class WorkItem(Row):
     duration_ms: float | None = None
     trace_context: dict[str, Any] | None = None
     requesters: list[dict[str, Any]] | None = None
+    requesters_total: int | None = None    # all requesters; ``requesters`` holds the first 100
     children: int | None = None
     run_at: datetime | None = None
     created_at: datetime | None = None
@@ -171,7 +172,7 @@ class Submission(Row):
     params: dict[str, Any] | None = None
     priority: int | None = None
     trace_context: dict[str, Any] | None = None
-    submitted_at: str | None = None
+    submitted_at: datetime | str | None = None   # text in get_work's JSON, a datetime from get_work_submissions
     _aliases: ClassVar[dict[str, str]] = {"work_id": "id"}
 
 

@@ -16,9 +16,12 @@ How it behaves:
   channel (``animus_work``, at most one NOTIFY per queue per interval, sent by the database so
   producers never pay one per item); after a wake-up it reads once more when the queue's
   ``notify_throttle`` has passed (an item submitted inside that window gets no wake-up of its
-  own); it also polls every ``poll_interval`` seconds as a fallback (a missed notification, a
-  delayed item coming due, a retry after backoff).
-- **Claims** up to the number of free slots with ``read_work`` (visibility timeout
+  own); notifications arriving faster than that (any role may NOTIFY the channel) are
+  coalesced into one read per ``notify_throttle``; it also polls every ``poll_interval``
+  seconds as a fallback (a missed notification, a delayed item coming due, a retry after
+  backoff).
+- **Claims** up to the number of free slots with ``read_work``, only of the work types it has
+  handlers for (other types stay queued for a worker that handles them; visibility timeout
   ``visibility_timeout``), runs each item's handler in a thread pool, and **heartbeats** every
   in-flight item every ``heartbeat_interval`` (default a third of the timeout), which also tells
   the handler (``ctx.cancelled``) when the item was cancelled.
@@ -136,6 +139,7 @@ class Worker:
         if unknown:
             raise ValueError(f"handler_timeouts names work types without a handler: {sorted(unknown)}")
         self._with_ctx = {k: _accepts_context(v) for k, v in self.handlers.items()}
+        self._work_types = sorted(self.handlers)
         # Keyed by the context, not the work id: a hung handler's item can be claimed again (its
         # retry) while the hung thread still runs, so one item may be in flight twice.
         self._inflight: dict[int, WorkContext] = {}
@@ -148,7 +152,10 @@ class Worker:
         self.processed = 0
         self.failed = 0
         self.timed_out = 0
-        self.wakeups = {"notify": 0, "poll": 0, "slot": 0, "recheck": 0}
+        self.wakeups = {"notify": 0, "poll": 0, "slot": 0, "recheck": 0, "coalesced": 0}
+        # Any role may NOTIFY the channel: notifications read at most once per notify_throttle
+        # (the database never sends more for one queue), the rest are coalesced into that read.
+        self._notify_read_after = 0.0
 
     # ------------------------------------------------------------------ control
     def stop(self, *, abort: bool = False) -> None:
@@ -206,7 +213,10 @@ class Worker:
             free = self.concurrency - len(self._inflight)
             if free > 0 and should_read:
                 try:
-                    items = self.client.read_work(self.queue, vt=self._vt(), qty=free)
+                    # Only the work types this worker handles: the others stay queued for a
+                    # worker that has a handler (never claimed and dead-lettered here).
+                    items = self.client.read_work(self.queue, vt=self._vt(), qty=free,
+                                                  work_types=self._work_types)
                     backoff = 0.0
                 except AnimusError as exc:
                     backoff = min(30.0, max(0.5, backoff * 2))
@@ -232,11 +242,7 @@ class Worker:
                     # The payload is the queue that got work: wake-ups for other queues are ignored.
                     for n in listen.notifies(timeout=0):
                         if not n.payload or n.payload == self.queue:
-                            notified = should_read = True
-                            # The database sends no further wake-up for this queue during its
-                            # notify_throttle: read once more when that window has passed, so an
-                            # item submitted inside it does not wait for the fallback poll.
-                            recheck_at = time.monotonic() + self.notify_throttle + 0.05
+                            notified = True
                 except Exception as exc:  # the listening connection broke: reconnect
                     log.warning("LISTEN connection lost (%s); reconnecting", type(exc).__name__)
                     listen = self._relisten(listen)
@@ -244,6 +250,18 @@ class Worker:
                     should_read = True
                 if notified:
                     self.wakeups["notify"] += 1
+                    now = time.monotonic()
+                    if now >= self._notify_read_after:
+                        should_read = True
+                        self._notify_read_after = now + max(self.notify_throttle, 0.05)
+                        # The database sends no further wake-up for this queue during its
+                        # notify_throttle: read once more when that window has passed, so an
+                        # item submitted inside it does not wait for the fallback poll.
+                        recheck_at = now + self.notify_throttle + 0.05
+                    else:                 # within the window of the last read: coalesced
+                        self.wakeups["coalesced"] += 1
+                        if recheck_at is None:
+                            recheck_at = self._notify_read_after + 0.05
             if not readable:
                 if recheck_at is not None and time.monotonic() >= recheck_at - 0.005:
                     self.wakeups["recheck"] += 1  # the end of a wake-up's throttle window
@@ -441,22 +459,31 @@ class Worker:
                 continue
             next_beat = now + self.heartbeat_interval
             for ctx in current:
-                if ctx.timed_out:
+                # Under the item's settle lock, and only while it is unsettled: a heartbeat that
+                # raced the handler's completion was refused (ZA104) and logged as if the item
+                # had been taken away. An item being settled right now needs no heartbeat.
+                if not ctx.settle_lock.acquire(blocking=False):
                     continue
                 try:
-                    res = self.client.heartbeat_work(ctx.item.id, extend=self._vt(),
-                                                     attempt=ctx.item.attempts, queue=self.queue)
-                except InvalidState as exc:
-                    # ended meanwhile, or taken over by another worker (StaleClaim): stop
-                    log.warning("heartbeat for %s refused (%s): telling the handler to stop",
-                                ctx.item.id, exc.sqlstate)
-                    ctx.cancelled.set()
-                    continue
-                except AnimusError as exc:
-                    log.warning("heartbeat for %s failed: %s", ctx.item.id, exc)
-                    continue
-                if res.cancelled:
-                    ctx.cancelled.set()
+                    if ctx.timed_out or ctx.settled or ctx.released:
+                        continue
+                    try:
+                        res = self.client.heartbeat_work(ctx.item.id, extend=self._vt(),
+                                                         attempt=ctx.item.attempts, queue=self.queue)
+                    except InvalidState as exc:
+                        # ended meanwhile (cancelled, purged), or taken over by another worker
+                        # (StaleClaim): stop
+                        log.warning("heartbeat for %s refused (%s): telling the handler to stop",
+                                    ctx.item.id, exc.sqlstate)
+                        ctx.cancelled.set()
+                        continue
+                    except AnimusError as exc:
+                        log.warning("heartbeat for %s failed: %s", ctx.item.id, exc)
+                        continue
+                    if res.cancelled:
+                        ctx.cancelled.set()
+                finally:
+                    ctx.settle_lock.release()
 
     def _time_out(self, ctx: WorkContext) -> None:
         """Fail a hung handler's attempt (retryable; dead at max attempts) and stop

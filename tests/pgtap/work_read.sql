@@ -3,10 +3,10 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 SELECT plan(24);
 
-SELECT has_function('animus', 'read_work', ARRAY['text', 'interval', 'integer'], 'read_work exists');
-SELECT function_returns('animus', 'read_work', ARRAY['text', 'interval', 'integer'], 'setof record', 'read_work returns a set of work rows');
-SELECT volatility_is('animus', 'read_work', ARRAY['text', 'interval', 'integer'], 'volatile', 'read_work is volatile');
-SELECT is_definer('animus', 'read_work', ARRAY['text', 'interval', 'integer'], 'read_work is SECURITY DEFINER');
+SELECT has_function('animus', 'read_work', ARRAY['text', 'interval', 'integer', 'text[]'], 'read_work exists');
+SELECT function_returns('animus', 'read_work', ARRAY['text', 'interval', 'integer', 'text[]'], 'setof record', 'read_work returns a set of work rows');
+SELECT volatility_is('animus', 'read_work', ARRAY['text', 'interval', 'integer', 'text[]'], 'volatile', 'read_work is volatile');
+SELECT is_definer('animus', 'read_work', ARRAY['text', 'interval', 'integer', 'text[]'], 'read_work is SECURITY DEFINER');
 
 SELECT animus.create_queue('t_read') AS created \gset
 SELECT work_id AS low FROM animus.submit_work('t', 'test', priority => -1, queue => 't_read') \gset

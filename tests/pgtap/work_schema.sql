@@ -21,8 +21,8 @@ SELECT set_eq(
     'the legal transitions are exactly the documented seven');
 SELECT set_eq(
     $$SELECT sqlstate::text FROM animus.error_codes WHERE sqlstate BETWEEN 'ZA100' AND 'ZA199'$$,
-    ARRAY['ZA101', 'ZA102', 'ZA103', 'ZA104', 'ZA105', 'ZA106', 'ZA107', 'ZA108'],
-    'the work queue SQLSTATEs ZA101-ZA108 are in animus.error_codes');
+    ARRAY['ZA101', 'ZA102', 'ZA103', 'ZA104', 'ZA105', 'ZA106', 'ZA107', 'ZA108', 'ZA109', 'ZA110', 'ZA111', 'ZA112'],
+    'the work queue SQLSTATEs ZA101-ZA112 are in animus.error_codes');
 SELECT ok(EXISTS (SELECT 1 FROM animus.queues WHERE queue_name = 'work')
           AND EXISTS (SELECT 1 FROM pgmq.meta WHERE queue_name = 'work'),
           'the default queue work exists in animus and in pgmq');
@@ -87,10 +87,10 @@ SELECT ok(has_function_privilege('animus_producer', 'animus.submit_work(text, te
           AND has_function_privilege('animus_producer', 'animus.get_work(uuid)', 'EXECUTE')
           AND has_function_privilege('animus_producer', 'animus.queue_stats(text)', 'EXECUTE'),
     'animus_producer can submit work and read its status');
-SELECT ok(NOT has_function_privilege('animus_producer', 'animus.read_work(text, interval, integer)', 'EXECUTE')
+SELECT ok(NOT has_function_privilege('animus_producer', 'animus.read_work(text, interval, integer, text[])', 'EXECUTE')
           AND NOT has_function_privilege('animus_producer', 'animus.complete_work(uuid, jsonb, integer)', 'EXECUTE'),
     'animus_producer cannot claim or complete work');
-SELECT ok(has_function_privilege('animus_worker', 'animus.read_work(text, interval, integer)', 'EXECUTE')
+SELECT ok(has_function_privilege('animus_worker', 'animus.read_work(text, interval, integer, text[])', 'EXECUTE')
           AND has_function_privilege('animus_worker', 'animus.heartbeat_work(uuid, interval, integer)', 'EXECUTE')
           AND has_function_privilege('animus_worker', 'animus.fail_work(uuid[], text, boolean, integer[])', 'EXECUTE'),
     'animus_worker can read, heartbeat, complete and fail work');
@@ -106,7 +106,7 @@ SELECT set_eq($$SELECT p.proname::text FROM pg_proc p JOIN pg_namespace n ON n.o
                 WHERE n.nspname = 'animus' AND p.prosecdef AND (p.proname LIKE '%work%' OR p.proname LIKE '%queue%')$$,
     ARRAY['create_queue', 'configure_queue', 'drop_queue', 'submit_work', 'submit_work_batch', 'read_work',
           'complete_work', 'fail_work', 'heartbeat_work', 'cancel_work', 'archive_work', 'delete_work',
-          'get_work', 'work_children', 'queue_stats', 'purge_work', 'release_work'],
+          'get_work', 'work_children', 'queue_stats', 'purge_work', 'release_work', 'get_work_submissions', 'grant_queue', 'revoke_queue'],
     'SECURITY DEFINER is exactly the documented public work API (no internal helper)');
 
 SELECT * FROM finish();

@@ -48,11 +48,19 @@ def test_v040_database_with_data_upgrades_to_head_like_a_fresh_deploy(scratch_db
         states = dict(c.execute("SELECT state, count(*) FROM animus.work_items "
                                 "WHERE queue_name = 'upgrade_q' GROUP BY state").fetchall())
         assert states == {"queued": 2, "merged": 1}
-        # The v0.4.0 work is claimed and settled by the new code.
-        claimed = c.execute("SELECT work_id, attempts FROM animus.read_work(queue => 'upgrade_q', vt => '30 seconds', qty => 5)").fetchall()
+        # The upgrade default: the group roles hold every queue, so existing producers and workers
+        # keep working until an admin confines them.
+        assert sorted(r[0] for r in c.execute("SELECT role_oid::regrole::text FROM animus.queue_grants "
+                                              "WHERE queue_name = '*'")) == ["animus_admin", "animus_producer", "animus_worker"]
+        # The v0.4.0 work is claimed and settled by the new code, as the worker role.
+        c.execute("SET ROLE animus_worker")
+        claimed = c.execute("SELECT work_id, attempts, requesters_total FROM animus.read_work(queue => 'upgrade_q', "
+                            "vt => '30 seconds', qty => 5)").fetchall()
         assert {r[0] for r in claimed} >= {seeded["first"]}
-        for work_id, attempts in claimed:
+        assert {r[0]: r[2] for r in claimed}[seeded["first"]] == 2   # its v0.4.0 merged submission counts
+        for work_id, attempts, _ in claimed:
             c.execute("SELECT animus.complete_work(work_id => %s, attempt => %s)", (work_id, attempts))
+        c.execute("RESET ROLE")
         assert c.execute("SELECT state FROM animus.get_work(%s)", (seeded["first"],)).fetchone()[0] == "completed"
         # The v0.4.0 memories are found by all three searches.
         assert c.execute("SELECT count(*) FROM animus.search_memory_text(query => 'kelly tea', k => 5, "
