@@ -42,10 +42,13 @@ def plan_entries(plan: str) -> list[tuple[str, str | None]]:
             changes.append((ln.split()[0], i))
     out = []
     for idx, (name, pos) in enumerate(changes):
-        later = any(n == name for n, _ in changes[idx + 1:])
+        rework = next((p for n, p in changes[idx + 1:] if n == name), None)
         tag = None
-        if later:  # reworked afterwards: this version lives in name@<first tag after it>
-            tag = next(t for t, tpos in tags if tpos > pos)
+        if rework is not None:
+            # reworked afterwards: as Sqitch does, the first tag between this version and its
+            # rework whose deploy/name@tag.sql exists (sqitch rework names it after the latest tag)
+            between = [t for t, tpos in tags if pos < tpos < rework]
+            tag = next((t for t in between if (ROOT / "deploy" / f"{name}{t}.sql").exists()), between[0])
         out.append((name, tag))
     return out
 
