@@ -26,7 +26,7 @@ test-sql: db
 test-py: db
 	@bash tools/test.sh py
 
-bench-security: db ## what row-level security costs the memory searches: owner+filter vs scoped reader (fresh database)
+bench-security: db ## what tenant scoping costs the memory searches: owner+filter vs scoped reader (fresh database)
 	@$(PY) tools/bench_security.py
 
 faults: db        ## the full fault suite (crashes under load, kills, hangs, connection loss, properties, injection); minutes
