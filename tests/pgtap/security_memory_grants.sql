@@ -3,7 +3,7 @@
 -- administration function docs/security.md lists as an admin ability.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
-SELECT plan(14);
+SELECT plan(15);
 GRANT ALL ON TABLE __tcache__ TO PUBLIC;
 GRANT ALL ON SEQUENCE __tcache___id_seq TO PUBLIC;
 
@@ -18,9 +18,7 @@ GRANT SELECT ON t_ids TO PUBLIC;
 
 CREATE ROLE animus_test_grant_t NOLOGIN IN ROLE animus_memory_reader;
 SELECT animus.grant_memory_namespace('animus_test_grant_t', 'grant-T');
-SELECT is((SELECT g.role_oid FROM animus.memory_namespace_grants AS g WHERE g.role_name = 'animus_test_grant_t'),
-          (SELECT oid FROM pg_roles WHERE rolname = 'animus_test_grant_t'),
-          'a grant records the role''s OID');
+CREATE TEMP TABLE first_oid ON COMMIT DROP AS SELECT oid FROM pg_roles WHERE rolname = 'animus_test_grant_t';
 SET LOCAL ROLE animus_test_grant_t;
 SELECT is(animus.memory_scope(), ARRAY['grant-T'], 'the tenant role reads its namespace');
 SELECT is((SELECT count(*) FROM animus.search_memory_text('lighthouses', 10)), 3::bigint, 'the tenant role finds its 3 memories');
@@ -37,9 +35,6 @@ SELECT is_empty(format('SELECT 1 FROM animus.get_memory(%s)', (SELECT min(id) FR
 RESET ROLE;
 SELECT is(animus.revoke_memory_namespace('animus_test_grant_t', 'grant-T'), false,
           'revoking by the reused name finds no grant of the new role');
-SELECT is((SELECT count(*) FROM animus.memory_namespace_grants AS g
-            WHERE NOT EXISTS (SELECT 1 FROM pg_roles AS r WHERE r.oid = g.role_oid)), 0::bigint,
-          'grant and revoke delete the grants of dropped roles');
 SELECT animus.grant_memory_namespace('animus_test_grant_t', 'grant-T');
 SET LOCAL ROLE animus_test_grant_t;
 SELECT is((SELECT count(*) FROM animus.search_memory_text('lighthouses', 10)), 3::bigint,
@@ -53,13 +48,23 @@ RESET ROLE;
 -- animus_admin, through a member role: the BM25 administration functions (42501 before).
 CREATE ROLE animus_test_grant_admin NOLOGIN IN ROLE animus_admin;
 SET LOCAL ROLE animus_test_grant_admin;
-SELECT is((SELECT k1 FROM animus.memory_bm25_configure(k1 => 1.3)), 1.3::double precision,
-          'a member of animus_admin changes the BM25 settings with memory_bm25_configure');
+SELECT lives_ok($$SELECT animus.memory_bm25_configure(k1 => 1.3)$$,
+                'a member of animus_admin runs memory_bm25_configure');
 SELECT lives_ok($$SELECT animus.memory_bm25_reindex('grant-T')$$, 'a member of animus_admin runs memory_bm25_reindex');
 SELECT lives_ok($$SELECT animus.memory_bm25_refresh()$$, 'a member of animus_admin runs memory_bm25_refresh');
 SELECT lives_ok($$SELECT animus.grant_memory_namespace('animus_test_grant_t2', 'grant-U')$$,
                 'a member of animus_admin grants namespaces');
 RESET ROLE;
+SELECT is((SELECT k1 FROM animus.memory_bm25_settings), 1.3::double precision, 'and its memory_bm25_configure took effect');
+
+-- The catalog side (last: before the change these columns did not exist).
+SELECT is((SELECT count(*) FROM animus.memory_namespace_grants AS g
+            WHERE NOT EXISTS (SELECT 1 FROM pg_roles AS r WHERE r.oid = g.role_oid)), 0::bigint,
+          'grant and revoke delete the grants of dropped roles');
+SELECT ok((SELECT g.role_oid FROM animus.memory_namespace_grants AS g WHERE g.namespace = 'grant-T')
+             = (SELECT oid FROM pg_roles WHERE rolname = 'animus_test_grant_t2')
+          AND (SELECT oid FROM first_oid) <> (SELECT oid FROM pg_roles WHERE rolname = 'animus_test_grant_t2'),
+          'the grant is recorded for the OID of the role granted (the second, renamed role), not the dropped one''s');
 
 SELECT * FROM finish();
 ROLLBACK;
