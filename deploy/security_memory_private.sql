@@ -7,7 +7,7 @@
 BEGIN;
 
 -- Tenant roles hold no privilege on a table that holds other tenants' rows. With SELECT and
--- row-level security alone, a reader's leakproof comparisons (=, <, >=, LIKE-free range scans,
+-- row-level security alone, a reader's leakproof comparisons (=, <, >=, and
 -- pgvector's <=>) ran as index conditions BEFORE the policy's filter, and EXPLAIN (ANALYZE)
 -- printed how many hidden rows the filter then removed ("Rows Removed by Filter"): a prefix
 -- search on memory_terms rebuilt another tenant's words, the same on memories.namespace listed
