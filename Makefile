@@ -29,7 +29,7 @@ test-py: db
 docs: db          ## run every example of README.md and docs/*.md, rewrite the outputs that changed (FILES=docs/x.md: only those; ALL=1: every output)
 	@ANIMUS_DOCS_UPDATE=$(if $(ALL),all,changed) bash tools/docs.sh $(FILES)
 
-bench-security: db ## what row-level security costs the memory searches: owner+filter vs scoped reader (fresh database)
+bench-security: db ## what tenant scoping costs the memory searches: owner+filter vs scoped reader (fresh database)
 	@$(PY) tools/bench_security.py
 
 faults: db        ## the full fault suite (crashes under load, kills, hangs, connection loss, properties, injection); minutes

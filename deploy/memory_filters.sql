@@ -1,35 +1,20 @@
 -- Deploy animus:memory_filters to pg
--- requires: memory_table
+-- requires: memory_filters@v0.4.0
 
 BEGIN;
 
--- Search filters: one JSON shape for the three searches (docs/memory.md, "Filters").
---   {"namespace":   "a" | ["a", "b"] | {"eq": "a"} | {"in": ["a", "b"]} | {"prefix": "team/"},
---    "memory_type": same forms,   "source": same forms,
---    "metadata":    {...}                         -- containment: metadata @> this object
---    "created_at":  {"gte": ts, "gt": ts, "lt": ts, "lte": ts}}   -- any subset, ANDed
--- animus.memory_validate_filters() checks a filter once and returns it normalised
--- (text fields become {"in": [...]} or {"prefix": "..."}, timestamps canonical);
--- animus.memory_filter_match() applies a normalised filter to one row.
+-- Bounded filters (docs/memory.md, "Limits"): a text filter lists at most 100 strings and a
+-- whole filter is at most 16 kB of JSON (ZA213). A filter becomes constants of the plan that
+-- every search makes for it (namespace = ANY('{...}'), metadata @> '{...}'); unbounded, one call
+-- could make the planner and executor chew on megabytes of constants per query.
+INSERT INTO animus.error_codes (sqlstate, name, meaning, hint) VALUES
+    ('ZA213', 'memory_filter_too_large', 'A search filter lists more than 100 strings in one field, or is over 16384 bytes of JSON.',
+     'Filter by a prefix or a metadata tag instead of long lists, or search in several calls.');
 
--- The strings of a normalised {"in": [...]} filter as text[]. IMMUTABLE, so with a constant
--- filter the planner folds it into a constant array and `col = ANY(...)` can use a btree index.
-CREATE FUNCTION animus.memory_filter_list(text_filter jsonb)
-    RETURNS text[]
-    IMMUTABLE
-    PARALLEL SAFE
-    LANGUAGE sql
-RETURN ARRAY(SELECT pg_catalog.jsonb_array_elements_text(text_filter -> 'in'));
-COMMENT ON FUNCTION animus.memory_filter_list(jsonb) IS
-    'Internal: the "in" list of a normalised text filter as text[] (NULL-safe: empty for other forms). Raises nothing.';
-REVOKE ALL ON FUNCTION animus.memory_filter_list(jsonb) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.memory_filter_list(jsonb) TO animus_memory_reader, animus_memory_writer, animus_admin;
-
--- One text field (namespace, memory_type, source) of a filter, normalised.
-CREATE FUNCTION animus.memory_normalize_text_filter(field text, value jsonb)
+CREATE OR REPLACE FUNCTION animus.memory_normalize_text_filter(field text, value jsonb)
     RETURNS jsonb
     IMMUTABLE
-    SET search_path = ''
+    SET search_path = pg_catalog, pg_temp
     LANGUAGE plpgsql
 AS $$
 DECLARE
@@ -79,6 +64,12 @@ BEGIN
                 DETAIL = pg_catalog.format('filters.%s = %s', field, value),
                 HINT = pg_catalog.format('Example: {"%s": ["x", "y"]}.', field);
         END IF;
+        IF pg_catalog.jsonb_array_length(operand) > 100 THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA213',
+                MESSAGE = pg_catalog.format('filters.%s must list at most 100 strings', field),
+                DETAIL = pg_catalog.format('filters.%s lists %s strings', field, pg_catalog.jsonb_array_length(operand)),
+                HINT = 'Use a prefix ({"prefix": "x"}) or a metadata tag instead of a long list, or search in several calls.';
+        END IF;
         RETURN pg_catalog.jsonb_build_object('in', operand);
     ELSE
         RAISE EXCEPTION USING ERRCODE = 'ZA206',
@@ -89,14 +80,14 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION animus.memory_normalize_text_filter(text, jsonb) IS
-    'Internal to memory_validate_filters: normalises one text filter to {"in": [...]} or {"prefix": "..."}. Raises ZA204, ZA206.';
+    'Internal to memory_validate_filters: normalises one text filter to {"in": [...]} or {"prefix": "..."}. Raises ZA204, ZA206, ZA213 (a list of more than 100 strings).';
 REVOKE ALL ON FUNCTION animus.memory_normalize_text_filter(text, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION animus.memory_normalize_text_filter(text, jsonb) TO animus_memory_reader, animus_memory_writer, animus_admin;
 
-CREATE FUNCTION animus.memory_validate_filters(filters jsonb DEFAULT '{}')
+CREATE OR REPLACE FUNCTION animus.memory_validate_filters(filters jsonb DEFAULT '{}')
     RETURNS jsonb
     STABLE
-    SET search_path = ''
+    SET search_path = pg_catalog, pg_temp
     LANGUAGE plpgsql
 AS $$
 DECLARE
@@ -116,6 +107,12 @@ BEGIN
             MESSAGE = 'filters must be a JSON object',
             DETAIL = pg_catalog.format('filters = %s', pg_catalog.left(filters::text, 200)),
             HINT = 'Pass an object such as {"namespace": "agent-1", "memory_type": ["fact", "episode"]}.';
+    END IF;
+    IF pg_catalog.octet_length(filters::text) > 16384 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA213',
+            MESSAGE = 'filters must be at most 16384 bytes as JSON text',
+            DETAIL = pg_catalog.format('filters is %s bytes', pg_catalog.octet_length(filters::text)),
+            HINT = 'Filter by fewer values: a namespace or memory_type prefix, or one metadata tag, instead of long lists.';
     END IF;
     FOR key, value IN SELECT e.key, e.value FROM pg_catalog.jsonb_each(filters) AS e LOOP
         CASE key
@@ -170,49 +167,8 @@ END
 $$;
 COMMENT ON FUNCTION animus.memory_validate_filters(jsonb) IS
     'Checks a search filter and returns it normalised for animus.memory_filter_match (NULL or {} = no filter). '
-    'Raises ZA204 (wrong shape), ZA205 (unknown key), ZA206 (unknown operator).';
+    'Raises ZA204 (wrong shape), ZA205 (unknown key), ZA206 (unknown operator), ZA213 (more than 100 strings in a list, or over 16384 bytes).';
 REVOKE ALL ON FUNCTION animus.memory_validate_filters(jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION animus.memory_validate_filters(jsonb) TO animus_memory_reader, animus_memory_writer, animus_admin;
-
--- The filter predicate, for every query that filters memories (the three searches and the
--- keyword candidates of animus.memory_text_candidates). A SQL-standard body without SET clauses:
--- it is bound at creation (no search_path lookups at run time) and the planner INLINES it, so
--- with a constant (EXECUTE ... USING) filter the unused branches fold away and what is left
--- (namespace = ANY('{...}'), metadata @> '{...}', created_at >= ...) can use the indexes.
--- Pass a filter normalised by animus.memory_validate_filters.
-CREATE FUNCTION animus.memory_filter_match(
-    filters      jsonb,
-    namespace    text,
-    memory_type  text,
-    source       text,
-    metadata     jsonb,
-    created_at   timestamptz)
-    RETURNS boolean
-    STABLE
-    PARALLEL SAFE
-    LANGUAGE sql
-RETURN
-    (filters -> 'namespace' IS NULL
-        OR CASE WHEN filters -> 'namespace' ? 'in'
-                THEN namespace = ANY (animus.memory_filter_list(filters -> 'namespace'))
-                ELSE pg_catalog.starts_with(namespace, filters -> 'namespace' ->> 'prefix') END)
-    AND (filters -> 'memory_type' IS NULL
-        OR CASE WHEN filters -> 'memory_type' ? 'in'
-                THEN memory_type = ANY (animus.memory_filter_list(filters -> 'memory_type'))
-                ELSE pg_catalog.starts_with(memory_type, filters -> 'memory_type' ->> 'prefix') END)
-    AND (filters -> 'source' IS NULL
-        OR CASE WHEN filters -> 'source' ? 'in'
-                THEN source = ANY (animus.memory_filter_list(filters -> 'source'))
-                ELSE pg_catalog.starts_with(source, filters -> 'source' ->> 'prefix') END)
-    AND (filters -> 'metadata' IS NULL OR metadata @> (filters -> 'metadata'))
-    AND (filters #> '{created_at,gt}' IS NULL OR created_at > (filters #>> '{created_at,gt}')::timestamptz)
-    AND (filters #> '{created_at,gte}' IS NULL OR created_at >= (filters #>> '{created_at,gte}')::timestamptz)
-    AND (filters #> '{created_at,lt}' IS NULL OR created_at < (filters #>> '{created_at,lt}')::timestamptz)
-    AND (filters #> '{created_at,lte}' IS NULL OR created_at <= (filters #>> '{created_at,lte}')::timestamptz);
-COMMENT ON FUNCTION animus.memory_filter_match(jsonb, text, text, text, jsonb, timestamptz) IS
-    'True when a memory (its namespace, memory_type, source, metadata, created_at) passes a filter normalised by '
-    'animus.memory_validate_filters. Inlinable SQL: call it in WHERE with a constant or parameter filter. Raises nothing.';
-REVOKE ALL ON FUNCTION animus.memory_filter_match(jsonb, text, text, text, jsonb, timestamptz) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.memory_filter_match(jsonb, text, text, text, jsonb, timestamptz) TO animus_memory_reader, animus_memory_writer, animus_admin;
 
 COMMIT;

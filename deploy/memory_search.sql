@@ -1,200 +1,57 @@
 -- Deploy animus:memory_search to pg
--- requires: memory_filters
--- requires: memory_store
+-- requires: memory_search@v0.4.0
+-- requires: security_memory_rls
 
 BEGIN;
 
-SELECT e.extnamespace::regnamespace::text AS vector_schema
-  FROM pg_catalog.pg_extension e WHERE e.extname = 'vector' \gset
+-- Tenant roles no longer read any table that holds other tenants' rows (change
+-- security_memory_private revokes SELECT): with SELECT, a leakproof comparison (=, <, >=, <=> on
+-- an index) is evaluated as an index condition BEFORE the row-level security filter, and
+-- EXPLAIN (ANALYZE) reports how many hidden rows that filter removed -- enough to rebuild another
+-- tenant's words, namespaces and neighbours. So the searches run as the owner (SECURITY DEFINER)
+-- and confine themselves: the caller's read scope (animus.memory_scope('read'), which judges the
+-- session's role, never current_user) is folded into the filter's namespace list before any
+-- table is read. The branches then see an ordinary {"namespace": {"in": [...]}} filter: the same
+-- plans as an owner's filtered search (the namespace btree, BM25 statistics of those namespaces
+-- only), and the row-level security policies still apply beneath, for an owner that is not a
+-- superuser. search_path is pg_catalog, pg_temp: the bodies use no pgvector operator (the
+-- vector branch memory_vector_candidates sets its own path, with pgvector's schema).
 
--- The vector branch needs pgvector 0.8's iterative index scans (hnsw.iterative_scan,
--- hnsw.max_scan_tuples); the rest of animus works with 0.7.
-DO $$
-BEGIN
-    IF (SELECT string_to_array(extversion, '.')::int[] < '{0,8,0}' FROM pg_catalog.pg_extension WHERE extname = 'vector') THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'ZA011',
-            MESSAGE = format('memory search needs pgvector 0.8.0 or later; this database has %s',
-                             (SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'vector')),
-            HINT = 'Install pgvector >= 0.8.0 on the server and run ALTER EXTENSION vector UPDATE, then deploy again.';
-    END IF;
-END $$;
-
--- k and candidates: 1 .. 1000 (1000 is also pgvector's ceiling for hnsw.ef_search).
-CREATE FUNCTION animus.memory_check_limit(value integer, argument text, maximum integer DEFAULT 1000)
-    RETURNS void
-    IMMUTABLE
-    SET search_path = ''
-    LANGUAGE plpgsql
-AS $$
-BEGIN
-    IF value IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = pg_catalog.format('%s must not be NULL', argument),
-            HINT = pg_catalog.format('Pass %s between 1 and %s, or omit it for the default.', argument, maximum);
-    END IF;
-    IF value < 1 OR value > maximum THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA002',
-            MESSAGE = pg_catalog.format('%s must be between 1 and %s', argument, maximum),
-            DETAIL = pg_catalog.format('%s = %s', argument, value),
-            HINT = pg_catalog.format('Pass %s between 1 and %s.', argument, maximum);
-    END IF;
-END
-$$;
-COMMENT ON FUNCTION animus.memory_check_limit(integer, text, integer) IS
-    'Raises unless 1 <= value <= maximum. Raises ZA001 (NULL), ZA002 (out of range).';
-REVOKE ALL ON FUNCTION animus.memory_check_limit(integer, text, integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.memory_check_limit(integer, text, integer) TO animus_memory_reader, animus_memory_writer, animus_admin;
-
--- A natural-language query as an OR of its English lexemes: 'the cats ran home' becomes
--- 'cat' | 'ran' | 'home'. An AND (plainto_tsquery) of a sentence-long query matches almost
--- nothing; OR matches any document sharing a stemmed term and the rank sorts them.
--- NULL when the query has no lexeme (empty, or only stop words).
-CREATE FUNCTION animus.memory_or_tsquery(query text)
-    RETURNS tsquery
-    IMMUTABLE
-    PARALLEL SAFE
-    LANGUAGE sql
-RETURN (SELECT pg_catalog.string_agg(
-                   '''' || pg_catalog.replace(pg_catalog.replace(lexeme, '\', '\\'), '''', '''''') || '''',
-                   ' | ' ORDER BY lexeme)::tsquery
-          FROM pg_catalog.unnest(pg_catalog.tsvector_to_array(pg_catalog.to_tsvector('english'::regconfig, query))) AS lexeme);
-COMMENT ON FUNCTION animus.memory_or_tsquery(text) IS
-    'The English lexemes of query ORed into a tsquery (NULL if there are none). Raises nothing.';
-REVOKE ALL ON FUNCTION animus.memory_or_tsquery(text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.memory_or_tsquery(text) TO animus_memory_reader, animus_memory_writer, animus_admin;
-
--- THE keyword branch of search_memory_text and hybrid_search: up to lim ids with their score,
--- best first (ties by id). filters must already be normalised by memory_validate_filters.
--- This version ranks with ts_rank over the OR query, normalisation 1 (rank / (1 + log(document
--- length))): on NFCorpus dev it beats plain ts_rank (nDCG@10 0.2765 vs 0.2708; docs/memory.md).
--- A later change (BM25) replaces this body.
--- EXECUTE ... USING plans with the actual filter, so memory_filter_match inlines and folds.
--- ROWS 100: callers join the result to animus.memories; with the default estimate (1000) the
--- planner hashes the whole table instead of probing the primary key (measured: 1 ms -> 7 ms).
-CREATE FUNCTION animus.memory_text_candidates(query text, filters jsonb DEFAULT '{}', lim integer DEFAULT 100)
-    RETURNS TABLE (id bigint, score double precision)
+-- The filter a search runs with: the caller's filter, checked and normalised, with its namespace
+-- condition intersected with the read scope. '*' in the scope leaves it as it is; an empty
+-- intersection is {"in": []}, which matches nothing.
+CREATE FUNCTION animus.memory_read_filters(filters jsonb DEFAULT '{}')
+    RETURNS jsonb
     STABLE
-    ROWS 100
-    SET search_path = ''
+    SET search_path = pg_catalog, pg_temp
     LANGUAGE plpgsql
 AS $$
 DECLARE
-    q tsquery := animus.memory_or_tsquery(query);
+    f       jsonb := animus.memory_validate_filters(filters);
+    scope   text[] := animus.memory_scope('read');
+    wanted  jsonb := f -> 'namespace';
+    allowed text[];
 BEGIN
-    IF q IS NULL OR lim IS NULL OR lim < 1 THEN
-        RETURN;
+    IF '*' = ANY (scope) THEN
+        RETURN f;
     END IF;
-    RETURN QUERY EXECUTE
-        'SELECT m.id, pg_catalog.ts_rank(m.fts, $1, 1)::double precision AS score
-           FROM animus.memories AS m
-          WHERE m.fts @@ $1
-            AND animus.memory_filter_match($2, m.namespace, m.memory_type, m.source, m.metadata, m.created_at)
-          ORDER BY score DESC, m.id
-          LIMIT $3'
-        USING q, coalesce(filters, '{}'), lim;
+    IF wanted IS NULL THEN
+        allowed := scope;
+    ELSIF wanted ? 'in' THEN
+        allowed := ARRAY(SELECT DISTINCT x FROM unnest(animus.memory_filter_list(wanted)) AS x WHERE x = ANY (scope) ORDER BY 1);
+    ELSE
+        allowed := ARRAY(SELECT x FROM unnest(scope) AS x WHERE starts_with(x, wanted ->> 'prefix') ORDER BY 1);
+    END IF;
+    RETURN f || jsonb_build_object('namespace', jsonb_build_object('in', to_jsonb(coalesce(allowed, '{}'::text[]))));
 END
 $$;
-COMMENT ON FUNCTION animus.memory_text_candidates(text, jsonb, integer) IS
-    'Internal keyword branch of search_memory_text and hybrid_search: up to lim (id, score), score descending, ties by id; '
-    'filters must be normalised by memory_validate_filters. Ranks with ts_rank (normalisation 1) over the OR of the query''s English lexemes. '
-    'Read-only (STABLE). Raises nothing.';
-REVOKE ALL ON FUNCTION animus.memory_text_candidates(text, jsonb, integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.memory_text_candidates(text, jsonb, integer) TO animus_memory_reader, animus_memory_writer, animus_admin;
+COMMENT ON FUNCTION animus.memory_read_filters(jsonb) IS
+    'Internal to the SECURITY DEFINER searches: filters checked and normalised by memory_validate_filters, their namespace '
+    'condition intersected with animus.memory_scope(''read'') (the session''s role). Granted to nobody. '
+    'Raises ZA204, ZA205, ZA206, ZA213 (memory_validate_filters).';
+REVOKE ALL ON FUNCTION animus.memory_read_filters(jsonb) FROM PUBLIC;
 
--- THE vector branch of search_memory_vector and hybrid_search: up to lim (id, cosine distance),
--- nearest first (ties by id); k rows whenever k rows match. Three paths:
---   * a table of fewer than 5,000 rows (pg_class.reltuples), or a filter matching fewer than
---     2,000 rows (counted through the indexes, stopping at 2,000): exact search over those rows
---     (a few ms; cheaper than walking the graph past 99 % non-matches, and exact);
---   * otherwise the HNSW index with an iterative scan (relaxed order, re-sorted here), which keeps
---     walking the graph until lim rows pass the filter (hnsw.max_scan_tuples caps it);
---   * if the index scan still returned fewer than lim rows (it hit that cap, or the table is
---     small), exact search over the filter, so a short answer always means "no more rows match".
--- hnsw.ef_search is max(100, lim): 100 gives recall@10 >= 0.95 (docs/memory.md), and an index
--- scan otherwise stops at ef_search rows. The SET clauses keep these settings inside the call.
-CREATE FUNCTION animus.memory_vector_candidates(query_embedding vector, filters jsonb DEFAULT '{}', lim integer DEFAULT 100)
-    RETURNS TABLE (id bigint, distance double precision)
-    STABLE
-    ROWS 100
-    SET search_path = pg_catalog, :"vector_schema"
-    SET hnsw.iterative_scan = 'relaxed_order'
-    SET hnsw.ef_search = 100
-    SET hnsw.max_scan_tuples = 20000
-    LANGUAGE plpgsql
-AS $$
-DECLARE
-    exact_below constant integer := 2000;
-    exact_table_below constant real := 5000;
-    f jsonb := coalesce(filters, '{}');
-    matching integer;
-    table_rows real;
-    ids bigint[];
-    distances double precision[];
-BEGIN
-    IF query_embedding IS NULL OR lim IS NULL OR lim < 1 THEN
-        RETURN;
-    END IF;
-    SELECT c.reltuples INTO table_rows FROM pg_class AS c WHERE c.oid = 'animus.memories'::regclass;
-    IF table_rows >= 0 AND table_rows < exact_table_below THEN   -- -1: never analysed, size unknown
-        RETURN QUERY EXECUTE
-            'WITH hits AS MATERIALIZED (
-                 SELECT m.id, m.embedding FROM animus.memories AS m
-                  WHERE m.embedding IS NOT NULL
-                    AND animus.memory_filter_match($2, m.namespace, m.memory_type, m.source, m.metadata, m.created_at))
-             SELECT h.id, h.embedding <=> $1 AS distance FROM hits AS h ORDER BY distance, h.id LIMIT $3'
-            USING query_embedding, f, lim;
-        RETURN;
-    END IF;
-    IF f <> '{}' THEN
-        EXECUTE
-            'SELECT count(*)::integer FROM (
-                 SELECT 1 FROM animus.memories AS m
-                  WHERE animus.memory_filter_match($1, m.namespace, m.memory_type, m.source, m.metadata, m.created_at)
-                  LIMIT $2) AS s'
-            INTO matching USING f, greatest(exact_below, lim);
-        IF matching < greatest(exact_below, lim) THEN
-            RETURN QUERY EXECUTE
-                'WITH hits AS MATERIALIZED (
-                     SELECT m.id, m.embedding FROM animus.memories AS m
-                      WHERE m.embedding IS NOT NULL
-                        AND animus.memory_filter_match($2, m.namespace, m.memory_type, m.source, m.metadata, m.created_at))
-                 SELECT h.id, h.embedding <=> $1 AS distance FROM hits AS h ORDER BY distance, h.id LIMIT $3'
-                USING query_embedding, f, lim;
-            RETURN;
-        END IF;
-    END IF;
-
-    PERFORM set_config('hnsw.ef_search', greatest(100, lim)::text, true);
-    EXECUTE
-        'SELECT array_agg(c.id ORDER BY c.distance, c.id), array_agg(c.distance ORDER BY c.distance, c.id)
-           FROM (SELECT m.id, m.embedding <=> $1 AS distance
-                   FROM animus.memories AS m
-                  WHERE m.embedding IS NOT NULL
-                    AND animus.memory_filter_match($2, m.namespace, m.memory_type, m.source, m.metadata, m.created_at)
-                  ORDER BY m.embedding <=> $1
-                  LIMIT $3) AS c'
-        INTO ids, distances USING query_embedding, f, lim;
-    IF coalesce(cardinality(ids), 0) < lim THEN
-        RETURN QUERY EXECUTE
-            'WITH hits AS MATERIALIZED (
-                 SELECT m.id, m.embedding FROM animus.memories AS m
-                  WHERE m.embedding IS NOT NULL
-                    AND animus.memory_filter_match($2, m.namespace, m.memory_type, m.source, m.metadata, m.created_at))
-             SELECT h.id, h.embedding <=> $1 AS distance FROM hits AS h ORDER BY distance, h.id LIMIT $3'
-            USING query_embedding, f, lim;
-        RETURN;
-    END IF;
-    RETURN QUERY SELECT u.id, u.distance FROM unnest(ids, distances) AS u(id, distance);
-END
-$$;
-COMMENT ON FUNCTION animus.memory_vector_candidates(vector, jsonb, integer) IS
-    'Internal vector branch of search_memory_vector and hybrid_search: up to lim (id, cosine distance), nearest first, '
-    'ties by id; lim rows whenever lim rows match. filters must be normalised by memory_validate_filters. '
-    'HNSW with iterative scan; exact search for tables under 5,000 rows and filters under 2,000 rows. Read-only (STABLE). Raises nothing.';
-REVOKE ALL ON FUNCTION animus.memory_vector_candidates(vector, jsonb, integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.memory_vector_candidates(vector, jsonb, integer) TO animus_memory_reader, animus_memory_writer, animus_admin;
-
-CREATE FUNCTION animus.search_memory_vector(
+CREATE OR REPLACE FUNCTION animus.search_memory_vector(
     query_embedding  vector  DEFAULT NULL,
     k                integer DEFAULT 10,
     filters          jsonb   DEFAULT '{}')
@@ -202,7 +59,8 @@ CREATE FUNCTION animus.search_memory_vector(
                    created_at timestamptz, updated_at timestamptz,
                    distance double precision, similarity double precision, rank bigint)
     STABLE
-    SET search_path = pg_catalog, :"vector_schema"
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
     LANGUAGE plpgsql
 AS $$
 DECLARE
@@ -210,7 +68,7 @@ DECLARE
 BEGIN
     PERFORM animus.memory_check_embedding(query_embedding, 'query_embedding');
     PERFORM animus.memory_check_limit(k, 'k');
-    f := animus.memory_validate_filters(filters);
+    f := animus.memory_read_filters(filters);   -- checked, then confined to the read scope
     RETURN QUERY
     SELECT m.id, m.namespace, m.content, m.memory_type, m.source, m.metadata, m.created_at, m.updated_at,
            c.distance, 1 - c.distance, row_number() OVER (ORDER BY c.distance, c.id)
@@ -221,12 +79,12 @@ END
 $$;
 COMMENT ON FUNCTION animus.search_memory_vector(vector, integer, jsonb) IS
     'The k memories nearest to query_embedding by cosine distance (HNSW, iterative scan), filtered (docs/memory.md), '
-    'nearest first, ties by id; k rows whenever k rows match. Read-only (STABLE): runs on a streaming replica. '
-    'Raises ZA001, ZA002 (k outside 1..1000), ZA200, ZA202, ZA204, ZA205, ZA206.';
+    'nearest first, ties by id; k rows whenever k rows match. Only memories of the caller''s read scope (animus.memory_scope(''read'')); runs as the owner (SECURITY DEFINER). Read-only (STABLE): runs on a streaming replica. '
+    'Raises ZA001, ZA002 (k outside 1..1000), ZA200, ZA202, ZA204, ZA205, ZA206, ZA213 (a filter over its size limits).';
 REVOKE ALL ON FUNCTION animus.search_memory_vector(vector, integer, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION animus.search_memory_vector(vector, integer, jsonb) TO animus_memory_reader, animus_memory_writer, animus_admin;
 
-CREATE FUNCTION animus.search_memory_text(
+CREATE OR REPLACE FUNCTION animus.search_memory_text(
     query    text    DEFAULT NULL,
     k        integer DEFAULT 10,
     filters  jsonb   DEFAULT '{}')
@@ -234,7 +92,8 @@ CREATE FUNCTION animus.search_memory_text(
                    created_at timestamptz, updated_at timestamptz,
                    score double precision, rank bigint)
     STABLE
-    SET search_path = ''
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
     LANGUAGE plpgsql
 AS $$
 DECLARE
@@ -245,7 +104,7 @@ BEGIN
             HINT = 'Pass the words to search for, e.g. a question in natural language.';
     END IF;
     PERFORM animus.memory_check_limit(k, 'k');
-    f := animus.memory_validate_filters(filters);
+    f := animus.memory_read_filters(filters);   -- checked, then confined to the read scope
     RETURN QUERY
     SELECT m.id, m.namespace, m.content, m.memory_type, m.source, m.metadata, m.created_at, m.updated_at,
            c.score, pg_catalog.row_number() OVER (ORDER BY c.score DESC, c.id)
@@ -256,16 +115,12 @@ END
 $$;
 COMMENT ON FUNCTION animus.search_memory_text(text, integer, jsonb) IS
     'The k memories that best match a natural-language query (English stemming; documents matching ANY query term are ranked), '
-    'filtered (docs/memory.md), best first, ties by id. Read-only (STABLE): runs on a streaming replica. '
-    'Raises ZA001 (empty query), ZA002 (k outside 1..1000), ZA204, ZA205, ZA206.';
+    'filtered (docs/memory.md), best first, ties by id. Only memories of the caller''s read scope (animus.memory_scope(''read'')); runs as the owner (SECURITY DEFINER). Read-only (STABLE): runs on a streaming replica. '
+    'Raises ZA001 (empty query), ZA002 (k outside 1..1000), ZA204, ZA205, ZA206, ZA213 (a filter over its size limits).';
 REVOKE ALL ON FUNCTION animus.search_memory_text(text, integer, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION animus.search_memory_text(text, integer, jsonb) TO animus_memory_reader, animus_memory_writer, animus_admin;
 
--- Hybrid search: both branches fused by Reciprocal Rank Fusion in one SQL statement,
---   score = vector_weight / (rrf_k + vector_rank) + text_weight / (rrf_k + text_rank)
--- (a branch that did not return the row adds 0). A NULL or empty input, or a zero weight,
--- switches its branch off. Ties: score, then the better of the two ranks, then id.
-CREATE FUNCTION animus.hybrid_search(
+CREATE OR REPLACE FUNCTION animus.hybrid_search(
     query_text       text             DEFAULT NULL,
     query_embedding  vector           DEFAULT NULL,
     k                integer          DEFAULT 10,
@@ -279,7 +134,8 @@ CREATE FUNCTION animus.hybrid_search(
                    score double precision, rank bigint,
                    vector_rank bigint, text_rank bigint, vector_distance double precision, text_score double precision)
     STABLE
-    SET search_path = pg_catalog, :"vector_schema"
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
     LANGUAGE plpgsql
 AS $$
 DECLARE
@@ -317,7 +173,7 @@ BEGIN
     IF use_vector THEN
         PERFORM animus.memory_check_embedding(query_embedding, 'query_embedding');
     END IF;
-    f := animus.memory_validate_filters(filters);
+    f := animus.memory_read_filters(filters);   -- checked, then confined to the read scope
 
     RETURN QUERY
     WITH vec AS (
@@ -349,8 +205,8 @@ COMMENT ON FUNCTION animus.hybrid_search(text, vector, integer, jsonb, double pr
     'Vector and keyword search fused by Reciprocal Rank Fusion in one statement: each branch contributes its best '
     'candidates (default max(3k, 30), at most 1000); score = vector_weight/(rrf_k + vector_rank) + text_weight/(rrf_k + text_rank). '
     'A NULL/empty input or a zero weight switches its branch off. Rows carry the fused score and rank and each branch''s '
-    'rank, distance and score; ties by best branch rank, then id. Read-only (STABLE): runs on a streaming replica. '
-    'Raises ZA001 (no branch left), ZA002 (k, candidates, weights, rrf_k out of range), ZA200, ZA202, ZA204, ZA205, ZA206.';
+    'rank, distance and score; ties by best branch rank, then id. Only memories of the caller''s read scope (animus.memory_scope(''read'')); runs as the owner (SECURITY DEFINER). Read-only (STABLE): runs on a streaming replica. '
+    'Raises ZA001 (no branch left), ZA002 (k, candidates, weights, rrf_k out of range), ZA200, ZA202, ZA204, ZA205, ZA206, ZA213 (a filter over its size limits).';
 REVOKE ALL ON FUNCTION animus.hybrid_search(text, vector, integer, jsonb, double precision, double precision, integer, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION animus.hybrid_search(text, vector, integer, jsonb, double precision, double precision, integer, integer)
     TO animus_memory_reader, animus_memory_writer, animus_admin;

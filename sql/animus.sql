@@ -2174,7 +2174,7 @@ INSERT INTO animus.error_codes (sqlstate, name, meaning, hint) VALUES
     ('ZA209', 'memory_reembedding_state',    'The operation does not fit the embedding state (ready or reembedding).',           'See animus.memory_settings.state; finish or begin re-embedding first.'),
     ('ZA210', 'memory_embeddings_missing',   'Re-embedding cannot finish while memories still lack an embedding.',               'Store the new embeddings (animus.update_memory or store_memories), then finish again.');
 
--- ==== change memory_filters (deploy/memory_filters.sql) ====
+-- ==== change memory_filters@v0.4.0 (deploy/memory_filters@v0.4.0.sql) ====
 -- Deploy animus:memory_filters to pg
 -- requires: memory_table
 
@@ -2390,7 +2390,7 @@ COMMENT ON FUNCTION animus.memory_filter_match(jsonb, text, text, text, jsonb, t
 REVOKE ALL ON FUNCTION animus.memory_filter_match(jsonb, text, text, text, jsonb, timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION animus.memory_filter_match(jsonb, text, text, text, jsonb, timestamptz) TO animus_memory_reader, animus_memory_writer, animus_admin;
 
--- ==== change memory_store (deploy/memory_store.sql) ====
+-- ==== change memory_store@v0.4.0 (deploy/memory_store@v0.4.0.sql) ====
 -- Deploy animus:memory_store to pg
 -- requires: memory_table
 
@@ -2927,7 +2927,7 @@ COMMENT ON FUNCTION animus.delete_memories(bigint[]) IS
 REVOKE ALL ON FUNCTION animus.delete_memories(bigint[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION animus.delete_memories(bigint[]) TO animus_memory_writer, animus_admin;
 
--- ==== change memory_search (deploy/memory_search.sql) ====
+-- ==== change memory_search@v0.4.0 (deploy/memory_search@v0.4.0.sql) ====
 -- Deploy animus:memory_search to pg
 -- requires: memory_filters
 -- requires: memory_store
@@ -3283,7 +3283,7 @@ REVOKE ALL ON FUNCTION animus.hybrid_search(text, vector, integer, jsonb, double
 GRANT EXECUTE ON FUNCTION animus.hybrid_search(text, vector, integer, jsonb, double precision, double precision, integer, integer)
     TO animus_memory_reader, animus_memory_writer, animus_admin;
 
--- ==== change memory_bm25 (deploy/memory_bm25.sql) ====
+-- ==== change memory_bm25@v0.4.0 (deploy/memory_bm25@v0.4.0.sql) ====
 -- Deploy animus:memory_bm25 to pg
 -- requires: memory_search
 
@@ -4162,7 +4162,7 @@ COMMENT ON FUNCTION animus.memory_finish_bulk_load(text, integer) IS
 REVOKE ALL ON FUNCTION animus.memory_finish_bulk_load(text, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION animus.memory_finish_bulk_load(text, integer) TO animus_admin;
 
--- ==== change security_memory_rls (deploy/security_memory_rls.sql) ====
+-- ==== change security_memory_rls@v0.4.0 (deploy/security_memory_rls@v0.4.0.sql) ====
 -- Deploy animus:security_memory_rls to pg
 -- requires: memory_store
 -- requires: memory_search
@@ -6591,5 +6591,1072 @@ REVOKE ALL ON FUNCTION animus.release_work(uuid, integer, interval) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION animus.release_work(uuid, integer, interval) TO animus_worker, animus_admin;
 COMMENT ON FUNCTION animus.release_work(uuid, integer, interval) IS
 'Gives a running (claimed) work item back: state queued again, visible to read_work after `delay` (default at once), and the claim does not count against max_attempts (released + 1: attempts - released is what counts), so a release, e.g. at a graceful worker shutdown, is not a failed attempt; attempts, the claim token, never goes down, so a late settle of the released claim raises ZA108. The item keeps its error, its merged duplicates and a waiting replace-mode follow-up (which keeps waiting). Claim fencing: with attempt (the attempts read_work returned) the item must still be at that attempt. Returns the time the item becomes visible again. Only items of queues the caller has a grant on. Raises ZA001 (work_id NULL), ZA002 (delay NULL or negative), ZA102 (unknown work item, or one in a queue the caller may not use), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued, not running), ZA104 (already ended, cancelled or merged).';
+
+-- ==== change memory_filters (deploy/memory_filters.sql) ====
+-- Deploy animus:memory_filters to pg
+-- requires: memory_filters@v0.4.0
+
+-- Bounded filters (docs/memory.md, "Limits"): a text filter lists at most 100 strings and a
+-- whole filter is at most 16 kB of JSON (ZA213). A filter becomes constants of the plan that
+-- every search makes for it (namespace = ANY('{...}'), metadata @> '{...}'); unbounded, one call
+-- could make the planner and executor chew on megabytes of constants per query.
+INSERT INTO animus.error_codes (sqlstate, name, meaning, hint) VALUES
+    ('ZA213', 'memory_filter_too_large', 'A search filter lists more than 100 strings in one field, or is over 16384 bytes of JSON.',
+     'Filter by a prefix or a metadata tag instead of long lists, or search in several calls.');
+
+CREATE OR REPLACE FUNCTION animus.memory_normalize_text_filter(field text, value jsonb)
+    RETURNS jsonb
+    IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    op text;
+    operand jsonb;
+BEGIN
+    CASE pg_catalog.jsonb_typeof(value)
+    WHEN 'string' THEN
+        RETURN pg_catalog.jsonb_build_object('in', pg_catalog.jsonb_build_array(value));
+    WHEN 'array' THEN
+        op := 'in';
+        operand := value;
+    WHEN 'object' THEN
+        IF (SELECT count(*) FROM pg_catalog.jsonb_object_keys(value)) <> 1 THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA204',
+                MESSAGE = pg_catalog.format('filters.%s must name exactly one operator', field),
+                DETAIL = pg_catalog.format('filters.%s = %s', field, value),
+                HINT = 'Use one of {"eq": "x"}, {"in": ["x", "y"]}, {"prefix": "x"}.';
+        END IF;
+        SELECT k, v INTO op, operand FROM pg_catalog.jsonb_each(value) AS e(k, v);
+    ELSE
+        RAISE EXCEPTION USING ERRCODE = 'ZA204',
+            MESSAGE = pg_catalog.format('filters.%s must be a string, an array of strings or an operator object', field),
+            DETAIL = pg_catalog.format('filters.%s = %s', field, value),
+            HINT = pg_catalog.format('Example: {"%s": "x"} or {"%s": ["x", "y"]} or {"%s": {"prefix": "x"}}.', field, field, field);
+    END CASE;
+
+    CASE op
+    WHEN 'eq', 'prefix' THEN
+        IF pg_catalog.jsonb_typeof(operand) IS DISTINCT FROM 'string' THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA204',
+                MESSAGE = pg_catalog.format('filters.%s.%s must be a string', field, op),
+                DETAIL = pg_catalog.format('filters.%s = %s', field, value),
+                HINT = pg_catalog.format('Example: {"%s": {"%s": "x"}}.', field, op);
+        END IF;
+        IF op = 'eq' THEN
+            RETURN pg_catalog.jsonb_build_object('in', pg_catalog.jsonb_build_array(operand));
+        END IF;
+        RETURN pg_catalog.jsonb_build_object('prefix', operand);
+    WHEN 'in' THEN
+        IF pg_catalog.jsonb_typeof(operand) IS DISTINCT FROM 'array'
+           OR pg_catalog.jsonb_array_length(operand) = 0
+           OR EXISTS (SELECT 1 FROM pg_catalog.jsonb_array_elements(operand) AS e(x)
+                       WHERE pg_catalog.jsonb_typeof(e.x) <> 'string') THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA204',
+                MESSAGE = pg_catalog.format('filters.%s must list one or more strings', field),
+                DETAIL = pg_catalog.format('filters.%s = %s', field, value),
+                HINT = pg_catalog.format('Example: {"%s": ["x", "y"]}.', field);
+        END IF;
+        IF pg_catalog.jsonb_array_length(operand) > 100 THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA213',
+                MESSAGE = pg_catalog.format('filters.%s must list at most 100 strings', field),
+                DETAIL = pg_catalog.format('filters.%s lists %s strings', field, pg_catalog.jsonb_array_length(operand)),
+                HINT = 'Use a prefix ({"prefix": "x"}) or a metadata tag instead of a long list, or search in several calls.';
+        END IF;
+        RETURN pg_catalog.jsonb_build_object('in', operand);
+    ELSE
+        RAISE EXCEPTION USING ERRCODE = 'ZA206',
+            MESSAGE = pg_catalog.format('filters.%s uses the unknown operator "%s"', field, op),
+            DETAIL = pg_catalog.format('filters.%s = %s', field, value),
+            HINT = 'Text filters know the operators eq, in and prefix.';
+    END CASE;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_normalize_text_filter(text, jsonb) IS
+    'Internal to memory_validate_filters: normalises one text filter to {"in": [...]} or {"prefix": "..."}. Raises ZA204, ZA206, ZA213 (a list of more than 100 strings).';
+REVOKE ALL ON FUNCTION animus.memory_normalize_text_filter(text, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_normalize_text_filter(text, jsonb) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+CREATE OR REPLACE FUNCTION animus.memory_validate_filters(filters jsonb DEFAULT '{}')
+    RETURNS jsonb
+    STABLE
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    normalised jsonb := '{}';
+    key text;
+    value jsonb;
+    op text;
+    operand jsonb;
+    bounds jsonb;
+    bound timestamptz;
+BEGIN
+    IF filters IS NULL OR filters = 'null'::jsonb THEN
+        RETURN normalised;
+    END IF;
+    IF pg_catalog.jsonb_typeof(filters) <> 'object' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA204',
+            MESSAGE = 'filters must be a JSON object',
+            DETAIL = pg_catalog.format('filters = %s', pg_catalog.left(filters::text, 200)),
+            HINT = 'Pass an object such as {"namespace": "agent-1", "memory_type": ["fact", "episode"]}.';
+    END IF;
+    IF pg_catalog.octet_length(filters::text) > 16384 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA213',
+            MESSAGE = 'filters must be at most 16384 bytes as JSON text',
+            DETAIL = pg_catalog.format('filters is %s bytes', pg_catalog.octet_length(filters::text)),
+            HINT = 'Filter by fewer values: a namespace or memory_type prefix, or one metadata tag, instead of long lists.';
+    END IF;
+    FOR key, value IN SELECT e.key, e.value FROM pg_catalog.jsonb_each(filters) AS e LOOP
+        CASE key
+        WHEN 'namespace', 'memory_type', 'source' THEN
+            normalised := normalised || pg_catalog.jsonb_build_object(key, animus.memory_normalize_text_filter(key, value));
+        WHEN 'metadata' THEN
+            IF pg_catalog.jsonb_typeof(value) <> 'object' THEN
+                RAISE EXCEPTION USING ERRCODE = 'ZA204',
+                    MESSAGE = 'filters.metadata must be a JSON object (matched by containment)',
+                    DETAIL = pg_catalog.format('filters.metadata = %s', pg_catalog.left(value::text, 200)),
+                    HINT = 'Example: {"metadata": {"topic": "billing"}} keeps memories whose metadata contains that pair.';
+            END IF;
+            normalised := normalised || pg_catalog.jsonb_build_object(key, value);
+        WHEN 'created_at' THEN
+            IF pg_catalog.jsonb_typeof(value) <> 'object' OR value = '{}'::jsonb THEN
+                RAISE EXCEPTION USING ERRCODE = 'ZA204',
+                    MESSAGE = 'filters.created_at must be an object of bounds',
+                    DETAIL = pg_catalog.format('filters.created_at = %s', pg_catalog.left(value::text, 200)),
+                    HINT = 'Example: {"created_at": {"gte": "2026-01-01T00:00:00Z", "lt": "2026-02-01T00:00:00Z"}}.';
+            END IF;
+            bounds := '{}';
+            FOR op, operand IN SELECT e.key, e.value FROM pg_catalog.jsonb_each(value) AS e LOOP
+                IF op NOT IN ('gt', 'gte', 'lt', 'lte') THEN
+                    RAISE EXCEPTION USING ERRCODE = 'ZA206',
+                        MESSAGE = pg_catalog.format('filters.created_at uses the unknown operator "%s"', op),
+                        DETAIL = pg_catalog.format('filters.created_at = %s', value),
+                        HINT = 'created_at knows the operators gt, gte, lt and lte.';
+                END IF;
+                BEGIN
+                    IF pg_catalog.jsonb_typeof(operand) <> 'string' THEN
+                        RAISE EXCEPTION USING ERRCODE = 'ZA204';
+                    END IF;
+                    bound := (operand #>> '{}')::timestamptz;
+                EXCEPTION WHEN SQLSTATE 'ZA204' OR data_exception THEN
+                    RAISE EXCEPTION USING ERRCODE = 'ZA204',
+                        MESSAGE = pg_catalog.format('filters.created_at.%s must be a timestamp string', op),
+                        DETAIL = pg_catalog.format('filters.created_at.%s = %s', op, operand),
+                        HINT = 'Use ISO 8601 with a time zone, e.g. "2026-01-01T00:00:00Z".';
+                END;
+                bounds := bounds || pg_catalog.jsonb_build_object(op, bound);
+            END LOOP;
+            normalised := normalised || pg_catalog.jsonb_build_object(key, bounds);
+        ELSE
+            RAISE EXCEPTION USING ERRCODE = 'ZA205',
+                MESSAGE = pg_catalog.format('filters has the unknown key "%s"', key),
+                DETAIL = pg_catalog.format('keys given: %s', (SELECT pg_catalog.string_agg(k, ', ') FROM pg_catalog.jsonb_object_keys(filters) AS k)),
+                HINT = 'Filter keys are namespace, memory_type, source, metadata and created_at.';
+        END CASE;
+    END LOOP;
+    RETURN normalised;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_validate_filters(jsonb) IS
+    'Checks a search filter and returns it normalised for animus.memory_filter_match (NULL or {} = no filter). '
+    'Raises ZA204 (wrong shape), ZA205 (unknown key), ZA206 (unknown operator), ZA213 (more than 100 strings in a list, or over 16384 bytes).';
+REVOKE ALL ON FUNCTION animus.memory_validate_filters(jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_validate_filters(jsonb) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+-- ==== change memory_store (deploy/memory_store.sql) ====
+-- Deploy animus:memory_store to pg
+-- requires: memory_store@v0.4.0
+
+SELECT e.extnamespace::regnamespace::text AS vector_schema
+  FROM pg_catalog.pg_extension e WHERE e.extname = 'vector' \gset
+
+-- Limits on what one call writes (docs/memory.md, "Limits"):
+--   * content: not empty and not only whitespace -- btrim() alone strips spaces only, so tabs,
+--     line breaks and no-break spaces passed as "content" (ZA203); at most 500,000 bytes (ZA214):
+--     the keyword index of a memory is a tsvector, which holds at most 1 MB of lexemes (more is a
+--     raw 54000 from the INSERT), and URLs and e-mail addresses yield more than one lexeme each;
+--   * store_memories and delete_memories: at most 10,000 elements a call (ZA215), so one call
+--     cannot hold every writer of the table behind its locks for minutes.
+-- get_memory runs as the owner and returns only a memory of the caller's read scope: tenant
+-- roles no longer read animus.memories (change security_memory_private).
+INSERT INTO animus.error_codes (sqlstate, name, meaning, hint) VALUES
+    ('ZA214', 'memory_content_too_long', 'The content of a memory is longer than 500,000 bytes (UTF-8).',
+     'Split the text into several memories (by section or paragraph).'),
+    ('ZA215', 'memory_batch_too_large', 'A batch (store_memories, delete_memories) has more than 10,000 elements.',
+     'Split it into batches of at most 10,000 elements.');
+
+-- True when text is empty or holds only whitespace: ASCII spaces and controls (tab, line feed,
+-- vertical tab, form feed, carriage return) and the Unicode spaces (no-break space U+00A0, U+1680,
+-- U+2000..U+200A, line and paragraph separators, U+202F, U+205F, U+3000, zero-width no-break
+-- space U+FEFF). SQL-standard body: bound at creation and inlined.
+CREATE FUNCTION animus.memory_is_blank(content text)
+    RETURNS boolean
+    IMMUTABLE
+    PARALLEL SAFE
+    LANGUAGE sql
+RETURN pg_catalog.btrim(content, E' \t\n\x0b\f\r\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff') = '';
+COMMENT ON FUNCTION animus.memory_is_blank(text) IS
+    'True when content is empty or only whitespace (ASCII and Unicode spaces, tabs, line breaks, no-break spaces). Raises nothing.';
+REVOKE ALL ON FUNCTION animus.memory_is_blank(text) FROM PUBLIC;
+-- Granted to nobody: memory_check_fields and memory_store_batch call it inside the SECURITY DEFINER writes.
+
+CREATE OR REPLACE FUNCTION animus.memory_check_fields(content text, memory_type text, namespace text, metadata jsonb)
+    RETURNS void
+    IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF content IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'content must not be NULL',
+            HINT = 'Pass the text of the memory.';
+    END IF;
+    IF animus.memory_is_blank(content) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA203', MESSAGE = 'content must not be empty or only whitespace',
+            DETAIL = pg_catalog.format('content = %L', pg_catalog.left(content, 40)),
+            HINT = 'Store non-empty text (spaces, tabs, line breaks and no-break spaces alone do not count).';
+    END IF;
+    IF pg_catalog.octet_length(content) > 500000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA214', MESSAGE = 'content must be at most 500000 bytes (UTF-8)',
+            DETAIL = pg_catalog.format('content is %s bytes', pg_catalog.octet_length(content)),
+            HINT = 'Split the text into several memories (e.g. by section or paragraph); its keyword index (a tsvector) holds at most 1 MB.';
+    END IF;
+    IF memory_type IS NULL OR memory_type = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'memory_type must be a non-empty string',
+            HINT = 'Pass a type such as ''fact'', ''episode'' or ''preference''.';
+    END IF;
+    IF namespace IS NULL OR namespace = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'namespace must be a non-empty string',
+            HINT = 'Omit it for ''default'', or pass the agent, user or tenant the memory belongs to.';
+    END IF;
+    IF metadata IS NOT NULL AND pg_catalog.jsonb_typeof(metadata) <> 'object' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA003', MESSAGE = 'metadata must be a JSON object',
+            DETAIL = pg_catalog.format('metadata = %s', pg_catalog.left(metadata::text, 200)),
+            HINT = 'Pass an object such as {"topic": "billing"}, or omit it.';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_check_fields(text, text, text, jsonb) IS
+    'Raises unless content, memory_type and namespace are non-empty and metadata is an object (or NULL). '
+    'Raises ZA001, ZA203 (empty or whitespace-only content), ZA214 (content over 500,000 bytes), ZA003.';
+REVOKE ALL ON FUNCTION animus.memory_check_fields(text, text, text, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_check_fields(text, text, text, jsonb) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+CREATE OR REPLACE FUNCTION animus.memory_store_batch(
+    memories   jsonb DEFAULT NULL,
+    namespace  text  DEFAULT 'default')
+    RETURNS TABLE (ordinal integer, id bigint, created boolean)
+    VOLATILE
+    SET search_path = pg_catalog, :"vector_schema", pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    bad record;
+    err_message text;
+    dim integer;
+    scope text[];
+BEGIN
+    IF memories IS NULL OR jsonb_typeof(memories) <> 'array' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA208',
+            MESSAGE = 'memories must be a JSON array of memory objects',
+            DETAIL = format('memories is %s', coalesce(jsonb_typeof(memories), 'NULL')),
+            HINT = 'Pass [{"content": "...", "embedding": [...], "memory_type": "..."}, ...].';
+    END IF;
+    IF jsonb_array_length(memories) > 10000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA215',
+            MESSAGE = 'memories must hold at most 10000 elements',
+            DETAIL = format('memories holds %s elements; nothing was stored', jsonb_array_length(memories)),
+            HINT = 'Split the load into batches of at most 10000 (2000 loads fastest, docs/memory.md).';
+    END IF;
+    IF memory_store_batch.namespace IS NULL OR memory_store_batch.namespace = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'namespace must be a non-empty string',
+            HINT = 'Omit it for ''default''; an element''s own "namespace" overrides it.';
+    END IF;
+
+    -- Shape of every element: one boolean expression per element (no number is parsed for string
+    -- embeddings); only when it fails, the query below names the first bad element and why.
+    IF NOT (SELECT coalesce(bool_and(coalesce(
+                jsonb_typeof(a.e) = 'object'
+                AND (a.e - ARRAY['content', 'embedding', 'memory_type', 'source', 'metadata', 'namespace']) = '{}'::jsonb
+                AND jsonb_typeof(a.e -> 'content') = 'string' AND NOT animus.memory_is_blank(a.e ->> 'content')
+                AND octet_length(a.e ->> 'content') <= 500000
+                AND jsonb_typeof(a.e -> 'memory_type') = 'string' AND a.e ->> 'memory_type' <> ''
+                AND coalesce(jsonb_typeof(a.e -> 'source'), 'null') IN ('string', 'null')
+                AND coalesce(jsonb_typeof(a.e -> 'metadata'), 'object') = 'object'
+                AND (NOT a.e ? 'namespace' OR (jsonb_typeof(a.e -> 'namespace') = 'string' AND a.e ->> 'namespace' <> ''))
+                AND (jsonb_typeof(a.e -> 'embedding') = 'string'
+                     OR (jsonb_typeof(a.e -> 'embedding') = 'array'
+                         AND NOT jsonb_path_exists(a.e -> 'embedding', '$[*] ? (@.type() != "number")')
+                         AND NOT jsonb_path_exists(a.e -> 'embedding', '$[*] ? (@ > 3.4028234e38 || @ < -3.4028234e38)'))),
+                false)), true)
+              FROM jsonb_array_elements(memories) AS a(e)) THEN
+        SELECT a.ord, p.code, p.problem INTO bad
+          FROM jsonb_array_elements(memories) WITH ORDINALITY AS a(e, ord)
+         CROSS JOIN LATERAL (
+            SELECT c.code, c.problem FROM (VALUES
+                (1, 'ZA208', 'is not a JSON object', jsonb_typeof(a.e) <> 'object'),
+                (2, 'ZA208', 'has an unknown key (known: content, embedding, memory_type, source, metadata, namespace)',
+                    jsonb_typeof(a.e) = 'object' AND EXISTS (
+                        SELECT 1 FROM jsonb_object_keys(a.e) AS k
+                         WHERE k NOT IN ('content', 'embedding', 'memory_type', 'source', 'metadata', 'namespace'))),
+                (3, 'ZA208', 'needs "content" as a string', jsonb_typeof(a.e -> 'content') IS DISTINCT FROM 'string'),
+                (4, 'ZA203', 'has empty or whitespace-only content', animus.memory_is_blank(a.e ->> 'content')),
+                (4, 'ZA214', 'has content over 500000 bytes (UTF-8)', octet_length(a.e ->> 'content') > 500000),
+                (5, 'ZA208', 'needs "memory_type" as a non-empty string',
+                    jsonb_typeof(a.e -> 'memory_type') IS DISTINCT FROM 'string' OR a.e ->> 'memory_type' = ''),
+                (6, 'ZA208', 'has a "source" that is not a string',
+                    coalesce(jsonb_typeof(a.e -> 'source'), 'null') NOT IN ('string', 'null')),
+                (7, 'ZA208', 'has "metadata" that is not an object',
+                    coalesce(jsonb_typeof(a.e -> 'metadata'), 'object') <> 'object'),
+                (8, 'ZA208', 'has a "namespace" that is not a non-empty string',
+                    a.e ? 'namespace' AND (jsonb_typeof(a.e -> 'namespace') <> 'string' OR a.e ->> 'namespace' = '')),
+                (9, 'ZA208', 'needs "embedding" as an array of numbers or a string "[0.1,...]"',
+                    coalesce(jsonb_typeof(a.e -> 'embedding'), 'null') NOT IN ('array', 'string')),
+                (10, 'ZA201', 'has an embedding component that is not a number (NaN, Infinity, a string, null)',
+                    jsonb_typeof(a.e -> 'embedding') = 'array'
+                    AND jsonb_path_exists(a.e -> 'embedding', '$[*] ? (@.type() != "number")')),
+                (11, 'ZA201', 'has an embedding component beyond the float4 range (infinite)',
+                    jsonb_typeof(a.e -> 'embedding') = 'array'
+                    AND jsonb_path_exists(a.e -> 'embedding', '$[*] ? (@ > 3.4028234e38 || @ < -3.4028234e38)'))
+            ) AS c(n, code, problem, failed)
+            WHERE c.failed IS TRUE
+            ORDER BY c.n
+            LIMIT 1) AS p
+         ORDER BY a.ord
+         LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION USING ERRCODE = bad.code,
+                MESSAGE = format('memories[%s] %s', bad.ord, bad.problem),
+                DETAIL = 'Nothing was stored (positions count from 1).',
+                HINT = CASE bad.code
+                       WHEN 'ZA201' THEN 'Every embedding component must be a finite number.'
+                       WHEN 'ZA203' THEN 'Store non-empty text (whitespace alone does not count).'
+                       WHEN 'ZA214' THEN 'Split the text into several memories; its keyword index holds at most 1 MB.'
+                       ELSE 'Each element is {"content": "...", "embedding": [...], "memory_type": "...", "source"?, "metadata"?, "namespace"?}.'
+                       END;
+        END IF;
+    END IF;
+
+    -- Every element's namespace must be in the caller's write scope (the session's role: this
+    -- runs inside the SECURITY DEFINER store_memories, as the owner).
+    scope := animus.memory_write_scope();
+    IF NOT '*' = ANY (scope) THEN
+        SELECT a.ord, coalesce(a.e ->> 'namespace', memory_store_batch.namespace) AS ns INTO bad
+          FROM jsonb_array_elements(memories) WITH ORDINALITY AS a(e, ord)
+         WHERE NOT coalesce(a.e ->> 'namespace', memory_store_batch.namespace) = ANY (scope)
+         ORDER BY a.ord
+         LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION USING ERRCODE = '42501',
+                MESSAGE = format('memories[%s] is for namespace %L, which is not in the caller''s write scope', bad.ord, left(bad.ns, 80)),
+                DETAIL = 'Nothing was stored (positions count from 1).',
+                HINT = 'An animus_admin grants it with animus.grant_memory_namespace(role, namespace, can_write => true).';
+        END IF;
+    END IF;
+
+    -- Repeats are found by (namespace, content), not by the content hash: equal texts have equal
+    -- hashes, and the table computes the hash once (its generated column) instead of twice; byte order
+    -- ("C") sorts them without the collation's cost.
+    -- Dimension and zero vector are checked per row while the INSERT reads its input: two C calls
+    -- per row; memory_check_embedding (which raises ZA200 / ZA202 naming the element) runs only
+    -- for a bad row (calling it for every row cost ~15 % of the load).
+    SELECT s.embedding_dim INTO dim FROM animus.memory_settings AS s;
+    BEGIN
+        -- input is MATERIALIZED: inlined, every reference to emb below would parse the vector
+        -- text again (three parses per row: 45 % of the load's CPU, measured).
+        RETURN QUERY
+        WITH input AS MATERIALIZED (
+            SELECT a.ord::integer AS ord,
+                   coalesce(a.e ->> 'namespace', memory_store_batch.namespace) AS ns,
+                   a.e ->> 'content' AS body,
+                   a.e ->> 'memory_type' AS mtype,
+                   a.e ->> 'source' AS src,
+                   coalesce(a.e -> 'metadata', '{}') AS meta,
+                   CASE jsonb_typeof(a.e -> 'embedding')
+                   WHEN 'string' THEN (a.e ->> 'embedding')::vector
+                   ELSE (a.e -> 'embedding')::text::vector END AS emb
+              FROM jsonb_array_elements(memories) WITH ORDINALITY AS a(e, ord)
+        ), checked AS MATERIALIZED (
+            SELECT i.*,
+                   CASE WHEN vector_dims(i.emb) <> dim OR vector_norm(i.emb) = 0
+                        THEN animus.memory_check_embedding(i.emb, format('memories[%s].embedding', i.ord)) END AS ok
+              FROM input AS i
+        ), last_of_each AS (
+            SELECT DISTINCT ON (c.ns COLLATE "C", c.body COLLATE "C") c.*
+              FROM checked AS c ORDER BY c.ns COLLATE "C", c.body COLLATE "C", c.ord DESC
+        ), written AS (
+            INSERT INTO animus.memories AS m (namespace, content, memory_type, source, metadata, embedding)
+            SELECT l.ns, l.body, l.mtype, l.src, l.meta, l.emb
+              FROM last_of_each AS l ORDER BY l.ord
+            ON CONFLICT ON CONSTRAINT memories_namespace_content_key DO UPDATE
+               SET memory_type = EXCLUDED.memory_type,
+                   source      = EXCLUDED.source,
+                   metadata    = EXCLUDED.metadata,
+                   embedding   = EXCLUDED.embedding,
+                   updated_at  = now()
+            RETURNING m.id, m.namespace, m.content, m.xmax = 0 AS is_new
+        )
+        SELECT c.ord, w.id, w.is_new
+          FROM checked AS c JOIN written AS w ON w.namespace = c.ns AND w.content = c.body
+         ORDER BY c.ord;
+    EXCEPTION WHEN data_exception THEN
+        -- pgvector rejected an embedding (NaN, Infinity, beyond float4, malformed string).
+        GET STACKED DIAGNOSTICS err_message = MESSAGE_TEXT;
+        SELECT a.ord INTO bad
+          FROM jsonb_array_elements(memories) WITH ORDINALITY AS a(e, ord)
+         WHERE jsonb_typeof(a.e -> 'embedding') = 'string'
+           AND NOT animus.memory_parses_as_vector(a.e ->> 'embedding')
+         ORDER BY a.ord LIMIT 1;
+        RAISE EXCEPTION USING ERRCODE = 'ZA201',
+            MESSAGE = format('memories[%s] has an embedding that is not a vector of finite numbers',
+                             coalesce(bad.ord::text, '?')),
+            DETAIL = format('pgvector: %s. Nothing was stored.', err_message),
+            HINT = 'Every embedding component must be a finite number; the string form is "[0.1,0.2,...]".';
+    END;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_store_batch(jsonb, text) IS
+    'The body of animus.store_memories (which see), apart so that store_memories can be SECURITY DEFINER with search_path = pg_catalog, pg_temp '
+    'while this parses vectors with pgvector''s schema on its search_path. Granted to nobody: only store_memories calls it, as the owner. '
+    'Raises ZA001, ZA200, ZA201, ZA202, ZA203, ZA208, ZA214, ZA215, 42501 (a namespace outside the caller''s write scope).';
+REVOKE ALL ON FUNCTION animus.memory_store_batch(jsonb, text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION animus.delete_memories(ids bigint[] DEFAULT NULL)
+    RETURNS bigint
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    n bigint;
+    scope text[] := animus.memory_write_scope();
+BEGIN
+    IF ids IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'ids must not be NULL', HINT = 'Pass an array of memory ids.';
+    END IF;
+    IF pg_catalog.cardinality(ids) > 10000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA215', MESSAGE = 'ids must hold at most 10000 ids',
+            DETAIL = pg_catalog.format('ids holds %s ids; nothing was deleted', pg_catalog.cardinality(ids)),
+            HINT = 'Delete in batches of at most 10000 ids.';
+    END IF;
+    DELETE FROM animus.memories AS m
+     WHERE m.id = ANY (delete_memories.ids) AND ('*' = ANY (scope) OR m.namespace = ANY (scope));
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION animus.delete_memories(bigint[]) IS
+    'Batch form of delete_memory: deletes the memories with these ids in the caller''s write scope, returns how many there were. '
+    'At most 10,000 ids a call. Runs as the owner (SECURITY DEFINER). Raises ZA001, ZA215 (more than 10,000 ids).';
+REVOKE ALL ON FUNCTION animus.delete_memories(bigint[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.delete_memories(bigint[]) TO animus_memory_writer, animus_admin;
+
+CREATE OR REPLACE FUNCTION animus.get_memory(id bigint DEFAULT NULL)
+    RETURNS SETOF animus.memories
+    STABLE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    scope text[] := animus.memory_scope('read');
+BEGIN
+    IF get_memory.id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'id must not be NULL', HINT = 'Pass the id store_memory returned.';
+    END IF;
+    RETURN QUERY SELECT m.* FROM animus.memories AS m
+                  WHERE m.id = get_memory.id AND ('*' = ANY (scope) OR m.namespace = ANY (scope));
+END
+$$;
+COMMENT ON FUNCTION animus.get_memory(bigint) IS
+    'The memory with this id, as the table row; no row if there is none or it is outside the caller''s read scope (animus.memory_scope(''read'')). '
+    'Runs as the owner (SECURITY DEFINER). Read-only (STABLE). Raises ZA001.';
+REVOKE ALL ON FUNCTION animus.get_memory(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.get_memory(bigint) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+-- ==== change memory_search (deploy/memory_search.sql) ====
+-- Deploy animus:memory_search to pg
+-- requires: memory_search@v0.4.0
+-- requires: security_memory_rls
+
+-- Tenant roles no longer read any table that holds other tenants' rows (change
+-- security_memory_private revokes SELECT): with SELECT, a leakproof comparison (=, <, >=, <=> on
+-- an index) is evaluated as an index condition BEFORE the row-level security filter, and
+-- EXPLAIN (ANALYZE) reports how many hidden rows that filter removed -- enough to rebuild another
+-- tenant's words, namespaces and neighbours. So the searches run as the owner (SECURITY DEFINER)
+-- and confine themselves: the caller's read scope (animus.memory_scope('read'), which judges the
+-- session's role, never current_user) is folded into the filter's namespace list before any
+-- table is read. The branches then see an ordinary {"namespace": {"in": [...]}} filter: the same
+-- plans as an owner's filtered search (the namespace btree, BM25 statistics of those namespaces
+-- only), and the row-level security policies still apply beneath, for an owner that is not a
+-- superuser. search_path is pg_catalog, pg_temp: the bodies use no pgvector operator (the
+-- vector branch memory_vector_candidates sets its own path, with pgvector's schema).
+
+-- The filter a search runs with: the caller's filter, checked and normalised, with its namespace
+-- condition intersected with the read scope. '*' in the scope leaves it as it is; an empty
+-- intersection is {"in": []}, which matches nothing.
+CREATE FUNCTION animus.memory_read_filters(filters jsonb DEFAULT '{}')
+    RETURNS jsonb
+    STABLE
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    f       jsonb := animus.memory_validate_filters(filters);
+    scope   text[] := animus.memory_scope('read');
+    wanted  jsonb := f -> 'namespace';
+    allowed text[];
+BEGIN
+    IF '*' = ANY (scope) THEN
+        RETURN f;
+    END IF;
+    IF wanted IS NULL THEN
+        allowed := scope;
+    ELSIF wanted ? 'in' THEN
+        allowed := ARRAY(SELECT DISTINCT x FROM unnest(animus.memory_filter_list(wanted)) AS x WHERE x = ANY (scope) ORDER BY 1);
+    ELSE
+        allowed := ARRAY(SELECT x FROM unnest(scope) AS x WHERE starts_with(x, wanted ->> 'prefix') ORDER BY 1);
+    END IF;
+    RETURN f || jsonb_build_object('namespace', jsonb_build_object('in', to_jsonb(coalesce(allowed, '{}'::text[]))));
+END
+$$;
+COMMENT ON FUNCTION animus.memory_read_filters(jsonb) IS
+    'Internal to the SECURITY DEFINER searches: filters checked and normalised by memory_validate_filters, their namespace '
+    'condition intersected with animus.memory_scope(''read'') (the session''s role). Granted to nobody. '
+    'Raises ZA204, ZA205, ZA206, ZA213 (memory_validate_filters).';
+REVOKE ALL ON FUNCTION animus.memory_read_filters(jsonb) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION animus.search_memory_vector(
+    query_embedding  vector  DEFAULT NULL,
+    k                integer DEFAULT 10,
+    filters          jsonb   DEFAULT '{}')
+    RETURNS TABLE (id bigint, namespace text, content text, memory_type text, source text, metadata jsonb,
+                   created_at timestamptz, updated_at timestamptz,
+                   distance double precision, similarity double precision, rank bigint)
+    STABLE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    f jsonb;
+BEGIN
+    PERFORM animus.memory_check_embedding(query_embedding, 'query_embedding');
+    PERFORM animus.memory_check_limit(k, 'k');
+    f := animus.memory_read_filters(filters);   -- checked, then confined to the read scope
+    RETURN QUERY
+    SELECT m.id, m.namespace, m.content, m.memory_type, m.source, m.metadata, m.created_at, m.updated_at,
+           c.distance, 1 - c.distance, row_number() OVER (ORDER BY c.distance, c.id)
+      FROM animus.memory_vector_candidates(query_embedding, f, k) AS c
+      JOIN animus.memories AS m ON m.id = c.id
+     ORDER BY c.distance, c.id;
+END
+$$;
+COMMENT ON FUNCTION animus.search_memory_vector(vector, integer, jsonb) IS
+    'The k memories nearest to query_embedding by cosine distance (HNSW, iterative scan), filtered (docs/memory.md), '
+    'nearest first, ties by id; k rows whenever k rows match. Only memories of the caller''s read scope (animus.memory_scope(''read'')); runs as the owner (SECURITY DEFINER). Read-only (STABLE): runs on a streaming replica. '
+    'Raises ZA001, ZA002 (k outside 1..1000), ZA200, ZA202, ZA204, ZA205, ZA206, ZA213 (a filter over its size limits).';
+REVOKE ALL ON FUNCTION animus.search_memory_vector(vector, integer, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.search_memory_vector(vector, integer, jsonb) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+CREATE OR REPLACE FUNCTION animus.search_memory_text(
+    query    text    DEFAULT NULL,
+    k        integer DEFAULT 10,
+    filters  jsonb   DEFAULT '{}')
+    RETURNS TABLE (id bigint, namespace text, content text, memory_type text, source text, metadata jsonb,
+                   created_at timestamptz, updated_at timestamptz,
+                   score double precision, rank bigint)
+    STABLE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    f jsonb;
+BEGIN
+    IF query IS NULL OR pg_catalog.btrim(query) = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'query must be non-empty text',
+            HINT = 'Pass the words to search for, e.g. a question in natural language.';
+    END IF;
+    PERFORM animus.memory_check_limit(k, 'k');
+    f := animus.memory_read_filters(filters);   -- checked, then confined to the read scope
+    RETURN QUERY
+    SELECT m.id, m.namespace, m.content, m.memory_type, m.source, m.metadata, m.created_at, m.updated_at,
+           c.score, pg_catalog.row_number() OVER (ORDER BY c.score DESC, c.id)
+      FROM animus.memory_text_candidates(query, f, k) AS c
+      JOIN animus.memories AS m ON m.id = c.id
+     ORDER BY c.score DESC, c.id;
+END
+$$;
+COMMENT ON FUNCTION animus.search_memory_text(text, integer, jsonb) IS
+    'The k memories that best match a natural-language query (English stemming; documents matching ANY query term are ranked), '
+    'filtered (docs/memory.md), best first, ties by id. Only memories of the caller''s read scope (animus.memory_scope(''read'')); runs as the owner (SECURITY DEFINER). Read-only (STABLE): runs on a streaming replica. '
+    'Raises ZA001 (empty query), ZA002 (k outside 1..1000), ZA204, ZA205, ZA206, ZA213 (a filter over its size limits).';
+REVOKE ALL ON FUNCTION animus.search_memory_text(text, integer, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.search_memory_text(text, integer, jsonb) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+CREATE OR REPLACE FUNCTION animus.hybrid_search(
+    query_text       text             DEFAULT NULL,
+    query_embedding  vector           DEFAULT NULL,
+    k                integer          DEFAULT 10,
+    filters          jsonb            DEFAULT '{}',
+    text_weight      double precision DEFAULT 1,
+    vector_weight    double precision DEFAULT 1,
+    rrf_k            integer          DEFAULT 60,
+    candidates       integer          DEFAULT NULL)
+    RETURNS TABLE (id bigint, namespace text, content text, memory_type text, source text, metadata jsonb,
+                   created_at timestamptz, updated_at timestamptz,
+                   score double precision, rank bigint,
+                   vector_rank bigint, text_rank bigint, vector_distance double precision, text_score double precision)
+    STABLE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    f jsonb;
+    use_text boolean;
+    use_vector boolean;
+    n integer;
+BEGIN
+    PERFORM animus.memory_check_limit(k, 'k');
+    IF text_weight IS NULL OR vector_weight IS NULL OR text_weight < 0 OR vector_weight < 0
+       OR text_weight = 'Infinity' OR vector_weight = 'Infinity' OR text_weight = 'NaN' OR vector_weight = 'NaN' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'text_weight and vector_weight must be finite numbers >= 0',
+            DETAIL = format('text_weight = %s, vector_weight = %s', text_weight, vector_weight),
+            HINT = 'Use weights such as 1 and 1; 0 switches a branch off.';
+    END IF;
+    IF rrf_k IS NULL OR rrf_k < 0 OR rrf_k > 10000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'rrf_k must be between 0 and 10000',
+            DETAIL = format('rrf_k = %s', rrf_k), HINT = 'The usual value is 60.';
+    END IF;
+    -- 3k rows per branch (at least 30, at most 1000): on nfcorpus dev a top-10 fused from 30
+    -- candidates per branch scores as 100 do, at a fraction of the work (docs/bm25.md).
+    n := coalesce(candidates, least(greatest(3 * k, 30), 1000));
+    IF n < k OR n > 1000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'candidates must be between k and 1000',
+            DETAIL = format('candidates = %s, k = %s', n, k),
+            HINT = 'Omit it for max(3k, 30) (at most 1000), the number of rows each branch contributes to the fusion.';
+    END IF;
+    use_text := query_text IS NOT NULL AND btrim(query_text) <> '' AND text_weight > 0;
+    use_vector := query_embedding IS NOT NULL AND vector_weight > 0;
+    IF NOT use_text AND NOT use_vector THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001',
+            MESSAGE = 'hybrid_search needs query_text or query_embedding (with a weight > 0)',
+            HINT = 'Pass the query text, its embedding, or both.';
+    END IF;
+    IF use_vector THEN
+        PERFORM animus.memory_check_embedding(query_embedding, 'query_embedding');
+    END IF;
+    f := animus.memory_read_filters(filters);   -- checked, then confined to the read scope
+
+    RETURN QUERY
+    WITH vec AS (
+        SELECT c.id, c.distance, row_number() OVER (ORDER BY c.distance, c.id) AS r
+          FROM animus.memory_vector_candidates(query_embedding, f, n) AS c
+         WHERE use_vector
+    ), txt AS (
+        SELECT c.id, c.score, row_number() OVER (ORDER BY c.score DESC, c.id) AS r
+          FROM animus.memory_text_candidates(query_text, f, n) AS c
+         WHERE use_text
+    ), fused AS (
+        SELECT coalesce(vec.id, txt.id) AS id,
+               coalesce(vector_weight / (rrf_k + vec.r), 0) + coalesce(text_weight / (rrf_k + txt.r), 0) AS score,
+               vec.r AS vr, txt.r AS tr, least(vec.r, txt.r) AS best, vec.distance, txt.score AS ts
+          FROM vec FULL JOIN txt ON txt.id = vec.id
+    )
+    -- The fused rows in their final order, joined to their memories in that order (a nested loop
+    -- keeps it), so LIMIT k stops after about k primary-key probes instead of one per candidate.
+    SELECT m.id, m.namespace, m.content, m.memory_type, m.source, m.metadata, m.created_at, m.updated_at,
+           fu.score, row_number() OVER (ORDER BY fu.score DESC, fu.best, fu.id),
+           fu.vr, fu.tr, fu.distance, fu.ts
+      FROM (SELECT * FROM fused ORDER BY fused.score DESC, fused.best, fused.id) AS fu
+      JOIN animus.memories AS m ON m.id = fu.id
+     ORDER BY fu.score DESC, fu.best, fu.id
+     LIMIT k;
+END
+$$;
+COMMENT ON FUNCTION animus.hybrid_search(text, vector, integer, jsonb, double precision, double precision, integer, integer) IS
+    'Vector and keyword search fused by Reciprocal Rank Fusion in one statement: each branch contributes its best '
+    'candidates (default max(3k, 30), at most 1000); score = vector_weight/(rrf_k + vector_rank) + text_weight/(rrf_k + text_rank). '
+    'A NULL/empty input or a zero weight switches its branch off. Rows carry the fused score and rank and each branch''s '
+    'rank, distance and score; ties by best branch rank, then id. Only memories of the caller''s read scope (animus.memory_scope(''read'')); runs as the owner (SECURITY DEFINER). Read-only (STABLE): runs on a streaming replica. '
+    'Raises ZA001 (no branch left), ZA002 (k, candidates, weights, rrf_k out of range), ZA200, ZA202, ZA204, ZA205, ZA206, ZA213 (a filter over its size limits).';
+REVOKE ALL ON FUNCTION animus.hybrid_search(text, vector, integer, jsonb, double precision, double precision, integer, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.hybrid_search(text, vector, integer, jsonb, double precision, double precision, integer, integer)
+    TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+-- ==== change memory_bm25 (deploy/memory_bm25.sql) ====
+-- Deploy animus:memory_bm25 to pg
+-- requires: memory_bm25@v0.4.0
+
+-- * memory_bm25_refresh took pg_advisory_xact_lock(hashtext('animus.memory_bm25_refresh')): any
+--   login may hold that key, and did: manual refreshes hung and the write-time refresh (which only
+--   tries) skipped for good, so memory_bm25_deltas grew without bound and every search summed it.
+--   Refreshes now lock the row of animus.memory_bm25_settings (FOR UPDATE needs UPDATE on it,
+--   which only the owner has), and a write waits for a running refresh once four times
+--   refresh_after rows are pending.
+-- * memory_bm25_configure and memory_bm25_reindex were SECURITY INVOKER and animus_admin may not
+--   write the settings or the postings: they run as the owner now (EXECUTE: animus_admin only).
+-- (CREATE OR REPLACE keeps each function's privileges: the refresh stays admin-only.)
+
+CREATE OR REPLACE FUNCTION animus.memory_bm25_refresh(wait boolean DEFAULT true)
+RETURNS bigint
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    folded   bigint;
+    last_id  bigint;
+    zero_ns  text[];
+    zero_terms text[];
+BEGIN
+    -- One refresher at a time, serialised by the lock on the settings row: locking it takes UPDATE
+    -- on animus.memory_bm25_settings, which only the owner holds (an advisory lock key can be held
+    -- by any login). Writers never wait for it below four times refresh_after pending rows.
+    IF wait THEN
+        PERFORM 1 FROM animus.memory_bm25_settings FOR UPDATE;
+    ELSE
+        PERFORM 1 FROM animus.memory_bm25_settings FOR UPDATE SKIP LOCKED;
+        IF NOT FOUND THEN
+            RETURN NULL;
+        END IF;
+    END IF;
+
+    WITH moved AS (
+        DELETE FROM animus.memory_bm25_deltas RETURNING id, namespace, term, df, total_len
+    ), terms AS (
+        SELECT m.namespace, m.term, sum(m.df) AS df FROM moved m
+        WHERE m.term IS NOT NULL GROUP BY m.namespace, m.term HAVING sum(m.df) <> 0
+    ), up_terms AS (
+        INSERT INTO animus.memory_bm25_term_stats AS s (namespace, term, df)
+        SELECT t.namespace, t.term, t.df FROM terms t
+        ON CONFLICT (namespace, term) DO UPDATE SET df = s.df + excluded.df
+        RETURNING s.namespace, s.term, s.df
+    ), spaces AS (
+        SELECT m.namespace, sum(m.df) AS docs, sum(m.total_len) AS total_len FROM moved m
+        WHERE m.term IS NULL GROUP BY m.namespace
+    ), up_spaces AS (
+        INSERT INTO animus.memory_bm25_namespace_stats AS s (namespace, docs, total_len)
+        SELECT sp.namespace, sp.docs, sp.total_len FROM spaces sp
+        ON CONFLICT (namespace) DO UPDATE SET docs = s.docs + excluded.docs, total_len = s.total_len + excluded.total_len
+        RETURNING s.namespace, s.docs
+    ), zero AS (
+        SELECT u.namespace, u.term FROM up_terms u WHERE u.df = 0
+        UNION ALL
+        SELECT u.namespace, NULL FROM up_spaces u WHERE u.docs = 0
+    )
+    SELECT (SELECT count(*) FROM moved), (SELECT max(id) FROM moved),
+           (SELECT pg_catalog.array_agg(z.namespace) FROM zero z), (SELECT pg_catalog.array_agg(z.term) FROM zero z)
+      INTO folded, last_id, zero_ns, zero_terms;
+
+    IF zero_ns IS NOT NULL THEN
+        DELETE FROM animus.memory_bm25_term_stats s
+        USING unnest(zero_ns, zero_terms) AS z(namespace, term)
+        WHERE z.term IS NOT NULL AND s.namespace = z.namespace AND s.term = z.term AND s.df = 0;
+        DELETE FROM animus.memory_bm25_namespace_stats s
+        USING unnest(zero_ns, zero_terms) AS z(namespace, term)
+        WHERE z.term IS NULL AND s.namespace = z.namespace AND s.docs = 0;
+    END IF;
+    IF last_id IS NOT NULL THEN
+        UPDATE animus.memory_bm25_settings SET refreshed_through = greatest(refreshed_through, last_id);
+    END IF;
+    RETURN folded;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_bm25_refresh(boolean) IS
+    'Folds the pending BM25 statistic deltas into the per-namespace statistics; returns the number of delta rows folded, or NULL when wait => false and another refresh is running (it locks the row of animus.memory_bm25_settings). Searches are exact either way (they add pending deltas); refreshing only keeps their cost bounded. Writes run it automatically past memory_bm25_settings.refresh_after pending rows. Raises nothing.';
+
+
+CREATE OR REPLACE FUNCTION animus.memory_bm25_index(ids bigint[], namespaces text[], vectors tsvector[])
+RETURNS void
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    s animus.memory_bm25_settings;
+    backlog bigint;
+BEGIN
+    SELECT * INTO s FROM animus.memory_bm25_settings;
+    WITH docs AS (
+        SELECT d.id, d.namespace, d.fts, animus.bm25_doc_len(d.fts) AS doc_len
+        FROM unnest(ids, namespaces, vectors) AS d(id, namespace, fts)
+    ), norm AS (
+        -- The average length the impacts are computed with: the namespace's folded statistics,
+        -- else (a new namespace) this statement's own memories.
+        SELECT d.namespace,
+               coalesce(max(ns.total_len::float8 / NULLIF(ns.docs, 0)), NULLIF(avg(d.doc_len), 0), 1)::float8 AS avgdl
+        FROM docs d LEFT JOIN animus.memory_bm25_namespace_stats ns ON ns.namespace = d.namespace
+        GROUP BY d.namespace
+    ), postings AS (
+        INSERT INTO animus.memory_terms (memory_id, namespace, term, tf, doc_len, impact)
+        SELECT d.id, d.namespace, u.lexeme, coalesce(pg_catalog.cardinality(u.positions), 1), d.doc_len,
+               animus.bm25_tf_weight(coalesce(pg_catalog.cardinality(u.positions), 1), d.doc_len, n.avgdl, s.k1, s.b)
+        FROM docs d JOIN norm n ON n.namespace = d.namespace CROSS JOIN LATERAL pg_catalog.unnest(d.fts) AS u
+        RETURNING namespace, term
+    )
+    INSERT INTO animus.memory_bm25_deltas (namespace, term, df, total_len)
+    SELECT p.namespace, p.term, count(*), 0 FROM postings p GROUP BY p.namespace, p.term
+    UNION ALL
+    SELECT d.namespace, NULL, count(*), sum(d.doc_len) FROM docs d GROUP BY d.namespace;
+
+    -- Past refresh_after pending rows a write folds them, unless a refresh is running; past four
+    -- times that it waits for the running one and folds, so the backlog (which every search adds
+    -- up) stays bounded even while refreshes keep colliding.
+    IF s.refresh_after > 0 THEN
+        backlog := (SELECT q.last_value FROM animus.memory_bm25_deltas_id_seq q) - s.refreshed_through;
+        IF backlog >= 4 * s.refresh_after::bigint THEN
+            PERFORM animus.memory_bm25_refresh(wait => true);
+        ELSIF backlog >= s.refresh_after THEN
+            PERFORM animus.memory_bm25_refresh(wait => false);
+        END IF;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_bm25_index(bigint[], text[], tsvector[]) IS
+    'Internal (triggers on animus.memories): writes the BM25 postings of the given memories and appends their statistic deltas; folds them (memory_bm25_refresh) past refresh_after pending rows, waiting for a running refresh past four times that. Raises nothing.';
+
+
+CREATE OR REPLACE FUNCTION animus.memory_bm25_configure(
+    k1                   double precision DEFAULT NULL,
+    b                    double precision DEFAULT NULL,
+    postings_budget      integer DEFAULT NULL,
+    max_postings_budget  integer DEFAULT NULL,
+    rescore_extra        integer DEFAULT NULL,
+    refresh_after        integer DEFAULT NULL)
+RETURNS animus.memory_bm25_settings
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    cur animus.memory_bm25_settings;
+    nxt animus.memory_bm25_settings;
+BEGIN
+    SELECT * INTO cur FROM animus.memory_bm25_settings FOR UPDATE;
+    nxt := cur;
+    nxt.k1 := coalesce(k1, cur.k1);
+    nxt.b := coalesce(b, cur.b);
+    nxt.postings_budget := coalesce(postings_budget, cur.postings_budget);
+    nxt.max_postings_budget := greatest(coalesce(max_postings_budget, cur.max_postings_budget), nxt.postings_budget);
+    nxt.rescore_extra := coalesce(rescore_extra, cur.rescore_extra);
+    nxt.refresh_after := coalesce(refresh_after, cur.refresh_after);
+    IF nxt.k1 = 'NaN' OR nxt.k1 <= 0 OR nxt.k1 > 10 OR nxt.b = 'NaN' OR nxt.b < 0 OR nxt.b > 1 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA280', MESSAGE = 'k1 must be in (0, 10] and b in [0, 1]',
+            DETAIL = pg_catalog.format('k1 = %s, b = %s', nxt.k1, nxt.b),
+            HINT = 'Usual values: k1 = 1.2, b = 0.75 (the default) or k1 = 0.9, b = 0.4.';
+    END IF;
+    IF nxt.postings_budget < 1 OR nxt.rescore_extra < 0 OR nxt.refresh_after < 0 OR nxt.max_postings_budget > 100000000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA280',
+            MESSAGE = 'postings_budget must be >= 1 (max_postings_budget <= 100000000), rescore_extra and refresh_after >= 0',
+            DETAIL = pg_catalog.format('postings_budget = %s, max_postings_budget = %s, rescore_extra = %s, refresh_after = %s',
+                                       nxt.postings_budget, nxt.max_postings_budget, nxt.rescore_extra, nxt.refresh_after),
+            HINT = 'See docs/bm25.md, "Settings", for what each one trades.';
+    END IF;
+    UPDATE animus.memory_bm25_settings AS t
+       SET k1 = nxt.k1, b = nxt.b, postings_budget = nxt.postings_budget, max_postings_budget = nxt.max_postings_budget,
+           rescore_extra = nxt.rescore_extra, refresh_after = nxt.refresh_after
+     RETURNING t.* INTO nxt;
+    RETURN nxt;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_bm25_configure(double precision, double precision, integer, integer, integer, integer) IS
+    'Changes BM25 settings (NULL keeps a value) and returns them. Runs as the owner (SECURITY DEFINER; animus_admin only). Scores use the new k1/b at once; the impact order of '
+    'existing postings follows after animus.memory_bm25_reindex(). Raises ZA280 (a value out of range).';
+
+
+CREATE OR REPLACE FUNCTION animus.memory_bm25_reindex(namespace text DEFAULT NULL)
+RETURNS bigint
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    s animus.memory_bm25_settings;
+    n bigint;
+BEGIN
+    PERFORM animus.memory_bm25_refresh();
+    SELECT * INTO s FROM animus.memory_bm25_settings;
+    UPDATE animus.memory_terms AS mt
+       SET impact = animus.bm25_tf_weight(mt.tf, mt.doc_len, ns.total_len::float8 / ns.docs, s.k1, s.b)
+      FROM animus.memory_bm25_namespace_stats AS ns
+     WHERE ns.namespace = mt.namespace AND ns.docs > 0 AND ns.total_len > 0
+       AND (memory_bm25_reindex.namespace IS NULL OR mt.namespace = memory_bm25_reindex.namespace);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_bm25_reindex(text) IS
+    'Runs as the owner (SECURITY DEFINER; animus_admin only). Refreshes the statistics, then recomputes the impact (retrieval order) of every posting of a namespace (NULL = all) '
+    'with the current k1, b and average length; returns the postings rewritten. Run it after changing k1/b or after a '
+    'namespace''s average length has drifted (docs/bm25.md). Rewrites every posting: schedule it off-peak. Raises nothing.';
+
+-- ==== change security_memory_rls (deploy/security_memory_rls.sql) ====
+-- Deploy animus:security_memory_rls to pg
+-- requires: security_memory_rls@v0.4.0
+
+-- Namespace grants keyed by the role's OID, not its name. By name, a grant outlived DROP ROLE
+-- (roles are cluster objects: no trigger sees them go) and a later role created with the same
+-- name inherited the tenant. An OID is never the OID of another live role: a dropped role's
+-- grants match no role, memory_scope ignores them, and grant/revoke delete them when they run.
+-- role_name stays as the name at grant time (what an admin reads). A role renamed keeps its
+-- grants, as it keeps its privileges.
+ALTER TABLE animus.memory_namespace_grants ADD COLUMN role_oid oid;
+UPDATE animus.memory_namespace_grants AS g SET role_oid = r.oid
+  FROM pg_catalog.pg_roles AS r WHERE r.rolname = g.role_name;
+DELETE FROM animus.memory_namespace_grants WHERE role_oid IS NULL;   -- grants of roles already dropped
+ALTER TABLE animus.memory_namespace_grants
+    ALTER COLUMN role_oid SET NOT NULL,
+    DROP CONSTRAINT memory_namespace_grants_pkey,
+    ADD CONSTRAINT memory_namespace_grants_pkey PRIMARY KEY (role_oid, namespace);
+COMMENT ON COLUMN animus.memory_namespace_grants.role_oid IS
+    'The role granted (pg_roles.oid): a grant belongs to this role only, never to a later role of the same name.';
+COMMENT ON COLUMN animus.memory_namespace_grants.role_name IS
+    'The role''s name when it was granted (for reading; the grant follows role_oid).';
+
+CREATE OR REPLACE FUNCTION animus.memory_scope(access text DEFAULT 'read')
+    RETURNS text[]
+    STABLE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    caller   name := animus.memory_caller();
+    granted  text[];
+    narrowed text[];
+    setting  text := pg_catalog.current_setting('animus.namespaces', true);
+BEGIN
+    IF access IS NULL OR access NOT IN ('read', 'write') THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA004', MESSAGE = 'access must be ''read'' or ''write''',
+            DETAIL = pg_catalog.format('access = %L', pg_catalog.left(access, 40)),
+            HINT = 'Pass ''read'' (namespaces you may see) or ''write'' (namespaces you may change).';
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = caller AND (r.rolsuper OR r.rolbypassrls)) THEN
+        granted := ARRAY['*'];
+    ELSE
+        -- joined on the OID: the grants of a dropped role match no role
+        SELECT coalesce(pg_catalog.array_agg(DISTINCT g.namespace), '{}') INTO granted
+          FROM animus.memory_namespace_grants AS g
+          JOIN pg_catalog.pg_roles AS r ON r.oid = g.role_oid
+         WHERE pg_catalog.pg_has_role(caller, r.oid, 'USAGE')
+           AND (access = 'read' OR g.can_write);
+    END IF;
+    IF setting IS NULL OR pg_catalog.btrim(setting) = '' THEN
+        RETURN granted;
+    END IF;
+    SELECT coalesce(pg_catalog.array_agg(DISTINCT n), '{}') INTO narrowed
+      FROM (SELECT pg_catalog.btrim(x) AS n FROM pg_catalog.unnest(pg_catalog.string_to_array(setting, ',')) AS x) AS s
+     WHERE s.n <> '' AND (s.n = ANY (granted) OR '*' = ANY (granted));
+    RETURN narrowed;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_scope(text) IS
+    'The namespaces of animus.memories the caller may read (access => ''read'') or write (''write''): the namespaces granted in '
+    'animus.memory_namespace_grants to the caller or a role it is a member of (by role OID: grants of a dropped role count for '
+    'nobody), intersected with the session setting animus.namespaces (comma-separated) when that is set; ''{*}'' means every '
+    'namespace (superusers, BYPASSRLS roles, grants of ''*''). The searches and the row-level security policies of '
+    'animus.memories call it. Raises ZA004 (access).';
+
+CREATE OR REPLACE FUNCTION animus.grant_memory_namespace(role_name text DEFAULT NULL, namespace text DEFAULT NULL, can_write boolean DEFAULT false)
+    RETURNS void
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    role_id oid;
+BEGIN
+    IF role_name IS NULL OR role_name = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'role_name must be a role name',
+            HINT = 'Pass the login or group role that may see the namespace.';
+    END IF;
+    SELECT r.oid INTO role_id FROM pg_catalog.pg_roles AS r WHERE r.rolname = grant_memory_namespace.role_name;
+    IF role_id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA320', MESSAGE = 'role_name names no role',
+            DETAIL = pg_catalog.format('role_name = %L', pg_catalog.left(role_name, 80)),
+            HINT = 'Create the role first, then grant it namespaces.';
+    END IF;
+    IF namespace IS NULL OR namespace = '' OR pg_catalog.length(namespace) > 200 OR pg_catalog.strpos(namespace, ',') > 0 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA321', MESSAGE = 'namespace must be non-empty, at most 200 characters, without commas',
+            DETAIL = pg_catalog.format('namespace = %L', pg_catalog.left(namespace, 80)),
+            HINT = 'Pass the namespace the role may see, or ''*'' for every namespace.';
+    END IF;
+    -- grants of roles dropped since: they match nobody, and go now
+    DELETE FROM animus.memory_namespace_grants AS g
+     WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles AS r WHERE r.oid = g.role_oid);
+    INSERT INTO animus.memory_namespace_grants AS g (role_oid, role_name, namespace, can_write)
+    VALUES (role_id, grant_memory_namespace.role_name, grant_memory_namespace.namespace, coalesce(grant_memory_namespace.can_write, false))
+    ON CONFLICT ON CONSTRAINT memory_namespace_grants_pkey DO UPDATE
+       SET can_write = EXCLUDED.can_write, role_name = EXCLUDED.role_name, granted_at = pg_catalog.now(), granted_by = session_user;
+END
+$$;
+COMMENT ON FUNCTION animus.grant_memory_namespace(text, text, boolean) IS
+    'Lets role_name (and its members) read the memories of namespace (''*'' = every namespace), and change them if can_write. '
+    'Granting again replaces can_write. The grant is kept by role OID: it ends with DROP ROLE and never passes to a later role '
+    'of the same name (grants of dropped roles are deleted here). animus_admin only. '
+    'Raises ZA001 (role_name), ZA320 (no such role), ZA321 (namespace).';
+
+CREATE OR REPLACE FUNCTION animus.revoke_memory_namespace(role_name text DEFAULT NULL, namespace text DEFAULT NULL)
+    RETURNS boolean
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    found_one boolean;
+BEGIN
+    IF role_name IS NULL OR namespace IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'role_name and namespace must not be NULL',
+            HINT = 'Pass the role and the namespace of a grant (see animus.memory_namespace_grants).';
+    END IF;
+    DELETE FROM animus.memory_namespace_grants AS g
+     WHERE g.namespace = revoke_memory_namespace.namespace
+       AND g.role_oid = (SELECT r.oid FROM pg_catalog.pg_roles AS r WHERE r.rolname = revoke_memory_namespace.role_name);
+    found_one := FOUND;
+    DELETE FROM animus.memory_namespace_grants AS g
+     WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles AS r WHERE r.oid = g.role_oid);
+    RETURN found_one;
+END
+$$;
+COMMENT ON FUNCTION animus.revoke_memory_namespace(text, text) IS
+    'Removes the grant of namespace to the role now named role_name; true if there was one. Also deletes the grants of roles '
+    'dropped since. animus_admin only. Raises ZA001.';
+
+-- ==== change security_memory_private (deploy/security_memory_private.sql) ====
+-- Deploy animus:security_memory_private to pg
+-- requires: memory_search
+-- requires: memory_store
+-- requires: memory_bm25
+-- requires: security_memory_rls
+
+-- Tenant roles hold no privilege on a table that holds other tenants' rows. With SELECT and
+-- row-level security alone, a reader's leakproof comparisons (=, <, >=, and
+-- pgvector's <=>) ran as index conditions BEFORE the policy's filter, and EXPLAIN (ANALYZE)
+-- printed how many hidden rows the filter then removed ("Rows Removed by Filter"): a prefix
+-- search on memory_terms rebuilt another tenant's words, the same on memories.namespace listed
+-- the tenants, on content_hash confirmed a guessed text, on embedding <=> counted hidden
+-- neighbours, and a plain EXPLAIN estimated their row counts. memory_bm25_settings and the
+-- deltas' ids count every tenant's writes. Reads now go through the SECURITY DEFINER functions
+-- (search_memory_text, search_memory_vector, hybrid_search, get_memory), which filter on the
+-- caller's scope themselves; the policies stay as a second layer under a non-superuser owner.
+-- animus_admin (trusted, scope '*') keeps SELECT. animus.memory_settings (the embedding model
+-- and dimension, no tenant data) stays readable.
+REVOKE SELECT ON animus.memories, animus.memory_terms, animus.memory_bm25_settings,
+                 animus.memory_bm25_namespace_stats, animus.memory_bm25_term_stats, animus.memory_bm25_deltas
+    FROM animus_memory_reader;
+GRANT SELECT ON animus.memories, animus.memory_terms, animus.memory_bm25_settings,
+                animus.memory_bm25_namespace_stats, animus.memory_bm25_term_stats, animus.memory_bm25_deltas
+    TO animus_admin;
 
 COMMIT;

@@ -406,6 +406,11 @@ BEGIN
     IF ids IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'ids must not be NULL', HINT = 'Pass an array of memory ids.';
     END IF;
+    IF pg_catalog.cardinality(ids) > 10000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA215', MESSAGE = 'ids must hold at most 10000 ids',
+            DETAIL = pg_catalog.format('ids holds %s ids; nothing was deleted', pg_catalog.cardinality(ids)),
+            HINT = 'Delete in batches of at most 10000 ids.';
+    END IF;
     DELETE FROM animus.memories AS m
      WHERE m.id = ANY (delete_memories.ids) AND ('*' = ANY (scope) OR m.namespace = ANY (scope));
     GET DIAGNOSTICS n = ROW_COUNT;
@@ -417,7 +422,7 @@ $$;
 -- Name: FUNCTION delete_memories(ids bigint[]); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.delete_memories(ids bigint[]) IS 'Batch form of delete_memory: deletes the memories with these ids in the caller''s write scope, returns how many there were. Runs as the owner (SECURITY DEFINER). Raises ZA001.';
+COMMENT ON FUNCTION animus.delete_memories(ids bigint[]) IS 'Batch form of delete_memory: deletes the memories with these ids in the caller''s write scope, returns how many there were. At most 10,000 ids a call. Runs as the owner (SECURITY DEFINER). Raises ZA001, ZA215 (more than 10,000 ids).';
 
 --
 -- Name: delete_memory(bigint); Type: FUNCTION; Schema: animus; Owner: -
@@ -718,14 +723,17 @@ COMMENT ON COLUMN animus.memories.content_hash IS 'animus.memory_content_hash(co
 --
 
 CREATE FUNCTION animus.get_memory(id bigint DEFAULT NULL::bigint) RETURNS SETOF animus.memories
-    LANGUAGE plpgsql STABLE
-    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
+DECLARE
+    scope text[] := animus.memory_scope('read');
 BEGIN
     IF get_memory.id IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'id must not be NULL', HINT = 'Pass the id store_memory returned.';
     END IF;
-    RETURN QUERY SELECT m.* FROM animus.memories AS m WHERE m.id = get_memory.id;
+    RETURN QUERY SELECT m.* FROM animus.memories AS m
+                  WHERE m.id = get_memory.id AND ('*' = ANY (scope) OR m.namespace = ANY (scope));
 END
 $$;
 
@@ -733,7 +741,7 @@ $$;
 -- Name: FUNCTION get_memory(id bigint); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.get_memory(id bigint) IS 'The memory with this id, as the table row (no row if there is none or it is not visible to the caller). Read-only (STABLE). Raises ZA001.';
+COMMENT ON FUNCTION animus.get_memory(id bigint) IS 'The memory with this id, as the table row; no row if there is none or it is outside the caller''s read scope (animus.memory_scope(''read'')). Runs as the owner (SECURITY DEFINER). Read-only (STABLE). Raises ZA001.';
 
 --
 -- Name: get_work(uuid); Type: FUNCTION; Schema: animus; Owner: -
@@ -849,12 +857,15 @@ CREATE FUNCTION animus.grant_memory_namespace(role_name text DEFAULT NULL::text,
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
+DECLARE
+    role_id oid;
 BEGIN
     IF role_name IS NULL OR role_name = '' THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'role_name must be a role name',
             HINT = 'Pass the login or group role that may see the namespace.';
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = grant_memory_namespace.role_name) THEN
+    SELECT r.oid INTO role_id FROM pg_catalog.pg_roles AS r WHERE r.rolname = grant_memory_namespace.role_name;
+    IF role_id IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA320', MESSAGE = 'role_name names no role',
             DETAIL = pg_catalog.format('role_name = %L', pg_catalog.left(role_name, 80)),
             HINT = 'Create the role first, then grant it namespaces.';
@@ -864,10 +875,13 @@ BEGIN
             DETAIL = pg_catalog.format('namespace = %L', pg_catalog.left(namespace, 80)),
             HINT = 'Pass the namespace the role may see, or ''*'' for every namespace.';
     END IF;
-    INSERT INTO animus.memory_namespace_grants AS g (role_name, namespace, can_write)
-    VALUES (grant_memory_namespace.role_name, grant_memory_namespace.namespace, coalesce(grant_memory_namespace.can_write, false))
+    -- grants of roles dropped since: they match nobody, and go now
+    DELETE FROM animus.memory_namespace_grants AS g
+     WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles AS r WHERE r.oid = g.role_oid);
+    INSERT INTO animus.memory_namespace_grants AS g (role_oid, role_name, namespace, can_write)
+    VALUES (role_id, grant_memory_namespace.role_name, grant_memory_namespace.namespace, coalesce(grant_memory_namespace.can_write, false))
     ON CONFLICT ON CONSTRAINT memory_namespace_grants_pkey DO UPDATE
-       SET can_write = EXCLUDED.can_write, granted_at = pg_catalog.now(), granted_by = session_user;
+       SET can_write = EXCLUDED.can_write, role_name = EXCLUDED.role_name, granted_at = pg_catalog.now(), granted_by = session_user;
 END
 $$;
 
@@ -875,7 +889,7 @@ $$;
 -- Name: FUNCTION grant_memory_namespace(role_name text, namespace text, can_write boolean); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.grant_memory_namespace(role_name text, namespace text, can_write boolean) IS 'Lets role_name (and its members) read the memories of namespace (''*'' = every namespace), and change them if can_write. Granting again replaces can_write. animus_admin only. Raises ZA001 (role_name), ZA320 (no such role), ZA321 (namespace).';
+COMMENT ON FUNCTION animus.grant_memory_namespace(role_name text, namespace text, can_write boolean) IS 'Lets role_name (and its members) read the memories of namespace (''*'' = every namespace), and change them if can_write. Granting again replaces can_write. The grant is kept by role OID: it ends with DROP ROLE and never passes to a later role of the same name (grants of dropped roles are deleted here). animus_admin only. Raises ZA001 (role_name), ZA320 (no such role), ZA321 (namespace).';
 
 --
 -- Name: grant_queue(text, text); Type: FUNCTION; Schema: animus; Owner: -
@@ -980,8 +994,8 @@ COMMENT ON FUNCTION animus.heartbeat_work(work_id uuid, extend interval, attempt
 --
 
 CREATE FUNCTION animus.hybrid_search(query_text text DEFAULT NULL::text, query_embedding public.vector DEFAULT NULL::public.vector, k integer DEFAULT 10, filters jsonb DEFAULT '{}'::jsonb, text_weight double precision DEFAULT 1, vector_weight double precision DEFAULT 1, rrf_k integer DEFAULT 60, candidates integer DEFAULT NULL::integer) RETURNS TABLE(id bigint, namespace text, content text, memory_type text, source text, metadata jsonb, created_at timestamp with time zone, updated_at timestamp with time zone, score double precision, rank bigint, vector_rank bigint, text_rank bigint, vector_distance double precision, text_score double precision)
-    LANGUAGE plpgsql STABLE
-    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
     f jsonb;
@@ -1018,7 +1032,7 @@ BEGIN
     IF use_vector THEN
         PERFORM animus.memory_check_embedding(query_embedding, 'query_embedding');
     END IF;
-    f := animus.memory_validate_filters(filters);
+    f := animus.memory_read_filters(filters);   -- checked, then confined to the read scope
 
     RETURN QUERY
     WITH vec AS (
@@ -1051,7 +1065,7 @@ $$;
 -- Name: FUNCTION hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer) IS 'Vector and keyword search fused by Reciprocal Rank Fusion in one statement: each branch contributes its best candidates (default max(3k, 30), at most 1000); score = vector_weight/(rrf_k + vector_rank) + text_weight/(rrf_k + text_rank). A NULL/empty input or a zero weight switches its branch off. Rows carry the fused score and rank and each branch''s rank, distance and score; ties by best branch rank, then id. Read-only (STABLE): runs on a streaming replica. Raises ZA001 (no branch left), ZA002 (k, candidates, weights, rrf_k out of range), ZA200, ZA202, ZA204, ZA205, ZA206.';
+COMMENT ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer) IS 'Vector and keyword search fused by Reciprocal Rank Fusion in one statement: each branch contributes its best candidates (default max(3k, 30), at most 1000); score = vector_weight/(rrf_k + vector_rank) + text_weight/(rrf_k + text_rank). A NULL/empty input or a zero weight switches its branch off. Rows carry the fused score and rank and each branch''s rank, distance and score; ties by best branch rank, then id. Only memories of the caller''s read scope (animus.memory_scope(''read'')); runs as the owner (SECURITY DEFINER). Read-only (STABLE): runs on a streaming replica. Raises ZA001 (no branch left), ZA002 (k, candidates, weights, rrf_k out of range), ZA200, ZA202, ZA204, ZA205, ZA206, ZA213 (a filter over its size limits).';
 
 --
 -- Name: memory_begin_bulk_load(); Type: FUNCTION; Schema: animus; Owner: -
@@ -1277,7 +1291,7 @@ COMMENT ON TABLE animus.memory_bm25_settings IS 'BM25 settings (one row; change 
 --
 
 CREATE FUNCTION animus.memory_bm25_configure(k1 double precision DEFAULT NULL::double precision, b double precision DEFAULT NULL::double precision, postings_budget integer DEFAULT NULL::integer, max_postings_budget integer DEFAULT NULL::integer, rescore_extra integer DEFAULT NULL::integer, refresh_after integer DEFAULT NULL::integer) RETURNS animus.memory_bm25_settings
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
@@ -1316,7 +1330,7 @@ $$;
 -- Name: FUNCTION memory_bm25_configure(k1 double precision, b double precision, postings_budget integer, max_postings_budget integer, rescore_extra integer, refresh_after integer); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.memory_bm25_configure(k1 double precision, b double precision, postings_budget integer, max_postings_budget integer, rescore_extra integer, refresh_after integer) IS 'Changes BM25 settings (NULL keeps a value) and returns them. Scores use the new k1/b at once; the impact order of existing postings follows after animus.memory_bm25_reindex(). Raises ZA280 (a value out of range).';
+COMMENT ON FUNCTION animus.memory_bm25_configure(k1 double precision, b double precision, postings_budget integer, max_postings_budget integer, rescore_extra integer, refresh_after integer) IS 'Changes BM25 settings (NULL keeps a value) and returns them. Runs as the owner (SECURITY DEFINER; animus_admin only). Scores use the new k1/b at once; the impact order of existing postings follows after animus.memory_bm25_reindex(). Raises ZA280 (a value out of range).';
 
 --
 -- Name: memory_bm25_index(bigint[], text[], tsvector[]); Type: FUNCTION; Schema: animus; Owner: -
@@ -1328,6 +1342,7 @@ CREATE FUNCTION animus.memory_bm25_index(ids bigint[], namespaces text[], vector
     AS $$
 DECLARE
     s animus.memory_bm25_settings;
+    backlog bigint;
 BEGIN
     SELECT * INTO s FROM animus.memory_bm25_settings;
     WITH docs AS (
@@ -1352,9 +1367,16 @@ BEGIN
     UNION ALL
     SELECT d.namespace, NULL, count(*), sum(d.doc_len) FROM docs d GROUP BY d.namespace;
 
-    IF s.refresh_after > 0
-       AND (SELECT q.last_value FROM animus.memory_bm25_deltas_id_seq q) - s.refreshed_through >= s.refresh_after THEN
-        PERFORM animus.memory_bm25_refresh(wait => false);
+    -- Past refresh_after pending rows a write folds them, unless a refresh is running; past four
+    -- times that it waits for the running one and folds, so the backlog (which every search adds
+    -- up) stays bounded even while refreshes keep colliding.
+    IF s.refresh_after > 0 THEN
+        backlog := (SELECT q.last_value FROM animus.memory_bm25_deltas_id_seq q) - s.refreshed_through;
+        IF backlog >= 4 * s.refresh_after::bigint THEN
+            PERFORM animus.memory_bm25_refresh(wait => true);
+        ELSIF backlog >= s.refresh_after THEN
+            PERFORM animus.memory_bm25_refresh(wait => false);
+        END IF;
     END IF;
 END
 $$;
@@ -1363,7 +1385,7 @@ $$;
 -- Name: FUNCTION memory_bm25_index(ids bigint[], namespaces text[], vectors tsvector[]); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.memory_bm25_index(ids bigint[], namespaces text[], vectors tsvector[]) IS 'Internal (triggers on animus.memories): writes the BM25 postings of the given memories and appends their statistic deltas. Raises nothing.';
+COMMENT ON FUNCTION animus.memory_bm25_index(ids bigint[], namespaces text[], vectors tsvector[]) IS 'Internal (triggers on animus.memories): writes the BM25 postings of the given memories and appends their statistic deltas; folds them (memory_bm25_refresh) past refresh_after pending rows, waiting for a running refresh past four times that. Raises nothing.';
 
 --
 -- Name: memory_bm25_refresh(boolean); Type: FUNCTION; Schema: animus; Owner: -
@@ -1379,11 +1401,16 @@ DECLARE
     zero_ns  text[];
     zero_terms text[];
 BEGIN
-    -- One refresher at a time; writers never wait for it (they only append deltas).
+    -- One refresher at a time, serialised by the lock on the settings row: locking it takes UPDATE
+    -- on animus.memory_bm25_settings, which only the owner holds (an advisory lock key can be held
+    -- by any login). Writers never wait for it below four times refresh_after pending rows.
     IF wait THEN
-        PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('animus.memory_bm25_refresh'));
-    ELSIF NOT pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtext('animus.memory_bm25_refresh')) THEN
-        RETURN NULL;
+        PERFORM 1 FROM animus.memory_bm25_settings FOR UPDATE;
+    ELSE
+        PERFORM 1 FROM animus.memory_bm25_settings FOR UPDATE SKIP LOCKED;
+        IF NOT FOUND THEN
+            RETURN NULL;
+        END IF;
     END IF;
 
     WITH moved AS (
@@ -1432,14 +1459,14 @@ $$;
 -- Name: FUNCTION memory_bm25_refresh(wait boolean); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.memory_bm25_refresh(wait boolean) IS 'Folds the pending BM25 statistic deltas into the per-namespace statistics; returns the number of delta rows folded, or NULL when wait => false and another refresh holds the lock. Searches are exact either way (they add pending deltas); refreshing only keeps their cost bounded. Writes run it automatically past memory_bm25_settings.refresh_after pending rows. Raises nothing.';
+COMMENT ON FUNCTION animus.memory_bm25_refresh(wait boolean) IS 'Folds the pending BM25 statistic deltas into the per-namespace statistics; returns the number of delta rows folded, or NULL when wait => false and another refresh is running (it locks the row of animus.memory_bm25_settings). Searches are exact either way (they add pending deltas); refreshing only keeps their cost bounded. Writes run it automatically past memory_bm25_settings.refresh_after pending rows. Raises nothing.';
 
 --
 -- Name: memory_bm25_reindex(text); Type: FUNCTION; Schema: animus; Owner: -
 --
 
 CREATE FUNCTION animus.memory_bm25_reindex(namespace text DEFAULT NULL::text) RETURNS bigint
-    LANGUAGE plpgsql
+    LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
@@ -1462,7 +1489,7 @@ $$;
 -- Name: FUNCTION memory_bm25_reindex(namespace text); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.memory_bm25_reindex(namespace text) IS 'Refreshes the statistics, then recomputes the impact (retrieval order) of every posting of a namespace (NULL = all) with the current k1, b and average length; returns the postings rewritten. Run it after changing k1/b or after a namespace''s average length has drifted (docs/bm25.md). Rewrites every posting: schedule it off-peak. Raises nothing.';
+COMMENT ON FUNCTION animus.memory_bm25_reindex(namespace text) IS 'Runs as the owner (SECURITY DEFINER; animus_admin only). Refreshes the statistics, then recomputes the impact (retrieval order) of every posting of a namespace (NULL = all) with the current k1, b and average length; returns the postings rewritten. Run it after changing k1/b or after a namespace''s average length has drifted (docs/bm25.md). Rewrites every posting: schedule it off-peak. Raises nothing.';
 
 --
 -- Name: memory_bm25_topk(text, jsonb, integer, integer); Type: FUNCTION; Schema: animus; Owner: -
@@ -1768,10 +1795,15 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'content must not be NULL',
             HINT = 'Pass the text of the memory.';
     END IF;
-    IF pg_catalog.btrim(content) = '' THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA203', MESSAGE = 'content must not be empty',
+    IF animus.memory_is_blank(content) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA203', MESSAGE = 'content must not be empty or only whitespace',
             DETAIL = pg_catalog.format('content = %L', pg_catalog.left(content, 40)),
-            HINT = 'Store non-empty text.';
+            HINT = 'Store non-empty text (spaces, tabs, line breaks and no-break spaces alone do not count).';
+    END IF;
+    IF pg_catalog.octet_length(content) > 500000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA214', MESSAGE = 'content must be at most 500000 bytes (UTF-8)',
+            DETAIL = pg_catalog.format('content is %s bytes', pg_catalog.octet_length(content)),
+            HINT = 'Split the text into several memories (e.g. by section or paragraph); its keyword index (a tsvector) holds at most 1 MB.';
     END IF;
     IF memory_type IS NULL OR memory_type = '' THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'memory_type must be a non-empty string',
@@ -1793,7 +1825,7 @@ $$;
 -- Name: FUNCTION memory_check_fields(content text, memory_type text, namespace text, metadata jsonb); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.memory_check_fields(content text, memory_type text, namespace text, metadata jsonb) IS 'Raises unless content, memory_type and namespace are non-empty and metadata is an object (or NULL). Raises ZA001, ZA203, ZA003.';
+COMMENT ON FUNCTION animus.memory_check_fields(content text, memory_type text, namespace text, metadata jsonb) IS 'Raises unless content, memory_type and namespace are non-empty and metadata is an object (or NULL). Raises ZA001, ZA203 (empty or whitespace-only content), ZA214 (content over 500,000 bytes), ZA003.';
 
 --
 -- Name: memory_check_limit(integer, text, integer); Type: FUNCTION; Schema: animus; Owner: -
@@ -1955,6 +1987,21 @@ $$;
 COMMENT ON FUNCTION animus.memory_finish_reembedding() IS 'Ends a change of embedding model once every memory has a new embedding: embedding NOT NULL again, HNSW index rebuilt (raise maintenance_work_mem first for large tables); returns the number of memories. Raises ZA209 (no re-embedding in progress), ZA210 (memories still lack an embedding).';
 
 --
+-- Name: memory_is_blank(text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_is_blank(content text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN (btrim(content, ' 	
+                 　﻿'::text) = ''::text);
+
+--
+-- Name: FUNCTION memory_is_blank(content text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_is_blank(content text) IS 'True when content is empty or only whitespace (ASCII and Unicode spaces, tabs, line breaks, no-break spaces). Raises nothing.';
+
+--
 -- Name: memory_normalize_text_filter(text, jsonb); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -2009,6 +2056,12 @@ BEGIN
                 DETAIL = pg_catalog.format('filters.%s = %s', field, value),
                 HINT = pg_catalog.format('Example: {"%s": ["x", "y"]}.', field);
         END IF;
+        IF pg_catalog.jsonb_array_length(operand) > 100 THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA213',
+                MESSAGE = pg_catalog.format('filters.%s must list at most 100 strings', field),
+                DETAIL = pg_catalog.format('filters.%s lists %s strings', field, pg_catalog.jsonb_array_length(operand)),
+                HINT = 'Use a prefix ({"prefix": "x"}) or a metadata tag instead of a long list, or search in several calls.';
+        END IF;
         RETURN pg_catalog.jsonb_build_object('in', operand);
     ELSE
         RAISE EXCEPTION USING ERRCODE = 'ZA206',
@@ -2023,7 +2076,7 @@ $$;
 -- Name: FUNCTION memory_normalize_text_filter(field text, value jsonb); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.memory_normalize_text_filter(field text, value jsonb) IS 'Internal to memory_validate_filters: normalises one text filter to {"in": [...]} or {"prefix": "..."}. Raises ZA204, ZA206.';
+COMMENT ON FUNCTION animus.memory_normalize_text_filter(field text, value jsonb) IS 'Internal to memory_validate_filters: normalises one text filter to {"in": [...]} or {"prefix": "..."}. Raises ZA204, ZA206, ZA213 (a list of more than 100 strings).';
 
 --
 -- Name: memory_or_tsquery(text); Type: FUNCTION; Schema: animus; Owner: -
@@ -2062,6 +2115,40 @@ $$;
 COMMENT ON FUNCTION animus.memory_parses_as_vector(value text) IS 'True if value is valid pgvector text ([finite numbers]); false otherwise. Raises nothing.';
 
 --
+-- Name: memory_read_filters(jsonb); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_read_filters(filters jsonb DEFAULT '{}'::jsonb) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    f       jsonb := animus.memory_validate_filters(filters);
+    scope   text[] := animus.memory_scope('read');
+    wanted  jsonb := f -> 'namespace';
+    allowed text[];
+BEGIN
+    IF '*' = ANY (scope) THEN
+        RETURN f;
+    END IF;
+    IF wanted IS NULL THEN
+        allowed := scope;
+    ELSIF wanted ? 'in' THEN
+        allowed := ARRAY(SELECT DISTINCT x FROM unnest(animus.memory_filter_list(wanted)) AS x WHERE x = ANY (scope) ORDER BY 1);
+    ELSE
+        allowed := ARRAY(SELECT x FROM unnest(scope) AS x WHERE starts_with(x, wanted ->> 'prefix') ORDER BY 1);
+    END IF;
+    RETURN f || jsonb_build_object('namespace', jsonb_build_object('in', to_jsonb(coalesce(allowed, '{}'::text[]))));
+END
+$$;
+
+--
+-- Name: FUNCTION memory_read_filters(filters jsonb); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_read_filters(filters jsonb) IS 'Internal to the SECURITY DEFINER searches: filters checked and normalised by memory_validate_filters, their namespace condition intersected with animus.memory_scope(''read'') (the session''s role). Granted to nobody. Raises ZA204, ZA205, ZA206, ZA213 (memory_validate_filters).';
+
+--
 -- Name: memory_scope(text); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -2083,9 +2170,10 @@ BEGIN
     IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = caller AND (r.rolsuper OR r.rolbypassrls)) THEN
         granted := ARRAY['*'];
     ELSE
+        -- joined on the OID: the grants of a dropped role match no role
         SELECT coalesce(pg_catalog.array_agg(DISTINCT g.namespace), '{}') INTO granted
           FROM animus.memory_namespace_grants AS g
-          JOIN pg_catalog.pg_roles AS r ON r.rolname = g.role_name
+          JOIN pg_catalog.pg_roles AS r ON r.oid = g.role_oid
          WHERE pg_catalog.pg_has_role(caller, r.oid, 'USAGE')
            AND (access = 'read' OR g.can_write);
     END IF;
@@ -2103,7 +2191,7 @@ $$;
 -- Name: FUNCTION memory_scope(access text); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.memory_scope(access text) IS 'The namespaces of animus.memories the caller may read (access => ''read'') or write (''write''): the namespaces granted in animus.memory_namespace_grants to the caller or a role it is a member of, intersected with the session setting animus.namespaces (comma-separated) when that is set; ''{*}'' means every namespace (superusers, BYPASSRLS roles, grants of ''*''). The row-level security policies of animus.memories call it. Raises ZA004 (access).';
+COMMENT ON FUNCTION animus.memory_scope(access text) IS 'The namespaces of animus.memories the caller may read (access => ''read'') or write (''write''): the namespaces granted in animus.memory_namespace_grants to the caller or a role it is a member of (by role OID: grants of a dropped role count for nobody), intersected with the session setting animus.namespaces (comma-separated) when that is set; ''{*}'' means every namespace (superusers, BYPASSRLS roles, grants of ''*''). The searches and the row-level security policies of animus.memories call it. Raises ZA004 (access).';
 
 --
 -- Name: memory_store_batch(jsonb, text); Type: FUNCTION; Schema: animus; Owner: -
@@ -2125,6 +2213,12 @@ BEGIN
             DETAIL = format('memories is %s', coalesce(jsonb_typeof(memories), 'NULL')),
             HINT = 'Pass [{"content": "...", "embedding": [...], "memory_type": "..."}, ...].';
     END IF;
+    IF jsonb_array_length(memories) > 10000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA215',
+            MESSAGE = 'memories must hold at most 10000 elements',
+            DETAIL = format('memories holds %s elements; nothing was stored', jsonb_array_length(memories)),
+            HINT = 'Split the load into batches of at most 10000 (2000 loads fastest, docs/memory.md).';
+    END IF;
     IF memory_store_batch.namespace IS NULL OR memory_store_batch.namespace = '' THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'namespace must be a non-empty string',
             HINT = 'Omit it for ''default''; an element''s own "namespace" overrides it.';
@@ -2135,7 +2229,8 @@ BEGIN
     IF NOT (SELECT coalesce(bool_and(coalesce(
                 jsonb_typeof(a.e) = 'object'
                 AND (a.e - ARRAY['content', 'embedding', 'memory_type', 'source', 'metadata', 'namespace']) = '{}'::jsonb
-                AND jsonb_typeof(a.e -> 'content') = 'string' AND btrim(a.e ->> 'content') <> ''
+                AND jsonb_typeof(a.e -> 'content') = 'string' AND NOT animus.memory_is_blank(a.e ->> 'content')
+                AND octet_length(a.e ->> 'content') <= 500000
                 AND jsonb_typeof(a.e -> 'memory_type') = 'string' AND a.e ->> 'memory_type' <> ''
                 AND coalesce(jsonb_typeof(a.e -> 'source'), 'null') IN ('string', 'null')
                 AND coalesce(jsonb_typeof(a.e -> 'metadata'), 'object') = 'object'
@@ -2156,7 +2251,8 @@ BEGIN
                         SELECT 1 FROM jsonb_object_keys(a.e) AS k
                          WHERE k NOT IN ('content', 'embedding', 'memory_type', 'source', 'metadata', 'namespace'))),
                 (3, 'ZA208', 'needs "content" as a string', jsonb_typeof(a.e -> 'content') IS DISTINCT FROM 'string'),
-                (4, 'ZA203', 'has empty content', btrim(a.e ->> 'content') = ''),
+                (4, 'ZA203', 'has empty or whitespace-only content', animus.memory_is_blank(a.e ->> 'content')),
+                (4, 'ZA214', 'has content over 500000 bytes (UTF-8)', octet_length(a.e ->> 'content') > 500000),
                 (5, 'ZA208', 'needs "memory_type" as a non-empty string',
                     jsonb_typeof(a.e -> 'memory_type') IS DISTINCT FROM 'string' OR a.e ->> 'memory_type' = ''),
                 (6, 'ZA208', 'has a "source" that is not a string',
@@ -2185,7 +2281,8 @@ BEGIN
                 DETAIL = 'Nothing was stored (positions count from 1).',
                 HINT = CASE bad.code
                        WHEN 'ZA201' THEN 'Every embedding component must be a finite number.'
-                       WHEN 'ZA203' THEN 'Store non-empty text.'
+                       WHEN 'ZA203' THEN 'Store non-empty text (whitespace alone does not count).'
+                       WHEN 'ZA214' THEN 'Split the text into several memories; its keyword index holds at most 1 MB.'
                        ELSE 'Each element is {"content": "...", "embedding": [...], "memory_type": "...", "source"?, "metadata"?, "namespace"?}.'
                        END;
         END IF;
@@ -2274,7 +2371,7 @@ $_$;
 -- Name: FUNCTION memory_store_batch(memories jsonb, namespace text); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.memory_store_batch(memories jsonb, namespace text) IS 'The body of animus.store_memories (which see), apart so that store_memories can be SECURITY DEFINER with search_path = '''' while this parses vectors with pgvector''s schema on its search_path. Granted to nobody: only store_memories calls it, as the owner. Raises ZA001, ZA200, ZA201, ZA202, ZA203, ZA208, 42501 (a namespace outside the caller''s write scope).';
+COMMENT ON FUNCTION animus.memory_store_batch(memories jsonb, namespace text) IS 'The body of animus.store_memories (which see), apart so that store_memories can be SECURITY DEFINER with search_path = pg_catalog, pg_temp while this parses vectors with pgvector''s schema on its search_path. Granted to nobody: only store_memories calls it, as the owner. Raises ZA001, ZA200, ZA201, ZA202, ZA203, ZA208, ZA214, ZA215, 42501 (a namespace outside the caller''s write scope).';
 
 --
 -- Name: memory_text_candidates(text, jsonb, integer); Type: FUNCTION; Schema: animus; Owner: -
@@ -2320,6 +2417,12 @@ BEGIN
             MESSAGE = 'filters must be a JSON object',
             DETAIL = pg_catalog.format('filters = %s', pg_catalog.left(filters::text, 200)),
             HINT = 'Pass an object such as {"namespace": "agent-1", "memory_type": ["fact", "episode"]}.';
+    END IF;
+    IF pg_catalog.octet_length(filters::text) > 16384 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA213',
+            MESSAGE = 'filters must be at most 16384 bytes as JSON text',
+            DETAIL = pg_catalog.format('filters is %s bytes', pg_catalog.octet_length(filters::text)),
+            HINT = 'Filter by fewer values: a namespace or memory_type prefix, or one metadata tag, instead of long lists.';
     END IF;
     FOR key, value IN SELECT e.key, e.value FROM pg_catalog.jsonb_each(filters) AS e LOOP
         CASE key
@@ -2377,7 +2480,7 @@ $$;
 -- Name: FUNCTION memory_validate_filters(filters jsonb); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.memory_validate_filters(filters jsonb) IS 'Checks a search filter and returns it normalised for animus.memory_filter_match (NULL or {} = no filter). Raises ZA204 (wrong shape), ZA205 (unknown key), ZA206 (unknown operator).';
+COMMENT ON FUNCTION animus.memory_validate_filters(filters jsonb) IS 'Checks a search filter and returns it normalised for animus.memory_filter_match (NULL or {} = no filter). Raises ZA204 (wrong shape), ZA205 (unknown key), ZA206 (unknown operator), ZA213 (more than 100 strings in a list, or over 16384 bytes).';
 
 --
 -- Name: memory_vector_candidates(public.vector, jsonb, integer); Type: FUNCTION; Schema: animus; Owner: -
@@ -2794,14 +2897,20 @@ CREATE FUNCTION animus.revoke_memory_namespace(role_name text DEFAULT NULL::text
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
+DECLARE
+    found_one boolean;
 BEGIN
     IF role_name IS NULL OR namespace IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'role_name and namespace must not be NULL',
             HINT = 'Pass the role and the namespace of a grant (see animus.memory_namespace_grants).';
     END IF;
     DELETE FROM animus.memory_namespace_grants AS g
-     WHERE g.role_name = revoke_memory_namespace.role_name AND g.namespace = revoke_memory_namespace.namespace;
-    RETURN FOUND;
+     WHERE g.namespace = revoke_memory_namespace.namespace
+       AND g.role_oid = (SELECT r.oid FROM pg_catalog.pg_roles AS r WHERE r.rolname = revoke_memory_namespace.role_name);
+    found_one := FOUND;
+    DELETE FROM animus.memory_namespace_grants AS g
+     WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles AS r WHERE r.oid = g.role_oid);
+    RETURN found_one;
 END
 $$;
 
@@ -2809,7 +2918,7 @@ $$;
 -- Name: FUNCTION revoke_memory_namespace(role_name text, namespace text); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.revoke_memory_namespace(role_name text, namespace text) IS 'Removes the grant of namespace to role_name; true if there was one. animus_admin only. Raises ZA001.';
+COMMENT ON FUNCTION animus.revoke_memory_namespace(role_name text, namespace text) IS 'Removes the grant of namespace to the role now named role_name; true if there was one. Also deletes the grants of roles dropped since. animus_admin only. Raises ZA001.';
 
 --
 -- Name: revoke_queue(text, text); Type: FUNCTION; Schema: animus; Owner: -
@@ -2852,7 +2961,7 @@ COMMENT ON FUNCTION animus.revoke_queue(role_name text, queue text) IS 'Removes 
 --
 
 CREATE FUNCTION animus.search_memory_text(query text DEFAULT NULL::text, k integer DEFAULT 10, filters jsonb DEFAULT '{}'::jsonb) RETURNS TABLE(id bigint, namespace text, content text, memory_type text, source text, metadata jsonb, created_at timestamp with time zone, updated_at timestamp with time zone, score double precision, rank bigint)
-    LANGUAGE plpgsql STABLE
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
@@ -2863,7 +2972,7 @@ BEGIN
             HINT = 'Pass the words to search for, e.g. a question in natural language.';
     END IF;
     PERFORM animus.memory_check_limit(k, 'k');
-    f := animus.memory_validate_filters(filters);
+    f := animus.memory_read_filters(filters);   -- checked, then confined to the read scope
     RETURN QUERY
     SELECT m.id, m.namespace, m.content, m.memory_type, m.source, m.metadata, m.created_at, m.updated_at,
            c.score, pg_catalog.row_number() OVER (ORDER BY c.score DESC, c.id)
@@ -2877,22 +2986,22 @@ $$;
 -- Name: FUNCTION search_memory_text(query text, k integer, filters jsonb); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.search_memory_text(query text, k integer, filters jsonb) IS 'The k memories that best match a natural-language query (English stemming; documents matching ANY query term are ranked), filtered (docs/memory.md), best first, ties by id. Read-only (STABLE): runs on a streaming replica. Raises ZA001 (empty query), ZA002 (k outside 1..1000), ZA204, ZA205, ZA206.';
+COMMENT ON FUNCTION animus.search_memory_text(query text, k integer, filters jsonb) IS 'The k memories that best match a natural-language query (English stemming; documents matching ANY query term are ranked), filtered (docs/memory.md), best first, ties by id. Only memories of the caller''s read scope (animus.memory_scope(''read'')); runs as the owner (SECURITY DEFINER). Read-only (STABLE): runs on a streaming replica. Raises ZA001 (empty query), ZA002 (k outside 1..1000), ZA204, ZA205, ZA206, ZA213 (a filter over its size limits).';
 
 --
 -- Name: search_memory_vector(public.vector, integer, jsonb); Type: FUNCTION; Schema: animus; Owner: -
 --
 
 CREATE FUNCTION animus.search_memory_vector(query_embedding public.vector DEFAULT NULL::public.vector, k integer DEFAULT 10, filters jsonb DEFAULT '{}'::jsonb) RETURNS TABLE(id bigint, namespace text, content text, memory_type text, source text, metadata jsonb, created_at timestamp with time zone, updated_at timestamp with time zone, distance double precision, similarity double precision, rank bigint)
-    LANGUAGE plpgsql STABLE
-    SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
     f jsonb;
 BEGIN
     PERFORM animus.memory_check_embedding(query_embedding, 'query_embedding');
     PERFORM animus.memory_check_limit(k, 'k');
-    f := animus.memory_validate_filters(filters);
+    f := animus.memory_read_filters(filters);   -- checked, then confined to the read scope
     RETURN QUERY
     SELECT m.id, m.namespace, m.content, m.memory_type, m.source, m.metadata, m.created_at, m.updated_at,
            c.distance, 1 - c.distance, row_number() OVER (ORDER BY c.distance, c.id)
@@ -2906,7 +3015,7 @@ $$;
 -- Name: FUNCTION search_memory_vector(query_embedding public.vector, k integer, filters jsonb); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.search_memory_vector(query_embedding public.vector, k integer, filters jsonb) IS 'The k memories nearest to query_embedding by cosine distance (HNSW, iterative scan), filtered (docs/memory.md), nearest first, ties by id; k rows whenever k rows match. Read-only (STABLE): runs on a streaming replica. Raises ZA001, ZA002 (k outside 1..1000), ZA200, ZA202, ZA204, ZA205, ZA206.';
+COMMENT ON FUNCTION animus.search_memory_vector(query_embedding public.vector, k integer, filters jsonb) IS 'The k memories nearest to query_embedding by cosine distance (HNSW, iterative scan), filtered (docs/memory.md), nearest first, ties by id; k rows whenever k rows match. Only memories of the caller''s read scope (animus.memory_scope(''read'')); runs as the owner (SECURITY DEFINER). Read-only (STABLE): runs on a streaming replica. Raises ZA001, ZA002 (k outside 1..1000), ZA200, ZA202, ZA204, ZA205, ZA206, ZA213 (a filter over its size limits).';
 
 --
 -- Name: store_memories(jsonb, text); Type: FUNCTION; Schema: animus; Owner: -
@@ -4631,6 +4740,7 @@ CREATE TABLE animus.memory_namespace_grants (
     can_write boolean DEFAULT false NOT NULL,
     granted_at timestamp with time zone DEFAULT now() NOT NULL,
     granted_by name DEFAULT SESSION_USER NOT NULL,
+    role_oid oid NOT NULL,
     CONSTRAINT memory_namespace_grants_namespace_check CHECK (((namespace <> ''::text) AND (length(namespace) <= 200) AND (strpos(namespace, ','::text) = 0)))
 );
 
@@ -4639,6 +4749,18 @@ CREATE TABLE animus.memory_namespace_grants (
 --
 
 COMMENT ON TABLE animus.memory_namespace_grants IS 'Which role may read (and with can_write, write) the memories of which namespace; ''*'' = every namespace. Managed with animus.grant_memory_namespace / animus.revoke_memory_namespace (animus_admin). Nobody but the owner writes it directly.';
+
+--
+-- Name: COLUMN memory_namespace_grants.role_name; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_namespace_grants.role_name IS 'The role''s name when it was granted (for reading; the grant follows role_oid).';
+
+--
+-- Name: COLUMN memory_namespace_grants.role_oid; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_namespace_grants.role_oid IS 'The role granted (pg_roles.oid): a grant belongs to this role only, never to a later role of the same name.';
 
 --
 -- Name: memory_settings; Type: TABLE; Schema: animus; Owner: -
@@ -4788,7 +4910,7 @@ ALTER TABLE ONLY animus.memory_bm25_term_stats
 --
 
 ALTER TABLE ONLY animus.memory_namespace_grants
-    ADD CONSTRAINT memory_namespace_grants_pkey PRIMARY KEY (role_name, namespace);
+    ADD CONSTRAINT memory_namespace_grants_pkey PRIMARY KEY (role_oid, namespace);
 
 --
 -- Name: memory_settings memory_settings_pkey; Type: CONSTRAINT; Schema: animus; Owner: -
@@ -5144,7 +5266,7 @@ GRANT ALL ON FUNCTION animus.memory_content_hash(content text) TO animus_admin;
 -- Name: TABLE memories; Type: ACL; Schema: animus; Owner: -
 --
 
-GRANT SELECT ON TABLE animus.memories TO animus_memory_reader;
+GRANT SELECT ON TABLE animus.memories TO animus_admin;
 
 --
 -- Name: FUNCTION get_memory(id bigint); Type: ACL; Schema: animus; Owner: -
@@ -5246,7 +5368,7 @@ REVOKE ALL ON FUNCTION animus.memory_bm25_after_update() FROM PUBLIC;
 -- Name: TABLE memory_bm25_settings; Type: ACL; Schema: animus; Owner: -
 --
 
-GRANT SELECT ON TABLE animus.memory_bm25_settings TO animus_memory_reader;
+GRANT SELECT ON TABLE animus.memory_bm25_settings TO animus_admin;
 
 --
 -- Name: FUNCTION memory_bm25_configure(k1 double precision, b double precision, postings_budget integer, max_postings_budget integer, rescore_extra integer, refresh_after integer); Type: ACL; Schema: animus; Owner: -
@@ -5359,6 +5481,12 @@ REVOKE ALL ON FUNCTION animus.memory_finish_reembedding() FROM PUBLIC;
 GRANT ALL ON FUNCTION animus.memory_finish_reembedding() TO animus_admin;
 
 --
+-- Name: FUNCTION memory_is_blank(content text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_is_blank(content text) FROM PUBLIC;
+
+--
 -- Name: FUNCTION memory_normalize_text_filter(field text, value jsonb); Type: ACL; Schema: animus; Owner: -
 --
 
@@ -5383,6 +5511,12 @@ GRANT ALL ON FUNCTION animus.memory_or_tsquery(query text) TO animus_admin;
 REVOKE ALL ON FUNCTION animus.memory_parses_as_vector(value text) FROM PUBLIC;
 GRANT ALL ON FUNCTION animus.memory_parses_as_vector(value text) TO animus_memory_writer;
 GRANT ALL ON FUNCTION animus.memory_parses_as_vector(value text) TO animus_admin;
+
+--
+-- Name: FUNCTION memory_read_filters(filters jsonb); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_read_filters(filters jsonb) FROM PUBLIC;
 
 --
 -- Name: FUNCTION memory_scope(access text); Type: ACL; Schema: animus; Owner: -
@@ -5699,19 +5833,19 @@ GRANT SELECT ON TABLE animus.error_codes TO animus_admin;
 -- Name: TABLE memory_bm25_deltas; Type: ACL; Schema: animus; Owner: -
 --
 
-GRANT SELECT ON TABLE animus.memory_bm25_deltas TO animus_memory_reader;
+GRANT SELECT ON TABLE animus.memory_bm25_deltas TO animus_admin;
 
 --
 -- Name: TABLE memory_bm25_namespace_stats; Type: ACL; Schema: animus; Owner: -
 --
 
-GRANT SELECT ON TABLE animus.memory_bm25_namespace_stats TO animus_memory_reader;
+GRANT SELECT ON TABLE animus.memory_bm25_namespace_stats TO animus_admin;
 
 --
 -- Name: TABLE memory_bm25_term_stats; Type: ACL; Schema: animus; Owner: -
 --
 
-GRANT SELECT ON TABLE animus.memory_bm25_term_stats TO animus_memory_reader;
+GRANT SELECT ON TABLE animus.memory_bm25_term_stats TO animus_admin;
 
 --
 -- Name: TABLE memory_settings; Type: ACL; Schema: animus; Owner: -
@@ -5723,7 +5857,7 @@ GRANT SELECT ON TABLE animus.memory_settings TO animus_memory_reader;
 -- Name: TABLE memory_terms; Type: ACL; Schema: animus; Owner: -
 --
 
-GRANT SELECT ON TABLE animus.memory_terms TO animus_memory_reader;
+GRANT SELECT ON TABLE animus.memory_terms TO animus_admin;
 
 --
 -- Name: TABLE queue_grants; Type: ACL; Schema: animus; Owner: -

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""bench_security.py (`make bench-security`): what row-level security costs the memory searches.
+"""bench_security.py (`make bench-security`): what tenant scoping costs the memory searches.
 
 On a FRESH database `animus_bench_security` (never the dev data): N memories in namespace B and
 N/10 in namespace A (random 384-d vectors, short texts), then the same queries three ways, each
 in alternating rounds so that load from other processes hits all alike:
   baseline   the owner (not confined by RLS) with the filter {"namespace": "A"};
-  rls        a reader granted only A, no filter: RLS alone does the scoping;
+  rls        a reader granted only A, no filter: its read scope alone does the scoping (the
+             searches run as the owner and fold the scope into the filter; RLS beneath);
   rls+filter the same reader with the filter as well.
 Prints median latency per search kind and the ratio rls / baseline.
 Env: BENCH_MEMORIES (default 10000), BENCH_QUERIES (default 30), BENCH_ROUNDS (default 3).

@@ -12,27 +12,25 @@ SELECT k1, b, postings_budget, max_postings_budget, rescore_extra, refresh_after
 DO $$
 DECLARE
     fn text;
-    trg text;
 BEGIN
-    ASSERT (SELECT count(*) FROM animus.memory_bm25_settings) = 1, 'memory_bm25_settings must hold exactly one row';
-    ASSERT EXISTS (SELECT 1 FROM animus.error_codes WHERE sqlstate = 'ZA280'), 'SQLSTATE ZA280 is not in animus.error_codes';
+    IF (SELECT count(*) FROM animus.memory_bm25_settings) <> 1 THEN
+        RAISE EXCEPTION 'memory_bm25_settings must hold exactly one row';
+    END IF;
     FOREACH fn IN ARRAY ARRAY[
-        'animus.memory_bm25_topk(text, jsonb, integer, integer)',
-        'animus.memory_text_candidates(text, jsonb, integer)'] LOOP
-        ASSERT has_function_privilege('animus_memory_reader', fn, 'EXECUTE'), 'animus_memory_reader cannot execute ' || fn;
-        ASSERT (SELECT provolatile FROM pg_catalog.pg_proc WHERE oid = fn::regprocedure) = 's', fn || ' is not STABLE';
+        'animus.memory_bm25_configure(double precision, double precision, integer, integer, integer, integer)',
+        'animus.memory_bm25_reindex(text)',
+        'animus.memory_bm25_refresh(boolean)'] LOOP
+        IF NOT has_function_privilege('animus_admin', fn, 'EXECUTE') THEN
+            RAISE EXCEPTION 'animus_admin cannot execute %', fn;
+        END IF;
+        IF NOT (SELECT p.prosecdef AND p.proconfig @> ARRAY['search_path=pg_catalog, pg_temp']
+                  FROM pg_catalog.pg_proc AS p WHERE p.oid = fn::regprocedure) THEN
+            RAISE EXCEPTION '% must be SECURITY DEFINER with search_path = pg_catalog, pg_temp', fn;
+        END IF;
     END LOOP;
-    ASSERT has_function_privilege('animus_admin', 'animus.memory_bm25_configure(double precision, double precision, integer, integer, integer, integer)', 'EXECUTE'),
-        'animus_admin cannot execute memory_bm25_configure';
-    -- animus_admin, not animus_memory_writer: security_bm25_rls makes a manual refresh admin-only
-    -- (it folds and counts every tenant's pending statistics); the write triggers refresh as the owner.
-    ASSERT has_function_privilege('animus_admin', 'animus.memory_bm25_refresh(boolean)', 'EXECUTE'),
-        'animus_admin cannot execute memory_bm25_refresh';
-    ASSERT has_table_privilege('animus_memory_reader', 'animus.memory_terms', 'SELECT'), 'animus_memory_reader cannot read memory_terms';
-    FOREACH trg IN ARRAY ARRAY['memory_bm25_after_insert', 'memory_bm25_after_update', 'memory_bm25_after_delete', 'memory_bm25_after_truncate'] LOOP
-        ASSERT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = 'animus.memories'::regclass AND tgname = trg AND tgenabled <> 'D'),
-            'trigger ' || trg || ' on animus.memories is missing or disabled';
-    END LOOP;
+    IF pg_catalog.pg_get_functiondef('animus.memory_bm25_refresh(boolean)'::regprocedure) LIKE '%pg\_%advisory\_%lock%' THEN
+        RAISE EXCEPTION 'animus.memory_bm25_refresh must not serialise on an advisory lock (any login can hold its key)';
+    END IF;
 END $$;
 
 ROLLBACK;

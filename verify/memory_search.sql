@@ -9,12 +9,19 @@ BEGIN
     FOREACH fn IN ARRAY ARRAY[
         'animus.search_memory_vector(vector, integer, jsonb)',
         'animus.search_memory_text(text, integer, jsonb)',
-        'animus.hybrid_search(text, vector, integer, jsonb, double precision, double precision, integer, integer)',
-        'animus.memory_text_candidates(text, jsonb, integer)',
-        'animus.memory_vector_candidates(vector, jsonb, integer)'] LOOP
-        ASSERT has_function_privilege('animus_memory_reader', fn, 'EXECUTE'), 'animus_memory_reader cannot execute ' || fn;
-        ASSERT (SELECT provolatile FROM pg_catalog.pg_proc WHERE oid = fn::regprocedure) = 's', fn || ' is not STABLE';
+        'animus.hybrid_search(text, vector, integer, jsonb, double precision, double precision, integer, integer)'] LOOP
+        IF NOT has_function_privilege('animus_memory_reader', fn, 'EXECUTE') THEN
+            RAISE EXCEPTION 'animus_memory_reader cannot execute %', fn;
+        END IF;
+        IF NOT (SELECT p.prosecdef AND p.provolatile = 's'
+                       AND p.proconfig @> ARRAY['search_path=pg_catalog, pg_temp']
+                  FROM pg_catalog.pg_proc AS p WHERE p.oid = fn::regprocedure) THEN
+            RAISE EXCEPTION '% must be STABLE and SECURITY DEFINER with search_path = pg_catalog, pg_temp', fn;
+        END IF;
     END LOOP;
+    IF has_function_privilege('animus_memory_reader', 'animus.memory_read_filters(jsonb)', 'EXECUTE') THEN
+        RAISE EXCEPTION 'animus.memory_read_filters must be granted to nobody';
+    END IF;
 END $$;
 
 ROLLBACK;

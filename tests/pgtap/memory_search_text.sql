@@ -10,7 +10,7 @@ $$;
 
 SELECT has_function('animus', 'search_memory_text', ARRAY['text', 'integer', 'jsonb'], 'search_memory_text(query, k, filters) exists');
 SELECT volatility_is('animus', 'search_memory_text', ARRAY['text', 'integer', 'jsonb'], 'stable', 'search_memory_text is STABLE (replica-safe)');
-SELECT isnt_definer('animus', 'search_memory_text', ARRAY['text', 'integer', 'jsonb'], 'search_memory_text is SECURITY INVOKER');
+SELECT is_definer('animus', 'search_memory_text', ARRAY['text', 'integer', 'jsonb'], 'search_memory_text is SECURITY DEFINER (it confines itself to the read scope; readers do not read the tables)');
 SELECT has_function('animus', 'memory_text_candidates', ARRAY['text', 'jsonb', 'integer'], 'the keyword branch memory_text_candidates(query, filters, lim) exists');
 SELECT volatility_is('animus', 'memory_text_candidates', ARRAY['text', 'jsonb', 'integer'], 'stable', 'memory_text_candidates is STABLE');
 SELECT is(animus.memory_or_tsquery('The cats were running home'), $$'cat' | 'home' | 'run'$$::tsquery,

@@ -10,7 +10,7 @@ $$;
 
 SELECT has_function('animus', 'search_memory_vector', ARRAY['vector', 'integer', 'jsonb'], 'search_memory_vector(query_embedding, k, filters) exists');
 SELECT volatility_is('animus', 'search_memory_vector', ARRAY['vector', 'integer', 'jsonb'], 'stable', 'search_memory_vector is STABLE (replica-safe)');
-SELECT isnt_definer('animus', 'search_memory_vector', ARRAY['vector', 'integer', 'jsonb'], 'search_memory_vector is SECURITY INVOKER (row-level security applies)');
+SELECT is_definer('animus', 'search_memory_vector', ARRAY['vector', 'integer', 'jsonb'], 'search_memory_vector is SECURITY DEFINER (it confines itself to the read scope; readers do not read the tables)');
 SELECT volatility_is('animus', 'memory_vector_candidates', ARRAY['vector', 'jsonb', 'integer'], 'stable', 'memory_vector_candidates is STABLE');
 
 -- 300 memories on a circle: angle i degrees / 300 * 90, so memory i is nearest to angle i.

@@ -48,7 +48,7 @@ SELECT throws_ok(
     '23505', NULL, 'the same content twice in one namespace violates the unique key');
 
 -- Privileges.
-SELECT ok(has_table_privilege('animus_memory_reader', 'animus.memories', 'SELECT'), 'readers can SELECT memories');
+SELECT ok(NOT has_table_privilege('animus_memory_reader', 'animus.memories', 'SELECT'), 'readers cannot SELECT memories (other tenants'' rows): they read through the scoped functions');
 SELECT ok(NOT has_table_privilege('animus_memory_reader', 'animus.memories', 'INSERT'), 'readers cannot INSERT memories');
 SELECT ok(NOT has_table_privilege('animus_memory_writer', 'animus.memories', 'INSERT, UPDATE, DELETE'), 'writers cannot INSERT, UPDATE or DELETE memories directly (only through the SECURITY DEFINER functions)');
 SELECT ok(NOT has_table_privilege('animus_memory_writer', 'animus.memory_settings', 'UPDATE'), 'writers cannot change memory_settings');

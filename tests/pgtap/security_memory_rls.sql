@@ -1,13 +1,14 @@
 -- Tenant isolation of memories: a reader scoped to namespace A never sees, counts or is ranked
 -- against rows of namespace B, through get, text, vector (HNSW) and hybrid search, and still gets
--- k results when A has k matching rows. Writers are confined to their write scope through the
+-- k results when A has k matching rows. Tenant roles read no memory table directly (42501; the
+-- probes that table access allowed are in security_memory_side_channel.sql). Writers are confined to their write scope through the
 -- SECURITY DEFINER write functions, and may not write the table directly.
 BEGIN;
 -- This file creates throwaway roles (rolled back): a runner without CREATEROLE skips it, visibly.
 SELECT rolsuper OR rolcreaterole AS can_create_roles FROM pg_catalog.pg_roles WHERE rolname = current_user \gset
 \if :can_create_roles
 CREATE EXTENSION IF NOT EXISTS pgtap;
-SELECT plan(39);
+SELECT plan(41);
 -- pgTAP keeps its state in temporary tables; the roles this file switches to must write them.
 GRANT ALL ON TABLE __tcache__ TO PUBLIC;
 GRANT ALL ON SEQUENCE __tcache___id_seq TO PUBLIC;
@@ -43,14 +44,20 @@ SELECT h.id, h.rank FROM animus.hybrid_search('apple orchard', pg_temp.vec(1), 5
 CREATE TEMP TABLE a_text ON COMMIT DROP AS
 SELECT t.id, t.rank, t.score FROM animus.search_memory_text('apple orchard', 10, '{"namespace": "sec-A"}') AS t;
 GRANT SELECT ON a_hybrid, a_text TO PUBLIC;
+CREATE TEMP TABLE kept (id bigint) ON COMMIT DROP;
+GRANT ALL ON kept TO PUBLIC;
 
 SELECT is((SELECT count(*) FROM animus.memories WHERE namespace IN ('sec-A', 'sec-B')), 406::bigint,
           'the superuser (as owner, not confined) sees both namespaces: 6 rows in A, 400 in B');
 
 SET LOCAL ROLE animus_test_rls_a;
 SELECT is(animus.memory_scope(), ARRAY['sec-A'], 'reader A: its scope is exactly the namespace granted to it');
-SELECT is((SELECT count(*) FROM animus.memories), 6::bigint, 'reader A: a direct count(*) sees only the 6 rows of A');
-SELECT is((SELECT count(*) FROM animus.memories WHERE namespace = 'sec-B'), 0::bigint, 'reader A: a direct count of namespace B is 0');
+SELECT throws_ok($$SELECT count(*) FROM animus.memories$$, '42501', NULL,
+                 'reader A: a direct SELECT on animus.memories is refused (42501): reads go through the scoped functions');
+SELECT is((SELECT count(*) FROM animus.search_memory_vector(pg_temp.vec(1), 1000)), 6::bigint,
+          'reader A: an unfiltered vector search of k=1000 finds only the 6 rows of A');
+SELECT is((SELECT count(*) FROM animus.search_memory_text('apple', 1000, '{"namespace": {"prefix": "sec"}}') WHERE namespace <> 'sec-A'), 0::bigint,
+          'reader A: a namespace prefix covering B finds no row of B');
 SELECT is_empty($$SELECT * FROM animus.get_memory((SELECT min(id) FROM b_ids))$$, 'reader A: get_memory of a B id returns no row');
 SELECT isnt_empty($$SELECT * FROM animus.get_memory((SELECT min(id) FROM a_ids))$$, 'reader A: get_memory of an A id returns its row');
 SELECT is((SELECT count(*) FROM animus.search_memory_text('apple', 50)), 6::bigint,
@@ -77,23 +84,26 @@ SELECT results_eq($$SELECT id, rank FROM animus.hybrid_search('apple orchard', p
                   'reader A: hybrid search returns k=5 rows with the ranks computed over namespace A alone');
 SELECT is((SELECT count(*) FROM animus.hybrid_search('apple', pg_temp.vec(1), 100) WHERE namespace <> 'sec-A'), 0::bigint,
           'reader A: hybrid search k=100 returns no row outside A');
-SELECT is((SELECT count(*) FROM animus.memory_terms WHERE namespace = 'sec-B'), 0::bigint,
-          'reader A: the BM25 postings of B (their words) are invisible');
-SELECT is((SELECT count(*) FROM animus.memory_bm25_term_stats WHERE namespace = 'sec-B')
-        + (SELECT count(*) FROM animus.memory_bm25_namespace_stats WHERE namespace = 'sec-B')
-        + (SELECT count(*) FROM animus.memory_bm25_deltas WHERE namespace = 'sec-B'), 0::bigint,
-          'reader A: the BM25 statistics of B (document counts, document frequencies) are invisible');
-SELECT isnt_empty($$SELECT 1 FROM animus.memory_terms WHERE namespace = 'sec-A'$$, 'reader A: its own BM25 postings are visible');
+SELECT throws_ok($$SELECT count(*) FROM animus.memory_terms WHERE namespace = 'sec-B'$$, '42501', NULL,
+                 'reader A: the BM25 postings (every tenant''s words) are not readable (42501)');
+SELECT throws_ok($$SELECT (SELECT count(*) FROM animus.memory_bm25_term_stats) + (SELECT count(*) FROM animus.memory_bm25_namespace_stats)$$,
+                 '42501', NULL, 'reader A: the BM25 statistics (document counts, document frequencies) are not readable (42501)');
+SELECT throws_ok($$SELECT count(*) FROM animus.memory_bm25_deltas$$, '42501', NULL,
+                 'reader A: the BM25 statistic deltas are not readable (42501)');
+SELECT isnt_empty($$SELECT 1 FROM animus.search_memory_text('orchard', 10)$$, 'reader A: its own memories are found by keyword');
 SET LOCAL animus.namespaces = 'sec-B';
 SELECT is(animus.memory_scope(), '{}'::text[], 'reader A: setting animus.namespaces to B does not widen the scope (empty)');
-SELECT is((SELECT count(*) FROM animus.memories), 0::bigint, 'reader A: with animus.namespaces = B it sees nothing at all');
+SELECT is((SELECT count(*) FROM animus.search_memory_vector(pg_temp.vec(1), 1000)), 0::bigint,
+          'reader A: with animus.namespaces = B it finds nothing at all');
 RESET animus.namespaces;
 RESET ROLE;
 
 SET LOCAL ROLE animus_test_rls_ab;
-SELECT is((SELECT count(*) FROM animus.memories), 406::bigint, 'reader AB: granted A and B, it sees both (406 rows)');
+SELECT is((SELECT count(*) FROM animus.search_memory_vector(pg_temp.vec(1), 1000)), 406::bigint,
+          'reader AB: granted A and B, it finds both (406 rows)');
 SET LOCAL animus.namespaces = 'sec-A';
-SELECT is((SELECT count(*) FROM animus.memories), 6::bigint, 'reader AB: animus.namespaces = A narrows the session to A');
+SELECT is((SELECT count(*) FROM animus.search_memory_text('apple', 1000)), 6::bigint,
+          'reader AB: animus.namespaces = A narrows the session to A');
 SELECT is((SELECT count(*) FROM animus.search_memory_vector(pg_temp.vec(1), 10)), 6::bigint,
           'reader AB narrowed to A: vector search returns only the 6 A rows');
 RESET animus.namespaces;
@@ -110,11 +120,11 @@ SELECT throws_ok($$SELECT * FROM animus.store_memories(jsonb_build_array(
                        jsonb_build_object('content', 'planted in batch', 'embedding', pg_temp.vec(5)::text, 'memory_type', 'fact',
                                           'namespace', 'sec-A')), 'sec-B')$$, '42501', NULL,
                  'writer B: store_memories with one element for namespace A is refused (42501), nothing stored');
-SELECT lives_ok($$SELECT animus.store_memory('kept by B', pg_temp.vec(3), 'fact', namespace => 'sec-B')$$,
+SELECT lives_ok($$INSERT INTO kept SELECT s.id FROM animus.store_memory('kept by B', pg_temp.vec(3), 'fact', namespace => 'sec-B') AS s$$,
                 'writer B: storing into its own namespace works');
 SELECT throws_ok($$SELECT animus.update_memory((SELECT min(id) FROM a_ids), metadata => '{"x": 1}')$$, 'ZA207', NULL,
                  'writer B: updating an A memory reports "not found" (ZA207), exactly as for a missing id');
-SELECT throws_ok($$SELECT animus.update_memory((SELECT id FROM animus.memories WHERE content = 'kept by B'), namespace => 'sec-A')$$, '42501', NULL,
+SELECT throws_ok($$SELECT animus.update_memory((SELECT id FROM kept), namespace => 'sec-A')$$, '42501', NULL,
                  'writer B: moving its own memory into A with update_memory is refused (42501)');
 SELECT is(animus.delete_memory((SELECT min(id) FROM a_ids)), false, 'writer B: delete_memory of an A id deletes nothing');
 SELECT is(animus.delete_memories((SELECT array_agg(id) FROM a_ids)), 0::bigint, 'writer B: delete_memories of all A ids deletes nothing');

@@ -170,7 +170,7 @@ def test_writers_never_wait_for_each_other_on_statistics(db_url, conn, namespace
 
 def test_deploy_indexes_existing_memories_and_revert_restores_ts_rank(scratch_db):
     from conftest import sqitch
-    sqitch(scratch_db.url, "deploy", "--to", "memory_search")
+    sqitch(scratch_db.url, "deploy", "--to", "memory_search@v0.4.0")
     with psycopg.connect(scratch_db.url, autocommit=True) as c:
         d = dim(c)
         for i, text in enumerate(["garden tomato river", "garden bridge", "winter rain on the garden"]):
@@ -181,7 +181,7 @@ def test_deploy_indexes_existing_memories_and_revert_restores_ts_rank(scratch_db
         top = c.execute("SELECT content, score FROM animus.search_memory_text('tomato garden', 3)").fetchall()
         assert top[0][0] == "garden tomato river"
         bm25_score = top[0][1]
-    sqitch(scratch_db.url, "revert", "-y", "--to", "memory_search")
+    sqitch(scratch_db.url, "revert", "-y", "--to", "memory_search@v0.4.0")
     with psycopg.connect(scratch_db.url, autocommit=True) as c:
         assert c.execute("SELECT to_regclass('animus.memory_terms')").fetchone()[0] is None
         ts = c.execute("SELECT score FROM animus.search_memory_text('tomato garden', 1)").fetchone()[0]

@@ -4,11 +4,13 @@ Reverting back to v0.4.0 and deploying again round-trips too."""
 from __future__ import annotations
 
 import psycopg
+import pytest
 
-from conftest import ROOT, dump_schema, sqitch
+from conftest import ROOT, admin_url, dump_schema, sqitch
 from test_deploy import diff
 
 V04 = "@v0.4.0"
+TENANT = "animus_test_upgrade_tenant"
 
 
 def fill_v040(url: str) -> dict:
@@ -27,10 +29,21 @@ def fill_v040(url: str) -> dict:
                                   "The quarterly report is due on Friday"]):
             c.execute("SELECT animus.store_memory(content => %s, embedding => %s::vector, memory_type => 'fact', namespace => 'upgrade')",
                       (text, vec(i)))
+        # A tenant: a role granted the namespace (roles are cluster-wide; the grant is this database's).
+        c.execute(f"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{TENANT}') THEN "
+                  f"CREATE ROLE {TENANT} NOLOGIN IN ROLE animus_memory_reader; END IF; END $$")
+        c.execute("SELECT animus.grant_memory_namespace(%s, 'upgrade')", (TENANT,))
         return {"first": first, "vec": vec(0)}
 
 
-def test_v040_database_with_data_upgrades_to_head_like_a_fresh_deploy(scratch_db):
+@pytest.fixture
+def tenant_role():
+    yield TENANT
+    with psycopg.connect(admin_url(), autocommit=True) as c:
+        c.execute(f"DROP ROLE IF EXISTS {TENANT}")
+
+
+def test_v040_database_with_data_upgrades_to_head_like_a_fresh_deploy(scratch_db, tenant_role):
     # What a fresh deploy of the head holding the same data looks like (queues generate functions).
     sqitch(scratch_db.url, "deploy")
     fill_v040(scratch_db.url)
@@ -70,13 +83,25 @@ def test_v040_database_with_data_upgrades_to_head_like_a_fresh_deploy(scratch_db
         assert hits == [("Kelly prefers green tea in the morning",)]
         assert c.execute("SELECT count(*) FROM animus.hybrid_search(query_text => 'marathon', query_embedding => %s::vector, "
                          "k => 3, filters => '{\"namespace\": \"upgrade\"}')", (seeded["vec"],)).fetchone()[0] == 3
+        # The v0.4.0 namespace grant survives, now keyed by the role's OID: the tenant still finds its memories.
+        assert c.execute("SELECT g.role_oid = r.oid FROM animus.memory_namespace_grants g JOIN pg_roles r ON r.rolname = g.role_name "
+                         "WHERE g.role_name = %s AND g.namespace = 'upgrade'", (TENANT,)).fetchone() == (True,)
+        c.execute(f"SET ROLE {TENANT}")
+        assert c.execute("SELECT animus.memory_scope()").fetchone()[0] == ["upgrade"]
+        assert c.execute("SELECT count(*) FROM animus.search_memory_text(query => 'kelly', k => 5)").fetchone()[0] == 2
+        c.execute("RESET ROLE")
 
     # And back: revert to v0.4.0 restores the v0.4.0 schema with the data in place, then forward again.
     sqitch(scratch_db.url, "revert", "-y", "--to", V04)
     with psycopg.connect(scratch_db.url, autocommit=True) as c:
         assert c.execute("SELECT count(*) FROM animus.memories WHERE namespace = 'upgrade'").fetchone()[0] == 3
+    with psycopg.connect(scratch_db.url, autocommit=True) as c:
+        assert c.execute("SELECT count(*) FROM animus.memory_namespace_grants WHERE role_name = %s", (TENANT,)).fetchone()[0] == 1
     sqitch(scratch_db.url, "deploy")
     assert dump_schema(scratch_db.url) == fresh
+    with psycopg.connect(scratch_db.url, autocommit=True) as c:
+        c.execute(f"SET ROLE {TENANT}")
+        assert c.execute("SELECT animus.memory_scope()").fetchone()[0] == ["upgrade"]
 
 
 def test_plan_is_append_only_after_v040():
