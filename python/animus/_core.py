@@ -725,6 +725,11 @@ def _finish(span, call: Call, result: Any, end_ns: int) -> None:
     span.end(end_ns)
 
 
+# The state a successful call of these scalar-returning settle functions leaves the item in
+# (cancel_work returns false for an item cancelled already: cancelled all the same).
+_SETTLED_STATE = {"complete_work": "completed", "cancel_work": "cancelled", "release_work": "queued"}
+
+
 def _result_attrs(span, call: Call, result: Any) -> None:
     """Attributes known only from the result, set in one call (one lock in the SDK)."""
     kind = call.query.kind
@@ -753,6 +758,8 @@ def _result_attrs(span, call: Call, result: Any) -> None:
             a["animus.work.state"] = result.state
         elif isinstance(result, HeartbeatResult) and result.state:
             a["animus.work.state"] = result.state
+        elif result is not None and call.query.name in _SETTLED_STATE:
+            a["animus.work.state"] = _SETTLED_STATE[call.query.name]
     elif kind == "db" and isinstance(result, list):
         a["db.response.returned_rows"] = len(result)
     if a:
