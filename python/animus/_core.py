@@ -478,21 +478,26 @@ def check_arguments(q: Query, params: Mapping[str, Any]) -> None:
     ...
     animus.errors.ArgumentTypeError: search_memory_text: k must be an int (SQL integer), got float 2.5
     """
+    get = params.get
     for k in q.required:
-        if params.get(k) is None:
+        if get(k) is None:
             raise ArgumentTypeError(f"{q.name}: {k} is required, got None")
     for k, bits in q.ints:
-        v = params.get(k)
+        v = get(k)
         if v is None:
             continue
-        sql_type = "integer" if bits == 32 else "bigint"
-        if not isinstance(v, int) or isinstance(v, bool):
-            raise ArgumentTypeError(f"{q.name}: {k} must be an int (SQL {sql_type}), got "
-                                    f"{type(v).__name__} {_short(v)}")
-        limit = 1 << (bits - 1)
+        limit = _INT_LIMITS[bits]
+        if type(v) is not int:
+            if not isinstance(v, int) or isinstance(v, bool):
+                raise ArgumentTypeError(f"{q.name}: {k} must be an int (SQL {_INT_TYPES[bits]}), "
+                                        f"got {type(v).__name__} {_short(v)}")
         if not -limit <= v < limit:
-            raise ArgumentValueError(f"{q.name}: {k} must fit in a SQL {sql_type} "
+            raise ArgumentValueError(f"{q.name}: {k} must fit in a SQL {_INT_TYPES[bits]} "
                                      f"({-limit}..{limit - 1}), got {v}")
+
+
+_INT_LIMITS = {32: 1 << 31, 64: 1 << 63}
+_INT_TYPES = {32: "integer", 64: "bigint"}
 
 
 def _short(v: Any) -> str:
