@@ -281,11 +281,12 @@ class Worker:
                 try:
                     items = self.client.read_work(self.queue, vt=self._vt(), qty=free)
                     backoff = 0.0
-                except _UNRECOVERABLE as exc:
-                    # retrying cannot help (no such queue, animus not deployed, no privilege)
-                    log.error("read_work on queue %r failed, stopping the worker: %s", self.queue, exc)
-                    raise
                 except AnimusError as exc:
+                    if isinstance(exc, _UNRECOVERABLE):
+                        # retrying cannot help (no such queue, animus not deployed, no privilege)
+                        log.error("read_work on queue %r failed, stopping the worker: %s",
+                                  self.queue, exc)
+                        raise
                     backoff = min(30.0, max(0.5, backoff * 2))
                     log.error("read_work failed (retrying in %.1fs): %s", backoff, exc)
                     self._stop.wait(backoff)
