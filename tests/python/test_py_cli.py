@@ -37,7 +37,12 @@ HANDLERS = textwrap.dedent('''
     def ping(item):
         return {"pong": item.params.get("n")}
 
-    HANDLERS = {"ping": ping}
+    def patient(item, ctx):
+        while not ctx.wait(0.05):      # until the worker says stop
+            pass
+        return {"stopped": ctx.stop_reason}
+
+    HANDLERS = {"ping": ping, "patient": patient}
 ''')
 
 
@@ -142,4 +147,34 @@ def test_dotenv_alone_configures_connect_and_the_worker(project, conn):
                 proc.kill()
                 proc.wait(10)
     finally:
+        conn.execute("SELECT animus.drop_queue(%s)", [queue])
+
+
+def test_sigterm_logs_a_release_not_a_cancellation(project, conn):
+    queue = "cli_" + uuid.uuid4().hex[:10]
+    conn.execute("SELECT animus.create_queue(%s)", [queue])
+    proc = subprocess.Popen([str(ANIMUS), "worker", "cli_handlers:HANDLERS", "--queue", queue,
+                             "--no-telemetry", "--poll-interval", "0.5", "--shutdown-timeout", "0.3"],
+                            cwd=project, env=bare_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        work_id = conn.execute("SELECT work_id FROM animus.submit_work('patient', 'test', queue => %s)",
+                               [queue]).fetchone()[0]
+        end = time.monotonic() + 30
+        while time.monotonic() < end and conn.execute(
+                "SELECT state FROM animus.work_items WHERE id = %s", [work_id]).fetchone()[0] != "running":
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+        assert proc.returncode == 0, out
+        lines = [line for line in out.splitlines() if str(work_id) in line]
+        assert any("released at shutdown" in line for line in lines), out
+        assert not any("cancelled" in line for line in lines), out
+        state, released, outcome = conn.execute("SELECT state, released, outcome FROM animus.work_items "
+                                                "WHERE id = %s", [work_id]).fetchone()
+        assert (state, released, outcome) == ("queued", 1, None)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
         conn.execute("SELECT animus.drop_queue(%s)", [queue])
