@@ -6,7 +6,7 @@ import inspect
 from typing import Any
 
 import psycopg
-from psycopg.rows import dict_row
+from psycopg.rows import dict_row, tuple_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from animus._core import (DEPLOYED_SQL, AsyncPooledConnection, Call, Methods, Telemetry, adapt,
@@ -105,9 +105,9 @@ class AsyncClient(Methods):
         """(schema animus exists, function ``q`` exists), asked after a 42883."""
         try:
             async with self._pool.connection() as conn:
-                cur = await conn.execute(DEPLOYED_SQL, [q.function])
+                cur = await conn.cursor(row_factory=tuple_row).execute(DEPLOYED_SQL, [q.function])
                 row = await cur.fetchone()
-            return (row["schema_exists"], row["function_exists"]) if row is not None else None
+            return (bool(row[0]), bool(row[1])) if row is not None else None
         except psycopg.Error:
             return None
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
-from psycopg.rows import dict_row
+from psycopg.rows import dict_row, tuple_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from animus._core import (DEPLOYED_SQL, Call, Methods, PooledConnection, Telemetry, adapt,
@@ -120,8 +120,8 @@ class Client(Methods):
         """(schema animus exists, function ``q`` exists), asked after a 42883."""
         try:
             with self._pool.connection() as conn:
-                row = conn.execute(DEPLOYED_SQL, [q.function]).fetchone()
-            return (row["schema_exists"], row["function_exists"]) if row is not None else None
+                row = conn.cursor(row_factory=tuple_row).execute(DEPLOYED_SQL, [q.function]).fetchone()
+            return (bool(row[0]), bool(row[1])) if row is not None else None
         except psycopg.Error:
             return None
 
