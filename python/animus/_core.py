@@ -22,9 +22,9 @@ from psycopg.types.datetime import TimestamptzLoader
 from psycopg.types.json import Jsonb
 
 from animus.embedding import to_vector_literal
-from animus.errors import AnimusError
+from animus.errors import AnimusError, ArgumentTypeError, ArgumentValueError, NotDeployed
 from animus.queries import QUERIES, Query
-from animus.results import (HeartbeatResult, Memory, QueueStats, SearchHit, SettleResult,
+from animus.results import (BM25Settings, HeartbeatResult, Memory, QueueStats, SearchHit, SettleResult,
                             StoreResult, SubmitResult, Submission, WorkDetails, WorkItem)
 from animus.telemetry.conventions import SPAN_KIND, Instruments, db_attrs, messaging_attrs
 from animus.telemetry.deferred import defer
@@ -115,6 +115,10 @@ def _dict_rows(result) -> list[dict[str, Any]]:
 
 def _ident(x):
     return x
+
+
+def _none(x) -> None:
+    return None
 
 
 def _work_details(result) -> WorkDetails | None:
@@ -402,10 +406,68 @@ class Methods:
         """End a change of embedding model (admin): NOT NULL and the HNSW index again."""
         return self._execute(Call(QUERIES["memory_finish_reembedding"], {}, _ident))
 
+    def memory_begin_bulk_load(self) -> int:
+        """Start a bulk load (admin): drops the HNSW, full-text, metadata and BM25 indexes so
+        ``store_memories`` loads fast; returns how many memories there are. Searches are slow
+        until :meth:`memory_finish_bulk_load`. Raises MemoryStateError (ZA209) during a
+        re-embedding, MemoryStoreError (ZA212) when a bulk load is already in progress.
+
+        >>> client.memory_begin_bulk_load()                                       # doctest: +SKIP
+        0
+        >>> client.store_memories([{"content": "a", "embedding": vec}])          # doctest: +SKIP
+        >>> client.memory_finish_bulk_load(maintenance_work_mem="256MB")         # doctest: +SKIP
+        1
+        """
+        return self._execute(Call(QUERIES["memory_begin_bulk_load"], {}, _ident))
+
+    def memory_finish_bulk_load(self, *, maintenance_work_mem: str | None = None,
+                                parallel_workers: int | None = None) -> int:
+        """End a bulk load (admin): rebuilds the indexes :meth:`memory_begin_bulk_load` dropped,
+        with ``maintenance_work_mem`` (default '1GB') and ``parallel_workers`` (default 2) for
+        these builds only; returns how many memories there are. Raises InvalidArgument (ZA002)
+        for a bad setting, MemoryStoreError (ZA212) when no bulk load is in progress."""
+        p = _clean(dict(maintenance_work_mem=maintenance_work_mem, parallel_workers=parallel_workers))
+        return self._execute(Call(QUERIES["memory_finish_bulk_load"], p, _ident))
+
+    def grant_memory_namespace(self, role_name: str, namespace: str, *,
+                               can_write: bool | None = None) -> None:
+        """Let ``role_name`` (and its members) read the memories of ``namespace`` (``'*'``: every
+        namespace), and change them with ``can_write=True``; granting again replaces
+        ``can_write``. animus_admin only (docs/security.md). Raises InvalidArgument for an
+        unknown role (ZA320) or a bad namespace (ZA321).
+
+        >>> admin.grant_memory_namespace("agent_7", "agent-7", can_write=True)   # doctest: +SKIP
+        """
+        p = _clean(dict(role_name=role_name, namespace=namespace, can_write=can_write))
+        return self._execute(Call(QUERIES["grant_memory_namespace"], p, _none))
+
+    def revoke_memory_namespace(self, role_name: str, namespace: str) -> bool:
+        """Remove the grant of ``namespace`` to ``role_name``; True when there was one."""
+        p = dict(role_name=role_name, namespace=namespace)
+        return self._execute(Call(QUERIES["revoke_memory_namespace"], _clean(p), _ident))
+
+    def memory_bm25_configure(self, *, k1: float | None = None, b: float | None = None,
+                              postings_budget: int | None = None,
+                              max_postings_budget: int | None = None,
+                              rescore_extra: int | None = None,
+                              refresh_after: int | None = None) -> BM25Settings:
+        """Change BM25 keyword-ranking settings (an argument left None keeps its value) and return
+        them all (docs/bm25.md). Raises InvalidMemoryArgument (ZA280) for a value out of range.
+
+        >>> client.memory_bm25_configure(k1=1.5).k1                               # doctest: +SKIP
+        1.5
+        """
+        p = _clean(dict(k1=k1, b=b, postings_budget=postings_budget,
+                        max_postings_budget=max_postings_budget, rescore_extra=rescore_extra,
+                        refresh_after=refresh_after))
+        return self._execute(Call(QUERIES["memory_bm25_configure"], p, _row(BM25Settings)))
+
 
 def adapt(q: Query, params: dict[str, Any]) -> list[Any]:
     """Python values -> what psycopg should send (jsonb wrappers, vector literals), in the order
     of ``params`` (the order :meth:`Query.sql` numbers the placeholders in)."""
+    if q.required or q.ints:
+        check_arguments(q, params)
     out = []
     jsonb = q.jsonb
     intervals = q.intervals
@@ -421,6 +483,73 @@ def adapt(q: Query, params: dict[str, Any]) -> list[Any]:
             v = timedelta(seconds=v)
         out.append(v)
     return out
+
+
+def check_arguments(q: Query, params: Mapping[str, Any]) -> None:
+    """Refuse, before the call, a required argument left ``None`` (absent from ``params``) and an
+    integer argument that is not an ``int`` or does not fit its SQL type: otherwise the server
+    finds no function for the types sent (42883) and cannot say which argument is wrong.
+
+    >>> from animus.queries import QUERIES
+    >>> check_arguments(QUERIES["search_memory_text"], {"query": "x", "k": 2.5})
+    Traceback (most recent call last):
+    ...
+    animus.errors.ArgumentTypeError: search_memory_text: k must be an int (SQL integer), got float 2.5
+    """
+    get = params.get
+    for k in q.required:
+        if get(k) is None:
+            raise ArgumentTypeError(f"{q.name}: {k} is required, got None")
+    for k, bits in q.ints:
+        v = get(k)
+        if v is None:
+            continue
+        limit = _INT_LIMITS[bits]
+        if type(v) is not int:
+            if not isinstance(v, int) or isinstance(v, bool):
+                raise ArgumentTypeError(f"{q.name}: {k} must be an int (SQL {_INT_TYPES[bits]}), "
+                                        f"got {type(v).__name__} {_short(v)}")
+        if not -limit <= v < limit:
+            raise ArgumentValueError(f"{q.name}: {k} must fit in a SQL {_INT_TYPES[bits]} "
+                                     f"({-limit}..{limit - 1}), got {v}")
+
+
+_INT_LIMITS = {32: 1 << 31, 64: 1 << 63}
+_INT_TYPES = {32: "integer", 64: "bigint"}
+
+
+def _short(v: Any) -> str:
+    text = repr(v)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+# Run when a call fails with 42883 (undefined function): is schema animus there, and a function
+# of that name? Only when neither is missing is NotDeployed wrong: the arguments' types are.
+DEPLOYED_SQL = ("SELECT pg_catalog.to_regnamespace('animus') IS NOT NULL AS schema_exists, EXISTS (SELECT FROM "
+                "pg_catalog.pg_proc WHERE pronamespace = pg_catalog.to_regnamespace('animus') "
+                "AND proname = %s) AS function_exists")
+
+
+def undefined_function_error(q: Query, params: Mapping[str, Any], err: AnimusError,
+                             deployed: tuple[bool, bool] | None) -> AnimusError:
+    """What a 42883 of call ``q`` means, given ``deployed`` = (schema exists, function exists)
+    from :data:`DEPLOYED_SQL` (None when that check itself failed: the server's error stands)."""
+    if deployed is None:
+        return err
+    schema, function = deployed
+    if not schema:
+        return NotDeployed("schema animus does not exist in this database: deploy it "
+                           "(sqitch deploy, or psql -f sql/animus.sql)", sqlstate=err.sqlstate,
+                           function=err.function)
+    if not function:
+        return NotDeployed(f"function {q.qualified} does not exist: this database has an older "
+                           "animus; deploy the current version (sqitch deploy)",
+                           sqlstate=err.sqlstate, function=err.function)
+    given = ", ".join(f"{k}: {type(v).__name__}" for k, v in params.items()
+                      if k != "trace_context")
+    return ArgumentTypeError(f"{q.name}: no form of {q.qualified} takes arguments of these types "
+                             f"({given}): check the type of each argument",
+                             sqlstate=err.sqlstate, hint=err.hint, function=err.function)
 
 
 _NAMES: dict[tuple[bytes, ...], tuple[str, ...]] = {}
@@ -619,6 +748,11 @@ def _finish(span, call: Call, result: Any, end_ns: int) -> None:
     span.end(end_ns)
 
 
+# The state a successful call of these scalar-returning settle functions leaves the item in
+# (cancel_work returns false for an item cancelled already: cancelled all the same).
+_SETTLED_STATE = {"complete_work": "completed", "cancel_work": "cancelled", "release_work": "queued"}
+
+
 def _result_attrs(span, call: Call, result: Any) -> None:
     """Attributes known only from the result, set in one call (one lock in the SDK)."""
     kind = call.query.kind
@@ -647,6 +781,8 @@ def _result_attrs(span, call: Call, result: Any) -> None:
             a["animus.work.state"] = result.state
         elif isinstance(result, HeartbeatResult) and result.state:
             a["animus.work.state"] = result.state
+        elif result is not None and call.query.name in _SETTLED_STATE:
+            a["animus.work.state"] = _SETTLED_STATE[call.query.name]
     elif kind == "db" and isinstance(result, list):
         a["db.response.returned_rows"] = len(result)
     if a:

@@ -6,14 +6,15 @@ import inspect
 from typing import Any
 
 import psycopg
-from psycopg.rows import dict_row
+from psycopg.rows import dict_row, tuple_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from animus._core import (AsyncPooledConnection, Call, Methods, Telemetry, adapt, server_attrs,
-                          shape_result)
+from animus._core import (DEPLOYED_SQL, AsyncPooledConnection, Call, Methods, Telemetry, adapt,
+                          server_attrs, shape_result, undefined_function_error)
 from animus.client import _instruments
 from animus.config import Config
 from animus.embedding import Embedder
+from animus.queries import Query
 from animus.errors import ConnectionFailed, InvalidArgument, from_psycopg
 from animus.telemetry import genai
 from animus.telemetry.deferred import flush as telemetry_flush
@@ -86,6 +87,8 @@ class AsyncClient(Methods):
                     rows = shape_result(q, cur, await cur.fetchall())
         except psycopg.Error as exc:
             err = from_psycopg(exc, function=q.qualified, scrub=self._dsn.scrub)
+            if err.sqlstate == "42883":
+                err = undefined_function_error(q, call.params, err, await self._deployed(q))
             tel.fail(call, span, desc, t0, err)
             raise err from None
         except BaseException as exc:  # e.g. a value psycopg cannot adapt, or cancellation
@@ -97,6 +100,16 @@ class AsyncClient(Methods):
 
     def _execute(self, call: Call) -> Any:
         return self._run(call)
+
+    async def _deployed(self, q: Query) -> tuple[bool, bool] | None:
+        """(schema animus exists, function ``q`` exists), asked after a 42883."""
+        try:
+            async with self._pool.connection() as conn:
+                cur = await conn.cursor(row_factory=tuple_row).execute(DEPLOYED_SQL, [q.function])
+                row = await cur.fetchone()
+            return (bool(row[0]), bool(row[1])) if row is not None else None
+        except psycopg.Error:
+            return None
 
     async def connect_raw(self, **kwargs: Any) -> psycopg.AsyncConnection:
         try:

@@ -11,7 +11,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from animus.config import Config
 from animus.embedding import Embedder
-from animus.results import (HeartbeatResult, Memory, QueueStats, SearchHit, SettleResult, StoreResult, Submission, SubmitResult, WorkDetails, WorkItem)
+from animus.results import (BM25Settings, HeartbeatResult, Memory, QueueStats, SearchHit, SettleResult, StoreResult, Submission, SubmitResult, WorkDetails, WorkItem)
 from animus.telemetry.conventions import Instruments
 
 __all__ = ["AsyncClient", "connect_async"]
@@ -116,6 +116,16 @@ class AsyncClient:
         """
         ...
 
+    async def grant_memory_namespace(self, role_name: str, namespace: str, *, can_write: bool | None = ...) -> None:
+        """Let ``role_name`` (and its members) read the memories of ``namespace`` (``'*'``: every
+        namespace), and change them with ``can_write=True``; granting again replaces
+        ``can_write``. animus_admin only (docs/security.md). Raises InvalidArgument for an
+        unknown role (ZA320) or a bad namespace (ZA321).
+
+        >>> admin.grant_memory_namespace("agent_7", "agent-7", can_write=True)   # doctest: +SKIP
+        """
+        ...
+
     async def heartbeat_work(self, work_id: UUID, *, extend: Any = ..., attempt: int | None = ..., queue: str | None = ...) -> HeartbeatResult:
         """Keep a running item claimed for ``extend`` more (seconds or timedelta); ``cancelled``
         is True when it was cancelled meanwhile (the handler should stop). ``attempt``: the claim
@@ -131,10 +141,41 @@ class AsyncClient:
         """
         ...
 
+    async def memory_begin_bulk_load(self) -> int:
+        """Start a bulk load (admin): drops the HNSW, full-text, metadata and BM25 indexes so
+        ``store_memories`` loads fast; returns how many memories there are. Searches are slow
+        until :meth:`memory_finish_bulk_load`. Raises MemoryStateError (ZA209) during a
+        re-embedding, MemoryStoreError (ZA212) when a bulk load is already in progress.
+
+        >>> client.memory_begin_bulk_load()                                       # doctest: +SKIP
+        0
+        >>> client.store_memories([{"content": "a", "embedding": vec}])          # doctest: +SKIP
+        >>> client.memory_finish_bulk_load(maintenance_work_mem="256MB")         # doctest: +SKIP
+        1
+        """
+        ...
+
     async def memory_begin_reembedding(self, embedding_model: str | None = ..., embedding_dim: int | None = ...) -> int:
         """Start a change of embedding model (admin): clears every embedding, drops the HNSW
         index; returns how many memories need a new embedding (then ``update_memory`` each,
         then :meth:`memory_finish_reembedding`).
+        """
+        ...
+
+    async def memory_bm25_configure(self, *, k1: float | None = ..., b: float | None = ..., postings_budget: int | None = ..., max_postings_budget: int | None = ..., rescore_extra: int | None = ..., refresh_after: int | None = ...) -> BM25Settings:
+        """Change BM25 keyword-ranking settings (an argument left None keeps its value) and return
+        them all (docs/bm25.md). Raises InvalidMemoryArgument (ZA280) for a value out of range.
+
+        >>> client.memory_bm25_configure(k1=1.5).k1                               # doctest: +SKIP
+        1.5
+        """
+        ...
+
+    async def memory_finish_bulk_load(self, *, maintenance_work_mem: str | None = ..., parallel_workers: int | None = ...) -> int:
+        """End a bulk load (admin): rebuilds the indexes :meth:`memory_begin_bulk_load` dropped,
+        with ``maintenance_work_mem`` (default '1GB') and ``parallel_workers`` (default 2) for
+        these builds only; returns how many memories there are. Raises InvalidArgument (ZA002)
+        for a bad setting, MemoryStoreError (ZA212) when no bulk load is in progress.
         """
         ...
 
@@ -169,6 +210,11 @@ class AsyncClient:
 
         ``attempt``: the claim token (StaleClaim, ZA108, when another worker has claimed the item
         since). Raises WorkNotRunning (ZA103) or WorkAlreadyEnded (ZA104) when it is not running.
+        """
+        ...
+
+    async def revoke_memory_namespace(self, role_name: str, namespace: str) -> bool:
+        """Remove the grant of ``namespace`` to ``role_name``; True when there was one.
         """
         ...
 

@@ -6,7 +6,7 @@ import importlib
 import logging
 import os
 import sys
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 
 def load_handlers(spec: str) -> Mapping[str, Any]:
@@ -30,54 +30,110 @@ def load_handlers(spec: str) -> Mapping[str, Any]:
     return obj
 
 
+def _number(kind: type, minimum: float, *, strict: bool = False) -> Callable[[str], Any]:
+    """An argparse type: a ``kind`` (int or float) >= ``minimum`` (> with ``strict``); argparse
+    turns the ValueError into ``animus worker: error: argument --x: …`` and exit status 2."""
+    bound = f"{'>' if strict else '>='} {minimum:g}"
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected {'an integer' if kind is int else 'a number of seconds'} {bound}, "
+                f"got {text!r}") from None
+        if value != value or value < minimum or (strict and value == minimum):
+            raise argparse.ArgumentTypeError(f"must be {bound}, got {text}")
+        return value
+    parse.__name__ = "integer" if kind is int else "seconds"
+    return parse
+
+
 def worker_main(args: argparse.Namespace) -> int:
     import animus
     from animus import telemetry
+    from animus.config import load_dotenv_once
 
     logging.basicConfig(level=getattr(logging, args.log_level.upper(), logging.INFO),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    load_dotenv_once()   # .env of the working directory: DATABASE_URL, ANIMUS_*, OTEL_*
     handlers = load_handlers(args.handlers)
     handle = telemetry.init(service_name=args.service_name) if not args.no_telemetry else None
     try:
-        client = animus.connect(args.dsn)
-    except animus.AnimusError as exc:
-        print(f"animus worker: {exc}", file=sys.stderr)
-        return 2
-    worker = animus.Worker(client, handlers, queue=args.queue, concurrency=args.concurrency,
-                           visibility_timeout=args.visibility_timeout, poll_interval=args.poll_interval,
-                           shutdown_timeout=args.shutdown_timeout, handler_timeout=args.handler_timeout,
-                           notify_throttle=args.notify_throttle)
-    try:
-        worker.run()
+        try:
+            client = animus.connect(args.dsn)
+        except animus.AnimusError as exc:
+            print(f"animus worker: {exc}", file=sys.stderr)
+            return 2
+        try:
+            try:
+                worker = animus.Worker(client, handlers, queue=args.queue,
+                                       concurrency=args.concurrency,
+                                       visibility_timeout=args.visibility_timeout,
+                                       poll_interval=args.poll_interval,
+                                       shutdown_timeout=args.shutdown_timeout,
+                                       handler_timeout=args.handler_timeout,
+                                       notify_throttle=args.notify_throttle)
+            except ValueError as exc:      # a setting the Worker refuses
+                print(f"animus worker: {exc}", file=sys.stderr)
+                return 2
+            worker.run()
+        except animus.AnimusError as exc:  # no such queue, animus not deployed, no privilege
+            print(f"animus worker: stopped: {exc}", file=sys.stderr)
+            return 1
+        finally:
+            client.close()
     finally:
-        client.close()
         if handle is not None:
             handle.shutdown()
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The ``animus`` command line; every option's help shows its default."""
     parser = argparse.ArgumentParser(prog="animus", description="animus: agent persistence in PostgreSQL")
     parser.add_argument("--version", action="store_true", help="print the version and exit")
-    sub = parser.add_subparsers(dest="command")
-    w = sub.add_parser("worker", help="run a worker: animus worker module:handlers")
-    w.add_argument("handlers", help="module:name of a mapping work_type -> handler function")
-    w.add_argument("--queue", default=None, help="queue to consume (default ANIMUS_QUEUE or 'work')")
-    w.add_argument("--concurrency", type=int, default=None, help="handlers run at once (default 4)")
-    w.add_argument("--visibility-timeout", type=float, default=None, help="claim duration, seconds")
-    w.add_argument("--poll-interval", type=float, default=None, help="fallback poll, seconds")
-    w.add_argument("--shutdown-timeout", type=float, default=30.0,
-                   help="seconds to let in-flight items finish on SIGTERM/SIGINT before releasing them")
-    w.add_argument("--handler-timeout", type=float, default=None,
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    w = sub.add_parser("worker", help="run a worker: animus worker module:handlers",
+                       description="Claim work from a queue and run a handler per work type, until "
+                                   "SIGTERM/SIGINT. The database URL, queue, concurrency, visibility "
+                                   "timeout and poll interval default to the environment (a .env "
+                                   "file in the working directory is read).")
+    w.add_argument("handlers", help="module:name of a mapping work_type -> handler function "
+                                    "(or of a function returning it)")
+    w.add_argument("--queue", default=None,
+                   help="queue to consume (default: ANIMUS_QUEUE, else 'work')")
+    w.add_argument("--concurrency", type=_number(int, 1), default=None, metavar="N",
+                   help="handlers run at once, >= 1 (default: ANIMUS_WORKER_CONCURRENCY, else 4)")
+    w.add_argument("--visibility-timeout", type=_number(float, 1), default=None, metavar="S",
+                   help="seconds a claim lasts, >= 1; heartbeats renew it every third "
+                        "(default: ANIMUS_VISIBILITY_TIMEOUT, else 30)")
+    w.add_argument("--poll-interval", type=_number(float, 0, strict=True), default=None, metavar="S",
+                   help="fallback poll when no NOTIFY arrives, seconds > 0 "
+                        "(default: ANIMUS_POLL_INTERVAL, else 5)")
+    w.add_argument("--shutdown-timeout", type=_number(float, 0), default=30.0, metavar="S",
+                   help="seconds to let in-flight items finish on SIGTERM/SIGINT before releasing "
+                        "them (default: 30)")
+    w.add_argument("--handler-timeout", type=_number(float, 0), default=None, metavar="S",
                    help="seconds a handler may run before its attempt is failed as hung (retryable; "
-                        "dead at max attempts); default 10 visibility timeouts, 0 = no limit")
-    w.add_argument("--notify-throttle", type=float, default=0.25,
+                        "dead at max attempts); 0 = no limit (default: 10 visibility timeouts)")
+    w.add_argument("--notify-throttle", type=_number(float, 0), default=0.25, metavar="S",
                    help="the queue's notify_throttle, seconds: after a wake-up the worker reads once "
-                        "more when it has passed (default 0.25, the queue default)")
-    w.add_argument("--dsn", default=None, help="database URL (default DATABASE_URL)")
-    w.add_argument("--service-name", default="animus-worker", help="OpenTelemetry service.name")
-    w.add_argument("--no-telemetry", action="store_true", help="do not call animus.telemetry.init()")
-    w.add_argument("--log-level", default="info")
+                        "more when it has passed (default: 0.25, the queue default)")
+    w.add_argument("--dsn", default=None,
+                   help="database URL (default: DATABASE_URL, from the environment or .env)")
+    w.add_argument("--service-name", default="animus-worker",
+                   help="OpenTelemetry service.name (default: animus-worker; OTEL_SERVICE_NAME wins)")
+    w.add_argument("--no-telemetry", action="store_true",
+                   help="do not call animus.telemetry.init() (default: it is called)")
+    w.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"],
+                   type=str.lower, help="log level (default: info)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``animus worker …`` / ``animus --version``; without a command: the help, exit status 2."""
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.version:
         from animus import __version__
@@ -86,8 +142,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "worker":
         return worker_main(args)
-    parser.print_help()
-    return 0
+    parser.print_help(sys.stderr)
+    print("\nanimus: a command is required (e.g. animus worker module:HANDLERS)", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

@@ -4,13 +4,14 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
-from psycopg.rows import dict_row
+from psycopg.rows import dict_row, tuple_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from animus._core import (Call, Methods, PooledConnection, Telemetry, adapt, server_attrs,
-                          shape_result)
+from animus._core import (DEPLOYED_SQL, Call, Methods, PooledConnection, Telemetry, adapt,
+                          server_attrs, shape_result, undefined_function_error)
 from animus.config import Config
 from animus.embedding import Embedder
+from animus.queries import Query
 from animus.errors import ConnectionFailed, InvalidArgument, from_psycopg
 from animus.telemetry import genai
 from animus.telemetry.conventions import Instruments, default_instruments
@@ -102,6 +103,8 @@ class Client(Methods):
         except psycopg.Error as exc:
             tel.detach(token)
             err = from_psycopg(exc, function=q.qualified, scrub=self._dsn.scrub)
+            if err.sqlstate == "42883":
+                err = undefined_function_error(q, call.params, err, self._deployed(q))
             tel.fail(call, span, desc, t0, err)
             raise err from None
         except BaseException as exc:  # e.g. a value psycopg cannot adapt, or cancellation
@@ -112,6 +115,15 @@ class Client(Methods):
         result = call.post(rows)
         tel.ok(call, span, desc, t0, result)
         return result
+
+    def _deployed(self, q: Query) -> tuple[bool, bool] | None:
+        """(schema animus exists, function ``q`` exists), asked after a 42883."""
+        try:
+            with self._pool.connection() as conn:
+                row = conn.cursor(row_factory=tuple_row).execute(DEPLOYED_SQL, [q.function]).fetchone()
+            return (bool(row[0]), bool(row[1])) if row is not None else None
+        except psycopg.Error:
+            return None
 
     @property
     def pool(self) -> ConnectionPool:

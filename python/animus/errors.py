@@ -12,9 +12,16 @@ error: ``submit_work`` returns it with ``status == "merged"``.
     ├── ConnectionFailed            the server cannot be reached, refused the login, or ended the
     │                               session (57P01-57P03, class 08): retry on a new connection
     ├── NotDeployed                 schema animus / a function is missing: deploy first
+    │                               (42883 only when the function really is absent)
     ├── PermissionDenied            the role lacks EXECUTE (42501)
+    ├── HandlerTimeout              names a worker handler's attempt failed for its time limit
     └── DatabaseError               anything else the server raised
-        ├── InvalidArgument         every ZA0xx (null/empty, out of range, bad JSON, bad option)
+        ├── InvalidArgument         every ZA0xx (null/empty, out of range, bad JSON, bad option),
+        │   │                       ZA320/ZA321 (a namespace grant's unknown role, bad namespace)
+        │   ├── ArgumentTypeError   also a TypeError: a Python value of the wrong type, or None
+        │   │                       for a required argument (raised before the call), or a
+        │   │                       42883 from a deployed function (no form takes those types)
+        │   └── ArgumentValueError  also a ValueError: an integer outside its SQL type's range
         ├── NotFound                QueueNotFound ZA101, WorkNotFound ZA102, MemoryNotFound ZA207
         ├── InvalidState            WorkNotRunning ZA103, WorkAlreadyEnded ZA104,
         │                           IllegalTransition ZA105, StaleClaim ZA108,
@@ -33,10 +40,11 @@ from typing import Any
 
 __all__ = [
     "AnimusError", "ConfigError", "ConnectionFailed", "NotDeployed", "PermissionDenied",
-    "DatabaseError", "InvalidArgument", "DimensionMismatch", "NotFound", "InvalidState",
+    "DatabaseError", "InvalidArgument", "ArgumentTypeError", "ArgumentValueError", "DimensionMismatch", "NotFound", "InvalidState",
     "WorkError", "MemoryStoreError", "NonRetryable", "QueueNotFound", "WorkNotFound",
     "WorkNotRunning", "WorkAlreadyEnded", "IllegalTransition", "StaleClaim", "QueueExists", "InvalidWorkArgument",
-    "MemoryNotFound", "InvalidMemoryArgument", "MemoryStateError", "from_psycopg", "SQLSTATE_CLASSES",
+    "MemoryNotFound", "InvalidMemoryArgument", "MemoryStateError", "HandlerTimeout", "from_psycopg",
+    "SQLSTATE_CLASSES",
 ]
 
 
@@ -88,7 +96,25 @@ class DatabaseError(AnimusError):
 
 
 class InvalidArgument(DatabaseError):
-    """Bad input rejected by the database (nothing was written)."""
+    """Bad input, rejected by the database or, for a wrong Python type, by the client before the
+    call (nothing was written)."""
+
+
+class ArgumentTypeError(InvalidArgument, TypeError):
+    """An argument of the wrong Python type, or ``None`` for a required one; names the argument.
+
+    Raised by the client before the call (``sqlstate`` None), or from SQLSTATE 42883 when the
+    function is deployed but takes no argument of that type (``sqlstate`` '42883').
+
+    >>> import animus
+    >>> issubclass(animus.ArgumentTypeError, TypeError)
+    True
+    """
+
+
+class ArgumentValueError(InvalidArgument, ValueError):
+    """An integer outside the range of its SQL type (e.g. ``priority=2**31`` for an ``integer``),
+    refused before the call; names the argument."""
 
 
 class NotFound(DatabaseError):
@@ -156,6 +182,19 @@ class MemoryStateError(InvalidState, MemoryStoreError):
     """ZA209/ZA210: the call does not fit the embedding (re-embedding) state."""
 
 
+class HandlerTimeout(AnimusError):
+    """A worker handler ran past its ``handler_timeout``: the worker failed the attempt (retryable;
+    dead at max attempts) and abandoned the handler's thread.
+
+    The worker does not raise it into the handler (a thread cannot be interrupted); its name marks
+    the item's ``error`` (``animus.HandlerTimeout: handler for 'x' still running after …``) and the
+    ``error.type`` of the ``process`` span. ``str(HandlerTimeout(...))`` is that error text.
+    """
+
+    def __str__(self) -> str:
+        return f"animus.HandlerTimeout: {self.message}"
+
+
 class NonRetryable(Exception):
     """Raise (or subclass) this in a worker handler to dead-letter the item at once."""
 
@@ -169,6 +208,7 @@ SQLSTATE_CLASSES: dict[str, type[AnimusError]] = {
     "ZA107": InvalidWorkArgument, "ZA108": StaleClaim,
     "ZA200": DimensionMismatch, "ZA207": MemoryNotFound,
     "ZA209": MemoryStateError, "ZA210": MemoryStateError,
+    "ZA320": InvalidArgument, "ZA321": InvalidArgument,   # namespace grants: no such role, bad namespace
     "42501": PermissionDenied,
     "3F000": NotDeployed,   # invalid_schema_name: schema animus missing
     "42883": NotDeployed,   # undefined_function

@@ -30,6 +30,13 @@ class Query:
     # The result can hold an infinite timestamp (a queue's last_notified_at before its first
     # wake-up, a run_at of 'infinity' given by the caller): loaded as datetime.max/min.
     infinite: bool = False
+    # Checked by the client before the call, so a wrong value names its argument instead of
+    # reaching the server as a call no function matches (42883): arguments without a default in
+    # SQL that must be given (not None; those with a NULL default are refused by the function
+    # itself, ZA001), and integer arguments with the bits of their SQL type (32: integer,
+    # 64: bigint).
+    required: tuple[str, ...] = ()
+    ints: tuple[tuple[str, int], ...] = ()
     _cache: dict = field(default_factory=dict, compare=False, repr=False)
 
     def sql(self, keys: tuple[str, ...]) -> str:
@@ -53,9 +60,11 @@ class Query:
 
 def _q(name: str, shape: Shape, kind: Kind, jsonb: tuple[str, ...] = (),
        casts: tuple[tuple[str, str], ...] = (), function: str | None = None,
-       intervals: tuple[str, ...] = (), infinite: bool = False) -> Query:
+       intervals: tuple[str, ...] = (), infinite: bool = False, required: tuple[str, ...] = (),
+       int32: tuple[str, ...] = (), int64: tuple[str, ...] = ()) -> Query:
+    ints = tuple((k, 32) for k in int32) + tuple((k, 64) for k in int64)
     return Query(name, function or name, shape, kind, frozenset(jsonb), casts, frozenset(intervals),
-                 infinite)
+                 infinite, required, ints)
 
 
 _VEC = (("embedding", "vector"), ("query_embedding", "vector"))
@@ -65,39 +74,52 @@ _ATTEMPTS = (("attempts", "integer[]"),)
 
 QUERIES: dict[str, Query] = {q.name: q for q in [
     # work queue
-    _q("submit_work", "row", "send", ("params", "trace_context"), intervals=("delay",)),
-    _q("submit_work_batch", "rows", "send", ("items", "trace_context")),
-    _q("read_work", "rows", "receive", intervals=("vt",)),
-    _q("complete_work", "scalar", "settle", ("outcome",), _ATTEMPT),
-    _q("complete_work_many", "rows", "settle", casts=_ATTEMPTS, function="complete_work"),
-    _q("fail_work", "row", "settle", casts=_ATTEMPT),
-    _q("fail_work_many", "rows", "settle", casts=_ATTEMPTS, function="fail_work"),
-    _q("heartbeat_work", "row", "settle", casts=_ATTEMPT, intervals=("extend",)),
-    _q("release_work", "scalar", "settle", casts=_ATTEMPT, intervals=("delay",)),
-    _q("cancel_work", "scalar", "settle"),
-    _q("archive_work", "scalar", "settle"),
-    _q("delete_work", "scalar", "settle"),
-    _q("get_work", "row", "db", infinite=True),
-    _q("get_work_submissions", "rows", "db"),
-    _q("work_children", "rows", "db"),
+    _q("submit_work", "row", "send", ("params", "trace_context"), intervals=("delay",),
+       required=("work_type", "source"), int32=("priority", "max_attempts")),
+    _q("submit_work_batch", "rows", "send", ("items", "trace_context"), required=("items",)),
+    _q("read_work", "rows", "receive", intervals=("vt",), int32=("qty",)),
+    _q("complete_work", "scalar", "settle", ("outcome",), _ATTEMPT, required=("work_id",),
+       int32=("attempt",)),
+    _q("complete_work_many", "rows", "settle", casts=_ATTEMPTS, function="complete_work",
+       required=("work_ids",)),
+    _q("fail_work", "row", "settle", casts=_ATTEMPT, required=("work_id", "error"), int32=("attempt",)),
+    _q("fail_work_many", "rows", "settle", casts=_ATTEMPTS, function="fail_work",
+       required=("work_ids", "error")),
+    _q("heartbeat_work", "row", "settle", casts=_ATTEMPT, intervals=("extend",), required=("work_id",),
+       int32=("attempt",)),
+    _q("release_work", "scalar", "settle", casts=_ATTEMPT, intervals=("delay",), required=("work_id",),
+       int32=("attempt",)),
+    _q("cancel_work", "scalar", "settle", required=("work_id",)),
+    _q("archive_work", "scalar", "settle", required=("queue", "msg_id"), int64=("msg_id",)),
+    _q("delete_work", "scalar", "settle", required=("queue", "msg_id"), int64=("msg_id",)),
+    _q("get_work", "row", "db", infinite=True, required=("work_id",)),
+    _q("get_work_submissions", "rows", "db", required=("work_id",)),
+    _q("work_children", "rows", "db", required=("parent_id",)),
     _q("queue_stats", "rows", "db"),
-    _q("create_queue", "scalar", "db", intervals=("backoff_base", "backoff_cap", "notify_throttle")),
+    _q("create_queue", "scalar", "db", intervals=("backoff_base", "backoff_cap", "notify_throttle"),
+       required=("queue",)),
     _q("configure_queue", "row", "db", intervals=("backoff_base", "backoff_cap", "notify_throttle"),
-       infinite=True),
-    _q("drop_queue", "scalar", "db"),
+       infinite=True, required=("queue",)),
+    _q("drop_queue", "scalar", "db", required=("queue",)),
     _q("purge_work", "rows", "db", intervals=("older_than",)),
     # memory
     _q("store_memory", "row", "db", ("metadata",), _VEC),
     _q("store_memories", "rows", "db", ("memories",)),
-    _q("get_memory", "row", "db"),
-    _q("update_memory", "row", "db", ("metadata",), _VEC),
-    _q("delete_memory", "scalar", "db"),
+    _q("get_memory", "row", "db", int64=("id",)),
+    _q("update_memory", "row", "db", ("metadata",), _VEC, int64=("id",)),
+    _q("delete_memory", "scalar", "db", int64=("id",)),
     _q("delete_memories", "scalar", "db"),
-    _q("search_memory_vector", "rows", "db", ("filters",), _VEC),
-    _q("search_memory_text", "rows", "db", ("filters",)),
-    _q("hybrid_search", "rows", "db", ("filters",), _VEC),
-    _q("memory_begin_reembedding", "scalar", "db"),
+    _q("search_memory_vector", "rows", "db", ("filters",), _VEC, int32=("k",)),
+    _q("search_memory_text", "rows", "db", ("filters",), int32=("k",)),
+    _q("hybrid_search", "rows", "db", ("filters",), _VEC, int32=("k", "rrf_k", "candidates")),
+    _q("memory_begin_reembedding", "scalar", "db", int32=("embedding_dim",)),
     _q("memory_finish_reembedding", "scalar", "db"),
+    _q("memory_begin_bulk_load", "scalar", "db"),
+    _q("memory_finish_bulk_load", "scalar", "db", int32=("parallel_workers",)),
+    _q("grant_memory_namespace", "scalar", "db"),
+    _q("revoke_memory_namespace", "scalar", "db"),
+    _q("memory_bm25_configure", "row", "db",
+       int32=("postings_budget", "max_postings_budget", "rescore_extra", "refresh_after")),
 ]}
 
 # The queue's throttled wake-up channel (see docs/work-queue.md).

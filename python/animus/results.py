@@ -12,7 +12,7 @@ from typing import Any, Callable, ClassVar, Mapping, Sequence, TypeVar
 from uuid import UUID
 
 __all__ = ["SubmitResult", "WorkItem", "Submission", "WorkDetails", "HeartbeatResult",
-           "SettleResult", "QueueStats", "StoreResult", "Memory", "SearchHit", "Row"]
+           "SettleResult", "QueueStats", "StoreResult", "Memory", "SearchHit", "BM25Settings", "Row"]
 
 T = TypeVar("T", bound="Row")
 
@@ -267,3 +267,16 @@ class SearchHit(Row):
     created_at: datetime | None = None
     updated_at: datetime | None = None
     _aliases: ClassVar[dict[str, str]] = {"memory_id": "id"}
+
+
+@dataclass(frozen=True)
+class BM25Settings(Row):
+    """``memory_bm25_configure``: the BM25 keyword-ranking settings now in force (docs/bm25.md);
+    ``singleton`` and ``refreshed_through`` are kept in ``extra``."""
+
+    k1: float | None = None
+    b: float | None = None
+    postings_budget: int | None = None
+    max_postings_budget: int | None = None
+    rescore_extra: int | None = None
+    refresh_after: int | None = None

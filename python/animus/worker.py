@@ -58,7 +58,8 @@ from typing import Any, Callable, Mapping
 
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from animus.errors import AnimusError, InvalidState, NonRetryable, StaleClaim
+from animus.errors import (AnimusError, HandlerTimeout, InvalidArgument, InvalidState, NonRetryable,
+                           NotDeployed, NotFound, PermissionDenied, StaleClaim)
 from animus.queries import NOTIFY_CHANNEL
 from animus.results import WorkItem
 from animus.telemetry.conventions import links_from, messaging_attrs
@@ -69,15 +70,45 @@ log = logging.getLogger("animus.worker")
 
 Handler = Callable[..., Any]
 
+# Claim failures a retry cannot mend: the worker stops and Worker.run raises them.
+_UNRECOVERABLE = (NotFound, NotDeployed, PermissionDenied, InvalidArgument)
+
 
 @dataclass
 class WorkContext:
-    """Passed as second argument to handlers that accept two: the item and its cancellation."""
+    """Passed as second argument to handlers that accept two: the item, and whether to stop.
+
+    ``ctx.cancelled`` is a plain ``bool``: False while the handler should go on, True once the
+    worker wants it to stop, for the reason in ``ctx.stop_reason``:
+
+    ============= ==========================================================================
+    ``cancelled`` the item was cancelled (``cancel_work``), learnt from a heartbeat
+    ``stale``     another worker claimed the item after this claim expired (StaleClaim)
+    ``ended``     a heartbeat found the item no longer running (ended or failed meanwhile)
+    ``timeout``   the handler ran past its ``handler_timeout``; the attempt was failed
+    ``shutdown``  the worker is stopping (SIGTERM/SIGINT) and releases the item
+    ============= ==========================================================================
+
+    Whatever a handler returns once ``ctx.cancelled`` is True is not recorded: the item is not
+    completed (it was cancelled, failed or released already). ``ctx.wait(seconds)`` sleeps until
+    the stop or the timeout and returns ``ctx.cancelled``::
+
+        def crawl(item, ctx):
+            pages = []
+            for url in item.params["urls"]:
+                if ctx.cancelled:          # a bool: False until the worker says stop
+                    return None            # not completed; ctx.stop_reason says why
+                pages.append(url)
+                ctx.wait(0.01)             # a pause that ends early on a stop
+            return {"pages": len(pages)}
+    """
 
     item: WorkItem
     worker: "Worker"
-    cancelled: threading.Event = field(default_factory=threading.Event)
     started: float = field(default_factory=time.monotonic)
+    # None while the handler should go on; why it should stop, once (see the table above).
+    stop_reason: str | None = None
+    _stop_event: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
     # Settling (complete/fail) and releasing exclude each other: once the worker has released
     # the item at shutdown, its abandoned handler never settles it.
     settle_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -88,6 +119,20 @@ class WorkContext:
     deadline: float | None = None
     timed_out: bool = False
 
+    @property
+    def cancelled(self) -> bool:
+        """True once the worker wants the handler to stop (``stop_reason`` says why)."""
+        return self._stop_event.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Sleep until the worker says stop or ``timeout`` seconds passed; returns ``cancelled``."""
+        return self._stop_event.wait(timeout)
+
+    def _request_stop(self, reason: str) -> None:
+        if self.stop_reason is None:
+            self.stop_reason = reason
+        self._stop_event.set()
+
 
 def _accepts_context(fn: Handler) -> bool:
     try:
@@ -96,6 +141,21 @@ def _accepts_context(fn: Handler) -> bool:
     except (TypeError, ValueError):
         return False
     return len(params) >= 2
+
+
+def _seconds(name: str, value: Any, minimum: float | None, *, strict: bool = False) -> float:
+    """``value`` as seconds, refused (ValueError naming ``name``) when not a number, or below
+    ``minimum`` (or equal to it with ``strict``)."""
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number of seconds, got {value!r}") from None
+    if seconds != seconds or (minimum is not None and (seconds < minimum or (strict and seconds == minimum))):
+        bound = "" if minimum is None else f" {'>' if strict else '>='} {minimum:g}"
+        raise ValueError(f"{name} must be a number of seconds{bound}, got {value!r}")
+    return seconds
 
 
 def _error_text(exc: BaseException, limit: int = 4000) -> str:
@@ -120,21 +180,28 @@ class Worker:
         self.client = client
         self.handlers = dict(handlers)
         self.queue = queue or cfg.queue
-        self.concurrency = concurrency or cfg.worker_concurrency
-        self.visibility_timeout = float(visibility_timeout or cfg.visibility_timeout)
-        self.heartbeat_interval = float(heartbeat_interval or max(0.2, self.visibility_timeout / 3))
-        self.poll_interval = float(poll_interval or cfg.poll_interval)
+        if concurrency is not None and (isinstance(concurrency, bool) or not isinstance(concurrency, int)
+                                        or concurrency < 1):
+            raise ValueError(f"concurrency must be an integer >= 1, got {concurrency!r}")
+        self.concurrency = cfg.worker_concurrency if concurrency is None else concurrency
+        self.visibility_timeout = _seconds("visibility_timeout", cfg.visibility_timeout
+                                           if visibility_timeout is None else visibility_timeout, 1.0)
+        self.heartbeat_interval = (max(0.2, self.visibility_timeout / 3) if heartbeat_interval is None
+                                   else _seconds("heartbeat_interval", heartbeat_interval, 0.0, strict=True))
+        self.poll_interval = _seconds("poll_interval", cfg.poll_interval if poll_interval is None
+                                      else poll_interval, 0.0, strict=True)
         self.non_retryable = tuple(non_retryable)
-        self.shutdown_timeout = shutdown_timeout
+        self.shutdown_timeout = _seconds("shutdown_timeout", shutdown_timeout, 0.0)
         self.channel = channel
         # The queue's notify_throttle (animus.create_queue/configure_queue; default 250 ms): after
         # a wake-up the worker reads once more when this window has passed.
-        self.notify_throttle = float(notify_throttle)
+        self.notify_throttle = _seconds("notify_throttle", notify_throttle, 0.0)
         # A handler running longer than this is hung: failed (retryable) and no longer
         # heartbeated. Default: ten visibility timeouts; 0 (or less) means no limit.
-        self.handler_timeout = float(10 * self.visibility_timeout if handler_timeout is None
-                                     else handler_timeout)
-        self.handler_timeouts = {k: float(v) for k, v in (handler_timeouts or {}).items()}
+        self.handler_timeout = (10 * self.visibility_timeout if handler_timeout is None
+                                else _seconds("handler_timeout", handler_timeout, None))
+        self.handler_timeouts = {k: _seconds(f"handler_timeouts[{k!r}]", v, None)
+                                 for k, v in (handler_timeouts or {}).items()}
         unknown = set(self.handler_timeouts) - set(self.handlers)
         if unknown:
             raise ValueError(f"handler_timeouts names work types without a handler: {sorted(unknown)}")
@@ -183,7 +250,13 @@ class Worker:
 
     # ------------------------------------------------------------------ main loop
     def run(self, *, install_signal_handlers: bool = True) -> None:
-        """Process work until :meth:`stop` or SIGTERM/SIGINT."""
+        """Process work until :meth:`stop` or SIGTERM/SIGINT.
+
+        Raises (after the usual shutdown of in-flight items) when claiming fails in a way retrying
+        cannot mend: :class:`~animus.QueueNotFound`, :class:`~animus.NotDeployed`,
+        :class:`~animus.PermissionDenied`, :class:`~animus.InvalidArgument`. Other failures
+        (the database unreachable for a while) are logged and retried with a backoff.
+        """
         previous = {}
         if install_signal_handlers and threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGTERM, signal.SIGINT):
@@ -219,6 +292,11 @@ class Worker:
                                                   work_types=self._work_types)
                     backoff = 0.0
                 except AnimusError as exc:
+                    if isinstance(exc, _UNRECOVERABLE):
+                        # retrying cannot help (no such queue, animus not deployed, no privilege)
+                        log.error("read_work on queue %r failed, stopping the worker: %s",
+                                  self.queue, exc)
+                        raise
                     backoff = min(30.0, max(0.5, backoff * 2))
                     log.error("read_work failed (retrying in %.1fs): %s", backoff, exc)
                     self._stop.wait(backoff)
@@ -376,8 +454,15 @@ class Worker:
             return error_type
         if ctx.timed_out:
             return self._late(ctx, span, "result")
-        if ctx.cancelled.is_set():
-            log.info("work item %s was cancelled while running; not completing it", item.id)
+        if ctx.cancelled:
+            if ctx.stop_reason == "shutdown":
+                log.info("work item %s: handler returned during shutdown; not completing it "
+                         "(the item is released for another worker)", item.id)
+            elif ctx.stop_reason == "cancelled":
+                log.info("work item %s was cancelled while running; not completing it", item.id)
+            else:
+                log.info("work item %s: handler returned after the worker told it to stop (%s); "
+                         "not completing it", item.id, ctx.stop_reason)
             return None
         if result is not None:
             # outcome is jsonb: values JSON cannot hold (datetimes, UUIDs...) are stored as text
@@ -459,31 +544,40 @@ class Worker:
                 continue
             next_beat = now + self.heartbeat_interval
             for ctx in current:
-                # Under the item's settle lock, and only while it is unsettled: a heartbeat that
-                # raced the handler's completion was refused (ZA104) and logged as if the item
-                # had been taken away. An item being settled right now needs no heartbeat.
-                if not ctx.settle_lock.acquire(blocking=False):
-                    continue
-                try:
-                    if ctx.timed_out or ctx.settled or ctx.released:
-                        continue
-                    try:
-                        res = self.client.heartbeat_work(ctx.item.id, extend=self._vt(),
-                                                         attempt=ctx.item.attempts, queue=self.queue)
-                    except InvalidState as exc:
-                        # ended meanwhile (cancelled, purged), or taken over by another worker
-                        # (StaleClaim): stop
-                        log.warning("heartbeat for %s refused (%s): telling the handler to stop",
-                                    ctx.item.id, exc.sqlstate)
-                        ctx.cancelled.set()
-                        continue
-                    except AnimusError as exc:
-                        log.warning("heartbeat for %s failed: %s", ctx.item.id, exc)
-                        continue
-                    if res.cancelled:
-                        ctx.cancelled.set()
-                finally:
-                    ctx.settle_lock.release()
+                self._heartbeat(ctx)
+
+    def _heartbeat(self, ctx: WorkContext) -> None:
+        """Extend one claim, under the item's settle lock: an item whose completion, failure or
+        release has begun is not heartbeated (its heartbeat would be refused, ZA103/ZA104, and
+        read as a cancellation of an item that simply finished). An item being settled right now
+        is skipped rather than waited for, so one slow settle does not delay the other heartbeats."""
+        item = ctx.item
+        if not ctx.settle_lock.acquire(blocking=False):
+            return
+        try:
+            if ctx.settled or ctx.released or ctx.timed_out:
+                return
+            try:
+                res = self.client.heartbeat_work(item.id, extend=self._vt(), attempt=item.attempts,
+                                                 queue=self.queue)
+            except StaleClaim as exc:
+                log.warning("heartbeat for %s refused (%s): another worker claimed the item; "
+                            "telling the handler to stop", item.id, exc.sqlstate)
+                ctx._request_stop("stale")
+                return
+            except InvalidState as exc:
+                log.warning("heartbeat for %s refused (%s): the item is no longer running; "
+                            "telling the handler to stop", item.id, exc.sqlstate)
+                ctx._request_stop("ended")
+                return
+            except AnimusError as exc:
+                log.warning("heartbeat for %s failed: %s", item.id, exc)
+                return
+        finally:
+            ctx.settle_lock.release()
+        if res.cancelled:
+            log.info("work item %s was cancelled: telling the handler to stop", item.id)
+            ctx._request_stop("cancelled")
 
     def _time_out(self, ctx: WorkContext) -> None:
         """Fail a hung handler's attempt (retryable; dead at max attempts) and stop
@@ -494,11 +588,11 @@ class Worker:
             if ctx.settled or ctx.released:
                 return                      # it returned just now, or was released
             ctx.timed_out = ctx.settled = True
-            ctx.cancelled.set()             # a handler taking ctx may notice and stop
+            ctx._request_stop("timeout")    # a handler taking ctx may notice and stop
             self.failed += 1
             self.timed_out += 1
-            error = (f"animus.HandlerTimeout: handler for {item.work_type!r} still running after "
-                     f"{limit:g}s (handler_timeout); abandoned by the worker")
+            error = str(HandlerTimeout(f"handler for {item.work_type!r} still running after "
+                                       f"{limit:g}s (handler_timeout); abandoned by the worker"))
             try:
                 res = self.client.fail_work(item.id, error, retryable=True, attempt=item.attempts,
                                             queue=self.queue)
@@ -526,7 +620,7 @@ class Worker:
             self._abort.wait(0.05)
         left = running()
         for ctx in left:
-            ctx.cancelled.set()
+            ctx._request_stop("shutdown")
             with ctx.settle_lock:
                 if ctx.settled:
                     continue  # completed or failed while we waited for the lock
@@ -535,7 +629,8 @@ class Worker:
                     # Release: queued and visible again at once, the attempt not counted (the
                     # handler did not fail; another worker runs it from the start).
                     self.client.release_work(ctx.item.id, attempt=ctx.item.attempts, queue=self.queue)
-                    log.info("released work item %s", ctx.item.id)
+                    log.info("work item %s released at shutdown: queued again for another worker, "
+                             "the attempt not counted", ctx.item.id)
                 except AnimusError as exc:
                     log.warning("could not release %s (%s); it is redelivered after its timeout",
                                 ctx.item.id, exc)
