@@ -11,6 +11,11 @@ SELECT e.extnamespace::regnamespace::text AS vector_schema
 -- hnsw.max_scan_tuples); the rest of animus works with 0.7.
 DO $$
 BEGIN
+    -- Load pgvector's library in this session (a cast to vector does): it defines the hnsw.*
+    -- settings the functions below SET. Unloaded, they are placeholders, which only a superuser
+    -- may name in CREATE FUNCTION ... SET (a deploy by a non-superuser owner failed here).
+    EXECUTE pg_catalog.format('SELECT %L::%s.vector', '[1]',
+                              (SELECT e.extnamespace::regnamespace FROM pg_catalog.pg_extension e WHERE e.extname = 'vector'));
     IF (SELECT string_to_array(extversion, '.')::int[] < '{0,8,0}' FROM pg_catalog.pg_extension WHERE extname = 'vector') THEN
         RAISE EXCEPTION USING
             ERRCODE = 'ZA011',

@@ -283,11 +283,20 @@ REVOKE ALL ON FUNCTION animus.work_check_queue_settings(interval, double precisi
 COMMENT ON FUNCTION animus.work_check_queue_settings(interval, double precision, interval, double precision, interval) IS
 'Internal: raises ZA002 naming the first queue setting out of range (NULL settings pass); returns when all are good.';
 
--- Queue creation and removal regenerate the queue functions, so they are serialised. They lock
--- animus.queues in SHARE UPDATE EXCLUSIVE mode: it conflicts only with itself and stronger modes,
--- not with the row writes of submit (the wake-up's UPDATE) or reads, and no role but the owner
--- may take it (LOCK TABLE needs UPDATE, DELETE, TRUNCATE or MAINTAIN on the table). The advisory
--- key used before could be held by any login, blocking queue administration.
+-- Queue creation and removal regenerate the queue functions, so they are serialised: each locks
+-- the one row of animus.queue_admin_lock (FOR UPDATE). Locking a row needs UPDATE on its table,
+-- which no role but the owner has, so no other login can hold it (the advisory key used before
+-- could be held by any login, blocking queue administration). A row lock, not a table lock: it
+-- conflicts with nothing but another create_queue / drop_queue, so VACUUM of animus.queues and
+-- every read and write of it go on (a SHARE UPDATE EXCLUSIVE table lock would stop VACUUM).
+CREATE TABLE animus.queue_admin_lock (
+    singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton)
+);
+INSERT INTO animus.queue_admin_lock DEFAULT VALUES;
+COMMENT ON TABLE animus.queue_admin_lock IS
+    'One row, locked FOR UPDATE by create_queue and drop_queue to serialise the regeneration of the per-queue functions; only the owner can lock it.';
+COMMENT ON COLUMN animus.queue_admin_lock.singleton IS 'Always true: the table has one row.';
+
 CREATE OR REPLACE FUNCTION animus.create_queue(
     queue            text,
     backoff_base     interval DEFAULT '2 seconds',
@@ -326,7 +335,7 @@ BEGIN
             HINT = 'Leave an argument out to get its default.';
     END IF;
     PERFORM animus.work_check_queue_settings(backoff_base, backoff_factor, backoff_cap, backoff_jitter, notify_throttle);
-    LOCK TABLE animus.queues IN SHARE UPDATE EXCLUSIVE MODE;
+    PERFORM 1 FROM animus.queue_admin_lock FOR UPDATE;
     IF EXISTS (SELECT 1 FROM animus.queues q WHERE q.queue_name = create_queue.queue) THEN
         IF if_not_exists THEN
             RETURN false;
@@ -407,7 +416,7 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL or empty',
             HINT = 'Pass the queue to drop.';
     END IF;
-    LOCK TABLE animus.queues IN SHARE UPDATE EXCLUSIVE MODE;
+    PERFORM 1 FROM animus.queue_admin_lock FOR UPDATE;
     DELETE FROM animus.queues q WHERE q.queue_name = drop_queue.queue;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', queue),

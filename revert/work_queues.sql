@@ -351,4 +351,6 @@ GRANT EXECUTE ON FUNCTION animus.drop_queue(text) TO animus_admin;
 COMMENT ON FUNCTION animus.drop_queue(text) IS
 'Drops a work queue: its work items (all states), its pgmq queue and archive. Returns the number of work items deleted. Raises ZA101 (unknown queue).';
 
+DROP TABLE animus.queue_admin_lock;
+
 COMMIT;

@@ -294,6 +294,60 @@ CREATE TABLE animus.queues (
 COMMENT ON TABLE animus.queues IS 'animus work queues, each backed by the pgmq queue of the same name; retry backoff (base * factor^(attempt-1), capped, +/- jitter) and the wake-up NOTIFY on channel animus_work (notify, notify_throttle: at most one NOTIFY per queue per interval).';
 
 --
+-- Name: COLUMN queues.queue_name; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.queues.queue_name IS 'The queue''s name, also the name of its pgmq queue (pgmq.q_<name>, pgmq.a_<name>): 1-40 characters of [a-z0-9_], starting with a letter.';
+
+--
+-- Name: COLUMN queues.backoff_base; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.queues.backoff_base IS 'Retry delay after the first failed attempt; attempt n waits backoff_base * backoff_factor^(n-1).';
+
+--
+-- Name: COLUMN queues.backoff_factor; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.queues.backoff_factor IS 'Growth of the retry delay per attempt (>= 1).';
+
+--
+-- Name: COLUMN queues.backoff_cap; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.queues.backoff_cap IS 'Longest retry delay, before jitter.';
+
+--
+-- Name: COLUMN queues.backoff_jitter; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.queues.backoff_jitter IS 'Random spread of each retry delay, as a fraction (0.25 = +/- 25 %), so that failures of many items do not retry in step.';
+
+--
+-- Name: COLUMN queues.notify; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.queues.notify IS 'Whether submits wake workers with NOTIFY animus_work (payload: the queue name).';
+
+--
+-- Name: COLUMN queues.notify_throttle; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.queues.notify_throttle IS 'At most one wake-up NOTIFY per queue per this interval.';
+
+--
+-- Name: COLUMN queues.last_notified_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.queues.last_notified_at IS 'When the last wake-up NOTIFY was sent for the queue (the throttle''s clock).';
+
+--
+-- Name: COLUMN queues.created_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.queues.created_at IS 'When the queue was created.';
+
+--
 -- Name: configure_queue(text, interval, double precision, interval, double precision, boolean, interval); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -362,7 +416,7 @@ BEGIN
             HINT = 'Leave an argument out to get its default.';
     END IF;
     PERFORM animus.work_check_queue_settings(backoff_base, backoff_factor, backoff_cap, backoff_jitter, notify_throttle);
-    LOCK TABLE animus.queues IN SHARE UPDATE EXCLUSIVE MODE;
+    PERFORM 1 FROM animus.queue_admin_lock FOR UPDATE;
     IF EXISTS (SELECT 1 FROM animus.queues q WHERE q.queue_name = create_queue.queue) THEN
         IF if_not_exists THEN
             RETURN false;
@@ -494,7 +548,7 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL or empty',
             HINT = 'Pass the queue to drop.';
     END IF;
-    LOCK TABLE animus.queues IN SHARE UPDATE EXCLUSIVE MODE;
+    PERFORM 1 FROM animus.queue_admin_lock FOR UPDATE;
     DELETE FROM animus.queues q WHERE q.queue_name = drop_queue.queue;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', queue),
@@ -701,10 +755,46 @@ ALTER TABLE ONLY animus.memories FORCE ROW LEVEL SECURITY;
 COMMENT ON TABLE animus.memories IS 'Semantic memories: text, embedding (dimension in animus.memory_settings), metadata; one row per (namespace, content).';
 
 --
+-- Name: COLUMN memories.id; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memories.id IS 'The memory id, returned by store_memory.';
+
+--
 -- Name: COLUMN memories.namespace; Type: COMMENT; Schema: animus; Owner: -
 --
 
 COMMENT ON COLUMN animus.memories.namespace IS 'Whose memory: an agent, a user, a tenant. Filters and (later) row-level security scope by it.';
+
+--
+-- Name: COLUMN memories.content; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memories.content IS 'The remembered text: what keyword search ranks and what the embedding was computed from.';
+
+--
+-- Name: COLUMN memories.memory_type; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memories.memory_type IS 'What kind of memory (''fact'', ''episode'', ''preference'', ...): a search filter.';
+
+--
+-- Name: COLUMN memories.source; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memories.source IS 'Where the memory came from (an agent, a conversation, an import): a search filter.';
+
+--
+-- Name: COLUMN memories.metadata; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memories.metadata IS 'Free JSON object; searches filter on it by containment.';
+
+--
+-- Name: COLUMN memories.embedding; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memories.embedding IS 'The embedding of content, of the dimension and model in animus.memory_settings; cosine HNSW index.';
 
 --
 -- Name: COLUMN memories.fts; Type: COMMENT; Schema: animus; Owner: -
@@ -717,6 +807,18 @@ COMMENT ON COLUMN animus.memories.fts IS 'English tsvector of content (stemmed, 
 --
 
 COMMENT ON COLUMN animus.memories.content_hash IS 'animus.memory_content_hash(content): with namespace, the dedup key of store_memory.';
+
+--
+-- Name: COLUMN memories.created_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memories.created_at IS 'When the memory was first stored.';
+
+--
+-- Name: COLUMN memories.updated_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memories.updated_at IS 'When it was last stored again or updated.';
 
 --
 -- Name: get_memory(bigint); Type: FUNCTION; Schema: animus; Owner: -
@@ -1285,6 +1387,54 @@ CREATE TABLE animus.memory_bm25_settings (
 --
 
 COMMENT ON TABLE animus.memory_bm25_settings IS 'BM25 settings (one row; change with animus.memory_bm25_configure): k1, b; postings_budget = postings of whole lists a query may read (max_postings_budget: up to which it grows, x4 a round, while the result is not proven exact); rescore_extra = candidates beyond lim completed exactly; refresh_after = pending delta rows that make a write fold the statistics; refreshed_through = last delta id folded.';
+
+--
+-- Name: COLUMN memory_bm25_settings.singleton; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_bm25_settings.singleton IS 'Always true: the table has one row.';
+
+--
+-- Name: COLUMN memory_bm25_settings.k1; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_bm25_settings.k1 IS 'BM25 term-frequency saturation (default 1.2).';
+
+--
+-- Name: COLUMN memory_bm25_settings.b; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_bm25_settings.b IS 'BM25 length normalisation (default 0.75).';
+
+--
+-- Name: COLUMN memory_bm25_settings.postings_budget; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_bm25_settings.postings_budget IS 'Postings of whole lists a keyword query reads, rarest terms first (default 16000).';
+
+--
+-- Name: COLUMN memory_bm25_settings.max_postings_budget; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_bm25_settings.max_postings_budget IS 'When above postings_budget: a query whose top-k is not proven exact retries with 4x the budget, up to this.';
+
+--
+-- Name: COLUMN memory_bm25_settings.rescore_extra; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_bm25_settings.rescore_extra IS 'Candidates beyond the limit whose scores are completed exactly before the final ranking (default 190).';
+
+--
+-- Name: COLUMN memory_bm25_settings.refresh_after; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_bm25_settings.refresh_after IS 'Pending statistic rows (animus.memory_bm25_deltas) after which a write folds them into the statistics (0: only explicit refreshes).';
+
+--
+-- Name: COLUMN memory_bm25_settings.refreshed_through; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_bm25_settings.refreshed_through IS 'The last memory_bm25_deltas id folded into the statistics.';
 
 --
 -- Name: memory_bm25_configure(double precision, double precision, integer, integer, integer, integer); Type: FUNCTION; Schema: animus; Owner: -
@@ -4536,6 +4686,60 @@ CREATE TABLE animus.work_items (
 COMMENT ON TABLE animus.work_items IS 'One row per submission. Canonical items move queued -> running -> completed|dead|cancelled; a duplicate submission is a row in state merged pointing at its canonical item (merged_into) and keeps its own provenance.';
 
 --
+-- Name: COLUMN work_items.id; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.id IS 'The work item id (UUIDv7 on PostgreSQL 18: time-ordered), returned by submit_work as work_id.';
+
+--
+-- Name: COLUMN work_items.queue_name; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.queue_name IS 'The queue the item was submitted to (animus.queues).';
+
+--
+-- Name: COLUMN work_items.work_type; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.work_type IS 'What kind of work: workers pick the handler by it. Part of the dedup key.';
+
+--
+-- Name: COLUMN work_items.dedup_key; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.dedup_key IS 'With queue_name and work_type, the structural dedup key: a second submission with the same key while the first is queued or running is merged into it. NULL: never deduplicated.';
+
+--
+-- Name: COLUMN work_items.source; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.source IS 'Who asked for the work (a scheduler, an agent, a person): provenance, kept for merged submissions too.';
+
+--
+-- Name: COLUMN work_items.trigger_info; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.trigger_info IS 'Why the work was asked for (free text, e.g. ''every 4h'', ''new mail'').';
+
+--
+-- Name: COLUMN work_items.params; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.params IS 'The work''s parameters (a JSON object) handed to the worker.';
+
+--
+-- Name: COLUMN work_items.priority; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.priority IS 'Higher is claimed first within a queue; 0 is the default.';
+
+--
+-- Name: COLUMN work_items.state; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.state IS 'queued, running, completed, dead, cancelled, or merged (a duplicate submission); changes are checked against animus.work_state_transitions.';
+
+--
 -- Name: COLUMN work_items.merged_into; Type: COMMENT; Schema: animus; Owner: -
 --
 
@@ -4560,10 +4764,76 @@ COMMENT ON COLUMN animus.work_items.parent_id IS 'the parent work item (checked 
 COMMENT ON COLUMN animus.work_items.attempts IS 'claims so far (read_work adds one per claim, nothing ever takes one back): the claim token workers pass as attempt.';
 
 --
+-- Name: COLUMN work_items.max_attempts; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.max_attempts IS 'Claims that may count against the item before it goes dead (released claims do not count).';
+
+--
 -- Name: COLUMN work_items.msg_id; Type: COMMENT; Schema: animus; Owner: -
 --
 
 COMMENT ON COLUMN animus.work_items.msg_id IS 'id of the pgmq message in pgmq.q_<queue_name> that carries this item (NULL for merged rows).';
+
+--
+-- Name: COLUMN work_items.run_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.run_at IS 'When the item becomes visible to read_work (submit time, a delayed start, or the next retry after backoff).';
+
+--
+-- Name: COLUMN work_items.outcome; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.outcome IS 'The result a worker passed to complete_work (JSON).';
+
+--
+-- Name: COLUMN work_items.error; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.error IS 'The last error a worker passed to fail_work, or why the item went dead.';
+
+--
+-- Name: COLUMN work_items.duration_ms; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.duration_ms IS 'How long the last attempt ran, from its claim to its settle, in milliseconds.';
+
+--
+-- Name: COLUMN work_items.trace_context; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.trace_context IS 'The W3C trace context (traceparent, tracestate) of the submission, so the worker''s span links to the requester''s trace.';
+
+--
+-- Name: COLUMN work_items.created_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.created_at IS 'When the submission was made.';
+
+--
+-- Name: COLUMN work_items.updated_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.updated_at IS 'When the row last changed.';
+
+--
+-- Name: COLUMN work_items.started_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.started_at IS 'When the current (or last) claim began.';
+
+--
+-- Name: COLUMN work_items.heartbeat_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.heartbeat_at IS 'The last heartbeat_work of the current claim.';
+
+--
+-- Name: COLUMN work_items.resolved_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.resolved_at IS 'When the item ended (completed, dead, cancelled) or was merged: retention (purge_work) counts from here.';
 
 --
 -- Name: COLUMN work_items.released; Type: COMMENT; Schema: animus; Owner: -
@@ -4639,6 +4909,30 @@ CREATE TABLE animus.error_codes (
 COMMENT ON TABLE animus.error_codes IS 'SQLSTATEs raised by animus (class ZA): code, condition name, meaning, what to do.';
 
 --
+-- Name: COLUMN error_codes.sqlstate; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.error_codes.sqlstate IS 'The SQLSTATE (class ZA) an animus function raises; catch it by this code, never by message text.';
+
+--
+-- Name: COLUMN error_codes.name; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.error_codes.name IS 'A short condition name for the code (the Python client''s exception classes follow it).';
+
+--
+-- Name: COLUMN error_codes.meaning; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.error_codes.meaning IS 'What went wrong, in one sentence.';
+
+--
+-- Name: COLUMN error_codes.hint; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.error_codes.hint IS 'What to do about it (each raise also carries a HINT of its own).';
+
+--
 -- Name: installed_extensions; Type: TABLE; Schema: animus; Owner: -
 --
 
@@ -4653,6 +4947,24 @@ CREATE TABLE animus.installed_extensions (
 --
 
 COMMENT ON TABLE animus.installed_extensions IS 'Extensions animus needs, and whether its deploy created them (revert drops only those).';
+
+--
+-- Name: COLUMN installed_extensions.extname; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.installed_extensions.extname IS 'pgvector (vector) or pgmq.';
+
+--
+-- Name: COLUMN installed_extensions.created; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.installed_extensions.created IS 'true when the animus deploy created the extension; a revert drops only those, never one the database already had.';
+
+--
+-- Name: COLUMN installed_extensions.recorded_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.installed_extensions.recorded_at IS 'When the deploy checked the extension.';
 
 --
 -- Name: memories_id_seq; Type: SEQUENCE; Schema: animus; Owner: -
@@ -4686,6 +4998,36 @@ CREATE TABLE animus.memory_bm25_deltas (
 COMMENT ON TABLE animus.memory_bm25_deltas IS 'Append-only BM25 statistic changes not yet folded by animus.memory_bm25_refresh: term NULL = (documents, total length) of a namespace, else document frequency of a term.';
 
 --
+-- Name: COLUMN memory_bm25_deltas.id; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_bm25_deltas.id IS 'Append order; memory_bm25_settings.refreshed_through marks what has been folded.';
+
+--
+-- Name: COLUMN memory_bm25_deltas.namespace; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_bm25_deltas.namespace IS 'The namespace the change belongs to.';
+
+--
+-- Name: COLUMN memory_bm25_deltas.term; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_bm25_deltas.term IS 'NULL: a change of documents and total length; else the term whose document frequency changed.';
+
+--
+-- Name: COLUMN memory_bm25_deltas.df; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_bm25_deltas.df IS 'Change of the document count (term NULL) or of the term''s document frequency.';
+
+--
+-- Name: COLUMN memory_bm25_deltas.total_len; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_bm25_deltas.total_len IS 'Change of the total length (term NULL rows).';
+
+--
 -- Name: memory_bm25_deltas_id_seq; Type: SEQUENCE; Schema: animus; Owner: -
 --
 
@@ -4715,6 +5057,24 @@ CREATE TABLE animus.memory_bm25_namespace_stats (
 COMMENT ON TABLE animus.memory_bm25_namespace_stats IS 'BM25 statistics per namespace as of the last refresh: documents and total length (add pending animus.memory_bm25_deltas rows with term NULL).';
 
 --
+-- Name: COLUMN memory_bm25_namespace_stats.namespace; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_bm25_namespace_stats.namespace IS 'The namespace.';
+
+--
+-- Name: COLUMN memory_bm25_namespace_stats.docs; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_bm25_namespace_stats.docs IS 'Memories in the namespace as of the last refresh.';
+
+--
+-- Name: COLUMN memory_bm25_namespace_stats.total_len; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_bm25_namespace_stats.total_len IS 'Sum of their lengths in lexemes (average length = total_len / docs).';
+
+--
 -- Name: memory_bm25_term_stats; Type: TABLE; Schema: animus; Owner: -
 --
 
@@ -4729,6 +5089,24 @@ CREATE TABLE animus.memory_bm25_term_stats (
 --
 
 COMMENT ON TABLE animus.memory_bm25_term_stats IS 'BM25 document frequency per namespace and term as of the last refresh (add pending animus.memory_bm25_deltas rows).';
+
+--
+-- Name: COLUMN memory_bm25_term_stats.namespace; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_bm25_term_stats.namespace IS 'The namespace.';
+
+--
+-- Name: COLUMN memory_bm25_term_stats.term; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_bm25_term_stats.term IS 'A lexeme.';
+
+--
+-- Name: COLUMN memory_bm25_term_stats.df; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_bm25_term_stats.df IS 'Memories of the namespace containing the term, as of the last refresh.';
 
 --
 -- Name: memory_namespace_grants; Type: TABLE; Schema: animus; Owner: -
@@ -4755,6 +5133,30 @@ COMMENT ON TABLE animus.memory_namespace_grants IS 'Which role may read (and wit
 --
 
 COMMENT ON COLUMN animus.memory_namespace_grants.role_name IS 'The role''s name when it was granted (for reading; the grant follows role_oid).';
+
+--
+-- Name: COLUMN memory_namespace_grants.namespace; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_namespace_grants.namespace IS 'The namespace the role may read (and write, with can_write); ''*'' = every namespace.';
+
+--
+-- Name: COLUMN memory_namespace_grants.can_write; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_namespace_grants.can_write IS 'Whether the role may also store, update and delete memories of the namespace.';
+
+--
+-- Name: COLUMN memory_namespace_grants.granted_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_namespace_grants.granted_at IS 'When the grant was made or last changed.';
+
+--
+-- Name: COLUMN memory_namespace_grants.granted_by; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_namespace_grants.granted_by IS 'The session user who made it.';
 
 --
 -- Name: COLUMN memory_namespace_grants.role_oid; Type: COMMENT; Schema: animus; Owner: -
@@ -4785,6 +5187,36 @@ CREATE TABLE animus.memory_settings (
 COMMENT ON TABLE animus.memory_settings IS 'The embedding model and dimension of animus.memories.embedding (one row). Change it with animus.memory_begin_reembedding().';
 
 --
+-- Name: COLUMN memory_settings.singleton; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_settings.singleton IS 'Always true: the table has one row.';
+
+--
+-- Name: COLUMN memory_settings.embedding_dim; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_settings.embedding_dim IS 'Dimension of animus.memories.embedding (deploy variable embedding_dim; changed with memory_begin_reembedding).';
+
+--
+-- Name: COLUMN memory_settings.embedding_model; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_settings.embedding_model IS 'Name of the model the embeddings come from (deploy variable embedding_model).';
+
+--
+-- Name: COLUMN memory_settings.state; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_settings.state IS '''ready'', or ''reembedding'' between memory_begin_reembedding and memory_finish_reembedding.';
+
+--
+-- Name: COLUMN memory_settings.updated_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_settings.updated_at IS 'When the model, dimension or state last changed.';
+
+--
 -- Name: memory_terms; Type: TABLE; Schema: animus; Owner: -
 --
 
@@ -4802,6 +5234,63 @@ CREATE TABLE animus.memory_terms (
 --
 
 COMMENT ON TABLE animus.memory_terms IS 'BM25 postings of animus.memories, maintained by triggers on it: (memory_id, namespace, term, tf, doc_len, impact). Read through animus.memory_text_candidates.';
+
+--
+-- Name: COLUMN memory_terms.memory_id; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_terms.memory_id IS 'The memory (animus.memories.id) the posting belongs to.';
+
+--
+-- Name: COLUMN memory_terms.namespace; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_terms.namespace IS 'The memory''s namespace (postings are ranked within a namespace).';
+
+--
+-- Name: COLUMN memory_terms.term; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_terms.term IS 'An English-stemmed lexeme of the memory''s content.';
+
+--
+-- Name: COLUMN memory_terms.tf; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_terms.tf IS 'How often the term occurs in the memory.';
+
+--
+-- Name: COLUMN memory_terms.doc_len; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_terms.doc_len IS 'The memory''s length in lexemes.';
+
+--
+-- Name: COLUMN memory_terms.impact; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_terms.impact IS 'The BM25 term weight of this posting under the statistics at write time: the order the budgeted top-k reads postings in.';
+
+--
+-- Name: queue_admin_lock; Type: TABLE; Schema: animus; Owner: -
+--
+
+CREATE TABLE animus.queue_admin_lock (
+    singleton boolean DEFAULT true NOT NULL,
+    CONSTRAINT queue_admin_lock_singleton_check CHECK (singleton)
+);
+
+--
+-- Name: TABLE queue_admin_lock; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON TABLE animus.queue_admin_lock IS 'One row, locked FOR UPDATE by create_queue and drop_queue to serialise the regeneration of the per-queue functions; only the owner can lock it.';
+
+--
+-- Name: COLUMN queue_admin_lock.singleton; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.queue_admin_lock.singleton IS 'Always true: the table has one row.';
 
 --
 -- Name: queue_grants; Type: TABLE; Schema: animus; Owner: -
@@ -4834,6 +5323,18 @@ COMMENT ON COLUMN animus.queue_grants.role_oid IS 'pg_roles.oid of the grantee (
 COMMENT ON COLUMN animus.queue_grants.queue_name IS 'a queue of animus.queues, or ''*'' for every queue (grants of a dropped queue are removed with it).';
 
 --
+-- Name: COLUMN queue_grants.granted_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.queue_grants.granted_at IS 'When the grant was made.';
+
+--
+-- Name: COLUMN queue_grants.granted_by; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.queue_grants.granted_by IS 'The session user who made it.';
+
+--
 -- Name: work_state_transitions; Type: TABLE; Schema: animus; Owner: -
 --
 
@@ -4848,6 +5349,24 @@ CREATE TABLE animus.work_state_transitions (
 --
 
 COMMENT ON TABLE animus.work_state_transitions IS 'Legal work item state changes (enforced by trigger work_items_state_transition; any other raises ZA105). New rows start queued or merged (only the SECURITY DEFINER submit functions insert).';
+
+--
+-- Name: COLUMN work_state_transitions.from_state; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_state_transitions.from_state IS 'The state an item is in.';
+
+--
+-- Name: COLUMN work_state_transitions.to_state; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_state_transitions.to_state IS 'A state it may move to.';
+
+--
+-- Name: COLUMN work_state_transitions.why; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_state_transitions.why IS 'Which call makes that move.';
 
 --
 -- Name: error_codes error_codes_name_key; Type: CONSTRAINT; Schema: animus; Owner: -
@@ -4918,6 +5437,13 @@ ALTER TABLE ONLY animus.memory_namespace_grants
 
 ALTER TABLE ONLY animus.memory_settings
     ADD CONSTRAINT memory_settings_pkey PRIMARY KEY (singleton);
+
+--
+-- Name: queue_admin_lock queue_admin_lock_pkey; Type: CONSTRAINT; Schema: animus; Owner: -
+--
+
+ALTER TABLE ONLY animus.queue_admin_lock
+    ADD CONSTRAINT queue_admin_lock_pkey PRIMARY KEY (singleton);
 
 --
 -- Name: queue_grants queue_grants_pkey; Type: CONSTRAINT; Schema: animus; Owner: -

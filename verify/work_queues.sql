@@ -9,6 +9,9 @@ BEGIN
        OR NOT pg_catalog.has_function_privilege('animus_admin', 'animus.drop_queue(text)', 'EXECUTE') THEN
         RAISE EXCEPTION 'animus_admin cannot execute create_queue, configure_queue or drop_queue';
     END IF;
+    IF (SELECT count(*) FROM animus.queue_admin_lock) <> 1 THEN
+        RAISE EXCEPTION 'animus.queue_admin_lock must hold exactly one row (create_queue / drop_queue lock it)';
+    END IF;
     IF NOT EXISTS (SELECT 1 FROM animus.queues WHERE queue_name = 'work') THEN
         RAISE EXCEPTION 'the default queue work is missing';
     END IF;

@@ -204,7 +204,8 @@ def login_url(role: str, password: str, db: str) -> str:
 
 
 ANIMUS_ROLES = ("animus_producer", "animus_worker", "animus_memory_reader", "animus_memory_writer", "animus_admin")
-ROLE_CREATING = {"security_memory_rls.sql", "security_pg_temp.sql", "security_roles.sql"}
+ROLE_CREATING = {"security_memory_grants.sql", "security_memory_rls.sql", "security_memory_side_channel.sql",
+                 "security_pg_temp.sql", "security_roles.sql", "work_queue_grants.sql"}
 
 
 @pytest.fixture(scope="module")
@@ -224,9 +225,6 @@ def deployer():
         su.execute(sql.SQL("GRANT {} TO {} WITH ADMIN OPTION").format(sql.SQL(", ").join(map(sql.Identifier, ANIMUS_ROLES)),
                                                                       sql.Identifier(role)))
         su.execute(sql.SQL("ALTER ROLE {} SET createrole_self_grant = 'set'").format(sql.Identifier(role)))
-        # A deploy-time need, not the tests': a non-superuser may create functions that SET hnsw.*
-        # only once pgvector's library is loaded in the session.
-        su.execute(sql.SQL("ALTER ROLE {} SET session_preload_libraries = 'vector'").format(sql.Identifier(role)))
         su.execute(sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER PASSWORD {} IN ROLE {}").format(
             sql.Identifier(member), sql.Literal(password), sql.Identifier(role)))
         su.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(db), sql.Identifier(role)))

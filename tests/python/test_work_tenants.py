@@ -145,7 +145,9 @@ def test_a_stranger_holding_the_old_lock_key_no_longer_blocks_create_queue(conn,
     try:
         with psycopg.connect(login_url(db_url, role), autocommit=True) as stranger:
             stranger.execute("SELECT pg_advisory_lock(hashtext('animus.work_generate_queue_functions'))")
-            assert sqlstate_of(stranger, "DO $$ BEGIN LOCK TABLE animus.queues IN SHARE UPDATE EXCLUSIVE MODE; END $$") == "42501"
+            # ... and cannot take the lock that replaced it either
+            assert sqlstate_of(stranger, "SELECT 1 FROM animus.queue_admin_lock FOR UPDATE") == "42501"
+            assert sqlstate_of(stranger, "DO $$ BEGIN LOCK TABLE animus.queue_admin_lock IN ACCESS SHARE MODE; END $$") == "42501"
             with psycopg.connect(db_url, autocommit=True) as admin:
                 admin.execute("SET statement_timeout = '5s'")
                 t0 = time.monotonic()
