@@ -87,6 +87,12 @@ def animus_cli() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "animus.cli"]
 
 
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system, every thread) the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def prefill(url: str, items: int) -> None:
     with psycopg.connect(url, autocommit=True) as c:
         for done in range(0, items, 5000):
@@ -116,10 +122,11 @@ def run_animus(url: str, items: int, concurrency: int, *, telemetry_env: dict[st
     worker = subprocess.Popen(cmd, cwd=TOOLS, env=env)
     spy = None
     if profile is not None:   # py-spy attached to the worker for the run (see --profile)
-        spy = subprocess.Popen(["py-spy", "record", "--pid", str(worker.pid), "--threads", "--idle",
+        spy = subprocess.Popen(["py-spy", "record", "--pid", str(worker.pid), "--threads",
                                 "--format", "raw", "--rate", "200", "--output", str(profile), "--nonblocking"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     limit = time.monotonic() + 60 + items / 20   # far beyond any plausible run: a stuck worker fails
+    cpu_from = None
     try:
         with psycopg.connect(url, autocommit=True) as c:
             while True:
@@ -127,6 +134,9 @@ def run_animus(url: str, items: int, concurrency: int, *, telemetry_env: dict[st
                     raise SystemExit(f"bench_worker: the animus worker exited with {worker.returncode}")
                 left = c.execute("SELECT count(*) FROM animus.work_items WHERE queue_name = %s "
                                  "AND resolved_at IS NULL", [QUEUE]).fetchone()[0]
+                cpu = process_cpu(worker.pid)
+                if cpu_from is None and left < items:
+                    cpu_from = (cpu, left)       # processing has begun: start counting the CPU
                 if left == 0:
                     break
                 if time.monotonic() > limit:
@@ -150,8 +160,9 @@ def run_animus(url: str, items: int, concurrency: int, *, telemetry_env: dict[st
     if completed != items or other:
         raise SystemExit(f"bench_worker: animus completed {completed} of {items} items ({other} in other states)")
     seconds = float(last - first)
+    cpu_us = (cpu - cpu_from[0]) / cpu_from[1] * 1e6 if cpu_from and cpu_from[1] else float("nan")
     return {"system": "animus", "items": items, "concurrency": concurrency, "seconds": seconds,
-            "items_per_s": items / seconds}
+            "items_per_s": items / seconds, "cpu_us_per_item": cpu_us}
 
 
 # ------------------------------------------------------------------ Graphile Worker
@@ -221,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep-db", action="store_true")
     ap.add_argument("--profile", type=Path, default=None,
                     help="also run the animus worker once more at the first concurrency under py-spy "
-                         "(must be on PATH) and write its raw (collapsed) stacks here")
+                         "(must be on PATH) and write its on-CPU stacks here (collapsed, one per line)")
     args = ap.parse_args(argv)
 
     npm_install()
@@ -258,26 +269,31 @@ def main(argv: list[str] | None = None) -> int:
             print(f"   py-spy profile of the animus worker at concurrency {args.concurrency[0]}: {args.profile}")
 
         print()
-        print(f"| {'concurrency':>11} | {'animus items/s [runs]':>32} | {'Graphile items/s [runs]':>32} | "
-              f"{'ratio':>5} |")
-        print(f"|{'-' * 13}|{'-' * 34}|{'-' * 34}|{'-' * 7}|")
+        print(f"| {'concurrency':>11} | {'animus items/s [runs]':>30} | {'Graphile items/s [runs]':>30} | "
+              f"{'ratio':>5} | {'worker CPU µs/item animus':>25} | {'Graphile':>8} | {'ratio':>5} |")
+        print(f"|{'-' * 12}:|{'-' * 31}:|{'-' * 31}:|{'-' * 6}:|{'-' * 26}:|{'-' * 9}:|{'-' * 6}:|")
         for conc, by in results.items():
             a = [x["items_per_s"] for x in by["animus"]]
             g = [x["items_per_s"] for x in by["graphile"]]
-            print(f"| {conc:>11} | {fmt(a):>32} | {fmt(g):>32} | "
-                  f"{statistics.median(a) / statistics.median(g):5.2f} |")
+            ca = statistics.median(x["cpu_us_per_item"] for x in by["animus"])
+            cg = statistics.median(x["cpu_us_per_item"] for x in by["graphile"])
+            print(f"| {conc:>11} | {fmt(a):>30} | {fmt(g):>30} | "
+                  f"{statistics.median(a) / statistics.median(g):5.2f} | {ca:25.0f} | {cg:8.0f} | {ca / cg:5.2f} |")
         for conc, by in results.items():
             if "animus_telemetry" in by:
                 a = statistics.median(x["items_per_s"] for x in by["animus"])
                 t = [x["items_per_s"] for x in by["animus_telemetry"]]
+                ca = statistics.median(x["cpu_us_per_item"] for x in by["animus"])
+                ct = statistics.median(x["cpu_us_per_item"] for x in by["animus_telemetry"])
                 print(f"\nanimus with telemetry on (SDK, OTLP/HTTP to a local receiver), concurrency {conc}: "
-                      f"{fmt(t).strip()} items/s; per-item time telemetry on / off: "
-                      f"{a / statistics.median(t):.2f}")
+                      f"{fmt(t).strip()} items/s; per-item time telemetry on / off: {a / statistics.median(t):.2f}; "
+                      f"worker CPU per item {ct:.0f} / {ca:.0f} µs = {ct / ca:.2f}")
         gv = next(iter(next(iter(results.values()))["graphile"]))["version"]
         print(f"\nratio = animus / Graphile Worker {gv} (library defaults, same concurrency), medians of "
               f"{args.rounds} alternating rounds; target >= 1.5 (issue 14). {args.items} no-op items per run, "
-              f"timed from first claim to last completion. Server {server}; {os.cpu_count()} cores; "
-              f"load {' '.join(f'{x:.2f}' for x in os.getloadavg())}.")
+              f"timed from first claim to last completion. Worker CPU: user + system of the worker process "
+              f"(every thread) over the same span, per item (lower is better; the server's CPU is not in it). "
+              f"Server {server}; {os.cpu_count()} cores; load {' '.join(f'{x:.2f}' for x in os.getloadavg())}.")
         for w in sorted(warnings):
             print(w)
     finally:

@@ -2,7 +2,7 @@
 // The Graphile Worker side of `make bench-worker` (tools/bench_worker.py): in its own schema of the
 // benchmark database, adds ITEMS no-op jobs in bulk (WorkerUtils.addJobs) while no worker runs, then
 // runs a worker with the library's defaults except `concurrency` until every job has completed, and
-// prints one JSON line with its timing.
+// prints one JSON line with its timing and the CPU the worker process used per job.
 //
 // The time measured runs from the first job handed to a task ("job:start", after get_job) to the
 // last "job:complete" (the result written back to the database): processing only, not node's
@@ -49,6 +49,8 @@ async function main() {
   }
 
   let firstStart = null;
+  let cpuFrom = null;
+  let cpuTo = null;
   let lastComplete = null;
   let completed = 0;
   let errors = 0;
@@ -63,13 +65,17 @@ async function main() {
     taskList: { noop: async () => {} },
   });
   runner.events.on("job:start", () => {
-    if (firstStart === null) firstStart = now();
+    if (firstStart === null) {
+      firstStart = now();
+      cpuFrom = process.cpuUsage();
+    }
   });
   runner.events.on("job:error", () => (errors += 1));
   runner.events.on("job:complete", () => {
     completed += 1;
     if (completed === opt.items) {
       lastComplete = now();
+      cpuTo = process.cpuUsage(cpuFrom);
       finish();
     }
   });
@@ -89,6 +95,7 @@ async function main() {
     system: "graphile-worker", version, items: opt.items, concurrency: opt.concurrency,
     completed, errors, left, first_start: firstStart / 1000, last_complete: lastComplete / 1000,
     seconds, items_per_s: opt.items / seconds,
+    cpu_us_per_item: (cpuTo.user + cpuTo.system) / opt.items, // this process: user + system
   }) + "\n");
 }
 
