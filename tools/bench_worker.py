@@ -30,6 +30,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -42,6 +43,7 @@ import devdb  # noqa: E402
 
 NODE_DIR = TOOLS / "bench_worker"   # the npm project of the Graphile side (package.json, run_graphile.js)
 QUEUE = "bench"
+POLLER = "animus_bench_poller"   # application_name of the drain poller, left out of the server CPU
 WORK_TYPE = "noop"
 
 
@@ -93,6 +95,59 @@ def process_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+class ServerCpu:
+    """CPU used by the server backends of the benchmark database (every client connection but the
+    sampler's own and the drain poller's), sampled every 100 ms in a thread while a run lasts;
+    :meth:`between` interpolates the CPU spent between two epoch times."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.samples: list[tuple[float, float]] = []
+        self._per_pid: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="bench-server-cpu", daemon=True)
+
+    def start(self) -> "ServerCpu":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def __enter__(self) -> "ServerCpu":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _run(self) -> None:
+        with psycopg.connect(self.url, autocommit=True) as c:
+            while True:
+                pids = [r[0] for r in c.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND backend_type = 'client backend' AND pid <> pg_backend_pid() "
+                    "AND application_name IS DISTINCT FROM %s", [POLLER]).fetchall()]
+                for pid in pids:
+                    try:
+                        self._per_pid[pid] = process_cpu(pid)
+                    except (OSError, IndexError, ValueError):   # ended meanwhile: its last value stays
+                        pass
+                self.samples.append((time.time(), sum(self._per_pid.values())))
+                if self._stop.wait(0.1):
+                    return
+
+    def at(self, t: float) -> float:
+        s = self.samples
+        for (t0, c0), (t1, c1) in zip(s, s[1:]):
+            if t0 <= t <= t1:
+                return c0 + (c1 - c0) * (t - t0) / (t1 - t0) if t1 > t0 else c1
+        return s[0][1] if t < s[0][0] else s[-1][1]
+
+    def between(self, first: float, last: float) -> float:
+        return self.at(last) - self.at(first)
+
+
 def prefill(url: str, items: int) -> None:
     with psycopg.connect(url, autocommit=True) as c:
         for done in range(0, items, 5000):
@@ -127,8 +182,9 @@ def run_animus(url: str, items: int, concurrency: int, *, telemetry_env: dict[st
                                stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     limit = time.monotonic() + 60 + items / 20   # far beyond any plausible run: a stuck worker fails
     cpu_from = None
+    server = ServerCpu(url).start()
     try:
-        with psycopg.connect(url, autocommit=True) as c:
+        with psycopg.connect(url, autocommit=True, application_name=POLLER) as c:
             while True:
                 if worker.poll() is not None:
                     raise SystemExit(f"bench_worker: the animus worker exited with {worker.returncode}")
@@ -152,6 +208,7 @@ def run_animus(url: str, items: int, concurrency: int, *, telemetry_env: dict[st
                 worker.wait()
         if spy is not None:
             spy.wait(timeout=60)
+        server.stop()
     with psycopg.connect(url, autocommit=True) as c:
         completed, other, first, last = c.execute(
             "SELECT count(*) FILTER (WHERE state = 'completed'), count(*) FILTER (WHERE state <> 'completed'), "
@@ -162,7 +219,8 @@ def run_animus(url: str, items: int, concurrency: int, *, telemetry_env: dict[st
     seconds = float(last - first)
     cpu_us = (cpu - cpu_from[0]) / cpu_from[1] * 1e6 if cpu_from and cpu_from[1] else float("nan")
     return {"system": "animus", "items": items, "concurrency": concurrency, "seconds": seconds,
-            "items_per_s": items / seconds, "cpu_us_per_item": cpu_us}
+            "items_per_s": items / seconds, "cpu_us_per_item": cpu_us,
+            "server_cpu_us_per_item": server.between(float(first), float(last)) / items * 1e6}
 
 
 # ------------------------------------------------------------------ Graphile Worker
@@ -182,9 +240,10 @@ def npm_install() -> None:
 
 def run_graphile(url: str, items: int, concurrency: int) -> dict:
     settle(url)
-    res = subprocess.run(["node", "run_graphile.js", "--items", str(items), "--concurrency", str(concurrency)],
-                         cwd=NODE_DIR, env=dict(os.environ, DATABASE_URL=url), capture_output=True, text=True,
-                         timeout=120 + items / 20)
+    with ServerCpu(url) as server:
+        res = subprocess.run(["node", "run_graphile.js", "--items", str(items), "--concurrency", str(concurrency)],
+                             cwd=NODE_DIR, env=dict(os.environ, DATABASE_URL=url), capture_output=True, text=True,
+                             timeout=120 + items / 20)
     warnings = sorted(set(ln for ln in res.stderr.splitlines() if ln.startswith("graphile-worker")))
     if res.returncode != 0:
         raise SystemExit(f"bench_worker: run_graphile.js failed ({res.returncode}):\n{res.stderr}")
@@ -192,6 +251,7 @@ def run_graphile(url: str, items: int, concurrency: int) -> dict:
     if out["completed"] != items or out["errors"] or out["left"]:
         raise SystemExit(f"bench_worker: Graphile Worker did not complete every job: {out}")
     out["warnings"] = warnings
+    out["server_cpu_us_per_item"] = server.between(out["first_start"], out["last_complete"]) / items * 1e6
     return out
 
 
@@ -217,6 +277,10 @@ def start_receiver() -> tuple[subprocess.Popen, dict[str, str]]:
 
 
 # ------------------------------------------------------------------ main
+def ratio(a: float, b: float) -> float:
+    return a / b if b else float("nan")
+
+
 def fmt(rates: list[float]) -> str:
     return f"{statistics.median(rates):8.0f} [{' '.join(f'{r:.0f}' for r in rates)}]"
 
@@ -269,16 +333,22 @@ def main(argv: list[str] | None = None) -> int:
             print(f"   py-spy profile of the animus worker at concurrency {args.concurrency[0]}: {args.profile}")
 
         print()
+        med = lambda runs, key: statistics.median(x[key] for x in runs)  # noqa: E731
         print(f"| {'concurrency':>11} | {'animus items/s [runs]':>30} | {'Graphile items/s [runs]':>30} | "
-              f"{'ratio':>5} | {'worker CPU µs/item animus':>25} | {'Graphile':>8} | {'ratio':>5} |")
-        print(f"|{'-' * 12}:|{'-' * 31}:|{'-' * 31}:|{'-' * 6}:|{'-' * 26}:|{'-' * 9}:|{'-' * 6}:|")
+              f"{'ratio':>5} |")
+        print(f"|{'-' * 12}:|{'-' * 31}:|{'-' * 31}:|{'-' * 6}:|")
         for conc, by in results.items():
             a = [x["items_per_s"] for x in by["animus"]]
             g = [x["items_per_s"] for x in by["graphile"]]
-            ca = statistics.median(x["cpu_us_per_item"] for x in by["animus"])
-            cg = statistics.median(x["cpu_us_per_item"] for x in by["graphile"])
             print(f"| {conc:>11} | {fmt(a):>30} | {fmt(g):>30} | "
-                  f"{statistics.median(a) / statistics.median(g):5.2f} | {ca:25.0f} | {cg:8.0f} | {ca / cg:5.2f} |")
+                  f"{statistics.median(a) / statistics.median(g):5.2f} |")
+        print(f"\nCPU µs per item (medians)\n| {'concurrency':>11} | {'worker: animus':>14} | {'Graphile':>8} | "
+              f"{'ratio':>5} | {'server: animus':>14} | {'Graphile':>8} | {'ratio':>5} |")
+        print(f"|{'-' * 12}:|{'-' * 15}:|{'-' * 9}:|{'-' * 6}:|{'-' * 15}:|{'-' * 9}:|{'-' * 6}:|")
+        for conc, by in results.items():
+            wa, wg = med(by["animus"], "cpu_us_per_item"), med(by["graphile"], "cpu_us_per_item")
+            sa, sg = med(by["animus"], "server_cpu_us_per_item"), med(by["graphile"], "server_cpu_us_per_item")
+            print(f"| {conc:>11} | {wa:14.0f} | {wg:8.0f} | {ratio(wa, wg):5.2f} | {sa:14.0f} | {sg:8.0f} | {ratio(sa, sg):5.2f} |")
         for conc, by in results.items():
             if "animus_telemetry" in by:
                 a = statistics.median(x["items_per_s"] for x in by["animus"])
@@ -291,8 +361,8 @@ def main(argv: list[str] | None = None) -> int:
         gv = next(iter(next(iter(results.values()))["graphile"]))["version"]
         print(f"\nratio = animus / Graphile Worker {gv} (library defaults, same concurrency), medians of "
               f"{args.rounds} alternating rounds; target >= 1.5 (issue 14). {args.items} no-op items per run, "
-              f"timed from first claim to last completion. Worker CPU: user + system of the worker process "
-              f"(every thread) over the same span, per item (lower is better; the server's CPU is not in it). "
+              f"timed from first claim to last completion. CPU: user + system over the same span, per item (lower "
+              f"is better), of the worker process (every thread) and of the server backends it and its pool use. "
               f"Server {server}; {os.cpu_count()} cores; load {' '.join(f'{x:.2f}' for x in os.getloadavg())}.")
         for w in sorted(warnings):
             print(w)
