@@ -19,6 +19,11 @@ machine hits both alike. At the first concurrency, animus also runs with telemet
 OpenTelemetry SDK exporting OTLP/HTTP to a local receiver process) in the same rounds; the ratio
 of its per-item time to the run without telemetry is the telemetry overhead.
 
+Beside the throughput, the CPU per item over the same span: of the worker process (all threads;
+animus from /proc while it drains, Graphile from node's process.cpuUsage) and of the server
+backends of the benchmark database (sampled from /proc every 100 ms, the drain poller's left out).
+CPU time is far less blurred than items/s by other load on a shared machine.
+
     python tools/bench_worker.py [--items 20000] [--concurrency 8 32] [--rounds 3] [--no-telemetry]
 """
 from __future__ import annotations
