@@ -261,24 +261,11 @@ def run_graphile(url: str, items: int, concurrency: int) -> dict:
 
 
 # ------------------------------------------------------------------ telemetry receiver
-RECEIVER = """
-import http.server
-class H(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        self.send_response(200); self.end_headers()
-    def log_message(self, *a): pass
-s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-print(s.server_address[1], flush=True)
-s.serve_forever()
-"""
-
-
 def start_receiver() -> tuple[subprocess.Popen, dict[str, str]]:
-    """A local OTLP/HTTP sink (accepts and drops): the worker's SDK exports for real."""
-    proc = subprocess.Popen([sys.executable, "-c", RECEIVER], stdout=subprocess.PIPE, text=True)
-    port = proc.stdout.readline().strip()
-    return proc, {"OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{port}", "OTEL_METRIC_EXPORT_INTERVAL": "5000"}
+    """A local OTLP/HTTP sink (accepts and drops; bench_python's): the worker's SDK exports for real."""
+    from bench_python import start_receiver as start_otlp_sink
+    proc, endpoint = start_otlp_sink()
+    return proc, {"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint, "OTEL_METRIC_EXPORT_INTERVAL": "5000"}
 
 
 # ------------------------------------------------------------------ main

@@ -6,6 +6,8 @@ independent of each other. Tests of ``animus.telemetry.init`` run in a subproces
 """
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 
 import pytest
@@ -153,3 +155,21 @@ def clean_env(**extra: str) -> dict[str, str]:
     env.update(extra)
     return env
 
+
+
+def wait_for(pred, timeout: float = 10.0, step: float = 0.05):
+    """Polls pred until it returns something truthy (returned), or the timeout passes (its last value)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = pred()
+        if value:
+            return value
+        time.sleep(step)
+    return pred()
+
+
+def run_worker(worker: animus.Worker) -> threading.Thread:
+    """Runs worker on a daemon thread (no signal handlers: only the main thread may install them)."""
+    t = threading.Thread(target=worker.run, kwargs={"install_signal_handlers": False}, daemon=True)
+    t.start()
+    return t

@@ -14,6 +14,7 @@ import pytest
 
 import animus
 from animus_fixtures import client, otel, queue_name  # noqa: F401
+from animus_fixtures import wait_for, run_worker
 
 HERE = Path(__file__).resolve().parent
 
@@ -26,25 +27,11 @@ class Fatal(animus.NonRetryable):
     pass
 
 
-def wait_for(pred, timeout: float = 10.0, step: float = 0.05):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = pred()
-        if value:
-            return value
-        time.sleep(step)
-    return pred()
-
 
 def state_of(conn, work_id):
     return conn.execute("SELECT state, attempts, error, outcome FROM animus.work_items WHERE id = %s",
                         [work_id]).fetchone()
 
-
-def run_worker(worker: animus.Worker) -> threading.Thread:
-    t = threading.Thread(target=worker.run, kwargs={"install_signal_handlers": False}, daemon=True)
-    t.start()
-    return t
 
 
 def test_worker_completes_retries_and_dead_letters(client, conn, queue_name):

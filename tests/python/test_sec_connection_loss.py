@@ -11,17 +11,9 @@ import pytest
 
 import animus
 from animus_fixtures import client, otel, queue_name  # noqa: F401
+from animus_fixtures import wait_for
 from test_sec_faults import record
 
-
-def wait_for(pred, timeout: float = 15.0, step: float = 0.05):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = pred()
-        if value:
-            return value
-        time.sleep(step)
-    return pred()
 
 
 def kill_other_sessions(admin, db: str) -> int:
@@ -47,7 +39,7 @@ def test_connection_killed_during_a_call_raises_connection_failed_and_the_retry_
         t.start()
         pid = wait_for(lambda: admin.execute(
             "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
-            " AND pid <> %s", [blocker.info.backend_pid]).fetchone())
+            " AND pid <> %s", [blocker.info.backend_pid]).fetchone(), 15)
         assert pid, "the call never reached the server"
         # ... and kill its connection mid-call.
         admin.execute("SELECT pg_terminate_backend(%s)", [pid[0]])
