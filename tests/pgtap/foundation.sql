@@ -1,7 +1,7 @@
 -- The foundation every other part stands on: schema, extensions, roles, error codes, privileges.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
-SELECT plan(15);
+SELECT plan(16);
 
 SELECT has_schema('animus', 'schema animus exists');
 SELECT has_extension('vector', 'pgvector is installed');
@@ -38,6 +38,12 @@ SELECT is_empty(
              unnest(p.proconfig) AS c
       WHERE n.nspname = 'animus' AND c LIKE 'search_path=%' AND c NOT LIKE '%, pg\_temp'$$,
     'every function in schema animus that pins a search_path names pg_temp last (definer callers run it as the owner)');
+
+SELECT is_empty(
+    $$SELECT c.relname || '.' || a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+      WHERE c.relnamespace = 'animus'::regnamespace AND c.relkind IN ('r', 'p') AND a.attnum > 0
+        AND NOT a.attisdropped AND col_description(c.oid, a.attnum) IS NULL$$,
+    'every column of every animus table has a comment (\d+ documents it)');
 
 SELECT * FROM finish();
 ROLLBACK;
