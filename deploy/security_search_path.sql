@@ -5,7 +5,7 @@
 
 BEGIN;
 
--- A function's SET search_path = '' does not keep the caller's temporary schema out: PostgreSQL
+-- An empty search_path on a function does not keep the caller's temporary schema out: PostgreSQL
 -- then searches pg_temp FIRST for tables and types (never for functions or operators). Any role
 -- may create temporary objects, so a caller could shadow a type (CREATE DOMAIN pg_temp.text ...
 -- CHECK (pg_temp.evil(VALUE))) and have a SECURITY DEFINER function, or an invoker function called
