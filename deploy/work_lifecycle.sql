@@ -1,151 +1,17 @@
 -- Deploy animus:work_lifecycle to pg
--- requires: work_lifecycle@v0.4.0
+-- requires: work_lifecycle@v0.5.0
+-- requires: work_concurrency
 -- requires: work_submit
 
 BEGIN;
 
--- Per-queue authorisation: read_work claims only on a queue the caller has a grant on (ZA109);
--- the settle functions act on items of such queues only: an item of another queue is unknown to
--- the caller (ZA102, as for an id that does not exist). The check runs after the UPDATE that
--- settles (one look-up of the grants per call; the raise undoes the UPDATE), so the tuned
--- statements keep their plans.
+-- Concurrency keys: read_work admits the claimed items that have a key through
+-- animus.work_key_admit (items without a key take the v0.5.0 path: one FILTER more per aggregate);
+-- every way out of running (complete_work, fail_work, cancel_work, read_work's dead path) wakes held
+-- items of the item's key through animus.work_key_wake, after the item's update and in the same
+-- transaction.
 
--- The error for an item the caller may not see, or that does not exist: the same for both.
-CREATE FUNCTION animus.work_raise_unknown(work_id uuid, argument text, operation text)
-    RETURNS void
-    STABLE
-    SET search_path = pg_catalog, pg_temp
-    LANGUAGE plpgsql
-AS $$
-BEGIN
-    RAISE EXCEPTION USING ERRCODE = 'ZA102', MESSAGE = pg_catalog.format('argument %s: no such work item (%s)', argument, operation),
-        DETAIL = pg_catalog.format('work_id = %s', work_id),
-        HINT = 'Pass the id returned by read_work or submit_work (of a queue your role has a grant on).';
-END;
-$$;
-REVOKE ALL ON FUNCTION animus.work_raise_unknown(uuid, text, text) FROM PUBLIC;
-COMMENT ON FUNCTION animus.work_raise_unknown(uuid, text, text) IS
-'Internal: raises ZA102 naming the argument (work_id or work_ids) and the operation, for an item that does not exist or is in a queue the caller may not use.';
-
--- Raises the right error for a work item that a worker operation could not act on. attempt: the
--- caller's claim token (read_work's attempts), NULL when the caller passed none.
-CREATE OR REPLACE FUNCTION animus.work_raise_not_running(work_id uuid, operation text, attempt integer DEFAULT NULL)
-    RETURNS void
-    STABLE
-    SET search_path = pg_catalog, pg_temp
-    LANGUAGE plpgsql
-AS $$
-DECLARE
-    s text;
-    n integer;
-BEGIN
-    SELECT w.state, w.attempts INTO s, n FROM animus.work_items w
-     WHERE w.id = work_raise_not_running.work_id AND animus.work_queue_allowed(w.queue_name);
-    IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA102', MESSAGE = pg_catalog.format('argument work_id: no such work item (%s)', operation),
-            DETAIL = pg_catalog.format('work_id = %s', work_id),
-            HINT = 'Pass the id returned by read_work or submit_work.';
-    ELSIF s <> 'merged' AND attempt IS NOT NULL AND attempt IS DISTINCT FROM n THEN
-        PERFORM animus.work_raise_stale_claim(work_id, operation, attempt, n, s);
-    ELSIF s = 'queued' THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA103', MESSAGE = pg_catalog.format('argument work_id: work item is queued, not running (%s)', operation),
-            DETAIL = pg_catalog.format('work_id = %s', work_id),
-            HINT = 'Only an item claimed with read_work (and not yet timed out and retried) can be completed, failed or heartbeated.';
-    ELSE
-        RAISE EXCEPTION USING ERRCODE = 'ZA104', MESSAGE = pg_catalog.format('argument work_id: work item has already ended as %s (%s)', s, operation),
-            DETAIL = pg_catalog.format('work_id = %s, state = %s', work_id, s),
-            HINT = 'A stale completion: the item was completed, failed, cancelled or is a merged duplicate. See animus.get_work(work_id).';
-    END IF;
-END;
-$$;
-REVOKE ALL ON FUNCTION animus.work_raise_not_running(uuid, text, integer) FROM PUBLIC;
-COMMENT ON FUNCTION animus.work_raise_not_running(uuid, text, integer) IS
-'Internal: raises ZA102 (unknown work item, or one in a queue the caller may not use), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued, not running) or ZA104 (already ended or merged) for a worker operation that found no running item.';
-
--- Claim fencing: the error for a caller whose claim (attempt n) is no longer the item's current one.
-CREATE OR REPLACE FUNCTION animus.work_raise_stale_claim(work_id uuid, operation text, attempt integer, current_attempt integer, state text)
-    RETURNS void
-    VOLATILE
-    SET search_path = pg_catalog, pg_temp
-    LANGUAGE plpgsql
-AS $$
-BEGIN
-    RAISE EXCEPTION USING ERRCODE = 'ZA108',
-        MESSAGE = pg_catalog.format('argument attempt: stale claim of work item %s (%s): the caller holds attempt %s, the item is at attempt %s (%s)',
-                                    work_id, operation, attempt, current_attempt, state),
-        DETAIL = pg_catalog.format('work_id = %s, attempt = %s, current attempts = %s, state = %s', work_id, attempt, current_attempt, state),
-        HINT = 'Your visibility timeout expired and the item was claimed again: stop working on it and drop your result (nothing was written). Heartbeat within the visibility timeout to keep a claim.';
-END;
-$$;
-REVOKE ALL ON FUNCTION animus.work_raise_stale_claim(uuid, text, integer, integer, text) FROM PUBLIC;
-COMMENT ON FUNCTION animus.work_raise_stale_claim(uuid, text, integer, integer, text) IS
-'Internal: raises ZA108 (stale claim) for work item work_id: the caller passed attempt, the item is at current_attempt.';
-
--- The many-id forms of complete_work / fail_work settle what they can in one UPDATE, then call this
--- for the ids they did not settle: an unknown id raises ZA102, a stale claim ZA108 (the raise undoes
--- the UPDATE, so nothing is written). Ids that are merely not running are left to the caller's result.
-CREATE OR REPLACE FUNCTION animus.work_raise_unsettled(work_ids uuid[], claim_attempts integer[], settled uuid[], operation text)
-    RETURNS void
-    STABLE
-    SET search_path = pg_catalog, pg_temp
-    LANGUAGE plpgsql
-AS $$
-DECLARE
-    bad record;
-BEGIN
-    SELECT i.id, w.id IS NULL OR NOT animus.work_queue_allowed(w.queue_name) AS missing, w.attempts, w.state, i.attempt INTO bad
-      FROM ROWS FROM (pg_catalog.unnest(work_ids), pg_catalog.unnest(claim_attempts)) AS i(id, attempt)
-      LEFT JOIN animus.work_items w ON w.id = i.id
-     WHERE i.id <> ALL (settled)
-       AND (w.id IS NULL OR NOT animus.work_queue_allowed(w.queue_name)
-            OR (i.attempt IS NOT NULL AND w.state <> 'merged' AND w.attempts <> i.attempt))
-     ORDER BY w.id IS NULL OR NOT animus.work_queue_allowed(w.queue_name) DESC
-     LIMIT 1;
-    IF FOUND AND bad.missing THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA102', MESSAGE = 'argument work_ids: no such work item',
-            DETAIL = pg_catalog.format('work_id = %s', bad.id), HINT = 'Pass the ids returned by read_work.';
-    ELSIF FOUND THEN
-        PERFORM animus.work_raise_stale_claim(bad.id, operation, bad.attempt, bad.attempts, bad.state);
-    END IF;
-END;
-$$;
-REVOKE ALL ON FUNCTION animus.work_raise_unsettled(uuid[], integer[], uuid[], text) FROM PUBLIC;
-COMMENT ON FUNCTION animus.work_raise_unsettled(uuid[], integer[], uuid[], text) IS
-'Internal: for the ids of a many-id complete_work / fail_work that were not settled, raises ZA102 (unknown work item, or one in a queue the caller may not use) or ZA108 (stale claim); returns when neither applies.';
-
--- When a running item ends, its replace-mode follow-up (if any) becomes the key holder and visible.
-CREATE OR REPLACE FUNCTION animus.work_release_followups(ended uuid[])
-    RETURNS void
-    VOLATILE
-    SET search_path = pg_catalog, pg_temp
-    LANGUAGE plpgsql
-AS $$
-DECLARE
-    r record;
-BEGIN
-    FOR r IN
-        WITH f AS (
-            UPDATE animus.work_items w
-               SET waits_for = NULL, run_at = greatest(w.run_at, pg_catalog.clock_timestamp()),
-                   updated_at = pg_catalog.clock_timestamp()
-             WHERE w.waits_for = ANY (ended) AND w.state = 'queued'
-            RETURNING w.queue_name, w.msg_id, w.run_at
-        )
-        SELECT f.queue_name, pg_catalog.array_agg(f.msg_id) AS msg_ids, pg_catalog.array_agg(f.run_at) AS run_ats
-          FROM f GROUP BY f.queue_name
-    LOOP
-        PERFORM animus.work_queue_set_vt(r.queue_name, r.msg_ids, r.run_ats);
-    END LOOP;
-END;
-$$;
-REVOKE ALL ON FUNCTION animus.work_release_followups(uuid[]) FROM PUBLIC;
-COMMENT ON FUNCTION animus.work_release_followups(uuid[]) IS
-'Internal: makes the waiting follow-ups of the given ended items (replace mode: one running plus one queued) key holders and visible at their run time. Raises nothing.';
-
--- read_work gained work_types (claim only the types a worker handles) and requesters_total (the
--- requesters are capped): a new signature and result, so the v0.4.0 function is dropped.
-DROP FUNCTION animus.read_work(text, interval, integer);
-CREATE FUNCTION animus.read_work(
+CREATE OR REPLACE FUNCTION animus.read_work(
     queue       text DEFAULT 'work',
     vt          interval DEFAULT '30 seconds',
     qty         integer DEFAULT 1,
@@ -193,6 +59,14 @@ DECLARE
     to_archive bigint[];
     seen       bigint[];
     rest       bigint[];
+    k_ids      uuid[];
+    k_msgs     bigint[];
+    k_keys     text[];
+    k_costs    integer[];
+    k_prios    integer[];
+    k_running  boolean[];
+    d_keys     text[];
+    adm        record;
 BEGIN
     IF read_work.queue IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL',
@@ -245,16 +119,25 @@ BEGIN
     WITH m AS (
         SELECT * FROM ROWS FROM (pg_catalog.unnest(m_ids), pg_catalog.unnest(m_work)) AS m(msg_id, work_id)
     ), l AS (
-        SELECT w.id, w.state IN ('queued', 'running') AS active, w.attempts - w.released < w.max_attempts AS left, m.msg_id
+        SELECT w.id, w.state IN ('queued', 'running') AS active, w.attempts - w.released < w.max_attempts AS left, m.msg_id,
+               w.concurrency_key AS key, w.cost, w.priority, w.state = 'running' AS running
           FROM m JOIN animus.work_items w ON w.id = m.work_id AND w.queue_name = read_work.queue
            FOR UPDATE OF w SKIP LOCKED
     )
-    SELECT coalesce(pg_catalog.array_agg(l.id) FILTER (WHERE l.active AND l.left), '{}'),
-           coalesce(pg_catalog.array_agg(l.msg_id) FILTER (WHERE l.active AND l.left), '{}'),
+    SELECT coalesce(pg_catalog.array_agg(l.id) FILTER (WHERE l.active AND l.left AND l.key IS NULL), '{}'),
+           coalesce(pg_catalog.array_agg(l.msg_id) FILTER (WHERE l.active AND l.left AND l.key IS NULL), '{}'),
            coalesce(pg_catalog.array_agg(l.id) FILTER (WHERE l.active AND NOT l.left), '{}'),
            coalesce(pg_catalog.array_agg(l.msg_id) FILTER (WHERE NOT (l.active AND l.left)), '{}'),
-           coalesce(pg_catalog.array_agg(l.msg_id), '{}')
-      INTO c_ids, c_msgs, d_ids, to_archive, seen
+           coalesce(pg_catalog.array_agg(l.msg_id), '{}'),
+           -- items with a concurrency key: admitted below (in priority, then message order)
+           pg_catalog.array_agg(l.id ORDER BY l.priority DESC, l.msg_id) FILTER (WHERE l.active AND l.left AND l.key IS NOT NULL),
+           pg_catalog.array_agg(l.msg_id ORDER BY l.priority DESC, l.msg_id) FILTER (WHERE l.active AND l.left AND l.key IS NOT NULL),
+           pg_catalog.array_agg(l.key ORDER BY l.priority DESC, l.msg_id) FILTER (WHERE l.active AND l.left AND l.key IS NOT NULL),
+           pg_catalog.array_agg(l.cost ORDER BY l.priority DESC, l.msg_id) FILTER (WHERE l.active AND l.left AND l.key IS NOT NULL),
+           pg_catalog.array_agg(l.priority ORDER BY l.priority DESC, l.msg_id) FILTER (WHERE l.active AND l.left AND l.key IS NOT NULL),
+           pg_catalog.array_agg(l.running ORDER BY l.priority DESC, l.msg_id) FILTER (WHERE l.active AND l.left AND l.key IS NOT NULL),
+           pg_catalog.array_agg(DISTINCT l.key) FILTER (WHERE l.active AND NOT l.left AND l.running AND l.key IS NOT NULL)
+      INTO c_ids, c_msgs, d_ids, to_archive, seen, k_ids, k_msgs, k_keys, k_costs, k_prios, k_running, d_keys
       FROM l;
 
     IF pg_catalog.cardinality(d_ids) > 0 THEN
@@ -264,6 +147,10 @@ BEGIN
                                          w.attempts - w.released, w.max_attempts, ' (last error: ' || w.error || ')')
          WHERE w.id = ANY (d_ids);
         PERFORM animus.work_release_followups(d_ids);
+        IF d_keys IS NOT NULL THEN
+            -- a running item of a key died: its slot is free
+            PERFORM animus.work_key_wake(read_work.queue, d_keys);
+        END IF;
     END IF;
     IF pg_catalog.cardinality(seen) < pg_catalog.cardinality(m_ids) THEN
         -- Messages without a work item are archived; those whose item another session holds locked
@@ -279,6 +166,12 @@ BEGIN
     END IF;
     IF pg_catalog.cardinality(to_archive) > 0 THEN
         PERFORM animus.work_queue_archive(read_work.queue, to_archive);
+    END IF;
+    IF k_ids IS NOT NULL THEN
+        -- Concurrency keys: admit what fits the keys' limits; the rest is held or deferred.
+        SELECT * INTO adm FROM animus.work_key_admit(read_work.queue, k_ids, k_msgs, k_keys, k_costs, k_prios, k_running);
+        c_ids := c_ids || adm.admit_ids;
+        c_msgs := c_msgs || adm.admit_msgs;
     END IF;
     IF pg_catalog.cardinality(c_ids) = 0 THEN
         RETURN;
@@ -318,14 +211,10 @@ $$;
 REVOKE ALL ON FUNCTION animus.read_work(text, interval, integer, text[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION animus.read_work(text, interval, integer, text[]) TO animus_worker, animus_admin;
 COMMENT ON FUNCTION animus.read_work(text, interval, integer, text[]) IS
-'Claims up to qty visible work items of queue `queue` for vt (pgmq visibility timeout, an interval: vt => ''30 seconds'' or vt => 30 * interval ''1 second''; an integer vt matches no function, 42883): higher priority first, then earliest due. work_types (at most 100; NULL = every type) claims only items of those types: the others stay queued for a worker that handles them and count in queue_stats. Claimed items become running and count an attempt; an item whose last attempt timed out (worker died) becomes dead instead; messages of cancelled or ended items are archived and never returned. Returns the items with their trace_context, requesters (the canonical submission and the first 99 merged ones, oldest first: work_id, source, trigger_info, trace_context, submitted_at) and requesters_total (all of them; animus.get_work_submissions pages through every one). May return fewer than qty. Only on a queue the caller has a grant on. Raises ZA001 (queue NULL, work_types empty or with a NULL), ZA109 (no grant on the queue), ZA101 (unknown queue), ZA002 (vt not positive, qty not 1..10000), ZA110 (more than 100 work_types).';
+'Claims up to qty visible work items of queue `queue` for vt (pgmq visibility timeout, an interval: vt => ''30 seconds'' or vt => 30 * interval ''1 second''; an integer vt matches no function, 42883): higher priority first, then earliest due. work_types (at most 100; NULL = every type) claims only items of those types: the others stay queued for a worker that handles them and count in queue_stats. Claimed items become running and count an attempt; an item whose last attempt timed out (worker died) becomes dead instead; messages of cancelled or ended items are archived and never returned. Items with a concurrency key are returned only within their key''s limits (animus.set_concurrency_limit): over max_running they are held until an item of the key leaves running, over the rate they become visible at the next window; a re-claim of a timed-out running item keeps its slot. Returns the items with their trace_context, requesters (the canonical submission and the first 99 merged ones, oldest first: work_id, source, trigger_info, trace_context, submitted_at) and requesters_total (all of them; animus.get_work_submissions pages through every one). May return fewer than qty. Only on a queue the caller has a grant on. Raises ZA001 (queue NULL, work_types empty or with a NULL), ZA109 (no grant on the queue), ZA101 (unknown queue), ZA002 (vt not positive, qty not 1..10000), ZA110 (more than 100 work_types).';
+
 
 -- complete ------------------------------------------------------------------------------------------
--- Claim fencing: `attempt` (single) / `attempts` (array, aligned with work_ids) is the claim token a
--- worker got from read_work (its attempts column). When given, the item is acted on only if it is
--- still at that attempt; otherwise it was claimed again since (the caller's visibility timeout
--- expired) and the call raises ZA108 with nothing written. The check is part of the UPDATE's WHERE
--- clause, so a concurrent read_work that re-claims the item cannot slip in between.
 CREATE OR REPLACE FUNCTION animus.complete_work(work_ids uuid[], outcomes jsonb[] DEFAULT NULL, attempts integer[] DEFAULT NULL)
     RETURNS TABLE (work_id uuid, completed boolean)
     VOLATILE
@@ -370,15 +259,20 @@ BEGIN
                    duration_ms = extract(epoch FROM pg_catalog.clock_timestamp() - w.started_at) * 1000
               FROM ROWS FROM (pg_catalog.unnest(work_ids), pg_catalog.unnest(outcomes), pg_catalog.unnest(complete_work.attempts)) AS i(id, outcome, attempt)
              WHERE w.id = i.id AND w.state = 'running' AND (i.attempt IS NULL OR w.attempts = i.attempt)
-            RETURNING w.id, w.queue_name, w.msg_id
+            RETURNING w.id, w.queue_name, w.msg_id, w.concurrency_key
         )
-        SELECT u.queue_name, pg_catalog.array_agg(u.id) AS ids, pg_catalog.array_agg(u.msg_id) AS msg_ids FROM u GROUP BY u.queue_name
+        SELECT u.queue_name, pg_catalog.array_agg(u.id) AS ids, pg_catalog.array_agg(u.msg_id) AS msg_ids,
+               pg_catalog.array_agg(u.concurrency_key) FILTER (WHERE u.concurrency_key IS NOT NULL) AS keys
+          FROM u GROUP BY u.queue_name
     LOOP
         -- Items of a queue the caller may not use are unknown to it (the raise undoes the UPDATE).
         IF NOT (r.queue_name = ANY (scope) OR '*' = ANY (scope)) THEN
             PERFORM animus.work_raise_unknown(r.ids[1], 'work_ids', 'complete_work');
         END IF;
         PERFORM animus.work_queue_archive(r.queue_name, r.msg_ids);
+        IF r.keys IS NOT NULL THEN
+            PERFORM animus.work_key_wake(r.queue_name, r.keys);   -- slots freed: wake held items of the keys
+        END IF;
         done := done || r.ids;
     END LOOP;
     IF pg_catalog.cardinality(done) < pg_catalog.cardinality(work_ids) THEN
@@ -393,7 +287,7 @@ $$;
 REVOKE ALL ON FUNCTION animus.complete_work(uuid[], jsonb[], integer[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION animus.complete_work(uuid[], jsonb[], integer[]) TO animus_worker, animus_admin;
 COMMENT ON FUNCTION animus.complete_work(uuid[], jsonb[], integer[]) IS
-'Batch form for consumers: completes every running item of work_ids (outcomes[i] stored as outcome of work_ids[i]) and archives their messages in one call; returns (work_id, completed) per input id, completed = false for an item that was not running (cancelled, already ended, timed out and requeued), which is left unchanged. Merged duplicates resolve with their canonical item. Claim fencing: attempts[i] (the attempts read_work returned; NULL element = no check) must still be the item''s attempt count, else the item was claimed again since and the call raises ZA108. At most 10000 ids; only items of queues the caller has a grant on (others are unknown to it). Raises ZA001 (work_ids NULL or with a NULL), ZA110 (more than 10000 ids), ZA002 (outcomes or attempts length differs), ZA102 (an unknown id, or one in a queue the caller may not use), ZA108 (a stale claim); nothing is written when it raises.';
+'Batch form for consumers: completes every running item of work_ids (outcomes[i] stored as outcome of work_ids[i]) and archives their messages in one call; returns (work_id, completed) per input id, completed = false for an item that was not running (cancelled, already ended, timed out and requeued), which is left unchanged. Merged duplicates resolve with their canonical item; held items of the completed items'' concurrency keys are woken (animus.work_key_wake). Claim fencing: attempts[i] (the attempts read_work returned; NULL element = no check) must still be the item''s attempt count, else the item was claimed again since and the call raises ZA108. At most 10000 ids; only items of queues the caller has a grant on (others are unknown to it). Raises ZA001 (work_ids NULL or with a NULL), ZA110 (more than 10000 ids), ZA002 (outcomes or attempts length differs), ZA102 (an unknown id, or one in a queue the caller may not use), ZA108 (a stale claim); nothing is written when it raises.';
 
 CREATE OR REPLACE FUNCTION animus.complete_work(work_id uuid, outcome jsonb DEFAULT NULL, attempt integer DEFAULT NULL)
     RETURNS boolean
@@ -407,6 +301,7 @@ AS $$
 DECLARE
     v_queue text;
     v_msg   bigint;
+    v_key   text;
 BEGIN
     IF work_id IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_id must not be NULL', HINT = 'Pass the id returned by read_work.';
@@ -417,7 +312,7 @@ BEGIN
            duration_ms = extract(epoch FROM pg_catalog.clock_timestamp() - w.started_at) * 1000
      WHERE w.id = complete_work.work_id AND w.state = 'running'
        AND (complete_work.attempt IS NULL OR w.attempts = complete_work.attempt)
-    RETURNING w.queue_name, w.msg_id INTO v_queue, v_msg;
+    RETURNING w.queue_name, w.msg_id, w.concurrency_key INTO v_queue, v_msg, v_key;
     IF NOT FOUND THEN
         PERFORM animus.work_raise_not_running(work_id, 'complete_work', complete_work.attempt);
     END IF;
@@ -426,13 +321,17 @@ BEGIN
     END IF;
     PERFORM animus.work_queue_archive(v_queue, ARRAY[v_msg]);
     PERFORM animus.work_release_followups(ARRAY[work_id]);
+    IF v_key IS NOT NULL THEN
+        PERFORM animus.work_key_wake(v_queue, ARRAY[v_key]);
+    END IF;
     RETURN true;
 END;
 $$;
 REVOKE ALL ON FUNCTION animus.complete_work(uuid, jsonb, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION animus.complete_work(uuid, jsonb, integer) TO animus_worker, animus_admin;
 COMMENT ON FUNCTION animus.complete_work(uuid, jsonb, integer) IS
-'Completes a running work item: state completed, outcome and duration_ms stored, its pgmq message archived; its merged duplicates resolve with it (get_work shows their canonical state), and a replace-mode follow-up waiting for it becomes visible. Returns true. Claim fencing: with attempt (the attempts read_work returned) the item must still be at that attempt. Only items of queues the caller has a grant on. Raises ZA001 (work_id NULL), ZA102 (unknown work item, or one in a queue the caller may not use), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued, not running), ZA104 (already ended: a stale second completion, or cancelled meanwhile, or a merged duplicate).';
+'Completes a running work item: state completed, outcome and duration_ms stored, its pgmq message archived; its merged duplicates resolve with it (get_work shows their canonical state), a replace-mode follow-up waiting for it becomes visible, and held items of its concurrency key are woken. Returns true. Claim fencing: with attempt (the attempts read_work returned) the item must still be at that attempt. Only items of queues the caller has a grant on. Raises ZA001 (work_id NULL), ZA102 (unknown work item, or one in a queue the caller may not use), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued, not running), ZA104 (already ended: a stale second completion, or cancelled meanwhile, or a merged duplicate).';
+
 
 -- fail ----------------------------------------------------------------------------------------------
 CREATE OR REPLACE FUNCTION animus.fail_work(work_ids uuid[], error text, retryable boolean DEFAULT true, attempts integer[] DEFAULT NULL)
@@ -494,10 +393,11 @@ BEGIN
               FROM animus.queues q, ROWS FROM (pg_catalog.unnest(work_ids), pg_catalog.unnest(fail_work.attempts)) AS i(id, attempt)
              WHERE q.queue_name = w.queue_name AND w.id = i.id AND w.state = 'running'
                AND (i.attempt IS NULL OR w.attempts = i.attempt)
-            RETURNING w.id, w.state, w.queue_name, w.msg_id, w.run_at
+            RETURNING w.id, w.state, w.queue_name, w.msg_id, w.run_at, w.concurrency_key
         )
         SELECT u.queue_name, u.state, pg_catalog.array_agg(u.id) AS ids, pg_catalog.array_agg(u.msg_id) AS msg_ids,
-               pg_catalog.array_agg(u.run_at) AS run_ats
+               pg_catalog.array_agg(u.run_at) AS run_ats,
+               pg_catalog.array_agg(u.concurrency_key) FILTER (WHERE u.concurrency_key IS NOT NULL) AS keys
           FROM u GROUP BY u.queue_name, u.state
     LOOP
         IF NOT (r.queue_name = ANY (scope) OR '*' = ANY (scope)) THEN
@@ -508,6 +408,9 @@ BEGIN
         ELSE
             PERFORM animus.work_queue_archive(r.queue_name, r.msg_ids);
             dead := dead || r.ids;
+        END IF;
+        IF r.keys IS NOT NULL THEN
+            PERFORM animus.work_key_wake(r.queue_name, r.keys);   -- slots freed: wake held items of the keys
         END IF;
         res_ids := res_ids || r.ids;
         res_st := res_st || pg_catalog.array_fill(r.state::text, ARRAY[pg_catalog.cardinality(r.ids)]);
@@ -530,92 +433,10 @@ $$;
 REVOKE ALL ON FUNCTION animus.fail_work(uuid[], text, boolean, integer[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION animus.fail_work(uuid[], text, boolean, integer[]) TO animus_worker, animus_admin;
 COMMENT ON FUNCTION animus.fail_work(uuid[], text, boolean, integer[]) IS
-'Batch form: fails every running item of work_ids with `error`. An item with attempts left and retryable goes back to queued and becomes visible after the queue''s backoff: min(backoff_cap, backoff_base * backoff_factor^(attempts-1)) * (1 +/- backoff_jitter) (defaults 2 s * 2^(n-1), cap 5 min, +/-25 %); otherwise it is dead (dead-lettered: kept with its error, message archived). Returns (work_id, failed, state, retry_at) per input id; failed = false for an item that was not running (left unchanged). Claim fencing: attempts[i] (the attempts read_work returned; NULL element = no check) must still be the item''s attempt count, else it was claimed again since and the call raises ZA108. At most 10000 ids; only items of queues the caller has a grant on. Raises ZA001 (work_ids NULL or with a NULL, error NULL or empty, retryable NULL), ZA110 (more than 10000 ids), ZA002 (attempts length differs), ZA102 (an unknown id, or one in a queue the caller may not use), ZA108 (a stale claim); nothing is written when it raises.';
+'Batch form: fails every running item of work_ids with `error`. An item with attempts left and retryable goes back to queued and becomes visible after the queue''s backoff: min(backoff_cap, backoff_base * backoff_factor^(attempts-1)) * (1 +/- backoff_jitter) (defaults 2 s * 2^(n-1), cap 5 min, +/-25 %); otherwise it is dead (dead-lettered: kept with its error, message archived). Held items of the failed items'' concurrency keys are woken. Returns (work_id, failed, state, retry_at) per input id; failed = false for an item that was not running (left unchanged). Claim fencing: attempts[i] (the attempts read_work returned; NULL element = no check) must still be the item''s attempt count, else it was claimed again since and the call raises ZA108. At most 10000 ids; only items of queues the caller has a grant on. Raises ZA001 (work_ids NULL or with a NULL, error NULL or empty, retryable NULL), ZA110 (more than 10000 ids), ZA002 (attempts length differs), ZA102 (an unknown id, or one in a queue the caller may not use), ZA108 (a stale claim); nothing is written when it raises.';
 
-CREATE OR REPLACE FUNCTION animus.fail_work(work_id uuid, error text, retryable boolean DEFAULT true, attempt integer DEFAULT NULL)
-    RETURNS TABLE (state text, retry_at timestamptz)
-    VOLATILE
-    SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
-    SET plan_cache_mode = force_generic_plan
-    SET enable_seqscan = off
-    LANGUAGE plpgsql
-AS $$
-#variable_conflict use_column
-DECLARE
-    r record;
-BEGIN
-    IF work_id IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_id must not be NULL', HINT = 'Pass the id returned by read_work.';
-    END IF;
-    -- The many-id form would name work_ids for an unknown id: check it here first.
-    IF NOT EXISTS (SELECT 1 FROM animus.work_items w WHERE w.id = fail_work.work_id AND animus.work_queue_allowed(w.queue_name)) THEN
-        PERFORM animus.work_raise_unknown(fail_work.work_id, 'work_id', 'fail_work');
-    END IF;
-    SELECT * INTO r FROM animus.fail_work(work_ids => ARRAY[fail_work.work_id], error => fail_work.error, retryable => fail_work.retryable,
-                                          attempts => ARRAY[fail_work.attempt]);
-    IF NOT r.failed THEN
-        PERFORM animus.work_raise_not_running(fail_work.work_id, 'fail_work', fail_work.attempt);
-    END IF;
-    RETURN QUERY SELECT r.state, r.retry_at;
-END;
-$$;
-REVOKE ALL ON FUNCTION animus.fail_work(uuid, text, boolean, integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.fail_work(uuid, text, boolean, integer) TO animus_worker, animus_admin;
-COMMENT ON FUNCTION animus.fail_work(uuid, text, boolean, integer) IS
-'Fails a running work item: back to queued after the queue''s exponential backoff with jitter while attempts < max_attempts and retryable, else dead (kept with its error, message archived). Returns (state, retry_at). Claim fencing: with attempt (the attempts read_work returned) the item must still be at that attempt. Only items of queues the caller has a grant on. Raises ZA001 (work_id/error/retryable NULL, error empty), ZA102 (unknown work item, or one in a queue the caller may not use), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued, not running), ZA104 (already ended, cancelled or merged).';
 
--- heartbeat, cancel ---------------------------------------------------------------------------------
-CREATE OR REPLACE FUNCTION animus.heartbeat_work(work_id uuid, extend interval DEFAULT '30 seconds', attempt integer DEFAULT NULL)
-    RETURNS TABLE (state text, cancelled boolean, visible_until timestamptz)
-    VOLATILE
-    SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
-    SET plan_cache_mode = force_generic_plan
-    SET enable_seqscan = off
-    LANGUAGE plpgsql
-AS $$
-#variable_conflict use_column
-DECLARE
-    v_queue text;
-    v_msg   bigint;
-    v_until timestamptz;
-BEGIN
-    IF heartbeat_work.work_id IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_id must not be NULL', HINT = 'Pass the id returned by read_work.';
-    END IF;
-    IF extend IS NULL OR extend <= '0' THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument extend must be positive',
-            DETAIL = pg_catalog.format('extend = %s', coalesce(extend::text, 'NULL')),
-            HINT = 'Pass how long from now the item stays invisible to other readers, e.g. ''30 seconds''.';
-    END IF;
-    v_until := pg_catalog.clock_timestamp() + extend;
-    UPDATE animus.work_items w SET heartbeat_at = pg_catalog.clock_timestamp()
-     WHERE w.id = heartbeat_work.work_id AND w.state = 'running'
-       AND (heartbeat_work.attempt IS NULL OR w.attempts = heartbeat_work.attempt)
-    RETURNING w.queue_name, w.msg_id INTO v_queue, v_msg;
-    IF FOUND THEN
-        IF NOT animus.work_queue_allowed(v_queue) THEN
-            PERFORM animus.work_raise_unknown(heartbeat_work.work_id, 'work_id', 'heartbeat_work');   -- undoes the UPDATE
-        END IF;
-        PERFORM animus.work_queue_set_vt(v_queue, ARRAY[v_msg], ARRAY[v_until]);
-        RETURN QUERY SELECT 'running'::text, false, v_until;
-        RETURN;
-    END IF;
-    IF EXISTS (SELECT 1 FROM animus.work_items w WHERE w.id = heartbeat_work.work_id AND w.state = 'cancelled'
-                  AND (heartbeat_work.attempt IS NULL OR w.attempts = heartbeat_work.attempt)
-                  AND animus.work_queue_allowed(w.queue_name)) THEN
-        RETURN QUERY SELECT 'cancelled'::text, true, NULL::timestamptz;
-        RETURN;
-    END IF;
-    PERFORM animus.work_raise_not_running(heartbeat_work.work_id, 'heartbeat_work', heartbeat_work.attempt);
-END;
-$$;
-REVOKE ALL ON FUNCTION animus.heartbeat_work(uuid, interval, integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.heartbeat_work(uuid, interval, integer) TO animus_worker, animus_admin;
-COMMENT ON FUNCTION animus.heartbeat_work(uuid, interval, integer) IS
-'Extends the visibility timeout of a running item to now + extend and records heartbeat_at. Returns (state, cancelled, visible_until): cancelled = true (and nothing extended) when the item was cancelled meanwhile, so the worker can stop. Claim fencing: with attempt (the attempts read_work returned) the item must still be at that attempt. Only items of queues the caller has a grant on. Raises ZA001 (work_id NULL), ZA002 (extend not positive), ZA102 (unknown item, or one in a queue the caller may not use), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued: the claim timed out), ZA104 (already ended or merged).';
-
+-- cancel --------------------------------------------------------------------------------------------
 CREATE OR REPLACE FUNCTION animus.cancel_work(work_id uuid)
     RETURNS boolean
     VOLATILE
@@ -651,65 +472,18 @@ BEGIN
         PERFORM animus.work_queue_archive(w.queue_name, ARRAY[w.msg_id]);
     END IF;
     PERFORM animus.work_release_followups(ARRAY[w.id]);
+    IF w.concurrency_key IS NOT NULL THEN
+        DELETE FROM animus.concurrency_held h WHERE h.work_id = w.id;
+        IF w.state = 'running' THEN
+            PERFORM animus.work_key_wake(w.queue_name, ARRAY[w.concurrency_key]);
+        END IF;
+    END IF;
     RETURN true;
 END;
 $$;
 REVOKE ALL ON FUNCTION animus.cancel_work(uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION animus.cancel_work(uuid) TO animus_producer, animus_worker, animus_admin;
 COMMENT ON FUNCTION animus.cancel_work(uuid) IS
-'Cancels a queued or running work item: state cancelled, message archived (it is never returned by read_work); a running worker learns it from heartbeat_work and its complete_work then raises ZA104. Returns true, or false if it was already cancelled. Only items of queues the caller has a grant on. Raises ZA001 (work_id NULL), ZA102 (unknown item, or one in a queue the caller may not use), ZA104 (completed, dead or a merged submission).';
-
--- thin pgmq wrappers --------------------------------------------------------------------------------
-CREATE OR REPLACE FUNCTION animus.archive_work(queue text, msg_id bigint)
-    RETURNS boolean
-    VOLATILE
-    SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
-    LANGUAGE plpgsql
-AS $$
-BEGIN
-    IF archive_work.queue IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL', HINT = 'Pass the queue of the message.';
-    END IF;
-    IF NOT animus.work_queue_allowed(archive_work.queue) THEN
-        PERFORM animus.work_raise_not_granted(archive_work.queue);
-    END IF;
-    IF NOT EXISTS (SELECT 1 FROM animus.queues q WHERE q.queue_name = archive_work.queue) THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', queue),
-            HINT = 'Pass an existing queue (default ''work'').';
-    END IF;
-    RETURN pgmq.archive(queue, msg_id);
-END;
-$$;
-REVOKE ALL ON FUNCTION animus.archive_work(text, bigint) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.archive_work(text, bigint) TO animus_worker, animus_admin;
-COMMENT ON FUNCTION animus.archive_work(text, bigint) IS
-'Thin wrapper of pgmq.archive(queue, msg_id): moves a raw message to the archive; true if it existed. Does not change any work item (use complete_work / cancel_work for that). Raises ZA001 (queue NULL), ZA109 (no grant on the queue), ZA101 (unknown queue).';
-
-CREATE OR REPLACE FUNCTION animus.delete_work(queue text, msg_id bigint)
-    RETURNS boolean
-    VOLATILE
-    SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
-    LANGUAGE plpgsql
-AS $$
-BEGIN
-    IF delete_work.queue IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL', HINT = 'Pass the queue of the message.';
-    END IF;
-    IF NOT animus.work_queue_allowed(delete_work.queue) THEN
-        PERFORM animus.work_raise_not_granted(delete_work.queue);
-    END IF;
-    IF NOT EXISTS (SELECT 1 FROM animus.queues q WHERE q.queue_name = delete_work.queue) THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', queue),
-            HINT = 'Pass an existing queue (default ''work'').';
-    END IF;
-    RETURN pgmq.delete(queue, msg_id);
-END;
-$$;
-REVOKE ALL ON FUNCTION animus.delete_work(text, bigint) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.delete_work(text, bigint) TO animus_worker, animus_admin;
-COMMENT ON FUNCTION animus.delete_work(text, bigint) IS
-'Thin wrapper of pgmq.delete(queue, msg_id): deletes a raw message; true if it existed. Does not change any work item. Raises ZA001 (queue NULL), ZA109 (no grant on the queue), ZA101 (unknown queue).';
+'Cancels a queued or running work item: state cancelled, message archived (it is never returned by read_work); a running worker learns it from heartbeat_work and its complete_work then raises ZA104. A cancelled running item frees its concurrency key''s slot (held items are woken). Returns true, or false if it was already cancelled. Only items of queues the caller has a grant on. Raises ZA001 (work_id NULL), ZA102 (unknown item, or one in a queue the caller may not use), ZA104 (completed, dead or a merged submission).';
 
 COMMIT;

@@ -1,10 +1,11 @@
 -- Deploy animus:work_release to pg
--- requires: work_release@v0.4.0
--- requires: work_status
+-- requires: work_release@v0.5.0
+-- requires: work_concurrency
+-- requires: work_lifecycle
 
 BEGIN;
 
--- release_work acts only on items of queues the caller has a grant on (as complete_work does).
+-- Concurrency keys: a released item frees its key's slot, so held items of the key are woken.
 CREATE OR REPLACE FUNCTION animus.release_work(work_id uuid, attempt integer DEFAULT NULL, delay interval DEFAULT '0 seconds')
     RETURNS timestamptz
     VOLATILE
@@ -18,6 +19,7 @@ DECLARE
     v_queue text;
     v_msg   bigint;
     v_at    timestamptz;
+    v_key   text;
 BEGIN
     IF release_work.work_id IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_id must not be NULL', HINT = 'Pass the id returned by read_work.';
@@ -39,7 +41,7 @@ BEGIN
            updated_at = pg_catalog.clock_timestamp()
      WHERE w.id = release_work.work_id AND w.state = 'running'
        AND (release_work.attempt IS NULL OR w.attempts = release_work.attempt)
-    RETURNING w.queue_name, w.msg_id INTO v_queue, v_msg;
+    RETURNING w.queue_name, w.msg_id, w.concurrency_key INTO v_queue, v_msg, v_key;
     IF NOT FOUND THEN
         PERFORM animus.work_raise_not_running(release_work.work_id, 'release_work', release_work.attempt);
     END IF;
@@ -47,12 +49,15 @@ BEGIN
         PERFORM animus.work_raise_unknown(release_work.work_id, 'work_id', 'release_work');   -- undoes the UPDATE
     END IF;
     PERFORM animus.work_queue_set_vt(v_queue, ARRAY[v_msg], ARRAY[v_at]);
+    IF v_key IS NOT NULL THEN
+        PERFORM animus.work_key_wake(v_queue, ARRAY[v_key]);
+    END IF;
     RETURN v_at;
 END;
 $$;
 REVOKE ALL ON FUNCTION animus.release_work(uuid, integer, interval) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION animus.release_work(uuid, integer, interval) TO animus_worker, animus_admin;
 COMMENT ON FUNCTION animus.release_work(uuid, integer, interval) IS
-'Gives a running (claimed) work item back: state queued again, visible to read_work after `delay` (default at once), and the claim does not count against max_attempts (released + 1: attempts - released is what counts), so a release, e.g. at a graceful worker shutdown, is not a failed attempt; attempts, the claim token, never goes down, so a late settle of the released claim raises ZA108. The item keeps its error, its merged duplicates and a waiting replace-mode follow-up (which keeps waiting). Claim fencing: with attempt (the attempts read_work returned) the item must still be at that attempt. Returns the time the item becomes visible again. Only items of queues the caller has a grant on. Raises ZA001 (work_id NULL), ZA002 (delay NULL or negative), ZA102 (unknown work item, or one in a queue the caller may not use), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued, not running), ZA104 (already ended, cancelled or merged).';
+'Gives a running (claimed) work item back: state queued again, visible to read_work after `delay` (default at once), and the claim does not count against max_attempts (released + 1: attempts - released is what counts), so a release, e.g. at a graceful worker shutdown, is not a failed attempt; attempts, the claim token, never goes down, so a late settle of the released claim raises ZA108. Held items of its concurrency key are woken (its slot is free). The item keeps its error, its merged duplicates and a waiting replace-mode follow-up (which keeps waiting). Claim fencing: with attempt (the attempts read_work returned) the item must still be at that attempt. Returns the time the item becomes visible again. Only items of queues the caller has a grant on. Raises ZA001 (work_id NULL), ZA002 (delay NULL or negative), ZA102 (unknown work item, or one in a queue the caller may not use), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued, not running), ZA104 (already ended, cancelled or merged).';
 
 COMMIT;

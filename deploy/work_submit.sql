@@ -1,107 +1,72 @@
 -- Deploy animus:work_submit to pg
--- requires: work_submit@v0.4.0
+-- requires: work_submit@v0.5.0
+-- requires: work_concurrency
 -- requires: work_queues
--- requires: work_limits
 
 BEGIN;
 
--- submit_work and submit_work_batch, and the argument check they share; work_message_headers,
--- work_send_messages and the type work_submission are unchanged since v0.4.0
--- (deploy/work_submit@v0.4.0.sql).
+-- Concurrency keys: submit_work takes concurrency_key and cost (a new signature: the v0.5.0
+-- function is dropped); submit_work_batch takes them as item keys. A NULL key is derived from
+-- params by the queue's concurrency_param (in the generated create_item on the common path).
 
--- Work types and sources must say something: NULL, empty and only white space (ASCII white space,
--- no-break spaces, the Unicode spaces and separators, the zero-width no-break space) are refused.
--- A plain SQL function without SET: the planner inlines it into the statements that call it.
-CREATE FUNCTION animus.work_is_blank(t text)
-    RETURNS boolean
-    IMMUTABLE
-    PARALLEL SAFE
-    LANGUAGE sql
-AS $$
-    SELECT pg_catalog.btrim(t, E' \t\n\r\f\x0b\u0085\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u200b\u2028\u2029\u202f\u205f\u3000\ufeff') = '';
-$$;
-REVOKE ALL ON FUNCTION animus.work_is_blank(text) FROM PUBLIC;
-COMMENT ON FUNCTION animus.work_is_blank(text) IS
-'Internal: true when t is empty or only white space (ASCII, U+0085, U+00A0, U+1680, U+2000-U+200B, U+2028, U+2029, U+202F, U+205F, U+3000, U+FEFF); NULL for NULL. Raises nothing.';
-
--- Raises the error for the first bad argument of submit_work (called only when one is bad, so the
--- common path evaluates a single combined check).
-CREATE OR REPLACE FUNCTION animus.work_check_submit_args(
-    work_type text, source text, params jsonb, dedup_key text, priority integer, max_attempts integer,
-    delay interval, on_duplicate text, trace_context jsonb
-)
-    RETURNS void
-    IMMUTABLE
+-- The key of an item created outside the generated create_item (replace-mode follow-ups): the
+-- given key, else params ->> the queue's concurrency_param.
+CREATE FUNCTION animus.work_derive_key(queue text, concurrency_key text, params jsonb)
+    RETURNS text
+    STABLE
     SET search_path = pg_catalog, pg_temp
     LANGUAGE plpgsql
 AS $$
+DECLARE
+    p text;
+    k text;
 BEGIN
-    IF work_type IS NULL OR animus.work_is_blank(work_type) THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_type must not be NULL, empty or only white space',
-            DETAIL = pg_catalog.format('work_type = %L', pg_catalog.left(work_type, 100)),
-            HINT = 'Pass the kind of work, e.g. work_type => ''engage''.';
+    IF concurrency_key IS NOT NULL THEN
+        RETURN concurrency_key;
     END IF;
-    IF source IS NULL OR animus.work_is_blank(source) THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument source must not be NULL, empty or only white space',
-            DETAIL = pg_catalog.format('source = %L', pg_catalog.left(source, 100)),
-            HINT = 'Pass who or what submits the work, e.g. source => ''scheduler''.';
+    SELECT q.concurrency_param INTO p FROM animus.queues q WHERE q.queue_name = queue;
+    IF p IS NULL THEN
+        RETURN NULL;
     END IF;
-    IF dedup_key = '' THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument dedup_key must be NULL or non-empty',
-            HINT = 'Pass NULL for work that is never deduplicated, or a key such as ''person=kelly''.';
+    k := params ->> p;
+    IF pg_catalog.char_length(k) > 200 OR animus.work_is_blank(k) THEN
+        PERFORM animus.work_check_concurrency_args(k, 1, pg_catalog.format('params ->> %L', p));
     END IF;
-    -- The dedup index holds queue, work_type and dedup_key: a B-tree entry must fit in a third of a
-    -- page (2704 bytes), so both are bounded here rather than failing in the index (54000).
-    IF pg_catalog.octet_length(work_type) > 255 THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument work_type is longer than 255 bytes',
-            DETAIL = pg_catalog.format('work_type is %s bytes', pg_catalog.octet_length(work_type)),
-            HINT = 'Name the kind of work briefly, e.g. ''engage''; put details in params.';
-    END IF;
-    IF pg_catalog.octet_length(dedup_key) > 2000 THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument dedup_key is longer than 2000 bytes',
-            DETAIL = pg_catalog.format('dedup_key is %s bytes', pg_catalog.octet_length(dedup_key)),
-            HINT = 'Use a shorter key, e.g. a digest of the long one: md5(long_key).';
-    END IF;
-    IF pg_catalog.jsonb_typeof(params) <> 'object' THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA003', MESSAGE = 'argument params must be a JSON object',
-            DETAIL = pg_catalog.format('params is a JSON %s', pg_catalog.jsonb_typeof(params)),
-            HINT = 'Wrap the value in an object, e.g. {"value": ...}.';
-    END IF;
-    IF trace_context IS NOT NULL AND pg_catalog.jsonb_typeof(trace_context) <> 'object' THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA003', MESSAGE = 'argument trace_context must be a JSON object or NULL',
-            DETAIL = pg_catalog.format('trace_context is a JSON %s', pg_catalog.jsonb_typeof(trace_context)),
-            HINT = 'Pass {"traceparent": "00-...", "tracestate": "..."} (W3C trace context).';
-    END IF;
-    IF delay < '0' THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument delay must not be negative',
-            DETAIL = pg_catalog.format('delay = %s', delay),
-            HINT = 'Pass a delay >= 0, or run_at => a time.';
-    END IF;
-    IF max_attempts IS NULL OR max_attempts NOT BETWEEN 1 AND 1000 THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument max_attempts must be between 1 and 1000',
-            DETAIL = pg_catalog.format('max_attempts = %s', coalesce(max_attempts::text, 'NULL')),
-            HINT = 'Pass max_attempts >= 1 (1 = no retry).';
-    END IF;
-    IF priority IS NULL OR priority NOT BETWEEN -1000 AND 1000 THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument priority must be between -1000 and 1000',
-            DETAIL = pg_catalog.format('priority = %s', coalesce(priority::text, 'NULL')),
-            HINT = 'Higher priority is read first; 0 is the default.';
-    END IF;
-    IF on_duplicate IS NULL OR on_duplicate NOT IN ('merge', 'replace') THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA004', MESSAGE = 'argument on_duplicate must be ''merge'' or ''replace''',
-            DETAIL = pg_catalog.format('on_duplicate = %L', on_duplicate),
-            HINT = 'merge keeps the earlier item; replace (debounce) gives it the new params, priority and run time.';
-    END IF;
+    RETURN k;
 END;
 $$;
-REVOKE ALL ON FUNCTION animus.work_check_submit_args(text, text, jsonb, text, integer, integer, interval, text, jsonb) FROM PUBLIC;
-COMMENT ON FUNCTION animus.work_check_submit_args(text, text, jsonb, text, integer, integer, interval, text, jsonb) IS
-'Internal: raises ZA001 / ZA002 / ZA003 / ZA004 for the first bad argument of submit_work (work_type and source: NULL, empty or only white space is ZA001); returns when all are good.';
+REVOKE ALL ON FUNCTION animus.work_derive_key(text, text, jsonb) FROM PUBLIC;
+COMMENT ON FUNCTION animus.work_derive_key(text, text, jsonb) IS
+'Internal: the concurrency key of a new item of queue: concurrency_key when given, else params ->> the queue''s concurrency_param (NULL when it has none). Raises ZA125 for a derived key that is empty, only white space or over 200 characters.';
+
+-- What submit_work_batch builds per element before inserting: its own type, so that columns
+-- added to animus.work_items later do not change it.
+CREATE TYPE animus.work_batch_item AS (
+    id               uuid,
+    queue_name       text,
+    work_type        text,
+    dedup_key        text,
+    source           text,
+    trigger_info     text,
+    params           jsonb,
+    priority         integer,
+    parent_id        uuid,
+    max_attempts     integer,
+    run_at           timestamptz,
+    trace_context    jsonb,
+    created_at       timestamptz,
+    updated_at       timestamptz,
+    concurrency_key  text,
+    cost             integer
+);
+COMMENT ON TYPE animus.work_batch_item IS 'Internal: an element of submit_work_batch before it is inserted (the fields of animus.work_items it sets).';
+
+DROP FUNCTION animus.submit_work(text, text, jsonb, text, text, integer, uuid, integer, text, interval, timestamptz, text, jsonb);
 
 -- PL/pgSQL prepares each expression once per transaction, so the common path of this function
 -- evaluates as few expressions and statements as it can (one combined argument check, one dedup
 -- probe, one statement writing the row and its message).
-CREATE OR REPLACE FUNCTION animus.submit_work(
+CREATE FUNCTION animus.submit_work(
     work_type      text,
     source         text,
     params         jsonb DEFAULT '{}',
@@ -114,7 +79,9 @@ CREATE OR REPLACE FUNCTION animus.submit_work(
     delay          interval DEFAULT '0',
     run_at         timestamptz DEFAULT NULL,
     on_duplicate   text DEFAULT 'merge',
-    trace_context  jsonb DEFAULT NULL
+    trace_context  jsonb DEFAULT NULL,
+    concurrency_key text DEFAULT NULL,
+    cost           integer DEFAULT 1
 )
     RETURNS animus.work_submission
     VOLATILE
@@ -160,9 +127,12 @@ BEGIN
        OR pg_catalog.jsonb_typeof(coalesce(submit_work.trace_context, '{}')) <> 'object'
        OR submit_work.delay < '0' OR submit_work.max_attempts IS NULL OR submit_work.max_attempts NOT BETWEEN 1 AND 1000
        OR submit_work.priority IS NULL OR submit_work.priority NOT BETWEEN -1000 AND 1000
-       OR submit_work.on_duplicate IS NULL OR submit_work.on_duplicate NOT IN ('merge', 'replace') THEN
+       OR submit_work.on_duplicate IS NULL OR submit_work.on_duplicate NOT IN ('merge', 'replace')
+       OR submit_work.cost IS NULL OR submit_work.cost NOT BETWEEN 1 AND 1000000
+       OR pg_catalog.char_length(submit_work.concurrency_key) > 200 OR animus.work_is_blank(submit_work.concurrency_key) THEN
         PERFORM animus.work_check_submit_args(submit_work.work_type, submit_work.source, coalesce(submit_work.params, '{}'), submit_work.dedup_key,
             submit_work.priority, submit_work.max_attempts, submit_work.delay, submit_work.on_duplicate, submit_work.trace_context);
+        PERFORM animus.work_check_concurrency_args(submit_work.concurrency_key, submit_work.cost);
     END IF;
     IF submit_work.parent_id IS NOT NULL THEN
         -- A parent in a queue the caller may not use does not exist for it.
@@ -221,11 +191,13 @@ BEGIN
                     IF NOT FOUND THEN
                         -- One running plus one queued: a follow-up that becomes visible when c ends.
                         INSERT INTO animus.work_items AS w (id, queue_name, work_type, dedup_key, source, trigger_info, params,
-                                                            priority, state, waits_for, parent_id, max_attempts, msg_id, run_at, trace_context)
+                                                            priority, state, waits_for, parent_id, max_attempts, msg_id, run_at, trace_context,
+                                                            concurrency_key, cost)
                         VALUES (v_id, submit_work.queue, submit_work.work_type, submit_work.dedup_key, submit_work.source,
                                 submit_work.trigger_info, v_params, submit_work.priority, 'queued', c.id, submit_work.parent_id,
                                 submit_work.max_attempts, pg_catalog.nextval(('pgmq.q_' || submit_work.queue || '_msg_id_seq')::regclass),
-                                v_run_at, submit_work.trace_context)
+                                v_run_at, submit_work.trace_context,
+                                animus.work_derive_key(submit_work.queue, submit_work.concurrency_key, v_params), submit_work.cost)
                         RETURNING w.* INTO v_item;
                         PERFORM animus.work_send_messages(submit_work.queue, ARRAY[v_item], 'infinity');
                         RETURN ROW(v_id, 'created', v_id, v_item.msg_id)::animus.work_submission;
@@ -262,7 +234,8 @@ BEGIN
             submit_work.max_attempts, v_run_at, submit_work.trace_context,
             CASE WHEN submit_work.trace_context IS NOT NULL
                  THEN animus.work_message_headers(submit_work.priority, submit_work.trace_context)
-                 WHEN submit_work.priority <> 0 THEN pg_catalog.jsonb_build_object('animus_priority', submit_work.priority) END);
+                 WHEN submit_work.priority <> 0 THEN pg_catalog.jsonb_build_object('animus_priority', submit_work.priority) END,
+            submit_work.concurrency_key, submit_work.cost);
         IF v_msg IS NOT NULL THEN
             RETURN ROW(v_id, 'created', v_id, v_msg)::animus.work_submission;
         END IF;
@@ -275,11 +248,11 @@ BEGIN
     END LOOP;
 END;
 $$;
-REVOKE ALL ON FUNCTION animus.submit_work(text, text, jsonb, text, text, integer, uuid, integer, text, interval, timestamptz, text, jsonb) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.submit_work(text, text, jsonb, text, text, integer, uuid, integer, text, interval, timestamptz, text, jsonb)
+REVOKE ALL ON FUNCTION animus.submit_work(text, text, jsonb, text, text, integer, uuid, integer, text, interval, timestamptz, text, jsonb, text, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.submit_work(text, text, jsonb, text, text, integer, uuid, integer, text, interval, timestamptz, text, jsonb, text, integer)
     TO animus_producer, animus_admin;
-COMMENT ON FUNCTION animus.submit_work(text, text, jsonb, text, text, integer, uuid, integer, text, interval, timestamptz, text, jsonb) IS
-'Submits one work item to queue `queue` and returns (work_id, status, canonical_id, msg_id). status: created (a new item and pgmq message), merged (an active item with the same queue + work_type + dedup_key exists: this submission is recorded as a merged row pointing at it, with its own source/trigger_info/params/trace_context), replaced (on_duplicate => ''replace'': the queued item got this submission''s params, priority and run time; if the item is running, a follow-up item is created that runs after it ends: one running plus one queued). Race-free under concurrency. delay or run_at makes the item invisible until due. trace_context {"traceparent","tracestate"} is stored and carried in the message headers. Only to a queue the caller has a grant on (animus.grant_queue). Raises ZA001 (queue NULL; work_type/source NULL, empty or only white space; dedup_key empty), ZA003 (params or trace_context not an object), ZA002 (negative delay, max_attempts not 1..1000, priority not -1000..1000, work_type over 255 or dedup_key over 2000 bytes), ZA004 (unknown on_duplicate), ZA109 (no grant on the queue), ZA101 (unknown queue), ZA102 (unknown parent_id, or one in a queue the caller may not use).';
+COMMENT ON FUNCTION animus.submit_work(text, text, jsonb, text, text, integer, uuid, integer, text, interval, timestamptz, text, jsonb, text, integer) IS
+'Submits one work item to queue `queue` and returns (work_id, status, canonical_id, msg_id). status: created (a new item and pgmq message), merged (an active item with the same queue + work_type + dedup_key exists: this submission is recorded as a merged row pointing at it, with its own source/trigger_info/params/trace_context), replaced (on_duplicate => ''replace'': the queued item got this submission''s params, priority and run time; if the item is running, a follow-up item is created that runs after it ends: one running plus one queued). Race-free under concurrency. delay or run_at makes the item invisible until due. trace_context {"traceparent","tracestate"} is stored and carried in the message headers. concurrency_key (1..200 characters; NULL: params ->> the queue''s concurrency_param, if set) puts the item under its key''s limits (animus.set_concurrency_limit: at most max_running running, at most rate cost units started per period); cost (1..1000000, default 1) is what it uses of the rate budget. Key and cost are fixed when the item is created (a merge or replace keeps the item''s). Only to a queue the caller has a grant on (animus.grant_queue). Raises ZA001 (queue NULL; work_type/source NULL, empty or only white space; dedup_key empty), ZA003 (params or trace_context not an object), ZA002 (negative delay, max_attempts not 1..1000, priority not -1000..1000, work_type over 255 or dedup_key over 2000 bytes), ZA004 (unknown on_duplicate), ZA109 (no grant on the queue), ZA101 (unknown queue), ZA102 (unknown parent_id, or one in a queue the caller may not use), ZA125 (concurrency_key, or the key derived from params, empty, only white space or over 200 characters), ZA126 (cost not 1..1000000).';
 
 CREATE OR REPLACE FUNCTION animus.submit_work_batch(
     items          jsonb,
@@ -298,7 +271,7 @@ DECLARE
     q          animus.queues;
     bad        record;
     v_ids      uuid[];
-    v_pending  animus.work_items[];
+    v_pending  animus.work_batch_item[];
     v_new      animus.work_items[];
     r_ids      uuid[] := '{}';
     r_status   text[] := '{}';
@@ -347,7 +320,7 @@ BEGIN
     SELECT e.n, pg_catalog.left(p.problem, 5) AS code, pg_catalog.substr(p.problem, 7) AS problem INTO bad
       FROM pg_catalog.jsonb_array_elements(items) WITH ORDINALITY AS e(item, n)
       CROSS JOIN (SELECT ARRAY['work_type', 'source', 'params', 'dedup_key', 'trigger_info', 'priority', 'parent_id',
-                               'max_attempts', 'delay', 'trace_context'] AS keys) AS known
+                               'max_attempts', 'delay', 'trace_context', 'concurrency_key', 'cost'] AS keys) AS known
       CROSS JOIN LATERAL (SELECT CASE
           WHEN pg_catalog.jsonb_typeof(e.item) <> 'object' THEN 'ZA003:is not a JSON object'
           WHEN EXISTS (SELECT 1 FROM pg_catalog.jsonb_object_keys(e.item) AS k(key) WHERE k.key <> ALL (known.keys))
@@ -369,6 +342,15 @@ BEGIN
                AND (e.item ->> 'priority')::numeric <> pg_catalog.trunc((e.item ->> 'priority')::numeric) THEN 'ZA112:priority is not an integer'
           WHEN pg_catalog.jsonb_typeof(e.item -> 'max_attempts') NOT IN ('number', 'null') OR (e.item ->> 'max_attempts')::numeric NOT BETWEEN 1 AND 1000 THEN 'ZA002:max_attempts is not a number between 1 and 1000'
           WHEN pg_catalog.jsonb_typeof(e.item -> 'priority') NOT IN ('number', 'null') OR (e.item ->> 'priority')::numeric NOT BETWEEN -1000 AND 1000 THEN 'ZA002:priority is not a number between -1000 and 1000'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'concurrency_key') NOT IN ('string', 'null')
+               OR pg_catalog.char_length(e.item ->> 'concurrency_key') > 200 OR animus.work_is_blank(e.item ->> 'concurrency_key')
+               THEN 'ZA125:concurrency_key is not a string of 1 to 200 characters (not only white space)'
+          WHEN q.concurrency_param IS NOT NULL AND e.item ->> 'concurrency_key' IS NULL
+               AND (pg_catalog.char_length(e.item -> 'params' ->> q.concurrency_param) > 200 OR animus.work_is_blank(e.item -> 'params' ->> q.concurrency_param))
+               THEN 'ZA125:' || pg_catalog.format('params ->> %L', q.concurrency_param) || ' (the concurrency key) is not 1 to 200 characters (not only white space)'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'cost') = 'number'
+               AND (e.item ->> 'cost')::numeric <> pg_catalog.trunc((e.item ->> 'cost')::numeric) THEN 'ZA112:cost is not an integer'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'cost') NOT IN ('number', 'null') OR (e.item ->> 'cost')::numeric NOT BETWEEN 1 AND 1000000 THEN 'ZA126:cost is not a number between 1 and 1000000'
           WHEN pg_catalog.jsonb_typeof(e.item -> 'parent_id') NOT IN ('string', 'null') THEN 'ZA102:parent_id is not a uuid string'
           WHEN e.item ->> 'parent_id' IS NOT NULL
                AND (e.item ->> 'parent_id' !~* '^[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12}$'
@@ -383,7 +365,7 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = bad.code,
             MESSAGE = pg_catalog.format('argument items: item %s: %s', bad.n, bad.problem),
             DETAIL = 'Items are numbered from 1, as ord in the result. Nothing was submitted.',
-            HINT = pg_catalog.format('Fix item %s (%s). ', bad.n, bad.problem) || 'Each element: {"work_type": text, "source": text, "params": object, "dedup_key": text, "trigger_info": text, "priority": int, "parent_id": uuid, "max_attempts": int, "delay": seconds, "trace_context": object}.';
+            HINT = pg_catalog.format('Fix item %s (%s). ', bad.n, bad.problem) || 'Each element: {"work_type": text, "source": text, "params": object, "dedup_key": text, "trigger_info": text, "priority": int, "parent_id": uuid, "max_attempts": int, "delay": seconds, "trace_context": object, "concurrency_key": text, "cost": int}.';
     END IF;
 
     IF on_duplicate = 'replace' THEN
@@ -398,12 +380,13 @@ BEGIN
               parent_id => (e.item ->> 'parent_id')::uuid, max_attempts => coalesce((e.item ->> 'max_attempts')::numeric::integer, 5),
               queue => submit_work_batch.queue, delay => coalesce((e.item ->> 'delay')::numeric, 0) * interval '1 second',
               on_duplicate => 'replace',
+              concurrency_key => e.item ->> 'concurrency_key', cost => coalesce((e.item ->> 'cost')::numeric::integer, 1),
               trace_context => coalesce(e.item -> 'trace_context', submit_work_batch.trace_context)) AS s
          ORDER BY e.n;
         RETURN;
     END IF;
 
-    -- ROW(...) in the column order of animus.work_items (faster than jsonb_populate_record).
+    -- ROW(...) in the field order of animus.work_batch_item (faster than jsonb_populate_record).
     SELECT pg_catalog.array_agg((w.r).id ORDER BY w.n), pg_catalog.array_agg(w.r ORDER BY w.n)
       INTO v_ids, v_pending
       FROM (SELECT e.n, ROW(
@@ -412,16 +395,14 @@ BEGIN
                 e.item ->> 'work_type', e.item ->> 'dedup_key', e.item ->> 'source', e.item ->> 'trigger_info',
                 coalesce(e.item -> 'params', '{}'),                                 -- params
                 coalesce((e.item ->> 'priority')::numeric::integer, 0),            -- priority
-                'queued', NULL, NULL,                                               -- state, merged_into, waits_for
                 (e.item ->> 'parent_id')::uuid,                                     -- parent_id
-                0, coalesce((e.item ->> 'max_attempts')::numeric::integer, 5),     -- attempts, max_attempts
-                NULL,                                                               -- msg_id
+                coalesce((e.item ->> 'max_attempts')::numeric::integer, 5),        -- max_attempts
                 pg_catalog.clock_timestamp() + coalesce((e.item ->> 'delay')::numeric, 0) * interval '1 second', -- run_at
-                NULL, NULL, NULL,                                                   -- outcome, error, duration_ms
                 coalesce(e.item -> 'trace_context', submit_work_batch.trace_context),
-                pg_catalog.clock_timestamp(), pg_catalog.clock_timestamp(), NULL, NULL, NULL, -- created/updated/started/heartbeat/resolved
-                0                                                                   -- released
-              )::animus.work_items AS r
+                pg_catalog.clock_timestamp(), pg_catalog.clock_timestamp(),         -- created_at, updated_at
+                coalesce(e.item ->> 'concurrency_key', e.item -> 'params' ->> q.concurrency_param), -- concurrency_key
+                coalesce((e.item ->> 'cost')::numeric::integer, 1)                 -- cost
+              )::animus.work_batch_item AS r
               FROM pg_catalog.jsonb_array_elements(items) WITH ORDINALITY AS e(item, n)) AS w;
     IF v_ids IS NULL THEN
         RETURN;
@@ -433,11 +414,11 @@ BEGIN
         WITH ins AS (
             INSERT INTO animus.work_items AS w (id, queue_name, work_type, dedup_key, source, trigger_info, params, priority,
                                                 state, parent_id, attempts, max_attempts, msg_id, run_at, trace_context,
-                                                created_at, updated_at)
+                                                created_at, updated_at, concurrency_key, cost)
             SELECT p.id, p.queue_name, p.work_type, p.dedup_key, p.source, p.trigger_info, p.params, p.priority,
-                   p.state, p.parent_id, p.attempts, p.max_attempts,
+                   'queued', p.parent_id, 0, p.max_attempts,
                    pg_catalog.nextval(('pgmq.q_' || submit_work_batch.queue || '_msg_id_seq')::regclass),
-                   p.run_at, p.trace_context, p.created_at, p.updated_at
+                   p.run_at, p.trace_context, p.created_at, p.updated_at, p.concurrency_key, p.cost
               FROM pg_catalog.unnest(v_pending) WITH ORDINALITY AS p
              ORDER BY p.ordinality
             ON CONFLICT (queue_name, work_type, dedup_key) WHERE state IN ('queued', 'running') AND waits_for IS NULL AND dedup_key IS NOT NULL
@@ -471,7 +452,7 @@ BEGIN
                                            state, merged_into, parent_id, attempts, max_attempts, run_at, trace_context,
                                            created_at, updated_at)
             SELECT g.id, g.queue_name, g.work_type, g.dedup_key, g.source, g.trigger_info, g.params, g.priority,
-                   'merged', g.tid, g.parent_id, g.attempts, g.max_attempts, g.run_at, g.trace_context,
+                   'merged', g.tid, g.parent_id, 0, g.max_attempts, g.run_at, g.trace_context,
                    g.created_at, g.updated_at
               FROM tgt g
             RETURNING id
@@ -503,6 +484,6 @@ $$;
 REVOKE ALL ON FUNCTION animus.submit_work_batch(jsonb, text, text, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION animus.submit_work_batch(jsonb, text, text, jsonb) TO animus_producer, animus_admin;
 COMMENT ON FUNCTION animus.submit_work_batch(jsonb, text, text, jsonb) IS
-'Submits many work items in one call: items is a JSON array of {"work_type","source","params","dedup_key","trigger_info","priority","parent_id","max_attempts","delay" (seconds),"trace_context"}. Returns one row per element, in input order (ord from 1): work_id, status (created | merged | replaced), canonical_id, msg_id. Deduplicates against active items and within the batch (the first element with a key is the canonical one). trace_context is the default for elements without one. At most 10000 elements; only to a queue the caller has a grant on. Raises ZA001 (queue NULL; work_type/source missing, empty or only white space), ZA003 (items not an array, an element or its params/trace_context not an object), ZA110 (more than 10000 elements), ZA111 (an element has an unknown key, e.g. dedupe_key), ZA112 (max_attempts or priority not an integer), ZA002 (delay, max_attempts or priority out of range, work_type over 255 or dedup_key over 2000 bytes), ZA004 (unknown on_duplicate), ZA109 (no grant on the queue), ZA101 (unknown queue), ZA102 (unknown parent_id, or one in a queue the caller may not use); the message and HINT name the element (from 1) and the key; nothing is written when it raises.';
+'Submits many work items in one call: items is a JSON array of {"work_type","source","params","dedup_key","trigger_info","priority","parent_id","max_attempts","delay" (seconds),"trace_context","concurrency_key","cost"} (concurrency_key and cost as in submit_work: NULL key = params ->> the queue''s concurrency_param, if set). Returns one row per element, in input order (ord from 1): work_id, status (created | merged | replaced), canonical_id, msg_id. Deduplicates against active items and within the batch (the first element with a key is the canonical one). trace_context is the default for elements without one. At most 10000 elements; only to a queue the caller has a grant on. Raises ZA001 (queue NULL; work_type/source missing, empty or only white space), ZA003 (items not an array, an element or its params/trace_context not an object), ZA110 (more than 10000 elements), ZA111 (an element has an unknown key, e.g. dedupe_key), ZA112 (max_attempts, priority or cost not an integer), ZA125 (a concurrency key, given or derived, empty, only white space or over 200 characters), ZA126 (cost not 1..1000000), ZA002 (delay, max_attempts or priority out of range, work_type over 255 or dedup_key over 2000 bytes), ZA004 (unknown on_duplicate), ZA109 (no grant on the queue), ZA101 (unknown queue), ZA102 (unknown parent_id, or one in a queue the caller may not use); the message and HINT name the element (from 1) and the key; nothing is written when it raises.';
 
 COMMIT;

@@ -2,20 +2,12 @@
 
 BEGIN;
 
--- Back to the v0.4.0 functions (with the search_path security_search_path gave them) and the
--- generated functions without the work-type filter.
-DROP FUNCTION animus.work_check_queue_settings(interval, double precision, interval, double precision, interval);
-DROP FUNCTION animus.work_queue_claim(text, integer, timestamptz, text[]);
+-- Back to the v0.5.0 queue functions (deploy/work_queues@v0.5.0.sql).
+DROP FUNCTION animus.work_queue_create_item(text, uuid, text, text, text, text, jsonb, integer, uuid, integer, timestamptz, jsonb, jsonb, text, integer);
+DROP FUNCTION animus.create_queue(text, interval, double precision, interval, double precision, boolean, interval, boolean, text);
+DROP FUNCTION animus.configure_queue(text, interval, double precision, interval, double precision, boolean, interval, text);
+DROP FUNCTION animus.work_check_concurrency_param(text, boolean);
 
--- Queue-specific SQL without dynamic SQL on the hot path. pgmq addresses each queue's table by name,
--- so pgmq.send/read/archive build and plan their statement with EXECUTE on every call (~20-50 us).
--- animus instead (re)generates five small functions whenever a queue is created or dropped, with one
--- static branch per queue: PL/pgSQL caches the plan of each branch. Their statements are the ones
--- pgmq uses (same columns, defaults and locking); an unknown queue falls back to dynamic SQL.
--- The generated functions have no SET search_path: a SET clause costs a configuration save and
--- restore in every call (they run on every submit, claim and settle). Every name in them is
--- schema-qualified, no role may execute them, and their only callers are SECURITY DEFINER functions
--- that pin search_path.
 CREATE OR REPLACE FUNCTION animus.work_generate_queue_functions()
     RETURNS void
     VOLATILE
@@ -67,7 +59,10 @@ BEGIN
         -- index. A band is read only when the ones before it did not fill p_qty.
         b_claim := b_claim || pg_catalog.format($f$
     IF queue = %1$L THEN
-        n := 0;%2$s
+        n := 0;
+        IF p_types IS NULL THEN%2$s
+        ELSE%3$s
+        END IF;
         RETURN;
     END IF;$f$, q, (SELECT pg_catalog.string_agg(pg_catalog.format($b$
         IF n < p_qty THEN
@@ -75,6 +70,26 @@ BEGIN
             WITH c AS (
                 SELECT m.msg_id FROM pgmq.%1$I m
                  WHERE m.vt <= pg_catalog.clock_timestamp() AND (m.headers -> 'animus_priority') %2$s
+                 ORDER BY %3$s
+                 LIMIT p_qty - n
+                   FOR UPDATE SKIP LOCKED
+            )
+            UPDATE pgmq.%1$I m SET vt = p_until, read_ct = m.read_ct + 1, last_read_at = pg_catalog.clock_timestamp()
+              FROM c WHERE m.msg_id = c.msg_id
+            RETURNING m.msg_id, m.message ->> 'work_id';
+            GET DIAGNOSTICS k = ROW_COUNT;
+            n := n + k;
+        END IF;$b$, 'q_' || q, band.filter, band.ord), '' ORDER BY band.i)
+          FROM (VALUES (1, '> ''0''', '(m.headers -> ''animus_priority'') DESC, m.vt'),
+                       (2, 'IS NULL', 'm.vt'),
+                       (3, '< ''0''', '(m.headers -> ''animus_priority'') DESC, m.vt')) AS band(i, filter, ord)),
+              (SELECT pg_catalog.string_agg(pg_catalog.format($b$
+        IF n < p_qty THEN
+            RETURN QUERY
+            WITH c AS (
+                SELECT m.msg_id FROM pgmq.%1$I m
+                 WHERE m.vt <= pg_catalog.clock_timestamp() AND (m.headers -> 'animus_priority') %2$s
+                   AND (m.message ->> 'work_type') = ANY (p_types)
                  ORDER BY %3$s
                  LIMIT p_qty - n
                    FOR UPDATE SKIP LOCKED
@@ -151,7 +166,7 @@ BEGIN%s
 END;
 $body$$f$, b_one);
     EXECUTE pg_catalog.format($f$
-CREATE OR REPLACE FUNCTION animus.work_queue_claim(queue text, p_qty integer, p_until timestamptz)
+CREATE OR REPLACE FUNCTION animus.work_queue_claim(queue text, p_qty integer, p_until timestamptz, p_types text[])
     RETURNS TABLE (msg_id bigint, work_id text)
     VOLATILE
     LANGUAGE plpgsql
@@ -162,10 +177,11 @@ DECLARE
     k bigint;
 BEGIN%s
     RETURN QUERY EXECUTE pg_catalog.format('WITH c AS (SELECT m.msg_id FROM pgmq.%%1$I m WHERE m.vt <= pg_catalog.clock_timestamp()
+          AND ($3 IS NULL OR (m.message ->> ''work_type'') = ANY ($3))
           ORDER BY coalesce((m.headers ->> ''animus_priority'')::integer, 0) DESC, m.vt LIMIT $1 FOR UPDATE SKIP LOCKED)
         UPDATE pgmq.%%1$I m SET vt = $2, read_ct = m.read_ct + 1, last_read_at = pg_catalog.clock_timestamp()
           FROM c WHERE m.msg_id = c.msg_id RETURNING m.msg_id, m.message ->> ''work_id''', 'q_' || queue)
-    USING p_qty, p_until;
+    USING p_qty, p_until, p_types;
 END;
 $body$$f$, b_claim);
     EXECUTE pg_catalog.format($f$
@@ -192,15 +208,15 @@ END;
 $body$$f$, b_vt);
     REVOKE ALL ON FUNCTION animus.work_queue_send(text, bigint[], timestamptz[], jsonb[], jsonb[]) FROM PUBLIC;
     REVOKE ALL ON FUNCTION animus.work_queue_create_item(text, uuid, text, text, text, text, jsonb, integer, uuid, integer, timestamptz, jsonb, jsonb) FROM PUBLIC;
-    REVOKE ALL ON FUNCTION animus.work_queue_claim(text, integer, timestamptz) FROM PUBLIC;
+    REVOKE ALL ON FUNCTION animus.work_queue_claim(text, integer, timestamptz, text[]) FROM PUBLIC;
     REVOKE ALL ON FUNCTION animus.work_queue_archive(text, bigint[]) FROM PUBLIC;
     REVOKE ALL ON FUNCTION animus.work_queue_set_vt(text, bigint[], timestamptz[]) FROM PUBLIC;
     COMMENT ON FUNCTION animus.work_queue_send(text, bigint[], timestamptz[], jsonb[], jsonb[]) IS
         'Generated by animus.work_generate_queue_functions (do not edit): inserts messages (ids preallocated) into pgmq.q_<queue>, like pgmq.send_batch. Internal.';
     COMMENT ON FUNCTION animus.work_queue_create_item(text, uuid, text, text, text, text, jsonb, integer, uuid, integer, timestamptz, jsonb, jsonb) IS
         'Generated by animus.work_generate_queue_functions (do not edit): in one statement, inserts a queued work item (ON CONFLICT on the dedup index: nothing when the key is held) and its message into pgmq.q_<queue> (body {"work_id","work_type"}, the id taken from the queue''s sequence, like pgmq.send), then sends the throttled wake-up if one is due; returns the message id, or NULL when the key is held. Raises ZA101 (unknown queue). Internal.';
-    COMMENT ON FUNCTION animus.work_queue_claim(text, integer, timestamptz) IS
-        'Generated by animus.work_generate_queue_functions (do not edit): claims up to p_qty visible messages of pgmq.q_<queue> in (animus_priority desc, vt) order until p_until, like pgmq.read. Internal.';
+    COMMENT ON FUNCTION animus.work_queue_claim(text, integer, timestamptz, text[]) IS
+        'Generated by animus.work_generate_queue_functions (do not edit): claims up to p_qty visible messages of pgmq.q_<queue> in (animus_priority desc, vt) order until p_until, like pgmq.read; with p_types only messages whose body work_type is one of them. Internal.';
     COMMENT ON FUNCTION animus.work_queue_archive(text, bigint[]) IS
         'Generated by animus.work_generate_queue_functions (do not edit): moves messages of pgmq.q_<queue> to pgmq.a_<queue>, like pgmq.archive. Internal.';
     COMMENT ON FUNCTION animus.work_queue_set_vt(text, bigint[], timestamptz[]) IS
@@ -228,6 +244,8 @@ CREATE OR REPLACE FUNCTION animus.create_queue(
     SET search_path = pg_catalog, pg_temp
     LANGUAGE plpgsql
 AS $$
+DECLARE
+    nulls text;
 BEGIN
     IF queue IS NULL OR queue = '' THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL or empty',
@@ -235,26 +253,25 @@ BEGIN
     END IF;
     IF queue !~ '^[a-z][a-z0-9_]{0,39}$' THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA107', MESSAGE = 'argument queue is not a valid queue name',
-            DETAIL = format('queue = %L', left(queue, 100)),
+            DETAIL = pg_catalog.format('queue = %L', pg_catalog.left(queue, 100)),
             HINT = 'Use 1-40 characters of [a-z0-9_], starting with a letter.';
     END IF;
-    IF backoff_base IS NULL OR backoff_base < '0' OR backoff_cap IS NULL OR backoff_cap < '0'
-       OR backoff_factor IS NULL OR backoff_factor < 1
-       OR backoff_jitter IS NULL OR backoff_jitter < 0 OR backoff_jitter >= 1
-       OR notify IS NULL OR notify_throttle IS NULL OR notify_throttle < '0' THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA002',
-            MESSAGE = 'a backoff or notify argument of create_queue is NULL or out of range',
-            DETAIL = format('backoff_base = %s, backoff_factor = %s, backoff_cap = %s, backoff_jitter = %s, notify = %s, notify_throttle = %s',
-                            backoff_base, backoff_factor, backoff_cap, backoff_jitter, notify, notify_throttle),
-            HINT = 'backoff_base and backoff_cap >= 0, backoff_factor >= 1, 0 <= backoff_jitter < 1, notify_throttle >= 0.';
+    nulls := pg_catalog.concat_ws(', ',
+        CASE WHEN backoff_base IS NULL THEN 'backoff_base' END, CASE WHEN backoff_factor IS NULL THEN 'backoff_factor' END,
+        CASE WHEN backoff_cap IS NULL THEN 'backoff_cap' END, CASE WHEN backoff_jitter IS NULL THEN 'backoff_jitter' END,
+        CASE WHEN notify IS NULL THEN 'notify' END, CASE WHEN notify_throttle IS NULL THEN 'notify_throttle' END,
+        CASE WHEN if_not_exists IS NULL THEN 'if_not_exists' END);
+    IF nulls <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = pg_catalog.format('argument %s must not be NULL', nulls),
+            HINT = 'Leave an argument out to get its default.';
     END IF;
-    -- Serialise queue creation and removal: they regenerate the queue functions.
-    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('animus.work_generate_queue_functions'));
+    PERFORM animus.work_check_queue_settings(backoff_base, backoff_factor, backoff_cap, backoff_jitter, notify_throttle);
+    PERFORM 1 FROM animus.queue_admin_lock FOR UPDATE;
     IF EXISTS (SELECT 1 FROM animus.queues q WHERE q.queue_name = create_queue.queue) THEN
         IF if_not_exists THEN
             RETURN false;
         END IF;
-        RAISE EXCEPTION USING ERRCODE = 'ZA106', MESSAGE = format('queue %L already exists', queue),
+        RAISE EXCEPTION USING ERRCODE = 'ZA106', MESSAGE = pg_catalog.format('queue %L already exists', queue),
             HINT = 'Pass if_not_exists => true, or change settings with animus.configure_queue.';
     END IF;
     PERFORM pgmq.create(queue);
@@ -263,7 +280,7 @@ BEGIN
     -- priority 0 (no animus_priority header, the common case) are read through pgmq's own vt index
     -- and cost no entry here, neither when written nor when a claim, retry or heartbeat moves their
     -- vt. See docs/work-queue.md.
-    EXECUTE format('CREATE INDEX %I ON pgmq.%I ((headers -> %L) DESC, vt) WHERE (headers -> %L) IS NOT NULL',
+    EXECUTE pg_catalog.format('CREATE INDEX %I ON pgmq.%I ((headers -> %L) DESC, vt) WHERE (headers -> %L) IS NOT NULL',
                    'q_' || queue || '_animus_priority', 'q_' || queue, 'animus_priority', 'animus_priority');
     INSERT INTO animus.queues (queue_name, backoff_base, backoff_factor, backoff_cap, backoff_jitter, notify, notify_throttle)
     VALUES (queue, backoff_base, backoff_factor, backoff_cap, backoff_jitter, notify, notify_throttle);
@@ -274,7 +291,7 @@ $$;
 REVOKE ALL ON FUNCTION animus.create_queue(text, interval, double precision, interval, double precision, boolean, interval, boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION animus.create_queue(text, interval, double precision, interval, double precision, boolean, interval, boolean) TO animus_admin;
 COMMENT ON FUNCTION animus.create_queue(text, interval, double precision, interval, double precision, boolean, interval, boolean) IS
-'Creates work queue `queue` (a pgmq queue of the same name plus a priority index on its table) with its retry backoff (delay = min(backoff_cap, backoff_base * backoff_factor^(attempt-1)) * (1 +/- backoff_jitter)) and worker wake-up settings (NOTIFY animus_work, at most once per notify_throttle). Returns true when created, false when it existed and if_not_exists. Raises ZA001 (queue NULL/empty), ZA107 (invalid name), ZA002 (setting out of range), ZA106 (exists).';
+'Creates work queue `queue` (a pgmq queue of the same name plus a priority index on its table) with its retry backoff (delay = min(backoff_cap, backoff_base * backoff_factor^(attempt-1)) * (1 +/- backoff_jitter)) and worker wake-up settings (NOTIFY animus_work, at most once per notify_throttle). Returns true when created, false when it existed and if_not_exists. Who may use the queue: animus.grant_queue (the group roles hold ''*'' until an admin revokes it). Raises ZA001 (queue or a setting NULL/empty, each named), ZA107 (invalid name), ZA002 (a setting out of range, named: backoff_base, backoff_cap, notify_throttle >= 0; backoff_factor >= 1; 0 <= backoff_jitter < 1), ZA106 (exists).';
 
 CREATE OR REPLACE FUNCTION animus.configure_queue(
     queue            text,
@@ -294,12 +311,11 @@ AS $$
 DECLARE
     result animus.queues;
 BEGIN
-    IF backoff_base < '0' OR backoff_cap < '0' OR backoff_factor < 1 OR backoff_jitter < 0
-       OR backoff_jitter >= 1 OR notify_throttle < '0' THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA002',
-            MESSAGE = 'a backoff or notify argument of configure_queue is out of range',
-            HINT = 'backoff_base and backoff_cap >= 0, backoff_factor >= 1, 0 <= backoff_jitter < 1, notify_throttle >= 0.';
+    IF queue IS NULL OR queue = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL or empty',
+            HINT = 'Pass the queue to change, e.g. queue => ''work''.';
     END IF;
+    PERFORM animus.work_check_queue_settings(backoff_base, backoff_factor, backoff_cap, backoff_jitter, notify_throttle);
     UPDATE animus.queues q SET
         backoff_base    = coalesce(configure_queue.backoff_base, q.backoff_base),
         backoff_factor  = coalesce(configure_queue.backoff_factor, q.backoff_factor),
@@ -310,7 +326,7 @@ BEGIN
     WHERE q.queue_name = configure_queue.queue
     RETURNING q.* INTO result;
     IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = format('argument queue: no work queue named %L', queue),
+        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', queue),
             HINT = 'List queues with SELECT queue_name FROM animus.queues, or create it with animus.create_queue.';
     END IF;
     RETURN result;
@@ -319,7 +335,7 @@ $$;
 REVOKE ALL ON FUNCTION animus.configure_queue(text, interval, double precision, interval, double precision, boolean, interval) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION animus.configure_queue(text, interval, double precision, interval, double precision, boolean, interval) TO animus_admin;
 COMMENT ON FUNCTION animus.configure_queue(text, interval, double precision, interval, double precision, boolean, interval) IS
-'Changes the retry backoff or wake-up settings of an existing queue (NULL keeps a setting) and returns its row. Raises ZA101 (unknown queue), ZA002 (setting out of range).';
+'Changes the retry backoff or wake-up settings of an existing queue (NULL keeps a setting) and returns its row. Raises ZA001 (queue NULL or empty), ZA101 (unknown queue), ZA002 (a setting out of range, named).';
 
 CREATE OR REPLACE FUNCTION animus.drop_queue(queue text)
     RETURNS bigint
@@ -331,26 +347,28 @@ AS $$
 DECLARE
     n bigint;
 BEGIN
-    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('animus.work_generate_queue_functions'));
+    IF queue IS NULL OR queue = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL or empty',
+            HINT = 'Pass the queue to drop.';
+    END IF;
+    PERFORM 1 FROM animus.queue_admin_lock FOR UPDATE;
     DELETE FROM animus.queues q WHERE q.queue_name = drop_queue.queue;
     IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = format('argument queue: no work queue named %L', queue),
+        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', queue),
             HINT = 'List queues with SELECT queue_name FROM animus.queues.';
     END IF;
     DELETE FROM animus.work_items w WHERE w.queue_name = drop_queue.queue;
     GET DIAGNOSTICS n = ROW_COUNT;
     UPDATE animus.work_items w SET parent_id = NULL
      WHERE w.parent_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM animus.work_items p WHERE p.id = w.parent_id);
+    -- A queue created later under the same name starts with no grants.
+    DELETE FROM animus.queue_grants g WHERE g.queue_name = drop_queue.queue;
     PERFORM pgmq.drop_queue(queue);
     PERFORM animus.work_generate_queue_functions();
     RETURN n;
 END;
 $$;
-REVOKE ALL ON FUNCTION animus.drop_queue(text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.drop_queue(text) TO animus_admin;
 COMMENT ON FUNCTION animus.drop_queue(text) IS
-'Drops a work queue: its work items (all states), its pgmq queue and archive. Returns the number of work items deleted. Raises ZA101 (unknown queue).';
-
-DROP TABLE animus.queue_admin_lock;
+'Drops a work queue: its work items (all states), its grants, its pgmq queue and archive. Returns the number of work items deleted. Raises ZA001 (queue NULL or empty), ZA101 (unknown queue).';
 
 COMMIT;

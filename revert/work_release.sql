@@ -2,7 +2,7 @@
 
 BEGIN;
 
--- Back to the v0.4.0 release_work (with the search_path security_search_path gave it).
+-- Back to the v0.5.0 release_work (deploy/work_release@v0.5.0.sql).
 CREATE OR REPLACE FUNCTION animus.release_work(work_id uuid, attempt integer DEFAULT NULL, delay interval DEFAULT '0 seconds')
     RETURNS timestamptz
     VOLATILE
@@ -41,6 +41,9 @@ BEGIN
     IF NOT FOUND THEN
         PERFORM animus.work_raise_not_running(release_work.work_id, 'release_work', release_work.attempt);
     END IF;
+    IF NOT animus.work_queue_allowed(v_queue) THEN
+        PERFORM animus.work_raise_unknown(release_work.work_id, 'work_id', 'release_work');   -- undoes the UPDATE
+    END IF;
     PERFORM animus.work_queue_set_vt(v_queue, ARRAY[v_msg], ARRAY[v_at]);
     RETURN v_at;
 END;
@@ -48,6 +51,6 @@ $$;
 REVOKE ALL ON FUNCTION animus.release_work(uuid, integer, interval) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION animus.release_work(uuid, integer, interval) TO animus_worker, animus_admin;
 COMMENT ON FUNCTION animus.release_work(uuid, integer, interval) IS
-'Gives a running (claimed) work item back: state queued again, visible to read_work after `delay` (default at once), and the claim does not count against max_attempts (released + 1: attempts - released is what counts), so a release, e.g. at a graceful worker shutdown, is not a failed attempt; attempts, the claim token, never goes down, so a late settle of the released claim raises ZA108. The item keeps its error, its merged duplicates and a waiting replace-mode follow-up (which keeps waiting). Claim fencing: with attempt (the attempts read_work returned) the item must still be at that attempt. Returns the time the item becomes visible again. Raises ZA001 (work_id NULL), ZA002 (delay NULL or negative), ZA102 (unknown work item), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued, not running), ZA104 (already ended, cancelled or merged).';
+'Gives a running (claimed) work item back: state queued again, visible to read_work after `delay` (default at once), and the claim does not count against max_attempts (released + 1: attempts - released is what counts), so a release, e.g. at a graceful worker shutdown, is not a failed attempt; attempts, the claim token, never goes down, so a late settle of the released claim raises ZA108. The item keeps its error, its merged duplicates and a waiting replace-mode follow-up (which keeps waiting). Claim fencing: with attempt (the attempts read_work returned) the item must still be at that attempt. Returns the time the item becomes visible again. Only items of queues the caller has a grant on. Raises ZA001 (work_id NULL), ZA002 (delay NULL or negative), ZA102 (unknown work item, or one in a queue the caller may not use), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued, not running), ZA104 (already ended, cancelled or merged).';
 
 COMMIT;

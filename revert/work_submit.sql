@@ -2,78 +2,8 @@
 
 BEGIN;
 
--- Back to the v0.4.0 submit functions (with the search_path security_search_path gave them).
--- Raises the error for the first bad argument of submit_work (called only when one is bad, so the
--- common path evaluates a single combined check).
-CREATE OR REPLACE FUNCTION animus.work_check_submit_args(
-    work_type text, source text, params jsonb, dedup_key text, priority integer, max_attempts integer,
-    delay interval, on_duplicate text, trace_context jsonb
-)
-    RETURNS void
-    IMMUTABLE
-    SET search_path = pg_catalog, pg_temp
-    LANGUAGE plpgsql
-AS $$
-BEGIN
-    IF work_type IS NULL OR work_type = '' THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_type must not be NULL or empty',
-            HINT = 'Pass the kind of work, e.g. work_type => ''engage''.';
-    END IF;
-    IF source IS NULL OR source = '' THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument source must not be NULL or empty',
-            HINT = 'Pass who or what submits the work, e.g. source => ''scheduler''.';
-    END IF;
-    IF dedup_key = '' THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument dedup_key must be NULL or non-empty',
-            HINT = 'Pass NULL for work that is never deduplicated, or a key such as ''person=kelly''.';
-    END IF;
-    -- The dedup index holds queue, work_type and dedup_key: a B-tree entry must fit in a third of a
-    -- page (2704 bytes), so both are bounded here rather than failing in the index (54000).
-    IF pg_catalog.octet_length(work_type) > 255 THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument work_type is longer than 255 bytes',
-            DETAIL = pg_catalog.format('work_type is %s bytes', pg_catalog.octet_length(work_type)),
-            HINT = 'Name the kind of work briefly, e.g. ''engage''; put details in params.';
-    END IF;
-    IF pg_catalog.octet_length(dedup_key) > 2000 THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument dedup_key is longer than 2000 bytes',
-            DETAIL = pg_catalog.format('dedup_key is %s bytes', pg_catalog.octet_length(dedup_key)),
-            HINT = 'Use a shorter key, e.g. a digest of the long one: md5(long_key).';
-    END IF;
-    IF pg_catalog.jsonb_typeof(params) <> 'object' THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA003', MESSAGE = 'argument params must be a JSON object',
-            DETAIL = pg_catalog.format('params is a JSON %s', pg_catalog.jsonb_typeof(params)),
-            HINT = 'Wrap the value in an object, e.g. {"value": ...}.';
-    END IF;
-    IF trace_context IS NOT NULL AND pg_catalog.jsonb_typeof(trace_context) <> 'object' THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA003', MESSAGE = 'argument trace_context must be a JSON object or NULL',
-            DETAIL = pg_catalog.format('trace_context is a JSON %s', pg_catalog.jsonb_typeof(trace_context)),
-            HINT = 'Pass {"traceparent": "00-...", "tracestate": "..."} (W3C trace context).';
-    END IF;
-    IF delay < '0' THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument delay must not be negative',
-            DETAIL = pg_catalog.format('delay = %s', delay),
-            HINT = 'Pass a delay >= 0, or run_at => a time.';
-    END IF;
-    IF max_attempts IS NULL OR max_attempts NOT BETWEEN 1 AND 1000 THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument max_attempts must be between 1 and 1000',
-            DETAIL = pg_catalog.format('max_attempts = %s', coalesce(max_attempts::text, 'NULL')),
-            HINT = 'Pass max_attempts >= 1 (1 = no retry).';
-    END IF;
-    IF priority IS NULL OR priority NOT BETWEEN -1000 AND 1000 THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument priority must be between -1000 and 1000',
-            DETAIL = pg_catalog.format('priority = %s', coalesce(priority::text, 'NULL')),
-            HINT = 'Higher priority is read first; 0 is the default.';
-    END IF;
-    IF on_duplicate IS NULL OR on_duplicate NOT IN ('merge', 'replace') THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA004', MESSAGE = 'argument on_duplicate must be ''merge'' or ''replace''',
-            DETAIL = pg_catalog.format('on_duplicate = %L', on_duplicate),
-            HINT = 'merge keeps the earlier item; replace (debounce) gives it the new params, priority and run time.';
-    END IF;
-END;
-$$;
-REVOKE ALL ON FUNCTION animus.work_check_submit_args(text, text, jsonb, text, integer, integer, interval, text, jsonb) FROM PUBLIC;
-COMMENT ON FUNCTION animus.work_check_submit_args(text, text, jsonb, text, integer, integer, interval, text, jsonb) IS
-'Internal: raises ZA001 / ZA002 / ZA003 / ZA004 for the first bad argument of submit_work; returns when all are good.';
+-- Back to the v0.5.0 submit_work and submit_work_batch (deploy/work_submit@v0.5.0.sql).
+DROP FUNCTION animus.submit_work(text, text, jsonb, text, text, integer, uuid, integer, text, interval, timestamptz, text, jsonb, text, integer);
 
 -- PL/pgSQL prepares each expression once per transaction, so the common path of this function
 -- evaluates as few expressions and statements as it can (one combined argument check, one dedup
@@ -123,7 +53,15 @@ DECLARE
     t_state   text;
     tries     integer;
 BEGIN
-    IF submit_work.work_type IS NULL OR submit_work.work_type = '' OR submit_work.source IS NULL OR submit_work.source = ''
+    IF submit_work.queue IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL',
+            HINT = 'Pass an existing queue, or leave queue out for the default ''work''.';
+    END IF;
+    IF NOT animus.work_queue_allowed(submit_work.queue) THEN
+        PERFORM animus.work_raise_not_granted(submit_work.queue);
+    END IF;
+    IF submit_work.work_type IS NULL OR animus.work_is_blank(submit_work.work_type) OR submit_work.source IS NULL
+       OR animus.work_is_blank(submit_work.source)
        OR submit_work.dedup_key = '' OR pg_catalog.octet_length(submit_work.work_type) > 255
        OR pg_catalog.octet_length(submit_work.dedup_key) > 2000 OR pg_catalog.jsonb_typeof(coalesce(submit_work.params, '{}')) <> 'object'
        OR pg_catalog.jsonb_typeof(coalesce(submit_work.trace_context, '{}')) <> 'object'
@@ -134,7 +72,9 @@ BEGIN
             submit_work.priority, submit_work.max_attempts, submit_work.delay, submit_work.on_duplicate, submit_work.trace_context);
     END IF;
     IF submit_work.parent_id IS NOT NULL THEN
-        IF NOT EXISTS (SELECT 1 FROM animus.work_items p WHERE p.id = submit_work.parent_id) THEN
+        -- A parent in a queue the caller may not use does not exist for it.
+        IF NOT EXISTS (SELECT 1 FROM animus.work_items p WHERE p.id = submit_work.parent_id
+                          AND (p.queue_name = submit_work.queue OR animus.work_queue_allowed(p.queue_name))) THEN
             RAISE EXCEPTION USING ERRCODE = 'ZA102', MESSAGE = 'argument parent_id: no such work item',
                 DETAIL = pg_catalog.format('parent_id = %s', submit_work.parent_id),
                 HINT = 'Pass the id of an existing work item, or NULL.';
@@ -246,7 +186,7 @@ REVOKE ALL ON FUNCTION animus.submit_work(text, text, jsonb, text, text, integer
 GRANT EXECUTE ON FUNCTION animus.submit_work(text, text, jsonb, text, text, integer, uuid, integer, text, interval, timestamptz, text, jsonb)
     TO animus_producer, animus_admin;
 COMMENT ON FUNCTION animus.submit_work(text, text, jsonb, text, text, integer, uuid, integer, text, interval, timestamptz, text, jsonb) IS
-'Submits one work item to queue `queue` and returns (work_id, status, canonical_id, msg_id). status: created (a new item and pgmq message), merged (an active item with the same queue + work_type + dedup_key exists: this submission is recorded as a merged row pointing at it, with its own source/trigger_info/params/trace_context), replaced (on_duplicate => ''replace'': the queued item got this submission''s params, priority and run time; if the item is running, a follow-up item is created that runs after it ends: one running plus one queued). Race-free under concurrency. delay or run_at makes the item invisible until due. trace_context {"traceparent","tracestate"} is stored and carried in the message headers. Raises ZA001 (work_type/source NULL or empty, dedup_key empty), ZA003 (params or trace_context not an object), ZA002 (negative delay, max_attempts not 1..1000, priority not -1000..1000, work_type over 255 or dedup_key over 2000 bytes), ZA004 (unknown on_duplicate), ZA101 (unknown queue), ZA102 (unknown parent_id).';
+'Submits one work item to queue `queue` and returns (work_id, status, canonical_id, msg_id). status: created (a new item and pgmq message), merged (an active item with the same queue + work_type + dedup_key exists: this submission is recorded as a merged row pointing at it, with its own source/trigger_info/params/trace_context), replaced (on_duplicate => ''replace'': the queued item got this submission''s params, priority and run time; if the item is running, a follow-up item is created that runs after it ends: one running plus one queued). Race-free under concurrency. delay or run_at makes the item invisible until due. trace_context {"traceparent","tracestate"} is stored and carried in the message headers. Only to a queue the caller has a grant on (animus.grant_queue). Raises ZA001 (queue NULL; work_type/source NULL, empty or only white space; dedup_key empty), ZA003 (params or trace_context not an object), ZA002 (negative delay, max_attempts not 1..1000, priority not -1000..1000, work_type over 255 or dedup_key over 2000 bytes), ZA004 (unknown on_duplicate), ZA109 (no grant on the queue), ZA101 (unknown queue), ZA102 (unknown parent_id, or one in a queue the caller may not use).';
 
 CREATE OR REPLACE FUNCTION animus.submit_work_batch(
     items          jsonb,
@@ -275,7 +215,12 @@ DECLARE
     m_canon    uuid[];
     m_msg      bigint[];
     tries      integer := 0;
+    n_items    integer;
 BEGIN
+    IF submit_work_batch.queue IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL',
+            HINT = 'Pass an existing queue, or leave queue out for the default ''work''.';
+    END IF;
     IF items IS NULL OR pg_catalog.jsonb_typeof(items) <> 'array' THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA003', MESSAGE = 'argument items must be a JSON array of objects',
             DETAIL = pg_catalog.format('items is %s', coalesce('a JSON ' || pg_catalog.jsonb_typeof(items), 'NULL')),
@@ -290,6 +235,15 @@ BEGIN
             DETAIL = pg_catalog.format('on_duplicate = %L', on_duplicate),
             HINT = 'merge keeps the earlier item; replace (debounce) gives it the new params, priority and run time.';
     END IF;
+    n_items := pg_catalog.jsonb_array_length(items);
+    IF n_items > 10000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA110', MESSAGE = 'argument items has more than 10000 elements',
+            DETAIL = pg_catalog.format('items has %s elements', n_items),
+            HINT = 'Submit at most 10000 items per call: split the batch.';
+    END IF;
+    IF NOT animus.work_queue_allowed(submit_work_batch.queue) THEN
+        PERFORM animus.work_raise_not_granted(submit_work_batch.queue);
+    END IF;
     SELECT * INTO q FROM animus.queues qq WHERE qq.queue_name = submit_work_batch.queue;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', submit_work_batch.queue),
@@ -297,12 +251,18 @@ BEGIN
     END IF;
 
     -- Validate every element first: the first bad one raises and nothing is written.
-    SELECT e.n, pg_catalog.split_part(p.problem, ':', 1) AS code, pg_catalog.split_part(p.problem, ':', 2) AS problem INTO bad
+    SELECT e.n, pg_catalog.left(p.problem, 5) AS code, pg_catalog.substr(p.problem, 7) AS problem INTO bad
       FROM pg_catalog.jsonb_array_elements(items) WITH ORDINALITY AS e(item, n)
+      CROSS JOIN (SELECT ARRAY['work_type', 'source', 'params', 'dedup_key', 'trigger_info', 'priority', 'parent_id',
+                               'max_attempts', 'delay', 'trace_context'] AS keys) AS known
       CROSS JOIN LATERAL (SELECT CASE
           WHEN pg_catalog.jsonb_typeof(e.item) <> 'object' THEN 'ZA003:is not a JSON object'
-          WHEN pg_catalog.jsonb_typeof(e.item -> 'work_type') IS DISTINCT FROM 'string' OR e.item ->> 'work_type' = '' THEN 'ZA001:work_type is missing, not a string or empty'
-          WHEN pg_catalog.jsonb_typeof(e.item -> 'source') IS DISTINCT FROM 'string' OR e.item ->> 'source' = '' THEN 'ZA001:source is missing, not a string or empty'
+          WHEN EXISTS (SELECT 1 FROM pg_catalog.jsonb_object_keys(e.item) AS k(key) WHERE k.key <> ALL (known.keys))
+               THEN 'ZA111:unknown key ' || (SELECT pg_catalog.format('%L', pg_catalog.left(k.key, 60))
+                                               FROM pg_catalog.jsonb_object_keys(e.item) AS k(key)
+                                              WHERE k.key <> ALL (known.keys) ORDER BY k.key LIMIT 1)
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'work_type') IS DISTINCT FROM 'string' OR animus.work_is_blank(e.item ->> 'work_type') THEN 'ZA001:work_type is missing, not a string, empty or only white space'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'source') IS DISTINCT FROM 'string' OR animus.work_is_blank(e.item ->> 'source') THEN 'ZA001:source is missing, not a string, empty or only white space'
           WHEN pg_catalog.jsonb_typeof(e.item -> 'dedup_key') NOT IN ('string', 'null') OR e.item ->> 'dedup_key' = '' THEN 'ZA001:dedup_key is not a non-empty string'
           WHEN pg_catalog.octet_length(e.item ->> 'work_type') > 255 THEN 'ZA002:work_type is longer than 255 bytes'
           WHEN pg_catalog.octet_length(e.item ->> 'dedup_key') > 2000 THEN 'ZA002:dedup_key is longer than 2000 bytes'
@@ -310,12 +270,17 @@ BEGIN
           WHEN pg_catalog.jsonb_typeof(e.item -> 'trace_context') NOT IN ('object', 'null') THEN 'ZA003:trace_context is not a JSON object'
           WHEN pg_catalog.jsonb_typeof(e.item -> 'trigger_info') NOT IN ('string', 'null') THEN 'ZA003:trigger_info is not a string'
           WHEN pg_catalog.jsonb_typeof(e.item -> 'delay') NOT IN ('number', 'null') OR (e.item ->> 'delay')::numeric < 0 THEN 'ZA002:delay (seconds) is not a number >= 0'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'max_attempts') = 'number'
+               AND (e.item ->> 'max_attempts')::numeric <> pg_catalog.trunc((e.item ->> 'max_attempts')::numeric) THEN 'ZA112:max_attempts is not an integer'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'priority') = 'number'
+               AND (e.item ->> 'priority')::numeric <> pg_catalog.trunc((e.item ->> 'priority')::numeric) THEN 'ZA112:priority is not an integer'
           WHEN pg_catalog.jsonb_typeof(e.item -> 'max_attempts') NOT IN ('number', 'null') OR (e.item ->> 'max_attempts')::numeric NOT BETWEEN 1 AND 1000 THEN 'ZA002:max_attempts is not a number between 1 and 1000'
           WHEN pg_catalog.jsonb_typeof(e.item -> 'priority') NOT IN ('number', 'null') OR (e.item ->> 'priority')::numeric NOT BETWEEN -1000 AND 1000 THEN 'ZA002:priority is not a number between -1000 and 1000'
           WHEN pg_catalog.jsonb_typeof(e.item -> 'parent_id') NOT IN ('string', 'null') THEN 'ZA102:parent_id is not a uuid string'
           WHEN e.item ->> 'parent_id' IS NOT NULL
                AND (e.item ->> 'parent_id' !~* '^[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12}$'
-                    OR NOT EXISTS (SELECT 1 FROM animus.work_items pw WHERE pw.id = (e.item ->> 'parent_id')::uuid))
+                    OR NOT EXISTS (SELECT 1 FROM animus.work_items pw WHERE pw.id = (e.item ->> 'parent_id')::uuid
+                                      AND (pw.queue_name = submit_work_batch.queue OR animus.work_queue_allowed(pw.queue_name))))
                THEN 'ZA102:parent_id is not an existing work item'
           END AS problem) AS p
      WHERE p.problem IS NOT NULL
@@ -325,7 +290,7 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = bad.code,
             MESSAGE = pg_catalog.format('argument items: item %s: %s', bad.n, bad.problem),
             DETAIL = 'Items are numbered from 1, as ord in the result. Nothing was submitted.',
-            HINT = 'Each element: {"work_type": text, "source": text, "params": object, "dedup_key": text, "trigger_info": text, "priority": int, "parent_id": uuid, "max_attempts": int, "delay": seconds, "trace_context": object}.';
+            HINT = pg_catalog.format('Fix item %s (%s). ', bad.n, bad.problem) || 'Each element: {"work_type": text, "source": text, "params": object, "dedup_key": text, "trigger_info": text, "priority": int, "parent_id": uuid, "max_attempts": int, "delay": seconds, "trace_context": object}.';
     END IF;
 
     IF on_duplicate = 'replace' THEN
@@ -445,8 +410,9 @@ $$;
 REVOKE ALL ON FUNCTION animus.submit_work_batch(jsonb, text, text, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION animus.submit_work_batch(jsonb, text, text, jsonb) TO animus_producer, animus_admin;
 COMMENT ON FUNCTION animus.submit_work_batch(jsonb, text, text, jsonb) IS
-'Submits many work items in one call: items is a JSON array of {"work_type","source","params","dedup_key","trigger_info","priority","parent_id","max_attempts","delay" (seconds),"trace_context"}. Returns one row per element, in input order (ord from 1): work_id, status (created | merged | replaced), canonical_id, msg_id. Deduplicates against active items and within the batch (the first element with a key is the canonical one). trace_context is the default for elements without one. Raises ZA003 (items not an array, an element or its params/trace_context not an object), ZA001 (work_type/source missing or empty), ZA002 (delay, max_attempts or priority out of range, work_type over 255 or dedup_key over 2000 bytes), ZA004 (unknown on_duplicate), ZA101 (unknown queue), ZA102 (unknown parent_id); nothing is written when it raises.';
+'Submits many work items in one call: items is a JSON array of {"work_type","source","params","dedup_key","trigger_info","priority","parent_id","max_attempts","delay" (seconds),"trace_context"}. Returns one row per element, in input order (ord from 1): work_id, status (created | merged | replaced), canonical_id, msg_id. Deduplicates against active items and within the batch (the first element with a key is the canonical one). trace_context is the default for elements without one. At most 10000 elements; only to a queue the caller has a grant on. Raises ZA001 (queue NULL; work_type/source missing, empty or only white space), ZA003 (items not an array, an element or its params/trace_context not an object), ZA110 (more than 10000 elements), ZA111 (an element has an unknown key, e.g. dedupe_key), ZA112 (max_attempts or priority not an integer), ZA002 (delay, max_attempts or priority out of range, work_type over 255 or dedup_key over 2000 bytes), ZA004 (unknown on_duplicate), ZA109 (no grant on the queue), ZA101 (unknown queue), ZA102 (unknown parent_id, or one in a queue the caller may not use); the message and HINT name the element (from 1) and the key; nothing is written when it raises.';
 
-DROP FUNCTION animus.work_is_blank(text);
+DROP TYPE animus.work_batch_item;
+DROP FUNCTION animus.work_derive_key(text, text, jsonb);
 
 COMMIT;
