@@ -323,7 +323,7 @@ COMMENT ON FUNCTION animus.work_key_wake(text, text[]) IS
 
 -- The safety net: wakes held items of every key of a queue (or of every queue) that has free
 -- slots. Workers call it now and then (the animus Worker on its periodic tick).
-CREATE FUNCTION animus.work_key_sweep(queue text DEFAULT NULL)
+CREATE FUNCTION animus.sweep_concurrency_keys(queue text DEFAULT NULL)
     RETURNS integer
     VOLATILE
     SECURITY DEFINER
@@ -337,17 +337,17 @@ BEGIN
     IF queue IS NOT NULL AND NOT animus.work_queue_allowed(queue) THEN
         PERFORM animus.work_raise_not_granted(queue);
     END IF;
-    IF queue IS NOT NULL AND NOT EXISTS (SELECT 1 FROM animus.queues q WHERE q.queue_name = work_key_sweep.queue) THEN
+    IF queue IS NOT NULL AND NOT EXISTS (SELECT 1 FROM animus.queues q WHERE q.queue_name = sweep_concurrency_keys.queue) THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', queue),
             HINT = 'Pass an existing queue, or NULL for every queue you may use.';
     END IF;
     -- Held rows of items that are no longer queued (cancelled, purged) go.
     DELETE FROM animus.concurrency_held h
-     WHERE (work_key_sweep.queue IS NULL OR h.queue_name = work_key_sweep.queue)
+     WHERE (sweep_concurrency_keys.queue IS NULL OR h.queue_name = sweep_concurrency_keys.queue)
        AND NOT EXISTS (SELECT 1 FROM animus.work_items w WHERE w.id = h.work_id AND w.state = 'queued');
     FOR r IN SELECT h.queue_name, pg_catalog.array_agg(DISTINCT h.concurrency_key) AS keys
                FROM animus.concurrency_held h
-              WHERE (work_key_sweep.queue IS NULL OR h.queue_name = work_key_sweep.queue)
+              WHERE (sweep_concurrency_keys.queue IS NULL OR h.queue_name = sweep_concurrency_keys.queue)
                 AND animus.work_queue_allowed(h.queue_name)
               GROUP BY h.queue_name ORDER BY h.queue_name LOOP
         woken := woken + animus.work_key_wake(r.queue_name, r.keys);
@@ -355,9 +355,9 @@ BEGIN
     RETURN woken;
 END;
 $$;
-REVOKE ALL ON FUNCTION animus.work_key_sweep(text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.work_key_sweep(text) TO animus_worker, animus_admin;
-COMMENT ON FUNCTION animus.work_key_sweep(text) IS
+REVOKE ALL ON FUNCTION animus.sweep_concurrency_keys(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.sweep_concurrency_keys(text) TO animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.sweep_concurrency_keys(text) IS
 'Liveness safety net for concurrency keys: wakes the held items of every key of `queue` (NULL: every queue the caller has a grant on) that has free slots, and forgets held rows of items that are no longer queued. Settles wake held items themselves; a worker calls this now and then (the animus Worker on its periodic tick) so that nothing stays held after a limit was raised or dropped. Returns how many items it woke. Raises ZA109 (no grant on the queue), ZA101 (unknown queue).';
 
 -- Limits (animus_admin) -------------------------------------------------------------------------

@@ -5,7 +5,7 @@ BEGIN;
 DROP FUNCTION animus.concurrency_stats(text);
 DROP FUNCTION animus.drop_concurrency_limit(text, text);
 DROP FUNCTION animus.set_concurrency_limit(text, text, integer, integer, interval);
-DROP FUNCTION animus.work_key_sweep(text);
+DROP FUNCTION animus.sweep_concurrency_keys(text);
 DROP FUNCTION animus.work_key_wake(text, text[]);
 DROP FUNCTION animus.work_key_admit(text, uuid[], bigint[], text[], integer[], integer[], boolean[]);
 DROP FUNCTION animus.work_check_concurrency_args(text, integer, text);

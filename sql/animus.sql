@@ -4665,7 +4665,7 @@ INSERT INTO animus.error_codes (sqlstate, name, meaning, hint) VALUES
 CREATE INDEX work_items_merged_into_order ON animus.work_items (merged_into, created_at, id) WHERE merged_into IS NOT NULL;
 DROP INDEX animus.work_items_merged_into;
 
--- ==== change work_queues (deploy/work_queues.sql) ====
+-- ==== change work_queues@v0.5.0 (deploy/work_queues@v0.5.0.sql) ====
 -- Deploy animus:work_queues to pg
 -- requires: work_queues@v0.4.0
 -- requires: work_queue_grants
@@ -5102,7 +5102,7 @@ $$;
 COMMENT ON FUNCTION animus.drop_queue(text) IS
 'Drops a work queue: its work items (all states), its grants, its pgmq queue and archive. Returns the number of work items deleted. Raises ZA001 (queue NULL or empty), ZA101 (unknown queue).';
 
--- ==== change work_submit (deploy/work_submit.sql) ====
+-- ==== change work_submit@v0.5.0 (deploy/work_submit@v0.5.0.sql) ====
 -- Deploy animus:work_submit to pg
 -- requires: work_submit@v0.4.0
 -- requires: work_queues
@@ -5608,7 +5608,7 @@ GRANT EXECUTE ON FUNCTION animus.submit_work_batch(jsonb, text, text, jsonb) TO 
 COMMENT ON FUNCTION animus.submit_work_batch(jsonb, text, text, jsonb) IS
 'Submits many work items in one call: items is a JSON array of {"work_type","source","params","dedup_key","trigger_info","priority","parent_id","max_attempts","delay" (seconds),"trace_context"}. Returns one row per element, in input order (ord from 1): work_id, status (created | merged | replaced), canonical_id, msg_id. Deduplicates against active items and within the batch (the first element with a key is the canonical one). trace_context is the default for elements without one. At most 10000 elements; only to a queue the caller has a grant on. Raises ZA001 (queue NULL; work_type/source missing, empty or only white space), ZA003 (items not an array, an element or its params/trace_context not an object), ZA110 (more than 10000 elements), ZA111 (an element has an unknown key, e.g. dedupe_key), ZA112 (max_attempts or priority not an integer), ZA002 (delay, max_attempts or priority out of range, work_type over 255 or dedup_key over 2000 bytes), ZA004 (unknown on_duplicate), ZA109 (no grant on the queue), ZA101 (unknown queue), ZA102 (unknown parent_id, or one in a queue the caller may not use); the message and HINT name the element (from 1) and the key; nothing is written when it raises.';
 
--- ==== change work_lifecycle (deploy/work_lifecycle.sql) ====
+-- ==== change work_lifecycle@v0.5.0 (deploy/work_lifecycle@v0.5.0.sql) ====
 -- Deploy animus:work_lifecycle to pg
 -- requires: work_lifecycle@v0.4.0
 -- requires: work_submit
@@ -6550,7 +6550,7 @@ GRANT EXECUTE ON FUNCTION animus.get_work_submissions(uuid, uuid, integer) TO an
 COMMENT ON FUNCTION animus.get_work_submissions(uuid, uuid, integer) IS
 'The submissions merged into work item work_id (or into its canonical item, for a merged submission), oldest first, page_size (1..1000) at a time: pass the last id of a page as after for the next page; an empty page is the end. Only items of queues the caller has a grant on. Raises ZA001 (work_id NULL), ZA002 (page_size not 1..1000), ZA102 (unknown work item or one in a queue the caller may not use; after not merged into it).';
 
--- ==== change work_release (deploy/work_release.sql) ====
+-- ==== change work_release@v0.5.0 (deploy/work_release@v0.5.0.sql) ====
 -- Deploy animus:work_release to pg
 -- requires: work_release@v0.4.0
 -- requires: work_status
@@ -7774,5 +7774,1993 @@ COMMENT ON COLUMN animus.memory_namespace_grants.granted_at IS 'When the grant w
 COMMENT ON COLUMN animus.memory_namespace_grants.granted_by IS 'The session user who made it.';
 COMMENT ON COLUMN animus.queue_grants.granted_at IS 'When the grant was made.';
 COMMENT ON COLUMN animus.queue_grants.granted_by IS 'The session user who made it.';
+
+-- ==== change work_concurrency (deploy/work_concurrency.sql) ====
+-- Deploy animus:work_concurrency to pg
+-- requires: work_release
+
+-- Per-key concurrency and rate limits (issue 14, part 5).
+--
+-- A work item may carry a concurrency key (a tenant, an API account, a model); an admin sets per
+-- key limits on a queue: at most max_running items of the key running at once, and at most `rate`
+-- cost units started per `period` (fixed windows: date_bin(period, now, 2000-01-01 UTC)). read_work
+-- admits a claimed item of a limited key only when it fits; the rest are deferred:
+--   over max_running -> held: message vt 'infinity' and a row in animus.concurrency_held; the held
+--                       items of a key are woken (vt = now, priority then oldest first, as many as
+--                       there are free slots) when an item of the key leaves running;
+--   over rate        -> message vt = the start of the next window.
+-- Deferral takes a big backlog of one key out of the claim order, so the other keys are served.
+--
+-- Serialisation: one state row per (queue, key) in animus.concurrency_keys. read_work locks it
+-- FOR NO KEY UPDATE SKIP LOCKED (a reader never waits: items of a key another session is admitting
+-- or waking go back visible at once) and counts the key's running items in a later statement (so
+-- the count sees every settle that committed before the lock was taken); every function that
+-- takes an item out of running wakes through animus.work_key_wake, which locks the same row
+-- (blocking, keys in sorted order) after the item's update. So a claim that holds an item and a
+-- settle that frees a slot are ordered: whichever comes second sees the other.
+-- Plain items (no key) take none of this: read_work checks one aggregate and goes on.
+
+INSERT INTO animus.error_codes (sqlstate, name, meaning, hint) VALUES
+    ('ZA125', 'invalid_concurrency_key', 'A concurrency key (given, or derived from params by the queue''s concurrency_param) is empty, only white space or longer than 200 characters.',
+     'Pass a short name of what the limit counts, e.g. concurrency_key => ''tenant-a'', or NULL for an item without a key.'),
+    ('ZA126', 'invalid_cost', 'A work item''s cost is not an integer between 1 and 1000000.',
+     'Pass cost => the units the item uses of its key''s rate budget (e.g. tokens / 1000); the default is 1.'),
+    ('ZA127', 'invalid_concurrency_limit', 'A concurrency limit setting is out of range or incomplete: max_running and rate 1..1000000000, period > 0 and at most 366 days, rate and period given together, at least one of max_running and rate.',
+     'Pass max_running => N, and/or rate => R with period => ''1 minute''; drop a limit with animus.drop_concurrency_limit.'),
+    ('ZA128', 'unknown_concurrency_limit', 'drop_concurrency_limit named a (queue, key) that has no limit.',
+     'List the limits with SELECT * FROM animus.concurrency_limits (or animus.concurrency_stats(queue)).'),
+    ('ZA129', 'invalid_concurrency_param', 'A queue''s concurrency_param is empty, only white space or longer than 200 characters.',
+     'Pass the params key whose value is the concurrency key, e.g. concurrency_param => ''tenant'', or '''' to clear it with configure_queue.');
+
+-- The new columns. Both are set at creation and never change (a replace-mode debounce keeps them).
+ALTER TABLE animus.work_items
+    ADD COLUMN concurrency_key text,
+    ADD COLUMN cost integer NOT NULL DEFAULT 1;
+COMMENT ON COLUMN animus.work_items.concurrency_key IS 'the concurrency key whose limits (animus.concurrency_limits) apply to this item: submit_work''s concurrency_key, else params ->> the queue''s concurrency_param; NULL = no key, no limit.';
+COMMENT ON COLUMN animus.work_items.cost IS 'units of its key''s rate budget the item uses when it starts (1..1000000, default 1).';
+ALTER TABLE animus.queues ADD COLUMN concurrency_param text;
+COMMENT ON COLUMN animus.queues.concurrency_param IS 'when set, an item submitted without a concurrency_key gets params ->> concurrency_param as its key (NULL: no derived key).';
+
+-- Running items per key: read_work counts them under the key's lock. Partial: plain items and
+-- items that are not running have no entry.
+CREATE INDEX work_items_concurrency_running ON animus.work_items (queue_name, concurrency_key)
+    WHERE state = 'running' AND concurrency_key IS NOT NULL;
+
+CREATE TABLE animus.concurrency_limits (
+    queue_name       text NOT NULL REFERENCES animus.queues (queue_name) ON DELETE CASCADE,
+    concurrency_key  text NOT NULL,
+    max_running      integer CHECK (max_running BETWEEN 1 AND 1000000000),
+    rate             integer CHECK (rate BETWEEN 1 AND 1000000000),
+    period           interval CHECK (period > '0' AND period <= '366 days'),
+    updated_at       timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    PRIMARY KEY (queue_name, concurrency_key),
+    CHECK ((rate IS NULL) = (period IS NULL)),
+    CHECK (max_running IS NOT NULL OR rate IS NOT NULL)
+);
+COMMENT ON TABLE animus.concurrency_limits IS 'Per-key limits of a work queue, set with animus.set_concurrency_limit (animus_admin): the row of the item''s key, else the queue''s ''*'' row (each key then gets its own limits of that size), else no limit.';
+COMMENT ON COLUMN animus.concurrency_limits.queue_name IS 'the work queue (the limits go with it when it is dropped).';
+COMMENT ON COLUMN animus.concurrency_limits.concurrency_key IS 'the key the limit applies to; ''*'' = every key of the queue without a row of its own.';
+COMMENT ON COLUMN animus.concurrency_limits.max_running IS 'at most this many items of the key running at once (NULL: no bound).';
+COMMENT ON COLUMN animus.concurrency_limits.rate IS 'at most this many cost units of the key started per period (NULL: no rate limit).';
+COMMENT ON COLUMN animus.concurrency_limits.period IS 'the rate window: fixed windows date_bin(period, now, 2000-01-01 00:00 UTC).';
+COMMENT ON COLUMN animus.concurrency_limits.updated_at IS 'when the limit was last set.';
+GRANT SELECT ON animus.concurrency_limits TO animus_admin;
+
+CREATE TABLE animus.concurrency_keys (
+    queue_name       text NOT NULL,
+    concurrency_key  text NOT NULL,
+    window_start     timestamptz NOT NULL DEFAULT '-infinity',
+    window_used      bigint NOT NULL DEFAULT 0,
+    PRIMARY KEY (queue_name, concurrency_key)
+);
+COMMENT ON TABLE animus.concurrency_keys IS 'One state row per (queue, key) with a limit, created by read_work at the key''s first limited claim: the row claims and wakes of the key lock, and the key''s rate window. Internal (no role reads it; see animus.concurrency_stats).';
+COMMENT ON COLUMN animus.concurrency_keys.queue_name IS 'the work queue.';
+COMMENT ON COLUMN animus.concurrency_keys.concurrency_key IS 'the concurrency key.';
+COMMENT ON COLUMN animus.concurrency_keys.window_start IS 'start of the rate window window_used counts (a claim in a later window starts from 0).';
+COMMENT ON COLUMN animus.concurrency_keys.window_used IS 'cost units of the key started in the window beginning at window_start.';
+
+CREATE TABLE animus.concurrency_held (
+    work_id          uuid PRIMARY KEY,
+    queue_name       text NOT NULL,
+    concurrency_key  text NOT NULL,
+    priority         integer NOT NULL,
+    msg_id           bigint NOT NULL,
+    held_at          timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp()
+);
+CREATE INDEX concurrency_held_key ON animus.concurrency_held (queue_name, concurrency_key, priority DESC, msg_id);
+COMMENT ON TABLE animus.concurrency_held IS 'Queued items read_work held back because their key was at max_running: their messages are invisible (vt infinity) until animus.work_key_wake makes them visible. Internal.';
+COMMENT ON COLUMN animus.concurrency_held.work_id IS 'the held work item.';
+COMMENT ON COLUMN animus.concurrency_held.queue_name IS 'its queue.';
+COMMENT ON COLUMN animus.concurrency_held.concurrency_key IS 'its concurrency key.';
+COMMENT ON COLUMN animus.concurrency_held.priority IS 'its priority: wakes take the highest first.';
+COMMENT ON COLUMN animus.concurrency_held.msg_id IS 'its pgmq message (in pgmq.q_<queue_name>); wakes take the oldest first within a priority.';
+COMMENT ON COLUMN animus.concurrency_held.held_at IS 'when read_work held it.';
+
+-- The limit that applies to a key: its own row, else the queue's '*' row. A SQL function the
+-- planner inlines.
+CREATE FUNCTION animus.work_key_limit(queue text, key text)
+    RETURNS animus.concurrency_limits
+    STABLE
+    LANGUAGE sql
+AS $$
+    SELECT l.* FROM animus.concurrency_limits l
+     WHERE l.queue_name = queue AND l.concurrency_key IN (key, '*')
+     ORDER BY l.concurrency_key = '*'
+     LIMIT 1;
+$$;
+REVOKE ALL ON FUNCTION animus.work_key_limit(text, text) FROM PUBLIC;
+COMMENT ON FUNCTION animus.work_key_limit(text, text) IS
+'Internal: the concurrency_limits row that applies to key in queue (its own, else ''*''); all NULL when none does. Raises nothing.';
+
+-- The check of a key and a cost shared by submit_work and the queue functions. Called only when
+-- one is bad (the callers test the condition inline).
+CREATE FUNCTION animus.work_check_concurrency_args(concurrency_key text, cost integer, key_from text DEFAULT 'concurrency_key')
+    RETURNS void
+    IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF concurrency_key IS NOT NULL AND (pg_catalog.char_length(concurrency_key) > 200 OR animus.work_is_blank(concurrency_key)) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA125',
+            MESSAGE = pg_catalog.format('argument %s must be 1 to 200 characters, not only white space', key_from),
+            DETAIL = pg_catalog.format('%s = %L (%s characters)', key_from, pg_catalog.left(concurrency_key, 100), pg_catalog.char_length(concurrency_key)),
+            HINT = 'Pass a short name of what the limit counts, e.g. concurrency_key => ''tenant-a'', or NULL for no key.';
+    END IF;
+    IF cost IS NULL OR cost NOT BETWEEN 1 AND 1000000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA126', MESSAGE = 'argument cost must be between 1 and 1000000',
+            DETAIL = pg_catalog.format('cost = %s', coalesce(cost::text, 'NULL')),
+            HINT = 'Pass the units of its key''s rate budget the item uses (default 1).';
+    END IF;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.work_check_concurrency_args(text, integer, text) FROM PUBLIC;
+COMMENT ON FUNCTION animus.work_check_concurrency_args(text, integer, text) IS
+'Internal: raises ZA125 (key empty, only white space or over 200 characters; key_from names where the key came from) or ZA126 (cost not 1..1000000); returns when both are good.';
+
+-- Admission at claim (called by read_work for the claimed items that have a key). ids, msgs,
+-- keys, costs, prios, running: the claimed items in claim order; running = the item was already
+-- running (a re-claim after its claim timed out: it keeps its slot and is not charged again).
+-- Returns the admitted items; the others are held, deferred to the next rate window, or (their
+-- key being locked by another session) made visible again at once. The caller holds the items'
+-- row locks.
+CREATE FUNCTION animus.work_key_admit(queue text, ids uuid[], msgs bigint[], keys text[], costs integer[],
+                                      prios integer[], running boolean[],
+                                      OUT admit_ids uuid[], OUT admit_msgs bigint[])
+    VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    k        record;
+    lim      animus.concurrency_limits;
+    st       animus.concurrency_keys;
+    it       record;
+    n_run    bigint;
+    used     bigint;
+    win      timestamptz;
+    now_     timestamptz := pg_catalog.clock_timestamp();
+    stop     text;
+    back     bigint[] := '{}';
+    h_ids    uuid[] := '{}';
+    h_msgs   bigint[] := '{}';
+    h_keys   text[] := '{}';
+    h_prios  integer[] := '{}';
+    l_msgs   bigint[] := '{}';
+    l_vts    timestamptz[] := '{}';
+BEGIN
+    admit_ids := '{}';
+    admit_msgs := '{}';
+    FOR k IN SELECT DISTINCT x.key FROM pg_catalog.unnest(keys) AS x(key) ORDER BY 1 LOOP
+        lim := animus.work_key_limit(queue, k.key);
+        IF lim.queue_name IS NULL THEN
+            -- no limit for this key: admit its items
+            SELECT admit_ids || pg_catalog.array_agg(x.id ORDER BY x.n), admit_msgs || pg_catalog.array_agg(x.msg ORDER BY x.n)
+              INTO admit_ids, admit_msgs
+              FROM ROWS FROM (pg_catalog.unnest(ids), pg_catalog.unnest(msgs), pg_catalog.unnest(keys)) WITH ORDINALITY AS x(id, msg, key, n)
+             WHERE x.key = k.key;
+            CONTINUE;
+        END IF;
+        SELECT * INTO st FROM animus.concurrency_keys s
+         WHERE s.queue_name = queue AND s.concurrency_key = k.key
+           FOR NO KEY UPDATE SKIP LOCKED;
+        IF NOT FOUND THEN
+            IF NOT EXISTS (SELECT 1 FROM animus.concurrency_keys s WHERE s.queue_name = queue AND s.concurrency_key = k.key) THEN
+                -- First limited claim of the key: create its state row (a concurrent first claim of
+                -- the same key waits for this one; keys are taken in sorted order, so no cycle).
+                INSERT INTO animus.concurrency_keys (queue_name, concurrency_key) VALUES (queue, k.key) ON CONFLICT DO NOTHING;
+                SELECT * INTO st FROM animus.concurrency_keys s
+                 WHERE s.queue_name = queue AND s.concurrency_key = k.key
+                   FOR NO KEY UPDATE SKIP LOCKED;
+            END IF;
+            IF NOT FOUND THEN
+                -- Another session admits or wakes this key: its items go back, visible at once.
+                back := back || ARRAY(SELECT x.msg FROM ROWS FROM (pg_catalog.unnest(msgs), pg_catalog.unnest(keys)) AS x(msg, key) WHERE x.key = k.key);
+                CONTINUE;
+            END IF;
+        END IF;
+        -- A statement after the lock: it sees every settle that committed before the lock was taken.
+        SELECT count(*) INTO n_run FROM animus.work_items w
+         WHERE w.queue_name = queue AND w.concurrency_key = k.key AND w.state = 'running';
+        IF lim.rate IS NOT NULL THEN
+            win := pg_catalog.date_bin(lim.period, now_, '2000-01-01 00:00:00+00');
+            used := CASE WHEN st.window_start = win THEN st.window_used ELSE 0 END;
+        END IF;
+        stop := NULL;
+        FOR it IN SELECT x.id, x.msg, x.cost, x.prio, x.running
+                    FROM ROWS FROM (pg_catalog.unnest(ids), pg_catalog.unnest(msgs), pg_catalog.unnest(keys), pg_catalog.unnest(costs),
+                                    pg_catalog.unnest(prios), pg_catalog.unnest(running)) WITH ORDINALITY AS x(id, msg, key, cost, prio, running, n)
+                   WHERE x.key = k.key ORDER BY x.n LOOP
+            IF it.running THEN
+                -- a re-claim of a running item whose claim timed out: it holds its slot already
+                admit_ids := admit_ids || it.id;
+                admit_msgs := admit_msgs || it.msg;
+                CONTINUE;
+            END IF;
+            IF stop IS NULL AND lim.max_running IS NOT NULL AND n_run >= lim.max_running THEN
+                stop := 'hold';
+            END IF;
+            -- An item costing more than the whole rate may start only as the first of a window
+            -- (it could never start otherwise).
+            IF stop IS NULL AND lim.rate IS NOT NULL AND used + it.cost > lim.rate AND used > 0 THEN
+                stop := 'later';
+            END IF;
+            IF stop = 'hold' THEN
+                h_ids := h_ids || it.id; h_msgs := h_msgs || it.msg; h_keys := h_keys || k.key; h_prios := h_prios || it.prio;
+            ELSIF stop = 'later' THEN
+                l_msgs := l_msgs || it.msg; l_vts := l_vts || (win + lim.period);
+            ELSE
+                admit_ids := admit_ids || it.id;
+                admit_msgs := admit_msgs || it.msg;
+                n_run := n_run + 1;
+                used := used + it.cost;
+            END IF;
+        END LOOP;
+        IF lim.rate IS NOT NULL AND (st.window_start IS DISTINCT FROM win OR st.window_used IS DISTINCT FROM used) THEN
+            UPDATE animus.concurrency_keys s SET window_start = win, window_used = used
+             WHERE s.queue_name = queue AND s.concurrency_key = k.key;
+        END IF;
+    END LOOP;
+    IF pg_catalog.cardinality(back) > 0 THEN
+        PERFORM animus.work_queue_set_vt(queue, back, pg_catalog.array_fill(now_, ARRAY[pg_catalog.cardinality(back)]));
+    END IF;
+    IF pg_catalog.cardinality(h_ids) > 0 THEN
+        INSERT INTO animus.concurrency_held (work_id, queue_name, concurrency_key, priority, msg_id)
+        SELECT x.id, queue, x.key, x.prio, x.msg
+          FROM ROWS FROM (pg_catalog.unnest(h_ids), pg_catalog.unnest(h_keys), pg_catalog.unnest(h_prios), pg_catalog.unnest(h_msgs)) AS x(id, key, prio, msg)
+        ON CONFLICT (work_id) DO NOTHING;
+        PERFORM animus.work_queue_set_vt(queue, h_msgs, pg_catalog.array_fill('infinity'::timestamptz, ARRAY[pg_catalog.cardinality(h_msgs)]));
+    END IF;
+    IF pg_catalog.cardinality(l_msgs) > 0 THEN
+        PERFORM animus.work_queue_set_vt(queue, l_msgs, l_vts);
+    END IF;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.work_key_admit(text, uuid[], bigint[], text[], integer[], integer[], boolean[]) FROM PUBLIC;
+COMMENT ON FUNCTION animus.work_key_admit(text, uuid[], bigint[], text[], integer[], integer[], boolean[]) IS
+'Internal (read_work): admits the claimed keyed items that fit their key''s limits (in claim order: running count under max_running, started cost within the rate window; a re-claim of a running item keeps its slot) and returns them; holds the items of a key at max_running (message vt infinity, row in animus.concurrency_held), defers those over the rate to the next window, and makes the items of a key another session has locked visible again at once. Never waits for a lock (SKIP LOCKED) except when two sessions create the state row of the same new key. Raises nothing of its own.';
+
+-- Wakes held items of the given keys of a queue: for each key (sorted), locks its state row
+-- (waiting), then makes as many held items visible now as the key has free slots (all of them
+-- when no max_running applies any more), highest priority then oldest first. Every function that
+-- takes an item of a key out of running calls it after its update, in the same transaction.
+CREATE FUNCTION animus.work_key_wake(queue text, keys text[])
+    RETURNS integer
+    VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    k      text;
+    lim    animus.concurrency_limits;
+    free   bigint;
+    m      bigint[];
+    woken  integer := 0;
+BEGIN
+    IF queue IS NULL OR keys IS NULL THEN
+        RETURN 0;
+    END IF;
+    FOR k IN SELECT DISTINCT x FROM pg_catalog.unnest(keys) AS x WHERE x IS NOT NULL ORDER BY 1 LOOP
+        PERFORM 1 FROM animus.concurrency_keys s WHERE s.queue_name = queue AND s.concurrency_key = k FOR NO KEY UPDATE;
+        IF NOT FOUND THEN
+            CONTINUE;   -- no state row: no claim of the key was ever limited, so none is held
+        END IF;
+        lim := animus.work_key_limit(queue, k);
+        IF lim.max_running IS NULL THEN
+            free := NULL;   -- LIMIT NULL: every held item
+        ELSE
+            SELECT lim.max_running - count(*) INTO free FROM animus.work_items w
+             WHERE w.queue_name = queue AND w.concurrency_key = k AND w.state = 'running';
+            IF free <= 0 THEN
+                CONTINUE;
+            END IF;
+        END IF;
+        WITH d AS (
+            DELETE FROM animus.concurrency_held h
+             WHERE h.work_id IN (SELECT hh.work_id FROM animus.concurrency_held hh
+                                  WHERE hh.queue_name = queue AND hh.concurrency_key = k
+                                  ORDER BY hh.priority DESC, hh.msg_id
+                                  LIMIT free
+                                    FOR UPDATE SKIP LOCKED)
+            RETURNING h.msg_id
+        )
+        SELECT pg_catalog.array_agg(d.msg_id) INTO m FROM d;
+        IF m IS NOT NULL THEN
+            PERFORM animus.work_queue_set_vt(queue, m, pg_catalog.array_fill(pg_catalog.clock_timestamp(), ARRAY[pg_catalog.cardinality(m)]));
+            woken := woken + pg_catalog.cardinality(m);
+        END IF;
+    END LOOP;
+    RETURN woken;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.work_key_wake(text, text[]) FROM PUBLIC;
+COMMENT ON FUNCTION animus.work_key_wake(text, text[]) IS
+'Internal, for the animus functions that take an item out of running or give one back (settles, cancel, release, durable waits): for each key of keys in queue (sorted; NULLs ignored) locks the key''s state row, waiting, and makes as many of its held items visible now as the key has free slots under max_running (all when no max_running applies), highest priority then oldest first. Returns how many it woke. Raises nothing of its own.';
+
+-- The safety net: wakes held items of every key of a queue (or of every queue) that has free
+-- slots. Workers call it now and then (the animus Worker on its periodic tick).
+CREATE FUNCTION animus.sweep_concurrency_keys(queue text DEFAULT NULL)
+    RETURNS integer
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    r      record;
+    woken  integer := 0;
+BEGIN
+    IF queue IS NOT NULL AND NOT animus.work_queue_allowed(queue) THEN
+        PERFORM animus.work_raise_not_granted(queue);
+    END IF;
+    IF queue IS NOT NULL AND NOT EXISTS (SELECT 1 FROM animus.queues q WHERE q.queue_name = sweep_concurrency_keys.queue) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', queue),
+            HINT = 'Pass an existing queue, or NULL for every queue you may use.';
+    END IF;
+    -- Held rows of items that are no longer queued (cancelled, purged) go.
+    DELETE FROM animus.concurrency_held h
+     WHERE (sweep_concurrency_keys.queue IS NULL OR h.queue_name = sweep_concurrency_keys.queue)
+       AND NOT EXISTS (SELECT 1 FROM animus.work_items w WHERE w.id = h.work_id AND w.state = 'queued');
+    FOR r IN SELECT h.queue_name, pg_catalog.array_agg(DISTINCT h.concurrency_key) AS keys
+               FROM animus.concurrency_held h
+              WHERE (sweep_concurrency_keys.queue IS NULL OR h.queue_name = sweep_concurrency_keys.queue)
+                AND animus.work_queue_allowed(h.queue_name)
+              GROUP BY h.queue_name ORDER BY h.queue_name LOOP
+        woken := woken + animus.work_key_wake(r.queue_name, r.keys);
+    END LOOP;
+    RETURN woken;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.sweep_concurrency_keys(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.sweep_concurrency_keys(text) TO animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.sweep_concurrency_keys(text) IS
+'Liveness safety net for concurrency keys: wakes the held items of every key of `queue` (NULL: every queue the caller has a grant on) that has free slots, and forgets held rows of items that are no longer queued. Settles wake held items themselves; a worker calls this now and then (the animus Worker on its periodic tick) so that nothing stays held after a limit was raised or dropped. Returns how many items it woke. Raises ZA109 (no grant on the queue), ZA101 (unknown queue).';
+
+-- Limits (animus_admin) -------------------------------------------------------------------------
+CREATE FUNCTION animus.set_concurrency_limit(
+    queue        text,
+    key          text DEFAULT '*',
+    max_running  integer DEFAULT NULL,
+    rate         integer DEFAULT NULL,
+    period       interval DEFAULT NULL
+)
+    RETURNS animus.concurrency_limits
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    result animus.concurrency_limits;
+BEGIN
+    IF queue IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL', HINT = 'Pass the queue the limit applies to.';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM animus.queues q WHERE q.queue_name = set_concurrency_limit.queue) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', queue),
+            HINT = 'List queues with SELECT queue_name FROM animus.queues, or create it with animus.create_queue.';
+    END IF;
+    IF key IS NULL OR (key <> '*' AND (pg_catalog.char_length(key) > 200 OR animus.work_is_blank(key))) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA125', MESSAGE = 'argument key must be ''*'' or 1 to 200 characters, not only white space',
+            DETAIL = pg_catalog.format('key = %L', pg_catalog.left(key, 100)),
+            HINT = 'Pass the concurrency key the limit is for, or ''*'' (the default) for every key without a limit of its own.';
+    END IF;
+    IF max_running IS NULL AND rate IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA127', MESSAGE = 'arguments max_running and rate must not both be NULL',
+            HINT = 'Pass max_running => N and/or rate => R with period => ''1 minute''; remove a limit with animus.drop_concurrency_limit.';
+    END IF;
+    IF max_running NOT BETWEEN 1 AND 1000000000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA127', MESSAGE = 'argument max_running must be between 1 and 1000000000',
+            DETAIL = pg_catalog.format('max_running = %s', max_running),
+            HINT = 'Pass how many items of the key may run at once, or NULL for no bound.';
+    END IF;
+    IF rate NOT BETWEEN 1 AND 1000000000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA127', MESSAGE = 'argument rate must be between 1 and 1000000000',
+            DETAIL = pg_catalog.format('rate = %s', rate),
+            HINT = 'Pass how many cost units of the key may start per period, or NULL for no rate limit.';
+    END IF;
+    IF (rate IS NULL) <> (period IS NULL) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA127', MESSAGE = 'arguments rate and period must be given together',
+            DETAIL = pg_catalog.format('rate = %s, period = %s', coalesce(rate::text, 'NULL'), coalesce(period::text, 'NULL')),
+            HINT = 'Pass rate => R, period => ''1 minute'' (R cost units per minute), or neither.';
+    END IF;
+    IF period <= '0' OR period > '366 days' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA127', MESSAGE = 'argument period must be positive and at most 366 days',
+            DETAIL = pg_catalog.format('period = %s', period),
+            HINT = 'Pass the rate window, e.g. period => ''1 second'' or ''1 minute''.';
+    END IF;
+    INSERT INTO animus.concurrency_limits AS l (queue_name, concurrency_key, max_running, rate, period)
+    VALUES (queue, key, max_running, rate, period)
+    ON CONFLICT (queue_name, concurrency_key) DO UPDATE
+       SET max_running = excluded.max_running, rate = excluded.rate, period = excluded.period,
+           updated_at = pg_catalog.clock_timestamp()
+    RETURNING l.* INTO result;
+    -- A raised limit frees slots: wake what it frees (for '*', every key of the queue with held items).
+    PERFORM animus.work_key_wake(queue, ARRAY(SELECT DISTINCT h.concurrency_key FROM animus.concurrency_held h
+                                               WHERE h.queue_name = set_concurrency_limit.queue
+                                                 AND (set_concurrency_limit.key = '*' OR h.concurrency_key = set_concurrency_limit.key)));
+    RETURN result;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.set_concurrency_limit(text, text, integer, integer, interval) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.set_concurrency_limit(text, text, integer, integer, interval) TO animus_admin;
+COMMENT ON FUNCTION animus.set_concurrency_limit(text, text, integer, integer, interval) IS
+'Sets (inserts or replaces) the limits of concurrency key `key` of `queue` (''*'', the default: each key without a row of its own gets these limits, counted per key): at most max_running items of the key running at once; at most `rate` cost units (work_items.cost) started per `period`, in fixed windows date_bin(period, now, 2000-01-01 UTC) (an item costing more than rate starts only as the first of a window). read_work applies them from the next claim; items already running count. Returns the row. Raises ZA001 (queue NULL), ZA101 (unknown queue), ZA125 (key NULL, empty, only white space or over 200 characters), ZA127 (max_running and rate both NULL; max_running or rate not 1..1000000000; rate without period or period without rate; period not positive or over 366 days).';
+
+CREATE FUNCTION animus.drop_concurrency_limit(queue text, key text DEFAULT '*')
+    RETURNS animus.concurrency_limits
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    result animus.concurrency_limits;
+BEGIN
+    IF queue IS NULL OR key IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'arguments queue and key must not be NULL',
+            HINT = 'Pass the queue and the key (''*'' for the default) of the limit to drop.';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM animus.queues q WHERE q.queue_name = drop_concurrency_limit.queue) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', queue),
+            HINT = 'List queues with SELECT queue_name FROM animus.queues.';
+    END IF;
+    DELETE FROM animus.concurrency_limits l
+     WHERE l.queue_name = drop_concurrency_limit.queue AND l.concurrency_key = drop_concurrency_limit.key
+    RETURNING l.* INTO result;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA128', MESSAGE = pg_catalog.format('argument key: queue %L has no concurrency limit for key %L', queue, pg_catalog.left(key, 100)),
+            HINT = 'List the limits with SELECT * FROM animus.concurrency_limits WHERE queue_name = ...';
+    END IF;
+    PERFORM animus.work_key_wake(queue, ARRAY(SELECT DISTINCT h.concurrency_key FROM animus.concurrency_held h
+                                               WHERE h.queue_name = drop_concurrency_limit.queue
+                                                 AND (drop_concurrency_limit.key = '*' OR h.concurrency_key = drop_concurrency_limit.key)));
+    RETURN result;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.drop_concurrency_limit(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.drop_concurrency_limit(text, text) TO animus_admin;
+COMMENT ON FUNCTION animus.drop_concurrency_limit(text, text) IS
+'Removes the limit of key `key` (''*'': the default) of `queue`, returns the removed row, and wakes the held items it no longer holds back (a key without its own row falls back to ''*''). Raises ZA001 (queue or key NULL), ZA101 (unknown queue), ZA128 (no such limit).';
+
+CREATE FUNCTION animus.concurrency_stats(queue text DEFAULT 'work')
+    RETURNS TABLE (concurrency_key text, max_running integer, rate integer, period interval,
+                   running bigint, queued bigint, held bigint, window_start timestamptz, window_used bigint)
+    STABLE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+BEGIN
+    IF concurrency_stats.queue IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL', HINT = 'Pass a queue (default ''work'').';
+    END IF;
+    IF NOT animus.work_queue_allowed(concurrency_stats.queue) THEN
+        PERFORM animus.work_raise_not_granted(concurrency_stats.queue);
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM animus.queues q WHERE q.queue_name = concurrency_stats.queue) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', concurrency_stats.queue),
+            HINT = 'Pass an existing queue (default ''work'').';
+    END IF;
+    RETURN QUERY
+    WITH a AS (
+        SELECT w.concurrency_key AS key, count(*) FILTER (WHERE w.state = 'running') AS running,
+               count(*) FILTER (WHERE w.state = 'queued') AS queued
+          FROM animus.work_items w
+         WHERE w.queue_name = concurrency_stats.queue AND w.concurrency_key IS NOT NULL AND w.state IN ('queued', 'running')
+         GROUP BY w.concurrency_key
+    ), h AS (
+        SELECT h.concurrency_key AS key, count(*) AS held FROM animus.concurrency_held h
+         WHERE h.queue_name = concurrency_stats.queue GROUP BY h.concurrency_key
+    ), keys AS (
+        SELECT a.key FROM a UNION SELECT h.key FROM h
+        UNION SELECT s.concurrency_key FROM animus.concurrency_keys s WHERE s.queue_name = concurrency_stats.queue
+    )
+    SELECT k.key, l.max_running, l.rate, l.period, coalesce(a.running, 0), coalesce(a.queued, 0), coalesce(h.held, 0),
+           CASE WHEN l.rate IS NOT NULL THEN pg_catalog.date_bin(l.period, pg_catalog.clock_timestamp(), '2000-01-01 00:00:00+00') END,
+           CASE WHEN l.rate IS NOT NULL THEN
+                CASE WHEN s.window_start = pg_catalog.date_bin(l.period, pg_catalog.clock_timestamp(), '2000-01-01 00:00:00+00')
+                     THEN s.window_used ELSE 0 END END
+      FROM keys k
+      LEFT JOIN a ON a.key = k.key
+      LEFT JOIN h ON h.key = k.key
+      LEFT JOIN animus.concurrency_keys s ON s.queue_name = concurrency_stats.queue AND s.concurrency_key = k.key
+      LEFT JOIN LATERAL (SELECT * FROM animus.work_key_limit(concurrency_stats.queue, k.key)) l ON true
+     ORDER BY k.key;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.concurrency_stats(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.concurrency_stats(text) TO animus_producer, animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.concurrency_stats(text) IS
+'Per concurrency key of `queue` with active items, held items or a state row: the limits that apply (max_running, rate, period: its own row or ''*''; NULL = none), running and queued items (queued includes held), held (waiting for a free slot), and for a rate limit the current window''s start and the cost units started in it. Only on a queue the caller has a grant on. Raises ZA001 (queue NULL), ZA109 (no grant on the queue), ZA101 (unknown queue).';
+
+-- ==== change work_queues (deploy/work_queues.sql) ====
+-- Deploy animus:work_queues to pg
+-- requires: work_queues@v0.5.0
+-- requires: work_concurrency
+
+-- Concurrency keys: the generated create_item writes the item's concurrency_key and cost (and, for
+-- a queue with a concurrency_param, derives the key from params in the queue's own branch: queues
+-- without one pay nothing); create_queue / configure_queue take concurrency_param; drop_queue
+-- removes the queue's concurrency state.
+DROP FUNCTION animus.work_queue_create_item(text, uuid, text, text, text, text, jsonb, integer, uuid, integer, timestamptz, jsonb, jsonb);
+
+CREATE OR REPLACE FUNCTION animus.work_generate_queue_functions()
+    RETURNS void
+    VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $gen$
+DECLARE
+    q        text;
+    qp       text;
+    b_send   text := '';
+    b_one    text := '';
+    b_claim  text := '';
+    b_arch   text := '';
+    b_vt     text := '';
+BEGIN
+    FOR q, qp IN SELECT qq.queue_name, qq.concurrency_param FROM animus.queues qq ORDER BY qq.queue_name LOOP
+        b_send := b_send || pg_catalog.format($f$
+    IF queue = %1$L THEN
+        INSERT INTO pgmq.%2$I (msg_id, vt, message, headers) OVERRIDING SYSTEM VALUE
+        SELECT * FROM ROWS FROM (pg_catalog.unnest(p_msg_ids), pg_catalog.unnest(p_vts), pg_catalog.unnest(p_messages), pg_catalog.unnest(p_headers));
+        RETURN;
+    END IF;$f$, q, 'q_' || q);
+        b_one := b_one || pg_catalog.format($f$
+    IF queue = %1$L THEN%4$s
+        WITH w AS (
+            INSERT INTO animus.work_items (id, queue_name, work_type, dedup_key, source, trigger_info, params, priority,
+                                           state, parent_id, max_attempts, msg_id, run_at, trace_context, concurrency_key, cost)
+            VALUES (p_id, queue, p_work_type, p_dedup_key, p_source, p_trigger_info, p_params, p_priority,
+                    'queued', p_parent_id, p_max_attempts, pg_catalog.nextval(%3$L::regclass), p_run_at, p_trace_context,
+                    p_concurrency_key, p_cost)
+            ON CONFLICT (queue_name, work_type, dedup_key) WHERE state IN ('queued', 'running') AND waits_for IS NULL AND dedup_key IS NOT NULL
+            DO NOTHING
+            RETURNING msg_id
+        )
+        , m AS (
+            INSERT INTO pgmq.%2$I (msg_id, vt, message, headers) OVERRIDING SYSTEM VALUE
+            SELECT w.msg_id, p_run_at, pg_catalog.jsonb_build_object('work_id', p_id, 'work_type', p_work_type), p_headers FROM w
+            RETURNING msg_id
+        )
+        SELECT m.msg_id, qq.notify AND p_run_at <= pg_catalog.clock_timestamp()
+                         AND pg_catalog.clock_timestamp() >= qq.last_notified_at + qq.notify_throttle
+          INTO id, wake
+          FROM m JOIN animus.queues qq ON qq.queue_name = queue;
+        IF wake THEN
+            PERFORM animus.work_wake(queue);
+        END IF;
+        RETURN id;
+    END IF;$f$, q, 'q_' || q, 'pgmq.q_' || q || '_msg_id_seq',
+        -- a queue with a concurrency_param: the key of an item submitted without one comes from params
+        CASE WHEN qp IS NOT NULL THEN pg_catalog.format($d$
+        IF p_concurrency_key IS NULL THEN
+            p_concurrency_key := p_params ->> %1$L;
+            IF pg_catalog.char_length(p_concurrency_key) > 200 OR animus.work_is_blank(p_concurrency_key) THEN
+                PERFORM animus.work_check_concurrency_args(p_concurrency_key, 1, %2$L);
+            END IF;
+        END IF;$d$, qp, pg_catalog.format('params ->> %L', qp)) ELSE '' END);
+        -- Three bands, each read in order from its index: priority > 0 and < 0 from the partial
+        -- priority index (highest first, then earliest due), priority 0 (no header) from pgmq's vt
+        -- index. A band is read only when the ones before it did not fill p_qty.
+        b_claim := b_claim || pg_catalog.format($f$
+    IF queue = %1$L THEN
+        n := 0;
+        IF p_types IS NULL THEN%2$s
+        ELSE%3$s
+        END IF;
+        RETURN;
+    END IF;$f$, q, (SELECT pg_catalog.string_agg(pg_catalog.format($b$
+        IF n < p_qty THEN
+            RETURN QUERY
+            WITH c AS (
+                SELECT m.msg_id FROM pgmq.%1$I m
+                 WHERE m.vt <= pg_catalog.clock_timestamp() AND (m.headers -> 'animus_priority') %2$s
+                 ORDER BY %3$s
+                 LIMIT p_qty - n
+                   FOR UPDATE SKIP LOCKED
+            )
+            UPDATE pgmq.%1$I m SET vt = p_until, read_ct = m.read_ct + 1, last_read_at = pg_catalog.clock_timestamp()
+              FROM c WHERE m.msg_id = c.msg_id
+            RETURNING m.msg_id, m.message ->> 'work_id';
+            GET DIAGNOSTICS k = ROW_COUNT;
+            n := n + k;
+        END IF;$b$, 'q_' || q, band.filter, band.ord), '' ORDER BY band.i)
+          FROM (VALUES (1, '> ''0''', '(m.headers -> ''animus_priority'') DESC, m.vt'),
+                       (2, 'IS NULL', 'm.vt'),
+                       (3, '< ''0''', '(m.headers -> ''animus_priority'') DESC, m.vt')) AS band(i, filter, ord)),
+              (SELECT pg_catalog.string_agg(pg_catalog.format($b$
+        IF n < p_qty THEN
+            RETURN QUERY
+            WITH c AS (
+                SELECT m.msg_id FROM pgmq.%1$I m
+                 WHERE m.vt <= pg_catalog.clock_timestamp() AND (m.headers -> 'animus_priority') %2$s
+                   AND (m.message ->> 'work_type') = ANY (p_types)
+                 ORDER BY %3$s
+                 LIMIT p_qty - n
+                   FOR UPDATE SKIP LOCKED
+            )
+            UPDATE pgmq.%1$I m SET vt = p_until, read_ct = m.read_ct + 1, last_read_at = pg_catalog.clock_timestamp()
+              FROM c WHERE m.msg_id = c.msg_id
+            RETURNING m.msg_id, m.message ->> 'work_id';
+            GET DIAGNOSTICS k = ROW_COUNT;
+            n := n + k;
+        END IF;$b$, 'q_' || q, band.filter, band.ord), '' ORDER BY band.i)
+          FROM (VALUES (1, '> ''0''', '(m.headers -> ''animus_priority'') DESC, m.vt'),
+                       (2, 'IS NULL', 'm.vt'),
+                       (3, '< ''0''', '(m.headers -> ''animus_priority'') DESC, m.vt')) AS band(i, filter, ord)));
+        b_arch := b_arch || pg_catalog.format($f$
+    IF queue = %1$L THEN
+        WITH archived AS (
+            DELETE FROM pgmq.%2$I m WHERE m.msg_id = ANY (p_msg_ids)
+            RETURNING m.msg_id, m.vt, m.read_ct, m.enqueued_at, m.last_read_at, m.message, m.headers
+        )
+        INSERT INTO pgmq.%3$I (msg_id, vt, read_ct, enqueued_at, last_read_at, message, headers)
+        SELECT a.msg_id, a.vt, a.read_ct, a.enqueued_at, a.last_read_at, a.message, a.headers FROM archived a;
+        RETURN;
+    END IF;$f$, q, 'q_' || q, 'a_' || q);
+        b_vt := b_vt || pg_catalog.format($f$
+    IF queue = %1$L THEN
+        UPDATE pgmq.%2$I m SET vt = x.vt
+          FROM ROWS FROM (pg_catalog.unnest(p_msg_ids), pg_catalog.unnest(p_vts)) AS x(msg_id, vt)
+         WHERE m.msg_id = x.msg_id;
+        RETURN;
+    END IF;$f$, q, 'q_' || q);
+    END LOOP;
+
+    EXECUTE pg_catalog.format($f$
+CREATE OR REPLACE FUNCTION animus.work_queue_send(queue text, p_msg_ids bigint[], p_vts timestamptz[], p_messages jsonb[], p_headers jsonb[])
+    RETURNS void
+    VOLATILE
+    LANGUAGE plpgsql
+AS $body$
+BEGIN%s
+    EXECUTE pg_catalog.format('INSERT INTO pgmq.%%I (msg_id, vt, message, headers) OVERRIDING SYSTEM VALUE
+        SELECT * FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4))', 'q_' || queue)
+    USING p_msg_ids, p_vts, p_messages, p_headers;
+END;
+$body$$f$, b_send);
+    EXECUTE pg_catalog.format($f$
+CREATE OR REPLACE FUNCTION animus.work_queue_create_item(
+    queue text, p_id uuid, p_work_type text, p_dedup_key text, p_source text, p_trigger_info text, p_params jsonb,
+    p_priority integer, p_parent_id uuid, p_max_attempts integer, p_run_at timestamptz, p_trace_context jsonb, p_headers jsonb,
+    p_concurrency_key text, p_cost integer)
+    RETURNS bigint
+    VOLATILE
+    LANGUAGE plpgsql
+AS $body$
+DECLARE
+    id   bigint;
+    wake boolean;
+BEGIN%s
+    IF NOT EXISTS (SELECT 1 FROM animus.queues qq WHERE qq.queue_name = queue) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %%L', queue),
+            HINT = 'Pass an existing queue (default ''work''), or create it with animus.create_queue.';
+    END IF;
+    IF p_concurrency_key IS NULL THEN
+        p_concurrency_key := p_params ->> (SELECT qq.concurrency_param FROM animus.queues qq WHERE qq.queue_name = queue);
+        IF pg_catalog.char_length(p_concurrency_key) > 200 OR animus.work_is_blank(p_concurrency_key) THEN
+            PERFORM animus.work_check_concurrency_args(p_concurrency_key, 1, 'params ->> concurrency_param');
+        END IF;
+    END IF;
+    EXECUTE pg_catalog.format('WITH w AS (
+            INSERT INTO animus.work_items (id, queue_name, work_type, dedup_key, source, trigger_info, params, priority,
+                                           state, parent_id, max_attempts, msg_id, run_at, trace_context, concurrency_key, cost)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, ''queued'', $9, $10, pg_catalog.nextval(%%L::regclass), $11, $12, $14, $15)
+            ON CONFLICT (queue_name, work_type, dedup_key) WHERE state IN (''queued'', ''running'') AND waits_for IS NULL AND dedup_key IS NOT NULL
+            DO NOTHING
+            RETURNING msg_id)
+        INSERT INTO pgmq.%%I (msg_id, vt, message, headers) OVERRIDING SYSTEM VALUE
+        SELECT w.msg_id, $11, pg_catalog.jsonb_build_object(''work_id'', $1, ''work_type'', $3), $13 FROM w
+        RETURNING msg_id', 'pgmq.q_' || queue || '_msg_id_seq', 'q_' || queue)
+       INTO id USING p_id, queue, p_work_type, p_dedup_key, p_source, p_trigger_info, p_params, p_priority, p_parent_id,
+                     p_max_attempts, p_run_at, p_trace_context, p_headers, p_concurrency_key, p_cost;
+    RETURN id;
+END;
+$body$$f$, b_one);
+    EXECUTE pg_catalog.format($f$
+CREATE OR REPLACE FUNCTION animus.work_queue_claim(queue text, p_qty integer, p_until timestamptz, p_types text[])
+    RETURNS TABLE (msg_id bigint, work_id text)
+    VOLATILE
+    LANGUAGE plpgsql
+AS $body$
+#variable_conflict use_column
+DECLARE
+    n bigint;
+    k bigint;
+BEGIN%s
+    RETURN QUERY EXECUTE pg_catalog.format('WITH c AS (SELECT m.msg_id FROM pgmq.%%1$I m WHERE m.vt <= pg_catalog.clock_timestamp()
+          AND ($3 IS NULL OR (m.message ->> ''work_type'') = ANY ($3))
+          ORDER BY coalesce((m.headers ->> ''animus_priority'')::integer, 0) DESC, m.vt LIMIT $1 FOR UPDATE SKIP LOCKED)
+        UPDATE pgmq.%%1$I m SET vt = $2, read_ct = m.read_ct + 1, last_read_at = pg_catalog.clock_timestamp()
+          FROM c WHERE m.msg_id = c.msg_id RETURNING m.msg_id, m.message ->> ''work_id''', 'q_' || queue)
+    USING p_qty, p_until, p_types;
+END;
+$body$$f$, b_claim);
+    EXECUTE pg_catalog.format($f$
+CREATE OR REPLACE FUNCTION animus.work_queue_archive(queue text, p_msg_ids bigint[])
+    RETURNS void
+    VOLATILE
+    LANGUAGE plpgsql
+AS $body$
+BEGIN%s
+    PERFORM pgmq.archive(queue, p_msg_ids);
+END;
+$body$$f$, b_arch);
+    EXECUTE pg_catalog.format($f$
+CREATE OR REPLACE FUNCTION animus.work_queue_set_vt(queue text, p_msg_ids bigint[], p_vts timestamptz[])
+    RETURNS void
+    VOLATILE
+    LANGUAGE plpgsql
+AS $body$
+BEGIN%s
+    EXECUTE pg_catalog.format('UPDATE pgmq.%%I m SET vt = x.vt FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS x(msg_id, vt)
+         WHERE m.msg_id = x.msg_id', 'q_' || queue)
+    USING p_msg_ids, p_vts;
+END;
+$body$$f$, b_vt);
+    REVOKE ALL ON FUNCTION animus.work_queue_send(text, bigint[], timestamptz[], jsonb[], jsonb[]) FROM PUBLIC;
+    REVOKE ALL ON FUNCTION animus.work_queue_create_item(text, uuid, text, text, text, text, jsonb, integer, uuid, integer, timestamptz, jsonb, jsonb, text, integer) FROM PUBLIC;
+    REVOKE ALL ON FUNCTION animus.work_queue_claim(text, integer, timestamptz, text[]) FROM PUBLIC;
+    REVOKE ALL ON FUNCTION animus.work_queue_archive(text, bigint[]) FROM PUBLIC;
+    REVOKE ALL ON FUNCTION animus.work_queue_set_vt(text, bigint[], timestamptz[]) FROM PUBLIC;
+    COMMENT ON FUNCTION animus.work_queue_send(text, bigint[], timestamptz[], jsonb[], jsonb[]) IS
+        'Generated by animus.work_generate_queue_functions (do not edit): inserts messages (ids preallocated) into pgmq.q_<queue>, like pgmq.send_batch. Internal.';
+    COMMENT ON FUNCTION animus.work_queue_create_item(text, uuid, text, text, text, text, jsonb, integer, uuid, integer, timestamptz, jsonb, jsonb, text, integer) IS
+        'Generated by animus.work_generate_queue_functions (do not edit): in one statement, inserts a queued work item (ON CONFLICT on the dedup index: nothing when the key is held) and its message into pgmq.q_<queue> (body {"work_id","work_type"}, the id taken from the queue''s sequence, like pgmq.send), then sends the throttled wake-up if one is due; the concurrency key of the item is p_concurrency_key, else (a queue with a concurrency_param) params ->> concurrency_param; returns the message id, or NULL when the key is held. Raises ZA101 (unknown queue), ZA125 (a key derived from params empty, only white space or over 200 characters). Internal.';
+    COMMENT ON FUNCTION animus.work_queue_claim(text, integer, timestamptz, text[]) IS
+        'Generated by animus.work_generate_queue_functions (do not edit): claims up to p_qty visible messages of pgmq.q_<queue> in (animus_priority desc, vt) order until p_until, like pgmq.read; with p_types only messages whose body work_type is one of them. Internal.';
+    COMMENT ON FUNCTION animus.work_queue_archive(text, bigint[]) IS
+        'Generated by animus.work_generate_queue_functions (do not edit): moves messages of pgmq.q_<queue> to pgmq.a_<queue>, like pgmq.archive. Internal.';
+    COMMENT ON FUNCTION animus.work_queue_set_vt(text, bigint[], timestamptz[]) IS
+        'Generated by animus.work_generate_queue_functions (do not edit): sets the visibility time of messages of pgmq.q_<queue>, like pgmq.set_vt. Internal.';
+END;
+$gen$;
+REVOKE ALL ON FUNCTION animus.work_generate_queue_functions() FROM PUBLIC;
+COMMENT ON FUNCTION animus.work_generate_queue_functions() IS
+'Internal: regenerates animus.work_queue_send / _create_item / _claim / _archive / _set_vt with one static-SQL branch per queue in animus.queues (called by create_queue and drop_queue). Raises nothing of its own.';
+DO $$ BEGIN PERFORM animus.work_generate_queue_functions(); END $$;
+
+-- One error for a bad concurrency_param (create_queue; configure_queue also takes '' = clear).
+CREATE FUNCTION animus.work_check_concurrency_param(concurrency_param text, empty_clears boolean)
+    RETURNS void
+    IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF concurrency_param = '' AND empty_clears THEN
+        RETURN;
+    END IF;
+    IF pg_catalog.char_length(concurrency_param) > 200 OR animus.work_is_blank(concurrency_param) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA129', MESSAGE = 'argument concurrency_param must be 1 to 200 characters, not only white space',
+            DETAIL = pg_catalog.format('concurrency_param = %L', pg_catalog.left(concurrency_param, 100)),
+            HINT = 'Pass the params key whose value is the concurrency key, e.g. concurrency_param => ''tenant'''
+                   || CASE WHEN empty_clears THEN ', or '''' to clear it.' ELSE '.' END;
+    END IF;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.work_check_concurrency_param(text, boolean) FROM PUBLIC;
+COMMENT ON FUNCTION animus.work_check_concurrency_param(text, boolean) IS
+'Internal: raises ZA129 for a concurrency_param that is empty (unless empty_clears), only white space or over 200 characters; NULL passes.';
+
+DROP FUNCTION animus.create_queue(text, interval, double precision, interval, double precision, boolean, interval, boolean);
+DROP FUNCTION animus.configure_queue(text, interval, double precision, interval, double precision, boolean, interval);
+
+CREATE FUNCTION animus.create_queue(
+    queue            text,
+    backoff_base     interval DEFAULT '2 seconds',
+    backoff_factor   double precision DEFAULT 2,
+    backoff_cap      interval DEFAULT '5 minutes',
+    backoff_jitter   double precision DEFAULT 0.25,
+    notify           boolean DEFAULT true,
+    notify_throttle  interval DEFAULT '250 milliseconds',
+    if_not_exists    boolean DEFAULT false,
+    concurrency_param text DEFAULT NULL
+)
+    RETURNS boolean
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    nulls text;
+BEGIN
+    IF queue IS NULL OR queue = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL or empty',
+            HINT = 'Pass a queue name such as ''work''.';
+    END IF;
+    IF queue !~ '^[a-z][a-z0-9_]{0,39}$' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA107', MESSAGE = 'argument queue is not a valid queue name',
+            DETAIL = pg_catalog.format('queue = %L', pg_catalog.left(queue, 100)),
+            HINT = 'Use 1-40 characters of [a-z0-9_], starting with a letter.';
+    END IF;
+    nulls := pg_catalog.concat_ws(', ',
+        CASE WHEN backoff_base IS NULL THEN 'backoff_base' END, CASE WHEN backoff_factor IS NULL THEN 'backoff_factor' END,
+        CASE WHEN backoff_cap IS NULL THEN 'backoff_cap' END, CASE WHEN backoff_jitter IS NULL THEN 'backoff_jitter' END,
+        CASE WHEN notify IS NULL THEN 'notify' END, CASE WHEN notify_throttle IS NULL THEN 'notify_throttle' END,
+        CASE WHEN if_not_exists IS NULL THEN 'if_not_exists' END);
+    IF nulls <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = pg_catalog.format('argument %s must not be NULL', nulls),
+            HINT = 'Leave an argument out to get its default.';
+    END IF;
+    PERFORM animus.work_check_queue_settings(backoff_base, backoff_factor, backoff_cap, backoff_jitter, notify_throttle);
+    PERFORM animus.work_check_concurrency_param(concurrency_param, false);
+    PERFORM 1 FROM animus.queue_admin_lock FOR UPDATE;
+    IF EXISTS (SELECT 1 FROM animus.queues q WHERE q.queue_name = create_queue.queue) THEN
+        IF if_not_exists THEN
+            RETURN false;
+        END IF;
+        RAISE EXCEPTION USING ERRCODE = 'ZA106', MESSAGE = pg_catalog.format('queue %L already exists', queue),
+            HINT = 'Pass if_not_exists => true, or change settings with animus.configure_queue.';
+    END IF;
+    PERFORM pgmq.create(queue);
+    -- Priority order for read_work: pgmq reads by msg_id only, so animus adds this index on the
+    -- pgmq queue table and reads in (priority desc, visible-at) order. Partial: messages of
+    -- priority 0 (no animus_priority header, the common case) are read through pgmq's own vt index
+    -- and cost no entry here, neither when written nor when a claim, retry or heartbeat moves their
+    -- vt. See docs/work-queue.md.
+    EXECUTE pg_catalog.format('CREATE INDEX %I ON pgmq.%I ((headers -> %L) DESC, vt) WHERE (headers -> %L) IS NOT NULL',
+                   'q_' || queue || '_animus_priority', 'q_' || queue, 'animus_priority', 'animus_priority');
+    INSERT INTO animus.queues (queue_name, backoff_base, backoff_factor, backoff_cap, backoff_jitter, notify, notify_throttle, concurrency_param)
+    VALUES (queue, backoff_base, backoff_factor, backoff_cap, backoff_jitter, notify, notify_throttle, concurrency_param);
+    PERFORM animus.work_generate_queue_functions();
+    RETURN true;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.create_queue(text, interval, double precision, interval, double precision, boolean, interval, boolean, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.create_queue(text, interval, double precision, interval, double precision, boolean, interval, boolean, text) TO animus_admin;
+COMMENT ON FUNCTION animus.create_queue(text, interval, double precision, interval, double precision, boolean, interval, boolean, text) IS
+'Creates work queue `queue` (a pgmq queue of the same name plus a priority index on its table) with its retry backoff (delay = min(backoff_cap, backoff_base * backoff_factor^(attempt-1)) * (1 +/- backoff_jitter)) and worker wake-up settings (NOTIFY animus_work, at most once per notify_throttle). concurrency_param: the params key whose value is the concurrency key of an item submitted without one (animus.set_concurrency_limit). Returns true when created, false when it existed and if_not_exists. Who may use the queue: animus.grant_queue (the group roles hold ''*'' until an admin revokes it). Raises ZA001 (queue or a setting NULL/empty, each named), ZA107 (invalid name), ZA002 (a setting out of range, named: backoff_base, backoff_cap, notify_throttle >= 0; backoff_factor >= 1; 0 <= backoff_jitter < 1), ZA106 (exists), ZA129 (concurrency_param empty, only white space or over 200 characters).';
+
+CREATE FUNCTION animus.configure_queue(
+    queue            text,
+    backoff_base     interval DEFAULT NULL,
+    backoff_factor   double precision DEFAULT NULL,
+    backoff_cap      interval DEFAULT NULL,
+    backoff_jitter   double precision DEFAULT NULL,
+    notify           boolean DEFAULT NULL,
+    notify_throttle  interval DEFAULT NULL,
+    concurrency_param text DEFAULT NULL
+)
+    RETURNS animus.queues
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    result animus.queues;
+BEGIN
+    IF queue IS NULL OR queue = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL or empty',
+            HINT = 'Pass the queue to change, e.g. queue => ''work''.';
+    END IF;
+    PERFORM animus.work_check_queue_settings(backoff_base, backoff_factor, backoff_cap, backoff_jitter, notify_throttle);
+    PERFORM animus.work_check_concurrency_param(concurrency_param, true);
+    IF concurrency_param IS NOT NULL THEN
+        -- the generated submit functions derive the key: regenerate them (serialised as create_queue)
+        PERFORM 1 FROM animus.queue_admin_lock FOR UPDATE;
+    END IF;
+    UPDATE animus.queues q SET
+        backoff_base    = coalesce(configure_queue.backoff_base, q.backoff_base),
+        backoff_factor  = coalesce(configure_queue.backoff_factor, q.backoff_factor),
+        backoff_cap     = coalesce(configure_queue.backoff_cap, q.backoff_cap),
+        backoff_jitter  = coalesce(configure_queue.backoff_jitter, q.backoff_jitter),
+        notify          = coalesce(configure_queue.notify, q.notify),
+        notify_throttle = coalesce(configure_queue.notify_throttle, q.notify_throttle),
+        concurrency_param = CASE WHEN configure_queue.concurrency_param IS NULL THEN q.concurrency_param
+                                 ELSE NULLIF(configure_queue.concurrency_param, '') END
+    WHERE q.queue_name = configure_queue.queue
+    RETURNING q.* INTO result;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', queue),
+            HINT = 'List queues with SELECT queue_name FROM animus.queues, or create it with animus.create_queue.';
+    END IF;
+    IF concurrency_param IS NOT NULL THEN
+        PERFORM animus.work_generate_queue_functions();
+    END IF;
+    RETURN result;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.configure_queue(text, interval, double precision, interval, double precision, boolean, interval, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.configure_queue(text, interval, double precision, interval, double precision, boolean, interval, text) TO animus_admin;
+COMMENT ON FUNCTION animus.configure_queue(text, interval, double precision, interval, double precision, boolean, interval, text) IS
+'Changes the retry backoff or wake-up settings of an existing queue (NULL keeps a setting; concurrency_param => '''' clears the derived key) and returns its row. Raises ZA001 (queue NULL or empty), ZA101 (unknown queue), ZA002 (a setting out of range, named), ZA129 (concurrency_param only white space or over 200 characters).';
+
+CREATE OR REPLACE FUNCTION animus.drop_queue(queue text)
+    RETURNS bigint
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    n bigint;
+BEGIN
+    IF queue IS NULL OR queue = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL or empty',
+            HINT = 'Pass the queue to drop.';
+    END IF;
+    PERFORM 1 FROM animus.queue_admin_lock FOR UPDATE;
+    DELETE FROM animus.queues q WHERE q.queue_name = drop_queue.queue;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', queue),
+            HINT = 'List queues with SELECT queue_name FROM animus.queues.';
+    END IF;
+    DELETE FROM animus.work_items w WHERE w.queue_name = drop_queue.queue;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    UPDATE animus.work_items w SET parent_id = NULL
+     WHERE w.parent_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM animus.work_items p WHERE p.id = w.parent_id);
+    -- A queue created later under the same name starts with no grants.
+    DELETE FROM animus.queue_grants g WHERE g.queue_name = drop_queue.queue;
+    -- and with no concurrency state (its limits go with the animus.queues row).
+    DELETE FROM animus.concurrency_held h WHERE h.queue_name = drop_queue.queue;
+    DELETE FROM animus.concurrency_keys s WHERE s.queue_name = drop_queue.queue;
+    PERFORM pgmq.drop_queue(queue);
+    PERFORM animus.work_generate_queue_functions();
+    RETURN n;
+END;
+$$;
+COMMENT ON FUNCTION animus.drop_queue(text) IS
+'Drops a work queue: its work items (all states), its grants, its concurrency limits and state, its pgmq queue and archive. Returns the number of work items deleted. Raises ZA001 (queue NULL or empty), ZA101 (unknown queue).';
+
+-- ==== change work_submit (deploy/work_submit.sql) ====
+-- Deploy animus:work_submit to pg
+-- requires: work_submit@v0.5.0
+-- requires: work_concurrency
+-- requires: work_queues
+
+-- Concurrency keys: submit_work takes concurrency_key and cost (a new signature: the v0.5.0
+-- function is dropped); submit_work_batch takes them as item keys. A NULL key is derived from
+-- params by the queue's concurrency_param (in the generated create_item on the common path).
+
+-- The key of an item created outside the generated create_item (replace-mode follow-ups): the
+-- given key, else params ->> the queue's concurrency_param.
+CREATE FUNCTION animus.work_derive_key(queue text, concurrency_key text, params jsonb)
+    RETURNS text
+    STABLE
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    p text;
+    k text;
+BEGIN
+    IF concurrency_key IS NOT NULL THEN
+        RETURN concurrency_key;
+    END IF;
+    SELECT q.concurrency_param INTO p FROM animus.queues q WHERE q.queue_name = queue;
+    IF p IS NULL THEN
+        RETURN NULL;
+    END IF;
+    k := params ->> p;
+    IF pg_catalog.char_length(k) > 200 OR animus.work_is_blank(k) THEN
+        PERFORM animus.work_check_concurrency_args(k, 1, pg_catalog.format('params ->> %L', p));
+    END IF;
+    RETURN k;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.work_derive_key(text, text, jsonb) FROM PUBLIC;
+COMMENT ON FUNCTION animus.work_derive_key(text, text, jsonb) IS
+'Internal: the concurrency key of a new item of queue: concurrency_key when given, else params ->> the queue''s concurrency_param (NULL when it has none). Raises ZA125 for a derived key that is empty, only white space or over 200 characters.';
+
+-- What submit_work_batch builds per element before inserting: its own type, so that columns
+-- added to animus.work_items later do not change it.
+CREATE TYPE animus.work_batch_item AS (
+    id               uuid,
+    queue_name       text,
+    work_type        text,
+    dedup_key        text,
+    source           text,
+    trigger_info     text,
+    params           jsonb,
+    priority         integer,
+    parent_id        uuid,
+    max_attempts     integer,
+    run_at           timestamptz,
+    trace_context    jsonb,
+    created_at       timestamptz,
+    updated_at       timestamptz,
+    concurrency_key  text,
+    cost             integer
+);
+COMMENT ON TYPE animus.work_batch_item IS 'Internal: an element of submit_work_batch before it is inserted (the fields of animus.work_items it sets).';
+
+DROP FUNCTION animus.submit_work(text, text, jsonb, text, text, integer, uuid, integer, text, interval, timestamptz, text, jsonb);
+
+-- PL/pgSQL prepares each expression once per transaction, so the common path of this function
+-- evaluates as few expressions and statements as it can (one combined argument check, one dedup
+-- probe, one statement writing the row and its message).
+CREATE FUNCTION animus.submit_work(
+    work_type      text,
+    source         text,
+    params         jsonb DEFAULT '{}',
+    dedup_key      text DEFAULT NULL,
+    trigger_info   text DEFAULT NULL,
+    priority       integer DEFAULT 0,
+    parent_id      uuid DEFAULT NULL,
+    max_attempts   integer DEFAULT 5,
+    queue          text DEFAULT 'work',
+    delay          interval DEFAULT '0',
+    run_at         timestamptz DEFAULT NULL,
+    on_duplicate   text DEFAULT 'merge',
+    trace_context  jsonb DEFAULT NULL,
+    concurrency_key text DEFAULT NULL,
+    cost           integer DEFAULT 1
+)
+    RETURNS animus.work_submission
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    -- Always the generic plan: every statement here is a key look-up or a one-row write, so a plan
+    -- made for the call's values is never better. With the default (auto) mode the planner compared
+    -- the generic plan of the dedup probe against custom ones, and once merged rows of hot keys made
+    -- dedup_key look unselective it re-planned the probe in every call (measured: a unique-key
+    -- submit took twice the CPU).
+    SET plan_cache_mode = force_generic_plan
+    -- ... and never a sequential scan: a plan is cached for the session, and one made while
+    -- work_items was (nearly) empty scanned the whole table in every later call (measured: a fresh
+    -- database ran its first minute of submits at 0.6x the speed of the next).
+    SET enable_seqscan = off
+    LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_params  jsonb;
+    v_run_at  timestamptz;
+    v_id      uuid;
+    v_item    animus.work_items;
+    c         animus.work_items;
+    f         animus.work_items;
+    t_id      uuid;
+    t_msg     bigint;
+    v_msg     bigint;
+    t_state   text;
+    tries     integer;
+BEGIN
+    IF submit_work.queue IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL',
+            HINT = 'Pass an existing queue, or leave queue out for the default ''work''.';
+    END IF;
+    IF NOT animus.work_queue_allowed(submit_work.queue) THEN
+        PERFORM animus.work_raise_not_granted(submit_work.queue);
+    END IF;
+    IF submit_work.work_type IS NULL OR animus.work_is_blank(submit_work.work_type) OR submit_work.source IS NULL
+       OR animus.work_is_blank(submit_work.source)
+       OR submit_work.dedup_key = '' OR pg_catalog.octet_length(submit_work.work_type) > 255
+       OR pg_catalog.octet_length(submit_work.dedup_key) > 2000 OR pg_catalog.jsonb_typeof(coalesce(submit_work.params, '{}')) <> 'object'
+       OR pg_catalog.jsonb_typeof(coalesce(submit_work.trace_context, '{}')) <> 'object'
+       OR submit_work.delay < '0' OR submit_work.max_attempts IS NULL OR submit_work.max_attempts NOT BETWEEN 1 AND 1000
+       OR submit_work.priority IS NULL OR submit_work.priority NOT BETWEEN -1000 AND 1000
+       OR submit_work.on_duplicate IS NULL OR submit_work.on_duplicate NOT IN ('merge', 'replace')
+       OR submit_work.cost IS NULL OR submit_work.cost NOT BETWEEN 1 AND 1000000
+       OR pg_catalog.char_length(submit_work.concurrency_key) > 200 OR animus.work_is_blank(submit_work.concurrency_key) THEN
+        PERFORM animus.work_check_submit_args(submit_work.work_type, submit_work.source, coalesce(submit_work.params, '{}'), submit_work.dedup_key,
+            submit_work.priority, submit_work.max_attempts, submit_work.delay, submit_work.on_duplicate, submit_work.trace_context);
+        PERFORM animus.work_check_concurrency_args(submit_work.concurrency_key, submit_work.cost);
+    END IF;
+    IF submit_work.parent_id IS NOT NULL THEN
+        -- A parent in a queue the caller may not use does not exist for it.
+        IF NOT EXISTS (SELECT 1 FROM animus.work_items p WHERE p.id = submit_work.parent_id
+                          AND (p.queue_name = submit_work.queue OR animus.work_queue_allowed(p.queue_name))) THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA102', MESSAGE = 'argument parent_id: no such work item',
+                DETAIL = pg_catalog.format('parent_id = %s', submit_work.parent_id),
+                HINT = 'Pass the id of an existing work item, or NULL.';
+        END IF;
+    END IF;
+
+    LOOP
+        IF submit_work.dedup_key IS NOT NULL AND submit_work.on_duplicate = 'merge' THEN
+            -- Merge into the active key holder, or into its waiting follow-up if there is one (that
+            -- runs after the running item): a probe, then one row, no message. The common case on hot
+            -- keys. A probe that finds nothing (a new key) costs no INSERT set-up (index opens).
+            SELECT cw.id, cw.msg_id, cw.state INTO t_id, t_msg, t_state
+              FROM animus.work_items cw
+             WHERE cw.queue_name = submit_work.queue AND cw.work_type = submit_work.work_type
+               AND cw.dedup_key = submit_work.dedup_key AND cw.state IN ('queued', 'running') AND cw.waits_for IS NULL;
+            IF FOUND THEN
+                IF t_state = 'running' THEN
+                    -- at most one follow-up per item (unique index work_items_waits_for)
+                    SELECT * INTO f FROM animus.work_items fw WHERE fw.waits_for = t_id;
+                    IF FOUND THEN
+                        t_id := f.id;
+                        t_msg := f.msg_id;
+                    END IF;
+                END IF;
+                INSERT INTO animus.work_items AS m (id, queue_name, work_type, dedup_key, source, trigger_info, params, priority,
+                                                    state, merged_into, parent_id, max_attempts, run_at, trace_context)
+                VALUES (animus.work_new_id(), submit_work.queue, submit_work.work_type, submit_work.dedup_key, submit_work.source,
+                        submit_work.trigger_info, coalesce(submit_work.params, '{}'), submit_work.priority, 'merged', t_id,
+                        submit_work.parent_id, submit_work.max_attempts,
+                        greatest(coalesce(submit_work.run_at, pg_catalog.clock_timestamp() + coalesce(submit_work.delay, '0')), pg_catalog.clock_timestamp()),
+                        submit_work.trace_context)
+                RETURNING m.id INTO v_id;
+                RETURN ROW(v_id, 'merged', t_id, t_msg)::animus.work_submission;
+            END IF;
+        END IF;
+        -- Every path below needs these (computed here, not on the merge path: PL/pgSQL prepares each
+        -- expression once per transaction, and the merge path is kept to a minimum of them).
+        v_id := animus.work_new_id();
+        v_params := coalesce(submit_work.params, '{}');
+        v_run_at := greatest(coalesce(submit_work.run_at, pg_catalog.clock_timestamp() + coalesce(submit_work.delay, '0')),
+                             pg_catalog.clock_timestamp());
+        IF submit_work.dedup_key IS NOT NULL AND submit_work.on_duplicate = 'replace' THEN
+            -- replace: lock the key holder (replaces of one key are serialised).
+            SELECT * INTO c FROM animus.work_items cw
+             WHERE cw.queue_name = submit_work.queue AND cw.work_type = submit_work.work_type
+               AND cw.dedup_key = submit_work.dedup_key AND cw.state IN ('queued', 'running') AND cw.waits_for IS NULL
+               FOR UPDATE;
+            IF FOUND THEN
+                IF c.state = 'running' THEN
+                    SELECT * INTO f FROM animus.work_items fw WHERE fw.waits_for = c.id FOR UPDATE;
+                    IF NOT FOUND THEN
+                        -- One running plus one queued: a follow-up that becomes visible when c ends.
+                        INSERT INTO animus.work_items AS w (id, queue_name, work_type, dedup_key, source, trigger_info, params,
+                                                            priority, state, waits_for, parent_id, max_attempts, msg_id, run_at, trace_context,
+                                                            concurrency_key, cost)
+                        VALUES (v_id, submit_work.queue, submit_work.work_type, submit_work.dedup_key, submit_work.source,
+                                submit_work.trigger_info, v_params, submit_work.priority, 'queued', c.id, submit_work.parent_id,
+                                submit_work.max_attempts, pg_catalog.nextval(('pgmq.q_' || submit_work.queue || '_msg_id_seq')::regclass),
+                                v_run_at, submit_work.trace_context,
+                                animus.work_derive_key(submit_work.queue, submit_work.concurrency_key, v_params), submit_work.cost)
+                        RETURNING w.* INTO v_item;
+                        PERFORM animus.work_send_messages(submit_work.queue, ARRAY[v_item], 'infinity');
+                        RETURN ROW(v_id, 'created', v_id, v_item.msg_id)::animus.work_submission;
+                    END IF;
+                    c := f;
+                END IF;
+                -- c is queued (the key holder, or the follow-up of a running item): debounce it.
+                UPDATE animus.work_items w
+                   SET params = v_params, priority = submit_work.priority, run_at = v_run_at,
+                       updated_at = pg_catalog.clock_timestamp()
+                 WHERE w.id = c.id;
+                EXECUTE pg_catalog.format(
+                    'UPDATE pgmq.%I SET vt = $2, headers = NULLIF(CASE WHEN $3 = 0 THEN coalesce(headers, ''{}'') - ''animus_priority''
+                       ELSE coalesce(headers, ''{}'') || pg_catalog.jsonb_build_object(''animus_priority'', $3) END, ''{}'')
+                      WHERE msg_id = $1', 'q_' || submit_work.queue)
+                USING c.msg_id, CASE WHEN c.waits_for IS NULL THEN v_run_at ELSE 'infinity' END, submit_work.priority;
+                INSERT INTO animus.work_items (id, queue_name, work_type, dedup_key, source, trigger_info, params, priority,
+                                               state, merged_into, parent_id, max_attempts, run_at, trace_context)
+                VALUES (v_id, submit_work.queue, submit_work.work_type, submit_work.dedup_key, submit_work.source,
+                        submit_work.trigger_info, v_params, submit_work.priority, 'merged', c.id, submit_work.parent_id,
+                        submit_work.max_attempts, v_run_at, submit_work.trace_context);
+                RETURN ROW(v_id, 'replaced', c.id, c.msg_id)::animus.work_submission;
+            END IF;
+        END IF;
+
+        -- No active key holder: create the item. The item and its message in one statement
+        -- (generated per queue, which also raises ZA101 for an unknown queue and sends the throttled
+        -- wake-up): the item is inserted with ON CONFLICT on the dedup index and its message id from
+        -- the queue's sequence; the message is written only if the item was. Of concurrent inserts
+        -- of one key exactly one succeeds; the others wait for it to commit, see the conflict, write
+        -- nothing and merge on the next turn of the loop.
+        v_msg := animus.work_queue_create_item(submit_work.queue, v_id, submit_work.work_type, submit_work.dedup_key,
+            submit_work.source, submit_work.trigger_info, v_params, submit_work.priority, submit_work.parent_id,
+            submit_work.max_attempts, v_run_at, submit_work.trace_context,
+            CASE WHEN submit_work.trace_context IS NOT NULL
+                 THEN animus.work_message_headers(submit_work.priority, submit_work.trace_context)
+                 WHEN submit_work.priority <> 0 THEN pg_catalog.jsonb_build_object('animus_priority', submit_work.priority) END,
+            submit_work.concurrency_key, submit_work.cost);
+        IF v_msg IS NOT NULL THEN
+            RETURN ROW(v_id, 'created', v_id, v_msg)::animus.work_submission;
+        END IF;
+        -- The key holder changed between the look-up and the insert or lock: try again.
+        tries := coalesce(tries, 0) + 1;
+        IF tries >= 100 THEN
+            RAISE EXCEPTION USING ERRCODE = '40001', MESSAGE = 'submit_work could not settle a dedup race after 100 tries',
+                HINT = 'Retry the transaction.';
+        END IF;
+    END LOOP;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.submit_work(text, text, jsonb, text, text, integer, uuid, integer, text, interval, timestamptz, text, jsonb, text, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.submit_work(text, text, jsonb, text, text, integer, uuid, integer, text, interval, timestamptz, text, jsonb, text, integer)
+    TO animus_producer, animus_admin;
+COMMENT ON FUNCTION animus.submit_work(text, text, jsonb, text, text, integer, uuid, integer, text, interval, timestamptz, text, jsonb, text, integer) IS
+'Submits one work item to queue `queue` and returns (work_id, status, canonical_id, msg_id). status: created (a new item and pgmq message), merged (an active item with the same queue + work_type + dedup_key exists: this submission is recorded as a merged row pointing at it, with its own source/trigger_info/params/trace_context), replaced (on_duplicate => ''replace'': the queued item got this submission''s params, priority and run time; if the item is running, a follow-up item is created that runs after it ends: one running plus one queued). Race-free under concurrency. delay or run_at makes the item invisible until due. trace_context {"traceparent","tracestate"} is stored and carried in the message headers. concurrency_key (1..200 characters; NULL: params ->> the queue''s concurrency_param, if set) puts the item under its key''s limits (animus.set_concurrency_limit: at most max_running running, at most rate cost units started per period); cost (1..1000000, default 1) is what it uses of the rate budget. Key and cost are fixed when the item is created (a merge or replace keeps the item''s). Only to a queue the caller has a grant on (animus.grant_queue). Raises ZA001 (queue NULL; work_type/source NULL, empty or only white space; dedup_key empty), ZA003 (params or trace_context not an object), ZA002 (negative delay, max_attempts not 1..1000, priority not -1000..1000, work_type over 255 or dedup_key over 2000 bytes), ZA004 (unknown on_duplicate), ZA109 (no grant on the queue), ZA101 (unknown queue), ZA102 (unknown parent_id, or one in a queue the caller may not use), ZA125 (concurrency_key, or the key derived from params, empty, only white space or over 200 characters), ZA126 (cost not 1..1000000).';
+
+CREATE OR REPLACE FUNCTION animus.submit_work_batch(
+    items          jsonb,
+    queue          text DEFAULT 'work',
+    on_duplicate   text DEFAULT 'merge',
+    trace_context  jsonb DEFAULT NULL
+)
+    RETURNS TABLE (ord integer, work_id uuid, status text, canonical_id uuid, msg_id bigint)
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+DECLARE
+    q          animus.queues;
+    bad        record;
+    v_ids      uuid[];
+    v_pending  animus.work_batch_item[];
+    v_new      animus.work_items[];
+    r_ids      uuid[] := '{}';
+    r_status   text[] := '{}';
+    r_canon    uuid[] := '{}';
+    r_msg      bigint[] := '{}';
+    m_ids      uuid[];
+    m_canon    uuid[];
+    m_msg      bigint[];
+    tries      integer := 0;
+    n_items    integer;
+BEGIN
+    IF submit_work_batch.queue IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL',
+            HINT = 'Pass an existing queue, or leave queue out for the default ''work''.';
+    END IF;
+    IF items IS NULL OR pg_catalog.jsonb_typeof(items) <> 'array' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA003', MESSAGE = 'argument items must be a JSON array of objects',
+            DETAIL = pg_catalog.format('items is %s', coalesce('a JSON ' || pg_catalog.jsonb_typeof(items), 'NULL')),
+            HINT = 'Pass [{"work_type": ..., "source": ..., "params": {...}, "dedup_key": ...}, ...].';
+    END IF;
+    IF submit_work_batch.trace_context IS NOT NULL AND pg_catalog.jsonb_typeof(submit_work_batch.trace_context) <> 'object' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA003', MESSAGE = 'argument trace_context must be a JSON object or NULL',
+            HINT = 'Pass {"traceparent": "00-...", "tracestate": "..."} (W3C trace context).';
+    END IF;
+    IF on_duplicate IS NULL OR on_duplicate NOT IN ('merge', 'replace') THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA004', MESSAGE = 'argument on_duplicate must be ''merge'' or ''replace''',
+            DETAIL = pg_catalog.format('on_duplicate = %L', on_duplicate),
+            HINT = 'merge keeps the earlier item; replace (debounce) gives it the new params, priority and run time.';
+    END IF;
+    n_items := pg_catalog.jsonb_array_length(items);
+    IF n_items > 10000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA110', MESSAGE = 'argument items has more than 10000 elements',
+            DETAIL = pg_catalog.format('items has %s elements', n_items),
+            HINT = 'Submit at most 10000 items per call: split the batch.';
+    END IF;
+    IF NOT animus.work_queue_allowed(submit_work_batch.queue) THEN
+        PERFORM animus.work_raise_not_granted(submit_work_batch.queue);
+    END IF;
+    SELECT * INTO q FROM animus.queues qq WHERE qq.queue_name = submit_work_batch.queue;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', submit_work_batch.queue),
+            HINT = 'Pass an existing queue (default ''work''), or create it with animus.create_queue.';
+    END IF;
+
+    -- Validate every element first: the first bad one raises and nothing is written.
+    SELECT e.n, pg_catalog.left(p.problem, 5) AS code, pg_catalog.substr(p.problem, 7) AS problem INTO bad
+      FROM pg_catalog.jsonb_array_elements(items) WITH ORDINALITY AS e(item, n)
+      CROSS JOIN (SELECT ARRAY['work_type', 'source', 'params', 'dedup_key', 'trigger_info', 'priority', 'parent_id',
+                               'max_attempts', 'delay', 'trace_context', 'concurrency_key', 'cost'] AS keys) AS known
+      CROSS JOIN LATERAL (SELECT CASE
+          WHEN pg_catalog.jsonb_typeof(e.item) <> 'object' THEN 'ZA003:is not a JSON object'
+          WHEN EXISTS (SELECT 1 FROM pg_catalog.jsonb_object_keys(e.item) AS k(key) WHERE k.key <> ALL (known.keys))
+               THEN 'ZA111:unknown key ' || (SELECT pg_catalog.format('%L', pg_catalog.left(k.key, 60))
+                                               FROM pg_catalog.jsonb_object_keys(e.item) AS k(key)
+                                              WHERE k.key <> ALL (known.keys) ORDER BY k.key LIMIT 1)
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'work_type') IS DISTINCT FROM 'string' OR animus.work_is_blank(e.item ->> 'work_type') THEN 'ZA001:work_type is missing, not a string, empty or only white space'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'source') IS DISTINCT FROM 'string' OR animus.work_is_blank(e.item ->> 'source') THEN 'ZA001:source is missing, not a string, empty or only white space'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'dedup_key') NOT IN ('string', 'null') OR e.item ->> 'dedup_key' = '' THEN 'ZA001:dedup_key is not a non-empty string'
+          WHEN pg_catalog.octet_length(e.item ->> 'work_type') > 255 THEN 'ZA002:work_type is longer than 255 bytes'
+          WHEN pg_catalog.octet_length(e.item ->> 'dedup_key') > 2000 THEN 'ZA002:dedup_key is longer than 2000 bytes'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'params') NOT IN ('object', 'null') THEN 'ZA003:params is not a JSON object'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'trace_context') NOT IN ('object', 'null') THEN 'ZA003:trace_context is not a JSON object'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'trigger_info') NOT IN ('string', 'null') THEN 'ZA003:trigger_info is not a string'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'delay') NOT IN ('number', 'null') OR (e.item ->> 'delay')::numeric < 0 THEN 'ZA002:delay (seconds) is not a number >= 0'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'max_attempts') = 'number'
+               AND (e.item ->> 'max_attempts')::numeric <> pg_catalog.trunc((e.item ->> 'max_attempts')::numeric) THEN 'ZA112:max_attempts is not an integer'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'priority') = 'number'
+               AND (e.item ->> 'priority')::numeric <> pg_catalog.trunc((e.item ->> 'priority')::numeric) THEN 'ZA112:priority is not an integer'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'max_attempts') NOT IN ('number', 'null') OR (e.item ->> 'max_attempts')::numeric NOT BETWEEN 1 AND 1000 THEN 'ZA002:max_attempts is not a number between 1 and 1000'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'priority') NOT IN ('number', 'null') OR (e.item ->> 'priority')::numeric NOT BETWEEN -1000 AND 1000 THEN 'ZA002:priority is not a number between -1000 and 1000'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'concurrency_key') NOT IN ('string', 'null')
+               OR pg_catalog.char_length(e.item ->> 'concurrency_key') > 200 OR animus.work_is_blank(e.item ->> 'concurrency_key')
+               THEN 'ZA125:concurrency_key is not a string of 1 to 200 characters (not only white space)'
+          WHEN q.concurrency_param IS NOT NULL AND e.item ->> 'concurrency_key' IS NULL
+               AND (pg_catalog.char_length(e.item -> 'params' ->> q.concurrency_param) > 200 OR animus.work_is_blank(e.item -> 'params' ->> q.concurrency_param))
+               THEN 'ZA125:' || pg_catalog.format('params ->> %L', q.concurrency_param) || ' (the concurrency key) is not 1 to 200 characters (not only white space)'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'cost') = 'number'
+               AND (e.item ->> 'cost')::numeric <> pg_catalog.trunc((e.item ->> 'cost')::numeric) THEN 'ZA112:cost is not an integer'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'cost') NOT IN ('number', 'null') OR (e.item ->> 'cost')::numeric NOT BETWEEN 1 AND 1000000 THEN 'ZA126:cost is not a number between 1 and 1000000'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'parent_id') NOT IN ('string', 'null') THEN 'ZA102:parent_id is not a uuid string'
+          WHEN e.item ->> 'parent_id' IS NOT NULL
+               AND (e.item ->> 'parent_id' !~* '^[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12}$'
+                    OR NOT EXISTS (SELECT 1 FROM animus.work_items pw WHERE pw.id = (e.item ->> 'parent_id')::uuid
+                                      AND (pw.queue_name = submit_work_batch.queue OR animus.work_queue_allowed(pw.queue_name))))
+               THEN 'ZA102:parent_id is not an existing work item'
+          END AS problem) AS p
+     WHERE p.problem IS NOT NULL
+     ORDER BY e.n
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = bad.code,
+            MESSAGE = pg_catalog.format('argument items: item %s: %s', bad.n, bad.problem),
+            DETAIL = 'Items are numbered from 1, as ord in the result. Nothing was submitted.',
+            HINT = pg_catalog.format('Fix item %s (%s). ', bad.n, bad.problem) || 'Each element: {"work_type": text, "source": text, "params": object, "dedup_key": text, "trigger_info": text, "priority": int, "parent_id": uuid, "max_attempts": int, "delay": seconds, "trace_context": object, "concurrency_key": text, "cost": int}.';
+    END IF;
+
+    IF on_duplicate = 'replace' THEN
+        -- Debounce needs row locks per key: the batch runs submit_work item by item (slower path).
+        RETURN QUERY
+        SELECT e.n::integer, s.work_id, s.status, s.canonical_id, s.msg_id
+          FROM pg_catalog.jsonb_array_elements(items) WITH ORDINALITY AS e(item, n)
+          CROSS JOIN LATERAL animus.submit_work(
+              work_type => e.item ->> 'work_type', source => e.item ->> 'source',
+              params => coalesce(e.item -> 'params', '{}'), dedup_key => e.item ->> 'dedup_key',
+              trigger_info => e.item ->> 'trigger_info', priority => coalesce((e.item ->> 'priority')::numeric::integer, 0),
+              parent_id => (e.item ->> 'parent_id')::uuid, max_attempts => coalesce((e.item ->> 'max_attempts')::numeric::integer, 5),
+              queue => submit_work_batch.queue, delay => coalesce((e.item ->> 'delay')::numeric, 0) * interval '1 second',
+              on_duplicate => 'replace',
+              concurrency_key => e.item ->> 'concurrency_key', cost => coalesce((e.item ->> 'cost')::numeric::integer, 1),
+              trace_context => coalesce(e.item -> 'trace_context', submit_work_batch.trace_context)) AS s
+         ORDER BY e.n;
+        RETURN;
+    END IF;
+
+    -- ROW(...) in the field order of animus.work_batch_item (faster than jsonb_populate_record).
+    SELECT pg_catalog.array_agg((w.r).id ORDER BY w.n), pg_catalog.array_agg(w.r ORDER BY w.n)
+      INTO v_ids, v_pending
+      FROM (SELECT e.n, ROW(
+                animus.work_new_id(),                                               -- id
+                submit_work_batch.queue,                                            -- queue_name
+                e.item ->> 'work_type', e.item ->> 'dedup_key', e.item ->> 'source', e.item ->> 'trigger_info',
+                coalesce(e.item -> 'params', '{}'),                                 -- params
+                coalesce((e.item ->> 'priority')::numeric::integer, 0),            -- priority
+                (e.item ->> 'parent_id')::uuid,                                     -- parent_id
+                coalesce((e.item ->> 'max_attempts')::numeric::integer, 5),        -- max_attempts
+                pg_catalog.clock_timestamp() + coalesce((e.item ->> 'delay')::numeric, 0) * interval '1 second', -- run_at
+                coalesce(e.item -> 'trace_context', submit_work_batch.trace_context),
+                pg_catalog.clock_timestamp(), pg_catalog.clock_timestamp(),         -- created_at, updated_at
+                coalesce(e.item ->> 'concurrency_key', e.item -> 'params' ->> q.concurrency_param), -- concurrency_key
+                coalesce((e.item ->> 'cost')::numeric::integer, 1)                 -- cost
+              )::animus.work_batch_item AS r
+              FROM pg_catalog.jsonb_array_elements(items) WITH ORDINALITY AS e(item, n)) AS w;
+    IF v_ids IS NULL THEN
+        RETURN;
+    END IF;
+
+    WHILE pg_catalog.cardinality(v_pending) > 0 LOOP
+        tries := tries + 1;
+        -- Input order decides which of two equal keys in the batch becomes the canonical item.
+        WITH ins AS (
+            INSERT INTO animus.work_items AS w (id, queue_name, work_type, dedup_key, source, trigger_info, params, priority,
+                                                state, parent_id, attempts, max_attempts, msg_id, run_at, trace_context,
+                                                created_at, updated_at, concurrency_key, cost)
+            SELECT p.id, p.queue_name, p.work_type, p.dedup_key, p.source, p.trigger_info, p.params, p.priority,
+                   'queued', p.parent_id, 0, p.max_attempts,
+                   pg_catalog.nextval(('pgmq.q_' || submit_work_batch.queue || '_msg_id_seq')::regclass),
+                   p.run_at, p.trace_context, p.created_at, p.updated_at, p.concurrency_key, p.cost
+              FROM pg_catalog.unnest(v_pending) WITH ORDINALITY AS p
+             ORDER BY p.ordinality
+            ON CONFLICT (queue_name, work_type, dedup_key) WHERE state IN ('queued', 'running') AND waits_for IS NULL AND dedup_key IS NOT NULL
+            DO NOTHING
+            RETURNING w.*
+        )
+        SELECT pg_catalog.array_agg(ins::animus.work_items) INTO v_new FROM ins;
+        IF v_new IS NOT NULL THEN
+            PERFORM animus.work_send_messages(submit_work_batch.queue, v_new);
+            r_ids := r_ids || (SELECT pg_catalog.array_agg(x.id) FROM pg_catalog.unnest(v_new) x);
+            r_status := r_status || pg_catalog.array_fill('created'::text, ARRAY[pg_catalog.cardinality(v_new)]);
+            r_canon := r_canon || (SELECT pg_catalog.array_agg(x.id) FROM pg_catalog.unnest(v_new) x);
+            r_msg := r_msg || (SELECT pg_catalog.array_agg(x.msg_id) FROM pg_catalog.unnest(v_new) x);
+            v_pending := ARRAY(SELECT p FROM pg_catalog.unnest(v_pending) AS p
+                                WHERE p.id <> ALL (SELECT x.id FROM pg_catalog.unnest(v_new) x));
+        END IF;
+        EXIT WHEN pg_catalog.cardinality(v_pending) = 0;
+
+        -- The rest are duplicates of a key holder (from before, or earlier in this batch).
+        WITH tgt AS (
+            SELECT p.*, t.tid, t.tmsg
+              FROM pg_catalog.unnest(v_pending) AS p
+              JOIN LATERAL (SELECT coalesce(fw.id, cw.id) AS tid, coalesce(fw.msg_id, cw.msg_id) AS tmsg
+                              FROM animus.work_items cw
+                              LEFT JOIN animus.work_items fw ON fw.waits_for = cw.id
+                             WHERE cw.queue_name = p.queue_name AND cw.work_type = p.work_type
+                               AND cw.dedup_key = p.dedup_key AND cw.state IN ('queued', 'running')
+                               AND cw.waits_for IS NULL) AS t ON true
+        ), mins AS (
+            INSERT INTO animus.work_items (id, queue_name, work_type, dedup_key, source, trigger_info, params, priority,
+                                           state, merged_into, parent_id, attempts, max_attempts, run_at, trace_context,
+                                           created_at, updated_at)
+            SELECT g.id, g.queue_name, g.work_type, g.dedup_key, g.source, g.trigger_info, g.params, g.priority,
+                   'merged', g.tid, g.parent_id, 0, g.max_attempts, g.run_at, g.trace_context,
+                   g.created_at, g.updated_at
+              FROM tgt g
+            RETURNING id
+        )
+        SELECT pg_catalog.array_agg(g.id), pg_catalog.array_agg(g.tid), pg_catalog.array_agg(g.tmsg)
+          INTO m_ids, m_canon, m_msg
+          FROM tgt g;
+        IF m_ids IS NOT NULL THEN
+            r_ids := r_ids || m_ids;
+            r_status := r_status || pg_catalog.array_fill('merged'::text, ARRAY[pg_catalog.cardinality(m_ids)]);
+            r_canon := r_canon || m_canon;
+            r_msg := r_msg || m_msg;
+            v_pending := ARRAY(SELECT p FROM pg_catalog.unnest(v_pending) AS p WHERE p.id <> ALL (m_ids));
+        END IF;
+        IF tries >= 100 THEN
+            RAISE EXCEPTION USING ERRCODE = '40001', MESSAGE = 'submit_work_batch could not settle a dedup race after 100 tries',
+                HINT = 'Retry the transaction.';
+        END IF;
+    END LOOP;
+
+    PERFORM animus.work_wake(submit_work_batch.queue);   -- one UPDATE per batch: it checks notify and the throttle
+    RETURN QUERY
+    SELECT a.n::integer, a.id, r.status, r.canon, r.msg
+      FROM pg_catalog.unnest(v_ids) WITH ORDINALITY AS a(id, n)
+      JOIN ROWS FROM (pg_catalog.unnest(r_ids), pg_catalog.unnest(r_status), pg_catalog.unnest(r_canon), pg_catalog.unnest(r_msg)) AS r(id, status, canon, msg) ON r.id = a.id
+     ORDER BY a.n;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.submit_work_batch(jsonb, text, text, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.submit_work_batch(jsonb, text, text, jsonb) TO animus_producer, animus_admin;
+COMMENT ON FUNCTION animus.submit_work_batch(jsonb, text, text, jsonb) IS
+'Submits many work items in one call: items is a JSON array of {"work_type","source","params","dedup_key","trigger_info","priority","parent_id","max_attempts","delay" (seconds),"trace_context","concurrency_key","cost"} (concurrency_key and cost as in submit_work: NULL key = params ->> the queue''s concurrency_param, if set). Returns one row per element, in input order (ord from 1): work_id, status (created | merged | replaced), canonical_id, msg_id. Deduplicates against active items and within the batch (the first element with a key is the canonical one). trace_context is the default for elements without one. At most 10000 elements; only to a queue the caller has a grant on. Raises ZA001 (queue NULL; work_type/source missing, empty or only white space), ZA003 (items not an array, an element or its params/trace_context not an object), ZA110 (more than 10000 elements), ZA111 (an element has an unknown key, e.g. dedupe_key), ZA112 (max_attempts, priority or cost not an integer), ZA125 (a concurrency key, given or derived, empty, only white space or over 200 characters), ZA126 (cost not 1..1000000), ZA002 (delay, max_attempts or priority out of range, work_type over 255 or dedup_key over 2000 bytes), ZA004 (unknown on_duplicate), ZA109 (no grant on the queue), ZA101 (unknown queue), ZA102 (unknown parent_id, or one in a queue the caller may not use); the message and HINT name the element (from 1) and the key; nothing is written when it raises.';
+
+-- ==== change work_lifecycle (deploy/work_lifecycle.sql) ====
+-- Deploy animus:work_lifecycle to pg
+-- requires: work_lifecycle@v0.5.0
+-- requires: work_concurrency
+-- requires: work_submit
+
+-- Concurrency keys: read_work admits the claimed items that have a key through
+-- animus.work_key_admit (items without a key take the v0.5.0 path: one FILTER more per aggregate);
+-- every way out of running (complete_work, fail_work, cancel_work, read_work's dead path) wakes held
+-- items of the item's key through animus.work_key_wake, after the item's update and in the same
+-- transaction.
+
+CREATE OR REPLACE FUNCTION animus.read_work(
+    queue       text DEFAULT 'work',
+    vt          interval DEFAULT '30 seconds',
+    qty         integer DEFAULT 1,
+    work_types  text[] DEFAULT NULL
+)
+    RETURNS TABLE (
+        work_id        uuid,
+        queue_name     text,
+        work_type      text,
+        dedup_key      text,
+        params         jsonb,
+        priority       integer,
+        attempts       integer,
+        max_attempts   integer,
+        msg_id         bigint,
+        parent_id      uuid,
+        source         text,
+        trigger_info   text,
+        trace_context  jsonb,
+        requesters        jsonb,
+        requesters_total  bigint,
+        created_at        timestamptz,
+        visible_until     timestamptz
+    )
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    SET plan_cache_mode = force_generic_plan
+    SET enable_seqscan = off
+    -- Every statement here looks rows up by key (message ids, work ids, merged_into of the claimed
+    -- items). With hot keys the planner expects thousands of merged rows per item and picks a bitmap
+    -- scan for the requesters sub-query, whose per-item set-up (~150 us on PostgreSQL 18) dominated a
+    -- qty => 100 read; plain index scans cost a few us per item.
+    SET enable_bitmapscan = off
+    LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_until    timestamptz;
+    m_ids      bigint[];
+    m_work     uuid[];
+    c_ids      uuid[];
+    c_msgs     bigint[];
+    d_ids      uuid[];
+    to_archive bigint[];
+    seen       bigint[];
+    rest       bigint[];
+    k_ids      uuid[];
+    k_msgs     bigint[];
+    k_keys     text[];
+    k_costs    integer[];
+    k_prios    integer[];
+    k_running  boolean[];
+    d_keys     text[];
+    adm        record;
+BEGIN
+    IF read_work.queue IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL',
+            HINT = 'Pass an existing queue, or leave queue out for the default ''work''.';
+    END IF;
+    IF NOT animus.work_queue_allowed(read_work.queue) THEN
+        PERFORM animus.work_raise_not_granted(read_work.queue);
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM animus.queues q WHERE q.queue_name = read_work.queue) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', read_work.queue),
+            HINT = 'Pass an existing queue (default ''work'').';
+    END IF;
+    IF read_work.vt IS NULL OR read_work.vt <= '0' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument vt (visibility timeout) must be positive',
+            DETAIL = pg_catalog.format('vt = %s', coalesce(read_work.vt::text, 'NULL')),
+            HINT = 'Pass a visibility timeout longer than the work takes, e.g. vt => ''30 seconds'', and heartbeat to extend it.';
+    END IF;
+    IF read_work.qty IS NULL OR read_work.qty NOT BETWEEN 1 AND 10000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument qty must be between 1 and 10000',
+            DETAIL = pg_catalog.format('qty = %s', coalesce(read_work.qty::text, 'NULL')),
+            HINT = 'Pass how many items to claim at most.';
+    END IF;
+    IF read_work.work_types IS NOT NULL THEN
+        IF pg_catalog.cardinality(read_work.work_types) > 100 THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA110', MESSAGE = 'argument work_types has more than 100 elements',
+                DETAIL = pg_catalog.format('work_types has %s elements', pg_catalog.cardinality(read_work.work_types)),
+                HINT = 'Pass at most 100 work types, or NULL for every type.';
+        END IF;
+        IF pg_catalog.cardinality(read_work.work_types) = 0 OR pg_catalog.array_position(read_work.work_types, NULL) IS NOT NULL THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_types must be NULL or a non-empty array without NULL',
+                DETAIL = pg_catalog.format('work_types = %s', pg_catalog.left(read_work.work_types::text, 200)),
+                HINT = 'Pass the work types this worker handles, e.g. work_types => ARRAY[''engage''], or NULL for every type.';
+        END IF;
+    END IF;
+    v_until := pg_catalog.clock_timestamp() + read_work.vt;
+
+    -- Claim visible messages in priority order, as pgmq.read does (FOR UPDATE SKIP LOCKED, vt and
+    -- read_ct updated) but ordered by (animus_priority desc, vt) using the index create_queue made.
+    SELECT pg_catalog.array_agg(c.msg_id),
+           pg_catalog.array_agg(CASE WHEN c.work_id ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN c.work_id::uuid END)
+      INTO m_ids, m_work
+      FROM animus.work_queue_claim(read_work.queue, read_work.qty, v_until, read_work.work_types) AS c;
+    IF m_ids IS NULL THEN
+        RETURN;
+    END IF;
+
+    -- Lock the items without waiting (a reader never waits, so it is never part of a deadlock).
+    -- queued/running with attempts left -> claimed (running, another attempt); out of attempts ->
+    -- dead; any other state (cancelled, ended) -> the stale message is archived.
+    WITH m AS (
+        SELECT * FROM ROWS FROM (pg_catalog.unnest(m_ids), pg_catalog.unnest(m_work)) AS m(msg_id, work_id)
+    ), l AS (
+        SELECT w.id, w.state IN ('queued', 'running') AS active, w.attempts - w.released < w.max_attempts AS left, m.msg_id,
+               w.concurrency_key AS key, w.cost, w.priority, w.state = 'running' AS running
+          FROM m JOIN animus.work_items w ON w.id = m.work_id AND w.queue_name = read_work.queue
+           FOR UPDATE OF w SKIP LOCKED
+    )
+    SELECT coalesce(pg_catalog.array_agg(l.id) FILTER (WHERE l.active AND l.left AND l.key IS NULL), '{}'),
+           coalesce(pg_catalog.array_agg(l.msg_id) FILTER (WHERE l.active AND l.left AND l.key IS NULL), '{}'),
+           coalesce(pg_catalog.array_agg(l.id) FILTER (WHERE l.active AND NOT l.left), '{}'),
+           coalesce(pg_catalog.array_agg(l.msg_id) FILTER (WHERE NOT (l.active AND l.left)), '{}'),
+           coalesce(pg_catalog.array_agg(l.msg_id), '{}'),
+           -- items with a concurrency key: admitted below (in priority, then message order)
+           pg_catalog.array_agg(l.id ORDER BY l.priority DESC, l.msg_id) FILTER (WHERE l.active AND l.left AND l.key IS NOT NULL),
+           pg_catalog.array_agg(l.msg_id ORDER BY l.priority DESC, l.msg_id) FILTER (WHERE l.active AND l.left AND l.key IS NOT NULL),
+           pg_catalog.array_agg(l.key ORDER BY l.priority DESC, l.msg_id) FILTER (WHERE l.active AND l.left AND l.key IS NOT NULL),
+           pg_catalog.array_agg(l.cost ORDER BY l.priority DESC, l.msg_id) FILTER (WHERE l.active AND l.left AND l.key IS NOT NULL),
+           pg_catalog.array_agg(l.priority ORDER BY l.priority DESC, l.msg_id) FILTER (WHERE l.active AND l.left AND l.key IS NOT NULL),
+           pg_catalog.array_agg(l.running ORDER BY l.priority DESC, l.msg_id) FILTER (WHERE l.active AND l.left AND l.key IS NOT NULL),
+           pg_catalog.array_agg(DISTINCT l.key) FILTER (WHERE l.active AND NOT l.left AND l.running AND l.key IS NOT NULL)
+      INTO c_ids, c_msgs, d_ids, to_archive, seen, k_ids, k_msgs, k_keys, k_costs, k_prios, k_running, d_keys
+      FROM l;
+
+    IF pg_catalog.cardinality(d_ids) > 0 THEN
+        UPDATE animus.work_items w
+           SET state = 'dead', resolved_at = pg_catalog.clock_timestamp(), updated_at = pg_catalog.clock_timestamp(),
+               error = pg_catalog.format('attempt %s of %s timed out: the visibility timeout expired without complete_work or fail_work%s',
+                                         w.attempts - w.released, w.max_attempts, ' (last error: ' || w.error || ')')
+         WHERE w.id = ANY (d_ids);
+        PERFORM animus.work_release_followups(d_ids);
+        IF d_keys IS NOT NULL THEN
+            -- a running item of a key died: its slot is free
+            PERFORM animus.work_key_wake(read_work.queue, d_keys);
+        END IF;
+    END IF;
+    IF pg_catalog.cardinality(seen) < pg_catalog.cardinality(m_ids) THEN
+        -- Messages without a work item are archived; those whose item another session holds locked
+        -- (being cancelled, replaced, completed) are made visible again at once.
+        to_archive := to_archive || ARRAY(SELECT x FROM pg_catalog.unnest(m_ids) WITH ORDINALITY AS u(x, n)
+                                           WHERE x <> ALL (seen)
+                                             AND NOT EXISTS (SELECT 1 FROM animus.work_items w WHERE w.id = m_work[n]));
+        rest := ARRAY(SELECT x FROM pg_catalog.unnest(m_ids) AS x WHERE x <> ALL (seen) AND x <> ALL (to_archive));
+        IF pg_catalog.cardinality(rest) > 0 THEN
+            EXECUTE pg_catalog.format('UPDATE pgmq.%I SET vt = pg_catalog.clock_timestamp() WHERE msg_id = ANY ($1)', 'q_' || read_work.queue)
+            USING rest;
+        END IF;
+    END IF;
+    IF pg_catalog.cardinality(to_archive) > 0 THEN
+        PERFORM animus.work_queue_archive(read_work.queue, to_archive);
+    END IF;
+    IF k_ids IS NOT NULL THEN
+        -- Concurrency keys: admit what fits the keys' limits; the rest is held or deferred.
+        SELECT * INTO adm FROM animus.work_key_admit(read_work.queue, k_ids, k_msgs, k_keys, k_costs, k_prios, k_running);
+        c_ids := c_ids || adm.admit_ids;
+        c_msgs := c_msgs || adm.admit_msgs;
+    END IF;
+    IF pg_catalog.cardinality(c_ids) = 0 THEN
+        RETURN;
+    END IF;
+
+    RETURN QUERY
+    WITH u AS (
+        UPDATE animus.work_items w
+           SET state = 'running', attempts = w.attempts + 1, msg_id = x.msg_id,
+               started_at = pg_catalog.clock_timestamp(), heartbeat_at = pg_catalog.clock_timestamp(),
+               updated_at = pg_catalog.clock_timestamp()
+          FROM ROWS FROM (pg_catalog.unnest(c_ids), pg_catalog.unnest(c_msgs)) AS x(id, msg_id)
+         WHERE w.id = x.id
+        RETURNING w.*
+    )
+    -- requesters: the canonical submission and the first 99 merged ones (read in order from the
+    -- index work_items_merged_into_order); requesters_total counts them all. get_work and
+    -- get_work_submissions page through the rest.
+    SELECT u.id, u.queue_name, u.work_type, u.dedup_key, u.params, u.priority, u.attempts, u.max_attempts,
+           u.msg_id, u.parent_id, u.source, u.trigger_info, u.trace_context,
+           pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
+               'work_id', u.id, 'source', u.source, 'trigger_info', u.trigger_info,
+               'trace_context', u.trace_context, 'submitted_at', u.created_at))
+           || coalesce((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                                   'work_id', r.id, 'source', r.source, 'trigger_info', r.trigger_info,
+                                   'trace_context', r.trace_context, 'submitted_at', r.created_at)
+                               ORDER BY r.created_at, r.id)
+                          FROM (SELECT r.id, r.source, r.trigger_info, r.trace_context, r.created_at
+                                  FROM animus.work_items r WHERE r.merged_into = u.id
+                                 ORDER BY r.created_at, r.id LIMIT 99) r), '[]'),
+           1 + (SELECT count(*) FROM animus.work_items r WHERE r.merged_into = u.id),
+           u.created_at, v_until
+      FROM u
+     ORDER BY u.priority DESC, u.run_at;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.read_work(text, interval, integer, text[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.read_work(text, interval, integer, text[]) TO animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.read_work(text, interval, integer, text[]) IS
+'Claims up to qty visible work items of queue `queue` for vt (pgmq visibility timeout, an interval: vt => ''30 seconds'' or vt => 30 * interval ''1 second''; an integer vt matches no function, 42883): higher priority first, then earliest due. work_types (at most 100; NULL = every type) claims only items of those types: the others stay queued for a worker that handles them and count in queue_stats. Claimed items become running and count an attempt; an item whose last attempt timed out (worker died) becomes dead instead; messages of cancelled or ended items are archived and never returned. Items with a concurrency key are returned only within their key''s limits (animus.set_concurrency_limit): over max_running they are held until an item of the key leaves running, over the rate they become visible at the next window; a re-claim of a timed-out running item keeps its slot. Returns the items with their trace_context, requesters (the canonical submission and the first 99 merged ones, oldest first: work_id, source, trigger_info, trace_context, submitted_at) and requesters_total (all of them; animus.get_work_submissions pages through every one). May return fewer than qty. Only on a queue the caller has a grant on. Raises ZA001 (queue NULL, work_types empty or with a NULL), ZA109 (no grant on the queue), ZA101 (unknown queue), ZA002 (vt not positive, qty not 1..10000), ZA110 (more than 100 work_types).';
+
+
+-- complete ------------------------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION animus.complete_work(work_ids uuid[], outcomes jsonb[] DEFAULT NULL, attempts integer[] DEFAULT NULL)
+    RETURNS TABLE (work_id uuid, completed boolean)
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    SET plan_cache_mode = force_generic_plan
+    SET enable_seqscan = off
+    LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+DECLARE
+    done    uuid[];
+    r       record;
+    scope   text[];
+BEGIN
+    IF work_ids IS NULL OR pg_catalog.array_position(work_ids, NULL) IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_ids must not be NULL or contain NULL',
+            HINT = 'Pass the ids returned by read_work.';
+    END IF;
+    IF pg_catalog.cardinality(work_ids) > 10000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA110', MESSAGE = 'argument work_ids has more than 10000 elements',
+            DETAIL = pg_catalog.format('work_ids has %s elements', pg_catalog.cardinality(work_ids)),
+            HINT = 'Complete at most 10000 items per call.';
+    END IF;
+    scope := animus.work_queue_scope();
+    IF outcomes IS NOT NULL AND pg_catalog.cardinality(outcomes) <> pg_catalog.cardinality(work_ids) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument outcomes must have one element per work id',
+            DETAIL = pg_catalog.format('%s work ids, %s outcomes', pg_catalog.cardinality(work_ids), pg_catalog.cardinality(outcomes)),
+            HINT = 'Pass outcomes => NULL, or an array as long as work_ids.';
+    END IF;
+    IF complete_work.attempts IS NOT NULL AND pg_catalog.cardinality(complete_work.attempts) <> pg_catalog.cardinality(work_ids) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument attempts must have one element per work id',
+            DETAIL = pg_catalog.format('%s work ids, %s attempts', pg_catalog.cardinality(work_ids), pg_catalog.cardinality(complete_work.attempts)),
+            HINT = 'Pass attempts => NULL (no fencing), or the attempts read_work returned, aligned with work_ids.';
+    END IF;
+    done := '{}';
+    FOR r IN
+        WITH u AS (
+            UPDATE animus.work_items w
+               SET state = 'completed', outcome = i.outcome, resolved_at = pg_catalog.clock_timestamp(),
+                   updated_at = pg_catalog.clock_timestamp(),
+                   duration_ms = extract(epoch FROM pg_catalog.clock_timestamp() - w.started_at) * 1000
+              FROM ROWS FROM (pg_catalog.unnest(work_ids), pg_catalog.unnest(outcomes), pg_catalog.unnest(complete_work.attempts)) AS i(id, outcome, attempt)
+             WHERE w.id = i.id AND w.state = 'running' AND (i.attempt IS NULL OR w.attempts = i.attempt)
+            RETURNING w.id, w.queue_name, w.msg_id, w.concurrency_key
+        )
+        SELECT u.queue_name, pg_catalog.array_agg(u.id) AS ids, pg_catalog.array_agg(u.msg_id) AS msg_ids,
+               pg_catalog.array_agg(u.concurrency_key) FILTER (WHERE u.concurrency_key IS NOT NULL) AS keys
+          FROM u GROUP BY u.queue_name
+    LOOP
+        -- Items of a queue the caller may not use are unknown to it (the raise undoes the UPDATE).
+        IF NOT (r.queue_name = ANY (scope) OR '*' = ANY (scope)) THEN
+            PERFORM animus.work_raise_unknown(r.ids[1], 'work_ids', 'complete_work');
+        END IF;
+        PERFORM animus.work_queue_archive(r.queue_name, r.msg_ids);
+        IF r.keys IS NOT NULL THEN
+            PERFORM animus.work_key_wake(r.queue_name, r.keys);   -- slots freed: wake held items of the keys
+        END IF;
+        done := done || r.ids;
+    END LOOP;
+    IF pg_catalog.cardinality(done) < pg_catalog.cardinality(work_ids) THEN
+        PERFORM animus.work_raise_unsettled(work_ids, complete_work.attempts, done, 'complete_work');
+    END IF;
+    IF pg_catalog.cardinality(done) > 0 THEN
+        PERFORM animus.work_release_followups(done);
+    END IF;
+    RETURN QUERY SELECT i, i = ANY (done) FROM pg_catalog.unnest(work_ids) AS i;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.complete_work(uuid[], jsonb[], integer[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.complete_work(uuid[], jsonb[], integer[]) TO animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.complete_work(uuid[], jsonb[], integer[]) IS
+'Batch form for consumers: completes every running item of work_ids (outcomes[i] stored as outcome of work_ids[i]) and archives their messages in one call; returns (work_id, completed) per input id, completed = false for an item that was not running (cancelled, already ended, timed out and requeued), which is left unchanged. Merged duplicates resolve with their canonical item; held items of the completed items'' concurrency keys are woken (animus.work_key_wake). Claim fencing: attempts[i] (the attempts read_work returned; NULL element = no check) must still be the item''s attempt count, else the item was claimed again since and the call raises ZA108. At most 10000 ids; only items of queues the caller has a grant on (others are unknown to it). Raises ZA001 (work_ids NULL or with a NULL), ZA110 (more than 10000 ids), ZA002 (outcomes or attempts length differs), ZA102 (an unknown id, or one in a queue the caller may not use), ZA108 (a stale claim); nothing is written when it raises.';
+
+CREATE OR REPLACE FUNCTION animus.complete_work(work_id uuid, outcome jsonb DEFAULT NULL, attempt integer DEFAULT NULL)
+    RETURNS boolean
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    SET plan_cache_mode = force_generic_plan
+    SET enable_seqscan = off
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_queue text;
+    v_msg   bigint;
+    v_key   text;
+BEGIN
+    IF work_id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_id must not be NULL', HINT = 'Pass the id returned by read_work.';
+    END IF;
+    UPDATE animus.work_items w
+       SET state = 'completed', outcome = complete_work.outcome, resolved_at = pg_catalog.clock_timestamp(),
+           updated_at = pg_catalog.clock_timestamp(),
+           duration_ms = extract(epoch FROM pg_catalog.clock_timestamp() - w.started_at) * 1000
+     WHERE w.id = complete_work.work_id AND w.state = 'running'
+       AND (complete_work.attempt IS NULL OR w.attempts = complete_work.attempt)
+    RETURNING w.queue_name, w.msg_id, w.concurrency_key INTO v_queue, v_msg, v_key;
+    IF NOT FOUND THEN
+        PERFORM animus.work_raise_not_running(work_id, 'complete_work', complete_work.attempt);
+    END IF;
+    IF NOT animus.work_queue_allowed(v_queue) THEN
+        PERFORM animus.work_raise_unknown(work_id, 'work_id', 'complete_work');   -- undoes the UPDATE
+    END IF;
+    PERFORM animus.work_queue_archive(v_queue, ARRAY[v_msg]);
+    PERFORM animus.work_release_followups(ARRAY[work_id]);
+    IF v_key IS NOT NULL THEN
+        PERFORM animus.work_key_wake(v_queue, ARRAY[v_key]);
+    END IF;
+    RETURN true;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.complete_work(uuid, jsonb, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.complete_work(uuid, jsonb, integer) TO animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.complete_work(uuid, jsonb, integer) IS
+'Completes a running work item: state completed, outcome and duration_ms stored, its pgmq message archived; its merged duplicates resolve with it (get_work shows their canonical state), a replace-mode follow-up waiting for it becomes visible, and held items of its concurrency key are woken. Returns true. Claim fencing: with attempt (the attempts read_work returned) the item must still be at that attempt. Only items of queues the caller has a grant on. Raises ZA001 (work_id NULL), ZA102 (unknown work item, or one in a queue the caller may not use), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued, not running), ZA104 (already ended: a stale second completion, or cancelled meanwhile, or a merged duplicate).';
+
+
+-- fail ----------------------------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION animus.fail_work(work_ids uuid[], error text, retryable boolean DEFAULT true, attempts integer[] DEFAULT NULL)
+    RETURNS TABLE (work_id uuid, failed boolean, state text, retry_at timestamptz)
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    SET plan_cache_mode = force_generic_plan
+    SET enable_seqscan = off
+    LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+DECLARE
+    r       record;
+    res_ids uuid[] := '{}';
+    res_st  text[] := '{}';
+    res_at  timestamptz[] := '{}';
+    dead    uuid[] := '{}';
+    scope   text[];
+BEGIN
+    IF work_ids IS NULL OR pg_catalog.array_position(work_ids, NULL) IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_ids must not be NULL or contain NULL',
+            HINT = 'Pass the ids returned by read_work.';
+    END IF;
+    IF pg_catalog.cardinality(work_ids) > 10000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA110', MESSAGE = 'argument work_ids has more than 10000 elements',
+            DETAIL = pg_catalog.format('work_ids has %s elements', pg_catalog.cardinality(work_ids)),
+            HINT = 'Fail at most 10000 items per call.';
+    END IF;
+    scope := animus.work_queue_scope();
+    IF fail_work.error IS NULL OR fail_work.error = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument error must not be NULL or empty',
+            HINT = 'Say why the work failed; it is kept on the item (and on a dead item).';
+    END IF;
+    IF retryable IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument retryable must not be NULL', HINT = 'Pass true or false.';
+    END IF;
+    IF fail_work.attempts IS NOT NULL AND pg_catalog.cardinality(fail_work.attempts) <> pg_catalog.cardinality(work_ids) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument attempts must have one element per work id',
+            DETAIL = pg_catalog.format('%s work ids, %s attempts', pg_catalog.cardinality(work_ids), pg_catalog.cardinality(fail_work.attempts)),
+            HINT = 'Pass attempts => NULL (no fencing), or the attempts read_work returned, aligned with work_ids.';
+    END IF;
+    -- Retry delay: min(cap, base * factor^(n-1)) scaled by a random factor in [1-jitter, 1+jitter], where
+    -- n = attempts - released is the number of attempts that counted (released claims do not).
+    FOR r IN
+        WITH u AS (
+            UPDATE animus.work_items w
+               SET state = CASE WHEN retryable AND w.attempts - w.released < w.max_attempts THEN 'queued' ELSE 'dead' END,
+                   error = fail_work.error,
+                   run_at = CASE WHEN retryable AND w.attempts - w.released < w.max_attempts
+                                 THEN pg_catalog.clock_timestamp() + pg_catalog.make_interval(secs =>
+                                      least(extract(epoch FROM q.backoff_cap),
+                                            extract(epoch FROM q.backoff_base) * q.backoff_factor ^ least(w.attempts - w.released - 1, 60))
+                                      * (1 + q.backoff_jitter * (2 * pg_catalog.random() - 1)))
+                                 ELSE w.run_at END,
+                   resolved_at = CASE WHEN retryable AND w.attempts - w.released < w.max_attempts THEN NULL ELSE pg_catalog.clock_timestamp() END,
+                   duration_ms = extract(epoch FROM pg_catalog.clock_timestamp() - w.started_at) * 1000,
+                   updated_at = pg_catalog.clock_timestamp()
+              FROM animus.queues q, ROWS FROM (pg_catalog.unnest(work_ids), pg_catalog.unnest(fail_work.attempts)) AS i(id, attempt)
+             WHERE q.queue_name = w.queue_name AND w.id = i.id AND w.state = 'running'
+               AND (i.attempt IS NULL OR w.attempts = i.attempt)
+            RETURNING w.id, w.state, w.queue_name, w.msg_id, w.run_at, w.concurrency_key
+        )
+        SELECT u.queue_name, u.state, pg_catalog.array_agg(u.id) AS ids, pg_catalog.array_agg(u.msg_id) AS msg_ids,
+               pg_catalog.array_agg(u.run_at) AS run_ats,
+               pg_catalog.array_agg(u.concurrency_key) FILTER (WHERE u.concurrency_key IS NOT NULL) AS keys
+          FROM u GROUP BY u.queue_name, u.state
+    LOOP
+        IF NOT (r.queue_name = ANY (scope) OR '*' = ANY (scope)) THEN
+            PERFORM animus.work_raise_unknown(r.ids[1], 'work_ids', 'fail_work');   -- undoes the UPDATE
+        END IF;
+        IF r.state = 'queued' THEN
+            PERFORM animus.work_queue_set_vt(r.queue_name, r.msg_ids, r.run_ats);
+        ELSE
+            PERFORM animus.work_queue_archive(r.queue_name, r.msg_ids);
+            dead := dead || r.ids;
+        END IF;
+        IF r.keys IS NOT NULL THEN
+            PERFORM animus.work_key_wake(r.queue_name, r.keys);   -- slots freed: wake held items of the keys
+        END IF;
+        res_ids := res_ids || r.ids;
+        res_st := res_st || pg_catalog.array_fill(r.state::text, ARRAY[pg_catalog.cardinality(r.ids)]);
+        res_at := res_at || CASE WHEN r.state = 'queued' THEN r.run_ats
+                                 ELSE pg_catalog.array_fill(NULL::timestamptz, ARRAY[pg_catalog.cardinality(r.ids)]) END;
+    END LOOP;
+    IF pg_catalog.cardinality(res_ids) < pg_catalog.cardinality(work_ids) THEN
+        PERFORM animus.work_raise_unsettled(work_ids, fail_work.attempts, res_ids, 'fail_work');
+    END IF;
+    IF pg_catalog.cardinality(dead) > 0 THEN
+        PERFORM animus.work_release_followups(dead);
+    END IF;
+    RETURN QUERY
+    SELECT i, x.id IS NOT NULL, coalesce(x.st, (SELECT w.state FROM animus.work_items w WHERE w.id = i)), x.at
+      FROM pg_catalog.unnest(work_ids) AS i
+      LEFT JOIN ROWS FROM (pg_catalog.unnest(res_ids), pg_catalog.unnest(res_st), pg_catalog.unnest(res_at)) AS x(id, st, at)
+        ON x.id = i;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.fail_work(uuid[], text, boolean, integer[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.fail_work(uuid[], text, boolean, integer[]) TO animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.fail_work(uuid[], text, boolean, integer[]) IS
+'Batch form: fails every running item of work_ids with `error`. An item with attempts left and retryable goes back to queued and becomes visible after the queue''s backoff: min(backoff_cap, backoff_base * backoff_factor^(attempts-1)) * (1 +/- backoff_jitter) (defaults 2 s * 2^(n-1), cap 5 min, +/-25 %); otherwise it is dead (dead-lettered: kept with its error, message archived). Held items of the failed items'' concurrency keys are woken. Returns (work_id, failed, state, retry_at) per input id; failed = false for an item that was not running (left unchanged). Claim fencing: attempts[i] (the attempts read_work returned; NULL element = no check) must still be the item''s attempt count, else it was claimed again since and the call raises ZA108. At most 10000 ids; only items of queues the caller has a grant on. Raises ZA001 (work_ids NULL or with a NULL, error NULL or empty, retryable NULL), ZA110 (more than 10000 ids), ZA002 (attempts length differs), ZA102 (an unknown id, or one in a queue the caller may not use), ZA108 (a stale claim); nothing is written when it raises.';
+
+
+-- cancel --------------------------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION animus.cancel_work(work_id uuid)
+    RETURNS boolean
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    SET plan_cache_mode = force_generic_plan
+    SET enable_seqscan = off
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    w animus.work_items;
+BEGIN
+    IF cancel_work.work_id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_id must not be NULL', HINT = 'Pass the id returned by submit_work.';
+    END IF;
+    SELECT * INTO w FROM animus.work_items wi WHERE wi.id = cancel_work.work_id FOR UPDATE;
+    IF NOT FOUND OR NOT animus.work_queue_allowed(w.queue_name) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA102', MESSAGE = 'argument work_id: no such work item',
+            DETAIL = pg_catalog.format('work_id = %s', cancel_work.work_id), HINT = 'Pass the id returned by submit_work.';
+    END IF;
+    IF w.state = 'cancelled' THEN
+        RETURN false;
+    END IF;
+    IF w.state NOT IN ('queued', 'running') THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA104', MESSAGE = pg_catalog.format('argument work_id: work item is %s and cannot be cancelled', w.state),
+            DETAIL = pg_catalog.format('work_id = %s, merged_into = %s', w.id, coalesce(w.merged_into::text, 'NULL')),
+            HINT = 'Only queued or running items can be cancelled; for a merged submission cancel its canonical item.';
+    END IF;
+    UPDATE animus.work_items wi
+       SET state = 'cancelled', waits_for = NULL, resolved_at = pg_catalog.clock_timestamp(), updated_at = pg_catalog.clock_timestamp()
+     WHERE wi.id = w.id;
+    IF w.msg_id IS NOT NULL THEN
+        PERFORM animus.work_queue_archive(w.queue_name, ARRAY[w.msg_id]);
+    END IF;
+    PERFORM animus.work_release_followups(ARRAY[w.id]);
+    IF w.concurrency_key IS NOT NULL THEN
+        DELETE FROM animus.concurrency_held h WHERE h.work_id = w.id;
+        IF w.state = 'running' THEN
+            PERFORM animus.work_key_wake(w.queue_name, ARRAY[w.concurrency_key]);
+        END IF;
+    END IF;
+    RETURN true;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.cancel_work(uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.cancel_work(uuid) TO animus_producer, animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.cancel_work(uuid) IS
+'Cancels a queued or running work item: state cancelled, message archived (it is never returned by read_work); a running worker learns it from heartbeat_work and its complete_work then raises ZA104. A cancelled running item frees its concurrency key''s slot (held items are woken). Returns true, or false if it was already cancelled. Only items of queues the caller has a grant on. Raises ZA001 (work_id NULL), ZA102 (unknown item, or one in a queue the caller may not use), ZA104 (completed, dead or a merged submission).';
+
+-- ==== change work_release (deploy/work_release.sql) ====
+-- Deploy animus:work_release to pg
+-- requires: work_release@v0.5.0
+-- requires: work_concurrency
+-- requires: work_lifecycle
+
+-- Concurrency keys: a released item frees its key's slot, so held items of the key are woken.
+CREATE OR REPLACE FUNCTION animus.release_work(work_id uuid, attempt integer DEFAULT NULL, delay interval DEFAULT '0 seconds')
+    RETURNS timestamptz
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    SET plan_cache_mode = force_generic_plan
+    SET enable_seqscan = off
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_queue text;
+    v_msg   bigint;
+    v_at    timestamptz;
+    v_key   text;
+BEGIN
+    IF release_work.work_id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_id must not be NULL', HINT = 'Pass the id returned by read_work.';
+    END IF;
+    IF release_work.delay IS NULL OR release_work.delay < '0' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument delay must not be NULL or negative',
+            DETAIL = pg_catalog.format('delay = %s', coalesce(release_work.delay::text, 'NULL')),
+            HINT = 'Pass how long the released item stays invisible, e.g. ''0 seconds'' (visible at once).';
+    END IF;
+    v_at := pg_catalog.clock_timestamp() + release_work.delay;
+    -- running -> queued (a legal transition, as for a retry); read_work counted the attempt when
+    -- it claimed the item, so the claim is recorded as released: it does not count against
+    -- max_attempts (attempts - released does). attempts itself never goes down, so it stays a claim
+    -- token no two claims share: the releasing worker's late complete/fail of this claim raises
+    -- ZA108 even after the item is claimed again.
+    -- Claim fencing as in complete_work: with attempt, only the caller's own claim is released.
+    UPDATE animus.work_items w
+       SET state = 'queued', released = w.released + 1, run_at = v_at,
+           updated_at = pg_catalog.clock_timestamp()
+     WHERE w.id = release_work.work_id AND w.state = 'running'
+       AND (release_work.attempt IS NULL OR w.attempts = release_work.attempt)
+    RETURNING w.queue_name, w.msg_id, w.concurrency_key INTO v_queue, v_msg, v_key;
+    IF NOT FOUND THEN
+        PERFORM animus.work_raise_not_running(release_work.work_id, 'release_work', release_work.attempt);
+    END IF;
+    IF NOT animus.work_queue_allowed(v_queue) THEN
+        PERFORM animus.work_raise_unknown(release_work.work_id, 'work_id', 'release_work');   -- undoes the UPDATE
+    END IF;
+    PERFORM animus.work_queue_set_vt(v_queue, ARRAY[v_msg], ARRAY[v_at]);
+    IF v_key IS NOT NULL THEN
+        PERFORM animus.work_key_wake(v_queue, ARRAY[v_key]);
+    END IF;
+    RETURN v_at;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.release_work(uuid, integer, interval) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.release_work(uuid, integer, interval) TO animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.release_work(uuid, integer, interval) IS
+'Gives a running (claimed) work item back: state queued again, visible to read_work after `delay` (default at once), and the claim does not count against max_attempts (released + 1: attempts - released is what counts), so a release, e.g. at a graceful worker shutdown, is not a failed attempt; attempts, the claim token, never goes down, so a late settle of the released claim raises ZA108. Held items of its concurrency key are woken (its slot is free). The item keeps its error, its merged duplicates and a waiting replace-mode follow-up (which keeps waiting). Claim fencing: with attempt (the attempts read_work returned) the item must still be at that attempt. Returns the time the item becomes visible again. Only items of queues the caller has a grant on. Raises ZA001 (work_id NULL), ZA002 (delay NULL or negative), ZA102 (unknown work item, or one in a queue the caller may not use), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued, not running), ZA104 (already ended, cancelled or merged).';
 
 COMMIT;

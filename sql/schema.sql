@@ -27,6 +27,35 @@ CREATE SCHEMA animus;
 COMMENT ON SCHEMA animus IS 'animus: work queue with structural dedup, semantic memory, telemetry context. Functions are executable only by the animus_* roles.';
 
 --
+-- Name: work_batch_item; Type: TYPE; Schema: animus; Owner: -
+--
+
+CREATE TYPE animus.work_batch_item AS (
+	id uuid,
+	queue_name text,
+	work_type text,
+	dedup_key text,
+	source text,
+	trigger_info text,
+	params jsonb,
+	priority integer,
+	parent_id uuid,
+	max_attempts integer,
+	run_at timestamp with time zone,
+	trace_context jsonb,
+	created_at timestamp with time zone,
+	updated_at timestamp with time zone,
+	concurrency_key text,
+	cost integer
+);
+
+--
+-- Name: TYPE work_batch_item; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON TYPE animus.work_batch_item IS 'Internal: an element of submit_work_batch before it is inserted (the fields of animus.work_items it sets).';
+
+--
 -- Name: work_submission; Type: TYPE; Schema: animus; Owner: -
 --
 
@@ -137,6 +166,12 @@ BEGIN
         PERFORM animus.work_queue_archive(w.queue_name, ARRAY[w.msg_id]);
     END IF;
     PERFORM animus.work_release_followups(ARRAY[w.id]);
+    IF w.concurrency_key IS NOT NULL THEN
+        DELETE FROM animus.concurrency_held h WHERE h.work_id = w.id;
+        IF w.state = 'running' THEN
+            PERFORM animus.work_key_wake(w.queue_name, ARRAY[w.concurrency_key]);
+        END IF;
+    END IF;
     RETURN true;
 END;
 $$;
@@ -145,7 +180,7 @@ $$;
 -- Name: FUNCTION cancel_work(work_id uuid); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.cancel_work(work_id uuid) IS 'Cancels a queued or running work item: state cancelled, message archived (it is never returned by read_work); a running worker learns it from heartbeat_work and its complete_work then raises ZA104. Returns true, or false if it was already cancelled. Only items of queues the caller has a grant on. Raises ZA001 (work_id NULL), ZA102 (unknown item, or one in a queue the caller may not use), ZA104 (completed, dead or a merged submission).';
+COMMENT ON FUNCTION animus.cancel_work(work_id uuid) IS 'Cancels a queued or running work item: state cancelled, message archived (it is never returned by read_work); a running worker learns it from heartbeat_work and its complete_work then raises ZA104. A cancelled running item frees its concurrency key''s slot (held items are woken). Returns true, or false if it was already cancelled. Only items of queues the caller has a grant on. Raises ZA001 (work_id NULL), ZA102 (unknown item, or one in a queue the caller may not use), ZA104 (completed, dead or a merged submission).';
 
 --
 -- Name: complete_work(uuid[], jsonb[], integer[]); Type: FUNCTION; Schema: animus; Owner: -
@@ -192,15 +227,20 @@ BEGIN
                    duration_ms = extract(epoch FROM pg_catalog.clock_timestamp() - w.started_at) * 1000
               FROM ROWS FROM (pg_catalog.unnest(work_ids), pg_catalog.unnest(outcomes), pg_catalog.unnest(complete_work.attempts)) AS i(id, outcome, attempt)
              WHERE w.id = i.id AND w.state = 'running' AND (i.attempt IS NULL OR w.attempts = i.attempt)
-            RETURNING w.id, w.queue_name, w.msg_id
+            RETURNING w.id, w.queue_name, w.msg_id, w.concurrency_key
         )
-        SELECT u.queue_name, pg_catalog.array_agg(u.id) AS ids, pg_catalog.array_agg(u.msg_id) AS msg_ids FROM u GROUP BY u.queue_name
+        SELECT u.queue_name, pg_catalog.array_agg(u.id) AS ids, pg_catalog.array_agg(u.msg_id) AS msg_ids,
+               pg_catalog.array_agg(u.concurrency_key) FILTER (WHERE u.concurrency_key IS NOT NULL) AS keys
+          FROM u GROUP BY u.queue_name
     LOOP
         -- Items of a queue the caller may not use are unknown to it (the raise undoes the UPDATE).
         IF NOT (r.queue_name = ANY (scope) OR '*' = ANY (scope)) THEN
             PERFORM animus.work_raise_unknown(r.ids[1], 'work_ids', 'complete_work');
         END IF;
         PERFORM animus.work_queue_archive(r.queue_name, r.msg_ids);
+        IF r.keys IS NOT NULL THEN
+            PERFORM animus.work_key_wake(r.queue_name, r.keys);   -- slots freed: wake held items of the keys
+        END IF;
         done := done || r.ids;
     END LOOP;
     IF pg_catalog.cardinality(done) < pg_catalog.cardinality(work_ids) THEN
@@ -217,7 +257,7 @@ $$;
 -- Name: FUNCTION complete_work(work_ids uuid[], outcomes jsonb[], attempts integer[]); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.complete_work(work_ids uuid[], outcomes jsonb[], attempts integer[]) IS 'Batch form for consumers: completes every running item of work_ids (outcomes[i] stored as outcome of work_ids[i]) and archives their messages in one call; returns (work_id, completed) per input id, completed = false for an item that was not running (cancelled, already ended, timed out and requeued), which is left unchanged. Merged duplicates resolve with their canonical item. Claim fencing: attempts[i] (the attempts read_work returned; NULL element = no check) must still be the item''s attempt count, else the item was claimed again since and the call raises ZA108. At most 10000 ids; only items of queues the caller has a grant on (others are unknown to it). Raises ZA001 (work_ids NULL or with a NULL), ZA110 (more than 10000 ids), ZA002 (outcomes or attempts length differs), ZA102 (an unknown id, or one in a queue the caller may not use), ZA108 (a stale claim); nothing is written when it raises.';
+COMMENT ON FUNCTION animus.complete_work(work_ids uuid[], outcomes jsonb[], attempts integer[]) IS 'Batch form for consumers: completes every running item of work_ids (outcomes[i] stored as outcome of work_ids[i]) and archives their messages in one call; returns (work_id, completed) per input id, completed = false for an item that was not running (cancelled, already ended, timed out and requeued), which is left unchanged. Merged duplicates resolve with their canonical item; held items of the completed items'' concurrency keys are woken (animus.work_key_wake). Claim fencing: attempts[i] (the attempts read_work returned; NULL element = no check) must still be the item''s attempt count, else the item was claimed again since and the call raises ZA108. At most 10000 ids; only items of queues the caller has a grant on (others are unknown to it). Raises ZA001 (work_ids NULL or with a NULL), ZA110 (more than 10000 ids), ZA002 (outcomes or attempts length differs), ZA102 (an unknown id, or one in a queue the caller may not use), ZA108 (a stale claim); nothing is written when it raises.';
 
 --
 -- Name: complete_work(uuid, jsonb, integer); Type: FUNCTION; Schema: animus; Owner: -
@@ -232,6 +272,7 @@ CREATE FUNCTION animus.complete_work(work_id uuid, outcome jsonb DEFAULT NULL::j
 DECLARE
     v_queue text;
     v_msg   bigint;
+    v_key   text;
 BEGIN
     IF work_id IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_id must not be NULL', HINT = 'Pass the id returned by read_work.';
@@ -242,7 +283,7 @@ BEGIN
            duration_ms = extract(epoch FROM pg_catalog.clock_timestamp() - w.started_at) * 1000
      WHERE w.id = complete_work.work_id AND w.state = 'running'
        AND (complete_work.attempt IS NULL OR w.attempts = complete_work.attempt)
-    RETURNING w.queue_name, w.msg_id INTO v_queue, v_msg;
+    RETURNING w.queue_name, w.msg_id, w.concurrency_key INTO v_queue, v_msg, v_key;
     IF NOT FOUND THEN
         PERFORM animus.work_raise_not_running(work_id, 'complete_work', complete_work.attempt);
     END IF;
@@ -251,6 +292,9 @@ BEGIN
     END IF;
     PERFORM animus.work_queue_archive(v_queue, ARRAY[v_msg]);
     PERFORM animus.work_release_followups(ARRAY[work_id]);
+    IF v_key IS NOT NULL THEN
+        PERFORM animus.work_key_wake(v_queue, ARRAY[v_key]);
+    END IF;
     RETURN true;
 END;
 $$;
@@ -259,7 +303,61 @@ $$;
 -- Name: FUNCTION complete_work(work_id uuid, outcome jsonb, attempt integer); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.complete_work(work_id uuid, outcome jsonb, attempt integer) IS 'Completes a running work item: state completed, outcome and duration_ms stored, its pgmq message archived; its merged duplicates resolve with it (get_work shows their canonical state), and a replace-mode follow-up waiting for it becomes visible. Returns true. Claim fencing: with attempt (the attempts read_work returned) the item must still be at that attempt. Only items of queues the caller has a grant on. Raises ZA001 (work_id NULL), ZA102 (unknown work item, or one in a queue the caller may not use), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued, not running), ZA104 (already ended: a stale second completion, or cancelled meanwhile, or a merged duplicate).';
+COMMENT ON FUNCTION animus.complete_work(work_id uuid, outcome jsonb, attempt integer) IS 'Completes a running work item: state completed, outcome and duration_ms stored, its pgmq message archived; its merged duplicates resolve with it (get_work shows their canonical state), a replace-mode follow-up waiting for it becomes visible, and held items of its concurrency key are woken. Returns true. Claim fencing: with attempt (the attempts read_work returned) the item must still be at that attempt. Only items of queues the caller has a grant on. Raises ZA001 (work_id NULL), ZA102 (unknown work item, or one in a queue the caller may not use), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued, not running), ZA104 (already ended: a stale second completion, or cancelled meanwhile, or a merged duplicate).';
+
+--
+-- Name: concurrency_stats(text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.concurrency_stats(queue text DEFAULT 'work'::text) RETURNS TABLE(concurrency_key text, max_running integer, rate integer, period interval, running bigint, queued bigint, held bigint, window_start timestamp with time zone, window_used bigint)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+#variable_conflict use_column
+BEGIN
+    IF concurrency_stats.queue IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL', HINT = 'Pass a queue (default ''work'').';
+    END IF;
+    IF NOT animus.work_queue_allowed(concurrency_stats.queue) THEN
+        PERFORM animus.work_raise_not_granted(concurrency_stats.queue);
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM animus.queues q WHERE q.queue_name = concurrency_stats.queue) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', concurrency_stats.queue),
+            HINT = 'Pass an existing queue (default ''work'').';
+    END IF;
+    RETURN QUERY
+    WITH a AS (
+        SELECT w.concurrency_key AS key, count(*) FILTER (WHERE w.state = 'running') AS running,
+               count(*) FILTER (WHERE w.state = 'queued') AS queued
+          FROM animus.work_items w
+         WHERE w.queue_name = concurrency_stats.queue AND w.concurrency_key IS NOT NULL AND w.state IN ('queued', 'running')
+         GROUP BY w.concurrency_key
+    ), h AS (
+        SELECT h.concurrency_key AS key, count(*) AS held FROM animus.concurrency_held h
+         WHERE h.queue_name = concurrency_stats.queue GROUP BY h.concurrency_key
+    ), keys AS (
+        SELECT a.key FROM a UNION SELECT h.key FROM h
+        UNION SELECT s.concurrency_key FROM animus.concurrency_keys s WHERE s.queue_name = concurrency_stats.queue
+    )
+    SELECT k.key, l.max_running, l.rate, l.period, coalesce(a.running, 0), coalesce(a.queued, 0), coalesce(h.held, 0),
+           CASE WHEN l.rate IS NOT NULL THEN pg_catalog.date_bin(l.period, pg_catalog.clock_timestamp(), '2000-01-01 00:00:00+00') END,
+           CASE WHEN l.rate IS NOT NULL THEN
+                CASE WHEN s.window_start = pg_catalog.date_bin(l.period, pg_catalog.clock_timestamp(), '2000-01-01 00:00:00+00')
+                     THEN s.window_used ELSE 0 END END
+      FROM keys k
+      LEFT JOIN a ON a.key = k.key
+      LEFT JOIN h ON h.key = k.key
+      LEFT JOIN animus.concurrency_keys s ON s.queue_name = concurrency_stats.queue AND s.concurrency_key = k.key
+      LEFT JOIN LATERAL (SELECT * FROM animus.work_key_limit(concurrency_stats.queue, k.key)) l ON true
+     ORDER BY k.key;
+END;
+$$;
+
+--
+-- Name: FUNCTION concurrency_stats(queue text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.concurrency_stats(queue text) IS 'Per concurrency key of `queue` with active items, held items or a state row: the limits that apply (max_running, rate, period: its own row or ''*''; NULL = none), running and queued items (queued includes held), held (waiting for a free slot), and for a rate limit the current window''s start and the cost units started in it. Only on a queue the caller has a grant on. Raises ZA001 (queue NULL), ZA109 (no grant on the queue), ZA101 (unknown queue).';
 
 SET default_tablespace = '';
 
@@ -279,6 +377,7 @@ CREATE TABLE animus.queues (
     notify_throttle interval DEFAULT '00:00:00.25'::interval NOT NULL,
     last_notified_at timestamp with time zone DEFAULT '-infinity'::timestamp with time zone NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
+    concurrency_param text,
     CONSTRAINT queues_backoff_base_check CHECK ((backoff_base >= '00:00:00'::interval)),
     CONSTRAINT queues_backoff_cap_check CHECK ((backoff_cap >= '00:00:00'::interval)),
     CONSTRAINT queues_backoff_factor_check CHECK ((backoff_factor >= (1)::double precision)),
@@ -348,10 +447,16 @@ COMMENT ON COLUMN animus.queues.last_notified_at IS 'When the last wake-up NOTIF
 COMMENT ON COLUMN animus.queues.created_at IS 'When the queue was created.';
 
 --
--- Name: configure_queue(text, interval, double precision, interval, double precision, boolean, interval); Type: FUNCTION; Schema: animus; Owner: -
+-- Name: COLUMN queues.concurrency_param; Type: COMMENT; Schema: animus; Owner: -
 --
 
-CREATE FUNCTION animus.configure_queue(queue text, backoff_base interval DEFAULT NULL::interval, backoff_factor double precision DEFAULT NULL::double precision, backoff_cap interval DEFAULT NULL::interval, backoff_jitter double precision DEFAULT NULL::double precision, notify boolean DEFAULT NULL::boolean, notify_throttle interval DEFAULT NULL::interval) RETURNS animus.queues
+COMMENT ON COLUMN animus.queues.concurrency_param IS 'when set, an item submitted without a concurrency_key gets params ->> concurrency_param as its key (NULL: no derived key).';
+
+--
+-- Name: configure_queue(text, interval, double precision, interval, double precision, boolean, interval, text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.configure_queue(queue text, backoff_base interval DEFAULT NULL::interval, backoff_factor double precision DEFAULT NULL::double precision, backoff_cap interval DEFAULT NULL::interval, backoff_jitter double precision DEFAULT NULL::double precision, notify boolean DEFAULT NULL::boolean, notify_throttle interval DEFAULT NULL::interval, concurrency_param text DEFAULT NULL::text) RETURNS animus.queues
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -363,34 +468,44 @@ BEGIN
             HINT = 'Pass the queue to change, e.g. queue => ''work''.';
     END IF;
     PERFORM animus.work_check_queue_settings(backoff_base, backoff_factor, backoff_cap, backoff_jitter, notify_throttle);
+    PERFORM animus.work_check_concurrency_param(concurrency_param, true);
+    IF concurrency_param IS NOT NULL THEN
+        -- the generated submit functions derive the key: regenerate them (serialised as create_queue)
+        PERFORM 1 FROM animus.queue_admin_lock FOR UPDATE;
+    END IF;
     UPDATE animus.queues q SET
         backoff_base    = coalesce(configure_queue.backoff_base, q.backoff_base),
         backoff_factor  = coalesce(configure_queue.backoff_factor, q.backoff_factor),
         backoff_cap     = coalesce(configure_queue.backoff_cap, q.backoff_cap),
         backoff_jitter  = coalesce(configure_queue.backoff_jitter, q.backoff_jitter),
         notify          = coalesce(configure_queue.notify, q.notify),
-        notify_throttle = coalesce(configure_queue.notify_throttle, q.notify_throttle)
+        notify_throttle = coalesce(configure_queue.notify_throttle, q.notify_throttle),
+        concurrency_param = CASE WHEN configure_queue.concurrency_param IS NULL THEN q.concurrency_param
+                                 ELSE NULLIF(configure_queue.concurrency_param, '') END
     WHERE q.queue_name = configure_queue.queue
     RETURNING q.* INTO result;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', queue),
             HINT = 'List queues with SELECT queue_name FROM animus.queues, or create it with animus.create_queue.';
     END IF;
+    IF concurrency_param IS NOT NULL THEN
+        PERFORM animus.work_generate_queue_functions();
+    END IF;
     RETURN result;
 END;
 $$;
 
 --
--- Name: FUNCTION configure_queue(queue text, backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify boolean, notify_throttle interval); Type: COMMENT; Schema: animus; Owner: -
+-- Name: FUNCTION configure_queue(queue text, backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify boolean, notify_throttle interval, concurrency_param text); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.configure_queue(queue text, backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify boolean, notify_throttle interval) IS 'Changes the retry backoff or wake-up settings of an existing queue (NULL keeps a setting) and returns its row. Raises ZA001 (queue NULL or empty), ZA101 (unknown queue), ZA002 (a setting out of range, named).';
+COMMENT ON FUNCTION animus.configure_queue(queue text, backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify boolean, notify_throttle interval, concurrency_param text) IS 'Changes the retry backoff or wake-up settings of an existing queue (NULL keeps a setting; concurrency_param => '''' clears the derived key) and returns its row. Raises ZA001 (queue NULL or empty), ZA101 (unknown queue), ZA002 (a setting out of range, named), ZA129 (concurrency_param only white space or over 200 characters).';
 
 --
--- Name: create_queue(text, interval, double precision, interval, double precision, boolean, interval, boolean); Type: FUNCTION; Schema: animus; Owner: -
+-- Name: create_queue(text, interval, double precision, interval, double precision, boolean, interval, boolean, text); Type: FUNCTION; Schema: animus; Owner: -
 --
 
-CREATE FUNCTION animus.create_queue(queue text, backoff_base interval DEFAULT '00:00:02'::interval, backoff_factor double precision DEFAULT 2, backoff_cap interval DEFAULT '00:05:00'::interval, backoff_jitter double precision DEFAULT 0.25, notify boolean DEFAULT true, notify_throttle interval DEFAULT '00:00:00.25'::interval, if_not_exists boolean DEFAULT false) RETURNS boolean
+CREATE FUNCTION animus.create_queue(queue text, backoff_base interval DEFAULT '00:00:02'::interval, backoff_factor double precision DEFAULT 2, backoff_cap interval DEFAULT '00:05:00'::interval, backoff_jitter double precision DEFAULT 0.25, notify boolean DEFAULT true, notify_throttle interval DEFAULT '00:00:00.25'::interval, if_not_exists boolean DEFAULT false, concurrency_param text DEFAULT NULL::text) RETURNS boolean
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $_$
@@ -416,6 +531,7 @@ BEGIN
             HINT = 'Leave an argument out to get its default.';
     END IF;
     PERFORM animus.work_check_queue_settings(backoff_base, backoff_factor, backoff_cap, backoff_jitter, notify_throttle);
+    PERFORM animus.work_check_concurrency_param(concurrency_param, false);
     PERFORM 1 FROM animus.queue_admin_lock FOR UPDATE;
     IF EXISTS (SELECT 1 FROM animus.queues q WHERE q.queue_name = create_queue.queue) THEN
         IF if_not_exists THEN
@@ -432,18 +548,18 @@ BEGIN
     -- vt. See docs/work-queue.md.
     EXECUTE pg_catalog.format('CREATE INDEX %I ON pgmq.%I ((headers -> %L) DESC, vt) WHERE (headers -> %L) IS NOT NULL',
                    'q_' || queue || '_animus_priority', 'q_' || queue, 'animus_priority', 'animus_priority');
-    INSERT INTO animus.queues (queue_name, backoff_base, backoff_factor, backoff_cap, backoff_jitter, notify, notify_throttle)
-    VALUES (queue, backoff_base, backoff_factor, backoff_cap, backoff_jitter, notify, notify_throttle);
+    INSERT INTO animus.queues (queue_name, backoff_base, backoff_factor, backoff_cap, backoff_jitter, notify, notify_throttle, concurrency_param)
+    VALUES (queue, backoff_base, backoff_factor, backoff_cap, backoff_jitter, notify, notify_throttle, concurrency_param);
     PERFORM animus.work_generate_queue_functions();
     RETURN true;
 END;
 $_$;
 
 --
--- Name: FUNCTION create_queue(queue text, backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify boolean, notify_throttle interval, if_not_exists boolean); Type: COMMENT; Schema: animus; Owner: -
+-- Name: FUNCTION create_queue(queue text, backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify boolean, notify_throttle interval, if_not_exists boolean, concurrency_param text); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.create_queue(queue text, backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify boolean, notify_throttle interval, if_not_exists boolean) IS 'Creates work queue `queue` (a pgmq queue of the same name plus a priority index on its table) with its retry backoff (delay = min(backoff_cap, backoff_base * backoff_factor^(attempt-1)) * (1 +/- backoff_jitter)) and worker wake-up settings (NOTIFY animus_work, at most once per notify_throttle). Returns true when created, false when it existed and if_not_exists. Who may use the queue: animus.grant_queue (the group roles hold ''*'' until an admin revokes it). Raises ZA001 (queue or a setting NULL/empty, each named), ZA107 (invalid name), ZA002 (a setting out of range, named: backoff_base, backoff_cap, notify_throttle >= 0; backoff_factor >= 1; 0 <= backoff_jitter < 1), ZA106 (exists).';
+COMMENT ON FUNCTION animus.create_queue(queue text, backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify boolean, notify_throttle interval, if_not_exists boolean, concurrency_param text) IS 'Creates work queue `queue` (a pgmq queue of the same name plus a priority index on its table) with its retry backoff (delay = min(backoff_cap, backoff_base * backoff_factor^(attempt-1)) * (1 +/- backoff_jitter)) and worker wake-up settings (NOTIFY animus_work, at most once per notify_throttle). concurrency_param: the params key whose value is the concurrency key of an item submitted without one (animus.set_concurrency_limit). Returns true when created, false when it existed and if_not_exists. Who may use the queue: animus.grant_queue (the group roles hold ''*'' until an admin revokes it). Raises ZA001 (queue or a setting NULL/empty, each named), ZA107 (invalid name), ZA002 (a setting out of range, named: backoff_base, backoff_cap, notify_throttle >= 0; backoff_factor >= 1; 0 <= backoff_jitter < 1), ZA106 (exists), ZA129 (concurrency_param empty, only white space or over 200 characters).';
 
 --
 -- Name: delete_memories(bigint[]); Type: FUNCTION; Schema: animus; Owner: -
@@ -534,6 +650,105 @@ $$;
 COMMENT ON FUNCTION animus.delete_work(queue text, msg_id bigint) IS 'Thin wrapper of pgmq.delete(queue, msg_id): deletes a raw message; true if it existed. Does not change any work item. Raises ZA001 (queue NULL), ZA109 (no grant on the queue), ZA101 (unknown queue).';
 
 --
+-- Name: concurrency_limits; Type: TABLE; Schema: animus; Owner: -
+--
+
+CREATE TABLE animus.concurrency_limits (
+    queue_name text NOT NULL,
+    concurrency_key text NOT NULL,
+    max_running integer,
+    rate integer,
+    period interval,
+    updated_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    CONSTRAINT concurrency_limits_check CHECK (((rate IS NULL) = (period IS NULL))),
+    CONSTRAINT concurrency_limits_check1 CHECK (((max_running IS NOT NULL) OR (rate IS NOT NULL))),
+    CONSTRAINT concurrency_limits_max_running_check CHECK (((max_running >= 1) AND (max_running <= 1000000000))),
+    CONSTRAINT concurrency_limits_period_check CHECK (((period > '00:00:00'::interval) AND (period <= '366 days'::interval))),
+    CONSTRAINT concurrency_limits_rate_check CHECK (((rate >= 1) AND (rate <= 1000000000)))
+);
+
+--
+-- Name: TABLE concurrency_limits; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON TABLE animus.concurrency_limits IS 'Per-key limits of a work queue, set with animus.set_concurrency_limit (animus_admin): the row of the item''s key, else the queue''s ''*'' row (each key then gets its own limits of that size), else no limit.';
+
+--
+-- Name: COLUMN concurrency_limits.queue_name; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.concurrency_limits.queue_name IS 'the work queue (the limits go with it when it is dropped).';
+
+--
+-- Name: COLUMN concurrency_limits.concurrency_key; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.concurrency_limits.concurrency_key IS 'the key the limit applies to; ''*'' = every key of the queue without a row of its own.';
+
+--
+-- Name: COLUMN concurrency_limits.max_running; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.concurrency_limits.max_running IS 'at most this many items of the key running at once (NULL: no bound).';
+
+--
+-- Name: COLUMN concurrency_limits.rate; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.concurrency_limits.rate IS 'at most this many cost units of the key started per period (NULL: no rate limit).';
+
+--
+-- Name: COLUMN concurrency_limits.period; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.concurrency_limits.period IS 'the rate window: fixed windows date_bin(period, now, 2000-01-01 00:00 UTC).';
+
+--
+-- Name: COLUMN concurrency_limits.updated_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.concurrency_limits.updated_at IS 'when the limit was last set.';
+
+--
+-- Name: drop_concurrency_limit(text, text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.drop_concurrency_limit(queue text, key text DEFAULT '*'::text) RETURNS animus.concurrency_limits
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    result animus.concurrency_limits;
+BEGIN
+    IF queue IS NULL OR key IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'arguments queue and key must not be NULL',
+            HINT = 'Pass the queue and the key (''*'' for the default) of the limit to drop.';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM animus.queues q WHERE q.queue_name = drop_concurrency_limit.queue) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', queue),
+            HINT = 'List queues with SELECT queue_name FROM animus.queues.';
+    END IF;
+    DELETE FROM animus.concurrency_limits l
+     WHERE l.queue_name = drop_concurrency_limit.queue AND l.concurrency_key = drop_concurrency_limit.key
+    RETURNING l.* INTO result;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA128', MESSAGE = pg_catalog.format('argument key: queue %L has no concurrency limit for key %L', queue, pg_catalog.left(key, 100)),
+            HINT = 'List the limits with SELECT * FROM animus.concurrency_limits WHERE queue_name = ...';
+    END IF;
+    PERFORM animus.work_key_wake(queue, ARRAY(SELECT DISTINCT h.concurrency_key FROM animus.concurrency_held h
+                                               WHERE h.queue_name = drop_concurrency_limit.queue
+                                                 AND (drop_concurrency_limit.key = '*' OR h.concurrency_key = drop_concurrency_limit.key)));
+    RETURN result;
+END;
+$$;
+
+--
+-- Name: FUNCTION drop_concurrency_limit(queue text, key text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.drop_concurrency_limit(queue text, key text) IS 'Removes the limit of key `key` (''*'': the default) of `queue`, returns the removed row, and wakes the held items it no longer holds back (a key without its own row falls back to ''*''). Raises ZA001 (queue or key NULL), ZA101 (unknown queue), ZA128 (no such limit).';
+
+--
 -- Name: drop_queue(text); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -560,6 +775,9 @@ BEGIN
      WHERE w.parent_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM animus.work_items p WHERE p.id = w.parent_id);
     -- A queue created later under the same name starts with no grants.
     DELETE FROM animus.queue_grants g WHERE g.queue_name = drop_queue.queue;
+    -- and with no concurrency state (its limits go with the animus.queues row).
+    DELETE FROM animus.concurrency_held h WHERE h.queue_name = drop_queue.queue;
+    DELETE FROM animus.concurrency_keys s WHERE s.queue_name = drop_queue.queue;
     PERFORM pgmq.drop_queue(queue);
     PERFORM animus.work_generate_queue_functions();
     RETURN n;
@@ -570,7 +788,7 @@ $$;
 -- Name: FUNCTION drop_queue(queue text); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.drop_queue(queue text) IS 'Drops a work queue: its work items (all states), its grants, its pgmq queue and archive. Returns the number of work items deleted. Raises ZA001 (queue NULL or empty), ZA101 (unknown queue).';
+COMMENT ON FUNCTION animus.drop_queue(queue text) IS 'Drops a work queue: its work items (all states), its grants, its concurrency limits and state, its pgmq queue and archive. Returns the number of work items deleted. Raises ZA001 (queue NULL or empty), ZA101 (unknown queue).';
 
 --
 -- Name: fail_work(uuid[], text, boolean, integer[]); Type: FUNCTION; Schema: animus; Owner: -
@@ -632,10 +850,11 @@ BEGIN
               FROM animus.queues q, ROWS FROM (pg_catalog.unnest(work_ids), pg_catalog.unnest(fail_work.attempts)) AS i(id, attempt)
              WHERE q.queue_name = w.queue_name AND w.id = i.id AND w.state = 'running'
                AND (i.attempt IS NULL OR w.attempts = i.attempt)
-            RETURNING w.id, w.state, w.queue_name, w.msg_id, w.run_at
+            RETURNING w.id, w.state, w.queue_name, w.msg_id, w.run_at, w.concurrency_key
         )
         SELECT u.queue_name, u.state, pg_catalog.array_agg(u.id) AS ids, pg_catalog.array_agg(u.msg_id) AS msg_ids,
-               pg_catalog.array_agg(u.run_at) AS run_ats
+               pg_catalog.array_agg(u.run_at) AS run_ats,
+               pg_catalog.array_agg(u.concurrency_key) FILTER (WHERE u.concurrency_key IS NOT NULL) AS keys
           FROM u GROUP BY u.queue_name, u.state
     LOOP
         IF NOT (r.queue_name = ANY (scope) OR '*' = ANY (scope)) THEN
@@ -646,6 +865,9 @@ BEGIN
         ELSE
             PERFORM animus.work_queue_archive(r.queue_name, r.msg_ids);
             dead := dead || r.ids;
+        END IF;
+        IF r.keys IS NOT NULL THEN
+            PERFORM animus.work_key_wake(r.queue_name, r.keys);   -- slots freed: wake held items of the keys
         END IF;
         res_ids := res_ids || r.ids;
         res_st := res_st || pg_catalog.array_fill(r.state::text, ARRAY[pg_catalog.cardinality(r.ids)]);
@@ -670,7 +892,7 @@ $$;
 -- Name: FUNCTION fail_work(work_ids uuid[], error text, retryable boolean, attempts integer[]); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.fail_work(work_ids uuid[], error text, retryable boolean, attempts integer[]) IS 'Batch form: fails every running item of work_ids with `error`. An item with attempts left and retryable goes back to queued and becomes visible after the queue''s backoff: min(backoff_cap, backoff_base * backoff_factor^(attempts-1)) * (1 +/- backoff_jitter) (defaults 2 s * 2^(n-1), cap 5 min, +/-25 %); otherwise it is dead (dead-lettered: kept with its error, message archived). Returns (work_id, failed, state, retry_at) per input id; failed = false for an item that was not running (left unchanged). Claim fencing: attempts[i] (the attempts read_work returned; NULL element = no check) must still be the item''s attempt count, else it was claimed again since and the call raises ZA108. At most 10000 ids; only items of queues the caller has a grant on. Raises ZA001 (work_ids NULL or with a NULL, error NULL or empty, retryable NULL), ZA110 (more than 10000 ids), ZA002 (attempts length differs), ZA102 (an unknown id, or one in a queue the caller may not use), ZA108 (a stale claim); nothing is written when it raises.';
+COMMENT ON FUNCTION animus.fail_work(work_ids uuid[], error text, retryable boolean, attempts integer[]) IS 'Batch form: fails every running item of work_ids with `error`. An item with attempts left and retryable goes back to queued and becomes visible after the queue''s backoff: min(backoff_cap, backoff_base * backoff_factor^(attempts-1)) * (1 +/- backoff_jitter) (defaults 2 s * 2^(n-1), cap 5 min, +/-25 %); otherwise it is dead (dead-lettered: kept with its error, message archived). Held items of the failed items'' concurrency keys are woken. Returns (work_id, failed, state, retry_at) per input id; failed = false for an item that was not running (left unchanged). Claim fencing: attempts[i] (the attempts read_work returned; NULL element = no check) must still be the item''s attempt count, else it was claimed again since and the call raises ZA108. At most 10000 ids; only items of queues the caller has a grant on. Raises ZA001 (work_ids NULL or with a NULL, error NULL or empty, retryable NULL), ZA110 (more than 10000 ids), ZA002 (attempts length differs), ZA102 (an unknown id, or one in a queue the caller may not use), ZA108 (a stale claim); nothing is written when it raises.';
 
 --
 -- Name: fail_work(uuid, text, boolean, integer); Type: FUNCTION; Schema: animus; Owner: -
@@ -2857,6 +3079,14 @@ DECLARE
     to_archive bigint[];
     seen       bigint[];
     rest       bigint[];
+    k_ids      uuid[];
+    k_msgs     bigint[];
+    k_keys     text[];
+    k_costs    integer[];
+    k_prios    integer[];
+    k_running  boolean[];
+    d_keys     text[];
+    adm        record;
 BEGIN
     IF read_work.queue IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL',
@@ -2909,16 +3139,25 @@ BEGIN
     WITH m AS (
         SELECT * FROM ROWS FROM (pg_catalog.unnest(m_ids), pg_catalog.unnest(m_work)) AS m(msg_id, work_id)
     ), l AS (
-        SELECT w.id, w.state IN ('queued', 'running') AS active, w.attempts - w.released < w.max_attempts AS left, m.msg_id
+        SELECT w.id, w.state IN ('queued', 'running') AS active, w.attempts - w.released < w.max_attempts AS left, m.msg_id,
+               w.concurrency_key AS key, w.cost, w.priority, w.state = 'running' AS running
           FROM m JOIN animus.work_items w ON w.id = m.work_id AND w.queue_name = read_work.queue
            FOR UPDATE OF w SKIP LOCKED
     )
-    SELECT coalesce(pg_catalog.array_agg(l.id) FILTER (WHERE l.active AND l.left), '{}'),
-           coalesce(pg_catalog.array_agg(l.msg_id) FILTER (WHERE l.active AND l.left), '{}'),
+    SELECT coalesce(pg_catalog.array_agg(l.id) FILTER (WHERE l.active AND l.left AND l.key IS NULL), '{}'),
+           coalesce(pg_catalog.array_agg(l.msg_id) FILTER (WHERE l.active AND l.left AND l.key IS NULL), '{}'),
            coalesce(pg_catalog.array_agg(l.id) FILTER (WHERE l.active AND NOT l.left), '{}'),
            coalesce(pg_catalog.array_agg(l.msg_id) FILTER (WHERE NOT (l.active AND l.left)), '{}'),
-           coalesce(pg_catalog.array_agg(l.msg_id), '{}')
-      INTO c_ids, c_msgs, d_ids, to_archive, seen
+           coalesce(pg_catalog.array_agg(l.msg_id), '{}'),
+           -- items with a concurrency key: admitted below (in priority, then message order)
+           pg_catalog.array_agg(l.id ORDER BY l.priority DESC, l.msg_id) FILTER (WHERE l.active AND l.left AND l.key IS NOT NULL),
+           pg_catalog.array_agg(l.msg_id ORDER BY l.priority DESC, l.msg_id) FILTER (WHERE l.active AND l.left AND l.key IS NOT NULL),
+           pg_catalog.array_agg(l.key ORDER BY l.priority DESC, l.msg_id) FILTER (WHERE l.active AND l.left AND l.key IS NOT NULL),
+           pg_catalog.array_agg(l.cost ORDER BY l.priority DESC, l.msg_id) FILTER (WHERE l.active AND l.left AND l.key IS NOT NULL),
+           pg_catalog.array_agg(l.priority ORDER BY l.priority DESC, l.msg_id) FILTER (WHERE l.active AND l.left AND l.key IS NOT NULL),
+           pg_catalog.array_agg(l.running ORDER BY l.priority DESC, l.msg_id) FILTER (WHERE l.active AND l.left AND l.key IS NOT NULL),
+           pg_catalog.array_agg(DISTINCT l.key) FILTER (WHERE l.active AND NOT l.left AND l.running AND l.key IS NOT NULL)
+      INTO c_ids, c_msgs, d_ids, to_archive, seen, k_ids, k_msgs, k_keys, k_costs, k_prios, k_running, d_keys
       FROM l;
 
     IF pg_catalog.cardinality(d_ids) > 0 THEN
@@ -2928,6 +3167,10 @@ BEGIN
                                          w.attempts - w.released, w.max_attempts, ' (last error: ' || w.error || ')')
          WHERE w.id = ANY (d_ids);
         PERFORM animus.work_release_followups(d_ids);
+        IF d_keys IS NOT NULL THEN
+            -- a running item of a key died: its slot is free
+            PERFORM animus.work_key_wake(read_work.queue, d_keys);
+        END IF;
     END IF;
     IF pg_catalog.cardinality(seen) < pg_catalog.cardinality(m_ids) THEN
         -- Messages without a work item are archived; those whose item another session holds locked
@@ -2943,6 +3186,12 @@ BEGIN
     END IF;
     IF pg_catalog.cardinality(to_archive) > 0 THEN
         PERFORM animus.work_queue_archive(read_work.queue, to_archive);
+    END IF;
+    IF k_ids IS NOT NULL THEN
+        -- Concurrency keys: admit what fits the keys' limits; the rest is held or deferred.
+        SELECT * INTO adm FROM animus.work_key_admit(read_work.queue, k_ids, k_msgs, k_keys, k_costs, k_prios, k_running);
+        c_ids := c_ids || adm.admit_ids;
+        c_msgs := c_msgs || adm.admit_msgs;
     END IF;
     IF pg_catalog.cardinality(c_ids) = 0 THEN
         RETURN;
@@ -2984,7 +3233,7 @@ $_$;
 -- Name: FUNCTION read_work(queue text, vt interval, qty integer, work_types text[]); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.read_work(queue text, vt interval, qty integer, work_types text[]) IS 'Claims up to qty visible work items of queue `queue` for vt (pgmq visibility timeout, an interval: vt => ''30 seconds'' or vt => 30 * interval ''1 second''; an integer vt matches no function, 42883): higher priority first, then earliest due. work_types (at most 100; NULL = every type) claims only items of those types: the others stay queued for a worker that handles them and count in queue_stats. Claimed items become running and count an attempt; an item whose last attempt timed out (worker died) becomes dead instead; messages of cancelled or ended items are archived and never returned. Returns the items with their trace_context, requesters (the canonical submission and the first 99 merged ones, oldest first: work_id, source, trigger_info, trace_context, submitted_at) and requesters_total (all of them; animus.get_work_submissions pages through every one). May return fewer than qty. Only on a queue the caller has a grant on. Raises ZA001 (queue NULL, work_types empty or with a NULL), ZA109 (no grant on the queue), ZA101 (unknown queue), ZA002 (vt not positive, qty not 1..10000), ZA110 (more than 100 work_types).';
+COMMENT ON FUNCTION animus.read_work(queue text, vt interval, qty integer, work_types text[]) IS 'Claims up to qty visible work items of queue `queue` for vt (pgmq visibility timeout, an interval: vt => ''30 seconds'' or vt => 30 * interval ''1 second''; an integer vt matches no function, 42883): higher priority first, then earliest due. work_types (at most 100; NULL = every type) claims only items of those types: the others stay queued for a worker that handles them and count in queue_stats. Claimed items become running and count an attempt; an item whose last attempt timed out (worker died) becomes dead instead; messages of cancelled or ended items are archived and never returned. Items with a concurrency key are returned only within their key''s limits (animus.set_concurrency_limit): over max_running they are held until an item of the key leaves running, over the rate they become visible at the next window; a re-claim of a timed-out running item keeps its slot. Returns the items with their trace_context, requesters (the canonical submission and the first 99 merged ones, oldest first: work_id, source, trigger_info, trace_context, submitted_at) and requesters_total (all of them; animus.get_work_submissions pages through every one). May return fewer than qty. Only on a queue the caller has a grant on. Raises ZA001 (queue NULL, work_types empty or with a NULL), ZA109 (no grant on the queue), ZA101 (unknown queue), ZA002 (vt not positive, qty not 1..10000), ZA110 (more than 100 work_types).';
 
 --
 -- Name: release_work(uuid, integer, interval); Type: FUNCTION; Schema: animus; Owner: -
@@ -3000,6 +3249,7 @@ DECLARE
     v_queue text;
     v_msg   bigint;
     v_at    timestamptz;
+    v_key   text;
 BEGIN
     IF release_work.work_id IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_id must not be NULL', HINT = 'Pass the id returned by read_work.';
@@ -3021,7 +3271,7 @@ BEGIN
            updated_at = pg_catalog.clock_timestamp()
      WHERE w.id = release_work.work_id AND w.state = 'running'
        AND (release_work.attempt IS NULL OR w.attempts = release_work.attempt)
-    RETURNING w.queue_name, w.msg_id INTO v_queue, v_msg;
+    RETURNING w.queue_name, w.msg_id, w.concurrency_key INTO v_queue, v_msg, v_key;
     IF NOT FOUND THEN
         PERFORM animus.work_raise_not_running(release_work.work_id, 'release_work', release_work.attempt);
     END IF;
@@ -3029,6 +3279,9 @@ BEGIN
         PERFORM animus.work_raise_unknown(release_work.work_id, 'work_id', 'release_work');   -- undoes the UPDATE
     END IF;
     PERFORM animus.work_queue_set_vt(v_queue, ARRAY[v_msg], ARRAY[v_at]);
+    IF v_key IS NOT NULL THEN
+        PERFORM animus.work_key_wake(v_queue, ARRAY[v_key]);
+    END IF;
     RETURN v_at;
 END;
 $$;
@@ -3037,7 +3290,7 @@ $$;
 -- Name: FUNCTION release_work(work_id uuid, attempt integer, delay interval); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.release_work(work_id uuid, attempt integer, delay interval) IS 'Gives a running (claimed) work item back: state queued again, visible to read_work after `delay` (default at once), and the claim does not count against max_attempts (released + 1: attempts - released is what counts), so a release, e.g. at a graceful worker shutdown, is not a failed attempt; attempts, the claim token, never goes down, so a late settle of the released claim raises ZA108. The item keeps its error, its merged duplicates and a waiting replace-mode follow-up (which keeps waiting). Claim fencing: with attempt (the attempts read_work returned) the item must still be at that attempt. Returns the time the item becomes visible again. Only items of queues the caller has a grant on. Raises ZA001 (work_id NULL), ZA002 (delay NULL or negative), ZA102 (unknown work item, or one in a queue the caller may not use), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued, not running), ZA104 (already ended, cancelled or merged).';
+COMMENT ON FUNCTION animus.release_work(work_id uuid, attempt integer, delay interval) IS 'Gives a running (claimed) work item back: state queued again, visible to read_work after `delay` (default at once), and the claim does not count against max_attempts (released + 1: attempts - released is what counts), so a release, e.g. at a graceful worker shutdown, is not a failed attempt; attempts, the claim token, never goes down, so a late settle of the released claim raises ZA108. Held items of its concurrency key are woken (its slot is free). The item keeps its error, its merged duplicates and a waiting replace-mode follow-up (which keeps waiting). Claim fencing: with attempt (the attempts read_work returned) the item must still be at that attempt. Returns the time the item becomes visible again. Only items of queues the caller has a grant on. Raises ZA001 (work_id NULL), ZA002 (delay NULL or negative), ZA102 (unknown work item, or one in a queue the caller may not use), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued, not running), ZA104 (already ended, cancelled or merged).';
 
 --
 -- Name: revoke_memory_namespace(text, text); Type: FUNCTION; Schema: animus; Owner: -
@@ -3168,6 +3421,73 @@ $$;
 COMMENT ON FUNCTION animus.search_memory_vector(query_embedding public.vector, k integer, filters jsonb) IS 'The k memories nearest to query_embedding by cosine distance (HNSW, iterative scan), filtered (docs/memory.md), nearest first, ties by id; k rows whenever k rows match. Only memories of the caller''s read scope (animus.memory_scope(''read'')); runs as the owner (SECURITY DEFINER). Read-only (STABLE): runs on a streaming replica. Raises ZA001, ZA002 (k outside 1..1000), ZA200, ZA202, ZA204, ZA205, ZA206, ZA213 (a filter over its size limits).';
 
 --
+-- Name: set_concurrency_limit(text, text, integer, integer, interval); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.set_concurrency_limit(queue text, key text DEFAULT '*'::text, max_running integer DEFAULT NULL::integer, rate integer DEFAULT NULL::integer, period interval DEFAULT NULL::interval) RETURNS animus.concurrency_limits
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    result animus.concurrency_limits;
+BEGIN
+    IF queue IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL', HINT = 'Pass the queue the limit applies to.';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM animus.queues q WHERE q.queue_name = set_concurrency_limit.queue) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', queue),
+            HINT = 'List queues with SELECT queue_name FROM animus.queues, or create it with animus.create_queue.';
+    END IF;
+    IF key IS NULL OR (key <> '*' AND (pg_catalog.char_length(key) > 200 OR animus.work_is_blank(key))) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA125', MESSAGE = 'argument key must be ''*'' or 1 to 200 characters, not only white space',
+            DETAIL = pg_catalog.format('key = %L', pg_catalog.left(key, 100)),
+            HINT = 'Pass the concurrency key the limit is for, or ''*'' (the default) for every key without a limit of its own.';
+    END IF;
+    IF max_running IS NULL AND rate IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA127', MESSAGE = 'arguments max_running and rate must not both be NULL',
+            HINT = 'Pass max_running => N and/or rate => R with period => ''1 minute''; remove a limit with animus.drop_concurrency_limit.';
+    END IF;
+    IF max_running NOT BETWEEN 1 AND 1000000000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA127', MESSAGE = 'argument max_running must be between 1 and 1000000000',
+            DETAIL = pg_catalog.format('max_running = %s', max_running),
+            HINT = 'Pass how many items of the key may run at once, or NULL for no bound.';
+    END IF;
+    IF rate NOT BETWEEN 1 AND 1000000000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA127', MESSAGE = 'argument rate must be between 1 and 1000000000',
+            DETAIL = pg_catalog.format('rate = %s', rate),
+            HINT = 'Pass how many cost units of the key may start per period, or NULL for no rate limit.';
+    END IF;
+    IF (rate IS NULL) <> (period IS NULL) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA127', MESSAGE = 'arguments rate and period must be given together',
+            DETAIL = pg_catalog.format('rate = %s, period = %s', coalesce(rate::text, 'NULL'), coalesce(period::text, 'NULL')),
+            HINT = 'Pass rate => R, period => ''1 minute'' (R cost units per minute), or neither.';
+    END IF;
+    IF period <= '0' OR period > '366 days' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA127', MESSAGE = 'argument period must be positive and at most 366 days',
+            DETAIL = pg_catalog.format('period = %s', period),
+            HINT = 'Pass the rate window, e.g. period => ''1 second'' or ''1 minute''.';
+    END IF;
+    INSERT INTO animus.concurrency_limits AS l (queue_name, concurrency_key, max_running, rate, period)
+    VALUES (queue, key, max_running, rate, period)
+    ON CONFLICT (queue_name, concurrency_key) DO UPDATE
+       SET max_running = excluded.max_running, rate = excluded.rate, period = excluded.period,
+           updated_at = pg_catalog.clock_timestamp()
+    RETURNING l.* INTO result;
+    -- A raised limit frees slots: wake what it frees (for '*', every key of the queue with held items).
+    PERFORM animus.work_key_wake(queue, ARRAY(SELECT DISTINCT h.concurrency_key FROM animus.concurrency_held h
+                                               WHERE h.queue_name = set_concurrency_limit.queue
+                                                 AND (set_concurrency_limit.key = '*' OR h.concurrency_key = set_concurrency_limit.key)));
+    RETURN result;
+END;
+$$;
+
+--
+-- Name: FUNCTION set_concurrency_limit(queue text, key text, max_running integer, rate integer, period interval); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.set_concurrency_limit(queue text, key text, max_running integer, rate integer, period interval) IS 'Sets (inserts or replaces) the limits of concurrency key `key` of `queue` (''*'', the default: each key without a row of its own gets these limits, counted per key): at most max_running items of the key running at once; at most `rate` cost units (work_items.cost) started per `period`, in fixed windows date_bin(period, now, 2000-01-01 UTC) (an item costing more than rate starts only as the first of a window). read_work applies them from the next claim; items already running count. Returns the row. Raises ZA001 (queue NULL), ZA101 (unknown queue), ZA125 (key NULL, empty, only white space or over 200 characters), ZA127 (max_running and rate both NULL; max_running or rate not 1..1000000000; rate without period or period without rate; period not positive or over 366 days).';
+
+--
 -- Name: store_memories(jsonb, text); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -3230,10 +3550,10 @@ $$;
 COMMENT ON FUNCTION animus.store_memory(content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text) IS 'Stores a memory and returns (id, created). The same content again in the same namespace updates that memory (memory_type, source, metadata, embedding, updated_at) and returns created = false. Only into a namespace of the caller''s write scope (animus.memory_scope(''write'')); runs as the owner (SECURITY DEFINER). Raises ZA001 (NULL argument), ZA003 (metadata not an object), ZA200 (dimension), ZA202 (zero vector), ZA203 (empty content), 42501 (namespace outside the write scope).';
 
 --
--- Name: submit_work(text, text, jsonb, text, text, integer, uuid, integer, text, interval, timestamp with time zone, text, jsonb); Type: FUNCTION; Schema: animus; Owner: -
+-- Name: submit_work(text, text, jsonb, text, text, integer, uuid, integer, text, interval, timestamp with time zone, text, jsonb, text, integer); Type: FUNCTION; Schema: animus; Owner: -
 --
 
-CREATE FUNCTION animus.submit_work(work_type text, source text, params jsonb DEFAULT '{}'::jsonb, dedup_key text DEFAULT NULL::text, trigger_info text DEFAULT NULL::text, priority integer DEFAULT 0, parent_id uuid DEFAULT NULL::uuid, max_attempts integer DEFAULT 5, queue text DEFAULT 'work'::text, delay interval DEFAULT '00:00:00'::interval, run_at timestamp with time zone DEFAULT NULL::timestamp with time zone, on_duplicate text DEFAULT 'merge'::text, trace_context jsonb DEFAULT NULL::jsonb) RETURNS animus.work_submission
+CREATE FUNCTION animus.submit_work(work_type text, source text, params jsonb DEFAULT '{}'::jsonb, dedup_key text DEFAULT NULL::text, trigger_info text DEFAULT NULL::text, priority integer DEFAULT 0, parent_id uuid DEFAULT NULL::uuid, max_attempts integer DEFAULT 5, queue text DEFAULT 'work'::text, delay interval DEFAULT '00:00:00'::interval, run_at timestamp with time zone DEFAULT NULL::timestamp with time zone, on_duplicate text DEFAULT 'merge'::text, trace_context jsonb DEFAULT NULL::jsonb, concurrency_key text DEFAULT NULL::text, cost integer DEFAULT 1) RETURNS animus.work_submission
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
@@ -3267,9 +3587,12 @@ BEGIN
        OR pg_catalog.jsonb_typeof(coalesce(submit_work.trace_context, '{}')) <> 'object'
        OR submit_work.delay < '0' OR submit_work.max_attempts IS NULL OR submit_work.max_attempts NOT BETWEEN 1 AND 1000
        OR submit_work.priority IS NULL OR submit_work.priority NOT BETWEEN -1000 AND 1000
-       OR submit_work.on_duplicate IS NULL OR submit_work.on_duplicate NOT IN ('merge', 'replace') THEN
+       OR submit_work.on_duplicate IS NULL OR submit_work.on_duplicate NOT IN ('merge', 'replace')
+       OR submit_work.cost IS NULL OR submit_work.cost NOT BETWEEN 1 AND 1000000
+       OR pg_catalog.char_length(submit_work.concurrency_key) > 200 OR animus.work_is_blank(submit_work.concurrency_key) THEN
         PERFORM animus.work_check_submit_args(submit_work.work_type, submit_work.source, coalesce(submit_work.params, '{}'), submit_work.dedup_key,
             submit_work.priority, submit_work.max_attempts, submit_work.delay, submit_work.on_duplicate, submit_work.trace_context);
+        PERFORM animus.work_check_concurrency_args(submit_work.concurrency_key, submit_work.cost);
     END IF;
     IF submit_work.parent_id IS NOT NULL THEN
         -- A parent in a queue the caller may not use does not exist for it.
@@ -3328,11 +3651,13 @@ BEGIN
                     IF NOT FOUND THEN
                         -- One running plus one queued: a follow-up that becomes visible when c ends.
                         INSERT INTO animus.work_items AS w (id, queue_name, work_type, dedup_key, source, trigger_info, params,
-                                                            priority, state, waits_for, parent_id, max_attempts, msg_id, run_at, trace_context)
+                                                            priority, state, waits_for, parent_id, max_attempts, msg_id, run_at, trace_context,
+                                                            concurrency_key, cost)
                         VALUES (v_id, submit_work.queue, submit_work.work_type, submit_work.dedup_key, submit_work.source,
                                 submit_work.trigger_info, v_params, submit_work.priority, 'queued', c.id, submit_work.parent_id,
                                 submit_work.max_attempts, pg_catalog.nextval(('pgmq.q_' || submit_work.queue || '_msg_id_seq')::regclass),
-                                v_run_at, submit_work.trace_context)
+                                v_run_at, submit_work.trace_context,
+                                animus.work_derive_key(submit_work.queue, submit_work.concurrency_key, v_params), submit_work.cost)
                         RETURNING w.* INTO v_item;
                         PERFORM animus.work_send_messages(submit_work.queue, ARRAY[v_item], 'infinity');
                         RETURN ROW(v_id, 'created', v_id, v_item.msg_id)::animus.work_submission;
@@ -3369,7 +3694,8 @@ BEGIN
             submit_work.max_attempts, v_run_at, submit_work.trace_context,
             CASE WHEN submit_work.trace_context IS NOT NULL
                  THEN animus.work_message_headers(submit_work.priority, submit_work.trace_context)
-                 WHEN submit_work.priority <> 0 THEN pg_catalog.jsonb_build_object('animus_priority', submit_work.priority) END);
+                 WHEN submit_work.priority <> 0 THEN pg_catalog.jsonb_build_object('animus_priority', submit_work.priority) END,
+            submit_work.concurrency_key, submit_work.cost);
         IF v_msg IS NOT NULL THEN
             RETURN ROW(v_id, 'created', v_id, v_msg)::animus.work_submission;
         END IF;
@@ -3384,10 +3710,10 @@ END;
 $_$;
 
 --
--- Name: FUNCTION submit_work(work_type text, source text, params jsonb, dedup_key text, trigger_info text, priority integer, parent_id uuid, max_attempts integer, queue text, delay interval, run_at timestamp with time zone, on_duplicate text, trace_context jsonb); Type: COMMENT; Schema: animus; Owner: -
+-- Name: FUNCTION submit_work(work_type text, source text, params jsonb, dedup_key text, trigger_info text, priority integer, parent_id uuid, max_attempts integer, queue text, delay interval, run_at timestamp with time zone, on_duplicate text, trace_context jsonb, concurrency_key text, cost integer); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.submit_work(work_type text, source text, params jsonb, dedup_key text, trigger_info text, priority integer, parent_id uuid, max_attempts integer, queue text, delay interval, run_at timestamp with time zone, on_duplicate text, trace_context jsonb) IS 'Submits one work item to queue `queue` and returns (work_id, status, canonical_id, msg_id). status: created (a new item and pgmq message), merged (an active item with the same queue + work_type + dedup_key exists: this submission is recorded as a merged row pointing at it, with its own source/trigger_info/params/trace_context), replaced (on_duplicate => ''replace'': the queued item got this submission''s params, priority and run time; if the item is running, a follow-up item is created that runs after it ends: one running plus one queued). Race-free under concurrency. delay or run_at makes the item invisible until due. trace_context {"traceparent","tracestate"} is stored and carried in the message headers. Only to a queue the caller has a grant on (animus.grant_queue). Raises ZA001 (queue NULL; work_type/source NULL, empty or only white space; dedup_key empty), ZA003 (params or trace_context not an object), ZA002 (negative delay, max_attempts not 1..1000, priority not -1000..1000, work_type over 255 or dedup_key over 2000 bytes), ZA004 (unknown on_duplicate), ZA109 (no grant on the queue), ZA101 (unknown queue), ZA102 (unknown parent_id, or one in a queue the caller may not use).';
+COMMENT ON FUNCTION animus.submit_work(work_type text, source text, params jsonb, dedup_key text, trigger_info text, priority integer, parent_id uuid, max_attempts integer, queue text, delay interval, run_at timestamp with time zone, on_duplicate text, trace_context jsonb, concurrency_key text, cost integer) IS 'Submits one work item to queue `queue` and returns (work_id, status, canonical_id, msg_id). status: created (a new item and pgmq message), merged (an active item with the same queue + work_type + dedup_key exists: this submission is recorded as a merged row pointing at it, with its own source/trigger_info/params/trace_context), replaced (on_duplicate => ''replace'': the queued item got this submission''s params, priority and run time; if the item is running, a follow-up item is created that runs after it ends: one running plus one queued). Race-free under concurrency. delay or run_at makes the item invisible until due. trace_context {"traceparent","tracestate"} is stored and carried in the message headers. concurrency_key (1..200 characters; NULL: params ->> the queue''s concurrency_param, if set) puts the item under its key''s limits (animus.set_concurrency_limit: at most max_running running, at most rate cost units started per period); cost (1..1000000, default 1) is what it uses of the rate budget. Key and cost are fixed when the item is created (a merge or replace keeps the item''s). Only to a queue the caller has a grant on (animus.grant_queue). Raises ZA001 (queue NULL; work_type/source NULL, empty or only white space; dedup_key empty), ZA003 (params or trace_context not an object), ZA002 (negative delay, max_attempts not 1..1000, priority not -1000..1000, work_type over 255 or dedup_key over 2000 bytes), ZA004 (unknown on_duplicate), ZA109 (no grant on the queue), ZA101 (unknown queue), ZA102 (unknown parent_id, or one in a queue the caller may not use), ZA125 (concurrency_key, or the key derived from params, empty, only white space or over 200 characters), ZA126 (cost not 1..1000000).';
 
 --
 -- Name: submit_work_batch(jsonb, text, text, jsonb); Type: FUNCTION; Schema: animus; Owner: -
@@ -3402,7 +3728,7 @@ DECLARE
     q          animus.queues;
     bad        record;
     v_ids      uuid[];
-    v_pending  animus.work_items[];
+    v_pending  animus.work_batch_item[];
     v_new      animus.work_items[];
     r_ids      uuid[] := '{}';
     r_status   text[] := '{}';
@@ -3451,7 +3777,7 @@ BEGIN
     SELECT e.n, pg_catalog.left(p.problem, 5) AS code, pg_catalog.substr(p.problem, 7) AS problem INTO bad
       FROM pg_catalog.jsonb_array_elements(items) WITH ORDINALITY AS e(item, n)
       CROSS JOIN (SELECT ARRAY['work_type', 'source', 'params', 'dedup_key', 'trigger_info', 'priority', 'parent_id',
-                               'max_attempts', 'delay', 'trace_context'] AS keys) AS known
+                               'max_attempts', 'delay', 'trace_context', 'concurrency_key', 'cost'] AS keys) AS known
       CROSS JOIN LATERAL (SELECT CASE
           WHEN pg_catalog.jsonb_typeof(e.item) <> 'object' THEN 'ZA003:is not a JSON object'
           WHEN EXISTS (SELECT 1 FROM pg_catalog.jsonb_object_keys(e.item) AS k(key) WHERE k.key <> ALL (known.keys))
@@ -3473,6 +3799,15 @@ BEGIN
                AND (e.item ->> 'priority')::numeric <> pg_catalog.trunc((e.item ->> 'priority')::numeric) THEN 'ZA112:priority is not an integer'
           WHEN pg_catalog.jsonb_typeof(e.item -> 'max_attempts') NOT IN ('number', 'null') OR (e.item ->> 'max_attempts')::numeric NOT BETWEEN 1 AND 1000 THEN 'ZA002:max_attempts is not a number between 1 and 1000'
           WHEN pg_catalog.jsonb_typeof(e.item -> 'priority') NOT IN ('number', 'null') OR (e.item ->> 'priority')::numeric NOT BETWEEN -1000 AND 1000 THEN 'ZA002:priority is not a number between -1000 and 1000'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'concurrency_key') NOT IN ('string', 'null')
+               OR pg_catalog.char_length(e.item ->> 'concurrency_key') > 200 OR animus.work_is_blank(e.item ->> 'concurrency_key')
+               THEN 'ZA125:concurrency_key is not a string of 1 to 200 characters (not only white space)'
+          WHEN q.concurrency_param IS NOT NULL AND e.item ->> 'concurrency_key' IS NULL
+               AND (pg_catalog.char_length(e.item -> 'params' ->> q.concurrency_param) > 200 OR animus.work_is_blank(e.item -> 'params' ->> q.concurrency_param))
+               THEN 'ZA125:' || pg_catalog.format('params ->> %L', q.concurrency_param) || ' (the concurrency key) is not 1 to 200 characters (not only white space)'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'cost') = 'number'
+               AND (e.item ->> 'cost')::numeric <> pg_catalog.trunc((e.item ->> 'cost')::numeric) THEN 'ZA112:cost is not an integer'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'cost') NOT IN ('number', 'null') OR (e.item ->> 'cost')::numeric NOT BETWEEN 1 AND 1000000 THEN 'ZA126:cost is not a number between 1 and 1000000'
           WHEN pg_catalog.jsonb_typeof(e.item -> 'parent_id') NOT IN ('string', 'null') THEN 'ZA102:parent_id is not a uuid string'
           WHEN e.item ->> 'parent_id' IS NOT NULL
                AND (e.item ->> 'parent_id' !~* '^[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12}$'
@@ -3487,7 +3822,7 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = bad.code,
             MESSAGE = pg_catalog.format('argument items: item %s: %s', bad.n, bad.problem),
             DETAIL = 'Items are numbered from 1, as ord in the result. Nothing was submitted.',
-            HINT = pg_catalog.format('Fix item %s (%s). ', bad.n, bad.problem) || 'Each element: {"work_type": text, "source": text, "params": object, "dedup_key": text, "trigger_info": text, "priority": int, "parent_id": uuid, "max_attempts": int, "delay": seconds, "trace_context": object}.';
+            HINT = pg_catalog.format('Fix item %s (%s). ', bad.n, bad.problem) || 'Each element: {"work_type": text, "source": text, "params": object, "dedup_key": text, "trigger_info": text, "priority": int, "parent_id": uuid, "max_attempts": int, "delay": seconds, "trace_context": object, "concurrency_key": text, "cost": int}.';
     END IF;
 
     IF on_duplicate = 'replace' THEN
@@ -3502,12 +3837,13 @@ BEGIN
               parent_id => (e.item ->> 'parent_id')::uuid, max_attempts => coalesce((e.item ->> 'max_attempts')::numeric::integer, 5),
               queue => submit_work_batch.queue, delay => coalesce((e.item ->> 'delay')::numeric, 0) * interval '1 second',
               on_duplicate => 'replace',
+              concurrency_key => e.item ->> 'concurrency_key', cost => coalesce((e.item ->> 'cost')::numeric::integer, 1),
               trace_context => coalesce(e.item -> 'trace_context', submit_work_batch.trace_context)) AS s
          ORDER BY e.n;
         RETURN;
     END IF;
 
-    -- ROW(...) in the column order of animus.work_items (faster than jsonb_populate_record).
+    -- ROW(...) in the field order of animus.work_batch_item (faster than jsonb_populate_record).
     SELECT pg_catalog.array_agg((w.r).id ORDER BY w.n), pg_catalog.array_agg(w.r ORDER BY w.n)
       INTO v_ids, v_pending
       FROM (SELECT e.n, ROW(
@@ -3516,16 +3852,14 @@ BEGIN
                 e.item ->> 'work_type', e.item ->> 'dedup_key', e.item ->> 'source', e.item ->> 'trigger_info',
                 coalesce(e.item -> 'params', '{}'),                                 -- params
                 coalesce((e.item ->> 'priority')::numeric::integer, 0),            -- priority
-                'queued', NULL, NULL,                                               -- state, merged_into, waits_for
                 (e.item ->> 'parent_id')::uuid,                                     -- parent_id
-                0, coalesce((e.item ->> 'max_attempts')::numeric::integer, 5),     -- attempts, max_attempts
-                NULL,                                                               -- msg_id
+                coalesce((e.item ->> 'max_attempts')::numeric::integer, 5),        -- max_attempts
                 pg_catalog.clock_timestamp() + coalesce((e.item ->> 'delay')::numeric, 0) * interval '1 second', -- run_at
-                NULL, NULL, NULL,                                                   -- outcome, error, duration_ms
                 coalesce(e.item -> 'trace_context', submit_work_batch.trace_context),
-                pg_catalog.clock_timestamp(), pg_catalog.clock_timestamp(), NULL, NULL, NULL, -- created/updated/started/heartbeat/resolved
-                0                                                                   -- released
-              )::animus.work_items AS r
+                pg_catalog.clock_timestamp(), pg_catalog.clock_timestamp(),         -- created_at, updated_at
+                coalesce(e.item ->> 'concurrency_key', e.item -> 'params' ->> q.concurrency_param), -- concurrency_key
+                coalesce((e.item ->> 'cost')::numeric::integer, 1)                 -- cost
+              )::animus.work_batch_item AS r
               FROM pg_catalog.jsonb_array_elements(items) WITH ORDINALITY AS e(item, n)) AS w;
     IF v_ids IS NULL THEN
         RETURN;
@@ -3537,11 +3871,11 @@ BEGIN
         WITH ins AS (
             INSERT INTO animus.work_items AS w (id, queue_name, work_type, dedup_key, source, trigger_info, params, priority,
                                                 state, parent_id, attempts, max_attempts, msg_id, run_at, trace_context,
-                                                created_at, updated_at)
+                                                created_at, updated_at, concurrency_key, cost)
             SELECT p.id, p.queue_name, p.work_type, p.dedup_key, p.source, p.trigger_info, p.params, p.priority,
-                   p.state, p.parent_id, p.attempts, p.max_attempts,
+                   'queued', p.parent_id, 0, p.max_attempts,
                    pg_catalog.nextval(('pgmq.q_' || submit_work_batch.queue || '_msg_id_seq')::regclass),
-                   p.run_at, p.trace_context, p.created_at, p.updated_at
+                   p.run_at, p.trace_context, p.created_at, p.updated_at, p.concurrency_key, p.cost
               FROM pg_catalog.unnest(v_pending) WITH ORDINALITY AS p
              ORDER BY p.ordinality
             ON CONFLICT (queue_name, work_type, dedup_key) WHERE state IN ('queued', 'running') AND waits_for IS NULL AND dedup_key IS NOT NULL
@@ -3575,7 +3909,7 @@ BEGIN
                                            state, merged_into, parent_id, attempts, max_attempts, run_at, trace_context,
                                            created_at, updated_at)
             SELECT g.id, g.queue_name, g.work_type, g.dedup_key, g.source, g.trigger_info, g.params, g.priority,
-                   'merged', g.tid, g.parent_id, g.attempts, g.max_attempts, g.run_at, g.trace_context,
+                   'merged', g.tid, g.parent_id, 0, g.max_attempts, g.run_at, g.trace_context,
                    g.created_at, g.updated_at
               FROM tgt g
             RETURNING id
@@ -3609,7 +3943,47 @@ $_$;
 -- Name: FUNCTION submit_work_batch(items jsonb, queue text, on_duplicate text, trace_context jsonb); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.submit_work_batch(items jsonb, queue text, on_duplicate text, trace_context jsonb) IS 'Submits many work items in one call: items is a JSON array of {"work_type","source","params","dedup_key","trigger_info","priority","parent_id","max_attempts","delay" (seconds),"trace_context"}. Returns one row per element, in input order (ord from 1): work_id, status (created | merged | replaced), canonical_id, msg_id. Deduplicates against active items and within the batch (the first element with a key is the canonical one). trace_context is the default for elements without one. At most 10000 elements; only to a queue the caller has a grant on. Raises ZA001 (queue NULL; work_type/source missing, empty or only white space), ZA003 (items not an array, an element or its params/trace_context not an object), ZA110 (more than 10000 elements), ZA111 (an element has an unknown key, e.g. dedupe_key), ZA112 (max_attempts or priority not an integer), ZA002 (delay, max_attempts or priority out of range, work_type over 255 or dedup_key over 2000 bytes), ZA004 (unknown on_duplicate), ZA109 (no grant on the queue), ZA101 (unknown queue), ZA102 (unknown parent_id, or one in a queue the caller may not use); the message and HINT name the element (from 1) and the key; nothing is written when it raises.';
+COMMENT ON FUNCTION animus.submit_work_batch(items jsonb, queue text, on_duplicate text, trace_context jsonb) IS 'Submits many work items in one call: items is a JSON array of {"work_type","source","params","dedup_key","trigger_info","priority","parent_id","max_attempts","delay" (seconds),"trace_context","concurrency_key","cost"} (concurrency_key and cost as in submit_work: NULL key = params ->> the queue''s concurrency_param, if set). Returns one row per element, in input order (ord from 1): work_id, status (created | merged | replaced), canonical_id, msg_id. Deduplicates against active items and within the batch (the first element with a key is the canonical one). trace_context is the default for elements without one. At most 10000 elements; only to a queue the caller has a grant on. Raises ZA001 (queue NULL; work_type/source missing, empty or only white space), ZA003 (items not an array, an element or its params/trace_context not an object), ZA110 (more than 10000 elements), ZA111 (an element has an unknown key, e.g. dedupe_key), ZA112 (max_attempts, priority or cost not an integer), ZA125 (a concurrency key, given or derived, empty, only white space or over 200 characters), ZA126 (cost not 1..1000000), ZA002 (delay, max_attempts or priority out of range, work_type over 255 or dedup_key over 2000 bytes), ZA004 (unknown on_duplicate), ZA109 (no grant on the queue), ZA101 (unknown queue), ZA102 (unknown parent_id, or one in a queue the caller may not use); the message and HINT name the element (from 1) and the key; nothing is written when it raises.';
+
+--
+-- Name: sweep_concurrency_keys(text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.sweep_concurrency_keys(queue text DEFAULT NULL::text) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    r      record;
+    woken  integer := 0;
+BEGIN
+    IF queue IS NOT NULL AND NOT animus.work_queue_allowed(queue) THEN
+        PERFORM animus.work_raise_not_granted(queue);
+    END IF;
+    IF queue IS NOT NULL AND NOT EXISTS (SELECT 1 FROM animus.queues q WHERE q.queue_name = sweep_concurrency_keys.queue) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', queue),
+            HINT = 'Pass an existing queue, or NULL for every queue you may use.';
+    END IF;
+    -- Held rows of items that are no longer queued (cancelled, purged) go.
+    DELETE FROM animus.concurrency_held h
+     WHERE (sweep_concurrency_keys.queue IS NULL OR h.queue_name = sweep_concurrency_keys.queue)
+       AND NOT EXISTS (SELECT 1 FROM animus.work_items w WHERE w.id = h.work_id AND w.state = 'queued');
+    FOR r IN SELECT h.queue_name, pg_catalog.array_agg(DISTINCT h.concurrency_key) AS keys
+               FROM animus.concurrency_held h
+              WHERE (sweep_concurrency_keys.queue IS NULL OR h.queue_name = sweep_concurrency_keys.queue)
+                AND animus.work_queue_allowed(h.queue_name)
+              GROUP BY h.queue_name ORDER BY h.queue_name LOOP
+        woken := woken + animus.work_key_wake(r.queue_name, r.keys);
+    END LOOP;
+    RETURN woken;
+END;
+$$;
+
+--
+-- Name: FUNCTION sweep_concurrency_keys(queue text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.sweep_concurrency_keys(queue text) IS 'Liveness safety net for concurrency keys: wakes the held items of every key of `queue` (NULL: every queue the caller has a grant on) that has free slots, and forgets held rows of items that are no longer queued. Settles wake held items themselves; a worker calls this now and then (the animus Worker on its periodic tick) so that nothing stays held after a limit was raised or dropped. Returns how many items it woke. Raises ZA109 (no grant on the queue), ZA101 (unknown queue).';
 
 --
 -- Name: update_memory(bigint, text, public.vector, text, text, jsonb, text); Type: FUNCTION; Schema: animus; Owner: -
@@ -3704,6 +4078,62 @@ $$;
 --
 
 COMMENT ON FUNCTION animus.work_caller() IS 'Internal: the role whose queue grants apply to this session: the SET ROLE target, else the login role (session_user); independent of SECURITY DEFINER frames. Raises nothing.';
+
+--
+-- Name: work_check_concurrency_args(text, integer, text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.work_check_concurrency_args(concurrency_key text, cost integer, key_from text DEFAULT 'concurrency_key'::text) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    IF concurrency_key IS NOT NULL AND (pg_catalog.char_length(concurrency_key) > 200 OR animus.work_is_blank(concurrency_key)) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA125',
+            MESSAGE = pg_catalog.format('argument %s must be 1 to 200 characters, not only white space', key_from),
+            DETAIL = pg_catalog.format('%s = %L (%s characters)', key_from, pg_catalog.left(concurrency_key, 100), pg_catalog.char_length(concurrency_key)),
+            HINT = 'Pass a short name of what the limit counts, e.g. concurrency_key => ''tenant-a'', or NULL for no key.';
+    END IF;
+    IF cost IS NULL OR cost NOT BETWEEN 1 AND 1000000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA126', MESSAGE = 'argument cost must be between 1 and 1000000',
+            DETAIL = pg_catalog.format('cost = %s', coalesce(cost::text, 'NULL')),
+            HINT = 'Pass the units of its key''s rate budget the item uses (default 1).';
+    END IF;
+END;
+$$;
+
+--
+-- Name: FUNCTION work_check_concurrency_args(concurrency_key text, cost integer, key_from text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.work_check_concurrency_args(concurrency_key text, cost integer, key_from text) IS 'Internal: raises ZA125 (key empty, only white space or over 200 characters; key_from names where the key came from) or ZA126 (cost not 1..1000000); returns when both are good.';
+
+--
+-- Name: work_check_concurrency_param(text, boolean); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.work_check_concurrency_param(concurrency_param text, empty_clears boolean) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    IF concurrency_param = '' AND empty_clears THEN
+        RETURN;
+    END IF;
+    IF pg_catalog.char_length(concurrency_param) > 200 OR animus.work_is_blank(concurrency_param) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA129', MESSAGE = 'argument concurrency_param must be 1 to 200 characters, not only white space',
+            DETAIL = pg_catalog.format('concurrency_param = %L', pg_catalog.left(concurrency_param, 100)),
+            HINT = 'Pass the params key whose value is the concurrency key, e.g. concurrency_param => ''tenant'''
+                   || CASE WHEN empty_clears THEN ', or '''' to clear it.' ELSE '.' END;
+    END IF;
+END;
+$$;
+
+--
+-- Name: FUNCTION work_check_concurrency_param(concurrency_param text, empty_clears boolean); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.work_check_concurrency_param(concurrency_param text, empty_clears boolean) IS 'Internal: raises ZA129 for a concurrency_param that is empty (unless empty_clears), only white space or over 200 characters; NULL passes.';
 
 --
 -- Name: work_check_queue_settings(interval, double precision, interval, double precision, interval); Type: FUNCTION; Schema: animus; Owner: -
@@ -3854,6 +4284,39 @@ $$;
 COMMENT ON FUNCTION animus.work_children(parent_id uuid) IS 'The work items submitted with parent_id => this item, oldest first (merged child submissions included, in state merged); only the parent and children in queues the caller has a grant on. Raises ZA001 (parent_id NULL), ZA102 (unknown parent, or one in a queue the caller may not use).';
 
 --
+-- Name: work_derive_key(text, text, jsonb); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.work_derive_key(queue text, concurrency_key text, params jsonb) RETURNS text
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    p text;
+    k text;
+BEGIN
+    IF concurrency_key IS NOT NULL THEN
+        RETURN concurrency_key;
+    END IF;
+    SELECT q.concurrency_param INTO p FROM animus.queues q WHERE q.queue_name = queue;
+    IF p IS NULL THEN
+        RETURN NULL;
+    END IF;
+    k := params ->> p;
+    IF pg_catalog.char_length(k) > 200 OR animus.work_is_blank(k) THEN
+        PERFORM animus.work_check_concurrency_args(k, 1, pg_catalog.format('params ->> %L', p));
+    END IF;
+    RETURN k;
+END;
+$$;
+
+--
+-- Name: FUNCTION work_derive_key(queue text, concurrency_key text, params jsonb); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.work_derive_key(queue text, concurrency_key text, params jsonb) IS 'Internal: the concurrency key of a new item of queue: concurrency_key when given, else params ->> the queue''s concurrency_param (NULL when it has none). Raises ZA125 for a derived key that is empty, only white space or over 200 characters.';
+
+--
 -- Name: work_generate_queue_functions(); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -3863,13 +4326,14 @@ CREATE FUNCTION animus.work_generate_queue_functions() RETURNS void
     AS $_$
 DECLARE
     q        text;
+    qp       text;
     b_send   text := '';
     b_one    text := '';
     b_claim  text := '';
     b_arch   text := '';
     b_vt     text := '';
 BEGIN
-    FOR q IN SELECT qq.queue_name FROM animus.queues qq ORDER BY qq.queue_name LOOP
+    FOR q, qp IN SELECT qq.queue_name, qq.concurrency_param FROM animus.queues qq ORDER BY qq.queue_name LOOP
         b_send := b_send || pg_catalog.format($f$
     IF queue = %1$L THEN
         INSERT INTO pgmq.%2$I (msg_id, vt, message, headers) OVERRIDING SYSTEM VALUE
@@ -3877,12 +4341,13 @@ BEGIN
         RETURN;
     END IF;$f$, q, 'q_' || q);
         b_one := b_one || pg_catalog.format($f$
-    IF queue = %1$L THEN
+    IF queue = %1$L THEN%4$s
         WITH w AS (
             INSERT INTO animus.work_items (id, queue_name, work_type, dedup_key, source, trigger_info, params, priority,
-                                           state, parent_id, max_attempts, msg_id, run_at, trace_context)
+                                           state, parent_id, max_attempts, msg_id, run_at, trace_context, concurrency_key, cost)
             VALUES (p_id, queue, p_work_type, p_dedup_key, p_source, p_trigger_info, p_params, p_priority,
-                    'queued', p_parent_id, p_max_attempts, pg_catalog.nextval(%3$L::regclass), p_run_at, p_trace_context)
+                    'queued', p_parent_id, p_max_attempts, pg_catalog.nextval(%3$L::regclass), p_run_at, p_trace_context,
+                    p_concurrency_key, p_cost)
             ON CONFLICT (queue_name, work_type, dedup_key) WHERE state IN ('queued', 'running') AND waits_for IS NULL AND dedup_key IS NOT NULL
             DO NOTHING
             RETURNING msg_id
@@ -3900,7 +4365,15 @@ BEGIN
             PERFORM animus.work_wake(queue);
         END IF;
         RETURN id;
-    END IF;$f$, q, 'q_' || q, 'pgmq.q_' || q || '_msg_id_seq');
+    END IF;$f$, q, 'q_' || q, 'pgmq.q_' || q || '_msg_id_seq',
+        -- a queue with a concurrency_param: the key of an item submitted without one comes from params
+        CASE WHEN qp IS NOT NULL THEN pg_catalog.format($d$
+        IF p_concurrency_key IS NULL THEN
+            p_concurrency_key := p_params ->> %1$L;
+            IF pg_catalog.char_length(p_concurrency_key) > 200 OR animus.work_is_blank(p_concurrency_key) THEN
+                PERFORM animus.work_check_concurrency_args(p_concurrency_key, 1, %2$L);
+            END IF;
+        END IF;$d$, qp, pg_catalog.format('params ->> %L', qp)) ELSE '' END);
         -- Three bands, each read in order from its index: priority > 0 and < 0 from the partial
         -- priority index (highest first, then earliest due), priority 0 (no header) from pgmq's vt
         -- index. A band is read only when the ones before it did not fill p_qty.
@@ -3984,7 +4457,8 @@ $body$$f$, b_send);
     EXECUTE pg_catalog.format($f$
 CREATE OR REPLACE FUNCTION animus.work_queue_create_item(
     queue text, p_id uuid, p_work_type text, p_dedup_key text, p_source text, p_trigger_info text, p_params jsonb,
-    p_priority integer, p_parent_id uuid, p_max_attempts integer, p_run_at timestamptz, p_trace_context jsonb, p_headers jsonb)
+    p_priority integer, p_parent_id uuid, p_max_attempts integer, p_run_at timestamptz, p_trace_context jsonb, p_headers jsonb,
+    p_concurrency_key text, p_cost integer)
     RETURNS bigint
     VOLATILE
     LANGUAGE plpgsql
@@ -3997,10 +4471,16 @@ BEGIN%s
         RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %%L', queue),
             HINT = 'Pass an existing queue (default ''work''), or create it with animus.create_queue.';
     END IF;
+    IF p_concurrency_key IS NULL THEN
+        p_concurrency_key := p_params ->> (SELECT qq.concurrency_param FROM animus.queues qq WHERE qq.queue_name = queue);
+        IF pg_catalog.char_length(p_concurrency_key) > 200 OR animus.work_is_blank(p_concurrency_key) THEN
+            PERFORM animus.work_check_concurrency_args(p_concurrency_key, 1, 'params ->> concurrency_param');
+        END IF;
+    END IF;
     EXECUTE pg_catalog.format('WITH w AS (
             INSERT INTO animus.work_items (id, queue_name, work_type, dedup_key, source, trigger_info, params, priority,
-                                           state, parent_id, max_attempts, msg_id, run_at, trace_context)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, ''queued'', $9, $10, pg_catalog.nextval(%%L::regclass), $11, $12)
+                                           state, parent_id, max_attempts, msg_id, run_at, trace_context, concurrency_key, cost)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, ''queued'', $9, $10, pg_catalog.nextval(%%L::regclass), $11, $12, $14, $15)
             ON CONFLICT (queue_name, work_type, dedup_key) WHERE state IN (''queued'', ''running'') AND waits_for IS NULL AND dedup_key IS NOT NULL
             DO NOTHING
             RETURNING msg_id)
@@ -4008,7 +4488,7 @@ BEGIN%s
         SELECT w.msg_id, $11, pg_catalog.jsonb_build_object(''work_id'', $1, ''work_type'', $3), $13 FROM w
         RETURNING msg_id', 'pgmq.q_' || queue || '_msg_id_seq', 'q_' || queue)
        INTO id USING p_id, queue, p_work_type, p_dedup_key, p_source, p_trigger_info, p_params, p_priority, p_parent_id,
-                     p_max_attempts, p_run_at, p_trace_context, p_headers;
+                     p_max_attempts, p_run_at, p_trace_context, p_headers, p_concurrency_key, p_cost;
     RETURN id;
 END;
 $body$$f$, b_one);
@@ -4054,14 +4534,14 @@ BEGIN%s
 END;
 $body$$f$, b_vt);
     REVOKE ALL ON FUNCTION animus.work_queue_send(text, bigint[], timestamptz[], jsonb[], jsonb[]) FROM PUBLIC;
-    REVOKE ALL ON FUNCTION animus.work_queue_create_item(text, uuid, text, text, text, text, jsonb, integer, uuid, integer, timestamptz, jsonb, jsonb) FROM PUBLIC;
+    REVOKE ALL ON FUNCTION animus.work_queue_create_item(text, uuid, text, text, text, text, jsonb, integer, uuid, integer, timestamptz, jsonb, jsonb, text, integer) FROM PUBLIC;
     REVOKE ALL ON FUNCTION animus.work_queue_claim(text, integer, timestamptz, text[]) FROM PUBLIC;
     REVOKE ALL ON FUNCTION animus.work_queue_archive(text, bigint[]) FROM PUBLIC;
     REVOKE ALL ON FUNCTION animus.work_queue_set_vt(text, bigint[], timestamptz[]) FROM PUBLIC;
     COMMENT ON FUNCTION animus.work_queue_send(text, bigint[], timestamptz[], jsonb[], jsonb[]) IS
         'Generated by animus.work_generate_queue_functions (do not edit): inserts messages (ids preallocated) into pgmq.q_<queue>, like pgmq.send_batch. Internal.';
-    COMMENT ON FUNCTION animus.work_queue_create_item(text, uuid, text, text, text, text, jsonb, integer, uuid, integer, timestamptz, jsonb, jsonb) IS
-        'Generated by animus.work_generate_queue_functions (do not edit): in one statement, inserts a queued work item (ON CONFLICT on the dedup index: nothing when the key is held) and its message into pgmq.q_<queue> (body {"work_id","work_type"}, the id taken from the queue''s sequence, like pgmq.send), then sends the throttled wake-up if one is due; returns the message id, or NULL when the key is held. Raises ZA101 (unknown queue). Internal.';
+    COMMENT ON FUNCTION animus.work_queue_create_item(text, uuid, text, text, text, text, jsonb, integer, uuid, integer, timestamptz, jsonb, jsonb, text, integer) IS
+        'Generated by animus.work_generate_queue_functions (do not edit): in one statement, inserts a queued work item (ON CONFLICT on the dedup index: nothing when the key is held) and its message into pgmq.q_<queue> (body {"work_id","work_type"}, the id taken from the queue''s sequence, like pgmq.send), then sends the throttled wake-up if one is due; the concurrency key of the item is p_concurrency_key, else (a queue with a concurrency_param) params ->> concurrency_param; returns the message id, or NULL when the key is held. Raises ZA101 (unknown queue), ZA125 (a key derived from params empty, only white space or over 200 characters). Internal.';
     COMMENT ON FUNCTION animus.work_queue_claim(text, integer, timestamptz, text[]) IS
         'Generated by animus.work_generate_queue_functions (do not edit): claims up to p_qty visible messages of pgmq.q_<queue> in (animus_priority desc, vt) order until p_until, like pgmq.read; with p_types only messages whose body work_type is one of them. Internal.';
     COMMENT ON FUNCTION animus.work_queue_archive(text, bigint[]) IS
@@ -4123,6 +4603,203 @@ $$;
 --
 
 COMMENT ON FUNCTION animus.work_items_check_transition() IS 'Trigger: refuses state changes not listed in animus.work_state_transitions. Raises ZA105.';
+
+--
+-- Name: work_key_admit(text, uuid[], bigint[], text[], integer[], integer[], boolean[]); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.work_key_admit(queue text, ids uuid[], msgs bigint[], keys text[], costs integer[], prios integer[], running boolean[], OUT admit_ids uuid[], OUT admit_msgs bigint[]) RETURNS record
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    k        record;
+    lim      animus.concurrency_limits;
+    st       animus.concurrency_keys;
+    it       record;
+    n_run    bigint;
+    used     bigint;
+    win      timestamptz;
+    now_     timestamptz := pg_catalog.clock_timestamp();
+    stop     text;
+    back     bigint[] := '{}';
+    h_ids    uuid[] := '{}';
+    h_msgs   bigint[] := '{}';
+    h_keys   text[] := '{}';
+    h_prios  integer[] := '{}';
+    l_msgs   bigint[] := '{}';
+    l_vts    timestamptz[] := '{}';
+BEGIN
+    admit_ids := '{}';
+    admit_msgs := '{}';
+    FOR k IN SELECT DISTINCT x.key FROM pg_catalog.unnest(keys) AS x(key) ORDER BY 1 LOOP
+        lim := animus.work_key_limit(queue, k.key);
+        IF lim.queue_name IS NULL THEN
+            -- no limit for this key: admit its items
+            SELECT admit_ids || pg_catalog.array_agg(x.id ORDER BY x.n), admit_msgs || pg_catalog.array_agg(x.msg ORDER BY x.n)
+              INTO admit_ids, admit_msgs
+              FROM ROWS FROM (pg_catalog.unnest(ids), pg_catalog.unnest(msgs), pg_catalog.unnest(keys)) WITH ORDINALITY AS x(id, msg, key, n)
+             WHERE x.key = k.key;
+            CONTINUE;
+        END IF;
+        SELECT * INTO st FROM animus.concurrency_keys s
+         WHERE s.queue_name = queue AND s.concurrency_key = k.key
+           FOR NO KEY UPDATE SKIP LOCKED;
+        IF NOT FOUND THEN
+            IF NOT EXISTS (SELECT 1 FROM animus.concurrency_keys s WHERE s.queue_name = queue AND s.concurrency_key = k.key) THEN
+                -- First limited claim of the key: create its state row (a concurrent first claim of
+                -- the same key waits for this one; keys are taken in sorted order, so no cycle).
+                INSERT INTO animus.concurrency_keys (queue_name, concurrency_key) VALUES (queue, k.key) ON CONFLICT DO NOTHING;
+                SELECT * INTO st FROM animus.concurrency_keys s
+                 WHERE s.queue_name = queue AND s.concurrency_key = k.key
+                   FOR NO KEY UPDATE SKIP LOCKED;
+            END IF;
+            IF NOT FOUND THEN
+                -- Another session admits or wakes this key: its items go back, visible at once.
+                back := back || ARRAY(SELECT x.msg FROM ROWS FROM (pg_catalog.unnest(msgs), pg_catalog.unnest(keys)) AS x(msg, key) WHERE x.key = k.key);
+                CONTINUE;
+            END IF;
+        END IF;
+        -- A statement after the lock: it sees every settle that committed before the lock was taken.
+        SELECT count(*) INTO n_run FROM animus.work_items w
+         WHERE w.queue_name = queue AND w.concurrency_key = k.key AND w.state = 'running';
+        IF lim.rate IS NOT NULL THEN
+            win := pg_catalog.date_bin(lim.period, now_, '2000-01-01 00:00:00+00');
+            used := CASE WHEN st.window_start = win THEN st.window_used ELSE 0 END;
+        END IF;
+        stop := NULL;
+        FOR it IN SELECT x.id, x.msg, x.cost, x.prio, x.running
+                    FROM ROWS FROM (pg_catalog.unnest(ids), pg_catalog.unnest(msgs), pg_catalog.unnest(keys), pg_catalog.unnest(costs),
+                                    pg_catalog.unnest(prios), pg_catalog.unnest(running)) WITH ORDINALITY AS x(id, msg, key, cost, prio, running, n)
+                   WHERE x.key = k.key ORDER BY x.n LOOP
+            IF it.running THEN
+                -- a re-claim of a running item whose claim timed out: it holds its slot already
+                admit_ids := admit_ids || it.id;
+                admit_msgs := admit_msgs || it.msg;
+                CONTINUE;
+            END IF;
+            IF stop IS NULL AND lim.max_running IS NOT NULL AND n_run >= lim.max_running THEN
+                stop := 'hold';
+            END IF;
+            -- An item costing more than the whole rate may start only as the first of a window
+            -- (it could never start otherwise).
+            IF stop IS NULL AND lim.rate IS NOT NULL AND used + it.cost > lim.rate AND used > 0 THEN
+                stop := 'later';
+            END IF;
+            IF stop = 'hold' THEN
+                h_ids := h_ids || it.id; h_msgs := h_msgs || it.msg; h_keys := h_keys || k.key; h_prios := h_prios || it.prio;
+            ELSIF stop = 'later' THEN
+                l_msgs := l_msgs || it.msg; l_vts := l_vts || (win + lim.period);
+            ELSE
+                admit_ids := admit_ids || it.id;
+                admit_msgs := admit_msgs || it.msg;
+                n_run := n_run + 1;
+                used := used + it.cost;
+            END IF;
+        END LOOP;
+        IF lim.rate IS NOT NULL AND (st.window_start IS DISTINCT FROM win OR st.window_used IS DISTINCT FROM used) THEN
+            UPDATE animus.concurrency_keys s SET window_start = win, window_used = used
+             WHERE s.queue_name = queue AND s.concurrency_key = k.key;
+        END IF;
+    END LOOP;
+    IF pg_catalog.cardinality(back) > 0 THEN
+        PERFORM animus.work_queue_set_vt(queue, back, pg_catalog.array_fill(now_, ARRAY[pg_catalog.cardinality(back)]));
+    END IF;
+    IF pg_catalog.cardinality(h_ids) > 0 THEN
+        INSERT INTO animus.concurrency_held (work_id, queue_name, concurrency_key, priority, msg_id)
+        SELECT x.id, queue, x.key, x.prio, x.msg
+          FROM ROWS FROM (pg_catalog.unnest(h_ids), pg_catalog.unnest(h_keys), pg_catalog.unnest(h_prios), pg_catalog.unnest(h_msgs)) AS x(id, key, prio, msg)
+        ON CONFLICT (work_id) DO NOTHING;
+        PERFORM animus.work_queue_set_vt(queue, h_msgs, pg_catalog.array_fill('infinity'::timestamptz, ARRAY[pg_catalog.cardinality(h_msgs)]));
+    END IF;
+    IF pg_catalog.cardinality(l_msgs) > 0 THEN
+        PERFORM animus.work_queue_set_vt(queue, l_msgs, l_vts);
+    END IF;
+END;
+$$;
+
+--
+-- Name: FUNCTION work_key_admit(queue text, ids uuid[], msgs bigint[], keys text[], costs integer[], prios integer[], running boolean[], OUT admit_ids uuid[], OUT admit_msgs bigint[]); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.work_key_admit(queue text, ids uuid[], msgs bigint[], keys text[], costs integer[], prios integer[], running boolean[], OUT admit_ids uuid[], OUT admit_msgs bigint[]) IS 'Internal (read_work): admits the claimed keyed items that fit their key''s limits (in claim order: running count under max_running, started cost within the rate window; a re-claim of a running item keeps its slot) and returns them; holds the items of a key at max_running (message vt infinity, row in animus.concurrency_held), defers those over the rate to the next window, and makes the items of a key another session has locked visible again at once. Never waits for a lock (SKIP LOCKED) except when two sessions create the state row of the same new key. Raises nothing of its own.';
+
+--
+-- Name: work_key_limit(text, text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.work_key_limit(queue text, key text) RETURNS animus.concurrency_limits
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT l.* FROM animus.concurrency_limits l
+     WHERE l.queue_name = queue AND l.concurrency_key IN (key, '*')
+     ORDER BY l.concurrency_key = '*'
+     LIMIT 1;
+$$;
+
+--
+-- Name: FUNCTION work_key_limit(queue text, key text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.work_key_limit(queue text, key text) IS 'Internal: the concurrency_limits row that applies to key in queue (its own, else ''*''); all NULL when none does. Raises nothing.';
+
+--
+-- Name: work_key_wake(text, text[]); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.work_key_wake(queue text, keys text[]) RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    k      text;
+    lim    animus.concurrency_limits;
+    free   bigint;
+    m      bigint[];
+    woken  integer := 0;
+BEGIN
+    IF queue IS NULL OR keys IS NULL THEN
+        RETURN 0;
+    END IF;
+    FOR k IN SELECT DISTINCT x FROM pg_catalog.unnest(keys) AS x WHERE x IS NOT NULL ORDER BY 1 LOOP
+        PERFORM 1 FROM animus.concurrency_keys s WHERE s.queue_name = queue AND s.concurrency_key = k FOR NO KEY UPDATE;
+        IF NOT FOUND THEN
+            CONTINUE;   -- no state row: no claim of the key was ever limited, so none is held
+        END IF;
+        lim := animus.work_key_limit(queue, k);
+        IF lim.max_running IS NULL THEN
+            free := NULL;   -- LIMIT NULL: every held item
+        ELSE
+            SELECT lim.max_running - count(*) INTO free FROM animus.work_items w
+             WHERE w.queue_name = queue AND w.concurrency_key = k AND w.state = 'running';
+            IF free <= 0 THEN
+                CONTINUE;
+            END IF;
+        END IF;
+        WITH d AS (
+            DELETE FROM animus.concurrency_held h
+             WHERE h.work_id IN (SELECT hh.work_id FROM animus.concurrency_held hh
+                                  WHERE hh.queue_name = queue AND hh.concurrency_key = k
+                                  ORDER BY hh.priority DESC, hh.msg_id
+                                  LIMIT free
+                                    FOR UPDATE SKIP LOCKED)
+            RETURNING h.msg_id
+        )
+        SELECT pg_catalog.array_agg(d.msg_id) INTO m FROM d;
+        IF m IS NOT NULL THEN
+            PERFORM animus.work_queue_set_vt(queue, m, pg_catalog.array_fill(pg_catalog.clock_timestamp(), ARRAY[pg_catalog.cardinality(m)]));
+            woken := woken + pg_catalog.cardinality(m);
+        END IF;
+    END LOOP;
+    RETURN woken;
+END;
+$$;
+
+--
+-- Name: FUNCTION work_key_wake(queue text, keys text[]); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.work_key_wake(queue text, keys text[]) IS 'Internal, for the animus functions that take an item out of running or give one back (settles, cancel, release, durable waits): for each key of keys in queue (sorted; NULLs ignored) locks the key''s state row, waiting, and makes as many of its held items visible now as the key has free slots under max_running (all when no max_running applies), highest priority then oldest first. Returns how many it woke. Raises nothing of its own.';
 
 --
 -- Name: work_message_headers(integer, jsonb); Type: FUNCTION; Schema: animus; Owner: -
@@ -4335,10 +5012,10 @@ $_$;
 COMMENT ON FUNCTION animus.work_queue_claim(queue text, p_qty integer, p_until timestamp with time zone, p_types text[]) IS 'Generated by animus.work_generate_queue_functions (do not edit): claims up to p_qty visible messages of pgmq.q_<queue> in (animus_priority desc, vt) order until p_until, like pgmq.read; with p_types only messages whose body work_type is one of them. Internal.';
 
 --
--- Name: work_queue_create_item(text, uuid, text, text, text, text, jsonb, integer, uuid, integer, timestamp with time zone, jsonb, jsonb); Type: FUNCTION; Schema: animus; Owner: -
+-- Name: work_queue_create_item(text, uuid, text, text, text, text, jsonb, integer, uuid, integer, timestamp with time zone, jsonb, jsonb, text, integer); Type: FUNCTION; Schema: animus; Owner: -
 --
 
-CREATE FUNCTION animus.work_queue_create_item(queue text, p_id uuid, p_work_type text, p_dedup_key text, p_source text, p_trigger_info text, p_params jsonb, p_priority integer, p_parent_id uuid, p_max_attempts integer, p_run_at timestamp with time zone, p_trace_context jsonb, p_headers jsonb) RETURNS bigint
+CREATE FUNCTION animus.work_queue_create_item(queue text, p_id uuid, p_work_type text, p_dedup_key text, p_source text, p_trigger_info text, p_params jsonb, p_priority integer, p_parent_id uuid, p_max_attempts integer, p_run_at timestamp with time zone, p_trace_context jsonb, p_headers jsonb, p_concurrency_key text, p_cost integer) RETURNS bigint
     LANGUAGE plpgsql
     AS $_$
 DECLARE
@@ -4348,9 +5025,10 @@ BEGIN
     IF queue = 'work' THEN
         WITH w AS (
             INSERT INTO animus.work_items (id, queue_name, work_type, dedup_key, source, trigger_info, params, priority,
-                                           state, parent_id, max_attempts, msg_id, run_at, trace_context)
+                                           state, parent_id, max_attempts, msg_id, run_at, trace_context, concurrency_key, cost)
             VALUES (p_id, queue, p_work_type, p_dedup_key, p_source, p_trigger_info, p_params, p_priority,
-                    'queued', p_parent_id, p_max_attempts, pg_catalog.nextval('pgmq.q_work_msg_id_seq'::regclass), p_run_at, p_trace_context)
+                    'queued', p_parent_id, p_max_attempts, pg_catalog.nextval('pgmq.q_work_msg_id_seq'::regclass), p_run_at, p_trace_context,
+                    p_concurrency_key, p_cost)
             ON CONFLICT (queue_name, work_type, dedup_key) WHERE state IN ('queued', 'running') AND waits_for IS NULL AND dedup_key IS NOT NULL
             DO NOTHING
             RETURNING msg_id
@@ -4373,10 +5051,16 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', queue),
             HINT = 'Pass an existing queue (default ''work''), or create it with animus.create_queue.';
     END IF;
+    IF p_concurrency_key IS NULL THEN
+        p_concurrency_key := p_params ->> (SELECT qq.concurrency_param FROM animus.queues qq WHERE qq.queue_name = queue);
+        IF pg_catalog.char_length(p_concurrency_key) > 200 OR animus.work_is_blank(p_concurrency_key) THEN
+            PERFORM animus.work_check_concurrency_args(p_concurrency_key, 1, 'params ->> concurrency_param');
+        END IF;
+    END IF;
     EXECUTE pg_catalog.format('WITH w AS (
             INSERT INTO animus.work_items (id, queue_name, work_type, dedup_key, source, trigger_info, params, priority,
-                                           state, parent_id, max_attempts, msg_id, run_at, trace_context)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, ''queued'', $9, $10, pg_catalog.nextval(%L::regclass), $11, $12)
+                                           state, parent_id, max_attempts, msg_id, run_at, trace_context, concurrency_key, cost)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, ''queued'', $9, $10, pg_catalog.nextval(%L::regclass), $11, $12, $14, $15)
             ON CONFLICT (queue_name, work_type, dedup_key) WHERE state IN (''queued'', ''running'') AND waits_for IS NULL AND dedup_key IS NOT NULL
             DO NOTHING
             RETURNING msg_id)
@@ -4384,16 +5068,16 @@ BEGIN
         SELECT w.msg_id, $11, pg_catalog.jsonb_build_object(''work_id'', $1, ''work_type'', $3), $13 FROM w
         RETURNING msg_id', 'pgmq.q_' || queue || '_msg_id_seq', 'q_' || queue)
        INTO id USING p_id, queue, p_work_type, p_dedup_key, p_source, p_trigger_info, p_params, p_priority, p_parent_id,
-                     p_max_attempts, p_run_at, p_trace_context, p_headers;
+                     p_max_attempts, p_run_at, p_trace_context, p_headers, p_concurrency_key, p_cost;
     RETURN id;
 END;
 $_$;
 
 --
--- Name: FUNCTION work_queue_create_item(queue text, p_id uuid, p_work_type text, p_dedup_key text, p_source text, p_trigger_info text, p_params jsonb, p_priority integer, p_parent_id uuid, p_max_attempts integer, p_run_at timestamp with time zone, p_trace_context jsonb, p_headers jsonb); Type: COMMENT; Schema: animus; Owner: -
+-- Name: FUNCTION work_queue_create_item(queue text, p_id uuid, p_work_type text, p_dedup_key text, p_source text, p_trigger_info text, p_params jsonb, p_priority integer, p_parent_id uuid, p_max_attempts integer, p_run_at timestamp with time zone, p_trace_context jsonb, p_headers jsonb, p_concurrency_key text, p_cost integer); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.work_queue_create_item(queue text, p_id uuid, p_work_type text, p_dedup_key text, p_source text, p_trigger_info text, p_params jsonb, p_priority integer, p_parent_id uuid, p_max_attempts integer, p_run_at timestamp with time zone, p_trace_context jsonb, p_headers jsonb) IS 'Generated by animus.work_generate_queue_functions (do not edit): in one statement, inserts a queued work item (ON CONFLICT on the dedup index: nothing when the key is held) and its message into pgmq.q_<queue> (body {"work_id","work_type"}, the id taken from the queue''s sequence, like pgmq.send), then sends the throttled wake-up if one is due; returns the message id, or NULL when the key is held. Raises ZA101 (unknown queue). Internal.';
+COMMENT ON FUNCTION animus.work_queue_create_item(queue text, p_id uuid, p_work_type text, p_dedup_key text, p_source text, p_trigger_info text, p_params jsonb, p_priority integer, p_parent_id uuid, p_max_attempts integer, p_run_at timestamp with time zone, p_trace_context jsonb, p_headers jsonb, p_concurrency_key text, p_cost integer) IS 'Generated by animus.work_generate_queue_functions (do not edit): in one statement, inserts a queued work item (ON CONFLICT on the dedup index: nothing when the key is held) and its message into pgmq.q_<queue> (body {"work_id","work_type"}, the id taken from the queue''s sequence, like pgmq.send), then sends the throttled wake-up if one is due; the concurrency key of the item is p_concurrency_key, else (a queue with a concurrency_param) params ->> concurrency_param; returns the message id, or NULL when the key is held. Raises ZA101 (unknown queue), ZA125 (a key derived from params empty, only white space or over 200 characters). Internal.';
 
 --
 -- Name: work_queue_scope(); Type: FUNCTION; Schema: animus; Owner: -
@@ -4676,7 +5360,9 @@ CREATE TABLE animus.work_items (
     started_at timestamp with time zone,
     heartbeat_at timestamp with time zone,
     resolved_at timestamp with time zone,
-    released integer DEFAULT 0 NOT NULL
+    released integer DEFAULT 0 NOT NULL,
+    concurrency_key text,
+    cost integer DEFAULT 1 NOT NULL
 );
 
 --
@@ -4842,6 +5528,18 @@ COMMENT ON COLUMN animus.work_items.resolved_at IS 'When the item ended (complet
 COMMENT ON COLUMN animus.work_items.released IS 'claims given back with release_work: they do not count against max_attempts (attempts - released is what counts).';
 
 --
+-- Name: COLUMN work_items.concurrency_key; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.concurrency_key IS 'the concurrency key whose limits (animus.concurrency_limits) apply to this item: submit_work''s concurrency_key, else params ->> the queue''s concurrency_param; NULL = no key, no limit.';
+
+--
+-- Name: COLUMN work_items.cost; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.cost IS 'units of its key''s rate budget the item uses when it starts (1..1000000, default 1).';
+
+--
 -- Name: work_send_messages(text, animus.work_items[], timestamp with time zone); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -4888,6 +5586,102 @@ $$;
 --
 
 COMMENT ON FUNCTION animus.work_wake(queue text) IS 'Internal (no role may call it): NOTIFY animus_work with the queue name as payload, at most once per queue per notify_throttle (nothing when the queue has notify off). Raises nothing.';
+
+--
+-- Name: concurrency_held; Type: TABLE; Schema: animus; Owner: -
+--
+
+CREATE TABLE animus.concurrency_held (
+    work_id uuid NOT NULL,
+    queue_name text NOT NULL,
+    concurrency_key text NOT NULL,
+    priority integer NOT NULL,
+    msg_id bigint NOT NULL,
+    held_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL
+);
+
+--
+-- Name: TABLE concurrency_held; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON TABLE animus.concurrency_held IS 'Queued items read_work held back because their key was at max_running: their messages are invisible (vt infinity) until animus.work_key_wake makes them visible. Internal.';
+
+--
+-- Name: COLUMN concurrency_held.work_id; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.concurrency_held.work_id IS 'the held work item.';
+
+--
+-- Name: COLUMN concurrency_held.queue_name; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.concurrency_held.queue_name IS 'its queue.';
+
+--
+-- Name: COLUMN concurrency_held.concurrency_key; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.concurrency_held.concurrency_key IS 'its concurrency key.';
+
+--
+-- Name: COLUMN concurrency_held.priority; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.concurrency_held.priority IS 'its priority: wakes take the highest first.';
+
+--
+-- Name: COLUMN concurrency_held.msg_id; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.concurrency_held.msg_id IS 'its pgmq message (in pgmq.q_<queue_name>); wakes take the oldest first within a priority.';
+
+--
+-- Name: COLUMN concurrency_held.held_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.concurrency_held.held_at IS 'when read_work held it.';
+
+--
+-- Name: concurrency_keys; Type: TABLE; Schema: animus; Owner: -
+--
+
+CREATE TABLE animus.concurrency_keys (
+    queue_name text NOT NULL,
+    concurrency_key text NOT NULL,
+    window_start timestamp with time zone DEFAULT '-infinity'::timestamp with time zone NOT NULL,
+    window_used bigint DEFAULT 0 NOT NULL
+);
+
+--
+-- Name: TABLE concurrency_keys; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON TABLE animus.concurrency_keys IS 'One state row per (queue, key) with a limit, created by read_work at the key''s first limited claim: the row claims and wakes of the key lock, and the key''s rate window. Internal (no role reads it; see animus.concurrency_stats).';
+
+--
+-- Name: COLUMN concurrency_keys.queue_name; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.concurrency_keys.queue_name IS 'the work queue.';
+
+--
+-- Name: COLUMN concurrency_keys.concurrency_key; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.concurrency_keys.concurrency_key IS 'the concurrency key.';
+
+--
+-- Name: COLUMN concurrency_keys.window_start; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.concurrency_keys.window_start IS 'start of the rate window window_used counts (a claim in a later window starts from 0).';
+
+--
+-- Name: COLUMN concurrency_keys.window_used; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.concurrency_keys.window_used IS 'cost units of the key started in the window beginning at window_start.';
 
 --
 -- Name: error_codes; Type: TABLE; Schema: animus; Owner: -
@@ -5369,6 +6163,27 @@ COMMENT ON COLUMN animus.work_state_transitions.to_state IS 'A state it may move
 COMMENT ON COLUMN animus.work_state_transitions.why IS 'Which call makes that move.';
 
 --
+-- Name: concurrency_held concurrency_held_pkey; Type: CONSTRAINT; Schema: animus; Owner: -
+--
+
+ALTER TABLE ONLY animus.concurrency_held
+    ADD CONSTRAINT concurrency_held_pkey PRIMARY KEY (work_id);
+
+--
+-- Name: concurrency_keys concurrency_keys_pkey; Type: CONSTRAINT; Schema: animus; Owner: -
+--
+
+ALTER TABLE ONLY animus.concurrency_keys
+    ADD CONSTRAINT concurrency_keys_pkey PRIMARY KEY (queue_name, concurrency_key);
+
+--
+-- Name: concurrency_limits concurrency_limits_pkey; Type: CONSTRAINT; Schema: animus; Owner: -
+--
+
+ALTER TABLE ONLY animus.concurrency_limits
+    ADD CONSTRAINT concurrency_limits_pkey PRIMARY KEY (queue_name, concurrency_key);
+
+--
 -- Name: error_codes error_codes_name_key; Type: CONSTRAINT; Schema: animus; Owner: -
 --
 
@@ -5474,6 +6289,12 @@ ALTER TABLE ONLY animus.work_state_transitions
     ADD CONSTRAINT work_state_transitions_pkey PRIMARY KEY (from_state, to_state);
 
 --
+-- Name: concurrency_held_key; Type: INDEX; Schema: animus; Owner: -
+--
+
+CREATE INDEX concurrency_held_key ON animus.concurrency_held USING btree (queue_name, concurrency_key, priority DESC, msg_id);
+
+--
 -- Name: memories_created_at; Type: INDEX; Schema: animus; Owner: -
 --
 
@@ -5520,6 +6341,12 @@ CREATE INDEX memory_terms_impact_idx ON animus.memory_terms USING btree (namespa
 --
 
 CREATE INDEX memory_terms_memory_term_idx ON animus.memory_terms USING btree (memory_id, term) INCLUDE (tf, doc_len);
+
+--
+-- Name: work_items_concurrency_running; Type: INDEX; Schema: animus; Owner: -
+--
+
+CREATE INDEX work_items_concurrency_running ON animus.work_items USING btree (queue_name, concurrency_key) WHERE ((state = 'running'::text) AND (concurrency_key IS NOT NULL));
 
 --
 -- Name: work_items_dedup_active; Type: INDEX; Schema: animus; Owner: -
@@ -5580,6 +6407,13 @@ CREATE TRIGGER memory_bm25_after_update AFTER UPDATE ON animus.memories REFERENC
 --
 
 CREATE TRIGGER work_items_state_transition BEFORE UPDATE OF state ON animus.work_items FOR EACH ROW EXECUTE FUNCTION animus.work_items_check_transition();
+
+--
+-- Name: concurrency_limits concurrency_limits_queue_name_fkey; Type: FK CONSTRAINT; Schema: animus; Owner: -
+--
+
+ALTER TABLE ONLY animus.concurrency_limits
+    ADD CONSTRAINT concurrency_limits_queue_name_fkey FOREIGN KEY (queue_name) REFERENCES animus.queues(queue_name) ON DELETE CASCADE;
 
 --
 -- Name: memories; Type: ROW SECURITY; Schema: animus; Owner: -
@@ -5719,18 +6553,27 @@ GRANT ALL ON FUNCTION animus.complete_work(work_id uuid, outcome jsonb, attempt 
 GRANT ALL ON FUNCTION animus.complete_work(work_id uuid, outcome jsonb, attempt integer) TO animus_admin;
 
 --
--- Name: FUNCTION configure_queue(queue text, backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify boolean, notify_throttle interval); Type: ACL; Schema: animus; Owner: -
+-- Name: FUNCTION concurrency_stats(queue text); Type: ACL; Schema: animus; Owner: -
 --
 
-REVOKE ALL ON FUNCTION animus.configure_queue(queue text, backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify boolean, notify_throttle interval) FROM PUBLIC;
-GRANT ALL ON FUNCTION animus.configure_queue(queue text, backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify boolean, notify_throttle interval) TO animus_admin;
+REVOKE ALL ON FUNCTION animus.concurrency_stats(queue text) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.concurrency_stats(queue text) TO animus_producer;
+GRANT ALL ON FUNCTION animus.concurrency_stats(queue text) TO animus_worker;
+GRANT ALL ON FUNCTION animus.concurrency_stats(queue text) TO animus_admin;
 
 --
--- Name: FUNCTION create_queue(queue text, backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify boolean, notify_throttle interval, if_not_exists boolean); Type: ACL; Schema: animus; Owner: -
+-- Name: FUNCTION configure_queue(queue text, backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify boolean, notify_throttle interval, concurrency_param text); Type: ACL; Schema: animus; Owner: -
 --
 
-REVOKE ALL ON FUNCTION animus.create_queue(queue text, backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify boolean, notify_throttle interval, if_not_exists boolean) FROM PUBLIC;
-GRANT ALL ON FUNCTION animus.create_queue(queue text, backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify boolean, notify_throttle interval, if_not_exists boolean) TO animus_admin;
+REVOKE ALL ON FUNCTION animus.configure_queue(queue text, backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify boolean, notify_throttle interval, concurrency_param text) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.configure_queue(queue text, backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify boolean, notify_throttle interval, concurrency_param text) TO animus_admin;
+
+--
+-- Name: FUNCTION create_queue(queue text, backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify boolean, notify_throttle interval, if_not_exists boolean, concurrency_param text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.create_queue(queue text, backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify boolean, notify_throttle interval, if_not_exists boolean, concurrency_param text) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.create_queue(queue text, backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify boolean, notify_throttle interval, if_not_exists boolean, concurrency_param text) TO animus_admin;
 
 --
 -- Name: FUNCTION delete_memories(ids bigint[]); Type: ACL; Schema: animus; Owner: -
@@ -5755,6 +6598,19 @@ GRANT ALL ON FUNCTION animus.delete_memory(id bigint) TO animus_admin;
 REVOKE ALL ON FUNCTION animus.delete_work(queue text, msg_id bigint) FROM PUBLIC;
 GRANT ALL ON FUNCTION animus.delete_work(queue text, msg_id bigint) TO animus_worker;
 GRANT ALL ON FUNCTION animus.delete_work(queue text, msg_id bigint) TO animus_admin;
+
+--
+-- Name: TABLE concurrency_limits; Type: ACL; Schema: animus; Owner: -
+--
+
+GRANT SELECT ON TABLE animus.concurrency_limits TO animus_admin;
+
+--
+-- Name: FUNCTION drop_concurrency_limit(queue text, key text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.drop_concurrency_limit(queue text, key text) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.drop_concurrency_limit(queue text, key text) TO animus_admin;
 
 --
 -- Name: FUNCTION drop_queue(queue text); Type: ACL; Schema: animus; Owner: -
@@ -6157,6 +7013,13 @@ GRANT ALL ON FUNCTION animus.search_memory_vector(query_embedding public.vector,
 GRANT ALL ON FUNCTION animus.search_memory_vector(query_embedding public.vector, k integer, filters jsonb) TO animus_admin;
 
 --
+-- Name: FUNCTION set_concurrency_limit(queue text, key text, max_running integer, rate integer, period interval); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.set_concurrency_limit(queue text, key text, max_running integer, rate integer, period interval) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.set_concurrency_limit(queue text, key text, max_running integer, rate integer, period interval) TO animus_admin;
+
+--
 -- Name: FUNCTION store_memories(memories jsonb, namespace text); Type: ACL; Schema: animus; Owner: -
 --
 
@@ -6173,12 +7036,12 @@ GRANT ALL ON FUNCTION animus.store_memory(content text, embedding public.vector,
 GRANT ALL ON FUNCTION animus.store_memory(content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text) TO animus_admin;
 
 --
--- Name: FUNCTION submit_work(work_type text, source text, params jsonb, dedup_key text, trigger_info text, priority integer, parent_id uuid, max_attempts integer, queue text, delay interval, run_at timestamp with time zone, on_duplicate text, trace_context jsonb); Type: ACL; Schema: animus; Owner: -
+-- Name: FUNCTION submit_work(work_type text, source text, params jsonb, dedup_key text, trigger_info text, priority integer, parent_id uuid, max_attempts integer, queue text, delay interval, run_at timestamp with time zone, on_duplicate text, trace_context jsonb, concurrency_key text, cost integer); Type: ACL; Schema: animus; Owner: -
 --
 
-REVOKE ALL ON FUNCTION animus.submit_work(work_type text, source text, params jsonb, dedup_key text, trigger_info text, priority integer, parent_id uuid, max_attempts integer, queue text, delay interval, run_at timestamp with time zone, on_duplicate text, trace_context jsonb) FROM PUBLIC;
-GRANT ALL ON FUNCTION animus.submit_work(work_type text, source text, params jsonb, dedup_key text, trigger_info text, priority integer, parent_id uuid, max_attempts integer, queue text, delay interval, run_at timestamp with time zone, on_duplicate text, trace_context jsonb) TO animus_producer;
-GRANT ALL ON FUNCTION animus.submit_work(work_type text, source text, params jsonb, dedup_key text, trigger_info text, priority integer, parent_id uuid, max_attempts integer, queue text, delay interval, run_at timestamp with time zone, on_duplicate text, trace_context jsonb) TO animus_admin;
+REVOKE ALL ON FUNCTION animus.submit_work(work_type text, source text, params jsonb, dedup_key text, trigger_info text, priority integer, parent_id uuid, max_attempts integer, queue text, delay interval, run_at timestamp with time zone, on_duplicate text, trace_context jsonb, concurrency_key text, cost integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.submit_work(work_type text, source text, params jsonb, dedup_key text, trigger_info text, priority integer, parent_id uuid, max_attempts integer, queue text, delay interval, run_at timestamp with time zone, on_duplicate text, trace_context jsonb, concurrency_key text, cost integer) TO animus_producer;
+GRANT ALL ON FUNCTION animus.submit_work(work_type text, source text, params jsonb, dedup_key text, trigger_info text, priority integer, parent_id uuid, max_attempts integer, queue text, delay interval, run_at timestamp with time zone, on_duplicate text, trace_context jsonb, concurrency_key text, cost integer) TO animus_admin;
 
 --
 -- Name: FUNCTION submit_work_batch(items jsonb, queue text, on_duplicate text, trace_context jsonb); Type: ACL; Schema: animus; Owner: -
@@ -6187,6 +7050,14 @@ GRANT ALL ON FUNCTION animus.submit_work(work_type text, source text, params jso
 REVOKE ALL ON FUNCTION animus.submit_work_batch(items jsonb, queue text, on_duplicate text, trace_context jsonb) FROM PUBLIC;
 GRANT ALL ON FUNCTION animus.submit_work_batch(items jsonb, queue text, on_duplicate text, trace_context jsonb) TO animus_producer;
 GRANT ALL ON FUNCTION animus.submit_work_batch(items jsonb, queue text, on_duplicate text, trace_context jsonb) TO animus_admin;
+
+--
+-- Name: FUNCTION sweep_concurrency_keys(queue text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.sweep_concurrency_keys(queue text) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.sweep_concurrency_keys(queue text) TO animus_worker;
+GRANT ALL ON FUNCTION animus.sweep_concurrency_keys(queue text) TO animus_admin;
 
 --
 -- Name: FUNCTION update_memory(id bigint, content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text); Type: ACL; Schema: animus; Owner: -
@@ -6201,6 +7072,18 @@ GRANT ALL ON FUNCTION animus.update_memory(id bigint, content text, embedding pu
 --
 
 REVOKE ALL ON FUNCTION animus.work_caller() FROM PUBLIC;
+
+--
+-- Name: FUNCTION work_check_concurrency_args(concurrency_key text, cost integer, key_from text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.work_check_concurrency_args(concurrency_key text, cost integer, key_from text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION work_check_concurrency_param(concurrency_param text, empty_clears boolean); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.work_check_concurrency_param(concurrency_param text, empty_clears boolean) FROM PUBLIC;
 
 --
 -- Name: FUNCTION work_check_queue_settings(backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify_throttle interval); Type: ACL; Schema: animus; Owner: -
@@ -6224,6 +7107,12 @@ GRANT ALL ON FUNCTION animus.work_children(parent_id uuid) TO animus_worker;
 GRANT ALL ON FUNCTION animus.work_children(parent_id uuid) TO animus_admin;
 
 --
+-- Name: FUNCTION work_derive_key(queue text, concurrency_key text, params jsonb); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.work_derive_key(queue text, concurrency_key text, params jsonb) FROM PUBLIC;
+
+--
 -- Name: FUNCTION work_generate_queue_functions(); Type: ACL; Schema: animus; Owner: -
 --
 
@@ -6240,6 +7129,24 @@ REVOKE ALL ON FUNCTION animus.work_is_blank(t text) FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION animus.work_items_check_transition() FROM PUBLIC;
+
+--
+-- Name: FUNCTION work_key_admit(queue text, ids uuid[], msgs bigint[], keys text[], costs integer[], prios integer[], running boolean[], OUT admit_ids uuid[], OUT admit_msgs bigint[]); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.work_key_admit(queue text, ids uuid[], msgs bigint[], keys text[], costs integer[], prios integer[], running boolean[], OUT admit_ids uuid[], OUT admit_msgs bigint[]) FROM PUBLIC;
+
+--
+-- Name: FUNCTION work_key_limit(queue text, key text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.work_key_limit(queue text, key text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION work_key_wake(queue text, keys text[]); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.work_key_wake(queue text, keys text[]) FROM PUBLIC;
 
 --
 -- Name: FUNCTION work_message_headers(priority integer, trace_context jsonb); Type: ACL; Schema: animus; Owner: -
@@ -6275,10 +7182,10 @@ REVOKE ALL ON FUNCTION animus.work_queue_archive(queue text, p_msg_ids bigint[])
 REVOKE ALL ON FUNCTION animus.work_queue_claim(queue text, p_qty integer, p_until timestamp with time zone, p_types text[]) FROM PUBLIC;
 
 --
--- Name: FUNCTION work_queue_create_item(queue text, p_id uuid, p_work_type text, p_dedup_key text, p_source text, p_trigger_info text, p_params jsonb, p_priority integer, p_parent_id uuid, p_max_attempts integer, p_run_at timestamp with time zone, p_trace_context jsonb, p_headers jsonb); Type: ACL; Schema: animus; Owner: -
+-- Name: FUNCTION work_queue_create_item(queue text, p_id uuid, p_work_type text, p_dedup_key text, p_source text, p_trigger_info text, p_params jsonb, p_priority integer, p_parent_id uuid, p_max_attempts integer, p_run_at timestamp with time zone, p_trace_context jsonb, p_headers jsonb, p_concurrency_key text, p_cost integer); Type: ACL; Schema: animus; Owner: -
 --
 
-REVOKE ALL ON FUNCTION animus.work_queue_create_item(queue text, p_id uuid, p_work_type text, p_dedup_key text, p_source text, p_trigger_info text, p_params jsonb, p_priority integer, p_parent_id uuid, p_max_attempts integer, p_run_at timestamp with time zone, p_trace_context jsonb, p_headers jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION animus.work_queue_create_item(queue text, p_id uuid, p_work_type text, p_dedup_key text, p_source text, p_trigger_info text, p_params jsonb, p_priority integer, p_parent_id uuid, p_max_attempts integer, p_run_at timestamp with time zone, p_trace_context jsonb, p_headers jsonb, p_concurrency_key text, p_cost integer) FROM PUBLIC;
 
 --
 -- Name: FUNCTION work_queue_scope(); Type: ACL; Schema: animus; Owner: -

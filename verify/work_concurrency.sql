@@ -17,7 +17,7 @@ BEGIN
     IF NOT pg_catalog.has_function_privilege('animus_admin', 'animus.set_concurrency_limit(text, text, integer, integer, interval)', 'EXECUTE')
        OR pg_catalog.has_function_privilege('animus_worker', 'animus.set_concurrency_limit(text, text, integer, integer, interval)', 'EXECUTE')
        OR NOT pg_catalog.has_function_privilege('animus_admin', 'animus.drop_concurrency_limit(text, text)', 'EXECUTE')
-       OR NOT pg_catalog.has_function_privilege('animus_worker', 'animus.work_key_sweep(text)', 'EXECUTE')
+       OR NOT pg_catalog.has_function_privilege('animus_worker', 'animus.sweep_concurrency_keys(text)', 'EXECUTE')
        OR NOT pg_catalog.has_function_privilege('animus_producer', 'animus.concurrency_stats(text)', 'EXECUTE') THEN
         RAISE EXCEPTION 'the concurrency functions do not have the expected grants';
     END IF;

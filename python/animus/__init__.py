@@ -14,8 +14,8 @@ from animus.errors import (AnimusError, ArgumentTypeError, ArgumentValueError, C
                            NonRetryable, NotDeployed, NotFound, PermissionDenied, WorkError,
                            QueueNotFound, WorkNotFound, WorkNotRunning, WorkAlreadyEnded,
                            StaleClaim, IllegalTransition, QueueExists, InvalidWorkArgument, MemoryNotFound,
-                           InvalidMemoryArgument, MemoryStateError, HandlerTimeout)
-from animus.results import (BM25Settings, HeartbeatResult, Memory, QueueStats,  # noqa: E402
+                           InvalidMemoryArgument, MemoryStateError, HandlerTimeout, ConcurrencyLimitNotFound)
+from animus.results import (BM25Settings, ConcurrencyLimit, ConcurrencyStats, HeartbeatResult, Memory, QueueStats,  # noqa: E402
                             SearchHit, SettleResult, StoreResult, SubmitResult, Submission,
                             WorkDetails, WorkItem)
 from animus.embedding import Embedder, FunctionEmbedder  # noqa: E402
@@ -39,7 +39,7 @@ __all__ = [
     "InvalidArgument", "ArgumentTypeError", "ArgumentValueError", "HandlerTimeout", "InvalidState", "MemoryStoreError", "NonRetryable", "NotDeployed",
     "NotFound", "PermissionDenied", "WorkError", "QueueNotFound", "WorkNotFound", "WorkNotRunning",
     "WorkAlreadyEnded", "StaleClaim", "IllegalTransition", "QueueExists", "InvalidWorkArgument", "MemoryNotFound",
-    "InvalidMemoryArgument", "MemoryStateError",
+    "InvalidMemoryArgument", "MemoryStateError", "ConcurrencyLimitNotFound",
     "SubmitResult", "WorkItem", "Submission", "WorkDetails", "HeartbeatResult", "SettleResult",
-    "QueueStats", "StoreResult", "Memory", "SearchHit", "BM25Settings",
+    "QueueStats", "ConcurrencyLimit", "ConcurrencyStats", "StoreResult", "Memory", "SearchHit", "BM25Settings",
 ]

@@ -24,7 +24,7 @@ from psycopg.types.json import Jsonb
 from animus.embedding import to_vector_literal
 from animus.errors import AnimusError, ArgumentTypeError, ArgumentValueError, NotDeployed
 from animus.queries import QUERIES, Query
-from animus.results import (BM25Settings, HeartbeatResult, Memory, QueueStats, SearchHit, SettleResult,
+from animus.results import (BM25Settings, ConcurrencyLimit, ConcurrencyStats, HeartbeatResult, Memory, QueueStats, SearchHit, SettleResult,
                             StoreResult, SubmitResult, Submission, WorkDetails, WorkItem)
 from animus.telemetry.conventions import SPAN_KIND, Instruments, db_attrs, messaging_attrs
 from animus.telemetry.deferred import defer
@@ -152,11 +152,13 @@ class Methods:
                     dedup_key: str | None = None, trigger_info: Any = None,
                     priority: int | None = None, parent_id: UUID | None = None,
                     max_attempts: int | None = None, queue: str | None = None,
-                    delay: Any = None, run_at: Any = None, on_duplicate: str | None = None) -> SubmitResult:
+                    delay: Any = None, run_at: Any = None, on_duplicate: str | None = None,
+                    concurrency_key: str | None = None, cost: int | None = None) -> SubmitResult:
         """Submit work; a duplicate of an active item is merged (``status == "merged"``).
 
         The current W3C trace context is stored with the item so the worker's ``process``
-        span links back to this call.
+        span links back to this call. ``concurrency_key`` puts the item under that key's limits
+        (:meth:`set_concurrency_limit`); ``cost`` (default 1) is what it uses of the key's rate.
 
         >>> r = client.submit_work("engage", "scheduler", dedup_key="person=kelly")  # doctest: +SKIP
         >>> r.status                                                                   # doctest: +SKIP
@@ -173,6 +175,8 @@ class Methods:
             p["queue"] = queue
         if delay is not None or run_at is not None or on_duplicate is not None:
             p.update(_clean(dict(delay=delay, run_at=run_at, on_duplicate=on_duplicate)))
+        if concurrency_key is not None or cost is not None:
+            p.update(_clean(dict(concurrency_key=concurrency_key, cost=cost)))
         return self._execute(Call(_Q_SUBMIT, p, _POST_SUBMIT, queue or DEFAULT_QUEUE))
 
     def submit_work_batch(self, items: Sequence[Mapping[str, Any]], *, queue: str | None = None,
@@ -293,23 +297,52 @@ class Methods:
     def create_queue(self, queue: str, *, backoff_base: Any = None, backoff_factor: float | None = None,
                      backoff_cap: Any = None, backoff_jitter: float | None = None,
                      notify: bool | None = None, notify_throttle: Any = None,
-                     if_not_exists: bool | None = None) -> bool:
-        """Create a queue (and its pgmq queue); durations are seconds or timedeltas."""
+                     if_not_exists: bool | None = None, concurrency_param: str | None = None) -> bool:
+        """Create a queue (and its pgmq queue); durations are seconds or timedeltas.
+        ``concurrency_param``: items submitted without a ``concurrency_key`` get
+        ``params[concurrency_param]`` as their key."""
         p = _clean(dict(queue=queue, backoff_base=backoff_base, backoff_factor=backoff_factor,
                         backoff_cap=backoff_cap, backoff_jitter=backoff_jitter, notify=notify,
-                        notify_throttle=notify_throttle, if_not_exists=if_not_exists))
+                        notify_throttle=notify_throttle, if_not_exists=if_not_exists,
+                        concurrency_param=concurrency_param))
         return self._execute(Call(QUERIES["create_queue"], p, _ident))
 
     def configure_queue(self, queue: str, *, backoff_base: Any = None, backoff_factor: float | None = None,
                         backoff_cap: Any = None, backoff_jitter: float | None = None,
-                        notify: bool | None = None, notify_throttle: Any = None) -> dict[str, Any]:
+                        notify: bool | None = None, notify_throttle: Any = None,
+                        concurrency_param: str | None = None) -> dict[str, Any]:
+        """Change a queue's settings (None keeps one; ``concurrency_param=""`` clears it)."""
         p = _clean(dict(queue=queue, backoff_base=backoff_base, backoff_factor=backoff_factor,
                         backoff_cap=backoff_cap, backoff_jitter=backoff_jitter, notify=notify,
-                        notify_throttle=notify_throttle))
+                        notify_throttle=notify_throttle, concurrency_param=concurrency_param))
         return self._execute(Call(QUERIES["configure_queue"], p, _dict_row))
 
     def drop_queue(self, queue: str) -> Any:
         return self._execute(Call(QUERIES["drop_queue"], dict(queue=queue), _ident))
+
+    def set_concurrency_limit(self, queue: str, key: str | None = None, *, max_running: int | None = None,
+                              rate: int | None = None, period: Any = None) -> ConcurrencyLimit:
+        """Limit concurrency key ``key`` of ``queue`` (default ``'*'``: each key without its own
+        limit): at most ``max_running`` items running at once, at most ``rate`` cost units started
+        per ``period`` (seconds or timedelta). animus_admin only."""
+        p = _clean(dict(queue=queue, key=key, max_running=max_running, rate=rate, period=period))
+        return self._execute(Call(QUERIES["set_concurrency_limit"], p, _row(ConcurrencyLimit), queue))
+
+    def drop_concurrency_limit(self, queue: str, key: str | None = None) -> ConcurrencyLimit:
+        """Remove the limit of ``key`` (default ``'*'``) of ``queue``; returns it. Raises
+        ConcurrencyLimitNotFound (ZA128) when there is none."""
+        p = _clean(dict(queue=queue, key=key))
+        return self._execute(Call(QUERIES["drop_concurrency_limit"], p, _row(ConcurrencyLimit), queue))
+
+    def concurrency_stats(self, queue: str | None = None) -> list[ConcurrencyStats]:
+        """Per concurrency key of ``queue``: limits, running, queued, held, rate window use."""
+        return self._execute(Call(QUERIES["concurrency_stats"], _clean(dict(queue=queue)),
+                                  _rows(ConcurrencyStats), queue or DEFAULT_QUEUE))
+
+    def sweep_concurrency_keys(self, queue: str | None = None) -> int:
+        """Wake held items of keys with free slots (the liveness safety net; None: every queue
+        the role may use). Returns how many were woken."""
+        return self._execute(Call(QUERIES["sweep_concurrency_keys"], _clean(dict(queue=queue)), _ident, queue))
 
     def purge_work(self, older_than: Any = None, *, queue: str | None = None) -> list[dict[str, Any]]:
         """Delete ended items and archived messages older than ``older_than`` (default 7 days)."""

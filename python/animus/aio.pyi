@@ -11,7 +11,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from animus.config import Config
 from animus.embedding import Embedder
-from animus.results import (BM25Settings, HeartbeatResult, Memory, QueueStats, SearchHit, SettleResult, StoreResult, Submission, SubmitResult, WorkDetails, WorkItem)
+from animus.results import (BM25Settings, ConcurrencyLimit, ConcurrencyStats, HeartbeatResult, Memory, QueueStats, SearchHit, SettleResult, StoreResult, Submission, SubmitResult, WorkDetails, WorkItem)
 from animus.telemetry.conventions import Instruments
 
 __all__ = ["AsyncClient", "connect_async"]
@@ -61,10 +61,20 @@ class AsyncClient:
         """
         ...
 
-    async def configure_queue(self, queue: str, *, backoff_base: Any = ..., backoff_factor: float | None = ..., backoff_cap: Any = ..., backoff_jitter: float | None = ..., notify: bool | None = ..., notify_throttle: Any = ...) -> dict[str, Any]: ...
+    async def concurrency_stats(self, queue: str | None = ...) -> list[ConcurrencyStats]:
+        """Per concurrency key of ``queue``: limits, running, queued, held, rate window use.
+        """
+        ...
 
-    async def create_queue(self, queue: str, *, backoff_base: Any = ..., backoff_factor: float | None = ..., backoff_cap: Any = ..., backoff_jitter: float | None = ..., notify: bool | None = ..., notify_throttle: Any = ..., if_not_exists: bool | None = ...) -> bool:
+    async def configure_queue(self, queue: str, *, backoff_base: Any = ..., backoff_factor: float | None = ..., backoff_cap: Any = ..., backoff_jitter: float | None = ..., notify: bool | None = ..., notify_throttle: Any = ..., concurrency_param: str | None = ...) -> dict[str, Any]:
+        """Change a queue's settings (None keeps one; ``concurrency_param=""`` clears it).
+        """
+        ...
+
+    async def create_queue(self, queue: str, *, backoff_base: Any = ..., backoff_factor: float | None = ..., backoff_cap: Any = ..., backoff_jitter: float | None = ..., notify: bool | None = ..., notify_throttle: Any = ..., if_not_exists: bool | None = ..., concurrency_param: str | None = ...) -> bool:
         """Create a queue (and its pgmq queue); durations are seconds or timedeltas.
+        ``concurrency_param``: items submitted without a ``concurrency_key`` get
+        ``params[concurrency_param]`` as their key.
         """
         ...
 
@@ -80,6 +90,12 @@ class AsyncClient:
 
     async def delete_work(self, queue: str, msg_id: int) -> bool:
         """pgmq.delete of a message of ``queue`` (thin wrapper).
+        """
+        ...
+
+    async def drop_concurrency_limit(self, queue: str, key: str | None = ...) -> ConcurrencyLimit:
+        """Remove the limit of ``key`` (default ``'*'``) of ``queue``; returns it. Raises
+        ConcurrencyLimitNotFound (ZA128) when there is none.
         """
         ...
 
@@ -222,6 +238,13 @@ class AsyncClient:
 
     async def search_memory_vector(self, query_embedding: Sequence[float], *, k: int | None = ..., filters: Mapping[str, Any] | None = ...) -> list[SearchHit]: ...
 
+    async def set_concurrency_limit(self, queue: str, key: str | None = ..., *, max_running: int | None = ..., rate: int | None = ..., period: Any = ...) -> ConcurrencyLimit:
+        """Limit concurrency key ``key`` of ``queue`` (default ``'*'``: each key without its own
+        limit): at most ``max_running`` items running at once, at most ``rate`` cost units started
+        per ``period`` (seconds or timedelta). animus_admin only.
+        """
+        ...
+
     async def store_memories(self, memories: Sequence[Mapping[str, Any]], *, namespace: str | None = ...) -> list[StoreResult]:
         """Store many memories in one call (``content``, ``embedding``, ``memory_type``, ``source``,
         ``metadata`` per item); one result per input, in input order (``ordinal``).
@@ -235,11 +258,12 @@ class AsyncClient:
         """
         ...
 
-    async def submit_work(self, work_type: str, source: str, *, params: Mapping[str, Any] | None = ..., dedup_key: str | None = ..., trigger_info: Any = ..., priority: int | None = ..., parent_id: UUID | None = ..., max_attempts: int | None = ..., queue: str | None = ..., delay: Any = ..., run_at: Any = ..., on_duplicate: str | None = ...) -> SubmitResult:
+    async def submit_work(self, work_type: str, source: str, *, params: Mapping[str, Any] | None = ..., dedup_key: str | None = ..., trigger_info: Any = ..., priority: int | None = ..., parent_id: UUID | None = ..., max_attempts: int | None = ..., queue: str | None = ..., delay: Any = ..., run_at: Any = ..., on_duplicate: str | None = ..., concurrency_key: str | None = ..., cost: int | None = ...) -> SubmitResult:
         """Submit work; a duplicate of an active item is merged (``status == "merged"``).
 
         The current W3C trace context is stored with the item so the worker's ``process``
-        span links back to this call.
+        span links back to this call. ``concurrency_key`` puts the item under that key's limits
+        (:meth:`set_concurrency_limit`); ``cost`` (default 1) is what it uses of the key's rate.
 
         >>> r = client.submit_work("engage", "scheduler", dedup_key="person=kelly")  # doctest: +SKIP
         >>> r.status                                                                   # doctest: +SKIP
@@ -249,6 +273,12 @@ class AsyncClient:
 
     async def submit_work_batch(self, items: Sequence[Mapping[str, Any]], *, queue: str | None = ..., on_duplicate: str | None = ...) -> list[SubmitResult]:
         """Submit many items in one call; one result per input, in input order.
+        """
+        ...
+
+    async def sweep_concurrency_keys(self, queue: str | None = ...) -> int:
+        """Wake held items of keys with free slots (the liveness safety net; None: every queue
+        the role may use). Returns how many were woken.
         """
         ...
 

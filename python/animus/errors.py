@@ -22,11 +22,13 @@ error: ``submit_work`` returns it with ``status == "merged"``.
         │   │                       for a required argument (raised before the call), or a
         │   │                       42883 from a deployed function (no form takes those types)
         │   └── ArgumentValueError  also a ValueError: an integer outside its SQL type's range
-        ├── NotFound                QueueNotFound ZA101, WorkNotFound ZA102, MemoryNotFound ZA207
+        ├── NotFound                QueueNotFound ZA101, WorkNotFound ZA102, MemoryNotFound ZA207,
+        │                           ConcurrencyLimitNotFound ZA128
         ├── InvalidState            WorkNotRunning ZA103, WorkAlreadyEnded ZA104,
         │                           IllegalTransition ZA105, StaleClaim ZA108,
         │                           MemoryStateError ZA209/ZA210
-        ├── WorkError               every ZA1xx (QueueExists ZA106, InvalidWorkArgument ZA107,
+        ├── WorkError               every ZA1xx (QueueExists ZA106, InvalidWorkArgument ZA107
+        │                           and ZA125-ZA127, ZA129 (concurrency keys and limits),
         │                           and the work classes above)
         └── MemoryStoreError        every ZA2xx (InvalidMemoryArgument ZA201-ZA208 with its
                                     DimensionMismatch ZA200, and the memory classes above)
@@ -43,6 +45,7 @@ __all__ = [
     "DatabaseError", "InvalidArgument", "ArgumentTypeError", "ArgumentValueError", "DimensionMismatch", "NotFound", "InvalidState",
     "WorkError", "MemoryStoreError", "NonRetryable", "QueueNotFound", "WorkNotFound",
     "WorkNotRunning", "WorkAlreadyEnded", "IllegalTransition", "StaleClaim", "QueueExists", "InvalidWorkArgument",
+    "ConcurrencyLimitNotFound",
     "MemoryNotFound", "InvalidMemoryArgument", "MemoryStateError", "HandlerTimeout", "from_psycopg",
     "SQLSTATE_CLASSES",
 ]
@@ -166,6 +169,10 @@ class InvalidWorkArgument(InvalidArgument, WorkError):
     """ZA107 (invalid queue name) and other bad input specific to the work queue."""
 
 
+class ConcurrencyLimitNotFound(NotFound, WorkError):
+    """ZA128: drop_concurrency_limit named a (queue, key) without a limit."""
+
+
 class MemoryNotFound(NotFound, MemoryStoreError):
     """ZA207: no memory has the given id."""
 
@@ -206,6 +213,8 @@ SQLSTATE_CLASSES: dict[str, type[AnimusError]] = {
     "ZA101": QueueNotFound, "ZA102": WorkNotFound, "ZA103": WorkNotRunning,
     "ZA104": WorkAlreadyEnded, "ZA105": IllegalTransition, "ZA106": QueueExists,
     "ZA107": InvalidWorkArgument, "ZA108": StaleClaim,
+    "ZA125": InvalidWorkArgument, "ZA126": InvalidWorkArgument, "ZA127": InvalidWorkArgument,
+    "ZA128": ConcurrencyLimitNotFound, "ZA129": InvalidWorkArgument,
     "ZA200": DimensionMismatch, "ZA207": MemoryNotFound,
     "ZA209": MemoryStateError, "ZA210": MemoryStateError,
     "ZA320": InvalidArgument, "ZA321": InvalidArgument,   # namespace grants: no such role, bad namespace

@@ -75,7 +75,7 @@ _ATTEMPTS = (("attempts", "integer[]"),)
 QUERIES: dict[str, Query] = {q.name: q for q in [
     # work queue
     _q("submit_work", "row", "send", ("params", "trace_context"), intervals=("delay",),
-       required=("work_type", "source"), int32=("priority", "max_attempts")),
+       required=("work_type", "source"), int32=("priority", "max_attempts", "cost")),
     _q("submit_work_batch", "rows", "send", ("items", "trace_context"), required=("items",)),
     _q("read_work", "rows", "receive", intervals=("vt",), int32=("qty",)),
     _q("complete_work", "scalar", "settle", ("outcome",), _ATTEMPT, required=("work_id",),
@@ -101,6 +101,11 @@ QUERIES: dict[str, Query] = {q.name: q for q in [
     _q("configure_queue", "row", "db", intervals=("backoff_base", "backoff_cap", "notify_throttle"),
        infinite=True, required=("queue",)),
     _q("drop_queue", "scalar", "db", required=("queue",)),
+    _q("set_concurrency_limit", "row", "db", intervals=("period",), required=("queue",),
+       int32=("max_running", "rate")),
+    _q("drop_concurrency_limit", "row", "db", required=("queue",)),
+    _q("concurrency_stats", "rows", "db"),
+    _q("sweep_concurrency_keys", "scalar", "db"),
     _q("purge_work", "rows", "db", intervals=("older_than",)),
     # memory
     _q("store_memory", "row", "db", ("metadata",), _VEC),

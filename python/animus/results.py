@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Callable, ClassVar, Mapping, Sequence, TypeVar
 from uuid import UUID
 
 __all__ = ["SubmitResult", "WorkItem", "Submission", "WorkDetails", "HeartbeatResult",
-           "SettleResult", "QueueStats", "StoreResult", "Memory", "SearchHit", "BM25Settings", "Row"]
+           "SettleResult", "QueueStats", "ConcurrencyLimit", "ConcurrencyStats", "StoreResult", "Memory", "SearchHit", "BM25Settings", "Row"]
 
 T = TypeVar("T", bound="Row")
 
@@ -219,6 +219,37 @@ class QueueStats(Row):
     oldest_msg_age_sec: int | None = None
     total_messages: int | None = None
     _aliases: ClassVar[dict[str, str]] = {"queue_name": "queue"}
+
+
+@dataclass(frozen=True)
+class ConcurrencyLimit(Row):
+    """``set_concurrency_limit`` / ``drop_concurrency_limit``: the limits of one concurrency key
+    of a queue (key ``'*'``: every key without its own)."""
+
+    queue: str | None = None
+    key: str | None = None
+    max_running: int | None = None
+    rate: int | None = None
+    period: timedelta | None = None
+    updated_at: datetime | None = None
+    _aliases: ClassVar[dict[str, str]] = {"queue_name": "queue", "concurrency_key": "key"}
+
+
+@dataclass(frozen=True)
+class ConcurrencyStats(Row):
+    """``concurrency_stats``: one row per concurrency key of a queue: the limits that apply,
+    running, queued (held included) and held items, and the current rate window's use."""
+
+    key: str | None = None
+    max_running: int | None = None
+    rate: int | None = None
+    period: timedelta | None = None
+    running: int | None = None
+    queued: int | None = None
+    held: int | None = None
+    window_start: datetime | None = None
+    window_used: int | None = None
+    _aliases: ClassVar[dict[str, str]] = {"concurrency_key": "key"}
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,9 @@ SELECT set_eq(
     'the legal transitions are exactly the documented seven');
 SELECT set_eq(
     $$SELECT sqlstate::text FROM animus.error_codes WHERE sqlstate BETWEEN 'ZA100' AND 'ZA199'$$,
-    ARRAY['ZA101', 'ZA102', 'ZA103', 'ZA104', 'ZA105', 'ZA106', 'ZA107', 'ZA108', 'ZA109', 'ZA110', 'ZA111', 'ZA112'],
-    'the work queue SQLSTATEs ZA101-ZA112 are in animus.error_codes');
+    ARRAY['ZA101', 'ZA102', 'ZA103', 'ZA104', 'ZA105', 'ZA106', 'ZA107', 'ZA108', 'ZA109', 'ZA110', 'ZA111', 'ZA112',
+          'ZA125', 'ZA126', 'ZA127', 'ZA128', 'ZA129'],
+    'the work queue SQLSTATEs ZA101-ZA112 and ZA125-ZA129 (concurrency keys) are in animus.error_codes');
 SELECT ok(EXISTS (SELECT 1 FROM animus.queues WHERE queue_name = 'work')
           AND EXISTS (SELECT 1 FROM pgmq.meta WHERE queue_name = 'work'),
           'the default queue work exists in animus and in pgmq');
@@ -83,7 +84,7 @@ SELECT ok(NOT has_table_privilege('animus_producer', 'animus.work_items', 'SELEC
 SELECT ok(NOT has_table_privilege('animus_worker', 'animus.work_items', 'SELECT, INSERT, UPDATE, DELETE'),
     'animus_worker has no privilege on animus.work_items');
 SELECT ok(NOT has_schema_privilege('animus_worker', 'pgmq', 'USAGE'), 'animus_worker has no access to schema pgmq');
-SELECT ok(has_function_privilege('animus_producer', 'animus.submit_work(text, text, jsonb, text, text, integer, uuid, integer, text, interval, timestamptz, text, jsonb)', 'EXECUTE')
+SELECT ok(has_function_privilege('animus_producer', 'animus.submit_work(text, text, jsonb, text, text, integer, uuid, integer, text, interval, timestamptz, text, jsonb, text, integer)', 'EXECUTE')
           AND has_function_privilege('animus_producer', 'animus.get_work(uuid)', 'EXECUTE')
           AND has_function_privilege('animus_producer', 'animus.queue_stats(text)', 'EXECUTE'),
     'animus_producer can submit work and read its status');
@@ -94,7 +95,7 @@ SELECT ok(has_function_privilege('animus_worker', 'animus.read_work(text, interv
           AND has_function_privilege('animus_worker', 'animus.heartbeat_work(uuid, interval, integer)', 'EXECUTE')
           AND has_function_privilege('animus_worker', 'animus.fail_work(uuid[], text, boolean, integer[])', 'EXECUTE'),
     'animus_worker can read, heartbeat, complete and fail work');
-SELECT ok(NOT has_function_privilege('animus_worker', 'animus.create_queue(text, interval, double precision, interval, double precision, boolean, interval, boolean)', 'EXECUTE')
+SELECT ok(NOT has_function_privilege('animus_worker', 'animus.create_queue(text, interval, double precision, interval, double precision, boolean, interval, boolean, text)', 'EXECUTE')
           AND NOT has_function_privilege('animus_worker', 'animus.purge_work(interval, text)', 'EXECUTE')
           AND NOT has_function_privilege('animus_producer', 'animus.purge_work(interval, text)', 'EXECUTE'),
     'only animus_admin creates queues and purges');

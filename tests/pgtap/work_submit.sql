@@ -3,10 +3,10 @@ BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
 SELECT plan(45);
 
-SELECT has_function('animus', 'submit_work', ARRAY['text', 'text', 'jsonb', 'text', 'text', 'integer', 'uuid', 'integer', 'text', 'interval', 'timestamp with time zone', 'text', 'jsonb'], 'submit_work exists with its named arguments');
-SELECT function_returns('animus', 'submit_work', ARRAY['text', 'text', 'jsonb', 'text', 'text', 'integer', 'uuid', 'integer', 'text', 'interval', 'timestamp with time zone', 'text', 'jsonb'], 'animus.work_submission', 'submit_work returns one animus.work_submission (work_id, status, canonical_id, msg_id)');
-SELECT volatility_is('animus', 'submit_work', ARRAY['text', 'text', 'jsonb', 'text', 'text', 'integer', 'uuid', 'integer', 'text', 'interval', 'timestamp with time zone', 'text', 'jsonb'], 'volatile', 'submit_work is volatile');
-SELECT is_definer('animus', 'submit_work', ARRAY['text', 'text', 'jsonb', 'text', 'text', 'integer', 'uuid', 'integer', 'text', 'interval', 'timestamp with time zone', 'text', 'jsonb'], 'submit_work is SECURITY DEFINER');
+SELECT has_function('animus', 'submit_work', ARRAY['text', 'text', 'jsonb', 'text', 'text', 'integer', 'uuid', 'integer', 'text', 'interval', 'timestamp with time zone', 'text', 'jsonb', 'text', 'integer'], 'submit_work exists with its named arguments');
+SELECT function_returns('animus', 'submit_work', ARRAY['text', 'text', 'jsonb', 'text', 'text', 'integer', 'uuid', 'integer', 'text', 'interval', 'timestamp with time zone', 'text', 'jsonb', 'text', 'integer'], 'animus.work_submission', 'submit_work returns one animus.work_submission (work_id, status, canonical_id, msg_id)');
+SELECT volatility_is('animus', 'submit_work', ARRAY['text', 'text', 'jsonb', 'text', 'text', 'integer', 'uuid', 'integer', 'text', 'interval', 'timestamp with time zone', 'text', 'jsonb', 'text', 'integer'], 'volatile', 'submit_work is volatile');
+SELECT is_definer('animus', 'submit_work', ARRAY['text', 'text', 'jsonb', 'text', 'text', 'integer', 'uuid', 'integer', 'text', 'interval', 'timestamp with time zone', 'text', 'jsonb', 'text', 'integer'], 'submit_work is SECURITY DEFINER');
 
 SELECT animus.create_queue('t_submit') AS created \gset
 -- a second queue of the test's own: the default queue 'work' may be in use (tests run on production)
