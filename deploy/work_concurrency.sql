@@ -150,7 +150,7 @@ COMMENT ON FUNCTION animus.work_check_concurrency_args(text, integer, text) IS
 -- row locks.
 CREATE FUNCTION animus.work_key_admit(queue text, ids uuid[], msgs bigint[], keys text[], costs integer[],
                                       prios integer[], running boolean[],
-                                      OUT admit_ids uuid[], OUT admit_msgs bigint[])
+                                      OUT admit_ids uuid[], OUT admit_msgs bigint[], OUT admitted_at timestamptz)
     VOLATILE
     SET search_path = pg_catalog, pg_temp
     LANGUAGE plpgsql
@@ -175,6 +175,7 @@ DECLARE
 BEGIN
     admit_ids := '{}';
     admit_msgs := '{}';
+    admitted_at := now_;   -- the start time of the admitted items: the rate window they count in
     FOR k IN SELECT DISTINCT x.key FROM pg_catalog.unnest(keys) AS x(key) ORDER BY 1 LOOP
         lim := animus.work_key_limit(queue, k.key);
         IF lim.queue_name IS NULL THEN
@@ -262,7 +263,7 @@ END;
 $$;
 REVOKE ALL ON FUNCTION animus.work_key_admit(text, uuid[], bigint[], text[], integer[], integer[], boolean[]) FROM PUBLIC;
 COMMENT ON FUNCTION animus.work_key_admit(text, uuid[], bigint[], text[], integer[], integer[], boolean[]) IS
-'Internal (read_work): admits the claimed keyed items that fit their key''s limits (in claim order: running count under max_running, started cost within the rate window; a re-claim of a running item keeps its slot) and returns them; holds the items of a key at max_running (message vt infinity, row in animus.concurrency_held), defers those over the rate to the next window, and makes the items of a key another session has locked visible again at once. Never waits for a lock (SKIP LOCKED) except when two sessions create the state row of the same new key. Raises nothing of its own.';
+'Internal (read_work): admits the claimed keyed items that fit their key''s limits (in claim order: running count under max_running, started cost within the rate window; a re-claim of a running item keeps its slot) and returns them with the admission time (their started_at: the rate window they count in is the one of their start time); holds the items of a key at max_running (message vt infinity, row in animus.concurrency_held), defers those over the rate to the next window, and makes the items of a key another session has locked visible again at once. Never waits for a lock (SKIP LOCKED) except when two sessions create the state row of the same new key. Raises nothing of its own.';
 
 -- Wakes held items of the given keys of a queue: for each key (sorted), locks its state row
 -- (waiting), then makes as many held items visible now as the key has free slots (all of them

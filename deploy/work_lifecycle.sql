@@ -66,6 +66,7 @@ DECLARE
     k_prios    integer[];
     k_running  boolean[];
     d_keys     text[];
+    c_at       timestamptz[] := '{}';
     adm        record;
 BEGIN
     IF read_work.queue IS NULL THEN
@@ -170,8 +171,11 @@ BEGIN
     IF k_ids IS NOT NULL THEN
         -- Concurrency keys: admit what fits the keys' limits; the rest is held or deferred.
         SELECT * INTO adm FROM animus.work_key_admit(read_work.queue, k_ids, k_msgs, k_keys, k_costs, k_prios, k_running);
-        c_ids := c_ids || adm.admit_ids;
-        c_msgs := c_msgs || adm.admit_msgs;
+        -- admitted first: c_at (their start times, the ones the rate counted) lines up with them,
+        -- ROWS FROM pads it with NULL (now) for the items without a key
+        c_ids := adm.admit_ids || c_ids;
+        c_msgs := adm.admit_msgs || c_msgs;
+        c_at := pg_catalog.array_fill(adm.admitted_at, ARRAY[pg_catalog.cardinality(adm.admit_ids)]);
     END IF;
     IF pg_catalog.cardinality(c_ids) = 0 THEN
         RETURN;
@@ -181,9 +185,9 @@ BEGIN
     WITH u AS (
         UPDATE animus.work_items w
            SET state = 'running', attempts = w.attempts + 1, msg_id = x.msg_id,
-               started_at = pg_catalog.clock_timestamp(), heartbeat_at = pg_catalog.clock_timestamp(),
+               started_at = coalesce(x.at, pg_catalog.clock_timestamp()), heartbeat_at = pg_catalog.clock_timestamp(),
                updated_at = pg_catalog.clock_timestamp()
-          FROM ROWS FROM (pg_catalog.unnest(c_ids), pg_catalog.unnest(c_msgs)) AS x(id, msg_id)
+          FROM ROWS FROM (pg_catalog.unnest(c_ids), pg_catalog.unnest(c_msgs), pg_catalog.unnest(c_at)) AS x(id, msg_id, at)
          WHERE w.id = x.id
         RETURNING w.*
     )

@@ -7926,7 +7926,7 @@ COMMENT ON FUNCTION animus.work_check_concurrency_args(text, integer, text) IS
 -- row locks.
 CREATE FUNCTION animus.work_key_admit(queue text, ids uuid[], msgs bigint[], keys text[], costs integer[],
                                       prios integer[], running boolean[],
-                                      OUT admit_ids uuid[], OUT admit_msgs bigint[])
+                                      OUT admit_ids uuid[], OUT admit_msgs bigint[], OUT admitted_at timestamptz)
     VOLATILE
     SET search_path = pg_catalog, pg_temp
     LANGUAGE plpgsql
@@ -7951,6 +7951,7 @@ DECLARE
 BEGIN
     admit_ids := '{}';
     admit_msgs := '{}';
+    admitted_at := now_;   -- the start time of the admitted items: the rate window they count in
     FOR k IN SELECT DISTINCT x.key FROM pg_catalog.unnest(keys) AS x(key) ORDER BY 1 LOOP
         lim := animus.work_key_limit(queue, k.key);
         IF lim.queue_name IS NULL THEN
@@ -8038,7 +8039,7 @@ END;
 $$;
 REVOKE ALL ON FUNCTION animus.work_key_admit(text, uuid[], bigint[], text[], integer[], integer[], boolean[]) FROM PUBLIC;
 COMMENT ON FUNCTION animus.work_key_admit(text, uuid[], bigint[], text[], integer[], integer[], boolean[]) IS
-'Internal (read_work): admits the claimed keyed items that fit their key''s limits (in claim order: running count under max_running, started cost within the rate window; a re-claim of a running item keeps its slot) and returns them; holds the items of a key at max_running (message vt infinity, row in animus.concurrency_held), defers those over the rate to the next window, and makes the items of a key another session has locked visible again at once. Never waits for a lock (SKIP LOCKED) except when two sessions create the state row of the same new key. Raises nothing of its own.';
+'Internal (read_work): admits the claimed keyed items that fit their key''s limits (in claim order: running count under max_running, started cost within the rate window; a re-claim of a running item keeps its slot) and returns them with the admission time (their started_at: the rate window they count in is the one of their start time); holds the items of a key at max_running (message vt infinity, row in animus.concurrency_held), defers those over the rate to the next window, and makes the items of a key another session has locked visible again at once. Never waits for a lock (SKIP LOCKED) except when two sessions create the state row of the same new key. Raises nothing of its own.';
 
 -- Wakes held items of the given keys of a queue: for each key (sorted), locks its state row
 -- (waiting), then makes as many held items visible now as the key has free slots (all of them
@@ -9282,6 +9283,7 @@ DECLARE
     k_prios    integer[];
     k_running  boolean[];
     d_keys     text[];
+    c_at       timestamptz[] := '{}';
     adm        record;
 BEGIN
     IF read_work.queue IS NULL THEN
@@ -9386,8 +9388,11 @@ BEGIN
     IF k_ids IS NOT NULL THEN
         -- Concurrency keys: admit what fits the keys' limits; the rest is held or deferred.
         SELECT * INTO adm FROM animus.work_key_admit(read_work.queue, k_ids, k_msgs, k_keys, k_costs, k_prios, k_running);
-        c_ids := c_ids || adm.admit_ids;
-        c_msgs := c_msgs || adm.admit_msgs;
+        -- admitted first: c_at (their start times, the ones the rate counted) lines up with them,
+        -- ROWS FROM pads it with NULL (now) for the items without a key
+        c_ids := adm.admit_ids || c_ids;
+        c_msgs := adm.admit_msgs || c_msgs;
+        c_at := pg_catalog.array_fill(adm.admitted_at, ARRAY[pg_catalog.cardinality(adm.admit_ids)]);
     END IF;
     IF pg_catalog.cardinality(c_ids) = 0 THEN
         RETURN;
@@ -9397,9 +9402,9 @@ BEGIN
     WITH u AS (
         UPDATE animus.work_items w
            SET state = 'running', attempts = w.attempts + 1, msg_id = x.msg_id,
-               started_at = pg_catalog.clock_timestamp(), heartbeat_at = pg_catalog.clock_timestamp(),
+               started_at = coalesce(x.at, pg_catalog.clock_timestamp()), heartbeat_at = pg_catalog.clock_timestamp(),
                updated_at = pg_catalog.clock_timestamp()
-          FROM ROWS FROM (pg_catalog.unnest(c_ids), pg_catalog.unnest(c_msgs)) AS x(id, msg_id)
+          FROM ROWS FROM (pg_catalog.unnest(c_ids), pg_catalog.unnest(c_msgs), pg_catalog.unnest(c_at)) AS x(id, msg_id, at)
          WHERE w.id = x.id
         RETURNING w.*
     )

@@ -3086,6 +3086,7 @@ DECLARE
     k_prios    integer[];
     k_running  boolean[];
     d_keys     text[];
+    c_at       timestamptz[] := '{}';
     adm        record;
 BEGIN
     IF read_work.queue IS NULL THEN
@@ -3190,8 +3191,11 @@ BEGIN
     IF k_ids IS NOT NULL THEN
         -- Concurrency keys: admit what fits the keys' limits; the rest is held or deferred.
         SELECT * INTO adm FROM animus.work_key_admit(read_work.queue, k_ids, k_msgs, k_keys, k_costs, k_prios, k_running);
-        c_ids := c_ids || adm.admit_ids;
-        c_msgs := c_msgs || adm.admit_msgs;
+        -- admitted first: c_at (their start times, the ones the rate counted) lines up with them,
+        -- ROWS FROM pads it with NULL (now) for the items without a key
+        c_ids := adm.admit_ids || c_ids;
+        c_msgs := adm.admit_msgs || c_msgs;
+        c_at := pg_catalog.array_fill(adm.admitted_at, ARRAY[pg_catalog.cardinality(adm.admit_ids)]);
     END IF;
     IF pg_catalog.cardinality(c_ids) = 0 THEN
         RETURN;
@@ -3201,9 +3205,9 @@ BEGIN
     WITH u AS (
         UPDATE animus.work_items w
            SET state = 'running', attempts = w.attempts + 1, msg_id = x.msg_id,
-               started_at = pg_catalog.clock_timestamp(), heartbeat_at = pg_catalog.clock_timestamp(),
+               started_at = coalesce(x.at, pg_catalog.clock_timestamp()), heartbeat_at = pg_catalog.clock_timestamp(),
                updated_at = pg_catalog.clock_timestamp()
-          FROM ROWS FROM (pg_catalog.unnest(c_ids), pg_catalog.unnest(c_msgs)) AS x(id, msg_id)
+          FROM ROWS FROM (pg_catalog.unnest(c_ids), pg_catalog.unnest(c_msgs), pg_catalog.unnest(c_at)) AS x(id, msg_id, at)
          WHERE w.id = x.id
         RETURNING w.*
     )
@@ -4608,7 +4612,7 @@ COMMENT ON FUNCTION animus.work_items_check_transition() IS 'Trigger: refuses st
 -- Name: work_key_admit(text, uuid[], bigint[], text[], integer[], integer[], boolean[]); Type: FUNCTION; Schema: animus; Owner: -
 --
 
-CREATE FUNCTION animus.work_key_admit(queue text, ids uuid[], msgs bigint[], keys text[], costs integer[], prios integer[], running boolean[], OUT admit_ids uuid[], OUT admit_msgs bigint[]) RETURNS record
+CREATE FUNCTION animus.work_key_admit(queue text, ids uuid[], msgs bigint[], keys text[], costs integer[], prios integer[], running boolean[], OUT admit_ids uuid[], OUT admit_msgs bigint[], OUT admitted_at timestamp with time zone) RETURNS record
     LANGUAGE plpgsql
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -4632,6 +4636,7 @@ DECLARE
 BEGIN
     admit_ids := '{}';
     admit_msgs := '{}';
+    admitted_at := now_;   -- the start time of the admitted items: the rate window they count in
     FOR k IN SELECT DISTINCT x.key FROM pg_catalog.unnest(keys) AS x(key) ORDER BY 1 LOOP
         lim := animus.work_key_limit(queue, k.key);
         IF lim.queue_name IS NULL THEN
@@ -4719,10 +4724,10 @@ END;
 $$;
 
 --
--- Name: FUNCTION work_key_admit(queue text, ids uuid[], msgs bigint[], keys text[], costs integer[], prios integer[], running boolean[], OUT admit_ids uuid[], OUT admit_msgs bigint[]); Type: COMMENT; Schema: animus; Owner: -
+-- Name: FUNCTION work_key_admit(queue text, ids uuid[], msgs bigint[], keys text[], costs integer[], prios integer[], running boolean[], OUT admit_ids uuid[], OUT admit_msgs bigint[], OUT admitted_at timestamp with time zone); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.work_key_admit(queue text, ids uuid[], msgs bigint[], keys text[], costs integer[], prios integer[], running boolean[], OUT admit_ids uuid[], OUT admit_msgs bigint[]) IS 'Internal (read_work): admits the claimed keyed items that fit their key''s limits (in claim order: running count under max_running, started cost within the rate window; a re-claim of a running item keeps its slot) and returns them; holds the items of a key at max_running (message vt infinity, row in animus.concurrency_held), defers those over the rate to the next window, and makes the items of a key another session has locked visible again at once. Never waits for a lock (SKIP LOCKED) except when two sessions create the state row of the same new key. Raises nothing of its own.';
+COMMENT ON FUNCTION animus.work_key_admit(queue text, ids uuid[], msgs bigint[], keys text[], costs integer[], prios integer[], running boolean[], OUT admit_ids uuid[], OUT admit_msgs bigint[], OUT admitted_at timestamp with time zone) IS 'Internal (read_work): admits the claimed keyed items that fit their key''s limits (in claim order: running count under max_running, started cost within the rate window; a re-claim of a running item keeps its slot) and returns them with the admission time (their started_at: the rate window they count in is the one of their start time); holds the items of a key at max_running (message vt infinity, row in animus.concurrency_held), defers those over the rate to the next window, and makes the items of a key another session has locked visible again at once. Never waits for a lock (SKIP LOCKED) except when two sessions create the state row of the same new key. Raises nothing of its own.';
 
 --
 -- Name: work_key_limit(text, text); Type: FUNCTION; Schema: animus; Owner: -
@@ -7131,10 +7136,10 @@ REVOKE ALL ON FUNCTION animus.work_is_blank(t text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION animus.work_items_check_transition() FROM PUBLIC;
 
 --
--- Name: FUNCTION work_key_admit(queue text, ids uuid[], msgs bigint[], keys text[], costs integer[], prios integer[], running boolean[], OUT admit_ids uuid[], OUT admit_msgs bigint[]); Type: ACL; Schema: animus; Owner: -
+-- Name: FUNCTION work_key_admit(queue text, ids uuid[], msgs bigint[], keys text[], costs integer[], prios integer[], running boolean[], OUT admit_ids uuid[], OUT admit_msgs bigint[], OUT admitted_at timestamp with time zone); Type: ACL; Schema: animus; Owner: -
 --
 
-REVOKE ALL ON FUNCTION animus.work_key_admit(queue text, ids uuid[], msgs bigint[], keys text[], costs integer[], prios integer[], running boolean[], OUT admit_ids uuid[], OUT admit_msgs bigint[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION animus.work_key_admit(queue text, ids uuid[], msgs bigint[], keys text[], costs integer[], prios integer[], running boolean[], OUT admit_ids uuid[], OUT admit_msgs bigint[], OUT admitted_at timestamp with time zone) FROM PUBLIC;
 
 --
 -- Name: FUNCTION work_key_limit(queue text, key text); Type: ACL; Schema: animus; Owner: -
