@@ -5,13 +5,16 @@
 # Submit figures are taken with a worker connected and LISTENing on channel animus_work.
 # Each figure and its baseline are measured in alternation, ROUNDS times for SECS seconds each, and
 # averaged: load from other processes on the machine hits both alike.
+# Phase keys: the cost of concurrency keys, as the ratio of the keyed call to the plain animus call
+# measured in the same rounds (queue benchk: items with one of 10,000 keys, each under limits that
+# never bind, so every claim runs the whole admission).
 # Env: BENCH_SECONDS (default 2), BENCH_ROUNDS (default 3), BENCH_CLIENTS (default "1 8 32"), BENCH_PHASES (default
-# "submit consume notify").
+# "submit consume keys notify").
 source "$(dirname "$0")/lib.sh"
 SECS=${BENCH_SECONDS:-2}
 ROUNDS=${BENCH_ROUNDS:-3}
 CLIENTS=${BENCH_CLIENTS:-1 8 32}
-PHASES=${BENCH_PHASES:-submit consume notify}
+PHASES=${BENCH_PHASES:-submit consume keys notify}
 has() { [[ " $PHASES " == *" $1 "* ]]; }
 db=animus_bench
 PGBENCH="$PGBIN/pgbench"
@@ -22,7 +25,9 @@ sql() { "$PGBIN/psql" -X -q -At -v ON_ERROR_STOP=1 -d "$URL" -c "$1"; }
 echo "== fresh database $db"
 DEVDB createdb "$db" --drop >/dev/null
 sqitch_run "$URL" deploy >/dev/null 2>&1
-sql "SELECT animus.create_queue(queue => 'bench'); SELECT pgmq.create('rawq');" >/dev/null
+sql "SELECT animus.create_queue(queue => 'bench'); SELECT pgmq.create('rawq');
+     SELECT animus.create_queue(queue => 'benchk');
+     SELECT animus.set_concurrency_limit(queue => 'benchk', key => '*', max_running => 1000000, rate => 1000000000, period => '1 hour');" >/dev/null
 
 # A worker waiting for wake-ups, connected for the whole run: it LISTENs and reads each NOTIFY as
 # it arrives, waiting on its socket like the animus Worker (it never consumes work items). Not
@@ -52,7 +57,8 @@ run() {
   "$PGBENCH" -n -M prepared -T "$SECS" -c "$c" -j "$j" -f "$B/$script" "$URL" 2>&1 \
     | awk '/^tps = /{print $3} /aborted|error/{print "ERR: " $0 > "/dev/stderr"}'
 }
-settle() { sql "VACUUM ANALYZE animus.queues, animus.work_items, pgmq.q_bench, pgmq.q_rawq, pgmq.a_bench, pgmq.a_rawq" >/dev/null; }
+settle() { sql "VACUUM ANALYZE animus.queues, animus.work_items, pgmq.q_bench, pgmq.q_rawq, pgmq.a_bench, pgmq.a_rawq,
+                pgmq.q_benchk, pgmq.a_benchk, animus.concurrency_keys" >/dev/null; }
 # top_up N: at least N visible items in queue bench and N messages in rawq (for the consumer runs)
 top_up() {
   local n=$1
@@ -99,6 +105,19 @@ has submit && for c in $CLIENTS; do
   row "submit_work_batch, 100/call (items/s)" "$c" "$(fmt "$batch" 100)" "$(fmt "$rawb" 100)" "$(ratio "$batch" "$rawb")"
 done
 top_up_single() { top_up 20000; }
+# top_up_keyed N: top_up N, and at least N visible keyed items in queue benchk (keys k0..k9999)
+top_up_keyed() {
+  top_up "$1"
+  sql "DO \$\$ DECLARE missing int := $1 - (SELECT count(*) FROM pgmq.q_benchk WHERE vt <= now()); BEGIN
+         WHILE missing > 0 LOOP
+           PERFORM animus.submit_work_batch((SELECT jsonb_agg(jsonb_build_object('work_type', 'bench', 'source', 'prefill',
+                                                                                 'concurrency_key', 'k' || (random() * 10000)::int))
+                                               FROM generate_series(1, least(missing, 5000))), queue => 'benchk');
+           missing := missing - 5000;
+         END LOOP; END \$\$;" >/dev/null
+  settle
+}
+top_up_keyed_single() { top_up_keyed 20000; }
 top_up_batch() { top_up 60000; }
 has consume && for c in $CLIENTS; do
   read -r rawrc rc rct < <(BEFORE_ROUND=top_up_single series "$c" queue_raw_read_archive.sql queue_read_complete.sql \
@@ -107,6 +126,15 @@ has consume && for c in $CLIENTS; do
   row "  the same, read_work(work_types) (cycles/s)" "$c" "$(fmt "$rct")" "$(fmt "$rawrc")" "$(ratio "$rct" "$rawrc")"
   read -r rawbc bc < <(BEFORE_ROUND=top_up_batch series "$c" queue_raw_read_archive_batch.sql queue_read_complete_batch.sql | xargs)
   row "batched consumer, read 100 + complete (items/s)" "$c" "$(fmt "$bc" 100)" "$(fmt "$rawbc" 100)" "$(ratio "$bc" "$rawbc")"
+done
+
+# Concurrency keys: keyed submit and keyed read + complete beside the plain animus calls, same rounds.
+has keys && for c in $CLIENTS; do
+  settle
+  read -r plain keyed < <(series "$c" queue_submit_unique.sql queue_submit_keyed.sql | xargs)
+  row "submit_work, concurrency key (tps)" "$c" "$(fmt "$keyed")" "plain $(fmt "$plain")" "$(ratio "$keyed" "$plain")"
+  read -r plainrc keyedrc < <(BEFORE_ROUND=top_up_keyed_single series "$c" queue_read_complete.sql queue_read_complete_keyed.sql | xargs)
+  row "read_work + complete_work, concurrency key (cycles/s)" "$c" "$(fmt "$keyedrc")" "plain $(fmt "$plainrc")" "$(ratio "$keyedrc" "$plainrc")"
 done
 
 # The wake-up NOTIFY: same unique-key submit at 8 clients without the listener, and with a NOTIFY in
