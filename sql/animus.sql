@@ -8355,14 +8355,16 @@ BEGIN
         END IF;
         RETURN id;
     END IF;$f$, q, 'q_' || q, 'pgmq.q_' || q || '_msg_id_seq',
-        -- a queue with a concurrency_param: the key of an item submitted without one comes from params
-        CASE WHEN qp IS NOT NULL THEN pg_catalog.format($d$
+        -- a queue with a concurrency_param: the key of an item submitted without one comes from
+        -- params. The param is read from animus.queues, never written into the generated code (it
+        -- is any text an admin chose: quoted into a dollar-quoted body it could end the quote).
+        CASE WHEN qp IS NOT NULL THEN $d$
         IF p_concurrency_key IS NULL THEN
-            p_concurrency_key := p_params ->> %1$L;
+            p_concurrency_key := p_params ->> (SELECT qq.concurrency_param FROM animus.queues qq WHERE qq.queue_name = queue);
             IF pg_catalog.char_length(p_concurrency_key) > 200 OR animus.work_is_blank(p_concurrency_key) THEN
-                PERFORM animus.work_check_concurrency_args(p_concurrency_key, 1, %2$L);
+                PERFORM animus.work_check_concurrency_args(p_concurrency_key, 1, 'params ->> concurrency_param');
             END IF;
-        END IF;$d$, qp, pg_catalog.format('params ->> %L', qp)) ELSE '' END);
+        END IF;$d$ ELSE '' END);
         -- Three bands, each read in order from its index: priority > 0 and < 0 from the partial
         -- priority index (highest first, then earliest due), priority 0 (no header) from pgmq's vt
         -- index. A band is read only when the ones before it did not fill p_qty.

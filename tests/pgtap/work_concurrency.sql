@@ -1,7 +1,7 @@
 -- Per-key concurrency and rate limits: functions, errors, privileges, admission, deferral and wakes.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
-SELECT plan(73);
+SELECT plan(74);
 
 -- shape and privileges
 SELECT has_column('animus', 'work_items', 'concurrency_key', 'work_items.concurrency_key exists');
@@ -70,6 +70,10 @@ SELECT is((SELECT concurrency_key FROM animus.work_items WHERE id = :'nk'), NULL
 SELECT animus.configure_queue('t_cc', concurrency_param => '') AS cfg \gset
 SELECT work_id AS ck FROM animus.submit_work('t', 's', params => '{"tenant": "acme"}', queue => 't_cc') \gset
 SELECT is((SELECT concurrency_key FROM animus.work_items WHERE id = :'ck'), NULL, 'concurrency_param => '''' clears the derivation');
+SELECT animus.configure_queue('t_cc', concurrency_param => 'te$body$nant''') AS cfg \gset
+SELECT work_id AS qk FROM animus.submit_work('t', 's', params => jsonb_build_object('te$body$nant''', 'q1'), queue => 't_cc') \gset
+SELECT is((SELECT concurrency_key FROM animus.work_items WHERE id = :'qk'), 'q1',
+    'a concurrency_param with a quote and $body$ is data (the generated functions never embed it)');
 SELECT animus.drop_queue('t_cc') AS dropped \gset
 
 -- max_running: admission, holding, waking
