@@ -301,12 +301,14 @@ BEGIN
             END IF;
         END IF;
         WITH d AS (
+            -- only items still queued (a held row of an item cancelled meanwhile is the sweep's)
             DELETE FROM animus.concurrency_held h
              WHERE h.work_id IN (SELECT hh.work_id FROM animus.concurrency_held hh
+                                   JOIN animus.work_items w ON w.id = hh.work_id AND w.state = 'queued'
                                   WHERE hh.queue_name = queue AND hh.concurrency_key = k
                                   ORDER BY hh.priority DESC, hh.msg_id
                                   LIMIT free
-                                    FOR UPDATE SKIP LOCKED)
+                                    FOR UPDATE OF hh SKIP LOCKED)
             RETURNING h.msg_id
         )
         SELECT pg_catalog.array_agg(d.msg_id) INTO m FROM d;

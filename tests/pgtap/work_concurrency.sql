@@ -1,7 +1,7 @@
 -- Per-key concurrency and rate limits: functions, errors, privileges, admission, deferral and wakes.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
-SELECT plan(74);
+SELECT plan(78);
 
 -- shape and privileges
 SELECT has_column('animus', 'work_items', 'concurrency_key', 'work_items.concurrency_key exists');
@@ -127,6 +127,18 @@ SELECT ok((SELECT bool_and(m.vt = date_bin('1 hour', clock_timestamp(), '2000-01
              FROM pgmq.q_t_cr m JOIN animus.work_items w ON w.msg_id = m.msg_id WHERE w.state = 'queued'),
     'the other two become visible at the next window''s start');
 SELECT animus.drop_queue('t_cr') AS dropped \gset
+
+-- a replace (debounce) of a held item keeps it held (invisible until woken)
+SELECT animus.create_queue('t_ch') AS created \gset
+SELECT (animus.set_concurrency_limit('t_ch', 'h', max_running => 1)).max_running AS lim \gset
+SELECT work_id AS h1 FROM animus.submit_work('t', 's', dedup_key => 'd1', queue => 't_ch', concurrency_key => 'h') \gset
+SELECT work_id AS h2, msg_id AS h2m FROM animus.submit_work('t', 's', dedup_key => 'd2', queue => 't_ch', concurrency_key => 'h') \gset
+SELECT is((SELECT work_id FROM animus.read_work('t_ch', qty => 10)), :'h1'::uuid, 'the first item is admitted, the second held');
+SELECT is((SELECT status FROM animus.submit_work('t', 's', dedup_key => 'd2', queue => 't_ch', on_duplicate => 'replace', params => '{"v": 2}')),
+    'replaced', 'a replace of the held item');
+SELECT is((SELECT vt FROM pgmq.q_t_ch WHERE msg_id = :h2m), 'infinity'::timestamptz, 'keeps its message invisible: it stays held');
+SELECT is_empty($$SELECT * FROM animus.read_work('t_ch', qty => 10)$$, 'so it is not claimed past the limit');
+SELECT animus.drop_queue('t_ch') AS dropped \gset
 
 SELECT * FROM finish();
 ROLLBACK;
