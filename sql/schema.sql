@@ -3677,7 +3677,11 @@ BEGIN
                     'UPDATE pgmq.%I SET vt = $2, headers = NULLIF(CASE WHEN $3 = 0 THEN coalesce(headers, ''{}'') - ''animus_priority''
                        ELSE coalesce(headers, ''{}'') || pg_catalog.jsonb_build_object(''animus_priority'', $3) END, ''{}'')
                       WHERE msg_id = $1', 'q_' || submit_work.queue)
-                USING c.msg_id, CASE WHEN c.waits_for IS NULL THEN v_run_at ELSE 'infinity' END, submit_work.priority;
+                -- a waiting follow-up, or an item held for its concurrency key, stays invisible
+                USING c.msg_id, CASE WHEN c.waits_for IS NULL
+                                      AND NOT (c.concurrency_key IS NOT NULL
+                                               AND EXISTS (SELECT 1 FROM animus.concurrency_held h WHERE h.work_id = c.id))
+                                     THEN v_run_at ELSE 'infinity' END, submit_work.priority;
                 INSERT INTO animus.work_items (id, queue_name, work_type, dedup_key, source, trigger_info, params, priority,
                                                state, merged_into, parent_id, max_attempts, run_at, trace_context)
                 VALUES (v_id, submit_work.queue, submit_work.work_type, submit_work.dedup_key, submit_work.source,
@@ -4784,12 +4788,14 @@ BEGIN
             END IF;
         END IF;
         WITH d AS (
+            -- only items still queued (a held row of an item cancelled meanwhile is the sweep's)
             DELETE FROM animus.concurrency_held h
              WHERE h.work_id IN (SELECT hh.work_id FROM animus.concurrency_held hh
+                                   JOIN animus.work_items w ON w.id = hh.work_id AND w.state = 'queued'
                                   WHERE hh.queue_name = queue AND hh.concurrency_key = k
                                   ORDER BY hh.priority DESC, hh.msg_id
                                   LIMIT free
-                                    FOR UPDATE SKIP LOCKED)
+                                    FOR UPDATE OF hh SKIP LOCKED)
             RETURNING h.msg_id
         )
         SELECT pg_catalog.array_agg(d.msg_id) INTO m FROM d;
