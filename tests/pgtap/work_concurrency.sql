@@ -88,7 +88,7 @@ SELECT is((SELECT count(*)::int FROM claim1 WHERE concurrency_key = 'a'), 2, 'of
 SELECT ok(EXISTS (SELECT 1 FROM claim1 WHERE work_id = :'b1') AND EXISTS (SELECT 1 FROM claim1 WHERE work_id = :'p1'),
     'the same read returns the item of key b (no limit) and the plain item');
 SELECT is((SELECT count(*)::int FROM animus.concurrency_held WHERE queue_name = 't_cm' AND concurrency_key = 'a'), 3, 'the other 3 are held');
-SELECT is((SELECT count(*)::int FROM pgmq.q_t_cm m JOIN animus.concurrency_held h ON h.msg_id = m.msg_id WHERE m.vt = 'infinity'), 3,
+SELECT is((SELECT count(*)::int FROM pgmq.q_t_cm m JOIN animus.concurrency_held h ON h.msg_id = m.msg_id AND h.queue_name = 't_cm' WHERE m.vt = 'infinity'), 3,
     'held messages are invisible (vt infinity)');
 SELECT is((SELECT count(*)::int FROM animus.work_items WHERE id IN (SELECT id FROM a_items) AND state = 'queued'), 3, 'held items stay queued');
 SELECT is_empty($$SELECT * FROM animus.read_work('t_cm', qty => 10)$$, 'nothing more is claimable while key a is full');
@@ -124,7 +124,7 @@ SELECT (animus.submit_work('t', 's', queue => 't_cr', concurrency_key => 'r', co
 SELECT is((SELECT count(*)::int FROM animus.read_work('t_cr', qty => 10)), 2, 'cost 2 each, rate 5: two start in this window');
 SELECT is((SELECT window_used FROM animus.concurrency_stats('t_cr') WHERE concurrency_key = 'r'), 4::bigint, 'the window counts 4 cost units');
 SELECT ok((SELECT bool_and(m.vt = date_bin('1 hour', clock_timestamp(), '2000-01-01 00:00:00+00') + interval '1 hour')
-             FROM pgmq.q_t_cr m JOIN animus.work_items w ON w.msg_id = m.msg_id WHERE w.state = 'queued'),
+             FROM pgmq.q_t_cr m JOIN animus.work_items w ON w.msg_id = m.msg_id AND w.queue_name = 't_cr' WHERE w.state = 'queued'),
     'the other two become visible at the next window''s start');
 SELECT animus.drop_queue('t_cr') AS dropped \gset
 

@@ -91,7 +91,7 @@ def test_max_running_is_never_exceeded(db_url, conn, queue_name):
     done = lambda: conn.execute("SELECT count(*) FILTER (WHERE state = 'completed') = 180 FROM animus.work_items"  # noqa: E731
                                 " WHERE queue_name = %s", [queue_name]).fetchone()[0]
     try:
-        ok, log = _run_claimers(db_url, queue_name, 6, done, 60, qty=4, work_s=(0.002, 0.01))
+        ok, log = _run_claimers(db_url, queue_name, 6, done, 90, qty=4, work_s=(0.01, 0.03))
     finally:
         stop_probe.set()
         p.join(5)
