@@ -5,10 +5,12 @@
 BEGIN;
 
 -- The state-transition trigger (BEFORE UPDATE OF state, one call per state change already) also
--- tells waiters: when an item a waiter marked (awaited, set by animus.watch_work) ends, it sends
--- pg_notify('animus_work_done', id). NOTIFY is transactional: delivered at the settle's commit,
--- dropped if it rolls back; equal notifications of one transaction are folded into one.
--- An item nobody waits for pays one boolean test per state change.
+-- tells waiters: when an item ends it removes the item's mark from animus.work_awaited (set by
+-- animus.watch_work) and, if there was one, sends pg_notify('animus_work_done', id). NOTIFY is
+-- transactional: delivered at the settle's commit, dropped if it rolls back. An item nobody
+-- waits for pays one primary-key probe of that small table at its end (claims, retries and
+-- heartbeats pay nothing); the statement runs with a fresh snapshot, so it sees a mark committed
+-- while the settle waited for the item's row lock.
 CREATE OR REPLACE FUNCTION animus.work_items_check_transition()
     RETURNS trigger
     VOLATILE
@@ -24,8 +26,11 @@ BEGIN
     IF (OLD.state, NEW.state) IN (('queued', 'running'), ('queued', 'cancelled'), ('queued', 'dead'),
                                   ('running', 'completed'), ('running', 'queued'), ('running', 'dead'),
                                   ('running', 'cancelled')) THEN
-        IF NEW.awaited AND NEW.state IN ('completed', 'dead', 'cancelled') THEN
-            PERFORM pg_catalog.pg_notify('animus_work_done', NEW.id::text);
+        IF NEW.state IN ('completed', 'dead', 'cancelled') THEN
+            DELETE FROM animus.work_awaited a WHERE a.work_id = NEW.id;
+            IF FOUND THEN
+                PERFORM pg_catalog.pg_notify('animus_work_done', NEW.id::text);
+            END IF;
         END IF;
         RETURN NEW;
     END IF;
@@ -37,6 +42,6 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION animus.work_items_check_transition() IS
-'Trigger: refuses state changes not listed in animus.work_state_transitions (ZA105); when an awaited item (animus.watch_work) ends (completed, dead, cancelled) sends pg_notify(''animus_work_done'', id), delivered at commit. Raises ZA105.';
+'Trigger: refuses state changes not listed in animus.work_state_transitions (ZA105); when an item ends (completed, dead, cancelled) deletes its mark in animus.work_awaited (animus.watch_work) and, if there was one, sends pg_notify(''animus_work_done'', id), delivered at commit. Raises ZA105.';
 
 COMMIT;

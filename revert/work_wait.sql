@@ -5,7 +5,7 @@ BEGIN;
 DROP FUNCTION animus.wait_work(uuid, interval);
 DROP FUNCTION animus.watch_work(uuid[]);
 DROP FUNCTION animus.work_wait_state(uuid[]);
-ALTER TABLE animus.work_items DROP COLUMN awaited;
+DROP TABLE animus.work_awaited;
 DELETE FROM animus.error_codes WHERE sqlstate IN ('ZA155', 'ZA156');
 
 COMMIT;

@@ -7783,20 +7783,24 @@ COMMENT ON COLUMN animus.queue_grants.granted_by IS 'The session user who made i
 -- Awaiting a result (docs/work-queue.md, "Waiting for a result").
 --
 -- Producers and workers pay nothing unless someone waits: a waiter marks the canonical item
--- awaited (watch_work), and only then does the state-transition trigger (reworked in
--- work_items) send pg_notify('animus_work_done', id) when the item ends. NOTIFY is
--- transactional: listeners get it when the settling transaction commits.
+-- awaited (watch_work inserts it into animus.work_awaited), and the state-transition trigger
+-- (reworked in work_items) removes the mark when the item ends (completed, dead, cancelled) and,
+-- if there was one, sends pg_notify('animus_work_done', id). NOTIFY is transactional: listeners
+-- get it when the settling transaction commits. The marks are a side table, not a work_items
+-- column: marking writes no new version of the hot work_items row, and submit_work_batch builds
+-- work_items rows column by column (a new column would change that type).
 --
 -- Why watch_work cannot miss an end (with the caller LISTENing on animus_work_done before it
--- calls watch_work): the mark is an UPDATE of the item's row, and every end is an UPDATE of the
--- same row, so the two are ordered by the row lock.
---   * The end goes first: watch_work's UPDATE waits for it, re-reads the row (state ended: not
---     marked), and its next statement (a fresh snapshot in READ COMMITTED) returns the ended row
---     with its outcome.
---   * The mark goes first: the settling UPDATE waits for watch_work to commit, re-reads the row
---     with awaited = true, and the trigger notifies at its commit, when the caller already listens.
---   * Already awaited (another waiter): the mark is committed, so any later end notifies.
--- A retried item (running -> queued) stays awaited; the flag is never cleared.
+-- calls watch_work): watch_work locks the active item's row (FOR NO KEY UPDATE) before it
+-- inserts the mark, and every end is an UPDATE of the same row, so the two are ordered by the
+-- row lock.
+--   * The end goes first: watch_work's lock waits for it, re-reads the row (ended: not marked),
+--     and its next statement (a fresh snapshot in READ COMMITTED) returns the ended row with its
+--     outcome.
+--   * The mark goes first: the settling UPDATE waits for watch_work to commit; its trigger then
+--     (a statement with a fresh snapshot) finds the committed mark and notifies at its commit,
+--     when the caller already listens.
+-- A retried item (running -> queued) stays marked; the mark goes with the end.
 
 INSERT INTO animus.error_codes (sqlstate, name, meaning, hint) VALUES
     ('ZA155', 'invalid_wait_timeout',   'wait_work was given a NULL or negative timeout.',
@@ -7804,9 +7808,15 @@ INSERT INTO animus.error_codes (sqlstate, name, meaning, hint) VALUES
     ('ZA156', 'wait_needs_read_committed', 'wait_work was called in a REPEATABLE READ or SERIALIZABLE transaction: its snapshot would never show the item end.',
      'Call wait_work outside an explicit transaction or in a READ COMMITTED one; or read the state once with animus.watch_work / animus.get_work.');
 
-ALTER TABLE animus.work_items ADD COLUMN awaited boolean NOT NULL DEFAULT false;
-COMMENT ON COLUMN animus.work_items.awaited IS
-'a waiter (animus.watch_work, client.wait) waits for this canonical item: when it ends (completed, dead, cancelled) the state trigger sends pg_notify(''animus_work_done'', id). Set only by waiters, never cleared; false costs the settle functions nothing.';
+CREATE TABLE animus.work_awaited (
+    work_id     uuid PRIMARY KEY,
+    awaited_at  timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp()
+);
+-- No FOREIGN KEY to work_items (its check would cost every mark a KEY SHARE lock and a probe):
+-- only watch_work inserts (active items it has locked), the end of the item deletes the row.
+COMMENT ON TABLE animus.work_awaited IS 'Active work items a waiter awaits (animus.watch_work, client.wait): when one ends (completed, dead, cancelled) the state trigger deletes its row and sends pg_notify(''animus_work_done'', id). Holds only items not yet ended.';
+COMMENT ON COLUMN animus.work_awaited.work_id IS 'the canonical work item awaited (queued or running when marked; no FK: see deploy/work_wait.sql).';
+COMMENT ON COLUMN animus.work_awaited.awaited_at IS 'when the first waiter marked it.';
 
 -- The current state of each id, resolved to the item it ends with: a merged submission reads its
 -- canonical item (merged_into, one hop: canonical items are never merged). Ids unknown to the
@@ -7848,19 +7858,20 @@ BEGIN
             DETAIL = pg_catalog.format('work_ids has %s elements', pg_catalog.cardinality(watch_work.work_ids)),
             HINT = 'Watch at most 10000 items per call.';
     END IF;
-    -- Mark the active canonical items not yet awaited, locking them in id order (two watchers of
-    -- overlapping sets never deadlock each other). The lock orders the mark against a concurrent
-    -- end of the item (see the top of deploy/work_wait.sql).
-    PERFORM 1 FROM animus.work_items w
-     WHERE w.id IN (SELECT s.canonical_id FROM animus.work_wait_state(watch_work.work_ids) s
-                     WHERE s.state IN ('queued', 'running'))
-       AND w.state IN ('queued', 'running') AND NOT w.awaited
-     ORDER BY w.id
-       FOR NO KEY UPDATE;
-    UPDATE animus.work_items w SET awaited = true
-     WHERE w.id IN (SELECT s.canonical_id FROM animus.work_wait_state(watch_work.work_ids) s
-                     WHERE s.state IN ('queued', 'running'))
-       AND w.state IN ('queued', 'running') AND NOT w.awaited;
+    -- Mark the active canonical items not yet marked, after locking their rows in id order (two
+    -- watchers of overlapping sets never deadlock each other). The row lock orders the mark
+    -- against a concurrent end of the item (see the top of deploy/work_wait.sql); a row that
+    -- ended while the lock waited is re-checked and skipped.
+    INSERT INTO animus.work_awaited (work_id)
+    SELECT l.id FROM (
+        SELECT w.id FROM animus.work_items w
+         WHERE w.id IN (SELECT s.canonical_id FROM animus.work_wait_state(watch_work.work_ids) s
+                         WHERE s.state IN ('queued', 'running')
+                           AND NOT EXISTS (SELECT 1 FROM animus.work_awaited a WHERE a.work_id = s.canonical_id))
+           AND w.state IN ('queued', 'running')
+         ORDER BY w.id
+           FOR NO KEY UPDATE OF w) l
+    ON CONFLICT (work_id) DO NOTHING;
     -- A new statement, a new snapshot (READ COMMITTED): an end that committed while the UPDATE
     -- waited for the row is seen here.
     RETURN QUERY SELECT * FROM animus.work_wait_state(watch_work.work_ids);
@@ -7869,7 +7880,7 @@ $$;
 REVOKE ALL ON FUNCTION animus.watch_work(uuid[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION animus.watch_work(uuid[]) TO animus_producer, animus_worker, animus_admin;
 COMMENT ON FUNCTION animus.watch_work(uuid[]) IS
-'Starts watching work items and returns their current state: one row per input id, in input order: (work_id, canonical_id, state, ended, outcome, error, resolved_at). A merged submission resolves to its canonical item (canonical_id, its state and outcome); a replace-mode submission merged into a queued item gets the outcome of the run with the latest params. Items not ended are marked awaited: when they end (completed, dead, cancelled) a notification with the canonical id as payload is sent on channel animus_work_done at the commit (LISTEN before calling, then call again for the ids notified to read their outcome). ended rows carry outcome (completed) or error (dead). An id unknown to the caller, or of a queue it has no grant on, gives state NULL (nothing marked). Race-free against a concurrent end: both update the item row, so whichever goes second sees the other. At most 10000 ids. Raises ZA001 (work_ids NULL or with a NULL), ZA110 (more than 10000 ids).';
+'Starts watching work items and returns their current state: one row per input id, in input order: (work_id, canonical_id, state, ended, outcome, error, resolved_at). A merged submission resolves to its canonical item (canonical_id, its state and outcome); a replace-mode submission merged into a queued item gets the outcome of the run with the latest params. Items not ended are marked awaited (animus.work_awaited): when they end (completed, dead, cancelled) a notification with the canonical id as payload is sent on channel animus_work_done at the commit (LISTEN before calling, then call again for the ids notified to read their outcome). ended rows carry outcome (completed) or error (dead). An id unknown to the caller, or of a queue it has no grant on, gives state NULL (nothing marked). Race-free against a concurrent end: the mark locks the item row the end updates, so whichever goes second sees the other. At most 10000 ids. Raises ZA001 (work_ids NULL or with a NULL), ZA110 (more than 10000 ids).';
 
 CREATE FUNCTION animus.wait_work(work_id uuid, timeout interval DEFAULT '30 seconds')
     RETURNS TABLE (id uuid, canonical_id uuid, state text, ended boolean, outcome jsonb, error text,
@@ -7928,10 +7939,12 @@ COMMENT ON FUNCTION animus.wait_work(uuid, interval) IS
 -- requires: work_wait
 
 -- The state-transition trigger (BEFORE UPDATE OF state, one call per state change already) also
--- tells waiters: when an item a waiter marked (awaited, set by animus.watch_work) ends, it sends
--- pg_notify('animus_work_done', id). NOTIFY is transactional: delivered at the settle's commit,
--- dropped if it rolls back; equal notifications of one transaction are folded into one.
--- An item nobody waits for pays one boolean test per state change.
+-- tells waiters: when an item ends it removes the item's mark from animus.work_awaited (set by
+-- animus.watch_work) and, if there was one, sends pg_notify('animus_work_done', id). NOTIFY is
+-- transactional: delivered at the settle's commit, dropped if it rolls back. An item nobody
+-- waits for pays one primary-key probe of that small table at its end (claims, retries and
+-- heartbeats pay nothing); the statement runs with a fresh snapshot, so it sees a mark committed
+-- while the settle waited for the item's row lock.
 CREATE OR REPLACE FUNCTION animus.work_items_check_transition()
     RETURNS trigger
     VOLATILE
@@ -7947,8 +7960,11 @@ BEGIN
     IF (OLD.state, NEW.state) IN (('queued', 'running'), ('queued', 'cancelled'), ('queued', 'dead'),
                                   ('running', 'completed'), ('running', 'queued'), ('running', 'dead'),
                                   ('running', 'cancelled')) THEN
-        IF NEW.awaited AND NEW.state IN ('completed', 'dead', 'cancelled') THEN
-            PERFORM pg_catalog.pg_notify('animus_work_done', NEW.id::text);
+        IF NEW.state IN ('completed', 'dead', 'cancelled') THEN
+            DELETE FROM animus.work_awaited a WHERE a.work_id = NEW.id;
+            IF FOUND THEN
+                PERFORM pg_catalog.pg_notify('animus_work_done', NEW.id::text);
+            END IF;
         END IF;
         RETURN NEW;
     END IF;
@@ -7960,6 +7976,6 @@ BEGIN
 END;
 $$;
 COMMENT ON FUNCTION animus.work_items_check_transition() IS
-'Trigger: refuses state changes not listed in animus.work_state_transitions (ZA105); when an awaited item (animus.watch_work) ends (completed, dead, cancelled) sends pg_notify(''animus_work_done'', id), delivered at commit. Raises ZA105.';
+'Trigger: refuses state changes not listed in animus.work_state_transitions (ZA105); when an item ends (completed, dead, cancelled) deletes its mark in animus.work_awaited (animus.watch_work) and, if there was one, sends pg_notify(''animus_work_done'', id), delivered at commit. Raises ZA105.';
 
 COMMIT;

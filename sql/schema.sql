@@ -3762,19 +3762,20 @@ BEGIN
             DETAIL = pg_catalog.format('work_ids has %s elements', pg_catalog.cardinality(watch_work.work_ids)),
             HINT = 'Watch at most 10000 items per call.';
     END IF;
-    -- Mark the active canonical items not yet awaited, locking them in id order (two watchers of
-    -- overlapping sets never deadlock each other). The lock orders the mark against a concurrent
-    -- end of the item (see the top of deploy/work_wait.sql).
-    PERFORM 1 FROM animus.work_items w
-     WHERE w.id IN (SELECT s.canonical_id FROM animus.work_wait_state(watch_work.work_ids) s
-                     WHERE s.state IN ('queued', 'running'))
-       AND w.state IN ('queued', 'running') AND NOT w.awaited
-     ORDER BY w.id
-       FOR NO KEY UPDATE;
-    UPDATE animus.work_items w SET awaited = true
-     WHERE w.id IN (SELECT s.canonical_id FROM animus.work_wait_state(watch_work.work_ids) s
-                     WHERE s.state IN ('queued', 'running'))
-       AND w.state IN ('queued', 'running') AND NOT w.awaited;
+    -- Mark the active canonical items not yet marked, after locking their rows in id order (two
+    -- watchers of overlapping sets never deadlock each other). The row lock orders the mark
+    -- against a concurrent end of the item (see the top of deploy/work_wait.sql); a row that
+    -- ended while the lock waited is re-checked and skipped.
+    INSERT INTO animus.work_awaited (work_id)
+    SELECT l.id FROM (
+        SELECT w.id FROM animus.work_items w
+         WHERE w.id IN (SELECT s.canonical_id FROM animus.work_wait_state(watch_work.work_ids) s
+                         WHERE s.state IN ('queued', 'running')
+                           AND NOT EXISTS (SELECT 1 FROM animus.work_awaited a WHERE a.work_id = s.canonical_id))
+           AND w.state IN ('queued', 'running')
+         ORDER BY w.id
+           FOR NO KEY UPDATE OF w) l
+    ON CONFLICT (work_id) DO NOTHING;
     -- A new statement, a new snapshot (READ COMMITTED): an end that committed while the UPDATE
     -- waited for the row is seen here.
     RETURN QUERY SELECT * FROM animus.work_wait_state(watch_work.work_ids);
@@ -3785,7 +3786,7 @@ $$;
 -- Name: FUNCTION watch_work(work_ids uuid[]); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.watch_work(work_ids uuid[]) IS 'Starts watching work items and returns their current state: one row per input id, in input order: (work_id, canonical_id, state, ended, outcome, error, resolved_at). A merged submission resolves to its canonical item (canonical_id, its state and outcome); a replace-mode submission merged into a queued item gets the outcome of the run with the latest params. Items not ended are marked awaited: when they end (completed, dead, cancelled) a notification with the canonical id as payload is sent on channel animus_work_done at the commit (LISTEN before calling, then call again for the ids notified to read their outcome). ended rows carry outcome (completed) or error (dead). An id unknown to the caller, or of a queue it has no grant on, gives state NULL (nothing marked). Race-free against a concurrent end: both update the item row, so whichever goes second sees the other. At most 10000 ids. Raises ZA001 (work_ids NULL or with a NULL), ZA110 (more than 10000 ids).';
+COMMENT ON FUNCTION animus.watch_work(work_ids uuid[]) IS 'Starts watching work items and returns their current state: one row per input id, in input order: (work_id, canonical_id, state, ended, outcome, error, resolved_at). A merged submission resolves to its canonical item (canonical_id, its state and outcome); a replace-mode submission merged into a queued item gets the outcome of the run with the latest params. Items not ended are marked awaited (animus.work_awaited): when they end (completed, dead, cancelled) a notification with the canonical id as payload is sent on channel animus_work_done at the commit (LISTEN before calling, then call again for the ids notified to read their outcome). ended rows carry outcome (completed) or error (dead). An id unknown to the caller, or of a queue it has no grant on, gives state NULL (nothing marked). Race-free against a concurrent end: the mark locks the item row the end updates, so whichever goes second sees the other. At most 10000 ids. Raises ZA001 (work_ids NULL or with a NULL), ZA110 (more than 10000 ids).';
 
 --
 -- Name: work_caller(); Type: FUNCTION; Schema: animus; Owner: -
@@ -4208,8 +4209,11 @@ BEGIN
     IF (OLD.state, NEW.state) IN (('queued', 'running'), ('queued', 'cancelled'), ('queued', 'dead'),
                                   ('running', 'completed'), ('running', 'queued'), ('running', 'dead'),
                                   ('running', 'cancelled')) THEN
-        IF NEW.awaited AND NEW.state IN ('completed', 'dead', 'cancelled') THEN
-            PERFORM pg_catalog.pg_notify('animus_work_done', NEW.id::text);
+        IF NEW.state IN ('completed', 'dead', 'cancelled') THEN
+            DELETE FROM animus.work_awaited a WHERE a.work_id = NEW.id;
+            IF FOUND THEN
+                PERFORM pg_catalog.pg_notify('animus_work_done', NEW.id::text);
+            END IF;
         END IF;
         RETURN NEW;
     END IF;
@@ -4225,7 +4229,7 @@ $$;
 -- Name: FUNCTION work_items_check_transition(); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.work_items_check_transition() IS 'Trigger: refuses state changes not listed in animus.work_state_transitions (ZA105); when an awaited item (animus.watch_work) ends (completed, dead, cancelled) sends pg_notify(''animus_work_done'', id), delivered at commit. Raises ZA105.';
+COMMENT ON FUNCTION animus.work_items_check_transition() IS 'Trigger: refuses state changes not listed in animus.work_state_transitions (ZA105); when an item ends (completed, dead, cancelled) deletes its mark in animus.work_awaited (animus.watch_work) and, if there was one, sends pg_notify(''animus_work_done'', id), delivered at commit. Raises ZA105.';
 
 --
 -- Name: work_message_headers(integer, jsonb); Type: FUNCTION; Schema: animus; Owner: -
@@ -4779,8 +4783,7 @@ CREATE TABLE animus.work_items (
     started_at timestamp with time zone,
     heartbeat_at timestamp with time zone,
     resolved_at timestamp with time zone,
-    released integer DEFAULT 0 NOT NULL,
-    awaited boolean DEFAULT false NOT NULL
+    released integer DEFAULT 0 NOT NULL
 );
 
 --
@@ -4944,12 +4947,6 @@ COMMENT ON COLUMN animus.work_items.resolved_at IS 'When the item ended (complet
 --
 
 COMMENT ON COLUMN animus.work_items.released IS 'claims given back with release_work: they do not count against max_attempts (attempts - released is what counts).';
-
---
--- Name: COLUMN work_items.awaited; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.work_items.awaited IS 'a waiter (animus.watch_work, client.wait) waits for this canonical item: when it ends (completed, dead, cancelled) the state trigger sends pg_notify(''animus_work_done'', id). Set only by waiters, never cleared; false costs the settle functions nothing.';
 
 --
 -- Name: work_send_messages(text, animus.work_items[], timestamp with time zone); Type: FUNCTION; Schema: animus; Owner: -
@@ -5468,6 +5465,33 @@ COMMENT ON COLUMN animus.queue_grants.granted_at IS 'When the grant was made.';
 COMMENT ON COLUMN animus.queue_grants.granted_by IS 'The session user who made it.';
 
 --
+-- Name: work_awaited; Type: TABLE; Schema: animus; Owner: -
+--
+
+CREATE TABLE animus.work_awaited (
+    work_id uuid NOT NULL,
+    awaited_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL
+);
+
+--
+-- Name: TABLE work_awaited; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON TABLE animus.work_awaited IS 'Active work items a waiter awaits (animus.watch_work, client.wait): when one ends (completed, dead, cancelled) the state trigger deletes its row and sends pg_notify(''animus_work_done'', id). Holds only items not yet ended.';
+
+--
+-- Name: COLUMN work_awaited.work_id; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_awaited.work_id IS 'the canonical work item awaited (queued or running when marked; no FK: see deploy/work_wait.sql).';
+
+--
+-- Name: COLUMN work_awaited.awaited_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_awaited.awaited_at IS 'when the first waiter marked it.';
+
+--
 -- Name: work_state_transitions; Type: TABLE; Schema: animus; Owner: -
 --
 
@@ -5591,6 +5615,13 @@ ALTER TABLE ONLY animus.queue_grants
 
 ALTER TABLE ONLY animus.queues
     ADD CONSTRAINT queues_pkey PRIMARY KEY (queue_name);
+
+--
+-- Name: work_awaited work_awaited_pkey; Type: CONSTRAINT; Schema: animus; Owner: -
+--
+
+ALTER TABLE ONLY animus.work_awaited
+    ADD CONSTRAINT work_awaited_pkey PRIMARY KEY (work_id);
 
 --
 -- Name: work_items work_items_pkey; Type: CONSTRAINT; Schema: animus; Owner: -

@@ -2,7 +2,7 @@
 
 BEGIN;
 
-SELECT awaited FROM animus.work_items WHERE false;
+SELECT work_id, awaited_at FROM animus.work_awaited WHERE false;
 
 DO $$
 BEGIN

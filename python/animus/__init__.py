@@ -14,9 +14,10 @@ from animus.errors import (AnimusError, ArgumentTypeError, ArgumentValueError, C
                            NonRetryable, NotDeployed, NotFound, PermissionDenied, WorkError,
                            QueueNotFound, WorkNotFound, WorkNotRunning, WorkAlreadyEnded,
                            StaleClaim, IllegalTransition, QueueExists, InvalidWorkArgument, MemoryNotFound,
-                           InvalidMemoryArgument, MemoryStateError, HandlerTimeout)
+                           InvalidMemoryArgument, MemoryStateError, HandlerTimeout,
+                           WaitError, WorkFailed, WorkCancelled, WaitTimeout)
 from animus.results import (BM25Settings, HeartbeatResult, Memory, QueueStats,  # noqa: E402
-                            SearchHit, SettleResult, StoreResult, SubmitResult, Submission,
+                            SearchHit, SettleResult, StoreResult, SubmitResult, Submission, WaitResult,
                             WorkDetails, WorkItem)
 from animus.embedding import Embedder, FunctionEmbedder  # noqa: E402
 from animus.client import Client, connect  # noqa: E402
@@ -39,7 +40,7 @@ __all__ = [
     "InvalidArgument", "ArgumentTypeError", "ArgumentValueError", "HandlerTimeout", "InvalidState", "MemoryStoreError", "NonRetryable", "NotDeployed",
     "NotFound", "PermissionDenied", "WorkError", "QueueNotFound", "WorkNotFound", "WorkNotRunning",
     "WorkAlreadyEnded", "StaleClaim", "IllegalTransition", "QueueExists", "InvalidWorkArgument", "MemoryNotFound",
-    "InvalidMemoryArgument", "MemoryStateError",
-    "SubmitResult", "WorkItem", "Submission", "WorkDetails", "HeartbeatResult", "SettleResult",
+    "InvalidMemoryArgument", "MemoryStateError", "WaitError", "WorkFailed", "WorkCancelled", "WaitTimeout",
+    "SubmitResult", "WorkItem", "Submission", "WorkDetails", "HeartbeatResult", "SettleResult", "WaitResult",
     "QueueStats", "StoreResult", "Memory", "SearchHit", "BM25Settings",
 ]

@@ -11,7 +11,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from animus.config import Config
 from animus.embedding import Embedder
-from animus.results import (BM25Settings, HeartbeatResult, Memory, QueueStats, SearchHit, SettleResult, StoreResult, Submission, SubmitResult, WorkDetails, WorkItem)
+from animus.results import (BM25Settings, HeartbeatResult, Memory, QueueStats, SearchHit, SettleResult, StoreResult, Submission, SubmitResult, WaitResult, WorkDetails, WorkItem)
 from animus.telemetry.conventions import Instruments
 
 __all__ = ["AsyncClient", "connect_async"]
@@ -254,6 +254,34 @@ class AsyncClient:
 
     async def update_memory(self, id: int, *, content: str | None = ..., embedding: Sequence[float] | None = ..., memory_type: str | None = ..., source: str | None = ..., metadata: Mapping[str, Any] | None = ..., namespace: str | None = ...) -> Memory | None:
         """Change the given fields of a memory; the others keep their values.
+        """
+        ...
+
+    async def wait(self, work_id: UUID, *, timeout: float | None = ...) -> Any:
+        """Wait until the work item ends and return its outcome (``complete_work``'s outcome).
+
+        A merged submission waits for its canonical item. Raises :class:`animus.WorkFailed`
+        (dead: ``.error``), :class:`animus.WorkCancelled`, :class:`animus.WaitTimeout` (also a
+        ``TimeoutError``) when ``timeout`` seconds pass first (None: no limit), WorkNotFound
+        (ZA102) for an unknown id. Every waiter of a client shares one LISTEN connection; the
+        waiting thread (or task) does not use a pooled connection.
+
+        >>> outcome = client.wait(r.work_id, timeout=30)                          # doctest: +SKIP
+        """
+        ...
+
+    async def wait_many(self, work_ids: Sequence[UUID], *, timeout: float | None = ...) -> list[WaitResult]:
+        """Wait until every item ends or ``timeout`` seconds pass; one :class:`WaitResult` per id,
+        in input order (``timed_out`` True for those that had not ended). Raises nothing for a
+        dead or cancelled item (see ``state``, ``error``); WorkNotFound (ZA102) for an unknown id.
+        """
+        ...
+
+    async def watch_work(self, work_ids: Sequence[UUID]) -> list[WaitResult]:
+        """The current state of each item (a merged submission: its canonical item's), one row
+        per id in input order, and marks the items not ended awaited, so that their end is
+        notified on channel ``animus_work_done``. ``state`` is None for an unknown id. At most
+        10000 ids. :meth:`wait` is built on it; call it directly to look without waiting.
         """
         ...
 
