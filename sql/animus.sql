@@ -7792,14 +7792,19 @@ COMMENT ON COLUMN animus.queue_grants.granted_by IS 'The session user who made i
 --
 -- Why watch_work cannot miss an end (with the caller LISTENing on animus_work_done before it
 -- calls watch_work): watch_work locks the active item's row (FOR NO KEY UPDATE) before it
--- inserts the mark, and every end is an UPDATE of the same row, so the two are ordered by the
--- row lock.
---   * The end goes first: watch_work's lock waits for it, re-reads the row (ended: not marked),
---     and its next statement (a fresh snapshot in READ COMMITTED) returns the ended row with its
---     outcome.
+-- inserts the mark and holds the lock to its commit, and every end is an UPDATE of that row, so
+-- the two are ordered by the row lock.
+--   * The end goes first: the item is ended (or its row is locked by the ending transaction).
+--     watch_work does not wait for a locked row (SKIP LOCKED): it marks nothing for it and says
+--     so (watching false); its state read (a fresh snapshot) returns the ended row if the end has
+--     committed, else the caller looks again shortly.
 --   * The mark goes first: the settling UPDATE waits for watch_work to commit; its trigger then
 --     (a statement with a fresh snapshot) finds the committed mark and notifies at its commit,
 --     when the caller already listens.
+-- watching = true (a committed mark, or ours) therefore guarantees a notification at the end.
+-- Never waiting for a row lock keeps watch_work out of deadlocks: the many-id settle functions
+-- lock several item rows in their input order, a watcher waiting for one of them while holding
+-- another could deadlock with them (and the settle could be the one aborted).
 -- A retried item (running -> queued) stays marked; the mark goes with the end.
 
 INSERT INTO animus.error_codes (sqlstate, name, meaning, hint) VALUES
@@ -7840,7 +7845,8 @@ COMMENT ON FUNCTION animus.work_wait_state(uuid[]) IS
 'Internal (called by watch_work and wait_work, which run as the owner): one row per input id, in input order: (work_id, canonical_id, state, ended, outcome, error, resolved_at) of the item the id ends with (a merged submission: its canonical item); state NULL for an id unknown to the caller or in a queue it has no grant on. Raises nothing.';
 
 CREATE FUNCTION animus.watch_work(work_ids uuid[])
-    RETURNS TABLE (work_id uuid, canonical_id uuid, state text, ended boolean, outcome jsonb, error text, resolved_at timestamptz)
+    RETURNS TABLE (work_id uuid, canonical_id uuid, state text, ended boolean, outcome jsonb, error text, resolved_at timestamptz,
+                   watching boolean)
     VOLATILE
     SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
@@ -7858,10 +7864,10 @@ BEGIN
             DETAIL = pg_catalog.format('work_ids has %s elements', pg_catalog.cardinality(watch_work.work_ids)),
             HINT = 'Watch at most 10000 items per call.';
     END IF;
-    -- Mark the active canonical items not yet marked, after locking their rows in id order (two
-    -- watchers of overlapping sets never deadlock each other). The row lock orders the mark
-    -- against a concurrent end of the item (see the top of deploy/work_wait.sql); a row that
-    -- ended while the lock waited is re-checked and skipped.
+    -- Mark the active canonical items not yet marked, after locking their rows; a row another
+    -- transaction holds locked (being settled, claimed, heartbeated, or marked by another
+    -- watcher) is skipped, never waited for: its result row says watching = false. The row lock
+    -- orders the mark against a concurrent end of the item (see the top of deploy/work_wait.sql).
     INSERT INTO animus.work_awaited (work_id)
     SELECT l.id FROM (
         SELECT w.id FROM animus.work_items w
@@ -7870,17 +7876,20 @@ BEGIN
                            AND NOT EXISTS (SELECT 1 FROM animus.work_awaited a WHERE a.work_id = s.canonical_id))
            AND w.state IN ('queued', 'running')
          ORDER BY w.id
-           FOR NO KEY UPDATE OF w) l
+           FOR NO KEY UPDATE OF w SKIP LOCKED) l
     ON CONFLICT (work_id) DO NOTHING;
     -- A new statement, a new snapshot (READ COMMITTED): an end that committed while the UPDATE
     -- waited for the row is seen here.
-    RETURN QUERY SELECT * FROM animus.work_wait_state(watch_work.work_ids);
+    RETURN QUERY
+    SELECT s.*, NOT s.ended AND s.state IS NOT NULL
+                AND EXISTS (SELECT 1 FROM animus.work_awaited a WHERE a.work_id = s.canonical_id)
+      FROM animus.work_wait_state(watch_work.work_ids) s;
 END;
 $$;
 REVOKE ALL ON FUNCTION animus.watch_work(uuid[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION animus.watch_work(uuid[]) TO animus_producer, animus_worker, animus_admin;
 COMMENT ON FUNCTION animus.watch_work(uuid[]) IS
-'Starts watching work items and returns their current state: one row per input id, in input order: (work_id, canonical_id, state, ended, outcome, error, resolved_at). A merged submission resolves to its canonical item (canonical_id, its state and outcome); a replace-mode submission merged into a queued item gets the outcome of the run with the latest params. Items not ended are marked awaited (animus.work_awaited): when they end (completed, dead, cancelled) a notification with the canonical id as payload is sent on channel animus_work_done at the commit (LISTEN before calling, then call again for the ids notified to read their outcome). ended rows carry outcome (completed) or error (dead). An id unknown to the caller, or of a queue it has no grant on, gives state NULL (nothing marked). Race-free against a concurrent end: the mark locks the item row the end updates, so whichever goes second sees the other. At most 10000 ids. Raises ZA001 (work_ids NULL or with a NULL), ZA110 (more than 10000 ids).';
+'Starts watching work items and returns their current state: one row per input id, in input order: (work_id, canonical_id, state, ended, outcome, error, resolved_at, watching). A merged submission resolves to its canonical item (canonical_id, its state and outcome); a replace-mode submission merged into a queued item gets the outcome of the run with the latest params. Items not ended are marked awaited (animus.work_awaited): when they end (completed, dead, cancelled) a notification with the canonical id as payload is sent on channel animus_work_done at the commit (LISTEN before calling, then call again for the ids notified to read their outcome). watching = true guarantees that notification; false for an item not ended means its row was locked by another transaction at that instant (being settled or marked): call again shortly. Never waits for a row lock (no deadlock with the many-id settles). ended rows carry outcome (completed) or error (dead). An id unknown to the caller, or of a queue it has no grant on, gives state NULL (nothing marked). Race-free against a concurrent end: the mark holds the lock of the item row the end updates. At most 10000 ids. Raises ZA001 (work_ids NULL or with a NULL), ZA110 (more than 10000 ids).';
 
 CREATE FUNCTION animus.wait_work(work_id uuid, timeout interval DEFAULT '30 seconds')
     RETURNS TABLE (id uuid, canonical_id uuid, state text, ended boolean, outcome jsonb, error text,

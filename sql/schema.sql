@@ -3746,7 +3746,7 @@ COMMENT ON FUNCTION animus.wait_work(work_id uuid, timeout interval) IS 'Waits u
 -- Name: watch_work(uuid[]); Type: FUNCTION; Schema: animus; Owner: -
 --
 
-CREATE FUNCTION animus.watch_work(work_ids uuid[]) RETURNS TABLE(work_id uuid, canonical_id uuid, state text, ended boolean, outcome jsonb, error text, resolved_at timestamp with time zone)
+CREATE FUNCTION animus.watch_work(work_ids uuid[]) RETURNS TABLE(work_id uuid, canonical_id uuid, state text, ended boolean, outcome jsonb, error text, resolved_at timestamp with time zone, watching boolean)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     SET enable_seqscan TO 'off'
@@ -3762,10 +3762,10 @@ BEGIN
             DETAIL = pg_catalog.format('work_ids has %s elements', pg_catalog.cardinality(watch_work.work_ids)),
             HINT = 'Watch at most 10000 items per call.';
     END IF;
-    -- Mark the active canonical items not yet marked, after locking their rows in id order (two
-    -- watchers of overlapping sets never deadlock each other). The row lock orders the mark
-    -- against a concurrent end of the item (see the top of deploy/work_wait.sql); a row that
-    -- ended while the lock waited is re-checked and skipped.
+    -- Mark the active canonical items not yet marked, after locking their rows; a row another
+    -- transaction holds locked (being settled, claimed, heartbeated, or marked by another
+    -- watcher) is skipped, never waited for: its result row says watching = false. The row lock
+    -- orders the mark against a concurrent end of the item (see the top of deploy/work_wait.sql).
     INSERT INTO animus.work_awaited (work_id)
     SELECT l.id FROM (
         SELECT w.id FROM animus.work_items w
@@ -3774,11 +3774,14 @@ BEGIN
                            AND NOT EXISTS (SELECT 1 FROM animus.work_awaited a WHERE a.work_id = s.canonical_id))
            AND w.state IN ('queued', 'running')
          ORDER BY w.id
-           FOR NO KEY UPDATE OF w) l
+           FOR NO KEY UPDATE OF w SKIP LOCKED) l
     ON CONFLICT (work_id) DO NOTHING;
     -- A new statement, a new snapshot (READ COMMITTED): an end that committed while the UPDATE
     -- waited for the row is seen here.
-    RETURN QUERY SELECT * FROM animus.work_wait_state(watch_work.work_ids);
+    RETURN QUERY
+    SELECT s.*, NOT s.ended AND s.state IS NOT NULL
+                AND EXISTS (SELECT 1 FROM animus.work_awaited a WHERE a.work_id = s.canonical_id)
+      FROM animus.work_wait_state(watch_work.work_ids) s;
 END;
 $$;
 
@@ -3786,7 +3789,7 @@ $$;
 -- Name: FUNCTION watch_work(work_ids uuid[]); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.watch_work(work_ids uuid[]) IS 'Starts watching work items and returns their current state: one row per input id, in input order: (work_id, canonical_id, state, ended, outcome, error, resolved_at). A merged submission resolves to its canonical item (canonical_id, its state and outcome); a replace-mode submission merged into a queued item gets the outcome of the run with the latest params. Items not ended are marked awaited (animus.work_awaited): when they end (completed, dead, cancelled) a notification with the canonical id as payload is sent on channel animus_work_done at the commit (LISTEN before calling, then call again for the ids notified to read their outcome). ended rows carry outcome (completed) or error (dead). An id unknown to the caller, or of a queue it has no grant on, gives state NULL (nothing marked). Race-free against a concurrent end: the mark locks the item row the end updates, so whichever goes second sees the other. At most 10000 ids. Raises ZA001 (work_ids NULL or with a NULL), ZA110 (more than 10000 ids).';
+COMMENT ON FUNCTION animus.watch_work(work_ids uuid[]) IS 'Starts watching work items and returns their current state: one row per input id, in input order: (work_id, canonical_id, state, ended, outcome, error, resolved_at, watching). A merged submission resolves to its canonical item (canonical_id, its state and outcome); a replace-mode submission merged into a queued item gets the outcome of the run with the latest params. Items not ended are marked awaited (animus.work_awaited): when they end (completed, dead, cancelled) a notification with the canonical id as payload is sent on channel animus_work_done at the commit (LISTEN before calling, then call again for the ids notified to read their outcome). watching = true guarantees that notification; false for an item not ended means its row was locked by another transaction at that instant (being settled or marked): call again shortly. Never waits for a row lock (no deadlock with the many-id settles). ended rows carry outcome (completed) or error (dead). An id unknown to the caller, or of a queue it has no grant on, gives state NULL (nothing marked). Race-free against a concurrent end: the mark holds the lock of the item row the end updates. At most 10000 ids. Raises ZA001 (work_ids NULL or with a NULL), ZA110 (more than 10000 ids).';
 
 --
 -- Name: work_caller(); Type: FUNCTION; Schema: animus; Owner: -

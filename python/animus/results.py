@@ -221,6 +221,7 @@ class WaitResult(Row):
     error: str | None = None
     resolved_at: datetime | None = None
     timed_out: bool = False
+    watching: bool | None = None           # watch_work: its end will be notified (False: look again)
     _aliases: ClassVar[dict[str, str]] = {"id": "work_id"}
 
 

@@ -41,6 +41,10 @@ LISTENER_APPLICATION_NAME = "animus-wait"
 # Errors of a watch call after which the listener keeps the ids and tries again: a deadlock with a
 # concurrent many-id settle (both lock several item rows), a serialization failure.
 _RETRY = {"40P01", "40001"}
+# watch_work skips an item whose row another transaction holds locked (watching false): the
+# listener watches it again after this many seconds (the lock is a settle's, typically < 1 ms).
+_RETRY_AFTER = 0.01
+_RETRY_MAX = 0.5
 
 
 def _uuid(x: Any) -> UUID:
@@ -81,6 +85,8 @@ class Listener:
         self.poll_interval = poll_interval
         self._waiting: dict[UUID, list[_Entry]] = {}
         self._pending: set[UUID] = set()
+        # ids whose row another transaction held locked when watched (watching false): again soon
+        self._retry: set[UUID] = set()
         self._wake = asyncio.Event()
         self._closed = False
         self._conn: psycopg.AsyncConnection | None = None
@@ -133,6 +139,8 @@ class Listener:
                     e.last = row
                     e.key = canon
                 self._waiting.setdefault(canon, []).extend(live)
+                if row.watching is False:
+                    self._retry.add(canon)   # not marked (row locked meanwhile): watch again shortly
 
     def _fail_all(self, exc: AnimusError) -> None:
         for entries in self._waiting.values():
@@ -182,6 +190,7 @@ class Listener:
     async def _serve(self, conn: psycopg.AsyncConnection) -> None:
         loop = asyncio.get_running_loop()
         next_poll = time.monotonic() + self.poll_interval
+        retry_after = _RETRY_AFTER
         while not self._closed:
             async for n in conn.notifies(timeout=0):
                 try:
@@ -199,6 +208,14 @@ class Listener:
                 self._pending.clear()
                 await self._watch(conn, ids)
                 continue
+            if self._retry:
+                # Backs off (10 ms doubling to 0.5 s) while rows stay locked: not a busy loop.
+                await self._idle(loop, conn, min(next_poll - now, retry_after))
+                retry_after = min(retry_after * 2, _RETRY_MAX)
+                self._pending.update(k for k in self._retry if k in self._waiting)
+                self._retry.clear()
+                continue
+            retry_after = _RETRY_AFTER
             await self._idle(loop, conn, next_poll - now)
 
     async def _watch(self, conn: psycopg.AsyncConnection, ids: list[UUID]) -> None:

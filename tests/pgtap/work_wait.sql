@@ -45,7 +45,8 @@ SELECT results_eq($$SELECT work_id, canonical_id, state, ended FROM w1 ORDER BY 
     'one row per id in input order; the merged submission resolves to its canonical item; an unknown id has state NULL');
 SELECT set_eq($$SELECT a.work_id FROM animus.work_awaited a JOIN animus.work_items w ON w.id = a.work_id WHERE w.queue_name = 't_wait'$$, format($$VALUES (%L::uuid), (%L::uuid)$$, :'a', :'b'),
     'the canonical items are marked awaited, the merged row itself is not');
-SELECT lives_ok(format($$SELECT * FROM animus.watch_work(ARRAY[%L]::uuid[])$$, :'a'), 'watching an awaited item again is fine (nothing to update)');
+SELECT results_eq(format($$SELECT watching FROM animus.watch_work(ARRAY[%L, %L]::uuid[])$$, :'a', :'a_dup'), $$VALUES (true), (true)$$,
+    'watching an awaited item again is fine: watching (its end will be notified), also through its merged submission');
 
 -- ended items carry their outcome or error and are not marked
 SELECT work_id AS c FROM animus.submit_work('t', 's', queue => 't_wait') \gset

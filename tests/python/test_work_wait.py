@@ -20,7 +20,12 @@ from conftest import PSQL
 
 
 def _claim(c, queue, n=1):
-    items = c.read_work(queue, qty=n, vt=60)
+    """Claims n items (read_work skips an item whose row a watch_work holds locked at that instant:
+    it is visible again at once, so read again)."""
+    items = []
+    deadline = time.monotonic() + 10
+    while len(items) < n and time.monotonic() < deadline:
+        items += c.read_work(queue, qty=n - len(items), vt=60)
     assert len(items) == n
     return items
 
@@ -251,7 +256,8 @@ def test_one_listen_connection_for_thousands_of_waiters(db_url, conn, queue_name
             done = 0
             while done < 2000:
                 items = await a.read_work(queue_name, qty=500)
-                await a.complete_work_many([i.id for i in items], outcomes=[str(i.id) for i in items])
+                if items:
+                    await a.complete_work_many([i.id for i in items], outcomes=[str(i.id) for i in items])
                 done += len(items)
             outcomes = await asyncio.gather(*tasks)
             assert outcomes == [str(s.work_id) for s in subs]
@@ -275,13 +281,39 @@ def test_one_listen_connection_for_thousands_of_waiters(db_url, conn, queue_name
                         and c._waits.listener.outstanding == 100, 10)
         assert _listeners(conn) == 1, "one LISTEN connection for 100 waiting threads"
         assert backends() <= pool_max, "the waiting threads hold no pooled connection"
-        items = c.read_work(queue_name, qty=100)
-        c.complete_work_many([i.id for i in items], outcomes=[str(i.id) for i in items])
+        done = 0
+        while done < 100:    # a read skips items a watch_work holds locked at that instant
+            items = c.read_work(queue_name, qty=100)
+            if items:
+                c.complete_work_many([i.id for i in items], outcomes=[str(i.id) for i in items])
+            done += len(items)
         for t in threads:
             t.join(30)
         assert out == {i: str(subs[i].work_id) for i in range(100)}
     finally:
         c.close()
+
+
+def test_watch_never_waits_for_a_locked_row(client, db_url, queue_name):
+    """A settle holds the item's row (its transaction is open): watch_work does not wait for it
+    (no deadlock with many-id settles), says watching = false, and the waiter's listener looks
+    again until the settle commits."""
+    r = client.submit_work("t", "s", queue=queue_name)
+    item = _claim(client, queue_name)[0]
+    with psycopg.connect(db_url) as settle:            # not autocommit: the lock is held
+        settle.execute("SELECT animus.complete_work(%s, '\"late\"'::jsonb)", [item.id])
+        t0 = time.monotonic()
+        [row] = client.watch_work([r.work_id])
+        assert time.monotonic() - t0 < 2, "watch_work waited for the row lock"
+        assert (row.state, row.ended, row.watching) == ("running", False, False)
+        box: dict[str, object] = {}
+        t = threading.Thread(target=lambda: box.__setitem__("out", client.wait(r.work_id, timeout=20)))
+        t.start()
+        time.sleep(0.3)
+        assert t.is_alive()
+        settle.commit()
+    t.join(10)
+    assert box.get("out") == "late"
 
 
 # ------------------------------------------------------------------------------------ faults
