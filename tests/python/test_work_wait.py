@@ -250,7 +250,8 @@ def test_one_listen_connection_for_thousands_of_waiters(db_url, conn, queue_name
             tasks = [asyncio.create_task(a.wait(s.work_id, timeout=60)) for s in subs]
             await asyncio.sleep(0.5)
             listener = a._waits.listener
-            assert await asyncio.to_thread(wait_for, lambda: listener.outstanding == 2000, 10)
+            assert await asyncio.to_thread(wait_for, lambda: listener.outstanding == 2000 and listener.watch_calls > 0
+                                           and not listener._pending, 20)
             assert _listeners(conn) == 1, "one LISTEN connection for 2,000 waiters"
             assert backends() <= pool_max
             done = 0
@@ -278,7 +279,8 @@ def test_one_listen_connection_for_thousands_of_waiters(db_url, conn, queue_name
         for t in threads:
             t.start()
         assert wait_for(lambda: c._waits is not None and c._waits.listener is not None
-                        and c._waits.listener.outstanding == 100, 10)
+                        and c._waits.listener.outstanding == 100 and c._waits.listener.watch_calls > 0
+                        and not c._waits.listener._pending, 20)
         assert _listeners(conn) == 1, "one LISTEN connection for 100 waiting threads"
         assert backends() <= pool_max, "the waiting threads hold no pooled connection"
         done = 0
@@ -326,7 +328,7 @@ def test_listener_killed_while_waiting(client, conn, queue_name):
     t = threading.Thread(target=lambda: box.__setitem__("out", client.wait(r.work_id, timeout=30)))
     t.start()
     assert wait_for(lambda: client._waits is not None and client._waits.listener is not None
-                    and client._waits.listener.outstanding == 1, 10)
+                    and client._waits.listener.outstanding == 1 and client._waits.listener.watch_calls > 0, 20)
     assert wait_for(lambda: _listeners(conn) == 1, 5)
     killed = conn.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() "
                           "AND application_name = %s", [LISTENER_APPLICATION_NAME]).fetchone()[0]
