@@ -4072,6 +4072,108 @@ $$;
 COMMENT ON FUNCTION animus.update_memory(id bigint, content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text) IS 'Changes the non-NULL fields of memory id (metadata is replaced, not merged) and sets updated_at; returns the new row. New content needs its embedding in the same call. Only memories (and a new namespace) of the caller''s write scope; runs as the owner (SECURITY DEFINER). Raises ZA001, ZA003, ZA200, ZA202, ZA203, ZA207 (no such memory in the write scope), ZA211 (another memory of the namespace has that content), 42501 (new namespace outside the write scope).';
 
 --
+-- Name: wait_work(uuid, interval); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.wait_work(work_id uuid, timeout interval DEFAULT '00:00:30'::interval) RETURNS TABLE(id uuid, canonical_id uuid, state text, ended boolean, outcome jsonb, error text, resolved_at timestamp with time zone, timed_out boolean)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+#variable_conflict use_column
+DECLARE
+    deadline timestamptz;
+    pause    double precision := 0.01;
+    r        record;
+BEGIN
+    IF wait_work.work_id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_id must not be NULL', HINT = 'Pass the id returned by submit_work.';
+    END IF;
+    IF wait_work.timeout IS NULL OR wait_work.timeout < '0' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA155', MESSAGE = 'argument timeout must be a non-negative interval',
+            DETAIL = pg_catalog.format('timeout = %s', coalesce(wait_work.timeout::text, 'NULL')),
+            HINT = 'Pass how long to wait at most, e.g. timeout => ''30 seconds'' (''0'' only looks once).';
+    END IF;
+    IF pg_catalog.current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA156',
+            MESSAGE = pg_catalog.format('wait_work cannot wait in a %s transaction: its snapshot never shows the item end',
+                                        pg_catalog.upper(pg_catalog.current_setting('transaction_isolation'))),
+            HINT = 'Call wait_work outside an explicit transaction or in a READ COMMITTED one; or read the state once with animus.watch_work / animus.get_work.';
+    END IF;
+    deadline := pg_catalog.clock_timestamp() + wait_work.timeout;
+    -- Polls: every statement of a READ COMMITTED function reads with a new snapshot, so a commit of
+    -- another session is seen at the next look. Notifications are not delivered inside a
+    -- statement, hence polling: 10 ms doubling to 500 ms between looks. No row is locked.
+    LOOP
+        SELECT * INTO r FROM animus.work_wait_state(ARRAY[wait_work.work_id]);
+        IF r.state IS NULL THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA102', MESSAGE = 'argument work_id: no such work item (wait_work)',
+                DETAIL = pg_catalog.format('work_id = %s', wait_work.work_id),
+                HINT = 'Pass the id returned by submit_work (of a queue your role has a grant on); ended items are removed by purge_work after their retention.';
+        END IF;
+        EXIT WHEN r.ended OR pg_catalog.clock_timestamp() >= deadline;
+        PERFORM pg_catalog.pg_sleep(least(pause, extract(epoch FROM deadline - pg_catalog.clock_timestamp())::double precision));
+        pause := least(pause * 2, 0.5);
+    END LOOP;
+    RETURN QUERY SELECT r.work_id, r.canonical_id, r.state, r.ended, r.outcome, r.error, r.resolved_at, NOT r.ended;
+END;
+$$;
+
+--
+-- Name: FUNCTION wait_work(work_id uuid, timeout interval); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.wait_work(work_id uuid, timeout interval) IS 'Waits until the work item ends (completed, dead, cancelled) or timeout passes, for psql and SQL callers: returns one row (id: the work_id given, canonical_id, state, ended, outcome, error, resolved_at, timed_out); timed_out = true (ended false, the current state) when the timeout passed first. An item that already ended returns at once; a merged submission waits for its canonical item. Polls (10 ms doubling to 500 ms; a commit of another session is seen at the next look), locks no row, marks nothing; the calling statement keeps its snapshot (xmin) until it returns. Only in READ COMMITTED: a REPEATABLE READ or SERIALIZABLE snapshot would never see the end. Clients that can LISTEN use watch_work instead (client.wait). Raises ZA001 (work_id NULL), ZA155 (timeout NULL or negative), ZA156 (not READ COMMITTED), ZA102 (unknown work item, or one in a queue the caller may not use).';
+
+--
+-- Name: watch_work(uuid[]); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.watch_work(work_ids uuid[]) RETURNS TABLE(work_id uuid, canonical_id uuid, state text, ended boolean, outcome jsonb, error text, resolved_at timestamp with time zone, watching boolean)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    SET enable_seqscan TO 'off'
+    AS $$
+#variable_conflict use_column
+BEGIN
+    IF watch_work.work_ids IS NULL OR pg_catalog.array_position(watch_work.work_ids, NULL) IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_ids must not be NULL or contain NULL',
+            HINT = 'Pass the ids returned by submit_work.';
+    END IF;
+    IF pg_catalog.cardinality(watch_work.work_ids) > 10000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA110', MESSAGE = 'argument work_ids has more than 10000 elements',
+            DETAIL = pg_catalog.format('work_ids has %s elements', pg_catalog.cardinality(watch_work.work_ids)),
+            HINT = 'Watch at most 10000 items per call.';
+    END IF;
+    -- Mark the active canonical items not yet marked, after locking their rows; a row another
+    -- transaction holds locked (being settled, claimed, heartbeated, or marked by another
+    -- watcher) is skipped, never waited for: its result row says watching = false. The row lock
+    -- orders the mark against a concurrent end of the item (see the top of deploy/work_wait.sql).
+    INSERT INTO animus.work_awaited (work_id)
+    SELECT l.id FROM (
+        SELECT w.id FROM animus.work_items w
+         WHERE w.id IN (SELECT s.canonical_id FROM animus.work_wait_state(watch_work.work_ids) s
+                         WHERE s.state IN ('queued', 'running')
+                           AND NOT EXISTS (SELECT 1 FROM animus.work_awaited a WHERE a.work_id = s.canonical_id))
+           AND w.state IN ('queued', 'running')
+         ORDER BY w.id
+           FOR NO KEY UPDATE OF w SKIP LOCKED) l
+    ON CONFLICT (work_id) DO NOTHING;
+    -- A new statement, a new snapshot (READ COMMITTED): an end that committed while the UPDATE
+    -- waited for the row is seen here.
+    RETURN QUERY
+    SELECT s.*, NOT s.ended AND s.state IS NOT NULL
+                AND EXISTS (SELECT 1 FROM animus.work_awaited a WHERE a.work_id = s.canonical_id)
+      FROM animus.work_wait_state(watch_work.work_ids) s;
+END;
+$$;
+
+--
+-- Name: FUNCTION watch_work(work_ids uuid[]); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.watch_work(work_ids uuid[]) IS 'Starts watching work items and returns their current state: one row per input id, in input order: (work_id, canonical_id, state, ended, outcome, error, resolved_at, watching). A merged submission resolves to its canonical item (canonical_id, its state and outcome); a replace-mode submission merged into a queued item gets the outcome of the run with the latest params. Items not ended are marked awaited (animus.work_awaited): when they end (completed, dead, cancelled) a notification with the canonical id as payload is sent on channel animus_work_done at the commit (LISTEN before calling, then call again for the ids notified to read their outcome). watching = true guarantees that notification; false for an item not ended means its row was locked by another transaction at that instant (being settled or marked): call again shortly. Never waits for a row lock (no deadlock with the many-id settles). ended rows carry outcome (completed) or error (dead). An id unknown to the caller, or of a queue it has no grant on, gives state NULL (nothing marked). Race-free against a concurrent end: the mark holds the lock of the item row the end updates. At most 10000 ids. Raises ZA001 (work_ids NULL or with a NULL), ZA110 (more than 10000 ids).';
+
+--
 -- Name: work_caller(); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -4594,16 +4696,24 @@ CREATE FUNCTION animus.work_items_check_transition() RETURNS trigger
 BEGIN
     -- The same seven pairs as animus.work_state_transitions (a pgTAP test proves they agree): a
     -- constant list costs no query per updated row.
-    IF OLD.state = NEW.state
-       OR (OLD.state, NEW.state) IN (('queued', 'running'), ('queued', 'cancelled'), ('queued', 'dead'),
-                                     ('running', 'completed'), ('running', 'queued'), ('running', 'dead'),
-                                     ('running', 'cancelled')) THEN
+    IF OLD.state = NEW.state THEN
+        RETURN NEW;
+    END IF;
+    IF (OLD.state, NEW.state) IN (('queued', 'running'), ('queued', 'cancelled'), ('queued', 'dead'),
+                                  ('running', 'completed'), ('running', 'queued'), ('running', 'dead'),
+                                  ('running', 'cancelled')) THEN
+        IF NEW.state IN ('completed', 'dead', 'cancelled') THEN
+            DELETE FROM animus.work_awaited a WHERE a.work_id = NEW.id;
+            IF FOUND THEN
+                PERFORM pg_catalog.pg_notify('animus_work_done', NEW.id::text);
+            END IF;
+        END IF;
         RETURN NEW;
     END IF;
     RAISE EXCEPTION USING
         ERRCODE = 'ZA105',
-        MESSAGE = format('illegal work item state transition %s -> %s', OLD.state, NEW.state),
-        DETAIL  = format('work item %s', OLD.id),
+        MESSAGE = pg_catalog.format('illegal work item state transition %s -> %s', OLD.state, NEW.state),
+        DETAIL  = pg_catalog.format('work item %s', OLD.id),
         HINT    = 'Legal transitions are listed in animus.work_state_transitions; use the animus work functions.';
 END;
 $$;
@@ -4612,7 +4722,7 @@ $$;
 -- Name: FUNCTION work_items_check_transition(); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.work_items_check_transition() IS 'Trigger: refuses state changes not listed in animus.work_state_transitions. Raises ZA105.';
+COMMENT ON FUNCTION animus.work_items_check_transition() IS 'Trigger: refuses state changes not listed in animus.work_state_transitions (ZA105); when an item ends (completed, dead, cancelled) deletes its mark in animus.work_awaited (animus.watch_work) and, if there was one, sends pg_notify(''animus_work_done'', id), delivered at commit. Raises ZA105.';
 
 --
 -- Name: work_key_admit(text, uuid[], bigint[], text[], integer[], integer[], boolean[]); Type: FUNCTION; Schema: animus; Owner: -
@@ -5577,6 +5687,29 @@ $$;
 COMMENT ON FUNCTION animus.work_send_messages(queue text, items animus.work_items[], visible_at timestamp with time zone) IS 'Internal (no role may call it): writes the pgmq messages of new work items (msg_id preallocated from the queue sequence), visible at visible_at or each item''s run_at. Raises nothing of its own.';
 
 --
+-- Name: work_wait_state(uuid[]); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.work_wait_state(work_ids uuid[]) RETURNS TABLE(work_id uuid, canonical_id uuid, state text, ended boolean, outcome jsonb, error text, resolved_at timestamp with time zone)
+    LANGUAGE sql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+    SELECT i.id, c.id, c.state, coalesce(c.state IN ('completed', 'dead', 'cancelled'), false),
+           c.outcome, c.error, c.resolved_at
+      FROM (SELECT animus.work_queue_scope() AS queues) sc
+     CROSS JOIN pg_catalog.unnest(work_ids) WITH ORDINALITY AS i(id, n)
+      LEFT JOIN animus.work_items s ON s.id = i.id AND (s.queue_name = ANY (sc.queues) OR '*' = ANY (sc.queues))
+      LEFT JOIN animus.work_items c ON c.id = coalesce(s.merged_into, s.id)
+     ORDER BY i.n
+$$;
+
+--
+-- Name: FUNCTION work_wait_state(work_ids uuid[]); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.work_wait_state(work_ids uuid[]) IS 'Internal (called by watch_work and wait_work, which run as the owner): one row per input id, in input order: (work_id, canonical_id, state, ended, outcome, error, resolved_at) of the item the id ends with (a merged submission: its canonical item); state NULL for an id unknown to the caller or in a queue it has no grant on. Raises nothing.';
+
+--
 -- Name: work_wake(text); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -6142,6 +6275,33 @@ COMMENT ON COLUMN animus.queue_grants.granted_at IS 'When the grant was made.';
 COMMENT ON COLUMN animus.queue_grants.granted_by IS 'The session user who made it.';
 
 --
+-- Name: work_awaited; Type: TABLE; Schema: animus; Owner: -
+--
+
+CREATE TABLE animus.work_awaited (
+    work_id uuid NOT NULL,
+    awaited_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL
+);
+
+--
+-- Name: TABLE work_awaited; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON TABLE animus.work_awaited IS 'Active work items a waiter awaits (animus.watch_work, client.wait): when one ends (completed, dead, cancelled) the state trigger deletes its row and sends pg_notify(''animus_work_done'', id). Holds only items not yet ended.';
+
+--
+-- Name: COLUMN work_awaited.work_id; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_awaited.work_id IS 'the canonical work item awaited (queued or running when marked; no FK: see deploy/work_wait.sql).';
+
+--
+-- Name: COLUMN work_awaited.awaited_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_awaited.awaited_at IS 'when the first waiter marked it.';
+
+--
 -- Name: work_state_transitions; Type: TABLE; Schema: animus; Owner: -
 --
 
@@ -6286,6 +6446,13 @@ ALTER TABLE ONLY animus.queue_grants
 
 ALTER TABLE ONLY animus.queues
     ADD CONSTRAINT queues_pkey PRIMARY KEY (queue_name);
+
+--
+-- Name: work_awaited work_awaited_pkey; Type: CONSTRAINT; Schema: animus; Owner: -
+--
+
+ALTER TABLE ONLY animus.work_awaited
+    ADD CONSTRAINT work_awaited_pkey PRIMARY KEY (work_id);
 
 --
 -- Name: work_items work_items_pkey; Type: CONSTRAINT; Schema: animus; Owner: -
@@ -7081,6 +7248,24 @@ GRANT ALL ON FUNCTION animus.update_memory(id bigint, content text, embedding pu
 GRANT ALL ON FUNCTION animus.update_memory(id bigint, content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text) TO animus_admin;
 
 --
+-- Name: FUNCTION wait_work(work_id uuid, timeout interval); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.wait_work(work_id uuid, timeout interval) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.wait_work(work_id uuid, timeout interval) TO animus_producer;
+GRANT ALL ON FUNCTION animus.wait_work(work_id uuid, timeout interval) TO animus_worker;
+GRANT ALL ON FUNCTION animus.wait_work(work_id uuid, timeout interval) TO animus_admin;
+
+--
+-- Name: FUNCTION watch_work(work_ids uuid[]); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.watch_work(work_ids uuid[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.watch_work(work_ids uuid[]) TO animus_producer;
+GRANT ALL ON FUNCTION animus.watch_work(work_ids uuid[]) TO animus_worker;
+GRANT ALL ON FUNCTION animus.watch_work(work_ids uuid[]) TO animus_admin;
+
+--
 -- Name: FUNCTION work_caller(); Type: ACL; Schema: animus; Owner: -
 --
 
@@ -7259,6 +7444,12 @@ REVOKE ALL ON FUNCTION animus.work_release_followups(ended uuid[]) FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION animus.work_send_messages(queue text, items animus.work_items[], visible_at timestamp with time zone) FROM PUBLIC;
+
+--
+-- Name: FUNCTION work_wait_state(work_ids uuid[]); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.work_wait_state(work_ids uuid[]) FROM PUBLIC;
 
 --
 -- Name: FUNCTION work_wake(queue text); Type: ACL; Schema: animus; Owner: -

@@ -17,6 +17,10 @@ from animus.errors import (AnimusError, ArgumentTypeError, ArgumentValueError, C
                            InvalidMemoryArgument, MemoryStateError, HandlerTimeout, ConcurrencyLimitNotFound)
 from animus.results import (BM25Settings, ConcurrencyLimit, ConcurrencyStats, HeartbeatResult, Memory, QueueStats,  # noqa: E402
                             SearchHit, SettleResult, StoreResult, SubmitResult, Submission,
+                           InvalidMemoryArgument, MemoryStateError, HandlerTimeout,
+                           WaitError, WorkFailed, WorkCancelled, WaitTimeout)
+from animus.results import (BM25Settings, HeartbeatResult, Memory, QueueStats,  # noqa: E402
+                            SearchHit, SettleResult, StoreResult, SubmitResult, Submission, WaitResult,
                             WorkDetails, WorkItem)
 from animus.embedding import Embedder, FunctionEmbedder  # noqa: E402
 from animus.client import Client, connect  # noqa: E402
@@ -42,4 +46,7 @@ __all__ = [
     "InvalidMemoryArgument", "MemoryStateError", "ConcurrencyLimitNotFound",
     "SubmitResult", "WorkItem", "Submission", "WorkDetails", "HeartbeatResult", "SettleResult",
     "QueueStats", "ConcurrencyLimit", "ConcurrencyStats", "StoreResult", "Memory", "SearchHit", "BM25Settings",
+    "InvalidMemoryArgument", "MemoryStateError", "WaitError", "WorkFailed", "WorkCancelled", "WaitTimeout",
+    "SubmitResult", "WorkItem", "Submission", "WorkDetails", "HeartbeatResult", "SettleResult", "WaitResult",
+    "QueueStats", "StoreResult", "Memory", "SearchHit", "BM25Settings",
 ]

@@ -26,6 +26,8 @@ from animus.errors import AnimusError, ArgumentTypeError, ArgumentValueError, No
 from animus.queries import QUERIES, Query
 from animus.results import (BM25Settings, ConcurrencyLimit, ConcurrencyStats, HeartbeatResult, Memory, QueueStats, SearchHit, SettleResult,
                             StoreResult, SubmitResult, Submission, WorkDetails, WorkItem)
+from animus.results import (BM25Settings, HeartbeatResult, Memory, QueueStats, SearchHit, SettleResult,
+                            StoreResult, SubmitResult, Submission, WaitResult, WorkDetails, WorkItem)
 from animus.telemetry.conventions import SPAN_KIND, Instruments, db_attrs, messaging_attrs
 from animus.telemetry.deferred import defer
 
@@ -286,6 +288,38 @@ class Methods:
         """
         p = _clean(dict(work_id=work_id, after=after, page_size=page_size))
         return self._execute(Call(QUERIES["get_work_submissions"], p, _rows(Submission)))
+
+    def watch_work(self, work_ids: Sequence[UUID]) -> list[WaitResult]:
+        """The current state of each item (a merged submission: its canonical item's), one row
+        per id in input order, and marks the items not ended awaited, so that their end is
+        notified on channel ``animus_work_done``. ``state`` is None for an unknown id. At most
+        10000 ids. :meth:`wait` is built on it; call it directly to look without waiting."""
+        return self._execute(Call(QUERIES["watch_work"], dict(work_ids=list(work_ids)), _rows(WaitResult)))
+
+    def wait(self, work_id: UUID, *, timeout: float | None = None) -> Any:
+        """Wait until the work item ends and return its outcome (``complete_work``'s outcome).
+
+        A merged submission waits for its canonical item. Raises :class:`animus.WorkFailed`
+        (dead: ``.error``), :class:`animus.WorkCancelled`, :class:`animus.WaitTimeout` (also a
+        ``TimeoutError``) when ``timeout`` seconds pass first (None: no limit), WorkNotFound
+        (ZA102) for an unknown id. Every waiter of a client shares one LISTEN connection; the
+        waiting thread (or task) does not use a pooled connection.
+
+        >>> outcome = client.wait(r.work_id, timeout=30)                          # doctest: +SKIP
+        """
+        return self._wait(work_id, timeout)
+
+    def wait_many(self, work_ids: Sequence[UUID], *, timeout: float | None = None) -> list[WaitResult]:
+        """Wait until every item ends or ``timeout`` seconds pass; one :class:`WaitResult` per id,
+        in input order (``timed_out`` True for those that had not ended). Raises nothing for a
+        dead or cancelled item (see ``state``, ``error``); WorkNotFound (ZA102) for an unknown id."""
+        return self._wait_many(work_ids, timeout)
+
+    def _wait(self, work_id: UUID, timeout: float | None) -> Any:  # pragma: no cover - per client
+        raise NotImplementedError
+
+    def _wait_many(self, work_ids: Sequence[UUID], timeout: float | None) -> Any:  # pragma: no cover
+        raise NotImplementedError
 
     def work_children(self, parent_id: UUID) -> list[WorkItem]:
         return self._execute(Call(QUERIES["work_children"], dict(parent_id=parent_id), _rows(WorkItem)))
@@ -750,6 +784,64 @@ class Telemetry:
                                          "exception.message": err.message})
             span.set_status(Status(StatusCode.ERROR, f"{err.sqlstate or ''} {err.message}".strip()))
         span.end()
+
+
+class WaitSpan:
+    """The span (and duration metric) of one ``wait`` / ``wait_many``: messaging conventions,
+    operation ``wait`` (type receive: the caller receives the item's result), kind CLIENT."""
+
+    __slots__ = ("tel", "span", "t0", "attrs", "single")
+
+    def __init__(self, tel: Telemetry, work_ids: Sequence[Any], single: bool) -> None:
+        attrs = messaging_attrs("receive", "wait", None, tel.server)
+        metric = {k: v for k, v in attrs.items() if k != "server.port"}
+        span_attrs = dict(attrs)
+        if single:
+            span_attrs["animus.work.id"] = str(work_ids[0])
+        else:
+            span_attrs["messaging.batch.message_count"] = len(work_ids)
+        self.tel = tel
+        self.attrs = metric
+        self.single = single
+        self.span = tel.inst.tracer.start_span("wait", kind=SPAN_KIND["receive"], attributes=span_attrs)
+        self.t0 = time.perf_counter()
+
+    def _record(self, attrs: dict[str, Any]) -> None:
+        inst = self.tel.inst
+        inst.record_later(inst.messaging_duration, time.perf_counter() - self.t0, attrs)
+
+    def ok(self, results: Sequence[WaitResult]) -> None:
+        self._record(self.attrs)
+        span = self.span
+        if span.is_recording() and self.single and results:
+            if results[0].state:
+                span.set_attribute("animus.work.state", results[0].state)
+            if results[0].canonical_id is not None:
+                span.set_attribute("animus.work.canonical_id", str(results[0].canonical_id))
+        span.end()
+
+    def fail(self, exc: BaseException) -> None:
+        error_type = getattr(exc, "sqlstate", None) or type(exc).__name__
+        attrs = dict(self.attrs)
+        attrs["error.type"] = error_type
+        self._record(attrs)
+        span = self.span
+        if span.is_recording():
+            span.set_attribute("error.type", error_type)
+            state = getattr(exc, "state", None)
+            if state:
+                span.set_attribute("animus.work.state", state)
+            span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+        span.end()
+
+
+def check_wait_timeout(timeout: Any) -> None:
+    if timeout is None:
+        return
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise ArgumentTypeError(f"wait: timeout must be seconds (int or float) or None, got {type(timeout).__name__}")
+    if timeout < 0:
+        raise ArgumentValueError(f"wait: timeout must not be negative, got {timeout}")
 
 
 _NO_SPAN = contextlib.nullcontext()

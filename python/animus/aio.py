@@ -9,8 +9,8 @@ import psycopg
 from psycopg.rows import dict_row, tuple_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from animus._core import (DEPLOYED_SQL, AsyncPooledConnection, Call, Methods, Telemetry, adapt,
-                          server_attrs, shape_result, undefined_function_error)
+from animus._core import (DEPLOYED_SQL, AsyncPooledConnection, Call, Methods, Telemetry, WaitSpan, adapt,
+                          check_wait_timeout, server_attrs, shape_result, undefined_function_error)
 from animus.client import _instruments
 from animus.config import Config
 from animus.embedding import Embedder
@@ -18,6 +18,7 @@ from animus.queries import Query
 from animus.errors import ConnectionFailed, InvalidArgument, from_psycopg
 from animus.telemetry import genai
 from animus.telemetry.deferred import flush as telemetry_flush
+from animus.waiting import DEFAULT_POLL_INTERVAL, LISTENER_APPLICATION_NAME, AsyncWaits, outcome_of
 
 __all__ = ["AsyncClient", "connect_async"]
 
@@ -29,8 +30,12 @@ class AsyncClient(Methods):
     >>> r = await client.submit_work("engage", "agent")      # doctest: +SKIP
     """
 
+    #: Seconds between the listener's re-checks of every awaited item (see Client.wait_poll_interval).
+    wait_poll_interval: float = DEFAULT_POLL_INTERVAL
+
     def __init__(self, config: Config, *, embedder: Embedder | None = None,
                  tracer_provider: Any = None, meter_provider: Any = None) -> None:
+        self._waits: AsyncWaits | None = None
         self.config = config
         self._dsn = config.database_url
         self.embedder = embedder
@@ -101,6 +106,37 @@ class AsyncClient(Methods):
     def _execute(self, call: Call) -> Any:
         return self._run(call)
 
+    def _waiter(self) -> AsyncWaits:
+        waits = self._waits
+        if waits is None:
+            dsn = self._dsn.reveal()
+
+            async def connect() -> psycopg.AsyncConnection:
+                return await psycopg.AsyncConnection.connect(dsn, autocommit=True,
+                                                             application_name=LISTENER_APPLICATION_NAME)
+
+            waits = self._waits = AsyncWaits(connect, self._dsn.scrub, self.wait_poll_interval)
+        return waits
+
+    async def _wait_run(self, work_ids, timeout, single: bool):
+        check_wait_timeout(timeout)
+        ids = list(work_ids)
+        ws = WaitSpan(self._tel, ids, single)
+        try:
+            results = await self._waiter().wait_many(ids, timeout)
+            value = outcome_of(results[0]) if single else results
+        except BaseException as exc:
+            ws.fail(exc)
+            raise
+        ws.ok(results)
+        return value
+
+    def _wait_many(self, work_ids, timeout):
+        return self._wait_run(work_ids, timeout, False)
+
+    def _wait(self, work_id, timeout):
+        return self._wait_run([work_id], timeout, True)
+
     async def _deployed(self, q: Query) -> tuple[bool, bool] | None:
         """(schema animus exists, function ``q`` exists), asked after a 42883."""
         try:
@@ -123,6 +159,8 @@ class AsyncClient(Methods):
         return self._tel.inst
 
     async def close(self) -> None:
+        if self._waits is not None:
+            await self._waits.close()
         telemetry_flush()
         await self._pool.close()
 

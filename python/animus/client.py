@@ -7,8 +7,8 @@ import psycopg
 from psycopg.rows import dict_row, tuple_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from animus._core import (DEPLOYED_SQL, Call, Methods, PooledConnection, Telemetry, adapt,
-                          server_attrs, shape_result, undefined_function_error)
+from animus._core import (DEPLOYED_SQL, Call, Methods, PooledConnection, Telemetry, WaitSpan, adapt,
+                          check_wait_timeout, server_attrs, shape_result, undefined_function_error)
 from animus.config import Config
 from animus.embedding import Embedder
 from animus.queries import Query
@@ -16,6 +16,7 @@ from animus.errors import ConnectionFailed, InvalidArgument, from_psycopg
 from animus.telemetry import genai
 from animus.telemetry.conventions import Instruments, default_instruments
 from animus.telemetry.deferred import flush as telemetry_flush
+from animus.waiting import DEFAULT_POLL_INTERVAL, SyncWaits, outcome_of
 
 __all__ = ["Client", "connect"]
 
@@ -33,9 +34,14 @@ class Client(Methods):
     in autocommit mode on a pooled connection, inside an OpenTelemetry span.
     """
 
+    #: Seconds between the listener's re-checks of every awaited item (the polling fallback of
+    #: :meth:`wait`, for a notification lost with a dropped connection). Set before the first wait.
+    wait_poll_interval: float = DEFAULT_POLL_INTERVAL
+
     def __init__(self, config: Config, *, embedder: Embedder | None = None,
                  tracer_provider: Any = None, meter_provider: Any = None,
                  connect_timeout: float = 10.0) -> None:
+        self._waits: SyncWaits | None = None
         self.config = config
         self._dsn = config.database_url
         self.embedder = embedder
@@ -116,6 +122,28 @@ class Client(Methods):
         tel.ok(call, span, desc, t0, result)
         return result
 
+    def _waiter(self) -> SyncWaits:
+        waits = self._waits
+        if waits is None:
+            waits = self._waits = SyncWaits(self._dsn.reveal(), self._dsn.scrub, self.wait_poll_interval)
+        return waits
+
+    def _wait_many(self, work_ids, timeout, single: bool = False):
+        check_wait_timeout(timeout)
+        ids = list(work_ids)
+        ws = WaitSpan(self._tel, ids, single)
+        try:
+            results = self._waiter().wait_many(ids, timeout)
+            value = outcome_of(results[0]) if single else results
+        except BaseException as exc:
+            ws.fail(exc)
+            raise
+        ws.ok(results)
+        return value
+
+    def _wait(self, work_id, timeout):
+        return self._wait_many([work_id], timeout, single=True)
+
     def _deployed(self, q: Query) -> tuple[bool, bool] | None:
         """(schema animus exists, function ``q`` exists), asked after a 42883."""
         try:
@@ -134,6 +162,8 @@ class Client(Methods):
         return self._tel.inst
 
     def close(self) -> None:
+        if self._waits is not None:
+            self._waits.close()
         telemetry_flush()   # this client's queued span ends and records
         self._pool.close()
 

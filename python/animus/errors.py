@@ -15,6 +15,10 @@ error: ``submit_work`` returns it with ``status == "merged"``.
     │                               (42883 only when the function really is absent)
     ├── PermissionDenied            the role lacks EXECUTE (42501)
     ├── HandlerTimeout              names a worker handler's attempt failed for its time limit
+    ├── WaitError                   client.wait: the awaited item did not complete
+    │   ├── WorkFailed              it ended dead (``error``: its last error)
+    │   ├── WorkCancelled           it was cancelled
+    │   └── WaitTimeout             also a TimeoutError: it had not ended within the timeout
     └── DatabaseError               anything else the server raised
         ├── InvalidArgument         every ZA0xx (null/empty, out of range, bad JSON, bad option),
         │   │                       ZA320/ZA321 (a namespace grant's unknown role, bad namespace)
@@ -47,6 +51,8 @@ __all__ = [
     "WorkNotRunning", "WorkAlreadyEnded", "IllegalTransition", "StaleClaim", "QueueExists", "InvalidWorkArgument",
     "ConcurrencyLimitNotFound",
     "MemoryNotFound", "InvalidMemoryArgument", "MemoryStateError", "HandlerTimeout", "from_psycopg",
+    "MemoryNotFound", "InvalidMemoryArgument", "MemoryStateError", "HandlerTimeout", "WaitError", "WorkFailed",
+    "WorkCancelled", "WaitTimeout", "from_psycopg",
     "SQLSTATE_CLASSES",
 ]
 
@@ -202,6 +208,34 @@ class HandlerTimeout(AnimusError):
         return f"animus.HandlerTimeout: {self.message}"
 
 
+class WaitError(AnimusError):
+    """``client.wait``: the awaited work item did not complete. ``work_id`` is the id waited for,
+    ``canonical_id`` the item it resolved to (a merged submission's canonical item), ``state``
+    its state then."""
+
+    def __init__(self, message: str, *, work_id: Any = None, canonical_id: Any = None,
+                 state: str | None = None, error: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.work_id = work_id
+        self.canonical_id = canonical_id
+        self.state = state
+        self.error = error
+
+
+class WorkFailed(WaitError):
+    """The awaited item ended dead (out of attempts, or failed not retryable); ``error`` is the
+    error it was dead-lettered with."""
+
+
+class WorkCancelled(WaitError):
+    """The awaited item was cancelled (``animus.cancel_work``)."""
+
+
+class WaitTimeout(WaitError, TimeoutError):
+    """The awaited item had not ended when the wait's timeout passed (``state``: its state then).
+    Nothing changed: wait again, or cancel it."""
+
+
 class NonRetryable(Exception):
     """Raise (or subclass) this in a worker handler to dead-letter the item at once."""
 
@@ -215,6 +249,7 @@ SQLSTATE_CLASSES: dict[str, type[AnimusError]] = {
     "ZA107": InvalidWorkArgument, "ZA108": StaleClaim,
     "ZA125": InvalidWorkArgument, "ZA126": InvalidWorkArgument, "ZA127": InvalidWorkArgument,
     "ZA128": ConcurrencyLimitNotFound, "ZA129": InvalidWorkArgument,
+    "ZA155": InvalidWorkArgument,   # wait_work: timeout NULL or negative (ZA156, not READ COMMITTED: WorkError)
     "ZA200": DimensionMismatch, "ZA207": MemoryNotFound,
     "ZA209": MemoryStateError, "ZA210": MemoryStateError,
     "ZA320": InvalidArgument, "ZA321": InvalidArgument,   # namespace grants: no such role, bad namespace

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-__all__ = ["Query", "QUERIES", "NOTIFY_CHANNEL"]
+__all__ = ["Query", "QUERIES", "NOTIFY_CHANNEL", "WAIT_CHANNEL"]
 
 Shape = Literal["row", "rows", "scalar", "none"]
 # Telemetry: messaging operation types (send/receive/settle/create) or a plain db call.
@@ -93,6 +93,7 @@ QUERIES: dict[str, Query] = {q.name: q for q in [
     _q("archive_work", "scalar", "settle", required=("queue", "msg_id"), int64=("msg_id",)),
     _q("delete_work", "scalar", "settle", required=("queue", "msg_id"), int64=("msg_id",)),
     _q("get_work", "row", "db", infinite=True, required=("work_id",)),
+    _q("watch_work", "rows", "db", required=("work_ids",)),
     _q("get_work_submissions", "rows", "db", required=("work_id",)),
     _q("work_children", "rows", "db", required=("parent_id",)),
     _q("queue_stats", "rows", "db"),
@@ -129,3 +130,5 @@ QUERIES: dict[str, Query] = {q.name: q for q in [
 
 # The queue's throttled wake-up channel (see docs/work-queue.md).
 NOTIFY_CHANNEL = "animus_work"
+# Awaited items that end (animus.watch_work marked them) are notified here, payload: the item id.
+WAIT_CHANNEL = "animus_work_done"

@@ -13,6 +13,7 @@ from uuid import UUID
 
 __all__ = ["SubmitResult", "WorkItem", "Submission", "WorkDetails", "HeartbeatResult",
            "SettleResult", "QueueStats", "ConcurrencyLimit", "ConcurrencyStats", "StoreResult", "Memory", "SearchHit", "BM25Settings", "Row"]
+           "SettleResult", "WaitResult", "QueueStats", "StoreResult", "Memory", "SearchHit", "BM25Settings", "Row"]
 
 T = TypeVar("T", bound="Row")
 
@@ -204,6 +205,25 @@ class SettleResult(Row):
     failed: bool | None = None
     queue: str | None = None
     _aliases: ClassVar[dict[str, str]] = {"queue_name": "queue"}
+
+
+@dataclass(frozen=True)
+class WaitResult(Row):
+    """``watch_work`` / ``wait_many``: the state of the item a work id ends with (a merged
+    submission: its canonical item, ``canonical_id``). ``ended`` items carry ``outcome``
+    (completed) or ``error`` (dead); ``state`` is None for an id unknown to the caller;
+    ``timed_out`` is True when ``wait_many``'s timeout passed before the item ended."""
+
+    work_id: UUID | None = None
+    canonical_id: UUID | None = None
+    state: str | None = None
+    ended: bool = False
+    outcome: Any = None
+    error: str | None = None
+    resolved_at: datetime | None = None
+    timed_out: bool = False
+    watching: bool | None = None           # watch_work: its end will be notified (False: look again)
+    _aliases: ClassVar[dict[str, str]] = {"id": "work_id"}
 
 
 @dataclass(frozen=True)
