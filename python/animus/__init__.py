@@ -14,10 +14,11 @@ from animus.errors import (AnimusError, ArgumentTypeError, ArgumentValueError, C
                            NonRetryable, NotDeployed, NotFound, PermissionDenied, WorkError,
                            QueueNotFound, WorkNotFound, WorkNotRunning, WorkAlreadyEnded,
                            StaleClaim, IllegalTransition, QueueExists, InvalidWorkArgument, MemoryNotFound,
-                           InvalidMemoryArgument, MemoryStateError, HandlerTimeout)
+                           InvalidMemoryArgument, MemoryStateError, HandlerTimeout,
+                           StepReused, StepNotRunning, WorkSuspended, EventTimeout)
 from animus.results import (BM25Settings, HeartbeatResult, Memory, QueueStats,  # noqa: E402
                             SearchHit, SettleResult, StoreResult, SubmitResult, Submission,
-                            WorkDetails, WorkItem)
+                            WorkDetails, WorkItem, WorkStep, StepStart, SleepResult, EventWait, Event)
 from animus.embedding import Embedder, FunctionEmbedder  # noqa: E402
 from animus.client import Client, connect  # noqa: E402
 from animus.aio import AsyncClient, connect_async  # noqa: E402
@@ -42,4 +43,6 @@ __all__ = [
     "InvalidMemoryArgument", "MemoryStateError",
     "SubmitResult", "WorkItem", "Submission", "WorkDetails", "HeartbeatResult", "SettleResult",
     "QueueStats", "StoreResult", "Memory", "SearchHit", "BM25Settings",
+    "StepReused", "StepNotRunning", "WorkSuspended", "EventTimeout",
+    "WorkStep", "StepStart", "SleepResult", "EventWait", "Event",
 ]
