@@ -472,7 +472,7 @@ BEGIN
             PERFORM animus.work_raise_step_reused(s, 'event', NULL, await_event.event_key);
         END IF;
         IF s.state = 'completed' THEN
-            RETURN QUERY SELECT s.result ->> 'status', s.result -> 'payload';
+            RETURN QUERY SELECT s.result ->> 'status', NULLIF(s.result -> 'payload', 'null'::jsonb);
             RETURN;
         END IF;
         v_deadline := s.wake_at;   -- durable: the deadline the first call recorded
@@ -489,7 +489,8 @@ BEGIN
                result = pg_catalog.jsonb_build_object('status', CASE WHEN e_at IS NOT NULL THEN 'received' ELSE 'timeout' END,
                                                       'payload', CASE WHEN e_at IS NOT NULL THEN e_payload END)
          WHERE ws.work_id = await_event.work_id AND ws.step_name = v_name AND ws.occurrence = await_event.occurrence;
-        RETURN QUERY SELECT CASE WHEN e_at IS NOT NULL THEN 'received' ELSE 'timeout' END, CASE WHEN e_at IS NOT NULL THEN e_payload END;
+        RETURN QUERY SELECT CASE WHEN e_at IS NOT NULL THEN 'received' ELSE 'timeout' END,
+                            CASE WHEN e_at IS NOT NULL THEN NULLIF(e_payload, 'null'::jsonb) END;
         RETURN;
     END IF;
     UPDATE animus.work_steps ws SET state = 'waiting', attempt = await_event.attempt

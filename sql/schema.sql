@@ -73,6 +73,93 @@ $$;
 COMMENT ON FUNCTION animus.archive_work(queue text, msg_id bigint) IS 'Thin wrapper of pgmq.archive(queue, msg_id): moves a raw message to the archive; true if it existed. Does not change any work item (use complete_work / cancel_work for that). Raises ZA001 (queue NULL), ZA109 (no grant on the queue), ZA101 (unknown queue).';
 
 --
+-- Name: await_event(uuid, integer, text, interval, text, integer); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.await_event(work_id uuid, attempt integer, event_key text, timeout interval DEFAULT NULL::interval, step_name text DEFAULT NULL::text, occurrence integer DEFAULT 1) RETURNS TABLE(status text, payload jsonb)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+#variable_conflict use_column
+DECLARE
+    v_name     text := coalesce(await_event.step_name, 'event:' || await_event.event_key);
+    v_queue    text;
+    v_msg      bigint;
+    v_deadline timestamptz;
+    e_payload  jsonb;
+    e_at       timestamptz;
+    s          animus.work_steps;
+BEGIN
+    PERFORM animus.work_check_event(await_event.event_key);
+    PERFORM animus.work_check_step(await_event.work_id, await_event.attempt, v_name, await_event.occurrence);
+    IF await_event.timeout < '0' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA117', MESSAGE = 'argument timeout must not be negative',
+            DETAIL = pg_catalog.format('timeout = %s', await_event.timeout),
+            HINT = 'Pass how long to wait at most, e.g. timeout => ''1 day'', or NULL to wait without a limit.';
+    END IF;
+    SELECT w.queue_name INTO v_queue FROM animus.work_items w WHERE w.id = await_event.work_id;
+    IF NOT FOUND OR NOT animus.work_queue_allowed(v_queue) THEN
+        PERFORM animus.work_raise_unknown(await_event.work_id, 'work_id', 'await_event');
+    END IF;
+    -- The key's row first (emit_event locks it first too), shared: waits do not block each other,
+    -- an emit waits for them to commit their waiting step, and a wait started after an emit sees it.
+    LOOP
+        SELECT e.payload, e.emitted_at INTO e_payload, e_at FROM animus.work_events e
+         WHERE e.queue_name = v_queue AND e.event_key = await_event.event_key
+           FOR SHARE;
+        EXIT WHEN FOUND;
+        INSERT INTO animus.work_events (queue_name, event_key) VALUES (v_queue, await_event.event_key)
+        ON CONFLICT (queue_name, event_key) DO NOTHING;
+    END LOOP;
+    SELECT w.msg_id INTO v_msg FROM animus.work_items w
+     WHERE w.id = await_event.work_id AND w.state = 'running' AND w.attempts = await_event.attempt
+       FOR NO KEY UPDATE;
+    IF NOT FOUND THEN
+        PERFORM animus.work_raise_not_running(await_event.work_id, 'await_event', await_event.attempt);
+    END IF;
+    SELECT * INTO s FROM animus.work_steps ws
+     WHERE ws.work_id = await_event.work_id AND ws.step_name = v_name AND ws.occurrence = await_event.occurrence
+       FOR UPDATE;
+    IF FOUND THEN
+        IF s.kind <> 'event' OR s.event_key <> await_event.event_key THEN
+            PERFORM animus.work_raise_step_reused(s, 'event', NULL, await_event.event_key);
+        END IF;
+        IF s.state = 'completed' THEN
+            RETURN QUERY SELECT s.result ->> 'status', NULLIF(s.result -> 'payload', 'null'::jsonb);
+            RETURN;
+        END IF;
+        v_deadline := s.wake_at;   -- durable: the deadline the first call recorded
+    ELSE
+        v_deadline := CASE WHEN await_event.timeout IS NULL THEN 'infinity'::timestamptz
+                           ELSE pg_catalog.clock_timestamp() + await_event.timeout END;
+        INSERT INTO animus.work_steps (work_id, step_name, occurrence, kind, state, attempt, wake_at, event_key, started_at)
+        VALUES (await_event.work_id, v_name, await_event.occurrence, 'event', 'waiting', await_event.attempt, v_deadline,
+                await_event.event_key, pg_catalog.clock_timestamp());
+    END IF;
+    IF e_at IS NOT NULL OR v_deadline <= pg_catalog.clock_timestamp() THEN
+        UPDATE animus.work_steps ws
+           SET state = 'completed', attempt = await_event.attempt, finished_at = pg_catalog.clock_timestamp(),
+               result = pg_catalog.jsonb_build_object('status', CASE WHEN e_at IS NOT NULL THEN 'received' ELSE 'timeout' END,
+                                                      'payload', CASE WHEN e_at IS NOT NULL THEN e_payload END)
+         WHERE ws.work_id = await_event.work_id AND ws.step_name = v_name AND ws.occurrence = await_event.occurrence;
+        RETURN QUERY SELECT CASE WHEN e_at IS NOT NULL THEN 'received' ELSE 'timeout' END,
+                            CASE WHEN e_at IS NOT NULL THEN NULLIF(e_payload, 'null'::jsonb) END;
+        RETURN;
+    END IF;
+    UPDATE animus.work_steps ws SET state = 'waiting', attempt = await_event.attempt
+     WHERE ws.work_id = await_event.work_id AND ws.step_name = v_name AND ws.occurrence = await_event.occurrence;
+    PERFORM animus.work_suspend(await_event.work_id, v_queue, v_msg, v_deadline);
+    RETURN QUERY SELECT 'suspended'::text, NULL::jsonb;
+END;
+$$;
+
+--
+-- Name: FUNCTION await_event(work_id uuid, attempt integer, event_key text, timeout interval, step_name text, occurrence integer); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.await_event(work_id uuid, attempt integer, event_key text, timeout interval, step_name text, occurrence integer) IS 'A durable wait of a running work item (the claim at `attempt`) for event event_key of its queue, recorded as step (step_name, default ''event:'' || event_key; occurrence). The first call records the deadline (now + timeout; no timeout: ''infinity''). Returns (status, payload): ''received'' with the payload when the event was emitted (before the wait started too: events are latched), ''timeout'' once the deadline has passed, both recorded and replayed by later runs; otherwise ''suspended'': the item was given back (queued, the claim recorded as released: not a failed attempt, no worker slot held), visible again at the deadline or as soon as emit_event delivers the event; the handler must stop without settling the item. Only items of queues the caller has a grant on. Raises ZA001 (work_id, attempt or event_key NULL), ZA118 (event_key blank or over 255 characters), ZA116 (bad step_name), ZA002 (occurrence < 1), ZA117 (timeout negative), ZA102 (unknown work item, or one in a queue the caller may not use), ZA108 (stale claim), ZA103 (queued, not running), ZA104 (ended), ZA113 (the step was recorded as another kind or for another event key).';
+
+--
 -- Name: bm25_doc_len(tsvector); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -573,6 +660,72 @@ $$;
 COMMENT ON FUNCTION animus.drop_queue(queue text) IS 'Drops a work queue: its work items (all states), its grants, its pgmq queue and archive. Returns the number of work items deleted. Raises ZA001 (queue NULL or empty), ZA101 (unknown queue).';
 
 --
+-- Name: emit_event(text, jsonb, text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.emit_event(event_key text, payload jsonb DEFAULT NULL::jsonb, queue text DEFAULT 'work'::text) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+#variable_conflict use_column
+DECLARE
+    v_now  timestamptz := pg_catalog.clock_timestamp();
+    woken  uuid[];
+    msgs   bigint[];
+BEGIN
+    PERFORM animus.work_check_event(emit_event.event_key, emit_event.payload);
+    IF emit_event.queue IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL',
+            HINT = 'Pass the queue of the items waiting for the event, or leave queue out for the default ''work''.';
+    END IF;
+    IF NOT animus.work_queue_allowed(emit_event.queue) THEN
+        PERFORM animus.work_raise_not_granted(emit_event.queue);
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM animus.queues q WHERE q.queue_name = emit_event.queue) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', emit_event.queue),
+            HINT = 'Pass an existing queue (default ''work'').';
+    END IF;
+    -- Locks the key's row: waits for await_event calls holding it (they commit their waiting step
+    -- first, found below), and a wait starting later sees this emit.
+    INSERT INTO animus.work_events AS e (queue_name, event_key, payload, emitted_at)
+    VALUES (emit_event.queue, emit_event.event_key, emit_event.payload, v_now)
+    ON CONFLICT (queue_name, event_key) DO UPDATE SET payload = EXCLUDED.payload, emitted_at = EXCLUDED.emitted_at;
+    -- Deliver: every waiting step of the key in this queue completes with the payload.
+    WITH d AS (
+        UPDATE animus.work_steps s
+           SET state = 'completed', finished_at = v_now,
+               result = pg_catalog.jsonb_build_object('status', 'received', 'payload', emit_event.payload)
+          FROM animus.work_items w
+         WHERE s.event_key = emit_event.event_key AND s.state = 'waiting' AND s.kind = 'event'
+           AND w.id = s.work_id AND w.queue_name = emit_event.queue
+        RETURNING s.work_id
+    )
+    SELECT coalesce(pg_catalog.array_agg(d.work_id), '{}') INTO woken FROM d;
+    IF pg_catalog.cardinality(woken) = 0 THEN
+        RETURN 0;
+    END IF;
+    -- The parked items run again now (an item running already replays the delivered step).
+    WITH u AS (
+        UPDATE animus.work_items w SET run_at = v_now, updated_at = v_now
+         WHERE w.id = ANY (woken) AND w.state = 'queued'
+        RETURNING w.msg_id
+    )
+    SELECT coalesce(pg_catalog.array_agg(u.msg_id), '{}') INTO msgs FROM u;
+    IF pg_catalog.cardinality(msgs) > 0 THEN
+        PERFORM animus.work_queue_set_vt(emit_event.queue, msgs, pg_catalog.array_fill(v_now, ARRAY[pg_catalog.cardinality(msgs)]));
+        PERFORM animus.work_wake(emit_event.queue);   -- the workers' throttled wake-up, as for a submit
+    END IF;
+    RETURN pg_catalog.cardinality(woken);
+END;
+$$;
+
+--
+-- Name: FUNCTION emit_event(event_key text, payload jsonb, queue text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.emit_event(event_key text, payload jsonb, queue text) IS 'Emits event event_key with payload in queue `queue` (default ''work''): stores it (a later emit of the key replaces the payload; a wait that starts later receives it at once), completes every await_event of that key by an item of the queue with status ''received'' and this payload, and makes the parked items visible now (with the queue''s throttled wake-up NOTIFY). Returns how many waits it delivered to. Race-free with a concurrent await_event (both serialise on the key''s row). Needs a grant on the queue: events of one queue never reach another''s items. Raises ZA001 (event_key or queue NULL), ZA118 (event_key blank or over 255 characters), ZA119 (payload over 1 MB), ZA109 (no grant on the queue), ZA101 (unknown queue).';
+
+--
 -- Name: fail_work(uuid[], text, boolean, integer[]); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -707,6 +860,102 @@ $$;
 --
 
 COMMENT ON FUNCTION animus.fail_work(work_id uuid, error text, retryable boolean, attempt integer) IS 'Fails a running work item: back to queued after the queue''s exponential backoff with jitter while attempts < max_attempts and retryable, else dead (kept with its error, message archived). Returns (state, retry_at). Claim fencing: with attempt (the attempts read_work returned) the item must still be at that attempt. Only items of queues the caller has a grant on. Raises ZA001 (work_id/error/retryable NULL, error empty), ZA102 (unknown work item, or one in a queue the caller may not use), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued, not running), ZA104 (already ended, cancelled or merged).';
+
+--
+-- Name: finish_step(uuid, text, integer, jsonb, integer, text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.finish_step(work_id uuid, step_name text, attempt integer, result jsonb DEFAULT NULL::jsonb, occurrence integer DEFAULT 1, error text DEFAULT NULL::text) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+#variable_conflict use_column
+DECLARE
+    v_queue text;
+    s       animus.work_steps;
+BEGIN
+    PERFORM animus.work_check_step(finish_step.work_id, finish_step.attempt, finish_step.step_name, finish_step.occurrence);
+    IF finish_step.error = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument error must not be empty',
+            HINT = 'Pass NULL for a step that completed, or say why it failed.';
+    END IF;
+    IF pg_catalog.length(finish_step.error) > 10000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA115', MESSAGE = 'argument error is longer than 10000 characters',
+            DETAIL = pg_catalog.format('error has %s characters', pg_catalog.length(finish_step.error)),
+            HINT = 'Shorten the error text (the first lines of a traceback are enough).';
+    END IF;
+    IF pg_catalog.pg_column_size(finish_step.result) > 1048576 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA115', MESSAGE = 'argument result is larger than 1 MB',
+            DETAIL = pg_catalog.format('result has %s bytes (jsonb)', pg_catalog.pg_column_size(finish_step.result)),
+            HINT = 'Record a reference (a key, a URL, a memory id) instead of the data itself.';
+    END IF;
+    SELECT w.queue_name INTO v_queue FROM animus.work_items w
+     WHERE w.id = finish_step.work_id AND w.state = 'running' AND w.attempts = finish_step.attempt
+       FOR KEY SHARE;
+    IF NOT FOUND THEN
+        PERFORM animus.work_raise_not_running(finish_step.work_id, 'finish_step', finish_step.attempt);
+    END IF;
+    IF NOT animus.work_queue_allowed(v_queue) THEN
+        PERFORM animus.work_raise_unknown(finish_step.work_id, 'work_id', 'finish_step');
+    END IF;
+    UPDATE animus.work_steps ws
+       SET state = CASE WHEN finish_step.error IS NULL THEN 'completed' ELSE 'failed' END,
+           result = CASE WHEN finish_step.error IS NULL THEN finish_step.result END,
+           error = finish_step.error,
+           finished_at = pg_catalog.clock_timestamp()
+     WHERE ws.work_id = finish_step.work_id AND ws.step_name = finish_step.step_name AND ws.occurrence = finish_step.occurrence
+       AND ws.kind = 'step' AND ws.state = 'running' AND ws.attempt = finish_step.attempt;
+    IF NOT FOUND THEN
+        SELECT * INTO s FROM animus.work_steps ws
+         WHERE ws.work_id = finish_step.work_id AND ws.step_name = finish_step.step_name AND ws.occurrence = finish_step.occurrence;
+        RAISE EXCEPTION USING ERRCODE = 'ZA114',
+            MESSAGE = pg_catalog.format('argument step_name: step %L (occurrence %s) is not running for attempt %s',
+                                        finish_step.step_name, finish_step.occurrence, finish_step.attempt),
+            DETAIL = CASE WHEN s.work_id IS NULL THEN 'the step was never started'
+                          ELSE pg_catalog.format('the step is a %s in state %s, recorded by attempt %s', s.kind, s.state, s.attempt) END,
+            HINT = 'Call start_step first (same work_id, step_name, occurrence and attempt) and finish_step once per start.';
+    END IF;
+END;
+$$;
+
+--
+-- Name: FUNCTION finish_step(work_id uuid, step_name text, attempt integer, result jsonb, occurrence integer, error text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.finish_step(work_id uuid, step_name text, attempt integer, result jsonb, occurrence integer, error text) IS 'Records the outcome of a step started with start_step by the same claim (attempt): error NULL -> completed with result (replayed by every later run of the item, never run again); error given -> failed (it runs again on the next attempt; the error is kept for get_work). result is at most 1 MB (jsonb size), error at most 10000 characters. Only items of queues the caller has a grant on. Raises ZA001 (work_id, step_name or attempt NULL, error empty), ZA116 (bad step_name), ZA002 (occurrence < 1), ZA115 (result over 1 MB, error over 10000 characters), ZA102 (unknown work item, or one in a queue the caller may not use), ZA108 (stale claim), ZA103 (queued), ZA104 (ended), ZA114 (the step is not running for this attempt: never started, or finished already).';
+
+--
+-- Name: get_event(text, text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.get_event(event_key text, queue text DEFAULT 'work'::text) RETURNS TABLE(queue_name text, emitted boolean, payload jsonb, emitted_at timestamp with time zone, waiting bigint, created_at timestamp with time zone)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+#variable_conflict use_column
+BEGIN
+    PERFORM animus.work_check_event(get_event.event_key);
+    IF get_event.queue IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL', HINT = 'Pass the queue of the event (default ''work'').';
+    END IF;
+    IF NOT animus.work_queue_allowed(get_event.queue) THEN
+        PERFORM animus.work_raise_not_granted(get_event.queue);
+    END IF;
+    RETURN QUERY
+    SELECT e.queue_name, e.emitted_at IS NOT NULL, e.payload, e.emitted_at,
+           (SELECT count(*) FROM animus.work_steps s JOIN animus.work_items w ON w.id = s.work_id
+             WHERE s.event_key = e.event_key AND s.state = 'waiting' AND s.kind = 'event' AND w.queue_name = e.queue_name),
+           e.created_at
+      FROM animus.work_events e
+     WHERE e.queue_name = get_event.queue AND e.event_key = get_event.event_key;
+END;
+$$;
+
+--
+-- Name: FUNCTION get_event(event_key text, queue text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.get_event(event_key text, queue text) IS 'Event event_key of queue `queue` (default ''work''): one row (emitted, payload, emitted_at, waiting: how many waits of items of the queue wait for it now, created_at) when it was emitted or is awaited, no row otherwise. Needs a grant on the queue. Raises ZA001 (event_key or queue NULL), ZA118 (event_key blank or over 255 characters), ZA109 (no grant on the queue).';
 
 --
 -- Name: memory_content_hash(text); Type: FUNCTION; Schema: animus; Owner: -
@@ -849,7 +1098,7 @@ COMMENT ON FUNCTION animus.get_memory(id bigint) IS 'The memory with this id, as
 -- Name: get_work(uuid); Type: FUNCTION; Schema: animus; Owner: -
 --
 
-CREATE FUNCTION animus.get_work(work_id uuid) RETURNS TABLE(id uuid, queue_name text, work_type text, dedup_key text, source text, trigger_info text, params jsonb, priority integer, state text, canonical_id uuid, resolution text, merged_into uuid, waits_for uuid, parent_id uuid, attempts integer, max_attempts integer, msg_id bigint, run_at timestamp with time zone, outcome jsonb, error text, duration_ms double precision, trace_context jsonb, requesters jsonb, requesters_total bigint, merged_submissions jsonb, merged_total bigint, children bigint, created_at timestamp with time zone, updated_at timestamp with time zone, started_at timestamp with time zone, heartbeat_at timestamp with time zone, resolved_at timestamp with time zone)
+CREATE FUNCTION animus.get_work(work_id uuid) RETURNS TABLE(id uuid, queue_name text, work_type text, dedup_key text, source text, trigger_info text, params jsonb, priority integer, state text, canonical_id uuid, resolution text, merged_into uuid, waits_for uuid, parent_id uuid, attempts integer, max_attempts integer, msg_id bigint, run_at timestamp with time zone, outcome jsonb, error text, duration_ms double precision, trace_context jsonb, requesters jsonb, requesters_total bigint, merged_submissions jsonb, merged_total bigint, children bigint, steps jsonb, steps_total bigint, created_at timestamp with time zone, updated_at timestamp with time zone, started_at timestamp with time zone, heartbeat_at timestamp with time zone, resolved_at timestamp with time zone)
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -881,6 +1130,15 @@ BEGIN
               FROM (SELECT r.* FROM animus.work_items r WHERE r.merged_into = c.id ORDER BY r.created_at, r.id LIMIT 100) r), '[]'),
            n.merged,
            (SELECT count(*) FROM animus.work_items k WHERE k.parent_id = w.id),
+           coalesce((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                       'name', s.step_name, 'occurrence', s.occurrence, 'kind', s.kind, 'state', s.state,
+                       'attempt', s.attempt, 'started_at', s.started_at, 'finished_at', s.finished_at,
+                       'duration_ms', extract(epoch FROM s.finished_at - s.started_at) * 1000,
+                       'error', s.error, 'wake_at', s.wake_at, 'event_key', s.event_key)
+                   ORDER BY s.started_at, s.step_name, s.occurrence)
+              FROM (SELECT s.* FROM animus.work_steps s WHERE s.work_id = c.id
+                     ORDER BY s.started_at, s.step_name, s.occurrence LIMIT 100) s), '[]'),
+           (SELECT count(*) FROM animus.work_steps s WHERE s.work_id = c.id),
            w.created_at, w.updated_at, w.started_at, w.heartbeat_at, w.resolved_at
       FROM animus.work_items w
       JOIN animus.work_items c ON c.id = coalesce(w.merged_into, w.id)
@@ -898,7 +1156,42 @@ $$;
 -- Name: FUNCTION get_work(work_id uuid); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.get_work(work_id uuid) IS 'One work item with its provenance: canonical_id and resolution (for a merged submission, the canonical item''s id and state: merged duplicates resolve with it, and outcome/error are the canonical''s), requesters (the canonical submission and the first 99 merged ones, with trace_context, oldest first) and requesters_total (all of them), merged_submissions (the first 100 merged duplicates, each with its own source, trigger_info, params, priority, trace_context) and merged_total (all of them: animus.get_work_submissions pages through every one), and the number of children. Only items of queues the caller has a grant on. Raises ZA001 (work_id NULL), ZA102 (unknown work item, or one in a queue the caller may not use).';
+COMMENT ON FUNCTION animus.get_work(work_id uuid) IS 'One work item with its provenance: canonical_id and resolution (for a merged submission, the canonical item''s id and state: merged duplicates resolve with it, and outcome/error are the canonical''s), requesters (the canonical submission and the first 99 merged ones, with trace_context, oldest first) and requesters_total (all of them), merged_submissions (the first 100 merged duplicates, each with its own source, trigger_info, params, priority, trace_context) and merged_total (all of them: animus.get_work_submissions pages through every one), the number of children, steps (the first 100 durable steps of the item, or of its canonical item for a merged submission, in the order they last started: name, occurrence, kind step|sleep|event, state running|completed|failed|waiting, attempt, started_at, finished_at, duration_ms, error, wake_at, event_key; animus.get_work_steps returns them all, with results) and steps_total. Only items of queues the caller has a grant on. Raises ZA001 (work_id NULL), ZA102 (unknown work item, or one in a queue the caller may not use).';
+
+--
+-- Name: get_work_steps(uuid); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.get_work_steps(work_id uuid) RETURNS TABLE(step_name text, occurrence integer, kind text, state text, attempt integer, result jsonb, error text, fingerprint text, wake_at timestamp with time zone, event_key text, started_at timestamp with time zone, finished_at timestamp with time zone, duration_ms double precision)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+#variable_conflict use_column
+DECLARE
+    canon uuid;
+BEGIN
+    IF get_work_steps.work_id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_id must not be NULL', HINT = 'Pass the id returned by submit_work.';
+    END IF;
+    SELECT coalesce(w.merged_into, w.id) INTO canon FROM animus.work_items w
+     WHERE w.id = get_work_steps.work_id AND animus.work_queue_allowed(w.queue_name);
+    IF NOT FOUND THEN
+        PERFORM animus.work_raise_unknown(get_work_steps.work_id, 'work_id', 'get_work_steps');
+    END IF;
+    RETURN QUERY
+    SELECT s.step_name, s.occurrence, s.kind, s.state, s.attempt, s.result, s.error, s.fingerprint, s.wake_at, s.event_key,
+           s.started_at, s.finished_at, extract(epoch FROM s.finished_at - s.started_at)::double precision * 1000
+      FROM animus.work_steps s
+     WHERE s.work_id = canon
+     ORDER BY s.started_at, s.step_name, s.occurrence;
+END;
+$$;
+
+--
+-- Name: FUNCTION get_work_steps(work_id uuid); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.get_work_steps(work_id uuid) IS 'Every durable step of work item work_id (of its canonical item, for a merged submission), in the order they last started: step_name, occurrence, kind (step, sleep, event), state (running, completed, failed, waiting), the attempt that last ran it, result (event waits: {"status", "payload"}), error, fingerprint, wake_at (a sleep''s end, an event wait''s deadline), event_key, started_at, finished_at, duration_ms. Only items of queues the caller has a grant on. Raises ZA001 (work_id NULL), ZA102 (unknown work item, or one in a queue the caller may not use).';
 
 --
 -- Name: get_work_submissions(uuid, uuid, integer); Type: FUNCTION; Schema: animus; Owner: -
@@ -2733,6 +3026,50 @@ $$;
 COMMENT ON FUNCTION animus.memory_write_scope() IS 'The namespaces the memory write functions may change for the caller: animus.memory_scope(''write'') (the session''s role, never current_user; ''{*}'' = every namespace). Raises nothing.';
 
 --
+-- Name: purge_events(interval, text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.purge_events(older_than interval DEFAULT '7 days'::interval, queue text DEFAULT NULL::text) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    cutoff timestamptz;
+    n      bigint;
+BEGIN
+    IF purge_events.older_than IS NULL OR purge_events.older_than < '0' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument older_than must be a non-negative interval',
+            DETAIL = pg_catalog.format('older_than = %s', coalesce(purge_events.older_than::text, 'NULL')),
+            HINT = 'Pass the retention, e.g. older_than => ''7 days''.';
+    END IF;
+    IF purge_events.queue IS NOT NULL AND NOT EXISTS (SELECT 1 FROM animus.queues q WHERE q.queue_name = purge_events.queue) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', purge_events.queue),
+            HINT = 'Pass an existing queue, or NULL for every queue.';
+    END IF;
+    cutoff := pg_catalog.clock_timestamp() - purge_events.older_than;
+    -- Emitted events older than the retention, and rows of keys never emitted that nothing waits for.
+    WITH d AS (
+        DELETE FROM animus.work_events e
+         WHERE (purge_events.queue IS NULL OR e.queue_name = purge_events.queue)
+           AND (e.emitted_at < cutoff
+                OR (e.emitted_at IS NULL AND e.created_at < cutoff
+                    AND NOT EXISTS (SELECT 1 FROM animus.work_steps s JOIN animus.work_items w ON w.id = s.work_id
+                                     WHERE s.event_key = e.event_key AND s.state = 'waiting' AND s.kind = 'event'
+                                       AND w.queue_name = e.queue_name)))
+        RETURNING 1
+    )
+    SELECT count(*) INTO n FROM d;
+    RETURN n;
+END;
+$$;
+
+--
+-- Name: FUNCTION purge_events(older_than interval, queue text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.purge_events(older_than interval, queue text) IS 'Retention of events: deletes the events of queue `queue` (NULL: every queue) emitted more than older_than ago (a wait starting later no longer receives them), and the rows of keys never emitted that nothing waits for. Returns how many rows it deleted. animus_admin only. Raises ZA002 (older_than NULL or negative), ZA101 (unknown queue).';
+
+--
 -- Name: purge_work(interval, text); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -3166,6 +3503,141 @@ $$;
 --
 
 COMMENT ON FUNCTION animus.search_memory_vector(query_embedding public.vector, k integer, filters jsonb) IS 'The k memories nearest to query_embedding by cosine distance (HNSW, iterative scan), filtered (docs/memory.md), nearest first, ties by id; k rows whenever k rows match. Only memories of the caller''s read scope (animus.memory_scope(''read'')); runs as the owner (SECURITY DEFINER). Read-only (STABLE): runs on a streaming replica. Raises ZA001, ZA002 (k outside 1..1000), ZA200, ZA202, ZA204, ZA205, ZA206, ZA213 (a filter over its size limits).';
+
+--
+-- Name: sleep_work(uuid, integer, timestamp with time zone, text, integer, interval); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.sleep_work(work_id uuid, attempt integer, wake_at timestamp with time zone DEFAULT NULL::timestamp with time zone, step_name text DEFAULT 'sleep'::text, occurrence integer DEFAULT 1, delay interval DEFAULT NULL::interval) RETURNS TABLE(suspended boolean, resume_at timestamp with time zone)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+#variable_conflict use_column
+DECLARE
+    v_queue text;
+    v_msg   bigint;
+    v_at    timestamptz;
+    s       animus.work_steps;
+BEGIN
+    PERFORM animus.work_check_step(sleep_work.work_id, sleep_work.attempt, sleep_work.step_name, sleep_work.occurrence);
+    IF (sleep_work.wake_at IS NULL) = (sleep_work.delay IS NULL) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA117', MESSAGE = 'arguments wake_at and delay: pass exactly one of them',
+            DETAIL = pg_catalog.format('wake_at = %s, delay = %s', coalesce(sleep_work.wake_at::text, 'NULL'), coalesce(sleep_work.delay::text, 'NULL')),
+            HINT = 'Pass wake_at => a time, or delay => an interval (>= 0) from now.';
+    END IF;
+    IF sleep_work.delay < '0' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA117', MESSAGE = 'argument delay must not be negative',
+            DETAIL = pg_catalog.format('delay = %s', sleep_work.delay), HINT = 'Pass how long to sleep, e.g. delay => ''1 hour''.';
+    END IF;
+    IF NOT pg_catalog.isfinite(sleep_work.wake_at) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA117', MESSAGE = 'argument wake_at must be a finite time',
+            DETAIL = pg_catalog.format('wake_at = %s', sleep_work.wake_at), HINT = 'Pass when the item should run again; to wait for something, use await_event.';
+    END IF;
+    SELECT w.queue_name, w.msg_id INTO v_queue, v_msg FROM animus.work_items w
+     WHERE w.id = sleep_work.work_id AND w.state = 'running' AND w.attempts = sleep_work.attempt
+       FOR NO KEY UPDATE;
+    IF NOT FOUND THEN
+        PERFORM animus.work_raise_not_running(sleep_work.work_id, 'sleep_work', sleep_work.attempt);
+    END IF;
+    IF NOT animus.work_queue_allowed(v_queue) THEN
+        PERFORM animus.work_raise_unknown(sleep_work.work_id, 'work_id', 'sleep_work');
+    END IF;
+    SELECT * INTO s FROM animus.work_steps ws
+     WHERE ws.work_id = sleep_work.work_id AND ws.step_name = sleep_work.step_name AND ws.occurrence = sleep_work.occurrence
+       FOR UPDATE;
+    IF FOUND THEN
+        IF s.kind <> 'sleep' THEN
+            PERFORM animus.work_raise_step_reused(s, 'sleep', NULL, NULL);
+        END IF;
+        IF s.state = 'completed' THEN
+            RETURN QUERY SELECT false, s.wake_at;
+            RETURN;
+        END IF;
+        v_at := s.wake_at;   -- durable: the time the first call recorded, not the caller's new one
+    ELSE
+        v_at := coalesce(sleep_work.wake_at, pg_catalog.clock_timestamp() + sleep_work.delay);
+        INSERT INTO animus.work_steps (work_id, step_name, occurrence, kind, state, attempt, wake_at, started_at)
+        VALUES (sleep_work.work_id, sleep_work.step_name, sleep_work.occurrence, 'sleep', 'waiting', sleep_work.attempt,
+                v_at, pg_catalog.clock_timestamp());
+    END IF;
+    IF v_at <= pg_catalog.clock_timestamp() THEN
+        UPDATE animus.work_steps ws SET state = 'completed', attempt = sleep_work.attempt, finished_at = pg_catalog.clock_timestamp()
+         WHERE ws.work_id = sleep_work.work_id AND ws.step_name = sleep_work.step_name AND ws.occurrence = sleep_work.occurrence;
+        RETURN QUERY SELECT false, v_at;
+        RETURN;
+    END IF;
+    UPDATE animus.work_steps ws SET state = 'waiting', attempt = sleep_work.attempt
+     WHERE ws.work_id = sleep_work.work_id AND ws.step_name = sleep_work.step_name AND ws.occurrence = sleep_work.occurrence;
+    PERFORM animus.work_suspend(sleep_work.work_id, v_queue, v_msg, v_at);
+    RETURN QUERY SELECT true, v_at;
+END;
+$$;
+
+--
+-- Name: FUNCTION sleep_work(work_id uuid, attempt integer, wake_at timestamp with time zone, step_name text, occurrence integer, delay interval); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.sleep_work(work_id uuid, attempt integer, wake_at timestamp with time zone, step_name text, occurrence integer, delay interval) IS 'A durable sleep of a running work item (the claim at `attempt`) until wake_at, or for delay from the first call: the first call records the wake-up time in step (step_name, occurrence) and later calls (the handler running again) use the recorded time. Before that time the item is given back: queued, the claim recorded as released (not a failed attempt, no worker slot held), visible again at the wake-up time; returns (suspended true, resume_at): the handler must stop without settling the item. Once the time has passed the step completes and returns (false, resume_at): go on. Only items of queues the caller has a grant on. Raises ZA001 (work_id, attempt or step_name NULL), ZA116 (bad step_name), ZA002 (occurrence < 1), ZA117 (neither or both of wake_at and delay, delay negative, wake_at infinite), ZA102 (unknown work item, or one in a queue the caller may not use), ZA108 (stale claim), ZA103 (queued, not running), ZA104 (ended), ZA113 (the step name and occurrence was recorded as a step or an event wait).';
+
+--
+-- Name: start_step(uuid, text, integer, integer, text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.start_step(work_id uuid, step_name text, attempt integer, occurrence integer DEFAULT 1, fingerprint text DEFAULT NULL::text) RETURNS TABLE(done boolean, result jsonb)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+#variable_conflict use_column
+DECLARE
+    v_queue text;
+    s       animus.work_steps;
+BEGIN
+    PERFORM animus.work_check_step(start_step.work_id, start_step.attempt, start_step.step_name, start_step.occurrence,
+                                   start_step.fingerprint);
+    -- Claim fencing: the item must be running at the caller's attempt. The row lock (KEY SHARE:
+    -- it blocks read_work's re-claim, not the worker's own heartbeat) holds until the step is
+    -- recorded, so a claim that expires meanwhile cannot slip in between.
+    SELECT w.queue_name INTO v_queue FROM animus.work_items w
+     WHERE w.id = start_step.work_id AND w.state = 'running' AND w.attempts = start_step.attempt
+       FOR KEY SHARE;
+    IF NOT FOUND THEN
+        PERFORM animus.work_raise_not_running(start_step.work_id, 'start_step', start_step.attempt);
+    END IF;
+    IF NOT animus.work_queue_allowed(v_queue) THEN
+        PERFORM animus.work_raise_unknown(start_step.work_id, 'work_id', 'start_step');
+    END IF;
+    SELECT * INTO s FROM animus.work_steps ws
+     WHERE ws.work_id = start_step.work_id AND ws.step_name = start_step.step_name AND ws.occurrence = start_step.occurrence
+       FOR UPDATE;
+    IF NOT FOUND THEN
+        INSERT INTO animus.work_steps (work_id, step_name, occurrence, kind, state, attempt, fingerprint, started_at)
+        VALUES (start_step.work_id, start_step.step_name, start_step.occurrence, 'step', 'running', start_step.attempt,
+                start_step.fingerprint, pg_catalog.clock_timestamp());
+        RETURN QUERY SELECT false, NULL::jsonb;
+        RETURN;
+    END IF;
+    IF s.kind <> 'step' OR (s.fingerprint IS DISTINCT FROM start_step.fingerprint
+                            AND s.fingerprint IS NOT NULL AND start_step.fingerprint IS NOT NULL) THEN
+        PERFORM animus.work_raise_step_reused(s, 'step', start_step.fingerprint, NULL);
+    END IF;
+    IF s.state = 'completed' THEN
+        RETURN QUERY SELECT true, s.result;
+        RETURN;
+    END IF;
+    -- running (a crashed or timed-out attempt, or this one again) or failed: it runs (again)
+    UPDATE animus.work_steps ws
+       SET state = 'running', attempt = start_step.attempt, started_at = pg_catalog.clock_timestamp(), finished_at = NULL,
+           fingerprint = coalesce(ws.fingerprint, start_step.fingerprint)
+     WHERE ws.work_id = start_step.work_id AND ws.step_name = start_step.step_name AND ws.occurrence = start_step.occurrence;
+    RETURN QUERY SELECT false, NULL::jsonb;
+END;
+$$;
+
+--
+-- Name: FUNCTION start_step(work_id uuid, step_name text, attempt integer, occurrence integer, fingerprint text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.start_step(work_id uuid, step_name text, attempt integer, occurrence integer, fingerprint text) IS 'Starts durable step (step_name, occurrence) of a running work item, for the claim at `attempt` (the attempts read_work returned). A step completed before (by any attempt) returns done = true with its recorded result: do not run it again. Otherwise the step is recorded as running at this attempt and done = false: run it, then record its outcome with finish_step. A step that failed, or whose attempt crashed or timed out, runs again. fingerprint (e.g. module.qualname of the function) is recorded; a later start with another non-NULL fingerprint raises ZA113. Only items of queues the caller has a grant on. Raises ZA001 (work_id, step_name or attempt NULL), ZA116 (step_name blank or over 300 characters, fingerprint over 1000), ZA002 (occurrence < 1), ZA102 (unknown work item, or one in a queue the caller may not use), ZA108 (stale claim: the item was claimed again since), ZA103 (queued, not running), ZA104 (ended), ZA113 (step recorded with a different fingerprint, or as a sleep or event wait).';
 
 --
 -- Name: store_memories(jsonb, text); Type: FUNCTION; Schema: animus; Owner: -
@@ -3706,6 +4178,37 @@ $$;
 COMMENT ON FUNCTION animus.work_caller() IS 'Internal: the role whose queue grants apply to this session: the SET ROLE target, else the login role (session_user); independent of SECURITY DEFINER frames. Raises nothing.';
 
 --
+-- Name: work_check_event(text, jsonb); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.work_check_event(event_key text, payload jsonb DEFAULT NULL::jsonb) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    IF event_key IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument event_key must not be NULL', HINT = 'Name the event, e.g. ''approval:42''.';
+    END IF;
+    IF pg_catalog.btrim(event_key, E' \t\n\r\f\v\u00a0') = '' OR pg_catalog.length(event_key) > 255 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA118', MESSAGE = 'argument event_key must be 1-255 characters, not only white space',
+            DETAIL = pg_catalog.format('event_key has %s characters', pg_catalog.length(event_key)),
+            HINT = 'Use a short key naming what is awaited, e.g. ''approval:42''.';
+    END IF;
+    IF pg_catalog.pg_column_size(payload) > 1048576 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA119', MESSAGE = 'argument payload is larger than 1 MB',
+            DETAIL = pg_catalog.format('payload has %s bytes (jsonb)', pg_catalog.pg_column_size(payload)),
+            HINT = 'Send a reference (an id, a URL) in the payload instead of the data itself.';
+    END IF;
+END;
+$$;
+
+--
+-- Name: FUNCTION work_check_event(event_key text, payload jsonb); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.work_check_event(event_key text, payload jsonb) IS 'Internal: checks an event key and payload. Raises ZA001 (event_key NULL), ZA118 (event_key blank or over 255 characters), ZA119 (payload over 1 MB).';
+
+--
 -- Name: work_check_queue_settings(interval, double precision, interval, double precision, interval); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -3747,6 +4250,49 @@ $$;
 --
 
 COMMENT ON FUNCTION animus.work_check_queue_settings(backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify_throttle interval) IS 'Internal: raises ZA002 naming the first queue setting out of range (NULL settings pass); returns when all are good.';
+
+--
+-- Name: work_check_step(uuid, integer, text, integer, text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.work_check_step(work_id uuid, attempt integer, step_name text, occurrence integer, fingerprint text DEFAULT NULL::text) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    IF work_id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_id must not be NULL', HINT = 'Pass the id returned by read_work.';
+    END IF;
+    IF attempt IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument attempt must not be NULL',
+            HINT = 'Pass the attempts read_work returned for this claim (the claim token).';
+    END IF;
+    IF step_name IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument step_name must not be NULL', HINT = 'Name the step, e.g. ''fetch_profile''.';
+    END IF;
+    IF pg_catalog.btrim(step_name, E' \t\n\r\f\v\u00a0') = '' OR pg_catalog.length(step_name) > 300 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA116', MESSAGE = 'argument step_name must be 1-300 characters, not only white space',
+            DETAIL = pg_catalog.format('step_name has %s characters', pg_catalog.length(step_name)),
+            HINT = 'Name steps with a short stable identifier such as ''fetch_profile''.';
+    END IF;
+    IF occurrence IS NULL OR occurrence < 1 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument occurrence must be 1 or more',
+            DETAIL = pg_catalog.format('occurrence = %s', coalesce(occurrence::text, 'NULL')),
+            HINT = 'Pass 1 for the first step of this name in a run of the handler, 2 for the second, ...';
+    END IF;
+    IF pg_catalog.length(fingerprint) > 1000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA116', MESSAGE = 'argument fingerprint must be at most 1000 characters',
+            DETAIL = pg_catalog.format('fingerprint has %s characters', pg_catalog.length(fingerprint)),
+            HINT = 'Pass what the step runs, e.g. the function''s module.qualname, or NULL.';
+    END IF;
+END;
+$$;
+
+--
+-- Name: FUNCTION work_check_step(work_id uuid, attempt integer, step_name text, occurrence integer, fingerprint text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.work_check_step(work_id uuid, attempt integer, step_name text, occurrence integer, fingerprint text) IS 'Internal: checks the arguments the step functions share. Raises ZA001 (work_id, attempt or step_name NULL), ZA116 (step_name blank or over 300 characters, fingerprint over 1000), ZA002 (occurrence NULL or < 1).';
 
 --
 -- Name: work_check_submit_args(text, text, jsonb, text, integer, integer, interval, text, jsonb); Type: FUNCTION; Schema: animus; Owner: -
@@ -4123,6 +4669,27 @@ $$;
 --
 
 COMMENT ON FUNCTION animus.work_items_check_transition() IS 'Trigger: refuses state changes not listed in animus.work_state_transitions. Raises ZA105.';
+
+--
+-- Name: work_key_slot_release(uuid); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.work_key_slot_release(work_id uuid) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    -- KEYED CONCURRENCY HOOK: an item given back by sleep_work / await_event stops holding its
+    -- concurrency key's running slot here. Nothing to do until items carry a concurrency key.
+    RETURN;
+END;
+$$;
+
+--
+-- Name: FUNCTION work_key_slot_release(work_id uuid); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.work_key_slot_release(work_id uuid) IS 'Internal: the hook where a work item given back by sleep_work / await_event releases its concurrency-key slot (a no-op until keyed concurrency exists). Raises nothing.';
 
 --
 -- Name: work_message_headers(integer, jsonb); Type: FUNCTION; Schema: animus; Owner: -
@@ -4559,6 +5126,135 @@ $$;
 COMMENT ON FUNCTION animus.work_raise_stale_claim(work_id uuid, operation text, attempt integer, current_attempt integer, state text) IS 'Internal: raises ZA108 (stale claim) for work item work_id: the caller passed attempt, the item is at current_attempt.';
 
 --
+-- Name: work_steps; Type: TABLE; Schema: animus; Owner: -
+--
+
+CREATE TABLE animus.work_steps (
+    work_id uuid NOT NULL,
+    step_name text NOT NULL,
+    occurrence integer NOT NULL,
+    kind text NOT NULL,
+    state text NOT NULL,
+    attempt integer NOT NULL,
+    result jsonb,
+    error text,
+    fingerprint text,
+    wake_at timestamp with time zone,
+    event_key text,
+    started_at timestamp with time zone NOT NULL,
+    finished_at timestamp with time zone
+);
+
+--
+-- Name: TABLE work_steps; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON TABLE animus.work_steps IS 'Durable steps of work items: one row per (work item, step name, occurrence), written by start_step / finish_step, sleep_work and await_event; deleted with the item.';
+
+--
+-- Name: COLUMN work_steps.work_id; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_steps.work_id IS 'the work item the step belongs to (deleted with it).';
+
+--
+-- Name: COLUMN work_steps.step_name; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_steps.step_name IS 'the name the handler gave the step (1-300 characters); sleeps default to ''sleep'', event waits to ''event:<key>''.';
+
+--
+-- Name: COLUMN work_steps.occurrence; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_steps.occurrence IS 'the n-th step of this name within one run of the handler (1, 2, ...): repeats of one name are distinct steps.';
+
+--
+-- Name: COLUMN work_steps.kind; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_steps.kind IS 'step (start_step / finish_step), sleep (sleep_work) or event (await_event).';
+
+--
+-- Name: COLUMN work_steps.state; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_steps.state IS 'running (started, not finished), completed (result recorded: replayed, never run again), failed (runs again on the next attempt), waiting (a sleep or an event wait whose time or event has not come).';
+
+--
+-- Name: COLUMN work_steps.attempt; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_steps.attempt IS 'the claim (work item attempts) that last started, finished or resumed the step.';
+
+--
+-- Name: COLUMN work_steps.result; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_steps.result IS 'completed step: its result (jsonb, at most 1 MB); event wait: {"status": "received"|"timeout", "payload": ...}; NULL otherwise.';
+
+--
+-- Name: COLUMN work_steps.error; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_steps.error IS 'the error text of the last failure of the step (kept while it runs again; cleared when it completes).';
+
+--
+-- Name: COLUMN work_steps.fingerprint; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_steps.fingerprint IS 'what the step runs (the Python client records module.qualname of the function): a later start of the same name and occurrence with another fingerprint raises ZA113.';
+
+--
+-- Name: COLUMN work_steps.wake_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_steps.wake_at IS 'sleep: when it ends; event wait: its deadline (''infinity'' without timeout). Recorded by the first call and kept by later ones.';
+
+--
+-- Name: COLUMN work_steps.event_key; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_steps.event_key IS 'event wait: the key awaited (in the item''s queue).';
+
+--
+-- Name: COLUMN work_steps.started_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_steps.started_at IS 'when the step was last started (a failed step started again gets a new time; a replayed one keeps its first).';
+
+--
+-- Name: COLUMN work_steps.finished_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_steps.finished_at IS 'when the step completed or failed (NULL while running or waiting).';
+
+--
+-- Name: work_raise_step_reused(animus.work_steps, text, text, text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.work_raise_step_reused(s animus.work_steps, kind text, fingerprint text, event_key text) RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    RAISE EXCEPTION USING ERRCODE = 'ZA113',
+        MESSAGE = pg_catalog.format('argument step_name: step %L (occurrence %s) of work item %s was recorded with a different meaning',
+                                    s.step_name, s.occurrence, s.work_id),
+        DETAIL = pg_catalog.format('recorded: kind %s, fingerprint %s, event_key %s; now: kind %s, fingerprint %s, event_key %s',
+                                   s.kind, coalesce(s.fingerprint, 'NULL'), coalesce(s.event_key, 'NULL'),
+                                   kind, coalesce(fingerprint, 'NULL'), coalesce(event_key, 'NULL')),
+        HINT = 'Give each distinct step its own name (the occurrence counts repeats of one name within a run of the handler).';
+END;
+$$;
+
+--
+-- Name: FUNCTION work_raise_step_reused(s animus.work_steps, kind text, fingerprint text, event_key text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.work_raise_step_reused(s animus.work_steps, kind text, fingerprint text, event_key text) IS 'Internal: raises ZA113 (a recorded step used with a different kind, fingerprint or event key), naming both meanings.';
+
+--
 -- Name: work_raise_unknown(uuid, text, text); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -4864,6 +5560,30 @@ $$;
 --
 
 COMMENT ON FUNCTION animus.work_send_messages(queue text, items animus.work_items[], visible_at timestamp with time zone) IS 'Internal (no role may call it): writes the pgmq messages of new work items (msg_id preallocated from the queue sequence), visible at visible_at or each item''s run_at. Raises nothing of its own.';
+
+--
+-- Name: work_suspend(uuid, text, bigint, timestamp with time zone); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.work_suspend(work_id uuid, queue text, msg_id bigint, until timestamp with time zone) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    UPDATE animus.work_items w
+       SET state = 'queued', released = w.released + 1, run_at = work_suspend.until,
+           updated_at = pg_catalog.clock_timestamp()
+     WHERE w.id = work_suspend.work_id AND w.state = 'running';
+    PERFORM animus.work_queue_set_vt(work_suspend.queue, ARRAY[work_suspend.msg_id], ARRAY[work_suspend.until]);
+    PERFORM animus.work_key_slot_release(work_suspend.work_id);
+END;
+$$;
+
+--
+-- Name: FUNCTION work_suspend(work_id uuid, queue text, msg_id bigint, until timestamp with time zone); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.work_suspend(work_id uuid, queue text, msg_id bigint, until timestamp with time zone) IS 'Internal: gives a running work item back until `until` (state queued, released + 1 so the claim is not a failed attempt, run_at and message visibility = until) and releases its concurrency-key slot. Raises nothing.';
 
 --
 -- Name: work_wake(text); Type: FUNCTION; Schema: animus; Owner: -
@@ -5335,6 +6055,54 @@ COMMENT ON COLUMN animus.queue_grants.granted_at IS 'When the grant was made.';
 COMMENT ON COLUMN animus.queue_grants.granted_by IS 'The session user who made it.';
 
 --
+-- Name: work_events; Type: TABLE; Schema: animus; Owner: -
+--
+
+CREATE TABLE animus.work_events (
+    queue_name text NOT NULL,
+    event_key text NOT NULL,
+    payload jsonb,
+    emitted_at timestamp with time zone,
+    created_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL
+);
+
+--
+-- Name: TABLE work_events; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON TABLE animus.work_events IS 'Events per queue and key (emit_event): latched values a work item waits for with await_event. A row without emitted_at was created by a wait on a key not emitted yet (the row emit_event and await_event serialise on). Removed by purge_events.';
+
+--
+-- Name: COLUMN work_events.queue_name; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_events.queue_name IS 'the queue whose items the event is for (events of one queue never reach another''s items); deleted with the queue.';
+
+--
+-- Name: COLUMN work_events.event_key; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_events.event_key IS 'the key waits name, 1-255 characters, e.g. ''approval:42''.';
+
+--
+-- Name: COLUMN work_events.payload; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_events.payload IS 'the payload of the last emit (jsonb, at most 1 MB; may be NULL).';
+
+--
+-- Name: COLUMN work_events.emitted_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_events.emitted_at IS 'when the event was last emitted; NULL: not emitted yet (a wait created the row).';
+
+--
+-- Name: COLUMN work_events.created_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_events.created_at IS 'when the row was created (by the first emit or the first wait on the key).';
+
+--
 -- Name: work_state_transitions; Type: TABLE; Schema: animus; Owner: -
 --
 
@@ -5460,6 +6228,13 @@ ALTER TABLE ONLY animus.queues
     ADD CONSTRAINT queues_pkey PRIMARY KEY (queue_name);
 
 --
+-- Name: work_events work_events_pkey; Type: CONSTRAINT; Schema: animus; Owner: -
+--
+
+ALTER TABLE ONLY animus.work_events
+    ADD CONSTRAINT work_events_pkey PRIMARY KEY (queue_name, event_key);
+
+--
 -- Name: work_items work_items_pkey; Type: CONSTRAINT; Schema: animus; Owner: -
 --
 
@@ -5472,6 +6247,13 @@ ALTER TABLE ONLY animus.work_items
 
 ALTER TABLE ONLY animus.work_state_transitions
     ADD CONSTRAINT work_state_transitions_pkey PRIMARY KEY (from_state, to_state);
+
+--
+-- Name: work_steps work_steps_pkey; Type: CONSTRAINT; Schema: animus; Owner: -
+--
+
+ALTER TABLE ONLY animus.work_steps
+    ADD CONSTRAINT work_steps_pkey PRIMARY KEY (work_id, step_name, occurrence);
 
 --
 -- Name: memories_created_at; Type: INDEX; Schema: animus; Owner: -
@@ -5552,6 +6334,12 @@ CREATE INDEX work_items_resolved_at ON animus.work_items USING btree (resolved_a
 CREATE UNIQUE INDEX work_items_waits_for ON animus.work_items USING btree (waits_for) WHERE (waits_for IS NOT NULL);
 
 --
+-- Name: work_steps_waiting_event; Type: INDEX; Schema: animus; Owner: -
+--
+
+CREATE INDEX work_steps_waiting_event ON animus.work_steps USING btree (event_key) WHERE ((state = 'waiting'::text) AND (kind = 'event'::text));
+
+--
 -- Name: memories memory_bm25_after_delete; Type: TRIGGER; Schema: animus; Owner: -
 --
 
@@ -5580,6 +6368,20 @@ CREATE TRIGGER memory_bm25_after_update AFTER UPDATE ON animus.memories REFERENC
 --
 
 CREATE TRIGGER work_items_state_transition BEFORE UPDATE OF state ON animus.work_items FOR EACH ROW EXECUTE FUNCTION animus.work_items_check_transition();
+
+--
+-- Name: work_events work_events_queue_name_fkey; Type: FK CONSTRAINT; Schema: animus; Owner: -
+--
+
+ALTER TABLE ONLY animus.work_events
+    ADD CONSTRAINT work_events_queue_name_fkey FOREIGN KEY (queue_name) REFERENCES animus.queues(queue_name) ON DELETE CASCADE;
+
+--
+-- Name: work_steps work_steps_work_id_fkey; Type: FK CONSTRAINT; Schema: animus; Owner: -
+--
+
+ALTER TABLE ONLY animus.work_steps
+    ADD CONSTRAINT work_steps_work_id_fkey FOREIGN KEY (work_id) REFERENCES animus.work_items(id) ON DELETE CASCADE;
 
 --
 -- Name: memories; Type: ROW SECURITY; Schema: animus; Owner: -
@@ -5678,6 +6480,14 @@ GRANT ALL ON FUNCTION animus.archive_work(queue text, msg_id bigint) TO animus_w
 GRANT ALL ON FUNCTION animus.archive_work(queue text, msg_id bigint) TO animus_admin;
 
 --
+-- Name: FUNCTION await_event(work_id uuid, attempt integer, event_key text, timeout interval, step_name text, occurrence integer); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.await_event(work_id uuid, attempt integer, event_key text, timeout interval, step_name text, occurrence integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.await_event(work_id uuid, attempt integer, event_key text, timeout interval, step_name text, occurrence integer) TO animus_worker;
+GRANT ALL ON FUNCTION animus.await_event(work_id uuid, attempt integer, event_key text, timeout interval, step_name text, occurrence integer) TO animus_admin;
+
+--
 -- Name: FUNCTION bm25_doc_len(fts tsvector); Type: ACL; Schema: animus; Owner: -
 --
 
@@ -5764,6 +6574,15 @@ REVOKE ALL ON FUNCTION animus.drop_queue(queue text) FROM PUBLIC;
 GRANT ALL ON FUNCTION animus.drop_queue(queue text) TO animus_admin;
 
 --
+-- Name: FUNCTION emit_event(event_key text, payload jsonb, queue text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.emit_event(event_key text, payload jsonb, queue text) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.emit_event(event_key text, payload jsonb, queue text) TO animus_producer;
+GRANT ALL ON FUNCTION animus.emit_event(event_key text, payload jsonb, queue text) TO animus_worker;
+GRANT ALL ON FUNCTION animus.emit_event(event_key text, payload jsonb, queue text) TO animus_admin;
+
+--
 -- Name: FUNCTION fail_work(work_ids uuid[], error text, retryable boolean, attempts integer[]); Type: ACL; Schema: animus; Owner: -
 --
 
@@ -5778,6 +6597,23 @@ GRANT ALL ON FUNCTION animus.fail_work(work_ids uuid[], error text, retryable bo
 REVOKE ALL ON FUNCTION animus.fail_work(work_id uuid, error text, retryable boolean, attempt integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION animus.fail_work(work_id uuid, error text, retryable boolean, attempt integer) TO animus_worker;
 GRANT ALL ON FUNCTION animus.fail_work(work_id uuid, error text, retryable boolean, attempt integer) TO animus_admin;
+
+--
+-- Name: FUNCTION finish_step(work_id uuid, step_name text, attempt integer, result jsonb, occurrence integer, error text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.finish_step(work_id uuid, step_name text, attempt integer, result jsonb, occurrence integer, error text) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.finish_step(work_id uuid, step_name text, attempt integer, result jsonb, occurrence integer, error text) TO animus_worker;
+GRANT ALL ON FUNCTION animus.finish_step(work_id uuid, step_name text, attempt integer, result jsonb, occurrence integer, error text) TO animus_admin;
+
+--
+-- Name: FUNCTION get_event(event_key text, queue text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.get_event(event_key text, queue text) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.get_event(event_key text, queue text) TO animus_producer;
+GRANT ALL ON FUNCTION animus.get_event(event_key text, queue text) TO animus_worker;
+GRANT ALL ON FUNCTION animus.get_event(event_key text, queue text) TO animus_admin;
 
 --
 -- Name: FUNCTION memory_content_hash(content text); Type: ACL; Schema: animus; Owner: -
@@ -5811,6 +6647,15 @@ REVOKE ALL ON FUNCTION animus.get_work(work_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION animus.get_work(work_id uuid) TO animus_producer;
 GRANT ALL ON FUNCTION animus.get_work(work_id uuid) TO animus_worker;
 GRANT ALL ON FUNCTION animus.get_work(work_id uuid) TO animus_admin;
+
+--
+-- Name: FUNCTION get_work_steps(work_id uuid); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.get_work_steps(work_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.get_work_steps(work_id uuid) TO animus_producer;
+GRANT ALL ON FUNCTION animus.get_work_steps(work_id uuid) TO animus_worker;
+GRANT ALL ON FUNCTION animus.get_work_steps(work_id uuid) TO animus_admin;
 
 --
 -- Name: FUNCTION get_work_submissions(work_id uuid, after uuid, page_size integer); Type: ACL; Schema: animus; Owner: -
@@ -6093,6 +6938,13 @@ GRANT ALL ON FUNCTION animus.memory_vector_candidates(query_embedding public.vec
 REVOKE ALL ON FUNCTION animus.memory_write_scope() FROM PUBLIC;
 
 --
+-- Name: FUNCTION purge_events(older_than interval, queue text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.purge_events(older_than interval, queue text) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.purge_events(older_than interval, queue text) TO animus_admin;
+
+--
 -- Name: FUNCTION purge_work(older_than interval, queue text); Type: ACL; Schema: animus; Owner: -
 --
 
@@ -6157,6 +7009,22 @@ GRANT ALL ON FUNCTION animus.search_memory_vector(query_embedding public.vector,
 GRANT ALL ON FUNCTION animus.search_memory_vector(query_embedding public.vector, k integer, filters jsonb) TO animus_admin;
 
 --
+-- Name: FUNCTION sleep_work(work_id uuid, attempt integer, wake_at timestamp with time zone, step_name text, occurrence integer, delay interval); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.sleep_work(work_id uuid, attempt integer, wake_at timestamp with time zone, step_name text, occurrence integer, delay interval) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.sleep_work(work_id uuid, attempt integer, wake_at timestamp with time zone, step_name text, occurrence integer, delay interval) TO animus_worker;
+GRANT ALL ON FUNCTION animus.sleep_work(work_id uuid, attempt integer, wake_at timestamp with time zone, step_name text, occurrence integer, delay interval) TO animus_admin;
+
+--
+-- Name: FUNCTION start_step(work_id uuid, step_name text, attempt integer, occurrence integer, fingerprint text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.start_step(work_id uuid, step_name text, attempt integer, occurrence integer, fingerprint text) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.start_step(work_id uuid, step_name text, attempt integer, occurrence integer, fingerprint text) TO animus_worker;
+GRANT ALL ON FUNCTION animus.start_step(work_id uuid, step_name text, attempt integer, occurrence integer, fingerprint text) TO animus_admin;
+
+--
 -- Name: FUNCTION store_memories(memories jsonb, namespace text); Type: ACL; Schema: animus; Owner: -
 --
 
@@ -6203,10 +7071,22 @@ GRANT ALL ON FUNCTION animus.update_memory(id bigint, content text, embedding pu
 REVOKE ALL ON FUNCTION animus.work_caller() FROM PUBLIC;
 
 --
+-- Name: FUNCTION work_check_event(event_key text, payload jsonb); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.work_check_event(event_key text, payload jsonb) FROM PUBLIC;
+
+--
 -- Name: FUNCTION work_check_queue_settings(backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify_throttle interval); Type: ACL; Schema: animus; Owner: -
 --
 
 REVOKE ALL ON FUNCTION animus.work_check_queue_settings(backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify_throttle interval) FROM PUBLIC;
+
+--
+-- Name: FUNCTION work_check_step(work_id uuid, attempt integer, step_name text, occurrence integer, fingerprint text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.work_check_step(work_id uuid, attempt integer, step_name text, occurrence integer, fingerprint text) FROM PUBLIC;
 
 --
 -- Name: FUNCTION work_check_submit_args(work_type text, source text, params jsonb, dedup_key text, priority integer, max_attempts integer, delay interval, on_duplicate text, trace_context jsonb); Type: ACL; Schema: animus; Owner: -
@@ -6240,6 +7120,12 @@ REVOKE ALL ON FUNCTION animus.work_is_blank(t text) FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION animus.work_items_check_transition() FROM PUBLIC;
+
+--
+-- Name: FUNCTION work_key_slot_release(work_id uuid); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.work_key_slot_release(work_id uuid) FROM PUBLIC;
 
 --
 -- Name: FUNCTION work_message_headers(priority integer, trace_context jsonb); Type: ACL; Schema: animus; Owner: -
@@ -6317,6 +7203,18 @@ REVOKE ALL ON FUNCTION animus.work_raise_not_running(work_id uuid, operation tex
 REVOKE ALL ON FUNCTION animus.work_raise_stale_claim(work_id uuid, operation text, attempt integer, current_attempt integer, state text) FROM PUBLIC;
 
 --
+-- Name: TABLE work_steps; Type: ACL; Schema: animus; Owner: -
+--
+
+GRANT SELECT ON TABLE animus.work_steps TO animus_admin;
+
+--
+-- Name: FUNCTION work_raise_step_reused(s animus.work_steps, kind text, fingerprint text, event_key text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.work_raise_step_reused(s animus.work_steps, kind text, fingerprint text, event_key text) FROM PUBLIC;
+
+--
 -- Name: FUNCTION work_raise_unknown(work_id uuid, argument text, operation text); Type: ACL; Schema: animus; Owner: -
 --
 
@@ -6339,6 +7237,12 @@ REVOKE ALL ON FUNCTION animus.work_release_followups(ended uuid[]) FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION animus.work_send_messages(queue text, items animus.work_items[], visible_at timestamp with time zone) FROM PUBLIC;
+
+--
+-- Name: FUNCTION work_suspend(work_id uuid, queue text, msg_id bigint, until timestamp with time zone); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.work_suspend(work_id uuid, queue text, msg_id bigint, until timestamp with time zone) FROM PUBLIC;
 
 --
 -- Name: FUNCTION work_wake(queue text); Type: ACL; Schema: animus; Owner: -
@@ -6390,6 +7294,12 @@ GRANT SELECT ON TABLE animus.memory_terms TO animus_admin;
 --
 
 GRANT SELECT ON TABLE animus.queue_grants TO animus_admin;
+
+--
+-- Name: TABLE work_events; Type: ACL; Schema: animus; Owner: -
+--
+
+GRANT SELECT ON TABLE animus.work_events TO animus_admin;
 
 --
 -- Name: TABLE work_state_transitions; Type: ACL; Schema: animus; Owner: -

@@ -11,7 +11,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from animus.config import Config
 from animus.embedding import Embedder
-from animus.results import (BM25Settings, HeartbeatResult, Memory, QueueStats, SearchHit, SettleResult, StoreResult, Submission, SubmitResult, WorkDetails, WorkItem)
+from animus.results import (BM25Settings, Event, EventWait, HeartbeatResult, Memory, QueueStats, SearchHit, SettleResult, SleepResult, StepStart, StoreResult, Submission, SubmitResult, WorkDetails, WorkItem, WorkStep)
 from animus.telemetry.conventions import Instruments
 
 __all__ = ["AsyncClient", "connect_async"]
@@ -37,6 +37,14 @@ class AsyncClient:
 
     async def archive_work(self, queue: str, msg_id: int) -> bool:
         """pgmq.archive of a message of ``queue`` (thin wrapper).
+        """
+        ...
+
+    async def await_event(self, work_id: UUID, attempt: int, event_key: str, *, timeout: Any = ..., step_name: str | None = ..., occurrence: int | None = ...) -> EventWait:
+        """Durable wait of a running item for event ``event_key`` of its queue: ``status``
+        ``received`` (with ``payload``), ``timeout`` (after ``timeout`` seconds/timedelta from the
+        first call; None: no limit) or ``suspended`` (the item was given back until the event or
+        the deadline: stop without settling it).
         """
         ...
 
@@ -85,6 +93,16 @@ class AsyncClient:
 
     async def drop_queue(self, queue: str) -> Any: ...
 
+    async def emit_event(self, event_key: str, payload: Any = ..., *, queue: str | None = ...) -> int:
+        """Emit event ``event_key`` of ``queue`` (default 'work') with ``payload`` (JSON): every
+        item waiting for it gets it and runs again at once; a wait starting later receives it at
+        once. Returns how many waits it delivered to.
+
+        >>> client.emit_event("approval:42", {"approved": True})            # doctest: +SKIP
+        1
+        """
+        ...
+
     async def fail_work(self, work_id: UUID, error: str, *, retryable: bool | None = ..., attempt: int | None = ..., queue: str | None = ...) -> SettleResult:
         """Record a failure: ``state`` is ``queued`` (retry visible at ``retry_at``, after a
         backoff with jitter) or ``dead`` (not retryable, or out of attempts). ``attempt``: the
@@ -97,11 +115,29 @@ class AsyncClient:
         """
         ...
 
+    async def finish_step(self, work_id: UUID, step_name: str, attempt: int, *, result: Any = ..., occurrence: int | None = ..., error: str | None = ...) -> None:
+        """Record the outcome of a step this claim started: ``error`` None -> completed with
+        ``result`` (JSON, at most 1 MB), else failed (it runs again on the next attempt).
+        Raises StepNotRunning (ZA114) for a step this claim has not started.
+        """
+        ...
+
+    async def get_event(self, event_key: str, *, queue: str | None = ...) -> Event | None:
+        """Event ``event_key`` of ``queue``: emitted (with its payload) or awaited; None when
+        neither.
+        """
+        ...
+
     async def get_memory(self, id: int) -> Memory | None: ...
 
     async def get_work(self, work_id: UUID) -> WorkDetails:
         """The item with its provenance: the first 100 requesters and merged submissions (with
         ``requesters_total``; all of them through :meth:`get_work_submissions`).
+        """
+        ...
+
+    async def get_work_steps(self, work_id: UUID) -> list[WorkStep]:
+        """Every durable step of an item, with its result, in the order they last started.
         """
         ...
 
@@ -184,6 +220,11 @@ class AsyncClient:
         """
         ...
 
+    async def purge_events(self, older_than: Any = ..., *, queue: str | None = ...) -> int:
+        """Delete events emitted more than ``older_than`` ago (default 7 days; admin).
+        """
+        ...
+
     async def purge_work(self, older_than: Any = ..., *, queue: str | None = ...) -> list[dict[str, Any]]:
         """Delete ended items and archived messages older than ``older_than`` (default 7 days).
         """
@@ -221,6 +262,23 @@ class AsyncClient:
     async def search_memory_text(self, query: str, *, k: int | None = ..., filters: Mapping[str, Any] | None = ...) -> list[SearchHit]: ...
 
     async def search_memory_vector(self, query_embedding: Sequence[float], *, k: int | None = ..., filters: Mapping[str, Any] | None = ...) -> list[SearchHit]: ...
+
+    async def sleep_work(self, work_id: UUID, attempt: int, *, wake_at: datetime | None = ..., delay: Any = ..., step_name: str | None = ..., occurrence: int | None = ...) -> SleepResult:
+        """Durable sleep of a running item until ``wake_at`` or for ``delay`` (seconds or
+        timedelta) from the first call: ``suspended`` True when the item was given back until
+        ``resume_at`` (not a failed attempt; stop without settling it), False once the recorded
+        time has passed. Raises InvalidWaitTime (ZA117) for a negative delay.
+        """
+        ...
+
+    async def start_step(self, work_id: UUID, step_name: str, attempt: int, *, occurrence: int | None = ..., fingerprint: str | None = ...) -> StepStart:
+        """Start durable step ``step_name`` (``occurrence``, default 1) of a running item for the
+        claim ``attempt``: ``done`` True with the recorded ``result`` when it completed before
+        (do not run it again), else it is recorded as running (run it, then :meth:`finish_step`).
+        A different ``fingerprint`` than the recorded one raises StepReused (ZA113); a stale
+        claim StaleClaim (ZA108). Handlers use ``ctx.step`` (animus.durable) instead.
+        """
+        ...
 
     async def store_memories(self, memories: Sequence[Mapping[str, Any]], *, namespace: str | None = ...) -> list[StoreResult]:
         """Store many memories in one call (``content``, ``embedding``, ``memory_type``, ``source``,

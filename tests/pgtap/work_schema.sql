@@ -21,8 +21,9 @@ SELECT set_eq(
     'the legal transitions are exactly the documented seven');
 SELECT set_eq(
     $$SELECT sqlstate::text FROM animus.error_codes WHERE sqlstate BETWEEN 'ZA100' AND 'ZA199'$$,
-    ARRAY['ZA101', 'ZA102', 'ZA103', 'ZA104', 'ZA105', 'ZA106', 'ZA107', 'ZA108', 'ZA109', 'ZA110', 'ZA111', 'ZA112'],
-    'the work queue SQLSTATEs ZA101-ZA112 are in animus.error_codes');
+    ARRAY['ZA101', 'ZA102', 'ZA103', 'ZA104', 'ZA105', 'ZA106', 'ZA107', 'ZA108', 'ZA109', 'ZA110', 'ZA111', 'ZA112',
+          'ZA113', 'ZA114', 'ZA115', 'ZA116', 'ZA117', 'ZA118', 'ZA119'],
+    'the work queue SQLSTATEs ZA101-ZA119 are in animus.error_codes');
 SELECT ok(EXISTS (SELECT 1 FROM animus.queues WHERE queue_name = 'work')
           AND EXISTS (SELECT 1 FROM pgmq.meta WHERE queue_name = 'work'),
           'the default queue work exists in animus and in pgmq');
@@ -106,7 +107,8 @@ SELECT set_eq($$SELECT p.proname::text FROM pg_proc p JOIN pg_namespace n ON n.o
                 WHERE n.nspname = 'animus' AND p.prosecdef AND (p.proname LIKE '%work%' OR p.proname LIKE '%queue%')$$,
     ARRAY['create_queue', 'configure_queue', 'drop_queue', 'submit_work', 'submit_work_batch', 'read_work',
           'complete_work', 'fail_work', 'heartbeat_work', 'cancel_work', 'archive_work', 'delete_work',
-          'get_work', 'work_children', 'queue_stats', 'purge_work', 'release_work', 'get_work_submissions', 'grant_queue', 'revoke_queue'],
+          'get_work', 'work_children', 'queue_stats', 'purge_work', 'release_work', 'get_work_submissions', 'grant_queue', 'revoke_queue',
+          'sleep_work', 'get_work_steps'],
     'SECURITY DEFINER is exactly the documented public work API (no internal helper)');
 
 SELECT * FROM finish();

@@ -204,6 +204,8 @@ def test_an_event_emitted_before_the_wait_is_not_lost(client, fast_queue):
 
 def test_an_event_emitted_after_the_wait_wakes_the_parked_item(client, fast_queue, conn):
     seen = []
+    # every wake-up NOTIFY is sent (no throttle window in which an emit would rely on the poll)
+    client.configure_queue(fast_queue, notify_throttle=0)
     w = worker(client, fast_queue, {"approve": _approval_handler(seen)}, poll_interval=30)
     t = run_worker(w)
     try:
