@@ -366,6 +366,8 @@ def test_each_step_is_an_internal_span_under_the_process_span(client, otel, fast
         ctx.step("fetch", lambda: {"a": 1})
         if item.attempts == 1:
             raise RuntimeError("retry me")
+        if item.attempts == 2:
+            ctx.sleep(0.2)                 # suspends: the item comes back 0.2 s later
         return ctx.step("use", lambda: 2)
 
     w = worker(client, fast_queue, {"h": handler})
@@ -377,12 +379,17 @@ def test_each_step_is_an_internal_span_under_the_process_span(client, otel, fast
         w.stop()
         t.join(10)
     processes = sorted(otel.spans(f"process {fast_queue}"), key=lambda s: s.start_time)
-    assert len(processes) == 2
+    assert len(processes) == 3 and attempts == [1, 2, 3]
+    # the run that slept is marked suspended (not an error); the others are not
+    assert [p.attributes.get("animus.work.suspended", False) for p in processes] == [False, True, False]
+    assert processes[1].status.is_ok
     steps = otel.spans("step fetch") + otel.spans("step use")
     assert all(s.kind == SpanKind.INTERNAL for s in steps)
     fetch = sorted(otel.spans("step fetch"), key=lambda s: s.start_time)
     assert [s.parent.span_id for s in fetch] == [p.context.span_id for p in processes]
-    assert [s.attributes["animus.step.replayed"] for s in fetch] == [False, True]
+    assert [s.attributes["animus.step.replayed"] for s in fetch] == [False, True, True]
+    [sleep] = [s for s in otel.spans("step sleep") if not s.attributes["animus.step.replayed"]]
+    assert sleep.attributes["animus.work.suspended"] is True and sleep.parent.span_id == processes[1].context.span_id
     assert fetch[0].attributes["animus.step.name"] == "fetch" and fetch[0].attributes["animus.step.occurrence"] == 1
     # the start_step / finish_step calls are children of the step span
     starts = [s for s in otel.spans("SELECT animus.start_step") if s.parent.span_id == fetch[0].context.span_id]
