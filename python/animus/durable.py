@@ -109,7 +109,7 @@ def _seconds(value: Any) -> Any:
     return value.total_seconds() if isinstance(value, timedelta) else value
 
 
-def _suspended(ctx: Any, work_id: Any, resume_at: Any, reason: str, span: Any) -> WorkSuspended:
+def _suspended(work_id: Any, resume_at: Any, reason: str, span: Any) -> WorkSuspended:
     span.set_attribute("animus.work.suspended", True)
     return WorkSuspended(work_id, resume_at, reason)
 
@@ -156,7 +156,7 @@ def _sleep(ctx: Any, name: str, **when: Any) -> None:
                 ctx._mark_suspended()
         span.set_attribute("animus.step.replayed", not res.suspended)
         if res.suspended:
-            raise _suspended(ctx, item.id, res.resume_at, "sleep", span)
+            raise _suspended(item.id, res.resume_at, "sleep", span)
 
 
 def wait_for_event(ctx: Any, key: str, timeout: float | timedelta | None = None, *,
@@ -183,7 +183,7 @@ def _event_outcome(ctx: Any, key: str, res: Any, span: Any) -> Any:
     if res.status == "timeout":
         span.set_attribute("animus.event.timeout", True)
         raise EventTimeout(f"event {key!r} was not emitted before the wait's timeout", event_key=key)
-    raise _suspended(ctx, ctx.item.id, None, "event", span)
+    raise _suspended(ctx.item.id, None, "event", span)
 
 
 # ---------------------------------------------------------------------------------- async forms
@@ -229,7 +229,7 @@ async def _sleep_async(ctx: Any, name: str, **when: Any) -> None:
         span.set_attribute("animus.step.replayed", not res.suspended)
         if res.suspended:
             ctx._mark_suspended()
-            raise _suspended(ctx, item.id, res.resume_at, "sleep", span)
+            raise _suspended(item.id, res.resume_at, "sleep", span)
 
 
 async def wait_for_event_async(ctx: Any, key: str, timeout: float | timedelta | None = None, *,
