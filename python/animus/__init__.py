@@ -22,6 +22,11 @@ from animus.results import (BM25Settings, ConcurrencyLimit, ConcurrencyStats, He
 from animus.results import (BM25Settings, HeartbeatResult, Memory, QueueStats,  # noqa: E402
                             SearchHit, SettleResult, StoreResult, SubmitResult, Submission, WaitResult,
                             WorkDetails, WorkItem)
+                           InvalidMemoryArgument, MemoryStateError, HandlerTimeout,
+                           StepReused, StepNotRunning, WorkSuspended, EventTimeout)
+from animus.results import (BM25Settings, HeartbeatResult, Memory, QueueStats,  # noqa: E402
+                            SearchHit, SettleResult, StoreResult, SubmitResult, Submission,
+                            WorkDetails, WorkItem, WorkStep, StepStart, SleepResult, EventWait, Event)
 from animus.embedding import Embedder, FunctionEmbedder  # noqa: E402
 from animus.client import Client, connect  # noqa: E402
 from animus.aio import AsyncClient, connect_async  # noqa: E402
@@ -49,4 +54,6 @@ __all__ = [
     "InvalidMemoryArgument", "MemoryStateError", "WaitError", "WorkFailed", "WorkCancelled", "WaitTimeout",
     "SubmitResult", "WorkItem", "Submission", "WorkDetails", "HeartbeatResult", "SettleResult", "WaitResult",
     "QueueStats", "StoreResult", "Memory", "SearchHit", "BM25Settings",
+    "StepReused", "StepNotRunning", "WorkSuspended", "EventTimeout",
+    "WorkStep", "StepStart", "SleepResult", "EventWait", "Event",
 ]

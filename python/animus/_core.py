@@ -28,6 +28,9 @@ from animus.results import (BM25Settings, ConcurrencyLimit, ConcurrencyStats, He
                             StoreResult, SubmitResult, Submission, WorkDetails, WorkItem)
 from animus.results import (BM25Settings, HeartbeatResult, Memory, QueueStats, SearchHit, SettleResult,
                             StoreResult, SubmitResult, Submission, WaitResult, WorkDetails, WorkItem)
+from animus.results import (BM25Settings, Event, EventWait, HeartbeatResult, Memory, QueueStats, SearchHit,
+                            SettleResult, SleepResult, StepStart, StoreResult, SubmitResult, Submission,
+                            WorkDetails, WorkItem, WorkStep)
 from animus.telemetry.conventions import SPAN_KIND, Instruments, db_attrs, messaging_attrs
 from animus.telemetry.deferred import defer
 
@@ -128,8 +131,12 @@ def _work_details(result) -> WorkDetails | None:
     if row is None:
         return None
     merged = row.pop("merged_submissions", None) or []
+    steps = row.pop("steps", None) or []
+    steps_total = row.pop("steps_total", None)
     return WorkDetails(item=WorkItem.from_row(row),
-                       merged=[Submission.from_row(m) for m in merged if isinstance(m, Mapping)])
+                       merged=[Submission.from_row(m) for m in merged if isinstance(m, Mapping)],
+                       steps=[WorkStep.from_row(m) for m in steps if isinstance(m, Mapping)],
+                       steps_total=steps_total)
 
 
 def _clean(params: dict[str, Any]) -> dict[str, Any]:
@@ -382,6 +389,80 @@ class Methods:
         """Delete ended items and archived messages older than ``older_than`` (default 7 days)."""
         return self._execute(Call(QUERIES["purge_work"], _clean(dict(older_than=older_than, queue=queue)),
                                   _dict_rows))
+
+    # ---------------------------------------------------------------- durable steps and events
+    def start_step(self, work_id: UUID, step_name: str, attempt: int, *, occurrence: int | None = None,
+                   fingerprint: str | None = None) -> StepStart:
+        """Start durable step ``step_name`` (``occurrence``, default 1) of a running item for the
+        claim ``attempt``: ``done`` True with the recorded ``result`` when it completed before
+        (do not run it again), else it is recorded as running (run it, then :meth:`finish_step`).
+        A different ``fingerprint`` than the recorded one raises StepReused (ZA113); a stale
+        claim StaleClaim (ZA108). Handlers use ``ctx.step`` (animus.durable) instead."""
+        p = _clean(dict(work_id=work_id, step_name=step_name, attempt=attempt, occurrence=occurrence,
+                        fingerprint=fingerprint))
+        return self._execute(Call(QUERIES["start_step"], p, _row(StepStart)))
+
+    def finish_step(self, work_id: UUID, step_name: str, attempt: int, *, result: Any = None,
+                    occurrence: int | None = None, error: str | None = None) -> None:
+        """Record the outcome of a step this claim started: ``error`` None -> completed with
+        ``result`` (JSON, at most 1 MB), else failed (it runs again on the next attempt).
+        Raises StepNotRunning (ZA114) for a step this claim has not started."""
+        p: dict[str, Any] = dict(work_id=work_id, step_name=step_name, attempt=attempt)
+        if result is not None:
+            p["result"] = result
+        p.update(_clean(dict(occurrence=occurrence, error=error)))
+        return self._execute(Call(QUERIES["finish_step"], p, _none))
+
+    def sleep_work(self, work_id: UUID, attempt: int, *, wake_at: datetime | None = None,
+                   delay: Any = None, step_name: str | None = None,
+                   occurrence: int | None = None) -> SleepResult:
+        """Durable sleep of a running item until ``wake_at`` or for ``delay`` (seconds or
+        timedelta) from the first call: ``suspended`` True when the item was given back until
+        ``resume_at`` (not a failed attempt; stop without settling it), False once the recorded
+        time has passed. Raises InvalidWaitTime (ZA117) for a negative delay."""
+        p = _clean(dict(work_id=work_id, attempt=attempt, wake_at=wake_at, delay=delay,
+                        step_name=step_name, occurrence=occurrence))
+        return self._execute(Call(QUERIES["sleep_work"], p, _row(SleepResult)))
+
+    def await_event(self, work_id: UUID, attempt: int, event_key: str, *, timeout: Any = None,
+                    step_name: str | None = None, occurrence: int | None = None) -> EventWait:
+        """Durable wait of a running item for event ``event_key`` of its queue: ``status``
+        ``received`` (with ``payload``), ``timeout`` (after ``timeout`` seconds/timedelta from the
+        first call; None: no limit) or ``suspended`` (the item was given back until the event or
+        the deadline: stop without settling it)."""
+        p = _clean(dict(work_id=work_id, attempt=attempt, event_key=event_key, timeout=timeout,
+                        step_name=step_name, occurrence=occurrence))
+        return self._execute(Call(QUERIES["await_event"], p, _row(EventWait)))
+
+    def emit_event(self, event_key: str, payload: Any = None, *, queue: str | None = None) -> int:
+        """Emit event ``event_key`` of ``queue`` (default 'work') with ``payload`` (JSON): every
+        item waiting for it gets it and runs again at once; a wait starting later receives it at
+        once. Returns how many waits it delivered to.
+
+        >>> client.emit_event("approval:42", {"approved": True})            # doctest: +SKIP
+        1
+        """
+        p: dict[str, Any] = {"event_key": event_key}
+        if payload is not None:
+            p["payload"] = payload
+        if queue is not None:
+            p["queue"] = queue
+        return self._execute(Call(QUERIES["emit_event"], p, _ident))
+
+    def get_event(self, event_key: str, *, queue: str | None = None) -> Event | None:
+        """Event ``event_key`` of ``queue``: emitted (with its payload) or awaited; None when
+        neither."""
+        p = _clean(dict(event_key=event_key, queue=queue))
+        return self._execute(Call(QUERIES["get_event"], p, _row(Event)))
+
+    def get_work_steps(self, work_id: UUID) -> list[WorkStep]:
+        """Every durable step of an item, with its result, in the order they last started."""
+        return self._execute(Call(QUERIES["get_work_steps"], dict(work_id=work_id), _rows(WorkStep)))
+
+    def purge_events(self, older_than: Any = None, *, queue: str | None = None) -> int:
+        """Delete events emitted more than ``older_than`` ago (default 7 days; admin)."""
+        return self._execute(Call(QUERIES["purge_events"], _clean(dict(older_than=older_than, queue=queue)),
+                                  _ident))
 
     # ---------------------------------------------------------------- memory
     def store_memory(self, content: str, embedding: Sequence[float] | None = None,

@@ -34,8 +34,16 @@ error: ``submit_work`` returns it with ``status == "merged"``.
         ├── WorkError               every ZA1xx (QueueExists ZA106, InvalidWorkArgument ZA107
         │                           and ZA125-ZA127, ZA129 (concurrency keys and limits),
         │                           and the work classes above)
+        │                           StepNotRunning ZA114, MemoryStateError ZA209/ZA210
+        ├── WorkError               every ZA1xx (QueueExists ZA106, InvalidWorkArgument ZA107 and
+        │                           ZA115-ZA119, StepReused ZA113, and the work classes above)
         └── MemoryStoreError        every ZA2xx (InvalidMemoryArgument ZA201-ZA208 with its
                                     DimensionMismatch ZA200, and the memory classes above)
+
+Durable handlers (animus.durable) also see :class:`EventTimeout` (an ``AnimusError``: a wait for
+an event passed its timeout) and :class:`WorkSuspended`, a ``BaseException`` (not an
+``Exception``: a handler's ``except Exception`` cannot swallow it) raised by ``ctx.sleep`` and
+``ctx.wait_for_event`` when the item was given back to the queue.
 
 Classes of the two areas inherit from both their area and their kind, e.g. ``WorkNotRunning`` is
 an ``InvalidState`` and a ``WorkError``.
@@ -53,6 +61,7 @@ __all__ = [
     "MemoryNotFound", "InvalidMemoryArgument", "MemoryStateError", "HandlerTimeout", "from_psycopg",
     "MemoryNotFound", "InvalidMemoryArgument", "MemoryStateError", "HandlerTimeout", "WaitError", "WorkFailed",
     "WorkCancelled", "WaitTimeout", "from_psycopg",
+    "StepReused", "StepNotRunning", "WorkSuspended", "EventTimeout",
     "SQLSTATE_CLASSES",
 ]
 
@@ -177,6 +186,37 @@ class InvalidWorkArgument(InvalidArgument, WorkError):
 
 class ConcurrencyLimitNotFound(NotFound, WorkError):
     """ZA128: drop_concurrency_limit named a (queue, key) without a limit."""
+class StepReused(InvalidWorkArgument):
+    """ZA113: a durable step's name and occurrence is used with a different meaning than the one
+    recorded (another function, another kind, another event key)."""
+
+
+class StepNotRunning(InvalidState, WorkError):
+    """ZA114: finish_step for a step this claim has not started (or finished already)."""
+
+
+class EventTimeout(AnimusError, TimeoutError):
+    """``ctx.wait_for_event(key, timeout=...)``: the event was not emitted before the deadline
+    (recorded: a later run of the handler sees the same timeout)."""
+
+    def __init__(self, message: str, *, event_key: str | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.event_key = event_key
+
+
+class WorkSuspended(BaseException):
+    """Raised by ``ctx.sleep`` / ``ctx.sleep_until`` / ``ctx.wait_for_event`` when the item was
+    given back to the queue (queued, not a failed attempt) until ``resume_at`` (``None``: until
+    an event, without timeout). The worker lets it end the handler without settling the item.
+
+    A ``BaseException``: a handler's ``except Exception`` does not swallow it; let it propagate.
+    """
+
+    def __init__(self, work_id: Any, resume_at: Any, reason: str) -> None:
+        super().__init__(f"work item {work_id} suspended ({reason}) until {resume_at}")
+        self.work_id = work_id
+        self.resume_at = resume_at
+        self.reason = reason
 
 
 class MemoryNotFound(NotFound, MemoryStoreError):
@@ -250,6 +290,9 @@ SQLSTATE_CLASSES: dict[str, type[AnimusError]] = {
     "ZA125": InvalidWorkArgument, "ZA126": InvalidWorkArgument, "ZA127": InvalidWorkArgument,
     "ZA128": ConcurrencyLimitNotFound, "ZA129": InvalidWorkArgument,
     "ZA155": InvalidWorkArgument,   # wait_work: timeout NULL or negative (ZA156, not READ COMMITTED: WorkError)
+    "ZA113": StepReused, "ZA114": StepNotRunning, "ZA115": InvalidWorkArgument,
+    "ZA116": InvalidWorkArgument, "ZA117": InvalidWorkArgument, "ZA118": InvalidWorkArgument,
+    "ZA119": InvalidWorkArgument,
     "ZA200": DimensionMismatch, "ZA207": MemoryNotFound,
     "ZA209": MemoryStateError, "ZA210": MemoryStateError,
     "ZA320": InvalidArgument, "ZA321": InvalidArgument,   # namespace grants: no such role, bad namespace

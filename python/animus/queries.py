@@ -71,6 +71,7 @@ _VEC = (("embedding", "vector"), ("query_embedding", "vector"))
 # Claim tokens (read_work's attempts): psycopg would send a small int as int2.
 _ATTEMPT = (("attempt", "integer"),)
 _ATTEMPTS = (("attempts", "integer[]"),)
+_OCCURRENCE = (("occurrence", "integer"),)
 
 QUERIES: dict[str, Query] = {q.name: q for q in [
     # work queue
@@ -108,6 +109,19 @@ QUERIES: dict[str, Query] = {q.name: q for q in [
     _q("concurrency_stats", "rows", "db"),
     _q("sweep_concurrency_keys", "scalar", "db"),
     _q("purge_work", "rows", "db", intervals=("older_than",)),
+    # durable steps, sleeps and events (deploy/work_steps.sql)
+    _q("start_step", "row", "db", casts=_ATTEMPT + _OCCURRENCE, required=("work_id", "step_name", "attempt"),
+       int32=("attempt", "occurrence")),
+    _q("finish_step", "scalar", "db", ("result",), _ATTEMPT + _OCCURRENCE,
+       required=("work_id", "step_name", "attempt"), int32=("attempt", "occurrence")),
+    _q("sleep_work", "row", "db", casts=_ATTEMPT + _OCCURRENCE, intervals=("delay",),
+       required=("work_id", "attempt"), int32=("attempt", "occurrence")),
+    _q("await_event", "row", "db", casts=_ATTEMPT + _OCCURRENCE, intervals=("timeout",),
+       required=("work_id", "attempt", "event_key"), int32=("attempt", "occurrence")),
+    _q("emit_event", "scalar", "db", ("payload",), required=("event_key",)),
+    _q("get_event", "row", "db", required=("event_key",)),
+    _q("get_work_steps", "rows", "db", infinite=True, required=("work_id",)),
+    _q("purge_events", "scalar", "db", intervals=("older_than",)),
     # memory
     _q("store_memory", "row", "db", ("metadata",), _VEC),
     _q("store_memories", "rows", "db", ("memories",)),

@@ -14,6 +14,8 @@ from uuid import UUID
 __all__ = ["SubmitResult", "WorkItem", "Submission", "WorkDetails", "HeartbeatResult",
            "SettleResult", "QueueStats", "ConcurrencyLimit", "ConcurrencyStats", "StoreResult", "Memory", "SearchHit", "BM25Settings", "Row"]
            "SettleResult", "WaitResult", "QueueStats", "StoreResult", "Memory", "SearchHit", "BM25Settings", "Row"]
+           "SettleResult", "QueueStats", "StoreResult", "Memory", "SearchHit", "BM25Settings", "StepStart", "SleepResult",
+           "EventWait", "Event", "WorkStep", "Row"]
 
 T = TypeVar("T", bound="Row")
 
@@ -178,11 +180,80 @@ class Submission(Row):
 
 
 @dataclass(frozen=True)
+class WorkStep(Row):
+    """One durable step of a work item (``get_work``'s ``steps``, ``get_work_steps``).
+
+    ``kind`` is ``step``, ``sleep`` or ``event``; ``state`` is ``running``, ``completed``,
+    ``failed`` or ``waiting``. ``result`` is only filled by ``get_work_steps`` (``get_work``
+    lists timing and outcome); timestamps are text in ``get_work``'s JSON, datetimes from
+    ``get_work_steps``."""
+
+    name: str | None = None
+    occurrence: int | None = None
+    kind: str | None = None
+    state: str | None = None
+    attempt: int | None = None
+    result: Any = None
+    error: str | None = None
+    fingerprint: str | None = None
+    wake_at: datetime | str | None = None
+    event_key: str | None = None
+    started_at: datetime | str | None = None
+    finished_at: datetime | str | None = None
+    duration_ms: float | None = None
+    _aliases: ClassVar[dict[str, str]] = {"step_name": "name"}
+
+
+@dataclass(frozen=True)
 class WorkDetails(Row):
-    """``get_work``: the item (with ``requesters``), and the submissions merged into it."""
+    """``get_work``: the item (with ``requesters``), the submissions merged into it, and its
+    first 100 durable ``steps`` (``steps_total``: all of them; ``get_work_steps`` returns every one)."""
 
     item: WorkItem | None = None
     merged: list[Submission] = field(default_factory=list)
+    steps: list[WorkStep] = field(default_factory=list)
+    steps_total: int | None = None
+
+
+@dataclass(frozen=True)
+class StepStart(Row):
+    """``start_step``: ``done`` True with the recorded ``result`` when the step completed before
+    (do not run it again); False when it is now recorded as running (run it, then finish_step)."""
+
+    done: bool = False
+    result: Any = None
+
+
+@dataclass(frozen=True)
+class SleepResult(Row):
+    """``sleep_work``: ``suspended`` True when the item was given back until ``resume_at`` (the
+    handler must stop without settling it); False once the recorded time has passed."""
+
+    suspended: bool = False
+    resume_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class EventWait(Row):
+    """``await_event``: ``status`` ``received`` (with ``payload``), ``timeout``, or ``suspended``
+    (the item was given back until the event or the deadline: stop without settling it)."""
+
+    status: str | None = None
+    payload: Any = None
+
+
+@dataclass(frozen=True)
+class Event(Row):
+    """``get_event``: an event of a queue; ``emitted`` False while it is only awaited
+    (``waiting`` counts the waits)."""
+
+    queue: str | None = None
+    emitted: bool = False
+    payload: Any = None
+    emitted_at: datetime | None = None
+    waiting: int | None = None
+    created_at: datetime | None = None
+    _aliases: ClassVar[dict[str, str]] = {"queue_name": "queue"}
 
 
 @dataclass(frozen=True)

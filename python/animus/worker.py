@@ -58,8 +58,9 @@ from typing import Any, Callable, Mapping
 
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from animus import durable
 from animus.errors import (AnimusError, HandlerTimeout, InvalidArgument, InvalidState, NonRetryable,
-                           NotDeployed, NotFound, PermissionDenied, StaleClaim)
+                           NotDeployed, NotFound, PermissionDenied, StaleClaim, WorkSuspended)
 from animus.queries import NOTIFY_CHANNEL
 from animus.results import WorkItem
 from animus.telemetry.conventions import links_from, messaging_attrs
@@ -118,6 +119,49 @@ class WorkContext:
     # been failed for it: no more heartbeats, and its late result is dropped.
     deadline: float | None = None
     timed_out: bool = False
+    # Durable steps (animus.durable): the handler's step occurrences, whether a sleep or an event
+    # wait gave the item back, and, for a coroutine handler, the async client its forms use.
+    occurrences: dict[str, int] = field(default_factory=dict, repr=False)
+    suspended: bool = False
+    is_async: bool = False
+    aclient: Any = None
+
+    @property
+    def client(self) -> Any:
+        return self.worker.client
+
+    @property
+    def queue(self) -> str:
+        return self.worker.queue
+
+    # ---- durable steps and waits (docs/durable.md); awaitables when ``is_async``
+    def step(self, name: str, fn: Handler, *args: Any, **kwargs: Any) -> Any:
+        """Run ``fn(*args, **kwargs)`` once for this item as step ``name`` (recorded; replayed on
+        a later attempt). See :func:`animus.durable.step`."""
+        f = durable.step_async if self.is_async else durable.step
+        return f(self, name, fn, *args, **kwargs)
+
+    def sleep(self, seconds: float) -> Any:
+        """Give the item back for ``seconds`` (not a failed attempt) and resume past this point
+        (raises :class:`~animus.WorkSuspended`). See :func:`animus.durable.sleep`."""
+        return (durable.sleep_async if self.is_async else durable.sleep)(self, seconds)
+
+    def sleep_until(self, when: Any) -> Any:
+        """As :meth:`sleep`, until the aware datetime ``when``."""
+        return (durable.sleep_until_async if self.is_async else durable.sleep_until)(self, when)
+
+    def wait_for_event(self, key: str, timeout: float | None = None) -> Any:
+        """The payload of event ``key`` (``animus.emit_event``); the item is given back until it
+        comes (:class:`~animus.WorkSuspended`); past ``timeout`` :class:`~animus.EventTimeout`."""
+        f = durable.wait_for_event_async if self.is_async else durable.wait_for_event
+        return f(self, key, timeout)
+
+    def _suspend_guard(self) -> threading.Lock:
+        # held while a sleep or wait gives the item back: no heartbeat, release or time-out of it
+        return self.settle_lock
+
+    def _mark_suspended(self) -> None:
+        self.suspended = self.settled = True
 
     @property
     def cancelled(self) -> bool:
@@ -439,6 +483,8 @@ class Worker:
             result = handler(item, ctx) if self._with_ctx[item.work_type] else handler(item)
             if inspect.isawaitable(result):
                 result = asyncio.run(_await(result))
+        except WorkSuspended as exc:   # a durable sleep or wait gave the item back: not settled
+            return self._suspended(ctx, span, exc)
         except Exception as exc:
             if ctx.timed_out:
                 return self._late(ctx, span, "failure")
@@ -452,6 +498,8 @@ class Worker:
             self._settle_fail(ctx, _error_text(exc), retryable=retryable)
             self.failed += 1
             return error_type
+        if ctx.suspended:              # the handler swallowed WorkSuspended: nothing to settle
+            return self._suspended(ctx, span, None)
         if ctx.timed_out:
             return self._late(ctx, span, "result")
         if ctx.cancelled:
@@ -487,6 +535,14 @@ class Worker:
                 log.warning("work item %s: completion refused (%s)", item.id, exc.sqlstate)
                 return exc.sqlstate
         self.processed += 1
+        return None
+
+    def _suspended(self, ctx: WorkContext, span: Any, exc: WorkSuspended | None) -> None:
+        """A durable sleep or event wait gave the item back (queued, not a failed attempt)."""
+        span.set_attribute("animus.work.suspended", True)
+        log.info("work item %s suspended (%s): given back until %s", ctx.item.id,
+                 exc.reason if exc else "handler returned after a suspension",
+                 exc.resume_at if exc and exc.resume_at else "its event")
         return None
 
     def _late(self, ctx: WorkContext, span: Any, what: str) -> str:

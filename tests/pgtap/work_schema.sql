@@ -22,8 +22,9 @@ SELECT set_eq(
 SELECT set_eq(
     $$SELECT sqlstate::text FROM animus.error_codes WHERE sqlstate BETWEEN 'ZA100' AND 'ZA199'$$,
     ARRAY['ZA101', 'ZA102', 'ZA103', 'ZA104', 'ZA105', 'ZA106', 'ZA107', 'ZA108', 'ZA109', 'ZA110', 'ZA111', 'ZA112',
+          'ZA113', 'ZA114', 'ZA115', 'ZA116', 'ZA117', 'ZA118', 'ZA119',
           'ZA125', 'ZA126', 'ZA127', 'ZA128', 'ZA129', 'ZA155', 'ZA156'],
-    'the work queue SQLSTATEs ZA101-ZA112, ZA125-ZA129 (concurrency keys) and ZA155-ZA156 (waiting) are in animus.error_codes');
+    'the work queue SQLSTATEs ZA101-ZA119, ZA125-ZA129 (concurrency keys) and ZA155-ZA156 (waiting) are in animus.error_codes');
 SELECT ok(EXISTS (SELECT 1 FROM animus.queues WHERE queue_name = 'work')
           AND EXISTS (SELECT 1 FROM pgmq.meta WHERE queue_name = 'work'),
           'the default queue work exists in animus and in pgmq');
@@ -108,7 +109,7 @@ SELECT set_eq($$SELECT p.proname::text FROM pg_proc p JOIN pg_namespace n ON n.o
     ARRAY['create_queue', 'configure_queue', 'drop_queue', 'submit_work', 'submit_work_batch', 'read_work',
           'complete_work', 'fail_work', 'heartbeat_work', 'cancel_work', 'archive_work', 'delete_work',
           'get_work', 'work_children', 'queue_stats', 'purge_work', 'release_work', 'get_work_submissions', 'grant_queue', 'revoke_queue',
-          'watch_work', 'wait_work'],
+          'watch_work', 'wait_work', 'sleep_work', 'get_work_steps'],
     'SECURITY DEFINER is exactly the documented public work API (no internal helper)');
 
 SELECT * FROM finish();

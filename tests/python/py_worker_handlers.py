@@ -26,3 +26,17 @@ def slow(item):
 
 
 HANDLERS = {"slow": slow}
+
+
+def two_steps(item, ctx):
+    """Durable steps (docs/durable.md): step one logs 'step1'; between the steps the first attempt
+    logs 'between' and hangs (to be SIGKILLed there); step two logs 'step2'."""
+    one = ctx.step("one", lambda: _log(item, "step1") or 1)
+    if item.attempts == 1:
+        _log(item, "between")
+        time.sleep(60)
+    two = ctx.step("two", lambda: _log(item, "step2") or 2)
+    return {"one": one, "two": two, "pid": os.getpid()}
+
+
+HANDLERS["two_steps"] = two_steps

@@ -97,6 +97,15 @@ def calls(queue: str, work_id, memory_id: int, vec: str):
         ("delete_work", "SELECT animus.delete_work(%s, 1)", lambda h: [h]),
         ("fail_work", "SELECT * FROM animus.fail_work(%s, %s)", lambda h: [work_id, h]),
         ("complete_work", "SELECT animus.complete_work(%s, %s)", lambda h: [work_id, J({"v": h})]),
+        # durable steps and events (work item queued: the arguments are checked before the claim)
+        ("start_step", "SELECT * FROM animus.start_step(%s, %s, 1, fingerprint => %s)", lambda h: [work_id, h, h]),
+        ("finish_step", "SELECT animus.finish_step(%s, %s, 1, %s, error => %s)", lambda h: [work_id, h, J({"v": h}), h]),
+        ("sleep_work", "SELECT * FROM animus.sleep_work(%s, 1, delay => '1 second', step_name => %s)", lambda h: [work_id, h]),
+        ("await_event", "SELECT * FROM animus.await_event(%s, 1, %s, step_name => %s)", lambda h: [work_id, h, h]),
+        ("emit_event", "SELECT animus.emit_event(%s, %s, %s)", lambda h: [h, J({"v": h, h[:1000]: h}), queue]),
+        ("emit_event.queue", "SELECT animus.emit_event('k', NULL, %s)", lambda h: [h]),
+        ("get_event", "SELECT * FROM animus.get_event(%s, %s)", lambda h: [h, h]),
+        ("purge_events", "SELECT animus.purge_events('100 years', %s)", lambda h: [h]),
         ("store_memory", "SELECT * FROM animus.store_memory(content => %s, embedding => %s::vector, memory_type => %s, source => %s,"
                          " metadata => %s, namespace => %s)", lambda h: [h, vec, h, h, J({h[:1000]: h}), h]),
         ("store_memories", "SELECT * FROM animus.store_memories(%s, namespace => %s)",
