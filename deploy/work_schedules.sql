@@ -1121,7 +1121,9 @@ DECLARE
     due       timestamptz[];
     p         timestamptz;
     nxt       timestamptz;
-    n_skip    bigint;
+    n_skip    numeric;
+    n_due     numeric;
+    secs      numeric;
     steps     integer;
     keep      integer;
     send      timestamptz[];
@@ -1147,40 +1149,51 @@ BEGIN
                 FOR UPDATE SKIP LOCKED
     LOOP
         EXIT WHEN budget <= 0;
-        -- The due periods, oldest first (at most cap of them per tick).
-        due := '{}';
-        p := s.next_run_at;
-        steps := 0;
-        WHILE p IS NOT NULL AND p <= tick_schedules.now AND steps < cap LOOP
-            due := due || p;
-            steps := steps + 1;
-            p := animus.schedule_next(s, p);
-        END LOOP;
-        nxt := p;     -- the first period not enumerated (due when the cap stopped the walk)
+        keep := CASE WHEN s.catchup = 'latest' THEN 1 ELSE s.max_catchup END;
+        IF s.every IS NOT NULL THEN
+            -- Interval: the due periods by arithmetic (any downtime costs the same); only the
+            -- ones that may be submitted are listed.
+            secs := pg_catalog.date_part('epoch', s.every)::numeric;
+            n_due := pg_catalog.floor(pg_catalog.date_part('epoch', tick_schedules.now - s.next_run_at)::numeric / secs) + 1;
+            n_skip := greatest(n_due - keep, 0);
+            due := ARRAY(SELECT s.next_run_at + pg_catalog.make_interval(secs => ((n_skip + k) * secs)::double precision)
+                           FROM pg_catalog.generate_series(0, least(n_due - n_skip, keep) - 1) AS k);
+            nxt := s.next_run_at + pg_catalog.make_interval(secs => (n_due * secs)::double precision);
+        ELSE
+            -- Cron: walk the due periods, oldest first (at most cap of them per tick).
+            due := '{}';
+            p := s.next_run_at;
+            steps := 0;
+            WHILE p IS NOT NULL AND p <= tick_schedules.now AND steps < cap LOOP
+                due := due || p;
+                steps := steps + 1;
+                p := animus.schedule_next(s, p);
+            END LOOP;
+            nxt := p;     -- the first period not walked (still due when the cap stopped the walk)
+            n_due := pg_catalog.cardinality(due);
+            n_skip := greatest(n_due - keep, 0);
+            due := due[n_skip + 1 :];
+        END IF;
         IF NOT animus.schedule_creator_allowed(s.created_by, s.queue_name) THEN
             -- The creator lost its grant (or role): nothing is submitted; these periods are skipped.
             UPDATE animus.schedules x
-               SET next_run_at = nxt, skipped_count = x.skipped_count + pg_catalog.cardinality(due),
+               SET next_run_at = nxt, skipped_count = x.skipped_count + n_due,
                    last_error = pg_catalog.format('role %s may not submit to queue %L: %s period(s) skipped',
                                                   coalesce((SELECT r.rolname::text FROM pg_catalog.pg_roles r WHERE r.oid = s.created_by), 'OID ' || s.created_by),
-                                                  s.queue_name, pg_catalog.cardinality(due)),
+                                                  s.queue_name, n_due),
                    last_error_at = tick_schedules.now, updated_at = pg_catalog.now()
              WHERE x.name = s.name;
             CONTINUE;
         END IF;
-        -- Which of them to submit: latest -> the last one (when the walk ended); all -> the most
-        -- recent max_catchup, oldest first, at most budget now.
-        keep := CASE WHEN s.catchup = 'latest' THEN 1 ELSE s.max_catchup END;
         IF nxt IS NOT NULL AND nxt <= tick_schedules.now THEN
-            -- The walk stopped at the cap: skip what is certainly older than the kept ones, go on next tick.
-            n_skip := greatest(pg_catalog.cardinality(due) - keep, 0);
+            -- The walk stopped at the cap: skip what is certainly older than the kept ones (all
+            -- but the last keep walked), go on with the rest on the next tick.
             UPDATE animus.schedules x
-               SET next_run_at = due[n_skip + 1], skipped_count = x.skipped_count + n_skip, updated_at = pg_catalog.now()
+               SET next_run_at = due[1], skipped_count = x.skipped_count + n_skip, updated_at = pg_catalog.now()
              WHERE x.name = s.name;
             CONTINUE;
         END IF;
-        n_skip := greatest(pg_catalog.cardinality(due) - keep, 0);
-        send := due[n_skip + 1 :];
+        send := due;
         cut := least(pg_catalog.cardinality(send), budget);
         ids := '{}';
         err := NULL;

@@ -14,10 +14,11 @@ from animus.errors import (AnimusError, ArgumentTypeError, ArgumentValueError, C
                            NonRetryable, NotDeployed, NotFound, PermissionDenied, WorkError,
                            QueueNotFound, WorkNotFound, WorkNotRunning, WorkAlreadyEnded,
                            StaleClaim, IllegalTransition, QueueExists, InvalidWorkArgument, MemoryNotFound,
-                           InvalidMemoryArgument, MemoryStateError, HandlerTimeout)
+                           InvalidMemoryArgument, MemoryStateError, HandlerTimeout, ScheduleNotFound,
+                           ScheduleExists, InvalidSchedule)
 from animus.results import (BM25Settings, HeartbeatResult, Memory, QueueStats,  # noqa: E402
                             SearchHit, SettleResult, StoreResult, SubmitResult, Submission,
-                            WorkDetails, WorkItem)
+                            WorkDetails, WorkItem, Schedule, ScheduleRun)
 from animus.embedding import Embedder, FunctionEmbedder  # noqa: E402
 from animus.client import Client, connect  # noqa: E402
 from animus.aio import AsyncClient, connect_async  # noqa: E402
@@ -29,6 +30,10 @@ def __getattr__(name: str):
         from animus import worker
 
         return getattr(worker, name)
+    if name == "Scheduler":
+        from animus import scheduler
+
+        return scheduler.Scheduler
     raise AttributeError(f"module 'animus' has no attribute {name!r}")
 
 
@@ -39,7 +44,8 @@ __all__ = [
     "InvalidArgument", "ArgumentTypeError", "ArgumentValueError", "HandlerTimeout", "InvalidState", "MemoryStoreError", "NonRetryable", "NotDeployed",
     "NotFound", "PermissionDenied", "WorkError", "QueueNotFound", "WorkNotFound", "WorkNotRunning",
     "WorkAlreadyEnded", "StaleClaim", "IllegalTransition", "QueueExists", "InvalidWorkArgument", "MemoryNotFound",
-    "InvalidMemoryArgument", "MemoryStateError",
+    "InvalidMemoryArgument", "MemoryStateError", "ScheduleNotFound", "ScheduleExists", "InvalidSchedule",
+    "Scheduler", "Schedule", "ScheduleRun",
     "SubmitResult", "WorkItem", "Submission", "WorkDetails", "HeartbeatResult", "SettleResult",
     "QueueStats", "StoreResult", "Memory", "SearchHit", "BM25Settings",
 ]

@@ -166,6 +166,19 @@ class InvalidWorkArgument(InvalidArgument, WorkError):
     """ZA107 (invalid queue name) and other bad input specific to the work queue."""
 
 
+class ScheduleNotFound(NotFound, WorkError):
+    """ZA136: no schedule has the given name (or it is on a queue the caller may not use)."""
+
+
+class ScheduleExists(WorkError):
+    """ZA135: create_schedule with the name of an existing schedule."""
+
+
+class InvalidSchedule(InvalidArgument, WorkError):
+    """ZA130-ZA134, ZA137-ZA140: a malformed cron expression, an unknown time zone, a bad
+    interval, policy or name (the message names the argument, and for cron the field and token)."""
+
+
 class MemoryNotFound(NotFound, MemoryStoreError):
     """ZA207: no memory has the given id."""
 
@@ -206,6 +219,9 @@ SQLSTATE_CLASSES: dict[str, type[AnimusError]] = {
     "ZA101": QueueNotFound, "ZA102": WorkNotFound, "ZA103": WorkNotRunning,
     "ZA104": WorkAlreadyEnded, "ZA105": IllegalTransition, "ZA106": QueueExists,
     "ZA107": InvalidWorkArgument, "ZA108": StaleClaim,
+    "ZA130": InvalidSchedule, "ZA131": InvalidSchedule, "ZA132": InvalidSchedule, "ZA133": InvalidSchedule,
+    "ZA134": InvalidSchedule, "ZA135": ScheduleExists, "ZA136": ScheduleNotFound, "ZA137": InvalidSchedule,
+    "ZA138": InvalidSchedule, "ZA139": InvalidSchedule, "ZA140": InvalidSchedule,
     "ZA200": DimensionMismatch, "ZA207": MemoryNotFound,
     "ZA209": MemoryStateError, "ZA210": MemoryStateError,
     "ZA320": InvalidArgument, "ZA321": InvalidArgument,   # namespace grants: no such role, bad namespace

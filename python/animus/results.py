@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Callable, ClassVar, Mapping, Sequence, TypeVar
 from uuid import UUID
 
 __all__ = ["SubmitResult", "WorkItem", "Submission", "WorkDetails", "HeartbeatResult",
-           "SettleResult", "QueueStats", "StoreResult", "Memory", "SearchHit", "BM25Settings", "Row"]
+           "SettleResult", "QueueStats", "StoreResult", "Memory", "SearchHit", "BM25Settings", "Schedule",
+           "ScheduleRun", "Row"]
 
 T = TypeVar("T", bound="Row")
 
@@ -219,6 +220,50 @@ class QueueStats(Row):
     oldest_msg_age_sec: int | None = None
     total_messages: int | None = None
     _aliases: ClassVar[dict[str, str]] = {"queue_name": "queue"}
+
+
+@dataclass(frozen=True)
+class Schedule(Row):
+    """``create_schedule`` / ``alter_schedule`` / ``list_schedules``: one schedule (docs/schedules.md).
+
+    ``cron`` or ``every`` says when it runs (``timezone`` for cron); ``next_run_at`` is the
+    earliest period not yet submitted (due when in the past); ``catchup`` (``latest``/``all``)
+    and ``max_catchup`` say what happens to periods missed during downtime."""
+
+    name: str | None = None
+    queue: str | None = None
+    work_type: str | None = None
+    cron: str | None = None
+    every: timedelta | None = None
+    start_at: datetime | None = None
+    timezone: str | None = None
+    params: dict[str, Any] | None = None
+    priority: int | None = None
+    max_attempts: int | None = None
+    period_key: str | None = None
+    catchup: str | None = None
+    max_catchup: int | None = None
+    paused: bool | None = None
+    next_run_at: datetime | None = None
+    last_period_at: datetime | None = None
+    last_work_id: UUID | None = None
+    submitted_count: int | None = None
+    skipped_count: int | None = None
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+    created_by: Any = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    _aliases: ClassVar[dict[str, str]] = {"queue_name": "queue"}
+
+
+@dataclass(frozen=True)
+class ScheduleRun(Row):
+    """``tick_schedules``: one submitted period: the schedule, the period instant, the item."""
+
+    schedule: str | None = None
+    period_at: datetime | None = None
+    work_id: UUID | None = None
 
 
 @dataclass(frozen=True)
