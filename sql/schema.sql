@@ -27,6 +27,68 @@ CREATE SCHEMA animus;
 COMMENT ON SCHEMA animus IS 'animus: work queue with structural dedup, semantic memory, telemetry context. Functions are executable only by the animus_* roles.';
 
 --
+-- Name: cron_spec; Type: TYPE; Schema: animus; Owner: -
+--
+
+CREATE TYPE animus.cron_spec AS (
+	minutes integer[],
+	hours integer[],
+	doms integer[],
+	months integer[],
+	dows integer[],
+	day_and boolean,
+	real_clock boolean
+);
+
+--
+-- Name: TYPE cron_spec; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON TYPE animus.cron_spec IS 'A parsed cron expression (animus.cron_parse): the matching values of each field, sorted, and two flags.';
+
+--
+-- Name: COLUMN cron_spec.minutes; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.cron_spec.minutes IS 'minutes 0-59 that match, ascending';
+
+--
+-- Name: COLUMN cron_spec.hours; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.cron_spec.hours IS 'hours 0-23 that match, ascending';
+
+--
+-- Name: COLUMN cron_spec.doms; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.cron_spec.doms IS 'days of the month 1-31 that match, ascending';
+
+--
+-- Name: COLUMN cron_spec.months; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.cron_spec.months IS 'months 1-12 that match, ascending';
+
+--
+-- Name: COLUMN cron_spec.dows; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.cron_spec.dows IS 'days of the week 0-6 (0 = Sunday; 7 in the expression is stored as 0) that match, ascending';
+
+--
+-- Name: COLUMN cron_spec.day_and; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.cron_spec.day_and IS 'true when the day-of-month or the day-of-week field starts with * (both must match); false: either matches (Vixie rule)';
+
+--
+-- Name: COLUMN cron_spec.real_clock; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.cron_spec.real_clock IS 'true when the minute or hour field starts with *: runs follow the real clock across DST changes; false: once per local date-time';
+
+--
 -- Name: work_submission; Type: TYPE; Schema: animus; Owner: -
 --
 
@@ -42,6 +104,291 @@ CREATE TYPE animus.work_submission AS (
 --
 
 COMMENT ON TYPE animus.work_submission IS 'Result of animus.submit_work: the submission''s id, created | merged | replaced, the canonical item, its pgmq message.';
+
+SET default_tablespace = '';
+
+SET default_table_access_method = heap;
+
+--
+-- Name: schedules; Type: TABLE; Schema: animus; Owner: -
+--
+
+CREATE TABLE animus.schedules (
+    name text NOT NULL,
+    cron text,
+    cron_spec animus.cron_spec,
+    every interval,
+    start_at timestamp with time zone,
+    timezone text DEFAULT 'UTC'::text NOT NULL,
+    work_type text NOT NULL,
+    params jsonb DEFAULT '{}'::jsonb NOT NULL,
+    queue_name text NOT NULL,
+    priority integer DEFAULT 0 NOT NULL,
+    max_attempts integer DEFAULT 5 NOT NULL,
+    period_key text,
+    catchup text DEFAULT 'latest'::text NOT NULL,
+    max_catchup integer DEFAULT 100 NOT NULL,
+    paused boolean DEFAULT false NOT NULL,
+    next_run_at timestamp with time zone,
+    last_period_at timestamp with time zone,
+    last_work_id uuid,
+    submitted_count bigint DEFAULT 0 NOT NULL,
+    skipped_count bigint DEFAULT 0 NOT NULL,
+    last_error text,
+    last_error_at timestamp with time zone,
+    created_by oid NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT schedules_catchup_check CHECK ((catchup = ANY (ARRAY['latest'::text, 'all'::text]))),
+    CONSTRAINT schedules_check CHECK (((cron IS NULL) <> (every IS NULL))),
+    CONSTRAINT schedules_check1 CHECK (((cron IS NULL) = (cron_spec IS NULL))),
+    CONSTRAINT schedules_check2 CHECK (((every IS NULL) = (start_at IS NULL))),
+    CONSTRAINT schedules_every_check CHECK ((every >= '00:00:01'::interval)),
+    CONSTRAINT schedules_max_attempts_check CHECK (((max_attempts >= 1) AND (max_attempts <= 1000))),
+    CONSTRAINT schedules_max_catchup_check CHECK (((max_catchup >= 1) AND (max_catchup <= 10000))),
+    CONSTRAINT schedules_name_check CHECK ((name ~ '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$'::text)),
+    CONSTRAINT schedules_params_check CHECK ((jsonb_typeof(params) = 'object'::text)),
+    CONSTRAINT schedules_period_key_check CHECK ((period_key <> ''::text)),
+    CONSTRAINT schedules_priority_check CHECK (((priority >= '-1000'::integer) AND (priority <= 1000)))
+);
+
+--
+-- Name: TABLE schedules; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON TABLE animus.schedules IS 'Recurring work: each period of a cron expression or fixed interval is submitted once by animus.tick_schedules. Managed with animus.create_schedule / alter_schedule / pause_schedule / resume_schedule / drop_schedule; readable by animus_admin.';
+
+--
+-- Name: COLUMN schedules.name; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.schedules.name IS 'the schedule''s name (1-100 of [A-Za-z0-9_.:-]); its items have source ''schedule:<name>''';
+
+--
+-- Name: COLUMN schedules.cron; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.schedules.cron IS '5-field cron expression or @macro as given (NULL for an interval schedule)';
+
+--
+-- Name: COLUMN schedules.cron_spec; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.schedules.cron_spec IS 'cron parsed once at create time (animus.cron_parse); NULL for an interval schedule';
+
+--
+-- Name: COLUMN schedules.every; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.schedules.every IS 'fixed period of an interval schedule (>= 1 second, days are 24 hours, no months); NULL for a cron schedule';
+
+--
+-- Name: COLUMN schedules.start_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.schedules.start_at IS 'first period of an interval schedule (periods are start_at + k * every); NULL for a cron schedule';
+
+--
+-- Name: COLUMN schedules.timezone; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.schedules.timezone IS 'IANA time zone the cron expression is evaluated in (canonical name of pg_timezone_names)';
+
+--
+-- Name: COLUMN schedules.work_type; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.schedules.work_type IS 'work_type of the submitted items';
+
+--
+-- Name: COLUMN schedules.params; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.schedules.params IS 'params of the submitted items (a JSON object)';
+
+--
+-- Name: COLUMN schedules.queue_name; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.schedules.queue_name IS 'queue the items are submitted to (dropping the queue drops its schedules)';
+
+--
+-- Name: COLUMN schedules.priority; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.schedules.priority IS 'priority of the submitted items (-1000..1000)';
+
+--
+-- Name: COLUMN schedules.max_attempts; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.schedules.max_attempts IS 'max_attempts of the submitted items (1..1000)';
+
+--
+-- Name: COLUMN schedules.period_key; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.schedules.period_key IS 'when set, the period instant (ISO 8601, UTC) is added to the params of each item under this key';
+
+--
+-- Name: COLUMN schedules.catchup; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.schedules.catchup IS 'missed periods after downtime: ''latest'' submits only the most recent (the others are counted in skipped_count), ''all'' every one, oldest first';
+
+--
+-- Name: COLUMN schedules.max_catchup; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.schedules.max_catchup IS 'with catchup ''all'': at most this many of the most recent due periods are submitted; older ones are skipped and counted';
+
+--
+-- Name: COLUMN schedules.paused; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.schedules.paused IS 'true: not ticked; resume_schedule continues with the first period after the resume';
+
+--
+-- Name: COLUMN schedules.next_run_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.schedules.next_run_at IS 'the earliest period not yet submitted or skipped: due when <= now';
+
+--
+-- Name: COLUMN schedules.last_period_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.schedules.last_period_at IS 'the last period submitted (NULL before the first)';
+
+--
+-- Name: COLUMN schedules.last_work_id; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.schedules.last_work_id IS 'work_id of the item submitted for last_period_at';
+
+--
+-- Name: COLUMN schedules.submitted_count; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.schedules.submitted_count IS 'periods submitted since creation';
+
+--
+-- Name: COLUMN schedules.skipped_count; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.schedules.skipped_count IS 'periods not submitted: passed over by catchup ''latest'' or max_catchup, or while the creator lacked a grant on the queue';
+
+--
+-- Name: COLUMN schedules.last_error; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.schedules.last_error IS 'why the last tick did not submit this schedule''s due periods (NULL after a successful submit)';
+
+--
+-- Name: COLUMN schedules.last_error_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.schedules.last_error_at IS 'when last_error was recorded';
+
+--
+-- Name: COLUMN schedules.created_by; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.schedules.created_by IS 'pg_roles.oid of the creating role (animus.work_caller()): ticks submit only while it may use the queue';
+
+--
+-- Name: COLUMN schedules.created_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.schedules.created_at IS 'when the schedule was created';
+
+--
+-- Name: COLUMN schedules.updated_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.schedules.updated_at IS 'when the schedule was last changed by a call (create, alter, pause, resume) or a tick';
+
+--
+-- Name: alter_schedule(text, text, interval, timestamp with time zone, text, text, jsonb, text, text, integer, integer, integer, text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.alter_schedule(name text DEFAULT NULL::text, cron text DEFAULT NULL::text, every interval DEFAULT NULL::interval, start_at timestamp with time zone DEFAULT NULL::timestamp with time zone, timezone text DEFAULT NULL::text, work_type text DEFAULT NULL::text, params jsonb DEFAULT NULL::jsonb, queue text DEFAULT NULL::text, catchup text DEFAULT NULL::text, max_catchup integer DEFAULT NULL::integer, priority integer DEFAULT NULL::integer, max_attempts integer DEFAULT NULL::integer, period_key text DEFAULT NULL::text) RETURNS animus.schedules
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    s       animus.schedules;
+    retime  boolean := false;
+BEGIN
+    s := animus.schedule_lock(alter_schedule.name);
+    IF alter_schedule.cron IS NOT NULL AND alter_schedule.every IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA133', MESSAGE = 'arguments cron and every: pass at most one of them',
+            HINT = 'cron turns the schedule into a cron schedule, every into an interval schedule.';
+    END IF;
+    PERFORM animus.schedule_check_args(alter_schedule.work_type, alter_schedule.params, alter_schedule.priority, alter_schedule.max_attempts,
+        alter_schedule.catchup, alter_schedule.max_catchup, alter_schedule.every, nullif(alter_schedule.period_key, ''));
+    IF alter_schedule.timezone IS NOT NULL THEN
+        s.timezone := animus.schedule_check_timezone(alter_schedule.timezone);
+        retime := true;
+    END IF;
+    IF alter_schedule.queue IS NOT NULL AND alter_schedule.queue <> s.queue_name THEN
+        IF NOT animus.work_queue_allowed(alter_schedule.queue) THEN
+            PERFORM animus.work_raise_not_granted(alter_schedule.queue);
+        END IF;
+        IF NOT EXISTS (SELECT 1 FROM animus.queues q WHERE q.queue_name = alter_schedule.queue) THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', alter_schedule.queue),
+                HINT = 'Pass an existing queue, or create it with animus.create_queue.';
+        END IF;
+        s.queue_name := alter_schedule.queue;
+    END IF;
+    IF alter_schedule.cron IS NOT NULL THEN
+        s.cron_spec := animus.cron_parse(alter_schedule.cron);
+        s.cron := alter_schedule.cron;
+        s.every := NULL;
+        s.start_at := NULL;
+        retime := true;
+    END IF;
+    IF alter_schedule.every IS NOT NULL THEN
+        s.every := alter_schedule.every;
+        s.start_at := coalesce(alter_schedule.start_at, s.start_at, pg_catalog.now());
+        s.cron := NULL;
+        s.cron_spec := NULL;
+        retime := true;
+    ELSIF alter_schedule.start_at IS NOT NULL THEN
+        IF s.every IS NULL THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA133', MESSAGE = 'argument start_at applies only to interval schedules (every)',
+                HINT = 'Leave start_at out for a cron schedule.';
+        END IF;
+        s.start_at := alter_schedule.start_at;
+        retime := true;
+    END IF;
+    IF retime THEN
+        -- A new timing starts afresh: its first period after now.
+        s.next_run_at := animus.schedule_next(s, pg_catalog.now() - CASE WHEN s.every IS NULL THEN interval '0' ELSE interval '1 microsecond' END);
+        IF s.next_run_at IS NULL THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA139', MESSAGE = pg_catalog.format('argument cron: %L has no run within 50 years', pg_catalog.left(s.cron, 100)),
+                HINT = 'Check the day-of-month and weekday against the months.';
+        END IF;
+    END IF;
+    UPDATE animus.schedules x
+       SET cron = s.cron, cron_spec = s.cron_spec, every = s.every, start_at = s.start_at, timezone = s.timezone,
+           queue_name = s.queue_name, next_run_at = s.next_run_at,
+           work_type = coalesce(alter_schedule.work_type, x.work_type), params = coalesce(alter_schedule.params, x.params),
+           catchup = coalesce(alter_schedule.catchup, x.catchup), max_catchup = coalesce(alter_schedule.max_catchup, x.max_catchup),
+           priority = coalesce(alter_schedule.priority, x.priority), max_attempts = coalesce(alter_schedule.max_attempts, x.max_attempts),
+           period_key = CASE WHEN alter_schedule.period_key IS NULL THEN x.period_key ELSE nullif(alter_schedule.period_key, '') END,
+           updated_at = pg_catalog.now()
+     WHERE x.name = s.name
+    RETURNING x.* INTO s;
+    RETURN s;
+END;
+$$;
+
+--
+-- Name: FUNCTION alter_schedule(name text, cron text, every interval, start_at timestamp with time zone, timezone text, work_type text, params jsonb, queue text, catchup text, max_catchup integer, priority integer, max_attempts integer, period_key text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.alter_schedule(name text, cron text, every interval, start_at timestamp with time zone, timezone text, work_type text, params jsonb, queue text, catchup text, max_catchup integer, priority integer, max_attempts integer, period_key text) IS 'Changes the given settings of schedule `name` (NULL = unchanged; period_key '''' removes it). A new cron, every, start_at or timezone restarts the timing: next_run_at becomes the first period after now (due periods not yet submitted are dropped). The creator (whose authority ticks use) stays. Only on schedules of queues granted to the caller (and a new queue must be granted too). Returns the row. Raises ZA001 (name NULL/empty), ZA136 (no such schedule), ZA133 (cron and every both, start_at on a cron schedule), ZA130 / ZA131 / ZA139, ZA132, ZA134, ZA137, ZA138, ZA002, ZA003, ZA109, ZA101 as create_schedule.';
 
 --
 -- Name: archive_work(text, bigint); Type: FUNCTION; Schema: animus; Owner: -
@@ -261,10 +608,6 @@ $$;
 
 COMMENT ON FUNCTION animus.complete_work(work_id uuid, outcome jsonb, attempt integer) IS 'Completes a running work item: state completed, outcome and duration_ms stored, its pgmq message archived; its merged duplicates resolve with it (get_work shows their canonical state), and a replace-mode follow-up waiting for it becomes visible. Returns true. Claim fencing: with attempt (the attempts read_work returned) the item must still be at that attempt. Only items of queues the caller has a grant on. Raises ZA001 (work_id NULL), ZA102 (unknown work item, or one in a queue the caller may not use), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued, not running), ZA104 (already ended: a stale second completion, or cancelled meanwhile, or a merged duplicate).';
 
-SET default_tablespace = '';
-
-SET default_table_access_method = heap;
-
 --
 -- Name: queues; Type: TABLE; Schema: animus; Owner: -
 --
@@ -446,6 +789,487 @@ $_$;
 COMMENT ON FUNCTION animus.create_queue(queue text, backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify boolean, notify_throttle interval, if_not_exists boolean) IS 'Creates work queue `queue` (a pgmq queue of the same name plus a priority index on its table) with its retry backoff (delay = min(backoff_cap, backoff_base * backoff_factor^(attempt-1)) * (1 +/- backoff_jitter)) and worker wake-up settings (NOTIFY animus_work, at most once per notify_throttle). Returns true when created, false when it existed and if_not_exists. Who may use the queue: animus.grant_queue (the group roles hold ''*'' until an admin revokes it). Raises ZA001 (queue or a setting NULL/empty, each named), ZA107 (invalid name), ZA002 (a setting out of range, named: backoff_base, backoff_cap, notify_throttle >= 0; backoff_factor >= 1; 0 <= backoff_jitter < 1), ZA106 (exists).';
 
 --
+-- Name: create_schedule(text, text, text, jsonb, text, text, interval, timestamp with time zone, text, integer, integer, integer, text, boolean); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.create_schedule(name text DEFAULT NULL::text, cron text DEFAULT NULL::text, work_type text DEFAULT NULL::text, params jsonb DEFAULT '{}'::jsonb, queue text DEFAULT 'work'::text, timezone text DEFAULT 'UTC'::text, every interval DEFAULT NULL::interval, start_at timestamp with time zone DEFAULT NULL::timestamp with time zone, catchup text DEFAULT 'latest'::text, max_catchup integer DEFAULT 100, priority integer DEFAULT 0, max_attempts integer DEFAULT 5, period_key text DEFAULT NULL::text, paused boolean DEFAULT false) RETURNS animus.schedules
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $_$
+DECLARE
+    s  animus.schedules;
+    tz text;
+BEGIN
+    IF create_schedule.name IS NULL OR create_schedule.name = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument name must not be NULL or empty',
+            HINT = 'Name the schedule, e.g. name => ''daily_digest''.';
+    END IF;
+    IF create_schedule.name !~ '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA140', MESSAGE = 'argument name must be 1-100 characters of letters, digits and _ . : - starting with a letter or digit',
+            DETAIL = pg_catalog.format('name = %L', pg_catalog.left(create_schedule.name, 100)),
+            HINT = 'Use a name such as ''daily_digest'' or ''tenant-a:report''.';
+    END IF;
+    IF create_schedule.work_type IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_type must not be NULL',
+            HINT = 'Pass the kind of work the schedule submits, e.g. work_type => ''digest''.';
+    END IF;
+    IF create_schedule.queue IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL',
+            HINT = 'Pass an existing queue, or leave queue out for the default ''work''.';
+    END IF;
+    IF (create_schedule.cron IS NULL) = (create_schedule.every IS NULL) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA133', MESSAGE = 'arguments cron and every: pass exactly one of them',
+            DETAIL = CASE WHEN create_schedule.cron IS NULL THEN 'neither was given' ELSE 'both were given' END,
+            HINT = 'Pass cron => ''*/15 * * * *'' or every => ''15 minutes''.';
+    END IF;
+    IF create_schedule.every IS NULL AND create_schedule.start_at IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA133', MESSAGE = 'argument start_at applies only to interval schedules (every)',
+            HINT = 'Leave start_at out for a cron schedule; its runs follow the expression.';
+    END IF;
+    PERFORM animus.schedule_check_args(create_schedule.work_type, coalesce(create_schedule.params, '{}'),
+        coalesce(create_schedule.priority, 0), coalesce(create_schedule.max_attempts, 5),
+        coalesce(create_schedule.catchup, 'latest'), coalesce(create_schedule.max_catchup, 100),
+        create_schedule.every, create_schedule.period_key);
+    IF create_schedule.priority IS NULL OR create_schedule.max_attempts IS NULL OR create_schedule.catchup IS NULL
+       OR create_schedule.max_catchup IS NULL OR create_schedule.paused IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'arguments priority, max_attempts, catchup, max_catchup and paused must not be NULL',
+            HINT = 'Leave an argument out for its default.';
+    END IF;
+    tz := animus.schedule_check_timezone(create_schedule.timezone);
+    IF NOT animus.work_queue_allowed(create_schedule.queue) THEN
+        PERFORM animus.work_raise_not_granted(create_schedule.queue);
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM animus.queues q WHERE q.queue_name = create_schedule.queue) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', create_schedule.queue),
+            HINT = 'Pass an existing queue (default ''work''), or create it with animus.create_queue.';
+    END IF;
+    s.name := create_schedule.name;
+    s.timezone := tz;
+    IF create_schedule.cron IS NOT NULL THEN
+        s.cron := create_schedule.cron;
+        s.cron_spec := animus.cron_parse(create_schedule.cron);
+    ELSE
+        s.every := create_schedule.every;
+        s.start_at := coalesce(create_schedule.start_at, pg_catalog.now());
+        IF NOT pg_catalog.isfinite(s.start_at) THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument start_at must be finite', HINT = 'Pass a time, or leave it out for now().';
+        END IF;
+    END IF;
+    -- The first period: a cron schedule's first run after now; an interval schedule's first
+    -- period at or after now (start_at itself when it is now or later).
+    s.next_run_at := animus.schedule_next(s, pg_catalog.now() - CASE WHEN s.every IS NULL THEN interval '0' ELSE interval '1 microsecond' END);
+    IF s.next_run_at IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA139', MESSAGE = pg_catalog.format('argument cron: %L has no run within 50 years', pg_catalog.left(create_schedule.cron, 100)),
+            HINT = 'Check the day-of-month and weekday against the months.';
+    END IF;
+    INSERT INTO animus.schedules AS x (name, cron, cron_spec, every, start_at, timezone, work_type, params, queue_name, priority,
+                                       max_attempts, period_key, catchup, max_catchup, paused, next_run_at, created_by)
+    VALUES (s.name, s.cron, s.cron_spec, s.every, s.start_at, s.timezone, create_schedule.work_type, coalesce(create_schedule.params, '{}'),
+            create_schedule.queue, create_schedule.priority, create_schedule.max_attempts, create_schedule.period_key,
+            create_schedule.catchup, create_schedule.max_catchup, create_schedule.paused, s.next_run_at,
+            (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = animus.work_caller()))
+    ON CONFLICT ON CONSTRAINT schedules_pkey DO NOTHING
+    RETURNING x.* INTO s;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA135', MESSAGE = pg_catalog.format('argument name: a schedule named %L exists', create_schedule.name),
+            HINT = 'Choose another name, change it with animus.alter_schedule, or drop it first.';
+    END IF;
+    RETURN s;
+END;
+$_$;
+
+--
+-- Name: FUNCTION create_schedule(name text, cron text, work_type text, params jsonb, queue text, timezone text, every interval, start_at timestamp with time zone, catchup text, max_catchup integer, priority integer, max_attempts integer, period_key text, paused boolean); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.create_schedule(name text, cron text, work_type text, params jsonb, queue text, timezone text, every interval, start_at timestamp with time zone, catchup text, max_catchup integer, priority integer, max_attempts integer, period_key text, paused boolean) IS 'Creates schedule `name` submitting work_type with params to queue once per period: of cron (5 fields or @macro, evaluated in IANA zone timezone, DST as Debian cron) or of every (a fixed duration; periods start_at + k * every, start_at default now()). catchup: after downtime ''latest'' submits only the most recent missed period, ''all'' every one oldest first (at most the max_catchup most recent). period_key adds the period instant to params. The ticks (animus.tick_schedules) submit with the authority of the creating role: only while it may submit to the queue. Producers and admins, on queues granted to them. Returns the new row. Raises ZA001 (name, work_type, queue NULL; blank work_type; bad period_key), ZA140 (bad name), ZA133 (both or neither of cron and every, start_at with cron), ZA130 / ZA131 / ZA139 (bad cron), ZA132 (unknown time zone), ZA134 (bad every), ZA137 (catchup), ZA138 (max_catchup not 1-10000), ZA002 (priority, max_attempts), ZA003 (params not an object), ZA109 (no grant on the queue), ZA101 (unknown queue), ZA135 (name taken).';
+
+--
+-- Name: cron_next(animus.cron_spec, text, timestamp with time zone); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.cron_next(spec animus.cron_spec, tz text, after timestamp with time zone) RETURNS timestamp with time zone
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    la     timestamp := after AT TIME ZONE tz;
+    c      timestamp := pg_catalog.date_trunc('minute', after AT TIME ZONE tz) + interval '1 minute';
+    l      timestamp;
+    inst   timestamptz[];
+    t      timestamptz;
+    best   timestamptz;
+    tr     timestamptz;
+    u      timestamptz;
+    guard  integer := 0;
+BEGIN
+    LOOP
+        guard := guard + 1;
+        IF guard > 10000 THEN
+            RETURN NULL;
+        END IF;
+        l := animus.cron_next_local(spec, c);
+        IF l IS NULL THEN
+            best := NULL;
+            EXIT;
+        END IF;
+        inst := animus.tz_instants(tz, l);
+        IF pg_catalog.cardinality(inst) = 0 THEN
+            IF spec.real_clock THEN
+                c := l + interval '1 minute';          -- real clock: a local time that does not exist never comes
+                CONTINUE;
+            END IF;
+            -- wall clock: a local time in a gap runs when the gap ends
+            u := l AT TIME ZONE 'UTC';
+            t := animus.tz_transition(tz, u - greatest(animus.tz_offset(tz, u - interval '1 day'), animus.tz_offset(tz, u + interval '1 day')),
+                                      u - least(animus.tz_offset(tz, u - interval '1 day'), animus.tz_offset(tz, u + interval '1 day')));
+        ELSIF spec.real_clock THEN
+            SELECT min(x) INTO t FROM pg_catalog.unnest(inst) AS x WHERE x > after;
+            IF t IS NULL THEN
+                c := l + interval '1 minute';
+                CONTINUE;
+            END IF;
+        ELSE
+            t := inst[1];                               -- wall clock: a repeated local time runs at its first occurrence
+        END IF;
+        IF t > after THEN
+            best := t;
+            EXIT;
+        END IF;
+        c := l + interval '1 minute';
+    END LOOP;
+    IF spec.real_clock THEN
+        -- after lies in the first pass of a repeated hour: the second pass may come first.
+        inst := animus.tz_instants(tz, la);
+        IF pg_catalog.cardinality(inst) = 2 AND after < inst[2] THEN
+            tr := animus.tz_transition(tz, after, inst[2]);
+            l := animus.cron_next_local(spec, tr AT TIME ZONE tz);
+            IF l IS NOT NULL THEN
+                SELECT min(x) INTO t FROM pg_catalog.unnest(animus.tz_instants(tz, l)) AS x WHERE x >= tr;
+                IF t IS NOT NULL AND t > after AND (best IS NULL OR t < best) THEN
+                    best := t;
+                END IF;
+            END IF;
+        END IF;
+    END IF;
+    RETURN best;
+END;
+$$;
+
+--
+-- Name: FUNCTION cron_next(spec animus.cron_spec, tz text, after timestamp with time zone); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.cron_next(spec animus.cron_spec, tz text, after timestamp with time zone) IS 'Internal: the first run of spec in IANA zone tz strictly after `after` (NULL when none within 50 years). Real-clock specs (minute or hour field starting with *) run at every instant whose local time matches; wall-clock specs once per matching local date-time (a repeated one at its first occurrence, one in a spring-forward gap when the gap ends), as Debian cron and cronsim. Raises nothing.';
+
+--
+-- Name: cron_next_local(animus.cron_spec, timestamp without time zone); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.cron_next_local(spec animus.cron_spec, c timestamp without time zone) RETURNS timestamp without time zone
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    y      integer := pg_catalog.date_part('year', c)::integer;
+    mo     integer := pg_catalog.date_part('month', c)::integer;
+    d      integer := pg_catalog.date_part('day', c)::integer;
+    h      integer := pg_catalog.date_part('hour', c)::integer;
+    mi     integer := pg_catalog.date_part('minute', c)::integer + CASE WHEN pg_catalog.date_part('second', c) > 0 THEN 1 ELSE 0 END;
+    y0     integer := y;
+    dim    integer;
+    dow1   integer;
+    nd     integer;
+    nh     integer;
+    nm     integer;
+    dom_ok boolean;
+    dow_ok boolean;
+    all_doms constant boolean := pg_catalog.cardinality(spec.doms) = 31;
+    all_dows constant boolean := pg_catalog.cardinality(spec.dows) = 7;
+BEGIN
+    IF mi = 60 THEN mi := 0; h := h + 1; END IF;
+    IF h = 24 THEN h := 0; d := d + 1; END IF;
+    LOOP
+        IF y > y0 + 50 THEN
+            RETURN NULL;
+        END IF;
+        -- month
+        IF NOT mo = ANY (spec.months) THEN
+            SELECT min(m) INTO nm FROM pg_catalog.unnest(spec.months) AS m WHERE m > mo;
+            IF nm IS NULL THEN
+                y := y + 1; mo := spec.months[1];
+            ELSE
+                mo := nm;
+            END IF;
+            d := 1; h := 0; mi := 0;
+        END IF;
+        dim := pg_catalog.date_part('day', pg_catalog.make_date(y, mo, 1) + interval '1 month' - interval '1 day')::integer;
+        -- day: the first matching day >= d in this month
+        nd := NULL;
+        dow1 := pg_catalog.date_part('dow', pg_catalog.make_date(y, mo, 1))::integer;
+        WHILE d <= dim LOOP
+            dom_ok := all_doms OR d = ANY (spec.doms);
+            dow_ok := all_dows OR ((dow1 + d - 1) % 7) = ANY (spec.dows);
+            IF (spec.day_and AND dom_ok AND dow_ok) OR (NOT spec.day_and AND (dom_ok OR dow_ok)) THEN
+                nd := d;
+                EXIT;
+            END IF;
+            d := d + 1; h := 0; mi := 0;
+        END LOOP;
+        IF nd IS NULL THEN
+            mo := mo + 1; d := 1; h := 0; mi := 0;
+            IF mo > 12 THEN mo := 1; y := y + 1; END IF;
+            CONTINUE;
+        END IF;
+        -- hour
+        SELECT min(x) INTO nh FROM pg_catalog.unnest(spec.hours) AS x WHERE x >= h;
+        IF nh IS NULL THEN
+            d := d + 1; h := 0; mi := 0;
+            IF d > dim THEN
+                d := 1; mo := mo + 1;
+                IF mo > 12 THEN mo := 1; y := y + 1; END IF;
+            END IF;
+            CONTINUE;
+        END IF;
+        IF nh > h THEN h := nh; mi := 0; END IF;
+        -- minute
+        SELECT min(x) INTO nm FROM pg_catalog.unnest(spec.minutes) AS x WHERE x >= mi;
+        IF nm IS NULL THEN
+            h := h + 1; mi := 0;
+            IF h = 24 THEN
+                h := 0; d := d + 1;
+                IF d > dim THEN
+                    d := 1; mo := mo + 1;
+                    IF mo > 12 THEN mo := 1; y := y + 1; END IF;
+                END IF;
+            END IF;
+            CONTINUE;
+        END IF;
+        RETURN pg_catalog.make_timestamp(y, mo, d, h, nm, 0);
+    END LOOP;
+END;
+$$;
+
+--
+-- Name: FUNCTION cron_next_local(spec animus.cron_spec, c timestamp without time zone); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.cron_next_local(spec animus.cron_spec, c timestamp without time zone) IS 'Internal: the first wall-clock date-time >= c (rounded up to the minute) that spec matches; NULL when none within 50 years. Walks months, days, hours and minutes of the spec''s arrays. Raises nothing.';
+
+--
+-- Name: cron_next_runs(text, integer, timestamp with time zone, text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.cron_next_runs(cron text DEFAULT NULL::text, count integer DEFAULT 5, after timestamp with time zone DEFAULT now(), timezone text DEFAULT 'UTC'::text) RETURNS TABLE(run_at timestamp with time zone)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    spec animus.cron_spec := animus.cron_parse(cron_next_runs.cron);
+    tz   text := animus.schedule_check_timezone(cron_next_runs.timezone);
+    t    timestamptz := cron_next_runs.after;
+    i    integer := 0;
+BEGIN
+    IF cron_next_runs.count IS NULL OR cron_next_runs.count NOT BETWEEN 1 AND 1000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA138', MESSAGE = 'argument count must be between 1 and 1000',
+            DETAIL = pg_catalog.format('count = %s', coalesce(cron_next_runs.count::text, 'NULL')),
+            HINT = 'Ask for at most 1000 runs; call again with after => the last one for more.';
+    END IF;
+    IF t IS NULL OR NOT pg_catalog.isfinite(t) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument after must be a finite timestamp',
+            HINT = 'Pass after => now() or another instant.';
+    END IF;
+    WHILE i < cron_next_runs.count LOOP
+        t := animus.cron_next(spec, tz, t);
+        EXIT WHEN t IS NULL;
+        run_at := t;
+        RETURN NEXT;
+        i := i + 1;
+    END LOOP;
+END;
+$$;
+
+--
+-- Name: FUNCTION cron_next_runs(cron text, count integer, after timestamp with time zone, timezone text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.cron_next_runs(cron text, count integer, after timestamp with time zone, timezone text) IS 'Tries a cron expression: its next `count` runs (1-1000) strictly after `after`, evaluated in IANA zone `timezone` (DST as Debian cron: see animus.cron_next). Fewer rows when the expression has no run within 50 years. Raises ZA001 (cron or timezone NULL/empty, after not finite), ZA130, ZA131, ZA139 (bad cron), ZA132 (unknown time zone), ZA138 (count out of range).';
+
+--
+-- Name: cron_parse(text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.cron_parse(cron text DEFAULT NULL::text) RETURNS animus.cron_spec
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    expr    text;
+    f       text[];
+    s       animus.cron_spec;
+    dim     constant integer[] := ARRAY[31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+BEGIN
+    IF cron IS NULL OR animus.work_is_blank(cron) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument cron must not be NULL, empty or only white space',
+            HINT = 'Pass 5 fields, e.g. cron => ''*/15 * * * *'', or a macro such as ''@daily''.';
+    END IF;
+    IF pg_catalog.octet_length(cron) > 1000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA130', MESSAGE = 'argument cron is longer than 1000 bytes',
+            HINT = 'Use ranges and steps instead of long lists.';
+    END IF;
+    expr := pg_catalog.btrim(cron, E' \t\n\r\f\x0b');
+    IF pg_catalog.left(expr, 1) = '@' THEN
+        expr := CASE pg_catalog.lower(expr)
+                    WHEN '@yearly' THEN '0 0 1 1 *' WHEN '@annually' THEN '0 0 1 1 *'
+                    WHEN '@monthly' THEN '0 0 1 * *' WHEN '@weekly' THEN '0 0 * * 0'
+                    WHEN '@daily' THEN '0 0 * * *' WHEN '@midnight' THEN '0 0 * * *'
+                    WHEN '@hourly' THEN '0 * * * *' END;
+        IF expr IS NULL THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA130',
+                MESSAGE = pg_catalog.format('argument cron: unknown macro %L', pg_catalog.left(cron, 30)),
+                HINT = 'Macros: @yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly (@reboot has no meaning here).';
+        END IF;
+    END IF;
+    f := pg_catalog.regexp_split_to_array(expr, E'[ \t\n\r\f\x0b]+');
+    IF pg_catalog.cardinality(f) <> 5 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA130',
+            MESSAGE = pg_catalog.format('argument cron: %s fields, expected 5 (minute hour day-of-month month day-of-week)', pg_catalog.cardinality(f)),
+            DETAIL = pg_catalog.format('cron = %L', pg_catalog.left(cron, 100)),
+            HINT = 'Use 5 fields, e.g. ''30 9 * * MON-FRI''; seconds and years are not supported.';
+    END IF;
+    s.minutes := animus.cron_parse_field(1, f[1]);
+    s.hours := animus.cron_parse_field(2, f[2]);
+    s.doms := animus.cron_parse_field(3, f[3]);
+    s.months := animus.cron_parse_field(4, f[4]);
+    s.dows := ARRAY(SELECT DISTINCT x % 7 FROM pg_catalog.unnest(animus.cron_parse_field(5, f[5])) AS x ORDER BY 1);
+    s.day_and := pg_catalog.left(f[3], 1) = '*' OR pg_catalog.left(f[5], 1) = '*';
+    s.real_clock := pg_catalog.left(f[1], 1) = '*' OR pg_catalog.left(f[2], 1) = '*';
+    IF s.day_and AND s.doms[1] > (SELECT max(dim[m]) FROM pg_catalog.unnest(s.months) AS m) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA139',
+            MESSAGE = pg_catalog.format('argument cron: day-of-month %s does not occur in the months of %L', s.doms[1], pg_catalog.left(cron, 60)),
+            HINT = 'Check the day-of-month against the months (e.g. 30 February never comes).';
+    END IF;
+    RETURN s;
+END;
+$$;
+
+--
+-- Name: FUNCTION cron_parse(cron text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.cron_parse(cron text) IS 'Internal: parses a standard 5-field cron expression (minute hour day-of-month month day-of-week; *, lists, ranges, steps, JAN-DEC, SUN-SAT, 0 and 7 = Sunday) or a macro (@yearly @annually @monthly @weekly @daily @midnight @hourly) into animus.cron_spec. Raises ZA001 (NULL or blank), ZA130 (malformed: message names the field and the token), ZA131 (value out of range, reversed range, step 0), ZA139 (a day-of-month no chosen month has).';
+
+--
+-- Name: cron_parse_field(integer, text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.cron_parse_field(field_no integer, token text) RETURNS integer[]
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $_$
+DECLARE
+    names   constant text[] := ARRAY['minute', 'hour', 'day-of-month', 'month', 'day-of-week'];
+    lo      integer := (ARRAY[0, 0, 1, 1, 0])[field_no];
+    hi      integer := (ARRAY[59, 23, 31, 12, 7])[field_no];
+    fname   text := names[field_no];
+    term    text;
+    base    text;
+    step_t  text;
+    step    integer;
+    a       integer;
+    b       integer;
+    vals    integer[];
+    result  integer[] := '{}';
+    parts   text[];
+    tok     text;
+    v       integer;
+    i       integer;
+BEGIN
+    FOREACH term IN ARRAY pg_catalog.string_to_array(token, ',') LOOP
+        IF term = '' THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA130',
+                MESSAGE = pg_catalog.format('argument cron: field %s: empty element in list %L', fname, pg_catalog.left(token, 60)),
+                HINT = 'Separate values with single commas, e.g. 1,15,30.';
+        END IF;
+        step := NULL;
+        base := term;
+        IF pg_catalog.strpos(term, '/') > 0 THEN
+            base := pg_catalog.split_part(term, '/', 1);
+            step_t := pg_catalog.substr(term, pg_catalog.strpos(term, '/') + 1);
+            IF step_t !~ '^[0-9]+$' THEN
+                RAISE EXCEPTION USING ERRCODE = 'ZA130',
+                    MESSAGE = pg_catalog.format('argument cron: field %s: step %L in %L is not a number', fname, pg_catalog.left(step_t, 30), pg_catalog.left(term, 60)),
+                    HINT = 'Write a step as */15, 1-30/2 or 5/10.';
+            END IF;
+            -- Steps past the field's width select only the first value: cap to keep integers small.
+            step := CASE WHEN pg_catalog.length(pg_catalog.ltrim(step_t, '0')) > 3 THEN 1000 ELSE step_t::integer END;
+            IF step = 0 THEN
+                RAISE EXCEPTION USING ERRCODE = 'ZA131',
+                    MESSAGE = pg_catalog.format('argument cron: field %s: step 0 in %L', fname, pg_catalog.left(term, 60)),
+                    HINT = 'A step is at least 1.';
+            END IF;
+        END IF;
+        IF base = '*' THEN
+            a := lo; b := hi;
+        ELSE
+            IF pg_catalog.strpos(base, '-') > 0 THEN
+                parts := ARRAY[pg_catalog.split_part(base, '-', 1), pg_catalog.substr(base, pg_catalog.strpos(base, '-') + 1)];
+            ELSE
+                parts := ARRAY[base];
+            END IF;
+            vals := '{}';
+            FOREACH tok IN ARRAY parts LOOP
+                IF tok ~ '^[0-9]+$' THEN
+                    IF pg_catalog.length(pg_catalog.ltrim(tok, '0')) > 2 OR tok::integer NOT BETWEEN lo AND hi THEN
+                        RAISE EXCEPTION USING ERRCODE = 'ZA131',
+                            MESSAGE = pg_catalog.format('argument cron: field %s: value %s is outside %s-%s', fname, pg_catalog.left(tok, 30), lo, hi),
+                            HINT = 'Minute 0-59, hour 0-23, day-of-month 1-31, month 1-12, day-of-week 0-7 (0 and 7 = Sunday).';
+                    END IF;
+                    v := tok::integer;
+                ELSIF field_no = 4 AND pg_catalog.upper(tok) = ANY (ARRAY['JAN','FEB','MAR','APR','MAY','JUN','JUL','AUG','SEP','OCT','NOV','DEC']) THEN
+                    v := pg_catalog.array_position(ARRAY['JAN','FEB','MAR','APR','MAY','JUN','JUL','AUG','SEP','OCT','NOV','DEC'], pg_catalog.upper(tok));
+                ELSIF field_no = 5 AND pg_catalog.upper(tok) = ANY (ARRAY['SUN','MON','TUE','WED','THU','FRI','SAT']) THEN
+                    v := pg_catalog.array_position(ARRAY['SUN','MON','TUE','WED','THU','FRI','SAT'], pg_catalog.upper(tok)) - 1;
+                ELSE
+                    RAISE EXCEPTION USING ERRCODE = 'ZA130',
+                        MESSAGE = pg_catalog.format('argument cron: field %s: token %L is not a number%s, *, range, list or step',
+                                                    fname, pg_catalog.left(tok, 30),
+                                                    CASE field_no WHEN 4 THEN ', month name (JAN-DEC)' WHEN 5 THEN ', weekday name (SUN-SAT)' ELSE '' END),
+                        HINT = 'Use 5 fields (minute hour day-of-month month day-of-week) of numbers, names, *, a-b, lists and /steps.';
+                END IF;
+                vals := vals || v;
+            END LOOP;
+            a := vals[1];
+            IF pg_catalog.cardinality(vals) = 2 THEN
+                b := vals[2];
+                IF b < a THEN
+                    RAISE EXCEPTION USING ERRCODE = 'ZA131',
+                        MESSAGE = pg_catalog.format('argument cron: field %s: range %L ends before it starts', fname, pg_catalog.left(base, 30)),
+                        HINT = 'Write ranges low-high, e.g. 22-23,0-2 instead of 22-2.';
+                END IF;
+            ELSIF step IS NOT NULL THEN
+                b := hi;          -- 5/10: from 5 to the end of the field, every 10
+            ELSE
+                b := a;
+            END IF;
+        END IF;
+        i := a;
+        WHILE i <= b LOOP
+            result := result || i;
+            i := i + coalesce(step, 1);
+        END LOOP;
+    END LOOP;
+    RETURN ARRAY(SELECT DISTINCT x FROM pg_catalog.unnest(result) AS x ORDER BY x);
+END;
+$_$;
+
+--
+-- Name: FUNCTION cron_parse_field(field_no integer, token text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.cron_parse_field(field_no integer, token text) IS 'Internal: the sorted values of one cron field (1 minute, 2 hour, 3 day-of-month, 4 month, 5 day-of-week 0-7). Raises ZA130 (malformed token), ZA131 (value out of range, range end below start, step 0).';
+
+--
 -- Name: delete_memories(bigint[]); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -571,6 +1395,36 @@ $$;
 --
 
 COMMENT ON FUNCTION animus.drop_queue(queue text) IS 'Drops a work queue: its work items (all states), its grants, its pgmq queue and archive. Returns the number of work items deleted. Raises ZA001 (queue NULL or empty), ZA101 (unknown queue).';
+
+--
+-- Name: drop_schedule(text, boolean); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.drop_schedule(name text DEFAULT NULL::text, if_exists boolean DEFAULT false) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    s animus.schedules;
+BEGIN
+    BEGIN
+        s := animus.schedule_lock(drop_schedule.name);
+    EXCEPTION WHEN SQLSTATE 'ZA136' THEN
+        IF coalesce(drop_schedule.if_exists, false) THEN
+            RETURN false;
+        END IF;
+        RAISE;
+    END;
+    DELETE FROM animus.schedules x WHERE x.name = s.name;
+    RETURN true;
+END;
+$$;
+
+--
+-- Name: FUNCTION drop_schedule(name text, if_exists boolean); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.drop_schedule(name text, if_exists boolean) IS 'Deletes schedule `name` (items it submitted stay); true when dropped, false for a missing one with if_exists. Raises ZA001 (name NULL/empty), ZA136 (no such schedule, without if_exists).';
 
 --
 -- Name: fail_work(uuid[], text, boolean, integer[]); Type: FUNCTION; Schema: animus; Owner: -
@@ -1168,6 +2022,31 @@ $$;
 --
 
 COMMENT ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer) IS 'Vector and keyword search fused by Reciprocal Rank Fusion in one statement: each branch contributes its best candidates (default max(3k, 30), at most 1000); score = vector_weight/(rrf_k + vector_rank) + text_weight/(rrf_k + text_rank). A NULL/empty input or a zero weight switches its branch off. Rows carry the fused score and rank and each branch''s rank, distance and score; ties by best branch rank, then id. Only memories of the caller''s read scope (animus.memory_scope(''read'')); runs as the owner (SECURITY DEFINER). Read-only (STABLE): runs on a streaming replica. Raises ZA001 (no branch left), ZA002 (k, candidates, weights, rrf_k out of range), ZA200, ZA202, ZA204, ZA205, ZA206, ZA213 (a filter over its size limits).';
+
+--
+-- Name: list_schedules(text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.list_schedules(queue text DEFAULT NULL::text) RETURNS TABLE(name text, queue_name text, work_type text, cron text, every interval, start_at timestamp with time zone, timezone text, params jsonb, priority integer, max_attempts integer, period_key text, catchup text, max_catchup integer, paused boolean, next_run_at timestamp with time zone, last_period_at timestamp with time zone, last_work_id uuid, submitted_count bigint, skipped_count bigint, last_error text, last_error_at timestamp with time zone, created_by text, created_at timestamp with time zone, updated_at timestamp with time zone)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+    SELECT s.name, s.queue_name, s.work_type, s.cron, s.every, s.start_at, s.timezone, s.params, s.priority, s.max_attempts,
+           s.period_key, s.catchup, s.max_catchup, s.paused, s.next_run_at, s.last_period_at, s.last_work_id,
+           s.submitted_count, s.skipped_count, s.last_error, s.last_error_at,
+           coalesce((SELECT r.rolname::text FROM pg_catalog.pg_roles r WHERE r.oid = s.created_by), s.created_by::text),
+           s.created_at, s.updated_at
+      FROM animus.schedules s
+     WHERE (list_schedules.queue IS NULL OR s.queue_name = list_schedules.queue)
+       AND animus.work_queue_allowed(s.queue_name)
+     ORDER BY s.name;
+$$;
+
+--
+-- Name: FUNCTION list_schedules(queue text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.list_schedules(queue text) IS 'The schedules of queue `queue` (NULL: every queue) that the caller may use, by name, with next_run_at, counters and last_error. Raises nothing.';
 
 --
 -- Name: memory_begin_bulk_load(); Type: FUNCTION; Schema: animus; Owner: -
@@ -2733,6 +3612,31 @@ $$;
 COMMENT ON FUNCTION animus.memory_write_scope() IS 'The namespaces the memory write functions may change for the caller: animus.memory_scope(''write'') (the session''s role, never current_user; ''{*}'' = every namespace). Raises nothing.';
 
 --
+-- Name: pause_schedule(text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.pause_schedule(name text DEFAULT NULL::text) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    s animus.schedules := animus.schedule_lock(pause_schedule.name);
+BEGIN
+    IF s.paused THEN
+        RETURN false;
+    END IF;
+    UPDATE animus.schedules x SET paused = true, updated_at = pg_catalog.now() WHERE x.name = s.name;
+    RETURN true;
+END;
+$$;
+
+--
+-- Name: FUNCTION pause_schedule(name text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.pause_schedule(name text) IS 'Stops schedule `name` from submitting until resume_schedule; true if it was running, false if already paused. Raises ZA001 (name NULL/empty), ZA136 (no such schedule).';
+
+--
 -- Name: purge_work(interval, text); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -3040,6 +3944,34 @@ $$;
 COMMENT ON FUNCTION animus.release_work(work_id uuid, attempt integer, delay interval) IS 'Gives a running (claimed) work item back: state queued again, visible to read_work after `delay` (default at once), and the claim does not count against max_attempts (released + 1: attempts - released is what counts), so a release, e.g. at a graceful worker shutdown, is not a failed attempt; attempts, the claim token, never goes down, so a late settle of the released claim raises ZA108. The item keeps its error, its merged duplicates and a waiting replace-mode follow-up (which keeps waiting). Claim fencing: with attempt (the attempts read_work returned) the item must still be at that attempt. Returns the time the item becomes visible again. Only items of queues the caller has a grant on. Raises ZA001 (work_id NULL), ZA002 (delay NULL or negative), ZA102 (unknown work item, or one in a queue the caller may not use), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued, not running), ZA104 (already ended, cancelled or merged).';
 
 --
+-- Name: resume_schedule(text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.resume_schedule(name text DEFAULT NULL::text) RETURNS timestamp with time zone
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    s animus.schedules := animus.schedule_lock(resume_schedule.name);
+BEGIN
+    IF NOT s.paused THEN
+        RETURN s.next_run_at;
+    END IF;
+    -- Periods that passed while paused are not caught up: the next is the first after now
+    -- (an interval schedule's period at exactly now counts).
+    s.next_run_at := animus.schedule_next(s, pg_catalog.now() - CASE WHEN s.every IS NULL THEN interval '0' ELSE interval '1 microsecond' END);
+    UPDATE animus.schedules x SET paused = false, next_run_at = s.next_run_at, updated_at = pg_catalog.now() WHERE x.name = s.name;
+    RETURN s.next_run_at;
+END;
+$$;
+
+--
+-- Name: FUNCTION resume_schedule(name text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.resume_schedule(name text) IS 'Resumes a paused schedule and returns its next run: the first period after now (periods that passed while paused are not submitted). On a running schedule it changes nothing and returns next_run_at. Raises ZA001 (name NULL/empty), ZA136 (no such schedule).';
+
+--
 -- Name: revoke_memory_namespace(text, text); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -3105,6 +4037,229 @@ $$;
 --
 
 COMMENT ON FUNCTION animus.revoke_queue(role_name text, queue text) IS 'Removes the grant of queue (or ''*'') to role_name; true if there was one. Grants to a group role it is a member of are not affected. animus_admin only. Raises ZA001 (role_name or queue NULL/empty), ZA340 (no such role).';
+
+--
+-- Name: schedule_check_args(text, jsonb, integer, integer, text, integer, interval, text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.schedule_check_args(work_type text, params jsonb, priority integer, max_attempts integer, catchup text, max_catchup integer, every interval, period_key text) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    IF work_type IS NOT NULL AND (animus.work_is_blank(work_type) OR pg_catalog.octet_length(work_type) > 255) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_type must not be empty, only white space or longer than 255 bytes',
+            HINT = 'Pass the kind of work, e.g. work_type => ''digest''.';
+    END IF;
+    IF params IS NOT NULL AND pg_catalog.jsonb_typeof(params) <> 'object' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA003', MESSAGE = 'argument params must be a JSON object',
+            DETAIL = pg_catalog.format('params is a JSON %s', pg_catalog.jsonb_typeof(params)),
+            HINT = 'Wrap the value in an object, e.g. {"value": ...}.';
+    END IF;
+    IF priority NOT BETWEEN -1000 AND 1000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument priority must be between -1000 and 1000',
+            DETAIL = pg_catalog.format('priority = %s', priority), HINT = 'Higher priority is read first; 0 is the default.';
+    END IF;
+    IF max_attempts NOT BETWEEN 1 AND 1000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument max_attempts must be between 1 and 1000',
+            DETAIL = pg_catalog.format('max_attempts = %s', max_attempts), HINT = 'Pass max_attempts >= 1 (1 = no retry).';
+    END IF;
+    IF catchup NOT IN ('latest', 'all') THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA137', MESSAGE = 'argument catchup must be ''latest'' or ''all''',
+            DETAIL = pg_catalog.format('catchup = %L', pg_catalog.left(catchup, 40)),
+            HINT = 'latest: only the most recent missed period runs; all: every missed period, oldest first (at most max_catchup).';
+    END IF;
+    IF max_catchup NOT BETWEEN 1 AND 10000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA138', MESSAGE = 'argument max_catchup must be between 1 and 10000',
+            DETAIL = pg_catalog.format('max_catchup = %s', max_catchup), HINT = 'It bounds how many missed periods catchup ''all'' submits.';
+    END IF;
+    IF every IS NOT NULL AND (every < interval '1 second' OR pg_catalog.date_part('month', every) <> 0 OR pg_catalog.date_part('year', every) <> 0
+                              OR every > interval '36500 days') THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA134', MESSAGE = 'argument every must be a fixed duration between 1 second and 36500 days, without months or years',
+            DETAIL = pg_catalog.format('every = %s', every),
+            HINT = 'Pass every => ''15 minutes'' or ''1 day'' (24 hours); for calendar periods use cron => ''0 0 1 * *''.';
+    END IF;
+    IF period_key IS NOT NULL AND (period_key = '' OR pg_catalog.length(period_key) > 100) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument period_key must be NULL or 1-100 characters',
+            HINT = 'Pass the params key that receives the period instant, e.g. period_key => ''period_at''.';
+    END IF;
+END;
+$$;
+
+--
+-- Name: FUNCTION schedule_check_args(work_type text, params jsonb, priority integer, max_attempts integer, catchup text, max_catchup integer, every interval, period_key text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.schedule_check_args(work_type text, params jsonb, priority integer, max_attempts integer, catchup text, max_catchup integer, every interval, period_key text) IS 'Internal: raises ZA001 / ZA002 / ZA003 / ZA134 / ZA137 / ZA138 for the first bad schedule argument (NULL = not given).';
+
+--
+-- Name: schedule_check_timezone(text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.schedule_check_timezone(timezone text) RETURNS text
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    SET "TimeZone" TO 'UTC'
+    AS $_$
+DECLARE
+    canonical text;
+BEGIN
+    IF timezone IS NULL OR timezone = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument timezone must not be NULL or empty',
+            HINT = 'Pass an IANA time zone name, e.g. ''UTC'' or ''Europe/Berlin''.';
+    END IF;
+    -- IANA names only (Area/Location, or UTC/GMT): abbreviations (EST) and POSIX rules (UTC+3,
+    -- which means UTC-3) are refused by the shape; the server then says whether it knows the zone
+    -- and gives its canonical spelling (a look-up in pg_timezone_names reads every zone file).
+    IF timezone ~ '^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)+$' OR pg_catalog.upper(timezone) IN ('UTC', 'GMT') THEN
+        BEGIN
+            PERFORM pg_catalog.set_config('TimeZone', timezone, true);
+            canonical := pg_catalog.current_setting('TimeZone');
+        EXCEPTION WHEN invalid_parameter_value THEN
+            canonical := NULL;
+        END;
+    END IF;
+    IF canonical IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA132',
+            MESSAGE = pg_catalog.format('argument timezone: %L is not an IANA time zone name', pg_catalog.left(timezone, 64)),
+            HINT = 'Pass a name such as ''UTC'', ''Europe/Berlin'' or ''America/New_York'' (see pg_timezone_names); abbreviations and POSIX offsets are refused.';
+    END IF;
+    RETURN canonical;
+END;
+$_$;
+
+--
+-- Name: FUNCTION schedule_check_timezone(timezone text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.schedule_check_timezone(timezone text) IS 'Internal: the canonical name of IANA zone timezone (Area/Location or UTC/GMT, case-insensitive, as the server spells it). Raises ZA001 (NULL/empty), ZA132 (not an IANA zone name).';
+
+--
+-- Name: schedule_creator_allowed(oid, text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.schedule_creator_allowed(role_oid oid, queue text) RETURNS boolean
+    LANGUAGE sql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+    SELECT coalesce((SELECT r.rolsuper OR (pg_catalog.pg_has_role(r.oid, 'animus_producer', 'USAGE')
+                        AND EXISTS (SELECT 1 FROM animus.queue_grants g
+                                     WHERE g.queue_name IN (queue, '*')
+                                       AND EXISTS (SELECT 1 FROM pg_catalog.pg_roles gr WHERE gr.oid = g.role_oid)
+                                       AND pg_catalog.pg_has_role(r.oid, g.role_oid, 'USAGE')))
+                       FROM pg_catalog.pg_roles r WHERE r.oid = role_oid), false);
+$$;
+
+--
+-- Name: FUNCTION schedule_creator_allowed(role_oid oid, queue text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.schedule_creator_allowed(role_oid oid, queue text) IS 'Internal: true while role role_oid exists, may submit (animus_producer privileges, or superuser) and holds a grant on queue (or ''*''). Raises nothing.';
+
+--
+-- Name: schedule_lock(text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.schedule_lock(name text) RETURNS animus.schedules
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    s animus.schedules;
+BEGIN
+    IF schedule_lock.name IS NULL OR schedule_lock.name = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument name must not be NULL or empty',
+            HINT = 'Pass the name of a schedule (animus.list_schedules()).';
+    END IF;
+    SELECT * INTO s FROM animus.schedules x WHERE x.name = schedule_lock.name FOR UPDATE;
+    IF NOT FOUND OR NOT animus.work_queue_allowed(s.queue_name) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA136', MESSAGE = pg_catalog.format('argument name: no schedule named %L', pg_catalog.left(schedule_lock.name, 100)),
+            HINT = 'Check the name with animus.list_schedules().';
+    END IF;
+    RETURN s;
+END;
+$$;
+
+--
+-- Name: FUNCTION schedule_lock(name text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.schedule_lock(name text) IS 'Internal: the schedule named name, locked FOR UPDATE, if the caller may use its queue. Raises ZA001 (name NULL/empty), ZA136 (no such schedule, or in a queue the caller may not use).';
+
+--
+-- Name: schedule_next(animus.schedules, timestamp with time zone); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.schedule_next(s animus.schedules, after timestamp with time zone) RETURNS timestamp with time zone
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    secs numeric;
+    k    numeric;
+BEGIN
+    IF s.cron_spec IS NOT NULL THEN
+        RETURN animus.cron_next(s.cron_spec, s.timezone, after);
+    END IF;
+    IF after < s.start_at THEN
+        RETURN s.start_at;
+    END IF;
+    secs := pg_catalog.date_part('epoch', s.every)::numeric;
+    k := pg_catalog.floor(pg_catalog.date_part('epoch', after - s.start_at)::numeric / secs) + 1;
+    RETURN s.start_at + pg_catalog.make_interval(secs => (k * secs)::double precision);
+END;
+$$;
+
+--
+-- Name: FUNCTION schedule_next(s animus.schedules, after timestamp with time zone); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.schedule_next(s animus.schedules, after timestamp with time zone) IS 'Internal: the first period of schedule s strictly after `after` (cron: animus.cron_next; interval: start_at + k * every). Raises nothing.';
+
+--
+-- Name: schedule_next_runs(text, integer); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.schedule_next_runs(name text DEFAULT NULL::text, count integer DEFAULT 5) RETURNS TABLE(run_at timestamp with time zone)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    s animus.schedules;
+    t timestamptz;
+    i integer := 0;
+BEGIN
+    IF schedule_next_runs.name IS NULL OR schedule_next_runs.name = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument name must not be NULL or empty',
+            HINT = 'Pass the name of a schedule (animus.list_schedules()).';
+    END IF;
+    IF schedule_next_runs.count IS NULL OR schedule_next_runs.count NOT BETWEEN 1 AND 1000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA138', MESSAGE = 'argument count must be between 1 and 1000',
+            DETAIL = pg_catalog.format('count = %s', coalesce(schedule_next_runs.count::text, 'NULL')),
+            HINT = 'Ask for at most 1000 runs.';
+    END IF;
+    SELECT * INTO s FROM animus.schedules x WHERE x.name = schedule_next_runs.name;
+    IF NOT FOUND OR NOT animus.work_queue_allowed(s.queue_name) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA136', MESSAGE = pg_catalog.format('argument name: no schedule named %L', pg_catalog.left(schedule_next_runs.name, 100)),
+            HINT = 'Check the name with animus.list_schedules().';
+    END IF;
+    -- From next_run_at (a due period first); a paused schedule shows the runs it would have if resumed now.
+    t := CASE WHEN s.paused THEN animus.schedule_next(s, pg_catalog.now() - CASE WHEN s.every IS NULL THEN interval '0' ELSE interval '1 microsecond' END)
+              ELSE s.next_run_at END;
+    WHILE t IS NOT NULL AND i < schedule_next_runs.count LOOP
+        run_at := t;
+        RETURN NEXT;
+        i := i + 1;
+        t := animus.schedule_next(s, t);
+    END LOOP;
+END;
+$$;
+
+--
+-- Name: FUNCTION schedule_next_runs(name text, count integer); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.schedule_next_runs(name text, count integer) IS 'The next `count` (1-1000) periods of schedule `name`, from next_run_at (which may be due already); for a paused schedule those after now. Raises ZA001 (name NULL/empty), ZA136 (no such schedule, or in a queue the caller may not use), ZA138 (count out of range).';
 
 --
 -- Name: search_memory_text(text, integer, jsonb); Type: FUNCTION; Schema: animus; Owner: -
@@ -3610,6 +4765,227 @@ $_$;
 --
 
 COMMENT ON FUNCTION animus.submit_work_batch(items jsonb, queue text, on_duplicate text, trace_context jsonb) IS 'Submits many work items in one call: items is a JSON array of {"work_type","source","params","dedup_key","trigger_info","priority","parent_id","max_attempts","delay" (seconds),"trace_context"}. Returns one row per element, in input order (ord from 1): work_id, status (created | merged | replaced), canonical_id, msg_id. Deduplicates against active items and within the batch (the first element with a key is the canonical one). trace_context is the default for elements without one. At most 10000 elements; only to a queue the caller has a grant on. Raises ZA001 (queue NULL; work_type/source missing, empty or only white space), ZA003 (items not an array, an element or its params/trace_context not an object), ZA110 (more than 10000 elements), ZA111 (an element has an unknown key, e.g. dedupe_key), ZA112 (max_attempts or priority not an integer), ZA002 (delay, max_attempts or priority out of range, work_type over 255 or dedup_key over 2000 bytes), ZA004 (unknown on_duplicate), ZA109 (no grant on the queue), ZA101 (unknown queue), ZA102 (unknown parent_id, or one in a queue the caller may not use); the message and HINT name the element (from 1) and the key; nothing is written when it raises.';
+
+--
+-- Name: tick_schedules(timestamp with time zone, integer); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.tick_schedules(now timestamp with time zone DEFAULT clock_timestamp(), max_submits integer DEFAULT 1000) RETURNS TABLE(schedule text, period_at timestamp with time zone, work_id uuid)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+#variable_conflict use_column
+DECLARE
+    s         animus.schedules;
+    budget    integer;
+    due       timestamptz[];
+    p         timestamptz;
+    nxt       timestamptz;
+    n_skip    numeric;
+    n_due     numeric;
+    secs      numeric;
+    steps     integer;
+    keep      integer;
+    send      timestamptz[];
+    ids       uuid[];
+    sub       animus.work_submission;
+    cut       integer;
+    err       text;
+    cap       constant integer := 100000;   -- periods enumerated per schedule and tick (more: the next tick goes on)
+BEGIN
+    IF tick_schedules.now IS NULL OR NOT pg_catalog.isfinite(tick_schedules.now) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument now must be a finite timestamp',
+            HINT = 'Leave now out (clock_timestamp()), or pass the instant to tick at.';
+    END IF;
+    IF tick_schedules.max_submits IS NULL OR tick_schedules.max_submits NOT BETWEEN 1 AND 100000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA138', MESSAGE = 'argument max_submits must be between 1 and 100000',
+            DETAIL = pg_catalog.format('max_submits = %s', coalesce(tick_schedules.max_submits::text, 'NULL')),
+            HINT = 'It bounds the items one tick submits; the rest follow on the next tick.';
+    END IF;
+    budget := tick_schedules.max_submits;
+    FOR s IN SELECT * FROM animus.schedules x
+              WHERE NOT x.paused AND x.next_run_at <= tick_schedules.now AND animus.work_queue_allowed(x.queue_name)
+              ORDER BY x.next_run_at
+                FOR UPDATE SKIP LOCKED
+    LOOP
+        EXIT WHEN budget <= 0;
+        keep := CASE WHEN s.catchup = 'latest' THEN 1 ELSE s.max_catchup END;
+        IF s.every IS NOT NULL THEN
+            -- Interval: the due periods by arithmetic (any downtime costs the same); only the
+            -- ones that may be submitted are listed.
+            secs := pg_catalog.date_part('epoch', s.every)::numeric;
+            n_due := pg_catalog.floor(pg_catalog.date_part('epoch', tick_schedules.now - s.next_run_at)::numeric / secs) + 1;
+            n_skip := greatest(n_due - keep, 0);
+            due := ARRAY(SELECT s.next_run_at + pg_catalog.make_interval(secs => ((n_skip + k) * secs)::double precision)
+                           FROM pg_catalog.generate_series(0, least(n_due - n_skip, keep) - 1) AS k);
+            nxt := s.next_run_at + pg_catalog.make_interval(secs => (n_due * secs)::double precision);
+        ELSE
+            -- Cron: walk the due periods, oldest first (at most cap of them per tick).
+            due := '{}';
+            p := s.next_run_at;
+            steps := 0;
+            WHILE p IS NOT NULL AND p <= tick_schedules.now AND steps < cap LOOP
+                due := due || p;
+                steps := steps + 1;
+                p := animus.schedule_next(s, p);
+            END LOOP;
+            nxt := p;     -- the first period not walked (still due when the cap stopped the walk)
+            n_due := pg_catalog.cardinality(due);
+            n_skip := greatest(n_due - keep, 0);
+            due := due[n_skip + 1 :];
+        END IF;
+        IF NOT animus.schedule_creator_allowed(s.created_by, s.queue_name) THEN
+            -- The creator lost its grant (or role): nothing is submitted; these periods are skipped.
+            UPDATE animus.schedules x
+               SET next_run_at = nxt, skipped_count = x.skipped_count + n_due,
+                   last_error = pg_catalog.format('role %s may not submit to queue %L: %s period(s) skipped',
+                                                  coalesce((SELECT r.rolname::text FROM pg_catalog.pg_roles r WHERE r.oid = s.created_by), 'OID ' || s.created_by),
+                                                  s.queue_name, n_due),
+                   last_error_at = tick_schedules.now, updated_at = pg_catalog.now()
+             WHERE x.name = s.name;
+            CONTINUE;
+        END IF;
+        IF nxt IS NOT NULL AND nxt <= tick_schedules.now THEN
+            -- The walk stopped at the cap: skip what is certainly older than the kept ones (all
+            -- but the last keep walked), go on with the rest on the next tick.
+            UPDATE animus.schedules x
+               SET next_run_at = due[1], skipped_count = x.skipped_count + n_skip, updated_at = pg_catalog.now()
+             WHERE x.name = s.name;
+            CONTINUE;
+        END IF;
+        send := due;
+        cut := least(pg_catalog.cardinality(send), budget);
+        ids := '{}';
+        err := NULL;
+        BEGIN
+            FOR i IN 1 .. cut LOOP
+                sub := animus.submit_work(
+                    work_type => s.work_type,
+                    source => 'schedule:' || s.name,
+                    params => CASE WHEN s.period_key IS NULL THEN s.params
+                                   ELSE s.params || pg_catalog.jsonb_build_object(s.period_key,
+                                        pg_catalog.to_char(send[i] AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')) END,
+                    trigger_info => pg_catalog.jsonb_build_object('schedule', s.name,
+                                        'period_at', pg_catalog.to_char(send[i] AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))::text,
+                    priority => s.priority,
+                    max_attempts => s.max_attempts,
+                    queue => s.queue_name);
+                ids := ids || sub.work_id;
+            END LOOP;
+        EXCEPTION WHEN OTHERS THEN
+            GET STACKED DIAGNOSTICS err = MESSAGE_TEXT;
+            err := pg_catalog.format('submit failed (%s): %s', SQLSTATE, err);
+        END;
+        IF err IS NOT NULL THEN
+            -- Nothing of this schedule was submitted (the block rolled back): it stays due.
+            UPDATE animus.schedules x SET last_error = err, last_error_at = tick_schedules.now, updated_at = pg_catalog.now()
+             WHERE x.name = s.name;
+            CONTINUE;
+        END IF;
+        budget := budget - cut;
+        UPDATE animus.schedules x
+           SET next_run_at = CASE WHEN cut < pg_catalog.cardinality(send) THEN send[cut + 1] ELSE nxt END,
+               last_period_at = CASE WHEN cut > 0 THEN send[cut] ELSE x.last_period_at END,
+               last_work_id = CASE WHEN cut > 0 THEN ids[cut] ELSE x.last_work_id END,
+               submitted_count = x.submitted_count + cut,
+               skipped_count = x.skipped_count + n_skip,
+               last_error = NULL, last_error_at = NULL,
+               updated_at = pg_catalog.now()
+         WHERE x.name = s.name;
+        FOR i IN 1 .. cut LOOP
+            schedule := s.name;
+            period_at := send[i];
+            work_id := ids[i];
+            RETURN NEXT;
+        END LOOP;
+    END LOOP;
+END;
+$$;
+
+--
+-- Name: FUNCTION tick_schedules(now timestamp with time zone, max_submits integer); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.tick_schedules(now timestamp with time zone, max_submits integer) IS 'Submits the due periods (<= now) of every unpaused schedule on a queue the caller may use, and advances next_run_at in the same transaction: schedule rows are locked FOR UPDATE SKIP LOCKED, so concurrent tickers never submit a period twice and a ticker that dies submits nothing. catchup ''latest'': only the most recent due period (older ones counted in skipped_count); ''all'': each due period oldest first, at most the max_catchup most recent. At most max_submits (1-100000) items per call, the rest on the next tick. Items: source ''schedule:<name>'', trigger_info {"schedule", "period_at"} (JSON text), params as configured (plus period_key). A schedule whose creator may no longer submit to its queue skips its due periods (last_error says why); one whose submit fails stays due (last_error). Returns (schedule, period_at, work_id) per submitted item. Raises ZA001 (now NULL or infinite), ZA138 (max_submits out of range).';
+
+--
+-- Name: tz_instants(text, timestamp without time zone); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.tz_instants(tz text, l timestamp without time zone) RETURNS timestamp with time zone[]
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    u   timestamptz := l AT TIME ZONE 'UTC';
+    o1  interval := animus.tz_offset(tz, u - interval '1 day');
+    o2  interval := animus.tz_offset(tz, u + interval '1 day');
+    r   timestamptz[] := '{}';
+BEGIN
+    IF o1 = o2 THEN
+        IF ((u - o1) AT TIME ZONE tz) = l THEN
+            RETURN ARRAY[u - o1];
+        END IF;
+        -- a transition within the day that returned to the same offset: ask the server
+        RETURN ARRAY[l AT TIME ZONE tz];
+    END IF;
+    IF ((u - greatest(o1, o2)) AT TIME ZONE tz) = l THEN r := r || (u - greatest(o1, o2)); END IF;
+    IF ((u - least(o1, o2)) AT TIME ZONE tz) = l THEN r := r || (u - least(o1, o2)); END IF;
+    RETURN r;
+END;
+$$;
+
+--
+-- Name: FUNCTION tz_instants(tz text, l timestamp without time zone); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.tz_instants(tz text, l timestamp without time zone) IS 'Internal: the instants (ascending) at which zone tz shows local time l: none in a spring-forward gap, two in a repeated hour. Raises nothing.';
+
+--
+-- Name: tz_offset(text, timestamp with time zone); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.tz_offset(tz text, t timestamp with time zone) RETURNS interval
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    SELECT (t AT TIME ZONE tz) - (t AT TIME ZONE 'UTC');
+$$;
+
+--
+-- Name: FUNCTION tz_offset(tz text, t timestamp with time zone); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.tz_offset(tz text, t timestamp with time zone) IS 'Internal: the UTC offset of time zone tz at instant t. Raises nothing for a known zone.';
+
+--
+-- Name: tz_transition(text, timestamp with time zone, timestamp with time zone); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.tz_transition(tz text, lo timestamp with time zone, hi timestamp with time zone) RETURNS timestamp with time zone
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    o0  interval := animus.tz_offset(tz, lo);
+    a   timestamptz := pg_catalog.date_trunc('minute', lo AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
+    b   timestamptz := hi;
+    m   timestamptz;
+BEGIN
+    -- invariant: offset(a) = o0 (a <= lo), offset(b) <> o0
+    WHILE b - a > interval '1 minute' LOOP
+        m := pg_catalog.date_trunc('minute', (a + (b - a) / 2) AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
+        IF m <= a THEN m := a + interval '1 minute'; END IF;
+        IF animus.tz_offset(tz, m) = o0 THEN a := m; ELSE b := m; END IF;
+    END LOOP;
+    RETURN b;
+END;
+$$;
+
+--
+-- Name: FUNCTION tz_transition(tz text, lo timestamp with time zone, hi timestamp with time zone); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.tz_transition(tz text, lo timestamp with time zone, hi timestamp with time zone) IS 'Internal: the first minute-aligned instant after lo, at most hi, where zone tz''s offset differs from its offset at lo (hi must differ). Raises nothing.';
 
 --
 -- Name: update_memory(bigint, text, public.vector, text, text, jsonb, text); Type: FUNCTION; Schema: animus; Owner: -
@@ -5460,6 +6836,13 @@ ALTER TABLE ONLY animus.queues
     ADD CONSTRAINT queues_pkey PRIMARY KEY (queue_name);
 
 --
+-- Name: schedules schedules_pkey; Type: CONSTRAINT; Schema: animus; Owner: -
+--
+
+ALTER TABLE ONLY animus.schedules
+    ADD CONSTRAINT schedules_pkey PRIMARY KEY (name);
+
+--
 -- Name: work_items work_items_pkey; Type: CONSTRAINT; Schema: animus; Owner: -
 --
 
@@ -5522,6 +6905,12 @@ CREATE INDEX memory_terms_impact_idx ON animus.memory_terms USING btree (namespa
 CREATE INDEX memory_terms_memory_term_idx ON animus.memory_terms USING btree (memory_id, term) INCLUDE (tf, doc_len);
 
 --
+-- Name: schedules_due; Type: INDEX; Schema: animus; Owner: -
+--
+
+CREATE INDEX schedules_due ON animus.schedules USING btree (next_run_at) WHERE (NOT paused);
+
+--
 -- Name: work_items_dedup_active; Type: INDEX; Schema: animus; Owner: -
 --
 
@@ -5580,6 +6969,13 @@ CREATE TRIGGER memory_bm25_after_update AFTER UPDATE ON animus.memories REFERENC
 --
 
 CREATE TRIGGER work_items_state_transition BEFORE UPDATE OF state ON animus.work_items FOR EACH ROW EXECUTE FUNCTION animus.work_items_check_transition();
+
+--
+-- Name: schedules schedules_queue_name_fkey; Type: FK CONSTRAINT; Schema: animus; Owner: -
+--
+
+ALTER TABLE ONLY animus.schedules
+    ADD CONSTRAINT schedules_queue_name_fkey FOREIGN KEY (queue_name) REFERENCES animus.queues(queue_name) ON DELETE CASCADE;
 
 --
 -- Name: memories; Type: ROW SECURITY; Schema: animus; Owner: -
@@ -5670,6 +7066,20 @@ GRANT USAGE ON SCHEMA animus TO animus_memory_writer;
 GRANT USAGE ON SCHEMA animus TO animus_admin;
 
 --
+-- Name: TABLE schedules; Type: ACL; Schema: animus; Owner: -
+--
+
+GRANT SELECT ON TABLE animus.schedules TO animus_admin;
+
+--
+-- Name: FUNCTION alter_schedule(name text, cron text, every interval, start_at timestamp with time zone, timezone text, work_type text, params jsonb, queue text, catchup text, max_catchup integer, priority integer, max_attempts integer, period_key text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.alter_schedule(name text, cron text, every interval, start_at timestamp with time zone, timezone text, work_type text, params jsonb, queue text, catchup text, max_catchup integer, priority integer, max_attempts integer, period_key text) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.alter_schedule(name text, cron text, every interval, start_at timestamp with time zone, timezone text, work_type text, params jsonb, queue text, catchup text, max_catchup integer, priority integer, max_attempts integer, period_key text) TO animus_producer;
+GRANT ALL ON FUNCTION animus.alter_schedule(name text, cron text, every interval, start_at timestamp with time zone, timezone text, work_type text, params jsonb, queue text, catchup text, max_catchup integer, priority integer, max_attempts integer, period_key text) TO animus_admin;
+
+--
 -- Name: FUNCTION archive_work(queue text, msg_id bigint); Type: ACL; Schema: animus; Owner: -
 --
 
@@ -5733,6 +7143,47 @@ REVOKE ALL ON FUNCTION animus.create_queue(queue text, backoff_base interval, ba
 GRANT ALL ON FUNCTION animus.create_queue(queue text, backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify boolean, notify_throttle interval, if_not_exists boolean) TO animus_admin;
 
 --
+-- Name: FUNCTION create_schedule(name text, cron text, work_type text, params jsonb, queue text, timezone text, every interval, start_at timestamp with time zone, catchup text, max_catchup integer, priority integer, max_attempts integer, period_key text, paused boolean); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.create_schedule(name text, cron text, work_type text, params jsonb, queue text, timezone text, every interval, start_at timestamp with time zone, catchup text, max_catchup integer, priority integer, max_attempts integer, period_key text, paused boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.create_schedule(name text, cron text, work_type text, params jsonb, queue text, timezone text, every interval, start_at timestamp with time zone, catchup text, max_catchup integer, priority integer, max_attempts integer, period_key text, paused boolean) TO animus_producer;
+GRANT ALL ON FUNCTION animus.create_schedule(name text, cron text, work_type text, params jsonb, queue text, timezone text, every interval, start_at timestamp with time zone, catchup text, max_catchup integer, priority integer, max_attempts integer, period_key text, paused boolean) TO animus_admin;
+
+--
+-- Name: FUNCTION cron_next(spec animus.cron_spec, tz text, after timestamp with time zone); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.cron_next(spec animus.cron_spec, tz text, after timestamp with time zone) FROM PUBLIC;
+
+--
+-- Name: FUNCTION cron_next_local(spec animus.cron_spec, c timestamp without time zone); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.cron_next_local(spec animus.cron_spec, c timestamp without time zone) FROM PUBLIC;
+
+--
+-- Name: FUNCTION cron_next_runs(cron text, count integer, after timestamp with time zone, timezone text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.cron_next_runs(cron text, count integer, after timestamp with time zone, timezone text) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.cron_next_runs(cron text, count integer, after timestamp with time zone, timezone text) TO animus_producer;
+GRANT ALL ON FUNCTION animus.cron_next_runs(cron text, count integer, after timestamp with time zone, timezone text) TO animus_worker;
+GRANT ALL ON FUNCTION animus.cron_next_runs(cron text, count integer, after timestamp with time zone, timezone text) TO animus_admin;
+
+--
+-- Name: FUNCTION cron_parse(cron text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.cron_parse(cron text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION cron_parse_field(field_no integer, token text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.cron_parse_field(field_no integer, token text) FROM PUBLIC;
+
+--
 -- Name: FUNCTION delete_memories(ids bigint[]); Type: ACL; Schema: animus; Owner: -
 --
 
@@ -5762,6 +7213,14 @@ GRANT ALL ON FUNCTION animus.delete_work(queue text, msg_id bigint) TO animus_ad
 
 REVOKE ALL ON FUNCTION animus.drop_queue(queue text) FROM PUBLIC;
 GRANT ALL ON FUNCTION animus.drop_queue(queue text) TO animus_admin;
+
+--
+-- Name: FUNCTION drop_schedule(name text, if_exists boolean); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.drop_schedule(name text, if_exists boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.drop_schedule(name text, if_exists boolean) TO animus_producer;
+GRANT ALL ON FUNCTION animus.drop_schedule(name text, if_exists boolean) TO animus_admin;
 
 --
 -- Name: FUNCTION fail_work(work_ids uuid[], error text, retryable boolean, attempts integer[]); Type: ACL; Schema: animus; Owner: -
@@ -5851,6 +7310,15 @@ REVOKE ALL ON FUNCTION animus.hybrid_search(query_text text, query_embedding pub
 GRANT ALL ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer) TO animus_memory_reader;
 GRANT ALL ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer) TO animus_memory_writer;
 GRANT ALL ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer) TO animus_admin;
+
+--
+-- Name: FUNCTION list_schedules(queue text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.list_schedules(queue text) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.list_schedules(queue text) TO animus_producer;
+GRANT ALL ON FUNCTION animus.list_schedules(queue text) TO animus_worker;
+GRANT ALL ON FUNCTION animus.list_schedules(queue text) TO animus_admin;
 
 --
 -- Name: FUNCTION memory_begin_bulk_load(); Type: ACL; Schema: animus; Owner: -
@@ -6093,6 +7561,14 @@ GRANT ALL ON FUNCTION animus.memory_vector_candidates(query_embedding public.vec
 REVOKE ALL ON FUNCTION animus.memory_write_scope() FROM PUBLIC;
 
 --
+-- Name: FUNCTION pause_schedule(name text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.pause_schedule(name text) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.pause_schedule(name text) TO animus_producer;
+GRANT ALL ON FUNCTION animus.pause_schedule(name text) TO animus_admin;
+
+--
 -- Name: FUNCTION purge_work(older_than interval, queue text); Type: ACL; Schema: animus; Owner: -
 --
 
@@ -6125,6 +7601,14 @@ GRANT ALL ON FUNCTION animus.release_work(work_id uuid, attempt integer, delay i
 GRANT ALL ON FUNCTION animus.release_work(work_id uuid, attempt integer, delay interval) TO animus_admin;
 
 --
+-- Name: FUNCTION resume_schedule(name text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.resume_schedule(name text) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.resume_schedule(name text) TO animus_producer;
+GRANT ALL ON FUNCTION animus.resume_schedule(name text) TO animus_admin;
+
+--
 -- Name: FUNCTION revoke_memory_namespace(role_name text, namespace text); Type: ACL; Schema: animus; Owner: -
 --
 
@@ -6137,6 +7621,45 @@ GRANT ALL ON FUNCTION animus.revoke_memory_namespace(role_name text, namespace t
 
 REVOKE ALL ON FUNCTION animus.revoke_queue(role_name text, queue text) FROM PUBLIC;
 GRANT ALL ON FUNCTION animus.revoke_queue(role_name text, queue text) TO animus_admin;
+
+--
+-- Name: FUNCTION schedule_check_args(work_type text, params jsonb, priority integer, max_attempts integer, catchup text, max_catchup integer, every interval, period_key text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.schedule_check_args(work_type text, params jsonb, priority integer, max_attempts integer, catchup text, max_catchup integer, every interval, period_key text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION schedule_check_timezone(timezone text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.schedule_check_timezone(timezone text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION schedule_creator_allowed(role_oid oid, queue text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.schedule_creator_allowed(role_oid oid, queue text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION schedule_lock(name text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.schedule_lock(name text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION schedule_next(s animus.schedules, after timestamp with time zone); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.schedule_next(s animus.schedules, after timestamp with time zone) FROM PUBLIC;
+
+--
+-- Name: FUNCTION schedule_next_runs(name text, count integer); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.schedule_next_runs(name text, count integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.schedule_next_runs(name text, count integer) TO animus_producer;
+GRANT ALL ON FUNCTION animus.schedule_next_runs(name text, count integer) TO animus_worker;
+GRANT ALL ON FUNCTION animus.schedule_next_runs(name text, count integer) TO animus_admin;
 
 --
 -- Name: FUNCTION search_memory_text(query text, k integer, filters jsonb); Type: ACL; Schema: animus; Owner: -
@@ -6187,6 +7710,32 @@ GRANT ALL ON FUNCTION animus.submit_work(work_type text, source text, params jso
 REVOKE ALL ON FUNCTION animus.submit_work_batch(items jsonb, queue text, on_duplicate text, trace_context jsonb) FROM PUBLIC;
 GRANT ALL ON FUNCTION animus.submit_work_batch(items jsonb, queue text, on_duplicate text, trace_context jsonb) TO animus_producer;
 GRANT ALL ON FUNCTION animus.submit_work_batch(items jsonb, queue text, on_duplicate text, trace_context jsonb) TO animus_admin;
+
+--
+-- Name: FUNCTION tick_schedules(now timestamp with time zone, max_submits integer); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.tick_schedules(now timestamp with time zone, max_submits integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.tick_schedules(now timestamp with time zone, max_submits integer) TO animus_worker;
+GRANT ALL ON FUNCTION animus.tick_schedules(now timestamp with time zone, max_submits integer) TO animus_admin;
+
+--
+-- Name: FUNCTION tz_instants(tz text, l timestamp without time zone); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.tz_instants(tz text, l timestamp without time zone) FROM PUBLIC;
+
+--
+-- Name: FUNCTION tz_offset(tz text, t timestamp with time zone); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.tz_offset(tz text, t timestamp with time zone) FROM PUBLIC;
+
+--
+-- Name: FUNCTION tz_transition(tz text, lo timestamp with time zone, hi timestamp with time zone); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.tz_transition(tz text, lo timestamp with time zone, hi timestamp with time zone) FROM PUBLIC;
 
 --
 -- Name: FUNCTION update_memory(id bigint, content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text); Type: ACL; Schema: animus; Owner: -

@@ -11,7 +11,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from animus.config import Config
 from animus.embedding import Embedder
-from animus.results import (BM25Settings, HeartbeatResult, Memory, QueueStats, SearchHit, SettleResult, StoreResult, Submission, SubmitResult, WorkDetails, WorkItem)
+from animus.results import (BM25Settings, HeartbeatResult, Memory, QueueStats, Schedule, ScheduleRun, SearchHit, SettleResult, StoreResult, Submission, SubmitResult, WorkDetails, WorkItem)
 from animus.telemetry.conventions import Instruments
 
 __all__ = ["AsyncClient", "connect_async"]
@@ -34,6 +34,11 @@ class AsyncClient:
     async def close(self) -> None: ...
     async def __aenter__(self) -> AsyncClient: ...
     async def __aexit__(self, *exc: Any) -> None: ...
+
+    async def alter_schedule(self, name: str, *, cron: str | None = ..., every: Any = ..., start_at: Any = ..., timezone: str | None = ..., work_type: str | None = ..., params: Mapping[str, Any] | None = ..., queue: str | None = ..., catchup: str | None = ..., max_catchup: int | None = ..., priority: int | None = ..., max_attempts: int | None = ..., period_key: str | None = ...) -> Schedule:
+        """Change the given settings (None = unchanged); a new timing restarts from now.
+        """
+        ...
 
     async def archive_work(self, queue: str, msg_id: int) -> bool:
         """pgmq.archive of a message of ``queue`` (thin wrapper).
@@ -68,6 +73,21 @@ class AsyncClient:
         """
         ...
 
+    async def create_schedule(self, name: str, cron: str | None = ..., *, work_type: str, params: Mapping[str, Any] | None = ..., queue: str | None = ..., timezone: str | None = ..., every: Any = ..., start_at: Any = ..., catchup: str | None = ..., max_catchup: int | None = ..., priority: int | None = ..., max_attempts: int | None = ..., period_key: str | None = ..., paused: bool | None = ...) -> Schedule:
+        """Create a schedule submitting ``work_type`` once per period of ``cron`` (5 fields or a
+        macro, in IANA ``timezone``, default UTC) or of ``every`` (seconds or timedelta). Raises
+        InvalidSchedule (bad cron, zone, interval, policy), ScheduleExists, QueueNotFound.
+
+        >>> client.create_schedule("digest", "0 8 * * MON-FRI", work_type="digest",
+        ...                        timezone="Europe/Berlin")                         # doctest: +SKIP
+        """
+        ...
+
+    async def cron_next_runs(self, cron: str, count: int | None = ..., *, after: Any = ..., timezone: str | None = ...) -> list[datetime]:
+        """Try a cron expression: its next ``count`` runs after ``after`` (default now) in ``timezone``.
+        """
+        ...
+
     async def delete_memories(self, ids: Sequence[int]) -> int:
         """How many of ``ids`` were deleted.
         """
@@ -84,6 +104,11 @@ class AsyncClient:
         ...
 
     async def drop_queue(self, queue: str) -> Any: ...
+
+    async def drop_schedule(self, name: str, *, if_exists: bool | None = ...) -> bool:
+        """Delete the schedule (its items stay); ScheduleNotFound unless ``if_exists``.
+        """
+        ...
 
     async def fail_work(self, work_id: UUID, error: str, *, retryable: bool | None = ..., attempt: int | None = ..., queue: str | None = ...) -> SettleResult:
         """Record a failure: ``state`` is ``queued`` (retry visible at ``retry_at``, after a
@@ -141,6 +166,11 @@ class AsyncClient:
         """
         ...
 
+    async def list_schedules(self, queue: str | None = ...) -> list[Schedule]:
+        """The schedules (of ``queue``, else every queue the caller may use), by name.
+        """
+        ...
+
     async def memory_begin_bulk_load(self) -> int:
         """Start a bulk load (admin): drops the HNSW, full-text, metadata and BM25 indexes so
         ``store_memories`` loads fast; returns how many memories there are. Searches are slow
@@ -184,6 +214,11 @@ class AsyncClient:
         """
         ...
 
+    async def pause_schedule(self, name: str) -> bool:
+        """Stop the schedule until :meth:`resume_schedule`; False if it was paused already.
+        """
+        ...
+
     async def purge_work(self, older_than: Any = ..., *, queue: str | None = ...) -> list[dict[str, Any]]:
         """Delete ended items and archived messages older than ``older_than`` (default 7 days).
         """
@@ -213,8 +248,18 @@ class AsyncClient:
         """
         ...
 
+    async def resume_schedule(self, name: str) -> datetime:
+        """Resume a paused schedule; returns its next run (periods missed while paused are not run).
+        """
+        ...
+
     async def revoke_memory_namespace(self, role_name: str, namespace: str) -> bool:
         """Remove the grant of ``namespace`` to ``role_name``; True when there was one.
+        """
+        ...
+
+    async def schedule_next_runs(self, name: str, count: int | None = ...) -> list[datetime]:
+        """The next ``count`` (default 5) periods of the schedule, from ``next_run_at``.
         """
         ...
 
@@ -249,6 +294,12 @@ class AsyncClient:
 
     async def submit_work_batch(self, items: Sequence[Mapping[str, Any]], *, queue: str | None = ..., on_duplicate: str | None = ...) -> list[SubmitResult]:
         """Submit many items in one call; one result per input, in input order.
+        """
+        ...
+
+    async def tick_schedules(self, now: Any = ..., *, max_submits: int | None = ...) -> list[ScheduleRun]:
+        """Submit every due period of the schedules on the caller's queues, exactly once across
+        concurrent tickers (see :class:`animus.scheduler.Scheduler`); ``now`` drives time in tests.
         """
         ...
 
