@@ -144,6 +144,6 @@ SELECT is((SELECT count(*)::int FROM animus.schedules WHERE name = 'p1'), 0, 'dr
 
 SELECT * FROM finish();
 \else
-SELECT 'skip: the runner cannot create roles' AS skipped;
+SELECT '1..0 # SKIP creates roles (rolled back) and the role running the tests lacks CREATEROLE: see README, "Testing your own deployment"';
 \endif
 ROLLBACK;
