@@ -27,6 +27,11 @@ from animus.results import (BM25Settings, HeartbeatResult, Memory, QueueStats,  
 from animus.results import (BM25Settings, HeartbeatResult, Memory, QueueStats,  # noqa: E402
                             SearchHit, SettleResult, StoreResult, SubmitResult, Submission,
                             WorkDetails, WorkItem, WorkStep, StepStart, SleepResult, EventWait, Event)
+                           InvalidMemoryArgument, MemoryStateError, HandlerTimeout, ScheduleNotFound,
+                           ScheduleExists, InvalidSchedule)
+from animus.results import (BM25Settings, HeartbeatResult, Memory, QueueStats,  # noqa: E402
+                            SearchHit, SettleResult, StoreResult, SubmitResult, Submission,
+                            WorkDetails, WorkItem, Schedule, ScheduleRun)
 from animus.embedding import Embedder, FunctionEmbedder  # noqa: E402
 from animus.client import Client, connect  # noqa: E402
 from animus.aio import AsyncClient, connect_async  # noqa: E402
@@ -38,6 +43,10 @@ def __getattr__(name: str):
         from animus import worker
 
         return getattr(worker, name)
+    if name == "Scheduler":
+        from animus import scheduler
+
+        return scheduler.Scheduler
     raise AttributeError(f"module 'animus' has no attribute {name!r}")
 
 
@@ -49,6 +58,8 @@ __all__ = [
     "NotFound", "PermissionDenied", "WorkError", "QueueNotFound", "WorkNotFound", "WorkNotRunning",
     "WorkAlreadyEnded", "StaleClaim", "IllegalTransition", "QueueExists", "InvalidWorkArgument", "MemoryNotFound",
     "InvalidMemoryArgument", "MemoryStateError", "ConcurrencyLimitNotFound",
+    "InvalidMemoryArgument", "MemoryStateError", "ScheduleNotFound", "ScheduleExists", "InvalidSchedule",
+    "Scheduler", "Schedule", "ScheduleRun",
     "SubmitResult", "WorkItem", "Submission", "WorkDetails", "HeartbeatResult", "SettleResult",
     "QueueStats", "ConcurrencyLimit", "ConcurrencyStats", "StoreResult", "Memory", "SearchHit", "BM25Settings",
     "InvalidMemoryArgument", "MemoryStateError", "WaitError", "WorkFailed", "WorkCancelled", "WaitTimeout",

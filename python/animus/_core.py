@@ -31,6 +31,8 @@ from animus.results import (BM25Settings, HeartbeatResult, Memory, QueueStats, S
 from animus.results import (BM25Settings, Event, EventWait, HeartbeatResult, Memory, QueueStats, SearchHit,
                             SettleResult, SleepResult, StepStart, StoreResult, SubmitResult, Submission,
                             WorkDetails, WorkItem, WorkStep)
+from animus.results import (BM25Settings, HeartbeatResult, Memory, QueueStats, Schedule, ScheduleRun, SearchHit,
+                            SettleResult, StoreResult, SubmitResult, Submission, WorkDetails, WorkItem)
 from animus.telemetry.conventions import SPAN_KIND, Instruments, db_attrs, messaging_attrs
 from animus.telemetry.deferred import defer
 
@@ -116,6 +118,10 @@ def _dict_row(result) -> dict[str, Any] | None:
 def _dict_rows(result) -> list[dict[str, Any]]:
     names, rows = result
     return [dict(zip(names, r)) for r in rows]
+
+
+def _first_column(result) -> list[Any]:
+    return [r[0] for r in result[1]]
 
 
 def _ident(x):
@@ -463,6 +469,71 @@ class Methods:
         """Delete events emitted more than ``older_than`` ago (default 7 days; admin)."""
         return self._execute(Call(QUERIES["purge_events"], _clean(dict(older_than=older_than, queue=queue)),
                                   _ident))
+    # ---------------------------------------------------------------- schedules
+    def create_schedule(self, name: str, cron: str | None = None, *, work_type: str,
+                        params: Mapping[str, Any] | None = None, queue: str | None = None,
+                        timezone: str | None = None, every: Any = None, start_at: Any = None,
+                        catchup: str | None = None, max_catchup: int | None = None,
+                        priority: int | None = None, max_attempts: int | None = None,
+                        period_key: str | None = None, paused: bool | None = None) -> Schedule:
+        """Create a schedule submitting ``work_type`` once per period of ``cron`` (5 fields or a
+        macro, in IANA ``timezone``, default UTC) or of ``every`` (seconds or timedelta). Raises
+        InvalidSchedule (bad cron, zone, interval, policy), ScheduleExists, QueueNotFound.
+
+        >>> client.create_schedule("digest", "0 8 * * MON-FRI", work_type="digest",
+        ...                        timezone="Europe/Berlin")                         # doctest: +SKIP
+        """
+        p = _clean(dict(name=name, cron=cron, work_type=work_type, params=params, queue=queue,
+                        timezone=timezone, every=every, start_at=start_at, catchup=catchup,
+                        max_catchup=max_catchup, priority=priority, max_attempts=max_attempts,
+                        period_key=period_key, paused=paused))
+        return self._execute(Call(QUERIES["create_schedule"], p, _row(Schedule), queue))
+
+    def alter_schedule(self, name: str, *, cron: str | None = None, every: Any = None,
+                       start_at: Any = None, timezone: str | None = None, work_type: str | None = None,
+                       params: Mapping[str, Any] | None = None, queue: str | None = None,
+                       catchup: str | None = None, max_catchup: int | None = None,
+                       priority: int | None = None, max_attempts: int | None = None,
+                       period_key: str | None = None) -> Schedule:
+        """Change the given settings (None = unchanged); a new timing restarts from now."""
+        p = _clean(dict(name=name, cron=cron, every=every, start_at=start_at, timezone=timezone,
+                        work_type=work_type, params=params, queue=queue, catchup=catchup,
+                        max_catchup=max_catchup, priority=priority, max_attempts=max_attempts,
+                        period_key=period_key))
+        return self._execute(Call(QUERIES["alter_schedule"], p, _row(Schedule), queue))
+
+    def pause_schedule(self, name: str) -> bool:
+        """Stop the schedule until :meth:`resume_schedule`; False if it was paused already."""
+        return self._execute(Call(QUERIES["pause_schedule"], dict(name=name), _ident))
+
+    def resume_schedule(self, name: str) -> datetime:
+        """Resume a paused schedule; returns its next run (periods missed while paused are not run)."""
+        return self._execute(Call(QUERIES["resume_schedule"], dict(name=name), _ident))
+
+    def drop_schedule(self, name: str, *, if_exists: bool | None = None) -> bool:
+        """Delete the schedule (its items stay); ScheduleNotFound unless ``if_exists``."""
+        return self._execute(Call(QUERIES["drop_schedule"], _clean(dict(name=name, if_exists=if_exists)), _ident))
+
+    def list_schedules(self, queue: str | None = None) -> list[Schedule]:
+        """The schedules (of ``queue``, else every queue the caller may use), by name."""
+        return self._execute(Call(QUERIES["list_schedules"], _clean(dict(queue=queue)), _rows(Schedule)))
+
+    def schedule_next_runs(self, name: str, count: int | None = None) -> list[datetime]:
+        """The next ``count`` (default 5) periods of the schedule, from ``next_run_at``."""
+        return self._execute(Call(QUERIES["schedule_next_runs"], _clean(dict(name=name, count=count)),
+                                  _first_column))
+
+    def cron_next_runs(self, cron: str, count: int | None = None, *, after: Any = None,
+                       timezone: str | None = None) -> list[datetime]:
+        """Try a cron expression: its next ``count`` runs after ``after`` (default now) in ``timezone``."""
+        p = _clean(dict(cron=cron, count=count, after=after, timezone=timezone))
+        return self._execute(Call(QUERIES["cron_next_runs"], p, _first_column))
+
+    def tick_schedules(self, now: Any = None, *, max_submits: int | None = None) -> list[ScheduleRun]:
+        """Submit every due period of the schedules on the caller's queues, exactly once across
+        concurrent tickers (see :class:`animus.scheduler.Scheduler`); ``now`` drives time in tests."""
+        p = _clean(dict(now=now, max_submits=max_submits))
+        return self._execute(Call(QUERIES["tick_schedules"], p, _rows(ScheduleRun)))
 
     # ---------------------------------------------------------------- memory
     def store_memory(self, content: str, embedding: Sequence[float] | None = None,

@@ -1,4 +1,4 @@
-"""Command line: ``animus worker module:handlers`` and ``animus --version``."""
+"""Command line: ``animus worker module:handlers``, ``animus scheduler`` and ``animus --version``."""
 from __future__ import annotations
 
 import argparse
@@ -89,6 +89,44 @@ def worker_main(args: argparse.Namespace) -> int:
     return 0
 
 
+def scheduler_main(args: argparse.Namespace) -> int:
+    import animus
+    from animus import telemetry
+    from animus.config import load_dotenv_once
+    from animus.scheduler import Scheduler
+
+    logging.basicConfig(level=getattr(logging, args.log_level.upper(), logging.INFO),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    load_dotenv_once()
+    handle = telemetry.init(service_name=args.service_name) if not args.no_telemetry else None
+    try:
+        try:
+            client = animus.connect(args.dsn)
+        except animus.AnimusError as exc:
+            print(f"animus scheduler: {exc}", file=sys.stderr)
+            return 2
+        try:
+            try:
+                scheduler = Scheduler(client, interval=args.interval, max_submits=args.max_submits)
+            except ValueError as exc:
+                print(f"animus scheduler: {exc}", file=sys.stderr)
+                return 2
+            if args.once:
+                runs = scheduler.tick()
+                print(f"animus scheduler: submitted {len(runs)} period(s)")
+            else:
+                scheduler.run()
+        except animus.AnimusError as exc:  # animus not deployed, no privilege, connection lost
+            print(f"animus scheduler: stopped: {exc}", file=sys.stderr)
+            return 1
+        finally:
+            client.close()
+    finally:
+        if handle is not None:
+            handle.shutdown()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``animus`` command line; every option's help shows its default."""
     parser = argparse.ArgumentParser(prog="animus", description="animus: agent persistence in PostgreSQL")
@@ -128,6 +166,24 @@ def build_parser() -> argparse.ArgumentParser:
                    help="do not call animus.telemetry.init() (default: it is called)")
     w.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"],
                    type=str.lower, help="log level (default: info)")
+    sc = sub.add_parser("scheduler", help="tick the schedules: animus scheduler",
+                        description="Submit the due periods of the schedules (animus.tick_schedules) until "
+                                    "SIGTERM/SIGINT: tick, then sleep until the next schedule is due or "
+                                    "--interval, whichever is first. Any number may run: each period is "
+                                    "submitted once. The database URL defaults to the environment (.env read).")
+    sc.add_argument("--interval", type=_number(float, 0, strict=True), default=30.0, metavar="S",
+                    help="longest sleep between two ticks, seconds > 0 (default: 30)")
+    sc.add_argument("--max-submits", type=_number(int, 1), default=None, metavar="N",
+                    help="items one tick submits at most, 1-100000 (default: the database's, 1000)")
+    sc.add_argument("--once", action="store_true", help="tick once, print how many periods were submitted, exit")
+    sc.add_argument("--dsn", default=None,
+                    help="database URL (default: DATABASE_URL, from the environment or .env)")
+    sc.add_argument("--service-name", default="animus-scheduler",
+                    help="OpenTelemetry service.name (default: animus-scheduler; OTEL_SERVICE_NAME wins)")
+    sc.add_argument("--no-telemetry", action="store_true",
+                    help="do not call animus.telemetry.init() (default: it is called)")
+    sc.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"],
+                    type=str.lower, help="log level (default: info)")
     return parser
 
 
@@ -142,6 +198,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "worker":
         return worker_main(args)
+    if args.command == "scheduler":
+        return scheduler_main(args)
     parser.print_help(sys.stderr)
     print("\nanimus: a command is required (e.g. animus worker module:HANDLERS)", file=sys.stderr)
     return 2

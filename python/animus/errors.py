@@ -217,6 +217,17 @@ class WorkSuspended(BaseException):
         self.work_id = work_id
         self.resume_at = resume_at
         self.reason = reason
+class ScheduleNotFound(NotFound, WorkError):
+    """ZA136: no schedule has the given name (or it is on a queue the caller may not use)."""
+
+
+class ScheduleExists(WorkError):
+    """ZA135: create_schedule with the name of an existing schedule."""
+
+
+class InvalidSchedule(InvalidArgument, WorkError):
+    """ZA130-ZA134, ZA137-ZA140: a malformed cron expression, an unknown time zone, a bad
+    interval, policy or name (the message names the argument, and for cron the field and token)."""
 
 
 class MemoryNotFound(NotFound, MemoryStoreError):
@@ -293,6 +304,9 @@ SQLSTATE_CLASSES: dict[str, type[AnimusError]] = {
     "ZA113": StepReused, "ZA114": StepNotRunning, "ZA115": InvalidWorkArgument,
     "ZA116": InvalidWorkArgument, "ZA117": InvalidWorkArgument, "ZA118": InvalidWorkArgument,
     "ZA119": InvalidWorkArgument,
+    "ZA130": InvalidSchedule, "ZA131": InvalidSchedule, "ZA132": InvalidSchedule, "ZA133": InvalidSchedule,
+    "ZA134": InvalidSchedule, "ZA135": ScheduleExists, "ZA136": ScheduleNotFound, "ZA137": InvalidSchedule,
+    "ZA138": InvalidSchedule, "ZA139": InvalidSchedule, "ZA140": InvalidSchedule,
     "ZA200": DimensionMismatch, "ZA207": MemoryNotFound,
     "ZA209": MemoryStateError, "ZA210": MemoryStateError,
     "ZA320": InvalidArgument, "ZA321": InvalidArgument,   # namespace grants: no such role, bad namespace

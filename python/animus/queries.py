@@ -122,6 +122,18 @@ QUERIES: dict[str, Query] = {q.name: q for q in [
     _q("get_event", "row", "db", required=("event_key",)),
     _q("get_work_steps", "rows", "db", infinite=True, required=("work_id",)),
     _q("purge_events", "scalar", "db", intervals=("older_than",)),
+    # schedules
+    _q("create_schedule", "row", "db", ("params",), intervals=("every",), required=("name", "work_type"),
+       int32=("max_catchup", "priority", "max_attempts")),
+    _q("alter_schedule", "row", "db", ("params",), intervals=("every",), required=("name",),
+       int32=("max_catchup", "priority", "max_attempts")),
+    _q("pause_schedule", "scalar", "db", required=("name",)),
+    _q("resume_schedule", "scalar", "db", required=("name",)),
+    _q("drop_schedule", "scalar", "db", required=("name",)),
+    _q("list_schedules", "rows", "db"),
+    _q("schedule_next_runs", "rows", "db", required=("name",), int32=("count",)),
+    _q("cron_next_runs", "rows", "db", required=("cron",), int32=("count",)),
+    _q("tick_schedules", "rows", "db", int32=("max_submits",)),
     # memory
     _q("store_memory", "row", "db", ("metadata",), _VEC),
     _q("store_memories", "rows", "db", ("memories",)),

@@ -16,6 +16,8 @@ __all__ = ["SubmitResult", "WorkItem", "Submission", "WorkDetails", "HeartbeatRe
            "SettleResult", "WaitResult", "QueueStats", "StoreResult", "Memory", "SearchHit", "BM25Settings", "Row"]
            "SettleResult", "QueueStats", "StoreResult", "Memory", "SearchHit", "BM25Settings", "StepStart", "SleepResult",
            "EventWait", "Event", "WorkStep", "Row"]
+           "SettleResult", "QueueStats", "StoreResult", "Memory", "SearchHit", "BM25Settings", "Schedule",
+           "ScheduleRun", "Row"]
 
 T = TypeVar("T", bound="Row")
 
@@ -341,6 +343,47 @@ class ConcurrencyStats(Row):
     window_start: datetime | None = None
     window_used: int | None = None
     _aliases: ClassVar[dict[str, str]] = {"concurrency_key": "key"}
+class Schedule(Row):
+    """``create_schedule`` / ``alter_schedule`` / ``list_schedules``: one schedule (docs/schedules.md).
+
+    ``cron`` or ``every`` says when it runs (``timezone`` for cron); ``next_run_at`` is the
+    earliest period not yet submitted (due when in the past); ``catchup`` (``latest``/``all``)
+    and ``max_catchup`` say what happens to periods missed during downtime."""
+
+    name: str | None = None
+    queue: str | None = None
+    work_type: str | None = None
+    cron: str | None = None
+    every: timedelta | None = None
+    start_at: datetime | None = None
+    timezone: str | None = None
+    params: dict[str, Any] | None = None
+    priority: int | None = None
+    max_attempts: int | None = None
+    period_key: str | None = None
+    catchup: str | None = None
+    max_catchup: int | None = None
+    paused: bool | None = None
+    next_run_at: datetime | None = None
+    last_period_at: datetime | None = None
+    last_work_id: UUID | None = None
+    submitted_count: int | None = None
+    skipped_count: int | None = None
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+    created_by: Any = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    _aliases: ClassVar[dict[str, str]] = {"queue_name": "queue"}
+
+
+@dataclass(frozen=True)
+class ScheduleRun(Row):
+    """``tick_schedules``: one submitted period: the schedule, the period instant, the item."""
+
+    schedule: str | None = None
+    period_at: datetime | None = None
+    work_id: UUID | None = None
 
 
 @dataclass(frozen=True)

@@ -142,12 +142,30 @@ def calls(queue: str, work_id, memory_id: int, vec: str):
         ("memory_or_tsquery", "SELECT animus.memory_or_tsquery(%s)", lambda h: [h]),
         ("memory_parses_as_vector", "SELECT animus.memory_parses_as_vector(%s)", lambda h: [h]),
         ("work_message_headers", "SELECT animus.work_message_headers(0, %s)", lambda h: [J({"traceparent": h, "tracestate": h})]),
+        # schedules (docs/schedules.md)
+        ("create_schedule.name", "SELECT name FROM animus.create_schedule(name => %s, cron => '* * * * *', work_type => 'w', queue => %s)",
+         lambda h: [h, queue]),
+        ("create_schedule.text", "SELECT name FROM animus.create_schedule(name => 'inj', cron => '* * * * *', work_type => %s, params => %s,"
+                                 " queue => %s, period_key => %s)", lambda h: [h, J({"v": h, h[:1000]: h}), queue, h[:100]]),
+        ("create_schedule.cron", "SELECT name FROM animus.create_schedule(name => 'inj', cron => %s, work_type => 'w', queue => %s)",
+         lambda h: [h, queue]),
+        ("create_schedule.options", "SELECT name FROM animus.create_schedule(name => 'inj', cron => '* * * * *', work_type => 'w',"
+                                    " queue => %s, timezone => %s, catchup => %s)", lambda h: [h, h, h]),
+        ("alter_schedule", "SELECT name FROM animus.alter_schedule(name => %s, cron => %s, timezone => %s, work_type => %s)",
+         lambda h: [h, h, h, h]),
+        ("pause_schedule", "SELECT animus.pause_schedule(%s)", lambda h: [h]),
+        ("resume_schedule", "SELECT animus.resume_schedule(%s)", lambda h: [h]),
+        ("drop_schedule", "SELECT animus.drop_schedule(%s)", lambda h: [h]),
+        ("list_schedules", "SELECT * FROM animus.list_schedules(%s)", lambda h: [h]),
+        ("schedule_next_runs", "SELECT * FROM animus.schedule_next_runs(%s)", lambda h: [h]),
+        ("cron_next_runs", "SELECT * FROM animus.cron_next_runs(%s, timezone => %s)", lambda h: [h, h]),
+        ("cron_next_runs.cron", "SELECT * FROM animus.cron_next_runs(%s)", lambda h: [h]),
     ]
 
 
 TEN_MB_CALLS = {"create_queue", "submit_work.queue", "read_work", "fail_work", "complete_work",
                 "search_memory_text.filter_key", "memory_scope", "grant_memory_namespace", "memory_or_tsquery",
-                "memory_parses_as_vector", "memory_content_hash"}
+                "memory_parses_as_vector", "memory_content_hash", "cron_next_runs.cron", "create_schedule.text"}
 
 
 def test_the_hostile_calls_cover_every_callable_function_with_a_text_or_json_argument(conn):
