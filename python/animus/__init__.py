@@ -14,7 +14,7 @@ from animus.errors import (AnimusError, ArgumentTypeError, ArgumentValueError, C
                            NonRetryable, NotDeployed, NotFound, PermissionDenied, WorkError,
                            QueueNotFound, WorkNotFound, WorkNotRunning, WorkAlreadyEnded,
                            StaleClaim, IllegalTransition, QueueExists, InvalidWorkArgument, MemoryNotFound,
-                           InvalidMemoryArgument, MemoryStateError, HandlerTimeout)
+                           InvalidMemoryArgument, MemoryStateError, HandlerTimeout, WorkSuspended)
 from animus.results import (BM25Settings, HeartbeatResult, Memory, QueueStats,  # noqa: E402
                             SearchHit, SettleResult, StoreResult, SubmitResult, Submission,
                             WorkDetails, WorkItem)
@@ -39,7 +39,7 @@ __all__ = [
     "InvalidArgument", "ArgumentTypeError", "ArgumentValueError", "HandlerTimeout", "InvalidState", "MemoryStoreError", "NonRetryable", "NotDeployed",
     "NotFound", "PermissionDenied", "WorkError", "QueueNotFound", "WorkNotFound", "WorkNotRunning",
     "WorkAlreadyEnded", "StaleClaim", "IllegalTransition", "QueueExists", "InvalidWorkArgument", "MemoryNotFound",
-    "InvalidMemoryArgument", "MemoryStateError",
+    "InvalidMemoryArgument", "MemoryStateError", "WorkSuspended",
     "SubmitResult", "WorkItem", "Submission", "WorkDetails", "HeartbeatResult", "SettleResult",
     "QueueStats", "StoreResult", "Memory", "SearchHit", "BM25Settings",
 ]

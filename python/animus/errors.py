@@ -41,7 +41,7 @@ from typing import Any
 __all__ = [
     "AnimusError", "ConfigError", "ConnectionFailed", "NotDeployed", "PermissionDenied",
     "DatabaseError", "InvalidArgument", "ArgumentTypeError", "ArgumentValueError", "DimensionMismatch", "NotFound", "InvalidState",
-    "WorkError", "MemoryStoreError", "NonRetryable", "QueueNotFound", "WorkNotFound",
+    "WorkError", "MemoryStoreError", "NonRetryable", "WorkSuspended", "QueueNotFound", "WorkNotFound",
     "WorkNotRunning", "WorkAlreadyEnded", "IllegalTransition", "StaleClaim", "QueueExists", "InvalidWorkArgument",
     "MemoryNotFound", "InvalidMemoryArgument", "MemoryStateError", "HandlerTimeout", "from_psycopg",
     "SQLSTATE_CLASSES",
@@ -197,6 +197,13 @@ class HandlerTimeout(AnimusError):
 
 class NonRetryable(Exception):
     """Raise (or subclass) this in a worker handler to dead-letter the item at once."""
+
+
+class WorkSuspended(BaseException):
+    """Raised by a worker handler that has already given its item back in SQL (e.g. a durable
+    sleep or wait released it): the worker neither settles the item nor counts it failed (its
+    ``process`` span gets ``animus.work.suspended = true``). A BaseException, so a handler's
+    ``except Exception`` does not swallow it."""
 
 
 # Exact codes first (kept in step with animus.error_codes / docs/errors.md), then ranges.

@@ -186,11 +186,14 @@ class WorkDetails(Row):
 
 @dataclass(frozen=True)
 class HeartbeatResult(Row):
-    """``heartbeat_work``: the claim's new end, and whether the item was cancelled meanwhile."""
+    """``heartbeat_work``: the claim's new end, and whether the item was cancelled meanwhile.
+    The many-id form gives ``work_id`` and ``status`` (running, cancelled, stale, ended, unknown)."""
 
     state: str | None = None
     cancelled: bool = False
     visible_until: datetime | None = None
+    work_id: UUID | None = None
+    status: str | None = None
 
 
 @dataclass(frozen=True)

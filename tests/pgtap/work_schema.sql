@@ -106,7 +106,8 @@ SELECT set_eq($$SELECT p.proname::text FROM pg_proc p JOIN pg_namespace n ON n.o
                 WHERE n.nspname = 'animus' AND p.prosecdef AND (p.proname LIKE '%work%' OR p.proname LIKE '%queue%')$$,
     ARRAY['create_queue', 'configure_queue', 'drop_queue', 'submit_work', 'submit_work_batch', 'read_work',
           'complete_work', 'fail_work', 'heartbeat_work', 'cancel_work', 'archive_work', 'delete_work',
-          'get_work', 'work_children', 'queue_stats', 'purge_work', 'release_work', 'get_work_submissions', 'grant_queue', 'revoke_queue'],
+          'get_work', 'work_children', 'queue_stats', 'purge_work', 'release_work', 'get_work_submissions', 'grant_queue', 'revoke_queue',
+          'heartbeat_work_batch'],
     'SECURITY DEFINER is exactly the documented public work API (no internal helper)');
 
 SELECT * FROM finish();
