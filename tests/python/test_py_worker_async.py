@@ -243,3 +243,40 @@ def test_one_stale_claim_in_a_settle_batch_drops_only_that_item(client, conn, ot
     refused = [s for s in otel.spans(f"settle {queue_name}") if s.attributes.get("error.type") == "ZA108"]
     ops = [s.attributes["messaging.operation.name"] for s in refused]
     assert ops == ["complete_work_many", "complete_work"]   # the batch, then the stale item alone
+
+
+def test_slow_handlers_get_no_items_claimed_ahead(client, conn, queue_name):
+    """The prefetch only claims ahead what the slots will start within ~10 ms: behind 0.5 s
+    handlers no item waits claimed in this worker (another worker could run it); fast handlers
+    do get items claimed ahead, and so need fewer claims than items / concurrency."""
+    client.submit_work_batch([{"work_type": "slow", "source": "test"} for _ in range(4)], queue=queue_name)
+    ahead: list[int] = []
+
+    async def slow(item):
+        ahead.append(worker.claimed_ahead)
+        await asyncio.sleep(0.5)
+
+    worker = animus.Worker(client, {"slow": slow}, queue=queue_name, concurrency=1, poll_interval=0.2)
+    t = run_worker(worker)
+    try:
+        assert wait_for(lambda: worker.processed == 4, 30)
+    finally:
+        worker.stop()
+        t.join(10)
+    assert ahead == [0, 0, 0, 0]
+
+    client.submit_work_batch([{"work_type": "fast", "source": "test"} for _ in range(400)], queue=queue_name)
+    fast_ahead: list[int] = []
+
+    async def fast(item):
+        fast_ahead.append(worker.claimed_ahead)
+
+    worker = animus.Worker(client, {"fast": fast}, queue=queue_name, concurrency=4, poll_interval=0.2)
+    t = run_worker(worker)
+    try:
+        assert wait_for(lambda: worker.processed == 400, 60)
+    finally:
+        worker.stop()
+        t.join(10)
+    assert max(fast_ahead) > 0 and max(fast_ahead) <= 4
+    assert worker.reads < 400 / 4, f"{worker.reads} claims of at most 4 items each: nothing claimed ahead"
