@@ -811,8 +811,8 @@ class Worker:
         """How many items to claim ahead of the free slots: at most ``prefetch``, and no more
         than the slots are expected to start within 10 ms (``concurrency`` x 10 ms / the moving
         average of how long a handler holds its slot); none before a handler has finished."""
-        if not self.prefetch or self.batch_handlers or self._pace is None:
-            return 0
+        if not self.prefetch or self.batch_handlers or self._pace is None or self.timed_out > 0 and self.hung:
+            return 0   # (a hung handler holds its slot for an unknown time: nothing claimed ahead)
         return min(self.prefetch, int(self.concurrency * 0.01 / max(self._pace, 1e-6)))
 
     def _free_slot(self, ctx: WorkContext) -> None:
@@ -1204,16 +1204,20 @@ class Worker:
         if hung >= self.concurrency:
             log.error("all %d slots are held by hung handlers: this worker claims nothing until "
                       "one returns (restart it to free them)", hung)
+            await self._release_ready()   # items claimed ahead would wait behind them: give them back
 
-    # ------------------------------------------------------------------ shutdown
-    async def _shutdown(self) -> None:
-        deadline = time.monotonic() + self.shutdown_timeout
-        while self._ready:                     # claimed ahead, never started: back at once
+    async def _release_ready(self) -> None:
+        while self._ready:
             item = self._ready.popleft()
             try:
                 await self.aclient.release_work(item.id, attempt=item.attempts, queue=self.queue)
             except AnimusError as exc:
                 log.warning("could not release %s (%s); it is redelivered after its timeout", item.id, exc)
+
+    # ------------------------------------------------------------------ shutdown
+    async def _shutdown(self) -> None:
+        deadline = time.monotonic() + self.shutdown_timeout
+        await self._release_ready()            # claimed ahead, never started: back at once
 
         def running() -> list[WorkContext]:   # hung handlers were failed already: not waited for
             return [c for c in self._inflight.values() if not c.timed_out]
