@@ -1314,6 +1314,78 @@ $$;
 COMMENT ON FUNCTION animus.heartbeat_work(work_id uuid, extend interval, attempt integer) IS 'Extends the visibility timeout of a running item to now + extend and records heartbeat_at. Returns (state, cancelled, visible_until): cancelled = true (and nothing extended) when the item was cancelled meanwhile, so the worker can stop. Claim fencing: with attempt (the attempts read_work returned) the item must still be at that attempt. Only items of queues the caller has a grant on. Raises ZA001 (work_id NULL), ZA002 (extend not positive), ZA102 (unknown item, or one in a queue the caller may not use), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued: the claim timed out), ZA104 (already ended or merged).';
 
 --
+-- Name: heartbeat_work_batch(uuid[], interval, integer[]); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.heartbeat_work_batch(work_ids uuid[], extend interval DEFAULT '00:00:30'::interval, attempts integer[] DEFAULT NULL::integer[]) RETURNS TABLE(work_id uuid, status text, visible_until timestamp with time zone)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    SET plan_cache_mode TO 'force_generic_plan'
+    SET enable_seqscan TO 'off'
+    AS $$
+#variable_conflict use_column
+DECLARE
+    v_until timestamptz;
+    scope   text[];
+    r       record;
+    done    uuid[] := '{}';
+BEGIN
+    IF heartbeat_work_batch.work_ids IS NULL OR pg_catalog.array_position(heartbeat_work_batch.work_ids, NULL) IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_ids must not be NULL or contain NULL',
+            HINT = 'Pass the ids returned by read_work.';
+    END IF;
+    IF pg_catalog.cardinality(heartbeat_work_batch.work_ids) > 10000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA110', MESSAGE = 'argument work_ids has more than 10000 elements',
+            DETAIL = pg_catalog.format('work_ids has %s elements', pg_catalog.cardinality(heartbeat_work_batch.work_ids)),
+            HINT = 'Heartbeat at most 10000 items per call.';
+    END IF;
+    IF heartbeat_work_batch.extend IS NULL OR heartbeat_work_batch.extend <= '0' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument extend must be positive',
+            DETAIL = pg_catalog.format('extend = %s', coalesce(heartbeat_work_batch.extend::text, 'NULL')),
+            HINT = 'Pass how long from now the items stay invisible to other readers, e.g. ''30 seconds''.';
+    END IF;
+    IF heartbeat_work_batch.attempts IS NOT NULL AND pg_catalog.cardinality(heartbeat_work_batch.attempts) <> pg_catalog.cardinality(heartbeat_work_batch.work_ids) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument attempts must have one element per work id',
+            DETAIL = pg_catalog.format('%s work ids, %s attempts', pg_catalog.cardinality(heartbeat_work_batch.work_ids), pg_catalog.cardinality(heartbeat_work_batch.attempts)),
+            HINT = 'Pass attempts => NULL (no fencing), or the attempts read_work returned, aligned with work_ids.';
+    END IF;
+    scope := animus.work_queue_scope();
+    v_until := pg_catalog.clock_timestamp() + heartbeat_work_batch.extend;
+    -- Only items of granted queues are touched (the others are reported unknown below).
+    FOR r IN
+        WITH u AS (
+            UPDATE animus.work_items w SET heartbeat_at = pg_catalog.clock_timestamp()
+              FROM ROWS FROM (pg_catalog.unnest(heartbeat_work_batch.work_ids), pg_catalog.unnest(heartbeat_work_batch.attempts)) AS i(id, attempt)
+             WHERE w.id = i.id AND w.state = 'running' AND (i.attempt IS NULL OR w.attempts = i.attempt)
+               AND (w.queue_name = ANY (scope) OR '*' = ANY (scope))
+            RETURNING w.id, w.queue_name, w.msg_id
+        )
+        SELECT u.queue_name, pg_catalog.array_agg(u.id) AS ids, pg_catalog.array_agg(u.msg_id) AS msg_ids FROM u GROUP BY u.queue_name
+    LOOP
+        PERFORM animus.work_queue_set_vt(r.queue_name, r.msg_ids,
+                                         pg_catalog.array_fill(v_until, ARRAY[pg_catalog.cardinality(r.msg_ids)]));
+        done := done || r.ids;
+    END LOOP;
+    RETURN QUERY
+    SELECT i.id,
+           CASE WHEN i.id = ANY (done) THEN 'running'
+                WHEN w.id IS NULL OR NOT (w.queue_name = ANY (scope) OR '*' = ANY (scope)) THEN 'unknown'
+                WHEN i.attempt IS NOT NULL AND w.state <> 'merged' AND w.attempts <> i.attempt THEN 'stale'
+                WHEN w.state = 'cancelled' THEN 'cancelled'
+                ELSE 'ended' END,
+           CASE WHEN i.id = ANY (done) THEN v_until END
+      FROM ROWS FROM (pg_catalog.unnest(heartbeat_work_batch.work_ids), pg_catalog.unnest(heartbeat_work_batch.attempts)) AS i(id, attempt)
+      LEFT JOIN animus.work_items w ON w.id = i.id;
+END;
+$$;
+
+--
+-- Name: FUNCTION heartbeat_work_batch(work_ids uuid[], extend interval, attempts integer[]); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.heartbeat_work_batch(work_ids uuid[], extend interval, attempts integer[]) IS 'Batch form of heartbeat_work: extends the claims of every running item of work_ids to now + extend (heartbeat_at recorded) in one call, and returns (work_id, status, visible_until) per input id, in input order, instead of raising for one item: status running (extended until visible_until), cancelled (cancel_work meanwhile: stop the handler), stale (attempts[i] given and the item was claimed again since), ended (no longer running: completed, dead, queued again after its claim expired, merged) or unknown (no such item, or one in a queue the caller may not use). Claim fencing: attempts[i] is the attempts read_work returned (NULL element = no check). At most 10000 ids. Raises ZA001 (work_ids NULL or with a NULL), ZA110 (more than 10000 ids), ZA002 (extend not positive, attempts length differs); nothing is written when it raises.';
+
+--
 -- Name: hybrid_search(text, public.vector, integer, jsonb, double precision, double precision, integer, integer); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -6878,6 +6950,14 @@ GRANT ALL ON FUNCTION animus.grant_queue(role_name text, queue text) TO animus_a
 REVOKE ALL ON FUNCTION animus.heartbeat_work(work_id uuid, extend interval, attempt integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION animus.heartbeat_work(work_id uuid, extend interval, attempt integer) TO animus_worker;
 GRANT ALL ON FUNCTION animus.heartbeat_work(work_id uuid, extend interval, attempt integer) TO animus_admin;
+
+--
+-- Name: FUNCTION heartbeat_work_batch(work_ids uuid[], extend interval, attempts integer[]); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.heartbeat_work_batch(work_ids uuid[], extend interval, attempts integer[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.heartbeat_work_batch(work_ids uuid[], extend interval, attempts integer[]) TO animus_worker;
+GRANT ALL ON FUNCTION animus.heartbeat_work_batch(work_ids uuid[], extend interval, attempts integer[]) TO animus_admin;
 
 --
 -- Name: FUNCTION hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer); Type: ACL; Schema: animus; Owner: -

@@ -5,7 +5,11 @@ for each concurrency (default 8 and 32):
 
 - **animus**: ITEMS no-op items are submitted (``submit_work_batch``) while no worker runs, then the
   public CLI ``animus worker bench_worker:HANDLERS --queue bench --concurrency C --no-telemetry``
-  runs until every item is resolved (polled from the database) and gets SIGTERM.
+  runs until every item is resolved (polled from the database) and gets SIGTERM. The no-op
+  handler is a coroutine (a task on the worker's event loop; Graphile's tasks are async functions).
+- **animus, batching on**: the same with ``bench_worker:BATCH_HANDLERS --batch --batch-size B``
+  at ``--batch-concurrency`` (default 2000, B = 500): a batch handler gets up to B items per call
+  and the worker claims and settles up to 1000 items per round trip (issue 14's floor: 15,000/s).
 - **Graphile Worker** (npm ``graphile-worker``, pinned in tools/bench_worker/package.json and
   installed there with ``npm ci`` on first use) in its own schema of the same database: the same
   number of no-op jobs added in bulk (``addJobs``), a worker with the library's defaults except
@@ -25,6 +29,7 @@ backends of the benchmark database (sampled from /proc every 100 ms, the drain p
 CPU time is far less blurred than items/s by other load on a shared machine.
 
     python tools/bench_worker.py [--items 20000] [--concurrency 8 32] [--rounds 3] [--no-telemetry]
+                                 [--batch-concurrency 2000] [--batch-size 500]
 """
 from __future__ import annotations
 
@@ -52,13 +57,28 @@ POLLER = "animus_bench_poller"   # application_name of the drain poller, left ou
 WORK_TYPE = "noop"
 
 
-def noop(item) -> None:
+async def noop(item) -> None:
+    """A no-op coroutine handler: a task on the worker's event loop (Graphile's tasks are async
+    functions too)."""
+    return None
+
+
+def noop_sync(item) -> None:
     return None
 
 
 # What the animus worker CLI loads: `animus worker bench_worker:HANDLERS`, run in tools/ (this
 # module; the bench_worker/ folder next to it is the npm project, not a Python package).
 HANDLERS = {WORK_TYPE: noop}
+SYNC_HANDLERS = {WORK_TYPE: noop_sync}   # the same no-op as a plain function (a thread per slot)
+
+
+async def noop_batch(items) -> None:
+    """A no-op batch handler (``--batch``): None completes every item of the batch."""
+    return None
+
+
+BATCH_HANDLERS = {WORK_TYPE: noop_batch}
 
 
 # ------------------------------------------------------------------ database
@@ -167,13 +187,13 @@ def prefill(url: str, items: int) -> None:
 
 
 def run_animus(url: str, items: int, concurrency: int, *, telemetry_env: dict[str, str] | None = None,
-               profile: Path | None = None) -> dict:
+               profile: Path | None = None, handlers: str = "HANDLERS", extra: tuple[str, ...] = ()) -> dict:
     """Pre-fill, run the worker CLI until the queue is drained, SIGTERM it; the processing time
     from the first claim to the last resolution, from the database's timestamps."""
     settle(url)
     prefill(url, items)
-    cmd = [*animus_cli(), "worker", "bench_worker:HANDLERS", "--queue", QUEUE, "--concurrency", str(concurrency),
-           "--dsn", url, "--log-level", "warning"]
+    cmd = [*animus_cli(), "worker", f"bench_worker:{handlers}", "--queue", QUEUE, "--concurrency", str(concurrency),
+           "--dsn", url, "--log-level", "warning", *extra]
     env = dict(os.environ, DATABASE_URL=url)
     if telemetry_env is None:
         cmd.append("--no-telemetry")
@@ -282,6 +302,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--items", type=int, default=20000, help="no-op items (and Graphile jobs) per run")
     ap.add_argument("--concurrency", type=int, nargs="+", default=[8, 32])
     ap.add_argument("--rounds", type=int, default=3, help="alternating rounds per concurrency (median)")
+    ap.add_argument("--batch-concurrency", type=int, default=2000,
+                    help="concurrency of the batching-on run (0: skip it)")
+    ap.add_argument("--batch-size", type=int, default=500, help="items per batch handler call")
     ap.add_argument("--no-telemetry", dest="telemetry", action="store_false",
                     help="skip the animus runs with telemetry on")
     ap.add_argument("--db", default="animus_bench_worker", help="database to create (dropped first and at the end)")
@@ -320,6 +343,14 @@ def main(argv: list[str] | None = None) -> int:
                     results[conc][name].append(res)
                     print(f"   concurrency {conc:3d} round {r + 1}: {name:17s} {res['items_per_s']:8.0f} items/s "
                           f"({res['seconds']:.2f} s)", flush=True)
+        batched: list[dict] = []
+        if args.batch_concurrency:
+            for r in range(args.rounds):
+                res = run_animus(url, args.items, args.batch_concurrency, handlers="BATCH_HANDLERS",
+                                 extra=("--batch", "--batch-size", str(args.batch_size)))
+                batched.append(res)
+                print(f"   batching on, concurrency {args.batch_concurrency} round {r + 1}: "
+                      f"{res['items_per_s']:8.0f} items/s ({res['seconds']:.2f} s)", flush=True)
         if args.profile is not None:
             run_animus(url, args.items, args.concurrency[0], profile=args.profile)
             print(f"   py-spy profile of the animus worker at concurrency {args.concurrency[0]}: {args.profile}")
@@ -350,6 +381,13 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"\nanimus with telemetry on (SDK, OTLP/HTTP to a local receiver), concurrency {conc}: "
                       f"{fmt(t).strip()} items/s; per-item time telemetry on / off: {a / statistics.median(t):.2f}; "
                       f"worker CPU per item {ct:.0f} / {ca:.0f} µs = {ct / ca:.2f}")
+        if batched:
+            rates = [x["items_per_s"] for x in batched]
+            print(f"\nanimus batching on (batch handlers of up to {args.batch_size} items, concurrency "
+                  f"{args.batch_concurrency}, claims and settles of up to 1000 per round trip): "
+                  f"{fmt(rates).strip()} items/s (floor 15000: {statistics.median(rates) / 15000:.2f}x); "
+                  f"CPU per item: worker {med(batched, 'cpu_us_per_item'):.0f} µs, server "
+                  f"{med(batched, 'server_cpu_us_per_item'):.0f} µs")
         gv = next(iter(next(iter(results.values()))["graphile"]))["version"]
         print(f"\nratio = animus / Graphile Worker {gv} (library defaults, same concurrency), medians of "
               f"{args.rounds} alternating rounds; target >= 1.5 (issue 14). {args.items} no-op items per run, "

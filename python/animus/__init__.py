@@ -14,24 +14,14 @@ from animus.errors import (AnimusError, ArgumentTypeError, ArgumentValueError, C
                            NonRetryable, NotDeployed, NotFound, PermissionDenied, WorkError,
                            QueueNotFound, WorkNotFound, WorkNotRunning, WorkAlreadyEnded,
                            StaleClaim, IllegalTransition, QueueExists, InvalidWorkArgument, MemoryNotFound,
-                           InvalidMemoryArgument, MemoryStateError, HandlerTimeout, ConcurrencyLimitNotFound)
+                           InvalidMemoryArgument, MemoryStateError, HandlerTimeout, ConcurrencyLimitNotFound,
+                           WaitError, WorkFailed, WorkCancelled, WaitTimeout,
+                           StepReused, StepNotRunning, WorkSuspended, EventTimeout,
+                           ScheduleNotFound, ScheduleExists, InvalidSchedule)
 from animus.results import (BM25Settings, ConcurrencyLimit, ConcurrencyStats, HeartbeatResult, Memory, QueueStats,  # noqa: E402
-                            SearchHit, SettleResult, StoreResult, SubmitResult, Submission,
-                           InvalidMemoryArgument, MemoryStateError, HandlerTimeout,
-                           WaitError, WorkFailed, WorkCancelled, WaitTimeout)
-from animus.results import (BM25Settings, HeartbeatResult, Memory, QueueStats,  # noqa: E402
                             SearchHit, SettleResult, StoreResult, SubmitResult, Submission, WaitResult,
-                            WorkDetails, WorkItem)
-                           InvalidMemoryArgument, MemoryStateError, HandlerTimeout,
-                           StepReused, StepNotRunning, WorkSuspended, EventTimeout)
-from animus.results import (BM25Settings, HeartbeatResult, Memory, QueueStats,  # noqa: E402
-                            SearchHit, SettleResult, StoreResult, SubmitResult, Submission,
-                            WorkDetails, WorkItem, WorkStep, StepStart, SleepResult, EventWait, Event)
-                           InvalidMemoryArgument, MemoryStateError, HandlerTimeout, ScheduleNotFound,
-                           ScheduleExists, InvalidSchedule)
-from animus.results import (BM25Settings, HeartbeatResult, Memory, QueueStats,  # noqa: E402
-                            SearchHit, SettleResult, StoreResult, SubmitResult, Submission,
-                            WorkDetails, WorkItem, Schedule, ScheduleRun)
+                            WorkDetails, WorkItem, WorkStep, StepStart, SleepResult, EventWait, Event,
+                            Schedule, ScheduleRun)
 from animus.embedding import Embedder, FunctionEmbedder  # noqa: E402
 from animus.client import Client, connect  # noqa: E402
 from animus.aio import AsyncClient, connect_async  # noqa: E402
@@ -52,19 +42,17 @@ def __getattr__(name: str):
 
 __all__ = [
     "__version__", "connect", "connect_async", "Client", "AsyncClient", "Config", "SecretDSN",
-    "Worker", "WorkContext", "Embedder", "FunctionEmbedder",
-    "AnimusError", "ConfigError", "ConnectionFailed", "DatabaseError", "DimensionMismatch",
-    "InvalidArgument", "ArgumentTypeError", "ArgumentValueError", "HandlerTimeout", "InvalidState", "MemoryStoreError", "NonRetryable", "NotDeployed",
-    "NotFound", "PermissionDenied", "WorkError", "QueueNotFound", "WorkNotFound", "WorkNotRunning",
-    "WorkAlreadyEnded", "StaleClaim", "IllegalTransition", "QueueExists", "InvalidWorkArgument", "MemoryNotFound",
-    "InvalidMemoryArgument", "MemoryStateError", "ConcurrencyLimitNotFound",
-    "InvalidMemoryArgument", "MemoryStateError", "ScheduleNotFound", "ScheduleExists", "InvalidSchedule",
-    "Scheduler", "Schedule", "ScheduleRun",
+    "Worker", "WorkContext", "Embedder", "FunctionEmbedder", "AnimusError", "ConfigError",
+    "ConnectionFailed", "DatabaseError", "DimensionMismatch", "InvalidArgument",
+    "ArgumentTypeError", "ArgumentValueError", "HandlerTimeout", "InvalidState",
+    "MemoryStoreError", "NonRetryable", "NotDeployed", "NotFound", "PermissionDenied", "WorkError",
+    "QueueNotFound", "WorkNotFound", "WorkNotRunning", "WorkAlreadyEnded", "StaleClaim",
+    "IllegalTransition", "QueueExists", "InvalidWorkArgument", "MemoryNotFound",
+    "InvalidMemoryArgument", "MemoryStateError", "ConcurrencyLimitNotFound", "ScheduleNotFound",
+    "ScheduleExists", "InvalidSchedule", "Scheduler", "Schedule", "ScheduleRun", "WorkSuspended",
     "SubmitResult", "WorkItem", "Submission", "WorkDetails", "HeartbeatResult", "SettleResult",
-    "QueueStats", "ConcurrencyLimit", "ConcurrencyStats", "StoreResult", "Memory", "SearchHit", "BM25Settings",
-    "InvalidMemoryArgument", "MemoryStateError", "WaitError", "WorkFailed", "WorkCancelled", "WaitTimeout",
-    "SubmitResult", "WorkItem", "Submission", "WorkDetails", "HeartbeatResult", "SettleResult", "WaitResult",
-    "QueueStats", "StoreResult", "Memory", "SearchHit", "BM25Settings",
-    "StepReused", "StepNotRunning", "WorkSuspended", "EventTimeout",
-    "WorkStep", "StepStart", "SleepResult", "EventWait", "Event",
+    "QueueStats", "ConcurrencyLimit", "ConcurrencyStats", "StoreResult", "Memory", "SearchHit",
+    "BM25Settings", "WaitError", "WorkFailed", "WorkCancelled", "WaitTimeout", "WaitResult",
+    "StepReused", "StepNotRunning", "EventTimeout", "WorkStep", "StepStart", "SleepResult",
+    "EventWait", "Event"
 ]

@@ -261,6 +261,17 @@ class Methods:
         p = _clean(dict(work_id=work_id, extend=extend, attempt=attempt))
         return self._execute(Call(QUERIES["heartbeat_work"], p, _row(HeartbeatResult), queue))
 
+    def heartbeat_work_batch(self, work_ids: Sequence[UUID], *, extend: Any = None,
+                            attempts: Sequence[int | None] | None = None,
+                            queue: str | None = None) -> list[HeartbeatResult]:
+        """``heartbeat_work_batch(work_ids[], extend, attempts[])``: extend many claims in one call; one
+        result per id with ``status`` running, cancelled, stale, ended or unknown (never raises for
+        one item's state)."""
+        p = _clean(dict(work_ids=list(work_ids), extend=extend,
+                        attempts=list(attempts) if attempts is not None else None))
+        return self._execute(Call(QUERIES["heartbeat_work_batch"], p, _rows(HeartbeatResult), queue,
+                                  message_count=len(p["work_ids"])))
+
     def release_work(self, work_id: UUID, *, attempt: int | None = None, delay: Any = None,
                      queue: str | None = None) -> datetime:
         """Give a running item back without counting the attempt: queued again, visible after

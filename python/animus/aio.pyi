@@ -149,6 +149,13 @@ class AsyncClient:
         """
         ...
 
+    async def heartbeat_work_batch(self, work_ids: Sequence[UUID], *, extend: Any = ..., attempts: Sequence[int | None] | None = ..., queue: str | None = ...) -> list[HeartbeatResult]:
+        """``heartbeat_work_batch(work_ids[], extend, attempts[])``: extend many claims in one call; one
+        result per id with ``status`` running, cancelled, stale, ended or unknown (never raises for
+        one item's state).
+        """
+        ...
+
     async def hybrid_search(self, query_text: str | None = ..., query_embedding: Sequence[float] | None = ..., *, k: int | None = ..., filters: Mapping[str, Any] | None = ..., text_weight: float | None = ..., vector_weight: float | None = ..., rrf_k: int | None = ..., candidates: int | None = ..., embed: bool = ...) -> list[SearchHit]:
         """Reciprocal Rank Fusion of keyword and vector search in one statement.
 

@@ -67,7 +67,9 @@ def worker_main(args: argparse.Namespace) -> int:
             return 2
         try:
             try:
-                worker = animus.Worker(client, handlers, queue=args.queue,
+                worker = animus.Worker(client, {} if args.batch else handlers, queue=args.queue,
+                                       batch_handlers=handlers if args.batch else None,
+                                       batch_size=args.batch_size,
                                        concurrency=args.concurrency,
                                        visibility_timeout=args.visibility_timeout,
                                        poll_interval=args.poll_interval,
@@ -158,6 +160,12 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--notify-throttle", type=_number(float, 0), default=0.25, metavar="S",
                    help="the queue's notify_throttle, seconds: after a wake-up the worker reads once "
                         "more when it has passed (default: 0.25, the queue default)")
+    w.add_argument("--batch", action="store_true",
+                   help="the mapping holds batch handlers: each takes a list of items (at most "
+                        "--batch-size, of one work type) and returns one outcome per item "
+                        "(default: off, one item per call)")
+    w.add_argument("--batch-size", type=_number(int, 1), default=100, metavar="N",
+                   help="items per batch handler call, >= 1 (default: 100)")
     w.add_argument("--dsn", default=None,
                    help="database URL (default: DATABASE_URL, from the environment or .env)")
     w.add_argument("--service-name", default="animus-worker",

@@ -55,7 +55,7 @@ from typing import Any
 __all__ = [
     "AnimusError", "ConfigError", "ConnectionFailed", "NotDeployed", "PermissionDenied",
     "DatabaseError", "InvalidArgument", "ArgumentTypeError", "ArgumentValueError", "DimensionMismatch", "NotFound", "InvalidState",
-    "WorkError", "MemoryStoreError", "NonRetryable", "QueueNotFound", "WorkNotFound",
+    "WorkError", "MemoryStoreError", "NonRetryable", "WorkSuspended", "QueueNotFound", "WorkNotFound",
     "WorkNotRunning", "WorkAlreadyEnded", "IllegalTransition", "StaleClaim", "QueueExists", "InvalidWorkArgument",
     "ConcurrencyLimitNotFound",
     "MemoryNotFound", "InvalidMemoryArgument", "MemoryStateError", "HandlerTimeout", "from_psycopg",
@@ -212,7 +212,7 @@ class WorkSuspended(BaseException):
     A ``BaseException``: a handler's ``except Exception`` does not swallow it; let it propagate.
     """
 
-    def __init__(self, work_id: Any, resume_at: Any, reason: str) -> None:
+    def __init__(self, work_id: Any = None, resume_at: Any = None, reason: str = "given back") -> None:
         super().__init__(f"work item {work_id} suspended ({reason}) until {resume_at}")
         self.work_id = work_id
         self.resume_at = resume_at

@@ -88,6 +88,8 @@ QUERIES: dict[str, Query] = {q.name: q for q in [
        required=("work_ids", "error")),
     _q("heartbeat_work", "row", "settle", casts=_ATTEMPT, intervals=("extend",), required=("work_id",),
        int32=("attempt",)),
+    _q("heartbeat_work_batch", "rows", "settle", casts=_ATTEMPTS, intervals=("extend",),
+       required=("work_ids",)),
     _q("release_work", "scalar", "settle", casts=_ATTEMPT, intervals=("delay",), required=("work_id",),
        int32=("attempt",)),
     _q("cancel_work", "scalar", "settle", required=("work_id",)),

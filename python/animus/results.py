@@ -11,13 +11,12 @@ from datetime import datetime, timedelta
 from typing import Any, Callable, ClassVar, Mapping, Sequence, TypeVar
 from uuid import UUID
 
-__all__ = ["SubmitResult", "WorkItem", "Submission", "WorkDetails", "HeartbeatResult",
-           "SettleResult", "QueueStats", "ConcurrencyLimit", "ConcurrencyStats", "StoreResult", "Memory", "SearchHit", "BM25Settings", "Row"]
-           "SettleResult", "WaitResult", "QueueStats", "StoreResult", "Memory", "SearchHit", "BM25Settings", "Row"]
-           "SettleResult", "QueueStats", "StoreResult", "Memory", "SearchHit", "BM25Settings", "StepStart", "SleepResult",
-           "EventWait", "Event", "WorkStep", "Row"]
-           "SettleResult", "QueueStats", "StoreResult", "Memory", "SearchHit", "BM25Settings", "Schedule",
-           "ScheduleRun", "Row"]
+__all__ = [
+    "SubmitResult", "WorkItem", "Submission", "WorkDetails", "HeartbeatResult", "SettleResult",
+    "QueueStats", "ConcurrencyLimit", "ConcurrencyStats", "StoreResult", "Memory", "SearchHit",
+    "BM25Settings", "WaitResult", "StepStart", "SleepResult", "EventWait", "Event", "WorkStep",
+    "Schedule", "ScheduleRun", "Row"
+]
 
 T = TypeVar("T", bound="Row")
 
@@ -260,11 +259,14 @@ class Event(Row):
 
 @dataclass(frozen=True)
 class HeartbeatResult(Row):
-    """``heartbeat_work``: the claim's new end, and whether the item was cancelled meanwhile."""
+    """``heartbeat_work``: the claim's new end, and whether the item was cancelled meanwhile.
+    The many-id form gives ``work_id`` and ``status`` (running, cancelled, stale, ended, unknown)."""
 
     state: str | None = None
     cancelled: bool = False
     visible_until: datetime | None = None
+    work_id: UUID | None = None
+    status: str | None = None
 
 
 @dataclass(frozen=True)

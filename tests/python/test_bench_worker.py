@@ -34,4 +34,8 @@ def test_bench_worker_prints_both_systems_and_their_ratio():
     assert animus_rate > 0 and graphile_rate > 0
     assert ratio == pytest.approx(animus_rate / graphile_rate, rel=0.05, abs=0.01)
     assert re.search(r"per-item time telemetry on / off: \d+\.\d\d", out), out
+    batching = re.search(r"^animus batching on \(batch handlers of up to (\d+) items, concurrency (\d+).*: "
+                         r"(\d+) \[\d+\] items/s \(floor 15000: (\d+\.\d\d)x\)", out, re.M)
+    assert batching, f"no batching-on line:\n{out}"
+    assert int(batching[3]) > 0 and float(batching[4]) == pytest.approx(int(batching[3]) / 15000, abs=0.01)
     assert "Graphile Worker 0.17.3" in out, out

@@ -98,12 +98,14 @@ def test_an_item_submitted_inside_the_throttle_window_does_not_wait_for_the_poll
     item runs within about the throttle, not after the fallback poll (60 s here)."""
     client.configure_queue(queue_name, notify_throttle=4)
     started, release, done = threading.Event(), threading.Event(), threading.Event()
+    at_item_2: dict = {}
 
     def job(item):
         if item.params["n"] == 1:
             started.set()
             release.wait(60)    # holds its slot: no slot-freed read can pick up item 2
         else:
+            at_item_2.update(worker.wakeups)   # what led to item 2's claim (its own return frees a slot)
             done.set()
 
     worker = animus.Worker(client, {"job": job}, queue=queue_name, concurrency=2,
@@ -115,8 +117,8 @@ def test_an_item_submitted_inside_the_throttle_window_does_not_wait_for_the_poll
         assert started.wait(30)
         client.submit_work("job", "test", params={"n": 2}, queue=queue_name)   # inside the window
         assert done.wait(30), "the second item waited for the fallback poll"
-        assert worker.wakeups["poll"] == 0 and worker.wakeups["slot"] == 0
-        assert worker.wakeups["notify"] == 1 and worker.wakeups["recheck"] == 1
+        assert at_item_2["poll"] == 0 and at_item_2["slot"] == 0
+        assert at_item_2["notify"] == 1 and at_item_2["recheck"] == 1
     finally:
         release.set()
         worker.stop()

@@ -101,19 +101,21 @@ def test_shutdown_releases_the_item_says_so_and_sets_ctx_cancelled(client, conn,
     assert not any("was cancelled" in m for m in mine()), mine()
 
 
-def test_a_heartbeat_never_follows_the_completion_it_raced(client, conn, queue_name, caplog):
+def test_a_heartbeat_never_follows_the_completion_it_raced(client, conn, queue_name, caplog, monkeypatch):
     """The completion is held open for 0.3 s while heartbeats are due every 10 ms: a heartbeat
-    sent after it (refused, ZA104) used to be read as a cancellation and logged as one."""
-    real_complete = client.complete_work
-    completed = threading.Event()
+    sent after it (refused, ZA104) used to be read as a cancellation and logged as one. The
+    worker settles through its AsyncClient (single and batch forms): both are slowed."""
+    import asyncio
 
-    def slow_settle(*args, **kwargs):
-        ok = real_complete(*args, **kwargs)
-        completed.set()
-        time.sleep(0.3)                   # the window a heartbeat of the ended item fell into
-        return ok
+    for name in ("complete_work", "complete_work_many"):
+        real = getattr(animus.AsyncClient, name)
 
-    client.complete_work = slow_settle    # the real call, with a pause after it
+        async def slow_settle(self, *args, _real=real, **kwargs):
+            ok = await _real(self, *args, **kwargs)
+            await asyncio.sleep(0.3)          # the window a heartbeat of the ended item fell into
+            return ok
+
+        monkeypatch.setattr(animus.AsyncClient, name, slow_settle)   # the real call, then a pause
     contexts: list[animus.WorkContext] = []
 
     def job(item, ctx):
