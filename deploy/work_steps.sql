@@ -2,6 +2,7 @@
 -- requires: work_release
 -- requires: work_status
 -- requires: work_limits
+-- requires: work_concurrency
 
 BEGIN;
 
@@ -100,22 +101,6 @@ GRANT SELECT ON animus.work_events TO animus_admin;
 -- Internal helpers --------------------------------------------------------------------------------
 -- The one place where keyed concurrency releases the key slot of an item a sleep or an event wait
 -- gives back (called by animus.work_suspend only). It does nothing in this change.
-CREATE FUNCTION animus.work_key_slot_release(work_id uuid)
-    RETURNS void
-    VOLATILE
-    SET search_path = pg_catalog, pg_temp
-    LANGUAGE plpgsql
-AS $$
-BEGIN
-    -- KEYED CONCURRENCY HOOK: an item given back by sleep_work / await_event stops holding its
-    -- concurrency key's running slot here. Nothing to do until items carry a concurrency key.
-    RETURN;
-END;
-$$;
-REVOKE ALL ON FUNCTION animus.work_key_slot_release(uuid) FROM PUBLIC;
-COMMENT ON FUNCTION animus.work_key_slot_release(uuid) IS
-'Internal: the hook where a work item given back by sleep_work / await_event releases its concurrency-key slot (a no-op until keyed concurrency exists). Raises nothing.';
-
 -- Gives a running item back until `until` (a sleep, an event wait): queued, the claim recorded as
 -- released (not a failed attempt: attempts - released is what counts), its message invisible
 -- until then. The caller holds the item's row lock and has checked the claim.
@@ -125,13 +110,19 @@ CREATE FUNCTION animus.work_suspend(work_id uuid, queue text, msg_id bigint, unt
     SET search_path = pg_catalog, pg_temp
     LANGUAGE plpgsql
 AS $$
+DECLARE
+    k text;
 BEGIN
     UPDATE animus.work_items w
        SET state = 'queued', released = w.released + 1, run_at = work_suspend.until,
            updated_at = pg_catalog.clock_timestamp()
-     WHERE w.id = work_suspend.work_id AND w.state = 'running';
+     WHERE w.id = work_suspend.work_id AND w.state = 'running'
+    RETURNING w.concurrency_key INTO k;
     PERFORM animus.work_queue_set_vt(work_suspend.queue, ARRAY[work_suspend.msg_id], ARRAY[work_suspend.until]);
-    PERFORM animus.work_key_slot_release(work_suspend.work_id);
+    -- A keyed item stops holding its key's running slot: its held followers may start.
+    IF k IS NOT NULL THEN
+        PERFORM animus.work_key_wake(work_suspend.queue, ARRAY[k]);
+    END IF;
 END;
 $$;
 REVOKE ALL ON FUNCTION animus.work_suspend(uuid, text, bigint, timestamptz) FROM PUBLIC;

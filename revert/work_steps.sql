@@ -13,7 +13,6 @@ DROP FUNCTION animus.start_step(uuid, text, integer, integer, text);
 DROP FUNCTION animus.work_raise_step_reused(animus.work_steps, text, text, text);
 DROP FUNCTION animus.work_check_step(uuid, integer, text, integer, text);
 DROP FUNCTION animus.work_suspend(uuid, text, bigint, timestamptz);
-DROP FUNCTION animus.work_key_slot_release(uuid);
 DROP TABLE animus.work_events;
 DROP TABLE animus.work_steps;
 DELETE FROM animus.error_codes WHERE sqlstate IN ('ZA113', 'ZA114', 'ZA115', 'ZA116', 'ZA117', 'ZA118', 'ZA119');

@@ -27,6 +27,68 @@ CREATE SCHEMA animus;
 COMMENT ON SCHEMA animus IS 'animus: work queue with structural dedup, semantic memory, telemetry context. Functions are executable only by the animus_* roles.';
 
 --
+-- Name: cron_spec; Type: TYPE; Schema: animus; Owner: -
+--
+
+CREATE TYPE animus.cron_spec AS (
+	minutes integer[],
+	hours integer[],
+	doms integer[],
+	months integer[],
+	dows integer[],
+	day_and boolean,
+	real_clock boolean
+);
+
+--
+-- Name: TYPE cron_spec; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON TYPE animus.cron_spec IS 'A parsed cron expression (animus.cron_parse): the matching values of each field, sorted, and two flags.';
+
+--
+-- Name: COLUMN cron_spec.minutes; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.cron_spec.minutes IS 'minutes 0-59 that match, ascending';
+
+--
+-- Name: COLUMN cron_spec.hours; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.cron_spec.hours IS 'hours 0-23 that match, ascending';
+
+--
+-- Name: COLUMN cron_spec.doms; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.cron_spec.doms IS 'days of the month 1-31 that match, ascending';
+
+--
+-- Name: COLUMN cron_spec.months; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.cron_spec.months IS 'months 1-12 that match, ascending';
+
+--
+-- Name: COLUMN cron_spec.dows; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.cron_spec.dows IS 'days of the week 0-6 (0 = Sunday; 7 in the expression is stored as 0) that match, ascending';
+
+--
+-- Name: COLUMN cron_spec.day_and; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.cron_spec.day_and IS 'true when the day-of-month or the day-of-week field starts with * (both must match); false: either matches (Vixie rule)';
+
+--
+-- Name: COLUMN cron_spec.real_clock; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.cron_spec.real_clock IS 'true when the minute or hour field starts with *: runs follow the real clock across DST changes; false: once per local date-time';
+
+--
 -- Name: work_batch_item; Type: TYPE; Schema: animus; Owner: -
 --
 
@@ -72,6 +134,291 @@ CREATE TYPE animus.work_submission AS (
 
 COMMENT ON TYPE animus.work_submission IS 'Result of animus.submit_work: the submission''s id, created | merged | replaced, the canonical item, its pgmq message.';
 
+SET default_tablespace = '';
+
+SET default_table_access_method = heap;
+
+--
+-- Name: schedules; Type: TABLE; Schema: animus; Owner: -
+--
+
+CREATE TABLE animus.schedules (
+    name text NOT NULL,
+    cron text,
+    cron_spec animus.cron_spec,
+    every interval,
+    start_at timestamp with time zone,
+    timezone text DEFAULT 'UTC'::text NOT NULL,
+    work_type text NOT NULL,
+    params jsonb DEFAULT '{}'::jsonb NOT NULL,
+    queue_name text NOT NULL,
+    priority integer DEFAULT 0 NOT NULL,
+    max_attempts integer DEFAULT 5 NOT NULL,
+    period_key text,
+    catchup text DEFAULT 'latest'::text NOT NULL,
+    max_catchup integer DEFAULT 100 NOT NULL,
+    paused boolean DEFAULT false NOT NULL,
+    next_run_at timestamp with time zone,
+    last_period_at timestamp with time zone,
+    last_work_id uuid,
+    submitted_count bigint DEFAULT 0 NOT NULL,
+    skipped_count bigint DEFAULT 0 NOT NULL,
+    last_error text,
+    last_error_at timestamp with time zone,
+    created_by oid NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT schedules_catchup_check CHECK ((catchup = ANY (ARRAY['latest'::text, 'all'::text]))),
+    CONSTRAINT schedules_check CHECK (((cron IS NULL) <> (every IS NULL))),
+    CONSTRAINT schedules_check1 CHECK (((cron IS NULL) = (cron_spec IS NULL))),
+    CONSTRAINT schedules_check2 CHECK (((every IS NULL) = (start_at IS NULL))),
+    CONSTRAINT schedules_every_check CHECK ((every >= '00:00:01'::interval)),
+    CONSTRAINT schedules_max_attempts_check CHECK (((max_attempts >= 1) AND (max_attempts <= 1000))),
+    CONSTRAINT schedules_max_catchup_check CHECK (((max_catchup >= 1) AND (max_catchup <= 10000))),
+    CONSTRAINT schedules_name_check CHECK ((name ~ '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$'::text)),
+    CONSTRAINT schedules_params_check CHECK ((jsonb_typeof(params) = 'object'::text)),
+    CONSTRAINT schedules_period_key_check CHECK ((period_key <> ''::text)),
+    CONSTRAINT schedules_priority_check CHECK (((priority >= '-1000'::integer) AND (priority <= 1000)))
+);
+
+--
+-- Name: TABLE schedules; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON TABLE animus.schedules IS 'Recurring work: each period of a cron expression or fixed interval is submitted once by animus.tick_schedules. Managed with animus.create_schedule / alter_schedule / pause_schedule / resume_schedule / drop_schedule; readable by animus_admin.';
+
+--
+-- Name: COLUMN schedules.name; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.schedules.name IS 'the schedule''s name (1-100 of [A-Za-z0-9_.:-]); its items have source ''schedule:<name>''';
+
+--
+-- Name: COLUMN schedules.cron; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.schedules.cron IS '5-field cron expression or @macro as given (NULL for an interval schedule)';
+
+--
+-- Name: COLUMN schedules.cron_spec; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.schedules.cron_spec IS 'cron parsed once at create time (animus.cron_parse); NULL for an interval schedule';
+
+--
+-- Name: COLUMN schedules.every; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.schedules.every IS 'fixed period of an interval schedule (>= 1 second, days are 24 hours, no months); NULL for a cron schedule';
+
+--
+-- Name: COLUMN schedules.start_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.schedules.start_at IS 'first period of an interval schedule (periods are start_at + k * every); NULL for a cron schedule';
+
+--
+-- Name: COLUMN schedules.timezone; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.schedules.timezone IS 'IANA time zone the cron expression is evaluated in (canonical name of pg_timezone_names)';
+
+--
+-- Name: COLUMN schedules.work_type; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.schedules.work_type IS 'work_type of the submitted items';
+
+--
+-- Name: COLUMN schedules.params; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.schedules.params IS 'params of the submitted items (a JSON object)';
+
+--
+-- Name: COLUMN schedules.queue_name; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.schedules.queue_name IS 'queue the items are submitted to (dropping the queue drops its schedules)';
+
+--
+-- Name: COLUMN schedules.priority; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.schedules.priority IS 'priority of the submitted items (-1000..1000)';
+
+--
+-- Name: COLUMN schedules.max_attempts; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.schedules.max_attempts IS 'max_attempts of the submitted items (1..1000)';
+
+--
+-- Name: COLUMN schedules.period_key; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.schedules.period_key IS 'when set, the period instant (ISO 8601, UTC) is added to the params of each item under this key';
+
+--
+-- Name: COLUMN schedules.catchup; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.schedules.catchup IS 'missed periods after downtime: ''latest'' submits only the most recent (the others are counted in skipped_count), ''all'' every one, oldest first';
+
+--
+-- Name: COLUMN schedules.max_catchup; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.schedules.max_catchup IS 'with catchup ''all'': at most this many of the most recent due periods are submitted; older ones are skipped and counted';
+
+--
+-- Name: COLUMN schedules.paused; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.schedules.paused IS 'true: not ticked; resume_schedule continues with the first period after the resume';
+
+--
+-- Name: COLUMN schedules.next_run_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.schedules.next_run_at IS 'the earliest period not yet submitted or skipped: due when <= now';
+
+--
+-- Name: COLUMN schedules.last_period_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.schedules.last_period_at IS 'the last period submitted (NULL before the first)';
+
+--
+-- Name: COLUMN schedules.last_work_id; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.schedules.last_work_id IS 'work_id of the item submitted for last_period_at';
+
+--
+-- Name: COLUMN schedules.submitted_count; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.schedules.submitted_count IS 'periods submitted since creation';
+
+--
+-- Name: COLUMN schedules.skipped_count; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.schedules.skipped_count IS 'periods not submitted: passed over by catchup ''latest'' or max_catchup, or while the creator lacked a grant on the queue';
+
+--
+-- Name: COLUMN schedules.last_error; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.schedules.last_error IS 'why the last tick did not submit this schedule''s due periods (NULL after a successful submit)';
+
+--
+-- Name: COLUMN schedules.last_error_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.schedules.last_error_at IS 'when last_error was recorded';
+
+--
+-- Name: COLUMN schedules.created_by; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.schedules.created_by IS 'pg_roles.oid of the creating role (animus.work_caller()): ticks submit only while it may use the queue';
+
+--
+-- Name: COLUMN schedules.created_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.schedules.created_at IS 'when the schedule was created';
+
+--
+-- Name: COLUMN schedules.updated_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.schedules.updated_at IS 'when the schedule was last changed by a call (create, alter, pause, resume) or a tick';
+
+--
+-- Name: alter_schedule(text, text, interval, timestamp with time zone, text, text, jsonb, text, text, integer, integer, integer, text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.alter_schedule(name text DEFAULT NULL::text, cron text DEFAULT NULL::text, every interval DEFAULT NULL::interval, start_at timestamp with time zone DEFAULT NULL::timestamp with time zone, timezone text DEFAULT NULL::text, work_type text DEFAULT NULL::text, params jsonb DEFAULT NULL::jsonb, queue text DEFAULT NULL::text, catchup text DEFAULT NULL::text, max_catchup integer DEFAULT NULL::integer, priority integer DEFAULT NULL::integer, max_attempts integer DEFAULT NULL::integer, period_key text DEFAULT NULL::text) RETURNS animus.schedules
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    s       animus.schedules;
+    retime  boolean := false;
+BEGIN
+    s := animus.schedule_lock(alter_schedule.name);
+    IF alter_schedule.cron IS NOT NULL AND alter_schedule.every IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA133', MESSAGE = 'arguments cron and every: pass at most one of them',
+            HINT = 'cron turns the schedule into a cron schedule, every into an interval schedule.';
+    END IF;
+    PERFORM animus.schedule_check_args(alter_schedule.work_type, alter_schedule.params, alter_schedule.priority, alter_schedule.max_attempts,
+        alter_schedule.catchup, alter_schedule.max_catchup, alter_schedule.every, nullif(alter_schedule.period_key, ''));
+    IF alter_schedule.timezone IS NOT NULL THEN
+        s.timezone := animus.schedule_check_timezone(alter_schedule.timezone);
+        retime := true;
+    END IF;
+    IF alter_schedule.queue IS NOT NULL AND alter_schedule.queue <> s.queue_name THEN
+        IF NOT animus.work_queue_allowed(alter_schedule.queue) THEN
+            PERFORM animus.work_raise_not_granted(alter_schedule.queue);
+        END IF;
+        IF NOT EXISTS (SELECT 1 FROM animus.queues q WHERE q.queue_name = alter_schedule.queue) THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', alter_schedule.queue),
+                HINT = 'Pass an existing queue, or create it with animus.create_queue.';
+        END IF;
+        s.queue_name := alter_schedule.queue;
+    END IF;
+    IF alter_schedule.cron IS NOT NULL THEN
+        s.cron_spec := animus.cron_parse(alter_schedule.cron);
+        s.cron := alter_schedule.cron;
+        s.every := NULL;
+        s.start_at := NULL;
+        retime := true;
+    END IF;
+    IF alter_schedule.every IS NOT NULL THEN
+        s.every := alter_schedule.every;
+        s.start_at := coalesce(alter_schedule.start_at, s.start_at, pg_catalog.now());
+        s.cron := NULL;
+        s.cron_spec := NULL;
+        retime := true;
+    ELSIF alter_schedule.start_at IS NOT NULL THEN
+        IF s.every IS NULL THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA133', MESSAGE = 'argument start_at applies only to interval schedules (every)',
+                HINT = 'Leave start_at out for a cron schedule.';
+        END IF;
+        s.start_at := alter_schedule.start_at;
+        retime := true;
+    END IF;
+    IF retime THEN
+        -- A new timing starts afresh: its first period after now.
+        s.next_run_at := animus.schedule_next(s, pg_catalog.now() - CASE WHEN s.every IS NULL THEN interval '0' ELSE interval '1 microsecond' END);
+        IF s.next_run_at IS NULL THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA139', MESSAGE = pg_catalog.format('argument cron: %L has no run within 50 years', pg_catalog.left(s.cron, 100)),
+                HINT = 'Check the day-of-month and weekday against the months.';
+        END IF;
+    END IF;
+    UPDATE animus.schedules x
+       SET cron = s.cron, cron_spec = s.cron_spec, every = s.every, start_at = s.start_at, timezone = s.timezone,
+           queue_name = s.queue_name, next_run_at = s.next_run_at,
+           work_type = coalesce(alter_schedule.work_type, x.work_type), params = coalesce(alter_schedule.params, x.params),
+           catchup = coalesce(alter_schedule.catchup, x.catchup), max_catchup = coalesce(alter_schedule.max_catchup, x.max_catchup),
+           priority = coalesce(alter_schedule.priority, x.priority), max_attempts = coalesce(alter_schedule.max_attempts, x.max_attempts),
+           period_key = CASE WHEN alter_schedule.period_key IS NULL THEN x.period_key ELSE nullif(alter_schedule.period_key, '') END,
+           updated_at = pg_catalog.now()
+     WHERE x.name = s.name
+    RETURNING x.* INTO s;
+    RETURN s;
+END;
+$$;
+
+--
+-- Name: FUNCTION alter_schedule(name text, cron text, every interval, start_at timestamp with time zone, timezone text, work_type text, params jsonb, queue text, catchup text, max_catchup integer, priority integer, max_attempts integer, period_key text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.alter_schedule(name text, cron text, every interval, start_at timestamp with time zone, timezone text, work_type text, params jsonb, queue text, catchup text, max_catchup integer, priority integer, max_attempts integer, period_key text) IS 'Changes the given settings of schedule `name` (NULL = unchanged; period_key '''' removes it). A new cron, every, start_at or timezone restarts the timing: next_run_at becomes the first period after now (due periods not yet submitted are dropped). The creator (whose authority ticks use) stays. Only on schedules of queues granted to the caller (and a new queue must be granted too). Returns the row. Raises ZA001 (name NULL/empty), ZA136 (no such schedule), ZA133 (cron and every both, start_at on a cron schedule), ZA130 / ZA131 / ZA139, ZA132, ZA134, ZA137, ZA138, ZA002, ZA003, ZA109, ZA101 as create_schedule.';
+
 --
 -- Name: archive_work(text, bigint); Type: FUNCTION; Schema: animus; Owner: -
 --
@@ -100,6 +447,93 @@ $$;
 --
 
 COMMENT ON FUNCTION animus.archive_work(queue text, msg_id bigint) IS 'Thin wrapper of pgmq.archive(queue, msg_id): moves a raw message to the archive; true if it existed. Does not change any work item (use complete_work / cancel_work for that). Raises ZA001 (queue NULL), ZA109 (no grant on the queue), ZA101 (unknown queue).';
+
+--
+-- Name: await_event(uuid, integer, text, interval, text, integer); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.await_event(work_id uuid, attempt integer, event_key text, timeout interval DEFAULT NULL::interval, step_name text DEFAULT NULL::text, occurrence integer DEFAULT 1) RETURNS TABLE(status text, payload jsonb)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+#variable_conflict use_column
+DECLARE
+    v_name     text := coalesce(await_event.step_name, 'event:' || await_event.event_key);
+    v_queue    text;
+    v_msg      bigint;
+    v_deadline timestamptz;
+    e_payload  jsonb;
+    e_at       timestamptz;
+    s          animus.work_steps;
+BEGIN
+    PERFORM animus.work_check_event(await_event.event_key);
+    PERFORM animus.work_check_step(await_event.work_id, await_event.attempt, v_name, await_event.occurrence);
+    IF await_event.timeout < '0' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA117', MESSAGE = 'argument timeout must not be negative',
+            DETAIL = pg_catalog.format('timeout = %s', await_event.timeout),
+            HINT = 'Pass how long to wait at most, e.g. timeout => ''1 day'', or NULL to wait without a limit.';
+    END IF;
+    SELECT w.queue_name INTO v_queue FROM animus.work_items w WHERE w.id = await_event.work_id;
+    IF NOT FOUND OR NOT animus.work_queue_allowed(v_queue) THEN
+        PERFORM animus.work_raise_unknown(await_event.work_id, 'work_id', 'await_event');
+    END IF;
+    -- The key's row first (emit_event locks it first too), shared: waits do not block each other,
+    -- an emit waits for them to commit their waiting step, and a wait started after an emit sees it.
+    LOOP
+        SELECT e.payload, e.emitted_at INTO e_payload, e_at FROM animus.work_events e
+         WHERE e.queue_name = v_queue AND e.event_key = await_event.event_key
+           FOR SHARE;
+        EXIT WHEN FOUND;
+        INSERT INTO animus.work_events (queue_name, event_key) VALUES (v_queue, await_event.event_key)
+        ON CONFLICT (queue_name, event_key) DO NOTHING;
+    END LOOP;
+    SELECT w.msg_id INTO v_msg FROM animus.work_items w
+     WHERE w.id = await_event.work_id AND w.state = 'running' AND w.attempts = await_event.attempt
+       FOR NO KEY UPDATE;
+    IF NOT FOUND THEN
+        PERFORM animus.work_raise_not_running(await_event.work_id, 'await_event', await_event.attempt);
+    END IF;
+    SELECT * INTO s FROM animus.work_steps ws
+     WHERE ws.work_id = await_event.work_id AND ws.step_name = v_name AND ws.occurrence = await_event.occurrence
+       FOR UPDATE;
+    IF FOUND THEN
+        IF s.kind <> 'event' OR s.event_key <> await_event.event_key THEN
+            PERFORM animus.work_raise_step_reused(s, 'event', NULL, await_event.event_key);
+        END IF;
+        IF s.state = 'completed' THEN
+            RETURN QUERY SELECT s.result ->> 'status', NULLIF(s.result -> 'payload', 'null'::jsonb);
+            RETURN;
+        END IF;
+        v_deadline := s.wake_at;   -- durable: the deadline the first call recorded
+    ELSE
+        v_deadline := CASE WHEN await_event.timeout IS NULL THEN 'infinity'::timestamptz
+                           ELSE pg_catalog.clock_timestamp() + await_event.timeout END;
+        INSERT INTO animus.work_steps (work_id, step_name, occurrence, kind, state, attempt, wake_at, event_key, started_at)
+        VALUES (await_event.work_id, v_name, await_event.occurrence, 'event', 'waiting', await_event.attempt, v_deadline,
+                await_event.event_key, pg_catalog.clock_timestamp());
+    END IF;
+    IF e_at IS NOT NULL OR v_deadline <= pg_catalog.clock_timestamp() THEN
+        UPDATE animus.work_steps ws
+           SET state = 'completed', attempt = await_event.attempt, finished_at = pg_catalog.clock_timestamp(),
+               result = pg_catalog.jsonb_build_object('status', CASE WHEN e_at IS NOT NULL THEN 'received' ELSE 'timeout' END,
+                                                      'payload', CASE WHEN e_at IS NOT NULL THEN e_payload END)
+         WHERE ws.work_id = await_event.work_id AND ws.step_name = v_name AND ws.occurrence = await_event.occurrence;
+        RETURN QUERY SELECT CASE WHEN e_at IS NOT NULL THEN 'received' ELSE 'timeout' END,
+                            CASE WHEN e_at IS NOT NULL THEN NULLIF(e_payload, 'null'::jsonb) END;
+        RETURN;
+    END IF;
+    UPDATE animus.work_steps ws SET state = 'waiting', attempt = await_event.attempt
+     WHERE ws.work_id = await_event.work_id AND ws.step_name = v_name AND ws.occurrence = await_event.occurrence;
+    PERFORM animus.work_suspend(await_event.work_id, v_queue, v_msg, v_deadline);
+    RETURN QUERY SELECT 'suspended'::text, NULL::jsonb;
+END;
+$$;
+
+--
+-- Name: FUNCTION await_event(work_id uuid, attempt integer, event_key text, timeout interval, step_name text, occurrence integer); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.await_event(work_id uuid, attempt integer, event_key text, timeout interval, step_name text, occurrence integer) IS 'A durable wait of a running work item (the claim at `attempt`) for event event_key of its queue, recorded as step (step_name, default ''event:'' || event_key; occurrence). The first call records the deadline (now + timeout; no timeout: ''infinity''). Returns (status, payload): ''received'' with the payload when the event was emitted (before the wait started too: events are latched), ''timeout'' once the deadline has passed, both recorded and replayed by later runs; otherwise ''suspended'': the item was given back (queued, the claim recorded as released: not a failed attempt, no worker slot held), visible again at the deadline or as soon as emit_event delivers the event; the handler must stop without settling the item. Only items of queues the caller has a grant on. Raises ZA001 (work_id, attempt or event_key NULL), ZA118 (event_key blank or over 255 characters), ZA116 (bad step_name), ZA002 (occurrence < 1), ZA117 (timeout negative), ZA102 (unknown work item, or one in a queue the caller may not use), ZA108 (stale claim), ZA103 (queued, not running), ZA104 (ended), ZA113 (the step was recorded as another kind or for another event key).';
 
 --
 -- Name: bm25_doc_len(tsvector); Type: FUNCTION; Schema: animus; Owner: -
@@ -359,10 +793,6 @@ $$;
 
 COMMENT ON FUNCTION animus.concurrency_stats(queue text) IS 'Per concurrency key of `queue` with active items, held items or a state row: the limits that apply (max_running, rate, period: its own row or ''*''; NULL = none), running and queued items (queued includes held), held (waiting for a free slot), and for a rate limit the current window''s start and the cost units started in it. Only on a queue the caller has a grant on. Raises ZA001 (queue NULL), ZA109 (no grant on the queue), ZA101 (unknown queue).';
 
-SET default_tablespace = '';
-
-SET default_table_access_method = heap;
-
 --
 -- Name: queues; Type: TABLE; Schema: animus; Owner: -
 --
@@ -560,6 +990,487 @@ $_$;
 --
 
 COMMENT ON FUNCTION animus.create_queue(queue text, backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify boolean, notify_throttle interval, if_not_exists boolean, concurrency_param text) IS 'Creates work queue `queue` (a pgmq queue of the same name plus a priority index on its table) with its retry backoff (delay = min(backoff_cap, backoff_base * backoff_factor^(attempt-1)) * (1 +/- backoff_jitter)) and worker wake-up settings (NOTIFY animus_work, at most once per notify_throttle). concurrency_param: the params key whose value is the concurrency key of an item submitted without one (animus.set_concurrency_limit). Returns true when created, false when it existed and if_not_exists. Who may use the queue: animus.grant_queue (the group roles hold ''*'' until an admin revokes it). Raises ZA001 (queue or a setting NULL/empty, each named), ZA107 (invalid name), ZA002 (a setting out of range, named: backoff_base, backoff_cap, notify_throttle >= 0; backoff_factor >= 1; 0 <= backoff_jitter < 1), ZA106 (exists), ZA129 (concurrency_param empty, only white space or over 200 characters).';
+
+--
+-- Name: create_schedule(text, text, text, jsonb, text, text, interval, timestamp with time zone, text, integer, integer, integer, text, boolean); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.create_schedule(name text DEFAULT NULL::text, cron text DEFAULT NULL::text, work_type text DEFAULT NULL::text, params jsonb DEFAULT '{}'::jsonb, queue text DEFAULT 'work'::text, timezone text DEFAULT 'UTC'::text, every interval DEFAULT NULL::interval, start_at timestamp with time zone DEFAULT NULL::timestamp with time zone, catchup text DEFAULT 'latest'::text, max_catchup integer DEFAULT 100, priority integer DEFAULT 0, max_attempts integer DEFAULT 5, period_key text DEFAULT NULL::text, paused boolean DEFAULT false) RETURNS animus.schedules
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $_$
+DECLARE
+    s  animus.schedules;
+    tz text;
+BEGIN
+    IF create_schedule.name IS NULL OR create_schedule.name = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument name must not be NULL or empty',
+            HINT = 'Name the schedule, e.g. name => ''daily_digest''.';
+    END IF;
+    IF create_schedule.name !~ '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA140', MESSAGE = 'argument name must be 1-100 characters of letters, digits and _ . : - starting with a letter or digit',
+            DETAIL = pg_catalog.format('name = %L', pg_catalog.left(create_schedule.name, 100)),
+            HINT = 'Use a name such as ''daily_digest'' or ''tenant-a:report''.';
+    END IF;
+    IF create_schedule.work_type IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_type must not be NULL',
+            HINT = 'Pass the kind of work the schedule submits, e.g. work_type => ''digest''.';
+    END IF;
+    IF create_schedule.queue IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL',
+            HINT = 'Pass an existing queue, or leave queue out for the default ''work''.';
+    END IF;
+    IF (create_schedule.cron IS NULL) = (create_schedule.every IS NULL) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA133', MESSAGE = 'arguments cron and every: pass exactly one of them',
+            DETAIL = CASE WHEN create_schedule.cron IS NULL THEN 'neither was given' ELSE 'both were given' END,
+            HINT = 'Pass cron => ''*/15 * * * *'' or every => ''15 minutes''.';
+    END IF;
+    IF create_schedule.every IS NULL AND create_schedule.start_at IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA133', MESSAGE = 'argument start_at applies only to interval schedules (every)',
+            HINT = 'Leave start_at out for a cron schedule; its runs follow the expression.';
+    END IF;
+    PERFORM animus.schedule_check_args(create_schedule.work_type, coalesce(create_schedule.params, '{}'),
+        coalesce(create_schedule.priority, 0), coalesce(create_schedule.max_attempts, 5),
+        coalesce(create_schedule.catchup, 'latest'), coalesce(create_schedule.max_catchup, 100),
+        create_schedule.every, create_schedule.period_key);
+    IF create_schedule.priority IS NULL OR create_schedule.max_attempts IS NULL OR create_schedule.catchup IS NULL
+       OR create_schedule.max_catchup IS NULL OR create_schedule.paused IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'arguments priority, max_attempts, catchup, max_catchup and paused must not be NULL',
+            HINT = 'Leave an argument out for its default.';
+    END IF;
+    tz := animus.schedule_check_timezone(create_schedule.timezone);
+    IF NOT animus.work_queue_allowed(create_schedule.queue) THEN
+        PERFORM animus.work_raise_not_granted(create_schedule.queue);
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM animus.queues q WHERE q.queue_name = create_schedule.queue) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', create_schedule.queue),
+            HINT = 'Pass an existing queue (default ''work''), or create it with animus.create_queue.';
+    END IF;
+    s.name := create_schedule.name;
+    s.timezone := tz;
+    IF create_schedule.cron IS NOT NULL THEN
+        s.cron := create_schedule.cron;
+        s.cron_spec := animus.cron_parse(create_schedule.cron);
+    ELSE
+        s.every := create_schedule.every;
+        s.start_at := coalesce(create_schedule.start_at, pg_catalog.now());
+        IF NOT pg_catalog.isfinite(s.start_at) THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument start_at must be finite', HINT = 'Pass a time, or leave it out for now().';
+        END IF;
+    END IF;
+    -- The first period: a cron schedule's first run after now; an interval schedule's first
+    -- period at or after now (start_at itself when it is now or later).
+    s.next_run_at := animus.schedule_next(s, pg_catalog.now() - CASE WHEN s.every IS NULL THEN interval '0' ELSE interval '1 microsecond' END);
+    IF s.next_run_at IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA139', MESSAGE = pg_catalog.format('argument cron: %L has no run within 50 years', pg_catalog.left(create_schedule.cron, 100)),
+            HINT = 'Check the day-of-month and weekday against the months.';
+    END IF;
+    INSERT INTO animus.schedules AS x (name, cron, cron_spec, every, start_at, timezone, work_type, params, queue_name, priority,
+                                       max_attempts, period_key, catchup, max_catchup, paused, next_run_at, created_by)
+    VALUES (s.name, s.cron, s.cron_spec, s.every, s.start_at, s.timezone, create_schedule.work_type, coalesce(create_schedule.params, '{}'),
+            create_schedule.queue, create_schedule.priority, create_schedule.max_attempts, create_schedule.period_key,
+            create_schedule.catchup, create_schedule.max_catchup, create_schedule.paused, s.next_run_at,
+            (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = animus.work_caller()))
+    ON CONFLICT ON CONSTRAINT schedules_pkey DO NOTHING
+    RETURNING x.* INTO s;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA135', MESSAGE = pg_catalog.format('argument name: a schedule named %L exists', create_schedule.name),
+            HINT = 'Choose another name, change it with animus.alter_schedule, or drop it first.';
+    END IF;
+    RETURN s;
+END;
+$_$;
+
+--
+-- Name: FUNCTION create_schedule(name text, cron text, work_type text, params jsonb, queue text, timezone text, every interval, start_at timestamp with time zone, catchup text, max_catchup integer, priority integer, max_attempts integer, period_key text, paused boolean); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.create_schedule(name text, cron text, work_type text, params jsonb, queue text, timezone text, every interval, start_at timestamp with time zone, catchup text, max_catchup integer, priority integer, max_attempts integer, period_key text, paused boolean) IS 'Creates schedule `name` submitting work_type with params to queue once per period: of cron (5 fields or @macro, evaluated in IANA zone timezone, DST as Debian cron) or of every (a fixed duration; periods start_at + k * every, start_at default now()). catchup: after downtime ''latest'' submits only the most recent missed period, ''all'' every one oldest first (at most the max_catchup most recent). period_key adds the period instant to params. The ticks (animus.tick_schedules) submit with the authority of the creating role: only while it may submit to the queue. Producers and admins, on queues granted to them. Returns the new row. Raises ZA001 (name, work_type, queue NULL; blank work_type; bad period_key), ZA140 (bad name), ZA133 (both or neither of cron and every, start_at with cron), ZA130 / ZA131 / ZA139 (bad cron), ZA132 (unknown time zone), ZA134 (bad every), ZA137 (catchup), ZA138 (max_catchup not 1-10000), ZA002 (priority, max_attempts), ZA003 (params not an object), ZA109 (no grant on the queue), ZA101 (unknown queue), ZA135 (name taken).';
+
+--
+-- Name: cron_next(animus.cron_spec, text, timestamp with time zone); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.cron_next(spec animus.cron_spec, tz text, after timestamp with time zone) RETURNS timestamp with time zone
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    la     timestamp := after AT TIME ZONE tz;
+    c      timestamp := pg_catalog.date_trunc('minute', after AT TIME ZONE tz) + interval '1 minute';
+    l      timestamp;
+    inst   timestamptz[];
+    t      timestamptz;
+    best   timestamptz;
+    tr     timestamptz;
+    u      timestamptz;
+    guard  integer := 0;
+BEGIN
+    LOOP
+        guard := guard + 1;
+        IF guard > 10000 THEN
+            RETURN NULL;
+        END IF;
+        l := animus.cron_next_local(spec, c);
+        IF l IS NULL THEN
+            best := NULL;
+            EXIT;
+        END IF;
+        inst := animus.tz_instants(tz, l);
+        IF pg_catalog.cardinality(inst) = 0 THEN
+            IF spec.real_clock THEN
+                c := l + interval '1 minute';          -- real clock: a local time that does not exist never comes
+                CONTINUE;
+            END IF;
+            -- wall clock: a local time in a gap runs when the gap ends
+            u := l AT TIME ZONE 'UTC';
+            t := animus.tz_transition(tz, u - greatest(animus.tz_offset(tz, u - interval '1 day'), animus.tz_offset(tz, u + interval '1 day')),
+                                      u - least(animus.tz_offset(tz, u - interval '1 day'), animus.tz_offset(tz, u + interval '1 day')));
+        ELSIF spec.real_clock THEN
+            SELECT min(x) INTO t FROM pg_catalog.unnest(inst) AS x WHERE x > after;
+            IF t IS NULL THEN
+                c := l + interval '1 minute';
+                CONTINUE;
+            END IF;
+        ELSE
+            t := inst[1];                               -- wall clock: a repeated local time runs at its first occurrence
+        END IF;
+        IF t > after THEN
+            best := t;
+            EXIT;
+        END IF;
+        c := l + interval '1 minute';
+    END LOOP;
+    IF spec.real_clock THEN
+        -- after lies in the first pass of a repeated hour: the second pass may come first.
+        inst := animus.tz_instants(tz, la);
+        IF pg_catalog.cardinality(inst) = 2 AND after < inst[2] THEN
+            tr := animus.tz_transition(tz, after, inst[2]);
+            l := animus.cron_next_local(spec, tr AT TIME ZONE tz);
+            IF l IS NOT NULL THEN
+                SELECT min(x) INTO t FROM pg_catalog.unnest(animus.tz_instants(tz, l)) AS x WHERE x >= tr;
+                IF t IS NOT NULL AND t > after AND (best IS NULL OR t < best) THEN
+                    best := t;
+                END IF;
+            END IF;
+        END IF;
+    END IF;
+    RETURN best;
+END;
+$$;
+
+--
+-- Name: FUNCTION cron_next(spec animus.cron_spec, tz text, after timestamp with time zone); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.cron_next(spec animus.cron_spec, tz text, after timestamp with time zone) IS 'Internal: the first run of spec in IANA zone tz strictly after `after` (NULL when none within 50 years). Real-clock specs (minute or hour field starting with *) run at every instant whose local time matches; wall-clock specs once per matching local date-time (a repeated one at its first occurrence, one in a spring-forward gap when the gap ends), as Debian cron and cronsim. Raises nothing.';
+
+--
+-- Name: cron_next_local(animus.cron_spec, timestamp without time zone); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.cron_next_local(spec animus.cron_spec, c timestamp without time zone) RETURNS timestamp without time zone
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    y      integer := pg_catalog.date_part('year', c)::integer;
+    mo     integer := pg_catalog.date_part('month', c)::integer;
+    d      integer := pg_catalog.date_part('day', c)::integer;
+    h      integer := pg_catalog.date_part('hour', c)::integer;
+    mi     integer := pg_catalog.date_part('minute', c)::integer + CASE WHEN pg_catalog.date_part('second', c) > 0 THEN 1 ELSE 0 END;
+    y0     integer := y;
+    dim    integer;
+    dow1   integer;
+    nd     integer;
+    nh     integer;
+    nm     integer;
+    dom_ok boolean;
+    dow_ok boolean;
+    all_doms constant boolean := pg_catalog.cardinality(spec.doms) = 31;
+    all_dows constant boolean := pg_catalog.cardinality(spec.dows) = 7;
+BEGIN
+    IF mi = 60 THEN mi := 0; h := h + 1; END IF;
+    IF h = 24 THEN h := 0; d := d + 1; END IF;
+    LOOP
+        IF y > y0 + 50 THEN
+            RETURN NULL;
+        END IF;
+        -- month
+        IF NOT mo = ANY (spec.months) THEN
+            SELECT min(m) INTO nm FROM pg_catalog.unnest(spec.months) AS m WHERE m > mo;
+            IF nm IS NULL THEN
+                y := y + 1; mo := spec.months[1];
+            ELSE
+                mo := nm;
+            END IF;
+            d := 1; h := 0; mi := 0;
+        END IF;
+        dim := pg_catalog.date_part('day', pg_catalog.make_date(y, mo, 1) + interval '1 month' - interval '1 day')::integer;
+        -- day: the first matching day >= d in this month
+        nd := NULL;
+        dow1 := pg_catalog.date_part('dow', pg_catalog.make_date(y, mo, 1))::integer;
+        WHILE d <= dim LOOP
+            dom_ok := all_doms OR d = ANY (spec.doms);
+            dow_ok := all_dows OR ((dow1 + d - 1) % 7) = ANY (spec.dows);
+            IF (spec.day_and AND dom_ok AND dow_ok) OR (NOT spec.day_and AND (dom_ok OR dow_ok)) THEN
+                nd := d;
+                EXIT;
+            END IF;
+            d := d + 1; h := 0; mi := 0;
+        END LOOP;
+        IF nd IS NULL THEN
+            mo := mo + 1; d := 1; h := 0; mi := 0;
+            IF mo > 12 THEN mo := 1; y := y + 1; END IF;
+            CONTINUE;
+        END IF;
+        -- hour
+        SELECT min(x) INTO nh FROM pg_catalog.unnest(spec.hours) AS x WHERE x >= h;
+        IF nh IS NULL THEN
+            d := d + 1; h := 0; mi := 0;
+            IF d > dim THEN
+                d := 1; mo := mo + 1;
+                IF mo > 12 THEN mo := 1; y := y + 1; END IF;
+            END IF;
+            CONTINUE;
+        END IF;
+        IF nh > h THEN h := nh; mi := 0; END IF;
+        -- minute
+        SELECT min(x) INTO nm FROM pg_catalog.unnest(spec.minutes) AS x WHERE x >= mi;
+        IF nm IS NULL THEN
+            h := h + 1; mi := 0;
+            IF h = 24 THEN
+                h := 0; d := d + 1;
+                IF d > dim THEN
+                    d := 1; mo := mo + 1;
+                    IF mo > 12 THEN mo := 1; y := y + 1; END IF;
+                END IF;
+            END IF;
+            CONTINUE;
+        END IF;
+        RETURN pg_catalog.make_timestamp(y, mo, d, h, nm, 0);
+    END LOOP;
+END;
+$$;
+
+--
+-- Name: FUNCTION cron_next_local(spec animus.cron_spec, c timestamp without time zone); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.cron_next_local(spec animus.cron_spec, c timestamp without time zone) IS 'Internal: the first wall-clock date-time >= c (rounded up to the minute) that spec matches; NULL when none within 50 years. Walks months, days, hours and minutes of the spec''s arrays. Raises nothing.';
+
+--
+-- Name: cron_next_runs(text, integer, timestamp with time zone, text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.cron_next_runs(cron text DEFAULT NULL::text, count integer DEFAULT 5, after timestamp with time zone DEFAULT now(), timezone text DEFAULT 'UTC'::text) RETURNS TABLE(run_at timestamp with time zone)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    spec animus.cron_spec := animus.cron_parse(cron_next_runs.cron);
+    tz   text := animus.schedule_check_timezone(cron_next_runs.timezone);
+    t    timestamptz := cron_next_runs.after;
+    i    integer := 0;
+BEGIN
+    IF cron_next_runs.count IS NULL OR cron_next_runs.count NOT BETWEEN 1 AND 1000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA138', MESSAGE = 'argument count must be between 1 and 1000',
+            DETAIL = pg_catalog.format('count = %s', coalesce(cron_next_runs.count::text, 'NULL')),
+            HINT = 'Ask for at most 1000 runs; call again with after => the last one for more.';
+    END IF;
+    IF t IS NULL OR NOT pg_catalog.isfinite(t) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument after must be a finite timestamp',
+            HINT = 'Pass after => now() or another instant.';
+    END IF;
+    WHILE i < cron_next_runs.count LOOP
+        t := animus.cron_next(spec, tz, t);
+        EXIT WHEN t IS NULL;
+        run_at := t;
+        RETURN NEXT;
+        i := i + 1;
+    END LOOP;
+END;
+$$;
+
+--
+-- Name: FUNCTION cron_next_runs(cron text, count integer, after timestamp with time zone, timezone text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.cron_next_runs(cron text, count integer, after timestamp with time zone, timezone text) IS 'Tries a cron expression: its next `count` runs (1-1000) strictly after `after`, evaluated in IANA zone `timezone` (DST as Debian cron: see animus.cron_next). Fewer rows when the expression has no run within 50 years. Raises ZA001 (cron or timezone NULL/empty, after not finite), ZA130, ZA131, ZA139 (bad cron), ZA132 (unknown time zone), ZA138 (count out of range).';
+
+--
+-- Name: cron_parse(text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.cron_parse(cron text DEFAULT NULL::text) RETURNS animus.cron_spec
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    expr    text;
+    f       text[];
+    s       animus.cron_spec;
+    dim     constant integer[] := ARRAY[31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+BEGIN
+    IF cron IS NULL OR animus.work_is_blank(cron) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument cron must not be NULL, empty or only white space',
+            HINT = 'Pass 5 fields, e.g. cron => ''*/15 * * * *'', or a macro such as ''@daily''.';
+    END IF;
+    IF pg_catalog.octet_length(cron) > 1000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA130', MESSAGE = 'argument cron is longer than 1000 bytes',
+            HINT = 'Use ranges and steps instead of long lists.';
+    END IF;
+    expr := pg_catalog.btrim(cron, E' \t\n\r\f\x0b');
+    IF pg_catalog.left(expr, 1) = '@' THEN
+        expr := CASE pg_catalog.lower(expr)
+                    WHEN '@yearly' THEN '0 0 1 1 *' WHEN '@annually' THEN '0 0 1 1 *'
+                    WHEN '@monthly' THEN '0 0 1 * *' WHEN '@weekly' THEN '0 0 * * 0'
+                    WHEN '@daily' THEN '0 0 * * *' WHEN '@midnight' THEN '0 0 * * *'
+                    WHEN '@hourly' THEN '0 * * * *' END;
+        IF expr IS NULL THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA130',
+                MESSAGE = pg_catalog.format('argument cron: unknown macro %L', pg_catalog.left(cron, 30)),
+                HINT = 'Macros: @yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly (@reboot has no meaning here).';
+        END IF;
+    END IF;
+    f := pg_catalog.regexp_split_to_array(expr, E'[ \t\n\r\f\x0b]+');
+    IF pg_catalog.cardinality(f) <> 5 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA130',
+            MESSAGE = pg_catalog.format('argument cron: %s fields, expected 5 (minute hour day-of-month month day-of-week)', pg_catalog.cardinality(f)),
+            DETAIL = pg_catalog.format('cron = %L', pg_catalog.left(cron, 100)),
+            HINT = 'Use 5 fields, e.g. ''30 9 * * MON-FRI''; seconds and years are not supported.';
+    END IF;
+    s.minutes := animus.cron_parse_field(1, f[1]);
+    s.hours := animus.cron_parse_field(2, f[2]);
+    s.doms := animus.cron_parse_field(3, f[3]);
+    s.months := animus.cron_parse_field(4, f[4]);
+    s.dows := ARRAY(SELECT DISTINCT x % 7 FROM pg_catalog.unnest(animus.cron_parse_field(5, f[5])) AS x ORDER BY 1);
+    s.day_and := pg_catalog.left(f[3], 1) = '*' OR pg_catalog.left(f[5], 1) = '*';
+    s.real_clock := pg_catalog.left(f[1], 1) = '*' OR pg_catalog.left(f[2], 1) = '*';
+    IF s.day_and AND s.doms[1] > (SELECT max(dim[m]) FROM pg_catalog.unnest(s.months) AS m) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA139',
+            MESSAGE = pg_catalog.format('argument cron: day-of-month %s does not occur in the months of %L', s.doms[1], pg_catalog.left(cron, 60)),
+            HINT = 'Check the day-of-month against the months (e.g. 30 February never comes).';
+    END IF;
+    RETURN s;
+END;
+$$;
+
+--
+-- Name: FUNCTION cron_parse(cron text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.cron_parse(cron text) IS 'Internal: parses a standard 5-field cron expression (minute hour day-of-month month day-of-week; *, lists, ranges, steps, JAN-DEC, SUN-SAT, 0 and 7 = Sunday) or a macro (@yearly @annually @monthly @weekly @daily @midnight @hourly) into animus.cron_spec. Raises ZA001 (NULL or blank), ZA130 (malformed: message names the field and the token), ZA131 (value out of range, reversed range, step 0), ZA139 (a day-of-month no chosen month has).';
+
+--
+-- Name: cron_parse_field(integer, text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.cron_parse_field(field_no integer, token text) RETURNS integer[]
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $_$
+DECLARE
+    names   constant text[] := ARRAY['minute', 'hour', 'day-of-month', 'month', 'day-of-week'];
+    lo      integer := (ARRAY[0, 0, 1, 1, 0])[field_no];
+    hi      integer := (ARRAY[59, 23, 31, 12, 7])[field_no];
+    fname   text := names[field_no];
+    term    text;
+    base    text;
+    step_t  text;
+    step    integer;
+    a       integer;
+    b       integer;
+    vals    integer[];
+    result  integer[] := '{}';
+    parts   text[];
+    tok     text;
+    v       integer;
+    i       integer;
+BEGIN
+    FOREACH term IN ARRAY pg_catalog.string_to_array(token, ',') LOOP
+        IF term = '' THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA130',
+                MESSAGE = pg_catalog.format('argument cron: field %s: empty element in list %L', fname, pg_catalog.left(token, 60)),
+                HINT = 'Separate values with single commas, e.g. 1,15,30.';
+        END IF;
+        step := NULL;
+        base := term;
+        IF pg_catalog.strpos(term, '/') > 0 THEN
+            base := pg_catalog.split_part(term, '/', 1);
+            step_t := pg_catalog.substr(term, pg_catalog.strpos(term, '/') + 1);
+            IF step_t !~ '^[0-9]+$' THEN
+                RAISE EXCEPTION USING ERRCODE = 'ZA130',
+                    MESSAGE = pg_catalog.format('argument cron: field %s: step %L in %L is not a number', fname, pg_catalog.left(step_t, 30), pg_catalog.left(term, 60)),
+                    HINT = 'Write a step as */15, 1-30/2 or 5/10.';
+            END IF;
+            -- Steps past the field's width select only the first value: cap to keep integers small.
+            step := CASE WHEN pg_catalog.length(pg_catalog.ltrim(step_t, '0')) > 3 THEN 1000 ELSE step_t::integer END;
+            IF step = 0 THEN
+                RAISE EXCEPTION USING ERRCODE = 'ZA131',
+                    MESSAGE = pg_catalog.format('argument cron: field %s: step 0 in %L', fname, pg_catalog.left(term, 60)),
+                    HINT = 'A step is at least 1.';
+            END IF;
+        END IF;
+        IF base = '*' THEN
+            a := lo; b := hi;
+        ELSE
+            IF pg_catalog.strpos(base, '-') > 0 THEN
+                parts := ARRAY[pg_catalog.split_part(base, '-', 1), pg_catalog.substr(base, pg_catalog.strpos(base, '-') + 1)];
+            ELSE
+                parts := ARRAY[base];
+            END IF;
+            vals := '{}';
+            FOREACH tok IN ARRAY parts LOOP
+                IF tok ~ '^[0-9]+$' THEN
+                    IF pg_catalog.length(pg_catalog.ltrim(tok, '0')) > 2 OR tok::integer NOT BETWEEN lo AND hi THEN
+                        RAISE EXCEPTION USING ERRCODE = 'ZA131',
+                            MESSAGE = pg_catalog.format('argument cron: field %s: value %s is outside %s-%s', fname, pg_catalog.left(tok, 30), lo, hi),
+                            HINT = 'Minute 0-59, hour 0-23, day-of-month 1-31, month 1-12, day-of-week 0-7 (0 and 7 = Sunday).';
+                    END IF;
+                    v := tok::integer;
+                ELSIF field_no = 4 AND pg_catalog.upper(tok) = ANY (ARRAY['JAN','FEB','MAR','APR','MAY','JUN','JUL','AUG','SEP','OCT','NOV','DEC']) THEN
+                    v := pg_catalog.array_position(ARRAY['JAN','FEB','MAR','APR','MAY','JUN','JUL','AUG','SEP','OCT','NOV','DEC'], pg_catalog.upper(tok));
+                ELSIF field_no = 5 AND pg_catalog.upper(tok) = ANY (ARRAY['SUN','MON','TUE','WED','THU','FRI','SAT']) THEN
+                    v := pg_catalog.array_position(ARRAY['SUN','MON','TUE','WED','THU','FRI','SAT'], pg_catalog.upper(tok)) - 1;
+                ELSE
+                    RAISE EXCEPTION USING ERRCODE = 'ZA130',
+                        MESSAGE = pg_catalog.format('argument cron: field %s: token %L is not a number%s, *, range, list or step',
+                                                    fname, pg_catalog.left(tok, 30),
+                                                    CASE field_no WHEN 4 THEN ', month name (JAN-DEC)' WHEN 5 THEN ', weekday name (SUN-SAT)' ELSE '' END),
+                        HINT = 'Use 5 fields (minute hour day-of-month month day-of-week) of numbers, names, *, a-b, lists and /steps.';
+                END IF;
+                vals := vals || v;
+            END LOOP;
+            a := vals[1];
+            IF pg_catalog.cardinality(vals) = 2 THEN
+                b := vals[2];
+                IF b < a THEN
+                    RAISE EXCEPTION USING ERRCODE = 'ZA131',
+                        MESSAGE = pg_catalog.format('argument cron: field %s: range %L ends before it starts', fname, pg_catalog.left(base, 30)),
+                        HINT = 'Write ranges low-high, e.g. 22-23,0-2 instead of 22-2.';
+                END IF;
+            ELSIF step IS NOT NULL THEN
+                b := hi;          -- 5/10: from 5 to the end of the field, every 10
+            ELSE
+                b := a;
+            END IF;
+        END IF;
+        i := a;
+        WHILE i <= b LOOP
+            result := result || i;
+            i := i + coalesce(step, 1);
+        END LOOP;
+    END LOOP;
+    RETURN ARRAY(SELECT DISTINCT x FROM pg_catalog.unnest(result) AS x ORDER BY x);
+END;
+$_$;
+
+--
+-- Name: FUNCTION cron_parse_field(field_no integer, token text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.cron_parse_field(field_no integer, token text) IS 'Internal: the sorted values of one cron field (1 minute, 2 hour, 3 day-of-month, 4 month, 5 day-of-week 0-7). Raises ZA130 (malformed token), ZA131 (value out of range, range end below start, step 0).';
 
 --
 -- Name: delete_memories(bigint[]); Type: FUNCTION; Schema: animus; Owner: -
@@ -791,6 +1702,102 @@ $$;
 COMMENT ON FUNCTION animus.drop_queue(queue text) IS 'Drops a work queue: its work items (all states), its grants, its concurrency limits and state, its pgmq queue and archive. Returns the number of work items deleted. Raises ZA001 (queue NULL or empty), ZA101 (unknown queue).';
 
 --
+-- Name: drop_schedule(text, boolean); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.drop_schedule(name text DEFAULT NULL::text, if_exists boolean DEFAULT false) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    s animus.schedules;
+BEGIN
+    BEGIN
+        s := animus.schedule_lock(drop_schedule.name);
+    EXCEPTION WHEN SQLSTATE 'ZA136' THEN
+        IF coalesce(drop_schedule.if_exists, false) THEN
+            RETURN false;
+        END IF;
+        RAISE;
+    END;
+    DELETE FROM animus.schedules x WHERE x.name = s.name;
+    RETURN true;
+END;
+$$;
+
+--
+-- Name: FUNCTION drop_schedule(name text, if_exists boolean); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.drop_schedule(name text, if_exists boolean) IS 'Deletes schedule `name` (items it submitted stay); true when dropped, false for a missing one with if_exists. Raises ZA001 (name NULL/empty), ZA136 (no such schedule, without if_exists).';
+
+--
+-- Name: emit_event(text, jsonb, text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.emit_event(event_key text, payload jsonb DEFAULT NULL::jsonb, queue text DEFAULT 'work'::text) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+#variable_conflict use_column
+DECLARE
+    v_now  timestamptz := pg_catalog.clock_timestamp();
+    woken  uuid[];
+    msgs   bigint[];
+BEGIN
+    PERFORM animus.work_check_event(emit_event.event_key, emit_event.payload);
+    IF emit_event.queue IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL',
+            HINT = 'Pass the queue of the items waiting for the event, or leave queue out for the default ''work''.';
+    END IF;
+    IF NOT animus.work_queue_allowed(emit_event.queue) THEN
+        PERFORM animus.work_raise_not_granted(emit_event.queue);
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM animus.queues q WHERE q.queue_name = emit_event.queue) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', emit_event.queue),
+            HINT = 'Pass an existing queue (default ''work'').';
+    END IF;
+    -- Locks the key's row: waits for await_event calls holding it (they commit their waiting step
+    -- first, found below), and a wait starting later sees this emit.
+    INSERT INTO animus.work_events AS e (queue_name, event_key, payload, emitted_at)
+    VALUES (emit_event.queue, emit_event.event_key, emit_event.payload, v_now)
+    ON CONFLICT (queue_name, event_key) DO UPDATE SET payload = EXCLUDED.payload, emitted_at = EXCLUDED.emitted_at;
+    -- Deliver: every waiting step of the key in this queue completes with the payload.
+    WITH d AS (
+        UPDATE animus.work_steps s
+           SET state = 'completed', finished_at = v_now,
+               result = pg_catalog.jsonb_build_object('status', 'received', 'payload', emit_event.payload)
+          FROM animus.work_items w
+         WHERE s.event_key = emit_event.event_key AND s.state = 'waiting' AND s.kind = 'event'
+           AND w.id = s.work_id AND w.queue_name = emit_event.queue
+        RETURNING s.work_id
+    )
+    SELECT coalesce(pg_catalog.array_agg(d.work_id), '{}') INTO woken FROM d;
+    IF pg_catalog.cardinality(woken) = 0 THEN
+        RETURN 0;
+    END IF;
+    -- The parked items run again now (an item running already replays the delivered step).
+    WITH u AS (
+        UPDATE animus.work_items w SET run_at = v_now, updated_at = v_now
+         WHERE w.id = ANY (woken) AND w.state = 'queued'
+        RETURNING w.msg_id
+    )
+    SELECT coalesce(pg_catalog.array_agg(u.msg_id), '{}') INTO msgs FROM u;
+    IF pg_catalog.cardinality(msgs) > 0 THEN
+        PERFORM animus.work_queue_set_vt(emit_event.queue, msgs, pg_catalog.array_fill(v_now, ARRAY[pg_catalog.cardinality(msgs)]));
+        PERFORM animus.work_wake(emit_event.queue);   -- the workers' throttled wake-up, as for a submit
+    END IF;
+    RETURN pg_catalog.cardinality(woken);
+END;
+$$;
+
+--
+-- Name: FUNCTION emit_event(event_key text, payload jsonb, queue text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.emit_event(event_key text, payload jsonb, queue text) IS 'Emits event event_key with payload in queue `queue` (default ''work''): stores it (a later emit of the key replaces the payload; a wait that starts later receives it at once), completes every await_event of that key by an item of the queue with status ''received'' and this payload, and makes the parked items visible now (with the queue''s throttled wake-up NOTIFY). Returns how many waits it delivered to. Race-free with a concurrent await_event (both serialise on the key''s row). Needs a grant on the queue: events of one queue never reach another''s items. Raises ZA001 (event_key or queue NULL), ZA118 (event_key blank or over 255 characters), ZA119 (payload over 1 MB), ZA109 (no grant on the queue), ZA101 (unknown queue).';
+
+--
 -- Name: fail_work(uuid[], text, boolean, integer[]); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -929,6 +1936,102 @@ $$;
 --
 
 COMMENT ON FUNCTION animus.fail_work(work_id uuid, error text, retryable boolean, attempt integer) IS 'Fails a running work item: back to queued after the queue''s exponential backoff with jitter while attempts < max_attempts and retryable, else dead (kept with its error, message archived). Returns (state, retry_at). Claim fencing: with attempt (the attempts read_work returned) the item must still be at that attempt. Only items of queues the caller has a grant on. Raises ZA001 (work_id/error/retryable NULL, error empty), ZA102 (unknown work item, or one in a queue the caller may not use), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued, not running), ZA104 (already ended, cancelled or merged).';
+
+--
+-- Name: finish_step(uuid, text, integer, jsonb, integer, text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.finish_step(work_id uuid, step_name text, attempt integer, result jsonb DEFAULT NULL::jsonb, occurrence integer DEFAULT 1, error text DEFAULT NULL::text) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+#variable_conflict use_column
+DECLARE
+    v_queue text;
+    s       animus.work_steps;
+BEGIN
+    PERFORM animus.work_check_step(finish_step.work_id, finish_step.attempt, finish_step.step_name, finish_step.occurrence);
+    IF finish_step.error = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument error must not be empty',
+            HINT = 'Pass NULL for a step that completed, or say why it failed.';
+    END IF;
+    IF pg_catalog.length(finish_step.error) > 10000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA115', MESSAGE = 'argument error is longer than 10000 characters',
+            DETAIL = pg_catalog.format('error has %s characters', pg_catalog.length(finish_step.error)),
+            HINT = 'Shorten the error text (the first lines of a traceback are enough).';
+    END IF;
+    IF pg_catalog.pg_column_size(finish_step.result) > 1048576 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA115', MESSAGE = 'argument result is larger than 1 MB',
+            DETAIL = pg_catalog.format('result has %s bytes (jsonb)', pg_catalog.pg_column_size(finish_step.result)),
+            HINT = 'Record a reference (a key, a URL, a memory id) instead of the data itself.';
+    END IF;
+    SELECT w.queue_name INTO v_queue FROM animus.work_items w
+     WHERE w.id = finish_step.work_id AND w.state = 'running' AND w.attempts = finish_step.attempt
+       FOR KEY SHARE;
+    IF NOT FOUND THEN
+        PERFORM animus.work_raise_not_running(finish_step.work_id, 'finish_step', finish_step.attempt);
+    END IF;
+    IF NOT animus.work_queue_allowed(v_queue) THEN
+        PERFORM animus.work_raise_unknown(finish_step.work_id, 'work_id', 'finish_step');
+    END IF;
+    UPDATE animus.work_steps ws
+       SET state = CASE WHEN finish_step.error IS NULL THEN 'completed' ELSE 'failed' END,
+           result = CASE WHEN finish_step.error IS NULL THEN finish_step.result END,
+           error = finish_step.error,
+           finished_at = pg_catalog.clock_timestamp()
+     WHERE ws.work_id = finish_step.work_id AND ws.step_name = finish_step.step_name AND ws.occurrence = finish_step.occurrence
+       AND ws.kind = 'step' AND ws.state = 'running' AND ws.attempt = finish_step.attempt;
+    IF NOT FOUND THEN
+        SELECT * INTO s FROM animus.work_steps ws
+         WHERE ws.work_id = finish_step.work_id AND ws.step_name = finish_step.step_name AND ws.occurrence = finish_step.occurrence;
+        RAISE EXCEPTION USING ERRCODE = 'ZA114',
+            MESSAGE = pg_catalog.format('argument step_name: step %L (occurrence %s) is not running for attempt %s',
+                                        finish_step.step_name, finish_step.occurrence, finish_step.attempt),
+            DETAIL = CASE WHEN s.work_id IS NULL THEN 'the step was never started'
+                          ELSE pg_catalog.format('the step is a %s in state %s, recorded by attempt %s', s.kind, s.state, s.attempt) END,
+            HINT = 'Call start_step first (same work_id, step_name, occurrence and attempt) and finish_step once per start.';
+    END IF;
+END;
+$$;
+
+--
+-- Name: FUNCTION finish_step(work_id uuid, step_name text, attempt integer, result jsonb, occurrence integer, error text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.finish_step(work_id uuid, step_name text, attempt integer, result jsonb, occurrence integer, error text) IS 'Records the outcome of a step started with start_step by the same claim (attempt): error NULL -> completed with result (replayed by every later run of the item, never run again); error given -> failed (it runs again on the next attempt; the error is kept for get_work). result is at most 1 MB (jsonb size), error at most 10000 characters. Only items of queues the caller has a grant on. Raises ZA001 (work_id, step_name or attempt NULL, error empty), ZA116 (bad step_name), ZA002 (occurrence < 1), ZA115 (result over 1 MB, error over 10000 characters), ZA102 (unknown work item, or one in a queue the caller may not use), ZA108 (stale claim), ZA103 (queued), ZA104 (ended), ZA114 (the step is not running for this attempt: never started, or finished already).';
+
+--
+-- Name: get_event(text, text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.get_event(event_key text, queue text DEFAULT 'work'::text) RETURNS TABLE(queue_name text, emitted boolean, payload jsonb, emitted_at timestamp with time zone, waiting bigint, created_at timestamp with time zone)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+#variable_conflict use_column
+BEGIN
+    PERFORM animus.work_check_event(get_event.event_key);
+    IF get_event.queue IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL', HINT = 'Pass the queue of the event (default ''work'').';
+    END IF;
+    IF NOT animus.work_queue_allowed(get_event.queue) THEN
+        PERFORM animus.work_raise_not_granted(get_event.queue);
+    END IF;
+    RETURN QUERY
+    SELECT e.queue_name, e.emitted_at IS NOT NULL, e.payload, e.emitted_at,
+           (SELECT count(*) FROM animus.work_steps s JOIN animus.work_items w ON w.id = s.work_id
+             WHERE s.event_key = e.event_key AND s.state = 'waiting' AND s.kind = 'event' AND w.queue_name = e.queue_name),
+           e.created_at
+      FROM animus.work_events e
+     WHERE e.queue_name = get_event.queue AND e.event_key = get_event.event_key;
+END;
+$$;
+
+--
+-- Name: FUNCTION get_event(event_key text, queue text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.get_event(event_key text, queue text) IS 'Event event_key of queue `queue` (default ''work''): one row (emitted, payload, emitted_at, waiting: how many waits of items of the queue wait for it now, created_at) when it was emitted or is awaited, no row otherwise. Needs a grant on the queue. Raises ZA001 (event_key or queue NULL), ZA118 (event_key blank or over 255 characters), ZA109 (no grant on the queue).';
 
 --
 -- Name: memory_content_hash(text); Type: FUNCTION; Schema: animus; Owner: -
@@ -1071,7 +2174,7 @@ COMMENT ON FUNCTION animus.get_memory(id bigint) IS 'The memory with this id, as
 -- Name: get_work(uuid); Type: FUNCTION; Schema: animus; Owner: -
 --
 
-CREATE FUNCTION animus.get_work(work_id uuid) RETURNS TABLE(id uuid, queue_name text, work_type text, dedup_key text, source text, trigger_info text, params jsonb, priority integer, state text, canonical_id uuid, resolution text, merged_into uuid, waits_for uuid, parent_id uuid, attempts integer, max_attempts integer, msg_id bigint, run_at timestamp with time zone, outcome jsonb, error text, duration_ms double precision, trace_context jsonb, requesters jsonb, requesters_total bigint, merged_submissions jsonb, merged_total bigint, children bigint, created_at timestamp with time zone, updated_at timestamp with time zone, started_at timestamp with time zone, heartbeat_at timestamp with time zone, resolved_at timestamp with time zone)
+CREATE FUNCTION animus.get_work(work_id uuid) RETURNS TABLE(id uuid, queue_name text, work_type text, dedup_key text, source text, trigger_info text, params jsonb, priority integer, state text, canonical_id uuid, resolution text, merged_into uuid, waits_for uuid, parent_id uuid, attempts integer, max_attempts integer, msg_id bigint, run_at timestamp with time zone, outcome jsonb, error text, duration_ms double precision, trace_context jsonb, requesters jsonb, requesters_total bigint, merged_submissions jsonb, merged_total bigint, children bigint, steps jsonb, steps_total bigint, created_at timestamp with time zone, updated_at timestamp with time zone, started_at timestamp with time zone, heartbeat_at timestamp with time zone, resolved_at timestamp with time zone)
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -1103,6 +2206,15 @@ BEGIN
               FROM (SELECT r.* FROM animus.work_items r WHERE r.merged_into = c.id ORDER BY r.created_at, r.id LIMIT 100) r), '[]'),
            n.merged,
            (SELECT count(*) FROM animus.work_items k WHERE k.parent_id = w.id),
+           coalesce((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                       'name', s.step_name, 'occurrence', s.occurrence, 'kind', s.kind, 'state', s.state,
+                       'attempt', s.attempt, 'started_at', s.started_at, 'finished_at', s.finished_at,
+                       'duration_ms', extract(epoch FROM s.finished_at - s.started_at) * 1000,
+                       'error', s.error, 'wake_at', s.wake_at, 'event_key', s.event_key)
+                   ORDER BY s.started_at, s.step_name, s.occurrence)
+              FROM (SELECT s.* FROM animus.work_steps s WHERE s.work_id = c.id
+                     ORDER BY s.started_at, s.step_name, s.occurrence LIMIT 100) s), '[]'),
+           (SELECT count(*) FROM animus.work_steps s WHERE s.work_id = c.id),
            w.created_at, w.updated_at, w.started_at, w.heartbeat_at, w.resolved_at
       FROM animus.work_items w
       JOIN animus.work_items c ON c.id = coalesce(w.merged_into, w.id)
@@ -1120,7 +2232,42 @@ $$;
 -- Name: FUNCTION get_work(work_id uuid); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.get_work(work_id uuid) IS 'One work item with its provenance: canonical_id and resolution (for a merged submission, the canonical item''s id and state: merged duplicates resolve with it, and outcome/error are the canonical''s), requesters (the canonical submission and the first 99 merged ones, with trace_context, oldest first) and requesters_total (all of them), merged_submissions (the first 100 merged duplicates, each with its own source, trigger_info, params, priority, trace_context) and merged_total (all of them: animus.get_work_submissions pages through every one), and the number of children. Only items of queues the caller has a grant on. Raises ZA001 (work_id NULL), ZA102 (unknown work item, or one in a queue the caller may not use).';
+COMMENT ON FUNCTION animus.get_work(work_id uuid) IS 'One work item with its provenance: canonical_id and resolution (for a merged submission, the canonical item''s id and state: merged duplicates resolve with it, and outcome/error are the canonical''s), requesters (the canonical submission and the first 99 merged ones, with trace_context, oldest first) and requesters_total (all of them), merged_submissions (the first 100 merged duplicates, each with its own source, trigger_info, params, priority, trace_context) and merged_total (all of them: animus.get_work_submissions pages through every one), the number of children, steps (the first 100 durable steps of the item, or of its canonical item for a merged submission, in the order they last started: name, occurrence, kind step|sleep|event, state running|completed|failed|waiting, attempt, started_at, finished_at, duration_ms, error, wake_at, event_key; animus.get_work_steps returns them all, with results) and steps_total. Only items of queues the caller has a grant on. Raises ZA001 (work_id NULL), ZA102 (unknown work item, or one in a queue the caller may not use).';
+
+--
+-- Name: get_work_steps(uuid); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.get_work_steps(work_id uuid) RETURNS TABLE(step_name text, occurrence integer, kind text, state text, attempt integer, result jsonb, error text, fingerprint text, wake_at timestamp with time zone, event_key text, started_at timestamp with time zone, finished_at timestamp with time zone, duration_ms double precision)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+#variable_conflict use_column
+DECLARE
+    canon uuid;
+BEGIN
+    IF get_work_steps.work_id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_id must not be NULL', HINT = 'Pass the id returned by submit_work.';
+    END IF;
+    SELECT coalesce(w.merged_into, w.id) INTO canon FROM animus.work_items w
+     WHERE w.id = get_work_steps.work_id AND animus.work_queue_allowed(w.queue_name);
+    IF NOT FOUND THEN
+        PERFORM animus.work_raise_unknown(get_work_steps.work_id, 'work_id', 'get_work_steps');
+    END IF;
+    RETURN QUERY
+    SELECT s.step_name, s.occurrence, s.kind, s.state, s.attempt, s.result, s.error, s.fingerprint, s.wake_at, s.event_key,
+           s.started_at, s.finished_at, extract(epoch FROM s.finished_at - s.started_at)::double precision * 1000
+      FROM animus.work_steps s
+     WHERE s.work_id = canon
+     ORDER BY s.started_at, s.step_name, s.occurrence;
+END;
+$$;
+
+--
+-- Name: FUNCTION get_work_steps(work_id uuid); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.get_work_steps(work_id uuid) IS 'Every durable step of work item work_id (of its canonical item, for a merged submission), in the order they last started: step_name, occurrence, kind (step, sleep, event), state (running, completed, failed, waiting), the attempt that last ran it, result (event waits: {"status", "payload"}), error, fingerprint, wake_at (a sleep''s end, an event wait''s deadline), event_key, started_at, finished_at, duration_ms. Only items of queues the caller has a grant on. Raises ZA001 (work_id NULL), ZA102 (unknown work item, or one in a queue the caller may not use).';
 
 --
 -- Name: get_work_submissions(uuid, uuid, integer); Type: FUNCTION; Schema: animus; Owner: -
@@ -1462,6 +2609,31 @@ $$;
 --
 
 COMMENT ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer) IS 'Vector and keyword search fused by Reciprocal Rank Fusion in one statement: each branch contributes its best candidates (default max(3k, 30), at most 1000); score = vector_weight/(rrf_k + vector_rank) + text_weight/(rrf_k + text_rank). A NULL/empty input or a zero weight switches its branch off. Rows carry the fused score and rank and each branch''s rank, distance and score; ties by best branch rank, then id. Only memories of the caller''s read scope (animus.memory_scope(''read'')); runs as the owner (SECURITY DEFINER). Read-only (STABLE): runs on a streaming replica. Raises ZA001 (no branch left), ZA002 (k, candidates, weights, rrf_k out of range), ZA200, ZA202, ZA204, ZA205, ZA206, ZA213 (a filter over its size limits).';
+
+--
+-- Name: list_schedules(text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.list_schedules(queue text DEFAULT NULL::text) RETURNS TABLE(name text, queue_name text, work_type text, cron text, every interval, start_at timestamp with time zone, timezone text, params jsonb, priority integer, max_attempts integer, period_key text, catchup text, max_catchup integer, paused boolean, next_run_at timestamp with time zone, last_period_at timestamp with time zone, last_work_id uuid, submitted_count bigint, skipped_count bigint, last_error text, last_error_at timestamp with time zone, created_by text, created_at timestamp with time zone, updated_at timestamp with time zone)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+    SELECT s.name, s.queue_name, s.work_type, s.cron, s.every, s.start_at, s.timezone, s.params, s.priority, s.max_attempts,
+           s.period_key, s.catchup, s.max_catchup, s.paused, s.next_run_at, s.last_period_at, s.last_work_id,
+           s.submitted_count, s.skipped_count, s.last_error, s.last_error_at,
+           coalesce((SELECT r.rolname::text FROM pg_catalog.pg_roles r WHERE r.oid = s.created_by), s.created_by::text),
+           s.created_at, s.updated_at
+      FROM animus.schedules s
+     WHERE (list_schedules.queue IS NULL OR s.queue_name = list_schedules.queue)
+       AND animus.work_queue_allowed(s.queue_name)
+     ORDER BY s.name;
+$$;
+
+--
+-- Name: FUNCTION list_schedules(queue text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.list_schedules(queue text) IS 'The schedules of queue `queue` (NULL: every queue) that the caller may use, by name, with next_run_at, counters and last_error. Raises nothing.';
 
 --
 -- Name: memory_begin_bulk_load(); Type: FUNCTION; Schema: animus; Owner: -
@@ -3027,6 +4199,75 @@ $$;
 COMMENT ON FUNCTION animus.memory_write_scope() IS 'The namespaces the memory write functions may change for the caller: animus.memory_scope(''write'') (the session''s role, never current_user; ''{*}'' = every namespace). Raises nothing.';
 
 --
+-- Name: pause_schedule(text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.pause_schedule(name text DEFAULT NULL::text) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    s animus.schedules := animus.schedule_lock(pause_schedule.name);
+BEGIN
+    IF s.paused THEN
+        RETURN false;
+    END IF;
+    UPDATE animus.schedules x SET paused = true, updated_at = pg_catalog.now() WHERE x.name = s.name;
+    RETURN true;
+END;
+$$;
+
+--
+-- Name: FUNCTION pause_schedule(name text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.pause_schedule(name text) IS 'Stops schedule `name` from submitting until resume_schedule; true if it was running, false if already paused. Raises ZA001 (name NULL/empty), ZA136 (no such schedule).';
+
+--
+-- Name: purge_events(interval, text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.purge_events(older_than interval DEFAULT '7 days'::interval, queue text DEFAULT NULL::text) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    cutoff timestamptz;
+    n      bigint;
+BEGIN
+    IF purge_events.older_than IS NULL OR purge_events.older_than < '0' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument older_than must be a non-negative interval',
+            DETAIL = pg_catalog.format('older_than = %s', coalesce(purge_events.older_than::text, 'NULL')),
+            HINT = 'Pass the retention, e.g. older_than => ''7 days''.';
+    END IF;
+    IF purge_events.queue IS NOT NULL AND NOT EXISTS (SELECT 1 FROM animus.queues q WHERE q.queue_name = purge_events.queue) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', purge_events.queue),
+            HINT = 'Pass an existing queue, or NULL for every queue.';
+    END IF;
+    cutoff := pg_catalog.clock_timestamp() - purge_events.older_than;
+    -- Emitted events older than the retention, and rows of keys never emitted that nothing waits for.
+    WITH d AS (
+        DELETE FROM animus.work_events e
+         WHERE (purge_events.queue IS NULL OR e.queue_name = purge_events.queue)
+           AND (e.emitted_at < cutoff
+                OR (e.emitted_at IS NULL AND e.created_at < cutoff
+                    AND NOT EXISTS (SELECT 1 FROM animus.work_steps s JOIN animus.work_items w ON w.id = s.work_id
+                                     WHERE s.event_key = e.event_key AND s.state = 'waiting' AND s.kind = 'event'
+                                       AND w.queue_name = e.queue_name)))
+        RETURNING 1
+    )
+    SELECT count(*) INTO n FROM d;
+    RETURN n;
+END;
+$$;
+
+--
+-- Name: FUNCTION purge_events(older_than interval, queue text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.purge_events(older_than interval, queue text) IS 'Retention of events: deletes the events of queue `queue` (NULL: every queue) emitted more than older_than ago (a wait starting later no longer receives them), and the rows of keys never emitted that nothing waits for. Returns how many rows it deleted. animus_admin only. Raises ZA002 (older_than NULL or negative), ZA101 (unknown queue).';
+
+--
 -- Name: purge_work(interval, text); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -3369,6 +4610,34 @@ $$;
 COMMENT ON FUNCTION animus.release_work(work_id uuid, attempt integer, delay interval) IS 'Gives a running (claimed) work item back: state queued again, visible to read_work after `delay` (default at once), and the claim does not count against max_attempts (released + 1: attempts - released is what counts), so a release, e.g. at a graceful worker shutdown, is not a failed attempt; attempts, the claim token, never goes down, so a late settle of the released claim raises ZA108. Held items of its concurrency key are woken (its slot is free). The item keeps its error, its merged duplicates and a waiting replace-mode follow-up (which keeps waiting). Claim fencing: with attempt (the attempts read_work returned) the item must still be at that attempt. Returns the time the item becomes visible again. Only items of queues the caller has a grant on. Raises ZA001 (work_id NULL), ZA002 (delay NULL or negative), ZA102 (unknown work item, or one in a queue the caller may not use), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued, not running), ZA104 (already ended, cancelled or merged).';
 
 --
+-- Name: resume_schedule(text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.resume_schedule(name text DEFAULT NULL::text) RETURNS timestamp with time zone
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    s animus.schedules := animus.schedule_lock(resume_schedule.name);
+BEGIN
+    IF NOT s.paused THEN
+        RETURN s.next_run_at;
+    END IF;
+    -- Periods that passed while paused are not caught up: the next is the first after now
+    -- (an interval schedule's period at exactly now counts).
+    s.next_run_at := animus.schedule_next(s, pg_catalog.now() - CASE WHEN s.every IS NULL THEN interval '0' ELSE interval '1 microsecond' END);
+    UPDATE animus.schedules x SET paused = false, next_run_at = s.next_run_at, updated_at = pg_catalog.now() WHERE x.name = s.name;
+    RETURN s.next_run_at;
+END;
+$$;
+
+--
+-- Name: FUNCTION resume_schedule(name text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.resume_schedule(name text) IS 'Resumes a paused schedule and returns its next run: the first period after now (periods that passed while paused are not submitted). On a running schedule it changes nothing and returns next_run_at. Raises ZA001 (name NULL/empty), ZA136 (no such schedule).';
+
+--
 -- Name: revoke_memory_namespace(text, text); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -3434,6 +4703,229 @@ $$;
 --
 
 COMMENT ON FUNCTION animus.revoke_queue(role_name text, queue text) IS 'Removes the grant of queue (or ''*'') to role_name; true if there was one. Grants to a group role it is a member of are not affected. animus_admin only. Raises ZA001 (role_name or queue NULL/empty), ZA340 (no such role).';
+
+--
+-- Name: schedule_check_args(text, jsonb, integer, integer, text, integer, interval, text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.schedule_check_args(work_type text, params jsonb, priority integer, max_attempts integer, catchup text, max_catchup integer, every interval, period_key text) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    IF work_type IS NOT NULL AND (animus.work_is_blank(work_type) OR pg_catalog.octet_length(work_type) > 255) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_type must not be empty, only white space or longer than 255 bytes',
+            HINT = 'Pass the kind of work, e.g. work_type => ''digest''.';
+    END IF;
+    IF params IS NOT NULL AND pg_catalog.jsonb_typeof(params) <> 'object' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA003', MESSAGE = 'argument params must be a JSON object',
+            DETAIL = pg_catalog.format('params is a JSON %s', pg_catalog.jsonb_typeof(params)),
+            HINT = 'Wrap the value in an object, e.g. {"value": ...}.';
+    END IF;
+    IF priority NOT BETWEEN -1000 AND 1000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument priority must be between -1000 and 1000',
+            DETAIL = pg_catalog.format('priority = %s', priority), HINT = 'Higher priority is read first; 0 is the default.';
+    END IF;
+    IF max_attempts NOT BETWEEN 1 AND 1000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument max_attempts must be between 1 and 1000',
+            DETAIL = pg_catalog.format('max_attempts = %s', max_attempts), HINT = 'Pass max_attempts >= 1 (1 = no retry).';
+    END IF;
+    IF catchup NOT IN ('latest', 'all') THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA137', MESSAGE = 'argument catchup must be ''latest'' or ''all''',
+            DETAIL = pg_catalog.format('catchup = %L', pg_catalog.left(catchup, 40)),
+            HINT = 'latest: only the most recent missed period runs; all: every missed period, oldest first (at most max_catchup).';
+    END IF;
+    IF max_catchup NOT BETWEEN 1 AND 10000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA138', MESSAGE = 'argument max_catchup must be between 1 and 10000',
+            DETAIL = pg_catalog.format('max_catchup = %s', max_catchup), HINT = 'It bounds how many missed periods catchup ''all'' submits.';
+    END IF;
+    IF every IS NOT NULL AND (every < interval '1 second' OR pg_catalog.date_part('month', every) <> 0 OR pg_catalog.date_part('year', every) <> 0
+                              OR every > interval '36500 days') THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA134', MESSAGE = 'argument every must be a fixed duration between 1 second and 36500 days, without months or years',
+            DETAIL = pg_catalog.format('every = %s', every),
+            HINT = 'Pass every => ''15 minutes'' or ''1 day'' (24 hours); for calendar periods use cron => ''0 0 1 * *''.';
+    END IF;
+    IF period_key IS NOT NULL AND (period_key = '' OR pg_catalog.length(period_key) > 100) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument period_key must be NULL or 1-100 characters',
+            HINT = 'Pass the params key that receives the period instant, e.g. period_key => ''period_at''.';
+    END IF;
+END;
+$$;
+
+--
+-- Name: FUNCTION schedule_check_args(work_type text, params jsonb, priority integer, max_attempts integer, catchup text, max_catchup integer, every interval, period_key text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.schedule_check_args(work_type text, params jsonb, priority integer, max_attempts integer, catchup text, max_catchup integer, every interval, period_key text) IS 'Internal: raises ZA001 / ZA002 / ZA003 / ZA134 / ZA137 / ZA138 for the first bad schedule argument (NULL = not given).';
+
+--
+-- Name: schedule_check_timezone(text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.schedule_check_timezone(timezone text) RETURNS text
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    SET "TimeZone" TO 'UTC'
+    AS $_$
+DECLARE
+    canonical text;
+BEGIN
+    IF timezone IS NULL OR timezone = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument timezone must not be NULL or empty',
+            HINT = 'Pass an IANA time zone name, e.g. ''UTC'' or ''Europe/Berlin''.';
+    END IF;
+    -- IANA names only (Area/Location, or UTC/GMT): abbreviations (EST) and POSIX rules (UTC+3,
+    -- which means UTC-3) are refused by the shape; the server then says whether it knows the zone
+    -- and gives its canonical spelling (a look-up in pg_timezone_names reads every zone file).
+    IF timezone ~ '^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)+$' OR pg_catalog.upper(timezone) IN ('UTC', 'GMT') THEN
+        BEGIN
+            PERFORM pg_catalog.set_config('TimeZone', timezone, true);
+            canonical := pg_catalog.current_setting('TimeZone');
+        EXCEPTION WHEN invalid_parameter_value THEN
+            canonical := NULL;
+        END;
+    END IF;
+    IF canonical IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA132',
+            MESSAGE = pg_catalog.format('argument timezone: %L is not an IANA time zone name', pg_catalog.left(timezone, 64)),
+            HINT = 'Pass a name such as ''UTC'', ''Europe/Berlin'' or ''America/New_York'' (see pg_timezone_names); abbreviations and POSIX offsets are refused.';
+    END IF;
+    RETURN canonical;
+END;
+$_$;
+
+--
+-- Name: FUNCTION schedule_check_timezone(timezone text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.schedule_check_timezone(timezone text) IS 'Internal: the canonical name of IANA zone timezone (Area/Location or UTC/GMT, case-insensitive, as the server spells it). Raises ZA001 (NULL/empty), ZA132 (not an IANA zone name).';
+
+--
+-- Name: schedule_creator_allowed(oid, text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.schedule_creator_allowed(role_oid oid, queue text) RETURNS boolean
+    LANGUAGE sql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+    SELECT coalesce((SELECT r.rolsuper OR (pg_catalog.pg_has_role(r.oid, 'animus_producer', 'USAGE')
+                        AND EXISTS (SELECT 1 FROM animus.queue_grants g
+                                     WHERE g.queue_name IN (queue, '*')
+                                       AND EXISTS (SELECT 1 FROM pg_catalog.pg_roles gr WHERE gr.oid = g.role_oid)
+                                       AND pg_catalog.pg_has_role(r.oid, g.role_oid, 'USAGE')))
+                       FROM pg_catalog.pg_roles r WHERE r.oid = role_oid), false);
+$$;
+
+--
+-- Name: FUNCTION schedule_creator_allowed(role_oid oid, queue text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.schedule_creator_allowed(role_oid oid, queue text) IS 'Internal: true while role role_oid exists, may submit (animus_producer privileges, or superuser) and holds a grant on queue (or ''*''). Raises nothing.';
+
+--
+-- Name: schedule_lock(text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.schedule_lock(name text) RETURNS animus.schedules
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    s animus.schedules;
+BEGIN
+    IF schedule_lock.name IS NULL OR schedule_lock.name = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument name must not be NULL or empty',
+            HINT = 'Pass the name of a schedule (animus.list_schedules()).';
+    END IF;
+    SELECT * INTO s FROM animus.schedules x WHERE x.name = schedule_lock.name FOR UPDATE;
+    IF NOT FOUND OR NOT animus.work_queue_allowed(s.queue_name) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA136', MESSAGE = pg_catalog.format('argument name: no schedule named %L', pg_catalog.left(schedule_lock.name, 100)),
+            HINT = 'Check the name with animus.list_schedules().';
+    END IF;
+    RETURN s;
+END;
+$$;
+
+--
+-- Name: FUNCTION schedule_lock(name text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.schedule_lock(name text) IS 'Internal: the schedule named name, locked FOR UPDATE, if the caller may use its queue. Raises ZA001 (name NULL/empty), ZA136 (no such schedule, or in a queue the caller may not use).';
+
+--
+-- Name: schedule_next(animus.schedules, timestamp with time zone); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.schedule_next(s animus.schedules, after timestamp with time zone) RETURNS timestamp with time zone
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    secs numeric;
+    k    numeric;
+BEGIN
+    IF s.cron_spec IS NOT NULL THEN
+        RETURN animus.cron_next(s.cron_spec, s.timezone, after);
+    END IF;
+    IF after < s.start_at THEN
+        RETURN s.start_at;
+    END IF;
+    secs := pg_catalog.date_part('epoch', s.every)::numeric;
+    k := pg_catalog.floor(pg_catalog.date_part('epoch', after - s.start_at)::numeric / secs) + 1;
+    RETURN s.start_at + pg_catalog.make_interval(secs => (k * secs)::double precision);
+END;
+$$;
+
+--
+-- Name: FUNCTION schedule_next(s animus.schedules, after timestamp with time zone); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.schedule_next(s animus.schedules, after timestamp with time zone) IS 'Internal: the first period of schedule s strictly after `after` (cron: animus.cron_next; interval: start_at + k * every). Raises nothing.';
+
+--
+-- Name: schedule_next_runs(text, integer); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.schedule_next_runs(name text DEFAULT NULL::text, count integer DEFAULT 5) RETURNS TABLE(run_at timestamp with time zone)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    s animus.schedules;
+    t timestamptz;
+    i integer := 0;
+BEGIN
+    IF schedule_next_runs.name IS NULL OR schedule_next_runs.name = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument name must not be NULL or empty',
+            HINT = 'Pass the name of a schedule (animus.list_schedules()).';
+    END IF;
+    IF schedule_next_runs.count IS NULL OR schedule_next_runs.count NOT BETWEEN 1 AND 1000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA138', MESSAGE = 'argument count must be between 1 and 1000',
+            DETAIL = pg_catalog.format('count = %s', coalesce(schedule_next_runs.count::text, 'NULL')),
+            HINT = 'Ask for at most 1000 runs.';
+    END IF;
+    SELECT * INTO s FROM animus.schedules x WHERE x.name = schedule_next_runs.name;
+    IF NOT FOUND OR NOT animus.work_queue_allowed(s.queue_name) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA136', MESSAGE = pg_catalog.format('argument name: no schedule named %L', pg_catalog.left(schedule_next_runs.name, 100)),
+            HINT = 'Check the name with animus.list_schedules().';
+    END IF;
+    -- From next_run_at (a due period first); a paused schedule shows the runs it would have if resumed now.
+    t := CASE WHEN s.paused THEN animus.schedule_next(s, pg_catalog.now() - CASE WHEN s.every IS NULL THEN interval '0' ELSE interval '1 microsecond' END)
+              ELSE s.next_run_at END;
+    WHILE t IS NOT NULL AND i < schedule_next_runs.count LOOP
+        run_at := t;
+        RETURN NEXT;
+        i := i + 1;
+        t := animus.schedule_next(s, t);
+    END LOOP;
+END;
+$$;
+
+--
+-- Name: FUNCTION schedule_next_runs(name text, count integer); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.schedule_next_runs(name text, count integer) IS 'The next `count` (1-1000) periods of schedule `name`, from next_run_at (which may be due already); for a paused schedule those after now. Raises ZA001 (name NULL/empty), ZA136 (no such schedule, or in a queue the caller may not use), ZA138 (count out of range).';
 
 --
 -- Name: search_memory_text(text, integer, jsonb); Type: FUNCTION; Schema: animus; Owner: -
@@ -3562,6 +5054,141 @@ $$;
 --
 
 COMMENT ON FUNCTION animus.set_concurrency_limit(queue text, key text, max_running integer, rate integer, period interval) IS 'Sets (inserts or replaces) the limits of concurrency key `key` of `queue` (''*'', the default: each key without a row of its own gets these limits, counted per key): at most max_running items of the key running at once; at most `rate` cost units (work_items.cost) started per `period`, in fixed windows date_bin(period, now, 2000-01-01 UTC) (an item costing more than rate starts only as the first of a window). read_work applies them from the next claim; items already running count. Returns the row. Raises ZA001 (queue NULL), ZA101 (unknown queue), ZA125 (key NULL, empty, only white space or over 200 characters), ZA127 (max_running and rate both NULL; max_running or rate not 1..1000000000; rate without period or period without rate; period not positive or over 366 days).';
+
+--
+-- Name: sleep_work(uuid, integer, timestamp with time zone, text, integer, interval); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.sleep_work(work_id uuid, attempt integer, wake_at timestamp with time zone DEFAULT NULL::timestamp with time zone, step_name text DEFAULT 'sleep'::text, occurrence integer DEFAULT 1, delay interval DEFAULT NULL::interval) RETURNS TABLE(suspended boolean, resume_at timestamp with time zone)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+#variable_conflict use_column
+DECLARE
+    v_queue text;
+    v_msg   bigint;
+    v_at    timestamptz;
+    s       animus.work_steps;
+BEGIN
+    PERFORM animus.work_check_step(sleep_work.work_id, sleep_work.attempt, sleep_work.step_name, sleep_work.occurrence);
+    IF (sleep_work.wake_at IS NULL) = (sleep_work.delay IS NULL) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA117', MESSAGE = 'arguments wake_at and delay: pass exactly one of them',
+            DETAIL = pg_catalog.format('wake_at = %s, delay = %s', coalesce(sleep_work.wake_at::text, 'NULL'), coalesce(sleep_work.delay::text, 'NULL')),
+            HINT = 'Pass wake_at => a time, or delay => an interval (>= 0) from now.';
+    END IF;
+    IF sleep_work.delay < '0' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA117', MESSAGE = 'argument delay must not be negative',
+            DETAIL = pg_catalog.format('delay = %s', sleep_work.delay), HINT = 'Pass how long to sleep, e.g. delay => ''1 hour''.';
+    END IF;
+    IF NOT pg_catalog.isfinite(sleep_work.wake_at) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA117', MESSAGE = 'argument wake_at must be a finite time',
+            DETAIL = pg_catalog.format('wake_at = %s', sleep_work.wake_at), HINT = 'Pass when the item should run again; to wait for something, use await_event.';
+    END IF;
+    SELECT w.queue_name, w.msg_id INTO v_queue, v_msg FROM animus.work_items w
+     WHERE w.id = sleep_work.work_id AND w.state = 'running' AND w.attempts = sleep_work.attempt
+       FOR NO KEY UPDATE;
+    IF NOT FOUND THEN
+        PERFORM animus.work_raise_not_running(sleep_work.work_id, 'sleep_work', sleep_work.attempt);
+    END IF;
+    IF NOT animus.work_queue_allowed(v_queue) THEN
+        PERFORM animus.work_raise_unknown(sleep_work.work_id, 'work_id', 'sleep_work');
+    END IF;
+    SELECT * INTO s FROM animus.work_steps ws
+     WHERE ws.work_id = sleep_work.work_id AND ws.step_name = sleep_work.step_name AND ws.occurrence = sleep_work.occurrence
+       FOR UPDATE;
+    IF FOUND THEN
+        IF s.kind <> 'sleep' THEN
+            PERFORM animus.work_raise_step_reused(s, 'sleep', NULL, NULL);
+        END IF;
+        IF s.state = 'completed' THEN
+            RETURN QUERY SELECT false, s.wake_at;
+            RETURN;
+        END IF;
+        v_at := s.wake_at;   -- durable: the time the first call recorded, not the caller's new one
+    ELSE
+        v_at := coalesce(sleep_work.wake_at, pg_catalog.clock_timestamp() + sleep_work.delay);
+        INSERT INTO animus.work_steps (work_id, step_name, occurrence, kind, state, attempt, wake_at, started_at)
+        VALUES (sleep_work.work_id, sleep_work.step_name, sleep_work.occurrence, 'sleep', 'waiting', sleep_work.attempt,
+                v_at, pg_catalog.clock_timestamp());
+    END IF;
+    IF v_at <= pg_catalog.clock_timestamp() THEN
+        UPDATE animus.work_steps ws SET state = 'completed', attempt = sleep_work.attempt, finished_at = pg_catalog.clock_timestamp()
+         WHERE ws.work_id = sleep_work.work_id AND ws.step_name = sleep_work.step_name AND ws.occurrence = sleep_work.occurrence;
+        RETURN QUERY SELECT false, v_at;
+        RETURN;
+    END IF;
+    UPDATE animus.work_steps ws SET state = 'waiting', attempt = sleep_work.attempt
+     WHERE ws.work_id = sleep_work.work_id AND ws.step_name = sleep_work.step_name AND ws.occurrence = sleep_work.occurrence;
+    PERFORM animus.work_suspend(sleep_work.work_id, v_queue, v_msg, v_at);
+    RETURN QUERY SELECT true, v_at;
+END;
+$$;
+
+--
+-- Name: FUNCTION sleep_work(work_id uuid, attempt integer, wake_at timestamp with time zone, step_name text, occurrence integer, delay interval); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.sleep_work(work_id uuid, attempt integer, wake_at timestamp with time zone, step_name text, occurrence integer, delay interval) IS 'A durable sleep of a running work item (the claim at `attempt`) until wake_at, or for delay from the first call: the first call records the wake-up time in step (step_name, occurrence) and later calls (the handler running again) use the recorded time. Before that time the item is given back: queued, the claim recorded as released (not a failed attempt, no worker slot held), visible again at the wake-up time; returns (suspended true, resume_at): the handler must stop without settling the item. Once the time has passed the step completes and returns (false, resume_at): go on. Only items of queues the caller has a grant on. Raises ZA001 (work_id, attempt or step_name NULL), ZA116 (bad step_name), ZA002 (occurrence < 1), ZA117 (neither or both of wake_at and delay, delay negative, wake_at infinite), ZA102 (unknown work item, or one in a queue the caller may not use), ZA108 (stale claim), ZA103 (queued, not running), ZA104 (ended), ZA113 (the step name and occurrence was recorded as a step or an event wait).';
+
+--
+-- Name: start_step(uuid, text, integer, integer, text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.start_step(work_id uuid, step_name text, attempt integer, occurrence integer DEFAULT 1, fingerprint text DEFAULT NULL::text) RETURNS TABLE(done boolean, result jsonb)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+#variable_conflict use_column
+DECLARE
+    v_queue text;
+    s       animus.work_steps;
+BEGIN
+    PERFORM animus.work_check_step(start_step.work_id, start_step.attempt, start_step.step_name, start_step.occurrence,
+                                   start_step.fingerprint);
+    -- Claim fencing: the item must be running at the caller's attempt. The row lock (KEY SHARE:
+    -- it blocks read_work's re-claim, not the worker's own heartbeat) holds until the step is
+    -- recorded, so a claim that expires meanwhile cannot slip in between.
+    SELECT w.queue_name INTO v_queue FROM animus.work_items w
+     WHERE w.id = start_step.work_id AND w.state = 'running' AND w.attempts = start_step.attempt
+       FOR KEY SHARE;
+    IF NOT FOUND THEN
+        PERFORM animus.work_raise_not_running(start_step.work_id, 'start_step', start_step.attempt);
+    END IF;
+    IF NOT animus.work_queue_allowed(v_queue) THEN
+        PERFORM animus.work_raise_unknown(start_step.work_id, 'work_id', 'start_step');
+    END IF;
+    SELECT * INTO s FROM animus.work_steps ws
+     WHERE ws.work_id = start_step.work_id AND ws.step_name = start_step.step_name AND ws.occurrence = start_step.occurrence
+       FOR UPDATE;
+    IF NOT FOUND THEN
+        INSERT INTO animus.work_steps (work_id, step_name, occurrence, kind, state, attempt, fingerprint, started_at)
+        VALUES (start_step.work_id, start_step.step_name, start_step.occurrence, 'step', 'running', start_step.attempt,
+                start_step.fingerprint, pg_catalog.clock_timestamp());
+        RETURN QUERY SELECT false, NULL::jsonb;
+        RETURN;
+    END IF;
+    IF s.kind <> 'step' OR (s.fingerprint IS DISTINCT FROM start_step.fingerprint
+                            AND s.fingerprint IS NOT NULL AND start_step.fingerprint IS NOT NULL) THEN
+        PERFORM animus.work_raise_step_reused(s, 'step', start_step.fingerprint, NULL);
+    END IF;
+    IF s.state = 'completed' THEN
+        RETURN QUERY SELECT true, s.result;
+        RETURN;
+    END IF;
+    -- running (a crashed or timed-out attempt, or this one again) or failed: it runs (again)
+    UPDATE animus.work_steps ws
+       SET state = 'running', attempt = start_step.attempt, started_at = pg_catalog.clock_timestamp(), finished_at = NULL,
+           fingerprint = coalesce(ws.fingerprint, start_step.fingerprint)
+     WHERE ws.work_id = start_step.work_id AND ws.step_name = start_step.step_name AND ws.occurrence = start_step.occurrence;
+    RETURN QUERY SELECT false, NULL::jsonb;
+END;
+$$;
+
+--
+-- Name: FUNCTION start_step(work_id uuid, step_name text, attempt integer, occurrence integer, fingerprint text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.start_step(work_id uuid, step_name text, attempt integer, occurrence integer, fingerprint text) IS 'Starts durable step (step_name, occurrence) of a running work item, for the claim at `attempt` (the attempts read_work returned). A step completed before (by any attempt) returns done = true with its recorded result: do not run it again. Otherwise the step is recorded as running at this attempt and done = false: run it, then record its outcome with finish_step. A step that failed, or whose attempt crashed or timed out, runs again. fingerprint (e.g. module.qualname of the function) is recorded; a later start with another non-NULL fingerprint raises ZA113. Only items of queues the caller has a grant on. Raises ZA001 (work_id, step_name or attempt NULL), ZA116 (step_name blank or over 300 characters, fingerprint over 1000), ZA002 (occurrence < 1), ZA102 (unknown work item, or one in a queue the caller may not use), ZA108 (stale claim: the item was claimed again since), ZA103 (queued, not running), ZA104 (ended), ZA113 (step recorded with a different fingerprint, or as a sleep or event wait).';
 
 --
 -- Name: store_memories(jsonb, text); Type: FUNCTION; Schema: animus; Owner: -
@@ -4066,6 +5693,227 @@ $$;
 COMMENT ON FUNCTION animus.sweep_concurrency_keys(queue text) IS 'Liveness safety net for concurrency keys: wakes the held items of every key of `queue` (NULL: every queue the caller has a grant on) that has free slots, and forgets held rows of items that are no longer queued. Settles wake held items themselves; a worker calls this now and then (the animus Worker on its periodic tick) so that nothing stays held after a limit was raised or dropped. Returns how many items it woke. Raises ZA109 (no grant on the queue), ZA101 (unknown queue).';
 
 --
+-- Name: tick_schedules(timestamp with time zone, integer); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.tick_schedules(now timestamp with time zone DEFAULT clock_timestamp(), max_submits integer DEFAULT 1000) RETURNS TABLE(schedule text, period_at timestamp with time zone, work_id uuid)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+#variable_conflict use_column
+DECLARE
+    s         animus.schedules;
+    budget    integer;
+    due       timestamptz[];
+    p         timestamptz;
+    nxt       timestamptz;
+    n_skip    numeric;
+    n_due     numeric;
+    secs      numeric;
+    steps     integer;
+    keep      integer;
+    send      timestamptz[];
+    ids       uuid[];
+    sub       animus.work_submission;
+    cut       integer;
+    err       text;
+    cap       constant integer := 100000;   -- periods enumerated per schedule and tick (more: the next tick goes on)
+BEGIN
+    IF tick_schedules.now IS NULL OR NOT pg_catalog.isfinite(tick_schedules.now) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument now must be a finite timestamp',
+            HINT = 'Leave now out (clock_timestamp()), or pass the instant to tick at.';
+    END IF;
+    IF tick_schedules.max_submits IS NULL OR tick_schedules.max_submits NOT BETWEEN 1 AND 100000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA138', MESSAGE = 'argument max_submits must be between 1 and 100000',
+            DETAIL = pg_catalog.format('max_submits = %s', coalesce(tick_schedules.max_submits::text, 'NULL')),
+            HINT = 'It bounds the items one tick submits; the rest follow on the next tick.';
+    END IF;
+    budget := tick_schedules.max_submits;
+    FOR s IN SELECT * FROM animus.schedules x
+              WHERE NOT x.paused AND x.next_run_at <= tick_schedules.now AND animus.work_queue_allowed(x.queue_name)
+              ORDER BY x.next_run_at
+                FOR UPDATE SKIP LOCKED
+    LOOP
+        EXIT WHEN budget <= 0;
+        keep := CASE WHEN s.catchup = 'latest' THEN 1 ELSE s.max_catchup END;
+        IF s.every IS NOT NULL THEN
+            -- Interval: the due periods by arithmetic (any downtime costs the same); only the
+            -- ones that may be submitted are listed.
+            secs := pg_catalog.date_part('epoch', s.every)::numeric;
+            n_due := pg_catalog.floor(pg_catalog.date_part('epoch', tick_schedules.now - s.next_run_at)::numeric / secs) + 1;
+            n_skip := greatest(n_due - keep, 0);
+            due := ARRAY(SELECT s.next_run_at + pg_catalog.make_interval(secs => ((n_skip + k) * secs)::double precision)
+                           FROM pg_catalog.generate_series(0, least(n_due - n_skip, keep) - 1) AS k);
+            nxt := s.next_run_at + pg_catalog.make_interval(secs => (n_due * secs)::double precision);
+        ELSE
+            -- Cron: walk the due periods, oldest first (at most cap of them per tick).
+            due := '{}';
+            p := s.next_run_at;
+            steps := 0;
+            WHILE p IS NOT NULL AND p <= tick_schedules.now AND steps < cap LOOP
+                due := due || p;
+                steps := steps + 1;
+                p := animus.schedule_next(s, p);
+            END LOOP;
+            nxt := p;     -- the first period not walked (still due when the cap stopped the walk)
+            n_due := pg_catalog.cardinality(due);
+            n_skip := greatest(n_due - keep, 0);
+            due := due[n_skip + 1 :];
+        END IF;
+        IF NOT animus.schedule_creator_allowed(s.created_by, s.queue_name) THEN
+            -- The creator lost its grant (or role): nothing is submitted; these periods are skipped.
+            UPDATE animus.schedules x
+               SET next_run_at = nxt, skipped_count = x.skipped_count + n_due,
+                   last_error = pg_catalog.format('role %s may not submit to queue %L: %s period(s) skipped',
+                                                  coalesce((SELECT r.rolname::text FROM pg_catalog.pg_roles r WHERE r.oid = s.created_by), 'OID ' || s.created_by),
+                                                  s.queue_name, n_due),
+                   last_error_at = tick_schedules.now, updated_at = pg_catalog.now()
+             WHERE x.name = s.name;
+            CONTINUE;
+        END IF;
+        IF nxt IS NOT NULL AND nxt <= tick_schedules.now THEN
+            -- The walk stopped at the cap: skip what is certainly older than the kept ones (all
+            -- but the last keep walked), go on with the rest on the next tick.
+            UPDATE animus.schedules x
+               SET next_run_at = due[1], skipped_count = x.skipped_count + n_skip, updated_at = pg_catalog.now()
+             WHERE x.name = s.name;
+            CONTINUE;
+        END IF;
+        send := due;
+        cut := least(pg_catalog.cardinality(send), budget);
+        ids := '{}';
+        err := NULL;
+        BEGIN
+            FOR i IN 1 .. cut LOOP
+                sub := animus.submit_work(
+                    work_type => s.work_type,
+                    source => 'schedule:' || s.name,
+                    params => CASE WHEN s.period_key IS NULL THEN s.params
+                                   ELSE s.params || pg_catalog.jsonb_build_object(s.period_key,
+                                        pg_catalog.to_char(send[i] AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')) END,
+                    trigger_info => pg_catalog.jsonb_build_object('schedule', s.name,
+                                        'period_at', pg_catalog.to_char(send[i] AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))::text,
+                    priority => s.priority,
+                    max_attempts => s.max_attempts,
+                    queue => s.queue_name);
+                ids := ids || sub.work_id;
+            END LOOP;
+        EXCEPTION WHEN OTHERS THEN
+            GET STACKED DIAGNOSTICS err = MESSAGE_TEXT;
+            err := pg_catalog.format('submit failed (%s): %s', SQLSTATE, err);
+        END;
+        IF err IS NOT NULL THEN
+            -- Nothing of this schedule was submitted (the block rolled back): it stays due.
+            UPDATE animus.schedules x SET last_error = err, last_error_at = tick_schedules.now, updated_at = pg_catalog.now()
+             WHERE x.name = s.name;
+            CONTINUE;
+        END IF;
+        budget := budget - cut;
+        UPDATE animus.schedules x
+           SET next_run_at = CASE WHEN cut < pg_catalog.cardinality(send) THEN send[cut + 1] ELSE nxt END,
+               last_period_at = CASE WHEN cut > 0 THEN send[cut] ELSE x.last_period_at END,
+               last_work_id = CASE WHEN cut > 0 THEN ids[cut] ELSE x.last_work_id END,
+               submitted_count = x.submitted_count + cut,
+               skipped_count = x.skipped_count + n_skip,
+               last_error = NULL, last_error_at = NULL,
+               updated_at = pg_catalog.now()
+         WHERE x.name = s.name;
+        FOR i IN 1 .. cut LOOP
+            schedule := s.name;
+            period_at := send[i];
+            work_id := ids[i];
+            RETURN NEXT;
+        END LOOP;
+    END LOOP;
+END;
+$$;
+
+--
+-- Name: FUNCTION tick_schedules(now timestamp with time zone, max_submits integer); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.tick_schedules(now timestamp with time zone, max_submits integer) IS 'Submits the due periods (<= now) of every unpaused schedule on a queue the caller may use, and advances next_run_at in the same transaction: schedule rows are locked FOR UPDATE SKIP LOCKED, so concurrent tickers never submit a period twice and a ticker that dies submits nothing. catchup ''latest'': only the most recent due period (older ones counted in skipped_count); ''all'': each due period oldest first, at most the max_catchup most recent. At most max_submits (1-100000) items per call, the rest on the next tick. Items: source ''schedule:<name>'', trigger_info {"schedule", "period_at"} (JSON text), params as configured (plus period_key). A schedule whose creator may no longer submit to its queue skips its due periods (last_error says why); one whose submit fails stays due (last_error). Returns (schedule, period_at, work_id) per submitted item. Raises ZA001 (now NULL or infinite), ZA138 (max_submits out of range).';
+
+--
+-- Name: tz_instants(text, timestamp without time zone); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.tz_instants(tz text, l timestamp without time zone) RETURNS timestamp with time zone[]
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    u   timestamptz := l AT TIME ZONE 'UTC';
+    o1  interval := animus.tz_offset(tz, u - interval '1 day');
+    o2  interval := animus.tz_offset(tz, u + interval '1 day');
+    r   timestamptz[] := '{}';
+BEGIN
+    IF o1 = o2 THEN
+        IF ((u - o1) AT TIME ZONE tz) = l THEN
+            RETURN ARRAY[u - o1];
+        END IF;
+        -- a transition within the day that returned to the same offset: ask the server
+        RETURN ARRAY[l AT TIME ZONE tz];
+    END IF;
+    IF ((u - greatest(o1, o2)) AT TIME ZONE tz) = l THEN r := r || (u - greatest(o1, o2)); END IF;
+    IF ((u - least(o1, o2)) AT TIME ZONE tz) = l THEN r := r || (u - least(o1, o2)); END IF;
+    RETURN r;
+END;
+$$;
+
+--
+-- Name: FUNCTION tz_instants(tz text, l timestamp without time zone); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.tz_instants(tz text, l timestamp without time zone) IS 'Internal: the instants (ascending) at which zone tz shows local time l: none in a spring-forward gap, two in a repeated hour. Raises nothing.';
+
+--
+-- Name: tz_offset(text, timestamp with time zone); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.tz_offset(tz text, t timestamp with time zone) RETURNS interval
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    SELECT (t AT TIME ZONE tz) - (t AT TIME ZONE 'UTC');
+$$;
+
+--
+-- Name: FUNCTION tz_offset(tz text, t timestamp with time zone); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.tz_offset(tz text, t timestamp with time zone) IS 'Internal: the UTC offset of time zone tz at instant t. Raises nothing for a known zone.';
+
+--
+-- Name: tz_transition(text, timestamp with time zone, timestamp with time zone); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.tz_transition(tz text, lo timestamp with time zone, hi timestamp with time zone) RETURNS timestamp with time zone
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    o0  interval := animus.tz_offset(tz, lo);
+    a   timestamptz := pg_catalog.date_trunc('minute', lo AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
+    b   timestamptz := hi;
+    m   timestamptz;
+BEGIN
+    -- invariant: offset(a) = o0 (a <= lo), offset(b) <> o0
+    WHILE b - a > interval '1 minute' LOOP
+        m := pg_catalog.date_trunc('minute', (a + (b - a) / 2) AT TIME ZONE 'UTC') AT TIME ZONE 'UTC';
+        IF m <= a THEN m := a + interval '1 minute'; END IF;
+        IF animus.tz_offset(tz, m) = o0 THEN a := m; ELSE b := m; END IF;
+    END LOOP;
+    RETURN b;
+END;
+$$;
+
+--
+-- Name: FUNCTION tz_transition(tz text, lo timestamp with time zone, hi timestamp with time zone); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.tz_transition(tz text, lo timestamp with time zone, hi timestamp with time zone) IS 'Internal: the first minute-aligned instant after lo, at most hi, where zone tz''s offset differs from its offset at lo (hi must differ). Raises nothing.';
+
+--
 -- Name: update_memory(bigint, text, public.vector, text, text, jsonb, text); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -4318,6 +6166,37 @@ $$;
 COMMENT ON FUNCTION animus.work_check_concurrency_param(concurrency_param text, empty_clears boolean) IS 'Internal: raises ZA129 for a concurrency_param that is empty (unless empty_clears), only white space or over 200 characters; NULL passes.';
 
 --
+-- Name: work_check_event(text, jsonb); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.work_check_event(event_key text, payload jsonb DEFAULT NULL::jsonb) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    IF event_key IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument event_key must not be NULL', HINT = 'Name the event, e.g. ''approval:42''.';
+    END IF;
+    IF pg_catalog.btrim(event_key, E' \t\n\r\f\v\u00a0') = '' OR pg_catalog.length(event_key) > 255 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA118', MESSAGE = 'argument event_key must be 1-255 characters, not only white space',
+            DETAIL = pg_catalog.format('event_key has %s characters', pg_catalog.length(event_key)),
+            HINT = 'Use a short key naming what is awaited, e.g. ''approval:42''.';
+    END IF;
+    IF pg_catalog.pg_column_size(payload) > 1048576 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA119', MESSAGE = 'argument payload is larger than 1 MB',
+            DETAIL = pg_catalog.format('payload has %s bytes (jsonb)', pg_catalog.pg_column_size(payload)),
+            HINT = 'Send a reference (an id, a URL) in the payload instead of the data itself.';
+    END IF;
+END;
+$$;
+
+--
+-- Name: FUNCTION work_check_event(event_key text, payload jsonb); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.work_check_event(event_key text, payload jsonb) IS 'Internal: checks an event key and payload. Raises ZA001 (event_key NULL), ZA118 (event_key blank or over 255 characters), ZA119 (payload over 1 MB).';
+
+--
 -- Name: work_check_queue_settings(interval, double precision, interval, double precision, interval); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -4359,6 +6238,49 @@ $$;
 --
 
 COMMENT ON FUNCTION animus.work_check_queue_settings(backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify_throttle interval) IS 'Internal: raises ZA002 naming the first queue setting out of range (NULL settings pass); returns when all are good.';
+
+--
+-- Name: work_check_step(uuid, integer, text, integer, text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.work_check_step(work_id uuid, attempt integer, step_name text, occurrence integer, fingerprint text DEFAULT NULL::text) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    IF work_id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_id must not be NULL', HINT = 'Pass the id returned by read_work.';
+    END IF;
+    IF attempt IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument attempt must not be NULL',
+            HINT = 'Pass the attempts read_work returned for this claim (the claim token).';
+    END IF;
+    IF step_name IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument step_name must not be NULL', HINT = 'Name the step, e.g. ''fetch_profile''.';
+    END IF;
+    IF pg_catalog.btrim(step_name, E' \t\n\r\f\v\u00a0') = '' OR pg_catalog.length(step_name) > 300 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA116', MESSAGE = 'argument step_name must be 1-300 characters, not only white space',
+            DETAIL = pg_catalog.format('step_name has %s characters', pg_catalog.length(step_name)),
+            HINT = 'Name steps with a short stable identifier such as ''fetch_profile''.';
+    END IF;
+    IF occurrence IS NULL OR occurrence < 1 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument occurrence must be 1 or more',
+            DETAIL = pg_catalog.format('occurrence = %s', coalesce(occurrence::text, 'NULL')),
+            HINT = 'Pass 1 for the first step of this name in a run of the handler, 2 for the second, ...';
+    END IF;
+    IF pg_catalog.length(fingerprint) > 1000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA116', MESSAGE = 'argument fingerprint must be at most 1000 characters',
+            DETAIL = pg_catalog.format('fingerprint has %s characters', pg_catalog.length(fingerprint)),
+            HINT = 'Pass what the step runs, e.g. the function''s module.qualname, or NULL.';
+    END IF;
+END;
+$$;
+
+--
+-- Name: FUNCTION work_check_step(work_id uuid, attempt integer, step_name text, occurrence integer, fingerprint text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.work_check_step(work_id uuid, attempt integer, step_name text, occurrence integer, fingerprint text) IS 'Internal: checks the arguments the step functions share. Raises ZA001 (work_id, attempt or step_name NULL), ZA116 (step_name blank or over 300 characters, fingerprint over 1000), ZA002 (occurrence NULL or < 1).';
 
 --
 -- Name: work_check_submit_args(text, text, jsonb, text, integer, integer, interval, text, jsonb); Type: FUNCTION; Schema: animus; Owner: -
@@ -5438,6 +7360,135 @@ $$;
 COMMENT ON FUNCTION animus.work_raise_stale_claim(work_id uuid, operation text, attempt integer, current_attempt integer, state text) IS 'Internal: raises ZA108 (stale claim) for work item work_id: the caller passed attempt, the item is at current_attempt.';
 
 --
+-- Name: work_steps; Type: TABLE; Schema: animus; Owner: -
+--
+
+CREATE TABLE animus.work_steps (
+    work_id uuid NOT NULL,
+    step_name text NOT NULL,
+    occurrence integer NOT NULL,
+    kind text NOT NULL,
+    state text NOT NULL,
+    attempt integer NOT NULL,
+    result jsonb,
+    error text,
+    fingerprint text,
+    wake_at timestamp with time zone,
+    event_key text,
+    started_at timestamp with time zone NOT NULL,
+    finished_at timestamp with time zone
+);
+
+--
+-- Name: TABLE work_steps; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON TABLE animus.work_steps IS 'Durable steps of work items: one row per (work item, step name, occurrence), written by start_step / finish_step, sleep_work and await_event; deleted with the item.';
+
+--
+-- Name: COLUMN work_steps.work_id; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_steps.work_id IS 'the work item the step belongs to (deleted with it).';
+
+--
+-- Name: COLUMN work_steps.step_name; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_steps.step_name IS 'the name the handler gave the step (1-300 characters); sleeps default to ''sleep'', event waits to ''event:<key>''.';
+
+--
+-- Name: COLUMN work_steps.occurrence; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_steps.occurrence IS 'the n-th step of this name within one run of the handler (1, 2, ...): repeats of one name are distinct steps.';
+
+--
+-- Name: COLUMN work_steps.kind; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_steps.kind IS 'step (start_step / finish_step), sleep (sleep_work) or event (await_event).';
+
+--
+-- Name: COLUMN work_steps.state; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_steps.state IS 'running (started, not finished), completed (result recorded: replayed, never run again), failed (runs again on the next attempt), waiting (a sleep or an event wait whose time or event has not come).';
+
+--
+-- Name: COLUMN work_steps.attempt; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_steps.attempt IS 'the claim (work item attempts) that last started, finished or resumed the step.';
+
+--
+-- Name: COLUMN work_steps.result; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_steps.result IS 'completed step: its result (jsonb, at most 1 MB); event wait: {"status": "received"|"timeout", "payload": ...}; NULL otherwise.';
+
+--
+-- Name: COLUMN work_steps.error; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_steps.error IS 'the error text of the last failure of the step (kept while it runs again; cleared when it completes).';
+
+--
+-- Name: COLUMN work_steps.fingerprint; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_steps.fingerprint IS 'what the step runs (the Python client records module.qualname of the function): a later start of the same name and occurrence with another fingerprint raises ZA113.';
+
+--
+-- Name: COLUMN work_steps.wake_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_steps.wake_at IS 'sleep: when it ends; event wait: its deadline (''infinity'' without timeout). Recorded by the first call and kept by later ones.';
+
+--
+-- Name: COLUMN work_steps.event_key; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_steps.event_key IS 'event wait: the key awaited (in the item''s queue).';
+
+--
+-- Name: COLUMN work_steps.started_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_steps.started_at IS 'when the step was last started (a failed step started again gets a new time; a replayed one keeps its first).';
+
+--
+-- Name: COLUMN work_steps.finished_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_steps.finished_at IS 'when the step completed or failed (NULL while running or waiting).';
+
+--
+-- Name: work_raise_step_reused(animus.work_steps, text, text, text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.work_raise_step_reused(s animus.work_steps, kind text, fingerprint text, event_key text) RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    RAISE EXCEPTION USING ERRCODE = 'ZA113',
+        MESSAGE = pg_catalog.format('argument step_name: step %L (occurrence %s) of work item %s was recorded with a different meaning',
+                                    s.step_name, s.occurrence, s.work_id),
+        DETAIL = pg_catalog.format('recorded: kind %s, fingerprint %s, event_key %s; now: kind %s, fingerprint %s, event_key %s',
+                                   s.kind, coalesce(s.fingerprint, 'NULL'), coalesce(s.event_key, 'NULL'),
+                                   kind, coalesce(fingerprint, 'NULL'), coalesce(event_key, 'NULL')),
+        HINT = 'Give each distinct step its own name (the occurrence counts repeats of one name within a run of the handler).';
+END;
+$$;
+
+--
+-- Name: FUNCTION work_raise_step_reused(s animus.work_steps, kind text, fingerprint text, event_key text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.work_raise_step_reused(s animus.work_steps, kind text, fingerprint text, event_key text) IS 'Internal: raises ZA113 (a recorded step used with a different kind, fingerprint or event key), naming both meanings.';
+
+--
 -- Name: work_raise_unknown(uuid, text, text); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -5757,6 +7808,36 @@ $$;
 --
 
 COMMENT ON FUNCTION animus.work_send_messages(queue text, items animus.work_items[], visible_at timestamp with time zone) IS 'Internal (no role may call it): writes the pgmq messages of new work items (msg_id preallocated from the queue sequence), visible at visible_at or each item''s run_at. Raises nothing of its own.';
+
+--
+-- Name: work_suspend(uuid, text, bigint, timestamp with time zone); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.work_suspend(work_id uuid, queue text, msg_id bigint, until timestamp with time zone) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    k text;
+BEGIN
+    UPDATE animus.work_items w
+       SET state = 'queued', released = w.released + 1, run_at = work_suspend.until,
+           updated_at = pg_catalog.clock_timestamp()
+     WHERE w.id = work_suspend.work_id AND w.state = 'running'
+    RETURNING w.concurrency_key INTO k;
+    PERFORM animus.work_queue_set_vt(work_suspend.queue, ARRAY[work_suspend.msg_id], ARRAY[work_suspend.until]);
+    -- A keyed item stops holding its key's running slot: its held followers may start.
+    IF k IS NOT NULL THEN
+        PERFORM animus.work_key_wake(work_suspend.queue, ARRAY[k]);
+    END IF;
+END;
+$$;
+
+--
+-- Name: FUNCTION work_suspend(work_id uuid, queue text, msg_id bigint, until timestamp with time zone); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.work_suspend(work_id uuid, queue text, msg_id bigint, until timestamp with time zone) IS 'Internal: gives a running work item back until `until` (state queued, released + 1 so the claim is not a failed attempt, run_at and message visibility = until) and releases its concurrency-key slot. Raises nothing.';
 
 --
 -- Name: work_wait_state(uuid[]); Type: FUNCTION; Schema: animus; Owner: -
@@ -6374,6 +8455,54 @@ COMMENT ON COLUMN animus.work_awaited.work_id IS 'the canonical work item awaite
 COMMENT ON COLUMN animus.work_awaited.awaited_at IS 'when the first waiter marked it.';
 
 --
+-- Name: work_events; Type: TABLE; Schema: animus; Owner: -
+--
+
+CREATE TABLE animus.work_events (
+    queue_name text NOT NULL,
+    event_key text NOT NULL,
+    payload jsonb,
+    emitted_at timestamp with time zone,
+    created_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL
+);
+
+--
+-- Name: TABLE work_events; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON TABLE animus.work_events IS 'Events per queue and key (emit_event): latched values a work item waits for with await_event. A row without emitted_at was created by a wait on a key not emitted yet (the row emit_event and await_event serialise on). Removed by purge_events.';
+
+--
+-- Name: COLUMN work_events.queue_name; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_events.queue_name IS 'the queue whose items the event is for (events of one queue never reach another''s items); deleted with the queue.';
+
+--
+-- Name: COLUMN work_events.event_key; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_events.event_key IS 'the key waits name, 1-255 characters, e.g. ''approval:42''.';
+
+--
+-- Name: COLUMN work_events.payload; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_events.payload IS 'the payload of the last emit (jsonb, at most 1 MB; may be NULL).';
+
+--
+-- Name: COLUMN work_events.emitted_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_events.emitted_at IS 'when the event was last emitted; NULL: not emitted yet (a wait created the row).';
+
+--
+-- Name: COLUMN work_events.created_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_events.created_at IS 'when the row was created (by the first emit or the first wait on the key).';
+
+--
 -- Name: work_state_transitions; Type: TABLE; Schema: animus; Owner: -
 --
 
@@ -6520,11 +8649,25 @@ ALTER TABLE ONLY animus.queues
     ADD CONSTRAINT queues_pkey PRIMARY KEY (queue_name);
 
 --
+-- Name: schedules schedules_pkey; Type: CONSTRAINT; Schema: animus; Owner: -
+--
+
+ALTER TABLE ONLY animus.schedules
+    ADD CONSTRAINT schedules_pkey PRIMARY KEY (name);
+
+--
 -- Name: work_awaited work_awaited_pkey; Type: CONSTRAINT; Schema: animus; Owner: -
 --
 
 ALTER TABLE ONLY animus.work_awaited
     ADD CONSTRAINT work_awaited_pkey PRIMARY KEY (work_id);
+
+--
+-- Name: work_events work_events_pkey; Type: CONSTRAINT; Schema: animus; Owner: -
+--
+
+ALTER TABLE ONLY animus.work_events
+    ADD CONSTRAINT work_events_pkey PRIMARY KEY (queue_name, event_key);
 
 --
 -- Name: work_items work_items_pkey; Type: CONSTRAINT; Schema: animus; Owner: -
@@ -6539,6 +8682,13 @@ ALTER TABLE ONLY animus.work_items
 
 ALTER TABLE ONLY animus.work_state_transitions
     ADD CONSTRAINT work_state_transitions_pkey PRIMARY KEY (from_state, to_state);
+
+--
+-- Name: work_steps work_steps_pkey; Type: CONSTRAINT; Schema: animus; Owner: -
+--
+
+ALTER TABLE ONLY animus.work_steps
+    ADD CONSTRAINT work_steps_pkey PRIMARY KEY (work_id, step_name, occurrence);
 
 --
 -- Name: concurrency_held_key; Type: INDEX; Schema: animus; Owner: -
@@ -6595,6 +8745,12 @@ CREATE INDEX memory_terms_impact_idx ON animus.memory_terms USING btree (namespa
 CREATE INDEX memory_terms_memory_term_idx ON animus.memory_terms USING btree (memory_id, term) INCLUDE (tf, doc_len);
 
 --
+-- Name: schedules_due; Type: INDEX; Schema: animus; Owner: -
+--
+
+CREATE INDEX schedules_due ON animus.schedules USING btree (next_run_at) WHERE (NOT paused);
+
+--
 -- Name: work_items_concurrency_running; Type: INDEX; Schema: animus; Owner: -
 --
 
@@ -6629,6 +8785,12 @@ CREATE INDEX work_items_resolved_at ON animus.work_items USING btree (resolved_a
 --
 
 CREATE UNIQUE INDEX work_items_waits_for ON animus.work_items USING btree (waits_for) WHERE (waits_for IS NOT NULL);
+
+--
+-- Name: work_steps_waiting_event; Type: INDEX; Schema: animus; Owner: -
+--
+
+CREATE INDEX work_steps_waiting_event ON animus.work_steps USING btree (event_key) WHERE ((state = 'waiting'::text) AND (kind = 'event'::text));
 
 --
 -- Name: memories memory_bm25_after_delete; Type: TRIGGER; Schema: animus; Owner: -
@@ -6666,6 +8828,27 @@ CREATE TRIGGER work_items_state_transition BEFORE UPDATE OF state ON animus.work
 
 ALTER TABLE ONLY animus.concurrency_limits
     ADD CONSTRAINT concurrency_limits_queue_name_fkey FOREIGN KEY (queue_name) REFERENCES animus.queues(queue_name) ON DELETE CASCADE;
+
+--
+-- Name: schedules schedules_queue_name_fkey; Type: FK CONSTRAINT; Schema: animus; Owner: -
+--
+
+ALTER TABLE ONLY animus.schedules
+    ADD CONSTRAINT schedules_queue_name_fkey FOREIGN KEY (queue_name) REFERENCES animus.queues(queue_name) ON DELETE CASCADE;
+
+--
+-- Name: work_events work_events_queue_name_fkey; Type: FK CONSTRAINT; Schema: animus; Owner: -
+--
+
+ALTER TABLE ONLY animus.work_events
+    ADD CONSTRAINT work_events_queue_name_fkey FOREIGN KEY (queue_name) REFERENCES animus.queues(queue_name) ON DELETE CASCADE;
+
+--
+-- Name: work_steps work_steps_work_id_fkey; Type: FK CONSTRAINT; Schema: animus; Owner: -
+--
+
+ALTER TABLE ONLY animus.work_steps
+    ADD CONSTRAINT work_steps_work_id_fkey FOREIGN KEY (work_id) REFERENCES animus.work_items(id) ON DELETE CASCADE;
 
 --
 -- Name: memories; Type: ROW SECURITY; Schema: animus; Owner: -
@@ -6756,12 +8939,34 @@ GRANT USAGE ON SCHEMA animus TO animus_memory_writer;
 GRANT USAGE ON SCHEMA animus TO animus_admin;
 
 --
+-- Name: TABLE schedules; Type: ACL; Schema: animus; Owner: -
+--
+
+GRANT SELECT ON TABLE animus.schedules TO animus_admin;
+
+--
+-- Name: FUNCTION alter_schedule(name text, cron text, every interval, start_at timestamp with time zone, timezone text, work_type text, params jsonb, queue text, catchup text, max_catchup integer, priority integer, max_attempts integer, period_key text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.alter_schedule(name text, cron text, every interval, start_at timestamp with time zone, timezone text, work_type text, params jsonb, queue text, catchup text, max_catchup integer, priority integer, max_attempts integer, period_key text) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.alter_schedule(name text, cron text, every interval, start_at timestamp with time zone, timezone text, work_type text, params jsonb, queue text, catchup text, max_catchup integer, priority integer, max_attempts integer, period_key text) TO animus_producer;
+GRANT ALL ON FUNCTION animus.alter_schedule(name text, cron text, every interval, start_at timestamp with time zone, timezone text, work_type text, params jsonb, queue text, catchup text, max_catchup integer, priority integer, max_attempts integer, period_key text) TO animus_admin;
+
+--
 -- Name: FUNCTION archive_work(queue text, msg_id bigint); Type: ACL; Schema: animus; Owner: -
 --
 
 REVOKE ALL ON FUNCTION animus.archive_work(queue text, msg_id bigint) FROM PUBLIC;
 GRANT ALL ON FUNCTION animus.archive_work(queue text, msg_id bigint) TO animus_worker;
 GRANT ALL ON FUNCTION animus.archive_work(queue text, msg_id bigint) TO animus_admin;
+
+--
+-- Name: FUNCTION await_event(work_id uuid, attempt integer, event_key text, timeout interval, step_name text, occurrence integer); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.await_event(work_id uuid, attempt integer, event_key text, timeout interval, step_name text, occurrence integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.await_event(work_id uuid, attempt integer, event_key text, timeout interval, step_name text, occurrence integer) TO animus_worker;
+GRANT ALL ON FUNCTION animus.await_event(work_id uuid, attempt integer, event_key text, timeout interval, step_name text, occurrence integer) TO animus_admin;
 
 --
 -- Name: FUNCTION bm25_doc_len(fts tsvector); Type: ACL; Schema: animus; Owner: -
@@ -6828,6 +9033,47 @@ REVOKE ALL ON FUNCTION animus.create_queue(queue text, backoff_base interval, ba
 GRANT ALL ON FUNCTION animus.create_queue(queue text, backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify boolean, notify_throttle interval, if_not_exists boolean, concurrency_param text) TO animus_admin;
 
 --
+-- Name: FUNCTION create_schedule(name text, cron text, work_type text, params jsonb, queue text, timezone text, every interval, start_at timestamp with time zone, catchup text, max_catchup integer, priority integer, max_attempts integer, period_key text, paused boolean); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.create_schedule(name text, cron text, work_type text, params jsonb, queue text, timezone text, every interval, start_at timestamp with time zone, catchup text, max_catchup integer, priority integer, max_attempts integer, period_key text, paused boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.create_schedule(name text, cron text, work_type text, params jsonb, queue text, timezone text, every interval, start_at timestamp with time zone, catchup text, max_catchup integer, priority integer, max_attempts integer, period_key text, paused boolean) TO animus_producer;
+GRANT ALL ON FUNCTION animus.create_schedule(name text, cron text, work_type text, params jsonb, queue text, timezone text, every interval, start_at timestamp with time zone, catchup text, max_catchup integer, priority integer, max_attempts integer, period_key text, paused boolean) TO animus_admin;
+
+--
+-- Name: FUNCTION cron_next(spec animus.cron_spec, tz text, after timestamp with time zone); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.cron_next(spec animus.cron_spec, tz text, after timestamp with time zone) FROM PUBLIC;
+
+--
+-- Name: FUNCTION cron_next_local(spec animus.cron_spec, c timestamp without time zone); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.cron_next_local(spec animus.cron_spec, c timestamp without time zone) FROM PUBLIC;
+
+--
+-- Name: FUNCTION cron_next_runs(cron text, count integer, after timestamp with time zone, timezone text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.cron_next_runs(cron text, count integer, after timestamp with time zone, timezone text) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.cron_next_runs(cron text, count integer, after timestamp with time zone, timezone text) TO animus_producer;
+GRANT ALL ON FUNCTION animus.cron_next_runs(cron text, count integer, after timestamp with time zone, timezone text) TO animus_worker;
+GRANT ALL ON FUNCTION animus.cron_next_runs(cron text, count integer, after timestamp with time zone, timezone text) TO animus_admin;
+
+--
+-- Name: FUNCTION cron_parse(cron text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.cron_parse(cron text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION cron_parse_field(field_no integer, token text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.cron_parse_field(field_no integer, token text) FROM PUBLIC;
+
+--
 -- Name: FUNCTION delete_memories(ids bigint[]); Type: ACL; Schema: animus; Owner: -
 --
 
@@ -6872,6 +9118,23 @@ REVOKE ALL ON FUNCTION animus.drop_queue(queue text) FROM PUBLIC;
 GRANT ALL ON FUNCTION animus.drop_queue(queue text) TO animus_admin;
 
 --
+-- Name: FUNCTION drop_schedule(name text, if_exists boolean); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.drop_schedule(name text, if_exists boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.drop_schedule(name text, if_exists boolean) TO animus_producer;
+GRANT ALL ON FUNCTION animus.drop_schedule(name text, if_exists boolean) TO animus_admin;
+
+--
+-- Name: FUNCTION emit_event(event_key text, payload jsonb, queue text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.emit_event(event_key text, payload jsonb, queue text) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.emit_event(event_key text, payload jsonb, queue text) TO animus_producer;
+GRANT ALL ON FUNCTION animus.emit_event(event_key text, payload jsonb, queue text) TO animus_worker;
+GRANT ALL ON FUNCTION animus.emit_event(event_key text, payload jsonb, queue text) TO animus_admin;
+
+--
 -- Name: FUNCTION fail_work(work_ids uuid[], error text, retryable boolean, attempts integer[]); Type: ACL; Schema: animus; Owner: -
 --
 
@@ -6886,6 +9149,23 @@ GRANT ALL ON FUNCTION animus.fail_work(work_ids uuid[], error text, retryable bo
 REVOKE ALL ON FUNCTION animus.fail_work(work_id uuid, error text, retryable boolean, attempt integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION animus.fail_work(work_id uuid, error text, retryable boolean, attempt integer) TO animus_worker;
 GRANT ALL ON FUNCTION animus.fail_work(work_id uuid, error text, retryable boolean, attempt integer) TO animus_admin;
+
+--
+-- Name: FUNCTION finish_step(work_id uuid, step_name text, attempt integer, result jsonb, occurrence integer, error text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.finish_step(work_id uuid, step_name text, attempt integer, result jsonb, occurrence integer, error text) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.finish_step(work_id uuid, step_name text, attempt integer, result jsonb, occurrence integer, error text) TO animus_worker;
+GRANT ALL ON FUNCTION animus.finish_step(work_id uuid, step_name text, attempt integer, result jsonb, occurrence integer, error text) TO animus_admin;
+
+--
+-- Name: FUNCTION get_event(event_key text, queue text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.get_event(event_key text, queue text) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.get_event(event_key text, queue text) TO animus_producer;
+GRANT ALL ON FUNCTION animus.get_event(event_key text, queue text) TO animus_worker;
+GRANT ALL ON FUNCTION animus.get_event(event_key text, queue text) TO animus_admin;
 
 --
 -- Name: FUNCTION memory_content_hash(content text); Type: ACL; Schema: animus; Owner: -
@@ -6919,6 +9199,15 @@ REVOKE ALL ON FUNCTION animus.get_work(work_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION animus.get_work(work_id uuid) TO animus_producer;
 GRANT ALL ON FUNCTION animus.get_work(work_id uuid) TO animus_worker;
 GRANT ALL ON FUNCTION animus.get_work(work_id uuid) TO animus_admin;
+
+--
+-- Name: FUNCTION get_work_steps(work_id uuid); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.get_work_steps(work_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.get_work_steps(work_id uuid) TO animus_producer;
+GRANT ALL ON FUNCTION animus.get_work_steps(work_id uuid) TO animus_worker;
+GRANT ALL ON FUNCTION animus.get_work_steps(work_id uuid) TO animus_admin;
 
 --
 -- Name: FUNCTION get_work_submissions(work_id uuid, after uuid, page_size integer); Type: ACL; Schema: animus; Owner: -
@@ -6967,6 +9256,15 @@ REVOKE ALL ON FUNCTION animus.hybrid_search(query_text text, query_embedding pub
 GRANT ALL ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer) TO animus_memory_reader;
 GRANT ALL ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer) TO animus_memory_writer;
 GRANT ALL ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer) TO animus_admin;
+
+--
+-- Name: FUNCTION list_schedules(queue text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.list_schedules(queue text) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.list_schedules(queue text) TO animus_producer;
+GRANT ALL ON FUNCTION animus.list_schedules(queue text) TO animus_worker;
+GRANT ALL ON FUNCTION animus.list_schedules(queue text) TO animus_admin;
 
 --
 -- Name: FUNCTION memory_begin_bulk_load(); Type: ACL; Schema: animus; Owner: -
@@ -7209,6 +9507,21 @@ GRANT ALL ON FUNCTION animus.memory_vector_candidates(query_embedding public.vec
 REVOKE ALL ON FUNCTION animus.memory_write_scope() FROM PUBLIC;
 
 --
+-- Name: FUNCTION pause_schedule(name text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.pause_schedule(name text) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.pause_schedule(name text) TO animus_producer;
+GRANT ALL ON FUNCTION animus.pause_schedule(name text) TO animus_admin;
+
+--
+-- Name: FUNCTION purge_events(older_than interval, queue text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.purge_events(older_than interval, queue text) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.purge_events(older_than interval, queue text) TO animus_admin;
+
+--
 -- Name: FUNCTION purge_work(older_than interval, queue text); Type: ACL; Schema: animus; Owner: -
 --
 
@@ -7241,6 +9554,14 @@ GRANT ALL ON FUNCTION animus.release_work(work_id uuid, attempt integer, delay i
 GRANT ALL ON FUNCTION animus.release_work(work_id uuid, attempt integer, delay interval) TO animus_admin;
 
 --
+-- Name: FUNCTION resume_schedule(name text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.resume_schedule(name text) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.resume_schedule(name text) TO animus_producer;
+GRANT ALL ON FUNCTION animus.resume_schedule(name text) TO animus_admin;
+
+--
 -- Name: FUNCTION revoke_memory_namespace(role_name text, namespace text); Type: ACL; Schema: animus; Owner: -
 --
 
@@ -7253,6 +9574,45 @@ GRANT ALL ON FUNCTION animus.revoke_memory_namespace(role_name text, namespace t
 
 REVOKE ALL ON FUNCTION animus.revoke_queue(role_name text, queue text) FROM PUBLIC;
 GRANT ALL ON FUNCTION animus.revoke_queue(role_name text, queue text) TO animus_admin;
+
+--
+-- Name: FUNCTION schedule_check_args(work_type text, params jsonb, priority integer, max_attempts integer, catchup text, max_catchup integer, every interval, period_key text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.schedule_check_args(work_type text, params jsonb, priority integer, max_attempts integer, catchup text, max_catchup integer, every interval, period_key text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION schedule_check_timezone(timezone text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.schedule_check_timezone(timezone text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION schedule_creator_allowed(role_oid oid, queue text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.schedule_creator_allowed(role_oid oid, queue text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION schedule_lock(name text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.schedule_lock(name text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION schedule_next(s animus.schedules, after timestamp with time zone); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.schedule_next(s animus.schedules, after timestamp with time zone) FROM PUBLIC;
+
+--
+-- Name: FUNCTION schedule_next_runs(name text, count integer); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.schedule_next_runs(name text, count integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.schedule_next_runs(name text, count integer) TO animus_producer;
+GRANT ALL ON FUNCTION animus.schedule_next_runs(name text, count integer) TO animus_worker;
+GRANT ALL ON FUNCTION animus.schedule_next_runs(name text, count integer) TO animus_admin;
 
 --
 -- Name: FUNCTION search_memory_text(query text, k integer, filters jsonb); Type: ACL; Schema: animus; Owner: -
@@ -7278,6 +9638,22 @@ GRANT ALL ON FUNCTION animus.search_memory_vector(query_embedding public.vector,
 
 REVOKE ALL ON FUNCTION animus.set_concurrency_limit(queue text, key text, max_running integer, rate integer, period interval) FROM PUBLIC;
 GRANT ALL ON FUNCTION animus.set_concurrency_limit(queue text, key text, max_running integer, rate integer, period interval) TO animus_admin;
+
+--
+-- Name: FUNCTION sleep_work(work_id uuid, attempt integer, wake_at timestamp with time zone, step_name text, occurrence integer, delay interval); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.sleep_work(work_id uuid, attempt integer, wake_at timestamp with time zone, step_name text, occurrence integer, delay interval) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.sleep_work(work_id uuid, attempt integer, wake_at timestamp with time zone, step_name text, occurrence integer, delay interval) TO animus_worker;
+GRANT ALL ON FUNCTION animus.sleep_work(work_id uuid, attempt integer, wake_at timestamp with time zone, step_name text, occurrence integer, delay interval) TO animus_admin;
+
+--
+-- Name: FUNCTION start_step(work_id uuid, step_name text, attempt integer, occurrence integer, fingerprint text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.start_step(work_id uuid, step_name text, attempt integer, occurrence integer, fingerprint text) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.start_step(work_id uuid, step_name text, attempt integer, occurrence integer, fingerprint text) TO animus_worker;
+GRANT ALL ON FUNCTION animus.start_step(work_id uuid, step_name text, attempt integer, occurrence integer, fingerprint text) TO animus_admin;
 
 --
 -- Name: FUNCTION store_memories(memories jsonb, namespace text); Type: ACL; Schema: animus; Owner: -
@@ -7318,6 +9694,32 @@ GRANT ALL ON FUNCTION animus.submit_work_batch(items jsonb, queue text, on_dupli
 REVOKE ALL ON FUNCTION animus.sweep_concurrency_keys(queue text) FROM PUBLIC;
 GRANT ALL ON FUNCTION animus.sweep_concurrency_keys(queue text) TO animus_worker;
 GRANT ALL ON FUNCTION animus.sweep_concurrency_keys(queue text) TO animus_admin;
+
+--
+-- Name: FUNCTION tick_schedules(now timestamp with time zone, max_submits integer); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.tick_schedules(now timestamp with time zone, max_submits integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.tick_schedules(now timestamp with time zone, max_submits integer) TO animus_worker;
+GRANT ALL ON FUNCTION animus.tick_schedules(now timestamp with time zone, max_submits integer) TO animus_admin;
+
+--
+-- Name: FUNCTION tz_instants(tz text, l timestamp without time zone); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.tz_instants(tz text, l timestamp without time zone) FROM PUBLIC;
+
+--
+-- Name: FUNCTION tz_offset(tz text, t timestamp with time zone); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.tz_offset(tz text, t timestamp with time zone) FROM PUBLIC;
+
+--
+-- Name: FUNCTION tz_transition(tz text, lo timestamp with time zone, hi timestamp with time zone); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.tz_transition(tz text, lo timestamp with time zone, hi timestamp with time zone) FROM PUBLIC;
 
 --
 -- Name: FUNCTION update_memory(id bigint, content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text); Type: ACL; Schema: animus; Owner: -
@@ -7364,10 +9766,22 @@ REVOKE ALL ON FUNCTION animus.work_check_concurrency_args(concurrency_key text, 
 REVOKE ALL ON FUNCTION animus.work_check_concurrency_param(concurrency_param text, empty_clears boolean) FROM PUBLIC;
 
 --
+-- Name: FUNCTION work_check_event(event_key text, payload jsonb); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.work_check_event(event_key text, payload jsonb) FROM PUBLIC;
+
+--
 -- Name: FUNCTION work_check_queue_settings(backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify_throttle interval); Type: ACL; Schema: animus; Owner: -
 --
 
 REVOKE ALL ON FUNCTION animus.work_check_queue_settings(backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify_throttle interval) FROM PUBLIC;
+
+--
+-- Name: FUNCTION work_check_step(work_id uuid, attempt integer, step_name text, occurrence integer, fingerprint text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.work_check_step(work_id uuid, attempt integer, step_name text, occurrence integer, fingerprint text) FROM PUBLIC;
 
 --
 -- Name: FUNCTION work_check_submit_args(work_type text, source text, params jsonb, dedup_key text, priority integer, max_attempts integer, delay interval, on_duplicate text, trace_context jsonb); Type: ACL; Schema: animus; Owner: -
@@ -7502,6 +9916,18 @@ REVOKE ALL ON FUNCTION animus.work_raise_not_running(work_id uuid, operation tex
 REVOKE ALL ON FUNCTION animus.work_raise_stale_claim(work_id uuid, operation text, attempt integer, current_attempt integer, state text) FROM PUBLIC;
 
 --
+-- Name: TABLE work_steps; Type: ACL; Schema: animus; Owner: -
+--
+
+GRANT SELECT ON TABLE animus.work_steps TO animus_admin;
+
+--
+-- Name: FUNCTION work_raise_step_reused(s animus.work_steps, kind text, fingerprint text, event_key text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.work_raise_step_reused(s animus.work_steps, kind text, fingerprint text, event_key text) FROM PUBLIC;
+
+--
 -- Name: FUNCTION work_raise_unknown(work_id uuid, argument text, operation text); Type: ACL; Schema: animus; Owner: -
 --
 
@@ -7524,6 +9950,12 @@ REVOKE ALL ON FUNCTION animus.work_release_followups(ended uuid[]) FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION animus.work_send_messages(queue text, items animus.work_items[], visible_at timestamp with time zone) FROM PUBLIC;
+
+--
+-- Name: FUNCTION work_suspend(work_id uuid, queue text, msg_id bigint, until timestamp with time zone); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.work_suspend(work_id uuid, queue text, msg_id bigint, until timestamp with time zone) FROM PUBLIC;
 
 --
 -- Name: FUNCTION work_wait_state(work_ids uuid[]); Type: ACL; Schema: animus; Owner: -
@@ -7581,6 +10013,12 @@ GRANT SELECT ON TABLE animus.memory_terms TO animus_admin;
 --
 
 GRANT SELECT ON TABLE animus.queue_grants TO animus_admin;
+
+--
+-- Name: TABLE work_events; Type: ACL; Schema: animus; Owner: -
+--
+
+GRANT SELECT ON TABLE animus.work_events TO animus_admin;
 
 --
 -- Name: TABLE work_state_transitions; Type: ACL; Schema: animus; Owner: -

@@ -11,7 +11,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from animus.config import Config
 from animus.embedding import Embedder
-from animus.results import (BM25Settings, ConcurrencyLimit, ConcurrencyStats, HeartbeatResult, Memory, QueueStats, SearchHit, SettleResult, StoreResult, Submission, SubmitResult, WorkDetails, WorkItem)
+from animus.results import (BM25Settings, ConcurrencyLimit, ConcurrencyStats, Event, EventWait, HeartbeatResult, Memory, QueueStats, Schedule, ScheduleRun, SearchHit, SettleResult, SleepResult, StepStart, StoreResult, Submission, SubmitResult, WaitResult, WorkDetails, WorkItem, WorkStep)
 from animus.telemetry.conventions import Instruments
 
 __all__ = ["AsyncClient", "connect_async"]
@@ -35,8 +35,21 @@ class AsyncClient:
     async def __aenter__(self) -> AsyncClient: ...
     async def __aexit__(self, *exc: Any) -> None: ...
 
+    async def alter_schedule(self, name: str, *, cron: str | None = ..., every: Any = ..., start_at: Any = ..., timezone: str | None = ..., work_type: str | None = ..., params: Mapping[str, Any] | None = ..., queue: str | None = ..., catchup: str | None = ..., max_catchup: int | None = ..., priority: int | None = ..., max_attempts: int | None = ..., period_key: str | None = ...) -> Schedule:
+        """Change the given settings (None = unchanged); a new timing restarts from now.
+        """
+        ...
+
     async def archive_work(self, queue: str, msg_id: int) -> bool:
         """pgmq.archive of a message of ``queue`` (thin wrapper).
+        """
+        ...
+
+    async def await_event(self, work_id: UUID, attempt: int, event_key: str, *, timeout: Any = ..., step_name: str | None = ..., occurrence: int | None = ...) -> EventWait:
+        """Durable wait of a running item for event ``event_key`` of its queue: ``status``
+        ``received`` (with ``payload``), ``timeout`` (after ``timeout`` seconds/timedelta from the
+        first call; None: no limit) or ``suspended`` (the item was given back until the event or
+        the deadline: stop without settling it).
         """
         ...
 
@@ -78,6 +91,21 @@ class AsyncClient:
         """
         ...
 
+    async def create_schedule(self, name: str, cron: str | None = ..., *, work_type: str, params: Mapping[str, Any] | None = ..., queue: str | None = ..., timezone: str | None = ..., every: Any = ..., start_at: Any = ..., catchup: str | None = ..., max_catchup: int | None = ..., priority: int | None = ..., max_attempts: int | None = ..., period_key: str | None = ..., paused: bool | None = ...) -> Schedule:
+        """Create a schedule submitting ``work_type`` once per period of ``cron`` (5 fields or a
+        macro, in IANA ``timezone``, default UTC) or of ``every`` (seconds or timedelta). Raises
+        InvalidSchedule (bad cron, zone, interval, policy), ScheduleExists, QueueNotFound.
+
+        >>> client.create_schedule("digest", "0 8 * * MON-FRI", work_type="digest",
+        ...                        timezone="Europe/Berlin")                         # doctest: +SKIP
+        """
+        ...
+
+    async def cron_next_runs(self, cron: str, count: int | None = ..., *, after: Any = ..., timezone: str | None = ...) -> list[datetime]:
+        """Try a cron expression: its next ``count`` runs after ``after`` (default now) in ``timezone``.
+        """
+        ...
+
     async def delete_memories(self, ids: Sequence[int]) -> int:
         """How many of ``ids`` were deleted.
         """
@@ -101,6 +129,21 @@ class AsyncClient:
 
     async def drop_queue(self, queue: str) -> Any: ...
 
+    async def drop_schedule(self, name: str, *, if_exists: bool | None = ...) -> bool:
+        """Delete the schedule (its items stay); ScheduleNotFound unless ``if_exists``.
+        """
+        ...
+
+    async def emit_event(self, event_key: str, payload: Any = ..., *, queue: str | None = ...) -> int:
+        """Emit event ``event_key`` of ``queue`` (default 'work') with ``payload`` (JSON): every
+        item waiting for it gets it and runs again at once; a wait starting later receives it at
+        once. Returns how many waits it delivered to.
+
+        >>> client.emit_event("approval:42", {"approved": True})            # doctest: +SKIP
+        1
+        """
+        ...
+
     async def fail_work(self, work_id: UUID, error: str, *, retryable: bool | None = ..., attempt: int | None = ..., queue: str | None = ...) -> SettleResult:
         """Record a failure: ``state`` is ``queued`` (retry visible at ``retry_at``, after a
         backoff with jitter) or ``dead`` (not retryable, or out of attempts). ``attempt``: the
@@ -113,11 +156,29 @@ class AsyncClient:
         """
         ...
 
+    async def finish_step(self, work_id: UUID, step_name: str, attempt: int, *, result: Any = ..., occurrence: int | None = ..., error: str | None = ...) -> None:
+        """Record the outcome of a step this claim started: ``error`` None -> completed with
+        ``result`` (JSON, at most 1 MB), else failed (it runs again on the next attempt).
+        Raises StepNotRunning (ZA114) for a step this claim has not started.
+        """
+        ...
+
+    async def get_event(self, event_key: str, *, queue: str | None = ...) -> Event | None:
+        """Event ``event_key`` of ``queue``: emitted (with its payload) or awaited; None when
+        neither.
+        """
+        ...
+
     async def get_memory(self, id: int) -> Memory | None: ...
 
     async def get_work(self, work_id: UUID) -> WorkDetails:
         """The item with its provenance: the first 100 requesters and merged submissions (with
         ``requesters_total``; all of them through :meth:`get_work_submissions`).
+        """
+        ...
+
+    async def get_work_steps(self, work_id: UUID) -> list[WorkStep]:
+        """Every durable step of an item, with its result, in the order they last started.
         """
         ...
 
@@ -164,6 +225,11 @@ class AsyncClient:
         """
         ...
 
+    async def list_schedules(self, queue: str | None = ...) -> list[Schedule]:
+        """The schedules (of ``queue``, else every queue the caller may use), by name.
+        """
+        ...
+
     async def memory_begin_bulk_load(self) -> int:
         """Start a bulk load (admin): drops the HNSW, full-text, metadata and BM25 indexes so
         ``store_memories`` loads fast; returns how many memories there are. Searches are slow
@@ -207,6 +273,16 @@ class AsyncClient:
         """
         ...
 
+    async def pause_schedule(self, name: str) -> bool:
+        """Stop the schedule until :meth:`resume_schedule`; False if it was paused already.
+        """
+        ...
+
+    async def purge_events(self, older_than: Any = ..., *, queue: str | None = ...) -> int:
+        """Delete events emitted more than ``older_than`` ago (default 7 days; admin).
+        """
+        ...
+
     async def purge_work(self, older_than: Any = ..., *, queue: str | None = ...) -> list[dict[str, Any]]:
         """Delete ended items and archived messages older than ``older_than`` (default 7 days).
         """
@@ -236,8 +312,18 @@ class AsyncClient:
         """
         ...
 
+    async def resume_schedule(self, name: str) -> datetime:
+        """Resume a paused schedule; returns its next run (periods missed while paused are not run).
+        """
+        ...
+
     async def revoke_memory_namespace(self, role_name: str, namespace: str) -> bool:
         """Remove the grant of ``namespace`` to ``role_name``; True when there was one.
+        """
+        ...
+
+    async def schedule_next_runs(self, name: str, count: int | None = ...) -> list[datetime]:
+        """The next ``count`` (default 5) periods of the schedule, from ``next_run_at``.
         """
         ...
 
@@ -249,6 +335,23 @@ class AsyncClient:
         """Limit concurrency key ``key`` of ``queue`` (default ``'*'``: each key without its own
         limit): at most ``max_running`` items running at once, at most ``rate`` cost units started
         per ``period`` (seconds or timedelta). animus_admin only.
+        """
+        ...
+
+    async def sleep_work(self, work_id: UUID, attempt: int, *, wake_at: datetime | None = ..., delay: Any = ..., step_name: str | None = ..., occurrence: int | None = ...) -> SleepResult:
+        """Durable sleep of a running item until ``wake_at`` or for ``delay`` (seconds or
+        timedelta) from the first call: ``suspended`` True when the item was given back until
+        ``resume_at`` (not a failed attempt; stop without settling it), False once the recorded
+        time has passed. Raises InvalidWaitTime (ZA117) for a negative delay.
+        """
+        ...
+
+    async def start_step(self, work_id: UUID, step_name: str, attempt: int, *, occurrence: int | None = ..., fingerprint: str | None = ...) -> StepStart:
+        """Start durable step ``step_name`` (``occurrence``, default 1) of a running item for the
+        claim ``attempt``: ``done`` True with the recorded ``result`` when it completed before
+        (do not run it again), else it is recorded as running (run it, then :meth:`finish_step`).
+        A different ``fingerprint`` than the recorded one raises StepReused (ZA113); a stale
+        claim StaleClaim (ZA108). Handlers use ``ctx.step`` (animus.durable) instead.
         """
         ...
 
@@ -289,8 +392,42 @@ class AsyncClient:
         """
         ...
 
+    async def tick_schedules(self, now: Any = ..., *, max_submits: int | None = ...) -> list[ScheduleRun]:
+        """Submit every due period of the schedules on the caller's queues, exactly once across
+        concurrent tickers (see :class:`animus.scheduler.Scheduler`); ``now`` drives time in tests.
+        """
+        ...
+
     async def update_memory(self, id: int, *, content: str | None = ..., embedding: Sequence[float] | None = ..., memory_type: str | None = ..., source: str | None = ..., metadata: Mapping[str, Any] | None = ..., namespace: str | None = ...) -> Memory | None:
         """Change the given fields of a memory; the others keep their values.
+        """
+        ...
+
+    async def wait(self, work_id: UUID, *, timeout: float | None = ...) -> Any:
+        """Wait until the work item ends and return its outcome (``complete_work``'s outcome).
+
+        A merged submission waits for its canonical item. Raises :class:`animus.WorkFailed`
+        (dead: ``.error``), :class:`animus.WorkCancelled`, :class:`animus.WaitTimeout` (also a
+        ``TimeoutError``) when ``timeout`` seconds pass first (None: no limit), WorkNotFound
+        (ZA102) for an unknown id. Every waiter of a client shares one LISTEN connection; the
+        waiting thread (or task) does not use a pooled connection.
+
+        >>> outcome = client.wait(r.work_id, timeout=30)                          # doctest: +SKIP
+        """
+        ...
+
+    async def wait_many(self, work_ids: Sequence[UUID], *, timeout: float | None = ...) -> list[WaitResult]:
+        """Wait until every item ends or ``timeout`` seconds pass; one :class:`WaitResult` per id,
+        in input order (``timed_out`` True for those that had not ended). Raises nothing for a
+        dead or cancelled item (see ``state``, ``error``); WorkNotFound (ZA102) for an unknown id.
+        """
+        ...
+
+    async def watch_work(self, work_ids: Sequence[UUID]) -> list[WaitResult]:
+        """The current state of each item (a merged submission: its canonical item's), one row
+        per id in input order, and marks the items not ended awaited, so that their end is
+        notified on channel ``animus_work_done``. ``state`` is None for an unknown id. At most
+        10000 ids. :meth:`wait` is built on it; call it directly to look without waiting.
         """
         ...
 

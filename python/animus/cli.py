@@ -75,7 +75,8 @@ def worker_main(args: argparse.Namespace) -> int:
                                        poll_interval=args.poll_interval,
                                        shutdown_timeout=args.shutdown_timeout,
                                        handler_timeout=args.handler_timeout,
-                                       notify_throttle=args.notify_throttle)
+                                       notify_throttle=args.notify_throttle,
+                                       schedules=not args.no_schedules)
             except ValueError as exc:      # a setting the Worker refuses
                 print(f"animus worker: {exc}", file=sys.stderr)
                 return 2
@@ -166,6 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: off, one item per call)")
     w.add_argument("--batch-size", type=_number(int, 1), default=100, metavar="N",
                    help="items per batch handler call, >= 1 (default: 100)")
+    w.add_argument("--no-schedules", action="store_true",
+                   help="do not tick schedules (default: every worker ticks them each second; each "
+                        "period is submitted once however many tick; `animus scheduler` ticks alone)")
     w.add_argument("--dsn", default=None,
                    help="database URL (default: DATABASE_URL, from the environment or .env)")
     w.add_argument("--service-name", default="animus-worker",

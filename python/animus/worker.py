@@ -402,7 +402,8 @@ class Worker:
                  handler_timeouts: Mapping[str, float] | None = None,
                  notify_throttle: float = 0.25, settle_batch: int = 1000,
                  settle_delay: float = 0.002, batch_handlers: Mapping[str, Handler] | None = None,
-                 batch_size: int = 100, prefetch: int | None = None) -> None:
+                 batch_size: int = 100, prefetch: int | None = None,
+                 schedules: bool = True, maintenance_interval: float = 1.0) -> None:
         if not handlers and not batch_handlers:
             raise ValueError("handlers must map at least one work_type to a function")
         cfg = client.config
@@ -453,6 +454,13 @@ class Worker:
         # claims are batches already).
         self.prefetch = (self.concurrency if prefetch is None else
                          (0 if prefetch == 0 else _positive_int("prefetch", prefetch)))
+        # Every maintenance_interval seconds the worker ticks the schedules of the queues its role
+        # may use (animus.tick_schedules: each period submitted once however many workers tick;
+        # schedules=False leaves it to `animus scheduler`) and, every fifth time, wakes held items
+        # of concurrency keys with free slots (animus.sweep_concurrency_keys, the liveness net).
+        self.schedules = bool(schedules)
+        self.maintenance_interval = _seconds("maintenance_interval", maintenance_interval, 0.0, strict=True)
+        self.scheduled = 0
         self._ready: collections.deque[WorkItem] = collections.deque()
         self._pace: float | None = None   # moving average of a slot's hold time, seconds
         every = {**self.handlers, **self.batch_handlers}
@@ -559,7 +567,8 @@ class Worker:
                      f"{self.handler_timeout:g}s" if self.handler_timeout > 0 else "none")
             tasks = [loop.create_task(self._heartbeat_loop(), name="animus-heartbeat"),
                      loop.create_task(self._settle_loop(), name="animus-settle"),
-                     loop.create_task(self._listen_loop(listen), name="animus-listen")]
+                     loop.create_task(self._listen_loop(listen), name="animus-listen"),
+                     loop.create_task(self._maintenance_loop(), name="animus-maintenance")]
             try:
                 await self._claim_loop()
             finally:
@@ -1160,6 +1169,34 @@ class Worker:
         fut.set_result(None)
 
     # ------------------------------------------------------------------ heartbeats
+    async def _maintenance_loop(self) -> None:
+        """Ticks schedules and sweeps concurrency keys until the worker stops (see __init__).
+        A part the role may not run (PermissionDenied) is switched off with a warning."""
+        schedules, sweep, n = self.schedules, True, 0
+        while not self._stop.is_set() and (schedules or sweep):
+            try:
+                await asyncio.wait_for(self._stop_ev.wait(), self.maintenance_interval)
+                return
+            except asyncio.TimeoutError:
+                pass
+            n += 1
+            for part in ("schedules", "sweep"):
+                if not (schedules if part == "schedules" else sweep and n % 5 == 1):
+                    continue
+                try:
+                    if part == "schedules":
+                        self.scheduled += len(await self.aclient.tick_schedules())
+                    else:
+                        await self.aclient.sweep_concurrency_keys(self.queue)
+                except PermissionDenied as exc:
+                    log.warning("worker maintenance: %s switched off: %s", part, exc)
+                    if part == "schedules":
+                        schedules = False
+                    else:
+                        sweep = False
+                except Exception as exc:   # noqa: BLE001 - the database away for a while: next time
+                    log.warning("worker maintenance (%s) failed: %s", part, type(exc).__name__)
+
     async def _heartbeat_loop(self) -> None:
         """Heartbeats every ``heartbeat_interval``; in between, wakes at the earliest handler
         deadline to fail hung handlers (the same task, so a hung item is never heartbeated
