@@ -24,15 +24,10 @@ from psycopg.types.json import Jsonb
 from animus.embedding import to_vector_literal
 from animus.errors import AnimusError, ArgumentTypeError, ArgumentValueError, NotDeployed
 from animus.queries import QUERIES, Query
-from animus.results import (BM25Settings, ConcurrencyLimit, ConcurrencyStats, HeartbeatResult, Memory, QueueStats, SearchHit, SettleResult,
-                            StoreResult, SubmitResult, Submission, WorkDetails, WorkItem)
-from animus.results import (BM25Settings, HeartbeatResult, Memory, QueueStats, SearchHit, SettleResult,
-                            StoreResult, SubmitResult, Submission, WaitResult, WorkDetails, WorkItem)
-from animus.results import (BM25Settings, Event, EventWait, HeartbeatResult, Memory, QueueStats, SearchHit,
-                            SettleResult, SleepResult, StepStart, StoreResult, SubmitResult, Submission,
-                            WorkDetails, WorkItem, WorkStep)
-from animus.results import (BM25Settings, HeartbeatResult, Memory, QueueStats, Schedule, ScheduleRun, SearchHit,
-                            SettleResult, StoreResult, SubmitResult, Submission, WorkDetails, WorkItem)
+from animus.results import (BM25Settings, ConcurrencyLimit, ConcurrencyStats, Event, EventWait, HeartbeatResult,
+                            Memory, QueueStats, Schedule, ScheduleRun, SearchHit, SettleResult, SleepResult,
+                            StepStart, StoreResult, SubmitResult, Submission, WaitResult, WorkDetails, WorkItem,
+                            WorkStep)
 from animus.telemetry.conventions import SPAN_KIND, Instruments, db_attrs, messaging_attrs
 from animus.telemetry.deferred import defer
 

@@ -49,7 +49,11 @@ def _number(kind: type, minimum: float, *, strict: bool = False) -> Callable[[st
     return parse
 
 
-def worker_main(args: argparse.Namespace) -> int:
+def _serve(args: argparse.Namespace, name: str, make: Callable[[Any], Any],
+           run: Callable[[Any], None]) -> int:
+    """Logging, .env, telemetry and a client for a long-running command; ``make(client)`` builds
+    the runner (a ValueError is a refused setting: exit 2), ``run(runner)`` runs it (an animus
+    error stops it: exit 1)."""
     import animus
     from animus import telemetry
     from animus.config import load_dotenv_once
@@ -57,32 +61,22 @@ def worker_main(args: argparse.Namespace) -> int:
     logging.basicConfig(level=getattr(logging, args.log_level.upper(), logging.INFO),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     load_dotenv_once()   # .env of the working directory: DATABASE_URL, ANIMUS_*, OTEL_*
-    handlers = load_handlers(args.handlers)
     handle = telemetry.init(service_name=args.service_name) if not args.no_telemetry else None
     try:
         try:
             client = animus.connect(args.dsn)
         except animus.AnimusError as exc:
-            print(f"animus worker: {exc}", file=sys.stderr)
+            print(f"animus {name}: {exc}", file=sys.stderr)
             return 2
         try:
             try:
-                worker = animus.Worker(client, {} if args.batch else handlers, queue=args.queue,
-                                       batch_handlers=handlers if args.batch else None,
-                                       batch_size=args.batch_size,
-                                       concurrency=args.concurrency,
-                                       visibility_timeout=args.visibility_timeout,
-                                       poll_interval=args.poll_interval,
-                                       shutdown_timeout=args.shutdown_timeout,
-                                       handler_timeout=args.handler_timeout,
-                                       notify_throttle=args.notify_throttle,
-                                       schedules=not args.no_schedules)
-            except ValueError as exc:      # a setting the Worker refuses
-                print(f"animus worker: {exc}", file=sys.stderr)
+                runner = make(client)
+            except ValueError as exc:      # a setting the runner refuses
+                print(f"animus {name}: {exc}", file=sys.stderr)
                 return 2
-            worker.run()
+            run(runner)
         except animus.AnimusError as exc:  # no such queue, animus not deployed, no privilege
-            print(f"animus worker: stopped: {exc}", file=sys.stderr)
+            print(f"animus {name}: stopped: {exc}", file=sys.stderr)
             return 1
         finally:
             client.close()
@@ -90,44 +84,35 @@ def worker_main(args: argparse.Namespace) -> int:
         if handle is not None:
             handle.shutdown()
     return 0
+
+
+def worker_main(args: argparse.Namespace) -> int:
+    import animus
+    from animus.config import load_dotenv_once
+
+    load_dotenv_once()
+    handlers = load_handlers(args.handlers)
+    return _serve(args, "worker", lambda client: animus.Worker(
+        client, {} if args.batch else handlers, queue=args.queue,
+        batch_handlers=handlers if args.batch else None, batch_size=args.batch_size,
+        concurrency=args.concurrency, visibility_timeout=args.visibility_timeout,
+        poll_interval=args.poll_interval, shutdown_timeout=args.shutdown_timeout,
+        handler_timeout=args.handler_timeout, notify_throttle=args.notify_throttle,
+        schedules=not args.no_schedules), lambda worker: worker.run())
 
 
 def scheduler_main(args: argparse.Namespace) -> int:
-    import animus
-    from animus import telemetry
-    from animus.config import load_dotenv_once
     from animus.scheduler import Scheduler
 
-    logging.basicConfig(level=getattr(logging, args.log_level.upper(), logging.INFO),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    load_dotenv_once()
-    handle = telemetry.init(service_name=args.service_name) if not args.no_telemetry else None
-    try:
-        try:
-            client = animus.connect(args.dsn)
-        except animus.AnimusError as exc:
-            print(f"animus scheduler: {exc}", file=sys.stderr)
-            return 2
-        try:
-            try:
-                scheduler = Scheduler(client, interval=args.interval, max_submits=args.max_submits)
-            except ValueError as exc:
-                print(f"animus scheduler: {exc}", file=sys.stderr)
-                return 2
-            if args.once:
-                runs = scheduler.tick()
-                print(f"animus scheduler: submitted {len(runs)} period(s)")
-            else:
-                scheduler.run()
-        except animus.AnimusError as exc:  # animus not deployed, no privilege, connection lost
-            print(f"animus scheduler: stopped: {exc}", file=sys.stderr)
-            return 1
-        finally:
-            client.close()
-    finally:
-        if handle is not None:
-            handle.shutdown()
-    return 0
+    def run(scheduler: Scheduler) -> None:
+        if args.once:
+            runs = scheduler.tick()
+            print(f"animus scheduler: submitted {len(runs)} period(s)")
+        else:
+            scheduler.run()
+
+    return _serve(args, "scheduler", lambda client: Scheduler(
+        client, interval=args.interval, max_submits=args.max_submits), run)
 
 
 def build_parser() -> argparse.ArgumentParser:

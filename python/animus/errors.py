@@ -27,16 +27,14 @@ error: ``submit_work`` returns it with ``status == "merged"``.
         │   │                       42883 from a deployed function (no form takes those types)
         │   └── ArgumentValueError  also a ValueError: an integer outside its SQL type's range
         ├── NotFound                QueueNotFound ZA101, WorkNotFound ZA102, MemoryNotFound ZA207,
-        │                           ConcurrencyLimitNotFound ZA128
+        │                           ConcurrencyLimitNotFound ZA128, ScheduleNotFound ZA136
         ├── InvalidState            WorkNotRunning ZA103, WorkAlreadyEnded ZA104,
         │                           IllegalTransition ZA105, StaleClaim ZA108,
-        │                           MemoryStateError ZA209/ZA210
-        ├── WorkError               every ZA1xx (QueueExists ZA106, InvalidWorkArgument ZA107
-        │                           and ZA125-ZA127, ZA129 (concurrency keys and limits),
-        │                           and the work classes above)
         │                           StepNotRunning ZA114, MemoryStateError ZA209/ZA210
-        ├── WorkError               every ZA1xx (QueueExists ZA106, InvalidWorkArgument ZA107 and
-        │                           ZA115-ZA119, StepReused ZA113, and the work classes above)
+        ├── WorkError               every ZA1xx (QueueExists ZA106, InvalidWorkArgument ZA107,
+        │                           ZA115-ZA119, ZA125-ZA127, ZA129 and ZA155, StepReused ZA113,
+        │                           InvalidSchedule ZA130-ZA134 and ZA137-ZA140, ScheduleExists
+        │                           ZA135, and the work classes above)
         └── MemoryStoreError        every ZA2xx (InvalidMemoryArgument ZA201-ZA208 with its
                                     DimensionMismatch ZA200, and the memory classes above)
 
@@ -54,15 +52,14 @@ from typing import Any
 
 __all__ = [
     "AnimusError", "ConfigError", "ConnectionFailed", "NotDeployed", "PermissionDenied",
-    "DatabaseError", "InvalidArgument", "ArgumentTypeError", "ArgumentValueError", "DimensionMismatch", "NotFound", "InvalidState",
-    "WorkError", "MemoryStoreError", "NonRetryable", "WorkSuspended", "QueueNotFound", "WorkNotFound",
-    "WorkNotRunning", "WorkAlreadyEnded", "IllegalTransition", "StaleClaim", "QueueExists", "InvalidWorkArgument",
-    "ConcurrencyLimitNotFound",
-    "MemoryNotFound", "InvalidMemoryArgument", "MemoryStateError", "HandlerTimeout", "from_psycopg",
-    "MemoryNotFound", "InvalidMemoryArgument", "MemoryStateError", "HandlerTimeout", "WaitError", "WorkFailed",
-    "WorkCancelled", "WaitTimeout", "from_psycopg",
-    "StepReused", "StepNotRunning", "WorkSuspended", "EventTimeout",
-    "SQLSTATE_CLASSES",
+    "DatabaseError", "InvalidArgument", "ArgumentTypeError", "ArgumentValueError",
+    "DimensionMismatch", "NotFound", "InvalidState", "WorkError", "MemoryStoreError",
+    "NonRetryable", "WorkSuspended", "QueueNotFound", "WorkNotFound", "WorkNotRunning",
+    "WorkAlreadyEnded", "IllegalTransition", "StaleClaim", "QueueExists", "InvalidWorkArgument",
+    "ConcurrencyLimitNotFound", "MemoryNotFound", "InvalidMemoryArgument", "MemoryStateError",
+    "HandlerTimeout", "from_psycopg", "WaitError", "WorkFailed", "WorkCancelled", "WaitTimeout",
+    "StepReused", "StepNotRunning", "EventTimeout", "ScheduleNotFound", "ScheduleExists",
+    "InvalidSchedule", "SQLSTATE_CLASSES"
 ]
 
 

@@ -345,6 +345,9 @@ class ConcurrencyStats(Row):
     window_start: datetime | None = None
     window_used: int | None = None
     _aliases: ClassVar[dict[str, str]] = {"concurrency_key": "key"}
+
+
+@dataclass(frozen=True)
 class Schedule(Row):
     """``create_schedule`` / ``alter_schedule`` / ``list_schedules``: one schedule (docs/schedules.md).
 
