@@ -1,88 +1,39 @@
 -- Deploy animus:memory_filters to pg
--- requires: memory_filters@v0.4.0
+-- requires: memory_filters@v0.6.0
+-- requires: memory_lifecycle
 
 BEGIN;
 
--- Bounded filters (docs/memory.md, "Limits"): a text filter lists at most 100 strings and a
--- whole filter is at most 16 kB of JSON (ZA213). A filter becomes constants of the plan that
--- every search makes for it (namespace = ANY('{...}'), metadata @> '{...}'); unbounded, one call
--- could make the planner and executor chew on megabytes of constants per query.
-INSERT INTO animus.error_codes (sqlstate, name, meaning, hint) VALUES
-    ('ZA213', 'memory_filter_too_large', 'A search filter lists more than 100 strings in one field, or is over 16384 bytes of JSON.',
-     'Filter by a prefix or a metadata tag instead of long lists, or search in several calls.');
+-- Lifecycle and sharing in every search (docs/memory-lifecycle.md). The searches apply
+-- animus.memory_filter_match to their candidates with the filter memory_validate_filters
+-- normalised; that filter now carries a "state" entry whenever some memory has state (an
+-- expiry, a supersession, a visibility other than namespace), and the predicate checks the
+-- row's mirrored state (metadata->'_animus', change memory_lifecycle) against it: expired rows
+-- and rows superseded (unless {"include_superseded": true}) drop out, and so do rows private to
+-- another role. Rows without state cost one key test. A table with no state at all keeps the
+-- filters (and the plans) of before.
 
-CREATE OR REPLACE FUNCTION animus.memory_normalize_text_filter(field text, value jsonb)
+-- The "state" entry of a normalised filter, or none.
+CREATE FUNCTION animus.memory_filter_state(normalised jsonb, include_superseded boolean)
     RETURNS jsonb
-    IMMUTABLE
+    STABLE
     SET search_path = pg_catalog, pg_temp
     LANGUAGE plpgsql
 AS $$
-DECLARE
-    op text;
-    operand jsonb;
 BEGIN
-    CASE pg_catalog.jsonb_typeof(value)
-    WHEN 'string' THEN
-        RETURN pg_catalog.jsonb_build_object('in', pg_catalog.jsonb_build_array(value));
-    WHEN 'array' THEN
-        op := 'in';
-        operand := value;
-    WHEN 'object' THEN
-        IF (SELECT count(*) FROM pg_catalog.jsonb_object_keys(value)) <> 1 THEN
-            RAISE EXCEPTION USING ERRCODE = 'ZA204',
-                MESSAGE = pg_catalog.format('filters.%s must name exactly one operator', field),
-                DETAIL = pg_catalog.format('filters.%s = %s', field, value),
-                HINT = 'Use one of {"eq": "x"}, {"in": ["x", "y"]}, {"prefix": "x"}.';
-        END IF;
-        SELECT k, v INTO op, operand FROM pg_catalog.jsonb_each(value) AS e(k, v);
-    ELSE
-        RAISE EXCEPTION USING ERRCODE = 'ZA204',
-            MESSAGE = pg_catalog.format('filters.%s must be a string, an array of strings or an operator object', field),
-            DETAIL = pg_catalog.format('filters.%s = %s', field, value),
-            HINT = pg_catalog.format('Example: {"%s": "x"} or {"%s": ["x", "y"]} or {"%s": {"prefix": "x"}}.', field, field, field);
-    END CASE;
-
-    CASE op
-    WHEN 'eq', 'prefix' THEN
-        IF pg_catalog.jsonb_typeof(operand) IS DISTINCT FROM 'string' THEN
-            RAISE EXCEPTION USING ERRCODE = 'ZA204',
-                MESSAGE = pg_catalog.format('filters.%s.%s must be a string', field, op),
-                DETAIL = pg_catalog.format('filters.%s = %s', field, value),
-                HINT = pg_catalog.format('Example: {"%s": {"%s": "x"}}.', field, op);
-        END IF;
-        IF op = 'eq' THEN
-            RETURN pg_catalog.jsonb_build_object('in', pg_catalog.jsonb_build_array(operand));
-        END IF;
-        RETURN pg_catalog.jsonb_build_object('prefix', operand);
-    WHEN 'in' THEN
-        IF pg_catalog.jsonb_typeof(operand) IS DISTINCT FROM 'array'
-           OR pg_catalog.jsonb_array_length(operand) = 0
-           OR EXISTS (SELECT 1 FROM pg_catalog.jsonb_array_elements(operand) AS e(x)
-                       WHERE pg_catalog.jsonb_typeof(e.x) <> 'string') THEN
-            RAISE EXCEPTION USING ERRCODE = 'ZA204',
-                MESSAGE = pg_catalog.format('filters.%s must list one or more strings', field),
-                DETAIL = pg_catalog.format('filters.%s = %s', field, value),
-                HINT = pg_catalog.format('Example: {"%s": ["x", "y"]}.', field);
-        END IF;
-        IF pg_catalog.jsonb_array_length(operand) > 100 THEN
-            RAISE EXCEPTION USING ERRCODE = 'ZA213',
-                MESSAGE = pg_catalog.format('filters.%s must list at most 100 strings', field),
-                DETAIL = pg_catalog.format('filters.%s lists %s strings', field, pg_catalog.jsonb_array_length(operand)),
-                HINT = 'Use a prefix ({"prefix": "x"}) or a metadata tag instead of a long list, or search in several calls.';
-        END IF;
-        RETURN pg_catalog.jsonb_build_object('in', operand);
-    ELSE
-        RAISE EXCEPTION USING ERRCODE = 'ZA206',
-            MESSAGE = pg_catalog.format('filters.%s uses the unknown operator "%s"', field, op),
-            DETAIL = pg_catalog.format('filters.%s = %s', field, value),
-            HINT = 'Text filters know the operators eq, in and prefix.';
-    END CASE;
+    IF NOT animus.memory_state_active() THEN
+        RETURN normalised;
+    END IF;
+    RETURN normalised || pg_catalog.jsonb_build_object('state', pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+        'include_superseded', include_superseded,
+        'viewer', animus.memory_viewer())));
 END
 $$;
-COMMENT ON FUNCTION animus.memory_normalize_text_filter(text, jsonb) IS
-    'Internal to memory_validate_filters: normalises one text filter to {"in": [...]} or {"prefix": "..."}. Raises ZA204, ZA206, ZA213 (a list of more than 100 strings).';
-REVOKE ALL ON FUNCTION animus.memory_normalize_text_filter(text, jsonb) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.memory_normalize_text_filter(text, jsonb) TO animus_memory_reader, animus_memory_writer, animus_admin;
+COMMENT ON FUNCTION animus.memory_filter_state(jsonb, boolean) IS
+    'Internal to memory_validate_filters: adds {"state": {"include_superseded": ..., "viewer": animus.memory_viewer()}} to a '
+    'normalised filter when some memory carries lifecycle or sharing state (animus.memory_state_active()). Raises nothing.';
+REVOKE ALL ON FUNCTION animus.memory_filter_state(jsonb, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_filter_state(jsonb, boolean) TO animus_memory_reader, animus_memory_writer, animus_admin;
 
 CREATE OR REPLACE FUNCTION animus.memory_validate_filters(filters jsonb DEFAULT '{}')
     RETURNS jsonb
@@ -98,9 +49,11 @@ DECLARE
     operand jsonb;
     bounds jsonb;
     bound timestamptz;
+    include_superseded boolean := false;
+    viewer jsonb;
 BEGIN
     IF filters IS NULL OR filters = 'null'::jsonb THEN
-        RETURN normalised;
+        RETURN animus.memory_filter_state(normalised, false);
     END IF;
     IF pg_catalog.jsonb_typeof(filters) <> 'object' THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA204',
@@ -155,20 +108,70 @@ BEGIN
                 bounds := bounds || pg_catalog.jsonb_build_object(op, bound);
             END LOOP;
             normalised := normalised || pg_catalog.jsonb_build_object(key, bounds);
+        WHEN 'include_superseded' THEN
+            IF pg_catalog.jsonb_typeof(value) <> 'boolean' THEN
+                RAISE EXCEPTION USING ERRCODE = 'ZA204',
+                    MESSAGE = 'filters.include_superseded must be true or false',
+                    DETAIL = pg_catalog.format('filters.include_superseded = %s', pg_catalog.left(value::text, 200)),
+                    HINT = 'Example: {"include_superseded": true} also returns memories that newer ones superseded.';
+            END IF;
+            include_superseded := value = 'true'::jsonb;
         ELSE
             RAISE EXCEPTION USING ERRCODE = 'ZA205',
                 MESSAGE = pg_catalog.format('filters has the unknown key "%s"', key),
                 DETAIL = pg_catalog.format('keys given: %s', (SELECT pg_catalog.string_agg(k, ', ') FROM pg_catalog.jsonb_object_keys(filters) AS k)),
-                HINT = 'Filter keys are namespace, memory_type, source, metadata and created_at.';
+                HINT = 'Filter keys are namespace, memory_type, source, metadata, created_at and include_superseded.';
         END CASE;
     END LOOP;
-    RETURN normalised;
+    RETURN animus.memory_filter_state(normalised, include_superseded);
 END
 $$;
 COMMENT ON FUNCTION animus.memory_validate_filters(jsonb) IS
     'Checks a search filter and returns it normalised for animus.memory_filter_match (NULL or {} = no filter). '
+    'When some memory carries lifecycle or sharing state (animus.memory_state_active()), the result has a "state" entry '
+    '({"include_superseded": bool, "viewer": animus.memory_viewer()}) by which the predicate drops expired memories, superseded ones '
+    '(unless filters.include_superseded is true) and memories private to others. '
     'Raises ZA204 (wrong shape), ZA205 (unknown key), ZA206 (unknown operator), ZA213 (more than 100 strings in a list, or over 16384 bytes).';
 REVOKE ALL ON FUNCTION animus.memory_validate_filters(jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION animus.memory_validate_filters(jsonb) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+
+CREATE OR REPLACE FUNCTION animus.memory_filter_match(
+    filters      jsonb,
+    namespace    text,
+    memory_type  text,
+    source       text,
+    metadata     jsonb,
+    created_at   timestamptz)
+    RETURNS boolean
+    STABLE
+    PARALLEL SAFE
+    LANGUAGE sql
+RETURN
+    (filters -> 'namespace' IS NULL
+        OR CASE WHEN filters -> 'namespace' ? 'in'
+                THEN namespace = ANY (animus.memory_filter_list(filters -> 'namespace'))
+                ELSE pg_catalog.starts_with(namespace, filters -> 'namespace' ->> 'prefix') END)
+    AND (filters -> 'memory_type' IS NULL
+        OR CASE WHEN filters -> 'memory_type' ? 'in'
+                THEN memory_type = ANY (animus.memory_filter_list(filters -> 'memory_type'))
+                ELSE pg_catalog.starts_with(memory_type, filters -> 'memory_type' ->> 'prefix') END)
+    AND (filters -> 'source' IS NULL
+        OR CASE WHEN filters -> 'source' ? 'in'
+                THEN source = ANY (animus.memory_filter_list(filters -> 'source'))
+                ELSE pg_catalog.starts_with(source, filters -> 'source' ->> 'prefix') END)
+    AND (filters -> 'metadata' IS NULL OR metadata @> (filters -> 'metadata'))
+    AND (filters #> '{created_at,gt}' IS NULL OR created_at > (filters #>> '{created_at,gt}')::timestamptz)
+    AND (filters #> '{created_at,gte}' IS NULL OR created_at >= (filters #>> '{created_at,gte}')::timestamptz)
+    AND (filters #> '{created_at,lt}' IS NULL OR created_at < (filters #>> '{created_at,lt}')::timestamptz)
+    AND (filters #> '{created_at,lte}' IS NULL OR created_at <= (filters #>> '{created_at,lte}')::timestamptz)
+    AND (filters -> 'state' IS NULL OR NOT (metadata ? '_animus')
+         OR animus.memory_state_match(filters -> 'state', metadata -> '_animus'));
+COMMENT ON FUNCTION animus.memory_filter_match(jsonb, text, text, text, jsonb, timestamptz) IS
+    'True when a memory (its namespace, memory_type, source, metadata, created_at) passes a filter normalised by '
+    'animus.memory_validate_filters; with the filter''s "state" entry, also that it is live (not expired, not superseded unless '
+    'include_superseded) and visible to the viewer (metadata->''_animus'', change memory_lifecycle). Inlinable SQL: call it in WHERE with a constant or parameter filter. Raises nothing.';
+REVOKE ALL ON FUNCTION animus.memory_filter_match(jsonb, text, text, text, jsonb, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_filter_match(jsonb, text, text, text, jsonb, timestamptz) TO animus_memory_reader, animus_memory_writer, animus_admin;
 
 COMMIT;

@@ -1,261 +1,233 @@
 -- Deploy animus:memory_store to pg
--- requires: memory_store@v0.4.0
+-- requires: memory_store@v0.6.0
+-- requires: memory_lifecycle
 
 BEGIN;
 
-SELECT e.extnamespace::regnamespace::text AS vector_schema
-  FROM pg_catalog.pg_extension e WHERE e.extname = 'vector' \gset
+-- Lifecycle and sharing on the write paths (docs/memory-lifecycle.md): store_memory takes
+-- expires_at / ttl, pinned, supersedes, visibility and groups (a new signature: the old one is
+-- dropped, an overload would make every call by name ambiguous); get_memory, update_memory,
+-- delete_memory and delete_memories treat a memory private to another role as missing. The
+-- caller's role becomes the owner of what store_memory creates.
+DROP FUNCTION animus.store_memory(text, vector, text, text, jsonb, text);
 
--- Limits on what one call writes (docs/memory.md, "Limits"):
---   * content: not empty and not only whitespace -- btrim() alone strips spaces only, so tabs,
---     line breaks and no-break spaces passed as "content" (ZA203); at most 500,000 bytes (ZA214):
---     the keyword index of a memory is a tsvector, which holds at most 1 MB of lexemes (more is a
---     raw 54000 from the INSERT), and URLs and e-mail addresses yield more than one lexeme each;
---   * store_memories and delete_memories: at most 10,000 elements a call (ZA215), so one call
---     cannot hold every writer of the table behind its locks for minutes.
--- get_memory runs as the owner and returns only a memory of the caller's read scope: tenant
--- roles no longer read animus.memories (change security_memory_private).
-INSERT INTO animus.error_codes (sqlstate, name, meaning, hint) VALUES
-    ('ZA214', 'memory_content_too_long', 'The content of a memory is longer than 500,000 bytes (UTF-8).',
-     'Split the text into several memories (by section or paragraph).'),
-    ('ZA215', 'memory_batch_too_large', 'A batch (store_memories, delete_memories) has more than 10,000 elements.',
-     'Split it into batches of at most 10,000 elements.');
-
--- True when text is empty or holds only whitespace: ASCII spaces and controls (tab, line feed,
--- vertical tab, form feed, carriage return) and the Unicode spaces (no-break space U+00A0, U+1680,
--- U+2000..U+200A, line and paragraph separators, U+202F, U+205F, U+3000, zero-width no-break
--- space U+FEFF). SQL-standard body: bound at creation and inlined.
-CREATE FUNCTION animus.memory_is_blank(content text)
-    RETURNS boolean
-    IMMUTABLE
-    PARALLEL SAFE
-    LANGUAGE sql
-RETURN pg_catalog.btrim(content, E' \t\n\x0b\f\r\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff') = '';
-COMMENT ON FUNCTION animus.memory_is_blank(text) IS
-    'True when content is empty or only whitespace (ASCII and Unicode spaces, tabs, line breaks, no-break spaces). Raises nothing.';
-REVOKE ALL ON FUNCTION animus.memory_is_blank(text) FROM PUBLIC;
--- Granted to nobody: memory_check_fields and memory_store_batch call it inside the SECURITY DEFINER writes.
-
-CREATE OR REPLACE FUNCTION animus.memory_check_fields(content text, memory_type text, namespace text, metadata jsonb)
-    RETURNS void
-    IMMUTABLE
+CREATE FUNCTION animus.store_memory(
+    content      text        DEFAULT NULL,
+    embedding    vector      DEFAULT NULL,
+    memory_type  text        DEFAULT NULL,
+    source       text        DEFAULT NULL,
+    metadata     jsonb       DEFAULT '{}',
+    namespace    text        DEFAULT 'default',
+    expires_at   timestamptz DEFAULT NULL,
+    ttl          interval    DEFAULT NULL,
+    pinned       boolean     DEFAULT NULL,
+    supersedes   bigint[]    DEFAULT NULL,
+    visibility   text        DEFAULT NULL,
+    groups       text[]      DEFAULT NULL)
+    RETURNS TABLE (id bigint, created boolean)
+    VOLATILE
+    SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     LANGUAGE plpgsql
 AS $$
+DECLARE
+    scope text[];
+    viewer jsonb := animus.memory_viewer();
+    new_id bigint;
+    is_new boolean;
+    other bigint;
 BEGIN
-    IF content IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'content must not be NULL',
-            HINT = 'Pass the text of the memory.';
+    PERFORM animus.memory_check_fields(store_memory.content, store_memory.memory_type,
+                                       store_memory.namespace, store_memory.metadata);
+    PERFORM animus.memory_check_embedding(store_memory.embedding);
+    scope := animus.memory_write_scope();
+    IF NOT ('*' = ANY (scope) OR store_memory.namespace = ANY (scope)) THEN
+        RAISE EXCEPTION USING ERRCODE = '42501',
+            MESSAGE = pg_catalog.format('namespace %L is not in the caller''s write scope', pg_catalog.left(store_memory.namespace, 80)),
+            HINT = 'An animus_admin grants it with animus.grant_memory_namespace(role, namespace, can_write => true).';
     END IF;
-    IF animus.memory_is_blank(content) THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA203', MESSAGE = 'content must not be empty or only whitespace',
-            DETAIL = pg_catalog.format('content = %L', pg_catalog.left(content, 40)),
-            HINT = 'Store non-empty text (spaces, tabs, line breaks and no-break spaces alone do not count).';
+    -- The same content as a memory the caller does not see (private to another role): refuse
+    -- rather than overwrite it.
+    IF viewer IS NOT NULL THEN
+        SELECT m.id INTO other FROM animus.memories AS m
+         WHERE m.namespace = store_memory.namespace
+           AND m.content_hash = animus.memory_content_hash(store_memory.content)
+           AND NOT animus.memory_row_visible(m.namespace, m.visibility, m.owner_role, m.share_groups, scope, viewer);
+        IF FOUND THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA211',
+                MESSAGE = pg_catalog.format('another memory of namespace %L, not shared with you, has this content', pg_catalog.left(store_memory.namespace, 80)),
+                HINT = 'Store it in another namespace, or ask its owner to share it.';
+        END IF;
     END IF;
-    IF pg_catalog.octet_length(content) > 500000 THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA214', MESSAGE = 'content must be at most 500000 bytes (UTF-8)',
-            DETAIL = pg_catalog.format('content is %s bytes', pg_catalog.octet_length(content)),
-            HINT = 'Split the text into several memories (e.g. by section or paragraph); its keyword index (a tsvector) holds at most 1 MB.';
+    -- One race-free statement: a second store of the same content in the same namespace
+    -- updates the row (xmax <> 0 on the returned row means the conflict branch ran).
+    INSERT INTO animus.memories AS m (namespace, content, memory_type, source, metadata, embedding, owner_role)
+    VALUES (store_memory.namespace, store_memory.content, store_memory.memory_type, store_memory.source,
+            coalesce(store_memory.metadata, '{}'), store_memory.embedding,
+            (SELECT r.oid FROM pg_catalog.pg_roles AS r WHERE r.rolname = animus.memory_caller()))
+    ON CONFLICT ON CONSTRAINT memories_namespace_content_key DO UPDATE
+       SET memory_type = EXCLUDED.memory_type,
+           source      = EXCLUDED.source,
+           metadata    = EXCLUDED.metadata,
+           embedding   = EXCLUDED.embedding,
+           updated_at  = pg_catalog.now()
+    RETURNING m.id, m.xmax OPERATOR(pg_catalog.=) 0 INTO new_id, is_new;
+    IF store_memory.expires_at IS NOT NULL OR store_memory.ttl IS NOT NULL OR store_memory.pinned IS NOT NULL
+       OR store_memory.supersedes IS NOT NULL OR store_memory.visibility IS NOT NULL OR store_memory.groups IS NOT NULL THEN
+        PERFORM animus.memory_apply_lifecycle(new_id, store_memory.expires_at, store_memory.ttl, store_memory.pinned,
+                                              store_memory.supersedes, store_memory.visibility, store_memory.groups, scope);
     END IF;
-    IF memory_type IS NULL OR memory_type = '' THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'memory_type must be a non-empty string',
-            HINT = 'Pass a type such as ''fact'', ''episode'' or ''preference''.';
-    END IF;
-    IF namespace IS NULL OR namespace = '' THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'namespace must be a non-empty string',
-            HINT = 'Omit it for ''default'', or pass the agent, user or tenant the memory belongs to.';
-    END IF;
-    IF metadata IS NOT NULL AND pg_catalog.jsonb_typeof(metadata) <> 'object' THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA003', MESSAGE = 'metadata must be a JSON object',
-            DETAIL = pg_catalog.format('metadata = %s', pg_catalog.left(metadata::text, 200)),
-            HINT = 'Pass an object such as {"topic": "billing"}, or omit it.';
-    END IF;
+    RETURN QUERY SELECT new_id, is_new;
 END
 $$;
-COMMENT ON FUNCTION animus.memory_check_fields(text, text, text, jsonb) IS
-    'Raises unless content, memory_type and namespace are non-empty and metadata is an object (or NULL). '
-    'Raises ZA001, ZA203 (empty or whitespace-only content), ZA214 (content over 500,000 bytes), ZA003.';
-REVOKE ALL ON FUNCTION animus.memory_check_fields(text, text, text, jsonb) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.memory_check_fields(text, text, text, jsonb) TO animus_memory_reader, animus_memory_writer, animus_admin;
+COMMENT ON FUNCTION animus.store_memory(text, vector, text, text, jsonb, text, timestamptz, interval, boolean, bigint[], text, text[]) IS
+    'Stores a memory and returns (id, created). The same content again in the same namespace updates that memory '
+    '(memory_type, source, metadata, embedding, updated_at) and returns created = false. '
+    'Lifecycle (docs/memory-lifecycle.md): expires_at or ttl (from now; out of every search once passed), pinned (never expires), '
+    'supersedes (ids of older memories of the namespace this one replaces; they leave searches), visibility (namespace, the default; '
+    'private; groups, with groups => role names); the caller''s role is the owner. '
+    'Only into a namespace of the caller''s write scope (animus.memory_scope(''write'')); runs as the owner (SECURITY DEFINER). '
+    'Raises ZA001 (NULL argument), ZA003 (metadata not an object), ZA200 (dimension), ZA202 (zero vector), ZA203 (empty content), '
+    'ZA207 (a superseded id that does not exist), ZA211 (the content of a memory not shared with the caller), ZA214, ZA215, '
+    'ZA216 (expiry in the past, ttl <= 0, both, or with pinned), ZA217 (supersede itself, another namespace, a cycle), '
+    'ZA218 (visibility, groups), ZA219 (unknown group), 42501 (namespace outside the write scope).';
+REVOKE ALL ON FUNCTION animus.store_memory(text, vector, text, text, jsonb, text, timestamptz, interval, boolean, bigint[], text, text[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.store_memory(text, vector, text, text, jsonb, text, timestamptz, interval, boolean, bigint[], text, text[]) TO animus_memory_writer, animus_admin;
 
-CREATE OR REPLACE FUNCTION animus.memory_store_batch(
-    memories   jsonb DEFAULT NULL,
-    namespace  text  DEFAULT 'default')
-    RETURNS TABLE (ordinal integer, id bigint, created boolean)
-    VOLATILE
-    SET search_path = pg_catalog, :"vector_schema", pg_temp
+CREATE OR REPLACE FUNCTION animus.get_memory(id bigint DEFAULT NULL)
+    RETURNS SETOF animus.memories
+    STABLE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
     LANGUAGE plpgsql
 AS $$
 DECLARE
-    bad record;
-    err_message text;
-    dim integer;
-    scope text[];
+    scope text[] := animus.memory_scope('read');
 BEGIN
-    IF memories IS NULL OR jsonb_typeof(memories) <> 'array' THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA208',
-            MESSAGE = 'memories must be a JSON array of memory objects',
-            DETAIL = format('memories is %s', coalesce(jsonb_typeof(memories), 'NULL')),
-            HINT = 'Pass [{"content": "...", "embedding": [...], "memory_type": "..."}, ...].';
+    IF get_memory.id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'id must not be NULL', HINT = 'Pass the id store_memory returned.';
     END IF;
-    IF jsonb_array_length(memories) > 10000 THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA215',
-            MESSAGE = 'memories must hold at most 10000 elements',
-            DETAIL = format('memories holds %s elements; nothing was stored', jsonb_array_length(memories)),
-            HINT = 'Split the load into batches of at most 10000 (2000 loads fastest, docs/memory.md).';
-    END IF;
-    IF memory_store_batch.namespace IS NULL OR memory_store_batch.namespace = '' THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'namespace must be a non-empty string',
-            HINT = 'Omit it for ''default''; an element''s own "namespace" overrides it.';
-    END IF;
-
-    -- Shape of every element: one boolean expression per element (no number is parsed for string
-    -- embeddings); only when it fails, the query below names the first bad element and why.
-    IF NOT (SELECT coalesce(bool_and(coalesce(
-                jsonb_typeof(a.e) = 'object'
-                AND (a.e - ARRAY['content', 'embedding', 'memory_type', 'source', 'metadata', 'namespace']) = '{}'::jsonb
-                AND jsonb_typeof(a.e -> 'content') = 'string' AND NOT animus.memory_is_blank(a.e ->> 'content')
-                AND octet_length(a.e ->> 'content') <= 500000
-                AND jsonb_typeof(a.e -> 'memory_type') = 'string' AND a.e ->> 'memory_type' <> ''
-                AND coalesce(jsonb_typeof(a.e -> 'source'), 'null') IN ('string', 'null')
-                AND coalesce(jsonb_typeof(a.e -> 'metadata'), 'object') = 'object'
-                AND (NOT a.e ? 'namespace' OR (jsonb_typeof(a.e -> 'namespace') = 'string' AND a.e ->> 'namespace' <> ''))
-                AND (jsonb_typeof(a.e -> 'embedding') = 'string'
-                     OR (jsonb_typeof(a.e -> 'embedding') = 'array'
-                         AND NOT jsonb_path_exists(a.e -> 'embedding', '$[*] ? (@.type() != "number")')
-                         AND NOT jsonb_path_exists(a.e -> 'embedding', '$[*] ? (@ > 3.4028234e38 || @ < -3.4028234e38)'))),
-                false)), true)
-              FROM jsonb_array_elements(memories) AS a(e)) THEN
-        SELECT a.ord, p.code, p.problem INTO bad
-          FROM jsonb_array_elements(memories) WITH ORDINALITY AS a(e, ord)
-         CROSS JOIN LATERAL (
-            SELECT c.code, c.problem FROM (VALUES
-                (1, 'ZA208', 'is not a JSON object', jsonb_typeof(a.e) <> 'object'),
-                (2, 'ZA208', 'has an unknown key (known: content, embedding, memory_type, source, metadata, namespace)',
-                    jsonb_typeof(a.e) = 'object' AND EXISTS (
-                        SELECT 1 FROM jsonb_object_keys(a.e) AS k
-                         WHERE k NOT IN ('content', 'embedding', 'memory_type', 'source', 'metadata', 'namespace'))),
-                (3, 'ZA208', 'needs "content" as a string', jsonb_typeof(a.e -> 'content') IS DISTINCT FROM 'string'),
-                (4, 'ZA203', 'has empty or whitespace-only content', animus.memory_is_blank(a.e ->> 'content')),
-                (4, 'ZA214', 'has content over 500000 bytes (UTF-8)', octet_length(a.e ->> 'content') > 500000),
-                (5, 'ZA208', 'needs "memory_type" as a non-empty string',
-                    jsonb_typeof(a.e -> 'memory_type') IS DISTINCT FROM 'string' OR a.e ->> 'memory_type' = ''),
-                (6, 'ZA208', 'has a "source" that is not a string',
-                    coalesce(jsonb_typeof(a.e -> 'source'), 'null') NOT IN ('string', 'null')),
-                (7, 'ZA208', 'has "metadata" that is not an object',
-                    coalesce(jsonb_typeof(a.e -> 'metadata'), 'object') <> 'object'),
-                (8, 'ZA208', 'has a "namespace" that is not a non-empty string',
-                    a.e ? 'namespace' AND (jsonb_typeof(a.e -> 'namespace') <> 'string' OR a.e ->> 'namespace' = '')),
-                (9, 'ZA208', 'needs "embedding" as an array of numbers or a string "[0.1,...]"',
-                    coalesce(jsonb_typeof(a.e -> 'embedding'), 'null') NOT IN ('array', 'string')),
-                (10, 'ZA201', 'has an embedding component that is not a number (NaN, Infinity, a string, null)',
-                    jsonb_typeof(a.e -> 'embedding') = 'array'
-                    AND jsonb_path_exists(a.e -> 'embedding', '$[*] ? (@.type() != "number")')),
-                (11, 'ZA201', 'has an embedding component beyond the float4 range (infinite)',
-                    jsonb_typeof(a.e -> 'embedding') = 'array'
-                    AND jsonb_path_exists(a.e -> 'embedding', '$[*] ? (@ > 3.4028234e38 || @ < -3.4028234e38)'))
-            ) AS c(n, code, problem, failed)
-            WHERE c.failed IS TRUE
-            ORDER BY c.n
-            LIMIT 1) AS p
-         ORDER BY a.ord
-         LIMIT 1;
-        IF FOUND THEN
-            RAISE EXCEPTION USING ERRCODE = bad.code,
-                MESSAGE = format('memories[%s] %s', bad.ord, bad.problem),
-                DETAIL = 'Nothing was stored (positions count from 1).',
-                HINT = CASE bad.code
-                       WHEN 'ZA201' THEN 'Every embedding component must be a finite number.'
-                       WHEN 'ZA203' THEN 'Store non-empty text (whitespace alone does not count).'
-                       WHEN 'ZA214' THEN 'Split the text into several memories; its keyword index holds at most 1 MB.'
-                       ELSE 'Each element is {"content": "...", "embedding": [...], "memory_type": "...", "source"?, "metadata"?, "namespace"?}.'
-                       END;
-        END IF;
-    END IF;
-
-    -- Every element's namespace must be in the caller's write scope (the session's role: this
-    -- runs inside the SECURITY DEFINER store_memories, as the owner).
-    scope := animus.memory_write_scope();
-    IF NOT '*' = ANY (scope) THEN
-        SELECT a.ord, coalesce(a.e ->> 'namespace', memory_store_batch.namespace) AS ns INTO bad
-          FROM jsonb_array_elements(memories) WITH ORDINALITY AS a(e, ord)
-         WHERE NOT coalesce(a.e ->> 'namespace', memory_store_batch.namespace) = ANY (scope)
-         ORDER BY a.ord
-         LIMIT 1;
-        IF FOUND THEN
-            RAISE EXCEPTION USING ERRCODE = '42501',
-                MESSAGE = format('memories[%s] is for namespace %L, which is not in the caller''s write scope', bad.ord, left(bad.ns, 80)),
-                DETAIL = 'Nothing was stored (positions count from 1).',
-                HINT = 'An animus_admin grants it with animus.grant_memory_namespace(role, namespace, can_write => true).';
-        END IF;
-    END IF;
-
-    -- Repeats are found by (namespace, content), not by the content hash: equal texts have equal
-    -- hashes, and the table computes the hash once (its generated column) instead of twice; byte order
-    -- ("C") sorts them without the collation's cost.
-    -- Dimension and zero vector are checked per row while the INSERT reads its input: two C calls
-    -- per row; memory_check_embedding (which raises ZA200 / ZA202 naming the element) runs only
-    -- for a bad row (calling it for every row cost ~15 % of the load).
-    SELECT s.embedding_dim INTO dim FROM animus.memory_settings AS s;
-    BEGIN
-        -- input is MATERIALIZED: inlined, every reference to emb below would parse the vector
-        -- text again (three parses per row: 45 % of the load's CPU, measured).
-        RETURN QUERY
-        WITH input AS MATERIALIZED (
-            SELECT a.ord::integer AS ord,
-                   coalesce(a.e ->> 'namespace', memory_store_batch.namespace) AS ns,
-                   a.e ->> 'content' AS body,
-                   a.e ->> 'memory_type' AS mtype,
-                   a.e ->> 'source' AS src,
-                   coalesce(a.e -> 'metadata', '{}') AS meta,
-                   CASE jsonb_typeof(a.e -> 'embedding')
-                   WHEN 'string' THEN (a.e ->> 'embedding')::vector
-                   ELSE (a.e -> 'embedding')::text::vector END AS emb
-              FROM jsonb_array_elements(memories) WITH ORDINALITY AS a(e, ord)
-        ), checked AS MATERIALIZED (
-            SELECT i.*,
-                   CASE WHEN vector_dims(i.emb) <> dim OR vector_norm(i.emb) = 0
-                        THEN animus.memory_check_embedding(i.emb, format('memories[%s].embedding', i.ord)) END AS ok
-              FROM input AS i
-        ), last_of_each AS (
-            SELECT DISTINCT ON (c.ns COLLATE "C", c.body COLLATE "C") c.*
-              FROM checked AS c ORDER BY c.ns COLLATE "C", c.body COLLATE "C", c.ord DESC
-        ), written AS (
-            INSERT INTO animus.memories AS m (namespace, content, memory_type, source, metadata, embedding)
-            SELECT l.ns, l.body, l.mtype, l.src, l.meta, l.emb
-              FROM last_of_each AS l ORDER BY l.ord
-            ON CONFLICT ON CONSTRAINT memories_namespace_content_key DO UPDATE
-               SET memory_type = EXCLUDED.memory_type,
-                   source      = EXCLUDED.source,
-                   metadata    = EXCLUDED.metadata,
-                   embedding   = EXCLUDED.embedding,
-                   updated_at  = now()
-            RETURNING m.id, m.namespace, m.content, m.xmax = 0 AS is_new
-        )
-        SELECT c.ord, w.id, w.is_new
-          FROM checked AS c JOIN written AS w ON w.namespace = c.ns AND w.content = c.body
-         ORDER BY c.ord;
-    EXCEPTION WHEN data_exception THEN
-        -- pgvector rejected an embedding (NaN, Infinity, beyond float4, malformed string).
-        GET STACKED DIAGNOSTICS err_message = MESSAGE_TEXT;
-        SELECT a.ord INTO bad
-          FROM jsonb_array_elements(memories) WITH ORDINALITY AS a(e, ord)
-         WHERE jsonb_typeof(a.e -> 'embedding') = 'string'
-           AND NOT animus.memory_parses_as_vector(a.e ->> 'embedding')
-         ORDER BY a.ord LIMIT 1;
-        RAISE EXCEPTION USING ERRCODE = 'ZA201',
-            MESSAGE = format('memories[%s] has an embedding that is not a vector of finite numbers',
-                             coalesce(bad.ord::text, '?')),
-            DETAIL = format('pgvector: %s. Nothing was stored.', err_message),
-            HINT = 'Every embedding component must be a finite number; the string form is "[0.1,0.2,...]".';
-    END;
+    RETURN QUERY SELECT m.* FROM animus.memories AS m
+                  WHERE m.id = get_memory.id
+                    AND animus.memory_row_visible(m.namespace, m.visibility, m.owner_role, m.share_groups, scope, animus.memory_viewer());
 END
 $$;
-COMMENT ON FUNCTION animus.memory_store_batch(jsonb, text) IS
-    'The body of animus.store_memories (which see), apart so that store_memories can be SECURITY DEFINER with search_path = pg_catalog, pg_temp '
-    'while this parses vectors with pgvector''s schema on its search_path. Granted to nobody: only store_memories calls it, as the owner. '
-    'Raises ZA001, ZA200, ZA201, ZA202, ZA203, ZA208, ZA214, ZA215, 42501 (a namespace outside the caller''s write scope).';
-REVOKE ALL ON FUNCTION animus.memory_store_batch(jsonb, text) FROM PUBLIC;
+COMMENT ON FUNCTION animus.get_memory(bigint) IS
+    'The memory with this id, as the table row; no row if there is none, it is outside the caller''s read scope (animus.memory_scope(''read'')) or private to another role '
+    '(visibility private, or groups the caller is not a member of). Expired and superseded memories are returned (see expires_at, superseded_by) until deleted. '
+    'Runs as the owner (SECURITY DEFINER). Read-only (STABLE). Raises ZA001.';
+REVOKE ALL ON FUNCTION animus.get_memory(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.get_memory(bigint) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+CREATE OR REPLACE FUNCTION animus.update_memory(
+    id           bigint DEFAULT NULL,
+    content      text   DEFAULT NULL,
+    embedding    vector DEFAULT NULL,
+    memory_type  text   DEFAULT NULL,
+    source       text   DEFAULT NULL,
+    metadata     jsonb  DEFAULT NULL,
+    namespace    text   DEFAULT NULL)
+    RETURNS SETOF animus.memories
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    cur animus.memories%ROWTYPE;
+    other bigint;
+    scope text[] := animus.memory_write_scope();
+BEGIN
+    IF update_memory.id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'id must not be NULL', HINT = 'Pass the id store_memory returned.';
+    END IF;
+    -- A memory outside the write scope is "not found", exactly as a missing id.
+    SELECT m.* INTO cur FROM animus.memories AS m
+     WHERE m.id = update_memory.id AND ('*' = ANY (scope) OR m.namespace = ANY (scope))
+       AND animus.memory_row_visible(m.namespace, m.visibility, m.owner_role, m.share_groups, scope, animus.memory_viewer())
+       FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA207', MESSAGE = pg_catalog.format('no memory has id %s', update_memory.id),
+            HINT = 'Check the id (store_memory returns it); the memory may have been deleted.';
+    END IF;
+    PERFORM animus.memory_check_fields(coalesce(update_memory.content, cur.content),
+                                       coalesce(update_memory.memory_type, cur.memory_type),
+                                       coalesce(update_memory.namespace, cur.namespace),
+                                       update_memory.metadata);
+    IF update_memory.embedding IS NOT NULL THEN
+        PERFORM animus.memory_check_embedding(update_memory.embedding);
+    ELSIF update_memory.content IS DISTINCT FROM cur.content AND update_memory.content IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'embedding must be given when content changes',
+            HINT = 'Pass the embedding of the new content in the same call.';
+    END IF;
+    -- Before the duplicate check, which must not probe a namespace the caller may not write.
+    IF update_memory.namespace IS NOT NULL AND NOT ('*' = ANY (scope) OR update_memory.namespace = ANY (scope)) THEN
+        RAISE EXCEPTION USING ERRCODE = '42501',
+            MESSAGE = pg_catalog.format('namespace %L is not in the caller''s write scope', pg_catalog.left(update_memory.namespace, 80)),
+            HINT = 'An animus_admin grants it with animus.grant_memory_namespace(role, namespace, can_write => true).';
+    END IF;
+    IF update_memory.content IS NOT NULL OR update_memory.namespace IS NOT NULL THEN
+        SELECT m.id INTO other FROM animus.memories AS m
+         WHERE m.namespace = coalesce(update_memory.namespace, cur.namespace)
+           AND m.content_hash = animus.memory_content_hash(coalesce(update_memory.content, cur.content))
+           AND m.id <> cur.id;
+        IF FOUND THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA211',
+                MESSAGE = pg_catalog.format('memory %s would have the same content as memory %s in namespace %s',
+                                 cur.id, other, coalesce(update_memory.namespace, cur.namespace)),
+                DETAIL = pg_catalog.format('other id: %s', other),
+                HINT = 'Update or delete the other memory instead.';
+        END IF;
+    END IF;
+    RETURN QUERY
+    UPDATE animus.memories AS m
+       SET content     = coalesce(update_memory.content, m.content),
+           embedding   = coalesce(update_memory.embedding, m.embedding),
+           memory_type = coalesce(update_memory.memory_type, m.memory_type),
+           source      = coalesce(update_memory.source, m.source),
+           metadata    = coalesce(update_memory.metadata, m.metadata),
+           namespace   = coalesce(update_memory.namespace, m.namespace),
+           updated_at  = pg_catalog.now()
+     WHERE m.id = cur.id
+    RETURNING m.*;
+EXCEPTION WHEN unique_violation THEN
+    -- a concurrent writer took the (namespace, content) between the check and the update
+    RAISE EXCEPTION USING ERRCODE = 'ZA211',
+        MESSAGE = pg_catalog.format('memory %s would have the same content as another memory of its namespace', update_memory.id),
+        HINT = 'Update or delete the other memory instead.';
+END
+$$;
+COMMENT ON FUNCTION animus.update_memory(bigint, text, vector, text, text, jsonb, text) IS
+    'Changes the non-NULL fields of memory id (metadata is replaced, not merged) and sets updated_at; returns the new row. '
+    'New content needs its embedding in the same call. Only memories (and a new namespace) of the caller''s write scope that it sees (not private to another role); '
+    'runs as the owner (SECURITY DEFINER). Raises ZA001, ZA003, ZA200, ZA202, ZA203, ZA207 (no such memory in the write scope), '
+    'ZA211 (another memory of the namespace has that content), 42501 (new namespace outside the write scope).';
+REVOKE ALL ON FUNCTION animus.update_memory(bigint, text, vector, text, text, jsonb, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.update_memory(bigint, text, vector, text, text, jsonb, text) TO animus_memory_writer, animus_admin;
+
+CREATE OR REPLACE FUNCTION animus.delete_memory(id bigint DEFAULT NULL)
+    RETURNS boolean
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    scope text[] := animus.memory_write_scope();
+BEGIN
+    IF delete_memory.id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'id must not be NULL', HINT = 'Pass the id store_memory returned.';
+    END IF;
+    DELETE FROM animus.memories AS m
+     WHERE m.id = delete_memory.id AND ('*' = ANY (scope) OR m.namespace = ANY (scope))
+       AND animus.memory_row_visible(m.namespace, m.visibility, m.owner_role, m.share_groups, scope, animus.memory_viewer());
+    RETURN FOUND;
+END
+$$;
+COMMENT ON FUNCTION animus.delete_memory(bigint) IS
+    'Deletes memory id; true if it existed in the caller''s write scope and was not private to another role, false otherwise. Runs as the owner (SECURITY DEFINER). Raises ZA001.';
+REVOKE ALL ON FUNCTION animus.delete_memory(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.delete_memory(bigint) TO animus_memory_writer, animus_admin;
 
 CREATE OR REPLACE FUNCTION animus.delete_memories(ids bigint[] DEFAULT NULL)
     RETURNS bigint
@@ -277,7 +249,8 @@ BEGIN
             HINT = 'Delete in batches of at most 10000 ids.';
     END IF;
     DELETE FROM animus.memories AS m
-     WHERE m.id = ANY (delete_memories.ids) AND ('*' = ANY (scope) OR m.namespace = ANY (scope));
+     WHERE m.id = ANY (delete_memories.ids) AND ('*' = ANY (scope) OR m.namespace = ANY (scope))
+       AND animus.memory_row_visible(m.namespace, m.visibility, m.owner_role, m.share_groups, scope, animus.memory_viewer());
     GET DIAGNOSTICS n = ROW_COUNT;
     RETURN n;
 END
@@ -287,28 +260,5 @@ COMMENT ON FUNCTION animus.delete_memories(bigint[]) IS
     'At most 10,000 ids a call. Runs as the owner (SECURITY DEFINER). Raises ZA001, ZA215 (more than 10,000 ids).';
 REVOKE ALL ON FUNCTION animus.delete_memories(bigint[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION animus.delete_memories(bigint[]) TO animus_memory_writer, animus_admin;
-
-CREATE OR REPLACE FUNCTION animus.get_memory(id bigint DEFAULT NULL)
-    RETURNS SETOF animus.memories
-    STABLE
-    SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
-    LANGUAGE plpgsql
-AS $$
-DECLARE
-    scope text[] := animus.memory_scope('read');
-BEGIN
-    IF get_memory.id IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'id must not be NULL', HINT = 'Pass the id store_memory returned.';
-    END IF;
-    RETURN QUERY SELECT m.* FROM animus.memories AS m
-                  WHERE m.id = get_memory.id AND ('*' = ANY (scope) OR m.namespace = ANY (scope));
-END
-$$;
-COMMENT ON FUNCTION animus.get_memory(bigint) IS
-    'The memory with this id, as the table row; no row if there is none or it is outside the caller''s read scope (animus.memory_scope(''read'')). '
-    'Runs as the owner (SECURITY DEFINER). Read-only (STABLE). Raises ZA001.';
-REVOKE ALL ON FUNCTION animus.get_memory(bigint) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.get_memory(bigint) TO animus_memory_reader, animus_memory_writer, animus_admin;
 
 COMMIT;

@@ -1,74 +1,6 @@
--- Revert animus:memory_filters from pg (back to memory_filters@v0.4.0)
+-- Revert animus:memory_filters from pg (back to memory_filters@v0.6.0)
 
 BEGIN;
-
--- The v0.4.0 functions, with search_path as change security_search_path pinned it (pg_temp last).
-CREATE OR REPLACE FUNCTION animus.memory_normalize_text_filter(field text, value jsonb)
-    RETURNS jsonb
-    IMMUTABLE
-    SET search_path = pg_catalog, pg_temp
-    LANGUAGE plpgsql
-AS $$
-DECLARE
-    op text;
-    operand jsonb;
-BEGIN
-    CASE pg_catalog.jsonb_typeof(value)
-    WHEN 'string' THEN
-        RETURN pg_catalog.jsonb_build_object('in', pg_catalog.jsonb_build_array(value));
-    WHEN 'array' THEN
-        op := 'in';
-        operand := value;
-    WHEN 'object' THEN
-        IF (SELECT count(*) FROM pg_catalog.jsonb_object_keys(value)) <> 1 THEN
-            RAISE EXCEPTION USING ERRCODE = 'ZA204',
-                MESSAGE = pg_catalog.format('filters.%s must name exactly one operator', field),
-                DETAIL = pg_catalog.format('filters.%s = %s', field, value),
-                HINT = 'Use one of {"eq": "x"}, {"in": ["x", "y"]}, {"prefix": "x"}.';
-        END IF;
-        SELECT k, v INTO op, operand FROM pg_catalog.jsonb_each(value) AS e(k, v);
-    ELSE
-        RAISE EXCEPTION USING ERRCODE = 'ZA204',
-            MESSAGE = pg_catalog.format('filters.%s must be a string, an array of strings or an operator object', field),
-            DETAIL = pg_catalog.format('filters.%s = %s', field, value),
-            HINT = pg_catalog.format('Example: {"%s": "x"} or {"%s": ["x", "y"]} or {"%s": {"prefix": "x"}}.', field, field, field);
-    END CASE;
-
-    CASE op
-    WHEN 'eq', 'prefix' THEN
-        IF pg_catalog.jsonb_typeof(operand) IS DISTINCT FROM 'string' THEN
-            RAISE EXCEPTION USING ERRCODE = 'ZA204',
-                MESSAGE = pg_catalog.format('filters.%s.%s must be a string', field, op),
-                DETAIL = pg_catalog.format('filters.%s = %s', field, value),
-                HINT = pg_catalog.format('Example: {"%s": {"%s": "x"}}.', field, op);
-        END IF;
-        IF op = 'eq' THEN
-            RETURN pg_catalog.jsonb_build_object('in', pg_catalog.jsonb_build_array(operand));
-        END IF;
-        RETURN pg_catalog.jsonb_build_object('prefix', operand);
-    WHEN 'in' THEN
-        IF pg_catalog.jsonb_typeof(operand) IS DISTINCT FROM 'array'
-           OR pg_catalog.jsonb_array_length(operand) = 0
-           OR EXISTS (SELECT 1 FROM pg_catalog.jsonb_array_elements(operand) AS e(x)
-                       WHERE pg_catalog.jsonb_typeof(e.x) <> 'string') THEN
-            RAISE EXCEPTION USING ERRCODE = 'ZA204',
-                MESSAGE = pg_catalog.format('filters.%s must list one or more strings', field),
-                DETAIL = pg_catalog.format('filters.%s = %s', field, value),
-                HINT = pg_catalog.format('Example: {"%s": ["x", "y"]}.', field);
-        END IF;
-        RETURN pg_catalog.jsonb_build_object('in', operand);
-    ELSE
-        RAISE EXCEPTION USING ERRCODE = 'ZA206',
-            MESSAGE = pg_catalog.format('filters.%s uses the unknown operator "%s"', field, op),
-            DETAIL = pg_catalog.format('filters.%s = %s', field, value),
-            HINT = 'Text filters know the operators eq, in and prefix.';
-    END CASE;
-END
-$$;
-COMMENT ON FUNCTION animus.memory_normalize_text_filter(text, jsonb) IS
-    'Internal to memory_validate_filters: normalises one text filter to {"in": [...]} or {"prefix": "..."}. Raises ZA204, ZA206.';
-REVOKE ALL ON FUNCTION animus.memory_normalize_text_filter(text, jsonb) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.memory_normalize_text_filter(text, jsonb) TO animus_memory_reader, animus_memory_writer, animus_admin;
 
 CREATE OR REPLACE FUNCTION animus.memory_validate_filters(filters jsonb DEFAULT '{}')
     RETURNS jsonb
@@ -93,6 +25,12 @@ BEGIN
             MESSAGE = 'filters must be a JSON object',
             DETAIL = pg_catalog.format('filters = %s', pg_catalog.left(filters::text, 200)),
             HINT = 'Pass an object such as {"namespace": "agent-1", "memory_type": ["fact", "episode"]}.';
+    END IF;
+    IF pg_catalog.octet_length(filters::text) > 16384 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA213',
+            MESSAGE = 'filters must be at most 16384 bytes as JSON text',
+            DETAIL = pg_catalog.format('filters is %s bytes', pg_catalog.octet_length(filters::text)),
+            HINT = 'Filter by fewer values: a namespace or memory_type prefix, or one metadata tag, instead of long lists.';
     END IF;
     FOR key, value IN SELECT e.key, e.value FROM pg_catalog.jsonb_each(filters) AS e LOOP
         CASE key
@@ -147,10 +85,46 @@ END
 $$;
 COMMENT ON FUNCTION animus.memory_validate_filters(jsonb) IS
     'Checks a search filter and returns it normalised for animus.memory_filter_match (NULL or {} = no filter). '
-    'Raises ZA204 (wrong shape), ZA205 (unknown key), ZA206 (unknown operator).';
+    'Raises ZA204 (wrong shape), ZA205 (unknown key), ZA206 (unknown operator), ZA213 (more than 100 strings in a list, or over 16384 bytes).';
 REVOKE ALL ON FUNCTION animus.memory_validate_filters(jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION animus.memory_validate_filters(jsonb) TO animus_memory_reader, animus_memory_writer, animus_admin;
 
-DELETE FROM animus.error_codes WHERE sqlstate = 'ZA213';
+
+CREATE OR REPLACE FUNCTION animus.memory_filter_match(
+    filters      jsonb,
+    namespace    text,
+    memory_type  text,
+    source       text,
+    metadata     jsonb,
+    created_at   timestamptz)
+    RETURNS boolean
+    STABLE
+    PARALLEL SAFE
+    LANGUAGE sql
+RETURN
+    (filters -> 'namespace' IS NULL
+        OR CASE WHEN filters -> 'namespace' ? 'in'
+                THEN namespace = ANY (animus.memory_filter_list(filters -> 'namespace'))
+                ELSE pg_catalog.starts_with(namespace, filters -> 'namespace' ->> 'prefix') END)
+    AND (filters -> 'memory_type' IS NULL
+        OR CASE WHEN filters -> 'memory_type' ? 'in'
+                THEN memory_type = ANY (animus.memory_filter_list(filters -> 'memory_type'))
+                ELSE pg_catalog.starts_with(memory_type, filters -> 'memory_type' ->> 'prefix') END)
+    AND (filters -> 'source' IS NULL
+        OR CASE WHEN filters -> 'source' ? 'in'
+                THEN source = ANY (animus.memory_filter_list(filters -> 'source'))
+                ELSE pg_catalog.starts_with(source, filters -> 'source' ->> 'prefix') END)
+    AND (filters -> 'metadata' IS NULL OR metadata @> (filters -> 'metadata'))
+    AND (filters #> '{created_at,gt}' IS NULL OR created_at > (filters #>> '{created_at,gt}')::timestamptz)
+    AND (filters #> '{created_at,gte}' IS NULL OR created_at >= (filters #>> '{created_at,gte}')::timestamptz)
+    AND (filters #> '{created_at,lt}' IS NULL OR created_at < (filters #>> '{created_at,lt}')::timestamptz)
+    AND (filters #> '{created_at,lte}' IS NULL OR created_at <= (filters #>> '{created_at,lte}')::timestamptz);
+COMMENT ON FUNCTION animus.memory_filter_match(jsonb, text, text, text, jsonb, timestamptz) IS
+    'True when a memory (its namespace, memory_type, source, metadata, created_at) passes a filter normalised by '
+    'animus.memory_validate_filters. Inlinable SQL: call it in WHERE with a constant or parameter filter. Raises nothing.';
+REVOKE ALL ON FUNCTION animus.memory_filter_match(jsonb, text, text, text, jsonb, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_filter_match(jsonb, text, text, text, jsonb, timestamptz) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+DROP FUNCTION animus.memory_filter_state(jsonb, boolean);
 
 COMMIT;

@@ -7,7 +7,7 @@ DECLARE
     fn text;
 BEGIN
     FOREACH fn IN ARRAY ARRAY[
-        'animus.store_memory(text, vector, text, text, jsonb, text)',
+        'animus.store_memory(text, vector, text, text, jsonb, text, timestamptz, interval, boolean, bigint[], text, text[])',
         'animus.store_memories(jsonb, text)',
         'animus.update_memory(bigint, text, vector, text, text, jsonb, text)',
         'animus.delete_memory(bigint)',
@@ -30,7 +30,7 @@ BEGIN
     IF NOT has_function_privilege('animus_memory_reader', 'animus.get_memory(bigint)', 'EXECUTE') THEN
         RAISE EXCEPTION 'animus_memory_reader cannot execute animus.get_memory(bigint)';
     END IF;
-    IF has_function_privilege('animus_memory_reader', 'animus.store_memory(text, vector, text, text, jsonb, text)', 'EXECUTE') THEN
+    IF has_function_privilege('animus_memory_reader', 'animus.store_memory(text, vector, text, text, jsonb, text, timestamptz, interval, boolean, bigint[], text, text[])', 'EXECUTE') THEN
         RAISE EXCEPTION 'animus_memory_reader must not execute animus.store_memory';
     END IF;
     IF NOT animus.memory_is_blank(E'\t\n\u00a0 ') OR animus.memory_is_blank(E'\u00a0x') THEN
