@@ -156,7 +156,7 @@ AS $$
 DECLARE
     rscope text[] := animus.memory_scope('read');
     viewer jsonb := animus.memory_viewer();
-    st jsonb := jsonb_build_object('include_superseded', false, 'viewer', viewer);
+    st jsonb := jsonb_strip_nulls(jsonb_build_object('include_superseded', false, 'viewer', viewer));
     frontier bigint[] := seeds;
     frontier_scores double precision[] := seed_scores;
     seen bigint[] := seeds;

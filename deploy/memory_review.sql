@@ -189,7 +189,7 @@ AS $$
 DECLARE
     rscope text[] := animus.memory_scope('read');
     viewer jsonb := animus.memory_viewer();
-    st jsonb := pg_catalog.jsonb_build_object('include_superseded', false, 'viewer', viewer);
+    st jsonb := pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object('include_superseded', false, 'viewer', viewer));
 BEGIN
     IF due_memories.at IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'at must not be NULL', HINT = 'Omit it for now().';
