@@ -1493,7 +1493,8 @@ BEGIN
             HINT = 'Delete in batches of at most 10000 ids.';
     END IF;
     DELETE FROM animus.memories AS m
-     WHERE m.id = ANY (delete_memories.ids) AND ('*' = ANY (scope) OR m.namespace = ANY (scope));
+     WHERE m.id = ANY (delete_memories.ids) AND ('*' = ANY (scope) OR m.namespace = ANY (scope))
+       AND animus.memory_row_visible(m.namespace, m.visibility, m.owner_role, m.share_groups, scope, animus.memory_viewer());
     GET DIAGNOSTICS n = ROW_COUNT;
     RETURN n;
 END
@@ -1520,7 +1521,8 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'id must not be NULL', HINT = 'Pass the id store_memory returned.';
     END IF;
     DELETE FROM animus.memories AS m
-     WHERE m.id = delete_memory.id AND ('*' = ANY (scope) OR m.namespace = ANY (scope));
+     WHERE m.id = delete_memory.id AND ('*' = ANY (scope) OR m.namespace = ANY (scope))
+       AND animus.memory_row_visible(m.namespace, m.visibility, m.owner_role, m.share_groups, scope, animus.memory_viewer());
     RETURN FOUND;
 END
 $$;
@@ -1529,7 +1531,7 @@ $$;
 -- Name: FUNCTION delete_memory(id bigint); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.delete_memory(id bigint) IS 'Deletes memory id; true if it existed in the caller''s write scope, false otherwise. Runs as the owner (SECURITY DEFINER). Raises ZA001.';
+COMMENT ON FUNCTION animus.delete_memory(id bigint) IS 'Deletes memory id; true if it existed in the caller''s write scope and was not private to another role, false otherwise. Runs as the owner (SECURITY DEFINER). Raises ZA001.';
 
 --
 -- Name: delete_work(text, bigint); Type: FUNCTION; Schema: animus; Owner: -
@@ -1730,6 +1732,45 @@ $$;
 --
 
 COMMENT ON FUNCTION animus.drop_schedule(name text, if_exists boolean) IS 'Deletes schedule `name` (items it submitted stay); true when dropped, false for a missing one with if_exists. Raises ZA001 (name NULL/empty), ZA136 (no such schedule, without if_exists).';
+
+--
+-- Name: due_memories(text, timestamp with time zone, integer); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.due_memories(namespace text DEFAULT NULL::text, at timestamp with time zone DEFAULT now(), lim integer DEFAULT 100) RETURNS TABLE(memory_id bigint, memory_namespace text, content text, due_at timestamp with time zone, stability double precision, difficulty double precision, retrievability double precision, reps integer, lapses integer)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    rscope text[] := animus.memory_scope('read');
+    viewer jsonb := animus.memory_viewer();
+    st jsonb := pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object('include_superseded', false, 'viewer', viewer));
+BEGIN
+    IF due_memories.at IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'at must not be NULL', HINT = 'Omit it for now().';
+    END IF;
+    PERFORM animus.memory_check_limit(due_memories.lim, 'lim');
+    RETURN QUERY
+    SELECT r.memory_id, m.namespace, m.content, r.due_at, r.stability, r.difficulty,
+           animus.memory_retrievability(r.stability, extract(epoch FROM due_memories.at - r.last_review)::double precision / 86400),
+           r.reps, r.lapses
+      FROM animus.memory_reviews AS r
+      JOIN animus.memories AS m ON m.id = r.memory_id
+     WHERE r.due_at <= due_memories.at
+       AND (due_memories.namespace IS NULL OR m.namespace = due_memories.namespace)
+       AND NOT m.pinned
+       AND animus.memory_row_visible(m.namespace, m.visibility, m.owner_role, m.share_groups, rscope, viewer)
+       AND animus.memory_state_match(st, m.metadata -> '_animus')
+     ORDER BY r.due_at, r.memory_id
+     LIMIT due_memories.lim;
+END
+$$;
+
+--
+-- Name: FUNCTION due_memories(namespace text, at timestamp with time zone, lim integer); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.due_memories(namespace text, at timestamp with time zone, lim integer) IS 'The reviewed memories due at at (due_at <= at), earliest first, at most lim (1..1000): their FSRS state and retrievability at at. Only live memories the caller sees (not pinned, expired, superseded or private to another role), of namespace when given. Runs as the owner (SECURITY DEFINER). Read-only (STABLE). Raises ZA001, ZA002 (lim outside 1..1000).';
 
 --
 -- Name: emit_event(text, jsonb, text); Type: FUNCTION; Schema: animus; Owner: -
@@ -2063,10 +2104,21 @@ CREATE TABLE animus.memories (
     content_hash bytea GENERATED ALWAYS AS (animus.memory_content_hash(content)) STORED,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone,
+    pinned boolean DEFAULT false NOT NULL,
+    superseded_by bigint,
+    superseded_at timestamp with time zone,
+    owner_role oid,
+    visibility text DEFAULT 'namespace'::text NOT NULL,
+    share_groups oid[] DEFAULT '{}'::oid[] NOT NULL,
     CONSTRAINT memories_content_check CHECK ((btrim(content) <> ''::text)),
     CONSTRAINT memories_memory_type_check CHECK ((memory_type <> ''::text)),
     CONSTRAINT memories_metadata_check CHECK ((jsonb_typeof(metadata) = 'object'::text)),
-    CONSTRAINT memories_namespace_check CHECK ((namespace <> ''::text))
+    CONSTRAINT memories_namespace_check CHECK ((namespace <> ''::text)),
+    CONSTRAINT memories_not_self_superseded CHECK ((superseded_by IS DISTINCT FROM id)),
+    CONSTRAINT memories_pinned_never_expires CHECK ((NOT (pinned AND (expires_at IS NOT NULL)))),
+    CONSTRAINT memories_private_has_owner CHECK (((visibility = 'namespace'::text) OR (owner_role IS NOT NULL))),
+    CONSTRAINT memories_visibility_check CHECK ((visibility = ANY (ARRAY['namespace'::text, 'private'::text, 'groups'::text])))
 )
 WITH (toast_tuple_target='8160');
 ALTER TABLE ONLY animus.memories ALTER COLUMN embedding SET STORAGE MAIN;
@@ -2146,6 +2198,48 @@ COMMENT ON COLUMN animus.memories.created_at IS 'When the memory was first store
 COMMENT ON COLUMN animus.memories.updated_at IS 'When it was last stored again or updated.';
 
 --
+-- Name: COLUMN memories.expires_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memories.expires_at IS 'When the memory expires (NULL: never): from then on no search returns it; animus.purge_expired_memories deletes it.';
+
+--
+-- Name: COLUMN memories.pinned; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memories.pinned IS 'A pinned memory never expires and is never due for review.';
+
+--
+-- Name: COLUMN memories.superseded_by; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memories.superseded_by IS 'The newer memory that replaced this one (store_memory(supersedes => ...)); NULL while current. Superseded memories leave searches unless a filter has "include_superseded": true.';
+
+--
+-- Name: COLUMN memories.superseded_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memories.superseded_at IS 'When the memory was superseded (NULL while current).';
+
+--
+-- Name: COLUMN memories.owner_role; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memories.owner_role IS 'The role (pg_roles.oid) that stored the memory; with visibility private or groups, only it (and share_groups) see the memory.';
+
+--
+-- Name: COLUMN memories.visibility; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memories.visibility IS 'Who of the readers of the namespace sees the memory: namespace (all, the default), private (owner_role only), groups (owner_role and members of share_groups).';
+
+--
+-- Name: COLUMN memories.share_groups; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memories.share_groups IS 'With visibility groups: the roles (pg_roles.oid) whose members see the memory.';
+
+--
 -- Name: get_memory(bigint); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -2160,7 +2254,8 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'id must not be NULL', HINT = 'Pass the id store_memory returned.';
     END IF;
     RETURN QUERY SELECT m.* FROM animus.memories AS m
-                  WHERE m.id = get_memory.id AND ('*' = ANY (scope) OR m.namespace = ANY (scope));
+                  WHERE m.id = get_memory.id
+                    AND animus.memory_row_visible(m.namespace, m.visibility, m.owner_role, m.share_groups, scope, animus.memory_viewer());
 END
 $$;
 
@@ -2168,7 +2263,7 @@ $$;
 -- Name: FUNCTION get_memory(id bigint); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.get_memory(id bigint) IS 'The memory with this id, as the table row; no row if there is none or it is outside the caller''s read scope (animus.memory_scope(''read'')). Runs as the owner (SECURITY DEFINER). Read-only (STABLE). Raises ZA001.';
+COMMENT ON FUNCTION animus.get_memory(id bigint) IS 'The memory with this id, as the table row; no row if there is none, it is outside the caller''s read scope (animus.memory_scope(''read'')) or private to another role (visibility private, or groups the caller is not a member of). Expired and superseded memories are returned (see expires_at, superseded_by) until deleted. Runs as the owner (SECURITY DEFINER). Read-only (STABLE). Raises ZA001.';
 
 --
 -- Name: get_work(uuid); Type: FUNCTION; Schema: animus; Owner: -
@@ -2611,6 +2706,132 @@ $$;
 COMMENT ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer) IS 'Vector and keyword search fused by Reciprocal Rank Fusion in one statement: each branch contributes its best candidates (default max(3k, 30), at most 1000); score = vector_weight/(rrf_k + vector_rank) + text_weight/(rrf_k + text_rank). A NULL/empty input or a zero weight switches its branch off. Rows carry the fused score and rank and each branch''s rank, distance and score; ties by best branch rank, then id. Only memories of the caller''s read scope (animus.memory_scope(''read'')); runs as the owner (SECURITY DEFINER). Read-only (STABLE): runs on a streaming replica. Raises ZA001 (no branch left), ZA002 (k, candidates, weights, rrf_k out of range), ZA200, ZA202, ZA204, ZA205, ZA206, ZA213 (a filter over its size limits).';
 
 --
+-- Name: memory_links; Type: TABLE; Schema: animus; Owner: -
+--
+
+CREATE TABLE animus.memory_links (
+    source_id bigint NOT NULL,
+    target_id bigint NOT NULL,
+    relation text NOT NULL,
+    weight double precision DEFAULT 1 NOT NULL,
+    metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT memory_links_check CHECK ((source_id <> target_id)),
+    CONSTRAINT memory_links_metadata_check CHECK ((jsonb_typeof(metadata) = 'object'::text)),
+    CONSTRAINT memory_links_relation_check CHECK ((relation ~ '^[a-z][a-z0-9_]{0,62}$'::text)),
+    CONSTRAINT memory_links_weight_check CHECK (((weight > (0)::double precision) AND (weight <= (1000)::double precision)))
+);
+
+--
+-- Name: TABLE memory_links; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON TABLE animus.memory_links IS 'Directed, typed, weighted links between memories; removed with either memory. Read through memory_neighbors.';
+
+--
+-- Name: COLUMN memory_links.source_id; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_links.source_id IS 'The memory the link starts from.';
+
+--
+-- Name: COLUMN memory_links.target_id; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_links.target_id IS 'The memory the link points to.';
+
+--
+-- Name: COLUMN memory_links.relation; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_links.relation IS 'The kind of link: a lower-case identifier such as related, cites, contradicts, part_of.';
+
+--
+-- Name: COLUMN memory_links.weight; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_links.weight IS 'Strength of the link, in (0, 1000]; memory_graph_expand multiplies scores by it.';
+
+--
+-- Name: COLUMN memory_links.metadata; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_links.metadata IS 'Free JSON object about the link (who made it, why).';
+
+--
+-- Name: COLUMN memory_links.created_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_links.created_at IS 'When the link was made (kept when link_memories is called again).';
+
+--
+-- Name: link_memories(bigint, bigint, text, double precision, jsonb); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.link_memories(source bigint DEFAULT NULL::bigint, target bigint DEFAULT NULL::bigint, relation text DEFAULT 'related'::text, weight double precision DEFAULT 1, metadata jsonb DEFAULT '{}'::jsonb) RETURNS SETOF animus.memory_links
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $_$
+DECLARE
+    wscope text[] := animus.memory_write_scope();
+    rscope text[] := animus.memory_scope('read');
+    viewer jsonb := animus.memory_viewer();
+BEGIN
+    IF link_memories.source IS NULL OR link_memories.target IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'source and target must not be NULL',
+            HINT = 'Pass the ids of the two memories to link.';
+    END IF;
+    IF link_memories.source = link_memories.target THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA220', MESSAGE = 'source and target must be different memories',
+            DETAIL = pg_catalog.format('source = target = %s', link_memories.source), HINT = 'Link two different memories.';
+    END IF;
+    IF link_memories.relation IS NULL OR link_memories.relation !~ '^[a-z][a-z0-9_]{0,62}$' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA220', MESSAGE = 'relation must be a lower-case identifier (a-z, 0-9, _; at most 63 characters)',
+            DETAIL = pg_catalog.format('relation = %L', pg_catalog.left(link_memories.relation, 80)),
+            HINT = 'Use e.g. ''related'', ''cites'', ''contradicts'', ''part_of''.';
+    END IF;
+    IF link_memories.weight IS NULL OR NOT (link_memories.weight > 0 AND link_memories.weight <= 1000) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA220', MESSAGE = 'weight must be a number in (0, 1000]',
+            DETAIL = pg_catalog.format('weight = %s', link_memories.weight), HINT = 'The usual weight is 1.';
+    END IF;
+    IF link_memories.metadata IS NULL OR pg_catalog.jsonb_typeof(link_memories.metadata) <> 'object' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA220', MESSAGE = 'metadata must be a JSON object',
+            DETAIL = pg_catalog.format('metadata = %s', pg_catalog.left(link_memories.metadata::text, 200)),
+            HINT = 'Pass an object such as {"by": "agent-1"}, or omit it.';
+    END IF;
+    -- the source in the write scope, both visible to the caller; anything else is "not found"
+    PERFORM 1 FROM animus.memories AS m
+     WHERE m.id = link_memories.source AND ('*' = ANY (wscope) OR m.namespace = ANY (wscope))
+       AND animus.memory_row_visible(m.namespace, m.visibility, m.owner_role, m.share_groups, rscope, viewer)
+       FOR KEY SHARE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA207', MESSAGE = pg_catalog.format('no memory has id %s (source)', link_memories.source),
+            HINT = 'Link from a memory of a namespace you may write.';
+    END IF;
+    PERFORM 1 FROM animus.memories AS m
+     WHERE m.id = link_memories.target
+       AND animus.memory_row_visible(m.namespace, m.visibility, m.owner_role, m.share_groups, rscope, viewer)
+       FOR KEY SHARE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA207', MESSAGE = pg_catalog.format('no memory has id %s (target)', link_memories.target),
+            HINT = 'Link to a memory you can read.';
+    END IF;
+    RETURN QUERY
+    INSERT INTO animus.memory_links AS l (source_id, target_id, relation, weight, metadata)
+    VALUES (link_memories.source, link_memories.target, link_memories.relation, link_memories.weight, link_memories.metadata)
+    ON CONFLICT ON CONSTRAINT memory_links_pkey DO UPDATE
+       SET weight = EXCLUDED.weight, metadata = EXCLUDED.metadata
+    RETURNING l.*;
+END
+$_$;
+
+--
+-- Name: FUNCTION link_memories(source bigint, target bigint, relation text, weight double precision, metadata jsonb); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.link_memories(source bigint, target bigint, relation text, weight double precision, metadata jsonb) IS 'Links memory source to memory target with a relation (lower-case identifier, default related), a weight in (0, 1000] and metadata, and returns the link; again for the same (source, target, relation) updates weight and metadata. The source must be in the caller''s write scope, both memories visible to the caller. Runs as the owner (SECURITY DEFINER). Raises ZA001, ZA207 (unknown or invisible memory), ZA220 (self link, relation, weight, metadata).';
+
+--
 -- Name: list_schedules(text); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -2634,6 +2855,127 @@ $$;
 --
 
 COMMENT ON FUNCTION animus.list_schedules(queue text) IS 'The schedules of queue `queue` (NULL: every queue) that the caller may use, by name, with next_run_at, counters and last_error. Raises nothing.';
+
+--
+-- Name: memory_apply_lifecycle(bigint, timestamp with time zone, interval, boolean, bigint[], text, text[], text[]); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_apply_lifecycle(memory_id bigint, expires_at timestamp with time zone, ttl interval, pinned boolean, supersedes bigint[], visibility text, groups text[], scope text[]) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    cur animus.memories%ROWTYPE;
+    expiry timestamptz;
+    group_oids oid[];
+    bad bigint;
+    bad_name text;
+    viewer jsonb := animus.memory_viewer();
+BEGIN
+    SELECT m.* INTO STRICT cur FROM animus.memories AS m WHERE m.id = memory_id FOR UPDATE;
+    IF expires_at IS NOT NULL AND ttl IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA216', MESSAGE = 'expires_at and ttl must not both be given',
+            DETAIL = format('expires_at = %s, ttl = %s', expires_at, ttl),
+            HINT = 'Pass one of them: ttl => ''30 days'' or expires_at => a time in the future.';
+    END IF;
+    IF ttl IS NOT NULL AND ttl <= interval '0' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA216', MESSAGE = 'ttl must be a positive interval',
+            DETAIL = format('ttl = %s', ttl), HINT = 'Pass e.g. ttl => ''30 days''.';
+    END IF;
+    expiry := coalesce(expires_at, now() + ttl);
+    IF expires_at IS NOT NULL AND expires_at <= now() THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA216', MESSAGE = 'expires_at must be in the future',
+            DETAIL = format('expires_at = %s, now = %s', expires_at, now()),
+            HINT = 'Pass a time after now, or delete the memory instead.';
+    END IF;
+    IF expiry IS NOT NULL AND coalesce(pinned, cur.pinned) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA216', MESSAGE = 'a pinned memory cannot expire (expires_at / ttl with pinned)',
+            DETAIL = format('memory %s, expires_at = %s', memory_id, expiry),
+            HINT = 'Unpin it (pinned => false) to give it an expiry.';
+    END IF;
+    IF visibility IS NOT NULL AND visibility NOT IN ('namespace', 'private', 'groups') THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA218', MESSAGE = 'visibility must be namespace, private or groups',
+            DETAIL = format('visibility = %L', left(visibility, 40)),
+            HINT = 'namespace: every reader of the namespace; private: you only; groups: you and members of groups.';
+    END IF;
+    IF (coalesce(visibility, cur.visibility) = 'groups') <> (groups IS NOT NULL OR (visibility IS NULL AND cardinality(cur.share_groups) > 0)) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA218', MESSAGE = 'groups go with visibility ''groups'', and only with it',
+            DETAIL = format('visibility = %L, groups = %s', coalesce(visibility, cur.visibility), groups),
+            HINT = 'Pass visibility => ''groups'' with groups => ARRAY[''role'', ...].';
+    END IF;
+    IF groups IS NOT NULL THEN
+        IF cardinality(groups) = 0 OR cardinality(groups) > 100 THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA218', MESSAGE = 'groups must name 1 to 100 roles',
+                DETAIL = format('groups has %s names', cardinality(groups)),
+                HINT = 'Share with a few group roles; make people members of them.';
+        END IF;
+        SELECT g INTO bad_name FROM unnest(groups) AS g
+         WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles AS r WHERE r.rolname = g) LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA219', MESSAGE = format('groups names %L, which is not a role', left(bad_name, 80)),
+                HINT = 'Name existing roles; their members see the memory.';
+        END IF;
+        group_oids := ARRAY(SELECT DISTINCT r.oid FROM pg_catalog.pg_roles AS r WHERE r.rolname = ANY (groups) ORDER BY 1);
+    END IF;
+    IF supersedes IS NOT NULL THEN
+        IF cardinality(supersedes) > 1000 THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA215', MESSAGE = 'supersedes must hold at most 1000 ids',
+                DETAIL = format('supersedes holds %s ids', cardinality(supersedes)), HINT = 'Supersede in several calls.';
+        END IF;
+        IF memory_id = ANY (supersedes) THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA217', MESSAGE = format('memory %s cannot supersede itself', memory_id),
+                DETAIL = 'The stored content equals that of a memory in supersedes (the same memory).',
+                HINT = 'Supersede older memories only.';
+        END IF;
+        -- unknown, invisible or not writable: reported as not found, like get_memory does
+        SELECT s INTO bad FROM unnest(supersedes) AS s
+         WHERE s IS NULL OR NOT EXISTS (
+               SELECT 1 FROM animus.memories AS m
+                WHERE m.id = s AND ('*' = ANY (scope) OR m.namespace = ANY (scope))
+                  AND animus.memory_row_visible(m.namespace, m.visibility, m.owner_role, m.share_groups, scope, viewer))
+         LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA207', MESSAGE = format('supersedes names memory %s, which does not exist', coalesce(bad::text, 'NULL')),
+                HINT = 'Pass ids of memories you may write; nothing was stored.';
+        END IF;
+        SELECT m.id INTO bad FROM animus.memories AS m
+         WHERE m.id = ANY (supersedes) AND m.namespace <> cur.namespace LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA217',
+                MESSAGE = format('memory %s is in another namespace than %L and cannot be superseded by it', bad, left(cur.namespace, 80)),
+                HINT = 'A memory supersedes memories of its own namespace only.';
+        END IF;
+        -- a cycle: this memory is (transitively) superseded by one of them
+        WITH RECURSIVE ahead (id) AS (
+            SELECT m.superseded_by FROM animus.memories AS m WHERE m.id = memory_id AND m.superseded_by IS NOT NULL
+            UNION
+            SELECT m.superseded_by FROM animus.memories AS m JOIN ahead AS a ON m.id = a.id WHERE m.superseded_by IS NOT NULL
+        )
+        SELECT a.id INTO bad FROM ahead AS a WHERE a.id = ANY (supersedes) LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA217',
+                MESSAGE = format('memory %s already supersedes memory %s (a supersession cycle)', bad, memory_id),
+                HINT = 'Supersede older memories only.';
+        END IF;
+        UPDATE animus.memories AS m SET superseded_by = memory_id, superseded_at = now()
+         WHERE m.id = ANY (supersedes) AND m.superseded_by IS DISTINCT FROM memory_id;
+    END IF;
+    UPDATE animus.memories AS m
+       SET expires_at   = CASE WHEN coalesce(memory_apply_lifecycle.pinned, false) THEN NULL ELSE coalesce(expiry, m.expires_at) END,
+           pinned       = coalesce(memory_apply_lifecycle.pinned, m.pinned),
+           owner_role   = coalesce(m.owner_role, (SELECT r.oid FROM pg_catalog.pg_roles AS r WHERE r.rolname = animus.memory_caller())),
+           visibility   = coalesce(memory_apply_lifecycle.visibility, m.visibility),
+           share_groups = CASE WHEN coalesce(memory_apply_lifecycle.visibility, m.visibility) = 'groups'
+                               THEN coalesce(group_oids, m.share_groups) ELSE '{}' END
+     WHERE m.id = memory_id;
+END
+$$;
+
+--
+-- Name: FUNCTION memory_apply_lifecycle(memory_id bigint, expires_at timestamp with time zone, ttl interval, pinned boolean, supersedes bigint[], visibility text, groups text[], scope text[]); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_apply_lifecycle(memory_id bigint, expires_at timestamp with time zone, ttl interval, pinned boolean, supersedes bigint[], visibility text, groups text[], scope text[]) IS 'Internal to store_memory and update_memory_lifecycle: checks and sets expiry, pinning, supersession and sharing of memory memory_id (the caller''s write scope is scope). Granted to nobody. Raises ZA207, ZA215, ZA216, ZA217, ZA218, ZA219.';
 
 --
 -- Name: memory_begin_bulk_load(); Type: FUNCTION; Schema: animus; Owner: -
@@ -3345,6 +3687,41 @@ $$;
 COMMENT ON FUNCTION animus.memory_bm25_unindex(ids bigint[], namespaces text[], vectors tsvector[]) IS 'Internal (triggers on animus.memories): deletes the BM25 postings of the given memories and appends negative statistic deltas. Raises nothing.';
 
 --
+-- Name: memory_boost(double precision, double precision, interval, double precision, double precision, double precision, interval, double precision); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_boost(score double precision DEFAULT NULL::double precision, retrievability double precision DEFAULT NULL::double precision, age interval DEFAULT NULL::interval, importance double precision DEFAULT NULL::double precision, retrievability_weight double precision DEFAULT 0, recency_weight double precision DEFAULT 0, recency_half_life interval DEFAULT '30 days'::interval, importance_weight double precision DEFAULT 0) RETURNS double precision
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    IF retrievability_weight IS NULL OR recency_weight IS NULL OR importance_weight IS NULL
+       OR retrievability_weight NOT BETWEEN 0 AND 1 OR recency_weight NOT BETWEEN 0 AND 1 OR importance_weight NOT BETWEEN 0 AND 1 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA224', MESSAGE = 'retrievability_weight, recency_weight and importance_weight must be in [0, 1]',
+            DETAIL = format('retrievability_weight = %s, recency_weight = %s, importance_weight = %s',
+                            retrievability_weight, recency_weight, importance_weight),
+            HINT = '0 switches a factor off (the default).';
+    END IF;
+    IF recency_half_life IS NULL OR recency_half_life <= interval '0' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA224', MESSAGE = 'recency_half_life must be a positive interval',
+            DETAIL = format('recency_half_life = %s', recency_half_life), HINT = 'Pass e.g. ''30 days''.';
+    END IF;
+    RETURN score
+        * (1 - retrievability_weight + retrievability_weight * coalesce(retrievability, 1))
+        * (1 - recency_weight + recency_weight
+               * CASE WHEN age IS NULL THEN 1
+                      ELSE power(0.5, greatest(extract(epoch FROM age), 0) / extract(epoch FROM recency_half_life)) END)
+        * (1 - importance_weight + importance_weight * least(greatest(coalesce(importance, 1), 0), 1));
+END
+$$;
+
+--
+-- Name: FUNCTION memory_boost(score double precision, retrievability double precision, age interval, importance double precision, retrievability_weight double precision, recency_weight double precision, recency_half_life interval, importance_weight double precision); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_boost(score double precision, retrievability double precision, age interval, importance double precision, retrievability_weight double precision, recency_weight double precision, recency_half_life interval, importance_weight double precision) IS 'A search score weighted by retrievability (FSRS, 1 when never reviewed), recency (0.5^(age / recency_half_life)) and importance (clamped to [0, 1], 1 when unset): score x (1 - wr + wr R) x (1 - wc + wc 0.5^(age/h)) x (1 - wi + wi I). With every weight 0 (the defaults) it returns score unchanged. Raises ZA224 (a weight outside [0, 1], half-life <= 0).';
+
+--
 -- Name: memory_caller(); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -3360,6 +3737,57 @@ $$;
 --
 
 COMMENT ON FUNCTION animus.memory_caller() IS 'The role whose namespace grants apply to this session: the SET ROLE target, else the login role (session_user). Independent of SECURITY DEFINER frames. Raises nothing.';
+
+--
+-- Name: memory_chain(bigint); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_chain(id bigint DEFAULT NULL::bigint) RETURNS TABLE(memory_id bigint, generation integer, superseded_by bigint, superseded_at timestamp with time zone, content text, created_at timestamp with time zone, expires_at timestamp with time zone)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    scope text[] := animus.memory_scope('read');
+    viewer jsonb := animus.memory_viewer();
+    head bigint;
+BEGIN
+    IF memory_chain.id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'id must not be NULL', HINT = 'Pass the id of any memory of the chain.';
+    END IF;
+    PERFORM 1 FROM animus.memories AS m
+     WHERE m.id = memory_chain.id
+       AND animus.memory_row_visible(m.namespace, m.visibility, m.owner_role, m.share_groups, scope, viewer);
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA207', MESSAGE = pg_catalog.format('no memory has id %s', memory_chain.id),
+            HINT = 'Check the id; the memory may have been deleted.';
+    END IF;
+    WITH RECURSIVE up (mid, n) AS (
+        SELECT memory_chain.id, 0
+        UNION ALL
+        SELECT m.superseded_by, u.n + 1 FROM up AS u JOIN animus.memories AS m ON m.id = u.mid
+         WHERE m.superseded_by IS NOT NULL AND u.n < 10000
+    ) CYCLE mid SET is_cycle USING path
+    SELECT u.mid INTO head FROM up AS u WHERE NOT u.is_cycle ORDER BY u.n DESC LIMIT 1;
+    RETURN QUERY
+    WITH RECURSIVE down (mid, g) AS (
+        SELECT head, 0
+        UNION ALL
+        SELECT m.id, d.g + 1 FROM down AS d JOIN animus.memories AS m ON m.superseded_by = d.mid
+         WHERE d.g < 10000
+    ) CYCLE mid SET is_cycle USING path
+    SELECT m.id, d.g, m.superseded_by, m.superseded_at, m.content, m.created_at, m.expires_at
+      FROM down AS d JOIN animus.memories AS m ON m.id = d.mid
+     WHERE NOT d.is_cycle
+       AND animus.memory_row_visible(m.namespace, m.visibility, m.owner_role, m.share_groups, scope, viewer)
+     ORDER BY d.g, m.created_at, m.id;
+END
+$$;
+
+--
+-- Name: FUNCTION memory_chain(id bigint); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_chain(id bigint) IS 'The supersession chain of memory id: the current memory at its head (generation 0), then the memories it superseded (generation 1), theirs (2), ...; only memories the caller sees (read scope and sharing). Superseded and expired memories stay listed until deleted. Runs as the owner (SECURITY DEFINER). Read-only (STABLE). Raises ZA001, ZA207 (no such memory).';
 
 --
 -- Name: memory_check_embedding(public.vector, text); Type: FUNCTION; Schema: animus; Owner: -
@@ -3444,6 +3872,32 @@ $$;
 COMMENT ON FUNCTION animus.memory_check_fields(content text, memory_type text, namespace text, metadata jsonb) IS 'Raises unless content, memory_type and namespace are non-empty and metadata is an object (or NULL). Raises ZA001, ZA203 (empty or whitespace-only content), ZA214 (content over 500,000 bytes), ZA003.';
 
 --
+-- Name: memory_check_graph_args(integer, text[]); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_check_graph_args(depth integer, relations text[]) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    IF depth IS NULL OR depth < 1 OR depth > 5 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA221', MESSAGE = 'depth must be between 1 and 5',
+            DETAIL = format('depth = %s', depth), HINT = 'depth 1: direct neighbours; 2: their neighbours too.';
+    END IF;
+    IF relations IS NOT NULL AND (cardinality(relations) = 0 OR cardinality(relations) > 100) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA221', MESSAGE = 'relations must list 1 to 100 relations, or be NULL for all',
+            DETAIL = format('relations has %s entries', cardinality(relations)), HINT = 'Omit it to follow every relation.';
+    END IF;
+END
+$$;
+
+--
+-- Name: FUNCTION memory_check_graph_args(depth integer, relations text[]); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_check_graph_args(depth integer, relations text[]) IS 'Internal: raises ZA221 unless depth is 1..5 and relations is NULL or lists 1..100 relations.';
+
+--
 -- Name: memory_check_limit(integer, text, integer); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -3486,18 +3940,56 @@ CREATE FUNCTION animus.memory_filter_list(text_filter jsonb) RETURNS text[]
 COMMENT ON FUNCTION animus.memory_filter_list(text_filter jsonb) IS 'Internal: the "in" list of a normalised text filter as text[] (NULL-safe: empty for other forms). Raises nothing.';
 
 --
+-- Name: memory_state_match(jsonb, jsonb); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_state_match(st jsonb, s jsonb) RETURNS boolean
+    LANGUAGE sql STABLE PARALLEL SAFE
+    RETURN ((s IS NULL) OR ((((s -> 'superseded_by'::text) IS NULL) OR ((st -> 'include_superseded'::text) = 'true'::jsonb)) AND (((s -> 'expires_at'::text) IS NULL) OR (((s ->> 'expires_at'::text))::timestamp with time zone > now())) AND (((s -> 'visibility'::text) IS NULL) OR ((st -> 'viewer'::text) IS NULL) OR ((s ->> 'owner'::text) = (st #>> '{viewer,role}'::text[])) OR (((s ->> 'visibility'::text) = 'groups'::text) AND ((s -> 'groups'::text) ?| ARRAY(SELECT jsonb_array_elements_text((st #> '{viewer,groups}'::text[])) AS jsonb_array_elements_text))))));
+
+--
+-- Name: FUNCTION memory_state_match(st jsonb, s jsonb); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_state_match(st jsonb, s jsonb) IS 'Internal to memory_filter_match: true when a memory with mirrored state s (metadata->''_animus'') is live (not expired, not superseded unless st.include_superseded) and visible to st.viewer (owner, member of a share group, or visibility namespace). Raises nothing.';
+
+--
 -- Name: memory_filter_match(jsonb, text, text, text, jsonb, timestamp with time zone); Type: FUNCTION; Schema: animus; Owner: -
 --
 
 CREATE FUNCTION animus.memory_filter_match(filters jsonb, namespace text, memory_type text, source text, metadata jsonb, created_at timestamp with time zone) RETURNS boolean
     LANGUAGE sql STABLE PARALLEL SAFE
-    RETURN ((((filters -> 'namespace'::text) IS NULL) OR CASE WHEN ((filters -> 'namespace'::text) ? 'in'::text) THEN (namespace = ANY (animus.memory_filter_list((filters -> 'namespace'::text)))) ELSE starts_with(namespace, ((filters -> 'namespace'::text) ->> 'prefix'::text)) END) AND (((filters -> 'memory_type'::text) IS NULL) OR CASE WHEN ((filters -> 'memory_type'::text) ? 'in'::text) THEN (memory_type = ANY (animus.memory_filter_list((filters -> 'memory_type'::text)))) ELSE starts_with(memory_type, ((filters -> 'memory_type'::text) ->> 'prefix'::text)) END) AND (((filters -> 'source'::text) IS NULL) OR CASE WHEN ((filters -> 'source'::text) ? 'in'::text) THEN (source = ANY (animus.memory_filter_list((filters -> 'source'::text)))) ELSE starts_with(source, ((filters -> 'source'::text) ->> 'prefix'::text)) END) AND (((filters -> 'metadata'::text) IS NULL) OR (metadata @> (filters -> 'metadata'::text))) AND (((filters #> '{created_at,gt}'::text[]) IS NULL) OR (created_at > ((filters #>> '{created_at,gt}'::text[]))::timestamp with time zone)) AND (((filters #> '{created_at,gte}'::text[]) IS NULL) OR (created_at >= ((filters #>> '{created_at,gte}'::text[]))::timestamp with time zone)) AND (((filters #> '{created_at,lt}'::text[]) IS NULL) OR (created_at < ((filters #>> '{created_at,lt}'::text[]))::timestamp with time zone)) AND (((filters #> '{created_at,lte}'::text[]) IS NULL) OR (created_at <= ((filters #>> '{created_at,lte}'::text[]))::timestamp with time zone)));
+    RETURN ((((filters -> 'namespace'::text) IS NULL) OR CASE WHEN ((filters -> 'namespace'::text) ? 'in'::text) THEN (namespace = ANY (animus.memory_filter_list((filters -> 'namespace'::text)))) ELSE starts_with(namespace, ((filters -> 'namespace'::text) ->> 'prefix'::text)) END) AND (((filters -> 'memory_type'::text) IS NULL) OR CASE WHEN ((filters -> 'memory_type'::text) ? 'in'::text) THEN (memory_type = ANY (animus.memory_filter_list((filters -> 'memory_type'::text)))) ELSE starts_with(memory_type, ((filters -> 'memory_type'::text) ->> 'prefix'::text)) END) AND (((filters -> 'source'::text) IS NULL) OR CASE WHEN ((filters -> 'source'::text) ? 'in'::text) THEN (source = ANY (animus.memory_filter_list((filters -> 'source'::text)))) ELSE starts_with(source, ((filters -> 'source'::text) ->> 'prefix'::text)) END) AND (((filters -> 'metadata'::text) IS NULL) OR (metadata @> (filters -> 'metadata'::text))) AND (((filters #> '{created_at,gt}'::text[]) IS NULL) OR (created_at > ((filters #>> '{created_at,gt}'::text[]))::timestamp with time zone)) AND (((filters #> '{created_at,gte}'::text[]) IS NULL) OR (created_at >= ((filters #>> '{created_at,gte}'::text[]))::timestamp with time zone)) AND (((filters #> '{created_at,lt}'::text[]) IS NULL) OR (created_at < ((filters #>> '{created_at,lt}'::text[]))::timestamp with time zone)) AND (((filters #> '{created_at,lte}'::text[]) IS NULL) OR (created_at <= ((filters #>> '{created_at,lte}'::text[]))::timestamp with time zone)) AND (((filters -> 'state'::text) IS NULL) OR (NOT (metadata ? '_animus'::text)) OR animus.memory_state_match((filters -> 'state'::text), (metadata -> '_animus'::text))));
 
 --
 -- Name: FUNCTION memory_filter_match(filters jsonb, namespace text, memory_type text, source text, metadata jsonb, created_at timestamp with time zone); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.memory_filter_match(filters jsonb, namespace text, memory_type text, source text, metadata jsonb, created_at timestamp with time zone) IS 'True when a memory (its namespace, memory_type, source, metadata, created_at) passes a filter normalised by animus.memory_validate_filters. Inlinable SQL: call it in WHERE with a constant or parameter filter. Raises nothing.';
+COMMENT ON FUNCTION animus.memory_filter_match(filters jsonb, namespace text, memory_type text, source text, metadata jsonb, created_at timestamp with time zone) IS 'True when a memory (its namespace, memory_type, source, metadata, created_at) passes a filter normalised by animus.memory_validate_filters; with the filter''s "state" entry, also that it is live (not expired, not superseded unless include_superseded) and visible to the viewer (metadata->''_animus'', change memory_lifecycle). Inlinable SQL: call it in WHERE with a constant or parameter filter. Raises nothing.';
+
+--
+-- Name: memory_filter_state(jsonb, boolean); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_filter_state(normalised jsonb, include_superseded boolean) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    IF NOT animus.memory_state_active() THEN
+        RETURN normalised;
+    END IF;
+    RETURN normalised || pg_catalog.jsonb_build_object('state', pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+        'include_superseded', include_superseded,
+        'viewer', animus.memory_viewer())));
+END
+$$;
+
+--
+-- Name: FUNCTION memory_filter_state(normalised jsonb, include_superseded boolean); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_filter_state(normalised jsonb, include_superseded boolean) IS 'Internal to memory_validate_filters: adds {"state": {"include_superseded": ..., "viewer": animus.memory_viewer()}} to a normalised filter when some memory carries lifecycle or sharing state (animus.memory_state_active()). Raises nothing.';
 
 --
 -- Name: memory_finish_bulk_load(text, integer); Type: FUNCTION; Schema: animus; Owner: -
@@ -3603,6 +4095,137 @@ $$;
 COMMENT ON FUNCTION animus.memory_finish_reembedding() IS 'Ends a change of embedding model once every memory has a new embedding: embedding NOT NULL again, HNSW index rebuilt (raise maintenance_work_mem first for large tables); returns the number of memories. Raises ZA209 (no re-embedding in progress), ZA210 (memories still lack an embedding).';
 
 --
+-- Name: memory_fsrs_step(double precision[], integer, double precision, double precision, double precision); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_fsrs_step(w double precision[], grade integer, stability double precision, difficulty double precision, elapsed_days double precision, OUT new_stability double precision, OUT new_difficulty double precision, OUT retrievability double precision) RETURNS record
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    IF stability IS NULL THEN   -- first review (w is 1-based here: w[1] is w0)
+        new_stability := greatest(w[grade], 0.1);
+        new_difficulty := least(greatest(w[5] - w[6] * (grade - 3), 1), 10);
+        retrievability := NULL;
+        RETURN;
+    END IF;
+    retrievability := animus.memory_retrievability(stability, elapsed_days);
+    new_difficulty := least(greatest(w[8] * w[5] + (1 - w[8]) * (difficulty - w[7] * (grade - 3)), 1), 10);
+    IF grade = 1 THEN
+        new_stability := w[12] * power(difficulty, -w[13]) * (power(stability + 1, w[14]) - 1) * exp(w[15] * (1 - retrievability));
+    ELSE
+        new_stability := stability * (1 + exp(w[9]) * (11 - difficulty) * power(stability, -w[10])
+                                          * (exp(w[11] * (1 - retrievability)) - 1)
+                                          * CASE WHEN grade = 2 THEN w[16] ELSE 1 END
+                                          * CASE WHEN grade = 4 THEN w[17] ELSE 1 END);
+    END IF;
+    new_stability := greatest(new_stability, 0.01);
+END
+$$;
+
+--
+-- Name: FUNCTION memory_fsrs_step(w double precision[], grade integer, stability double precision, difficulty double precision, elapsed_days double precision, OUT new_stability double precision, OUT new_difficulty double precision, OUT retrievability double precision); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_fsrs_step(w double precision[], grade integer, stability double precision, difficulty double precision, elapsed_days double precision, OUT new_stability double precision, OUT new_difficulty double precision, OUT retrievability double precision) IS 'One FSRS-4.5 review: from (stability, difficulty) (NULL stability: first review) and a grade 1..4 after elapsed_days, the new stability and difficulty and the retrievability at review time (NULL on the first). w holds w0..w16 (w[1] is w0). Raises nothing.';
+
+--
+-- Name: memory_graph_expand(bigint[], double precision[], integer, text[], double precision); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_graph_expand(hit_ids bigint[] DEFAULT NULL::bigint[], hit_scores double precision[] DEFAULT NULL::double precision[], depth integer DEFAULT 1, relations text[] DEFAULT NULL::text[], decay double precision DEFAULT 0.5) RETURNS TABLE(memory_id bigint, score double precision, hops integer, via bigint, relation text)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    IF hit_ids IS NULL OR hit_scores IS NULL OR cardinality(hit_ids) <> cardinality(hit_scores) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'hit_ids and hit_scores must be arrays of the same length',
+            HINT = 'Pass the ids and scores of the top hits of a search.';
+    END IF;
+    IF cardinality(hit_ids) > 1000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA221', MESSAGE = 'hit_ids must hold at most 1000 ids',
+            DETAIL = format('hit_ids holds %s', cardinality(hit_ids)), HINT = 'Expand the top hits only.';
+    END IF;
+    IF decay IS NULL OR NOT (decay > 0 AND decay <= 1) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'decay must be in (0, 1]',
+            DETAIL = format('decay = %s', decay), HINT = 'The default 0.5 halves a score per link.';
+    END IF;
+    PERFORM animus.memory_check_graph_args(memory_graph_expand.depth, memory_graph_expand.relations);
+    RETURN QUERY
+    SELECT w.memory_id, w.score, w.hops, w.via, w.relation
+      FROM animus.memory_graph_walk(hit_ids, hit_scores, memory_graph_expand.depth, memory_graph_expand.relations, decay) AS w
+     ORDER BY w.score DESC, w.memory_id;
+END
+$$;
+
+--
+-- Name: FUNCTION memory_graph_expand(hit_ids bigint[], hit_scores double precision[], depth integer, relations text[], decay double precision); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_graph_expand(hit_ids bigint[], hit_scores double precision[], depth integer, relations text[], decay double precision) IS 'The graph step for a search: the live, visible memories linked to the hits (not hits themselves) up to depth links away, score = hit score x link weight x decay per link (best path at the shallowest depth), best first. Hits the caller cannot see contribute nothing. Runs as the owner (SECURITY DEFINER). Read-only (STABLE). Raises ZA001, ZA002 (decay), ZA221.';
+
+--
+-- Name: memory_graph_walk(bigint[], double precision[], integer, text[], double precision); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_graph_walk(seeds bigint[], seed_scores double precision[], depth integer, relations text[], decay double precision) RETURNS TABLE(memory_id bigint, hops integer, score double precision, via bigint, relation text)
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    rscope text[] := animus.memory_scope('read');
+    viewer jsonb := animus.memory_viewer();
+    st jsonb := jsonb_strip_nulls(jsonb_build_object('include_superseded', false, 'viewer', viewer));
+    frontier bigint[] := seeds;
+    frontier_scores double precision[] := seed_scores;
+    seen bigint[] := seeds;
+    n_via bigint[];
+    n_rel text[];
+    r_ids bigint[] := '{}';
+    r_depth integer[] := '{}';
+    r_scores double precision[] := '{}';
+    r_via bigint[] := '{}';
+    r_rel text[] := '{}';
+    d integer := 0;
+BEGIN
+    WHILE d < depth AND cardinality(frontier) > 0 LOOP
+        d := d + 1;
+        SELECT coalesce(array_agg(x.other ORDER BY x.other), '{}'), coalesce(array_agg(x.s ORDER BY x.other), '{}'),
+               coalesce(array_agg(x.via ORDER BY x.other), '{}'), coalesce(array_agg(x.relation ORDER BY x.other), '{}')
+          INTO frontier, frontier_scores, n_via, n_rel
+          FROM (SELECT DISTINCT ON (e.other) e.other, e.s, e.via, e.relation
+                  FROM (SELECT l.target_id AS other, f.score * l.weight * decay AS s, l.source_id AS via, l.relation
+                          FROM unnest(frontier, frontier_scores) AS f(id, score)
+                          JOIN animus.memory_links AS l ON l.source_id = f.id
+                         WHERE relations IS NULL OR l.relation = ANY (relations)
+                        UNION ALL
+                        SELECT l.source_id, f.score * l.weight * decay, l.target_id, l.relation
+                          FROM unnest(frontier, frontier_scores) AS f(id, score)
+                          JOIN animus.memory_links AS l ON l.target_id = f.id
+                         WHERE relations IS NULL OR l.relation = ANY (relations)) AS e
+                  JOIN animus.memories AS m ON m.id = e.other
+                 WHERE NOT e.other = ANY (seen)
+                   AND animus.memory_row_visible(m.namespace, m.visibility, m.owner_role, m.share_groups, rscope, viewer)
+                   AND animus.memory_state_match(st, m.metadata -> '_animus')
+                 ORDER BY e.other, e.s DESC, e.via, e.relation) AS x;
+        seen := seen || frontier;
+        r_ids := r_ids || frontier;
+        r_depth := r_depth || array_fill(d, ARRAY[cardinality(frontier)]);
+        r_scores := r_scores || frontier_scores;
+        r_via := r_via || n_via;
+        r_rel := r_rel || n_rel;
+    END LOOP;
+    RETURN QUERY SELECT * FROM unnest(r_ids, r_depth, r_scores, r_via, r_rel);
+END
+$$;
+
+--
+-- Name: FUNCTION memory_graph_walk(seeds bigint[], seed_scores double precision[], depth integer, relations text[], decay double precision); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_graph_walk(seeds bigint[], seed_scores double precision[], depth integer, relations text[], decay double precision) IS 'Internal to memory_neighbors and memory_graph_expand: breadth-first over links (both directions) from seeds, each memory once at its shallowest depth; score = seed score x product of link weights x decay per step (best path at that depth). Only memories the caller sees that are live (not expired, not superseded). Raises nothing.';
+
+--
 -- Name: memory_is_blank(text); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -3616,6 +4239,44 @@ CREATE FUNCTION animus.memory_is_blank(content text) RETURNS boolean
 --
 
 COMMENT ON FUNCTION animus.memory_is_blank(content text) IS 'True when content is empty or only whitespace (ASCII and Unicode spaces, tabs, line breaks, no-break spaces). Raises nothing.';
+
+--
+-- Name: memory_neighbors(bigint, integer, text[]); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_neighbors(id bigint DEFAULT NULL::bigint, depth integer DEFAULT 1, relations text[] DEFAULT NULL::text[]) RETURNS TABLE(memory_id bigint, hops integer, via bigint, relation text, weight double precision, namespace text, content text, memory_type text, metadata jsonb)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    rscope text[] := animus.memory_scope('read');
+    viewer jsonb := animus.memory_viewer();
+BEGIN
+    IF memory_neighbors.id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'id must not be NULL', HINT = 'Pass the id of the memory to start from.';
+    END IF;
+    PERFORM animus.memory_check_graph_args(memory_neighbors.depth, memory_neighbors.relations);
+    PERFORM 1 FROM animus.memories AS m
+     WHERE m.id = memory_neighbors.id
+       AND animus.memory_row_visible(m.namespace, m.visibility, m.owner_role, m.share_groups, rscope, viewer);
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA207', MESSAGE = pg_catalog.format('no memory has id %s', memory_neighbors.id),
+            HINT = 'Check the id; the memory may have been deleted.';
+    END IF;
+    RETURN QUERY
+    SELECT w.memory_id, w.hops, w.via, w.relation, w.score, m.namespace, m.content, m.memory_type, m.metadata
+      FROM animus.memory_graph_walk(ARRAY[memory_neighbors.id], ARRAY[1::double precision], memory_neighbors.depth,
+                                    memory_neighbors.relations, 1) AS w
+      JOIN animus.memories AS m ON m.id = w.memory_id
+     ORDER BY w.hops, w.score DESC, w.memory_id;
+END
+$$;
+
+--
+-- Name: FUNCTION memory_neighbors(id bigint, depth integer, relations text[]); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_neighbors(id bigint, depth integer, relations text[]) IS 'The memories linked to memory id (links in either direction) up to depth links away (1..5), each once at its shallowest depth: hops (links away), via (the memory it was reached from), relation, weight (product of the link weights on the best path), and the memory. Cycle-safe. Only live memories the caller sees (not expired, not superseded, not private to another role); relations NULL follows every relation. Runs as the owner (SECURITY DEFINER). Read-only (STABLE). Raises ZA001, ZA207 (unknown or invisible id), ZA221 (depth, relations).';
 
 --
 -- Name: memory_normalize_text_filter(text, jsonb); Type: FUNCTION; Schema: animus; Owner: -
@@ -3765,6 +4426,34 @@ $$;
 COMMENT ON FUNCTION animus.memory_read_filters(filters jsonb) IS 'Internal to the SECURITY DEFINER searches: filters checked and normalised by memory_validate_filters, their namespace condition intersected with animus.memory_scope(''read'') (the session''s role). Granted to nobody. Raises ZA204, ZA205, ZA206, ZA213 (memory_validate_filters).';
 
 --
+-- Name: memory_retrievability(double precision, double precision); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_retrievability(stability double precision, elapsed_days double precision) RETURNS double precision
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN CASE WHEN ((stability IS NULL) OR (elapsed_days IS NULL)) THEN NULL::double precision ELSE power(((1)::double precision + ((((19.0 / 81.0))::double precision * GREATEST(elapsed_days, (0)::double precision)) / stability)), ('-0.5'::numeric)::double precision) END;
+
+--
+-- Name: FUNCTION memory_retrievability(stability double precision, elapsed_days double precision); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_retrievability(stability double precision, elapsed_days double precision) IS 'FSRS-4.5 forgetting curve: probability of recall elapsed_days after a review of a memory with stability days, (1 + 19/81 * t / S)^-0.5 (0.9 at t = S). NULL for NULL input. Raises nothing.';
+
+--
+-- Name: memory_row_visible(text, text, oid, oid[], text[], jsonb); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_row_visible(namespace text, visibility text, owner_role oid, share_groups oid[], scope text[], viewer jsonb) RETURNS boolean
+    LANGUAGE sql STABLE PARALLEL SAFE
+    RETURN ((('*'::text = ANY (scope)) OR (namespace = ANY (scope))) AND ((visibility = 'namespace'::text) OR (viewer IS NULL) OR ((owner_role)::text = (viewer ->> 'role'::text)) OR ((visibility = 'groups'::text) AND ((share_groups)::text[] && ARRAY(SELECT jsonb_array_elements_text((viewer -> 'groups'::text)) AS jsonb_array_elements_text)))));
+
+--
+-- Name: FUNCTION memory_row_visible(namespace text, visibility text, owner_role oid, share_groups oid[], scope text[], viewer jsonb); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_row_visible(namespace text, visibility text, owner_role oid, share_groups oid[], scope text[], viewer jsonb) IS 'Internal: true when a memory (namespace, visibility, owner_role, share_groups) is visible to a caller with read scope scope and viewer animus.memory_viewer(). Lifecycle state (expiry, supersession) is not considered. Raises nothing.';
+
+--
 -- Name: memory_scope(text); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -3808,6 +4497,60 @@ $$;
 --
 
 COMMENT ON FUNCTION animus.memory_scope(access text) IS 'The namespaces of animus.memories the caller may read (access => ''read'') or write (''write''): the namespaces granted in animus.memory_namespace_grants to the caller or a role it is a member of (by role OID: grants of a dropped role count for nobody), intersected with the session setting animus.namespaces (comma-separated) when that is set; ''{*}'' means every namespace (superusers, BYPASSRLS roles, grants of ''*''). The searches and the row-level security policies of animus.memories call it. Raises ZA004 (access).';
+
+--
+-- Name: memory_state_active(); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_state_active() RETURNS boolean
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+    SELECT EXISTS (SELECT 1 FROM animus.memories AS m WHERE m.metadata ? '_animus');
+$$;
+
+--
+-- Name: FUNCTION memory_state_active(); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_state_active() IS 'True when at least one memory expires, is superseded or is not visible to its whole namespace (one probe of a partial index). Runs as the owner (SECURITY DEFINER); reveals one bit about the whole table. Raises nothing.';
+
+--
+-- Name: memory_state_mirror(); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_state_mirror() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    state jsonb := animus.memory_state_of(NEW.expires_at, NEW.superseded_by, NEW.owner_role, NEW.visibility, NEW.share_groups);
+BEGIN
+    NEW.metadata := CASE WHEN state IS NULL THEN NEW.metadata - '_animus'
+                         ELSE NEW.metadata || pg_catalog.jsonb_build_object('_animus', state) END;
+    RETURN NEW;
+END
+$$;
+
+--
+-- Name: FUNCTION memory_state_mirror(); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_state_mirror() IS 'Trigger of animus.memories: writes the row''s lifecycle and sharing state into metadata->''_animus'' (removes the key for the defaults), overwriting anything a caller stored there. Raises nothing.';
+
+--
+-- Name: memory_state_of(timestamp with time zone, bigint, oid, text, oid[]); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_state_of(expires_at timestamp with time zone, superseded_by bigint, owner_role oid, visibility text, share_groups oid[]) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN NULLIF(jsonb_strip_nulls(jsonb_build_object('expires_at', expires_at, 'superseded_by', superseded_by, 'visibility', CASE WHEN (visibility <> 'namespace'::text) THEN visibility ELSE NULL::text END, 'owner', CASE WHEN (visibility <> 'namespace'::text) THEN (owner_role)::text ELSE NULL::text END, 'groups', CASE WHEN (visibility = 'groups'::text) THEN to_jsonb((share_groups)::text[]) ELSE NULL::jsonb END)), '{}'::jsonb);
+
+--
+-- Name: FUNCTION memory_state_of(expires_at timestamp with time zone, superseded_by bigint, owner_role oid, visibility text, share_groups oid[]); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_state_of(expires_at timestamp with time zone, superseded_by bigint, owner_role oid, visibility text, share_groups oid[]) IS 'Internal: the lifecycle and sharing state of a memory as mirrored into metadata->''_animus'' (NULL for the defaults). Raises nothing.';
 
 --
 -- Name: memory_store_batch(jsonb, text); Type: FUNCTION; Schema: animus; Owner: -
@@ -4024,9 +4767,11 @@ DECLARE
     operand jsonb;
     bounds jsonb;
     bound timestamptz;
+    include_superseded boolean := false;
+    viewer jsonb;
 BEGIN
     IF filters IS NULL OR filters = 'null'::jsonb THEN
-        RETURN normalised;
+        RETURN animus.memory_filter_state(normalised, false);
     END IF;
     IF pg_catalog.jsonb_typeof(filters) <> 'object' THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA204',
@@ -4081,14 +4826,22 @@ BEGIN
                 bounds := bounds || pg_catalog.jsonb_build_object(op, bound);
             END LOOP;
             normalised := normalised || pg_catalog.jsonb_build_object(key, bounds);
+        WHEN 'include_superseded' THEN
+            IF pg_catalog.jsonb_typeof(value) <> 'boolean' THEN
+                RAISE EXCEPTION USING ERRCODE = 'ZA204',
+                    MESSAGE = 'filters.include_superseded must be true or false',
+                    DETAIL = pg_catalog.format('filters.include_superseded = %s', pg_catalog.left(value::text, 200)),
+                    HINT = 'Example: {"include_superseded": true} also returns memories that newer ones superseded.';
+            END IF;
+            include_superseded := value = 'true'::jsonb;
         ELSE
             RAISE EXCEPTION USING ERRCODE = 'ZA205',
                 MESSAGE = pg_catalog.format('filters has the unknown key "%s"', key),
                 DETAIL = pg_catalog.format('keys given: %s', (SELECT pg_catalog.string_agg(k, ', ') FROM pg_catalog.jsonb_object_keys(filters) AS k)),
-                HINT = 'Filter keys are namespace, memory_type, source, metadata and created_at.';
+                HINT = 'Filter keys are namespace, memory_type, source, metadata, created_at and include_superseded.';
         END CASE;
     END LOOP;
-    RETURN normalised;
+    RETURN animus.memory_filter_state(normalised, include_superseded);
 END
 $$;
 
@@ -4096,7 +4849,7 @@ $$;
 -- Name: FUNCTION memory_validate_filters(filters jsonb); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.memory_validate_filters(filters jsonb) IS 'Checks a search filter and returns it normalised for animus.memory_filter_match (NULL or {} = no filter). Raises ZA204 (wrong shape), ZA205 (unknown key), ZA206 (unknown operator), ZA213 (more than 100 strings in a list, or over 16384 bytes).';
+COMMENT ON FUNCTION animus.memory_validate_filters(filters jsonb) IS 'Checks a search filter and returns it normalised for animus.memory_filter_match (NULL or {} = no filter). When some memory carries lifecycle or sharing state (animus.memory_state_active()), the result has a "state" entry ({"include_superseded": bool, "viewer": animus.memory_viewer()}) by which the predicate drops expired memories, superseded ones (unless filters.include_superseded is true) and memories private to others. Raises ZA204 (wrong shape), ZA205 (unknown key), ZA206 (unknown operator), ZA213 (more than 100 strings in a list, or over 16384 bytes).';
 
 --
 -- Name: memory_vector_candidates(public.vector, jsonb, integer); Type: FUNCTION; Schema: animus; Owner: -
@@ -4180,6 +4933,35 @@ $_$;
 --
 
 COMMENT ON FUNCTION animus.memory_vector_candidates(query_embedding public.vector, filters jsonb, lim integer) IS 'Internal vector branch of search_memory_vector and hybrid_search: up to lim (id, cosine distance), nearest first, ties by id; lim rows whenever lim rows match. filters must be normalised by memory_validate_filters. HNSW with iterative scan; exact search for tables under 5,000 rows and filters under 2,000 rows. Read-only (STABLE). Raises nothing.';
+
+--
+-- Name: memory_viewer(); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_viewer() RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    caller name := animus.memory_caller();
+    me oid;
+BEGIN
+    IF '*' = ANY (animus.memory_scope('read')) THEN
+        RETURN NULL;
+    END IF;
+    SELECT r.oid INTO me FROM pg_catalog.pg_roles AS r WHERE r.rolname = caller;
+    RETURN pg_catalog.jsonb_build_object(
+        'role', me::text,
+        'groups', pg_catalog.to_jsonb(ARRAY(SELECT r.oid::text FROM pg_catalog.pg_roles AS r
+                                             WHERE pg_catalog.pg_has_role(caller, r.oid, 'MEMBER') ORDER BY 1)));
+END
+$$;
+
+--
+-- Name: FUNCTION memory_viewer(); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_viewer() IS 'Internal: the caller as the sharing rules see it: NULL when its read scope is every namespace (it sees every memory), else {"role": own OID, "groups": [OIDs of the roles it is a member of, itself included]}. Raises nothing.';
 
 --
 -- Name: memory_write_scope(); Type: FUNCTION; Schema: animus; Owner: -
@@ -4266,6 +5048,45 @@ $$;
 --
 
 COMMENT ON FUNCTION animus.purge_events(older_than interval, queue text) IS 'Retention of events: deletes the events of queue `queue` (NULL: every queue) emitted more than older_than ago (a wait starting later no longer receives them), and the rows of keys never emitted that nothing waits for. Returns how many rows it deleted. animus_admin only. Raises ZA002 (older_than NULL or negative), ZA101 (unknown queue).';
+
+--
+-- Name: purge_expired_memories(text, interval, integer); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.purge_expired_memories(namespace text DEFAULT NULL::text, grace interval DEFAULT '00:00:00'::interval, max_rows integer DEFAULT 10000) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    scope text[] := animus.memory_write_scope();
+    n bigint;
+BEGIN
+    IF grace IS NULL OR grace < interval '0' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'grace must be an interval >= 0',
+            DETAIL = pg_catalog.format('grace = %s', grace), HINT = 'Pass e.g. grace => ''7 days'' to keep expired memories a week.';
+    END IF;
+    IF max_rows IS NULL OR max_rows < 1 OR max_rows > 100000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'max_rows must be between 1 and 100000',
+            DETAIL = pg_catalog.format('max_rows = %s', max_rows), HINT = 'Call again until it returns 0.';
+    END IF;
+    DELETE FROM animus.memories AS m
+     WHERE m.id IN (SELECT x.id FROM animus.memories AS x
+                     WHERE x.expires_at <= pg_catalog.now() - grace AND NOT x.pinned
+                       AND (purge_expired_memories.namespace IS NULL OR x.namespace = purge_expired_memories.namespace)
+                       AND ('*' = ANY (scope) OR x.namespace = ANY (scope))
+                     ORDER BY x.expires_at
+                     LIMIT max_rows
+                       FOR UPDATE SKIP LOCKED);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+
+--
+-- Name: FUNCTION purge_expired_memories(namespace text, grace interval, max_rows integer); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.purge_expired_memories(namespace text, grace interval, max_rows integer) IS 'Retention: deletes up to max_rows memories that expired at least grace ago (never pinned ones), in the caller''s write scope (and namespace, when given); returns how many. Their links go with them. Skips rows locked by others; call until it returns 0. Runs as the owner (SECURITY DEFINER). Raises ZA002 (grace < 0, max_rows outside 1..100000).';
 
 --
 -- Name: purge_work(interval, text); Type: FUNCTION; Schema: animus; Owner: -
@@ -4636,6 +5457,70 @@ $$;
 --
 
 COMMENT ON FUNCTION animus.resume_schedule(name text) IS 'Resumes a paused schedule and returns its next run: the first period after now (periods that passed while paused are not submitted). On a running schedule it changes nothing and returns next_run_at. Raises ZA001 (name NULL/empty), ZA136 (no such schedule).';
+
+--
+-- Name: review_memory(bigint, integer, timestamp with time zone); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.review_memory(id bigint DEFAULT NULL::bigint, grade integer DEFAULT NULL::integer, reviewed_at timestamp with time zone DEFAULT now()) RETURNS TABLE(memory_id bigint, stability double precision, difficulty double precision, retrievability double precision, reps integer, lapses integer, last_review timestamp with time zone, due_at timestamp with time zone)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    wscope text[] := animus.memory_write_scope();
+    rscope text[] := animus.memory_scope('read');
+    viewer jsonb := animus.memory_viewer();
+    cur animus.memory_reviews%ROWTYPE;
+    cfg animus.memory_review_settings%ROWTYPE;
+    step record;
+    t double precision;
+BEGIN
+    IF review_memory.id IS NULL OR review_memory.reviewed_at IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'id and reviewed_at must not be NULL',
+            HINT = 'Pass the id of the memory and a grade; reviewed_at defaults to now().';
+    END IF;
+    IF review_memory.grade IS NULL OR review_memory.grade NOT BETWEEN 1 AND 4 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA222', MESSAGE = 'grade must be 1, 2, 3 or 4',
+            DETAIL = pg_catalog.format('grade = %s', review_memory.grade),
+            HINT = 'FSRS grades: 1 again (forgotten), 2 hard, 3 good, 4 easy.';
+    END IF;
+    PERFORM 1 FROM animus.memories AS m
+     WHERE m.id = review_memory.id AND ('*' = ANY (wscope) OR m.namespace = ANY (wscope))
+       AND animus.memory_row_visible(m.namespace, m.visibility, m.owner_role, m.share_groups, rscope, viewer)
+       FOR KEY SHARE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA207', MESSAGE = pg_catalog.format('no memory has id %s', review_memory.id),
+            HINT = 'Review a memory of a namespace you may write.';
+    END IF;
+    SELECT s.* INTO cfg FROM animus.memory_review_settings AS s;
+    SELECT r.* INTO cur FROM animus.memory_reviews AS r WHERE r.memory_id = review_memory.id FOR UPDATE;
+    IF FOUND AND review_memory.reviewed_at < cur.last_review THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA223', MESSAGE = 'reviewed_at must not be before the last review',
+            DETAIL = pg_catalog.format('reviewed_at = %s, last review = %s', review_memory.reviewed_at, cur.last_review),
+            HINT = 'Record reviews in time order; omit reviewed_at for now().';
+    END IF;
+    t := CASE WHEN cur.memory_id IS NULL THEN NULL
+              ELSE extract(epoch FROM review_memory.reviewed_at - cur.last_review)::double precision / 86400 END;
+    step := animus.memory_fsrs_step(cfg.weights, review_memory.grade, cur.stability, cur.difficulty, t);
+    RETURN QUERY
+    INSERT INTO animus.memory_reviews AS r (memory_id, stability, difficulty, reps, lapses, last_grade, last_review, due_at)
+    VALUES (review_memory.id, step.new_stability, step.new_difficulty, 1, CASE WHEN review_memory.grade = 1 THEN 1 ELSE 0 END,
+            review_memory.grade, review_memory.reviewed_at,
+            review_memory.reviewed_at + pg_catalog.make_interval(secs => step.new_stability / (19.0 / 81.0)
+                                        * (pg_catalog.power(cfg.desired_retention, 1 / -0.5) - 1) * 86400))
+    ON CONFLICT ON CONSTRAINT memory_reviews_pkey DO UPDATE
+       SET stability = EXCLUDED.stability, difficulty = EXCLUDED.difficulty, reps = r.reps + 1,
+           lapses = r.lapses + EXCLUDED.lapses, last_grade = EXCLUDED.last_grade,
+           last_review = EXCLUDED.last_review, due_at = EXCLUDED.due_at
+    RETURNING r.memory_id, r.stability, r.difficulty, step.retrievability, r.reps, r.lapses, r.last_review, r.due_at;
+END
+$$;
+
+--
+-- Name: FUNCTION review_memory(id bigint, grade integer, reviewed_at timestamp with time zone); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.review_memory(id bigint, grade integer, reviewed_at timestamp with time zone) IS 'Records a review of memory id with an FSRS grade (1 again, 2 hard, 3 good, 4 easy) at reviewed_at and returns its new retention state: stability, difficulty, the retrievability it had at the review (NULL on the first), reps, lapses, last_review and due_at (when retrievability falls to animus.memory_review_settings.desired_retention). FSRS-4.5 with the weights of animus.memory_review_settings (docs/memory-lifecycle.md). Only memories of the caller''s write scope that it sees; runs as the owner (SECURITY DEFINER). Raises ZA001, ZA207 (unknown or invisible memory), ZA222 (grade outside 1..4), ZA223 (before the last review).';
 
 --
 -- Name: revoke_memory_namespace(text, text); Type: FUNCTION; Schema: animus; Owner: -
@@ -5211,15 +6096,19 @@ $$;
 COMMENT ON FUNCTION animus.store_memories(memories jsonb, namespace text) IS 'Batch form of store_memory for bulk loads: memories is a JSON array of {content, embedding, memory_type, source?, metadata?, namespace?}, embedding a JSON array of numbers or (faster) a string "[0.1,...]"; namespace is the default for elements without one. Returns (ordinal, id, created) per element; repeats of one (namespace, content) collapse to the last. Nothing is written if one element is bad. Only into namespaces of the caller''s write scope; runs as the owner (SECURITY DEFINER). Raises ZA001, ZA200 (dimension), ZA201 (NaN/infinite/non-number component), ZA202 (zero vector), ZA203 (empty content), ZA208 (malformed element), 42501 (a namespace outside the write scope).';
 
 --
--- Name: store_memory(text, public.vector, text, text, jsonb, text); Type: FUNCTION; Schema: animus; Owner: -
+-- Name: store_memory(text, public.vector, text, text, jsonb, text, timestamp with time zone, interval, boolean, bigint[], text, text[]); Type: FUNCTION; Schema: animus; Owner: -
 --
 
-CREATE FUNCTION animus.store_memory(content text DEFAULT NULL::text, embedding public.vector DEFAULT NULL::public.vector, memory_type text DEFAULT NULL::text, source text DEFAULT NULL::text, metadata jsonb DEFAULT '{}'::jsonb, namespace text DEFAULT 'default'::text) RETURNS TABLE(id bigint, created boolean)
+CREATE FUNCTION animus.store_memory(content text DEFAULT NULL::text, embedding public.vector DEFAULT NULL::public.vector, memory_type text DEFAULT NULL::text, source text DEFAULT NULL::text, metadata jsonb DEFAULT '{}'::jsonb, namespace text DEFAULT 'default'::text, expires_at timestamp with time zone DEFAULT NULL::timestamp with time zone, ttl interval DEFAULT NULL::interval, pinned boolean DEFAULT NULL::boolean, supersedes bigint[] DEFAULT NULL::bigint[], visibility text DEFAULT NULL::text, groups text[] DEFAULT NULL::text[]) RETURNS TABLE(id bigint, created boolean)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
     scope text[];
+    viewer jsonb := animus.memory_viewer();
+    new_id bigint;
+    is_new boolean;
+    other bigint;
 BEGIN
     PERFORM animus.memory_check_fields(store_memory.content, store_memory.memory_type,
                                        store_memory.namespace, store_memory.metadata);
@@ -5230,27 +6119,46 @@ BEGIN
             MESSAGE = pg_catalog.format('namespace %L is not in the caller''s write scope', pg_catalog.left(store_memory.namespace, 80)),
             HINT = 'An animus_admin grants it with animus.grant_memory_namespace(role, namespace, can_write => true).';
     END IF;
+    -- The same content as a memory the caller does not see (private to another role): refuse
+    -- rather than overwrite it.
+    IF viewer IS NOT NULL THEN
+        SELECT m.id INTO other FROM animus.memories AS m
+         WHERE m.namespace = store_memory.namespace
+           AND m.content_hash = animus.memory_content_hash(store_memory.content)
+           AND NOT animus.memory_row_visible(m.namespace, m.visibility, m.owner_role, m.share_groups, scope, viewer);
+        IF FOUND THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA211',
+                MESSAGE = pg_catalog.format('another memory of namespace %L, not shared with you, has this content', pg_catalog.left(store_memory.namespace, 80)),
+                HINT = 'Store it in another namespace, or ask its owner to share it.';
+        END IF;
+    END IF;
     -- One race-free statement: a second store of the same content in the same namespace
     -- updates the row (xmax <> 0 on the returned row means the conflict branch ran).
-    RETURN QUERY
-    INSERT INTO animus.memories AS m (namespace, content, memory_type, source, metadata, embedding)
+    INSERT INTO animus.memories AS m (namespace, content, memory_type, source, metadata, embedding, owner_role)
     VALUES (store_memory.namespace, store_memory.content, store_memory.memory_type, store_memory.source,
-            coalesce(store_memory.metadata, '{}'), store_memory.embedding)
+            coalesce(store_memory.metadata, '{}'), store_memory.embedding,
+            (SELECT r.oid FROM pg_catalog.pg_roles AS r WHERE r.rolname = animus.memory_caller()))
     ON CONFLICT ON CONSTRAINT memories_namespace_content_key DO UPDATE
        SET memory_type = EXCLUDED.memory_type,
            source      = EXCLUDED.source,
            metadata    = EXCLUDED.metadata,
            embedding   = EXCLUDED.embedding,
            updated_at  = pg_catalog.now()
-    RETURNING m.id, m.xmax OPERATOR(pg_catalog.=) 0;
+    RETURNING m.id, m.xmax OPERATOR(pg_catalog.=) 0 INTO new_id, is_new;
+    IF store_memory.expires_at IS NOT NULL OR store_memory.ttl IS NOT NULL OR store_memory.pinned IS NOT NULL
+       OR store_memory.supersedes IS NOT NULL OR store_memory.visibility IS NOT NULL OR store_memory.groups IS NOT NULL THEN
+        PERFORM animus.memory_apply_lifecycle(new_id, store_memory.expires_at, store_memory.ttl, store_memory.pinned,
+                                              store_memory.supersedes, store_memory.visibility, store_memory.groups, scope);
+    END IF;
+    RETURN QUERY SELECT new_id, is_new;
 END
 $$;
 
 --
--- Name: FUNCTION store_memory(content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text); Type: COMMENT; Schema: animus; Owner: -
+-- Name: FUNCTION store_memory(content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text, expires_at timestamp with time zone, ttl interval, pinned boolean, supersedes bigint[], visibility text, groups text[]); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.store_memory(content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text) IS 'Stores a memory and returns (id, created). The same content again in the same namespace updates that memory (memory_type, source, metadata, embedding, updated_at) and returns created = false. Only into a namespace of the caller''s write scope (animus.memory_scope(''write'')); runs as the owner (SECURITY DEFINER). Raises ZA001 (NULL argument), ZA003 (metadata not an object), ZA200 (dimension), ZA202 (zero vector), ZA203 (empty content), 42501 (namespace outside the write scope).';
+COMMENT ON FUNCTION animus.store_memory(content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text, expires_at timestamp with time zone, ttl interval, pinned boolean, supersedes bigint[], visibility text, groups text[]) IS 'Stores a memory and returns (id, created). The same content again in the same namespace updates that memory (memory_type, source, metadata, embedding, updated_at) and returns created = false. Lifecycle (docs/memory-lifecycle.md): expires_at or ttl (from now; out of every search once passed), pinned (never expires), supersedes (ids of older memories of the namespace this one replaces; they leave searches), visibility (namespace, the default; private; groups, with groups => role names); the caller''s role is the owner. Only into a namespace of the caller''s write scope (animus.memory_scope(''write'')); runs as the owner (SECURITY DEFINER). Raises ZA001 (NULL argument), ZA003 (metadata not an object), ZA200 (dimension), ZA202 (zero vector), ZA203 (empty content), ZA207 (a superseded id that does not exist), ZA211 (the content of a memory not shared with the caller), ZA214, ZA215, ZA216 (expiry in the past, ttl <= 0, both, or with pinned), ZA217 (supersede itself, another namespace, a cycle), ZA218 (visibility, groups), ZA219 (unknown group), 42501 (namespace outside the write scope).';
 
 --
 -- Name: submit_work(text, text, jsonb, text, text, integer, uuid, integer, text, interval, timestamp with time zone, text, jsonb, text, integer); Type: FUNCTION; Schema: animus; Owner: -
@@ -5914,6 +6822,41 @@ $$;
 COMMENT ON FUNCTION animus.tz_transition(tz text, lo timestamp with time zone, hi timestamp with time zone) IS 'Internal: the first minute-aligned instant after lo, at most hi, where zone tz''s offset differs from its offset at lo (hi must differ). Raises nothing.';
 
 --
+-- Name: unlink_memories(bigint, bigint, text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.unlink_memories(source bigint DEFAULT NULL::bigint, target bigint DEFAULT NULL::bigint, relation text DEFAULT NULL::text) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    wscope text[] := animus.memory_write_scope();
+    rscope text[] := animus.memory_scope('read');
+    viewer jsonb := animus.memory_viewer();
+    n bigint;
+BEGIN
+    IF unlink_memories.source IS NULL OR unlink_memories.target IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'source and target must not be NULL',
+            HINT = 'Pass the ids of the two linked memories (relation NULL removes every relation between them).';
+    END IF;
+    DELETE FROM animus.memory_links AS l
+     USING animus.memories AS m
+     WHERE l.source_id = unlink_memories.source AND l.target_id = unlink_memories.target
+       AND (unlink_memories.relation IS NULL OR l.relation = unlink_memories.relation)
+       AND m.id = l.source_id AND ('*' = ANY (wscope) OR m.namespace = ANY (wscope))
+       AND animus.memory_row_visible(m.namespace, m.visibility, m.owner_role, m.share_groups, rscope, viewer);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+
+--
+-- Name: FUNCTION unlink_memories(source bigint, target bigint, relation text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.unlink_memories(source bigint, target bigint, relation text) IS 'Removes the links from source to target (of one relation, or all when relation is NULL) whose source the caller may write; returns how many. Runs as the owner (SECURITY DEFINER). Raises ZA001.';
+
+--
 -- Name: update_memory(bigint, text, public.vector, text, text, jsonb, text); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -5932,6 +6875,7 @@ BEGIN
     -- A memory outside the write scope is "not found", exactly as a missing id.
     SELECT m.* INTO cur FROM animus.memories AS m
      WHERE m.id = update_memory.id AND ('*' = ANY (scope) OR m.namespace = ANY (scope))
+       AND animus.memory_row_visible(m.namespace, m.visibility, m.owner_role, m.share_groups, scope, animus.memory_viewer())
        FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA207', MESSAGE = pg_catalog.format('no memory has id %s', update_memory.id),
@@ -5989,7 +6933,48 @@ $$;
 -- Name: FUNCTION update_memory(id bigint, content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.update_memory(id bigint, content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text) IS 'Changes the non-NULL fields of memory id (metadata is replaced, not merged) and sets updated_at; returns the new row. New content needs its embedding in the same call. Only memories (and a new namespace) of the caller''s write scope; runs as the owner (SECURITY DEFINER). Raises ZA001, ZA003, ZA200, ZA202, ZA203, ZA207 (no such memory in the write scope), ZA211 (another memory of the namespace has that content), 42501 (new namespace outside the write scope).';
+COMMENT ON FUNCTION animus.update_memory(id bigint, content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text) IS 'Changes the non-NULL fields of memory id (metadata is replaced, not merged) and sets updated_at; returns the new row. New content needs its embedding in the same call. Only memories (and a new namespace) of the caller''s write scope that it sees (not private to another role); runs as the owner (SECURITY DEFINER). Raises ZA001, ZA003, ZA200, ZA202, ZA203, ZA207 (no such memory in the write scope), ZA211 (another memory of the namespace has that content), 42501 (new namespace outside the write scope).';
+
+--
+-- Name: update_memory_lifecycle(bigint, timestamp with time zone, interval, boolean, bigint[], text, text[], boolean); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.update_memory_lifecycle(id bigint DEFAULT NULL::bigint, expires_at timestamp with time zone DEFAULT NULL::timestamp with time zone, ttl interval DEFAULT NULL::interval, pinned boolean DEFAULT NULL::boolean, supersedes bigint[] DEFAULT NULL::bigint[], visibility text DEFAULT NULL::text, groups text[] DEFAULT NULL::text[], clear_expiry boolean DEFAULT false) RETURNS SETOF animus.memories
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    scope text[] := animus.memory_write_scope();
+    viewer jsonb := animus.memory_viewer();
+BEGIN
+    IF update_memory_lifecycle.id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'id must not be NULL', HINT = 'Pass the id store_memory returned.';
+    END IF;
+    PERFORM 1 FROM animus.memories AS m
+     WHERE m.id = update_memory_lifecycle.id AND ('*' = ANY (scope) OR m.namespace = ANY (scope))
+       AND animus.memory_row_visible(m.namespace, m.visibility, m.owner_role, m.share_groups, scope, viewer)
+       FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA207', MESSAGE = pg_catalog.format('no memory has id %s', update_memory_lifecycle.id),
+            HINT = 'Check the id (store_memory returns it); the memory may have been deleted.';
+    END IF;
+    IF clear_expiry THEN
+        UPDATE animus.memories AS m SET expires_at = NULL WHERE m.id = update_memory_lifecycle.id;
+    END IF;
+    PERFORM animus.memory_apply_lifecycle(update_memory_lifecycle.id, update_memory_lifecycle.expires_at,
+                                          update_memory_lifecycle.ttl, update_memory_lifecycle.pinned,
+                                          update_memory_lifecycle.supersedes, update_memory_lifecycle.visibility,
+                                          update_memory_lifecycle.groups, scope);
+    UPDATE animus.memories AS m SET updated_at = pg_catalog.now() WHERE m.id = update_memory_lifecycle.id;
+    RETURN QUERY SELECT m.* FROM animus.memories AS m WHERE m.id = update_memory_lifecycle.id;
+END
+$$;
+
+--
+-- Name: FUNCTION update_memory_lifecycle(id bigint, expires_at timestamp with time zone, ttl interval, pinned boolean, supersedes bigint[], visibility text, groups text[], clear_expiry boolean); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.update_memory_lifecycle(id bigint, expires_at timestamp with time zone, ttl interval, pinned boolean, supersedes bigint[], visibility text, groups text[], clear_expiry boolean) IS 'Changes the lifecycle and sharing of memory id and returns the row: expires_at or ttl (from now), clear_expiry, pinned (a pinned memory loses its expiry), supersedes (older memories of its namespace it replaces), visibility (namespace, private, groups) with groups (role names). NULL leaves a field as it is. Only memories of the caller''s write scope that it sees; runs as the owner (SECURITY DEFINER). Raises ZA001, ZA207 (no such memory), ZA215, ZA216 (expiry in the past, ttl <= 0, both given, pinned), ZA217 (supersede itself, another namespace, a cycle), ZA218 (visibility/groups), ZA219 (unknown group role).';
 
 --
 -- Name: wait_work(uuid, interval); Type: FUNCTION; Schema: animus; Owner: -
@@ -8258,6 +9243,124 @@ COMMENT ON COLUMN animus.memory_namespace_grants.granted_by IS 'The session user
 COMMENT ON COLUMN animus.memory_namespace_grants.role_oid IS 'The role granted (pg_roles.oid): a grant belongs to this role only, never to a later role of the same name.';
 
 --
+-- Name: memory_review_settings; Type: TABLE; Schema: animus; Owner: -
+--
+
+CREATE TABLE animus.memory_review_settings (
+    singleton boolean DEFAULT true NOT NULL,
+    weights double precision[] NOT NULL,
+    desired_retention double precision DEFAULT 0.9 NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT memory_review_settings_desired_retention_check CHECK (((desired_retention > (0)::double precision) AND (desired_retention < (1)::double precision))),
+    CONSTRAINT memory_review_settings_singleton_check CHECK (singleton),
+    CONSTRAINT memory_review_settings_weights_check CHECK ((cardinality(weights) = 17))
+);
+
+--
+-- Name: TABLE memory_review_settings; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON TABLE animus.memory_review_settings IS 'The FSRS-4.5 parameters of review_memory (one row): weights w0..w16 and the desired retention.';
+
+--
+-- Name: COLUMN memory_review_settings.singleton; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_review_settings.singleton IS 'Always true: the table holds one row.';
+
+--
+-- Name: COLUMN memory_review_settings.weights; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_review_settings.weights IS 'FSRS-4.5 weights w0..w16 (default: the published defaults of FSRS-4.5).';
+
+--
+-- Name: COLUMN memory_review_settings.desired_retention; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_review_settings.desired_retention IS 'The retrievability at which a memory falls due (0.9: due after S days).';
+
+--
+-- Name: COLUMN memory_review_settings.updated_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_review_settings.updated_at IS 'When the parameters last changed.';
+
+--
+-- Name: memory_reviews; Type: TABLE; Schema: animus; Owner: -
+--
+
+CREATE TABLE animus.memory_reviews (
+    memory_id bigint NOT NULL,
+    stability double precision NOT NULL,
+    difficulty double precision NOT NULL,
+    reps integer NOT NULL,
+    lapses integer DEFAULT 0 NOT NULL,
+    last_grade smallint NOT NULL,
+    last_review timestamp with time zone NOT NULL,
+    due_at timestamp with time zone NOT NULL,
+    CONSTRAINT memory_reviews_difficulty_check CHECK (((difficulty >= (1)::double precision) AND (difficulty <= (10)::double precision))),
+    CONSTRAINT memory_reviews_lapses_check CHECK ((lapses >= 0)),
+    CONSTRAINT memory_reviews_last_grade_check CHECK (((last_grade >= 1) AND (last_grade <= 4))),
+    CONSTRAINT memory_reviews_reps_check CHECK ((reps > 0)),
+    CONSTRAINT memory_reviews_stability_check CHECK ((stability > (0)::double precision))
+);
+
+--
+-- Name: TABLE memory_reviews; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON TABLE animus.memory_reviews IS 'The FSRS retention state of each reviewed memory (review_memory); removed with its memory.';
+
+--
+-- Name: COLUMN memory_reviews.memory_id; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_reviews.memory_id IS 'The memory reviewed.';
+
+--
+-- Name: COLUMN memory_reviews.stability; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_reviews.stability IS 'FSRS stability S in days: the time for retrievability to fall from 1 to 0.9.';
+
+--
+-- Name: COLUMN memory_reviews.difficulty; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_reviews.difficulty IS 'FSRS difficulty D, 1 (easy) to 10 (hard).';
+
+--
+-- Name: COLUMN memory_reviews.reps; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_reviews.reps IS 'How many reviews the memory had.';
+
+--
+-- Name: COLUMN memory_reviews.lapses; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_reviews.lapses IS 'How many of them were graded 1 (again: forgotten).';
+
+--
+-- Name: COLUMN memory_reviews.last_grade; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_reviews.last_grade IS 'The grade of the last review: 1 again, 2 hard, 3 good, 4 easy.';
+
+--
+-- Name: COLUMN memory_reviews.last_review; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_reviews.last_review IS 'When the memory was last reviewed.';
+
+--
+-- Name: COLUMN memory_reviews.due_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_reviews.due_at IS 'When retrievability falls to the desired retention: the memory is due for review from then on.';
+
+--
 -- Name: memory_settings; Type: TABLE; Schema: animus; Owner: -
 --
 
@@ -8614,11 +9717,32 @@ ALTER TABLE ONLY animus.memory_bm25_term_stats
     ADD CONSTRAINT memory_bm25_term_stats_pkey PRIMARY KEY (namespace, term);
 
 --
+-- Name: memory_links memory_links_pkey; Type: CONSTRAINT; Schema: animus; Owner: -
+--
+
+ALTER TABLE ONLY animus.memory_links
+    ADD CONSTRAINT memory_links_pkey PRIMARY KEY (source_id, target_id, relation);
+
+--
 -- Name: memory_namespace_grants memory_namespace_grants_pkey; Type: CONSTRAINT; Schema: animus; Owner: -
 --
 
 ALTER TABLE ONLY animus.memory_namespace_grants
     ADD CONSTRAINT memory_namespace_grants_pkey PRIMARY KEY (role_oid, namespace);
+
+--
+-- Name: memory_review_settings memory_review_settings_pkey; Type: CONSTRAINT; Schema: animus; Owner: -
+--
+
+ALTER TABLE ONLY animus.memory_review_settings
+    ADD CONSTRAINT memory_review_settings_pkey PRIMARY KEY (singleton);
+
+--
+-- Name: memory_reviews memory_reviews_pkey; Type: CONSTRAINT; Schema: animus; Owner: -
+--
+
+ALTER TABLE ONLY animus.memory_reviews
+    ADD CONSTRAINT memory_reviews_pkey PRIMARY KEY (memory_id);
 
 --
 -- Name: memory_settings memory_settings_pkey; Type: CONSTRAINT; Schema: animus; Owner: -
@@ -8709,6 +9833,12 @@ CREATE INDEX memories_created_at ON animus.memories USING btree (created_at);
 CREATE INDEX memories_embedding_hnsw ON animus.memories USING hnsw (embedding public.vector_cosine_ops);
 
 --
+-- Name: memories_expires_at; Type: INDEX; Schema: animus; Owner: -
+--
+
+CREATE INDEX memories_expires_at ON animus.memories USING btree (expires_at) WHERE (expires_at IS NOT NULL);
+
+--
 -- Name: memories_fts_gin; Type: INDEX; Schema: animus; Owner: -
 --
 
@@ -8727,10 +9857,34 @@ CREATE INDEX memories_metadata_gin ON animus.memories USING gin (metadata jsonb_
 CREATE INDEX memories_namespace_type ON animus.memories USING btree (namespace, memory_type);
 
 --
+-- Name: memories_superseded_by; Type: INDEX; Schema: animus; Owner: -
+--
+
+CREATE INDEX memories_superseded_by ON animus.memories USING btree (superseded_by) WHERE (superseded_by IS NOT NULL);
+
+--
+-- Name: memories_with_state; Type: INDEX; Schema: animus; Owner: -
+--
+
+CREATE INDEX memories_with_state ON animus.memories USING btree (id) WHERE (metadata ? '_animus'::text);
+
+--
 -- Name: memory_bm25_deltas_key_idx; Type: INDEX; Schema: animus; Owner: -
 --
 
 CREATE INDEX memory_bm25_deltas_key_idx ON animus.memory_bm25_deltas USING btree (namespace, term);
+
+--
+-- Name: memory_links_target; Type: INDEX; Schema: animus; Owner: -
+--
+
+CREATE INDEX memory_links_target ON animus.memory_links USING btree (target_id);
+
+--
+-- Name: memory_reviews_due_at; Type: INDEX; Schema: animus; Owner: -
+--
+
+CREATE INDEX memory_reviews_due_at ON animus.memory_reviews USING btree (due_at);
 
 --
 -- Name: memory_terms_impact_idx; Type: INDEX; Schema: animus; Owner: -
@@ -8793,6 +9947,12 @@ CREATE UNIQUE INDEX work_items_waits_for ON animus.work_items USING btree (waits
 CREATE INDEX work_steps_waiting_event ON animus.work_steps USING btree (event_key) WHERE ((state = 'waiting'::text) AND (kind = 'event'::text));
 
 --
+-- Name: memories memories_state_mirror; Type: TRIGGER; Schema: animus; Owner: -
+--
+
+CREATE TRIGGER memories_state_mirror BEFORE INSERT OR UPDATE ON animus.memories FOR EACH ROW WHEN (((new.expires_at IS NOT NULL) OR (new.superseded_by IS NOT NULL) OR (new.visibility <> 'namespace'::text) OR (new.metadata ? '_animus'::text))) EXECUTE FUNCTION animus.memory_state_mirror();
+
+--
 -- Name: memories memory_bm25_after_delete; Type: TRIGGER; Schema: animus; Owner: -
 --
 
@@ -8828,6 +9988,34 @@ CREATE TRIGGER work_items_state_transition BEFORE UPDATE OF state ON animus.work
 
 ALTER TABLE ONLY animus.concurrency_limits
     ADD CONSTRAINT concurrency_limits_queue_name_fkey FOREIGN KEY (queue_name) REFERENCES animus.queues(queue_name) ON DELETE CASCADE;
+
+--
+-- Name: memories memories_superseded_by_fkey; Type: FK CONSTRAINT; Schema: animus; Owner: -
+--
+
+ALTER TABLE ONLY animus.memories
+    ADD CONSTRAINT memories_superseded_by_fkey FOREIGN KEY (superseded_by) REFERENCES animus.memories(id) ON DELETE SET NULL;
+
+--
+-- Name: memory_links memory_links_source_id_fkey; Type: FK CONSTRAINT; Schema: animus; Owner: -
+--
+
+ALTER TABLE ONLY animus.memory_links
+    ADD CONSTRAINT memory_links_source_id_fkey FOREIGN KEY (source_id) REFERENCES animus.memories(id) ON DELETE CASCADE;
+
+--
+-- Name: memory_links memory_links_target_id_fkey; Type: FK CONSTRAINT; Schema: animus; Owner: -
+--
+
+ALTER TABLE ONLY animus.memory_links
+    ADD CONSTRAINT memory_links_target_id_fkey FOREIGN KEY (target_id) REFERENCES animus.memories(id) ON DELETE CASCADE;
+
+--
+-- Name: memory_reviews memory_reviews_memory_id_fkey; Type: FK CONSTRAINT; Schema: animus; Owner: -
+--
+
+ALTER TABLE ONLY animus.memory_reviews
+    ADD CONSTRAINT memory_reviews_memory_id_fkey FOREIGN KEY (memory_id) REFERENCES animus.memories(id) ON DELETE CASCADE;
 
 --
 -- Name: schedules schedules_queue_name_fkey; Type: FK CONSTRAINT; Schema: animus; Owner: -
@@ -9126,6 +10314,15 @@ GRANT ALL ON FUNCTION animus.drop_schedule(name text, if_exists boolean) TO anim
 GRANT ALL ON FUNCTION animus.drop_schedule(name text, if_exists boolean) TO animus_admin;
 
 --
+-- Name: FUNCTION due_memories(namespace text, at timestamp with time zone, lim integer); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.due_memories(namespace text, at timestamp with time zone, lim integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.due_memories(namespace text, at timestamp with time zone, lim integer) TO animus_memory_reader;
+GRANT ALL ON FUNCTION animus.due_memories(namespace text, at timestamp with time zone, lim integer) TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.due_memories(namespace text, at timestamp with time zone, lim integer) TO animus_admin;
+
+--
 -- Name: FUNCTION emit_event(event_key text, payload jsonb, queue text); Type: ACL; Schema: animus; Owner: -
 --
 
@@ -9258,6 +10455,20 @@ GRANT ALL ON FUNCTION animus.hybrid_search(query_text text, query_embedding publ
 GRANT ALL ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer) TO animus_admin;
 
 --
+-- Name: TABLE memory_links; Type: ACL; Schema: animus; Owner: -
+--
+
+GRANT SELECT ON TABLE animus.memory_links TO animus_admin;
+
+--
+-- Name: FUNCTION link_memories(source bigint, target bigint, relation text, weight double precision, metadata jsonb); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.link_memories(source bigint, target bigint, relation text, weight double precision, metadata jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.link_memories(source bigint, target bigint, relation text, weight double precision, metadata jsonb) TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.link_memories(source bigint, target bigint, relation text, weight double precision, metadata jsonb) TO animus_admin;
+
+--
 -- Name: FUNCTION list_schedules(queue text); Type: ACL; Schema: animus; Owner: -
 --
 
@@ -9265,6 +10476,12 @@ REVOKE ALL ON FUNCTION animus.list_schedules(queue text) FROM PUBLIC;
 GRANT ALL ON FUNCTION animus.list_schedules(queue text) TO animus_producer;
 GRANT ALL ON FUNCTION animus.list_schedules(queue text) TO animus_worker;
 GRANT ALL ON FUNCTION animus.list_schedules(queue text) TO animus_admin;
+
+--
+-- Name: FUNCTION memory_apply_lifecycle(memory_id bigint, expires_at timestamp with time zone, ttl interval, pinned boolean, supersedes bigint[], visibility text, groups text[], scope text[]); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_apply_lifecycle(memory_id bigint, expires_at timestamp with time zone, ttl interval, pinned boolean, supersedes bigint[], visibility text, groups text[], scope text[]) FROM PUBLIC;
 
 --
 -- Name: FUNCTION memory_begin_bulk_load(); Type: ACL; Schema: animus; Owner: -
@@ -9353,6 +10570,15 @@ GRANT ALL ON FUNCTION animus.memory_bm25_topk(query text, filters jsonb, lim int
 REVOKE ALL ON FUNCTION animus.memory_bm25_unindex(ids bigint[], namespaces text[], vectors tsvector[]) FROM PUBLIC;
 
 --
+-- Name: FUNCTION memory_boost(score double precision, retrievability double precision, age interval, importance double precision, retrievability_weight double precision, recency_weight double precision, recency_half_life interval, importance_weight double precision); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_boost(score double precision, retrievability double precision, age interval, importance double precision, retrievability_weight double precision, recency_weight double precision, recency_half_life interval, importance_weight double precision) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.memory_boost(score double precision, retrievability double precision, age interval, importance double precision, retrievability_weight double precision, recency_weight double precision, recency_half_life interval, importance_weight double precision) TO animus_memory_reader;
+GRANT ALL ON FUNCTION animus.memory_boost(score double precision, retrievability double precision, age interval, importance double precision, retrievability_weight double precision, recency_weight double precision, recency_half_life interval, importance_weight double precision) TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.memory_boost(score double precision, retrievability double precision, age interval, importance double precision, retrievability_weight double precision, recency_weight double precision, recency_half_life interval, importance_weight double precision) TO animus_admin;
+
+--
 -- Name: FUNCTION memory_caller(); Type: ACL; Schema: animus; Owner: -
 --
 
@@ -9360,6 +10586,15 @@ REVOKE ALL ON FUNCTION animus.memory_caller() FROM PUBLIC;
 GRANT ALL ON FUNCTION animus.memory_caller() TO animus_memory_reader;
 GRANT ALL ON FUNCTION animus.memory_caller() TO animus_memory_writer;
 GRANT ALL ON FUNCTION animus.memory_caller() TO animus_admin;
+
+--
+-- Name: FUNCTION memory_chain(id bigint); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_chain(id bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.memory_chain(id bigint) TO animus_memory_reader;
+GRANT ALL ON FUNCTION animus.memory_chain(id bigint) TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.memory_chain(id bigint) TO animus_admin;
 
 --
 -- Name: FUNCTION memory_check_embedding(embedding public.vector, argument text); Type: ACL; Schema: animus; Owner: -
@@ -9380,6 +10615,12 @@ GRANT ALL ON FUNCTION animus.memory_check_fields(content text, memory_type text,
 GRANT ALL ON FUNCTION animus.memory_check_fields(content text, memory_type text, namespace text, metadata jsonb) TO animus_admin;
 
 --
+-- Name: FUNCTION memory_check_graph_args(depth integer, relations text[]); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_check_graph_args(depth integer, relations text[]) FROM PUBLIC;
+
+--
 -- Name: FUNCTION memory_check_limit(value integer, argument text, maximum integer); Type: ACL; Schema: animus; Owner: -
 --
 
@@ -9398,6 +10639,15 @@ GRANT ALL ON FUNCTION animus.memory_filter_list(text_filter jsonb) TO animus_mem
 GRANT ALL ON FUNCTION animus.memory_filter_list(text_filter jsonb) TO animus_admin;
 
 --
+-- Name: FUNCTION memory_state_match(st jsonb, s jsonb); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_state_match(st jsonb, s jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.memory_state_match(st jsonb, s jsonb) TO animus_memory_reader;
+GRANT ALL ON FUNCTION animus.memory_state_match(st jsonb, s jsonb) TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.memory_state_match(st jsonb, s jsonb) TO animus_admin;
+
+--
 -- Name: FUNCTION memory_filter_match(filters jsonb, namespace text, memory_type text, source text, metadata jsonb, created_at timestamp with time zone); Type: ACL; Schema: animus; Owner: -
 --
 
@@ -9405,6 +10655,15 @@ REVOKE ALL ON FUNCTION animus.memory_filter_match(filters jsonb, namespace text,
 GRANT ALL ON FUNCTION animus.memory_filter_match(filters jsonb, namespace text, memory_type text, source text, metadata jsonb, created_at timestamp with time zone) TO animus_memory_reader;
 GRANT ALL ON FUNCTION animus.memory_filter_match(filters jsonb, namespace text, memory_type text, source text, metadata jsonb, created_at timestamp with time zone) TO animus_memory_writer;
 GRANT ALL ON FUNCTION animus.memory_filter_match(filters jsonb, namespace text, memory_type text, source text, metadata jsonb, created_at timestamp with time zone) TO animus_admin;
+
+--
+-- Name: FUNCTION memory_filter_state(normalised jsonb, include_superseded boolean); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_filter_state(normalised jsonb, include_superseded boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.memory_filter_state(normalised jsonb, include_superseded boolean) TO animus_memory_reader;
+GRANT ALL ON FUNCTION animus.memory_filter_state(normalised jsonb, include_superseded boolean) TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.memory_filter_state(normalised jsonb, include_superseded boolean) TO animus_admin;
 
 --
 -- Name: FUNCTION memory_finish_bulk_load(maintenance_work_mem text, parallel_workers integer); Type: ACL; Schema: animus; Owner: -
@@ -9421,10 +10680,43 @@ REVOKE ALL ON FUNCTION animus.memory_finish_reembedding() FROM PUBLIC;
 GRANT ALL ON FUNCTION animus.memory_finish_reembedding() TO animus_admin;
 
 --
+-- Name: FUNCTION memory_fsrs_step(w double precision[], grade integer, stability double precision, difficulty double precision, elapsed_days double precision, OUT new_stability double precision, OUT new_difficulty double precision, OUT retrievability double precision); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_fsrs_step(w double precision[], grade integer, stability double precision, difficulty double precision, elapsed_days double precision, OUT new_stability double precision, OUT new_difficulty double precision, OUT retrievability double precision) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.memory_fsrs_step(w double precision[], grade integer, stability double precision, difficulty double precision, elapsed_days double precision, OUT new_stability double precision, OUT new_difficulty double precision, OUT retrievability double precision) TO animus_memory_reader;
+GRANT ALL ON FUNCTION animus.memory_fsrs_step(w double precision[], grade integer, stability double precision, difficulty double precision, elapsed_days double precision, OUT new_stability double precision, OUT new_difficulty double precision, OUT retrievability double precision) TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.memory_fsrs_step(w double precision[], grade integer, stability double precision, difficulty double precision, elapsed_days double precision, OUT new_stability double precision, OUT new_difficulty double precision, OUT retrievability double precision) TO animus_admin;
+
+--
+-- Name: FUNCTION memory_graph_expand(hit_ids bigint[], hit_scores double precision[], depth integer, relations text[], decay double precision); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_graph_expand(hit_ids bigint[], hit_scores double precision[], depth integer, relations text[], decay double precision) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.memory_graph_expand(hit_ids bigint[], hit_scores double precision[], depth integer, relations text[], decay double precision) TO animus_memory_reader;
+GRANT ALL ON FUNCTION animus.memory_graph_expand(hit_ids bigint[], hit_scores double precision[], depth integer, relations text[], decay double precision) TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.memory_graph_expand(hit_ids bigint[], hit_scores double precision[], depth integer, relations text[], decay double precision) TO animus_admin;
+
+--
+-- Name: FUNCTION memory_graph_walk(seeds bigint[], seed_scores double precision[], depth integer, relations text[], decay double precision); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_graph_walk(seeds bigint[], seed_scores double precision[], depth integer, relations text[], decay double precision) FROM PUBLIC;
+
+--
 -- Name: FUNCTION memory_is_blank(content text); Type: ACL; Schema: animus; Owner: -
 --
 
 REVOKE ALL ON FUNCTION animus.memory_is_blank(content text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION memory_neighbors(id bigint, depth integer, relations text[]); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_neighbors(id bigint, depth integer, relations text[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.memory_neighbors(id bigint, depth integer, relations text[]) TO animus_memory_reader;
+GRANT ALL ON FUNCTION animus.memory_neighbors(id bigint, depth integer, relations text[]) TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.memory_neighbors(id bigint, depth integer, relations text[]) TO animus_admin;
 
 --
 -- Name: FUNCTION memory_normalize_text_filter(field text, value jsonb); Type: ACL; Schema: animus; Owner: -
@@ -9459,6 +10751,21 @@ GRANT ALL ON FUNCTION animus.memory_parses_as_vector(value text) TO animus_admin
 REVOKE ALL ON FUNCTION animus.memory_read_filters(filters jsonb) FROM PUBLIC;
 
 --
+-- Name: FUNCTION memory_retrievability(stability double precision, elapsed_days double precision); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_retrievability(stability double precision, elapsed_days double precision) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.memory_retrievability(stability double precision, elapsed_days double precision) TO animus_memory_reader;
+GRANT ALL ON FUNCTION animus.memory_retrievability(stability double precision, elapsed_days double precision) TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.memory_retrievability(stability double precision, elapsed_days double precision) TO animus_admin;
+
+--
+-- Name: FUNCTION memory_row_visible(namespace text, visibility text, owner_role oid, share_groups oid[], scope text[], viewer jsonb); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_row_visible(namespace text, visibility text, owner_role oid, share_groups oid[], scope text[], viewer jsonb) FROM PUBLIC;
+
+--
 -- Name: FUNCTION memory_scope(access text); Type: ACL; Schema: animus; Owner: -
 --
 
@@ -9466,6 +10773,27 @@ REVOKE ALL ON FUNCTION animus.memory_scope(access text) FROM PUBLIC;
 GRANT ALL ON FUNCTION animus.memory_scope(access text) TO animus_memory_reader;
 GRANT ALL ON FUNCTION animus.memory_scope(access text) TO animus_memory_writer;
 GRANT ALL ON FUNCTION animus.memory_scope(access text) TO animus_admin;
+
+--
+-- Name: FUNCTION memory_state_active(); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_state_active() FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.memory_state_active() TO animus_memory_reader;
+GRANT ALL ON FUNCTION animus.memory_state_active() TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.memory_state_active() TO animus_admin;
+
+--
+-- Name: FUNCTION memory_state_mirror(); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_state_mirror() FROM PUBLIC;
+
+--
+-- Name: FUNCTION memory_state_of(expires_at timestamp with time zone, superseded_by bigint, owner_role oid, visibility text, share_groups oid[]); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_state_of(expires_at timestamp with time zone, superseded_by bigint, owner_role oid, visibility text, share_groups oid[]) FROM PUBLIC;
 
 --
 -- Name: FUNCTION memory_store_batch(memories jsonb, namespace text); Type: ACL; Schema: animus; Owner: -
@@ -9501,6 +10829,15 @@ GRANT ALL ON FUNCTION animus.memory_vector_candidates(query_embedding public.vec
 GRANT ALL ON FUNCTION animus.memory_vector_candidates(query_embedding public.vector, filters jsonb, lim integer) TO animus_admin;
 
 --
+-- Name: FUNCTION memory_viewer(); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_viewer() FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.memory_viewer() TO animus_memory_reader;
+GRANT ALL ON FUNCTION animus.memory_viewer() TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.memory_viewer() TO animus_admin;
+
+--
 -- Name: FUNCTION memory_write_scope(); Type: ACL; Schema: animus; Owner: -
 --
 
@@ -9520,6 +10857,14 @@ GRANT ALL ON FUNCTION animus.pause_schedule(name text) TO animus_admin;
 
 REVOKE ALL ON FUNCTION animus.purge_events(older_than interval, queue text) FROM PUBLIC;
 GRANT ALL ON FUNCTION animus.purge_events(older_than interval, queue text) TO animus_admin;
+
+--
+-- Name: FUNCTION purge_expired_memories(namespace text, grace interval, max_rows integer); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.purge_expired_memories(namespace text, grace interval, max_rows integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.purge_expired_memories(namespace text, grace interval, max_rows integer) TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.purge_expired_memories(namespace text, grace interval, max_rows integer) TO animus_admin;
 
 --
 -- Name: FUNCTION purge_work(older_than interval, queue text); Type: ACL; Schema: animus; Owner: -
@@ -9560,6 +10905,14 @@ GRANT ALL ON FUNCTION animus.release_work(work_id uuid, attempt integer, delay i
 REVOKE ALL ON FUNCTION animus.resume_schedule(name text) FROM PUBLIC;
 GRANT ALL ON FUNCTION animus.resume_schedule(name text) TO animus_producer;
 GRANT ALL ON FUNCTION animus.resume_schedule(name text) TO animus_admin;
+
+--
+-- Name: FUNCTION review_memory(id bigint, grade integer, reviewed_at timestamp with time zone); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.review_memory(id bigint, grade integer, reviewed_at timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.review_memory(id bigint, grade integer, reviewed_at timestamp with time zone) TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.review_memory(id bigint, grade integer, reviewed_at timestamp with time zone) TO animus_admin;
 
 --
 -- Name: FUNCTION revoke_memory_namespace(role_name text, namespace text); Type: ACL; Schema: animus; Owner: -
@@ -9664,12 +11017,12 @@ GRANT ALL ON FUNCTION animus.store_memories(memories jsonb, namespace text) TO a
 GRANT ALL ON FUNCTION animus.store_memories(memories jsonb, namespace text) TO animus_admin;
 
 --
--- Name: FUNCTION store_memory(content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text); Type: ACL; Schema: animus; Owner: -
+-- Name: FUNCTION store_memory(content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text, expires_at timestamp with time zone, ttl interval, pinned boolean, supersedes bigint[], visibility text, groups text[]); Type: ACL; Schema: animus; Owner: -
 --
 
-REVOKE ALL ON FUNCTION animus.store_memory(content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text) FROM PUBLIC;
-GRANT ALL ON FUNCTION animus.store_memory(content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text) TO animus_memory_writer;
-GRANT ALL ON FUNCTION animus.store_memory(content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text) TO animus_admin;
+REVOKE ALL ON FUNCTION animus.store_memory(content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text, expires_at timestamp with time zone, ttl interval, pinned boolean, supersedes bigint[], visibility text, groups text[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.store_memory(content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text, expires_at timestamp with time zone, ttl interval, pinned boolean, supersedes bigint[], visibility text, groups text[]) TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.store_memory(content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text, expires_at timestamp with time zone, ttl interval, pinned boolean, supersedes bigint[], visibility text, groups text[]) TO animus_admin;
 
 --
 -- Name: FUNCTION submit_work(work_type text, source text, params jsonb, dedup_key text, trigger_info text, priority integer, parent_id uuid, max_attempts integer, queue text, delay interval, run_at timestamp with time zone, on_duplicate text, trace_context jsonb, concurrency_key text, cost integer); Type: ACL; Schema: animus; Owner: -
@@ -9722,12 +11075,28 @@ REVOKE ALL ON FUNCTION animus.tz_offset(tz text, t timestamp with time zone) FRO
 REVOKE ALL ON FUNCTION animus.tz_transition(tz text, lo timestamp with time zone, hi timestamp with time zone) FROM PUBLIC;
 
 --
+-- Name: FUNCTION unlink_memories(source bigint, target bigint, relation text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.unlink_memories(source bigint, target bigint, relation text) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.unlink_memories(source bigint, target bigint, relation text) TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.unlink_memories(source bigint, target bigint, relation text) TO animus_admin;
+
+--
 -- Name: FUNCTION update_memory(id bigint, content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text); Type: ACL; Schema: animus; Owner: -
 --
 
 REVOKE ALL ON FUNCTION animus.update_memory(id bigint, content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text) FROM PUBLIC;
 GRANT ALL ON FUNCTION animus.update_memory(id bigint, content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text) TO animus_memory_writer;
 GRANT ALL ON FUNCTION animus.update_memory(id bigint, content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text) TO animus_admin;
+
+--
+-- Name: FUNCTION update_memory_lifecycle(id bigint, expires_at timestamp with time zone, ttl interval, pinned boolean, supersedes bigint[], visibility text, groups text[], clear_expiry boolean); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.update_memory_lifecycle(id bigint, expires_at timestamp with time zone, ttl interval, pinned boolean, supersedes bigint[], visibility text, groups text[], clear_expiry boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.update_memory_lifecycle(id bigint, expires_at timestamp with time zone, ttl interval, pinned boolean, supersedes bigint[], visibility text, groups text[], clear_expiry boolean) TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.update_memory_lifecycle(id bigint, expires_at timestamp with time zone, ttl interval, pinned boolean, supersedes bigint[], visibility text, groups text[], clear_expiry boolean) TO animus_admin;
 
 --
 -- Name: FUNCTION wait_work(work_id uuid, timeout interval); Type: ACL; Schema: animus; Owner: -
@@ -9995,6 +11364,19 @@ GRANT SELECT ON TABLE animus.memory_bm25_namespace_stats TO animus_admin;
 --
 
 GRANT SELECT ON TABLE animus.memory_bm25_term_stats TO animus_admin;
+
+--
+-- Name: TABLE memory_review_settings; Type: ACL; Schema: animus; Owner: -
+--
+
+GRANT SELECT ON TABLE animus.memory_review_settings TO animus_memory_reader;
+GRANT SELECT ON TABLE animus.memory_review_settings TO animus_admin;
+
+--
+-- Name: TABLE memory_reviews; Type: ACL; Schema: animus; Owner: -
+--
+
+GRANT SELECT ON TABLE animus.memory_reviews TO animus_admin;
 
 --
 -- Name: TABLE memory_settings; Type: ACL; Schema: animus; Owner: -

@@ -21,7 +21,8 @@ from animus.errors import (AnimusError, ArgumentTypeError, ArgumentValueError, C
 from animus.results import (BM25Settings, ConcurrencyLimit, ConcurrencyStats, HeartbeatResult, Memory, QueueStats,  # noqa: E402
                             SearchHit, SettleResult, StoreResult, SubmitResult, Submission, WaitResult,
                             WorkDetails, WorkItem, WorkStep, StepStart, SleepResult, EventWait, Event,
-                            Schedule, ScheduleRun)
+                            Schedule, ScheduleRun, MemoryLink, MemoryNeighbor, ChainEntry, GraphHit,
+                            ReviewState, DueMemory)
 from animus.embedding import Embedder, FunctionEmbedder  # noqa: E402
 from animus.client import Client, connect  # noqa: E402
 from animus.aio import AsyncClient, connect_async  # noqa: E402
@@ -54,5 +55,6 @@ __all__ = [
     "QueueStats", "ConcurrencyLimit", "ConcurrencyStats", "StoreResult", "Memory", "SearchHit",
     "BM25Settings", "WaitError", "WorkFailed", "WorkCancelled", "WaitTimeout", "WaitResult",
     "StepReused", "StepNotRunning", "EventTimeout", "WorkStep", "StepStart", "SleepResult",
-    "EventWait", "Event"
+    "EventWait", "Event", "MemoryLink", "MemoryNeighbor", "ChainEntry", "GraphHit", "ReviewState",
+    "DueMemory"
 ]

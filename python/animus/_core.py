@@ -24,8 +24,9 @@ from psycopg.types.json import Jsonb
 from animus.embedding import to_vector_literal
 from animus.errors import AnimusError, ArgumentTypeError, ArgumentValueError, NotDeployed
 from animus.queries import QUERIES, Query
-from animus.results import (BM25Settings, ConcurrencyLimit, ConcurrencyStats, Event, EventWait, HeartbeatResult,
-                            Memory, QueueStats, Schedule, ScheduleRun, SearchHit, SettleResult, SleepResult,
+from animus.results import (BM25Settings, ChainEntry, ConcurrencyLimit, ConcurrencyStats, DueMemory, Event,
+                            EventWait, GraphHit, HeartbeatResult, Memory, MemoryLink, MemoryNeighbor, QueueStats,
+                            ReviewState, Schedule, ScheduleRun, SearchHit, SettleResult, SleepResult,
                             StepStart, StoreResult, SubmitResult, Submission, WaitResult, WorkDetails, WorkItem,
                             WorkStep)
 from animus.telemetry.conventions import SPAN_KIND, Instruments, db_attrs, messaging_attrs
@@ -545,13 +546,21 @@ class Methods:
     def store_memory(self, content: str, embedding: Sequence[float] | None = None,
                      memory_type: str | None = None, *, source: str | None = None,
                      metadata: Mapping[str, Any] | None = None,
-                     namespace: str | None = None) -> StoreResult:
+                     namespace: str | None = None, expires_at: datetime | None = None,
+                     ttl: Any = None, pinned: bool | None = None,
+                     supersedes: Sequence[int] | None = None, visibility: str | None = None,
+                     groups: Sequence[str] | None = None) -> StoreResult:
         """Store a memory (same content in the same namespace updates it: ``created`` False).
 
         Without ``embedding`` the client's Embedder embeds ``content`` (an ``embeddings`` span).
+        Lifecycle (docs/memory-lifecycle.md): ``expires_at`` or ``ttl`` (seconds or timedelta),
+        ``pinned``, ``supersedes`` (ids of older memories it replaces), ``visibility``
+        (``namespace``, ``private``, ``groups`` with ``groups`` = role names).
         """
         p = _clean(dict(content=content, embedding=embedding, memory_type=memory_type, source=source,
-                        metadata=metadata, namespace=namespace))
+                        metadata=metadata, namespace=namespace, expires_at=expires_at, ttl=ttl,
+                        pinned=pinned, supersedes=None if supersedes is None else list(supersedes),
+                        visibility=visibility, groups=None if groups is None else list(groups)))
         return self._execute(Call(QUERIES["store_memory"], p, _row(StoreResult),
                                   embed=("embedding", content) if embedding is None else None))
 
@@ -590,6 +599,63 @@ class Methods:
     def delete_memories(self, ids: Sequence[int]) -> int:
         """How many of ``ids`` were deleted."""
         return self._execute(Call(QUERIES["delete_memories"], dict(ids=list(ids)), _ident))
+
+    def update_memory_lifecycle(self, id: int, *, expires_at: datetime | None = None, ttl: Any = None,
+                                pinned: bool | None = None, supersedes: Sequence[int] | None = None,
+                                visibility: str | None = None, groups: Sequence[str] | None = None,
+                                clear_expiry: bool | None = None) -> Memory | None:
+        """Change expiry, pinning, supersession or sharing of a memory; returns the memory."""
+        p = _clean(dict(id=id, expires_at=expires_at, ttl=ttl, pinned=pinned,
+                        supersedes=None if supersedes is None else list(supersedes), visibility=visibility,
+                        groups=None if groups is None else list(groups), clear_expiry=clear_expiry))
+        return self._execute(Call(QUERIES["update_memory_lifecycle"], p, _row(Memory)))
+
+    def purge_expired_memories(self, *, namespace: str | None = None, grace: Any = None,
+                               max_rows: int | None = None) -> int:
+        """Retention: delete up to ``max_rows`` memories expired ``grace`` ago (never pinned);
+        returns how many. Call until it returns 0."""
+        p = _clean(dict(namespace=namespace, grace=grace, max_rows=max_rows))
+        return self._execute(Call(QUERIES["purge_expired_memories"], p, _ident))
+
+    def memory_chain(self, id: int) -> list[ChainEntry]:
+        """The supersession chain of a memory: the current one first (generation 0)."""
+        return self._execute(Call(QUERIES["memory_chain"], dict(id=id), _rows(ChainEntry)))
+
+    def link_memories(self, source: int, target: int, *, relation: str | None = None,
+                      weight: float | None = None, metadata: Mapping[str, Any] | None = None) -> MemoryLink:
+        """Link memory ``source`` to memory ``target`` (again: updates weight and metadata)."""
+        p = _clean(dict(source=source, target=target, relation=relation, weight=weight, metadata=metadata))
+        return self._execute(Call(QUERIES["link_memories"], p, _row(MemoryLink)))
+
+    def unlink_memories(self, source: int, target: int, *, relation: str | None = None) -> int:
+        """Remove the links from ``source`` to ``target`` (one relation, or all); how many."""
+        p = _clean(dict(source=source, target=target, relation=relation))
+        return self._execute(Call(QUERIES["unlink_memories"], p, _ident))
+
+    def memory_neighbors(self, id: int, *, depth: int | None = None,
+                         relations: Sequence[str] | None = None) -> list[MemoryNeighbor]:
+        """Memories linked to ``id`` up to ``depth`` links away (either direction), each once."""
+        p = _clean(dict(id=id, depth=depth, relations=None if relations is None else list(relations)))
+        return self._execute(Call(QUERIES["memory_neighbors"], p, _rows(MemoryNeighbor)))
+
+    def memory_graph_expand(self, hit_ids: Sequence[int], hit_scores: Sequence[float], *,
+                            depth: int | None = None, relations: Sequence[str] | None = None,
+                            decay: float | None = None) -> list[GraphHit]:
+        """Neighbours of search hits with score = hit score x link weight x decay per link."""
+        p = _clean(dict(hit_ids=list(hit_ids), hit_scores=[float(x) for x in hit_scores], depth=depth,
+                        relations=None if relations is None else list(relations), decay=decay))
+        return self._execute(Call(QUERIES["memory_graph_expand"], p, _rows(GraphHit)))
+
+    def review_memory(self, id: int, grade: int, *, reviewed_at: datetime | None = None) -> ReviewState:
+        """Record an FSRS review (1 again, 2 hard, 3 good, 4 easy); returns the new state."""
+        p = _clean(dict(id=id, grade=grade, reviewed_at=reviewed_at))
+        return self._execute(Call(QUERIES["review_memory"], p, _row(ReviewState)))
+
+    def due_memories(self, namespace: str | None = None, *, at: datetime | None = None,
+                     lim: int | None = None) -> list[DueMemory]:
+        """Reviewed memories due at ``at`` (default now), earliest first."""
+        p = _clean(dict(namespace=namespace, at=at, lim=lim))
+        return self._execute(Call(QUERIES["due_memories"], p, _rows(DueMemory)))
 
     def search_memory_vector(self, query_embedding: Sequence[float], *, k: int | None = None,
                              filters: Mapping[str, Any] | None = None) -> list[SearchHit]:

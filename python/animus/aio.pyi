@@ -11,7 +11,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from animus.config import Config
 from animus.embedding import Embedder
-from animus.results import (BM25Settings, ConcurrencyLimit, ConcurrencyStats, Event, EventWait, HeartbeatResult, Memory, QueueStats, Schedule, ScheduleRun, SearchHit, SettleResult, SleepResult, StepStart, StoreResult, Submission, SubmitResult, WaitResult, WorkDetails, WorkItem, WorkStep)
+from animus.results import (BM25Settings, ChainEntry, ConcurrencyLimit, ConcurrencyStats, DueMemory, Event, EventWait, GraphHit, HeartbeatResult, Memory, MemoryLink, MemoryNeighbor, QueueStats, ReviewState, Schedule, ScheduleRun, SearchHit, SettleResult, SleepResult, StepStart, StoreResult, Submission, SubmitResult, WaitResult, WorkDetails, WorkItem, WorkStep)
 from animus.telemetry.conventions import Instruments
 
 __all__ = ["AsyncClient", "connect_async"]
@@ -134,6 +134,11 @@ class AsyncClient:
         """
         ...
 
+    async def due_memories(self, namespace: str | None = ..., *, at: datetime | None = ..., lim: int | None = ...) -> list[DueMemory]:
+        """Reviewed memories due at ``at`` (default now), earliest first.
+        """
+        ...
+
     async def emit_event(self, event_key: str, payload: Any = ..., *, queue: str | None = ...) -> int:
         """Emit event ``event_key`` of ``queue`` (default 'work') with ``payload`` (JSON): every
         item waiting for it gets it and runs again at once; a wait starting later receives it at
@@ -225,6 +230,11 @@ class AsyncClient:
         """
         ...
 
+    async def link_memories(self, source: int, target: int, *, relation: str | None = ..., weight: float | None = ..., metadata: Mapping[str, Any] | None = ...) -> MemoryLink:
+        """Link memory ``source`` to memory ``target`` (again: updates weight and metadata).
+        """
+        ...
+
     async def list_schedules(self, queue: str | None = ...) -> list[Schedule]:
         """The schedules (of ``queue``, else every queue the caller may use), by name.
         """
@@ -260,6 +270,11 @@ class AsyncClient:
         """
         ...
 
+    async def memory_chain(self, id: int) -> list[ChainEntry]:
+        """The supersession chain of a memory: the current one first (generation 0).
+        """
+        ...
+
     async def memory_finish_bulk_load(self, *, maintenance_work_mem: str | None = ..., parallel_workers: int | None = ...) -> int:
         """End a bulk load (admin): rebuilds the indexes :meth:`memory_begin_bulk_load` dropped,
         with ``maintenance_work_mem`` (default '1GB') and ``parallel_workers`` (default 2) for
@@ -273,6 +288,16 @@ class AsyncClient:
         """
         ...
 
+    async def memory_graph_expand(self, hit_ids: Sequence[int], hit_scores: Sequence[float], *, depth: int | None = ..., relations: Sequence[str] | None = ..., decay: float | None = ...) -> list[GraphHit]:
+        """Neighbours of search hits with score = hit score x link weight x decay per link.
+        """
+        ...
+
+    async def memory_neighbors(self, id: int, *, depth: int | None = ..., relations: Sequence[str] | None = ...) -> list[MemoryNeighbor]:
+        """Memories linked to ``id`` up to ``depth`` links away (either direction), each once.
+        """
+        ...
+
     async def pause_schedule(self, name: str) -> bool:
         """Stop the schedule until :meth:`resume_schedule`; False if it was paused already.
         """
@@ -280,6 +305,12 @@ class AsyncClient:
 
     async def purge_events(self, older_than: Any = ..., *, queue: str | None = ...) -> int:
         """Delete events emitted more than ``older_than`` ago (default 7 days; admin).
+        """
+        ...
+
+    async def purge_expired_memories(self, *, namespace: str | None = ..., grace: Any = ..., max_rows: int | None = ...) -> int:
+        """Retention: delete up to ``max_rows`` memories expired ``grace`` ago (never pinned);
+        returns how many. Call until it returns 0.
         """
         ...
 
@@ -314,6 +345,11 @@ class AsyncClient:
 
     async def resume_schedule(self, name: str) -> datetime:
         """Resume a paused schedule; returns its next run (periods missed while paused are not run).
+        """
+        ...
+
+    async def review_memory(self, id: int, grade: int, *, reviewed_at: datetime | None = ...) -> ReviewState:
+        """Record an FSRS review (1 again, 2 hard, 3 good, 4 easy); returns the new state.
         """
         ...
 
@@ -361,10 +397,13 @@ class AsyncClient:
         """
         ...
 
-    async def store_memory(self, content: str, embedding: Sequence[float] | None = ..., memory_type: str | None = ..., *, source: str | None = ..., metadata: Mapping[str, Any] | None = ..., namespace: str | None = ...) -> StoreResult:
+    async def store_memory(self, content: str, embedding: Sequence[float] | None = ..., memory_type: str | None = ..., *, source: str | None = ..., metadata: Mapping[str, Any] | None = ..., namespace: str | None = ..., expires_at: datetime | None = ..., ttl: Any = ..., pinned: bool | None = ..., supersedes: Sequence[int] | None = ..., visibility: str | None = ..., groups: Sequence[str] | None = ...) -> StoreResult:
         """Store a memory (same content in the same namespace updates it: ``created`` False).
 
         Without ``embedding`` the client's Embedder embeds ``content`` (an ``embeddings`` span).
+        Lifecycle (docs/memory-lifecycle.md): ``expires_at`` or ``ttl`` (seconds or timedelta),
+        ``pinned``, ``supersedes`` (ids of older memories it replaces), ``visibility``
+        (``namespace``, ``private``, ``groups`` with ``groups`` = role names).
         """
         ...
 
@@ -398,8 +437,18 @@ class AsyncClient:
         """
         ...
 
+    async def unlink_memories(self, source: int, target: int, *, relation: str | None = ...) -> int:
+        """Remove the links from ``source`` to ``target`` (one relation, or all); how many.
+        """
+        ...
+
     async def update_memory(self, id: int, *, content: str | None = ..., embedding: Sequence[float] | None = ..., memory_type: str | None = ..., source: str | None = ..., metadata: Mapping[str, Any] | None = ..., namespace: str | None = ...) -> Memory | None:
         """Change the given fields of a memory; the others keep their values.
+        """
+        ...
+
+    async def update_memory_lifecycle(self, id: int, *, expires_at: datetime | None = ..., ttl: Any = ..., pinned: bool | None = ..., supersedes: Sequence[int] | None = ..., visibility: str | None = ..., groups: Sequence[str] | None = ..., clear_expiry: bool | None = ...) -> Memory | None:
+        """Change expiry, pinning, supersession or sharing of a memory; returns the memory.
         """
         ...
 

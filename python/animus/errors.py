@@ -232,7 +232,9 @@ class MemoryNotFound(NotFound, MemoryStoreError):
 
 
 class InvalidMemoryArgument(InvalidArgument, MemoryStoreError):
-    """ZA201-ZA206, ZA208: a bad embedding, empty content, a malformed filter or batch."""
+    """ZA201-ZA206, ZA208: a bad embedding, empty content, a malformed filter or batch;
+    ZA216-ZA224: a bad expiry, supersession, visibility, group, link, graph depth, review grade
+    or time, or boost weight."""
 
 
 class DimensionMismatch(InvalidMemoryArgument):
@@ -306,6 +308,10 @@ SQLSTATE_CLASSES: dict[str, type[AnimusError]] = {
     "ZA138": InvalidSchedule, "ZA139": InvalidSchedule, "ZA140": InvalidSchedule,
     "ZA200": DimensionMismatch, "ZA207": MemoryNotFound,
     "ZA209": MemoryStateError, "ZA210": MemoryStateError,
+    # lifecycle, sharing, links, review: bad expiry, supersession, visibility, group, link, depth, grade, time, boost
+    "ZA216": InvalidMemoryArgument, "ZA217": InvalidMemoryArgument, "ZA218": InvalidMemoryArgument,
+    "ZA219": InvalidMemoryArgument, "ZA220": InvalidMemoryArgument, "ZA221": InvalidMemoryArgument,
+    "ZA222": InvalidMemoryArgument, "ZA223": InvalidMemoryArgument, "ZA224": InvalidMemoryArgument,
     "ZA320": InvalidArgument, "ZA321": InvalidArgument,   # namespace grants: no such role, bad namespace
     "42501": PermissionDenied,
     "3F000": NotDeployed,   # invalid_schema_name: schema animus missing

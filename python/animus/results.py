@@ -15,7 +15,8 @@ __all__ = [
     "SubmitResult", "WorkItem", "Submission", "WorkDetails", "HeartbeatResult", "SettleResult",
     "QueueStats", "ConcurrencyLimit", "ConcurrencyStats", "StoreResult", "Memory", "SearchHit",
     "BM25Settings", "WaitResult", "StepStart", "SleepResult", "EventWait", "Event", "WorkStep",
-    "Schedule", "ScheduleRun", "Row"
+    "Schedule", "ScheduleRun", "MemoryLink", "MemoryNeighbor", "ChainEntry", "GraphHit",
+    "ReviewState", "DueMemory", "Row"
 ]
 
 T = TypeVar("T", bound="Row")
@@ -411,7 +412,95 @@ class Memory(Row):
     metadata: dict[str, Any] = field(default_factory=dict)
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    expires_at: datetime | None = None
+    pinned: bool = False
+    superseded_by: int | None = None
+    superseded_at: datetime | None = None
+    visibility: str | None = None
     _aliases: ClassVar[dict[str, str]] = {"memory_id": "id"}
+
+
+@dataclass(frozen=True)
+class MemoryLink(Row):
+    """A link from memory ``source_id`` to memory ``target_id`` (``link_memories``)."""
+
+    source_id: int | None = None
+    target_id: int | None = None
+    relation: str | None = None
+    weight: float | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class MemoryNeighbor(Row):
+    """A memory ``hops`` links away from the start (``memory_neighbors``), reached from ``via``
+    over ``relation``; ``weight`` is the product of the link weights on the path."""
+
+    memory_id: int | None = None
+    hops: int | None = None
+    via: int | None = None
+    relation: str | None = None
+    weight: float | None = None
+    namespace: str | None = None
+    content: str | None = None
+    memory_type: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ChainEntry(Row):
+    """One memory of a supersession chain (``memory_chain``): generation 0 is the current one."""
+
+    memory_id: int | None = None
+    generation: int | None = None
+    superseded_by: int | None = None
+    superseded_at: datetime | None = None
+    content: str | None = None
+    created_at: datetime | None = None
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class GraphHit(Row):
+    """A neighbour of search hits (``memory_graph_expand``) with its propagated ``score``."""
+
+    memory_id: int | None = None
+    score: float | None = None
+    hops: int | None = None
+    via: int | None = None
+    relation: str | None = None
+
+
+@dataclass(frozen=True)
+class ReviewState(Row):
+    """The FSRS-4.5 retention state of a memory after ``review_memory``; ``retrievability`` is
+    the recall probability it had at the review (None on the first)."""
+
+    memory_id: int | None = None
+    stability: float | None = None
+    difficulty: float | None = None
+    retrievability: float | None = None
+    reps: int | None = None
+    lapses: int | None = None
+    last_review: datetime | None = None
+    due_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class DueMemory(Row):
+    """A memory due for review (``due_memories``), with its retrievability at the given time."""
+
+    memory_id: int | None = None
+    namespace: str | None = None
+    content: str | None = None
+    due_at: datetime | None = None
+    stability: float | None = None
+    difficulty: float | None = None
+    retrievability: float | None = None
+    reps: int | None = None
+    lapses: int | None = None
+    _aliases: ClassVar[dict[str, str]] = {"memory_namespace": "namespace"}
 
 
 @dataclass(frozen=True)
