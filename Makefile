@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY    := .venv/bin/python
 DEVDB := $(PY) tools/devdb.py
 
-.PHONY: setup db deploy up demo test test-sql test-py docs faults down psql clean bench bench-queue bench-memory bench-quality bench-python bench-bm25 bench-security bench-worker bench-wait bench-steps snapshot install-sql
+.PHONY: setup db deploy up demo test test-sql test-py docs faults down psql clean bench bench-queue bench-memory bench-memory-lifecycle bench-quality bench-python bench-bm25 bench-security bench-worker bench-wait bench-steps snapshot install-sql
 
 setup:            ## install Debian packages and the project virtualenv (.venv)
 	@bash tools/bootstrap.sh
@@ -47,6 +47,9 @@ bench-queue: db    ## work-queue benchmark (pgbench, fresh database animus_bench
 snapshot: db      ## regenerate sql/schema.sql and sql/animus.sql after a schema change (and the async client's stub)
 	@bash tools/snapshot.sh write
 	@$(PY) tools/gen_async_stub.py write
+
+bench-memory-lifecycle: db  ## memory lifecycle: search with expiry/supersession/sharing state vs plain, memory_neighbors depth 2, link and review write rates (fresh DB)
+	@$(PY) -u tools/bench_memory_lifecycle.py $(BENCH_ARGS)
 
 bench-memory: db  ## memory performance: 100k synthetic 384-d memories, load rate, search latency, recall (fresh DB)
 	@$(PY) -u tools/bench_memory.py $(BENCH_ARGS)

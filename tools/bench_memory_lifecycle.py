@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+"""What lifecycle, sharing, links and reviews cost the memory (`make bench-memory-lifecycle`).
+
+On a FRESH database (embedding_dim=384; the data of tools/bench_memory.py: clustered vectors, Zipf
+text, 200 namespaces) it loads N memories and measures, in the same run:
+
+  * p50 / p95 at k = 10 of search_memory_vector, search_memory_text and hybrid_search, unfiltered
+    and with one namespace (0.5 %), first on the plain table (no memory has state: today's
+    filters and plans), then with state in place -- 10 % of the memories expire in a day, 1 % have
+    expired, 5 % are superseded, 5 % are private to a role -- as ratios to the plain figures
+    (the issue's ceiling: 1.15x); then the plain figures again after clearing the state (noise);
+  * memory_neighbors depth 2 p50 / p95 over a link graph of 3 links per memory;
+  * link_memories and review_memory calls per second in one session, beside store_memory's rate
+    (the baseline: the cheapest write of the API) measured in the same run.
+
+    python tools/bench_memory_lifecycle.py [--rows 100000] [--queries 100] [--keep]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+import bench_memory as bm  # noqa: E402
+import devdb  # noqa: E402
+
+bm.DB = "animus_bench_lifecycle"
+
+
+def log(msg: str) -> None:
+    print(msg, flush=True)
+
+
+def searches(conn, data, qv, filt) -> dict[str, list[float]]:
+    sv = "SELECT id FROM animus.search_memory_vector(%s::vector, 10, %s::jsonb)"
+    st = "SELECT id FROM animus.search_memory_text(%s, 10, %s::jsonb)"
+    sh = "SELECT id FROM animus.hybrid_search(%s, %s::vector, 10, %s::jsonb)"
+    for _ in range(3):   # warm-up
+        conn.execute(sv, (qv[0], "{}")).fetchall()
+        conn.execute(st, (data.query_text[0], "{}")).fetchall()
+        conn.execute(sh, (data.query_text[0], qv[0], "{}")).fetchall()
+    return {
+        "vector": bm.timed(conn, sv, [(v, "{}") for v in qv])[0],
+        "vector, filtered": bm.timed(conn, sv, list(zip(qv, filt)))[0],
+        "text": bm.timed(conn, st, [(q, "{}") for q in data.query_text])[0],
+        "text, filtered": bm.timed(conn, st, list(zip(data.query_text, filt)))[0],
+        "hybrid": bm.timed(conn, sh, [(q, v, "{}") for q, v in zip(data.query_text, qv)])[0],
+        "hybrid, filtered": bm.timed(conn, sh, list(zip(data.query_text, qv, filt)))[0],
+    }
+
+
+def rate(conn, sql: str, params: list[tuple]) -> float:
+    t = time.perf_counter()
+    for p in params:
+        conn.execute(sql, p).fetchall()
+    return len(params) / (time.perf_counter() - t)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--rows", type=int, default=100_000)
+    ap.add_argument("--queries", type=int, default=100)
+    ap.add_argument("--batch", type=int, default=2000)
+    ap.add_argument("--keep", action="store_true")
+    args = ap.parse_args()
+    t0 = time.perf_counter()
+    url = bm.deploy()
+    data = bm.Data(args.rows, args.queries)
+    log(f"bench-memory-lifecycle: {args.rows:,} memories, {bm.DIM}-d, database {bm.DB} (fresh)")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SELECT animus.memory_begin_bulk_load()")
+        for start in range(0, args.rows, args.batch):
+            conn.execute("SELECT count(*) FROM animus.store_memories(%s::jsonb)",
+                         (data.batch(start, min(args.batch, args.rows - start)),))
+        conn.execute("SELECT animus.memory_finish_bulk_load(parallel_workers => 2)")
+        conn.execute("VACUUM ANALYZE animus.memories")
+        lo, hi = conn.execute("SELECT min(id), max(id) FROM animus.memories").fetchone()
+        qv = [bm.vec_literal(v) for v in data.queries]
+        filt = [json.dumps({"namespace": ns}) for ns in data.query_ns]
+
+        plain = searches(conn, data, qv, filt)
+
+        conn.execute("DROP ROLE IF EXISTS animus_bench_owner")
+        conn.execute("CREATE ROLE animus_bench_owner NOLOGIN")
+        t = time.perf_counter()
+        conn.execute("UPDATE animus.memories SET expires_at = now() + interval '1 day' WHERE id % 10 = 0")
+        conn.execute("UPDATE animus.memories SET expires_at = now() - interval '1 hour' WHERE id % 100 = 1")
+        conn.execute("UPDATE animus.memories SET superseded_by = id + 1, superseded_at = now() "
+                     "WHERE id %% 20 = 3 AND id < %s", (hi,))
+        conn.execute("UPDATE animus.memories SET visibility = 'private', owner_role = 'animus_bench_owner'::regrole "
+                     "WHERE id % 20 = 7")
+        conn.execute("VACUUM ANALYZE animus.memories")
+        state_s = time.perf_counter() - t
+        n_state = conn.execute("SELECT count(*) FROM animus.memories WHERE metadata ? '_animus'").fetchone()[0]
+        stateful = searches(conn, data, qv, filt)
+
+        conn.execute("UPDATE animus.memories SET expires_at = NULL, superseded_by = NULL, superseded_at = NULL, "
+                     "visibility = 'namespace', owner_role = NULL WHERE metadata ? '_animus'")
+        conn.execute("VACUUM ANALYZE animus.memories")
+        plain2 = searches(conn, data, qv, filt)
+
+        # links: 3 per memory to memories of the same cluster neighbourhood (random ids)
+        rng = data.rng
+        ids = list(range(lo, hi + 1))
+        t = time.perf_counter()
+        conn.execute("""INSERT INTO animus.memory_links (source_id, target_id, relation, weight)
+                        SELECT s, t, 'related', 1 FROM (
+                          SELECT s, %s + floor(random() * (%s - %s + 1))::bigint AS t
+                            FROM generate_series(%s::bigint, %s::bigint) AS s, generate_series(1, 3)) x
+                         WHERE s <> t ON CONFLICT DO NOTHING""", (lo, hi, lo, lo, hi))
+        links_load_s = time.perf_counter() - t
+        n_links = conn.execute("SELECT count(*) FROM animus.memory_links").fetchone()[0]
+        conn.execute("ANALYZE animus.memory_links")
+        starts = [int(x) for x in rng.choice(ids, args.queries)]
+        nb_t, nb_r = bm.timed(conn, "SELECT memory_id FROM animus.memory_neighbors(%s, 2)", [(s,) for s in starts])
+        nb_rows = statistics.median(len(r) for r in nb_r)
+
+        n = 2000
+        pairs = [(int(a), int(b)) for a, b in zip(rng.choice(ids, n), rng.choice(ids, n)) if a != b]
+        v0 = bm.vec_literal(data.queries[0])
+        store_rate = rate(conn, "SELECT id FROM animus.store_memory(%s, %s::vector, 'fact', namespace => 'bench-w')",
+                          [(f"write rate probe {i}", v0) for i in range(n)])
+        link_rate = rate(conn, "SELECT source_id FROM animus.link_memories(%s, %s, 'cites')", pairs)
+        rev_ids = [int(x) for x in rng.choice(ids, n)]
+        review_rate = rate(conn, "SELECT memory_id FROM animus.review_memory(%s, 3)", [(i,) for i in rev_ids])
+
+    log("")
+    log(f"state set on {n_state:,} of {args.rows:,} memories in {state_s:.1f} s "
+        f"(10 % expiring, 1 % expired, 5 % superseded, 5 % private)")
+    log(f"{'search (k=10)':<20}{'plain p50':>10}{'p95':>8}{'state p50':>11}{'p95':>8}{'ratio p50':>11}{'p95':>7}"
+        f"{'plain again p50':>17}")
+    worst = 0.0
+    for name in plain:
+        a50, a95 = statistics.median(plain[name]), bm.pct(plain[name], 0.95)
+        b50, b95 = statistics.median(stateful[name]), bm.pct(stateful[name], 0.95)
+        c50 = statistics.median(plain2[name])
+        base = (a50 + c50) / 2
+        worst = max(worst, b50 / base)
+        log(f"{name:<20}{a50:>10.2f}{a95:>8.2f}{b50:>11.2f}{b95:>8.2f}{b50 / base:>10.2f}x{b95 / a95:>6.2f}x{c50:>17.2f}")
+    log(f"worst p50 ratio (state / mean of the two plain runs): {worst:.2f}x (ceiling 1.15x)")
+    log("")
+    log(f"memory_neighbors depth 2 over {n_links:,} links (loaded in {links_load_s:.1f} s): p50 {statistics.median(nb_t):.2f} ms, "
+        f"p95 {bm.pct(nb_t, 0.95):.2f} ms, median {nb_rows:.0f} memories returned")
+    log(f"write rates, one session, {n} calls each: store_memory {store_rate:,.0f}/s (baseline), "
+        f"link_memories {link_rate:,.0f}/s = {link_rate / store_rate:.2f}x, review_memory {review_rate:,.0f}/s = "
+        f"{review_rate / store_rate:.2f}x")
+    log(f"({args.queries} queries per figure; total {time.perf_counter() - t0:.0f} s)")
+    if not args.keep:
+        with psycopg.connect(devdb.url("postgres"), autocommit=True) as c:
+            devdb.dropdb(bm.DB)
+            c.execute("DROP ROLE IF EXISTS animus_bench_owner")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
