@@ -1,4 +1,5 @@
-"""Command line: ``animus worker module:handlers``, ``animus scheduler`` and ``animus --version``."""
+"""Command line: ``animus worker module:handlers``, ``animus scheduler``, ``animus memory import FILE``
+and ``animus --version``."""
 from __future__ import annotations
 
 import argparse
@@ -181,7 +182,18 @@ def build_parser() -> argparse.ArgumentParser:
                     help="do not call animus.telemetry.init() (default: it is called)")
     sc.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"],
                     type=str.lower, help="log level (default: info)")
+    add_memory_parser(sub)
     return parser
+
+
+def add_memory_parser(sub: Any) -> None:
+    """``animus memory …``: memory commands, each from its own module (import: animus.memory_import)."""
+    from animus import memory_import
+
+    m = sub.add_parser("memory", help="memory commands: animus memory import FILE",
+                       description="Commands on the semantic memory.")
+    msub = m.add_subparsers(dest="memory_command", metavar="MEMORY_COMMAND")
+    memory_import.add_parser(msub)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -197,6 +209,10 @@ def main(argv: list[str] | None = None) -> int:
         return worker_main(args)
     if args.command == "scheduler":
         return scheduler_main(args)
+    if args.command == "memory":
+        if getattr(args, "memory_main", None) is None:
+            parser.parse_args(["memory", "--help"])
+        return args.memory_main(args)
     parser.print_help(sys.stderr)
     print("\nanimus: a command is required (e.g. animus worker module:HANDLERS)", file=sys.stderr)
     return 2
