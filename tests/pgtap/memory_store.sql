@@ -17,10 +17,10 @@ CREATE FUNCTION pg_temp.too_long() RETURNS vector LANGUAGE sql AS $$
 $$;
 
 -- shape
-SELECT has_function('animus', 'store_memory', ARRAY['text', 'vector', 'text', 'text', 'jsonb', 'text'], 'store_memory(content, embedding, memory_type, source, metadata, namespace) exists');
-SELECT function_returns('animus', 'store_memory', ARRAY['text', 'vector', 'text', 'text', 'jsonb', 'text'], 'setof record', 'store_memory returns (id, created)');
-SELECT volatility_is('animus', 'store_memory', ARRAY['text', 'vector', 'text', 'text', 'jsonb', 'text'], 'volatile', 'store_memory is VOLATILE');
-SELECT is_definer('animus', 'store_memory', ARRAY['text', 'vector', 'text', 'text', 'jsonb', 'text'], 'store_memory is SECURITY DEFINER (nobody but the owner writes the table; it checks the write scope)');
+SELECT has_function('animus', 'store_memory', ARRAY['text', 'vector', 'text', 'text', 'jsonb', 'text', 'timestamp with time zone', 'interval', 'boolean', 'bigint[]', 'text', 'text[]'], 'store_memory(content, embedding, memory_type, source, metadata, namespace, expires_at, ttl, pinned, supersedes, visibility, groups) exists');
+SELECT function_returns('animus', 'store_memory', ARRAY['text', 'vector', 'text', 'text', 'jsonb', 'text', 'timestamp with time zone', 'interval', 'boolean', 'bigint[]', 'text', 'text[]'], 'setof record', 'store_memory returns (id, created)');
+SELECT volatility_is('animus', 'store_memory', ARRAY['text', 'vector', 'text', 'text', 'jsonb', 'text', 'timestamp with time zone', 'interval', 'boolean', 'bigint[]', 'text', 'text[]'], 'volatile', 'store_memory is VOLATILE');
+SELECT is_definer('animus', 'store_memory', ARRAY['text', 'vector', 'text', 'text', 'jsonb', 'text', 'timestamp with time zone', 'interval', 'boolean', 'bigint[]', 'text', 'text[]'], 'store_memory is SECURITY DEFINER (nobody but the owner writes the table; it checks the write scope)');
 SELECT has_function('animus', 'store_memories', ARRAY['jsonb', 'text'], 'store_memories(memories, namespace) exists');
 SELECT is_definer('animus', 'store_memories', ARRAY['jsonb', 'text'], 'store_memories is SECURITY DEFINER');
 SELECT volatility_is('animus', 'get_memory', ARRAY['bigint'], 'stable', 'get_memory is STABLE');

@@ -51,7 +51,7 @@ SELECT is_empty($$
      WHERE p.pronamespace = 'animus'::regnamespace AND p.prosecdef
        AND (has_function_privilege('animus_memory_reader', p.oid, 'EXECUTE') OR has_function_privilege('animus_memory_writer', p.oid, 'EXECUTE'))
        AND p.oid NOT IN ('animus.memory_scope(text)'::regprocedure,
-                         'animus.store_memory(text, vector, text, text, jsonb, text)'::regprocedure,
+                         'animus.store_memory(text, vector, text, text, jsonb, text, timestamptz, interval, boolean, bigint[], text, text[])'::regprocedure,
                          'animus.store_memories(jsonb, text)'::regprocedure,
                          'animus.update_memory(bigint, text, vector, text, text, jsonb, text)'::regprocedure,
                          'animus.delete_memory(bigint)'::regprocedure,
@@ -59,8 +59,18 @@ SELECT is_empty($$
                          'animus.get_memory(bigint)'::regprocedure,
                          'animus.search_memory_text(text, integer, jsonb)'::regprocedure,
                          'animus.search_memory_vector(vector, integer, jsonb)'::regprocedure,
-                         'animus.hybrid_search(text, vector, integer, jsonb, double precision, double precision, integer, integer)'::regprocedure)$$,
-    'memory roles execute no SECURITY DEFINER function but memory_scope, the five write functions (which check the write scope) and get_memory and the three searches (which check the read scope)');
+                         'animus.hybrid_search(text, vector, integer, jsonb, double precision, double precision, integer, integer)'::regprocedure,
+                         'animus.memory_state_active()'::regprocedure,
+                         'animus.update_memory_lifecycle(bigint, timestamptz, interval, boolean, bigint[], text, text[], boolean)'::regprocedure,
+                         'animus.purge_expired_memories(text, interval, integer)'::regprocedure,
+                         'animus.memory_chain(bigint)'::regprocedure,
+                         'animus.link_memories(bigint, bigint, text, double precision, jsonb)'::regprocedure,
+                         'animus.unlink_memories(bigint, bigint, text)'::regprocedure,
+                         'animus.memory_neighbors(bigint, integer, text[])'::regprocedure,
+                         'animus.memory_graph_expand(bigint[], double precision[], integer, text[], double precision)'::regprocedure,
+                         'animus.review_memory(bigint, integer, timestamptz)'::regprocedure,
+                         'animus.due_memories(text, timestamptz, integer)'::regprocedure)$$,
+    'memory roles execute no SECURITY DEFINER function but memory_scope, memory_state_active (one bit: does any memory carry state), the write functions (which check the write scope) and the read functions (which check the read scope and visibility)');
 SELECT ok(NOT has_schema_privilege('animus_test_nobody', 'animus', 'USAGE') AND NOT has_schema_privilege('animus_producer', 'pgmq', 'USAGE'),
           'a role outside animus cannot use schema animus, and animus roles cannot use schema pgmq directly');
 SELECT is((SELECT rolcanlogin OR rolsuper OR rolbypassrls OR rolcreaterole OR rolcreatedb FROM pg_roles
