@@ -12153,7 +12153,7 @@ INSERT INTO animus.error_codes (sqlstate, name, meaning, hint) VALUES
      'Pass expires_at in the future or a positive ttl (one of them), and no expiry with pinned => true.'),
     ('ZA217', 'memory_supersede_invalid', 'A memory cannot supersede itself, a memory of another namespace, or a memory that (transitively) supersedes it.',
      'Supersede older memories of the same namespace only.'),
-    ('ZA218', 'memory_visibility_invalid', 'visibility is not namespace, private or groups, or groups are given without visibility groups (or missing with it).',
+    ('ZA218', 'memory_visibility_invalid', 'visibility is not namespace, private or groups, groups are given without visibility groups (or missing with it), or a role other than the owner changes them.',
      'Use visibility => ''private'', or visibility => ''groups'' with groups => ARRAY[''role'', ...].'),
     ('ZA219', 'memory_group_unknown', 'A group named in groups is not an existing role.',
      'Name existing roles (CREATE ROLE ... NOLOGIN); their members then see the memory.');
@@ -12326,6 +12326,11 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'ZA216', MESSAGE = 'a pinned memory cannot expire (expires_at / ttl with pinned)',
             DETAIL = format('memory %s, expires_at = %s', memory_id, expiry),
             HINT = 'Unpin it (pinned => false) to give it an expiry.';
+    END IF;
+    IF (visibility IS NOT NULL OR groups IS NOT NULL) AND viewer IS NOT NULL AND cur.owner_role IS NOT NULL
+       AND cur.owner_role::text <> viewer ->> 'role' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA218', MESSAGE = pg_catalog.format('only the owner of memory %s changes its visibility', memory_id),
+            HINT = 'Ask its owner (or an animus_admin) to share it.';
     END IF;
     IF visibility IS NOT NULL AND visibility NOT IN ('namespace', 'private', 'groups') THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA218', MESSAGE = 'visibility must be namespace, private or groups',

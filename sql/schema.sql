@@ -2893,6 +2893,11 @@ BEGIN
             DETAIL = format('memory %s, expires_at = %s', memory_id, expiry),
             HINT = 'Unpin it (pinned => false) to give it an expiry.';
     END IF;
+    IF (visibility IS NOT NULL OR groups IS NOT NULL) AND viewer IS NOT NULL AND cur.owner_role IS NOT NULL
+       AND cur.owner_role::text <> viewer ->> 'role' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA218', MESSAGE = pg_catalog.format('only the owner of memory %s changes its visibility', memory_id),
+            HINT = 'Ask its owner (or an animus_admin) to share it.';
+    END IF;
     IF visibility IS NOT NULL AND visibility NOT IN ('namespace', 'private', 'groups') THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA218', MESSAGE = 'visibility must be namespace, private or groups',
             DETAIL = format('visibility = %L', left(visibility, 40)),

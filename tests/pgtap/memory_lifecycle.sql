@@ -8,7 +8,7 @@ BEGIN;
 SELECT rolsuper OR rolcreaterole AS can_create_roles FROM pg_catalog.pg_roles WHERE rolname = current_user \gset
 \if :can_create_roles
 CREATE EXTENSION IF NOT EXISTS pgtap;
-SELECT plan(57);
+SELECT plan(58);
 GRANT ALL ON TABLE __tcache__ TO PUBLIC;
 GRANT ALL ON SEQUENCE __tcache___id_seq TO PUBLIC;
 
@@ -124,6 +124,8 @@ SELECT is(pg_temp.found('text'), pg_temp.found('vector'), 'owner B: text search 
 SELECT is((SELECT count(*) FROM animus.get_memory((SELECT id FROM ids WHERE name = 'team_a'))), 1::bigint, 'owner B: get_memory reads the team memory');
 SELECT throws_ok(format($$SELECT animus.link_memories(%s, %s)$$, (SELECT id FROM ids WHERE name = 'private_b'), (SELECT id FROM ids WHERE name = 'private_a')),
                  'ZA207', NULL, 'owner B: a link to A''s private memory is ZA207');
+SELECT throws_ok(format($$SELECT animus.update_memory_lifecycle(%s, visibility => 'private')$$, (SELECT id FROM ids WHERE name = 'team_a')),
+                 'ZA218', NULL, 'owner B: changing the visibility of A''s team memory is ZA218 (only the owner shares)');
 RESET ROLE;
 
 -- links
