@@ -2111,6 +2111,7 @@ CREATE TABLE animus.memories (
     owner_role oid,
     visibility text DEFAULT 'namespace'::text NOT NULL,
     share_groups oid[] DEFAULT '{}'::oid[] NOT NULL,
+    embedding_model text,
     CONSTRAINT memories_content_check CHECK ((btrim(content) <> ''::text)),
     CONSTRAINT memories_memory_type_check CHECK ((memory_type <> ''::text)),
     CONSTRAINT memories_metadata_check CHECK ((jsonb_typeof(metadata) = 'object'::text)),
@@ -2238,6 +2239,12 @@ COMMENT ON COLUMN animus.memories.visibility IS 'Who of the readers of the names
 --
 
 COMMENT ON COLUMN animus.memories.share_groups IS 'With visibility groups: the roles (pg_roles.oid) whose members see the memory.';
+
+--
+-- Name: COLUMN memories.embedding_model; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memories.embedding_model IS 'The registered model the embedding came from (memory_set_embedding); NULL: not known (stored by store_memory, or content changed since).';
 
 --
 -- Name: get_memory(bigint); Type: FUNCTION; Schema: animus; Owner: -
@@ -3931,6 +3938,28 @@ $$;
 COMMENT ON FUNCTION animus.memory_check_limit(value integer, argument text, maximum integer) IS 'Raises unless 1 <= value <= maximum. Raises ZA001 (NULL), ZA002 (out of range).';
 
 --
+-- Name: memory_content_changed(); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_content_changed() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    IF NEW.embedding_model IS NOT DISTINCT FROM OLD.embedding_model THEN
+        NEW.embedding_model := NULL;
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+--
+-- Name: FUNCTION memory_content_changed(); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_content_changed() IS 'Trigger of animus.memories: when content changes and the statement does not set embedding_model, clears it (the vector''s model is no longer known). Raises nothing.';
+
+--
 -- Name: memory_filter_list(jsonb); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -4397,6 +4426,48 @@ $$;
 COMMENT ON FUNCTION animus.memory_parses_as_vector(value text) IS 'True if value is valid pgvector text ([finite numbers]); false otherwise. Raises nothing.';
 
 --
+-- Name: memory_queue_reembedding(text, text, integer); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_queue_reembedding(namespace text DEFAULT NULL::text, queue text DEFAULT 'work'::text, max_items integer DEFAULT 10000) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    items jsonb;
+    n bigint;
+BEGIN
+    IF max_items IS NULL OR max_items < 1 OR max_items > 10000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'max_items must be between 1 and 10000',
+            DETAIL = pg_catalog.format('max_items = %s', max_items), HINT = 'Call again for more.';
+    END IF;
+    SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+               'work_type', 'memory_reembed', 'source', 'animus.memory_queue_reembedding',
+               'dedup_key', 'memory-reembed:' || m.id,
+               'params', pg_catalog.jsonb_build_object('memory_id', m.id, 'model', nm.model)) ORDER BY m.id),
+           count(*)
+      INTO items, n
+      FROM (SELECT m.id, m.namespace FROM animus.memories AS m
+              JOIN animus.memory_namespace_models AS nm ON nm.namespace = m.namespace
+             WHERE m.embedding_model IS DISTINCT FROM nm.model
+               AND (memory_queue_reembedding.namespace IS NULL OR m.namespace = memory_queue_reembedding.namespace)
+             ORDER BY m.id
+             LIMIT max_items) AS m
+      JOIN animus.memory_namespace_models AS nm ON nm.namespace = m.namespace;
+    IF n > 0 THEN
+        PERFORM animus.submit_work_batch(items, queue => memory_queue_reembedding.queue);
+    END IF;
+    RETURN n;
+END
+$$;
+
+--
+-- Name: FUNCTION memory_queue_reembedding(namespace text, queue text, max_items integer); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_queue_reembedding(namespace text, queue text, max_items integer) IS 'Submits to queue one work item (work_type memory_reembed, params {memory_id, model}, dedup_key memory-reembed:<id>) per memory, at most max_items, whose vector is not of its namespace''s active model; returns how many were submitted (repeats merge into the item still active). Runs as the owner; the caller needs the queue (ZA109). Raises ZA002 (max_items), ZA109 and the errors of submit_work_batch.';
+
+--
 -- Name: memory_read_filters(jsonb); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -4429,6 +4500,35 @@ $$;
 --
 
 COMMENT ON FUNCTION animus.memory_read_filters(filters jsonb) IS 'Internal to the SECURITY DEFINER searches: filters checked and normalised by memory_validate_filters, their namespace condition intersected with animus.memory_scope(''read'') (the session''s role). Granted to nobody. Raises ZA204, ZA205, ZA206, ZA213 (memory_validate_filters).';
+
+--
+-- Name: memory_reembedding_progress(text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_reembedding_progress(namespace text DEFAULT NULL::text) RETURNS TABLE(memory_namespace text, model text, total bigint, current bigint, pending bigint)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    scope text[] := animus.memory_scope('read');
+BEGIN
+    RETURN QUERY
+    SELECT nm.namespace, nm.model, count(m.id), count(m.id) FILTER (WHERE m.embedding_model = nm.model),
+           count(m.id) FILTER (WHERE m.embedding_model IS DISTINCT FROM nm.model)
+      FROM animus.memory_namespace_models AS nm
+      LEFT JOIN animus.memories AS m ON m.namespace = nm.namespace
+     WHERE (memory_reembedding_progress.namespace IS NULL OR nm.namespace = memory_reembedding_progress.namespace)
+       AND ('*' = ANY (scope) OR nm.namespace = ANY (scope))
+     GROUP BY nm.namespace, nm.model
+     ORDER BY nm.namespace;
+END
+$$;
+
+--
+-- Name: FUNCTION memory_reembedding_progress(namespace text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_reembedding_progress(namespace text) IS 'Per namespace with an active model (of the caller''s read scope; one namespace when given): the model, how many memories it has, how many have a vector of that model (current) and how many wait for one (pending). Runs as the owner. Read-only (STABLE). Raises nothing.';
 
 --
 -- Name: memory_retrievability(double precision, double precision); Type: FUNCTION; Schema: animus; Owner: -
@@ -4502,6 +4602,42 @@ $$;
 --
 
 COMMENT ON FUNCTION animus.memory_scope(access text) IS 'The namespaces of animus.memories the caller may read (access => ''read'') or write (''write''): the namespaces granted in animus.memory_namespace_grants to the caller or a role it is a member of (by role OID: grants of a dropped role count for nobody), intersected with the session setting animus.namespaces (comma-separated) when that is set; ''{*}'' means every namespace (superusers, BYPASSRLS roles, grants of ''*''). The searches and the row-level security policies of animus.memories call it. Raises ZA004 (access).';
+
+--
+-- Name: memory_set_embedding(bigint, public.vector, text, text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_set_embedding(id bigint DEFAULT NULL::bigint, embedding public.vector DEFAULT NULL::public.vector, model text DEFAULT NULL::text, content text DEFAULT NULL::text) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    scope text[] := animus.memory_write_scope();
+    dim integer;
+BEGIN
+    IF memory_set_embedding.id IS NULL OR memory_set_embedding.content IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'id and content must not be NULL',
+            HINT = 'Pass the memory id, its vector, the model and the content that was embedded.';
+    END IF;
+    SELECT m.dimension INTO dim FROM animus.memory_models AS m WHERE m.name = memory_set_embedding.model;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA225', MESSAGE = pg_catalog.format('model %L is not registered', pg_catalog.left(memory_set_embedding.model, 80)),
+            HINT = 'Register it first with animus.register_model(name, dimension).';
+    END IF;
+    PERFORM animus.memory_check_embedding(memory_set_embedding.embedding);
+    UPDATE animus.memories AS m
+       SET embedding = memory_set_embedding.embedding, embedding_model = memory_set_embedding.model
+     WHERE m.id = memory_set_embedding.id AND m.content = memory_set_embedding.content
+       AND ('*' = ANY (scope) OR m.namespace = ANY (scope));
+    RETURN FOUND;
+END
+$$;
+
+--
+-- Name: FUNCTION memory_set_embedding(id bigint, embedding public.vector, model text, content text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_set_embedding(id bigint, embedding public.vector, model text, content text) IS 'Writes the vector of memory id computed by model (registered) from content, and records the model; false (nothing written) when the memory is gone, outside the caller''s write scope or its content is no longer content. updated_at does not move. Runs as the owner (SECURITY DEFINER). Raises ZA001, ZA200 (dimension), ZA202 (zero vector), ZA225 (model not registered).';
 
 --
 -- Name: memory_state_active(); Type: FUNCTION; Schema: animus; Owner: -
@@ -5379,6 +5515,98 @@ $_$;
 COMMENT ON FUNCTION animus.read_work(queue text, vt interval, qty integer, work_types text[]) IS 'Claims up to qty visible work items of queue `queue` for vt (pgmq visibility timeout, an interval: vt => ''30 seconds'' or vt => 30 * interval ''1 second''; an integer vt matches no function, 42883): higher priority first, then earliest due. work_types (at most 100; NULL = every type) claims only items of those types: the others stay queued for a worker that handles them and count in queue_stats. Claimed items become running and count an attempt; an item whose last attempt timed out (worker died) becomes dead instead; messages of cancelled or ended items are archived and never returned. Items with a concurrency key are returned only within their key''s limits (animus.set_concurrency_limit): over max_running they are held until an item of the key leaves running, over the rate they become visible at the next window; a re-claim of a timed-out running item keeps its slot. Returns the items with their trace_context, requesters (the canonical submission and the first 99 merged ones, oldest first: work_id, source, trigger_info, trace_context, submitted_at) and requesters_total (all of them; animus.get_work_submissions pages through every one). May return fewer than qty. Only on a queue the caller has a grant on. Raises ZA001 (queue NULL, work_types empty or with a NULL), ZA109 (no grant on the queue), ZA101 (unknown queue), ZA002 (vt not positive, qty not 1..10000), ZA110 (more than 100 work_types).';
 
 --
+-- Name: memory_models; Type: TABLE; Schema: animus; Owner: -
+--
+
+CREATE TABLE animus.memory_models (
+    name text NOT NULL,
+    dimension integer NOT NULL,
+    provider text DEFAULT 'unspecified'::text NOT NULL,
+    metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
+    registered_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT memory_models_dimension_check CHECK (((dimension >= 1) AND (dimension <= 2000))),
+    CONSTRAINT memory_models_metadata_check CHECK ((jsonb_typeof(metadata) = 'object'::text)),
+    CONSTRAINT memory_models_name_check CHECK ((name ~ '^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,199}$'::text))
+);
+
+--
+-- Name: TABLE memory_models; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON TABLE animus.memory_models IS 'Registered embedding models (register_model); a namespace uses one of them (animus.memory_namespace_models).';
+
+--
+-- Name: COLUMN memory_models.name; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_models.name IS 'The model name, as an Embedder reports it (e.g. all-MiniLM-L6-v2).';
+
+--
+-- Name: COLUMN memory_models.dimension; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_models.dimension IS 'Its vector dimension: equal to animus.memory_settings.embedding_dim.';
+
+--
+-- Name: COLUMN memory_models.provider; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_models.provider IS 'Who serves it (local, openai, ...): informative.';
+
+--
+-- Name: COLUMN memory_models.metadata; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_models.metadata IS 'Free JSON object about the model (version, weights hash, ...).';
+
+--
+-- Name: COLUMN memory_models.registered_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_models.registered_at IS 'When it was registered.';
+
+--
+-- Name: register_model(text, integer, text, jsonb); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.register_model(name text DEFAULT NULL::text, dimension integer DEFAULT NULL::integer, provider text DEFAULT 'unspecified'::text, metadata jsonb DEFAULT '{}'::jsonb) RETURNS animus.memory_models
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $_$
+DECLARE
+    dim integer := (SELECT s.embedding_dim FROM animus.memory_settings AS s);
+    r animus.memory_models;
+BEGIN
+    IF register_model.name IS NULL OR register_model.name !~ '^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,199}$' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA227', MESSAGE = 'name must be 1 to 200 letters, digits or ._:/@+- (starting with a letter or digit)',
+            DETAIL = pg_catalog.format('name = %L', pg_catalog.left(register_model.name, 80)),
+            HINT = 'Use the name the Embedder reports, e.g. all-MiniLM-L6-v2.';
+    END IF;
+    IF register_model.dimension IS NULL OR register_model.dimension <> dim THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA226', MESSAGE = pg_catalog.format('dimension must be %s, the dimension of animus.memories.embedding', dim),
+            DETAIL = pg_catalog.format('dimension = %s', register_model.dimension),
+            HINT = 'Change the table''s dimension first with animus.memory_begin_reembedding(embedding_dim => ...).';
+    END IF;
+    IF register_model.metadata IS NULL OR pg_catalog.jsonb_typeof(register_model.metadata) <> 'object'
+       OR register_model.provider IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'provider must be text and metadata a JSON object',
+            HINT = 'Omit them, or pass e.g. provider => ''local'', metadata => ''{"version": "1"}''.';
+    END IF;
+    INSERT INTO animus.memory_models AS m (name, dimension, provider, metadata)
+    VALUES (register_model.name, register_model.dimension, register_model.provider, register_model.metadata)
+    ON CONFLICT ON CONSTRAINT memory_models_pkey DO UPDATE SET provider = EXCLUDED.provider, metadata = EXCLUDED.metadata
+    RETURNING m.* INTO r;
+    RETURN r;
+END
+$_$;
+
+--
+-- Name: FUNCTION register_model(name text, dimension integer, provider text, metadata jsonb); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.register_model(name text, dimension integer, provider text, metadata jsonb) IS 'Registers an embedding model (again: updates provider and metadata) and returns it. Its dimension must be the table''s (animus.memory_settings.embedding_dim). Admin only (SECURITY DEFINER). Raises ZA001, ZA226 (dimension), ZA227 (name).';
+
+--
 -- Name: release_work(uuid, integer, interval); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -5944,6 +6172,44 @@ $$;
 --
 
 COMMENT ON FUNCTION animus.set_concurrency_limit(queue text, key text, max_running integer, rate integer, period interval) IS 'Sets (inserts or replaces) the limits of concurrency key `key` of `queue` (''*'', the default: each key without a row of its own gets these limits, counted per key): at most max_running items of the key running at once; at most `rate` cost units (work_items.cost) started per `period`, in fixed windows date_bin(period, now, 2000-01-01 UTC) (an item costing more than rate starts only as the first of a window). read_work applies them from the next claim; items already running count. Returns the row. Raises ZA001 (queue NULL), ZA101 (unknown queue), ZA125 (key NULL, empty, only white space or over 200 characters), ZA127 (max_running and rate both NULL; max_running or rate not 1..1000000000; rate without period or period without rate; period not positive or over 366 days).';
+
+--
+-- Name: set_namespace_model(text, text, text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.set_namespace_model(namespace text DEFAULT NULL::text, model text DEFAULT NULL::text, queue text DEFAULT 'work'::text) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    total bigint := 0;
+    n bigint;
+BEGIN
+    IF set_namespace_model.namespace IS NULL OR set_namespace_model.namespace = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'namespace must be a non-empty string', HINT = 'Pass the namespace to switch.';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM animus.memory_models AS m WHERE m.name = set_namespace_model.model) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA225', MESSAGE = pg_catalog.format('model %L is not registered', pg_catalog.left(set_namespace_model.model, 80)),
+            HINT = 'Register it first with animus.register_model(name, dimension).';
+    END IF;
+    INSERT INTO animus.memory_namespace_models AS nm (namespace, model)
+    VALUES (set_namespace_model.namespace, set_namespace_model.model)
+    ON CONFLICT ON CONSTRAINT memory_namespace_models_pkey DO UPDATE SET model = EXCLUDED.model, set_at = now()
+     WHERE nm.model IS DISTINCT FROM EXCLUDED.model;
+    LOOP
+        n := animus.memory_queue_reembedding(set_namespace_model.namespace, set_namespace_model.queue, 10000);
+        total := total + n;
+        EXIT WHEN n < 10000;
+    END LOOP;
+    RETURN total;
+END
+$$;
+
+--
+-- Name: FUNCTION set_namespace_model(namespace text, model text, queue text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.set_namespace_model(namespace text, model text, queue text) IS 'Makes model (registered) the active embedding model of namespace and queues the re-embedding of its memories whose vector is of another model (memory_queue_reembedding, into queue); returns how many were queued. Admin only (SECURITY DEFINER). Raises ZA001, ZA225 (model not registered), ZA109 (queue not granted).';
 
 --
 -- Name: sleep_work(uuid, integer, timestamp with time zone, text, integer, interval); Type: FUNCTION; Schema: animus; Owner: -
@@ -9248,6 +9514,41 @@ COMMENT ON COLUMN animus.memory_namespace_grants.granted_by IS 'The session user
 COMMENT ON COLUMN animus.memory_namespace_grants.role_oid IS 'The role granted (pg_roles.oid): a grant belongs to this role only, never to a later role of the same name.';
 
 --
+-- Name: memory_namespace_models; Type: TABLE; Schema: animus; Owner: -
+--
+
+CREATE TABLE animus.memory_namespace_models (
+    namespace text NOT NULL,
+    model text NOT NULL,
+    set_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT memory_namespace_models_namespace_check CHECK ((namespace <> ''::text))
+);
+
+--
+-- Name: TABLE memory_namespace_models; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON TABLE animus.memory_namespace_models IS 'The active embedding model of a namespace (set_namespace_model); namespaces without a row have none.';
+
+--
+-- Name: COLUMN memory_namespace_models.namespace; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_namespace_models.namespace IS 'The namespace.';
+
+--
+-- Name: COLUMN memory_namespace_models.model; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_namespace_models.model IS 'Its active model: memories whose vector is of another model are re-embedded.';
+
+--
+-- Name: COLUMN memory_namespace_models.set_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_namespace_models.set_at IS 'When the model was made active.';
+
+--
 -- Name: memory_review_settings; Type: TABLE; Schema: animus; Owner: -
 --
 
@@ -9729,11 +10030,25 @@ ALTER TABLE ONLY animus.memory_links
     ADD CONSTRAINT memory_links_pkey PRIMARY KEY (source_id, target_id, relation);
 
 --
+-- Name: memory_models memory_models_pkey; Type: CONSTRAINT; Schema: animus; Owner: -
+--
+
+ALTER TABLE ONLY animus.memory_models
+    ADD CONSTRAINT memory_models_pkey PRIMARY KEY (name);
+
+--
 -- Name: memory_namespace_grants memory_namespace_grants_pkey; Type: CONSTRAINT; Schema: animus; Owner: -
 --
 
 ALTER TABLE ONLY animus.memory_namespace_grants
     ADD CONSTRAINT memory_namespace_grants_pkey PRIMARY KEY (role_oid, namespace);
+
+--
+-- Name: memory_namespace_models memory_namespace_models_pkey; Type: CONSTRAINT; Schema: animus; Owner: -
+--
+
+ALTER TABLE ONLY animus.memory_namespace_models
+    ADD CONSTRAINT memory_namespace_models_pkey PRIMARY KEY (namespace);
 
 --
 -- Name: memory_review_settings memory_review_settings_pkey; Type: CONSTRAINT; Schema: animus; Owner: -
@@ -9952,6 +10267,12 @@ CREATE UNIQUE INDEX work_items_waits_for ON animus.work_items USING btree (waits
 CREATE INDEX work_steps_waiting_event ON animus.work_steps USING btree (event_key) WHERE ((state = 'waiting'::text) AND (kind = 'event'::text));
 
 --
+-- Name: memories memories_content_changed; Type: TRIGGER; Schema: animus; Owner: -
+--
+
+CREATE TRIGGER memories_content_changed BEFORE UPDATE OF content ON animus.memories FOR EACH ROW WHEN (((old.content IS DISTINCT FROM new.content) AND (old.embedding_model IS NOT NULL))) EXECUTE FUNCTION animus.memory_content_changed();
+
+--
 -- Name: memories memories_state_mirror; Type: TRIGGER; Schema: animus; Owner: -
 --
 
@@ -10014,6 +10335,13 @@ ALTER TABLE ONLY animus.memory_links
 
 ALTER TABLE ONLY animus.memory_links
     ADD CONSTRAINT memory_links_target_id_fkey FOREIGN KEY (target_id) REFERENCES animus.memories(id) ON DELETE CASCADE;
+
+--
+-- Name: memory_namespace_models memory_namespace_models_model_fkey; Type: FK CONSTRAINT; Schema: animus; Owner: -
+--
+
+ALTER TABLE ONLY animus.memory_namespace_models
+    ADD CONSTRAINT memory_namespace_models_model_fkey FOREIGN KEY (model) REFERENCES animus.memory_models(name);
 
 --
 -- Name: memory_reviews memory_reviews_memory_id_fkey; Type: FK CONSTRAINT; Schema: animus; Owner: -
@@ -10635,6 +10963,12 @@ GRANT ALL ON FUNCTION animus.memory_check_limit(value integer, argument text, ma
 GRANT ALL ON FUNCTION animus.memory_check_limit(value integer, argument text, maximum integer) TO animus_admin;
 
 --
+-- Name: FUNCTION memory_content_changed(); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_content_changed() FROM PUBLIC;
+
+--
 -- Name: FUNCTION memory_filter_list(text_filter jsonb); Type: ACL; Schema: animus; Owner: -
 --
 
@@ -10750,10 +11084,26 @@ GRANT ALL ON FUNCTION animus.memory_parses_as_vector(value text) TO animus_memor
 GRANT ALL ON FUNCTION animus.memory_parses_as_vector(value text) TO animus_admin;
 
 --
+-- Name: FUNCTION memory_queue_reembedding(namespace text, queue text, max_items integer); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_queue_reembedding(namespace text, queue text, max_items integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.memory_queue_reembedding(namespace text, queue text, max_items integer) TO animus_admin;
+
+--
 -- Name: FUNCTION memory_read_filters(filters jsonb); Type: ACL; Schema: animus; Owner: -
 --
 
 REVOKE ALL ON FUNCTION animus.memory_read_filters(filters jsonb) FROM PUBLIC;
+
+--
+-- Name: FUNCTION memory_reembedding_progress(namespace text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_reembedding_progress(namespace text) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.memory_reembedding_progress(namespace text) TO animus_memory_reader;
+GRANT ALL ON FUNCTION animus.memory_reembedding_progress(namespace text) TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.memory_reembedding_progress(namespace text) TO animus_admin;
 
 --
 -- Name: FUNCTION memory_retrievability(stability double precision, elapsed_days double precision); Type: ACL; Schema: animus; Owner: -
@@ -10778,6 +11128,14 @@ REVOKE ALL ON FUNCTION animus.memory_scope(access text) FROM PUBLIC;
 GRANT ALL ON FUNCTION animus.memory_scope(access text) TO animus_memory_reader;
 GRANT ALL ON FUNCTION animus.memory_scope(access text) TO animus_memory_writer;
 GRANT ALL ON FUNCTION animus.memory_scope(access text) TO animus_admin;
+
+--
+-- Name: FUNCTION memory_set_embedding(id bigint, embedding public.vector, model text, content text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_set_embedding(id bigint, embedding public.vector, model text, content text) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.memory_set_embedding(id bigint, embedding public.vector, model text, content text) TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.memory_set_embedding(id bigint, embedding public.vector, model text, content text) TO animus_admin;
 
 --
 -- Name: FUNCTION memory_state_active(); Type: ACL; Schema: animus; Owner: -
@@ -10896,6 +11254,20 @@ GRANT ALL ON FUNCTION animus.read_work(queue text, vt interval, qty integer, wor
 GRANT ALL ON FUNCTION animus.read_work(queue text, vt interval, qty integer, work_types text[]) TO animus_admin;
 
 --
+-- Name: TABLE memory_models; Type: ACL; Schema: animus; Owner: -
+--
+
+GRANT SELECT ON TABLE animus.memory_models TO animus_memory_reader;
+GRANT SELECT ON TABLE animus.memory_models TO animus_admin;
+
+--
+-- Name: FUNCTION register_model(name text, dimension integer, provider text, metadata jsonb); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.register_model(name text, dimension integer, provider text, metadata jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.register_model(name text, dimension integer, provider text, metadata jsonb) TO animus_admin;
+
+--
 -- Name: FUNCTION release_work(work_id uuid, attempt integer, delay interval); Type: ACL; Schema: animus; Owner: -
 --
 
@@ -10996,6 +11368,13 @@ GRANT ALL ON FUNCTION animus.search_memory_vector(query_embedding public.vector,
 
 REVOKE ALL ON FUNCTION animus.set_concurrency_limit(queue text, key text, max_running integer, rate integer, period interval) FROM PUBLIC;
 GRANT ALL ON FUNCTION animus.set_concurrency_limit(queue text, key text, max_running integer, rate integer, period interval) TO animus_admin;
+
+--
+-- Name: FUNCTION set_namespace_model(namespace text, model text, queue text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.set_namespace_model(namespace text, model text, queue text) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.set_namespace_model(namespace text, model text, queue text) TO animus_admin;
 
 --
 -- Name: FUNCTION sleep_work(work_id uuid, attempt integer, wake_at timestamp with time zone, step_name text, occurrence integer, delay interval); Type: ACL; Schema: animus; Owner: -
@@ -11369,6 +11748,12 @@ GRANT SELECT ON TABLE animus.memory_bm25_namespace_stats TO animus_admin;
 --
 
 GRANT SELECT ON TABLE animus.memory_bm25_term_stats TO animus_admin;
+
+--
+-- Name: TABLE memory_namespace_models; Type: ACL; Schema: animus; Owner: -
+--
+
+GRANT SELECT ON TABLE animus.memory_namespace_models TO animus_admin;
 
 --
 -- Name: TABLE memory_review_settings; Type: ACL; Schema: animus; Owner: -

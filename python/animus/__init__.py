@@ -22,8 +22,8 @@ from animus.results import (BM25Settings, ConcurrencyLimit, ConcurrencyStats, He
                             SearchHit, SettleResult, StoreResult, SubmitResult, Submission, WaitResult,
                             WorkDetails, WorkItem, WorkStep, StepStart, SleepResult, EventWait, Event,
                             Schedule, ScheduleRun, MemoryLink, MemoryNeighbor, ChainEntry, GraphHit,
-                            ReviewState, DueMemory)
-from animus.embedding import Embedder, FunctionEmbedder  # noqa: E402
+                            ReviewState, DueMemory, EmbeddingModel, ReembeddingProgress)
+from animus.embedding import Embedder, FunctionEmbedder, reembedding_handlers  # noqa: E402
 from animus.client import Client, connect  # noqa: E402
 from animus.aio import AsyncClient, connect_async  # noqa: E402
 
@@ -56,5 +56,5 @@ __all__ = [
     "BM25Settings", "WaitError", "WorkFailed", "WorkCancelled", "WaitTimeout", "WaitResult",
     "StepReused", "StepNotRunning", "EventTimeout", "WorkStep", "StepStart", "SleepResult",
     "EventWait", "Event", "MemoryLink", "MemoryNeighbor", "ChainEntry", "GraphHit", "ReviewState",
-    "DueMemory"
+    "DueMemory", "EmbeddingModel", "ReembeddingProgress", "reembedding_handlers"
 ]

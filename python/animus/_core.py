@@ -24,8 +24,8 @@ from psycopg.types.json import Jsonb
 from animus.embedding import to_vector_literal
 from animus.errors import AnimusError, ArgumentTypeError, ArgumentValueError, NotDeployed
 from animus.queries import QUERIES, Query
-from animus.results import (BM25Settings, ChainEntry, ConcurrencyLimit, ConcurrencyStats, DueMemory, Event,
-                            EventWait, GraphHit, HeartbeatResult, Memory, MemoryLink, MemoryNeighbor, QueueStats,
+from animus.results import (BM25Settings, ChainEntry, ConcurrencyLimit, ConcurrencyStats, DueMemory,
+                            EmbeddingModel, Event, EventWait, ReembeddingProgress, GraphHit, HeartbeatResult, Memory, MemoryLink, MemoryNeighbor, QueueStats,
                             ReviewState, Schedule, ScheduleRun, SearchHit, SettleResult, SleepResult,
                             StepStart, StoreResult, SubmitResult, Submission, WaitResult, WorkDetails, WorkItem,
                             WorkStep)
@@ -656,6 +656,35 @@ class Methods:
         """Reviewed memories due at ``at`` (default now), earliest first."""
         p = _clean(dict(namespace=namespace, at=at, lim=lim))
         return self._execute(Call(QUERIES["due_memories"], p, _rows(DueMemory)))
+
+    def register_model(self, name: str, dimension: int, *, provider: str | None = None,
+                       metadata: Mapping[str, Any] | None = None) -> EmbeddingModel:
+        """Register an embedding model (admin); its dimension must be the table's."""
+        p = _clean(dict(name=name, dimension=dimension, provider=provider, metadata=metadata))
+        return self._execute(Call(QUERIES["register_model"], p, _row(EmbeddingModel)))
+
+    def set_namespace_model(self, namespace: str, model: str, *, queue: str | None = None) -> int:
+        """Make ``model`` the namespace's active model (admin); queues the re-embedding of its
+        memories with vectors of another model (work type ``memory_reembed``) and returns how many."""
+        p = _clean(dict(namespace=namespace, model=model, queue=queue))
+        return self._execute(Call(QUERIES["set_namespace_model"], p, _ident))
+
+    def memory_queue_reembedding(self, *, namespace: str | None = None, queue: str | None = None,
+                                 max_items: int | None = None) -> int:
+        """Queue re-embedding for memories whose vector is not of their namespace's active model
+        (one item per memory, deduplicated); how many were submitted."""
+        p = _clean(dict(namespace=namespace, queue=queue, max_items=max_items))
+        return self._execute(Call(QUERIES["memory_queue_reembedding"], p, _ident))
+
+    def memory_set_embedding(self, id: int, embedding: Sequence[float], model: str, content: str) -> bool:
+        """Write a re-embedded vector (kept only while the memory's content is ``content``)."""
+        p = dict(id=id, embedding=embedding, model=model, content=content)
+        return self._execute(Call(QUERIES["memory_set_embedding"], p, _ident))
+
+    def memory_reembedding_progress(self, namespace: str | None = None) -> list[ReembeddingProgress]:
+        """Per namespace with an active model: total, current and pending memories."""
+        p = _clean(dict(namespace=namespace))
+        return self._execute(Call(QUERIES["memory_reembedding_progress"], p, _rows(ReembeddingProgress)))
 
     def search_memory_vector(self, query_embedding: Sequence[float], *, k: int | None = None,
                              filters: Mapping[str, Any] | None = None) -> list[SearchHit]:

@@ -11,7 +11,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from animus.config import Config
 from animus.embedding import Embedder
-from animus.results import (BM25Settings, ChainEntry, ConcurrencyLimit, ConcurrencyStats, DueMemory, Event, EventWait, GraphHit, HeartbeatResult, Memory, MemoryLink, MemoryNeighbor, QueueStats, ReviewState, Schedule, ScheduleRun, SearchHit, SettleResult, SleepResult, StepStart, StoreResult, Submission, SubmitResult, WaitResult, WorkDetails, WorkItem, WorkStep)
+from animus.results import (BM25Settings, ChainEntry, ConcurrencyLimit, ConcurrencyStats, DueMemory, EmbeddingModel, Event, EventWait, GraphHit, HeartbeatResult, Memory, MemoryLink, MemoryNeighbor, QueueStats, ReembeddingProgress, ReviewState, Schedule, ScheduleRun, SearchHit, SettleResult, SleepResult, StepStart, StoreResult, Submission, SubmitResult, WaitResult, WorkDetails, WorkItem, WorkStep)
 from animus.telemetry.conventions import Instruments
 
 __all__ = ["AsyncClient", "connect_async"]
@@ -298,6 +298,22 @@ class AsyncClient:
         """
         ...
 
+    async def memory_queue_reembedding(self, *, namespace: str | None = ..., queue: str | None = ..., max_items: int | None = ...) -> int:
+        """Queue re-embedding for memories whose vector is not of their namespace's active model
+        (one item per memory, deduplicated); how many were submitted.
+        """
+        ...
+
+    async def memory_reembedding_progress(self, namespace: str | None = ...) -> list[ReembeddingProgress]:
+        """Per namespace with an active model: total, current and pending memories.
+        """
+        ...
+
+    async def memory_set_embedding(self, id: int, embedding: Sequence[float], model: str, content: str) -> bool:
+        """Write a re-embedded vector (kept only while the memory's content is ``content``).
+        """
+        ...
+
     async def pause_schedule(self, name: str) -> bool:
         """Stop the schedule until :meth:`resume_schedule`; False if it was paused already.
         """
@@ -331,6 +347,11 @@ class AsyncClient:
         for a worker that handles them. Each item carries its submitter's ``trace_context``, its
         first 100 ``requesters`` (the canonical submission and merged ones, with theirs) and
         ``requesters_total``.
+        """
+        ...
+
+    async def register_model(self, name: str, dimension: int, *, provider: str | None = ..., metadata: Mapping[str, Any] | None = ...) -> EmbeddingModel:
+        """Register an embedding model (admin); its dimension must be the table's.
         """
         ...
 
@@ -371,6 +392,12 @@ class AsyncClient:
         """Limit concurrency key ``key`` of ``queue`` (default ``'*'``: each key without its own
         limit): at most ``max_running`` items running at once, at most ``rate`` cost units started
         per ``period`` (seconds or timedelta). animus_admin only.
+        """
+        ...
+
+    async def set_namespace_model(self, namespace: str, model: str, *, queue: str | None = ...) -> int:
+        """Make ``model`` the namespace's active model (admin); queues the re-embedding of its
+        memories with vectors of another model (work type ``memory_reembed``) and returns how many.
         """
         ...
 

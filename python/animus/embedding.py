@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Protocol, Sequence, runtime_checkable
 
-__all__ = ["Embedder", "FunctionEmbedder", "to_vector_literal"]
+__all__ = ["Embedder", "FunctionEmbedder", "to_vector_literal", "reembedding_handlers"]
 
 
 @runtime_checkable
@@ -53,3 +53,31 @@ def to_vector_literal(v: Any) -> str:
         return "[" + ",".join(map(str, v)) + "]"
     except TypeError:
         raise TypeError("an embedding must be a sequence of numbers") from None
+
+
+def reembedding_handlers(client: Any, embedder: Any) -> dict[str, Any]:
+    """Worker handlers for the re-embedding queued by ``set_namespace_model`` /
+    ``memory_queue_reembedding`` (work type ``memory_reembed``)::
+
+        worker = animus.Worker(client, animus.reembedding_handlers(client, MiniLMEmbedder()))
+
+    Each item embeds the memory's current content with ``embedder`` and writes it with
+    ``memory_set_embedding`` (kept only if the content did not change meanwhile; a later
+    ``memory_queue_reembedding`` picks such a memory up again). An item for another model than
+    the embedder's is dead-lettered (NonRetryable). Sync embedders only.
+    """
+    from animus.errors import NonRetryable
+
+    def memory_reembed(item: Any) -> dict[str, Any]:
+        memory_id = int(item.params["memory_id"])
+        model = item.params["model"]
+        if model != embedder.model:
+            raise NonRetryable(f"item wants model {model!r}, this embedder is {embedder.model!r}")
+        memory = client.get_memory(memory_id)
+        if memory is None:
+            return {"memory_id": memory_id, "written": False, "reason": "gone"}
+        vector = embedder.embed([memory.content])[0]
+        written = client.memory_set_embedding(memory_id, list(vector), model, memory.content)
+        return {"memory_id": memory_id, "written": written}
+
+    return {"memory_reembed": memory_reembed}

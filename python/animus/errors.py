@@ -234,7 +234,8 @@ class MemoryNotFound(NotFound, MemoryStoreError):
 class InvalidMemoryArgument(InvalidArgument, MemoryStoreError):
     """ZA201-ZA206, ZA208: a bad embedding, empty content, a malformed filter or batch;
     ZA216-ZA224: a bad expiry, supersession, visibility, group, link, graph depth, review grade
-    or time, or boost weight."""
+    or time, or boost weight; ZA225-ZA227: an unregistered model, a dimension that does not match,
+    a bad model name."""
 
 
 class DimensionMismatch(InvalidMemoryArgument):
@@ -312,6 +313,8 @@ SQLSTATE_CLASSES: dict[str, type[AnimusError]] = {
     "ZA216": InvalidMemoryArgument, "ZA217": InvalidMemoryArgument, "ZA218": InvalidMemoryArgument,
     "ZA219": InvalidMemoryArgument, "ZA220": InvalidMemoryArgument, "ZA221": InvalidMemoryArgument,
     "ZA222": InvalidMemoryArgument, "ZA223": InvalidMemoryArgument, "ZA224": InvalidMemoryArgument,
+    # embedding models: not registered, dimension, name
+    "ZA225": InvalidMemoryArgument, "ZA226": InvalidMemoryArgument, "ZA227": InvalidMemoryArgument,
     "ZA320": InvalidArgument, "ZA321": InvalidArgument,   # namespace grants: no such role, bad namespace
     "42501": PermissionDenied,
     "3F000": NotDeployed,   # invalid_schema_name: schema animus missing

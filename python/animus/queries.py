@@ -155,6 +155,13 @@ QUERIES: dict[str, Query] = {q.name: q for q in [
        required=("hit_ids", "hit_scores"), int32=("depth",)),
     _q("review_memory", "row", "db", required=("id", "grade"), int64=("id",), int32=("grade",)),
     _q("due_memories", "rows", "db", int32=("lim",)),
+    # embedding models and re-embedding (deploy/memory_models.sql)
+    _q("register_model", "row", "db", ("metadata",), required=("name", "dimension"), int32=("dimension",)),
+    _q("set_namespace_model", "scalar", "db", required=("namespace", "model")),
+    _q("memory_queue_reembedding", "scalar", "db", int32=("max_items",)),
+    _q("memory_set_embedding", "scalar", "db", casts=_VEC, required=("id", "embedding", "model", "content"),
+       int64=("id",)),
+    _q("memory_reembedding_progress", "rows", "db"),
     _q("search_memory_vector", "rows", "db", ("filters",), _VEC, int32=("k",)),
     _q("search_memory_text", "rows", "db", ("filters",), int32=("k",)),
     _q("hybrid_search", "rows", "db", ("filters",), _VEC, int32=("k", "rrf_k", "candidates")),

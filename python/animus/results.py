@@ -16,7 +16,7 @@ __all__ = [
     "QueueStats", "ConcurrencyLimit", "ConcurrencyStats", "StoreResult", "Memory", "SearchHit",
     "BM25Settings", "WaitResult", "StepStart", "SleepResult", "EventWait", "Event", "WorkStep",
     "Schedule", "ScheduleRun", "MemoryLink", "MemoryNeighbor", "ChainEntry", "GraphHit",
-    "ReviewState", "DueMemory", "Row"
+    "ReviewState", "DueMemory", "EmbeddingModel", "ReembeddingProgress", "Row"
 ]
 
 T = TypeVar("T", bound="Row")
@@ -485,6 +485,30 @@ class ReviewState(Row):
     lapses: int | None = None
     last_review: datetime | None = None
     due_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class EmbeddingModel(Row):
+    """A registered embedding model (``register_model``)."""
+
+    name: str | None = None
+    dimension: int | None = None
+    provider: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    registered_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ReembeddingProgress(Row):
+    """Re-embedding of a namespace to its active ``model``: ``current`` of ``total`` memories have
+    a vector of that model, ``pending`` wait for one."""
+
+    namespace: str | None = None
+    model: str | None = None
+    total: int | None = None
+    current: int | None = None
+    pending: int | None = None
+    _aliases: ClassVar[dict[str, str]] = {"memory_namespace": "namespace"}
 
 
 @dataclass(frozen=True)

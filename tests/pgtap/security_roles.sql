@@ -69,7 +69,9 @@ SELECT is_empty($$
                          'animus.memory_neighbors(bigint, integer, text[])'::regprocedure,
                          'animus.memory_graph_expand(bigint[], double precision[], integer, text[], double precision)'::regprocedure,
                          'animus.review_memory(bigint, integer, timestamptz)'::regprocedure,
-                         'animus.due_memories(text, timestamptz, integer)'::regprocedure)$$,
+                         'animus.due_memories(text, timestamptz, integer)'::regprocedure,
+                         'animus.memory_set_embedding(bigint, vector, text, text)'::regprocedure,
+                         'animus.memory_reembedding_progress(text)'::regprocedure)$$,
     'memory roles execute no SECURITY DEFINER function but memory_scope, memory_state_active (one bit: does any memory carry state), the write functions (which check the write scope) and the read functions (which check the read scope and visibility)');
 SELECT ok(NOT has_schema_privilege('animus_test_nobody', 'animus', 'USAGE') AND NOT has_schema_privilege('animus_producer', 'pgmq', 'USAGE'),
           'a role outside animus cannot use schema animus, and animus roles cannot use schema pgmq directly');
