@@ -5,7 +5,7 @@ BEGIN;
 DROP FUNCTION animus.memory_reembedding_progress(text);
 DROP FUNCTION animus.memory_set_embedding(bigint, vector, text, text);
 DROP FUNCTION animus.set_namespace_model(text, text, text);
-DROP FUNCTION animus.memory_queue_reembedding(text, text, integer);
+DROP FUNCTION animus.memory_request_reembedding(text, text, integer);
 DROP FUNCTION animus.register_model(text, integer, text, jsonb);
 DROP TRIGGER memories_content_changed ON animus.memories;
 DROP FUNCTION animus.memory_content_changed();

@@ -13580,7 +13580,7 @@ GRANT EXECUTE ON FUNCTION animus.memory_boost(double precision, double precision
 -- active model of a namespace, and the model each memory's vector came from. A memory whose
 -- vector is not of its namespace's active model -- the namespace switched model, or its content
 -- changed without a vector of that model -- is re-embedded by the work queue:
--- memory_queue_reembedding submits one item per such memory (work type memory_reembed, dedup_key
+-- memory_request_reembedding submits one item per such memory (work type memory_reembed, dedup_key
 -- memory-reembed:<id>, so a burst of edits embeds once), and a worker handler computes the vector
 -- with an Embedder (Python: animus.reembedding_handlers) and writes it with memory_set_embedding,
 -- which keeps it only if the content is still the one embedded.
@@ -13688,7 +13688,7 @@ GRANT EXECUTE ON FUNCTION animus.register_model(text, integer, text, jsonb) TO a
 
 -- Submits one memory_reembed item per memory of the namespace(s) whose vector is not of the
 -- active model, dedup_key memory-reembed:<id> (merged into an item still active for it).
-CREATE FUNCTION animus.memory_queue_reembedding(
+CREATE FUNCTION animus.memory_request_reembedding(
     namespace  text    DEFAULT NULL,
     queue      text    DEFAULT 'work',
     max_items  integer DEFAULT 10000)
@@ -13707,7 +13707,7 @@ BEGIN
             DETAIL = pg_catalog.format('max_items = %s', max_items), HINT = 'Call again for more.';
     END IF;
     SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
-               'work_type', 'memory_reembed', 'source', 'animus.memory_queue_reembedding',
+               'work_type', 'memory_reembed', 'source', 'animus.memory_request_reembedding',
                'dedup_key', 'memory-reembed:' || m.id,
                'params', pg_catalog.jsonb_build_object('memory_id', m.id, 'model', nm.model)) ORDER BY m.id),
            count(*)
@@ -13715,22 +13715,22 @@ BEGIN
       FROM (SELECT m.id, m.namespace FROM animus.memories AS m
               JOIN animus.memory_namespace_models AS nm ON nm.namespace = m.namespace
              WHERE m.embedding_model IS DISTINCT FROM nm.model
-               AND (memory_queue_reembedding.namespace IS NULL OR m.namespace = memory_queue_reembedding.namespace)
+               AND (memory_request_reembedding.namespace IS NULL OR m.namespace = memory_request_reembedding.namespace)
              ORDER BY m.id
              LIMIT max_items) AS m
       JOIN animus.memory_namespace_models AS nm ON nm.namespace = m.namespace;
     IF n > 0 THEN
-        PERFORM animus.submit_work_batch(items, queue => memory_queue_reembedding.queue);
+        PERFORM animus.submit_work_batch(items, queue => memory_request_reembedding.queue);
     END IF;
     RETURN n;
 END
 $$;
-COMMENT ON FUNCTION animus.memory_queue_reembedding(text, text, integer) IS
+COMMENT ON FUNCTION animus.memory_request_reembedding(text, text, integer) IS
     'Submits to queue one work item (work_type memory_reembed, params {memory_id, model}, dedup_key memory-reembed:<id>) per memory, at '
     'most max_items, whose vector is not of its namespace''s active model; returns how many were submitted (repeats merge into the item '
     'still active). Runs as the owner; the caller needs the queue (ZA109). Raises ZA002 (max_items), ZA109 and the errors of submit_work_batch.';
-REVOKE ALL ON FUNCTION animus.memory_queue_reembedding(text, text, integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.memory_queue_reembedding(text, text, integer) TO animus_admin;
+REVOKE ALL ON FUNCTION animus.memory_request_reembedding(text, text, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_request_reembedding(text, text, integer) TO animus_admin;
 
 CREATE FUNCTION animus.set_namespace_model(
     namespace  text    DEFAULT NULL,
@@ -13758,7 +13758,7 @@ BEGIN
     ON CONFLICT ON CONSTRAINT memory_namespace_models_pkey DO UPDATE SET model = EXCLUDED.model, set_at = now()
      WHERE nm.model IS DISTINCT FROM EXCLUDED.model;
     LOOP
-        n := animus.memory_queue_reembedding(set_namespace_model.namespace, set_namespace_model.queue, 10000);
+        n := animus.memory_request_reembedding(set_namespace_model.namespace, set_namespace_model.queue, 10000);
         total := total + n;
         EXIT WHEN n < 10000;
     END LOOP;
@@ -13767,7 +13767,7 @@ END
 $$;
 COMMENT ON FUNCTION animus.set_namespace_model(text, text, text) IS
     'Makes model (registered) the active embedding model of namespace and queues the re-embedding of its memories whose vector is of '
-    'another model (memory_queue_reembedding, into queue); returns how many were queued. Admin only (SECURITY DEFINER). '
+    'another model (memory_request_reembedding, into queue); returns how many were queued. Admin only (SECURITY DEFINER). '
     'Raises ZA001, ZA225 (model not registered), ZA109 (queue not granted).';
 REVOKE ALL ON FUNCTION animus.set_namespace_model(text, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION animus.set_namespace_model(text, text, text) TO animus_admin;

@@ -4426,48 +4426,6 @@ $$;
 COMMENT ON FUNCTION animus.memory_parses_as_vector(value text) IS 'True if value is valid pgvector text ([finite numbers]); false otherwise. Raises nothing.';
 
 --
--- Name: memory_queue_reembedding(text, text, integer); Type: FUNCTION; Schema: animus; Owner: -
---
-
-CREATE FUNCTION animus.memory_queue_reembedding(namespace text DEFAULT NULL::text, queue text DEFAULT 'work'::text, max_items integer DEFAULT 10000) RETURNS bigint
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog', 'pg_temp'
-    AS $$
-DECLARE
-    items jsonb;
-    n bigint;
-BEGIN
-    IF max_items IS NULL OR max_items < 1 OR max_items > 10000 THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'max_items must be between 1 and 10000',
-            DETAIL = pg_catalog.format('max_items = %s', max_items), HINT = 'Call again for more.';
-    END IF;
-    SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
-               'work_type', 'memory_reembed', 'source', 'animus.memory_queue_reembedding',
-               'dedup_key', 'memory-reembed:' || m.id,
-               'params', pg_catalog.jsonb_build_object('memory_id', m.id, 'model', nm.model)) ORDER BY m.id),
-           count(*)
-      INTO items, n
-      FROM (SELECT m.id, m.namespace FROM animus.memories AS m
-              JOIN animus.memory_namespace_models AS nm ON nm.namespace = m.namespace
-             WHERE m.embedding_model IS DISTINCT FROM nm.model
-               AND (memory_queue_reembedding.namespace IS NULL OR m.namespace = memory_queue_reembedding.namespace)
-             ORDER BY m.id
-             LIMIT max_items) AS m
-      JOIN animus.memory_namespace_models AS nm ON nm.namespace = m.namespace;
-    IF n > 0 THEN
-        PERFORM animus.submit_work_batch(items, queue => memory_queue_reembedding.queue);
-    END IF;
-    RETURN n;
-END
-$$;
-
---
--- Name: FUNCTION memory_queue_reembedding(namespace text, queue text, max_items integer); Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON FUNCTION animus.memory_queue_reembedding(namespace text, queue text, max_items integer) IS 'Submits to queue one work item (work_type memory_reembed, params {memory_id, model}, dedup_key memory-reembed:<id>) per memory, at most max_items, whose vector is not of its namespace''s active model; returns how many were submitted (repeats merge into the item still active). Runs as the owner; the caller needs the queue (ZA109). Raises ZA002 (max_items), ZA109 and the errors of submit_work_batch.';
-
---
 -- Name: memory_read_filters(jsonb); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -4529,6 +4487,48 @@ $$;
 --
 
 COMMENT ON FUNCTION animus.memory_reembedding_progress(namespace text) IS 'Per namespace with an active model (of the caller''s read scope; one namespace when given): the model, how many memories it has, how many have a vector of that model (current) and how many wait for one (pending). Runs as the owner. Read-only (STABLE). Raises nothing.';
+
+--
+-- Name: memory_request_reembedding(text, text, integer); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_request_reembedding(namespace text DEFAULT NULL::text, queue text DEFAULT 'work'::text, max_items integer DEFAULT 10000) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    items jsonb;
+    n bigint;
+BEGIN
+    IF max_items IS NULL OR max_items < 1 OR max_items > 10000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'max_items must be between 1 and 10000',
+            DETAIL = pg_catalog.format('max_items = %s', max_items), HINT = 'Call again for more.';
+    END IF;
+    SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+               'work_type', 'memory_reembed', 'source', 'animus.memory_request_reembedding',
+               'dedup_key', 'memory-reembed:' || m.id,
+               'params', pg_catalog.jsonb_build_object('memory_id', m.id, 'model', nm.model)) ORDER BY m.id),
+           count(*)
+      INTO items, n
+      FROM (SELECT m.id, m.namespace FROM animus.memories AS m
+              JOIN animus.memory_namespace_models AS nm ON nm.namespace = m.namespace
+             WHERE m.embedding_model IS DISTINCT FROM nm.model
+               AND (memory_request_reembedding.namespace IS NULL OR m.namespace = memory_request_reembedding.namespace)
+             ORDER BY m.id
+             LIMIT max_items) AS m
+      JOIN animus.memory_namespace_models AS nm ON nm.namespace = m.namespace;
+    IF n > 0 THEN
+        PERFORM animus.submit_work_batch(items, queue => memory_request_reembedding.queue);
+    END IF;
+    RETURN n;
+END
+$$;
+
+--
+-- Name: FUNCTION memory_request_reembedding(namespace text, queue text, max_items integer); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_request_reembedding(namespace text, queue text, max_items integer) IS 'Submits to queue one work item (work_type memory_reembed, params {memory_id, model}, dedup_key memory-reembed:<id>) per memory, at most max_items, whose vector is not of its namespace''s active model; returns how many were submitted (repeats merge into the item still active). Runs as the owner; the caller needs the queue (ZA109). Raises ZA002 (max_items), ZA109 and the errors of submit_work_batch.';
 
 --
 -- Name: memory_retrievability(double precision, double precision); Type: FUNCTION; Schema: animus; Owner: -
@@ -6197,7 +6197,7 @@ BEGIN
     ON CONFLICT ON CONSTRAINT memory_namespace_models_pkey DO UPDATE SET model = EXCLUDED.model, set_at = now()
      WHERE nm.model IS DISTINCT FROM EXCLUDED.model;
     LOOP
-        n := animus.memory_queue_reembedding(set_namespace_model.namespace, set_namespace_model.queue, 10000);
+        n := animus.memory_request_reembedding(set_namespace_model.namespace, set_namespace_model.queue, 10000);
         total := total + n;
         EXIT WHEN n < 10000;
     END LOOP;
@@ -6209,7 +6209,7 @@ $$;
 -- Name: FUNCTION set_namespace_model(namespace text, model text, queue text); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.set_namespace_model(namespace text, model text, queue text) IS 'Makes model (registered) the active embedding model of namespace and queues the re-embedding of its memories whose vector is of another model (memory_queue_reembedding, into queue); returns how many were queued. Admin only (SECURITY DEFINER). Raises ZA001, ZA225 (model not registered), ZA109 (queue not granted).';
+COMMENT ON FUNCTION animus.set_namespace_model(namespace text, model text, queue text) IS 'Makes model (registered) the active embedding model of namespace and queues the re-embedding of its memories whose vector is of another model (memory_request_reembedding, into queue); returns how many were queued. Admin only (SECURITY DEFINER). Raises ZA001, ZA225 (model not registered), ZA109 (queue not granted).';
 
 --
 -- Name: sleep_work(uuid, integer, timestamp with time zone, text, integer, interval); Type: FUNCTION; Schema: animus; Owner: -
@@ -11084,13 +11084,6 @@ GRANT ALL ON FUNCTION animus.memory_parses_as_vector(value text) TO animus_memor
 GRANT ALL ON FUNCTION animus.memory_parses_as_vector(value text) TO animus_admin;
 
 --
--- Name: FUNCTION memory_queue_reembedding(namespace text, queue text, max_items integer); Type: ACL; Schema: animus; Owner: -
---
-
-REVOKE ALL ON FUNCTION animus.memory_queue_reembedding(namespace text, queue text, max_items integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION animus.memory_queue_reembedding(namespace text, queue text, max_items integer) TO animus_admin;
-
---
 -- Name: FUNCTION memory_read_filters(filters jsonb); Type: ACL; Schema: animus; Owner: -
 --
 
@@ -11104,6 +11097,13 @@ REVOKE ALL ON FUNCTION animus.memory_reembedding_progress(namespace text) FROM P
 GRANT ALL ON FUNCTION animus.memory_reembedding_progress(namespace text) TO animus_memory_reader;
 GRANT ALL ON FUNCTION animus.memory_reembedding_progress(namespace text) TO animus_memory_writer;
 GRANT ALL ON FUNCTION animus.memory_reembedding_progress(namespace text) TO animus_admin;
+
+--
+-- Name: FUNCTION memory_request_reembedding(namespace text, queue text, max_items integer); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_request_reembedding(namespace text, queue text, max_items integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.memory_request_reembedding(namespace text, queue text, max_items integer) TO animus_admin;
 
 --
 -- Name: FUNCTION memory_retrievability(stability double precision, elapsed_days double precision); Type: ACL; Schema: animus; Owner: -

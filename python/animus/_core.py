@@ -669,12 +669,12 @@ class Methods:
         p = _clean(dict(namespace=namespace, model=model, queue=queue))
         return self._execute(Call(QUERIES["set_namespace_model"], p, _ident))
 
-    def memory_queue_reembedding(self, *, namespace: str | None = None, queue: str | None = None,
+    def memory_request_reembedding(self, *, namespace: str | None = None, queue: str | None = None,
                                  max_items: int | None = None) -> int:
         """Queue re-embedding for memories whose vector is not of their namespace's active model
         (one item per memory, deduplicated); how many were submitted."""
         p = _clean(dict(namespace=namespace, queue=queue, max_items=max_items))
-        return self._execute(Call(QUERIES["memory_queue_reembedding"], p, _ident))
+        return self._execute(Call(QUERIES["memory_request_reembedding"], p, _ident))
 
     def memory_set_embedding(self, id: int, embedding: Sequence[float], model: str, content: str) -> bool:
         """Write a re-embedded vector (kept only while the memory's content is ``content``)."""

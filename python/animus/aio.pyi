@@ -298,14 +298,14 @@ class AsyncClient:
         """
         ...
 
-    async def memory_queue_reembedding(self, *, namespace: str | None = ..., queue: str | None = ..., max_items: int | None = ...) -> int:
-        """Queue re-embedding for memories whose vector is not of their namespace's active model
-        (one item per memory, deduplicated); how many were submitted.
+    async def memory_reembedding_progress(self, namespace: str | None = ...) -> list[ReembeddingProgress]:
+        """Per namespace with an active model: total, current and pending memories.
         """
         ...
 
-    async def memory_reembedding_progress(self, namespace: str | None = ...) -> list[ReembeddingProgress]:
-        """Per namespace with an active model: total, current and pending memories.
+    async def memory_request_reembedding(self, *, namespace: str | None = ..., queue: str | None = ..., max_items: int | None = ...) -> int:
+        """Queue re-embedding for memories whose vector is not of their namespace's active model
+        (one item per memory, deduplicated); how many were submitted.
         """
         ...
 

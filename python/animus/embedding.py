@@ -57,13 +57,13 @@ def to_vector_literal(v: Any) -> str:
 
 def reembedding_handlers(client: Any, embedder: Any) -> dict[str, Any]:
     """Worker handlers for the re-embedding queued by ``set_namespace_model`` /
-    ``memory_queue_reembedding`` (work type ``memory_reembed``)::
+    ``memory_request_reembedding`` (work type ``memory_reembed``)::
 
         worker = animus.Worker(client, animus.reembedding_handlers(client, MiniLMEmbedder()))
 
     Each item embeds the memory's current content with ``embedder`` and writes it with
     ``memory_set_embedding`` (kept only if the content did not change meanwhile; a later
-    ``memory_queue_reembedding`` picks such a memory up again). An item for another model than
+    ``memory_request_reembedding`` picks such a memory up again). An item for another model than
     the embedder's is dead-lettered (NonRetryable). Sync embedders only.
     """
     from animus.errors import NonRetryable

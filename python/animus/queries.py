@@ -158,7 +158,7 @@ QUERIES: dict[str, Query] = {q.name: q for q in [
     # embedding models and re-embedding (deploy/memory_models.sql)
     _q("register_model", "row", "db", ("metadata",), required=("name", "dimension"), int32=("dimension",)),
     _q("set_namespace_model", "scalar", "db", required=("namespace", "model")),
-    _q("memory_queue_reembedding", "scalar", "db", int32=("max_items",)),
+    _q("memory_request_reembedding", "scalar", "db", int32=("max_items",)),
     _q("memory_set_embedding", "scalar", "db", casts=_VEC, required=("id", "embedding", "model", "content"),
        int64=("id",)),
     _q("memory_reembedding_progress", "rows", "db"),

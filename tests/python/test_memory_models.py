@@ -42,7 +42,7 @@ def test_switching_model_reembeds_every_memory_once_through_the_queue(db3):
         c.store_memory("another namespace keeps its vector", [0.3, 0.2, 0.1], "fact", namespace="other")
         assert c.set_namespace_model("kb", "toy-3d", queue="reembed") == 20
         # asking again (or a burst of edits) merges into the items still queued: 20 items, not 40
-        assert c.memory_queue_reembedding(namespace="kb", queue="reembed") == 20
+        assert c.memory_request_reembedding(namespace="kb", queue="reembed") == 20
         active = conn.execute("SELECT count(*) FROM animus.work_items WHERE queue_name = 'reembed' "
                               "AND state NOT IN ('merged')").fetchone()[0]
         assert active == 20
@@ -66,7 +66,7 @@ def test_switching_model_reembeds_every_memory_once_through_the_queue(db3):
         # new content: the vector's model is unknown again, and the next pass queues that memory only
         c.update_memory(ids[0], content="pears only now", embedding=[0.5, 0.5, 0.5])
         assert c.memory_reembedding_progress("kb")[0].pending == 1
-        assert c.memory_queue_reembedding(queue="reembed") == 1
+        assert c.memory_request_reembedding(queue="reembed") == 1
         # a vector computed from content that changed since is not kept
         assert c.memory_set_embedding(ids[0], toy(["stale text"])[0], "toy-3d", "stale text") is False
         assert c.memory_set_embedding(ids[0], toy(["pears only now"])[0], "toy-3d", "pears only now") is True
