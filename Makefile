@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY    := .venv/bin/python
 DEVDB := $(PY) tools/devdb.py
 
-.PHONY: setup db deploy up demo test test-sql test-py docs faults down psql clean bench bench-queue bench-memory bench-memory-lifecycle bench-quality bench-python bench-bm25 bench-security bench-worker bench-wait bench-steps snapshot install-sql
+.PHONY: setup db deploy up demo test test-sql test-py docs faults down psql clean bench bench-queue bench-memory bench-memory-lifecycle bench-reembed bench-quality bench-python bench-bm25 bench-security bench-worker bench-wait bench-steps snapshot install-sql
 
 setup:            ## install Debian packages and the project virtualenv (.venv)
 	@bash tools/bootstrap.sh
@@ -50,6 +50,9 @@ snapshot: db      ## regenerate sql/schema.sql and sql/animus.sql after a schema
 
 bench-memory-lifecycle: db  ## memory lifecycle: search with expiry/supersession/sharing state vs plain, memory_neighbors depth 2, link and review write rates (fresh DB)
 	@$(PY) -u tools/bench_memory_lifecycle.py $(BENCH_ARGS)
+
+bench-reembed: db ## re-embedding throughput: queue-driven (set_namespace_model + Worker) vs a direct bulk UPDATE (fresh DB)
+	@$(PY) -u tools/bench_reembed.py $(BENCH_ARGS)
 
 bench-memory: db  ## memory performance: 100k synthetic 384-d memories, load rate, search latency, recall (fresh DB)
 	@$(PY) -u tools/bench_memory.py $(BENCH_ARGS)
