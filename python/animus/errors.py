@@ -232,7 +232,7 @@ class MemoryNotFound(NotFound, MemoryStoreError):
 
 
 class InvalidMemoryArgument(InvalidArgument, MemoryStoreError):
-    """ZA201-ZA206, ZA208: a bad embedding, empty content, a malformed filter or batch."""
+    """ZA201-ZA206, ZA208, ZA228: a bad embedding, empty content, a malformed filter or batch, an unknown fusion."""
 
 
 class DimensionMismatch(InvalidMemoryArgument):
@@ -306,6 +306,7 @@ SQLSTATE_CLASSES: dict[str, type[AnimusError]] = {
     "ZA138": InvalidSchedule, "ZA139": InvalidSchedule, "ZA140": InvalidSchedule,
     "ZA200": DimensionMismatch, "ZA207": MemoryNotFound,
     "ZA209": MemoryStateError, "ZA210": MemoryStateError,
+    "ZA228": InvalidMemoryArgument,   # hybrid_search: unknown fusion, or alpha without fusion => 'convex'
     "ZA320": InvalidArgument, "ZA321": InvalidArgument,   # namespace grants: no such role, bad namespace
     "42501": PermissionDenied,
     "3F000": NotDeployed,   # invalid_schema_name: schema animus missing
