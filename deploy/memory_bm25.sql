@@ -247,6 +247,11 @@ BEGIN
         proven := r_bound = 0 AND r_next_lb IS NULL
                OR (coalesce(pg_catalog.cardinality(r_ids), 0) >= lim
                    AND r_scores[lim] >= coalesce(r_next_lb, 0) + r_bound);
+        -- Unseeded, the whole lists may leave fewer than lim candidates: redo the round seeded.
+        IF NOT seeded AND coalesce(pg_catalog.cardinality(r_ids), 0) < lim AND NOT proven THEN
+            seeded := true;
+            CONTINUE;
+        END IF;
         EXIT WHEN proven OR b_now >= b_max;
         b_now := least(b_now * 4, b_max);
     END LOOP;

@@ -59,7 +59,7 @@ SELECT is_empty($$
                          'animus.get_memory(bigint)'::regprocedure,
                          'animus.search_memory_text(text, integer, jsonb)'::regprocedure,
                          'animus.search_memory_vector(vector, integer, jsonb)'::regprocedure,
-                         'animus.hybrid_search(text, vector, integer, jsonb, double precision, double precision, integer, integer)'::regprocedure)$$,
+                         'animus.hybrid_search(text, vector, integer, jsonb, double precision, double precision, integer, integer, text, double precision)'::regprocedure)$$,
     'memory roles execute no SECURITY DEFINER function but memory_scope, the five write functions (which check the write scope) and get_memory and the three searches (which check the read scope)');
 SELECT ok(NOT has_schema_privilege('animus_test_nobody', 'animus', 'USAGE') AND NOT has_schema_privilege('animus_producer', 'pgmq', 'USAGE'),
           'a role outside animus cannot use schema animus, and animus roles cannot use schema pgmq directly');
