@@ -186,12 +186,16 @@ def test_hybrid_search_passes_fusion_and_alpha(client, namespace, dim):
             + 0.5 * (h.text_score / tmax if h.text_score is not None else 0)
         assert math.isclose(h.score, want, rel_tol=1e-9)
     rrf = client.hybrid_search("kelly tea", q, k=3, filters=f, fusion="rrf")
-    assert [h.id for h in rrf] == [h.id for h in client.hybrid_search("kelly tea", q, k=3, filters=f)]
+    assert all(math.isclose(h.score, (1 / (60 + h.vector_rank) if h.vector_rank else 0)
+                            + (1 / (60 + h.text_rank) if h.text_rank else 0), rel_tol=1e-9) for h in rrf)
+    default = client.hybrid_search("kelly tea", q, k=3, filters=f)   # convex, alpha 0.3 (tuned on NFCorpus dev)
+    assert [h.score for h in default] == [h.score for h in client.hybrid_search("kelly tea", q, k=3, filters=f,
+                                                                               fusion="convex", alpha=0.3)]
     with pytest.raises(animus.InvalidMemoryArgument) as info:
         client.hybrid_search("kelly tea", q, k=3, fusion="linear")
     assert info.value.sqlstate == "ZA228"
     with pytest.raises(animus.InvalidMemoryArgument) as info:
-        client.hybrid_search("kelly tea", q, k=3, alpha=0.5)
+        client.hybrid_search("kelly tea", q, k=3, fusion="rrf", alpha=0.5)
     assert info.value.sqlstate == "ZA228"
 
 
