@@ -2536,7 +2536,7 @@ COMMENT ON FUNCTION animus.heartbeat_work_batch(work_ids uuid[], extend interval
 -- Name: hybrid_search(text, public.vector, integer, jsonb, double precision, double precision, integer, integer, text, double precision); Type: FUNCTION; Schema: animus; Owner: -
 --
 
-CREATE FUNCTION animus.hybrid_search(query_text text DEFAULT NULL::text, query_embedding public.vector DEFAULT NULL::public.vector, k integer DEFAULT 10, filters jsonb DEFAULT '{}'::jsonb, text_weight double precision DEFAULT 1, vector_weight double precision DEFAULT 1, rrf_k integer DEFAULT 60, candidates integer DEFAULT NULL::integer, fusion text DEFAULT 'rrf'::text, alpha double precision DEFAULT NULL::double precision) RETURNS TABLE(id bigint, namespace text, content text, memory_type text, source text, metadata jsonb, created_at timestamp with time zone, updated_at timestamp with time zone, score double precision, rank bigint, vector_rank bigint, text_rank bigint, vector_distance double precision, text_score double precision)
+CREATE FUNCTION animus.hybrid_search(query_text text DEFAULT NULL::text, query_embedding public.vector DEFAULT NULL::public.vector, k integer DEFAULT 10, filters jsonb DEFAULT '{}'::jsonb, text_weight double precision DEFAULT 1, vector_weight double precision DEFAULT 1, rrf_k integer DEFAULT 60, candidates integer DEFAULT NULL::integer, fusion text DEFAULT 'convex'::text, alpha double precision DEFAULT NULL::double precision) RETURNS TABLE(id bigint, namespace text, content text, memory_type text, source text, metadata jsonb, created_at timestamp with time zone, updated_at timestamp with time zone, score double precision, rank bigint, vector_rank bigint, text_rank bigint, vector_distance double precision, text_score double precision)
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -2571,9 +2571,9 @@ BEGIN
     IF alpha IS NOT NULL AND NOT (alpha >= 0 AND alpha <= 1) THEN   -- NaN fails both
         RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'alpha must be between 0 and 1',
             DETAIL = format('alpha = %s', alpha),
-            HINT = 'alpha is the weight of the vector branch (1 - alpha the keyword branch''s); omit it for the tuned default.';
+            HINT = 'alpha is the weight of the vector branch (1 - alpha the keyword branch''s); omit it for the tuned default 0.3.';
     END IF;
-    a := coalesce(alpha, 0.5);
+    a := coalesce(alpha, 0.3);   -- tuned on NFCorpus dev (docs/memory.md, "Fusion")
     -- 3k rows per branch (at least 30, at most 1000): on nfcorpus dev a top-10 fused from 30
     -- candidates per branch scores as 100 do, at a fraction of the work (docs/bm25.md).
     n := coalesce(candidates, least(greatest(3 * k, 30), 1000));
@@ -2610,10 +2610,11 @@ BEGIN
                     -- convex: alpha * vector + (1 - alpha) * text, each normalised by theoretical
                     -- min-max (Bruch et al. 2023, TM2C2): (s - min_possible) / (max_seen - min_possible),
                     -- cosine similarity from -1, BM25 from 0; a row a branch did not return gets 0 there.
-                    -- A branch switched off has weight 0 (the other one ranks alone).
-                    ELSE CASE WHEN use_vector AND use_text THEN a ELSE 1 END
+                    -- text_weight / vector_weight scale their branch as in RRF (default 1). A branch
+                    -- switched off has weight 0 (the other one ranks alone).
+                    ELSE vector_weight * CASE WHEN use_vector AND use_text THEN a ELSE 1 END
                              * coalesce((2 - vec.distance) / nullif(2 - min(vec.distance) OVER (), 0), 0)
-                       + CASE WHEN use_vector AND use_text THEN 1 - a ELSE 1 END
+                       + text_weight * CASE WHEN use_vector AND use_text THEN 1 - a ELSE 1 END
                              * coalesce(txt.score / nullif(max(txt.score) OVER (), 0), 0)
                END AS score,
                vec.r AS vr, txt.r AS tr, least(vec.r, txt.r) AS best, vec.distance, txt.score AS ts
@@ -2635,7 +2636,7 @@ $$;
 -- Name: FUNCTION hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer, fusion text, alpha double precision); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer, fusion text, alpha double precision) IS 'Vector and keyword search fused in one statement: each branch contributes its best candidates (default max(3k, 30), at most 1000). fusion => ''rrf'' (Reciprocal Rank Fusion): score = vector_weight/(rrf_k + vector_rank) + text_weight/(rrf_k + text_rank); fusion => ''convex'': score = alpha * (2 - distance) / (2 - min distance) + (1 - alpha) * text_score / max text_score (theoretical-min-max normalisation; 0 for a row a branch did not return; alpha default 0.5). A NULL/empty input or a zero weight switches its branch off. Rows carry the fused score and rank and each branch''s rank, distance and score; ties by best branch rank, then id. Only memories of the caller''s read scope (animus.memory_scope(''read'')); runs as the owner (SECURITY DEFINER). Read-only (STABLE): runs on a streaming replica. Raises ZA001 (no branch left), ZA002 (k, candidates, weights, rrf_k, alpha out of range), ZA228 (unknown fusion, alpha without convex), ZA200, ZA202, ZA204, ZA205, ZA206, ZA213 (a filter over its size limits).';
+COMMENT ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer, fusion text, alpha double precision) IS 'Vector and keyword search fused in one statement: each branch contributes its best candidates (default max(3k, 30), at most 1000). fusion => ''rrf'' (Reciprocal Rank Fusion): score = vector_weight/(rrf_k + vector_rank) + text_weight/(rrf_k + text_rank); fusion => ''convex'': score = vector_weight * alpha * (2 - distance) / (2 - min distance) + text_weight * (1 - alpha) * text_score / max text_score (theoretical-min-max normalisation; 0 for a row a branch did not return; alpha default 0.3). The default is convex: it beat RRF on NFCorpus dev. A NULL/empty input or a zero weight switches its branch off. Rows carry the fused score and rank and each branch''s rank, distance and score; ties by best branch rank, then id. Only memories of the caller''s read scope (animus.memory_scope(''read'')); runs as the owner (SECURITY DEFINER). Read-only (STABLE): runs on a streaming replica. Raises ZA001 (no branch left), ZA002 (k, candidates, weights, rrf_k, alpha out of range), ZA228 (unknown fusion, alpha without convex), ZA200, ZA202, ZA204, ZA205, ZA206, ZA213 (a filter over its size limits).';
 
 --
 -- Name: list_schedules(text); Type: FUNCTION; Schema: animus; Owner: -
