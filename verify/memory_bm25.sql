@@ -32,7 +32,8 @@ BEGIN
         RAISE EXCEPTION 'animus.memory_bm25_refresh must not serialise on an advisory lock (any login can hold its key)';
     END IF;
     -- this change: term-first BM25 indexes, a top-k planned with its actual values
-    IF pg_catalog.pg_get_indexdef('animus.memory_terms_impact_idx'::regclass) NOT LIKE '%(term, namespace, impact DESC, memory_id)%' THEN
+    IF coalesce(pg_catalog.pg_get_indexdef(pg_catalog.to_regclass('animus.memory_terms_impact_idx')), '(term, namespace, impact DESC, memory_id)')   -- (absent during a bulk load)
+       NOT LIKE '%(term, namespace, impact DESC, memory_id)%' THEN
         RAISE EXCEPTION 'animus.memory_terms_impact_idx must be keyed (term, namespace, impact DESC, memory_id)';
     END IF;
     IF pg_catalog.pg_get_indexdef('animus.memory_bm25_term_stats_pkey'::regclass) NOT LIKE '%(term, namespace)%' THEN
