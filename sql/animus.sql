@@ -12247,9 +12247,15 @@ GRANT EXECUTE ON FUNCTION animus.hybrid_search(text, vector, integer, jsonb, dou
 -- (docs/bm25.md, "Where the time goes"). The BM25 indexes are keyed term first now, so that a
 -- search over every namespace reads one index range per term; a search in some namespaces
 -- probes (term, namespace), as cheap as (namespace, term) was.
-CREATE INDEX memory_terms_term_impact_idx ON animus.memory_terms (term, namespace, impact DESC, memory_id) INCLUDE (tf, doc_len);
-DROP INDEX animus.memory_terms_impact_idx;
-ALTER INDEX animus.memory_terms_term_impact_idx RENAME TO memory_terms_impact_idx;
+DO $$
+BEGIN
+    -- absent during a bulk load: memory_finish_bulk_load builds it then
+    IF pg_catalog.to_regclass('animus.memory_terms_impact_idx') IS NOT NULL THEN
+        CREATE INDEX memory_terms_term_impact_idx ON animus.memory_terms (term, namespace, impact DESC, memory_id) INCLUDE (tf, doc_len);
+        DROP INDEX animus.memory_terms_impact_idx;
+        ALTER INDEX animus.memory_terms_term_impact_idx RENAME TO memory_terms_impact_idx;
+    END IF;
+END $$;
 
 ALTER TABLE animus.memory_bm25_term_stats DROP CONSTRAINT memory_bm25_term_stats_pkey;
 ALTER TABLE animus.memory_bm25_term_stats ADD CONSTRAINT memory_bm25_term_stats_pkey PRIMARY KEY (term, namespace) INCLUDE (df);   -- index-only sums
