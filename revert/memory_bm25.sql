@@ -1,74 +1,233 @@
--- Revert animus:memory_bm25 from pg (back to memory_bm25@v0.4.0)
+-- Revert animus:memory_bm25 from pg (back to memory_bm25@v0.6.0)
 
 BEGIN;
 
--- The v0.4.0 functions, with search_path as change security_search_path pinned it (pg_temp last);
--- memory_bm25_configure and memory_bm25_reindex back to SECURITY INVOKER.
-
-CREATE OR REPLACE FUNCTION animus.memory_bm25_refresh(wait boolean DEFAULT true)
-RETURNS bigint
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-LANGUAGE plpgsql
-AS $$
-DECLARE
-    folded   bigint;
-    last_id  bigint;
-    zero_ns  text[];
-    zero_terms text[];
+DO $$
 BEGIN
-    -- One refresher at a time; writers never wait for it (they only append deltas).
-    IF wait THEN
-        PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('animus.memory_bm25_refresh'));
-    ELSIF NOT pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtext('animus.memory_bm25_refresh')) THEN
-        RETURN NULL;
+    -- absent during a bulk load: memory_finish_bulk_load builds it then
+    IF pg_catalog.to_regclass('animus.memory_terms_impact_idx') IS NOT NULL THEN
+        CREATE INDEX memory_terms_ns_impact_idx ON animus.memory_terms (namespace, term, impact DESC, memory_id) INCLUDE (tf, doc_len);
+        DROP INDEX animus.memory_terms_impact_idx;
+        ALTER INDEX animus.memory_terms_ns_impact_idx RENAME TO memory_terms_impact_idx;
     END IF;
+END $$;
 
-    WITH moved AS (
-        DELETE FROM animus.memory_bm25_deltas RETURNING id, namespace, term, df, total_len
-    ), terms AS (
-        SELECT m.namespace, m.term, sum(m.df) AS df FROM moved m
-        WHERE m.term IS NOT NULL GROUP BY m.namespace, m.term HAVING sum(m.df) <> 0
-    ), up_terms AS (
-        INSERT INTO animus.memory_bm25_term_stats AS s (namespace, term, df)
-        SELECT t.namespace, t.term, t.df FROM terms t
-        ON CONFLICT (namespace, term) DO UPDATE SET df = s.df + excluded.df
-        RETURNING s.namespace, s.term, s.df
-    ), spaces AS (
-        SELECT m.namespace, sum(m.df) AS docs, sum(m.total_len) AS total_len FROM moved m
-        WHERE m.term IS NULL GROUP BY m.namespace
-    ), up_spaces AS (
-        INSERT INTO animus.memory_bm25_namespace_stats AS s (namespace, docs, total_len)
-        SELECT sp.namespace, sp.docs, sp.total_len FROM spaces sp
-        ON CONFLICT (namespace) DO UPDATE SET docs = s.docs + excluded.docs, total_len = s.total_len + excluded.total_len
-        RETURNING s.namespace, s.docs
-    ), zero AS (
-        SELECT u.namespace, u.term FROM up_terms u WHERE u.df = 0
+ALTER TABLE animus.memory_bm25_term_stats DROP CONSTRAINT memory_bm25_term_stats_pkey;
+ALTER TABLE animus.memory_bm25_term_stats ADD CONSTRAINT memory_bm25_term_stats_pkey PRIMARY KEY (namespace, term);
+
+DROP INDEX IF EXISTS animus.memory_bm25_deltas_key_idx;
+CREATE INDEX memory_bm25_deltas_key_idx ON animus.memory_bm25_deltas (namespace, term);
+
+-- The v0.6.0 body, verbatim.
+CREATE OR REPLACE FUNCTION animus.memory_bm25_topk(query text, filters jsonb DEFAULT '{}'::jsonb, lim integer DEFAULT 10, budget integer DEFAULT NULL::integer)
+ RETURNS TABLE(id bigint, score double precision, exact boolean, postings_read bigint, budget_used integer)
+ LANGUAGE plpgsql
+ STABLE
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+DECLARE
+    s           animus.memory_bm25_settings;
+    f           jsonb := coalesce(filters, '{}'::jsonb);
+    q_terms     text[];
+    q_df        double precision[];
+    q_idf       double precision[];
+    q_cap       integer[];
+    spaces      text[];
+    n_spaces    integer;
+    n_docs      double precision;
+    n_len       double precision;
+    avgdl       double precision;
+    must_filter boolean;
+    b_now       bigint;
+    b_max       bigint;
+    left_budget double precision;
+    cutting     boolean;
+    cut_terms   text[];
+    i           integer;
+    n_terms     integer;
+    rescore     integer;
+    r_ids       bigint[];
+    r_scores    double precision[];
+    r_read      bigint;
+    r_cands     bigint;
+    r_bound     double precision;
+    r_next_lb   double precision;
+    r_prefix_lb double precision;
+    proven      boolean;
+BEGIN
+    IF lim IS NULL OR lim < 1 THEN
+        RETURN;
+    END IF;
+    SELECT * INTO s FROM animus.memory_bm25_settings;
+
+    -- Namespaces searched: statistics are per namespace, summed over the ones the filter selects.
+    IF f -> 'namespace' ? 'in' THEN
+        spaces := animus.memory_filter_list(f -> 'namespace');
+    ELSE
+        spaces := ARRAY(SELECT x.namespace FROM (
+                            SELECT ns.namespace FROM animus.memory_bm25_namespace_stats ns
+                            UNION SELECT d.namespace FROM animus.memory_bm25_deltas d WHERE d.term IS NULL) x
+                        WHERE f -> 'namespace' IS NULL OR pg_catalog.starts_with(x.namespace, f -> 'namespace' ->> 'prefix')
+                        ORDER BY 1);
+    END IF;
+    must_filter := f - 'namespace' <> '{}'::jsonb;
+    n_spaces := greatest(coalesce(pg_catalog.cardinality(spaces), 0), 1);
+
+    SELECT sum(x.docs), sum(x.total_len) INTO n_docs, n_len FROM (
+        SELECT ns.docs, ns.total_len FROM animus.memory_bm25_namespace_stats ns WHERE ns.namespace = ANY (spaces)
         UNION ALL
-        SELECT u.namespace, NULL FROM up_spaces u WHERE u.docs = 0
-    )
-    SELECT (SELECT count(*) FROM moved), (SELECT max(id) FROM moved),
-           (SELECT pg_catalog.array_agg(z.namespace) FROM zero z), (SELECT pg_catalog.array_agg(z.term) FROM zero z)
-      INTO folded, last_id, zero_ns, zero_terms;
+        SELECT d.df, d.total_len FROM animus.memory_bm25_deltas d WHERE d.namespace = ANY (spaces) AND d.term IS NULL
+    ) x;
+    IF coalesce(n_docs, 0) <= 0 THEN
+        RETURN;
+    END IF;
+    avgdl := CASE WHEN n_len > 0 THEN n_len / n_docs ELSE 1 END;
 
-    IF zero_ns IS NOT NULL THEN
-        DELETE FROM animus.memory_bm25_term_stats s
-        USING unnest(zero_ns, zero_terms) AS z(namespace, term)
-        WHERE z.term IS NOT NULL AND s.namespace = z.namespace AND s.term = z.term AND s.df = 0;
-        DELETE FROM animus.memory_bm25_namespace_stats s
-        USING unnest(zero_ns, zero_terms) AS z(namespace, term)
-        WHERE z.term IS NULL AND s.namespace = z.namespace AND s.docs = 0;
+    -- Query terms (distinct English lexemes) with their document frequency, rarest first;
+    -- terms no memory has are dropped. idf = ln(1 + (N - df + 0.5) / (df + 0.5)) (Lucene's).
+    SELECT pg_catalog.array_agg(t.term ORDER BY t.df, t.term), pg_catalog.array_agg(t.df ORDER BY t.df, t.term)
+      INTO q_terms, q_df
+      FROM (SELECT u.lexeme AS term,
+                   (SELECT coalesce(sum(x.df), 0) FROM (
+                        SELECT ts.df FROM animus.memory_bm25_term_stats ts WHERE ts.namespace = ANY (spaces) AND ts.term = u.lexeme
+                        UNION ALL
+                        SELECT d.df FROM animus.memory_bm25_deltas d WHERE d.namespace = ANY (spaces) AND d.term = u.lexeme) x
+                   )::double precision AS df
+              FROM pg_catalog.unnest(pg_catalog.to_tsvector('english'::regconfig, query)) AS u) t
+     WHERE t.df > 0;
+    n_terms := coalesce(pg_catalog.cardinality(q_terms), 0);
+    IF n_terms = 0 THEN
+        RETURN;
     END IF;
-    IF last_id IS NOT NULL THEN
-        UPDATE animus.memory_bm25_settings SET refreshed_through = greatest(refreshed_through, last_id);
+    q_idf := ARRAY(SELECT pg_catalog.ln(1 + (n_docs - x.df + 0.5) / (x.df + 0.5))
+                   FROM unnest(q_df) WITH ORDINALITY AS x(df, o) ORDER BY x.o);
+
+    b_now := coalesce(budget, s.postings_budget);
+    b_max := CASE WHEN budget IS NOT NULL THEN budget ELSE greatest(s.max_postings_budget, s.postings_budget) END;
+    LOOP
+        -- Per-term caps, rarest term first: a list that fits in what is left of the budget is read
+        -- whole (cap NULL); from the first that does not on, lists are cut to their lim best
+        -- postings (they seed candidates; their contributions are completed by the rescoring).
+        q_cap := ARRAY[]::integer[];
+        cut_terms := ARRAY[]::text[];
+        left_budget := b_now;
+        cutting := false;
+        FOR i IN 1 .. n_terms LOOP
+            cutting := cutting OR q_df[i] > left_budget;
+            IF cutting THEN
+                q_cap := q_cap || lim;
+                cut_terms := cut_terms || q_terms[i];
+            ELSE
+                q_cap := q_cap || NULL::integer;
+                left_budget := left_budget - q_df[i];
+            END IF;
+        END LOOP;
+
+        -- Nothing cut: the whole-list scores are exact already, only lim need ranking.
+        rescore := CASE WHEN cutting THEN lim + s.rescore_extra ELSE lim END;
+        WITH q AS (
+            SELECT x.o, x.term, x.idf, x.cap FROM unnest(q_terms, q_idf, q_cap) WITH ORDINALITY AS x(term, idf, cap, o)
+        ), whole AS (
+            -- lists read to their end: exact contributions
+            SELECT mt.memory_id, q.idf * animus.bm25_tf_weight(mt.tf, mt.doc_len, avgdl, s.k1, s.b) AS part
+              FROM animus.memory_terms mt JOIN q ON q.term = mt.term AND q.cap IS NULL
+             WHERE mt.namespace = ANY (spaces) AND mt.term = ANY (ARRAY(SELECT q.term FROM q WHERE q.cap IS NULL))
+        ), cut AS MATERIALIZED (
+            -- the best postings (by impact) of the lists that are cut
+            SELECT q.o, ns.namespace, p.memory_id, p.impact,
+                   q.idf * animus.bm25_tf_weight(p.tf, p.doc_len, avgdl, s.k1, s.b) AS part
+              FROM q CROSS JOIN pg_catalog.unnest(spaces) AS ns(namespace)
+             CROSS JOIN LATERAL (
+                   SELECT mt.memory_id, mt.tf, mt.doc_len, mt.impact FROM animus.memory_terms mt
+                    WHERE mt.namespace = ns.namespace AND mt.term = q.term
+                    ORDER BY mt.impact DESC, mt.memory_id LIMIT (q.cap + n_spaces - 1) / n_spaces) p
+             WHERE q.cap IS NOT NULL
+        ), bounds AS (
+            -- what a memory not read in a cut list can still get from that term
+            SELECT l.o, max(q.idf * l.last_impact) AS ub
+              FROM (SELECT c.o, c.namespace, count(*) AS n, min(c.impact) AS last_impact
+                      FROM cut c GROUP BY c.o, c.namespace) l
+              JOIN q ON q.o = l.o
+             WHERE l.n >= (q.cap + n_spaces - 1) / n_spaces
+             GROUP BY l.o
+        ), cand AS (
+            SELECT u.memory_id, sum(u.part) AS lb, sum(u.full_part) AS lb_full
+              FROM (SELECT w.memory_id, w.part, w.part AS full_part FROM whole w
+                    UNION ALL
+                    SELECT c.memory_id, c.part, 0 FROM cut c) u
+             GROUP BY u.memory_id
+        ), ranked AS MATERIALIZED (
+            -- the best candidates by partial score; a filter (beyond namespace) is checked on
+            -- these only, best first, not on every candidate
+            SELECT c.memory_id, c.lb, c.lb_full FROM cand c
+             ORDER BY c.lb DESC, c.memory_id
+             LIMIT CASE WHEN must_filter THEN 3 * (rescore + 1) + 1 ELSE rescore + 1 END
+        ), top AS MATERIALIZED (
+            SELECT c.memory_id, c.lb, c.lb_full FROM ranked c
+             WHERE NOT must_filter OR EXISTS (
+                   SELECT 1 FROM animus.memories m WHERE m.id = c.memory_id
+                      AND animus.memory_filter_match(f, m.namespace, m.memory_type, m.source, m.metadata, m.created_at))
+             ORDER BY c.lb DESC, c.memory_id
+             LIMIT rescore + 1
+        ), completed AS (
+            -- exact scores of the best `rescore` candidates: add their postings of the cut terms
+            -- (index-only probes on (memory_id, term))
+            SELECT t.memory_id, t.lb_full + coalesce(x.extra, 0) AS score
+              FROM (SELECT * FROM top ORDER BY top.lb DESC, top.memory_id LIMIT rescore) t
+              LEFT JOIN LATERAL (
+                   SELECT sum(q.idf * animus.bm25_tf_weight(mt.tf, mt.doc_len, avgdl, s.k1, s.b)) AS extra
+                     FROM animus.memory_terms mt JOIN q ON q.term = mt.term
+                    WHERE mt.memory_id = t.memory_id AND mt.term = ANY (cut_terms)) x ON cutting
+        ), best AS (
+            SELECT c.memory_id, c.score FROM completed c ORDER BY c.score DESC, c.memory_id LIMIT lim
+        )
+        SELECT (SELECT pg_catalog.array_agg(b.memory_id ORDER BY b.score DESC, b.memory_id) FROM best b),
+               (SELECT pg_catalog.array_agg(b.score ORDER BY b.score DESC, b.memory_id) FROM best b),
+               (SELECT count(*) FROM top),
+               (SELECT coalesce(sum(bo.ub), 0) FROM bounds bo),
+               (SELECT t.lb FROM top t ORDER BY t.lb DESC, t.memory_id LIMIT 1 OFFSET rescore),
+               -- filtered: candidates past the checked prefix were not looked at
+               (SELECT min(r.lb) FILTER (WHERE must_filter) FROM ranked r HAVING count(*) > 3 * (rescore + 1))
+          INTO r_ids, r_scores, r_cands, r_bound, r_next_lb, r_prefix_lb;
+        r_next_lb := CASE WHEN r_prefix_lb IS NULL THEN r_next_lb ELSE greatest(r_next_lb, r_prefix_lb) END;
+        r_read := (SELECT sum(CASE WHEN c IS NULL THEN d ELSE least(c, d) END)::bigint FROM unnest(q_cap, q_df) AS x(c, d));
+
+        -- Exact when nothing left out can reach the k-th score: a memory in no list scores at most
+        -- r_bound; a candidate not rescored at most its partial score (<= r_next_lb) + r_bound.
+        proven := r_bound = 0 AND r_next_lb IS NULL
+               OR (coalesce(pg_catalog.cardinality(r_ids), 0) >= lim
+                   AND r_scores[lim] >= coalesce(r_next_lb, 0) + r_bound);
+        EXIT WHEN proven OR b_now >= b_max;
+        b_now := least(b_now * 4, b_max);
+    END LOOP;
+
+    -- A selective filter can leave fewer than lim of the candidates: then score every memory
+    -- that passes the filter and matches a query term (few, since the filter is selective).
+    IF must_filter AND coalesce(pg_catalog.cardinality(r_ids), 0) < lim AND NOT proven THEN
+        RETURN QUERY EXECUTE
+            'SELECT x.memory_id, x.score, true, x.n, $9::integer FROM (
+                 SELECT mt.memory_id, sum(q.idf * animus.bm25_tf_weight(mt.tf, mt.doc_len, $4, $5, $6)) AS score,
+                        count(*) OVER () AS n
+                   FROM animus.memories AS m
+                   JOIN animus.memory_terms AS mt ON mt.memory_id = m.id AND mt.term = ANY ($1)
+                   JOIN unnest($1, $2) AS q(term, idf) ON q.term = mt.term
+                  WHERE m.fts @@ $7
+                    AND animus.memory_filter_match($3, m.namespace, m.memory_type, m.source, m.metadata, m.created_at)
+                  GROUP BY mt.memory_id) AS x
+              ORDER BY x.score DESC, x.memory_id
+              LIMIT $8'
+            USING q_terms, q_idf, f, avgdl, s.k1, s.b, animus.memory_or_tsquery(query), lim, b_now;
+        RETURN;
     END IF;
-    RETURN folded;
+
+    RETURN QUERY SELECT r.id, r.score, proven, r_read, b_now::integer FROM unnest(r_ids, r_scores) AS r(id, score);
 END
-$$;
-COMMENT ON FUNCTION animus.memory_bm25_refresh(boolean) IS
-    'Folds the pending BM25 statistic deltas into the per-namespace statistics; returns the number of delta rows folded, or NULL when wait => false and another refresh holds the lock. Searches are exact either way (they add pending deltas); refreshing only keeps their cost bounded. Writes run it automatically past memory_bm25_settings.refresh_after pending rows. Raises nothing.';
+$function$;
 
+COMMENT ON FUNCTION animus.memory_bm25_topk(text, jsonb, integer, integer) IS
+    'Okapi BM25 top-lim memories for a natural-language query (English lexemes, filters normalised by memory_validate_filters): '
+    '(id, score, exact, postings_read, budget_used), score descending, ties by id. exact = the result is proven equal to '
+    'exhaustive BM25; budget overrides memory_bm25_settings.postings_budget (a huge budget = exhaustive). Read-only (STABLE). Raises nothing.';
 
 CREATE OR REPLACE FUNCTION animus.memory_bm25_index(ids bigint[], namespaces text[], vectors tsvector[])
 RETURNS void
@@ -79,6 +238,7 @@ LANGUAGE plpgsql
 AS $$
 DECLARE
     s animus.memory_bm25_settings;
+    backlog bigint;
 BEGIN
     SELECT * INTO s FROM animus.memory_bm25_settings;
     WITH docs AS (
@@ -103,91 +263,20 @@ BEGIN
     UNION ALL
     SELECT d.namespace, NULL, count(*), sum(d.doc_len) FROM docs d GROUP BY d.namespace;
 
-    IF s.refresh_after > 0
-       AND (SELECT q.last_value FROM animus.memory_bm25_deltas_id_seq q) - s.refreshed_through >= s.refresh_after THEN
-        PERFORM animus.memory_bm25_refresh(wait => false);
+    -- Past refresh_after pending rows a write folds them, unless a refresh is running; past four
+    -- times that it waits for the running one and folds, so the backlog (which every search adds
+    -- up) stays bounded even while refreshes keep colliding.
+    IF s.refresh_after > 0 THEN
+        backlog := (SELECT q.last_value FROM animus.memory_bm25_deltas_id_seq q) - s.refreshed_through;
+        IF backlog >= 4 * s.refresh_after::bigint THEN
+            PERFORM animus.memory_bm25_refresh(wait => true);
+        ELSIF backlog >= s.refresh_after THEN
+            PERFORM animus.memory_bm25_refresh(wait => false);
+        END IF;
     END IF;
 END
 $$;
 COMMENT ON FUNCTION animus.memory_bm25_index(bigint[], text[], tsvector[]) IS
-    'Internal (triggers on animus.memories): writes the BM25 postings of the given memories and appends their statistic deltas. Raises nothing.';
-
-
-CREATE OR REPLACE FUNCTION animus.memory_bm25_configure(
-    k1                   double precision DEFAULT NULL,
-    b                    double precision DEFAULT NULL,
-    postings_budget      integer DEFAULT NULL,
-    max_postings_budget  integer DEFAULT NULL,
-    rescore_extra        integer DEFAULT NULL,
-    refresh_after        integer DEFAULT NULL)
-RETURNS animus.memory_bm25_settings
-VOLATILE
-SECURITY INVOKER
-SET search_path = pg_catalog, pg_temp
-LANGUAGE plpgsql
-AS $$
-DECLARE
-    cur animus.memory_bm25_settings;
-    nxt animus.memory_bm25_settings;
-BEGIN
-    SELECT * INTO cur FROM animus.memory_bm25_settings FOR UPDATE;
-    nxt := cur;
-    nxt.k1 := coalesce(k1, cur.k1);
-    nxt.b := coalesce(b, cur.b);
-    nxt.postings_budget := coalesce(postings_budget, cur.postings_budget);
-    nxt.max_postings_budget := greatest(coalesce(max_postings_budget, cur.max_postings_budget), nxt.postings_budget);
-    nxt.rescore_extra := coalesce(rescore_extra, cur.rescore_extra);
-    nxt.refresh_after := coalesce(refresh_after, cur.refresh_after);
-    IF nxt.k1 = 'NaN' OR nxt.k1 <= 0 OR nxt.k1 > 10 OR nxt.b = 'NaN' OR nxt.b < 0 OR nxt.b > 1 THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA280', MESSAGE = 'k1 must be in (0, 10] and b in [0, 1]',
-            DETAIL = pg_catalog.format('k1 = %s, b = %s', nxt.k1, nxt.b),
-            HINT = 'Usual values: k1 = 1.2, b = 0.75 (the default) or k1 = 0.9, b = 0.4.';
-    END IF;
-    IF nxt.postings_budget < 1 OR nxt.rescore_extra < 0 OR nxt.refresh_after < 0 OR nxt.max_postings_budget > 100000000 THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA280',
-            MESSAGE = 'postings_budget must be >= 1 (max_postings_budget <= 100000000), rescore_extra and refresh_after >= 0',
-            DETAIL = pg_catalog.format('postings_budget = %s, max_postings_budget = %s, rescore_extra = %s, refresh_after = %s',
-                                       nxt.postings_budget, nxt.max_postings_budget, nxt.rescore_extra, nxt.refresh_after),
-            HINT = 'See docs/bm25.md, "Settings", for what each one trades.';
-    END IF;
-    UPDATE animus.memory_bm25_settings AS t
-       SET k1 = nxt.k1, b = nxt.b, postings_budget = nxt.postings_budget, max_postings_budget = nxt.max_postings_budget,
-           rescore_extra = nxt.rescore_extra, refresh_after = nxt.refresh_after
-     RETURNING t.* INTO nxt;
-    RETURN nxt;
-END
-$$;
-COMMENT ON FUNCTION animus.memory_bm25_configure(double precision, double precision, integer, integer, integer, integer) IS
-    'Changes BM25 settings (NULL keeps a value) and returns them. Scores use the new k1/b at once; the impact order of '
-    'existing postings follows after animus.memory_bm25_reindex(). Raises ZA280 (a value out of range).';
-
-
-CREATE OR REPLACE FUNCTION animus.memory_bm25_reindex(namespace text DEFAULT NULL)
-RETURNS bigint
-VOLATILE
-SECURITY INVOKER
-SET search_path = pg_catalog, pg_temp
-LANGUAGE plpgsql
-AS $$
-DECLARE
-    s animus.memory_bm25_settings;
-    n bigint;
-BEGIN
-    PERFORM animus.memory_bm25_refresh();
-    SELECT * INTO s FROM animus.memory_bm25_settings;
-    UPDATE animus.memory_terms AS mt
-       SET impact = animus.bm25_tf_weight(mt.tf, mt.doc_len, ns.total_len::float8 / ns.docs, s.k1, s.b)
-      FROM animus.memory_bm25_namespace_stats AS ns
-     WHERE ns.namespace = mt.namespace AND ns.docs > 0 AND ns.total_len > 0
-       AND (memory_bm25_reindex.namespace IS NULL OR mt.namespace = memory_bm25_reindex.namespace);
-    GET DIAGNOSTICS n = ROW_COUNT;
-    RETURN n;
-END
-$$;
-COMMENT ON FUNCTION animus.memory_bm25_reindex(text) IS
-    'Refreshes the statistics, then recomputes the impact (retrieval order) of every posting of a namespace (NULL = all) '
-    'with the current k1, b and average length; returns the postings rewritten. Run it after changing k1/b or after a '
-    'namespace''s average length has drifted (docs/bm25.md). Rewrites every posting: schedule it off-peak. Raises nothing.';
-
+    'Internal (triggers on animus.memories): writes the BM25 postings of the given memories and appends their statistic deltas; folds them (memory_bm25_refresh) past refresh_after pending rows, waiting for a running refresh past four times that. Raises nothing.';
 
 COMMIT;

@@ -1,82 +1,11 @@
--- Revert animus:memory_search from pg (back to memory_search@v0.4.0)
+-- Revert animus:memory_search from pg (back to memory_search@v0.6.0)
 
 BEGIN;
 
-SELECT e.extnamespace::regnamespace::text AS vector_schema
-  FROM pg_catalog.pg_extension e WHERE e.extname = 'vector' \gset
+-- hybrid_search without fusion / alpha: the v0.6.0 function, RRF only.
+DROP FUNCTION animus.hybrid_search(text, vector, integer, jsonb, double precision, double precision, integer, integer, text, double precision);
 
--- The v0.4.0 searches: SECURITY INVOKER, confined by the row-level security policies alone.
--- search_path as change security_search_path pinned it (pg_temp last).
-CREATE OR REPLACE FUNCTION animus.search_memory_vector(
-    query_embedding  vector  DEFAULT NULL,
-    k                integer DEFAULT 10,
-    filters          jsonb   DEFAULT '{}')
-    RETURNS TABLE (id bigint, namespace text, content text, memory_type text, source text, metadata jsonb,
-                   created_at timestamptz, updated_at timestamptz,
-                   distance double precision, similarity double precision, rank bigint)
-    STABLE
-    SECURITY INVOKER
-    SET search_path = pg_catalog, :"vector_schema", pg_temp
-    LANGUAGE plpgsql
-AS $$
-DECLARE
-    f jsonb;
-BEGIN
-    PERFORM animus.memory_check_embedding(query_embedding, 'query_embedding');
-    PERFORM animus.memory_check_limit(k, 'k');
-    f := animus.memory_validate_filters(filters);
-    RETURN QUERY
-    SELECT m.id, m.namespace, m.content, m.memory_type, m.source, m.metadata, m.created_at, m.updated_at,
-           c.distance, 1 - c.distance, row_number() OVER (ORDER BY c.distance, c.id)
-      FROM animus.memory_vector_candidates(query_embedding, f, k) AS c
-      JOIN animus.memories AS m ON m.id = c.id
-     ORDER BY c.distance, c.id;
-END
-$$;
-COMMENT ON FUNCTION animus.search_memory_vector(vector, integer, jsonb) IS
-    'The k memories nearest to query_embedding by cosine distance (HNSW, iterative scan), filtered (docs/memory.md), '
-    'nearest first, ties by id; k rows whenever k rows match. Read-only (STABLE): runs on a streaming replica. '
-    'Raises ZA001, ZA002 (k outside 1..1000), ZA200, ZA202, ZA204, ZA205, ZA206.';
-REVOKE ALL ON FUNCTION animus.search_memory_vector(vector, integer, jsonb) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.search_memory_vector(vector, integer, jsonb) TO animus_memory_reader, animus_memory_writer, animus_admin;
-
-CREATE OR REPLACE FUNCTION animus.search_memory_text(
-    query    text    DEFAULT NULL,
-    k        integer DEFAULT 10,
-    filters  jsonb   DEFAULT '{}')
-    RETURNS TABLE (id bigint, namespace text, content text, memory_type text, source text, metadata jsonb,
-                   created_at timestamptz, updated_at timestamptz,
-                   score double precision, rank bigint)
-    STABLE
-    SECURITY INVOKER
-    SET search_path = pg_catalog, pg_temp
-    LANGUAGE plpgsql
-AS $$
-DECLARE
-    f jsonb;
-BEGIN
-    IF query IS NULL OR pg_catalog.btrim(query) = '' THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'query must be non-empty text',
-            HINT = 'Pass the words to search for, e.g. a question in natural language.';
-    END IF;
-    PERFORM animus.memory_check_limit(k, 'k');
-    f := animus.memory_validate_filters(filters);
-    RETURN QUERY
-    SELECT m.id, m.namespace, m.content, m.memory_type, m.source, m.metadata, m.created_at, m.updated_at,
-           c.score, pg_catalog.row_number() OVER (ORDER BY c.score DESC, c.id)
-      FROM animus.memory_text_candidates(query, f, k) AS c
-      JOIN animus.memories AS m ON m.id = c.id
-     ORDER BY c.score DESC, c.id;
-END
-$$;
-COMMENT ON FUNCTION animus.search_memory_text(text, integer, jsonb) IS
-    'The k memories that best match a natural-language query (English stemming; documents matching ANY query term are ranked), '
-    'filtered (docs/memory.md), best first, ties by id. Read-only (STABLE): runs on a streaming replica. '
-    'Raises ZA001 (empty query), ZA002 (k outside 1..1000), ZA204, ZA205, ZA206.';
-REVOKE ALL ON FUNCTION animus.search_memory_text(text, integer, jsonb) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.search_memory_text(text, integer, jsonb) TO animus_memory_reader, animus_memory_writer, animus_admin;
-
-CREATE OR REPLACE FUNCTION animus.hybrid_search(
+CREATE FUNCTION animus.hybrid_search(
     query_text       text             DEFAULT NULL,
     query_embedding  vector           DEFAULT NULL,
     k                integer          DEFAULT 10,
@@ -90,8 +19,8 @@ CREATE OR REPLACE FUNCTION animus.hybrid_search(
                    score double precision, rank bigint,
                    vector_rank bigint, text_rank bigint, vector_distance double precision, text_score double precision)
     STABLE
-    SECURITY INVOKER
-    SET search_path = pg_catalog, :"vector_schema", pg_temp
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
     LANGUAGE plpgsql
 AS $$
 DECLARE
@@ -129,7 +58,7 @@ BEGIN
     IF use_vector THEN
         PERFORM animus.memory_check_embedding(query_embedding, 'query_embedding');
     END IF;
-    f := animus.memory_validate_filters(filters);
+    f := animus.memory_read_filters(filters);   -- checked, then confined to the read scope
 
     RETURN QUERY
     WITH vec AS (
@@ -161,12 +90,12 @@ COMMENT ON FUNCTION animus.hybrid_search(text, vector, integer, jsonb, double pr
     'Vector and keyword search fused by Reciprocal Rank Fusion in one statement: each branch contributes its best '
     'candidates (default max(3k, 30), at most 1000); score = vector_weight/(rrf_k + vector_rank) + text_weight/(rrf_k + text_rank). '
     'A NULL/empty input or a zero weight switches its branch off. Rows carry the fused score and rank and each branch''s '
-    'rank, distance and score; ties by best branch rank, then id. Read-only (STABLE): runs on a streaming replica. '
-    'Raises ZA001 (no branch left), ZA002 (k, candidates, weights, rrf_k out of range), ZA200, ZA202, ZA204, ZA205, ZA206.';
+    'rank, distance and score; ties by best branch rank, then id. Only memories of the caller''s read scope (animus.memory_scope(''read'')); runs as the owner (SECURITY DEFINER). Read-only (STABLE): runs on a streaming replica. '
+    'Raises ZA001 (no branch left), ZA002 (k, candidates, weights, rrf_k out of range), ZA200, ZA202, ZA204, ZA205, ZA206, ZA213 (a filter over its size limits).';
 REVOKE ALL ON FUNCTION animus.hybrid_search(text, vector, integer, jsonb, double precision, double precision, integer, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION animus.hybrid_search(text, vector, integer, jsonb, double precision, double precision, integer, integer)
     TO animus_memory_reader, animus_memory_writer, animus_admin;
 
-DROP FUNCTION animus.memory_read_filters(jsonb);
+DELETE FROM animus.error_codes WHERE sqlstate = 'ZA228';
 
 COMMIT;

@@ -2635,10 +2635,10 @@ $$;
 COMMENT ON FUNCTION animus.heartbeat_work_batch(work_ids uuid[], extend interval, attempts integer[]) IS 'Batch form of heartbeat_work: extends the claims of every running item of work_ids to now + extend (heartbeat_at recorded) in one call, and returns (work_id, status, visible_until) per input id, in input order, instead of raising for one item: status running (extended until visible_until), cancelled (cancel_work meanwhile: stop the handler), stale (attempts[i] given and the item was claimed again since), ended (no longer running: completed, dead, queued again after its claim expired, merged) or unknown (no such item, or one in a queue the caller may not use). Claim fencing: attempts[i] is the attempts read_work returned (NULL element = no check). At most 10000 ids. Raises ZA001 (work_ids NULL or with a NULL), ZA110 (more than 10000 ids), ZA002 (extend not positive, attempts length differs); nothing is written when it raises.';
 
 --
--- Name: hybrid_search(text, public.vector, integer, jsonb, double precision, double precision, integer, integer); Type: FUNCTION; Schema: animus; Owner: -
+-- Name: hybrid_search(text, public.vector, integer, jsonb, double precision, double precision, integer, integer, text, double precision); Type: FUNCTION; Schema: animus; Owner: -
 --
 
-CREATE FUNCTION animus.hybrid_search(query_text text DEFAULT NULL::text, query_embedding public.vector DEFAULT NULL::public.vector, k integer DEFAULT 10, filters jsonb DEFAULT '{}'::jsonb, text_weight double precision DEFAULT 1, vector_weight double precision DEFAULT 1, rrf_k integer DEFAULT 60, candidates integer DEFAULT NULL::integer) RETURNS TABLE(id bigint, namespace text, content text, memory_type text, source text, metadata jsonb, created_at timestamp with time zone, updated_at timestamp with time zone, score double precision, rank bigint, vector_rank bigint, text_rank bigint, vector_distance double precision, text_score double precision)
+CREATE FUNCTION animus.hybrid_search(query_text text DEFAULT NULL::text, query_embedding public.vector DEFAULT NULL::public.vector, k integer DEFAULT 10, filters jsonb DEFAULT '{}'::jsonb, text_weight double precision DEFAULT 1, vector_weight double precision DEFAULT 1, rrf_k integer DEFAULT 60, candidates integer DEFAULT NULL::integer, fusion text DEFAULT 'convex'::text, alpha double precision DEFAULT NULL::double precision) RETURNS TABLE(id bigint, namespace text, content text, memory_type text, source text, metadata jsonb, created_at timestamp with time zone, updated_at timestamp with time zone, score double precision, rank bigint, vector_rank bigint, text_rank bigint, vector_distance double precision, text_score double precision)
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -2647,6 +2647,7 @@ DECLARE
     use_text boolean;
     use_vector boolean;
     n integer;
+    a double precision;
 BEGIN
     PERFORM animus.memory_check_limit(k, 'k');
     IF text_weight IS NULL OR vector_weight IS NULL OR text_weight < 0 OR vector_weight < 0
@@ -2659,6 +2660,22 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'rrf_k must be between 0 and 10000',
             DETAIL = format('rrf_k = %s', rrf_k), HINT = 'The usual value is 60.';
     END IF;
+    IF fusion IS NULL OR fusion NOT IN ('rrf', 'convex') THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA228', MESSAGE = 'fusion must be ''rrf'' or ''convex''',
+            DETAIL = format('fusion = %s', coalesce(quote_literal(fusion), 'NULL')),
+            HINT = 'rrf fuses ranks (text_weight, vector_weight, rrf_k); convex mixes normalised scores (alpha).';
+    END IF;
+    IF alpha IS NOT NULL AND fusion <> 'convex' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA228', MESSAGE = 'alpha applies only to fusion => ''convex''',
+            DETAIL = format('fusion = %L, alpha = %s', fusion, alpha),
+            HINT = 'Pass fusion => ''convex'' with alpha, or omit alpha.';
+    END IF;
+    IF alpha IS NOT NULL AND NOT (alpha >= 0 AND alpha <= 1) THEN   -- NaN fails both
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'alpha must be between 0 and 1',
+            DETAIL = format('alpha = %s', alpha),
+            HINT = 'alpha is the weight of the vector branch (1 - alpha the keyword branch''s); omit it for the tuned default 0.3.';
+    END IF;
+    a := coalesce(alpha, 0.3);   -- tuned on NFCorpus dev (docs/memory.md, "Fusion")
     -- 3k rows per branch (at least 30, at most 1000): on nfcorpus dev a top-10 fused from 30
     -- candidates per branch scores as 100 do, at a fraction of the work (docs/bm25.md).
     n := coalesce(candidates, least(greatest(3 * k, 30), 1000));
@@ -2690,7 +2707,18 @@ BEGIN
          WHERE use_text
     ), fused AS (
         SELECT coalesce(vec.id, txt.id) AS id,
-               coalesce(vector_weight / (rrf_k + vec.r), 0) + coalesce(text_weight / (rrf_k + txt.r), 0) AS score,
+               CASE WHEN fusion = 'rrf'
+                    THEN coalesce(vector_weight / (rrf_k + vec.r), 0) + coalesce(text_weight / (rrf_k + txt.r), 0)
+                    -- convex: alpha * vector + (1 - alpha) * text, each normalised by theoretical
+                    -- min-max (Bruch et al. 2023, TM2C2): (s - min_possible) / (max_seen - min_possible),
+                    -- cosine similarity from -1, BM25 from 0; a row a branch did not return gets 0 there.
+                    -- text_weight / vector_weight scale their branch as in RRF (default 1). A branch
+                    -- switched off has weight 0 (the other one ranks alone).
+                    ELSE vector_weight * CASE WHEN use_vector AND use_text THEN a ELSE 1 END
+                             * coalesce((2 - vec.distance) / nullif(2 - min(vec.distance) OVER (), 0), 0)
+                       + text_weight * CASE WHEN use_vector AND use_text THEN 1 - a ELSE 1 END
+                             * coalesce(txt.score / nullif(max(txt.score) OVER (), 0), 0)
+               END AS score,
                vec.r AS vr, txt.r AS tr, least(vec.r, txt.r) AS best, vec.distance, txt.score AS ts
           FROM vec FULL JOIN txt ON txt.id = vec.id
     )
@@ -2707,10 +2735,10 @@ END
 $$;
 
 --
--- Name: FUNCTION hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer); Type: COMMENT; Schema: animus; Owner: -
+-- Name: FUNCTION hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer, fusion text, alpha double precision); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer) IS 'Vector and keyword search fused by Reciprocal Rank Fusion in one statement: each branch contributes its best candidates (default max(3k, 30), at most 1000); score = vector_weight/(rrf_k + vector_rank) + text_weight/(rrf_k + text_rank). A NULL/empty input or a zero weight switches its branch off. Rows carry the fused score and rank and each branch''s rank, distance and score; ties by best branch rank, then id. Only memories of the caller''s read scope (animus.memory_scope(''read'')); runs as the owner (SECURITY DEFINER). Read-only (STABLE): runs on a streaming replica. Raises ZA001 (no branch left), ZA002 (k, candidates, weights, rrf_k out of range), ZA200, ZA202, ZA204, ZA205, ZA206, ZA213 (a filter over its size limits).';
+COMMENT ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer, fusion text, alpha double precision) IS 'Vector and keyword search fused in one statement: each branch contributes its best candidates (default max(3k, 30), at most 1000). fusion => ''rrf'' (Reciprocal Rank Fusion): score = vector_weight/(rrf_k + vector_rank) + text_weight/(rrf_k + text_rank); fusion => ''convex'': score = vector_weight * alpha * (2 - distance) / (2 - min distance) + text_weight * (1 - alpha) * text_score / max text_score (theoretical-min-max normalisation; 0 for a row a branch did not return; alpha default 0.3). The default is convex: it beat RRF on NFCorpus dev. A NULL/empty input or a zero weight switches its branch off. Rows carry the fused score and rank and each branch''s rank, distance and score; ties by best branch rank, then id. Only memories of the caller''s read scope (animus.memory_scope(''read'')); runs as the owner (SECURITY DEFINER). Read-only (STABLE): runs on a streaming replica. Raises ZA001 (no branch left), ZA002 (k, candidates, weights, rrf_k, alpha out of range), ZA228 (unknown fusion, alpha without convex), ZA200, ZA202, ZA204, ZA205, ZA206, ZA213 (a filter over its size limits).';
 
 --
 -- Name: memory_links; Type: TABLE; Schema: animus; Owner: -
@@ -3316,7 +3344,11 @@ DECLARE
 BEGIN
     SELECT * INTO s FROM animus.memory_bm25_settings;
     WITH docs AS (
-        SELECT d.id, d.namespace, d.fts, animus.bm25_doc_len(d.fts) AS doc_len
+        -- the length inline: animus.bm25_doc_len has a SET clause, so it ran as its own statement
+        -- per memory (0.2 s of a 2,000-memory batch)
+        SELECT d.id, d.namespace, d.fts,
+               (SELECT coalesce(sum(coalesce(pg_catalog.cardinality(u.positions), 1)), 0)::integer
+                  FROM pg_catalog.unnest(d.fts) AS u) AS doc_len
         FROM unnest(ids, namespaces, vectors) AS d(id, namespace, fts)
     ), norm AS (
         -- The average length the impacts are computed with: the namespace's folded statistics,
@@ -3468,6 +3500,7 @@ COMMENT ON FUNCTION animus.memory_bm25_reindex(namespace text) IS 'Runs as the o
 CREATE FUNCTION animus.memory_bm25_topk(query text, filters jsonb DEFAULT '{}'::jsonb, lim integer DEFAULT 10, budget integer DEFAULT NULL::integer) RETURNS TABLE(id bigint, score double precision, exact boolean, postings_read bigint, budget_used integer)
     LANGUAGE plpgsql STABLE
     SET search_path TO 'pg_catalog', 'pg_temp'
+    SET plan_cache_mode TO 'force_generic_plan'
     AS $_$
 DECLARE
     s           animus.memory_bm25_settings;
@@ -3498,6 +3531,9 @@ DECLARE
     r_next_lb   double precision;
     r_prefix_lb double precision;
     proven      boolean;
+    all_spaces  boolean;
+    r_passed    integer;
+    seeded      boolean;
 BEGIN
     IF lim IS NULL OR lim < 1 THEN
         RETURN;
@@ -3514,13 +3550,23 @@ BEGIN
                         WHERE f -> 'namespace' IS NULL OR pg_catalog.starts_with(x.namespace, f -> 'namespace' ->> 'prefix')
                         ORDER BY 1);
     END IF;
+    -- No namespace condition: every namespace is searched, and the statements below read each
+    -- term's postings and statistics as one index range (term first) instead of one probe per
+    -- namespace (200 namespaces x 4 terms were 800 probes per statistic; docs/bm25.md).
+    all_spaces := f -> 'namespace' IS NULL;
     must_filter := f - 'namespace' <> '{}'::jsonb;
     n_spaces := greatest(coalesce(pg_catalog.cardinality(spaces), 0), 1);
+    -- Cut (common) terms seed candidates with their best postings, read per namespace. Over more
+    -- namespaces than lim that is one index probe per namespace and cut term for ~1 posting each
+    -- (200 namespaces: 200 probes per cut term, most of the time of such a search); then the cut
+    -- terms seed nothing, their contributions are still completed exactly for the rescored
+    -- candidates, and the proof bounds them by idf * (k1 + 1) (docs/bm25.md: the trade-off).
+    seeded := n_spaces <= lim;
 
     SELECT sum(x.docs), sum(x.total_len) INTO n_docs, n_len FROM (
-        SELECT ns.docs, ns.total_len FROM animus.memory_bm25_namespace_stats ns WHERE ns.namespace = ANY (spaces)
+        SELECT ns.docs, ns.total_len FROM animus.memory_bm25_namespace_stats ns WHERE all_spaces OR ns.namespace = ANY (spaces)
         UNION ALL
-        SELECT d.df, d.total_len FROM animus.memory_bm25_deltas d WHERE d.namespace = ANY (spaces) AND d.term IS NULL
+        SELECT d.df, d.total_len FROM animus.memory_bm25_deltas d WHERE d.term IS NULL AND (all_spaces OR d.namespace = ANY (spaces))
     ) x;
     IF coalesce(n_docs, 0) <= 0 THEN
         RETURN;
@@ -3531,13 +3577,17 @@ BEGIN
     -- terms no memory has are dropped. idf = ln(1 + (N - df + 0.5) / (df + 0.5)) (Lucene's).
     SELECT pg_catalog.array_agg(t.term ORDER BY t.df, t.term), pg_catalog.array_agg(t.df ORDER BY t.df, t.term)
       INTO q_terms, q_df
-      FROM (SELECT u.lexeme AS term,
-                   (SELECT coalesce(sum(x.df), 0) FROM (
-                        SELECT ts.df FROM animus.memory_bm25_term_stats ts WHERE ts.namespace = ANY (spaces) AND ts.term = u.lexeme
+      FROM (SELECT u.lexeme AS term, st.df::double precision AS df
+              FROM pg_catalog.unnest(pg_catalog.to_tsvector('english'::regconfig, query)) AS u
+             CROSS JOIN LATERAL (   -- once per term (a scalar subquery here ran three times per term)
+                   SELECT coalesce(sum(x.df), 0) AS df FROM (
+                        SELECT ts.df FROM animus.memory_bm25_term_stats ts WHERE all_spaces AND ts.term = u.lexeme
                         UNION ALL
-                        SELECT d.df FROM animus.memory_bm25_deltas d WHERE d.namespace = ANY (spaces) AND d.term = u.lexeme) x
-                   )::double precision AS df
-              FROM pg_catalog.unnest(pg_catalog.to_tsvector('english'::regconfig, query)) AS u) t
+                        SELECT ts.df FROM animus.memory_bm25_term_stats ts
+                         WHERE NOT all_spaces AND ts.term = u.lexeme AND ts.namespace = ANY (spaces)
+                        UNION ALL
+                        SELECT d.df FROM animus.memory_bm25_deltas d
+                         WHERE d.term = u.lexeme AND (all_spaces OR d.namespace = ANY (spaces))) x) st) t
      WHERE t.df > 0;
     n_terms := coalesce(pg_catalog.cardinality(q_terms), 0);
     IF n_terms = 0 THEN
@@ -3573,9 +3623,15 @@ BEGIN
             SELECT x.o, x.term, x.idf, x.cap FROM unnest(q_terms, q_idf, q_cap) WITH ORDINALITY AS x(term, idf, cap, o)
         ), whole AS (
             -- lists read to their end: exact contributions
+            -- (two branches, one skipped at run time: each keeps its own index condition in the
+            -- cached generic plan)
             SELECT mt.memory_id, q.idf * animus.bm25_tf_weight(mt.tf, mt.doc_len, avgdl, s.k1, s.b) AS part
               FROM animus.memory_terms mt JOIN q ON q.term = mt.term AND q.cap IS NULL
-             WHERE mt.namespace = ANY (spaces) AND mt.term = ANY (ARRAY(SELECT q.term FROM q WHERE q.cap IS NULL))
+             WHERE all_spaces AND mt.term = ANY (ARRAY(SELECT q.term FROM q WHERE q.cap IS NULL))
+            UNION ALL
+            SELECT mt.memory_id, q.idf * animus.bm25_tf_weight(mt.tf, mt.doc_len, avgdl, s.k1, s.b) AS part
+              FROM animus.memory_terms mt JOIN q ON q.term = mt.term AND q.cap IS NULL
+             WHERE NOT all_spaces AND mt.term = ANY (ARRAY(SELECT q.term FROM q WHERE q.cap IS NULL)) AND mt.namespace = ANY (spaces)
         ), cut AS MATERIALIZED (
             -- the best postings (by impact) of the lists that are cut
             SELECT q.o, ns.namespace, p.memory_id, p.impact,
@@ -3585,7 +3641,7 @@ BEGIN
                    SELECT mt.memory_id, mt.tf, mt.doc_len, mt.impact FROM animus.memory_terms mt
                     WHERE mt.namespace = ns.namespace AND mt.term = q.term
                     ORDER BY mt.impact DESC, mt.memory_id LIMIT (q.cap + n_spaces - 1) / n_spaces) p
-             WHERE q.cap IS NOT NULL
+             WHERE q.cap IS NOT NULL AND seeded
         ), bounds AS (
             -- what a memory not read in a cut list can still get from that term
             SELECT l.o, max(q.idf * l.last_impact) AS ub
@@ -3594,6 +3650,9 @@ BEGIN
               JOIN q ON q.o = l.o
              WHERE l.n >= (q.cap + n_spaces - 1) / n_spaces
              GROUP BY l.o
+            UNION ALL
+            -- not seeded: any tf-weight is below k1 + 1
+            SELECT q.o, q.idf * (s.k1 + 1) FROM q WHERE q.cap IS NOT NULL AND NOT seeded
         ), cand AS (
             SELECT u.memory_id, sum(u.part) AS lb, sum(u.full_part) AS lb_full
               FROM (SELECT w.memory_id, w.part, w.part AS full_part FROM whole w
@@ -3622,8 +3681,16 @@ BEGIN
                    SELECT sum(q.idf * animus.bm25_tf_weight(mt.tf, mt.doc_len, avgdl, s.k1, s.b)) AS extra
                      FROM animus.memory_terms mt JOIN q ON q.term = mt.term
                     WHERE mt.memory_id = t.memory_id AND mt.term = ANY (cut_terms)) x ON cutting
-        ), best AS (
-            SELECT c.memory_id, c.score FROM completed c ORDER BY c.score DESC, c.memory_id LIMIT lim
+        ), best AS MATERIALIZED (
+            -- best first; without a filter beyond namespace the filter predicate was not applied
+            -- yet: check it here, lazily (the scan stops once lim rows pass: ~lim primary-key
+            -- probes), so that conditions memory_filter_match adds (e.g. expiry) apply everywhere
+            SELECT c.memory_id, c.score
+              FROM (SELECT * FROM completed ORDER BY completed.score DESC, completed.memory_id) c
+             WHERE must_filter OR EXISTS (
+                   SELECT 1 FROM animus.memories m WHERE m.id = c.memory_id
+                      AND animus.memory_filter_match(f, m.namespace, m.memory_type, m.source, m.metadata, m.created_at))
+             LIMIT lim
         )
         SELECT (SELECT pg_catalog.array_agg(b.memory_id ORDER BY b.score DESC, b.memory_id) FROM best b),
                (SELECT pg_catalog.array_agg(b.score ORDER BY b.score DESC, b.memory_id) FROM best b),
@@ -3633,6 +3700,7 @@ BEGIN
                -- filtered: candidates past the checked prefix were not looked at
                (SELECT min(r.lb) FILTER (WHERE must_filter) FROM ranked r HAVING count(*) > 3 * (rescore + 1))
           INTO r_ids, r_scores, r_cands, r_bound, r_next_lb, r_prefix_lb;
+        r_passed := coalesce(pg_catalog.cardinality(r_ids), 0);
         r_next_lb := CASE WHEN r_prefix_lb IS NULL THEN r_next_lb ELSE greatest(r_next_lb, r_prefix_lb) END;
         r_read := (SELECT sum(CASE WHEN c IS NULL THEN d ELSE least(c, d) END)::bigint FROM unnest(q_cap, q_df) AS x(c, d));
 
@@ -3641,13 +3709,20 @@ BEGIN
         proven := r_bound = 0 AND r_next_lb IS NULL
                OR (coalesce(pg_catalog.cardinality(r_ids), 0) >= lim
                    AND r_scores[lim] >= coalesce(r_next_lb, 0) + r_bound);
+        -- Unseeded, the whole lists may leave fewer than lim candidates: redo the round seeded.
+        IF NOT seeded AND coalesce(pg_catalog.cardinality(r_ids), 0) < lim AND NOT proven THEN
+            seeded := true;
+            CONTINUE;
+        END IF;
         EXIT WHEN proven OR b_now >= b_max;
         b_now := least(b_now * 4, b_max);
     END LOOP;
 
     -- A selective filter can leave fewer than lim of the candidates: then score every memory
     -- that passes the filter and matches a query term (few, since the filter is selective).
-    IF must_filter AND coalesce(pg_catalog.cardinality(r_ids), 0) < lim AND NOT proven THEN
+    -- (Without such a filter: when the filter predicate dropped some of the rescored candidates.)
+    IF coalesce(pg_catalog.cardinality(r_ids), 0) < lim AND NOT proven
+       AND (must_filter OR r_passed < least(r_cands, rescore)) THEN
         RETURN QUERY EXECUTE
             'SELECT x.memory_id, x.score, true, x.n, $9::integer FROM (
                  SELECT mt.memory_id, sum(q.idf * animus.bm25_tf_weight(mt.tf, mt.doc_len, $4, $5, $6)) AS score,
@@ -3672,7 +3747,7 @@ $_$;
 -- Name: FUNCTION memory_bm25_topk(query text, filters jsonb, lim integer, budget integer); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.memory_bm25_topk(query text, filters jsonb, lim integer, budget integer) IS 'Okapi BM25 top-lim memories for a natural-language query (English lexemes, filters normalised by memory_validate_filters): (id, score, exact, postings_read, budget_used), score descending, ties by id. exact = the result is proven equal to exhaustive BM25; budget overrides memory_bm25_settings.postings_budget (a huge budget = exhaustive). Read-only (STABLE). Raises nothing.';
+COMMENT ON FUNCTION animus.memory_bm25_topk(query text, filters jsonb, lim integer, budget integer) IS 'Okapi BM25 top-lim memories for a natural-language query (English lexemes, filters normalised by memory_validate_filters): (id, score, exact, postings_read, budget_used), score descending, ties by id; every row passes animus.memory_filter_match. exact = the result is proven equal to exhaustive BM25; budget overrides memory_bm25_settings.postings_budget (a huge budget = exhaustive). Read-only (STABLE). Raises nothing.';
 
 --
 -- Name: memory_bm25_unindex(bigint[], text[], tsvector[]); Type: FUNCTION; Schema: animus; Owner: -
@@ -4070,8 +4145,8 @@ BEGIN
     CREATE INDEX IF NOT EXISTS memories_fts_gin ON animus.memories USING gin (fts);
     CREATE INDEX IF NOT EXISTS memories_metadata_gin ON animus.memories USING gin (metadata jsonb_path_ops);
     CREATE INDEX IF NOT EXISTS memory_terms_memory_term_idx ON animus.memory_terms (memory_id, term) INCLUDE (tf, doc_len);
-    CREATE INDEX IF NOT EXISTS memory_terms_impact_idx ON animus.memory_terms (namespace, term, impact DESC, memory_id) INCLUDE (tf, doc_len);
-    CREATE INDEX IF NOT EXISTS memory_bm25_deltas_key_idx ON animus.memory_bm25_deltas (namespace, term);
+    CREATE INDEX IF NOT EXISTS memory_terms_impact_idx ON animus.memory_terms (term, namespace, impact DESC, memory_id) INCLUDE (tf, doc_len);
+    CREATE INDEX IF NOT EXISTS memory_bm25_deltas_key_idx ON animus.memory_bm25_deltas (term, namespace);
     PERFORM pg_catalog.set_config('maintenance_work_mem', old_mem, true);
     PERFORM pg_catalog.set_config('max_parallel_maintenance_workers', old_workers, true);
     SELECT pg_catalog.count(*) INTO n FROM animus.memories;
@@ -10020,7 +10095,7 @@ ALTER TABLE ONLY animus.memory_bm25_settings
 --
 
 ALTER TABLE ONLY animus.memory_bm25_term_stats
-    ADD CONSTRAINT memory_bm25_term_stats_pkey PRIMARY KEY (namespace, term);
+    ADD CONSTRAINT memory_bm25_term_stats_pkey PRIMARY KEY (term, namespace) INCLUDE (df);
 
 --
 -- Name: memory_links memory_links_pkey; Type: CONSTRAINT; Schema: animus; Owner: -
@@ -10192,7 +10267,7 @@ CREATE INDEX memories_with_state ON animus.memories USING btree (id) WHERE (meta
 -- Name: memory_bm25_deltas_key_idx; Type: INDEX; Schema: animus; Owner: -
 --
 
-CREATE INDEX memory_bm25_deltas_key_idx ON animus.memory_bm25_deltas USING btree (namespace, term);
+CREATE INDEX memory_bm25_deltas_key_idx ON animus.memory_bm25_deltas USING btree (term, namespace);
 
 --
 -- Name: memory_links_target; Type: INDEX; Schema: animus; Owner: -
@@ -10210,7 +10285,7 @@ CREATE INDEX memory_reviews_due_at ON animus.memory_reviews USING btree (due_at)
 -- Name: memory_terms_impact_idx; Type: INDEX; Schema: animus; Owner: -
 --
 
-CREATE INDEX memory_terms_impact_idx ON animus.memory_terms USING btree (namespace, term, impact DESC, memory_id) INCLUDE (tf, doc_len);
+CREATE INDEX memory_terms_impact_idx ON animus.memory_terms USING btree (term, namespace, impact DESC, memory_id) INCLUDE (tf, doc_len);
 
 --
 -- Name: memory_terms_memory_term_idx; Type: INDEX; Schema: animus; Owner: -
@@ -10779,13 +10854,13 @@ GRANT ALL ON FUNCTION animus.heartbeat_work_batch(work_ids uuid[], extend interv
 GRANT ALL ON FUNCTION animus.heartbeat_work_batch(work_ids uuid[], extend interval, attempts integer[]) TO animus_admin;
 
 --
--- Name: FUNCTION hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer); Type: ACL; Schema: animus; Owner: -
+-- Name: FUNCTION hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer, fusion text, alpha double precision); Type: ACL; Schema: animus; Owner: -
 --
 
-REVOKE ALL ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer) TO animus_memory_reader;
-GRANT ALL ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer) TO animus_memory_writer;
-GRANT ALL ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer) TO animus_admin;
+REVOKE ALL ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer, fusion text, alpha double precision) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer, fusion text, alpha double precision) TO animus_memory_reader;
+GRANT ALL ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer, fusion text, alpha double precision) TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer, fusion text, alpha double precision) TO animus_admin;
 
 --
 -- Name: TABLE memory_links; Type: ACL; Schema: animus; Owner: -

@@ -12,7 +12,8 @@ On a FRESH database (embedding_dim=384) it loads the 3,633 documents through the
 animus.store_memories, then prints nDCG@10 and Recall@100 on the dev and test queries for:
   text    animus.search_memory_text
   vector  animus.search_memory_vector (HNSW)
-  hybrid  animus.hybrid_search (RRF), defaults and the dev-tuned setting
+  hybrid  animus.hybrid_search (RRF), defaults and the dev-tuned setting; fusion => 'convex' with
+          alpha tuned on dev, beside RRF (dev and test nDCG@10 at k = 10)
   exact   exact cosine search (numpy, float32): the ceiling of the vector branch
   ts_rank baselines: PostgreSQL ts_rank over an OR of the query terms, 'english' and 'simple'
   BM25    the Python reference BM25 (tools/bm25_reference.py) over the same PostgreSQL lexemes,
@@ -204,6 +205,29 @@ def main(argv: list[str]) -> int:
             print(f"  candidates sweep, k = 10: hybrid rrf_k=60 candidates={cand}: nDCG@10 dev "
                   f"{evaluate(r['dev'], splits['dev'][2])[0]:.4f} test {evaluate(r['test'], splits['test'][2])[0]:.4f} "
                   f"({ms:.1f} ms/query)", flush=True)
+        # Fusion (issue 16, part 7): RRF against a convex combination of theoretical-min-max
+        # normalised scores (fusion => 'convex', alpha = weight of the vector branch). alpha is
+        # tuned on dev only; both are reported on dev and test at k = 10, and the default of
+        # hybrid_search is whichever wins on dev.
+        fusion_rows = []
+        r, ms = run("SELECT id FROM animus.hybrid_search(%s, %s::vector, 10, fusion => 'rrf')", lambda q, v: (q, v))
+        fusion_rows.append(("rrf (rrf_k 60)", evaluate(r["dev"], splits["dev"][2])[0],
+                            evaluate(r["test"], splits["test"][2])[0], ms))
+        best_alpha = None
+        for alpha in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
+            r = run_split("dev", f"SELECT id FROM animus.hybrid_search(%s, %s::vector, 10, fusion => 'convex', "
+                                 f"alpha => {alpha})", lambda q, v: (q, v))
+            nd = evaluate(r, splits["dev"][2])[0]
+            print(f"  dev tuning: hybrid convex alpha={alpha}: nDCG@10 {nd:.4f}", flush=True)
+            if best_alpha is None or nd > best_alpha[0]:
+                best_alpha = (nd, alpha)
+        r, ms = run(f"SELECT id FROM animus.hybrid_search(%s, %s::vector, 10, fusion => 'convex', "
+                    f"alpha => {best_alpha[1]})", lambda q, v: (q, v))
+        fusion_rows.append((f"convex (dev-tuned alpha {best_alpha[1]})", evaluate(r["dev"], splits["dev"][2])[0],
+                            evaluate(r["test"], splits["test"][2])[0], ms))
+        r, ms = run("SELECT id FROM animus.hybrid_search(%s, %s::vector, 10)", lambda q, v: (q, v))
+        fusion_rows.append(("hybrid_search defaults", evaluate(r["dev"], splits["dev"][2])[0],
+                            evaluate(r["test"], splits["test"][2])[0], ms))
         # dev tuning of the hybrid knobs (report the best on test)
         grid = [(rrf_k, tw, cand) for rrf_k in (10, 60) for tw in (1.0,) for cand in (100, 200)]
         best = None
@@ -251,6 +275,13 @@ def main(argv: list[str]) -> int:
     base = get("baseline ts_rank OR, english")
     overlap = float(np.mean([len(set(systems["vector (search_memory_vector)"][0]["test"][q][:10])
                                  & set(exact["test"][q][:10])) / 10 for q in exact["test"]]))
+    print("")
+    print("fusion, k = 10 (alpha tuned on dev only):")
+    print(f"  {'fusion':<40}{'dev nDCG@10':>12}{'test nDCG@10':>13}{'ms/query':>10}")
+    for name, dev_nd, test_nd, ms in fusion_rows:
+        print(f"  {name:<40}{dev_nd:>12.4f}{test_nd:>13.4f}{ms:>10.1f}")
+    winner = max(fusion_rows[:2], key=lambda row: row[1])
+    print(f"  wins on dev: {winner[0]} (test {winner[2]:.4f}); the defaults give dev {fusion_rows[2][1]:.4f}")
     print("")
     print("test split, as ratios:")
     print(f"  hybrid (defaults) / best branch, nDCG@10: {hyb[0] / max(text[0], vec[0]):.3f}   "

@@ -31,6 +31,18 @@ BEGIN
     IF pg_catalog.pg_get_functiondef('animus.memory_bm25_refresh(boolean)'::regprocedure) LIKE '%pg\_%advisory\_%lock%' THEN
         RAISE EXCEPTION 'animus.memory_bm25_refresh must not serialise on an advisory lock (any login can hold its key)';
     END IF;
+    -- this change: term-first BM25 indexes, a top-k planned with its actual values
+    IF coalesce(pg_catalog.pg_get_indexdef(pg_catalog.to_regclass('animus.memory_terms_impact_idx')), '(term, namespace, impact DESC, memory_id)')   -- (absent during a bulk load)
+       NOT LIKE '%(term, namespace, impact DESC, memory_id)%' THEN
+        RAISE EXCEPTION 'animus.memory_terms_impact_idx must be keyed (term, namespace, impact DESC, memory_id)';
+    END IF;
+    IF pg_catalog.pg_get_indexdef('animus.memory_bm25_term_stats_pkey'::regclass) NOT LIKE '%(term, namespace)%' THEN
+        RAISE EXCEPTION 'animus.memory_bm25_term_stats must be keyed (term, namespace)';
+    END IF;
+    IF NOT (SELECT p.proconfig @> ARRAY['plan_cache_mode=force_generic_plan'] FROM pg_catalog.pg_proc AS p
+             WHERE p.oid = 'animus.memory_bm25_topk(text, jsonb, integer, integer)'::regprocedure) THEN
+        RAISE EXCEPTION 'animus.memory_bm25_topk must run with plan_cache_mode = force_generic_plan';
+    END IF;
 END $$;
 
 ROLLBACK;

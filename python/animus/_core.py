@@ -700,15 +700,21 @@ class Methods:
                       *, k: int | None = None, filters: Mapping[str, Any] | None = None,
                       text_weight: float | None = None, vector_weight: float | None = None,
                       rrf_k: int | None = None, candidates: int | None = None,
+                      fusion: str | None = None, alpha: float | None = None,
                       embed: bool = True) -> list[SearchHit]:
-        """Reciprocal Rank Fusion of keyword and vector search in one statement.
+        """Keyword and vector search fused in one statement.
 
-        Without ``query_embedding`` (and ``embed=True``) the client's Embedder embeds
-        ``query_text``; with neither, only the keyword branch runs.
+        ``fusion="convex"`` (the default): ``alpha`` (default 0.3, tuned on NFCorpus dev) ×
+        the normalised vector score + (1 − ``alpha``) × the normalised BM25 score;
+        ``fusion="rrf"``: Reciprocal Rank Fusion (``text_weight``, ``vector_weight``,
+        ``rrf_k``); docs/memory.md. Without ``query_embedding`` (and ``embed=True``) the
+        client's Embedder embeds ``query_text``; with neither, only the keyword branch runs.
+        Raises InvalidMemoryArgument (ZA228) for an unknown ``fusion`` or ``alpha`` with
+        ``fusion="rrf"``.
         """
         p = _clean(dict(query_text=query_text, query_embedding=query_embedding, k=k, filters=filters,
                         text_weight=text_weight, vector_weight=vector_weight, rrf_k=rrf_k,
-                        candidates=candidates))
+                        candidates=candidates, fusion=fusion, alpha=alpha))
         want = embed and query_embedding is None and bool(query_text)
         return self._execute(Call(QUERIES["hybrid_search"], p, _rows(SearchHit),
                                   embed=("query_embedding", query_text) if want else None))

@@ -222,11 +222,16 @@ class AsyncClient:
         """
         ...
 
-    async def hybrid_search(self, query_text: str | None = ..., query_embedding: Sequence[float] | None = ..., *, k: int | None = ..., filters: Mapping[str, Any] | None = ..., text_weight: float | None = ..., vector_weight: float | None = ..., rrf_k: int | None = ..., candidates: int | None = ..., embed: bool = ...) -> list[SearchHit]:
-        """Reciprocal Rank Fusion of keyword and vector search in one statement.
+    async def hybrid_search(self, query_text: str | None = ..., query_embedding: Sequence[float] | None = ..., *, k: int | None = ..., filters: Mapping[str, Any] | None = ..., text_weight: float | None = ..., vector_weight: float | None = ..., rrf_k: int | None = ..., candidates: int | None = ..., fusion: str | None = ..., alpha: float | None = ..., embed: bool = ...) -> list[SearchHit]:
+        """Keyword and vector search fused in one statement.
 
-        Without ``query_embedding`` (and ``embed=True``) the client's Embedder embeds
-        ``query_text``; with neither, only the keyword branch runs.
+        ``fusion="convex"`` (the default): ``alpha`` (default 0.3, tuned on NFCorpus dev) ×
+        the normalised vector score + (1 − ``alpha``) × the normalised BM25 score;
+        ``fusion="rrf"``: Reciprocal Rank Fusion (``text_weight``, ``vector_weight``,
+        ``rrf_k``); docs/memory.md. Without ``query_embedding`` (and ``embed=True``) the
+        client's Embedder embeds ``query_text``; with neither, only the keyword branch runs.
+        Raises InvalidMemoryArgument (ZA228) for an unknown ``fusion`` or ``alpha`` with
+        ``fusion="rrf"``.
         """
         ...
 

@@ -235,7 +235,7 @@ class InvalidMemoryArgument(InvalidArgument, MemoryStoreError):
     """ZA201-ZA206, ZA208: a bad embedding, empty content, a malformed filter or batch;
     ZA216-ZA224: a bad expiry, supersession, visibility, group, link, graph depth, review grade
     or time, or boost weight; ZA225-ZA227: an unregistered model, a dimension that does not match,
-    a bad model name."""
+    a bad model name; ZA228: an unknown fusion."""
 
 
 class DimensionMismatch(InvalidMemoryArgument):
@@ -315,6 +315,7 @@ SQLSTATE_CLASSES: dict[str, type[AnimusError]] = {
     "ZA222": InvalidMemoryArgument, "ZA223": InvalidMemoryArgument, "ZA224": InvalidMemoryArgument,
     # embedding models: not registered, dimension, name
     "ZA225": InvalidMemoryArgument, "ZA226": InvalidMemoryArgument, "ZA227": InvalidMemoryArgument,
+    "ZA228": InvalidMemoryArgument,   # hybrid_search: unknown fusion, or alpha without fusion => 'convex'
     "ZA320": InvalidArgument, "ZA321": InvalidArgument,   # namespace grants: no such role, bad namespace
     "42501": PermissionDenied,
     "3F000": NotDeployed,   # invalid_schema_name: schema animus missing

@@ -22,8 +22,8 @@ $$;
 
 -- shape
 SELECT has_table('animus', 'memory_terms', 'the postings table animus.memory_terms exists');
-SELECT has_index('animus', 'memory_terms', 'memory_terms_impact_idx', ARRAY['namespace', 'term', 'impact', 'memory_id', 'tf', 'doc_len'],
-                 'postings are indexed by (namespace, term, impact desc, memory_id) (tf, doc_len included) for impact-ordered index-only reads');
+SELECT has_index('animus', 'memory_terms', 'memory_terms_impact_idx', ARRAY['term', 'namespace', 'impact', 'memory_id', 'tf', 'doc_len'],
+                 'postings are indexed by (term, namespace, impact desc, memory_id) (tf, doc_len included): one range per term over every namespace, impact-ordered per namespace');
 SELECT has_table('animus', 'memory_bm25_deltas', 'the append-only statistics deltas table exists');
 SELECT has_function('animus', 'memory_bm25_topk', ARRAY['text', 'jsonb', 'integer', 'integer'], 'memory_bm25_topk(query, filters, lim, budget) exists');
 SELECT volatility_is('animus', 'memory_bm25_topk', ARRAY['text', 'jsonb', 'integer', 'integer'], 'stable', 'memory_bm25_topk is STABLE (replica-safe)');

@@ -9,13 +9,13 @@ CREATE FUNCTION pg_temp.v(a real, b real) RETURNS vector LANGUAGE sql AS $$
 $$;
 
 SELECT has_function('animus', 'hybrid_search',
-    ARRAY['text', 'vector', 'integer', 'jsonb', 'double precision', 'double precision', 'integer', 'integer'],
-    'hybrid_search(query_text, query_embedding, k, filters, text_weight, vector_weight, rrf_k, candidates) exists');
+    ARRAY['text', 'vector', 'integer', 'jsonb', 'double precision', 'double precision', 'integer', 'integer', 'text', 'double precision'],
+    'hybrid_search(query_text, query_embedding, k, filters, text_weight, vector_weight, rrf_k, candidates, fusion, alpha) exists');
 SELECT volatility_is('animus', 'hybrid_search',
-    ARRAY['text', 'vector', 'integer', 'jsonb', 'double precision', 'double precision', 'integer', 'integer'], 'stable',
+    ARRAY['text', 'vector', 'integer', 'jsonb', 'double precision', 'double precision', 'integer', 'integer', 'text', 'double precision'], 'stable',
     'hybrid_search is STABLE (replica-safe)');
 SELECT is_definer('animus', 'hybrid_search',
-    ARRAY['text', 'vector', 'integer', 'jsonb', 'double precision', 'double precision', 'integer', 'integer'],
+    ARRAY['text', 'vector', 'integer', 'jsonb', 'double precision', 'double precision', 'integer', 'integer', 'text', 'double precision'],
     'hybrid_search is SECURITY DEFINER (it confines itself to the read scope; readers do not read the tables)');
 
 -- Text favours "tea" memories, the vector favours direction (1, 0).
@@ -27,7 +27,7 @@ SELECT is((SELECT count(*)::int FROM animus.store_memories(jsonb_build_array(
     namespace => 'pgtap-hybrid')), 4, 'stored 4 test memories');
 
 CREATE TEMP TABLE h AS
-    SELECT * FROM animus.hybrid_search('tea', pg_temp.v(1, 0), 4, '{"namespace": "pgtap-hybrid"}');
+    SELECT * FROM animus.hybrid_search('tea', pg_temp.v(1, 0), 4, '{"namespace": "pgtap-hybrid"}', fusion => 'rrf');
 SELECT is((SELECT content FROM h WHERE rank = 1), 'black tea in the morning', 'the memory good in both branches ranks first');
 SELECT ok((SELECT bool_and(abs(score - (coalesce(1.0 / (60 + vector_rank), 0) + coalesce(1.0 / (60 + text_rank), 0))) < 1e-12) FROM h),
           'score = 1/(60 + vector_rank) + 1/(60 + text_rank), a missing branch adding 0');
@@ -39,11 +39,11 @@ SELECT ok((SELECT bool_and((vector_distance IS NULL) = (vector_rank IS NULL) AND
           'each branch''s distance / score is given exactly where its rank is');
 SELECT is((SELECT array_agg(rank ORDER BY rank) FROM h), ARRAY[1, 2, 3, 4]::bigint[], 'the fused rank counts 1..k');
 SELECT results_eq(
-    $$SELECT id FROM animus.hybrid_search('tea', pg_temp.v(1, 0), 4, '{"namespace": "pgtap-hybrid"}')$$,
+    $$SELECT id FROM animus.hybrid_search('tea', pg_temp.v(1, 0), 4, '{"namespace": "pgtap-hybrid"}', fusion => 'rrf')$$,
     $$SELECT id FROM h ORDER BY rank$$,
     'the same call returns the same order (deterministic ties)');
 SELECT results_eq(
-    $$SELECT id FROM animus.hybrid_search('tea', pg_temp.v(1, 0), 4, '{"namespace": "pgtap-hybrid"}') ORDER BY rank$$,
+    $$SELECT id FROM animus.hybrid_search('tea', pg_temp.v(1, 0), 4, '{"namespace": "pgtap-hybrid"}', fusion => 'rrf') ORDER BY rank$$,
     $$SELECT id FROM h ORDER BY score DESC, least(vector_rank, text_rank), id$$,
     'ties are broken by the better branch rank, then by id');
 

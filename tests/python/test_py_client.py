@@ -168,6 +168,37 @@ def test_memory_round_trip_and_hybrid_search(client, namespace, dim):
     assert client.get_memory(stored[0].id) is None
 
 
+def test_hybrid_search_passes_fusion_and_alpha(client, namespace, dim):
+    texts = ["kelly likes green tea", "green tea and kelly, kelly and tea", "postgres stores vectors"]
+    ids = [client.store_memory(t, toy_vector(t, dim), "fact", namespace=namespace).id for t in texts]
+    q = toy_vector(texts[2], dim)
+    f = {"namespace": namespace}
+    text_only = client.hybrid_search("kelly tea", q, k=3, filters=f, fusion="convex", alpha=0.0)
+    vector_only = client.hybrid_search("kelly tea", q, k=3, filters=f, fusion="convex", alpha=1.0)
+    # alpha moves the whole weight between the branches: 0 ranks by BM25, 1 by the vector
+    assert text_only[0].id == client.search_memory_text("kelly tea", k=1, filters=f)[0].id
+    assert vector_only[0].id == ids[2]
+    mixed = client.hybrid_search("kelly tea", q, k=3, filters=f, fusion="convex", alpha=0.5)
+    smin = min(h.vector_distance for h in mixed if h.vector_distance is not None)
+    tmax = max(h.text_score for h in mixed if h.text_score is not None)
+    for h in mixed:
+        want = 0.5 * ((2 - h.vector_distance) / (2 - smin) if h.vector_distance is not None else 0) \
+            + 0.5 * (h.text_score / tmax if h.text_score is not None else 0)
+        assert math.isclose(h.score, want, rel_tol=1e-9)
+    rrf = client.hybrid_search("kelly tea", q, k=3, filters=f, fusion="rrf")
+    assert all(math.isclose(h.score, (1 / (60 + h.vector_rank) if h.vector_rank else 0)
+                            + (1 / (60 + h.text_rank) if h.text_rank else 0), rel_tol=1e-9) for h in rrf)
+    default = client.hybrid_search("kelly tea", q, k=3, filters=f)   # convex, alpha 0.3 (tuned on NFCorpus dev)
+    assert [h.score for h in default] == [h.score for h in client.hybrid_search("kelly tea", q, k=3, filters=f,
+                                                                               fusion="convex", alpha=0.3)]
+    with pytest.raises(animus.InvalidMemoryArgument) as info:
+        client.hybrid_search("kelly tea", q, k=3, fusion="linear")
+    assert info.value.sqlstate == "ZA228"
+    with pytest.raises(animus.InvalidMemoryArgument) as info:
+        client.hybrid_search("kelly tea", q, k=3, fusion="rrf", alpha=0.5)
+    assert info.value.sqlstate == "ZA228"
+
+
 @pytest.mark.parametrize("call,exc,sqlstate", [
     (lambda c, d, ns: c.store_memory("x", [0.1] * (d + 1), "t", namespace=ns), animus.DimensionMismatch, "ZA200"),
     (lambda c, d, ns: c.store_memory("x", [0.0] * d, "t", namespace=ns), animus.InvalidMemoryArgument, "ZA202"),

@@ -82,9 +82,9 @@ SELECT has_index('animus', 'memories', 'memories_fts_gin', 'after the bulk load 
 SELECT has_index('animus', 'memories', 'memories_metadata_gin', 'after the bulk load the metadata GIN index exists again');
 SELECT has_index('animus', 'memory_terms', 'memory_terms_memory_term_idx', ARRAY['memory_id', 'term', 'tf', 'doc_len'],
                  'after the bulk load the postings (memory_id, term) index exists again');
-SELECT has_index('animus', 'memory_terms', 'memory_terms_impact_idx', ARRAY['namespace', 'term', 'impact', 'memory_id', 'tf', 'doc_len'],
+SELECT has_index('animus', 'memory_terms', 'memory_terms_impact_idx', ARRAY['term', 'namespace', 'impact', 'memory_id', 'tf', 'doc_len'],
                  'after the bulk load the postings impact index exists again');
-SELECT has_index('animus', 'memory_bm25_deltas', 'memory_bm25_deltas_key_idx', ARRAY['namespace', 'term'],
+SELECT has_index('animus', 'memory_bm25_deltas', 'memory_bm25_deltas_key_idx', ARRAY['term', 'namespace'],
                  'after the bulk load the BM25 deltas index exists again');
 SELECT set_eq($$SELECT t.memory_id, t.term, t.tf, t.doc_len FROM animus.memory_terms t WHERE t.namespace = 'pgtap-bulk'$$,
               $$SELECT m.id, u.lexeme, coalesce(cardinality(u.positions), 1), animus.bm25_doc_len(m.fts)
