@@ -17,11 +17,12 @@ from animus.errors import (AnimusError, ArgumentTypeError, ArgumentValueError, C
                            InvalidMemoryArgument, MemoryStateError, HandlerTimeout, ConcurrencyLimitNotFound,
                            WaitError, WorkFailed, WorkCancelled, WaitTimeout,
                            StepReused, StepNotRunning, WorkSuspended, EventTimeout,
-                           ScheduleNotFound, ScheduleExists, InvalidSchedule)
+                           ScheduleNotFound, ScheduleExists, InvalidSchedule, WorkNotDead, DeadWorkHandled)
 from animus.results import (BM25Settings, ConcurrencyLimit, ConcurrencyStats, HeartbeatResult, Memory, QueueStats,  # noqa: E402
                             SearchHit, SettleResult, StoreResult, SubmitResult, Submission, WaitResult,
                             WorkDetails, WorkItem, WorkStep, StepStart, SleepResult, EventWait, Event,
-                            Schedule, ScheduleRun)
+                            Schedule, ScheduleRun, HealthCheck, HealthThreshold, DeadWork, DeadRetry,
+                            DepthPoint, NamespaceStats)
 from animus.embedding import Embedder, FunctionEmbedder  # noqa: E402
 from animus.client import Client, connect  # noqa: E402
 from animus.aio import AsyncClient, connect_async  # noqa: E402
@@ -54,5 +55,6 @@ __all__ = [
     "QueueStats", "ConcurrencyLimit", "ConcurrencyStats", "StoreResult", "Memory", "SearchHit",
     "BM25Settings", "WaitError", "WorkFailed", "WorkCancelled", "WaitTimeout", "WaitResult",
     "StepReused", "StepNotRunning", "EventTimeout", "WorkStep", "StepStart", "SleepResult",
-    "EventWait", "Event"
+    "EventWait", "Event", "WorkNotDead", "DeadWorkHandled", "HealthCheck", "HealthThreshold",
+    "DeadWork", "DeadRetry", "DepthPoint", "NamespaceStats"
 ]

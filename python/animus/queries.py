@@ -152,6 +152,15 @@ QUERIES: dict[str, Query] = {q.name: q for q in [
     _q("memory_finish_bulk_load", "scalar", "db", int32=("parallel_workers",)),
     _q("grant_memory_namespace", "scalar", "db"),
     _q("revoke_memory_namespace", "scalar", "db"),
+    # operations (deploy/ops_*.sql)
+    _q("health", "rows", "db"),
+    _q("deployed_version", "scalar", "db"),
+    _q("set_health_threshold", "row", "db", required=("check_name",)),
+    _q("list_dead_work", "rows", "db", int32=("page_size",)),
+    _q("retry_dead_work", "row", "db", intervals=("delay",), required=("work_id",)),
+    _q("discard_dead_work", "scalar", "db", required=("work_id",)),
+    _q("queue_depth_history", "rows", "db", intervals=("since",), int32=("buckets",)),
+    _q("memory_namespace_stats", "rows", "db"),
     _q("memory_bm25_configure", "row", "db",
        int32=("postings_budget", "max_postings_budget", "rescore_extra", "refresh_after")),
 ]}
