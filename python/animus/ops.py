@@ -450,7 +450,7 @@ def _cmd_work(client: Any, args: argparse.Namespace, out: Any, err: Any) -> int:
                   f"{r.get('work_id')}\n".rstrip() + "\n")
     out.write(f"steps ({len(steps)}):\n")
     for s in steps:
-        line = f"  {s.step_name}#{s.occurrence}  {s.kind}  {s.state}  attempt {s.attempt}"
+        line = f"  {s.name}#{s.occurrence}  {s.kind}  {s.state}  attempt {s.attempt}"
         if s.duration_ms is not None:
             line += f"  {s.duration_ms:.1f} ms"
         if s.error:
