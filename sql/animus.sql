@@ -9224,7 +9224,7 @@ GRANT EXECUTE ON FUNCTION animus.submit_work_batch(jsonb, text, text, jsonb) TO 
 COMMENT ON FUNCTION animus.submit_work_batch(jsonb, text, text, jsonb) IS
 'Submits many work items in one call: items is a JSON array of {"work_type","source","params","dedup_key","trigger_info","priority","parent_id","max_attempts","delay" (seconds),"trace_context","concurrency_key","cost"} (concurrency_key and cost as in submit_work: NULL key = params ->> the queue''s concurrency_param, if set). Returns one row per element, in input order (ord from 1): work_id, status (created | merged | replaced), canonical_id, msg_id. Deduplicates against active items and within the batch (the first element with a key is the canonical one). trace_context is the default for elements without one. At most 10000 elements; only to a queue the caller has a grant on. Raises ZA001 (queue NULL; work_type/source missing, empty or only white space), ZA003 (items not an array, an element or its params/trace_context not an object), ZA110 (more than 10000 elements), ZA111 (an element has an unknown key, e.g. dedupe_key), ZA112 (max_attempts, priority or cost not an integer), ZA125 (a concurrency key, given or derived, empty, only white space or over 200 characters), ZA126 (cost not 1..1000000), ZA002 (delay, max_attempts or priority out of range, work_type over 255 or dedup_key over 2000 bytes), ZA004 (unknown on_duplicate), ZA109 (no grant on the queue), ZA101 (unknown queue), ZA102 (unknown parent_id, or one in a queue the caller may not use); the message and HINT name the element (from 1) and the key; nothing is written when it raises.';
 
--- ==== change work_lifecycle (deploy/work_lifecycle.sql) ====
+-- ==== change work_lifecycle@v0.6.0 (deploy/work_lifecycle@v0.6.0.sql) ====
 -- Deploy animus:work_lifecycle to pg
 -- requires: work_lifecycle@v0.5.0
 -- requires: work_concurrency
@@ -10618,7 +10618,7 @@ GRANT EXECUTE ON FUNCTION animus.purge_events(interval, text) TO animus_admin;
 COMMENT ON FUNCTION animus.purge_events(interval, text) IS
 'Retention of events: deletes the events of queue `queue` (NULL: every queue) emitted more than older_than ago (a wait starting later no longer receives them), and the rows of keys never emitted that nothing waits for. Returns how many rows it deleted. animus_admin only. Raises ZA002 (older_than NULL or negative), ZA101 (unknown queue).';
 
--- ==== change work_status (deploy/work_status.sql) ====
+-- ==== change work_status@v0.6.0 (deploy/work_status@v0.6.0.sql) ====
 -- Deploy animus:work_status to pg
 -- requires: work_status@v0.5.0
 -- requires: work_steps
@@ -12675,7 +12675,377 @@ GRANT EXECUTE ON FUNCTION animus.memory_namespace_stats() TO animus_memory_reade
 COMMENT ON FUNCTION animus.memory_namespace_stats() IS
 'Per memory namespace in the caller''s read scope (animus.memory_scope(''read'')): memories, embedded (with an embedding), content_bytes (UTF-8 bytes of content), oldest and newest created_at, last_updated. Cost: one scan of the memories in scope. Raises nothing of its own.';
 
+-- ==== change work_pause (deploy/work_pause.sql) ====
+-- Deploy animus:work_pause to pg
+-- requires: work_queues
+-- requires: work_queue_grants
+-- requires: column_comments
+
+-- Pausing a queue: it keeps accepting submissions (submit_work, submit_work_batch, schedules,
+-- events all run as before) and read_work hands out nothing from it until it is resumed. The flag
+-- lives on the queue's row, which read_work reads anyway (its existence check): a running queue
+-- pays nothing. Pausing does not touch claimed items: running items finish, heartbeat and settle
+-- as usual; a retry or a sleep of a paused queue's item becomes visible and waits for the resume.
+ALTER TABLE animus.queues ADD COLUMN paused_at timestamptz;
+COMMENT ON COLUMN animus.queues.paused_at IS 'When the queue was paused (animus.pause_queue): read_work hands out nothing from it while set; NULL: the queue runs.';
+
+CREATE FUNCTION animus.pause_queue(queue text)
+    RETURNS boolean
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF pause_queue.queue IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL',
+            HINT = 'Pass the queue to pause, e.g. queue => ''work''.';
+    END IF;
+    IF NOT animus.work_queue_allowed(pause_queue.queue) THEN
+        PERFORM animus.work_raise_not_granted(pause_queue.queue);
+    END IF;
+    UPDATE animus.queues q SET paused_at = pg_catalog.clock_timestamp()
+     WHERE q.queue_name = pause_queue.queue AND q.paused_at IS NULL;
+    IF FOUND THEN
+        RETURN true;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM animus.queues q WHERE q.queue_name = pause_queue.queue) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', pause_queue.queue),
+            HINT = 'Pass an existing queue (SELECT queue_name FROM animus.queues).';
+    END IF;
+    RETURN false;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.pause_queue(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.pause_queue(text) TO animus_admin;
+COMMENT ON FUNCTION animus.pause_queue(text) IS
+'Pauses work queue `queue`: it keeps accepting submissions, and read_work returns nothing from it until animus.resume_queue. Items already running are not touched (they heartbeat and settle as usual). queue_stats shows paused and paused_at. Returns true when the queue was running and is now paused, false when it was paused already (idempotent; paused_at keeps the first pause). Only on a queue the caller has a grant on. Raises ZA001 (queue NULL), ZA109 (no grant on the queue), ZA101 (unknown queue).';
+
+CREATE FUNCTION animus.resume_queue(queue text)
+    RETURNS boolean
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_notify boolean;
+BEGIN
+    IF resume_queue.queue IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL',
+            HINT = 'Pass the queue to resume, e.g. queue => ''work''.';
+    END IF;
+    IF NOT animus.work_queue_allowed(resume_queue.queue) THEN
+        PERFORM animus.work_raise_not_granted(resume_queue.queue);
+    END IF;
+    UPDATE animus.queues q SET paused_at = NULL, last_notified_at = pg_catalog.clock_timestamp()
+     WHERE q.queue_name = resume_queue.queue AND q.paused_at IS NOT NULL
+    RETURNING q.notify INTO v_notify;
+    IF FOUND THEN
+        -- Workers idle on LISTEN animus_work: wake them now (not throttled: one per resume), the
+        -- backlog that built up while paused is claimable at once.
+        IF v_notify THEN
+            PERFORM pg_catalog.pg_notify('animus_work', resume_queue.queue);
+        END IF;
+        RETURN true;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM animus.queues q WHERE q.queue_name = resume_queue.queue) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', resume_queue.queue),
+            HINT = 'Pass an existing queue (SELECT queue_name FROM animus.queues).';
+    END IF;
+    RETURN false;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.resume_queue(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.resume_queue(text) TO animus_admin;
+COMMENT ON FUNCTION animus.resume_queue(text) IS
+'Resumes a paused work queue: read_work hands out its items again, and idle workers are woken at once (NOTIFY animus_work, when the queue has notify on). Returns true when the queue was paused and now runs, false when it was running already (idempotent). Only on a queue the caller has a grant on. Raises ZA001 (queue NULL), ZA109 (no grant on the queue), ZA101 (unknown queue).';
+
+-- ==== change work_lifecycle (deploy/work_lifecycle.sql) ====
+-- Deploy animus:work_lifecycle to pg
+-- requires: work_lifecycle@v0.6.0
+-- requires: work_pause
+
+-- Queue pause: read_work reads the queue's row once (existence and paused_at together) and
+-- returns nothing from a paused queue, before it claims any message.
+CREATE OR REPLACE FUNCTION animus.read_work(
+    queue       text DEFAULT 'work',
+    vt          interval DEFAULT '30 seconds',
+    qty         integer DEFAULT 1,
+    work_types  text[] DEFAULT NULL
+)
+    RETURNS TABLE (
+        work_id        uuid,
+        queue_name     text,
+        work_type      text,
+        dedup_key      text,
+        params         jsonb,
+        priority       integer,
+        attempts       integer,
+        max_attempts   integer,
+        msg_id         bigint,
+        parent_id      uuid,
+        source         text,
+        trigger_info   text,
+        trace_context  jsonb,
+        requesters        jsonb,
+        requesters_total  bigint,
+        created_at        timestamptz,
+        visible_until     timestamptz
+    )
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    SET plan_cache_mode = force_generic_plan
+    SET enable_seqscan = off
+    -- Every statement here looks rows up by key (message ids, work ids, merged_into of the claimed
+    -- items). With hot keys the planner expects thousands of merged rows per item and picks a bitmap
+    -- scan for the requesters sub-query, whose per-item set-up (~150 us on PostgreSQL 18) dominated a
+    -- qty => 100 read; plain index scans cost a few us per item.
+    SET enable_bitmapscan = off
+    LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_until    timestamptz;
+    m_ids      bigint[];
+    m_work     uuid[];
+    c_ids      uuid[];
+    c_msgs     bigint[];
+    d_ids      uuid[];
+    to_archive bigint[];
+    seen       bigint[];
+    rest       bigint[];
+    k_ids      uuid[];
+    k_msgs     bigint[];
+    k_keys     text[];
+    k_costs    integer[];
+    k_prios    integer[];
+    k_running  boolean[];
+    d_keys     text[];
+    c_at       timestamptz[] := '{}';
+    adm        record;
+    v_paused   boolean;
+BEGIN
+    IF read_work.queue IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL',
+            HINT = 'Pass an existing queue, or leave queue out for the default ''work''.';
+    END IF;
+    IF NOT animus.work_queue_allowed(read_work.queue) THEN
+        PERFORM animus.work_raise_not_granted(read_work.queue);
+    END IF;
+    SELECT q.paused_at IS NOT NULL INTO v_paused FROM animus.queues q WHERE q.queue_name = read_work.queue;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', read_work.queue),
+            HINT = 'Pass an existing queue (default ''work'').';
+    END IF;
+    IF read_work.vt IS NULL OR read_work.vt <= '0' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument vt (visibility timeout) must be positive',
+            DETAIL = pg_catalog.format('vt = %s', coalesce(read_work.vt::text, 'NULL')),
+            HINT = 'Pass a visibility timeout longer than the work takes, e.g. vt => ''30 seconds'', and heartbeat to extend it.';
+    END IF;
+    IF read_work.qty IS NULL OR read_work.qty NOT BETWEEN 1 AND 10000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument qty must be between 1 and 10000',
+            DETAIL = pg_catalog.format('qty = %s', coalesce(read_work.qty::text, 'NULL')),
+            HINT = 'Pass how many items to claim at most.';
+    END IF;
+    IF read_work.work_types IS NOT NULL THEN
+        IF pg_catalog.cardinality(read_work.work_types) > 100 THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA110', MESSAGE = 'argument work_types has more than 100 elements',
+                DETAIL = pg_catalog.format('work_types has %s elements', pg_catalog.cardinality(read_work.work_types)),
+                HINT = 'Pass at most 100 work types, or NULL for every type.';
+        END IF;
+        IF pg_catalog.cardinality(read_work.work_types) = 0 OR pg_catalog.array_position(read_work.work_types, NULL) IS NOT NULL THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_types must be NULL or a non-empty array without NULL',
+                DETAIL = pg_catalog.format('work_types = %s', pg_catalog.left(read_work.work_types::text, 200)),
+                HINT = 'Pass the work types this worker handles, e.g. work_types => ARRAY[''engage''], or NULL for every type.';
+        END IF;
+    END IF;
+    IF v_paused THEN
+        -- animus.pause_queue: submissions are accepted, nothing is handed out until resume_queue
+        RETURN;
+    END IF;
+    v_until := pg_catalog.clock_timestamp() + read_work.vt;
+
+    -- Claim visible messages in priority order, as pgmq.read does (FOR UPDATE SKIP LOCKED, vt and
+    -- read_ct updated) but ordered by (animus_priority desc, vt) using the index create_queue made.
+    SELECT pg_catalog.array_agg(c.msg_id),
+           pg_catalog.array_agg(CASE WHEN c.work_id ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN c.work_id::uuid END)
+      INTO m_ids, m_work
+      FROM animus.work_queue_claim(read_work.queue, read_work.qty, v_until, read_work.work_types) AS c;
+    IF m_ids IS NULL THEN
+        RETURN;
+    END IF;
+
+    -- Lock the items without waiting (a reader never waits, so it is never part of a deadlock).
+    -- queued/running with attempts left -> claimed (running, another attempt); out of attempts ->
+    -- dead; any other state (cancelled, ended) -> the stale message is archived.
+    WITH m AS (
+        SELECT * FROM ROWS FROM (pg_catalog.unnest(m_ids), pg_catalog.unnest(m_work)) AS m(msg_id, work_id)
+    ), l AS (
+        SELECT w.id, w.state IN ('queued', 'running') AS active, w.attempts - w.released < w.max_attempts AS left, m.msg_id,
+               w.concurrency_key AS key, w.cost, w.priority, w.state = 'running' AS running
+          FROM m JOIN animus.work_items w ON w.id = m.work_id AND w.queue_name = read_work.queue
+           FOR UPDATE OF w SKIP LOCKED
+    )
+    SELECT coalesce(pg_catalog.array_agg(l.id) FILTER (WHERE l.active AND l.left AND l.key IS NULL), '{}'),
+           coalesce(pg_catalog.array_agg(l.msg_id) FILTER (WHERE l.active AND l.left AND l.key IS NULL), '{}'),
+           coalesce(pg_catalog.array_agg(l.id) FILTER (WHERE l.active AND NOT l.left), '{}'),
+           coalesce(pg_catalog.array_agg(l.msg_id) FILTER (WHERE NOT (l.active AND l.left)), '{}'),
+           coalesce(pg_catalog.array_agg(l.msg_id), '{}'),
+           -- items with a concurrency key: admitted below (in priority, then message order)
+           pg_catalog.array_agg(l.id ORDER BY l.priority DESC, l.msg_id) FILTER (WHERE l.active AND l.left AND l.key IS NOT NULL),
+           pg_catalog.array_agg(l.msg_id ORDER BY l.priority DESC, l.msg_id) FILTER (WHERE l.active AND l.left AND l.key IS NOT NULL),
+           pg_catalog.array_agg(l.key ORDER BY l.priority DESC, l.msg_id) FILTER (WHERE l.active AND l.left AND l.key IS NOT NULL),
+           pg_catalog.array_agg(l.cost ORDER BY l.priority DESC, l.msg_id) FILTER (WHERE l.active AND l.left AND l.key IS NOT NULL),
+           pg_catalog.array_agg(l.priority ORDER BY l.priority DESC, l.msg_id) FILTER (WHERE l.active AND l.left AND l.key IS NOT NULL),
+           pg_catalog.array_agg(l.running ORDER BY l.priority DESC, l.msg_id) FILTER (WHERE l.active AND l.left AND l.key IS NOT NULL),
+           pg_catalog.array_agg(DISTINCT l.key) FILTER (WHERE l.active AND NOT l.left AND l.running AND l.key IS NOT NULL)
+      INTO c_ids, c_msgs, d_ids, to_archive, seen, k_ids, k_msgs, k_keys, k_costs, k_prios, k_running, d_keys
+      FROM l;
+
+    IF pg_catalog.cardinality(d_ids) > 0 THEN
+        UPDATE animus.work_items w
+           SET state = 'dead', resolved_at = pg_catalog.clock_timestamp(), updated_at = pg_catalog.clock_timestamp(),
+               error = pg_catalog.format('attempt %s of %s timed out: the visibility timeout expired without complete_work or fail_work%s',
+                                         w.attempts - w.released, w.max_attempts, ' (last error: ' || w.error || ')')
+         WHERE w.id = ANY (d_ids);
+        PERFORM animus.work_release_followups(d_ids);
+        IF d_keys IS NOT NULL THEN
+            -- a running item of a key died: its slot is free
+            PERFORM animus.work_key_wake(read_work.queue, d_keys);
+        END IF;
+    END IF;
+    IF pg_catalog.cardinality(seen) < pg_catalog.cardinality(m_ids) THEN
+        -- Messages without a work item are archived; those whose item another session holds locked
+        -- (being cancelled, replaced, completed) are made visible again at once.
+        to_archive := to_archive || ARRAY(SELECT x FROM pg_catalog.unnest(m_ids) WITH ORDINALITY AS u(x, n)
+                                           WHERE x <> ALL (seen)
+                                             AND NOT EXISTS (SELECT 1 FROM animus.work_items w WHERE w.id = m_work[n]));
+        rest := ARRAY(SELECT x FROM pg_catalog.unnest(m_ids) AS x WHERE x <> ALL (seen) AND x <> ALL (to_archive));
+        IF pg_catalog.cardinality(rest) > 0 THEN
+            EXECUTE pg_catalog.format('UPDATE pgmq.%I SET vt = pg_catalog.clock_timestamp() WHERE msg_id = ANY ($1)', 'q_' || read_work.queue)
+            USING rest;
+        END IF;
+    END IF;
+    IF pg_catalog.cardinality(to_archive) > 0 THEN
+        PERFORM animus.work_queue_archive(read_work.queue, to_archive);
+    END IF;
+    IF k_ids IS NOT NULL THEN
+        -- Concurrency keys: admit what fits the keys' limits; the rest is held or deferred.
+        SELECT * INTO adm FROM animus.work_key_admit(read_work.queue, k_ids, k_msgs, k_keys, k_costs, k_prios, k_running);
+        -- admitted first: c_at (their start times, the ones the rate counted) lines up with them,
+        -- ROWS FROM pads it with NULL (now) for the items without a key
+        c_ids := adm.admit_ids || c_ids;
+        c_msgs := adm.admit_msgs || c_msgs;
+        c_at := pg_catalog.array_fill(adm.admitted_at, ARRAY[pg_catalog.cardinality(adm.admit_ids)]);
+    END IF;
+    IF pg_catalog.cardinality(c_ids) = 0 THEN
+        RETURN;
+    END IF;
+
+    RETURN QUERY
+    WITH u AS (
+        UPDATE animus.work_items w
+           SET state = 'running', attempts = w.attempts + 1, msg_id = x.msg_id,
+               started_at = coalesce(x.at, pg_catalog.clock_timestamp()), heartbeat_at = pg_catalog.clock_timestamp(),
+               updated_at = pg_catalog.clock_timestamp()
+          FROM ROWS FROM (pg_catalog.unnest(c_ids), pg_catalog.unnest(c_msgs), pg_catalog.unnest(c_at)) AS x(id, msg_id, at)
+         WHERE w.id = x.id
+        RETURNING w.*
+    )
+    -- requesters: the canonical submission and the first 99 merged ones (read in order from the
+    -- index work_items_merged_into_order); requesters_total counts them all. get_work and
+    -- get_work_submissions page through the rest.
+    SELECT u.id, u.queue_name, u.work_type, u.dedup_key, u.params, u.priority, u.attempts, u.max_attempts,
+           u.msg_id, u.parent_id, u.source, u.trigger_info, u.trace_context,
+           pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
+               'work_id', u.id, 'source', u.source, 'trigger_info', u.trigger_info,
+               'trace_context', u.trace_context, 'submitted_at', u.created_at))
+           || coalesce((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                                   'work_id', r.id, 'source', r.source, 'trigger_info', r.trigger_info,
+                                   'trace_context', r.trace_context, 'submitted_at', r.created_at)
+                               ORDER BY r.created_at, r.id)
+                          FROM (SELECT r.id, r.source, r.trigger_info, r.trace_context, r.created_at
+                                  FROM animus.work_items r WHERE r.merged_into = u.id
+                                 ORDER BY r.created_at, r.id LIMIT 99) r), '[]'),
+           1 + (SELECT count(*) FROM animus.work_items r WHERE r.merged_into = u.id),
+           u.created_at, v_until
+      FROM u
+     ORDER BY u.priority DESC, u.run_at;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.read_work(text, interval, integer, text[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.read_work(text, interval, integer, text[]) TO animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.read_work(text, interval, integer, text[]) IS
+'Claims up to qty visible work items of queue `queue` for vt (pgmq visibility timeout, an interval: vt => ''30 seconds'' or vt => 30 * interval ''1 second''; an integer vt matches no function, 42883): higher priority first, then earliest due. work_types (at most 100; NULL = every type) claims only items of those types: the others stay queued for a worker that handles them and count in queue_stats. Claimed items become running and count an attempt; an item whose last attempt timed out (worker died) becomes dead instead; messages of cancelled or ended items are archived and never returned. Items with a concurrency key are returned only within their key''s limits (animus.set_concurrency_limit): over max_running they are held until an item of the key leaves running, over the rate they become visible at the next window; a re-claim of a timed-out running item keeps its slot. Returns the items with their trace_context, requesters (the canonical submission and the first 99 merged ones, oldest first: work_id, source, trigger_info, trace_context, submitted_at) and requesters_total (all of them; animus.get_work_submissions pages through every one). May return fewer than qty; returns nothing from a paused queue (animus.pause_queue) after checking the arguments. Only on a queue the caller has a grant on. Raises ZA001 (queue NULL, work_types empty or with a NULL), ZA109 (no grant on the queue), ZA101 (unknown queue), ZA002 (vt not positive, qty not 1..10000), ZA110 (more than 100 work_types).';
+
+-- ==== change work_status (deploy/work_status.sql) ====
+-- Deploy animus:work_status to pg
+-- requires: work_status@v0.6.0
+-- requires: work_pause
+
+-- queue_stats shows whether each queue is paused (animus.pause_queue) and since when: two result
+-- columns more, so the function is dropped and created again.
+DROP FUNCTION animus.queue_stats(text);
+CREATE FUNCTION animus.queue_stats(queue text DEFAULT NULL)
+    RETURNS TABLE (
+        queue_name               text,
+        state                    text,
+        items                    bigint,
+        queue_length             bigint,
+        queue_visible_length     bigint,
+        oldest_visible_age_sec   double precision,
+        oldest_msg_age_sec       integer,
+        total_messages           bigint,
+        paused                   boolean,
+        paused_at                timestamptz
+    )
+    STABLE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+DECLARE
+    q       text;
+    p_at    timestamptz;
+    m       record;
+    visible bigint;
+    oldest  double precision;
+    scope   text[] := animus.work_queue_scope();
+BEGIN
+    IF queue_stats.queue IS NOT NULL AND NOT (queue_stats.queue = ANY (scope) OR '*' = ANY (scope)) THEN
+        PERFORM animus.work_raise_not_granted(queue_stats.queue);
+    END IF;
+    IF queue_stats.queue IS NOT NULL AND NOT EXISTS (SELECT 1 FROM animus.queues qq WHERE qq.queue_name = queue_stats.queue) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', queue_stats.queue),
+            HINT = 'Pass an existing queue, or NULL for every queue.';
+    END IF;
+    FOR q, p_at IN SELECT qq.queue_name, qq.paused_at FROM animus.queues qq
+              WHERE (queue_stats.queue IS NULL OR qq.queue_name = queue_stats.queue)
+                AND (qq.queue_name = ANY (scope) OR '*' = ANY (scope))
+              ORDER BY qq.queue_name
+    LOOP
+        SELECT * INTO m FROM pgmq.metrics(q);
+        -- Visible now (as read_work sees it: clock time, not the transaction's start).
+        EXECUTE pg_catalog.format('SELECT count(*), extract(epoch FROM pg_catalog.clock_timestamp() - min(vt)) FROM pgmq.%I WHERE vt <= pg_catalog.clock_timestamp()', 'q_' || q)
+           INTO visible, oldest;
+        RETURN QUERY
+        SELECT q, s.state, (SELECT count(*) FROM animus.work_items w WHERE w.queue_name = q AND w.state = s.state),
+               m.queue_length, visible, coalesce(oldest, 0), m.oldest_msg_age_sec, m.total_messages,
+               p_at IS NOT NULL, p_at
+          FROM (VALUES (1, 'queued'), (2, 'running'), (3, 'completed'), (4, 'dead'), (5, 'cancelled'), (6, 'merged')) AS s(n, state)
+         ORDER BY s.n;
+    END LOOP;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.queue_stats(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.queue_stats(text) TO animus_producer, animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.queue_stats(text) IS
+'Statistics per queue (NULL = every queue) and work item state: items in that state, and per queue from pgmq: queue_length (messages), queue_visible_length (claimable now), oldest_visible_age_sec (how long the oldest claimable message has waited since it became visible), oldest_msg_age_sec, total_messages ever sent; paused and paused_at (animus.pause_queue: a paused queue accepts submissions, read_work hands out nothing). Counting items scans the queue''s work items. Only queues the caller has a grant on (NULL: every such queue). Raises ZA109 (no grant on the queue), ZA101 (unknown queue).';
+
 -- ==== what this file installed (animus.deployed_version) ====
-INSERT INTO animus.installed_version (version, last_change) VALUES ('@v0.6.0+3 (ops_insights)', 'ops_insights');
+INSERT INTO animus.installed_version (version, last_change) VALUES ('@v0.6.0+6 (work_status)', 'work_status');
 
 COMMIT;

@@ -808,6 +808,7 @@ CREATE TABLE animus.queues (
     last_notified_at timestamp with time zone DEFAULT '-infinity'::timestamp with time zone NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     concurrency_param text,
+    paused_at timestamp with time zone,
     CONSTRAINT queues_backoff_base_check CHECK ((backoff_base >= '00:00:00'::interval)),
     CONSTRAINT queues_backoff_cap_check CHECK ((backoff_cap >= '00:00:00'::interval)),
     CONSTRAINT queues_backoff_factor_check CHECK ((backoff_factor >= (1)::double precision)),
@@ -881,6 +882,12 @@ COMMENT ON COLUMN animus.queues.created_at IS 'When the queue was created.';
 --
 
 COMMENT ON COLUMN animus.queues.concurrency_param IS 'when set, an item submitted without a concurrency_key gets params ->> concurrency_param as its key (NULL: no derived key).';
+
+--
+-- Name: COLUMN queues.paused_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.queues.paused_at IS 'When the queue was paused (animus.pause_queue): read_work hands out nothing from it while set; NULL: the queue runs.';
 
 --
 -- Name: configure_queue(text, interval, double precision, interval, double precision, boolean, interval, text); Type: FUNCTION; Schema: animus; Owner: -
@@ -4199,6 +4206,41 @@ $$;
 COMMENT ON FUNCTION animus.memory_write_scope() IS 'The namespaces the memory write functions may change for the caller: animus.memory_scope(''write'') (the session''s role, never current_user; ''{*}'' = every namespace). Raises nothing.';
 
 --
+-- Name: pause_queue(text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.pause_queue(queue text) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    IF pause_queue.queue IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL',
+            HINT = 'Pass the queue to pause, e.g. queue => ''work''.';
+    END IF;
+    IF NOT animus.work_queue_allowed(pause_queue.queue) THEN
+        PERFORM animus.work_raise_not_granted(pause_queue.queue);
+    END IF;
+    UPDATE animus.queues q SET paused_at = pg_catalog.clock_timestamp()
+     WHERE q.queue_name = pause_queue.queue AND q.paused_at IS NULL;
+    IF FOUND THEN
+        RETURN true;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM animus.queues q WHERE q.queue_name = pause_queue.queue) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', pause_queue.queue),
+            HINT = 'Pass an existing queue (SELECT queue_name FROM animus.queues).';
+    END IF;
+    RETURN false;
+END;
+$$;
+
+--
+-- Name: FUNCTION pause_queue(queue text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.pause_queue(queue text) IS 'Pauses work queue `queue`: it keeps accepting submissions, and read_work returns nothing from it until animus.resume_queue. Items already running are not touched (they heartbeat and settle as usual). queue_stats shows paused and paused_at. Returns true when the queue was running and is now paused, false when it was paused already (idempotent; paused_at keeps the first pause). Only on a queue the caller has a grant on. Raises ZA001 (queue NULL), ZA109 (no grant on the queue), ZA101 (unknown queue).';
+
+--
 -- Name: pause_schedule(text); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -4327,13 +4369,14 @@ COMMENT ON FUNCTION animus.purge_work(older_than interval, queue text) IS 'Reten
 -- Name: queue_stats(text); Type: FUNCTION; Schema: animus; Owner: -
 --
 
-CREATE FUNCTION animus.queue_stats(queue text DEFAULT NULL::text) RETURNS TABLE(queue_name text, state text, items bigint, queue_length bigint, queue_visible_length bigint, oldest_visible_age_sec double precision, oldest_msg_age_sec integer, total_messages bigint)
+CREATE FUNCTION animus.queue_stats(queue text DEFAULT NULL::text) RETURNS TABLE(queue_name text, state text, items bigint, queue_length bigint, queue_visible_length bigint, oldest_visible_age_sec double precision, oldest_msg_age_sec integer, total_messages bigint, paused boolean, paused_at timestamp with time zone)
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 #variable_conflict use_column
 DECLARE
-    q      text;
+    q       text;
+    p_at    timestamptz;
     m       record;
     visible bigint;
     oldest  double precision;
@@ -4346,7 +4389,7 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', queue_stats.queue),
             HINT = 'Pass an existing queue, or NULL for every queue.';
     END IF;
-    FOR q IN SELECT qq.queue_name FROM animus.queues qq
+    FOR q, p_at IN SELECT qq.queue_name, qq.paused_at FROM animus.queues qq
               WHERE (queue_stats.queue IS NULL OR qq.queue_name = queue_stats.queue)
                 AND (qq.queue_name = ANY (scope) OR '*' = ANY (scope))
               ORDER BY qq.queue_name
@@ -4357,7 +4400,8 @@ BEGIN
            INTO visible, oldest;
         RETURN QUERY
         SELECT q, s.state, (SELECT count(*) FROM animus.work_items w WHERE w.queue_name = q AND w.state = s.state),
-               m.queue_length, visible, coalesce(oldest, 0), m.oldest_msg_age_sec, m.total_messages
+               m.queue_length, visible, coalesce(oldest, 0), m.oldest_msg_age_sec, m.total_messages,
+               p_at IS NOT NULL, p_at
           FROM (VALUES (1, 'queued'), (2, 'running'), (3, 'completed'), (4, 'dead'), (5, 'cancelled'), (6, 'merged')) AS s(n, state)
          ORDER BY s.n;
     END LOOP;
@@ -4368,7 +4412,7 @@ $$;
 -- Name: FUNCTION queue_stats(queue text); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.queue_stats(queue text) IS 'Statistics per queue (NULL = every queue) and work item state: items in that state, and per queue from pgmq: queue_length (messages), queue_visible_length (claimable now), oldest_visible_age_sec (how long the oldest claimable message has waited since it became visible), oldest_msg_age_sec, total_messages ever sent. Counting items scans the queue''s work items. Only queues the caller has a grant on (NULL: every such queue). Raises ZA109 (no grant on the queue), ZA101 (unknown queue).';
+COMMENT ON FUNCTION animus.queue_stats(queue text) IS 'Statistics per queue (NULL = every queue) and work item state: items in that state, and per queue from pgmq: queue_length (messages), queue_visible_length (claimable now), oldest_visible_age_sec (how long the oldest claimable message has waited since it became visible), oldest_msg_age_sec, total_messages ever sent; paused and paused_at (animus.pause_queue: a paused queue accepts submissions, read_work hands out nothing). Counting items scans the queue''s work items. Only queues the caller has a grant on (NULL: every such queue). Raises ZA109 (no grant on the queue), ZA101 (unknown queue).';
 
 --
 -- Name: read_work(text, interval, integer, text[]); Type: FUNCTION; Schema: animus; Owner: -
@@ -4401,6 +4445,7 @@ DECLARE
     d_keys     text[];
     c_at       timestamptz[] := '{}';
     adm        record;
+    v_paused   boolean;
 BEGIN
     IF read_work.queue IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL',
@@ -4409,7 +4454,8 @@ BEGIN
     IF NOT animus.work_queue_allowed(read_work.queue) THEN
         PERFORM animus.work_raise_not_granted(read_work.queue);
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM animus.queues q WHERE q.queue_name = read_work.queue) THEN
+    SELECT q.paused_at IS NOT NULL INTO v_paused FROM animus.queues q WHERE q.queue_name = read_work.queue;
+    IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', read_work.queue),
             HINT = 'Pass an existing queue (default ''work'').';
     END IF;
@@ -4434,6 +4480,10 @@ BEGIN
                 DETAIL = pg_catalog.format('work_types = %s', pg_catalog.left(read_work.work_types::text, 200)),
                 HINT = 'Pass the work types this worker handles, e.g. work_types => ARRAY[''engage''], or NULL for every type.';
         END IF;
+    END IF;
+    IF v_paused THEN
+        -- animus.pause_queue: submissions are accepted, nothing is handed out until resume_queue
+        RETURN;
     END IF;
     v_until := pg_catalog.clock_timestamp() + read_work.vt;
 
@@ -4550,7 +4600,7 @@ $_$;
 -- Name: FUNCTION read_work(queue text, vt interval, qty integer, work_types text[]); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.read_work(queue text, vt interval, qty integer, work_types text[]) IS 'Claims up to qty visible work items of queue `queue` for vt (pgmq visibility timeout, an interval: vt => ''30 seconds'' or vt => 30 * interval ''1 second''; an integer vt matches no function, 42883): higher priority first, then earliest due. work_types (at most 100; NULL = every type) claims only items of those types: the others stay queued for a worker that handles them and count in queue_stats. Claimed items become running and count an attempt; an item whose last attempt timed out (worker died) becomes dead instead; messages of cancelled or ended items are archived and never returned. Items with a concurrency key are returned only within their key''s limits (animus.set_concurrency_limit): over max_running they are held until an item of the key leaves running, over the rate they become visible at the next window; a re-claim of a timed-out running item keeps its slot. Returns the items with their trace_context, requesters (the canonical submission and the first 99 merged ones, oldest first: work_id, source, trigger_info, trace_context, submitted_at) and requesters_total (all of them; animus.get_work_submissions pages through every one). May return fewer than qty. Only on a queue the caller has a grant on. Raises ZA001 (queue NULL, work_types empty or with a NULL), ZA109 (no grant on the queue), ZA101 (unknown queue), ZA002 (vt not positive, qty not 1..10000), ZA110 (more than 100 work_types).';
+COMMENT ON FUNCTION animus.read_work(queue text, vt interval, qty integer, work_types text[]) IS 'Claims up to qty visible work items of queue `queue` for vt (pgmq visibility timeout, an interval: vt => ''30 seconds'' or vt => 30 * interval ''1 second''; an integer vt matches no function, 42883): higher priority first, then earliest due. work_types (at most 100; NULL = every type) claims only items of those types: the others stay queued for a worker that handles them and count in queue_stats. Claimed items become running and count an attempt; an item whose last attempt timed out (worker died) becomes dead instead; messages of cancelled or ended items are archived and never returned. Items with a concurrency key are returned only within their key''s limits (animus.set_concurrency_limit): over max_running they are held until an item of the key leaves running, over the rate they become visible at the next window; a re-claim of a timed-out running item keeps its slot. Returns the items with their trace_context, requesters (the canonical submission and the first 99 merged ones, oldest first: work_id, source, trigger_info, trace_context, submitted_at) and requesters_total (all of them; animus.get_work_submissions pages through every one). May return fewer than qty; returns nothing from a paused queue (animus.pause_queue) after checking the arguments. Only on a queue the caller has a grant on. Raises ZA001 (queue NULL, work_types empty or with a NULL), ZA109 (no grant on the queue), ZA101 (unknown queue), ZA002 (vt not positive, qty not 1..10000), ZA110 (more than 100 work_types).';
 
 --
 -- Name: release_work(uuid, integer, interval); Type: FUNCTION; Schema: animus; Owner: -
@@ -4608,6 +4658,49 @@ $$;
 --
 
 COMMENT ON FUNCTION animus.release_work(work_id uuid, attempt integer, delay interval) IS 'Gives a running (claimed) work item back: state queued again, visible to read_work after `delay` (default at once), and the claim does not count against max_attempts (released + 1: attempts - released is what counts), so a release, e.g. at a graceful worker shutdown, is not a failed attempt; attempts, the claim token, never goes down, so a late settle of the released claim raises ZA108. Held items of its concurrency key are woken (its slot is free). The item keeps its error, its merged duplicates and a waiting replace-mode follow-up (which keeps waiting). Claim fencing: with attempt (the attempts read_work returned) the item must still be at that attempt. Returns the time the item becomes visible again. Only items of queues the caller has a grant on. Raises ZA001 (work_id NULL), ZA002 (delay NULL or negative), ZA102 (unknown work item, or one in a queue the caller may not use), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued, not running), ZA104 (already ended, cancelled or merged).';
+
+--
+-- Name: resume_queue(text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.resume_queue(queue text) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    v_notify boolean;
+BEGIN
+    IF resume_queue.queue IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL',
+            HINT = 'Pass the queue to resume, e.g. queue => ''work''.';
+    END IF;
+    IF NOT animus.work_queue_allowed(resume_queue.queue) THEN
+        PERFORM animus.work_raise_not_granted(resume_queue.queue);
+    END IF;
+    UPDATE animus.queues q SET paused_at = NULL, last_notified_at = pg_catalog.clock_timestamp()
+     WHERE q.queue_name = resume_queue.queue AND q.paused_at IS NOT NULL
+    RETURNING q.notify INTO v_notify;
+    IF FOUND THEN
+        -- Workers idle on LISTEN animus_work: wake them now (not throttled: one per resume), the
+        -- backlog that built up while paused is claimable at once.
+        IF v_notify THEN
+            PERFORM pg_catalog.pg_notify('animus_work', resume_queue.queue);
+        END IF;
+        RETURN true;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM animus.queues q WHERE q.queue_name = resume_queue.queue) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', resume_queue.queue),
+            HINT = 'Pass an existing queue (SELECT queue_name FROM animus.queues).';
+    END IF;
+    RETURN false;
+END;
+$$;
+
+--
+-- Name: FUNCTION resume_queue(queue text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.resume_queue(queue text) IS 'Resumes a paused work queue: read_work hands out its items again, and idle workers are woken at once (NOTIFY animus_work, when the queue has notify on). Returns true when the queue was paused and now runs, false when it was running already (idempotent). Only on a queue the caller has a grant on. Raises ZA001 (queue NULL), ZA109 (no grant on the queue), ZA101 (unknown queue).';
 
 --
 -- Name: resume_schedule(text); Type: FUNCTION; Schema: animus; Owner: -
@@ -9507,6 +9600,13 @@ GRANT ALL ON FUNCTION animus.memory_vector_candidates(query_embedding public.vec
 REVOKE ALL ON FUNCTION animus.memory_write_scope() FROM PUBLIC;
 
 --
+-- Name: FUNCTION pause_queue(queue text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.pause_queue(queue text) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.pause_queue(queue text) TO animus_admin;
+
+--
 -- Name: FUNCTION pause_schedule(name text); Type: ACL; Schema: animus; Owner: -
 --
 
@@ -9552,6 +9652,13 @@ GRANT ALL ON FUNCTION animus.read_work(queue text, vt interval, qty integer, wor
 REVOKE ALL ON FUNCTION animus.release_work(work_id uuid, attempt integer, delay interval) FROM PUBLIC;
 GRANT ALL ON FUNCTION animus.release_work(work_id uuid, attempt integer, delay interval) TO animus_worker;
 GRANT ALL ON FUNCTION animus.release_work(work_id uuid, attempt integer, delay interval) TO animus_admin;
+
+--
+-- Name: FUNCTION resume_queue(queue text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.resume_queue(queue text) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.resume_queue(queue text) TO animus_admin;
 
 --
 -- Name: FUNCTION resume_schedule(name text); Type: ACL; Schema: animus; Owner: -

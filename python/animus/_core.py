@@ -373,6 +373,17 @@ class Methods:
     def drop_queue(self, queue: str) -> Any:
         return self._execute(Call(QUERIES["drop_queue"], dict(queue=queue), _ident))
 
+    def pause_queue(self, queue: str) -> bool:
+        """Pause ``queue``: it keeps accepting submissions, ``read_work`` hands out nothing from it
+        until :meth:`resume_queue`; running items settle as usual. True when it was running, False
+        when already paused. animus_admin only; raises QueueNotFound (ZA101), WorkError (ZA109: no grant on the queue)."""
+        return self._execute(Call(QUERIES["pause_queue"], dict(queue=queue), _ident))
+
+    def resume_queue(self, queue: str) -> bool:
+        """Resume a paused ``queue`` (idle workers are woken at once). True when it was paused,
+        False when already running. animus_admin only; raises QueueNotFound (ZA101), WorkError (ZA109: no grant on the queue)."""
+        return self._execute(Call(QUERIES["resume_queue"], dict(queue=queue), _ident))
+
     def set_concurrency_limit(self, queue: str, key: str | None = None, *, max_running: int | None = None,
                               rate: int | None = None, period: Any = None) -> ConcurrencyLimit:
         """Limit concurrency key ``key`` of ``queue`` (default ``'*'``: each key without its own

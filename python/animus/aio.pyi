@@ -273,6 +273,13 @@ class AsyncClient:
         """
         ...
 
+    async def pause_queue(self, queue: str) -> bool:
+        """Pause ``queue``: it keeps accepting submissions, ``read_work`` hands out nothing from it
+        until :meth:`resume_queue`; running items settle as usual. True when it was running, False
+        when already paused. animus_admin only; raises QueueNotFound (ZA101), WorkError (ZA109: no grant on the queue).
+        """
+        ...
+
     async def pause_schedule(self, name: str) -> bool:
         """Stop the schedule until :meth:`resume_schedule`; False if it was paused already.
         """
@@ -309,6 +316,12 @@ class AsyncClient:
 
         ``attempt``: the claim token (StaleClaim, ZA108, when another worker has claimed the item
         since). Raises WorkNotRunning (ZA103) or WorkAlreadyEnded (ZA104) when it is not running.
+        """
+        ...
+
+    async def resume_queue(self, queue: str) -> bool:
+        """Resume a paused ``queue`` (idle workers are woken at once). True when it was paused,
+        False when already running. animus_admin only; raises QueueNotFound (ZA101), WorkError (ZA109: no grant on the queue).
         """
         ...
 

@@ -235,7 +235,7 @@ class Dashboard:
 
         checks = client.health()
         history = client.queue_depth_history(since=since, buckets=60)
-        paused = {s.queue: s.extra.get("paused") for s in client.queue_stats() if "paused" in s.extra}
+        paused = {s.queue: s.paused for s in client.queue_stats()}
         series: dict[str, list[tuple[datetime, int]]] = {}
         for p in history:
             series.setdefault(p.queue, []).append((p.bucket_end, p.depth))

@@ -26,34 +26,20 @@ from typing import Any, Callable, Iterable, Sequence
 from uuid import UUID
 
 from animus.errors import AnimusError, ConnectionFailed
-from animus.queries import QUERIES, Query, _q
 
 __all__ = ["health_report", "WorkerHTTP", "Progress", "add_commands", "run_command",
            "pause_queue", "resume_queue", "LEVELS"]
 
 LEVELS = {"ok": 0, "warn": 1, "fail": 2}
 
-# Queue pause (branch `queue`: animus.pause_queue / resume_queue); declared here when the
-# client's registry does not have them yet, so this module works before and after that merge.
-_PAUSE: Query = QUERIES.get("pause_queue") or _q("pause_queue", "rows", "db", required=("queue",))
-_RESUME: Query = QUERIES.get("resume_queue") or _q("resume_queue", "rows", "db", required=("queue",))
-
-
-def _call_rows(client: Any, q: Query, params: dict[str, Any]) -> Any:
-    from animus._core import Call, _dict_rows, _ident
-
-    post = _dict_rows if q.shape == "rows" else _ident
-    return client._execute(Call(q, params, post, params.get("queue")))
-
-
-def pause_queue(client: Any, queue: str) -> Any:
+def pause_queue(client: Any, queue: str) -> bool:
     """``animus.pause_queue(queue)``: the queue keeps accepting submissions and hands out nothing."""
-    return _call_rows(client, _PAUSE, {"queue": queue})
+    return client.pause_queue(queue)
 
 
-def resume_queue(client: Any, queue: str) -> Any:
+def resume_queue(client: Any, queue: str) -> bool:
     """``animus.resume_queue(queue)``."""
-    return _call_rows(client, _RESUME, {"queue": queue})
+    return client.resume_queue(queue)
 
 
 def _iso(ts: float | datetime | None) -> str | None:
@@ -384,10 +370,7 @@ def status_rows(client: Any) -> list[dict[str, Any]]:
     """One dict per queue: the health values and statuses, paused, and the last minute's rates."""
     checks = client.health()
     minute = {p.queue: p for p in client.queue_depth_history(since=60, buckets=1)}
-    paused: dict[str, Any] = {}
-    for s in client.queue_stats():
-        if "paused" in s.extra:
-            paused[s.queue] = s.extra["paused"]
+    paused = {s.queue: s.paused for s in client.queue_stats()}
     out: dict[str, dict[str, Any]] = {}
     for c in checks:
         if c.component != "queue":

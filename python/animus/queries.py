@@ -105,6 +105,8 @@ QUERIES: dict[str, Query] = {q.name: q for q in [
     _q("configure_queue", "row", "db", intervals=("backoff_base", "backoff_cap", "notify_throttle"),
        infinite=True, required=("queue",)),
     _q("drop_queue", "scalar", "db", required=("queue",)),
+    _q("pause_queue", "scalar", "db", required=("queue",)),
+    _q("resume_queue", "scalar", "db", required=("queue",)),
     _q("set_concurrency_limit", "row", "db", intervals=("period",), required=("queue",),
        int32=("max_running", "rate")),
     _q("drop_concurrency_limit", "row", "db", required=("queue",)),

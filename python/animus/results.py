@@ -313,6 +313,8 @@ class QueueStats(Row):
     oldest_visible_age_sec: float | None = None
     oldest_msg_age_sec: int | None = None
     total_messages: int | None = None
+    paused: bool | None = None             # animus.pause_queue: accepts submissions, hands out nothing
+    paused_at: datetime | None = None
     _aliases: ClassVar[dict[str, str]] = {"queue_name": "queue"}
 
 

@@ -109,7 +109,7 @@ SELECT set_eq($$SELECT p.proname::text FROM pg_proc p JOIN pg_namespace n ON n.o
     ARRAY['create_queue', 'configure_queue', 'drop_queue', 'submit_work', 'submit_work_batch', 'read_work',
           'complete_work', 'fail_work', 'heartbeat_work', 'cancel_work', 'archive_work', 'delete_work',
           'get_work', 'work_children', 'queue_stats', 'purge_work', 'release_work', 'get_work_submissions', 'grant_queue', 'revoke_queue',
-          'watch_work', 'wait_work', 'sleep_work', 'get_work_steps', 'heartbeat_work_batch'],
+          'watch_work', 'wait_work', 'sleep_work', 'get_work_steps', 'heartbeat_work_batch', 'pause_queue', 'resume_queue'],
     'SECURITY DEFINER is exactly the documented public work API (no internal helper)');
 
 SELECT * FROM finish();
