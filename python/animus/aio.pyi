@@ -121,6 +121,17 @@ class AsyncClient:
         """
         ...
 
+    async def deployed_version(self) -> str:
+        """The animus version deployed in the database (the Sqitch registry, else the install's).
+        """
+        ...
+
+    async def discard_dead_work(self, work_id: UUID) -> bool:
+        """Mark a dead item handled without retrying it. animus_admin only. Raises WorkNotDead
+        (ZA165), DeadWorkHandled (ZA166), WorkNotFound (ZA102).
+        """
+        ...
+
     async def drop_concurrency_limit(self, queue: str, key: str | None = ...) -> ConcurrencyLimit:
         """Remove the limit of ``key`` (default ``'*'``) of ``queue``; returns it. Raises
         ConcurrencyLimitNotFound (ZA128) when there is none.
@@ -203,6 +214,13 @@ class AsyncClient:
         """
         ...
 
+    async def health(self) -> list[HealthCheck]:
+        """Every health check (``animus.health()``): the database, the deployed version, per
+        queue backlog / oldest_age_sec / running / dead / stuck, the BM25 backlog, replication
+        lag on a standby; each ``status`` ok, warn or fail against its thresholds.
+        """
+        ...
+
     async def heartbeat_work(self, work_id: UUID, *, extend: Any = ..., attempt: int | None = ..., queue: str | None = ...) -> HeartbeatResult:
         """Keep a running item claimed for ``extend`` more (seconds or timedelta); ``cancelled``
         is True when it was cancelled meanwhile (the handler should stop). ``attempt``: the claim
@@ -222,6 +240,12 @@ class AsyncClient:
 
         Without ``query_embedding`` (and ``embed=True``) the client's Embedder embeds
         ``query_text``; with neither, only the keyword branch runs.
+        """
+        ...
+
+    async def list_dead_work(self, queue: str | None = ..., *, page_size: int | None = ..., before: datetime | None = ...) -> list[DeadWork]:
+        """Dead items not yet retried or discarded, newest death first (a page: ``before`` =
+        the last ``dead_at``).
         """
         ...
 
@@ -273,6 +297,11 @@ class AsyncClient:
         """
         ...
 
+    async def memory_namespace_stats(self) -> list[NamespaceStats]:
+        """Per memory namespace in the caller's read scope: counts, bytes, first/last writes.
+        """
+        ...
+
     async def pause_queue(self, queue: str) -> bool:
         """Pause ``queue``: it keeps accepting submissions, ``read_work`` hands out nothing from it
         until :meth:`resume_queue`; running items settle as usual. True when it was running, False
@@ -292,6 +321,12 @@ class AsyncClient:
 
     async def purge_work(self, older_than: Any = ..., *, queue: str | None = ...) -> list[dict[str, Any]]:
         """Delete ended items and archived messages older than ``older_than`` (default 7 days).
+        """
+        ...
+
+    async def queue_depth_history(self, queue: str | None = ..., *, since: Any = ..., buckets: int | None = ...) -> list[DepthPoint]:
+        """Open items of each queue over the last ``since`` (seconds or timedelta; default an
+        hour) in ``buckets`` points (default 60).
         """
         ...
 
@@ -330,6 +365,12 @@ class AsyncClient:
         """
         ...
 
+    async def retry_dead_work(self, work_id: UUID, *, delay: Any = ...) -> DeadRetry:
+        """Submit a dead item's work again (the dead item keeps its history). animus_admin only.
+        Raises WorkNotDead (ZA165), DeadWorkHandled (ZA166), WorkNotFound (ZA102).
+        """
+        ...
+
     async def revoke_memory_namespace(self, role_name: str, namespace: str) -> bool:
         """Remove the grant of ``namespace`` to ``role_name``; True when there was one.
         """
@@ -348,6 +389,12 @@ class AsyncClient:
         """Limit concurrency key ``key`` of ``queue`` (default ``'*'``: each key without its own
         limit): at most ``max_running`` items running at once, at most ``rate`` cost units started
         per ``period`` (seconds or timedelta). animus_admin only.
+        """
+        ...
+
+    async def set_health_threshold(self, check_name: str, *, warn_at: float | None = ..., fail_at: float | None = ..., queue: str | None = ...) -> HealthThreshold:
+        """Set a health check's thresholds for every queue (``queue`` None: ``'*'``) or one queue;
+        None: that level is never reached. animus_admin only.
         """
         ...
 
