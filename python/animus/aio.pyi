@@ -11,7 +11,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from animus.config import Config
 from animus.embedding import Embedder
-from animus.results import (BM25Settings, ConcurrencyLimit, ConcurrencyStats, Event, EventWait, HeartbeatResult, Memory, QueueStats, Schedule, ScheduleRun, SearchHit, SettleResult, SleepResult, StepStart, StoreResult, Submission, SubmitResult, WaitResult, WorkDetails, WorkItem, WorkStep)
+from animus.results import (BM25Settings, ConcurrencyLimit, ConcurrencyStats, DeadRetry, DeadWork, DepthPoint, Event, EventWait, HealthCheck, HealthThreshold, HeartbeatResult, Memory, NamespaceStats, QueueStats, Schedule, ScheduleRun, SearchHit, SettleResult, SleepResult, StepStart, StoreResult, Submission, SubmitResult, WaitResult, WorkDetails, WorkItem, WorkStep)
 from animus.telemetry.conventions import Instruments
 
 __all__ = ["AsyncClient", "connect_async"]

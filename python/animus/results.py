@@ -15,7 +15,8 @@ __all__ = [
     "SubmitResult", "WorkItem", "Submission", "WorkDetails", "HeartbeatResult", "SettleResult",
     "QueueStats", "ConcurrencyLimit", "ConcurrencyStats", "StoreResult", "Memory", "SearchHit",
     "BM25Settings", "WaitResult", "StepStart", "SleepResult", "EventWait", "Event", "WorkStep",
-    "Schedule", "ScheduleRun", "Row"
+    "Schedule", "ScheduleRun", "HealthCheck", "HealthThreshold", "DeadWork", "DeadRetry", "DepthPoint",
+    "NamespaceStats", "Row"
 ]
 
 T = TypeVar("T", bound="Row")
