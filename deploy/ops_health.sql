@@ -3,6 +3,7 @@
 -- requires: work_status
 -- requires: memory_bm25
 -- requires: column_comments
+-- requires: work_pause
 
 BEGIN;
 
@@ -26,7 +27,7 @@ COMMENT ON COLUMN animus.health_thresholds.check_name IS 'The check (health()''s
 COMMENT ON COLUMN animus.health_thresholds.queue_name IS '''*'' for the default of every queue (and for the checks that are not per queue), else the queue it applies to.';
 COMMENT ON COLUMN animus.health_thresholds.warn_at IS 'Value from which the check is warn (NULL: never warn).';
 COMMENT ON COLUMN animus.health_thresholds.fail_at IS 'Value from which the check is fail (NULL: never fail).';
-COMMENT ON COLUMN animus.health_thresholds.unit IS 'Unit of the value: items, s, rows.';
+COMMENT ON COLUMN animus.health_thresholds.unit IS 'Unit of the value: items, s, rows, bool (1 or 0).';
 COMMENT ON COLUMN animus.health_thresholds.meaning IS 'What the check measures.';
 REVOKE ALL ON animus.health_thresholds FROM PUBLIC;
 GRANT SELECT ON animus.health_thresholds TO animus_producer, animus_worker, animus_admin;
@@ -38,6 +39,7 @@ INSERT INTO animus.health_thresholds (check_name, queue_name, warn_at, fail_at, 
     ('dead',                '*', 1,    NULL,  'items', 'dead items not yet retried or discarded (animus.list_dead_work)'),
     ('stuck',               '*', 1,    10,    'items', 'running items whose claim passed its deadline (a worker died or hangs without heartbeats) and nobody claimed again yet'),
     ('bm25_backlog',        '*', 40000, 80000, 'rows', 'BM25 statistics deltas not yet folded (searches add them up; writes refresh past refresh_after)'),
+    ('paused',              '*', NULL, NULL,  'bool',  '1 while the queue is paused (animus.pause_queue): it accepts submissions and hands out nothing'),
     ('replication_lag_sec', '*', 30,   300,   's',     'on a hot standby: time since the last replayed transaction was committed on the primary');
 
 -- Single-file installs (sql/animus.sql, no Sqitch registry) record what they installed here.
@@ -56,7 +58,7 @@ GRANT SELECT ON animus.installed_version TO animus_producer, animus_worker, anim
 
 INSERT INTO animus.error_codes (sqlstate, name, meaning, hint) VALUES
     ('ZA163', 'unknown_health_check', 'set_health_threshold was given a check name that health() does not have.',
-     'Use one of the check names of animus.health_thresholds (backlog, oldest_age_sec, running, dead, stuck, bm25_backlog, replication_lag_sec).'),
+     'Use one of the check names of animus.health_thresholds (backlog, oldest_age_sec, running, dead, stuck, paused, bm25_backlog, replication_lag_sec).'),
     ('ZA164', 'invalid_health_threshold', 'A health threshold is negative, not a number, or warn_at is above fail_at.',
      'Pass warn_at <= fail_at, both >= 0 (NULL: that level is never reached).');
 
@@ -155,14 +157,18 @@ BEGIN
                                               pg_catalog.pg_last_wal_receive_lsn())
                        FROM animus.health_thresholds h WHERE h.check_name = 'replication_lag_sec' AND h.queue_name = '*';
     END IF;
-    -- One pass over the active and dead items of every queue.
+    -- One pass over the active and dead items of every queue (the running items' message ids
+    -- kept for the stuck check), then per queue one statement on its pgmq table (index probes).
     FOR q IN
-        SELECT qq.queue_name AS name, coalesce(c.queued, 0) AS queued, coalesce(c.running, 0) AS running, coalesce(c.dead, 0) AS dead
+        SELECT qq.queue_name AS name, qq.paused_at IS NOT NULL AS paused,
+               coalesce(c.queued, 0) AS queued, coalesce(c.running, 0) AS running, coalesce(c.dead, 0) AS dead,
+               coalesce(c.running_msgs, '{}') AS running_msgs
           FROM animus.queues qq
           LEFT JOIN (SELECT w.queue_name,
                             count(*) FILTER (WHERE w.state = 'queued') AS queued,
                             count(*) FILTER (WHERE w.state = 'running') AS running,
-                            count(*) FILTER (WHERE w.state = 'dead' AND a.work_id IS NULL) AS dead
+                            count(*) FILTER (WHERE w.state = 'dead' AND a.work_id IS NULL) AS dead,
+                            pg_catalog.array_agg(w.msg_id) FILTER (WHERE w.state = 'running' AND w.msg_id IS NOT NULL) AS running_msgs
                        FROM animus.work_items w
                        LEFT JOIN animus.dead_work_actions a ON a.work_id = w.id AND w.state = 'dead'
                       WHERE w.state IN ('queued', 'running', 'dead')
@@ -171,18 +177,16 @@ BEGIN
          ORDER BY qq.queue_name
     LOOP
         EXECUTE pg_catalog.format(
-            'SELECT extract(epoch FROM pg_catalog.clock_timestamp() - min(m.vt)) FROM pgmq.%I m WHERE m.vt <= pg_catalog.clock_timestamp()',
-            'q_' || q.name) INTO oldest;
-        EXECUTE pg_catalog.format(
-            'SELECT count(*) FROM animus.work_items w JOIN pgmq.%I m ON m.msg_id = w.msg_id
-              WHERE w.queue_name = $1 AND w.state = ''running'' AND m.vt <= pg_catalog.clock_timestamp()',
-            'q_' || q.name) INTO stuck USING q.name;
+            'SELECT (SELECT extract(epoch FROM pg_catalog.clock_timestamp() - min(m.vt)) FROM pgmq.%1$I m WHERE m.vt <= pg_catalog.clock_timestamp()),
+                    (SELECT count(*) FROM pgmq.%1$I m WHERE m.msg_id = ANY ($1) AND m.vt <= pg_catalog.clock_timestamp())',
+            'q_' || q.name) INTO oldest, stuck USING q.running_msgs;
         RETURN QUERY
         SELECT 'queue'::text, q.name, v.check_name, v.value, h.unit, animus.health_level(v.value, h.warn_at, h.fail_at),
                h.warn_at, h.fail_at, h.meaning
           FROM (VALUES (1, 'backlog', q.queued::double precision), (2, 'oldest_age_sec', coalesce(oldest, 0)),
                        (3, 'running', q.running::double precision), (4, 'dead', q.dead::double precision),
-                       (5, 'stuck', stuck::double precision)) AS v(n, check_name, value)
+                       (5, 'stuck', stuck::double precision), (6, 'paused', CASE WHEN q.paused THEN 1 ELSE 0 END::double precision))
+               AS v(n, check_name, value)
          CROSS JOIN LATERAL (SELECT t.* FROM animus.health_thresholds t
                               WHERE t.check_name = v.check_name AND t.queue_name IN (q.name, '*')
                               ORDER BY t.queue_name = '*' LIMIT 1) h
@@ -204,7 +208,7 @@ $$;
 REVOKE ALL ON FUNCTION animus.health() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION animus.health() TO animus_producer, animus_worker, animus_admin;
 COMMENT ON FUNCTION animus.health() IS
-'Health checks, one row each: component database (reachable: always ok when the call returns; version: animus.deployed_version(); replication_lag_sec: only on a hot standby), queue (per queue the caller has a grant on: backlog = queued items, oldest_age_sec = wait of the oldest claimable message, running, dead = dead items not yet retried or discarded, stuck = running items past their claim deadline), memory (bm25_backlog = BM25 statistics deltas not yet folded). status is ok, warn or fail against animus.health_thresholds (a queue''s own row, else the ''*'' default): fail when value >= fail_at, warn when >= warn_at. Read-only: runs on a hot standby. Cost: one scan of the queued, running and dead work items, and per queue one probe of its pgmq table. Raises nothing of its own.';
+'Health checks, one row each: component database (reachable: always ok when the call returns; version: animus.deployed_version(); replication_lag_sec: only on a hot standby), queue (per queue the caller has a grant on: backlog = queued items, oldest_age_sec = wait of the oldest claimable message, running, dead = dead items not yet retried or discarded, stuck = running items past their claim deadline, paused = 1 while paused), memory (bm25_backlog = BM25 statistics deltas not yet folded). status is ok, warn or fail against animus.health_thresholds (a queue''s own row, else the ''*'' default): fail when value >= fail_at, warn when >= warn_at. Read-only: runs on a hot standby. Cost: one scan of the queued, running and dead work items, and per queue one probe of its pgmq table. Raises nothing of its own.';
 
 CREATE FUNCTION animus.set_health_threshold(check_name text, warn_at double precision DEFAULT NULL,
                                             fail_at double precision DEFAULT NULL, queue text DEFAULT '*')

@@ -235,13 +235,13 @@ class Dashboard:
 
         checks = client.health()
         history = client.queue_depth_history(since=since, buckets=60)
-        paused = {s.queue: s.paused for s in client.queue_stats()}
         series: dict[str, list[tuple[datetime, int]]] = {}
         for p in history:
             series.setdefault(p.queue, []).append((p.bucket_end, p.depth))
         rows: dict[str, dict[str, Any]] = {}
         overall = "ok"
         other = []
+        paused = {c.queue: bool(c.value) for c in checks if c.component == "queue" and c.check_name == "paused"}
         for c in checks:
             if LEVELS.get(c.status or "ok", 0) > LEVELS[overall]:
                 overall = c.status

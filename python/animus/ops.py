@@ -370,13 +370,14 @@ def status_rows(client: Any) -> list[dict[str, Any]]:
     """One dict per queue: the health values and statuses, paused, and the last minute's rates."""
     checks = client.health()
     minute = {p.queue: p for p in client.queue_depth_history(since=60, buckets=1)}
-    paused = {s.queue: s.paused for s in client.queue_stats()}
     out: dict[str, dict[str, Any]] = {}
     for c in checks:
         if c.component != "queue":
             continue
-        row = out.setdefault(c.queue, {"queue": c.queue, "status": "ok", "paused": paused.get(c.queue)})
+        row = out.setdefault(c.queue, {"queue": c.queue, "status": "ok", "paused": None})
         row[c.check_name] = c.value
+        if c.check_name == "paused":
+            row["paused"] = bool(c.value)
         if LEVELS.get(c.status or "ok", 0) > LEVELS[row["status"]]:
             row["status"] = c.status
     for q, row in out.items():

@@ -1,7 +1,7 @@
 -- health(): checks with ok/warn/fail against animus.health_thresholds; set_health_threshold.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
-SELECT plan(22);
+SELECT plan(23);
 
 SELECT has_function('animus', 'health', ARRAY[]::text[], 'health() exists');
 SELECT volatility_is('animus', 'health', ARRAY[]::text[], 'stable', 'health() is stable: read-only, runs on a standby');
@@ -21,7 +21,7 @@ SELECT is(animus.deployed_version(), (SELECT detail FROM animus.health() WHERE c
 SELECT animus.create_queue('t_health') AS created \gset
 SELECT work_id AS w FROM animus.submit_work('t', 's', queue => 't_health') \gset
 SELECT is((SELECT array_agg(check_name ORDER BY check_name) FROM animus.health() WHERE queue_name = 't_health'),
-    ARRAY['backlog', 'dead', 'oldest_age_sec', 'running', 'stuck'], 'five checks per queue');
+    ARRAY['backlog', 'dead', 'oldest_age_sec', 'paused', 'running', 'stuck'], 'six checks per queue');
 SELECT is((SELECT value FROM animus.health() WHERE queue_name = 't_health' AND check_name = 'backlog'), 1::double precision, 'backlog counts the queued item');
 SELECT is((SELECT status FROM animus.health() WHERE queue_name = 't_health' AND check_name = 'oldest_age_sec'), 'ok', 'a fresh item is ok');
 SELECT pg_sleep(0.05);
@@ -38,6 +38,9 @@ UPDATE pgmq.q_t_health SET vt = clock_timestamp() - interval '1 second' WHERE ms
 SELECT is((SELECT value FROM animus.health() WHERE queue_name = 't_health' AND check_name = 'stuck'), 1::double precision,
     'a running item past its claim deadline is stuck');
 SELECT is((SELECT status FROM animus.health() WHERE queue_name = 't_health' AND check_name = 'stuck'), 'warn', 'one stuck item is a warning');
+
+SELECT animus.pause_queue('t_health') AS paused \gset
+SELECT is((SELECT value FROM animus.health() WHERE queue_name = 't_health' AND check_name = 'paused'), 1::double precision, 'a paused queue reports paused = 1');
 
 -- bad input
 SELECT throws_ok('SELECT animus.set_health_threshold(''no_such_check'', 1, 2)', 'ZA163', NULL, 'an unknown check raises ZA163');
