@@ -12101,580 +12101,6 @@ GRANT EXECUTE ON FUNCTION animus.heartbeat_work_batch(uuid[], interval, integer[
 COMMENT ON FUNCTION animus.heartbeat_work_batch(uuid[], interval, integer[]) IS
 'Batch form of heartbeat_work: extends the claims of every running item of work_ids to now + extend (heartbeat_at recorded) in one call, and returns (work_id, status, visible_until) per input id, in input order, instead of raising for one item: status running (extended until visible_until), cancelled (cancel_work meanwhile: stop the handler), stale (attempts[i] given and the item was claimed again since), ended (no longer running: completed, dead, queued again after its claim expired, merged) or unknown (no such item, or one in a queue the caller may not use). Claim fencing: attempts[i] is the attempts read_work returned (NULL element = no check). At most 10000 ids. Raises ZA001 (work_ids NULL or with a NULL), ZA110 (more than 10000 ids), ZA002 (extend not positive, attempts length differs); nothing is written when it raises.';
 
--- ==== change ops_dead_letters (deploy/ops_dead_letters.sql) ====
--- Deploy animus:ops_dead_letters to pg
--- requires: work_status
--- requires: work_submit
--- requires: work_queue_grants
--- requires: column_comments
-
--- Dead letters for operators: list the dead items, retry one (a new submission carrying the dead
--- item's work, its provenance kept), or discard it (acknowledged: it leaves the list and the
--- health check's dead count; purge_work removes the row after its retention as for every ended
--- item). A dead item stays dead: work_state_transitions has no way out of dead, and a retry that
--- resubmits keeps the failed attempts' history (error, attempts, steps) readable under the old id.
--- What happened to a dead item is recorded in animus.dead_work_actions, one row per item.
-CREATE TABLE animus.dead_work_actions (
-    work_id    uuid        PRIMARY KEY,
-    queue_name text        NOT NULL,
-    action     text        NOT NULL CHECK (action IN ('retried', 'discarded')),
-    retried_as uuid,
-    acted_by   name        NOT NULL,
-    acted_at   timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
-    CHECK ((action = 'retried') = (retried_as IS NOT NULL))
-);
-COMMENT ON TABLE animus.dead_work_actions IS
-'What an operator did with a dead work item (retry_dead_work, discard_dead_work): one row per item; list_dead_work and health() skip acted-on items. Rows whose item was purged are removed by the next retry/discard.';
-COMMENT ON COLUMN animus.dead_work_actions.work_id IS 'The dead work item (animus.work_items.id).';
-COMMENT ON COLUMN animus.dead_work_actions.queue_name IS 'Its queue (kept for per-queue authorisation after the item is purged).';
-COMMENT ON COLUMN animus.dead_work_actions.action IS 'retried (resubmitted as retried_as) or discarded (acknowledged, left for purge_work).';
-COMMENT ON COLUMN animus.dead_work_actions.retried_as IS 'action retried: the work item the retry submitted (or the active item it merged into).';
-COMMENT ON COLUMN animus.dead_work_actions.acted_by IS 'The role that retried or discarded it (animus.work_caller()).';
-COMMENT ON COLUMN animus.dead_work_actions.acted_at IS 'When.';
-REVOKE ALL ON animus.dead_work_actions FROM PUBLIC;
-GRANT SELECT ON animus.dead_work_actions TO animus_admin;
-
-INSERT INTO animus.error_codes (sqlstate, name, meaning, hint) VALUES
-    ('ZA165', 'work_not_dead', 'retry_dead_work / discard_dead_work was given a work item that is not dead (queued, running, completed, cancelled, or a merged submission).',
-     'Only dead items can be retried or discarded: list them with animus.list_dead_work(); cancel_work stops a queued or running item.'),
-    ('ZA166', 'dead_work_already_handled', 'The dead item was retried or discarded already (animus.dead_work_actions).',
-     'Look at animus.dead_work_actions for what was done; a retried item''s new id is in retried_as (retry that one if it died too).'),
-    ('ZA167', 'ops_bad_page', 'A listing argument is out of range: page_size must be 1-1000.',
-     'Pass page_size between 1 and 1000 and page with before => the last dead_at of a page.');
-
--- Raises ZA101 / ZA109 for a queue argument that names no queue or one the caller may not use.
-CREATE FUNCTION animus.ops_check_queue(queue text)
-    RETURNS void
-    STABLE
-    SET search_path = pg_catalog, pg_temp
-    LANGUAGE plpgsql
-AS $$
-BEGIN
-    IF NOT animus.work_queue_allowed(ops_check_queue.queue) THEN
-        PERFORM animus.work_raise_not_granted(ops_check_queue.queue);
-    END IF;
-    IF NOT EXISTS (SELECT 1 FROM animus.queues q WHERE q.queue_name = ops_check_queue.queue) THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA101',
-            MESSAGE = pg_catalog.format('argument queue: no work queue named %L', pg_catalog.left(ops_check_queue.queue, 100)),
-            HINT = 'Pass an existing queue (animus.queue_stats() lists them), or NULL for every queue.';
-    END IF;
-END;
-$$;
-REVOKE ALL ON FUNCTION animus.ops_check_queue(text) FROM PUBLIC;
-COMMENT ON FUNCTION animus.ops_check_queue(text) IS
-'Internal: raises ZA109 when the caller has no grant on queue, ZA101 when no such queue exists; returns nothing otherwise.';
-
-CREATE FUNCTION animus.list_dead_work(queue text DEFAULT NULL, page_size integer DEFAULT 100, before timestamptz DEFAULT NULL)
-    RETURNS TABLE (
-        work_id       uuid,
-        queue_name    text,
-        work_type     text,
-        source        text,
-        trigger_info  text,
-        params        jsonb,
-        attempts      integer,
-        max_attempts  integer,
-        error         text,
-        dead_at       timestamptz,
-        created_at    timestamptz,
-        trace_context jsonb
-    )
-    STABLE
-    SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
-    LANGUAGE plpgsql
-AS $$
-#variable_conflict use_column
-BEGIN
-    IF list_dead_work.page_size IS NULL OR list_dead_work.page_size NOT BETWEEN 1 AND 1000 THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA167', MESSAGE = 'argument page_size must be between 1 and 1000',
-            DETAIL = pg_catalog.format('page_size = %s', coalesce(list_dead_work.page_size::text, 'NULL')),
-            HINT = 'Pass page_size between 1 and 1000; page with before => the last dead_at of a page.';
-    END IF;
-    IF list_dead_work.queue IS NOT NULL THEN
-        PERFORM animus.ops_check_queue(list_dead_work.queue);
-    END IF;
-    RETURN QUERY
-    SELECT w.id, w.queue_name, w.work_type, w.source, w.trigger_info, w.params, w.attempts, w.max_attempts,
-           w.error, w.resolved_at, w.created_at, w.trace_context
-      FROM animus.work_items w
-     WHERE w.state = 'dead'
-       AND (list_dead_work.queue IS NULL OR w.queue_name = list_dead_work.queue)
-       AND (list_dead_work.before IS NULL OR w.resolved_at < list_dead_work.before)
-       AND animus.work_queue_allowed(w.queue_name)
-       AND NOT EXISTS (SELECT 1 FROM animus.dead_work_actions a WHERE a.work_id = w.id)
-     ORDER BY w.resolved_at DESC, w.id DESC
-     LIMIT list_dead_work.page_size;
-END;
-$$;
-REVOKE ALL ON FUNCTION animus.list_dead_work(text, integer, timestamptz) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.list_dead_work(text, integer, timestamptz) TO animus_producer, animus_worker, animus_admin;
-COMMENT ON FUNCTION animus.list_dead_work(text, integer, timestamptz) IS
-'The dead work items not yet retried or discarded, newest death first (dead_at = resolved_at), of queue (NULL: every queue the caller has a grant on): id, provenance, params, attempts, the last error, trace_context. At most page_size (1-1000, default 100); the next page: before => the last dead_at. Scans the dead items (no index of its own: the work tables stay write-lean). Raises ZA167 (page_size), ZA109 (no grant on queue), ZA101 (no such queue).';
-
--- Locks the dead item and checks it may be acted on; returns it.
-CREATE FUNCTION animus.ops_lock_dead(work_id uuid, operation text)
-    RETURNS animus.work_items
-    VOLATILE
-    SET search_path = pg_catalog, pg_temp
-    LANGUAGE plpgsql
-AS $$
-DECLARE
-    w animus.work_items;
-    a animus.dead_work_actions;
-BEGIN
-    IF ops_lock_dead.work_id IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_id must not be NULL',
-            HINT = 'Pass the id of a dead item (animus.list_dead_work()).';
-    END IF;
-    SELECT * INTO w FROM animus.work_items i WHERE i.id = ops_lock_dead.work_id FOR UPDATE;
-    IF NOT FOUND OR NOT animus.work_queue_allowed(w.queue_name) THEN
-        PERFORM animus.work_raise_unknown(ops_lock_dead.work_id, 'work_id', ops_lock_dead.operation);
-    END IF;
-    IF w.state <> 'dead' THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA165',
-            MESSAGE = pg_catalog.format('argument work_id: work item is %s, not dead (%s)', w.state, ops_lock_dead.operation),
-            DETAIL = pg_catalog.format('work_id = %s, state = %s', w.id, w.state),
-            HINT = 'Only dead items can be retried or discarded: animus.list_dead_work() lists them.';
-    END IF;
-    SELECT * INTO a FROM animus.dead_work_actions d WHERE d.work_id = w.id;
-    IF FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA166',
-            MESSAGE = pg_catalog.format('argument work_id: dead item was %s already (%s)', a.action, ops_lock_dead.operation),
-            DETAIL = pg_catalog.format('work_id = %s, %s by %s at %s%s', w.id, a.action, a.acted_by, a.acted_at,
-                                       coalesce(', retried as ' || a.retried_as, '')),
-            HINT = 'See animus.dead_work_actions; a retried item''s new id is retried_as.';
-    END IF;
-    -- Actions of purged items are dead weight: dropped here, a few at a time.
-    DELETE FROM animus.dead_work_actions d
-     WHERE d.work_id IN (SELECT x.work_id FROM animus.dead_work_actions x
-                          WHERE NOT EXISTS (SELECT 1 FROM animus.work_items i WHERE i.id = x.work_id) LIMIT 100);
-    RETURN w;
-END;
-$$;
-REVOKE ALL ON FUNCTION animus.ops_lock_dead(uuid, text) FROM PUBLIC;
-COMMENT ON FUNCTION animus.ops_lock_dead(uuid, text) IS
-'Internal: locks dead work item work_id (FOR UPDATE) and returns it. Raises ZA001 (NULL), ZA102 (unknown, or a queue the caller may not use), ZA165 (not dead), ZA166 (retried or discarded already).';
-
-CREATE FUNCTION animus.retry_dead_work(work_id uuid, delay interval DEFAULT '0 seconds')
-    RETURNS TABLE (retried_as uuid, status text, canonical_id uuid)
-    VOLATILE
-    SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
-    LANGUAGE plpgsql
-AS $$
-#variable_conflict use_column
-DECLARE
-    w animus.work_items;
-    s animus.work_submission;
-BEGIN
-    w := animus.ops_lock_dead(retry_dead_work.work_id, 'retry_dead_work');
-    IF retry_dead_work.delay IS NULL OR retry_dead_work.delay < interval '0' THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument delay must be >= 0',
-            DETAIL = pg_catalog.format('delay = %s', coalesce(retry_dead_work.delay::text, 'NULL')),
-            HINT = 'Pass how long the retry waits before it becomes visible, e.g. ''0 seconds''.';
-    END IF;
-    -- A new submission of the same work: same queue, type, dedup key (an active item with that key
-    -- takes it as a merged requester), params, priority, attempts budget, concurrency key and cost;
-    -- the source stays, trigger_info says it is a retry and of what.
-    s := animus.submit_work(
-        work_type => w.work_type, source => w.source, params => w.params, dedup_key => w.dedup_key,
-        trigger_info => pg_catalog.left(pg_catalog.format('retry of dead %s by %s%s', w.id, animus.work_caller(),
-                                                          coalesce(': ' || w.trigger_info, '')), 1000),
-        priority => w.priority,
-        parent_id => CASE WHEN EXISTS (SELECT 1 FROM animus.work_items p WHERE p.id = w.parent_id) THEN w.parent_id END,
-        max_attempts => w.max_attempts, queue => w.queue_name, delay => retry_dead_work.delay,
-        trace_context => w.trace_context, concurrency_key => w.concurrency_key, cost => w.cost);
-    INSERT INTO animus.dead_work_actions (work_id, queue_name, action, retried_as, acted_by)
-    VALUES (w.id, w.queue_name, 'retried', coalesce(s.canonical_id, s.work_id), animus.work_caller());
-    RETURN QUERY SELECT s.work_id, s.status, s.canonical_id;
-END;
-$$;
-REVOKE ALL ON FUNCTION animus.retry_dead_work(uuid, interval) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.retry_dead_work(uuid, interval) TO animus_admin;
-COMMENT ON FUNCTION animus.retry_dead_work(uuid, interval) IS
-'Retries dead work item work_id: submits the same work again (queue, work_type, dedup_key, params, priority, max_attempts, concurrency_key, cost, trace_context; source kept, trigger_info ''retry of dead <id> by <role>'') visible after delay, and records it in animus.dead_work_actions. The dead item stays dead with its history. Returns retried_as (the new item), status (queued, or merged when an active item holds the dedup key) and canonical_id. animus_admin only. Raises ZA001 (work_id NULL), ZA102 (unknown item, or one in a queue the caller may not use), ZA165 (not dead), ZA166 (retried or discarded already), ZA002 (delay NULL or negative), and what submit_work raises.';
-
-CREATE FUNCTION animus.discard_dead_work(work_id uuid)
-    RETURNS boolean
-    VOLATILE
-    SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
-    LANGUAGE plpgsql
-AS $$
-DECLARE
-    w animus.work_items;
-BEGIN
-    w := animus.ops_lock_dead(discard_dead_work.work_id, 'discard_dead_work');
-    INSERT INTO animus.dead_work_actions (work_id, queue_name, action, acted_by)
-    VALUES (w.id, w.queue_name, 'discarded', animus.work_caller());
-    RETURN true;
-END;
-$$;
-REVOKE ALL ON FUNCTION animus.discard_dead_work(uuid) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.discard_dead_work(uuid) TO animus_admin;
-COMMENT ON FUNCTION animus.discard_dead_work(uuid) IS
-'Discards dead work item work_id: records it as handled in animus.dead_work_actions, so it leaves list_dead_work and the health check''s dead count; the row stays readable (get_work) until purge_work removes it. Returns true. animus_admin only. Raises ZA001 (work_id NULL), ZA102 (unknown item, or one in a queue the caller may not use), ZA165 (not dead), ZA166 (retried or discarded already).';
-
--- ==== change ops_health (deploy/ops_health.sql) ====
--- Deploy animus:ops_health to pg
--- requires: ops_dead_letters
--- requires: work_status
--- requires: memory_bm25
--- requires: column_comments
-
--- animus.health(): one row per check with a status against thresholds an admin may change per
--- queue (animus.health_thresholds). Read-only (it runs on a hot standby too), one scan of the
--- active and dead work items for every queue, one probe of each pgmq queue table.
-
-CREATE TABLE animus.health_thresholds (
-    check_name text NOT NULL,
-    queue_name text NOT NULL DEFAULT '*',
-    warn_at    double precision CHECK (warn_at >= 0),
-    fail_at    double precision CHECK (fail_at >= 0),
-    unit       text NOT NULL,
-    meaning    text NOT NULL,
-    PRIMARY KEY (check_name, queue_name),
-    CHECK (warn_at IS NULL OR fail_at IS NULL OR warn_at <= fail_at)
-);
-COMMENT ON TABLE animus.health_thresholds IS
-'Thresholds of animus.health(): a check''s status is fail when its value is >= fail_at, warn when >= warn_at, else ok (NULL: that level is never reached). Rows with queue_name ''*'' are the defaults; a row naming a queue overrides them for it (animus.set_health_threshold).';
-COMMENT ON COLUMN animus.health_thresholds.check_name IS 'The check (health()''s check_name), e.g. oldest_age_sec.';
-COMMENT ON COLUMN animus.health_thresholds.queue_name IS '''*'' for the default of every queue (and for the checks that are not per queue), else the queue it applies to.';
-COMMENT ON COLUMN animus.health_thresholds.warn_at IS 'Value from which the check is warn (NULL: never warn).';
-COMMENT ON COLUMN animus.health_thresholds.fail_at IS 'Value from which the check is fail (NULL: never fail).';
-COMMENT ON COLUMN animus.health_thresholds.unit IS 'Unit of the value: items, s, rows.';
-COMMENT ON COLUMN animus.health_thresholds.meaning IS 'What the check measures.';
-REVOKE ALL ON animus.health_thresholds FROM PUBLIC;
-GRANT SELECT ON animus.health_thresholds TO animus_producer, animus_worker, animus_admin;
-
-INSERT INTO animus.health_thresholds (check_name, queue_name, warn_at, fail_at, unit, meaning) VALUES
-    ('backlog',             '*', 1000, 10000, 'items', 'queued items (visible now or later) of the queue'),
-    ('oldest_age_sec',      '*', 300,  1800,  's',     'how long the oldest claimable message of the queue has waited since it became visible'),
-    ('running',             '*', NULL, NULL,  'items', 'items being processed (claimed) now'),
-    ('dead',                '*', 1,    NULL,  'items', 'dead items not yet retried or discarded (animus.list_dead_work)'),
-    ('stuck',               '*', 1,    10,    'items', 'running items whose claim passed its deadline (a worker died or hangs without heartbeats) and nobody claimed again yet'),
-    ('bm25_backlog',        '*', 40000, 80000, 'rows', 'BM25 statistics deltas not yet folded (searches add them up; writes refresh past refresh_after)'),
-    ('replication_lag_sec', '*', 30,   300,   's',     'on a hot standby: time since the last replayed transaction was committed on the primary');
-
--- Single-file installs (sql/animus.sql, no Sqitch registry) record what they installed here.
-CREATE TABLE animus.installed_version (
-    version      text        NOT NULL,
-    last_change  text        NOT NULL,
-    installed_at timestamptz NOT NULL DEFAULT pg_catalog.now()
-);
-COMMENT ON TABLE animus.installed_version IS
-'Written by the single-file install (sql/animus.sql): the plan''s last tag and change it installed. Empty on Sqitch deployments (health() reads the Sqitch registry).';
-COMMENT ON COLUMN animus.installed_version.version IS 'The last tag of sqitch.plan the install holds, plus changes after it (e.g. @v0.6.0+ops_health).';
-COMMENT ON COLUMN animus.installed_version.last_change IS 'The last change of sqitch.plan the install holds.';
-COMMENT ON COLUMN animus.installed_version.installed_at IS 'When it was installed.';
-REVOKE ALL ON animus.installed_version FROM PUBLIC;
-GRANT SELECT ON animus.installed_version TO animus_producer, animus_worker, animus_admin;
-
-INSERT INTO animus.error_codes (sqlstate, name, meaning, hint) VALUES
-    ('ZA163', 'unknown_health_check', 'set_health_threshold was given a check name that health() does not have.',
-     'Use one of the check names of animus.health_thresholds (backlog, oldest_age_sec, running, dead, stuck, bm25_backlog, replication_lag_sec).'),
-    ('ZA164', 'invalid_health_threshold', 'A health threshold is negative, not a number, or warn_at is above fail_at.',
-     'Pass warn_at <= fail_at, both >= 0 (NULL: that level is never reached).');
-
--- The deployed version: the Sqitch registry of this database when present (last tag, and the
--- changes deployed after it), else what a single-file install recorded, else 'unknown'.
-CREATE FUNCTION animus.deployed_version()
-    RETURNS text
-    STABLE
-    SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
-    LANGUAGE plpgsql
-AS $$
-DECLARE
-    v_tag     text;
-    v_tag_at  timestamptz;
-    v_after   bigint;
-    v_last    text;
-BEGIN
-    IF pg_catalog.to_regclass('sqitch.changes') IS NOT NULL AND pg_catalog.to_regclass('sqitch.tags') IS NOT NULL
-       AND pg_catalog.has_table_privilege('sqitch.changes', 'SELECT') AND pg_catalog.has_table_privilege('sqitch.tags', 'SELECT') THEN
-        EXECUTE 'SELECT t.tag, t.committed_at FROM sqitch.tags t WHERE t.project = ''animus'' ORDER BY t.committed_at DESC LIMIT 1'
-           INTO v_tag, v_tag_at;
-        EXECUTE 'SELECT count(*), (SELECT c2.change FROM sqitch.changes c2 WHERE c2.project = ''animus'' ORDER BY c2.committed_at DESC LIMIT 1)
-                   FROM sqitch.changes c WHERE c.project = ''animus'' AND c.committed_at > coalesce($1, ''-infinity'')'
-           INTO v_after, v_last USING v_tag_at;
-        IF v_last IS NOT NULL THEN
-            RETURN coalesce(v_tag, '(untagged)') || CASE WHEN v_after > 0 THEN pg_catalog.format('+%s (%s)', v_after, v_last) ELSE '' END;
-        END IF;
-    END IF;
-    SELECT i.version INTO v_tag FROM animus.installed_version i ORDER BY i.installed_at DESC LIMIT 1;
-    RETURN coalesce(v_tag, 'unknown');
-END;
-$$;
-REVOKE ALL ON FUNCTION animus.deployed_version() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.deployed_version() TO animus_producer, animus_worker, animus_admin;
-COMMENT ON FUNCTION animus.deployed_version() IS
-'The animus version deployed in this database: from the Sqitch registry (schema sqitch) when present, the last tag and the number of changes deployed after it with the last one, e.g. ''@v0.6.0+2 (ops_health)''; else the version a single-file install recorded in animus.installed_version; else ''unknown''. Raises nothing.';
-
--- ok / warn / fail of a value against its thresholds.
-CREATE FUNCTION animus.health_level(value double precision, warn_at double precision, fail_at double precision)
-    RETURNS text
-    IMMUTABLE
-    PARALLEL SAFE
-    SET search_path = pg_catalog, pg_temp
-    LANGUAGE sql
-AS $$
-    SELECT CASE WHEN value IS NULL THEN 'ok'
-                WHEN fail_at IS NOT NULL AND value >= fail_at THEN 'fail'
-                WHEN warn_at IS NOT NULL AND value >= warn_at THEN 'warn'
-                ELSE 'ok' END;
-$$;
-REVOKE ALL ON FUNCTION animus.health_level(double precision, double precision, double precision) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.health_level(double precision, double precision, double precision) TO animus_producer, animus_worker, animus_admin;
-COMMENT ON FUNCTION animus.health_level(double precision, double precision, double precision) IS
-'fail when value >= fail_at, warn when value >= warn_at, else ok (a NULL value or threshold is never reached). Raises nothing.';
-
-CREATE FUNCTION animus.health()
-    RETURNS TABLE (
-        component  text,
-        queue_name text,
-        check_name text,
-        value      double precision,
-        unit       text,
-        status     text,
-        warn_at    double precision,
-        fail_at    double precision,
-        detail     text
-    )
-    STABLE
-    SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
-    LANGUAGE plpgsql
-AS $$
-#variable_conflict use_column
-DECLARE
-    q       record;
-    oldest  double precision;
-    stuck   bigint;
-    backlog bigint;
-    lag     double precision;
-BEGIN
-    RETURN QUERY SELECT 'database'::text, NULL::text, 'reachable'::text, 1::double precision, ''::text, 'ok'::text,
-                        NULL::double precision, NULL::double precision,
-                        pg_catalog.format('database %s on PostgreSQL %s (%s)', pg_catalog.current_database(),
-                                          pg_catalog.current_setting('server_version'),
-                                          CASE WHEN pg_catalog.pg_is_in_recovery() THEN 'hot standby' ELSE 'primary' END);
-    RETURN QUERY SELECT 'database'::text, NULL::text, 'version'::text, NULL::double precision, ''::text, 'ok'::text,
-                        NULL::double precision, NULL::double precision, animus.deployed_version();
-    IF pg_catalog.pg_is_in_recovery() THEN
-        -- NULL until the standby has replayed a transaction; 0 when it has caught up with an idle primary
-        lag := CASE WHEN pg_catalog.pg_last_wal_receive_lsn() = pg_catalog.pg_last_wal_replay_lsn() THEN 0
-                    ELSE extract(epoch FROM pg_catalog.clock_timestamp() - pg_catalog.pg_last_xact_replay_timestamp()) END;
-        RETURN QUERY SELECT 'database'::text, NULL::text, 'replication_lag_sec'::text, lag, h.unit,
-                            animus.health_level(lag, h.warn_at, h.fail_at), h.warn_at, h.fail_at,
-                            pg_catalog.format('replayed up to %s, received up to %s', pg_catalog.pg_last_wal_replay_lsn(),
-                                              pg_catalog.pg_last_wal_receive_lsn())
-                       FROM animus.health_thresholds h WHERE h.check_name = 'replication_lag_sec' AND h.queue_name = '*';
-    END IF;
-    -- One pass over the active and dead items of every queue.
-    FOR q IN
-        SELECT qq.queue_name AS name, coalesce(c.queued, 0) AS queued, coalesce(c.running, 0) AS running, coalesce(c.dead, 0) AS dead
-          FROM animus.queues qq
-          LEFT JOIN (SELECT w.queue_name,
-                            count(*) FILTER (WHERE w.state = 'queued') AS queued,
-                            count(*) FILTER (WHERE w.state = 'running') AS running,
-                            count(*) FILTER (WHERE w.state = 'dead' AND a.work_id IS NULL) AS dead
-                       FROM animus.work_items w
-                       LEFT JOIN animus.dead_work_actions a ON a.work_id = w.id AND w.state = 'dead'
-                      WHERE w.state IN ('queued', 'running', 'dead')
-                      GROUP BY w.queue_name) c ON c.queue_name = qq.queue_name
-         WHERE animus.work_queue_allowed(qq.queue_name)
-         ORDER BY qq.queue_name
-    LOOP
-        EXECUTE pg_catalog.format(
-            'SELECT extract(epoch FROM pg_catalog.clock_timestamp() - min(m.vt)) FROM pgmq.%I m WHERE m.vt <= pg_catalog.clock_timestamp()',
-            'q_' || q.name) INTO oldest;
-        EXECUTE pg_catalog.format(
-            'SELECT count(*) FROM animus.work_items w JOIN pgmq.%I m ON m.msg_id = w.msg_id
-              WHERE w.queue_name = $1 AND w.state = ''running'' AND m.vt <= pg_catalog.clock_timestamp()',
-            'q_' || q.name) INTO stuck USING q.name;
-        RETURN QUERY
-        SELECT 'queue'::text, q.name, v.check_name, v.value, h.unit, animus.health_level(v.value, h.warn_at, h.fail_at),
-               h.warn_at, h.fail_at, h.meaning
-          FROM (VALUES (1, 'backlog', q.queued::double precision), (2, 'oldest_age_sec', coalesce(oldest, 0)),
-                       (3, 'running', q.running::double precision), (4, 'dead', q.dead::double precision),
-                       (5, 'stuck', stuck::double precision)) AS v(n, check_name, value)
-         CROSS JOIN LATERAL (SELECT t.* FROM animus.health_thresholds t
-                              WHERE t.check_name = v.check_name AND t.queue_name IN (q.name, '*')
-                              ORDER BY t.queue_name = '*' LIMIT 1) h
-         ORDER BY v.n;
-    END LOOP;
-    -- BM25 statistics not yet folded (the table belongs to memory_bm25; read dynamically so that a
-    -- later layout of the statistics does not break the health check, it only drops this row).
-    -- The sequence's position past the last fold: every namespace, not only the caller's (RLS
-    -- narrows the deltas table itself to the caller's namespaces).
-    IF pg_catalog.to_regclass('animus.memory_bm25_deltas_id_seq') IS NOT NULL AND pg_catalog.to_regclass('animus.memory_bm25_settings') IS NOT NULL THEN
-        EXECUTE 'SELECT greatest(0, CASE WHEN q.is_called THEN q.last_value ELSE q.last_value - 1 END - s.refreshed_through)
-                   FROM animus.memory_bm25_deltas_id_seq q, animus.memory_bm25_settings s' INTO backlog;
-        RETURN QUERY SELECT 'memory'::text, NULL::text, 'bm25_backlog'::text, backlog::double precision, h.unit,
-                            animus.health_level(backlog, h.warn_at, h.fail_at), h.warn_at, h.fail_at, h.meaning
-                       FROM animus.health_thresholds h WHERE h.check_name = 'bm25_backlog' AND h.queue_name = '*';
-    END IF;
-END;
-$$;
-REVOKE ALL ON FUNCTION animus.health() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.health() TO animus_producer, animus_worker, animus_admin;
-COMMENT ON FUNCTION animus.health() IS
-'Health checks, one row each: component database (reachable: always ok when the call returns; version: animus.deployed_version(); replication_lag_sec: only on a hot standby), queue (per queue the caller has a grant on: backlog = queued items, oldest_age_sec = wait of the oldest claimable message, running, dead = dead items not yet retried or discarded, stuck = running items past their claim deadline), memory (bm25_backlog = BM25 statistics deltas not yet folded). status is ok, warn or fail against animus.health_thresholds (a queue''s own row, else the ''*'' default): fail when value >= fail_at, warn when >= warn_at. Read-only: runs on a hot standby. Cost: one scan of the queued, running and dead work items, and per queue one probe of its pgmq table. Raises nothing of its own.';
-
-CREATE FUNCTION animus.set_health_threshold(check_name text, warn_at double precision DEFAULT NULL,
-                                            fail_at double precision DEFAULT NULL, queue text DEFAULT '*')
-    RETURNS animus.health_thresholds
-    VOLATILE
-    SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
-    LANGUAGE plpgsql
-AS $$
-DECLARE
-    d animus.health_thresholds;
-    r animus.health_thresholds;
-BEGIN
-    SELECT * INTO d FROM animus.health_thresholds t WHERE t.check_name = set_health_threshold.check_name AND t.queue_name = '*';
-    IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA163',
-            MESSAGE = pg_catalog.format('argument check_name: no health check named %L', pg_catalog.left(set_health_threshold.check_name, 100)),
-            HINT = 'Use one of: ' || (SELECT pg_catalog.string_agg(t.check_name, ', ' ORDER BY t.check_name) FROM animus.health_thresholds t WHERE t.queue_name = '*') || '.';
-    END IF;
-    IF set_health_threshold.warn_at = 'NaN' OR set_health_threshold.fail_at = 'NaN' OR set_health_threshold.warn_at < 0 OR set_health_threshold.fail_at < 0
-       OR set_health_threshold.warn_at = 'Infinity' OR set_health_threshold.fail_at = 'Infinity'
-       OR set_health_threshold.warn_at > set_health_threshold.fail_at THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA164', MESSAGE = 'arguments warn_at and fail_at must be finite, >= 0 and warn_at <= fail_at',
-            DETAIL = pg_catalog.format('warn_at = %s, fail_at = %s', coalesce(set_health_threshold.warn_at::text, 'NULL'), coalesce(set_health_threshold.fail_at::text, 'NULL')),
-            HINT = 'Pass warn_at <= fail_at, both >= 0; NULL means that level is never reached.';
-    END IF;
-    IF set_health_threshold.queue IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL',
-            HINT = 'Pass ''*'' for the default of every queue, or a queue name.';
-    END IF;
-    IF set_health_threshold.queue <> '*' THEN
-        IF d.check_name IN ('bm25_backlog', 'replication_lag_sec') THEN
-            RAISE EXCEPTION USING ERRCODE = 'ZA163',
-                MESSAGE = pg_catalog.format('argument check_name: %s is not a per-queue check', d.check_name),
-                HINT = 'Pass queue => ''*'' for checks of the database and the memory.';
-        END IF;
-        PERFORM animus.ops_check_queue(set_health_threshold.queue);
-    END IF;
-    INSERT INTO animus.health_thresholds AS t (check_name, queue_name, warn_at, fail_at, unit, meaning)
-    VALUES (d.check_name, set_health_threshold.queue, set_health_threshold.warn_at, set_health_threshold.fail_at, d.unit, d.meaning)
-    ON CONFLICT ON CONSTRAINT health_thresholds_pkey DO UPDATE SET warn_at = excluded.warn_at, fail_at = excluded.fail_at
-    RETURNING t.* INTO r;
-    RETURN r;
-END;
-$$;
-REVOKE ALL ON FUNCTION animus.set_health_threshold(text, double precision, double precision, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.set_health_threshold(text, double precision, double precision, text) TO animus_admin;
-COMMENT ON FUNCTION animus.set_health_threshold(text, double precision, double precision, text) IS
-'Sets the thresholds of health check check_name: for every queue (queue ''*'', the default) or for one queue (overriding the default); NULL warn_at / fail_at: that level is never reached. Returns the row. animus_admin only. Raises ZA163 (unknown check, or a per-queue threshold of a database/memory check), ZA164 (negative, NaN or infinite threshold, or warn_at > fail_at), ZA001 (queue NULL), ZA109 (no grant on queue), ZA101 (no such queue).';
-
--- ==== change ops_insights (deploy/ops_insights.sql) ====
--- Deploy animus:ops_insights to pg
--- requires: ops_dead_letters
--- requires: work_status
--- requires: security_memory_private
--- requires: column_comments
-
--- What the dashboard and `animus status` / `animus memory stats` show beside health(): the
--- depth of each queue over time, recomputed from the items' own timestamps (no sampler to run),
--- submissions and ends per minute, and the memory namespaces with their counts.
-
-INSERT INTO animus.error_codes (sqlstate, name, meaning, hint) VALUES
-    ('ZA168', 'ops_bad_window', 'A time window argument is out of range: since must be between 1 second and 31 days, buckets 1-1000.',
-     'Pass since => ''1 hour'' (1 second to 31 days) and buckets between 1 and 1000.');
-
-CREATE FUNCTION animus.queue_depth_history(queue text DEFAULT NULL, since interval DEFAULT '1 hour', buckets integer DEFAULT 60)
-    RETURNS TABLE (queue_name text, bucket_end timestamptz, depth bigint, submitted bigint, ended bigint)
-    STABLE
-    SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
-    LANGUAGE plpgsql
-AS $$
-#variable_conflict use_column
-DECLARE
-    t1 timestamptz := pg_catalog.clock_timestamp();
-    t0 timestamptz;
-    width double precision;
-BEGIN
-    IF queue_depth_history.since IS NULL OR queue_depth_history.since < interval '1 second' OR queue_depth_history.since > interval '31 days'
-       OR queue_depth_history.buckets IS NULL OR queue_depth_history.buckets NOT BETWEEN 1 AND 1000 THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA168', MESSAGE = 'arguments since (1 second to 31 days) and buckets (1-1000) out of range',
-            DETAIL = pg_catalog.format('since = %s, buckets = %s', coalesce(queue_depth_history.since::text, 'NULL'), coalesce(queue_depth_history.buckets::text, 'NULL')),
-            HINT = 'Pass since => ''1 hour'' and buckets => 60, for example.';
-    END IF;
-    IF queue_depth_history.queue IS NOT NULL THEN
-        PERFORM animus.ops_check_queue(queue_depth_history.queue);
-    END IF;
-    t0 := t1 - queue_depth_history.since;
-    width := extract(epoch FROM queue_depth_history.since) / queue_depth_history.buckets;
-    -- Open items (queued or running: created, not yet ended) at the end of each bucket: those open
-    -- at t0, plus the submissions, minus the ends up to that bucket. Merged duplicates are not
-    -- items of their own. One scan of the items not ended before t0.
-    RETURN QUERY
-    WITH q AS (
-        SELECT qq.queue_name FROM animus.queues qq
-         WHERE (queue_depth_history.queue IS NULL OR qq.queue_name = queue_depth_history.queue)
-           AND animus.work_queue_allowed(qq.queue_name)
-    ), w AS (
-        SELECT w.queue_name, w.created_at, w.resolved_at
-          FROM animus.work_items w JOIN q ON q.queue_name = w.queue_name
-         WHERE w.state <> 'merged' AND (w.resolved_at IS NULL OR w.resolved_at > t0) AND w.created_at <= t1
-    ), base AS (
-        SELECT w.queue_name, count(*) FILTER (WHERE w.created_at <= t0) AS open0 FROM w GROUP BY w.queue_name
-    ), ev AS (
-        SELECT w.queue_name, least(queue_depth_history.buckets - 1, floor(extract(epoch FROM w.created_at - t0) / width)::integer) AS b, 1 AS sub, 0 AS fin
-          FROM w WHERE w.created_at > t0
-        UNION ALL
-        SELECT w.queue_name, least(queue_depth_history.buckets - 1, floor(extract(epoch FROM w.resolved_at - t0) / width)::integer), 0, 1
-          FROM w WHERE w.resolved_at IS NOT NULL AND w.resolved_at <= t1
-    ), per AS (
-        SELECT ev.queue_name, ev.b, sum(ev.sub)::bigint AS sub, sum(ev.fin)::bigint AS fin FROM ev GROUP BY ev.queue_name, ev.b
-    )
-    SELECT q.queue_name, t0 + pg_catalog.make_interval(secs => width * (g.b + 1)),
-           (coalesce(base.open0, 0) + sum(coalesce(per.sub, 0) - coalesce(per.fin, 0)) OVER (PARTITION BY q.queue_name ORDER BY g.b))::bigint,
-           coalesce(per.sub, 0), coalesce(per.fin, 0)
-      FROM q
-     CROSS JOIN pg_catalog.generate_series(0, queue_depth_history.buckets - 1) AS g(b)
-      LEFT JOIN base ON base.queue_name = q.queue_name
-      LEFT JOIN per ON per.queue_name = q.queue_name AND per.b = g.b
-     ORDER BY q.queue_name, g.b;
-END;
-$$;
-REVOKE ALL ON FUNCTION animus.queue_depth_history(text, interval, integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.queue_depth_history(text, interval, integer) TO animus_producer, animus_worker, animus_admin;
-COMMENT ON FUNCTION animus.queue_depth_history(text, interval, integer) IS
-'Depth of each queue (queue; NULL: every queue the caller has a grant on) over the last since (1 second to 31 days, default 1 hour), in buckets (1-1000, default 60) of equal width: per bucket its end time, depth = open items (queued or running) at that time, submitted and ended = items created and ended within the bucket (merged duplicates are not counted). Recomputed from the items'' created_at and resolved_at: exact while the ended items are kept (purge_work removes them after their retention). Cost: one scan of the items not ended before the window. Raises ZA168 (since or buckets out of range), ZA109 (no grant on queue), ZA101 (no such queue).';
-
-CREATE FUNCTION animus.memory_namespace_stats()
-    RETURNS TABLE (namespace text, memories bigint, embedded bigint, content_bytes bigint,
-                   oldest timestamptz, newest timestamptz, last_updated timestamptz)
-    STABLE
-    SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
-    LANGUAGE plpgsql
-AS $$
-#variable_conflict use_column
-DECLARE
-    scope text[] := animus.memory_scope('read');
-BEGIN
-    RETURN QUERY
-    SELECT m.namespace, count(*), count(m.embedding), sum(pg_catalog.octet_length(m.content))::bigint,
-           min(m.created_at), max(m.created_at), max(m.updated_at)
-      FROM animus.memories m
-     WHERE m.namespace = ANY (scope) OR '*' = ANY (scope)
-     GROUP BY m.namespace
-     ORDER BY m.namespace;
-END;
-$$;
-REVOKE ALL ON FUNCTION animus.memory_namespace_stats() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.memory_namespace_stats() TO animus_memory_reader, animus_memory_writer, animus_admin;
-COMMENT ON FUNCTION animus.memory_namespace_stats() IS
-'Per memory namespace in the caller''s read scope (animus.memory_scope(''read'')): memories, embedded (with an embedding), content_bytes (UTF-8 bytes of content), oldest and newest created_at, last_updated. Cost: one scan of the memories in scope. Raises nothing of its own.';
-
 -- ==== change work_pause (deploy/work_pause.sql) ====
 -- Deploy animus:work_pause to pg
 -- requires: work_queues
@@ -13045,7 +12471,585 @@ GRANT EXECUTE ON FUNCTION animus.queue_stats(text) TO animus_producer, animus_wo
 COMMENT ON FUNCTION animus.queue_stats(text) IS
 'Statistics per queue (NULL = every queue) and work item state: items in that state, and per queue from pgmq: queue_length (messages), queue_visible_length (claimable now), oldest_visible_age_sec (how long the oldest claimable message has waited since it became visible), oldest_msg_age_sec, total_messages ever sent; paused and paused_at (animus.pause_queue: a paused queue accepts submissions, read_work hands out nothing). Counting items scans the queue''s work items. Only queues the caller has a grant on (NULL: every such queue). Raises ZA109 (no grant on the queue), ZA101 (unknown queue).';
 
+-- ==== change ops_dead_letters (deploy/ops_dead_letters.sql) ====
+-- Deploy animus:ops_dead_letters to pg
+-- requires: work_status
+-- requires: work_submit
+-- requires: work_queue_grants
+-- requires: column_comments
+
+-- Dead letters for operators: list the dead items, retry one (a new submission carrying the dead
+-- item's work, its provenance kept), or discard it (acknowledged: it leaves the list and the
+-- health check's dead count; purge_work removes the row after its retention as for every ended
+-- item). A dead item stays dead: work_state_transitions has no way out of dead, and a retry that
+-- resubmits keeps the failed attempts' history (error, attempts, steps) readable under the old id.
+-- What happened to a dead item is recorded in animus.dead_work_actions, one row per item.
+CREATE TABLE animus.dead_work_actions (
+    work_id    uuid        PRIMARY KEY,
+    queue_name text        NOT NULL,
+    action     text        NOT NULL CHECK (action IN ('retried', 'discarded')),
+    retried_as uuid,
+    acted_by   name        NOT NULL,
+    acted_at   timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    CHECK ((action = 'retried') = (retried_as IS NOT NULL))
+);
+COMMENT ON TABLE animus.dead_work_actions IS
+'What an operator did with a dead work item (retry_dead_work, discard_dead_work): one row per item; list_dead_work and health() skip acted-on items. Rows whose item was purged are removed by the next retry/discard.';
+COMMENT ON COLUMN animus.dead_work_actions.work_id IS 'The dead work item (animus.work_items.id).';
+COMMENT ON COLUMN animus.dead_work_actions.queue_name IS 'Its queue (kept for per-queue authorisation after the item is purged).';
+COMMENT ON COLUMN animus.dead_work_actions.action IS 'retried (resubmitted as retried_as) or discarded (acknowledged, left for purge_work).';
+COMMENT ON COLUMN animus.dead_work_actions.retried_as IS 'action retried: the work item the retry submitted (or the active item it merged into).';
+COMMENT ON COLUMN animus.dead_work_actions.acted_by IS 'The role that retried or discarded it (animus.work_caller()).';
+COMMENT ON COLUMN animus.dead_work_actions.acted_at IS 'When.';
+REVOKE ALL ON animus.dead_work_actions FROM PUBLIC;
+GRANT SELECT ON animus.dead_work_actions TO animus_admin;
+
+INSERT INTO animus.error_codes (sqlstate, name, meaning, hint) VALUES
+    ('ZA165', 'work_not_dead', 'retry_dead_work / discard_dead_work was given a work item that is not dead (queued, running, completed, cancelled, or a merged submission).',
+     'Only dead items can be retried or discarded: list them with animus.list_dead_work(); cancel_work stops a queued or running item.'),
+    ('ZA166', 'dead_work_already_handled', 'The dead item was retried or discarded already (animus.dead_work_actions).',
+     'Look at animus.dead_work_actions for what was done; a retried item''s new id is in retried_as (retry that one if it died too).'),
+    ('ZA167', 'ops_bad_page', 'A listing argument is out of range: page_size must be 1-1000.',
+     'Pass page_size between 1 and 1000 and page with before => the last dead_at of a page.');
+
+-- Raises ZA101 / ZA109 for a queue argument that names no queue or one the caller may not use.
+CREATE FUNCTION animus.ops_check_queue(queue text)
+    RETURNS void
+    STABLE
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF NOT animus.work_queue_allowed(ops_check_queue.queue) THEN
+        PERFORM animus.work_raise_not_granted(ops_check_queue.queue);
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM animus.queues q WHERE q.queue_name = ops_check_queue.queue) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA101',
+            MESSAGE = pg_catalog.format('argument queue: no work queue named %L', pg_catalog.left(ops_check_queue.queue, 100)),
+            HINT = 'Pass an existing queue (animus.queue_stats() lists them), or NULL for every queue.';
+    END IF;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.ops_check_queue(text) FROM PUBLIC;
+COMMENT ON FUNCTION animus.ops_check_queue(text) IS
+'Internal: raises ZA109 when the caller has no grant on queue, ZA101 when no such queue exists; returns nothing otherwise.';
+
+CREATE FUNCTION animus.list_dead_work(queue text DEFAULT NULL, page_size integer DEFAULT 100, before timestamptz DEFAULT NULL)
+    RETURNS TABLE (
+        work_id       uuid,
+        queue_name    text,
+        work_type     text,
+        source        text,
+        trigger_info  text,
+        params        jsonb,
+        attempts      integer,
+        max_attempts  integer,
+        error         text,
+        dead_at       timestamptz,
+        created_at    timestamptz,
+        trace_context jsonb
+    )
+    STABLE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+BEGIN
+    IF list_dead_work.page_size IS NULL OR list_dead_work.page_size NOT BETWEEN 1 AND 1000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA167', MESSAGE = 'argument page_size must be between 1 and 1000',
+            DETAIL = pg_catalog.format('page_size = %s', coalesce(list_dead_work.page_size::text, 'NULL')),
+            HINT = 'Pass page_size between 1 and 1000; page with before => the last dead_at of a page.';
+    END IF;
+    IF list_dead_work.queue IS NOT NULL THEN
+        PERFORM animus.ops_check_queue(list_dead_work.queue);
+    END IF;
+    RETURN QUERY
+    SELECT w.id, w.queue_name, w.work_type, w.source, w.trigger_info, w.params, w.attempts, w.max_attempts,
+           w.error, w.resolved_at, w.created_at, w.trace_context
+      FROM animus.work_items w
+     WHERE w.state = 'dead'
+       AND (list_dead_work.queue IS NULL OR w.queue_name = list_dead_work.queue)
+       AND (list_dead_work.before IS NULL OR w.resolved_at < list_dead_work.before)
+       AND animus.work_queue_allowed(w.queue_name)
+       AND NOT EXISTS (SELECT 1 FROM animus.dead_work_actions a WHERE a.work_id = w.id)
+     ORDER BY w.resolved_at DESC, w.id DESC
+     LIMIT list_dead_work.page_size;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.list_dead_work(text, integer, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.list_dead_work(text, integer, timestamptz) TO animus_producer, animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.list_dead_work(text, integer, timestamptz) IS
+'The dead work items not yet retried or discarded, newest death first (dead_at = resolved_at), of queue (NULL: every queue the caller has a grant on): id, provenance, params, attempts, the last error, trace_context. At most page_size (1-1000, default 100); the next page: before => the last dead_at. Scans the dead items (no index of its own: the work tables stay write-lean). Raises ZA167 (page_size), ZA109 (no grant on queue), ZA101 (no such queue).';
+
+-- Locks the dead item and checks it may be acted on; returns it.
+CREATE FUNCTION animus.ops_lock_dead(work_id uuid, operation text)
+    RETURNS animus.work_items
+    VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    w animus.work_items;
+    a animus.dead_work_actions;
+BEGIN
+    IF ops_lock_dead.work_id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_id must not be NULL',
+            HINT = 'Pass the id of a dead item (animus.list_dead_work()).';
+    END IF;
+    SELECT * INTO w FROM animus.work_items i WHERE i.id = ops_lock_dead.work_id FOR UPDATE;
+    IF NOT FOUND OR NOT animus.work_queue_allowed(w.queue_name) THEN
+        PERFORM animus.work_raise_unknown(ops_lock_dead.work_id, 'work_id', ops_lock_dead.operation);
+    END IF;
+    IF w.state <> 'dead' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA165',
+            MESSAGE = pg_catalog.format('argument work_id: work item is %s, not dead (%s)', w.state, ops_lock_dead.operation),
+            DETAIL = pg_catalog.format('work_id = %s, state = %s', w.id, w.state),
+            HINT = 'Only dead items can be retried or discarded: animus.list_dead_work() lists them.';
+    END IF;
+    SELECT * INTO a FROM animus.dead_work_actions d WHERE d.work_id = w.id;
+    IF FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA166',
+            MESSAGE = pg_catalog.format('argument work_id: dead item was %s already (%s)', a.action, ops_lock_dead.operation),
+            DETAIL = pg_catalog.format('work_id = %s, %s by %s at %s%s', w.id, a.action, a.acted_by, a.acted_at,
+                                       coalesce(', retried as ' || a.retried_as, '')),
+            HINT = 'See animus.dead_work_actions; a retried item''s new id is retried_as.';
+    END IF;
+    -- Actions of purged items are dead weight: dropped here, a few at a time.
+    DELETE FROM animus.dead_work_actions d
+     WHERE d.work_id IN (SELECT x.work_id FROM animus.dead_work_actions x
+                          WHERE NOT EXISTS (SELECT 1 FROM animus.work_items i WHERE i.id = x.work_id) LIMIT 100);
+    RETURN w;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.ops_lock_dead(uuid, text) FROM PUBLIC;
+COMMENT ON FUNCTION animus.ops_lock_dead(uuid, text) IS
+'Internal: locks dead work item work_id (FOR UPDATE) and returns it. Raises ZA001 (NULL), ZA102 (unknown, or a queue the caller may not use), ZA165 (not dead), ZA166 (retried or discarded already).';
+
+CREATE FUNCTION animus.retry_dead_work(work_id uuid, delay interval DEFAULT '0 seconds')
+    RETURNS TABLE (retried_as uuid, status text, canonical_id uuid)
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+DECLARE
+    w animus.work_items;
+    s animus.work_submission;
+BEGIN
+    w := animus.ops_lock_dead(retry_dead_work.work_id, 'retry_dead_work');
+    IF retry_dead_work.delay IS NULL OR retry_dead_work.delay < interval '0' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument delay must be >= 0',
+            DETAIL = pg_catalog.format('delay = %s', coalesce(retry_dead_work.delay::text, 'NULL')),
+            HINT = 'Pass how long the retry waits before it becomes visible, e.g. ''0 seconds''.';
+    END IF;
+    -- A new submission of the same work: same queue, type, dedup key (an active item with that key
+    -- takes it as a merged requester), params, priority, attempts budget, concurrency key and cost;
+    -- the source stays, trigger_info says it is a retry and of what.
+    s := animus.submit_work(
+        work_type => w.work_type, source => w.source, params => w.params, dedup_key => w.dedup_key,
+        trigger_info => pg_catalog.left(pg_catalog.format('retry of dead %s by %s%s', w.id, animus.work_caller(),
+                                                          coalesce(': ' || w.trigger_info, '')), 1000),
+        priority => w.priority,
+        parent_id => CASE WHEN EXISTS (SELECT 1 FROM animus.work_items p WHERE p.id = w.parent_id) THEN w.parent_id END,
+        max_attempts => w.max_attempts, queue => w.queue_name, delay => retry_dead_work.delay,
+        trace_context => w.trace_context, concurrency_key => w.concurrency_key, cost => w.cost);
+    INSERT INTO animus.dead_work_actions (work_id, queue_name, action, retried_as, acted_by)
+    VALUES (w.id, w.queue_name, 'retried', coalesce(s.canonical_id, s.work_id), animus.work_caller());
+    RETURN QUERY SELECT s.work_id, s.status, s.canonical_id;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.retry_dead_work(uuid, interval) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.retry_dead_work(uuid, interval) TO animus_admin;
+COMMENT ON FUNCTION animus.retry_dead_work(uuid, interval) IS
+'Retries dead work item work_id: submits the same work again (queue, work_type, dedup_key, params, priority, max_attempts, concurrency_key, cost, trace_context; source kept, trigger_info ''retry of dead <id> by <role>'') visible after delay, and records it in animus.dead_work_actions. The dead item stays dead with its history. Returns retried_as (the new item), status (queued, or merged when an active item holds the dedup key) and canonical_id. animus_admin only. Raises ZA001 (work_id NULL), ZA102 (unknown item, or one in a queue the caller may not use), ZA165 (not dead), ZA166 (retried or discarded already), ZA002 (delay NULL or negative), and what submit_work raises.';
+
+CREATE FUNCTION animus.discard_dead_work(work_id uuid)
+    RETURNS boolean
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    w animus.work_items;
+BEGIN
+    w := animus.ops_lock_dead(discard_dead_work.work_id, 'discard_dead_work');
+    INSERT INTO animus.dead_work_actions (work_id, queue_name, action, acted_by)
+    VALUES (w.id, w.queue_name, 'discarded', animus.work_caller());
+    RETURN true;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.discard_dead_work(uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.discard_dead_work(uuid) TO animus_admin;
+COMMENT ON FUNCTION animus.discard_dead_work(uuid) IS
+'Discards dead work item work_id: records it as handled in animus.dead_work_actions, so it leaves list_dead_work and the health check''s dead count; the row stays readable (get_work) until purge_work removes it. Returns true. animus_admin only. Raises ZA001 (work_id NULL), ZA102 (unknown item, or one in a queue the caller may not use), ZA165 (not dead), ZA166 (retried or discarded already).';
+
+-- ==== change ops_health (deploy/ops_health.sql) ====
+-- Deploy animus:ops_health to pg
+-- requires: ops_dead_letters
+-- requires: work_status
+-- requires: memory_bm25
+-- requires: column_comments
+-- requires: work_pause
+
+-- animus.health(): one row per check with a status against thresholds an admin may change per
+-- queue (animus.health_thresholds). Read-only (it runs on a hot standby too), one scan of the
+-- active and dead work items for every queue, one probe of each pgmq queue table.
+
+CREATE TABLE animus.health_thresholds (
+    check_name text NOT NULL,
+    queue_name text NOT NULL DEFAULT '*',
+    warn_at    double precision CHECK (warn_at >= 0),
+    fail_at    double precision CHECK (fail_at >= 0),
+    unit       text NOT NULL,
+    meaning    text NOT NULL,
+    PRIMARY KEY (check_name, queue_name),
+    CHECK (warn_at IS NULL OR fail_at IS NULL OR warn_at <= fail_at)
+);
+COMMENT ON TABLE animus.health_thresholds IS
+'Thresholds of animus.health(): a check''s status is fail when its value is >= fail_at, warn when >= warn_at, else ok (NULL: that level is never reached). Rows with queue_name ''*'' are the defaults; a row naming a queue overrides them for it (animus.set_health_threshold).';
+COMMENT ON COLUMN animus.health_thresholds.check_name IS 'The check (health()''s check_name), e.g. oldest_age_sec.';
+COMMENT ON COLUMN animus.health_thresholds.queue_name IS '''*'' for the default of every queue (and for the checks that are not per queue), else the queue it applies to.';
+COMMENT ON COLUMN animus.health_thresholds.warn_at IS 'Value from which the check is warn (NULL: never warn).';
+COMMENT ON COLUMN animus.health_thresholds.fail_at IS 'Value from which the check is fail (NULL: never fail).';
+COMMENT ON COLUMN animus.health_thresholds.unit IS 'Unit of the value: items, s, rows, bool (1 or 0).';
+COMMENT ON COLUMN animus.health_thresholds.meaning IS 'What the check measures.';
+REVOKE ALL ON animus.health_thresholds FROM PUBLIC;
+GRANT SELECT ON animus.health_thresholds TO animus_producer, animus_worker, animus_admin;
+
+INSERT INTO animus.health_thresholds (check_name, queue_name, warn_at, fail_at, unit, meaning) VALUES
+    ('backlog',             '*', 1000, 10000, 'items', 'queued items (visible now or later) of the queue'),
+    ('oldest_age_sec',      '*', 300,  1800,  's',     'how long the oldest claimable message of the queue has waited since it became visible'),
+    ('running',             '*', NULL, NULL,  'items', 'items being processed (claimed) now'),
+    ('dead',                '*', 1,    NULL,  'items', 'dead items not yet retried or discarded (animus.list_dead_work)'),
+    ('stuck',               '*', 1,    10,    'items', 'running items whose claim passed its deadline (a worker died or hangs without heartbeats) and nobody claimed again yet'),
+    ('bm25_backlog',        '*', 40000, 80000, 'rows', 'BM25 statistics deltas not yet folded (searches add them up; writes refresh past refresh_after)'),
+    ('paused',              '*', NULL, NULL,  'bool',  '1 while the queue is paused (animus.pause_queue): it accepts submissions and hands out nothing'),
+    ('replication_lag_sec', '*', 30,   300,   's',     'on a hot standby: time since the last replayed transaction was committed on the primary');
+
+-- Single-file installs (sql/animus.sql, no Sqitch registry) record what they installed here.
+CREATE TABLE animus.installed_version (
+    version      text        NOT NULL,
+    last_change  text        NOT NULL,
+    installed_at timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+COMMENT ON TABLE animus.installed_version IS
+'Written by the single-file install (sql/animus.sql): the plan''s last tag and change it installed. Empty on Sqitch deployments (health() reads the Sqitch registry).';
+COMMENT ON COLUMN animus.installed_version.version IS 'The last tag of sqitch.plan the install holds, plus changes after it (e.g. @v0.6.0+ops_health).';
+COMMENT ON COLUMN animus.installed_version.last_change IS 'The last change of sqitch.plan the install holds.';
+COMMENT ON COLUMN animus.installed_version.installed_at IS 'When it was installed.';
+REVOKE ALL ON animus.installed_version FROM PUBLIC;
+GRANT SELECT ON animus.installed_version TO animus_producer, animus_worker, animus_admin;
+
+INSERT INTO animus.error_codes (sqlstate, name, meaning, hint) VALUES
+    ('ZA163', 'unknown_health_check', 'set_health_threshold was given a check name that health() does not have.',
+     'Use one of the check names of animus.health_thresholds (backlog, oldest_age_sec, running, dead, stuck, paused, bm25_backlog, replication_lag_sec).'),
+    ('ZA164', 'invalid_health_threshold', 'A health threshold is negative, not a number, or warn_at is above fail_at.',
+     'Pass warn_at <= fail_at, both >= 0 (NULL: that level is never reached).');
+
+-- The deployed version: the Sqitch registry of this database when present (last tag, and the
+-- changes deployed after it), else what a single-file install recorded, else 'unknown'.
+CREATE FUNCTION animus.deployed_version()
+    RETURNS text
+    STABLE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_tag     text;
+    v_tag_at  timestamptz;
+    v_after   bigint;
+    v_last    text;
+BEGIN
+    IF pg_catalog.to_regclass('sqitch.changes') IS NOT NULL AND pg_catalog.to_regclass('sqitch.tags') IS NOT NULL
+       AND pg_catalog.has_table_privilege('sqitch.changes', 'SELECT') AND pg_catalog.has_table_privilege('sqitch.tags', 'SELECT') THEN
+        EXECUTE 'SELECT t.tag, t.committed_at FROM sqitch.tags t WHERE t.project = ''animus'' ORDER BY t.committed_at DESC LIMIT 1'
+           INTO v_tag, v_tag_at;
+        EXECUTE 'SELECT count(*), (SELECT c2.change FROM sqitch.changes c2 WHERE c2.project = ''animus'' ORDER BY c2.committed_at DESC LIMIT 1)
+                   FROM sqitch.changes c WHERE c.project = ''animus'' AND c.committed_at > coalesce($1, ''-infinity'')'
+           INTO v_after, v_last USING v_tag_at;
+        IF v_last IS NOT NULL THEN
+            RETURN coalesce(v_tag, '(untagged)') || CASE WHEN v_after > 0 THEN pg_catalog.format('+%s (%s)', v_after, v_last) ELSE '' END;
+        END IF;
+    END IF;
+    SELECT i.version INTO v_tag FROM animus.installed_version i ORDER BY i.installed_at DESC LIMIT 1;
+    RETURN coalesce(v_tag, 'unknown');
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.deployed_version() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.deployed_version() TO animus_producer, animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.deployed_version() IS
+'The animus version deployed in this database: from the Sqitch registry (schema sqitch) when present, the last tag and the number of changes deployed after it with the last one, e.g. ''@v0.6.0+2 (ops_health)''; else the version a single-file install recorded in animus.installed_version; else ''unknown''. Raises nothing.';
+
+-- ok / warn / fail of a value against its thresholds.
+CREATE FUNCTION animus.health_level(value double precision, warn_at double precision, fail_at double precision)
+    RETURNS text
+    IMMUTABLE
+    PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE sql
+AS $$
+    SELECT CASE WHEN value IS NULL THEN 'ok'
+                WHEN fail_at IS NOT NULL AND value >= fail_at THEN 'fail'
+                WHEN warn_at IS NOT NULL AND value >= warn_at THEN 'warn'
+                ELSE 'ok' END;
+$$;
+REVOKE ALL ON FUNCTION animus.health_level(double precision, double precision, double precision) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.health_level(double precision, double precision, double precision) TO animus_producer, animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.health_level(double precision, double precision, double precision) IS
+'fail when value >= fail_at, warn when value >= warn_at, else ok (a NULL value or threshold is never reached). Raises nothing.';
+
+CREATE FUNCTION animus.health()
+    RETURNS TABLE (
+        component  text,
+        queue_name text,
+        check_name text,
+        value      double precision,
+        unit       text,
+        status     text,
+        warn_at    double precision,
+        fail_at    double precision,
+        detail     text
+    )
+    STABLE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+DECLARE
+    q       record;
+    oldest  double precision;
+    stuck   bigint;
+    backlog bigint;
+    lag     double precision;
+BEGIN
+    RETURN QUERY SELECT 'database'::text, NULL::text, 'reachable'::text, 1::double precision, ''::text, 'ok'::text,
+                        NULL::double precision, NULL::double precision,
+                        pg_catalog.format('database %s on PostgreSQL %s (%s)', pg_catalog.current_database(),
+                                          pg_catalog.current_setting('server_version'),
+                                          CASE WHEN pg_catalog.pg_is_in_recovery() THEN 'hot standby' ELSE 'primary' END);
+    RETURN QUERY SELECT 'database'::text, NULL::text, 'version'::text, NULL::double precision, ''::text, 'ok'::text,
+                        NULL::double precision, NULL::double precision, animus.deployed_version();
+    IF pg_catalog.pg_is_in_recovery() THEN
+        -- NULL until the standby has replayed a transaction; 0 when it has caught up with an idle primary
+        lag := CASE WHEN pg_catalog.pg_last_wal_receive_lsn() = pg_catalog.pg_last_wal_replay_lsn() THEN 0
+                    ELSE extract(epoch FROM pg_catalog.clock_timestamp() - pg_catalog.pg_last_xact_replay_timestamp()) END;
+        RETURN QUERY SELECT 'database'::text, NULL::text, 'replication_lag_sec'::text, lag, h.unit,
+                            animus.health_level(lag, h.warn_at, h.fail_at), h.warn_at, h.fail_at,
+                            pg_catalog.format('replayed up to %s, received up to %s', pg_catalog.pg_last_wal_replay_lsn(),
+                                              pg_catalog.pg_last_wal_receive_lsn())
+                       FROM animus.health_thresholds h WHERE h.check_name = 'replication_lag_sec' AND h.queue_name = '*';
+    END IF;
+    -- One pass over the active and dead items of every queue (the running items' message ids
+    -- kept for the stuck check), then per queue one statement on its pgmq table (index probes).
+    FOR q IN
+        SELECT qq.queue_name AS name, qq.paused_at IS NOT NULL AS paused,
+               coalesce(c.queued, 0) AS queued, coalesce(c.running, 0) AS running, coalesce(c.dead, 0) AS dead,
+               coalesce(c.running_msgs, '{}') AS running_msgs
+          FROM animus.queues qq
+          LEFT JOIN (SELECT w.queue_name,
+                            count(*) FILTER (WHERE w.state = 'queued') AS queued,
+                            count(*) FILTER (WHERE w.state = 'running') AS running,
+                            count(*) FILTER (WHERE w.state = 'dead' AND a.work_id IS NULL) AS dead,
+                            pg_catalog.array_agg(w.msg_id) FILTER (WHERE w.state = 'running' AND w.msg_id IS NOT NULL) AS running_msgs
+                       FROM animus.work_items w
+                       LEFT JOIN animus.dead_work_actions a ON a.work_id = w.id AND w.state = 'dead'
+                      WHERE w.state IN ('queued', 'running', 'dead')
+                      GROUP BY w.queue_name) c ON c.queue_name = qq.queue_name
+         WHERE animus.work_queue_allowed(qq.queue_name)
+         ORDER BY qq.queue_name
+    LOOP
+        EXECUTE pg_catalog.format(
+            'SELECT (SELECT extract(epoch FROM pg_catalog.clock_timestamp() - min(m.vt)) FROM pgmq.%1$I m WHERE m.vt <= pg_catalog.clock_timestamp()),
+                    (SELECT count(*) FROM pgmq.%1$I m WHERE m.msg_id = ANY ($1) AND m.vt <= pg_catalog.clock_timestamp())',
+            'q_' || q.name) INTO oldest, stuck USING q.running_msgs;
+        RETURN QUERY
+        SELECT 'queue'::text, q.name, v.check_name, v.value, h.unit, animus.health_level(v.value, h.warn_at, h.fail_at),
+               h.warn_at, h.fail_at, h.meaning
+          FROM (VALUES (1, 'backlog', q.queued::double precision), (2, 'oldest_age_sec', coalesce(oldest, 0)),
+                       (3, 'running', q.running::double precision), (4, 'dead', q.dead::double precision),
+                       (5, 'stuck', stuck::double precision), (6, 'paused', CASE WHEN q.paused THEN 1 ELSE 0 END::double precision))
+               AS v(n, check_name, value)
+         CROSS JOIN LATERAL (SELECT t.* FROM animus.health_thresholds t
+                              WHERE t.check_name = v.check_name AND t.queue_name IN (q.name, '*')
+                              ORDER BY t.queue_name = '*' LIMIT 1) h
+         ORDER BY v.n;
+    END LOOP;
+    -- BM25 statistics not yet folded (the table belongs to memory_bm25; read dynamically so that a
+    -- later layout of the statistics does not break the health check, it only drops this row).
+    -- The sequence's position past the last fold: every namespace, not only the caller's (RLS
+    -- narrows the deltas table itself to the caller's namespaces).
+    IF pg_catalog.to_regclass('animus.memory_bm25_deltas_id_seq') IS NOT NULL AND pg_catalog.to_regclass('animus.memory_bm25_settings') IS NOT NULL THEN
+        EXECUTE 'SELECT greatest(0, CASE WHEN q.is_called THEN q.last_value ELSE q.last_value - 1 END - s.refreshed_through)
+                   FROM animus.memory_bm25_deltas_id_seq q, animus.memory_bm25_settings s' INTO backlog;
+        RETURN QUERY SELECT 'memory'::text, NULL::text, 'bm25_backlog'::text, backlog::double precision, h.unit,
+                            animus.health_level(backlog, h.warn_at, h.fail_at), h.warn_at, h.fail_at, h.meaning
+                       FROM animus.health_thresholds h WHERE h.check_name = 'bm25_backlog' AND h.queue_name = '*';
+    END IF;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.health() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.health() TO animus_producer, animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.health() IS
+'Health checks, one row each: component database (reachable: always ok when the call returns; version: animus.deployed_version(); replication_lag_sec: only on a hot standby), queue (per queue the caller has a grant on: backlog = queued items, oldest_age_sec = wait of the oldest claimable message, running, dead = dead items not yet retried or discarded, stuck = running items past their claim deadline, paused = 1 while paused), memory (bm25_backlog = BM25 statistics deltas not yet folded). status is ok, warn or fail against animus.health_thresholds (a queue''s own row, else the ''*'' default): fail when value >= fail_at, warn when >= warn_at. Read-only: runs on a hot standby. Cost: one scan of the queued, running and dead work items, and per queue one probe of its pgmq table. Raises nothing of its own.';
+
+CREATE FUNCTION animus.set_health_threshold(check_name text, warn_at double precision DEFAULT NULL,
+                                            fail_at double precision DEFAULT NULL, queue text DEFAULT '*')
+    RETURNS animus.health_thresholds
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    d animus.health_thresholds;
+    r animus.health_thresholds;
+BEGIN
+    SELECT * INTO d FROM animus.health_thresholds t WHERE t.check_name = set_health_threshold.check_name AND t.queue_name = '*';
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA163',
+            MESSAGE = pg_catalog.format('argument check_name: no health check named %L', pg_catalog.left(set_health_threshold.check_name, 100)),
+            HINT = 'Use one of: ' || (SELECT pg_catalog.string_agg(t.check_name, ', ' ORDER BY t.check_name) FROM animus.health_thresholds t WHERE t.queue_name = '*') || '.';
+    END IF;
+    IF set_health_threshold.warn_at = 'NaN' OR set_health_threshold.fail_at = 'NaN' OR set_health_threshold.warn_at < 0 OR set_health_threshold.fail_at < 0
+       OR set_health_threshold.warn_at = 'Infinity' OR set_health_threshold.fail_at = 'Infinity'
+       OR set_health_threshold.warn_at > set_health_threshold.fail_at THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA164', MESSAGE = 'arguments warn_at and fail_at must be finite, >= 0 and warn_at <= fail_at',
+            DETAIL = pg_catalog.format('warn_at = %s, fail_at = %s', coalesce(set_health_threshold.warn_at::text, 'NULL'), coalesce(set_health_threshold.fail_at::text, 'NULL')),
+            HINT = 'Pass warn_at <= fail_at, both >= 0; NULL means that level is never reached.';
+    END IF;
+    IF set_health_threshold.queue IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL',
+            HINT = 'Pass ''*'' for the default of every queue, or a queue name.';
+    END IF;
+    IF set_health_threshold.queue <> '*' THEN
+        IF d.check_name IN ('bm25_backlog', 'replication_lag_sec') THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA163',
+                MESSAGE = pg_catalog.format('argument check_name: %s is not a per-queue check', d.check_name),
+                HINT = 'Pass queue => ''*'' for checks of the database and the memory.';
+        END IF;
+        PERFORM animus.ops_check_queue(set_health_threshold.queue);
+    END IF;
+    INSERT INTO animus.health_thresholds AS t (check_name, queue_name, warn_at, fail_at, unit, meaning)
+    VALUES (d.check_name, set_health_threshold.queue, set_health_threshold.warn_at, set_health_threshold.fail_at, d.unit, d.meaning)
+    ON CONFLICT ON CONSTRAINT health_thresholds_pkey DO UPDATE SET warn_at = excluded.warn_at, fail_at = excluded.fail_at
+    RETURNING t.* INTO r;
+    RETURN r;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.set_health_threshold(text, double precision, double precision, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.set_health_threshold(text, double precision, double precision, text) TO animus_admin;
+COMMENT ON FUNCTION animus.set_health_threshold(text, double precision, double precision, text) IS
+'Sets the thresholds of health check check_name: for every queue (queue ''*'', the default) or for one queue (overriding the default); NULL warn_at / fail_at: that level is never reached. Returns the row. animus_admin only. Raises ZA163 (unknown check, or a per-queue threshold of a database/memory check), ZA164 (negative, NaN or infinite threshold, or warn_at > fail_at), ZA001 (queue NULL), ZA109 (no grant on queue), ZA101 (no such queue).';
+
+-- ==== change ops_insights (deploy/ops_insights.sql) ====
+-- Deploy animus:ops_insights to pg
+-- requires: ops_dead_letters
+-- requires: work_status
+-- requires: security_memory_private
+-- requires: column_comments
+
+-- What the dashboard and `animus status` / `animus memory stats` show beside health(): the
+-- depth of each queue over time, recomputed from the items' own timestamps (no sampler to run),
+-- submissions and ends per minute, and the memory namespaces with their counts.
+
+INSERT INTO animus.error_codes (sqlstate, name, meaning, hint) VALUES
+    ('ZA168', 'ops_bad_window', 'A time window argument is out of range: since must be between 1 second and 31 days, buckets 1-1000.',
+     'Pass since => ''1 hour'' (1 second to 31 days) and buckets between 1 and 1000.');
+
+CREATE FUNCTION animus.queue_depth_history(queue text DEFAULT NULL, since interval DEFAULT '1 hour', buckets integer DEFAULT 60)
+    RETURNS TABLE (queue_name text, bucket_end timestamptz, depth bigint, submitted bigint, ended bigint)
+    STABLE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+DECLARE
+    t1 timestamptz := pg_catalog.clock_timestamp();
+    t0 timestamptz;
+    width double precision;
+BEGIN
+    IF queue_depth_history.since IS NULL OR queue_depth_history.since < interval '1 second' OR queue_depth_history.since > interval '31 days'
+       OR queue_depth_history.buckets IS NULL OR queue_depth_history.buckets NOT BETWEEN 1 AND 1000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA168', MESSAGE = 'arguments since (1 second to 31 days) and buckets (1-1000) out of range',
+            DETAIL = pg_catalog.format('since = %s, buckets = %s', coalesce(queue_depth_history.since::text, 'NULL'), coalesce(queue_depth_history.buckets::text, 'NULL')),
+            HINT = 'Pass since => ''1 hour'' and buckets => 60, for example.';
+    END IF;
+    IF queue_depth_history.queue IS NOT NULL THEN
+        PERFORM animus.ops_check_queue(queue_depth_history.queue);
+    END IF;
+    t0 := t1 - queue_depth_history.since;
+    width := extract(epoch FROM queue_depth_history.since) / queue_depth_history.buckets;
+    -- Open items (queued or running: created, not yet ended) at the end of each bucket: those open
+    -- at t0, plus the submissions, minus the ends up to that bucket. Merged duplicates are not
+    -- items of their own. One scan of the items not ended before t0.
+    RETURN QUERY
+    WITH q AS (
+        SELECT qq.queue_name FROM animus.queues qq
+         WHERE (queue_depth_history.queue IS NULL OR qq.queue_name = queue_depth_history.queue)
+           AND animus.work_queue_allowed(qq.queue_name)
+    ), w AS (
+        SELECT w.queue_name, w.created_at, w.resolved_at
+          FROM animus.work_items w JOIN q ON q.queue_name = w.queue_name
+         WHERE w.state <> 'merged' AND (w.resolved_at IS NULL OR w.resolved_at > t0) AND w.created_at <= t1
+    ), base AS (
+        SELECT w.queue_name, count(*) FILTER (WHERE w.created_at <= t0) AS open0 FROM w GROUP BY w.queue_name
+    ), ev AS (
+        SELECT w.queue_name, least(queue_depth_history.buckets - 1, floor(extract(epoch FROM w.created_at - t0) / width)::integer) AS b, 1 AS sub, 0 AS fin
+          FROM w WHERE w.created_at > t0
+        UNION ALL
+        SELECT w.queue_name, least(queue_depth_history.buckets - 1, floor(extract(epoch FROM w.resolved_at - t0) / width)::integer), 0, 1
+          FROM w WHERE w.resolved_at IS NOT NULL AND w.resolved_at <= t1
+    ), per AS (
+        SELECT ev.queue_name, ev.b, sum(ev.sub)::bigint AS sub, sum(ev.fin)::bigint AS fin FROM ev GROUP BY ev.queue_name, ev.b
+    )
+    SELECT q.queue_name, t0 + pg_catalog.make_interval(secs => width * (g.b + 1)),
+           (coalesce(base.open0, 0) + sum(coalesce(per.sub, 0) - coalesce(per.fin, 0)) OVER (PARTITION BY q.queue_name ORDER BY g.b))::bigint,
+           coalesce(per.sub, 0), coalesce(per.fin, 0)
+      FROM q
+     CROSS JOIN pg_catalog.generate_series(0, queue_depth_history.buckets - 1) AS g(b)
+      LEFT JOIN base ON base.queue_name = q.queue_name
+      LEFT JOIN per ON per.queue_name = q.queue_name AND per.b = g.b
+     ORDER BY q.queue_name, g.b;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.queue_depth_history(text, interval, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.queue_depth_history(text, interval, integer) TO animus_producer, animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.queue_depth_history(text, interval, integer) IS
+'Depth of each queue (queue; NULL: every queue the caller has a grant on) over the last since (1 second to 31 days, default 1 hour), in buckets (1-1000, default 60) of equal width: per bucket its end time, depth = open items (queued or running) at that time, submitted and ended = items created and ended within the bucket (merged duplicates are not counted). Recomputed from the items'' created_at and resolved_at: exact while the ended items are kept (purge_work removes them after their retention). Cost: one scan of the items not ended before the window. Raises ZA168 (since or buckets out of range), ZA109 (no grant on queue), ZA101 (no such queue).';
+
+CREATE FUNCTION animus.memory_namespace_stats()
+    RETURNS TABLE (namespace text, memories bigint, embedded bigint, content_bytes bigint,
+                   oldest timestamptz, newest timestamptz, last_updated timestamptz)
+    STABLE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+DECLARE
+    scope text[] := animus.memory_scope('read');
+BEGIN
+    RETURN QUERY
+    SELECT m.namespace, count(*), count(m.embedding), sum(pg_catalog.octet_length(m.content))::bigint,
+           min(m.created_at), max(m.created_at), max(m.updated_at)
+      FROM animus.memories m
+     WHERE m.namespace = ANY (scope) OR '*' = ANY (scope)
+     GROUP BY m.namespace
+     ORDER BY m.namespace;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.memory_namespace_stats() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_namespace_stats() TO animus_memory_reader, animus_memory_writer, animus_admin;
+COMMENT ON FUNCTION animus.memory_namespace_stats() IS
+'Per memory namespace in the caller''s read scope (animus.memory_scope(''read'')): memories, embedded (with an embedding), content_bytes (UTF-8 bytes of content), oldest and newest created_at, last_updated. Cost: one scan of the memories in scope. Raises nothing of its own.';
+
 -- ==== what this file installed (animus.deployed_version) ====
-INSERT INTO animus.installed_version (version, last_change) VALUES ('@v0.6.0+6 (work_status)', 'work_status');
+INSERT INTO animus.installed_version (version, last_change) VALUES ('@v0.6.0+6 (ops_insights)', 'ops_insights');
 
 COMMIT;

@@ -2507,14 +2507,18 @@ BEGIN
                                               pg_catalog.pg_last_wal_receive_lsn())
                        FROM animus.health_thresholds h WHERE h.check_name = 'replication_lag_sec' AND h.queue_name = '*';
     END IF;
-    -- One pass over the active and dead items of every queue.
+    -- One pass over the active and dead items of every queue (the running items' message ids
+    -- kept for the stuck check), then per queue one statement on its pgmq table (index probes).
     FOR q IN
-        SELECT qq.queue_name AS name, coalesce(c.queued, 0) AS queued, coalesce(c.running, 0) AS running, coalesce(c.dead, 0) AS dead
+        SELECT qq.queue_name AS name, qq.paused_at IS NOT NULL AS paused,
+               coalesce(c.queued, 0) AS queued, coalesce(c.running, 0) AS running, coalesce(c.dead, 0) AS dead,
+               coalesce(c.running_msgs, '{}') AS running_msgs
           FROM animus.queues qq
           LEFT JOIN (SELECT w.queue_name,
                             count(*) FILTER (WHERE w.state = 'queued') AS queued,
                             count(*) FILTER (WHERE w.state = 'running') AS running,
-                            count(*) FILTER (WHERE w.state = 'dead' AND a.work_id IS NULL) AS dead
+                            count(*) FILTER (WHERE w.state = 'dead' AND a.work_id IS NULL) AS dead,
+                            pg_catalog.array_agg(w.msg_id) FILTER (WHERE w.state = 'running' AND w.msg_id IS NOT NULL) AS running_msgs
                        FROM animus.work_items w
                        LEFT JOIN animus.dead_work_actions a ON a.work_id = w.id AND w.state = 'dead'
                       WHERE w.state IN ('queued', 'running', 'dead')
@@ -2523,18 +2527,16 @@ BEGIN
          ORDER BY qq.queue_name
     LOOP
         EXECUTE pg_catalog.format(
-            'SELECT extract(epoch FROM pg_catalog.clock_timestamp() - min(m.vt)) FROM pgmq.%I m WHERE m.vt <= pg_catalog.clock_timestamp()',
-            'q_' || q.name) INTO oldest;
-        EXECUTE pg_catalog.format(
-            'SELECT count(*) FROM animus.work_items w JOIN pgmq.%I m ON m.msg_id = w.msg_id
-              WHERE w.queue_name = $1 AND w.state = ''running'' AND m.vt <= pg_catalog.clock_timestamp()',
-            'q_' || q.name) INTO stuck USING q.name;
+            'SELECT (SELECT extract(epoch FROM pg_catalog.clock_timestamp() - min(m.vt)) FROM pgmq.%1$I m WHERE m.vt <= pg_catalog.clock_timestamp()),
+                    (SELECT count(*) FROM pgmq.%1$I m WHERE m.msg_id = ANY ($1) AND m.vt <= pg_catalog.clock_timestamp())',
+            'q_' || q.name) INTO oldest, stuck USING q.running_msgs;
         RETURN QUERY
         SELECT 'queue'::text, q.name, v.check_name, v.value, h.unit, animus.health_level(v.value, h.warn_at, h.fail_at),
                h.warn_at, h.fail_at, h.meaning
           FROM (VALUES (1, 'backlog', q.queued::double precision), (2, 'oldest_age_sec', coalesce(oldest, 0)),
                        (3, 'running', q.running::double precision), (4, 'dead', q.dead::double precision),
-                       (5, 'stuck', stuck::double precision)) AS v(n, check_name, value)
+                       (5, 'stuck', stuck::double precision), (6, 'paused', CASE WHEN q.paused THEN 1 ELSE 0 END::double precision))
+               AS v(n, check_name, value)
          CROSS JOIN LATERAL (SELECT t.* FROM animus.health_thresholds t
                               WHERE t.check_name = v.check_name AND t.queue_name IN (q.name, '*')
                               ORDER BY t.queue_name = '*' LIMIT 1) h
@@ -2558,7 +2560,7 @@ $_$;
 -- Name: FUNCTION health(); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.health() IS 'Health checks, one row each: component database (reachable: always ok when the call returns; version: animus.deployed_version(); replication_lag_sec: only on a hot standby), queue (per queue the caller has a grant on: backlog = queued items, oldest_age_sec = wait of the oldest claimable message, running, dead = dead items not yet retried or discarded, stuck = running items past their claim deadline), memory (bm25_backlog = BM25 statistics deltas not yet folded). status is ok, warn or fail against animus.health_thresholds (a queue''s own row, else the ''*'' default): fail when value >= fail_at, warn when >= warn_at. Read-only: runs on a hot standby. Cost: one scan of the queued, running and dead work items, and per queue one probe of its pgmq table. Raises nothing of its own.';
+COMMENT ON FUNCTION animus.health() IS 'Health checks, one row each: component database (reachable: always ok when the call returns; version: animus.deployed_version(); replication_lag_sec: only on a hot standby), queue (per queue the caller has a grant on: backlog = queued items, oldest_age_sec = wait of the oldest claimable message, running, dead = dead items not yet retried or discarded, stuck = running items past their claim deadline, paused = 1 while paused), memory (bm25_backlog = BM25 statistics deltas not yet folded). status is ok, warn or fail against animus.health_thresholds (a queue''s own row, else the ''*'' default): fail when value >= fail_at, warn when >= warn_at. Read-only: runs on a hot standby. Cost: one scan of the queued, running and dead work items, and per queue one probe of its pgmq table. Raises nothing of its own.';
 
 --
 -- Name: health_level(double precision, double precision, double precision); Type: FUNCTION; Schema: animus; Owner: -
@@ -5820,7 +5822,7 @@ COMMENT ON COLUMN animus.health_thresholds.fail_at IS 'Value from which the chec
 -- Name: COLUMN health_thresholds.unit; Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON COLUMN animus.health_thresholds.unit IS 'Unit of the value: items, s, rows.';
+COMMENT ON COLUMN animus.health_thresholds.unit IS 'Unit of the value: items, s, rows, bool (1 or 0).';
 
 --
 -- Name: COLUMN health_thresholds.meaning; Type: COMMENT; Schema: animus; Owner: -
