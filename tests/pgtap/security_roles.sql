@@ -59,8 +59,9 @@ SELECT is_empty($$
                          'animus.get_memory(bigint)'::regprocedure,
                          'animus.search_memory_text(text, integer, jsonb)'::regprocedure,
                          'animus.search_memory_vector(vector, integer, jsonb)'::regprocedure,
-                         'animus.hybrid_search(text, vector, integer, jsonb, double precision, double precision, integer, integer)'::regprocedure)$$,
-    'memory roles execute no SECURITY DEFINER function but memory_scope, the five write functions (which check the write scope) and get_memory and the three searches (which check the read scope)');
+                         'animus.hybrid_search(text, vector, integer, jsonb, double precision, double precision, integer, integer)'::regprocedure,
+                         'animus.memory_namespace_stats()'::regprocedure)$$,
+    'memory roles execute no SECURITY DEFINER function but memory_scope, the five write functions (which check the write scope) and get_memory, the three searches and memory_namespace_stats (which check the read scope)');
 SELECT ok(NOT has_schema_privilege('animus_test_nobody', 'animus', 'USAGE') AND NOT has_schema_privilege('animus_producer', 'pgmq', 'USAGE'),
           'a role outside animus cannot use schema animus, and animus roles cannot use schema pgmq directly');
 SELECT is((SELECT rolcanlogin OR rolsuper OR rolbypassrls OR rolcreaterole OR rolcreatedb FROM pg_roles
