@@ -18,7 +18,7 @@ import pytest
 import animus
 from animus.ops import Progress
 from animus_fixtures import client, otel, queue_name, run_worker, wait_for  # noqa: F401
-from test_py_cli import animus_cli, bare_env
+from test_py_cli import animus_cli, bare_env, project  # noqa: F401
 
 
 def cli(db_url: str, *args: str):
@@ -295,3 +295,37 @@ def test_retry_and_discard_need_animus_admin(db_url, conn, queue_name):
             assert [x for x in worker.health() if x.queue == queue_name and x.check_name == "dead"][0].value == 1
     finally:
         conn.execute(f"DROP ROLE {role}")
+
+
+def test_animus_worker_cli_serves_metrics_on_its_http_port(project, db_url, queue_name, client):
+    import signal
+    import socket
+    import subprocess
+
+    from test_py_cli import ANIMUS
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    client.submit_work("ping", "s", params={"n": 1}, queue=queue_name)
+    proc = subprocess.Popen([str(ANIMUS), "worker", "cli_handlers:HANDLERS", "--queue", queue_name, "--http-port", str(port),
+                             "--poll-interval", "0.2", "--no-schedules"], cwd=project, env=bare_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        def metrics():
+            try:
+                code, body, _ = _get(f"http://127.0.0.1:{port}/metrics")
+            except OSError:
+                return None
+            text = body.decode()
+            return text if code == 200 and f'messaging_destination_name="{queue_name}"' in text \
+                and "animus_work_settled_total" in text else None
+        text = wait_for(metrics, timeout=30)
+        assert text, "no metrics from the worker CLI"
+        assert any(ln.startswith("animus_queue_depth") and queue_name in ln for ln in text.splitlines())
+        code, body, _ = _get(f"http://127.0.0.1:{port}/healthz")
+        assert json.loads(body)["worker"]["queue"] == queue_name
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, out
