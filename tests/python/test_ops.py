@@ -329,3 +329,17 @@ def test_animus_worker_cli_serves_metrics_on_its_http_port(project, db_url, queu
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0, out
+
+
+def test_deployed_version_of_a_single_file_install(scratch_db):
+    from conftest import ROOT, psql_file
+
+    res = psql_file(scratch_db.url, ROOT / "sql/animus.sql")
+    assert res.returncode == 0, res.stderr
+    plan = [ln.split()[0] for ln in (ROOT / "sqitch.plan").read_text().splitlines()
+            if ln.strip() and not ln.startswith(("%", "#"))]
+    tag = [n for n in plan if n.startswith("@")][-1]
+    with psycopg.connect(scratch_db.url) as conn:
+        version = conn.execute("SELECT animus.deployed_version()").fetchone()[0]
+        assert conn.execute("SELECT to_regclass('sqitch.changes')").fetchone()[0] is None   # no registry
+    assert version.startswith(tag) and version.endswith(f"({plan[-1]})"), version
