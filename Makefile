@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY    := .venv/bin/python
 DEVDB := $(PY) tools/devdb.py
 
-.PHONY: setup db deploy up demo test test-sql test-py docs faults down psql clean bench bench-queue bench-memory bench-memory-lifecycle bench-reembed bench-quality bench-python bench-bm25 bench-security bench-worker bench-wait bench-steps snapshot install-sql
+.PHONY: setup db deploy up demo test test-sql test-py docs faults down psql clean bench bench-queue bench-memory bench-memory-lifecycle bench-reembed bench-quality bench-python bench-bm25 bench-security bench-worker bench-wait bench-steps bench-dashboard snapshot install-sql
 
 setup:            ## install Debian packages and the project virtualenv (.venv)
 	@bash tools/bootstrap.sh
@@ -76,3 +76,6 @@ bench-steps: db    ## durable steps recorded per second: SQL loop, the client's 
 
 bench-wait: db      ## waiter wake-up latency after complete_work: LISTEN/NOTIFY vs the polling fallback vs SQL wait_work (fresh DB)
 	@$(PY) -u tools/bench_wait.py $(BENCH_ARGS)
+
+bench-dashboard: db ## what the dashboard costs the database: calls per page view and p50 at 100 queues, vs the bare SQL (fresh DB)
+	@$(PY) -u tools/bench_dashboard.py $(BENCH_ARGS)

@@ -3935,7 +3935,7 @@ COMMENT ON FUNCTION animus.memory_bm25_reindex(text) IS
 GRANT SELECT ON animus.memory_terms, animus.memory_bm25_settings, animus.memory_bm25_namespace_stats,
                 animus.memory_bm25_term_stats, animus.memory_bm25_deltas TO animus_memory_reader;
 
--- ==== change memory_admin@v0.6.0 (deploy/memory_admin@v0.6.0.sql) ====
+-- ==== change memory_admin (deploy/memory_admin.sql) ====
 -- Deploy animus:memory_admin to pg
 -- requires: memory_store
 -- requires: memory_bm25
@@ -7090,7 +7090,7 @@ COMMENT ON FUNCTION animus.get_memory(bigint) IS
 REVOKE ALL ON FUNCTION animus.get_memory(bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION animus.get_memory(bigint) TO animus_memory_reader, animus_memory_writer, animus_admin;
 
--- ==== change memory_search@v0.6.0 (deploy/memory_search@v0.6.0.sql) ====
+-- ==== change memory_search (deploy/memory_search.sql) ====
 -- Deploy animus:memory_search to pg
 -- requires: memory_search@v0.4.0
 -- requires: security_memory_rls
@@ -7302,7 +7302,7 @@ REVOKE ALL ON FUNCTION animus.hybrid_search(text, vector, integer, jsonb, double
 GRANT EXECUTE ON FUNCTION animus.hybrid_search(text, vector, integer, jsonb, double precision, double precision, integer, integer)
     TO animus_memory_reader, animus_memory_writer, animus_admin;
 
--- ==== change memory_bm25@v0.6.0 (deploy/memory_bm25@v0.6.0.sql) ====
+-- ==== change memory_bm25 (deploy/memory_bm25.sql) ====
 -- Deploy animus:memory_bm25 to pg
 -- requires: memory_bm25@v0.4.0
 
@@ -9224,7 +9224,7 @@ GRANT EXECUTE ON FUNCTION animus.submit_work_batch(jsonb, text, text, jsonb) TO 
 COMMENT ON FUNCTION animus.submit_work_batch(jsonb, text, text, jsonb) IS
 'Submits many work items in one call: items is a JSON array of {"work_type","source","params","dedup_key","trigger_info","priority","parent_id","max_attempts","delay" (seconds),"trace_context","concurrency_key","cost"} (concurrency_key and cost as in submit_work: NULL key = params ->> the queue''s concurrency_param, if set). Returns one row per element, in input order (ord from 1): work_id, status (created | merged | replaced), canonical_id, msg_id. Deduplicates against active items and within the batch (the first element with a key is the canonical one). trace_context is the default for elements without one. At most 10000 elements; only to a queue the caller has a grant on. Raises ZA001 (queue NULL; work_type/source missing, empty or only white space), ZA003 (items not an array, an element or its params/trace_context not an object), ZA110 (more than 10000 elements), ZA111 (an element has an unknown key, e.g. dedupe_key), ZA112 (max_attempts, priority or cost not an integer), ZA125 (a concurrency key, given or derived, empty, only white space or over 200 characters), ZA126 (cost not 1..1000000), ZA002 (delay, max_attempts or priority out of range, work_type over 255 or dedup_key over 2000 bytes), ZA004 (unknown on_duplicate), ZA109 (no grant on the queue), ZA101 (unknown queue), ZA102 (unknown parent_id, or one in a queue the caller may not use); the message and HINT name the element (from 1) and the key; nothing is written when it raises.';
 
--- ==== change work_lifecycle (deploy/work_lifecycle.sql) ====
+-- ==== change work_lifecycle@v0.6.0 (deploy/work_lifecycle@v0.6.0.sql) ====
 -- Deploy animus:work_lifecycle to pg
 -- requires: work_lifecycle@v0.5.0
 -- requires: work_concurrency
@@ -10618,7 +10618,7 @@ GRANT EXECUTE ON FUNCTION animus.purge_events(interval, text) TO animus_admin;
 COMMENT ON FUNCTION animus.purge_events(interval, text) IS
 'Retention of events: deletes the events of queue `queue` (NULL: every queue) emitted more than older_than ago (a wait starting later no longer receives them), and the rows of keys never emitted that nothing waits for. Returns how many rows it deleted. animus_admin only. Raises ZA002 (older_than NULL or negative), ZA101 (unknown queue).';
 
--- ==== change work_status (deploy/work_status.sql) ====
+-- ==== change work_status@v0.6.0 (deploy/work_status@v0.6.0.sql) ====
 -- Deploy animus:work_status to pg
 -- requires: work_status@v0.5.0
 -- requires: work_steps
@@ -12101,555 +12101,955 @@ GRANT EXECUTE ON FUNCTION animus.heartbeat_work_batch(uuid[], interval, integer[
 COMMENT ON FUNCTION animus.heartbeat_work_batch(uuid[], interval, integer[]) IS
 'Batch form of heartbeat_work: extends the claims of every running item of work_ids to now + extend (heartbeat_at recorded) in one call, and returns (work_id, status, visible_until) per input id, in input order, instead of raising for one item: status running (extended until visible_until), cancelled (cancel_work meanwhile: stop the handler), stale (attempts[i] given and the item was claimed again since), ended (no longer running: completed, dead, queued again after its claim expired, merged) or unknown (no such item, or one in a queue the caller may not use). Claim fencing: attempts[i] is the attempts read_work returned (NULL element = no check). At most 10000 ids. Raises ZA001 (work_ids NULL or with a NULL), ZA110 (more than 10000 ids), ZA002 (extend not positive, attempts length differs); nothing is written when it raises.';
 
--- ==== change memory_search (deploy/memory_search.sql) ====
--- Deploy animus:memory_search to pg
--- requires: memory_search@v0.6.0
+-- ==== change work_pause (deploy/work_pause.sql) ====
+-- Deploy animus:work_pause to pg
+-- requires: work_queues
+-- requires: work_queue_grants
+-- requires: column_comments
 
--- hybrid_search gains fusion => 'rrf' | 'convex' and alpha: beside Reciprocal Rank Fusion, a
--- convex combination of normalised scores (Bruch et al., "An Analysis of Fusion Functions for
--- Hybrid Retrieval", 2023: theoretical-min-max normalisation, TM2C2). Tuned on NFCorpus dev
--- only, convex with alpha 0.3 beat RRF there (0.3279 vs 0.3273 nDCG@10), so it is the default
--- now; fusion => 'rrf' gives the former ranking. docs/memory.md has the formulas and figures.
-INSERT INTO animus.error_codes (sqlstate, name, meaning, hint) VALUES
-    ('ZA228', 'memory_fusion_unknown', 'hybrid_search got an unknown fusion method, or an argument of another fusion method.',
-     'Use fusion => ''rrf'' (with text_weight, vector_weight, rrf_k) or fusion => ''convex'' (with alpha).');
+-- Pausing a queue: it keeps accepting submissions (submit_work, submit_work_batch, schedules,
+-- events all run as before) and read_work hands out nothing from it until it is resumed. The flag
+-- lives on the queue's row, which read_work reads anyway (its existence check): a running queue
+-- pays nothing. Pausing does not touch claimed items: running items finish, heartbeat and settle
+-- as usual; a retry or a sleep of a paused queue's item becomes visible and waits for the resume.
+ALTER TABLE animus.queues ADD COLUMN paused_at timestamptz;
+COMMENT ON COLUMN animus.queues.paused_at IS 'When the queue was paused (animus.pause_queue): read_work hands out nothing from it while set; NULL: the queue runs.';
 
-DROP FUNCTION animus.hybrid_search(text, vector, integer, jsonb, double precision, double precision, integer, integer);
-
-CREATE FUNCTION animus.hybrid_search(
-    query_text       text             DEFAULT NULL,
-    query_embedding  vector           DEFAULT NULL,
-    k                integer          DEFAULT 10,
-    filters          jsonb            DEFAULT '{}',
-    text_weight      double precision DEFAULT 1,
-    vector_weight    double precision DEFAULT 1,
-    rrf_k            integer          DEFAULT 60,
-    candidates       integer          DEFAULT NULL,
-    fusion           text             DEFAULT 'convex',
-    alpha            double precision DEFAULT NULL)
-    RETURNS TABLE (id bigint, namespace text, content text, memory_type text, source text, metadata jsonb,
-                   created_at timestamptz, updated_at timestamptz,
-                   score double precision, rank bigint,
-                   vector_rank bigint, text_rank bigint, vector_distance double precision, text_score double precision)
-    STABLE
+CREATE FUNCTION animus.pause_queue(queue text)
+    RETURNS boolean
+    VOLATILE
     SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     LANGUAGE plpgsql
 AS $$
-DECLARE
-    f jsonb;
-    use_text boolean;
-    use_vector boolean;
-    n integer;
-    a double precision;
 BEGIN
-    PERFORM animus.memory_check_limit(k, 'k');
-    IF text_weight IS NULL OR vector_weight IS NULL OR text_weight < 0 OR vector_weight < 0
-       OR text_weight = 'Infinity' OR vector_weight = 'Infinity' OR text_weight = 'NaN' OR vector_weight = 'NaN' THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'text_weight and vector_weight must be finite numbers >= 0',
-            DETAIL = format('text_weight = %s, vector_weight = %s', text_weight, vector_weight),
-            HINT = 'Use weights such as 1 and 1; 0 switches a branch off.';
+    IF pause_queue.queue IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL',
+            HINT = 'Pass the queue to pause, e.g. queue => ''work''.';
     END IF;
-    IF rrf_k IS NULL OR rrf_k < 0 OR rrf_k > 10000 THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'rrf_k must be between 0 and 10000',
-            DETAIL = format('rrf_k = %s', rrf_k), HINT = 'The usual value is 60.';
+    IF NOT animus.work_queue_allowed(pause_queue.queue) THEN
+        PERFORM animus.work_raise_not_granted(pause_queue.queue);
     END IF;
-    IF fusion IS NULL OR fusion NOT IN ('rrf', 'convex') THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA228', MESSAGE = 'fusion must be ''rrf'' or ''convex''',
-            DETAIL = format('fusion = %s', coalesce(quote_literal(fusion), 'NULL')),
-            HINT = 'rrf fuses ranks (text_weight, vector_weight, rrf_k); convex mixes normalised scores (alpha).';
+    UPDATE animus.queues q SET paused_at = pg_catalog.clock_timestamp()
+     WHERE q.queue_name = pause_queue.queue AND q.paused_at IS NULL;
+    IF FOUND THEN
+        RETURN true;
     END IF;
-    IF alpha IS NOT NULL AND fusion <> 'convex' THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA228', MESSAGE = 'alpha applies only to fusion => ''convex''',
-            DETAIL = format('fusion = %L, alpha = %s', fusion, alpha),
-            HINT = 'Pass fusion => ''convex'' with alpha, or omit alpha.';
+    IF NOT EXISTS (SELECT 1 FROM animus.queues q WHERE q.queue_name = pause_queue.queue) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', pause_queue.queue),
+            HINT = 'Pass an existing queue (SELECT queue_name FROM animus.queues).';
     END IF;
-    IF alpha IS NOT NULL AND NOT (alpha >= 0 AND alpha <= 1) THEN   -- NaN fails both
-        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'alpha must be between 0 and 1',
-            DETAIL = format('alpha = %s', alpha),
-            HINT = 'alpha is the weight of the vector branch (1 - alpha the keyword branch''s); omit it for the tuned default 0.3.';
-    END IF;
-    a := coalesce(alpha, 0.3);   -- tuned on NFCorpus dev (docs/memory.md, "Fusion")
-    -- 3k rows per branch (at least 30, at most 1000): on nfcorpus dev a top-10 fused from 30
-    -- candidates per branch scores as 100 do, at a fraction of the work (docs/bm25.md).
-    n := coalesce(candidates, least(greatest(3 * k, 30), 1000));
-    IF n < k OR n > 1000 THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'candidates must be between k and 1000',
-            DETAIL = format('candidates = %s, k = %s', n, k),
-            HINT = 'Omit it for max(3k, 30) (at most 1000), the number of rows each branch contributes to the fusion.';
-    END IF;
-    use_text := query_text IS NOT NULL AND btrim(query_text) <> '' AND text_weight > 0;
-    use_vector := query_embedding IS NOT NULL AND vector_weight > 0;
-    IF NOT use_text AND NOT use_vector THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA001',
-            MESSAGE = 'hybrid_search needs query_text or query_embedding (with a weight > 0)',
-            HINT = 'Pass the query text, its embedding, or both.';
-    END IF;
-    IF use_vector THEN
-        PERFORM animus.memory_check_embedding(query_embedding, 'query_embedding');
-    END IF;
-    f := animus.memory_read_filters(filters);   -- checked, then confined to the read scope
-
-    RETURN QUERY
-    WITH vec AS (
-        SELECT c.id, c.distance, row_number() OVER (ORDER BY c.distance, c.id) AS r
-          FROM animus.memory_vector_candidates(query_embedding, f, n) AS c
-         WHERE use_vector
-    ), txt AS (
-        SELECT c.id, c.score, row_number() OVER (ORDER BY c.score DESC, c.id) AS r
-          FROM animus.memory_text_candidates(query_text, f, n) AS c
-         WHERE use_text
-    ), fused AS (
-        SELECT coalesce(vec.id, txt.id) AS id,
-               CASE WHEN fusion = 'rrf'
-                    THEN coalesce(vector_weight / (rrf_k + vec.r), 0) + coalesce(text_weight / (rrf_k + txt.r), 0)
-                    -- convex: alpha * vector + (1 - alpha) * text, each normalised by theoretical
-                    -- min-max (Bruch et al. 2023, TM2C2): (s - min_possible) / (max_seen - min_possible),
-                    -- cosine similarity from -1, BM25 from 0; a row a branch did not return gets 0 there.
-                    -- text_weight / vector_weight scale their branch as in RRF (default 1). A branch
-                    -- switched off has weight 0 (the other one ranks alone).
-                    ELSE vector_weight * CASE WHEN use_vector AND use_text THEN a ELSE 1 END
-                             * coalesce((2 - vec.distance) / nullif(2 - min(vec.distance) OVER (), 0), 0)
-                       + text_weight * CASE WHEN use_vector AND use_text THEN 1 - a ELSE 1 END
-                             * coalesce(txt.score / nullif(max(txt.score) OVER (), 0), 0)
-               END AS score,
-               vec.r AS vr, txt.r AS tr, least(vec.r, txt.r) AS best, vec.distance, txt.score AS ts
-          FROM vec FULL JOIN txt ON txt.id = vec.id
-    )
-    -- The fused rows in their final order, joined to their memories in that order (a nested loop
-    -- keeps it), so LIMIT k stops after about k primary-key probes instead of one per candidate.
-    SELECT m.id, m.namespace, m.content, m.memory_type, m.source, m.metadata, m.created_at, m.updated_at,
-           fu.score, row_number() OVER (ORDER BY fu.score DESC, fu.best, fu.id),
-           fu.vr, fu.tr, fu.distance, fu.ts
-      FROM (SELECT * FROM fused ORDER BY fused.score DESC, fused.best, fused.id) AS fu
-      JOIN animus.memories AS m ON m.id = fu.id
-     ORDER BY fu.score DESC, fu.best, fu.id
-     LIMIT k;
-END
+    RETURN false;
+END;
 $$;
-COMMENT ON FUNCTION animus.hybrid_search(text, vector, integer, jsonb, double precision, double precision, integer, integer, text, double precision) IS
-    'Vector and keyword search fused in one statement: each branch contributes its best candidates (default max(3k, 30), '
-    'at most 1000). fusion => ''rrf'' (Reciprocal Rank Fusion): score = vector_weight/(rrf_k + vector_rank) + text_weight/(rrf_k + text_rank); '
-    'fusion => ''convex'': score = vector_weight * alpha * (2 - distance) / (2 - min distance) + text_weight * (1 - alpha) * text_score / max text_score '
-    '(theoretical-min-max normalisation; 0 for a row a branch did not return; alpha default 0.3). The default is convex: it beat RRF on NFCorpus dev. '
-    'A NULL/empty input or a zero weight switches its branch off. Rows carry the fused score and rank and each branch''s '
-    'rank, distance and score; ties by best branch rank, then id. Only memories of the caller''s read scope (animus.memory_scope(''read'')); runs as the owner (SECURITY DEFINER). Read-only (STABLE): runs on a streaming replica. '
-    'Raises ZA001 (no branch left), ZA002 (k, candidates, weights, rrf_k, alpha out of range), ZA228 (unknown fusion, alpha without convex), ZA200, ZA202, ZA204, ZA205, ZA206, ZA213 (a filter over its size limits).';
-REVOKE ALL ON FUNCTION animus.hybrid_search(text, vector, integer, jsonb, double precision, double precision, integer, integer, text, double precision) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.hybrid_search(text, vector, integer, jsonb, double precision, double precision, integer, integer, text, double precision)
-    TO animus_memory_reader, animus_memory_writer, animus_admin;
+REVOKE ALL ON FUNCTION animus.pause_queue(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.pause_queue(text) TO animus_admin;
+COMMENT ON FUNCTION animus.pause_queue(text) IS
+'Pauses work queue `queue`: it keeps accepting submissions, and read_work returns nothing from it until animus.resume_queue. Items already running are not touched (they heartbeat and settle as usual). queue_stats shows paused and paused_at. Returns true when the queue was running and is now paused, false when it was paused already (idempotent; paused_at keeps the first pause). Only on a queue the caller has a grant on. Raises ZA001 (queue NULL), ZA109 (no grant on the queue), ZA101 (unknown queue).';
 
--- ==== change memory_bm25 (deploy/memory_bm25.sql) ====
--- Deploy animus:memory_bm25 to pg
--- requires: memory_bm25@v0.6.0
-
--- Keyword search at 100,000 memories in 200 namespaces spent its time in per-namespace probes
--- (docs/bm25.md, "Where the time goes"). The BM25 indexes are keyed term first now, so that a
--- search over every namespace reads one index range per term; a search in some namespaces
--- probes (term, namespace), as cheap as (namespace, term) was.
-DO $$
-BEGIN
-    -- absent during a bulk load: memory_finish_bulk_load builds it then
-    IF pg_catalog.to_regclass('animus.memory_terms_impact_idx') IS NOT NULL THEN
-        CREATE INDEX memory_terms_term_impact_idx ON animus.memory_terms (term, namespace, impact DESC, memory_id) INCLUDE (tf, doc_len);
-        DROP INDEX animus.memory_terms_impact_idx;
-        ALTER INDEX animus.memory_terms_term_impact_idx RENAME TO memory_terms_impact_idx;
-    END IF;
-END $$;
-
-ALTER TABLE animus.memory_bm25_term_stats DROP CONSTRAINT memory_bm25_term_stats_pkey;
-ALTER TABLE animus.memory_bm25_term_stats ADD CONSTRAINT memory_bm25_term_stats_pkey PRIMARY KEY (term, namespace) INCLUDE (df);   -- index-only sums
-
-DROP INDEX IF EXISTS animus.memory_bm25_deltas_key_idx;   -- absent during a bulk load
-CREATE INDEX memory_bm25_deltas_key_idx ON animus.memory_bm25_deltas (term, namespace);
-
--- The BM25 top-k, faster where the time went (docs/bm25.md, "Where the time goes"):
---   * statistics: each query term's document frequency is summed ONCE (a scalar subquery in the
---     select list ran three times per term: sort key, filter, aggregate) and, for a search over
---     every namespace, read as one index range per term (term_stats and deltas are keyed term
---     first now) instead of one probe per namespace;
---   * whole posting lists: one index range per term over every namespace (memory_terms_impact_idx
---     is (term, namespace, impact DESC, memory_id) now); a namespace list probes (term, namespace);
---   * the filter predicate memory_filter_match is applied to every result: with a filter beyond
---     the namespace, to the candidates before rescoring (as before); without one, lazily to the
---     final rows (about lim probes), so conditions that memory_filter_match adds apply to every
---     search; when it drops rows, the exhaustive filtered fallback fills the top-k.
---   * plan_cache_mode = force_generic_plan: each statement is planned once per session (planning
---     the main statement with the actual values cost more than running it in a filtered search);
---     where all namespaces and a namespace list need different index conditions, the statement
---     has one branch for each, the other skipped at run time (a one-time filter).
-CREATE OR REPLACE FUNCTION animus.memory_bm25_topk(query text, filters jsonb DEFAULT '{}', lim integer DEFAULT 10,
-                                                   budget integer DEFAULT NULL)
-RETURNS TABLE (id bigint, score double precision, exact boolean, postings_read bigint, budget_used integer)
-STABLE
-SET search_path = pg_catalog, pg_temp
-SET plan_cache_mode = force_generic_plan
-LANGUAGE plpgsql
-AS $function$
-DECLARE
-    s           animus.memory_bm25_settings;
-    f           jsonb := coalesce(filters, '{}'::jsonb);
-    q_terms     text[];
-    q_df        double precision[];
-    q_idf       double precision[];
-    q_cap       integer[];
-    spaces      text[];
-    n_spaces    integer;
-    n_docs      double precision;
-    n_len       double precision;
-    avgdl       double precision;
-    must_filter boolean;
-    b_now       bigint;
-    b_max       bigint;
-    left_budget double precision;
-    cutting     boolean;
-    cut_terms   text[];
-    i           integer;
-    n_terms     integer;
-    rescore     integer;
-    r_ids       bigint[];
-    r_scores    double precision[];
-    r_read      bigint;
-    r_cands     bigint;
-    r_bound     double precision;
-    r_next_lb   double precision;
-    r_prefix_lb double precision;
-    proven      boolean;
-    all_spaces  boolean;
-    r_passed    integer;
-    seeded      boolean;
-BEGIN
-    IF lim IS NULL OR lim < 1 THEN
-        RETURN;
-    END IF;
-    SELECT * INTO s FROM animus.memory_bm25_settings;
-
-    -- Namespaces searched: statistics are per namespace, summed over the ones the filter selects.
-    IF f -> 'namespace' ? 'in' THEN
-        spaces := animus.memory_filter_list(f -> 'namespace');
-    ELSE
-        spaces := ARRAY(SELECT x.namespace FROM (
-                            SELECT ns.namespace FROM animus.memory_bm25_namespace_stats ns
-                            UNION SELECT d.namespace FROM animus.memory_bm25_deltas d WHERE d.term IS NULL) x
-                        WHERE f -> 'namespace' IS NULL OR pg_catalog.starts_with(x.namespace, f -> 'namespace' ->> 'prefix')
-                        ORDER BY 1);
-    END IF;
-    -- No namespace condition: every namespace is searched, and the statements below read each
-    -- term's postings and statistics as one index range (term first) instead of one probe per
-    -- namespace (200 namespaces x 4 terms were 800 probes per statistic; docs/bm25.md).
-    all_spaces := f -> 'namespace' IS NULL;
-    must_filter := f - 'namespace' <> '{}'::jsonb;
-    n_spaces := greatest(coalesce(pg_catalog.cardinality(spaces), 0), 1);
-    -- Cut (common) terms seed candidates with their best postings, read per namespace. Over more
-    -- namespaces than lim that is one index probe per namespace and cut term for ~1 posting each
-    -- (200 namespaces: 200 probes per cut term, most of the time of such a search); then the cut
-    -- terms seed nothing, their contributions are still completed exactly for the rescored
-    -- candidates, and the proof bounds them by idf * (k1 + 1) (docs/bm25.md: the trade-off).
-    seeded := n_spaces <= lim;
-
-    SELECT sum(x.docs), sum(x.total_len) INTO n_docs, n_len FROM (
-        SELECT ns.docs, ns.total_len FROM animus.memory_bm25_namespace_stats ns WHERE all_spaces OR ns.namespace = ANY (spaces)
-        UNION ALL
-        SELECT d.df, d.total_len FROM animus.memory_bm25_deltas d WHERE d.term IS NULL AND (all_spaces OR d.namespace = ANY (spaces))
-    ) x;
-    IF coalesce(n_docs, 0) <= 0 THEN
-        RETURN;
-    END IF;
-    avgdl := CASE WHEN n_len > 0 THEN n_len / n_docs ELSE 1 END;
-
-    -- Query terms (distinct English lexemes) with their document frequency, rarest first;
-    -- terms no memory has are dropped. idf = ln(1 + (N - df + 0.5) / (df + 0.5)) (Lucene's).
-    SELECT pg_catalog.array_agg(t.term ORDER BY t.df, t.term), pg_catalog.array_agg(t.df ORDER BY t.df, t.term)
-      INTO q_terms, q_df
-      FROM (SELECT u.lexeme AS term, st.df::double precision AS df
-              FROM pg_catalog.unnest(pg_catalog.to_tsvector('english'::regconfig, query)) AS u
-             CROSS JOIN LATERAL (   -- once per term (a scalar subquery here ran three times per term)
-                   SELECT coalesce(sum(x.df), 0) AS df FROM (
-                        SELECT ts.df FROM animus.memory_bm25_term_stats ts WHERE all_spaces AND ts.term = u.lexeme
-                        UNION ALL
-                        SELECT ts.df FROM animus.memory_bm25_term_stats ts
-                         WHERE NOT all_spaces AND ts.term = u.lexeme AND ts.namespace = ANY (spaces)
-                        UNION ALL
-                        SELECT d.df FROM animus.memory_bm25_deltas d
-                         WHERE d.term = u.lexeme AND (all_spaces OR d.namespace = ANY (spaces))) x) st) t
-     WHERE t.df > 0;
-    n_terms := coalesce(pg_catalog.cardinality(q_terms), 0);
-    IF n_terms = 0 THEN
-        RETURN;
-    END IF;
-    q_idf := ARRAY(SELECT pg_catalog.ln(1 + (n_docs - x.df + 0.5) / (x.df + 0.5))
-                   FROM unnest(q_df) WITH ORDINALITY AS x(df, o) ORDER BY x.o);
-
-    b_now := coalesce(budget, s.postings_budget);
-    b_max := CASE WHEN budget IS NOT NULL THEN budget ELSE greatest(s.max_postings_budget, s.postings_budget) END;
-    LOOP
-        -- Per-term caps, rarest term first: a list that fits in what is left of the budget is read
-        -- whole (cap NULL); from the first that does not on, lists are cut to their lim best
-        -- postings (they seed candidates; their contributions are completed by the rescoring).
-        q_cap := ARRAY[]::integer[];
-        cut_terms := ARRAY[]::text[];
-        left_budget := b_now;
-        cutting := false;
-        FOR i IN 1 .. n_terms LOOP
-            cutting := cutting OR q_df[i] > left_budget;
-            IF cutting THEN
-                q_cap := q_cap || lim;
-                cut_terms := cut_terms || q_terms[i];
-            ELSE
-                q_cap := q_cap || NULL::integer;
-                left_budget := left_budget - q_df[i];
-            END IF;
-        END LOOP;
-
-        -- Nothing cut: the whole-list scores are exact already, only lim need ranking.
-        rescore := CASE WHEN cutting THEN lim + s.rescore_extra ELSE lim END;
-        WITH q AS (
-            SELECT x.o, x.term, x.idf, x.cap FROM unnest(q_terms, q_idf, q_cap) WITH ORDINALITY AS x(term, idf, cap, o)
-        ), whole AS (
-            -- lists read to their end: exact contributions
-            -- (two branches, one skipped at run time: each keeps its own index condition in the
-            -- cached generic plan)
-            SELECT mt.memory_id, q.idf * animus.bm25_tf_weight(mt.tf, mt.doc_len, avgdl, s.k1, s.b) AS part
-              FROM animus.memory_terms mt JOIN q ON q.term = mt.term AND q.cap IS NULL
-             WHERE all_spaces AND mt.term = ANY (ARRAY(SELECT q.term FROM q WHERE q.cap IS NULL))
-            UNION ALL
-            SELECT mt.memory_id, q.idf * animus.bm25_tf_weight(mt.tf, mt.doc_len, avgdl, s.k1, s.b) AS part
-              FROM animus.memory_terms mt JOIN q ON q.term = mt.term AND q.cap IS NULL
-             WHERE NOT all_spaces AND mt.term = ANY (ARRAY(SELECT q.term FROM q WHERE q.cap IS NULL)) AND mt.namespace = ANY (spaces)
-        ), cut AS MATERIALIZED (
-            -- the best postings (by impact) of the lists that are cut
-            SELECT q.o, ns.namespace, p.memory_id, p.impact,
-                   q.idf * animus.bm25_tf_weight(p.tf, p.doc_len, avgdl, s.k1, s.b) AS part
-              FROM q CROSS JOIN pg_catalog.unnest(spaces) AS ns(namespace)
-             CROSS JOIN LATERAL (
-                   SELECT mt.memory_id, mt.tf, mt.doc_len, mt.impact FROM animus.memory_terms mt
-                    WHERE mt.namespace = ns.namespace AND mt.term = q.term
-                    ORDER BY mt.impact DESC, mt.memory_id LIMIT (q.cap + n_spaces - 1) / n_spaces) p
-             WHERE q.cap IS NOT NULL AND seeded
-        ), bounds AS (
-            -- what a memory not read in a cut list can still get from that term
-            SELECT l.o, max(q.idf * l.last_impact) AS ub
-              FROM (SELECT c.o, c.namespace, count(*) AS n, min(c.impact) AS last_impact
-                      FROM cut c GROUP BY c.o, c.namespace) l
-              JOIN q ON q.o = l.o
-             WHERE l.n >= (q.cap + n_spaces - 1) / n_spaces
-             GROUP BY l.o
-            UNION ALL
-            -- not seeded: any tf-weight is below k1 + 1
-            SELECT q.o, q.idf * (s.k1 + 1) FROM q WHERE q.cap IS NOT NULL AND NOT seeded
-        ), cand AS (
-            SELECT u.memory_id, sum(u.part) AS lb, sum(u.full_part) AS lb_full
-              FROM (SELECT w.memory_id, w.part, w.part AS full_part FROM whole w
-                    UNION ALL
-                    SELECT c.memory_id, c.part, 0 FROM cut c) u
-             GROUP BY u.memory_id
-        ), ranked AS MATERIALIZED (
-            -- the best candidates by partial score; a filter (beyond namespace) is checked on
-            -- these only, best first, not on every candidate
-            SELECT c.memory_id, c.lb, c.lb_full FROM cand c
-             ORDER BY c.lb DESC, c.memory_id
-             LIMIT CASE WHEN must_filter THEN 3 * (rescore + 1) + 1 ELSE rescore + 1 END
-        ), top AS MATERIALIZED (
-            SELECT c.memory_id, c.lb, c.lb_full FROM ranked c
-             WHERE NOT must_filter OR EXISTS (
-                   SELECT 1 FROM animus.memories m WHERE m.id = c.memory_id
-                      AND animus.memory_filter_match(f, m.namespace, m.memory_type, m.source, m.metadata, m.created_at))
-             ORDER BY c.lb DESC, c.memory_id
-             LIMIT rescore + 1
-        ), completed AS (
-            -- exact scores of the best `rescore` candidates: add their postings of the cut terms
-            -- (index-only probes on (memory_id, term))
-            SELECT t.memory_id, t.lb_full + coalesce(x.extra, 0) AS score
-              FROM (SELECT * FROM top ORDER BY top.lb DESC, top.memory_id LIMIT rescore) t
-              LEFT JOIN LATERAL (
-                   SELECT sum(q.idf * animus.bm25_tf_weight(mt.tf, mt.doc_len, avgdl, s.k1, s.b)) AS extra
-                     FROM animus.memory_terms mt JOIN q ON q.term = mt.term
-                    WHERE mt.memory_id = t.memory_id AND mt.term = ANY (cut_terms)) x ON cutting
-        ), best AS MATERIALIZED (
-            -- best first; without a filter beyond namespace the filter predicate was not applied
-            -- yet: check it here, lazily (the scan stops once lim rows pass: ~lim primary-key
-            -- probes), so that conditions memory_filter_match adds (e.g. expiry) apply everywhere
-            SELECT c.memory_id, c.score
-              FROM (SELECT * FROM completed ORDER BY completed.score DESC, completed.memory_id) c
-             WHERE must_filter OR EXISTS (
-                   SELECT 1 FROM animus.memories m WHERE m.id = c.memory_id
-                      AND animus.memory_filter_match(f, m.namespace, m.memory_type, m.source, m.metadata, m.created_at))
-             LIMIT lim
-        )
-        SELECT (SELECT pg_catalog.array_agg(b.memory_id ORDER BY b.score DESC, b.memory_id) FROM best b),
-               (SELECT pg_catalog.array_agg(b.score ORDER BY b.score DESC, b.memory_id) FROM best b),
-               (SELECT count(*) FROM top),
-               (SELECT coalesce(sum(bo.ub), 0) FROM bounds bo),
-               (SELECT t.lb FROM top t ORDER BY t.lb DESC, t.memory_id LIMIT 1 OFFSET rescore),
-               -- filtered: candidates past the checked prefix were not looked at
-               (SELECT min(r.lb) FILTER (WHERE must_filter) FROM ranked r HAVING count(*) > 3 * (rescore + 1))
-          INTO r_ids, r_scores, r_cands, r_bound, r_next_lb, r_prefix_lb;
-        r_passed := coalesce(pg_catalog.cardinality(r_ids), 0);
-        r_next_lb := CASE WHEN r_prefix_lb IS NULL THEN r_next_lb ELSE greatest(r_next_lb, r_prefix_lb) END;
-        r_read := (SELECT sum(CASE WHEN c IS NULL THEN d ELSE least(c, d) END)::bigint FROM unnest(q_cap, q_df) AS x(c, d));
-
-        -- Exact when nothing left out can reach the k-th score: a memory in no list scores at most
-        -- r_bound; a candidate not rescored at most its partial score (<= r_next_lb) + r_bound.
-        proven := r_bound = 0 AND r_next_lb IS NULL
-               OR (coalesce(pg_catalog.cardinality(r_ids), 0) >= lim
-                   AND r_scores[lim] >= coalesce(r_next_lb, 0) + r_bound);
-        -- Unseeded, the whole lists may leave fewer than lim candidates: redo the round seeded.
-        IF NOT seeded AND coalesce(pg_catalog.cardinality(r_ids), 0) < lim AND NOT proven THEN
-            seeded := true;
-            CONTINUE;
-        END IF;
-        EXIT WHEN proven OR b_now >= b_max;
-        b_now := least(b_now * 4, b_max);
-    END LOOP;
-
-    -- A selective filter can leave fewer than lim of the candidates: then score every memory
-    -- that passes the filter and matches a query term (few, since the filter is selective).
-    -- (Without such a filter: when the filter predicate dropped some of the rescored candidates.)
-    IF coalesce(pg_catalog.cardinality(r_ids), 0) < lim AND NOT proven
-       AND (must_filter OR r_passed < least(r_cands, rescore)) THEN
-        RETURN QUERY EXECUTE
-            'SELECT x.memory_id, x.score, true, x.n, $9::integer FROM (
-                 SELECT mt.memory_id, sum(q.idf * animus.bm25_tf_weight(mt.tf, mt.doc_len, $4, $5, $6)) AS score,
-                        count(*) OVER () AS n
-                   FROM animus.memories AS m
-                   JOIN animus.memory_terms AS mt ON mt.memory_id = m.id AND mt.term = ANY ($1)
-                   JOIN unnest($1, $2) AS q(term, idf) ON q.term = mt.term
-                  WHERE m.fts @@ $7
-                    AND animus.memory_filter_match($3, m.namespace, m.memory_type, m.source, m.metadata, m.created_at)
-                  GROUP BY mt.memory_id) AS x
-              ORDER BY x.score DESC, x.memory_id
-              LIMIT $8'
-            USING q_terms, q_idf, f, avgdl, s.k1, s.b, animus.memory_or_tsquery(query), lim, b_now;
-        RETURN;
-    END IF;
-
-    RETURN QUERY SELECT r.id, r.score, proven, r_read, b_now::integer FROM unnest(r_ids, r_scores) AS r(id, score);
-END
-$function$;
-
-COMMENT ON FUNCTION animus.memory_bm25_topk(text, jsonb, integer, integer) IS
-    'Okapi BM25 top-lim memories for a natural-language query (English lexemes, filters normalised by memory_validate_filters): '
-    '(id, score, exact, postings_read, budget_used), score descending, ties by id; every row passes animus.memory_filter_match. '
-    'exact = the result is proven equal to exhaustive BM25; budget overrides memory_bm25_settings.postings_budget (a huge budget = exhaustive). '
-    'Read-only (STABLE). Raises nothing.';
-
--- Writes: the postings of a batch without one statement per memory for its length.
-CREATE OR REPLACE FUNCTION animus.memory_bm25_index(ids bigint[], namespaces text[], vectors tsvector[])
-RETURNS void
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-LANGUAGE plpgsql
-AS $$
-DECLARE
-    s animus.memory_bm25_settings;
-    backlog bigint;
-BEGIN
-    SELECT * INTO s FROM animus.memory_bm25_settings;
-    WITH docs AS (
-        -- the length inline: animus.bm25_doc_len has a SET clause, so it ran as its own statement
-        -- per memory (0.2 s of a 2,000-memory batch)
-        SELECT d.id, d.namespace, d.fts,
-               (SELECT coalesce(sum(coalesce(pg_catalog.cardinality(u.positions), 1)), 0)::integer
-                  FROM pg_catalog.unnest(d.fts) AS u) AS doc_len
-        FROM unnest(ids, namespaces, vectors) AS d(id, namespace, fts)
-    ), norm AS (
-        -- The average length the impacts are computed with: the namespace's folded statistics,
-        -- else (a new namespace) this statement's own memories.
-        SELECT d.namespace,
-               coalesce(max(ns.total_len::float8 / NULLIF(ns.docs, 0)), NULLIF(avg(d.doc_len), 0), 1)::float8 AS avgdl
-        FROM docs d LEFT JOIN animus.memory_bm25_namespace_stats ns ON ns.namespace = d.namespace
-        GROUP BY d.namespace
-    ), postings AS (
-        INSERT INTO animus.memory_terms (memory_id, namespace, term, tf, doc_len, impact)
-        SELECT d.id, d.namespace, u.lexeme, coalesce(pg_catalog.cardinality(u.positions), 1), d.doc_len,
-               animus.bm25_tf_weight(coalesce(pg_catalog.cardinality(u.positions), 1), d.doc_len, n.avgdl, s.k1, s.b)
-        FROM docs d JOIN norm n ON n.namespace = d.namespace CROSS JOIN LATERAL pg_catalog.unnest(d.fts) AS u
-        RETURNING namespace, term
-    )
-    INSERT INTO animus.memory_bm25_deltas (namespace, term, df, total_len)
-    SELECT p.namespace, p.term, count(*), 0 FROM postings p GROUP BY p.namespace, p.term
-    UNION ALL
-    SELECT d.namespace, NULL, count(*), sum(d.doc_len) FROM docs d GROUP BY d.namespace;
-
-    -- Past refresh_after pending rows a write folds them, unless a refresh is running; past four
-    -- times that it waits for the running one and folds, so the backlog (which every search adds
-    -- up) stays bounded even while refreshes keep colliding.
-    IF s.refresh_after > 0 THEN
-        backlog := (SELECT q.last_value FROM animus.memory_bm25_deltas_id_seq q) - s.refreshed_through;
-        IF backlog >= 4 * s.refresh_after::bigint THEN
-            PERFORM animus.memory_bm25_refresh(wait => true);
-        ELSIF backlog >= s.refresh_after THEN
-            PERFORM animus.memory_bm25_refresh(wait => false);
-        END IF;
-    END IF;
-END
-$$;
-COMMENT ON FUNCTION animus.memory_bm25_index(bigint[], text[], tsvector[]) IS
-    'Internal (triggers on animus.memories): writes the BM25 postings of the given memories and appends their statistic deltas; folds them (memory_bm25_refresh) past refresh_after pending rows, waiting for a running refresh past four times that. Raises nothing.';
-
--- ==== change memory_admin (deploy/memory_admin.sql) ====
--- Deploy animus:memory_admin to pg
--- requires: memory_admin@v0.6.0
--- requires: memory_bm25
-
--- memory_finish_bulk_load rebuilds the BM25 postings and deltas indexes with the keys change
--- memory_bm25 gave them (term first: docs/bm25.md, "Where the time goes"); the rest is unchanged.
-CREATE OR REPLACE FUNCTION animus.memory_finish_bulk_load(maintenance_work_mem text DEFAULT '1GB', parallel_workers integer DEFAULT 2)
-    RETURNS bigint
+CREATE FUNCTION animus.resume_queue(queue text)
+    RETURNS boolean
     VOLATILE
     SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     LANGUAGE plpgsql
 AS $$
 DECLARE
-    vector_schema name;
-    old_mem text := pg_catalog.current_setting('maintenance_work_mem');
-    old_workers text := pg_catalog.current_setting('max_parallel_maintenance_workers');
-    n bigint;
+    v_notify boolean;
 BEGIN
-    IF memory_finish_bulk_load.maintenance_work_mem IS NULL OR memory_finish_bulk_load.parallel_workers IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'maintenance_work_mem and parallel_workers must not be NULL',
-            HINT = 'Omit them for ''1GB'' and 2.';
+    IF resume_queue.queue IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL',
+            HINT = 'Pass the queue to resume, e.g. queue => ''work''.';
     END IF;
-    IF memory_finish_bulk_load.parallel_workers NOT BETWEEN 0 AND 64 THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'parallel_workers must be between 0 and 64',
-            DETAIL = pg_catalog.format('parallel_workers = %s', memory_finish_bulk_load.parallel_workers),
-            HINT = 'Use about the number of idle cores minus one (the leader builds too); 0 builds serially.';
+    IF NOT animus.work_queue_allowed(resume_queue.queue) THEN
+        PERFORM animus.work_raise_not_granted(resume_queue.queue);
     END IF;
-    -- Only for this function's index builds: restored below (an error rolls them back with the
-    -- transaction). The HNSW graph builds fastest when it fits in maintenance_work_mem
-    -- (~2 kB per 384-d memory); pgvector builds it in parallel since 0.6.
-    BEGIN
-        PERFORM pg_catalog.set_config('maintenance_work_mem', memory_finish_bulk_load.maintenance_work_mem, true);
-    EXCEPTION WHEN invalid_parameter_value OR numeric_value_out_of_range THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'maintenance_work_mem is not a valid memory size',
-            DETAIL = pg_catalog.format('maintenance_work_mem = %L', memory_finish_bulk_load.maintenance_work_mem),
-            HINT = 'Pass a memory size such as ''1GB'' or ''4GB'' (at least 1MB).';
-    END;
-    PERFORM pg_catalog.set_config('max_parallel_maintenance_workers', memory_finish_bulk_load.parallel_workers::text, true);
-    IF pg_catalog.to_regclass('animus.memories_embedding_hnsw') IS NOT NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA212', MESSAGE = 'no bulk load is in progress (the HNSW index exists)',
-            HINT = 'Start one with animus.memory_begin_bulk_load().';
+    UPDATE animus.queues q SET paused_at = NULL, last_notified_at = pg_catalog.clock_timestamp()
+     WHERE q.queue_name = resume_queue.queue AND q.paused_at IS NOT NULL
+    RETURNING q.notify INTO v_notify;
+    IF FOUND THEN
+        -- Workers idle on LISTEN animus_work: wake them now (not throttled: one per resume), the
+        -- backlog that built up while paused is claimable at once.
+        IF v_notify THEN
+            PERFORM pg_catalog.pg_notify('animus_work', resume_queue.queue);
+        END IF;
+        RETURN true;
     END IF;
-    SELECT e.extnamespace::pg_catalog.regnamespace::name INTO vector_schema
-      FROM pg_catalog.pg_extension AS e WHERE e.extname = 'vector';
-    EXECUTE pg_catalog.format(
-        'CREATE INDEX memories_embedding_hnsw ON animus.memories USING hnsw (embedding %I.vector_cosine_ops)', vector_schema);
-    CREATE INDEX IF NOT EXISTS memories_fts_gin ON animus.memories USING gin (fts);
-    CREATE INDEX IF NOT EXISTS memories_metadata_gin ON animus.memories USING gin (metadata jsonb_path_ops);
-    CREATE INDEX IF NOT EXISTS memory_terms_memory_term_idx ON animus.memory_terms (memory_id, term) INCLUDE (tf, doc_len);
-    CREATE INDEX IF NOT EXISTS memory_terms_impact_idx ON animus.memory_terms (term, namespace, impact DESC, memory_id) INCLUDE (tf, doc_len);
-    CREATE INDEX IF NOT EXISTS memory_bm25_deltas_key_idx ON animus.memory_bm25_deltas (term, namespace);
-    PERFORM pg_catalog.set_config('maintenance_work_mem', old_mem, true);
-    PERFORM pg_catalog.set_config('max_parallel_maintenance_workers', old_workers, true);
-    SELECT pg_catalog.count(*) INTO n FROM animus.memories;
-    RETURN n;
-END
+    IF NOT EXISTS (SELECT 1 FROM animus.queues q WHERE q.queue_name = resume_queue.queue) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', resume_queue.queue),
+            HINT = 'Pass an existing queue (SELECT queue_name FROM animus.queues).';
+    END IF;
+    RETURN false;
+END;
 $$;
-COMMENT ON FUNCTION animus.memory_finish_bulk_load(text, integer) IS
-    'Ends a bulk load: rebuilds the HNSW index (in parallel with parallel_workers workers and maintenance_work_mem, '
-    'both set for these builds only), the fts / metadata GIN indexes, the two BM25 postings btree indexes and the BM25 deltas index; returns the number of memories. '
-    'Raises ZA001, ZA002 (parallel_workers outside 0..64, invalid maintenance_work_mem), ZA212 (no bulk load in progress).';
+REVOKE ALL ON FUNCTION animus.resume_queue(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.resume_queue(text) TO animus_admin;
+COMMENT ON FUNCTION animus.resume_queue(text) IS
+'Resumes a paused work queue: read_work hands out its items again, and idle workers are woken at once (NOTIFY animus_work, when the queue has notify on). Returns true when the queue was paused and now runs, false when it was running already (idempotent). Only on a queue the caller has a grant on. Raises ZA001 (queue NULL), ZA109 (no grant on the queue), ZA101 (unknown queue).';
+
+-- ==== change work_lifecycle (deploy/work_lifecycle.sql) ====
+-- Deploy animus:work_lifecycle to pg
+-- requires: work_lifecycle@v0.6.0
+-- requires: work_pause
+
+-- Queue pause: read_work reads the queue's row once (existence and paused_at together) and
+-- returns nothing from a paused queue, before it claims any message.
+CREATE OR REPLACE FUNCTION animus.read_work(
+    queue       text DEFAULT 'work',
+    vt          interval DEFAULT '30 seconds',
+    qty         integer DEFAULT 1,
+    work_types  text[] DEFAULT NULL
+)
+    RETURNS TABLE (
+        work_id        uuid,
+        queue_name     text,
+        work_type      text,
+        dedup_key      text,
+        params         jsonb,
+        priority       integer,
+        attempts       integer,
+        max_attempts   integer,
+        msg_id         bigint,
+        parent_id      uuid,
+        source         text,
+        trigger_info   text,
+        trace_context  jsonb,
+        requesters        jsonb,
+        requesters_total  bigint,
+        created_at        timestamptz,
+        visible_until     timestamptz
+    )
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    SET plan_cache_mode = force_generic_plan
+    SET enable_seqscan = off
+    -- Every statement here looks rows up by key (message ids, work ids, merged_into of the claimed
+    -- items). With hot keys the planner expects thousands of merged rows per item and picks a bitmap
+    -- scan for the requesters sub-query, whose per-item set-up (~150 us on PostgreSQL 18) dominated a
+    -- qty => 100 read; plain index scans cost a few us per item.
+    SET enable_bitmapscan = off
+    LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_until    timestamptz;
+    m_ids      bigint[];
+    m_work     uuid[];
+    c_ids      uuid[];
+    c_msgs     bigint[];
+    d_ids      uuid[];
+    to_archive bigint[];
+    seen       bigint[];
+    rest       bigint[];
+    k_ids      uuid[];
+    k_msgs     bigint[];
+    k_keys     text[];
+    k_costs    integer[];
+    k_prios    integer[];
+    k_running  boolean[];
+    d_keys     text[];
+    c_at       timestamptz[] := '{}';
+    adm        record;
+    v_paused   boolean;
+BEGIN
+    IF read_work.queue IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL',
+            HINT = 'Pass an existing queue, or leave queue out for the default ''work''.';
+    END IF;
+    IF NOT animus.work_queue_allowed(read_work.queue) THEN
+        PERFORM animus.work_raise_not_granted(read_work.queue);
+    END IF;
+    SELECT q.paused_at IS NOT NULL INTO v_paused FROM animus.queues q WHERE q.queue_name = read_work.queue;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', read_work.queue),
+            HINT = 'Pass an existing queue (default ''work'').';
+    END IF;
+    IF read_work.vt IS NULL OR read_work.vt <= '0' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument vt (visibility timeout) must be positive',
+            DETAIL = pg_catalog.format('vt = %s', coalesce(read_work.vt::text, 'NULL')),
+            HINT = 'Pass a visibility timeout longer than the work takes, e.g. vt => ''30 seconds'', and heartbeat to extend it.';
+    END IF;
+    IF read_work.qty IS NULL OR read_work.qty NOT BETWEEN 1 AND 10000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument qty must be between 1 and 10000',
+            DETAIL = pg_catalog.format('qty = %s', coalesce(read_work.qty::text, 'NULL')),
+            HINT = 'Pass how many items to claim at most.';
+    END IF;
+    IF read_work.work_types IS NOT NULL THEN
+        IF pg_catalog.cardinality(read_work.work_types) > 100 THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA110', MESSAGE = 'argument work_types has more than 100 elements',
+                DETAIL = pg_catalog.format('work_types has %s elements', pg_catalog.cardinality(read_work.work_types)),
+                HINT = 'Pass at most 100 work types, or NULL for every type.';
+        END IF;
+        IF pg_catalog.cardinality(read_work.work_types) = 0 OR pg_catalog.array_position(read_work.work_types, NULL) IS NOT NULL THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_types must be NULL or a non-empty array without NULL',
+                DETAIL = pg_catalog.format('work_types = %s', pg_catalog.left(read_work.work_types::text, 200)),
+                HINT = 'Pass the work types this worker handles, e.g. work_types => ARRAY[''engage''], or NULL for every type.';
+        END IF;
+    END IF;
+    IF v_paused THEN
+        -- animus.pause_queue: submissions are accepted, nothing is handed out until resume_queue
+        RETURN;
+    END IF;
+    v_until := pg_catalog.clock_timestamp() + read_work.vt;
+
+    -- Claim visible messages in priority order, as pgmq.read does (FOR UPDATE SKIP LOCKED, vt and
+    -- read_ct updated) but ordered by (animus_priority desc, vt) using the index create_queue made.
+    SELECT pg_catalog.array_agg(c.msg_id),
+           pg_catalog.array_agg(CASE WHEN c.work_id ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN c.work_id::uuid END)
+      INTO m_ids, m_work
+      FROM animus.work_queue_claim(read_work.queue, read_work.qty, v_until, read_work.work_types) AS c;
+    IF m_ids IS NULL THEN
+        RETURN;
+    END IF;
+
+    -- Lock the items without waiting (a reader never waits, so it is never part of a deadlock).
+    -- queued/running with attempts left -> claimed (running, another attempt); out of attempts ->
+    -- dead; any other state (cancelled, ended) -> the stale message is archived.
+    WITH m AS (
+        SELECT * FROM ROWS FROM (pg_catalog.unnest(m_ids), pg_catalog.unnest(m_work)) AS m(msg_id, work_id)
+    ), l AS (
+        SELECT w.id, w.state IN ('queued', 'running') AS active, w.attempts - w.released < w.max_attempts AS left, m.msg_id,
+               w.concurrency_key AS key, w.cost, w.priority, w.state = 'running' AS running
+          FROM m JOIN animus.work_items w ON w.id = m.work_id AND w.queue_name = read_work.queue
+           FOR UPDATE OF w SKIP LOCKED
+    )
+    SELECT coalesce(pg_catalog.array_agg(l.id) FILTER (WHERE l.active AND l.left AND l.key IS NULL), '{}'),
+           coalesce(pg_catalog.array_agg(l.msg_id) FILTER (WHERE l.active AND l.left AND l.key IS NULL), '{}'),
+           coalesce(pg_catalog.array_agg(l.id) FILTER (WHERE l.active AND NOT l.left), '{}'),
+           coalesce(pg_catalog.array_agg(l.msg_id) FILTER (WHERE NOT (l.active AND l.left)), '{}'),
+           coalesce(pg_catalog.array_agg(l.msg_id), '{}'),
+           -- items with a concurrency key: admitted below (in priority, then message order)
+           pg_catalog.array_agg(l.id ORDER BY l.priority DESC, l.msg_id) FILTER (WHERE l.active AND l.left AND l.key IS NOT NULL),
+           pg_catalog.array_agg(l.msg_id ORDER BY l.priority DESC, l.msg_id) FILTER (WHERE l.active AND l.left AND l.key IS NOT NULL),
+           pg_catalog.array_agg(l.key ORDER BY l.priority DESC, l.msg_id) FILTER (WHERE l.active AND l.left AND l.key IS NOT NULL),
+           pg_catalog.array_agg(l.cost ORDER BY l.priority DESC, l.msg_id) FILTER (WHERE l.active AND l.left AND l.key IS NOT NULL),
+           pg_catalog.array_agg(l.priority ORDER BY l.priority DESC, l.msg_id) FILTER (WHERE l.active AND l.left AND l.key IS NOT NULL),
+           pg_catalog.array_agg(l.running ORDER BY l.priority DESC, l.msg_id) FILTER (WHERE l.active AND l.left AND l.key IS NOT NULL),
+           pg_catalog.array_agg(DISTINCT l.key) FILTER (WHERE l.active AND NOT l.left AND l.running AND l.key IS NOT NULL)
+      INTO c_ids, c_msgs, d_ids, to_archive, seen, k_ids, k_msgs, k_keys, k_costs, k_prios, k_running, d_keys
+      FROM l;
+
+    IF pg_catalog.cardinality(d_ids) > 0 THEN
+        UPDATE animus.work_items w
+           SET state = 'dead', resolved_at = pg_catalog.clock_timestamp(), updated_at = pg_catalog.clock_timestamp(),
+               error = pg_catalog.format('attempt %s of %s timed out: the visibility timeout expired without complete_work or fail_work%s',
+                                         w.attempts - w.released, w.max_attempts, ' (last error: ' || w.error || ')')
+         WHERE w.id = ANY (d_ids);
+        PERFORM animus.work_release_followups(d_ids);
+        IF d_keys IS NOT NULL THEN
+            -- a running item of a key died: its slot is free
+            PERFORM animus.work_key_wake(read_work.queue, d_keys);
+        END IF;
+    END IF;
+    IF pg_catalog.cardinality(seen) < pg_catalog.cardinality(m_ids) THEN
+        -- Messages without a work item are archived; those whose item another session holds locked
+        -- (being cancelled, replaced, completed) are made visible again at once.
+        to_archive := to_archive || ARRAY(SELECT x FROM pg_catalog.unnest(m_ids) WITH ORDINALITY AS u(x, n)
+                                           WHERE x <> ALL (seen)
+                                             AND NOT EXISTS (SELECT 1 FROM animus.work_items w WHERE w.id = m_work[n]));
+        rest := ARRAY(SELECT x FROM pg_catalog.unnest(m_ids) AS x WHERE x <> ALL (seen) AND x <> ALL (to_archive));
+        IF pg_catalog.cardinality(rest) > 0 THEN
+            EXECUTE pg_catalog.format('UPDATE pgmq.%I SET vt = pg_catalog.clock_timestamp() WHERE msg_id = ANY ($1)', 'q_' || read_work.queue)
+            USING rest;
+        END IF;
+    END IF;
+    IF pg_catalog.cardinality(to_archive) > 0 THEN
+        PERFORM animus.work_queue_archive(read_work.queue, to_archive);
+    END IF;
+    IF k_ids IS NOT NULL THEN
+        -- Concurrency keys: admit what fits the keys' limits; the rest is held or deferred.
+        SELECT * INTO adm FROM animus.work_key_admit(read_work.queue, k_ids, k_msgs, k_keys, k_costs, k_prios, k_running);
+        -- admitted first: c_at (their start times, the ones the rate counted) lines up with them,
+        -- ROWS FROM pads it with NULL (now) for the items without a key
+        c_ids := adm.admit_ids || c_ids;
+        c_msgs := adm.admit_msgs || c_msgs;
+        c_at := pg_catalog.array_fill(adm.admitted_at, ARRAY[pg_catalog.cardinality(adm.admit_ids)]);
+    END IF;
+    IF pg_catalog.cardinality(c_ids) = 0 THEN
+        RETURN;
+    END IF;
+
+    RETURN QUERY
+    WITH u AS (
+        UPDATE animus.work_items w
+           SET state = 'running', attempts = w.attempts + 1, msg_id = x.msg_id,
+               started_at = coalesce(x.at, pg_catalog.clock_timestamp()), heartbeat_at = pg_catalog.clock_timestamp(),
+               updated_at = pg_catalog.clock_timestamp()
+          FROM ROWS FROM (pg_catalog.unnest(c_ids), pg_catalog.unnest(c_msgs), pg_catalog.unnest(c_at)) AS x(id, msg_id, at)
+         WHERE w.id = x.id
+        RETURNING w.*
+    )
+    -- requesters: the canonical submission and the first 99 merged ones (read in order from the
+    -- index work_items_merged_into_order); requesters_total counts them all. get_work and
+    -- get_work_submissions page through the rest.
+    SELECT u.id, u.queue_name, u.work_type, u.dedup_key, u.params, u.priority, u.attempts, u.max_attempts,
+           u.msg_id, u.parent_id, u.source, u.trigger_info, u.trace_context,
+           pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
+               'work_id', u.id, 'source', u.source, 'trigger_info', u.trigger_info,
+               'trace_context', u.trace_context, 'submitted_at', u.created_at))
+           || coalesce((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                                   'work_id', r.id, 'source', r.source, 'trigger_info', r.trigger_info,
+                                   'trace_context', r.trace_context, 'submitted_at', r.created_at)
+                               ORDER BY r.created_at, r.id)
+                          FROM (SELECT r.id, r.source, r.trigger_info, r.trace_context, r.created_at
+                                  FROM animus.work_items r WHERE r.merged_into = u.id
+                                 ORDER BY r.created_at, r.id LIMIT 99) r), '[]'),
+           1 + (SELECT count(*) FROM animus.work_items r WHERE r.merged_into = u.id),
+           u.created_at, v_until
+      FROM u
+     ORDER BY u.priority DESC, u.run_at;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.read_work(text, interval, integer, text[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.read_work(text, interval, integer, text[]) TO animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.read_work(text, interval, integer, text[]) IS
+'Claims up to qty visible work items of queue `queue` for vt (pgmq visibility timeout, an interval: vt => ''30 seconds'' or vt => 30 * interval ''1 second''; an integer vt matches no function, 42883): higher priority first, then earliest due. work_types (at most 100; NULL = every type) claims only items of those types: the others stay queued for a worker that handles them and count in queue_stats. Claimed items become running and count an attempt; an item whose last attempt timed out (worker died) becomes dead instead; messages of cancelled or ended items are archived and never returned. Items with a concurrency key are returned only within their key''s limits (animus.set_concurrency_limit): over max_running they are held until an item of the key leaves running, over the rate they become visible at the next window; a re-claim of a timed-out running item keeps its slot. Returns the items with their trace_context, requesters (the canonical submission and the first 99 merged ones, oldest first: work_id, source, trigger_info, trace_context, submitted_at) and requesters_total (all of them; animus.get_work_submissions pages through every one). May return fewer than qty; returns nothing from a paused queue (animus.pause_queue) after checking the arguments. Only on a queue the caller has a grant on. Raises ZA001 (queue NULL, work_types empty or with a NULL), ZA109 (no grant on the queue), ZA101 (unknown queue), ZA002 (vt not positive, qty not 1..10000), ZA110 (more than 100 work_types).';
+
+-- ==== change work_status (deploy/work_status.sql) ====
+-- Deploy animus:work_status to pg
+-- requires: work_status@v0.6.0
+-- requires: work_pause
+
+-- queue_stats shows whether each queue is paused (animus.pause_queue) and since when: two result
+-- columns more, so the function is dropped and created again.
+DROP FUNCTION animus.queue_stats(text);
+CREATE FUNCTION animus.queue_stats(queue text DEFAULT NULL)
+    RETURNS TABLE (
+        queue_name               text,
+        state                    text,
+        items                    bigint,
+        queue_length             bigint,
+        queue_visible_length     bigint,
+        oldest_visible_age_sec   double precision,
+        oldest_msg_age_sec       integer,
+        total_messages           bigint,
+        paused                   boolean,
+        paused_at                timestamptz
+    )
+    STABLE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+DECLARE
+    q       text;
+    p_at    timestamptz;
+    m       record;
+    visible bigint;
+    oldest  double precision;
+    scope   text[] := animus.work_queue_scope();
+BEGIN
+    IF queue_stats.queue IS NOT NULL AND NOT (queue_stats.queue = ANY (scope) OR '*' = ANY (scope)) THEN
+        PERFORM animus.work_raise_not_granted(queue_stats.queue);
+    END IF;
+    IF queue_stats.queue IS NOT NULL AND NOT EXISTS (SELECT 1 FROM animus.queues qq WHERE qq.queue_name = queue_stats.queue) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', queue_stats.queue),
+            HINT = 'Pass an existing queue, or NULL for every queue.';
+    END IF;
+    FOR q, p_at IN SELECT qq.queue_name, qq.paused_at FROM animus.queues qq
+              WHERE (queue_stats.queue IS NULL OR qq.queue_name = queue_stats.queue)
+                AND (qq.queue_name = ANY (scope) OR '*' = ANY (scope))
+              ORDER BY qq.queue_name
+    LOOP
+        SELECT * INTO m FROM pgmq.metrics(q);
+        -- Visible now (as read_work sees it: clock time, not the transaction's start).
+        EXECUTE pg_catalog.format('SELECT count(*), extract(epoch FROM pg_catalog.clock_timestamp() - min(vt)) FROM pgmq.%I WHERE vt <= pg_catalog.clock_timestamp()', 'q_' || q)
+           INTO visible, oldest;
+        RETURN QUERY
+        SELECT q, s.state, (SELECT count(*) FROM animus.work_items w WHERE w.queue_name = q AND w.state = s.state),
+               m.queue_length, visible, coalesce(oldest, 0), m.oldest_msg_age_sec, m.total_messages,
+               p_at IS NOT NULL, p_at
+          FROM (VALUES (1, 'queued'), (2, 'running'), (3, 'completed'), (4, 'dead'), (5, 'cancelled'), (6, 'merged')) AS s(n, state)
+         ORDER BY s.n;
+    END LOOP;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.queue_stats(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.queue_stats(text) TO animus_producer, animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.queue_stats(text) IS
+'Statistics per queue (NULL = every queue) and work item state: items in that state, and per queue from pgmq: queue_length (messages), queue_visible_length (claimable now), oldest_visible_age_sec (how long the oldest claimable message has waited since it became visible), oldest_msg_age_sec, total_messages ever sent; paused and paused_at (animus.pause_queue: a paused queue accepts submissions, read_work hands out nothing). Counting items scans the queue''s work items. Only queues the caller has a grant on (NULL: every such queue). Raises ZA109 (no grant on the queue), ZA101 (unknown queue).';
+
+-- ==== change ops_dead_letters (deploy/ops_dead_letters.sql) ====
+-- Deploy animus:ops_dead_letters to pg
+-- requires: work_status
+-- requires: work_submit
+-- requires: work_queue_grants
+-- requires: column_comments
+
+-- Dead letters for operators: list the dead items, retry one (a new submission carrying the dead
+-- item's work, its provenance kept), or discard it (acknowledged: it leaves the list and the
+-- health check's dead count; purge_work removes the row after its retention as for every ended
+-- item). A dead item stays dead: work_state_transitions has no way out of dead, and a retry that
+-- resubmits keeps the failed attempts' history (error, attempts, steps) readable under the old id.
+-- What happened to a dead item is recorded in animus.dead_work_actions, one row per item.
+CREATE TABLE animus.dead_work_actions (
+    work_id    uuid        PRIMARY KEY,
+    queue_name text        NOT NULL,
+    action     text        NOT NULL CHECK (action IN ('retried', 'discarded')),
+    retried_as uuid,
+    acted_by   name        NOT NULL,
+    acted_at   timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    CHECK ((action = 'retried') = (retried_as IS NOT NULL))
+);
+COMMENT ON TABLE animus.dead_work_actions IS
+'What an operator did with a dead work item (retry_dead_work, discard_dead_work): one row per item; list_dead_work and health() skip acted-on items. Rows whose item was purged are removed by the next retry/discard.';
+COMMENT ON COLUMN animus.dead_work_actions.work_id IS 'The dead work item (animus.work_items.id).';
+COMMENT ON COLUMN animus.dead_work_actions.queue_name IS 'Its queue (kept for per-queue authorisation after the item is purged).';
+COMMENT ON COLUMN animus.dead_work_actions.action IS 'retried (resubmitted as retried_as) or discarded (acknowledged, left for purge_work).';
+COMMENT ON COLUMN animus.dead_work_actions.retried_as IS 'action retried: the work item the retry submitted (or the active item it merged into).';
+COMMENT ON COLUMN animus.dead_work_actions.acted_by IS 'The role that retried or discarded it (animus.work_caller()).';
+COMMENT ON COLUMN animus.dead_work_actions.acted_at IS 'When.';
+REVOKE ALL ON animus.dead_work_actions FROM PUBLIC;
+GRANT SELECT ON animus.dead_work_actions TO animus_admin;
+
+INSERT INTO animus.error_codes (sqlstate, name, meaning, hint) VALUES
+    ('ZA165', 'work_not_dead', 'retry_dead_work / discard_dead_work was given a work item that is not dead (queued, running, completed, cancelled, or a merged submission).',
+     'Only dead items can be retried or discarded: list them with animus.list_dead_work(); cancel_work stops a queued or running item.'),
+    ('ZA166', 'dead_work_already_handled', 'The dead item was retried or discarded already (animus.dead_work_actions).',
+     'Look at animus.dead_work_actions for what was done; a retried item''s new id is in retried_as (retry that one if it died too).'),
+    ('ZA167', 'ops_bad_page', 'A listing argument is out of range: page_size must be 1-1000.',
+     'Pass page_size between 1 and 1000 and page with before => the last dead_at of a page.');
+
+-- Raises ZA101 / ZA109 for a queue argument that names no queue or one the caller may not use.
+CREATE FUNCTION animus.ops_check_queue(queue text)
+    RETURNS void
+    STABLE
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF NOT animus.work_queue_allowed(ops_check_queue.queue) THEN
+        PERFORM animus.work_raise_not_granted(ops_check_queue.queue);
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM animus.queues q WHERE q.queue_name = ops_check_queue.queue) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA101',
+            MESSAGE = pg_catalog.format('argument queue: no work queue named %L', pg_catalog.left(ops_check_queue.queue, 100)),
+            HINT = 'Pass an existing queue (animus.queue_stats() lists them), or NULL for every queue.';
+    END IF;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.ops_check_queue(text) FROM PUBLIC;
+COMMENT ON FUNCTION animus.ops_check_queue(text) IS
+'Internal: raises ZA109 when the caller has no grant on queue, ZA101 when no such queue exists; returns nothing otherwise.';
+
+CREATE FUNCTION animus.list_dead_work(queue text DEFAULT NULL, page_size integer DEFAULT 100, before timestamptz DEFAULT NULL)
+    RETURNS TABLE (
+        work_id       uuid,
+        queue_name    text,
+        work_type     text,
+        source        text,
+        trigger_info  text,
+        params        jsonb,
+        attempts      integer,
+        max_attempts  integer,
+        error         text,
+        dead_at       timestamptz,
+        created_at    timestamptz,
+        trace_context jsonb
+    )
+    STABLE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+BEGIN
+    IF list_dead_work.page_size IS NULL OR list_dead_work.page_size NOT BETWEEN 1 AND 1000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA167', MESSAGE = 'argument page_size must be between 1 and 1000',
+            DETAIL = pg_catalog.format('page_size = %s', coalesce(list_dead_work.page_size::text, 'NULL')),
+            HINT = 'Pass page_size between 1 and 1000; page with before => the last dead_at of a page.';
+    END IF;
+    IF list_dead_work.queue IS NOT NULL THEN
+        PERFORM animus.ops_check_queue(list_dead_work.queue);
+    END IF;
+    RETURN QUERY
+    SELECT w.id, w.queue_name, w.work_type, w.source, w.trigger_info, w.params, w.attempts, w.max_attempts,
+           w.error, w.resolved_at, w.created_at, w.trace_context
+      FROM animus.work_items w
+     WHERE w.state = 'dead'
+       AND (list_dead_work.queue IS NULL OR w.queue_name = list_dead_work.queue)
+       AND (list_dead_work.before IS NULL OR w.resolved_at < list_dead_work.before)
+       AND animus.work_queue_allowed(w.queue_name)
+       AND NOT EXISTS (SELECT 1 FROM animus.dead_work_actions a WHERE a.work_id = w.id)
+     ORDER BY w.resolved_at DESC, w.id DESC
+     LIMIT list_dead_work.page_size;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.list_dead_work(text, integer, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.list_dead_work(text, integer, timestamptz) TO animus_producer, animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.list_dead_work(text, integer, timestamptz) IS
+'The dead work items not yet retried or discarded, newest death first (dead_at = resolved_at), of queue (NULL: every queue the caller has a grant on): id, provenance, params, attempts, the last error, trace_context. At most page_size (1-1000, default 100); the next page: before => the last dead_at. Scans the dead items (no index of its own: the work tables stay write-lean). Raises ZA167 (page_size), ZA109 (no grant on queue), ZA101 (no such queue).';
+
+-- Locks the dead item and checks it may be acted on; returns it.
+CREATE FUNCTION animus.ops_lock_dead(work_id uuid, operation text)
+    RETURNS animus.work_items
+    VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    w animus.work_items;
+    a animus.dead_work_actions;
+BEGIN
+    IF ops_lock_dead.work_id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_id must not be NULL',
+            HINT = 'Pass the id of a dead item (animus.list_dead_work()).';
+    END IF;
+    SELECT * INTO w FROM animus.work_items i WHERE i.id = ops_lock_dead.work_id FOR UPDATE;
+    IF NOT FOUND OR NOT animus.work_queue_allowed(w.queue_name) THEN
+        PERFORM animus.work_raise_unknown(ops_lock_dead.work_id, 'work_id', ops_lock_dead.operation);
+    END IF;
+    IF w.state <> 'dead' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA165',
+            MESSAGE = pg_catalog.format('argument work_id: work item is %s, not dead (%s)', w.state, ops_lock_dead.operation),
+            DETAIL = pg_catalog.format('work_id = %s, state = %s', w.id, w.state),
+            HINT = 'Only dead items can be retried or discarded: animus.list_dead_work() lists them.';
+    END IF;
+    SELECT * INTO a FROM animus.dead_work_actions d WHERE d.work_id = w.id;
+    IF FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA166',
+            MESSAGE = pg_catalog.format('argument work_id: dead item was %s already (%s)', a.action, ops_lock_dead.operation),
+            DETAIL = pg_catalog.format('work_id = %s, %s by %s at %s%s', w.id, a.action, a.acted_by, a.acted_at,
+                                       coalesce(', retried as ' || a.retried_as, '')),
+            HINT = 'See animus.dead_work_actions; a retried item''s new id is retried_as.';
+    END IF;
+    -- Actions of purged items are dead weight: dropped here, a few at a time.
+    DELETE FROM animus.dead_work_actions d
+     WHERE d.work_id IN (SELECT x.work_id FROM animus.dead_work_actions x
+                          WHERE NOT EXISTS (SELECT 1 FROM animus.work_items i WHERE i.id = x.work_id) LIMIT 100);
+    RETURN w;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.ops_lock_dead(uuid, text) FROM PUBLIC;
+COMMENT ON FUNCTION animus.ops_lock_dead(uuid, text) IS
+'Internal: locks dead work item work_id (FOR UPDATE) and returns it. Raises ZA001 (NULL), ZA102 (unknown, or a queue the caller may not use), ZA165 (not dead), ZA166 (retried or discarded already).';
+
+CREATE FUNCTION animus.retry_dead_work(work_id uuid, delay interval DEFAULT '0 seconds')
+    RETURNS TABLE (retried_as uuid, status text, canonical_id uuid)
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+DECLARE
+    w animus.work_items;
+    s animus.work_submission;
+BEGIN
+    w := animus.ops_lock_dead(retry_dead_work.work_id, 'retry_dead_work');
+    IF retry_dead_work.delay IS NULL OR retry_dead_work.delay < interval '0' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument delay must be >= 0',
+            DETAIL = pg_catalog.format('delay = %s', coalesce(retry_dead_work.delay::text, 'NULL')),
+            HINT = 'Pass how long the retry waits before it becomes visible, e.g. ''0 seconds''.';
+    END IF;
+    -- A new submission of the same work: same queue, type, dedup key (an active item with that key
+    -- takes it as a merged requester), params, priority, attempts budget, concurrency key and cost;
+    -- the source stays, trigger_info says it is a retry and of what.
+    s := animus.submit_work(
+        work_type => w.work_type, source => w.source, params => w.params, dedup_key => w.dedup_key,
+        trigger_info => pg_catalog.left(pg_catalog.format('retry of dead %s by %s%s', w.id, animus.work_caller(),
+                                                          coalesce(': ' || w.trigger_info, '')), 1000),
+        priority => w.priority,
+        parent_id => CASE WHEN EXISTS (SELECT 1 FROM animus.work_items p WHERE p.id = w.parent_id) THEN w.parent_id END,
+        max_attempts => w.max_attempts, queue => w.queue_name, delay => retry_dead_work.delay,
+        trace_context => w.trace_context, concurrency_key => w.concurrency_key, cost => w.cost);
+    INSERT INTO animus.dead_work_actions (work_id, queue_name, action, retried_as, acted_by)
+    VALUES (w.id, w.queue_name, 'retried', coalesce(s.canonical_id, s.work_id), animus.work_caller());
+    RETURN QUERY SELECT s.work_id, s.status, s.canonical_id;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.retry_dead_work(uuid, interval) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.retry_dead_work(uuid, interval) TO animus_admin;
+COMMENT ON FUNCTION animus.retry_dead_work(uuid, interval) IS
+'Retries dead work item work_id: submits the same work again (queue, work_type, dedup_key, params, priority, max_attempts, concurrency_key, cost, trace_context; source kept, trigger_info ''retry of dead <id> by <role>'') visible after delay, and records it in animus.dead_work_actions. The dead item stays dead with its history. Returns retried_as (the new item), status (queued, or merged when an active item holds the dedup key) and canonical_id. animus_admin only. Raises ZA001 (work_id NULL), ZA102 (unknown item, or one in a queue the caller may not use), ZA165 (not dead), ZA166 (retried or discarded already), ZA002 (delay NULL or negative), and what submit_work raises.';
+
+CREATE FUNCTION animus.discard_dead_work(work_id uuid)
+    RETURNS boolean
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    w animus.work_items;
+BEGIN
+    w := animus.ops_lock_dead(discard_dead_work.work_id, 'discard_dead_work');
+    INSERT INTO animus.dead_work_actions (work_id, queue_name, action, acted_by)
+    VALUES (w.id, w.queue_name, 'discarded', animus.work_caller());
+    RETURN true;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.discard_dead_work(uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.discard_dead_work(uuid) TO animus_admin;
+COMMENT ON FUNCTION animus.discard_dead_work(uuid) IS
+'Discards dead work item work_id: records it as handled in animus.dead_work_actions, so it leaves list_dead_work and the health check''s dead count; the row stays readable (get_work) until purge_work removes it. Returns true. animus_admin only. Raises ZA001 (work_id NULL), ZA102 (unknown item, or one in a queue the caller may not use), ZA165 (not dead), ZA166 (retried or discarded already).';
+
+-- ==== change ops_health (deploy/ops_health.sql) ====
+-- Deploy animus:ops_health to pg
+-- requires: ops_dead_letters
+-- requires: work_status
+-- requires: memory_bm25
+-- requires: column_comments
+-- requires: work_pause
+
+-- animus.health(): one row per check with a status against thresholds an admin may change per
+-- queue (animus.health_thresholds). Read-only (it runs on a hot standby too), one scan of the
+-- active and dead work items for every queue, one probe of each pgmq queue table.
+
+CREATE TABLE animus.health_thresholds (
+    check_name text NOT NULL,
+    queue_name text NOT NULL DEFAULT '*',
+    warn_at    double precision CHECK (warn_at >= 0),
+    fail_at    double precision CHECK (fail_at >= 0),
+    unit       text NOT NULL,
+    meaning    text NOT NULL,
+    PRIMARY KEY (check_name, queue_name),
+    CHECK (warn_at IS NULL OR fail_at IS NULL OR warn_at <= fail_at)
+);
+COMMENT ON TABLE animus.health_thresholds IS
+'Thresholds of animus.health(): a check''s status is fail when its value is >= fail_at, warn when >= warn_at, else ok (NULL: that level is never reached). Rows with queue_name ''*'' are the defaults; a row naming a queue overrides them for it (animus.set_health_threshold).';
+COMMENT ON COLUMN animus.health_thresholds.check_name IS 'The check (health()''s check_name), e.g. oldest_age_sec.';
+COMMENT ON COLUMN animus.health_thresholds.queue_name IS '''*'' for the default of every queue (and for the checks that are not per queue), else the queue it applies to.';
+COMMENT ON COLUMN animus.health_thresholds.warn_at IS 'Value from which the check is warn (NULL: never warn).';
+COMMENT ON COLUMN animus.health_thresholds.fail_at IS 'Value from which the check is fail (NULL: never fail).';
+COMMENT ON COLUMN animus.health_thresholds.unit IS 'Unit of the value: items, s, rows, bool (1 or 0).';
+COMMENT ON COLUMN animus.health_thresholds.meaning IS 'What the check measures.';
+REVOKE ALL ON animus.health_thresholds FROM PUBLIC;
+GRANT SELECT ON animus.health_thresholds TO animus_producer, animus_worker, animus_admin;
+
+INSERT INTO animus.health_thresholds (check_name, queue_name, warn_at, fail_at, unit, meaning) VALUES
+    ('backlog',             '*', 1000, 10000, 'items', 'queued items (visible now or later) of the queue'),
+    ('oldest_age_sec',      '*', 300,  1800,  's',     'how long the oldest claimable message of the queue has waited since it became visible'),
+    ('running',             '*', NULL, NULL,  'items', 'items being processed (claimed) now'),
+    ('dead',                '*', 1,    NULL,  'items', 'dead items not yet retried or discarded (animus.list_dead_work)'),
+    ('stuck',               '*', 1,    10,    'items', 'running items whose claim passed its deadline (a worker died or hangs without heartbeats) and nobody claimed again yet'),
+    ('bm25_backlog',        '*', 40000, 80000, 'rows', 'BM25 statistics deltas not yet folded (searches add them up; writes refresh past refresh_after)'),
+    ('paused',              '*', NULL, NULL,  'bool',  '1 while the queue is paused (animus.pause_queue): it accepts submissions and hands out nothing'),
+    ('replication_lag_sec', '*', 30,   300,   's',     'on a hot standby: time since the last replayed transaction was committed on the primary');
+
+-- Single-file installs (sql/animus.sql, no Sqitch registry) record what they installed here.
+CREATE TABLE animus.installed_version (
+    version      text        NOT NULL,
+    last_change  text        NOT NULL,
+    installed_at timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+COMMENT ON TABLE animus.installed_version IS
+'Written by the single-file install (sql/animus.sql): the plan''s last tag and change it installed. Empty on Sqitch deployments (health() reads the Sqitch registry).';
+COMMENT ON COLUMN animus.installed_version.version IS 'The last tag of sqitch.plan the install holds, plus changes after it (e.g. @v0.6.0+ops_health).';
+COMMENT ON COLUMN animus.installed_version.last_change IS 'The last change of sqitch.plan the install holds.';
+COMMENT ON COLUMN animus.installed_version.installed_at IS 'When it was installed.';
+REVOKE ALL ON animus.installed_version FROM PUBLIC;
+GRANT SELECT ON animus.installed_version TO animus_producer, animus_worker, animus_admin;
+
+INSERT INTO animus.error_codes (sqlstate, name, meaning, hint) VALUES
+    ('ZA163', 'unknown_health_check', 'set_health_threshold was given a check name that health() does not have.',
+     'Use one of the check names of animus.health_thresholds (backlog, oldest_age_sec, running, dead, stuck, paused, bm25_backlog, replication_lag_sec).'),
+    ('ZA164', 'invalid_health_threshold', 'A health threshold is negative, not a number, or warn_at is above fail_at.',
+     'Pass warn_at <= fail_at, both >= 0 (NULL: that level is never reached).');
+
+-- The deployed version: the Sqitch registry of this database when present (last tag, and the
+-- changes deployed after it), else what a single-file install recorded, else 'unknown'.
+CREATE FUNCTION animus.deployed_version()
+    RETURNS text
+    STABLE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_tag     text;
+    v_tag_at  timestamptz;
+    v_after   bigint;
+    v_last    text;
+BEGIN
+    IF pg_catalog.to_regclass('sqitch.changes') IS NOT NULL AND pg_catalog.to_regclass('sqitch.tags') IS NOT NULL
+       AND pg_catalog.has_table_privilege('sqitch.changes', 'SELECT') AND pg_catalog.has_table_privilege('sqitch.tags', 'SELECT') THEN
+        EXECUTE 'SELECT t.tag, t.committed_at FROM sqitch.tags t WHERE t.project = ''animus'' ORDER BY t.committed_at DESC LIMIT 1'
+           INTO v_tag, v_tag_at;
+        EXECUTE 'SELECT count(*), (SELECT c2.change FROM sqitch.changes c2 WHERE c2.project = ''animus'' ORDER BY c2.committed_at DESC LIMIT 1)
+                   FROM sqitch.changes c WHERE c.project = ''animus'' AND c.committed_at > coalesce($1, ''-infinity'')'
+           INTO v_after, v_last USING v_tag_at;
+        IF v_last IS NOT NULL THEN
+            RETURN coalesce(v_tag, '(untagged)') || CASE WHEN v_after > 0 THEN pg_catalog.format('+%s (%s)', v_after, v_last) ELSE '' END;
+        END IF;
+    END IF;
+    SELECT i.version INTO v_tag FROM animus.installed_version i ORDER BY i.installed_at DESC LIMIT 1;
+    RETURN coalesce(v_tag, 'unknown');
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.deployed_version() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.deployed_version() TO animus_producer, animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.deployed_version() IS
+'The animus version deployed in this database: from the Sqitch registry (schema sqitch) when present, the last tag and the number of changes deployed after it with the last one, e.g. ''@v0.6.0+2 (ops_health)''; else the version a single-file install recorded in animus.installed_version; else ''unknown''. Raises nothing.';
+
+-- ok / warn / fail of a value against its thresholds.
+CREATE FUNCTION animus.health_level(value double precision, warn_at double precision, fail_at double precision)
+    RETURNS text
+    IMMUTABLE
+    PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE sql
+AS $$
+    SELECT CASE WHEN value IS NULL THEN 'ok'
+                WHEN fail_at IS NOT NULL AND value >= fail_at THEN 'fail'
+                WHEN warn_at IS NOT NULL AND value >= warn_at THEN 'warn'
+                ELSE 'ok' END;
+$$;
+REVOKE ALL ON FUNCTION animus.health_level(double precision, double precision, double precision) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.health_level(double precision, double precision, double precision) TO animus_producer, animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.health_level(double precision, double precision, double precision) IS
+'fail when value >= fail_at, warn when value >= warn_at, else ok (a NULL value or threshold is never reached). Raises nothing.';
+
+CREATE FUNCTION animus.health()
+    RETURNS TABLE (
+        component  text,
+        queue_name text,
+        check_name text,
+        value      double precision,
+        unit       text,
+        status     text,
+        warn_at    double precision,
+        fail_at    double precision,
+        detail     text
+    )
+    STABLE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+DECLARE
+    q       record;
+    oldest  double precision;
+    stuck   bigint;
+    backlog bigint;
+    lag     double precision;
+BEGIN
+    RETURN QUERY SELECT 'database'::text, NULL::text, 'reachable'::text, 1::double precision, ''::text, 'ok'::text,
+                        NULL::double precision, NULL::double precision,
+                        pg_catalog.format('database %s on PostgreSQL %s (%s)', pg_catalog.current_database(),
+                                          pg_catalog.current_setting('server_version'),
+                                          CASE WHEN pg_catalog.pg_is_in_recovery() THEN 'hot standby' ELSE 'primary' END);
+    RETURN QUERY SELECT 'database'::text, NULL::text, 'version'::text, NULL::double precision, ''::text, 'ok'::text,
+                        NULL::double precision, NULL::double precision, animus.deployed_version();
+    IF pg_catalog.pg_is_in_recovery() THEN
+        -- NULL until the standby has replayed a transaction; 0 when it has caught up with an idle primary
+        lag := CASE WHEN pg_catalog.pg_last_wal_receive_lsn() = pg_catalog.pg_last_wal_replay_lsn() THEN 0
+                    ELSE extract(epoch FROM pg_catalog.clock_timestamp() - pg_catalog.pg_last_xact_replay_timestamp()) END;
+        RETURN QUERY SELECT 'database'::text, NULL::text, 'replication_lag_sec'::text, lag, h.unit,
+                            animus.health_level(lag, h.warn_at, h.fail_at), h.warn_at, h.fail_at,
+                            pg_catalog.format('replayed up to %s, received up to %s', pg_catalog.pg_last_wal_replay_lsn(),
+                                              pg_catalog.pg_last_wal_receive_lsn())
+                       FROM animus.health_thresholds h WHERE h.check_name = 'replication_lag_sec' AND h.queue_name = '*';
+    END IF;
+    -- One pass over the active and dead items of every queue (the running items' message ids
+    -- kept for the stuck check), then per queue one statement on its pgmq table (index probes).
+    FOR q IN
+        SELECT qq.queue_name AS name, qq.paused_at IS NOT NULL AS paused,
+               coalesce(c.queued, 0) AS queued, coalesce(c.running, 0) AS running, coalesce(c.dead, 0) AS dead,
+               coalesce(c.running_msgs, '{}') AS running_msgs
+          FROM animus.queues qq
+          LEFT JOIN (SELECT w.queue_name,
+                            count(*) FILTER (WHERE w.state = 'queued') AS queued,
+                            count(*) FILTER (WHERE w.state = 'running') AS running,
+                            count(*) FILTER (WHERE w.state = 'dead' AND a.work_id IS NULL) AS dead,
+                            pg_catalog.array_agg(w.msg_id) FILTER (WHERE w.state = 'running' AND w.msg_id IS NOT NULL) AS running_msgs
+                       FROM animus.work_items w
+                       LEFT JOIN animus.dead_work_actions a ON a.work_id = w.id AND w.state = 'dead'
+                      WHERE w.state IN ('queued', 'running', 'dead')
+                      GROUP BY w.queue_name) c ON c.queue_name = qq.queue_name
+         WHERE animus.work_queue_allowed(qq.queue_name)
+         ORDER BY qq.queue_name
+    LOOP
+        EXECUTE pg_catalog.format(
+            'SELECT (SELECT extract(epoch FROM pg_catalog.clock_timestamp() - min(m.vt)) FROM pgmq.%1$I m WHERE m.vt <= pg_catalog.clock_timestamp()),
+                    (SELECT count(*) FROM pgmq.%1$I m WHERE m.msg_id = ANY ($1) AND m.vt <= pg_catalog.clock_timestamp())',
+            'q_' || q.name) INTO oldest, stuck USING q.running_msgs;
+        RETURN QUERY
+        SELECT 'queue'::text, q.name, v.check_name, v.value, h.unit, animus.health_level(v.value, h.warn_at, h.fail_at),
+               h.warn_at, h.fail_at, h.meaning
+          FROM (VALUES (1, 'backlog', q.queued::double precision), (2, 'oldest_age_sec', coalesce(oldest, 0)),
+                       (3, 'running', q.running::double precision), (4, 'dead', q.dead::double precision),
+                       (5, 'stuck', stuck::double precision), (6, 'paused', CASE WHEN q.paused THEN 1 ELSE 0 END::double precision))
+               AS v(n, check_name, value)
+         CROSS JOIN LATERAL (SELECT t.* FROM animus.health_thresholds t
+                              WHERE t.check_name = v.check_name AND t.queue_name IN (q.name, '*')
+                              ORDER BY t.queue_name = '*' LIMIT 1) h
+         ORDER BY v.n;
+    END LOOP;
+    -- BM25 statistics not yet folded (the table belongs to memory_bm25; read dynamically so that a
+    -- later layout of the statistics does not break the health check, it only drops this row).
+    -- The sequence's position past the last fold: every namespace, not only the caller's (RLS
+    -- narrows the deltas table itself to the caller's namespaces).
+    IF pg_catalog.to_regclass('animus.memory_bm25_deltas_id_seq') IS NOT NULL AND pg_catalog.to_regclass('animus.memory_bm25_settings') IS NOT NULL THEN
+        EXECUTE 'SELECT greatest(0, CASE WHEN q.is_called THEN q.last_value ELSE q.last_value - 1 END - s.refreshed_through)
+                   FROM animus.memory_bm25_deltas_id_seq q, animus.memory_bm25_settings s' INTO backlog;
+        RETURN QUERY SELECT 'memory'::text, NULL::text, 'bm25_backlog'::text, backlog::double precision, h.unit,
+                            animus.health_level(backlog, h.warn_at, h.fail_at), h.warn_at, h.fail_at, h.meaning
+                       FROM animus.health_thresholds h WHERE h.check_name = 'bm25_backlog' AND h.queue_name = '*';
+    END IF;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.health() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.health() TO animus_producer, animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.health() IS
+'Health checks, one row each: component database (reachable: always ok when the call returns; version: animus.deployed_version(); replication_lag_sec: only on a hot standby), queue (per queue the caller has a grant on: backlog = queued items, oldest_age_sec = wait of the oldest claimable message, running, dead = dead items not yet retried or discarded, stuck = running items past their claim deadline, paused = 1 while paused), memory (bm25_backlog = BM25 statistics deltas not yet folded). status is ok, warn or fail against animus.health_thresholds (a queue''s own row, else the ''*'' default): fail when value >= fail_at, warn when >= warn_at. Read-only: runs on a hot standby. Cost: one scan of the queued, running and dead work items, and per queue one probe of its pgmq table. Raises nothing of its own.';
+
+CREATE FUNCTION animus.set_health_threshold(check_name text, warn_at double precision DEFAULT NULL,
+                                            fail_at double precision DEFAULT NULL, queue text DEFAULT '*')
+    RETURNS animus.health_thresholds
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    d animus.health_thresholds;
+    r animus.health_thresholds;
+BEGIN
+    SELECT * INTO d FROM animus.health_thresholds t WHERE t.check_name = set_health_threshold.check_name AND t.queue_name = '*';
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA163',
+            MESSAGE = pg_catalog.format('argument check_name: no health check named %L', pg_catalog.left(set_health_threshold.check_name, 100)),
+            HINT = 'Use one of: ' || (SELECT pg_catalog.string_agg(t.check_name, ', ' ORDER BY t.check_name) FROM animus.health_thresholds t WHERE t.queue_name = '*') || '.';
+    END IF;
+    IF set_health_threshold.warn_at = 'NaN' OR set_health_threshold.fail_at = 'NaN' OR set_health_threshold.warn_at < 0 OR set_health_threshold.fail_at < 0
+       OR set_health_threshold.warn_at = 'Infinity' OR set_health_threshold.fail_at = 'Infinity'
+       OR set_health_threshold.warn_at > set_health_threshold.fail_at THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA164', MESSAGE = 'arguments warn_at and fail_at must be finite, >= 0 and warn_at <= fail_at',
+            DETAIL = pg_catalog.format('warn_at = %s, fail_at = %s', coalesce(set_health_threshold.warn_at::text, 'NULL'), coalesce(set_health_threshold.fail_at::text, 'NULL')),
+            HINT = 'Pass warn_at <= fail_at, both >= 0; NULL means that level is never reached.';
+    END IF;
+    IF set_health_threshold.queue IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL',
+            HINT = 'Pass ''*'' for the default of every queue, or a queue name.';
+    END IF;
+    IF set_health_threshold.queue <> '*' THEN
+        IF d.check_name IN ('bm25_backlog', 'replication_lag_sec') THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA163',
+                MESSAGE = pg_catalog.format('argument check_name: %s is not a per-queue check', d.check_name),
+                HINT = 'Pass queue => ''*'' for checks of the database and the memory.';
+        END IF;
+        PERFORM animus.ops_check_queue(set_health_threshold.queue);
+    END IF;
+    INSERT INTO animus.health_thresholds AS t (check_name, queue_name, warn_at, fail_at, unit, meaning)
+    VALUES (d.check_name, set_health_threshold.queue, set_health_threshold.warn_at, set_health_threshold.fail_at, d.unit, d.meaning)
+    ON CONFLICT ON CONSTRAINT health_thresholds_pkey DO UPDATE SET warn_at = excluded.warn_at, fail_at = excluded.fail_at
+    RETURNING t.* INTO r;
+    RETURN r;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.set_health_threshold(text, double precision, double precision, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.set_health_threshold(text, double precision, double precision, text) TO animus_admin;
+COMMENT ON FUNCTION animus.set_health_threshold(text, double precision, double precision, text) IS
+'Sets the thresholds of health check check_name: for every queue (queue ''*'', the default) or for one queue (overriding the default); NULL warn_at / fail_at: that level is never reached. Returns the row. animus_admin only. Raises ZA163 (unknown check, or a per-queue threshold of a database/memory check), ZA164 (negative, NaN or infinite threshold, or warn_at > fail_at), ZA001 (queue NULL), ZA109 (no grant on queue), ZA101 (no such queue).';
+
+-- ==== change ops_insights (deploy/ops_insights.sql) ====
+-- Deploy animus:ops_insights to pg
+-- requires: ops_dead_letters
+-- requires: work_status
+-- requires: security_memory_private
+-- requires: column_comments
+
+-- What the dashboard and `animus status` / `animus memory stats` show beside health(): the
+-- depth of each queue over time, recomputed from the items' own timestamps (no sampler to run),
+-- submissions and ends per minute, and the memory namespaces with their counts.
+
+INSERT INTO animus.error_codes (sqlstate, name, meaning, hint) VALUES
+    ('ZA168', 'ops_bad_window', 'A time window argument is out of range: since must be between 1 second and 31 days, buckets 1-1000.',
+     'Pass since => ''1 hour'' (1 second to 31 days) and buckets between 1 and 1000.');
+
+CREATE FUNCTION animus.queue_depth_history(queue text DEFAULT NULL, since interval DEFAULT '1 hour', buckets integer DEFAULT 60)
+    RETURNS TABLE (queue_name text, bucket_end timestamptz, depth bigint, submitted bigint, ended bigint)
+    STABLE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+DECLARE
+    t1 timestamptz := pg_catalog.clock_timestamp();
+    t0 timestamptz;
+    width double precision;
+BEGIN
+    IF queue_depth_history.since IS NULL OR queue_depth_history.since < interval '1 second' OR queue_depth_history.since > interval '31 days'
+       OR queue_depth_history.buckets IS NULL OR queue_depth_history.buckets NOT BETWEEN 1 AND 1000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA168', MESSAGE = 'arguments since (1 second to 31 days) and buckets (1-1000) out of range',
+            DETAIL = pg_catalog.format('since = %s, buckets = %s', coalesce(queue_depth_history.since::text, 'NULL'), coalesce(queue_depth_history.buckets::text, 'NULL')),
+            HINT = 'Pass since => ''1 hour'' and buckets => 60, for example.';
+    END IF;
+    IF queue_depth_history.queue IS NOT NULL THEN
+        PERFORM animus.ops_check_queue(queue_depth_history.queue);
+    END IF;
+    t0 := t1 - queue_depth_history.since;
+    width := extract(epoch FROM queue_depth_history.since) / queue_depth_history.buckets;
+    -- Open items (queued or running: created, not yet ended) at the end of each bucket: those open
+    -- at t0, plus the submissions, minus the ends up to that bucket. Merged duplicates are not
+    -- items of their own. One scan of the items not ended before t0.
+    RETURN QUERY
+    WITH q AS (
+        SELECT qq.queue_name FROM animus.queues qq
+         WHERE (queue_depth_history.queue IS NULL OR qq.queue_name = queue_depth_history.queue)
+           AND animus.work_queue_allowed(qq.queue_name)
+    ), w AS (
+        SELECT w.queue_name, w.created_at, w.resolved_at
+          FROM animus.work_items w JOIN q ON q.queue_name = w.queue_name
+         WHERE w.state <> 'merged' AND (w.resolved_at IS NULL OR w.resolved_at > t0) AND w.created_at <= t1
+    ), base AS (
+        SELECT w.queue_name, count(*) FILTER (WHERE w.created_at <= t0) AS open0 FROM w GROUP BY w.queue_name
+    ), ev AS (
+        SELECT w.queue_name, least(queue_depth_history.buckets - 1, floor(extract(epoch FROM w.created_at - t0) / width)::integer) AS b, 1 AS sub, 0 AS fin
+          FROM w WHERE w.created_at > t0
+        UNION ALL
+        SELECT w.queue_name, least(queue_depth_history.buckets - 1, floor(extract(epoch FROM w.resolved_at - t0) / width)::integer), 0, 1
+          FROM w WHERE w.resolved_at IS NOT NULL AND w.resolved_at <= t1
+    ), per AS (
+        SELECT ev.queue_name, ev.b, sum(ev.sub)::bigint AS sub, sum(ev.fin)::bigint AS fin FROM ev GROUP BY ev.queue_name, ev.b
+    )
+    SELECT q.queue_name, t0 + pg_catalog.make_interval(secs => width * (g.b + 1)),
+           (coalesce(base.open0, 0) + sum(coalesce(per.sub, 0) - coalesce(per.fin, 0)) OVER (PARTITION BY q.queue_name ORDER BY g.b))::bigint,
+           coalesce(per.sub, 0), coalesce(per.fin, 0)
+      FROM q
+     CROSS JOIN pg_catalog.generate_series(0, queue_depth_history.buckets - 1) AS g(b)
+      LEFT JOIN base ON base.queue_name = q.queue_name
+      LEFT JOIN per ON per.queue_name = q.queue_name AND per.b = g.b
+     ORDER BY q.queue_name, g.b;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.queue_depth_history(text, interval, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.queue_depth_history(text, interval, integer) TO animus_producer, animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.queue_depth_history(text, interval, integer) IS
+'Depth of each queue (queue; NULL: every queue the caller has a grant on) over the last since (1 second to 31 days, default 1 hour), in buckets (1-1000, default 60) of equal width: per bucket its end time, depth = open items (queued or running) at that time, submitted and ended = items created and ended within the bucket (merged duplicates are not counted). Recomputed from the items'' created_at and resolved_at: exact while the ended items are kept (purge_work removes them after their retention). Cost: one scan of the items not ended before the window. Raises ZA168 (since or buckets out of range), ZA109 (no grant on queue), ZA101 (no such queue).';
+
+CREATE FUNCTION animus.memory_namespace_stats()
+    RETURNS TABLE (namespace text, memories bigint, embedded bigint, content_bytes bigint,
+                   oldest timestamptz, newest timestamptz, last_updated timestamptz)
+    STABLE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+DECLARE
+    scope text[] := animus.memory_scope('read');
+BEGIN
+    RETURN QUERY
+    SELECT m.namespace, count(*), count(m.embedding), sum(pg_catalog.octet_length(m.content))::bigint,
+           min(m.created_at), max(m.created_at), max(m.updated_at)
+      FROM animus.memories m
+     WHERE m.namespace = ANY (scope) OR '*' = ANY (scope)
+     GROUP BY m.namespace
+     ORDER BY m.namespace;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.memory_namespace_stats() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_namespace_stats() TO animus_memory_reader, animus_memory_writer, animus_admin;
+COMMENT ON FUNCTION animus.memory_namespace_stats() IS
+'Per memory namespace in the caller''s read scope (animus.memory_scope(''read'')): memories, embedded (with an embedding), content_bytes (UTF-8 bytes of content), oldest and newest created_at, last_updated. Cost: one scan of the memories in scope. Raises nothing of its own.';
+
+-- ==== what this file installed (animus.deployed_version) ====
+INSERT INTO animus.installed_version (version, last_change) VALUES ('@v0.6.0+6 (ops_insights)', 'ops_insights');
 
 COMMIT;

@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl sqitch postgresql-client-15 binutils)
+# chromium + chromium-driver: the dashboard's browser test (tests/python/test_ops_dashboard.py)
+APT_PACKAGES=(postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl sqitch postgresql-client-15 binutils chromium chromium-driver)
 VENV=${ANIMUS_VENV:-.venv}
 PYTHON=${PYTHON:-python3}
 

@@ -55,11 +55,24 @@ def plan_entries(plan: str) -> list[tuple[str, str | None]]:
 
 def render() -> str:
     parts = [HEADER]
-    for name, tag in plan_entries((ROOT / "sqitch.plan").read_text()):
+    plan = (ROOT / "sqitch.plan").read_text()
+    entries = plan_entries(plan)
+    for name, tag in entries:
         path = ROOT / "deploy" / (f"{name}{tag}.sql" if tag else f"{name}.sql")
         body = path.read_text()
         body = re.sub(r"^\s*(BEGIN|COMMIT);\s*$", "", body, flags=re.M | re.I)
         parts.append(f"\n-- ==== change {name}{tag or ''} ({path.relative_to(ROOT)}) ====\n{body.strip()}\n")
+    # What this file installs, for animus.deployed_version() (no Sqitch registry to read): the
+    # plan's last tag and the number of changes after it, as that function reports a registry.
+    lines = [ln.split()[0] for ln in plan.splitlines() if ln.strip() and not ln.startswith(("%", "#"))]
+    tag_pos = max((i for i, n in enumerate(lines) if n.startswith("@")), default=None)
+    last_tag = lines[tag_pos] if tag_pos is not None else "(untagged)"
+    after = len(lines) - (tag_pos + 1 if tag_pos is not None else 0)
+    last = entries[-1][0]
+    version = last_tag + (f"+{after} ({last})" if after else "")
+    if any(name == "ops_health" for name, _ in entries):
+        parts.append(f"\n-- ==== what this file installed (animus.deployed_version) ====\n"
+                     f"INSERT INTO animus.installed_version (version, last_change) VALUES ('{version}', '{last}');\n")
     parts.append("\nCOMMIT;\n")
     return "".join(parts)
 

@@ -26,6 +26,14 @@ BEGIN
                   AND p.prosrc NOT LIKE '%animus.work_key_wake(%') THEN
         RAISE EXCEPTION 'a settle function does not wake held items (animus.work_key_wake)';
     END IF;
+    -- Queue pause: a paused queue (a row without a pgmq queue: any claim would fail) hands out
+    -- nothing and read_work returns before touching pgmq.
+    INSERT INTO animus.queues (queue_name, paused_at) VALUES ('animus_verify_paused', pg_catalog.clock_timestamp());
+    INSERT INTO animus.queue_grants (role_oid, queue_name)
+    SELECT r.oid, 'animus_verify_paused' FROM pg_catalog.pg_roles r WHERE r.rolname = current_user;
+    IF (SELECT count(*) FROM animus.read_work(queue => 'animus_verify_paused')) <> 0 THEN
+        RAISE EXCEPTION 'read_work handed out items of a paused queue';
+    END IF;
 END $$;
 
 ROLLBACK;

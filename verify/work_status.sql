@@ -16,6 +16,11 @@ BEGIN
                       AND p.proargnames @> ARRAY['requesters_total', 'merged_total', 'steps', 'steps_total']) THEN
         RAISE EXCEPTION 'get_work does not return steps and steps_total';
     END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_proc p
+                    WHERE p.oid = 'animus.queue_stats(text)'::pg_catalog.regprocedure
+                      AND p.proargnames @> ARRAY['paused', 'paused_at']) THEN
+        RAISE EXCEPTION 'queue_stats does not return paused and paused_at';
+    END IF;
 END $$;
 
 ROLLBACK;

@@ -17,12 +17,13 @@ from animus.errors import (AnimusError, ArgumentTypeError, ArgumentValueError, C
                            InvalidMemoryArgument, MemoryStateError, HandlerTimeout, ConcurrencyLimitNotFound,
                            WaitError, WorkFailed, WorkCancelled, WaitTimeout,
                            StepReused, StepNotRunning, WorkSuspended, EventTimeout,
-                           ScheduleNotFound, ScheduleExists, InvalidSchedule)
+                           ScheduleNotFound, ScheduleExists, InvalidSchedule, WorkNotDead, DeadWorkHandled)
 from animus.results import (BM25Settings, ConcurrencyLimit, ConcurrencyStats, HeartbeatResult, Memory, QueueStats,  # noqa: E402
                             SearchHit, SettleResult, StoreResult, SubmitResult, Submission, WaitResult,
                             WorkDetails, WorkItem, WorkStep, StepStart, SleepResult, EventWait, Event,
                             Schedule, ScheduleRun, MemoryLink, MemoryNeighbor, ChainEntry, GraphHit,
-                            ReviewState, DueMemory, EmbeddingModel, ReembeddingProgress)
+                            ReviewState, DueMemory, EmbeddingModel, ReembeddingProgress, HealthCheck,
+                            HealthThreshold, DeadWork, DeadRetry, DepthPoint, NamespaceStats)
 from animus.embedding import Embedder, FunctionEmbedder, reembedding_handlers  # noqa: E402
 from animus.client import Client, connect  # noqa: E402
 from animus.aio import AsyncClient, connect_async  # noqa: E402
@@ -56,5 +57,7 @@ __all__ = [
     "BM25Settings", "WaitError", "WorkFailed", "WorkCancelled", "WaitTimeout", "WaitResult",
     "StepReused", "StepNotRunning", "EventTimeout", "WorkStep", "StepStart", "SleepResult",
     "EventWait", "Event", "MemoryLink", "MemoryNeighbor", "ChainEntry", "GraphHit", "ReviewState",
-    "DueMemory", "EmbeddingModel", "ReembeddingProgress", "reembedding_handlers"
+    "DueMemory", "EmbeddingModel", "ReembeddingProgress", "reembedding_handlers", "WorkNotDead",
+    "DeadWorkHandled", "HealthCheck", "HealthThreshold", "DeadWork", "DeadRetry", "DepthPoint",
+    "NamespaceStats"
 ]

@@ -28,7 +28,7 @@ from animus.results import (BM25Settings, ChainEntry, ConcurrencyLimit, Concurre
                             EmbeddingModel, Event, EventWait, ReembeddingProgress, GraphHit, HeartbeatResult, Memory, MemoryLink, MemoryNeighbor, QueueStats,
                             ReviewState, Schedule, ScheduleRun, SearchHit, SettleResult, SleepResult,
                             StepStart, StoreResult, SubmitResult, Submission, WaitResult, WorkDetails, WorkItem,
-                            WorkStep)
+                            WorkStep, HealthCheck, HealthThreshold, DeadWork, DeadRetry, DepthPoint, NamespaceStats)
 from animus.telemetry.conventions import SPAN_KIND, Instruments, db_attrs, messaging_attrs
 from animus.telemetry.deferred import defer
 
@@ -373,6 +373,17 @@ class Methods:
 
     def drop_queue(self, queue: str) -> Any:
         return self._execute(Call(QUERIES["drop_queue"], dict(queue=queue), _ident))
+
+    def pause_queue(self, queue: str) -> bool:
+        """Pause ``queue``: it keeps accepting submissions, ``read_work`` hands out nothing from it
+        until :meth:`resume_queue`; running items settle as usual. True when it was running, False
+        when already paused. animus_admin only; raises QueueNotFound (ZA101), WorkError (ZA109: no grant on the queue)."""
+        return self._execute(Call(QUERIES["pause_queue"], dict(queue=queue), _ident))
+
+    def resume_queue(self, queue: str) -> bool:
+        """Resume a paused ``queue`` (idle workers are woken at once). True when it was paused,
+        False when already running. animus_admin only; raises QueueNotFound (ZA101), WorkError (ZA109: no grant on the queue)."""
+        return self._execute(Call(QUERIES["resume_queue"], dict(queue=queue), _ident))
 
     def set_concurrency_limit(self, queue: str, key: str | None = None, *, max_running: int | None = None,
                               rate: int | None = None, period: Any = None) -> ConcurrencyLimit:
@@ -771,6 +782,54 @@ class Methods:
         """Remove the grant of ``namespace`` to ``role_name``; True when there was one."""
         p = dict(role_name=role_name, namespace=namespace)
         return self._execute(Call(QUERIES["revoke_memory_namespace"], _clean(p), _ident))
+
+    # ------------------------------------------------------------------ operations
+    def health(self) -> list[HealthCheck]:
+        """Every health check (``animus.health()``): the database, the deployed version, per
+        queue backlog / oldest_age_sec / running / dead / stuck, the BM25 backlog, replication
+        lag on a standby; each ``status`` ok, warn or fail against its thresholds."""
+        return self._execute(Call(QUERIES["health"], {}, _rows(HealthCheck)))
+
+    def deployed_version(self) -> str:
+        """The animus version deployed in the database (the Sqitch registry, else the install's)."""
+        return self._execute(Call(QUERIES["deployed_version"], {}, _ident))
+
+    def set_health_threshold(self, check_name: str, *, warn_at: float | None = None,
+                             fail_at: float | None = None, queue: str | None = None) -> HealthThreshold:
+        """Set a health check's thresholds for every queue (``queue`` None: ``'*'``) or one queue;
+        None: that level is never reached. animus_admin only."""
+        p = _clean(dict(check_name=check_name, queue=queue))
+        p["warn_at"], p["fail_at"] = warn_at, fail_at
+        return self._execute(Call(QUERIES["set_health_threshold"], p, _row(HealthThreshold)))
+
+    def list_dead_work(self, queue: str | None = None, *, page_size: int | None = None,
+                       before: datetime | None = None) -> list[DeadWork]:
+        """Dead items not yet retried or discarded, newest death first (a page: ``before`` =
+        the last ``dead_at``)."""
+        p = _clean(dict(queue=queue, page_size=page_size, before=before))
+        return self._execute(Call(QUERIES["list_dead_work"], p, _rows(DeadWork), queue))
+
+    def retry_dead_work(self, work_id: UUID, *, delay: Any = None) -> DeadRetry:
+        """Submit a dead item's work again (the dead item keeps its history). animus_admin only.
+        Raises WorkNotDead (ZA165), DeadWorkHandled (ZA166), WorkNotFound (ZA102)."""
+        p = _clean(dict(work_id=work_id, delay=delay))
+        return self._execute(Call(QUERIES["retry_dead_work"], p, _row(DeadRetry)))
+
+    def discard_dead_work(self, work_id: UUID) -> bool:
+        """Mark a dead item handled without retrying it. animus_admin only. Raises WorkNotDead
+        (ZA165), DeadWorkHandled (ZA166), WorkNotFound (ZA102)."""
+        return self._execute(Call(QUERIES["discard_dead_work"], dict(work_id=work_id), _ident))
+
+    def queue_depth_history(self, queue: str | None = None, *, since: Any = None,
+                            buckets: int | None = None) -> list[DepthPoint]:
+        """Open items of each queue over the last ``since`` (seconds or timedelta; default an
+        hour) in ``buckets`` points (default 60)."""
+        p = _clean(dict(queue=queue, since=since, buckets=buckets))
+        return self._execute(Call(QUERIES["queue_depth_history"], p, _rows(DepthPoint), queue))
+
+    def memory_namespace_stats(self) -> list[NamespaceStats]:
+        """Per memory namespace in the caller's read scope: counts, bytes, first/last writes."""
+        return self._execute(Call(QUERIES["memory_namespace_stats"], {}, _rows(NamespaceStats)))
 
     def memory_bm25_configure(self, *, k1: float | None = None, b: float | None = None,
                               postings_budget: int | None = None,

@@ -11,7 +11,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from animus.config import Config
 from animus.embedding import Embedder
-from animus.results import (BM25Settings, ChainEntry, ConcurrencyLimit, ConcurrencyStats, DueMemory, EmbeddingModel, Event, EventWait, GraphHit, HeartbeatResult, Memory, MemoryLink, MemoryNeighbor, QueueStats, ReembeddingProgress, ReviewState, Schedule, ScheduleRun, SearchHit, SettleResult, SleepResult, StepStart, StoreResult, Submission, SubmitResult, WaitResult, WorkDetails, WorkItem, WorkStep)
+from animus.results import (BM25Settings, ConcurrencyLimit, ConcurrencyStats, DeadRetry, DeadWork, DepthPoint, Event, EventWait, HealthCheck, HealthThreshold, HeartbeatResult, Memory, NamespaceStats, QueueStats, Schedule, ScheduleRun, SearchHit, SettleResult, SleepResult, StepStart, StoreResult, Submission, SubmitResult, WaitResult, WorkDetails, WorkItem, WorkStep)
 from animus.telemetry.conventions import Instruments
 
 __all__ = ["AsyncClient", "connect_async"]
@@ -121,6 +121,17 @@ class AsyncClient:
         """
         ...
 
+    async def deployed_version(self) -> str:
+        """The animus version deployed in the database (the Sqitch registry, else the install's).
+        """
+        ...
+
+    async def discard_dead_work(self, work_id: UUID) -> bool:
+        """Mark a dead item handled without retrying it. animus_admin only. Raises WorkNotDead
+        (ZA165), DeadWorkHandled (ZA166), WorkNotFound (ZA102).
+        """
+        ...
+
     async def drop_concurrency_limit(self, queue: str, key: str | None = ...) -> ConcurrencyLimit:
         """Remove the limit of ``key`` (default ``'*'``) of ``queue``; returns it. Raises
         ConcurrencyLimitNotFound (ZA128) when there is none.
@@ -131,11 +142,6 @@ class AsyncClient:
 
     async def drop_schedule(self, name: str, *, if_exists: bool | None = ...) -> bool:
         """Delete the schedule (its items stay); ScheduleNotFound unless ``if_exists``.
-        """
-        ...
-
-    async def due_memories(self, namespace: str | None = ..., *, at: datetime | None = ..., lim: int | None = ...) -> list[DueMemory]:
-        """Reviewed memories due at ``at`` (default now), earliest first.
         """
         ...
 
@@ -208,6 +214,13 @@ class AsyncClient:
         """
         ...
 
+    async def health(self) -> list[HealthCheck]:
+        """Every health check (``animus.health()``): the database, the deployed version, per
+        queue backlog / oldest_age_sec / running / dead / stuck, the BM25 backlog, replication
+        lag on a standby; each ``status`` ok, warn or fail against its thresholds.
+        """
+        ...
+
     async def heartbeat_work(self, work_id: UUID, *, extend: Any = ..., attempt: int | None = ..., queue: str | None = ...) -> HeartbeatResult:
         """Keep a running item claimed for ``extend`` more (seconds or timedelta); ``cancelled``
         is True when it was cancelled meanwhile (the handler should stop). ``attempt``: the claim
@@ -222,21 +235,17 @@ class AsyncClient:
         """
         ...
 
-    async def hybrid_search(self, query_text: str | None = ..., query_embedding: Sequence[float] | None = ..., *, k: int | None = ..., filters: Mapping[str, Any] | None = ..., text_weight: float | None = ..., vector_weight: float | None = ..., rrf_k: int | None = ..., candidates: int | None = ..., fusion: str | None = ..., alpha: float | None = ..., embed: bool = ...) -> list[SearchHit]:
-        """Keyword and vector search fused in one statement.
+    async def hybrid_search(self, query_text: str | None = ..., query_embedding: Sequence[float] | None = ..., *, k: int | None = ..., filters: Mapping[str, Any] | None = ..., text_weight: float | None = ..., vector_weight: float | None = ..., rrf_k: int | None = ..., candidates: int | None = ..., embed: bool = ...) -> list[SearchHit]:
+        """Reciprocal Rank Fusion of keyword and vector search in one statement.
 
-        ``fusion="convex"`` (the default): ``alpha`` (default 0.3, tuned on NFCorpus dev) ×
-        the normalised vector score + (1 − ``alpha``) × the normalised BM25 score;
-        ``fusion="rrf"``: Reciprocal Rank Fusion (``text_weight``, ``vector_weight``,
-        ``rrf_k``); docs/memory.md. Without ``query_embedding`` (and ``embed=True``) the
-        client's Embedder embeds ``query_text``; with neither, only the keyword branch runs.
-        Raises InvalidMemoryArgument (ZA228) for an unknown ``fusion`` or ``alpha`` with
-        ``fusion="rrf"``.
+        Without ``query_embedding`` (and ``embed=True``) the client's Embedder embeds
+        ``query_text``; with neither, only the keyword branch runs.
         """
         ...
 
-    async def link_memories(self, source: int, target: int, *, relation: str | None = ..., weight: float | None = ..., metadata: Mapping[str, Any] | None = ...) -> MemoryLink:
-        """Link memory ``source`` to memory ``target`` (again: updates weight and metadata).
+    async def list_dead_work(self, queue: str | None = ..., *, page_size: int | None = ..., before: datetime | None = ...) -> list[DeadWork]:
+        """Dead items not yet retried or discarded, newest death first (a page: ``before`` =
+        the last ``dead_at``).
         """
         ...
 
@@ -275,11 +284,6 @@ class AsyncClient:
         """
         ...
 
-    async def memory_chain(self, id: int) -> list[ChainEntry]:
-        """The supersession chain of a memory: the current one first (generation 0).
-        """
-        ...
-
     async def memory_finish_bulk_load(self, *, maintenance_work_mem: str | None = ..., parallel_workers: int | None = ...) -> int:
         """End a bulk load (admin): rebuilds the indexes :meth:`memory_begin_bulk_load` dropped,
         with ``maintenance_work_mem`` (default '1GB') and ``parallel_workers`` (default 2) for
@@ -293,29 +297,15 @@ class AsyncClient:
         """
         ...
 
-    async def memory_graph_expand(self, hit_ids: Sequence[int], hit_scores: Sequence[float], *, depth: int | None = ..., relations: Sequence[str] | None = ..., decay: float | None = ...) -> list[GraphHit]:
-        """Neighbours of search hits with score = hit score x link weight x decay per link.
+    async def memory_namespace_stats(self) -> list[NamespaceStats]:
+        """Per memory namespace in the caller's read scope: counts, bytes, first/last writes.
         """
         ...
 
-    async def memory_neighbors(self, id: int, *, depth: int | None = ..., relations: Sequence[str] | None = ...) -> list[MemoryNeighbor]:
-        """Memories linked to ``id`` up to ``depth`` links away (either direction), each once.
-        """
-        ...
-
-    async def memory_reembedding_progress(self, namespace: str | None = ...) -> list[ReembeddingProgress]:
-        """Per namespace with an active model: total, current and pending memories.
-        """
-        ...
-
-    async def memory_request_reembedding(self, *, namespace: str | None = ..., queue: str | None = ..., max_items: int | None = ...) -> int:
-        """Queue re-embedding for memories whose vector is not of their namespace's active model
-        (one item per memory, deduplicated); how many were submitted.
-        """
-        ...
-
-    async def memory_set_embedding(self, id: int, embedding: Sequence[float], model: str, content: str) -> bool:
-        """Write a re-embedded vector (kept only while the memory's content is ``content``).
+    async def pause_queue(self, queue: str) -> bool:
+        """Pause ``queue``: it keeps accepting submissions, ``read_work`` hands out nothing from it
+        until :meth:`resume_queue`; running items settle as usual. True when it was running, False
+        when already paused. animus_admin only; raises QueueNotFound (ZA101), WorkError (ZA109: no grant on the queue).
         """
         ...
 
@@ -329,14 +319,14 @@ class AsyncClient:
         """
         ...
 
-    async def purge_expired_memories(self, *, namespace: str | None = ..., grace: Any = ..., max_rows: int | None = ...) -> int:
-        """Retention: delete up to ``max_rows`` memories expired ``grace`` ago (never pinned);
-        returns how many. Call until it returns 0.
+    async def purge_work(self, older_than: Any = ..., *, queue: str | None = ...) -> list[dict[str, Any]]:
+        """Delete ended items and archived messages older than ``older_than`` (default 7 days).
         """
         ...
 
-    async def purge_work(self, older_than: Any = ..., *, queue: str | None = ...) -> list[dict[str, Any]]:
-        """Delete ended items and archived messages older than ``older_than`` (default 7 days).
+    async def queue_depth_history(self, queue: str | None = ..., *, since: Any = ..., buckets: int | None = ...) -> list[DepthPoint]:
+        """Open items of each queue over the last ``since`` (seconds or timedelta; default an
+        hour) in ``buckets`` points (default 60).
         """
         ...
 
@@ -355,11 +345,6 @@ class AsyncClient:
         """
         ...
 
-    async def register_model(self, name: str, dimension: int, *, provider: str | None = ..., metadata: Mapping[str, Any] | None = ...) -> EmbeddingModel:
-        """Register an embedding model (admin); its dimension must be the table's.
-        """
-        ...
-
     async def release_work(self, work_id: UUID, *, attempt: int | None = ..., delay: Any = ..., queue: str | None = ...) -> datetime:
         """Give a running item back without counting the attempt: queued again, visible after
         ``delay`` (seconds or timedelta; default at once). Returns when it is visible again.
@@ -369,13 +354,20 @@ class AsyncClient:
         """
         ...
 
+    async def resume_queue(self, queue: str) -> bool:
+        """Resume a paused ``queue`` (idle workers are woken at once). True when it was paused,
+        False when already running. animus_admin only; raises QueueNotFound (ZA101), WorkError (ZA109: no grant on the queue).
+        """
+        ...
+
     async def resume_schedule(self, name: str) -> datetime:
         """Resume a paused schedule; returns its next run (periods missed while paused are not run).
         """
         ...
 
-    async def review_memory(self, id: int, grade: int, *, reviewed_at: datetime | None = ...) -> ReviewState:
-        """Record an FSRS review (1 again, 2 hard, 3 good, 4 easy); returns the new state.
+    async def retry_dead_work(self, work_id: UUID, *, delay: Any = ...) -> DeadRetry:
+        """Submit a dead item's work again (the dead item keeps its history). animus_admin only.
+        Raises WorkNotDead (ZA165), DeadWorkHandled (ZA166), WorkNotFound (ZA102).
         """
         ...
 
@@ -400,9 +392,9 @@ class AsyncClient:
         """
         ...
 
-    async def set_namespace_model(self, namespace: str, model: str, *, queue: str | None = ...) -> int:
-        """Make ``model`` the namespace's active model (admin); queues the re-embedding of its
-        memories with vectors of another model (work type ``memory_reembed``) and returns how many.
+    async def set_health_threshold(self, check_name: str, *, warn_at: float | None = ..., fail_at: float | None = ..., queue: str | None = ...) -> HealthThreshold:
+        """Set a health check's thresholds for every queue (``queue`` None: ``'*'``) or one queue;
+        None: that level is never reached. animus_admin only.
         """
         ...
 
@@ -429,13 +421,10 @@ class AsyncClient:
         """
         ...
 
-    async def store_memory(self, content: str, embedding: Sequence[float] | None = ..., memory_type: str | None = ..., *, source: str | None = ..., metadata: Mapping[str, Any] | None = ..., namespace: str | None = ..., expires_at: datetime | None = ..., ttl: Any = ..., pinned: bool | None = ..., supersedes: Sequence[int] | None = ..., visibility: str | None = ..., groups: Sequence[str] | None = ...) -> StoreResult:
+    async def store_memory(self, content: str, embedding: Sequence[float] | None = ..., memory_type: str | None = ..., *, source: str | None = ..., metadata: Mapping[str, Any] | None = ..., namespace: str | None = ...) -> StoreResult:
         """Store a memory (same content in the same namespace updates it: ``created`` False).
 
         Without ``embedding`` the client's Embedder embeds ``content`` (an ``embeddings`` span).
-        Lifecycle (docs/memory-lifecycle.md): ``expires_at`` or ``ttl`` (seconds or timedelta),
-        ``pinned``, ``supersedes`` (ids of older memories it replaces), ``visibility``
-        (``namespace``, ``private``, ``groups`` with ``groups`` = role names).
         """
         ...
 
@@ -469,18 +458,8 @@ class AsyncClient:
         """
         ...
 
-    async def unlink_memories(self, source: int, target: int, *, relation: str | None = ...) -> int:
-        """Remove the links from ``source`` to ``target`` (one relation, or all); how many.
-        """
-        ...
-
     async def update_memory(self, id: int, *, content: str | None = ..., embedding: Sequence[float] | None = ..., memory_type: str | None = ..., source: str | None = ..., metadata: Mapping[str, Any] | None = ..., namespace: str | None = ...) -> Memory | None:
         """Change the given fields of a memory; the others keep their values.
-        """
-        ...
-
-    async def update_memory_lifecycle(self, id: int, *, expires_at: datetime | None = ..., ttl: Any = ..., pinned: bool | None = ..., supersedes: Sequence[int] | None = ..., visibility: str | None = ..., groups: Sequence[str] | None = ..., clear_expiry: bool | None = ...) -> Memory | None:
-        """Change expiry, pinning, supersession or sharing of a memory; returns the memory.
         """
         ...
 

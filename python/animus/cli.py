@@ -1,5 +1,7 @@
-"""Command line: ``animus worker module:handlers``, ``animus scheduler``, ``animus memory import FILE``
-and ``animus --version``."""
+"""Command line: ``animus worker module:handlers``, ``animus scheduler``, the operator commands
+(``animus health | status | work show | dead … | queue … | memory stats``, :mod:`animus.ops`),
+``animus memory import FILE`` (:mod:`animus.memory_import`), ``animus dashboard``
+(:mod:`animus.dashboard`) and ``animus --version``."""
 from __future__ import annotations
 
 import argparse
@@ -62,7 +64,10 @@ def _serve(args: argparse.Namespace, name: str, make: Callable[[Any], Any],
     logging.basicConfig(level=getattr(logging, args.log_level.upper(), logging.INFO),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     load_dotenv_once()   # .env of the working directory: DATABASE_URL, ANIMUS_*, OTEL_*
-    handle = telemetry.init(service_name=args.service_name) if not args.no_telemetry else None
+    # --http-port: the SDK's Prometheus reader feeds GET /metrics (even without an OTLP exporter)
+    prometheus = getattr(args, "http_port", None) is not None
+    handle = (telemetry.init(service_name=args.service_name, prometheus=prometheus)
+              if not args.no_telemetry else None)
     try:
         try:
             client = animus.connect(args.dsn)
@@ -99,7 +104,8 @@ def worker_main(args: argparse.Namespace) -> int:
         concurrency=args.concurrency, visibility_timeout=args.visibility_timeout,
         poll_interval=args.poll_interval, shutdown_timeout=args.shutdown_timeout,
         handler_timeout=args.handler_timeout, notify_throttle=args.notify_throttle,
-        schedules=not args.no_schedules), lambda worker: worker.run())
+        schedules=not args.no_schedules, http_port=args.http_port, http_host=args.http_host),
+        lambda worker: worker.run())
 
 
 def scheduler_main(args: argparse.Namespace) -> int:
@@ -156,6 +162,11 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--no-schedules", action="store_true",
                    help="do not tick schedules (default: every worker ticks them each second; each "
                         "period is submitted once however many tick; `animus scheduler` ticks alone)")
+    w.add_argument("--http-port", type=_number(int, 0), default=None, metavar="PORT",
+                   help="serve GET /healthz and GET /metrics (Prometheus) on this port; 0 = any free "
+                        "port (default: off)")
+    w.add_argument("--http-host", default="127.0.0.1",
+                   help="address of the HTTP port (default: 127.0.0.1; 0.0.0.0 for a container probe)")
     w.add_argument("--dsn", default=None,
                    help="database URL (default: DATABASE_URL, from the environment or .env)")
     w.add_argument("--service-name", default="animus-worker",
@@ -182,18 +193,35 @@ def build_parser() -> argparse.ArgumentParser:
                     help="do not call animus.telemetry.init() (default: it is called)")
     sc.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"],
                     type=str.lower, help="log level (default: info)")
-    add_memory_parser(sub)
+    from animus import ops
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--dsn", default=None,
+                       help="database URL (default: DATABASE_URL, from the environment or .env)")
+
+    ops.add_commands(sub, common)
+    db = sub.add_parser("dashboard", help="the web dashboard: animus dashboard",
+                        description="Serve the dashboard (queues with depth over time, dead letters with "
+                                    "retry, an item's timeline, memory namespaces). Log in with a database "
+                                    "role and its password; read-only unless the role is a member of "
+                                    "animus_admin. The server connects to the database of DATABASE_URL "
+                                    "(or --dsn) as the role that logs in.")
+    db.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    db.add_argument("--port", type=_number(int, 0), default=8470, help="port (default: 8470; 0 = any free port)")
+    db.add_argument("--trace-url", default=None, metavar="TEMPLATE",
+                    help="link trace ids to a trace UI, e.g. http://jaeger:16686/trace/{trace_id} "
+                         "(default: ANIMUS_TRACE_URL, else trace ids are shown without a link)")
+    common(db)
     return parser
 
 
-def add_memory_parser(sub: Any) -> None:
-    """``animus memory …``: memory commands, each from its own module (import: animus.memory_import)."""
-    from animus import memory_import
+def dashboard_main(args: argparse.Namespace) -> int:
+    from animus.config import load_dotenv_once
+    from animus.dashboard import serve
 
-    m = sub.add_parser("memory", help="memory commands: animus memory import FILE",
-                       description="Commands on the semantic memory.")
-    msub = m.add_subparsers(dest="memory_command", metavar="MEMORY_COMMAND")
-    memory_import.add_parser(msub)
+    load_dotenv_once()
+    return serve(dsn=args.dsn, host=args.host, port=args.port,
+                 trace_url=args.trace_url or os.environ.get("ANIMUS_TRACE_URL"))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -209,10 +237,14 @@ def main(argv: list[str] | None = None) -> int:
         return worker_main(args)
     if args.command == "scheduler":
         return scheduler_main(args)
-    if args.command == "memory":
-        if getattr(args, "memory_main", None) is None:
-            parser.parse_args(["memory", "--help"])
+    if args.command == "memory" and getattr(args, "memory_main", None) is not None:
         return args.memory_main(args)
+    if args.command == "dashboard":
+        return dashboard_main(args)
+    from animus import ops
+
+    if args.command in ops.OPS_COMMANDS:
+        return ops.run_command(args)
     parser.print_help(sys.stderr)
     print("\nanimus: a command is required (e.g. animus worker module:HANDLERS)", file=sys.stderr)
     return 2

@@ -30,6 +30,7 @@ error: ``submit_work`` returns it with ``status == "merged"``.
         │                           ConcurrencyLimitNotFound ZA128, ScheduleNotFound ZA136
         ├── InvalidState            WorkNotRunning ZA103, WorkAlreadyEnded ZA104,
         │                           IllegalTransition ZA105, StaleClaim ZA108,
+        │                           WorkNotDead ZA165, DeadWorkHandled ZA166,
         │                           StepNotRunning ZA114, MemoryStateError ZA209/ZA210
         ├── WorkError               every ZA1xx (QueueExists ZA106, InvalidWorkArgument ZA107,
         │                           ZA115-ZA119, ZA125-ZA127, ZA129 and ZA155, StepReused ZA113,
@@ -59,7 +60,7 @@ __all__ = [
     "ConcurrencyLimitNotFound", "MemoryNotFound", "InvalidMemoryArgument", "MemoryStateError",
     "HandlerTimeout", "from_psycopg", "WaitError", "WorkFailed", "WorkCancelled", "WaitTimeout",
     "StepReused", "StepNotRunning", "EventTimeout", "ScheduleNotFound", "ScheduleExists",
-    "InvalidSchedule", "SQLSTATE_CLASSES"
+    "InvalidSchedule", "WorkNotDead", "DeadWorkHandled", "SQLSTATE_CLASSES"
 ]
 
 
@@ -192,6 +193,14 @@ class StepNotRunning(InvalidState, WorkError):
     """ZA114: finish_step for a step this claim has not started (or finished already)."""
 
 
+class WorkNotDead(InvalidState, WorkError):
+    """ZA165: retry_dead_work / discard_dead_work of an item that is not dead."""
+
+
+class DeadWorkHandled(InvalidState, WorkError):
+    """ZA166: the dead item was retried or discarded already (animus.dead_work_actions)."""
+
+
 class EventTimeout(AnimusError, TimeoutError):
     """``ctx.wait_for_event(key, timeout=...)``: the event was not emitted before the deadline
     (recorded: a later run of the handler sees the same timeout)."""
@@ -307,6 +316,8 @@ SQLSTATE_CLASSES: dict[str, type[AnimusError]] = {
     "ZA130": InvalidSchedule, "ZA131": InvalidSchedule, "ZA132": InvalidSchedule, "ZA133": InvalidSchedule,
     "ZA134": InvalidSchedule, "ZA135": ScheduleExists, "ZA136": ScheduleNotFound, "ZA137": InvalidSchedule,
     "ZA138": InvalidSchedule, "ZA139": InvalidSchedule, "ZA140": InvalidSchedule,
+    "ZA163": InvalidWorkArgument, "ZA164": InvalidWorkArgument, "ZA165": WorkNotDead,
+    "ZA166": DeadWorkHandled, "ZA167": InvalidWorkArgument, "ZA168": InvalidWorkArgument,
     "ZA200": DimensionMismatch, "ZA207": MemoryNotFound,
     "ZA209": MemoryStateError, "ZA210": MemoryStateError,
     # lifecycle, sharing, links, review: bad expiry, supersession, visibility, group, link, depth, grade, time, boost

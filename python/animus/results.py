@@ -16,7 +16,8 @@ __all__ = [
     "QueueStats", "ConcurrencyLimit", "ConcurrencyStats", "StoreResult", "Memory", "SearchHit",
     "BM25Settings", "WaitResult", "StepStart", "SleepResult", "EventWait", "Event", "WorkStep",
     "Schedule", "ScheduleRun", "MemoryLink", "MemoryNeighbor", "ChainEntry", "GraphHit",
-    "ReviewState", "DueMemory", "EmbeddingModel", "ReembeddingProgress", "Row"
+    "ReviewState", "DueMemory", "EmbeddingModel", "ReembeddingProgress", "HealthCheck", "HealthThreshold",
+    "DeadWork", "DeadRetry", "DepthPoint", "NamespaceStats", "Row"
 ]
 
 T = TypeVar("T", bound="Row")
@@ -314,6 +315,8 @@ class QueueStats(Row):
     oldest_visible_age_sec: float | None = None
     oldest_msg_age_sec: int | None = None
     total_messages: int | None = None
+    paused: bool | None = None             # animus.pause_queue: accepts submissions, hands out nothing
+    paused_at: datetime | None = None
     _aliases: ClassVar[dict[str, str]] = {"queue_name": "queue"}
 
 
@@ -563,3 +566,87 @@ class BM25Settings(Row):
     max_postings_budget: int | None = None
     rescore_extra: int | None = None
     refresh_after: int | None = None
+
+
+@dataclass(frozen=True)
+class HealthCheck(Row):
+    """``health``: one check. ``status`` is ok, warn or fail against ``warn_at`` / ``fail_at``
+    (animus.health_thresholds); ``queue`` is set for the per-queue checks."""
+
+    component: str | None = None
+    queue: str | None = None
+    check_name: str | None = None
+    value: float | None = None
+    unit: str | None = None
+    status: str | None = None
+    warn_at: float | None = None
+    fail_at: float | None = None
+    detail: str | None = None
+    _aliases: ClassVar[dict[str, str]] = {"queue_name": "queue"}
+
+
+@dataclass(frozen=True)
+class HealthThreshold(Row):
+    """``set_health_threshold``: the thresholds now in force for a check (``queue`` ``*``: every queue)."""
+
+    check_name: str | None = None
+    queue: str | None = None
+    warn_at: float | None = None
+    fail_at: float | None = None
+    unit: str | None = None
+    meaning: str | None = None
+    _aliases: ClassVar[dict[str, str]] = {"queue_name": "queue"}
+
+
+@dataclass(frozen=True)
+class DeadWork(Row):
+    """``list_dead_work``: a dead item not yet retried or discarded."""
+
+    work_id: UUID | None = None
+    queue: str | None = None
+    work_type: str | None = None
+    source: str | None = None
+    trigger_info: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    attempts: int | None = None
+    max_attempts: int | None = None
+    error: str | None = None
+    dead_at: datetime | None = None
+    created_at: datetime | None = None
+    trace_context: dict[str, Any] | None = None
+    _aliases: ClassVar[dict[str, str]] = {"queue_name": "queue", "id": "work_id"}
+
+
+@dataclass(frozen=True)
+class DeadRetry(Row):
+    """``retry_dead_work``: the new item (``status`` created, or merged into ``canonical_id``)."""
+
+    retried_as: UUID | None = None
+    status: str | None = None
+    canonical_id: UUID | None = None
+
+
+@dataclass(frozen=True)
+class DepthPoint(Row):
+    """``queue_depth_history``: a queue's open items at ``bucket_end``, and the items submitted
+    and ended within the bucket."""
+
+    queue: str | None = None
+    bucket_end: datetime | None = None
+    depth: int | None = None
+    submitted: int | None = None
+    ended: int | None = None
+    _aliases: ClassVar[dict[str, str]] = {"queue_name": "queue"}
+
+
+@dataclass(frozen=True)
+class NamespaceStats(Row):
+    """``memory_namespace_stats``: one memory namespace of the caller's read scope."""
+
+    namespace: str | None = None
+    memories: int | None = None
+    embedded: int | None = None
+    content_bytes: int | None = None
+    oldest: datetime | None = None
+    newest: datetime | None = None
+    last_updated: datetime | None = None

@@ -403,7 +403,8 @@ class Worker:
                  notify_throttle: float = 0.25, settle_batch: int = 1000,
                  settle_delay: float = 0.002, batch_handlers: Mapping[str, Handler] | None = None,
                  batch_size: int = 100, prefetch: int | None = None,
-                 schedules: bool = True, maintenance_interval: float = 1.0) -> None:
+                 schedules: bool = True, maintenance_interval: float = 1.0,
+                 http_port: int | None = None, http_host: str = "127.0.0.1") -> None:
         if not handlers and not batch_handlers:
             raise ValueError("handlers must map at least one work_type to a function")
         cfg = client.config
@@ -483,6 +484,13 @@ class Worker:
         self._completions: list[tuple[WorkContext, Any, asyncio.Future]] = []
         self._failures: list[tuple[WorkContext, str, bool, asyncio.Future]] = []
         self.aclient: Any = None
+        # Opt-in HTTP port: GET /healthz and GET /metrics (animus.ops.WorkerHTTP); 0 = any free port.
+        self.http_port = http_port
+        self.http_host = http_host
+        self.http: Any = None
+        self.last_read_at: float | None = None      # wall clock of the last read_work that succeeded
+        self.last_claim_at: float | None = None     # ... that returned at least one item
+        self.settled = {"completed": 0, "retried": 0, "dead": 0}
         self.reads = 0       # read_work calls made (claims)
         self.processed = 0
         self.failed = 0
@@ -561,6 +569,12 @@ class Worker:
         tasks: list[asyncio.Task] = []
         try:
             await self.aclient.open()
+            if self.http_port is not None and self.http is None:
+                from animus.ops import WorkerHTTP
+
+                self.http = WorkerHTTP(self, host=self.http_host, port=self.http_port)
+                self.http.start()
+                log.info("worker HTTP on http://%s:%d (/healthz, /metrics)", self.http_host, self.http.port)
             listen = await self._listen()
             log.info("worker on queue %r: concurrency %d, visibility timeout %ss, handler timeout %s",
                      self.queue, self.concurrency, self.visibility_timeout,
@@ -585,6 +599,9 @@ class Worker:
                 except BaseException:   # noqa: BLE001 - cancelled or already logged
                     pass
             self._threads.close()
+            if self.http is not None:
+                self.http.stop()
+                self.http = None
             await self.aclient.close()
             for sig in signals:
                 loop.remove_signal_handler(sig)
@@ -654,6 +671,9 @@ class Worker:
                     items = await self.aclient.read_work(self.queue, vt=self._vt(), qty=min(free, 10000),
                                                          work_types=self._work_types)
                     backoff = 0.0
+                    self.last_read_at = time.time()
+                    if items:
+                        self.last_claim_at = self.last_read_at
                 except AnimusError as exc:
                     if isinstance(exc, _UNRECOVERABLE):
                         # retrying cannot help (no such queue, animus not deployed, no privilege)
@@ -1113,6 +1133,7 @@ class Worker:
             log.warning("work item %s: completion refused (%s)", batch[0][0].item.id, exc.sqlstate)
             batch[0][2].set_result(exc.sqlstate)
             return
+        self._count_settled("completed", sum(1 for d in res if d))
         for (ctx, _, fut), done in zip(batch, res):
             if done:
                 fut.set_result(None)
@@ -1120,6 +1141,13 @@ class Worker:
                 log.warning("work item %s: completion refused (no longer running: cancelled or "
                             "ended meanwhile)", ctx.item.id)
                 fut.set_result("ZA104")
+
+    def _count_settled(self, outcome: str, n: int) -> None:
+        """Items this worker settled, by outcome (completed, retried, dead): the worker's own
+        tally (GET /healthz) and the counter ``animus.work.settled`` (GET /metrics)."""
+        if n:
+            self.settled[outcome] += n
+            self.client._tel.inst.settled.add(n, {**self._process_metric, "animus.work.outcome": outcome})
 
     def _settle_refused(self, ctx: WorkContext, exc: AnimusError, fut: asyncio.Future, what: str) -> None:
         if isinstance(exc, StaleClaim):
@@ -1148,6 +1176,9 @@ class Worker:
                 for e in entries:
                     await self._fail_batch((error, retryable, [e]))
                 return
+            for row in rows:
+                if row.failed:
+                    self._count_settled("dead" if row.state == "dead" else "retried", 1)
             for (ctx, _, _, fut), row in zip(entries, rows):
                 if not row.failed:
                     log.warning("work item %s: failure not recorded (no longer running)", ctx.item.id)
@@ -1156,8 +1187,10 @@ class Worker:
         ctx, _, _, fut = entries[0]
         try:
             with trace.use_span(ctx.span, end_on_exit=False):
-                await self.aclient.fail_work(ctx.item.id, error, retryable=retryable,
-                                             attempt=ctx.item.attempts, queue=self.queue)
+                row = await self.aclient.fail_work(ctx.item.id, error, retryable=retryable,
+                                                   attempt=ctx.item.attempts, queue=self.queue)
+            if row is not None:
+                self._count_settled("dead" if row.state == "dead" else "retried", 1)
         except (StaleClaim, InvalidState, NotFound) as exc:
             if isinstance(exc, StaleClaim):
                 log.warning("work item %s: stale claim (attempt %s), failure not recorded: another "

@@ -71,8 +71,9 @@ SELECT is_empty($$
                          'animus.review_memory(bigint, integer, timestamptz)'::regprocedure,
                          'animus.due_memories(text, timestamptz, integer)'::regprocedure,
                          'animus.memory_set_embedding(bigint, vector, text, text)'::regprocedure,
-                         'animus.memory_reembedding_progress(text)'::regprocedure)$$,
-    'memory roles execute no SECURITY DEFINER function but memory_scope, memory_state_active (one bit: does any memory carry state), the write functions (which check the write scope) and the read functions (which check the read scope and visibility)');
+                         'animus.memory_reembedding_progress(text)'::regprocedure,
+                         'animus.memory_namespace_stats()'::regprocedure)$$,
+    'memory roles execute no SECURITY DEFINER function but memory_scope, memory_state_active (one bit: does any memory carry state), the write functions (which check the write scope) and the read functions and memory_namespace_stats (which check the read scope and visibility)');
 SELECT ok(NOT has_schema_privilege('animus_test_nobody', 'animus', 'USAGE') AND NOT has_schema_privilege('animus_producer', 'pgmq', 'USAGE'),
           'a role outside animus cannot use schema animus, and animus roles cannot use schema pgmq directly');
 SELECT is((SELECT rolcanlogin OR rolsuper OR rolbypassrls OR rolcreaterole OR rolcreatedb FROM pg_roles

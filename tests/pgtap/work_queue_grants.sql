@@ -8,7 +8,7 @@ BEGIN;
 SELECT rolsuper OR rolcreaterole AS can_create_roles FROM pg_catalog.pg_roles WHERE rolname = current_user \gset
 \if :can_create_roles
 CREATE EXTENSION IF NOT EXISTS pgtap;
-SELECT plan(37);
+SELECT plan(41);
 GRANT ALL ON TABLE __tcache__ TO PUBLIC;
 GRANT ALL ON SEQUENCE __tcache___id_seq TO PUBLIC;
 
@@ -107,6 +107,16 @@ SELECT throws_ok($$SELECT animus.submit_work('engage', 'a', queue => 'tq_a')$$, 
 SELECT throws_ok($$SELECT animus.grant_queue('animus_test_qg_prod_a', 'tq_a')$$, '42501', NULL, 'a producer cannot grant itself a queue');
 RESET ROLE;
 SELECT ok((SELECT count(DISTINCT queue_name) FROM animus.queue_stats() WHERE queue_name IN ('tq_a', 'tq_b')) = 2, 'a superuser sees every queue');
+-- Pausing is per queue too: an admin confined to queue A pauses A, not B.
+CREATE ROLE animus_test_qg_admin_a NOLOGIN IN ROLE animus_admin;
+SELECT animus.revoke_queue('animus_admin', '*');
+SELECT animus.grant_queue('animus_test_qg_admin_a', 'tq_a');
+SET LOCAL ROLE animus_test_qg_admin_a;
+SELECT is(animus.pause_queue('tq_a'), true, 'an admin pauses a queue it has a grant on');
+SELECT throws_ok($$SELECT animus.pause_queue('tq_b')$$, 'ZA109', NULL, 'an admin without a grant on queue B cannot pause it (ZA109)');
+SELECT throws_ok($$SELECT animus.resume_queue('tq_b')$$, 'ZA109', NULL, 'nor resume it (ZA109)');
+RESET ROLE;
+SELECT is((SELECT paused_at FROM animus.queues WHERE queue_name = 'tq_b'), NULL, 'the refused pause wrote nothing');
 SELECT animus.drop_queue('tq_b');
 SELECT is((SELECT count(*)::int FROM animus.queue_grants WHERE queue_name = 'tq_b'), 0, 'drop_queue removes the grants of the queue');
 

@@ -20,11 +20,11 @@ SELECT set_eq(
           'running->dead', 'running->cancelled'],
     'the legal transitions are exactly the documented seven');
 SELECT set_eq(
-    $$SELECT sqlstate::text FROM animus.error_codes WHERE sqlstate BETWEEN 'ZA100' AND 'ZA199' AND sqlstate NOT BETWEEN 'ZA130' AND 'ZA149'$$,
+    $$SELECT sqlstate::text FROM animus.error_codes WHERE sqlstate BETWEEN 'ZA100' AND 'ZA199' AND sqlstate NOT BETWEEN 'ZA130' AND 'ZA149' AND sqlstate NOT BETWEEN 'ZA163' AND 'ZA175'$$,
     ARRAY['ZA101', 'ZA102', 'ZA103', 'ZA104', 'ZA105', 'ZA106', 'ZA107', 'ZA108', 'ZA109', 'ZA110', 'ZA111', 'ZA112',
           'ZA113', 'ZA114', 'ZA115', 'ZA116', 'ZA117', 'ZA118', 'ZA119',
           'ZA125', 'ZA126', 'ZA127', 'ZA128', 'ZA129', 'ZA155', 'ZA156'],
-    'the work queue SQLSTATEs ZA101-ZA119, ZA125-ZA129 (concurrency keys) and ZA155-ZA156 (waiting) are in animus.error_codes (ZA130-ZA149: schedules, tests/pgtap/work_schedules.sql)');
+    'the work queue SQLSTATEs ZA101-ZA119, ZA125-ZA129 (concurrency keys) and ZA155-ZA156 (waiting) are in animus.error_codes (ZA130-ZA149: schedules, tests/pgtap/work_schedules.sql; ZA163-ZA175: operations, tests/pgtap/ops_*.sql)');
 SELECT ok(EXISTS (SELECT 1 FROM animus.queues WHERE queue_name = 'work')
           AND EXISTS (SELECT 1 FROM pgmq.meta WHERE queue_name = 'work'),
           'the default queue work exists in animus and in pgmq');
@@ -109,7 +109,8 @@ SELECT set_eq($$SELECT p.proname::text FROM pg_proc p JOIN pg_namespace n ON n.o
     ARRAY['create_queue', 'configure_queue', 'drop_queue', 'submit_work', 'submit_work_batch', 'read_work',
           'complete_work', 'fail_work', 'heartbeat_work', 'cancel_work', 'archive_work', 'delete_work',
           'get_work', 'work_children', 'queue_stats', 'purge_work', 'release_work', 'get_work_submissions', 'grant_queue', 'revoke_queue',
-          'watch_work', 'wait_work', 'sleep_work', 'get_work_steps', 'heartbeat_work_batch'],
+          'watch_work', 'wait_work', 'sleep_work', 'get_work_steps', 'heartbeat_work_batch', 'pause_queue', 'resume_queue',
+          'list_dead_work', 'retry_dead_work', 'discard_dead_work', 'queue_depth_history'],
     'SECURITY DEFINER is exactly the documented public work API (no internal helper)');
 
 SELECT * FROM finish();

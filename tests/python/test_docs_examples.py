@@ -11,6 +11,7 @@ An HTML comment (invisible when rendered) on the line before a fenced block says
                              between statements are comments
     <!-- output -->          the output of the example before it
     <!-- not run: REASON --> not an example (a signature, a shell command for another machine, ...)
+    <!-- run: sh -->         a ```sh block of shell commands, run by tests/python/test_ops_runbook.py
 
 A fenced block with none of these is an error, unless its info string is `text` (formulas, diagrams).
 
@@ -185,6 +186,9 @@ def examples(path: Path) -> list[Example]:
                 f"{b.where}: an output block must follow a sql or python example"
             continue
         words = b.args.split()
+        if words and words[0] == "sh":   # shell commands of docs/runbook.md: tests/python/test_ops_runbook.py runs them
+            assert b.lang == "sh", f"{b.where}: a run: sh example is a ```sh block"
+            continue
         assert words and words[0] in ("sql", "python", "psql"), f"{b.where}: run: sql, python or psql, not {b.args!r}"
         kind, opts = words[0], dict(w.split("=", 1) for w in words[1:])
         db = opts.pop("db", "main")

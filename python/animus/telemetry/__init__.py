@@ -61,12 +61,14 @@ def _exporter_choice(env: dict[str, str], signal: str) -> str:
 
 
 def init(service_name: str | None = None, *, set_global: bool = True,
-         env: dict[str, str] | None = None) -> TelemetryHandle:
+         env: dict[str, str] | None = None, prometheus: bool = False) -> TelemetryHandle:
     """Install an SDK tracer and meter provider exporting as the ``OTEL_*`` variables say.
 
     Returns a :class:`TelemetryHandle`; ``enabled`` is False (and nothing is installed) when the
     SDK is disabled or no exporter is configured. ``service_name`` is used unless
-    ``OTEL_SERVICE_NAME`` is set.
+    ``OTEL_SERVICE_NAME`` is set. ``prometheus``: the meter provider also gets the SDK's
+    Prometheus reader (``opentelemetry-exporter-prometheus``), whose metrics prometheus_client
+    serves (the Worker's ``GET /metrics``), with or without another exporter.
     """
     from animus.config import load_dotenv_once
 
@@ -77,7 +79,7 @@ def init(service_name: str | None = None, *, set_global: bool = True,
         return TelemetryHandle(False, reason="OTEL_SDK_DISABLED=true")
     traces = _exporter_choice(env, "traces")
     metrics_ = _exporter_choice(env, "metrics")
-    if traces == "none" and metrics_ == "none":
+    if traces == "none" and metrics_ == "none" and not prometheus:
         return TelemetryHandle(False, reason="no exporter configured (set OTEL_EXPORTER_OTLP_ENDPOINT)")
     try:
         from opentelemetry.sdk.resources import Resource, SERVICE_NAME
@@ -99,11 +101,14 @@ def init(service_name: str | None = None, *, set_global: bool = True,
         handle.tracer_provider = tp
         if set_global:
             trace.set_tracer_provider(tp)
-    if metrics_ != "none":
+    if metrics_ != "none" or prometheus:
         from opentelemetry.sdk.metrics import MeterProvider
         from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 
-        mp = MeterProvider(resource=resource, metric_readers=[PeriodicExportingMetricReader(_metric_exporter(metrics_))])
+        readers = [PeriodicExportingMetricReader(_metric_exporter(metrics_))] if metrics_ != "none" else []
+        if prometheus:
+            readers.append(prometheus_reader())
+        mp = MeterProvider(resource=resource, metric_readers=readers)
         handle.meter_provider = mp
         if set_global:
             metrics.set_meter_provider(mp)
@@ -134,3 +139,14 @@ def _metric_exporter(kind: str):
     from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
 
     return OTLPMetricExporter()
+
+
+def prometheus_reader():
+    """A metric reader for the SDK's MeterProvider whose metrics prometheus_client's default
+    registry serves (``opentelemetry-exporter-prometheus``; in the ``otel`` extra). One per
+    process: the reader registers itself with that registry."""
+    try:
+        from opentelemetry.exporter.prometheus import PrometheusMetricReader
+    except ImportError as exc:   # pragma: no cover - the otel extra is missing
+        raise ImportError("GET /metrics needs opentelemetry-exporter-prometheus: pip install 'animus[otel]'") from exc
+    return PrometheusMetricReader()

@@ -74,6 +74,11 @@ class Instruments:
         self.sent_messages = calls.sent
         self.consumed_messages = calls.consumed
         self.record_later = calls.record_later
+        # Items a worker settled, by outcome (animus.work.outcome: completed, retried, dead):
+        # their rates are the processed / failed / dead rates.
+        self.settled = meter.create_counter(
+            "animus.work.settled", unit="{item}",
+            description="Work items settled by workers, by outcome (completed, retried, dead).")
         self.db_duration = meter.create_histogram(
             "db.client.operation.duration", unit="s", description="Duration of database client operations.",
             explicit_bucket_boundaries_advisory=DB_DURATION_BUCKETS)
