@@ -188,7 +188,53 @@ def curve(results: list[dict]) -> None:
             f"{tot / 2**20:>9,.0f} ({tot / ftot:.1f}){r['loadavg'].split()[0]:>8}")
 
 
+def sweep(conn: psycopg.Connection, data: Data, args) -> None:
+    """The bare index scan (no animus function around it) at several ef_search values, against the
+    exact top 10, for the float32 HNSW index and, with --halfvec, a halfvec expression index built
+    here on the side (what storing or indexing half-precision vectors would give)."""
+    qv = [vec_literal(v) for v in data.queries[:args.exact_queries]]
+    conn.execute("SET enable_indexscan = off")
+    conn.execute("SET enable_bitmapscan = off")
+    _, ex = timed(conn, "SELECT id FROM animus.memories ORDER BY embedding <=> %s::vector, id LIMIT 10",
+                  [(v,) for v in qv])
+    conn.execute("RESET enable_indexscan")
+    conn.execute("RESET enable_bitmapscan")
+    truth = [{r[0] for r in rows} for rows in ex]
+    efs = [40, 100, 200, 400]
+    forms = []
+    if args.sweep:
+        forms.append(("vector (float32) HNSW", "SELECT id FROM animus.memories ORDER BY embedding <=> %s::vector LIMIT 10"))
+    if args.halfvec:
+        conn.execute("DROP INDEX IF EXISTS animus.bench_memories_halfvec_hnsw")
+        conn.execute(f"SET maintenance_work_mem = '{args.mwm}'")
+        conn.execute(f"SET max_parallel_maintenance_workers = {args.workers}")
+        t = time.perf_counter()
+        conn.execute(f"CREATE INDEX bench_memories_halfvec_hnsw ON animus.memories "
+                     f"USING hnsw ((embedding::halfvec({DIM})) halfvec_cosine_ops)")
+        build = time.perf_counter() - t
+        conn.execute("ANALYZE animus.memories")
+        size = conn.execute("SELECT pg_relation_size('animus.bench_memories_halfvec_hnsw'), "
+                            "pg_relation_size('animus.memories_embedding_hnsw')").fetchone()
+        log(f"halfvec HNSW expression index: built in {build:.0f} s, {mb(size[0])} "
+            f"(float32 HNSW: {mb(size[1])}, ratio {size[0] / size[1]:.2f})")
+        forms.append(("halfvec HNSW", f"SELECT id FROM animus.memories ORDER BY embedding::halfvec({DIM}) "
+                                      f"<=> %s::vector::halfvec({DIM}) LIMIT 10"))
+    log(f"{'index':<24}{'ef_search':>10}{'p50 ms':>9}{'p95 ms':>9}{'recall@10':>11}")
+    for name, sql in forms:
+        for ef in efs:
+            conn.execute(f"SET hnsw.ef_search = {ef}")
+            for v in qv[:3]:
+                conn.execute(sql, (v,))
+            t, res = timed(conn, sql, [(v,) for v in qv])
+            rec = float(np.mean([len({r[0] for r in rows} & tr) / 10 for rows, tr in zip(res, truth)]))
+            log(f"{name:<24}{ef:>10}{statistics.median(t):>9.2f}{pct(t, 0.95):>9.2f}{rec:>11.3f}")
+    conn.execute("RESET hnsw.ef_search")
+    if args.halfvec:
+        conn.execute("DROP INDEX animus.bench_memories_halfvec_hnsw")
+
+
 def main() -> int:
+    global DB
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--checkpoints", default="100000,250000,500000,1000000")
@@ -198,10 +244,17 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=2, help="parallel workers of the index builds")
     ap.add_argument("--mwm", default="4GB", help="maintenance_work_mem of the index builds (the HNSW graph of 1M "
                                                   "384-d rows needs ~2 GB to build in memory)")
+    ap.add_argument("--db", default=DB, help="the benchmark database (dropped and deployed unless --resume)")
     ap.add_argument("--resume", action="store_true", help="continue in the existing database and results file")
     ap.add_argument("--drop", action="store_true", help="drop the benchmark database at the end")
     ap.add_argument("--results", default=str(ROOT / ".bench" / "million.jsonl"))
+    ap.add_argument("--sweep", action="store_true",
+                    help="afterwards: recall@10 and p50 of the bare HNSW scan at several hnsw.ef_search values")
+    ap.add_argument("--halfvec", action="store_true",
+                    help="afterwards: build a halfvec HNSW expression index (scratch: dropped again) and "
+                         "measure it the same way (a proposed schema change, measured, not deployed)")
     args = ap.parse_args()
+    DB = args.db
     checkpoints = sorted({int(x) for x in args.checkpoints.split(",") if int(x) <= args.rows} | {args.rows})
     results_path = Path(args.results)
     results_path.parent.mkdir(parents=True, exist_ok=True)
@@ -275,6 +328,9 @@ def main() -> int:
             report(r, results[0] if len(results) > 1 else None)
 
     curve(results)
+    if args.sweep or args.halfvec:
+        with psycopg.connect(url, autocommit=True) as conn:
+            sweep(conn, data, args)
     last = results[-1]
     log("")
     log(f"{last['rows']:,} memories loaded: load parts {last['cumulative']['load_s']:.0f} s + final build "
