@@ -10,6 +10,7 @@ unprivileged system user, since PostgreSQL refuses to run as root.
     python tools/devdb.py stop | status | url [DB] | psql-args [DB]
     python tools/devdb.py createdb NAME [--drop] | dropdb NAME
     python tools/devdb.py dotenv         # write .env with DATABASE_URL unless the user has one
+    python tools/devdb.py replica start DIR PORT | stop DIR   # a hot standby of the server (streaming)
 
 Environment: ANIMUS_PG_PORT (default 55432), ANIMUS_PGDATA (default <repo>/.pgdata),
 ANIMUS_PG_USER (system user running the server, default animuspg).
@@ -48,6 +49,12 @@ SERVER_SETTINGS = {
     "work_mem": "'16MB'",
     "maintenance_work_mem": "'1GB'",
     "max_wal_size": "'4GB'",
+    # Streaming replicas (tests/python/test_replica.py, `devdb.py replica start`): PostgreSQL's
+    # defaults already allow them; said here so a change of default cannot break them silently.
+    # initdb's pg_hba.conf lets local (Unix socket) replication connections in (trust).
+    "wal_level": "replica",
+    "max_wal_senders": "10",
+    "hot_standby": "on",
     "effective_cache_size": "'4GB'",
     "logging_collector": "off",
     "log_min_messages": "warning",
@@ -284,6 +291,52 @@ def dropdb(name: str) -> None:
     admin_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def replica_start(directory: Path, port: int, *, timeout: int = 120) -> str:
+    """A hot standby of the running server in ``directory`` (new or empty), listening on ``port``:
+    ``pg_basebackup`` over the Unix socket as the server user (local replication is trusted by
+    initdb's pg_hba.conf) with ``-R`` (standby.signal and primary_conninfo, streaming), then
+    ``pg_ctl start``. Returns the standby's URL of database ``postgres`` (same roles and
+    passwords as the primary: it is a physical copy). The copy holds every database of the
+    server: keep benchmark databases out of it (drop them) when the time matters."""
+    require_running()
+    ensure_system_user()
+    directory = Path(directory).resolve()
+    if port_in_use(port):
+        raise fail(f"port {port} is already in use: pick another for the replica")
+    data = directory / "data"
+    sock = directory / "run"
+    directory.mkdir(parents=True, exist_ok=True)
+    sock.mkdir(exist_ok=True)
+    chown_tree(directory)
+    allow_server_user_through(directory)
+    res = as_server_user([pgbin("pg_basebackup"), "-D", str(data), "-h", str(RUN), "-p", str(PORT),
+                          "-U", SUPERUSER, "-X", "stream", "-R", "-c", "fast", "--no-sync"],
+                         capture_output=True, text=True, timeout=timeout)
+    if res.returncode != 0:
+        raise fail(f"pg_basebackup failed:\n{res.stderr.strip()}")
+    # The copy carries the primary's postgresql.conf: its own port and socket directory here;
+    # feedback keeps the primary's VACUUM from cancelling the standby's running reads.
+    with open(data / "postgresql.auto.conf", "a") as conf:
+        conf.write(f"port = {port}\nunix_socket_directories = '{sock}'\nhot_standby_feedback = on\n")
+    logfile = directory / "postgres.log"
+    res = as_server_user([pgbin("pg_ctl"), "-D", str(data), "-l", str(logfile), "-w", "-t", str(timeout), "start"],
+                         capture_output=True, text=True)
+    if res.returncode != 0:
+        tail = logfile.read_text().splitlines()[-15:] if logfile.exists() else []
+        raise fail("the replica did not start:\n" + res.stderr.strip() + "\n" + "\n".join(tail))
+    return f"postgresql://{SUPERUSER}:{quote(password(), safe='')}@127.0.0.1:{port}/postgres"
+
+
+def replica_stop(directory: Path, *, remove: bool = True) -> None:
+    """Stop the standby in ``directory`` (fast: nothing to keep) and remove its files."""
+    directory = Path(directory).resolve()
+    data = directory / "data"
+    if (data / "postmaster.pid").exists():
+        as_server_user([pgbin("pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"], capture_output=True)
+    if remove:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 DOTENV = REPO / ".env"
 DOTENV_HEADER = "# Written by `make up` for the embedded development server. Edit freely: once edited, `make up` leaves it alone.\n"
 
@@ -346,6 +399,10 @@ def main(argv: list[str]) -> int:
         elif cmd == "createdb":
             require_running()
             createdb(rest[0], drop="--drop" in rest)
+        elif cmd == "replica" and len(rest) >= 2 and rest[0] == "start" and len(rest) == 3:
+            print(replica_start(Path(rest[1]), int(rest[2])))
+        elif cmd == "replica" and len(rest) == 2 and rest[0] == "stop":
+            replica_stop(Path(rest[1]))
         elif cmd == "dropdb":
             require_running()
             dropdb(rest[0])

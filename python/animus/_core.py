@@ -1232,6 +1232,30 @@ def _result_attrs(span, call: Call, result: Any) -> None:
         span.set_attributes(a)
 
 
+class _ReplicaFailed(Exception):
+    """Internal: a read-only call failed on a replica for want of the server (the client retries
+    it on the primary; see animus.replicas)."""
+
+
+def replica_telemetry(inst: Instruments, dsn) -> "Telemetry":
+    """The telemetry of calls answered by replica ``dsn``: its server.address / server.port and
+    ``animus.db.replica = true`` on their spans and metrics."""
+    server = server_attrs(dsn)
+    server["animus.db.replica"] = True
+    return Telemetry(inst, server, dsn.dbname)
+
+
+def with_replicas(config, replicas: Any):
+    """``config`` with ``replicas`` (a URL, comma-separated URLs, a list; None keeps the
+    configured ones, ``[]`` removes them) as its replica_urls."""
+    if replicas is None:
+        return config
+    import dataclasses
+
+    from animus.config import replica_dsns
+    return dataclasses.replace(config, replica_urls=replica_dsns(replicas))
+
+
 def server_attrs(dsn) -> dict[str, Any]:
     out: dict[str, Any] = {}
     host = dsn.host

@@ -9,12 +9,14 @@ import psycopg
 from psycopg.rows import dict_row, tuple_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from animus._core import (DEPLOYED_SQL, AsyncPooledConnection, Call, Methods, Telemetry, WaitSpan, adapt,
-                          check_wait_timeout, server_attrs, shape_result, undefined_function_error)
+from animus._core import (DEPLOYED_SQL, AsyncPooledConnection, Call, Methods, Telemetry, WaitSpan, _ReplicaFailed,
+                          adapt, check_wait_timeout, replica_telemetry, server_attrs, shape_result,
+                          undefined_function_error, with_replicas)
 from animus.client import _instruments
 from animus.config import Config
 from animus.embedding import Embedder
 from animus.queries import Query
+from animus.replicas import AsyncReplicas, replica_unavailable
 from animus.errors import ConnectionFailed, InvalidArgument, from_psycopg
 from animus.telemetry import genai
 from animus.telemetry.deferred import flush as telemetry_flush
@@ -34,13 +36,19 @@ class AsyncClient(Methods):
     wait_poll_interval: float = DEFAULT_POLL_INTERVAL
 
     def __init__(self, config: Config, *, embedder: Embedder | None = None,
-                 tracer_provider: Any = None, meter_provider: Any = None) -> None:
+                 tracer_provider: Any = None, meter_provider: Any = None, replicas: Any = None) -> None:
         self._waits: AsyncWaits | None = None
+        self._replicas: AsyncReplicas | None = None
+        config = with_replicas(config, replicas)
         self.config = config
         self._dsn = config.database_url
         self.embedder = embedder
-        self._tel = Telemetry(_instruments(tracer_provider, meter_provider), server_attrs(self._dsn),
-                              self._dsn.dbname)
+        inst = _instruments(tracer_provider, meter_provider)
+        self._tel = Telemetry(inst, server_attrs(self._dsn), self._dsn.dbname)
+        if config.replica_urls:
+            self._replicas = AsyncReplicas(config.replica_urls, lambda d: replica_telemetry(inst, d),
+                                           max_size=config.pool_max_size, max_lag=config.max_replica_lag,
+                                           check_interval=config.replica_check_interval)
         self._pool = AsyncConnectionPool(self._dsn.reveal(), min_size=config.pool_min_size,
                                          max_size=config.pool_max_size, open=False, name="animus-async",
                                          connection_class=AsyncPooledConnection,
@@ -79,22 +87,40 @@ class AsyncClient(Methods):
     async def _run(self, call: Call) -> Any:
         if call.embed is not None:
             await self._embed_into(call)
-        tel = self._tel
+        reps = self._replicas
+        if call.query.read_only and reps is not None:
+            replica, why = await reps.pick()
+            if replica is not None:
+                try:
+                    return await self._run_on(call, replica.pool, replica.tel, None, replica)
+                except _ReplicaFailed:
+                    reps.failed(replica)
+                    why = "error"
+            return await self._run_on(call, self._pool, self._tel, why)
+        return await self._run_on(call, self._pool, self._tel, None)
+
+    async def _run_on(self, call: Call, pool: AsyncConnectionPool, tel: Telemetry, fallback: str | None,
+                      replica: Any = None) -> Any:
         span, desc, t0 = tel.begin(call)
+        if fallback is not None and span is not None:
+            span.set_attribute("animus.db.replica_fallback", fallback)
         q = call.query
         try:
             with tel.activate(span):
                 sql = q.sql(tuple(call.params))
                 values = adapt(q, call.params)
-                async with self._pool.connection() as conn:
+                async with pool.connection() as conn:
                     cur = conn.call_cursor(q)
                     await cur.execute(sql, values)
                     rows = shape_result(q, cur, await cur.fetchall())
         except psycopg.Error as exc:
-            err = from_psycopg(exc, function=q.qualified, scrub=self._dsn.scrub)
+            dsn = self._dsn if replica is None else replica.dsn
+            err = from_psycopg(exc, function=q.qualified, scrub=dsn.scrub)
             if err.sqlstate == "42883":
                 err = undefined_function_error(q, call.params, err, await self._deployed(q))
             tel.fail(call, span, desc, t0, err)
+            if replica is not None and replica_unavailable(exc):
+                raise _ReplicaFailed() from None
             raise err from None
         except BaseException as exc:  # e.g. a value psycopg cannot adapt, or cancellation
             tel.abort(call, span, t0, exc)
@@ -105,6 +131,10 @@ class AsyncClient(Methods):
 
     def _execute(self, call: Call) -> Any:
         return self._run(call)
+
+    def replica_states(self) -> list[dict[str, Any]]:
+        """Each replica's last known state (see :meth:`animus.Client.replica_states`)."""
+        return [] if self._replicas is None else self._replicas.states()
 
     def _waiter(self) -> AsyncWaits:
         waits = self._waits
@@ -162,6 +192,8 @@ class AsyncClient(Methods):
         if self._waits is not None:
             await self._waits.close()
         telemetry_flush()
+        if self._replicas is not None:
+            await self._replicas.close()
         await self._pool.close()
 
     async def __aenter__(self) -> "AsyncClient":
@@ -176,12 +208,15 @@ class AsyncClient(Methods):
 
 
 async def connect_async(dsn: str | None = None, *, embedder: Embedder | None = None,
-                        tracer_provider: Any = None, meter_provider: Any = None, **config: Any) -> AsyncClient:
-    """An opened :class:`AsyncClient` (``DATABASE_URL`` by default, ``.env`` loaded)."""
+                        tracer_provider: Any = None, meter_provider: Any = None, replicas: Any = None,
+                        **config: Any) -> AsyncClient:
+    """An opened :class:`AsyncClient` (``DATABASE_URL`` by default, ``.env`` loaded); ``replicas``
+    as for :func:`animus.connect`."""
     cfg = Config.from_env(dsn=dsn)
     if config:
         import dataclasses
 
         cfg = dataclasses.replace(cfg, **config)
-    client = AsyncClient(cfg, embedder=embedder, tracer_provider=tracer_provider, meter_provider=meter_provider)
+    client = AsyncClient(cfg, embedder=embedder, tracer_provider=tracer_provider, meter_provider=meter_provider,
+                         replicas=replicas)
     return await client.open()

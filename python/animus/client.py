@@ -7,11 +7,13 @@ import psycopg
 from psycopg.rows import dict_row, tuple_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from animus._core import (DEPLOYED_SQL, Call, Methods, PooledConnection, Telemetry, WaitSpan, adapt,
-                          check_wait_timeout, server_attrs, shape_result, undefined_function_error)
+from animus._core import (DEPLOYED_SQL, Call, Methods, PooledConnection, Telemetry, WaitSpan, _ReplicaFailed,
+                          adapt, check_wait_timeout, replica_telemetry, server_attrs, shape_result,
+                          undefined_function_error, with_replicas)
 from animus.config import Config
 from animus.embedding import Embedder
 from animus.queries import Query
+from animus.replicas import SyncReplicas, replica_unavailable
 from animus.errors import ConnectionFailed, InvalidArgument, from_psycopg
 from animus.telemetry import genai
 from animus.telemetry.conventions import Instruments, default_instruments
@@ -40,13 +42,19 @@ class Client(Methods):
 
     def __init__(self, config: Config, *, embedder: Embedder | None = None,
                  tracer_provider: Any = None, meter_provider: Any = None,
-                 connect_timeout: float = 10.0) -> None:
+                 connect_timeout: float = 10.0, replicas: Any = None) -> None:
         self._waits: SyncWaits | None = None
+        self._replicas: SyncReplicas | None = None
+        config = with_replicas(config, replicas)
         self.config = config
         self._dsn = config.database_url
         self.embedder = embedder
-        self._tel = Telemetry(_instruments(tracer_provider, meter_provider), server_attrs(self._dsn),
-                              self._dsn.dbname)
+        inst = _instruments(tracer_provider, meter_provider)
+        self._tel = Telemetry(inst, server_attrs(self._dsn), self._dsn.dbname)
+        if config.replica_urls:
+            self._replicas = SyncReplicas(config.replica_urls, lambda d: replica_telemetry(inst, d),
+                                          max_size=config.pool_max_size, max_lag=config.max_replica_lag,
+                                          check_interval=config.replica_check_interval)
         self._pool = ConnectionPool(self._dsn.reveal(), min_size=config.pool_min_size,
                                     max_size=config.pool_max_size, open=False, name="animus",
                                     connection_class=PooledConnection,
@@ -89,8 +97,27 @@ class Client(Methods):
     def _execute(self, call: Call) -> Any:
         if call.embed is not None:
             self._embed_into(call)
-        tel = self._tel
+        if call.query.read_only and self._replicas is not None:
+            return self._read(call)
+        return self._run(call, self._pool, self._tel, None)
+
+    def _read(self, call: Call) -> Any:
+        """A read-only call on a usable replica, else (or when that replica fails) the primary."""
+        reps = self._replicas
+        replica, why = reps.pick()
+        if replica is not None:
+            try:
+                return self._run(call, replica.pool, replica.tel, None, replica)
+            except _ReplicaFailed:
+                reps.failed(replica)
+                why = "error"
+        return self._run(call, self._pool, self._tel, why)
+
+    def _run(self, call: Call, pool: ConnectionPool, tel: Telemetry, fallback: str | None,
+             replica: Any = None) -> Any:
         span, desc, t0 = tel.begin(call)
+        if fallback is not None and span is not None:
+            span.set_attribute("animus.db.replica_fallback", fallback)
         q = call.query
         token = tel.attach(span)
         try:
@@ -98,7 +125,6 @@ class Client(Methods):
             values = adapt(q, call.params)
             # getconn/putconn rather than ``with pool.connection()``: the same checkout and
             # return (autocommit: nothing to commit), without two generator context managers.
-            pool = self._pool
             conn = pool.getconn()
             try:
                 cur = conn.call_cursor(q)
@@ -108,10 +134,13 @@ class Client(Methods):
                 pool.putconn(conn)
         except psycopg.Error as exc:
             tel.detach(token)
-            err = from_psycopg(exc, function=q.qualified, scrub=self._dsn.scrub)
+            dsn = self._dsn if replica is None else replica.dsn
+            err = from_psycopg(exc, function=q.qualified, scrub=dsn.scrub)
             if err.sqlstate == "42883":
                 err = undefined_function_error(q, call.params, err, self._deployed(q))
             tel.fail(call, span, desc, t0, err)
+            if replica is not None and replica_unavailable(exc):
+                raise _ReplicaFailed() from None
             raise err from None
         except BaseException as exc:  # e.g. a value psycopg cannot adapt, or cancellation
             tel.detach(token)
@@ -121,6 +150,11 @@ class Client(Methods):
         result = call.post(rows)
         tel.ok(call, span, desc, t0, result)
         return result
+
+    def replica_states(self) -> list[dict[str, Any]]:
+        """Each replica's last known state: server (redacted URL), down, lag (seconds or None),
+        checked_seconds_ago. Empty without replicas."""
+        return [] if self._replicas is None else self._replicas.states()
 
     def _waiter(self) -> SyncWaits:
         waits = self._waits
@@ -165,6 +199,8 @@ class Client(Methods):
         if self._waits is not None:
             self._waits.close()
         telemetry_flush()   # this client's queued span ends and records
+        if self._replicas is not None:
+            self._replicas.close()
         self._pool.close()
 
     def __enter__(self) -> "Client":
@@ -179,10 +215,13 @@ class Client(Methods):
 
 
 def connect(dsn: str | None = None, *, embedder: Embedder | None = None,
-            tracer_provider: Any = None, meter_provider: Any = None, **config: Any) -> Client:
+            tracer_provider: Any = None, meter_provider: Any = None, replicas: Any = None,
+            **config: Any) -> Client:
     """A :class:`Client` for ``dsn`` (default: ``DATABASE_URL``, ``.env`` loaded).
 
-    Keyword arguments override :class:`~animus.config.Config` fields (e.g. ``pool_max_size=4``).
+    ``replicas``: hot standbys for the read-only calls (a URL, a comma-separated list or a list;
+    default ``DATABASE_REPLICA_URL``; ``[]``: none), see :mod:`animus.replicas`. Keyword arguments
+    override :class:`~animus.config.Config` fields (e.g. ``pool_max_size=4``, ``max_replica_lag=2``).
 
     >>> import animus
     >>> client = animus.connect()          # doctest: +SKIP
@@ -192,4 +231,5 @@ def connect(dsn: str | None = None, *, embedder: Embedder | None = None,
         import dataclasses
 
         cfg = dataclasses.replace(cfg, **config)
-    return Client(cfg, embedder=embedder, tracer_provider=tracer_provider, meter_provider=meter_provider)
+    return Client(cfg, embedder=embedder, tracer_provider=tracer_provider, meter_provider=meter_provider,
+                  replicas=replicas)

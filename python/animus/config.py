@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Mapping, Sequence
 from urllib.parse import quote
 
 from animus.errors import ConfigError
@@ -150,6 +150,33 @@ def _float(env: Mapping[str, str], name: str, default: float, minimum: float = 0
     return value
 
 
+# A list of URLs is split before each ``postgres://`` / ``postgresql://`` that follows a comma,
+# so a multi-host URL (postgresql://h1,h2/db) stays one URL.
+_URL_SPLIT_RE = re.compile(r"\s*,\s*(?=postgres(?:ql)?://)")
+
+
+def replica_dsns(value: "str | SecretDSN | Sequence[str | SecretDSN] | None") -> "tuple[SecretDSN, ...]":
+    """Replica URLs from one URL, a comma-separated list of URLs, or a sequence of them."""
+    if value is None:
+        return ()
+    if isinstance(value, (str, SecretDSN)):
+        value = [value]
+    out: list[SecretDSN] = []
+    for v in value:
+        if isinstance(v, SecretDSN):
+            out.append(v)
+            continue
+        if not isinstance(v, str):
+            raise ConfigError(f"a replica URL must be a string, got {type(v).__name__}")
+        for part in _URL_SPLIT_RE.split(v.strip()):
+            if part.strip():
+                try:
+                    out.append(SecretDSN(part.strip()))
+                except ConfigError as exc:
+                    raise ConfigError(f"DATABASE_REPLICA_URL: {exc.message}") from None
+    return tuple(out)
+
+
 _QUEUE_RE = re.compile(r"^[a-z_][a-z0-9_]{0,46}$")
 
 
@@ -167,6 +194,12 @@ class Config:
     ANIMUS_WORKER_CONCURRENCY  handlers run at once           4
     ANIMUS_VISIBILITY_TIMEOUT  seconds a claim lasts          30
     ANIMUS_POLL_INTERVAL       fallback poll when no NOTIFY   5
+    DATABASE_REPLICA_URL       hot standbys for read-only     none
+                               calls (comma-separated list)
+    ANIMUS_MAX_REPLICA_LAG     seconds of replay lag past     10
+                               which reads go to the primary
+    ANIMUS_REPLICA_CHECK_INTERVAL  seconds between lag checks 1
+                               (and retries of a down one)
     ========================== ============================== ==========
     """
 
@@ -177,6 +210,9 @@ class Config:
     worker_concurrency: int = 4
     visibility_timeout: float = 30.0
     poll_interval: float = 5.0
+    replica_urls: tuple[SecretDSN, ...] = ()
+    max_replica_lag: float | None = 10.0
+    replica_check_interval: float = 1.0
     extra: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -209,4 +245,7 @@ class Config:
             worker_concurrency=_int(env, "ANIMUS_WORKER_CONCURRENCY", 4, 1),
             visibility_timeout=_float(env, "ANIMUS_VISIBILITY_TIMEOUT", 30.0, 1.0),
             poll_interval=_float(env, "ANIMUS_POLL_INTERVAL", 5.0, 0.05),
+            replica_urls=replica_dsns(env.get("DATABASE_REPLICA_URL") or None),
+            max_replica_lag=_float(env, "ANIMUS_MAX_REPLICA_LAG", 10.0, 0.0),
+            replica_check_interval=_float(env, "ANIMUS_REPLICA_CHECK_INTERVAL", 1.0, 0.0),
         )

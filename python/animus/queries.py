@@ -37,6 +37,9 @@ class Query:
     # 64: bigint).
     required: tuple[str, ...] = ()
     ints: tuple[tuple[str, int], ...] = ()
+    # The function only reads (STABLE, writes nothing: tests/python/test_replica.py checks both on
+    # a hot standby): a client given replicas (DATABASE_REPLICA_URL) may send the call to one.
+    read_only: bool = False
     _cache: dict = field(default_factory=dict, compare=False, repr=False)
 
     def sql(self, keys: tuple[str, ...]) -> str:
@@ -61,10 +64,10 @@ class Query:
 def _q(name: str, shape: Shape, kind: Kind, jsonb: tuple[str, ...] = (),
        casts: tuple[tuple[str, str], ...] = (), function: str | None = None,
        intervals: tuple[str, ...] = (), infinite: bool = False, required: tuple[str, ...] = (),
-       int32: tuple[str, ...] = (), int64: tuple[str, ...] = ()) -> Query:
+       int32: tuple[str, ...] = (), int64: tuple[str, ...] = (), read_only: bool = False) -> Query:
     ints = tuple((k, 32) for k in int32) + tuple((k, 64) for k in int64)
     return Query(name, function or name, shape, kind, frozenset(jsonb), casts, frozenset(intervals),
-                 infinite, required, ints)
+                 infinite, required, ints, read_only)
 
 
 _VEC = (("embedding", "vector"), ("query_embedding", "vector"))
@@ -95,11 +98,11 @@ QUERIES: dict[str, Query] = {q.name: q for q in [
     _q("cancel_work", "scalar", "settle", required=("work_id",)),
     _q("archive_work", "scalar", "settle", required=("queue", "msg_id"), int64=("msg_id",)),
     _q("delete_work", "scalar", "settle", required=("queue", "msg_id"), int64=("msg_id",)),
-    _q("get_work", "row", "db", infinite=True, required=("work_id",)),
+    _q("get_work", "row", "db", infinite=True, required=("work_id",), read_only=True),
     _q("watch_work", "rows", "db", required=("work_ids",)),
-    _q("get_work_submissions", "rows", "db", required=("work_id",)),
-    _q("work_children", "rows", "db", required=("parent_id",)),
-    _q("queue_stats", "rows", "db"),
+    _q("get_work_submissions", "rows", "db", required=("work_id",), read_only=True),
+    _q("work_children", "rows", "db", required=("parent_id",), read_only=True),
+    _q("queue_stats", "rows", "db", read_only=True),
     _q("create_queue", "scalar", "db", intervals=("backoff_base", "backoff_cap", "notify_throttle"),
        required=("queue",)),
     _q("configure_queue", "row", "db", intervals=("backoff_base", "backoff_cap", "notify_throttle"),
@@ -110,7 +113,7 @@ QUERIES: dict[str, Query] = {q.name: q for q in [
     _q("set_concurrency_limit", "row", "db", intervals=("period",), required=("queue",),
        int32=("max_running", "rate")),
     _q("drop_concurrency_limit", "row", "db", required=("queue",)),
-    _q("concurrency_stats", "rows", "db"),
+    _q("concurrency_stats", "rows", "db", read_only=True),
     _q("sweep_concurrency_keys", "scalar", "db"),
     _q("purge_work", "rows", "db", intervals=("older_than",)),
     # durable steps, sleeps and events (deploy/work_steps.sql)
@@ -123,8 +126,8 @@ QUERIES: dict[str, Query] = {q.name: q for q in [
     _q("await_event", "row", "db", casts=_ATTEMPT + _OCCURRENCE, intervals=("timeout",),
        required=("work_id", "attempt", "event_key"), int32=("attempt", "occurrence")),
     _q("emit_event", "scalar", "db", ("payload",), required=("event_key",)),
-    _q("get_event", "row", "db", required=("event_key",)),
-    _q("get_work_steps", "rows", "db", infinite=True, required=("work_id",)),
+    _q("get_event", "row", "db", required=("event_key",), read_only=True),
+    _q("get_work_steps", "rows", "db", infinite=True, required=("work_id",), read_only=True),
     _q("purge_events", "scalar", "db", intervals=("older_than",)),
     # schedules
     _q("create_schedule", "row", "db", ("params",), intervals=("every",), required=("name", "work_type"),
@@ -134,14 +137,14 @@ QUERIES: dict[str, Query] = {q.name: q for q in [
     _q("pause_schedule", "scalar", "db", required=("name",)),
     _q("resume_schedule", "scalar", "db", required=("name",)),
     _q("drop_schedule", "scalar", "db", required=("name",)),
-    _q("list_schedules", "rows", "db"),
-    _q("schedule_next_runs", "rows", "db", required=("name",), int32=("count",)),
-    _q("cron_next_runs", "rows", "db", required=("cron",), int32=("count",)),
+    _q("list_schedules", "rows", "db", read_only=True),
+    _q("schedule_next_runs", "rows", "db", required=("name",), int32=("count",), read_only=True),
+    _q("cron_next_runs", "rows", "db", required=("cron",), int32=("count",), read_only=True),
     _q("tick_schedules", "rows", "db", int32=("max_submits",)),
     # memory
     _q("store_memory", "row", "db", ("metadata",), _VEC + (("supersedes", "bigint[]"),), intervals=("ttl",)),
     _q("store_memories", "rows", "db", ("memories",)),
-    _q("get_memory", "row", "db", int64=("id",)),
+    _q("get_memory", "row", "db", int64=("id",), read_only=True),
     _q("update_memory", "row", "db", ("metadata",), _VEC, int64=("id",)),
     _q("delete_memory", "scalar", "db", int64=("id",)),
     _q("delete_memories", "scalar", "db"),
@@ -164,9 +167,9 @@ QUERIES: dict[str, Query] = {q.name: q for q in [
     _q("memory_set_embedding", "scalar", "db", casts=_VEC, required=("id", "embedding", "model", "content"),
        int64=("id",)),
     _q("memory_reembedding_progress", "rows", "db"),
-    _q("search_memory_vector", "rows", "db", ("filters",), _VEC, int32=("k",)),
-    _q("search_memory_text", "rows", "db", ("filters",), int32=("k",)),
-    _q("hybrid_search", "rows", "db", ("filters",), _VEC, int32=("k", "rrf_k", "candidates")),
+    _q("search_memory_vector", "rows", "db", ("filters",), _VEC, int32=("k",), read_only=True),
+    _q("search_memory_text", "rows", "db", ("filters",), int32=("k",), read_only=True),
+    _q("hybrid_search", "rows", "db", ("filters",), _VEC, int32=("k", "rrf_k", "candidates"), read_only=True),
     _q("memory_begin_reembedding", "scalar", "db", int32=("embedding_dim",)),
     _q("memory_finish_reembedding", "scalar", "db"),
     _q("memory_begin_bulk_load", "scalar", "db"),
