@@ -614,7 +614,7 @@ $$;
 -- Name: FUNCTION cancel_work(work_id uuid); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.cancel_work(work_id uuid) IS 'Cancels a queued or running work item: state cancelled, message archived (it is never returned by read_work); a running worker learns it from heartbeat_work and its complete_work then raises ZA104. A cancelled running item frees its concurrency key''s slot (held items are woken). Returns true, or false if it was already cancelled. Only items of queues the caller has a grant on. Raises ZA001 (work_id NULL), ZA102 (unknown item, or one in a queue the caller may not use), ZA104 (completed, dead or a merged submission).';
+COMMENT ON FUNCTION animus.cancel_work(work_id uuid) IS 'Cancels a queued or running work item: state cancelled, message settled: deleted, or archived on a queue with archive_messages (it is never returned by read_work); a running worker learns it from heartbeat_work and its complete_work then raises ZA104. A cancelled running item frees its concurrency key''s slot (held items are woken). Returns true, or false if it was already cancelled. Only items of queues the caller has a grant on. Raises ZA001 (work_id NULL), ZA102 (unknown item, or one in a queue the caller may not use), ZA104 (completed, dead or a merged submission).';
 
 --
 -- Name: complete_work(uuid[], jsonb[], integer[]); Type: FUNCTION; Schema: animus; Owner: -
@@ -628,9 +628,10 @@ CREATE FUNCTION animus.complete_work(work_ids uuid[], outcomes jsonb[] DEFAULT N
     AS $$
 #variable_conflict use_column
 DECLARE
-    done    uuid[];
-    r       record;
-    scope   text[];
+    done      uuid[];
+    followups uuid[] := '{}';
+    r         record;
+    scope     text[];
 BEGIN
     IF work_ids IS NULL OR pg_catalog.array_position(work_ids, NULL) IS NOT NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_ids must not be NULL or contain NULL',
@@ -661,10 +662,11 @@ BEGIN
                    duration_ms = extract(epoch FROM pg_catalog.clock_timestamp() - w.started_at) * 1000
               FROM ROWS FROM (pg_catalog.unnest(work_ids), pg_catalog.unnest(outcomes), pg_catalog.unnest(complete_work.attempts)) AS i(id, outcome, attempt)
              WHERE w.id = i.id AND w.state = 'running' AND (i.attempt IS NULL OR w.attempts = i.attempt)
-            RETURNING w.id, w.queue_name, w.msg_id, w.concurrency_key
+            RETURNING w.id, w.queue_name, w.msg_id, w.concurrency_key, w.dedup_key
         )
         SELECT u.queue_name, pg_catalog.array_agg(u.id) AS ids, pg_catalog.array_agg(u.msg_id) AS msg_ids,
-               pg_catalog.array_agg(u.concurrency_key) FILTER (WHERE u.concurrency_key IS NOT NULL) AS keys
+               pg_catalog.array_agg(u.concurrency_key) FILTER (WHERE u.concurrency_key IS NOT NULL) AS keys,
+               pg_catalog.array_agg(u.id) FILTER (WHERE u.dedup_key IS NOT NULL) AS keyed
           FROM u GROUP BY u.queue_name
     LOOP
         -- Items of a queue the caller may not use are unknown to it (the raise undoes the UPDATE).
@@ -676,12 +678,16 @@ BEGIN
             PERFORM animus.work_key_wake(r.queue_name, r.keys);   -- slots freed: wake held items of the keys
         END IF;
         done := done || r.ids;
+        IF r.keyed IS NOT NULL THEN
+            followups := followups || r.keyed;
+        END IF;
     END LOOP;
     IF pg_catalog.cardinality(done) < pg_catalog.cardinality(work_ids) THEN
         PERFORM animus.work_raise_unsettled(work_ids, complete_work.attempts, done, 'complete_work');
     END IF;
-    IF pg_catalog.cardinality(done) > 0 THEN
-        PERFORM animus.work_release_followups(done);
+    -- only an item with a dedup_key can have a replace-mode follow-up waiting for it
+    IF pg_catalog.cardinality(followups) > 0 THEN
+        PERFORM animus.work_release_followups(followups);
     END IF;
     RETURN QUERY SELECT i, i = ANY (done) FROM pg_catalog.unnest(work_ids) AS i;
 END;
@@ -691,7 +697,7 @@ $$;
 -- Name: FUNCTION complete_work(work_ids uuid[], outcomes jsonb[], attempts integer[]); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.complete_work(work_ids uuid[], outcomes jsonb[], attempts integer[]) IS 'Batch form for consumers: completes every running item of work_ids (outcomes[i] stored as outcome of work_ids[i]) and archives their messages in one call; returns (work_id, completed) per input id, completed = false for an item that was not running (cancelled, already ended, timed out and requeued), which is left unchanged. Merged duplicates resolve with their canonical item; held items of the completed items'' concurrency keys are woken (animus.work_key_wake). Claim fencing: attempts[i] (the attempts read_work returned; NULL element = no check) must still be the item''s attempt count, else the item was claimed again since and the call raises ZA108. At most 10000 ids; only items of queues the caller has a grant on (others are unknown to it). Raises ZA001 (work_ids NULL or with a NULL), ZA110 (more than 10000 ids), ZA002 (outcomes or attempts length differs), ZA102 (an unknown id, or one in a queue the caller may not use), ZA108 (a stale claim); nothing is written when it raises.';
+COMMENT ON FUNCTION animus.complete_work(work_ids uuid[], outcomes jsonb[], attempts integer[]) IS 'Batch form for consumers: completes every running item of work_ids (outcomes[i] stored as outcome of work_ids[i]) and settles their messages (deleted; archived on a queue with archive_messages) in one call; returns (work_id, completed) per input id, completed = false for an item that was not running (cancelled, already ended, timed out and requeued), which is left unchanged. Merged duplicates resolve with their canonical item; held items of the completed items'' concurrency keys are woken (animus.work_key_wake). Claim fencing: attempts[i] (the attempts read_work returned; NULL element = no check) must still be the item''s attempt count, else the item was claimed again since and the call raises ZA108. At most 10000 ids; only items of queues the caller has a grant on (others are unknown to it). Raises ZA001 (work_ids NULL or with a NULL), ZA110 (more than 10000 ids), ZA002 (outcomes or attempts length differs), ZA102 (an unknown id, or one in a queue the caller may not use), ZA108 (a stale claim); nothing is written when it raises.';
 
 --
 -- Name: complete_work(uuid, jsonb, integer); Type: FUNCTION; Schema: animus; Owner: -
@@ -707,6 +713,7 @@ DECLARE
     v_queue text;
     v_msg   bigint;
     v_key   text;
+    v_dedup text;
 BEGIN
     IF work_id IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_id must not be NULL', HINT = 'Pass the id returned by read_work.';
@@ -717,7 +724,7 @@ BEGIN
            duration_ms = extract(epoch FROM pg_catalog.clock_timestamp() - w.started_at) * 1000
      WHERE w.id = complete_work.work_id AND w.state = 'running'
        AND (complete_work.attempt IS NULL OR w.attempts = complete_work.attempt)
-    RETURNING w.queue_name, w.msg_id, w.concurrency_key INTO v_queue, v_msg, v_key;
+    RETURNING w.queue_name, w.msg_id, w.concurrency_key, w.dedup_key INTO v_queue, v_msg, v_key, v_dedup;
     IF NOT FOUND THEN
         PERFORM animus.work_raise_not_running(work_id, 'complete_work', complete_work.attempt);
     END IF;
@@ -725,7 +732,9 @@ BEGIN
         PERFORM animus.work_raise_unknown(work_id, 'work_id', 'complete_work');   -- undoes the UPDATE
     END IF;
     PERFORM animus.work_queue_archive(v_queue, ARRAY[v_msg]);
-    PERFORM animus.work_release_followups(ARRAY[work_id]);
+    IF v_dedup IS NOT NULL THEN
+        PERFORM animus.work_release_followups(ARRAY[work_id]);
+    END IF;
     IF v_key IS NOT NULL THEN
         PERFORM animus.work_key_wake(v_queue, ARRAY[v_key]);
     END IF;
@@ -737,7 +746,7 @@ $$;
 -- Name: FUNCTION complete_work(work_id uuid, outcome jsonb, attempt integer); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.complete_work(work_id uuid, outcome jsonb, attempt integer) IS 'Completes a running work item: state completed, outcome and duration_ms stored, its pgmq message archived; its merged duplicates resolve with it (get_work shows their canonical state), a replace-mode follow-up waiting for it becomes visible, and held items of its concurrency key are woken. Returns true. Claim fencing: with attempt (the attempts read_work returned) the item must still be at that attempt. Only items of queues the caller has a grant on. Raises ZA001 (work_id NULL), ZA102 (unknown work item, or one in a queue the caller may not use), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued, not running), ZA104 (already ended: a stale second completion, or cancelled meanwhile, or a merged duplicate).';
+COMMENT ON FUNCTION animus.complete_work(work_id uuid, outcome jsonb, attempt integer) IS 'Completes a running work item: state completed, outcome and duration_ms stored, its pgmq message settled (deleted; archived on a queue with archive_messages); its merged duplicates resolve with it (get_work shows their canonical state), a replace-mode follow-up waiting for it becomes visible, and held items of its concurrency key are woken. Returns true. Claim fencing: with attempt (the attempts read_work returned) the item must still be at that attempt. Only items of queues the caller has a grant on. Raises ZA001 (work_id NULL), ZA102 (unknown work item, or one in a queue the caller may not use), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued, not running), ZA104 (already ended: a stale second completion, or cancelled meanwhile, or a merged duplicate).';
 
 --
 -- Name: concurrency_stats(text); Type: FUNCTION; Schema: animus; Owner: -
@@ -809,6 +818,7 @@ CREATE TABLE animus.queues (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     concurrency_param text,
     paused_at timestamp with time zone,
+    archive_messages boolean DEFAULT false NOT NULL,
     CONSTRAINT queues_backoff_base_check CHECK ((backoff_base >= '00:00:00'::interval)),
     CONSTRAINT queues_backoff_cap_check CHECK ((backoff_cap >= '00:00:00'::interval)),
     CONSTRAINT queues_backoff_factor_check CHECK ((backoff_factor >= (1)::double precision)),
@@ -890,10 +900,16 @@ COMMENT ON COLUMN animus.queues.concurrency_param IS 'when set, an item submitte
 COMMENT ON COLUMN animus.queues.paused_at IS 'When the queue was paused (animus.pause_queue): read_work hands out nothing from it while set; NULL: the queue runs.';
 
 --
--- Name: configure_queue(text, interval, double precision, interval, double precision, boolean, interval, text); Type: FUNCTION; Schema: animus; Owner: -
+-- Name: COLUMN queues.archive_messages; Type: COMMENT; Schema: animus; Owner: -
 --
 
-CREATE FUNCTION animus.configure_queue(queue text, backoff_base interval DEFAULT NULL::interval, backoff_factor double precision DEFAULT NULL::double precision, backoff_cap interval DEFAULT NULL::interval, backoff_jitter double precision DEFAULT NULL::double precision, notify boolean DEFAULT NULL::boolean, notify_throttle interval DEFAULT NULL::interval, concurrency_param text DEFAULT NULL::text) RETURNS animus.queues
+COMMENT ON COLUMN animus.queues.archive_messages IS 'Whether settled messages (completed, dead, cancelled items) move to pgmq''s archive pgmq.a_<queue> (true) or are deleted (false, the default: animus.work_items keeps the outcome).';
+
+--
+-- Name: configure_queue(text, interval, double precision, interval, double precision, boolean, interval, text, boolean); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.configure_queue(queue text, backoff_base interval DEFAULT NULL::interval, backoff_factor double precision DEFAULT NULL::double precision, backoff_cap interval DEFAULT NULL::interval, backoff_jitter double precision DEFAULT NULL::double precision, notify boolean DEFAULT NULL::boolean, notify_throttle interval DEFAULT NULL::interval, concurrency_param text DEFAULT NULL::text, archive_messages boolean DEFAULT NULL::boolean) RETURNS animus.queues
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -906,8 +922,8 @@ BEGIN
     END IF;
     PERFORM animus.work_check_queue_settings(backoff_base, backoff_factor, backoff_cap, backoff_jitter, notify_throttle);
     PERFORM animus.work_check_concurrency_param(concurrency_param, true);
-    IF concurrency_param IS NOT NULL THEN
-        -- the generated submit functions derive the key: regenerate them (serialised as create_queue)
+    IF concurrency_param IS NOT NULL OR archive_messages IS NOT NULL THEN
+        -- the generated functions derive the key and settle messages: regenerate them (serialised as create_queue)
         PERFORM 1 FROM animus.queue_admin_lock FOR UPDATE;
     END IF;
     UPDATE animus.queues q SET
@@ -918,14 +934,15 @@ BEGIN
         notify          = coalesce(configure_queue.notify, q.notify),
         notify_throttle = coalesce(configure_queue.notify_throttle, q.notify_throttle),
         concurrency_param = CASE WHEN configure_queue.concurrency_param IS NULL THEN q.concurrency_param
-                                 ELSE NULLIF(configure_queue.concurrency_param, '') END
+                                 ELSE NULLIF(configure_queue.concurrency_param, '') END,
+        archive_messages = coalesce(configure_queue.archive_messages, q.archive_messages)
     WHERE q.queue_name = configure_queue.queue
     RETURNING q.* INTO result;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', queue),
             HINT = 'List queues with SELECT queue_name FROM animus.queues, or create it with animus.create_queue.';
     END IF;
-    IF concurrency_param IS NOT NULL THEN
+    IF concurrency_param IS NOT NULL OR archive_messages IS NOT NULL THEN
         PERFORM animus.work_generate_queue_functions();
     END IF;
     RETURN result;
@@ -933,10 +950,10 @@ END;
 $$;
 
 --
--- Name: FUNCTION configure_queue(queue text, backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify boolean, notify_throttle interval, concurrency_param text); Type: COMMENT; Schema: animus; Owner: -
+-- Name: FUNCTION configure_queue(queue text, backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify boolean, notify_throttle interval, concurrency_param text, archive_messages boolean); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.configure_queue(queue text, backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify boolean, notify_throttle interval, concurrency_param text) IS 'Changes the retry backoff or wake-up settings of an existing queue (NULL keeps a setting; concurrency_param => '''' clears the derived key) and returns its row. Raises ZA001 (queue NULL or empty), ZA101 (unknown queue), ZA002 (a setting out of range, named), ZA129 (concurrency_param only white space or over 200 characters).';
+COMMENT ON FUNCTION animus.configure_queue(queue text, backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify boolean, notify_throttle interval, concurrency_param text, archive_messages boolean) IS 'Changes the retry backoff or wake-up settings of an existing queue (NULL keeps a setting; concurrency_param => '''' clears the derived key; archive_messages => true moves settled messages to pgmq''s archive instead of deleting them) and returns its row. Raises ZA001 (queue NULL or empty), ZA101 (unknown queue), ZA002 (a setting out of range, named), ZA129 (concurrency_param only white space or over 200 characters).';
 
 --
 -- Name: create_queue(text, interval, double precision, interval, double precision, boolean, interval, boolean, text); Type: FUNCTION; Schema: animus; Owner: -
@@ -985,6 +1002,9 @@ BEGIN
     -- vt. See docs/work-queue.md.
     EXECUTE pg_catalog.format('CREATE INDEX %I ON pgmq.%I ((headers -> %L) DESC, vt) WHERE (headers -> %L) IS NOT NULL',
                    'q_' || queue || '_animus_priority', 'q_' || queue, 'animus_priority', 'animus_priority');
+    -- Its tables churn (every message is inserted, updated at each claim, deleted at the end):
+    -- autovacuum keeps them small when it runs on a few thousand dead rows, not 20 % of the table.
+    PERFORM animus.work_tune_queue_table(queue);
     INSERT INTO animus.queues (queue_name, backoff_base, backoff_factor, backoff_cap, backoff_jitter, notify, notify_throttle, concurrency_param)
     VALUES (queue, backoff_base, backoff_factor, backoff_cap, backoff_jitter, notify, notify_throttle, concurrency_param);
     PERFORM animus.work_generate_queue_functions();
@@ -996,7 +1016,7 @@ $_$;
 -- Name: FUNCTION create_queue(queue text, backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify boolean, notify_throttle interval, if_not_exists boolean, concurrency_param text); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.create_queue(queue text, backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify boolean, notify_throttle interval, if_not_exists boolean, concurrency_param text) IS 'Creates work queue `queue` (a pgmq queue of the same name plus a priority index on its table) with its retry backoff (delay = min(backoff_cap, backoff_base * backoff_factor^(attempt-1)) * (1 +/- backoff_jitter)) and worker wake-up settings (NOTIFY animus_work, at most once per notify_throttle). concurrency_param: the params key whose value is the concurrency key of an item submitted without one (animus.set_concurrency_limit). Returns true when created, false when it existed and if_not_exists. Who may use the queue: animus.grant_queue (the group roles hold ''*'' until an admin revokes it). Raises ZA001 (queue or a setting NULL/empty, each named), ZA107 (invalid name), ZA002 (a setting out of range, named: backoff_base, backoff_cap, notify_throttle >= 0; backoff_factor >= 1; 0 <= backoff_jitter < 1), ZA106 (exists), ZA129 (concurrency_param empty, only white space or over 200 characters).';
+COMMENT ON FUNCTION animus.create_queue(queue text, backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify boolean, notify_throttle interval, if_not_exists boolean, concurrency_param text) IS 'Creates work queue `queue` (a pgmq queue of the same name plus a priority index on its table) with its retry backoff (delay = min(backoff_cap, backoff_base * backoff_factor^(attempt-1)) * (1 +/- backoff_jitter)); its pgmq table gets per-table autovacuum settings (animus.work_tune_queue_table); settled messages are deleted (animus.configure_queue(archive_messages => true) keeps them in pgmq''s archive) and worker wake-up settings (NOTIFY animus_work, at most once per notify_throttle). concurrency_param: the params key whose value is the concurrency key of an item submitted without one (animus.set_concurrency_limit). Returns true when created, false when it existed and if_not_exists. Who may use the queue: animus.grant_queue (the group roles hold ''*'' until an admin revokes it). Raises ZA001 (queue or a setting NULL/empty, each named), ZA107 (invalid name), ZA002 (a setting out of range, named: backoff_base, backoff_cap, notify_throttle >= 0; backoff_factor >= 1; 0 <= backoff_jitter < 1), ZA106 (exists), ZA129 (concurrency_param empty, only white space or over 200 characters).';
 
 --
 -- Name: create_schedule(text, text, text, jsonb, text, text, interval, timestamp with time zone, text, integer, integer, integer, text, boolean); Type: FUNCTION; Schema: animus; Owner: -
@@ -1906,7 +1926,7 @@ $$;
 -- Name: FUNCTION fail_work(work_ids uuid[], error text, retryable boolean, attempts integer[]); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.fail_work(work_ids uuid[], error text, retryable boolean, attempts integer[]) IS 'Batch form: fails every running item of work_ids with `error`. An item with attempts left and retryable goes back to queued and becomes visible after the queue''s backoff: min(backoff_cap, backoff_base * backoff_factor^(attempts-1)) * (1 +/- backoff_jitter) (defaults 2 s * 2^(n-1), cap 5 min, +/-25 %); otherwise it is dead (dead-lettered: kept with its error, message archived). Held items of the failed items'' concurrency keys are woken. Returns (work_id, failed, state, retry_at) per input id; failed = false for an item that was not running (left unchanged). Claim fencing: attempts[i] (the attempts read_work returned; NULL element = no check) must still be the item''s attempt count, else it was claimed again since and the call raises ZA108. At most 10000 ids; only items of queues the caller has a grant on. Raises ZA001 (work_ids NULL or with a NULL, error NULL or empty, retryable NULL), ZA110 (more than 10000 ids), ZA002 (attempts length differs), ZA102 (an unknown id, or one in a queue the caller may not use), ZA108 (a stale claim); nothing is written when it raises.';
+COMMENT ON FUNCTION animus.fail_work(work_ids uuid[], error text, retryable boolean, attempts integer[]) IS 'Batch form: fails every running item of work_ids with `error`. An item with attempts left and retryable goes back to queued and becomes visible after the queue''s backoff: min(backoff_cap, backoff_base * backoff_factor^(attempts-1)) * (1 +/- backoff_jitter) (defaults 2 s * 2^(n-1), cap 5 min, +/-25 %); otherwise it is dead (dead-lettered: kept with its error, message settled: deleted, or archived on a queue with archive_messages). Held items of the failed items'' concurrency keys are woken. Returns (work_id, failed, state, retry_at) per input id; failed = false for an item that was not running (left unchanged). Claim fencing: attempts[i] (the attempts read_work returned; NULL element = no check) must still be the item''s attempt count, else it was claimed again since and the call raises ZA108. At most 10000 ids; only items of queues the caller has a grant on. Raises ZA001 (work_ids NULL or with a NULL, error NULL or empty, retryable NULL), ZA110 (more than 10000 ids), ZA002 (attempts length differs), ZA102 (an unknown id, or one in a queue the caller may not use), ZA108 (a stale claim); nothing is written when it raises.';
 
 --
 -- Name: fail_work(uuid, text, boolean, integer); Type: FUNCTION; Schema: animus; Owner: -
@@ -1942,7 +1962,7 @@ $$;
 -- Name: FUNCTION fail_work(work_id uuid, error text, retryable boolean, attempt integer); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.fail_work(work_id uuid, error text, retryable boolean, attempt integer) IS 'Fails a running work item: back to queued after the queue''s exponential backoff with jitter while attempts < max_attempts and retryable, else dead (kept with its error, message archived). Returns (state, retry_at). Claim fencing: with attempt (the attempts read_work returned) the item must still be at that attempt. Only items of queues the caller has a grant on. Raises ZA001 (work_id/error/retryable NULL, error empty), ZA102 (unknown work item, or one in a queue the caller may not use), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued, not running), ZA104 (already ended, cancelled or merged).';
+COMMENT ON FUNCTION animus.fail_work(work_id uuid, error text, retryable boolean, attempt integer) IS 'Fails a running work item: back to queued after the queue''s exponential backoff with jitter while attempts < max_attempts and retryable, else dead (kept with its error, message settled: deleted, or archived on a queue with archive_messages). Returns (state, retry_at). Claim fencing: with attempt (the attempts read_work returned) the item must still be at that attempt. Only items of queues the caller has a grant on. Raises ZA001 (work_id/error/retryable NULL, error empty), ZA102 (unknown work item, or one in a queue the caller may not use), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued, not running), ZA104 (already ended, cancelled or merged).';
 
 --
 -- Name: finish_step(uuid, text, integer, jsonb, integer, text); Type: FUNCTION; Schema: animus; Owner: -
@@ -4310,25 +4330,35 @@ $$;
 COMMENT ON FUNCTION animus.purge_events(older_than interval, queue text) IS 'Retention of events: deletes the events of queue `queue` (NULL: every queue) emitted more than older_than ago (a wait starting later no longer receives them), and the rows of keys never emitted that nothing waits for. Returns how many rows it deleted. animus_admin only. Raises ZA002 (older_than NULL or negative), ZA101 (unknown queue).';
 
 --
--- Name: purge_work(interval, text); Type: FUNCTION; Schema: animus; Owner: -
+-- Name: purge_work(interval, text, integer); Type: FUNCTION; Schema: animus; Owner: -
 --
 
-CREATE FUNCTION animus.purge_work(older_than interval DEFAULT '7 days'::interval, queue text DEFAULT NULL::text) RETURNS TABLE(queue_name text, items_deleted bigint, archived_messages_deleted bigint)
+CREATE FUNCTION animus.purge_work(older_than interval DEFAULT '7 days'::interval, queue text DEFAULT NULL::text, batch_size integer DEFAULT 10000) RETURNS TABLE(queue_name text, items_deleted bigint, archived_messages_deleted bigint)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
+    SET enable_seqscan TO 'off'
     AS $_$
 #variable_conflict use_column
 DECLARE
-    q       text;
-    cutoff  timestamptz;
-    n_items bigint;
+    q        text;
+    cutoff   timestamptz;
+    ids      uuid[];
     n_merged bigint;
-    n_arch  bigint;
+    n_arch   bigint;
+    scope    text[] := animus.work_queue_scope();
 BEGIN
     IF purge_work.older_than IS NULL OR purge_work.older_than < '0' THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument older_than must be a non-negative interval',
             DETAIL = pg_catalog.format('older_than = %s', coalesce(purge_work.older_than::text, 'NULL')),
             HINT = 'Pass the retention, e.g. older_than => ''7 days''.';
+    END IF;
+    IF purge_work.batch_size IS NULL OR purge_work.batch_size NOT BETWEEN 1 AND 1000000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument batch_size must be between 1 and 1000000',
+            DETAIL = pg_catalog.format('batch_size = %s', coalesce(purge_work.batch_size::text, 'NULL')),
+            HINT = 'Pass how many items (and archived messages) one call deletes per queue at most, e.g. batch_size => 10000; call again until it returns zeros.';
+    END IF;
+    IF purge_work.queue IS NOT NULL AND NOT (purge_work.queue = ANY (scope) OR '*' = ANY (scope)) THEN
+        PERFORM animus.work_raise_not_granted(purge_work.queue);
     END IF;
     IF purge_work.queue IS NOT NULL AND NOT EXISTS (SELECT 1 FROM animus.queues qq WHERE qq.queue_name = purge_work.queue) THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', purge_work.queue),
@@ -4336,34 +4366,42 @@ BEGIN
     END IF;
     cutoff := pg_catalog.clock_timestamp() - purge_work.older_than;
     FOR q IN SELECT qq.queue_name FROM animus.queues qq
-              WHERE purge_work.queue IS NULL OR qq.queue_name = purge_work.queue ORDER BY qq.queue_name
+              WHERE (purge_work.queue IS NULL OR qq.queue_name = purge_work.queue)
+                AND (qq.queue_name = ANY (scope) OR '*' = ANY (scope))
+              ORDER BY qq.queue_name
     LOOP
-        WITH ended AS (
-            SELECT w.id FROM animus.work_items w
-             WHERE w.queue_name = q AND w.state IN ('completed', 'dead', 'cancelled') AND w.resolved_at < cutoff
-        ), merged AS (
-            DELETE FROM animus.work_items w USING ended e WHERE w.merged_into = e.id RETURNING 1
-        ), canon AS (
-            DELETE FROM animus.work_items w USING ended e WHERE w.id = e.id RETURNING 1
-        )
-        SELECT (SELECT count(*) FROM merged), (SELECT count(*) FROM canon) INTO n_merged, n_items;
-        IF n_items > 0 THEN
-            UPDATE animus.work_items w SET parent_id = NULL
-             WHERE w.parent_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM animus.work_items p WHERE p.id = w.parent_id);
+        -- oldest ended first, from the index work_items_resolved_at (merged rows carry a resolved_at
+        -- too: they go with their canonical item)
+        SELECT pg_catalog.array_agg(e.id) INTO ids
+          FROM (SELECT w.id FROM animus.work_items w
+                 WHERE w.resolved_at < cutoff AND w.queue_name = q AND w.state IN ('completed', 'dead', 'cancelled')
+                 ORDER BY w.resolved_at
+                 LIMIT purge_work.batch_size
+                   FOR UPDATE SKIP LOCKED) e;
+        ids := coalesce(ids, '{}');
+        n_merged := 0;
+        IF pg_catalog.cardinality(ids) > 0 THEN
+            DELETE FROM animus.work_items w WHERE w.merged_into = ANY (ids);
+            GET DIAGNOSTICS n_merged = ROW_COUNT;
+            UPDATE animus.work_items w SET parent_id = NULL WHERE w.parent_id = ANY (ids);
+            DELETE FROM animus.work_items w WHERE w.id = ANY (ids);
         END IF;
-        -- pgmq has no retention function for archives: delete old archive rows directly.
-        EXECUTE pg_catalog.format('WITH d AS (DELETE FROM pgmq.%I WHERE archived_at < $1 RETURNING 1) SELECT count(*) FROM d', 'a_' || q)
-           INTO n_arch USING cutoff;
-        RETURN QUERY SELECT q, n_items + n_merged, n_arch;
+        -- pgmq has no retention function for archives: delete the oldest archive rows directly
+        -- (index archived_at_idx_<queue>). Queues that delete settled messages have none.
+        EXECUTE pg_catalog.format('WITH d AS (DELETE FROM pgmq.%1$I a WHERE a.msg_id IN
+                (SELECT o.msg_id FROM pgmq.%1$I o WHERE o.archived_at < $1 ORDER BY o.archived_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+                RETURNING 1) SELECT count(*) FROM d', 'a_' || q)
+           INTO n_arch USING cutoff, purge_work.batch_size;
+        RETURN QUERY SELECT q, pg_catalog.cardinality(ids) + n_merged, n_arch;
     END LOOP;
 END;
 $_$;
 
 --
--- Name: FUNCTION purge_work(older_than interval, queue text); Type: COMMENT; Schema: animus; Owner: -
+-- Name: FUNCTION purge_work(older_than interval, queue text, batch_size integer); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.purge_work(older_than interval, queue text) IS 'Retention: deletes work items that ended (completed, dead, cancelled) more than older_than ago, with their merged submissions, and archived pgmq messages archived more than older_than ago, per queue (NULL = every queue). Children of a purged parent keep parent_id NULL. Returns (queue_name, items_deleted, archived_messages_deleted). Raises ZA002 (older_than NULL or negative), ZA101 (unknown queue).';
+COMMENT ON FUNCTION animus.purge_work(older_than interval, queue text, batch_size integer) IS 'Retention, in batches: per queue (NULL = every queue the caller has a grant on) deletes at most batch_size work items that ended (completed, dead, cancelled) more than older_than ago, oldest first, with their merged submissions and steps, and at most batch_size pgmq archive rows archived more than older_than ago; rows another session holds locked are skipped. Children of a purged parent keep parent_id NULL. Each call is one short transaction: call it again until it returns zeros (or on a timer) to purge a backlog without long locks. Returns (queue_name, items_deleted, archived_messages_deleted). Raises ZA002 (older_than NULL or negative, batch_size not 1..1000000), ZA109 (no grant on the queue), ZA101 (unknown queue).';
 
 --
 -- Name: queue_stats(text); Type: FUNCTION; Schema: animus; Owner: -
@@ -4446,6 +4484,7 @@ DECLARE
     c_at       timestamptz[] := '{}';
     adm        record;
     v_paused   boolean;
+    stray      bigint[];
 BEGIN
     IF read_work.queue IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL',
@@ -4539,10 +4578,15 @@ BEGIN
     IF pg_catalog.cardinality(seen) < pg_catalog.cardinality(m_ids) THEN
         -- Messages without a work item are archived; those whose item another session holds locked
         -- (being cancelled, replaced, completed) are made visible again at once.
-        to_archive := to_archive || ARRAY(SELECT x FROM pg_catalog.unnest(m_ids) WITH ORDINALITY AS u(x, n)
-                                           WHERE x <> ALL (seen)
-                                             AND NOT EXISTS (SELECT 1 FROM animus.work_items w WHERE w.id = m_work[n]));
-        rest := ARRAY(SELECT x FROM pg_catalog.unnest(m_ids) AS x WHERE x <> ALL (seen) AND x <> ALL (to_archive));
+        -- (a stray message, from a stock pgmq client, goes to pgmq's archive whatever the queue's
+        -- archive_messages: it is not animus's to delete)
+        stray := ARRAY(SELECT x FROM pg_catalog.unnest(m_ids) WITH ORDINALITY AS u(x, n)
+                        WHERE x <> ALL (seen)
+                          AND NOT EXISTS (SELECT 1 FROM animus.work_items w WHERE w.id = m_work[n]));
+        IF pg_catalog.cardinality(stray) > 0 THEN
+            PERFORM pgmq.archive(read_work.queue, stray);
+        END IF;
+        rest := ARRAY(SELECT x FROM pg_catalog.unnest(m_ids) AS x WHERE x <> ALL (seen) AND x <> ALL (stray));
         IF pg_catalog.cardinality(rest) > 0 THEN
             EXECUTE pg_catalog.format('UPDATE pgmq.%I SET vt = pg_catalog.clock_timestamp() WHERE msg_id = ANY ($1)', 'q_' || read_work.queue)
             USING rest;
@@ -4582,14 +4626,16 @@ BEGIN
            pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
                'work_id', u.id, 'source', u.source, 'trigger_info', u.trigger_info,
                'trace_context', u.trace_context, 'submitted_at', u.created_at))
-           || coalesce((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+           -- only an item with a dedup_key can have merged submissions: the others skip both probes
+           || CASE WHEN u.dedup_key IS NULL THEN '[]'::jsonb ELSE
+              coalesce((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
                                    'work_id', r.id, 'source', r.source, 'trigger_info', r.trigger_info,
                                    'trace_context', r.trace_context, 'submitted_at', r.created_at)
                                ORDER BY r.created_at, r.id)
                           FROM (SELECT r.id, r.source, r.trigger_info, r.trace_context, r.created_at
                                   FROM animus.work_items r WHERE r.merged_into = u.id
-                                 ORDER BY r.created_at, r.id LIMIT 99) r), '[]'),
-           1 + (SELECT count(*) FROM animus.work_items r WHERE r.merged_into = u.id),
+                                 ORDER BY r.created_at, r.id LIMIT 99) r), '[]') END,
+           1 + CASE WHEN u.dedup_key IS NULL THEN 0 ELSE (SELECT count(*) FROM animus.work_items r WHERE r.merged_into = u.id) END,
            u.created_at, v_until
       FROM u
      ORDER BY u.priority DESC, u.run_at;
@@ -6524,13 +6570,14 @@ CREATE FUNCTION animus.work_generate_queue_functions() RETURNS void
 DECLARE
     q        text;
     qp       text;
+    qa       boolean;
     b_send   text := '';
     b_one    text := '';
     b_claim  text := '';
     b_arch   text := '';
     b_vt     text := '';
 BEGIN
-    FOR q, qp IN SELECT qq.queue_name, qq.concurrency_param FROM animus.queues qq ORDER BY qq.queue_name LOOP
+    FOR q, qp, qa IN SELECT qq.queue_name, qq.concurrency_param, qq.archive_messages FROM animus.queues qq ORDER BY qq.queue_name LOOP
         b_send := b_send || pg_catalog.format($f$
     IF queue = %1$L THEN
         INSERT INTO pgmq.%2$I (msg_id, vt, message, headers) OVERRIDING SYSTEM VALUE
@@ -6622,6 +6669,16 @@ BEGIN
           FROM (VALUES (1, '> ''0''', '(m.headers -> ''animus_priority'') DESC, m.vt'),
                        (2, 'IS NULL', 'm.vt'),
                        (3, '< ''0''', '(m.headers -> ''animus_priority'') DESC, m.vt')) AS band(i, filter, ord)));
+        -- A settled item's message: deleted (animus keeps the outcome in animus.work_items: one
+        -- write less per item, nothing for retention to remove), or moved to pgmq's archive for a
+        -- queue with archive_messages (the pgmq way).
+        IF NOT qa THEN
+            b_arch := b_arch || pg_catalog.format($f$
+    IF queue = %1$L THEN
+        DELETE FROM pgmq.%2$I m WHERE m.msg_id = ANY (p_msg_ids);
+        RETURN;
+    END IF;$f$, q, 'q_' || q);
+        ELSE
         b_arch := b_arch || pg_catalog.format($f$
     IF queue = %1$L THEN
         WITH archived AS (
@@ -6632,6 +6689,7 @@ BEGIN
         SELECT a.msg_id, a.vt, a.read_ct, a.enqueued_at, a.last_read_at, a.message, a.headers FROM archived a;
         RETURN;
     END IF;$f$, q, 'q_' || q, 'a_' || q);
+        END IF;
         b_vt := b_vt || pg_catalog.format($f$
     IF queue = %1$L THEN
         UPDATE pgmq.%2$I m SET vt = x.vt
@@ -6744,7 +6802,7 @@ $body$$f$, b_vt);
     COMMENT ON FUNCTION animus.work_queue_claim(text, integer, timestamptz, text[]) IS
         'Generated by animus.work_generate_queue_functions (do not edit): claims up to p_qty visible messages of pgmq.q_<queue> in (animus_priority desc, vt) order until p_until, like pgmq.read; with p_types only messages whose body work_type is one of them. Internal.';
     COMMENT ON FUNCTION animus.work_queue_archive(text, bigint[]) IS
-        'Generated by animus.work_generate_queue_functions (do not edit): moves messages of pgmq.q_<queue> to pgmq.a_<queue>, like pgmq.archive. Internal.';
+        'Generated by animus.work_generate_queue_functions (do not edit): settles messages of pgmq.q_<queue>: deletes them, or (a queue with archive_messages) moves them to pgmq.a_<queue>, like pgmq.archive. Internal.';
     COMMENT ON FUNCTION animus.work_queue_set_vt(text, bigint[], timestamptz[]) IS
         'Generated by animus.work_generate_queue_functions (do not edit): sets the visibility time of messages of pgmq.q_<queue>, like pgmq.set_vt. Internal.';
 END;
@@ -6754,7 +6812,7 @@ $_$;
 -- Name: FUNCTION work_generate_queue_functions(); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.work_generate_queue_functions() IS 'Internal: regenerates animus.work_queue_send / _create_item / _claim / _archive / _set_vt with one static-SQL branch per queue in animus.queues (called by create_queue and drop_queue). Raises nothing of its own.';
+COMMENT ON FUNCTION animus.work_generate_queue_functions() IS 'Internal: regenerates animus.work_queue_send / _create_item / _claim / _archive / _set_vt with one static-SQL branch per queue in animus.queues (called by create_queue, drop_queue and configure_queue when concurrency_param or archive_messages changes). Raises nothing of its own.';
 
 --
 -- Name: work_is_blank(text); Type: FUNCTION; Schema: animus; Owner: -
@@ -7076,12 +7134,7 @@ CREATE FUNCTION animus.work_queue_archive(queue text, p_msg_ids bigint[]) RETURN
     AS $$
 BEGIN
     IF queue = 'work' THEN
-        WITH archived AS (
-            DELETE FROM pgmq.q_work m WHERE m.msg_id = ANY (p_msg_ids)
-            RETURNING m.msg_id, m.vt, m.read_ct, m.enqueued_at, m.last_read_at, m.message, m.headers
-        )
-        INSERT INTO pgmq.a_work (msg_id, vt, read_ct, enqueued_at, last_read_at, message, headers)
-        SELECT a.msg_id, a.vt, a.read_ct, a.enqueued_at, a.last_read_at, a.message, a.headers FROM archived a;
+        DELETE FROM pgmq.q_work m WHERE m.msg_id = ANY (p_msg_ids);
         RETURN;
     END IF;
     PERFORM pgmq.archive(queue, p_msg_ids);
@@ -7092,7 +7145,7 @@ $$;
 -- Name: FUNCTION work_queue_archive(queue text, p_msg_ids bigint[]); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.work_queue_archive(queue text, p_msg_ids bigint[]) IS 'Generated by animus.work_generate_queue_functions (do not edit): moves messages of pgmq.q_<queue> to pgmq.a_<queue>, like pgmq.archive. Internal.';
+COMMENT ON FUNCTION animus.work_queue_archive(queue text, p_msg_ids bigint[]) IS 'Generated by animus.work_generate_queue_functions (do not edit): settles messages of pgmq.q_<queue>: deletes them, or (a queue with archive_messages) moves them to pgmq.a_<queue>, like pgmq.archive. Internal.';
 
 --
 -- Name: work_queue_claim(text, integer, timestamp with time zone, text[]); Type: FUNCTION; Schema: animus; Owner: -
@@ -7702,7 +7755,8 @@ CREATE TABLE animus.work_items (
     released integer DEFAULT 0 NOT NULL,
     concurrency_key text,
     cost integer DEFAULT 1 NOT NULL
-);
+)
+WITH (fillfactor='85', autovacuum_vacuum_scale_factor='0.02', autovacuum_vacuum_threshold='2000', autovacuum_vacuum_insert_scale_factor='0.05', autovacuum_analyze_scale_factor='0.05', autovacuum_vacuum_cost_delay='0');
 
 --
 -- Name: TABLE work_items; Type: COMMENT; Schema: animus; Owner: -
@@ -7931,6 +7985,29 @@ $$;
 --
 
 COMMENT ON FUNCTION animus.work_suspend(work_id uuid, queue text, msg_id bigint, until timestamp with time zone) IS 'Internal: gives a running work item back until `until` (state queued, released + 1 so the claim is not a failed attempt, run_at and message visibility = until) and releases its concurrency-key slot. Raises nothing.';
+
+--
+-- Name: work_tune_queue_table(text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.work_tune_queue_table(queue text) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    -- The queue table holds only live messages: it is small, every row dies within a claim or two,
+    -- so a fixed threshold (not a fraction) and no cost delay keep it a few pages long.
+    EXECUTE pg_catalog.format('ALTER TABLE pgmq.%I SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 1000,
+        autovacuum_vacuum_insert_scale_factor = 0, autovacuum_vacuum_insert_threshold = 5000, autovacuum_analyze_scale_factor = 0,
+        autovacuum_analyze_threshold = 5000, autovacuum_vacuum_cost_delay = 0)', 'q_' || queue);
+END;
+$$;
+
+--
+-- Name: FUNCTION work_tune_queue_table(queue text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.work_tune_queue_table(queue text) IS 'Internal: per-table autovacuum settings of pgmq.q_<queue> (vacuum after 1000 dead rows, analyze after 5000 changes, no cost delay); called by create_queue. Raises nothing of its own.';
 
 --
 -- Name: work_wait_state(uuid[]); Type: FUNCTION; Schema: animus; Owner: -
@@ -9112,11 +9189,11 @@ GRANT ALL ON FUNCTION animus.concurrency_stats(queue text) TO animus_worker;
 GRANT ALL ON FUNCTION animus.concurrency_stats(queue text) TO animus_admin;
 
 --
--- Name: FUNCTION configure_queue(queue text, backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify boolean, notify_throttle interval, concurrency_param text); Type: ACL; Schema: animus; Owner: -
+-- Name: FUNCTION configure_queue(queue text, backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify boolean, notify_throttle interval, concurrency_param text, archive_messages boolean); Type: ACL; Schema: animus; Owner: -
 --
 
-REVOKE ALL ON FUNCTION animus.configure_queue(queue text, backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify boolean, notify_throttle interval, concurrency_param text) FROM PUBLIC;
-GRANT ALL ON FUNCTION animus.configure_queue(queue text, backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify boolean, notify_throttle interval, concurrency_param text) TO animus_admin;
+REVOKE ALL ON FUNCTION animus.configure_queue(queue text, backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify boolean, notify_throttle interval, concurrency_param text, archive_messages boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.configure_queue(queue text, backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify boolean, notify_throttle interval, concurrency_param text, archive_messages boolean) TO animus_admin;
 
 --
 -- Name: FUNCTION create_queue(queue text, backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify boolean, notify_throttle interval, if_not_exists boolean, concurrency_param text); Type: ACL; Schema: animus; Owner: -
@@ -9622,11 +9699,11 @@ REVOKE ALL ON FUNCTION animus.purge_events(older_than interval, queue text) FROM
 GRANT ALL ON FUNCTION animus.purge_events(older_than interval, queue text) TO animus_admin;
 
 --
--- Name: FUNCTION purge_work(older_than interval, queue text); Type: ACL; Schema: animus; Owner: -
+-- Name: FUNCTION purge_work(older_than interval, queue text, batch_size integer); Type: ACL; Schema: animus; Owner: -
 --
 
-REVOKE ALL ON FUNCTION animus.purge_work(older_than interval, queue text) FROM PUBLIC;
-GRANT ALL ON FUNCTION animus.purge_work(older_than interval, queue text) TO animus_admin;
+REVOKE ALL ON FUNCTION animus.purge_work(older_than interval, queue text, batch_size integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.purge_work(older_than interval, queue text, batch_size integer) TO animus_admin;
 
 --
 -- Name: FUNCTION queue_stats(queue text); Type: ACL; Schema: animus; Owner: -
@@ -10063,6 +10140,12 @@ REVOKE ALL ON FUNCTION animus.work_send_messages(queue text, items animus.work_i
 --
 
 REVOKE ALL ON FUNCTION animus.work_suspend(work_id uuid, queue text, msg_id bigint, until timestamp with time zone) FROM PUBLIC;
+
+--
+-- Name: FUNCTION work_tune_queue_table(queue text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.work_tune_queue_table(queue text) FROM PUBLIC;
 
 --
 -- Name: FUNCTION work_wait_state(work_ids uuid[]); Type: ACL; Schema: animus; Owner: -
