@@ -35,6 +35,8 @@ import devdb  # noqa: E402
 
 import psycopg  # noqa: E402
 
+BATCH_SIZE = [10000]    # purge_work's batch_size in the retention part
+PAUSE = [0.0]           # seconds between two purge_work calls (0: a tight loop)
 BATCH = json.dumps([{"work_type": "b", "source": "bench", "params": {"n": i}} for i in range(100)])
 
 
@@ -284,8 +286,10 @@ def rates(url: str, secs: float, with_retention: bool) -> tuple[float, float, fl
             with connect(url) as c:
                 while not stop.is_set():
                     r = c.execute("SELECT items_deleted, archived_messages_deleted FROM animus.purge_work("
-                                  "older_than => '1 day', queue => 'bench', batch_size => 10000)").fetchone()
+                                  "older_than => '1 day', queue => 'bench', batch_size => %s)", [BATCH_SIZE[0]]).fetchone()
                     count[2] += r[0] + r[1]
+                    if PAUSE[0]:
+                        stop.wait(PAUSE[0])
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
 
@@ -306,7 +310,8 @@ def rates(url: str, secs: float, with_retention: bool) -> tuple[float, float, fl
 
 def part_retention(url: str, secs: float) -> None:
     print(f"== retention: submit and claim rates, {secs:.0f} s per phase (1 submitter, 1 claimer; "
-          f"+1 session running purge_work(batch_size => 10000) in a loop)")
+          f"+1 session running purge_work(batch_size => {BATCH_SIZE[0]}) in a loop"
+          + (f", {PAUSE[0]} s between calls)" if PAUSE[0] else ")"))
     rates(url, min(10.0, secs), False)    # warm-up: plans cached, the queue's first pages in
     res = []
     for label, ret in [("without retention", False), ("with retention", True)] * 2 + [("without retention", False)]:
@@ -318,9 +323,6 @@ def part_retention(url: str, secs: float) -> None:
     with_s, with_k = mean([s for r, s, _ in res if r]), mean([k for r, _, k in res if r])
     print(f"   mean without: submit {base_s:.0f}/s, claim {base_k:.0f}/s; with: submit {with_s:.0f}/s, claim {with_k:.0f}/s")
     print(f"   ratio with/without: submit {with_s / base_s:.2f}, claim {with_k / base_k:.2f} (floor 0.8)")
-    with connect(url) as c:
-        left = c.execute("SELECT count(*) FROM animus.work_items WHERE queue_name = 'bench' AND resolved_at < now() - interval '1 day'").fetchone()[0]
-        print(f"   ended items older than a day still to purge: {left:,}")
 
 
 def main() -> None:
@@ -334,6 +336,9 @@ def main() -> None:
     ap.add_argument("--naptime", default="5s",
                     help="autovacuum_naptime for the run (server-wide, reset at the end; '' keeps the server's): "
                          "per-table settings cannot make autovacuum look more often than once a naptime (default 1 min)")
+    ap.add_argument("--batch-size", type=int, default=10000, help="purge_work batch_size in the retention part")
+    ap.add_argument("--pause", type=float, default=0.0, help="seconds between purge_work calls in the retention part")
+    ap.add_argument("--reuse", action="store_true", help="retention part on the existing --db (loaded by an earlier --keep run)")
     ap.add_argument("--db", default="animus_bench_retention")
     ap.add_argument("--keep", action="store_true", help="keep the database")
     args = ap.parse_args()
@@ -354,9 +359,16 @@ def main() -> None:
             finally:
                 drop_db(args.db + "_soak")
         if "retention" in parts:
+            BATCH_SIZE[0], PAUSE[0] = args.batch_size, args.pause
             try:
-                url = fresh_db(args.db)
-                part_load(url, args.ended)
+                if args.reuse:
+                    url = devdb.url(args.db)
+                    with connect(url) as c:
+                        left = c.execute("SELECT count(*) FROM animus.work_items WHERE queue_name = 'bench' AND state = 'completed'").fetchone()[0]
+                    print(f"== reusing {args.db}: {left:,} ended items in queue bench")
+                else:
+                    url = fresh_db(args.db)
+                    part_load(url, args.ended)
                 part_retention(url, args.phase)
             finally:
                 if not args.keep:
