@@ -1,14 +1,48 @@
 -- Deploy animus:work_queues to pg
--- requires: work_queues@v0.5.0
--- requires: work_concurrency
+-- requires: work_queues@v0.6.0
 
 BEGIN;
 
--- Concurrency keys: the generated create_item writes the item's concurrency_key and cost (and, for
--- a queue with a concurrency_param, derives the key from params in the queue's own branch: queues
--- without one pay nothing); create_queue / configure_queue take concurrency_param; drop_queue
--- removes the queue's concurrency state.
-DROP FUNCTION animus.work_queue_create_item(text, uuid, text, text, text, text, jsonb, integer, uuid, integer, timestamptz, jsonb, jsonb);
+-- Queues that stay small (docs/work-queue.md, "What an item costs"):
+-- * a settled item's pgmq message is deleted instead of archived (animus.work_items keeps the
+--   outcome): one insert (the archive row and its two index entries) less per item, and nothing
+--   for retention to remove. animus.queues.archive_messages (configure_queue) keeps pgmq's archive.
+-- * the hot tables (animus.work_items, each pgmq.q_<queue>) get per-table autovacuum settings:
+--   vacuumed after a few thousand dead rows instead of 20 % of the table, without cost delay; the
+--   work item table leaves room on each page (fillfactor) so updates that change no indexed column
+--   (heartbeats, steps, outcome of a merged duplicate) stay HOT.
+ALTER TABLE animus.queues ADD COLUMN archive_messages boolean NOT NULL DEFAULT false;
+COMMENT ON COLUMN animus.queues.archive_messages IS 'Whether settled messages (completed, dead, cancelled items) move to pgmq''s archive pgmq.a_<queue> (true) or are deleted (false, the default: animus.work_items keeps the outcome).';
+
+ALTER TABLE animus.work_items SET (fillfactor = 85, autovacuum_vacuum_scale_factor = 0.02, autovacuum_vacuum_threshold = 2000,
+                                  autovacuum_vacuum_insert_scale_factor = 0.05, autovacuum_analyze_scale_factor = 0.05,
+                                  autovacuum_vacuum_cost_delay = 0);
+
+CREATE FUNCTION animus.work_tune_queue_table(queue text)
+    RETURNS void
+    VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    -- The queue table holds only live messages: it is small, every row dies within a claim or two,
+    -- so a fixed threshold (not a fraction) and no cost delay keep it a few pages long.
+    EXECUTE pg_catalog.format('ALTER TABLE pgmq.%I SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 1000,
+        autovacuum_vacuum_insert_scale_factor = 0, autovacuum_vacuum_insert_threshold = 5000, autovacuum_analyze_scale_factor = 0,
+        autovacuum_analyze_threshold = 5000, autovacuum_vacuum_cost_delay = 0)', 'q_' || queue);
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.work_tune_queue_table(text) FROM PUBLIC;
+COMMENT ON FUNCTION animus.work_tune_queue_table(text) IS
+'Internal: per-table autovacuum settings of pgmq.q_<queue> (vacuum after 1000 dead rows, analyze after 5000 changes, no cost delay); called by create_queue. Raises nothing of its own.';
+DO $$
+DECLARE
+    q text;
+BEGIN
+    FOR q IN SELECT qq.queue_name FROM animus.queues qq LOOP
+        PERFORM animus.work_tune_queue_table(q);
+    END LOOP;
+END $$;
 
 CREATE OR REPLACE FUNCTION animus.work_generate_queue_functions()
     RETURNS void
@@ -19,13 +53,14 @@ AS $gen$
 DECLARE
     q        text;
     qp       text;
+    qa       boolean;
     b_send   text := '';
     b_one    text := '';
     b_claim  text := '';
     b_arch   text := '';
     b_vt     text := '';
 BEGIN
-    FOR q, qp IN SELECT qq.queue_name, qq.concurrency_param FROM animus.queues qq ORDER BY qq.queue_name LOOP
+    FOR q, qp, qa IN SELECT qq.queue_name, qq.concurrency_param, qq.archive_messages FROM animus.queues qq ORDER BY qq.queue_name LOOP
         b_send := b_send || pg_catalog.format($f$
     IF queue = %1$L THEN
         INSERT INTO pgmq.%2$I (msg_id, vt, message, headers) OVERRIDING SYSTEM VALUE
@@ -117,6 +152,16 @@ BEGIN
           FROM (VALUES (1, '> ''0''', '(m.headers -> ''animus_priority'') DESC, m.vt'),
                        (2, 'IS NULL', 'm.vt'),
                        (3, '< ''0''', '(m.headers -> ''animus_priority'') DESC, m.vt')) AS band(i, filter, ord)));
+        -- A settled item's message: deleted (animus keeps the outcome in animus.work_items: one
+        -- write less per item, nothing for retention to remove), or moved to pgmq's archive for a
+        -- queue with archive_messages (the pgmq way).
+        IF NOT qa THEN
+            b_arch := b_arch || pg_catalog.format($f$
+    IF queue = %1$L THEN
+        DELETE FROM pgmq.%2$I m WHERE m.msg_id = ANY (p_msg_ids);
+        RETURN;
+    END IF;$f$, q, 'q_' || q);
+        ELSE
         b_arch := b_arch || pg_catalog.format($f$
     IF queue = %1$L THEN
         WITH archived AS (
@@ -127,6 +172,7 @@ BEGIN
         SELECT a.msg_id, a.vt, a.read_ct, a.enqueued_at, a.last_read_at, a.message, a.headers FROM archived a;
         RETURN;
     END IF;$f$, q, 'q_' || q, 'a_' || q);
+        END IF;
         b_vt := b_vt || pg_catalog.format($f$
     IF queue = %1$L THEN
         UPDATE pgmq.%2$I m SET vt = x.vt
@@ -239,43 +285,17 @@ $body$$f$, b_vt);
     COMMENT ON FUNCTION animus.work_queue_claim(text, integer, timestamptz, text[]) IS
         'Generated by animus.work_generate_queue_functions (do not edit): claims up to p_qty visible messages of pgmq.q_<queue> in (animus_priority desc, vt) order until p_until, like pgmq.read; with p_types only messages whose body work_type is one of them. Internal.';
     COMMENT ON FUNCTION animus.work_queue_archive(text, bigint[]) IS
-        'Generated by animus.work_generate_queue_functions (do not edit): moves messages of pgmq.q_<queue> to pgmq.a_<queue>, like pgmq.archive. Internal.';
+        'Generated by animus.work_generate_queue_functions (do not edit): settles messages of pgmq.q_<queue>: deletes them, or (a queue with archive_messages) moves them to pgmq.a_<queue>, like pgmq.archive. Internal.';
     COMMENT ON FUNCTION animus.work_queue_set_vt(text, bigint[], timestamptz[]) IS
         'Generated by animus.work_generate_queue_functions (do not edit): sets the visibility time of messages of pgmq.q_<queue>, like pgmq.set_vt. Internal.';
 END;
 $gen$;
 REVOKE ALL ON FUNCTION animus.work_generate_queue_functions() FROM PUBLIC;
 COMMENT ON FUNCTION animus.work_generate_queue_functions() IS
-'Internal: regenerates animus.work_queue_send / _create_item / _claim / _archive / _set_vt with one static-SQL branch per queue in animus.queues (called by create_queue and drop_queue). Raises nothing of its own.';
+'Internal: regenerates animus.work_queue_send / _create_item / _claim / _archive / _set_vt with one static-SQL branch per queue in animus.queues (called by create_queue, drop_queue and configure_queue when concurrency_param or archive_messages changes). Raises nothing of its own.';
 DO $$ BEGIN PERFORM animus.work_generate_queue_functions(); END $$;
 
--- One error for a bad concurrency_param (create_queue; configure_queue also takes '' = clear).
-CREATE FUNCTION animus.work_check_concurrency_param(concurrency_param text, empty_clears boolean)
-    RETURNS void
-    IMMUTABLE
-    SET search_path = pg_catalog, pg_temp
-    LANGUAGE plpgsql
-AS $$
-BEGIN
-    IF concurrency_param = '' AND empty_clears THEN
-        RETURN;
-    END IF;
-    IF pg_catalog.char_length(concurrency_param) > 200 OR animus.work_is_blank(concurrency_param) THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA129', MESSAGE = 'argument concurrency_param must be 1 to 200 characters, not only white space',
-            DETAIL = pg_catalog.format('concurrency_param = %L', pg_catalog.left(concurrency_param, 100)),
-            HINT = 'Pass the params key whose value is the concurrency key, e.g. concurrency_param => ''tenant'''
-                   || CASE WHEN empty_clears THEN ', or '''' to clear it.' ELSE '.' END;
-    END IF;
-END;
-$$;
-REVOKE ALL ON FUNCTION animus.work_check_concurrency_param(text, boolean) FROM PUBLIC;
-COMMENT ON FUNCTION animus.work_check_concurrency_param(text, boolean) IS
-'Internal: raises ZA129 for a concurrency_param that is empty (unless empty_clears), only white space or over 200 characters; NULL passes.';
-
-DROP FUNCTION animus.create_queue(text, interval, double precision, interval, double precision, boolean, interval, boolean);
-DROP FUNCTION animus.configure_queue(text, interval, double precision, interval, double precision, boolean, interval);
-
-CREATE FUNCTION animus.create_queue(
+CREATE OR REPLACE FUNCTION animus.create_queue(
     queue            text,
     backoff_base     interval DEFAULT '2 seconds',
     backoff_factor   double precision DEFAULT 2,
@@ -331,6 +351,9 @@ BEGIN
     -- vt. See docs/work-queue.md.
     EXECUTE pg_catalog.format('CREATE INDEX %I ON pgmq.%I ((headers -> %L) DESC, vt) WHERE (headers -> %L) IS NOT NULL',
                    'q_' || queue || '_animus_priority', 'q_' || queue, 'animus_priority', 'animus_priority');
+    -- Its tables churn (every message is inserted, updated at each claim, deleted at the end):
+    -- autovacuum keeps them small when it runs on a few thousand dead rows, not 20 % of the table.
+    PERFORM animus.work_tune_queue_table(queue);
     INSERT INTO animus.queues (queue_name, backoff_base, backoff_factor, backoff_cap, backoff_jitter, notify, notify_throttle, concurrency_param)
     VALUES (queue, backoff_base, backoff_factor, backoff_cap, backoff_jitter, notify, notify_throttle, concurrency_param);
     PERFORM animus.work_generate_queue_functions();
@@ -340,8 +363,9 @@ $$;
 REVOKE ALL ON FUNCTION animus.create_queue(text, interval, double precision, interval, double precision, boolean, interval, boolean, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION animus.create_queue(text, interval, double precision, interval, double precision, boolean, interval, boolean, text) TO animus_admin;
 COMMENT ON FUNCTION animus.create_queue(text, interval, double precision, interval, double precision, boolean, interval, boolean, text) IS
-'Creates work queue `queue` (a pgmq queue of the same name plus a priority index on its table) with its retry backoff (delay = min(backoff_cap, backoff_base * backoff_factor^(attempt-1)) * (1 +/- backoff_jitter)) and worker wake-up settings (NOTIFY animus_work, at most once per notify_throttle). concurrency_param: the params key whose value is the concurrency key of an item submitted without one (animus.set_concurrency_limit). Returns true when created, false when it existed and if_not_exists. Who may use the queue: animus.grant_queue (the group roles hold ''*'' until an admin revokes it). Raises ZA001 (queue or a setting NULL/empty, each named), ZA107 (invalid name), ZA002 (a setting out of range, named: backoff_base, backoff_cap, notify_throttle >= 0; backoff_factor >= 1; 0 <= backoff_jitter < 1), ZA106 (exists), ZA129 (concurrency_param empty, only white space or over 200 characters).';
+'Creates work queue `queue` (a pgmq queue of the same name plus a priority index on its table) with its retry backoff (delay = min(backoff_cap, backoff_base * backoff_factor^(attempt-1)) * (1 +/- backoff_jitter)); its pgmq table gets per-table autovacuum settings (animus.work_tune_queue_table); settled messages are deleted (animus.configure_queue(archive_messages => true) keeps them in pgmq''s archive) and worker wake-up settings (NOTIFY animus_work, at most once per notify_throttle). concurrency_param: the params key whose value is the concurrency key of an item submitted without one (animus.set_concurrency_limit). Returns true when created, false when it existed and if_not_exists. Who may use the queue: animus.grant_queue (the group roles hold ''*'' until an admin revokes it). Raises ZA001 (queue or a setting NULL/empty, each named), ZA107 (invalid name), ZA002 (a setting out of range, named: backoff_base, backoff_cap, notify_throttle >= 0; backoff_factor >= 1; 0 <= backoff_jitter < 1), ZA106 (exists), ZA129 (concurrency_param empty, only white space or over 200 characters).';
 
+DROP FUNCTION animus.configure_queue(text, interval, double precision, interval, double precision, boolean, interval, text);
 CREATE FUNCTION animus.configure_queue(
     queue            text,
     backoff_base     interval DEFAULT NULL,
@@ -350,7 +374,8 @@ CREATE FUNCTION animus.configure_queue(
     backoff_jitter   double precision DEFAULT NULL,
     notify           boolean DEFAULT NULL,
     notify_throttle  interval DEFAULT NULL,
-    concurrency_param text DEFAULT NULL
+    concurrency_param text DEFAULT NULL,
+    archive_messages boolean DEFAULT NULL
 )
     RETURNS animus.queues
     VOLATILE
@@ -367,8 +392,8 @@ BEGIN
     END IF;
     PERFORM animus.work_check_queue_settings(backoff_base, backoff_factor, backoff_cap, backoff_jitter, notify_throttle);
     PERFORM animus.work_check_concurrency_param(concurrency_param, true);
-    IF concurrency_param IS NOT NULL THEN
-        -- the generated submit functions derive the key: regenerate them (serialised as create_queue)
+    IF concurrency_param IS NOT NULL OR archive_messages IS NOT NULL THEN
+        -- the generated functions derive the key and settle messages: regenerate them (serialised as create_queue)
         PERFORM 1 FROM animus.queue_admin_lock FOR UPDATE;
     END IF;
     UPDATE animus.queues q SET
@@ -379,59 +404,23 @@ BEGIN
         notify          = coalesce(configure_queue.notify, q.notify),
         notify_throttle = coalesce(configure_queue.notify_throttle, q.notify_throttle),
         concurrency_param = CASE WHEN configure_queue.concurrency_param IS NULL THEN q.concurrency_param
-                                 ELSE NULLIF(configure_queue.concurrency_param, '') END
+                                 ELSE NULLIF(configure_queue.concurrency_param, '') END,
+        archive_messages = coalesce(configure_queue.archive_messages, q.archive_messages)
     WHERE q.queue_name = configure_queue.queue
     RETURNING q.* INTO result;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', queue),
             HINT = 'List queues with SELECT queue_name FROM animus.queues, or create it with animus.create_queue.';
     END IF;
-    IF concurrency_param IS NOT NULL THEN
+    IF concurrency_param IS NOT NULL OR archive_messages IS NOT NULL THEN
         PERFORM animus.work_generate_queue_functions();
     END IF;
     RETURN result;
 END;
 $$;
-REVOKE ALL ON FUNCTION animus.configure_queue(text, interval, double precision, interval, double precision, boolean, interval, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.configure_queue(text, interval, double precision, interval, double precision, boolean, interval, text) TO animus_admin;
-COMMENT ON FUNCTION animus.configure_queue(text, interval, double precision, interval, double precision, boolean, interval, text) IS
-'Changes the retry backoff or wake-up settings of an existing queue (NULL keeps a setting; concurrency_param => '''' clears the derived key) and returns its row. Raises ZA001 (queue NULL or empty), ZA101 (unknown queue), ZA002 (a setting out of range, named), ZA129 (concurrency_param only white space or over 200 characters).';
-
-CREATE OR REPLACE FUNCTION animus.drop_queue(queue text)
-    RETURNS bigint
-    VOLATILE
-    SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
-    LANGUAGE plpgsql
-AS $$
-DECLARE
-    n bigint;
-BEGIN
-    IF queue IS NULL OR queue = '' THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL or empty',
-            HINT = 'Pass the queue to drop.';
-    END IF;
-    PERFORM 1 FROM animus.queue_admin_lock FOR UPDATE;
-    DELETE FROM animus.queues q WHERE q.queue_name = drop_queue.queue;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', queue),
-            HINT = 'List queues with SELECT queue_name FROM animus.queues.';
-    END IF;
-    DELETE FROM animus.work_items w WHERE w.queue_name = drop_queue.queue;
-    GET DIAGNOSTICS n = ROW_COUNT;
-    UPDATE animus.work_items w SET parent_id = NULL
-     WHERE w.parent_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM animus.work_items p WHERE p.id = w.parent_id);
-    -- A queue created later under the same name starts with no grants.
-    DELETE FROM animus.queue_grants g WHERE g.queue_name = drop_queue.queue;
-    -- and with no concurrency state (its limits go with the animus.queues row).
-    DELETE FROM animus.concurrency_held h WHERE h.queue_name = drop_queue.queue;
-    DELETE FROM animus.concurrency_keys s WHERE s.queue_name = drop_queue.queue;
-    PERFORM pgmq.drop_queue(queue);
-    PERFORM animus.work_generate_queue_functions();
-    RETURN n;
-END;
-$$;
-COMMENT ON FUNCTION animus.drop_queue(text) IS
-'Drops a work queue: its work items (all states), its grants, its concurrency limits and state, its pgmq queue and archive. Returns the number of work items deleted. Raises ZA001 (queue NULL or empty), ZA101 (unknown queue).';
+REVOKE ALL ON FUNCTION animus.configure_queue(text, interval, double precision, interval, double precision, boolean, interval, text, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.configure_queue(text, interval, double precision, interval, double precision, boolean, interval, text, boolean) TO animus_admin;
+COMMENT ON FUNCTION animus.configure_queue(text, interval, double precision, interval, double precision, boolean, interval, text, boolean) IS
+'Changes the retry backoff or wake-up settings of an existing queue (NULL keeps a setting; concurrency_param => '''' clears the derived key; archive_messages => true moves settled messages to pgmq''s archive instead of deleting them) and returns its row. Raises ZA001 (queue NULL or empty), ZA101 (unknown queue), ZA002 (a setting out of range, named), ZA129 (concurrency_param only white space or over 200 characters).';
 
 COMMIT;

@@ -8298,7 +8298,7 @@ GRANT EXECUTE ON FUNCTION animus.concurrency_stats(text) TO animus_producer, ani
 COMMENT ON FUNCTION animus.concurrency_stats(text) IS
 'Per concurrency key of `queue` with active items, held items or a state row: the limits that apply (max_running, rate, period: its own row or ''*''; NULL = none), running and queued items (queued includes held), held (waiting for a free slot), and for a rate limit the current window''s start and the cost units started in it. Only on a queue the caller has a grant on. Raises ZA001 (queue NULL), ZA109 (no grant on the queue), ZA101 (unknown queue).';
 
--- ==== change work_queues (deploy/work_queues.sql) ====
+-- ==== change work_queues@v0.6.0 (deploy/work_queues@v0.6.0.sql) ====
 -- Deploy animus:work_queues to pg
 -- requires: work_queues@v0.5.0
 -- requires: work_concurrency
@@ -12193,7 +12193,12 @@ COMMENT ON FUNCTION animus.resume_queue(text) IS
 -- requires: work_pause
 
 -- Queue pause: read_work reads the queue's row once (existence and paused_at together) and
--- returns nothing from a paused queue, before it claims any message.
+-- returns nothing from a paused queue, before it claims any message. Messages of ended items are
+-- settled through animus.work_queue_archive (deleted, or archived with archive_messages); a stray
+-- message without a work item (a stock pgmq client's) still goes to pgmq's archive.
+-- Cheaper per item: an item without a dedup_key can have neither merged submissions nor a
+-- replace-mode follow-up, so read_work skips the two requester probes and complete_work the
+-- follow-up probe for it.
 CREATE OR REPLACE FUNCTION animus.read_work(
     queue       text DEFAULT 'work',
     vt          interval DEFAULT '30 seconds',
@@ -12252,6 +12257,7 @@ DECLARE
     c_at       timestamptz[] := '{}';
     adm        record;
     v_paused   boolean;
+    stray      bigint[];
 BEGIN
     IF read_work.queue IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL',
@@ -12345,10 +12351,15 @@ BEGIN
     IF pg_catalog.cardinality(seen) < pg_catalog.cardinality(m_ids) THEN
         -- Messages without a work item are archived; those whose item another session holds locked
         -- (being cancelled, replaced, completed) are made visible again at once.
-        to_archive := to_archive || ARRAY(SELECT x FROM pg_catalog.unnest(m_ids) WITH ORDINALITY AS u(x, n)
-                                           WHERE x <> ALL (seen)
-                                             AND NOT EXISTS (SELECT 1 FROM animus.work_items w WHERE w.id = m_work[n]));
-        rest := ARRAY(SELECT x FROM pg_catalog.unnest(m_ids) AS x WHERE x <> ALL (seen) AND x <> ALL (to_archive));
+        -- (a stray message, from a stock pgmq client, goes to pgmq's archive whatever the queue's
+        -- archive_messages: it is not animus's to delete)
+        stray := ARRAY(SELECT x FROM pg_catalog.unnest(m_ids) WITH ORDINALITY AS u(x, n)
+                        WHERE x <> ALL (seen)
+                          AND NOT EXISTS (SELECT 1 FROM animus.work_items w WHERE w.id = m_work[n]));
+        IF pg_catalog.cardinality(stray) > 0 THEN
+            PERFORM pgmq.archive(read_work.queue, stray);
+        END IF;
+        rest := ARRAY(SELECT x FROM pg_catalog.unnest(m_ids) AS x WHERE x <> ALL (seen) AND x <> ALL (stray));
         IF pg_catalog.cardinality(rest) > 0 THEN
             EXECUTE pg_catalog.format('UPDATE pgmq.%I SET vt = pg_catalog.clock_timestamp() WHERE msg_id = ANY ($1)', 'q_' || read_work.queue)
             USING rest;
@@ -12388,14 +12399,16 @@ BEGIN
            pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
                'work_id', u.id, 'source', u.source, 'trigger_info', u.trigger_info,
                'trace_context', u.trace_context, 'submitted_at', u.created_at))
-           || coalesce((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+           -- only an item with a dedup_key can have merged submissions: the others skip both probes
+           || CASE WHEN u.dedup_key IS NULL THEN '[]'::jsonb ELSE
+              coalesce((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
                                    'work_id', r.id, 'source', r.source, 'trigger_info', r.trigger_info,
                                    'trace_context', r.trace_context, 'submitted_at', r.created_at)
                                ORDER BY r.created_at, r.id)
                           FROM (SELECT r.id, r.source, r.trigger_info, r.trace_context, r.created_at
                                   FROM animus.work_items r WHERE r.merged_into = u.id
-                                 ORDER BY r.created_at, r.id LIMIT 99) r), '[]'),
-           1 + (SELECT count(*) FROM animus.work_items r WHERE r.merged_into = u.id),
+                                 ORDER BY r.created_at, r.id LIMIT 99) r), '[]') END,
+           1 + CASE WHEN u.dedup_key IS NULL THEN 0 ELSE (SELECT count(*) FROM animus.work_items r WHERE r.merged_into = u.id) END,
            u.created_at, v_until
       FROM u
      ORDER BY u.priority DESC, u.run_at;
@@ -12405,6 +12418,143 @@ REVOKE ALL ON FUNCTION animus.read_work(text, interval, integer, text[]) FROM PU
 GRANT EXECUTE ON FUNCTION animus.read_work(text, interval, integer, text[]) TO animus_worker, animus_admin;
 COMMENT ON FUNCTION animus.read_work(text, interval, integer, text[]) IS
 'Claims up to qty visible work items of queue `queue` for vt (pgmq visibility timeout, an interval: vt => ''30 seconds'' or vt => 30 * interval ''1 second''; an integer vt matches no function, 42883): higher priority first, then earliest due. work_types (at most 100; NULL = every type) claims only items of those types: the others stay queued for a worker that handles them and count in queue_stats. Claimed items become running and count an attempt; an item whose last attempt timed out (worker died) becomes dead instead; messages of cancelled or ended items are archived and never returned. Items with a concurrency key are returned only within their key''s limits (animus.set_concurrency_limit): over max_running they are held until an item of the key leaves running, over the rate they become visible at the next window; a re-claim of a timed-out running item keeps its slot. Returns the items with their trace_context, requesters (the canonical submission and the first 99 merged ones, oldest first: work_id, source, trigger_info, trace_context, submitted_at) and requesters_total (all of them; animus.get_work_submissions pages through every one). May return fewer than qty; returns nothing from a paused queue (animus.pause_queue) after checking the arguments. Only on a queue the caller has a grant on. Raises ZA001 (queue NULL, work_types empty or with a NULL), ZA109 (no grant on the queue), ZA101 (unknown queue), ZA002 (vt not positive, qty not 1..10000), ZA110 (more than 100 work_types).';
+
+-- complete ------------------------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION animus.complete_work(work_ids uuid[], outcomes jsonb[] DEFAULT NULL, attempts integer[] DEFAULT NULL)
+    RETURNS TABLE (work_id uuid, completed boolean)
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    SET plan_cache_mode = force_generic_plan
+    SET enable_seqscan = off
+    LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+DECLARE
+    done      uuid[];
+    followups uuid[] := '{}';
+    r         record;
+    scope     text[];
+BEGIN
+    IF work_ids IS NULL OR pg_catalog.array_position(work_ids, NULL) IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_ids must not be NULL or contain NULL',
+            HINT = 'Pass the ids returned by read_work.';
+    END IF;
+    IF pg_catalog.cardinality(work_ids) > 10000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA110', MESSAGE = 'argument work_ids has more than 10000 elements',
+            DETAIL = pg_catalog.format('work_ids has %s elements', pg_catalog.cardinality(work_ids)),
+            HINT = 'Complete at most 10000 items per call.';
+    END IF;
+    scope := animus.work_queue_scope();
+    IF outcomes IS NOT NULL AND pg_catalog.cardinality(outcomes) <> pg_catalog.cardinality(work_ids) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument outcomes must have one element per work id',
+            DETAIL = pg_catalog.format('%s work ids, %s outcomes', pg_catalog.cardinality(work_ids), pg_catalog.cardinality(outcomes)),
+            HINT = 'Pass outcomes => NULL, or an array as long as work_ids.';
+    END IF;
+    IF complete_work.attempts IS NOT NULL AND pg_catalog.cardinality(complete_work.attempts) <> pg_catalog.cardinality(work_ids) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument attempts must have one element per work id',
+            DETAIL = pg_catalog.format('%s work ids, %s attempts', pg_catalog.cardinality(work_ids), pg_catalog.cardinality(complete_work.attempts)),
+            HINT = 'Pass attempts => NULL (no fencing), or the attempts read_work returned, aligned with work_ids.';
+    END IF;
+    done := '{}';
+    FOR r IN
+        WITH u AS (
+            UPDATE animus.work_items w
+               SET state = 'completed', outcome = i.outcome, resolved_at = pg_catalog.clock_timestamp(),
+                   updated_at = pg_catalog.clock_timestamp(),
+                   duration_ms = extract(epoch FROM pg_catalog.clock_timestamp() - w.started_at) * 1000
+              FROM ROWS FROM (pg_catalog.unnest(work_ids), pg_catalog.unnest(outcomes), pg_catalog.unnest(complete_work.attempts)) AS i(id, outcome, attempt)
+             WHERE w.id = i.id AND w.state = 'running' AND (i.attempt IS NULL OR w.attempts = i.attempt)
+            RETURNING w.id, w.queue_name, w.msg_id, w.concurrency_key, w.dedup_key
+        )
+        SELECT u.queue_name, pg_catalog.array_agg(u.id) AS ids, pg_catalog.array_agg(u.msg_id) AS msg_ids,
+               pg_catalog.array_agg(u.concurrency_key) FILTER (WHERE u.concurrency_key IS NOT NULL) AS keys,
+               pg_catalog.array_agg(u.id) FILTER (WHERE u.dedup_key IS NOT NULL) AS keyed
+          FROM u GROUP BY u.queue_name
+    LOOP
+        -- Items of a queue the caller may not use are unknown to it (the raise undoes the UPDATE).
+        IF NOT (r.queue_name = ANY (scope) OR '*' = ANY (scope)) THEN
+            PERFORM animus.work_raise_unknown(r.ids[1], 'work_ids', 'complete_work');
+        END IF;
+        PERFORM animus.work_queue_archive(r.queue_name, r.msg_ids);
+        IF r.keys IS NOT NULL THEN
+            PERFORM animus.work_key_wake(r.queue_name, r.keys);   -- slots freed: wake held items of the keys
+        END IF;
+        done := done || r.ids;
+        IF r.keyed IS NOT NULL THEN
+            followups := followups || r.keyed;
+        END IF;
+    END LOOP;
+    IF pg_catalog.cardinality(done) < pg_catalog.cardinality(work_ids) THEN
+        PERFORM animus.work_raise_unsettled(work_ids, complete_work.attempts, done, 'complete_work');
+    END IF;
+    -- only an item with a dedup_key can have a replace-mode follow-up waiting for it
+    IF pg_catalog.cardinality(followups) > 0 THEN
+        PERFORM animus.work_release_followups(followups);
+    END IF;
+    RETURN QUERY SELECT i, i = ANY (done) FROM pg_catalog.unnest(work_ids) AS i;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.complete_work(uuid[], jsonb[], integer[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.complete_work(uuid[], jsonb[], integer[]) TO animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.complete_work(uuid[], jsonb[], integer[]) IS
+'Batch form for consumers: completes every running item of work_ids (outcomes[i] stored as outcome of work_ids[i]) and settles their messages (deleted; archived on a queue with archive_messages) in one call; returns (work_id, completed) per input id, completed = false for an item that was not running (cancelled, already ended, timed out and requeued), which is left unchanged. Merged duplicates resolve with their canonical item; held items of the completed items'' concurrency keys are woken (animus.work_key_wake). Claim fencing: attempts[i] (the attempts read_work returned; NULL element = no check) must still be the item''s attempt count, else the item was claimed again since and the call raises ZA108. At most 10000 ids; only items of queues the caller has a grant on (others are unknown to it). Raises ZA001 (work_ids NULL or with a NULL), ZA110 (more than 10000 ids), ZA002 (outcomes or attempts length differs), ZA102 (an unknown id, or one in a queue the caller may not use), ZA108 (a stale claim); nothing is written when it raises.';
+
+CREATE OR REPLACE FUNCTION animus.complete_work(work_id uuid, outcome jsonb DEFAULT NULL, attempt integer DEFAULT NULL)
+    RETURNS boolean
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    SET plan_cache_mode = force_generic_plan
+    SET enable_seqscan = off
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_queue text;
+    v_msg   bigint;
+    v_key   text;
+    v_dedup text;
+BEGIN
+    IF work_id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_id must not be NULL', HINT = 'Pass the id returned by read_work.';
+    END IF;
+    UPDATE animus.work_items w
+       SET state = 'completed', outcome = complete_work.outcome, resolved_at = pg_catalog.clock_timestamp(),
+           updated_at = pg_catalog.clock_timestamp(),
+           duration_ms = extract(epoch FROM pg_catalog.clock_timestamp() - w.started_at) * 1000
+     WHERE w.id = complete_work.work_id AND w.state = 'running'
+       AND (complete_work.attempt IS NULL OR w.attempts = complete_work.attempt)
+    RETURNING w.queue_name, w.msg_id, w.concurrency_key, w.dedup_key INTO v_queue, v_msg, v_key, v_dedup;
+    IF NOT FOUND THEN
+        PERFORM animus.work_raise_not_running(work_id, 'complete_work', complete_work.attempt);
+    END IF;
+    IF NOT animus.work_queue_allowed(v_queue) THEN
+        PERFORM animus.work_raise_unknown(work_id, 'work_id', 'complete_work');   -- undoes the UPDATE
+    END IF;
+    PERFORM animus.work_queue_archive(v_queue, ARRAY[v_msg]);
+    IF v_dedup IS NOT NULL THEN
+        PERFORM animus.work_release_followups(ARRAY[work_id]);
+    END IF;
+    IF v_key IS NOT NULL THEN
+        PERFORM animus.work_key_wake(v_queue, ARRAY[v_key]);
+    END IF;
+    RETURN true;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.complete_work(uuid, jsonb, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.complete_work(uuid, jsonb, integer) TO animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.complete_work(uuid, jsonb, integer) IS
+'Completes a running work item: state completed, outcome and duration_ms stored, its pgmq message settled (deleted; archived on a queue with archive_messages); its merged duplicates resolve with it (get_work shows their canonical state), a replace-mode follow-up waiting for it becomes visible, and held items of its concurrency key are woken. Returns true. Claim fencing: with attempt (the attempts read_work returned) the item must still be at that attempt. Only items of queues the caller has a grant on. Raises ZA001 (work_id NULL), ZA102 (unknown work item, or one in a queue the caller may not use), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued, not running), ZA104 (already ended: a stale second completion, or cancelled meanwhile, or a merged duplicate).';
+
+
+
+-- fail_work and cancel_work settle messages through animus.work_queue_archive too: their contracts say so.
+COMMENT ON FUNCTION animus.fail_work(uuid[], text, boolean, integer[]) IS
+'Batch form: fails every running item of work_ids with `error`. An item with attempts left and retryable goes back to queued and becomes visible after the queue''s backoff: min(backoff_cap, backoff_base * backoff_factor^(attempts-1)) * (1 +/- backoff_jitter) (defaults 2 s * 2^(n-1), cap 5 min, +/-25 %); otherwise it is dead (dead-lettered: kept with its error, message settled: deleted, or archived on a queue with archive_messages). Held items of the failed items'' concurrency keys are woken. Returns (work_id, failed, state, retry_at) per input id; failed = false for an item that was not running (left unchanged). Claim fencing: attempts[i] (the attempts read_work returned; NULL element = no check) must still be the item''s attempt count, else it was claimed again since and the call raises ZA108. At most 10000 ids; only items of queues the caller has a grant on. Raises ZA001 (work_ids NULL or with a NULL, error NULL or empty, retryable NULL), ZA110 (more than 10000 ids), ZA002 (attempts length differs), ZA102 (an unknown id, or one in a queue the caller may not use), ZA108 (a stale claim); nothing is written when it raises.';
+COMMENT ON FUNCTION animus.cancel_work(uuid) IS
+'Cancels a queued or running work item: state cancelled, message settled: deleted, or archived on a queue with archive_messages (it is never returned by read_work); a running worker learns it from heartbeat_work and its complete_work then raises ZA104. A cancelled running item frees its concurrency key''s slot (held items are woken). Returns true, or false if it was already cancelled. Only items of queues the caller has a grant on. Raises ZA001 (work_id NULL), ZA102 (unknown item, or one in a queue the caller may not use), ZA104 (completed, dead or a merged submission).';
+COMMENT ON FUNCTION animus.fail_work(uuid, text, boolean, integer) IS
+'Fails a running work item: back to queued after the queue''s exponential backoff with jitter while attempts < max_attempts and retryable, else dead (kept with its error, message settled: deleted, or archived on a queue with archive_messages). Returns (state, retry_at). Claim fencing: with attempt (the attempts read_work returned) the item must still be at that attempt. Only items of queues the caller has a grant on. Raises ZA001 (work_id/error/retryable NULL, error empty), ZA102 (unknown work item, or one in a queue the caller may not use), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued, not running), ZA104 (already ended, cancelled or merged).';
 
 -- ==== change work_status (deploy/work_status.sql) ====
 -- Deploy animus:work_status to pg
@@ -12471,201 +12621,391 @@ GRANT EXECUTE ON FUNCTION animus.queue_stats(text) TO animus_producer, animus_wo
 COMMENT ON FUNCTION animus.queue_stats(text) IS
 'Statistics per queue (NULL = every queue) and work item state: items in that state, and per queue from pgmq: queue_length (messages), queue_visible_length (claimable now), oldest_visible_age_sec (how long the oldest claimable message has waited since it became visible), oldest_msg_age_sec, total_messages ever sent; paused and paused_at (animus.pause_queue: a paused queue accepts submissions, read_work hands out nothing). Counting items scans the queue''s work items. Only queues the caller has a grant on (NULL: every such queue). Raises ZA109 (no grant on the queue), ZA101 (unknown queue).';
 
--- ==== change ops_dead_letters (deploy/ops_dead_letters.sql) ====
--- Deploy animus:ops_dead_letters to pg
--- requires: work_status
--- requires: work_submit
--- requires: work_queue_grants
--- requires: column_comments
+-- Retention in batches: each call deletes at most batch_size ended items per queue (with their
+-- merged submissions and steps) and at most batch_size archived messages, oldest first, skipping
+-- rows another session holds locked; run it again until it returns zeros (or on a timer). Short
+-- transactions: no long lock, and VACUUM reclaims what the last batch freed while the next runs.
+-- The children of a purged parent are found through work_items_parent_id (the v0.4.0 form scanned
+-- every item with a parent).
+DROP FUNCTION animus.purge_work(interval, text);
+CREATE FUNCTION animus.purge_work(older_than interval DEFAULT '7 days', queue text DEFAULT NULL, batch_size integer DEFAULT 10000)
+    RETURNS TABLE (queue_name text, items_deleted bigint, archived_messages_deleted bigint)
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    SET enable_seqscan = off
+    LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+DECLARE
+    q        text;
+    cutoff   timestamptz;
+    ids      uuid[];
+    n_merged bigint;
+    n_arch   bigint;
+    scope    text[] := animus.work_queue_scope();
+BEGIN
+    IF purge_work.older_than IS NULL OR purge_work.older_than < '0' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument older_than must be a non-negative interval',
+            DETAIL = pg_catalog.format('older_than = %s', coalesce(purge_work.older_than::text, 'NULL')),
+            HINT = 'Pass the retention, e.g. older_than => ''7 days''.';
+    END IF;
+    IF purge_work.batch_size IS NULL OR purge_work.batch_size NOT BETWEEN 1 AND 1000000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument batch_size must be between 1 and 1000000',
+            DETAIL = pg_catalog.format('batch_size = %s', coalesce(purge_work.batch_size::text, 'NULL')),
+            HINT = 'Pass how many items (and archived messages) one call deletes per queue at most, e.g. batch_size => 10000; call again until it returns zeros.';
+    END IF;
+    IF purge_work.queue IS NOT NULL AND NOT (purge_work.queue = ANY (scope) OR '*' = ANY (scope)) THEN
+        PERFORM animus.work_raise_not_granted(purge_work.queue);
+    END IF;
+    IF purge_work.queue IS NOT NULL AND NOT EXISTS (SELECT 1 FROM animus.queues qq WHERE qq.queue_name = purge_work.queue) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', purge_work.queue),
+            HINT = 'Pass an existing queue, or NULL for every queue.';
+    END IF;
+    cutoff := pg_catalog.clock_timestamp() - purge_work.older_than;
+    FOR q IN SELECT qq.queue_name FROM animus.queues qq
+              WHERE (purge_work.queue IS NULL OR qq.queue_name = purge_work.queue)
+                AND (qq.queue_name = ANY (scope) OR '*' = ANY (scope))
+              ORDER BY qq.queue_name
+    LOOP
+        -- oldest ended first, from the index work_items_resolved_at (merged rows carry a resolved_at
+        -- too: they go with their canonical item)
+        SELECT pg_catalog.array_agg(e.id) INTO ids
+          FROM (SELECT w.id FROM animus.work_items w
+                 WHERE w.resolved_at < cutoff AND w.queue_name = q AND w.state IN ('completed', 'dead', 'cancelled')
+                 ORDER BY w.resolved_at
+                 LIMIT purge_work.batch_size
+                   FOR UPDATE SKIP LOCKED) e;
+        ids := coalesce(ids, '{}');
+        n_merged := 0;
+        IF pg_catalog.cardinality(ids) > 0 THEN
+            DELETE FROM animus.work_items w WHERE w.merged_into = ANY (ids);
+            GET DIAGNOSTICS n_merged = ROW_COUNT;
+            UPDATE animus.work_items w SET parent_id = NULL WHERE w.parent_id = ANY (ids);
+            DELETE FROM animus.work_items w WHERE w.id = ANY (ids);
+        END IF;
+        -- pgmq has no retention function for archives: delete the oldest archive rows directly
+        -- (index archived_at_idx_<queue>). Queues that delete settled messages have none.
+        EXECUTE pg_catalog.format('WITH d AS (DELETE FROM pgmq.%1$I a WHERE a.msg_id IN
+                (SELECT o.msg_id FROM pgmq.%1$I o WHERE o.archived_at < $1 ORDER BY o.archived_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+                RETURNING 1) SELECT count(*) FROM d', 'a_' || q)
+           INTO n_arch USING cutoff, purge_work.batch_size;
+        RETURN QUERY SELECT q, pg_catalog.cardinality(ids) + n_merged, n_arch;
+    END LOOP;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.purge_work(interval, text, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.purge_work(interval, text, integer) TO animus_admin;
+COMMENT ON FUNCTION animus.purge_work(interval, text, integer) IS
+'Retention, in batches: per queue (NULL = every queue the caller has a grant on) deletes at most batch_size work items that ended (completed, dead, cancelled) more than older_than ago, oldest first, with their merged submissions and steps, and at most batch_size pgmq archive rows archived more than older_than ago; rows another session holds locked are skipped. Children of a purged parent keep parent_id NULL. Each call is one short transaction: call it again until it returns zeros (or on a timer) to purge a backlog without long locks. Returns (queue_name, items_deleted, archived_messages_deleted). Raises ZA002 (older_than NULL or negative, batch_size not 1..1000000), ZA109 (no grant on the queue), ZA101 (unknown queue).';
 
--- Dead letters for operators: list the dead items, retry one (a new submission carrying the dead
--- item's work, its provenance kept), or discard it (acknowledged: it leaves the list and the
--- health check's dead count; purge_work removes the row after its retention as for every ended
--- item). A dead item stays dead: work_state_transitions has no way out of dead, and a retry that
--- resubmits keeps the failed attempts' history (error, attempts, steps) readable under the old id.
--- What happened to a dead item is recorded in animus.dead_work_actions, one row per item.
-CREATE TABLE animus.dead_work_actions (
-    work_id    uuid        PRIMARY KEY,
-    queue_name text        NOT NULL,
-    action     text        NOT NULL CHECK (action IN ('retried', 'discarded')),
-    retried_as uuid,
-    acted_by   name        NOT NULL,
-    acted_at   timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
-    CHECK ((action = 'retried') = (retried_as IS NOT NULL))
-);
-COMMENT ON TABLE animus.dead_work_actions IS
-'What an operator did with a dead work item (retry_dead_work, discard_dead_work): one row per item; list_dead_work and health() skip acted-on items. Rows whose item was purged are removed by the next retry/discard.';
-COMMENT ON COLUMN animus.dead_work_actions.work_id IS 'The dead work item (animus.work_items.id).';
-COMMENT ON COLUMN animus.dead_work_actions.queue_name IS 'Its queue (kept for per-queue authorisation after the item is purged).';
-COMMENT ON COLUMN animus.dead_work_actions.action IS 'retried (resubmitted as retried_as) or discarded (acknowledged, left for purge_work).';
-COMMENT ON COLUMN animus.dead_work_actions.retried_as IS 'action retried: the work item the retry submitted (or the active item it merged into).';
-COMMENT ON COLUMN animus.dead_work_actions.acted_by IS 'The role that retried or discarded it (animus.work_caller()).';
-COMMENT ON COLUMN animus.dead_work_actions.acted_at IS 'When.';
-REVOKE ALL ON animus.dead_work_actions FROM PUBLIC;
-GRANT SELECT ON animus.dead_work_actions TO animus_admin;
+-- ==== change work_queues (deploy/work_queues.sql) ====
+-- Deploy animus:work_queues to pg
+-- requires: work_queues@v0.6.0
 
-INSERT INTO animus.error_codes (sqlstate, name, meaning, hint) VALUES
-    ('ZA165', 'work_not_dead', 'retry_dead_work / discard_dead_work was given a work item that is not dead (queued, running, completed, cancelled, or a merged submission).',
-     'Only dead items can be retried or discarded: list them with animus.list_dead_work(); cancel_work stops a queued or running item.'),
-    ('ZA166', 'dead_work_already_handled', 'The dead item was retried or discarded already (animus.dead_work_actions).',
-     'Look at animus.dead_work_actions for what was done; a retried item''s new id is in retried_as (retry that one if it died too).'),
-    ('ZA167', 'ops_bad_page', 'A listing argument is out of range: page_size must be 1-1000.',
-     'Pass page_size between 1 and 1000 and page with before => the last dead_at of a page.');
+-- Queues that stay small (docs/work-queue.md, "What an item costs"):
+-- * a settled item's pgmq message is deleted instead of archived (animus.work_items keeps the
+--   outcome): one insert (the archive row and its two index entries) less per item, and nothing
+--   for retention to remove. animus.queues.archive_messages (configure_queue) keeps pgmq's archive.
+-- * the hot tables (animus.work_items, each pgmq.q_<queue>) get per-table autovacuum settings:
+--   vacuumed after a few thousand dead rows instead of 20 % of the table, without cost delay; the
+--   work item table leaves room on each page (fillfactor) so updates that change no indexed column
+--   (heartbeats, steps, outcome of a merged duplicate) stay HOT.
+ALTER TABLE animus.queues ADD COLUMN archive_messages boolean NOT NULL DEFAULT false;
+COMMENT ON COLUMN animus.queues.archive_messages IS 'Whether settled messages (completed, dead, cancelled items) move to pgmq''s archive pgmq.a_<queue> (true) or are deleted (false, the default: animus.work_items keeps the outcome).';
 
--- Raises ZA101 / ZA109 for a queue argument that names no queue or one the caller may not use.
-CREATE FUNCTION animus.ops_check_queue(queue text)
+ALTER TABLE animus.work_items SET (fillfactor = 85, autovacuum_vacuum_scale_factor = 0.02, autovacuum_vacuum_threshold = 2000,
+                                  autovacuum_vacuum_insert_scale_factor = 0.05, autovacuum_analyze_scale_factor = 0.05,
+                                  autovacuum_vacuum_cost_delay = 0);
+
+CREATE FUNCTION animus.work_tune_queue_table(queue text)
     RETURNS void
-    STABLE
-    SET search_path = pg_catalog, pg_temp
-    LANGUAGE plpgsql
-AS $$
-BEGIN
-    IF NOT animus.work_queue_allowed(ops_check_queue.queue) THEN
-        PERFORM animus.work_raise_not_granted(ops_check_queue.queue);
-    END IF;
-    IF NOT EXISTS (SELECT 1 FROM animus.queues q WHERE q.queue_name = ops_check_queue.queue) THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA101',
-            MESSAGE = pg_catalog.format('argument queue: no work queue named %L', pg_catalog.left(ops_check_queue.queue, 100)),
-            HINT = 'Pass an existing queue (animus.queue_stats() lists them), or NULL for every queue.';
-    END IF;
-END;
-$$;
-REVOKE ALL ON FUNCTION animus.ops_check_queue(text) FROM PUBLIC;
-COMMENT ON FUNCTION animus.ops_check_queue(text) IS
-'Internal: raises ZA109 when the caller has no grant on queue, ZA101 when no such queue exists; returns nothing otherwise.';
-
-CREATE FUNCTION animus.list_dead_work(queue text DEFAULT NULL, page_size integer DEFAULT 100, before timestamptz DEFAULT NULL)
-    RETURNS TABLE (
-        work_id       uuid,
-        queue_name    text,
-        work_type     text,
-        source        text,
-        trigger_info  text,
-        params        jsonb,
-        attempts      integer,
-        max_attempts  integer,
-        error         text,
-        dead_at       timestamptz,
-        created_at    timestamptz,
-        trace_context jsonb
-    )
-    STABLE
-    SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
-    LANGUAGE plpgsql
-AS $$
-#variable_conflict use_column
-BEGIN
-    IF list_dead_work.page_size IS NULL OR list_dead_work.page_size NOT BETWEEN 1 AND 1000 THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA167', MESSAGE = 'argument page_size must be between 1 and 1000',
-            DETAIL = pg_catalog.format('page_size = %s', coalesce(list_dead_work.page_size::text, 'NULL')),
-            HINT = 'Pass page_size between 1 and 1000; page with before => the last dead_at of a page.';
-    END IF;
-    IF list_dead_work.queue IS NOT NULL THEN
-        PERFORM animus.ops_check_queue(list_dead_work.queue);
-    END IF;
-    RETURN QUERY
-    SELECT w.id, w.queue_name, w.work_type, w.source, w.trigger_info, w.params, w.attempts, w.max_attempts,
-           w.error, w.resolved_at, w.created_at, w.trace_context
-      FROM animus.work_items w
-     WHERE w.state = 'dead'
-       AND (list_dead_work.queue IS NULL OR w.queue_name = list_dead_work.queue)
-       AND (list_dead_work.before IS NULL OR w.resolved_at < list_dead_work.before)
-       AND animus.work_queue_allowed(w.queue_name)
-       AND NOT EXISTS (SELECT 1 FROM animus.dead_work_actions a WHERE a.work_id = w.id)
-     ORDER BY w.resolved_at DESC, w.id DESC
-     LIMIT list_dead_work.page_size;
-END;
-$$;
-REVOKE ALL ON FUNCTION animus.list_dead_work(text, integer, timestamptz) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.list_dead_work(text, integer, timestamptz) TO animus_producer, animus_worker, animus_admin;
-COMMENT ON FUNCTION animus.list_dead_work(text, integer, timestamptz) IS
-'The dead work items not yet retried or discarded, newest death first (dead_at = resolved_at), of queue (NULL: every queue the caller has a grant on): id, provenance, params, attempts, the last error, trace_context. At most page_size (1-1000, default 100); the next page: before => the last dead_at. Scans the dead items (no index of its own: the work tables stay write-lean). Raises ZA167 (page_size), ZA109 (no grant on queue), ZA101 (no such queue).';
-
--- Locks the dead item and checks it may be acted on; returns it.
-CREATE FUNCTION animus.ops_lock_dead(work_id uuid, operation text)
-    RETURNS animus.work_items
     VOLATILE
     SET search_path = pg_catalog, pg_temp
     LANGUAGE plpgsql
 AS $$
-DECLARE
-    w animus.work_items;
-    a animus.dead_work_actions;
 BEGIN
-    IF ops_lock_dead.work_id IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_id must not be NULL',
-            HINT = 'Pass the id of a dead item (animus.list_dead_work()).';
-    END IF;
-    SELECT * INTO w FROM animus.work_items i WHERE i.id = ops_lock_dead.work_id FOR UPDATE;
-    IF NOT FOUND OR NOT animus.work_queue_allowed(w.queue_name) THEN
-        PERFORM animus.work_raise_unknown(ops_lock_dead.work_id, 'work_id', ops_lock_dead.operation);
-    END IF;
-    IF w.state <> 'dead' THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA165',
-            MESSAGE = pg_catalog.format('argument work_id: work item is %s, not dead (%s)', w.state, ops_lock_dead.operation),
-            DETAIL = pg_catalog.format('work_id = %s, state = %s', w.id, w.state),
-            HINT = 'Only dead items can be retried or discarded: animus.list_dead_work() lists them.';
-    END IF;
-    SELECT * INTO a FROM animus.dead_work_actions d WHERE d.work_id = w.id;
-    IF FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA166',
-            MESSAGE = pg_catalog.format('argument work_id: dead item was %s already (%s)', a.action, ops_lock_dead.operation),
-            DETAIL = pg_catalog.format('work_id = %s, %s by %s at %s%s', w.id, a.action, a.acted_by, a.acted_at,
-                                       coalesce(', retried as ' || a.retried_as, '')),
-            HINT = 'See animus.dead_work_actions; a retried item''s new id is retried_as.';
-    END IF;
-    -- Actions of purged items are dead weight: dropped here, a few at a time.
-    DELETE FROM animus.dead_work_actions d
-     WHERE d.work_id IN (SELECT x.work_id FROM animus.dead_work_actions x
-                          WHERE NOT EXISTS (SELECT 1 FROM animus.work_items i WHERE i.id = x.work_id) LIMIT 100);
-    RETURN w;
+    -- The queue table holds only live messages: it is small, every row dies within a claim or two,
+    -- so a fixed threshold (not a fraction) and no cost delay keep it a few pages long.
+    EXECUTE pg_catalog.format('ALTER TABLE pgmq.%I SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 1000,
+        autovacuum_vacuum_insert_scale_factor = 0, autovacuum_vacuum_insert_threshold = 5000, autovacuum_analyze_scale_factor = 0,
+        autovacuum_analyze_threshold = 5000, autovacuum_vacuum_cost_delay = 0)', 'q_' || queue);
 END;
 $$;
-REVOKE ALL ON FUNCTION animus.ops_lock_dead(uuid, text) FROM PUBLIC;
-COMMENT ON FUNCTION animus.ops_lock_dead(uuid, text) IS
-'Internal: locks dead work item work_id (FOR UPDATE) and returns it. Raises ZA001 (NULL), ZA102 (unknown, or a queue the caller may not use), ZA165 (not dead), ZA166 (retried or discarded already).';
+REVOKE ALL ON FUNCTION animus.work_tune_queue_table(text) FROM PUBLIC;
+COMMENT ON FUNCTION animus.work_tune_queue_table(text) IS
+'Internal: per-table autovacuum settings of pgmq.q_<queue> (vacuum after 1000 dead rows, analyze after 5000 changes, no cost delay); called by create_queue. Raises nothing of its own.';
+DO $$
+DECLARE
+    q text;
+BEGIN
+    FOR q IN SELECT qq.queue_name FROM animus.queues qq LOOP
+        PERFORM animus.work_tune_queue_table(q);
+    END LOOP;
+END $$;
 
-CREATE FUNCTION animus.retry_dead_work(work_id uuid, delay interval DEFAULT '0 seconds')
-    RETURNS TABLE (retried_as uuid, status text, canonical_id uuid)
+CREATE OR REPLACE FUNCTION animus.work_generate_queue_functions()
+    RETURNS void
     VOLATILE
-    SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     LANGUAGE plpgsql
-AS $$
+AS $gen$
+DECLARE
+    q        text;
+    qp       text;
+    qa       boolean;
+    b_send   text := '';
+    b_one    text := '';
+    b_claim  text := '';
+    b_arch   text := '';
+    b_vt     text := '';
+BEGIN
+    FOR q, qp, qa IN SELECT qq.queue_name, qq.concurrency_param, qq.archive_messages FROM animus.queues qq ORDER BY qq.queue_name LOOP
+        b_send := b_send || pg_catalog.format($f$
+    IF queue = %1$L THEN
+        INSERT INTO pgmq.%2$I (msg_id, vt, message, headers) OVERRIDING SYSTEM VALUE
+        SELECT * FROM ROWS FROM (pg_catalog.unnest(p_msg_ids), pg_catalog.unnest(p_vts), pg_catalog.unnest(p_messages), pg_catalog.unnest(p_headers));
+        RETURN;
+    END IF;$f$, q, 'q_' || q);
+        b_one := b_one || pg_catalog.format($f$
+    IF queue = %1$L THEN%4$s
+        WITH w AS (
+            INSERT INTO animus.work_items (id, queue_name, work_type, dedup_key, source, trigger_info, params, priority,
+                                           state, parent_id, max_attempts, msg_id, run_at, trace_context, concurrency_key, cost)
+            VALUES (p_id, queue, p_work_type, p_dedup_key, p_source, p_trigger_info, p_params, p_priority,
+                    'queued', p_parent_id, p_max_attempts, pg_catalog.nextval(%3$L::regclass), p_run_at, p_trace_context,
+                    p_concurrency_key, p_cost)
+            ON CONFLICT (queue_name, work_type, dedup_key) WHERE state IN ('queued', 'running') AND waits_for IS NULL AND dedup_key IS NOT NULL
+            DO NOTHING
+            RETURNING msg_id
+        )
+        , m AS (
+            INSERT INTO pgmq.%2$I (msg_id, vt, message, headers) OVERRIDING SYSTEM VALUE
+            SELECT w.msg_id, p_run_at, pg_catalog.jsonb_build_object('work_id', p_id, 'work_type', p_work_type), p_headers FROM w
+            RETURNING msg_id
+        )
+        SELECT m.msg_id, qq.notify AND p_run_at <= pg_catalog.clock_timestamp()
+                         AND pg_catalog.clock_timestamp() >= qq.last_notified_at + qq.notify_throttle
+          INTO id, wake
+          FROM m JOIN animus.queues qq ON qq.queue_name = queue;
+        IF wake THEN
+            PERFORM animus.work_wake(queue);
+        END IF;
+        RETURN id;
+    END IF;$f$, q, 'q_' || q, 'pgmq.q_' || q || '_msg_id_seq',
+        -- a queue with a concurrency_param: the key of an item submitted without one comes from
+        -- params. The param is read from animus.queues, never written into the generated code (it
+        -- is any text an admin chose: quoted into a dollar-quoted body it could end the quote).
+        CASE WHEN qp IS NOT NULL THEN $d$
+        IF p_concurrency_key IS NULL THEN
+            p_concurrency_key := p_params ->> (SELECT qq.concurrency_param FROM animus.queues qq WHERE qq.queue_name = queue);
+            IF pg_catalog.char_length(p_concurrency_key) > 200 OR animus.work_is_blank(p_concurrency_key) THEN
+                PERFORM animus.work_check_concurrency_args(p_concurrency_key, 1, 'params ->> concurrency_param');
+            END IF;
+        END IF;$d$ ELSE '' END);
+        -- Three bands, each read in order from its index: priority > 0 and < 0 from the partial
+        -- priority index (highest first, then earliest due), priority 0 (no header) from pgmq's vt
+        -- index. A band is read only when the ones before it did not fill p_qty.
+        b_claim := b_claim || pg_catalog.format($f$
+    IF queue = %1$L THEN
+        n := 0;
+        IF p_types IS NULL THEN%2$s
+        ELSE%3$s
+        END IF;
+        RETURN;
+    END IF;$f$, q, (SELECT pg_catalog.string_agg(pg_catalog.format($b$
+        IF n < p_qty THEN
+            RETURN QUERY
+            WITH c AS (
+                SELECT m.msg_id FROM pgmq.%1$I m
+                 WHERE m.vt <= pg_catalog.clock_timestamp() AND (m.headers -> 'animus_priority') %2$s
+                 ORDER BY %3$s
+                 LIMIT p_qty - n
+                   FOR UPDATE SKIP LOCKED
+            )
+            UPDATE pgmq.%1$I m SET vt = p_until, read_ct = m.read_ct + 1, last_read_at = pg_catalog.clock_timestamp()
+              FROM c WHERE m.msg_id = c.msg_id
+            RETURNING m.msg_id, m.message ->> 'work_id';
+            GET DIAGNOSTICS k = ROW_COUNT;
+            n := n + k;
+        END IF;$b$, 'q_' || q, band.filter, band.ord), '' ORDER BY band.i)
+          FROM (VALUES (1, '> ''0''', '(m.headers -> ''animus_priority'') DESC, m.vt'),
+                       (2, 'IS NULL', 'm.vt'),
+                       (3, '< ''0''', '(m.headers -> ''animus_priority'') DESC, m.vt')) AS band(i, filter, ord)),
+              (SELECT pg_catalog.string_agg(pg_catalog.format($b$
+        IF n < p_qty THEN
+            RETURN QUERY
+            WITH c AS (
+                SELECT m.msg_id FROM pgmq.%1$I m
+                 WHERE m.vt <= pg_catalog.clock_timestamp() AND (m.headers -> 'animus_priority') %2$s
+                   AND (m.message ->> 'work_type') = ANY (p_types)
+                 ORDER BY %3$s
+                 LIMIT p_qty - n
+                   FOR UPDATE SKIP LOCKED
+            )
+            UPDATE pgmq.%1$I m SET vt = p_until, read_ct = m.read_ct + 1, last_read_at = pg_catalog.clock_timestamp()
+              FROM c WHERE m.msg_id = c.msg_id
+            RETURNING m.msg_id, m.message ->> 'work_id';
+            GET DIAGNOSTICS k = ROW_COUNT;
+            n := n + k;
+        END IF;$b$, 'q_' || q, band.filter, band.ord), '' ORDER BY band.i)
+          FROM (VALUES (1, '> ''0''', '(m.headers -> ''animus_priority'') DESC, m.vt'),
+                       (2, 'IS NULL', 'm.vt'),
+                       (3, '< ''0''', '(m.headers -> ''animus_priority'') DESC, m.vt')) AS band(i, filter, ord)));
+        -- A settled item's message: deleted (animus keeps the outcome in animus.work_items: one
+        -- write less per item, nothing for retention to remove), or moved to pgmq's archive for a
+        -- queue with archive_messages (the pgmq way).
+        IF NOT qa THEN
+            b_arch := b_arch || pg_catalog.format($f$
+    IF queue = %1$L THEN
+        DELETE FROM pgmq.%2$I m WHERE m.msg_id = ANY (p_msg_ids);
+        RETURN;
+    END IF;$f$, q, 'q_' || q);
+        ELSE
+        b_arch := b_arch || pg_catalog.format($f$
+    IF queue = %1$L THEN
+        WITH archived AS (
+            DELETE FROM pgmq.%2$I m WHERE m.msg_id = ANY (p_msg_ids)
+            RETURNING m.msg_id, m.vt, m.read_ct, m.enqueued_at, m.last_read_at, m.message, m.headers
+        )
+        INSERT INTO pgmq.%3$I (msg_id, vt, read_ct, enqueued_at, last_read_at, message, headers)
+        SELECT a.msg_id, a.vt, a.read_ct, a.enqueued_at, a.last_read_at, a.message, a.headers FROM archived a;
+        RETURN;
+    END IF;$f$, q, 'q_' || q, 'a_' || q);
+        END IF;
+        b_vt := b_vt || pg_catalog.format($f$
+    IF queue = %1$L THEN
+        UPDATE pgmq.%2$I m SET vt = x.vt
+          FROM ROWS FROM (pg_catalog.unnest(p_msg_ids), pg_catalog.unnest(p_vts)) AS x(msg_id, vt)
+         WHERE m.msg_id = x.msg_id;
+        RETURN;
+    END IF;$f$, q, 'q_' || q);
+    END LOOP;
+
+    EXECUTE pg_catalog.format($f$
+CREATE OR REPLACE FUNCTION animus.work_queue_send(queue text, p_msg_ids bigint[], p_vts timestamptz[], p_messages jsonb[], p_headers jsonb[])
+    RETURNS void
+    VOLATILE
+    LANGUAGE plpgsql
+AS $body$
+BEGIN%s
+    EXECUTE pg_catalog.format('INSERT INTO pgmq.%%I (msg_id, vt, message, headers) OVERRIDING SYSTEM VALUE
+        SELECT * FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4))', 'q_' || queue)
+    USING p_msg_ids, p_vts, p_messages, p_headers;
+END;
+$body$$f$, b_send);
+    EXECUTE pg_catalog.format($f$
+CREATE OR REPLACE FUNCTION animus.work_queue_create_item(
+    queue text, p_id uuid, p_work_type text, p_dedup_key text, p_source text, p_trigger_info text, p_params jsonb,
+    p_priority integer, p_parent_id uuid, p_max_attempts integer, p_run_at timestamptz, p_trace_context jsonb, p_headers jsonb,
+    p_concurrency_key text, p_cost integer)
+    RETURNS bigint
+    VOLATILE
+    LANGUAGE plpgsql
+AS $body$
+DECLARE
+    id   bigint;
+    wake boolean;
+BEGIN%s
+    IF NOT EXISTS (SELECT 1 FROM animus.queues qq WHERE qq.queue_name = queue) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %%L', queue),
+            HINT = 'Pass an existing queue (default ''work''), or create it with animus.create_queue.';
+    END IF;
+    IF p_concurrency_key IS NULL THEN
+        p_concurrency_key := p_params ->> (SELECT qq.concurrency_param FROM animus.queues qq WHERE qq.queue_name = queue);
+        IF pg_catalog.char_length(p_concurrency_key) > 200 OR animus.work_is_blank(p_concurrency_key) THEN
+            PERFORM animus.work_check_concurrency_args(p_concurrency_key, 1, 'params ->> concurrency_param');
+        END IF;
+    END IF;
+    EXECUTE pg_catalog.format('WITH w AS (
+            INSERT INTO animus.work_items (id, queue_name, work_type, dedup_key, source, trigger_info, params, priority,
+                                           state, parent_id, max_attempts, msg_id, run_at, trace_context, concurrency_key, cost)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, ''queued'', $9, $10, pg_catalog.nextval(%%L::regclass), $11, $12, $14, $15)
+            ON CONFLICT (queue_name, work_type, dedup_key) WHERE state IN (''queued'', ''running'') AND waits_for IS NULL AND dedup_key IS NOT NULL
+            DO NOTHING
+            RETURNING msg_id)
+        INSERT INTO pgmq.%%I (msg_id, vt, message, headers) OVERRIDING SYSTEM VALUE
+        SELECT w.msg_id, $11, pg_catalog.jsonb_build_object(''work_id'', $1, ''work_type'', $3), $13 FROM w
+        RETURNING msg_id', 'pgmq.q_' || queue || '_msg_id_seq', 'q_' || queue)
+       INTO id USING p_id, queue, p_work_type, p_dedup_key, p_source, p_trigger_info, p_params, p_priority, p_parent_id,
+                     p_max_attempts, p_run_at, p_trace_context, p_headers, p_concurrency_key, p_cost;
+    RETURN id;
+END;
+$body$$f$, b_one);
+    EXECUTE pg_catalog.format($f$
+CREATE OR REPLACE FUNCTION animus.work_queue_claim(queue text, p_qty integer, p_until timestamptz, p_types text[])
+    RETURNS TABLE (msg_id bigint, work_id text)
+    VOLATILE
+    LANGUAGE plpgsql
+AS $body$
 #variable_conflict use_column
 DECLARE
-    w animus.work_items;
-    s animus.work_submission;
-BEGIN
-    w := animus.ops_lock_dead(retry_dead_work.work_id, 'retry_dead_work');
-    IF retry_dead_work.delay IS NULL OR retry_dead_work.delay < interval '0' THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument delay must be >= 0',
-            DETAIL = pg_catalog.format('delay = %s', coalesce(retry_dead_work.delay::text, 'NULL')),
-            HINT = 'Pass how long the retry waits before it becomes visible, e.g. ''0 seconds''.';
-    END IF;
-    -- A new submission of the same work: same queue, type, dedup key (an active item with that key
-    -- takes it as a merged requester), params, priority, attempts budget, concurrency key and cost;
-    -- the source stays, trigger_info says it is a retry and of what.
-    s := animus.submit_work(
-        work_type => w.work_type, source => w.source, params => w.params, dedup_key => w.dedup_key,
-        trigger_info => pg_catalog.left(pg_catalog.format('retry of dead %s by %s%s', w.id, animus.work_caller(),
-                                                          coalesce(': ' || w.trigger_info, '')), 1000),
-        priority => w.priority,
-        parent_id => CASE WHEN EXISTS (SELECT 1 FROM animus.work_items p WHERE p.id = w.parent_id) THEN w.parent_id END,
-        max_attempts => w.max_attempts, queue => w.queue_name, delay => retry_dead_work.delay,
-        trace_context => w.trace_context, concurrency_key => w.concurrency_key, cost => w.cost);
-    INSERT INTO animus.dead_work_actions (work_id, queue_name, action, retried_as, acted_by)
-    VALUES (w.id, w.queue_name, 'retried', coalesce(s.canonical_id, s.work_id), animus.work_caller());
-    RETURN QUERY SELECT s.work_id, s.status, s.canonical_id;
+    n bigint;
+    k bigint;
+BEGIN%s
+    RETURN QUERY EXECUTE pg_catalog.format('WITH c AS (SELECT m.msg_id FROM pgmq.%%1$I m WHERE m.vt <= pg_catalog.clock_timestamp()
+          AND ($3 IS NULL OR (m.message ->> ''work_type'') = ANY ($3))
+          ORDER BY coalesce((m.headers ->> ''animus_priority'')::integer, 0) DESC, m.vt LIMIT $1 FOR UPDATE SKIP LOCKED)
+        UPDATE pgmq.%%1$I m SET vt = $2, read_ct = m.read_ct + 1, last_read_at = pg_catalog.clock_timestamp()
+          FROM c WHERE m.msg_id = c.msg_id RETURNING m.msg_id, m.message ->> ''work_id''', 'q_' || queue)
+    USING p_qty, p_until, p_types;
 END;
-$$;
-REVOKE ALL ON FUNCTION animus.retry_dead_work(uuid, interval) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.retry_dead_work(uuid, interval) TO animus_admin;
-COMMENT ON FUNCTION animus.retry_dead_work(uuid, interval) IS
-'Retries dead work item work_id: submits the same work again (queue, work_type, dedup_key, params, priority, max_attempts, concurrency_key, cost, trace_context; source kept, trigger_info ''retry of dead <id> by <role>'') visible after delay, and records it in animus.dead_work_actions. The dead item stays dead with its history. Returns retried_as (the new item), status (queued, or merged when an active item holds the dedup key) and canonical_id. animus_admin only. Raises ZA001 (work_id NULL), ZA102 (unknown item, or one in a queue the caller may not use), ZA165 (not dead), ZA166 (retried or discarded already), ZA002 (delay NULL or negative), and what submit_work raises.';
+$body$$f$, b_claim);
+    EXECUTE pg_catalog.format($f$
+CREATE OR REPLACE FUNCTION animus.work_queue_archive(queue text, p_msg_ids bigint[])
+    RETURNS void
+    VOLATILE
+    LANGUAGE plpgsql
+AS $body$
+BEGIN%s
+    PERFORM pgmq.archive(queue, p_msg_ids);
+END;
+$body$$f$, b_arch);
+    EXECUTE pg_catalog.format($f$
+CREATE OR REPLACE FUNCTION animus.work_queue_set_vt(queue text, p_msg_ids bigint[], p_vts timestamptz[])
+    RETURNS void
+    VOLATILE
+    LANGUAGE plpgsql
+AS $body$
+BEGIN%s
+    EXECUTE pg_catalog.format('UPDATE pgmq.%%I m SET vt = x.vt FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS x(msg_id, vt)
+         WHERE m.msg_id = x.msg_id', 'q_' || queue)
+    USING p_msg_ids, p_vts;
+END;
+$body$$f$, b_vt);
+    REVOKE ALL ON FUNCTION animus.work_queue_send(text, bigint[], timestamptz[], jsonb[], jsonb[]) FROM PUBLIC;
+    REVOKE ALL ON FUNCTION animus.work_queue_create_item(text, uuid, text, text, text, text, jsonb, integer, uuid, integer, timestamptz, jsonb, jsonb, text, integer) FROM PUBLIC;
+    REVOKE ALL ON FUNCTION animus.work_queue_claim(text, integer, timestamptz, text[]) FROM PUBLIC;
+    REVOKE ALL ON FUNCTION animus.work_queue_archive(text, bigint[]) FROM PUBLIC;
+    REVOKE ALL ON FUNCTION animus.work_queue_set_vt(text, bigint[], timestamptz[]) FROM PUBLIC;
+    COMMENT ON FUNCTION animus.work_queue_send(text, bigint[], timestamptz[], jsonb[], jsonb[]) IS
+        'Generated by animus.work_generate_queue_functions (do not edit): inserts messages (ids preallocated) into pgmq.q_<queue>, like pgmq.send_batch. Internal.';
+    COMMENT ON FUNCTION animus.work_queue_create_item(text, uuid, text, text, text, text, jsonb, integer, uuid, integer, timestamptz, jsonb, jsonb, text, integer) IS
+        'Generated by animus.work_generate_queue_functions (do not edit): in one statement, inserts a queued work item (ON CONFLICT on the dedup index: nothing when the key is held) and its message into pgmq.q_<queue> (body {"work_id","work_type"}, the id taken from the queue''s sequence, like pgmq.send), then sends the throttled wake-up if one is due; the concurrency key of the item is p_concurrency_key, else (a queue with a concurrency_param) params ->> concurrency_param; returns the message id, or NULL when the key is held. Raises ZA101 (unknown queue), ZA125 (a key derived from params empty, only white space or over 200 characters). Internal.';
+    COMMENT ON FUNCTION animus.work_queue_claim(text, integer, timestamptz, text[]) IS
+        'Generated by animus.work_generate_queue_functions (do not edit): claims up to p_qty visible messages of pgmq.q_<queue> in (animus_priority desc, vt) order until p_until, like pgmq.read; with p_types only messages whose body work_type is one of them. Internal.';
+    COMMENT ON FUNCTION animus.work_queue_archive(text, bigint[]) IS
+        'Generated by animus.work_generate_queue_functions (do not edit): settles messages of pgmq.q_<queue>: deletes them, or (a queue with archive_messages) moves them to pgmq.a_<queue>, like pgmq.archive. Internal.';
+    COMMENT ON FUNCTION animus.work_queue_set_vt(text, bigint[], timestamptz[]) IS
+        'Generated by animus.work_generate_queue_functions (do not edit): sets the visibility time of messages of pgmq.q_<queue>, like pgmq.set_vt. Internal.';
+END;
+$gen$;
+REVOKE ALL ON FUNCTION animus.work_generate_queue_functions() FROM PUBLIC;
+COMMENT ON FUNCTION animus.work_generate_queue_functions() IS
+'Internal: regenerates animus.work_queue_send / _create_item / _claim / _archive / _set_vt with one static-SQL branch per queue in animus.queues (called by create_queue, drop_queue and configure_queue when concurrency_param or archive_messages changes). Raises nothing of its own.';
+DO $$ BEGIN PERFORM animus.work_generate_queue_functions(); END $$;
 
-CREATE FUNCTION animus.discard_dead_work(work_id uuid)
+CREATE OR REPLACE FUNCTION animus.create_queue(
+    queue            text,
+    backoff_base     interval DEFAULT '2 seconds',
+    backoff_factor   double precision DEFAULT 2,
+    backoff_cap      interval DEFAULT '5 minutes',
+    backoff_jitter   double precision DEFAULT 0.25,
+    notify           boolean DEFAULT true,
+    notify_throttle  interval DEFAULT '250 milliseconds',
+    if_not_exists    boolean DEFAULT false,
+    concurrency_param text DEFAULT NULL
+)
     RETURNS boolean
     VOLATILE
     SECURITY DEFINER
@@ -12673,383 +13013,114 @@ CREATE FUNCTION animus.discard_dead_work(work_id uuid)
     LANGUAGE plpgsql
 AS $$
 DECLARE
-    w animus.work_items;
+    nulls text;
 BEGIN
-    w := animus.ops_lock_dead(discard_dead_work.work_id, 'discard_dead_work');
-    INSERT INTO animus.dead_work_actions (work_id, queue_name, action, acted_by)
-    VALUES (w.id, w.queue_name, 'discarded', animus.work_caller());
+    IF queue IS NULL OR queue = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL or empty',
+            HINT = 'Pass a queue name such as ''work''.';
+    END IF;
+    IF queue !~ '^[a-z][a-z0-9_]{0,39}$' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA107', MESSAGE = 'argument queue is not a valid queue name',
+            DETAIL = pg_catalog.format('queue = %L', pg_catalog.left(queue, 100)),
+            HINT = 'Use 1-40 characters of [a-z0-9_], starting with a letter.';
+    END IF;
+    nulls := pg_catalog.concat_ws(', ',
+        CASE WHEN backoff_base IS NULL THEN 'backoff_base' END, CASE WHEN backoff_factor IS NULL THEN 'backoff_factor' END,
+        CASE WHEN backoff_cap IS NULL THEN 'backoff_cap' END, CASE WHEN backoff_jitter IS NULL THEN 'backoff_jitter' END,
+        CASE WHEN notify IS NULL THEN 'notify' END, CASE WHEN notify_throttle IS NULL THEN 'notify_throttle' END,
+        CASE WHEN if_not_exists IS NULL THEN 'if_not_exists' END);
+    IF nulls <> '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = pg_catalog.format('argument %s must not be NULL', nulls),
+            HINT = 'Leave an argument out to get its default.';
+    END IF;
+    PERFORM animus.work_check_queue_settings(backoff_base, backoff_factor, backoff_cap, backoff_jitter, notify_throttle);
+    PERFORM animus.work_check_concurrency_param(concurrency_param, false);
+    PERFORM 1 FROM animus.queue_admin_lock FOR UPDATE;
+    IF EXISTS (SELECT 1 FROM animus.queues q WHERE q.queue_name = create_queue.queue) THEN
+        IF if_not_exists THEN
+            RETURN false;
+        END IF;
+        RAISE EXCEPTION USING ERRCODE = 'ZA106', MESSAGE = pg_catalog.format('queue %L already exists', queue),
+            HINT = 'Pass if_not_exists => true, or change settings with animus.configure_queue.';
+    END IF;
+    PERFORM pgmq.create(queue);
+    -- Priority order for read_work: pgmq reads by msg_id only, so animus adds this index on the
+    -- pgmq queue table and reads in (priority desc, visible-at) order. Partial: messages of
+    -- priority 0 (no animus_priority header, the common case) are read through pgmq's own vt index
+    -- and cost no entry here, neither when written nor when a claim, retry or heartbeat moves their
+    -- vt. See docs/work-queue.md.
+    EXECUTE pg_catalog.format('CREATE INDEX %I ON pgmq.%I ((headers -> %L) DESC, vt) WHERE (headers -> %L) IS NOT NULL',
+                   'q_' || queue || '_animus_priority', 'q_' || queue, 'animus_priority', 'animus_priority');
+    -- Its tables churn (every message is inserted, updated at each claim, deleted at the end):
+    -- autovacuum keeps them small when it runs on a few thousand dead rows, not 20 % of the table.
+    PERFORM animus.work_tune_queue_table(queue);
+    INSERT INTO animus.queues (queue_name, backoff_base, backoff_factor, backoff_cap, backoff_jitter, notify, notify_throttle, concurrency_param)
+    VALUES (queue, backoff_base, backoff_factor, backoff_cap, backoff_jitter, notify, notify_throttle, concurrency_param);
+    PERFORM animus.work_generate_queue_functions();
     RETURN true;
 END;
 $$;
-REVOKE ALL ON FUNCTION animus.discard_dead_work(uuid) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.discard_dead_work(uuid) TO animus_admin;
-COMMENT ON FUNCTION animus.discard_dead_work(uuid) IS
-'Discards dead work item work_id: records it as handled in animus.dead_work_actions, so it leaves list_dead_work and the health check''s dead count; the row stays readable (get_work) until purge_work removes it. Returns true. animus_admin only. Raises ZA001 (work_id NULL), ZA102 (unknown item, or one in a queue the caller may not use), ZA165 (not dead), ZA166 (retried or discarded already).';
+REVOKE ALL ON FUNCTION animus.create_queue(text, interval, double precision, interval, double precision, boolean, interval, boolean, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.create_queue(text, interval, double precision, interval, double precision, boolean, interval, boolean, text) TO animus_admin;
+COMMENT ON FUNCTION animus.create_queue(text, interval, double precision, interval, double precision, boolean, interval, boolean, text) IS
+'Creates work queue `queue` (a pgmq queue of the same name plus a priority index on its table) with its retry backoff (delay = min(backoff_cap, backoff_base * backoff_factor^(attempt-1)) * (1 +/- backoff_jitter)); its pgmq table gets per-table autovacuum settings (animus.work_tune_queue_table); settled messages are deleted (animus.configure_queue(archive_messages => true) keeps them in pgmq''s archive) and worker wake-up settings (NOTIFY animus_work, at most once per notify_throttle). concurrency_param: the params key whose value is the concurrency key of an item submitted without one (animus.set_concurrency_limit). Returns true when created, false when it existed and if_not_exists. Who may use the queue: animus.grant_queue (the group roles hold ''*'' until an admin revokes it). Raises ZA001 (queue or a setting NULL/empty, each named), ZA107 (invalid name), ZA002 (a setting out of range, named: backoff_base, backoff_cap, notify_throttle >= 0; backoff_factor >= 1; 0 <= backoff_jitter < 1), ZA106 (exists), ZA129 (concurrency_param empty, only white space or over 200 characters).';
 
--- ==== change ops_health (deploy/ops_health.sql) ====
--- Deploy animus:ops_health to pg
--- requires: ops_dead_letters
--- requires: work_status
--- requires: memory_bm25
--- requires: column_comments
--- requires: work_pause
-
--- animus.health(): one row per check with a status against thresholds an admin may change per
--- queue (animus.health_thresholds). Read-only (it runs on a hot standby too), one scan of the
--- active and dead work items for every queue, one probe of each pgmq queue table.
-
-CREATE TABLE animus.health_thresholds (
-    check_name text NOT NULL,
-    queue_name text NOT NULL DEFAULT '*',
-    warn_at    double precision CHECK (warn_at >= 0),
-    fail_at    double precision CHECK (fail_at >= 0),
-    unit       text NOT NULL,
-    meaning    text NOT NULL,
-    PRIMARY KEY (check_name, queue_name),
-    CHECK (warn_at IS NULL OR fail_at IS NULL OR warn_at <= fail_at)
-);
-COMMENT ON TABLE animus.health_thresholds IS
-'Thresholds of animus.health(): a check''s status is fail when its value is >= fail_at, warn when >= warn_at, else ok (NULL: that level is never reached). Rows with queue_name ''*'' are the defaults; a row naming a queue overrides them for it (animus.set_health_threshold).';
-COMMENT ON COLUMN animus.health_thresholds.check_name IS 'The check (health()''s check_name), e.g. oldest_age_sec.';
-COMMENT ON COLUMN animus.health_thresholds.queue_name IS '''*'' for the default of every queue (and for the checks that are not per queue), else the queue it applies to.';
-COMMENT ON COLUMN animus.health_thresholds.warn_at IS 'Value from which the check is warn (NULL: never warn).';
-COMMENT ON COLUMN animus.health_thresholds.fail_at IS 'Value from which the check is fail (NULL: never fail).';
-COMMENT ON COLUMN animus.health_thresholds.unit IS 'Unit of the value: items, s, rows, bool (1 or 0).';
-COMMENT ON COLUMN animus.health_thresholds.meaning IS 'What the check measures.';
-REVOKE ALL ON animus.health_thresholds FROM PUBLIC;
-GRANT SELECT ON animus.health_thresholds TO animus_producer, animus_worker, animus_admin;
-
-INSERT INTO animus.health_thresholds (check_name, queue_name, warn_at, fail_at, unit, meaning) VALUES
-    ('backlog',             '*', 1000, 10000, 'items', 'queued items (visible now or later) of the queue'),
-    ('oldest_age_sec',      '*', 300,  1800,  's',     'how long the oldest claimable message of the queue has waited since it became visible'),
-    ('running',             '*', NULL, NULL,  'items', 'items being processed (claimed) now'),
-    ('dead',                '*', 1,    NULL,  'items', 'dead items not yet retried or discarded (animus.list_dead_work)'),
-    ('stuck',               '*', 1,    10,    'items', 'running items whose claim passed its deadline (a worker died or hangs without heartbeats) and nobody claimed again yet'),
-    ('bm25_backlog',        '*', 40000, 80000, 'rows', 'BM25 statistics deltas not yet folded (searches add them up; writes refresh past refresh_after)'),
-    ('paused',              '*', NULL, NULL,  'bool',  '1 while the queue is paused (animus.pause_queue): it accepts submissions and hands out nothing'),
-    ('replication_lag_sec', '*', 30,   300,   's',     'on a hot standby: time since the last replayed transaction was committed on the primary');
-
--- Single-file installs (sql/animus.sql, no Sqitch registry) record what they installed here.
-CREATE TABLE animus.installed_version (
-    version      text        NOT NULL,
-    last_change  text        NOT NULL,
-    installed_at timestamptz NOT NULL DEFAULT pg_catalog.now()
-);
-COMMENT ON TABLE animus.installed_version IS
-'Written by the single-file install (sql/animus.sql): the plan''s last tag and change it installed. Empty on Sqitch deployments (health() reads the Sqitch registry).';
-COMMENT ON COLUMN animus.installed_version.version IS 'The last tag of sqitch.plan the install holds, plus changes after it (e.g. @v0.6.0+ops_health).';
-COMMENT ON COLUMN animus.installed_version.last_change IS 'The last change of sqitch.plan the install holds.';
-COMMENT ON COLUMN animus.installed_version.installed_at IS 'When it was installed.';
-REVOKE ALL ON animus.installed_version FROM PUBLIC;
-GRANT SELECT ON animus.installed_version TO animus_producer, animus_worker, animus_admin;
-
-INSERT INTO animus.error_codes (sqlstate, name, meaning, hint) VALUES
-    ('ZA163', 'unknown_health_check', 'set_health_threshold was given a check name that health() does not have.',
-     'Use one of the check names of animus.health_thresholds (backlog, oldest_age_sec, running, dead, stuck, paused, bm25_backlog, replication_lag_sec).'),
-    ('ZA164', 'invalid_health_threshold', 'A health threshold is negative, not a number, or warn_at is above fail_at.',
-     'Pass warn_at <= fail_at, both >= 0 (NULL: that level is never reached).');
-
--- The deployed version: the Sqitch registry of this database when present (last tag, and the
--- changes deployed after it), else what a single-file install recorded, else 'unknown'.
-CREATE FUNCTION animus.deployed_version()
-    RETURNS text
-    STABLE
-    SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
-    LANGUAGE plpgsql
-AS $$
-DECLARE
-    v_tag     text;
-    v_tag_at  timestamptz;
-    v_after   bigint;
-    v_last    text;
-BEGIN
-    IF pg_catalog.to_regclass('sqitch.changes') IS NOT NULL AND pg_catalog.to_regclass('sqitch.tags') IS NOT NULL
-       AND pg_catalog.has_table_privilege('sqitch.changes', 'SELECT') AND pg_catalog.has_table_privilege('sqitch.tags', 'SELECT') THEN
-        EXECUTE 'SELECT t.tag, t.committed_at FROM sqitch.tags t WHERE t.project = ''animus'' ORDER BY t.committed_at DESC LIMIT 1'
-           INTO v_tag, v_tag_at;
-        EXECUTE 'SELECT count(*), (SELECT c2.change FROM sqitch.changes c2 WHERE c2.project = ''animus'' ORDER BY c2.committed_at DESC LIMIT 1)
-                   FROM sqitch.changes c WHERE c.project = ''animus'' AND c.committed_at > coalesce($1, ''-infinity'')'
-           INTO v_after, v_last USING v_tag_at;
-        IF v_last IS NOT NULL THEN
-            RETURN coalesce(v_tag, '(untagged)') || CASE WHEN v_after > 0 THEN pg_catalog.format('+%s (%s)', v_after, v_last) ELSE '' END;
-        END IF;
-    END IF;
-    SELECT i.version INTO v_tag FROM animus.installed_version i ORDER BY i.installed_at DESC LIMIT 1;
-    RETURN coalesce(v_tag, 'unknown');
-END;
-$$;
-REVOKE ALL ON FUNCTION animus.deployed_version() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.deployed_version() TO animus_producer, animus_worker, animus_admin;
-COMMENT ON FUNCTION animus.deployed_version() IS
-'The animus version deployed in this database: from the Sqitch registry (schema sqitch) when present, the last tag and the number of changes deployed after it with the last one, e.g. ''@v0.6.0+2 (ops_health)''; else the version a single-file install recorded in animus.installed_version; else ''unknown''. Raises nothing.';
-
--- ok / warn / fail of a value against its thresholds.
-CREATE FUNCTION animus.health_level(value double precision, warn_at double precision, fail_at double precision)
-    RETURNS text
-    IMMUTABLE
-    PARALLEL SAFE
-    SET search_path = pg_catalog, pg_temp
-    LANGUAGE sql
-AS $$
-    SELECT CASE WHEN value IS NULL THEN 'ok'
-                WHEN fail_at IS NOT NULL AND value >= fail_at THEN 'fail'
-                WHEN warn_at IS NOT NULL AND value >= warn_at THEN 'warn'
-                ELSE 'ok' END;
-$$;
-REVOKE ALL ON FUNCTION animus.health_level(double precision, double precision, double precision) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.health_level(double precision, double precision, double precision) TO animus_producer, animus_worker, animus_admin;
-COMMENT ON FUNCTION animus.health_level(double precision, double precision, double precision) IS
-'fail when value >= fail_at, warn when value >= warn_at, else ok (a NULL value or threshold is never reached). Raises nothing.';
-
-CREATE FUNCTION animus.health()
-    RETURNS TABLE (
-        component  text,
-        queue_name text,
-        check_name text,
-        value      double precision,
-        unit       text,
-        status     text,
-        warn_at    double precision,
-        fail_at    double precision,
-        detail     text
-    )
-    STABLE
-    SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
-    LANGUAGE plpgsql
-AS $$
-#variable_conflict use_column
-DECLARE
-    q       record;
-    oldest  double precision;
-    stuck   bigint;
-    backlog bigint;
-    lag     double precision;
-BEGIN
-    RETURN QUERY SELECT 'database'::text, NULL::text, 'reachable'::text, 1::double precision, ''::text, 'ok'::text,
-                        NULL::double precision, NULL::double precision,
-                        pg_catalog.format('database %s on PostgreSQL %s (%s)', pg_catalog.current_database(),
-                                          pg_catalog.current_setting('server_version'),
-                                          CASE WHEN pg_catalog.pg_is_in_recovery() THEN 'hot standby' ELSE 'primary' END);
-    RETURN QUERY SELECT 'database'::text, NULL::text, 'version'::text, NULL::double precision, ''::text, 'ok'::text,
-                        NULL::double precision, NULL::double precision, animus.deployed_version();
-    IF pg_catalog.pg_is_in_recovery() THEN
-        -- NULL until the standby has replayed a transaction; 0 when it has caught up with an idle primary
-        lag := CASE WHEN pg_catalog.pg_last_wal_receive_lsn() = pg_catalog.pg_last_wal_replay_lsn() THEN 0
-                    ELSE extract(epoch FROM pg_catalog.clock_timestamp() - pg_catalog.pg_last_xact_replay_timestamp()) END;
-        RETURN QUERY SELECT 'database'::text, NULL::text, 'replication_lag_sec'::text, lag, h.unit,
-                            animus.health_level(lag, h.warn_at, h.fail_at), h.warn_at, h.fail_at,
-                            pg_catalog.format('replayed up to %s, received up to %s', pg_catalog.pg_last_wal_replay_lsn(),
-                                              pg_catalog.pg_last_wal_receive_lsn())
-                       FROM animus.health_thresholds h WHERE h.check_name = 'replication_lag_sec' AND h.queue_name = '*';
-    END IF;
-    -- One pass over the active and dead items of every queue (the running items' message ids
-    -- kept for the stuck check), then per queue one statement on its pgmq table (index probes).
-    FOR q IN
-        SELECT qq.queue_name AS name, qq.paused_at IS NOT NULL AS paused,
-               coalesce(c.queued, 0) AS queued, coalesce(c.running, 0) AS running, coalesce(c.dead, 0) AS dead,
-               coalesce(c.running_msgs, '{}') AS running_msgs
-          FROM animus.queues qq
-          LEFT JOIN (SELECT w.queue_name,
-                            count(*) FILTER (WHERE w.state = 'queued') AS queued,
-                            count(*) FILTER (WHERE w.state = 'running') AS running,
-                            count(*) FILTER (WHERE w.state = 'dead' AND a.work_id IS NULL) AS dead,
-                            pg_catalog.array_agg(w.msg_id) FILTER (WHERE w.state = 'running' AND w.msg_id IS NOT NULL) AS running_msgs
-                       FROM animus.work_items w
-                       LEFT JOIN animus.dead_work_actions a ON a.work_id = w.id AND w.state = 'dead'
-                      WHERE w.state IN ('queued', 'running', 'dead')
-                      GROUP BY w.queue_name) c ON c.queue_name = qq.queue_name
-         WHERE animus.work_queue_allowed(qq.queue_name)
-         ORDER BY qq.queue_name
-    LOOP
-        EXECUTE pg_catalog.format(
-            'SELECT (SELECT extract(epoch FROM pg_catalog.clock_timestamp() - min(m.vt)) FROM pgmq.%1$I m WHERE m.vt <= pg_catalog.clock_timestamp()),
-                    (SELECT count(*) FROM pgmq.%1$I m WHERE m.msg_id = ANY ($1) AND m.vt <= pg_catalog.clock_timestamp())',
-            'q_' || q.name) INTO oldest, stuck USING q.running_msgs;
-        RETURN QUERY
-        SELECT 'queue'::text, q.name, v.check_name, v.value, h.unit, animus.health_level(v.value, h.warn_at, h.fail_at),
-               h.warn_at, h.fail_at, h.meaning
-          FROM (VALUES (1, 'backlog', q.queued::double precision), (2, 'oldest_age_sec', coalesce(oldest, 0)),
-                       (3, 'running', q.running::double precision), (4, 'dead', q.dead::double precision),
-                       (5, 'stuck', stuck::double precision), (6, 'paused', CASE WHEN q.paused THEN 1 ELSE 0 END::double precision))
-               AS v(n, check_name, value)
-         CROSS JOIN LATERAL (SELECT t.* FROM animus.health_thresholds t
-                              WHERE t.check_name = v.check_name AND t.queue_name IN (q.name, '*')
-                              ORDER BY t.queue_name = '*' LIMIT 1) h
-         ORDER BY v.n;
-    END LOOP;
-    -- BM25 statistics not yet folded (the table belongs to memory_bm25; read dynamically so that a
-    -- later layout of the statistics does not break the health check, it only drops this row).
-    -- The sequence's position past the last fold: every namespace, not only the caller's (RLS
-    -- narrows the deltas table itself to the caller's namespaces).
-    IF pg_catalog.to_regclass('animus.memory_bm25_deltas_id_seq') IS NOT NULL AND pg_catalog.to_regclass('animus.memory_bm25_settings') IS NOT NULL THEN
-        EXECUTE 'SELECT greatest(0, CASE WHEN q.is_called THEN q.last_value ELSE q.last_value - 1 END - s.refreshed_through)
-                   FROM animus.memory_bm25_deltas_id_seq q, animus.memory_bm25_settings s' INTO backlog;
-        RETURN QUERY SELECT 'memory'::text, NULL::text, 'bm25_backlog'::text, backlog::double precision, h.unit,
-                            animus.health_level(backlog, h.warn_at, h.fail_at), h.warn_at, h.fail_at, h.meaning
-                       FROM animus.health_thresholds h WHERE h.check_name = 'bm25_backlog' AND h.queue_name = '*';
-    END IF;
-END;
-$$;
-REVOKE ALL ON FUNCTION animus.health() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.health() TO animus_producer, animus_worker, animus_admin;
-COMMENT ON FUNCTION animus.health() IS
-'Health checks, one row each: component database (reachable: always ok when the call returns; version: animus.deployed_version(); replication_lag_sec: only on a hot standby), queue (per queue the caller has a grant on: backlog = queued items, oldest_age_sec = wait of the oldest claimable message, running, dead = dead items not yet retried or discarded, stuck = running items past their claim deadline, paused = 1 while paused), memory (bm25_backlog = BM25 statistics deltas not yet folded). status is ok, warn or fail against animus.health_thresholds (a queue''s own row, else the ''*'' default): fail when value >= fail_at, warn when >= warn_at. Read-only: runs on a hot standby. Cost: one scan of the queued, running and dead work items, and per queue one probe of its pgmq table. Raises nothing of its own.';
-
-CREATE FUNCTION animus.set_health_threshold(check_name text, warn_at double precision DEFAULT NULL,
-                                            fail_at double precision DEFAULT NULL, queue text DEFAULT '*')
-    RETURNS animus.health_thresholds
+DROP FUNCTION animus.configure_queue(text, interval, double precision, interval, double precision, boolean, interval, text);
+CREATE FUNCTION animus.configure_queue(
+    queue            text,
+    backoff_base     interval DEFAULT NULL,
+    backoff_factor   double precision DEFAULT NULL,
+    backoff_cap      interval DEFAULT NULL,
+    backoff_jitter   double precision DEFAULT NULL,
+    notify           boolean DEFAULT NULL,
+    notify_throttle  interval DEFAULT NULL,
+    concurrency_param text DEFAULT NULL,
+    archive_messages boolean DEFAULT NULL
+)
+    RETURNS animus.queues
     VOLATILE
     SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     LANGUAGE plpgsql
 AS $$
 DECLARE
-    d animus.health_thresholds;
-    r animus.health_thresholds;
+    result animus.queues;
 BEGIN
-    SELECT * INTO d FROM animus.health_thresholds t WHERE t.check_name = set_health_threshold.check_name AND t.queue_name = '*';
+    IF queue IS NULL OR queue = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL or empty',
+            HINT = 'Pass the queue to change, e.g. queue => ''work''.';
+    END IF;
+    PERFORM animus.work_check_queue_settings(backoff_base, backoff_factor, backoff_cap, backoff_jitter, notify_throttle);
+    PERFORM animus.work_check_concurrency_param(concurrency_param, true);
+    IF concurrency_param IS NOT NULL OR archive_messages IS NOT NULL THEN
+        -- the generated functions derive the key and settle messages: regenerate them (serialised as create_queue)
+        PERFORM 1 FROM animus.queue_admin_lock FOR UPDATE;
+    END IF;
+    UPDATE animus.queues q SET
+        backoff_base    = coalesce(configure_queue.backoff_base, q.backoff_base),
+        backoff_factor  = coalesce(configure_queue.backoff_factor, q.backoff_factor),
+        backoff_cap     = coalesce(configure_queue.backoff_cap, q.backoff_cap),
+        backoff_jitter  = coalesce(configure_queue.backoff_jitter, q.backoff_jitter),
+        notify          = coalesce(configure_queue.notify, q.notify),
+        notify_throttle = coalesce(configure_queue.notify_throttle, q.notify_throttle),
+        concurrency_param = CASE WHEN configure_queue.concurrency_param IS NULL THEN q.concurrency_param
+                                 ELSE NULLIF(configure_queue.concurrency_param, '') END,
+        archive_messages = coalesce(configure_queue.archive_messages, q.archive_messages)
+    WHERE q.queue_name = configure_queue.queue
+    RETURNING q.* INTO result;
     IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA163',
-            MESSAGE = pg_catalog.format('argument check_name: no health check named %L', pg_catalog.left(set_health_threshold.check_name, 100)),
-            HINT = 'Use one of: ' || (SELECT pg_catalog.string_agg(t.check_name, ', ' ORDER BY t.check_name) FROM animus.health_thresholds t WHERE t.queue_name = '*') || '.';
+        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', queue),
+            HINT = 'List queues with SELECT queue_name FROM animus.queues, or create it with animus.create_queue.';
     END IF;
-    IF set_health_threshold.warn_at = 'NaN' OR set_health_threshold.fail_at = 'NaN' OR set_health_threshold.warn_at < 0 OR set_health_threshold.fail_at < 0
-       OR set_health_threshold.warn_at = 'Infinity' OR set_health_threshold.fail_at = 'Infinity'
-       OR set_health_threshold.warn_at > set_health_threshold.fail_at THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA164', MESSAGE = 'arguments warn_at and fail_at must be finite, >= 0 and warn_at <= fail_at',
-            DETAIL = pg_catalog.format('warn_at = %s, fail_at = %s', coalesce(set_health_threshold.warn_at::text, 'NULL'), coalesce(set_health_threshold.fail_at::text, 'NULL')),
-            HINT = 'Pass warn_at <= fail_at, both >= 0; NULL means that level is never reached.';
+    IF concurrency_param IS NOT NULL OR archive_messages IS NOT NULL THEN
+        PERFORM animus.work_generate_queue_functions();
     END IF;
-    IF set_health_threshold.queue IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL',
-            HINT = 'Pass ''*'' for the default of every queue, or a queue name.';
-    END IF;
-    IF set_health_threshold.queue <> '*' THEN
-        IF d.check_name IN ('bm25_backlog', 'replication_lag_sec') THEN
-            RAISE EXCEPTION USING ERRCODE = 'ZA163',
-                MESSAGE = pg_catalog.format('argument check_name: %s is not a per-queue check', d.check_name),
-                HINT = 'Pass queue => ''*'' for checks of the database and the memory.';
-        END IF;
-        PERFORM animus.ops_check_queue(set_health_threshold.queue);
-    END IF;
-    INSERT INTO animus.health_thresholds AS t (check_name, queue_name, warn_at, fail_at, unit, meaning)
-    VALUES (d.check_name, set_health_threshold.queue, set_health_threshold.warn_at, set_health_threshold.fail_at, d.unit, d.meaning)
-    ON CONFLICT ON CONSTRAINT health_thresholds_pkey DO UPDATE SET warn_at = excluded.warn_at, fail_at = excluded.fail_at
-    RETURNING t.* INTO r;
-    RETURN r;
+    RETURN result;
 END;
 $$;
-REVOKE ALL ON FUNCTION animus.set_health_threshold(text, double precision, double precision, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.set_health_threshold(text, double precision, double precision, text) TO animus_admin;
-COMMENT ON FUNCTION animus.set_health_threshold(text, double precision, double precision, text) IS
-'Sets the thresholds of health check check_name: for every queue (queue ''*'', the default) or for one queue (overriding the default); NULL warn_at / fail_at: that level is never reached. Returns the row. animus_admin only. Raises ZA163 (unknown check, or a per-queue threshold of a database/memory check), ZA164 (negative, NaN or infinite threshold, or warn_at > fail_at), ZA001 (queue NULL), ZA109 (no grant on queue), ZA101 (no such queue).';
-
--- ==== change ops_insights (deploy/ops_insights.sql) ====
--- Deploy animus:ops_insights to pg
--- requires: ops_dead_letters
--- requires: work_status
--- requires: security_memory_private
--- requires: column_comments
-
--- What the dashboard and `animus status` / `animus memory stats` show beside health(): the
--- depth of each queue over time, recomputed from the items' own timestamps (no sampler to run),
--- submissions and ends per minute, and the memory namespaces with their counts.
-
-INSERT INTO animus.error_codes (sqlstate, name, meaning, hint) VALUES
-    ('ZA168', 'ops_bad_window', 'A time window argument is out of range: since must be between 1 second and 31 days, buckets 1-1000.',
-     'Pass since => ''1 hour'' (1 second to 31 days) and buckets between 1 and 1000.');
-
-CREATE FUNCTION animus.queue_depth_history(queue text DEFAULT NULL, since interval DEFAULT '1 hour', buckets integer DEFAULT 60)
-    RETURNS TABLE (queue_name text, bucket_end timestamptz, depth bigint, submitted bigint, ended bigint)
-    STABLE
-    SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
-    LANGUAGE plpgsql
-AS $$
-#variable_conflict use_column
-DECLARE
-    t1 timestamptz := pg_catalog.clock_timestamp();
-    t0 timestamptz;
-    width double precision;
-BEGIN
-    IF queue_depth_history.since IS NULL OR queue_depth_history.since < interval '1 second' OR queue_depth_history.since > interval '31 days'
-       OR queue_depth_history.buckets IS NULL OR queue_depth_history.buckets NOT BETWEEN 1 AND 1000 THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA168', MESSAGE = 'arguments since (1 second to 31 days) and buckets (1-1000) out of range',
-            DETAIL = pg_catalog.format('since = %s, buckets = %s', coalesce(queue_depth_history.since::text, 'NULL'), coalesce(queue_depth_history.buckets::text, 'NULL')),
-            HINT = 'Pass since => ''1 hour'' and buckets => 60, for example.';
-    END IF;
-    IF queue_depth_history.queue IS NOT NULL THEN
-        PERFORM animus.ops_check_queue(queue_depth_history.queue);
-    END IF;
-    t0 := t1 - queue_depth_history.since;
-    width := extract(epoch FROM queue_depth_history.since) / queue_depth_history.buckets;
-    -- Open items (queued or running: created, not yet ended) at the end of each bucket: those open
-    -- at t0, plus the submissions, minus the ends up to that bucket. Merged duplicates are not
-    -- items of their own. One scan of the items not ended before t0.
-    RETURN QUERY
-    WITH q AS (
-        SELECT qq.queue_name FROM animus.queues qq
-         WHERE (queue_depth_history.queue IS NULL OR qq.queue_name = queue_depth_history.queue)
-           AND animus.work_queue_allowed(qq.queue_name)
-    ), w AS (
-        SELECT w.queue_name, w.created_at, w.resolved_at
-          FROM animus.work_items w JOIN q ON q.queue_name = w.queue_name
-         WHERE w.state <> 'merged' AND (w.resolved_at IS NULL OR w.resolved_at > t0) AND w.created_at <= t1
-    ), base AS (
-        SELECT w.queue_name, count(*) FILTER (WHERE w.created_at <= t0) AS open0 FROM w GROUP BY w.queue_name
-    ), ev AS (
-        SELECT w.queue_name, least(queue_depth_history.buckets - 1, floor(extract(epoch FROM w.created_at - t0) / width)::integer) AS b, 1 AS sub, 0 AS fin
-          FROM w WHERE w.created_at > t0
-        UNION ALL
-        SELECT w.queue_name, least(queue_depth_history.buckets - 1, floor(extract(epoch FROM w.resolved_at - t0) / width)::integer), 0, 1
-          FROM w WHERE w.resolved_at IS NOT NULL AND w.resolved_at <= t1
-    ), per AS (
-        SELECT ev.queue_name, ev.b, sum(ev.sub)::bigint AS sub, sum(ev.fin)::bigint AS fin FROM ev GROUP BY ev.queue_name, ev.b
-    )
-    SELECT q.queue_name, t0 + pg_catalog.make_interval(secs => width * (g.b + 1)),
-           (coalesce(base.open0, 0) + sum(coalesce(per.sub, 0) - coalesce(per.fin, 0)) OVER (PARTITION BY q.queue_name ORDER BY g.b))::bigint,
-           coalesce(per.sub, 0), coalesce(per.fin, 0)
-      FROM q
-     CROSS JOIN pg_catalog.generate_series(0, queue_depth_history.buckets - 1) AS g(b)
-      LEFT JOIN base ON base.queue_name = q.queue_name
-      LEFT JOIN per ON per.queue_name = q.queue_name AND per.b = g.b
-     ORDER BY q.queue_name, g.b;
-END;
-$$;
-REVOKE ALL ON FUNCTION animus.queue_depth_history(text, interval, integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.queue_depth_history(text, interval, integer) TO animus_producer, animus_worker, animus_admin;
-COMMENT ON FUNCTION animus.queue_depth_history(text, interval, integer) IS
-'Depth of each queue (queue; NULL: every queue the caller has a grant on) over the last since (1 second to 31 days, default 1 hour), in buckets (1-1000, default 60) of equal width: per bucket its end time, depth = open items (queued or running) at that time, submitted and ended = items created and ended within the bucket (merged duplicates are not counted). Recomputed from the items'' created_at and resolved_at: exact while the ended items are kept (purge_work removes them after their retention). Cost: one scan of the items not ended before the window. Raises ZA168 (since or buckets out of range), ZA109 (no grant on queue), ZA101 (no such queue).';
-
-CREATE FUNCTION animus.memory_namespace_stats()
-    RETURNS TABLE (namespace text, memories bigint, embedded bigint, content_bytes bigint,
-                   oldest timestamptz, newest timestamptz, last_updated timestamptz)
-    STABLE
-    SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
-    LANGUAGE plpgsql
-AS $$
-#variable_conflict use_column
-DECLARE
-    scope text[] := animus.memory_scope('read');
-BEGIN
-    RETURN QUERY
-    SELECT m.namespace, count(*), count(m.embedding), sum(pg_catalog.octet_length(m.content))::bigint,
-           min(m.created_at), max(m.created_at), max(m.updated_at)
-      FROM animus.memories m
-     WHERE m.namespace = ANY (scope) OR '*' = ANY (scope)
-     GROUP BY m.namespace
-     ORDER BY m.namespace;
-END;
-$$;
-REVOKE ALL ON FUNCTION animus.memory_namespace_stats() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.memory_namespace_stats() TO animus_memory_reader, animus_memory_writer, animus_admin;
-COMMENT ON FUNCTION animus.memory_namespace_stats() IS
-'Per memory namespace in the caller''s read scope (animus.memory_scope(''read'')): memories, embedded (with an embedding), content_bytes (UTF-8 bytes of content), oldest and newest created_at, last_updated. Cost: one scan of the memories in scope. Raises nothing of its own.';
-
--- ==== what this file installed (animus.deployed_version) ====
-INSERT INTO animus.installed_version (version, last_change) VALUES ('@v0.6.0+6 (ops_insights)', 'ops_insights');
+REVOKE ALL ON FUNCTION animus.configure_queue(text, interval, double precision, interval, double precision, boolean, interval, text, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.configure_queue(text, interval, double precision, interval, double precision, boolean, interval, text, boolean) TO animus_admin;
+COMMENT ON FUNCTION animus.configure_queue(text, interval, double precision, interval, double precision, boolean, interval, text, boolean) IS
+'Changes the retry backoff or wake-up settings of an existing queue (NULL keeps a setting; concurrency_param => '''' clears the derived key; archive_messages => true moves settled messages to pgmq''s archive instead of deleting them) and returns its row. Raises ZA001 (queue NULL or empty), ZA101 (unknown queue), ZA002 (a setting out of range, named), ZA129 (concurrency_param only white space or over 200 characters).';
 
 COMMIT;

@@ -614,7 +614,7 @@ $$;
 -- Name: FUNCTION cancel_work(work_id uuid); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.cancel_work(work_id uuid) IS 'Cancels a queued or running work item: state cancelled, message archived (it is never returned by read_work); a running worker learns it from heartbeat_work and its complete_work then raises ZA104. A cancelled running item frees its concurrency key''s slot (held items are woken). Returns true, or false if it was already cancelled. Only items of queues the caller has a grant on. Raises ZA001 (work_id NULL), ZA102 (unknown item, or one in a queue the caller may not use), ZA104 (completed, dead or a merged submission).';
+COMMENT ON FUNCTION animus.cancel_work(work_id uuid) IS 'Cancels a queued or running work item: state cancelled, message settled: deleted, or archived on a queue with archive_messages (it is never returned by read_work); a running worker learns it from heartbeat_work and its complete_work then raises ZA104. A cancelled running item frees its concurrency key''s slot (held items are woken). Returns true, or false if it was already cancelled. Only items of queues the caller has a grant on. Raises ZA001 (work_id NULL), ZA102 (unknown item, or one in a queue the caller may not use), ZA104 (completed, dead or a merged submission).';
 
 --
 -- Name: complete_work(uuid[], jsonb[], integer[]); Type: FUNCTION; Schema: animus; Owner: -
@@ -628,9 +628,10 @@ CREATE FUNCTION animus.complete_work(work_ids uuid[], outcomes jsonb[] DEFAULT N
     AS $$
 #variable_conflict use_column
 DECLARE
-    done    uuid[];
-    r       record;
-    scope   text[];
+    done      uuid[];
+    followups uuid[] := '{}';
+    r         record;
+    scope     text[];
 BEGIN
     IF work_ids IS NULL OR pg_catalog.array_position(work_ids, NULL) IS NOT NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_ids must not be NULL or contain NULL',
@@ -661,10 +662,11 @@ BEGIN
                    duration_ms = extract(epoch FROM pg_catalog.clock_timestamp() - w.started_at) * 1000
               FROM ROWS FROM (pg_catalog.unnest(work_ids), pg_catalog.unnest(outcomes), pg_catalog.unnest(complete_work.attempts)) AS i(id, outcome, attempt)
              WHERE w.id = i.id AND w.state = 'running' AND (i.attempt IS NULL OR w.attempts = i.attempt)
-            RETURNING w.id, w.queue_name, w.msg_id, w.concurrency_key
+            RETURNING w.id, w.queue_name, w.msg_id, w.concurrency_key, w.dedup_key
         )
         SELECT u.queue_name, pg_catalog.array_agg(u.id) AS ids, pg_catalog.array_agg(u.msg_id) AS msg_ids,
-               pg_catalog.array_agg(u.concurrency_key) FILTER (WHERE u.concurrency_key IS NOT NULL) AS keys
+               pg_catalog.array_agg(u.concurrency_key) FILTER (WHERE u.concurrency_key IS NOT NULL) AS keys,
+               pg_catalog.array_agg(u.id) FILTER (WHERE u.dedup_key IS NOT NULL) AS keyed
           FROM u GROUP BY u.queue_name
     LOOP
         -- Items of a queue the caller may not use are unknown to it (the raise undoes the UPDATE).
@@ -676,12 +678,16 @@ BEGIN
             PERFORM animus.work_key_wake(r.queue_name, r.keys);   -- slots freed: wake held items of the keys
         END IF;
         done := done || r.ids;
+        IF r.keyed IS NOT NULL THEN
+            followups := followups || r.keyed;
+        END IF;
     END LOOP;
     IF pg_catalog.cardinality(done) < pg_catalog.cardinality(work_ids) THEN
         PERFORM animus.work_raise_unsettled(work_ids, complete_work.attempts, done, 'complete_work');
     END IF;
-    IF pg_catalog.cardinality(done) > 0 THEN
-        PERFORM animus.work_release_followups(done);
+    -- only an item with a dedup_key can have a replace-mode follow-up waiting for it
+    IF pg_catalog.cardinality(followups) > 0 THEN
+        PERFORM animus.work_release_followups(followups);
     END IF;
     RETURN QUERY SELECT i, i = ANY (done) FROM pg_catalog.unnest(work_ids) AS i;
 END;
@@ -691,7 +697,7 @@ $$;
 -- Name: FUNCTION complete_work(work_ids uuid[], outcomes jsonb[], attempts integer[]); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.complete_work(work_ids uuid[], outcomes jsonb[], attempts integer[]) IS 'Batch form for consumers: completes every running item of work_ids (outcomes[i] stored as outcome of work_ids[i]) and archives their messages in one call; returns (work_id, completed) per input id, completed = false for an item that was not running (cancelled, already ended, timed out and requeued), which is left unchanged. Merged duplicates resolve with their canonical item; held items of the completed items'' concurrency keys are woken (animus.work_key_wake). Claim fencing: attempts[i] (the attempts read_work returned; NULL element = no check) must still be the item''s attempt count, else the item was claimed again since and the call raises ZA108. At most 10000 ids; only items of queues the caller has a grant on (others are unknown to it). Raises ZA001 (work_ids NULL or with a NULL), ZA110 (more than 10000 ids), ZA002 (outcomes or attempts length differs), ZA102 (an unknown id, or one in a queue the caller may not use), ZA108 (a stale claim); nothing is written when it raises.';
+COMMENT ON FUNCTION animus.complete_work(work_ids uuid[], outcomes jsonb[], attempts integer[]) IS 'Batch form for consumers: completes every running item of work_ids (outcomes[i] stored as outcome of work_ids[i]) and settles their messages (deleted; archived on a queue with archive_messages) in one call; returns (work_id, completed) per input id, completed = false for an item that was not running (cancelled, already ended, timed out and requeued), which is left unchanged. Merged duplicates resolve with their canonical item; held items of the completed items'' concurrency keys are woken (animus.work_key_wake). Claim fencing: attempts[i] (the attempts read_work returned; NULL element = no check) must still be the item''s attempt count, else the item was claimed again since and the call raises ZA108. At most 10000 ids; only items of queues the caller has a grant on (others are unknown to it). Raises ZA001 (work_ids NULL or with a NULL), ZA110 (more than 10000 ids), ZA002 (outcomes or attempts length differs), ZA102 (an unknown id, or one in a queue the caller may not use), ZA108 (a stale claim); nothing is written when it raises.';
 
 --
 -- Name: complete_work(uuid, jsonb, integer); Type: FUNCTION; Schema: animus; Owner: -
@@ -707,6 +713,7 @@ DECLARE
     v_queue text;
     v_msg   bigint;
     v_key   text;
+    v_dedup text;
 BEGIN
     IF work_id IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_id must not be NULL', HINT = 'Pass the id returned by read_work.';
@@ -717,7 +724,7 @@ BEGIN
            duration_ms = extract(epoch FROM pg_catalog.clock_timestamp() - w.started_at) * 1000
      WHERE w.id = complete_work.work_id AND w.state = 'running'
        AND (complete_work.attempt IS NULL OR w.attempts = complete_work.attempt)
-    RETURNING w.queue_name, w.msg_id, w.concurrency_key INTO v_queue, v_msg, v_key;
+    RETURNING w.queue_name, w.msg_id, w.concurrency_key, w.dedup_key INTO v_queue, v_msg, v_key, v_dedup;
     IF NOT FOUND THEN
         PERFORM animus.work_raise_not_running(work_id, 'complete_work', complete_work.attempt);
     END IF;
@@ -725,7 +732,9 @@ BEGIN
         PERFORM animus.work_raise_unknown(work_id, 'work_id', 'complete_work');   -- undoes the UPDATE
     END IF;
     PERFORM animus.work_queue_archive(v_queue, ARRAY[v_msg]);
-    PERFORM animus.work_release_followups(ARRAY[work_id]);
+    IF v_dedup IS NOT NULL THEN
+        PERFORM animus.work_release_followups(ARRAY[work_id]);
+    END IF;
     IF v_key IS NOT NULL THEN
         PERFORM animus.work_key_wake(v_queue, ARRAY[v_key]);
     END IF;
@@ -737,7 +746,7 @@ $$;
 -- Name: FUNCTION complete_work(work_id uuid, outcome jsonb, attempt integer); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.complete_work(work_id uuid, outcome jsonb, attempt integer) IS 'Completes a running work item: state completed, outcome and duration_ms stored, its pgmq message archived; its merged duplicates resolve with it (get_work shows their canonical state), a replace-mode follow-up waiting for it becomes visible, and held items of its concurrency key are woken. Returns true. Claim fencing: with attempt (the attempts read_work returned) the item must still be at that attempt. Only items of queues the caller has a grant on. Raises ZA001 (work_id NULL), ZA102 (unknown work item, or one in a queue the caller may not use), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued, not running), ZA104 (already ended: a stale second completion, or cancelled meanwhile, or a merged duplicate).';
+COMMENT ON FUNCTION animus.complete_work(work_id uuid, outcome jsonb, attempt integer) IS 'Completes a running work item: state completed, outcome and duration_ms stored, its pgmq message settled (deleted; archived on a queue with archive_messages); its merged duplicates resolve with it (get_work shows their canonical state), a replace-mode follow-up waiting for it becomes visible, and held items of its concurrency key are woken. Returns true. Claim fencing: with attempt (the attempts read_work returned) the item must still be at that attempt. Only items of queues the caller has a grant on. Raises ZA001 (work_id NULL), ZA102 (unknown work item, or one in a queue the caller may not use), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued, not running), ZA104 (already ended: a stale second completion, or cancelled meanwhile, or a merged duplicate).';
 
 --
 -- Name: concurrency_stats(text); Type: FUNCTION; Schema: animus; Owner: -
@@ -809,6 +818,7 @@ CREATE TABLE animus.queues (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     concurrency_param text,
     paused_at timestamp with time zone,
+    archive_messages boolean DEFAULT false NOT NULL,
     CONSTRAINT queues_backoff_base_check CHECK ((backoff_base >= '00:00:00'::interval)),
     CONSTRAINT queues_backoff_cap_check CHECK ((backoff_cap >= '00:00:00'::interval)),
     CONSTRAINT queues_backoff_factor_check CHECK ((backoff_factor >= (1)::double precision)),
@@ -890,10 +900,16 @@ COMMENT ON COLUMN animus.queues.concurrency_param IS 'when set, an item submitte
 COMMENT ON COLUMN animus.queues.paused_at IS 'When the queue was paused (animus.pause_queue): read_work hands out nothing from it while set; NULL: the queue runs.';
 
 --
--- Name: configure_queue(text, interval, double precision, interval, double precision, boolean, interval, text); Type: FUNCTION; Schema: animus; Owner: -
+-- Name: COLUMN queues.archive_messages; Type: COMMENT; Schema: animus; Owner: -
 --
 
-CREATE FUNCTION animus.configure_queue(queue text, backoff_base interval DEFAULT NULL::interval, backoff_factor double precision DEFAULT NULL::double precision, backoff_cap interval DEFAULT NULL::interval, backoff_jitter double precision DEFAULT NULL::double precision, notify boolean DEFAULT NULL::boolean, notify_throttle interval DEFAULT NULL::interval, concurrency_param text DEFAULT NULL::text) RETURNS animus.queues
+COMMENT ON COLUMN animus.queues.archive_messages IS 'Whether settled messages (completed, dead, cancelled items) move to pgmq''s archive pgmq.a_<queue> (true) or are deleted (false, the default: animus.work_items keeps the outcome).';
+
+--
+-- Name: configure_queue(text, interval, double precision, interval, double precision, boolean, interval, text, boolean); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.configure_queue(queue text, backoff_base interval DEFAULT NULL::interval, backoff_factor double precision DEFAULT NULL::double precision, backoff_cap interval DEFAULT NULL::interval, backoff_jitter double precision DEFAULT NULL::double precision, notify boolean DEFAULT NULL::boolean, notify_throttle interval DEFAULT NULL::interval, concurrency_param text DEFAULT NULL::text, archive_messages boolean DEFAULT NULL::boolean) RETURNS animus.queues
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -906,8 +922,8 @@ BEGIN
     END IF;
     PERFORM animus.work_check_queue_settings(backoff_base, backoff_factor, backoff_cap, backoff_jitter, notify_throttle);
     PERFORM animus.work_check_concurrency_param(concurrency_param, true);
-    IF concurrency_param IS NOT NULL THEN
-        -- the generated submit functions derive the key: regenerate them (serialised as create_queue)
+    IF concurrency_param IS NOT NULL OR archive_messages IS NOT NULL THEN
+        -- the generated functions derive the key and settle messages: regenerate them (serialised as create_queue)
         PERFORM 1 FROM animus.queue_admin_lock FOR UPDATE;
     END IF;
     UPDATE animus.queues q SET
@@ -918,14 +934,15 @@ BEGIN
         notify          = coalesce(configure_queue.notify, q.notify),
         notify_throttle = coalesce(configure_queue.notify_throttle, q.notify_throttle),
         concurrency_param = CASE WHEN configure_queue.concurrency_param IS NULL THEN q.concurrency_param
-                                 ELSE NULLIF(configure_queue.concurrency_param, '') END
+                                 ELSE NULLIF(configure_queue.concurrency_param, '') END,
+        archive_messages = coalesce(configure_queue.archive_messages, q.archive_messages)
     WHERE q.queue_name = configure_queue.queue
     RETURNING q.* INTO result;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', queue),
             HINT = 'List queues with SELECT queue_name FROM animus.queues, or create it with animus.create_queue.';
     END IF;
-    IF concurrency_param IS NOT NULL THEN
+    IF concurrency_param IS NOT NULL OR archive_messages IS NOT NULL THEN
         PERFORM animus.work_generate_queue_functions();
     END IF;
     RETURN result;
@@ -933,10 +950,10 @@ END;
 $$;
 
 --
--- Name: FUNCTION configure_queue(queue text, backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify boolean, notify_throttle interval, concurrency_param text); Type: COMMENT; Schema: animus; Owner: -
+-- Name: FUNCTION configure_queue(queue text, backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify boolean, notify_throttle interval, concurrency_param text, archive_messages boolean); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.configure_queue(queue text, backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify boolean, notify_throttle interval, concurrency_param text) IS 'Changes the retry backoff or wake-up settings of an existing queue (NULL keeps a setting; concurrency_param => '''' clears the derived key) and returns its row. Raises ZA001 (queue NULL or empty), ZA101 (unknown queue), ZA002 (a setting out of range, named), ZA129 (concurrency_param only white space or over 200 characters).';
+COMMENT ON FUNCTION animus.configure_queue(queue text, backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify boolean, notify_throttle interval, concurrency_param text, archive_messages boolean) IS 'Changes the retry backoff or wake-up settings of an existing queue (NULL keeps a setting; concurrency_param => '''' clears the derived key; archive_messages => true moves settled messages to pgmq''s archive instead of deleting them) and returns its row. Raises ZA001 (queue NULL or empty), ZA101 (unknown queue), ZA002 (a setting out of range, named), ZA129 (concurrency_param only white space or over 200 characters).';
 
 --
 -- Name: create_queue(text, interval, double precision, interval, double precision, boolean, interval, boolean, text); Type: FUNCTION; Schema: animus; Owner: -
@@ -985,6 +1002,9 @@ BEGIN
     -- vt. See docs/work-queue.md.
     EXECUTE pg_catalog.format('CREATE INDEX %I ON pgmq.%I ((headers -> %L) DESC, vt) WHERE (headers -> %L) IS NOT NULL',
                    'q_' || queue || '_animus_priority', 'q_' || queue, 'animus_priority', 'animus_priority');
+    -- Its tables churn (every message is inserted, updated at each claim, deleted at the end):
+    -- autovacuum keeps them small when it runs on a few thousand dead rows, not 20 % of the table.
+    PERFORM animus.work_tune_queue_table(queue);
     INSERT INTO animus.queues (queue_name, backoff_base, backoff_factor, backoff_cap, backoff_jitter, notify, notify_throttle, concurrency_param)
     VALUES (queue, backoff_base, backoff_factor, backoff_cap, backoff_jitter, notify, notify_throttle, concurrency_param);
     PERFORM animus.work_generate_queue_functions();
@@ -996,7 +1016,7 @@ $_$;
 -- Name: FUNCTION create_queue(queue text, backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify boolean, notify_throttle interval, if_not_exists boolean, concurrency_param text); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.create_queue(queue text, backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify boolean, notify_throttle interval, if_not_exists boolean, concurrency_param text) IS 'Creates work queue `queue` (a pgmq queue of the same name plus a priority index on its table) with its retry backoff (delay = min(backoff_cap, backoff_base * backoff_factor^(attempt-1)) * (1 +/- backoff_jitter)) and worker wake-up settings (NOTIFY animus_work, at most once per notify_throttle). concurrency_param: the params key whose value is the concurrency key of an item submitted without one (animus.set_concurrency_limit). Returns true when created, false when it existed and if_not_exists. Who may use the queue: animus.grant_queue (the group roles hold ''*'' until an admin revokes it). Raises ZA001 (queue or a setting NULL/empty, each named), ZA107 (invalid name), ZA002 (a setting out of range, named: backoff_base, backoff_cap, notify_throttle >= 0; backoff_factor >= 1; 0 <= backoff_jitter < 1), ZA106 (exists), ZA129 (concurrency_param empty, only white space or over 200 characters).';
+COMMENT ON FUNCTION animus.create_queue(queue text, backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify boolean, notify_throttle interval, if_not_exists boolean, concurrency_param text) IS 'Creates work queue `queue` (a pgmq queue of the same name plus a priority index on its table) with its retry backoff (delay = min(backoff_cap, backoff_base * backoff_factor^(attempt-1)) * (1 +/- backoff_jitter)); its pgmq table gets per-table autovacuum settings (animus.work_tune_queue_table); settled messages are deleted (animus.configure_queue(archive_messages => true) keeps them in pgmq''s archive) and worker wake-up settings (NOTIFY animus_work, at most once per notify_throttle). concurrency_param: the params key whose value is the concurrency key of an item submitted without one (animus.set_concurrency_limit). Returns true when created, false when it existed and if_not_exists. Who may use the queue: animus.grant_queue (the group roles hold ''*'' until an admin revokes it). Raises ZA001 (queue or a setting NULL/empty, each named), ZA107 (invalid name), ZA002 (a setting out of range, named: backoff_base, backoff_cap, notify_throttle >= 0; backoff_factor >= 1; 0 <= backoff_jitter < 1), ZA106 (exists), ZA129 (concurrency_param empty, only white space or over 200 characters).';
 
 --
 -- Name: create_schedule(text, text, text, jsonb, text, text, interval, timestamp with time zone, text, integer, integer, integer, text, boolean); Type: FUNCTION; Schema: animus; Owner: -
@@ -1568,66 +1588,6 @@ $$;
 COMMENT ON FUNCTION animus.delete_work(queue text, msg_id bigint) IS 'Thin wrapper of pgmq.delete(queue, msg_id): deletes a raw message; true if it existed. Does not change any work item. Raises ZA001 (queue NULL), ZA109 (no grant on the queue), ZA101 (unknown queue).';
 
 --
--- Name: deployed_version(); Type: FUNCTION; Schema: animus; Owner: -
---
-
-CREATE FUNCTION animus.deployed_version() RETURNS text
-    LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog', 'pg_temp'
-    AS $_$
-DECLARE
-    v_tag     text;
-    v_tag_at  timestamptz;
-    v_after   bigint;
-    v_last    text;
-BEGIN
-    IF pg_catalog.to_regclass('sqitch.changes') IS NOT NULL AND pg_catalog.to_regclass('sqitch.tags') IS NOT NULL
-       AND pg_catalog.has_table_privilege('sqitch.changes', 'SELECT') AND pg_catalog.has_table_privilege('sqitch.tags', 'SELECT') THEN
-        EXECUTE 'SELECT t.tag, t.committed_at FROM sqitch.tags t WHERE t.project = ''animus'' ORDER BY t.committed_at DESC LIMIT 1'
-           INTO v_tag, v_tag_at;
-        EXECUTE 'SELECT count(*), (SELECT c2.change FROM sqitch.changes c2 WHERE c2.project = ''animus'' ORDER BY c2.committed_at DESC LIMIT 1)
-                   FROM sqitch.changes c WHERE c.project = ''animus'' AND c.committed_at > coalesce($1, ''-infinity'')'
-           INTO v_after, v_last USING v_tag_at;
-        IF v_last IS NOT NULL THEN
-            RETURN coalesce(v_tag, '(untagged)') || CASE WHEN v_after > 0 THEN pg_catalog.format('+%s (%s)', v_after, v_last) ELSE '' END;
-        END IF;
-    END IF;
-    SELECT i.version INTO v_tag FROM animus.installed_version i ORDER BY i.installed_at DESC LIMIT 1;
-    RETURN coalesce(v_tag, 'unknown');
-END;
-$_$;
-
---
--- Name: FUNCTION deployed_version(); Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON FUNCTION animus.deployed_version() IS 'The animus version deployed in this database: from the Sqitch registry (schema sqitch) when present, the last tag and the number of changes deployed after it with the last one, e.g. ''@v0.6.0+2 (ops_health)''; else the version a single-file install recorded in animus.installed_version; else ''unknown''. Raises nothing.';
-
---
--- Name: discard_dead_work(uuid); Type: FUNCTION; Schema: animus; Owner: -
---
-
-CREATE FUNCTION animus.discard_dead_work(work_id uuid) RETURNS boolean
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog', 'pg_temp'
-    AS $$
-DECLARE
-    w animus.work_items;
-BEGIN
-    w := animus.ops_lock_dead(discard_dead_work.work_id, 'discard_dead_work');
-    INSERT INTO animus.dead_work_actions (work_id, queue_name, action, acted_by)
-    VALUES (w.id, w.queue_name, 'discarded', animus.work_caller());
-    RETURN true;
-END;
-$$;
-
---
--- Name: FUNCTION discard_dead_work(work_id uuid); Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON FUNCTION animus.discard_dead_work(work_id uuid) IS 'Discards dead work item work_id: records it as handled in animus.dead_work_actions, so it leaves list_dead_work and the health check''s dead count; the row stays readable (get_work) until purge_work removes it. Returns true. animus_admin only. Raises ZA001 (work_id NULL), ZA102 (unknown item, or one in a queue the caller may not use), ZA165 (not dead), ZA166 (retried or discarded already).';
-
---
 -- Name: concurrency_limits; Type: TABLE; Schema: animus; Owner: -
 --
 
@@ -1966,7 +1926,7 @@ $$;
 -- Name: FUNCTION fail_work(work_ids uuid[], error text, retryable boolean, attempts integer[]); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.fail_work(work_ids uuid[], error text, retryable boolean, attempts integer[]) IS 'Batch form: fails every running item of work_ids with `error`. An item with attempts left and retryable goes back to queued and becomes visible after the queue''s backoff: min(backoff_cap, backoff_base * backoff_factor^(attempts-1)) * (1 +/- backoff_jitter) (defaults 2 s * 2^(n-1), cap 5 min, +/-25 %); otherwise it is dead (dead-lettered: kept with its error, message archived). Held items of the failed items'' concurrency keys are woken. Returns (work_id, failed, state, retry_at) per input id; failed = false for an item that was not running (left unchanged). Claim fencing: attempts[i] (the attempts read_work returned; NULL element = no check) must still be the item''s attempt count, else it was claimed again since and the call raises ZA108. At most 10000 ids; only items of queues the caller has a grant on. Raises ZA001 (work_ids NULL or with a NULL, error NULL or empty, retryable NULL), ZA110 (more than 10000 ids), ZA002 (attempts length differs), ZA102 (an unknown id, or one in a queue the caller may not use), ZA108 (a stale claim); nothing is written when it raises.';
+COMMENT ON FUNCTION animus.fail_work(work_ids uuid[], error text, retryable boolean, attempts integer[]) IS 'Batch form: fails every running item of work_ids with `error`. An item with attempts left and retryable goes back to queued and becomes visible after the queue''s backoff: min(backoff_cap, backoff_base * backoff_factor^(attempts-1)) * (1 +/- backoff_jitter) (defaults 2 s * 2^(n-1), cap 5 min, +/-25 %); otherwise it is dead (dead-lettered: kept with its error, message settled: deleted, or archived on a queue with archive_messages). Held items of the failed items'' concurrency keys are woken. Returns (work_id, failed, state, retry_at) per input id; failed = false for an item that was not running (left unchanged). Claim fencing: attempts[i] (the attempts read_work returned; NULL element = no check) must still be the item''s attempt count, else it was claimed again since and the call raises ZA108. At most 10000 ids; only items of queues the caller has a grant on. Raises ZA001 (work_ids NULL or with a NULL, error NULL or empty, retryable NULL), ZA110 (more than 10000 ids), ZA002 (attempts length differs), ZA102 (an unknown id, or one in a queue the caller may not use), ZA108 (a stale claim); nothing is written when it raises.';
 
 --
 -- Name: fail_work(uuid, text, boolean, integer); Type: FUNCTION; Schema: animus; Owner: -
@@ -2002,7 +1962,7 @@ $$;
 -- Name: FUNCTION fail_work(work_id uuid, error text, retryable boolean, attempt integer); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.fail_work(work_id uuid, error text, retryable boolean, attempt integer) IS 'Fails a running work item: back to queued after the queue''s exponential backoff with jitter while attempts < max_attempts and retryable, else dead (kept with its error, message archived). Returns (state, retry_at). Claim fencing: with attempt (the attempts read_work returned) the item must still be at that attempt. Only items of queues the caller has a grant on. Raises ZA001 (work_id/error/retryable NULL, error empty), ZA102 (unknown work item, or one in a queue the caller may not use), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued, not running), ZA104 (already ended, cancelled or merged).';
+COMMENT ON FUNCTION animus.fail_work(work_id uuid, error text, retryable boolean, attempt integer) IS 'Fails a running work item: back to queued after the queue''s exponential backoff with jitter while attempts < max_attempts and retryable, else dead (kept with its error, message settled: deleted, or archived on a queue with archive_messages). Returns (state, retry_at). Claim fencing: with attempt (the attempts read_work returned) the item must still be at that attempt. Only items of queues the caller has a grant on. Raises ZA001 (work_id/error/retryable NULL, error empty), ZA102 (unknown work item, or one in a queue the caller may not use), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued, not running), ZA104 (already ended, cancelled or merged).';
 
 --
 -- Name: finish_step(uuid, text, integer, jsonb, integer, text); Type: FUNCTION; Schema: animus; Owner: -
@@ -2475,114 +2435,6 @@ $$;
 COMMENT ON FUNCTION animus.grant_queue(role_name text, queue text) IS 'Lets role_name (and the members that inherit its privileges) use work queue `queue` (''*'' = every queue) with the animus functions its roles may execute: a producer submits there and sees and cancels its items, a worker claims and settles them. The grant is recorded by role OID: a role dropped and created again under the same name has no grant (grants of dropped roles are deleted here). Returns true when the grant is new, false when it existed. animus_admin only. Raises ZA001 (role_name or queue NULL/empty), ZA340 (no such role), ZA341 (no such queue).';
 
 --
--- Name: health(); Type: FUNCTION; Schema: animus; Owner: -
---
-
-CREATE FUNCTION animus.health() RETURNS TABLE(component text, queue_name text, check_name text, value double precision, unit text, status text, warn_at double precision, fail_at double precision, detail text)
-    LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog', 'pg_temp'
-    AS $_$
-#variable_conflict use_column
-DECLARE
-    q       record;
-    oldest  double precision;
-    stuck   bigint;
-    backlog bigint;
-    lag     double precision;
-BEGIN
-    RETURN QUERY SELECT 'database'::text, NULL::text, 'reachable'::text, 1::double precision, ''::text, 'ok'::text,
-                        NULL::double precision, NULL::double precision,
-                        pg_catalog.format('database %s on PostgreSQL %s (%s)', pg_catalog.current_database(),
-                                          pg_catalog.current_setting('server_version'),
-                                          CASE WHEN pg_catalog.pg_is_in_recovery() THEN 'hot standby' ELSE 'primary' END);
-    RETURN QUERY SELECT 'database'::text, NULL::text, 'version'::text, NULL::double precision, ''::text, 'ok'::text,
-                        NULL::double precision, NULL::double precision, animus.deployed_version();
-    IF pg_catalog.pg_is_in_recovery() THEN
-        -- NULL until the standby has replayed a transaction; 0 when it has caught up with an idle primary
-        lag := CASE WHEN pg_catalog.pg_last_wal_receive_lsn() = pg_catalog.pg_last_wal_replay_lsn() THEN 0
-                    ELSE extract(epoch FROM pg_catalog.clock_timestamp() - pg_catalog.pg_last_xact_replay_timestamp()) END;
-        RETURN QUERY SELECT 'database'::text, NULL::text, 'replication_lag_sec'::text, lag, h.unit,
-                            animus.health_level(lag, h.warn_at, h.fail_at), h.warn_at, h.fail_at,
-                            pg_catalog.format('replayed up to %s, received up to %s', pg_catalog.pg_last_wal_replay_lsn(),
-                                              pg_catalog.pg_last_wal_receive_lsn())
-                       FROM animus.health_thresholds h WHERE h.check_name = 'replication_lag_sec' AND h.queue_name = '*';
-    END IF;
-    -- One pass over the active and dead items of every queue (the running items' message ids
-    -- kept for the stuck check), then per queue one statement on its pgmq table (index probes).
-    FOR q IN
-        SELECT qq.queue_name AS name, qq.paused_at IS NOT NULL AS paused,
-               coalesce(c.queued, 0) AS queued, coalesce(c.running, 0) AS running, coalesce(c.dead, 0) AS dead,
-               coalesce(c.running_msgs, '{}') AS running_msgs
-          FROM animus.queues qq
-          LEFT JOIN (SELECT w.queue_name,
-                            count(*) FILTER (WHERE w.state = 'queued') AS queued,
-                            count(*) FILTER (WHERE w.state = 'running') AS running,
-                            count(*) FILTER (WHERE w.state = 'dead' AND a.work_id IS NULL) AS dead,
-                            pg_catalog.array_agg(w.msg_id) FILTER (WHERE w.state = 'running' AND w.msg_id IS NOT NULL) AS running_msgs
-                       FROM animus.work_items w
-                       LEFT JOIN animus.dead_work_actions a ON a.work_id = w.id AND w.state = 'dead'
-                      WHERE w.state IN ('queued', 'running', 'dead')
-                      GROUP BY w.queue_name) c ON c.queue_name = qq.queue_name
-         WHERE animus.work_queue_allowed(qq.queue_name)
-         ORDER BY qq.queue_name
-    LOOP
-        EXECUTE pg_catalog.format(
-            'SELECT (SELECT extract(epoch FROM pg_catalog.clock_timestamp() - min(m.vt)) FROM pgmq.%1$I m WHERE m.vt <= pg_catalog.clock_timestamp()),
-                    (SELECT count(*) FROM pgmq.%1$I m WHERE m.msg_id = ANY ($1) AND m.vt <= pg_catalog.clock_timestamp())',
-            'q_' || q.name) INTO oldest, stuck USING q.running_msgs;
-        RETURN QUERY
-        SELECT 'queue'::text, q.name, v.check_name, v.value, h.unit, animus.health_level(v.value, h.warn_at, h.fail_at),
-               h.warn_at, h.fail_at, h.meaning
-          FROM (VALUES (1, 'backlog', q.queued::double precision), (2, 'oldest_age_sec', coalesce(oldest, 0)),
-                       (3, 'running', q.running::double precision), (4, 'dead', q.dead::double precision),
-                       (5, 'stuck', stuck::double precision), (6, 'paused', CASE WHEN q.paused THEN 1 ELSE 0 END::double precision))
-               AS v(n, check_name, value)
-         CROSS JOIN LATERAL (SELECT t.* FROM animus.health_thresholds t
-                              WHERE t.check_name = v.check_name AND t.queue_name IN (q.name, '*')
-                              ORDER BY t.queue_name = '*' LIMIT 1) h
-         ORDER BY v.n;
-    END LOOP;
-    -- BM25 statistics not yet folded (the table belongs to memory_bm25; read dynamically so that a
-    -- later layout of the statistics does not break the health check, it only drops this row).
-    -- The sequence's position past the last fold: every namespace, not only the caller's (RLS
-    -- narrows the deltas table itself to the caller's namespaces).
-    IF pg_catalog.to_regclass('animus.memory_bm25_deltas_id_seq') IS NOT NULL AND pg_catalog.to_regclass('animus.memory_bm25_settings') IS NOT NULL THEN
-        EXECUTE 'SELECT greatest(0, CASE WHEN q.is_called THEN q.last_value ELSE q.last_value - 1 END - s.refreshed_through)
-                   FROM animus.memory_bm25_deltas_id_seq q, animus.memory_bm25_settings s' INTO backlog;
-        RETURN QUERY SELECT 'memory'::text, NULL::text, 'bm25_backlog'::text, backlog::double precision, h.unit,
-                            animus.health_level(backlog, h.warn_at, h.fail_at), h.warn_at, h.fail_at, h.meaning
-                       FROM animus.health_thresholds h WHERE h.check_name = 'bm25_backlog' AND h.queue_name = '*';
-    END IF;
-END;
-$_$;
-
---
--- Name: FUNCTION health(); Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON FUNCTION animus.health() IS 'Health checks, one row each: component database (reachable: always ok when the call returns; version: animus.deployed_version(); replication_lag_sec: only on a hot standby), queue (per queue the caller has a grant on: backlog = queued items, oldest_age_sec = wait of the oldest claimable message, running, dead = dead items not yet retried or discarded, stuck = running items past their claim deadline, paused = 1 while paused), memory (bm25_backlog = BM25 statistics deltas not yet folded). status is ok, warn or fail against animus.health_thresholds (a queue''s own row, else the ''*'' default): fail when value >= fail_at, warn when >= warn_at. Read-only: runs on a hot standby. Cost: one scan of the queued, running and dead work items, and per queue one probe of its pgmq table. Raises nothing of its own.';
-
---
--- Name: health_level(double precision, double precision, double precision); Type: FUNCTION; Schema: animus; Owner: -
---
-
-CREATE FUNCTION animus.health_level(value double precision, warn_at double precision, fail_at double precision) RETURNS text
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    SET search_path TO 'pg_catalog', 'pg_temp'
-    AS $$
-    SELECT CASE WHEN value IS NULL THEN 'ok'
-                WHEN fail_at IS NOT NULL AND value >= fail_at THEN 'fail'
-                WHEN warn_at IS NOT NULL AND value >= warn_at THEN 'warn'
-                ELSE 'ok' END;
-$$;
-
---
--- Name: FUNCTION health_level(value double precision, warn_at double precision, fail_at double precision); Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON FUNCTION animus.health_level(value double precision, warn_at double precision, fail_at double precision) IS 'fail when value >= fail_at, warn when value >= warn_at, else ok (a NULL value or threshold is never reached). Raises nothing.';
-
---
 -- Name: heartbeat_work(uuid, interval, integer); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -2784,44 +2636,6 @@ $$;
 --
 
 COMMENT ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer) IS 'Vector and keyword search fused by Reciprocal Rank Fusion in one statement: each branch contributes its best candidates (default max(3k, 30), at most 1000); score = vector_weight/(rrf_k + vector_rank) + text_weight/(rrf_k + text_rank). A NULL/empty input or a zero weight switches its branch off. Rows carry the fused score and rank and each branch''s rank, distance and score; ties by best branch rank, then id. Only memories of the caller''s read scope (animus.memory_scope(''read'')); runs as the owner (SECURITY DEFINER). Read-only (STABLE): runs on a streaming replica. Raises ZA001 (no branch left), ZA002 (k, candidates, weights, rrf_k out of range), ZA200, ZA202, ZA204, ZA205, ZA206, ZA213 (a filter over its size limits).';
-
---
--- Name: list_dead_work(text, integer, timestamp with time zone); Type: FUNCTION; Schema: animus; Owner: -
---
-
-CREATE FUNCTION animus.list_dead_work(queue text DEFAULT NULL::text, page_size integer DEFAULT 100, before timestamp with time zone DEFAULT NULL::timestamp with time zone) RETURNS TABLE(work_id uuid, queue_name text, work_type text, source text, trigger_info text, params jsonb, attempts integer, max_attempts integer, error text, dead_at timestamp with time zone, created_at timestamp with time zone, trace_context jsonb)
-    LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog', 'pg_temp'
-    AS $$
-#variable_conflict use_column
-BEGIN
-    IF list_dead_work.page_size IS NULL OR list_dead_work.page_size NOT BETWEEN 1 AND 1000 THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA167', MESSAGE = 'argument page_size must be between 1 and 1000',
-            DETAIL = pg_catalog.format('page_size = %s', coalesce(list_dead_work.page_size::text, 'NULL')),
-            HINT = 'Pass page_size between 1 and 1000; page with before => the last dead_at of a page.';
-    END IF;
-    IF list_dead_work.queue IS NOT NULL THEN
-        PERFORM animus.ops_check_queue(list_dead_work.queue);
-    END IF;
-    RETURN QUERY
-    SELECT w.id, w.queue_name, w.work_type, w.source, w.trigger_info, w.params, w.attempts, w.max_attempts,
-           w.error, w.resolved_at, w.created_at, w.trace_context
-      FROM animus.work_items w
-     WHERE w.state = 'dead'
-       AND (list_dead_work.queue IS NULL OR w.queue_name = list_dead_work.queue)
-       AND (list_dead_work.before IS NULL OR w.resolved_at < list_dead_work.before)
-       AND animus.work_queue_allowed(w.queue_name)
-       AND NOT EXISTS (SELECT 1 FROM animus.dead_work_actions a WHERE a.work_id = w.id)
-     ORDER BY w.resolved_at DESC, w.id DESC
-     LIMIT list_dead_work.page_size;
-END;
-$$;
-
---
--- Name: FUNCTION list_dead_work(queue text, page_size integer, before timestamp with time zone); Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON FUNCTION animus.list_dead_work(queue text, page_size integer, before timestamp with time zone) IS 'The dead work items not yet retried or discarded, newest death first (dead_at = resolved_at), of queue (NULL: every queue the caller has a grant on): id, provenance, params, attempts, the last error, trace_context. At most page_size (1-1000, default 100); the next page: before => the last dead_at. Scans the dead items (no index of its own: the work tables stay write-lean). Raises ZA167 (page_size), ZA109 (no grant on queue), ZA101 (no such queue).';
 
 --
 -- Name: list_schedules(text); Type: FUNCTION; Schema: animus; Owner: -
@@ -3831,34 +3645,6 @@ CREATE FUNCTION animus.memory_is_blank(content text) RETURNS boolean
 COMMENT ON FUNCTION animus.memory_is_blank(content text) IS 'True when content is empty or only whitespace (ASCII and Unicode spaces, tabs, line breaks, no-break spaces). Raises nothing.';
 
 --
--- Name: memory_namespace_stats(); Type: FUNCTION; Schema: animus; Owner: -
---
-
-CREATE FUNCTION animus.memory_namespace_stats() RETURNS TABLE(namespace text, memories bigint, embedded bigint, content_bytes bigint, oldest timestamp with time zone, newest timestamp with time zone, last_updated timestamp with time zone)
-    LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog', 'pg_temp'
-    AS $$
-#variable_conflict use_column
-DECLARE
-    scope text[] := animus.memory_scope('read');
-BEGIN
-    RETURN QUERY
-    SELECT m.namespace, count(*), count(m.embedding), sum(pg_catalog.octet_length(m.content))::bigint,
-           min(m.created_at), max(m.created_at), max(m.updated_at)
-      FROM animus.memories m
-     WHERE m.namespace = ANY (scope) OR '*' = ANY (scope)
-     GROUP BY m.namespace
-     ORDER BY m.namespace;
-END;
-$$;
-
---
--- Name: FUNCTION memory_namespace_stats(); Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON FUNCTION animus.memory_namespace_stats() IS 'Per memory namespace in the caller''s read scope (animus.memory_scope(''read'')): memories, embedded (with an embedding), content_bytes (UTF-8 bytes of content), oldest and newest created_at, last_updated. Cost: one scan of the memories in scope. Raises nothing of its own.';
-
---
 -- Name: memory_normalize_text_filter(text, jsonb); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -4440,289 +4226,6 @@ $$;
 COMMENT ON FUNCTION animus.memory_write_scope() IS 'The namespaces the memory write functions may change for the caller: animus.memory_scope(''write'') (the session''s role, never current_user; ''{*}'' = every namespace). Raises nothing.';
 
 --
--- Name: ops_check_queue(text); Type: FUNCTION; Schema: animus; Owner: -
---
-
-CREATE FUNCTION animus.ops_check_queue(queue text) RETURNS void
-    LANGUAGE plpgsql STABLE
-    SET search_path TO 'pg_catalog', 'pg_temp'
-    AS $$
-BEGIN
-    IF NOT animus.work_queue_allowed(ops_check_queue.queue) THEN
-        PERFORM animus.work_raise_not_granted(ops_check_queue.queue);
-    END IF;
-    IF NOT EXISTS (SELECT 1 FROM animus.queues q WHERE q.queue_name = ops_check_queue.queue) THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA101',
-            MESSAGE = pg_catalog.format('argument queue: no work queue named %L', pg_catalog.left(ops_check_queue.queue, 100)),
-            HINT = 'Pass an existing queue (animus.queue_stats() lists them), or NULL for every queue.';
-    END IF;
-END;
-$$;
-
---
--- Name: FUNCTION ops_check_queue(queue text); Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON FUNCTION animus.ops_check_queue(queue text) IS 'Internal: raises ZA109 when the caller has no grant on queue, ZA101 when no such queue exists; returns nothing otherwise.';
-
---
--- Name: work_items; Type: TABLE; Schema: animus; Owner: -
---
-
-CREATE TABLE animus.work_items (
-    id uuid NOT NULL,
-    queue_name text NOT NULL,
-    work_type text NOT NULL,
-    dedup_key text,
-    source text NOT NULL,
-    trigger_info text,
-    params jsonb DEFAULT '{}'::jsonb NOT NULL,
-    priority integer DEFAULT 0 NOT NULL,
-    state text NOT NULL,
-    merged_into uuid,
-    waits_for uuid,
-    parent_id uuid,
-    attempts integer DEFAULT 0 NOT NULL,
-    max_attempts integer DEFAULT 5 NOT NULL,
-    msg_id bigint,
-    run_at timestamp with time zone NOT NULL,
-    outcome jsonb,
-    error text,
-    duration_ms double precision,
-    trace_context jsonb,
-    created_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
-    updated_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
-    started_at timestamp with time zone,
-    heartbeat_at timestamp with time zone,
-    resolved_at timestamp with time zone,
-    released integer DEFAULT 0 NOT NULL,
-    concurrency_key text,
-    cost integer DEFAULT 1 NOT NULL
-);
-
---
--- Name: TABLE work_items; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON TABLE animus.work_items IS 'One row per submission. Canonical items move queued -> running -> completed|dead|cancelled; a duplicate submission is a row in state merged pointing at its canonical item (merged_into) and keeps its own provenance.';
-
---
--- Name: COLUMN work_items.id; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.work_items.id IS 'The work item id (UUIDv7 on PostgreSQL 18: time-ordered), returned by submit_work as work_id.';
-
---
--- Name: COLUMN work_items.queue_name; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.work_items.queue_name IS 'The queue the item was submitted to (animus.queues).';
-
---
--- Name: COLUMN work_items.work_type; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.work_items.work_type IS 'What kind of work: workers pick the handler by it. Part of the dedup key.';
-
---
--- Name: COLUMN work_items.dedup_key; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.work_items.dedup_key IS 'With queue_name and work_type, the structural dedup key: a second submission with the same key while the first is queued or running is merged into it. NULL: never deduplicated.';
-
---
--- Name: COLUMN work_items.source; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.work_items.source IS 'Who asked for the work (a scheduler, an agent, a person): provenance, kept for merged submissions too.';
-
---
--- Name: COLUMN work_items.trigger_info; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.work_items.trigger_info IS 'Why the work was asked for (free text, e.g. ''every 4h'', ''new mail'').';
-
---
--- Name: COLUMN work_items.params; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.work_items.params IS 'The work''s parameters (a JSON object) handed to the worker.';
-
---
--- Name: COLUMN work_items.priority; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.work_items.priority IS 'Higher is claimed first within a queue; 0 is the default.';
-
---
--- Name: COLUMN work_items.state; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.work_items.state IS 'queued, running, completed, dead, cancelled, or merged (a duplicate submission); changes are checked against animus.work_state_transitions.';
-
---
--- Name: COLUMN work_items.merged_into; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.work_items.merged_into IS 'state merged: the canonical work item this duplicate submission was merged into (no FK: see deploy/work_items.sql).';
-
---
--- Name: COLUMN work_items.waits_for; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.work_items.waits_for IS 'replace mode while the canonical item runs: this queued follow-up waits for that running item to end, then becomes the key holder and visible.';
-
---
--- Name: COLUMN work_items.parent_id; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.work_items.parent_id IS 'the parent work item (checked at submit; set to NULL when the parent is purged).';
-
---
--- Name: COLUMN work_items.attempts; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.work_items.attempts IS 'claims so far (read_work adds one per claim, nothing ever takes one back): the claim token workers pass as attempt.';
-
---
--- Name: COLUMN work_items.max_attempts; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.work_items.max_attempts IS 'Claims that may count against the item before it goes dead (released claims do not count).';
-
---
--- Name: COLUMN work_items.msg_id; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.work_items.msg_id IS 'id of the pgmq message in pgmq.q_<queue_name> that carries this item (NULL for merged rows).';
-
---
--- Name: COLUMN work_items.run_at; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.work_items.run_at IS 'When the item becomes visible to read_work (submit time, a delayed start, or the next retry after backoff).';
-
---
--- Name: COLUMN work_items.outcome; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.work_items.outcome IS 'The result a worker passed to complete_work (JSON).';
-
---
--- Name: COLUMN work_items.error; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.work_items.error IS 'The last error a worker passed to fail_work, or why the item went dead.';
-
---
--- Name: COLUMN work_items.duration_ms; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.work_items.duration_ms IS 'How long the last attempt ran, from its claim to its settle, in milliseconds.';
-
---
--- Name: COLUMN work_items.trace_context; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.work_items.trace_context IS 'The W3C trace context (traceparent, tracestate) of the submission, so the worker''s span links to the requester''s trace.';
-
---
--- Name: COLUMN work_items.created_at; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.work_items.created_at IS 'When the submission was made.';
-
---
--- Name: COLUMN work_items.updated_at; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.work_items.updated_at IS 'When the row last changed.';
-
---
--- Name: COLUMN work_items.started_at; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.work_items.started_at IS 'When the current (or last) claim began.';
-
---
--- Name: COLUMN work_items.heartbeat_at; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.work_items.heartbeat_at IS 'The last heartbeat_work of the current claim.';
-
---
--- Name: COLUMN work_items.resolved_at; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.work_items.resolved_at IS 'When the item ended (completed, dead, cancelled) or was merged: retention (purge_work) counts from here.';
-
---
--- Name: COLUMN work_items.released; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.work_items.released IS 'claims given back with release_work: they do not count against max_attempts (attempts - released is what counts).';
-
---
--- Name: COLUMN work_items.concurrency_key; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.work_items.concurrency_key IS 'the concurrency key whose limits (animus.concurrency_limits) apply to this item: submit_work''s concurrency_key, else params ->> the queue''s concurrency_param; NULL = no key, no limit.';
-
---
--- Name: COLUMN work_items.cost; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.work_items.cost IS 'units of its key''s rate budget the item uses when it starts (1..1000000, default 1).';
-
---
--- Name: ops_lock_dead(uuid, text); Type: FUNCTION; Schema: animus; Owner: -
---
-
-CREATE FUNCTION animus.ops_lock_dead(work_id uuid, operation text) RETURNS animus.work_items
-    LANGUAGE plpgsql
-    SET search_path TO 'pg_catalog', 'pg_temp'
-    AS $$
-DECLARE
-    w animus.work_items;
-    a animus.dead_work_actions;
-BEGIN
-    IF ops_lock_dead.work_id IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_id must not be NULL',
-            HINT = 'Pass the id of a dead item (animus.list_dead_work()).';
-    END IF;
-    SELECT * INTO w FROM animus.work_items i WHERE i.id = ops_lock_dead.work_id FOR UPDATE;
-    IF NOT FOUND OR NOT animus.work_queue_allowed(w.queue_name) THEN
-        PERFORM animus.work_raise_unknown(ops_lock_dead.work_id, 'work_id', ops_lock_dead.operation);
-    END IF;
-    IF w.state <> 'dead' THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA165',
-            MESSAGE = pg_catalog.format('argument work_id: work item is %s, not dead (%s)', w.state, ops_lock_dead.operation),
-            DETAIL = pg_catalog.format('work_id = %s, state = %s', w.id, w.state),
-            HINT = 'Only dead items can be retried or discarded: animus.list_dead_work() lists them.';
-    END IF;
-    SELECT * INTO a FROM animus.dead_work_actions d WHERE d.work_id = w.id;
-    IF FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA166',
-            MESSAGE = pg_catalog.format('argument work_id: dead item was %s already (%s)', a.action, ops_lock_dead.operation),
-            DETAIL = pg_catalog.format('work_id = %s, %s by %s at %s%s', w.id, a.action, a.acted_by, a.acted_at,
-                                       coalesce(', retried as ' || a.retried_as, '')),
-            HINT = 'See animus.dead_work_actions; a retried item''s new id is retried_as.';
-    END IF;
-    -- Actions of purged items are dead weight: dropped here, a few at a time.
-    DELETE FROM animus.dead_work_actions d
-     WHERE d.work_id IN (SELECT x.work_id FROM animus.dead_work_actions x
-                          WHERE NOT EXISTS (SELECT 1 FROM animus.work_items i WHERE i.id = x.work_id) LIMIT 100);
-    RETURN w;
-END;
-$$;
-
---
--- Name: FUNCTION ops_lock_dead(work_id uuid, operation text); Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON FUNCTION animus.ops_lock_dead(work_id uuid, operation text) IS 'Internal: locks dead work item work_id (FOR UPDATE) and returns it. Raises ZA001 (NULL), ZA102 (unknown, or a queue the caller may not use), ZA165 (not dead), ZA166 (retried or discarded already).';
-
---
 -- Name: pause_queue(text); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -4827,25 +4330,35 @@ $$;
 COMMENT ON FUNCTION animus.purge_events(older_than interval, queue text) IS 'Retention of events: deletes the events of queue `queue` (NULL: every queue) emitted more than older_than ago (a wait starting later no longer receives them), and the rows of keys never emitted that nothing waits for. Returns how many rows it deleted. animus_admin only. Raises ZA002 (older_than NULL or negative), ZA101 (unknown queue).';
 
 --
--- Name: purge_work(interval, text); Type: FUNCTION; Schema: animus; Owner: -
+-- Name: purge_work(interval, text, integer); Type: FUNCTION; Schema: animus; Owner: -
 --
 
-CREATE FUNCTION animus.purge_work(older_than interval DEFAULT '7 days'::interval, queue text DEFAULT NULL::text) RETURNS TABLE(queue_name text, items_deleted bigint, archived_messages_deleted bigint)
+CREATE FUNCTION animus.purge_work(older_than interval DEFAULT '7 days'::interval, queue text DEFAULT NULL::text, batch_size integer DEFAULT 10000) RETURNS TABLE(queue_name text, items_deleted bigint, archived_messages_deleted bigint)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
+    SET enable_seqscan TO 'off'
     AS $_$
 #variable_conflict use_column
 DECLARE
-    q       text;
-    cutoff  timestamptz;
-    n_items bigint;
+    q        text;
+    cutoff   timestamptz;
+    ids      uuid[];
     n_merged bigint;
-    n_arch  bigint;
+    n_arch   bigint;
+    scope    text[] := animus.work_queue_scope();
 BEGIN
     IF purge_work.older_than IS NULL OR purge_work.older_than < '0' THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument older_than must be a non-negative interval',
             DETAIL = pg_catalog.format('older_than = %s', coalesce(purge_work.older_than::text, 'NULL')),
             HINT = 'Pass the retention, e.g. older_than => ''7 days''.';
+    END IF;
+    IF purge_work.batch_size IS NULL OR purge_work.batch_size NOT BETWEEN 1 AND 1000000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument batch_size must be between 1 and 1000000',
+            DETAIL = pg_catalog.format('batch_size = %s', coalesce(purge_work.batch_size::text, 'NULL')),
+            HINT = 'Pass how many items (and archived messages) one call deletes per queue at most, e.g. batch_size => 10000; call again until it returns zeros.';
+    END IF;
+    IF purge_work.queue IS NOT NULL AND NOT (purge_work.queue = ANY (scope) OR '*' = ANY (scope)) THEN
+        PERFORM animus.work_raise_not_granted(purge_work.queue);
     END IF;
     IF purge_work.queue IS NOT NULL AND NOT EXISTS (SELECT 1 FROM animus.queues qq WHERE qq.queue_name = purge_work.queue) THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', purge_work.queue),
@@ -4853,99 +4366,42 @@ BEGIN
     END IF;
     cutoff := pg_catalog.clock_timestamp() - purge_work.older_than;
     FOR q IN SELECT qq.queue_name FROM animus.queues qq
-              WHERE purge_work.queue IS NULL OR qq.queue_name = purge_work.queue ORDER BY qq.queue_name
+              WHERE (purge_work.queue IS NULL OR qq.queue_name = purge_work.queue)
+                AND (qq.queue_name = ANY (scope) OR '*' = ANY (scope))
+              ORDER BY qq.queue_name
     LOOP
-        WITH ended AS (
-            SELECT w.id FROM animus.work_items w
-             WHERE w.queue_name = q AND w.state IN ('completed', 'dead', 'cancelled') AND w.resolved_at < cutoff
-        ), merged AS (
-            DELETE FROM animus.work_items w USING ended e WHERE w.merged_into = e.id RETURNING 1
-        ), canon AS (
-            DELETE FROM animus.work_items w USING ended e WHERE w.id = e.id RETURNING 1
-        )
-        SELECT (SELECT count(*) FROM merged), (SELECT count(*) FROM canon) INTO n_merged, n_items;
-        IF n_items > 0 THEN
-            UPDATE animus.work_items w SET parent_id = NULL
-             WHERE w.parent_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM animus.work_items p WHERE p.id = w.parent_id);
+        -- oldest ended first, from the index work_items_resolved_at (merged rows carry a resolved_at
+        -- too: they go with their canonical item)
+        SELECT pg_catalog.array_agg(e.id) INTO ids
+          FROM (SELECT w.id FROM animus.work_items w
+                 WHERE w.resolved_at < cutoff AND w.queue_name = q AND w.state IN ('completed', 'dead', 'cancelled')
+                 ORDER BY w.resolved_at
+                 LIMIT purge_work.batch_size
+                   FOR UPDATE SKIP LOCKED) e;
+        ids := coalesce(ids, '{}');
+        n_merged := 0;
+        IF pg_catalog.cardinality(ids) > 0 THEN
+            DELETE FROM animus.work_items w WHERE w.merged_into = ANY (ids);
+            GET DIAGNOSTICS n_merged = ROW_COUNT;
+            UPDATE animus.work_items w SET parent_id = NULL WHERE w.parent_id = ANY (ids);
+            DELETE FROM animus.work_items w WHERE w.id = ANY (ids);
         END IF;
-        -- pgmq has no retention function for archives: delete old archive rows directly.
-        EXECUTE pg_catalog.format('WITH d AS (DELETE FROM pgmq.%I WHERE archived_at < $1 RETURNING 1) SELECT count(*) FROM d', 'a_' || q)
-           INTO n_arch USING cutoff;
-        RETURN QUERY SELECT q, n_items + n_merged, n_arch;
+        -- pgmq has no retention function for archives: delete the oldest archive rows directly
+        -- (index archived_at_idx_<queue>). Queues that delete settled messages have none.
+        EXECUTE pg_catalog.format('WITH d AS (DELETE FROM pgmq.%1$I a WHERE a.msg_id IN
+                (SELECT o.msg_id FROM pgmq.%1$I o WHERE o.archived_at < $1 ORDER BY o.archived_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+                RETURNING 1) SELECT count(*) FROM d', 'a_' || q)
+           INTO n_arch USING cutoff, purge_work.batch_size;
+        RETURN QUERY SELECT q, pg_catalog.cardinality(ids) + n_merged, n_arch;
     END LOOP;
 END;
 $_$;
 
 --
--- Name: FUNCTION purge_work(older_than interval, queue text); Type: COMMENT; Schema: animus; Owner: -
+-- Name: FUNCTION purge_work(older_than interval, queue text, batch_size integer); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.purge_work(older_than interval, queue text) IS 'Retention: deletes work items that ended (completed, dead, cancelled) more than older_than ago, with their merged submissions, and archived pgmq messages archived more than older_than ago, per queue (NULL = every queue). Children of a purged parent keep parent_id NULL. Returns (queue_name, items_deleted, archived_messages_deleted). Raises ZA002 (older_than NULL or negative), ZA101 (unknown queue).';
-
---
--- Name: queue_depth_history(text, interval, integer); Type: FUNCTION; Schema: animus; Owner: -
---
-
-CREATE FUNCTION animus.queue_depth_history(queue text DEFAULT NULL::text, since interval DEFAULT '01:00:00'::interval, buckets integer DEFAULT 60) RETURNS TABLE(queue_name text, bucket_end timestamp with time zone, depth bigint, submitted bigint, ended bigint)
-    LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path TO 'pg_catalog', 'pg_temp'
-    AS $$
-#variable_conflict use_column
-DECLARE
-    t1 timestamptz := pg_catalog.clock_timestamp();
-    t0 timestamptz;
-    width double precision;
-BEGIN
-    IF queue_depth_history.since IS NULL OR queue_depth_history.since < interval '1 second' OR queue_depth_history.since > interval '31 days'
-       OR queue_depth_history.buckets IS NULL OR queue_depth_history.buckets NOT BETWEEN 1 AND 1000 THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA168', MESSAGE = 'arguments since (1 second to 31 days) and buckets (1-1000) out of range',
-            DETAIL = pg_catalog.format('since = %s, buckets = %s', coalesce(queue_depth_history.since::text, 'NULL'), coalesce(queue_depth_history.buckets::text, 'NULL')),
-            HINT = 'Pass since => ''1 hour'' and buckets => 60, for example.';
-    END IF;
-    IF queue_depth_history.queue IS NOT NULL THEN
-        PERFORM animus.ops_check_queue(queue_depth_history.queue);
-    END IF;
-    t0 := t1 - queue_depth_history.since;
-    width := extract(epoch FROM queue_depth_history.since) / queue_depth_history.buckets;
-    -- Open items (queued or running: created, not yet ended) at the end of each bucket: those open
-    -- at t0, plus the submissions, minus the ends up to that bucket. Merged duplicates are not
-    -- items of their own. One scan of the items not ended before t0.
-    RETURN QUERY
-    WITH q AS (
-        SELECT qq.queue_name FROM animus.queues qq
-         WHERE (queue_depth_history.queue IS NULL OR qq.queue_name = queue_depth_history.queue)
-           AND animus.work_queue_allowed(qq.queue_name)
-    ), w AS (
-        SELECT w.queue_name, w.created_at, w.resolved_at
-          FROM animus.work_items w JOIN q ON q.queue_name = w.queue_name
-         WHERE w.state <> 'merged' AND (w.resolved_at IS NULL OR w.resolved_at > t0) AND w.created_at <= t1
-    ), base AS (
-        SELECT w.queue_name, count(*) FILTER (WHERE w.created_at <= t0) AS open0 FROM w GROUP BY w.queue_name
-    ), ev AS (
-        SELECT w.queue_name, least(queue_depth_history.buckets - 1, floor(extract(epoch FROM w.created_at - t0) / width)::integer) AS b, 1 AS sub, 0 AS fin
-          FROM w WHERE w.created_at > t0
-        UNION ALL
-        SELECT w.queue_name, least(queue_depth_history.buckets - 1, floor(extract(epoch FROM w.resolved_at - t0) / width)::integer), 0, 1
-          FROM w WHERE w.resolved_at IS NOT NULL AND w.resolved_at <= t1
-    ), per AS (
-        SELECT ev.queue_name, ev.b, sum(ev.sub)::bigint AS sub, sum(ev.fin)::bigint AS fin FROM ev GROUP BY ev.queue_name, ev.b
-    )
-    SELECT q.queue_name, t0 + pg_catalog.make_interval(secs => width * (g.b + 1)),
-           (coalesce(base.open0, 0) + sum(coalesce(per.sub, 0) - coalesce(per.fin, 0)) OVER (PARTITION BY q.queue_name ORDER BY g.b))::bigint,
-           coalesce(per.sub, 0), coalesce(per.fin, 0)
-      FROM q
-     CROSS JOIN pg_catalog.generate_series(0, queue_depth_history.buckets - 1) AS g(b)
-      LEFT JOIN base ON base.queue_name = q.queue_name
-      LEFT JOIN per ON per.queue_name = q.queue_name AND per.b = g.b
-     ORDER BY q.queue_name, g.b;
-END;
-$$;
-
---
--- Name: FUNCTION queue_depth_history(queue text, since interval, buckets integer); Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON FUNCTION animus.queue_depth_history(queue text, since interval, buckets integer) IS 'Depth of each queue (queue; NULL: every queue the caller has a grant on) over the last since (1 second to 31 days, default 1 hour), in buckets (1-1000, default 60) of equal width: per bucket its end time, depth = open items (queued or running) at that time, submitted and ended = items created and ended within the bucket (merged duplicates are not counted). Recomputed from the items'' created_at and resolved_at: exact while the ended items are kept (purge_work removes them after their retention). Cost: one scan of the items not ended before the window. Raises ZA168 (since or buckets out of range), ZA109 (no grant on queue), ZA101 (no such queue).';
+COMMENT ON FUNCTION animus.purge_work(older_than interval, queue text, batch_size integer) IS 'Retention, in batches: per queue (NULL = every queue the caller has a grant on) deletes at most batch_size work items that ended (completed, dead, cancelled) more than older_than ago, oldest first, with their merged submissions and steps, and at most batch_size pgmq archive rows archived more than older_than ago; rows another session holds locked are skipped. Children of a purged parent keep parent_id NULL. Each call is one short transaction: call it again until it returns zeros (or on a timer) to purge a backlog without long locks. Returns (queue_name, items_deleted, archived_messages_deleted). Raises ZA002 (older_than NULL or negative, batch_size not 1..1000000), ZA109 (no grant on the queue), ZA101 (unknown queue).';
 
 --
 -- Name: queue_stats(text); Type: FUNCTION; Schema: animus; Owner: -
@@ -5028,6 +4484,7 @@ DECLARE
     c_at       timestamptz[] := '{}';
     adm        record;
     v_paused   boolean;
+    stray      bigint[];
 BEGIN
     IF read_work.queue IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL',
@@ -5121,10 +4578,15 @@ BEGIN
     IF pg_catalog.cardinality(seen) < pg_catalog.cardinality(m_ids) THEN
         -- Messages without a work item are archived; those whose item another session holds locked
         -- (being cancelled, replaced, completed) are made visible again at once.
-        to_archive := to_archive || ARRAY(SELECT x FROM pg_catalog.unnest(m_ids) WITH ORDINALITY AS u(x, n)
-                                           WHERE x <> ALL (seen)
-                                             AND NOT EXISTS (SELECT 1 FROM animus.work_items w WHERE w.id = m_work[n]));
-        rest := ARRAY(SELECT x FROM pg_catalog.unnest(m_ids) AS x WHERE x <> ALL (seen) AND x <> ALL (to_archive));
+        -- (a stray message, from a stock pgmq client, goes to pgmq's archive whatever the queue's
+        -- archive_messages: it is not animus's to delete)
+        stray := ARRAY(SELECT x FROM pg_catalog.unnest(m_ids) WITH ORDINALITY AS u(x, n)
+                        WHERE x <> ALL (seen)
+                          AND NOT EXISTS (SELECT 1 FROM animus.work_items w WHERE w.id = m_work[n]));
+        IF pg_catalog.cardinality(stray) > 0 THEN
+            PERFORM pgmq.archive(read_work.queue, stray);
+        END IF;
+        rest := ARRAY(SELECT x FROM pg_catalog.unnest(m_ids) AS x WHERE x <> ALL (seen) AND x <> ALL (stray));
         IF pg_catalog.cardinality(rest) > 0 THEN
             EXECUTE pg_catalog.format('UPDATE pgmq.%I SET vt = pg_catalog.clock_timestamp() WHERE msg_id = ANY ($1)', 'q_' || read_work.queue)
             USING rest;
@@ -5164,14 +4626,16 @@ BEGIN
            pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
                'work_id', u.id, 'source', u.source, 'trigger_info', u.trigger_info,
                'trace_context', u.trace_context, 'submitted_at', u.created_at))
-           || coalesce((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+           -- only an item with a dedup_key can have merged submissions: the others skip both probes
+           || CASE WHEN u.dedup_key IS NULL THEN '[]'::jsonb ELSE
+              coalesce((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
                                    'work_id', r.id, 'source', r.source, 'trigger_info', r.trigger_info,
                                    'trace_context', r.trace_context, 'submitted_at', r.created_at)
                                ORDER BY r.created_at, r.id)
                           FROM (SELECT r.id, r.source, r.trigger_info, r.trace_context, r.created_at
                                   FROM animus.work_items r WHERE r.merged_into = u.id
-                                 ORDER BY r.created_at, r.id LIMIT 99) r), '[]'),
-           1 + (SELECT count(*) FROM animus.work_items r WHERE r.merged_into = u.id),
+                                 ORDER BY r.created_at, r.id LIMIT 99) r), '[]') END,
+           1 + CASE WHEN u.dedup_key IS NULL THEN 0 ELSE (SELECT count(*) FROM animus.work_items r WHERE r.merged_into = u.id) END,
            u.created_at, v_until
       FROM u
      ORDER BY u.priority DESC, u.run_at;
@@ -5311,48 +4775,6 @@ $$;
 --
 
 COMMENT ON FUNCTION animus.resume_schedule(name text) IS 'Resumes a paused schedule and returns its next run: the first period after now (periods that passed while paused are not submitted). On a running schedule it changes nothing and returns next_run_at. Raises ZA001 (name NULL/empty), ZA136 (no such schedule).';
-
---
--- Name: retry_dead_work(uuid, interval); Type: FUNCTION; Schema: animus; Owner: -
---
-
-CREATE FUNCTION animus.retry_dead_work(work_id uuid, delay interval DEFAULT '00:00:00'::interval) RETURNS TABLE(retried_as uuid, status text, canonical_id uuid)
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog', 'pg_temp'
-    AS $$
-#variable_conflict use_column
-DECLARE
-    w animus.work_items;
-    s animus.work_submission;
-BEGIN
-    w := animus.ops_lock_dead(retry_dead_work.work_id, 'retry_dead_work');
-    IF retry_dead_work.delay IS NULL OR retry_dead_work.delay < interval '0' THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument delay must be >= 0',
-            DETAIL = pg_catalog.format('delay = %s', coalesce(retry_dead_work.delay::text, 'NULL')),
-            HINT = 'Pass how long the retry waits before it becomes visible, e.g. ''0 seconds''.';
-    END IF;
-    -- A new submission of the same work: same queue, type, dedup key (an active item with that key
-    -- takes it as a merged requester), params, priority, attempts budget, concurrency key and cost;
-    -- the source stays, trigger_info says it is a retry and of what.
-    s := animus.submit_work(
-        work_type => w.work_type, source => w.source, params => w.params, dedup_key => w.dedup_key,
-        trigger_info => pg_catalog.left(pg_catalog.format('retry of dead %s by %s%s', w.id, animus.work_caller(),
-                                                          coalesce(': ' || w.trigger_info, '')), 1000),
-        priority => w.priority,
-        parent_id => CASE WHEN EXISTS (SELECT 1 FROM animus.work_items p WHERE p.id = w.parent_id) THEN w.parent_id END,
-        max_attempts => w.max_attempts, queue => w.queue_name, delay => retry_dead_work.delay,
-        trace_context => w.trace_context, concurrency_key => w.concurrency_key, cost => w.cost);
-    INSERT INTO animus.dead_work_actions (work_id, queue_name, action, retried_as, acted_by)
-    VALUES (w.id, w.queue_name, 'retried', coalesce(s.canonical_id, s.work_id), animus.work_caller());
-    RETURN QUERY SELECT s.work_id, s.status, s.canonical_id;
-END;
-$$;
-
---
--- Name: FUNCTION retry_dead_work(work_id uuid, delay interval); Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON FUNCTION animus.retry_dead_work(work_id uuid, delay interval) IS 'Retries dead work item work_id: submits the same work again (queue, work_type, dedup_key, params, priority, max_attempts, concurrency_key, cost, trace_context; source kept, trigger_info ''retry of dead <id> by <role>'') visible after delay, and records it in animus.dead_work_actions. The dead item stays dead with its history. Returns retried_as (the new item), status (queued, or merged when an active item holds the dedup key) and canonical_id. animus_admin only. Raises ZA001 (work_id NULL), ZA102 (unknown item, or one in a queue the caller may not use), ZA165 (not dead), ZA166 (retried or discarded already), ZA002 (delay NULL or negative), and what submit_work raises.';
 
 --
 -- Name: revoke_memory_namespace(text, text); Type: FUNCTION; Schema: animus; Owner: -
@@ -5771,115 +5193,6 @@ $$;
 --
 
 COMMENT ON FUNCTION animus.set_concurrency_limit(queue text, key text, max_running integer, rate integer, period interval) IS 'Sets (inserts or replaces) the limits of concurrency key `key` of `queue` (''*'', the default: each key without a row of its own gets these limits, counted per key): at most max_running items of the key running at once; at most `rate` cost units (work_items.cost) started per `period`, in fixed windows date_bin(period, now, 2000-01-01 UTC) (an item costing more than rate starts only as the first of a window). read_work applies them from the next claim; items already running count. Returns the row. Raises ZA001 (queue NULL), ZA101 (unknown queue), ZA125 (key NULL, empty, only white space or over 200 characters), ZA127 (max_running and rate both NULL; max_running or rate not 1..1000000000; rate without period or period without rate; period not positive or over 366 days).';
-
---
--- Name: health_thresholds; Type: TABLE; Schema: animus; Owner: -
---
-
-CREATE TABLE animus.health_thresholds (
-    check_name text NOT NULL,
-    queue_name text DEFAULT '*'::text NOT NULL,
-    warn_at double precision,
-    fail_at double precision,
-    unit text NOT NULL,
-    meaning text NOT NULL,
-    CONSTRAINT health_thresholds_check CHECK (((warn_at IS NULL) OR (fail_at IS NULL) OR (warn_at <= fail_at))),
-    CONSTRAINT health_thresholds_fail_at_check CHECK ((fail_at >= (0)::double precision)),
-    CONSTRAINT health_thresholds_warn_at_check CHECK ((warn_at >= (0)::double precision))
-);
-
---
--- Name: TABLE health_thresholds; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON TABLE animus.health_thresholds IS 'Thresholds of animus.health(): a check''s status is fail when its value is >= fail_at, warn when >= warn_at, else ok (NULL: that level is never reached). Rows with queue_name ''*'' are the defaults; a row naming a queue overrides them for it (animus.set_health_threshold).';
-
---
--- Name: COLUMN health_thresholds.check_name; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.health_thresholds.check_name IS 'The check (health()''s check_name), e.g. oldest_age_sec.';
-
---
--- Name: COLUMN health_thresholds.queue_name; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.health_thresholds.queue_name IS '''*'' for the default of every queue (and for the checks that are not per queue), else the queue it applies to.';
-
---
--- Name: COLUMN health_thresholds.warn_at; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.health_thresholds.warn_at IS 'Value from which the check is warn (NULL: never warn).';
-
---
--- Name: COLUMN health_thresholds.fail_at; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.health_thresholds.fail_at IS 'Value from which the check is fail (NULL: never fail).';
-
---
--- Name: COLUMN health_thresholds.unit; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.health_thresholds.unit IS 'Unit of the value: items, s, rows, bool (1 or 0).';
-
---
--- Name: COLUMN health_thresholds.meaning; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.health_thresholds.meaning IS 'What the check measures.';
-
---
--- Name: set_health_threshold(text, double precision, double precision, text); Type: FUNCTION; Schema: animus; Owner: -
---
-
-CREATE FUNCTION animus.set_health_threshold(check_name text, warn_at double precision DEFAULT NULL::double precision, fail_at double precision DEFAULT NULL::double precision, queue text DEFAULT '*'::text) RETURNS animus.health_thresholds
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog', 'pg_temp'
-    AS $$
-DECLARE
-    d animus.health_thresholds;
-    r animus.health_thresholds;
-BEGIN
-    SELECT * INTO d FROM animus.health_thresholds t WHERE t.check_name = set_health_threshold.check_name AND t.queue_name = '*';
-    IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA163',
-            MESSAGE = pg_catalog.format('argument check_name: no health check named %L', pg_catalog.left(set_health_threshold.check_name, 100)),
-            HINT = 'Use one of: ' || (SELECT pg_catalog.string_agg(t.check_name, ', ' ORDER BY t.check_name) FROM animus.health_thresholds t WHERE t.queue_name = '*') || '.';
-    END IF;
-    IF set_health_threshold.warn_at = 'NaN' OR set_health_threshold.fail_at = 'NaN' OR set_health_threshold.warn_at < 0 OR set_health_threshold.fail_at < 0
-       OR set_health_threshold.warn_at = 'Infinity' OR set_health_threshold.fail_at = 'Infinity'
-       OR set_health_threshold.warn_at > set_health_threshold.fail_at THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA164', MESSAGE = 'arguments warn_at and fail_at must be finite, >= 0 and warn_at <= fail_at',
-            DETAIL = pg_catalog.format('warn_at = %s, fail_at = %s', coalesce(set_health_threshold.warn_at::text, 'NULL'), coalesce(set_health_threshold.fail_at::text, 'NULL')),
-            HINT = 'Pass warn_at <= fail_at, both >= 0; NULL means that level is never reached.';
-    END IF;
-    IF set_health_threshold.queue IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL',
-            HINT = 'Pass ''*'' for the default of every queue, or a queue name.';
-    END IF;
-    IF set_health_threshold.queue <> '*' THEN
-        IF d.check_name IN ('bm25_backlog', 'replication_lag_sec') THEN
-            RAISE EXCEPTION USING ERRCODE = 'ZA163',
-                MESSAGE = pg_catalog.format('argument check_name: %s is not a per-queue check', d.check_name),
-                HINT = 'Pass queue => ''*'' for checks of the database and the memory.';
-        END IF;
-        PERFORM animus.ops_check_queue(set_health_threshold.queue);
-    END IF;
-    INSERT INTO animus.health_thresholds AS t (check_name, queue_name, warn_at, fail_at, unit, meaning)
-    VALUES (d.check_name, set_health_threshold.queue, set_health_threshold.warn_at, set_health_threshold.fail_at, d.unit, d.meaning)
-    ON CONFLICT ON CONSTRAINT health_thresholds_pkey DO UPDATE SET warn_at = excluded.warn_at, fail_at = excluded.fail_at
-    RETURNING t.* INTO r;
-    RETURN r;
-END;
-$$;
-
---
--- Name: FUNCTION set_health_threshold(check_name text, warn_at double precision, fail_at double precision, queue text); Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON FUNCTION animus.set_health_threshold(check_name text, warn_at double precision, fail_at double precision, queue text) IS 'Sets the thresholds of health check check_name: for every queue (queue ''*'', the default) or for one queue (overriding the default); NULL warn_at / fail_at: that level is never reached. Returns the row. animus_admin only. Raises ZA163 (unknown check, or a per-queue threshold of a database/memory check), ZA164 (negative, NaN or infinite threshold, or warn_at > fail_at), ZA001 (queue NULL), ZA109 (no grant on queue), ZA101 (no such queue).';
 
 --
 -- Name: sleep_work(uuid, integer, timestamp with time zone, text, integer, interval); Type: FUNCTION; Schema: animus; Owner: -
@@ -7257,13 +6570,14 @@ CREATE FUNCTION animus.work_generate_queue_functions() RETURNS void
 DECLARE
     q        text;
     qp       text;
+    qa       boolean;
     b_send   text := '';
     b_one    text := '';
     b_claim  text := '';
     b_arch   text := '';
     b_vt     text := '';
 BEGIN
-    FOR q, qp IN SELECT qq.queue_name, qq.concurrency_param FROM animus.queues qq ORDER BY qq.queue_name LOOP
+    FOR q, qp, qa IN SELECT qq.queue_name, qq.concurrency_param, qq.archive_messages FROM animus.queues qq ORDER BY qq.queue_name LOOP
         b_send := b_send || pg_catalog.format($f$
     IF queue = %1$L THEN
         INSERT INTO pgmq.%2$I (msg_id, vt, message, headers) OVERRIDING SYSTEM VALUE
@@ -7355,6 +6669,16 @@ BEGIN
           FROM (VALUES (1, '> ''0''', '(m.headers -> ''animus_priority'') DESC, m.vt'),
                        (2, 'IS NULL', 'm.vt'),
                        (3, '< ''0''', '(m.headers -> ''animus_priority'') DESC, m.vt')) AS band(i, filter, ord)));
+        -- A settled item's message: deleted (animus keeps the outcome in animus.work_items: one
+        -- write less per item, nothing for retention to remove), or moved to pgmq's archive for a
+        -- queue with archive_messages (the pgmq way).
+        IF NOT qa THEN
+            b_arch := b_arch || pg_catalog.format($f$
+    IF queue = %1$L THEN
+        DELETE FROM pgmq.%2$I m WHERE m.msg_id = ANY (p_msg_ids);
+        RETURN;
+    END IF;$f$, q, 'q_' || q);
+        ELSE
         b_arch := b_arch || pg_catalog.format($f$
     IF queue = %1$L THEN
         WITH archived AS (
@@ -7365,6 +6689,7 @@ BEGIN
         SELECT a.msg_id, a.vt, a.read_ct, a.enqueued_at, a.last_read_at, a.message, a.headers FROM archived a;
         RETURN;
     END IF;$f$, q, 'q_' || q, 'a_' || q);
+        END IF;
         b_vt := b_vt || pg_catalog.format($f$
     IF queue = %1$L THEN
         UPDATE pgmq.%2$I m SET vt = x.vt
@@ -7477,7 +6802,7 @@ $body$$f$, b_vt);
     COMMENT ON FUNCTION animus.work_queue_claim(text, integer, timestamptz, text[]) IS
         'Generated by animus.work_generate_queue_functions (do not edit): claims up to p_qty visible messages of pgmq.q_<queue> in (animus_priority desc, vt) order until p_until, like pgmq.read; with p_types only messages whose body work_type is one of them. Internal.';
     COMMENT ON FUNCTION animus.work_queue_archive(text, bigint[]) IS
-        'Generated by animus.work_generate_queue_functions (do not edit): moves messages of pgmq.q_<queue> to pgmq.a_<queue>, like pgmq.archive. Internal.';
+        'Generated by animus.work_generate_queue_functions (do not edit): settles messages of pgmq.q_<queue>: deletes them, or (a queue with archive_messages) moves them to pgmq.a_<queue>, like pgmq.archive. Internal.';
     COMMENT ON FUNCTION animus.work_queue_set_vt(text, bigint[], timestamptz[]) IS
         'Generated by animus.work_generate_queue_functions (do not edit): sets the visibility time of messages of pgmq.q_<queue>, like pgmq.set_vt. Internal.';
 END;
@@ -7487,7 +6812,7 @@ $_$;
 -- Name: FUNCTION work_generate_queue_functions(); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.work_generate_queue_functions() IS 'Internal: regenerates animus.work_queue_send / _create_item / _claim / _archive / _set_vt with one static-SQL branch per queue in animus.queues (called by create_queue and drop_queue). Raises nothing of its own.';
+COMMENT ON FUNCTION animus.work_generate_queue_functions() IS 'Internal: regenerates animus.work_queue_send / _create_item / _claim / _archive / _set_vt with one static-SQL branch per queue in animus.queues (called by create_queue, drop_queue and configure_queue when concurrency_param or archive_messages changes). Raises nothing of its own.';
 
 --
 -- Name: work_is_blank(text); Type: FUNCTION; Schema: animus; Owner: -
@@ -7809,12 +7134,7 @@ CREATE FUNCTION animus.work_queue_archive(queue text, p_msg_ids bigint[]) RETURN
     AS $$
 BEGIN
     IF queue = 'work' THEN
-        WITH archived AS (
-            DELETE FROM pgmq.q_work m WHERE m.msg_id = ANY (p_msg_ids)
-            RETURNING m.msg_id, m.vt, m.read_ct, m.enqueued_at, m.last_read_at, m.message, m.headers
-        )
-        INSERT INTO pgmq.a_work (msg_id, vt, read_ct, enqueued_at, last_read_at, message, headers)
-        SELECT a.msg_id, a.vt, a.read_ct, a.enqueued_at, a.last_read_at, a.message, a.headers FROM archived a;
+        DELETE FROM pgmq.q_work m WHERE m.msg_id = ANY (p_msg_ids);
         RETURN;
     END IF;
     PERFORM pgmq.archive(queue, p_msg_ids);
@@ -7825,7 +7145,7 @@ $$;
 -- Name: FUNCTION work_queue_archive(queue text, p_msg_ids bigint[]); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.work_queue_archive(queue text, p_msg_ids bigint[]) IS 'Generated by animus.work_generate_queue_functions (do not edit): moves messages of pgmq.q_<queue> to pgmq.a_<queue>, like pgmq.archive. Internal.';
+COMMENT ON FUNCTION animus.work_queue_archive(queue text, p_msg_ids bigint[]) IS 'Generated by animus.work_generate_queue_functions (do not edit): settles messages of pgmq.q_<queue>: deletes them, or (a queue with archive_messages) moves them to pgmq.a_<queue>, like pgmq.archive. Internal.';
 
 --
 -- Name: work_queue_claim(text, integer, timestamp with time zone, text[]); Type: FUNCTION; Schema: animus; Owner: -
@@ -8403,6 +7723,216 @@ $$;
 COMMENT ON FUNCTION animus.work_release_followups(ended uuid[]) IS 'Internal: makes the waiting follow-ups of the given ended items (replace mode: one running plus one queued) key holders and visible at their run time. Raises nothing.';
 
 --
+-- Name: work_items; Type: TABLE; Schema: animus; Owner: -
+--
+
+CREATE TABLE animus.work_items (
+    id uuid NOT NULL,
+    queue_name text NOT NULL,
+    work_type text NOT NULL,
+    dedup_key text,
+    source text NOT NULL,
+    trigger_info text,
+    params jsonb DEFAULT '{}'::jsonb NOT NULL,
+    priority integer DEFAULT 0 NOT NULL,
+    state text NOT NULL,
+    merged_into uuid,
+    waits_for uuid,
+    parent_id uuid,
+    attempts integer DEFAULT 0 NOT NULL,
+    max_attempts integer DEFAULT 5 NOT NULL,
+    msg_id bigint,
+    run_at timestamp with time zone NOT NULL,
+    outcome jsonb,
+    error text,
+    duration_ms double precision,
+    trace_context jsonb,
+    created_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    updated_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    started_at timestamp with time zone,
+    heartbeat_at timestamp with time zone,
+    resolved_at timestamp with time zone,
+    released integer DEFAULT 0 NOT NULL,
+    concurrency_key text,
+    cost integer DEFAULT 1 NOT NULL
+)
+WITH (fillfactor='85', autovacuum_vacuum_scale_factor='0.02', autovacuum_vacuum_threshold='2000', autovacuum_vacuum_insert_scale_factor='0.05', autovacuum_analyze_scale_factor='0.05', autovacuum_vacuum_cost_delay='0');
+
+--
+-- Name: TABLE work_items; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON TABLE animus.work_items IS 'One row per submission. Canonical items move queued -> running -> completed|dead|cancelled; a duplicate submission is a row in state merged pointing at its canonical item (merged_into) and keeps its own provenance.';
+
+--
+-- Name: COLUMN work_items.id; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.id IS 'The work item id (UUIDv7 on PostgreSQL 18: time-ordered), returned by submit_work as work_id.';
+
+--
+-- Name: COLUMN work_items.queue_name; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.queue_name IS 'The queue the item was submitted to (animus.queues).';
+
+--
+-- Name: COLUMN work_items.work_type; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.work_type IS 'What kind of work: workers pick the handler by it. Part of the dedup key.';
+
+--
+-- Name: COLUMN work_items.dedup_key; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.dedup_key IS 'With queue_name and work_type, the structural dedup key: a second submission with the same key while the first is queued or running is merged into it. NULL: never deduplicated.';
+
+--
+-- Name: COLUMN work_items.source; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.source IS 'Who asked for the work (a scheduler, an agent, a person): provenance, kept for merged submissions too.';
+
+--
+-- Name: COLUMN work_items.trigger_info; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.trigger_info IS 'Why the work was asked for (free text, e.g. ''every 4h'', ''new mail'').';
+
+--
+-- Name: COLUMN work_items.params; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.params IS 'The work''s parameters (a JSON object) handed to the worker.';
+
+--
+-- Name: COLUMN work_items.priority; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.priority IS 'Higher is claimed first within a queue; 0 is the default.';
+
+--
+-- Name: COLUMN work_items.state; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.state IS 'queued, running, completed, dead, cancelled, or merged (a duplicate submission); changes are checked against animus.work_state_transitions.';
+
+--
+-- Name: COLUMN work_items.merged_into; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.merged_into IS 'state merged: the canonical work item this duplicate submission was merged into (no FK: see deploy/work_items.sql).';
+
+--
+-- Name: COLUMN work_items.waits_for; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.waits_for IS 'replace mode while the canonical item runs: this queued follow-up waits for that running item to end, then becomes the key holder and visible.';
+
+--
+-- Name: COLUMN work_items.parent_id; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.parent_id IS 'the parent work item (checked at submit; set to NULL when the parent is purged).';
+
+--
+-- Name: COLUMN work_items.attempts; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.attempts IS 'claims so far (read_work adds one per claim, nothing ever takes one back): the claim token workers pass as attempt.';
+
+--
+-- Name: COLUMN work_items.max_attempts; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.max_attempts IS 'Claims that may count against the item before it goes dead (released claims do not count).';
+
+--
+-- Name: COLUMN work_items.msg_id; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.msg_id IS 'id of the pgmq message in pgmq.q_<queue_name> that carries this item (NULL for merged rows).';
+
+--
+-- Name: COLUMN work_items.run_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.run_at IS 'When the item becomes visible to read_work (submit time, a delayed start, or the next retry after backoff).';
+
+--
+-- Name: COLUMN work_items.outcome; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.outcome IS 'The result a worker passed to complete_work (JSON).';
+
+--
+-- Name: COLUMN work_items.error; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.error IS 'The last error a worker passed to fail_work, or why the item went dead.';
+
+--
+-- Name: COLUMN work_items.duration_ms; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.duration_ms IS 'How long the last attempt ran, from its claim to its settle, in milliseconds.';
+
+--
+-- Name: COLUMN work_items.trace_context; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.trace_context IS 'The W3C trace context (traceparent, tracestate) of the submission, so the worker''s span links to the requester''s trace.';
+
+--
+-- Name: COLUMN work_items.created_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.created_at IS 'When the submission was made.';
+
+--
+-- Name: COLUMN work_items.updated_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.updated_at IS 'When the row last changed.';
+
+--
+-- Name: COLUMN work_items.started_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.started_at IS 'When the current (or last) claim began.';
+
+--
+-- Name: COLUMN work_items.heartbeat_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.heartbeat_at IS 'The last heartbeat_work of the current claim.';
+
+--
+-- Name: COLUMN work_items.resolved_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.resolved_at IS 'When the item ended (completed, dead, cancelled) or was merged: retention (purge_work) counts from here.';
+
+--
+-- Name: COLUMN work_items.released; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.released IS 'claims given back with release_work: they do not count against max_attempts (attempts - released is what counts).';
+
+--
+-- Name: COLUMN work_items.concurrency_key; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.concurrency_key IS 'the concurrency key whose limits (animus.concurrency_limits) apply to this item: submit_work''s concurrency_key, else params ->> the queue''s concurrency_param; NULL = no key, no limit.';
+
+--
+-- Name: COLUMN work_items.cost; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.cost IS 'units of its key''s rate budget the item uses when it starts (1..1000000, default 1).';
+
+--
 -- Name: work_send_messages(text, animus.work_items[], timestamp with time zone); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -8455,6 +7985,29 @@ $$;
 --
 
 COMMENT ON FUNCTION animus.work_suspend(work_id uuid, queue text, msg_id bigint, until timestamp with time zone) IS 'Internal: gives a running work item back until `until` (state queued, released + 1 so the claim is not a failed attempt, run_at and message visibility = until) and releases its concurrency-key slot. Raises nothing.';
+
+--
+-- Name: work_tune_queue_table(text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.work_tune_queue_table(queue text) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    -- The queue table holds only live messages: it is small, every row dies within a claim or two,
+    -- so a fixed threshold (not a fraction) and no cost delay keep it a few pages long.
+    EXECUTE pg_catalog.format('ALTER TABLE pgmq.%I SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 1000,
+        autovacuum_vacuum_insert_scale_factor = 0, autovacuum_vacuum_insert_threshold = 5000, autovacuum_analyze_scale_factor = 0,
+        autovacuum_analyze_threshold = 5000, autovacuum_vacuum_cost_delay = 0)', 'q_' || queue);
+END;
+$$;
+
+--
+-- Name: FUNCTION work_tune_queue_table(queue text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.work_tune_queue_table(queue text) IS 'Internal: per-table autovacuum settings of pgmq.q_<queue> (vacuum after 1000 dead rows, analyze after 5000 changes, no cost delay); called by create_queue. Raises nothing of its own.';
 
 --
 -- Name: work_wait_state(uuid[]); Type: FUNCTION; Schema: animus; Owner: -
@@ -8600,63 +8153,6 @@ COMMENT ON COLUMN animus.concurrency_keys.window_start IS 'start of the rate win
 COMMENT ON COLUMN animus.concurrency_keys.window_used IS 'cost units of the key started in the window beginning at window_start.';
 
 --
--- Name: dead_work_actions; Type: TABLE; Schema: animus; Owner: -
---
-
-CREATE TABLE animus.dead_work_actions (
-    work_id uuid NOT NULL,
-    queue_name text NOT NULL,
-    action text NOT NULL,
-    retried_as uuid,
-    acted_by name NOT NULL,
-    acted_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
-    CONSTRAINT dead_work_actions_action_check CHECK ((action = ANY (ARRAY['retried'::text, 'discarded'::text]))),
-    CONSTRAINT dead_work_actions_check CHECK (((action = 'retried'::text) = (retried_as IS NOT NULL)))
-);
-
---
--- Name: TABLE dead_work_actions; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON TABLE animus.dead_work_actions IS 'What an operator did with a dead work item (retry_dead_work, discard_dead_work): one row per item; list_dead_work and health() skip acted-on items. Rows whose item was purged are removed by the next retry/discard.';
-
---
--- Name: COLUMN dead_work_actions.work_id; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.dead_work_actions.work_id IS 'The dead work item (animus.work_items.id).';
-
---
--- Name: COLUMN dead_work_actions.queue_name; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.dead_work_actions.queue_name IS 'Its queue (kept for per-queue authorisation after the item is purged).';
-
---
--- Name: COLUMN dead_work_actions.action; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.dead_work_actions.action IS 'retried (resubmitted as retried_as) or discarded (acknowledged, left for purge_work).';
-
---
--- Name: COLUMN dead_work_actions.retried_as; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.dead_work_actions.retried_as IS 'action retried: the work item the retry submitted (or the active item it merged into).';
-
---
--- Name: COLUMN dead_work_actions.acted_by; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.dead_work_actions.acted_by IS 'The role that retried or discarded it (animus.work_caller()).';
-
---
--- Name: COLUMN dead_work_actions.acted_at; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.dead_work_actions.acted_at IS 'When.';
-
---
 -- Name: error_codes; Type: TABLE; Schema: animus; Owner: -
 --
 
@@ -8732,40 +8228,6 @@ COMMENT ON COLUMN animus.installed_extensions.created IS 'true when the animus d
 --
 
 COMMENT ON COLUMN animus.installed_extensions.recorded_at IS 'When the deploy checked the extension.';
-
---
--- Name: installed_version; Type: TABLE; Schema: animus; Owner: -
---
-
-CREATE TABLE animus.installed_version (
-    version text NOT NULL,
-    last_change text NOT NULL,
-    installed_at timestamp with time zone DEFAULT now() NOT NULL
-);
-
---
--- Name: TABLE installed_version; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON TABLE animus.installed_version IS 'Written by the single-file install (sql/animus.sql): the plan''s last tag and change it installed. Empty on Sqitch deployments (health() reads the Sqitch registry).';
-
---
--- Name: COLUMN installed_version.version; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.installed_version.version IS 'The last tag of sqitch.plan the install holds, plus changes after it (e.g. @v0.6.0+ops_health).';
-
---
--- Name: COLUMN installed_version.last_change; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.installed_version.last_change IS 'The last change of sqitch.plan the install holds.';
-
---
--- Name: COLUMN installed_version.installed_at; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.installed_version.installed_at IS 'When it was installed.';
 
 --
 -- Name: memories_id_seq; Type: SEQUENCE; Schema: animus; Owner: -
@@ -9266,13 +8728,6 @@ ALTER TABLE ONLY animus.concurrency_limits
     ADD CONSTRAINT concurrency_limits_pkey PRIMARY KEY (queue_name, concurrency_key);
 
 --
--- Name: dead_work_actions dead_work_actions_pkey; Type: CONSTRAINT; Schema: animus; Owner: -
---
-
-ALTER TABLE ONLY animus.dead_work_actions
-    ADD CONSTRAINT dead_work_actions_pkey PRIMARY KEY (work_id);
-
---
 -- Name: error_codes error_codes_name_key; Type: CONSTRAINT; Schema: animus; Owner: -
 --
 
@@ -9285,13 +8740,6 @@ ALTER TABLE ONLY animus.error_codes
 
 ALTER TABLE ONLY animus.error_codes
     ADD CONSTRAINT error_codes_pkey PRIMARY KEY (sqlstate);
-
---
--- Name: health_thresholds health_thresholds_pkey; Type: CONSTRAINT; Schema: animus; Owner: -
---
-
-ALTER TABLE ONLY animus.health_thresholds
-    ADD CONSTRAINT health_thresholds_pkey PRIMARY KEY (check_name, queue_name);
 
 --
 -- Name: installed_extensions installed_extensions_pkey; Type: CONSTRAINT; Schema: animus; Owner: -
@@ -9741,11 +9189,11 @@ GRANT ALL ON FUNCTION animus.concurrency_stats(queue text) TO animus_worker;
 GRANT ALL ON FUNCTION animus.concurrency_stats(queue text) TO animus_admin;
 
 --
--- Name: FUNCTION configure_queue(queue text, backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify boolean, notify_throttle interval, concurrency_param text); Type: ACL; Schema: animus; Owner: -
+-- Name: FUNCTION configure_queue(queue text, backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify boolean, notify_throttle interval, concurrency_param text, archive_messages boolean); Type: ACL; Schema: animus; Owner: -
 --
 
-REVOKE ALL ON FUNCTION animus.configure_queue(queue text, backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify boolean, notify_throttle interval, concurrency_param text) FROM PUBLIC;
-GRANT ALL ON FUNCTION animus.configure_queue(queue text, backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify boolean, notify_throttle interval, concurrency_param text) TO animus_admin;
+REVOKE ALL ON FUNCTION animus.configure_queue(queue text, backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify boolean, notify_throttle interval, concurrency_param text, archive_messages boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.configure_queue(queue text, backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify boolean, notify_throttle interval, concurrency_param text, archive_messages boolean) TO animus_admin;
 
 --
 -- Name: FUNCTION create_queue(queue text, backoff_base interval, backoff_factor double precision, backoff_cap interval, backoff_jitter double precision, notify boolean, notify_throttle interval, if_not_exists boolean, concurrency_param text); Type: ACL; Schema: animus; Owner: -
@@ -9818,22 +9266,6 @@ GRANT ALL ON FUNCTION animus.delete_memory(id bigint) TO animus_admin;
 REVOKE ALL ON FUNCTION animus.delete_work(queue text, msg_id bigint) FROM PUBLIC;
 GRANT ALL ON FUNCTION animus.delete_work(queue text, msg_id bigint) TO animus_worker;
 GRANT ALL ON FUNCTION animus.delete_work(queue text, msg_id bigint) TO animus_admin;
-
---
--- Name: FUNCTION deployed_version(); Type: ACL; Schema: animus; Owner: -
---
-
-REVOKE ALL ON FUNCTION animus.deployed_version() FROM PUBLIC;
-GRANT ALL ON FUNCTION animus.deployed_version() TO animus_producer;
-GRANT ALL ON FUNCTION animus.deployed_version() TO animus_worker;
-GRANT ALL ON FUNCTION animus.deployed_version() TO animus_admin;
-
---
--- Name: FUNCTION discard_dead_work(work_id uuid); Type: ACL; Schema: animus; Owner: -
---
-
-REVOKE ALL ON FUNCTION animus.discard_dead_work(work_id uuid) FROM PUBLIC;
-GRANT ALL ON FUNCTION animus.discard_dead_work(work_id uuid) TO animus_admin;
 
 --
 -- Name: TABLE concurrency_limits; Type: ACL; Schema: animus; Owner: -
@@ -9971,24 +9403,6 @@ REVOKE ALL ON FUNCTION animus.grant_queue(role_name text, queue text) FROM PUBLI
 GRANT ALL ON FUNCTION animus.grant_queue(role_name text, queue text) TO animus_admin;
 
 --
--- Name: FUNCTION health(); Type: ACL; Schema: animus; Owner: -
---
-
-REVOKE ALL ON FUNCTION animus.health() FROM PUBLIC;
-GRANT ALL ON FUNCTION animus.health() TO animus_producer;
-GRANT ALL ON FUNCTION animus.health() TO animus_worker;
-GRANT ALL ON FUNCTION animus.health() TO animus_admin;
-
---
--- Name: FUNCTION health_level(value double precision, warn_at double precision, fail_at double precision); Type: ACL; Schema: animus; Owner: -
---
-
-REVOKE ALL ON FUNCTION animus.health_level(value double precision, warn_at double precision, fail_at double precision) FROM PUBLIC;
-GRANT ALL ON FUNCTION animus.health_level(value double precision, warn_at double precision, fail_at double precision) TO animus_producer;
-GRANT ALL ON FUNCTION animus.health_level(value double precision, warn_at double precision, fail_at double precision) TO animus_worker;
-GRANT ALL ON FUNCTION animus.health_level(value double precision, warn_at double precision, fail_at double precision) TO animus_admin;
-
---
 -- Name: FUNCTION heartbeat_work(work_id uuid, extend interval, attempt integer); Type: ACL; Schema: animus; Owner: -
 --
 
@@ -10012,15 +9426,6 @@ REVOKE ALL ON FUNCTION animus.hybrid_search(query_text text, query_embedding pub
 GRANT ALL ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer) TO animus_memory_reader;
 GRANT ALL ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer) TO animus_memory_writer;
 GRANT ALL ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer) TO animus_admin;
-
---
--- Name: FUNCTION list_dead_work(queue text, page_size integer, before timestamp with time zone); Type: ACL; Schema: animus; Owner: -
---
-
-REVOKE ALL ON FUNCTION animus.list_dead_work(queue text, page_size integer, before timestamp with time zone) FROM PUBLIC;
-GRANT ALL ON FUNCTION animus.list_dead_work(queue text, page_size integer, before timestamp with time zone) TO animus_producer;
-GRANT ALL ON FUNCTION animus.list_dead_work(queue text, page_size integer, before timestamp with time zone) TO animus_worker;
-GRANT ALL ON FUNCTION animus.list_dead_work(queue text, page_size integer, before timestamp with time zone) TO animus_admin;
 
 --
 -- Name: FUNCTION list_schedules(queue text); Type: ACL; Schema: animus; Owner: -
@@ -10192,15 +9597,6 @@ GRANT ALL ON FUNCTION animus.memory_finish_reembedding() TO animus_admin;
 REVOKE ALL ON FUNCTION animus.memory_is_blank(content text) FROM PUBLIC;
 
 --
--- Name: FUNCTION memory_namespace_stats(); Type: ACL; Schema: animus; Owner: -
---
-
-REVOKE ALL ON FUNCTION animus.memory_namespace_stats() FROM PUBLIC;
-GRANT ALL ON FUNCTION animus.memory_namespace_stats() TO animus_memory_reader;
-GRANT ALL ON FUNCTION animus.memory_namespace_stats() TO animus_memory_writer;
-GRANT ALL ON FUNCTION animus.memory_namespace_stats() TO animus_admin;
-
---
 -- Name: FUNCTION memory_normalize_text_filter(field text, value jsonb); Type: ACL; Schema: animus; Owner: -
 --
 
@@ -10281,18 +9677,6 @@ GRANT ALL ON FUNCTION animus.memory_vector_candidates(query_embedding public.vec
 REVOKE ALL ON FUNCTION animus.memory_write_scope() FROM PUBLIC;
 
 --
--- Name: FUNCTION ops_check_queue(queue text); Type: ACL; Schema: animus; Owner: -
---
-
-REVOKE ALL ON FUNCTION animus.ops_check_queue(queue text) FROM PUBLIC;
-
---
--- Name: FUNCTION ops_lock_dead(work_id uuid, operation text); Type: ACL; Schema: animus; Owner: -
---
-
-REVOKE ALL ON FUNCTION animus.ops_lock_dead(work_id uuid, operation text) FROM PUBLIC;
-
---
 -- Name: FUNCTION pause_queue(queue text); Type: ACL; Schema: animus; Owner: -
 --
 
@@ -10315,20 +9699,11 @@ REVOKE ALL ON FUNCTION animus.purge_events(older_than interval, queue text) FROM
 GRANT ALL ON FUNCTION animus.purge_events(older_than interval, queue text) TO animus_admin;
 
 --
--- Name: FUNCTION purge_work(older_than interval, queue text); Type: ACL; Schema: animus; Owner: -
+-- Name: FUNCTION purge_work(older_than interval, queue text, batch_size integer); Type: ACL; Schema: animus; Owner: -
 --
 
-REVOKE ALL ON FUNCTION animus.purge_work(older_than interval, queue text) FROM PUBLIC;
-GRANT ALL ON FUNCTION animus.purge_work(older_than interval, queue text) TO animus_admin;
-
---
--- Name: FUNCTION queue_depth_history(queue text, since interval, buckets integer); Type: ACL; Schema: animus; Owner: -
---
-
-REVOKE ALL ON FUNCTION animus.queue_depth_history(queue text, since interval, buckets integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION animus.queue_depth_history(queue text, since interval, buckets integer) TO animus_producer;
-GRANT ALL ON FUNCTION animus.queue_depth_history(queue text, since interval, buckets integer) TO animus_worker;
-GRANT ALL ON FUNCTION animus.queue_depth_history(queue text, since interval, buckets integer) TO animus_admin;
+REVOKE ALL ON FUNCTION animus.purge_work(older_than interval, queue text, batch_size integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.purge_work(older_than interval, queue text, batch_size integer) TO animus_admin;
 
 --
 -- Name: FUNCTION queue_stats(queue text); Type: ACL; Schema: animus; Owner: -
@@ -10369,13 +9744,6 @@ GRANT ALL ON FUNCTION animus.resume_queue(queue text) TO animus_admin;
 REVOKE ALL ON FUNCTION animus.resume_schedule(name text) FROM PUBLIC;
 GRANT ALL ON FUNCTION animus.resume_schedule(name text) TO animus_producer;
 GRANT ALL ON FUNCTION animus.resume_schedule(name text) TO animus_admin;
-
---
--- Name: FUNCTION retry_dead_work(work_id uuid, delay interval); Type: ACL; Schema: animus; Owner: -
---
-
-REVOKE ALL ON FUNCTION animus.retry_dead_work(work_id uuid, delay interval) FROM PUBLIC;
-GRANT ALL ON FUNCTION animus.retry_dead_work(work_id uuid, delay interval) TO animus_admin;
 
 --
 -- Name: FUNCTION revoke_memory_namespace(role_name text, namespace text); Type: ACL; Schema: animus; Owner: -
@@ -10454,21 +9822,6 @@ GRANT ALL ON FUNCTION animus.search_memory_vector(query_embedding public.vector,
 
 REVOKE ALL ON FUNCTION animus.set_concurrency_limit(queue text, key text, max_running integer, rate integer, period interval) FROM PUBLIC;
 GRANT ALL ON FUNCTION animus.set_concurrency_limit(queue text, key text, max_running integer, rate integer, period interval) TO animus_admin;
-
---
--- Name: TABLE health_thresholds; Type: ACL; Schema: animus; Owner: -
---
-
-GRANT SELECT ON TABLE animus.health_thresholds TO animus_producer;
-GRANT SELECT ON TABLE animus.health_thresholds TO animus_worker;
-GRANT SELECT ON TABLE animus.health_thresholds TO animus_admin;
-
---
--- Name: FUNCTION set_health_threshold(check_name text, warn_at double precision, fail_at double precision, queue text); Type: ACL; Schema: animus; Owner: -
---
-
-REVOKE ALL ON FUNCTION animus.set_health_threshold(check_name text, warn_at double precision, fail_at double precision, queue text) FROM PUBLIC;
-GRANT ALL ON FUNCTION animus.set_health_threshold(check_name text, warn_at double precision, fail_at double precision, queue text) TO animus_admin;
 
 --
 -- Name: FUNCTION sleep_work(work_id uuid, attempt integer, wake_at timestamp with time zone, step_name text, occurrence integer, delay interval); Type: ACL; Schema: animus; Owner: -
@@ -10789,6 +10142,12 @@ REVOKE ALL ON FUNCTION animus.work_send_messages(queue text, items animus.work_i
 REVOKE ALL ON FUNCTION animus.work_suspend(work_id uuid, queue text, msg_id bigint, until timestamp with time zone) FROM PUBLIC;
 
 --
+-- Name: FUNCTION work_tune_queue_table(queue text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.work_tune_queue_table(queue text) FROM PUBLIC;
+
+--
 -- Name: FUNCTION work_wait_state(work_ids uuid[]); Type: ACL; Schema: animus; Owner: -
 --
 
@@ -10801,12 +10160,6 @@ REVOKE ALL ON FUNCTION animus.work_wait_state(work_ids uuid[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION animus.work_wake(queue text) FROM PUBLIC;
 
 --
--- Name: TABLE dead_work_actions; Type: ACL; Schema: animus; Owner: -
---
-
-GRANT SELECT ON TABLE animus.dead_work_actions TO animus_admin;
-
---
 -- Name: TABLE error_codes; Type: ACL; Schema: animus; Owner: -
 --
 
@@ -10814,14 +10167,6 @@ GRANT SELECT ON TABLE animus.error_codes TO animus_producer;
 GRANT SELECT ON TABLE animus.error_codes TO animus_worker;
 GRANT SELECT ON TABLE animus.error_codes TO animus_memory_reader;
 GRANT SELECT ON TABLE animus.error_codes TO animus_admin;
-
---
--- Name: TABLE installed_version; Type: ACL; Schema: animus; Owner: -
---
-
-GRANT SELECT ON TABLE animus.installed_version TO animus_producer;
-GRANT SELECT ON TABLE animus.installed_version TO animus_worker;
-GRANT SELECT ON TABLE animus.installed_version TO animus_admin;
 
 --
 -- Name: TABLE memory_bm25_deltas; Type: ACL; Schema: animus; Owner: -

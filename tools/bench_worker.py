@@ -101,7 +101,10 @@ def settle(url: str) -> None:
     messages; Graphile deletes its jobs as they complete) and vacuum, so that no run pays for
     another's dead rows."""
     with psycopg.connect(url, autocommit=True) as c:
-        c.execute("SELECT animus.purge_work(older_than => '0', queue => %s)", [QUEUE])
+        # purge_work deletes at most batch_size items per call: again until nothing is left
+        while c.execute("SELECT items_deleted + archived_messages_deleted FROM animus.purge_work("
+                        "older_than => '0', queue => %s, batch_size => 100000)", [QUEUE]).fetchone()[0]:
+            pass
         c.execute(f"VACUUM ANALYZE animus.work_items, animus.queues, pgmq.q_{QUEUE}, pgmq.a_{QUEUE}")
         if c.execute("SELECT to_regclass('graphile_worker._private_jobs')").fetchone()[0]:
             c.execute("VACUUM ANALYZE graphile_worker._private_jobs, graphile_worker._private_tasks, "

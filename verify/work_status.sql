@@ -21,6 +21,9 @@ BEGIN
                       AND p.proargnames @> ARRAY['paused', 'paused_at']) THEN
         RAISE EXCEPTION 'queue_stats does not return paused and paused_at';
     END IF;
+    IF NOT pg_catalog.has_function_privilege('animus_admin', 'animus.purge_work(interval, text, integer)', 'EXECUTE') THEN
+        RAISE EXCEPTION 'animus.purge_work(interval, text, integer) (batched retention) is missing or lost its grant';
+    END IF;
 END $$;
 
 ROLLBACK;

@@ -364,11 +364,14 @@ class Methods:
     def configure_queue(self, queue: str, *, backoff_base: Any = None, backoff_factor: float | None = None,
                         backoff_cap: Any = None, backoff_jitter: float | None = None,
                         notify: bool | None = None, notify_throttle: Any = None,
-                        concurrency_param: str | None = None) -> dict[str, Any]:
-        """Change a queue's settings (None keeps one; ``concurrency_param=""`` clears it)."""
+                        concurrency_param: str | None = None,
+                        archive_messages: bool | None = None) -> dict[str, Any]:
+        """Change a queue's settings (None keeps one; ``concurrency_param=""`` clears it;
+        ``archive_messages=True`` moves settled messages to pgmq's archive instead of deleting them)."""
         p = _clean(dict(queue=queue, backoff_base=backoff_base, backoff_factor=backoff_factor,
                         backoff_cap=backoff_cap, backoff_jitter=backoff_jitter, notify=notify,
-                        notify_throttle=notify_throttle, concurrency_param=concurrency_param))
+                        notify_throttle=notify_throttle, concurrency_param=concurrency_param,
+                        archive_messages=archive_messages))
         return self._execute(Call(QUERIES["configure_queue"], p, _dict_row))
 
     def drop_queue(self, queue: str) -> Any:
@@ -409,10 +412,13 @@ class Methods:
         the role may use). Returns how many were woken."""
         return self._execute(Call(QUERIES["sweep_concurrency_keys"], _clean(dict(queue=queue)), _ident, queue))
 
-    def purge_work(self, older_than: Any = None, *, queue: str | None = None) -> list[dict[str, Any]]:
-        """Delete ended items and archived messages older than ``older_than`` (default 7 days)."""
-        return self._execute(Call(QUERIES["purge_work"], _clean(dict(older_than=older_than, queue=queue)),
-                                  _dict_rows))
+    def purge_work(self, older_than: Any = None, *, queue: str | None = None,
+                   batch_size: int | None = None) -> list[dict[str, Any]]:
+        """Delete ended items and archived messages older than ``older_than`` (default 7 days), at
+        most ``batch_size`` (default 10,000) of each per queue and call: call again until every
+        count is 0 (short transactions, no long locks)."""
+        return self._execute(Call(QUERIES["purge_work"], _clean(dict(older_than=older_than, queue=queue,
+                                                                     batch_size=batch_size)), _dict_rows))
 
     # ---------------------------------------------------------------- durable steps and events
     def start_step(self, work_id: UUID, step_name: str, attempt: int, *, occurrence: int | None = None,

@@ -80,8 +80,9 @@ class AsyncClient:
         """
         ...
 
-    async def configure_queue(self, queue: str, *, backoff_base: Any = ..., backoff_factor: float | None = ..., backoff_cap: Any = ..., backoff_jitter: float | None = ..., notify: bool | None = ..., notify_throttle: Any = ..., concurrency_param: str | None = ...) -> dict[str, Any]:
-        """Change a queue's settings (None keeps one; ``concurrency_param=""`` clears it).
+    async def configure_queue(self, queue: str, *, backoff_base: Any = ..., backoff_factor: float | None = ..., backoff_cap: Any = ..., backoff_jitter: float | None = ..., notify: bool | None = ..., notify_throttle: Any = ..., concurrency_param: str | None = ..., archive_messages: bool | None = ...) -> dict[str, Any]:
+        """Change a queue's settings (None keeps one; ``concurrency_param=""`` clears it;
+        ``archive_messages=True`` moves settled messages to pgmq's archive instead of deleting them).
         """
         ...
 
@@ -320,8 +321,10 @@ class AsyncClient:
         """
         ...
 
-    async def purge_work(self, older_than: Any = ..., *, queue: str | None = ...) -> list[dict[str, Any]]:
-        """Delete ended items and archived messages older than ``older_than`` (default 7 days).
+    async def purge_work(self, older_than: Any = ..., *, queue: str | None = ..., batch_size: int | None = ...) -> list[dict[str, Any]]:
+        """Delete ended items and archived messages older than ``older_than`` (default 7 days), at
+        most ``batch_size`` (default 10,000) of each per queue and call: call again until every
+        count is 0 (short transactions, no long locks).
         """
         ...
 

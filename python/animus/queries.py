@@ -115,7 +115,7 @@ QUERIES: dict[str, Query] = {q.name: q for q in [
     _q("drop_concurrency_limit", "row", "db", required=("queue",)),
     _q("concurrency_stats", "rows", "db", read_only=True),
     _q("sweep_concurrency_keys", "scalar", "db"),
-    _q("purge_work", "rows", "db", intervals=("older_than",)),
+    _q("purge_work", "rows", "db", intervals=("older_than",), int32=("batch_size",)),
     # durable steps, sleeps and events (deploy/work_steps.sql)
     _q("start_step", "row", "db", casts=_ATTEMPT + _OCCURRENCE, required=("work_id", "step_name", "attempt"),
        int32=("attempt", "occurrence")),

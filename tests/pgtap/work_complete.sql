@@ -1,7 +1,7 @@
 -- complete_work (single and batch): completed, outcome stored, message archived, merged resolve with it; errors.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
-SELECT plan(26);
+SELECT plan(28);
 
 SELECT has_function('animus', 'complete_work', ARRAY['uuid', 'jsonb', 'integer'], 'complete_work(work_id, outcome) exists');
 SELECT has_function('animus', 'complete_work', ARRAY['uuid[]', 'jsonb[]', 'integer[]'], 'complete_work(work_ids, outcomes) exists (batch form)');
@@ -20,8 +20,8 @@ SELECT is((SELECT work_id FROM animus.read_work('t_complete')), :'a'::uuid, 'the
 SELECT ok(animus.complete_work(work_id => :'a', outcome => '{"sent": 3}'), 'complete_work returns true');
 SELECT row_eq(format('SELECT state, outcome, resolved_at IS NOT NULL, duration_ms >= 0 FROM animus.work_items WHERE id = %L', :'a'),
     ROW('completed'::text, '{"sent": 3}'::jsonb, true, true), 'the item is completed with its outcome, resolved_at and duration');
-SELECT ok(NOT EXISTS (SELECT 1 FROM pgmq.q_t_complete WHERE msg_id = :'a_msg') AND EXISTS (SELECT 1 FROM pgmq.a_t_complete WHERE msg_id = :'a_msg'),
-    'its message was archived');
+SELECT ok(NOT EXISTS (SELECT 1 FROM pgmq.q_t_complete WHERE msg_id = :'a_msg') AND NOT EXISTS (SELECT 1 FROM pgmq.a_t_complete WHERE msg_id = :'a_msg'),
+    'its message was deleted, not archived (the item keeps the outcome)');
 SELECT row_eq(format('SELECT state, resolution, outcome FROM animus.get_work(%L)', :'a_dup'),
     ROW('merged'::text, 'completed'::text, '{"sent": 3}'::jsonb), 'the merged duplicate resolves with its canonical item (state and outcome)');
 SELECT is((SELECT status FROM animus.submit_work('t', 'third', dedup_key => 'k', queue => 't_complete')), 'created',
@@ -44,8 +44,15 @@ SELECT results_eq(format('SELECT work_id, completed FROM animus.complete_work(wo
 SELECT results_eq(format('SELECT state, outcome FROM animus.work_items WHERE id = ANY (%L::uuid[]) ORDER BY id', :'ids'),
     $$VALUES ('completed'::text, '{"n": 1}'::jsonb), ('completed', '{"n": 2}'), ('cancelled', NULL)$$,
     'each completed item got its own outcome; the cancelled one is unchanged');
-SELECT is((SELECT count(*) FROM pgmq.a_t_complete WHERE message ->> 'work_id' = ANY (:'ids'::text[])), 3::bigint,
-    'the batch''s messages are archived (two completed, one cancelled)');
+SELECT is((SELECT count(*) FROM pgmq.q_t_complete WHERE message ->> 'work_id' = ANY (:'ids'::text[]))
+          + (SELECT count(*) FROM pgmq.a_t_complete WHERE message ->> 'work_id' = ANY (:'ids'::text[])), 0::bigint,
+    'the batch''s messages are deleted (two completed, one cancelled)');
+-- a queue with archive_messages keeps pgmq's archive
+SELECT (animus.configure_queue(queue => 't_complete', archive_messages => true)).archive_messages AS arch \gset
+SELECT work_id AS ar, msg_id AS ar_msg FROM animus.submit_work('arch', 's', queue => 't_complete') \gset
+SELECT ok(animus.complete_work(work_id) AND work_id = :'ar') FROM animus.read_work('t_complete', work_types => ARRAY['arch']);
+SELECT ok(NOT EXISTS (SELECT 1 FROM pgmq.q_t_complete WHERE msg_id = :'ar_msg') AND EXISTS (SELECT 1 FROM pgmq.a_t_complete WHERE msg_id = :'ar_msg'),
+    'with configure_queue(archive_messages => true) the message is moved to pgmq''s archive');
 SELECT throws_ok($$SELECT * FROM animus.complete_work(work_ids => ARRAY[gen_random_uuid()])$$, 'ZA102', NULL, 'an unknown id in the batch raises ZA102');
 SELECT throws_ok($$SELECT * FROM animus.complete_work(work_ids => ARRAY[NULL]::uuid[])$$, 'ZA001', NULL, 'a NULL id in the batch raises ZA001');
 SELECT throws_ok(format('SELECT * FROM animus.complete_work(work_ids => %L::uuid[], outcomes => ARRAY[NULL]::jsonb[])', :'ids'), 'ZA002', NULL,

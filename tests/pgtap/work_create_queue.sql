@@ -7,8 +7,8 @@ SELECT has_function('animus', 'create_queue', ARRAY['text', 'interval', 'double 
 SELECT function_returns('animus', 'create_queue', ARRAY['text', 'interval', 'double precision', 'interval', 'double precision', 'boolean', 'interval', 'boolean', 'text'], 'boolean', 'create_queue returns boolean');
 SELECT volatility_is('animus', 'create_queue', ARRAY['text', 'interval', 'double precision', 'interval', 'double precision', 'boolean', 'interval', 'boolean', 'text'], 'volatile', 'create_queue is volatile');
 SELECT is_definer('animus', 'create_queue', ARRAY['text', 'interval', 'double precision', 'interval', 'double precision', 'boolean', 'interval', 'boolean', 'text'], 'create_queue is SECURITY DEFINER (creates pgmq tables)');
-SELECT has_function('animus', 'configure_queue', ARRAY['text', 'interval', 'double precision', 'interval', 'double precision', 'boolean', 'interval', 'text'], 'configure_queue exists');
-SELECT function_returns('animus', 'configure_queue', ARRAY['text', 'interval', 'double precision', 'interval', 'double precision', 'boolean', 'interval', 'text'], 'animus.queues', 'configure_queue returns the queue row');
+SELECT has_function('animus', 'configure_queue', ARRAY['text', 'interval', 'double precision', 'interval', 'double precision', 'boolean', 'interval', 'text', 'boolean'], 'configure_queue exists');
+SELECT function_returns('animus', 'configure_queue', ARRAY['text', 'interval', 'double precision', 'interval', 'double precision', 'boolean', 'interval', 'text', 'boolean'], 'animus.queues', 'configure_queue returns the queue row');
 SELECT has_function('animus', 'drop_queue', ARRAY['text'], 'drop_queue exists');
 SELECT function_returns('animus', 'drop_queue', ARRAY['text'], 'bigint', 'drop_queue returns the number of items deleted');
 

@@ -34,8 +34,8 @@ SELECT row_eq(format('SELECT state, retry_at FROM animus.fail_work(%L::uuid, %L)
     'a failure on the last attempt is dead');
 SELECT row_eq(format('SELECT state, error, resolved_at IS NOT NULL FROM animus.work_items WHERE id = %L', :'w'),
     ROW('dead'::text, 'still broken'::text, true), 'the dead item is kept with its last error');
-SELECT ok(EXISTS (SELECT 1 FROM pgmq.a_t_fail WHERE msg_id = :'w_msg') AND NOT EXISTS (SELECT 1 FROM pgmq.q_t_fail WHERE msg_id = :'w_msg'),
-    'its message was archived (dead-lettered)');
+SELECT ok(NOT EXISTS (SELECT 1 FROM pgmq.a_t_fail WHERE msg_id = :'w_msg') AND NOT EXISTS (SELECT 1 FROM pgmq.q_t_fail WHERE msg_id = :'w_msg'),
+    'its message was deleted (the dead item keeps its error)');
 
 -- not retryable, batch form, errors
 SELECT array_agg(work_id) AS ids FROM animus.submit_work_batch('[{"work_type": "t", "source": "s"}, {"work_type": "t", "source": "s"}]', queue => 't_fail') \gset

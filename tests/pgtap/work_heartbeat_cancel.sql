@@ -25,7 +25,7 @@ SELECT row_eq(format('SELECT state, cancelled FROM animus.heartbeat_work(%L::uui
     'the next heartbeat tells the worker it was cancelled');
 SELECT throws_ok(format('SELECT animus.complete_work(%L::uuid)', :'w'), 'ZA104', NULL, 'completing a cancelled item raises ZA104');
 SELECT is(animus.cancel_work(:'w'::uuid), false, 'cancelling it again returns false');
-SELECT ok(EXISTS (SELECT 1 FROM pgmq.a_t_hb WHERE msg_id = :'m'), 'the cancelled item''s message is archived');
+SELECT ok(NOT EXISTS (SELECT 1 FROM pgmq.q_t_hb WHERE msg_id = :'m'), 'the cancelled item''s message is settled (deleted)');
 
 SELECT work_id AS q FROM animus.submit_work('t', 's', queue => 't_hb') \gset
 SELECT throws_ok(format('SELECT * FROM animus.heartbeat_work(%L::uuid)', :'q'), 'ZA103', NULL, 'heartbeat on a queued item raises ZA103');

@@ -97,8 +97,8 @@ SELECT ok(has_function_privilege('animus_worker', 'animus.read_work(text, interv
           AND has_function_privilege('animus_worker', 'animus.fail_work(uuid[], text, boolean, integer[])', 'EXECUTE'),
     'animus_worker can read, heartbeat, complete and fail work');
 SELECT ok(NOT has_function_privilege('animus_worker', 'animus.create_queue(text, interval, double precision, interval, double precision, boolean, interval, boolean, text)', 'EXECUTE')
-          AND NOT has_function_privilege('animus_worker', 'animus.purge_work(interval, text)', 'EXECUTE')
-          AND NOT has_function_privilege('animus_producer', 'animus.purge_work(interval, text)', 'EXECUTE'),
+          AND NOT has_function_privilege('animus_worker', 'animus.purge_work(interval, text, integer)', 'EXECUTE')
+          AND NOT has_function_privilege('animus_producer', 'animus.purge_work(interval, text, integer)', 'EXECUTE'),
     'only animus_admin creates queues and purges');
 SELECT is_empty($$SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
                   WHERE n.nspname = 'animus' AND p.proname LIKE 'work\_%' AND p.proname NOT IN ('work_children', 'work_message_headers')

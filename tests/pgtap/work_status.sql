@@ -1,15 +1,15 @@
 -- get_work (provenance), work_children, queue_stats, purge_work (retention).
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
-SELECT plan(26);
+SELECT plan(30);
 
 SELECT has_function('animus', 'get_work', ARRAY['uuid'], 'get_work exists');
 SELECT volatility_is('animus', 'get_work', ARRAY['uuid'], 'stable', 'get_work is stable');
 SELECT has_function('animus', 'work_children', ARRAY['uuid'], 'work_children exists');
 SELECT has_function('animus', 'queue_stats', ARRAY['text'], 'queue_stats exists');
 SELECT volatility_is('animus', 'queue_stats', ARRAY['text'], 'stable', 'queue_stats is stable');
-SELECT has_function('animus', 'purge_work', ARRAY['interval', 'text'], 'purge_work exists');
-SELECT volatility_is('animus', 'purge_work', ARRAY['interval', 'text'], 'volatile', 'purge_work is volatile');
+SELECT has_function('animus', 'purge_work', ARRAY['interval', 'text', 'integer'], 'purge_work(older_than, queue, batch_size) exists');
+SELECT volatility_is('animus', 'purge_work', ARRAY['interval', 'text', 'integer'], 'volatile', 'purge_work is volatile');
 
 SELECT animus.create_queue('t_status') AS created \gset
 SELECT work_id AS parent FROM animus.submit_work('plan', 'agent', dedup_key => 'p', queue => 't_status',
@@ -48,9 +48,11 @@ SELECT animus.complete_work(work_id) AS c FROM animus.read_work('t_status', qty 
 SELECT row_eq($$SELECT items_deleted, archived_messages_deleted FROM animus.purge_work(older_than => '1 hour', queue => 't_status')$$,
     ROW(0::bigint, 0::bigint), 'nothing ended more than an hour ago: nothing is purged');
 UPDATE animus.work_items SET resolved_at = resolved_at - interval '2 hours' WHERE id = :'parent';
+SELECT pgmq.send('t_status', '{"stray": 1}') AS stray \gset
+SELECT pgmq.archive('t_status', :stray);
 UPDATE pgmq.a_t_status SET archived_at = archived_at - interval '2 hours';
 SELECT row_eq($$SELECT items_deleted, archived_messages_deleted FROM animus.purge_work(older_than => '1 hour', queue => 't_status')$$,
-    ROW(2::bigint, 1::bigint), 'the old completed item, its merged submission and its archived message are purged');
+    ROW(2::bigint, 1::bigint), 'the old completed item, its merged submission and an old archived message are purged');
 SELECT ok(NOT EXISTS (SELECT 1 FROM animus.work_items WHERE id IN (:'parent', :'dup')), 'the canonical item and its merged row are gone');
 SELECT is((SELECT count(*) FROM animus.work_items WHERE id IN (:'child1', :'child2') AND parent_id IS NULL), 2::bigint,
     'the children stay, with parent_id set to NULL');
@@ -61,5 +63,18 @@ SELECT is_empty($$SELECT w.id FROM animus.work_items w
 SELECT throws_ok($$SELECT * FROM animus.purge_work(older_than => '-1 day')$$, 'ZA002', NULL, 'a negative retention raises ZA002');
 SELECT throws_ok($$SELECT * FROM animus.purge_work(queue => 'no_such_queue')$$, 'ZA101', NULL, 'purging an unknown queue raises ZA101');
 
+-- batches: at most batch_size items (and archived messages) per call, oldest first; again until zeros
+SELECT work_id AS b1 FROM animus.submit_work('b', 's', queue => 't_status') \gset
+SELECT work_id AS b2 FROM animus.submit_work('b', 's', queue => 't_status') \gset
+SELECT work_id AS b3 FROM animus.submit_work('b', 's', queue => 't_status') \gset
+SELECT count(*) AS n FROM animus.read_work('t_status', qty => 10, work_types => ARRAY['b']) r, animus.complete_work(r.work_id) c \gset
+UPDATE animus.work_items SET resolved_at = clock_timestamp() - interval '3 hours' + (CASE id WHEN :'b1' THEN 1 WHEN :'b2' THEN 2 ELSE 3 END) * interval '1 second'
+ WHERE id IN (:'b1', :'b2', :'b3');
+SELECT row_eq($$SELECT items_deleted FROM animus.purge_work(older_than => '1 hour', queue => 't_status', batch_size => 2)$$,
+    ROW(2::bigint), 'batch_size => 2 deletes two items');
+SELECT is((SELECT array_agg(id) FROM animus.work_items WHERE id IN (:'b1', :'b2', :'b3')), ARRAY[:'b3'::uuid], 'the oldest ended first');
+SELECT row_eq($$SELECT items_deleted FROM animus.purge_work(older_than => '1 hour', queue => 't_status', batch_size => 2)$$,
+    ROW(1::bigint), 'the next call deletes the rest');
+SELECT throws_ok($$SELECT * FROM animus.purge_work(batch_size => 0)$$, 'ZA002', NULL, 'batch_size 0 raises ZA002');
 SELECT * FROM finish();
 ROLLBACK;

@@ -22,7 +22,7 @@ SELECT is_empty($$SELECT * FROM animus.read_work('t_dies')$$, 'past max_attempts
 SELECT row_eq(format('SELECT state, attempts, resolved_at IS NOT NULL FROM animus.work_items WHERE id = %L', :'w'),
     ROW('dead'::text, 2, true), 'it is dead after its last attempt timed out');
 SELECT matches((SELECT error FROM animus.work_items WHERE id = :'w'), 'timed out', 'its error says the last attempt timed out');
-SELECT ok(EXISTS (SELECT 1 FROM pgmq.a_t_dies WHERE msg_id = :'m'), 'its message is archived');
+SELECT ok(NOT EXISTS (SELECT 1 FROM pgmq.q_t_dies WHERE msg_id = :'m'), 'its message is settled (deleted)');
 SELECT throws_ok(format('SELECT animus.complete_work(%L::uuid)', :'w'), 'ZA104', NULL,
     'a late completion by a dead worker''s zombie raises ZA104');
 

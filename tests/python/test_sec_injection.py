@@ -70,6 +70,8 @@ def calls(queue: str, work_id, memory_id: int, vec: str):
         ("create_queue", "SELECT animus.create_queue(%s)", lambda h: [h]),
         ("configure_queue", "SELECT animus.configure_queue(%s)", lambda h: [h]),
         ("drop_queue", "SELECT animus.drop_queue(%s)", lambda h: [h]),
+        ("pause_queue", "SELECT animus.pause_queue(%s)", lambda h: [h]),
+        ("resume_queue", "SELECT animus.resume_queue(%s)", lambda h: [h]),
         ("submit_work.queue", "SELECT * FROM animus.submit_work(work_type => 't', source => 's', queue => %s)", lambda h: [h]),
         ("submit_work.text", "SELECT * FROM animus.submit_work(work_type => %s, source => %s, dedup_key => %s, trigger_info => %s,"
                              " params => %s, queue => %s)", lambda h: [h, h, h, h, J({"v": h, h[:1000]: h}), queue]),

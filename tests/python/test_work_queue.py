@@ -232,6 +232,8 @@ def test_stale_claim_is_fenced(db_url, queue):
     complete_work with its attempt 1 is refused (ZA108, nothing written), B's completes; the item
     is completed exactly once, with B's outcome, and its message archived once."""
     with psycopg.connect(db_url, autocommit=True) as a, psycopg.connect(db_url, autocommit=True) as b:
+        # archived (not deleted) settled messages: the archive shows how often the message was settled
+        a.execute("SELECT animus.configure_queue(queue => %s, archive_messages => true)", (queue,))
         (wid, msg) = a.execute("SELECT work_id, msg_id FROM animus.submit_work('t', 's', queue => %s)", (queue,)).fetchone()
         (got_a, att_a) = a.execute("SELECT work_id, attempts FROM animus.read_work(queue => %s, vt => '0.2 seconds')",
                                    (queue,)).fetchone()
@@ -263,6 +265,7 @@ def test_fenced_completions_racing_reclaims_complete_each_item_once(db_url, conn
     """Worker A holds 60 items whose timeout has expired; A completes them with its attempt while
     worker B concurrently re-claims and completes them with its own: every item is completed by
     exactly one of them, and every refusal of A is a ZA108 for an item B claimed."""
+    conn.execute("SELECT animus.configure_queue(queue => %s, archive_messages => true)", (queue,))   # count settles
     conn.execute("SELECT count(*) FROM animus.submit_work_batch("
                  " (SELECT jsonb_agg(jsonb_build_object('work_type', 'job', 'source', 'test')) FROM generate_series(1, 60)),"
                  " queue => %s)", (queue,))

@@ -1,0 +1,385 @@
+"""Queues that stay small (`make bench-retention`; docs/work-queue.md, "What an item costs").
+
+    .venv/bin/python tools/bench_retention.py [--ended N] [--phase S] [--soak S] [--rate R] [--items M]
+
+On a fresh database of the embedded server, four parts, each with its baseline from the same run:
+
+  bytes      M items through animus (submit_work_batch, read_work qty 100, complete_work arrays) in
+             a queue that deletes settled messages (the default), in one that archives them (the
+             v0.6.0 behaviour) and M messages through raw pgmq (send_batch, read 100, archive): bytes
+             on disk per item (heap + indexes + TOAST of every table involved, no VACUUM FULL) and
+             tuples written per item (pg_stat inserts + updates + deletes).
+  soak       S seconds at a steady R items/s (submit, claim, complete) with retention running
+             (purge_work every 10 s, retention 30 s): every 30 s the sizes of animus.work_items
+             (heap, indexes), the pgmq queue and archive tables and their dead tuples. Flat = what
+             the first sample shows is what the last shows.
+  load       N ended work items and N archived messages generated in SQL (INSERT ... SELECT).
+  retention  with those N rows in place: submit and claim rates (one submitter: submit_work_batch of
+             100; one claimer: read_work 100 + complete_work) for S seconds without retention, S
+             seconds while purge_work (batch_size 10,000) runs in a loop on another session, S
+             seconds without again; the ratio is the middle phase over the mean of the outer ones.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+import devdb  # noqa: E402
+
+import psycopg  # noqa: E402
+
+BATCH_SIZE = [10000]    # purge_work's batch_size in the retention part
+PAUSE = [0.0]           # seconds between two purge_work calls (0: a tight loop)
+BATCH = json.dumps([{"work_type": "b", "source": "bench", "params": {"n": i}} for i in range(100)])
+
+
+def connect(url: str) -> psycopg.Connection:
+    return psycopg.connect(url, autocommit=True)
+
+
+def rel_bytes(c, rels: list[str]) -> int:
+    return sum(c.execute("SELECT pg_total_relation_size(%s::regclass)", [r]).fetchone()[0] for r in rels)
+
+
+def tuples_written(c, rels: list[str]) -> int:
+    c.execute("SELECT pg_stat_force_next_flush()")
+    n = 0
+    for r in rels:
+        row = c.execute("SELECT n_tup_ins + n_tup_upd + n_tup_del FROM pg_stat_all_tables WHERE relid = %s::regclass",
+                        [r]).fetchone()
+        n += row[0] if row else 0
+    return n
+
+
+def animus_cycle(c, queue: str, batches: int) -> None:
+    """submit_work_batch of 100, then read_work 100 + complete_work of them, batches times."""
+    for _ in range(batches):
+        c.execute("SELECT count(*) FROM animus.submit_work_batch(%s::jsonb, queue => %s)", [BATCH, queue])
+        ids = [r[0] for r in c.execute("SELECT work_id FROM animus.read_work(%s, vt => '60 seconds', qty => 100)", [queue])]
+        if ids:
+            c.execute("SELECT count(*) FROM animus.complete_work(%s::uuid[])", [ids])
+
+
+def raw_cycle(c, queue: str, batches: int) -> None:
+    msgs = [json.dumps({"work_type": "b", "params": {"n": i}}) for i in range(100)]
+    for _ in range(batches):
+        c.execute("SELECT count(*) FROM pgmq.send_batch(%s, %s::jsonb[])", [queue, msgs])
+        ids = [r[0] for r in c.execute("SELECT msg_id FROM pgmq.read(%s, 60, 100)", [queue])]
+        if ids:
+            c.execute("SELECT count(*) FROM pgmq.archive(%s, %s::bigint[])", [queue, ids])
+
+
+def fresh_db(name: str, to: str | None = None) -> str:
+    subprocess.run([sys.executable, str(ROOT / "tools/devdb.py"), "createdb", name, "--drop"], check=True,
+                   stdout=subprocess.DEVNULL)
+    url = devdb.url(name)
+    subprocess.run(["bash", "-c", f'source "{ROOT}/tools/lib.sh"; sqitch_run "{url}" deploy' + (f" --to {to}" if to else "")],
+                   check=True, stdout=subprocess.DEVNULL)
+    return url
+
+
+def drop_db(name: str) -> None:
+    subprocess.run([sys.executable, str(ROOT / "tools/devdb.py"), "dropdb", name], stdout=subprocess.DEVNULL)
+
+
+def part_bytes(db: str, items: int) -> None:
+    """Each system on its own fresh database (no order effects on shared tables): a warm-up of
+    1,000 items, VACUUM, then the measured items."""
+    batches = max(1, items // 100)
+    n = batches * 100
+    res = {}
+    for name, to, rels, setup, run in [
+        ("animus now (messages deleted)", None, ["animus.work_items", "pgmq.q_b", "pgmq.a_b"],
+         "SELECT animus.create_queue('b')", lambda c, k: animus_cycle(c, "b", k)),
+        ("animus v0.6.0 (messages archived)", "@v0.6.0", ["animus.work_items", "pgmq.q_b", "pgmq.a_b"],
+         "SELECT animus.create_queue('b')", lambda c, k: animus_cycle(c, "b", k)),
+        ("raw pgmq (send_batch, read, archive)", "@v0.6.0", ["pgmq.q_b", "pgmq.a_b"],
+         "SELECT pgmq.create('b')", lambda c, k: raw_cycle(c, "b", k)),
+    ]:
+        url = fresh_db(db + "_bytes", to)
+        try:
+            with connect(url) as c:
+                c.execute(setup)
+                run(c, 10)
+                c.execute("VACUUM " + ", ".join(rels))
+                b0, t0 = rel_bytes(c, rels), tuples_written(c, rels)
+                s = time.perf_counter()
+                run(c, batches)
+                secs = time.perf_counter() - s
+                b1, t1 = rel_bytes(c, rels), tuples_written(c, rels)
+                res[name] = ((b1 - b0) / n, (t1 - t0) / n, n / secs)
+        finally:
+            drop_db(db + "_bytes")
+    raw = res["raw pgmq (send_batch, read, archive)"][0]
+    print(f"== bytes: {n:,} items per system, each on a fresh database, batches of 100; every item kept "
+          f"(no retention), sizes include dead space not yet vacuumed")
+    print(f"   {'':40s} {'bytes/item':>10s} {'x raw':>6s} {'tuples written/item':>20s} {'items/s':>8s}")
+    for name, (b, t, r) in res.items():
+        print(f"   {name:40s} {b:10.0f} {b / raw:6.2f} {t:20.1f} {r:8.0f}", flush=True)
+
+
+def sizes(c) -> dict:
+    row = c.execute("""
+        SELECT pg_relation_size('animus.work_items'), pg_indexes_size('animus.work_items'),
+               pg_total_relation_size('pgmq.q_soak'), pg_total_relation_size('pgmq.a_soak'),
+               (SELECT n_live_tup FROM pg_stat_all_tables WHERE relid = 'animus.work_items'::regclass),
+               (SELECT n_dead_tup FROM pg_stat_all_tables WHERE relid = 'animus.work_items'::regclass),
+               (SELECT n_dead_tup FROM pg_stat_all_tables WHERE relid = 'pgmq.q_soak'::regclass),
+               (SELECT autovacuum_count FROM pg_stat_all_tables WHERE relid = 'animus.work_items'::regclass),
+               (SELECT autovacuum_count FROM pg_stat_all_tables WHERE relid = 'pgmq.q_soak'::regclass)""").fetchone()
+    keys = ["items_heap", "items_idx", "q_total", "a_total", "items_live", "items_dead", "q_dead", "items_av", "q_av"]
+    return dict(zip(keys, row))
+
+
+def part_soak(url: str, secs: float, rate: float) -> None:
+    with connect(url) as c:
+        c.execute("SELECT animus.create_queue('soak')")
+    stop = threading.Event()
+    done = [0, 0, 0]    # submitted, completed, purged
+    errors: list[BaseException] = []
+
+    def producer():
+        try:
+            with connect(url) as c:
+                t0 = time.monotonic()
+                while not stop.is_set():
+                    due = t0 + (done[0] + 100) / rate
+                    wait = due - time.monotonic()
+                    if wait > 0:
+                        stop.wait(wait)
+                        continue
+                    c.execute("SELECT count(*) FROM animus.submit_work_batch(%s::jsonb, queue => 'soak')", [BATCH])
+                    done[0] += 100
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    def consumer():
+        try:
+            with connect(url) as c:
+                while not stop.is_set():
+                    ids = [r[0] for r in c.execute("SELECT work_id FROM animus.read_work('soak', vt => '60 seconds', qty => 100)")]
+                    if ids:
+                        c.execute("SELECT count(*) FROM animus.complete_work(%s::uuid[])", [ids])
+                        done[1] += len(ids)
+                    else:
+                        stop.wait(0.02)
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    def retention():
+        try:
+            with connect(url) as c:
+                while not stop.wait(10):
+                    while True:
+                        n = c.execute("SELECT items_deleted FROM animus.purge_work(older_than => '30 seconds', queue => 'soak')").fetchone()[0]
+                        done[2] += n
+                        if n < 10000:
+                            break
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=f) for f in (producer, consumer, retention)]
+    for t in threads:
+        t.start()
+    print(f"== soak: {secs:.0f} s at {rate:.0f} items/s (submit_work_batch 100; read_work 100 + complete_work; "
+          f"purge_work every 10 s, retention 30 s)")
+    print(f"   {'t':>5s} {'submitted':>9s} {'completed':>9s} {'purged':>8s} {'items heap':>10s} {'items idx':>10s} "
+          f"{'live':>7s} {'dead':>7s} {'q_ total':>9s} {'q dead':>7s} {'a_ total':>9s} {'autovac items/q':>15s}")
+    samples = []
+    t0 = time.monotonic()
+    try:
+        with connect(url) as c:
+            k = 0
+            while True:
+                s = sizes(c)
+                samples.append(s)
+                el = time.monotonic() - t0
+                print(f"   {el:5.0f} {done[0]:9d} {done[1]:9d} {done[2]:8d} {s['items_heap'] / 1e6:8.1f}MB {s['items_idx'] / 1e6:8.1f}MB "
+                      f"{s['items_live']:7d} {s['items_dead']:7d} {s['q_total'] / 1e6:7.2f}MB {s['q_dead']:7d} "
+                      f"{s['a_total'] / 1e6:7.2f}MB {s['items_av']:7d}/{s['q_av']:<7d}", flush=True)
+                if el >= secs or errors:
+                    break
+                k += 1
+                time.sleep(max(0.0, t0 + 30 * k - time.monotonic()))
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(60)
+    if errors:
+        raise errors[0]
+    el = time.monotonic() - t0
+    # flat: the second half of the run grows by no more than the first half did
+    mid = samples[len(samples) // 2]
+    first, last = samples[1] if len(samples) > 2 else samples[0], samples[-1]
+    tot = lambda s: s["items_heap"] + s["items_idx"] + s["q_total"] + s["a_total"]  # noqa: E731
+    print(f"   steady rate {done[1] / el:.0f} items/s completed; {done[0]:,} items over the run")
+    print(f"   hot tables in total: {tot(first) / 1e6:.1f} MB at 30 s, {tot(mid) / 1e6:.1f} MB at half time, "
+          f"{tot(last) / 1e6:.1f} MB at the end; second half grew {(tot(last) - tot(mid)) / 1e6:+.1f} MB "
+          f"({(tot(last) - tot(mid)) / max(1, done[0] / 2):.0f} bytes per item submitted in it)")
+
+
+def part_load(url: str, n: int) -> None:
+    with connect(url) as c:
+        c.execute("SELECT animus.create_queue('bench')")
+        t0 = time.perf_counter()
+        chunk = 1_000_000
+        for lo in range(0, n, chunk):
+            hi = min(n, lo + chunk)
+            # ended 60..30 days ago, in time order (UUIDv7 ids: as submit_work makes them)
+            c.execute("""
+                INSERT INTO animus.work_items (id, queue_name, work_type, source, params, state, attempts, max_attempts,
+                                               msg_id, run_at, outcome, duration_ms, created_at, updated_at, started_at,
+                                               heartbeat_at, resolved_at)
+                SELECT uuidv7(x.t - now()), 'bench', 'b', 'bench',
+                       jsonb_build_object('n', g), 'completed', 1, 5, g, t, '{"ok": true}', 1.5, t, t, t, t, t + interval '1 second'
+                  FROM generate_series(%(lo)s + 1, %(hi)s) g,
+                       LATERAL (SELECT now() - interval '60 days' + g * (interval '30 days' / %(n)s)) AS x(t)""",
+                      {"lo": lo, "hi": hi, "n": n})
+            c.execute("""
+                INSERT INTO pgmq.a_bench (msg_id, read_ct, enqueued_at, archived_at, vt, message)
+                SELECT g, 1, t, t + interval '1 second', t, jsonb_build_object('work_id', gen_random_uuid(), 'work_type', 'b')
+                  FROM generate_series(%(lo)s + 1, %(hi)s) g,
+                       LATERAL (SELECT now() - interval '60 days' + g * (interval '30 days' / %(n)s)) AS x(t)""",
+                      {"lo": lo, "hi": hi, "n": n})
+            print(f"   loaded {hi:,} ended items and archived messages ({time.perf_counter() - t0:.0f} s)", flush=True)
+        c.execute("SELECT setval('pgmq.q_bench_msg_id_seq', %s)", [n + 1])
+        c.execute("VACUUM ANALYZE animus.work_items, pgmq.a_bench, pgmq.q_bench")
+        print(f"== load: {n:,} ended work items + {n:,} archived messages in {time.perf_counter() - t0:.0f} s; "
+              f"work_items {c.execute('SELECT pg_size_pretty(pg_total_relation_size(%s))', ['animus.work_items']).fetchone()[0]}, "
+              f"a_bench {c.execute('SELECT pg_size_pretty(pg_total_relation_size(%s))', ['pgmq.a_bench']).fetchone()[0]}")
+
+
+def rates(url: str, secs: float, with_retention: bool) -> tuple[float, float, float]:
+    stop = threading.Event()
+    count = [0, 0, 0]
+    errors: list[BaseException] = []
+
+    def producer():
+        try:
+            with connect(url) as c:
+                while not stop.is_set():
+                    c.execute("SELECT count(*) FROM animus.submit_work_batch(%s::jsonb, queue => 'bench')", [BATCH])
+                    count[0] += 100
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    def consumer():
+        try:
+            with connect(url) as c:
+                while not stop.is_set():
+                    ids = [r[0] for r in c.execute("SELECT work_id FROM animus.read_work('bench', vt => '60 seconds', qty => 100)")]
+                    if ids:
+                        c.execute("SELECT count(*) FROM animus.complete_work(%s::uuid[])", [ids])
+                        count[1] += len(ids)
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    def retention():
+        try:
+            with connect(url) as c:
+                while not stop.is_set():
+                    r = c.execute("SELECT items_deleted, archived_messages_deleted FROM animus.purge_work("
+                                  "older_than => '1 day', queue => 'bench', batch_size => %s)", [BATCH_SIZE[0]]).fetchone()
+                    count[2] += r[0] + r[1]
+                    if PAUSE[0]:
+                        stop.wait(PAUSE[0])
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    fns = [producer, consumer] + ([retention] if with_retention else [])
+    threads = [threading.Thread(target=f) for f in fns]
+    t0 = time.monotonic()
+    for t in threads:
+        t.start()
+    stop.wait(secs)
+    stop.set()
+    for t in threads:
+        t.join(120)
+    el = time.monotonic() - t0
+    if errors:
+        raise errors[0]
+    return count[0] / el, count[1] / el, count[2] / el
+
+
+def part_retention(url: str, secs: float) -> None:
+    print(f"== retention: submit and claim rates, {secs:.0f} s per phase (1 submitter, 1 claimer; "
+          f"+1 session running purge_work(batch_size => {BATCH_SIZE[0]}) in a loop"
+          + (f", {PAUSE[0]} s between calls)" if PAUSE[0] else ")"))
+    rates(url, min(10.0, secs), False)    # warm-up: plans cached, the queue's first pages in
+    res = []
+    for label, ret in [("without retention", False), ("with retention", True)] * 2 + [("without retention", False)]:
+        s, k, p = rates(url, secs, ret)
+        res.append((ret, s, k))
+        print(f"   {label:18s} submit {s:8.0f}/s  claim+complete {k:8.0f}/s" + (f"  purged {p:8.0f} rows/s" if ret else ""), flush=True)
+    mean = lambda xs: sum(xs) / len(xs)  # noqa: E731
+    base_s, base_k = mean([s for r, s, _ in res if not r]), mean([k for r, _, k in res if not r])
+    with_s, with_k = mean([s for r, s, _ in res if r]), mean([k for r, _, k in res if r])
+    print(f"   mean without: submit {base_s:.0f}/s, claim {base_k:.0f}/s; with: submit {with_s:.0f}/s, claim {with_k:.0f}/s")
+    print(f"   ratio with/without: submit {with_s / base_s:.2f}, claim {with_k / base_k:.2f} (floor 0.8)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ended", type=int, default=10_000_000, help="ended items (and archived messages) loaded")
+    ap.add_argument("--phase", type=float, default=30, help="seconds per retention phase")
+    ap.add_argument("--soak", type=float, default=300, help="soak seconds (>= 300 for the issue's figure)")
+    ap.add_argument("--rate", type=float, default=500, help="soak items per second")
+    ap.add_argument("--items", type=int, default=20_000, help="items per system for bytes per item")
+    ap.add_argument("--parts", default="bytes,soak,retention")
+    ap.add_argument("--naptime", default="5s",
+                    help="autovacuum_naptime for the run (server-wide, reset at the end; '' keeps the server's): "
+                         "per-table settings cannot make autovacuum look more often than once a naptime (default 1 min)")
+    ap.add_argument("--batch-size", type=int, default=10000, help="purge_work batch_size in the retention part")
+    ap.add_argument("--pause", type=float, default=0.0, help="seconds between purge_work calls in the retention part")
+    ap.add_argument("--reuse", action="store_true", help="retention part on the existing --db (loaded by an earlier --keep run)")
+    ap.add_argument("--db", default="animus_bench_retention")
+    ap.add_argument("--keep", action="store_true", help="keep the database")
+    args = ap.parse_args()
+    parts = set(args.parts.split(","))
+    print(f"loadavg at start: {open('/proc/loadavg').read().split()[:3]}")
+    admin = devdb.url("postgres")
+    if args.naptime:
+        with connect(admin) as c:
+            c.execute(f"ALTER SYSTEM SET autovacuum_naptime = '{args.naptime}'")
+            c.execute("SELECT pg_reload_conf()")
+        print(f"autovacuum_naptime = {args.naptime} for this run (ALTER SYSTEM; reset at the end)")
+    try:
+        if "bytes" in parts:
+            part_bytes(args.db, args.items)
+        if "soak" in parts:
+            try:
+                part_soak(fresh_db(args.db + "_soak"), args.soak, args.rate)
+            finally:
+                drop_db(args.db + "_soak")
+        if "retention" in parts:
+            BATCH_SIZE[0], PAUSE[0] = args.batch_size, args.pause
+            try:
+                if args.reuse:
+                    url = devdb.url(args.db)
+                    with connect(url) as c:
+                        left = c.execute("SELECT count(*) FROM animus.work_items WHERE queue_name = 'bench' AND state = 'completed'").fetchone()[0]
+                    print(f"== reusing {args.db}: {left:,} ended items in queue bench")
+                else:
+                    url = fresh_db(args.db)
+                    part_load(url, args.ended)
+                part_retention(url, args.phase)
+            finally:
+                if not args.keep:
+                    drop_db(args.db)
+    finally:
+        if args.naptime:
+            with connect(admin) as c:
+                c.execute("ALTER SYSTEM RESET autovacuum_naptime")
+                c.execute("SELECT pg_reload_conf()")
+        print(f"loadavg at end: {open('/proc/loadavg').read().split()[:3]}")
+
+
+if __name__ == "__main__":
+    main()
