@@ -36,6 +36,10 @@ LAYOUT: dict[str, tuple] = {
     "concurrency_held": ("distributed", "queue_name", "work"),
     "work_steps": ("distributed", "work_id", "work_steps"),
     "work_awaited": ("distributed", "work_id", "work_awaited"),
+    "dead_work_actions": ("distributed", "queue_name", "work"),
+    # memory side tables keyed by memory id (no namespace column yet: see KNOWN_VIOLATIONS)
+    "memory_links": ("distributed", "source_id", "memory_links"),
+    "memory_reviews": ("distributed", "memory_id", "memory_reviews"),
     # small, read by every call or written only by admins: a copy on every node
     "queues": ("reference",),
     "queue_grants": ("reference",),
@@ -46,6 +50,11 @@ LAYOUT: dict[str, tuple] = {
     "work_state_transitions": ("reference",),
     "error_codes": ("reference",),
     "installed_extensions": ("reference",),
+    "installed_version": ("reference",),
+    "health_thresholds": ("reference",),
+    "memory_models": ("reference",),
+    "memory_namespace_models": ("reference",),
+    "memory_review_settings": ("reference",),
     # serialises create_queue / drop_queue: one row on the coordinator
     "queue_admin_lock": ("local",),
 }
@@ -64,6 +73,20 @@ KNOWN_VIOLATIONS: dict[tuple[str, str, str], str] = {
     ("work_steps", "work_steps_work_id_fkey", "foreign key across distribution keys"):
         "work_steps has no queue_name, so it cannot be co-located with work_items; fix: add queue_name, "
         "distribute by it, FOREIGN KEY (queue_name, work_id) REFERENCES work_items (queue_name, id)",
+    ("dead_work_actions", "dead_work_actions_pkey", "unique without distribution column"):
+        "one action per dead item, keyed by work id alone; fix: PRIMARY KEY (queue_name, work_id)",
+    ("memories", "memories_superseded_by_fkey", "foreign key across distribution keys"):
+        "a superseded memory points at its successor by id (always in its own namespace: ZA refuses a "
+        "cross-namespace supersession); fix with the primary key: FOREIGN KEY (namespace, superseded_by) "
+        "REFERENCES memories (namespace, id)",
+    ("memory_links", "memory_links_source_id_fkey", "foreign key across distribution keys"):
+        "links carry memory ids without their namespace; fix: add namespace, distribute by it, "
+        "FOREIGN KEY (namespace, source_id) REFERENCES memories (namespace, id) (links stay within a namespace)",
+    ("memory_links", "memory_links_target_id_fkey", "foreign key across distribution keys"):
+        "as the source: FOREIGN KEY (namespace, target_id) REFERENCES memories (namespace, id)",
+    ("memory_reviews", "memory_reviews_memory_id_fkey", "foreign key across distribution keys"):
+        "review state keyed by memory id alone; fix: add namespace, distribute by it, "
+        "FOREIGN KEY (namespace, memory_id) REFERENCES memories (namespace, id)",
 }
 
 

@@ -99,8 +99,6 @@ def calls(queue: str, work_id, memory_id: int, vec: str):
         ("queue_depth_history", "SELECT * FROM animus.queue_depth_history(%s, since => '1 minute', buckets => 2)", lambda h: [h]),
         ("set_health_threshold", "SELECT * FROM animus.set_health_threshold(%s, 1, 2)", lambda h: [h]),
         ("set_health_threshold.queue", "SELECT * FROM animus.set_health_threshold('backlog', 1, 2, %s)", lambda h: [h]),
-        ("pause_queue", "SELECT animus.pause_queue(%s)", lambda h: [h]),
-        ("resume_queue", "SELECT animus.resume_queue(%s)", lambda h: [h]),
         ("archive_work", "SELECT animus.archive_work(%s, 1)", lambda h: [h]),
         ("delete_work", "SELECT animus.delete_work(%s, 1)", lambda h: [h]),
         ("fail_work", "SELECT * FROM animus.fail_work(%s, %s)", lambda h: [work_id, h]),
