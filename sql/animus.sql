@@ -3935,7 +3935,7 @@ COMMENT ON FUNCTION animus.memory_bm25_reindex(text) IS
 GRANT SELECT ON animus.memory_terms, animus.memory_bm25_settings, animus.memory_bm25_namespace_stats,
                 animus.memory_bm25_term_stats, animus.memory_bm25_deltas TO animus_memory_reader;
 
--- ==== change memory_admin (deploy/memory_admin.sql) ====
+-- ==== change memory_admin@v0.6.0 (deploy/memory_admin@v0.6.0.sql) ====
 -- Deploy animus:memory_admin to pg
 -- requires: memory_store
 -- requires: memory_bm25
@@ -6606,7 +6606,7 @@ GRANT EXECUTE ON FUNCTION animus.release_work(uuid, integer, interval) TO animus
 COMMENT ON FUNCTION animus.release_work(uuid, integer, interval) IS
 'Gives a running (claimed) work item back: state queued again, visible to read_work after `delay` (default at once), and the claim does not count against max_attempts (released + 1: attempts - released is what counts), so a release, e.g. at a graceful worker shutdown, is not a failed attempt; attempts, the claim token, never goes down, so a late settle of the released claim raises ZA108. The item keeps its error, its merged duplicates and a waiting replace-mode follow-up (which keeps waiting). Claim fencing: with attempt (the attempts read_work returned) the item must still be at that attempt. Returns the time the item becomes visible again. Only items of queues the caller has a grant on. Raises ZA001 (work_id NULL), ZA002 (delay NULL or negative), ZA102 (unknown work item, or one in a queue the caller may not use), ZA108 (attempt given and the item was claimed again since: a stale claim), ZA103 (queued, not running), ZA104 (already ended, cancelled or merged).';
 
--- ==== change memory_filters (deploy/memory_filters.sql) ====
+-- ==== change memory_filters@v0.6.0 (deploy/memory_filters@v0.6.0.sql) ====
 -- Deploy animus:memory_filters to pg
 -- requires: memory_filters@v0.4.0
 
@@ -6778,7 +6778,7 @@ COMMENT ON FUNCTION animus.memory_validate_filters(jsonb) IS
 REVOKE ALL ON FUNCTION animus.memory_validate_filters(jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION animus.memory_validate_filters(jsonb) TO animus_memory_reader, animus_memory_writer, animus_admin;
 
--- ==== change memory_store (deploy/memory_store.sql) ====
+-- ==== change memory_store@v0.6.0 (deploy/memory_store@v0.6.0.sql) ====
 -- Deploy animus:memory_store to pg
 -- requires: memory_store@v0.4.0
 
@@ -7090,7 +7090,7 @@ COMMENT ON FUNCTION animus.get_memory(bigint) IS
 REVOKE ALL ON FUNCTION animus.get_memory(bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION animus.get_memory(bigint) TO animus_memory_reader, animus_memory_writer, animus_admin;
 
--- ==== change memory_search (deploy/memory_search.sql) ====
+-- ==== change memory_search@v0.6.0 (deploy/memory_search@v0.6.0.sql) ====
 -- Deploy animus:memory_search to pg
 -- requires: memory_search@v0.4.0
 -- requires: security_memory_rls
@@ -7302,7 +7302,7 @@ REVOKE ALL ON FUNCTION animus.hybrid_search(text, vector, integer, jsonb, double
 GRANT EXECUTE ON FUNCTION animus.hybrid_search(text, vector, integer, jsonb, double precision, double precision, integer, integer)
     TO animus_memory_reader, animus_memory_writer, animus_admin;
 
--- ==== change memory_bm25 (deploy/memory_bm25.sql) ====
+-- ==== change memory_bm25@v0.6.0 (deploy/memory_bm25@v0.6.0.sql) ====
 -- Deploy animus:memory_bm25 to pg
 -- requires: memory_bm25@v0.4.0
 
@@ -12101,6 +12101,2295 @@ GRANT EXECUTE ON FUNCTION animus.heartbeat_work_batch(uuid[], interval, integer[
 COMMENT ON FUNCTION animus.heartbeat_work_batch(uuid[], interval, integer[]) IS
 'Batch form of heartbeat_work: extends the claims of every running item of work_ids to now + extend (heartbeat_at recorded) in one call, and returns (work_id, status, visible_until) per input id, in input order, instead of raising for one item: status running (extended until visible_until), cancelled (cancel_work meanwhile: stop the handler), stale (attempts[i] given and the item was claimed again since), ended (no longer running: completed, dead, queued again after its claim expired, merged) or unknown (no such item, or one in a queue the caller may not use). Claim fencing: attempts[i] is the attempts read_work returned (NULL element = no check). At most 10000 ids. Raises ZA001 (work_ids NULL or with a NULL), ZA110 (more than 10000 ids), ZA002 (extend not positive, attempts length differs); nothing is written when it raises.';
 
+-- ==== change memory_lifecycle (deploy/memory_lifecycle.sql) ====
+-- Deploy animus:memory_lifecycle to pg
+-- requires: memory_table
+-- requires: memory_store
+-- requires: security_memory_rls
+-- requires: security_memory_private
+-- requires: column_comments
+
+-- Lifecycle and sharing of a memory (docs/memory-lifecycle.md):
+--   * expires_at: from then on the memory is out of every search; purge_expired_memories deletes it;
+--   * pinned: never expires (and is never due for review);
+--   * superseded_by: the newer memory that replaced this one; out of searches unless a filter says
+--     {"include_superseded": true}; memory_chain lists a chain of supersessions;
+--   * owner_role, visibility, share_groups: 'namespace' (every reader of the namespace, the
+--     default), 'private' (the owner only) or 'groups' (the owner and members of share_groups).
+--
+-- The searches confine themselves through the filter predicate animus.memory_filter_match, which
+-- sees (namespace, memory_type, source, metadata, created_at) of a row. So the state that hides a
+-- row is mirrored, by a trigger, into the reserved metadata key "_animus" (absent while the row
+-- has the defaults: no expiry, not superseded, visible to the namespace): the predicate tests one
+-- key on rows without state and the searches pick the rules up unchanged. The columns are the
+-- truth (indexed for retention and chains); the trigger overwrites whatever a caller puts under
+-- "_animus".
+ALTER TABLE animus.memories
+    ADD COLUMN expires_at    timestamptz,
+    ADD COLUMN pinned        boolean NOT NULL DEFAULT false,
+    ADD COLUMN superseded_by bigint REFERENCES animus.memories (id) ON DELETE SET NULL,
+    ADD COLUMN superseded_at timestamptz,
+    ADD COLUMN owner_role    oid,
+    ADD COLUMN visibility    text NOT NULL DEFAULT 'namespace' CHECK (visibility IN ('namespace', 'private', 'groups')),
+    ADD COLUMN share_groups  oid[] NOT NULL DEFAULT '{}',
+    ADD CONSTRAINT memories_pinned_never_expires CHECK (NOT (pinned AND expires_at IS NOT NULL)),
+    ADD CONSTRAINT memories_not_self_superseded CHECK (superseded_by IS DISTINCT FROM id),
+    ADD CONSTRAINT memories_private_has_owner CHECK (visibility = 'namespace' OR owner_role IS NOT NULL);
+COMMENT ON COLUMN animus.memories.expires_at IS 'When the memory expires (NULL: never): from then on no search returns it; animus.purge_expired_memories deletes it.';
+COMMENT ON COLUMN animus.memories.pinned IS 'A pinned memory never expires and is never due for review.';
+COMMENT ON COLUMN animus.memories.superseded_by IS 'The newer memory that replaced this one (store_memory(supersedes => ...)); NULL while current. Superseded memories leave searches unless a filter has "include_superseded": true.';
+COMMENT ON COLUMN animus.memories.superseded_at IS 'When the memory was superseded (NULL while current).';
+COMMENT ON COLUMN animus.memories.owner_role IS 'The role (pg_roles.oid) that stored the memory; with visibility private or groups, only it (and share_groups) see the memory.';
+COMMENT ON COLUMN animus.memories.visibility IS 'Who of the readers of the namespace sees the memory: namespace (all, the default), private (owner_role only), groups (owner_role and members of share_groups).';
+COMMENT ON COLUMN animus.memories.share_groups IS 'With visibility groups: the roles (pg_roles.oid) whose members see the memory.';
+
+CREATE INDEX memories_expires_at ON animus.memories (expires_at) WHERE expires_at IS NOT NULL;
+CREATE INDEX memories_superseded_by ON animus.memories (superseded_by) WHERE superseded_by IS NOT NULL;
+-- Rows that carry state: memory_state_active() probes it once per search.
+CREATE INDEX memories_with_state ON animus.memories (id) WHERE metadata ? '_animus';
+
+INSERT INTO animus.error_codes (sqlstate, name, meaning, hint) VALUES
+    ('ZA216', 'memory_expiry_invalid', 'An expiry is in the past, a TTL is not positive, both expires_at and ttl are given, or a pinned memory is given an expiry.',
+     'Pass expires_at in the future or a positive ttl (one of them), and no expiry with pinned => true.'),
+    ('ZA217', 'memory_supersede_invalid', 'A memory cannot supersede itself, a memory of another namespace, or a memory that (transitively) supersedes it.',
+     'Supersede older memories of the same namespace only.'),
+    ('ZA218', 'memory_visibility_invalid', 'visibility is not namespace, private or groups, groups are given without visibility groups (or missing with it), or a role other than the owner changes them.',
+     'Use visibility => ''private'', or visibility => ''groups'' with groups => ARRAY[''role'', ...].'),
+    ('ZA219', 'memory_group_unknown', 'A group named in groups is not an existing role.',
+     'Name existing roles (CREATE ROLE ... NOLOGIN); their members then see the memory.');
+
+-- The state the predicate reads, from the columns. NULL while the row has the defaults.
+CREATE FUNCTION animus.memory_state_of(expires_at timestamptz, superseded_by bigint, owner_role oid, visibility text, share_groups oid[])
+    RETURNS jsonb
+    IMMUTABLE
+    PARALLEL SAFE
+    LANGUAGE sql
+RETURN NULLIF(pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+           'expires_at', expires_at,
+           'superseded_by', superseded_by,
+           'visibility', CASE WHEN visibility <> 'namespace' THEN visibility END,
+           'owner', CASE WHEN visibility <> 'namespace' THEN owner_role::text END,
+           'groups', CASE WHEN visibility = 'groups' THEN pg_catalog.to_jsonb(share_groups::text[]) END)),
+       '{}'::jsonb);
+COMMENT ON FUNCTION animus.memory_state_of(timestamptz, bigint, oid, text, oid[]) IS
+    'Internal: the lifecycle and sharing state of a memory as mirrored into metadata->''_animus'' (NULL for the defaults). Raises nothing.';
+REVOKE ALL ON FUNCTION animus.memory_state_of(timestamptz, bigint, oid, text, oid[]) FROM PUBLIC;
+
+CREATE FUNCTION animus.memory_state_mirror()
+    RETURNS trigger
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    state jsonb := animus.memory_state_of(NEW.expires_at, NEW.superseded_by, NEW.owner_role, NEW.visibility, NEW.share_groups);
+BEGIN
+    NEW.metadata := CASE WHEN state IS NULL THEN NEW.metadata - '_animus'
+                         ELSE NEW.metadata || pg_catalog.jsonb_build_object('_animus', state) END;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_state_mirror() IS
+    'Trigger of animus.memories: writes the row''s lifecycle and sharing state into metadata->''_animus'' (removes the key for the defaults), '
+    'overwriting anything a caller stored there. Raises nothing.';
+REVOKE ALL ON FUNCTION animus.memory_state_mirror() FROM PUBLIC;
+
+-- WHEN keeps rows without state (the bulk of a load) free of the PL/pgSQL call.
+CREATE TRIGGER memories_state_mirror
+    BEFORE INSERT OR UPDATE ON animus.memories
+    FOR EACH ROW
+    WHEN (NEW.expires_at IS NOT NULL OR NEW.superseded_by IS NOT NULL OR NEW.visibility <> 'namespace'
+          OR NEW.metadata ? '_animus')
+    EXECUTE FUNCTION animus.memory_state_mirror();
+
+-- True when some memory carries state: only then do the searches pay for the state check.
+CREATE FUNCTION animus.memory_state_active()
+    RETURNS boolean
+    STABLE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE sql
+AS $$
+    SELECT EXISTS (SELECT 1 FROM animus.memories AS m WHERE m.metadata ? '_animus');
+$$;
+COMMENT ON FUNCTION animus.memory_state_active() IS
+    'True when at least one memory expires, is superseded or is not visible to its whole namespace (one probe of a partial index). '
+    'Runs as the owner (SECURITY DEFINER); reveals one bit about the whole table. Raises nothing.';
+REVOKE ALL ON FUNCTION animus.memory_state_active() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_state_active() TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+-- Who is looking: NULL for callers that see every namespace (they see every memory), else the
+-- caller's role OID and the OIDs of every role it is a member of (its groups).
+CREATE FUNCTION animus.memory_viewer()
+    RETURNS jsonb
+    STABLE
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    caller name := animus.memory_caller();
+    me oid;
+BEGIN
+    IF '*' = ANY (animus.memory_scope('read')) THEN
+        RETURN NULL;
+    END IF;
+    SELECT r.oid INTO me FROM pg_catalog.pg_roles AS r WHERE r.rolname = caller;
+    RETURN pg_catalog.jsonb_build_object(
+        'role', me::text,
+        'groups', pg_catalog.to_jsonb(ARRAY(SELECT r.oid::text FROM pg_catalog.pg_roles AS r
+                                             WHERE pg_catalog.pg_has_role(caller, r.oid, 'MEMBER') ORDER BY 1)));
+END
+$$;
+COMMENT ON FUNCTION animus.memory_viewer() IS
+    'Internal: the caller as the sharing rules see it: NULL when its read scope is every namespace (it sees every memory), else '
+    '{"role": own OID, "groups": [OIDs of the roles it is a member of, itself included]}. Raises nothing.';
+REVOKE ALL ON FUNCTION animus.memory_viewer() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_viewer() TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+-- The row rule of the predicate, on the mirrored state s (metadata->'_animus') and the filter's
+-- "state" entry st ({"include_superseded": bool, "viewer": memory_viewer() or absent}).
+CREATE FUNCTION animus.memory_state_match(st jsonb, s jsonb)
+    RETURNS boolean
+    STABLE
+    PARALLEL SAFE
+    LANGUAGE sql
+RETURN
+    s IS NULL
+    OR ((s -> 'superseded_by' IS NULL OR (st -> 'include_superseded') = 'true'::jsonb)
+        AND (s -> 'expires_at' IS NULL OR (s ->> 'expires_at')::timestamptz > pg_catalog.now())
+        AND (s -> 'visibility' IS NULL OR st -> 'viewer' IS NULL
+             OR s ->> 'owner' = st #>> '{viewer,role}'
+             OR (s ->> 'visibility' = 'groups'
+                 AND (s -> 'groups') ?| ARRAY(SELECT pg_catalog.jsonb_array_elements_text(st #> '{viewer,groups}')))));
+COMMENT ON FUNCTION animus.memory_state_match(jsonb, jsonb) IS
+    'Internal to memory_filter_match: true when a memory with mirrored state s (metadata->''_animus'') is live (not expired, not '
+    'superseded unless st.include_superseded) and visible to st.viewer (owner, member of a share group, or visibility namespace). Raises nothing.';
+REVOKE ALL ON FUNCTION animus.memory_state_match(jsonb, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_state_match(jsonb, jsonb) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+-- The one place that says whether the caller may see a row (get_memory, links, chains, reviews).
+CREATE FUNCTION animus.memory_row_visible(namespace text, visibility text, owner_role oid, share_groups oid[],
+                                          scope text[], viewer jsonb)
+    RETURNS boolean
+    STABLE
+    PARALLEL SAFE
+    LANGUAGE sql
+RETURN ('*' = ANY (scope) OR namespace = ANY (scope))
+   AND (visibility = 'namespace' OR viewer IS NULL
+        OR owner_role::text = viewer ->> 'role'
+        OR (visibility = 'groups'
+            AND share_groups::text[] && ARRAY(SELECT pg_catalog.jsonb_array_elements_text(viewer -> 'groups'))));
+COMMENT ON FUNCTION animus.memory_row_visible(text, text, oid, oid[], text[], jsonb) IS
+    'Internal: true when a memory (namespace, visibility, owner_role, share_groups) is visible to a caller with read scope scope '
+    'and viewer animus.memory_viewer(). Lifecycle state (expiry, supersession) is not considered. Raises nothing.';
+REVOKE ALL ON FUNCTION animus.memory_row_visible(text, text, oid, oid[], text[], jsonb) FROM PUBLIC;
+
+-- Lifecycle of one memory, checked and applied (store_memory and update_memory_lifecycle).
+CREATE FUNCTION animus.memory_apply_lifecycle(
+    memory_id   bigint,
+    expires_at  timestamptz,
+    ttl         interval,
+    pinned      boolean,
+    supersedes  bigint[],
+    visibility  text,
+    groups      text[],
+    scope       text[])
+    RETURNS void
+    VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    cur animus.memories%ROWTYPE;
+    expiry timestamptz;
+    group_oids oid[];
+    bad bigint;
+    bad_name text;
+    viewer jsonb := animus.memory_viewer();
+BEGIN
+    SELECT m.* INTO STRICT cur FROM animus.memories AS m WHERE m.id = memory_id FOR UPDATE;
+    IF expires_at IS NOT NULL AND ttl IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA216', MESSAGE = 'expires_at and ttl must not both be given',
+            DETAIL = format('expires_at = %s, ttl = %s', expires_at, ttl),
+            HINT = 'Pass one of them: ttl => ''30 days'' or expires_at => a time in the future.';
+    END IF;
+    IF ttl IS NOT NULL AND ttl <= interval '0' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA216', MESSAGE = 'ttl must be a positive interval',
+            DETAIL = format('ttl = %s', ttl), HINT = 'Pass e.g. ttl => ''30 days''.';
+    END IF;
+    expiry := coalesce(expires_at, now() + ttl);
+    IF expires_at IS NOT NULL AND expires_at <= now() THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA216', MESSAGE = 'expires_at must be in the future',
+            DETAIL = format('expires_at = %s, now = %s', expires_at, now()),
+            HINT = 'Pass a time after now, or delete the memory instead.';
+    END IF;
+    IF expiry IS NOT NULL AND coalesce(pinned, cur.pinned) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA216', MESSAGE = 'a pinned memory cannot expire (expires_at / ttl with pinned)',
+            DETAIL = format('memory %s, expires_at = %s', memory_id, expiry),
+            HINT = 'Unpin it (pinned => false) to give it an expiry.';
+    END IF;
+    IF (visibility IS NOT NULL OR groups IS NOT NULL) AND viewer IS NOT NULL AND cur.owner_role IS NOT NULL
+       AND cur.owner_role::text <> viewer ->> 'role' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA218', MESSAGE = pg_catalog.format('only the owner of memory %s changes its visibility', memory_id),
+            HINT = 'Ask its owner (or an animus_admin) to share it.';
+    END IF;
+    IF visibility IS NOT NULL AND visibility NOT IN ('namespace', 'private', 'groups') THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA218', MESSAGE = 'visibility must be namespace, private or groups',
+            DETAIL = format('visibility = %L', left(visibility, 40)),
+            HINT = 'namespace: every reader of the namespace; private: you only; groups: you and members of groups.';
+    END IF;
+    IF (coalesce(visibility, cur.visibility) = 'groups') <> (groups IS NOT NULL OR (visibility IS NULL AND cardinality(cur.share_groups) > 0)) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA218', MESSAGE = 'groups go with visibility ''groups'', and only with it',
+            DETAIL = format('visibility = %L, groups = %s', coalesce(visibility, cur.visibility), groups),
+            HINT = 'Pass visibility => ''groups'' with groups => ARRAY[''role'', ...].';
+    END IF;
+    IF groups IS NOT NULL THEN
+        IF cardinality(groups) = 0 OR cardinality(groups) > 100 THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA218', MESSAGE = 'groups must name 1 to 100 roles',
+                DETAIL = format('groups has %s names', cardinality(groups)),
+                HINT = 'Share with a few group roles; make people members of them.';
+        END IF;
+        SELECT g INTO bad_name FROM unnest(groups) AS g
+         WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles AS r WHERE r.rolname = g) LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA219', MESSAGE = format('groups names %L, which is not a role', left(bad_name, 80)),
+                HINT = 'Name existing roles; their members see the memory.';
+        END IF;
+        group_oids := ARRAY(SELECT DISTINCT r.oid FROM pg_catalog.pg_roles AS r WHERE r.rolname = ANY (groups) ORDER BY 1);
+    END IF;
+    IF supersedes IS NOT NULL THEN
+        IF cardinality(supersedes) > 1000 THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA215', MESSAGE = 'supersedes must hold at most 1000 ids',
+                DETAIL = format('supersedes holds %s ids', cardinality(supersedes)), HINT = 'Supersede in several calls.';
+        END IF;
+        IF memory_id = ANY (supersedes) THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA217', MESSAGE = format('memory %s cannot supersede itself', memory_id),
+                DETAIL = 'The stored content equals that of a memory in supersedes (the same memory).',
+                HINT = 'Supersede older memories only.';
+        END IF;
+        -- unknown, invisible or not writable: reported as not found, like get_memory does
+        SELECT s INTO bad FROM unnest(supersedes) AS s
+         WHERE s IS NULL OR NOT EXISTS (
+               SELECT 1 FROM animus.memories AS m
+                WHERE m.id = s AND ('*' = ANY (scope) OR m.namespace = ANY (scope))
+                  AND animus.memory_row_visible(m.namespace, m.visibility, m.owner_role, m.share_groups, scope, viewer))
+         LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA207', MESSAGE = format('supersedes names memory %s, which does not exist', coalesce(bad::text, 'NULL')),
+                HINT = 'Pass ids of memories you may write; nothing was stored.';
+        END IF;
+        SELECT m.id INTO bad FROM animus.memories AS m
+         WHERE m.id = ANY (supersedes) AND m.namespace <> cur.namespace LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA217',
+                MESSAGE = format('memory %s is in another namespace than %L and cannot be superseded by it', bad, left(cur.namespace, 80)),
+                HINT = 'A memory supersedes memories of its own namespace only.';
+        END IF;
+        -- a cycle: this memory is (transitively) superseded by one of them
+        WITH RECURSIVE ahead (id) AS (
+            SELECT m.superseded_by FROM animus.memories AS m WHERE m.id = memory_id AND m.superseded_by IS NOT NULL
+            UNION
+            SELECT m.superseded_by FROM animus.memories AS m JOIN ahead AS a ON m.id = a.id WHERE m.superseded_by IS NOT NULL
+        )
+        SELECT a.id INTO bad FROM ahead AS a WHERE a.id = ANY (supersedes) LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA217',
+                MESSAGE = format('memory %s already supersedes memory %s (a supersession cycle)', bad, memory_id),
+                HINT = 'Supersede older memories only.';
+        END IF;
+        UPDATE animus.memories AS m SET superseded_by = memory_id, superseded_at = now()
+         WHERE m.id = ANY (supersedes) AND m.superseded_by IS DISTINCT FROM memory_id;
+    END IF;
+    UPDATE animus.memories AS m
+       SET expires_at   = CASE WHEN coalesce(memory_apply_lifecycle.pinned, false) THEN NULL ELSE coalesce(expiry, m.expires_at) END,
+           pinned       = coalesce(memory_apply_lifecycle.pinned, m.pinned),
+           owner_role   = coalesce(m.owner_role, (SELECT r.oid FROM pg_catalog.pg_roles AS r WHERE r.rolname = animus.memory_caller())),
+           visibility   = coalesce(memory_apply_lifecycle.visibility, m.visibility),
+           share_groups = CASE WHEN coalesce(memory_apply_lifecycle.visibility, m.visibility) = 'groups'
+                               THEN coalesce(group_oids, m.share_groups) ELSE '{}' END
+     WHERE m.id = memory_id;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_apply_lifecycle(bigint, timestamptz, interval, boolean, bigint[], text, text[], text[]) IS
+    'Internal to store_memory and update_memory_lifecycle: checks and sets expiry, pinning, supersession and sharing of memory memory_id '
+    '(the caller''s write scope is scope). Granted to nobody. Raises ZA207, ZA215, ZA216, ZA217, ZA218, ZA219.';
+REVOKE ALL ON FUNCTION animus.memory_apply_lifecycle(bigint, timestamptz, interval, boolean, bigint[], text, text[], text[]) FROM PUBLIC;
+
+CREATE FUNCTION animus.update_memory_lifecycle(
+    id          bigint      DEFAULT NULL,
+    expires_at  timestamptz DEFAULT NULL,
+    ttl         interval    DEFAULT NULL,
+    pinned      boolean     DEFAULT NULL,
+    supersedes  bigint[]    DEFAULT NULL,
+    visibility  text        DEFAULT NULL,
+    groups      text[]      DEFAULT NULL,
+    clear_expiry boolean    DEFAULT false)
+    RETURNS SETOF animus.memories
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    scope text[] := animus.memory_write_scope();
+    viewer jsonb := animus.memory_viewer();
+BEGIN
+    IF update_memory_lifecycle.id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'id must not be NULL', HINT = 'Pass the id store_memory returned.';
+    END IF;
+    PERFORM 1 FROM animus.memories AS m
+     WHERE m.id = update_memory_lifecycle.id AND ('*' = ANY (scope) OR m.namespace = ANY (scope))
+       AND animus.memory_row_visible(m.namespace, m.visibility, m.owner_role, m.share_groups, scope, viewer)
+       FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA207', MESSAGE = pg_catalog.format('no memory has id %s', update_memory_lifecycle.id),
+            HINT = 'Check the id (store_memory returns it); the memory may have been deleted.';
+    END IF;
+    IF clear_expiry THEN
+        UPDATE animus.memories AS m SET expires_at = NULL WHERE m.id = update_memory_lifecycle.id;
+    END IF;
+    PERFORM animus.memory_apply_lifecycle(update_memory_lifecycle.id, update_memory_lifecycle.expires_at,
+                                          update_memory_lifecycle.ttl, update_memory_lifecycle.pinned,
+                                          update_memory_lifecycle.supersedes, update_memory_lifecycle.visibility,
+                                          update_memory_lifecycle.groups, scope);
+    UPDATE animus.memories AS m SET updated_at = pg_catalog.now() WHERE m.id = update_memory_lifecycle.id;
+    RETURN QUERY SELECT m.* FROM animus.memories AS m WHERE m.id = update_memory_lifecycle.id;
+END
+$$;
+COMMENT ON FUNCTION animus.update_memory_lifecycle(bigint, timestamptz, interval, boolean, bigint[], text, text[], boolean) IS
+    'Changes the lifecycle and sharing of memory id and returns the row: expires_at or ttl (from now), clear_expiry, pinned (a pinned '
+    'memory loses its expiry), supersedes (older memories of its namespace it replaces), visibility (namespace, private, groups) with groups '
+    '(role names). NULL leaves a field as it is. Only memories of the caller''s write scope that it sees; runs as the owner (SECURITY DEFINER). '
+    'Raises ZA001, ZA207 (no such memory), ZA215, ZA216 (expiry in the past, ttl <= 0, both given, pinned), ZA217 (supersede itself, '
+    'another namespace, a cycle), ZA218 (visibility/groups), ZA219 (unknown group role).';
+REVOKE ALL ON FUNCTION animus.update_memory_lifecycle(bigint, timestamptz, interval, boolean, bigint[], text, text[], boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.update_memory_lifecycle(bigint, timestamptz, interval, boolean, bigint[], text, text[], boolean) TO animus_memory_writer, animus_admin;
+
+-- Retention: expired memories are out of every search at once; this deletes them later.
+CREATE FUNCTION animus.purge_expired_memories(
+    namespace  text     DEFAULT NULL,
+    grace      interval DEFAULT '0',
+    max_rows   integer  DEFAULT 10000)
+    RETURNS bigint
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    scope text[] := animus.memory_write_scope();
+    n bigint;
+BEGIN
+    IF grace IS NULL OR grace < interval '0' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'grace must be an interval >= 0',
+            DETAIL = pg_catalog.format('grace = %s', grace), HINT = 'Pass e.g. grace => ''7 days'' to keep expired memories a week.';
+    END IF;
+    IF max_rows IS NULL OR max_rows < 1 OR max_rows > 100000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'max_rows must be between 1 and 100000',
+            DETAIL = pg_catalog.format('max_rows = %s', max_rows), HINT = 'Call again until it returns 0.';
+    END IF;
+    DELETE FROM animus.memories AS m
+     WHERE m.id IN (SELECT x.id FROM animus.memories AS x
+                     WHERE x.expires_at <= pg_catalog.now() - grace AND NOT x.pinned
+                       AND (purge_expired_memories.namespace IS NULL OR x.namespace = purge_expired_memories.namespace)
+                       AND ('*' = ANY (scope) OR x.namespace = ANY (scope))
+                     ORDER BY x.expires_at
+                     LIMIT max_rows
+                       FOR UPDATE SKIP LOCKED);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION animus.purge_expired_memories(text, interval, integer) IS
+    'Retention: deletes up to max_rows memories that expired at least grace ago (never pinned ones), in the caller''s write scope '
+    '(and namespace, when given); returns how many. Their links go with them. Skips rows locked by others; call until it returns 0. '
+    'Runs as the owner (SECURITY DEFINER). Raises ZA002 (grace < 0, max_rows outside 1..100000).';
+REVOKE ALL ON FUNCTION animus.purge_expired_memories(text, interval, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.purge_expired_memories(text, interval, integer) TO animus_memory_writer, animus_admin;
+
+-- A chain of supersessions: the current memory at its head (generation 0), then what it
+-- superseded (generation 1), what those superseded, ...; cycle-safe (a cycle cannot be built,
+-- but the walk does not rely on it).
+CREATE FUNCTION animus.memory_chain(id bigint DEFAULT NULL)
+    RETURNS TABLE (memory_id bigint, generation integer, superseded_by bigint, superseded_at timestamptz,
+                   content text, created_at timestamptz, expires_at timestamptz)
+    STABLE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    scope text[] := animus.memory_scope('read');
+    viewer jsonb := animus.memory_viewer();
+    head bigint;
+BEGIN
+    IF memory_chain.id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'id must not be NULL', HINT = 'Pass the id of any memory of the chain.';
+    END IF;
+    PERFORM 1 FROM animus.memories AS m
+     WHERE m.id = memory_chain.id
+       AND animus.memory_row_visible(m.namespace, m.visibility, m.owner_role, m.share_groups, scope, viewer);
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA207', MESSAGE = pg_catalog.format('no memory has id %s', memory_chain.id),
+            HINT = 'Check the id; the memory may have been deleted.';
+    END IF;
+    WITH RECURSIVE up (mid, n) AS (
+        SELECT memory_chain.id, 0
+        UNION ALL
+        SELECT m.superseded_by, u.n + 1 FROM up AS u JOIN animus.memories AS m ON m.id = u.mid
+         WHERE m.superseded_by IS NOT NULL AND u.n < 10000
+    ) CYCLE mid SET is_cycle USING path
+    SELECT u.mid INTO head FROM up AS u WHERE NOT u.is_cycle ORDER BY u.n DESC LIMIT 1;
+    RETURN QUERY
+    WITH RECURSIVE down (mid, g) AS (
+        SELECT head, 0
+        UNION ALL
+        SELECT m.id, d.g + 1 FROM down AS d JOIN animus.memories AS m ON m.superseded_by = d.mid
+         WHERE d.g < 10000
+    ) CYCLE mid SET is_cycle USING path
+    SELECT m.id, d.g, m.superseded_by, m.superseded_at, m.content, m.created_at, m.expires_at
+      FROM down AS d JOIN animus.memories AS m ON m.id = d.mid
+     WHERE NOT d.is_cycle
+       AND animus.memory_row_visible(m.namespace, m.visibility, m.owner_role, m.share_groups, scope, viewer)
+     ORDER BY d.g, m.created_at, m.id;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_chain(bigint) IS
+    'The supersession chain of memory id: the current memory at its head (generation 0), then the memories it superseded '
+    '(generation 1), theirs (2), ...; only memories the caller sees (read scope and sharing). Superseded and expired memories stay '
+    'listed until deleted. Runs as the owner (SECURITY DEFINER). Read-only (STABLE). Raises ZA001, ZA207 (no such memory).';
+REVOKE ALL ON FUNCTION animus.memory_chain(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_chain(bigint) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+-- ==== change memory_filters (deploy/memory_filters.sql) ====
+-- Deploy animus:memory_filters to pg
+-- requires: memory_filters@v0.6.0
+-- requires: memory_lifecycle
+
+-- Lifecycle and sharing in every search (docs/memory-lifecycle.md). The searches apply
+-- animus.memory_filter_match to their candidates with the filter memory_validate_filters
+-- normalised; that filter now carries a "state" entry whenever some memory has state (an
+-- expiry, a supersession, a visibility other than namespace), and the predicate checks the
+-- row's mirrored state (metadata->'_animus', change memory_lifecycle) against it: expired rows
+-- and rows superseded (unless {"include_superseded": true}) drop out, and so do rows private to
+-- another role. Rows without state cost one key test. A table with no state at all keeps the
+-- filters (and the plans) of before.
+
+-- The "state" entry of a normalised filter, or none.
+CREATE FUNCTION animus.memory_filter_state(normalised jsonb, include_superseded boolean)
+    RETURNS jsonb
+    STABLE
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF NOT animus.memory_state_active() THEN
+        RETURN normalised;
+    END IF;
+    RETURN normalised || pg_catalog.jsonb_build_object('state', pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+        'include_superseded', include_superseded,
+        'viewer', animus.memory_viewer())));
+END
+$$;
+COMMENT ON FUNCTION animus.memory_filter_state(jsonb, boolean) IS
+    'Internal to memory_validate_filters: adds {"state": {"include_superseded": ..., "viewer": animus.memory_viewer()}} to a '
+    'normalised filter when some memory carries lifecycle or sharing state (animus.memory_state_active()). Raises nothing.';
+REVOKE ALL ON FUNCTION animus.memory_filter_state(jsonb, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_filter_state(jsonb, boolean) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+CREATE OR REPLACE FUNCTION animus.memory_validate_filters(filters jsonb DEFAULT '{}')
+    RETURNS jsonb
+    STABLE
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    normalised jsonb := '{}';
+    key text;
+    value jsonb;
+    op text;
+    operand jsonb;
+    bounds jsonb;
+    bound timestamptz;
+    include_superseded boolean := false;
+    viewer jsonb;
+BEGIN
+    IF filters IS NULL OR filters = 'null'::jsonb THEN
+        RETURN animus.memory_filter_state(normalised, false);
+    END IF;
+    IF pg_catalog.jsonb_typeof(filters) <> 'object' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA204',
+            MESSAGE = 'filters must be a JSON object',
+            DETAIL = pg_catalog.format('filters = %s', pg_catalog.left(filters::text, 200)),
+            HINT = 'Pass an object such as {"namespace": "agent-1", "memory_type": ["fact", "episode"]}.';
+    END IF;
+    IF pg_catalog.octet_length(filters::text) > 16384 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA213',
+            MESSAGE = 'filters must be at most 16384 bytes as JSON text',
+            DETAIL = pg_catalog.format('filters is %s bytes', pg_catalog.octet_length(filters::text)),
+            HINT = 'Filter by fewer values: a namespace or memory_type prefix, or one metadata tag, instead of long lists.';
+    END IF;
+    FOR key, value IN SELECT e.key, e.value FROM pg_catalog.jsonb_each(filters) AS e LOOP
+        CASE key
+        WHEN 'namespace', 'memory_type', 'source' THEN
+            normalised := normalised || pg_catalog.jsonb_build_object(key, animus.memory_normalize_text_filter(key, value));
+        WHEN 'metadata' THEN
+            IF pg_catalog.jsonb_typeof(value) <> 'object' THEN
+                RAISE EXCEPTION USING ERRCODE = 'ZA204',
+                    MESSAGE = 'filters.metadata must be a JSON object (matched by containment)',
+                    DETAIL = pg_catalog.format('filters.metadata = %s', pg_catalog.left(value::text, 200)),
+                    HINT = 'Example: {"metadata": {"topic": "billing"}} keeps memories whose metadata contains that pair.';
+            END IF;
+            normalised := normalised || pg_catalog.jsonb_build_object(key, value);
+        WHEN 'created_at' THEN
+            IF pg_catalog.jsonb_typeof(value) <> 'object' OR value = '{}'::jsonb THEN
+                RAISE EXCEPTION USING ERRCODE = 'ZA204',
+                    MESSAGE = 'filters.created_at must be an object of bounds',
+                    DETAIL = pg_catalog.format('filters.created_at = %s', pg_catalog.left(value::text, 200)),
+                    HINT = 'Example: {"created_at": {"gte": "2026-01-01T00:00:00Z", "lt": "2026-02-01T00:00:00Z"}}.';
+            END IF;
+            bounds := '{}';
+            FOR op, operand IN SELECT e.key, e.value FROM pg_catalog.jsonb_each(value) AS e LOOP
+                IF op NOT IN ('gt', 'gte', 'lt', 'lte') THEN
+                    RAISE EXCEPTION USING ERRCODE = 'ZA206',
+                        MESSAGE = pg_catalog.format('filters.created_at uses the unknown operator "%s"', op),
+                        DETAIL = pg_catalog.format('filters.created_at = %s', value),
+                        HINT = 'created_at knows the operators gt, gte, lt and lte.';
+                END IF;
+                BEGIN
+                    IF pg_catalog.jsonb_typeof(operand) <> 'string' THEN
+                        RAISE EXCEPTION USING ERRCODE = 'ZA204';
+                    END IF;
+                    bound := (operand #>> '{}')::timestamptz;
+                EXCEPTION WHEN SQLSTATE 'ZA204' OR data_exception THEN
+                    RAISE EXCEPTION USING ERRCODE = 'ZA204',
+                        MESSAGE = pg_catalog.format('filters.created_at.%s must be a timestamp string', op),
+                        DETAIL = pg_catalog.format('filters.created_at.%s = %s', op, operand),
+                        HINT = 'Use ISO 8601 with a time zone, e.g. "2026-01-01T00:00:00Z".';
+                END;
+                bounds := bounds || pg_catalog.jsonb_build_object(op, bound);
+            END LOOP;
+            normalised := normalised || pg_catalog.jsonb_build_object(key, bounds);
+        WHEN 'include_superseded' THEN
+            IF pg_catalog.jsonb_typeof(value) <> 'boolean' THEN
+                RAISE EXCEPTION USING ERRCODE = 'ZA204',
+                    MESSAGE = 'filters.include_superseded must be true or false',
+                    DETAIL = pg_catalog.format('filters.include_superseded = %s', pg_catalog.left(value::text, 200)),
+                    HINT = 'Example: {"include_superseded": true} also returns memories that newer ones superseded.';
+            END IF;
+            include_superseded := value = 'true'::jsonb;
+        ELSE
+            RAISE EXCEPTION USING ERRCODE = 'ZA205',
+                MESSAGE = pg_catalog.format('filters has the unknown key "%s"', key),
+                DETAIL = pg_catalog.format('keys given: %s', (SELECT pg_catalog.string_agg(k, ', ') FROM pg_catalog.jsonb_object_keys(filters) AS k)),
+                HINT = 'Filter keys are namespace, memory_type, source, metadata, created_at and include_superseded.';
+        END CASE;
+    END LOOP;
+    RETURN animus.memory_filter_state(normalised, include_superseded);
+END
+$$;
+COMMENT ON FUNCTION animus.memory_validate_filters(jsonb) IS
+    'Checks a search filter and returns it normalised for animus.memory_filter_match (NULL or {} = no filter). '
+    'When some memory carries lifecycle or sharing state (animus.memory_state_active()), the result has a "state" entry '
+    '({"include_superseded": bool, "viewer": animus.memory_viewer()}) by which the predicate drops expired memories, superseded ones '
+    '(unless filters.include_superseded is true) and memories private to others. '
+    'Raises ZA204 (wrong shape), ZA205 (unknown key), ZA206 (unknown operator), ZA213 (more than 100 strings in a list, or over 16384 bytes).';
+REVOKE ALL ON FUNCTION animus.memory_validate_filters(jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_validate_filters(jsonb) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+
+CREATE OR REPLACE FUNCTION animus.memory_filter_match(
+    filters      jsonb,
+    namespace    text,
+    memory_type  text,
+    source       text,
+    metadata     jsonb,
+    created_at   timestamptz)
+    RETURNS boolean
+    STABLE
+    PARALLEL SAFE
+    LANGUAGE sql
+RETURN
+    (filters -> 'namespace' IS NULL
+        OR CASE WHEN filters -> 'namespace' ? 'in'
+                THEN namespace = ANY (animus.memory_filter_list(filters -> 'namespace'))
+                ELSE pg_catalog.starts_with(namespace, filters -> 'namespace' ->> 'prefix') END)
+    AND (filters -> 'memory_type' IS NULL
+        OR CASE WHEN filters -> 'memory_type' ? 'in'
+                THEN memory_type = ANY (animus.memory_filter_list(filters -> 'memory_type'))
+                ELSE pg_catalog.starts_with(memory_type, filters -> 'memory_type' ->> 'prefix') END)
+    AND (filters -> 'source' IS NULL
+        OR CASE WHEN filters -> 'source' ? 'in'
+                THEN source = ANY (animus.memory_filter_list(filters -> 'source'))
+                ELSE pg_catalog.starts_with(source, filters -> 'source' ->> 'prefix') END)
+    AND (filters -> 'metadata' IS NULL OR metadata @> (filters -> 'metadata'))
+    AND (filters #> '{created_at,gt}' IS NULL OR created_at > (filters #>> '{created_at,gt}')::timestamptz)
+    AND (filters #> '{created_at,gte}' IS NULL OR created_at >= (filters #>> '{created_at,gte}')::timestamptz)
+    AND (filters #> '{created_at,lt}' IS NULL OR created_at < (filters #>> '{created_at,lt}')::timestamptz)
+    AND (filters #> '{created_at,lte}' IS NULL OR created_at <= (filters #>> '{created_at,lte}')::timestamptz)
+    AND (filters -> 'state' IS NULL OR NOT (metadata ? '_animus')
+         OR animus.memory_state_match(filters -> 'state', metadata -> '_animus'));
+COMMENT ON FUNCTION animus.memory_filter_match(jsonb, text, text, text, jsonb, timestamptz) IS
+    'True when a memory (its namespace, memory_type, source, metadata, created_at) passes a filter normalised by '
+    'animus.memory_validate_filters; with the filter''s "state" entry, also that it is live (not expired, not superseded unless '
+    'include_superseded) and visible to the viewer (metadata->''_animus'', change memory_lifecycle). Inlinable SQL: call it in WHERE with a constant or parameter filter. Raises nothing.';
+REVOKE ALL ON FUNCTION animus.memory_filter_match(jsonb, text, text, text, jsonb, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_filter_match(jsonb, text, text, text, jsonb, timestamptz) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+-- ==== change memory_store (deploy/memory_store.sql) ====
+-- Deploy animus:memory_store to pg
+-- requires: memory_store@v0.6.0
+-- requires: memory_lifecycle
+
+-- Lifecycle and sharing on the write paths (docs/memory-lifecycle.md): store_memory takes
+-- expires_at / ttl, pinned, supersedes, visibility and groups (a new signature: the old one is
+-- dropped, an overload would make every call by name ambiguous); get_memory, update_memory,
+-- delete_memory and delete_memories treat a memory private to another role as missing. The
+-- caller's role becomes the owner of what store_memory creates.
+DROP FUNCTION animus.store_memory(text, vector, text, text, jsonb, text);
+
+CREATE FUNCTION animus.store_memory(
+    content      text        DEFAULT NULL,
+    embedding    vector      DEFAULT NULL,
+    memory_type  text        DEFAULT NULL,
+    source       text        DEFAULT NULL,
+    metadata     jsonb       DEFAULT '{}',
+    namespace    text        DEFAULT 'default',
+    expires_at   timestamptz DEFAULT NULL,
+    ttl          interval    DEFAULT NULL,
+    pinned       boolean     DEFAULT NULL,
+    supersedes   bigint[]    DEFAULT NULL,
+    visibility   text        DEFAULT NULL,
+    groups       text[]      DEFAULT NULL)
+    RETURNS TABLE (id bigint, created boolean)
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    scope text[];
+    viewer jsonb := animus.memory_viewer();
+    new_id bigint;
+    is_new boolean;
+    other bigint;
+BEGIN
+    PERFORM animus.memory_check_fields(store_memory.content, store_memory.memory_type,
+                                       store_memory.namespace, store_memory.metadata);
+    PERFORM animus.memory_check_embedding(store_memory.embedding);
+    scope := animus.memory_write_scope();
+    IF NOT ('*' = ANY (scope) OR store_memory.namespace = ANY (scope)) THEN
+        RAISE EXCEPTION USING ERRCODE = '42501',
+            MESSAGE = pg_catalog.format('namespace %L is not in the caller''s write scope', pg_catalog.left(store_memory.namespace, 80)),
+            HINT = 'An animus_admin grants it with animus.grant_memory_namespace(role, namespace, can_write => true).';
+    END IF;
+    -- The same content as a memory the caller does not see (private to another role): refuse
+    -- rather than overwrite it.
+    IF viewer IS NOT NULL THEN
+        SELECT m.id INTO other FROM animus.memories AS m
+         WHERE m.namespace = store_memory.namespace
+           AND m.content_hash = animus.memory_content_hash(store_memory.content)
+           AND NOT animus.memory_row_visible(m.namespace, m.visibility, m.owner_role, m.share_groups, scope, viewer);
+        IF FOUND THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA211',
+                MESSAGE = pg_catalog.format('another memory of namespace %L, not shared with you, has this content', pg_catalog.left(store_memory.namespace, 80)),
+                HINT = 'Store it in another namespace, or ask its owner to share it.';
+        END IF;
+    END IF;
+    -- One race-free statement: a second store of the same content in the same namespace
+    -- updates the row (xmax <> 0 on the returned row means the conflict branch ran).
+    INSERT INTO animus.memories AS m (namespace, content, memory_type, source, metadata, embedding, owner_role)
+    VALUES (store_memory.namespace, store_memory.content, store_memory.memory_type, store_memory.source,
+            coalesce(store_memory.metadata, '{}'), store_memory.embedding,
+            (SELECT r.oid FROM pg_catalog.pg_roles AS r WHERE r.rolname = animus.memory_caller()))
+    ON CONFLICT ON CONSTRAINT memories_namespace_content_key DO UPDATE
+       SET memory_type = EXCLUDED.memory_type,
+           source      = EXCLUDED.source,
+           metadata    = EXCLUDED.metadata,
+           embedding   = EXCLUDED.embedding,
+           updated_at  = pg_catalog.now()
+    RETURNING m.id, m.xmax OPERATOR(pg_catalog.=) 0 INTO new_id, is_new;
+    IF store_memory.expires_at IS NOT NULL OR store_memory.ttl IS NOT NULL OR store_memory.pinned IS NOT NULL
+       OR store_memory.supersedes IS NOT NULL OR store_memory.visibility IS NOT NULL OR store_memory.groups IS NOT NULL THEN
+        PERFORM animus.memory_apply_lifecycle(new_id, store_memory.expires_at, store_memory.ttl, store_memory.pinned,
+                                              store_memory.supersedes, store_memory.visibility, store_memory.groups, scope);
+    END IF;
+    RETURN QUERY SELECT new_id, is_new;
+END
+$$;
+COMMENT ON FUNCTION animus.store_memory(text, vector, text, text, jsonb, text, timestamptz, interval, boolean, bigint[], text, text[]) IS
+    'Stores a memory and returns (id, created). The same content again in the same namespace updates that memory '
+    '(memory_type, source, metadata, embedding, updated_at) and returns created = false. '
+    'Lifecycle (docs/memory-lifecycle.md): expires_at or ttl (from now; out of every search once passed), pinned (never expires), '
+    'supersedes (ids of older memories of the namespace this one replaces; they leave searches), visibility (namespace, the default; '
+    'private; groups, with groups => role names); the caller''s role is the owner. '
+    'Only into a namespace of the caller''s write scope (animus.memory_scope(''write'')); runs as the owner (SECURITY DEFINER). '
+    'Raises ZA001 (NULL argument), ZA003 (metadata not an object), ZA200 (dimension), ZA202 (zero vector), ZA203 (empty content), '
+    'ZA207 (a superseded id that does not exist), ZA211 (the content of a memory not shared with the caller), ZA214, ZA215, '
+    'ZA216 (expiry in the past, ttl <= 0, both, or with pinned), ZA217 (supersede itself, another namespace, a cycle), '
+    'ZA218 (visibility, groups), ZA219 (unknown group), 42501 (namespace outside the write scope).';
+REVOKE ALL ON FUNCTION animus.store_memory(text, vector, text, text, jsonb, text, timestamptz, interval, boolean, bigint[], text, text[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.store_memory(text, vector, text, text, jsonb, text, timestamptz, interval, boolean, bigint[], text, text[]) TO animus_memory_writer, animus_admin;
+
+CREATE OR REPLACE FUNCTION animus.get_memory(id bigint DEFAULT NULL)
+    RETURNS SETOF animus.memories
+    STABLE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    scope text[] := animus.memory_scope('read');
+BEGIN
+    IF get_memory.id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'id must not be NULL', HINT = 'Pass the id store_memory returned.';
+    END IF;
+    RETURN QUERY SELECT m.* FROM animus.memories AS m
+                  WHERE m.id = get_memory.id
+                    AND animus.memory_row_visible(m.namespace, m.visibility, m.owner_role, m.share_groups, scope, animus.memory_viewer());
+END
+$$;
+COMMENT ON FUNCTION animus.get_memory(bigint) IS
+    'The memory with this id, as the table row; no row if there is none, it is outside the caller''s read scope (animus.memory_scope(''read'')) or private to another role '
+    '(visibility private, or groups the caller is not a member of). Expired and superseded memories are returned (see expires_at, superseded_by) until deleted. '
+    'Runs as the owner (SECURITY DEFINER). Read-only (STABLE). Raises ZA001.';
+REVOKE ALL ON FUNCTION animus.get_memory(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.get_memory(bigint) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+CREATE OR REPLACE FUNCTION animus.update_memory(
+    id           bigint DEFAULT NULL,
+    content      text   DEFAULT NULL,
+    embedding    vector DEFAULT NULL,
+    memory_type  text   DEFAULT NULL,
+    source       text   DEFAULT NULL,
+    metadata     jsonb  DEFAULT NULL,
+    namespace    text   DEFAULT NULL)
+    RETURNS SETOF animus.memories
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    cur animus.memories%ROWTYPE;
+    other bigint;
+    scope text[] := animus.memory_write_scope();
+BEGIN
+    IF update_memory.id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'id must not be NULL', HINT = 'Pass the id store_memory returned.';
+    END IF;
+    -- A memory outside the write scope is "not found", exactly as a missing id.
+    SELECT m.* INTO cur FROM animus.memories AS m
+     WHERE m.id = update_memory.id AND ('*' = ANY (scope) OR m.namespace = ANY (scope))
+       AND animus.memory_row_visible(m.namespace, m.visibility, m.owner_role, m.share_groups, scope, animus.memory_viewer())
+       FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA207', MESSAGE = pg_catalog.format('no memory has id %s', update_memory.id),
+            HINT = 'Check the id (store_memory returns it); the memory may have been deleted.';
+    END IF;
+    PERFORM animus.memory_check_fields(coalesce(update_memory.content, cur.content),
+                                       coalesce(update_memory.memory_type, cur.memory_type),
+                                       coalesce(update_memory.namespace, cur.namespace),
+                                       update_memory.metadata);
+    IF update_memory.embedding IS NOT NULL THEN
+        PERFORM animus.memory_check_embedding(update_memory.embedding);
+    ELSIF update_memory.content IS DISTINCT FROM cur.content AND update_memory.content IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'embedding must be given when content changes',
+            HINT = 'Pass the embedding of the new content in the same call.';
+    END IF;
+    -- Before the duplicate check, which must not probe a namespace the caller may not write.
+    IF update_memory.namespace IS NOT NULL AND NOT ('*' = ANY (scope) OR update_memory.namespace = ANY (scope)) THEN
+        RAISE EXCEPTION USING ERRCODE = '42501',
+            MESSAGE = pg_catalog.format('namespace %L is not in the caller''s write scope', pg_catalog.left(update_memory.namespace, 80)),
+            HINT = 'An animus_admin grants it with animus.grant_memory_namespace(role, namespace, can_write => true).';
+    END IF;
+    IF update_memory.content IS NOT NULL OR update_memory.namespace IS NOT NULL THEN
+        SELECT m.id INTO other FROM animus.memories AS m
+         WHERE m.namespace = coalesce(update_memory.namespace, cur.namespace)
+           AND m.content_hash = animus.memory_content_hash(coalesce(update_memory.content, cur.content))
+           AND m.id <> cur.id;
+        IF FOUND THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA211',
+                MESSAGE = pg_catalog.format('memory %s would have the same content as memory %s in namespace %s',
+                                 cur.id, other, coalesce(update_memory.namespace, cur.namespace)),
+                DETAIL = pg_catalog.format('other id: %s', other),
+                HINT = 'Update or delete the other memory instead.';
+        END IF;
+    END IF;
+    RETURN QUERY
+    UPDATE animus.memories AS m
+       SET content     = coalesce(update_memory.content, m.content),
+           embedding   = coalesce(update_memory.embedding, m.embedding),
+           memory_type = coalesce(update_memory.memory_type, m.memory_type),
+           source      = coalesce(update_memory.source, m.source),
+           metadata    = coalesce(update_memory.metadata, m.metadata),
+           namespace   = coalesce(update_memory.namespace, m.namespace),
+           updated_at  = pg_catalog.now()
+     WHERE m.id = cur.id
+    RETURNING m.*;
+EXCEPTION WHEN unique_violation THEN
+    -- a concurrent writer took the (namespace, content) between the check and the update
+    RAISE EXCEPTION USING ERRCODE = 'ZA211',
+        MESSAGE = pg_catalog.format('memory %s would have the same content as another memory of its namespace', update_memory.id),
+        HINT = 'Update or delete the other memory instead.';
+END
+$$;
+COMMENT ON FUNCTION animus.update_memory(bigint, text, vector, text, text, jsonb, text) IS
+    'Changes the non-NULL fields of memory id (metadata is replaced, not merged) and sets updated_at; returns the new row. '
+    'New content needs its embedding in the same call. Only memories (and a new namespace) of the caller''s write scope that it sees (not private to another role); '
+    'runs as the owner (SECURITY DEFINER). Raises ZA001, ZA003, ZA200, ZA202, ZA203, ZA207 (no such memory in the write scope), '
+    'ZA211 (another memory of the namespace has that content), 42501 (new namespace outside the write scope).';
+REVOKE ALL ON FUNCTION animus.update_memory(bigint, text, vector, text, text, jsonb, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.update_memory(bigint, text, vector, text, text, jsonb, text) TO animus_memory_writer, animus_admin;
+
+CREATE OR REPLACE FUNCTION animus.delete_memory(id bigint DEFAULT NULL)
+    RETURNS boolean
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    scope text[] := animus.memory_write_scope();
+BEGIN
+    IF delete_memory.id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'id must not be NULL', HINT = 'Pass the id store_memory returned.';
+    END IF;
+    DELETE FROM animus.memories AS m
+     WHERE m.id = delete_memory.id AND ('*' = ANY (scope) OR m.namespace = ANY (scope))
+       AND animus.memory_row_visible(m.namespace, m.visibility, m.owner_role, m.share_groups, scope, animus.memory_viewer());
+    RETURN FOUND;
+END
+$$;
+COMMENT ON FUNCTION animus.delete_memory(bigint) IS
+    'Deletes memory id; true if it existed in the caller''s write scope and was not private to another role, false otherwise. Runs as the owner (SECURITY DEFINER). Raises ZA001.';
+REVOKE ALL ON FUNCTION animus.delete_memory(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.delete_memory(bigint) TO animus_memory_writer, animus_admin;
+
+CREATE OR REPLACE FUNCTION animus.delete_memories(ids bigint[] DEFAULT NULL)
+    RETURNS bigint
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    n bigint;
+    scope text[] := animus.memory_write_scope();
+BEGIN
+    IF ids IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'ids must not be NULL', HINT = 'Pass an array of memory ids.';
+    END IF;
+    IF pg_catalog.cardinality(ids) > 10000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA215', MESSAGE = 'ids must hold at most 10000 ids',
+            DETAIL = pg_catalog.format('ids holds %s ids; nothing was deleted', pg_catalog.cardinality(ids)),
+            HINT = 'Delete in batches of at most 10000 ids.';
+    END IF;
+    DELETE FROM animus.memories AS m
+     WHERE m.id = ANY (delete_memories.ids) AND ('*' = ANY (scope) OR m.namespace = ANY (scope))
+       AND animus.memory_row_visible(m.namespace, m.visibility, m.owner_role, m.share_groups, scope, animus.memory_viewer());
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION animus.delete_memories(bigint[]) IS
+    'Batch form of delete_memory: deletes the memories with these ids in the caller''s write scope, returns how many there were. '
+    'At most 10,000 ids a call. Runs as the owner (SECURITY DEFINER). Raises ZA001, ZA215 (more than 10,000 ids).';
+REVOKE ALL ON FUNCTION animus.delete_memories(bigint[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.delete_memories(bigint[]) TO animus_memory_writer, animus_admin;
+
+-- ==== change memory_links (deploy/memory_links.sql) ====
+-- Deploy animus:memory_links to pg
+-- requires: memory_lifecycle
+-- requires: memory_filters
+
+-- Links between memories (docs/memory-lifecycle.md, "Links"): a directed, typed, weighted edge
+-- from one memory to another, deleted with either memory. Only memories the caller sees can be
+-- linked or reached; memory_neighbors walks them breadth-first and never revisits a memory, so
+-- cycles end the walk instead of looping.
+CREATE TABLE animus.memory_links (
+    source_id   bigint NOT NULL REFERENCES animus.memories (id) ON DELETE CASCADE,
+    target_id   bigint NOT NULL REFERENCES animus.memories (id) ON DELETE CASCADE,
+    relation    text NOT NULL CHECK (relation ~ '^[a-z][a-z0-9_]{0,62}$'),
+    weight      double precision NOT NULL DEFAULT 1 CHECK (weight > 0 AND weight <= 1000),
+    metadata    jsonb NOT NULL DEFAULT '{}' CHECK (pg_catalog.jsonb_typeof(metadata) = 'object'),
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (source_id, target_id, relation),
+    CHECK (source_id <> target_id)
+);
+CREATE INDEX memory_links_target ON animus.memory_links (target_id);
+COMMENT ON TABLE animus.memory_links IS 'Directed, typed, weighted links between memories; removed with either memory. Read through memory_neighbors.';
+COMMENT ON COLUMN animus.memory_links.source_id IS 'The memory the link starts from.';
+COMMENT ON COLUMN animus.memory_links.target_id IS 'The memory the link points to.';
+COMMENT ON COLUMN animus.memory_links.relation IS 'The kind of link: a lower-case identifier such as related, cites, contradicts, part_of.';
+COMMENT ON COLUMN animus.memory_links.weight IS 'Strength of the link, in (0, 1000]; memory_graph_expand multiplies scores by it.';
+COMMENT ON COLUMN animus.memory_links.metadata IS 'Free JSON object about the link (who made it, why).';
+COMMENT ON COLUMN animus.memory_links.created_at IS 'When the link was made (kept when link_memories is called again).';
+-- Tenant roles read links through the functions only (like animus.memories).
+REVOKE ALL ON animus.memory_links FROM PUBLIC;
+GRANT SELECT ON animus.memory_links TO animus_admin;
+
+INSERT INTO animus.error_codes (sqlstate, name, meaning, hint) VALUES
+    ('ZA220', 'memory_link_invalid', 'A link from a memory to itself, a relation that is not a lower-case identifier, a weight outside (0, 1000], or link metadata that is not an object.',
+     'Link two different memories with a relation such as ''related'' and a weight such as 1.'),
+    ('ZA221', 'memory_graph_bounds', 'depth of memory_neighbors / memory_graph_expand outside 1..5, or too many relations or seed ids.',
+     'Walk at most 5 links deep from at most 1000 memories.');
+
+CREATE FUNCTION animus.link_memories(
+    source    bigint           DEFAULT NULL,
+    target    bigint           DEFAULT NULL,
+    relation  text             DEFAULT 'related',
+    weight    double precision DEFAULT 1,
+    metadata  jsonb            DEFAULT '{}')
+    RETURNS SETOF animus.memory_links
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    wscope text[] := animus.memory_write_scope();
+    rscope text[] := animus.memory_scope('read');
+    viewer jsonb := animus.memory_viewer();
+BEGIN
+    IF link_memories.source IS NULL OR link_memories.target IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'source and target must not be NULL',
+            HINT = 'Pass the ids of the two memories to link.';
+    END IF;
+    IF link_memories.source = link_memories.target THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA220', MESSAGE = 'source and target must be different memories',
+            DETAIL = pg_catalog.format('source = target = %s', link_memories.source), HINT = 'Link two different memories.';
+    END IF;
+    IF link_memories.relation IS NULL OR link_memories.relation !~ '^[a-z][a-z0-9_]{0,62}$' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA220', MESSAGE = 'relation must be a lower-case identifier (a-z, 0-9, _; at most 63 characters)',
+            DETAIL = pg_catalog.format('relation = %L', pg_catalog.left(link_memories.relation, 80)),
+            HINT = 'Use e.g. ''related'', ''cites'', ''contradicts'', ''part_of''.';
+    END IF;
+    IF link_memories.weight IS NULL OR NOT (link_memories.weight > 0 AND link_memories.weight <= 1000) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA220', MESSAGE = 'weight must be a number in (0, 1000]',
+            DETAIL = pg_catalog.format('weight = %s', link_memories.weight), HINT = 'The usual weight is 1.';
+    END IF;
+    IF link_memories.metadata IS NULL OR pg_catalog.jsonb_typeof(link_memories.metadata) <> 'object' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA220', MESSAGE = 'metadata must be a JSON object',
+            DETAIL = pg_catalog.format('metadata = %s', pg_catalog.left(link_memories.metadata::text, 200)),
+            HINT = 'Pass an object such as {"by": "agent-1"}, or omit it.';
+    END IF;
+    -- the source in the write scope, both visible to the caller; anything else is "not found"
+    PERFORM 1 FROM animus.memories AS m
+     WHERE m.id = link_memories.source AND ('*' = ANY (wscope) OR m.namespace = ANY (wscope))
+       AND animus.memory_row_visible(m.namespace, m.visibility, m.owner_role, m.share_groups, rscope, viewer)
+       FOR KEY SHARE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA207', MESSAGE = pg_catalog.format('no memory has id %s (source)', link_memories.source),
+            HINT = 'Link from a memory of a namespace you may write.';
+    END IF;
+    PERFORM 1 FROM animus.memories AS m
+     WHERE m.id = link_memories.target
+       AND animus.memory_row_visible(m.namespace, m.visibility, m.owner_role, m.share_groups, rscope, viewer)
+       FOR KEY SHARE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA207', MESSAGE = pg_catalog.format('no memory has id %s (target)', link_memories.target),
+            HINT = 'Link to a memory you can read.';
+    END IF;
+    RETURN QUERY
+    INSERT INTO animus.memory_links AS l (source_id, target_id, relation, weight, metadata)
+    VALUES (link_memories.source, link_memories.target, link_memories.relation, link_memories.weight, link_memories.metadata)
+    ON CONFLICT ON CONSTRAINT memory_links_pkey DO UPDATE
+       SET weight = EXCLUDED.weight, metadata = EXCLUDED.metadata
+    RETURNING l.*;
+END
+$$;
+COMMENT ON FUNCTION animus.link_memories(bigint, bigint, text, double precision, jsonb) IS
+    'Links memory source to memory target with a relation (lower-case identifier, default related), a weight in (0, 1000] and '
+    'metadata, and returns the link; again for the same (source, target, relation) updates weight and metadata. The source must be in '
+    'the caller''s write scope, both memories visible to the caller. Runs as the owner (SECURITY DEFINER). '
+    'Raises ZA001, ZA207 (unknown or invisible memory), ZA220 (self link, relation, weight, metadata).';
+REVOKE ALL ON FUNCTION animus.link_memories(bigint, bigint, text, double precision, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.link_memories(bigint, bigint, text, double precision, jsonb) TO animus_memory_writer, animus_admin;
+
+CREATE FUNCTION animus.unlink_memories(
+    source    bigint DEFAULT NULL,
+    target    bigint DEFAULT NULL,
+    relation  text   DEFAULT NULL)
+    RETURNS bigint
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    wscope text[] := animus.memory_write_scope();
+    rscope text[] := animus.memory_scope('read');
+    viewer jsonb := animus.memory_viewer();
+    n bigint;
+BEGIN
+    IF unlink_memories.source IS NULL OR unlink_memories.target IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'source and target must not be NULL',
+            HINT = 'Pass the ids of the two linked memories (relation NULL removes every relation between them).';
+    END IF;
+    DELETE FROM animus.memory_links AS l
+     USING animus.memories AS m
+     WHERE l.source_id = unlink_memories.source AND l.target_id = unlink_memories.target
+       AND (unlink_memories.relation IS NULL OR l.relation = unlink_memories.relation)
+       AND m.id = l.source_id AND ('*' = ANY (wscope) OR m.namespace = ANY (wscope))
+       AND animus.memory_row_visible(m.namespace, m.visibility, m.owner_role, m.share_groups, rscope, viewer);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION animus.unlink_memories(bigint, bigint, text) IS
+    'Removes the links from source to target (of one relation, or all when relation is NULL) whose source the caller may write; '
+    'returns how many. Runs as the owner (SECURITY DEFINER). Raises ZA001.';
+REVOKE ALL ON FUNCTION animus.unlink_memories(bigint, bigint, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.unlink_memories(bigint, bigint, text) TO animus_memory_writer, animus_admin;
+
+-- Breadth-first walk from seeds over links in both directions; each memory once, at its
+-- shallowest depth (with the best score among its paths there); invisible, expired and
+-- superseded memories are neither returned nor walked through.
+CREATE FUNCTION animus.memory_graph_walk(seeds bigint[], seed_scores double precision[], depth integer, relations text[], decay double precision)
+    RETURNS TABLE (memory_id bigint, hops integer, score double precision, via bigint, relation text)
+    STABLE
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    rscope text[] := animus.memory_scope('read');
+    viewer jsonb := animus.memory_viewer();
+    st jsonb := jsonb_strip_nulls(jsonb_build_object('include_superseded', false, 'viewer', viewer));
+    frontier bigint[] := seeds;
+    frontier_scores double precision[] := seed_scores;
+    seen bigint[] := seeds;
+    n_via bigint[];
+    n_rel text[];
+    r_ids bigint[] := '{}';
+    r_depth integer[] := '{}';
+    r_scores double precision[] := '{}';
+    r_via bigint[] := '{}';
+    r_rel text[] := '{}';
+    d integer := 0;
+BEGIN
+    WHILE d < depth AND cardinality(frontier) > 0 LOOP
+        d := d + 1;
+        SELECT coalesce(array_agg(x.other ORDER BY x.other), '{}'), coalesce(array_agg(x.s ORDER BY x.other), '{}'),
+               coalesce(array_agg(x.via ORDER BY x.other), '{}'), coalesce(array_agg(x.relation ORDER BY x.other), '{}')
+          INTO frontier, frontier_scores, n_via, n_rel
+          FROM (SELECT DISTINCT ON (e.other) e.other, e.s, e.via, e.relation
+                  FROM (SELECT l.target_id AS other, f.score * l.weight * decay AS s, l.source_id AS via, l.relation
+                          FROM unnest(frontier, frontier_scores) AS f(id, score)
+                          JOIN animus.memory_links AS l ON l.source_id = f.id
+                         WHERE relations IS NULL OR l.relation = ANY (relations)
+                        UNION ALL
+                        SELECT l.source_id, f.score * l.weight * decay, l.target_id, l.relation
+                          FROM unnest(frontier, frontier_scores) AS f(id, score)
+                          JOIN animus.memory_links AS l ON l.target_id = f.id
+                         WHERE relations IS NULL OR l.relation = ANY (relations)) AS e
+                  JOIN animus.memories AS m ON m.id = e.other
+                 WHERE NOT e.other = ANY (seen)
+                   AND animus.memory_row_visible(m.namespace, m.visibility, m.owner_role, m.share_groups, rscope, viewer)
+                   AND animus.memory_state_match(st, m.metadata -> '_animus')
+                 ORDER BY e.other, e.s DESC, e.via, e.relation) AS x;
+        seen := seen || frontier;
+        r_ids := r_ids || frontier;
+        r_depth := r_depth || array_fill(d, ARRAY[cardinality(frontier)]);
+        r_scores := r_scores || frontier_scores;
+        r_via := r_via || n_via;
+        r_rel := r_rel || n_rel;
+    END LOOP;
+    RETURN QUERY SELECT * FROM unnest(r_ids, r_depth, r_scores, r_via, r_rel);
+END
+$$;
+COMMENT ON FUNCTION animus.memory_graph_walk(bigint[], double precision[], integer, text[], double precision) IS
+    'Internal to memory_neighbors and memory_graph_expand: breadth-first over links (both directions) from seeds, each memory once at its '
+    'shallowest depth; score = seed score x product of link weights x decay per step (best path at that depth). Only memories the caller '
+    'sees that are live (not expired, not superseded). Raises nothing.';
+REVOKE ALL ON FUNCTION animus.memory_graph_walk(bigint[], double precision[], integer, text[], double precision) FROM PUBLIC;
+
+CREATE FUNCTION animus.memory_check_graph_args(depth integer, relations text[])
+    RETURNS void
+    IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF depth IS NULL OR depth < 1 OR depth > 5 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA221', MESSAGE = 'depth must be between 1 and 5',
+            DETAIL = format('depth = %s', depth), HINT = 'depth 1: direct neighbours; 2: their neighbours too.';
+    END IF;
+    IF relations IS NOT NULL AND (cardinality(relations) = 0 OR cardinality(relations) > 100) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA221', MESSAGE = 'relations must list 1 to 100 relations, or be NULL for all',
+            DETAIL = format('relations has %s entries', cardinality(relations)), HINT = 'Omit it to follow every relation.';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_check_graph_args(integer, text[]) IS
+    'Internal: raises ZA221 unless depth is 1..5 and relations is NULL or lists 1..100 relations.';
+REVOKE ALL ON FUNCTION animus.memory_check_graph_args(integer, text[]) FROM PUBLIC;
+
+CREATE FUNCTION animus.memory_neighbors(
+    id         bigint  DEFAULT NULL,
+    depth      integer DEFAULT 1,
+    relations  text[]  DEFAULT NULL)
+    RETURNS TABLE (memory_id bigint, hops integer, via bigint, relation text, weight double precision,
+                   namespace text, content text, memory_type text, metadata jsonb)
+    STABLE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    rscope text[] := animus.memory_scope('read');
+    viewer jsonb := animus.memory_viewer();
+BEGIN
+    IF memory_neighbors.id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'id must not be NULL', HINT = 'Pass the id of the memory to start from.';
+    END IF;
+    PERFORM animus.memory_check_graph_args(memory_neighbors.depth, memory_neighbors.relations);
+    PERFORM 1 FROM animus.memories AS m
+     WHERE m.id = memory_neighbors.id
+       AND animus.memory_row_visible(m.namespace, m.visibility, m.owner_role, m.share_groups, rscope, viewer);
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA207', MESSAGE = pg_catalog.format('no memory has id %s', memory_neighbors.id),
+            HINT = 'Check the id; the memory may have been deleted.';
+    END IF;
+    RETURN QUERY
+    SELECT w.memory_id, w.hops, w.via, w.relation, w.score, m.namespace, m.content, m.memory_type, m.metadata
+      FROM animus.memory_graph_walk(ARRAY[memory_neighbors.id], ARRAY[1::double precision], memory_neighbors.depth,
+                                    memory_neighbors.relations, 1) AS w
+      JOIN animus.memories AS m ON m.id = w.memory_id
+     ORDER BY w.hops, w.score DESC, w.memory_id;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_neighbors(bigint, integer, text[]) IS
+    'The memories linked to memory id (links in either direction) up to depth links away (1..5), each once at its shallowest depth: '
+    'hops (links away), via (the memory it was reached from), relation, weight (product of the link weights on the best path), and the memory. '
+    'Cycle-safe. Only live memories the caller sees (not expired, not superseded, not private to another role); relations NULL follows '
+    'every relation. Runs as the owner (SECURITY DEFINER). Read-only (STABLE). Raises ZA001, ZA207 (unknown or invisible id), ZA221 (depth, relations).';
+REVOKE ALL ON FUNCTION animus.memory_neighbors(bigint, integer, text[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_neighbors(bigint, integer, text[]) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+-- The graph step proposed for hybrid_search (docs/memory-lifecycle.md, "Proposal"): the
+-- neighbours of the top hits with score = hit score x link weight x decay per link.
+CREATE FUNCTION animus.memory_graph_expand(
+    hit_ids     bigint[]         DEFAULT NULL,
+    hit_scores  double precision[] DEFAULT NULL,
+    depth       integer          DEFAULT 1,
+    relations   text[]           DEFAULT NULL,
+    decay       double precision DEFAULT 0.5)
+    RETURNS TABLE (memory_id bigint, score double precision, hops integer, via bigint, relation text)
+    STABLE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF hit_ids IS NULL OR hit_scores IS NULL OR cardinality(hit_ids) <> cardinality(hit_scores) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'hit_ids and hit_scores must be arrays of the same length',
+            HINT = 'Pass the ids and scores of the top hits of a search.';
+    END IF;
+    IF cardinality(hit_ids) > 1000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA221', MESSAGE = 'hit_ids must hold at most 1000 ids',
+            DETAIL = format('hit_ids holds %s', cardinality(hit_ids)), HINT = 'Expand the top hits only.';
+    END IF;
+    IF decay IS NULL OR NOT (decay > 0 AND decay <= 1) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'decay must be in (0, 1]',
+            DETAIL = format('decay = %s', decay), HINT = 'The default 0.5 halves a score per link.';
+    END IF;
+    PERFORM animus.memory_check_graph_args(memory_graph_expand.depth, memory_graph_expand.relations);
+    RETURN QUERY
+    SELECT w.memory_id, w.score, w.hops, w.via, w.relation
+      FROM animus.memory_graph_walk(hit_ids, hit_scores, memory_graph_expand.depth, memory_graph_expand.relations, decay) AS w
+     ORDER BY w.score DESC, w.memory_id;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_graph_expand(bigint[], double precision[], integer, text[], double precision) IS
+    'The graph step for a search: the live, visible memories linked to the hits (not hits themselves) up to depth links away, '
+    'score = hit score x link weight x decay per link (best path at the shallowest depth), best first. Hits the caller cannot see '
+    'contribute nothing. Runs as the owner (SECURITY DEFINER). Read-only (STABLE). Raises ZA001, ZA002 (decay), ZA221.';
+REVOKE ALL ON FUNCTION animus.memory_graph_expand(bigint[], double precision[], integer, text[], double precision) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_graph_expand(bigint[], double precision[], integer, text[], double precision) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+-- ==== change memory_review (deploy/memory_review.sql) ====
+-- Deploy animus:memory_review to pg
+-- requires: memory_lifecycle
+
+-- Review scheduling with FSRS-4.5 (docs/memory-lifecycle.md, "Review"): the Free Spaced
+-- Repetition Scheduler of open-spaced-repetition (fsrs4anki v4.5, py-fsrs 3.x), with its
+-- published default weights w0..w16. A memory's retention state is its stability S (days until
+-- retrievability falls to 90 %), difficulty D (1..10), reps, lapses and last review:
+--   R(t, S)  = (1 + 19/81 * t / S) ^ -0.5                      (t: days since the last review)
+--   first review with grade G (1 again, 2 hard, 3 good, 4 easy):
+--            S = w[G-1],  D = clamp(w4 - w5 * (G - 3), 1, 10)
+--   later:   D' = clamp(w7 * w4 + (1 - w7) * (D - w6 * (G - 3)), 1, 10)
+--            G = 1: S' = w11 * D^-w12 * ((S + 1)^w13 - 1) * e^(w14 * (1 - R))
+--            else:  S' = S * (1 + e^w8 * (11 - D) * S^-w9 * (e^(w10 * (1 - R)) - 1) * (w15 if G = 2) * (w16 if G = 4))
+--   next due: last review + S' / (19/81) * (r^(1/-0.5) - 1) days, r = desired_retention (0.9: S' days).
+-- Days are fractional (the scheduler of an agent's memory is not bound to calendar days).
+CREATE TABLE animus.memory_review_settings (
+    singleton          boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    weights            double precision[] NOT NULL CHECK (pg_catalog.cardinality(weights) = 17),
+    desired_retention  double precision NOT NULL DEFAULT 0.9 CHECK (desired_retention > 0 AND desired_retention < 1),
+    updated_at         timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE animus.memory_review_settings IS 'The FSRS-4.5 parameters of review_memory (one row): weights w0..w16 and the desired retention.';
+COMMENT ON COLUMN animus.memory_review_settings.singleton IS 'Always true: the table holds one row.';
+COMMENT ON COLUMN animus.memory_review_settings.weights IS 'FSRS-4.5 weights w0..w16 (default: the published defaults of FSRS-4.5).';
+COMMENT ON COLUMN animus.memory_review_settings.desired_retention IS 'The retrievability at which a memory falls due (0.9: due after S days).';
+COMMENT ON COLUMN animus.memory_review_settings.updated_at IS 'When the parameters last changed.';
+INSERT INTO animus.memory_review_settings (weights) VALUES
+    ('{0.4872, 1.4003, 3.7145, 13.8206, 5.1618, 1.2298, 0.8975, 0.031, 1.6474, 0.1367, 1.0461, 2.1072, 0.0793, 0.3246, 1.587, 0.2272, 2.8755}');
+GRANT SELECT ON animus.memory_review_settings TO animus_memory_reader, animus_admin;
+
+CREATE TABLE animus.memory_reviews (
+    memory_id    bigint PRIMARY KEY REFERENCES animus.memories (id) ON DELETE CASCADE,
+    stability    double precision NOT NULL CHECK (stability > 0),
+    difficulty   double precision NOT NULL CHECK (difficulty BETWEEN 1 AND 10),
+    reps         integer NOT NULL CHECK (reps > 0),
+    lapses       integer NOT NULL DEFAULT 0 CHECK (lapses >= 0),
+    last_grade   smallint NOT NULL CHECK (last_grade BETWEEN 1 AND 4),
+    last_review  timestamptz NOT NULL,
+    due_at       timestamptz NOT NULL
+);
+CREATE INDEX memory_reviews_due_at ON animus.memory_reviews (due_at);
+COMMENT ON TABLE animus.memory_reviews IS 'The FSRS retention state of each reviewed memory (review_memory); removed with its memory.';
+COMMENT ON COLUMN animus.memory_reviews.memory_id IS 'The memory reviewed.';
+COMMENT ON COLUMN animus.memory_reviews.stability IS 'FSRS stability S in days: the time for retrievability to fall from 1 to 0.9.';
+COMMENT ON COLUMN animus.memory_reviews.difficulty IS 'FSRS difficulty D, 1 (easy) to 10 (hard).';
+COMMENT ON COLUMN animus.memory_reviews.reps IS 'How many reviews the memory had.';
+COMMENT ON COLUMN animus.memory_reviews.lapses IS 'How many of them were graded 1 (again: forgotten).';
+COMMENT ON COLUMN animus.memory_reviews.last_grade IS 'The grade of the last review: 1 again, 2 hard, 3 good, 4 easy.';
+COMMENT ON COLUMN animus.memory_reviews.last_review IS 'When the memory was last reviewed.';
+COMMENT ON COLUMN animus.memory_reviews.due_at IS 'When retrievability falls to the desired retention: the memory is due for review from then on.';
+GRANT SELECT ON animus.memory_reviews TO animus_admin;
+
+INSERT INTO animus.error_codes (sqlstate, name, meaning, hint) VALUES
+    ('ZA222', 'memory_grade_invalid', 'A review grade is outside the FSRS scale 1..4.', 'Grade 1 (again: forgotten), 2 (hard), 3 (good) or 4 (easy).'),
+    ('ZA223', 'memory_review_time_invalid', 'A review time is earlier than the memory''s last review.', 'Review in time order; omit reviewed_at for now().'),
+    ('ZA224', 'memory_boost_invalid', 'A weight of memory_boost is outside [0, 1], or recency_half_life is not positive.', 'Use weights in [0, 1] (0 = off) and a positive half-life such as ''30 days''.');
+
+-- R(t, S) of FSRS-4.5.
+CREATE FUNCTION animus.memory_retrievability(stability double precision, elapsed_days double precision)
+    RETURNS double precision
+    IMMUTABLE
+    PARALLEL SAFE
+    LANGUAGE sql
+RETURN CASE WHEN stability IS NULL OR elapsed_days IS NULL THEN NULL
+            ELSE pg_catalog.power(1 + 19.0 / 81.0 * greatest(elapsed_days, 0) / stability, -0.5) END;
+COMMENT ON FUNCTION animus.memory_retrievability(double precision, double precision) IS
+    'FSRS-4.5 forgetting curve: probability of recall elapsed_days after a review of a memory with stability days, '
+    '(1 + 19/81 * t / S)^-0.5 (0.9 at t = S). NULL for NULL input. Raises nothing.';
+REVOKE ALL ON FUNCTION animus.memory_retrievability(double precision, double precision) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_retrievability(double precision, double precision) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+-- The FSRS-4.5 step, pure: state after a review with grade at elapsed_days.
+CREATE FUNCTION animus.memory_fsrs_step(
+    w double precision[], grade integer, stability double precision, difficulty double precision, elapsed_days double precision,
+    OUT new_stability double precision, OUT new_difficulty double precision, OUT retrievability double precision)
+    IMMUTABLE
+    PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF stability IS NULL THEN   -- first review (w is 1-based here: w[1] is w0)
+        new_stability := greatest(w[grade], 0.1);
+        new_difficulty := least(greatest(w[5] - w[6] * (grade - 3), 1), 10);
+        retrievability := NULL;
+        RETURN;
+    END IF;
+    retrievability := animus.memory_retrievability(stability, elapsed_days);
+    new_difficulty := least(greatest(w[8] * w[5] + (1 - w[8]) * (difficulty - w[7] * (grade - 3)), 1), 10);
+    IF grade = 1 THEN
+        new_stability := w[12] * power(difficulty, -w[13]) * (power(stability + 1, w[14]) - 1) * exp(w[15] * (1 - retrievability));
+    ELSE
+        new_stability := stability * (1 + exp(w[9]) * (11 - difficulty) * power(stability, -w[10])
+                                          * (exp(w[11] * (1 - retrievability)) - 1)
+                                          * CASE WHEN grade = 2 THEN w[16] ELSE 1 END
+                                          * CASE WHEN grade = 4 THEN w[17] ELSE 1 END);
+    END IF;
+    new_stability := greatest(new_stability, 0.01);
+END
+$$;
+COMMENT ON FUNCTION animus.memory_fsrs_step(double precision[], integer, double precision, double precision, double precision) IS
+    'One FSRS-4.5 review: from (stability, difficulty) (NULL stability: first review) and a grade 1..4 after elapsed_days, the new '
+    'stability and difficulty and the retrievability at review time (NULL on the first). w holds w0..w16 (w[1] is w0). Raises nothing.';
+REVOKE ALL ON FUNCTION animus.memory_fsrs_step(double precision[], integer, double precision, double precision, double precision) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_fsrs_step(double precision[], integer, double precision, double precision, double precision) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+CREATE FUNCTION animus.review_memory(
+    id           bigint      DEFAULT NULL,
+    grade        integer     DEFAULT NULL,
+    reviewed_at  timestamptz DEFAULT now())
+    RETURNS TABLE (memory_id bigint, stability double precision, difficulty double precision, retrievability double precision,
+                   reps integer, lapses integer, last_review timestamptz, due_at timestamptz)
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    wscope text[] := animus.memory_write_scope();
+    rscope text[] := animus.memory_scope('read');
+    viewer jsonb := animus.memory_viewer();
+    cur animus.memory_reviews%ROWTYPE;
+    cfg animus.memory_review_settings%ROWTYPE;
+    step record;
+    t double precision;
+BEGIN
+    IF review_memory.id IS NULL OR review_memory.reviewed_at IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'id and reviewed_at must not be NULL',
+            HINT = 'Pass the id of the memory and a grade; reviewed_at defaults to now().';
+    END IF;
+    IF review_memory.grade IS NULL OR review_memory.grade NOT BETWEEN 1 AND 4 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA222', MESSAGE = 'grade must be 1, 2, 3 or 4',
+            DETAIL = pg_catalog.format('grade = %s', review_memory.grade),
+            HINT = 'FSRS grades: 1 again (forgotten), 2 hard, 3 good, 4 easy.';
+    END IF;
+    PERFORM 1 FROM animus.memories AS m
+     WHERE m.id = review_memory.id AND ('*' = ANY (wscope) OR m.namespace = ANY (wscope))
+       AND animus.memory_row_visible(m.namespace, m.visibility, m.owner_role, m.share_groups, rscope, viewer)
+       FOR KEY SHARE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA207', MESSAGE = pg_catalog.format('no memory has id %s', review_memory.id),
+            HINT = 'Review a memory of a namespace you may write.';
+    END IF;
+    SELECT s.* INTO cfg FROM animus.memory_review_settings AS s;
+    SELECT r.* INTO cur FROM animus.memory_reviews AS r WHERE r.memory_id = review_memory.id FOR UPDATE;
+    IF FOUND AND review_memory.reviewed_at < cur.last_review THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA223', MESSAGE = 'reviewed_at must not be before the last review',
+            DETAIL = pg_catalog.format('reviewed_at = %s, last review = %s', review_memory.reviewed_at, cur.last_review),
+            HINT = 'Record reviews in time order; omit reviewed_at for now().';
+    END IF;
+    t := CASE WHEN cur.memory_id IS NULL THEN NULL
+              ELSE extract(epoch FROM review_memory.reviewed_at - cur.last_review)::double precision / 86400 END;
+    step := animus.memory_fsrs_step(cfg.weights, review_memory.grade, cur.stability, cur.difficulty, t);
+    RETURN QUERY
+    INSERT INTO animus.memory_reviews AS r (memory_id, stability, difficulty, reps, lapses, last_grade, last_review, due_at)
+    VALUES (review_memory.id, step.new_stability, step.new_difficulty, 1, CASE WHEN review_memory.grade = 1 THEN 1 ELSE 0 END,
+            review_memory.grade, review_memory.reviewed_at,
+            review_memory.reviewed_at + pg_catalog.make_interval(secs => step.new_stability / (19.0 / 81.0)
+                                        * (pg_catalog.power(cfg.desired_retention, 1 / -0.5) - 1) * 86400))
+    ON CONFLICT ON CONSTRAINT memory_reviews_pkey DO UPDATE
+       SET stability = EXCLUDED.stability, difficulty = EXCLUDED.difficulty, reps = r.reps + 1,
+           lapses = r.lapses + EXCLUDED.lapses, last_grade = EXCLUDED.last_grade,
+           last_review = EXCLUDED.last_review, due_at = EXCLUDED.due_at
+    RETURNING r.memory_id, r.stability, r.difficulty, step.retrievability, r.reps, r.lapses, r.last_review, r.due_at;
+END
+$$;
+COMMENT ON FUNCTION animus.review_memory(bigint, integer, timestamptz) IS
+    'Records a review of memory id with an FSRS grade (1 again, 2 hard, 3 good, 4 easy) at reviewed_at and returns its new retention '
+    'state: stability, difficulty, the retrievability it had at the review (NULL on the first), reps, lapses, last_review and due_at '
+    '(when retrievability falls to animus.memory_review_settings.desired_retention). FSRS-4.5 with the weights of '
+    'animus.memory_review_settings (docs/memory-lifecycle.md). Only memories of the caller''s write scope that it sees; runs as the owner '
+    '(SECURITY DEFINER). Raises ZA001, ZA207 (unknown or invisible memory), ZA222 (grade outside 1..4), ZA223 (before the last review).';
+REVOKE ALL ON FUNCTION animus.review_memory(bigint, integer, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.review_memory(bigint, integer, timestamptz) TO animus_memory_writer, animus_admin;
+
+CREATE FUNCTION animus.due_memories(
+    namespace  text        DEFAULT NULL,
+    at         timestamptz DEFAULT now(),
+    lim        integer     DEFAULT 100)
+    RETURNS TABLE (memory_id bigint, memory_namespace text, content text, due_at timestamptz, stability double precision,
+                   difficulty double precision, retrievability double precision, reps integer, lapses integer)
+    STABLE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    rscope text[] := animus.memory_scope('read');
+    viewer jsonb := animus.memory_viewer();
+    st jsonb := pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object('include_superseded', false, 'viewer', viewer));
+BEGIN
+    IF due_memories.at IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'at must not be NULL', HINT = 'Omit it for now().';
+    END IF;
+    PERFORM animus.memory_check_limit(due_memories.lim, 'lim');
+    RETURN QUERY
+    SELECT r.memory_id, m.namespace, m.content, r.due_at, r.stability, r.difficulty,
+           animus.memory_retrievability(r.stability, extract(epoch FROM due_memories.at - r.last_review)::double precision / 86400),
+           r.reps, r.lapses
+      FROM animus.memory_reviews AS r
+      JOIN animus.memories AS m ON m.id = r.memory_id
+     WHERE r.due_at <= due_memories.at
+       AND (due_memories.namespace IS NULL OR m.namespace = due_memories.namespace)
+       AND NOT m.pinned
+       AND animus.memory_row_visible(m.namespace, m.visibility, m.owner_role, m.share_groups, rscope, viewer)
+       AND animus.memory_state_match(st, m.metadata -> '_animus')
+     ORDER BY r.due_at, r.memory_id
+     LIMIT due_memories.lim;
+END
+$$;
+COMMENT ON FUNCTION animus.due_memories(text, timestamptz, integer) IS
+    'The reviewed memories due at at (due_at <= at), earliest first, at most lim (1..1000): their FSRS state and retrievability at at. '
+    'Only live memories the caller sees (not pinned, expired, superseded or private to another role), of namespace when given. '
+    'Runs as the owner (SECURITY DEFINER). Read-only (STABLE). Raises ZA001, ZA002 (lim outside 1..1000).';
+REVOKE ALL ON FUNCTION animus.due_memories(text, timestamptz, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.due_memories(text, timestamptz, integer) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+-- The score weighting proposed for hybrid_search (docs/memory-lifecycle.md, "Proposal"):
+-- every factor is 1 when its weight is 0, so the defaults leave scores (and ranks) unchanged.
+CREATE FUNCTION animus.memory_boost(
+    score                  double precision DEFAULT NULL,
+    retrievability         double precision DEFAULT NULL,
+    age                    interval         DEFAULT NULL,
+    importance             double precision DEFAULT NULL,
+    retrievability_weight  double precision DEFAULT 0,
+    recency_weight         double precision DEFAULT 0,
+    recency_half_life      interval         DEFAULT '30 days',
+    importance_weight      double precision DEFAULT 0)
+    RETURNS double precision
+    IMMUTABLE
+    PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF retrievability_weight IS NULL OR recency_weight IS NULL OR importance_weight IS NULL
+       OR retrievability_weight NOT BETWEEN 0 AND 1 OR recency_weight NOT BETWEEN 0 AND 1 OR importance_weight NOT BETWEEN 0 AND 1 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA224', MESSAGE = 'retrievability_weight, recency_weight and importance_weight must be in [0, 1]',
+            DETAIL = format('retrievability_weight = %s, recency_weight = %s, importance_weight = %s',
+                            retrievability_weight, recency_weight, importance_weight),
+            HINT = '0 switches a factor off (the default).';
+    END IF;
+    IF recency_half_life IS NULL OR recency_half_life <= interval '0' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA224', MESSAGE = 'recency_half_life must be a positive interval',
+            DETAIL = format('recency_half_life = %s', recency_half_life), HINT = 'Pass e.g. ''30 days''.';
+    END IF;
+    RETURN score
+        * (1 - retrievability_weight + retrievability_weight * coalesce(retrievability, 1))
+        * (1 - recency_weight + recency_weight
+               * CASE WHEN age IS NULL THEN 1
+                      ELSE power(0.5, greatest(extract(epoch FROM age), 0) / extract(epoch FROM recency_half_life)) END)
+        * (1 - importance_weight + importance_weight * least(greatest(coalesce(importance, 1), 0), 1));
+END
+$$;
+COMMENT ON FUNCTION animus.memory_boost(double precision, double precision, interval, double precision, double precision, double precision, interval, double precision) IS
+    'A search score weighted by retrievability (FSRS, 1 when never reviewed), recency (0.5^(age / recency_half_life)) and importance '
+    '(clamped to [0, 1], 1 when unset): score x (1 - wr + wr R) x (1 - wc + wc 0.5^(age/h)) x (1 - wi + wi I). With every weight 0 '
+    '(the defaults) it returns score unchanged. Raises ZA224 (a weight outside [0, 1], half-life <= 0).';
+REVOKE ALL ON FUNCTION animus.memory_boost(double precision, double precision, interval, double precision, double precision, double precision, interval, double precision) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_boost(double precision, double precision, interval, double precision, double precision, double precision, interval, double precision) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+-- ==== change memory_models (deploy/memory_models.sql) ====
+-- Deploy animus:memory_models to pg
+-- requires: memory_lifecycle
+-- requires: memory_admin
+-- requires: work_submit
+-- requires: work_queue_grants
+
+-- Embedding models (docs/memory-lifecycle.md, "Embedding models"): a registry of models, the
+-- active model of a namespace, and the model each memory's vector came from. A memory whose
+-- vector is not of its namespace's active model -- the namespace switched model, or its content
+-- changed without a vector of that model -- is re-embedded by the work queue:
+-- memory_request_reembedding submits one item per such memory (work type memory_reembed, dedup_key
+-- memory-reembed:<id>, so a burst of edits embeds once), and a worker handler computes the vector
+-- with an Embedder (Python: animus.reembedding_handlers) and writes it with memory_set_embedding,
+-- which keeps it only if the content is still the one embedded.
+-- All vectors share the column animus.memories.embedding: a model must have its dimension
+-- (another dimension: memory_begin_reembedding first).
+CREATE TABLE animus.memory_models (
+    name           text PRIMARY KEY CHECK (name ~ '^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,199}$'),
+    dimension      integer NOT NULL CHECK (dimension BETWEEN 1 AND 2000),
+    provider       text NOT NULL DEFAULT 'unspecified',
+    metadata       jsonb NOT NULL DEFAULT '{}' CHECK (pg_catalog.jsonb_typeof(metadata) = 'object'),
+    registered_at  timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE animus.memory_models IS 'Registered embedding models (register_model); a namespace uses one of them (animus.memory_namespace_models).';
+COMMENT ON COLUMN animus.memory_models.name IS 'The model name, as an Embedder reports it (e.g. all-MiniLM-L6-v2).';
+COMMENT ON COLUMN animus.memory_models.dimension IS 'Its vector dimension: equal to animus.memory_settings.embedding_dim.';
+COMMENT ON COLUMN animus.memory_models.provider IS 'Who serves it (local, openai, ...): informative.';
+COMMENT ON COLUMN animus.memory_models.metadata IS 'Free JSON object about the model (version, weights hash, ...).';
+COMMENT ON COLUMN animus.memory_models.registered_at IS 'When it was registered.';
+
+CREATE TABLE animus.memory_namespace_models (
+    namespace   text PRIMARY KEY CHECK (namespace <> ''),
+    model       text NOT NULL REFERENCES animus.memory_models (name),
+    set_at      timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE animus.memory_namespace_models IS 'The active embedding model of a namespace (set_namespace_model); namespaces without a row have none.';
+COMMENT ON COLUMN animus.memory_namespace_models.namespace IS 'The namespace.';
+COMMENT ON COLUMN animus.memory_namespace_models.model IS 'Its active model: memories whose vector is of another model are re-embedded.';
+COMMENT ON COLUMN animus.memory_namespace_models.set_at IS 'When the model was made active.';
+GRANT SELECT ON animus.memory_models TO animus_memory_reader, animus_admin;
+GRANT SELECT ON animus.memory_namespace_models TO animus_admin;
+
+ALTER TABLE animus.memories ADD COLUMN embedding_model text;
+COMMENT ON COLUMN animus.memories.embedding_model IS 'The registered model the embedding came from (memory_set_embedding); NULL: not known (stored by store_memory, or content changed since).';
+
+-- New content makes the vector's model unknown unless the same statement sets it.
+CREATE FUNCTION animus.memory_content_changed()
+    RETURNS trigger
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF NEW.embedding_model IS NOT DISTINCT FROM OLD.embedding_model THEN
+        NEW.embedding_model := NULL;
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_content_changed() IS
+    'Trigger of animus.memories: when content changes and the statement does not set embedding_model, clears it (the vector''s model is no longer known). Raises nothing.';
+REVOKE ALL ON FUNCTION animus.memory_content_changed() FROM PUBLIC;
+CREATE TRIGGER memories_content_changed
+    BEFORE UPDATE OF content ON animus.memories
+    FOR EACH ROW
+    WHEN (OLD.content IS DISTINCT FROM NEW.content AND OLD.embedding_model IS NOT NULL)
+    EXECUTE FUNCTION animus.memory_content_changed();
+
+INSERT INTO animus.error_codes (sqlstate, name, meaning, hint) VALUES
+    ('ZA225', 'memory_model_unregistered', 'The embedding model is not registered.', 'Register it first with animus.register_model(name, dimension).'),
+    ('ZA226', 'memory_model_dimension', 'A model''s dimension, or an embedding''s, does not match (animus.memory_settings.embedding_dim, the model''s dimension).',
+     'Register models of the table''s dimension; change the dimension with memory_begin_reembedding.'),
+    ('ZA227', 'memory_model_name_invalid', 'A model name is empty, longer than 200 characters or has characters other than letters, digits and ._:/@+-.', 'Use the name the Embedder reports, e.g. all-MiniLM-L6-v2.');
+
+CREATE FUNCTION animus.register_model(
+    name       text    DEFAULT NULL,
+    dimension  integer DEFAULT NULL,
+    provider   text    DEFAULT 'unspecified',
+    metadata   jsonb   DEFAULT '{}')
+    RETURNS animus.memory_models
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    dim integer := (SELECT s.embedding_dim FROM animus.memory_settings AS s);
+    r animus.memory_models;
+BEGIN
+    IF register_model.name IS NULL OR register_model.name !~ '^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,199}$' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA227', MESSAGE = 'name must be 1 to 200 letters, digits or ._:/@+- (starting with a letter or digit)',
+            DETAIL = pg_catalog.format('name = %L', pg_catalog.left(register_model.name, 80)),
+            HINT = 'Use the name the Embedder reports, e.g. all-MiniLM-L6-v2.';
+    END IF;
+    IF register_model.dimension IS NULL OR register_model.dimension <> dim THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA226', MESSAGE = pg_catalog.format('dimension must be %s, the dimension of animus.memories.embedding', dim),
+            DETAIL = pg_catalog.format('dimension = %s', register_model.dimension),
+            HINT = 'Change the table''s dimension first with animus.memory_begin_reembedding(embedding_dim => ...).';
+    END IF;
+    IF register_model.metadata IS NULL OR pg_catalog.jsonb_typeof(register_model.metadata) <> 'object'
+       OR register_model.provider IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'provider must be text and metadata a JSON object',
+            HINT = 'Omit them, or pass e.g. provider => ''local'', metadata => ''{"version": "1"}''.';
+    END IF;
+    INSERT INTO animus.memory_models AS m (name, dimension, provider, metadata)
+    VALUES (register_model.name, register_model.dimension, register_model.provider, register_model.metadata)
+    ON CONFLICT ON CONSTRAINT memory_models_pkey DO UPDATE SET provider = EXCLUDED.provider, metadata = EXCLUDED.metadata
+    RETURNING m.* INTO r;
+    RETURN r;
+END
+$$;
+COMMENT ON FUNCTION animus.register_model(text, integer, text, jsonb) IS
+    'Registers an embedding model (again: updates provider and metadata) and returns it. Its dimension must be the table''s '
+    '(animus.memory_settings.embedding_dim). Admin only (SECURITY DEFINER). Raises ZA001, ZA226 (dimension), ZA227 (name).';
+REVOKE ALL ON FUNCTION animus.register_model(text, integer, text, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.register_model(text, integer, text, jsonb) TO animus_admin;
+
+-- Submits one memory_reembed item per memory of the namespace(s) whose vector is not of the
+-- active model, dedup_key memory-reembed:<id> (merged into an item still active for it).
+CREATE FUNCTION animus.memory_request_reembedding(
+    namespace  text    DEFAULT NULL,
+    queue      text    DEFAULT 'work',
+    max_items  integer DEFAULT 10000)
+    RETURNS bigint
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    items jsonb;
+    n bigint;
+BEGIN
+    IF max_items IS NULL OR max_items < 1 OR max_items > 10000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'max_items must be between 1 and 10000',
+            DETAIL = pg_catalog.format('max_items = %s', max_items), HINT = 'Call again for more.';
+    END IF;
+    SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+               'work_type', 'memory_reembed', 'source', 'animus.memory_request_reembedding',
+               'dedup_key', 'memory-reembed:' || m.id,
+               'params', pg_catalog.jsonb_build_object('memory_id', m.id, 'model', nm.model)) ORDER BY m.id),
+           count(*)
+      INTO items, n
+      FROM (SELECT m.id, m.namespace FROM animus.memories AS m
+              JOIN animus.memory_namespace_models AS nm ON nm.namespace = m.namespace
+             WHERE m.embedding_model IS DISTINCT FROM nm.model
+               AND (memory_request_reembedding.namespace IS NULL OR m.namespace = memory_request_reembedding.namespace)
+             ORDER BY m.id
+             LIMIT max_items) AS m
+      JOIN animus.memory_namespace_models AS nm ON nm.namespace = m.namespace;
+    IF n > 0 THEN
+        PERFORM animus.submit_work_batch(items, queue => memory_request_reembedding.queue);
+    END IF;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_request_reembedding(text, text, integer) IS
+    'Submits to queue one work item (work_type memory_reembed, params {memory_id, model}, dedup_key memory-reembed:<id>) per memory, at '
+    'most max_items, whose vector is not of its namespace''s active model; returns how many were submitted (repeats merge into the item '
+    'still active). Runs as the owner; the caller needs the queue (ZA109). Raises ZA002 (max_items), ZA109 and the errors of submit_work_batch.';
+REVOKE ALL ON FUNCTION animus.memory_request_reembedding(text, text, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_request_reembedding(text, text, integer) TO animus_admin;
+
+CREATE FUNCTION animus.set_namespace_model(
+    namespace  text    DEFAULT NULL,
+    model      text    DEFAULT NULL,
+    queue      text    DEFAULT 'work')
+    RETURNS bigint
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    total bigint := 0;
+    n bigint;
+BEGIN
+    IF set_namespace_model.namespace IS NULL OR set_namespace_model.namespace = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'namespace must be a non-empty string', HINT = 'Pass the namespace to switch.';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM animus.memory_models AS m WHERE m.name = set_namespace_model.model) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA225', MESSAGE = pg_catalog.format('model %L is not registered', pg_catalog.left(set_namespace_model.model, 80)),
+            HINT = 'Register it first with animus.register_model(name, dimension).';
+    END IF;
+    INSERT INTO animus.memory_namespace_models AS nm (namespace, model)
+    VALUES (set_namespace_model.namespace, set_namespace_model.model)
+    ON CONFLICT ON CONSTRAINT memory_namespace_models_pkey DO UPDATE SET model = EXCLUDED.model, set_at = now()
+     WHERE nm.model IS DISTINCT FROM EXCLUDED.model;
+    LOOP
+        n := animus.memory_request_reembedding(set_namespace_model.namespace, set_namespace_model.queue, 10000);
+        total := total + n;
+        EXIT WHEN n < 10000;
+    END LOOP;
+    RETURN total;
+END
+$$;
+COMMENT ON FUNCTION animus.set_namespace_model(text, text, text) IS
+    'Makes model (registered) the active embedding model of namespace and queues the re-embedding of its memories whose vector is of '
+    'another model (memory_request_reembedding, into queue); returns how many were queued. Admin only (SECURITY DEFINER). '
+    'Raises ZA001, ZA225 (model not registered), ZA109 (queue not granted).';
+REVOKE ALL ON FUNCTION animus.set_namespace_model(text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.set_namespace_model(text, text, text) TO animus_admin;
+
+-- The write of a re-embedding handler: keeps the vector only while the content is the one embedded.
+CREATE FUNCTION animus.memory_set_embedding(
+    id         bigint DEFAULT NULL,
+    embedding  vector DEFAULT NULL,
+    model      text   DEFAULT NULL,
+    content    text   DEFAULT NULL)
+    RETURNS boolean
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    scope text[] := animus.memory_write_scope();
+    dim integer;
+BEGIN
+    IF memory_set_embedding.id IS NULL OR memory_set_embedding.content IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'id and content must not be NULL',
+            HINT = 'Pass the memory id, its vector, the model and the content that was embedded.';
+    END IF;
+    SELECT m.dimension INTO dim FROM animus.memory_models AS m WHERE m.name = memory_set_embedding.model;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA225', MESSAGE = pg_catalog.format('model %L is not registered', pg_catalog.left(memory_set_embedding.model, 80)),
+            HINT = 'Register it first with animus.register_model(name, dimension).';
+    END IF;
+    PERFORM animus.memory_check_embedding(memory_set_embedding.embedding);
+    UPDATE animus.memories AS m
+       SET embedding = memory_set_embedding.embedding, embedding_model = memory_set_embedding.model
+     WHERE m.id = memory_set_embedding.id AND m.content = memory_set_embedding.content
+       AND ('*' = ANY (scope) OR m.namespace = ANY (scope));
+    RETURN FOUND;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_set_embedding(bigint, vector, text, text) IS
+    'Writes the vector of memory id computed by model (registered) from content, and records the model; false (nothing written) when the '
+    'memory is gone, outside the caller''s write scope or its content is no longer content. updated_at does not move. '
+    'Runs as the owner (SECURITY DEFINER). Raises ZA001, ZA200 (dimension), ZA202 (zero vector), ZA225 (model not registered).';
+REVOKE ALL ON FUNCTION animus.memory_set_embedding(bigint, vector, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_set_embedding(bigint, vector, text, text) TO animus_memory_writer, animus_admin;
+
+CREATE FUNCTION animus.memory_reembedding_progress(namespace text DEFAULT NULL)
+    RETURNS TABLE (memory_namespace text, model text, total bigint, current bigint, pending bigint)
+    STABLE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    scope text[] := animus.memory_scope('read');
+BEGIN
+    RETURN QUERY
+    SELECT nm.namespace, nm.model, count(m.id), count(m.id) FILTER (WHERE m.embedding_model = nm.model),
+           count(m.id) FILTER (WHERE m.embedding_model IS DISTINCT FROM nm.model)
+      FROM animus.memory_namespace_models AS nm
+      LEFT JOIN animus.memories AS m ON m.namespace = nm.namespace
+     WHERE (memory_reembedding_progress.namespace IS NULL OR nm.namespace = memory_reembedding_progress.namespace)
+       AND ('*' = ANY (scope) OR nm.namespace = ANY (scope))
+     GROUP BY nm.namespace, nm.model
+     ORDER BY nm.namespace;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_reembedding_progress(text) IS
+    'Per namespace with an active model (of the caller''s read scope; one namespace when given): the model, how many memories it has, '
+    'how many have a vector of that model (current) and how many wait for one (pending). Runs as the owner. Read-only (STABLE). Raises nothing.';
+REVOKE ALL ON FUNCTION animus.memory_reembedding_progress(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_reembedding_progress(text) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+-- ==== change memory_search (deploy/memory_search.sql) ====
+-- Deploy animus:memory_search to pg
+-- requires: memory_search@v0.6.0
+
+-- hybrid_search gains fusion => 'rrf' | 'convex' and alpha: beside Reciprocal Rank Fusion, a
+-- convex combination of normalised scores (Bruch et al., "An Analysis of Fusion Functions for
+-- Hybrid Retrieval", 2023: theoretical-min-max normalisation, TM2C2). Tuned on NFCorpus dev
+-- only, convex with alpha 0.3 beat RRF there (0.3279 vs 0.3273 nDCG@10), so it is the default
+-- now; fusion => 'rrf' gives the former ranking. docs/memory.md has the formulas and figures.
+INSERT INTO animus.error_codes (sqlstate, name, meaning, hint) VALUES
+    ('ZA228', 'memory_fusion_unknown', 'hybrid_search got an unknown fusion method, or an argument of another fusion method.',
+     'Use fusion => ''rrf'' (with text_weight, vector_weight, rrf_k) or fusion => ''convex'' (with alpha).');
+
+DROP FUNCTION animus.hybrid_search(text, vector, integer, jsonb, double precision, double precision, integer, integer);
+
+CREATE FUNCTION animus.hybrid_search(
+    query_text       text             DEFAULT NULL,
+    query_embedding  vector           DEFAULT NULL,
+    k                integer          DEFAULT 10,
+    filters          jsonb            DEFAULT '{}',
+    text_weight      double precision DEFAULT 1,
+    vector_weight    double precision DEFAULT 1,
+    rrf_k            integer          DEFAULT 60,
+    candidates       integer          DEFAULT NULL,
+    fusion           text             DEFAULT 'convex',
+    alpha            double precision DEFAULT NULL)
+    RETURNS TABLE (id bigint, namespace text, content text, memory_type text, source text, metadata jsonb,
+                   created_at timestamptz, updated_at timestamptz,
+                   score double precision, rank bigint,
+                   vector_rank bigint, text_rank bigint, vector_distance double precision, text_score double precision)
+    STABLE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    f jsonb;
+    use_text boolean;
+    use_vector boolean;
+    n integer;
+    a double precision;
+BEGIN
+    PERFORM animus.memory_check_limit(k, 'k');
+    IF text_weight IS NULL OR vector_weight IS NULL OR text_weight < 0 OR vector_weight < 0
+       OR text_weight = 'Infinity' OR vector_weight = 'Infinity' OR text_weight = 'NaN' OR vector_weight = 'NaN' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'text_weight and vector_weight must be finite numbers >= 0',
+            DETAIL = format('text_weight = %s, vector_weight = %s', text_weight, vector_weight),
+            HINT = 'Use weights such as 1 and 1; 0 switches a branch off.';
+    END IF;
+    IF rrf_k IS NULL OR rrf_k < 0 OR rrf_k > 10000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'rrf_k must be between 0 and 10000',
+            DETAIL = format('rrf_k = %s', rrf_k), HINT = 'The usual value is 60.';
+    END IF;
+    IF fusion IS NULL OR fusion NOT IN ('rrf', 'convex') THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA228', MESSAGE = 'fusion must be ''rrf'' or ''convex''',
+            DETAIL = format('fusion = %s', coalesce(quote_literal(fusion), 'NULL')),
+            HINT = 'rrf fuses ranks (text_weight, vector_weight, rrf_k); convex mixes normalised scores (alpha).';
+    END IF;
+    IF alpha IS NOT NULL AND fusion <> 'convex' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA228', MESSAGE = 'alpha applies only to fusion => ''convex''',
+            DETAIL = format('fusion = %L, alpha = %s', fusion, alpha),
+            HINT = 'Pass fusion => ''convex'' with alpha, or omit alpha.';
+    END IF;
+    IF alpha IS NOT NULL AND NOT (alpha >= 0 AND alpha <= 1) THEN   -- NaN fails both
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'alpha must be between 0 and 1',
+            DETAIL = format('alpha = %s', alpha),
+            HINT = 'alpha is the weight of the vector branch (1 - alpha the keyword branch''s); omit it for the tuned default 0.3.';
+    END IF;
+    a := coalesce(alpha, 0.3);   -- tuned on NFCorpus dev (docs/memory.md, "Fusion")
+    -- 3k rows per branch (at least 30, at most 1000): on nfcorpus dev a top-10 fused from 30
+    -- candidates per branch scores as 100 do, at a fraction of the work (docs/bm25.md).
+    n := coalesce(candidates, least(greatest(3 * k, 30), 1000));
+    IF n < k OR n > 1000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'candidates must be between k and 1000',
+            DETAIL = format('candidates = %s, k = %s', n, k),
+            HINT = 'Omit it for max(3k, 30) (at most 1000), the number of rows each branch contributes to the fusion.';
+    END IF;
+    use_text := query_text IS NOT NULL AND btrim(query_text) <> '' AND text_weight > 0;
+    use_vector := query_embedding IS NOT NULL AND vector_weight > 0;
+    IF NOT use_text AND NOT use_vector THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001',
+            MESSAGE = 'hybrid_search needs query_text or query_embedding (with a weight > 0)',
+            HINT = 'Pass the query text, its embedding, or both.';
+    END IF;
+    IF use_vector THEN
+        PERFORM animus.memory_check_embedding(query_embedding, 'query_embedding');
+    END IF;
+    f := animus.memory_read_filters(filters);   -- checked, then confined to the read scope
+
+    RETURN QUERY
+    WITH vec AS (
+        SELECT c.id, c.distance, row_number() OVER (ORDER BY c.distance, c.id) AS r
+          FROM animus.memory_vector_candidates(query_embedding, f, n) AS c
+         WHERE use_vector
+    ), txt AS (
+        SELECT c.id, c.score, row_number() OVER (ORDER BY c.score DESC, c.id) AS r
+          FROM animus.memory_text_candidates(query_text, f, n) AS c
+         WHERE use_text
+    ), fused AS (
+        SELECT coalesce(vec.id, txt.id) AS id,
+               CASE WHEN fusion = 'rrf'
+                    THEN coalesce(vector_weight / (rrf_k + vec.r), 0) + coalesce(text_weight / (rrf_k + txt.r), 0)
+                    -- convex: alpha * vector + (1 - alpha) * text, each normalised by theoretical
+                    -- min-max (Bruch et al. 2023, TM2C2): (s - min_possible) / (max_seen - min_possible),
+                    -- cosine similarity from -1, BM25 from 0; a row a branch did not return gets 0 there.
+                    -- text_weight / vector_weight scale their branch as in RRF (default 1). A branch
+                    -- switched off has weight 0 (the other one ranks alone).
+                    ELSE vector_weight * CASE WHEN use_vector AND use_text THEN a ELSE 1 END
+                             * coalesce((2 - vec.distance) / nullif(2 - min(vec.distance) OVER (), 0), 0)
+                       + text_weight * CASE WHEN use_vector AND use_text THEN 1 - a ELSE 1 END
+                             * coalesce(txt.score / nullif(max(txt.score) OVER (), 0), 0)
+               END AS score,
+               vec.r AS vr, txt.r AS tr, least(vec.r, txt.r) AS best, vec.distance, txt.score AS ts
+          FROM vec FULL JOIN txt ON txt.id = vec.id
+    )
+    -- The fused rows in their final order, joined to their memories in that order (a nested loop
+    -- keeps it), so LIMIT k stops after about k primary-key probes instead of one per candidate.
+    SELECT m.id, m.namespace, m.content, m.memory_type, m.source, m.metadata, m.created_at, m.updated_at,
+           fu.score, row_number() OVER (ORDER BY fu.score DESC, fu.best, fu.id),
+           fu.vr, fu.tr, fu.distance, fu.ts
+      FROM (SELECT * FROM fused ORDER BY fused.score DESC, fused.best, fused.id) AS fu
+      JOIN animus.memories AS m ON m.id = fu.id
+     ORDER BY fu.score DESC, fu.best, fu.id
+     LIMIT k;
+END
+$$;
+COMMENT ON FUNCTION animus.hybrid_search(text, vector, integer, jsonb, double precision, double precision, integer, integer, text, double precision) IS
+    'Vector and keyword search fused in one statement: each branch contributes its best candidates (default max(3k, 30), '
+    'at most 1000). fusion => ''rrf'' (Reciprocal Rank Fusion): score = vector_weight/(rrf_k + vector_rank) + text_weight/(rrf_k + text_rank); '
+    'fusion => ''convex'': score = vector_weight * alpha * (2 - distance) / (2 - min distance) + text_weight * (1 - alpha) * text_score / max text_score '
+    '(theoretical-min-max normalisation; 0 for a row a branch did not return; alpha default 0.3). The default is convex: it beat RRF on NFCorpus dev. '
+    'A NULL/empty input or a zero weight switches its branch off. Rows carry the fused score and rank and each branch''s '
+    'rank, distance and score; ties by best branch rank, then id. Only memories of the caller''s read scope (animus.memory_scope(''read'')); runs as the owner (SECURITY DEFINER). Read-only (STABLE): runs on a streaming replica. '
+    'Raises ZA001 (no branch left), ZA002 (k, candidates, weights, rrf_k, alpha out of range), ZA228 (unknown fusion, alpha without convex), ZA200, ZA202, ZA204, ZA205, ZA206, ZA213 (a filter over its size limits).';
+REVOKE ALL ON FUNCTION animus.hybrid_search(text, vector, integer, jsonb, double precision, double precision, integer, integer, text, double precision) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.hybrid_search(text, vector, integer, jsonb, double precision, double precision, integer, integer, text, double precision)
+    TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+-- ==== change memory_bm25 (deploy/memory_bm25.sql) ====
+-- Deploy animus:memory_bm25 to pg
+-- requires: memory_bm25@v0.6.0
+
+-- Keyword search at 100,000 memories in 200 namespaces spent its time in per-namespace probes
+-- (docs/bm25.md, "Where the time goes"). The BM25 indexes are keyed term first now, so that a
+-- search over every namespace reads one index range per term; a search in some namespaces
+-- probes (term, namespace), as cheap as (namespace, term) was.
+DO $$
+BEGIN
+    -- absent during a bulk load: memory_finish_bulk_load builds it then
+    IF pg_catalog.to_regclass('animus.memory_terms_impact_idx') IS NOT NULL THEN
+        CREATE INDEX memory_terms_term_impact_idx ON animus.memory_terms (term, namespace, impact DESC, memory_id) INCLUDE (tf, doc_len);
+        DROP INDEX animus.memory_terms_impact_idx;
+        ALTER INDEX animus.memory_terms_term_impact_idx RENAME TO memory_terms_impact_idx;
+    END IF;
+END $$;
+
+ALTER TABLE animus.memory_bm25_term_stats DROP CONSTRAINT memory_bm25_term_stats_pkey;
+ALTER TABLE animus.memory_bm25_term_stats ADD CONSTRAINT memory_bm25_term_stats_pkey PRIMARY KEY (term, namespace) INCLUDE (df);   -- index-only sums
+
+DROP INDEX IF EXISTS animus.memory_bm25_deltas_key_idx;   -- absent during a bulk load
+CREATE INDEX memory_bm25_deltas_key_idx ON animus.memory_bm25_deltas (term, namespace);
+
+-- The BM25 top-k, faster where the time went (docs/bm25.md, "Where the time goes"):
+--   * statistics: each query term's document frequency is summed ONCE (a scalar subquery in the
+--     select list ran three times per term: sort key, filter, aggregate) and, for a search over
+--     every namespace, read as one index range per term (term_stats and deltas are keyed term
+--     first now) instead of one probe per namespace;
+--   * whole posting lists: one index range per term over every namespace (memory_terms_impact_idx
+--     is (term, namespace, impact DESC, memory_id) now); a namespace list probes (term, namespace);
+--   * the filter predicate memory_filter_match is applied to every result: with a filter beyond
+--     the namespace, to the candidates before rescoring (as before); without one, lazily to the
+--     final rows (about lim probes), so conditions that memory_filter_match adds apply to every
+--     search; when it drops rows, the exhaustive filtered fallback fills the top-k.
+--   * plan_cache_mode = force_generic_plan: each statement is planned once per session (planning
+--     the main statement with the actual values cost more than running it in a filtered search);
+--     where all namespaces and a namespace list need different index conditions, the statement
+--     has one branch for each, the other skipped at run time (a one-time filter).
+CREATE OR REPLACE FUNCTION animus.memory_bm25_topk(query text, filters jsonb DEFAULT '{}', lim integer DEFAULT 10,
+                                                   budget integer DEFAULT NULL)
+RETURNS TABLE (id bigint, score double precision, exact boolean, postings_read bigint, budget_used integer)
+STABLE
+SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
+LANGUAGE plpgsql
+AS $function$
+DECLARE
+    s           animus.memory_bm25_settings;
+    f           jsonb := coalesce(filters, '{}'::jsonb);
+    q_terms     text[];
+    q_df        double precision[];
+    q_idf       double precision[];
+    q_cap       integer[];
+    spaces      text[];
+    n_spaces    integer;
+    n_docs      double precision;
+    n_len       double precision;
+    avgdl       double precision;
+    must_filter boolean;
+    b_now       bigint;
+    b_max       bigint;
+    left_budget double precision;
+    cutting     boolean;
+    cut_terms   text[];
+    i           integer;
+    n_terms     integer;
+    rescore     integer;
+    r_ids       bigint[];
+    r_scores    double precision[];
+    r_read      bigint;
+    r_cands     bigint;
+    r_bound     double precision;
+    r_next_lb   double precision;
+    r_prefix_lb double precision;
+    proven      boolean;
+    all_spaces  boolean;
+    r_passed    integer;
+    seeded      boolean;
+BEGIN
+    IF lim IS NULL OR lim < 1 THEN
+        RETURN;
+    END IF;
+    SELECT * INTO s FROM animus.memory_bm25_settings;
+
+    -- Namespaces searched: statistics are per namespace, summed over the ones the filter selects.
+    IF f -> 'namespace' ? 'in' THEN
+        spaces := animus.memory_filter_list(f -> 'namespace');
+    ELSE
+        spaces := ARRAY(SELECT x.namespace FROM (
+                            SELECT ns.namespace FROM animus.memory_bm25_namespace_stats ns
+                            UNION SELECT d.namespace FROM animus.memory_bm25_deltas d WHERE d.term IS NULL) x
+                        WHERE f -> 'namespace' IS NULL OR pg_catalog.starts_with(x.namespace, f -> 'namespace' ->> 'prefix')
+                        ORDER BY 1);
+    END IF;
+    -- No namespace condition: every namespace is searched, and the statements below read each
+    -- term's postings and statistics as one index range (term first) instead of one probe per
+    -- namespace (200 namespaces x 4 terms were 800 probes per statistic; docs/bm25.md).
+    all_spaces := f -> 'namespace' IS NULL;
+    must_filter := f - 'namespace' <> '{}'::jsonb;
+    n_spaces := greatest(coalesce(pg_catalog.cardinality(spaces), 0), 1);
+    -- Cut (common) terms seed candidates with their best postings, read per namespace. Over more
+    -- namespaces than lim that is one index probe per namespace and cut term for ~1 posting each
+    -- (200 namespaces: 200 probes per cut term, most of the time of such a search); then the cut
+    -- terms seed nothing, their contributions are still completed exactly for the rescored
+    -- candidates, and the proof bounds them by idf * (k1 + 1) (docs/bm25.md: the trade-off).
+    seeded := n_spaces <= lim;
+
+    SELECT sum(x.docs), sum(x.total_len) INTO n_docs, n_len FROM (
+        SELECT ns.docs, ns.total_len FROM animus.memory_bm25_namespace_stats ns WHERE all_spaces OR ns.namespace = ANY (spaces)
+        UNION ALL
+        SELECT d.df, d.total_len FROM animus.memory_bm25_deltas d WHERE d.term IS NULL AND (all_spaces OR d.namespace = ANY (spaces))
+    ) x;
+    IF coalesce(n_docs, 0) <= 0 THEN
+        RETURN;
+    END IF;
+    avgdl := CASE WHEN n_len > 0 THEN n_len / n_docs ELSE 1 END;
+
+    -- Query terms (distinct English lexemes) with their document frequency, rarest first;
+    -- terms no memory has are dropped. idf = ln(1 + (N - df + 0.5) / (df + 0.5)) (Lucene's).
+    SELECT pg_catalog.array_agg(t.term ORDER BY t.df, t.term), pg_catalog.array_agg(t.df ORDER BY t.df, t.term)
+      INTO q_terms, q_df
+      FROM (SELECT u.lexeme AS term, st.df::double precision AS df
+              FROM pg_catalog.unnest(pg_catalog.to_tsvector('english'::regconfig, query)) AS u
+             CROSS JOIN LATERAL (   -- once per term (a scalar subquery here ran three times per term)
+                   SELECT coalesce(sum(x.df), 0) AS df FROM (
+                        SELECT ts.df FROM animus.memory_bm25_term_stats ts WHERE all_spaces AND ts.term = u.lexeme
+                        UNION ALL
+                        SELECT ts.df FROM animus.memory_bm25_term_stats ts
+                         WHERE NOT all_spaces AND ts.term = u.lexeme AND ts.namespace = ANY (spaces)
+                        UNION ALL
+                        SELECT d.df FROM animus.memory_bm25_deltas d
+                         WHERE d.term = u.lexeme AND (all_spaces OR d.namespace = ANY (spaces))) x) st) t
+     WHERE t.df > 0;
+    n_terms := coalesce(pg_catalog.cardinality(q_terms), 0);
+    IF n_terms = 0 THEN
+        RETURN;
+    END IF;
+    q_idf := ARRAY(SELECT pg_catalog.ln(1 + (n_docs - x.df + 0.5) / (x.df + 0.5))
+                   FROM unnest(q_df) WITH ORDINALITY AS x(df, o) ORDER BY x.o);
+
+    b_now := coalesce(budget, s.postings_budget);
+    b_max := CASE WHEN budget IS NOT NULL THEN budget ELSE greatest(s.max_postings_budget, s.postings_budget) END;
+    LOOP
+        -- Per-term caps, rarest term first: a list that fits in what is left of the budget is read
+        -- whole (cap NULL); from the first that does not on, lists are cut to their lim best
+        -- postings (they seed candidates; their contributions are completed by the rescoring).
+        q_cap := ARRAY[]::integer[];
+        cut_terms := ARRAY[]::text[];
+        left_budget := b_now;
+        cutting := false;
+        FOR i IN 1 .. n_terms LOOP
+            cutting := cutting OR q_df[i] > left_budget;
+            IF cutting THEN
+                q_cap := q_cap || lim;
+                cut_terms := cut_terms || q_terms[i];
+            ELSE
+                q_cap := q_cap || NULL::integer;
+                left_budget := left_budget - q_df[i];
+            END IF;
+        END LOOP;
+
+        -- Nothing cut: the whole-list scores are exact already, only lim need ranking.
+        rescore := CASE WHEN cutting THEN lim + s.rescore_extra ELSE lim END;
+        WITH q AS (
+            SELECT x.o, x.term, x.idf, x.cap FROM unnest(q_terms, q_idf, q_cap) WITH ORDINALITY AS x(term, idf, cap, o)
+        ), whole AS (
+            -- lists read to their end: exact contributions
+            -- (two branches, one skipped at run time: each keeps its own index condition in the
+            -- cached generic plan)
+            SELECT mt.memory_id, q.idf * animus.bm25_tf_weight(mt.tf, mt.doc_len, avgdl, s.k1, s.b) AS part
+              FROM animus.memory_terms mt JOIN q ON q.term = mt.term AND q.cap IS NULL
+             WHERE all_spaces AND mt.term = ANY (ARRAY(SELECT q.term FROM q WHERE q.cap IS NULL))
+            UNION ALL
+            SELECT mt.memory_id, q.idf * animus.bm25_tf_weight(mt.tf, mt.doc_len, avgdl, s.k1, s.b) AS part
+              FROM animus.memory_terms mt JOIN q ON q.term = mt.term AND q.cap IS NULL
+             WHERE NOT all_spaces AND mt.term = ANY (ARRAY(SELECT q.term FROM q WHERE q.cap IS NULL)) AND mt.namespace = ANY (spaces)
+        ), cut AS MATERIALIZED (
+            -- the best postings (by impact) of the lists that are cut
+            SELECT q.o, ns.namespace, p.memory_id, p.impact,
+                   q.idf * animus.bm25_tf_weight(p.tf, p.doc_len, avgdl, s.k1, s.b) AS part
+              FROM q CROSS JOIN pg_catalog.unnest(spaces) AS ns(namespace)
+             CROSS JOIN LATERAL (
+                   SELECT mt.memory_id, mt.tf, mt.doc_len, mt.impact FROM animus.memory_terms mt
+                    WHERE mt.namespace = ns.namespace AND mt.term = q.term
+                    ORDER BY mt.impact DESC, mt.memory_id LIMIT (q.cap + n_spaces - 1) / n_spaces) p
+             WHERE q.cap IS NOT NULL AND seeded
+        ), bounds AS (
+            -- what a memory not read in a cut list can still get from that term
+            SELECT l.o, max(q.idf * l.last_impact) AS ub
+              FROM (SELECT c.o, c.namespace, count(*) AS n, min(c.impact) AS last_impact
+                      FROM cut c GROUP BY c.o, c.namespace) l
+              JOIN q ON q.o = l.o
+             WHERE l.n >= (q.cap + n_spaces - 1) / n_spaces
+             GROUP BY l.o
+            UNION ALL
+            -- not seeded: any tf-weight is below k1 + 1
+            SELECT q.o, q.idf * (s.k1 + 1) FROM q WHERE q.cap IS NOT NULL AND NOT seeded
+        ), cand AS (
+            SELECT u.memory_id, sum(u.part) AS lb, sum(u.full_part) AS lb_full
+              FROM (SELECT w.memory_id, w.part, w.part AS full_part FROM whole w
+                    UNION ALL
+                    SELECT c.memory_id, c.part, 0 FROM cut c) u
+             GROUP BY u.memory_id
+        ), ranked AS MATERIALIZED (
+            -- the best candidates by partial score; a filter (beyond namespace) is checked on
+            -- these only, best first, not on every candidate
+            SELECT c.memory_id, c.lb, c.lb_full FROM cand c
+             ORDER BY c.lb DESC, c.memory_id
+             LIMIT CASE WHEN must_filter THEN 3 * (rescore + 1) + 1 ELSE rescore + 1 END
+        ), top AS MATERIALIZED (
+            SELECT c.memory_id, c.lb, c.lb_full FROM ranked c
+             WHERE NOT must_filter OR EXISTS (
+                   SELECT 1 FROM animus.memories m WHERE m.id = c.memory_id
+                      AND animus.memory_filter_match(f, m.namespace, m.memory_type, m.source, m.metadata, m.created_at))
+             ORDER BY c.lb DESC, c.memory_id
+             LIMIT rescore + 1
+        ), completed AS (
+            -- exact scores of the best `rescore` candidates: add their postings of the cut terms
+            -- (index-only probes on (memory_id, term))
+            SELECT t.memory_id, t.lb_full + coalesce(x.extra, 0) AS score
+              FROM (SELECT * FROM top ORDER BY top.lb DESC, top.memory_id LIMIT rescore) t
+              LEFT JOIN LATERAL (
+                   SELECT sum(q.idf * animus.bm25_tf_weight(mt.tf, mt.doc_len, avgdl, s.k1, s.b)) AS extra
+                     FROM animus.memory_terms mt JOIN q ON q.term = mt.term
+                    WHERE mt.memory_id = t.memory_id AND mt.term = ANY (cut_terms)) x ON cutting
+        ), best AS MATERIALIZED (
+            -- best first; without a filter beyond namespace the filter predicate was not applied
+            -- yet: check it here, lazily (the scan stops once lim rows pass: ~lim primary-key
+            -- probes), so that conditions memory_filter_match adds (e.g. expiry) apply everywhere
+            SELECT c.memory_id, c.score
+              FROM (SELECT * FROM completed ORDER BY completed.score DESC, completed.memory_id) c
+             WHERE must_filter OR EXISTS (
+                   SELECT 1 FROM animus.memories m WHERE m.id = c.memory_id
+                      AND animus.memory_filter_match(f, m.namespace, m.memory_type, m.source, m.metadata, m.created_at))
+             LIMIT lim
+        )
+        SELECT (SELECT pg_catalog.array_agg(b.memory_id ORDER BY b.score DESC, b.memory_id) FROM best b),
+               (SELECT pg_catalog.array_agg(b.score ORDER BY b.score DESC, b.memory_id) FROM best b),
+               (SELECT count(*) FROM top),
+               (SELECT coalesce(sum(bo.ub), 0) FROM bounds bo),
+               (SELECT t.lb FROM top t ORDER BY t.lb DESC, t.memory_id LIMIT 1 OFFSET rescore),
+               -- filtered: candidates past the checked prefix were not looked at
+               (SELECT min(r.lb) FILTER (WHERE must_filter) FROM ranked r HAVING count(*) > 3 * (rescore + 1))
+          INTO r_ids, r_scores, r_cands, r_bound, r_next_lb, r_prefix_lb;
+        r_passed := coalesce(pg_catalog.cardinality(r_ids), 0);
+        r_next_lb := CASE WHEN r_prefix_lb IS NULL THEN r_next_lb ELSE greatest(r_next_lb, r_prefix_lb) END;
+        r_read := (SELECT sum(CASE WHEN c IS NULL THEN d ELSE least(c, d) END)::bigint FROM unnest(q_cap, q_df) AS x(c, d));
+
+        -- Exact when nothing left out can reach the k-th score: a memory in no list scores at most
+        -- r_bound; a candidate not rescored at most its partial score (<= r_next_lb) + r_bound.
+        proven := r_bound = 0 AND r_next_lb IS NULL
+               OR (coalesce(pg_catalog.cardinality(r_ids), 0) >= lim
+                   AND r_scores[lim] >= coalesce(r_next_lb, 0) + r_bound);
+        -- Unseeded, the whole lists may leave fewer than lim candidates: redo the round seeded.
+        IF NOT seeded AND coalesce(pg_catalog.cardinality(r_ids), 0) < lim AND NOT proven THEN
+            seeded := true;
+            CONTINUE;
+        END IF;
+        EXIT WHEN proven OR b_now >= b_max;
+        b_now := least(b_now * 4, b_max);
+    END LOOP;
+
+    -- A selective filter can leave fewer than lim of the candidates: then score every memory
+    -- that passes the filter and matches a query term (few, since the filter is selective).
+    -- (Without such a filter: when the filter predicate dropped some of the rescored candidates.)
+    IF coalesce(pg_catalog.cardinality(r_ids), 0) < lim AND NOT proven
+       AND (must_filter OR r_passed < least(r_cands, rescore)) THEN
+        RETURN QUERY EXECUTE
+            'SELECT x.memory_id, x.score, true, x.n, $9::integer FROM (
+                 SELECT mt.memory_id, sum(q.idf * animus.bm25_tf_weight(mt.tf, mt.doc_len, $4, $5, $6)) AS score,
+                        count(*) OVER () AS n
+                   FROM animus.memories AS m
+                   JOIN animus.memory_terms AS mt ON mt.memory_id = m.id AND mt.term = ANY ($1)
+                   JOIN unnest($1, $2) AS q(term, idf) ON q.term = mt.term
+                  WHERE m.fts @@ $7
+                    AND animus.memory_filter_match($3, m.namespace, m.memory_type, m.source, m.metadata, m.created_at)
+                  GROUP BY mt.memory_id) AS x
+              ORDER BY x.score DESC, x.memory_id
+              LIMIT $8'
+            USING q_terms, q_idf, f, avgdl, s.k1, s.b, animus.memory_or_tsquery(query), lim, b_now;
+        RETURN;
+    END IF;
+
+    RETURN QUERY SELECT r.id, r.score, proven, r_read, b_now::integer FROM unnest(r_ids, r_scores) AS r(id, score);
+END
+$function$;
+
+COMMENT ON FUNCTION animus.memory_bm25_topk(text, jsonb, integer, integer) IS
+    'Okapi BM25 top-lim memories for a natural-language query (English lexemes, filters normalised by memory_validate_filters): '
+    '(id, score, exact, postings_read, budget_used), score descending, ties by id; every row passes animus.memory_filter_match. '
+    'exact = the result is proven equal to exhaustive BM25; budget overrides memory_bm25_settings.postings_budget (a huge budget = exhaustive). '
+    'Read-only (STABLE). Raises nothing.';
+
+-- Writes: the postings of a batch without one statement per memory for its length.
+CREATE OR REPLACE FUNCTION animus.memory_bm25_index(ids bigint[], namespaces text[], vectors tsvector[])
+RETURNS void
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    s animus.memory_bm25_settings;
+    backlog bigint;
+BEGIN
+    SELECT * INTO s FROM animus.memory_bm25_settings;
+    WITH docs AS (
+        -- the length inline: animus.bm25_doc_len has a SET clause, so it ran as its own statement
+        -- per memory (0.2 s of a 2,000-memory batch)
+        SELECT d.id, d.namespace, d.fts,
+               (SELECT coalesce(sum(coalesce(pg_catalog.cardinality(u.positions), 1)), 0)::integer
+                  FROM pg_catalog.unnest(d.fts) AS u) AS doc_len
+        FROM unnest(ids, namespaces, vectors) AS d(id, namespace, fts)
+    ), norm AS (
+        -- The average length the impacts are computed with: the namespace's folded statistics,
+        -- else (a new namespace) this statement's own memories.
+        SELECT d.namespace,
+               coalesce(max(ns.total_len::float8 / NULLIF(ns.docs, 0)), NULLIF(avg(d.doc_len), 0), 1)::float8 AS avgdl
+        FROM docs d LEFT JOIN animus.memory_bm25_namespace_stats ns ON ns.namespace = d.namespace
+        GROUP BY d.namespace
+    ), postings AS (
+        INSERT INTO animus.memory_terms (memory_id, namespace, term, tf, doc_len, impact)
+        SELECT d.id, d.namespace, u.lexeme, coalesce(pg_catalog.cardinality(u.positions), 1), d.doc_len,
+               animus.bm25_tf_weight(coalesce(pg_catalog.cardinality(u.positions), 1), d.doc_len, n.avgdl, s.k1, s.b)
+        FROM docs d JOIN norm n ON n.namespace = d.namespace CROSS JOIN LATERAL pg_catalog.unnest(d.fts) AS u
+        RETURNING namespace, term
+    )
+    INSERT INTO animus.memory_bm25_deltas (namespace, term, df, total_len)
+    SELECT p.namespace, p.term, count(*), 0 FROM postings p GROUP BY p.namespace, p.term
+    UNION ALL
+    SELECT d.namespace, NULL, count(*), sum(d.doc_len) FROM docs d GROUP BY d.namespace;
+
+    -- Past refresh_after pending rows a write folds them, unless a refresh is running; past four
+    -- times that it waits for the running one and folds, so the backlog (which every search adds
+    -- up) stays bounded even while refreshes keep colliding.
+    IF s.refresh_after > 0 THEN
+        backlog := (SELECT q.last_value FROM animus.memory_bm25_deltas_id_seq q) - s.refreshed_through;
+        IF backlog >= 4 * s.refresh_after::bigint THEN
+            PERFORM animus.memory_bm25_refresh(wait => true);
+        ELSIF backlog >= s.refresh_after THEN
+            PERFORM animus.memory_bm25_refresh(wait => false);
+        END IF;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_bm25_index(bigint[], text[], tsvector[]) IS
+    'Internal (triggers on animus.memories): writes the BM25 postings of the given memories and appends their statistic deltas; folds them (memory_bm25_refresh) past refresh_after pending rows, waiting for a running refresh past four times that. Raises nothing.';
+
+-- ==== change memory_admin (deploy/memory_admin.sql) ====
+-- Deploy animus:memory_admin to pg
+-- requires: memory_admin@v0.6.0
+-- requires: memory_bm25
+
+-- memory_finish_bulk_load rebuilds the BM25 postings and deltas indexes with the keys change
+-- memory_bm25 gave them (term first: docs/bm25.md, "Where the time goes"); the rest is unchanged.
+CREATE OR REPLACE FUNCTION animus.memory_finish_bulk_load(maintenance_work_mem text DEFAULT '1GB', parallel_workers integer DEFAULT 2)
+    RETURNS bigint
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    vector_schema name;
+    old_mem text := pg_catalog.current_setting('maintenance_work_mem');
+    old_workers text := pg_catalog.current_setting('max_parallel_maintenance_workers');
+    n bigint;
+BEGIN
+    IF memory_finish_bulk_load.maintenance_work_mem IS NULL OR memory_finish_bulk_load.parallel_workers IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'maintenance_work_mem and parallel_workers must not be NULL',
+            HINT = 'Omit them for ''1GB'' and 2.';
+    END IF;
+    IF memory_finish_bulk_load.parallel_workers NOT BETWEEN 0 AND 64 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'parallel_workers must be between 0 and 64',
+            DETAIL = pg_catalog.format('parallel_workers = %s', memory_finish_bulk_load.parallel_workers),
+            HINT = 'Use about the number of idle cores minus one (the leader builds too); 0 builds serially.';
+    END IF;
+    -- Only for this function's index builds: restored below (an error rolls them back with the
+    -- transaction). The HNSW graph builds fastest when it fits in maintenance_work_mem
+    -- (~2 kB per 384-d memory); pgvector builds it in parallel since 0.6.
+    BEGIN
+        PERFORM pg_catalog.set_config('maintenance_work_mem', memory_finish_bulk_load.maintenance_work_mem, true);
+    EXCEPTION WHEN invalid_parameter_value OR numeric_value_out_of_range THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'maintenance_work_mem is not a valid memory size',
+            DETAIL = pg_catalog.format('maintenance_work_mem = %L', memory_finish_bulk_load.maintenance_work_mem),
+            HINT = 'Pass a memory size such as ''1GB'' or ''4GB'' (at least 1MB).';
+    END;
+    PERFORM pg_catalog.set_config('max_parallel_maintenance_workers', memory_finish_bulk_load.parallel_workers::text, true);
+    IF pg_catalog.to_regclass('animus.memories_embedding_hnsw') IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA212', MESSAGE = 'no bulk load is in progress (the HNSW index exists)',
+            HINT = 'Start one with animus.memory_begin_bulk_load().';
+    END IF;
+    SELECT e.extnamespace::pg_catalog.regnamespace::name INTO vector_schema
+      FROM pg_catalog.pg_extension AS e WHERE e.extname = 'vector';
+    EXECUTE pg_catalog.format(
+        'CREATE INDEX memories_embedding_hnsw ON animus.memories USING hnsw (embedding %I.vector_cosine_ops)', vector_schema);
+    CREATE INDEX IF NOT EXISTS memories_fts_gin ON animus.memories USING gin (fts);
+    CREATE INDEX IF NOT EXISTS memories_metadata_gin ON animus.memories USING gin (metadata jsonb_path_ops);
+    CREATE INDEX IF NOT EXISTS memory_terms_memory_term_idx ON animus.memory_terms (memory_id, term) INCLUDE (tf, doc_len);
+    CREATE INDEX IF NOT EXISTS memory_terms_impact_idx ON animus.memory_terms (term, namespace, impact DESC, memory_id) INCLUDE (tf, doc_len);
+    CREATE INDEX IF NOT EXISTS memory_bm25_deltas_key_idx ON animus.memory_bm25_deltas (term, namespace);
+    PERFORM pg_catalog.set_config('maintenance_work_mem', old_mem, true);
+    PERFORM pg_catalog.set_config('max_parallel_maintenance_workers', old_workers, true);
+    SELECT pg_catalog.count(*) INTO n FROM animus.memories;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_finish_bulk_load(text, integer) IS
+    'Ends a bulk load: rebuilds the HNSW index (in parallel with parallel_workers workers and maintenance_work_mem, '
+    'both set for these builds only), the fts / metadata GIN indexes, the two BM25 postings btree indexes and the BM25 deltas index; returns the number of memories. '
+    'Raises ZA001, ZA002 (parallel_workers outside 0..64, invalid maintenance_work_mem), ZA212 (no bulk load in progress).';
+
 -- ==== change work_pause (deploy/work_pause.sql) ====
 -- Deploy animus:work_pause to pg
 -- requires: work_queues
@@ -12699,6 +14988,584 @@ GRANT EXECUTE ON FUNCTION animus.purge_work(interval, text, integer) TO animus_a
 COMMENT ON FUNCTION animus.purge_work(interval, text, integer) IS
 'Retention, in batches: per queue (NULL = every queue the caller has a grant on) deletes at most batch_size work items that ended (completed, dead, cancelled) more than older_than ago, oldest first, with their merged submissions and steps, and at most batch_size pgmq archive rows archived more than older_than ago; rows another session holds locked are skipped. Children of a purged parent keep parent_id NULL. Each call is one short transaction: call it again until it returns zeros (or on a timer) to purge a backlog without long locks. Returns (queue_name, items_deleted, archived_messages_deleted). Raises ZA002 (older_than NULL or negative, batch_size not 1..1000000), ZA109 (no grant on the queue), ZA101 (unknown queue).';
 
+-- ==== change ops_dead_letters (deploy/ops_dead_letters.sql) ====
+-- Deploy animus:ops_dead_letters to pg
+-- requires: work_status
+-- requires: work_submit
+-- requires: work_queue_grants
+-- requires: column_comments
+
+-- Dead letters for operators: list the dead items, retry one (a new submission carrying the dead
+-- item's work, its provenance kept), or discard it (acknowledged: it leaves the list and the
+-- health check's dead count; purge_work removes the row after its retention as for every ended
+-- item). A dead item stays dead: work_state_transitions has no way out of dead, and a retry that
+-- resubmits keeps the failed attempts' history (error, attempts, steps) readable under the old id.
+-- What happened to a dead item is recorded in animus.dead_work_actions, one row per item.
+CREATE TABLE animus.dead_work_actions (
+    work_id    uuid        PRIMARY KEY,
+    queue_name text        NOT NULL,
+    action     text        NOT NULL CHECK (action IN ('retried', 'discarded')),
+    retried_as uuid,
+    acted_by   name        NOT NULL,
+    acted_at   timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    CHECK ((action = 'retried') = (retried_as IS NOT NULL))
+);
+COMMENT ON TABLE animus.dead_work_actions IS
+'What an operator did with a dead work item (retry_dead_work, discard_dead_work): one row per item; list_dead_work and health() skip acted-on items. Rows whose item was purged are removed by the next retry/discard.';
+COMMENT ON COLUMN animus.dead_work_actions.work_id IS 'The dead work item (animus.work_items.id).';
+COMMENT ON COLUMN animus.dead_work_actions.queue_name IS 'Its queue (kept for per-queue authorisation after the item is purged).';
+COMMENT ON COLUMN animus.dead_work_actions.action IS 'retried (resubmitted as retried_as) or discarded (acknowledged, left for purge_work).';
+COMMENT ON COLUMN animus.dead_work_actions.retried_as IS 'action retried: the work item the retry submitted (or the active item it merged into).';
+COMMENT ON COLUMN animus.dead_work_actions.acted_by IS 'The role that retried or discarded it (animus.work_caller()).';
+COMMENT ON COLUMN animus.dead_work_actions.acted_at IS 'When.';
+REVOKE ALL ON animus.dead_work_actions FROM PUBLIC;
+GRANT SELECT ON animus.dead_work_actions TO animus_admin;
+
+INSERT INTO animus.error_codes (sqlstate, name, meaning, hint) VALUES
+    ('ZA165', 'work_not_dead', 'retry_dead_work / discard_dead_work was given a work item that is not dead (queued, running, completed, cancelled, or a merged submission).',
+     'Only dead items can be retried or discarded: list them with animus.list_dead_work(); cancel_work stops a queued or running item.'),
+    ('ZA166', 'dead_work_already_handled', 'The dead item was retried or discarded already (animus.dead_work_actions).',
+     'Look at animus.dead_work_actions for what was done; a retried item''s new id is in retried_as (retry that one if it died too).'),
+    ('ZA167', 'ops_bad_page', 'A listing argument is out of range: page_size must be 1-1000.',
+     'Pass page_size between 1 and 1000 and page with before => the last dead_at of a page.');
+
+-- Raises ZA101 / ZA109 for a queue argument that names no queue or one the caller may not use.
+CREATE FUNCTION animus.ops_check_queue(queue text)
+    RETURNS void
+    STABLE
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF NOT animus.work_queue_allowed(ops_check_queue.queue) THEN
+        PERFORM animus.work_raise_not_granted(ops_check_queue.queue);
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM animus.queues q WHERE q.queue_name = ops_check_queue.queue) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA101',
+            MESSAGE = pg_catalog.format('argument queue: no work queue named %L', pg_catalog.left(ops_check_queue.queue, 100)),
+            HINT = 'Pass an existing queue (animus.queue_stats() lists them), or NULL for every queue.';
+    END IF;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.ops_check_queue(text) FROM PUBLIC;
+COMMENT ON FUNCTION animus.ops_check_queue(text) IS
+'Internal: raises ZA109 when the caller has no grant on queue, ZA101 when no such queue exists; returns nothing otherwise.';
+
+CREATE FUNCTION animus.list_dead_work(queue text DEFAULT NULL, page_size integer DEFAULT 100, before timestamptz DEFAULT NULL)
+    RETURNS TABLE (
+        work_id       uuid,
+        queue_name    text,
+        work_type     text,
+        source        text,
+        trigger_info  text,
+        params        jsonb,
+        attempts      integer,
+        max_attempts  integer,
+        error         text,
+        dead_at       timestamptz,
+        created_at    timestamptz,
+        trace_context jsonb
+    )
+    STABLE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+BEGIN
+    IF list_dead_work.page_size IS NULL OR list_dead_work.page_size NOT BETWEEN 1 AND 1000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA167', MESSAGE = 'argument page_size must be between 1 and 1000',
+            DETAIL = pg_catalog.format('page_size = %s', coalesce(list_dead_work.page_size::text, 'NULL')),
+            HINT = 'Pass page_size between 1 and 1000; page with before => the last dead_at of a page.';
+    END IF;
+    IF list_dead_work.queue IS NOT NULL THEN
+        PERFORM animus.ops_check_queue(list_dead_work.queue);
+    END IF;
+    RETURN QUERY
+    SELECT w.id, w.queue_name, w.work_type, w.source, w.trigger_info, w.params, w.attempts, w.max_attempts,
+           w.error, w.resolved_at, w.created_at, w.trace_context
+      FROM animus.work_items w
+     WHERE w.state = 'dead'
+       AND (list_dead_work.queue IS NULL OR w.queue_name = list_dead_work.queue)
+       AND (list_dead_work.before IS NULL OR w.resolved_at < list_dead_work.before)
+       AND animus.work_queue_allowed(w.queue_name)
+       AND NOT EXISTS (SELECT 1 FROM animus.dead_work_actions a WHERE a.work_id = w.id)
+     ORDER BY w.resolved_at DESC, w.id DESC
+     LIMIT list_dead_work.page_size;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.list_dead_work(text, integer, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.list_dead_work(text, integer, timestamptz) TO animus_producer, animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.list_dead_work(text, integer, timestamptz) IS
+'The dead work items not yet retried or discarded, newest death first (dead_at = resolved_at), of queue (NULL: every queue the caller has a grant on): id, provenance, params, attempts, the last error, trace_context. At most page_size (1-1000, default 100); the next page: before => the last dead_at. Scans the dead items (no index of its own: the work tables stay write-lean). Raises ZA167 (page_size), ZA109 (no grant on queue), ZA101 (no such queue).';
+
+-- Locks the dead item and checks it may be acted on; returns it.
+CREATE FUNCTION animus.ops_lock_dead(work_id uuid, operation text)
+    RETURNS animus.work_items
+    VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    w animus.work_items;
+    a animus.dead_work_actions;
+BEGIN
+    IF ops_lock_dead.work_id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_id must not be NULL',
+            HINT = 'Pass the id of a dead item (animus.list_dead_work()).';
+    END IF;
+    SELECT * INTO w FROM animus.work_items i WHERE i.id = ops_lock_dead.work_id FOR UPDATE;
+    IF NOT FOUND OR NOT animus.work_queue_allowed(w.queue_name) THEN
+        PERFORM animus.work_raise_unknown(ops_lock_dead.work_id, 'work_id', ops_lock_dead.operation);
+    END IF;
+    IF w.state <> 'dead' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA165',
+            MESSAGE = pg_catalog.format('argument work_id: work item is %s, not dead (%s)', w.state, ops_lock_dead.operation),
+            DETAIL = pg_catalog.format('work_id = %s, state = %s', w.id, w.state),
+            HINT = 'Only dead items can be retried or discarded: animus.list_dead_work() lists them.';
+    END IF;
+    SELECT * INTO a FROM animus.dead_work_actions d WHERE d.work_id = w.id;
+    IF FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA166',
+            MESSAGE = pg_catalog.format('argument work_id: dead item was %s already (%s)', a.action, ops_lock_dead.operation),
+            DETAIL = pg_catalog.format('work_id = %s, %s by %s at %s%s', w.id, a.action, a.acted_by, a.acted_at,
+                                       coalesce(', retried as ' || a.retried_as, '')),
+            HINT = 'See animus.dead_work_actions; a retried item''s new id is retried_as.';
+    END IF;
+    -- Actions of purged items are dead weight: dropped here, a few at a time.
+    DELETE FROM animus.dead_work_actions d
+     WHERE d.work_id IN (SELECT x.work_id FROM animus.dead_work_actions x
+                          WHERE NOT EXISTS (SELECT 1 FROM animus.work_items i WHERE i.id = x.work_id) LIMIT 100);
+    RETURN w;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.ops_lock_dead(uuid, text) FROM PUBLIC;
+COMMENT ON FUNCTION animus.ops_lock_dead(uuid, text) IS
+'Internal: locks dead work item work_id (FOR UPDATE) and returns it. Raises ZA001 (NULL), ZA102 (unknown, or a queue the caller may not use), ZA165 (not dead), ZA166 (retried or discarded already).';
+
+CREATE FUNCTION animus.retry_dead_work(work_id uuid, delay interval DEFAULT '0 seconds')
+    RETURNS TABLE (retried_as uuid, status text, canonical_id uuid)
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+DECLARE
+    w animus.work_items;
+    s animus.work_submission;
+BEGIN
+    w := animus.ops_lock_dead(retry_dead_work.work_id, 'retry_dead_work');
+    IF retry_dead_work.delay IS NULL OR retry_dead_work.delay < interval '0' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument delay must be >= 0',
+            DETAIL = pg_catalog.format('delay = %s', coalesce(retry_dead_work.delay::text, 'NULL')),
+            HINT = 'Pass how long the retry waits before it becomes visible, e.g. ''0 seconds''.';
+    END IF;
+    -- A new submission of the same work: same queue, type, dedup key (an active item with that key
+    -- takes it as a merged requester), params, priority, attempts budget, concurrency key and cost;
+    -- the source stays, trigger_info says it is a retry and of what.
+    s := animus.submit_work(
+        work_type => w.work_type, source => w.source, params => w.params, dedup_key => w.dedup_key,
+        trigger_info => pg_catalog.left(pg_catalog.format('retry of dead %s by %s%s', w.id, animus.work_caller(),
+                                                          coalesce(': ' || w.trigger_info, '')), 1000),
+        priority => w.priority,
+        parent_id => CASE WHEN EXISTS (SELECT 1 FROM animus.work_items p WHERE p.id = w.parent_id) THEN w.parent_id END,
+        max_attempts => w.max_attempts, queue => w.queue_name, delay => retry_dead_work.delay,
+        trace_context => w.trace_context, concurrency_key => w.concurrency_key, cost => w.cost);
+    INSERT INTO animus.dead_work_actions (work_id, queue_name, action, retried_as, acted_by)
+    VALUES (w.id, w.queue_name, 'retried', coalesce(s.canonical_id, s.work_id), animus.work_caller());
+    RETURN QUERY SELECT s.work_id, s.status, s.canonical_id;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.retry_dead_work(uuid, interval) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.retry_dead_work(uuid, interval) TO animus_admin;
+COMMENT ON FUNCTION animus.retry_dead_work(uuid, interval) IS
+'Retries dead work item work_id: submits the same work again (queue, work_type, dedup_key, params, priority, max_attempts, concurrency_key, cost, trace_context; source kept, trigger_info ''retry of dead <id> by <role>'') visible after delay, and records it in animus.dead_work_actions. The dead item stays dead with its history. Returns retried_as (the new item), status (queued, or merged when an active item holds the dedup key) and canonical_id. animus_admin only. Raises ZA001 (work_id NULL), ZA102 (unknown item, or one in a queue the caller may not use), ZA165 (not dead), ZA166 (retried or discarded already), ZA002 (delay NULL or negative), and what submit_work raises.';
+
+CREATE FUNCTION animus.discard_dead_work(work_id uuid)
+    RETURNS boolean
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    w animus.work_items;
+BEGIN
+    w := animus.ops_lock_dead(discard_dead_work.work_id, 'discard_dead_work');
+    INSERT INTO animus.dead_work_actions (work_id, queue_name, action, acted_by)
+    VALUES (w.id, w.queue_name, 'discarded', animus.work_caller());
+    RETURN true;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.discard_dead_work(uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.discard_dead_work(uuid) TO animus_admin;
+COMMENT ON FUNCTION animus.discard_dead_work(uuid) IS
+'Discards dead work item work_id: records it as handled in animus.dead_work_actions, so it leaves list_dead_work and the health check''s dead count; the row stays readable (get_work) until purge_work removes it. Returns true. animus_admin only. Raises ZA001 (work_id NULL), ZA102 (unknown item, or one in a queue the caller may not use), ZA165 (not dead), ZA166 (retried or discarded already).';
+
+-- ==== change ops_health (deploy/ops_health.sql) ====
+-- Deploy animus:ops_health to pg
+-- requires: ops_dead_letters
+-- requires: work_status
+-- requires: memory_bm25
+-- requires: column_comments
+-- requires: work_pause
+
+-- animus.health(): one row per check with a status against thresholds an admin may change per
+-- queue (animus.health_thresholds). Read-only (it runs on a hot standby too), one scan of the
+-- active and dead work items for every queue, one probe of each pgmq queue table.
+
+CREATE TABLE animus.health_thresholds (
+    check_name text NOT NULL,
+    queue_name text NOT NULL DEFAULT '*',
+    warn_at    double precision CHECK (warn_at >= 0),
+    fail_at    double precision CHECK (fail_at >= 0),
+    unit       text NOT NULL,
+    meaning    text NOT NULL,
+    PRIMARY KEY (check_name, queue_name),
+    CHECK (warn_at IS NULL OR fail_at IS NULL OR warn_at <= fail_at)
+);
+COMMENT ON TABLE animus.health_thresholds IS
+'Thresholds of animus.health(): a check''s status is fail when its value is >= fail_at, warn when >= warn_at, else ok (NULL: that level is never reached). Rows with queue_name ''*'' are the defaults; a row naming a queue overrides them for it (animus.set_health_threshold).';
+COMMENT ON COLUMN animus.health_thresholds.check_name IS 'The check (health()''s check_name), e.g. oldest_age_sec.';
+COMMENT ON COLUMN animus.health_thresholds.queue_name IS '''*'' for the default of every queue (and for the checks that are not per queue), else the queue it applies to.';
+COMMENT ON COLUMN animus.health_thresholds.warn_at IS 'Value from which the check is warn (NULL: never warn).';
+COMMENT ON COLUMN animus.health_thresholds.fail_at IS 'Value from which the check is fail (NULL: never fail).';
+COMMENT ON COLUMN animus.health_thresholds.unit IS 'Unit of the value: items, s, rows, bool (1 or 0).';
+COMMENT ON COLUMN animus.health_thresholds.meaning IS 'What the check measures.';
+REVOKE ALL ON animus.health_thresholds FROM PUBLIC;
+GRANT SELECT ON animus.health_thresholds TO animus_producer, animus_worker, animus_admin;
+
+INSERT INTO animus.health_thresholds (check_name, queue_name, warn_at, fail_at, unit, meaning) VALUES
+    ('backlog',             '*', 1000, 10000, 'items', 'queued items (visible now or later) of the queue'),
+    ('oldest_age_sec',      '*', 300,  1800,  's',     'how long the oldest claimable message of the queue has waited since it became visible'),
+    ('running',             '*', NULL, NULL,  'items', 'items being processed (claimed) now'),
+    ('dead',                '*', 1,    NULL,  'items', 'dead items not yet retried or discarded (animus.list_dead_work)'),
+    ('stuck',               '*', 1,    10,    'items', 'running items whose claim passed its deadline (a worker died or hangs without heartbeats) and nobody claimed again yet'),
+    ('bm25_backlog',        '*', 40000, 80000, 'rows', 'BM25 statistics deltas not yet folded (searches add them up; writes refresh past refresh_after)'),
+    ('paused',              '*', NULL, NULL,  'bool',  '1 while the queue is paused (animus.pause_queue): it accepts submissions and hands out nothing'),
+    ('replication_lag_sec', '*', 30,   300,   's',     'on a hot standby: time since the last replayed transaction was committed on the primary');
+
+-- Single-file installs (sql/animus.sql, no Sqitch registry) record what they installed here.
+CREATE TABLE animus.installed_version (
+    version      text        NOT NULL,
+    last_change  text        NOT NULL,
+    installed_at timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+COMMENT ON TABLE animus.installed_version IS
+'Written by the single-file install (sql/animus.sql): the plan''s last tag and change it installed. Empty on Sqitch deployments (health() reads the Sqitch registry).';
+COMMENT ON COLUMN animus.installed_version.version IS 'The last tag of sqitch.plan the install holds, plus changes after it (e.g. @v0.6.0+ops_health).';
+COMMENT ON COLUMN animus.installed_version.last_change IS 'The last change of sqitch.plan the install holds.';
+COMMENT ON COLUMN animus.installed_version.installed_at IS 'When it was installed.';
+REVOKE ALL ON animus.installed_version FROM PUBLIC;
+GRANT SELECT ON animus.installed_version TO animus_producer, animus_worker, animus_admin;
+
+INSERT INTO animus.error_codes (sqlstate, name, meaning, hint) VALUES
+    ('ZA163', 'unknown_health_check', 'set_health_threshold was given a check name that health() does not have.',
+     'Use one of the check names of animus.health_thresholds (backlog, oldest_age_sec, running, dead, stuck, paused, bm25_backlog, replication_lag_sec).'),
+    ('ZA164', 'invalid_health_threshold', 'A health threshold is negative, not a number, or warn_at is above fail_at.',
+     'Pass warn_at <= fail_at, both >= 0 (NULL: that level is never reached).');
+
+-- The deployed version: the Sqitch registry of this database when present (last tag, and the
+-- changes deployed after it), else what a single-file install recorded, else 'unknown'.
+CREATE FUNCTION animus.deployed_version()
+    RETURNS text
+    STABLE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_tag     text;
+    v_tag_at  timestamptz;
+    v_after   bigint;
+    v_last    text;
+BEGIN
+    IF pg_catalog.to_regclass('sqitch.changes') IS NOT NULL AND pg_catalog.to_regclass('sqitch.tags') IS NOT NULL
+       AND pg_catalog.has_table_privilege('sqitch.changes', 'SELECT') AND pg_catalog.has_table_privilege('sqitch.tags', 'SELECT') THEN
+        EXECUTE 'SELECT t.tag, t.committed_at FROM sqitch.tags t WHERE t.project = ''animus'' ORDER BY t.committed_at DESC LIMIT 1'
+           INTO v_tag, v_tag_at;
+        EXECUTE 'SELECT count(*), (SELECT c2.change FROM sqitch.changes c2 WHERE c2.project = ''animus'' ORDER BY c2.committed_at DESC LIMIT 1)
+                   FROM sqitch.changes c WHERE c.project = ''animus'' AND c.committed_at > coalesce($1, ''-infinity'')'
+           INTO v_after, v_last USING v_tag_at;
+        IF v_last IS NOT NULL THEN
+            RETURN coalesce(v_tag, '(untagged)') || CASE WHEN v_after > 0 THEN pg_catalog.format('+%s (%s)', v_after, v_last) ELSE '' END;
+        END IF;
+    END IF;
+    SELECT i.version INTO v_tag FROM animus.installed_version i ORDER BY i.installed_at DESC LIMIT 1;
+    RETURN coalesce(v_tag, 'unknown');
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.deployed_version() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.deployed_version() TO animus_producer, animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.deployed_version() IS
+'The animus version deployed in this database: from the Sqitch registry (schema sqitch) when present, the last tag and the number of changes deployed after it with the last one, e.g. ''@v0.6.0+2 (ops_health)''; else the version a single-file install recorded in animus.installed_version; else ''unknown''. Raises nothing.';
+
+-- ok / warn / fail of a value against its thresholds.
+CREATE FUNCTION animus.health_level(value double precision, warn_at double precision, fail_at double precision)
+    RETURNS text
+    IMMUTABLE
+    PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE sql
+AS $$
+    SELECT CASE WHEN value IS NULL THEN 'ok'
+                WHEN fail_at IS NOT NULL AND value >= fail_at THEN 'fail'
+                WHEN warn_at IS NOT NULL AND value >= warn_at THEN 'warn'
+                ELSE 'ok' END;
+$$;
+REVOKE ALL ON FUNCTION animus.health_level(double precision, double precision, double precision) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.health_level(double precision, double precision, double precision) TO animus_producer, animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.health_level(double precision, double precision, double precision) IS
+'fail when value >= fail_at, warn when value >= warn_at, else ok (a NULL value or threshold is never reached). Raises nothing.';
+
+CREATE FUNCTION animus.health()
+    RETURNS TABLE (
+        component  text,
+        queue_name text,
+        check_name text,
+        value      double precision,
+        unit       text,
+        status     text,
+        warn_at    double precision,
+        fail_at    double precision,
+        detail     text
+    )
+    STABLE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+DECLARE
+    q       record;
+    oldest  double precision;
+    stuck   bigint;
+    backlog bigint;
+    lag     double precision;
+BEGIN
+    RETURN QUERY SELECT 'database'::text, NULL::text, 'reachable'::text, 1::double precision, ''::text, 'ok'::text,
+                        NULL::double precision, NULL::double precision,
+                        pg_catalog.format('database %s on PostgreSQL %s (%s)', pg_catalog.current_database(),
+                                          pg_catalog.current_setting('server_version'),
+                                          CASE WHEN pg_catalog.pg_is_in_recovery() THEN 'hot standby' ELSE 'primary' END);
+    RETURN QUERY SELECT 'database'::text, NULL::text, 'version'::text, NULL::double precision, ''::text, 'ok'::text,
+                        NULL::double precision, NULL::double precision, animus.deployed_version();
+    IF pg_catalog.pg_is_in_recovery() THEN
+        -- NULL until the standby has replayed a transaction; 0 when it has caught up with an idle primary
+        lag := CASE WHEN pg_catalog.pg_last_wal_receive_lsn() = pg_catalog.pg_last_wal_replay_lsn() THEN 0
+                    ELSE extract(epoch FROM pg_catalog.clock_timestamp() - pg_catalog.pg_last_xact_replay_timestamp()) END;
+        RETURN QUERY SELECT 'database'::text, NULL::text, 'replication_lag_sec'::text, lag, h.unit,
+                            animus.health_level(lag, h.warn_at, h.fail_at), h.warn_at, h.fail_at,
+                            pg_catalog.format('replayed up to %s, received up to %s', pg_catalog.pg_last_wal_replay_lsn(),
+                                              pg_catalog.pg_last_wal_receive_lsn())
+                       FROM animus.health_thresholds h WHERE h.check_name = 'replication_lag_sec' AND h.queue_name = '*';
+    END IF;
+    -- One pass over the active and dead items of every queue (the running items' message ids
+    -- kept for the stuck check), then per queue one statement on its pgmq table (index probes).
+    FOR q IN
+        SELECT qq.queue_name AS name, qq.paused_at IS NOT NULL AS paused,
+               coalesce(c.queued, 0) AS queued, coalesce(c.running, 0) AS running, coalesce(c.dead, 0) AS dead,
+               coalesce(c.running_msgs, '{}') AS running_msgs
+          FROM animus.queues qq
+          LEFT JOIN (SELECT w.queue_name,
+                            count(*) FILTER (WHERE w.state = 'queued') AS queued,
+                            count(*) FILTER (WHERE w.state = 'running') AS running,
+                            count(*) FILTER (WHERE w.state = 'dead' AND a.work_id IS NULL) AS dead,
+                            pg_catalog.array_agg(w.msg_id) FILTER (WHERE w.state = 'running' AND w.msg_id IS NOT NULL) AS running_msgs
+                       FROM animus.work_items w
+                       LEFT JOIN animus.dead_work_actions a ON a.work_id = w.id AND w.state = 'dead'
+                      WHERE w.state IN ('queued', 'running', 'dead')
+                      GROUP BY w.queue_name) c ON c.queue_name = qq.queue_name
+         WHERE animus.work_queue_allowed(qq.queue_name)
+         ORDER BY qq.queue_name
+    LOOP
+        EXECUTE pg_catalog.format(
+            'SELECT (SELECT extract(epoch FROM pg_catalog.clock_timestamp() - min(m.vt)) FROM pgmq.%1$I m WHERE m.vt <= pg_catalog.clock_timestamp()),
+                    (SELECT count(*) FROM pgmq.%1$I m WHERE m.msg_id = ANY ($1) AND m.vt <= pg_catalog.clock_timestamp())',
+            'q_' || q.name) INTO oldest, stuck USING q.running_msgs;
+        RETURN QUERY
+        SELECT 'queue'::text, q.name, v.check_name, v.value, h.unit, animus.health_level(v.value, h.warn_at, h.fail_at),
+               h.warn_at, h.fail_at, h.meaning
+          FROM (VALUES (1, 'backlog', q.queued::double precision), (2, 'oldest_age_sec', coalesce(oldest, 0)),
+                       (3, 'running', q.running::double precision), (4, 'dead', q.dead::double precision),
+                       (5, 'stuck', stuck::double precision), (6, 'paused', CASE WHEN q.paused THEN 1 ELSE 0 END::double precision))
+               AS v(n, check_name, value)
+         CROSS JOIN LATERAL (SELECT t.* FROM animus.health_thresholds t
+                              WHERE t.check_name = v.check_name AND t.queue_name IN (q.name, '*')
+                              ORDER BY t.queue_name = '*' LIMIT 1) h
+         ORDER BY v.n;
+    END LOOP;
+    -- BM25 statistics not yet folded (the table belongs to memory_bm25; read dynamically so that a
+    -- later layout of the statistics does not break the health check, it only drops this row).
+    -- The sequence's position past the last fold: every namespace, not only the caller's (RLS
+    -- narrows the deltas table itself to the caller's namespaces).
+    IF pg_catalog.to_regclass('animus.memory_bm25_deltas_id_seq') IS NOT NULL AND pg_catalog.to_regclass('animus.memory_bm25_settings') IS NOT NULL THEN
+        EXECUTE 'SELECT greatest(0, CASE WHEN q.is_called THEN q.last_value ELSE q.last_value - 1 END - s.refreshed_through)
+                   FROM animus.memory_bm25_deltas_id_seq q, animus.memory_bm25_settings s' INTO backlog;
+        RETURN QUERY SELECT 'memory'::text, NULL::text, 'bm25_backlog'::text, backlog::double precision, h.unit,
+                            animus.health_level(backlog, h.warn_at, h.fail_at), h.warn_at, h.fail_at, h.meaning
+                       FROM animus.health_thresholds h WHERE h.check_name = 'bm25_backlog' AND h.queue_name = '*';
+    END IF;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.health() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.health() TO animus_producer, animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.health() IS
+'Health checks, one row each: component database (reachable: always ok when the call returns; version: animus.deployed_version(); replication_lag_sec: only on a hot standby), queue (per queue the caller has a grant on: backlog = queued items, oldest_age_sec = wait of the oldest claimable message, running, dead = dead items not yet retried or discarded, stuck = running items past their claim deadline, paused = 1 while paused), memory (bm25_backlog = BM25 statistics deltas not yet folded). status is ok, warn or fail against animus.health_thresholds (a queue''s own row, else the ''*'' default): fail when value >= fail_at, warn when >= warn_at. Read-only: runs on a hot standby. Cost: one scan of the queued, running and dead work items, and per queue one probe of its pgmq table. Raises nothing of its own.';
+
+CREATE FUNCTION animus.set_health_threshold(check_name text, warn_at double precision DEFAULT NULL,
+                                            fail_at double precision DEFAULT NULL, queue text DEFAULT '*')
+    RETURNS animus.health_thresholds
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    d animus.health_thresholds;
+    r animus.health_thresholds;
+BEGIN
+    SELECT * INTO d FROM animus.health_thresholds t WHERE t.check_name = set_health_threshold.check_name AND t.queue_name = '*';
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA163',
+            MESSAGE = pg_catalog.format('argument check_name: no health check named %L', pg_catalog.left(set_health_threshold.check_name, 100)),
+            HINT = 'Use one of: ' || (SELECT pg_catalog.string_agg(t.check_name, ', ' ORDER BY t.check_name) FROM animus.health_thresholds t WHERE t.queue_name = '*') || '.';
+    END IF;
+    IF set_health_threshold.warn_at = 'NaN' OR set_health_threshold.fail_at = 'NaN' OR set_health_threshold.warn_at < 0 OR set_health_threshold.fail_at < 0
+       OR set_health_threshold.warn_at = 'Infinity' OR set_health_threshold.fail_at = 'Infinity'
+       OR set_health_threshold.warn_at > set_health_threshold.fail_at THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA164', MESSAGE = 'arguments warn_at and fail_at must be finite, >= 0 and warn_at <= fail_at',
+            DETAIL = pg_catalog.format('warn_at = %s, fail_at = %s', coalesce(set_health_threshold.warn_at::text, 'NULL'), coalesce(set_health_threshold.fail_at::text, 'NULL')),
+            HINT = 'Pass warn_at <= fail_at, both >= 0; NULL means that level is never reached.';
+    END IF;
+    IF set_health_threshold.queue IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL',
+            HINT = 'Pass ''*'' for the default of every queue, or a queue name.';
+    END IF;
+    IF set_health_threshold.queue <> '*' THEN
+        IF d.check_name IN ('bm25_backlog', 'replication_lag_sec') THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA163',
+                MESSAGE = pg_catalog.format('argument check_name: %s is not a per-queue check', d.check_name),
+                HINT = 'Pass queue => ''*'' for checks of the database and the memory.';
+        END IF;
+        PERFORM animus.ops_check_queue(set_health_threshold.queue);
+    END IF;
+    INSERT INTO animus.health_thresholds AS t (check_name, queue_name, warn_at, fail_at, unit, meaning)
+    VALUES (d.check_name, set_health_threshold.queue, set_health_threshold.warn_at, set_health_threshold.fail_at, d.unit, d.meaning)
+    ON CONFLICT ON CONSTRAINT health_thresholds_pkey DO UPDATE SET warn_at = excluded.warn_at, fail_at = excluded.fail_at
+    RETURNING t.* INTO r;
+    RETURN r;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.set_health_threshold(text, double precision, double precision, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.set_health_threshold(text, double precision, double precision, text) TO animus_admin;
+COMMENT ON FUNCTION animus.set_health_threshold(text, double precision, double precision, text) IS
+'Sets the thresholds of health check check_name: for every queue (queue ''*'', the default) or for one queue (overriding the default); NULL warn_at / fail_at: that level is never reached. Returns the row. animus_admin only. Raises ZA163 (unknown check, or a per-queue threshold of a database/memory check), ZA164 (negative, NaN or infinite threshold, or warn_at > fail_at), ZA001 (queue NULL), ZA109 (no grant on queue), ZA101 (no such queue).';
+
+-- ==== change ops_insights (deploy/ops_insights.sql) ====
+-- Deploy animus:ops_insights to pg
+-- requires: ops_dead_letters
+-- requires: work_status
+-- requires: security_memory_private
+-- requires: column_comments
+
+-- What the dashboard and `animus status` / `animus memory stats` show beside health(): the
+-- depth of each queue over time, recomputed from the items' own timestamps (no sampler to run),
+-- submissions and ends per minute, and the memory namespaces with their counts.
+
+INSERT INTO animus.error_codes (sqlstate, name, meaning, hint) VALUES
+    ('ZA168', 'ops_bad_window', 'A time window argument is out of range: since must be between 1 second and 31 days, buckets 1-1000.',
+     'Pass since => ''1 hour'' (1 second to 31 days) and buckets between 1 and 1000.');
+
+CREATE FUNCTION animus.queue_depth_history(queue text DEFAULT NULL, since interval DEFAULT '1 hour', buckets integer DEFAULT 60)
+    RETURNS TABLE (queue_name text, bucket_end timestamptz, depth bigint, submitted bigint, ended bigint)
+    STABLE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+DECLARE
+    t1 timestamptz := pg_catalog.clock_timestamp();
+    t0 timestamptz;
+    width double precision;
+BEGIN
+    IF queue_depth_history.since IS NULL OR queue_depth_history.since < interval '1 second' OR queue_depth_history.since > interval '31 days'
+       OR queue_depth_history.buckets IS NULL OR queue_depth_history.buckets NOT BETWEEN 1 AND 1000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA168', MESSAGE = 'arguments since (1 second to 31 days) and buckets (1-1000) out of range',
+            DETAIL = pg_catalog.format('since = %s, buckets = %s', coalesce(queue_depth_history.since::text, 'NULL'), coalesce(queue_depth_history.buckets::text, 'NULL')),
+            HINT = 'Pass since => ''1 hour'' and buckets => 60, for example.';
+    END IF;
+    IF queue_depth_history.queue IS NOT NULL THEN
+        PERFORM animus.ops_check_queue(queue_depth_history.queue);
+    END IF;
+    t0 := t1 - queue_depth_history.since;
+    width := extract(epoch FROM queue_depth_history.since) / queue_depth_history.buckets;
+    -- Open items (queued or running: created, not yet ended) at the end of each bucket: those open
+    -- at t0, plus the submissions, minus the ends up to that bucket. Merged duplicates are not
+    -- items of their own. One scan of the items not ended before t0.
+    RETURN QUERY
+    WITH q AS (
+        SELECT qq.queue_name FROM animus.queues qq
+         WHERE (queue_depth_history.queue IS NULL OR qq.queue_name = queue_depth_history.queue)
+           AND animus.work_queue_allowed(qq.queue_name)
+    ), w AS (
+        SELECT w.queue_name, w.created_at, w.resolved_at
+          FROM animus.work_items w JOIN q ON q.queue_name = w.queue_name
+         WHERE w.state <> 'merged' AND (w.resolved_at IS NULL OR w.resolved_at > t0) AND w.created_at <= t1
+    ), base AS (
+        SELECT w.queue_name, count(*) FILTER (WHERE w.created_at <= t0) AS open0 FROM w GROUP BY w.queue_name
+    ), ev AS (
+        SELECT w.queue_name, least(queue_depth_history.buckets - 1, floor(extract(epoch FROM w.created_at - t0) / width)::integer) AS b, 1 AS sub, 0 AS fin
+          FROM w WHERE w.created_at > t0
+        UNION ALL
+        SELECT w.queue_name, least(queue_depth_history.buckets - 1, floor(extract(epoch FROM w.resolved_at - t0) / width)::integer), 0, 1
+          FROM w WHERE w.resolved_at IS NOT NULL AND w.resolved_at <= t1
+    ), per AS (
+        SELECT ev.queue_name, ev.b, sum(ev.sub)::bigint AS sub, sum(ev.fin)::bigint AS fin FROM ev GROUP BY ev.queue_name, ev.b
+    )
+    SELECT q.queue_name, t0 + pg_catalog.make_interval(secs => width * (g.b + 1)),
+           (coalesce(base.open0, 0) + sum(coalesce(per.sub, 0) - coalesce(per.fin, 0)) OVER (PARTITION BY q.queue_name ORDER BY g.b))::bigint,
+           coalesce(per.sub, 0), coalesce(per.fin, 0)
+      FROM q
+     CROSS JOIN pg_catalog.generate_series(0, queue_depth_history.buckets - 1) AS g(b)
+      LEFT JOIN base ON base.queue_name = q.queue_name
+      LEFT JOIN per ON per.queue_name = q.queue_name AND per.b = g.b
+     ORDER BY q.queue_name, g.b;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.queue_depth_history(text, interval, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.queue_depth_history(text, interval, integer) TO animus_producer, animus_worker, animus_admin;
+COMMENT ON FUNCTION animus.queue_depth_history(text, interval, integer) IS
+'Depth of each queue (queue; NULL: every queue the caller has a grant on) over the last since (1 second to 31 days, default 1 hour), in buckets (1-1000, default 60) of equal width: per bucket its end time, depth = open items (queued or running) at that time, submitted and ended = items created and ended within the bucket (merged duplicates are not counted). Recomputed from the items'' created_at and resolved_at: exact while the ended items are kept (purge_work removes them after their retention). Cost: one scan of the items not ended before the window. Raises ZA168 (since or buckets out of range), ZA109 (no grant on queue), ZA101 (no such queue).';
+
+CREATE FUNCTION animus.memory_namespace_stats()
+    RETURNS TABLE (namespace text, memories bigint, embedded bigint, content_bytes bigint,
+                   oldest timestamptz, newest timestamptz, last_updated timestamptz)
+    STABLE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+DECLARE
+    scope text[] := animus.memory_scope('read');
+BEGIN
+    RETURN QUERY
+    SELECT m.namespace, count(*), count(m.embedding), sum(pg_catalog.octet_length(m.content))::bigint,
+           min(m.created_at), max(m.created_at), max(m.updated_at)
+      FROM animus.memories m
+     WHERE m.namespace = ANY (scope) OR '*' = ANY (scope)
+     GROUP BY m.namespace
+     ORDER BY m.namespace;
+END;
+$$;
+REVOKE ALL ON FUNCTION animus.memory_namespace_stats() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_namespace_stats() TO animus_memory_reader, animus_memory_writer, animus_admin;
+COMMENT ON FUNCTION animus.memory_namespace_stats() IS
+'Per memory namespace in the caller''s read scope (animus.memory_scope(''read'')): memories, embedded (with an embedding), content_bytes (UTF-8 bytes of content), oldest and newest created_at, last_updated. Cost: one scan of the memories in scope. Raises nothing of its own.';
+
 -- ==== change work_queues (deploy/work_queues.sql) ====
 -- Deploy animus:work_queues to pg
 -- requires: work_queues@v0.6.0
@@ -13122,5 +15989,8 @@ REVOKE ALL ON FUNCTION animus.configure_queue(text, interval, double precision, 
 GRANT EXECUTE ON FUNCTION animus.configure_queue(text, interval, double precision, interval, double precision, boolean, interval, text, boolean) TO animus_admin;
 COMMENT ON FUNCTION animus.configure_queue(text, interval, double precision, interval, double precision, boolean, interval, text, boolean) IS
 'Changes the retry backoff or wake-up settings of an existing queue (NULL keeps a setting; concurrency_param => '''' clears the derived key; archive_messages => true moves settled messages to pgmq''s archive instead of deleting them) and returns its row. Raises ZA001 (queue NULL or empty), ZA101 (unknown queue), ZA002 (a setting out of range, named), ZA129 (concurrency_param only white space or over 200 characters).';
+
+-- ==== what this file installed (animus.deployed_version) ====
+INSERT INTO animus.installed_version (version, last_change) VALUES ('@v0.6.0+16 (work_queues)', 'work_queues');
 
 COMMIT;

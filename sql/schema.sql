@@ -1520,7 +1520,8 @@ BEGIN
             HINT = 'Delete in batches of at most 10000 ids.';
     END IF;
     DELETE FROM animus.memories AS m
-     WHERE m.id = ANY (delete_memories.ids) AND ('*' = ANY (scope) OR m.namespace = ANY (scope));
+     WHERE m.id = ANY (delete_memories.ids) AND ('*' = ANY (scope) OR m.namespace = ANY (scope))
+       AND animus.memory_row_visible(m.namespace, m.visibility, m.owner_role, m.share_groups, scope, animus.memory_viewer());
     GET DIAGNOSTICS n = ROW_COUNT;
     RETURN n;
 END
@@ -1547,7 +1548,8 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'id must not be NULL', HINT = 'Pass the id store_memory returned.';
     END IF;
     DELETE FROM animus.memories AS m
-     WHERE m.id = delete_memory.id AND ('*' = ANY (scope) OR m.namespace = ANY (scope));
+     WHERE m.id = delete_memory.id AND ('*' = ANY (scope) OR m.namespace = ANY (scope))
+       AND animus.memory_row_visible(m.namespace, m.visibility, m.owner_role, m.share_groups, scope, animus.memory_viewer());
     RETURN FOUND;
 END
 $$;
@@ -1556,7 +1558,7 @@ $$;
 -- Name: FUNCTION delete_memory(id bigint); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.delete_memory(id bigint) IS 'Deletes memory id; true if it existed in the caller''s write scope, false otherwise. Runs as the owner (SECURITY DEFINER). Raises ZA001.';
+COMMENT ON FUNCTION animus.delete_memory(id bigint) IS 'Deletes memory id; true if it existed in the caller''s write scope and was not private to another role, false otherwise. Runs as the owner (SECURITY DEFINER). Raises ZA001.';
 
 --
 -- Name: delete_work(text, bigint); Type: FUNCTION; Schema: animus; Owner: -
@@ -1586,6 +1588,66 @@ $$;
 --
 
 COMMENT ON FUNCTION animus.delete_work(queue text, msg_id bigint) IS 'Thin wrapper of pgmq.delete(queue, msg_id): deletes a raw message; true if it existed. Does not change any work item. Raises ZA001 (queue NULL), ZA109 (no grant on the queue), ZA101 (unknown queue).';
+
+--
+-- Name: deployed_version(); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.deployed_version() RETURNS text
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $_$
+DECLARE
+    v_tag     text;
+    v_tag_at  timestamptz;
+    v_after   bigint;
+    v_last    text;
+BEGIN
+    IF pg_catalog.to_regclass('sqitch.changes') IS NOT NULL AND pg_catalog.to_regclass('sqitch.tags') IS NOT NULL
+       AND pg_catalog.has_table_privilege('sqitch.changes', 'SELECT') AND pg_catalog.has_table_privilege('sqitch.tags', 'SELECT') THEN
+        EXECUTE 'SELECT t.tag, t.committed_at FROM sqitch.tags t WHERE t.project = ''animus'' ORDER BY t.committed_at DESC LIMIT 1'
+           INTO v_tag, v_tag_at;
+        EXECUTE 'SELECT count(*), (SELECT c2.change FROM sqitch.changes c2 WHERE c2.project = ''animus'' ORDER BY c2.committed_at DESC LIMIT 1)
+                   FROM sqitch.changes c WHERE c.project = ''animus'' AND c.committed_at > coalesce($1, ''-infinity'')'
+           INTO v_after, v_last USING v_tag_at;
+        IF v_last IS NOT NULL THEN
+            RETURN coalesce(v_tag, '(untagged)') || CASE WHEN v_after > 0 THEN pg_catalog.format('+%s (%s)', v_after, v_last) ELSE '' END;
+        END IF;
+    END IF;
+    SELECT i.version INTO v_tag FROM animus.installed_version i ORDER BY i.installed_at DESC LIMIT 1;
+    RETURN coalesce(v_tag, 'unknown');
+END;
+$_$;
+
+--
+-- Name: FUNCTION deployed_version(); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.deployed_version() IS 'The animus version deployed in this database: from the Sqitch registry (schema sqitch) when present, the last tag and the number of changes deployed after it with the last one, e.g. ''@v0.6.0+2 (ops_health)''; else the version a single-file install recorded in animus.installed_version; else ''unknown''. Raises nothing.';
+
+--
+-- Name: discard_dead_work(uuid); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.discard_dead_work(work_id uuid) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    w animus.work_items;
+BEGIN
+    w := animus.ops_lock_dead(discard_dead_work.work_id, 'discard_dead_work');
+    INSERT INTO animus.dead_work_actions (work_id, queue_name, action, acted_by)
+    VALUES (w.id, w.queue_name, 'discarded', animus.work_caller());
+    RETURN true;
+END;
+$$;
+
+--
+-- Name: FUNCTION discard_dead_work(work_id uuid); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.discard_dead_work(work_id uuid) IS 'Discards dead work item work_id: records it as handled in animus.dead_work_actions, so it leaves list_dead_work and the health check''s dead count; the row stays readable (get_work) until purge_work removes it. Returns true. animus_admin only. Raises ZA001 (work_id NULL), ZA102 (unknown item, or one in a queue the caller may not use), ZA165 (not dead), ZA166 (retried or discarded already).';
 
 --
 -- Name: concurrency_limits; Type: TABLE; Schema: animus; Owner: -
@@ -1757,6 +1819,45 @@ $$;
 --
 
 COMMENT ON FUNCTION animus.drop_schedule(name text, if_exists boolean) IS 'Deletes schedule `name` (items it submitted stay); true when dropped, false for a missing one with if_exists. Raises ZA001 (name NULL/empty), ZA136 (no such schedule, without if_exists).';
+
+--
+-- Name: due_memories(text, timestamp with time zone, integer); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.due_memories(namespace text DEFAULT NULL::text, at timestamp with time zone DEFAULT now(), lim integer DEFAULT 100) RETURNS TABLE(memory_id bigint, memory_namespace text, content text, due_at timestamp with time zone, stability double precision, difficulty double precision, retrievability double precision, reps integer, lapses integer)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    rscope text[] := animus.memory_scope('read');
+    viewer jsonb := animus.memory_viewer();
+    st jsonb := pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object('include_superseded', false, 'viewer', viewer));
+BEGIN
+    IF due_memories.at IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'at must not be NULL', HINT = 'Omit it for now().';
+    END IF;
+    PERFORM animus.memory_check_limit(due_memories.lim, 'lim');
+    RETURN QUERY
+    SELECT r.memory_id, m.namespace, m.content, r.due_at, r.stability, r.difficulty,
+           animus.memory_retrievability(r.stability, extract(epoch FROM due_memories.at - r.last_review)::double precision / 86400),
+           r.reps, r.lapses
+      FROM animus.memory_reviews AS r
+      JOIN animus.memories AS m ON m.id = r.memory_id
+     WHERE r.due_at <= due_memories.at
+       AND (due_memories.namespace IS NULL OR m.namespace = due_memories.namespace)
+       AND NOT m.pinned
+       AND animus.memory_row_visible(m.namespace, m.visibility, m.owner_role, m.share_groups, rscope, viewer)
+       AND animus.memory_state_match(st, m.metadata -> '_animus')
+     ORDER BY r.due_at, r.memory_id
+     LIMIT due_memories.lim;
+END
+$$;
+
+--
+-- Name: FUNCTION due_memories(namespace text, at timestamp with time zone, lim integer); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.due_memories(namespace text, at timestamp with time zone, lim integer) IS 'The reviewed memories due at at (due_at <= at), earliest first, at most lim (1..1000): their FSRS state and retrievability at at. Only live memories the caller sees (not pinned, expired, superseded or private to another role), of namespace when given. Runs as the owner (SECURITY DEFINER). Read-only (STABLE). Raises ZA001, ZA002 (lim outside 1..1000).';
 
 --
 -- Name: emit_event(text, jsonb, text); Type: FUNCTION; Schema: animus; Owner: -
@@ -2090,10 +2191,22 @@ CREATE TABLE animus.memories (
     content_hash bytea GENERATED ALWAYS AS (animus.memory_content_hash(content)) STORED,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone,
+    pinned boolean DEFAULT false NOT NULL,
+    superseded_by bigint,
+    superseded_at timestamp with time zone,
+    owner_role oid,
+    visibility text DEFAULT 'namespace'::text NOT NULL,
+    share_groups oid[] DEFAULT '{}'::oid[] NOT NULL,
+    embedding_model text,
     CONSTRAINT memories_content_check CHECK ((btrim(content) <> ''::text)),
     CONSTRAINT memories_memory_type_check CHECK ((memory_type <> ''::text)),
     CONSTRAINT memories_metadata_check CHECK ((jsonb_typeof(metadata) = 'object'::text)),
-    CONSTRAINT memories_namespace_check CHECK ((namespace <> ''::text))
+    CONSTRAINT memories_namespace_check CHECK ((namespace <> ''::text)),
+    CONSTRAINT memories_not_self_superseded CHECK ((superseded_by IS DISTINCT FROM id)),
+    CONSTRAINT memories_pinned_never_expires CHECK ((NOT (pinned AND (expires_at IS NOT NULL)))),
+    CONSTRAINT memories_private_has_owner CHECK (((visibility = 'namespace'::text) OR (owner_role IS NOT NULL))),
+    CONSTRAINT memories_visibility_check CHECK ((visibility = ANY (ARRAY['namespace'::text, 'private'::text, 'groups'::text])))
 )
 WITH (toast_tuple_target='8160');
 ALTER TABLE ONLY animus.memories ALTER COLUMN embedding SET STORAGE MAIN;
@@ -2173,6 +2286,54 @@ COMMENT ON COLUMN animus.memories.created_at IS 'When the memory was first store
 COMMENT ON COLUMN animus.memories.updated_at IS 'When it was last stored again or updated.';
 
 --
+-- Name: COLUMN memories.expires_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memories.expires_at IS 'When the memory expires (NULL: never): from then on no search returns it; animus.purge_expired_memories deletes it.';
+
+--
+-- Name: COLUMN memories.pinned; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memories.pinned IS 'A pinned memory never expires and is never due for review.';
+
+--
+-- Name: COLUMN memories.superseded_by; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memories.superseded_by IS 'The newer memory that replaced this one (store_memory(supersedes => ...)); NULL while current. Superseded memories leave searches unless a filter has "include_superseded": true.';
+
+--
+-- Name: COLUMN memories.superseded_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memories.superseded_at IS 'When the memory was superseded (NULL while current).';
+
+--
+-- Name: COLUMN memories.owner_role; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memories.owner_role IS 'The role (pg_roles.oid) that stored the memory; with visibility private or groups, only it (and share_groups) see the memory.';
+
+--
+-- Name: COLUMN memories.visibility; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memories.visibility IS 'Who of the readers of the namespace sees the memory: namespace (all, the default), private (owner_role only), groups (owner_role and members of share_groups).';
+
+--
+-- Name: COLUMN memories.share_groups; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memories.share_groups IS 'With visibility groups: the roles (pg_roles.oid) whose members see the memory.';
+
+--
+-- Name: COLUMN memories.embedding_model; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memories.embedding_model IS 'The registered model the embedding came from (memory_set_embedding); NULL: not known (stored by store_memory, or content changed since).';
+
+--
 -- Name: get_memory(bigint); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -2187,7 +2348,8 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'id must not be NULL', HINT = 'Pass the id store_memory returned.';
     END IF;
     RETURN QUERY SELECT m.* FROM animus.memories AS m
-                  WHERE m.id = get_memory.id AND ('*' = ANY (scope) OR m.namespace = ANY (scope));
+                  WHERE m.id = get_memory.id
+                    AND animus.memory_row_visible(m.namespace, m.visibility, m.owner_role, m.share_groups, scope, animus.memory_viewer());
 END
 $$;
 
@@ -2195,7 +2357,7 @@ $$;
 -- Name: FUNCTION get_memory(id bigint); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.get_memory(id bigint) IS 'The memory with this id, as the table row; no row if there is none or it is outside the caller''s read scope (animus.memory_scope(''read'')). Runs as the owner (SECURITY DEFINER). Read-only (STABLE). Raises ZA001.';
+COMMENT ON FUNCTION animus.get_memory(id bigint) IS 'The memory with this id, as the table row; no row if there is none, it is outside the caller''s read scope (animus.memory_scope(''read'')) or private to another role (visibility private, or groups the caller is not a member of). Expired and superseded memories are returned (see expires_at, superseded_by) until deleted. Runs as the owner (SECURITY DEFINER). Read-only (STABLE). Raises ZA001.';
 
 --
 -- Name: get_work(uuid); Type: FUNCTION; Schema: animus; Owner: -
@@ -2435,6 +2597,114 @@ $$;
 COMMENT ON FUNCTION animus.grant_queue(role_name text, queue text) IS 'Lets role_name (and the members that inherit its privileges) use work queue `queue` (''*'' = every queue) with the animus functions its roles may execute: a producer submits there and sees and cancels its items, a worker claims and settles them. The grant is recorded by role OID: a role dropped and created again under the same name has no grant (grants of dropped roles are deleted here). Returns true when the grant is new, false when it existed. animus_admin only. Raises ZA001 (role_name or queue NULL/empty), ZA340 (no such role), ZA341 (no such queue).';
 
 --
+-- Name: health(); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.health() RETURNS TABLE(component text, queue_name text, check_name text, value double precision, unit text, status text, warn_at double precision, fail_at double precision, detail text)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $_$
+#variable_conflict use_column
+DECLARE
+    q       record;
+    oldest  double precision;
+    stuck   bigint;
+    backlog bigint;
+    lag     double precision;
+BEGIN
+    RETURN QUERY SELECT 'database'::text, NULL::text, 'reachable'::text, 1::double precision, ''::text, 'ok'::text,
+                        NULL::double precision, NULL::double precision,
+                        pg_catalog.format('database %s on PostgreSQL %s (%s)', pg_catalog.current_database(),
+                                          pg_catalog.current_setting('server_version'),
+                                          CASE WHEN pg_catalog.pg_is_in_recovery() THEN 'hot standby' ELSE 'primary' END);
+    RETURN QUERY SELECT 'database'::text, NULL::text, 'version'::text, NULL::double precision, ''::text, 'ok'::text,
+                        NULL::double precision, NULL::double precision, animus.deployed_version();
+    IF pg_catalog.pg_is_in_recovery() THEN
+        -- NULL until the standby has replayed a transaction; 0 when it has caught up with an idle primary
+        lag := CASE WHEN pg_catalog.pg_last_wal_receive_lsn() = pg_catalog.pg_last_wal_replay_lsn() THEN 0
+                    ELSE extract(epoch FROM pg_catalog.clock_timestamp() - pg_catalog.pg_last_xact_replay_timestamp()) END;
+        RETURN QUERY SELECT 'database'::text, NULL::text, 'replication_lag_sec'::text, lag, h.unit,
+                            animus.health_level(lag, h.warn_at, h.fail_at), h.warn_at, h.fail_at,
+                            pg_catalog.format('replayed up to %s, received up to %s', pg_catalog.pg_last_wal_replay_lsn(),
+                                              pg_catalog.pg_last_wal_receive_lsn())
+                       FROM animus.health_thresholds h WHERE h.check_name = 'replication_lag_sec' AND h.queue_name = '*';
+    END IF;
+    -- One pass over the active and dead items of every queue (the running items' message ids
+    -- kept for the stuck check), then per queue one statement on its pgmq table (index probes).
+    FOR q IN
+        SELECT qq.queue_name AS name, qq.paused_at IS NOT NULL AS paused,
+               coalesce(c.queued, 0) AS queued, coalesce(c.running, 0) AS running, coalesce(c.dead, 0) AS dead,
+               coalesce(c.running_msgs, '{}') AS running_msgs
+          FROM animus.queues qq
+          LEFT JOIN (SELECT w.queue_name,
+                            count(*) FILTER (WHERE w.state = 'queued') AS queued,
+                            count(*) FILTER (WHERE w.state = 'running') AS running,
+                            count(*) FILTER (WHERE w.state = 'dead' AND a.work_id IS NULL) AS dead,
+                            pg_catalog.array_agg(w.msg_id) FILTER (WHERE w.state = 'running' AND w.msg_id IS NOT NULL) AS running_msgs
+                       FROM animus.work_items w
+                       LEFT JOIN animus.dead_work_actions a ON a.work_id = w.id AND w.state = 'dead'
+                      WHERE w.state IN ('queued', 'running', 'dead')
+                      GROUP BY w.queue_name) c ON c.queue_name = qq.queue_name
+         WHERE animus.work_queue_allowed(qq.queue_name)
+         ORDER BY qq.queue_name
+    LOOP
+        EXECUTE pg_catalog.format(
+            'SELECT (SELECT extract(epoch FROM pg_catalog.clock_timestamp() - min(m.vt)) FROM pgmq.%1$I m WHERE m.vt <= pg_catalog.clock_timestamp()),
+                    (SELECT count(*) FROM pgmq.%1$I m WHERE m.msg_id = ANY ($1) AND m.vt <= pg_catalog.clock_timestamp())',
+            'q_' || q.name) INTO oldest, stuck USING q.running_msgs;
+        RETURN QUERY
+        SELECT 'queue'::text, q.name, v.check_name, v.value, h.unit, animus.health_level(v.value, h.warn_at, h.fail_at),
+               h.warn_at, h.fail_at, h.meaning
+          FROM (VALUES (1, 'backlog', q.queued::double precision), (2, 'oldest_age_sec', coalesce(oldest, 0)),
+                       (3, 'running', q.running::double precision), (4, 'dead', q.dead::double precision),
+                       (5, 'stuck', stuck::double precision), (6, 'paused', CASE WHEN q.paused THEN 1 ELSE 0 END::double precision))
+               AS v(n, check_name, value)
+         CROSS JOIN LATERAL (SELECT t.* FROM animus.health_thresholds t
+                              WHERE t.check_name = v.check_name AND t.queue_name IN (q.name, '*')
+                              ORDER BY t.queue_name = '*' LIMIT 1) h
+         ORDER BY v.n;
+    END LOOP;
+    -- BM25 statistics not yet folded (the table belongs to memory_bm25; read dynamically so that a
+    -- later layout of the statistics does not break the health check, it only drops this row).
+    -- The sequence's position past the last fold: every namespace, not only the caller's (RLS
+    -- narrows the deltas table itself to the caller's namespaces).
+    IF pg_catalog.to_regclass('animus.memory_bm25_deltas_id_seq') IS NOT NULL AND pg_catalog.to_regclass('animus.memory_bm25_settings') IS NOT NULL THEN
+        EXECUTE 'SELECT greatest(0, CASE WHEN q.is_called THEN q.last_value ELSE q.last_value - 1 END - s.refreshed_through)
+                   FROM animus.memory_bm25_deltas_id_seq q, animus.memory_bm25_settings s' INTO backlog;
+        RETURN QUERY SELECT 'memory'::text, NULL::text, 'bm25_backlog'::text, backlog::double precision, h.unit,
+                            animus.health_level(backlog, h.warn_at, h.fail_at), h.warn_at, h.fail_at, h.meaning
+                       FROM animus.health_thresholds h WHERE h.check_name = 'bm25_backlog' AND h.queue_name = '*';
+    END IF;
+END;
+$_$;
+
+--
+-- Name: FUNCTION health(); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.health() IS 'Health checks, one row each: component database (reachable: always ok when the call returns; version: animus.deployed_version(); replication_lag_sec: only on a hot standby), queue (per queue the caller has a grant on: backlog = queued items, oldest_age_sec = wait of the oldest claimable message, running, dead = dead items not yet retried or discarded, stuck = running items past their claim deadline, paused = 1 while paused), memory (bm25_backlog = BM25 statistics deltas not yet folded). status is ok, warn or fail against animus.health_thresholds (a queue''s own row, else the ''*'' default): fail when value >= fail_at, warn when >= warn_at. Read-only: runs on a hot standby. Cost: one scan of the queued, running and dead work items, and per queue one probe of its pgmq table. Raises nothing of its own.';
+
+--
+-- Name: health_level(double precision, double precision, double precision); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.health_level(value double precision, warn_at double precision, fail_at double precision) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+    SELECT CASE WHEN value IS NULL THEN 'ok'
+                WHEN fail_at IS NOT NULL AND value >= fail_at THEN 'fail'
+                WHEN warn_at IS NOT NULL AND value >= warn_at THEN 'warn'
+                ELSE 'ok' END;
+$$;
+
+--
+-- Name: FUNCTION health_level(value double precision, warn_at double precision, fail_at double precision); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.health_level(value double precision, warn_at double precision, fail_at double precision) IS 'fail when value >= fail_at, warn when value >= warn_at, else ok (a NULL value or threshold is never reached). Raises nothing.';
+
+--
 -- Name: heartbeat_work(uuid, interval, integer); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -2560,10 +2830,10 @@ $$;
 COMMENT ON FUNCTION animus.heartbeat_work_batch(work_ids uuid[], extend interval, attempts integer[]) IS 'Batch form of heartbeat_work: extends the claims of every running item of work_ids to now + extend (heartbeat_at recorded) in one call, and returns (work_id, status, visible_until) per input id, in input order, instead of raising for one item: status running (extended until visible_until), cancelled (cancel_work meanwhile: stop the handler), stale (attempts[i] given and the item was claimed again since), ended (no longer running: completed, dead, queued again after its claim expired, merged) or unknown (no such item, or one in a queue the caller may not use). Claim fencing: attempts[i] is the attempts read_work returned (NULL element = no check). At most 10000 ids. Raises ZA001 (work_ids NULL or with a NULL), ZA110 (more than 10000 ids), ZA002 (extend not positive, attempts length differs); nothing is written when it raises.';
 
 --
--- Name: hybrid_search(text, public.vector, integer, jsonb, double precision, double precision, integer, integer); Type: FUNCTION; Schema: animus; Owner: -
+-- Name: hybrid_search(text, public.vector, integer, jsonb, double precision, double precision, integer, integer, text, double precision); Type: FUNCTION; Schema: animus; Owner: -
 --
 
-CREATE FUNCTION animus.hybrid_search(query_text text DEFAULT NULL::text, query_embedding public.vector DEFAULT NULL::public.vector, k integer DEFAULT 10, filters jsonb DEFAULT '{}'::jsonb, text_weight double precision DEFAULT 1, vector_weight double precision DEFAULT 1, rrf_k integer DEFAULT 60, candidates integer DEFAULT NULL::integer) RETURNS TABLE(id bigint, namespace text, content text, memory_type text, source text, metadata jsonb, created_at timestamp with time zone, updated_at timestamp with time zone, score double precision, rank bigint, vector_rank bigint, text_rank bigint, vector_distance double precision, text_score double precision)
+CREATE FUNCTION animus.hybrid_search(query_text text DEFAULT NULL::text, query_embedding public.vector DEFAULT NULL::public.vector, k integer DEFAULT 10, filters jsonb DEFAULT '{}'::jsonb, text_weight double precision DEFAULT 1, vector_weight double precision DEFAULT 1, rrf_k integer DEFAULT 60, candidates integer DEFAULT NULL::integer, fusion text DEFAULT 'convex'::text, alpha double precision DEFAULT NULL::double precision) RETURNS TABLE(id bigint, namespace text, content text, memory_type text, source text, metadata jsonb, created_at timestamp with time zone, updated_at timestamp with time zone, score double precision, rank bigint, vector_rank bigint, text_rank bigint, vector_distance double precision, text_score double precision)
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -2572,6 +2842,7 @@ DECLARE
     use_text boolean;
     use_vector boolean;
     n integer;
+    a double precision;
 BEGIN
     PERFORM animus.memory_check_limit(k, 'k');
     IF text_weight IS NULL OR vector_weight IS NULL OR text_weight < 0 OR vector_weight < 0
@@ -2584,6 +2855,22 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'rrf_k must be between 0 and 10000',
             DETAIL = format('rrf_k = %s', rrf_k), HINT = 'The usual value is 60.';
     END IF;
+    IF fusion IS NULL OR fusion NOT IN ('rrf', 'convex') THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA228', MESSAGE = 'fusion must be ''rrf'' or ''convex''',
+            DETAIL = format('fusion = %s', coalesce(quote_literal(fusion), 'NULL')),
+            HINT = 'rrf fuses ranks (text_weight, vector_weight, rrf_k); convex mixes normalised scores (alpha).';
+    END IF;
+    IF alpha IS NOT NULL AND fusion <> 'convex' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA228', MESSAGE = 'alpha applies only to fusion => ''convex''',
+            DETAIL = format('fusion = %L, alpha = %s', fusion, alpha),
+            HINT = 'Pass fusion => ''convex'' with alpha, or omit alpha.';
+    END IF;
+    IF alpha IS NOT NULL AND NOT (alpha >= 0 AND alpha <= 1) THEN   -- NaN fails both
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'alpha must be between 0 and 1',
+            DETAIL = format('alpha = %s', alpha),
+            HINT = 'alpha is the weight of the vector branch (1 - alpha the keyword branch''s); omit it for the tuned default 0.3.';
+    END IF;
+    a := coalesce(alpha, 0.3);   -- tuned on NFCorpus dev (docs/memory.md, "Fusion")
     -- 3k rows per branch (at least 30, at most 1000): on nfcorpus dev a top-10 fused from 30
     -- candidates per branch scores as 100 do, at a fraction of the work (docs/bm25.md).
     n := coalesce(candidates, least(greatest(3 * k, 30), 1000));
@@ -2615,7 +2902,18 @@ BEGIN
          WHERE use_text
     ), fused AS (
         SELECT coalesce(vec.id, txt.id) AS id,
-               coalesce(vector_weight / (rrf_k + vec.r), 0) + coalesce(text_weight / (rrf_k + txt.r), 0) AS score,
+               CASE WHEN fusion = 'rrf'
+                    THEN coalesce(vector_weight / (rrf_k + vec.r), 0) + coalesce(text_weight / (rrf_k + txt.r), 0)
+                    -- convex: alpha * vector + (1 - alpha) * text, each normalised by theoretical
+                    -- min-max (Bruch et al. 2023, TM2C2): (s - min_possible) / (max_seen - min_possible),
+                    -- cosine similarity from -1, BM25 from 0; a row a branch did not return gets 0 there.
+                    -- text_weight / vector_weight scale their branch as in RRF (default 1). A branch
+                    -- switched off has weight 0 (the other one ranks alone).
+                    ELSE vector_weight * CASE WHEN use_vector AND use_text THEN a ELSE 1 END
+                             * coalesce((2 - vec.distance) / nullif(2 - min(vec.distance) OVER (), 0), 0)
+                       + text_weight * CASE WHEN use_vector AND use_text THEN 1 - a ELSE 1 END
+                             * coalesce(txt.score / nullif(max(txt.score) OVER (), 0), 0)
+               END AS score,
                vec.r AS vr, txt.r AS tr, least(vec.r, txt.r) AS best, vec.distance, txt.score AS ts
           FROM vec FULL JOIN txt ON txt.id = vec.id
     )
@@ -2632,10 +2930,174 @@ END
 $$;
 
 --
--- Name: FUNCTION hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer); Type: COMMENT; Schema: animus; Owner: -
+-- Name: FUNCTION hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer, fusion text, alpha double precision); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer) IS 'Vector and keyword search fused by Reciprocal Rank Fusion in one statement: each branch contributes its best candidates (default max(3k, 30), at most 1000); score = vector_weight/(rrf_k + vector_rank) + text_weight/(rrf_k + text_rank). A NULL/empty input or a zero weight switches its branch off. Rows carry the fused score and rank and each branch''s rank, distance and score; ties by best branch rank, then id. Only memories of the caller''s read scope (animus.memory_scope(''read'')); runs as the owner (SECURITY DEFINER). Read-only (STABLE): runs on a streaming replica. Raises ZA001 (no branch left), ZA002 (k, candidates, weights, rrf_k out of range), ZA200, ZA202, ZA204, ZA205, ZA206, ZA213 (a filter over its size limits).';
+COMMENT ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer, fusion text, alpha double precision) IS 'Vector and keyword search fused in one statement: each branch contributes its best candidates (default max(3k, 30), at most 1000). fusion => ''rrf'' (Reciprocal Rank Fusion): score = vector_weight/(rrf_k + vector_rank) + text_weight/(rrf_k + text_rank); fusion => ''convex'': score = vector_weight * alpha * (2 - distance) / (2 - min distance) + text_weight * (1 - alpha) * text_score / max text_score (theoretical-min-max normalisation; 0 for a row a branch did not return; alpha default 0.3). The default is convex: it beat RRF on NFCorpus dev. A NULL/empty input or a zero weight switches its branch off. Rows carry the fused score and rank and each branch''s rank, distance and score; ties by best branch rank, then id. Only memories of the caller''s read scope (animus.memory_scope(''read'')); runs as the owner (SECURITY DEFINER). Read-only (STABLE): runs on a streaming replica. Raises ZA001 (no branch left), ZA002 (k, candidates, weights, rrf_k, alpha out of range), ZA228 (unknown fusion, alpha without convex), ZA200, ZA202, ZA204, ZA205, ZA206, ZA213 (a filter over its size limits).';
+
+--
+-- Name: memory_links; Type: TABLE; Schema: animus; Owner: -
+--
+
+CREATE TABLE animus.memory_links (
+    source_id bigint NOT NULL,
+    target_id bigint NOT NULL,
+    relation text NOT NULL,
+    weight double precision DEFAULT 1 NOT NULL,
+    metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT memory_links_check CHECK ((source_id <> target_id)),
+    CONSTRAINT memory_links_metadata_check CHECK ((jsonb_typeof(metadata) = 'object'::text)),
+    CONSTRAINT memory_links_relation_check CHECK ((relation ~ '^[a-z][a-z0-9_]{0,62}$'::text)),
+    CONSTRAINT memory_links_weight_check CHECK (((weight > (0)::double precision) AND (weight <= (1000)::double precision)))
+);
+
+--
+-- Name: TABLE memory_links; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON TABLE animus.memory_links IS 'Directed, typed, weighted links between memories; removed with either memory. Read through memory_neighbors.';
+
+--
+-- Name: COLUMN memory_links.source_id; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_links.source_id IS 'The memory the link starts from.';
+
+--
+-- Name: COLUMN memory_links.target_id; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_links.target_id IS 'The memory the link points to.';
+
+--
+-- Name: COLUMN memory_links.relation; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_links.relation IS 'The kind of link: a lower-case identifier such as related, cites, contradicts, part_of.';
+
+--
+-- Name: COLUMN memory_links.weight; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_links.weight IS 'Strength of the link, in (0, 1000]; memory_graph_expand multiplies scores by it.';
+
+--
+-- Name: COLUMN memory_links.metadata; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_links.metadata IS 'Free JSON object about the link (who made it, why).';
+
+--
+-- Name: COLUMN memory_links.created_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_links.created_at IS 'When the link was made (kept when link_memories is called again).';
+
+--
+-- Name: link_memories(bigint, bigint, text, double precision, jsonb); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.link_memories(source bigint DEFAULT NULL::bigint, target bigint DEFAULT NULL::bigint, relation text DEFAULT 'related'::text, weight double precision DEFAULT 1, metadata jsonb DEFAULT '{}'::jsonb) RETURNS SETOF animus.memory_links
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $_$
+DECLARE
+    wscope text[] := animus.memory_write_scope();
+    rscope text[] := animus.memory_scope('read');
+    viewer jsonb := animus.memory_viewer();
+BEGIN
+    IF link_memories.source IS NULL OR link_memories.target IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'source and target must not be NULL',
+            HINT = 'Pass the ids of the two memories to link.';
+    END IF;
+    IF link_memories.source = link_memories.target THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA220', MESSAGE = 'source and target must be different memories',
+            DETAIL = pg_catalog.format('source = target = %s', link_memories.source), HINT = 'Link two different memories.';
+    END IF;
+    IF link_memories.relation IS NULL OR link_memories.relation !~ '^[a-z][a-z0-9_]{0,62}$' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA220', MESSAGE = 'relation must be a lower-case identifier (a-z, 0-9, _; at most 63 characters)',
+            DETAIL = pg_catalog.format('relation = %L', pg_catalog.left(link_memories.relation, 80)),
+            HINT = 'Use e.g. ''related'', ''cites'', ''contradicts'', ''part_of''.';
+    END IF;
+    IF link_memories.weight IS NULL OR NOT (link_memories.weight > 0 AND link_memories.weight <= 1000) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA220', MESSAGE = 'weight must be a number in (0, 1000]',
+            DETAIL = pg_catalog.format('weight = %s', link_memories.weight), HINT = 'The usual weight is 1.';
+    END IF;
+    IF link_memories.metadata IS NULL OR pg_catalog.jsonb_typeof(link_memories.metadata) <> 'object' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA220', MESSAGE = 'metadata must be a JSON object',
+            DETAIL = pg_catalog.format('metadata = %s', pg_catalog.left(link_memories.metadata::text, 200)),
+            HINT = 'Pass an object such as {"by": "agent-1"}, or omit it.';
+    END IF;
+    -- the source in the write scope, both visible to the caller; anything else is "not found"
+    PERFORM 1 FROM animus.memories AS m
+     WHERE m.id = link_memories.source AND ('*' = ANY (wscope) OR m.namespace = ANY (wscope))
+       AND animus.memory_row_visible(m.namespace, m.visibility, m.owner_role, m.share_groups, rscope, viewer)
+       FOR KEY SHARE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA207', MESSAGE = pg_catalog.format('no memory has id %s (source)', link_memories.source),
+            HINT = 'Link from a memory of a namespace you may write.';
+    END IF;
+    PERFORM 1 FROM animus.memories AS m
+     WHERE m.id = link_memories.target
+       AND animus.memory_row_visible(m.namespace, m.visibility, m.owner_role, m.share_groups, rscope, viewer)
+       FOR KEY SHARE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA207', MESSAGE = pg_catalog.format('no memory has id %s (target)', link_memories.target),
+            HINT = 'Link to a memory you can read.';
+    END IF;
+    RETURN QUERY
+    INSERT INTO animus.memory_links AS l (source_id, target_id, relation, weight, metadata)
+    VALUES (link_memories.source, link_memories.target, link_memories.relation, link_memories.weight, link_memories.metadata)
+    ON CONFLICT ON CONSTRAINT memory_links_pkey DO UPDATE
+       SET weight = EXCLUDED.weight, metadata = EXCLUDED.metadata
+    RETURNING l.*;
+END
+$_$;
+
+--
+-- Name: FUNCTION link_memories(source bigint, target bigint, relation text, weight double precision, metadata jsonb); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.link_memories(source bigint, target bigint, relation text, weight double precision, metadata jsonb) IS 'Links memory source to memory target with a relation (lower-case identifier, default related), a weight in (0, 1000] and metadata, and returns the link; again for the same (source, target, relation) updates weight and metadata. The source must be in the caller''s write scope, both memories visible to the caller. Runs as the owner (SECURITY DEFINER). Raises ZA001, ZA207 (unknown or invisible memory), ZA220 (self link, relation, weight, metadata).';
+
+--
+-- Name: list_dead_work(text, integer, timestamp with time zone); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.list_dead_work(queue text DEFAULT NULL::text, page_size integer DEFAULT 100, before timestamp with time zone DEFAULT NULL::timestamp with time zone) RETURNS TABLE(work_id uuid, queue_name text, work_type text, source text, trigger_info text, params jsonb, attempts integer, max_attempts integer, error text, dead_at timestamp with time zone, created_at timestamp with time zone, trace_context jsonb)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+#variable_conflict use_column
+BEGIN
+    IF list_dead_work.page_size IS NULL OR list_dead_work.page_size NOT BETWEEN 1 AND 1000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA167', MESSAGE = 'argument page_size must be between 1 and 1000',
+            DETAIL = pg_catalog.format('page_size = %s', coalesce(list_dead_work.page_size::text, 'NULL')),
+            HINT = 'Pass page_size between 1 and 1000; page with before => the last dead_at of a page.';
+    END IF;
+    IF list_dead_work.queue IS NOT NULL THEN
+        PERFORM animus.ops_check_queue(list_dead_work.queue);
+    END IF;
+    RETURN QUERY
+    SELECT w.id, w.queue_name, w.work_type, w.source, w.trigger_info, w.params, w.attempts, w.max_attempts,
+           w.error, w.resolved_at, w.created_at, w.trace_context
+      FROM animus.work_items w
+     WHERE w.state = 'dead'
+       AND (list_dead_work.queue IS NULL OR w.queue_name = list_dead_work.queue)
+       AND (list_dead_work.before IS NULL OR w.resolved_at < list_dead_work.before)
+       AND animus.work_queue_allowed(w.queue_name)
+       AND NOT EXISTS (SELECT 1 FROM animus.dead_work_actions a WHERE a.work_id = w.id)
+     ORDER BY w.resolved_at DESC, w.id DESC
+     LIMIT list_dead_work.page_size;
+END;
+$$;
+
+--
+-- Name: FUNCTION list_dead_work(queue text, page_size integer, before timestamp with time zone); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.list_dead_work(queue text, page_size integer, before timestamp with time zone) IS 'The dead work items not yet retried or discarded, newest death first (dead_at = resolved_at), of queue (NULL: every queue the caller has a grant on): id, provenance, params, attempts, the last error, trace_context. At most page_size (1-1000, default 100); the next page: before => the last dead_at. Scans the dead items (no index of its own: the work tables stay write-lean). Raises ZA167 (page_size), ZA109 (no grant on queue), ZA101 (no such queue).';
 
 --
 -- Name: list_schedules(text); Type: FUNCTION; Schema: animus; Owner: -
@@ -2661,6 +3123,132 @@ $$;
 --
 
 COMMENT ON FUNCTION animus.list_schedules(queue text) IS 'The schedules of queue `queue` (NULL: every queue) that the caller may use, by name, with next_run_at, counters and last_error. Raises nothing.';
+
+--
+-- Name: memory_apply_lifecycle(bigint, timestamp with time zone, interval, boolean, bigint[], text, text[], text[]); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_apply_lifecycle(memory_id bigint, expires_at timestamp with time zone, ttl interval, pinned boolean, supersedes bigint[], visibility text, groups text[], scope text[]) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    cur animus.memories%ROWTYPE;
+    expiry timestamptz;
+    group_oids oid[];
+    bad bigint;
+    bad_name text;
+    viewer jsonb := animus.memory_viewer();
+BEGIN
+    SELECT m.* INTO STRICT cur FROM animus.memories AS m WHERE m.id = memory_id FOR UPDATE;
+    IF expires_at IS NOT NULL AND ttl IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA216', MESSAGE = 'expires_at and ttl must not both be given',
+            DETAIL = format('expires_at = %s, ttl = %s', expires_at, ttl),
+            HINT = 'Pass one of them: ttl => ''30 days'' or expires_at => a time in the future.';
+    END IF;
+    IF ttl IS NOT NULL AND ttl <= interval '0' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA216', MESSAGE = 'ttl must be a positive interval',
+            DETAIL = format('ttl = %s', ttl), HINT = 'Pass e.g. ttl => ''30 days''.';
+    END IF;
+    expiry := coalesce(expires_at, now() + ttl);
+    IF expires_at IS NOT NULL AND expires_at <= now() THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA216', MESSAGE = 'expires_at must be in the future',
+            DETAIL = format('expires_at = %s, now = %s', expires_at, now()),
+            HINT = 'Pass a time after now, or delete the memory instead.';
+    END IF;
+    IF expiry IS NOT NULL AND coalesce(pinned, cur.pinned) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA216', MESSAGE = 'a pinned memory cannot expire (expires_at / ttl with pinned)',
+            DETAIL = format('memory %s, expires_at = %s', memory_id, expiry),
+            HINT = 'Unpin it (pinned => false) to give it an expiry.';
+    END IF;
+    IF (visibility IS NOT NULL OR groups IS NOT NULL) AND viewer IS NOT NULL AND cur.owner_role IS NOT NULL
+       AND cur.owner_role::text <> viewer ->> 'role' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA218', MESSAGE = pg_catalog.format('only the owner of memory %s changes its visibility', memory_id),
+            HINT = 'Ask its owner (or an animus_admin) to share it.';
+    END IF;
+    IF visibility IS NOT NULL AND visibility NOT IN ('namespace', 'private', 'groups') THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA218', MESSAGE = 'visibility must be namespace, private or groups',
+            DETAIL = format('visibility = %L', left(visibility, 40)),
+            HINT = 'namespace: every reader of the namespace; private: you only; groups: you and members of groups.';
+    END IF;
+    IF (coalesce(visibility, cur.visibility) = 'groups') <> (groups IS NOT NULL OR (visibility IS NULL AND cardinality(cur.share_groups) > 0)) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA218', MESSAGE = 'groups go with visibility ''groups'', and only with it',
+            DETAIL = format('visibility = %L, groups = %s', coalesce(visibility, cur.visibility), groups),
+            HINT = 'Pass visibility => ''groups'' with groups => ARRAY[''role'', ...].';
+    END IF;
+    IF groups IS NOT NULL THEN
+        IF cardinality(groups) = 0 OR cardinality(groups) > 100 THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA218', MESSAGE = 'groups must name 1 to 100 roles',
+                DETAIL = format('groups has %s names', cardinality(groups)),
+                HINT = 'Share with a few group roles; make people members of them.';
+        END IF;
+        SELECT g INTO bad_name FROM unnest(groups) AS g
+         WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles AS r WHERE r.rolname = g) LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA219', MESSAGE = format('groups names %L, which is not a role', left(bad_name, 80)),
+                HINT = 'Name existing roles; their members see the memory.';
+        END IF;
+        group_oids := ARRAY(SELECT DISTINCT r.oid FROM pg_catalog.pg_roles AS r WHERE r.rolname = ANY (groups) ORDER BY 1);
+    END IF;
+    IF supersedes IS NOT NULL THEN
+        IF cardinality(supersedes) > 1000 THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA215', MESSAGE = 'supersedes must hold at most 1000 ids',
+                DETAIL = format('supersedes holds %s ids', cardinality(supersedes)), HINT = 'Supersede in several calls.';
+        END IF;
+        IF memory_id = ANY (supersedes) THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA217', MESSAGE = format('memory %s cannot supersede itself', memory_id),
+                DETAIL = 'The stored content equals that of a memory in supersedes (the same memory).',
+                HINT = 'Supersede older memories only.';
+        END IF;
+        -- unknown, invisible or not writable: reported as not found, like get_memory does
+        SELECT s INTO bad FROM unnest(supersedes) AS s
+         WHERE s IS NULL OR NOT EXISTS (
+               SELECT 1 FROM animus.memories AS m
+                WHERE m.id = s AND ('*' = ANY (scope) OR m.namespace = ANY (scope))
+                  AND animus.memory_row_visible(m.namespace, m.visibility, m.owner_role, m.share_groups, scope, viewer))
+         LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA207', MESSAGE = format('supersedes names memory %s, which does not exist', coalesce(bad::text, 'NULL')),
+                HINT = 'Pass ids of memories you may write; nothing was stored.';
+        END IF;
+        SELECT m.id INTO bad FROM animus.memories AS m
+         WHERE m.id = ANY (supersedes) AND m.namespace <> cur.namespace LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA217',
+                MESSAGE = format('memory %s is in another namespace than %L and cannot be superseded by it', bad, left(cur.namespace, 80)),
+                HINT = 'A memory supersedes memories of its own namespace only.';
+        END IF;
+        -- a cycle: this memory is (transitively) superseded by one of them
+        WITH RECURSIVE ahead (id) AS (
+            SELECT m.superseded_by FROM animus.memories AS m WHERE m.id = memory_id AND m.superseded_by IS NOT NULL
+            UNION
+            SELECT m.superseded_by FROM animus.memories AS m JOIN ahead AS a ON m.id = a.id WHERE m.superseded_by IS NOT NULL
+        )
+        SELECT a.id INTO bad FROM ahead AS a WHERE a.id = ANY (supersedes) LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA217',
+                MESSAGE = format('memory %s already supersedes memory %s (a supersession cycle)', bad, memory_id),
+                HINT = 'Supersede older memories only.';
+        END IF;
+        UPDATE animus.memories AS m SET superseded_by = memory_id, superseded_at = now()
+         WHERE m.id = ANY (supersedes) AND m.superseded_by IS DISTINCT FROM memory_id;
+    END IF;
+    UPDATE animus.memories AS m
+       SET expires_at   = CASE WHEN coalesce(memory_apply_lifecycle.pinned, false) THEN NULL ELSE coalesce(expiry, m.expires_at) END,
+           pinned       = coalesce(memory_apply_lifecycle.pinned, m.pinned),
+           owner_role   = coalesce(m.owner_role, (SELECT r.oid FROM pg_catalog.pg_roles AS r WHERE r.rolname = animus.memory_caller())),
+           visibility   = coalesce(memory_apply_lifecycle.visibility, m.visibility),
+           share_groups = CASE WHEN coalesce(memory_apply_lifecycle.visibility, m.visibility) = 'groups'
+                               THEN coalesce(group_oids, m.share_groups) ELSE '{}' END
+     WHERE m.id = memory_id;
+END
+$$;
+
+--
+-- Name: FUNCTION memory_apply_lifecycle(memory_id bigint, expires_at timestamp with time zone, ttl interval, pinned boolean, supersedes bigint[], visibility text, groups text[], scope text[]); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_apply_lifecycle(memory_id bigint, expires_at timestamp with time zone, ttl interval, pinned boolean, supersedes bigint[], visibility text, groups text[], scope text[]) IS 'Internal to store_memory and update_memory_lifecycle: checks and sets expiry, pinning, supersession and sharing of memory memory_id (the caller''s write scope is scope). Granted to nobody. Raises ZA207, ZA215, ZA216, ZA217, ZA218, ZA219.';
 
 --
 -- Name: memory_begin_bulk_load(); Type: FUNCTION; Schema: animus; Owner: -
@@ -2989,7 +3577,11 @@ DECLARE
 BEGIN
     SELECT * INTO s FROM animus.memory_bm25_settings;
     WITH docs AS (
-        SELECT d.id, d.namespace, d.fts, animus.bm25_doc_len(d.fts) AS doc_len
+        -- the length inline: animus.bm25_doc_len has a SET clause, so it ran as its own statement
+        -- per memory (0.2 s of a 2,000-memory batch)
+        SELECT d.id, d.namespace, d.fts,
+               (SELECT coalesce(sum(coalesce(pg_catalog.cardinality(u.positions), 1)), 0)::integer
+                  FROM pg_catalog.unnest(d.fts) AS u) AS doc_len
         FROM unnest(ids, namespaces, vectors) AS d(id, namespace, fts)
     ), norm AS (
         -- The average length the impacts are computed with: the namespace's folded statistics,
@@ -3141,6 +3733,7 @@ COMMENT ON FUNCTION animus.memory_bm25_reindex(namespace text) IS 'Runs as the o
 CREATE FUNCTION animus.memory_bm25_topk(query text, filters jsonb DEFAULT '{}'::jsonb, lim integer DEFAULT 10, budget integer DEFAULT NULL::integer) RETURNS TABLE(id bigint, score double precision, exact boolean, postings_read bigint, budget_used integer)
     LANGUAGE plpgsql STABLE
     SET search_path TO 'pg_catalog', 'pg_temp'
+    SET plan_cache_mode TO 'force_generic_plan'
     AS $_$
 DECLARE
     s           animus.memory_bm25_settings;
@@ -3171,6 +3764,9 @@ DECLARE
     r_next_lb   double precision;
     r_prefix_lb double precision;
     proven      boolean;
+    all_spaces  boolean;
+    r_passed    integer;
+    seeded      boolean;
 BEGIN
     IF lim IS NULL OR lim < 1 THEN
         RETURN;
@@ -3187,13 +3783,23 @@ BEGIN
                         WHERE f -> 'namespace' IS NULL OR pg_catalog.starts_with(x.namespace, f -> 'namespace' ->> 'prefix')
                         ORDER BY 1);
     END IF;
+    -- No namespace condition: every namespace is searched, and the statements below read each
+    -- term's postings and statistics as one index range (term first) instead of one probe per
+    -- namespace (200 namespaces x 4 terms were 800 probes per statistic; docs/bm25.md).
+    all_spaces := f -> 'namespace' IS NULL;
     must_filter := f - 'namespace' <> '{}'::jsonb;
     n_spaces := greatest(coalesce(pg_catalog.cardinality(spaces), 0), 1);
+    -- Cut (common) terms seed candidates with their best postings, read per namespace. Over more
+    -- namespaces than lim that is one index probe per namespace and cut term for ~1 posting each
+    -- (200 namespaces: 200 probes per cut term, most of the time of such a search); then the cut
+    -- terms seed nothing, their contributions are still completed exactly for the rescored
+    -- candidates, and the proof bounds them by idf * (k1 + 1) (docs/bm25.md: the trade-off).
+    seeded := n_spaces <= lim;
 
     SELECT sum(x.docs), sum(x.total_len) INTO n_docs, n_len FROM (
-        SELECT ns.docs, ns.total_len FROM animus.memory_bm25_namespace_stats ns WHERE ns.namespace = ANY (spaces)
+        SELECT ns.docs, ns.total_len FROM animus.memory_bm25_namespace_stats ns WHERE all_spaces OR ns.namespace = ANY (spaces)
         UNION ALL
-        SELECT d.df, d.total_len FROM animus.memory_bm25_deltas d WHERE d.namespace = ANY (spaces) AND d.term IS NULL
+        SELECT d.df, d.total_len FROM animus.memory_bm25_deltas d WHERE d.term IS NULL AND (all_spaces OR d.namespace = ANY (spaces))
     ) x;
     IF coalesce(n_docs, 0) <= 0 THEN
         RETURN;
@@ -3204,13 +3810,17 @@ BEGIN
     -- terms no memory has are dropped. idf = ln(1 + (N - df + 0.5) / (df + 0.5)) (Lucene's).
     SELECT pg_catalog.array_agg(t.term ORDER BY t.df, t.term), pg_catalog.array_agg(t.df ORDER BY t.df, t.term)
       INTO q_terms, q_df
-      FROM (SELECT u.lexeme AS term,
-                   (SELECT coalesce(sum(x.df), 0) FROM (
-                        SELECT ts.df FROM animus.memory_bm25_term_stats ts WHERE ts.namespace = ANY (spaces) AND ts.term = u.lexeme
+      FROM (SELECT u.lexeme AS term, st.df::double precision AS df
+              FROM pg_catalog.unnest(pg_catalog.to_tsvector('english'::regconfig, query)) AS u
+             CROSS JOIN LATERAL (   -- once per term (a scalar subquery here ran three times per term)
+                   SELECT coalesce(sum(x.df), 0) AS df FROM (
+                        SELECT ts.df FROM animus.memory_bm25_term_stats ts WHERE all_spaces AND ts.term = u.lexeme
                         UNION ALL
-                        SELECT d.df FROM animus.memory_bm25_deltas d WHERE d.namespace = ANY (spaces) AND d.term = u.lexeme) x
-                   )::double precision AS df
-              FROM pg_catalog.unnest(pg_catalog.to_tsvector('english'::regconfig, query)) AS u) t
+                        SELECT ts.df FROM animus.memory_bm25_term_stats ts
+                         WHERE NOT all_spaces AND ts.term = u.lexeme AND ts.namespace = ANY (spaces)
+                        UNION ALL
+                        SELECT d.df FROM animus.memory_bm25_deltas d
+                         WHERE d.term = u.lexeme AND (all_spaces OR d.namespace = ANY (spaces))) x) st) t
      WHERE t.df > 0;
     n_terms := coalesce(pg_catalog.cardinality(q_terms), 0);
     IF n_terms = 0 THEN
@@ -3246,9 +3856,15 @@ BEGIN
             SELECT x.o, x.term, x.idf, x.cap FROM unnest(q_terms, q_idf, q_cap) WITH ORDINALITY AS x(term, idf, cap, o)
         ), whole AS (
             -- lists read to their end: exact contributions
+            -- (two branches, one skipped at run time: each keeps its own index condition in the
+            -- cached generic plan)
             SELECT mt.memory_id, q.idf * animus.bm25_tf_weight(mt.tf, mt.doc_len, avgdl, s.k1, s.b) AS part
               FROM animus.memory_terms mt JOIN q ON q.term = mt.term AND q.cap IS NULL
-             WHERE mt.namespace = ANY (spaces) AND mt.term = ANY (ARRAY(SELECT q.term FROM q WHERE q.cap IS NULL))
+             WHERE all_spaces AND mt.term = ANY (ARRAY(SELECT q.term FROM q WHERE q.cap IS NULL))
+            UNION ALL
+            SELECT mt.memory_id, q.idf * animus.bm25_tf_weight(mt.tf, mt.doc_len, avgdl, s.k1, s.b) AS part
+              FROM animus.memory_terms mt JOIN q ON q.term = mt.term AND q.cap IS NULL
+             WHERE NOT all_spaces AND mt.term = ANY (ARRAY(SELECT q.term FROM q WHERE q.cap IS NULL)) AND mt.namespace = ANY (spaces)
         ), cut AS MATERIALIZED (
             -- the best postings (by impact) of the lists that are cut
             SELECT q.o, ns.namespace, p.memory_id, p.impact,
@@ -3258,7 +3874,7 @@ BEGIN
                    SELECT mt.memory_id, mt.tf, mt.doc_len, mt.impact FROM animus.memory_terms mt
                     WHERE mt.namespace = ns.namespace AND mt.term = q.term
                     ORDER BY mt.impact DESC, mt.memory_id LIMIT (q.cap + n_spaces - 1) / n_spaces) p
-             WHERE q.cap IS NOT NULL
+             WHERE q.cap IS NOT NULL AND seeded
         ), bounds AS (
             -- what a memory not read in a cut list can still get from that term
             SELECT l.o, max(q.idf * l.last_impact) AS ub
@@ -3267,6 +3883,9 @@ BEGIN
               JOIN q ON q.o = l.o
              WHERE l.n >= (q.cap + n_spaces - 1) / n_spaces
              GROUP BY l.o
+            UNION ALL
+            -- not seeded: any tf-weight is below k1 + 1
+            SELECT q.o, q.idf * (s.k1 + 1) FROM q WHERE q.cap IS NOT NULL AND NOT seeded
         ), cand AS (
             SELECT u.memory_id, sum(u.part) AS lb, sum(u.full_part) AS lb_full
               FROM (SELECT w.memory_id, w.part, w.part AS full_part FROM whole w
@@ -3295,8 +3914,16 @@ BEGIN
                    SELECT sum(q.idf * animus.bm25_tf_weight(mt.tf, mt.doc_len, avgdl, s.k1, s.b)) AS extra
                      FROM animus.memory_terms mt JOIN q ON q.term = mt.term
                     WHERE mt.memory_id = t.memory_id AND mt.term = ANY (cut_terms)) x ON cutting
-        ), best AS (
-            SELECT c.memory_id, c.score FROM completed c ORDER BY c.score DESC, c.memory_id LIMIT lim
+        ), best AS MATERIALIZED (
+            -- best first; without a filter beyond namespace the filter predicate was not applied
+            -- yet: check it here, lazily (the scan stops once lim rows pass: ~lim primary-key
+            -- probes), so that conditions memory_filter_match adds (e.g. expiry) apply everywhere
+            SELECT c.memory_id, c.score
+              FROM (SELECT * FROM completed ORDER BY completed.score DESC, completed.memory_id) c
+             WHERE must_filter OR EXISTS (
+                   SELECT 1 FROM animus.memories m WHERE m.id = c.memory_id
+                      AND animus.memory_filter_match(f, m.namespace, m.memory_type, m.source, m.metadata, m.created_at))
+             LIMIT lim
         )
         SELECT (SELECT pg_catalog.array_agg(b.memory_id ORDER BY b.score DESC, b.memory_id) FROM best b),
                (SELECT pg_catalog.array_agg(b.score ORDER BY b.score DESC, b.memory_id) FROM best b),
@@ -3306,6 +3933,7 @@ BEGIN
                -- filtered: candidates past the checked prefix were not looked at
                (SELECT min(r.lb) FILTER (WHERE must_filter) FROM ranked r HAVING count(*) > 3 * (rescore + 1))
           INTO r_ids, r_scores, r_cands, r_bound, r_next_lb, r_prefix_lb;
+        r_passed := coalesce(pg_catalog.cardinality(r_ids), 0);
         r_next_lb := CASE WHEN r_prefix_lb IS NULL THEN r_next_lb ELSE greatest(r_next_lb, r_prefix_lb) END;
         r_read := (SELECT sum(CASE WHEN c IS NULL THEN d ELSE least(c, d) END)::bigint FROM unnest(q_cap, q_df) AS x(c, d));
 
@@ -3314,13 +3942,20 @@ BEGIN
         proven := r_bound = 0 AND r_next_lb IS NULL
                OR (coalesce(pg_catalog.cardinality(r_ids), 0) >= lim
                    AND r_scores[lim] >= coalesce(r_next_lb, 0) + r_bound);
+        -- Unseeded, the whole lists may leave fewer than lim candidates: redo the round seeded.
+        IF NOT seeded AND coalesce(pg_catalog.cardinality(r_ids), 0) < lim AND NOT proven THEN
+            seeded := true;
+            CONTINUE;
+        END IF;
         EXIT WHEN proven OR b_now >= b_max;
         b_now := least(b_now * 4, b_max);
     END LOOP;
 
     -- A selective filter can leave fewer than lim of the candidates: then score every memory
     -- that passes the filter and matches a query term (few, since the filter is selective).
-    IF must_filter AND coalesce(pg_catalog.cardinality(r_ids), 0) < lim AND NOT proven THEN
+    -- (Without such a filter: when the filter predicate dropped some of the rescored candidates.)
+    IF coalesce(pg_catalog.cardinality(r_ids), 0) < lim AND NOT proven
+       AND (must_filter OR r_passed < least(r_cands, rescore)) THEN
         RETURN QUERY EXECUTE
             'SELECT x.memory_id, x.score, true, x.n, $9::integer FROM (
                  SELECT mt.memory_id, sum(q.idf * animus.bm25_tf_weight(mt.tf, mt.doc_len, $4, $5, $6)) AS score,
@@ -3345,7 +3980,7 @@ $_$;
 -- Name: FUNCTION memory_bm25_topk(query text, filters jsonb, lim integer, budget integer); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.memory_bm25_topk(query text, filters jsonb, lim integer, budget integer) IS 'Okapi BM25 top-lim memories for a natural-language query (English lexemes, filters normalised by memory_validate_filters): (id, score, exact, postings_read, budget_used), score descending, ties by id. exact = the result is proven equal to exhaustive BM25; budget overrides memory_bm25_settings.postings_budget (a huge budget = exhaustive). Read-only (STABLE). Raises nothing.';
+COMMENT ON FUNCTION animus.memory_bm25_topk(query text, filters jsonb, lim integer, budget integer) IS 'Okapi BM25 top-lim memories for a natural-language query (English lexemes, filters normalised by memory_validate_filters): (id, score, exact, postings_read, budget_used), score descending, ties by id; every row passes animus.memory_filter_match. exact = the result is proven equal to exhaustive BM25; budget overrides memory_bm25_settings.postings_budget (a huge budget = exhaustive). Read-only (STABLE). Raises nothing.';
 
 --
 -- Name: memory_bm25_unindex(bigint[], text[], tsvector[]); Type: FUNCTION; Schema: animus; Owner: -
@@ -3372,6 +4007,41 @@ $$;
 COMMENT ON FUNCTION animus.memory_bm25_unindex(ids bigint[], namespaces text[], vectors tsvector[]) IS 'Internal (triggers on animus.memories): deletes the BM25 postings of the given memories and appends negative statistic deltas. Raises nothing.';
 
 --
+-- Name: memory_boost(double precision, double precision, interval, double precision, double precision, double precision, interval, double precision); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_boost(score double precision DEFAULT NULL::double precision, retrievability double precision DEFAULT NULL::double precision, age interval DEFAULT NULL::interval, importance double precision DEFAULT NULL::double precision, retrievability_weight double precision DEFAULT 0, recency_weight double precision DEFAULT 0, recency_half_life interval DEFAULT '30 days'::interval, importance_weight double precision DEFAULT 0) RETURNS double precision
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    IF retrievability_weight IS NULL OR recency_weight IS NULL OR importance_weight IS NULL
+       OR retrievability_weight NOT BETWEEN 0 AND 1 OR recency_weight NOT BETWEEN 0 AND 1 OR importance_weight NOT BETWEEN 0 AND 1 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA224', MESSAGE = 'retrievability_weight, recency_weight and importance_weight must be in [0, 1]',
+            DETAIL = format('retrievability_weight = %s, recency_weight = %s, importance_weight = %s',
+                            retrievability_weight, recency_weight, importance_weight),
+            HINT = '0 switches a factor off (the default).';
+    END IF;
+    IF recency_half_life IS NULL OR recency_half_life <= interval '0' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA224', MESSAGE = 'recency_half_life must be a positive interval',
+            DETAIL = format('recency_half_life = %s', recency_half_life), HINT = 'Pass e.g. ''30 days''.';
+    END IF;
+    RETURN score
+        * (1 - retrievability_weight + retrievability_weight * coalesce(retrievability, 1))
+        * (1 - recency_weight + recency_weight
+               * CASE WHEN age IS NULL THEN 1
+                      ELSE power(0.5, greatest(extract(epoch FROM age), 0) / extract(epoch FROM recency_half_life)) END)
+        * (1 - importance_weight + importance_weight * least(greatest(coalesce(importance, 1), 0), 1));
+END
+$$;
+
+--
+-- Name: FUNCTION memory_boost(score double precision, retrievability double precision, age interval, importance double precision, retrievability_weight double precision, recency_weight double precision, recency_half_life interval, importance_weight double precision); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_boost(score double precision, retrievability double precision, age interval, importance double precision, retrievability_weight double precision, recency_weight double precision, recency_half_life interval, importance_weight double precision) IS 'A search score weighted by retrievability (FSRS, 1 when never reviewed), recency (0.5^(age / recency_half_life)) and importance (clamped to [0, 1], 1 when unset): score x (1 - wr + wr R) x (1 - wc + wc 0.5^(age/h)) x (1 - wi + wi I). With every weight 0 (the defaults) it returns score unchanged. Raises ZA224 (a weight outside [0, 1], half-life <= 0).';
+
+--
 -- Name: memory_caller(); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -3387,6 +4057,57 @@ $$;
 --
 
 COMMENT ON FUNCTION animus.memory_caller() IS 'The role whose namespace grants apply to this session: the SET ROLE target, else the login role (session_user). Independent of SECURITY DEFINER frames. Raises nothing.';
+
+--
+-- Name: memory_chain(bigint); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_chain(id bigint DEFAULT NULL::bigint) RETURNS TABLE(memory_id bigint, generation integer, superseded_by bigint, superseded_at timestamp with time zone, content text, created_at timestamp with time zone, expires_at timestamp with time zone)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    scope text[] := animus.memory_scope('read');
+    viewer jsonb := animus.memory_viewer();
+    head bigint;
+BEGIN
+    IF memory_chain.id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'id must not be NULL', HINT = 'Pass the id of any memory of the chain.';
+    END IF;
+    PERFORM 1 FROM animus.memories AS m
+     WHERE m.id = memory_chain.id
+       AND animus.memory_row_visible(m.namespace, m.visibility, m.owner_role, m.share_groups, scope, viewer);
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA207', MESSAGE = pg_catalog.format('no memory has id %s', memory_chain.id),
+            HINT = 'Check the id; the memory may have been deleted.';
+    END IF;
+    WITH RECURSIVE up (mid, n) AS (
+        SELECT memory_chain.id, 0
+        UNION ALL
+        SELECT m.superseded_by, u.n + 1 FROM up AS u JOIN animus.memories AS m ON m.id = u.mid
+         WHERE m.superseded_by IS NOT NULL AND u.n < 10000
+    ) CYCLE mid SET is_cycle USING path
+    SELECT u.mid INTO head FROM up AS u WHERE NOT u.is_cycle ORDER BY u.n DESC LIMIT 1;
+    RETURN QUERY
+    WITH RECURSIVE down (mid, g) AS (
+        SELECT head, 0
+        UNION ALL
+        SELECT m.id, d.g + 1 FROM down AS d JOIN animus.memories AS m ON m.superseded_by = d.mid
+         WHERE d.g < 10000
+    ) CYCLE mid SET is_cycle USING path
+    SELECT m.id, d.g, m.superseded_by, m.superseded_at, m.content, m.created_at, m.expires_at
+      FROM down AS d JOIN animus.memories AS m ON m.id = d.mid
+     WHERE NOT d.is_cycle
+       AND animus.memory_row_visible(m.namespace, m.visibility, m.owner_role, m.share_groups, scope, viewer)
+     ORDER BY d.g, m.created_at, m.id;
+END
+$$;
+
+--
+-- Name: FUNCTION memory_chain(id bigint); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_chain(id bigint) IS 'The supersession chain of memory id: the current memory at its head (generation 0), then the memories it superseded (generation 1), theirs (2), ...; only memories the caller sees (read scope and sharing). Superseded and expired memories stay listed until deleted. Runs as the owner (SECURITY DEFINER). Read-only (STABLE). Raises ZA001, ZA207 (no such memory).';
 
 --
 -- Name: memory_check_embedding(public.vector, text); Type: FUNCTION; Schema: animus; Owner: -
@@ -3471,6 +4192,32 @@ $$;
 COMMENT ON FUNCTION animus.memory_check_fields(content text, memory_type text, namespace text, metadata jsonb) IS 'Raises unless content, memory_type and namespace are non-empty and metadata is an object (or NULL). Raises ZA001, ZA203 (empty or whitespace-only content), ZA214 (content over 500,000 bytes), ZA003.';
 
 --
+-- Name: memory_check_graph_args(integer, text[]); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_check_graph_args(depth integer, relations text[]) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    IF depth IS NULL OR depth < 1 OR depth > 5 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA221', MESSAGE = 'depth must be between 1 and 5',
+            DETAIL = format('depth = %s', depth), HINT = 'depth 1: direct neighbours; 2: their neighbours too.';
+    END IF;
+    IF relations IS NOT NULL AND (cardinality(relations) = 0 OR cardinality(relations) > 100) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA221', MESSAGE = 'relations must list 1 to 100 relations, or be NULL for all',
+            DETAIL = format('relations has %s entries', cardinality(relations)), HINT = 'Omit it to follow every relation.';
+    END IF;
+END
+$$;
+
+--
+-- Name: FUNCTION memory_check_graph_args(depth integer, relations text[]); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_check_graph_args(depth integer, relations text[]) IS 'Internal: raises ZA221 unless depth is 1..5 and relations is NULL or lists 1..100 relations.';
+
+--
 -- Name: memory_check_limit(integer, text, integer); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -3499,6 +4246,28 @@ $$;
 COMMENT ON FUNCTION animus.memory_check_limit(value integer, argument text, maximum integer) IS 'Raises unless 1 <= value <= maximum. Raises ZA001 (NULL), ZA002 (out of range).';
 
 --
+-- Name: memory_content_changed(); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_content_changed() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    IF NEW.embedding_model IS NOT DISTINCT FROM OLD.embedding_model THEN
+        NEW.embedding_model := NULL;
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+--
+-- Name: FUNCTION memory_content_changed(); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_content_changed() IS 'Trigger of animus.memories: when content changes and the statement does not set embedding_model, clears it (the vector''s model is no longer known). Raises nothing.';
+
+--
 -- Name: memory_filter_list(jsonb); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -3513,18 +4282,56 @@ CREATE FUNCTION animus.memory_filter_list(text_filter jsonb) RETURNS text[]
 COMMENT ON FUNCTION animus.memory_filter_list(text_filter jsonb) IS 'Internal: the "in" list of a normalised text filter as text[] (NULL-safe: empty for other forms). Raises nothing.';
 
 --
+-- Name: memory_state_match(jsonb, jsonb); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_state_match(st jsonb, s jsonb) RETURNS boolean
+    LANGUAGE sql STABLE PARALLEL SAFE
+    RETURN ((s IS NULL) OR ((((s -> 'superseded_by'::text) IS NULL) OR ((st -> 'include_superseded'::text) = 'true'::jsonb)) AND (((s -> 'expires_at'::text) IS NULL) OR (((s ->> 'expires_at'::text))::timestamp with time zone > now())) AND (((s -> 'visibility'::text) IS NULL) OR ((st -> 'viewer'::text) IS NULL) OR ((s ->> 'owner'::text) = (st #>> '{viewer,role}'::text[])) OR (((s ->> 'visibility'::text) = 'groups'::text) AND ((s -> 'groups'::text) ?| ARRAY(SELECT jsonb_array_elements_text((st #> '{viewer,groups}'::text[])) AS jsonb_array_elements_text))))));
+
+--
+-- Name: FUNCTION memory_state_match(st jsonb, s jsonb); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_state_match(st jsonb, s jsonb) IS 'Internal to memory_filter_match: true when a memory with mirrored state s (metadata->''_animus'') is live (not expired, not superseded unless st.include_superseded) and visible to st.viewer (owner, member of a share group, or visibility namespace). Raises nothing.';
+
+--
 -- Name: memory_filter_match(jsonb, text, text, text, jsonb, timestamp with time zone); Type: FUNCTION; Schema: animus; Owner: -
 --
 
 CREATE FUNCTION animus.memory_filter_match(filters jsonb, namespace text, memory_type text, source text, metadata jsonb, created_at timestamp with time zone) RETURNS boolean
     LANGUAGE sql STABLE PARALLEL SAFE
-    RETURN ((((filters -> 'namespace'::text) IS NULL) OR CASE WHEN ((filters -> 'namespace'::text) ? 'in'::text) THEN (namespace = ANY (animus.memory_filter_list((filters -> 'namespace'::text)))) ELSE starts_with(namespace, ((filters -> 'namespace'::text) ->> 'prefix'::text)) END) AND (((filters -> 'memory_type'::text) IS NULL) OR CASE WHEN ((filters -> 'memory_type'::text) ? 'in'::text) THEN (memory_type = ANY (animus.memory_filter_list((filters -> 'memory_type'::text)))) ELSE starts_with(memory_type, ((filters -> 'memory_type'::text) ->> 'prefix'::text)) END) AND (((filters -> 'source'::text) IS NULL) OR CASE WHEN ((filters -> 'source'::text) ? 'in'::text) THEN (source = ANY (animus.memory_filter_list((filters -> 'source'::text)))) ELSE starts_with(source, ((filters -> 'source'::text) ->> 'prefix'::text)) END) AND (((filters -> 'metadata'::text) IS NULL) OR (metadata @> (filters -> 'metadata'::text))) AND (((filters #> '{created_at,gt}'::text[]) IS NULL) OR (created_at > ((filters #>> '{created_at,gt}'::text[]))::timestamp with time zone)) AND (((filters #> '{created_at,gte}'::text[]) IS NULL) OR (created_at >= ((filters #>> '{created_at,gte}'::text[]))::timestamp with time zone)) AND (((filters #> '{created_at,lt}'::text[]) IS NULL) OR (created_at < ((filters #>> '{created_at,lt}'::text[]))::timestamp with time zone)) AND (((filters #> '{created_at,lte}'::text[]) IS NULL) OR (created_at <= ((filters #>> '{created_at,lte}'::text[]))::timestamp with time zone)));
+    RETURN ((((filters -> 'namespace'::text) IS NULL) OR CASE WHEN ((filters -> 'namespace'::text) ? 'in'::text) THEN (namespace = ANY (animus.memory_filter_list((filters -> 'namespace'::text)))) ELSE starts_with(namespace, ((filters -> 'namespace'::text) ->> 'prefix'::text)) END) AND (((filters -> 'memory_type'::text) IS NULL) OR CASE WHEN ((filters -> 'memory_type'::text) ? 'in'::text) THEN (memory_type = ANY (animus.memory_filter_list((filters -> 'memory_type'::text)))) ELSE starts_with(memory_type, ((filters -> 'memory_type'::text) ->> 'prefix'::text)) END) AND (((filters -> 'source'::text) IS NULL) OR CASE WHEN ((filters -> 'source'::text) ? 'in'::text) THEN (source = ANY (animus.memory_filter_list((filters -> 'source'::text)))) ELSE starts_with(source, ((filters -> 'source'::text) ->> 'prefix'::text)) END) AND (((filters -> 'metadata'::text) IS NULL) OR (metadata @> (filters -> 'metadata'::text))) AND (((filters #> '{created_at,gt}'::text[]) IS NULL) OR (created_at > ((filters #>> '{created_at,gt}'::text[]))::timestamp with time zone)) AND (((filters #> '{created_at,gte}'::text[]) IS NULL) OR (created_at >= ((filters #>> '{created_at,gte}'::text[]))::timestamp with time zone)) AND (((filters #> '{created_at,lt}'::text[]) IS NULL) OR (created_at < ((filters #>> '{created_at,lt}'::text[]))::timestamp with time zone)) AND (((filters #> '{created_at,lte}'::text[]) IS NULL) OR (created_at <= ((filters #>> '{created_at,lte}'::text[]))::timestamp with time zone)) AND (((filters -> 'state'::text) IS NULL) OR (NOT (metadata ? '_animus'::text)) OR animus.memory_state_match((filters -> 'state'::text), (metadata -> '_animus'::text))));
 
 --
 -- Name: FUNCTION memory_filter_match(filters jsonb, namespace text, memory_type text, source text, metadata jsonb, created_at timestamp with time zone); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.memory_filter_match(filters jsonb, namespace text, memory_type text, source text, metadata jsonb, created_at timestamp with time zone) IS 'True when a memory (its namespace, memory_type, source, metadata, created_at) passes a filter normalised by animus.memory_validate_filters. Inlinable SQL: call it in WHERE with a constant or parameter filter. Raises nothing.';
+COMMENT ON FUNCTION animus.memory_filter_match(filters jsonb, namespace text, memory_type text, source text, metadata jsonb, created_at timestamp with time zone) IS 'True when a memory (its namespace, memory_type, source, metadata, created_at) passes a filter normalised by animus.memory_validate_filters; with the filter''s "state" entry, also that it is live (not expired, not superseded unless include_superseded) and visible to the viewer (metadata->''_animus'', change memory_lifecycle). Inlinable SQL: call it in WHERE with a constant or parameter filter. Raises nothing.';
+
+--
+-- Name: memory_filter_state(jsonb, boolean); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_filter_state(normalised jsonb, include_superseded boolean) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    IF NOT animus.memory_state_active() THEN
+        RETURN normalised;
+    END IF;
+    RETURN normalised || pg_catalog.jsonb_build_object('state', pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+        'include_superseded', include_superseded,
+        'viewer', animus.memory_viewer())));
+END
+$$;
+
+--
+-- Name: FUNCTION memory_filter_state(normalised jsonb, include_superseded boolean); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_filter_state(normalised jsonb, include_superseded boolean) IS 'Internal to memory_validate_filters: adds {"state": {"include_superseded": ..., "viewer": animus.memory_viewer()}} to a normalised filter when some memory carries lifecycle or sharing state (animus.memory_state_active()). Raises nothing.';
 
 --
 -- Name: memory_finish_bulk_load(text, integer); Type: FUNCTION; Schema: animus; Owner: -
@@ -3571,8 +4378,8 @@ BEGIN
     CREATE INDEX IF NOT EXISTS memories_fts_gin ON animus.memories USING gin (fts);
     CREATE INDEX IF NOT EXISTS memories_metadata_gin ON animus.memories USING gin (metadata jsonb_path_ops);
     CREATE INDEX IF NOT EXISTS memory_terms_memory_term_idx ON animus.memory_terms (memory_id, term) INCLUDE (tf, doc_len);
-    CREATE INDEX IF NOT EXISTS memory_terms_impact_idx ON animus.memory_terms (namespace, term, impact DESC, memory_id) INCLUDE (tf, doc_len);
-    CREATE INDEX IF NOT EXISTS memory_bm25_deltas_key_idx ON animus.memory_bm25_deltas (namespace, term);
+    CREATE INDEX IF NOT EXISTS memory_terms_impact_idx ON animus.memory_terms (term, namespace, impact DESC, memory_id) INCLUDE (tf, doc_len);
+    CREATE INDEX IF NOT EXISTS memory_bm25_deltas_key_idx ON animus.memory_bm25_deltas (term, namespace);
     PERFORM pg_catalog.set_config('maintenance_work_mem', old_mem, true);
     PERFORM pg_catalog.set_config('max_parallel_maintenance_workers', old_workers, true);
     SELECT pg_catalog.count(*) INTO n FROM animus.memories;
@@ -3630,6 +4437,137 @@ $$;
 COMMENT ON FUNCTION animus.memory_finish_reembedding() IS 'Ends a change of embedding model once every memory has a new embedding: embedding NOT NULL again, HNSW index rebuilt (raise maintenance_work_mem first for large tables); returns the number of memories. Raises ZA209 (no re-embedding in progress), ZA210 (memories still lack an embedding).';
 
 --
+-- Name: memory_fsrs_step(double precision[], integer, double precision, double precision, double precision); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_fsrs_step(w double precision[], grade integer, stability double precision, difficulty double precision, elapsed_days double precision, OUT new_stability double precision, OUT new_difficulty double precision, OUT retrievability double precision) RETURNS record
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    IF stability IS NULL THEN   -- first review (w is 1-based here: w[1] is w0)
+        new_stability := greatest(w[grade], 0.1);
+        new_difficulty := least(greatest(w[5] - w[6] * (grade - 3), 1), 10);
+        retrievability := NULL;
+        RETURN;
+    END IF;
+    retrievability := animus.memory_retrievability(stability, elapsed_days);
+    new_difficulty := least(greatest(w[8] * w[5] + (1 - w[8]) * (difficulty - w[7] * (grade - 3)), 1), 10);
+    IF grade = 1 THEN
+        new_stability := w[12] * power(difficulty, -w[13]) * (power(stability + 1, w[14]) - 1) * exp(w[15] * (1 - retrievability));
+    ELSE
+        new_stability := stability * (1 + exp(w[9]) * (11 - difficulty) * power(stability, -w[10])
+                                          * (exp(w[11] * (1 - retrievability)) - 1)
+                                          * CASE WHEN grade = 2 THEN w[16] ELSE 1 END
+                                          * CASE WHEN grade = 4 THEN w[17] ELSE 1 END);
+    END IF;
+    new_stability := greatest(new_stability, 0.01);
+END
+$$;
+
+--
+-- Name: FUNCTION memory_fsrs_step(w double precision[], grade integer, stability double precision, difficulty double precision, elapsed_days double precision, OUT new_stability double precision, OUT new_difficulty double precision, OUT retrievability double precision); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_fsrs_step(w double precision[], grade integer, stability double precision, difficulty double precision, elapsed_days double precision, OUT new_stability double precision, OUT new_difficulty double precision, OUT retrievability double precision) IS 'One FSRS-4.5 review: from (stability, difficulty) (NULL stability: first review) and a grade 1..4 after elapsed_days, the new stability and difficulty and the retrievability at review time (NULL on the first). w holds w0..w16 (w[1] is w0). Raises nothing.';
+
+--
+-- Name: memory_graph_expand(bigint[], double precision[], integer, text[], double precision); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_graph_expand(hit_ids bigint[] DEFAULT NULL::bigint[], hit_scores double precision[] DEFAULT NULL::double precision[], depth integer DEFAULT 1, relations text[] DEFAULT NULL::text[], decay double precision DEFAULT 0.5) RETURNS TABLE(memory_id bigint, score double precision, hops integer, via bigint, relation text)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    IF hit_ids IS NULL OR hit_scores IS NULL OR cardinality(hit_ids) <> cardinality(hit_scores) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'hit_ids and hit_scores must be arrays of the same length',
+            HINT = 'Pass the ids and scores of the top hits of a search.';
+    END IF;
+    IF cardinality(hit_ids) > 1000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA221', MESSAGE = 'hit_ids must hold at most 1000 ids',
+            DETAIL = format('hit_ids holds %s', cardinality(hit_ids)), HINT = 'Expand the top hits only.';
+    END IF;
+    IF decay IS NULL OR NOT (decay > 0 AND decay <= 1) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'decay must be in (0, 1]',
+            DETAIL = format('decay = %s', decay), HINT = 'The default 0.5 halves a score per link.';
+    END IF;
+    PERFORM animus.memory_check_graph_args(memory_graph_expand.depth, memory_graph_expand.relations);
+    RETURN QUERY
+    SELECT w.memory_id, w.score, w.hops, w.via, w.relation
+      FROM animus.memory_graph_walk(hit_ids, hit_scores, memory_graph_expand.depth, memory_graph_expand.relations, decay) AS w
+     ORDER BY w.score DESC, w.memory_id;
+END
+$$;
+
+--
+-- Name: FUNCTION memory_graph_expand(hit_ids bigint[], hit_scores double precision[], depth integer, relations text[], decay double precision); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_graph_expand(hit_ids bigint[], hit_scores double precision[], depth integer, relations text[], decay double precision) IS 'The graph step for a search: the live, visible memories linked to the hits (not hits themselves) up to depth links away, score = hit score x link weight x decay per link (best path at the shallowest depth), best first. Hits the caller cannot see contribute nothing. Runs as the owner (SECURITY DEFINER). Read-only (STABLE). Raises ZA001, ZA002 (decay), ZA221.';
+
+--
+-- Name: memory_graph_walk(bigint[], double precision[], integer, text[], double precision); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_graph_walk(seeds bigint[], seed_scores double precision[], depth integer, relations text[], decay double precision) RETURNS TABLE(memory_id bigint, hops integer, score double precision, via bigint, relation text)
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    rscope text[] := animus.memory_scope('read');
+    viewer jsonb := animus.memory_viewer();
+    st jsonb := jsonb_strip_nulls(jsonb_build_object('include_superseded', false, 'viewer', viewer));
+    frontier bigint[] := seeds;
+    frontier_scores double precision[] := seed_scores;
+    seen bigint[] := seeds;
+    n_via bigint[];
+    n_rel text[];
+    r_ids bigint[] := '{}';
+    r_depth integer[] := '{}';
+    r_scores double precision[] := '{}';
+    r_via bigint[] := '{}';
+    r_rel text[] := '{}';
+    d integer := 0;
+BEGIN
+    WHILE d < depth AND cardinality(frontier) > 0 LOOP
+        d := d + 1;
+        SELECT coalesce(array_agg(x.other ORDER BY x.other), '{}'), coalesce(array_agg(x.s ORDER BY x.other), '{}'),
+               coalesce(array_agg(x.via ORDER BY x.other), '{}'), coalesce(array_agg(x.relation ORDER BY x.other), '{}')
+          INTO frontier, frontier_scores, n_via, n_rel
+          FROM (SELECT DISTINCT ON (e.other) e.other, e.s, e.via, e.relation
+                  FROM (SELECT l.target_id AS other, f.score * l.weight * decay AS s, l.source_id AS via, l.relation
+                          FROM unnest(frontier, frontier_scores) AS f(id, score)
+                          JOIN animus.memory_links AS l ON l.source_id = f.id
+                         WHERE relations IS NULL OR l.relation = ANY (relations)
+                        UNION ALL
+                        SELECT l.source_id, f.score * l.weight * decay, l.target_id, l.relation
+                          FROM unnest(frontier, frontier_scores) AS f(id, score)
+                          JOIN animus.memory_links AS l ON l.target_id = f.id
+                         WHERE relations IS NULL OR l.relation = ANY (relations)) AS e
+                  JOIN animus.memories AS m ON m.id = e.other
+                 WHERE NOT e.other = ANY (seen)
+                   AND animus.memory_row_visible(m.namespace, m.visibility, m.owner_role, m.share_groups, rscope, viewer)
+                   AND animus.memory_state_match(st, m.metadata -> '_animus')
+                 ORDER BY e.other, e.s DESC, e.via, e.relation) AS x;
+        seen := seen || frontier;
+        r_ids := r_ids || frontier;
+        r_depth := r_depth || array_fill(d, ARRAY[cardinality(frontier)]);
+        r_scores := r_scores || frontier_scores;
+        r_via := r_via || n_via;
+        r_rel := r_rel || n_rel;
+    END LOOP;
+    RETURN QUERY SELECT * FROM unnest(r_ids, r_depth, r_scores, r_via, r_rel);
+END
+$$;
+
+--
+-- Name: FUNCTION memory_graph_walk(seeds bigint[], seed_scores double precision[], depth integer, relations text[], decay double precision); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_graph_walk(seeds bigint[], seed_scores double precision[], depth integer, relations text[], decay double precision) IS 'Internal to memory_neighbors and memory_graph_expand: breadth-first over links (both directions) from seeds, each memory once at its shallowest depth; score = seed score x product of link weights x decay per step (best path at that depth). Only memories the caller sees that are live (not expired, not superseded). Raises nothing.';
+
+--
 -- Name: memory_is_blank(text); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -3643,6 +4581,72 @@ CREATE FUNCTION animus.memory_is_blank(content text) RETURNS boolean
 --
 
 COMMENT ON FUNCTION animus.memory_is_blank(content text) IS 'True when content is empty or only whitespace (ASCII and Unicode spaces, tabs, line breaks, no-break spaces). Raises nothing.';
+
+--
+-- Name: memory_namespace_stats(); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_namespace_stats() RETURNS TABLE(namespace text, memories bigint, embedded bigint, content_bytes bigint, oldest timestamp with time zone, newest timestamp with time zone, last_updated timestamp with time zone)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+#variable_conflict use_column
+DECLARE
+    scope text[] := animus.memory_scope('read');
+BEGIN
+    RETURN QUERY
+    SELECT m.namespace, count(*), count(m.embedding), sum(pg_catalog.octet_length(m.content))::bigint,
+           min(m.created_at), max(m.created_at), max(m.updated_at)
+      FROM animus.memories m
+     WHERE m.namespace = ANY (scope) OR '*' = ANY (scope)
+     GROUP BY m.namespace
+     ORDER BY m.namespace;
+END;
+$$;
+
+--
+-- Name: FUNCTION memory_namespace_stats(); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_namespace_stats() IS 'Per memory namespace in the caller''s read scope (animus.memory_scope(''read'')): memories, embedded (with an embedding), content_bytes (UTF-8 bytes of content), oldest and newest created_at, last_updated. Cost: one scan of the memories in scope. Raises nothing of its own.';
+
+--
+-- Name: memory_neighbors(bigint, integer, text[]); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_neighbors(id bigint DEFAULT NULL::bigint, depth integer DEFAULT 1, relations text[] DEFAULT NULL::text[]) RETURNS TABLE(memory_id bigint, hops integer, via bigint, relation text, weight double precision, namespace text, content text, memory_type text, metadata jsonb)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    rscope text[] := animus.memory_scope('read');
+    viewer jsonb := animus.memory_viewer();
+BEGIN
+    IF memory_neighbors.id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'id must not be NULL', HINT = 'Pass the id of the memory to start from.';
+    END IF;
+    PERFORM animus.memory_check_graph_args(memory_neighbors.depth, memory_neighbors.relations);
+    PERFORM 1 FROM animus.memories AS m
+     WHERE m.id = memory_neighbors.id
+       AND animus.memory_row_visible(m.namespace, m.visibility, m.owner_role, m.share_groups, rscope, viewer);
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA207', MESSAGE = pg_catalog.format('no memory has id %s', memory_neighbors.id),
+            HINT = 'Check the id; the memory may have been deleted.';
+    END IF;
+    RETURN QUERY
+    SELECT w.memory_id, w.hops, w.via, w.relation, w.score, m.namespace, m.content, m.memory_type, m.metadata
+      FROM animus.memory_graph_walk(ARRAY[memory_neighbors.id], ARRAY[1::double precision], memory_neighbors.depth,
+                                    memory_neighbors.relations, 1) AS w
+      JOIN animus.memories AS m ON m.id = w.memory_id
+     ORDER BY w.hops, w.score DESC, w.memory_id;
+END
+$$;
+
+--
+-- Name: FUNCTION memory_neighbors(id bigint, depth integer, relations text[]); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_neighbors(id bigint, depth integer, relations text[]) IS 'The memories linked to memory id (links in either direction) up to depth links away (1..5), each once at its shallowest depth: hops (links away), via (the memory it was reached from), relation, weight (product of the link weights on the best path), and the memory. Cycle-safe. Only live memories the caller sees (not expired, not superseded, not private to another role); relations NULL follows every relation. Runs as the owner (SECURITY DEFINER). Read-only (STABLE). Raises ZA001, ZA207 (unknown or invisible id), ZA221 (depth, relations).';
 
 --
 -- Name: memory_normalize_text_filter(text, jsonb); Type: FUNCTION; Schema: animus; Owner: -
@@ -3792,6 +4796,105 @@ $$;
 COMMENT ON FUNCTION animus.memory_read_filters(filters jsonb) IS 'Internal to the SECURITY DEFINER searches: filters checked and normalised by memory_validate_filters, their namespace condition intersected with animus.memory_scope(''read'') (the session''s role). Granted to nobody. Raises ZA204, ZA205, ZA206, ZA213 (memory_validate_filters).';
 
 --
+-- Name: memory_reembedding_progress(text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_reembedding_progress(namespace text DEFAULT NULL::text) RETURNS TABLE(memory_namespace text, model text, total bigint, current bigint, pending bigint)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    scope text[] := animus.memory_scope('read');
+BEGIN
+    RETURN QUERY
+    SELECT nm.namespace, nm.model, count(m.id), count(m.id) FILTER (WHERE m.embedding_model = nm.model),
+           count(m.id) FILTER (WHERE m.embedding_model IS DISTINCT FROM nm.model)
+      FROM animus.memory_namespace_models AS nm
+      LEFT JOIN animus.memories AS m ON m.namespace = nm.namespace
+     WHERE (memory_reembedding_progress.namespace IS NULL OR nm.namespace = memory_reembedding_progress.namespace)
+       AND ('*' = ANY (scope) OR nm.namespace = ANY (scope))
+     GROUP BY nm.namespace, nm.model
+     ORDER BY nm.namespace;
+END
+$$;
+
+--
+-- Name: FUNCTION memory_reembedding_progress(namespace text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_reembedding_progress(namespace text) IS 'Per namespace with an active model (of the caller''s read scope; one namespace when given): the model, how many memories it has, how many have a vector of that model (current) and how many wait for one (pending). Runs as the owner. Read-only (STABLE). Raises nothing.';
+
+--
+-- Name: memory_request_reembedding(text, text, integer); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_request_reembedding(namespace text DEFAULT NULL::text, queue text DEFAULT 'work'::text, max_items integer DEFAULT 10000) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    items jsonb;
+    n bigint;
+BEGIN
+    IF max_items IS NULL OR max_items < 1 OR max_items > 10000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'max_items must be between 1 and 10000',
+            DETAIL = pg_catalog.format('max_items = %s', max_items), HINT = 'Call again for more.';
+    END IF;
+    SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+               'work_type', 'memory_reembed', 'source', 'animus.memory_request_reembedding',
+               'dedup_key', 'memory-reembed:' || m.id,
+               'params', pg_catalog.jsonb_build_object('memory_id', m.id, 'model', nm.model)) ORDER BY m.id),
+           count(*)
+      INTO items, n
+      FROM (SELECT m.id, m.namespace FROM animus.memories AS m
+              JOIN animus.memory_namespace_models AS nm ON nm.namespace = m.namespace
+             WHERE m.embedding_model IS DISTINCT FROM nm.model
+               AND (memory_request_reembedding.namespace IS NULL OR m.namespace = memory_request_reembedding.namespace)
+             ORDER BY m.id
+             LIMIT max_items) AS m
+      JOIN animus.memory_namespace_models AS nm ON nm.namespace = m.namespace;
+    IF n > 0 THEN
+        PERFORM animus.submit_work_batch(items, queue => memory_request_reembedding.queue);
+    END IF;
+    RETURN n;
+END
+$$;
+
+--
+-- Name: FUNCTION memory_request_reembedding(namespace text, queue text, max_items integer); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_request_reembedding(namespace text, queue text, max_items integer) IS 'Submits to queue one work item (work_type memory_reembed, params {memory_id, model}, dedup_key memory-reembed:<id>) per memory, at most max_items, whose vector is not of its namespace''s active model; returns how many were submitted (repeats merge into the item still active). Runs as the owner; the caller needs the queue (ZA109). Raises ZA002 (max_items), ZA109 and the errors of submit_work_batch.';
+
+--
+-- Name: memory_retrievability(double precision, double precision); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_retrievability(stability double precision, elapsed_days double precision) RETURNS double precision
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN CASE WHEN ((stability IS NULL) OR (elapsed_days IS NULL)) THEN NULL::double precision ELSE power(((1)::double precision + ((((19.0 / 81.0))::double precision * GREATEST(elapsed_days, (0)::double precision)) / stability)), ('-0.5'::numeric)::double precision) END;
+
+--
+-- Name: FUNCTION memory_retrievability(stability double precision, elapsed_days double precision); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_retrievability(stability double precision, elapsed_days double precision) IS 'FSRS-4.5 forgetting curve: probability of recall elapsed_days after a review of a memory with stability days, (1 + 19/81 * t / S)^-0.5 (0.9 at t = S). NULL for NULL input. Raises nothing.';
+
+--
+-- Name: memory_row_visible(text, text, oid, oid[], text[], jsonb); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_row_visible(namespace text, visibility text, owner_role oid, share_groups oid[], scope text[], viewer jsonb) RETURNS boolean
+    LANGUAGE sql STABLE PARALLEL SAFE
+    RETURN ((('*'::text = ANY (scope)) OR (namespace = ANY (scope))) AND ((visibility = 'namespace'::text) OR (viewer IS NULL) OR ((owner_role)::text = (viewer ->> 'role'::text)) OR ((visibility = 'groups'::text) AND ((share_groups)::text[] && ARRAY(SELECT jsonb_array_elements_text((viewer -> 'groups'::text)) AS jsonb_array_elements_text)))));
+
+--
+-- Name: FUNCTION memory_row_visible(namespace text, visibility text, owner_role oid, share_groups oid[], scope text[], viewer jsonb); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_row_visible(namespace text, visibility text, owner_role oid, share_groups oid[], scope text[], viewer jsonb) IS 'Internal: true when a memory (namespace, visibility, owner_role, share_groups) is visible to a caller with read scope scope and viewer animus.memory_viewer(). Lifecycle state (expiry, supersession) is not considered. Raises nothing.';
+
+--
 -- Name: memory_scope(text); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -3835,6 +4938,96 @@ $$;
 --
 
 COMMENT ON FUNCTION animus.memory_scope(access text) IS 'The namespaces of animus.memories the caller may read (access => ''read'') or write (''write''): the namespaces granted in animus.memory_namespace_grants to the caller or a role it is a member of (by role OID: grants of a dropped role count for nobody), intersected with the session setting animus.namespaces (comma-separated) when that is set; ''{*}'' means every namespace (superusers, BYPASSRLS roles, grants of ''*''). The searches and the row-level security policies of animus.memories call it. Raises ZA004 (access).';
+
+--
+-- Name: memory_set_embedding(bigint, public.vector, text, text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_set_embedding(id bigint DEFAULT NULL::bigint, embedding public.vector DEFAULT NULL::public.vector, model text DEFAULT NULL::text, content text DEFAULT NULL::text) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    scope text[] := animus.memory_write_scope();
+    dim integer;
+BEGIN
+    IF memory_set_embedding.id IS NULL OR memory_set_embedding.content IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'id and content must not be NULL',
+            HINT = 'Pass the memory id, its vector, the model and the content that was embedded.';
+    END IF;
+    SELECT m.dimension INTO dim FROM animus.memory_models AS m WHERE m.name = memory_set_embedding.model;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA225', MESSAGE = pg_catalog.format('model %L is not registered', pg_catalog.left(memory_set_embedding.model, 80)),
+            HINT = 'Register it first with animus.register_model(name, dimension).';
+    END IF;
+    PERFORM animus.memory_check_embedding(memory_set_embedding.embedding);
+    UPDATE animus.memories AS m
+       SET embedding = memory_set_embedding.embedding, embedding_model = memory_set_embedding.model
+     WHERE m.id = memory_set_embedding.id AND m.content = memory_set_embedding.content
+       AND ('*' = ANY (scope) OR m.namespace = ANY (scope));
+    RETURN FOUND;
+END
+$$;
+
+--
+-- Name: FUNCTION memory_set_embedding(id bigint, embedding public.vector, model text, content text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_set_embedding(id bigint, embedding public.vector, model text, content text) IS 'Writes the vector of memory id computed by model (registered) from content, and records the model; false (nothing written) when the memory is gone, outside the caller''s write scope or its content is no longer content. updated_at does not move. Runs as the owner (SECURITY DEFINER). Raises ZA001, ZA200 (dimension), ZA202 (zero vector), ZA225 (model not registered).';
+
+--
+-- Name: memory_state_active(); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_state_active() RETURNS boolean
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+    SELECT EXISTS (SELECT 1 FROM animus.memories AS m WHERE m.metadata ? '_animus');
+$$;
+
+--
+-- Name: FUNCTION memory_state_active(); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_state_active() IS 'True when at least one memory expires, is superseded or is not visible to its whole namespace (one probe of a partial index). Runs as the owner (SECURITY DEFINER); reveals one bit about the whole table. Raises nothing.';
+
+--
+-- Name: memory_state_mirror(); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_state_mirror() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    state jsonb := animus.memory_state_of(NEW.expires_at, NEW.superseded_by, NEW.owner_role, NEW.visibility, NEW.share_groups);
+BEGIN
+    NEW.metadata := CASE WHEN state IS NULL THEN NEW.metadata - '_animus'
+                         ELSE NEW.metadata || pg_catalog.jsonb_build_object('_animus', state) END;
+    RETURN NEW;
+END
+$$;
+
+--
+-- Name: FUNCTION memory_state_mirror(); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_state_mirror() IS 'Trigger of animus.memories: writes the row''s lifecycle and sharing state into metadata->''_animus'' (removes the key for the defaults), overwriting anything a caller stored there. Raises nothing.';
+
+--
+-- Name: memory_state_of(timestamp with time zone, bigint, oid, text, oid[]); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_state_of(expires_at timestamp with time zone, superseded_by bigint, owner_role oid, visibility text, share_groups oid[]) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN NULLIF(jsonb_strip_nulls(jsonb_build_object('expires_at', expires_at, 'superseded_by', superseded_by, 'visibility', CASE WHEN (visibility <> 'namespace'::text) THEN visibility ELSE NULL::text END, 'owner', CASE WHEN (visibility <> 'namespace'::text) THEN (owner_role)::text ELSE NULL::text END, 'groups', CASE WHEN (visibility = 'groups'::text) THEN to_jsonb((share_groups)::text[]) ELSE NULL::jsonb END)), '{}'::jsonb);
+
+--
+-- Name: FUNCTION memory_state_of(expires_at timestamp with time zone, superseded_by bigint, owner_role oid, visibility text, share_groups oid[]); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_state_of(expires_at timestamp with time zone, superseded_by bigint, owner_role oid, visibility text, share_groups oid[]) IS 'Internal: the lifecycle and sharing state of a memory as mirrored into metadata->''_animus'' (NULL for the defaults). Raises nothing.';
 
 --
 -- Name: memory_store_batch(jsonb, text); Type: FUNCTION; Schema: animus; Owner: -
@@ -4051,9 +5244,11 @@ DECLARE
     operand jsonb;
     bounds jsonb;
     bound timestamptz;
+    include_superseded boolean := false;
+    viewer jsonb;
 BEGIN
     IF filters IS NULL OR filters = 'null'::jsonb THEN
-        RETURN normalised;
+        RETURN animus.memory_filter_state(normalised, false);
     END IF;
     IF pg_catalog.jsonb_typeof(filters) <> 'object' THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA204',
@@ -4108,14 +5303,22 @@ BEGIN
                 bounds := bounds || pg_catalog.jsonb_build_object(op, bound);
             END LOOP;
             normalised := normalised || pg_catalog.jsonb_build_object(key, bounds);
+        WHEN 'include_superseded' THEN
+            IF pg_catalog.jsonb_typeof(value) <> 'boolean' THEN
+                RAISE EXCEPTION USING ERRCODE = 'ZA204',
+                    MESSAGE = 'filters.include_superseded must be true or false',
+                    DETAIL = pg_catalog.format('filters.include_superseded = %s', pg_catalog.left(value::text, 200)),
+                    HINT = 'Example: {"include_superseded": true} also returns memories that newer ones superseded.';
+            END IF;
+            include_superseded := value = 'true'::jsonb;
         ELSE
             RAISE EXCEPTION USING ERRCODE = 'ZA205',
                 MESSAGE = pg_catalog.format('filters has the unknown key "%s"', key),
                 DETAIL = pg_catalog.format('keys given: %s', (SELECT pg_catalog.string_agg(k, ', ') FROM pg_catalog.jsonb_object_keys(filters) AS k)),
-                HINT = 'Filter keys are namespace, memory_type, source, metadata and created_at.';
+                HINT = 'Filter keys are namespace, memory_type, source, metadata, created_at and include_superseded.';
         END CASE;
     END LOOP;
-    RETURN normalised;
+    RETURN animus.memory_filter_state(normalised, include_superseded);
 END
 $$;
 
@@ -4123,7 +5326,7 @@ $$;
 -- Name: FUNCTION memory_validate_filters(filters jsonb); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.memory_validate_filters(filters jsonb) IS 'Checks a search filter and returns it normalised for animus.memory_filter_match (NULL or {} = no filter). Raises ZA204 (wrong shape), ZA205 (unknown key), ZA206 (unknown operator), ZA213 (more than 100 strings in a list, or over 16384 bytes).';
+COMMENT ON FUNCTION animus.memory_validate_filters(filters jsonb) IS 'Checks a search filter and returns it normalised for animus.memory_filter_match (NULL or {} = no filter). When some memory carries lifecycle or sharing state (animus.memory_state_active()), the result has a "state" entry ({"include_superseded": bool, "viewer": animus.memory_viewer()}) by which the predicate drops expired memories, superseded ones (unless filters.include_superseded is true) and memories private to others. Raises ZA204 (wrong shape), ZA205 (unknown key), ZA206 (unknown operator), ZA213 (more than 100 strings in a list, or over 16384 bytes).';
 
 --
 -- Name: memory_vector_candidates(public.vector, jsonb, integer); Type: FUNCTION; Schema: animus; Owner: -
@@ -4209,6 +5412,35 @@ $_$;
 COMMENT ON FUNCTION animus.memory_vector_candidates(query_embedding public.vector, filters jsonb, lim integer) IS 'Internal vector branch of search_memory_vector and hybrid_search: up to lim (id, cosine distance), nearest first, ties by id; lim rows whenever lim rows match. filters must be normalised by memory_validate_filters. HNSW with iterative scan; exact search for tables under 5,000 rows and filters under 2,000 rows. Read-only (STABLE). Raises nothing.';
 
 --
+-- Name: memory_viewer(); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_viewer() RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    caller name := animus.memory_caller();
+    me oid;
+BEGIN
+    IF '*' = ANY (animus.memory_scope('read')) THEN
+        RETURN NULL;
+    END IF;
+    SELECT r.oid INTO me FROM pg_catalog.pg_roles AS r WHERE r.rolname = caller;
+    RETURN pg_catalog.jsonb_build_object(
+        'role', me::text,
+        'groups', pg_catalog.to_jsonb(ARRAY(SELECT r.oid::text FROM pg_catalog.pg_roles AS r
+                                             WHERE pg_catalog.pg_has_role(caller, r.oid, 'MEMBER') ORDER BY 1)));
+END
+$$;
+
+--
+-- Name: FUNCTION memory_viewer(); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_viewer() IS 'Internal: the caller as the sharing rules see it: NULL when its read scope is every namespace (it sees every memory), else {"role": own OID, "groups": [OIDs of the roles it is a member of, itself included]}. Raises nothing.';
+
+--
 -- Name: memory_write_scope(); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -4224,6 +5456,290 @@ $$;
 --
 
 COMMENT ON FUNCTION animus.memory_write_scope() IS 'The namespaces the memory write functions may change for the caller: animus.memory_scope(''write'') (the session''s role, never current_user; ''{*}'' = every namespace). Raises nothing.';
+
+--
+-- Name: ops_check_queue(text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.ops_check_queue(queue text) RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    IF NOT animus.work_queue_allowed(ops_check_queue.queue) THEN
+        PERFORM animus.work_raise_not_granted(ops_check_queue.queue);
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM animus.queues q WHERE q.queue_name = ops_check_queue.queue) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA101',
+            MESSAGE = pg_catalog.format('argument queue: no work queue named %L', pg_catalog.left(ops_check_queue.queue, 100)),
+            HINT = 'Pass an existing queue (animus.queue_stats() lists them), or NULL for every queue.';
+    END IF;
+END;
+$$;
+
+--
+-- Name: FUNCTION ops_check_queue(queue text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.ops_check_queue(queue text) IS 'Internal: raises ZA109 when the caller has no grant on queue, ZA101 when no such queue exists; returns nothing otherwise.';
+
+--
+-- Name: work_items; Type: TABLE; Schema: animus; Owner: -
+--
+
+CREATE TABLE animus.work_items (
+    id uuid NOT NULL,
+    queue_name text NOT NULL,
+    work_type text NOT NULL,
+    dedup_key text,
+    source text NOT NULL,
+    trigger_info text,
+    params jsonb DEFAULT '{}'::jsonb NOT NULL,
+    priority integer DEFAULT 0 NOT NULL,
+    state text NOT NULL,
+    merged_into uuid,
+    waits_for uuid,
+    parent_id uuid,
+    attempts integer DEFAULT 0 NOT NULL,
+    max_attempts integer DEFAULT 5 NOT NULL,
+    msg_id bigint,
+    run_at timestamp with time zone NOT NULL,
+    outcome jsonb,
+    error text,
+    duration_ms double precision,
+    trace_context jsonb,
+    created_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    updated_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    started_at timestamp with time zone,
+    heartbeat_at timestamp with time zone,
+    resolved_at timestamp with time zone,
+    released integer DEFAULT 0 NOT NULL,
+    concurrency_key text,
+    cost integer DEFAULT 1 NOT NULL
+)
+WITH (fillfactor='85', autovacuum_vacuum_scale_factor='0.02', autovacuum_vacuum_threshold='2000', autovacuum_vacuum_insert_scale_factor='0.05', autovacuum_analyze_scale_factor='0.05', autovacuum_vacuum_cost_delay='0');
+
+--
+-- Name: TABLE work_items; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON TABLE animus.work_items IS 'One row per submission. Canonical items move queued -> running -> completed|dead|cancelled; a duplicate submission is a row in state merged pointing at its canonical item (merged_into) and keeps its own provenance.';
+
+--
+-- Name: COLUMN work_items.id; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.id IS 'The work item id (UUIDv7 on PostgreSQL 18: time-ordered), returned by submit_work as work_id.';
+
+--
+-- Name: COLUMN work_items.queue_name; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.queue_name IS 'The queue the item was submitted to (animus.queues).';
+
+--
+-- Name: COLUMN work_items.work_type; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.work_type IS 'What kind of work: workers pick the handler by it. Part of the dedup key.';
+
+--
+-- Name: COLUMN work_items.dedup_key; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.dedup_key IS 'With queue_name and work_type, the structural dedup key: a second submission with the same key while the first is queued or running is merged into it. NULL: never deduplicated.';
+
+--
+-- Name: COLUMN work_items.source; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.source IS 'Who asked for the work (a scheduler, an agent, a person): provenance, kept for merged submissions too.';
+
+--
+-- Name: COLUMN work_items.trigger_info; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.trigger_info IS 'Why the work was asked for (free text, e.g. ''every 4h'', ''new mail'').';
+
+--
+-- Name: COLUMN work_items.params; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.params IS 'The work''s parameters (a JSON object) handed to the worker.';
+
+--
+-- Name: COLUMN work_items.priority; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.priority IS 'Higher is claimed first within a queue; 0 is the default.';
+
+--
+-- Name: COLUMN work_items.state; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.state IS 'queued, running, completed, dead, cancelled, or merged (a duplicate submission); changes are checked against animus.work_state_transitions.';
+
+--
+-- Name: COLUMN work_items.merged_into; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.merged_into IS 'state merged: the canonical work item this duplicate submission was merged into (no FK: see deploy/work_items.sql).';
+
+--
+-- Name: COLUMN work_items.waits_for; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.waits_for IS 'replace mode while the canonical item runs: this queued follow-up waits for that running item to end, then becomes the key holder and visible.';
+
+--
+-- Name: COLUMN work_items.parent_id; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.parent_id IS 'the parent work item (checked at submit; set to NULL when the parent is purged).';
+
+--
+-- Name: COLUMN work_items.attempts; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.attempts IS 'claims so far (read_work adds one per claim, nothing ever takes one back): the claim token workers pass as attempt.';
+
+--
+-- Name: COLUMN work_items.max_attempts; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.max_attempts IS 'Claims that may count against the item before it goes dead (released claims do not count).';
+
+--
+-- Name: COLUMN work_items.msg_id; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.msg_id IS 'id of the pgmq message in pgmq.q_<queue_name> that carries this item (NULL for merged rows).';
+
+--
+-- Name: COLUMN work_items.run_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.run_at IS 'When the item becomes visible to read_work (submit time, a delayed start, or the next retry after backoff).';
+
+--
+-- Name: COLUMN work_items.outcome; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.outcome IS 'The result a worker passed to complete_work (JSON).';
+
+--
+-- Name: COLUMN work_items.error; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.error IS 'The last error a worker passed to fail_work, or why the item went dead.';
+
+--
+-- Name: COLUMN work_items.duration_ms; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.duration_ms IS 'How long the last attempt ran, from its claim to its settle, in milliseconds.';
+
+--
+-- Name: COLUMN work_items.trace_context; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.trace_context IS 'The W3C trace context (traceparent, tracestate) of the submission, so the worker''s span links to the requester''s trace.';
+
+--
+-- Name: COLUMN work_items.created_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.created_at IS 'When the submission was made.';
+
+--
+-- Name: COLUMN work_items.updated_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.updated_at IS 'When the row last changed.';
+
+--
+-- Name: COLUMN work_items.started_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.started_at IS 'When the current (or last) claim began.';
+
+--
+-- Name: COLUMN work_items.heartbeat_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.heartbeat_at IS 'The last heartbeat_work of the current claim.';
+
+--
+-- Name: COLUMN work_items.resolved_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.resolved_at IS 'When the item ended (completed, dead, cancelled) or was merged: retention (purge_work) counts from here.';
+
+--
+-- Name: COLUMN work_items.released; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.released IS 'claims given back with release_work: they do not count against max_attempts (attempts - released is what counts).';
+
+--
+-- Name: COLUMN work_items.concurrency_key; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.concurrency_key IS 'the concurrency key whose limits (animus.concurrency_limits) apply to this item: submit_work''s concurrency_key, else params ->> the queue''s concurrency_param; NULL = no key, no limit.';
+
+--
+-- Name: COLUMN work_items.cost; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.cost IS 'units of its key''s rate budget the item uses when it starts (1..1000000, default 1).';
+
+--
+-- Name: ops_lock_dead(uuid, text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.ops_lock_dead(work_id uuid, operation text) RETURNS animus.work_items
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    w animus.work_items;
+    a animus.dead_work_actions;
+BEGIN
+    IF ops_lock_dead.work_id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_id must not be NULL',
+            HINT = 'Pass the id of a dead item (animus.list_dead_work()).';
+    END IF;
+    SELECT * INTO w FROM animus.work_items i WHERE i.id = ops_lock_dead.work_id FOR UPDATE;
+    IF NOT FOUND OR NOT animus.work_queue_allowed(w.queue_name) THEN
+        PERFORM animus.work_raise_unknown(ops_lock_dead.work_id, 'work_id', ops_lock_dead.operation);
+    END IF;
+    IF w.state <> 'dead' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA165',
+            MESSAGE = pg_catalog.format('argument work_id: work item is %s, not dead (%s)', w.state, ops_lock_dead.operation),
+            DETAIL = pg_catalog.format('work_id = %s, state = %s', w.id, w.state),
+            HINT = 'Only dead items can be retried or discarded: animus.list_dead_work() lists them.';
+    END IF;
+    SELECT * INTO a FROM animus.dead_work_actions d WHERE d.work_id = w.id;
+    IF FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA166',
+            MESSAGE = pg_catalog.format('argument work_id: dead item was %s already (%s)', a.action, ops_lock_dead.operation),
+            DETAIL = pg_catalog.format('work_id = %s, %s by %s at %s%s', w.id, a.action, a.acted_by, a.acted_at,
+                                       coalesce(', retried as ' || a.retried_as, '')),
+            HINT = 'See animus.dead_work_actions; a retried item''s new id is retried_as.';
+    END IF;
+    -- Actions of purged items are dead weight: dropped here, a few at a time.
+    DELETE FROM animus.dead_work_actions d
+     WHERE d.work_id IN (SELECT x.work_id FROM animus.dead_work_actions x
+                          WHERE NOT EXISTS (SELECT 1 FROM animus.work_items i WHERE i.id = x.work_id) LIMIT 100);
+    RETURN w;
+END;
+$$;
+
+--
+-- Name: FUNCTION ops_lock_dead(work_id uuid, operation text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.ops_lock_dead(work_id uuid, operation text) IS 'Internal: locks dead work item work_id (FOR UPDATE) and returns it. Raises ZA001 (NULL), ZA102 (unknown, or a queue the caller may not use), ZA165 (not dead), ZA166 (retried or discarded already).';
 
 --
 -- Name: pause_queue(text); Type: FUNCTION; Schema: animus; Owner: -
@@ -4330,6 +5846,45 @@ $$;
 COMMENT ON FUNCTION animus.purge_events(older_than interval, queue text) IS 'Retention of events: deletes the events of queue `queue` (NULL: every queue) emitted more than older_than ago (a wait starting later no longer receives them), and the rows of keys never emitted that nothing waits for. Returns how many rows it deleted. animus_admin only. Raises ZA002 (older_than NULL or negative), ZA101 (unknown queue).';
 
 --
+-- Name: purge_expired_memories(text, interval, integer); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.purge_expired_memories(namespace text DEFAULT NULL::text, grace interval DEFAULT '00:00:00'::interval, max_rows integer DEFAULT 10000) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    scope text[] := animus.memory_write_scope();
+    n bigint;
+BEGIN
+    IF grace IS NULL OR grace < interval '0' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'grace must be an interval >= 0',
+            DETAIL = pg_catalog.format('grace = %s', grace), HINT = 'Pass e.g. grace => ''7 days'' to keep expired memories a week.';
+    END IF;
+    IF max_rows IS NULL OR max_rows < 1 OR max_rows > 100000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'max_rows must be between 1 and 100000',
+            DETAIL = pg_catalog.format('max_rows = %s', max_rows), HINT = 'Call again until it returns 0.';
+    END IF;
+    DELETE FROM animus.memories AS m
+     WHERE m.id IN (SELECT x.id FROM animus.memories AS x
+                     WHERE x.expires_at <= pg_catalog.now() - grace AND NOT x.pinned
+                       AND (purge_expired_memories.namespace IS NULL OR x.namespace = purge_expired_memories.namespace)
+                       AND ('*' = ANY (scope) OR x.namespace = ANY (scope))
+                     ORDER BY x.expires_at
+                     LIMIT max_rows
+                       FOR UPDATE SKIP LOCKED);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+
+--
+-- Name: FUNCTION purge_expired_memories(namespace text, grace interval, max_rows integer); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.purge_expired_memories(namespace text, grace interval, max_rows integer) IS 'Retention: deletes up to max_rows memories that expired at least grace ago (never pinned ones), in the caller''s write scope (and namespace, when given); returns how many. Their links go with them. Skips rows locked by others; call until it returns 0. Runs as the owner (SECURITY DEFINER). Raises ZA002 (grace < 0, max_rows outside 1..100000).';
+
+--
 -- Name: purge_work(interval, text, integer); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -4402,6 +5957,71 @@ $_$;
 --
 
 COMMENT ON FUNCTION animus.purge_work(older_than interval, queue text, batch_size integer) IS 'Retention, in batches: per queue (NULL = every queue the caller has a grant on) deletes at most batch_size work items that ended (completed, dead, cancelled) more than older_than ago, oldest first, with their merged submissions and steps, and at most batch_size pgmq archive rows archived more than older_than ago; rows another session holds locked are skipped. Children of a purged parent keep parent_id NULL. Each call is one short transaction: call it again until it returns zeros (or on a timer) to purge a backlog without long locks. Returns (queue_name, items_deleted, archived_messages_deleted). Raises ZA002 (older_than NULL or negative, batch_size not 1..1000000), ZA109 (no grant on the queue), ZA101 (unknown queue).';
+
+--
+-- Name: queue_depth_history(text, interval, integer); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.queue_depth_history(queue text DEFAULT NULL::text, since interval DEFAULT '01:00:00'::interval, buckets integer DEFAULT 60) RETURNS TABLE(queue_name text, bucket_end timestamp with time zone, depth bigint, submitted bigint, ended bigint)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+#variable_conflict use_column
+DECLARE
+    t1 timestamptz := pg_catalog.clock_timestamp();
+    t0 timestamptz;
+    width double precision;
+BEGIN
+    IF queue_depth_history.since IS NULL OR queue_depth_history.since < interval '1 second' OR queue_depth_history.since > interval '31 days'
+       OR queue_depth_history.buckets IS NULL OR queue_depth_history.buckets NOT BETWEEN 1 AND 1000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA168', MESSAGE = 'arguments since (1 second to 31 days) and buckets (1-1000) out of range',
+            DETAIL = pg_catalog.format('since = %s, buckets = %s', coalesce(queue_depth_history.since::text, 'NULL'), coalesce(queue_depth_history.buckets::text, 'NULL')),
+            HINT = 'Pass since => ''1 hour'' and buckets => 60, for example.';
+    END IF;
+    IF queue_depth_history.queue IS NOT NULL THEN
+        PERFORM animus.ops_check_queue(queue_depth_history.queue);
+    END IF;
+    t0 := t1 - queue_depth_history.since;
+    width := extract(epoch FROM queue_depth_history.since) / queue_depth_history.buckets;
+    -- Open items (queued or running: created, not yet ended) at the end of each bucket: those open
+    -- at t0, plus the submissions, minus the ends up to that bucket. Merged duplicates are not
+    -- items of their own. One scan of the items not ended before t0.
+    RETURN QUERY
+    WITH q AS (
+        SELECT qq.queue_name FROM animus.queues qq
+         WHERE (queue_depth_history.queue IS NULL OR qq.queue_name = queue_depth_history.queue)
+           AND animus.work_queue_allowed(qq.queue_name)
+    ), w AS (
+        SELECT w.queue_name, w.created_at, w.resolved_at
+          FROM animus.work_items w JOIN q ON q.queue_name = w.queue_name
+         WHERE w.state <> 'merged' AND (w.resolved_at IS NULL OR w.resolved_at > t0) AND w.created_at <= t1
+    ), base AS (
+        SELECT w.queue_name, count(*) FILTER (WHERE w.created_at <= t0) AS open0 FROM w GROUP BY w.queue_name
+    ), ev AS (
+        SELECT w.queue_name, least(queue_depth_history.buckets - 1, floor(extract(epoch FROM w.created_at - t0) / width)::integer) AS b, 1 AS sub, 0 AS fin
+          FROM w WHERE w.created_at > t0
+        UNION ALL
+        SELECT w.queue_name, least(queue_depth_history.buckets - 1, floor(extract(epoch FROM w.resolved_at - t0) / width)::integer), 0, 1
+          FROM w WHERE w.resolved_at IS NOT NULL AND w.resolved_at <= t1
+    ), per AS (
+        SELECT ev.queue_name, ev.b, sum(ev.sub)::bigint AS sub, sum(ev.fin)::bigint AS fin FROM ev GROUP BY ev.queue_name, ev.b
+    )
+    SELECT q.queue_name, t0 + pg_catalog.make_interval(secs => width * (g.b + 1)),
+           (coalesce(base.open0, 0) + sum(coalesce(per.sub, 0) - coalesce(per.fin, 0)) OVER (PARTITION BY q.queue_name ORDER BY g.b))::bigint,
+           coalesce(per.sub, 0), coalesce(per.fin, 0)
+      FROM q
+     CROSS JOIN pg_catalog.generate_series(0, queue_depth_history.buckets - 1) AS g(b)
+      LEFT JOIN base ON base.queue_name = q.queue_name
+      LEFT JOIN per ON per.queue_name = q.queue_name AND per.b = g.b
+     ORDER BY q.queue_name, g.b;
+END;
+$$;
+
+--
+-- Name: FUNCTION queue_depth_history(queue text, since interval, buckets integer); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.queue_depth_history(queue text, since interval, buckets integer) IS 'Depth of each queue (queue; NULL: every queue the caller has a grant on) over the last since (1 second to 31 days, default 1 hour), in buckets (1-1000, default 60) of equal width: per bucket its end time, depth = open items (queued or running) at that time, submitted and ended = items created and ended within the bucket (merged duplicates are not counted). Recomputed from the items'' created_at and resolved_at: exact while the ended items are kept (purge_work removes them after their retention). Cost: one scan of the items not ended before the window. Raises ZA168 (since or buckets out of range), ZA109 (no grant on queue), ZA101 (no such queue).';
 
 --
 -- Name: queue_stats(text); Type: FUNCTION; Schema: animus; Owner: -
@@ -4649,6 +6269,98 @@ $_$;
 COMMENT ON FUNCTION animus.read_work(queue text, vt interval, qty integer, work_types text[]) IS 'Claims up to qty visible work items of queue `queue` for vt (pgmq visibility timeout, an interval: vt => ''30 seconds'' or vt => 30 * interval ''1 second''; an integer vt matches no function, 42883): higher priority first, then earliest due. work_types (at most 100; NULL = every type) claims only items of those types: the others stay queued for a worker that handles them and count in queue_stats. Claimed items become running and count an attempt; an item whose last attempt timed out (worker died) becomes dead instead; messages of cancelled or ended items are archived and never returned. Items with a concurrency key are returned only within their key''s limits (animus.set_concurrency_limit): over max_running they are held until an item of the key leaves running, over the rate they become visible at the next window; a re-claim of a timed-out running item keeps its slot. Returns the items with their trace_context, requesters (the canonical submission and the first 99 merged ones, oldest first: work_id, source, trigger_info, trace_context, submitted_at) and requesters_total (all of them; animus.get_work_submissions pages through every one). May return fewer than qty; returns nothing from a paused queue (animus.pause_queue) after checking the arguments. Only on a queue the caller has a grant on. Raises ZA001 (queue NULL, work_types empty or with a NULL), ZA109 (no grant on the queue), ZA101 (unknown queue), ZA002 (vt not positive, qty not 1..10000), ZA110 (more than 100 work_types).';
 
 --
+-- Name: memory_models; Type: TABLE; Schema: animus; Owner: -
+--
+
+CREATE TABLE animus.memory_models (
+    name text NOT NULL,
+    dimension integer NOT NULL,
+    provider text DEFAULT 'unspecified'::text NOT NULL,
+    metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
+    registered_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT memory_models_dimension_check CHECK (((dimension >= 1) AND (dimension <= 2000))),
+    CONSTRAINT memory_models_metadata_check CHECK ((jsonb_typeof(metadata) = 'object'::text)),
+    CONSTRAINT memory_models_name_check CHECK ((name ~ '^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,199}$'::text))
+);
+
+--
+-- Name: TABLE memory_models; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON TABLE animus.memory_models IS 'Registered embedding models (register_model); a namespace uses one of them (animus.memory_namespace_models).';
+
+--
+-- Name: COLUMN memory_models.name; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_models.name IS 'The model name, as an Embedder reports it (e.g. all-MiniLM-L6-v2).';
+
+--
+-- Name: COLUMN memory_models.dimension; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_models.dimension IS 'Its vector dimension: equal to animus.memory_settings.embedding_dim.';
+
+--
+-- Name: COLUMN memory_models.provider; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_models.provider IS 'Who serves it (local, openai, ...): informative.';
+
+--
+-- Name: COLUMN memory_models.metadata; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_models.metadata IS 'Free JSON object about the model (version, weights hash, ...).';
+
+--
+-- Name: COLUMN memory_models.registered_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_models.registered_at IS 'When it was registered.';
+
+--
+-- Name: register_model(text, integer, text, jsonb); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.register_model(name text DEFAULT NULL::text, dimension integer DEFAULT NULL::integer, provider text DEFAULT 'unspecified'::text, metadata jsonb DEFAULT '{}'::jsonb) RETURNS animus.memory_models
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $_$
+DECLARE
+    dim integer := (SELECT s.embedding_dim FROM animus.memory_settings AS s);
+    r animus.memory_models;
+BEGIN
+    IF register_model.name IS NULL OR register_model.name !~ '^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,199}$' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA227', MESSAGE = 'name must be 1 to 200 letters, digits or ._:/@+- (starting with a letter or digit)',
+            DETAIL = pg_catalog.format('name = %L', pg_catalog.left(register_model.name, 80)),
+            HINT = 'Use the name the Embedder reports, e.g. all-MiniLM-L6-v2.';
+    END IF;
+    IF register_model.dimension IS NULL OR register_model.dimension <> dim THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA226', MESSAGE = pg_catalog.format('dimension must be %s, the dimension of animus.memories.embedding', dim),
+            DETAIL = pg_catalog.format('dimension = %s', register_model.dimension),
+            HINT = 'Change the table''s dimension first with animus.memory_begin_reembedding(embedding_dim => ...).';
+    END IF;
+    IF register_model.metadata IS NULL OR pg_catalog.jsonb_typeof(register_model.metadata) <> 'object'
+       OR register_model.provider IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'provider must be text and metadata a JSON object',
+            HINT = 'Omit them, or pass e.g. provider => ''local'', metadata => ''{"version": "1"}''.';
+    END IF;
+    INSERT INTO animus.memory_models AS m (name, dimension, provider, metadata)
+    VALUES (register_model.name, register_model.dimension, register_model.provider, register_model.metadata)
+    ON CONFLICT ON CONSTRAINT memory_models_pkey DO UPDATE SET provider = EXCLUDED.provider, metadata = EXCLUDED.metadata
+    RETURNING m.* INTO r;
+    RETURN r;
+END
+$_$;
+
+--
+-- Name: FUNCTION register_model(name text, dimension integer, provider text, metadata jsonb); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.register_model(name text, dimension integer, provider text, metadata jsonb) IS 'Registers an embedding model (again: updates provider and metadata) and returns it. Its dimension must be the table''s (animus.memory_settings.embedding_dim). Admin only (SECURITY DEFINER). Raises ZA001, ZA226 (dimension), ZA227 (name).';
+
+--
 -- Name: release_work(uuid, integer, interval); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -4775,6 +6487,112 @@ $$;
 --
 
 COMMENT ON FUNCTION animus.resume_schedule(name text) IS 'Resumes a paused schedule and returns its next run: the first period after now (periods that passed while paused are not submitted). On a running schedule it changes nothing and returns next_run_at. Raises ZA001 (name NULL/empty), ZA136 (no such schedule).';
+
+--
+-- Name: retry_dead_work(uuid, interval); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.retry_dead_work(work_id uuid, delay interval DEFAULT '00:00:00'::interval) RETURNS TABLE(retried_as uuid, status text, canonical_id uuid)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+#variable_conflict use_column
+DECLARE
+    w animus.work_items;
+    s animus.work_submission;
+BEGIN
+    w := animus.ops_lock_dead(retry_dead_work.work_id, 'retry_dead_work');
+    IF retry_dead_work.delay IS NULL OR retry_dead_work.delay < interval '0' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument delay must be >= 0',
+            DETAIL = pg_catalog.format('delay = %s', coalesce(retry_dead_work.delay::text, 'NULL')),
+            HINT = 'Pass how long the retry waits before it becomes visible, e.g. ''0 seconds''.';
+    END IF;
+    -- A new submission of the same work: same queue, type, dedup key (an active item with that key
+    -- takes it as a merged requester), params, priority, attempts budget, concurrency key and cost;
+    -- the source stays, trigger_info says it is a retry and of what.
+    s := animus.submit_work(
+        work_type => w.work_type, source => w.source, params => w.params, dedup_key => w.dedup_key,
+        trigger_info => pg_catalog.left(pg_catalog.format('retry of dead %s by %s%s', w.id, animus.work_caller(),
+                                                          coalesce(': ' || w.trigger_info, '')), 1000),
+        priority => w.priority,
+        parent_id => CASE WHEN EXISTS (SELECT 1 FROM animus.work_items p WHERE p.id = w.parent_id) THEN w.parent_id END,
+        max_attempts => w.max_attempts, queue => w.queue_name, delay => retry_dead_work.delay,
+        trace_context => w.trace_context, concurrency_key => w.concurrency_key, cost => w.cost);
+    INSERT INTO animus.dead_work_actions (work_id, queue_name, action, retried_as, acted_by)
+    VALUES (w.id, w.queue_name, 'retried', coalesce(s.canonical_id, s.work_id), animus.work_caller());
+    RETURN QUERY SELECT s.work_id, s.status, s.canonical_id;
+END;
+$$;
+
+--
+-- Name: FUNCTION retry_dead_work(work_id uuid, delay interval); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.retry_dead_work(work_id uuid, delay interval) IS 'Retries dead work item work_id: submits the same work again (queue, work_type, dedup_key, params, priority, max_attempts, concurrency_key, cost, trace_context; source kept, trigger_info ''retry of dead <id> by <role>'') visible after delay, and records it in animus.dead_work_actions. The dead item stays dead with its history. Returns retried_as (the new item), status (queued, or merged when an active item holds the dedup key) and canonical_id. animus_admin only. Raises ZA001 (work_id NULL), ZA102 (unknown item, or one in a queue the caller may not use), ZA165 (not dead), ZA166 (retried or discarded already), ZA002 (delay NULL or negative), and what submit_work raises.';
+
+--
+-- Name: review_memory(bigint, integer, timestamp with time zone); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.review_memory(id bigint DEFAULT NULL::bigint, grade integer DEFAULT NULL::integer, reviewed_at timestamp with time zone DEFAULT now()) RETURNS TABLE(memory_id bigint, stability double precision, difficulty double precision, retrievability double precision, reps integer, lapses integer, last_review timestamp with time zone, due_at timestamp with time zone)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    wscope text[] := animus.memory_write_scope();
+    rscope text[] := animus.memory_scope('read');
+    viewer jsonb := animus.memory_viewer();
+    cur animus.memory_reviews%ROWTYPE;
+    cfg animus.memory_review_settings%ROWTYPE;
+    step record;
+    t double precision;
+BEGIN
+    IF review_memory.id IS NULL OR review_memory.reviewed_at IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'id and reviewed_at must not be NULL',
+            HINT = 'Pass the id of the memory and a grade; reviewed_at defaults to now().';
+    END IF;
+    IF review_memory.grade IS NULL OR review_memory.grade NOT BETWEEN 1 AND 4 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA222', MESSAGE = 'grade must be 1, 2, 3 or 4',
+            DETAIL = pg_catalog.format('grade = %s', review_memory.grade),
+            HINT = 'FSRS grades: 1 again (forgotten), 2 hard, 3 good, 4 easy.';
+    END IF;
+    PERFORM 1 FROM animus.memories AS m
+     WHERE m.id = review_memory.id AND ('*' = ANY (wscope) OR m.namespace = ANY (wscope))
+       AND animus.memory_row_visible(m.namespace, m.visibility, m.owner_role, m.share_groups, rscope, viewer)
+       FOR KEY SHARE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA207', MESSAGE = pg_catalog.format('no memory has id %s', review_memory.id),
+            HINT = 'Review a memory of a namespace you may write.';
+    END IF;
+    SELECT s.* INTO cfg FROM animus.memory_review_settings AS s;
+    SELECT r.* INTO cur FROM animus.memory_reviews AS r WHERE r.memory_id = review_memory.id FOR UPDATE;
+    IF FOUND AND review_memory.reviewed_at < cur.last_review THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA223', MESSAGE = 'reviewed_at must not be before the last review',
+            DETAIL = pg_catalog.format('reviewed_at = %s, last review = %s', review_memory.reviewed_at, cur.last_review),
+            HINT = 'Record reviews in time order; omit reviewed_at for now().';
+    END IF;
+    t := CASE WHEN cur.memory_id IS NULL THEN NULL
+              ELSE extract(epoch FROM review_memory.reviewed_at - cur.last_review)::double precision / 86400 END;
+    step := animus.memory_fsrs_step(cfg.weights, review_memory.grade, cur.stability, cur.difficulty, t);
+    RETURN QUERY
+    INSERT INTO animus.memory_reviews AS r (memory_id, stability, difficulty, reps, lapses, last_grade, last_review, due_at)
+    VALUES (review_memory.id, step.new_stability, step.new_difficulty, 1, CASE WHEN review_memory.grade = 1 THEN 1 ELSE 0 END,
+            review_memory.grade, review_memory.reviewed_at,
+            review_memory.reviewed_at + pg_catalog.make_interval(secs => step.new_stability / (19.0 / 81.0)
+                                        * (pg_catalog.power(cfg.desired_retention, 1 / -0.5) - 1) * 86400))
+    ON CONFLICT ON CONSTRAINT memory_reviews_pkey DO UPDATE
+       SET stability = EXCLUDED.stability, difficulty = EXCLUDED.difficulty, reps = r.reps + 1,
+           lapses = r.lapses + EXCLUDED.lapses, last_grade = EXCLUDED.last_grade,
+           last_review = EXCLUDED.last_review, due_at = EXCLUDED.due_at
+    RETURNING r.memory_id, r.stability, r.difficulty, step.retrievability, r.reps, r.lapses, r.last_review, r.due_at;
+END
+$$;
+
+--
+-- Name: FUNCTION review_memory(id bigint, grade integer, reviewed_at timestamp with time zone); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.review_memory(id bigint, grade integer, reviewed_at timestamp with time zone) IS 'Records a review of memory id with an FSRS grade (1 again, 2 hard, 3 good, 4 easy) at reviewed_at and returns its new retention state: stability, difficulty, the retrievability it had at the review (NULL on the first), reps, lapses, last_review and due_at (when retrievability falls to animus.memory_review_settings.desired_retention). FSRS-4.5 with the weights of animus.memory_review_settings (docs/memory-lifecycle.md). Only memories of the caller''s write scope that it sees; runs as the owner (SECURITY DEFINER). Raises ZA001, ZA207 (unknown or invisible memory), ZA222 (grade outside 1..4), ZA223 (before the last review).';
 
 --
 -- Name: revoke_memory_namespace(text, text); Type: FUNCTION; Schema: animus; Owner: -
@@ -5195,6 +7013,153 @@ $$;
 COMMENT ON FUNCTION animus.set_concurrency_limit(queue text, key text, max_running integer, rate integer, period interval) IS 'Sets (inserts or replaces) the limits of concurrency key `key` of `queue` (''*'', the default: each key without a row of its own gets these limits, counted per key): at most max_running items of the key running at once; at most `rate` cost units (work_items.cost) started per `period`, in fixed windows date_bin(period, now, 2000-01-01 UTC) (an item costing more than rate starts only as the first of a window). read_work applies them from the next claim; items already running count. Returns the row. Raises ZA001 (queue NULL), ZA101 (unknown queue), ZA125 (key NULL, empty, only white space or over 200 characters), ZA127 (max_running and rate both NULL; max_running or rate not 1..1000000000; rate without period or period without rate; period not positive or over 366 days).';
 
 --
+-- Name: health_thresholds; Type: TABLE; Schema: animus; Owner: -
+--
+
+CREATE TABLE animus.health_thresholds (
+    check_name text NOT NULL,
+    queue_name text DEFAULT '*'::text NOT NULL,
+    warn_at double precision,
+    fail_at double precision,
+    unit text NOT NULL,
+    meaning text NOT NULL,
+    CONSTRAINT health_thresholds_check CHECK (((warn_at IS NULL) OR (fail_at IS NULL) OR (warn_at <= fail_at))),
+    CONSTRAINT health_thresholds_fail_at_check CHECK ((fail_at >= (0)::double precision)),
+    CONSTRAINT health_thresholds_warn_at_check CHECK ((warn_at >= (0)::double precision))
+);
+
+--
+-- Name: TABLE health_thresholds; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON TABLE animus.health_thresholds IS 'Thresholds of animus.health(): a check''s status is fail when its value is >= fail_at, warn when >= warn_at, else ok (NULL: that level is never reached). Rows with queue_name ''*'' are the defaults; a row naming a queue overrides them for it (animus.set_health_threshold).';
+
+--
+-- Name: COLUMN health_thresholds.check_name; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.health_thresholds.check_name IS 'The check (health()''s check_name), e.g. oldest_age_sec.';
+
+--
+-- Name: COLUMN health_thresholds.queue_name; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.health_thresholds.queue_name IS '''*'' for the default of every queue (and for the checks that are not per queue), else the queue it applies to.';
+
+--
+-- Name: COLUMN health_thresholds.warn_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.health_thresholds.warn_at IS 'Value from which the check is warn (NULL: never warn).';
+
+--
+-- Name: COLUMN health_thresholds.fail_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.health_thresholds.fail_at IS 'Value from which the check is fail (NULL: never fail).';
+
+--
+-- Name: COLUMN health_thresholds.unit; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.health_thresholds.unit IS 'Unit of the value: items, s, rows, bool (1 or 0).';
+
+--
+-- Name: COLUMN health_thresholds.meaning; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.health_thresholds.meaning IS 'What the check measures.';
+
+--
+-- Name: set_health_threshold(text, double precision, double precision, text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.set_health_threshold(check_name text, warn_at double precision DEFAULT NULL::double precision, fail_at double precision DEFAULT NULL::double precision, queue text DEFAULT '*'::text) RETURNS animus.health_thresholds
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    d animus.health_thresholds;
+    r animus.health_thresholds;
+BEGIN
+    SELECT * INTO d FROM animus.health_thresholds t WHERE t.check_name = set_health_threshold.check_name AND t.queue_name = '*';
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA163',
+            MESSAGE = pg_catalog.format('argument check_name: no health check named %L', pg_catalog.left(set_health_threshold.check_name, 100)),
+            HINT = 'Use one of: ' || (SELECT pg_catalog.string_agg(t.check_name, ', ' ORDER BY t.check_name) FROM animus.health_thresholds t WHERE t.queue_name = '*') || '.';
+    END IF;
+    IF set_health_threshold.warn_at = 'NaN' OR set_health_threshold.fail_at = 'NaN' OR set_health_threshold.warn_at < 0 OR set_health_threshold.fail_at < 0
+       OR set_health_threshold.warn_at = 'Infinity' OR set_health_threshold.fail_at = 'Infinity'
+       OR set_health_threshold.warn_at > set_health_threshold.fail_at THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA164', MESSAGE = 'arguments warn_at and fail_at must be finite, >= 0 and warn_at <= fail_at',
+            DETAIL = pg_catalog.format('warn_at = %s, fail_at = %s', coalesce(set_health_threshold.warn_at::text, 'NULL'), coalesce(set_health_threshold.fail_at::text, 'NULL')),
+            HINT = 'Pass warn_at <= fail_at, both >= 0; NULL means that level is never reached.';
+    END IF;
+    IF set_health_threshold.queue IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL',
+            HINT = 'Pass ''*'' for the default of every queue, or a queue name.';
+    END IF;
+    IF set_health_threshold.queue <> '*' THEN
+        IF d.check_name IN ('bm25_backlog', 'replication_lag_sec') THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA163',
+                MESSAGE = pg_catalog.format('argument check_name: %s is not a per-queue check', d.check_name),
+                HINT = 'Pass queue => ''*'' for checks of the database and the memory.';
+        END IF;
+        PERFORM animus.ops_check_queue(set_health_threshold.queue);
+    END IF;
+    INSERT INTO animus.health_thresholds AS t (check_name, queue_name, warn_at, fail_at, unit, meaning)
+    VALUES (d.check_name, set_health_threshold.queue, set_health_threshold.warn_at, set_health_threshold.fail_at, d.unit, d.meaning)
+    ON CONFLICT ON CONSTRAINT health_thresholds_pkey DO UPDATE SET warn_at = excluded.warn_at, fail_at = excluded.fail_at
+    RETURNING t.* INTO r;
+    RETURN r;
+END;
+$$;
+
+--
+-- Name: FUNCTION set_health_threshold(check_name text, warn_at double precision, fail_at double precision, queue text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.set_health_threshold(check_name text, warn_at double precision, fail_at double precision, queue text) IS 'Sets the thresholds of health check check_name: for every queue (queue ''*'', the default) or for one queue (overriding the default); NULL warn_at / fail_at: that level is never reached. Returns the row. animus_admin only. Raises ZA163 (unknown check, or a per-queue threshold of a database/memory check), ZA164 (negative, NaN or infinite threshold, or warn_at > fail_at), ZA001 (queue NULL), ZA109 (no grant on queue), ZA101 (no such queue).';
+
+--
+-- Name: set_namespace_model(text, text, text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.set_namespace_model(namespace text DEFAULT NULL::text, model text DEFAULT NULL::text, queue text DEFAULT 'work'::text) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    total bigint := 0;
+    n bigint;
+BEGIN
+    IF set_namespace_model.namespace IS NULL OR set_namespace_model.namespace = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'namespace must be a non-empty string', HINT = 'Pass the namespace to switch.';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM animus.memory_models AS m WHERE m.name = set_namespace_model.model) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA225', MESSAGE = pg_catalog.format('model %L is not registered', pg_catalog.left(set_namespace_model.model, 80)),
+            HINT = 'Register it first with animus.register_model(name, dimension).';
+    END IF;
+    INSERT INTO animus.memory_namespace_models AS nm (namespace, model)
+    VALUES (set_namespace_model.namespace, set_namespace_model.model)
+    ON CONFLICT ON CONSTRAINT memory_namespace_models_pkey DO UPDATE SET model = EXCLUDED.model, set_at = now()
+     WHERE nm.model IS DISTINCT FROM EXCLUDED.model;
+    LOOP
+        n := animus.memory_request_reembedding(set_namespace_model.namespace, set_namespace_model.queue, 10000);
+        total := total + n;
+        EXIT WHEN n < 10000;
+    END LOOP;
+    RETURN total;
+END
+$$;
+
+--
+-- Name: FUNCTION set_namespace_model(namespace text, model text, queue text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.set_namespace_model(namespace text, model text, queue text) IS 'Makes model (registered) the active embedding model of namespace and queues the re-embedding of its memories whose vector is of another model (memory_request_reembedding, into queue); returns how many were queued. Admin only (SECURITY DEFINER). Raises ZA001, ZA225 (model not registered), ZA109 (queue not granted).';
+
+--
 -- Name: sleep_work(uuid, integer, timestamp with time zone, text, integer, interval); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -5350,15 +7315,19 @@ $$;
 COMMENT ON FUNCTION animus.store_memories(memories jsonb, namespace text) IS 'Batch form of store_memory for bulk loads: memories is a JSON array of {content, embedding, memory_type, source?, metadata?, namespace?}, embedding a JSON array of numbers or (faster) a string "[0.1,...]"; namespace is the default for elements without one. Returns (ordinal, id, created) per element; repeats of one (namespace, content) collapse to the last. Nothing is written if one element is bad. Only into namespaces of the caller''s write scope; runs as the owner (SECURITY DEFINER). Raises ZA001, ZA200 (dimension), ZA201 (NaN/infinite/non-number component), ZA202 (zero vector), ZA203 (empty content), ZA208 (malformed element), 42501 (a namespace outside the write scope).';
 
 --
--- Name: store_memory(text, public.vector, text, text, jsonb, text); Type: FUNCTION; Schema: animus; Owner: -
+-- Name: store_memory(text, public.vector, text, text, jsonb, text, timestamp with time zone, interval, boolean, bigint[], text, text[]); Type: FUNCTION; Schema: animus; Owner: -
 --
 
-CREATE FUNCTION animus.store_memory(content text DEFAULT NULL::text, embedding public.vector DEFAULT NULL::public.vector, memory_type text DEFAULT NULL::text, source text DEFAULT NULL::text, metadata jsonb DEFAULT '{}'::jsonb, namespace text DEFAULT 'default'::text) RETURNS TABLE(id bigint, created boolean)
+CREATE FUNCTION animus.store_memory(content text DEFAULT NULL::text, embedding public.vector DEFAULT NULL::public.vector, memory_type text DEFAULT NULL::text, source text DEFAULT NULL::text, metadata jsonb DEFAULT '{}'::jsonb, namespace text DEFAULT 'default'::text, expires_at timestamp with time zone DEFAULT NULL::timestamp with time zone, ttl interval DEFAULT NULL::interval, pinned boolean DEFAULT NULL::boolean, supersedes bigint[] DEFAULT NULL::bigint[], visibility text DEFAULT NULL::text, groups text[] DEFAULT NULL::text[]) RETURNS TABLE(id bigint, created boolean)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
     scope text[];
+    viewer jsonb := animus.memory_viewer();
+    new_id bigint;
+    is_new boolean;
+    other bigint;
 BEGIN
     PERFORM animus.memory_check_fields(store_memory.content, store_memory.memory_type,
                                        store_memory.namespace, store_memory.metadata);
@@ -5369,27 +7338,46 @@ BEGIN
             MESSAGE = pg_catalog.format('namespace %L is not in the caller''s write scope', pg_catalog.left(store_memory.namespace, 80)),
             HINT = 'An animus_admin grants it with animus.grant_memory_namespace(role, namespace, can_write => true).';
     END IF;
+    -- The same content as a memory the caller does not see (private to another role): refuse
+    -- rather than overwrite it.
+    IF viewer IS NOT NULL THEN
+        SELECT m.id INTO other FROM animus.memories AS m
+         WHERE m.namespace = store_memory.namespace
+           AND m.content_hash = animus.memory_content_hash(store_memory.content)
+           AND NOT animus.memory_row_visible(m.namespace, m.visibility, m.owner_role, m.share_groups, scope, viewer);
+        IF FOUND THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA211',
+                MESSAGE = pg_catalog.format('another memory of namespace %L, not shared with you, has this content', pg_catalog.left(store_memory.namespace, 80)),
+                HINT = 'Store it in another namespace, or ask its owner to share it.';
+        END IF;
+    END IF;
     -- One race-free statement: a second store of the same content in the same namespace
     -- updates the row (xmax <> 0 on the returned row means the conflict branch ran).
-    RETURN QUERY
-    INSERT INTO animus.memories AS m (namespace, content, memory_type, source, metadata, embedding)
+    INSERT INTO animus.memories AS m (namespace, content, memory_type, source, metadata, embedding, owner_role)
     VALUES (store_memory.namespace, store_memory.content, store_memory.memory_type, store_memory.source,
-            coalesce(store_memory.metadata, '{}'), store_memory.embedding)
+            coalesce(store_memory.metadata, '{}'), store_memory.embedding,
+            (SELECT r.oid FROM pg_catalog.pg_roles AS r WHERE r.rolname = animus.memory_caller()))
     ON CONFLICT ON CONSTRAINT memories_namespace_content_key DO UPDATE
        SET memory_type = EXCLUDED.memory_type,
            source      = EXCLUDED.source,
            metadata    = EXCLUDED.metadata,
            embedding   = EXCLUDED.embedding,
            updated_at  = pg_catalog.now()
-    RETURNING m.id, m.xmax OPERATOR(pg_catalog.=) 0;
+    RETURNING m.id, m.xmax OPERATOR(pg_catalog.=) 0 INTO new_id, is_new;
+    IF store_memory.expires_at IS NOT NULL OR store_memory.ttl IS NOT NULL OR store_memory.pinned IS NOT NULL
+       OR store_memory.supersedes IS NOT NULL OR store_memory.visibility IS NOT NULL OR store_memory.groups IS NOT NULL THEN
+        PERFORM animus.memory_apply_lifecycle(new_id, store_memory.expires_at, store_memory.ttl, store_memory.pinned,
+                                              store_memory.supersedes, store_memory.visibility, store_memory.groups, scope);
+    END IF;
+    RETURN QUERY SELECT new_id, is_new;
 END
 $$;
 
 --
--- Name: FUNCTION store_memory(content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text); Type: COMMENT; Schema: animus; Owner: -
+-- Name: FUNCTION store_memory(content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text, expires_at timestamp with time zone, ttl interval, pinned boolean, supersedes bigint[], visibility text, groups text[]); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.store_memory(content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text) IS 'Stores a memory and returns (id, created). The same content again in the same namespace updates that memory (memory_type, source, metadata, embedding, updated_at) and returns created = false. Only into a namespace of the caller''s write scope (animus.memory_scope(''write'')); runs as the owner (SECURITY DEFINER). Raises ZA001 (NULL argument), ZA003 (metadata not an object), ZA200 (dimension), ZA202 (zero vector), ZA203 (empty content), 42501 (namespace outside the write scope).';
+COMMENT ON FUNCTION animus.store_memory(content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text, expires_at timestamp with time zone, ttl interval, pinned boolean, supersedes bigint[], visibility text, groups text[]) IS 'Stores a memory and returns (id, created). The same content again in the same namespace updates that memory (memory_type, source, metadata, embedding, updated_at) and returns created = false. Lifecycle (docs/memory-lifecycle.md): expires_at or ttl (from now; out of every search once passed), pinned (never expires), supersedes (ids of older memories of the namespace this one replaces; they leave searches), visibility (namespace, the default; private; groups, with groups => role names); the caller''s role is the owner. Only into a namespace of the caller''s write scope (animus.memory_scope(''write'')); runs as the owner (SECURITY DEFINER). Raises ZA001 (NULL argument), ZA003 (metadata not an object), ZA200 (dimension), ZA202 (zero vector), ZA203 (empty content), ZA207 (a superseded id that does not exist), ZA211 (the content of a memory not shared with the caller), ZA214, ZA215, ZA216 (expiry in the past, ttl <= 0, both, or with pinned), ZA217 (supersede itself, another namespace, a cycle), ZA218 (visibility, groups), ZA219 (unknown group), 42501 (namespace outside the write scope).';
 
 --
 -- Name: submit_work(text, text, jsonb, text, text, integer, uuid, integer, text, interval, timestamp with time zone, text, jsonb, text, integer); Type: FUNCTION; Schema: animus; Owner: -
@@ -6053,6 +8041,41 @@ $$;
 COMMENT ON FUNCTION animus.tz_transition(tz text, lo timestamp with time zone, hi timestamp with time zone) IS 'Internal: the first minute-aligned instant after lo, at most hi, where zone tz''s offset differs from its offset at lo (hi must differ). Raises nothing.';
 
 --
+-- Name: unlink_memories(bigint, bigint, text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.unlink_memories(source bigint DEFAULT NULL::bigint, target bigint DEFAULT NULL::bigint, relation text DEFAULT NULL::text) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    wscope text[] := animus.memory_write_scope();
+    rscope text[] := animus.memory_scope('read');
+    viewer jsonb := animus.memory_viewer();
+    n bigint;
+BEGIN
+    IF unlink_memories.source IS NULL OR unlink_memories.target IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'source and target must not be NULL',
+            HINT = 'Pass the ids of the two linked memories (relation NULL removes every relation between them).';
+    END IF;
+    DELETE FROM animus.memory_links AS l
+     USING animus.memories AS m
+     WHERE l.source_id = unlink_memories.source AND l.target_id = unlink_memories.target
+       AND (unlink_memories.relation IS NULL OR l.relation = unlink_memories.relation)
+       AND m.id = l.source_id AND ('*' = ANY (wscope) OR m.namespace = ANY (wscope))
+       AND animus.memory_row_visible(m.namespace, m.visibility, m.owner_role, m.share_groups, rscope, viewer);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+
+--
+-- Name: FUNCTION unlink_memories(source bigint, target bigint, relation text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.unlink_memories(source bigint, target bigint, relation text) IS 'Removes the links from source to target (of one relation, or all when relation is NULL) whose source the caller may write; returns how many. Runs as the owner (SECURITY DEFINER). Raises ZA001.';
+
+--
 -- Name: update_memory(bigint, text, public.vector, text, text, jsonb, text); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -6071,6 +8094,7 @@ BEGIN
     -- A memory outside the write scope is "not found", exactly as a missing id.
     SELECT m.* INTO cur FROM animus.memories AS m
      WHERE m.id = update_memory.id AND ('*' = ANY (scope) OR m.namespace = ANY (scope))
+       AND animus.memory_row_visible(m.namespace, m.visibility, m.owner_role, m.share_groups, scope, animus.memory_viewer())
        FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA207', MESSAGE = pg_catalog.format('no memory has id %s', update_memory.id),
@@ -6128,7 +8152,48 @@ $$;
 -- Name: FUNCTION update_memory(id bigint, content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.update_memory(id bigint, content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text) IS 'Changes the non-NULL fields of memory id (metadata is replaced, not merged) and sets updated_at; returns the new row. New content needs its embedding in the same call. Only memories (and a new namespace) of the caller''s write scope; runs as the owner (SECURITY DEFINER). Raises ZA001, ZA003, ZA200, ZA202, ZA203, ZA207 (no such memory in the write scope), ZA211 (another memory of the namespace has that content), 42501 (new namespace outside the write scope).';
+COMMENT ON FUNCTION animus.update_memory(id bigint, content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text) IS 'Changes the non-NULL fields of memory id (metadata is replaced, not merged) and sets updated_at; returns the new row. New content needs its embedding in the same call. Only memories (and a new namespace) of the caller''s write scope that it sees (not private to another role); runs as the owner (SECURITY DEFINER). Raises ZA001, ZA003, ZA200, ZA202, ZA203, ZA207 (no such memory in the write scope), ZA211 (another memory of the namespace has that content), 42501 (new namespace outside the write scope).';
+
+--
+-- Name: update_memory_lifecycle(bigint, timestamp with time zone, interval, boolean, bigint[], text, text[], boolean); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.update_memory_lifecycle(id bigint DEFAULT NULL::bigint, expires_at timestamp with time zone DEFAULT NULL::timestamp with time zone, ttl interval DEFAULT NULL::interval, pinned boolean DEFAULT NULL::boolean, supersedes bigint[] DEFAULT NULL::bigint[], visibility text DEFAULT NULL::text, groups text[] DEFAULT NULL::text[], clear_expiry boolean DEFAULT false) RETURNS SETOF animus.memories
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    scope text[] := animus.memory_write_scope();
+    viewer jsonb := animus.memory_viewer();
+BEGIN
+    IF update_memory_lifecycle.id IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'id must not be NULL', HINT = 'Pass the id store_memory returned.';
+    END IF;
+    PERFORM 1 FROM animus.memories AS m
+     WHERE m.id = update_memory_lifecycle.id AND ('*' = ANY (scope) OR m.namespace = ANY (scope))
+       AND animus.memory_row_visible(m.namespace, m.visibility, m.owner_role, m.share_groups, scope, viewer)
+       FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA207', MESSAGE = pg_catalog.format('no memory has id %s', update_memory_lifecycle.id),
+            HINT = 'Check the id (store_memory returns it); the memory may have been deleted.';
+    END IF;
+    IF clear_expiry THEN
+        UPDATE animus.memories AS m SET expires_at = NULL WHERE m.id = update_memory_lifecycle.id;
+    END IF;
+    PERFORM animus.memory_apply_lifecycle(update_memory_lifecycle.id, update_memory_lifecycle.expires_at,
+                                          update_memory_lifecycle.ttl, update_memory_lifecycle.pinned,
+                                          update_memory_lifecycle.supersedes, update_memory_lifecycle.visibility,
+                                          update_memory_lifecycle.groups, scope);
+    UPDATE animus.memories AS m SET updated_at = pg_catalog.now() WHERE m.id = update_memory_lifecycle.id;
+    RETURN QUERY SELECT m.* FROM animus.memories AS m WHERE m.id = update_memory_lifecycle.id;
+END
+$$;
+
+--
+-- Name: FUNCTION update_memory_lifecycle(id bigint, expires_at timestamp with time zone, ttl interval, pinned boolean, supersedes bigint[], visibility text, groups text[], clear_expiry boolean); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.update_memory_lifecycle(id bigint, expires_at timestamp with time zone, ttl interval, pinned boolean, supersedes bigint[], visibility text, groups text[], clear_expiry boolean) IS 'Changes the lifecycle and sharing of memory id and returns the row: expires_at or ttl (from now), clear_expiry, pinned (a pinned memory loses its expiry), supersedes (older memories of its namespace it replaces), visibility (namespace, private, groups) with groups (role names). NULL leaves a field as it is. Only memories of the caller''s write scope that it sees; runs as the owner (SECURITY DEFINER). Raises ZA001, ZA207 (no such memory), ZA215, ZA216 (expiry in the past, ttl <= 0, both given, pinned), ZA217 (supersede itself, another namespace, a cycle), ZA218 (visibility/groups), ZA219 (unknown group role).';
 
 --
 -- Name: wait_work(uuid, interval); Type: FUNCTION; Schema: animus; Owner: -
@@ -7723,216 +9788,6 @@ $$;
 COMMENT ON FUNCTION animus.work_release_followups(ended uuid[]) IS 'Internal: makes the waiting follow-ups of the given ended items (replace mode: one running plus one queued) key holders and visible at their run time. Raises nothing.';
 
 --
--- Name: work_items; Type: TABLE; Schema: animus; Owner: -
---
-
-CREATE TABLE animus.work_items (
-    id uuid NOT NULL,
-    queue_name text NOT NULL,
-    work_type text NOT NULL,
-    dedup_key text,
-    source text NOT NULL,
-    trigger_info text,
-    params jsonb DEFAULT '{}'::jsonb NOT NULL,
-    priority integer DEFAULT 0 NOT NULL,
-    state text NOT NULL,
-    merged_into uuid,
-    waits_for uuid,
-    parent_id uuid,
-    attempts integer DEFAULT 0 NOT NULL,
-    max_attempts integer DEFAULT 5 NOT NULL,
-    msg_id bigint,
-    run_at timestamp with time zone NOT NULL,
-    outcome jsonb,
-    error text,
-    duration_ms double precision,
-    trace_context jsonb,
-    created_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
-    updated_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
-    started_at timestamp with time zone,
-    heartbeat_at timestamp with time zone,
-    resolved_at timestamp with time zone,
-    released integer DEFAULT 0 NOT NULL,
-    concurrency_key text,
-    cost integer DEFAULT 1 NOT NULL
-)
-WITH (fillfactor='85', autovacuum_vacuum_scale_factor='0.02', autovacuum_vacuum_threshold='2000', autovacuum_vacuum_insert_scale_factor='0.05', autovacuum_analyze_scale_factor='0.05', autovacuum_vacuum_cost_delay='0');
-
---
--- Name: TABLE work_items; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON TABLE animus.work_items IS 'One row per submission. Canonical items move queued -> running -> completed|dead|cancelled; a duplicate submission is a row in state merged pointing at its canonical item (merged_into) and keeps its own provenance.';
-
---
--- Name: COLUMN work_items.id; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.work_items.id IS 'The work item id (UUIDv7 on PostgreSQL 18: time-ordered), returned by submit_work as work_id.';
-
---
--- Name: COLUMN work_items.queue_name; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.work_items.queue_name IS 'The queue the item was submitted to (animus.queues).';
-
---
--- Name: COLUMN work_items.work_type; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.work_items.work_type IS 'What kind of work: workers pick the handler by it. Part of the dedup key.';
-
---
--- Name: COLUMN work_items.dedup_key; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.work_items.dedup_key IS 'With queue_name and work_type, the structural dedup key: a second submission with the same key while the first is queued or running is merged into it. NULL: never deduplicated.';
-
---
--- Name: COLUMN work_items.source; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.work_items.source IS 'Who asked for the work (a scheduler, an agent, a person): provenance, kept for merged submissions too.';
-
---
--- Name: COLUMN work_items.trigger_info; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.work_items.trigger_info IS 'Why the work was asked for (free text, e.g. ''every 4h'', ''new mail'').';
-
---
--- Name: COLUMN work_items.params; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.work_items.params IS 'The work''s parameters (a JSON object) handed to the worker.';
-
---
--- Name: COLUMN work_items.priority; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.work_items.priority IS 'Higher is claimed first within a queue; 0 is the default.';
-
---
--- Name: COLUMN work_items.state; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.work_items.state IS 'queued, running, completed, dead, cancelled, or merged (a duplicate submission); changes are checked against animus.work_state_transitions.';
-
---
--- Name: COLUMN work_items.merged_into; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.work_items.merged_into IS 'state merged: the canonical work item this duplicate submission was merged into (no FK: see deploy/work_items.sql).';
-
---
--- Name: COLUMN work_items.waits_for; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.work_items.waits_for IS 'replace mode while the canonical item runs: this queued follow-up waits for that running item to end, then becomes the key holder and visible.';
-
---
--- Name: COLUMN work_items.parent_id; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.work_items.parent_id IS 'the parent work item (checked at submit; set to NULL when the parent is purged).';
-
---
--- Name: COLUMN work_items.attempts; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.work_items.attempts IS 'claims so far (read_work adds one per claim, nothing ever takes one back): the claim token workers pass as attempt.';
-
---
--- Name: COLUMN work_items.max_attempts; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.work_items.max_attempts IS 'Claims that may count against the item before it goes dead (released claims do not count).';
-
---
--- Name: COLUMN work_items.msg_id; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.work_items.msg_id IS 'id of the pgmq message in pgmq.q_<queue_name> that carries this item (NULL for merged rows).';
-
---
--- Name: COLUMN work_items.run_at; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.work_items.run_at IS 'When the item becomes visible to read_work (submit time, a delayed start, or the next retry after backoff).';
-
---
--- Name: COLUMN work_items.outcome; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.work_items.outcome IS 'The result a worker passed to complete_work (JSON).';
-
---
--- Name: COLUMN work_items.error; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.work_items.error IS 'The last error a worker passed to fail_work, or why the item went dead.';
-
---
--- Name: COLUMN work_items.duration_ms; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.work_items.duration_ms IS 'How long the last attempt ran, from its claim to its settle, in milliseconds.';
-
---
--- Name: COLUMN work_items.trace_context; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.work_items.trace_context IS 'The W3C trace context (traceparent, tracestate) of the submission, so the worker''s span links to the requester''s trace.';
-
---
--- Name: COLUMN work_items.created_at; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.work_items.created_at IS 'When the submission was made.';
-
---
--- Name: COLUMN work_items.updated_at; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.work_items.updated_at IS 'When the row last changed.';
-
---
--- Name: COLUMN work_items.started_at; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.work_items.started_at IS 'When the current (or last) claim began.';
-
---
--- Name: COLUMN work_items.heartbeat_at; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.work_items.heartbeat_at IS 'The last heartbeat_work of the current claim.';
-
---
--- Name: COLUMN work_items.resolved_at; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.work_items.resolved_at IS 'When the item ended (completed, dead, cancelled) or was merged: retention (purge_work) counts from here.';
-
---
--- Name: COLUMN work_items.released; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.work_items.released IS 'claims given back with release_work: they do not count against max_attempts (attempts - released is what counts).';
-
---
--- Name: COLUMN work_items.concurrency_key; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.work_items.concurrency_key IS 'the concurrency key whose limits (animus.concurrency_limits) apply to this item: submit_work''s concurrency_key, else params ->> the queue''s concurrency_param; NULL = no key, no limit.';
-
---
--- Name: COLUMN work_items.cost; Type: COMMENT; Schema: animus; Owner: -
---
-
-COMMENT ON COLUMN animus.work_items.cost IS 'units of its key''s rate budget the item uses when it starts (1..1000000, default 1).';
-
---
 -- Name: work_send_messages(text, animus.work_items[], timestamp with time zone); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -8153,6 +10008,63 @@ COMMENT ON COLUMN animus.concurrency_keys.window_start IS 'start of the rate win
 COMMENT ON COLUMN animus.concurrency_keys.window_used IS 'cost units of the key started in the window beginning at window_start.';
 
 --
+-- Name: dead_work_actions; Type: TABLE; Schema: animus; Owner: -
+--
+
+CREATE TABLE animus.dead_work_actions (
+    work_id uuid NOT NULL,
+    queue_name text NOT NULL,
+    action text NOT NULL,
+    retried_as uuid,
+    acted_by name NOT NULL,
+    acted_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    CONSTRAINT dead_work_actions_action_check CHECK ((action = ANY (ARRAY['retried'::text, 'discarded'::text]))),
+    CONSTRAINT dead_work_actions_check CHECK (((action = 'retried'::text) = (retried_as IS NOT NULL)))
+);
+
+--
+-- Name: TABLE dead_work_actions; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON TABLE animus.dead_work_actions IS 'What an operator did with a dead work item (retry_dead_work, discard_dead_work): one row per item; list_dead_work and health() skip acted-on items. Rows whose item was purged are removed by the next retry/discard.';
+
+--
+-- Name: COLUMN dead_work_actions.work_id; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.dead_work_actions.work_id IS 'The dead work item (animus.work_items.id).';
+
+--
+-- Name: COLUMN dead_work_actions.queue_name; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.dead_work_actions.queue_name IS 'Its queue (kept for per-queue authorisation after the item is purged).';
+
+--
+-- Name: COLUMN dead_work_actions.action; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.dead_work_actions.action IS 'retried (resubmitted as retried_as) or discarded (acknowledged, left for purge_work).';
+
+--
+-- Name: COLUMN dead_work_actions.retried_as; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.dead_work_actions.retried_as IS 'action retried: the work item the retry submitted (or the active item it merged into).';
+
+--
+-- Name: COLUMN dead_work_actions.acted_by; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.dead_work_actions.acted_by IS 'The role that retried or discarded it (animus.work_caller()).';
+
+--
+-- Name: COLUMN dead_work_actions.acted_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.dead_work_actions.acted_at IS 'When.';
+
+--
 -- Name: error_codes; Type: TABLE; Schema: animus; Owner: -
 --
 
@@ -8228,6 +10140,40 @@ COMMENT ON COLUMN animus.installed_extensions.created IS 'true when the animus d
 --
 
 COMMENT ON COLUMN animus.installed_extensions.recorded_at IS 'When the deploy checked the extension.';
+
+--
+-- Name: installed_version; Type: TABLE; Schema: animus; Owner: -
+--
+
+CREATE TABLE animus.installed_version (
+    version text NOT NULL,
+    last_change text NOT NULL,
+    installed_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+--
+-- Name: TABLE installed_version; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON TABLE animus.installed_version IS 'Written by the single-file install (sql/animus.sql): the plan''s last tag and change it installed. Empty on Sqitch deployments (health() reads the Sqitch registry).';
+
+--
+-- Name: COLUMN installed_version.version; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.installed_version.version IS 'The last tag of sqitch.plan the install holds, plus changes after it (e.g. @v0.6.0+ops_health).';
+
+--
+-- Name: COLUMN installed_version.last_change; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.installed_version.last_change IS 'The last change of sqitch.plan the install holds.';
+
+--
+-- Name: COLUMN installed_version.installed_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.installed_version.installed_at IS 'When it was installed.';
 
 --
 -- Name: memories_id_seq; Type: SEQUENCE; Schema: animus; Owner: -
@@ -8426,6 +10372,159 @@ COMMENT ON COLUMN animus.memory_namespace_grants.granted_by IS 'The session user
 --
 
 COMMENT ON COLUMN animus.memory_namespace_grants.role_oid IS 'The role granted (pg_roles.oid): a grant belongs to this role only, never to a later role of the same name.';
+
+--
+-- Name: memory_namespace_models; Type: TABLE; Schema: animus; Owner: -
+--
+
+CREATE TABLE animus.memory_namespace_models (
+    namespace text NOT NULL,
+    model text NOT NULL,
+    set_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT memory_namespace_models_namespace_check CHECK ((namespace <> ''::text))
+);
+
+--
+-- Name: TABLE memory_namespace_models; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON TABLE animus.memory_namespace_models IS 'The active embedding model of a namespace (set_namespace_model); namespaces without a row have none.';
+
+--
+-- Name: COLUMN memory_namespace_models.namespace; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_namespace_models.namespace IS 'The namespace.';
+
+--
+-- Name: COLUMN memory_namespace_models.model; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_namespace_models.model IS 'Its active model: memories whose vector is of another model are re-embedded.';
+
+--
+-- Name: COLUMN memory_namespace_models.set_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_namespace_models.set_at IS 'When the model was made active.';
+
+--
+-- Name: memory_review_settings; Type: TABLE; Schema: animus; Owner: -
+--
+
+CREATE TABLE animus.memory_review_settings (
+    singleton boolean DEFAULT true NOT NULL,
+    weights double precision[] NOT NULL,
+    desired_retention double precision DEFAULT 0.9 NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT memory_review_settings_desired_retention_check CHECK (((desired_retention > (0)::double precision) AND (desired_retention < (1)::double precision))),
+    CONSTRAINT memory_review_settings_singleton_check CHECK (singleton),
+    CONSTRAINT memory_review_settings_weights_check CHECK ((cardinality(weights) = 17))
+);
+
+--
+-- Name: TABLE memory_review_settings; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON TABLE animus.memory_review_settings IS 'The FSRS-4.5 parameters of review_memory (one row): weights w0..w16 and the desired retention.';
+
+--
+-- Name: COLUMN memory_review_settings.singleton; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_review_settings.singleton IS 'Always true: the table holds one row.';
+
+--
+-- Name: COLUMN memory_review_settings.weights; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_review_settings.weights IS 'FSRS-4.5 weights w0..w16 (default: the published defaults of FSRS-4.5).';
+
+--
+-- Name: COLUMN memory_review_settings.desired_retention; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_review_settings.desired_retention IS 'The retrievability at which a memory falls due (0.9: due after S days).';
+
+--
+-- Name: COLUMN memory_review_settings.updated_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_review_settings.updated_at IS 'When the parameters last changed.';
+
+--
+-- Name: memory_reviews; Type: TABLE; Schema: animus; Owner: -
+--
+
+CREATE TABLE animus.memory_reviews (
+    memory_id bigint NOT NULL,
+    stability double precision NOT NULL,
+    difficulty double precision NOT NULL,
+    reps integer NOT NULL,
+    lapses integer DEFAULT 0 NOT NULL,
+    last_grade smallint NOT NULL,
+    last_review timestamp with time zone NOT NULL,
+    due_at timestamp with time zone NOT NULL,
+    CONSTRAINT memory_reviews_difficulty_check CHECK (((difficulty >= (1)::double precision) AND (difficulty <= (10)::double precision))),
+    CONSTRAINT memory_reviews_lapses_check CHECK ((lapses >= 0)),
+    CONSTRAINT memory_reviews_last_grade_check CHECK (((last_grade >= 1) AND (last_grade <= 4))),
+    CONSTRAINT memory_reviews_reps_check CHECK ((reps > 0)),
+    CONSTRAINT memory_reviews_stability_check CHECK ((stability > (0)::double precision))
+);
+
+--
+-- Name: TABLE memory_reviews; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON TABLE animus.memory_reviews IS 'The FSRS retention state of each reviewed memory (review_memory); removed with its memory.';
+
+--
+-- Name: COLUMN memory_reviews.memory_id; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_reviews.memory_id IS 'The memory reviewed.';
+
+--
+-- Name: COLUMN memory_reviews.stability; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_reviews.stability IS 'FSRS stability S in days: the time for retrievability to fall from 1 to 0.9.';
+
+--
+-- Name: COLUMN memory_reviews.difficulty; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_reviews.difficulty IS 'FSRS difficulty D, 1 (easy) to 10 (hard).';
+
+--
+-- Name: COLUMN memory_reviews.reps; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_reviews.reps IS 'How many reviews the memory had.';
+
+--
+-- Name: COLUMN memory_reviews.lapses; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_reviews.lapses IS 'How many of them were graded 1 (again: forgotten).';
+
+--
+-- Name: COLUMN memory_reviews.last_grade; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_reviews.last_grade IS 'The grade of the last review: 1 again, 2 hard, 3 good, 4 easy.';
+
+--
+-- Name: COLUMN memory_reviews.last_review; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_reviews.last_review IS 'When the memory was last reviewed.';
+
+--
+-- Name: COLUMN memory_reviews.due_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_reviews.due_at IS 'When retrievability falls to the desired retention: the memory is due for review from then on.';
 
 --
 -- Name: memory_settings; Type: TABLE; Schema: animus; Owner: -
@@ -8728,6 +10827,13 @@ ALTER TABLE ONLY animus.concurrency_limits
     ADD CONSTRAINT concurrency_limits_pkey PRIMARY KEY (queue_name, concurrency_key);
 
 --
+-- Name: dead_work_actions dead_work_actions_pkey; Type: CONSTRAINT; Schema: animus; Owner: -
+--
+
+ALTER TABLE ONLY animus.dead_work_actions
+    ADD CONSTRAINT dead_work_actions_pkey PRIMARY KEY (work_id);
+
+--
 -- Name: error_codes error_codes_name_key; Type: CONSTRAINT; Schema: animus; Owner: -
 --
 
@@ -8740,6 +10846,13 @@ ALTER TABLE ONLY animus.error_codes
 
 ALTER TABLE ONLY animus.error_codes
     ADD CONSTRAINT error_codes_pkey PRIMARY KEY (sqlstate);
+
+--
+-- Name: health_thresholds health_thresholds_pkey; Type: CONSTRAINT; Schema: animus; Owner: -
+--
+
+ALTER TABLE ONLY animus.health_thresholds
+    ADD CONSTRAINT health_thresholds_pkey PRIMARY KEY (check_name, queue_name);
 
 --
 -- Name: installed_extensions installed_extensions_pkey; Type: CONSTRAINT; Schema: animus; Owner: -
@@ -8781,7 +10894,21 @@ ALTER TABLE ONLY animus.memory_bm25_settings
 --
 
 ALTER TABLE ONLY animus.memory_bm25_term_stats
-    ADD CONSTRAINT memory_bm25_term_stats_pkey PRIMARY KEY (namespace, term);
+    ADD CONSTRAINT memory_bm25_term_stats_pkey PRIMARY KEY (term, namespace) INCLUDE (df);
+
+--
+-- Name: memory_links memory_links_pkey; Type: CONSTRAINT; Schema: animus; Owner: -
+--
+
+ALTER TABLE ONLY animus.memory_links
+    ADD CONSTRAINT memory_links_pkey PRIMARY KEY (source_id, target_id, relation);
+
+--
+-- Name: memory_models memory_models_pkey; Type: CONSTRAINT; Schema: animus; Owner: -
+--
+
+ALTER TABLE ONLY animus.memory_models
+    ADD CONSTRAINT memory_models_pkey PRIMARY KEY (name);
 
 --
 -- Name: memory_namespace_grants memory_namespace_grants_pkey; Type: CONSTRAINT; Schema: animus; Owner: -
@@ -8789,6 +10916,27 @@ ALTER TABLE ONLY animus.memory_bm25_term_stats
 
 ALTER TABLE ONLY animus.memory_namespace_grants
     ADD CONSTRAINT memory_namespace_grants_pkey PRIMARY KEY (role_oid, namespace);
+
+--
+-- Name: memory_namespace_models memory_namespace_models_pkey; Type: CONSTRAINT; Schema: animus; Owner: -
+--
+
+ALTER TABLE ONLY animus.memory_namespace_models
+    ADD CONSTRAINT memory_namespace_models_pkey PRIMARY KEY (namespace);
+
+--
+-- Name: memory_review_settings memory_review_settings_pkey; Type: CONSTRAINT; Schema: animus; Owner: -
+--
+
+ALTER TABLE ONLY animus.memory_review_settings
+    ADD CONSTRAINT memory_review_settings_pkey PRIMARY KEY (singleton);
+
+--
+-- Name: memory_reviews memory_reviews_pkey; Type: CONSTRAINT; Schema: animus; Owner: -
+--
+
+ALTER TABLE ONLY animus.memory_reviews
+    ADD CONSTRAINT memory_reviews_pkey PRIMARY KEY (memory_id);
 
 --
 -- Name: memory_settings memory_settings_pkey; Type: CONSTRAINT; Schema: animus; Owner: -
@@ -8879,6 +11027,12 @@ CREATE INDEX memories_created_at ON animus.memories USING btree (created_at);
 CREATE INDEX memories_embedding_hnsw ON animus.memories USING hnsw (embedding public.vector_cosine_ops);
 
 --
+-- Name: memories_expires_at; Type: INDEX; Schema: animus; Owner: -
+--
+
+CREATE INDEX memories_expires_at ON animus.memories USING btree (expires_at) WHERE (expires_at IS NOT NULL);
+
+--
 -- Name: memories_fts_gin; Type: INDEX; Schema: animus; Owner: -
 --
 
@@ -8897,16 +11051,40 @@ CREATE INDEX memories_metadata_gin ON animus.memories USING gin (metadata jsonb_
 CREATE INDEX memories_namespace_type ON animus.memories USING btree (namespace, memory_type);
 
 --
+-- Name: memories_superseded_by; Type: INDEX; Schema: animus; Owner: -
+--
+
+CREATE INDEX memories_superseded_by ON animus.memories USING btree (superseded_by) WHERE (superseded_by IS NOT NULL);
+
+--
+-- Name: memories_with_state; Type: INDEX; Schema: animus; Owner: -
+--
+
+CREATE INDEX memories_with_state ON animus.memories USING btree (id) WHERE (metadata ? '_animus'::text);
+
+--
 -- Name: memory_bm25_deltas_key_idx; Type: INDEX; Schema: animus; Owner: -
 --
 
-CREATE INDEX memory_bm25_deltas_key_idx ON animus.memory_bm25_deltas USING btree (namespace, term);
+CREATE INDEX memory_bm25_deltas_key_idx ON animus.memory_bm25_deltas USING btree (term, namespace);
+
+--
+-- Name: memory_links_target; Type: INDEX; Schema: animus; Owner: -
+--
+
+CREATE INDEX memory_links_target ON animus.memory_links USING btree (target_id);
+
+--
+-- Name: memory_reviews_due_at; Type: INDEX; Schema: animus; Owner: -
+--
+
+CREATE INDEX memory_reviews_due_at ON animus.memory_reviews USING btree (due_at);
 
 --
 -- Name: memory_terms_impact_idx; Type: INDEX; Schema: animus; Owner: -
 --
 
-CREATE INDEX memory_terms_impact_idx ON animus.memory_terms USING btree (namespace, term, impact DESC, memory_id) INCLUDE (tf, doc_len);
+CREATE INDEX memory_terms_impact_idx ON animus.memory_terms USING btree (term, namespace, impact DESC, memory_id) INCLUDE (tf, doc_len);
 
 --
 -- Name: memory_terms_memory_term_idx; Type: INDEX; Schema: animus; Owner: -
@@ -8963,6 +11141,18 @@ CREATE UNIQUE INDEX work_items_waits_for ON animus.work_items USING btree (waits
 CREATE INDEX work_steps_waiting_event ON animus.work_steps USING btree (event_key) WHERE ((state = 'waiting'::text) AND (kind = 'event'::text));
 
 --
+-- Name: memories memories_content_changed; Type: TRIGGER; Schema: animus; Owner: -
+--
+
+CREATE TRIGGER memories_content_changed BEFORE UPDATE OF content ON animus.memories FOR EACH ROW WHEN (((old.content IS DISTINCT FROM new.content) AND (old.embedding_model IS NOT NULL))) EXECUTE FUNCTION animus.memory_content_changed();
+
+--
+-- Name: memories memories_state_mirror; Type: TRIGGER; Schema: animus; Owner: -
+--
+
+CREATE TRIGGER memories_state_mirror BEFORE INSERT OR UPDATE ON animus.memories FOR EACH ROW WHEN (((new.expires_at IS NOT NULL) OR (new.superseded_by IS NOT NULL) OR (new.visibility <> 'namespace'::text) OR (new.metadata ? '_animus'::text))) EXECUTE FUNCTION animus.memory_state_mirror();
+
+--
 -- Name: memories memory_bm25_after_delete; Type: TRIGGER; Schema: animus; Owner: -
 --
 
@@ -8998,6 +11188,41 @@ CREATE TRIGGER work_items_state_transition BEFORE UPDATE OF state ON animus.work
 
 ALTER TABLE ONLY animus.concurrency_limits
     ADD CONSTRAINT concurrency_limits_queue_name_fkey FOREIGN KEY (queue_name) REFERENCES animus.queues(queue_name) ON DELETE CASCADE;
+
+--
+-- Name: memories memories_superseded_by_fkey; Type: FK CONSTRAINT; Schema: animus; Owner: -
+--
+
+ALTER TABLE ONLY animus.memories
+    ADD CONSTRAINT memories_superseded_by_fkey FOREIGN KEY (superseded_by) REFERENCES animus.memories(id) ON DELETE SET NULL;
+
+--
+-- Name: memory_links memory_links_source_id_fkey; Type: FK CONSTRAINT; Schema: animus; Owner: -
+--
+
+ALTER TABLE ONLY animus.memory_links
+    ADD CONSTRAINT memory_links_source_id_fkey FOREIGN KEY (source_id) REFERENCES animus.memories(id) ON DELETE CASCADE;
+
+--
+-- Name: memory_links memory_links_target_id_fkey; Type: FK CONSTRAINT; Schema: animus; Owner: -
+--
+
+ALTER TABLE ONLY animus.memory_links
+    ADD CONSTRAINT memory_links_target_id_fkey FOREIGN KEY (target_id) REFERENCES animus.memories(id) ON DELETE CASCADE;
+
+--
+-- Name: memory_namespace_models memory_namespace_models_model_fkey; Type: FK CONSTRAINT; Schema: animus; Owner: -
+--
+
+ALTER TABLE ONLY animus.memory_namespace_models
+    ADD CONSTRAINT memory_namespace_models_model_fkey FOREIGN KEY (model) REFERENCES animus.memory_models(name);
+
+--
+-- Name: memory_reviews memory_reviews_memory_id_fkey; Type: FK CONSTRAINT; Schema: animus; Owner: -
+--
+
+ALTER TABLE ONLY animus.memory_reviews
+    ADD CONSTRAINT memory_reviews_memory_id_fkey FOREIGN KEY (memory_id) REFERENCES animus.memories(id) ON DELETE CASCADE;
 
 --
 -- Name: schedules schedules_queue_name_fkey; Type: FK CONSTRAINT; Schema: animus; Owner: -
@@ -9268,6 +11493,22 @@ GRANT ALL ON FUNCTION animus.delete_work(queue text, msg_id bigint) TO animus_wo
 GRANT ALL ON FUNCTION animus.delete_work(queue text, msg_id bigint) TO animus_admin;
 
 --
+-- Name: FUNCTION deployed_version(); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.deployed_version() FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.deployed_version() TO animus_producer;
+GRANT ALL ON FUNCTION animus.deployed_version() TO animus_worker;
+GRANT ALL ON FUNCTION animus.deployed_version() TO animus_admin;
+
+--
+-- Name: FUNCTION discard_dead_work(work_id uuid); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.discard_dead_work(work_id uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.discard_dead_work(work_id uuid) TO animus_admin;
+
+--
 -- Name: TABLE concurrency_limits; Type: ACL; Schema: animus; Owner: -
 --
 
@@ -9294,6 +11535,15 @@ GRANT ALL ON FUNCTION animus.drop_queue(queue text) TO animus_admin;
 REVOKE ALL ON FUNCTION animus.drop_schedule(name text, if_exists boolean) FROM PUBLIC;
 GRANT ALL ON FUNCTION animus.drop_schedule(name text, if_exists boolean) TO animus_producer;
 GRANT ALL ON FUNCTION animus.drop_schedule(name text, if_exists boolean) TO animus_admin;
+
+--
+-- Name: FUNCTION due_memories(namespace text, at timestamp with time zone, lim integer); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.due_memories(namespace text, at timestamp with time zone, lim integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.due_memories(namespace text, at timestamp with time zone, lim integer) TO animus_memory_reader;
+GRANT ALL ON FUNCTION animus.due_memories(namespace text, at timestamp with time zone, lim integer) TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.due_memories(namespace text, at timestamp with time zone, lim integer) TO animus_admin;
 
 --
 -- Name: FUNCTION emit_event(event_key text, payload jsonb, queue text); Type: ACL; Schema: animus; Owner: -
@@ -9403,6 +11653,24 @@ REVOKE ALL ON FUNCTION animus.grant_queue(role_name text, queue text) FROM PUBLI
 GRANT ALL ON FUNCTION animus.grant_queue(role_name text, queue text) TO animus_admin;
 
 --
+-- Name: FUNCTION health(); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.health() FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.health() TO animus_producer;
+GRANT ALL ON FUNCTION animus.health() TO animus_worker;
+GRANT ALL ON FUNCTION animus.health() TO animus_admin;
+
+--
+-- Name: FUNCTION health_level(value double precision, warn_at double precision, fail_at double precision); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.health_level(value double precision, warn_at double precision, fail_at double precision) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.health_level(value double precision, warn_at double precision, fail_at double precision) TO animus_producer;
+GRANT ALL ON FUNCTION animus.health_level(value double precision, warn_at double precision, fail_at double precision) TO animus_worker;
+GRANT ALL ON FUNCTION animus.health_level(value double precision, warn_at double precision, fail_at double precision) TO animus_admin;
+
+--
 -- Name: FUNCTION heartbeat_work(work_id uuid, extend interval, attempt integer); Type: ACL; Schema: animus; Owner: -
 --
 
@@ -9419,13 +11687,36 @@ GRANT ALL ON FUNCTION animus.heartbeat_work_batch(work_ids uuid[], extend interv
 GRANT ALL ON FUNCTION animus.heartbeat_work_batch(work_ids uuid[], extend interval, attempts integer[]) TO animus_admin;
 
 --
--- Name: FUNCTION hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer); Type: ACL; Schema: animus; Owner: -
+-- Name: FUNCTION hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer, fusion text, alpha double precision); Type: ACL; Schema: animus; Owner: -
 --
 
-REVOKE ALL ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer) FROM PUBLIC;
-GRANT ALL ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer) TO animus_memory_reader;
-GRANT ALL ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer) TO animus_memory_writer;
-GRANT ALL ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer) TO animus_admin;
+REVOKE ALL ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer, fusion text, alpha double precision) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer, fusion text, alpha double precision) TO animus_memory_reader;
+GRANT ALL ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer, fusion text, alpha double precision) TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer, fusion text, alpha double precision) TO animus_admin;
+
+--
+-- Name: TABLE memory_links; Type: ACL; Schema: animus; Owner: -
+--
+
+GRANT SELECT ON TABLE animus.memory_links TO animus_admin;
+
+--
+-- Name: FUNCTION link_memories(source bigint, target bigint, relation text, weight double precision, metadata jsonb); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.link_memories(source bigint, target bigint, relation text, weight double precision, metadata jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.link_memories(source bigint, target bigint, relation text, weight double precision, metadata jsonb) TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.link_memories(source bigint, target bigint, relation text, weight double precision, metadata jsonb) TO animus_admin;
+
+--
+-- Name: FUNCTION list_dead_work(queue text, page_size integer, before timestamp with time zone); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.list_dead_work(queue text, page_size integer, before timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.list_dead_work(queue text, page_size integer, before timestamp with time zone) TO animus_producer;
+GRANT ALL ON FUNCTION animus.list_dead_work(queue text, page_size integer, before timestamp with time zone) TO animus_worker;
+GRANT ALL ON FUNCTION animus.list_dead_work(queue text, page_size integer, before timestamp with time zone) TO animus_admin;
 
 --
 -- Name: FUNCTION list_schedules(queue text); Type: ACL; Schema: animus; Owner: -
@@ -9435,6 +11726,12 @@ REVOKE ALL ON FUNCTION animus.list_schedules(queue text) FROM PUBLIC;
 GRANT ALL ON FUNCTION animus.list_schedules(queue text) TO animus_producer;
 GRANT ALL ON FUNCTION animus.list_schedules(queue text) TO animus_worker;
 GRANT ALL ON FUNCTION animus.list_schedules(queue text) TO animus_admin;
+
+--
+-- Name: FUNCTION memory_apply_lifecycle(memory_id bigint, expires_at timestamp with time zone, ttl interval, pinned boolean, supersedes bigint[], visibility text, groups text[], scope text[]); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_apply_lifecycle(memory_id bigint, expires_at timestamp with time zone, ttl interval, pinned boolean, supersedes bigint[], visibility text, groups text[], scope text[]) FROM PUBLIC;
 
 --
 -- Name: FUNCTION memory_begin_bulk_load(); Type: ACL; Schema: animus; Owner: -
@@ -9523,6 +11820,15 @@ GRANT ALL ON FUNCTION animus.memory_bm25_topk(query text, filters jsonb, lim int
 REVOKE ALL ON FUNCTION animus.memory_bm25_unindex(ids bigint[], namespaces text[], vectors tsvector[]) FROM PUBLIC;
 
 --
+-- Name: FUNCTION memory_boost(score double precision, retrievability double precision, age interval, importance double precision, retrievability_weight double precision, recency_weight double precision, recency_half_life interval, importance_weight double precision); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_boost(score double precision, retrievability double precision, age interval, importance double precision, retrievability_weight double precision, recency_weight double precision, recency_half_life interval, importance_weight double precision) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.memory_boost(score double precision, retrievability double precision, age interval, importance double precision, retrievability_weight double precision, recency_weight double precision, recency_half_life interval, importance_weight double precision) TO animus_memory_reader;
+GRANT ALL ON FUNCTION animus.memory_boost(score double precision, retrievability double precision, age interval, importance double precision, retrievability_weight double precision, recency_weight double precision, recency_half_life interval, importance_weight double precision) TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.memory_boost(score double precision, retrievability double precision, age interval, importance double precision, retrievability_weight double precision, recency_weight double precision, recency_half_life interval, importance_weight double precision) TO animus_admin;
+
+--
 -- Name: FUNCTION memory_caller(); Type: ACL; Schema: animus; Owner: -
 --
 
@@ -9530,6 +11836,15 @@ REVOKE ALL ON FUNCTION animus.memory_caller() FROM PUBLIC;
 GRANT ALL ON FUNCTION animus.memory_caller() TO animus_memory_reader;
 GRANT ALL ON FUNCTION animus.memory_caller() TO animus_memory_writer;
 GRANT ALL ON FUNCTION animus.memory_caller() TO animus_admin;
+
+--
+-- Name: FUNCTION memory_chain(id bigint); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_chain(id bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.memory_chain(id bigint) TO animus_memory_reader;
+GRANT ALL ON FUNCTION animus.memory_chain(id bigint) TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.memory_chain(id bigint) TO animus_admin;
 
 --
 -- Name: FUNCTION memory_check_embedding(embedding public.vector, argument text); Type: ACL; Schema: animus; Owner: -
@@ -9550,6 +11865,12 @@ GRANT ALL ON FUNCTION animus.memory_check_fields(content text, memory_type text,
 GRANT ALL ON FUNCTION animus.memory_check_fields(content text, memory_type text, namespace text, metadata jsonb) TO animus_admin;
 
 --
+-- Name: FUNCTION memory_check_graph_args(depth integer, relations text[]); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_check_graph_args(depth integer, relations text[]) FROM PUBLIC;
+
+--
 -- Name: FUNCTION memory_check_limit(value integer, argument text, maximum integer); Type: ACL; Schema: animus; Owner: -
 --
 
@@ -9557,6 +11878,12 @@ REVOKE ALL ON FUNCTION animus.memory_check_limit(value integer, argument text, m
 GRANT ALL ON FUNCTION animus.memory_check_limit(value integer, argument text, maximum integer) TO animus_memory_reader;
 GRANT ALL ON FUNCTION animus.memory_check_limit(value integer, argument text, maximum integer) TO animus_memory_writer;
 GRANT ALL ON FUNCTION animus.memory_check_limit(value integer, argument text, maximum integer) TO animus_admin;
+
+--
+-- Name: FUNCTION memory_content_changed(); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_content_changed() FROM PUBLIC;
 
 --
 -- Name: FUNCTION memory_filter_list(text_filter jsonb); Type: ACL; Schema: animus; Owner: -
@@ -9568,6 +11895,15 @@ GRANT ALL ON FUNCTION animus.memory_filter_list(text_filter jsonb) TO animus_mem
 GRANT ALL ON FUNCTION animus.memory_filter_list(text_filter jsonb) TO animus_admin;
 
 --
+-- Name: FUNCTION memory_state_match(st jsonb, s jsonb); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_state_match(st jsonb, s jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.memory_state_match(st jsonb, s jsonb) TO animus_memory_reader;
+GRANT ALL ON FUNCTION animus.memory_state_match(st jsonb, s jsonb) TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.memory_state_match(st jsonb, s jsonb) TO animus_admin;
+
+--
 -- Name: FUNCTION memory_filter_match(filters jsonb, namespace text, memory_type text, source text, metadata jsonb, created_at timestamp with time zone); Type: ACL; Schema: animus; Owner: -
 --
 
@@ -9575,6 +11911,15 @@ REVOKE ALL ON FUNCTION animus.memory_filter_match(filters jsonb, namespace text,
 GRANT ALL ON FUNCTION animus.memory_filter_match(filters jsonb, namespace text, memory_type text, source text, metadata jsonb, created_at timestamp with time zone) TO animus_memory_reader;
 GRANT ALL ON FUNCTION animus.memory_filter_match(filters jsonb, namespace text, memory_type text, source text, metadata jsonb, created_at timestamp with time zone) TO animus_memory_writer;
 GRANT ALL ON FUNCTION animus.memory_filter_match(filters jsonb, namespace text, memory_type text, source text, metadata jsonb, created_at timestamp with time zone) TO animus_admin;
+
+--
+-- Name: FUNCTION memory_filter_state(normalised jsonb, include_superseded boolean); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_filter_state(normalised jsonb, include_superseded boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.memory_filter_state(normalised jsonb, include_superseded boolean) TO animus_memory_reader;
+GRANT ALL ON FUNCTION animus.memory_filter_state(normalised jsonb, include_superseded boolean) TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.memory_filter_state(normalised jsonb, include_superseded boolean) TO animus_admin;
 
 --
 -- Name: FUNCTION memory_finish_bulk_load(maintenance_work_mem text, parallel_workers integer); Type: ACL; Schema: animus; Owner: -
@@ -9591,10 +11936,52 @@ REVOKE ALL ON FUNCTION animus.memory_finish_reembedding() FROM PUBLIC;
 GRANT ALL ON FUNCTION animus.memory_finish_reembedding() TO animus_admin;
 
 --
+-- Name: FUNCTION memory_fsrs_step(w double precision[], grade integer, stability double precision, difficulty double precision, elapsed_days double precision, OUT new_stability double precision, OUT new_difficulty double precision, OUT retrievability double precision); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_fsrs_step(w double precision[], grade integer, stability double precision, difficulty double precision, elapsed_days double precision, OUT new_stability double precision, OUT new_difficulty double precision, OUT retrievability double precision) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.memory_fsrs_step(w double precision[], grade integer, stability double precision, difficulty double precision, elapsed_days double precision, OUT new_stability double precision, OUT new_difficulty double precision, OUT retrievability double precision) TO animus_memory_reader;
+GRANT ALL ON FUNCTION animus.memory_fsrs_step(w double precision[], grade integer, stability double precision, difficulty double precision, elapsed_days double precision, OUT new_stability double precision, OUT new_difficulty double precision, OUT retrievability double precision) TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.memory_fsrs_step(w double precision[], grade integer, stability double precision, difficulty double precision, elapsed_days double precision, OUT new_stability double precision, OUT new_difficulty double precision, OUT retrievability double precision) TO animus_admin;
+
+--
+-- Name: FUNCTION memory_graph_expand(hit_ids bigint[], hit_scores double precision[], depth integer, relations text[], decay double precision); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_graph_expand(hit_ids bigint[], hit_scores double precision[], depth integer, relations text[], decay double precision) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.memory_graph_expand(hit_ids bigint[], hit_scores double precision[], depth integer, relations text[], decay double precision) TO animus_memory_reader;
+GRANT ALL ON FUNCTION animus.memory_graph_expand(hit_ids bigint[], hit_scores double precision[], depth integer, relations text[], decay double precision) TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.memory_graph_expand(hit_ids bigint[], hit_scores double precision[], depth integer, relations text[], decay double precision) TO animus_admin;
+
+--
+-- Name: FUNCTION memory_graph_walk(seeds bigint[], seed_scores double precision[], depth integer, relations text[], decay double precision); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_graph_walk(seeds bigint[], seed_scores double precision[], depth integer, relations text[], decay double precision) FROM PUBLIC;
+
+--
 -- Name: FUNCTION memory_is_blank(content text); Type: ACL; Schema: animus; Owner: -
 --
 
 REVOKE ALL ON FUNCTION animus.memory_is_blank(content text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION memory_namespace_stats(); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_namespace_stats() FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.memory_namespace_stats() TO animus_memory_reader;
+GRANT ALL ON FUNCTION animus.memory_namespace_stats() TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.memory_namespace_stats() TO animus_admin;
+
+--
+-- Name: FUNCTION memory_neighbors(id bigint, depth integer, relations text[]); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_neighbors(id bigint, depth integer, relations text[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.memory_neighbors(id bigint, depth integer, relations text[]) TO animus_memory_reader;
+GRANT ALL ON FUNCTION animus.memory_neighbors(id bigint, depth integer, relations text[]) TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.memory_neighbors(id bigint, depth integer, relations text[]) TO animus_admin;
 
 --
 -- Name: FUNCTION memory_normalize_text_filter(field text, value jsonb); Type: ACL; Schema: animus; Owner: -
@@ -9629,6 +12016,37 @@ GRANT ALL ON FUNCTION animus.memory_parses_as_vector(value text) TO animus_admin
 REVOKE ALL ON FUNCTION animus.memory_read_filters(filters jsonb) FROM PUBLIC;
 
 --
+-- Name: FUNCTION memory_reembedding_progress(namespace text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_reembedding_progress(namespace text) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.memory_reembedding_progress(namespace text) TO animus_memory_reader;
+GRANT ALL ON FUNCTION animus.memory_reembedding_progress(namespace text) TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.memory_reembedding_progress(namespace text) TO animus_admin;
+
+--
+-- Name: FUNCTION memory_request_reembedding(namespace text, queue text, max_items integer); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_request_reembedding(namespace text, queue text, max_items integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.memory_request_reembedding(namespace text, queue text, max_items integer) TO animus_admin;
+
+--
+-- Name: FUNCTION memory_retrievability(stability double precision, elapsed_days double precision); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_retrievability(stability double precision, elapsed_days double precision) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.memory_retrievability(stability double precision, elapsed_days double precision) TO animus_memory_reader;
+GRANT ALL ON FUNCTION animus.memory_retrievability(stability double precision, elapsed_days double precision) TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.memory_retrievability(stability double precision, elapsed_days double precision) TO animus_admin;
+
+--
+-- Name: FUNCTION memory_row_visible(namespace text, visibility text, owner_role oid, share_groups oid[], scope text[], viewer jsonb); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_row_visible(namespace text, visibility text, owner_role oid, share_groups oid[], scope text[], viewer jsonb) FROM PUBLIC;
+
+--
 -- Name: FUNCTION memory_scope(access text); Type: ACL; Schema: animus; Owner: -
 --
 
@@ -9636,6 +12054,35 @@ REVOKE ALL ON FUNCTION animus.memory_scope(access text) FROM PUBLIC;
 GRANT ALL ON FUNCTION animus.memory_scope(access text) TO animus_memory_reader;
 GRANT ALL ON FUNCTION animus.memory_scope(access text) TO animus_memory_writer;
 GRANT ALL ON FUNCTION animus.memory_scope(access text) TO animus_admin;
+
+--
+-- Name: FUNCTION memory_set_embedding(id bigint, embedding public.vector, model text, content text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_set_embedding(id bigint, embedding public.vector, model text, content text) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.memory_set_embedding(id bigint, embedding public.vector, model text, content text) TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.memory_set_embedding(id bigint, embedding public.vector, model text, content text) TO animus_admin;
+
+--
+-- Name: FUNCTION memory_state_active(); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_state_active() FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.memory_state_active() TO animus_memory_reader;
+GRANT ALL ON FUNCTION animus.memory_state_active() TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.memory_state_active() TO animus_admin;
+
+--
+-- Name: FUNCTION memory_state_mirror(); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_state_mirror() FROM PUBLIC;
+
+--
+-- Name: FUNCTION memory_state_of(expires_at timestamp with time zone, superseded_by bigint, owner_role oid, visibility text, share_groups oid[]); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_state_of(expires_at timestamp with time zone, superseded_by bigint, owner_role oid, visibility text, share_groups oid[]) FROM PUBLIC;
 
 --
 -- Name: FUNCTION memory_store_batch(memories jsonb, namespace text); Type: ACL; Schema: animus; Owner: -
@@ -9671,10 +12118,31 @@ GRANT ALL ON FUNCTION animus.memory_vector_candidates(query_embedding public.vec
 GRANT ALL ON FUNCTION animus.memory_vector_candidates(query_embedding public.vector, filters jsonb, lim integer) TO animus_admin;
 
 --
+-- Name: FUNCTION memory_viewer(); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_viewer() FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.memory_viewer() TO animus_memory_reader;
+GRANT ALL ON FUNCTION animus.memory_viewer() TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.memory_viewer() TO animus_admin;
+
+--
 -- Name: FUNCTION memory_write_scope(); Type: ACL; Schema: animus; Owner: -
 --
 
 REVOKE ALL ON FUNCTION animus.memory_write_scope() FROM PUBLIC;
+
+--
+-- Name: FUNCTION ops_check_queue(queue text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.ops_check_queue(queue text) FROM PUBLIC;
+
+--
+-- Name: FUNCTION ops_lock_dead(work_id uuid, operation text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.ops_lock_dead(work_id uuid, operation text) FROM PUBLIC;
 
 --
 -- Name: FUNCTION pause_queue(queue text); Type: ACL; Schema: animus; Owner: -
@@ -9699,11 +12167,28 @@ REVOKE ALL ON FUNCTION animus.purge_events(older_than interval, queue text) FROM
 GRANT ALL ON FUNCTION animus.purge_events(older_than interval, queue text) TO animus_admin;
 
 --
+-- Name: FUNCTION purge_expired_memories(namespace text, grace interval, max_rows integer); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.purge_expired_memories(namespace text, grace interval, max_rows integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.purge_expired_memories(namespace text, grace interval, max_rows integer) TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.purge_expired_memories(namespace text, grace interval, max_rows integer) TO animus_admin;
+
+--
 -- Name: FUNCTION purge_work(older_than interval, queue text, batch_size integer); Type: ACL; Schema: animus; Owner: -
 --
 
 REVOKE ALL ON FUNCTION animus.purge_work(older_than interval, queue text, batch_size integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION animus.purge_work(older_than interval, queue text, batch_size integer) TO animus_admin;
+
+--
+-- Name: FUNCTION queue_depth_history(queue text, since interval, buckets integer); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.queue_depth_history(queue text, since interval, buckets integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.queue_depth_history(queue text, since interval, buckets integer) TO animus_producer;
+GRANT ALL ON FUNCTION animus.queue_depth_history(queue text, since interval, buckets integer) TO animus_worker;
+GRANT ALL ON FUNCTION animus.queue_depth_history(queue text, since interval, buckets integer) TO animus_admin;
 
 --
 -- Name: FUNCTION queue_stats(queue text); Type: ACL; Schema: animus; Owner: -
@@ -9721,6 +12206,20 @@ GRANT ALL ON FUNCTION animus.queue_stats(queue text) TO animus_admin;
 REVOKE ALL ON FUNCTION animus.read_work(queue text, vt interval, qty integer, work_types text[]) FROM PUBLIC;
 GRANT ALL ON FUNCTION animus.read_work(queue text, vt interval, qty integer, work_types text[]) TO animus_worker;
 GRANT ALL ON FUNCTION animus.read_work(queue text, vt interval, qty integer, work_types text[]) TO animus_admin;
+
+--
+-- Name: TABLE memory_models; Type: ACL; Schema: animus; Owner: -
+--
+
+GRANT SELECT ON TABLE animus.memory_models TO animus_memory_reader;
+GRANT SELECT ON TABLE animus.memory_models TO animus_admin;
+
+--
+-- Name: FUNCTION register_model(name text, dimension integer, provider text, metadata jsonb); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.register_model(name text, dimension integer, provider text, metadata jsonb) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.register_model(name text, dimension integer, provider text, metadata jsonb) TO animus_admin;
 
 --
 -- Name: FUNCTION release_work(work_id uuid, attempt integer, delay interval); Type: ACL; Schema: animus; Owner: -
@@ -9744,6 +12243,21 @@ GRANT ALL ON FUNCTION animus.resume_queue(queue text) TO animus_admin;
 REVOKE ALL ON FUNCTION animus.resume_schedule(name text) FROM PUBLIC;
 GRANT ALL ON FUNCTION animus.resume_schedule(name text) TO animus_producer;
 GRANT ALL ON FUNCTION animus.resume_schedule(name text) TO animus_admin;
+
+--
+-- Name: FUNCTION retry_dead_work(work_id uuid, delay interval); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.retry_dead_work(work_id uuid, delay interval) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.retry_dead_work(work_id uuid, delay interval) TO animus_admin;
+
+--
+-- Name: FUNCTION review_memory(id bigint, grade integer, reviewed_at timestamp with time zone); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.review_memory(id bigint, grade integer, reviewed_at timestamp with time zone) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.review_memory(id bigint, grade integer, reviewed_at timestamp with time zone) TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.review_memory(id bigint, grade integer, reviewed_at timestamp with time zone) TO animus_admin;
 
 --
 -- Name: FUNCTION revoke_memory_namespace(role_name text, namespace text); Type: ACL; Schema: animus; Owner: -
@@ -9824,6 +12338,28 @@ REVOKE ALL ON FUNCTION animus.set_concurrency_limit(queue text, key text, max_ru
 GRANT ALL ON FUNCTION animus.set_concurrency_limit(queue text, key text, max_running integer, rate integer, period interval) TO animus_admin;
 
 --
+-- Name: TABLE health_thresholds; Type: ACL; Schema: animus; Owner: -
+--
+
+GRANT SELECT ON TABLE animus.health_thresholds TO animus_producer;
+GRANT SELECT ON TABLE animus.health_thresholds TO animus_worker;
+GRANT SELECT ON TABLE animus.health_thresholds TO animus_admin;
+
+--
+-- Name: FUNCTION set_health_threshold(check_name text, warn_at double precision, fail_at double precision, queue text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.set_health_threshold(check_name text, warn_at double precision, fail_at double precision, queue text) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.set_health_threshold(check_name text, warn_at double precision, fail_at double precision, queue text) TO animus_admin;
+
+--
+-- Name: FUNCTION set_namespace_model(namespace text, model text, queue text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.set_namespace_model(namespace text, model text, queue text) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.set_namespace_model(namespace text, model text, queue text) TO animus_admin;
+
+--
 -- Name: FUNCTION sleep_work(work_id uuid, attempt integer, wake_at timestamp with time zone, step_name text, occurrence integer, delay interval); Type: ACL; Schema: animus; Owner: -
 --
 
@@ -9848,12 +12384,12 @@ GRANT ALL ON FUNCTION animus.store_memories(memories jsonb, namespace text) TO a
 GRANT ALL ON FUNCTION animus.store_memories(memories jsonb, namespace text) TO animus_admin;
 
 --
--- Name: FUNCTION store_memory(content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text); Type: ACL; Schema: animus; Owner: -
+-- Name: FUNCTION store_memory(content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text, expires_at timestamp with time zone, ttl interval, pinned boolean, supersedes bigint[], visibility text, groups text[]); Type: ACL; Schema: animus; Owner: -
 --
 
-REVOKE ALL ON FUNCTION animus.store_memory(content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text) FROM PUBLIC;
-GRANT ALL ON FUNCTION animus.store_memory(content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text) TO animus_memory_writer;
-GRANT ALL ON FUNCTION animus.store_memory(content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text) TO animus_admin;
+REVOKE ALL ON FUNCTION animus.store_memory(content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text, expires_at timestamp with time zone, ttl interval, pinned boolean, supersedes bigint[], visibility text, groups text[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.store_memory(content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text, expires_at timestamp with time zone, ttl interval, pinned boolean, supersedes bigint[], visibility text, groups text[]) TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.store_memory(content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text, expires_at timestamp with time zone, ttl interval, pinned boolean, supersedes bigint[], visibility text, groups text[]) TO animus_admin;
 
 --
 -- Name: FUNCTION submit_work(work_type text, source text, params jsonb, dedup_key text, trigger_info text, priority integer, parent_id uuid, max_attempts integer, queue text, delay interval, run_at timestamp with time zone, on_duplicate text, trace_context jsonb, concurrency_key text, cost integer); Type: ACL; Schema: animus; Owner: -
@@ -9906,12 +12442,28 @@ REVOKE ALL ON FUNCTION animus.tz_offset(tz text, t timestamp with time zone) FRO
 REVOKE ALL ON FUNCTION animus.tz_transition(tz text, lo timestamp with time zone, hi timestamp with time zone) FROM PUBLIC;
 
 --
+-- Name: FUNCTION unlink_memories(source bigint, target bigint, relation text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.unlink_memories(source bigint, target bigint, relation text) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.unlink_memories(source bigint, target bigint, relation text) TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.unlink_memories(source bigint, target bigint, relation text) TO animus_admin;
+
+--
 -- Name: FUNCTION update_memory(id bigint, content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text); Type: ACL; Schema: animus; Owner: -
 --
 
 REVOKE ALL ON FUNCTION animus.update_memory(id bigint, content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text) FROM PUBLIC;
 GRANT ALL ON FUNCTION animus.update_memory(id bigint, content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text) TO animus_memory_writer;
 GRANT ALL ON FUNCTION animus.update_memory(id bigint, content text, embedding public.vector, memory_type text, source text, metadata jsonb, namespace text) TO animus_admin;
+
+--
+-- Name: FUNCTION update_memory_lifecycle(id bigint, expires_at timestamp with time zone, ttl interval, pinned boolean, supersedes bigint[], visibility text, groups text[], clear_expiry boolean); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.update_memory_lifecycle(id bigint, expires_at timestamp with time zone, ttl interval, pinned boolean, supersedes bigint[], visibility text, groups text[], clear_expiry boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.update_memory_lifecycle(id bigint, expires_at timestamp with time zone, ttl interval, pinned boolean, supersedes bigint[], visibility text, groups text[], clear_expiry boolean) TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.update_memory_lifecycle(id bigint, expires_at timestamp with time zone, ttl interval, pinned boolean, supersedes bigint[], visibility text, groups text[], clear_expiry boolean) TO animus_admin;
 
 --
 -- Name: FUNCTION wait_work(work_id uuid, timeout interval); Type: ACL; Schema: animus; Owner: -
@@ -10160,6 +12712,12 @@ REVOKE ALL ON FUNCTION animus.work_wait_state(work_ids uuid[]) FROM PUBLIC;
 REVOKE ALL ON FUNCTION animus.work_wake(queue text) FROM PUBLIC;
 
 --
+-- Name: TABLE dead_work_actions; Type: ACL; Schema: animus; Owner: -
+--
+
+GRANT SELECT ON TABLE animus.dead_work_actions TO animus_admin;
+
+--
 -- Name: TABLE error_codes; Type: ACL; Schema: animus; Owner: -
 --
 
@@ -10167,6 +12725,14 @@ GRANT SELECT ON TABLE animus.error_codes TO animus_producer;
 GRANT SELECT ON TABLE animus.error_codes TO animus_worker;
 GRANT SELECT ON TABLE animus.error_codes TO animus_memory_reader;
 GRANT SELECT ON TABLE animus.error_codes TO animus_admin;
+
+--
+-- Name: TABLE installed_version; Type: ACL; Schema: animus; Owner: -
+--
+
+GRANT SELECT ON TABLE animus.installed_version TO animus_producer;
+GRANT SELECT ON TABLE animus.installed_version TO animus_worker;
+GRANT SELECT ON TABLE animus.installed_version TO animus_admin;
 
 --
 -- Name: TABLE memory_bm25_deltas; Type: ACL; Schema: animus; Owner: -
@@ -10185,6 +12751,25 @@ GRANT SELECT ON TABLE animus.memory_bm25_namespace_stats TO animus_admin;
 --
 
 GRANT SELECT ON TABLE animus.memory_bm25_term_stats TO animus_admin;
+
+--
+-- Name: TABLE memory_namespace_models; Type: ACL; Schema: animus; Owner: -
+--
+
+GRANT SELECT ON TABLE animus.memory_namespace_models TO animus_admin;
+
+--
+-- Name: TABLE memory_review_settings; Type: ACL; Schema: animus; Owner: -
+--
+
+GRANT SELECT ON TABLE animus.memory_review_settings TO animus_memory_reader;
+GRANT SELECT ON TABLE animus.memory_review_settings TO animus_admin;
+
+--
+-- Name: TABLE memory_reviews; Type: ACL; Schema: animus; Owner: -
+--
+
+GRANT SELECT ON TABLE animus.memory_reviews TO animus_admin;
 
 --
 -- Name: TABLE memory_settings; Type: ACL; Schema: animus; Owner: -

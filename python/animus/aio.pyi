@@ -11,7 +11,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from animus.config import Config
 from animus.embedding import Embedder
-from animus.results import (BM25Settings, ConcurrencyLimit, ConcurrencyStats, DeadRetry, DeadWork, DepthPoint, Event, EventWait, HealthCheck, HealthThreshold, HeartbeatResult, Memory, NamespaceStats, QueueStats, Schedule, ScheduleRun, SearchHit, SettleResult, SleepResult, StepStart, StoreResult, Submission, SubmitResult, WaitResult, WorkDetails, WorkItem, WorkStep)
+from animus.results import (BM25Settings, ChainEntry, ConcurrencyLimit, ConcurrencyStats, DeadRetry, DeadWork, DepthPoint, DueMemory, EmbeddingModel, Event, EventWait, GraphHit, HealthCheck, HealthThreshold, HeartbeatResult, Memory, MemoryLink, MemoryNeighbor, NamespaceStats, QueueStats, ReembeddingProgress, ReviewState, Schedule, ScheduleRun, SearchHit, SettleResult, SleepResult, StepStart, StoreResult, Submission, SubmitResult, WaitResult, WorkDetails, WorkItem, WorkStep)
 from animus.telemetry.conventions import Instruments
 
 __all__ = ["AsyncClient", "connect_async"]
@@ -147,6 +147,11 @@ class AsyncClient:
         """
         ...
 
+    async def due_memories(self, namespace: str | None = ..., *, at: datetime | None = ..., lim: int | None = ...) -> list[DueMemory]:
+        """Reviewed memories due at ``at`` (default now), earliest first.
+        """
+        ...
+
     async def emit_event(self, event_key: str, payload: Any = ..., *, queue: str | None = ...) -> int:
         """Emit event ``event_key`` of ``queue`` (default 'work') with ``payload`` (JSON): every
         item waiting for it gets it and runs again at once; a wait starting later receives it at
@@ -237,11 +242,21 @@ class AsyncClient:
         """
         ...
 
-    async def hybrid_search(self, query_text: str | None = ..., query_embedding: Sequence[float] | None = ..., *, k: int | None = ..., filters: Mapping[str, Any] | None = ..., text_weight: float | None = ..., vector_weight: float | None = ..., rrf_k: int | None = ..., candidates: int | None = ..., embed: bool = ...) -> list[SearchHit]:
-        """Reciprocal Rank Fusion of keyword and vector search in one statement.
+    async def hybrid_search(self, query_text: str | None = ..., query_embedding: Sequence[float] | None = ..., *, k: int | None = ..., filters: Mapping[str, Any] | None = ..., text_weight: float | None = ..., vector_weight: float | None = ..., rrf_k: int | None = ..., candidates: int | None = ..., fusion: str | None = ..., alpha: float | None = ..., embed: bool = ...) -> list[SearchHit]:
+        """Keyword and vector search fused in one statement.
 
-        Without ``query_embedding`` (and ``embed=True``) the client's Embedder embeds
-        ``query_text``; with neither, only the keyword branch runs.
+        ``fusion="convex"`` (the default): ``alpha`` (default 0.3, tuned on NFCorpus dev) ×
+        the normalised vector score + (1 − ``alpha``) × the normalised BM25 score;
+        ``fusion="rrf"``: Reciprocal Rank Fusion (``text_weight``, ``vector_weight``,
+        ``rrf_k``); docs/memory.md. Without ``query_embedding`` (and ``embed=True``) the
+        client's Embedder embeds ``query_text``; with neither, only the keyword branch runs.
+        Raises InvalidMemoryArgument (ZA228) for an unknown ``fusion`` or ``alpha`` with
+        ``fusion="rrf"``.
+        """
+        ...
+
+    async def link_memories(self, source: int, target: int, *, relation: str | None = ..., weight: float | None = ..., metadata: Mapping[str, Any] | None = ...) -> MemoryLink:
+        """Link memory ``source`` to memory ``target`` (again: updates weight and metadata).
         """
         ...
 
@@ -286,6 +301,11 @@ class AsyncClient:
         """
         ...
 
+    async def memory_chain(self, id: int) -> list[ChainEntry]:
+        """The supersession chain of a memory: the current one first (generation 0).
+        """
+        ...
+
     async def memory_finish_bulk_load(self, *, maintenance_work_mem: str | None = ..., parallel_workers: int | None = ...) -> int:
         """End a bulk load (admin): rebuilds the indexes :meth:`memory_begin_bulk_load` dropped,
         with ``maintenance_work_mem`` (default '1GB') and ``parallel_workers`` (default 2) for
@@ -299,8 +319,34 @@ class AsyncClient:
         """
         ...
 
+    async def memory_graph_expand(self, hit_ids: Sequence[int], hit_scores: Sequence[float], *, depth: int | None = ..., relations: Sequence[str] | None = ..., decay: float | None = ...) -> list[GraphHit]:
+        """Neighbours of search hits with score = hit score x link weight x decay per link.
+        """
+        ...
+
     async def memory_namespace_stats(self) -> list[NamespaceStats]:
         """Per memory namespace in the caller's read scope: counts, bytes, first/last writes.
+        """
+        ...
+
+    async def memory_neighbors(self, id: int, *, depth: int | None = ..., relations: Sequence[str] | None = ...) -> list[MemoryNeighbor]:
+        """Memories linked to ``id`` up to ``depth`` links away (either direction), each once.
+        """
+        ...
+
+    async def memory_reembedding_progress(self, namespace: str | None = ...) -> list[ReembeddingProgress]:
+        """Per namespace with an active model: total, current and pending memories.
+        """
+        ...
+
+    async def memory_request_reembedding(self, *, namespace: str | None = ..., queue: str | None = ..., max_items: int | None = ...) -> int:
+        """Queue re-embedding for memories whose vector is not of their namespace's active model
+        (one item per memory, deduplicated); how many were submitted.
+        """
+        ...
+
+    async def memory_set_embedding(self, id: int, embedding: Sequence[float], model: str, content: str) -> bool:
+        """Write a re-embedded vector (kept only while the memory's content is ``content``).
         """
         ...
 
@@ -318,6 +364,12 @@ class AsyncClient:
 
     async def purge_events(self, older_than: Any = ..., *, queue: str | None = ...) -> int:
         """Delete events emitted more than ``older_than`` ago (default 7 days; admin).
+        """
+        ...
+
+    async def purge_expired_memories(self, *, namespace: str | None = ..., grace: Any = ..., max_rows: int | None = ...) -> int:
+        """Retention: delete up to ``max_rows`` memories expired ``grace`` ago (never pinned);
+        returns how many. Call until it returns 0.
         """
         ...
 
@@ -349,6 +401,11 @@ class AsyncClient:
         """
         ...
 
+    async def register_model(self, name: str, dimension: int, *, provider: str | None = ..., metadata: Mapping[str, Any] | None = ...) -> EmbeddingModel:
+        """Register an embedding model (admin); its dimension must be the table's.
+        """
+        ...
+
     async def release_work(self, work_id: UUID, *, attempt: int | None = ..., delay: Any = ..., queue: str | None = ...) -> datetime:
         """Give a running item back without counting the attempt: queued again, visible after
         ``delay`` (seconds or timedelta; default at once). Returns when it is visible again.
@@ -372,6 +429,11 @@ class AsyncClient:
     async def retry_dead_work(self, work_id: UUID, *, delay: Any = ...) -> DeadRetry:
         """Submit a dead item's work again (the dead item keeps its history). animus_admin only.
         Raises WorkNotDead (ZA165), DeadWorkHandled (ZA166), WorkNotFound (ZA102).
+        """
+        ...
+
+    async def review_memory(self, id: int, grade: int, *, reviewed_at: datetime | None = ...) -> ReviewState:
+        """Record an FSRS review (1 again, 2 hard, 3 good, 4 easy); returns the new state.
         """
         ...
 
@@ -402,6 +464,12 @@ class AsyncClient:
         """
         ...
 
+    async def set_namespace_model(self, namespace: str, model: str, *, queue: str | None = ...) -> int:
+        """Make ``model`` the namespace's active model (admin); queues the re-embedding of its
+        memories with vectors of another model (work type ``memory_reembed``) and returns how many.
+        """
+        ...
+
     async def sleep_work(self, work_id: UUID, attempt: int, *, wake_at: datetime | None = ..., delay: Any = ..., step_name: str | None = ..., occurrence: int | None = ...) -> SleepResult:
         """Durable sleep of a running item until ``wake_at`` or for ``delay`` (seconds or
         timedelta) from the first call: ``suspended`` True when the item was given back until
@@ -425,10 +493,13 @@ class AsyncClient:
         """
         ...
 
-    async def store_memory(self, content: str, embedding: Sequence[float] | None = ..., memory_type: str | None = ..., *, source: str | None = ..., metadata: Mapping[str, Any] | None = ..., namespace: str | None = ...) -> StoreResult:
+    async def store_memory(self, content: str, embedding: Sequence[float] | None = ..., memory_type: str | None = ..., *, source: str | None = ..., metadata: Mapping[str, Any] | None = ..., namespace: str | None = ..., expires_at: datetime | None = ..., ttl: Any = ..., pinned: bool | None = ..., supersedes: Sequence[int] | None = ..., visibility: str | None = ..., groups: Sequence[str] | None = ...) -> StoreResult:
         """Store a memory (same content in the same namespace updates it: ``created`` False).
 
         Without ``embedding`` the client's Embedder embeds ``content`` (an ``embeddings`` span).
+        Lifecycle (docs/memory-lifecycle.md): ``expires_at`` or ``ttl`` (seconds or timedelta),
+        ``pinned``, ``supersedes`` (ids of older memories it replaces), ``visibility``
+        (``namespace``, ``private``, ``groups`` with ``groups`` = role names).
         """
         ...
 
@@ -462,8 +533,18 @@ class AsyncClient:
         """
         ...
 
+    async def unlink_memories(self, source: int, target: int, *, relation: str | None = ...) -> int:
+        """Remove the links from ``source`` to ``target`` (one relation, or all); how many.
+        """
+        ...
+
     async def update_memory(self, id: int, *, content: str | None = ..., embedding: Sequence[float] | None = ..., memory_type: str | None = ..., source: str | None = ..., metadata: Mapping[str, Any] | None = ..., namespace: str | None = ...) -> Memory | None:
         """Change the given fields of a memory; the others keep their values.
+        """
+        ...
+
+    async def update_memory_lifecycle(self, id: int, *, expires_at: datetime | None = ..., ttl: Any = ..., pinned: bool | None = ..., supersedes: Sequence[int] | None = ..., visibility: str | None = ..., groups: Sequence[str] | None = ..., clear_expiry: bool | None = ...) -> Memory | None:
+        """Change expiry, pinning, supersession or sharing of a memory; returns the memory.
         """
         ...
 
