@@ -308,10 +308,16 @@ def add_commands(sub: Any, common: Callable[[argparse.ArgumentParser], None]) ->
         p = qsub.add_parser(name, help=what)
         p.add_argument("queue")
         common(p)
-    me = sub.add_parser("memory", help="memory: animus memory stats | import FILE")
+    me = sub.add_parser("memory", help="memory: animus memory stats | reembedding | import FILE")
     msub = me.add_subparsers(dest="memory_command", metavar="ACTION", required=True)
     ms = msub.add_parser("stats", help="memory namespaces in your read scope with their counts")
     common(ms)
+    mr = msub.add_parser("reembedding", help="re-embedding progress per namespace (--wait: a progress line until done)")
+    mr.add_argument("--namespace", default=None, help="only this namespace")
+    mr.add_argument("--wait", action="store_true", help="poll until nothing is pending, showing progress on stderr")
+    mr.add_argument("--timeout", type=float, default=None, help="with --wait: give up after this many seconds (exit 1)")
+    mr.add_argument("--interval", type=float, default=1.0, help="with --wait: seconds between polls (default: 1)")
+    common(mr)
     from animus import memory_import
 
     memory_import.add_parser(msub)   # animus memory import FILE (its own --dsn)
@@ -496,7 +502,31 @@ def _cmd_queue(client: Any, args: argparse.Namespace, out: Any, err: Any) -> int
     return 0
 
 
+def _cmd_reembedding(client: Any, args: argparse.Namespace, out: Any, err: Any) -> int:
+    rows = client.memory_reembedding_progress(args.namespace)
+    if args.wait:
+        total = sum(r.total or 0 for r in rows)
+        deadline = None if args.timeout is None else time.monotonic() + args.timeout
+        with Progress("re-embedding", total, stream=err) as prog:
+            while True:
+                done = sum(r.current or 0 for r in rows)
+                prog.advance(done - prog.done)
+                if not any(r.pending for r in rows):
+                    break
+                if deadline is not None and time.monotonic() >= deadline:
+                    err.write(f"animus memory reembedding: {sum(r.pending or 0 for r in rows)} still pending "
+                              f"after {args.timeout:g}s\n")
+                    return 1
+                time.sleep(args.interval)
+                rows = client.memory_reembedding_progress(args.namespace)
+    _table(["namespace", "model", "current", "total", "pending"],
+           [[r.namespace, r.model, r.current, r.total, r.pending] for r in rows], out)
+    return 0
+
+
 def _cmd_memory(client: Any, args: argparse.Namespace, out: Any, err: Any) -> int:
+    if args.memory_command == "reembedding":
+        return _cmd_reembedding(client, args, out, err)
     rows = client.memory_namespace_stats()
     _table(["namespace", "memories", "embedded", "content_bytes", "newest", "last_updated"],
            [[r.namespace, r.memories, r.embedded, r.content_bytes,

@@ -8,6 +8,7 @@ import pytest
 
 import animus
 from animus_fixtures import run_worker, wait_for
+from test_py_cli import animus_cli, bare_env
 from conftest import sqitch
 
 
@@ -49,11 +50,25 @@ def test_switching_model_reembeds_every_memory_once_through_the_queue(db3):
         [p] = c.memory_reembedding_progress("kb")
         assert (p.model, p.total, p.current, p.pending) == ("toy-3d", 20, 0, 20)
 
+        # the operator's view of it: a table, and --wait ends (exit 1) at its timeout while work is pending
+        res = animus_cli("memory", "reembedding", "--namespace", "kb", "--dsn", db3, env=bare_env())
+        assert res.returncode == 0, res.stderr
+        assert res.stdout.splitlines()[1].split() == ["kb", "toy-3d", "0", "20", "20"]
+        res = animus_cli("memory", "reembedding", "--wait", "--timeout", "0.3", "--interval", "0.1", "--dsn", db3,
+                         env=bare_env())
+        assert res.returncode == 1 and "20 still pending" in res.stderr, res.stderr
+
         worker = animus.Worker(c, animus.reembedding_handlers(c, emb), queue="reembed", concurrency=2,
                                poll_interval=0.2)
         t = run_worker(worker)
         try:
-            assert wait_for(lambda: c.memory_reembedding_progress("kb")[0].pending == 0, 120)
+            # --wait follows the workers to the end: a progress line on stderr, the final table on stdout
+            res = animus_cli("memory", "reembedding", "--namespace", "kb", "--wait", "--timeout", "120",
+                             "--interval", "0.2", "--dsn", db3, env=bare_env())
+            assert res.returncode == 0, res.stderr
+            assert "re-embedding: 20/20 (100%)" in res.stderr and res.stderr.rstrip().endswith("done"), res.stderr
+            assert res.stdout.splitlines()[1].split() == ["kb", "toy-3d", "20", "20", "0"]
+            assert c.memory_reembedding_progress("kb")[0].pending == 0
         finally:
             worker.stop()
             t.join(30)

@@ -206,7 +206,7 @@ def login_url(role: str, password: str, db: str) -> str:
 ANIMUS_ROLES = ("animus_producer", "animus_worker", "animus_memory_reader", "animus_memory_writer", "animus_admin")
 ROLE_CREATING = {"security_memory_grants.sql", "security_memory_rls.sql", "security_memory_side_channel.sql",
                  "security_pg_temp.sql", "security_roles.sql", "work_queue_grants.sql", "work_wait_grants.sql",
-                 "work_schedules.sql"}
+                 "work_schedules.sql", "memory_lifecycle.sql"}
 
 
 @pytest.fixture(scope="module")

@@ -166,6 +166,26 @@ def calls(queue: str, work_id, memory_id: int, vec: str):
         ("schedule_next_runs", "SELECT * FROM animus.schedule_next_runs(%s)", lambda h: [h]),
         ("cron_next_runs", "SELECT * FROM animus.cron_next_runs(%s, timezone => %s)", lambda h: [h, h]),
         ("cron_next_runs.cron", "SELECT * FROM animus.cron_next_runs(%s)", lambda h: [h]),
+        # memory lifecycle, links, review, models (docs/memory-lifecycle.md)
+        ("update_memory_lifecycle", "SELECT * FROM animus.update_memory_lifecycle(%s, visibility => %s, groups => %s)",
+         lambda h: [memory_id, h, [h, h[:1000]]]),
+        ("purge_expired_memories", "SELECT animus.purge_expired_memories(%s)", lambda h: [h]),
+        ("link_memories", "SELECT * FROM animus.link_memories(%s, %s, %s, metadata => %s)",
+         lambda h: [memory_id, memory_id, h, J({"v": h, h[:1000]: h})]),
+        ("unlink_memories", "SELECT animus.unlink_memories(%s, %s, %s)", lambda h: [memory_id, memory_id, h]),
+        ("memory_neighbors", "SELECT * FROM animus.memory_neighbors(%s, 2, %s)", lambda h: [memory_id, [h, h[:1000]]]),
+        ("memory_graph_expand", "SELECT * FROM animus.memory_graph_expand(ARRAY[%s]::bigint[], ARRAY[1.0]::float8[], 1, %s)",
+         lambda h: [memory_id, [h]]),
+        ("due_memories", "SELECT * FROM animus.due_memories(%s)", lambda h: [h]),
+        ("register_model", "SELECT * FROM animus.register_model(%s, 3, %s, %s)", lambda h: [h, h, J({"v": h})]),
+        ("set_namespace_model", "SELECT animus.set_namespace_model(%s, %s, %s)", lambda h: [h, h, h]),
+        ("memory_request_reembedding", "SELECT animus.memory_request_reembedding(%s, %s)", lambda h: [h, h]),
+        ("memory_set_embedding", "SELECT animus.memory_set_embedding(%s, %s::vector, %s, %s)", lambda h: [memory_id, vec, h, h]),
+        ("memory_reembedding_progress", "SELECT * FROM animus.memory_reembedding_progress(%s)", lambda h: [h]),
+        # internal helpers of the filter predicate the memory roles may call (the searches call them)
+        ("memory_filter_state", "SELECT animus.memory_filter_state(%s, false)", lambda h: [J({"namespace": {"eq": h}})]),
+        ("memory_state_match", "SELECT animus.memory_state_match(%s, %s)",
+         lambda h: [J({"v": h, "visibility": h}), J({"role": h, "groups": [h]})]),
     ]
 
 
