@@ -30,6 +30,7 @@ from typing import Any, Callable
 from urllib.parse import parse_qs, quote, urlsplit
 from uuid import UUID
 
+from animus.ops import _num  # one number format for the CLI and the dashboard
 from animus.errors import (AnimusError, ConnectionFailed, InvalidArgument, InvalidState, NotDeployed,
                            NotFound, PermissionDenied)
 
@@ -98,12 +99,6 @@ def _fmt_ts(ts: Any) -> str:
     return _e(ts)
 
 
-def _num(v: Any) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, float):
-        return f"{v:.0f}" if v >= 100 or v == int(v) else f"{v:.1f}"
-    return str(v)
 
 
 def svg_chart(points: list[tuple[datetime, int]], *, width: int = 320, height: int = 64, label: str = "") -> str:

@@ -120,22 +120,26 @@ class _Replicas:
         return [r.state() for r in self.replicas]
 
 
+def _replicas(dsns: Sequence[SecretDSN], make_tel, pool_class: Any, connection_class: Any, name: str,
+              max_size: int, connect_timeout: float) -> list[Replica]:
+    """One :class:`Replica` per URL, each with its own (sync or async) pool, opened on first use."""
+    return [Replica(dsn, pool_class(dsn.reveal(), min_size=0, max_size=max_size, open=False, name=f"{name}-{i}",
+                                    connection_class=connection_class, timeout=connect_timeout,
+                                    kwargs={"autocommit": True, "row_factory": dict_row,
+                                            "connect_timeout": max(1, int(connect_timeout))}),
+                    make_tel(dsn))
+            for i, dsn in enumerate(dsns)]
+
+
 class SyncReplicas(_Replicas):
     """The replicas of a :class:`animus.Client`."""
 
     def __init__(self, dsns: Sequence[SecretDSN], make_tel, *, max_size: int, max_lag: float | None,
                  check_interval: float, connect_timeout: float = 2.0) -> None:
+        from animus._core import PooledConnection   # no import cycle at module load
         self.connect_timeout = connect_timeout
-        reps = []
-        for i, dsn in enumerate(dsns):
-            from animus._core import PooledConnection   # no import cycle at module load
-            pool = ConnectionPool(dsn.reveal(), min_size=0, max_size=max_size, open=False,
-                                  name=f"animus-replica-{i}", connection_class=PooledConnection,
-                                  timeout=connect_timeout,
-                                  kwargs={"autocommit": True, "row_factory": dict_row,
-                                          "connect_timeout": max(1, int(connect_timeout))})
-            reps.append(Replica(dsn, pool, make_tel(dsn)))
-        super().__init__(reps, max_lag, check_interval)
+        super().__init__(_replicas(dsns, make_tel, ConnectionPool, PooledConnection, "animus-replica",
+                                   max_size, connect_timeout), max_lag, check_interval)
 
     def check(self, r: Replica) -> None:
         """Measure ``r``'s state now (one query; a down replica: a new connection first)."""
@@ -187,18 +191,11 @@ class AsyncReplicas(_Replicas):
 
     def __init__(self, dsns: Sequence[SecretDSN], make_tel, *, max_size: int, max_lag: float | None,
                  check_interval: float, connect_timeout: float = 2.0) -> None:
+        from animus._core import AsyncPooledConnection
         self.connect_timeout = connect_timeout
         self._checking: set[int] = set()
-        reps = []
-        for i, dsn in enumerate(dsns):
-            from animus._core import AsyncPooledConnection
-            pool = AsyncConnectionPool(dsn.reveal(), min_size=0, max_size=max_size, open=False,
-                                       name=f"animus-async-replica-{i}", connection_class=AsyncPooledConnection,
-                                       timeout=connect_timeout,
-                                       kwargs={"autocommit": True, "row_factory": dict_row,
-                                               "connect_timeout": max(1, int(connect_timeout))})
-            reps.append(Replica(dsn, pool, make_tel(dsn)))
-        super().__init__(reps, max_lag, check_interval)
+        super().__init__(_replicas(dsns, make_tel, AsyncConnectionPool, AsyncPooledConnection, "animus-async-replica",
+                                   max_size, connect_timeout), max_lag, check_interval)
 
     async def check(self, r: Replica) -> None:
         try:
