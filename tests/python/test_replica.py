@@ -320,3 +320,33 @@ def test_replica_urls_from_the_environment():
     assert animus.Config.from_env({"DATABASE_URL": "postgresql://u:p@h1/d"}).replica_urls == ()
     with pytest.raises(animus.ConfigError, match="ANIMUS_MAX_REPLICA_LAG"):
         animus.Config.from_env({"DATABASE_URL": "postgresql://u:p@h1/d", "ANIMUS_MAX_REPLICA_LAG": "soon"})
+
+
+def test_health_reports_replication_lag_on_the_standby_only(standby, dataset, db_url):
+    """animus.health() runs on the standby (read-only) and adds its replication_lag_sec row there:
+    0 and ok once replay has caught up, past warn_at (status warn) while replay is paused behind a
+    write; the primary has no such row."""
+    lag_row = "SELECT value, status FROM animus.health() WHERE check_name = 'replication_lag_sec'"
+    with psycopg.connect(db_url, autocommit=True) as p:
+        p.execute("SELECT animus.set_health_threshold('replication_lag_sec', warn_at => 0.5, fail_at => 3600)")
+        try:
+            standby.wait_replayed(db_url)
+            with psycopg.connect(standby.url(admin_url()), autocommit=True) as admin, \
+                    psycopg.connect(standby.url(db_url), autocommit=True) as s:
+                assert p.execute(lag_row).fetchall() == []
+                assert s.execute(lag_row).fetchall() == [(0.0, "ok")]
+                admin.execute("SELECT pg_wal_replay_pause()")
+                try:
+                    p.execute("SELECT animus.store_memory(content => 'written while replay is paused (health)', "
+                              "embedding => %s::vector, memory_type => 'fact', namespace => %s)",
+                              [str([0.0, 0.0, 1.0] + [0.0] * (dataset["dim"] - 3)), dataset["ns"]])
+                    assert wait_for(lambda: (s.execute(lag_row).fetchone()[0] or 0) > 0.5, 30)
+                    value, status = s.execute(lag_row).fetchone()
+                    assert value > 0.5 and status == "warn"
+                finally:
+                    admin.execute("SELECT pg_wal_replay_resume()")
+                standby.wait_replayed(db_url)
+                assert s.execute(lag_row).fetchall() == [(0.0, "ok")]
+        finally:
+            p.execute("SELECT animus.set_health_threshold('replication_lag_sec', warn_at => 30, fail_at => 300)")
+            p.execute("DELETE FROM animus.memories WHERE content = 'written while replay is paused (health)'")
