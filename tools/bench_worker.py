@@ -383,7 +383,7 @@ def main(argv: list[str] | None = None) -> int:
                 ct = statistics.median(x["cpu_us_per_item"] for x in by["animus_telemetry"])
                 print(f"\nanimus with telemetry on (SDK, OTLP/HTTP to a local receiver), concurrency {conc}: "
                       f"{fmt(t).strip()} items/s; per-item time telemetry on / off: {a / statistics.median(t):.2f}; "
-                      f"worker CPU per item {ct:.0f} / {ca:.0f} µs = {ct / ca:.2f}")
+                      f"worker CPU per item {ct:.0f} / {ca:.0f} µs = {ratio(ct, ca):.2f}")  # nan when too short to sample
         if batched:
             rates = [x["items_per_s"] for x in batched]
             print(f"\nanimus batching on (batch handlers of up to {args.batch_size} items, concurrency "

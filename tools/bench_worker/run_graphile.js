@@ -85,8 +85,15 @@ async function main() {
   const check = await makeWorkerUtils({ connectionString, schema: opt.schema, logger });
   let left;
   try {
-    left = await check.withPgClient(async (c) =>
-      Number((await c.query(`SELECT count(*) AS n FROM ${opt.schema}._private_jobs`)).rows[0].n));
+    // job:complete can fire before the job's row is deleted (the library settles completions after the
+    // event), so the count is read again for up to 10 s before a leftover counts as a job not done
+    const deadline = Date.now() + 10000;
+    for (;;) {
+      left = await check.withPgClient(async (c) =>
+        Number((await c.query(`SELECT count(*) AS n FROM ${opt.schema}._private_jobs`)).rows[0].n));
+      if (left === 0 || Date.now() >= deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   } finally {
     await check.release();
   }
