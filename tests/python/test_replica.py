@@ -324,7 +324,7 @@ def test_replica_urls_from_the_environment():
 
 def test_health_reports_replication_lag_on_the_standby_only(standby, dataset, db_url):
     """animus.health() runs on the standby (read-only) and adds its replication_lag_sec row there:
-    0 and ok once replay has caught up, past warn_at (status warn) while replay is paused behind a
+    about 0 and ok once replay has caught up, past warn_at (status warn) while replay is paused behind a
     write; the primary has no such row."""
     lag_row = "SELECT value, status FROM animus.health() WHERE check_name = 'replication_lag_sec'"
     with psycopg.connect(db_url, autocommit=True) as p:
@@ -334,7 +334,8 @@ def test_health_reports_replication_lag_on_the_standby_only(standby, dataset, db
             with psycopg.connect(standby.url(admin_url()), autocommit=True) as admin, \
                     psycopg.connect(standby.url(db_url), autocommit=True) as s:
                 assert p.execute(lag_row).fetchall() == []
-                assert s.execute(lag_row).fetchall() == [(0.0, "ok")]
+                caught_up = s.execute(lag_row).fetchall()   # ~0: WAL written since (autovacuum) may be in flight
+                assert len(caught_up) == 1 and caught_up[0][0] < 0.5 and caught_up[0][1] == "ok", caught_up
                 admin.execute("SELECT pg_wal_replay_pause()")
                 try:
                     p.execute("SELECT animus.store_memory(content => 'written while replay is paused (health)', "
@@ -346,7 +347,7 @@ def test_health_reports_replication_lag_on_the_standby_only(standby, dataset, db
                 finally:
                     admin.execute("SELECT pg_wal_replay_resume()")
                 standby.wait_replayed(db_url)
-                assert s.execute(lag_row).fetchall() == [(0.0, "ok")]
+                assert wait_for(lambda: s.execute(lag_row).fetchone()[1] == "ok", 30)
         finally:
             p.execute("SELECT animus.set_health_threshold('replication_lag_sec', warn_at => 30, fail_at => 300)")
             p.execute("DELETE FROM animus.memories WHERE content = 'written while replay is paused (health)'")
