@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY    := .venv/bin/python
 DEVDB := $(PY) tools/devdb.py
 
-.PHONY: setup db deploy up demo test test-sql test-py docs faults down psql clean bench bench-queue bench-memory bench-million bench-memory-lifecycle bench-reembed bench-quality bench-python bench-bm25 bench-security bench-worker bench-wait bench-steps bench-retention bench-dashboard snapshot install-sql
+.PHONY: setup db deploy up demo test test-sql test-py docs faults down psql clean bench bench-queue bench-memory bench-million bench-memory-lifecycle bench-reembed bench-quality bench-python bench-bm25 bench-security bench-worker bench-wait bench-steps bench-retention bench-batch-path bench-dashboard snapshot install-sql
 
 setup:            ## install Debian packages and the project virtualenv (.venv)
 	@bash tools/bootstrap.sh
@@ -79,6 +79,8 @@ bench-steps: db    ## durable steps recorded per second: SQL loop, the client's 
 
 bench-retention: db ## queues that stay small: bytes and tuples written per item vs v0.6.0 and raw pgmq, a 5-minute soak with retention, submit/claim rates beside purge_work on 10M ended items (fresh DBs; ~35 min)
 	@$(PY) -u tools/bench_retention.py $(BENCH_ARGS)
+bench-batch-path: db ## server CPU per item of read_work (qty 500) + complete_work(array): a @v0.7.0 database vs head, alternating rounds (fresh DBs; BENCH_ARGS="--rounds 8")
+	@$(PY) -u tools/bench_batch_path.py $(BENCH_ARGS)
 
 bench-wait: db      ## waiter wake-up latency after complete_work: LISTEN/NOTIFY vs the polling fallback vs SQL wait_work (fresh DB)
 	@$(PY) -u tools/bench_wait.py $(BENCH_ARGS)

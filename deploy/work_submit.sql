@@ -1,72 +1,14 @@
 -- Deploy animus:work_submit to pg
--- requires: work_submit@v0.5.0
--- requires: work_concurrency
--- requires: work_queues
+-- requires: work_submit@v0.7.0
+-- requires: work_hot_columns
 
 BEGIN;
 
--- Concurrency keys: submit_work takes concurrency_key and cost (a new signature: the v0.5.0
--- function is dropped); submit_work_batch takes them as item keys. A NULL key is derived from
--- params by the queue's concurrency_param (in the generated create_item on the common path).
+-- The dedup probes and the batch insert's ON CONFLICT use the index work_items_active_key (on the
+-- generated column active_key, not on state): cw.active_key = key instead of
+-- cw.dedup_key = key AND cw.state IN ('queued', 'running').
 
--- The key of an item created outside the generated create_item (replace-mode follow-ups): the
--- given key, else params ->> the queue's concurrency_param.
-CREATE FUNCTION animus.work_derive_key(queue text, concurrency_key text, params jsonb)
-    RETURNS text
-    STABLE
-    SET search_path = pg_catalog, pg_temp
-    LANGUAGE plpgsql
-AS $$
-DECLARE
-    p text;
-    k text;
-BEGIN
-    IF concurrency_key IS NOT NULL THEN
-        RETURN concurrency_key;
-    END IF;
-    SELECT q.concurrency_param INTO p FROM animus.queues q WHERE q.queue_name = queue;
-    IF p IS NULL THEN
-        RETURN NULL;
-    END IF;
-    k := params ->> p;
-    IF pg_catalog.char_length(k) > 200 OR animus.work_is_blank(k) THEN
-        PERFORM animus.work_check_concurrency_args(k, 1, pg_catalog.format('params ->> %L', p));
-    END IF;
-    RETURN k;
-END;
-$$;
-REVOKE ALL ON FUNCTION animus.work_derive_key(text, text, jsonb) FROM PUBLIC;
-COMMENT ON FUNCTION animus.work_derive_key(text, text, jsonb) IS
-'Internal: the concurrency key of a new item of queue: concurrency_key when given, else params ->> the queue''s concurrency_param (NULL when it has none). Raises ZA125 for a derived key that is empty, only white space or over 200 characters.';
-
--- What submit_work_batch builds per element before inserting: its own type, so that columns
--- added to animus.work_items later do not change it.
-CREATE TYPE animus.work_batch_item AS (
-    id               uuid,
-    queue_name       text,
-    work_type        text,
-    dedup_key        text,
-    source           text,
-    trigger_info     text,
-    params           jsonb,
-    priority         integer,
-    parent_id        uuid,
-    max_attempts     integer,
-    run_at           timestamptz,
-    trace_context    jsonb,
-    created_at       timestamptz,
-    updated_at       timestamptz,
-    concurrency_key  text,
-    cost             integer
-);
-COMMENT ON TYPE animus.work_batch_item IS 'Internal: an element of submit_work_batch before it is inserted (the fields of animus.work_items it sets).';
-
-DROP FUNCTION animus.submit_work(text, text, jsonb, text, text, integer, uuid, integer, text, interval, timestamptz, text, jsonb);
-
--- PL/pgSQL prepares each expression once per transaction, so the common path of this function
--- evaluates as few expressions and statements as it can (one combined argument check, one dedup
--- probe, one statement writing the row and its message).
-CREATE FUNCTION animus.submit_work(
+CREATE OR REPLACE FUNCTION animus.submit_work(
     work_type      text,
     source         text,
     params         jsonb DEFAULT '{}',
@@ -152,7 +94,7 @@ BEGIN
             SELECT cw.id, cw.msg_id, cw.state INTO t_id, t_msg, t_state
               FROM animus.work_items cw
              WHERE cw.queue_name = submit_work.queue AND cw.work_type = submit_work.work_type
-               AND cw.dedup_key = submit_work.dedup_key AND cw.state IN ('queued', 'running') AND cw.waits_for IS NULL;
+               AND cw.active_key = submit_work.dedup_key AND cw.waits_for IS NULL;
             IF FOUND THEN
                 IF t_state = 'running' THEN
                     -- at most one follow-up per item (unique index work_items_waits_for)
@@ -183,7 +125,7 @@ BEGIN
             -- replace: lock the key holder (replaces of one key are serialised).
             SELECT * INTO c FROM animus.work_items cw
              WHERE cw.queue_name = submit_work.queue AND cw.work_type = submit_work.work_type
-               AND cw.dedup_key = submit_work.dedup_key AND cw.state IN ('queued', 'running') AND cw.waits_for IS NULL
+               AND cw.active_key = submit_work.dedup_key AND cw.waits_for IS NULL
                FOR UPDATE;
             IF FOUND THEN
                 IF c.state = 'running' THEN
@@ -252,11 +194,6 @@ BEGIN
     END LOOP;
 END;
 $$;
-REVOKE ALL ON FUNCTION animus.submit_work(text, text, jsonb, text, text, integer, uuid, integer, text, interval, timestamptz, text, jsonb, text, integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.submit_work(text, text, jsonb, text, text, integer, uuid, integer, text, interval, timestamptz, text, jsonb, text, integer)
-    TO animus_producer, animus_admin;
-COMMENT ON FUNCTION animus.submit_work(text, text, jsonb, text, text, integer, uuid, integer, text, interval, timestamptz, text, jsonb, text, integer) IS
-'Submits one work item to queue `queue` and returns (work_id, status, canonical_id, msg_id). status: created (a new item and pgmq message), merged (an active item with the same queue + work_type + dedup_key exists: this submission is recorded as a merged row pointing at it, with its own source/trigger_info/params/trace_context), replaced (on_duplicate => ''replace'': the queued item got this submission''s params, priority and run time; if the item is running, a follow-up item is created that runs after it ends: one running plus one queued). Race-free under concurrency. delay or run_at makes the item invisible until due. trace_context {"traceparent","tracestate"} is stored and carried in the message headers. concurrency_key (1..200 characters; NULL: params ->> the queue''s concurrency_param, if set) puts the item under its key''s limits (animus.set_concurrency_limit: at most max_running running, at most rate cost units started per period); cost (1..1000000, default 1) is what it uses of the rate budget. Key and cost are fixed when the item is created (a merge or replace keeps the item''s). Only to a queue the caller has a grant on (animus.grant_queue). Raises ZA001 (queue NULL; work_type/source NULL, empty or only white space; dedup_key empty), ZA003 (params or trace_context not an object), ZA002 (negative delay, max_attempts not 1..1000, priority not -1000..1000, work_type over 255 or dedup_key over 2000 bytes), ZA004 (unknown on_duplicate), ZA109 (no grant on the queue), ZA101 (unknown queue), ZA102 (unknown parent_id, or one in a queue the caller may not use), ZA125 (concurrency_key, or the key derived from params, empty, only white space or over 200 characters), ZA126 (cost not 1..1000000).';
 
 CREATE OR REPLACE FUNCTION animus.submit_work_batch(
     items          jsonb,
@@ -425,7 +362,7 @@ BEGIN
                    p.run_at, p.trace_context, p.created_at, p.updated_at, p.concurrency_key, p.cost
               FROM pg_catalog.unnest(v_pending) WITH ORDINALITY AS p
              ORDER BY p.ordinality
-            ON CONFLICT (queue_name, work_type, dedup_key) WHERE state IN ('queued', 'running') AND waits_for IS NULL AND dedup_key IS NOT NULL
+            ON CONFLICT (queue_name, work_type, active_key) WHERE active_key IS NOT NULL AND waits_for IS NULL
             DO NOTHING
             RETURNING w.*
         )
@@ -449,7 +386,7 @@ BEGIN
                               FROM animus.work_items cw
                               LEFT JOIN animus.work_items fw ON fw.waits_for = cw.id
                              WHERE cw.queue_name = p.queue_name AND cw.work_type = p.work_type
-                               AND cw.dedup_key = p.dedup_key AND cw.state IN ('queued', 'running')
+                               AND cw.active_key = p.dedup_key
                                AND cw.waits_for IS NULL) AS t ON true
         ), mins AS (
             INSERT INTO animus.work_items (id, queue_name, work_type, dedup_key, source, trigger_info, params, priority,
@@ -485,9 +422,6 @@ BEGIN
      ORDER BY a.n;
 END;
 $$;
-REVOKE ALL ON FUNCTION animus.submit_work_batch(jsonb, text, text, jsonb) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.submit_work_batch(jsonb, text, text, jsonb) TO animus_producer, animus_admin;
-COMMENT ON FUNCTION animus.submit_work_batch(jsonb, text, text, jsonb) IS
-'Submits many work items in one call: items is a JSON array of {"work_type","source","params","dedup_key","trigger_info","priority","parent_id","max_attempts","delay" (seconds),"trace_context","concurrency_key","cost"} (concurrency_key and cost as in submit_work: NULL key = params ->> the queue''s concurrency_param, if set). Returns one row per element, in input order (ord from 1): work_id, status (created | merged | replaced), canonical_id, msg_id. Deduplicates against active items and within the batch (the first element with a key is the canonical one). trace_context is the default for elements without one. At most 10000 elements; only to a queue the caller has a grant on. Raises ZA001 (queue NULL; work_type/source missing, empty or only white space), ZA003 (items not an array, an element or its params/trace_context not an object), ZA110 (more than 10000 elements), ZA111 (an element has an unknown key, e.g. dedupe_key), ZA112 (max_attempts, priority or cost not an integer), ZA125 (a concurrency key, given or derived, empty, only white space or over 200 characters), ZA126 (cost not 1..1000000), ZA002 (delay, max_attempts or priority out of range, work_type over 255 or dedup_key over 2000 bytes), ZA004 (unknown on_duplicate), ZA109 (no grant on the queue), ZA101 (unknown queue), ZA102 (unknown parent_id, or one in a queue the caller may not use); the message and HINT name the element (from 1) and the key; nothing is written when it raises.';
+
 
 COMMIT;

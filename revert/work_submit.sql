@@ -2,12 +2,7 @@
 
 BEGIN;
 
--- Back to the v0.5.0 submit_work and submit_work_batch (deploy/work_submit@v0.5.0.sql).
-DROP FUNCTION animus.submit_work(text, text, jsonb, text, text, integer, uuid, integer, text, interval, timestamptz, text, jsonb, text, integer);
-
--- PL/pgSQL prepares each expression once per transaction, so the common path of this function
--- evaluates as few expressions and statements as it can (one combined argument check, one dedup
--- probe, one statement writing the row and its message).
+-- Back to the v0.7.0 functions (the dedup / running-key look-ups on state).
 CREATE OR REPLACE FUNCTION animus.submit_work(
     work_type      text,
     source         text,
@@ -21,7 +16,9 @@ CREATE OR REPLACE FUNCTION animus.submit_work(
     delay          interval DEFAULT '0',
     run_at         timestamptz DEFAULT NULL,
     on_duplicate   text DEFAULT 'merge',
-    trace_context  jsonb DEFAULT NULL
+    trace_context  jsonb DEFAULT NULL,
+    concurrency_key text DEFAULT NULL,
+    cost           integer DEFAULT 1
 )
     RETURNS animus.work_submission
     VOLATILE
@@ -67,9 +64,12 @@ BEGIN
        OR pg_catalog.jsonb_typeof(coalesce(submit_work.trace_context, '{}')) <> 'object'
        OR submit_work.delay < '0' OR submit_work.max_attempts IS NULL OR submit_work.max_attempts NOT BETWEEN 1 AND 1000
        OR submit_work.priority IS NULL OR submit_work.priority NOT BETWEEN -1000 AND 1000
-       OR submit_work.on_duplicate IS NULL OR submit_work.on_duplicate NOT IN ('merge', 'replace') THEN
+       OR submit_work.on_duplicate IS NULL OR submit_work.on_duplicate NOT IN ('merge', 'replace')
+       OR submit_work.cost IS NULL OR submit_work.cost NOT BETWEEN 1 AND 1000000
+       OR pg_catalog.char_length(submit_work.concurrency_key) > 200 OR animus.work_is_blank(submit_work.concurrency_key) THEN
         PERFORM animus.work_check_submit_args(submit_work.work_type, submit_work.source, coalesce(submit_work.params, '{}'), submit_work.dedup_key,
             submit_work.priority, submit_work.max_attempts, submit_work.delay, submit_work.on_duplicate, submit_work.trace_context);
+        PERFORM animus.work_check_concurrency_args(submit_work.concurrency_key, submit_work.cost);
     END IF;
     IF submit_work.parent_id IS NOT NULL THEN
         -- A parent in a queue the caller may not use does not exist for it.
@@ -128,11 +128,13 @@ BEGIN
                     IF NOT FOUND THEN
                         -- One running plus one queued: a follow-up that becomes visible when c ends.
                         INSERT INTO animus.work_items AS w (id, queue_name, work_type, dedup_key, source, trigger_info, params,
-                                                            priority, state, waits_for, parent_id, max_attempts, msg_id, run_at, trace_context)
+                                                            priority, state, waits_for, parent_id, max_attempts, msg_id, run_at, trace_context,
+                                                            concurrency_key, cost)
                         VALUES (v_id, submit_work.queue, submit_work.work_type, submit_work.dedup_key, submit_work.source,
                                 submit_work.trigger_info, v_params, submit_work.priority, 'queued', c.id, submit_work.parent_id,
                                 submit_work.max_attempts, pg_catalog.nextval(('pgmq.q_' || submit_work.queue || '_msg_id_seq')::regclass),
-                                v_run_at, submit_work.trace_context)
+                                v_run_at, submit_work.trace_context,
+                                animus.work_derive_key(submit_work.queue, submit_work.concurrency_key, v_params), submit_work.cost)
                         RETURNING w.* INTO v_item;
                         PERFORM animus.work_send_messages(submit_work.queue, ARRAY[v_item], 'infinity');
                         RETURN ROW(v_id, 'created', v_id, v_item.msg_id)::animus.work_submission;
@@ -148,7 +150,11 @@ BEGIN
                     'UPDATE pgmq.%I SET vt = $2, headers = NULLIF(CASE WHEN $3 = 0 THEN coalesce(headers, ''{}'') - ''animus_priority''
                        ELSE coalesce(headers, ''{}'') || pg_catalog.jsonb_build_object(''animus_priority'', $3) END, ''{}'')
                       WHERE msg_id = $1', 'q_' || submit_work.queue)
-                USING c.msg_id, CASE WHEN c.waits_for IS NULL THEN v_run_at ELSE 'infinity' END, submit_work.priority;
+                -- a waiting follow-up, or an item held for its concurrency key, stays invisible
+                USING c.msg_id, CASE WHEN c.waits_for IS NULL
+                                      AND NOT (c.concurrency_key IS NOT NULL
+                                               AND EXISTS (SELECT 1 FROM animus.concurrency_held h WHERE h.work_id = c.id))
+                                     THEN v_run_at ELSE 'infinity' END, submit_work.priority;
                 INSERT INTO animus.work_items (id, queue_name, work_type, dedup_key, source, trigger_info, params, priority,
                                                state, merged_into, parent_id, max_attempts, run_at, trace_context)
                 VALUES (v_id, submit_work.queue, submit_work.work_type, submit_work.dedup_key, submit_work.source,
@@ -169,7 +175,8 @@ BEGIN
             submit_work.max_attempts, v_run_at, submit_work.trace_context,
             CASE WHEN submit_work.trace_context IS NOT NULL
                  THEN animus.work_message_headers(submit_work.priority, submit_work.trace_context)
-                 WHEN submit_work.priority <> 0 THEN pg_catalog.jsonb_build_object('animus_priority', submit_work.priority) END);
+                 WHEN submit_work.priority <> 0 THEN pg_catalog.jsonb_build_object('animus_priority', submit_work.priority) END,
+            submit_work.concurrency_key, submit_work.cost);
         IF v_msg IS NOT NULL THEN
             RETURN ROW(v_id, 'created', v_id, v_msg)::animus.work_submission;
         END IF;
@@ -182,11 +189,6 @@ BEGIN
     END LOOP;
 END;
 $$;
-REVOKE ALL ON FUNCTION animus.submit_work(text, text, jsonb, text, text, integer, uuid, integer, text, interval, timestamptz, text, jsonb) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.submit_work(text, text, jsonb, text, text, integer, uuid, integer, text, interval, timestamptz, text, jsonb)
-    TO animus_producer, animus_admin;
-COMMENT ON FUNCTION animus.submit_work(text, text, jsonb, text, text, integer, uuid, integer, text, interval, timestamptz, text, jsonb) IS
-'Submits one work item to queue `queue` and returns (work_id, status, canonical_id, msg_id). status: created (a new item and pgmq message), merged (an active item with the same queue + work_type + dedup_key exists: this submission is recorded as a merged row pointing at it, with its own source/trigger_info/params/trace_context), replaced (on_duplicate => ''replace'': the queued item got this submission''s params, priority and run time; if the item is running, a follow-up item is created that runs after it ends: one running plus one queued). Race-free under concurrency. delay or run_at makes the item invisible until due. trace_context {"traceparent","tracestate"} is stored and carried in the message headers. Only to a queue the caller has a grant on (animus.grant_queue). Raises ZA001 (queue NULL; work_type/source NULL, empty or only white space; dedup_key empty), ZA003 (params or trace_context not an object), ZA002 (negative delay, max_attempts not 1..1000, priority not -1000..1000, work_type over 255 or dedup_key over 2000 bytes), ZA004 (unknown on_duplicate), ZA109 (no grant on the queue), ZA101 (unknown queue), ZA102 (unknown parent_id, or one in a queue the caller may not use).';
 
 CREATE OR REPLACE FUNCTION animus.submit_work_batch(
     items          jsonb,
@@ -205,7 +207,7 @@ DECLARE
     q          animus.queues;
     bad        record;
     v_ids      uuid[];
-    v_pending  animus.work_items[];
+    v_pending  animus.work_batch_item[];
     v_new      animus.work_items[];
     r_ids      uuid[] := '{}';
     r_status   text[] := '{}';
@@ -254,7 +256,7 @@ BEGIN
     SELECT e.n, pg_catalog.left(p.problem, 5) AS code, pg_catalog.substr(p.problem, 7) AS problem INTO bad
       FROM pg_catalog.jsonb_array_elements(items) WITH ORDINALITY AS e(item, n)
       CROSS JOIN (SELECT ARRAY['work_type', 'source', 'params', 'dedup_key', 'trigger_info', 'priority', 'parent_id',
-                               'max_attempts', 'delay', 'trace_context'] AS keys) AS known
+                               'max_attempts', 'delay', 'trace_context', 'concurrency_key', 'cost'] AS keys) AS known
       CROSS JOIN LATERAL (SELECT CASE
           WHEN pg_catalog.jsonb_typeof(e.item) <> 'object' THEN 'ZA003:is not a JSON object'
           WHEN EXISTS (SELECT 1 FROM pg_catalog.jsonb_object_keys(e.item) AS k(key) WHERE k.key <> ALL (known.keys))
@@ -276,6 +278,15 @@ BEGIN
                AND (e.item ->> 'priority')::numeric <> pg_catalog.trunc((e.item ->> 'priority')::numeric) THEN 'ZA112:priority is not an integer'
           WHEN pg_catalog.jsonb_typeof(e.item -> 'max_attempts') NOT IN ('number', 'null') OR (e.item ->> 'max_attempts')::numeric NOT BETWEEN 1 AND 1000 THEN 'ZA002:max_attempts is not a number between 1 and 1000'
           WHEN pg_catalog.jsonb_typeof(e.item -> 'priority') NOT IN ('number', 'null') OR (e.item ->> 'priority')::numeric NOT BETWEEN -1000 AND 1000 THEN 'ZA002:priority is not a number between -1000 and 1000'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'concurrency_key') NOT IN ('string', 'null')
+               OR pg_catalog.char_length(e.item ->> 'concurrency_key') > 200 OR animus.work_is_blank(e.item ->> 'concurrency_key')
+               THEN 'ZA125:concurrency_key is not a string of 1 to 200 characters (not only white space)'
+          WHEN q.concurrency_param IS NOT NULL AND e.item ->> 'concurrency_key' IS NULL
+               AND (pg_catalog.char_length(e.item -> 'params' ->> q.concurrency_param) > 200 OR animus.work_is_blank(e.item -> 'params' ->> q.concurrency_param))
+               THEN 'ZA125:' || pg_catalog.format('params ->> %L', q.concurrency_param) || ' (the concurrency key) is not 1 to 200 characters (not only white space)'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'cost') = 'number'
+               AND (e.item ->> 'cost')::numeric <> pg_catalog.trunc((e.item ->> 'cost')::numeric) THEN 'ZA112:cost is not an integer'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'cost') NOT IN ('number', 'null') OR (e.item ->> 'cost')::numeric NOT BETWEEN 1 AND 1000000 THEN 'ZA126:cost is not a number between 1 and 1000000'
           WHEN pg_catalog.jsonb_typeof(e.item -> 'parent_id') NOT IN ('string', 'null') THEN 'ZA102:parent_id is not a uuid string'
           WHEN e.item ->> 'parent_id' IS NOT NULL
                AND (e.item ->> 'parent_id' !~* '^[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12}$'
@@ -290,7 +301,7 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = bad.code,
             MESSAGE = pg_catalog.format('argument items: item %s: %s', bad.n, bad.problem),
             DETAIL = 'Items are numbered from 1, as ord in the result. Nothing was submitted.',
-            HINT = pg_catalog.format('Fix item %s (%s). ', bad.n, bad.problem) || 'Each element: {"work_type": text, "source": text, "params": object, "dedup_key": text, "trigger_info": text, "priority": int, "parent_id": uuid, "max_attempts": int, "delay": seconds, "trace_context": object}.';
+            HINT = pg_catalog.format('Fix item %s (%s). ', bad.n, bad.problem) || 'Each element: {"work_type": text, "source": text, "params": object, "dedup_key": text, "trigger_info": text, "priority": int, "parent_id": uuid, "max_attempts": int, "delay": seconds, "trace_context": object, "concurrency_key": text, "cost": int}.';
     END IF;
 
     IF on_duplicate = 'replace' THEN
@@ -305,12 +316,13 @@ BEGIN
               parent_id => (e.item ->> 'parent_id')::uuid, max_attempts => coalesce((e.item ->> 'max_attempts')::numeric::integer, 5),
               queue => submit_work_batch.queue, delay => coalesce((e.item ->> 'delay')::numeric, 0) * interval '1 second',
               on_duplicate => 'replace',
+              concurrency_key => e.item ->> 'concurrency_key', cost => coalesce((e.item ->> 'cost')::numeric::integer, 1),
               trace_context => coalesce(e.item -> 'trace_context', submit_work_batch.trace_context)) AS s
          ORDER BY e.n;
         RETURN;
     END IF;
 
-    -- ROW(...) in the column order of animus.work_items (faster than jsonb_populate_record).
+    -- ROW(...) in the field order of animus.work_batch_item (faster than jsonb_populate_record).
     SELECT pg_catalog.array_agg((w.r).id ORDER BY w.n), pg_catalog.array_agg(w.r ORDER BY w.n)
       INTO v_ids, v_pending
       FROM (SELECT e.n, ROW(
@@ -319,16 +331,14 @@ BEGIN
                 e.item ->> 'work_type', e.item ->> 'dedup_key', e.item ->> 'source', e.item ->> 'trigger_info',
                 coalesce(e.item -> 'params', '{}'),                                 -- params
                 coalesce((e.item ->> 'priority')::numeric::integer, 0),            -- priority
-                'queued', NULL, NULL,                                               -- state, merged_into, waits_for
                 (e.item ->> 'parent_id')::uuid,                                     -- parent_id
-                0, coalesce((e.item ->> 'max_attempts')::numeric::integer, 5),     -- attempts, max_attempts
-                NULL,                                                               -- msg_id
+                coalesce((e.item ->> 'max_attempts')::numeric::integer, 5),        -- max_attempts
                 pg_catalog.clock_timestamp() + coalesce((e.item ->> 'delay')::numeric, 0) * interval '1 second', -- run_at
-                NULL, NULL, NULL,                                                   -- outcome, error, duration_ms
                 coalesce(e.item -> 'trace_context', submit_work_batch.trace_context),
-                pg_catalog.clock_timestamp(), pg_catalog.clock_timestamp(), NULL, NULL, NULL, -- created/updated/started/heartbeat/resolved
-                0                                                                   -- released
-              )::animus.work_items AS r
+                pg_catalog.clock_timestamp(), pg_catalog.clock_timestamp(),         -- created_at, updated_at
+                coalesce(e.item ->> 'concurrency_key', e.item -> 'params' ->> q.concurrency_param), -- concurrency_key
+                coalesce((e.item ->> 'cost')::numeric::integer, 1)                 -- cost
+              )::animus.work_batch_item AS r
               FROM pg_catalog.jsonb_array_elements(items) WITH ORDINALITY AS e(item, n)) AS w;
     IF v_ids IS NULL THEN
         RETURN;
@@ -340,11 +350,11 @@ BEGIN
         WITH ins AS (
             INSERT INTO animus.work_items AS w (id, queue_name, work_type, dedup_key, source, trigger_info, params, priority,
                                                 state, parent_id, attempts, max_attempts, msg_id, run_at, trace_context,
-                                                created_at, updated_at)
+                                                created_at, updated_at, concurrency_key, cost)
             SELECT p.id, p.queue_name, p.work_type, p.dedup_key, p.source, p.trigger_info, p.params, p.priority,
-                   p.state, p.parent_id, p.attempts, p.max_attempts,
+                   'queued', p.parent_id, 0, p.max_attempts,
                    pg_catalog.nextval(('pgmq.q_' || submit_work_batch.queue || '_msg_id_seq')::regclass),
-                   p.run_at, p.trace_context, p.created_at, p.updated_at
+                   p.run_at, p.trace_context, p.created_at, p.updated_at, p.concurrency_key, p.cost
               FROM pg_catalog.unnest(v_pending) WITH ORDINALITY AS p
              ORDER BY p.ordinality
             ON CONFLICT (queue_name, work_type, dedup_key) WHERE state IN ('queued', 'running') AND waits_for IS NULL AND dedup_key IS NOT NULL
@@ -378,7 +388,7 @@ BEGIN
                                            state, merged_into, parent_id, attempts, max_attempts, run_at, trace_context,
                                            created_at, updated_at)
             SELECT g.id, g.queue_name, g.work_type, g.dedup_key, g.source, g.trigger_info, g.params, g.priority,
-                   'merged', g.tid, g.parent_id, g.attempts, g.max_attempts, g.run_at, g.trace_context,
+                   'merged', g.tid, g.parent_id, 0, g.max_attempts, g.run_at, g.trace_context,
                    g.created_at, g.updated_at
               FROM tgt g
             RETURNING id
@@ -407,12 +417,6 @@ BEGIN
      ORDER BY a.n;
 END;
 $$;
-REVOKE ALL ON FUNCTION animus.submit_work_batch(jsonb, text, text, jsonb) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.submit_work_batch(jsonb, text, text, jsonb) TO animus_producer, animus_admin;
-COMMENT ON FUNCTION animus.submit_work_batch(jsonb, text, text, jsonb) IS
-'Submits many work items in one call: items is a JSON array of {"work_type","source","params","dedup_key","trigger_info","priority","parent_id","max_attempts","delay" (seconds),"trace_context"}. Returns one row per element, in input order (ord from 1): work_id, status (created | merged | replaced), canonical_id, msg_id. Deduplicates against active items and within the batch (the first element with a key is the canonical one). trace_context is the default for elements without one. At most 10000 elements; only to a queue the caller has a grant on. Raises ZA001 (queue NULL; work_type/source missing, empty or only white space), ZA003 (items not an array, an element or its params/trace_context not an object), ZA110 (more than 10000 elements), ZA111 (an element has an unknown key, e.g. dedupe_key), ZA112 (max_attempts or priority not an integer), ZA002 (delay, max_attempts or priority out of range, work_type over 255 or dedup_key over 2000 bytes), ZA004 (unknown on_duplicate), ZA109 (no grant on the queue), ZA101 (unknown queue), ZA102 (unknown parent_id, or one in a queue the caller may not use); the message and HINT name the element (from 1) and the key; nothing is written when it raises.';
 
-DROP TYPE animus.work_batch_item;
-DROP FUNCTION animus.work_derive_key(text, text, jsonb);
 
 COMMIT;

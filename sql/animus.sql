@@ -7775,7 +7775,7 @@ COMMENT ON COLUMN animus.memory_namespace_grants.granted_by IS 'The session user
 COMMENT ON COLUMN animus.queue_grants.granted_at IS 'When the grant was made.';
 COMMENT ON COLUMN animus.queue_grants.granted_by IS 'The session user who made it.';
 
--- ==== change work_concurrency (deploy/work_concurrency.sql) ====
+-- ==== change work_concurrency@v0.7.0 (deploy/work_concurrency@v0.7.0.sql) ====
 -- Deploy animus:work_concurrency to pg
 -- requires: work_release
 
@@ -8733,7 +8733,7 @@ $$;
 COMMENT ON FUNCTION animus.drop_queue(text) IS
 'Drops a work queue: its work items (all states), its grants, its concurrency limits and state, its pgmq queue and archive. Returns the number of work items deleted. Raises ZA001 (queue NULL or empty), ZA101 (unknown queue).';
 
--- ==== change work_submit (deploy/work_submit.sql) ====
+-- ==== change work_submit@v0.7.0 (deploy/work_submit@v0.7.0.sql) ====
 -- Deploy animus:work_submit to pg
 -- requires: work_submit@v0.5.0
 -- requires: work_concurrency
@@ -9943,7 +9943,7 @@ GRANT EXECUTE ON FUNCTION animus.wait_work(uuid, interval) TO animus_producer, a
 COMMENT ON FUNCTION animus.wait_work(uuid, interval) IS
 'Waits until the work item ends (completed, dead, cancelled) or timeout passes, for psql and SQL callers: returns one row (id: the work_id given, canonical_id, state, ended, outcome, error, resolved_at, timed_out); timed_out = true (ended false, the current state) when the timeout passed first. An item that already ended returns at once; a merged submission waits for its canonical item. Polls (10 ms doubling to 500 ms; a commit of another session is seen at the next look), locks no row, marks nothing; the calling statement keeps its snapshot (xmin) until it returns. Only in READ COMMITTED: a REPEATABLE READ or SERIALIZABLE snapshot would never see the end. Clients that can LISTEN use watch_work instead (client.wait). Raises ZA001 (work_id NULL), ZA155 (timeout NULL or negative), ZA156 (not READ COMMITTED), ZA102 (unknown work item, or one in a queue the caller may not use).';
 
--- ==== change work_items (deploy/work_items.sql) ====
+-- ==== change work_items@v0.7.0 (deploy/work_items@v0.7.0.sql) ====
 -- Deploy animus:work_items to pg
 -- requires: work_items@v0.5.0
 -- requires: work_wait
@@ -14476,7 +14476,7 @@ GRANT EXECUTE ON FUNCTION animus.resume_queue(text) TO animus_admin;
 COMMENT ON FUNCTION animus.resume_queue(text) IS
 'Resumes a paused work queue: read_work hands out its items again, and idle workers are woken at once (NOTIFY animus_work, when the queue has notify on). Returns true when the queue was paused and now runs, false when it was running already (idempotent). Only on a queue the caller has a grant on. Raises ZA001 (queue NULL), ZA109 (no grant on the queue), ZA101 (unknown queue).';
 
--- ==== change work_lifecycle (deploy/work_lifecycle.sql) ====
+-- ==== change work_lifecycle@v0.7.0 (deploy/work_lifecycle@v0.7.0.sql) ====
 -- Deploy animus:work_lifecycle to pg
 -- requires: work_lifecycle@v0.6.0
 -- requires: work_pause
@@ -15566,7 +15566,7 @@ GRANT EXECUTE ON FUNCTION animus.memory_namespace_stats() TO animus_memory_reade
 COMMENT ON FUNCTION animus.memory_namespace_stats() IS
 'Per memory namespace in the caller''s read scope (animus.memory_scope(''read'')): memories, embedded (with an embedding), content_bytes (UTF-8 bytes of content), oldest and newest created_at, last_updated. Cost: one scan of the memories in scope. Raises nothing of its own.';
 
--- ==== change work_queues (deploy/work_queues.sql) ====
+-- ==== change work_queues@v0.7.0 (deploy/work_queues@v0.7.0.sql) ====
 -- Deploy animus:work_queues to pg
 -- requires: work_queues@v0.6.0
 
@@ -15990,7 +15990,1187 @@ GRANT EXECUTE ON FUNCTION animus.configure_queue(text, interval, double precisio
 COMMENT ON FUNCTION animus.configure_queue(text, interval, double precision, interval, double precision, boolean, interval, text, boolean) IS
 'Changes the retry backoff or wake-up settings of an existing queue (NULL keeps a setting; concurrency_param => '''' clears the derived key; archive_messages => true moves settled messages to pgmq''s archive instead of deleting them) and returns its row. Raises ZA001 (queue NULL or empty), ZA101 (unknown queue), ZA002 (a setting out of range, named), ZA129 (concurrency_param only white space or over 200 characters).';
 
+-- ==== change work_hot_columns (deploy/work_hot_columns.sql) ====
+-- Deploy animus:work_hot_columns to pg
+-- requires: work_concurrency
+-- requires: work_items
+-- requires: work_submit
+-- requires: column_comments
+
+-- HOT claims. An UPDATE is a heap-only tuple (HOT) update, writing no index entry, only when no
+-- column any index names (key, expression or predicate) changes value. The dedup index and the
+-- running-per-key index named `state` in their predicates, so every claim (queued -> running) and
+-- every settle wrote a new entry into the primary key index and, across pages, a tuple-lock record.
+-- Two stored generated columns carry what those indexes need, and only change for the items the
+-- indexes are about:
+--   active_key  = dedup_key while the item is queued or running (NULL otherwise and for items
+--                 without a dedup_key): unchanged by a claim; unchanged at the end of a keyless item;
+--   running_key = concurrency_key while the item is running (NULL otherwise and for items without
+--                 a key): unchanged by the claim and the end of an item without a concurrency key.
+-- The old indexes are dropped by work_hot_indexes once every function uses the new ones.
+ALTER TABLE animus.work_items
+    ADD COLUMN active_key text GENERATED ALWAYS AS (CASE WHEN state IN ('queued', 'running') THEN dedup_key END) STORED,
+    ADD COLUMN running_key text GENERATED ALWAYS AS (CASE WHEN state = 'running' THEN concurrency_key END) STORED;
+COMMENT ON COLUMN animus.work_items.active_key IS
+'Generated: dedup_key while the item is queued or running, else NULL. The dedup index work_items_active_key is on it (not on state), so claims and the ends of keyless items change no indexed column and stay HOT updates.';
+COMMENT ON COLUMN animus.work_items.running_key IS
+'Generated: concurrency_key while the item is running, else NULL. Running items per key are counted from the index work_items_running_key (not on state), so items without a concurrency key change no indexed column when claimed.';
+
+CREATE UNIQUE INDEX work_items_active_key ON animus.work_items (queue_name, work_type, active_key)
+    WHERE active_key IS NOT NULL AND waits_for IS NULL;
+CREATE INDEX work_items_running_key ON animus.work_items (queue_name, running_key)
+    WHERE running_key IS NOT NULL;
+
+-- ==== change work_submit (deploy/work_submit.sql) ====
+-- Deploy animus:work_submit to pg
+-- requires: work_submit@v0.7.0
+-- requires: work_hot_columns
+
+-- The dedup probes and the batch insert's ON CONFLICT use the index work_items_active_key (on the
+-- generated column active_key, not on state): cw.active_key = key instead of
+-- cw.dedup_key = key AND cw.state IN ('queued', 'running').
+
+CREATE OR REPLACE FUNCTION animus.submit_work(
+    work_type      text,
+    source         text,
+    params         jsonb DEFAULT '{}',
+    dedup_key      text DEFAULT NULL,
+    trigger_info   text DEFAULT NULL,
+    priority       integer DEFAULT 0,
+    parent_id      uuid DEFAULT NULL,
+    max_attempts   integer DEFAULT 5,
+    queue          text DEFAULT 'work',
+    delay          interval DEFAULT '0',
+    run_at         timestamptz DEFAULT NULL,
+    on_duplicate   text DEFAULT 'merge',
+    trace_context  jsonb DEFAULT NULL,
+    concurrency_key text DEFAULT NULL,
+    cost           integer DEFAULT 1
+)
+    RETURNS animus.work_submission
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    -- Always the generic plan: every statement here is a key look-up or a one-row write, so a plan
+    -- made for the call's values is never better. With the default (auto) mode the planner compared
+    -- the generic plan of the dedup probe against custom ones, and once merged rows of hot keys made
+    -- dedup_key look unselective it re-planned the probe in every call (measured: a unique-key
+    -- submit took twice the CPU).
+    SET plan_cache_mode = force_generic_plan
+    -- ... and never a sequential scan: a plan is cached for the session, and one made while
+    -- work_items was (nearly) empty scanned the whole table in every later call (measured: a fresh
+    -- database ran its first minute of submits at 0.6x the speed of the next).
+    SET enable_seqscan = off
+    LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_params  jsonb;
+    v_run_at  timestamptz;
+    v_id      uuid;
+    v_item    animus.work_items;
+    c         animus.work_items;
+    f         animus.work_items;
+    t_id      uuid;
+    t_msg     bigint;
+    v_msg     bigint;
+    t_state   text;
+    tries     integer;
+BEGIN
+    IF submit_work.queue IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL',
+            HINT = 'Pass an existing queue, or leave queue out for the default ''work''.';
+    END IF;
+    IF NOT animus.work_queue_allowed(submit_work.queue) THEN
+        PERFORM animus.work_raise_not_granted(submit_work.queue);
+    END IF;
+    IF submit_work.work_type IS NULL OR animus.work_is_blank(submit_work.work_type) OR submit_work.source IS NULL
+       OR animus.work_is_blank(submit_work.source)
+       OR submit_work.dedup_key = '' OR pg_catalog.octet_length(submit_work.work_type) > 255
+       OR pg_catalog.octet_length(submit_work.dedup_key) > 2000 OR pg_catalog.jsonb_typeof(coalesce(submit_work.params, '{}')) <> 'object'
+       OR pg_catalog.jsonb_typeof(coalesce(submit_work.trace_context, '{}')) <> 'object'
+       OR submit_work.delay < '0' OR submit_work.max_attempts IS NULL OR submit_work.max_attempts NOT BETWEEN 1 AND 1000
+       OR submit_work.priority IS NULL OR submit_work.priority NOT BETWEEN -1000 AND 1000
+       OR submit_work.on_duplicate IS NULL OR submit_work.on_duplicate NOT IN ('merge', 'replace')
+       OR submit_work.cost IS NULL OR submit_work.cost NOT BETWEEN 1 AND 1000000
+       OR pg_catalog.char_length(submit_work.concurrency_key) > 200 OR animus.work_is_blank(submit_work.concurrency_key) THEN
+        PERFORM animus.work_check_submit_args(submit_work.work_type, submit_work.source, coalesce(submit_work.params, '{}'), submit_work.dedup_key,
+            submit_work.priority, submit_work.max_attempts, submit_work.delay, submit_work.on_duplicate, submit_work.trace_context);
+        PERFORM animus.work_check_concurrency_args(submit_work.concurrency_key, submit_work.cost);
+    END IF;
+    IF submit_work.parent_id IS NOT NULL THEN
+        -- A parent in a queue the caller may not use does not exist for it.
+        IF NOT EXISTS (SELECT 1 FROM animus.work_items p WHERE p.id = submit_work.parent_id
+                          AND (p.queue_name = submit_work.queue OR animus.work_queue_allowed(p.queue_name))) THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA102', MESSAGE = 'argument parent_id: no such work item',
+                DETAIL = pg_catalog.format('parent_id = %s', submit_work.parent_id),
+                HINT = 'Pass the id of an existing work item, or NULL.';
+        END IF;
+    END IF;
+
+    LOOP
+        IF submit_work.dedup_key IS NOT NULL AND submit_work.on_duplicate = 'merge' THEN
+            -- Merge into the active key holder, or into its waiting follow-up if there is one (that
+            -- runs after the running item): a probe, then one row, no message. The common case on hot
+            -- keys. A probe that finds nothing (a new key) costs no INSERT set-up (index opens).
+            SELECT cw.id, cw.msg_id, cw.state INTO t_id, t_msg, t_state
+              FROM animus.work_items cw
+             WHERE cw.queue_name = submit_work.queue AND cw.work_type = submit_work.work_type
+               AND cw.active_key = submit_work.dedup_key AND cw.waits_for IS NULL;
+            IF FOUND THEN
+                IF t_state = 'running' THEN
+                    -- at most one follow-up per item (unique index work_items_waits_for)
+                    SELECT * INTO f FROM animus.work_items fw WHERE fw.waits_for = t_id;
+                    IF FOUND THEN
+                        t_id := f.id;
+                        t_msg := f.msg_id;
+                    END IF;
+                END IF;
+                INSERT INTO animus.work_items AS m (id, queue_name, work_type, dedup_key, source, trigger_info, params, priority,
+                                                    state, merged_into, parent_id, max_attempts, run_at, trace_context)
+                VALUES (animus.work_new_id(), submit_work.queue, submit_work.work_type, submit_work.dedup_key, submit_work.source,
+                        submit_work.trigger_info, coalesce(submit_work.params, '{}'), submit_work.priority, 'merged', t_id,
+                        submit_work.parent_id, submit_work.max_attempts,
+                        greatest(coalesce(submit_work.run_at, pg_catalog.clock_timestamp() + coalesce(submit_work.delay, '0')), pg_catalog.clock_timestamp()),
+                        submit_work.trace_context)
+                RETURNING m.id INTO v_id;
+                RETURN ROW(v_id, 'merged', t_id, t_msg)::animus.work_submission;
+            END IF;
+        END IF;
+        -- Every path below needs these (computed here, not on the merge path: PL/pgSQL prepares each
+        -- expression once per transaction, and the merge path is kept to a minimum of them).
+        v_id := animus.work_new_id();
+        v_params := coalesce(submit_work.params, '{}');
+        v_run_at := greatest(coalesce(submit_work.run_at, pg_catalog.clock_timestamp() + coalesce(submit_work.delay, '0')),
+                             pg_catalog.clock_timestamp());
+        IF submit_work.dedup_key IS NOT NULL AND submit_work.on_duplicate = 'replace' THEN
+            -- replace: lock the key holder (replaces of one key are serialised).
+            SELECT * INTO c FROM animus.work_items cw
+             WHERE cw.queue_name = submit_work.queue AND cw.work_type = submit_work.work_type
+               AND cw.active_key = submit_work.dedup_key AND cw.waits_for IS NULL
+               FOR UPDATE;
+            IF FOUND THEN
+                IF c.state = 'running' THEN
+                    SELECT * INTO f FROM animus.work_items fw WHERE fw.waits_for = c.id FOR UPDATE;
+                    IF NOT FOUND THEN
+                        -- One running plus one queued: a follow-up that becomes visible when c ends.
+                        INSERT INTO animus.work_items AS w (id, queue_name, work_type, dedup_key, source, trigger_info, params,
+                                                            priority, state, waits_for, parent_id, max_attempts, msg_id, run_at, trace_context,
+                                                            concurrency_key, cost)
+                        VALUES (v_id, submit_work.queue, submit_work.work_type, submit_work.dedup_key, submit_work.source,
+                                submit_work.trigger_info, v_params, submit_work.priority, 'queued', c.id, submit_work.parent_id,
+                                submit_work.max_attempts, pg_catalog.nextval(('pgmq.q_' || submit_work.queue || '_msg_id_seq')::regclass),
+                                v_run_at, submit_work.trace_context,
+                                animus.work_derive_key(submit_work.queue, submit_work.concurrency_key, v_params), submit_work.cost)
+                        RETURNING w.* INTO v_item;
+                        PERFORM animus.work_send_messages(submit_work.queue, ARRAY[v_item], 'infinity');
+                        RETURN ROW(v_id, 'created', v_id, v_item.msg_id)::animus.work_submission;
+                    END IF;
+                    c := f;
+                END IF;
+                -- c is queued (the key holder, or the follow-up of a running item): debounce it.
+                UPDATE animus.work_items w
+                   SET params = v_params, priority = submit_work.priority, run_at = v_run_at,
+                       updated_at = pg_catalog.clock_timestamp()
+                 WHERE w.id = c.id;
+                EXECUTE pg_catalog.format(
+                    'UPDATE pgmq.%I SET vt = $2, headers = NULLIF(CASE WHEN $3 = 0 THEN coalesce(headers, ''{}'') - ''animus_priority''
+                       ELSE coalesce(headers, ''{}'') || pg_catalog.jsonb_build_object(''animus_priority'', $3) END, ''{}'')
+                      WHERE msg_id = $1', 'q_' || submit_work.queue)
+                -- a waiting follow-up, or an item held for its concurrency key, stays invisible
+                USING c.msg_id, CASE WHEN c.waits_for IS NULL
+                                      AND NOT (c.concurrency_key IS NOT NULL
+                                               AND EXISTS (SELECT 1 FROM animus.concurrency_held h WHERE h.work_id = c.id))
+                                     THEN v_run_at ELSE 'infinity' END, submit_work.priority;
+                INSERT INTO animus.work_items (id, queue_name, work_type, dedup_key, source, trigger_info, params, priority,
+                                               state, merged_into, parent_id, max_attempts, run_at, trace_context)
+                VALUES (v_id, submit_work.queue, submit_work.work_type, submit_work.dedup_key, submit_work.source,
+                        submit_work.trigger_info, v_params, submit_work.priority, 'merged', c.id, submit_work.parent_id,
+                        submit_work.max_attempts, v_run_at, submit_work.trace_context);
+                RETURN ROW(v_id, 'replaced', c.id, c.msg_id)::animus.work_submission;
+            END IF;
+        END IF;
+
+        -- No active key holder: create the item. The item and its message in one statement
+        -- (generated per queue, which also raises ZA101 for an unknown queue and sends the throttled
+        -- wake-up): the item is inserted with ON CONFLICT on the dedup index and its message id from
+        -- the queue's sequence; the message is written only if the item was. Of concurrent inserts
+        -- of one key exactly one succeeds; the others wait for it to commit, see the conflict, write
+        -- nothing and merge on the next turn of the loop.
+        v_msg := animus.work_queue_create_item(submit_work.queue, v_id, submit_work.work_type, submit_work.dedup_key,
+            submit_work.source, submit_work.trigger_info, v_params, submit_work.priority, submit_work.parent_id,
+            submit_work.max_attempts, v_run_at, submit_work.trace_context,
+            CASE WHEN submit_work.trace_context IS NOT NULL
+                 THEN animus.work_message_headers(submit_work.priority, submit_work.trace_context)
+                 WHEN submit_work.priority <> 0 THEN pg_catalog.jsonb_build_object('animus_priority', submit_work.priority) END,
+            submit_work.concurrency_key, submit_work.cost);
+        IF v_msg IS NOT NULL THEN
+            RETURN ROW(v_id, 'created', v_id, v_msg)::animus.work_submission;
+        END IF;
+        -- The key holder changed between the look-up and the insert or lock: try again.
+        tries := coalesce(tries, 0) + 1;
+        IF tries >= 100 THEN
+            RAISE EXCEPTION USING ERRCODE = '40001', MESSAGE = 'submit_work could not settle a dedup race after 100 tries',
+                HINT = 'Retry the transaction.';
+        END IF;
+    END LOOP;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION animus.submit_work_batch(
+    items          jsonb,
+    queue          text DEFAULT 'work',
+    on_duplicate   text DEFAULT 'merge',
+    trace_context  jsonb DEFAULT NULL
+)
+    RETURNS TABLE (ord integer, work_id uuid, status text, canonical_id uuid, msg_id bigint)
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+DECLARE
+    q          animus.queues;
+    bad        record;
+    v_ids      uuid[];
+    v_pending  animus.work_batch_item[];
+    v_new      animus.work_items[];
+    r_ids      uuid[] := '{}';
+    r_status   text[] := '{}';
+    r_canon    uuid[] := '{}';
+    r_msg      bigint[] := '{}';
+    m_ids      uuid[];
+    m_canon    uuid[];
+    m_msg      bigint[];
+    tries      integer := 0;
+    n_items    integer;
+BEGIN
+    IF submit_work_batch.queue IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL',
+            HINT = 'Pass an existing queue, or leave queue out for the default ''work''.';
+    END IF;
+    IF items IS NULL OR pg_catalog.jsonb_typeof(items) <> 'array' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA003', MESSAGE = 'argument items must be a JSON array of objects',
+            DETAIL = pg_catalog.format('items is %s', coalesce('a JSON ' || pg_catalog.jsonb_typeof(items), 'NULL')),
+            HINT = 'Pass [{"work_type": ..., "source": ..., "params": {...}, "dedup_key": ...}, ...].';
+    END IF;
+    IF submit_work_batch.trace_context IS NOT NULL AND pg_catalog.jsonb_typeof(submit_work_batch.trace_context) <> 'object' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA003', MESSAGE = 'argument trace_context must be a JSON object or NULL',
+            HINT = 'Pass {"traceparent": "00-...", "tracestate": "..."} (W3C trace context).';
+    END IF;
+    IF on_duplicate IS NULL OR on_duplicate NOT IN ('merge', 'replace') THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA004', MESSAGE = 'argument on_duplicate must be ''merge'' or ''replace''',
+            DETAIL = pg_catalog.format('on_duplicate = %L', on_duplicate),
+            HINT = 'merge keeps the earlier item; replace (debounce) gives it the new params, priority and run time.';
+    END IF;
+    n_items := pg_catalog.jsonb_array_length(items);
+    IF n_items > 10000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA110', MESSAGE = 'argument items has more than 10000 elements',
+            DETAIL = pg_catalog.format('items has %s elements', n_items),
+            HINT = 'Submit at most 10000 items per call: split the batch.';
+    END IF;
+    IF NOT animus.work_queue_allowed(submit_work_batch.queue) THEN
+        PERFORM animus.work_raise_not_granted(submit_work_batch.queue);
+    END IF;
+    SELECT * INTO q FROM animus.queues qq WHERE qq.queue_name = submit_work_batch.queue;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', submit_work_batch.queue),
+            HINT = 'Pass an existing queue (default ''work''), or create it with animus.create_queue.';
+    END IF;
+
+    -- Validate every element first: the first bad one raises and nothing is written.
+    SELECT e.n, pg_catalog.left(p.problem, 5) AS code, pg_catalog.substr(p.problem, 7) AS problem INTO bad
+      FROM pg_catalog.jsonb_array_elements(items) WITH ORDINALITY AS e(item, n)
+      CROSS JOIN (SELECT ARRAY['work_type', 'source', 'params', 'dedup_key', 'trigger_info', 'priority', 'parent_id',
+                               'max_attempts', 'delay', 'trace_context', 'concurrency_key', 'cost'] AS keys) AS known
+      CROSS JOIN LATERAL (SELECT CASE
+          WHEN pg_catalog.jsonb_typeof(e.item) <> 'object' THEN 'ZA003:is not a JSON object'
+          WHEN EXISTS (SELECT 1 FROM pg_catalog.jsonb_object_keys(e.item) AS k(key) WHERE k.key <> ALL (known.keys))
+               THEN 'ZA111:unknown key ' || (SELECT pg_catalog.format('%L', pg_catalog.left(k.key, 60))
+                                               FROM pg_catalog.jsonb_object_keys(e.item) AS k(key)
+                                              WHERE k.key <> ALL (known.keys) ORDER BY k.key LIMIT 1)
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'work_type') IS DISTINCT FROM 'string' OR animus.work_is_blank(e.item ->> 'work_type') THEN 'ZA001:work_type is missing, not a string, empty or only white space'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'source') IS DISTINCT FROM 'string' OR animus.work_is_blank(e.item ->> 'source') THEN 'ZA001:source is missing, not a string, empty or only white space'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'dedup_key') NOT IN ('string', 'null') OR e.item ->> 'dedup_key' = '' THEN 'ZA001:dedup_key is not a non-empty string'
+          WHEN pg_catalog.octet_length(e.item ->> 'work_type') > 255 THEN 'ZA002:work_type is longer than 255 bytes'
+          WHEN pg_catalog.octet_length(e.item ->> 'dedup_key') > 2000 THEN 'ZA002:dedup_key is longer than 2000 bytes'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'params') NOT IN ('object', 'null') THEN 'ZA003:params is not a JSON object'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'trace_context') NOT IN ('object', 'null') THEN 'ZA003:trace_context is not a JSON object'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'trigger_info') NOT IN ('string', 'null') THEN 'ZA003:trigger_info is not a string'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'delay') NOT IN ('number', 'null') OR (e.item ->> 'delay')::numeric < 0 THEN 'ZA002:delay (seconds) is not a number >= 0'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'max_attempts') = 'number'
+               AND (e.item ->> 'max_attempts')::numeric <> pg_catalog.trunc((e.item ->> 'max_attempts')::numeric) THEN 'ZA112:max_attempts is not an integer'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'priority') = 'number'
+               AND (e.item ->> 'priority')::numeric <> pg_catalog.trunc((e.item ->> 'priority')::numeric) THEN 'ZA112:priority is not an integer'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'max_attempts') NOT IN ('number', 'null') OR (e.item ->> 'max_attempts')::numeric NOT BETWEEN 1 AND 1000 THEN 'ZA002:max_attempts is not a number between 1 and 1000'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'priority') NOT IN ('number', 'null') OR (e.item ->> 'priority')::numeric NOT BETWEEN -1000 AND 1000 THEN 'ZA002:priority is not a number between -1000 and 1000'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'concurrency_key') NOT IN ('string', 'null')
+               OR pg_catalog.char_length(e.item ->> 'concurrency_key') > 200 OR animus.work_is_blank(e.item ->> 'concurrency_key')
+               THEN 'ZA125:concurrency_key is not a string of 1 to 200 characters (not only white space)'
+          WHEN q.concurrency_param IS NOT NULL AND e.item ->> 'concurrency_key' IS NULL
+               AND (pg_catalog.char_length(e.item -> 'params' ->> q.concurrency_param) > 200 OR animus.work_is_blank(e.item -> 'params' ->> q.concurrency_param))
+               THEN 'ZA125:' || pg_catalog.format('params ->> %L', q.concurrency_param) || ' (the concurrency key) is not 1 to 200 characters (not only white space)'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'cost') = 'number'
+               AND (e.item ->> 'cost')::numeric <> pg_catalog.trunc((e.item ->> 'cost')::numeric) THEN 'ZA112:cost is not an integer'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'cost') NOT IN ('number', 'null') OR (e.item ->> 'cost')::numeric NOT BETWEEN 1 AND 1000000 THEN 'ZA126:cost is not a number between 1 and 1000000'
+          WHEN pg_catalog.jsonb_typeof(e.item -> 'parent_id') NOT IN ('string', 'null') THEN 'ZA102:parent_id is not a uuid string'
+          WHEN e.item ->> 'parent_id' IS NOT NULL
+               AND (e.item ->> 'parent_id' !~* '^[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12}$'
+                    OR NOT EXISTS (SELECT 1 FROM animus.work_items pw WHERE pw.id = (e.item ->> 'parent_id')::uuid
+                                      AND (pw.queue_name = submit_work_batch.queue OR animus.work_queue_allowed(pw.queue_name))))
+               THEN 'ZA102:parent_id is not an existing work item'
+          END AS problem) AS p
+     WHERE p.problem IS NOT NULL
+     ORDER BY e.n
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = bad.code,
+            MESSAGE = pg_catalog.format('argument items: item %s: %s', bad.n, bad.problem),
+            DETAIL = 'Items are numbered from 1, as ord in the result. Nothing was submitted.',
+            HINT = pg_catalog.format('Fix item %s (%s). ', bad.n, bad.problem) || 'Each element: {"work_type": text, "source": text, "params": object, "dedup_key": text, "trigger_info": text, "priority": int, "parent_id": uuid, "max_attempts": int, "delay": seconds, "trace_context": object, "concurrency_key": text, "cost": int}.';
+    END IF;
+
+    IF on_duplicate = 'replace' THEN
+        -- Debounce needs row locks per key: the batch runs submit_work item by item (slower path).
+        RETURN QUERY
+        SELECT e.n::integer, s.work_id, s.status, s.canonical_id, s.msg_id
+          FROM pg_catalog.jsonb_array_elements(items) WITH ORDINALITY AS e(item, n)
+          CROSS JOIN LATERAL animus.submit_work(
+              work_type => e.item ->> 'work_type', source => e.item ->> 'source',
+              params => coalesce(e.item -> 'params', '{}'), dedup_key => e.item ->> 'dedup_key',
+              trigger_info => e.item ->> 'trigger_info', priority => coalesce((e.item ->> 'priority')::numeric::integer, 0),
+              parent_id => (e.item ->> 'parent_id')::uuid, max_attempts => coalesce((e.item ->> 'max_attempts')::numeric::integer, 5),
+              queue => submit_work_batch.queue, delay => coalesce((e.item ->> 'delay')::numeric, 0) * interval '1 second',
+              on_duplicate => 'replace',
+              concurrency_key => e.item ->> 'concurrency_key', cost => coalesce((e.item ->> 'cost')::numeric::integer, 1),
+              trace_context => coalesce(e.item -> 'trace_context', submit_work_batch.trace_context)) AS s
+         ORDER BY e.n;
+        RETURN;
+    END IF;
+
+    -- ROW(...) in the field order of animus.work_batch_item (faster than jsonb_populate_record).
+    SELECT pg_catalog.array_agg((w.r).id ORDER BY w.n), pg_catalog.array_agg(w.r ORDER BY w.n)
+      INTO v_ids, v_pending
+      FROM (SELECT e.n, ROW(
+                animus.work_new_id(),                                               -- id
+                submit_work_batch.queue,                                            -- queue_name
+                e.item ->> 'work_type', e.item ->> 'dedup_key', e.item ->> 'source', e.item ->> 'trigger_info',
+                coalesce(e.item -> 'params', '{}'),                                 -- params
+                coalesce((e.item ->> 'priority')::numeric::integer, 0),            -- priority
+                (e.item ->> 'parent_id')::uuid,                                     -- parent_id
+                coalesce((e.item ->> 'max_attempts')::numeric::integer, 5),        -- max_attempts
+                pg_catalog.clock_timestamp() + coalesce((e.item ->> 'delay')::numeric, 0) * interval '1 second', -- run_at
+                coalesce(e.item -> 'trace_context', submit_work_batch.trace_context),
+                pg_catalog.clock_timestamp(), pg_catalog.clock_timestamp(),         -- created_at, updated_at
+                coalesce(e.item ->> 'concurrency_key', e.item -> 'params' ->> q.concurrency_param), -- concurrency_key
+                coalesce((e.item ->> 'cost')::numeric::integer, 1)                 -- cost
+              )::animus.work_batch_item AS r
+              FROM pg_catalog.jsonb_array_elements(items) WITH ORDINALITY AS e(item, n)) AS w;
+    IF v_ids IS NULL THEN
+        RETURN;
+    END IF;
+
+    WHILE pg_catalog.cardinality(v_pending) > 0 LOOP
+        tries := tries + 1;
+        -- Input order decides which of two equal keys in the batch becomes the canonical item.
+        WITH ins AS (
+            INSERT INTO animus.work_items AS w (id, queue_name, work_type, dedup_key, source, trigger_info, params, priority,
+                                                state, parent_id, attempts, max_attempts, msg_id, run_at, trace_context,
+                                                created_at, updated_at, concurrency_key, cost)
+            SELECT p.id, p.queue_name, p.work_type, p.dedup_key, p.source, p.trigger_info, p.params, p.priority,
+                   'queued', p.parent_id, 0, p.max_attempts,
+                   pg_catalog.nextval(('pgmq.q_' || submit_work_batch.queue || '_msg_id_seq')::regclass),
+                   p.run_at, p.trace_context, p.created_at, p.updated_at, p.concurrency_key, p.cost
+              FROM pg_catalog.unnest(v_pending) WITH ORDINALITY AS p
+             ORDER BY p.ordinality
+            ON CONFLICT (queue_name, work_type, active_key) WHERE active_key IS NOT NULL AND waits_for IS NULL
+            DO NOTHING
+            RETURNING w.*
+        )
+        SELECT pg_catalog.array_agg(ins::animus.work_items) INTO v_new FROM ins;
+        IF v_new IS NOT NULL THEN
+            PERFORM animus.work_send_messages(submit_work_batch.queue, v_new);
+            r_ids := r_ids || (SELECT pg_catalog.array_agg(x.id) FROM pg_catalog.unnest(v_new) x);
+            r_status := r_status || pg_catalog.array_fill('created'::text, ARRAY[pg_catalog.cardinality(v_new)]);
+            r_canon := r_canon || (SELECT pg_catalog.array_agg(x.id) FROM pg_catalog.unnest(v_new) x);
+            r_msg := r_msg || (SELECT pg_catalog.array_agg(x.msg_id) FROM pg_catalog.unnest(v_new) x);
+            v_pending := ARRAY(SELECT p FROM pg_catalog.unnest(v_pending) AS p
+                                WHERE p.id <> ALL (SELECT x.id FROM pg_catalog.unnest(v_new) x));
+        END IF;
+        EXIT WHEN pg_catalog.cardinality(v_pending) = 0;
+
+        -- The rest are duplicates of a key holder (from before, or earlier in this batch).
+        WITH tgt AS (
+            SELECT p.*, t.tid, t.tmsg
+              FROM pg_catalog.unnest(v_pending) AS p
+              JOIN LATERAL (SELECT coalesce(fw.id, cw.id) AS tid, coalesce(fw.msg_id, cw.msg_id) AS tmsg
+                              FROM animus.work_items cw
+                              LEFT JOIN animus.work_items fw ON fw.waits_for = cw.id
+                             WHERE cw.queue_name = p.queue_name AND cw.work_type = p.work_type
+                               AND cw.active_key = p.dedup_key
+                               AND cw.waits_for IS NULL) AS t ON true
+        ), mins AS (
+            INSERT INTO animus.work_items (id, queue_name, work_type, dedup_key, source, trigger_info, params, priority,
+                                           state, merged_into, parent_id, attempts, max_attempts, run_at, trace_context,
+                                           created_at, updated_at)
+            SELECT g.id, g.queue_name, g.work_type, g.dedup_key, g.source, g.trigger_info, g.params, g.priority,
+                   'merged', g.tid, g.parent_id, 0, g.max_attempts, g.run_at, g.trace_context,
+                   g.created_at, g.updated_at
+              FROM tgt g
+            RETURNING id
+        )
+        SELECT pg_catalog.array_agg(g.id), pg_catalog.array_agg(g.tid), pg_catalog.array_agg(g.tmsg)
+          INTO m_ids, m_canon, m_msg
+          FROM tgt g;
+        IF m_ids IS NOT NULL THEN
+            r_ids := r_ids || m_ids;
+            r_status := r_status || pg_catalog.array_fill('merged'::text, ARRAY[pg_catalog.cardinality(m_ids)]);
+            r_canon := r_canon || m_canon;
+            r_msg := r_msg || m_msg;
+            v_pending := ARRAY(SELECT p FROM pg_catalog.unnest(v_pending) AS p WHERE p.id <> ALL (m_ids));
+        END IF;
+        IF tries >= 100 THEN
+            RAISE EXCEPTION USING ERRCODE = '40001', MESSAGE = 'submit_work_batch could not settle a dedup race after 100 tries',
+                HINT = 'Retry the transaction.';
+        END IF;
+    END LOOP;
+
+    PERFORM animus.work_wake(submit_work_batch.queue);   -- one UPDATE per batch: it checks notify and the throttle
+    RETURN QUERY
+    SELECT a.n::integer, a.id, r.status, r.canon, r.msg
+      FROM pg_catalog.unnest(v_ids) WITH ORDINALITY AS a(id, n)
+      JOIN ROWS FROM (pg_catalog.unnest(r_ids), pg_catalog.unnest(r_status), pg_catalog.unnest(r_canon), pg_catalog.unnest(r_msg)) AS r(id, status, canon, msg) ON r.id = a.id
+     ORDER BY a.n;
+END;
+$$;
+
+-- ==== change work_queues (deploy/work_queues.sql) ====
+-- Deploy animus:work_queues to pg
+-- requires: work_queues@v0.7.0
+-- requires: work_hot_columns
+
+-- The generated create_item inserts with ON CONFLICT on the index work_items_active_key (on the
+-- generated column active_key, not on state).
+
+CREATE OR REPLACE FUNCTION animus.work_generate_queue_functions()
+    RETURNS void
+    VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $gen$
+DECLARE
+    q        text;
+    qp       text;
+    qa       boolean;
+    b_send   text := '';
+    b_one    text := '';
+    b_claim  text := '';
+    b_arch   text := '';
+    b_vt     text := '';
+BEGIN
+    FOR q, qp, qa IN SELECT qq.queue_name, qq.concurrency_param, qq.archive_messages FROM animus.queues qq ORDER BY qq.queue_name LOOP
+        b_send := b_send || pg_catalog.format($f$
+    IF queue = %1$L THEN
+        INSERT INTO pgmq.%2$I (msg_id, vt, message, headers) OVERRIDING SYSTEM VALUE
+        SELECT * FROM ROWS FROM (pg_catalog.unnest(p_msg_ids), pg_catalog.unnest(p_vts), pg_catalog.unnest(p_messages), pg_catalog.unnest(p_headers));
+        RETURN;
+    END IF;$f$, q, 'q_' || q);
+        b_one := b_one || pg_catalog.format($f$
+    IF queue = %1$L THEN%4$s
+        WITH w AS (
+            INSERT INTO animus.work_items (id, queue_name, work_type, dedup_key, source, trigger_info, params, priority,
+                                           state, parent_id, max_attempts, msg_id, run_at, trace_context, concurrency_key, cost)
+            VALUES (p_id, queue, p_work_type, p_dedup_key, p_source, p_trigger_info, p_params, p_priority,
+                    'queued', p_parent_id, p_max_attempts, pg_catalog.nextval(%3$L::regclass), p_run_at, p_trace_context,
+                    p_concurrency_key, p_cost)
+            ON CONFLICT (queue_name, work_type, active_key) WHERE active_key IS NOT NULL AND waits_for IS NULL
+            DO NOTHING
+            RETURNING msg_id
+        )
+        , m AS (
+            INSERT INTO pgmq.%2$I (msg_id, vt, message, headers) OVERRIDING SYSTEM VALUE
+            SELECT w.msg_id, p_run_at, pg_catalog.jsonb_build_object('work_id', p_id, 'work_type', p_work_type), p_headers FROM w
+            RETURNING msg_id
+        )
+        SELECT m.msg_id, qq.notify AND p_run_at <= pg_catalog.clock_timestamp()
+                         AND pg_catalog.clock_timestamp() >= qq.last_notified_at + qq.notify_throttle
+          INTO id, wake
+          FROM m JOIN animus.queues qq ON qq.queue_name = queue;
+        IF wake THEN
+            PERFORM animus.work_wake(queue);
+        END IF;
+        RETURN id;
+    END IF;$f$, q, 'q_' || q, 'pgmq.q_' || q || '_msg_id_seq',
+        -- a queue with a concurrency_param: the key of an item submitted without one comes from
+        -- params. The param is read from animus.queues, never written into the generated code (it
+        -- is any text an admin chose: quoted into a dollar-quoted body it could end the quote).
+        CASE WHEN qp IS NOT NULL THEN $d$
+        IF p_concurrency_key IS NULL THEN
+            p_concurrency_key := p_params ->> (SELECT qq.concurrency_param FROM animus.queues qq WHERE qq.queue_name = queue);
+            IF pg_catalog.char_length(p_concurrency_key) > 200 OR animus.work_is_blank(p_concurrency_key) THEN
+                PERFORM animus.work_check_concurrency_args(p_concurrency_key, 1, 'params ->> concurrency_param');
+            END IF;
+        END IF;$d$ ELSE '' END);
+        -- Three bands, each read in order from its index: priority > 0 and < 0 from the partial
+        -- priority index (highest first, then earliest due), priority 0 (no header) from pgmq's vt
+        -- index. A band is read only when the ones before it did not fill p_qty.
+        b_claim := b_claim || pg_catalog.format($f$
+    IF queue = %1$L THEN
+        n := 0;
+        IF p_types IS NULL THEN%2$s
+        ELSE%3$s
+        END IF;
+        RETURN;
+    END IF;$f$, q, (SELECT pg_catalog.string_agg(pg_catalog.format($b$
+        IF n < p_qty THEN
+            RETURN QUERY
+            WITH c AS (
+                SELECT m.msg_id FROM pgmq.%1$I m
+                 WHERE m.vt <= pg_catalog.clock_timestamp() AND (m.headers -> 'animus_priority') %2$s
+                 ORDER BY %3$s
+                 LIMIT p_qty - n
+                   FOR UPDATE SKIP LOCKED
+            )
+            UPDATE pgmq.%1$I m SET vt = p_until, read_ct = m.read_ct + 1, last_read_at = pg_catalog.clock_timestamp()
+              FROM c WHERE m.msg_id = c.msg_id
+            RETURNING m.msg_id, m.message ->> 'work_id';
+            GET DIAGNOSTICS k = ROW_COUNT;
+            n := n + k;
+        END IF;$b$, 'q_' || q, band.filter, band.ord), '' ORDER BY band.i)
+          FROM (VALUES (1, '> ''0''', '(m.headers -> ''animus_priority'') DESC, m.vt'),
+                       (2, 'IS NULL', 'm.vt'),
+                       (3, '< ''0''', '(m.headers -> ''animus_priority'') DESC, m.vt')) AS band(i, filter, ord)),
+              (SELECT pg_catalog.string_agg(pg_catalog.format($b$
+        IF n < p_qty THEN
+            RETURN QUERY
+            WITH c AS (
+                SELECT m.msg_id FROM pgmq.%1$I m
+                 WHERE m.vt <= pg_catalog.clock_timestamp() AND (m.headers -> 'animus_priority') %2$s
+                   AND (m.message ->> 'work_type') = ANY (p_types)
+                 ORDER BY %3$s
+                 LIMIT p_qty - n
+                   FOR UPDATE SKIP LOCKED
+            )
+            UPDATE pgmq.%1$I m SET vt = p_until, read_ct = m.read_ct + 1, last_read_at = pg_catalog.clock_timestamp()
+              FROM c WHERE m.msg_id = c.msg_id
+            RETURNING m.msg_id, m.message ->> 'work_id';
+            GET DIAGNOSTICS k = ROW_COUNT;
+            n := n + k;
+        END IF;$b$, 'q_' || q, band.filter, band.ord), '' ORDER BY band.i)
+          FROM (VALUES (1, '> ''0''', '(m.headers -> ''animus_priority'') DESC, m.vt'),
+                       (2, 'IS NULL', 'm.vt'),
+                       (3, '< ''0''', '(m.headers -> ''animus_priority'') DESC, m.vt')) AS band(i, filter, ord)));
+        -- A settled item's message: deleted (animus keeps the outcome in animus.work_items: one
+        -- write less per item, nothing for retention to remove), or moved to pgmq's archive for a
+        -- queue with archive_messages (the pgmq way).
+        IF NOT qa THEN
+            b_arch := b_arch || pg_catalog.format($f$
+    IF queue = %1$L THEN
+        DELETE FROM pgmq.%2$I m WHERE m.msg_id = ANY (p_msg_ids);
+        RETURN;
+    END IF;$f$, q, 'q_' || q);
+        ELSE
+        b_arch := b_arch || pg_catalog.format($f$
+    IF queue = %1$L THEN
+        WITH archived AS (
+            DELETE FROM pgmq.%2$I m WHERE m.msg_id = ANY (p_msg_ids)
+            RETURNING m.msg_id, m.vt, m.read_ct, m.enqueued_at, m.last_read_at, m.message, m.headers
+        )
+        INSERT INTO pgmq.%3$I (msg_id, vt, read_ct, enqueued_at, last_read_at, message, headers)
+        SELECT a.msg_id, a.vt, a.read_ct, a.enqueued_at, a.last_read_at, a.message, a.headers FROM archived a;
+        RETURN;
+    END IF;$f$, q, 'q_' || q, 'a_' || q);
+        END IF;
+        b_vt := b_vt || pg_catalog.format($f$
+    IF queue = %1$L THEN
+        UPDATE pgmq.%2$I m SET vt = x.vt
+          FROM ROWS FROM (pg_catalog.unnest(p_msg_ids), pg_catalog.unnest(p_vts)) AS x(msg_id, vt)
+         WHERE m.msg_id = x.msg_id;
+        RETURN;
+    END IF;$f$, q, 'q_' || q);
+    END LOOP;
+
+    EXECUTE pg_catalog.format($f$
+CREATE OR REPLACE FUNCTION animus.work_queue_send(queue text, p_msg_ids bigint[], p_vts timestamptz[], p_messages jsonb[], p_headers jsonb[])
+    RETURNS void
+    VOLATILE
+    LANGUAGE plpgsql
+AS $body$
+BEGIN%s
+    EXECUTE pg_catalog.format('INSERT INTO pgmq.%%I (msg_id, vt, message, headers) OVERRIDING SYSTEM VALUE
+        SELECT * FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4))', 'q_' || queue)
+    USING p_msg_ids, p_vts, p_messages, p_headers;
+END;
+$body$$f$, b_send);
+    EXECUTE pg_catalog.format($f$
+CREATE OR REPLACE FUNCTION animus.work_queue_create_item(
+    queue text, p_id uuid, p_work_type text, p_dedup_key text, p_source text, p_trigger_info text, p_params jsonb,
+    p_priority integer, p_parent_id uuid, p_max_attempts integer, p_run_at timestamptz, p_trace_context jsonb, p_headers jsonb,
+    p_concurrency_key text, p_cost integer)
+    RETURNS bigint
+    VOLATILE
+    LANGUAGE plpgsql
+AS $body$
+DECLARE
+    id   bigint;
+    wake boolean;
+BEGIN%s
+    IF NOT EXISTS (SELECT 1 FROM animus.queues qq WHERE qq.queue_name = queue) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %%L', queue),
+            HINT = 'Pass an existing queue (default ''work''), or create it with animus.create_queue.';
+    END IF;
+    IF p_concurrency_key IS NULL THEN
+        p_concurrency_key := p_params ->> (SELECT qq.concurrency_param FROM animus.queues qq WHERE qq.queue_name = queue);
+        IF pg_catalog.char_length(p_concurrency_key) > 200 OR animus.work_is_blank(p_concurrency_key) THEN
+            PERFORM animus.work_check_concurrency_args(p_concurrency_key, 1, 'params ->> concurrency_param');
+        END IF;
+    END IF;
+    EXECUTE pg_catalog.format('WITH w AS (
+            INSERT INTO animus.work_items (id, queue_name, work_type, dedup_key, source, trigger_info, params, priority,
+                                           state, parent_id, max_attempts, msg_id, run_at, trace_context, concurrency_key, cost)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, ''queued'', $9, $10, pg_catalog.nextval(%%L::regclass), $11, $12, $14, $15)
+            ON CONFLICT (queue_name, work_type, active_key) WHERE active_key IS NOT NULL AND waits_for IS NULL
+            DO NOTHING
+            RETURNING msg_id)
+        INSERT INTO pgmq.%%I (msg_id, vt, message, headers) OVERRIDING SYSTEM VALUE
+        SELECT w.msg_id, $11, pg_catalog.jsonb_build_object(''work_id'', $1, ''work_type'', $3), $13 FROM w
+        RETURNING msg_id', 'pgmq.q_' || queue || '_msg_id_seq', 'q_' || queue)
+       INTO id USING p_id, queue, p_work_type, p_dedup_key, p_source, p_trigger_info, p_params, p_priority, p_parent_id,
+                     p_max_attempts, p_run_at, p_trace_context, p_headers, p_concurrency_key, p_cost;
+    RETURN id;
+END;
+$body$$f$, b_one);
+    EXECUTE pg_catalog.format($f$
+CREATE OR REPLACE FUNCTION animus.work_queue_claim(queue text, p_qty integer, p_until timestamptz, p_types text[])
+    RETURNS TABLE (msg_id bigint, work_id text)
+    VOLATILE
+    LANGUAGE plpgsql
+AS $body$
+#variable_conflict use_column
+DECLARE
+    n bigint;
+    k bigint;
+BEGIN%s
+    RETURN QUERY EXECUTE pg_catalog.format('WITH c AS (SELECT m.msg_id FROM pgmq.%%1$I m WHERE m.vt <= pg_catalog.clock_timestamp()
+          AND ($3 IS NULL OR (m.message ->> ''work_type'') = ANY ($3))
+          ORDER BY coalesce((m.headers ->> ''animus_priority'')::integer, 0) DESC, m.vt LIMIT $1 FOR UPDATE SKIP LOCKED)
+        UPDATE pgmq.%%1$I m SET vt = $2, read_ct = m.read_ct + 1, last_read_at = pg_catalog.clock_timestamp()
+          FROM c WHERE m.msg_id = c.msg_id RETURNING m.msg_id, m.message ->> ''work_id''', 'q_' || queue)
+    USING p_qty, p_until, p_types;
+END;
+$body$$f$, b_claim);
+    EXECUTE pg_catalog.format($f$
+CREATE OR REPLACE FUNCTION animus.work_queue_archive(queue text, p_msg_ids bigint[])
+    RETURNS void
+    VOLATILE
+    LANGUAGE plpgsql
+AS $body$
+BEGIN%s
+    PERFORM pgmq.archive(queue, p_msg_ids);
+END;
+$body$$f$, b_arch);
+    EXECUTE pg_catalog.format($f$
+CREATE OR REPLACE FUNCTION animus.work_queue_set_vt(queue text, p_msg_ids bigint[], p_vts timestamptz[])
+    RETURNS void
+    VOLATILE
+    LANGUAGE plpgsql
+AS $body$
+BEGIN%s
+    EXECUTE pg_catalog.format('UPDATE pgmq.%%I m SET vt = x.vt FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS x(msg_id, vt)
+         WHERE m.msg_id = x.msg_id', 'q_' || queue)
+    USING p_msg_ids, p_vts;
+END;
+$body$$f$, b_vt);
+    REVOKE ALL ON FUNCTION animus.work_queue_send(text, bigint[], timestamptz[], jsonb[], jsonb[]) FROM PUBLIC;
+    REVOKE ALL ON FUNCTION animus.work_queue_create_item(text, uuid, text, text, text, text, jsonb, integer, uuid, integer, timestamptz, jsonb, jsonb, text, integer) FROM PUBLIC;
+    REVOKE ALL ON FUNCTION animus.work_queue_claim(text, integer, timestamptz, text[]) FROM PUBLIC;
+    REVOKE ALL ON FUNCTION animus.work_queue_archive(text, bigint[]) FROM PUBLIC;
+    REVOKE ALL ON FUNCTION animus.work_queue_set_vt(text, bigint[], timestamptz[]) FROM PUBLIC;
+    COMMENT ON FUNCTION animus.work_queue_send(text, bigint[], timestamptz[], jsonb[], jsonb[]) IS
+        'Generated by animus.work_generate_queue_functions (do not edit): inserts messages (ids preallocated) into pgmq.q_<queue>, like pgmq.send_batch. Internal.';
+    COMMENT ON FUNCTION animus.work_queue_create_item(text, uuid, text, text, text, text, jsonb, integer, uuid, integer, timestamptz, jsonb, jsonb, text, integer) IS
+        'Generated by animus.work_generate_queue_functions (do not edit): in one statement, inserts a queued work item (ON CONFLICT on the dedup index: nothing when the key is held) and its message into pgmq.q_<queue> (body {"work_id","work_type"}, the id taken from the queue''s sequence, like pgmq.send), then sends the throttled wake-up if one is due; the concurrency key of the item is p_concurrency_key, else (a queue with a concurrency_param) params ->> concurrency_param; returns the message id, or NULL when the key is held. Raises ZA101 (unknown queue), ZA125 (a key derived from params empty, only white space or over 200 characters). Internal.';
+    COMMENT ON FUNCTION animus.work_queue_claim(text, integer, timestamptz, text[]) IS
+        'Generated by animus.work_generate_queue_functions (do not edit): claims up to p_qty visible messages of pgmq.q_<queue> in (animus_priority desc, vt) order until p_until, like pgmq.read; with p_types only messages whose body work_type is one of them. Internal.';
+    COMMENT ON FUNCTION animus.work_queue_archive(text, bigint[]) IS
+        'Generated by animus.work_generate_queue_functions (do not edit): settles messages of pgmq.q_<queue>: deletes them, or (a queue with archive_messages) moves them to pgmq.a_<queue>, like pgmq.archive. Internal.';
+    COMMENT ON FUNCTION animus.work_queue_set_vt(text, bigint[], timestamptz[]) IS
+        'Generated by animus.work_generate_queue_functions (do not edit): sets the visibility time of messages of pgmq.q_<queue>, like pgmq.set_vt. Internal.';
+END;
+$gen$;
+
+DO $$ BEGIN PERFORM animus.work_generate_queue_functions(); END $$;
+
+-- ==== change work_concurrency (deploy/work_concurrency.sql) ====
+-- Deploy animus:work_concurrency to pg
+-- requires: work_concurrency@v0.7.0
+-- requires: work_hot_columns
+
+-- Running items of a key are counted from the index work_items_running_key (on the generated column
+-- running_key, not on state): w.running_key = key instead of w.concurrency_key = key AND
+-- w.state = 'running'.
+
+CREATE OR REPLACE FUNCTION animus.work_key_admit(queue text, ids uuid[], msgs bigint[], keys text[], costs integer[],
+                                      prios integer[], running boolean[],
+                                      OUT admit_ids uuid[], OUT admit_msgs bigint[], OUT admitted_at timestamptz)
+    VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    k        record;
+    lim      animus.concurrency_limits;
+    st       animus.concurrency_keys;
+    it       record;
+    n_run    bigint;
+    used     bigint;
+    win      timestamptz;
+    now_     timestamptz := pg_catalog.clock_timestamp();
+    stop     text;
+    back     bigint[] := '{}';
+    h_ids    uuid[] := '{}';
+    h_msgs   bigint[] := '{}';
+    h_keys   text[] := '{}';
+    h_prios  integer[] := '{}';
+    l_msgs   bigint[] := '{}';
+    l_vts    timestamptz[] := '{}';
+BEGIN
+    admit_ids := '{}';
+    admit_msgs := '{}';
+    admitted_at := now_;   -- the start time of the admitted items: the rate window they count in
+    FOR k IN SELECT DISTINCT x.key FROM pg_catalog.unnest(keys) AS x(key) ORDER BY 1 LOOP
+        lim := animus.work_key_limit(queue, k.key);
+        IF lim.queue_name IS NULL THEN
+            -- no limit for this key: admit its items
+            SELECT admit_ids || pg_catalog.array_agg(x.id ORDER BY x.n), admit_msgs || pg_catalog.array_agg(x.msg ORDER BY x.n)
+              INTO admit_ids, admit_msgs
+              FROM ROWS FROM (pg_catalog.unnest(ids), pg_catalog.unnest(msgs), pg_catalog.unnest(keys)) WITH ORDINALITY AS x(id, msg, key, n)
+             WHERE x.key = k.key;
+            CONTINUE;
+        END IF;
+        SELECT * INTO st FROM animus.concurrency_keys s
+         WHERE s.queue_name = queue AND s.concurrency_key = k.key
+           FOR NO KEY UPDATE SKIP LOCKED;
+        IF NOT FOUND THEN
+            IF NOT EXISTS (SELECT 1 FROM animus.concurrency_keys s WHERE s.queue_name = queue AND s.concurrency_key = k.key) THEN
+                -- First limited claim of the key: create its state row (a concurrent first claim of
+                -- the same key waits for this one; keys are taken in sorted order, so no cycle).
+                INSERT INTO animus.concurrency_keys (queue_name, concurrency_key) VALUES (queue, k.key) ON CONFLICT DO NOTHING;
+                SELECT * INTO st FROM animus.concurrency_keys s
+                 WHERE s.queue_name = queue AND s.concurrency_key = k.key
+                   FOR NO KEY UPDATE SKIP LOCKED;
+            END IF;
+            IF NOT FOUND THEN
+                -- Another session admits or wakes this key: its items go back, visible at once.
+                back := back || ARRAY(SELECT x.msg FROM ROWS FROM (pg_catalog.unnest(msgs), pg_catalog.unnest(keys)) AS x(msg, key) WHERE x.key = k.key);
+                CONTINUE;
+            END IF;
+        END IF;
+        -- A statement after the lock: it sees every settle that committed before the lock was taken.
+        SELECT count(*) INTO n_run FROM animus.work_items w
+         WHERE w.queue_name = queue AND w.running_key = k.key;
+        IF lim.rate IS NOT NULL THEN
+            win := pg_catalog.date_bin(lim.period, now_, '2000-01-01 00:00:00+00');
+            used := CASE WHEN st.window_start = win THEN st.window_used ELSE 0 END;
+        END IF;
+        stop := NULL;
+        FOR it IN SELECT x.id, x.msg, x.cost, x.prio, x.running
+                    FROM ROWS FROM (pg_catalog.unnest(ids), pg_catalog.unnest(msgs), pg_catalog.unnest(keys), pg_catalog.unnest(costs),
+                                    pg_catalog.unnest(prios), pg_catalog.unnest(running)) WITH ORDINALITY AS x(id, msg, key, cost, prio, running, n)
+                   WHERE x.key = k.key ORDER BY x.n LOOP
+            IF it.running THEN
+                -- a re-claim of a running item whose claim timed out: it holds its slot already
+                admit_ids := admit_ids || it.id;
+                admit_msgs := admit_msgs || it.msg;
+                CONTINUE;
+            END IF;
+            IF stop IS NULL AND lim.max_running IS NOT NULL AND n_run >= lim.max_running THEN
+                stop := 'hold';
+            END IF;
+            -- An item costing more than the whole rate may start only as the first of a window
+            -- (it could never start otherwise).
+            IF stop IS NULL AND lim.rate IS NOT NULL AND used + it.cost > lim.rate AND used > 0 THEN
+                stop := 'later';
+            END IF;
+            IF stop = 'hold' THEN
+                h_ids := h_ids || it.id; h_msgs := h_msgs || it.msg; h_keys := h_keys || k.key; h_prios := h_prios || it.prio;
+            ELSIF stop = 'later' THEN
+                l_msgs := l_msgs || it.msg; l_vts := l_vts || (win + lim.period);
+            ELSE
+                admit_ids := admit_ids || it.id;
+                admit_msgs := admit_msgs || it.msg;
+                n_run := n_run + 1;
+                used := used + it.cost;
+            END IF;
+        END LOOP;
+        IF lim.rate IS NOT NULL AND (st.window_start IS DISTINCT FROM win OR st.window_used IS DISTINCT FROM used) THEN
+            UPDATE animus.concurrency_keys s SET window_start = win, window_used = used
+             WHERE s.queue_name = queue AND s.concurrency_key = k.key;
+        END IF;
+    END LOOP;
+    IF pg_catalog.cardinality(back) > 0 THEN
+        PERFORM animus.work_queue_set_vt(queue, back, pg_catalog.array_fill(now_, ARRAY[pg_catalog.cardinality(back)]));
+    END IF;
+    IF pg_catalog.cardinality(h_ids) > 0 THEN
+        INSERT INTO animus.concurrency_held (work_id, queue_name, concurrency_key, priority, msg_id)
+        SELECT x.id, queue, x.key, x.prio, x.msg
+          FROM ROWS FROM (pg_catalog.unnest(h_ids), pg_catalog.unnest(h_keys), pg_catalog.unnest(h_prios), pg_catalog.unnest(h_msgs)) AS x(id, key, prio, msg)
+        ON CONFLICT (work_id) DO NOTHING;
+        PERFORM animus.work_queue_set_vt(queue, h_msgs, pg_catalog.array_fill('infinity'::timestamptz, ARRAY[pg_catalog.cardinality(h_msgs)]));
+    END IF;
+    IF pg_catalog.cardinality(l_msgs) > 0 THEN
+        PERFORM animus.work_queue_set_vt(queue, l_msgs, l_vts);
+    END IF;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION animus.work_key_wake(queue text, keys text[])
+    RETURNS integer
+    VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    k      text;
+    lim    animus.concurrency_limits;
+    free   bigint;
+    m      bigint[];
+    woken  integer := 0;
+BEGIN
+    IF queue IS NULL OR keys IS NULL THEN
+        RETURN 0;
+    END IF;
+    FOR k IN SELECT DISTINCT x FROM pg_catalog.unnest(keys) AS x WHERE x IS NOT NULL ORDER BY 1 LOOP
+        PERFORM 1 FROM animus.concurrency_keys s WHERE s.queue_name = queue AND s.concurrency_key = k FOR NO KEY UPDATE;
+        IF NOT FOUND THEN
+            CONTINUE;   -- no state row: no claim of the key was ever limited, so none is held
+        END IF;
+        lim := animus.work_key_limit(queue, k);
+        IF lim.max_running IS NULL THEN
+            free := NULL;   -- LIMIT NULL: every held item
+        ELSE
+            SELECT lim.max_running - count(*) INTO free FROM animus.work_items w
+             WHERE w.queue_name = queue AND w.running_key = k;
+            IF free <= 0 THEN
+                CONTINUE;
+            END IF;
+        END IF;
+        WITH d AS (
+            -- only items still queued (a held row of an item cancelled meanwhile is the sweep's)
+            DELETE FROM animus.concurrency_held h
+             WHERE h.work_id IN (SELECT hh.work_id FROM animus.concurrency_held hh
+                                   JOIN animus.work_items w ON w.id = hh.work_id AND w.state = 'queued'
+                                  WHERE hh.queue_name = queue AND hh.concurrency_key = k
+                                  ORDER BY hh.priority DESC, hh.msg_id
+                                  LIMIT free
+                                    FOR UPDATE OF hh SKIP LOCKED)
+            RETURNING h.msg_id
+        )
+        SELECT pg_catalog.array_agg(d.msg_id) INTO m FROM d;
+        IF m IS NOT NULL THEN
+            PERFORM animus.work_queue_set_vt(queue, m, pg_catalog.array_fill(pg_catalog.clock_timestamp(), ARRAY[pg_catalog.cardinality(m)]));
+            woken := woken + pg_catalog.cardinality(m);
+        END IF;
+    END LOOP;
+    RETURN woken;
+END;
+$$;
+
+-- ==== change work_hot_indexes (deploy/work_hot_indexes.sql) ====
+-- Deploy animus:work_hot_indexes to pg
+-- requires: work_submit
+-- requires: work_queues
+-- requires: work_concurrency
+
+-- Every function now finds active keys through work_items_active_key and running items of a key
+-- through work_items_running_key: the indexes whose predicates named `state` go, so no index of
+-- animus.work_items names a column a claim changes (state, attempts, msg_id, started_at,
+-- heartbeat_at, updated_at).
+DROP INDEX animus.work_items_dedup_active;
+DROP INDEX animus.work_items_concurrency_running;
+-- the dedup index keeps its name (and stays unique): work_items_dedup_active, now on active_key
+ALTER INDEX animus.work_items_active_key RENAME TO work_items_dedup_active;
+
+-- Room for the claims' new row versions on the page of the old ones: a claim batch updates every
+-- row of a page in one transaction, and a HOT update needs the new version on the same page. At
+-- fillfactor 85 (v0.7.0) about one claim in ten found room (measured: 0.09 HOT updates per item with
+-- read_work qty 500); at 50 nine in ten do. New pages only: existing ones fill as they are vacuumed.
+ALTER TABLE animus.work_items SET (fillfactor = 50);
+
+-- ==== change work_lifecycle (deploy/work_lifecycle.sql) ====
+-- Deploy animus:work_lifecycle to pg
+-- requires: work_lifecycle@v0.7.0
+
+-- read_work maps message bodies to work item ids with one cast of the whole array (a stray message
+-- of a stock pgmq client, whose work_id is no uuid, falls back to the per-message check): the
+-- case-insensitive regular expression per message cost ~10 us per item, a fifth of the claim.
+
+CREATE OR REPLACE FUNCTION animus.read_work(
+    queue       text DEFAULT 'work',
+    vt          interval DEFAULT '30 seconds',
+    qty         integer DEFAULT 1,
+    work_types  text[] DEFAULT NULL
+)
+    RETURNS TABLE (
+        work_id        uuid,
+        queue_name     text,
+        work_type      text,
+        dedup_key      text,
+        params         jsonb,
+        priority       integer,
+        attempts       integer,
+        max_attempts   integer,
+        msg_id         bigint,
+        parent_id      uuid,
+        source         text,
+        trigger_info   text,
+        trace_context  jsonb,
+        requesters        jsonb,
+        requesters_total  bigint,
+        created_at        timestamptz,
+        visible_until     timestamptz
+    )
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    SET plan_cache_mode = force_generic_plan
+    SET enable_seqscan = off
+    -- Every statement here looks rows up by key (message ids, work ids, merged_into of the claimed
+    -- items). With hot keys the planner expects thousands of merged rows per item and picks a bitmap
+    -- scan for the requesters sub-query, whose per-item set-up (~150 us on PostgreSQL 18) dominated a
+    -- qty => 100 read; plain index scans cost a few us per item.
+    SET enable_bitmapscan = off
+    LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_until    timestamptz;
+    m_ids      bigint[];
+    m_work     uuid[];
+    m_text     text[];
+    c_ids      uuid[];
+    c_msgs     bigint[];
+    d_ids      uuid[];
+    to_archive bigint[];
+    seen       bigint[];
+    rest       bigint[];
+    k_ids      uuid[];
+    k_msgs     bigint[];
+    k_keys     text[];
+    k_costs    integer[];
+    k_prios    integer[];
+    k_running  boolean[];
+    d_keys     text[];
+    c_at       timestamptz[] := '{}';
+    adm        record;
+    v_paused   boolean;
+    stray      bigint[];
+BEGIN
+    IF read_work.queue IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument queue must not be NULL',
+            HINT = 'Pass an existing queue, or leave queue out for the default ''work''.';
+    END IF;
+    IF NOT animus.work_queue_allowed(read_work.queue) THEN
+        PERFORM animus.work_raise_not_granted(read_work.queue);
+    END IF;
+    SELECT q.paused_at IS NOT NULL INTO v_paused FROM animus.queues q WHERE q.queue_name = read_work.queue;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA101', MESSAGE = pg_catalog.format('argument queue: no work queue named %L', read_work.queue),
+            HINT = 'Pass an existing queue (default ''work'').';
+    END IF;
+    IF read_work.vt IS NULL OR read_work.vt <= '0' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument vt (visibility timeout) must be positive',
+            DETAIL = pg_catalog.format('vt = %s', coalesce(read_work.vt::text, 'NULL')),
+            HINT = 'Pass a visibility timeout longer than the work takes, e.g. vt => ''30 seconds'', and heartbeat to extend it.';
+    END IF;
+    IF read_work.qty IS NULL OR read_work.qty NOT BETWEEN 1 AND 10000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument qty must be between 1 and 10000',
+            DETAIL = pg_catalog.format('qty = %s', coalesce(read_work.qty::text, 'NULL')),
+            HINT = 'Pass how many items to claim at most.';
+    END IF;
+    IF read_work.work_types IS NOT NULL THEN
+        IF pg_catalog.cardinality(read_work.work_types) > 100 THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA110', MESSAGE = 'argument work_types has more than 100 elements',
+                DETAIL = pg_catalog.format('work_types has %s elements', pg_catalog.cardinality(read_work.work_types)),
+                HINT = 'Pass at most 100 work types, or NULL for every type.';
+        END IF;
+        IF pg_catalog.cardinality(read_work.work_types) = 0 OR pg_catalog.array_position(read_work.work_types, NULL) IS NOT NULL THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'argument work_types must be NULL or a non-empty array without NULL',
+                DETAIL = pg_catalog.format('work_types = %s', pg_catalog.left(read_work.work_types::text, 200)),
+                HINT = 'Pass the work types this worker handles, e.g. work_types => ARRAY[''engage''], or NULL for every type.';
+        END IF;
+    END IF;
+    IF v_paused THEN
+        -- animus.pause_queue: submissions are accepted, nothing is handed out until resume_queue
+        RETURN;
+    END IF;
+    v_until := pg_catalog.clock_timestamp() + read_work.vt;
+
+    -- Claim visible messages in priority order, as pgmq.read does (FOR UPDATE SKIP LOCKED, vt and
+    -- read_ct updated) but ordered by (animus_priority desc, vt) using the index create_queue made.
+    SELECT pg_catalog.array_agg(c.msg_id), pg_catalog.array_agg(c.work_id)
+      INTO m_ids, m_text
+      FROM animus.work_queue_claim(read_work.queue, read_work.qty, v_until, read_work.work_types) AS c;
+    IF m_ids IS NULL THEN
+        RETURN;
+    END IF;
+    -- Every message animus wrote carries its item's id: one cast of the whole array. A stray message
+    -- (a stock pgmq client's, whose work_id is missing or no uuid) fails the cast; then each body is
+    -- checked on its own (no item: archived below).
+    BEGIN
+        m_work := m_text::uuid[];
+    EXCEPTION WHEN invalid_text_representation THEN
+        m_work := ARRAY(SELECT CASE WHEN t ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN t::uuid END
+                          FROM pg_catalog.unnest(m_text) WITH ORDINALITY AS x(t, n) ORDER BY x.n);
+    END;
+
+    -- Lock the items without waiting (a reader never waits, so it is never part of a deadlock).
+    -- queued/running with attempts left -> claimed (running, another attempt); out of attempts ->
+    -- dead; any other state (cancelled, ended) -> the stale message is archived.
+    WITH m AS (
+        SELECT * FROM ROWS FROM (pg_catalog.unnest(m_ids), pg_catalog.unnest(m_work)) AS m(msg_id, work_id)
+    ), l AS (
+        SELECT w.id, w.state IN ('queued', 'running') AS active, w.attempts - w.released < w.max_attempts AS left, m.msg_id,
+               w.concurrency_key AS key, w.cost, w.priority, w.state = 'running' AS running
+          FROM m JOIN animus.work_items w ON w.id = m.work_id AND w.queue_name = read_work.queue
+           FOR UPDATE OF w SKIP LOCKED
+    )
+    SELECT coalesce(pg_catalog.array_agg(l.id) FILTER (WHERE l.active AND l.left AND l.key IS NULL), '{}'),
+           coalesce(pg_catalog.array_agg(l.msg_id) FILTER (WHERE l.active AND l.left AND l.key IS NULL), '{}'),
+           coalesce(pg_catalog.array_agg(l.id) FILTER (WHERE l.active AND NOT l.left), '{}'),
+           coalesce(pg_catalog.array_agg(l.msg_id) FILTER (WHERE NOT (l.active AND l.left)), '{}'),
+           coalesce(pg_catalog.array_agg(l.msg_id), '{}'),
+           -- items with a concurrency key: admitted below (in priority, then message order)
+           pg_catalog.array_agg(l.id ORDER BY l.priority DESC, l.msg_id) FILTER (WHERE l.active AND l.left AND l.key IS NOT NULL),
+           pg_catalog.array_agg(l.msg_id ORDER BY l.priority DESC, l.msg_id) FILTER (WHERE l.active AND l.left AND l.key IS NOT NULL),
+           pg_catalog.array_agg(l.key ORDER BY l.priority DESC, l.msg_id) FILTER (WHERE l.active AND l.left AND l.key IS NOT NULL),
+           pg_catalog.array_agg(l.cost ORDER BY l.priority DESC, l.msg_id) FILTER (WHERE l.active AND l.left AND l.key IS NOT NULL),
+           pg_catalog.array_agg(l.priority ORDER BY l.priority DESC, l.msg_id) FILTER (WHERE l.active AND l.left AND l.key IS NOT NULL),
+           pg_catalog.array_agg(l.running ORDER BY l.priority DESC, l.msg_id) FILTER (WHERE l.active AND l.left AND l.key IS NOT NULL),
+           pg_catalog.array_agg(DISTINCT l.key) FILTER (WHERE l.active AND NOT l.left AND l.running AND l.key IS NOT NULL)
+      INTO c_ids, c_msgs, d_ids, to_archive, seen, k_ids, k_msgs, k_keys, k_costs, k_prios, k_running, d_keys
+      FROM l;
+
+    IF pg_catalog.cardinality(d_ids) > 0 THEN
+        UPDATE animus.work_items w
+           SET state = 'dead', resolved_at = pg_catalog.clock_timestamp(), updated_at = pg_catalog.clock_timestamp(),
+               error = pg_catalog.format('attempt %s of %s timed out: the visibility timeout expired without complete_work or fail_work%s',
+                                         w.attempts - w.released, w.max_attempts, ' (last error: ' || w.error || ')')
+         WHERE w.id = ANY (d_ids);
+        PERFORM animus.work_release_followups(d_ids);
+        IF d_keys IS NOT NULL THEN
+            -- a running item of a key died: its slot is free
+            PERFORM animus.work_key_wake(read_work.queue, d_keys);
+        END IF;
+    END IF;
+    IF pg_catalog.cardinality(seen) < pg_catalog.cardinality(m_ids) THEN
+        -- Messages without a work item are archived; those whose item another session holds locked
+        -- (being cancelled, replaced, completed) are made visible again at once.
+        -- (a stray message, from a stock pgmq client, goes to pgmq's archive whatever the queue's
+        -- archive_messages: it is not animus's to delete)
+        stray := ARRAY(SELECT x FROM pg_catalog.unnest(m_ids) WITH ORDINALITY AS u(x, n)
+                        WHERE x <> ALL (seen)
+                          AND NOT EXISTS (SELECT 1 FROM animus.work_items w WHERE w.id = m_work[n]));
+        IF pg_catalog.cardinality(stray) > 0 THEN
+            PERFORM pgmq.archive(read_work.queue, stray);
+        END IF;
+        rest := ARRAY(SELECT x FROM pg_catalog.unnest(m_ids) AS x WHERE x <> ALL (seen) AND x <> ALL (stray));
+        IF pg_catalog.cardinality(rest) > 0 THEN
+            EXECUTE pg_catalog.format('UPDATE pgmq.%I SET vt = pg_catalog.clock_timestamp() WHERE msg_id = ANY ($1)', 'q_' || read_work.queue)
+            USING rest;
+        END IF;
+    END IF;
+    IF pg_catalog.cardinality(to_archive) > 0 THEN
+        PERFORM animus.work_queue_archive(read_work.queue, to_archive);
+    END IF;
+    IF k_ids IS NOT NULL THEN
+        -- Concurrency keys: admit what fits the keys' limits; the rest is held or deferred.
+        SELECT * INTO adm FROM animus.work_key_admit(read_work.queue, k_ids, k_msgs, k_keys, k_costs, k_prios, k_running);
+        -- admitted first: c_at (their start times, the ones the rate counted) lines up with them,
+        -- ROWS FROM pads it with NULL (now) for the items without a key
+        c_ids := adm.admit_ids || c_ids;
+        c_msgs := adm.admit_msgs || c_msgs;
+        c_at := pg_catalog.array_fill(adm.admitted_at, ARRAY[pg_catalog.cardinality(adm.admit_ids)]);
+    END IF;
+    IF pg_catalog.cardinality(c_ids) = 0 THEN
+        RETURN;
+    END IF;
+
+    RETURN QUERY
+    WITH u AS (
+        UPDATE animus.work_items w
+           SET state = 'running', attempts = w.attempts + 1, msg_id = x.msg_id,
+               started_at = coalesce(x.at, pg_catalog.clock_timestamp()), heartbeat_at = pg_catalog.clock_timestamp(),
+               updated_at = pg_catalog.clock_timestamp()
+          FROM ROWS FROM (pg_catalog.unnest(c_ids), pg_catalog.unnest(c_msgs), pg_catalog.unnest(c_at)) AS x(id, msg_id, at)
+         WHERE w.id = x.id
+        RETURNING w.*
+    )
+    -- requesters: the canonical submission and the first 99 merged ones (read in order from the
+    -- index work_items_merged_into_order); requesters_total counts them all. get_work and
+    -- get_work_submissions page through the rest.
+    SELECT u.id, u.queue_name, u.work_type, u.dedup_key, u.params, u.priority, u.attempts, u.max_attempts,
+           u.msg_id, u.parent_id, u.source, u.trigger_info, u.trace_context,
+           pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
+               'work_id', u.id, 'source', u.source, 'trigger_info', u.trigger_info,
+               'trace_context', u.trace_context, 'submitted_at', u.created_at))
+           -- only an item with a dedup_key can have merged submissions: the others skip both probes
+           || CASE WHEN u.dedup_key IS NULL THEN '[]'::jsonb ELSE
+              coalesce((SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                                   'work_id', r.id, 'source', r.source, 'trigger_info', r.trigger_info,
+                                   'trace_context', r.trace_context, 'submitted_at', r.created_at)
+                               ORDER BY r.created_at, r.id)
+                          FROM (SELECT r.id, r.source, r.trigger_info, r.trace_context, r.created_at
+                                  FROM animus.work_items r WHERE r.merged_into = u.id
+                                 ORDER BY r.created_at, r.id LIMIT 99) r), '[]') END,
+           1 + CASE WHEN u.dedup_key IS NULL THEN 0 ELSE (SELECT count(*) FROM animus.work_items r WHERE r.merged_into = u.id) END,
+           u.created_at, v_until
+      FROM u
+     ORDER BY u.priority DESC, u.run_at;
+END;
+$$;
+
+-- ==== change work_items (deploy/work_items.sql) ====
+-- Deploy animus:work_items to pg
+-- requires: work_items@v0.7.0
+
+-- The state trigger runs without a SET search_path of its own: a function-level SET saves and
+-- restores the setting on every call (~5 us per state change, twice per item). It is no SECURITY
+-- DEFINER function, every name in it is qualified, and the SECURITY DEFINER functions that change
+-- state pin search_path = pg_catalog, pg_temp already.
+
+CREATE OR REPLACE FUNCTION animus.work_items_check_transition()
+    RETURNS trigger
+    VOLATILE
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    -- The same seven pairs as animus.work_state_transitions (a pgTAP test proves they agree): a
+    -- constant list costs no query per updated row.
+    IF OLD.state = NEW.state THEN
+        RETURN NEW;
+    END IF;
+    IF (OLD.state, NEW.state) IN (('queued', 'running'), ('queued', 'cancelled'), ('queued', 'dead'),
+                                  ('running', 'completed'), ('running', 'queued'), ('running', 'dead'),
+                                  ('running', 'cancelled')) THEN
+        IF NEW.state IN ('completed', 'dead', 'cancelled') THEN
+            DELETE FROM animus.work_awaited a WHERE a.work_id = NEW.id;
+            IF FOUND THEN
+                PERFORM pg_catalog.pg_notify('animus_work_done', NEW.id::text);
+            END IF;
+        END IF;
+        RETURN NEW;
+    END IF;
+    RAISE EXCEPTION USING
+        ERRCODE = 'ZA105',
+        MESSAGE = pg_catalog.format('illegal work item state transition %s -> %s', OLD.state, NEW.state),
+        DETAIL  = pg_catalog.format('work item %s', OLD.id),
+        HINT    = 'Legal transitions are listed in animus.work_state_transitions; use the animus work functions.';
+END;
+$$;
+
 -- ==== what this file installed (animus.deployed_version) ====
-INSERT INTO animus.installed_version (version, last_change) VALUES ('@v0.7.0', 'work_queues');
+INSERT INTO animus.installed_version (version, last_change) VALUES ('@v0.7.0+7 (work_items)', 'work_items');
 
 COMMIT;

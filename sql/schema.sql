@@ -5515,9 +5515,19 @@ CREATE TABLE animus.work_items (
     resolved_at timestamp with time zone,
     released integer DEFAULT 0 NOT NULL,
     concurrency_key text,
-    cost integer DEFAULT 1 NOT NULL
+    cost integer DEFAULT 1 NOT NULL,
+    active_key text GENERATED ALWAYS AS (
+CASE
+    WHEN (state = ANY (ARRAY['queued'::text, 'running'::text])) THEN dedup_key
+    ELSE NULL::text
+END) STORED,
+    running_key text GENERATED ALWAYS AS (
+CASE
+    WHEN (state = 'running'::text) THEN concurrency_key
+    ELSE NULL::text
+END) STORED
 )
-WITH (fillfactor='85', autovacuum_vacuum_scale_factor='0.02', autovacuum_vacuum_threshold='2000', autovacuum_vacuum_insert_scale_factor='0.05', autovacuum_analyze_scale_factor='0.05', autovacuum_vacuum_cost_delay='0');
+WITH (autovacuum_vacuum_scale_factor='0.02', autovacuum_vacuum_threshold='2000', autovacuum_vacuum_insert_scale_factor='0.05', autovacuum_analyze_scale_factor='0.05', autovacuum_vacuum_cost_delay='0', fillfactor='50');
 
 --
 -- Name: TABLE work_items; Type: COMMENT; Schema: animus; Owner: -
@@ -5692,6 +5702,18 @@ COMMENT ON COLUMN animus.work_items.concurrency_key IS 'the concurrency key whos
 --
 
 COMMENT ON COLUMN animus.work_items.cost IS 'units of its key''s rate budget the item uses when it starts (1..1000000, default 1).';
+
+--
+-- Name: COLUMN work_items.active_key; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.active_key IS 'Generated: dedup_key while the item is queued or running, else NULL. The dedup index work_items_active_key is on it (not on state), so claims and the ends of keyless items change no indexed column and stay HOT updates.';
+
+--
+-- Name: COLUMN work_items.running_key; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.work_items.running_key IS 'Generated: concurrency_key while the item is running, else NULL. Running items per key are counted from the index work_items_running_key (not on state), so items without a concurrency key change no indexed column when claimed.';
 
 --
 -- Name: ops_lock_dead(uuid, text); Type: FUNCTION; Schema: animus; Owner: -
@@ -6088,6 +6110,7 @@ DECLARE
     v_until    timestamptz;
     m_ids      bigint[];
     m_work     uuid[];
+    m_text     text[];
     c_ids      uuid[];
     c_msgs     bigint[];
     d_ids      uuid[];
@@ -6148,13 +6171,21 @@ BEGIN
 
     -- Claim visible messages in priority order, as pgmq.read does (FOR UPDATE SKIP LOCKED, vt and
     -- read_ct updated) but ordered by (animus_priority desc, vt) using the index create_queue made.
-    SELECT pg_catalog.array_agg(c.msg_id),
-           pg_catalog.array_agg(CASE WHEN c.work_id ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN c.work_id::uuid END)
-      INTO m_ids, m_work
+    SELECT pg_catalog.array_agg(c.msg_id), pg_catalog.array_agg(c.work_id)
+      INTO m_ids, m_text
       FROM animus.work_queue_claim(read_work.queue, read_work.qty, v_until, read_work.work_types) AS c;
     IF m_ids IS NULL THEN
         RETURN;
     END IF;
+    -- Every message animus wrote carries its item's id: one cast of the whole array. A stray message
+    -- (a stock pgmq client's, whose work_id is missing or no uuid) fails the cast; then each body is
+    -- checked on its own (no item: archived below).
+    BEGIN
+        m_work := m_text::uuid[];
+    EXCEPTION WHEN invalid_text_representation THEN
+        m_work := ARRAY(SELECT CASE WHEN t ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN t::uuid END
+                          FROM pg_catalog.unnest(m_text) WITH ORDINALITY AS x(t, n) ORDER BY x.n);
+    END;
 
     -- Lock the items without waiting (a reader never waits, so it is never part of a deadlock).
     -- queued/running with attempts left -> claimed (running, another attempt); out of attempts ->
@@ -7442,7 +7473,7 @@ BEGIN
             SELECT cw.id, cw.msg_id, cw.state INTO t_id, t_msg, t_state
               FROM animus.work_items cw
              WHERE cw.queue_name = submit_work.queue AND cw.work_type = submit_work.work_type
-               AND cw.dedup_key = submit_work.dedup_key AND cw.state IN ('queued', 'running') AND cw.waits_for IS NULL;
+               AND cw.active_key = submit_work.dedup_key AND cw.waits_for IS NULL;
             IF FOUND THEN
                 IF t_state = 'running' THEN
                     -- at most one follow-up per item (unique index work_items_waits_for)
@@ -7473,7 +7504,7 @@ BEGIN
             -- replace: lock the key holder (replaces of one key are serialised).
             SELECT * INTO c FROM animus.work_items cw
              WHERE cw.queue_name = submit_work.queue AND cw.work_type = submit_work.work_type
-               AND cw.dedup_key = submit_work.dedup_key AND cw.state IN ('queued', 'running') AND cw.waits_for IS NULL
+               AND cw.active_key = submit_work.dedup_key AND cw.waits_for IS NULL
                FOR UPDATE;
             IF FOUND THEN
                 IF c.state = 'running' THEN
@@ -7712,7 +7743,7 @@ BEGIN
                    p.run_at, p.trace_context, p.created_at, p.updated_at, p.concurrency_key, p.cost
               FROM pg_catalog.unnest(v_pending) WITH ORDINALITY AS p
              ORDER BY p.ordinality
-            ON CONFLICT (queue_name, work_type, dedup_key) WHERE state IN ('queued', 'running') AND waits_for IS NULL AND dedup_key IS NOT NULL
+            ON CONFLICT (queue_name, work_type, active_key) WHERE active_key IS NOT NULL AND waits_for IS NULL
             DO NOTHING
             RETURNING w.*
         )
@@ -7736,7 +7767,7 @@ BEGIN
                               FROM animus.work_items cw
                               LEFT JOIN animus.work_items fw ON fw.waits_for = cw.id
                              WHERE cw.queue_name = p.queue_name AND cw.work_type = p.work_type
-                               AND cw.dedup_key = p.dedup_key AND cw.state IN ('queued', 'running')
+                               AND cw.active_key = p.dedup_key
                                AND cw.waits_for IS NULL) AS t ON true
         ), mins AS (
             INSERT INTO animus.work_items (id, queue_name, work_type, dedup_key, source, trigger_info, params, priority,
@@ -8657,7 +8688,7 @@ BEGIN
             VALUES (p_id, queue, p_work_type, p_dedup_key, p_source, p_trigger_info, p_params, p_priority,
                     'queued', p_parent_id, p_max_attempts, pg_catalog.nextval(%3$L::regclass), p_run_at, p_trace_context,
                     p_concurrency_key, p_cost)
-            ON CONFLICT (queue_name, work_type, dedup_key) WHERE state IN ('queued', 'running') AND waits_for IS NULL AND dedup_key IS NOT NULL
+            ON CONFLICT (queue_name, work_type, active_key) WHERE active_key IS NOT NULL AND waits_for IS NULL
             DO NOTHING
             RETURNING msg_id
         )
@@ -8803,7 +8834,7 @@ BEGIN%s
             INSERT INTO animus.work_items (id, queue_name, work_type, dedup_key, source, trigger_info, params, priority,
                                            state, parent_id, max_attempts, msg_id, run_at, trace_context, concurrency_key, cost)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, ''queued'', $9, $10, pg_catalog.nextval(%%L::regclass), $11, $12, $14, $15)
-            ON CONFLICT (queue_name, work_type, dedup_key) WHERE state IN (''queued'', ''running'') AND waits_for IS NULL AND dedup_key IS NOT NULL
+            ON CONFLICT (queue_name, work_type, active_key) WHERE active_key IS NOT NULL AND waits_for IS NULL
             DO NOTHING
             RETURNING msg_id)
         INSERT INTO pgmq.%%I (msg_id, vt, message, headers) OVERRIDING SYSTEM VALUE
@@ -8901,7 +8932,6 @@ COMMENT ON FUNCTION animus.work_is_blank(t text) IS 'Internal: true when t is em
 
 CREATE FUNCTION animus.work_items_check_transition() RETURNS trigger
     LANGUAGE plpgsql
-    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 BEGIN
     -- The same seven pairs as animus.work_state_transitions (a pgTAP test proves they agree): a
@@ -8993,7 +9023,7 @@ BEGIN
         END IF;
         -- A statement after the lock: it sees every settle that committed before the lock was taken.
         SELECT count(*) INTO n_run FROM animus.work_items w
-         WHERE w.queue_name = queue AND w.concurrency_key = k.key AND w.state = 'running';
+         WHERE w.queue_name = queue AND w.running_key = k.key;
         IF lim.rate IS NOT NULL THEN
             win := pg_catalog.date_bin(lim.period, now_, '2000-01-01 00:00:00+00');
             used := CASE WHEN st.window_start = win THEN st.window_used ELSE 0 END;
@@ -9102,7 +9132,7 @@ BEGIN
             free := NULL;   -- LIMIT NULL: every held item
         ELSE
             SELECT lim.max_running - count(*) INTO free FROM animus.work_items w
-             WHERE w.queue_name = queue AND w.concurrency_key = k AND w.state = 'running';
+             WHERE w.queue_name = queue AND w.running_key = k;
             IF free <= 0 THEN
                 CONTINUE;
             END IF;
@@ -9357,7 +9387,7 @@ BEGIN
             VALUES (p_id, queue, p_work_type, p_dedup_key, p_source, p_trigger_info, p_params, p_priority,
                     'queued', p_parent_id, p_max_attempts, pg_catalog.nextval('pgmq.q_work_msg_id_seq'::regclass), p_run_at, p_trace_context,
                     p_concurrency_key, p_cost)
-            ON CONFLICT (queue_name, work_type, dedup_key) WHERE state IN ('queued', 'running') AND waits_for IS NULL AND dedup_key IS NOT NULL
+            ON CONFLICT (queue_name, work_type, active_key) WHERE active_key IS NOT NULL AND waits_for IS NULL
             DO NOTHING
             RETURNING msg_id
         )
@@ -9389,7 +9419,7 @@ BEGIN
             INSERT INTO animus.work_items (id, queue_name, work_type, dedup_key, source, trigger_info, params, priority,
                                            state, parent_id, max_attempts, msg_id, run_at, trace_context, concurrency_key, cost)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, ''queued'', $9, $10, pg_catalog.nextval(%L::regclass), $11, $12, $14, $15)
-            ON CONFLICT (queue_name, work_type, dedup_key) WHERE state IN (''queued'', ''running'') AND waits_for IS NULL AND dedup_key IS NOT NULL
+            ON CONFLICT (queue_name, work_type, active_key) WHERE active_key IS NOT NULL AND waits_for IS NULL
             DO NOTHING
             RETURNING msg_id)
         INSERT INTO pgmq.%I (msg_id, vt, message, headers) OVERRIDING SYSTEM VALUE
@@ -11099,16 +11129,10 @@ CREATE INDEX memory_terms_memory_term_idx ON animus.memory_terms USING btree (me
 CREATE INDEX schedules_due ON animus.schedules USING btree (next_run_at) WHERE (NOT paused);
 
 --
--- Name: work_items_concurrency_running; Type: INDEX; Schema: animus; Owner: -
---
-
-CREATE INDEX work_items_concurrency_running ON animus.work_items USING btree (queue_name, concurrency_key) WHERE ((state = 'running'::text) AND (concurrency_key IS NOT NULL));
-
---
 -- Name: work_items_dedup_active; Type: INDEX; Schema: animus; Owner: -
 --
 
-CREATE UNIQUE INDEX work_items_dedup_active ON animus.work_items USING btree (queue_name, work_type, dedup_key) WHERE ((state = ANY (ARRAY['queued'::text, 'running'::text])) AND (waits_for IS NULL) AND (dedup_key IS NOT NULL));
+CREATE UNIQUE INDEX work_items_dedup_active ON animus.work_items USING btree (queue_name, work_type, active_key) WHERE ((active_key IS NOT NULL) AND (waits_for IS NULL));
 
 --
 -- Name: work_items_merged_into_order; Type: INDEX; Schema: animus; Owner: -
@@ -11127,6 +11151,12 @@ CREATE INDEX work_items_parent_id ON animus.work_items USING btree (parent_id) W
 --
 
 CREATE INDEX work_items_resolved_at ON animus.work_items USING btree (resolved_at) WHERE (resolved_at IS NOT NULL);
+
+--
+-- Name: work_items_running_key; Type: INDEX; Schema: animus; Owner: -
+--
+
+CREATE INDEX work_items_running_key ON animus.work_items USING btree (queue_name, running_key) WHERE (running_key IS NOT NULL);
 
 --
 -- Name: work_items_waits_for; Type: INDEX; Schema: animus; Owner: -

@@ -5,7 +5,7 @@
 On a fresh database of the embedded server, four parts, each with its baseline from the same run:
 
   bytes      M items through animus (submit_work_batch, read_work qty 100, complete_work arrays) in
-             a queue that deletes settled messages (the default), in one that archives them (the
+             a queue that deletes settled messages (the default; head and v0.7.0), in one that archives them (the
              v0.6.0 behaviour) and M messages through raw pgmq (send_batch, read 100, archive): bytes
              on disk per item (heap + indexes + TOAST of every table involved, no VACUUM FULL) and
              tuples written per item (pg_stat inserts + updates + deletes).
@@ -97,6 +97,8 @@ def part_bytes(db: str, items: int) -> None:
     res = {}
     for name, to, rels, setup, run in [
         ("animus now (messages deleted)", None, ["animus.work_items", "pgmq.q_b", "pgmq.a_b"],
+         "SELECT animus.create_queue('b')", lambda c, k: animus_cycle(c, "b", k)),
+        ("animus v0.7.0 (fillfactor 85)", "@v0.7.0", ["animus.work_items", "pgmq.q_b", "pgmq.a_b"],
          "SELECT animus.create_queue('b')", lambda c, k: animus_cycle(c, "b", k)),
         ("animus v0.6.0 (messages archived)", "@v0.6.0", ["animus.work_items", "pgmq.q_b", "pgmq.a_b"],
          "SELECT animus.create_queue('b')", lambda c, k: animus_cycle(c, "b", k)),

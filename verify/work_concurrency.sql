@@ -27,6 +27,9 @@ BEGIN
     IF (SELECT count(*) FROM animus.error_codes WHERE sqlstate IN ('ZA125', 'ZA126', 'ZA127', 'ZA128', 'ZA129')) <> 5 THEN
         RAISE EXCEPTION 'SQLSTATEs ZA125-ZA129 are not registered';
     END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_proc p WHERE p.oid = 'animus.work_key_wake(text, text[])'::pg_catalog.regprocedure AND p.prosrc ~ 'running_key') THEN
+        RAISE EXCEPTION 'work_key_wake does not count running items through running_key';
+    END IF;
 END $$;
 
 ROLLBACK;

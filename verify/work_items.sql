@@ -12,6 +12,9 @@ BEGIN
             AND tgname = 'work_items_state_transition') <> 1 THEN
         RAISE EXCEPTION 'state transition trigger is missing';
     END IF;
+    IF (SELECT p.proconfig FROM pg_catalog.pg_proc p WHERE p.oid = 'animus.work_items_check_transition()'::pg_catalog.regprocedure) IS NOT NULL THEN
+        RAISE EXCEPTION 'the state trigger function still sets a configuration of its own';
+    END IF;
 END $$;
 
 ROLLBACK;

@@ -34,6 +34,9 @@ BEGIN
     IF (SELECT count(*) FROM animus.read_work(queue => 'animus_verify_paused')) <> 0 THEN
         RAISE EXCEPTION 'read_work handed out items of a paused queue';
     END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_proc p WHERE p.oid = 'animus.read_work(text, interval, integer, text[])'::pg_catalog.regprocedure AND p.prosrc ~ 'm_text::uuid\[\]') THEN
+        RAISE EXCEPTION 'read_work does not cast the message work ids as one array';
+    END IF;
 END $$;
 
 ROLLBACK;

@@ -22,7 +22,7 @@ BEGIN
                       AND a.attname = 'archive_messages' AND NOT a.attisdropped) THEN
         RAISE EXCEPTION 'animus.queues.archive_messages is missing';
     END IF;
-    IF NOT (SELECT 'fillfactor=85' = ANY (c.reloptions) FROM pg_catalog.pg_class c WHERE c.oid = 'animus.work_items'::pg_catalog.regclass) THEN
+    IF NOT (SELECT pg_catalog.array_to_string(c.reloptions, ',') ~ 'fillfactor=' FROM pg_catalog.pg_class c WHERE c.oid = 'animus.work_items'::pg_catalog.regclass) THEN
         RAISE EXCEPTION 'animus.work_items lacks its storage settings (fillfactor, autovacuum)';
     END IF;
     IF pg_catalog.to_regprocedure('animus.work_tune_queue_table(text)') IS NULL THEN
@@ -37,6 +37,9 @@ BEGIN
     EXCEPTION WHEN SQLSTATE 'ZA129' THEN
         NULL;
     END;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_proc p WHERE p.oid = 'animus.work_queue_create_item(text, uuid, text, text, text, text, jsonb, integer, uuid, integer, timestamptz, jsonb, jsonb, text, integer)'::pg_catalog.regprocedure AND p.prosrc ~ 'active_key') THEN
+        RAISE EXCEPTION 'work_queue_create_item does not use the dedup index on active_key';
+    END IF;
 END $$;
 
 ROLLBACK;

@@ -23,6 +23,9 @@ BEGIN
     EXCEPTION WHEN SQLSTATE 'ZA125' THEN
         NULL;
     END;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_proc p WHERE p.oid = 'animus.submit_work_batch(jsonb, text, text, jsonb)'::pg_catalog.regprocedure AND p.prosrc ~ 'active_key') THEN
+        RAISE EXCEPTION 'submit_work_batch does not use the dedup index on active_key';
+    END IF;
 END $$;
 
 ROLLBACK;

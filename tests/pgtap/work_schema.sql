@@ -11,8 +11,8 @@ SELECT has_index('animus', 'work_items', 'work_items_dedup_active', 'the dedup i
 SELECT index_is_unique('animus', 'work_items', 'work_items_dedup_active', 'the dedup index is unique');
 SELECT is(
     (SELECT pg_get_expr(indpred, indrelid) FROM pg_index WHERE indexrelid = 'animus.work_items_dedup_active'::regclass),
-    '((state = ANY (ARRAY[''queued''::text, ''running''::text])) AND (waits_for IS NULL) AND (dedup_key IS NOT NULL))',
-    'the dedup index covers only active key holders (queued or running, not a waiting follow-up, with a key)');
+    '((active_key IS NOT NULL) AND (waits_for IS NULL))',
+    'the dedup index covers only active key holders (active_key: the dedup_key of a queued or running item; not a waiting follow-up)');
 SELECT has_trigger('animus', 'work_items', 'work_items_state_transition', 'the state transition trigger exists');
 SELECT set_eq(
     'SELECT from_state || ''->'' || to_state FROM animus.work_state_transitions',
