@@ -312,6 +312,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="skip the animus runs with telemetry on")
     ap.add_argument("--db", default="animus_bench_worker", help="database to create (dropped first and at the end)")
     ap.add_argument("--keep-db", action="store_true")
+    ap.add_argument("--batch-only", action="store_true",
+                    help="only the batching-on runs (no Graphile, no concurrency 8/32 runs): a short check "
+                         "while developing the batch path")
     ap.add_argument("--profile", type=Path, default=None,
                     help="also run the animus worker once more at the first concurrency under py-spy "
                          "(must be on PATH) and write its on-CPU stacks here (collapsed, one per line)")
@@ -326,14 +329,15 @@ def main(argv: list[str] | None = None) -> int:
             c.execute("SELECT animus.create_queue(queue => %s)", [QUEUE])
             server = c.execute("SHOW server_version").fetchone()[0]
         telemetry_env = None
-        if args.telemetry:
+        if args.telemetry and not args.batch_only:
             receiver, telemetry_env = start_receiver()
 
         systems = {"animus": lambda c: run_animus(url, args.items, c),
                    "graphile": lambda c: run_graphile(url, args.items, c)}
         results: dict[int, dict[str, list[dict]]] = {}
         warnings: set[str] = set()
-        for i, conc in enumerate(args.concurrency):
+        load_start = os.getloadavg()
+        for i, conc in enumerate([] if args.batch_only else args.concurrency):
             order = ["animus", "graphile"]
             if telemetry_env is not None and i == 0:
                 order.append("animus_telemetry")
@@ -353,37 +357,44 @@ def main(argv: list[str] | None = None) -> int:
                                  extra=("--batch", "--batch-size", str(args.batch_size)))
                 batched.append(res)
                 print(f"   batching on, concurrency {args.batch_concurrency} round {r + 1}: "
-                      f"{res['items_per_s']:8.0f} items/s ({res['seconds']:.2f} s)", flush=True)
+                      f"{res['items_per_s']:8.0f} items/s ({res['seconds']:.2f} s; CPU per item worker "
+                      f"{res['cpu_us_per_item']:.0f} µs, server {res['server_cpu_us_per_item']:.0f} µs; "
+                      f"load {os.getloadavg()[0]:.2f})", flush=True)
         if args.profile is not None:
-            run_animus(url, args.items, args.concurrency[0], profile=args.profile)
-            print(f"   py-spy profile of the animus worker at concurrency {args.concurrency[0]}: {args.profile}")
+            if args.batch_only:
+                run_animus(url, args.items, args.batch_concurrency, profile=args.profile, handlers="BATCH_HANDLERS",
+                           extra=("--batch", "--batch-size", str(args.batch_size)))
+            else:
+                run_animus(url, args.items, args.concurrency[0], profile=args.profile)
+            print(f"   py-spy profile of the animus worker: {args.profile}")
 
         print()
         med = lambda runs, key: statistics.median(x[key] for x in runs)  # noqa: E731
-        print(f"| {'concurrency':>11} | {'animus items/s [runs]':>30} | {'Graphile items/s [runs]':>30} | "
-              f"{'ratio':>5} |")
-        print(f"|{'-' * 12}:|{'-' * 31}:|{'-' * 31}:|{'-' * 6}:|")
-        for conc, by in results.items():
-            a = [x["items_per_s"] for x in by["animus"]]
-            g = [x["items_per_s"] for x in by["graphile"]]
-            print(f"| {conc:>11} | {fmt(a):>30} | {fmt(g):>30} | "
-                  f"{statistics.median(a) / statistics.median(g):5.2f} |")
-        print(f"\nCPU µs per item (medians)\n| {'concurrency':>11} | {'worker: animus':>14} | {'Graphile':>8} | "
-              f"{'ratio':>5} | {'server: animus':>14} | {'Graphile':>8} | {'ratio':>5} |")
-        print(f"|{'-' * 12}:|{'-' * 15}:|{'-' * 9}:|{'-' * 6}:|{'-' * 15}:|{'-' * 9}:|{'-' * 6}:|")
-        for conc, by in results.items():
-            wa, wg = med(by["animus"], "cpu_us_per_item"), med(by["graphile"], "cpu_us_per_item")
-            sa, sg = med(by["animus"], "server_cpu_us_per_item"), med(by["graphile"], "server_cpu_us_per_item")
-            print(f"| {conc:>11} | {wa:14.0f} | {wg:8.0f} | {ratio(wa, wg):5.2f} | {sa:14.0f} | {sg:8.0f} | {ratio(sa, sg):5.2f} |")
-        for conc, by in results.items():
-            if "animus_telemetry" in by:
-                a = statistics.median(x["items_per_s"] for x in by["animus"])
-                t = [x["items_per_s"] for x in by["animus_telemetry"]]
-                ca = statistics.median(x["cpu_us_per_item"] for x in by["animus"])
-                ct = statistics.median(x["cpu_us_per_item"] for x in by["animus_telemetry"])
-                print(f"\nanimus with telemetry on (SDK, OTLP/HTTP to a local receiver), concurrency {conc}: "
-                      f"{fmt(t).strip()} items/s; per-item time telemetry on / off: {a / statistics.median(t):.2f}; "
-                      f"worker CPU per item {ct:.0f} / {ca:.0f} µs = {ratio(ct, ca):.2f}")  # nan when too short to sample
+        if results:
+            print(f"| {'concurrency':>11} | {'animus items/s [runs]':>30} | {'Graphile items/s [runs]':>30} | "
+                  f"{'ratio':>5} |")
+            print(f"|{'-' * 12}:|{'-' * 31}:|{'-' * 31}:|{'-' * 6}:|")
+            for conc, by in results.items():
+                a = [x["items_per_s"] for x in by["animus"]]
+                g = [x["items_per_s"] for x in by["graphile"]]
+                print(f"| {conc:>11} | {fmt(a):>30} | {fmt(g):>30} | "
+                      f"{statistics.median(a) / statistics.median(g):5.2f} |")
+            print(f"\nCPU µs per item (medians)\n| {'concurrency':>11} | {'worker: animus':>14} | {'Graphile':>8} | "
+                  f"{'ratio':>5} | {'server: animus':>14} | {'Graphile':>8} | {'ratio':>5} |")
+            print(f"|{'-' * 12}:|{'-' * 15}:|{'-' * 9}:|{'-' * 6}:|{'-' * 15}:|{'-' * 9}:|{'-' * 6}:|")
+            for conc, by in results.items():
+                wa, wg = med(by["animus"], "cpu_us_per_item"), med(by["graphile"], "cpu_us_per_item")
+                sa, sg = med(by["animus"], "server_cpu_us_per_item"), med(by["graphile"], "server_cpu_us_per_item")
+                print(f"| {conc:>11} | {wa:14.0f} | {wg:8.0f} | {ratio(wa, wg):5.2f} | {sa:14.0f} | {sg:8.0f} | {ratio(sa, sg):5.2f} |")
+            for conc, by in results.items():
+                if "animus_telemetry" in by:
+                    a = statistics.median(x["items_per_s"] for x in by["animus"])
+                    t = [x["items_per_s"] for x in by["animus_telemetry"]]
+                    ca = statistics.median(x["cpu_us_per_item"] for x in by["animus"])
+                    ct = statistics.median(x["cpu_us_per_item"] for x in by["animus_telemetry"])
+                    print(f"\nanimus with telemetry on (SDK, OTLP/HTTP to a local receiver), concurrency {conc}: "
+                          f"{fmt(t).strip()} items/s; per-item time telemetry on / off: {a / statistics.median(t):.2f}; "
+                          f"worker CPU per item {ct:.0f} / {ca:.0f} µs = {ratio(ct, ca):.2f}")  # nan when too short to sample
         if batched:
             rates = [x["items_per_s"] for x in batched]
             print(f"\nanimus batching on (batch handlers of up to {args.batch_size} items, concurrency "
@@ -391,12 +402,15 @@ def main(argv: list[str] | None = None) -> int:
                   f"{fmt(rates).strip()} items/s (floor 15000: {statistics.median(rates) / 15000:.2f}x); "
                   f"CPU per item: worker {med(batched, 'cpu_us_per_item'):.0f} µs, server "
                   f"{med(batched, 'server_cpu_us_per_item'):.0f} µs")
-        gv = next(iter(next(iter(results.values()))["graphile"]))["version"]
-        print(f"\nratio = animus / Graphile Worker {gv} (library defaults, same concurrency), medians of "
-              f"{args.rounds} alternating rounds; target >= 1.5 (issue 14). {args.items} no-op items per run, "
-              f"timed from first claim to last completion. CPU: user + system over the same span, per item (lower "
-              f"is better), of the worker process (every thread) and of the server backends it and its pool use. "
-              f"Server {server}; {os.cpu_count()} cores; load {' '.join(f'{x:.2f}' for x in os.getloadavg())}.")
+        if results:
+            gv = next(iter(next(iter(results.values()))["graphile"]))["version"]
+            print(f"\nratio = animus / Graphile Worker {gv} (library defaults, same concurrency), medians of "
+                  f"{args.rounds} alternating rounds; target >= 1.5 (issue 14). {args.items} no-op items per run, "
+                  f"timed from first claim to last completion. CPU: user + system over the same span, per item (lower "
+                  f"is better), of the worker process (every thread) and of the server backends it and its pool use. "
+                  f"Server {server}; {os.cpu_count()} cores; load {' '.join(f'{x:.2f}' for x in os.getloadavg())}.")
+        print(f"load average at the start {' '.join(f'{x:.2f}' for x in load_start)}, at the end "
+              f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} (1, 5, 15 min; {os.cpu_count()} cores)")
         for w in sorted(warnings):
             print(w)
     finally:
