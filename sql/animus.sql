@@ -15991,6 +15991,6 @@ COMMENT ON FUNCTION animus.configure_queue(text, interval, double precision, int
 'Changes the retry backoff or wake-up settings of an existing queue (NULL keeps a setting; concurrency_param => '''' clears the derived key; archive_messages => true moves settled messages to pgmq''s archive instead of deleting them) and returns its row. Raises ZA001 (queue NULL or empty), ZA101 (unknown queue), ZA002 (a setting out of range, named), ZA129 (concurrency_param only white space or over 200 characters).';
 
 -- ==== what this file installed (animus.deployed_version) ====
-INSERT INTO animus.installed_version (version, last_change) VALUES ('@v0.6.0+16 (work_queues)', 'work_queues');
+INSERT INTO animus.installed_version (version, last_change) VALUES ('@v0.7.0', 'work_queues');
 
 COMMIT;
