@@ -9,7 +9,9 @@ for each concurrency (default 8 and 32):
   handler is a coroutine (a task on the worker's event loop; Graphile's tasks are async functions).
 - **animus, batching on**: the same with ``bench_worker:BATCH_HANDLERS --batch --batch-size B``
   at ``--batch-concurrency`` (default 2000, B = 500): a batch handler gets up to B items per call
-  and the worker claims and settles up to 1000 items per round trip (issue 14's floor: 15,000/s).
+  and the worker keeps two claims of up to 1000 items in flight (``--claim-pipeline``: the database
+  claims the next batch while the worker unpacks, runs and settles the last) and settles up to
+  1000 items per round trip (issue 14's floor: 15,000/s). ``--batch-only`` runs only these.
 - **Graphile Worker** (npm ``graphile-worker``, pinned in tools/bench_worker/package.json and
   installed there with ``npm ci`` on first use) in its own schema of the same database: the same
   number of no-op jobs added in bulk (``addJobs``), a worker with the library's defaults except
@@ -29,7 +31,8 @@ backends of the benchmark database (sampled from /proc every 100 ms, the drain p
 CPU time is far less blurred than items/s by other load on a shared machine.
 
     python tools/bench_worker.py [--items 20000] [--concurrency 8 32] [--rounds 3] [--no-telemetry]
-                                 [--batch-concurrency 2000] [--batch-size 500]
+                                 [--batch-concurrency 2000] [--batch-size 500] [--claim-pipeline 2]
+                                 [--batch-only] [--profile FILE]
 """
 from __future__ import annotations
 
@@ -308,6 +311,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch-concurrency", type=int, default=2000,
                     help="concurrency of the batching-on run (0: skip it)")
     ap.add_argument("--batch-size", type=int, default=500, help="items per batch handler call")
+    ap.add_argument("--claim-pipeline", type=int, nargs="+", default=[2],
+                    help="read_work calls in flight in the batching-on runs (several: alternating "
+                         "runs of each, one line each)")
     ap.add_argument("--no-telemetry", dest="telemetry", action="store_false",
                     help="skip the animus runs with telemetry on")
     ap.add_argument("--db", default="animus_bench_worker", help="database to create (dropped first and at the end)")
@@ -350,16 +356,18 @@ def main(argv: list[str] | None = None) -> int:
                     results[conc][name].append(res)
                     print(f"   concurrency {conc:3d} round {r + 1}: {name:17s} {res['items_per_s']:8.0f} items/s "
                           f"({res['seconds']:.2f} s)", flush=True)
-        batched: list[dict] = []
+        batched: dict[int, list[dict]] = {p: [] for p in args.claim_pipeline}
         if args.batch_concurrency:
             for r in range(args.rounds):
-                res = run_animus(url, args.items, args.batch_concurrency, handlers="BATCH_HANDLERS",
-                                 extra=("--batch", "--batch-size", str(args.batch_size)))
-                batched.append(res)
-                print(f"   batching on, concurrency {args.batch_concurrency} round {r + 1}: "
-                      f"{res['items_per_s']:8.0f} items/s ({res['seconds']:.2f} s; CPU per item worker "
-                      f"{res['cpu_us_per_item']:.0f} µs, server {res['server_cpu_us_per_item']:.0f} µs; "
-                      f"load {os.getloadavg()[0]:.2f})", flush=True)
+                for p in (args.claim_pipeline if r % 2 == 0 else args.claim_pipeline[::-1]):
+                    res = run_animus(url, args.items, args.batch_concurrency, handlers="BATCH_HANDLERS",
+                                     extra=("--batch", "--batch-size", str(args.batch_size),
+                                            "--claim-pipeline", str(p)))
+                    batched[p].append(res)
+                    print(f"   batching on, concurrency {args.batch_concurrency}, claim pipeline {p}, round {r + 1}: "
+                          f"{res['items_per_s']:8.0f} items/s ({res['seconds']:.2f} s; CPU per item worker "
+                          f"{res['cpu_us_per_item']:.0f} µs, server {res['server_cpu_us_per_item']:.0f} µs; "
+                          f"load {os.getloadavg()[0]:.2f})", flush=True)
         if args.profile is not None:
             if args.batch_only:
                 run_animus(url, args.items, args.batch_concurrency, profile=args.profile, handlers="BATCH_HANDLERS",
@@ -395,13 +403,16 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"\nanimus with telemetry on (SDK, OTLP/HTTP to a local receiver), concurrency {conc}: "
                           f"{fmt(t).strip()} items/s; per-item time telemetry on / off: {a / statistics.median(t):.2f}; "
                           f"worker CPU per item {ct:.0f} / {ca:.0f} µs = {ratio(ct, ca):.2f}")  # nan when too short to sample
-        if batched:
-            rates = [x["items_per_s"] for x in batched]
+        for p, runs in batched.items():
+            if not runs:
+                continue
+            rates = [x["items_per_s"] for x in runs]
             print(f"\nanimus batching on (batch handlers of up to {args.batch_size} items, concurrency "
-                  f"{args.batch_concurrency}, claims and settles of up to 1000 per round trip): "
+                  f"{args.batch_concurrency}, {p} claim(s) of up to {-(-args.batch_concurrency // p)} items in "
+                  f"flight, settles of up to 1000 per round trip): "
                   f"{fmt(rates).strip()} items/s (floor 15000: {statistics.median(rates) / 15000:.2f}x); "
-                  f"CPU per item: worker {med(batched, 'cpu_us_per_item'):.0f} µs, server "
-                  f"{med(batched, 'server_cpu_us_per_item'):.0f} µs")
+                  f"CPU per item: worker {med(runs, 'cpu_us_per_item'):.0f} µs, server "
+                  f"{med(runs, 'server_cpu_us_per_item'):.0f} µs")
         if results:
             gv = next(iter(next(iter(results.values()))["graphile"]))["version"]
             print(f"\nratio = animus / Graphile Worker {gv} (library defaults, same concurrency), medians of "
