@@ -24,6 +24,10 @@ One small loop of claims, slots and settles:
 - **Claims**: one ``read_work`` claims as many items as there are free slots (``qty`` = free
   slots; only the work types it has handlers for, visibility timeout ``visibility_timeout``),
   when slots free up, on a wake-up and every ``poll_interval`` -- never one read per item.
+  With batch handlers two claims are in flight at once (``claim_pipeline``, each for at most half
+  the slots, which it reserves) while the claims come back full: the database claims the next
+  batch while the worker unpacks, runs and settles the last. A stop waits for a claim in flight
+  (never cancelled) and releases what it brought back.
 - **Wake-up without busy polling**: a dedicated connection LISTENs on the queue's throttled
   channel (``animus_work``, at most one NOTIFY per queue per interval, sent by the database so
   producers never pay one per item); after a wake-up it reads once more when the queue's
@@ -33,7 +37,7 @@ One small loop of claims, slots and settles:
   seconds covers a missed notification, a delayed item coming due, a retry after backoff.
 - **Settles are batched**: completions wait at most ``settle_delay`` seconds (or until
   ``settle_batch`` are waiting) and go to the database in one ``complete_work(work_ids[],
-  outcomes[], attempts[])``; failures with the same error in one ``fail_work(work_ids[], ...)``.
+  outcomes[], attempts[])`` (the outcomes left out when every one is None); failures with the same error in one ``fail_work(work_ids[], ...)``.
   Claim fencing is kept (each item's attempt is its claim token): when a batch holds a stale claim
   (ZA108), its items are settled one by one so only the stale one is dropped. A batch the
   database cannot take (connection lost) is retried; claims it could not settle expire and are
