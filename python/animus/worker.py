@@ -1319,12 +1319,11 @@ class Worker:
         batch = [e for e in batch if not e[2].done()]   # a retry skips what was settled already
         if not batch:
             return
-        ids = [c.item.id for c, _, _ in batch]
         first = batch[0][0].span
         try:
             with trace.use_span(first, end_on_exit=False):
                 if len(batch) == 1:
-                    res = [await self.aclient.complete_work(ids[0], outcome=batch[0][1],
+                    res = [await self.aclient.complete_work(batch[0][0].item.id, outcome=batch[0][1],
                                                             attempt=batch[0][0].item.attempts,
                                                             queue=self.queue)]
                 else:
