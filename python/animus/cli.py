@@ -105,7 +105,14 @@ def worker_main(args: argparse.Namespace) -> int:
         poll_interval=args.poll_interval, shutdown_timeout=args.shutdown_timeout,
         handler_timeout=args.handler_timeout, notify_throttle=args.notify_throttle,
         schedules=not args.no_schedules, http_port=args.http_port, http_host=args.http_host),
-        lambda worker: worker.run())
+        _run_worker)
+
+
+def _run_worker(worker: Any) -> None:
+    from animus.worker import tune_gc_for_worker
+
+    tune_gc_for_worker()   # this process is the worker: a collector sized for it
+    worker.run()
 
 
 def scheduler_main(args: argparse.Namespace) -> int:

