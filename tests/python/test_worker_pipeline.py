@@ -190,3 +190,42 @@ def test_a_stop_during_a_pipelined_claim_releases_what_it_claimed(client, conn, 
         w2.stop()
         t2.join(30)
     assert len(seen) == n and set(seen.values()) == {1}
+
+
+def test_claimed_items_decode_requesters_when_read_and_pickle_as_work_items(client, conn, queue_name):
+    """After the first claim the worker asks for requesters as text (decoded when a handler reads
+    it): the handler sees the same list read_work gives (here the submission itself, with its
+    source and trace context), the item pickles as a plain WorkItem, and dataclasses.replace
+    keeps the decoded value."""
+    import dataclasses
+    import pickle
+
+    ids = [r.work_id for r in client.submit_work_batch(
+        [{"work_type": "t", "source": f"src-{i}", "params": {"i": i}} for i in range(30)], queue=queue_name)]
+    got: list = []
+
+    async def keep(items):
+        got.extend(items)
+        return None
+
+    w = animus.Worker(client, {}, batch_handlers={"t": keep}, batch_size=5, concurrency=10, claim_size=5,
+                      queue=queue_name, poll_interval=0.2, schedules=False)
+    t = run_worker(w)
+    try:
+        assert wait_for(lambda: len(got) == 30, 30)
+    finally:
+        w.stop()
+        t.join(30)
+    lazy = [i for i in got if type(i) is not animus.WorkItem]
+    assert lazy, "claims after the first should return lazily decoded items"
+    for item in got:
+        assert item.params == {"i": int(item.source.split("-")[1])}
+        (req,) = item.requesters
+        assert req["work_id"] == str(item.id) and req["source"] == item.source
+        assert item.requesters_total == 1
+    item = lazy[0]
+    plain = pickle.loads(pickle.dumps(item))
+    assert type(plain) is animus.WorkItem and plain.requesters == item.requesters and plain.id == item.id
+    assert dataclasses.replace(item, priority=7).requesters == item.requesters
+    assert repr(item).startswith("WorkItem(")
+    assert sorted(i.id for i in got) == sorted(ids)
