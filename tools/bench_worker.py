@@ -9,7 +9,9 @@ for each concurrency (default 8 and 32):
   handler is a coroutine (a task on the worker's event loop; Graphile's tasks are async functions).
 - **animus, batching on**: the same with ``bench_worker:BATCH_HANDLERS --batch --batch-size B``
   at ``--batch-concurrency`` (default 2000, B = 500): a batch handler gets up to B items per call
-  and the worker claims and settles up to 1000 items per round trip (issue 14's floor: 15,000/s).
+  and the worker keeps two claims of up to 1000 items in flight (``--claim-pipeline``: the database
+  claims the next batch while the worker unpacks, runs and settles the last) and settles up to
+  1000 items per round trip (issue 14's floor: 15,000/s). ``--batch-only`` runs only these.
 - **Graphile Worker** (npm ``graphile-worker``, pinned in tools/bench_worker/package.json and
   installed there with ``npm ci`` on first use) in its own schema of the same database: the same
   number of no-op jobs added in bulk (``addJobs``), a worker with the library's defaults except
@@ -29,7 +31,8 @@ backends of the benchmark database (sampled from /proc every 100 ms, the drain p
 CPU time is far less blurred than items/s by other load on a shared machine.
 
     python tools/bench_worker.py [--items 20000] [--concurrency 8 32] [--rounds 3] [--no-telemetry]
-                                 [--batch-concurrency 2000] [--batch-size 500]
+                                 [--batch-concurrency 2000] [--batch-size 500] [--claim-pipeline 2]
+                                 [--batch-only] [--profile FILE]
 """
 from __future__ import annotations
 
@@ -308,10 +311,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch-concurrency", type=int, default=2000,
                     help="concurrency of the batching-on run (0: skip it)")
     ap.add_argument("--batch-size", type=int, default=500, help="items per batch handler call")
+    ap.add_argument("--claim-pipeline", type=int, nargs="+", default=[2],
+                    help="read_work calls in flight in the batching-on runs (several: alternating "
+                         "runs of each, one line each)")
     ap.add_argument("--no-telemetry", dest="telemetry", action="store_false",
                     help="skip the animus runs with telemetry on")
     ap.add_argument("--db", default="animus_bench_worker", help="database to create (dropped first and at the end)")
     ap.add_argument("--keep-db", action="store_true")
+    ap.add_argument("--batch-only", action="store_true",
+                    help="only the batching-on runs (no Graphile, no concurrency 8/32 runs): a short check "
+                         "while developing the batch path")
     ap.add_argument("--profile", type=Path, default=None,
                     help="also run the animus worker once more at the first concurrency under py-spy "
                          "(must be on PATH) and write its on-CPU stacks here (collapsed, one per line)")
@@ -326,14 +335,15 @@ def main(argv: list[str] | None = None) -> int:
             c.execute("SELECT animus.create_queue(queue => %s)", [QUEUE])
             server = c.execute("SHOW server_version").fetchone()[0]
         telemetry_env = None
-        if args.telemetry:
+        if args.telemetry and not args.batch_only:
             receiver, telemetry_env = start_receiver()
 
         systems = {"animus": lambda c: run_animus(url, args.items, c),
                    "graphile": lambda c: run_graphile(url, args.items, c)}
         results: dict[int, dict[str, list[dict]]] = {}
         warnings: set[str] = set()
-        for i, conc in enumerate(args.concurrency):
+        load_start = os.getloadavg()
+        for i, conc in enumerate([] if args.batch_only else args.concurrency):
             order = ["animus", "graphile"]
             if telemetry_env is not None and i == 0:
                 order.append("animus_telemetry")
@@ -346,57 +356,72 @@ def main(argv: list[str] | None = None) -> int:
                     results[conc][name].append(res)
                     print(f"   concurrency {conc:3d} round {r + 1}: {name:17s} {res['items_per_s']:8.0f} items/s "
                           f"({res['seconds']:.2f} s)", flush=True)
-        batched: list[dict] = []
+        batched: dict[int, list[dict]] = {p: [] for p in args.claim_pipeline}
         if args.batch_concurrency:
             for r in range(args.rounds):
-                res = run_animus(url, args.items, args.batch_concurrency, handlers="BATCH_HANDLERS",
-                                 extra=("--batch", "--batch-size", str(args.batch_size)))
-                batched.append(res)
-                print(f"   batching on, concurrency {args.batch_concurrency} round {r + 1}: "
-                      f"{res['items_per_s']:8.0f} items/s ({res['seconds']:.2f} s)", flush=True)
+                for p in (args.claim_pipeline if r % 2 == 0 else args.claim_pipeline[::-1]):
+                    res = run_animus(url, args.items, args.batch_concurrency, handlers="BATCH_HANDLERS",
+                                     extra=("--batch", "--batch-size", str(args.batch_size),
+                                            "--claim-pipeline", str(p)))
+                    batched[p].append(res)
+                    print(f"   batching on, concurrency {args.batch_concurrency}, claim pipeline {p}, round {r + 1}: "
+                          f"{res['items_per_s']:8.0f} items/s ({res['seconds']:.2f} s; CPU per item worker "
+                          f"{res['cpu_us_per_item']:.0f} µs, server {res['server_cpu_us_per_item']:.0f} µs; "
+                          f"load {os.getloadavg()[0]:.2f})", flush=True)
         if args.profile is not None:
-            run_animus(url, args.items, args.concurrency[0], profile=args.profile)
-            print(f"   py-spy profile of the animus worker at concurrency {args.concurrency[0]}: {args.profile}")
+            if args.batch_only:
+                run_animus(url, args.items, args.batch_concurrency, profile=args.profile, handlers="BATCH_HANDLERS",
+                           extra=("--batch", "--batch-size", str(args.batch_size)))
+            else:
+                run_animus(url, args.items, args.concurrency[0], profile=args.profile)
+            print(f"   py-spy profile of the animus worker: {args.profile}")
 
         print()
         med = lambda runs, key: statistics.median(x[key] for x in runs)  # noqa: E731
-        print(f"| {'concurrency':>11} | {'animus items/s [runs]':>30} | {'Graphile items/s [runs]':>30} | "
-              f"{'ratio':>5} |")
-        print(f"|{'-' * 12}:|{'-' * 31}:|{'-' * 31}:|{'-' * 6}:|")
-        for conc, by in results.items():
-            a = [x["items_per_s"] for x in by["animus"]]
-            g = [x["items_per_s"] for x in by["graphile"]]
-            print(f"| {conc:>11} | {fmt(a):>30} | {fmt(g):>30} | "
-                  f"{statistics.median(a) / statistics.median(g):5.2f} |")
-        print(f"\nCPU µs per item (medians)\n| {'concurrency':>11} | {'worker: animus':>14} | {'Graphile':>8} | "
-              f"{'ratio':>5} | {'server: animus':>14} | {'Graphile':>8} | {'ratio':>5} |")
-        print(f"|{'-' * 12}:|{'-' * 15}:|{'-' * 9}:|{'-' * 6}:|{'-' * 15}:|{'-' * 9}:|{'-' * 6}:|")
-        for conc, by in results.items():
-            wa, wg = med(by["animus"], "cpu_us_per_item"), med(by["graphile"], "cpu_us_per_item")
-            sa, sg = med(by["animus"], "server_cpu_us_per_item"), med(by["graphile"], "server_cpu_us_per_item")
-            print(f"| {conc:>11} | {wa:14.0f} | {wg:8.0f} | {ratio(wa, wg):5.2f} | {sa:14.0f} | {sg:8.0f} | {ratio(sa, sg):5.2f} |")
-        for conc, by in results.items():
-            if "animus_telemetry" in by:
-                a = statistics.median(x["items_per_s"] for x in by["animus"])
-                t = [x["items_per_s"] for x in by["animus_telemetry"]]
-                ca = statistics.median(x["cpu_us_per_item"] for x in by["animus"])
-                ct = statistics.median(x["cpu_us_per_item"] for x in by["animus_telemetry"])
-                print(f"\nanimus with telemetry on (SDK, OTLP/HTTP to a local receiver), concurrency {conc}: "
-                      f"{fmt(t).strip()} items/s; per-item time telemetry on / off: {a / statistics.median(t):.2f}; "
-                      f"worker CPU per item {ct:.0f} / {ca:.0f} µs = {ratio(ct, ca):.2f}")  # nan when too short to sample
-        if batched:
-            rates = [x["items_per_s"] for x in batched]
+        if results:
+            print(f"| {'concurrency':>11} | {'animus items/s [runs]':>30} | {'Graphile items/s [runs]':>30} | "
+                  f"{'ratio':>5} |")
+            print(f"|{'-' * 12}:|{'-' * 31}:|{'-' * 31}:|{'-' * 6}:|")
+            for conc, by in results.items():
+                a = [x["items_per_s"] for x in by["animus"]]
+                g = [x["items_per_s"] for x in by["graphile"]]
+                print(f"| {conc:>11} | {fmt(a):>30} | {fmt(g):>30} | "
+                      f"{statistics.median(a) / statistics.median(g):5.2f} |")
+            print(f"\nCPU µs per item (medians)\n| {'concurrency':>11} | {'worker: animus':>14} | {'Graphile':>8} | "
+                  f"{'ratio':>5} | {'server: animus':>14} | {'Graphile':>8} | {'ratio':>5} |")
+            print(f"|{'-' * 12}:|{'-' * 15}:|{'-' * 9}:|{'-' * 6}:|{'-' * 15}:|{'-' * 9}:|{'-' * 6}:|")
+            for conc, by in results.items():
+                wa, wg = med(by["animus"], "cpu_us_per_item"), med(by["graphile"], "cpu_us_per_item")
+                sa, sg = med(by["animus"], "server_cpu_us_per_item"), med(by["graphile"], "server_cpu_us_per_item")
+                print(f"| {conc:>11} | {wa:14.0f} | {wg:8.0f} | {ratio(wa, wg):5.2f} | {sa:14.0f} | {sg:8.0f} | {ratio(sa, sg):5.2f} |")
+            for conc, by in results.items():
+                if "animus_telemetry" in by:
+                    a = statistics.median(x["items_per_s"] for x in by["animus"])
+                    t = [x["items_per_s"] for x in by["animus_telemetry"]]
+                    ca = statistics.median(x["cpu_us_per_item"] for x in by["animus"])
+                    ct = statistics.median(x["cpu_us_per_item"] for x in by["animus_telemetry"])
+                    print(f"\nanimus with telemetry on (SDK, OTLP/HTTP to a local receiver), concurrency {conc}: "
+                          f"{fmt(t).strip()} items/s; per-item time telemetry on / off: {a / statistics.median(t):.2f}; "
+                          f"worker CPU per item {ct:.0f} / {ca:.0f} µs = {ratio(ct, ca):.2f}")  # nan when too short to sample
+        for p, runs in batched.items():
+            if not runs:
+                continue
+            rates = [x["items_per_s"] for x in runs]
             print(f"\nanimus batching on (batch handlers of up to {args.batch_size} items, concurrency "
-                  f"{args.batch_concurrency}, claims and settles of up to 1000 per round trip): "
+                  f"{args.batch_concurrency}, {p} claim(s) of up to {-(-args.batch_concurrency // p)} items in "
+                  f"flight, settles of up to 1000 per round trip): "
                   f"{fmt(rates).strip()} items/s (floor 15000: {statistics.median(rates) / 15000:.2f}x); "
-                  f"CPU per item: worker {med(batched, 'cpu_us_per_item'):.0f} µs, server "
-                  f"{med(batched, 'server_cpu_us_per_item'):.0f} µs")
-        gv = next(iter(next(iter(results.values()))["graphile"]))["version"]
-        print(f"\nratio = animus / Graphile Worker {gv} (library defaults, same concurrency), medians of "
-              f"{args.rounds} alternating rounds; target >= 1.5 (issue 14). {args.items} no-op items per run, "
-              f"timed from first claim to last completion. CPU: user + system over the same span, per item (lower "
-              f"is better), of the worker process (every thread) and of the server backends it and its pool use. "
-              f"Server {server}; {os.cpu_count()} cores; load {' '.join(f'{x:.2f}' for x in os.getloadavg())}.")
+                  f"CPU per item: worker {med(runs, 'cpu_us_per_item'):.0f} µs, server "
+                  f"{med(runs, 'server_cpu_us_per_item'):.0f} µs")
+        if results:
+            gv = next(iter(next(iter(results.values()))["graphile"]))["version"]
+            print(f"\nratio = animus / Graphile Worker {gv} (library defaults, same concurrency), medians of "
+                  f"{args.rounds} alternating rounds; target >= 1.5 (issue 14). {args.items} no-op items per run, "
+                  f"timed from first claim to last completion. CPU: user + system over the same span, per item (lower "
+                  f"is better), of the worker process (every thread) and of the server backends it and its pool use. "
+                  f"Server {server}; {os.cpu_count()} cores; load {' '.join(f'{x:.2f}' for x in os.getloadavg())}.")
+        print(f"load average at the start {' '.join(f'{x:.2f}' for x in load_start)}, at the end "
+              f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} (1, 5, 15 min; {os.cpu_count()} cores)")
         for w in sorted(warnings):
             print(w)
     finally:

@@ -1225,7 +1225,7 @@ def _result_attrs(span, call: Call, result: Any) -> None:
         if wid is not None:
             a["animus.work.id"] = str(wid)
         elif call.params.get("work_ids") is not None:
-            a["messaging.batch.message_count"] = len(call.params["work_ids"])
+            a["messaging.batch.message_count"] = call.message_count   # work_ids may be a literal
         if isinstance(result, SettleResult) and result.state:
             a["animus.work.state"] = result.state
         elif isinstance(result, HeartbeatResult) and result.state:

@@ -36,7 +36,10 @@ class AsyncClient(Methods):
     wait_poll_interval: float = DEFAULT_POLL_INTERVAL
 
     def __init__(self, config: Config, *, embedder: Embedder | None = None,
-                 tracer_provider: Any = None, meter_provider: Any = None, replicas: Any = None) -> None:
+                 tracer_provider: Any = None, meter_provider: Any = None, replicas: Any = None,
+                 configure: Any = None) -> None:
+        # configure: an async callable run on each new connection of the pool (psycopg_pool's
+        # ``configure``), e.g. to register loaders on it (animus.Worker does).
         self._waits: AsyncWaits | None = None
         self._replicas: AsyncReplicas | None = None
         config = with_replicas(config, replicas)
@@ -51,7 +54,7 @@ class AsyncClient(Methods):
                                            check_interval=config.replica_check_interval)
         self._pool = AsyncConnectionPool(self._dsn.reveal(), min_size=config.pool_min_size,
                                          max_size=config.pool_max_size, open=False, name="animus-async",
-                                         connection_class=AsyncPooledConnection,
+                                         connection_class=AsyncPooledConnection, configure=configure,
                                          kwargs={"autocommit": True, "row_factory": dict_row})
 
     async def open(self, timeout: float = 10.0) -> "AsyncClient":

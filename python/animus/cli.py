@@ -101,11 +101,18 @@ def worker_main(args: argparse.Namespace) -> int:
     return _serve(args, "worker", lambda client: animus.Worker(
         client, {} if args.batch else handlers, queue=args.queue,
         batch_handlers=handlers if args.batch else None, batch_size=args.batch_size,
-        concurrency=args.concurrency, visibility_timeout=args.visibility_timeout,
+        claim_pipeline=args.claim_pipeline, concurrency=args.concurrency, visibility_timeout=args.visibility_timeout,
         poll_interval=args.poll_interval, shutdown_timeout=args.shutdown_timeout,
         handler_timeout=args.handler_timeout, notify_throttle=args.notify_throttle,
         schedules=not args.no_schedules, http_port=args.http_port, http_host=args.http_host),
-        lambda worker: worker.run())
+        _run_worker)
+
+
+def _run_worker(worker: Any) -> None:
+    from animus.worker import tune_gc_for_worker
+
+    tune_gc_for_worker()   # this process is the worker: a collector sized for it
+    worker.run()
 
 
 def scheduler_main(args: argparse.Namespace) -> int:
@@ -159,6 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: off, one item per call)")
     w.add_argument("--batch-size", type=_number(int, 1), default=100, metavar="N",
                    help="items per batch handler call, >= 1 (default: 100)")
+    w.add_argument("--claim-pipeline", type=_number(int, 1), default=None, metavar="N",
+                   help="read_work calls in flight at once, each for at most concurrency / N items "
+                        "(default: 2 with --batch, else 1)")
     w.add_argument("--no-schedules", action="store_true",
                    help="do not tick schedules (default: every worker ticks them each second; each "
                         "period is submitted once however many tick; `animus scheduler` ticks alone)")
