@@ -3275,12 +3275,13 @@ BEGIN
     DROP INDEX animus.memories_embedding_hnsw;
     DROP INDEX IF EXISTS animus.memories_fts_gin;
     DROP INDEX IF EXISTS animus.memories_metadata_gin;
-    -- The BM25 postings (~44 per memory) keep being written by the triggers, so keyword search
-    -- stays exact during the load; only their two btree indexes go, and the index of the pending
-    -- statistic deltas (folded every batch anyway), all rebuilt once at the finish.
+    -- The BM25 postings (~23-45 per memory) keep being written by the triggers, so keyword search
+    -- stays exact during the load; only their two btree indexes go, rebuilt once at the finish.
+    -- The statistics are not folded during the load (memory_bm25_index skips it while the impact
+    -- index is absent; memory_finish_bulk_load folds once), so the index of the pending deltas
+    -- stays: searches during the load add the pending deltas of their terms through it.
     DROP INDEX IF EXISTS animus.memory_terms_memory_term_idx;
     DROP INDEX IF EXISTS animus.memory_terms_impact_idx;
-    DROP INDEX IF EXISTS animus.memory_bm25_deltas_key_idx;
     SELECT pg_catalog.count(*) INTO n FROM animus.memories;
     RETURN n;
 END
@@ -3290,7 +3291,7 @@ $$;
 -- Name: FUNCTION memory_begin_bulk_load(); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.memory_begin_bulk_load() IS 'Starts a bulk load: drops the HNSW index and the fts / metadata GIN indexes of animus.memories and the two btree indexes of the BM25 postings animus.memory_terms and the index of animus.memory_bm25_deltas (rebuilt by animus.memory_finish_bulk_load()); returns the number of memories. Load with store_memories in between. Raises ZA209 (re-embedding in progress), ZA212 (a bulk load is already in progress).';
+COMMENT ON FUNCTION animus.memory_begin_bulk_load() IS 'Starts a bulk load: drops the HNSW index and the fts / metadata GIN indexes of animus.memories and the two btree indexes of the BM25 postings animus.memory_terms (rebuilt by animus.memory_finish_bulk_load()); until then writes fold no BM25 statistics (the finish folds them once); returns the number of memories. Load with store_memories in between. Raises ZA209 (re-embedding in progress), ZA212 (a bulk load is already in progress).';
 
 --
 -- Name: memory_begin_reembedding(text, integer); Type: FUNCTION; Schema: animus; Owner: -
@@ -3605,7 +3606,11 @@ BEGIN
     -- Past refresh_after pending rows a write folds them, unless a refresh is running; past four
     -- times that it waits for the running one and folds, so the backlog (which every search adds
     -- up) stays bounded even while refreshes keep colliding.
-    IF s.refresh_after > 0 THEN
+    -- Not during a bulk load (memory_begin_bulk_load dropped the postings' impact index): there
+    -- each batch's fold cost as much as its postings (an upsert of ~33,000 statistics rows per
+    -- 2,000 memories over 200 namespaces); memory_finish_bulk_load folds the whole load once.
+    -- Searches stay exact meanwhile (they add the pending deltas up, through their index).
+    IF s.refresh_after > 0 AND pg_catalog.to_regclass('animus.memory_terms_impact_idx') IS NOT NULL THEN
         backlog := (SELECT q.last_value FROM animus.memory_bm25_deltas_id_seq q) - s.refreshed_through;
         IF backlog >= 4 * s.refresh_after::bigint THEN
             PERFORM animus.memory_bm25_refresh(wait => true);
@@ -3620,7 +3625,7 @@ $$;
 -- Name: FUNCTION memory_bm25_index(ids bigint[], namespaces text[], vectors tsvector[]); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.memory_bm25_index(ids bigint[], namespaces text[], vectors tsvector[]) IS 'Internal (triggers on animus.memories): writes the BM25 postings of the given memories and appends their statistic deltas; folds them (memory_bm25_refresh) past refresh_after pending rows, waiting for a running refresh past four times that. Raises nothing.';
+COMMENT ON FUNCTION animus.memory_bm25_index(ids bigint[], namespaces text[], vectors tsvector[]) IS 'Internal (triggers on animus.memories): writes the BM25 postings of the given memories and appends their statistic deltas; folds them (memory_bm25_refresh) past refresh_after pending rows, waiting for a running refresh past four times that, except during a bulk load (memory_finish_bulk_load folds then). Raises nothing.';
 
 --
 -- Name: memory_bm25_refresh(boolean); Type: FUNCTION; Schema: animus; Owner: -
@@ -3767,6 +3772,12 @@ DECLARE
     all_spaces  boolean;
     r_passed    integer;
     seeded      boolean;
+    w_base      double precision;
+    w_len       double precision;
+    fast        boolean;
+    rk_ids      bigint[];
+    rk_lb       double precision[];
+    q_w1        double precision[];
 BEGIN
     IF lim IS NULL OR lim < 1 THEN
         RETURN;
@@ -3805,6 +3816,12 @@ BEGIN
         RETURN;
     END IF;
     avgdl := CASE WHEN n_len > 0 THEN n_len / n_docs ELSE 1 END;
+    -- The tf-weight tf * (k1 + 1) / (tf + k1 * (1 - b + b * doc_len / avgdl)), per posting, as
+    -- w1 * tf / (tf + w_base + w_len * doc_len) with w1 = idf * (k1 + 1) per query term: the
+    -- constants computed once (per posting the expression read k1, b and avgdl as fields of a
+    -- record five times: most of the time of a whole-list read, docs/bm25.md).
+    w_base := s.k1 * (1 - s.b);
+    w_len := s.k1 * s.b / avgdl;
 
     -- Query terms (distinct English lexemes) with their document frequency, rarest first;
     -- terms no memory has are dropped. idf = ln(1 + (N - df + 0.5) / (df + 0.5)) (Lucene's).
@@ -3828,6 +3845,7 @@ BEGIN
     END IF;
     q_idf := ARRAY(SELECT pg_catalog.ln(1 + (n_docs - x.df + 0.5) / (x.df + 0.5))
                    FROM unnest(q_df) WITH ORDINALITY AS x(df, o) ORDER BY x.o);
+    q_w1 := ARRAY(SELECT x.idf * (s.k1 + 1) FROM unnest(q_idf) WITH ORDINALITY AS x(idf, o) ORDER BY x.o);
 
     b_now := coalesce(budget, s.postings_budget);
     b_max := CASE WHEN budget IS NOT NULL THEN budget ELSE greatest(s.max_postings_budget, s.postings_budget) END;
@@ -3852,23 +3870,47 @@ BEGIN
 
         -- Nothing cut: the whole-list scores are exact already, only lim need ranking.
         rescore := CASE WHEN cutting THEN lim + s.rescore_extra ELSE lim END;
+        -- Without cut-list seeds (nothing cut, or not seeded) the candidates come from the whole
+        -- lists alone: rank them in one flat aggregate (index range per term -> hash aggregate ->
+        -- top-N), not through the CTEs below, which cost ~3x as much per posting read (docs/bm25.md,
+        -- "Where the time goes"); lb = lb_full there.
+        fast := NOT (seeded AND cutting);
+        IF fast THEN
+            SELECT pg_catalog.array_agg(x.memory_id ORDER BY x.lb DESC, x.memory_id),
+                   pg_catalog.array_agg(x.lb ORDER BY x.lb DESC, x.memory_id)
+              INTO rk_ids, rk_lb
+              FROM (SELECT w.memory_id, sum(w.part) AS lb
+                      FROM (SELECT mt.memory_id, q.w1 * mt.tf / (mt.tf + w_base + w_len * mt.doc_len) AS part
+                              FROM unnest(q_terms, q_w1, q_cap) AS q(term, w1, cap)
+                              JOIN animus.memory_terms mt ON mt.term = q.term
+                             WHERE all_spaces AND q.cap IS NULL
+                            UNION ALL
+                            SELECT mt.memory_id, q.w1 * mt.tf / (mt.tf + w_base + w_len * mt.doc_len)
+                              FROM unnest(q_terms, q_w1, q_cap) AS q(term, w1, cap)
+                              JOIN animus.memory_terms mt ON mt.term = q.term AND mt.namespace = ANY (spaces)
+                             WHERE NOT all_spaces AND q.cap IS NULL) w
+                     GROUP BY w.memory_id
+                     ORDER BY lb DESC, w.memory_id
+                     LIMIT CASE WHEN must_filter THEN 3 * (rescore + 1) + 1 ELSE rescore + 1 END) x;
+        END IF;
         WITH q AS (
-            SELECT x.o, x.term, x.idf, x.cap FROM unnest(q_terms, q_idf, q_cap) WITH ORDINALITY AS x(term, idf, cap, o)
+            SELECT x.o, x.term, x.idf, x.idf * (s.k1 + 1) AS w1, x.cap
+              FROM unnest(q_terms, q_idf, q_cap) WITH ORDINALITY AS x(term, idf, cap, o)
         ), whole AS (
             -- lists read to their end: exact contributions
             -- (two branches, one skipped at run time: each keeps its own index condition in the
             -- cached generic plan)
-            SELECT mt.memory_id, q.idf * animus.bm25_tf_weight(mt.tf, mt.doc_len, avgdl, s.k1, s.b) AS part
+            SELECT mt.memory_id, q.w1 * mt.tf / (mt.tf + w_base + w_len * mt.doc_len) AS part
               FROM animus.memory_terms mt JOIN q ON q.term = mt.term AND q.cap IS NULL
              WHERE all_spaces AND mt.term = ANY (ARRAY(SELECT q.term FROM q WHERE q.cap IS NULL))
             UNION ALL
-            SELECT mt.memory_id, q.idf * animus.bm25_tf_weight(mt.tf, mt.doc_len, avgdl, s.k1, s.b) AS part
+            SELECT mt.memory_id, q.w1 * mt.tf / (mt.tf + w_base + w_len * mt.doc_len) AS part
               FROM animus.memory_terms mt JOIN q ON q.term = mt.term AND q.cap IS NULL
              WHERE NOT all_spaces AND mt.term = ANY (ARRAY(SELECT q.term FROM q WHERE q.cap IS NULL)) AND mt.namespace = ANY (spaces)
         ), cut AS MATERIALIZED (
             -- the best postings (by impact) of the lists that are cut
             SELECT q.o, ns.namespace, p.memory_id, p.impact,
-                   q.idf * animus.bm25_tf_weight(p.tf, p.doc_len, avgdl, s.k1, s.b) AS part
+                   q.w1 * p.tf / (p.tf + w_base + w_len * p.doc_len) AS part
               FROM q CROSS JOIN pg_catalog.unnest(spaces) AS ns(namespace)
              CROSS JOIN LATERAL (
                    SELECT mt.memory_id, mt.tf, mt.doc_len, mt.impact FROM animus.memory_terms mt
@@ -3895,9 +3937,13 @@ BEGIN
         ), ranked AS MATERIALIZED (
             -- the best candidates by partial score; a filter (beyond namespace) is checked on
             -- these only, best first, not on every candidate
-            SELECT c.memory_id, c.lb, c.lb_full FROM cand c
-             ORDER BY c.lb DESC, c.memory_id
-             LIMIT CASE WHEN must_filter THEN 3 * (rescore + 1) + 1 ELSE rescore + 1 END
+            (SELECT c.memory_id, c.lb, c.lb_full FROM cand c
+              WHERE NOT fast
+              ORDER BY c.lb DESC, c.memory_id
+              LIMIT CASE WHEN must_filter THEN 3 * (rescore + 1) + 1 ELSE rescore + 1 END)
+            UNION ALL
+            -- (ranked by the flat aggregate above)
+            SELECT r.memory_id, r.lb, r.lb FROM unnest(rk_ids, rk_lb) AS r(memory_id, lb) WHERE fast
         ), top AS MATERIALIZED (
             SELECT c.memory_id, c.lb, c.lb_full FROM ranked c
              WHERE NOT must_filter OR EXISTS (
@@ -3911,7 +3957,7 @@ BEGIN
             SELECT t.memory_id, t.lb_full + coalesce(x.extra, 0) AS score
               FROM (SELECT * FROM top ORDER BY top.lb DESC, top.memory_id LIMIT rescore) t
               LEFT JOIN LATERAL (
-                   SELECT sum(q.idf * animus.bm25_tf_weight(mt.tf, mt.doc_len, avgdl, s.k1, s.b)) AS extra
+                   SELECT sum(q.w1 * mt.tf / (mt.tf + w_base + w_len * mt.doc_len)) AS extra
                      FROM animus.memory_terms mt JOIN q ON q.term = mt.term
                     WHERE mt.memory_id = t.memory_id AND mt.term = ANY (cut_terms)) x ON cutting
         ), best AS MATERIALIZED (
@@ -4371,6 +4417,9 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'ZA212', MESSAGE = 'no bulk load is in progress (the HNSW index exists)',
             HINT = 'Start one with animus.memory_begin_bulk_load().';
     END IF;
+    -- The statistics of the whole load, folded once and set-wise (writes fold none during a bulk
+    -- load: memory_bm25_index), before the indexes are built.
+    PERFORM animus.memory_bm25_refresh(wait => true);
     SELECT e.extnamespace::pg_catalog.regnamespace::name INTO vector_schema
       FROM pg_catalog.pg_extension AS e WHERE e.extname = 'vector';
     EXECUTE pg_catalog.format(
@@ -4379,7 +4428,9 @@ BEGIN
     CREATE INDEX IF NOT EXISTS memories_metadata_gin ON animus.memories USING gin (metadata jsonb_path_ops);
     CREATE INDEX IF NOT EXISTS memory_terms_memory_term_idx ON animus.memory_terms (memory_id, term) INCLUDE (tf, doc_len);
     CREATE INDEX IF NOT EXISTS memory_terms_impact_idx ON animus.memory_terms (term, namespace, impact DESC, memory_id) INCLUDE (tf, doc_len);
-    CREATE INDEX IF NOT EXISTS memory_bm25_deltas_key_idx ON animus.memory_bm25_deltas (term, namespace);
+    IF pg_catalog.to_regclass('animus.memory_bm25_deltas_key_idx') IS NULL THEN   -- dropped by a bulk load begun before v0.8
+        CREATE INDEX memory_bm25_deltas_key_idx ON animus.memory_bm25_deltas (term, namespace);
+    END IF;
     PERFORM pg_catalog.set_config('maintenance_work_mem', old_mem, true);
     PERFORM pg_catalog.set_config('max_parallel_maintenance_workers', old_workers, true);
     SELECT pg_catalog.count(*) INTO n FROM animus.memories;
@@ -4391,7 +4442,7 @@ $$;
 -- Name: FUNCTION memory_finish_bulk_load(maintenance_work_mem text, parallel_workers integer); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.memory_finish_bulk_load(maintenance_work_mem text, parallel_workers integer) IS 'Ends a bulk load: rebuilds the HNSW index (in parallel with parallel_workers workers and maintenance_work_mem, both set for these builds only), the fts / metadata GIN indexes, the two BM25 postings btree indexes and the BM25 deltas index; returns the number of memories. Raises ZA001, ZA002 (parallel_workers outside 0..64, invalid maintenance_work_mem), ZA212 (no bulk load in progress).';
+COMMENT ON FUNCTION animus.memory_finish_bulk_load(maintenance_work_mem text, parallel_workers integer) IS 'Ends a bulk load: folds the BM25 statistic deltas of the load (animus.memory_bm25_refresh), rebuilds the HNSW index (in parallel with parallel_workers workers and maintenance_work_mem, both set for these builds only), the fts / metadata GIN indexes, the two BM25 postings btree indexes and the BM25 deltas index; returns the number of memories. Raises ZA001, ZA002 (parallel_workers outside 0..64, invalid maintenance_work_mem), ZA212 (no bulk load in progress).';
 
 --
 -- Name: memory_finish_reembedding(); Type: FUNCTION; Schema: animus; Owner: -
