@@ -1,51 +1,11 @@
 -- Deploy animus:memory_admin to pg
--- requires: memory_admin@v0.7.0
+-- requires: memory_admin@v0.6.0
 -- requires: memory_bm25
 
 BEGIN;
 
--- Ingestion, the speed round 2 (docs/memory.md, "Ingestion at 100,000"): during a bulk load writes
--- fold no BM25 statistics (memory_bm25_index), memory_finish_bulk_load folds the load once; the
--- index of the pending deltas is kept during the load, so keyword searches meanwhile add them up
--- through it.
-CREATE OR REPLACE FUNCTION animus.memory_begin_bulk_load() RETURNS bigint
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog', 'pg_temp'
-    AS $$
-DECLARE
-    settings animus.memory_settings%ROWTYPE;
-    n bigint;
-BEGIN
-    SELECT s.* INTO settings FROM animus.memory_settings AS s FOR UPDATE;
-    IF settings.state <> 'ready' THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA209', MESSAGE = 'a bulk load cannot start while re-embedding is in progress',
-            HINT = 'Finish re-embedding with animus.memory_finish_reembedding() first (it has no HNSW index to drop).';
-    END IF;
-    LOCK TABLE animus.memories IN ACCESS EXCLUSIVE MODE;
-    IF pg_catalog.to_regclass('animus.memories_embedding_hnsw') IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA212', MESSAGE = 'a bulk load is already in progress (the HNSW index is dropped)',
-            HINT = 'Load with animus.store_memories(), then call animus.memory_finish_bulk_load().';
-    END IF;
-    DROP INDEX animus.memories_embedding_hnsw;
-    DROP INDEX IF EXISTS animus.memories_fts_gin;
-    DROP INDEX IF EXISTS animus.memories_metadata_gin;
-    -- The BM25 postings (~23-45 per memory) keep being written by the triggers, so keyword search
-    -- stays exact during the load; only their two btree indexes go, rebuilt once at the finish.
-    -- The statistics are not folded during the load (memory_bm25_index skips it while the impact
-    -- index is absent; memory_finish_bulk_load folds once), so the index of the pending deltas
-    -- stays: searches during the load add the pending deltas of their terms through it.
-    DROP INDEX IF EXISTS animus.memory_terms_memory_term_idx;
-    DROP INDEX IF EXISTS animus.memory_terms_impact_idx;
-    SELECT pg_catalog.count(*) INTO n FROM animus.memories;
-    RETURN n;
-END
-$$;
-COMMENT ON FUNCTION animus.memory_begin_bulk_load() IS
-    'Starts a bulk load: drops the HNSW index and the fts / metadata GIN indexes of animus.memories and the two btree '
-    'indexes of the BM25 postings animus.memory_terms (rebuilt by animus.memory_finish_bulk_load()); until then writes fold no BM25 statistics '
-    '(the finish folds them once); returns the number of memories. Load with store_memories in between. '
-    'Raises ZA209 (re-embedding in progress), ZA212 (a bulk load is already in progress).';
-
+-- memory_finish_bulk_load rebuilds the BM25 postings and deltas indexes with the keys change
+-- memory_bm25 gave them (term first: docs/bm25.md, "Where the time goes"); the rest is unchanged.
 CREATE OR REPLACE FUNCTION animus.memory_finish_bulk_load(maintenance_work_mem text DEFAULT '1GB', parallel_workers integer DEFAULT 2)
     RETURNS bigint
     VOLATILE
@@ -83,9 +43,6 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'ZA212', MESSAGE = 'no bulk load is in progress (the HNSW index exists)',
             HINT = 'Start one with animus.memory_begin_bulk_load().';
     END IF;
-    -- The statistics of the whole load, folded once and set-wise (writes fold none during a bulk
-    -- load: memory_bm25_index), before the indexes are built.
-    PERFORM animus.memory_bm25_refresh(wait => true);
     SELECT e.extnamespace::pg_catalog.regnamespace::name INTO vector_schema
       FROM pg_catalog.pg_extension AS e WHERE e.extname = 'vector';
     EXECUTE pg_catalog.format(
@@ -94,9 +51,7 @@ BEGIN
     CREATE INDEX IF NOT EXISTS memories_metadata_gin ON animus.memories USING gin (metadata jsonb_path_ops);
     CREATE INDEX IF NOT EXISTS memory_terms_memory_term_idx ON animus.memory_terms (memory_id, term) INCLUDE (tf, doc_len);
     CREATE INDEX IF NOT EXISTS memory_terms_impact_idx ON animus.memory_terms (term, namespace, impact DESC, memory_id) INCLUDE (tf, doc_len);
-    IF pg_catalog.to_regclass('animus.memory_bm25_deltas_key_idx') IS NULL THEN   -- dropped by a bulk load begun before v0.8
-        CREATE INDEX memory_bm25_deltas_key_idx ON animus.memory_bm25_deltas (term, namespace);
-    END IF;
+    CREATE INDEX IF NOT EXISTS memory_bm25_deltas_key_idx ON animus.memory_bm25_deltas (term, namespace);
     PERFORM pg_catalog.set_config('maintenance_work_mem', old_mem, true);
     PERFORM pg_catalog.set_config('max_parallel_maintenance_workers', old_workers, true);
     SELECT pg_catalog.count(*) INTO n FROM animus.memories;
@@ -104,7 +59,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION animus.memory_finish_bulk_load(text, integer) IS
-    'Ends a bulk load: folds the BM25 statistic deltas of the load (animus.memory_bm25_refresh), rebuilds the HNSW index (in parallel with parallel_workers workers and maintenance_work_mem, '
+    'Ends a bulk load: rebuilds the HNSW index (in parallel with parallel_workers workers and maintenance_work_mem, '
     'both set for these builds only), the fts / metadata GIN indexes, the two BM25 postings btree indexes and the BM25 deltas index; returns the number of memories. '
     'Raises ZA001, ZA002 (parallel_workers outside 0..64, invalid maintenance_work_mem), ZA212 (no bulk load in progress).';
 

@@ -6,8 +6,6 @@ BEGIN;
 -- The speed round 2 (docs/bm25.md, "Where the time goes"; docs/memory.md, "Ingestion"):
 --   * memory_bm25_topk computes each posting's tf-weight from constants computed once (w1 per query
 --     term, w_base, w_len) instead of reading k1, b and avgdl as record fields per posting;
---   * memory_bm25_index folds no statistics during a bulk load (memory_finish_bulk_load folds the
---     whole load once).
 
 CREATE OR REPLACE FUNCTION animus.memory_bm25_topk(query text, filters jsonb DEFAULT '{}', lim integer DEFAULT 10,
                                                    budget integer DEFAULT NULL)
@@ -304,64 +302,5 @@ COMMENT ON FUNCTION animus.memory_bm25_topk(text, jsonb, integer, integer) IS
     '(id, score, exact, postings_read, budget_used), score descending, ties by id; every row passes animus.memory_filter_match. '
     'exact = the result is proven equal to exhaustive BM25; budget overrides memory_bm25_settings.postings_budget (a huge budget = exhaustive). '
     'Read-only (STABLE). Raises nothing.';
-
--- Writes: the postings of a batch without one statement per memory for its length.
-CREATE OR REPLACE FUNCTION animus.memory_bm25_index(ids bigint[], namespaces text[], vectors tsvector[])
-RETURNS void
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-LANGUAGE plpgsql
-AS $$
-DECLARE
-    s animus.memory_bm25_settings;
-    backlog bigint;
-BEGIN
-    SELECT * INTO s FROM animus.memory_bm25_settings;
-    WITH docs AS (
-        -- the length inline: animus.bm25_doc_len has a SET clause, so it ran as its own statement
-        -- per memory (0.2 s of a 2,000-memory batch)
-        SELECT d.id, d.namespace, d.fts,
-               (SELECT coalesce(sum(coalesce(pg_catalog.cardinality(u.positions), 1)), 0)::integer
-                  FROM pg_catalog.unnest(d.fts) AS u) AS doc_len
-        FROM unnest(ids, namespaces, vectors) AS d(id, namespace, fts)
-    ), norm AS (
-        -- The average length the impacts are computed with: the namespace's folded statistics,
-        -- else (a new namespace) this statement's own memories.
-        SELECT d.namespace,
-               coalesce(max(ns.total_len::float8 / NULLIF(ns.docs, 0)), NULLIF(avg(d.doc_len), 0), 1)::float8 AS avgdl
-        FROM docs d LEFT JOIN animus.memory_bm25_namespace_stats ns ON ns.namespace = d.namespace
-        GROUP BY d.namespace
-    ), postings AS (
-        INSERT INTO animus.memory_terms (memory_id, namespace, term, tf, doc_len, impact)
-        SELECT d.id, d.namespace, u.lexeme, coalesce(pg_catalog.cardinality(u.positions), 1), d.doc_len,
-               animus.bm25_tf_weight(coalesce(pg_catalog.cardinality(u.positions), 1), d.doc_len, n.avgdl, s.k1, s.b)
-        FROM docs d JOIN norm n ON n.namespace = d.namespace CROSS JOIN LATERAL pg_catalog.unnest(d.fts) AS u
-        RETURNING namespace, term
-    )
-    INSERT INTO animus.memory_bm25_deltas (namespace, term, df, total_len)
-    SELECT p.namespace, p.term, count(*), 0 FROM postings p GROUP BY p.namespace, p.term
-    UNION ALL
-    SELECT d.namespace, NULL, count(*), sum(d.doc_len) FROM docs d GROUP BY d.namespace;
-
-    -- Past refresh_after pending rows a write folds them, unless a refresh is running; past four
-    -- times that it waits for the running one and folds, so the backlog (which every search adds
-    -- up) stays bounded even while refreshes keep colliding.
-    -- Not during a bulk load (memory_begin_bulk_load dropped the postings' impact index): there
-    -- each batch's fold cost as much as its postings (an upsert of ~33,000 statistics rows per
-    -- 2,000 memories over 200 namespaces); memory_finish_bulk_load folds the whole load once.
-    -- Searches stay exact meanwhile (they add the pending deltas up, through their index).
-    IF s.refresh_after > 0 AND pg_catalog.to_regclass('animus.memory_terms_impact_idx') IS NOT NULL THEN
-        backlog := (SELECT q.last_value FROM animus.memory_bm25_deltas_id_seq q) - s.refreshed_through;
-        IF backlog >= 4 * s.refresh_after::bigint THEN
-            PERFORM animus.memory_bm25_refresh(wait => true);
-        ELSIF backlog >= s.refresh_after THEN
-            PERFORM animus.memory_bm25_refresh(wait => false);
-        END IF;
-    END IF;
-END
-$$;
-COMMENT ON FUNCTION animus.memory_bm25_index(bigint[], text[], tsvector[]) IS
-    'Internal (triggers on animus.memories): writes the BM25 postings of the given memories and appends their statistic deltas; folds them (memory_bm25_refresh) past refresh_after pending rows, waiting for a running refresh past four times that, except during a bulk load (memory_finish_bulk_load folds then). Raises nothing.';
 
 COMMIT;

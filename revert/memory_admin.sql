@@ -1,45 +1,9 @@
--- Revert animus:memory_admin from pg (back to memory_admin@v0.7.0)
+-- Revert animus:memory_admin from pg (back to memory_admin@v0.6.0)
 
 BEGIN;
 
--- memory_begin_bulk_load as it was (the v0.6.0 body, search_path as change security_search_path pinned it).
-CREATE OR REPLACE FUNCTION animus.memory_begin_bulk_load() RETURNS bigint
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog', 'pg_temp'
-    AS $$
-DECLARE
-    settings animus.memory_settings%ROWTYPE;
-    n bigint;
-BEGIN
-    SELECT s.* INTO settings FROM animus.memory_settings AS s FOR UPDATE;
-    IF settings.state <> 'ready' THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA209', MESSAGE = 'a bulk load cannot start while re-embedding is in progress',
-            HINT = 'Finish re-embedding with animus.memory_finish_reembedding() first (it has no HNSW index to drop).';
-    END IF;
-    LOCK TABLE animus.memories IN ACCESS EXCLUSIVE MODE;
-    IF pg_catalog.to_regclass('animus.memories_embedding_hnsw') IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA212', MESSAGE = 'a bulk load is already in progress (the HNSW index is dropped)',
-            HINT = 'Load with animus.store_memories(), then call animus.memory_finish_bulk_load().';
-    END IF;
-    DROP INDEX animus.memories_embedding_hnsw;
-    DROP INDEX IF EXISTS animus.memories_fts_gin;
-    DROP INDEX IF EXISTS animus.memories_metadata_gin;
-    -- The BM25 postings (~44 per memory) keep being written by the triggers, so keyword search
-    -- stays exact during the load; only their two btree indexes go, and the index of the pending
-    -- statistic deltas (folded every batch anyway), all rebuilt once at the finish.
-    DROP INDEX IF EXISTS animus.memory_terms_memory_term_idx;
-    DROP INDEX IF EXISTS animus.memory_terms_impact_idx;
-    DROP INDEX IF EXISTS animus.memory_bm25_deltas_key_idx;
-    SELECT pg_catalog.count(*) INTO n FROM animus.memories;
-    RETURN n;
-END
-$$;
-COMMENT ON FUNCTION animus.memory_begin_bulk_load() IS
-    'Starts a bulk load: drops the HNSW index and the fts / metadata GIN indexes of animus.memories and the two btree '
-    'indexes of the BM25 postings animus.memory_terms and the index of animus.memory_bm25_deltas (rebuilt by animus.memory_finish_bulk_load()); returns the number of memories. Load with store_memories in between. '
-    'Raises ZA209 (re-embedding in progress), ZA212 (a bulk load is already in progress).';
-
--- memory_finish_bulk_load as v0.7.0 had it, verbatim.
+-- memory_finish_bulk_load as v0.6.0 had it (BM25 indexes namespace first), search_path as change
+-- security_search_path pinned it.
 CREATE OR REPLACE FUNCTION animus.memory_finish_bulk_load(maintenance_work_mem text DEFAULT '1GB', parallel_workers integer DEFAULT 2)
     RETURNS bigint
     VOLATILE
@@ -84,8 +48,8 @@ BEGIN
     CREATE INDEX IF NOT EXISTS memories_fts_gin ON animus.memories USING gin (fts);
     CREATE INDEX IF NOT EXISTS memories_metadata_gin ON animus.memories USING gin (metadata jsonb_path_ops);
     CREATE INDEX IF NOT EXISTS memory_terms_memory_term_idx ON animus.memory_terms (memory_id, term) INCLUDE (tf, doc_len);
-    CREATE INDEX IF NOT EXISTS memory_terms_impact_idx ON animus.memory_terms (term, namespace, impact DESC, memory_id) INCLUDE (tf, doc_len);
-    CREATE INDEX IF NOT EXISTS memory_bm25_deltas_key_idx ON animus.memory_bm25_deltas (term, namespace);
+    CREATE INDEX IF NOT EXISTS memory_terms_impact_idx ON animus.memory_terms (namespace, term, impact DESC, memory_id) INCLUDE (tf, doc_len);
+    CREATE INDEX IF NOT EXISTS memory_bm25_deltas_key_idx ON animus.memory_bm25_deltas (namespace, term);
     PERFORM pg_catalog.set_config('maintenance_work_mem', old_mem, true);
     PERFORM pg_catalog.set_config('max_parallel_maintenance_workers', old_workers, true);
     SELECT pg_catalog.count(*) INTO n FROM animus.memories;

@@ -3275,13 +3275,12 @@ BEGIN
     DROP INDEX animus.memories_embedding_hnsw;
     DROP INDEX IF EXISTS animus.memories_fts_gin;
     DROP INDEX IF EXISTS animus.memories_metadata_gin;
-    -- The BM25 postings (~23-45 per memory) keep being written by the triggers, so keyword search
-    -- stays exact during the load; only their two btree indexes go, rebuilt once at the finish.
-    -- The statistics are not folded during the load (memory_bm25_index skips it while the impact
-    -- index is absent; memory_finish_bulk_load folds once), so the index of the pending deltas
-    -- stays: searches during the load add the pending deltas of their terms through it.
+    -- The BM25 postings (~44 per memory) keep being written by the triggers, so keyword search
+    -- stays exact during the load; only their two btree indexes go, and the index of the pending
+    -- statistic deltas (folded every batch anyway), all rebuilt once at the finish.
     DROP INDEX IF EXISTS animus.memory_terms_memory_term_idx;
     DROP INDEX IF EXISTS animus.memory_terms_impact_idx;
+    DROP INDEX IF EXISTS animus.memory_bm25_deltas_key_idx;
     SELECT pg_catalog.count(*) INTO n FROM animus.memories;
     RETURN n;
 END
@@ -3291,7 +3290,7 @@ $$;
 -- Name: FUNCTION memory_begin_bulk_load(); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.memory_begin_bulk_load() IS 'Starts a bulk load: drops the HNSW index and the fts / metadata GIN indexes of animus.memories and the two btree indexes of the BM25 postings animus.memory_terms (rebuilt by animus.memory_finish_bulk_load()); until then writes fold no BM25 statistics (the finish folds them once); returns the number of memories. Load with store_memories in between. Raises ZA209 (re-embedding in progress), ZA212 (a bulk load is already in progress).';
+COMMENT ON FUNCTION animus.memory_begin_bulk_load() IS 'Starts a bulk load: drops the HNSW index and the fts / metadata GIN indexes of animus.memories and the two btree indexes of the BM25 postings animus.memory_terms and the index of animus.memory_bm25_deltas (rebuilt by animus.memory_finish_bulk_load()); returns the number of memories. Load with store_memories in between. Raises ZA209 (re-embedding in progress), ZA212 (a bulk load is already in progress).';
 
 --
 -- Name: memory_begin_reembedding(text, integer); Type: FUNCTION; Schema: animus; Owner: -
@@ -3606,11 +3605,7 @@ BEGIN
     -- Past refresh_after pending rows a write folds them, unless a refresh is running; past four
     -- times that it waits for the running one and folds, so the backlog (which every search adds
     -- up) stays bounded even while refreshes keep colliding.
-    -- Not during a bulk load (memory_begin_bulk_load dropped the postings' impact index): there
-    -- each batch's fold cost as much as its postings (an upsert of ~33,000 statistics rows per
-    -- 2,000 memories over 200 namespaces); memory_finish_bulk_load folds the whole load once.
-    -- Searches stay exact meanwhile (they add the pending deltas up, through their index).
-    IF s.refresh_after > 0 AND pg_catalog.to_regclass('animus.memory_terms_impact_idx') IS NOT NULL THEN
+    IF s.refresh_after > 0 THEN
         backlog := (SELECT q.last_value FROM animus.memory_bm25_deltas_id_seq q) - s.refreshed_through;
         IF backlog >= 4 * s.refresh_after::bigint THEN
             PERFORM animus.memory_bm25_refresh(wait => true);
@@ -3625,7 +3620,7 @@ $$;
 -- Name: FUNCTION memory_bm25_index(ids bigint[], namespaces text[], vectors tsvector[]); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.memory_bm25_index(ids bigint[], namespaces text[], vectors tsvector[]) IS 'Internal (triggers on animus.memories): writes the BM25 postings of the given memories and appends their statistic deltas; folds them (memory_bm25_refresh) past refresh_after pending rows, waiting for a running refresh past four times that, except during a bulk load (memory_finish_bulk_load folds then). Raises nothing.';
+COMMENT ON FUNCTION animus.memory_bm25_index(ids bigint[], namespaces text[], vectors tsvector[]) IS 'Internal (triggers on animus.memories): writes the BM25 postings of the given memories and appends their statistic deltas; folds them (memory_bm25_refresh) past refresh_after pending rows, waiting for a running refresh past four times that. Raises nothing.';
 
 --
 -- Name: memory_bm25_refresh(boolean); Type: FUNCTION; Schema: animus; Owner: -
@@ -4417,9 +4412,6 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'ZA212', MESSAGE = 'no bulk load is in progress (the HNSW index exists)',
             HINT = 'Start one with animus.memory_begin_bulk_load().';
     END IF;
-    -- The statistics of the whole load, folded once and set-wise (writes fold none during a bulk
-    -- load: memory_bm25_index), before the indexes are built.
-    PERFORM animus.memory_bm25_refresh(wait => true);
     SELECT e.extnamespace::pg_catalog.regnamespace::name INTO vector_schema
       FROM pg_catalog.pg_extension AS e WHERE e.extname = 'vector';
     EXECUTE pg_catalog.format(
@@ -4428,9 +4420,7 @@ BEGIN
     CREATE INDEX IF NOT EXISTS memories_metadata_gin ON animus.memories USING gin (metadata jsonb_path_ops);
     CREATE INDEX IF NOT EXISTS memory_terms_memory_term_idx ON animus.memory_terms (memory_id, term) INCLUDE (tf, doc_len);
     CREATE INDEX IF NOT EXISTS memory_terms_impact_idx ON animus.memory_terms (term, namespace, impact DESC, memory_id) INCLUDE (tf, doc_len);
-    IF pg_catalog.to_regclass('animus.memory_bm25_deltas_key_idx') IS NULL THEN   -- dropped by a bulk load begun before v0.8
-        CREATE INDEX memory_bm25_deltas_key_idx ON animus.memory_bm25_deltas (term, namespace);
-    END IF;
+    CREATE INDEX IF NOT EXISTS memory_bm25_deltas_key_idx ON animus.memory_bm25_deltas (term, namespace);
     PERFORM pg_catalog.set_config('maintenance_work_mem', old_mem, true);
     PERFORM pg_catalog.set_config('max_parallel_maintenance_workers', old_workers, true);
     SELECT pg_catalog.count(*) INTO n FROM animus.memories;
@@ -4442,7 +4432,7 @@ $$;
 -- Name: FUNCTION memory_finish_bulk_load(maintenance_work_mem text, parallel_workers integer); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.memory_finish_bulk_load(maintenance_work_mem text, parallel_workers integer) IS 'Ends a bulk load: folds the BM25 statistic deltas of the load (animus.memory_bm25_refresh), rebuilds the HNSW index (in parallel with parallel_workers workers and maintenance_work_mem, both set for these builds only), the fts / metadata GIN indexes, the two BM25 postings btree indexes and the BM25 deltas index; returns the number of memories. Raises ZA001, ZA002 (parallel_workers outside 0..64, invalid maintenance_work_mem), ZA212 (no bulk load in progress).';
+COMMENT ON FUNCTION animus.memory_finish_bulk_load(maintenance_work_mem text, parallel_workers integer) IS 'Ends a bulk load: rebuilds the HNSW index (in parallel with parallel_workers workers and maintenance_work_mem, both set for these builds only), the fts / metadata GIN indexes, the two BM25 postings btree indexes and the BM25 deltas index; returns the number of memories. Raises ZA001, ZA002 (parallel_workers outside 0..64, invalid maintenance_work_mem), ZA212 (no bulk load in progress).';
 
 --
 -- Name: memory_finish_reembedding(); Type: FUNCTION; Schema: animus; Owner: -

@@ -25,15 +25,6 @@ BEGIN
        NOT LIKE '%memory_terms (term, namespace, impact DESC, memory_id)%' THEN
         RAISE EXCEPTION 'memory_finish_bulk_load must rebuild animus.memory_terms_impact_idx as (term, namespace, impact DESC, memory_id)';
     END IF;
-    -- this change (speed round 2): the finish folds the load's BM25 statistics; the begin keeps the deltas index
-    IF pg_catalog.pg_get_functiondef('animus.memory_finish_bulk_load(text, integer)'::pg_catalog.regprocedure)
-       NOT LIKE '%PERFORM animus.memory_bm25_refresh(wait => true)%' THEN
-        RAISE EXCEPTION 'memory_finish_bulk_load must fold the BM25 statistics of the load (animus.memory_bm25_refresh)';
-    END IF;
-    IF pg_catalog.pg_get_functiondef('animus.memory_begin_bulk_load()'::pg_catalog.regprocedure)
-       LIKE '%DROP INDEX IF EXISTS animus.memory_bm25_deltas_key_idx%' THEN
-        RAISE EXCEPTION 'memory_begin_bulk_load must keep the index of the BM25 deltas';
-    END IF;
 END $$;
 
 ROLLBACK;
