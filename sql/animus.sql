@@ -15994,9 +15994,10 @@ COMMENT ON FUNCTION animus.configure_queue(text, interval, double precision, int
 -- Deploy animus:memory_bm25 to pg
 -- requires: memory_bm25@v0.7.0
 
--- The speed round 2 (docs/bm25.md, "Where the time goes"; docs/memory.md, "Ingestion"):
---   * memory_bm25_topk computes each posting's tf-weight from constants computed once (w1 per query
---     term, w_base, w_len) instead of reading k1, b and avgdl as record fields per posting;
+-- The speed round 2 (docs/bm25.md, "Where the time goes, round 2"): memory_bm25_topk computes each
+-- posting's tf-weight from constants computed once (w1 per query term, w_base, w_len) instead of
+-- reading k1, b and avgdl as record fields per posting, and without cut-list seeds ranks the
+-- whole-list candidates in one flat aggregate. Same results, same scores.
 
 CREATE OR REPLACE FUNCTION animus.memory_bm25_topk(query text, filters jsonb DEFAULT '{}', lim integer DEFAULT 10,
                                                    budget integer DEFAULT NULL)
