@@ -1,43 +1,13 @@
 -- Deploy animus:memory_bm25 to pg
--- requires: memory_bm25@v0.6.0
+-- requires: memory_bm25@v0.7.0
 
 BEGIN;
 
--- Keyword search at 100,000 memories in 200 namespaces spent its time in per-namespace probes
--- (docs/bm25.md, "Where the time goes"). The BM25 indexes are keyed term first now, so that a
--- search over every namespace reads one index range per term; a search in some namespaces
--- probes (term, namespace), as cheap as (namespace, term) was.
-DO $$
-BEGIN
-    -- absent during a bulk load: memory_finish_bulk_load builds it then
-    IF pg_catalog.to_regclass('animus.memory_terms_impact_idx') IS NOT NULL THEN
-        CREATE INDEX memory_terms_term_impact_idx ON animus.memory_terms (term, namespace, impact DESC, memory_id) INCLUDE (tf, doc_len);
-        DROP INDEX animus.memory_terms_impact_idx;
-        ALTER INDEX animus.memory_terms_term_impact_idx RENAME TO memory_terms_impact_idx;
-    END IF;
-END $$;
+-- The speed round 2 (docs/bm25.md, "Where the time goes, round 2"): memory_bm25_topk computes each
+-- posting's tf-weight from constants computed once (w1 per query term, w_base, w_len) instead of
+-- reading k1, b and avgdl as record fields per posting, and without cut-list seeds ranks the
+-- whole-list candidates in one flat aggregate. Same results, same scores.
 
-ALTER TABLE animus.memory_bm25_term_stats DROP CONSTRAINT memory_bm25_term_stats_pkey;
-ALTER TABLE animus.memory_bm25_term_stats ADD CONSTRAINT memory_bm25_term_stats_pkey PRIMARY KEY (term, namespace) INCLUDE (df);   -- index-only sums
-
-DROP INDEX IF EXISTS animus.memory_bm25_deltas_key_idx;   -- absent during a bulk load
-CREATE INDEX memory_bm25_deltas_key_idx ON animus.memory_bm25_deltas (term, namespace);
-
--- The BM25 top-k, faster where the time went (docs/bm25.md, "Where the time goes"):
---   * statistics: each query term's document frequency is summed ONCE (a scalar subquery in the
---     select list ran three times per term: sort key, filter, aggregate) and, for a search over
---     every namespace, read as one index range per term (term_stats and deltas are keyed term
---     first now) instead of one probe per namespace;
---   * whole posting lists: one index range per term over every namespace (memory_terms_impact_idx
---     is (term, namespace, impact DESC, memory_id) now); a namespace list probes (term, namespace);
---   * the filter predicate memory_filter_match is applied to every result: with a filter beyond
---     the namespace, to the candidates before rescoring (as before); without one, lazily to the
---     final rows (about lim probes), so conditions that memory_filter_match adds apply to every
---     search; when it drops rows, the exhaustive filtered fallback fills the top-k.
---   * plan_cache_mode = force_generic_plan: each statement is planned once per session (planning
---     the main statement with the actual values cost more than running it in a filtered search);
---     where all namespaces and a namespace list need different index conditions, the statement
---     has one branch for each, the other skipped at run time (a one-time filter).
 CREATE OR REPLACE FUNCTION animus.memory_bm25_topk(query text, filters jsonb DEFAULT '{}', lim integer DEFAULT 10,
                                                    budget integer DEFAULT NULL)
 RETURNS TABLE (id bigint, score double precision, exact boolean, postings_read bigint, budget_used integer)
@@ -78,6 +48,12 @@ DECLARE
     all_spaces  boolean;
     r_passed    integer;
     seeded      boolean;
+    w_base      double precision;
+    w_len       double precision;
+    fast        boolean;
+    rk_ids      bigint[];
+    rk_lb       double precision[];
+    q_w1        double precision[];
 BEGIN
     IF lim IS NULL OR lim < 1 THEN
         RETURN;
@@ -116,6 +92,12 @@ BEGIN
         RETURN;
     END IF;
     avgdl := CASE WHEN n_len > 0 THEN n_len / n_docs ELSE 1 END;
+    -- The tf-weight tf * (k1 + 1) / (tf + k1 * (1 - b + b * doc_len / avgdl)), per posting, as
+    -- w1 * tf / (tf + w_base + w_len * doc_len) with w1 = idf * (k1 + 1) per query term: the
+    -- constants computed once (per posting the expression read k1, b and avgdl as fields of a
+    -- record five times: most of the time of a whole-list read, docs/bm25.md).
+    w_base := s.k1 * (1 - s.b);
+    w_len := s.k1 * s.b / avgdl;
 
     -- Query terms (distinct English lexemes) with their document frequency, rarest first;
     -- terms no memory has are dropped. idf = ln(1 + (N - df + 0.5) / (df + 0.5)) (Lucene's).
@@ -139,6 +121,7 @@ BEGIN
     END IF;
     q_idf := ARRAY(SELECT pg_catalog.ln(1 + (n_docs - x.df + 0.5) / (x.df + 0.5))
                    FROM unnest(q_df) WITH ORDINALITY AS x(df, o) ORDER BY x.o);
+    q_w1 := ARRAY(SELECT x.idf * (s.k1 + 1) FROM unnest(q_idf) WITH ORDINALITY AS x(idf, o) ORDER BY x.o);
 
     b_now := coalesce(budget, s.postings_budget);
     b_max := CASE WHEN budget IS NOT NULL THEN budget ELSE greatest(s.max_postings_budget, s.postings_budget) END;
@@ -163,23 +146,47 @@ BEGIN
 
         -- Nothing cut: the whole-list scores are exact already, only lim need ranking.
         rescore := CASE WHEN cutting THEN lim + s.rescore_extra ELSE lim END;
+        -- Without cut-list seeds (nothing cut, or not seeded) the candidates come from the whole
+        -- lists alone: rank them in one flat aggregate (index range per term -> hash aggregate ->
+        -- top-N), not through the CTEs below, which cost ~3x as much per posting read (docs/bm25.md,
+        -- "Where the time goes"); lb = lb_full there.
+        fast := NOT (seeded AND cutting);
+        IF fast THEN
+            SELECT pg_catalog.array_agg(x.memory_id ORDER BY x.lb DESC, x.memory_id),
+                   pg_catalog.array_agg(x.lb ORDER BY x.lb DESC, x.memory_id)
+              INTO rk_ids, rk_lb
+              FROM (SELECT w.memory_id, sum(w.part) AS lb
+                      FROM (SELECT mt.memory_id, q.w1 * mt.tf / (mt.tf + w_base + w_len * mt.doc_len) AS part
+                              FROM unnest(q_terms, q_w1, q_cap) AS q(term, w1, cap)
+                              JOIN animus.memory_terms mt ON mt.term = q.term
+                             WHERE all_spaces AND q.cap IS NULL
+                            UNION ALL
+                            SELECT mt.memory_id, q.w1 * mt.tf / (mt.tf + w_base + w_len * mt.doc_len)
+                              FROM unnest(q_terms, q_w1, q_cap) AS q(term, w1, cap)
+                              JOIN animus.memory_terms mt ON mt.term = q.term AND mt.namespace = ANY (spaces)
+                             WHERE NOT all_spaces AND q.cap IS NULL) w
+                     GROUP BY w.memory_id
+                     ORDER BY lb DESC, w.memory_id
+                     LIMIT CASE WHEN must_filter THEN 3 * (rescore + 1) + 1 ELSE rescore + 1 END) x;
+        END IF;
         WITH q AS (
-            SELECT x.o, x.term, x.idf, x.cap FROM unnest(q_terms, q_idf, q_cap) WITH ORDINALITY AS x(term, idf, cap, o)
+            SELECT x.o, x.term, x.idf, x.idf * (s.k1 + 1) AS w1, x.cap
+              FROM unnest(q_terms, q_idf, q_cap) WITH ORDINALITY AS x(term, idf, cap, o)
         ), whole AS (
             -- lists read to their end: exact contributions
             -- (two branches, one skipped at run time: each keeps its own index condition in the
             -- cached generic plan)
-            SELECT mt.memory_id, q.idf * animus.bm25_tf_weight(mt.tf, mt.doc_len, avgdl, s.k1, s.b) AS part
+            SELECT mt.memory_id, q.w1 * mt.tf / (mt.tf + w_base + w_len * mt.doc_len) AS part
               FROM animus.memory_terms mt JOIN q ON q.term = mt.term AND q.cap IS NULL
              WHERE all_spaces AND mt.term = ANY (ARRAY(SELECT q.term FROM q WHERE q.cap IS NULL))
             UNION ALL
-            SELECT mt.memory_id, q.idf * animus.bm25_tf_weight(mt.tf, mt.doc_len, avgdl, s.k1, s.b) AS part
+            SELECT mt.memory_id, q.w1 * mt.tf / (mt.tf + w_base + w_len * mt.doc_len) AS part
               FROM animus.memory_terms mt JOIN q ON q.term = mt.term AND q.cap IS NULL
              WHERE NOT all_spaces AND mt.term = ANY (ARRAY(SELECT q.term FROM q WHERE q.cap IS NULL)) AND mt.namespace = ANY (spaces)
         ), cut AS MATERIALIZED (
             -- the best postings (by impact) of the lists that are cut
             SELECT q.o, ns.namespace, p.memory_id, p.impact,
-                   q.idf * animus.bm25_tf_weight(p.tf, p.doc_len, avgdl, s.k1, s.b) AS part
+                   q.w1 * p.tf / (p.tf + w_base + w_len * p.doc_len) AS part
               FROM q CROSS JOIN pg_catalog.unnest(spaces) AS ns(namespace)
              CROSS JOIN LATERAL (
                    SELECT mt.memory_id, mt.tf, mt.doc_len, mt.impact FROM animus.memory_terms mt
@@ -206,9 +213,13 @@ BEGIN
         ), ranked AS MATERIALIZED (
             -- the best candidates by partial score; a filter (beyond namespace) is checked on
             -- these only, best first, not on every candidate
-            SELECT c.memory_id, c.lb, c.lb_full FROM cand c
-             ORDER BY c.lb DESC, c.memory_id
-             LIMIT CASE WHEN must_filter THEN 3 * (rescore + 1) + 1 ELSE rescore + 1 END
+            (SELECT c.memory_id, c.lb, c.lb_full FROM cand c
+              WHERE NOT fast
+              ORDER BY c.lb DESC, c.memory_id
+              LIMIT CASE WHEN must_filter THEN 3 * (rescore + 1) + 1 ELSE rescore + 1 END)
+            UNION ALL
+            -- (ranked by the flat aggregate above)
+            SELECT r.memory_id, r.lb, r.lb FROM unnest(rk_ids, rk_lb) AS r(memory_id, lb) WHERE fast
         ), top AS MATERIALIZED (
             SELECT c.memory_id, c.lb, c.lb_full FROM ranked c
              WHERE NOT must_filter OR EXISTS (
@@ -222,7 +233,7 @@ BEGIN
             SELECT t.memory_id, t.lb_full + coalesce(x.extra, 0) AS score
               FROM (SELECT * FROM top ORDER BY top.lb DESC, top.memory_id LIMIT rescore) t
               LEFT JOIN LATERAL (
-                   SELECT sum(q.idf * animus.bm25_tf_weight(mt.tf, mt.doc_len, avgdl, s.k1, s.b)) AS extra
+                   SELECT sum(q.w1 * mt.tf / (mt.tf + w_base + w_len * mt.doc_len)) AS extra
                      FROM animus.memory_terms mt JOIN q ON q.term = mt.term
                     WHERE mt.memory_id = t.memory_id AND mt.term = ANY (cut_terms)) x ON cutting
         ), best AS MATERIALIZED (
@@ -292,60 +303,5 @@ COMMENT ON FUNCTION animus.memory_bm25_topk(text, jsonb, integer, integer) IS
     '(id, score, exact, postings_read, budget_used), score descending, ties by id; every row passes animus.memory_filter_match. '
     'exact = the result is proven equal to exhaustive BM25; budget overrides memory_bm25_settings.postings_budget (a huge budget = exhaustive). '
     'Read-only (STABLE). Raises nothing.';
-
--- Writes: the postings of a batch without one statement per memory for its length.
-CREATE OR REPLACE FUNCTION animus.memory_bm25_index(ids bigint[], namespaces text[], vectors tsvector[])
-RETURNS void
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-LANGUAGE plpgsql
-AS $$
-DECLARE
-    s animus.memory_bm25_settings;
-    backlog bigint;
-BEGIN
-    SELECT * INTO s FROM animus.memory_bm25_settings;
-    WITH docs AS (
-        -- the length inline: animus.bm25_doc_len has a SET clause, so it ran as its own statement
-        -- per memory (0.2 s of a 2,000-memory batch)
-        SELECT d.id, d.namespace, d.fts,
-               (SELECT coalesce(sum(coalesce(pg_catalog.cardinality(u.positions), 1)), 0)::integer
-                  FROM pg_catalog.unnest(d.fts) AS u) AS doc_len
-        FROM unnest(ids, namespaces, vectors) AS d(id, namespace, fts)
-    ), norm AS (
-        -- The average length the impacts are computed with: the namespace's folded statistics,
-        -- else (a new namespace) this statement's own memories.
-        SELECT d.namespace,
-               coalesce(max(ns.total_len::float8 / NULLIF(ns.docs, 0)), NULLIF(avg(d.doc_len), 0), 1)::float8 AS avgdl
-        FROM docs d LEFT JOIN animus.memory_bm25_namespace_stats ns ON ns.namespace = d.namespace
-        GROUP BY d.namespace
-    ), postings AS (
-        INSERT INTO animus.memory_terms (memory_id, namespace, term, tf, doc_len, impact)
-        SELECT d.id, d.namespace, u.lexeme, coalesce(pg_catalog.cardinality(u.positions), 1), d.doc_len,
-               animus.bm25_tf_weight(coalesce(pg_catalog.cardinality(u.positions), 1), d.doc_len, n.avgdl, s.k1, s.b)
-        FROM docs d JOIN norm n ON n.namespace = d.namespace CROSS JOIN LATERAL pg_catalog.unnest(d.fts) AS u
-        RETURNING namespace, term
-    )
-    INSERT INTO animus.memory_bm25_deltas (namespace, term, df, total_len)
-    SELECT p.namespace, p.term, count(*), 0 FROM postings p GROUP BY p.namespace, p.term
-    UNION ALL
-    SELECT d.namespace, NULL, count(*), sum(d.doc_len) FROM docs d GROUP BY d.namespace;
-
-    -- Past refresh_after pending rows a write folds them, unless a refresh is running; past four
-    -- times that it waits for the running one and folds, so the backlog (which every search adds
-    -- up) stays bounded even while refreshes keep colliding.
-    IF s.refresh_after > 0 THEN
-        backlog := (SELECT q.last_value FROM animus.memory_bm25_deltas_id_seq q) - s.refreshed_through;
-        IF backlog >= 4 * s.refresh_after::bigint THEN
-            PERFORM animus.memory_bm25_refresh(wait => true);
-        ELSIF backlog >= s.refresh_after THEN
-            PERFORM animus.memory_bm25_refresh(wait => false);
-        END IF;
-    END IF;
-END
-$$;
-COMMENT ON FUNCTION animus.memory_bm25_index(bigint[], text[], tsvector[]) IS
-    'Internal (triggers on animus.memories): writes the BM25 postings of the given memories and appends their statistic deltas; folds them (memory_bm25_refresh) past refresh_after pending rows, waiting for a running refresh past four times that. Raises nothing.';
 
 COMMIT;

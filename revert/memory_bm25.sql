@@ -1,29 +1,15 @@
--- Revert animus:memory_bm25 from pg (back to memory_bm25@v0.6.0)
+-- Revert animus:memory_bm25 from pg (back to memory_bm25@v0.7.0)
 
 BEGIN;
 
-DO $$
-BEGIN
-    -- absent during a bulk load: memory_finish_bulk_load builds it then
-    IF pg_catalog.to_regclass('animus.memory_terms_impact_idx') IS NOT NULL THEN
-        CREATE INDEX memory_terms_ns_impact_idx ON animus.memory_terms (namespace, term, impact DESC, memory_id) INCLUDE (tf, doc_len);
-        DROP INDEX animus.memory_terms_impact_idx;
-        ALTER INDEX animus.memory_terms_ns_impact_idx RENAME TO memory_terms_impact_idx;
-    END IF;
-END $$;
-
-ALTER TABLE animus.memory_bm25_term_stats DROP CONSTRAINT memory_bm25_term_stats_pkey;
-ALTER TABLE animus.memory_bm25_term_stats ADD CONSTRAINT memory_bm25_term_stats_pkey PRIMARY KEY (namespace, term);
-
-DROP INDEX IF EXISTS animus.memory_bm25_deltas_key_idx;
-CREATE INDEX memory_bm25_deltas_key_idx ON animus.memory_bm25_deltas (namespace, term);
-
--- The v0.6.0 body, verbatim.
-CREATE OR REPLACE FUNCTION animus.memory_bm25_topk(query text, filters jsonb DEFAULT '{}'::jsonb, lim integer DEFAULT 10, budget integer DEFAULT NULL::integer)
- RETURNS TABLE(id bigint, score double precision, exact boolean, postings_read bigint, budget_used integer)
- LANGUAGE plpgsql
- STABLE
- SET search_path TO 'pg_catalog', 'pg_temp'
+-- memory_bm25_topk as v0.7.0 had it, verbatim.
+CREATE OR REPLACE FUNCTION animus.memory_bm25_topk(query text, filters jsonb DEFAULT '{}', lim integer DEFAULT 10,
+                                                   budget integer DEFAULT NULL)
+RETURNS TABLE (id bigint, score double precision, exact boolean, postings_read bigint, budget_used integer)
+STABLE
+SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
+LANGUAGE plpgsql
 AS $function$
 DECLARE
     s           animus.memory_bm25_settings;
@@ -54,6 +40,9 @@ DECLARE
     r_next_lb   double precision;
     r_prefix_lb double precision;
     proven      boolean;
+    all_spaces  boolean;
+    r_passed    integer;
+    seeded      boolean;
 BEGIN
     IF lim IS NULL OR lim < 1 THEN
         RETURN;
@@ -70,13 +59,23 @@ BEGIN
                         WHERE f -> 'namespace' IS NULL OR pg_catalog.starts_with(x.namespace, f -> 'namespace' ->> 'prefix')
                         ORDER BY 1);
     END IF;
+    -- No namespace condition: every namespace is searched, and the statements below read each
+    -- term's postings and statistics as one index range (term first) instead of one probe per
+    -- namespace (200 namespaces x 4 terms were 800 probes per statistic; docs/bm25.md).
+    all_spaces := f -> 'namespace' IS NULL;
     must_filter := f - 'namespace' <> '{}'::jsonb;
     n_spaces := greatest(coalesce(pg_catalog.cardinality(spaces), 0), 1);
+    -- Cut (common) terms seed candidates with their best postings, read per namespace. Over more
+    -- namespaces than lim that is one index probe per namespace and cut term for ~1 posting each
+    -- (200 namespaces: 200 probes per cut term, most of the time of such a search); then the cut
+    -- terms seed nothing, their contributions are still completed exactly for the rescored
+    -- candidates, and the proof bounds them by idf * (k1 + 1) (docs/bm25.md: the trade-off).
+    seeded := n_spaces <= lim;
 
     SELECT sum(x.docs), sum(x.total_len) INTO n_docs, n_len FROM (
-        SELECT ns.docs, ns.total_len FROM animus.memory_bm25_namespace_stats ns WHERE ns.namespace = ANY (spaces)
+        SELECT ns.docs, ns.total_len FROM animus.memory_bm25_namespace_stats ns WHERE all_spaces OR ns.namespace = ANY (spaces)
         UNION ALL
-        SELECT d.df, d.total_len FROM animus.memory_bm25_deltas d WHERE d.namespace = ANY (spaces) AND d.term IS NULL
+        SELECT d.df, d.total_len FROM animus.memory_bm25_deltas d WHERE d.term IS NULL AND (all_spaces OR d.namespace = ANY (spaces))
     ) x;
     IF coalesce(n_docs, 0) <= 0 THEN
         RETURN;
@@ -87,13 +86,17 @@ BEGIN
     -- terms no memory has are dropped. idf = ln(1 + (N - df + 0.5) / (df + 0.5)) (Lucene's).
     SELECT pg_catalog.array_agg(t.term ORDER BY t.df, t.term), pg_catalog.array_agg(t.df ORDER BY t.df, t.term)
       INTO q_terms, q_df
-      FROM (SELECT u.lexeme AS term,
-                   (SELECT coalesce(sum(x.df), 0) FROM (
-                        SELECT ts.df FROM animus.memory_bm25_term_stats ts WHERE ts.namespace = ANY (spaces) AND ts.term = u.lexeme
+      FROM (SELECT u.lexeme AS term, st.df::double precision AS df
+              FROM pg_catalog.unnest(pg_catalog.to_tsvector('english'::regconfig, query)) AS u
+             CROSS JOIN LATERAL (   -- once per term (a scalar subquery here ran three times per term)
+                   SELECT coalesce(sum(x.df), 0) AS df FROM (
+                        SELECT ts.df FROM animus.memory_bm25_term_stats ts WHERE all_spaces AND ts.term = u.lexeme
                         UNION ALL
-                        SELECT d.df FROM animus.memory_bm25_deltas d WHERE d.namespace = ANY (spaces) AND d.term = u.lexeme) x
-                   )::double precision AS df
-              FROM pg_catalog.unnest(pg_catalog.to_tsvector('english'::regconfig, query)) AS u) t
+                        SELECT ts.df FROM animus.memory_bm25_term_stats ts
+                         WHERE NOT all_spaces AND ts.term = u.lexeme AND ts.namespace = ANY (spaces)
+                        UNION ALL
+                        SELECT d.df FROM animus.memory_bm25_deltas d
+                         WHERE d.term = u.lexeme AND (all_spaces OR d.namespace = ANY (spaces))) x) st) t
      WHERE t.df > 0;
     n_terms := coalesce(pg_catalog.cardinality(q_terms), 0);
     IF n_terms = 0 THEN
@@ -129,9 +132,15 @@ BEGIN
             SELECT x.o, x.term, x.idf, x.cap FROM unnest(q_terms, q_idf, q_cap) WITH ORDINALITY AS x(term, idf, cap, o)
         ), whole AS (
             -- lists read to their end: exact contributions
+            -- (two branches, one skipped at run time: each keeps its own index condition in the
+            -- cached generic plan)
             SELECT mt.memory_id, q.idf * animus.bm25_tf_weight(mt.tf, mt.doc_len, avgdl, s.k1, s.b) AS part
               FROM animus.memory_terms mt JOIN q ON q.term = mt.term AND q.cap IS NULL
-             WHERE mt.namespace = ANY (spaces) AND mt.term = ANY (ARRAY(SELECT q.term FROM q WHERE q.cap IS NULL))
+             WHERE all_spaces AND mt.term = ANY (ARRAY(SELECT q.term FROM q WHERE q.cap IS NULL))
+            UNION ALL
+            SELECT mt.memory_id, q.idf * animus.bm25_tf_weight(mt.tf, mt.doc_len, avgdl, s.k1, s.b) AS part
+              FROM animus.memory_terms mt JOIN q ON q.term = mt.term AND q.cap IS NULL
+             WHERE NOT all_spaces AND mt.term = ANY (ARRAY(SELECT q.term FROM q WHERE q.cap IS NULL)) AND mt.namespace = ANY (spaces)
         ), cut AS MATERIALIZED (
             -- the best postings (by impact) of the lists that are cut
             SELECT q.o, ns.namespace, p.memory_id, p.impact,
@@ -141,7 +150,7 @@ BEGIN
                    SELECT mt.memory_id, mt.tf, mt.doc_len, mt.impact FROM animus.memory_terms mt
                     WHERE mt.namespace = ns.namespace AND mt.term = q.term
                     ORDER BY mt.impact DESC, mt.memory_id LIMIT (q.cap + n_spaces - 1) / n_spaces) p
-             WHERE q.cap IS NOT NULL
+             WHERE q.cap IS NOT NULL AND seeded
         ), bounds AS (
             -- what a memory not read in a cut list can still get from that term
             SELECT l.o, max(q.idf * l.last_impact) AS ub
@@ -150,6 +159,9 @@ BEGIN
               JOIN q ON q.o = l.o
              WHERE l.n >= (q.cap + n_spaces - 1) / n_spaces
              GROUP BY l.o
+            UNION ALL
+            -- not seeded: any tf-weight is below k1 + 1
+            SELECT q.o, q.idf * (s.k1 + 1) FROM q WHERE q.cap IS NOT NULL AND NOT seeded
         ), cand AS (
             SELECT u.memory_id, sum(u.part) AS lb, sum(u.full_part) AS lb_full
               FROM (SELECT w.memory_id, w.part, w.part AS full_part FROM whole w
@@ -178,8 +190,16 @@ BEGIN
                    SELECT sum(q.idf * animus.bm25_tf_weight(mt.tf, mt.doc_len, avgdl, s.k1, s.b)) AS extra
                      FROM animus.memory_terms mt JOIN q ON q.term = mt.term
                     WHERE mt.memory_id = t.memory_id AND mt.term = ANY (cut_terms)) x ON cutting
-        ), best AS (
-            SELECT c.memory_id, c.score FROM completed c ORDER BY c.score DESC, c.memory_id LIMIT lim
+        ), best AS MATERIALIZED (
+            -- best first; without a filter beyond namespace the filter predicate was not applied
+            -- yet: check it here, lazily (the scan stops once lim rows pass: ~lim primary-key
+            -- probes), so that conditions memory_filter_match adds (e.g. expiry) apply everywhere
+            SELECT c.memory_id, c.score
+              FROM (SELECT * FROM completed ORDER BY completed.score DESC, completed.memory_id) c
+             WHERE must_filter OR EXISTS (
+                   SELECT 1 FROM animus.memories m WHERE m.id = c.memory_id
+                      AND animus.memory_filter_match(f, m.namespace, m.memory_type, m.source, m.metadata, m.created_at))
+             LIMIT lim
         )
         SELECT (SELECT pg_catalog.array_agg(b.memory_id ORDER BY b.score DESC, b.memory_id) FROM best b),
                (SELECT pg_catalog.array_agg(b.score ORDER BY b.score DESC, b.memory_id) FROM best b),
@@ -189,6 +209,7 @@ BEGIN
                -- filtered: candidates past the checked prefix were not looked at
                (SELECT min(r.lb) FILTER (WHERE must_filter) FROM ranked r HAVING count(*) > 3 * (rescore + 1))
           INTO r_ids, r_scores, r_cands, r_bound, r_next_lb, r_prefix_lb;
+        r_passed := coalesce(pg_catalog.cardinality(r_ids), 0);
         r_next_lb := CASE WHEN r_prefix_lb IS NULL THEN r_next_lb ELSE greatest(r_next_lb, r_prefix_lb) END;
         r_read := (SELECT sum(CASE WHEN c IS NULL THEN d ELSE least(c, d) END)::bigint FROM unnest(q_cap, q_df) AS x(c, d));
 
@@ -197,13 +218,20 @@ BEGIN
         proven := r_bound = 0 AND r_next_lb IS NULL
                OR (coalesce(pg_catalog.cardinality(r_ids), 0) >= lim
                    AND r_scores[lim] >= coalesce(r_next_lb, 0) + r_bound);
+        -- Unseeded, the whole lists may leave fewer than lim candidates: redo the round seeded.
+        IF NOT seeded AND coalesce(pg_catalog.cardinality(r_ids), 0) < lim AND NOT proven THEN
+            seeded := true;
+            CONTINUE;
+        END IF;
         EXIT WHEN proven OR b_now >= b_max;
         b_now := least(b_now * 4, b_max);
     END LOOP;
 
     -- A selective filter can leave fewer than lim of the candidates: then score every memory
     -- that passes the filter and matches a query term (few, since the filter is selective).
-    IF must_filter AND coalesce(pg_catalog.cardinality(r_ids), 0) < lim AND NOT proven THEN
+    -- (Without such a filter: when the filter predicate dropped some of the rescored candidates.)
+    IF coalesce(pg_catalog.cardinality(r_ids), 0) < lim AND NOT proven
+       AND (must_filter OR r_passed < least(r_cands, rescore)) THEN
         RETURN QUERY EXECUTE
             'SELECT x.memory_id, x.score, true, x.n, $9::integer FROM (
                  SELECT mt.memory_id, sum(q.idf * animus.bm25_tf_weight(mt.tf, mt.doc_len, $4, $5, $6)) AS score,
@@ -226,57 +254,8 @@ $function$;
 
 COMMENT ON FUNCTION animus.memory_bm25_topk(text, jsonb, integer, integer) IS
     'Okapi BM25 top-lim memories for a natural-language query (English lexemes, filters normalised by memory_validate_filters): '
-    '(id, score, exact, postings_read, budget_used), score descending, ties by id. exact = the result is proven equal to '
-    'exhaustive BM25; budget overrides memory_bm25_settings.postings_budget (a huge budget = exhaustive). Read-only (STABLE). Raises nothing.';
-
-CREATE OR REPLACE FUNCTION animus.memory_bm25_index(ids bigint[], namespaces text[], vectors tsvector[])
-RETURNS void
-VOLATILE
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-LANGUAGE plpgsql
-AS $$
-DECLARE
-    s animus.memory_bm25_settings;
-    backlog bigint;
-BEGIN
-    SELECT * INTO s FROM animus.memory_bm25_settings;
-    WITH docs AS (
-        SELECT d.id, d.namespace, d.fts, animus.bm25_doc_len(d.fts) AS doc_len
-        FROM unnest(ids, namespaces, vectors) AS d(id, namespace, fts)
-    ), norm AS (
-        -- The average length the impacts are computed with: the namespace's folded statistics,
-        -- else (a new namespace) this statement's own memories.
-        SELECT d.namespace,
-               coalesce(max(ns.total_len::float8 / NULLIF(ns.docs, 0)), NULLIF(avg(d.doc_len), 0), 1)::float8 AS avgdl
-        FROM docs d LEFT JOIN animus.memory_bm25_namespace_stats ns ON ns.namespace = d.namespace
-        GROUP BY d.namespace
-    ), postings AS (
-        INSERT INTO animus.memory_terms (memory_id, namespace, term, tf, doc_len, impact)
-        SELECT d.id, d.namespace, u.lexeme, coalesce(pg_catalog.cardinality(u.positions), 1), d.doc_len,
-               animus.bm25_tf_weight(coalesce(pg_catalog.cardinality(u.positions), 1), d.doc_len, n.avgdl, s.k1, s.b)
-        FROM docs d JOIN norm n ON n.namespace = d.namespace CROSS JOIN LATERAL pg_catalog.unnest(d.fts) AS u
-        RETURNING namespace, term
-    )
-    INSERT INTO animus.memory_bm25_deltas (namespace, term, df, total_len)
-    SELECT p.namespace, p.term, count(*), 0 FROM postings p GROUP BY p.namespace, p.term
-    UNION ALL
-    SELECT d.namespace, NULL, count(*), sum(d.doc_len) FROM docs d GROUP BY d.namespace;
-
-    -- Past refresh_after pending rows a write folds them, unless a refresh is running; past four
-    -- times that it waits for the running one and folds, so the backlog (which every search adds
-    -- up) stays bounded even while refreshes keep colliding.
-    IF s.refresh_after > 0 THEN
-        backlog := (SELECT q.last_value FROM animus.memory_bm25_deltas_id_seq q) - s.refreshed_through;
-        IF backlog >= 4 * s.refresh_after::bigint THEN
-            PERFORM animus.memory_bm25_refresh(wait => true);
-        ELSIF backlog >= s.refresh_after THEN
-            PERFORM animus.memory_bm25_refresh(wait => false);
-        END IF;
-    END IF;
-END
-$$;
-COMMENT ON FUNCTION animus.memory_bm25_index(bigint[], text[], tsvector[]) IS
-    'Internal (triggers on animus.memories): writes the BM25 postings of the given memories and appends their statistic deltas; folds them (memory_bm25_refresh) past refresh_after pending rows, waiting for a running refresh past four times that. Raises nothing.';
+    '(id, score, exact, postings_read, budget_used), score descending, ties by id; every row passes animus.memory_filter_match. '
+    'exact = the result is proven equal to exhaustive BM25; budget overrides memory_bm25_settings.postings_budget (a huge budget = exhaustive). '
+    'Read-only (STABLE). Raises nothing.';
 
 COMMIT;

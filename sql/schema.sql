@@ -3767,6 +3767,12 @@ DECLARE
     all_spaces  boolean;
     r_passed    integer;
     seeded      boolean;
+    w_base      double precision;
+    w_len       double precision;
+    fast        boolean;
+    rk_ids      bigint[];
+    rk_lb       double precision[];
+    q_w1        double precision[];
 BEGIN
     IF lim IS NULL OR lim < 1 THEN
         RETURN;
@@ -3805,6 +3811,12 @@ BEGIN
         RETURN;
     END IF;
     avgdl := CASE WHEN n_len > 0 THEN n_len / n_docs ELSE 1 END;
+    -- The tf-weight tf * (k1 + 1) / (tf + k1 * (1 - b + b * doc_len / avgdl)), per posting, as
+    -- w1 * tf / (tf + w_base + w_len * doc_len) with w1 = idf * (k1 + 1) per query term: the
+    -- constants computed once (per posting the expression read k1, b and avgdl as fields of a
+    -- record five times: most of the time of a whole-list read, docs/bm25.md).
+    w_base := s.k1 * (1 - s.b);
+    w_len := s.k1 * s.b / avgdl;
 
     -- Query terms (distinct English lexemes) with their document frequency, rarest first;
     -- terms no memory has are dropped. idf = ln(1 + (N - df + 0.5) / (df + 0.5)) (Lucene's).
@@ -3828,6 +3840,7 @@ BEGIN
     END IF;
     q_idf := ARRAY(SELECT pg_catalog.ln(1 + (n_docs - x.df + 0.5) / (x.df + 0.5))
                    FROM unnest(q_df) WITH ORDINALITY AS x(df, o) ORDER BY x.o);
+    q_w1 := ARRAY(SELECT x.idf * (s.k1 + 1) FROM unnest(q_idf) WITH ORDINALITY AS x(idf, o) ORDER BY x.o);
 
     b_now := coalesce(budget, s.postings_budget);
     b_max := CASE WHEN budget IS NOT NULL THEN budget ELSE greatest(s.max_postings_budget, s.postings_budget) END;
@@ -3852,23 +3865,47 @@ BEGIN
 
         -- Nothing cut: the whole-list scores are exact already, only lim need ranking.
         rescore := CASE WHEN cutting THEN lim + s.rescore_extra ELSE lim END;
+        -- Without cut-list seeds (nothing cut, or not seeded) the candidates come from the whole
+        -- lists alone: rank them in one flat aggregate (index range per term -> hash aggregate ->
+        -- top-N), not through the CTEs below, which cost ~3x as much per posting read (docs/bm25.md,
+        -- "Where the time goes"); lb = lb_full there.
+        fast := NOT (seeded AND cutting);
+        IF fast THEN
+            SELECT pg_catalog.array_agg(x.memory_id ORDER BY x.lb DESC, x.memory_id),
+                   pg_catalog.array_agg(x.lb ORDER BY x.lb DESC, x.memory_id)
+              INTO rk_ids, rk_lb
+              FROM (SELECT w.memory_id, sum(w.part) AS lb
+                      FROM (SELECT mt.memory_id, q.w1 * mt.tf / (mt.tf + w_base + w_len * mt.doc_len) AS part
+                              FROM unnest(q_terms, q_w1, q_cap) AS q(term, w1, cap)
+                              JOIN animus.memory_terms mt ON mt.term = q.term
+                             WHERE all_spaces AND q.cap IS NULL
+                            UNION ALL
+                            SELECT mt.memory_id, q.w1 * mt.tf / (mt.tf + w_base + w_len * mt.doc_len)
+                              FROM unnest(q_terms, q_w1, q_cap) AS q(term, w1, cap)
+                              JOIN animus.memory_terms mt ON mt.term = q.term AND mt.namespace = ANY (spaces)
+                             WHERE NOT all_spaces AND q.cap IS NULL) w
+                     GROUP BY w.memory_id
+                     ORDER BY lb DESC, w.memory_id
+                     LIMIT CASE WHEN must_filter THEN 3 * (rescore + 1) + 1 ELSE rescore + 1 END) x;
+        END IF;
         WITH q AS (
-            SELECT x.o, x.term, x.idf, x.cap FROM unnest(q_terms, q_idf, q_cap) WITH ORDINALITY AS x(term, idf, cap, o)
+            SELECT x.o, x.term, x.idf, x.idf * (s.k1 + 1) AS w1, x.cap
+              FROM unnest(q_terms, q_idf, q_cap) WITH ORDINALITY AS x(term, idf, cap, o)
         ), whole AS (
             -- lists read to their end: exact contributions
             -- (two branches, one skipped at run time: each keeps its own index condition in the
             -- cached generic plan)
-            SELECT mt.memory_id, q.idf * animus.bm25_tf_weight(mt.tf, mt.doc_len, avgdl, s.k1, s.b) AS part
+            SELECT mt.memory_id, q.w1 * mt.tf / (mt.tf + w_base + w_len * mt.doc_len) AS part
               FROM animus.memory_terms mt JOIN q ON q.term = mt.term AND q.cap IS NULL
              WHERE all_spaces AND mt.term = ANY (ARRAY(SELECT q.term FROM q WHERE q.cap IS NULL))
             UNION ALL
-            SELECT mt.memory_id, q.idf * animus.bm25_tf_weight(mt.tf, mt.doc_len, avgdl, s.k1, s.b) AS part
+            SELECT mt.memory_id, q.w1 * mt.tf / (mt.tf + w_base + w_len * mt.doc_len) AS part
               FROM animus.memory_terms mt JOIN q ON q.term = mt.term AND q.cap IS NULL
              WHERE NOT all_spaces AND mt.term = ANY (ARRAY(SELECT q.term FROM q WHERE q.cap IS NULL)) AND mt.namespace = ANY (spaces)
         ), cut AS MATERIALIZED (
             -- the best postings (by impact) of the lists that are cut
             SELECT q.o, ns.namespace, p.memory_id, p.impact,
-                   q.idf * animus.bm25_tf_weight(p.tf, p.doc_len, avgdl, s.k1, s.b) AS part
+                   q.w1 * p.tf / (p.tf + w_base + w_len * p.doc_len) AS part
               FROM q CROSS JOIN pg_catalog.unnest(spaces) AS ns(namespace)
              CROSS JOIN LATERAL (
                    SELECT mt.memory_id, mt.tf, mt.doc_len, mt.impact FROM animus.memory_terms mt
@@ -3895,9 +3932,13 @@ BEGIN
         ), ranked AS MATERIALIZED (
             -- the best candidates by partial score; a filter (beyond namespace) is checked on
             -- these only, best first, not on every candidate
-            SELECT c.memory_id, c.lb, c.lb_full FROM cand c
-             ORDER BY c.lb DESC, c.memory_id
-             LIMIT CASE WHEN must_filter THEN 3 * (rescore + 1) + 1 ELSE rescore + 1 END
+            (SELECT c.memory_id, c.lb, c.lb_full FROM cand c
+              WHERE NOT fast
+              ORDER BY c.lb DESC, c.memory_id
+              LIMIT CASE WHEN must_filter THEN 3 * (rescore + 1) + 1 ELSE rescore + 1 END)
+            UNION ALL
+            -- (ranked by the flat aggregate above)
+            SELECT r.memory_id, r.lb, r.lb FROM unnest(rk_ids, rk_lb) AS r(memory_id, lb) WHERE fast
         ), top AS MATERIALIZED (
             SELECT c.memory_id, c.lb, c.lb_full FROM ranked c
              WHERE NOT must_filter OR EXISTS (
@@ -3911,7 +3952,7 @@ BEGIN
             SELECT t.memory_id, t.lb_full + coalesce(x.extra, 0) AS score
               FROM (SELECT * FROM top ORDER BY top.lb DESC, top.memory_id LIMIT rescore) t
               LEFT JOIN LATERAL (
-                   SELECT sum(q.idf * animus.bm25_tf_weight(mt.tf, mt.doc_len, avgdl, s.k1, s.b)) AS extra
+                   SELECT sum(q.w1 * mt.tf / (mt.tf + w_base + w_len * mt.doc_len)) AS extra
                      FROM animus.memory_terms mt JOIN q ON q.term = mt.term
                     WHERE mt.memory_id = t.memory_id AND mt.term = ANY (cut_terms)) x ON cutting
         ), best AS MATERIALIZED (

@@ -43,6 +43,10 @@ BEGIN
              WHERE p.oid = 'animus.memory_bm25_topk(text, jsonb, integer, integer)'::regprocedure) THEN
         RAISE EXCEPTION 'animus.memory_bm25_topk must run with plan_cache_mode = force_generic_plan';
     END IF;
+    -- this change (speed round 2): constants of the tf-weight computed once, whole-list candidates ranked flat
+    IF pg_catalog.pg_get_functiondef('animus.memory_bm25_topk(text, jsonb, integer, integer)'::regprocedure) NOT LIKE '%w_base + w_len * mt.doc_len%' THEN
+        RAISE EXCEPTION 'animus.memory_bm25_topk must compute the tf-weight from w1, w_base and w_len';
+    END IF;
 END $$;
 
 ROLLBACK;
