@@ -58,6 +58,7 @@ DECLARE
     matching integer;
     table_rows real;
     ef integer := greatest(100, lim);
+    selectivity double precision;
     ids bigint[];
     distances double precision[];
 BEGIN
@@ -85,9 +86,19 @@ BEGIN
             RETURN QUERY EXECUTE exact_sql USING query_embedding, f, lim;
             RETURN;
         END IF;
-        -- At least `matching` of table_rows rows pass: a walk of lim / selectivity rows finds lim
-        -- of them; twice that keeps the filtered top lim (docs/memory.md, "Filtered vector search").
-        ef := least(1000, greatest(ef, ceil(2 * lim * greatest(table_rows, matching) / matching)::integer));
+        -- The filter's selectivity, from a block sample of about 2,000 rows (a few hundred pages):
+        -- ef_search / selectivity keeps as many passing rows in the walk's candidate list as an
+        -- unfiltered search has (docs/memory-lifecycle.md, "Filtered vector search"), up to
+        -- pgvector's 1000. Without a sample hit, the count's lower bound exact_below / table_rows
+        -- stands in.
+        EXECUTE format('SELECT count(*) FILTER (WHERE %s)::double precision / greatest(count(*), 1)
+                          FROM animus.memories AS m TABLESAMPLE SYSTEM (%s) REPEATABLE (0)',
+                       rows_where, least(100, 100 * 2000 / greatest(table_rows, 1)))
+            INTO selectivity USING query_embedding, f;
+        IF coalesce(selectivity, 0) = 0 THEN
+            selectivity := matching / greatest(table_rows, matching);
+        END IF;
+        ef := least(1000, ceil(ef / selectivity)::integer);
     END IF;
     PERFORM set_config('hnsw.ef_search', ef::text, true);
     EXECUTE
