@@ -584,10 +584,21 @@ class Methods:
     def store_memories(self, memories: Sequence[Mapping[str, Any]], *,
                        namespace: str | None = None) -> list[StoreResult]:
         """Store many memories in one call (``content``, ``embedding``, ``memory_type``, ``source``,
-        ``metadata`` per item); one result per input, in input order (``ordinal``)."""
+        ``metadata`` per item, and the lifecycle keys of :meth:`store_memory`: ``expires_at``
+        (datetime), ``ttl`` (timedelta or seconds), ``pinned``, ``supersedes``, ``visibility``,
+        ``groups``); one result per input, in input order (``ordinal``). Nothing is stored when
+        one item is bad; the error names it (``memories[N]``, from 1)."""
         out = []
         for m in memories:
             m = dict(m)
+            if isinstance(m.get("ttl"), timedelta):
+                m["ttl"] = m["ttl"].total_seconds()
+            if isinstance(m.get("expires_at"), datetime):
+                m["expires_at"] = m["expires_at"].isoformat()
+            if m.get("supersedes") is not None:
+                m["supersedes"] = list(m["supersedes"])
+            if m.get("groups") is not None:
+                m["groups"] = list(m["groups"])
             e = m.get("embedding")
             if e is not None and not isinstance(e, str):
                 # pgvector's text form inside the JSON: the server parses it as a vector in one go
