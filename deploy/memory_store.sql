@@ -139,7 +139,7 @@ BEGIN
     EXCEPTION WHEN OTHERS THEN
         GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
         RAISE EXCEPTION USING ERRCODE = st, MESSAGE = pg_catalog.format('memories[%s]: %s', cur_ord, msg),
-            DETAIL = pg_catalog.concat_ws(' ', nullif(det, ''), 'Nothing was stored (positions count from 1).'),
+            DETAIL = pg_catalog.concat_ws('. ', nullif(det, ''), 'Nothing was stored (positions count from 1).'),
             HINT = coalesce(nullif(hnt, ''), 'Fix that element and store the batch again.');
     END;
     RETURN QUERY SELECT o.ordinal, o.id, o.created FROM unnest(out_ordinals, out_ids, out_created) AS o(ordinal, id, created);
