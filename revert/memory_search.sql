@@ -218,4 +218,43 @@ REVOKE ALL ON FUNCTION animus.memory_vector_candidates(vector, jsonb, integer) F
 GRANT EXECUTE ON FUNCTION animus.memory_vector_candidates(vector, jsonb, integer) TO animus_memory_reader, animus_memory_writer, animus_admin;
 
 
+-- search_memory_text of v0.6.0 (the keyword branch without the state over-fetch).
+CREATE OR REPLACE FUNCTION animus.search_memory_text(
+    query    text    DEFAULT NULL,
+    k        integer DEFAULT 10,
+    filters  jsonb   DEFAULT '{}')
+    RETURNS TABLE (id bigint, namespace text, content text, memory_type text, source text, metadata jsonb,
+                   created_at timestamptz, updated_at timestamptz,
+                   score double precision, rank bigint)
+    STABLE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    f jsonb;
+BEGIN
+    IF query IS NULL OR pg_catalog.btrim(query) = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'query must be non-empty text',
+            HINT = 'Pass the words to search for, e.g. a question in natural language.';
+    END IF;
+    PERFORM animus.memory_check_limit(k, 'k');
+    f := animus.memory_read_filters(filters);   -- checked, then confined to the read scope
+    RETURN QUERY
+    SELECT m.id, m.namespace, m.content, m.memory_type, m.source, m.metadata, m.created_at, m.updated_at,
+           c.score, pg_catalog.row_number() OVER (ORDER BY c.score DESC, c.id)
+      FROM animus.memory_text_candidates(query, f, k) AS c
+      JOIN animus.memories AS m ON m.id = c.id
+     ORDER BY c.score DESC, c.id;
+END
+$$;
+COMMENT ON FUNCTION animus.search_memory_text(text, integer, jsonb) IS
+    'The k memories that best match a natural-language query (English stemming; documents matching ANY query term are ranked), '
+    'filtered (docs/memory.md), best first, ties by id. Only memories of the caller''s read scope (animus.memory_scope(''read'')); runs as the owner (SECURITY DEFINER). Read-only (STABLE): runs on a streaming replica. '
+    'Raises ZA001 (empty query), ZA002 (k outside 1..1000), ZA204, ZA205, ZA206, ZA213 (a filter over its size limits).';
+REVOKE ALL ON FUNCTION animus.search_memory_text(text, integer, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.search_memory_text(text, integer, jsonb) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+DROP FUNCTION animus.memory_text_candidates_live(text, jsonb, integer);
+
 COMMIT;

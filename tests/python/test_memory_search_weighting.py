@@ -228,3 +228,23 @@ def test_vectors_of_another_model_are_not_found_by_the_vector_branch(db3):
         # new content clears the model (its vector is of unknown model): out of the vector branch
         conn.execute("SELECT animus.update_memory(%s, content => 'okapi fact, edited', embedding => '[1, 0.1, 0.2]')", (ids[0],))
         assert vec_ids('{"namespace": "kb"}') == {ids[1]}
+
+
+# --- the keyword branch checks the lifecycle state on over-fetched candidates ------------------
+
+@pytest.mark.parametrize("expire_every", [3, 1])   # a third of the memories expired; all but a few
+def test_keyword_search_with_state_equals_the_filtered_bm25_ranking(conn, ns, dim, expire_every):
+    ids = [store(conn, ns, "quokka " * (1 + i % 7) + f"island note {i}", unit(dim, (0, 1.0), (1, i / 100)))
+           for i in range(60)]
+    gone = ids[::expire_every] if expire_every > 1 else ids[:-4]
+    conn.execute("UPDATE animus.memories SET expires_at = now() - interval '1 minute' WHERE id = ANY (%s)", (gone,))
+    conn.execute("UPDATE animus.memories SET superseded_by = %s, superseded_at = now() WHERE id = %s", (ids[-1], ids[-2]))
+    f = '{"namespace": "%s"}' % ns
+    assert conn.execute("SELECT animus.memory_read_filters(%s::jsonb) ? 'state'", (f,)).fetchone()[0]
+    for k in (1, 5, 10, 30):
+        got = conn.execute("SELECT id, score FROM animus.search_memory_text('quokka island', %s, %s::jsonb)", (k, f)).fetchall()
+        want = conn.execute("SELECT id, score FROM animus.memory_text_candidates('quokka island', "
+                            "animus.memory_read_filters(%s::jsonb), %s)", (f, k)).fetchall()
+        assert got == want
+        assert not set(r[0] for r in got) & (set(gone) | {ids[-2]})
+        assert len(got) == min(k, 60 - len(gone) - 1)
