@@ -137,7 +137,7 @@ BEGIN
         END IF;
         -- The filter's selectivity, from a block sample of about 2,000 rows (a few hundred pages):
         -- ef_search / selectivity keeps as many passing rows in the walk's candidate list as an
-        -- unfiltered search has (docs/memory-lifecycle.md, "Filtered vector search"), up to
+        -- unfiltered search has (docs/memory.md, "The vector branch"), up to
         -- pgvector's 1000. Without a sample hit, the count's lower bound exact_below / table_rows
         -- stands in.
         EXECUTE format('SELECT count(*) FILTER (WHERE %s)::double precision / greatest(count(*), 1)
