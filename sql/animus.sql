@@ -16007,6 +16007,55 @@ SELECT e.extnamespace::regnamespace::text AS vector_schema
 -- the same rows, scores and ranks (tested), so the NFCorpus figures do not change.
 DROP FUNCTION animus.hybrid_search(text, vector, integer, jsonb, double precision, double precision, integer, integer, text, double precision);
 
+-- The keyword branch with the lifecycle state checked on its candidates. The "state" entry of a
+-- filter (expired, superseded, invisible memories out; present whenever some memory has state)
+-- made every keyword search take BM25's filtered path (memory_bm25_topk checks the filter per
+-- candidate when anything but the namespace filters). Live, visible memories are the common case,
+-- so this asks BM25 for the top lim + lim/2 (at least 10 more) without the state, and drops the
+-- rows the full filter refuses: when lim rows pass, they are the top lim of the filtered ranking
+-- (the same scores; state takes no part in BM25's statistics). Fewer: the filtered call, as before.
+CREATE FUNCTION animus.memory_text_candidates_live(query text, filters jsonb DEFAULT '{}', lim integer DEFAULT 100)
+    RETURNS TABLE (id bigint, score double precision)
+    STABLE
+    ROWS 100
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    f jsonb := coalesce(filters, '{}');
+    over integer;
+    ids bigint[];
+    scores double precision[];
+    fetched integer;
+BEGIN
+    IF query IS NULL OR lim IS NULL OR lim < 1 THEN
+        RETURN;
+    END IF;
+    IF NOT f ? 'state' THEN
+        RETURN QUERY SELECT c.id, c.score FROM animus.memory_text_candidates(query, f, lim) AS c;
+        RETURN;
+    END IF;
+    over := lim + greatest(lim / 2, 10);
+    SELECT count(*)::integer,
+           (array_agg(c.id ORDER BY c.score DESC, c.id) FILTER (WHERE animus.memory_filter_match(f, m.namespace, m.memory_type, m.source, m.metadata, m.created_at)))[1:lim],
+           (array_agg(c.score ORDER BY c.score DESC, c.id) FILTER (WHERE animus.memory_filter_match(f, m.namespace, m.memory_type, m.source, m.metadata, m.created_at)))[1:lim]
+      INTO fetched, ids, scores
+      FROM animus.memory_text_candidates(query, f - 'state', over) AS c
+      JOIN animus.memories AS m ON m.id = c.id;
+    IF coalesce(cardinality(ids), 0) >= lim OR fetched < over THEN
+        -- lim rows passed, or BM25 had no more rows to give: the answer is complete.
+        RETURN QUERY SELECT u.id, u.score FROM unnest(ids, scores) AS u(id, score);
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT c.id, c.score FROM animus.memory_text_candidates(query, f, lim) AS c;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_text_candidates_live(text, jsonb, integer) IS
+    'Internal keyword branch of search_memory_text and hybrid_search: memory_text_candidates with a filter''s lifecycle "state" entry '
+    'checked on over-fetched candidates (lim + max(lim/2, 10)) instead of inside BM25''s top-k; the filtered call when too few pass. '
+    'Same rows as memory_text_candidates(query, filters, lim). Granted to nobody. Read-only (STABLE). Raises nothing.';
+REVOKE ALL ON FUNCTION animus.memory_text_candidates_live(text, jsonb, integer) FROM PUBLIC;
+
 -- THE vector branch of search_memory_vector and hybrid_search: up to lim (id, cosine distance),
 -- nearest first (ties by id); lim rows whenever lim rows match. Rewritten in this change:
 --   * only vectors of the namespace's active model (animus.memory_namespace_models, change
@@ -16079,7 +16128,7 @@ BEGIN
         END IF;
         -- The filter's selectivity, from a block sample of about 2,000 rows (a few hundred pages):
         -- ef_search / selectivity keeps as many passing rows in the walk's candidate list as an
-        -- unfiltered search has (docs/memory-lifecycle.md, "Filtered vector search"), up to
+        -- unfiltered search has (docs/memory.md, "The vector branch"), up to
         -- pgvector's 1000. Without a sample hit, the count's lower bound exact_below / table_rows
         -- stands in.
         EXECUTE format('SELECT count(*) FILTER (WHERE %s)::double precision / greatest(count(*), 1)
@@ -16115,6 +16164,43 @@ COMMENT ON FUNCTION animus.memory_vector_candidates(vector, jsonb, integer) IS
     'hnsw.ef_search raised by the filter''s selectivity (unfiltered when only the lifecycle state filters). Read-only (STABLE). Raises nothing.';
 REVOKE ALL ON FUNCTION animus.memory_vector_candidates(vector, jsonb, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION animus.memory_vector_candidates(vector, jsonb, integer) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+-- search_memory_text: the keyword branch with the state checked on its candidates.
+CREATE OR REPLACE FUNCTION animus.search_memory_text(
+    query    text    DEFAULT NULL,
+    k        integer DEFAULT 10,
+    filters  jsonb   DEFAULT '{}')
+    RETURNS TABLE (id bigint, namespace text, content text, memory_type text, source text, metadata jsonb,
+                   created_at timestamptz, updated_at timestamptz,
+                   score double precision, rank bigint)
+    STABLE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    f jsonb;
+BEGIN
+    IF query IS NULL OR pg_catalog.btrim(query) = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'query must be non-empty text',
+            HINT = 'Pass the words to search for, e.g. a question in natural language.';
+    END IF;
+    PERFORM animus.memory_check_limit(k, 'k');
+    f := animus.memory_read_filters(filters);   -- checked, then confined to the read scope
+    RETURN QUERY
+    SELECT m.id, m.namespace, m.content, m.memory_type, m.source, m.metadata, m.created_at, m.updated_at,
+           c.score, pg_catalog.row_number() OVER (ORDER BY c.score DESC, c.id)
+      FROM animus.memory_text_candidates_live(query, f, k) AS c
+      JOIN animus.memories AS m ON m.id = c.id
+     ORDER BY c.score DESC, c.id;
+END
+$$;
+COMMENT ON FUNCTION animus.search_memory_text(text, integer, jsonb) IS
+    'The k memories that best match a natural-language query (English stemming; documents matching ANY query term are ranked), '
+    'filtered (docs/memory.md), best first, ties by id. Only memories of the caller''s read scope (animus.memory_scope(''read'')); runs as the owner (SECURITY DEFINER). Read-only (STABLE): runs on a streaming replica. '
+    'Raises ZA001 (empty query), ZA002 (k outside 1..1000), ZA204, ZA205, ZA206, ZA213 (a filter over its size limits).';
+REVOKE ALL ON FUNCTION animus.search_memory_text(text, integer, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.search_memory_text(text, integer, jsonb) TO animus_memory_reader, animus_memory_writer, animus_admin;
 
 CREATE FUNCTION animus.hybrid_search(
     query_text       text             DEFAULT NULL,
@@ -16223,7 +16309,7 @@ BEGIN
              WHERE use_vector
         ), txt AS (
             SELECT c.id, c.score, row_number() OVER (ORDER BY c.score DESC, c.id) AS r
-              FROM animus.memory_text_candidates(query_text, f, n) AS c
+              FROM animus.memory_text_candidates_live(query_text, f, n) AS c
              WHERE use_text
         ), fused AS (
             SELECT coalesce(vec.id, txt.id) AS id,
@@ -16267,7 +16353,7 @@ BEGIN
          WHERE use_vector
     ), txt AS (
         SELECT c.id, c.score, row_number() OVER (ORDER BY c.score DESC, c.id) AS r
-          FROM animus.memory_text_candidates(query_text, f, n) AS c
+          FROM animus.memory_text_candidates_live(query_text, f, n) AS c
          WHERE use_text
     ), fused AS (
         SELECT coalesce(vec.id, txt.id) AS id,
@@ -16478,7 +16564,7 @@ BEGIN
     EXCEPTION WHEN OTHERS THEN
         GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
         RAISE EXCEPTION USING ERRCODE = st, MESSAGE = pg_catalog.format('memories[%s]: %s', cur_ord, msg),
-            DETAIL = pg_catalog.concat_ws(' ', nullif(det, ''), 'Nothing was stored (positions count from 1).'),
+            DETAIL = pg_catalog.concat_ws('. ', nullif(det, ''), 'Nothing was stored (positions count from 1).'),
             HINT = coalesce(nullif(hnt, ''), 'Fix that element and store the batch again.');
     END;
     RETURN QUERY SELECT o.ordinal, o.id, o.created FROM unnest(out_ordinals, out_ids, out_created) AS o(ordinal, id, created);

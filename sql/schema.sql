@@ -2917,7 +2917,7 @@ BEGIN
              WHERE use_vector
         ), txt AS (
             SELECT c.id, c.score, row_number() OVER (ORDER BY c.score DESC, c.id) AS r
-              FROM animus.memory_text_candidates(query_text, f, n) AS c
+              FROM animus.memory_text_candidates_live(query_text, f, n) AS c
              WHERE use_text
         ), fused AS (
             SELECT coalesce(vec.id, txt.id) AS id,
@@ -2961,7 +2961,7 @@ BEGIN
          WHERE use_vector
     ), txt AS (
         SELECT c.id, c.score, row_number() OVER (ORDER BY c.score DESC, c.id) AS r
-          FROM animus.memory_text_candidates(query_text, f, n) AS c
+          FROM animus.memory_text_candidates_live(query_text, f, n) AS c
          WHERE use_text
     ), fused AS (
         SELECT coalesce(vec.id, txt.id) AS id,
@@ -5373,6 +5373,50 @@ $$;
 COMMENT ON FUNCTION animus.memory_text_candidates(query text, filters jsonb, lim integer) IS 'Internal keyword branch of search_memory_text and hybrid_search: up to lim (id, score), score descending, ties by id; filters must be normalised by memory_validate_filters. Ranks with Okapi BM25 over the query''s English lexemes (animus.memory_bm25_topk, docs/bm25.md). Read-only (STABLE). Raises nothing.';
 
 --
+-- Name: memory_text_candidates_live(text, jsonb, integer); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_text_candidates_live(query text, filters jsonb DEFAULT '{}'::jsonb, lim integer DEFAULT 100) RETURNS TABLE(id bigint, score double precision)
+    LANGUAGE plpgsql STABLE ROWS 100
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    f jsonb := coalesce(filters, '{}');
+    over integer;
+    ids bigint[];
+    scores double precision[];
+    fetched integer;
+BEGIN
+    IF query IS NULL OR lim IS NULL OR lim < 1 THEN
+        RETURN;
+    END IF;
+    IF NOT f ? 'state' THEN
+        RETURN QUERY SELECT c.id, c.score FROM animus.memory_text_candidates(query, f, lim) AS c;
+        RETURN;
+    END IF;
+    over := lim + greatest(lim / 2, 10);
+    SELECT count(*)::integer,
+           (array_agg(c.id ORDER BY c.score DESC, c.id) FILTER (WHERE animus.memory_filter_match(f, m.namespace, m.memory_type, m.source, m.metadata, m.created_at)))[1:lim],
+           (array_agg(c.score ORDER BY c.score DESC, c.id) FILTER (WHERE animus.memory_filter_match(f, m.namespace, m.memory_type, m.source, m.metadata, m.created_at)))[1:lim]
+      INTO fetched, ids, scores
+      FROM animus.memory_text_candidates(query, f - 'state', over) AS c
+      JOIN animus.memories AS m ON m.id = c.id;
+    IF coalesce(cardinality(ids), 0) >= lim OR fetched < over THEN
+        -- lim rows passed, or BM25 had no more rows to give: the answer is complete.
+        RETURN QUERY SELECT u.id, u.score FROM unnest(ids, scores) AS u(id, score);
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT c.id, c.score FROM animus.memory_text_candidates(query, f, lim) AS c;
+END
+$$;
+
+--
+-- Name: FUNCTION memory_text_candidates_live(query text, filters jsonb, lim integer); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_text_candidates_live(query text, filters jsonb, lim integer) IS 'Internal keyword branch of search_memory_text and hybrid_search: memory_text_candidates with a filter''s lifecycle "state" entry checked on over-fetched candidates (lim + max(lim/2, 10)) instead of inside BM25''s top-k; the filtered call when too few pass. Same rows as memory_text_candidates(query, filters, lim). Granted to nobody. Read-only (STABLE). Raises nothing.';
+
+--
 -- Name: memory_validate_filters(jsonb); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -5522,7 +5566,7 @@ BEGIN
         END IF;
         -- The filter's selectivity, from a block sample of about 2,000 rows (a few hundred pages):
         -- ef_search / selectivity keeps as many passing rows in the walk's candidate list as an
-        -- unfiltered search has (docs/memory-lifecycle.md, "Filtered vector search"), up to
+        -- unfiltered search has (docs/memory.md, "The vector branch"), up to
         -- pgvector's 1000. Without a sample hit, the count's lower bound exact_below / table_rows
         -- stands in.
         EXECUTE format('SELECT count(*) FILTER (WHERE %s)::double precision / greatest(count(*), 1)
@@ -7050,7 +7094,7 @@ BEGIN
     RETURN QUERY
     SELECT m.id, m.namespace, m.content, m.memory_type, m.source, m.metadata, m.created_at, m.updated_at,
            c.score, pg_catalog.row_number() OVER (ORDER BY c.score DESC, c.id)
-      FROM animus.memory_text_candidates(query, f, k) AS c
+      FROM animus.memory_text_candidates_live(query, f, k) AS c
       JOIN animus.memories AS m ON m.id = c.id
      ORDER BY c.score DESC, c.id;
 END
@@ -7566,7 +7610,7 @@ BEGIN
     EXCEPTION WHEN OTHERS THEN
         GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
         RAISE EXCEPTION USING ERRCODE = st, MESSAGE = pg_catalog.format('memories[%s]: %s', cur_ord, msg),
-            DETAIL = pg_catalog.concat_ws(' ', nullif(det, ''), 'Nothing was stored (positions count from 1).'),
+            DETAIL = pg_catalog.concat_ws('. ', nullif(det, ''), 'Nothing was stored (positions count from 1).'),
             HINT = coalesce(nullif(hnt, ''), 'Fix that element and store the batch again.');
     END;
     RETURN QUERY SELECT o.ordinal, o.id, o.created FROM unnest(out_ordinals, out_ids, out_created) AS o(ordinal, id, created);
@@ -12375,6 +12419,12 @@ REVOKE ALL ON FUNCTION animus.memory_text_candidates(query text, filters jsonb, 
 GRANT ALL ON FUNCTION animus.memory_text_candidates(query text, filters jsonb, lim integer) TO animus_memory_reader;
 GRANT ALL ON FUNCTION animus.memory_text_candidates(query text, filters jsonb, lim integer) TO animus_memory_writer;
 GRANT ALL ON FUNCTION animus.memory_text_candidates(query text, filters jsonb, lim integer) TO animus_admin;
+
+--
+-- Name: FUNCTION memory_text_candidates_live(query text, filters jsonb, lim integer); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_text_candidates_live(query text, filters jsonb, lim integer) FROM PUBLIC;
 
 --
 -- Name: FUNCTION memory_validate_filters(filters jsonb); Type: ACL; Schema: animus; Owner: -
