@@ -9,6 +9,15 @@ BEGIN;
 SELECT e.extnamespace::regnamespace::text AS vector_schema
   FROM pg_catalog.pg_extension e WHERE e.extname = 'vector' \gset
 
+-- Load pgvector's library in this session (a cast to vector does): it defines the hnsw.* settings
+-- memory_vector_candidates SETs; unloaded, they are placeholders, which only a superuser may name
+-- in CREATE FUNCTION ... SET (as in memory_search@v0.4.0).
+DO $$
+BEGIN
+    EXECUTE pg_catalog.format('SELECT %L::%s.vector', '[1]',
+                              (SELECT e.extnamespace::regnamespace FROM pg_catalog.pg_extension e WHERE e.extname = 'vector'));
+END $$;
+
 -- hybrid_search gains the optional weighting (retrievability_weight, recency_weight,
 -- recency_half_life, importance_weight: animus.memory_boost, change memory_review) and graph step
 -- (graph_depth, graph_relations, graph_decay: animus.memory_graph_expand, change memory_links) of

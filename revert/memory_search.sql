@@ -5,6 +5,15 @@ BEGIN;
 SELECT e.extnamespace::regnamespace::text AS vector_schema
   FROM pg_catalog.pg_extension e WHERE e.extname = 'vector' \gset
 
+-- Load pgvector's library in this session (a cast to vector does): it defines the hnsw.* settings
+-- memory_vector_candidates SETs; unloaded, they are placeholders, which only a superuser may name
+-- in CREATE FUNCTION ... SET (as in memory_search@v0.4.0).
+DO $$
+BEGIN
+    EXECUTE pg_catalog.format('SELECT %L::%s.vector', '[1]',
+                              (SELECT e.extnamespace::regnamespace FROM pg_catalog.pg_extension e WHERE e.extname = 'vector'));
+END $$;
+
 -- hybrid_search without the weighting and graph arguments: the v0.7.0 function.
 DROP FUNCTION animus.hybrid_search(text, vector, integer, jsonb, double precision, double precision, integer, integer, text, double precision, double precision, double precision, interval, double precision, integer, text[], double precision);
 

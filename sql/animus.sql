@@ -16000,6 +16000,15 @@ COMMENT ON FUNCTION animus.configure_queue(text, interval, double precision, int
 SELECT e.extnamespace::regnamespace::text AS vector_schema
   FROM pg_catalog.pg_extension e WHERE e.extname = 'vector' \gset
 
+-- Load pgvector's library in this session (a cast to vector does): it defines the hnsw.* settings
+-- memory_vector_candidates SETs; unloaded, they are placeholders, which only a superuser may name
+-- in CREATE FUNCTION ... SET (as in memory_search@v0.4.0).
+DO $$
+BEGIN
+    EXECUTE pg_catalog.format('SELECT %L::%s.vector', '[1]',
+                              (SELECT e.extnamespace::regnamespace FROM pg_catalog.pg_extension e WHERE e.extname = 'vector'));
+END $$;
+
 -- hybrid_search gains the optional weighting (retrievability_weight, recency_weight,
 -- recency_half_life, importance_weight: animus.memory_boost, change memory_review) and graph step
 -- (graph_depth, graph_relations, graph_decay: animus.memory_graph_expand, change memory_links) of
@@ -16120,8 +16129,13 @@ BEGIN
         RETURN;
     END IF;
     IF f - 'state' <> '{}' THEN
-        EXECUTE 'SELECT count(*)::integer FROM (SELECT 1 FROM animus.memories AS m WHERE ' || rows_where || ' LIMIT $3) AS s'
-            INTO matching USING query_embedding, f, greatest(exact_below, lim);
+        -- Counted without the state and the model (few rows fail them), so that a namespace
+        -- filter is counted from its index alone.
+        EXECUTE 'SELECT count(*)::integer FROM (
+                     SELECT 1 FROM animus.memories AS m
+                      WHERE animus.memory_filter_match($1, m.namespace, m.memory_type, m.source, m.metadata, m.created_at)
+                      LIMIT $2) AS s'
+            INTO matching USING f - 'state', greatest(exact_below, lim);
         IF matching < greatest(exact_below, lim) THEN
             RETURN QUERY EXECUTE exact_sql USING query_embedding, f, lim;
             RETURN;

@@ -5558,8 +5558,13 @@ BEGIN
         RETURN;
     END IF;
     IF f - 'state' <> '{}' THEN
-        EXECUTE 'SELECT count(*)::integer FROM (SELECT 1 FROM animus.memories AS m WHERE ' || rows_where || ' LIMIT $3) AS s'
-            INTO matching USING query_embedding, f, greatest(exact_below, lim);
+        -- Counted without the state and the model (few rows fail them), so that a namespace
+        -- filter is counted from its index alone.
+        EXECUTE 'SELECT count(*)::integer FROM (
+                     SELECT 1 FROM animus.memories AS m
+                      WHERE animus.memory_filter_match($1, m.namespace, m.memory_type, m.source, m.metadata, m.created_at)
+                      LIMIT $2) AS s'
+            INTO matching USING f - 'state', greatest(exact_below, lim);
         IF matching < greatest(exact_below, lim) THEN
             RETURN QUERY EXECUTE exact_sql USING query_embedding, f, lim;
             RETURN;

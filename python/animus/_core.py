@@ -730,7 +730,7 @@ class Methods:
                       rrf_k: int | None = None, candidates: int | None = None,
                       fusion: str | None = None, alpha: float | None = None,
                       retrievability_weight: float | None = None, recency_weight: float | None = None,
-                      recency_half_life: timedelta | float | None = None,
+                      recency_half_life: Any = None,
                       importance_weight: float | None = None, graph_depth: int | None = None,
                       graph_relations: Sequence[str] | None = None, graph_decay: float | None = None,
                       embed: bool = True) -> list[SearchHit]:

@@ -242,7 +242,7 @@ class AsyncClient:
         """
         ...
 
-    async def hybrid_search(self, query_text: str | None = ..., query_embedding: Sequence[float] | None = ..., *, k: int | None = ..., filters: Mapping[str, Any] | None = ..., text_weight: float | None = ..., vector_weight: float | None = ..., rrf_k: int | None = ..., candidates: int | None = ..., fusion: str | None = ..., alpha: float | None = ..., retrievability_weight: float | None = ..., recency_weight: float | None = ..., recency_half_life: timedelta | float | None = ..., importance_weight: float | None = ..., graph_depth: int | None = ..., graph_relations: Sequence[str] | None = ..., graph_decay: float | None = ..., embed: bool = ...) -> list[SearchHit]:
+    async def hybrid_search(self, query_text: str | None = ..., query_embedding: Sequence[float] | None = ..., *, k: int | None = ..., filters: Mapping[str, Any] | None = ..., text_weight: float | None = ..., vector_weight: float | None = ..., rrf_k: int | None = ..., candidates: int | None = ..., fusion: str | None = ..., alpha: float | None = ..., retrievability_weight: float | None = ..., recency_weight: float | None = ..., recency_half_life: Any = ..., importance_weight: float | None = ..., graph_depth: int | None = ..., graph_relations: Sequence[str] | None = ..., graph_decay: float | None = ..., embed: bool = ...) -> list[SearchHit]:
         """Keyword and vector search fused in one statement.
 
         ``fusion="convex"`` (the default): ``alpha`` (default 0.3, tuned on NFCorpus dev) ×
