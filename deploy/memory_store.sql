@@ -1,264 +1,209 @@
 -- Deploy animus:memory_store to pg
--- requires: memory_store@v0.6.0
+-- requires: memory_store@v0.7.0
 -- requires: memory_lifecycle
 
 BEGIN;
 
--- Lifecycle and sharing on the write paths (docs/memory-lifecycle.md): store_memory takes
--- expires_at / ttl, pinned, supersedes, visibility and groups (a new signature: the old one is
--- dropped, an overload would make every call by name ambiguous); get_memory, update_memory,
--- delete_memory and delete_memories treat a memory private to another role as missing. The
--- caller's role becomes the owner of what store_memory creates.
-DROP FUNCTION animus.store_memory(text, vector, text, text, jsonb, text);
-
-CREATE FUNCTION animus.store_memory(
-    content      text        DEFAULT NULL,
-    embedding    vector      DEFAULT NULL,
-    memory_type  text        DEFAULT NULL,
-    source       text        DEFAULT NULL,
-    metadata     jsonb       DEFAULT '{}',
-    namespace    text        DEFAULT 'default',
-    expires_at   timestamptz DEFAULT NULL,
-    ttl          interval    DEFAULT NULL,
-    pinned       boolean     DEFAULT NULL,
-    supersedes   bigint[]    DEFAULT NULL,
-    visibility   text        DEFAULT NULL,
-    groups       text[]      DEFAULT NULL)
-    RETURNS TABLE (id bigint, created boolean)
+-- store_memories (the batch form) takes the lifecycle and sharing keys store_memory takes, per
+-- element: expires_at (a timestamp string), ttl (an interval string such as "2 hours", or a
+-- number of seconds), pinned (boolean), supersedes (array of ids), visibility (string), groups
+-- (array of role names). They are checked as store_memory checks them (animus.memory_apply_lifecycle),
+-- and an error names the element (memories[N], counting from 1); nothing is written when one
+-- element is bad. Batches without such keys take the load path of before unchanged.
+-- Like store_memory, a batch no longer overwrites a memory the caller does not see (private to
+-- another role) that has the same content: ZA211 names the element.
+CREATE OR REPLACE FUNCTION animus.store_memories(
+    memories   jsonb DEFAULT NULL,
+    namespace  text  DEFAULT 'default')
+    RETURNS TABLE (ordinal integer, id bigint, created boolean)
     VOLATILE
     SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     LANGUAGE plpgsql
 AS $$
 DECLARE
+    life_keys constant text[] := ARRAY['expires_at', 'ttl', 'pinned', 'supersedes', 'visibility', 'groups'];
+    viewer jsonb;
     scope text[];
-    viewer jsonb := animus.memory_viewer();
-    new_id bigint;
-    is_new boolean;
-    other bigint;
+    bad record;
+    cur_ord bigint;
+    st text;
+    msg text;
+    det text;
+    hnt text;
+    r record;
+    out_ordinals integer[];
+    out_ids bigint[];
+    out_created boolean[];
 BEGIN
-    PERFORM animus.memory_check_fields(store_memory.content, store_memory.memory_type,
-                                       store_memory.namespace, store_memory.metadata);
-    PERFORM animus.memory_check_embedding(store_memory.embedding);
-    scope := animus.memory_write_scope();
-    IF NOT ('*' = ANY (scope) OR store_memory.namespace = ANY (scope)) THEN
-        RAISE EXCEPTION USING ERRCODE = '42501',
-            MESSAGE = pg_catalog.format('namespace %L is not in the caller''s write scope', pg_catalog.left(store_memory.namespace, 80)),
-            HINT = 'An animus_admin grants it with animus.grant_memory_namespace(role, namespace, can_write => true).';
+    IF memories IS NULL OR pg_catalog.jsonb_typeof(memories) <> 'array' THEN
+        RETURN QUERY SELECT b.ordinal, b.id, b.created
+                       FROM animus.memory_store_batch(store_memories.memories, store_memories.namespace) AS b;
+        RETURN;   -- (it raises ZA208)
     END IF;
-    -- The same content as a memory the caller does not see (private to another role): refuse
-    -- rather than overwrite it.
-    IF viewer IS NOT NULL THEN
-        SELECT m.id INTO other FROM animus.memories AS m
-         WHERE m.namespace = store_memory.namespace
-           AND m.content_hash = animus.memory_content_hash(store_memory.content)
-           AND NOT animus.memory_row_visible(m.namespace, m.visibility, m.owner_role, m.share_groups, scope, viewer);
+    -- The content of a memory the caller does not see: refuse rather than overwrite it. Only
+    -- callers with a viewer (not every namespace) when some memory is not namespace-visible.
+    viewer := animus.memory_viewer();
+    IF viewer IS NOT NULL AND animus.memory_state_active() THEN
+        scope := animus.memory_scope('read');
+        SELECT a.ord INTO bad
+          FROM pg_catalog.jsonb_array_elements(memories) WITH ORDINALITY AS a(e, ord)
+          JOIN animus.memories AS m
+            ON m.namespace = coalesce(a.e ->> 'namespace', store_memories.namespace)
+           AND m.content_hash = animus.memory_content_hash(a.e ->> 'content')
+         WHERE pg_catalog.jsonb_typeof(a.e) = 'object' AND pg_catalog.jsonb_typeof(a.e -> 'content') = 'string'
+           AND m.visibility <> 'namespace'
+           AND NOT animus.memory_row_visible(m.namespace, m.visibility, m.owner_role, m.share_groups, scope, viewer)
+         ORDER BY a.ord
+         LIMIT 1;
         IF FOUND THEN
             RAISE EXCEPTION USING ERRCODE = 'ZA211',
-                MESSAGE = pg_catalog.format('another memory of namespace %L, not shared with you, has this content', pg_catalog.left(store_memory.namespace, 80)),
+                MESSAGE = pg_catalog.format('memories[%s]: another memory of its namespace, not shared with you, has this content', bad.ord),
+                DETAIL = 'Nothing was stored (positions count from 1).',
                 HINT = 'Store it in another namespace, or ask its owner to share it.';
         END IF;
     END IF;
-    -- One race-free statement: a second store of the same content in the same namespace
-    -- updates the row (xmax <> 0 on the returned row means the conflict branch ran).
-    INSERT INTO animus.memories AS m (namespace, content, memory_type, source, metadata, embedding, owner_role)
-    VALUES (store_memory.namespace, store_memory.content, store_memory.memory_type, store_memory.source,
-            coalesce(store_memory.metadata, '{}'), store_memory.embedding,
-            (SELECT r.oid FROM pg_catalog.pg_roles AS r WHERE r.rolname = animus.memory_caller()))
-    ON CONFLICT ON CONSTRAINT memories_namespace_content_key DO UPDATE
-       SET memory_type = EXCLUDED.memory_type,
-           source      = EXCLUDED.source,
-           metadata    = EXCLUDED.metadata,
-           embedding   = EXCLUDED.embedding,
-           updated_at  = pg_catalog.now()
-    RETURNING m.id, m.xmax OPERATOR(pg_catalog.=) 0 INTO new_id, is_new;
-    IF store_memory.expires_at IS NOT NULL OR store_memory.ttl IS NOT NULL OR store_memory.pinned IS NOT NULL
-       OR store_memory.supersedes IS NOT NULL OR store_memory.visibility IS NOT NULL OR store_memory.groups IS NOT NULL THEN
-        PERFORM animus.memory_apply_lifecycle(new_id, store_memory.expires_at, store_memory.ttl, store_memory.pinned,
-                                              store_memory.supersedes, store_memory.visibility, store_memory.groups, scope);
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.jsonb_array_elements(memories) AS a(e)
+                    WHERE pg_catalog.jsonb_typeof(a.e) = 'object' AND a.e ?| life_keys) THEN
+        RETURN QUERY SELECT b.ordinal, b.id, b.created
+                       FROM animus.memory_store_batch(store_memories.memories, store_memories.namespace) AS b;
+        RETURN;
     END IF;
-    RETURN QUERY SELECT new_id, is_new;
+
+    -- The shape of the lifecycle keys, first bad element named.
+    SELECT a.ord, p.problem INTO bad
+      FROM pg_catalog.jsonb_array_elements(memories) WITH ORDINALITY AS a(e, ord)
+     CROSS JOIN LATERAL (
+        SELECT c.problem FROM (VALUES
+            (1, 'has "expires_at" that is not a timestamp string',
+                a.e ? 'expires_at' AND NOT animus.memory_is_timestamptz(a.e -> 'expires_at')),
+            (2, 'has "ttl" that is not an interval string or a number of seconds',
+                a.e ? 'ttl' AND NOT animus.memory_is_interval(a.e -> 'ttl')),
+            (3, 'has "pinned" that is not true or false',
+                a.e ? 'pinned' AND pg_catalog.jsonb_typeof(a.e -> 'pinned') NOT IN ('boolean', 'null')),
+            (4, 'has "supersedes" that is not an array of memory ids',
+                a.e ? 'supersedes' AND (pg_catalog.jsonb_typeof(a.e -> 'supersedes') <> 'array'
+                    OR pg_catalog.jsonb_path_exists(a.e -> 'supersedes', '$[*] ? (@.type() != "number" || @ != @.floor())'))),
+            (5, 'has "visibility" that is not a string',
+                a.e ? 'visibility' AND pg_catalog.jsonb_typeof(a.e -> 'visibility') NOT IN ('string', 'null')),
+            (6, 'has "groups" that is not an array of role names',
+                a.e ? 'groups' AND (pg_catalog.jsonb_typeof(a.e -> 'groups') NOT IN ('array', 'null')
+                    OR pg_catalog.jsonb_path_exists(a.e -> 'groups', '$[*] ? (@.type() != "string")')))
+        ) AS c(n, problem, failed)
+        WHERE pg_catalog.jsonb_typeof(a.e) = 'object' AND c.failed
+        ORDER BY c.n
+        LIMIT 1) AS p
+     ORDER BY a.ord
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA208',
+            MESSAGE = pg_catalog.format('memories[%s] %s', bad.ord, bad.problem),
+            DETAIL = 'Nothing was stored (positions count from 1).',
+            HINT = 'Lifecycle keys: "expires_at": "2026-12-31T00:00:00Z", "ttl": "2 hours" or 7200, "pinned": true, '
+                   '"supersedes": [12, 13], "visibility": "private" | "groups" | "namespace", "groups": ["role"].';
+    END IF;
+
+    scope := animus.memory_write_scope();
+    SELECT pg_catalog.array_agg(b.ordinal ORDER BY b.ordinal), pg_catalog.array_agg(b.id ORDER BY b.ordinal),
+           pg_catalog.array_agg(b.created ORDER BY b.ordinal)
+      INTO out_ordinals, out_ids, out_created
+      FROM animus.memory_store_batch(
+               (SELECT pg_catalog.jsonb_agg(CASE WHEN pg_catalog.jsonb_typeof(a.e) = 'object' THEN a.e - life_keys ELSE a.e END
+                                            ORDER BY a.ord)
+                  FROM pg_catalog.jsonb_array_elements(memories) WITH ORDINALITY AS a(e, ord)),
+               store_memories.namespace) AS b;
+    -- One subtransaction for every element's lifecycle; an error names the element being applied.
+    BEGIN
+        FOR r IN
+            SELECT o.ordinal AS ord, o.id, a.e
+              FROM pg_catalog.jsonb_array_elements(memories) WITH ORDINALITY AS a(e, ord)
+              JOIN unnest(out_ordinals, out_ids) AS o(ordinal, id) ON o.ordinal = a.ord
+             WHERE a.e ?| life_keys
+             ORDER BY a.ord
+        LOOP
+            cur_ord := r.ord;
+            PERFORM animus.memory_apply_lifecycle(
+                r.id,
+                (r.e ->> 'expires_at')::timestamptz,
+                CASE WHEN pg_catalog.jsonb_typeof(r.e -> 'ttl') = 'number'
+                     THEN pg_catalog.make_interval(secs => (r.e ->> 'ttl')::double precision)
+                     ELSE (r.e ->> 'ttl')::interval END,
+                (r.e ->> 'pinned')::boolean,
+                CASE WHEN pg_catalog.jsonb_typeof(r.e -> 'supersedes') = 'array'
+                     THEN ARRAY(SELECT x::bigint FROM pg_catalog.jsonb_array_elements_text(r.e -> 'supersedes') AS x) END,
+                r.e ->> 'visibility',
+                CASE WHEN pg_catalog.jsonb_typeof(r.e -> 'groups') = 'array'
+                     THEN ARRAY(SELECT x FROM pg_catalog.jsonb_array_elements_text(r.e -> 'groups') AS x) END,
+                scope);
+        END LOOP;
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
+        RAISE EXCEPTION USING ERRCODE = st, MESSAGE = pg_catalog.format('memories[%s]: %s', cur_ord, msg),
+            DETAIL = pg_catalog.concat_ws('. ', nullif(det, ''), 'Nothing was stored (positions count from 1).'),
+            HINT = coalesce(nullif(hnt, ''), 'Fix that element and store the batch again.');
+    END;
+    RETURN QUERY SELECT o.ordinal, o.id, o.created FROM unnest(out_ordinals, out_ids, out_created) AS o(ordinal, id, created);
 END
 $$;
-COMMENT ON FUNCTION animus.store_memory(text, vector, text, text, jsonb, text, timestamptz, interval, boolean, bigint[], text, text[]) IS
-    'Stores a memory and returns (id, created). The same content again in the same namespace updates that memory '
-    '(memory_type, source, metadata, embedding, updated_at) and returns created = false. '
-    'Lifecycle (docs/memory-lifecycle.md): expires_at or ttl (from now; out of every search once passed), pinned (never expires), '
-    'supersedes (ids of older memories of the namespace this one replaces; they leave searches), visibility (namespace, the default; '
-    'private; groups, with groups => role names); the caller''s role is the owner. '
-    'Only into a namespace of the caller''s write scope (animus.memory_scope(''write'')); runs as the owner (SECURITY DEFINER). '
-    'Raises ZA001 (NULL argument), ZA003 (metadata not an object), ZA200 (dimension), ZA202 (zero vector), ZA203 (empty content), '
-    'ZA207 (a superseded id that does not exist), ZA211 (the content of a memory not shared with the caller), ZA214, ZA215, '
-    'ZA216 (expiry in the past, ttl <= 0, both, or with pinned), ZA217 (supersede itself, another namespace, a cycle), '
-    'ZA218 (visibility, groups), ZA219 (unknown group), 42501 (namespace outside the write scope).';
-REVOKE ALL ON FUNCTION animus.store_memory(text, vector, text, text, jsonb, text, timestamptz, interval, boolean, bigint[], text, text[]) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.store_memory(text, vector, text, text, jsonb, text, timestamptz, interval, boolean, bigint[], text, text[]) TO animus_memory_writer, animus_admin;
+COMMENT ON FUNCTION animus.store_memories(jsonb, text) IS
+    'Batch form of store_memory for bulk loads: memories is a JSON array of {content, embedding, memory_type, source?, metadata?, '
+    'namespace?, expires_at?, ttl?, pinned?, supersedes?, visibility?, groups?}, embedding a JSON array of numbers or (faster) a string "[0.1,...]"; '
+    'namespace is the default for elements without one. The lifecycle keys are those of store_memory (ttl an interval string or seconds), '
+    'checked as store_memory checks them. Returns (ordinal, id, created) per element; repeats of one (namespace, content) collapse to the last. '
+    'Nothing is written if one element is bad; the error names it (memories[N]). Only into namespaces of the caller''s write scope; '
+    'runs as the owner (SECURITY DEFINER). Elements with lifecycle keys get the caller as owner. '
+    'Raises ZA001, ZA200 (dimension), ZA201 (NaN/infinite/non-number component), ZA202 (zero vector), ZA203 (empty content), '
+    'ZA207 (a superseded id that does not exist), ZA208 (malformed element), ZA211 (the content of a memory not shared with the caller), '
+    'ZA215, ZA216 (expiry), ZA217 (supersession), ZA218 (visibility, groups), ZA219 (unknown group), 42501 (a namespace outside the write scope).';
 
-CREATE OR REPLACE FUNCTION animus.get_memory(id bigint DEFAULT NULL)
-    RETURNS SETOF animus.memories
-    STABLE
-    SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
-    LANGUAGE plpgsql
-AS $$
-DECLARE
-    scope text[] := animus.memory_scope('read');
-BEGIN
-    IF get_memory.id IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'id must not be NULL', HINT = 'Pass the id store_memory returned.';
-    END IF;
-    RETURN QUERY SELECT m.* FROM animus.memories AS m
-                  WHERE m.id = get_memory.id
-                    AND animus.memory_row_visible(m.namespace, m.visibility, m.owner_role, m.share_groups, scope, animus.memory_viewer());
-END
-$$;
-COMMENT ON FUNCTION animus.get_memory(bigint) IS
-    'The memory with this id, as the table row; no row if there is none, it is outside the caller''s read scope (animus.memory_scope(''read'')) or private to another role '
-    '(visibility private, or groups the caller is not a member of). Expired and superseded memories are returned (see expires_at, superseded_by) until deleted. '
-    'Runs as the owner (SECURITY DEFINER). Read-only (STABLE). Raises ZA001.';
-REVOKE ALL ON FUNCTION animus.get_memory(bigint) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.get_memory(bigint) TO animus_memory_reader, animus_memory_writer, animus_admin;
-
-CREATE OR REPLACE FUNCTION animus.update_memory(
-    id           bigint DEFAULT NULL,
-    content      text   DEFAULT NULL,
-    embedding    vector DEFAULT NULL,
-    memory_type  text   DEFAULT NULL,
-    source       text   DEFAULT NULL,
-    metadata     jsonb  DEFAULT NULL,
-    namespace    text   DEFAULT NULL)
-    RETURNS SETOF animus.memories
-    VOLATILE
-    SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
-    LANGUAGE plpgsql
-AS $$
-DECLARE
-    cur animus.memories%ROWTYPE;
-    other bigint;
-    scope text[] := animus.memory_write_scope();
-BEGIN
-    IF update_memory.id IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'id must not be NULL', HINT = 'Pass the id store_memory returned.';
-    END IF;
-    -- A memory outside the write scope is "not found", exactly as a missing id.
-    SELECT m.* INTO cur FROM animus.memories AS m
-     WHERE m.id = update_memory.id AND ('*' = ANY (scope) OR m.namespace = ANY (scope))
-       AND animus.memory_row_visible(m.namespace, m.visibility, m.owner_role, m.share_groups, scope, animus.memory_viewer())
-       FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA207', MESSAGE = pg_catalog.format('no memory has id %s', update_memory.id),
-            HINT = 'Check the id (store_memory returns it); the memory may have been deleted.';
-    END IF;
-    PERFORM animus.memory_check_fields(coalesce(update_memory.content, cur.content),
-                                       coalesce(update_memory.memory_type, cur.memory_type),
-                                       coalesce(update_memory.namespace, cur.namespace),
-                                       update_memory.metadata);
-    IF update_memory.embedding IS NOT NULL THEN
-        PERFORM animus.memory_check_embedding(update_memory.embedding);
-    ELSIF update_memory.content IS DISTINCT FROM cur.content AND update_memory.content IS NOT NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'embedding must be given when content changes',
-            HINT = 'Pass the embedding of the new content in the same call.';
-    END IF;
-    -- Before the duplicate check, which must not probe a namespace the caller may not write.
-    IF update_memory.namespace IS NOT NULL AND NOT ('*' = ANY (scope) OR update_memory.namespace = ANY (scope)) THEN
-        RAISE EXCEPTION USING ERRCODE = '42501',
-            MESSAGE = pg_catalog.format('namespace %L is not in the caller''s write scope', pg_catalog.left(update_memory.namespace, 80)),
-            HINT = 'An animus_admin grants it with animus.grant_memory_namespace(role, namespace, can_write => true).';
-    END IF;
-    IF update_memory.content IS NOT NULL OR update_memory.namespace IS NOT NULL THEN
-        SELECT m.id INTO other FROM animus.memories AS m
-         WHERE m.namespace = coalesce(update_memory.namespace, cur.namespace)
-           AND m.content_hash = animus.memory_content_hash(coalesce(update_memory.content, cur.content))
-           AND m.id <> cur.id;
-        IF FOUND THEN
-            RAISE EXCEPTION USING ERRCODE = 'ZA211',
-                MESSAGE = pg_catalog.format('memory %s would have the same content as memory %s in namespace %s',
-                                 cur.id, other, coalesce(update_memory.namespace, cur.namespace)),
-                DETAIL = pg_catalog.format('other id: %s', other),
-                HINT = 'Update or delete the other memory instead.';
-        END IF;
-    END IF;
-    RETURN QUERY
-    UPDATE animus.memories AS m
-       SET content     = coalesce(update_memory.content, m.content),
-           embedding   = coalesce(update_memory.embedding, m.embedding),
-           memory_type = coalesce(update_memory.memory_type, m.memory_type),
-           source      = coalesce(update_memory.source, m.source),
-           metadata    = coalesce(update_memory.metadata, m.metadata),
-           namespace   = coalesce(update_memory.namespace, m.namespace),
-           updated_at  = pg_catalog.now()
-     WHERE m.id = cur.id
-    RETURNING m.*;
-EXCEPTION WHEN unique_violation THEN
-    -- a concurrent writer took the (namespace, content) between the check and the update
-    RAISE EXCEPTION USING ERRCODE = 'ZA211',
-        MESSAGE = pg_catalog.format('memory %s would have the same content as another memory of its namespace', update_memory.id),
-        HINT = 'Update or delete the other memory instead.';
-END
-$$;
-COMMENT ON FUNCTION animus.update_memory(bigint, text, vector, text, text, jsonb, text) IS
-    'Changes the non-NULL fields of memory id (metadata is replaced, not merged) and sets updated_at; returns the new row. '
-    'New content needs its embedding in the same call. Only memories (and a new namespace) of the caller''s write scope that it sees (not private to another role); '
-    'runs as the owner (SECURITY DEFINER). Raises ZA001, ZA003, ZA200, ZA202, ZA203, ZA207 (no such memory in the write scope), '
-    'ZA211 (another memory of the namespace has that content), 42501 (new namespace outside the write scope).';
-REVOKE ALL ON FUNCTION animus.update_memory(bigint, text, vector, text, text, jsonb, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.update_memory(bigint, text, vector, text, text, jsonb, text) TO animus_memory_writer, animus_admin;
-
-CREATE OR REPLACE FUNCTION animus.delete_memory(id bigint DEFAULT NULL)
+-- Shape checks of the lifecycle keys: true when a JSON value converts.
+CREATE FUNCTION animus.memory_is_timestamptz(value jsonb)
     RETURNS boolean
-    VOLATILE
-    SECURITY DEFINER
+    STABLE
     SET search_path = pg_catalog, pg_temp
     LANGUAGE plpgsql
 AS $$
-DECLARE
-    scope text[] := animus.memory_write_scope();
 BEGIN
-    IF delete_memory.id IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'id must not be NULL', HINT = 'Pass the id store_memory returned.';
+    IF value IS NULL OR jsonb_typeof(value) = 'null' THEN
+        RETURN true;
     END IF;
-    DELETE FROM animus.memories AS m
-     WHERE m.id = delete_memory.id AND ('*' = ANY (scope) OR m.namespace = ANY (scope))
-       AND animus.memory_row_visible(m.namespace, m.visibility, m.owner_role, m.share_groups, scope, animus.memory_viewer());
-    RETURN FOUND;
+    IF jsonb_typeof(value) <> 'string' THEN
+        RETURN false;
+    END IF;
+    PERFORM (value #>> '{}')::timestamptz;
+    RETURN true;
+EXCEPTION WHEN data_exception THEN
+    RETURN false;
 END
 $$;
-COMMENT ON FUNCTION animus.delete_memory(bigint) IS
-    'Deletes memory id; true if it existed in the caller''s write scope and was not private to another role, false otherwise. Runs as the owner (SECURITY DEFINER). Raises ZA001.';
-REVOKE ALL ON FUNCTION animus.delete_memory(bigint) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.delete_memory(bigint) TO animus_memory_writer, animus_admin;
+COMMENT ON FUNCTION animus.memory_is_timestamptz(jsonb) IS
+    'Internal to store_memories: true when value is JSON null or a string that converts to timestamptz. Raises nothing.';
+REVOKE ALL ON FUNCTION animus.memory_is_timestamptz(jsonb) FROM PUBLIC;
 
-CREATE OR REPLACE FUNCTION animus.delete_memories(ids bigint[] DEFAULT NULL)
-    RETURNS bigint
-    VOLATILE
-    SECURITY DEFINER
+CREATE FUNCTION animus.memory_is_interval(value jsonb)
+    RETURNS boolean
+    STABLE
     SET search_path = pg_catalog, pg_temp
     LANGUAGE plpgsql
 AS $$
-DECLARE
-    n bigint;
-    scope text[] := animus.memory_write_scope();
 BEGIN
-    IF ids IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'ids must not be NULL', HINT = 'Pass an array of memory ids.';
+    IF value IS NULL OR jsonb_typeof(value) = 'null' THEN
+        RETURN true;
     END IF;
-    IF pg_catalog.cardinality(ids) > 10000 THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA215', MESSAGE = 'ids must hold at most 10000 ids',
-            DETAIL = pg_catalog.format('ids holds %s ids; nothing was deleted', pg_catalog.cardinality(ids)),
-            HINT = 'Delete in batches of at most 10000 ids.';
+    IF jsonb_typeof(value) = 'number' THEN
+        RETURN (value #>> '{}')::double precision BETWEEN -1e12 AND 1e12;
     END IF;
-    DELETE FROM animus.memories AS m
-     WHERE m.id = ANY (delete_memories.ids) AND ('*' = ANY (scope) OR m.namespace = ANY (scope))
-       AND animus.memory_row_visible(m.namespace, m.visibility, m.owner_role, m.share_groups, scope, animus.memory_viewer());
-    GET DIAGNOSTICS n = ROW_COUNT;
-    RETURN n;
+    IF jsonb_typeof(value) <> 'string' THEN
+        RETURN false;
+    END IF;
+    PERFORM (value #>> '{}')::interval;
+    RETURN true;
+EXCEPTION WHEN data_exception THEN
+    RETURN false;
 END
 $$;
-COMMENT ON FUNCTION animus.delete_memories(bigint[]) IS
-    'Batch form of delete_memory: deletes the memories with these ids in the caller''s write scope, returns how many there were. '
-    'At most 10,000 ids a call. Runs as the owner (SECURITY DEFINER). Raises ZA001, ZA215 (more than 10,000 ids).';
-REVOKE ALL ON FUNCTION animus.delete_memories(bigint[]) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.delete_memories(bigint[]) TO animus_memory_writer, animus_admin;
+COMMENT ON FUNCTION animus.memory_is_interval(jsonb) IS
+    'Internal to store_memories: true when value is JSON null, a number of seconds, or a string that converts to interval. Raises nothing.';
+REVOKE ALL ON FUNCTION animus.memory_is_interval(jsonb) FROM PUBLIC;
 
 COMMIT;

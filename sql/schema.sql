@@ -2830,10 +2830,10 @@ $$;
 COMMENT ON FUNCTION animus.heartbeat_work_batch(work_ids uuid[], extend interval, attempts integer[]) IS 'Batch form of heartbeat_work: extends the claims of every running item of work_ids to now + extend (heartbeat_at recorded) in one call, and returns (work_id, status, visible_until) per input id, in input order, instead of raising for one item: status running (extended until visible_until), cancelled (cancel_work meanwhile: stop the handler), stale (attempts[i] given and the item was claimed again since), ended (no longer running: completed, dead, queued again after its claim expired, merged) or unknown (no such item, or one in a queue the caller may not use). Claim fencing: attempts[i] is the attempts read_work returned (NULL element = no check). At most 10000 ids. Raises ZA001 (work_ids NULL or with a NULL), ZA110 (more than 10000 ids), ZA002 (extend not positive, attempts length differs); nothing is written when it raises.';
 
 --
--- Name: hybrid_search(text, public.vector, integer, jsonb, double precision, double precision, integer, integer, text, double precision); Type: FUNCTION; Schema: animus; Owner: -
+-- Name: hybrid_search(text, public.vector, integer, jsonb, double precision, double precision, integer, integer, text, double precision, double precision, double precision, interval, double precision, integer, text[], double precision); Type: FUNCTION; Schema: animus; Owner: -
 --
 
-CREATE FUNCTION animus.hybrid_search(query_text text DEFAULT NULL::text, query_embedding public.vector DEFAULT NULL::public.vector, k integer DEFAULT 10, filters jsonb DEFAULT '{}'::jsonb, text_weight double precision DEFAULT 1, vector_weight double precision DEFAULT 1, rrf_k integer DEFAULT 60, candidates integer DEFAULT NULL::integer, fusion text DEFAULT 'convex'::text, alpha double precision DEFAULT NULL::double precision) RETURNS TABLE(id bigint, namespace text, content text, memory_type text, source text, metadata jsonb, created_at timestamp with time zone, updated_at timestamp with time zone, score double precision, rank bigint, vector_rank bigint, text_rank bigint, vector_distance double precision, text_score double precision)
+CREATE FUNCTION animus.hybrid_search(query_text text DEFAULT NULL::text, query_embedding public.vector DEFAULT NULL::public.vector, k integer DEFAULT 10, filters jsonb DEFAULT '{}'::jsonb, text_weight double precision DEFAULT 1, vector_weight double precision DEFAULT 1, rrf_k integer DEFAULT 60, candidates integer DEFAULT NULL::integer, fusion text DEFAULT 'convex'::text, alpha double precision DEFAULT NULL::double precision, retrievability_weight double precision DEFAULT 0, recency_weight double precision DEFAULT 0, recency_half_life interval DEFAULT '30 days'::interval, importance_weight double precision DEFAULT 0, graph_depth integer DEFAULT 0, graph_relations text[] DEFAULT NULL::text[], graph_decay double precision DEFAULT 0.5) RETURNS TABLE(id bigint, namespace text, content text, memory_type text, source text, metadata jsonb, created_at timestamp with time zone, updated_at timestamp with time zone, score double precision, rank bigint, vector_rank bigint, text_rank bigint, vector_distance double precision, text_score double precision)
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -2843,6 +2843,7 @@ DECLARE
     use_vector boolean;
     n integer;
     a double precision;
+    weighted boolean;
 BEGIN
     PERFORM animus.memory_check_limit(k, 'k');
     IF text_weight IS NULL OR vector_weight IS NULL OR text_weight < 0 OR vector_weight < 0
@@ -2870,6 +2871,22 @@ BEGIN
             DETAIL = format('alpha = %s', alpha),
             HINT = 'alpha is the weight of the vector branch (1 - alpha the keyword branch''s); omit it for the tuned default 0.3.';
     END IF;
+    -- The weights and half-life are checked by memory_boost itself (ZA224), on a dummy score.
+    PERFORM animus.memory_boost(1, NULL, NULL, NULL, retrievability_weight, recency_weight, recency_half_life, importance_weight);
+    IF graph_depth IS NULL OR graph_depth < 0 OR graph_depth > 5 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA221', MESSAGE = 'graph_depth must be between 0 and 5',
+            DETAIL = format('graph_depth = %s', coalesce(graph_depth::text, 'NULL')),
+            HINT = '0 (the default) switches the graph step off; 1 adds the direct neighbours of the top hits.';
+    END IF;
+    IF graph_decay IS NULL OR NOT (graph_decay > 0 AND graph_decay <= 1) THEN   -- NaN fails
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'graph_decay must be in (0, 1]',
+            DETAIL = format('graph_decay = %s', coalesce(graph_decay::text, 'NULL')),
+            HINT = 'The default 0.5 halves a neighbour''s score per link.';
+    END IF;
+    IF graph_relations IS NOT NULL THEN
+        PERFORM animus.memory_check_graph_args(1, graph_relations);   -- ZA221: 1 to 100 relations
+    END IF;
+    weighted := retrievability_weight > 0 OR recency_weight > 0 OR importance_weight > 0 OR graph_depth > 0;
     a := coalesce(alpha, 0.3);   -- tuned on NFCorpus dev (docs/memory.md, "Fusion")
     -- 3k rows per branch (at least 30, at most 1000): on nfcorpus dev a top-10 fused from 30
     -- candidates per branch scores as 100 do, at a fraction of the work (docs/bm25.md).
@@ -2891,6 +2908,52 @@ BEGIN
     END IF;
     f := animus.memory_read_filters(filters);   -- checked, then confined to the read scope
 
+    IF NOT weighted THEN
+        -- The defaults: exactly the ranking of before (the same statement).
+        RETURN QUERY
+        WITH vec AS (
+            SELECT c.id, c.distance, row_number() OVER (ORDER BY c.distance, c.id) AS r
+              FROM animus.memory_vector_candidates(query_embedding, f, n) AS c
+             WHERE use_vector
+        ), txt AS (
+            SELECT c.id, c.score, row_number() OVER (ORDER BY c.score DESC, c.id) AS r
+              FROM animus.memory_text_candidates_live(query_text, f, n) AS c
+             WHERE use_text
+        ), fused AS (
+            SELECT coalesce(vec.id, txt.id) AS id,
+                   CASE WHEN fusion = 'rrf'
+                        THEN coalesce(vector_weight / (rrf_k + vec.r), 0) + coalesce(text_weight / (rrf_k + txt.r), 0)
+                        -- convex: alpha * vector + (1 - alpha) * text, each normalised by theoretical
+                        -- min-max (Bruch et al. 2023, TM2C2): (s - min_possible) / (max_seen - min_possible),
+                        -- cosine similarity from -1, BM25 from 0; a row a branch did not return gets 0 there.
+                        -- text_weight / vector_weight scale their branch as in RRF (default 1). A branch
+                        -- switched off has weight 0 (the other one ranks alone).
+                        ELSE vector_weight * CASE WHEN use_vector AND use_text THEN a ELSE 1 END
+                                 * coalesce((2 - vec.distance) / nullif(2 - min(vec.distance) OVER (), 0), 0)
+                           + text_weight * CASE WHEN use_vector AND use_text THEN 1 - a ELSE 1 END
+                                 * coalesce(txt.score / nullif(max(txt.score) OVER (), 0), 0)
+                   END AS score,
+                   vec.r AS vr, txt.r AS tr, least(vec.r, txt.r) AS best, vec.distance, txt.score AS ts
+              FROM vec FULL JOIN txt ON txt.id = vec.id
+        )
+        -- The fused rows in their final order, joined to their memories in that order (a nested loop
+        -- keeps it), so LIMIT k stops after about k primary-key probes instead of one per candidate.
+        SELECT m.id, m.namespace, m.content, m.memory_type, m.source, m.metadata, m.created_at, m.updated_at,
+               fu.score, row_number() OVER (ORDER BY fu.score DESC, fu.best, fu.id),
+               fu.vr, fu.tr, fu.distance, fu.ts
+          FROM (SELECT * FROM fused ORDER BY fused.score DESC, fused.best, fused.id) AS fu
+          JOIN animus.memories AS m ON m.id = fu.id
+         ORDER BY fu.score DESC, fu.best, fu.id
+         LIMIT k;
+        RETURN;
+    END IF;
+
+    -- Weighting and the graph step (docs/memory-lifecycle.md, "Weighting and the graph step"):
+    -- every fused candidate's score becomes memory_boost(score, R, now() - updated_at, importance)
+    -- (R: FSRS retrievability now, 1 when never reviewed; importance: metadata->>'importance' when
+    -- it is a number, else 1), re-ranked; then the neighbours of the top k, graph_depth links away,
+    -- join with score = hit score x link weight x graph_decay per link (memory_graph_expand), the
+    -- better score kept when a neighbour is a candidate too; they pass the same filter.
     RETURN QUERY
     WITH vec AS (
         SELECT c.id, c.distance, row_number() OVER (ORDER BY c.distance, c.id) AS r
@@ -2898,7 +2961,7 @@ BEGIN
          WHERE use_vector
     ), txt AS (
         SELECT c.id, c.score, row_number() OVER (ORDER BY c.score DESC, c.id) AS r
-          FROM animus.memory_text_candidates(query_text, f, n) AS c
+          FROM animus.memory_text_candidates_live(query_text, f, n) AS c
          WHERE use_text
     ), fused AS (
         SELECT coalesce(vec.id, txt.id) AS id,
@@ -2916,24 +2979,46 @@ BEGIN
                END AS score,
                vec.r AS vr, txt.r AS tr, least(vec.r, txt.r) AS best, vec.distance, txt.score AS ts
           FROM vec FULL JOIN txt ON txt.id = vec.id
+    ), boosted AS (
+        SELECT fu.id, animus.memory_boost(fu.score,
+                   animus.memory_retrievability(r.stability, extract(epoch FROM now() - r.last_review)::double precision / 86400),
+                   now() - m.updated_at,
+                   CASE WHEN jsonb_typeof(m.metadata -> 'importance') = 'number' THEN (m.metadata ->> 'importance')::double precision END,
+                   retrievability_weight, recency_weight, recency_half_life, importance_weight) AS score,
+               fu.vr, fu.tr, fu.best, fu.distance, fu.ts
+          FROM fused AS fu
+          JOIN animus.memories AS m ON m.id = fu.id
+          LEFT JOIN animus.memory_reviews AS r ON r.memory_id = fu.id
+    ), top AS (
+        SELECT b.id, b.score FROM boosted AS b ORDER BY b.score DESC, b.best, b.id LIMIT k
+    ), graph AS (
+        SELECT g.memory_id AS id, g.score
+          FROM (SELECT coalesce(array_agg(t.id ORDER BY t.score DESC, t.id), '{}') AS ids,
+                       coalesce(array_agg(t.score ORDER BY t.score DESC, t.id), '{}') AS scores
+                  FROM top AS t
+                HAVING graph_depth > 0) AS h
+         CROSS JOIN LATERAL animus.memory_graph_expand(h.ids, h.scores, greatest(graph_depth, 1), graph_relations, graph_decay) AS g
+          JOIN animus.memories AS m ON m.id = g.memory_id
+         WHERE animus.memory_filter_match(f, m.namespace, m.memory_type, m.source, m.metadata, m.created_at)
+    ), ranked AS (
+        SELECT coalesce(b.id, g.id) AS id, greatest(b.score, g.score) AS score,
+               b.vr, b.tr, b.best, b.distance, b.ts
+          FROM boosted AS b FULL JOIN graph AS g ON g.id = b.id
     )
-    -- The fused rows in their final order, joined to their memories in that order (a nested loop
-    -- keeps it), so LIMIT k stops after about k primary-key probes instead of one per candidate.
     SELECT m.id, m.namespace, m.content, m.memory_type, m.source, m.metadata, m.created_at, m.updated_at,
-           fu.score, row_number() OVER (ORDER BY fu.score DESC, fu.best, fu.id),
-           fu.vr, fu.tr, fu.distance, fu.ts
-      FROM (SELECT * FROM fused ORDER BY fused.score DESC, fused.best, fused.id) AS fu
-      JOIN animus.memories AS m ON m.id = fu.id
-     ORDER BY fu.score DESC, fu.best, fu.id
-     LIMIT k;
+           ra.score, row_number() OVER (ORDER BY ra.score DESC, ra.best NULLS LAST, ra.id),
+           ra.vr, ra.tr, ra.distance, ra.ts
+      FROM (SELECT * FROM ranked ORDER BY ranked.score DESC, ranked.best NULLS LAST, ranked.id LIMIT k) AS ra
+      JOIN animus.memories AS m ON m.id = ra.id
+     ORDER BY ra.score DESC, ra.best NULLS LAST, ra.id;
 END
 $$;
 
 --
--- Name: FUNCTION hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer, fusion text, alpha double precision); Type: COMMENT; Schema: animus; Owner: -
+-- Name: FUNCTION hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer, fusion text, alpha double precision, retrievability_weight double precision, recency_weight double precision, recency_half_life interval, importance_weight double precision, graph_depth integer, graph_relations text[], graph_decay double precision); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer, fusion text, alpha double precision) IS 'Vector and keyword search fused in one statement: each branch contributes its best candidates (default max(3k, 30), at most 1000). fusion => ''rrf'' (Reciprocal Rank Fusion): score = vector_weight/(rrf_k + vector_rank) + text_weight/(rrf_k + text_rank); fusion => ''convex'': score = vector_weight * alpha * (2 - distance) / (2 - min distance) + text_weight * (1 - alpha) * text_score / max text_score (theoretical-min-max normalisation; 0 for a row a branch did not return; alpha default 0.3). The default is convex: it beat RRF on NFCorpus dev. A NULL/empty input or a zero weight switches its branch off. Rows carry the fused score and rank and each branch''s rank, distance and score; ties by best branch rank, then id. Only memories of the caller''s read scope (animus.memory_scope(''read'')); runs as the owner (SECURITY DEFINER). Read-only (STABLE): runs on a streaming replica. Raises ZA001 (no branch left), ZA002 (k, candidates, weights, rrf_k, alpha out of range), ZA228 (unknown fusion, alpha without convex), ZA200, ZA202, ZA204, ZA205, ZA206, ZA213 (a filter over its size limits).';
+COMMENT ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer, fusion text, alpha double precision, retrievability_weight double precision, recency_weight double precision, recency_half_life interval, importance_weight double precision, graph_depth integer, graph_relations text[], graph_decay double precision) IS 'Vector and keyword search fused in one statement: each branch contributes its best candidates (default max(3k, 30), at most 1000). fusion => ''rrf'' (Reciprocal Rank Fusion): score = vector_weight/(rrf_k + vector_rank) + text_weight/(rrf_k + text_rank); fusion => ''convex'': score = vector_weight * alpha * (2 - distance) / (2 - min distance) + text_weight * (1 - alpha) * text_score / max text_score (theoretical-min-max normalisation; 0 for a row a branch did not return; alpha default 0.3). The default is convex: it beat RRF on NFCorpus dev. Optional weighting (all 0 by default, each in [0, 1]): score x (1 - wr + wr R) x (1 - wc + wc 0.5^(age / recency_half_life)) x (1 - wi + wi I), R the FSRS retrievability now (1 if never reviewed), age now() - updated_at, I metadata->>''importance'' clamped to [0, 1] (1 if unset): animus.memory_boost. Optional graph step (graph_depth 1..5, 0 = off, the default): the neighbours of the top k (links in either direction, graph_relations NULL = all) that pass the filter join with score = hit score x link weight x graph_decay per link (memory_graph_expand), vector_rank and text_rank NULL unless the neighbour is a candidate too (the better score kept). With the defaults the ranking is that of v0.7.0. A NULL/empty input or a zero weight switches its branch off. Rows carry the fused score and rank and each branch''s rank, distance and score; ties by best branch rank, then id. Only memories of the caller''s read scope (animus.memory_scope(''read'')); runs as the owner (SECURITY DEFINER). Read-only (STABLE): runs on a streaming replica. Raises ZA001 (no branch left), ZA002 (k, candidates, weights, rrf_k, alpha, graph_decay out of range), ZA221 (graph_depth, graph_relations), ZA224 (retrievability_weight, recency_weight, importance_weight outside [0, 1], recency_half_life <= 0), ZA228 (unknown fusion, alpha without convex), ZA200, ZA202, ZA204, ZA205, ZA206, ZA213 (a filter over its size limits).';
 
 --
 -- Name: memory_links; Type: TABLE; Schema: animus; Owner: -
@@ -4624,6 +4709,65 @@ CREATE FUNCTION animus.memory_is_blank(content text) RETURNS boolean
 COMMENT ON FUNCTION animus.memory_is_blank(content text) IS 'True when content is empty or only whitespace (ASCII and Unicode spaces, tabs, line breaks, no-break spaces). Raises nothing.';
 
 --
+-- Name: memory_is_interval(jsonb); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_is_interval(value jsonb) RETURNS boolean
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    IF value IS NULL OR jsonb_typeof(value) = 'null' THEN
+        RETURN true;
+    END IF;
+    IF jsonb_typeof(value) = 'number' THEN
+        RETURN (value #>> '{}')::double precision BETWEEN -1e12 AND 1e12;
+    END IF;
+    IF jsonb_typeof(value) <> 'string' THEN
+        RETURN false;
+    END IF;
+    PERFORM (value #>> '{}')::interval;
+    RETURN true;
+EXCEPTION WHEN data_exception THEN
+    RETURN false;
+END
+$$;
+
+--
+-- Name: FUNCTION memory_is_interval(value jsonb); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_is_interval(value jsonb) IS 'Internal to store_memories: true when value is JSON null, a number of seconds, or a string that converts to interval. Raises nothing.';
+
+--
+-- Name: memory_is_timestamptz(jsonb); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_is_timestamptz(value jsonb) RETURNS boolean
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+BEGIN
+    IF value IS NULL OR jsonb_typeof(value) = 'null' THEN
+        RETURN true;
+    END IF;
+    IF jsonb_typeof(value) <> 'string' THEN
+        RETURN false;
+    END IF;
+    PERFORM (value #>> '{}')::timestamptz;
+    RETURN true;
+EXCEPTION WHEN data_exception THEN
+    RETURN false;
+END
+$$;
+
+--
+-- Name: FUNCTION memory_is_timestamptz(value jsonb); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_is_timestamptz(value jsonb) IS 'Internal to store_memories: true when value is JSON null or a string that converts to timestamptz. Raises nothing.';
+
+--
 -- Name: memory_namespace_stats(); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -5270,6 +5414,50 @@ $$;
 COMMENT ON FUNCTION animus.memory_text_candidates(query text, filters jsonb, lim integer) IS 'Internal keyword branch of search_memory_text and hybrid_search: up to lim (id, score), score descending, ties by id; filters must be normalised by memory_validate_filters. Ranks with Okapi BM25 over the query''s English lexemes (animus.memory_bm25_topk, docs/bm25.md). Read-only (STABLE). Raises nothing.';
 
 --
+-- Name: memory_text_candidates_live(text, jsonb, integer); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_text_candidates_live(query text, filters jsonb DEFAULT '{}'::jsonb, lim integer DEFAULT 100) RETURNS TABLE(id bigint, score double precision)
+    LANGUAGE plpgsql STABLE ROWS 100
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    f jsonb := coalesce(filters, '{}');
+    over integer;
+    ids bigint[];
+    scores double precision[];
+    fetched integer;
+BEGIN
+    IF query IS NULL OR lim IS NULL OR lim < 1 THEN
+        RETURN;
+    END IF;
+    IF NOT f ? 'state' THEN
+        RETURN QUERY SELECT c.id, c.score FROM animus.memory_text_candidates(query, f, lim) AS c;
+        RETURN;
+    END IF;
+    over := lim + greatest(lim / 2, 10);
+    SELECT count(*)::integer,
+           (array_agg(c.id ORDER BY c.score DESC, c.id) FILTER (WHERE animus.memory_filter_match(f, m.namespace, m.memory_type, m.source, m.metadata, m.created_at)))[1:lim],
+           (array_agg(c.score ORDER BY c.score DESC, c.id) FILTER (WHERE animus.memory_filter_match(f, m.namespace, m.memory_type, m.source, m.metadata, m.created_at)))[1:lim]
+      INTO fetched, ids, scores
+      FROM animus.memory_text_candidates(query, f - 'state', over) AS c
+      JOIN animus.memories AS m ON m.id = c.id;
+    IF coalesce(cardinality(ids), 0) >= lim OR fetched < over THEN
+        -- lim rows passed, or BM25 had no more rows to give: the answer is complete.
+        RETURN QUERY SELECT u.id, u.score FROM unnest(ids, scores) AS u(id, score);
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT c.id, c.score FROM animus.memory_text_candidates(query, f, lim) AS c;
+END
+$$;
+
+--
+-- Name: FUNCTION memory_text_candidates_live(query text, filters jsonb, lim integer); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_text_candidates_live(query text, filters jsonb, lim integer) IS 'Internal keyword branch of search_memory_text and hybrid_search: memory_text_candidates with a filter''s lifecycle "state" entry checked on over-fetched candidates (lim + max(lim/2, 10)) instead of inside BM25''s top-k; the filtered call when too few pass. Same rows as memory_text_candidates(query, filters, lim). Granted to nobody. Read-only (STABLE). Raises nothing.';
+
+--
 -- Name: memory_validate_filters(jsonb); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -5376,70 +5564,77 @@ COMMENT ON FUNCTION animus.memory_validate_filters(filters jsonb) IS 'Checks a s
 CREATE FUNCTION animus.memory_vector_candidates(query_embedding public.vector, filters jsonb DEFAULT '{}'::jsonb, lim integer DEFAULT 100) RETURNS TABLE(id bigint, distance double precision)
     LANGUAGE plpgsql STABLE ROWS 100
     SET search_path TO 'pg_catalog', 'public', 'pg_temp'
-    SET "hnsw.iterative_scan" TO 'relaxed_order'
+    SET "hnsw.iterative_scan" TO 'strict_order'
     SET "hnsw.ef_search" TO '100'
-    SET "hnsw.max_scan_tuples" TO '20000'
+    SET "hnsw.max_scan_tuples" TO '50000'
     AS $_$
 DECLARE
-    exact_below constant integer := 2000;
     exact_table_below constant real := 5000;
+    exact_below integer := coalesce(nullif(current_setting('animus.vector_exact_below', true), '')::integer, 10000);
     f jsonb := coalesce(filters, '{}');
+    rows_where text := 'm.embedding IS NOT NULL AND animus.memory_filter_match($2, m.namespace, m.memory_type, m.source, m.metadata, m.created_at)';
+    exact_sql text;
     matching integer;
     table_rows real;
+    ef integer := greatest(100, lim);
+    selectivity double precision;
     ids bigint[];
     distances double precision[];
 BEGIN
     IF query_embedding IS NULL OR lim IS NULL OR lim < 1 THEN
         RETURN;
     END IF;
+    IF EXISTS (SELECT 1 FROM animus.memory_namespace_models) THEN
+        -- An anti-join on the namespace's model: a hash join over a filter's rows, one probe of
+        -- the (small) model table per row the index returns.
+        rows_where := rows_where || ' AND NOT EXISTS (SELECT 1 FROM animus.memory_namespace_models AS nm
+                                                        WHERE nm.namespace = m.namespace
+                                                          AND nm.model IS DISTINCT FROM m.embedding_model)';
+    END IF;
+    exact_sql := 'WITH hits AS MATERIALIZED (SELECT m.id, m.embedding FROM animus.memories AS m WHERE ' || rows_where || ')
+                  SELECT h.id, h.embedding <=> $1 AS distance FROM hits AS h ORDER BY distance, h.id LIMIT $3';
     SELECT c.reltuples INTO table_rows FROM pg_class AS c WHERE c.oid = 'animus.memories'::regclass;
     IF table_rows >= 0 AND table_rows < exact_table_below THEN   -- -1: never analysed, size unknown
-        RETURN QUERY EXECUTE
-            'WITH hits AS MATERIALIZED (
-                 SELECT m.id, m.embedding FROM animus.memories AS m
-                  WHERE m.embedding IS NOT NULL
-                    AND animus.memory_filter_match($2, m.namespace, m.memory_type, m.source, m.metadata, m.created_at))
-             SELECT h.id, h.embedding <=> $1 AS distance FROM hits AS h ORDER BY distance, h.id LIMIT $3'
-            USING query_embedding, f, lim;
+        RETURN QUERY EXECUTE exact_sql USING query_embedding, f, lim;
         RETURN;
     END IF;
-    IF f <> '{}' THEN
-        EXECUTE
-            'SELECT count(*)::integer FROM (
-                 SELECT 1 FROM animus.memories AS m
-                  WHERE animus.memory_filter_match($1, m.namespace, m.memory_type, m.source, m.metadata, m.created_at)
-                  LIMIT $2) AS s'
-            INTO matching USING f, greatest(exact_below, lim);
+    IF f - 'state' <> '{}' THEN
+        -- Counted without the state and the model (few rows fail them), so that a namespace
+        -- filter is counted from its index alone.
+        EXECUTE 'SELECT count(*)::integer FROM (
+                     SELECT 1 FROM animus.memories AS m
+                      WHERE animus.memory_filter_match($1, m.namespace, m.memory_type, m.source, m.metadata, m.created_at)
+                      LIMIT $2) AS s'
+            INTO matching USING f - 'state', greatest(exact_below, lim);
         IF matching < greatest(exact_below, lim) THEN
-            RETURN QUERY EXECUTE
-                'WITH hits AS MATERIALIZED (
-                     SELECT m.id, m.embedding FROM animus.memories AS m
-                      WHERE m.embedding IS NOT NULL
-                        AND animus.memory_filter_match($2, m.namespace, m.memory_type, m.source, m.metadata, m.created_at))
-                 SELECT h.id, h.embedding <=> $1 AS distance FROM hits AS h ORDER BY distance, h.id LIMIT $3'
-                USING query_embedding, f, lim;
+            RETURN QUERY EXECUTE exact_sql USING query_embedding, f, lim;
             RETURN;
         END IF;
+        -- The filter's selectivity, from a block sample of about 2,000 rows (a few hundred pages):
+        -- ef_search / selectivity keeps as many passing rows in the walk's candidate list as an
+        -- unfiltered search has (docs/memory.md, "The vector branch"), up to
+        -- pgvector's 1000. Without a sample hit, the count's lower bound exact_below / table_rows
+        -- stands in.
+        EXECUTE format('SELECT count(*) FILTER (WHERE %s)::double precision / greatest(count(*), 1)
+                          FROM animus.memories AS m TABLESAMPLE SYSTEM (%s) REPEATABLE (0)',
+                       rows_where, least(100, 100 * 2000 / greatest(table_rows, 1)))
+            INTO selectivity USING query_embedding, f;
+        IF coalesce(selectivity, 0) = 0 THEN
+            selectivity := matching / greatest(table_rows, matching);
+        END IF;
+        ef := least(1000, ceil(ef / selectivity)::integer);
     END IF;
-
-    PERFORM set_config('hnsw.ef_search', greatest(100, lim)::text, true);
+    PERFORM set_config('hnsw.ef_search', ef::text, true);
     EXECUTE
         'SELECT array_agg(c.id ORDER BY c.distance, c.id), array_agg(c.distance ORDER BY c.distance, c.id)
            FROM (SELECT m.id, m.embedding <=> $1 AS distance
                    FROM animus.memories AS m
-                  WHERE m.embedding IS NOT NULL
-                    AND animus.memory_filter_match($2, m.namespace, m.memory_type, m.source, m.metadata, m.created_at)
+                  WHERE ' || rows_where || '
                   ORDER BY m.embedding <=> $1
                   LIMIT $3) AS c'
         INTO ids, distances USING query_embedding, f, lim;
     IF coalesce(cardinality(ids), 0) < lim THEN
-        RETURN QUERY EXECUTE
-            'WITH hits AS MATERIALIZED (
-                 SELECT m.id, m.embedding FROM animus.memories AS m
-                  WHERE m.embedding IS NOT NULL
-                    AND animus.memory_filter_match($2, m.namespace, m.memory_type, m.source, m.metadata, m.created_at))
-             SELECT h.id, h.embedding <=> $1 AS distance FROM hits AS h ORDER BY distance, h.id LIMIT $3'
-            USING query_embedding, f, lim;
+        RETURN QUERY EXECUTE exact_sql USING query_embedding, f, lim;
         RETURN;
     END IF;
     RETURN QUERY SELECT u.id, u.distance FROM unnest(ids, distances) AS u(id, distance);
@@ -5450,7 +5645,7 @@ $_$;
 -- Name: FUNCTION memory_vector_candidates(query_embedding public.vector, filters jsonb, lim integer); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.memory_vector_candidates(query_embedding public.vector, filters jsonb, lim integer) IS 'Internal vector branch of search_memory_vector and hybrid_search: up to lim (id, cosine distance), nearest first, ties by id; lim rows whenever lim rows match. filters must be normalised by memory_validate_filters. HNSW with iterative scan; exact search for tables under 5,000 rows and filters under 2,000 rows. Read-only (STABLE). Raises nothing.';
+COMMENT ON FUNCTION animus.memory_vector_candidates(query_embedding public.vector, filters jsonb, lim integer) IS 'Internal vector branch of search_memory_vector and hybrid_search: up to lim (id, cosine distance), nearest first, ties by id; lim rows whenever lim rows match. filters must be normalised by memory_validate_filters. Only vectors of the namespace''s active model (memory_namespace_models) when it has one. Exact search for tables under 5,000 rows and for filters matching fewer than animus.vector_exact_below rows (default 10,000); else HNSW with a strict-order iterative scan, hnsw.ef_search raised by the filter''s selectivity (unfiltered when only the lifecycle state filters). Read-only (STABLE). Raises nothing.';
 
 --
 -- Name: memory_viewer(); Type: FUNCTION; Schema: animus; Owner: -
@@ -6976,7 +7171,7 @@ BEGIN
     RETURN QUERY
     SELECT m.id, m.namespace, m.content, m.memory_type, m.source, m.metadata, m.created_at, m.updated_at,
            c.score, pg_catalog.row_number() OVER (ORDER BY c.score DESC, c.id)
-      FROM animus.memory_text_candidates(query, f, k) AS c
+      FROM animus.memory_text_candidates_live(query, f, k) AS c
       JOIN animus.memories AS m ON m.id = c.id
      ORDER BY c.score DESC, c.id;
 END
@@ -7373,18 +7568,137 @@ COMMENT ON FUNCTION animus.start_step(work_id uuid, step_name text, attempt inte
 CREATE FUNCTION animus.store_memories(memories jsonb DEFAULT NULL::jsonb, namespace text DEFAULT 'default'::text) RETURNS TABLE(ordinal integer, id bigint, created boolean)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
-    AS $$
+    AS $_$
+DECLARE
+    life_keys constant text[] := ARRAY['expires_at', 'ttl', 'pinned', 'supersedes', 'visibility', 'groups'];
+    viewer jsonb;
+    scope text[];
+    bad record;
+    cur_ord bigint;
+    st text;
+    msg text;
+    det text;
+    hnt text;
+    r record;
+    out_ordinals integer[];
+    out_ids bigint[];
+    out_created boolean[];
 BEGIN
-    RETURN QUERY SELECT b.ordinal, b.id, b.created
-                   FROM animus.memory_store_batch(store_memories.memories, store_memories.namespace) AS b;
+    IF memories IS NULL OR pg_catalog.jsonb_typeof(memories) <> 'array' THEN
+        RETURN QUERY SELECT b.ordinal, b.id, b.created
+                       FROM animus.memory_store_batch(store_memories.memories, store_memories.namespace) AS b;
+        RETURN;   -- (it raises ZA208)
+    END IF;
+    -- The content of a memory the caller does not see: refuse rather than overwrite it. Only
+    -- callers with a viewer (not every namespace) when some memory is not namespace-visible.
+    viewer := animus.memory_viewer();
+    IF viewer IS NOT NULL AND animus.memory_state_active() THEN
+        scope := animus.memory_scope('read');
+        SELECT a.ord INTO bad
+          FROM pg_catalog.jsonb_array_elements(memories) WITH ORDINALITY AS a(e, ord)
+          JOIN animus.memories AS m
+            ON m.namespace = coalesce(a.e ->> 'namespace', store_memories.namespace)
+           AND m.content_hash = animus.memory_content_hash(a.e ->> 'content')
+         WHERE pg_catalog.jsonb_typeof(a.e) = 'object' AND pg_catalog.jsonb_typeof(a.e -> 'content') = 'string'
+           AND m.visibility <> 'namespace'
+           AND NOT animus.memory_row_visible(m.namespace, m.visibility, m.owner_role, m.share_groups, scope, viewer)
+         ORDER BY a.ord
+         LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION USING ERRCODE = 'ZA211',
+                MESSAGE = pg_catalog.format('memories[%s]: another memory of its namespace, not shared with you, has this content', bad.ord),
+                DETAIL = 'Nothing was stored (positions count from 1).',
+                HINT = 'Store it in another namespace, or ask its owner to share it.';
+        END IF;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.jsonb_array_elements(memories) AS a(e)
+                    WHERE pg_catalog.jsonb_typeof(a.e) = 'object' AND a.e ?| life_keys) THEN
+        RETURN QUERY SELECT b.ordinal, b.id, b.created
+                       FROM animus.memory_store_batch(store_memories.memories, store_memories.namespace) AS b;
+        RETURN;
+    END IF;
+
+    -- The shape of the lifecycle keys, first bad element named.
+    SELECT a.ord, p.problem INTO bad
+      FROM pg_catalog.jsonb_array_elements(memories) WITH ORDINALITY AS a(e, ord)
+     CROSS JOIN LATERAL (
+        SELECT c.problem FROM (VALUES
+            (1, 'has "expires_at" that is not a timestamp string',
+                a.e ? 'expires_at' AND NOT animus.memory_is_timestamptz(a.e -> 'expires_at')),
+            (2, 'has "ttl" that is not an interval string or a number of seconds',
+                a.e ? 'ttl' AND NOT animus.memory_is_interval(a.e -> 'ttl')),
+            (3, 'has "pinned" that is not true or false',
+                a.e ? 'pinned' AND pg_catalog.jsonb_typeof(a.e -> 'pinned') NOT IN ('boolean', 'null')),
+            (4, 'has "supersedes" that is not an array of memory ids',
+                a.e ? 'supersedes' AND (pg_catalog.jsonb_typeof(a.e -> 'supersedes') <> 'array'
+                    OR pg_catalog.jsonb_path_exists(a.e -> 'supersedes', '$[*] ? (@.type() != "number" || @ != @.floor())'))),
+            (5, 'has "visibility" that is not a string',
+                a.e ? 'visibility' AND pg_catalog.jsonb_typeof(a.e -> 'visibility') NOT IN ('string', 'null')),
+            (6, 'has "groups" that is not an array of role names',
+                a.e ? 'groups' AND (pg_catalog.jsonb_typeof(a.e -> 'groups') NOT IN ('array', 'null')
+                    OR pg_catalog.jsonb_path_exists(a.e -> 'groups', '$[*] ? (@.type() != "string")')))
+        ) AS c(n, problem, failed)
+        WHERE pg_catalog.jsonb_typeof(a.e) = 'object' AND c.failed
+        ORDER BY c.n
+        LIMIT 1) AS p
+     ORDER BY a.ord
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA208',
+            MESSAGE = pg_catalog.format('memories[%s] %s', bad.ord, bad.problem),
+            DETAIL = 'Nothing was stored (positions count from 1).',
+            HINT = 'Lifecycle keys: "expires_at": "2026-12-31T00:00:00Z", "ttl": "2 hours" or 7200, "pinned": true, '
+                   '"supersedes": [12, 13], "visibility": "private" | "groups" | "namespace", "groups": ["role"].';
+    END IF;
+
+    scope := animus.memory_write_scope();
+    SELECT pg_catalog.array_agg(b.ordinal ORDER BY b.ordinal), pg_catalog.array_agg(b.id ORDER BY b.ordinal),
+           pg_catalog.array_agg(b.created ORDER BY b.ordinal)
+      INTO out_ordinals, out_ids, out_created
+      FROM animus.memory_store_batch(
+               (SELECT pg_catalog.jsonb_agg(CASE WHEN pg_catalog.jsonb_typeof(a.e) = 'object' THEN a.e - life_keys ELSE a.e END
+                                            ORDER BY a.ord)
+                  FROM pg_catalog.jsonb_array_elements(memories) WITH ORDINALITY AS a(e, ord)),
+               store_memories.namespace) AS b;
+    -- One subtransaction for every element's lifecycle; an error names the element being applied.
+    BEGIN
+        FOR r IN
+            SELECT o.ordinal AS ord, o.id, a.e
+              FROM pg_catalog.jsonb_array_elements(memories) WITH ORDINALITY AS a(e, ord)
+              JOIN unnest(out_ordinals, out_ids) AS o(ordinal, id) ON o.ordinal = a.ord
+             WHERE a.e ?| life_keys
+             ORDER BY a.ord
+        LOOP
+            cur_ord := r.ord;
+            PERFORM animus.memory_apply_lifecycle(
+                r.id,
+                (r.e ->> 'expires_at')::timestamptz,
+                CASE WHEN pg_catalog.jsonb_typeof(r.e -> 'ttl') = 'number'
+                     THEN pg_catalog.make_interval(secs => (r.e ->> 'ttl')::double precision)
+                     ELSE (r.e ->> 'ttl')::interval END,
+                (r.e ->> 'pinned')::boolean,
+                CASE WHEN pg_catalog.jsonb_typeof(r.e -> 'supersedes') = 'array'
+                     THEN ARRAY(SELECT x::bigint FROM pg_catalog.jsonb_array_elements_text(r.e -> 'supersedes') AS x) END,
+                r.e ->> 'visibility',
+                CASE WHEN pg_catalog.jsonb_typeof(r.e -> 'groups') = 'array'
+                     THEN ARRAY(SELECT x FROM pg_catalog.jsonb_array_elements_text(r.e -> 'groups') AS x) END,
+                scope);
+        END LOOP;
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL, hnt = PG_EXCEPTION_HINT;
+        RAISE EXCEPTION USING ERRCODE = st, MESSAGE = pg_catalog.format('memories[%s]: %s', cur_ord, msg),
+            DETAIL = pg_catalog.concat_ws('. ', nullif(det, ''), 'Nothing was stored (positions count from 1).'),
+            HINT = coalesce(nullif(hnt, ''), 'Fix that element and store the batch again.');
+    END;
+    RETURN QUERY SELECT o.ordinal, o.id, o.created FROM unnest(out_ordinals, out_ids, out_created) AS o(ordinal, id, created);
 END
-$$;
+$_$;
 
 --
 -- Name: FUNCTION store_memories(memories jsonb, namespace text); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.store_memories(memories jsonb, namespace text) IS 'Batch form of store_memory for bulk loads: memories is a JSON array of {content, embedding, memory_type, source?, metadata?, namespace?}, embedding a JSON array of numbers or (faster) a string "[0.1,...]"; namespace is the default for elements without one. Returns (ordinal, id, created) per element; repeats of one (namespace, content) collapse to the last. Nothing is written if one element is bad. Only into namespaces of the caller''s write scope; runs as the owner (SECURITY DEFINER). Raises ZA001, ZA200 (dimension), ZA201 (NaN/infinite/non-number component), ZA202 (zero vector), ZA203 (empty content), ZA208 (malformed element), 42501 (a namespace outside the write scope).';
+COMMENT ON FUNCTION animus.store_memories(memories jsonb, namespace text) IS 'Batch form of store_memory for bulk loads: memories is a JSON array of {content, embedding, memory_type, source?, metadata?, namespace?, expires_at?, ttl?, pinned?, supersedes?, visibility?, groups?}, embedding a JSON array of numbers or (faster) a string "[0.1,...]"; namespace is the default for elements without one. The lifecycle keys are those of store_memory (ttl an interval string or seconds), checked as store_memory checks them. Returns (ordinal, id, created) per element; repeats of one (namespace, content) collapse to the last. Nothing is written if one element is bad; the error names it (memories[N]). Only into namespaces of the caller''s write scope; runs as the owner (SECURITY DEFINER). Elements with lifecycle keys get the caller as owner. Raises ZA001, ZA200 (dimension), ZA201 (NaN/infinite/non-number component), ZA202 (zero vector), ZA203 (empty content), ZA207 (a superseded id that does not exist), ZA208 (malformed element), ZA211 (the content of a memory not shared with the caller), ZA215, ZA216 (expiry), ZA217 (supersession), ZA218 (visibility, groups), ZA219 (unknown group), 42501 (a namespace outside the write scope).';
 
 --
 -- Name: store_memory(text, public.vector, text, text, jsonb, text, timestamp with time zone, interval, boolean, bigint[], text, text[]); Type: FUNCTION; Schema: animus; Owner: -
@@ -11758,13 +12072,13 @@ GRANT ALL ON FUNCTION animus.heartbeat_work_batch(work_ids uuid[], extend interv
 GRANT ALL ON FUNCTION animus.heartbeat_work_batch(work_ids uuid[], extend interval, attempts integer[]) TO animus_admin;
 
 --
--- Name: FUNCTION hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer, fusion text, alpha double precision); Type: ACL; Schema: animus; Owner: -
+-- Name: FUNCTION hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer, fusion text, alpha double precision, retrievability_weight double precision, recency_weight double precision, recency_half_life interval, importance_weight double precision, graph_depth integer, graph_relations text[], graph_decay double precision); Type: ACL; Schema: animus; Owner: -
 --
 
-REVOKE ALL ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer, fusion text, alpha double precision) FROM PUBLIC;
-GRANT ALL ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer, fusion text, alpha double precision) TO animus_memory_reader;
-GRANT ALL ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer, fusion text, alpha double precision) TO animus_memory_writer;
-GRANT ALL ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer, fusion text, alpha double precision) TO animus_admin;
+REVOKE ALL ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer, fusion text, alpha double precision, retrievability_weight double precision, recency_weight double precision, recency_half_life interval, importance_weight double precision, graph_depth integer, graph_relations text[], graph_decay double precision) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer, fusion text, alpha double precision, retrievability_weight double precision, recency_weight double precision, recency_half_life interval, importance_weight double precision, graph_depth integer, graph_relations text[], graph_decay double precision) TO animus_memory_reader;
+GRANT ALL ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer, fusion text, alpha double precision, retrievability_weight double precision, recency_weight double precision, recency_half_life interval, importance_weight double precision, graph_depth integer, graph_relations text[], graph_decay double precision) TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.hybrid_search(query_text text, query_embedding public.vector, k integer, filters jsonb, text_weight double precision, vector_weight double precision, rrf_k integer, candidates integer, fusion text, alpha double precision, retrievability_weight double precision, recency_weight double precision, recency_half_life interval, importance_weight double precision, graph_depth integer, graph_relations text[], graph_decay double precision) TO animus_admin;
 
 --
 -- Name: TABLE memory_links; Type: ACL; Schema: animus; Owner: -
@@ -12037,6 +12351,18 @@ REVOKE ALL ON FUNCTION animus.memory_graph_walk(seeds bigint[], seed_scores doub
 REVOKE ALL ON FUNCTION animus.memory_is_blank(content text) FROM PUBLIC;
 
 --
+-- Name: FUNCTION memory_is_interval(value jsonb); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_is_interval(value jsonb) FROM PUBLIC;
+
+--
+-- Name: FUNCTION memory_is_timestamptz(value jsonb); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_is_timestamptz(value jsonb) FROM PUBLIC;
+
+--
 -- Name: FUNCTION memory_namespace_stats(); Type: ACL; Schema: animus; Owner: -
 --
 
@@ -12169,6 +12495,12 @@ REVOKE ALL ON FUNCTION animus.memory_text_candidates(query text, filters jsonb, 
 GRANT ALL ON FUNCTION animus.memory_text_candidates(query text, filters jsonb, lim integer) TO animus_memory_reader;
 GRANT ALL ON FUNCTION animus.memory_text_candidates(query text, filters jsonb, lim integer) TO animus_memory_writer;
 GRANT ALL ON FUNCTION animus.memory_text_candidates(query text, filters jsonb, lim integer) TO animus_admin;
+
+--
+-- Name: FUNCTION memory_text_candidates_live(query text, filters jsonb, lim integer); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_text_candidates_live(query text, filters jsonb, lim integer) FROM PUBLIC;
 
 --
 -- Name: FUNCTION memory_validate_filters(filters jsonb); Type: ACL; Schema: animus; Owner: -

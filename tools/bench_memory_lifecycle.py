@@ -11,9 +11,14 @@ text, 200 namespaces) it loads N memories and measures, in the same run:
     (the issue's ceiling: 1.15x); then the plain figures again after clearing the state (noise);
   * memory_neighbors depth 2 p50 / p95 over a link graph of 3 links per memory;
   * link_memories and review_memory calls per second in one session, beside store_memory's rate
-    (the baseline: the cheapest write of the API) measured in the same run.
+    (the baseline: the cheapest write of the API) measured in the same run;
+  * re-embedding throughput (--reembed N, default 2,000, 0 = skip): N more memories in a namespace
+    of their own, among the others (every index in place); a direct bulk UPDATE of their vectors
+    (computed by the cheap hash embedder of tools/bench_reembed.py), then the queue-driven path
+    (set_namespace_model + an animus.Worker running reembedding_handlers until none is pending),
+    as a ratio to the direct one.
 
-    python tools/bench_memory_lifecycle.py [--rows 100000] [--queries 100] [--keep]
+    python tools/bench_memory_lifecycle.py [--rows 100000] [--queries 100] [--reembed 2000] [--keep]
 """
 from __future__ import annotations
 
@@ -63,12 +68,55 @@ def rate(conn, sql: str, params: list[tuple]) -> float:
     return len(params) / (time.perf_counter() - t)
 
 
+def reembedding(url: str, data, n: int, concurrency: int) -> tuple[float, float]:
+    """(direct rows/s, queue-driven rows/s) for n memories of namespace bench-reembed."""
+    import threading
+
+    import numpy as np
+    db = bm.DB
+    from bench_reembed import embed   # (its import names its own database: keep ours)
+    bm.DB = db
+    import animus
+    ns = "bench-reembed"
+    with psycopg.connect(url, autocommit=True) as conn:
+        items = json.loads(data.batch(0, n))
+        for i, it in enumerate(items):
+            it["content"] = f"re-embedding probe {i}: " + it["content"]
+            it["namespace"] = ns
+        conn.execute("SELECT count(*) FROM animus.store_memories(%s::jsonb, %s)", (json.dumps(items), ns))
+        ids, texts = map(list, zip(*conn.execute("SELECT id, content FROM animus.memories WHERE namespace = %s ORDER BY id",
+                                                 (ns,)).fetchall()))
+        t = time.perf_counter()
+        vecs = [bm.vec_literal(np.array(v)) for v in embed(texts)]
+        conn.execute("UPDATE animus.memories AS m SET embedding = u.e::vector, embedding_model = 'direct' "
+                     "FROM unnest(%s::bigint[], %s::text[]) AS u(id, e) WHERE m.id = u.id", (ids, vecs))
+        direct = len(ids) / (time.perf_counter() - t)
+    emb = animus.FunctionEmbedder(embed, model="hash-384", provider="local")
+    with animus.connect(url) as c:
+        c.create_queue("reembed", if_not_exists=True)
+        c.register_model("hash-384", bm.DIM)
+        t = time.perf_counter()
+        c.set_namespace_model(ns, "hash-384", queue="reembed")
+        worker = animus.Worker(c, animus.reembedding_handlers(c, emb), queue="reembed",
+                               concurrency=concurrency, poll_interval=0.1)
+        th = threading.Thread(target=worker.run, kwargs={"install_signal_handlers": False}, daemon=True)
+        th.start()
+        while c.memory_reembedding_progress(ns)[0].pending > 0:
+            time.sleep(0.2)
+        queued = len(ids) / (time.perf_counter() - t)
+        worker.stop()
+        th.join(30)
+    return direct, queued
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rows", type=int, default=100_000)
     ap.add_argument("--queries", type=int, default=100)
     ap.add_argument("--batch", type=int, default=2000)
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--reembed", type=int, default=2000, help="memories re-embedded per path (0: skip)")
+    ap.add_argument("--concurrency", type=int, default=4, help="worker slots of the queue-driven re-embedding")
     args = ap.parse_args()
     t0 = time.perf_counter()
     url = bm.deploy()
@@ -131,6 +179,10 @@ def main() -> int:
         rev_ids = [int(x) for x in rng.choice(ids, n)]
         review_rate = rate(conn, "SELECT memory_id FROM animus.review_memory(%s, 3)", [(i,) for i in rev_ids])
 
+    reembed = None
+    if args.reembed:
+        reembed = reembedding(url, data, args.reembed, args.concurrency)
+
     log("")
     log(f"state set on {n_state:,} of {args.rows:,} memories in {state_s:.1f} s "
         f"(10 % expiring, 1 % expired, 5 % superseded, 5 % private)")
@@ -151,6 +203,11 @@ def main() -> int:
     log(f"write rates, one session, {n} calls each: store_memory {store_rate:,.0f}/s (baseline), "
         f"link_memories {link_rate:,.0f}/s = {link_rate / store_rate:.2f}x, review_memory {review_rate:,.0f}/s = "
         f"{review_rate / store_rate:.2f}x")
+    if reembed:
+        direct, queued = reembed
+        log(f"re-embedding {args.reembed:,} memories among {args.rows:,} (384-d, same cheap embedder): direct bulk UPDATE "
+            f"{direct:,.0f}/s (baseline); queue-driven (set_namespace_model + Worker, concurrency {args.concurrency}) "
+            f"{queued:,.0f}/s = {queued / direct:.2f}x")
     log(f"({args.queries} queries per figure; total {time.perf_counter() - t0:.0f} s)")
     if not args.keep:
         with psycopg.connect(devdb.url("postgres"), autocommit=True) as c:

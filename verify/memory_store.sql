@@ -33,6 +33,10 @@ BEGIN
     IF has_function_privilege('animus_memory_reader', 'animus.store_memory(text, vector, text, text, jsonb, text, timestamptz, interval, boolean, bigint[], text, text[])', 'EXECUTE') THEN
         RAISE EXCEPTION 'animus_memory_reader must not execute animus.store_memory';
     END IF;
+    IF NOT animus.memory_is_interval('"2 hours"') OR animus.memory_is_interval('"soon"')
+       OR NOT animus.memory_is_timestamptz('"2026-01-01T00:00:00Z"') THEN
+        RAISE EXCEPTION 'animus.memory_is_interval / memory_is_timestamptz (change memory_store @v0.7.0 rework) are missing or wrong';
+    END IF;
     IF NOT animus.memory_is_blank(E'\t\n\u00a0 ') OR animus.memory_is_blank(E'\u00a0x') THEN
         RAISE EXCEPTION 'animus.memory_is_blank does not tell whitespace from text';
     END IF;

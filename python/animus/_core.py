@@ -584,10 +584,21 @@ class Methods:
     def store_memories(self, memories: Sequence[Mapping[str, Any]], *,
                        namespace: str | None = None) -> list[StoreResult]:
         """Store many memories in one call (``content``, ``embedding``, ``memory_type``, ``source``,
-        ``metadata`` per item); one result per input, in input order (``ordinal``)."""
+        ``metadata`` per item, and the lifecycle keys of :meth:`store_memory`: ``expires_at``
+        (datetime), ``ttl`` (timedelta or seconds), ``pinned``, ``supersedes``, ``visibility``,
+        ``groups``); one result per input, in input order (``ordinal``). Nothing is stored when
+        one item is bad; the error names it (``memories[N]``, from 1)."""
         out = []
         for m in memories:
             m = dict(m)
+            if isinstance(m.get("ttl"), timedelta):
+                m["ttl"] = m["ttl"].total_seconds()
+            if isinstance(m.get("expires_at"), datetime):
+                m["expires_at"] = m["expires_at"].isoformat()
+            if m.get("supersedes") is not None:
+                m["supersedes"] = list(m["supersedes"])
+            if m.get("groups") is not None:
+                m["groups"] = list(m["groups"])
             e = m.get("embedding")
             if e is not None and not isinstance(e, str):
                 # pgvector's text form inside the JSON: the server parses it as a vector in one go
@@ -718,6 +729,10 @@ class Methods:
                       text_weight: float | None = None, vector_weight: float | None = None,
                       rrf_k: int | None = None, candidates: int | None = None,
                       fusion: str | None = None, alpha: float | None = None,
+                      retrievability_weight: float | None = None, recency_weight: float | None = None,
+                      recency_half_life: Any = None,
+                      importance_weight: float | None = None, graph_depth: int | None = None,
+                      graph_relations: Sequence[str] | None = None, graph_decay: float | None = None,
                       embed: bool = True) -> list[SearchHit]:
         """Keyword and vector search fused in one statement.
 
@@ -728,10 +743,23 @@ class Methods:
         client's Embedder embeds ``query_text``; with neither, only the keyword branch runs.
         Raises InvalidMemoryArgument (ZA228) for an unknown ``fusion`` or ``alpha`` with
         ``fusion="rrf"``.
+
+        Optional weighting, off by default (docs/memory-lifecycle.md): each score is multiplied
+        by ``(1 - wr + wr·R)·(1 - wc + wc·0.5^(age/recency_half_life))·(1 - wi + wi·I)`` with
+        ``retrievability_weight`` wr (R: FSRS retrievability), ``recency_weight`` wc (age since
+        the last update; ``recency_half_life`` default 30 days, seconds or a timedelta) and
+        ``importance_weight`` wi (I: ``metadata["importance"]`` in [0, 1]). ``graph_depth`` 1–5
+        adds the neighbours of the top hits (``graph_relations``; score = hit score × link
+        weight × ``graph_decay`` per link).
         """
         p = _clean(dict(query_text=query_text, query_embedding=query_embedding, k=k, filters=filters,
                         text_weight=text_weight, vector_weight=vector_weight, rrf_k=rrf_k,
-                        candidates=candidates, fusion=fusion, alpha=alpha))
+                        candidates=candidates, fusion=fusion, alpha=alpha,
+                        retrievability_weight=retrievability_weight, recency_weight=recency_weight,
+                        recency_half_life=recency_half_life, importance_weight=importance_weight,
+                        graph_depth=graph_depth,
+                        graph_relations=list(graph_relations) if graph_relations is not None else None,
+                        graph_decay=graph_decay))
         want = embed and query_embedding is None and bool(query_text)
         return self._execute(Call(QUERIES["hybrid_search"], p, _rows(SearchHit),
                                   embed=("query_embedding", query_text) if want else None))

@@ -242,7 +242,7 @@ class AsyncClient:
         """
         ...
 
-    async def hybrid_search(self, query_text: str | None = ..., query_embedding: Sequence[float] | None = ..., *, k: int | None = ..., filters: Mapping[str, Any] | None = ..., text_weight: float | None = ..., vector_weight: float | None = ..., rrf_k: int | None = ..., candidates: int | None = ..., fusion: str | None = ..., alpha: float | None = ..., embed: bool = ...) -> list[SearchHit]:
+    async def hybrid_search(self, query_text: str | None = ..., query_embedding: Sequence[float] | None = ..., *, k: int | None = ..., filters: Mapping[str, Any] | None = ..., text_weight: float | None = ..., vector_weight: float | None = ..., rrf_k: int | None = ..., candidates: int | None = ..., fusion: str | None = ..., alpha: float | None = ..., retrievability_weight: float | None = ..., recency_weight: float | None = ..., recency_half_life: Any = ..., importance_weight: float | None = ..., graph_depth: int | None = ..., graph_relations: Sequence[str] | None = ..., graph_decay: float | None = ..., embed: bool = ...) -> list[SearchHit]:
         """Keyword and vector search fused in one statement.
 
         ``fusion="convex"`` (the default): ``alpha`` (default 0.3, tuned on NFCorpus dev) ×
@@ -252,6 +252,14 @@ class AsyncClient:
         client's Embedder embeds ``query_text``; with neither, only the keyword branch runs.
         Raises InvalidMemoryArgument (ZA228) for an unknown ``fusion`` or ``alpha`` with
         ``fusion="rrf"``.
+
+        Optional weighting, off by default (docs/memory-lifecycle.md): each score is multiplied
+        by ``(1 - wr + wr·R)·(1 - wc + wc·0.5^(age/recency_half_life))·(1 - wi + wi·I)`` with
+        ``retrievability_weight`` wr (R: FSRS retrievability), ``recency_weight`` wc (age since
+        the last update; ``recency_half_life`` default 30 days, seconds or a timedelta) and
+        ``importance_weight`` wi (I: ``metadata["importance"]`` in [0, 1]). ``graph_depth`` 1–5
+        adds the neighbours of the top hits (``graph_relations``; score = hit score × link
+        weight × ``graph_decay`` per link).
         """
         ...
 
@@ -489,7 +497,10 @@ class AsyncClient:
 
     async def store_memories(self, memories: Sequence[Mapping[str, Any]], *, namespace: str | None = ...) -> list[StoreResult]:
         """Store many memories in one call (``content``, ``embedding``, ``memory_type``, ``source``,
-        ``metadata`` per item); one result per input, in input order (``ordinal``).
+        ``metadata`` per item, and the lifecycle keys of :meth:`store_memory`: ``expires_at``
+        (datetime), ``ttl`` (timedelta or seconds), ``pinned``, ``supersedes``, ``visibility``,
+        ``groups``); one result per input, in input order (``ordinal``). Nothing is stored when
+        one item is bad; the error names it (``memories[N]``, from 1).
         """
         ...
 

@@ -9,13 +9,16 @@ CREATE FUNCTION pg_temp.v(a real, b real) RETURNS vector LANGUAGE sql AS $$
 $$;
 
 SELECT has_function('animus', 'hybrid_search',
-    ARRAY['text', 'vector', 'integer', 'jsonb', 'double precision', 'double precision', 'integer', 'integer', 'text', 'double precision'],
-    'hybrid_search(query_text, query_embedding, k, filters, text_weight, vector_weight, rrf_k, candidates, fusion, alpha) exists');
+    ARRAY['text', 'vector', 'integer', 'jsonb', 'double precision', 'double precision', 'integer', 'integer', 'text', 'double precision',
+          'double precision', 'double precision', 'interval', 'double precision', 'integer', 'text[]', 'double precision'],
+    'hybrid_search(query_text, query_embedding, k, filters, text_weight, vector_weight, rrf_k, candidates, fusion, alpha, retrievability_weight, recency_weight, recency_half_life, importance_weight, graph_depth, graph_relations, graph_decay) exists');
 SELECT volatility_is('animus', 'hybrid_search',
-    ARRAY['text', 'vector', 'integer', 'jsonb', 'double precision', 'double precision', 'integer', 'integer', 'text', 'double precision'], 'stable',
+    ARRAY['text', 'vector', 'integer', 'jsonb', 'double precision', 'double precision', 'integer', 'integer', 'text', 'double precision',
+          'double precision', 'double precision', 'interval', 'double precision', 'integer', 'text[]', 'double precision'], 'stable',
     'hybrid_search is STABLE (replica-safe)');
 SELECT is_definer('animus', 'hybrid_search',
-    ARRAY['text', 'vector', 'integer', 'jsonb', 'double precision', 'double precision', 'integer', 'integer', 'text', 'double precision'],
+    ARRAY['text', 'vector', 'integer', 'jsonb', 'double precision', 'double precision', 'integer', 'integer', 'text', 'double precision',
+          'double precision', 'double precision', 'interval', 'double precision', 'integer', 'text[]', 'double precision'],
     'hybrid_search is SECURITY DEFINER (it confines itself to the read scope; readers do not read the tables)');
 
 -- Text favours "tea" memories, the vector favours direction (1, 0).

@@ -59,7 +59,7 @@ SELECT is_empty($$
                          'animus.get_memory(bigint)'::regprocedure,
                          'animus.search_memory_text(text, integer, jsonb)'::regprocedure,
                          'animus.search_memory_vector(vector, integer, jsonb)'::regprocedure,
-                         'animus.hybrid_search(text, vector, integer, jsonb, double precision, double precision, integer, integer, text, double precision)'::regprocedure,
+                         'animus.hybrid_search(text, vector, integer, jsonb, double precision, double precision, integer, integer, text, double precision, double precision, double precision, interval, double precision, integer, text[], double precision)'::regprocedure,
                          'animus.memory_state_active()'::regprocedure,
                          'animus.update_memory_lifecycle(bigint, timestamptz, interval, boolean, bigint[], text, text[], boolean)'::regprocedure,
                          'animus.purge_expired_memories(text, interval, integer)'::regprocedure,

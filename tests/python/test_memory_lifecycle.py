@@ -7,11 +7,13 @@ SQL, from the published formulas and default weights.
 """
 from __future__ import annotations
 
+import json
 import math
 import uuid
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit, urlunsplit
 
+import psycopg
 import pytest
 
 import animus
@@ -188,3 +190,86 @@ def test_graph_expand_and_default_boost_leave_scores_alone(owners, conn):
     hybrid = ca.hybrid_search("graph node", vec(dim, 10), k=10, filters={"namespace": NS})
     boosted = [conn.execute("SELECT animus.memory_boost(%s)", (h.score,)).fetchone()[0] for h in hybrid]
     assert boosted == [h.score for h in hybrid]
+
+
+def test_store_memories_takes_the_lifecycle_keys_per_element(owners, conn):
+    ca, cb, team = owners
+    dim = conn.execute("SELECT embedding_dim FROM animus.memory_settings").fetchone()[0]
+    old = ca.store_memory("batch: the meeting is on Monday", vec(dim, 1), "fact", namespace=NS).id
+    soon = datetime.now(timezone.utc) + timedelta(days=3)
+    res = ca.store_memories([
+        {"content": "batch: the meeting is on Tuesday", "embedding": vec(dim, 2), "memory_type": "fact",
+         "supersedes": [old]},
+        {"content": "batch: parking is closed today", "embedding": vec(dim, 3), "memory_type": "event",
+         "ttl": timedelta(hours=2)},
+        {"content": "batch: the office wifi password", "embedding": vec(dim, 4), "memory_type": "fact",
+         "visibility": "private"},
+        {"content": "batch: team offsite plan", "embedding": vec(dim, 5), "memory_type": "note",
+         "visibility": "groups", "groups": [team], "expires_at": soon},
+        {"content": "batch: the company motto", "embedding": vec(dim, 6), "memory_type": "fact", "pinned": True},
+        {"content": "batch: plain", "embedding": vec(dim, 7), "memory_type": "fact"},
+    ], namespace=NS)
+    ids = [r.id for r in res]
+    assert [r.ordinal for r in res] == [1, 2, 3, 4, 5, 6] and all(r.created for r in res)
+    rows = {r[0]: r[1:] for r in conn.execute(
+        "SELECT m.id, m.superseded_by, m.expires_at IS NOT NULL AND m.expires_at BETWEEN now() + interval '119 min' AND now() + interval '121 min', "
+        "m.visibility, m.share_groups::regrole[]::text[], m.pinned, r.rolname, m.expires_at "
+        "FROM animus.memories AS m LEFT JOIN pg_roles AS r ON r.oid = m.owner_role WHERE m.id = ANY (%s)", (ids + [old],))}
+    assert rows[old][0] == ids[0]
+    assert rows[ids[1]][1] is True
+    assert rows[ids[2]][2] == "private"
+    assert rows[ids[3]][2:4] == ("groups", [team]) and abs((rows[ids[3]][6] - soon).total_seconds()) < 1
+    assert rows[ids[4]][4] is True
+    # the elements with lifecycle keys are owned by the caller, as store_memory's are
+    assert rows[old][5].startswith("animus_lc_a_") and {rows[i][5] for i in ids[:5]} == {rows[old][5]}
+    # what each owner sees follows from the keys
+    f = {"namespace": NS}
+    seen_b = {h.id for h in cb.search_memory_text("batch", k=50, filters=f)}
+    assert seen_b == {ids[0], ids[1], ids[3], ids[4], ids[5]}          # not A's private one, not the superseded
+    seen_a = {h.id for h in ca.search_memory_text("batch", k=50, filters=f)}
+    assert seen_a == set(ids)
+    # B cannot overwrite A's private memory by storing its content in a batch
+    with pytest.raises(animus.AnimusError) as info:
+        cb.store_memories([{"content": "batch: new", "embedding": vec(dim, 8), "memory_type": "fact"},
+                           {"content": "batch: the office wifi password", "embedding": vec(dim, 9), "memory_type": "fact"}],
+                          namespace=NS)
+    assert info.value.sqlstate == "ZA211" and "memories[2]" in str(info.value)
+
+
+@pytest.mark.parametrize("element, state", [
+    ({"ttl": -5}, "ZA216"),
+    ({"ttl": "2 hours", "expires_at": "2099-01-01T00:00:00Z"}, "ZA216"),
+    ({"expires_at": "2001-01-01T00:00:00Z"}, "ZA216"),
+    ({"expires_at": "next week"}, "ZA208"),
+    ({"pinned": "yes"}, "ZA208"),
+    ({"supersedes": ["x"]}, "ZA208"),
+    ({"supersedes": [-1]}, "ZA207"),
+    ({"visibility": "public"}, "ZA218"),
+    ({"visibility": "groups", "groups": ["no_such_role_xyz"]}, "ZA219"),
+    ({"groups": "team"}, "ZA208"),
+])
+def test_store_memories_refuses_a_bad_lifecycle_key_naming_the_element(conn, element, state):
+    dim = conn.execute("SELECT embedding_dim FROM animus.memory_settings").fetchone()[0]
+    ns = f"lc-batch-{uuid.uuid4().hex[:6]}"
+    batch = [{"content": f"good {i}", "embedding": str(vec(dim, i)), "memory_type": "fact", "ttl": "1 day"} for i in range(2)]
+    batch.append({"content": "the bad one", "embedding": str(vec(dim, 3)), "memory_type": "fact", **element})
+    with pytest.raises(psycopg.Error) as info:
+        conn.execute("SELECT * FROM animus.store_memories(%s::jsonb, %s)", (json.dumps(batch), ns))
+    assert info.value.sqlstate == state
+    assert "memories[3]" in info.value.diag.message_primary and info.value.diag.message_hint
+    assert conn.execute("SELECT count(*) FROM animus.memories WHERE namespace = %s", (ns,)).fetchone()[0] == 0
+
+
+def test_store_memories_supersedes_only_within_the_namespace(conn):
+    dim = conn.execute("SELECT embedding_dim FROM animus.memory_settings").fetchone()[0]
+    other = conn.execute("SELECT id FROM animus.store_memory('elsewhere', %s::vector, 'fact', namespace => 'lc-batch-x')",
+                         (str(vec(dim, 1)),)).fetchone()[0]
+    try:
+        with pytest.raises(psycopg.Error) as info:
+            conn.execute("SELECT * FROM animus.store_memories(%s::jsonb, 'lc-batch-y')",
+                         (json.dumps([{"content": "here", "embedding": str(vec(dim, 2)), "memory_type": "fact",
+                                       "supersedes": [other]}]),))
+        assert info.value.sqlstate == "ZA217" and "memories[1]" in info.value.diag.message_primary
+        assert conn.execute("SELECT superseded_by FROM animus.memories WHERE id = %s", (other,)).fetchone()[0] is None
+    finally:
+        conn.execute("DELETE FROM animus.memories WHERE namespace IN ('lc-batch-x', 'lc-batch-y')")
