@@ -245,6 +245,9 @@ def test_keyword_search_with_state_equals_the_filtered_bm25_ranking(conn, ns, di
         got = conn.execute("SELECT id, score FROM animus.search_memory_text('quokka island', %s, %s::jsonb)", (k, f)).fetchall()
         want = conn.execute("SELECT id, score FROM animus.memory_text_candidates('quokka island', "
                             "animus.memory_read_filters(%s::jsonb), %s)", (f, k)).fetchall()
-        assert got == want
+        # the same memories in the same order, with the same BM25 scores (the unfiltered and the
+        # filtered top-k sum the same terms in different plans: equal up to the last bit)
+        assert [r[0] for r in got] == [r[0] for r in want]
+        assert [r[1] for r in got] == pytest.approx([r[1] for r in want], rel=1e-12)
         assert not set(r[0] for r in got) & (set(gone) | {ids[-2]})
         assert len(got) == min(k, 60 - len(gone) - 1)
