@@ -225,6 +225,47 @@ COMMENT ON FUNCTION animus.search_memory_text(text, integer, jsonb) IS
 REVOKE ALL ON FUNCTION animus.search_memory_text(text, integer, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION animus.search_memory_text(text, integer, jsonb) TO animus_memory_reader, animus_memory_writer, animus_admin;
 
+-- The fused candidates of hybrid_search, unordered: each branch's best n, joined on id, with the
+-- fused score (RRF or convex), each branch's rank, the best of them, the distance and the text score.
+-- One SQL statement that the planner inlines into hybrid_search's (LANGUAGE sql, no SET clause).
+CREATE FUNCTION animus.memory_hybrid_fuse(
+    query_text text, query_embedding vector, f jsonb, n integer, use_text boolean, use_vector boolean,
+    fusion text, a double precision, text_weight double precision, vector_weight double precision, rrf_k integer)
+    RETURNS TABLE (id bigint, score double precision, vr bigint, tr bigint, best bigint, distance double precision, ts double precision)
+    STABLE
+    LANGUAGE sql
+AS $$
+    WITH vec AS (
+        SELECT c.id, c.distance, row_number() OVER (ORDER BY c.distance, c.id) AS r
+          FROM animus.memory_vector_candidates(query_embedding, f, n) AS c
+         WHERE use_vector
+    ), txt AS (
+        SELECT c.id, c.score, row_number() OVER (ORDER BY c.score DESC, c.id) AS r
+          FROM animus.memory_text_candidates_live(query_text, f, n) AS c
+         WHERE use_text
+    )
+    SELECT coalesce(vec.id, txt.id),
+           CASE WHEN fusion = 'rrf'
+                THEN coalesce(vector_weight / (rrf_k + vec.r), 0) + coalesce(text_weight / (rrf_k + txt.r), 0)
+                -- convex: alpha * vector + (1 - alpha) * text, each normalised by theoretical
+                -- min-max (Bruch et al. 2023, TM2C2): (s - min_possible) / (max_seen - min_possible),
+                -- cosine similarity from -1, BM25 from 0; a row a branch did not return gets 0 there.
+                -- text_weight / vector_weight scale their branch as in RRF (default 1). A branch
+                -- switched off has weight 0 (the other one ranks alone).
+                ELSE vector_weight * CASE WHEN use_vector AND use_text THEN a ELSE 1 END
+                         * coalesce((2 - vec.distance) / nullif(2 - min(vec.distance) OVER (), 0), 0)
+                   + text_weight * CASE WHEN use_vector AND use_text THEN 1 - a ELSE 1 END
+                         * coalesce(txt.score / nullif(max(txt.score) OVER (), 0), 0)
+           END,
+           vec.r, txt.r, least(vec.r, txt.r), vec.distance, txt.score
+      FROM vec FULL JOIN txt ON txt.id = vec.id
+$$;
+COMMENT ON FUNCTION animus.memory_hybrid_fuse(text, vector, jsonb, integer, boolean, boolean, text, double precision, double precision, double precision, integer) IS
+    'Internal: the fused candidates of hybrid_search (its arguments already checked; f a normalised read filter): each branch''s best n '
+    'joined on id with the fused score (rrf or convex, as documented on hybrid_search), the vector and text ranks, the best of them, '
+    'the cosine distance and the BM25 score; unordered. Granted to nobody (hybrid_search runs as the owner). Read-only (STABLE). Raises nothing.';
+REVOKE ALL ON FUNCTION animus.memory_hybrid_fuse(text, vector, jsonb, integer, boolean, boolean, text, double precision, double precision, double precision, integer) FROM PUBLIC;
+
 CREATE FUNCTION animus.hybrid_search(
     query_text       text             DEFAULT NULL,
     query_embedding  vector           DEFAULT NULL,
@@ -326,30 +367,9 @@ BEGIN
     IF NOT weighted THEN
         -- The defaults: exactly the ranking of before (the same statement).
         RETURN QUERY
-        WITH vec AS (
-            SELECT c.id, c.distance, row_number() OVER (ORDER BY c.distance, c.id) AS r
-              FROM animus.memory_vector_candidates(query_embedding, f, n) AS c
-             WHERE use_vector
-        ), txt AS (
-            SELECT c.id, c.score, row_number() OVER (ORDER BY c.score DESC, c.id) AS r
-              FROM animus.memory_text_candidates_live(query_text, f, n) AS c
-             WHERE use_text
-        ), fused AS (
-            SELECT coalesce(vec.id, txt.id) AS id,
-                   CASE WHEN fusion = 'rrf'
-                        THEN coalesce(vector_weight / (rrf_k + vec.r), 0) + coalesce(text_weight / (rrf_k + txt.r), 0)
-                        -- convex: alpha * vector + (1 - alpha) * text, each normalised by theoretical
-                        -- min-max (Bruch et al. 2023, TM2C2): (s - min_possible) / (max_seen - min_possible),
-                        -- cosine similarity from -1, BM25 from 0; a row a branch did not return gets 0 there.
-                        -- text_weight / vector_weight scale their branch as in RRF (default 1). A branch
-                        -- switched off has weight 0 (the other one ranks alone).
-                        ELSE vector_weight * CASE WHEN use_vector AND use_text THEN a ELSE 1 END
-                                 * coalesce((2 - vec.distance) / nullif(2 - min(vec.distance) OVER (), 0), 0)
-                           + text_weight * CASE WHEN use_vector AND use_text THEN 1 - a ELSE 1 END
-                                 * coalesce(txt.score / nullif(max(txt.score) OVER (), 0), 0)
-                   END AS score,
-                   vec.r AS vr, txt.r AS tr, least(vec.r, txt.r) AS best, vec.distance, txt.score AS ts
-              FROM vec FULL JOIN txt ON txt.id = vec.id
+        WITH fused AS (
+            SELECT * FROM animus.memory_hybrid_fuse(query_text, query_embedding, f, n, use_text, use_vector,
+                                                    fusion, a, text_weight, vector_weight, rrf_k)
         )
         -- The fused rows in their final order, joined to their memories in that order (a nested loop
         -- keeps it), so LIMIT k stops after about k primary-key probes instead of one per candidate.
@@ -370,30 +390,9 @@ BEGIN
     -- join with score = hit score x link weight x graph_decay per link (memory_graph_expand), the
     -- better score kept when a neighbour is a candidate too; they pass the same filter.
     RETURN QUERY
-    WITH vec AS (
-        SELECT c.id, c.distance, row_number() OVER (ORDER BY c.distance, c.id) AS r
-          FROM animus.memory_vector_candidates(query_embedding, f, n) AS c
-         WHERE use_vector
-    ), txt AS (
-        SELECT c.id, c.score, row_number() OVER (ORDER BY c.score DESC, c.id) AS r
-          FROM animus.memory_text_candidates_live(query_text, f, n) AS c
-         WHERE use_text
-    ), fused AS (
-        SELECT coalesce(vec.id, txt.id) AS id,
-               CASE WHEN fusion = 'rrf'
-                    THEN coalesce(vector_weight / (rrf_k + vec.r), 0) + coalesce(text_weight / (rrf_k + txt.r), 0)
-                    -- convex: alpha * vector + (1 - alpha) * text, each normalised by theoretical
-                    -- min-max (Bruch et al. 2023, TM2C2): (s - min_possible) / (max_seen - min_possible),
-                    -- cosine similarity from -1, BM25 from 0; a row a branch did not return gets 0 there.
-                    -- text_weight / vector_weight scale their branch as in RRF (default 1). A branch
-                    -- switched off has weight 0 (the other one ranks alone).
-                    ELSE vector_weight * CASE WHEN use_vector AND use_text THEN a ELSE 1 END
-                             * coalesce((2 - vec.distance) / nullif(2 - min(vec.distance) OVER (), 0), 0)
-                       + text_weight * CASE WHEN use_vector AND use_text THEN 1 - a ELSE 1 END
-                             * coalesce(txt.score / nullif(max(txt.score) OVER (), 0), 0)
-               END AS score,
-               vec.r AS vr, txt.r AS tr, least(vec.r, txt.r) AS best, vec.distance, txt.score AS ts
-          FROM vec FULL JOIN txt ON txt.id = vec.id
+    WITH fused AS (
+        SELECT * FROM animus.memory_hybrid_fuse(query_text, query_embedding, f, n, use_text, use_vector,
+                                                fusion, a, text_weight, vector_weight, rrf_k)
     ), boosted AS (
         SELECT fu.id, animus.memory_boost(fu.score,
                    animus.memory_retrievability(r.stability, extract(epoch FROM now() - r.last_review)::double precision / 86400),

@@ -16,6 +16,7 @@ END $$;
 
 -- hybrid_search without the weighting and graph arguments: the v0.7.0 function.
 DROP FUNCTION animus.hybrid_search(text, vector, integer, jsonb, double precision, double precision, integer, integer, text, double precision, double precision, double precision, interval, double precision, integer, text[], double precision);
+DROP FUNCTION animus.memory_hybrid_fuse(text, vector, jsonb, integer, boolean, boolean, text, double precision, double precision, double precision, integer);
 
 CREATE FUNCTION animus.hybrid_search(
     query_text       text             DEFAULT NULL,

@@ -23,6 +23,7 @@ BEGIN
               FROM pg_catalog.pg_proc AS p WHERE p.oid = 'animus.memory_vector_candidates(vector, jsonb, integer)'::regprocedure) THEN
         RAISE EXCEPTION 'animus.memory_vector_candidates must use the strict-order iterative scan (this change)';
     END IF;
+    PERFORM 'animus.memory_hybrid_fuse(text, vector, jsonb, integer, boolean, boolean, text, double precision, double precision, double precision, integer)'::regprocedure;   -- raises when missing
     IF NOT EXISTS (SELECT 1 FROM animus.error_codes WHERE sqlstate = 'ZA228') THEN
         RAISE EXCEPTION 'SQLSTATE ZA228 is not registered';
     END IF;
