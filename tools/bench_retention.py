@@ -228,10 +228,52 @@ def part_soak(url: str, secs: float, rate: float) -> None:
 
 
 def part_load(url: str, n: int) -> None:
+    """Rows made in SQL, two sessions at once (work items, archive rows). Loaded at fillfactor 100
+    (the table's 50 is room for HOT claims, which ended rows never get; set back after the load)
+    and with the archive's archived_at index built after the load; max_wal_size is raised for the
+    load so that checkpoints do not rewrite full pages every few seconds."""
+    admin = devdb.url("postgres")
+    with connect(admin) as a:
+        a.execute("ALTER SYSTEM SET max_wal_size = '16GB'")
+        a.execute("SELECT pg_reload_conf()")
+    try:
+        _load(url, n)
+    finally:
+        with connect(admin) as a:
+            a.execute("ALTER SYSTEM RESET max_wal_size")
+            a.execute("SELECT pg_reload_conf()")
+
+
+def _load(url: str, n: int) -> None:
     with connect(url) as c:
         c.execute("SELECT animus.create_queue('bench')")
+        c.execute("SELECT animus.configure_queue('bench', archive_messages => true)")
+        ff = c.execute("SELECT reloptions FROM pg_class WHERE oid = 'animus.work_items'::regclass").fetchone()[0]
+        c.execute("ALTER TABLE animus.work_items SET (fillfactor = 100)")
+        idx = c.execute("SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index"
+                        " WHERE indrelid = 'pgmq.a_bench'::regclass AND NOT indisprimary").fetchall()
+        for name, _ in idx:
+            c.execute(f"DROP INDEX {name}")
         t0 = time.perf_counter()
         chunk = 1_000_000
+        errors: list[BaseException] = []
+
+        def archive():
+            try:
+                with connect(url) as c2:
+                    for lo in range(0, n, chunk):
+                        hi = min(n, lo + chunk)
+                        c2.execute("""
+                INSERT INTO pgmq.a_bench (msg_id, read_ct, enqueued_at, archived_at, vt, message)
+                SELECT g, 1, t, t + interval '1 second', t, jsonb_build_object('work_id', gen_random_uuid(), 'work_type', 'b')
+                  FROM generate_series(%(lo)s + 1, %(hi)s) g,
+                       LATERAL (SELECT now() - interval '60 days' + g * (interval '30 days' / %(n)s)) AS x(t)""",
+                                   {"lo": lo, "hi": hi, "n": n})
+            except BaseException as exc:  # noqa: BLE001
+                errors.append(exc)
+
+        th = threading.Thread(target=archive)
+        th.start()
         for lo in range(0, n, chunk):
             hi = min(n, lo + chunk)
             # ended 60..30 days ago, in time order (UUIDv7 ids: as submit_work makes them)
@@ -244,13 +286,17 @@ def part_load(url: str, n: int) -> None:
                   FROM generate_series(%(lo)s + 1, %(hi)s) g,
                        LATERAL (SELECT now() - interval '60 days' + g * (interval '30 days' / %(n)s)) AS x(t)""",
                       {"lo": lo, "hi": hi, "n": n})
-            c.execute("""
-                INSERT INTO pgmq.a_bench (msg_id, read_ct, enqueued_at, archived_at, vt, message)
-                SELECT g, 1, t, t + interval '1 second', t, jsonb_build_object('work_id', gen_random_uuid(), 'work_type', 'b')
-                  FROM generate_series(%(lo)s + 1, %(hi)s) g,
-                       LATERAL (SELECT now() - interval '60 days' + g * (interval '30 days' / %(n)s)) AS x(t)""",
-                      {"lo": lo, "hi": hi, "n": n})
-            print(f"   loaded {hi:,} ended items and archived messages ({time.perf_counter() - t0:.0f} s)", flush=True)
+            print(f"   loaded {hi:,} ended items ({time.perf_counter() - t0:.0f} s)", flush=True)
+        th.join()
+        if errors:
+            raise errors[0]
+        print(f"   loaded {n:,} archived messages ({time.perf_counter() - t0:.0f} s)", flush=True)
+        for _, definition in idx:
+            c.execute(definition)
+        c.execute("ALTER TABLE animus.work_items RESET (fillfactor)")
+        for opt in ff or []:
+            if opt.startswith("fillfactor="):
+                c.execute(f"ALTER TABLE animus.work_items SET ({opt})")
         c.execute("SELECT setval('pgmq.q_bench_msg_id_seq', %s)", [n + 1])
         c.execute("VACUUM ANALYZE animus.work_items, pgmq.a_bench, pgmq.q_bench")
         print(f"== load: {n:,} ended work items + {n:,} archived messages in {time.perf_counter() - t0:.0f} s; "
@@ -360,6 +406,8 @@ def main() -> None:
                 part_soak(fresh_db(args.db + "_soak"), args.soak, args.rate)
             finally:
                 drop_db(args.db + "_soak")
+        if "load" in parts:      # load only, database kept for --reuse
+            part_load(fresh_db(args.db), args.ended)
         if "retention" in parts:
             BATCH_SIZE[0], PAUSE[0] = args.batch_size, args.pause
             try:
@@ -373,7 +421,7 @@ def main() -> None:
                     part_load(url, args.ended)
                 part_retention(url, args.phase)
             finally:
-                if not args.keep:
+                if not args.keep and not args.reuse:
                     drop_db(args.db)
     finally:
         if args.naptime:
