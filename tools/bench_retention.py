@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 import threading
@@ -35,8 +36,13 @@ import devdb  # noqa: E402
 
 import psycopg  # noqa: E402
 
-BATCH_SIZE = [10000]    # purge_work's batch_size in the retention part
-PAUSE = [0.0]           # seconds between two purge_work calls (0: a tight loop)
+sys.path.insert(0, str(ROOT / "python"))
+import animus  # noqa: E402
+from animus.retention import Retention  # noqa: E402
+
+BATCH_SIZE = [1000]     # purge_work's batch_size in the retention part
+PAUSE = [0.0]           # seconds between two purge_work calls at least (the rate cap paces them)
+PURGE_RATE: list[float | None] = [None]   # rows/s cap of the retention part (None: from the first phase)
 BATCH = json.dumps([{"work_type": "b", "source": "bench", "params": {"n": i}} for i in range(100)])
 
 
@@ -127,24 +133,31 @@ def part_bytes(db: str, items: int) -> None:
         print(f"   {name:40s} {b:10.0f} {b / raw:6.2f} {t:20.1f} {r:8.0f}", flush=True)
 
 
-def sizes(c) -> dict:
-    row = c.execute("""
+def sizes(c, queue: str = "soak") -> dict:
+    row = c.execute(f"""
         SELECT pg_relation_size('animus.work_items'), pg_indexes_size('animus.work_items'),
-               pg_total_relation_size('pgmq.q_soak'), pg_total_relation_size('pgmq.a_soak'),
+               pg_total_relation_size('pgmq.q_{queue}'), pg_total_relation_size('pgmq.a_{queue}'),
                (SELECT n_live_tup FROM pg_stat_all_tables WHERE relid = 'animus.work_items'::regclass),
                (SELECT n_dead_tup FROM pg_stat_all_tables WHERE relid = 'animus.work_items'::regclass),
-               (SELECT n_dead_tup FROM pg_stat_all_tables WHERE relid = 'pgmq.q_soak'::regclass),
+               (SELECT n_dead_tup FROM pg_stat_all_tables WHERE relid = 'pgmq.q_{queue}'::regclass),
                (SELECT autovacuum_count FROM pg_stat_all_tables WHERE relid = 'animus.work_items'::regclass),
-               (SELECT autovacuum_count FROM pg_stat_all_tables WHERE relid = 'pgmq.q_soak'::regclass)""").fetchone()
-    keys = ["items_heap", "items_idx", "q_total", "a_total", "items_live", "items_dead", "q_dead", "items_av", "q_av"]
+               (SELECT autovacuum_count FROM pg_stat_all_tables WHERE relid = 'pgmq.q_{queue}'::regclass),
+               (SELECT n_dead_tup FROM pg_stat_all_tables WHERE relid = 'pgmq.a_{queue}'::regclass),
+               (SELECT autovacuum_count FROM pg_stat_all_tables WHERE relid = 'pgmq.a_{queue}'::regclass),
+               (SELECT sum(total_autovacuum_time) / 1000 FROM pg_stat_all_tables
+                 WHERE relid IN ('animus.work_items'::regclass, 'pgmq.q_{queue}'::regclass, 'pgmq.a_{queue}'::regclass))
+          """).fetchone()
+    keys = ["items_heap", "items_idx", "q_total", "a_total", "items_live", "items_dead", "q_dead", "items_av", "q_av",
+            "a_dead", "a_av", "av_secs"]
     return dict(zip(keys, row))
 
 
 def part_soak(url: str, secs: float, rate: float) -> None:
     with connect(url) as c:
         c.execute("SELECT animus.create_queue('soak')")
+        c.execute("SELECT animus.configure_queue('soak', archive_messages => true)")   # the archive grows too
     stop = threading.Event()
-    done = [0, 0, 0]    # submitted, completed, purged
+    done = [0, 0, 0, 0]    # submitted, completed, items purged, archived messages purged
     errors: list[BaseException] = []
 
     def producer():
@@ -177,13 +190,12 @@ def part_soak(url: str, secs: float, rate: float) -> None:
 
     def retention():
         try:
-            with connect(url) as c:
-                while not stop.wait(10):
-                    while True:
-                        n = c.execute("SELECT items_deleted FROM animus.purge_work(older_than => '30 seconds', queue => 'soak')").fetchone()[0]
-                        done[2] += n
-                        if n < 10000:
-                            break
+            with animus.connect(url) as client:
+                r = Retention(client, "30 seconds", queue="soak", batch_size=1000)
+                while not stop.wait(10):     # a pass every 10 s (animus retention --every 10)
+                    p = r.run_pass()
+                    done[2] += p.items_deleted
+                    done[3] += p.archived_messages_deleted
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
 
@@ -191,9 +203,11 @@ def part_soak(url: str, secs: float, rate: float) -> None:
     for t in threads:
         t.start()
     print(f"== soak: {secs:.0f} s at {rate:.0f} items/s (submit_work_batch 100; read_work 100 + complete_work; "
-          f"purge_work every 10 s, retention 30 s)")
-    print(f"   {'t':>5s} {'submitted':>9s} {'completed':>9s} {'purged':>8s} {'items heap':>10s} {'items idx':>10s} "
-          f"{'live':>7s} {'dead':>7s} {'q_ total':>9s} {'q dead':>7s} {'a_ total':>9s} {'autovac items/q':>15s}")
+          f"the queue archives its messages; a retention pass every 10 s: purge_work(batch_size => 1000) until "
+          f"caught up, retention 30 s)")
+    print(f"   {'t':>5s} {'submitted':>9s} {'completed':>9s} {'purged':>8s} {'arch.purged':>11s} {'items heap':>10s} "
+          f"{'items idx':>10s} {'live':>7s} {'dead':>7s} {'q_ total':>9s} {'q dead':>7s} {'a_ total':>9s} {'a dead':>7s} "
+          f"{'autovac items/q/a':>17s}")
     samples = []
     t0 = time.monotonic()
     try:
@@ -203,9 +217,10 @@ def part_soak(url: str, secs: float, rate: float) -> None:
                 s = sizes(c)
                 samples.append(s)
                 el = time.monotonic() - t0
-                print(f"   {el:5.0f} {done[0]:9d} {done[1]:9d} {done[2]:8d} {s['items_heap'] / 1e6:8.1f}MB {s['items_idx'] / 1e6:8.1f}MB "
-                      f"{s['items_live']:7d} {s['items_dead']:7d} {s['q_total'] / 1e6:7.2f}MB {s['q_dead']:7d} "
-                      f"{s['a_total'] / 1e6:7.2f}MB {s['items_av']:7d}/{s['q_av']:<7d}", flush=True)
+                print(f"   {el:5.0f} {done[0]:9d} {done[1]:9d} {done[2]:8d} {done[3]:11d} {s['items_heap'] / 1e6:8.1f}MB "
+                      f"{s['items_idx'] / 1e6:8.1f}MB {s['items_live']:7d} {s['items_dead']:7d} {s['q_total'] / 1e6:7.2f}MB "
+                      f"{s['q_dead']:7d} {s['a_total'] / 1e6:7.2f}MB {s['a_dead']:7d} "
+                      f"{s['items_av']:5d}/{s['q_av']}/{s['a_av']}", flush=True)
                 if el >= secs or errors:
                     break
                 k += 1
@@ -304,9 +319,13 @@ def _load(url: str, n: int) -> None:
               f"a_bench {c.execute('SELECT pg_size_pretty(pg_total_relation_size(%s))', ['pgmq.a_bench']).fetchone()[0]}")
 
 
-def rates(url: str, secs: float, with_retention: bool) -> tuple[float, float, float]:
+def rates(url: str, secs: float, purge_rate: float | None) -> dict:
+    """One phase: a submitter and a claimer for secs seconds; with purge_rate, a third session runs
+    animus.retention.Retention (purge_work batches of BATCH_SIZE, at most purge_rate rows/s, PAUSE
+    between calls). Every 5 s: dead tuples and sizes of work_items and the archive."""
     stop = threading.Event()
-    count = [0, 0, 0]
+    count = {"submitted": 0, "completed": 0, "items_purged": 0, "archived_purged": 0, "purge_calls": 0}
+    samples: list[dict] = []
     errors: list[BaseException] = []
 
     def producer():
@@ -314,7 +333,7 @@ def rates(url: str, secs: float, with_retention: bool) -> tuple[float, float, fl
             with connect(url) as c:
                 while not stop.is_set():
                     c.execute("SELECT count(*) FROM animus.submit_work_batch(%s::jsonb, queue => 'bench')", [BATCH])
-                    count[0] += 100
+                    count["submitted"] += 100
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
 
@@ -325,23 +344,37 @@ def rates(url: str, secs: float, with_retention: bool) -> tuple[float, float, fl
                     ids = [r[0] for r in c.execute("SELECT work_id FROM animus.read_work('bench', vt => '60 seconds', qty => 100)")]
                     if ids:
                         c.execute("SELECT count(*) FROM animus.complete_work(%s::uuid[])", [ids])
-                        count[1] += len(ids)
+                        count["completed"] += len(ids)
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
 
     def retention():
         try:
-            with connect(url) as c:
-                while not stop.is_set():
-                    r = c.execute("SELECT items_deleted, archived_messages_deleted FROM animus.purge_work("
-                                  "older_than => '1 day', queue => 'bench', batch_size => %s)", [BATCH_SIZE[0]]).fetchone()
-                    count[2] += r[0] + r[1]
-                    if PAUSE[0]:
-                        stop.wait(PAUSE[0])
+            with animus.connect(url) as client:
+                r = Retention(client, "1 day", queue="bench", batch_size=BATCH_SIZE[0], rate=purge_rate,
+                              pause=PAUSE[0])
+                # one pass for the whole phase: stop() ends it after the call in progress
+                stopper = threading.Thread(target=lambda: (stop.wait(), r.stop()))
+                stopper.start()
+                p = r.run_pass()
+                stopper.join()
+                count["items_purged"], count["archived_purged"], count["purge_calls"] = \
+                    p.items_deleted, p.archived_messages_deleted, p.calls
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
 
-    fns = [producer, consumer] + ([retention] if with_retention else [])
+    def sampler():
+        try:
+            with connect(url) as c:
+                while True:
+                    samples.append(sizes(c, "bench"))
+                    if stop.wait(5):
+                        break
+                samples.append(sizes(c, "bench"))
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    fns = [producer, consumer, sampler] + ([retention] if purge_rate else [])
     threads = [threading.Thread(target=f) for f in fns]
     t0 = time.monotonic()
     for t in threads:
@@ -353,24 +386,56 @@ def rates(url: str, secs: float, with_retention: bool) -> tuple[float, float, fl
     el = time.monotonic() - t0
     if errors:
         raise errors[0]
-    return count[0] / el, count[1] / el, count[2] / el
+    res = {k: v / el for k, v in count.items()}
+    res["items_dead_max"] = max(x["items_dead"] for x in samples)
+    res["a_dead_max"] = max(x["a_dead"] for x in samples)
+    res["end"] = samples[-1]
+    res["av_secs"] = float(samples[-1]["av_secs"] or 0) - float(samples[0]["av_secs"] or 0)
+    return res
 
 
-def part_retention(url: str, secs: float) -> None:
-    print(f"== retention: submit and claim rates, {secs:.0f} s per phase (1 submitter, 1 claimer; "
-          f"+1 session running purge_work(batch_size => {BATCH_SIZE[0]}) in a loop"
-          + (f", {PAUSE[0]} s between calls)" if PAUSE[0] else ")"))
-    rates(url, min(10.0, secs), False)    # warm-up: plans cached, the queue's first pages in
+def part_retention(url: str, secs: float, rounds: int, purge_factor: float) -> None:
+    print(f"== retention: submit and claim rates, {secs:.0f} s per phase, {rounds} rounds of (without, with) "
+          f"(1 submitter: submit_work_batch of 100; 1 claimer: read_work 100 + complete_work; the queue archives "
+          f"its messages; with = +1 session running animus.retention.Retention: purge_work(older_than => '1 day', "
+          f"batch_size => {BATCH_SIZE[0]}) paced" + (f", {PAUSE[0]} s between calls" if PAUSE[0] else "") + ")")
+    rates(url, min(10.0, secs), None)    # warm-up: plans cached, the queue's first pages in
+    print(f"   {'phase':18s} {'submit/s':>9s} {'claim/s':>9s} {'purged items/s':>14s} {'arch./s':>8s} {'purged/completed':>16s} "
+          f"{'items dead max':>14s} {'arch dead max':>13s} {'items heap+idx':>14s} {'a_bench':>9s} {'autovac i/a':>11s} "
+          f"{'autovac s':>9s}")
     res = []
-    for label, ret in [("without retention", False), ("with retention", True)] * 2 + [("without retention", False)]:
-        s, k, p = rates(url, secs, ret)
-        res.append((ret, s, k))
-        print(f"   {label:18s} submit {s:8.0f}/s  claim+complete {k:8.0f}/s" + (f"  purged {p:8.0f} rows/s" if ret else ""), flush=True)
-    mean = lambda xs: sum(xs) / len(xs)  # noqa: E731
-    base_s, base_k = mean([s for r, s, _ in res if not r]), mean([k for r, _, k in res if not r])
-    with_s, with_k = mean([s for r, s, _ in res if r]), mean([k for r, _, k in res if r])
-    print(f"   mean without: submit {base_s:.0f}/s, claim {base_k:.0f}/s; with: submit {with_s:.0f}/s, claim {with_k:.0f}/s")
-    print(f"   ratio with/without: submit {with_s / base_s:.2f}, claim {with_k / base_k:.2f} (floor 0.8)")
+    purge_rate = PURGE_RATE[0]
+    for rnd in range(rounds):
+        for with_ret in ((False, True) if rnd % 2 == 0 else (True, False)):
+            r = rates(url, secs, purge_rate if with_ret else None)
+            if purge_rate is None:
+                # each completed item leaves 2 rows to purge (the item, its archived message): the
+                # cap is purge_factor times what the first phase without retention completed
+                purge_rate = purge_factor * 2 * max(r["completed"], 100.0)
+                print(f"   (purge rate cap {purge_rate:.0f} rows/s: {purge_factor:g} x 2 rows per item completed "
+                      f"in the first phase)")
+            r["with"] = with_ret
+            res.append(r)
+            e = r["end"]
+            print(f"   {'with retention' if with_ret else 'without retention':18s} {r['submitted']:9.0f} {r['completed']:9.0f} "
+                  + (f"{r['items_purged']:14.0f} {r['archived_purged']:8.0f} {r['items_purged'] / max(r['completed'], 1):16.2f} "
+                     if with_ret else f"{'':14s} {'':8s} {'':16s} ")
+                  + f"{r['items_dead_max']:14d} {r['a_dead_max']:13d} {(e['items_heap'] + e['items_idx']) / 1e6:12.0f}MB "
+                  f"{e['a_total'] / 1e6:7.0f}MB {e['items_av']:5d}/{e['a_av']:<5d} {r['av_secs']:9.1f}", flush=True)
+    med = statistics.median
+    wo = [r for r in res if not r["with"]]
+    wi = [r for r in res if r["with"]]
+    base_s, base_k = med([r["submitted"] for r in wo]), med([r["completed"] for r in wo])
+    with_s, with_k = med([r["submitted"] for r in wi]), med([r["completed"] for r in wi])
+    print(f"   median without: submit {base_s:.0f}/s, claim+complete {base_k:.0f}/s; with: submit {with_s:.0f}/s, "
+          f"claim+complete {with_k:.0f}/s")
+    print(f"   ratio with/without (medians): submit {with_s / base_s:.2f}, claim {with_k / base_k:.2f} (floor 0.8)")
+    pi, pa = med([r["items_purged"] for r in wi]), med([r["archived_purged"] for r in wi])
+    print(f"   purge rate (median): {pi:.0f} items/s + {pa:.0f} archived messages/s = {pi + pa:.0f} rows/s; "
+          f"over the completion rate of the same phases ({with_k:.0f}/s): items {pi / with_k:.2f}, archive "
+          f"{pa / with_k:.2f} (must be > 1: retention keeps up)")
+    print(f"   dead tuples: work_items at most {max(r['items_dead_max'] for r in res):,}, "
+          f"a_bench at most {max(r['a_dead_max'] for r in res):,} (sampled every 5 s)")
 
 
 def main() -> None:
@@ -384,8 +449,13 @@ def main() -> None:
     ap.add_argument("--naptime", default="5s",
                     help="autovacuum_naptime for the run (server-wide, reset at the end; '' keeps the server's): "
                          "per-table settings cannot make autovacuum look more often than once a naptime (default 1 min)")
-    ap.add_argument("--batch-size", type=int, default=10000, help="purge_work batch_size in the retention part")
+    ap.add_argument("--batch-size", type=int, default=1000, help="purge_work batch_size in the retention part")
     ap.add_argument("--pause", type=float, default=0.0, help="seconds between purge_work calls in the retention part")
+    ap.add_argument("--purge-factor", type=float, default=2.0,
+                    help="retention part: purge at most this many times the warm-up completion rate (rows: items + archive)")
+    ap.add_argument("--purge-rate", type=float, default=None,
+                    help="retention part: purge at most this many rows/s (default: --purge-factor x the first phase)")
+    ap.add_argument("--rounds", type=int, default=3, help="retention part: rounds of (without, with)")
     ap.add_argument("--reuse", action="store_true", help="retention part on the existing --db (loaded by an earlier --keep run)")
     ap.add_argument("--db", default="animus_bench_retention")
     ap.add_argument("--keep", action="store_true", help="keep the database")
@@ -409,7 +479,7 @@ def main() -> None:
         if "load" in parts:      # load only, database kept for --reuse
             part_load(fresh_db(args.db), args.ended)
         if "retention" in parts:
-            BATCH_SIZE[0], PAUSE[0] = args.batch_size, args.pause
+            BATCH_SIZE[0], PAUSE[0], PURGE_RATE[0] = args.batch_size, args.pause, args.purge_rate
             try:
                 if args.reuse:
                     url = devdb.url(args.db)
@@ -419,7 +489,7 @@ def main() -> None:
                 else:
                     url = fresh_db(args.db)
                     part_load(url, args.ended)
-                part_retention(url, args.phase)
+                part_retention(url, args.phase, args.rounds, args.purge_factor)
             finally:
                 if not args.keep and not args.reuse:
                     drop_db(args.db)
