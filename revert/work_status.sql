@@ -80,4 +80,6 @@ GRANT EXECUTE ON FUNCTION animus.purge_work(interval, text, integer) TO animus_a
 COMMENT ON FUNCTION animus.purge_work(interval, text, integer) IS
 'Retention, in batches: per queue (NULL = every queue the caller has a grant on) deletes at most batch_size work items that ended (completed, dead, cancelled) more than older_than ago, oldest first, with their merged submissions and steps, and at most batch_size pgmq archive rows archived more than older_than ago; rows another session holds locked are skipped. Children of a purged parent keep parent_id NULL. Each call is one short transaction: call it again until it returns zeros (or on a timer) to purge a backlog without long locks. Returns (queue_name, items_deleted, archived_messages_deleted). Raises ZA002 (older_than NULL or negative, batch_size not 1..1000000), ZA109 (no grant on the queue), ZA101 (unknown queue).';
 
+DROP FUNCTION animus.work_purge_mark(text);
+
 COMMIT;

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
 import statistics
 import subprocess
 import sys
@@ -43,6 +45,7 @@ from animus.retention import Retention  # noqa: E402
 BATCH_SIZE = [1000]     # purge_work's batch_size in the retention part
 PAUSE = [0.0]           # seconds between two purge_work calls at least (the rate cap paces them)
 PURGE_RATE: list[float | None] = [None]   # rows/s cap of the retention part (None: from the first phase)
+DUTY: list[float | None] = [0.2]          # share of the time the retention process spends in purge_work
 BATCH = json.dumps([{"work_type": "b", "source": "bench", "params": {"n": i}} for i in range(100)])
 
 
@@ -319,6 +322,30 @@ def _load(url: str, n: int) -> None:
               f"a_bench {c.execute('SELECT pg_size_pretty(pg_total_relation_size(%s))', ['pgmq.a_bench']).fetchone()[0]}")
 
 
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def server_cpu(c) -> float:
+    """CPU seconds of the whole server so far: the postmaster's own and those of its children it
+    reaped (cutime, cstime: backends and autovacuum workers that exited), plus the live children's."""
+    def stat(pid: int) -> list[str]:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()
+    pm = int(c.execute("SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'").fetchone()[0])
+    pm = int(stat(pm)[1])    # the checkpointer's parent: the postmaster
+    f = stat(pm)
+    total = sum(int(x) for x in f[11:15])
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                g = stat(int(d))
+            except OSError:
+                continue
+            if int(g[1]) == pm:
+                total += int(g[11]) + int(g[12])
+    return total / TICK
+
+
 def rates(url: str, secs: float, purge_rate: float | None) -> dict:
     """One phase: a submitter and a claimer for secs seconds; with purge_rate, a third session runs
     animus.retention.Retention (purge_work batches of BATCH_SIZE, at most purge_rate rows/s, PAUSE
@@ -349,17 +376,22 @@ def rates(url: str, secs: float, purge_rate: float | None) -> dict:
             errors.append(exc)
 
     def retention():
+        # its own process, as an operator runs it (threads of this one share its interpreter lock)
         try:
-            with animus.connect(url) as client:
-                r = Retention(client, "1 day", queue="bench", batch_size=BATCH_SIZE[0], rate=purge_rate,
-                              pause=PAUSE[0])
-                # one pass for the whole phase: stop() ends it after the call in progress
-                stopper = threading.Thread(target=lambda: (stop.wait(), r.stop()))
-                stopper.start()
-                p = r.run_pass()
-                stopper.join()
-                count["items_purged"], count["archived_purged"], count["purge_calls"] = \
-                    p.items_deleted, p.archived_messages_deleted, p.calls
+            cmd = [sys.executable, "-m", "animus.cli", "retention", "--dsn", url, "--older-than", "1 day",
+                   "--queue", "bench", "--batch-size", str(BATCH_SIZE[0]), "--pause", str(PAUSE[0]),
+                   "--every", "0.5", "--no-telemetry", "--log-level", "warning"] + \
+                  (["--rate", f"{purge_rate:.0f}"] if purge_rate != float("inf") else []) + \
+                  (["--duty", str(DUTY[0])] if DUTY[0] else [])
+            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                    env={**os.environ, "PYTHONPATH": str(ROOT / "python")})
+            stop.wait()
+            proc.terminate()
+            out, err = proc.communicate(timeout=60)
+            m = re.search(r"(\d+) items, (\d+) archived messages deleted in (\d+) batches", out)
+            if proc.returncode != 0 or not m:
+                raise RuntimeError(f"animus retention: exit {proc.returncode}: {out} {err}")
+            count["items_purged"], count["archived_purged"], count["purge_calls"] = map(int, m.groups())
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
 
@@ -376,6 +408,8 @@ def rates(url: str, secs: float, purge_rate: float | None) -> dict:
 
     fns = [producer, consumer, sampler] + ([retention] if purge_rate else [])
     threads = [threading.Thread(target=f) for f in fns]
+    with connect(url) as c:
+        cpu0 = server_cpu(c)
     t0 = time.monotonic()
     for t in threads:
         t.start()
@@ -384,9 +418,13 @@ def rates(url: str, secs: float, purge_rate: float | None) -> dict:
     for t in threads:
         t.join(120)
     el = time.monotonic() - t0
+    with connect(url) as c:
+        cpu = server_cpu(c) - cpu0
     if errors:
         raise errors[0]
     res = {k: v / el for k, v in count.items()}
+    res["cpu_per_s"] = cpu / el
+    res["cpu_us_per_item"] = 1e6 * cpu / max(1, count["submitted"] + count["completed"])
     res["items_dead_max"] = max(x["items_dead"] for x in samples)
     res["a_dead_max"] = max(x["a_dead"] for x in samples)
     res["end"] = samples[-1]
@@ -398,17 +436,20 @@ def part_retention(url: str, secs: float, rounds: int, purge_factor: float) -> N
     print(f"== retention: submit and claim rates, {secs:.0f} s per phase, {rounds} rounds of (without, with) "
           f"(1 submitter: submit_work_batch of 100; 1 claimer: read_work 100 + complete_work; the queue archives "
           f"its messages; with = +1 session running animus.retention.Retention: purge_work(older_than => '1 day', "
-          f"batch_size => {BATCH_SIZE[0]}) paced" + (f", {PAUSE[0]} s between calls" if PAUSE[0] else "") + ")")
+          f"batch_size => {BATCH_SIZE[0]}), paced" + (f": --duty {DUTY[0]}" if DUTY[0] else "")
+          + (f", {PAUSE[0]} s between calls" if PAUSE[0] else "") + ")")
     rates(url, min(10.0, secs), None)    # warm-up: plans cached, the queue's first pages in
     print(f"   {'phase':18s} {'submit/s':>9s} {'claim/s':>9s} {'purged items/s':>14s} {'arch./s':>8s} {'purged/completed':>16s} "
           f"{'items dead max':>14s} {'arch dead max':>13s} {'items heap+idx':>14s} {'a_bench':>9s} {'autovac i/a':>11s} "
-          f"{'autovac s':>9s}")
+          f"{'autovac s':>9s} {'server cpu':>10s} {'cpu us/item':>11s}")
     res = []
     purge_rate = PURGE_RATE[0]
     for rnd in range(rounds):
         for with_ret in ((False, True) if rnd % 2 == 0 else (True, False)):
             r = rates(url, secs, purge_rate if with_ret else None)
-            if purge_rate is None:
+            if purge_rate is None and not purge_factor:
+                purge_rate = float("inf")
+            elif purge_rate is None:
                 # each completed item leaves 2 rows to purge (the item, its archived message): the
                 # cap is purge_factor times what the first phase without retention completed
                 purge_rate = purge_factor * 2 * max(r["completed"], 100.0)
@@ -421,7 +462,7 @@ def part_retention(url: str, secs: float, rounds: int, purge_factor: float) -> N
                   + (f"{r['items_purged']:14.0f} {r['archived_purged']:8.0f} {r['items_purged'] / max(r['completed'], 1):16.2f} "
                      if with_ret else f"{'':14s} {'':8s} {'':16s} ")
                   + f"{r['items_dead_max']:14d} {r['a_dead_max']:13d} {(e['items_heap'] + e['items_idx']) / 1e6:12.0f}MB "
-                  f"{e['a_total'] / 1e6:7.0f}MB {e['items_av']:5d}/{e['a_av']:<5d} {r['av_secs']:9.1f}", flush=True)
+                  f"{e['a_total'] / 1e6:7.0f}MB {e['items_av']:5d}/{e['a_av']:<5d} {r['av_secs']:9.1f} {r['cpu_per_s']:8.2f}/s {r['cpu_us_per_item']:11.1f}", flush=True)
     med = statistics.median
     wo = [r for r in res if not r["with"]]
     wi = [r for r in res if r["with"]]
@@ -434,6 +475,10 @@ def part_retention(url: str, secs: float, rounds: int, purge_factor: float) -> N
     print(f"   purge rate (median): {pi:.0f} items/s + {pa:.0f} archived messages/s = {pi + pa:.0f} rows/s; "
           f"over the completion rate of the same phases ({with_k:.0f}/s): items {pi / with_k:.2f}, archive "
           f"{pa / with_k:.2f} (must be > 1: retention keeps up)")
+    cw, co = med([r["cpu_us_per_item"] for r in wi]), med([r["cpu_us_per_item"] for r in wo])
+    print(f"   server CPU per item (submitted + completed, every backend and autovacuum of the server; "
+          f"median): without {co:.1f} us, with {cw:.1f} us: ratio {cw / co:.2f} (what retention costs the queue "
+          f"whatever the machine's other load: the rates' ratio is ~ 1 / this on a saturated machine)")
     print(f"   dead tuples: work_items at most {max(r['items_dead_max'] for r in res):,}, "
           f"a_bench at most {max(r['a_dead_max'] for r in res):,} (sampled every 5 s)")
 
@@ -451,8 +496,11 @@ def main() -> None:
                          "per-table settings cannot make autovacuum look more often than once a naptime (default 1 min)")
     ap.add_argument("--batch-size", type=int, default=1000, help="purge_work batch_size in the retention part")
     ap.add_argument("--pause", type=float, default=0.0, help="seconds between purge_work calls in the retention part")
-    ap.add_argument("--purge-factor", type=float, default=2.0,
-                    help="retention part: purge at most this many times the warm-up completion rate (rows: items + archive)")
+    ap.add_argument("--purge-factor", type=float, default=0,
+                    help="retention part: purge at most this many times the first phase's completion rate "
+                         "(rows: items + archive; 0: no rate cap, the --duty budget paces)")
+    ap.add_argument("--duty", type=float, default=0.2,
+                    help="retention part: animus retention --duty (share of the time spent deleting; 0: none)")
     ap.add_argument("--purge-rate", type=float, default=None,
                     help="retention part: purge at most this many rows/s (default: --purge-factor x the first phase)")
     ap.add_argument("--rounds", type=int, default=3, help="retention part: rounds of (without, with)")
@@ -479,7 +527,7 @@ def main() -> None:
         if "load" in parts:      # load only, database kept for --reuse
             part_load(fresh_db(args.db), args.ended)
         if "retention" in parts:
-            BATCH_SIZE[0], PAUSE[0], PURGE_RATE[0] = args.batch_size, args.pause, args.purge_rate
+            BATCH_SIZE[0], PAUSE[0], PURGE_RATE[0], DUTY[0] = args.batch_size, args.pause, args.purge_rate, args.duty
             try:
                 if args.reuse:
                     url = devdb.url(args.db)

@@ -39,6 +39,9 @@ BEGIN
     INSERT INTO animus.dead_work_actions (work_id, queue_name, action, acted_by)
     VALUES (wid, 'verify_purge_work', 'discarded', CURRENT_USER);
     PERFORM animus.purge_work(older_than => '1 day', queue => 'verify_purge_work', batch_size => 1);
+    IF pg_catalog.to_regprocedure('animus.work_purge_mark(text)') IS NULL THEN
+        RAISE EXCEPTION 'animus.work_purge_mark(text) (where purge_work resumes) is missing';
+    END IF;
     IF EXISTS (SELECT 1 FROM animus.work_items w WHERE w.id = wid)
        OR EXISTS (SELECT 1 FROM animus.dead_work_actions d WHERE d.work_id = wid) THEN
         RAISE EXCEPTION 'purge_work left a purged dead item or its dead-letter action (animus.dead_work_actions)';

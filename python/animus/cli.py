@@ -140,7 +140,7 @@ def retention_main(args: argparse.Namespace) -> int:
 
     return _serve(args, "retention", lambda client: Retention(
         client, args.older_than, queue=args.queue, batch_size=args.batch_size, rate=args.rate,
-        pause=args.pause, max_time=args.max_time, every=args.every), run)
+        duty=args.duty, pause=args.pause, max_time=args.max_time, every=args.every), run)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -220,8 +220,8 @@ def build_parser() -> argparse.ArgumentParser:
     rt = sub.add_parser("retention", help="delete old ended work, paced: animus retention",
                         description="Delete the work items that ended more than --older-than ago and the "
                                     "pgmq archive rows as old (animus.purge_work), --batch-size at a time, "
-                                    "each batch its own short transaction, at most --rate rows per second "
-                                    "and --pause seconds between two batches, until nothing is left; with "
+                                    "each batch its own short transaction, at most --rate rows per second, "
+                                    "at most a --duty share of the time, and --pause seconds between two batches, until nothing is left; with "
                                     "--every, again every S seconds until SIGTERM/SIGINT. Needs animus_admin. "
                                     "The database URL defaults to the environment (.env read).")
     rt.add_argument("--older-than", default="7 days", metavar="INTERVAL",
@@ -231,6 +231,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="items (and archived messages) per queue and transaction, 1-1000000 (default: 1000)")
     rt.add_argument("--rate", type=_number(float, 0, strict=True), default=None, metavar="ROWS",
                     help="rows deleted per second at most (default: no cap)")
+    rt.add_argument("--duty", type=_number(float, 0, strict=True), default=None, metavar="SHARE",
+                    help="share of the time spent deleting at most, > 0 and <= 1: after a batch of t seconds "
+                         "sleep t * (1 - SHARE) / SHARE (default: no budget)")
     rt.add_argument("--pause", type=_number(float, 0), default=0.0, metavar="S",
                     help="seconds between two batches at least (default: 0)")
     rt.add_argument("--max-time", type=_number(float, 0, strict=True), default=None, metavar="S",

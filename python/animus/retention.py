@@ -3,8 +3,8 @@
 The database decides what goes (``animus.purge_work``: ended items older than the retention, with
 their merged submissions, steps and dead-letter actions, and pgmq archive rows, a batch per queue
 and call, rows other sessions hold locked skipped). This loop decides how fast: small batches,
-each its own short transaction, at most ``rate`` rows per second and ``pause`` seconds between
-two calls, so the queue beside it keeps its rate and autovacuum keeps up with the dead rows. A
+each its own short transaction, at most ``rate`` rows per second, at most a ``duty`` share of the
+time in purge_work and ``pause`` seconds between two calls, so the queue beside it keeps its rate and autovacuum keeps up with the dead rows. A
 pass ends when every count is 0 (caught up); with ``every`` the loop sleeps and starts another
 pass, forever (a schedule).
 """
@@ -45,18 +45,24 @@ class Retention:
     every queue the role may use). ``batch_size``: items and archived messages one call deletes
     per queue at most, 1-1000000 (each call is one transaction: smaller batches hold row locks
     and delay other sessions for less time). ``rate``: rows per second at most over the pass (None:
-    no cap). ``pause``: seconds between two calls at least. ``max_time``: a pass stops after this
+    no cap). ``duty``: the share of the pass's time spent in purge_work calls at most, > 0 and <= 1
+    (a time budget: after a call of t seconds the loop sleeps t * (1 - duty) / duty; on a busy
+    server calls take longer and retention slows down with them; None: no budget). ``pause``:
+    seconds between two calls at least. ``max_time``: a pass stops after this
     many seconds even with rows left (None: until caught up). ``every``: seconds between two
     passes of :meth:`run` (None: :meth:`run` makes one pass).
     """
 
     def __init__(self, client: Any, older_than: Any = "7 days", *, queue: str | None = None,
-                 batch_size: int = 1000, rate: float | None = None, pause: float = 0.0,
+                 batch_size: int = 1000, rate: float | None = None, duty: float | None = None,
+                 pause: float = 0.0,
                  max_time: float | None = None, every: float | None = None) -> None:
         if not isinstance(batch_size, int) or isinstance(batch_size, bool) or not 1 <= batch_size <= 1_000_000:
             raise ValueError(f"batch_size must be an integer between 1 and 1000000, got {batch_size!r}")
         if rate is not None and not rate > 0:
             raise ValueError(f"rate must be > 0 rows per second (or None: no cap), got {rate!r}")
+        if duty is not None and not 0 < duty <= 1:
+            raise ValueError(f"duty must be > 0 and <= 1 (a share of the time), got {duty!r}")
         if not pause >= 0:
             raise ValueError(f"pause must be >= 0 seconds, got {pause!r}")
         if max_time is not None and not max_time > 0:
@@ -68,6 +74,7 @@ class Retention:
         self.queue = queue
         self.batch_size = batch_size
         self.rate = rate
+        self.duty = duty
         self.pause = float(pause)
         self.max_time = max_time
         self.every = every
@@ -79,7 +86,9 @@ class Retention:
         p = RetentionPass()
         t0 = time.monotonic()
         while not self._stop.is_set():
+            called = time.monotonic()
             rows = self.client.purge_work(self.older_than, queue=self.queue, batch_size=self.batch_size)
+            took = time.monotonic() - called
             p.calls += 1
             items = sum(r["items_deleted"] for r in rows)
             archived = sum(r["archived_messages_deleted"] for r in rows)
@@ -92,6 +101,8 @@ class Retention:
             if self.max_time is not None and now - t0 >= self.max_time:
                 break
             wait = self.pause
+            if self.duty is not None:
+                wait = max(wait, took * (1 - self.duty) / self.duty)
             if self.rate is not None:
                 wait = max(wait, t0 + (p.items_deleted + p.archived_messages_deleted) / self.rate - now)
             if wait > 0:

@@ -282,3 +282,26 @@ def test_purge_work_refuses_an_unknown_queue(conn):
 def test_retention_refuses_bad_settings(client, kwargs):
     with pytest.raises(ValueError):
         Retention(client, "1 day", **kwargs)
+
+
+def test_a_session_resumes_where_it_stopped_and_a_new_pass_finds_what_was_locked(db_url, conn, queue_name):
+    """purge_work resumes after the last item the session deleted (no scan over the index entries
+    of the rows it deleted before); items ending at the same instant are all found, batch after
+    batch; a row skipped because it was locked is purged by the next pass (the call after one
+    that found nothing starts from the oldest again)."""
+    ids = _ended(conn, queue_name, 50)        # one complete_work: many share an end time
+    conn.execute("UPDATE animus.work_items SET resolved_at = now() - interval '2 days' WHERE id = ANY (%s)", [ids])
+    with psycopg.connect(db_url) as holder, psycopg.connect(db_url, autocommit=True) as c:
+        holder.execute("SELECT 1 FROM animus.work_items WHERE id = %s FOR UPDATE", [ids[0]])
+        got = []
+        while True:
+            n = c.execute("SELECT items_deleted FROM animus.purge_work(older_than => '1 day', queue => %s, batch_size => 7)",
+                          [queue_name]).fetchone()[0]
+            got.append(n)
+            if n == 0:
+                break
+        assert sum(got) == 49 and max(got) == 7
+        holder.rollback()
+        assert c.execute("SELECT items_deleted FROM animus.purge_work(older_than => '1 day', queue => %s, batch_size => 7)",
+                         [queue_name]).fetchone()[0] == 1
+    assert conn.execute("SELECT count(*) FROM animus.work_items WHERE queue_name = %s", [queue_name]).fetchone()[0] == 0
