@@ -277,7 +277,7 @@ def test_purge_work_refuses_an_unknown_queue(conn):
     assert info.value.diag.sqlstate == "ZA101" and info.value.diag.message_hint
 
 
-@pytest.mark.parametrize("kwargs", [{"batch_size": 0}, {"batch_size": 1.5}, {"rate": 0}, {"pause": -1},
+@pytest.mark.parametrize("kwargs", [{"batch_size": 0}, {"batch_size": 1.5}, {"rate": 0}, {"duty": 0}, {"duty": 1.5}, {"pause": -1},
                                     {"max_time": 0}, {"every": 0}])
 def test_retention_refuses_bad_settings(client, kwargs):
     with pytest.raises(ValueError):
@@ -305,3 +305,49 @@ def test_a_session_resumes_where_it_stopped_and_a_new_pass_finds_what_was_locked
         assert c.execute("SELECT items_deleted FROM animus.purge_work(older_than => '1 day', queue => %s, batch_size => 7)",
                          [queue_name]).fetchone()[0] == 1
     assert conn.execute("SELECT count(*) FROM animus.work_items WHERE queue_name = %s", [queue_name]).fetchone()[0] == 0
+
+
+def test_paced_retention_keeps_to_its_share_of_time(client, conn, queue_name):
+    """With duty 0.25, a pass spends at most a quarter of its time in purge_work calls (after a
+    call of t seconds it sleeps 3 t): the time budget that slows retention down on a busy server."""
+    _ended(conn, queue_name, 400)
+    spent: list[float] = []
+    real = client.purge_work
+
+    def spy(*a, **k):
+        t = time.monotonic()
+        try:
+            return real(*a, **k)
+        finally:
+            spent.append(time.monotonic() - t)
+
+    client.purge_work = spy
+    try:
+        p = Retention(client, "1 day", queue=queue_name, batch_size=25, duty=0.25).run_pass()
+    finally:
+        del client.purge_work
+    assert p.caught_up and p.items_deleted == 400 and p.calls == len(spent) == 17
+    # the last call (it found nothing) ends the pass without a sleep after it
+    assert sum(spent) <= 0.25 * p.seconds + spent[-1] + 0.01, (sum(spent), p.seconds)
+    assert p.seconds >= 3 * sum(spent[:-1]) * 0.99
+
+
+def test_animus_retention_on_the_command_line(tmp_path, db_url, conn, queue_name):
+    """`animus retention` purges in batches until caught up and says what it deleted; a bad
+    setting exits 2 with the argument named, an unknown queue stops it with 1."""
+    from test_py_cli import animus_cli
+
+    (tmp_path / ".env").write_text(f"DATABASE_URL={db_url}\n")
+    old = _ended(conn, queue_name, 45)
+    new = _ended(conn, queue_name, 5, age="1 hour")
+    res = animus_cli("retention", "--older-than", "1 day", "--queue", queue_name, "--batch-size", "10",
+                     "--duty", "0.5", "--no-telemetry", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert "animus retention: 45 items, 0 archived messages deleted in 6 batches" in res.stdout
+    assert conn.execute("SELECT count(*) FROM animus.work_items WHERE id = ANY (%s)", [old]).fetchone()[0] == 0
+    assert conn.execute("SELECT count(*) FROM animus.work_items WHERE id = ANY (%s)", [new]).fetchone()[0] == 5
+    for args, flag in ((["--duty", "0"], "--duty"), (["--rate", "-1"], "--rate"), (["--batch-size", "0"], "--batch-size")):
+        res = animus_cli("retention", "--no-telemetry", *args, cwd=tmp_path)
+        assert res.returncode == 2 and f"argument {flag}:" in res.stderr, res.stderr
+    res = animus_cli("retention", "--no-telemetry", "--queue", "no_such_queue_cli", cwd=tmp_path)
+    assert res.returncode == 1 and "no work queue named 'no_such_queue_cli'" in res.stderr, res.stderr
