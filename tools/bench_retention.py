@@ -1,23 +1,35 @@
-"""Queues that stay small (`make bench-retention`; docs/work-queue.md, "What an item costs").
+"""Queues that stay small, retention beside the queue (`make bench-retention`; docs/work-queue.md,
+"What an item costs" and "Retention beside the queue").
 
-    .venv/bin/python tools/bench_retention.py [--ended N] [--phase S] [--soak S] [--rate R] [--items M]
+    .venv/bin/python tools/bench_retention.py [--parts bytes,soak,retention] [--ended N] [--phase S]
+        [--rounds R] [--duty SHARE] [--purge-factor F] [--soak S] [--rate R] [--items M]
+    # the 10M rows once, kept; then the retention part on them as often as needed:
+    .venv/bin/python tools/bench_retention.py --parts load
+    .venv/bin/python tools/bench_retention.py --parts retention --reuse
 
-On a fresh database of the embedded server, four parts, each with its baseline from the same run:
+On fresh databases of the embedded server, each part with its baseline from the same run:
 
   bytes      M items through animus (submit_work_batch, read_work qty 100, complete_work arrays) in
-             a queue that deletes settled messages (the default; head and v0.7.0), in one that archives them (the
-             v0.6.0 behaviour) and M messages through raw pgmq (send_batch, read 100, archive): bytes
-             on disk per item (heap + indexes + TOAST of every table involved, no VACUUM FULL) and
-             tuples written per item (pg_stat inserts + updates + deletes).
-  soak       S seconds at a steady R items/s (submit, claim, complete) with retention running
-             (purge_work every 10 s, retention 30 s): every 30 s the sizes of animus.work_items
-             (heap, indexes), the pgmq queue and archive tables and their dead tuples. Flat = what
-             the first sample shows is what the last shows.
-  load       N ended work items and N archived messages generated in SQL (INSERT ... SELECT).
-  retention  with those N rows in place: submit and claim rates (one submitter: submit_work_batch of
-             100; one claimer: read_work 100 + complete_work) for S seconds without retention, S
-             seconds while purge_work (batch_size 10,000) runs in a loop on another session, S
-             seconds without again; the ratio is the middle phase over the mean of the outer ones.
+             a queue that deletes settled messages (the default; head and v0.7.0), in one that
+             archives them (the v0.6.0 behaviour) and M messages through raw pgmq (send_batch, read
+             100, archive): bytes on disk per item (heap + indexes + TOAST of every table involved,
+             no VACUUM FULL) and tuples written per item (pg_stat inserts + updates + deletes).
+  soak       S seconds at a steady R items/s (submit, claim, complete) in a queue that archives its
+             messages, with a retention pass every 10 s (animus.retention.Retention, batches of
+             1,000, retention 30 s): every 30 s the sizes of animus.work_items (heap, indexes), the
+             pgmq queue and archive tables, their dead tuples and autovacuum counts. Flat = the
+             second half grows by no more than noise.
+  load       N ended work items and N archived messages (ended 60 to 30 days ago) generated in SQL
+             by two sessions, in a queue that archives its messages; kept for --reuse (about 2 min
+             for 10M on a quiet machine: fillfactor 100 for the load, the archive's index built
+             after it, max_wal_size raised; the 17 min before came mostly from checkpoints).
+  retention  with those rows in place: one submitter (submit_work_batch of 100) and one claimer
+             (read_work 100 + complete_work) for S seconds without retention and S seconds with
+             `animus retention` running in its own process (purge_work batches of --batch-size,
+             older than 1 day, paced by --duty and/or a --purge-factor rate cap), R rounds in
+             alternating order (without-with, with-without, ...). Prints per phase the rates, the
+             purge rate and its ratio to the completion rate, dead tuples (max over 5 s samples),
+             sizes, autovacuum time and the server's CPU per item; then the ratios of the medians.
 """
 from __future__ import annotations
 
