@@ -18151,6 +18151,7 @@ REVOKE ALL ON FUNCTION animus.memory_is_interval(jsonb) FROM PUBLIC;
 -- * archive rows are deleted by ctid (the locked rows), not looked up again by msg_id;
 -- * the dead-letter actions of the purged items (animus.dead_work_actions) go with them: they
 --   grew without end.
+
 -- The mark of purge_work in a placeholder setting of the session: microseconds since the epoch,
 -- or NULL when unset, empty or not such a number (the setting is the caller's to change: a value
 -- it cannot read is no mark, never an error).
