@@ -77,7 +77,7 @@ bench-worker: db   ## the animus worker CLI vs Graphile Worker (npm, installed o
 bench-steps: db    ## durable steps recorded per second: SQL loop, the client's ctx.step, replay; read_work + complete_work for scale (fresh DB)
 	@$(PY) -u tools/bench_steps.py $(BENCH_ARGS)
 
-bench-retention: db ## queues that stay small: bytes and tuples written per item vs v0.6.0 and raw pgmq, a 5-minute soak with retention, submit/claim rates beside purge_work on 10M ended items (fresh DBs; ~35 min)
+bench-retention: db ## queues that stay small: bytes and tuples written per item vs v0.6.0 and raw pgmq, a 5-minute soak with paced retention, submit/claim rates with and without `animus retention` on 10M ended items + archived messages (fresh DBs; ~20 min)
 	@$(PY) -u tools/bench_retention.py $(BENCH_ARGS)
 bench-batch-path: db ## server CPU per item of read_work (qty 500) + complete_work(array): a @v0.7.0 database vs head, alternating rounds (fresh DBs; BENCH_ARGS="--rounds 8")
 	@$(PY) -u tools/bench_batch_path.py $(BENCH_ARGS)

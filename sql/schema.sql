@@ -6156,6 +6156,11 @@ DECLARE
     n_merged bigint;
     n_arch   bigint;
     scope    text[] := animus.work_queue_scope();
+    mark     text;
+    mark_i   timestamptz;
+    mark_a   timestamptz;
+    last_i   timestamptz;
+    last_a   timestamptz;
 BEGIN
     IF purge_work.older_than IS NULL OR purge_work.older_than < '0' THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'argument older_than must be a non-negative interval',
@@ -6180,11 +6185,18 @@ BEGIN
                 AND (qq.queue_name = ANY (scope) OR '*' = ANY (scope))
               ORDER BY qq.queue_name
     LOOP
+        -- Where this session's previous call on the queue stopped (see the comment above): the end
+        -- times of the last item and of the last archive row it deleted, in microseconds since
+        -- the epoch, in two placeholder settings of the session named after the queue.
+        mark := pg_catalog.md5(q);
+        mark_i := animus.work_purge_mark('animus_purge.i' || mark);
+        mark_a := animus.work_purge_mark('animus_purge.a' || mark);
         -- oldest ended first, from the index work_items_resolved_at (merged rows carry a resolved_at
         -- too: they go with their canonical item)
-        SELECT pg_catalog.array_agg(e.id) INTO ids
-          FROM (SELECT w.id FROM animus.work_items w
-                 WHERE w.resolved_at < cutoff AND w.queue_name = q AND w.state IN ('completed', 'dead', 'cancelled')
+        SELECT pg_catalog.array_agg(e.id), pg_catalog.max(e.resolved_at) INTO ids, last_i
+          FROM (SELECT w.id, w.resolved_at FROM animus.work_items w
+                 WHERE w.resolved_at < cutoff AND w.resolved_at >= coalesce(mark_i, '-infinity')
+                   AND w.queue_name = q AND w.state IN ('completed', 'dead', 'cancelled')
                  ORDER BY w.resolved_at
                  LIMIT purge_work.batch_size
                    FOR UPDATE SKIP LOCKED) e;
@@ -6195,13 +6207,29 @@ BEGIN
             GET DIAGNOSTICS n_merged = ROW_COUNT;
             UPDATE animus.work_items w SET parent_id = NULL WHERE w.parent_id = ANY (ids);
             DELETE FROM animus.work_items w WHERE w.id = ANY (ids);
+            DELETE FROM animus.dead_work_actions d WHERE d.work_id = ANY (ids);
         END IF;
         -- pgmq has no retention function for archives: delete the oldest archive rows directly
-        -- (index archived_at_idx_<queue>). Queues that delete settled messages have none.
-        EXECUTE pg_catalog.format('WITH d AS (DELETE FROM pgmq.%1$I a WHERE a.msg_id IN
-                (SELECT o.msg_id FROM pgmq.%1$I o WHERE o.archived_at < $1 ORDER BY o.archived_at LIMIT $2 FOR UPDATE SKIP LOCKED)
-                RETURNING 1) SELECT count(*) FROM d', 'a_' || q)
-           INTO n_arch USING cutoff, purge_work.batch_size;
+        -- (index archived_at_idx_<queue>), by their ctid (the rows are locked: no second look-up
+        -- through the primary key). Queues that delete settled messages have none.
+        EXECUTE pg_catalog.format('WITH s AS (SELECT o.ctid FROM pgmq.%1$I o
+                 WHERE o.archived_at < $1 AND o.archived_at >= $3 ORDER BY o.archived_at LIMIT $2 FOR UPDATE SKIP LOCKED),
+                d AS (DELETE FROM pgmq.%1$I a WHERE a.ctid = ANY (ARRAY(SELECT s.ctid FROM s)) RETURNING a.archived_at)
+                SELECT count(*), max(d.archived_at) FROM d', 'a_' || q)
+           INTO n_arch, last_a USING cutoff, purge_work.batch_size, coalesce(mark_a, '-infinity'::timestamptz);
+        -- A call that finds nothing past its marks forgets them: the next one starts from the
+        -- oldest again (and finds what was skipped as locked).
+        IF pg_catalog.cardinality(ids) = 0 AND n_arch = 0 THEN
+            last_i := NULL;
+            last_a := NULL;
+        ELSE
+            last_i := coalesce(last_i, mark_i);
+            last_a := coalesce(last_a, mark_a);
+        END IF;
+        PERFORM pg_catalog.set_config('animus_purge.i' || mark,
+                    coalesce((EXTRACT(epoch FROM last_i) * 1000000)::bigint::text, ''), false),
+                pg_catalog.set_config('animus_purge.a' || mark,
+                    coalesce((EXTRACT(epoch FROM last_a) * 1000000)::bigint::text, ''), false);
         RETURN QUERY SELECT q, pg_catalog.cardinality(ids) + n_merged, n_arch;
     END LOOP;
 END;
@@ -6211,7 +6239,7 @@ $_$;
 -- Name: FUNCTION purge_work(older_than interval, queue text, batch_size integer); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.purge_work(older_than interval, queue text, batch_size integer) IS 'Retention, in batches: per queue (NULL = every queue the caller has a grant on) deletes at most batch_size work items that ended (completed, dead, cancelled) more than older_than ago, oldest first, with their merged submissions and steps, and at most batch_size pgmq archive rows archived more than older_than ago; rows another session holds locked are skipped. Children of a purged parent keep parent_id NULL. Each call is one short transaction: call it again until it returns zeros (or on a timer) to purge a backlog without long locks. Returns (queue_name, items_deleted, archived_messages_deleted). Raises ZA002 (older_than NULL or negative, batch_size not 1..1000000), ZA109 (no grant on the queue), ZA101 (unknown queue).';
+COMMENT ON FUNCTION animus.purge_work(older_than interval, queue text, batch_size integer) IS 'Retention, in batches: per queue (NULL = every queue the caller has a grant on) deletes at most batch_size work items that ended (completed, dead, cancelled) more than older_than ago, oldest first, with their merged submissions, steps and dead-letter actions (animus.dead_work_actions), and at most batch_size pgmq archive rows archived more than older_than ago; rows another session holds locked are skipped. Children of a purged parent keep parent_id NULL. Each call is one short transaction: call it again until it returns zeros (or on a timer) to purge a backlog without long locks; animus.retention.Retention (`animus retention`) is that loop, paced (share of time, rows per second, pause). A call resumes after the last item and archive row the session''s previous call on the queue deleted (session settings animus_purge.*); a call that finds nothing there forgets that place, so the next starts from the oldest (rows skipped as locked go with the next pass). Returns (queue_name, items_deleted, archived_messages_deleted). Raises ZA002 (older_than NULL or negative, batch_size not 1..1000000), ZA109 (no grant on the queue), ZA101 (unknown queue).';
 
 --
 -- Name: queue_depth_history(text, interval, integer); Type: FUNCTION; Schema: animus; Owner: -
@@ -9548,6 +9576,24 @@ CREATE FUNCTION animus.work_new_id() RETURNS uuid
 --
 
 COMMENT ON FUNCTION animus.work_new_id() IS 'Internal: a new work item id: uuidv7() (time-ordered) on PostgreSQL 18 and later, gen_random_uuid() before. Raises nothing.';
+
+--
+-- Name: work_purge_mark(text); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.work_purge_mark(setting text) RETURNS timestamp with time zone
+    LANGUAGE sql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $_$
+    SELECT CASE WHEN v ~ '^[0-9]{1,17}$' THEN 'epoch'::timestamptz + v::bigint * interval '1 microsecond' END
+      FROM pg_catalog.current_setting(work_purge_mark.setting, true) AS v
+$_$;
+
+--
+-- Name: FUNCTION work_purge_mark(setting text); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.work_purge_mark(setting text) IS 'Internal to animus.purge_work: the timestamp stored in session setting `setting` as microseconds since the epoch, NULL when the setting is unset, empty or not such a number. Raises nothing.';
 
 --
 -- Name: work_queue_allowed(text); Type: FUNCTION; Schema: animus; Owner: -
@@ -12996,6 +13042,12 @@ GRANT ALL ON FUNCTION animus.work_message_headers(priority integer, trace_contex
 --
 
 REVOKE ALL ON FUNCTION animus.work_new_id() FROM PUBLIC;
+
+--
+-- Name: FUNCTION work_purge_mark(setting text); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.work_purge_mark(setting text) FROM PUBLIC;
 
 --
 -- Name: FUNCTION work_queue_allowed(queue text); Type: ACL; Schema: animus; Owner: -

@@ -1,4 +1,5 @@
-"""Command line: ``animus worker module:handlers``, ``animus scheduler``, the operator commands
+"""Command line: ``animus worker module:handlers``, ``animus scheduler``, ``animus retention``
+(:mod:`animus.retention`), the operator commands
 (``animus health | status | work show | dead … | queue … | memory stats``, :mod:`animus.ops`),
 ``animus memory import FILE`` (:mod:`animus.memory_import`), ``animus dashboard``
 (:mod:`animus.dashboard`) and ``animus --version``."""
@@ -129,6 +130,19 @@ def scheduler_main(args: argparse.Namespace) -> int:
         client, interval=args.interval, max_submits=args.max_submits), run)
 
 
+def retention_main(args: argparse.Namespace) -> int:
+    from animus.retention import Retention
+
+    def run(retention: Retention) -> None:
+        p = retention.run()
+        print(f"animus retention: {p.items_deleted} items, {p.archived_messages_deleted} archived messages "
+              f"deleted in {p.calls} batches, {p.seconds:.1f} s" + ("" if p.caught_up else " (rows left)"))
+
+    return _serve(args, "retention", lambda client: Retention(
+        client, args.older_than, queue=args.queue, batch_size=args.batch_size, rate=args.rate,
+        duty=args.duty, pause=args.pause, max_time=args.max_time, every=args.every), run)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``animus`` command line; every option's help shows its default."""
     parser = argparse.ArgumentParser(prog="animus", description="animus: agent persistence in PostgreSQL")
@@ -203,6 +217,37 @@ def build_parser() -> argparse.ArgumentParser:
                     help="do not call animus.telemetry.init() (default: it is called)")
     sc.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"],
                     type=str.lower, help="log level (default: info)")
+    rt = sub.add_parser("retention", help="delete old ended work, paced: animus retention",
+                        description="Delete the work items that ended more than --older-than ago and the "
+                                    "pgmq archive rows as old (animus.purge_work), --batch-size at a time, "
+                                    "each batch its own short transaction, at most --rate rows per second, "
+                                    "at most a --duty share of the time, and --pause seconds between two batches, until nothing is left; with "
+                                    "--every, again every S seconds until SIGTERM/SIGINT. Needs animus_admin. "
+                                    "The database URL defaults to the environment (.env read).")
+    rt.add_argument("--older-than", default="7 days", metavar="INTERVAL",
+                    help="retention, a PostgreSQL interval (default: '7 days')")
+    rt.add_argument("--queue", default=None, help="only this queue (default: every queue the role may use)")
+    rt.add_argument("--batch-size", type=_number(int, 1), default=1000, metavar="N",
+                    help="items (and archived messages) per queue and transaction, 1-1000000 (default: 1000)")
+    rt.add_argument("--rate", type=_number(float, 0, strict=True), default=None, metavar="ROWS",
+                    help="rows deleted per second at most (default: no cap)")
+    rt.add_argument("--duty", type=_number(float, 0, strict=True), default=None, metavar="SHARE",
+                    help="share of the time spent deleting at most, > 0 and <= 1: after a batch of t seconds "
+                         "sleep t * (1 - SHARE) / SHARE (default: no budget)")
+    rt.add_argument("--pause", type=_number(float, 0), default=0.0, metavar="S",
+                    help="seconds between two batches at least (default: 0)")
+    rt.add_argument("--max-time", type=_number(float, 0, strict=True), default=None, metavar="S",
+                    help="a pass stops after S seconds even with rows left (default: until caught up)")
+    rt.add_argument("--every", type=_number(float, 0, strict=True), default=None, metavar="S",
+                    help="start a pass every S seconds, until SIGTERM/SIGINT (default: one pass, then exit)")
+    rt.add_argument("--dsn", default=None,
+                    help="database URL (default: DATABASE_URL, from the environment or .env)")
+    rt.add_argument("--service-name", default="animus-retention",
+                    help="OpenTelemetry service.name (default: animus-retention; OTEL_SERVICE_NAME wins)")
+    rt.add_argument("--no-telemetry", action="store_true",
+                    help="do not call animus.telemetry.init() (default: it is called)")
+    rt.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"],
+                    type=str.lower, help="log level (default: info)")
     from animus import ops
 
     def common(p: argparse.ArgumentParser) -> None:
@@ -247,6 +292,8 @@ def main(argv: list[str] | None = None) -> int:
         return worker_main(args)
     if args.command == "scheduler":
         return scheduler_main(args)
+    if args.command == "retention":
+        return retention_main(args)
     if args.command == "memory" and getattr(args, "memory_main", None) is not None:
         return args.memory_main(args)
     if args.command == "dashboard":

@@ -1,7 +1,7 @@
 -- get_work (provenance), work_children, queue_stats, purge_work (retention).
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
-SELECT plan(30);
+SELECT plan(32);
 
 SELECT has_function('animus', 'get_work', ARRAY['uuid'], 'get_work exists');
 SELECT volatility_is('animus', 'get_work', ARRAY['uuid'], 'stable', 'get_work is stable');
@@ -70,6 +70,11 @@ SELECT work_id AS b3 FROM animus.submit_work('b', 's', queue => 't_status') \gse
 SELECT count(*) AS n FROM animus.read_work('t_status', qty => 10, work_types => ARRAY['b']) r, animus.complete_work(r.work_id) c \gset
 UPDATE animus.work_items SET resolved_at = clock_timestamp() - interval '3 hours' + (CASE id WHEN :'b1' THEN 1 WHEN :'b2' THEN 2 ELSE 3 END) * interval '1 second'
  WHERE id IN (:'b1', :'b2', :'b3');
+-- this session purged the canonical item above, which ended 2 hours ago: its next call resumes
+-- after it, and b1-b3 ended before it (their end times were moved back by hand)
+SELECT row_eq($$SELECT items_deleted, archived_messages_deleted FROM animus.purge_work(older_than => '1 hour', queue => 't_status', batch_size => 2)$$,
+    ROW(0::bigint, 0::bigint), 'a session resumes after the last item it purged: items that ended before it wait for the next pass');
+SELECT is(current_setting('animus_purge.i' || md5('t_status')), '', 'a call that purged nothing forgets where the session stopped');
 SELECT row_eq($$SELECT items_deleted FROM animus.purge_work(older_than => '1 hour', queue => 't_status', batch_size => 2)$$,
     ROW(2::bigint), 'batch_size => 2 deletes two items');
 SELECT is((SELECT array_agg(id) FROM animus.work_items WHERE id IN (:'b1', :'b2', :'b3')), ARRAY[:'b3'::uuid], 'the oldest ended first');
