@@ -17475,7 +17475,7 @@ COMMENT ON FUNCTION animus.memory_bm25_topk(text, jsonb, integer, integer) IS
     'exact = the result is proven equal to exhaustive BM25; budget overrides memory_bm25_settings.postings_budget (a huge budget = exhaustive). '
     'Read-only (STABLE). Raises nothing.';
 
--- ==== change memory_search (deploy/memory_search.sql) ====
+-- ==== change memory_search@v0.8.0 (deploy/memory_search@v0.8.0.sql) ====
 -- Deploy animus:memory_search to pg
 -- requires: memory_search@v0.7.0
 -- requires: memory_review
@@ -18129,6 +18129,39 @@ COMMENT ON FUNCTION animus.memory_is_interval(jsonb) IS
     'Internal to store_memories: true when value is JSON null, a number of seconds, or a string that converts to interval. Raises nothing.';
 REVOKE ALL ON FUNCTION animus.memory_is_interval(jsonb) FROM PUBLIC;
 
+-- ==== change memory_search (deploy/memory_search.sql) ====
+-- Deploy animus:memory_search to pg
+-- requires: memory_search@v0.8.0
+-- requires: memory_bm25
+
+-- The keyword branch with lifecycle state (docs/memory-lifecycle.md, "How the searches see it").
+-- Until v0.8.0 memory_text_candidates_live asked BM25 for lim + max(lim/2, 10) candidates without
+-- the filter's "state" entry, checked the state on them, and asked again with the state when fewer
+-- than lim passed. A filtered search then paid a larger top-k and a join, and one whose candidates
+-- were mostly hidden paid both calls (the "text, filtered" figure of bench-memory-lifecycle: 1.5x a
+-- search without state). memory_bm25_topk now checks the state itself, lazily and best first (it
+-- ranks a few more candidates than lim when the filter has a state entry, and checks the state
+-- only on the ranked candidates until lim pass): the branch asks it once, with the whole filter.
+-- The function stays (hybrid_search's fused statement and search_memory_text call it by name).
+CREATE OR REPLACE FUNCTION animus.memory_text_candidates_live(query text, filters jsonb DEFAULT '{}', lim integer DEFAULT 100)
+    RETURNS TABLE (id bigint, score double precision)
+    STABLE
+    ROWS 100
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF query IS NULL OR lim IS NULL OR lim < 1 THEN
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT c.id, c.score FROM animus.memory_bm25_topk(query, coalesce(filters, '{}'::jsonb), lim) AS c;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_text_candidates_live(text, jsonb, integer) IS
+    'Internal keyword branch of search_memory_text and hybrid_search: the BM25 top lim of memory_bm25_topk under the whole filter, '
+    'its lifecycle "state" entry included (checked lazily there, best first). Granted to nobody. Read-only (STABLE). Raises nothing.';
+REVOKE ALL ON FUNCTION animus.memory_text_candidates_live(text, jsonb, integer) FROM PUBLIC;
+
 -- ==== change work_status (deploy/work_status.sql) ====
 -- Deploy animus:work_status to pg
 -- requires: work_status@v0.8.0
@@ -18268,6 +18301,6 @@ COMMENT ON FUNCTION animus.purge_work(interval, text, integer) IS
 'Retention, in batches: per queue (NULL = every queue the caller has a grant on) deletes at most batch_size work items that ended (completed, dead, cancelled) more than older_than ago, oldest first, with their merged submissions, steps and dead-letter actions (animus.dead_work_actions), and at most batch_size pgmq archive rows archived more than older_than ago; rows another session holds locked are skipped. Children of a purged parent keep parent_id NULL. Each call is one short transaction: call it again until it returns zeros (or on a timer) to purge a backlog without long locks; animus.retention.Retention (`animus retention`) is that loop, paced (share of time, rows per second, pause). A call resumes after the last item and archive row the session''s previous call on the queue deleted (session settings animus_purge.*); a call that finds nothing there forgets that place, so the next starts from the oldest (rows skipped as locked go with the next pass). Returns (queue_name, items_deleted, archived_messages_deleted). Raises ZA002 (older_than NULL or negative, batch_size not 1..1000000), ZA109 (no grant on the queue), ZA101 (unknown queue).';
 
 -- ==== what this file installed (animus.deployed_version) ====
-INSERT INTO animus.installed_version (version, last_change) VALUES ('@v0.8.0+1 (work_status)', 'work_status');
+INSERT INTO animus.installed_version (version, last_change) VALUES ('@v0.8.0+2 (work_status)', 'work_status');
 
 COMMIT;
