@@ -8,7 +8,8 @@ BEGIN;
 -- bounds what a memory can still get from a cut term by that term's cached bound
 -- (memory_bm25_term_stats.max_tf / min_len_ratio, change memory_bm25_bounds, plus its pending
 -- deltas) instead of k1 + 1; the writes record the bounds of the postings they add, the fold keeps
--- them (greatest / least) and memory_bm25_reindex recomputes them.
+-- them (greatest / least) and memory_bm25_reindex recomputes them. A search over every namespace
+-- reads a term's folded statistics as one row of memory_bm25_term_totals.
 
 CREATE OR REPLACE FUNCTION animus.memory_bm25_topk(query text, filters jsonb DEFAULT '{}', lim integer DEFAULT 10,
                                                    budget integer DEFAULT NULL)
@@ -58,6 +59,7 @@ DECLARE
     q_w1        double precision[];
     q_ub        double precision[];
     q_wmax      double precision[];
+    use_totals  boolean;
 BEGIN
     IF lim IS NULL OR lim < 1 THEN
         RETURN;
@@ -79,6 +81,11 @@ BEGIN
     -- namespace (200 namespaces x 4 terms were 800 probes per statistic; docs/bm25.md).
     all_spaces := f -> 'namespace' IS NULL;
     must_filter := f - 'namespace' <> '{}'::jsonb;
+    -- Over every namespace, a term's folded statistics are one row of memory_bm25_term_totals
+    -- (instead of one per namespace) — for a caller who sees every namespace's statistics anyway
+    -- (no row security on them: the owner, as in the searches, which confine the filter first).
+    use_totals := all_spaces AND NOT pg_catalog.row_security_active('animus.memory_bm25_term_stats')
+                  AND pg_catalog.has_table_privilege('animus.memory_bm25_term_totals', 'SELECT');
     n_spaces := greatest(coalesce(pg_catalog.cardinality(spaces), 0), 1);
     -- Cut (common) terms seed candidates with their best postings, read per namespace. Over more
     -- namespaces than lim that is one index probe per namespace and cut term for ~1 posting each
@@ -121,8 +128,11 @@ BEGIN
              CROSS JOIN LATERAL (   -- once per term (a scalar subquery here ran three times per term)
                    SELECT coalesce(sum(x.df), 0) AS df, max(x.max_tf) AS max_tf, min(x.min_len_ratio) AS min_len_ratio,
                           coalesce(bool_or(x.unknown), false) AS unknown FROM (
-                        SELECT ts.df, ts.max_tf, ts.min_len_ratio, ts.max_tf IS NULL OR ts.min_len_ratio IS NULL AS unknown
-                          FROM animus.memory_bm25_term_stats ts WHERE all_spaces AND ts.term = u.lexeme
+                        SELECT tt.df, tt.max_tf, tt.min_len_ratio, tt.max_tf IS NULL OR tt.min_len_ratio IS NULL AS unknown
+                          FROM animus.memory_bm25_term_totals tt WHERE use_totals AND tt.term = u.lexeme
+                        UNION ALL
+                        SELECT ts.df, ts.max_tf, ts.min_len_ratio, ts.max_tf IS NULL OR ts.min_len_ratio IS NULL
+                          FROM animus.memory_bm25_term_stats ts WHERE all_spaces AND NOT use_totals AND ts.term = u.lexeme
                         UNION ALL
                         SELECT ts.df, ts.max_tf, ts.min_len_ratio, ts.max_tf IS NULL OR ts.min_len_ratio IS NULL
                           FROM animus.memory_bm25_term_stats ts
@@ -495,6 +505,10 @@ BEGIN
              GROUP BY mt.namespace, mt.term) x
      WHERE ts.namespace = x.namespace AND ts.term = x.term
        AND (ts.max_tf IS DISTINCT FROM x.max_tf OR ts.min_len_ratio IS DISTINCT FROM x.min_len_ratio);
+    -- (the totals over namespaces only widen on their own: recompute them for these terms)
+    PERFORM animus.memory_bm25_term_totals_sync(ARRAY(
+        SELECT DISTINCT ts.term FROM animus.memory_bm25_term_stats ts
+         WHERE memory_bm25_reindex.namespace IS NULL OR ts.namespace = memory_bm25_reindex.namespace));
     RETURN n;
 END
 $$;

@@ -57,12 +57,26 @@ def uncovered(conn, ns: str) -> list[tuple]:
     """, {"ns": ns}).fetchall()
 
 
+def totals_differ(conn) -> list[tuple]:
+    """Terms whose memory_bm25_term_totals row is not the sum of their memory_bm25_term_stats rows
+    (df equal; bounds at least as wide)."""
+    return conn.execute("""
+        SELECT coalesce(s.term, t.term), s.df, t.df, s.max_tf, t.max_tf, s.min_len_ratio, t.min_len_ratio
+          FROM (SELECT term, sum(df) AS df, max(max_tf) AS max_tf, min(min_len_ratio) AS min_len_ratio
+                  FROM animus.memory_bm25_term_stats GROUP BY term) s
+          FULL JOIN animus.memory_bm25_term_totals t ON t.term = s.term
+         WHERE s.term IS NULL OR t.term IS NULL OR s.df <> t.df OR t.max_tf IS NULL OR t.max_tf < s.max_tf
+            OR t.min_len_ratio IS NULL OR t.min_len_ratio > s.min_len_ratio
+    """).fetchall()
+
+
 def test_cached_bounds_cover_every_posting_through_writes_and_folds(conn, spaces):
     ns = spaces[0]
     ids = store(conn, ["garden tomato river", "garden garden rain", "coffee meeting budget planning garden"], ns)
     assert uncovered(conn, ns) == []                     # pending deltas only
     conn.execute("SELECT animus.memory_bm25_refresh()")
     assert uncovered(conn, ns) == []                     # folded
+    assert totals_differ(conn) == []
     # one memory deleted and one stored between two folds: garden's document frequency does not
     # change, but the new memory's garden tf (4) is above the folded bound (2)
     conn.execute("DELETE FROM animus.memories WHERE id = %s", (ids[1],))
@@ -70,6 +84,7 @@ def test_cached_bounds_cover_every_posting_through_writes_and_folds(conn, spaces
     assert uncovered(conn, ns) == []
     conn.execute("SELECT animus.memory_bm25_refresh()")
     assert uncovered(conn, ns) == [], "the fold lost the bounds of postings whose df changes cancelled out"
+    assert totals_differ(conn) == []
     assert conn.execute("SELECT max_tf FROM animus.memory_bm25_term_stats WHERE namespace = %s AND term = 'garden'",
                         (ns,)).fetchone()[0] == 4
     # an update re-indexes: shorter text, higher tf
@@ -83,10 +98,22 @@ def test_cached_bounds_cover_every_posting_through_writes_and_folds(conn, spaces
     assert uncovered(conn, ns) == []
     assert conn.execute("SELECT max_tf FROM animus.memory_bm25_term_stats WHERE namespace = %s AND term = 'garden'",
                         (ns,)).fetchone()[0] == 4
+    assert totals_differ(conn) == []
     conn.execute("SELECT animus.memory_bm25_reindex(%s)", (ns,))
     assert conn.execute("SELECT max_tf FROM animus.memory_bm25_term_stats WHERE namespace = %s AND term = 'garden'",
                         (ns,)).fetchone()[0] == 1
     assert uncovered(conn, ns) == []
+    assert totals_differ(conn) == []
+    # every namespace (memory_bm25_term_totals) and the namespace list (memory_bm25_term_stats):
+    # the same statistics, so the same scores for this namespace's memories
+    everywhere = conn.execute("SELECT id, score FROM animus.memory_bm25_topk('garden rain coffee', '{}', 1000, 100000000) "
+                              "WHERE id IN (SELECT id FROM animus.memories WHERE namespace = %s)", (ns,)).fetchall()
+    others = [n for (n,) in conn.execute("SELECT namespace FROM animus.memory_bm25_namespace_stats WHERE namespace <> %s", (ns,))]
+    listed = conn.execute("SELECT id, score FROM animus.memory_bm25_topk('garden rain coffee', %s::jsonb, 1000, 100000000)",
+                          (json.dumps({"namespace": {"in": [ns] + others}}),)).fetchall()
+    listed = [r for r in listed if r[0] in {i for i, _ in everywhere}]
+    assert everywhere and [i for i, _ in everywhere] == [i for i, _ in listed]
+    assert all(abs(a - b) < 1e-9 for (_, a), (_, b) in zip(everywhere, listed))
 
 
 def test_exact_results_stay_exact_with_pending_and_changed_memories(conn, spaces):
