@@ -1,12 +1,15 @@
 -- Deploy animus:memory_bm25 to pg
--- requires: memory_bm25@v0.7.0
+-- requires: memory_bm25@v0.8.0
+-- requires: memory_bm25_bounds
 
 BEGIN;
 
--- The speed round 2 (docs/bm25.md, "Where the time goes, round 2"): memory_bm25_topk computes each
--- posting's tf-weight from constants computed once (w1 per query term, w_base, w_len) instead of
--- reading k1, b and avgdl as record fields per posting, and without cut-list seeds ranks the
--- whole-list candidates in one flat aggregate. Same results, same scores.
+-- The speed round 3 (docs/bm25.md, "Where the time goes, round 3"): the proof of memory_bm25_topk
+-- bounds what a memory can still get from a cut term by that term's cached bound
+-- (memory_bm25_term_stats.max_tf / min_len_ratio, change memory_bm25_bounds, plus its pending
+-- deltas) instead of k1 + 1; the writes record the bounds of the postings they add, the fold keeps
+-- them (greatest / least) and memory_bm25_reindex recomputes them. A search over every namespace
+-- reads a term's folded statistics as one row of memory_bm25_term_totals.
 
 CREATE OR REPLACE FUNCTION animus.memory_bm25_topk(query text, filters jsonb DEFAULT '{}', lim integer DEFAULT 10,
                                                    budget integer DEFAULT NULL)
@@ -29,6 +32,7 @@ DECLARE
     n_len       double precision;
     avgdl       double precision;
     must_filter boolean;
+    has_state   boolean;
     b_now       bigint;
     b_max       bigint;
     left_budget double precision;
@@ -54,6 +58,9 @@ DECLARE
     rk_ids      bigint[];
     rk_lb       double precision[];
     q_w1        double precision[];
+    q_ub        double precision[];
+    q_wmax      double precision[];
+    use_totals  boolean;
 BEGIN
     IF lim IS NULL OR lim < 1 THEN
         RETURN;
@@ -74,7 +81,17 @@ BEGIN
     -- term's postings and statistics as one index range (term first) instead of one probe per
     -- namespace (200 namespaces x 4 terms were 800 probes per statistic; docs/bm25.md).
     all_spaces := f -> 'namespace' IS NULL;
-    must_filter := f - 'namespace' <> '{}'::jsonb;
+    -- The lifecycle "state" entry (expired, superseded, private to others) is not checked on
+    -- every ranked candidate like the other conditions: live, visible memories are the common
+    -- case, so it is checked lazily on the rescored candidates, best first (`best` below), and
+    -- a state filter ranks a few more of them (has_state).
+    has_state := f ? 'state';
+    must_filter := f - 'namespace' - 'state' <> '{}'::jsonb;
+    -- Over every namespace, a term's folded statistics are one row of memory_bm25_term_totals
+    -- (instead of one per namespace) — for a caller who sees every namespace's statistics anyway
+    -- (no row security on them: the owner, as in the searches, which confine the filter first).
+    use_totals := all_spaces AND NOT pg_catalog.row_security_active('animus.memory_bm25_term_stats')
+                  AND pg_catalog.has_table_privilege('animus.memory_bm25_term_totals', 'SELECT');
     n_spaces := greatest(coalesce(pg_catalog.cardinality(spaces), 0), 1);
     -- Cut (common) terms seed candidates with their best postings, read per namespace. Over more
     -- namespaces than lim that is one index probe per namespace and cut term for ~1 posting each
@@ -101,18 +118,36 @@ BEGIN
 
     -- Query terms (distinct English lexemes) with their document frequency, rarest first;
     -- terms no memory has are dropped. idf = ln(1 + (N - df + 0.5) / (df + 0.5)) (Lucene's).
-    SELECT pg_catalog.array_agg(t.term ORDER BY t.df, t.term), pg_catalog.array_agg(t.df ORDER BY t.df, t.term)
-      INTO q_terms, q_df
-      FROM (SELECT u.lexeme AS term, st.df::double precision AS df
+    -- With each term its largest possible tf-weight over the namespaces searched (wmax): from the
+    -- largest tf and the smallest length / tf of its postings, folded (term_stats) and pending
+    -- (deltas that add postings), as (k1 + 1) / (1 + k1 (1 - b) / max_tf + k1 b min_len_ratio / avgdl),
+    -- which no posting's tf-weight exceeds (change memory_bm25_bounds); k1 + 1 where a bound is
+    -- unknown (NULL). Widened by 1e-9 so that rounding cannot make it smaller than a weight.
+    SELECT pg_catalog.array_agg(t.term ORDER BY t.df, t.term), pg_catalog.array_agg(t.df ORDER BY t.df, t.term),
+           pg_catalog.array_agg(CASE WHEN t.unknown OR t.max_tf IS NULL OR t.min_len_ratio IS NULL THEN s.k1 + 1
+                                     ELSE least(s.k1 + 1, (s.k1 + 1) * (1 + 1e-9)
+                                                / (1 + w_base / t.max_tf + w_len * t.min_len_ratio)) END
+                                ORDER BY t.df, t.term)
+      INTO q_terms, q_df, q_wmax
+      FROM (SELECT u.lexeme AS term, st.df::double precision AS df, st.max_tf, st.min_len_ratio, st.unknown
               FROM pg_catalog.unnest(pg_catalog.to_tsvector('english'::regconfig, query)) AS u
              CROSS JOIN LATERAL (   -- once per term (a scalar subquery here ran three times per term)
-                   SELECT coalesce(sum(x.df), 0) AS df FROM (
-                        SELECT ts.df FROM animus.memory_bm25_term_stats ts WHERE all_spaces AND ts.term = u.lexeme
+                   SELECT coalesce(sum(x.df), 0) AS df, max(x.max_tf) AS max_tf, min(x.min_len_ratio) AS min_len_ratio,
+                          coalesce(bool_or(x.unknown), false) AS unknown FROM (
+                        SELECT tt.df, tt.max_tf, tt.min_len_ratio, tt.max_tf IS NULL OR tt.min_len_ratio IS NULL AS unknown
+                          FROM animus.memory_bm25_term_totals tt WHERE use_totals AND tt.term = u.lexeme
                         UNION ALL
-                        SELECT ts.df FROM animus.memory_bm25_term_stats ts
+                        SELECT ts.df, ts.max_tf, ts.min_len_ratio, ts.max_tf IS NULL OR ts.min_len_ratio IS NULL
+                          FROM animus.memory_bm25_term_stats ts WHERE all_spaces AND NOT use_totals AND ts.term = u.lexeme
+                        UNION ALL
+                        SELECT ts.df, ts.max_tf, ts.min_len_ratio, ts.max_tf IS NULL OR ts.min_len_ratio IS NULL
+                          FROM animus.memory_bm25_term_stats ts
                          WHERE NOT all_spaces AND ts.term = u.lexeme AND ts.namespace = ANY (spaces)
                         UNION ALL
-                        SELECT d.df FROM animus.memory_bm25_deltas d
+                        -- deltas: only the ones adding postings carry (and need) bounds
+                        SELECT d.df, CASE WHEN d.df > 0 THEN d.max_tf END, CASE WHEN d.df > 0 THEN d.min_len_ratio END,
+                               d.df > 0 AND (d.max_tf IS NULL OR d.min_len_ratio IS NULL)
+                          FROM animus.memory_bm25_deltas d
                          WHERE d.term = u.lexeme AND (all_spaces OR d.namespace = ANY (spaces))) x) st) t
      WHERE t.df > 0;
     n_terms := coalesce(pg_catalog.cardinality(q_terms), 0);
@@ -122,6 +157,7 @@ BEGIN
     q_idf := ARRAY(SELECT pg_catalog.ln(1 + (n_docs - x.df + 0.5) / (x.df + 0.5))
                    FROM unnest(q_df) WITH ORDINALITY AS x(df, o) ORDER BY x.o);
     q_w1 := ARRAY(SELECT x.idf * (s.k1 + 1) FROM unnest(q_idf) WITH ORDINALITY AS x(idf, o) ORDER BY x.o);
+    q_ub := ARRAY(SELECT x.idf * x.wmax FROM unnest(q_idf, q_wmax) WITH ORDINALITY AS x(idf, wmax, o) ORDER BY x.o);
 
     b_now := coalesce(budget, s.postings_budget);
     b_max := CASE WHEN budget IS NOT NULL THEN budget ELSE greatest(s.max_postings_budget, s.postings_budget) END;
@@ -145,7 +181,8 @@ BEGIN
         END LOOP;
 
         -- Nothing cut: the whole-list scores are exact already, only lim need ranking.
-        rescore := CASE WHEN cutting THEN lim + s.rescore_extra ELSE lim END;
+        rescore := CASE WHEN cutting THEN lim + s.rescore_extra ELSE lim END
+                   + CASE WHEN has_state AND NOT must_filter THEN greatest(lim / 2, 10) ELSE 0 END;
         -- Without cut-list seeds (nothing cut, or not seeded) the candidates come from the whole
         -- lists alone: rank them in one flat aggregate (index range per term -> hash aggregate ->
         -- top-N), not through the CTEs below, which cost ~3x as much per posting read (docs/bm25.md,
@@ -170,8 +207,8 @@ BEGIN
                      LIMIT CASE WHEN must_filter THEN 3 * (rescore + 1) + 1 ELSE rescore + 1 END) x;
         END IF;
         WITH q AS (
-            SELECT x.o, x.term, x.idf, x.idf * (s.k1 + 1) AS w1, x.cap
-              FROM unnest(q_terms, q_idf, q_cap) WITH ORDINALITY AS x(term, idf, cap, o)
+            SELECT x.o, x.term, x.idf, x.idf * (s.k1 + 1) AS w1, x.cap, x.ub
+              FROM unnest(q_terms, q_idf, q_cap, q_ub) WITH ORDINALITY AS x(term, idf, cap, ub, o)
         ), whole AS (
             -- lists read to their end: exact contributions
             -- (two branches, one skipped at run time: each keeps its own index condition in the
@@ -194,16 +231,16 @@ BEGIN
                     ORDER BY mt.impact DESC, mt.memory_id LIMIT (q.cap + n_spaces - 1) / n_spaces) p
              WHERE q.cap IS NOT NULL AND seeded
         ), bounds AS (
-            -- what a memory not read in a cut list can still get from that term
-            SELECT l.o, max(q.idf * l.last_impact) AS ub
+            -- what a memory not read in a cut list can still get from that term (at most the term's bound)
+            SELECT l.o, least(max(q.idf * l.last_impact), max(q.ub)) AS ub
               FROM (SELECT c.o, c.namespace, count(*) AS n, min(c.impact) AS last_impact
                       FROM cut c GROUP BY c.o, c.namespace) l
               JOIN q ON q.o = l.o
              WHERE l.n >= (q.cap + n_spaces - 1) / n_spaces
              GROUP BY l.o
             UNION ALL
-            -- not seeded: any tf-weight is below k1 + 1
-            SELECT q.o, q.idf * (s.k1 + 1) FROM q WHERE q.cap IS NOT NULL AND NOT seeded
+            -- not seeded: the term's bound (idf x its largest possible tf-weight)
+            SELECT q.o, q.ub FROM q WHERE q.cap IS NOT NULL AND NOT seeded
         ), cand AS (
             SELECT u.memory_id, sum(u.part) AS lb, sum(u.full_part) AS lb_full
               FROM (SELECT w.memory_id, w.part, w.part AS full_part FROM whole w
@@ -221,11 +258,12 @@ BEGIN
             -- (ranked by the flat aggregate above)
             SELECT r.memory_id, r.lb, r.lb FROM unnest(rk_ids, rk_lb) AS r(memory_id, lb) WHERE fast
         ), top AS MATERIALIZED (
-            SELECT c.memory_id, c.lb, c.lb_full FROM ranked c
+            -- (sorted first, then checked while read: the scan stops once rescore + 1 pass)
+            SELECT c.memory_id, c.lb, c.lb_full
+              FROM (SELECT * FROM ranked ORDER BY ranked.lb DESC, ranked.memory_id) c
              WHERE NOT must_filter OR EXISTS (
                    SELECT 1 FROM animus.memories m WHERE m.id = c.memory_id
                       AND animus.memory_filter_match(f, m.namespace, m.memory_type, m.source, m.metadata, m.created_at))
-             ORDER BY c.lb DESC, c.memory_id
              LIMIT rescore + 1
         ), completed AS (
             -- exact scores of the best `rescore` candidates: add their postings of the cut terms
@@ -277,6 +315,22 @@ BEGIN
     -- that passes the filter and matches a query term (few, since the filter is selective).
     -- (Without such a filter: when the filter predicate dropped some of the rescored candidates.)
     IF coalesce(pg_catalog.cardinality(r_ids), 0) < lim AND NOT proven
+       AND (must_filter OR r_passed < least(r_cands, rescore)) AND NOT all_spaces THEN
+        -- the postings of the namespaces searched (an index range per term and namespace), summed
+        -- per memory, then the filter once per memory
+        RETURN QUERY
+            SELECT x.memory_id, x.score, true, pg_catalog.count(*) OVER (), b_now::integer FROM (
+                SELECT mt.memory_id, sum(q.idf * animus.bm25_tf_weight(mt.tf, mt.doc_len, avgdl, s.k1, s.b)) AS score
+                  FROM unnest(q_terms, q_idf) AS q(term, idf)
+                  JOIN animus.memory_terms AS mt ON mt.term = q.term AND mt.namespace = ANY (spaces)
+                 GROUP BY mt.memory_id) AS x
+              JOIN animus.memories AS m ON m.id = x.memory_id
+             WHERE animus.memory_filter_match(f, m.namespace, m.memory_type, m.source, m.metadata, m.created_at)
+             ORDER BY x.score DESC, x.memory_id
+             LIMIT lim;
+        RETURN;
+    END IF;
+    IF coalesce(pg_catalog.cardinality(r_ids), 0) < lim AND NOT proven
        AND (must_filter OR r_passed < least(r_cands, rescore)) THEN
         RETURN QUERY EXECUTE
             'SELECT x.memory_id, x.score, true, x.n, $9::integer FROM (
@@ -303,5 +357,188 @@ COMMENT ON FUNCTION animus.memory_bm25_topk(text, jsonb, integer, integer) IS
     '(id, score, exact, postings_read, budget_used), score descending, ties by id; every row passes animus.memory_filter_match. '
     'exact = the result is proven equal to exhaustive BM25; budget overrides memory_bm25_settings.postings_budget (a huge budget = exhaustive). '
     'Read-only (STABLE). Raises nothing.';
+
+-- The fold keeps the per-term bounds: greatest max_tf, least min_len_ratio over the folded statistics
+-- and the deltas that add postings; NULL (unknown) stays NULL. A (namespace, term) whose deltas
+-- cancel out in document frequency but add postings (one memory deleted, another stored) still
+-- takes the added postings' bounds.
+CREATE OR REPLACE FUNCTION animus.memory_bm25_refresh(wait boolean DEFAULT true)
+RETURNS bigint
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    folded   bigint;
+    last_id  bigint;
+    zero_ns  text[];
+    zero_terms text[];
+BEGIN
+    -- One refresher at a time, serialised by the lock on the settings row: locking it takes UPDATE
+    -- on animus.memory_bm25_settings, which only the owner holds (an advisory lock key can be held
+    -- by any login). Writers never wait for it below four times refresh_after pending rows.
+    IF wait THEN
+        PERFORM 1 FROM animus.memory_bm25_settings FOR UPDATE;
+    ELSE
+        PERFORM 1 FROM animus.memory_bm25_settings FOR UPDATE SKIP LOCKED;
+        IF NOT FOUND THEN
+            RETURN NULL;
+        END IF;
+    END IF;
+
+    WITH moved AS (
+        DELETE FROM animus.memory_bm25_deltas RETURNING id, namespace, term, df, total_len, max_tf, min_len_ratio
+    ), terms AS (
+        -- bounds of the added postings: 0 / infinity when none were added (neutral for greatest /
+        -- least), NULL when one delta's are unknown
+        SELECT m.namespace, m.term, sum(m.df) AS df,
+               CASE WHEN bool_or(m.df > 0 AND (m.max_tf IS NULL OR m.min_len_ratio IS NULL)) THEN NULL
+                    ELSE coalesce(max(m.max_tf) FILTER (WHERE m.df > 0), 0) END AS max_tf,
+               CASE WHEN bool_or(m.df > 0 AND (m.max_tf IS NULL OR m.min_len_ratio IS NULL)) THEN NULL
+                    ELSE coalesce(min(m.min_len_ratio) FILTER (WHERE m.df > 0), 'Infinity') END AS min_len_ratio
+          FROM moved m
+         WHERE m.term IS NOT NULL GROUP BY m.namespace, m.term HAVING sum(m.df) <> 0 OR bool_or(m.df > 0)
+    ), up_terms AS (
+        INSERT INTO animus.memory_bm25_term_stats AS s (namespace, term, df, max_tf, min_len_ratio)
+        SELECT t.namespace, t.term, t.df, t.max_tf, t.min_len_ratio FROM terms t
+        ON CONFLICT (term, namespace) DO UPDATE
+           SET df = s.df + excluded.df,
+               max_tf = CASE WHEN s.max_tf IS NULL OR excluded.max_tf IS NULL THEN NULL
+                             ELSE greatest(s.max_tf, excluded.max_tf) END,
+               min_len_ratio = CASE WHEN s.min_len_ratio IS NULL OR excluded.min_len_ratio IS NULL THEN NULL
+                                    ELSE least(s.min_len_ratio, excluded.min_len_ratio) END
+        RETURNING s.namespace, s.term, s.df
+    ), spaces AS (
+        SELECT m.namespace, sum(m.df) AS docs, sum(m.total_len) AS total_len FROM moved m
+        WHERE m.term IS NULL GROUP BY m.namespace
+    ), up_spaces AS (
+        INSERT INTO animus.memory_bm25_namespace_stats AS s (namespace, docs, total_len)
+        SELECT sp.namespace, sp.docs, sp.total_len FROM spaces sp
+        ON CONFLICT (namespace) DO UPDATE SET docs = s.docs + excluded.docs, total_len = s.total_len + excluded.total_len
+        RETURNING s.namespace, s.docs
+    ), zero AS (
+        SELECT u.namespace, u.term FROM up_terms u WHERE u.df = 0
+        UNION ALL
+        SELECT u.namespace, NULL FROM up_spaces u WHERE u.docs = 0
+    )
+    SELECT (SELECT count(*) FROM moved), (SELECT max(id) FROM moved),
+           (SELECT pg_catalog.array_agg(z.namespace) FROM zero z), (SELECT pg_catalog.array_agg(z.term) FROM zero z)
+      INTO folded, last_id, zero_ns, zero_terms;
+
+    IF zero_ns IS NOT NULL THEN
+        DELETE FROM animus.memory_bm25_term_stats s
+        USING unnest(zero_ns, zero_terms) AS z(namespace, term)
+        WHERE z.term IS NOT NULL AND s.namespace = z.namespace AND s.term = z.term AND s.df = 0;
+        DELETE FROM animus.memory_bm25_namespace_stats s
+        USING unnest(zero_ns, zero_terms) AS z(namespace, term)
+        WHERE z.term IS NULL AND s.namespace = z.namespace AND s.docs = 0;
+    END IF;
+    IF last_id IS NOT NULL THEN
+        UPDATE animus.memory_bm25_settings SET refreshed_through = greatest(refreshed_through, last_id);
+    END IF;
+    RETURN folded;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_bm25_refresh(boolean) IS
+    'Folds the pending BM25 statistic deltas into the per-namespace statistics (document counts, lengths, document frequencies and the per-term tf-weight bounds); returns the number of delta rows folded, or NULL when wait => false and another refresh is running (it locks the row of animus.memory_bm25_settings). Searches are exact either way (they add pending deltas); refreshing only keeps their cost bounded. Writes run it automatically past memory_bm25_settings.refresh_after pending rows. Raises nothing.';
+
+-- Writes: the postings of a batch without one statement per memory for its length; the deltas that
+-- add postings carry their bounds (largest tf, smallest length / tf).
+CREATE OR REPLACE FUNCTION animus.memory_bm25_index(ids bigint[], namespaces text[], vectors tsvector[])
+RETURNS void
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    s animus.memory_bm25_settings;
+    backlog bigint;
+BEGIN
+    SELECT * INTO s FROM animus.memory_bm25_settings;
+    WITH docs AS (
+        -- the length inline: animus.bm25_doc_len has a SET clause, so it ran as its own statement
+        -- per memory (0.2 s of a 2,000-memory batch)
+        SELECT d.id, d.namespace, d.fts,
+               (SELECT coalesce(sum(coalesce(pg_catalog.cardinality(u.positions), 1)), 0)::integer
+                  FROM pg_catalog.unnest(d.fts) AS u) AS doc_len
+        FROM unnest(ids, namespaces, vectors) AS d(id, namespace, fts)
+    ), norm AS (
+        -- The average length the impacts are computed with: the namespace's folded statistics,
+        -- else (a new namespace) this statement's own memories.
+        SELECT d.namespace,
+               coalesce(max(ns.total_len::float8 / NULLIF(ns.docs, 0)), NULLIF(avg(d.doc_len), 0), 1)::float8 AS avgdl
+        FROM docs d LEFT JOIN animus.memory_bm25_namespace_stats ns ON ns.namespace = d.namespace
+        GROUP BY d.namespace
+    ), postings AS (
+        INSERT INTO animus.memory_terms (memory_id, namespace, term, tf, doc_len, impact)
+        SELECT d.id, d.namespace, u.lexeme, coalesce(pg_catalog.cardinality(u.positions), 1), d.doc_len,
+               animus.bm25_tf_weight(coalesce(pg_catalog.cardinality(u.positions), 1), d.doc_len, n.avgdl, s.k1, s.b)
+        FROM docs d JOIN norm n ON n.namespace = d.namespace CROSS JOIN LATERAL pg_catalog.unnest(d.fts) AS u
+        RETURNING namespace, term, tf, doc_len
+    )
+    INSERT INTO animus.memory_bm25_deltas (namespace, term, df, total_len, max_tf, min_len_ratio)
+    SELECT p.namespace, p.term, count(*), 0, max(p.tf), min(p.doc_len::double precision / p.tf)
+      FROM postings p GROUP BY p.namespace, p.term
+    UNION ALL
+    SELECT d.namespace, NULL, count(*), sum(d.doc_len), NULL, NULL FROM docs d GROUP BY d.namespace;
+
+    -- Past refresh_after pending rows a write folds them, unless a refresh is running; past four
+    -- times that it waits for the running one and folds, so the backlog (which every search adds
+    -- up) stays bounded even while refreshes keep colliding.
+    IF s.refresh_after > 0 THEN
+        backlog := (SELECT q.last_value FROM animus.memory_bm25_deltas_id_seq q) - s.refreshed_through;
+        IF backlog >= 4 * s.refresh_after::bigint THEN
+            PERFORM animus.memory_bm25_refresh(wait => true);
+        ELSIF backlog >= s.refresh_after THEN
+            PERFORM animus.memory_bm25_refresh(wait => false);
+        END IF;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_bm25_index(bigint[], text[], tsvector[]) IS
+    'Internal (triggers on animus.memories): writes the BM25 postings of the given memories and appends their statistic deltas (with the tf-weight bounds of the added postings); folds them (memory_bm25_refresh) past refresh_after pending rows, waiting for a running refresh past four times that. Raises nothing.';
+
+-- Reindexing also recomputes the per-term bounds from the postings (tight again after deletes).
+CREATE OR REPLACE FUNCTION animus.memory_bm25_reindex(namespace text DEFAULT NULL)
+RETURNS bigint
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    s animus.memory_bm25_settings;
+    n bigint;
+BEGIN
+    PERFORM animus.memory_bm25_refresh();
+    SELECT * INTO s FROM animus.memory_bm25_settings;
+    UPDATE animus.memory_terms AS mt
+       SET impact = animus.bm25_tf_weight(mt.tf, mt.doc_len, ns.total_len::float8 / ns.docs, s.k1, s.b)
+      FROM animus.memory_bm25_namespace_stats AS ns
+     WHERE ns.namespace = mt.namespace AND ns.docs > 0 AND ns.total_len > 0
+       AND (memory_bm25_reindex.namespace IS NULL OR mt.namespace = memory_bm25_reindex.namespace);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    -- The bounds of the postings now visible; postings added later come with their own deltas.
+    UPDATE animus.memory_bm25_term_stats AS ts
+       SET max_tf = x.max_tf, min_len_ratio = x.min_len_ratio
+      FROM (SELECT mt.namespace, mt.term, max(mt.tf) AS max_tf, min(mt.doc_len::double precision / mt.tf) AS min_len_ratio
+              FROM animus.memory_terms mt
+             WHERE memory_bm25_reindex.namespace IS NULL OR mt.namespace = memory_bm25_reindex.namespace
+             GROUP BY mt.namespace, mt.term) x
+     WHERE ts.namespace = x.namespace AND ts.term = x.term
+       AND (ts.max_tf IS DISTINCT FROM x.max_tf OR ts.min_len_ratio IS DISTINCT FROM x.min_len_ratio);
+    -- (the totals over namespaces only widen on their own: recompute them for these terms)
+    PERFORM animus.memory_bm25_term_totals_sync(ARRAY(
+        SELECT DISTINCT ts.term FROM animus.memory_bm25_term_stats ts
+         WHERE memory_bm25_reindex.namespace IS NULL OR ts.namespace = memory_bm25_reindex.namespace));
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_bm25_reindex(text) IS
+    'Runs as the owner (SECURITY DEFINER; animus_admin only). Refreshes the statistics, then recomputes the impact (retrieval order) of every posting of a namespace (NULL = all) '
+    'with the current k1, b and average length, and the per-term tf-weight bounds from the postings; returns the postings rewritten. Run it after changing k1/b or after a '
+    'namespace''s average length has drifted (docs/bm25.md). Rewrites every posting: schedule it off-peak. Raises nothing.';
 
 COMMIT;

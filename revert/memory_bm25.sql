@@ -1,8 +1,8 @@
--- Revert animus:memory_bm25 from pg (back to memory_bm25@v0.7.0)
+-- Revert animus:memory_bm25 from pg (back to memory_bm25@v0.8.0)
 
 BEGIN;
 
--- memory_bm25_topk as v0.7.0 had it, verbatim.
+-- memory_bm25_topk as v0.8.0 had it (deploy/memory_bm25@v0.8.0.sql), verbatim.
 CREATE OR REPLACE FUNCTION animus.memory_bm25_topk(query text, filters jsonb DEFAULT '{}', lim integer DEFAULT 10,
                                                    budget integer DEFAULT NULL)
 RETURNS TABLE (id bigint, score double precision, exact boolean, postings_read bigint, budget_used integer)
@@ -43,6 +43,12 @@ DECLARE
     all_spaces  boolean;
     r_passed    integer;
     seeded      boolean;
+    w_base      double precision;
+    w_len       double precision;
+    fast        boolean;
+    rk_ids      bigint[];
+    rk_lb       double precision[];
+    q_w1        double precision[];
 BEGIN
     IF lim IS NULL OR lim < 1 THEN
         RETURN;
@@ -81,6 +87,12 @@ BEGIN
         RETURN;
     END IF;
     avgdl := CASE WHEN n_len > 0 THEN n_len / n_docs ELSE 1 END;
+    -- The tf-weight tf * (k1 + 1) / (tf + k1 * (1 - b + b * doc_len / avgdl)), per posting, as
+    -- w1 * tf / (tf + w_base + w_len * doc_len) with w1 = idf * (k1 + 1) per query term: the
+    -- constants computed once (per posting the expression read k1, b and avgdl as fields of a
+    -- record five times: most of the time of a whole-list read, docs/bm25.md).
+    w_base := s.k1 * (1 - s.b);
+    w_len := s.k1 * s.b / avgdl;
 
     -- Query terms (distinct English lexemes) with their document frequency, rarest first;
     -- terms no memory has are dropped. idf = ln(1 + (N - df + 0.5) / (df + 0.5)) (Lucene's).
@@ -104,6 +116,7 @@ BEGIN
     END IF;
     q_idf := ARRAY(SELECT pg_catalog.ln(1 + (n_docs - x.df + 0.5) / (x.df + 0.5))
                    FROM unnest(q_df) WITH ORDINALITY AS x(df, o) ORDER BY x.o);
+    q_w1 := ARRAY(SELECT x.idf * (s.k1 + 1) FROM unnest(q_idf) WITH ORDINALITY AS x(idf, o) ORDER BY x.o);
 
     b_now := coalesce(budget, s.postings_budget);
     b_max := CASE WHEN budget IS NOT NULL THEN budget ELSE greatest(s.max_postings_budget, s.postings_budget) END;
@@ -128,23 +141,47 @@ BEGIN
 
         -- Nothing cut: the whole-list scores are exact already, only lim need ranking.
         rescore := CASE WHEN cutting THEN lim + s.rescore_extra ELSE lim END;
+        -- Without cut-list seeds (nothing cut, or not seeded) the candidates come from the whole
+        -- lists alone: rank them in one flat aggregate (index range per term -> hash aggregate ->
+        -- top-N), not through the CTEs below, which cost ~3x as much per posting read (docs/bm25.md,
+        -- "Where the time goes"); lb = lb_full there.
+        fast := NOT (seeded AND cutting);
+        IF fast THEN
+            SELECT pg_catalog.array_agg(x.memory_id ORDER BY x.lb DESC, x.memory_id),
+                   pg_catalog.array_agg(x.lb ORDER BY x.lb DESC, x.memory_id)
+              INTO rk_ids, rk_lb
+              FROM (SELECT w.memory_id, sum(w.part) AS lb
+                      FROM (SELECT mt.memory_id, q.w1 * mt.tf / (mt.tf + w_base + w_len * mt.doc_len) AS part
+                              FROM unnest(q_terms, q_w1, q_cap) AS q(term, w1, cap)
+                              JOIN animus.memory_terms mt ON mt.term = q.term
+                             WHERE all_spaces AND q.cap IS NULL
+                            UNION ALL
+                            SELECT mt.memory_id, q.w1 * mt.tf / (mt.tf + w_base + w_len * mt.doc_len)
+                              FROM unnest(q_terms, q_w1, q_cap) AS q(term, w1, cap)
+                              JOIN animus.memory_terms mt ON mt.term = q.term AND mt.namespace = ANY (spaces)
+                             WHERE NOT all_spaces AND q.cap IS NULL) w
+                     GROUP BY w.memory_id
+                     ORDER BY lb DESC, w.memory_id
+                     LIMIT CASE WHEN must_filter THEN 3 * (rescore + 1) + 1 ELSE rescore + 1 END) x;
+        END IF;
         WITH q AS (
-            SELECT x.o, x.term, x.idf, x.cap FROM unnest(q_terms, q_idf, q_cap) WITH ORDINALITY AS x(term, idf, cap, o)
+            SELECT x.o, x.term, x.idf, x.idf * (s.k1 + 1) AS w1, x.cap
+              FROM unnest(q_terms, q_idf, q_cap) WITH ORDINALITY AS x(term, idf, cap, o)
         ), whole AS (
             -- lists read to their end: exact contributions
             -- (two branches, one skipped at run time: each keeps its own index condition in the
             -- cached generic plan)
-            SELECT mt.memory_id, q.idf * animus.bm25_tf_weight(mt.tf, mt.doc_len, avgdl, s.k1, s.b) AS part
+            SELECT mt.memory_id, q.w1 * mt.tf / (mt.tf + w_base + w_len * mt.doc_len) AS part
               FROM animus.memory_terms mt JOIN q ON q.term = mt.term AND q.cap IS NULL
              WHERE all_spaces AND mt.term = ANY (ARRAY(SELECT q.term FROM q WHERE q.cap IS NULL))
             UNION ALL
-            SELECT mt.memory_id, q.idf * animus.bm25_tf_weight(mt.tf, mt.doc_len, avgdl, s.k1, s.b) AS part
+            SELECT mt.memory_id, q.w1 * mt.tf / (mt.tf + w_base + w_len * mt.doc_len) AS part
               FROM animus.memory_terms mt JOIN q ON q.term = mt.term AND q.cap IS NULL
              WHERE NOT all_spaces AND mt.term = ANY (ARRAY(SELECT q.term FROM q WHERE q.cap IS NULL)) AND mt.namespace = ANY (spaces)
         ), cut AS MATERIALIZED (
             -- the best postings (by impact) of the lists that are cut
             SELECT q.o, ns.namespace, p.memory_id, p.impact,
-                   q.idf * animus.bm25_tf_weight(p.tf, p.doc_len, avgdl, s.k1, s.b) AS part
+                   q.w1 * p.tf / (p.tf + w_base + w_len * p.doc_len) AS part
               FROM q CROSS JOIN pg_catalog.unnest(spaces) AS ns(namespace)
              CROSS JOIN LATERAL (
                    SELECT mt.memory_id, mt.tf, mt.doc_len, mt.impact FROM animus.memory_terms mt
@@ -171,9 +208,13 @@ BEGIN
         ), ranked AS MATERIALIZED (
             -- the best candidates by partial score; a filter (beyond namespace) is checked on
             -- these only, best first, not on every candidate
-            SELECT c.memory_id, c.lb, c.lb_full FROM cand c
-             ORDER BY c.lb DESC, c.memory_id
-             LIMIT CASE WHEN must_filter THEN 3 * (rescore + 1) + 1 ELSE rescore + 1 END
+            (SELECT c.memory_id, c.lb, c.lb_full FROM cand c
+              WHERE NOT fast
+              ORDER BY c.lb DESC, c.memory_id
+              LIMIT CASE WHEN must_filter THEN 3 * (rescore + 1) + 1 ELSE rescore + 1 END)
+            UNION ALL
+            -- (ranked by the flat aggregate above)
+            SELECT r.memory_id, r.lb, r.lb FROM unnest(rk_ids, rk_lb) AS r(memory_id, lb) WHERE fast
         ), top AS MATERIALIZED (
             SELECT c.memory_id, c.lb, c.lb_full FROM ranked c
              WHERE NOT must_filter OR EXISTS (
@@ -187,7 +228,7 @@ BEGIN
             SELECT t.memory_id, t.lb_full + coalesce(x.extra, 0) AS score
               FROM (SELECT * FROM top ORDER BY top.lb DESC, top.memory_id LIMIT rescore) t
               LEFT JOIN LATERAL (
-                   SELECT sum(q.idf * animus.bm25_tf_weight(mt.tf, mt.doc_len, avgdl, s.k1, s.b)) AS extra
+                   SELECT sum(q.w1 * mt.tf / (mt.tf + w_base + w_len * mt.doc_len)) AS extra
                      FROM animus.memory_terms mt JOIN q ON q.term = mt.term
                     WHERE mt.memory_id = t.memory_id AND mt.term = ANY (cut_terms)) x ON cutting
         ), best AS MATERIALIZED (
@@ -257,5 +298,157 @@ COMMENT ON FUNCTION animus.memory_bm25_topk(text, jsonb, integer, integer) IS
     '(id, score, exact, postings_read, budget_used), score descending, ties by id; every row passes animus.memory_filter_match. '
     'exact = the result is proven equal to exhaustive BM25; budget overrides memory_bm25_settings.postings_budget (a huge budget = exhaustive). '
     'Read-only (STABLE). Raises nothing.';
+
+-- memory_bm25_refresh and memory_bm25_reindex as v0.8.0 had them (deploy/memory_bm25@v0.6.0.sql), verbatim.
+CREATE OR REPLACE FUNCTION animus.memory_bm25_refresh(wait boolean DEFAULT true)
+RETURNS bigint
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    folded   bigint;
+    last_id  bigint;
+    zero_ns  text[];
+    zero_terms text[];
+BEGIN
+    -- One refresher at a time, serialised by the lock on the settings row: locking it takes UPDATE
+    -- on animus.memory_bm25_settings, which only the owner holds (an advisory lock key can be held
+    -- by any login). Writers never wait for it below four times refresh_after pending rows.
+    IF wait THEN
+        PERFORM 1 FROM animus.memory_bm25_settings FOR UPDATE;
+    ELSE
+        PERFORM 1 FROM animus.memory_bm25_settings FOR UPDATE SKIP LOCKED;
+        IF NOT FOUND THEN
+            RETURN NULL;
+        END IF;
+    END IF;
+
+    WITH moved AS (
+        DELETE FROM animus.memory_bm25_deltas RETURNING id, namespace, term, df, total_len
+    ), terms AS (
+        SELECT m.namespace, m.term, sum(m.df) AS df FROM moved m
+        WHERE m.term IS NOT NULL GROUP BY m.namespace, m.term HAVING sum(m.df) <> 0
+    ), up_terms AS (
+        INSERT INTO animus.memory_bm25_term_stats AS s (namespace, term, df)
+        SELECT t.namespace, t.term, t.df FROM terms t
+        ON CONFLICT (namespace, term) DO UPDATE SET df = s.df + excluded.df
+        RETURNING s.namespace, s.term, s.df
+    ), spaces AS (
+        SELECT m.namespace, sum(m.df) AS docs, sum(m.total_len) AS total_len FROM moved m
+        WHERE m.term IS NULL GROUP BY m.namespace
+    ), up_spaces AS (
+        INSERT INTO animus.memory_bm25_namespace_stats AS s (namespace, docs, total_len)
+        SELECT sp.namespace, sp.docs, sp.total_len FROM spaces sp
+        ON CONFLICT (namespace) DO UPDATE SET docs = s.docs + excluded.docs, total_len = s.total_len + excluded.total_len
+        RETURNING s.namespace, s.docs
+    ), zero AS (
+        SELECT u.namespace, u.term FROM up_terms u WHERE u.df = 0
+        UNION ALL
+        SELECT u.namespace, NULL FROM up_spaces u WHERE u.docs = 0
+    )
+    SELECT (SELECT count(*) FROM moved), (SELECT max(id) FROM moved),
+           (SELECT pg_catalog.array_agg(z.namespace) FROM zero z), (SELECT pg_catalog.array_agg(z.term) FROM zero z)
+      INTO folded, last_id, zero_ns, zero_terms;
+
+    IF zero_ns IS NOT NULL THEN
+        DELETE FROM animus.memory_bm25_term_stats s
+        USING unnest(zero_ns, zero_terms) AS z(namespace, term)
+        WHERE z.term IS NOT NULL AND s.namespace = z.namespace AND s.term = z.term AND s.df = 0;
+        DELETE FROM animus.memory_bm25_namespace_stats s
+        USING unnest(zero_ns, zero_terms) AS z(namespace, term)
+        WHERE z.term IS NULL AND s.namespace = z.namespace AND s.docs = 0;
+    END IF;
+    IF last_id IS NOT NULL THEN
+        UPDATE animus.memory_bm25_settings SET refreshed_through = greatest(refreshed_through, last_id);
+    END IF;
+    RETURN folded;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_bm25_refresh(boolean) IS
+    'Folds the pending BM25 statistic deltas into the per-namespace statistics; returns the number of delta rows folded, or NULL when wait => false and another refresh is running (it locks the row of animus.memory_bm25_settings). Searches are exact either way (they add pending deltas); refreshing only keeps their cost bounded. Writes run it automatically past memory_bm25_settings.refresh_after pending rows. Raises nothing.';
+
+CREATE OR REPLACE FUNCTION animus.memory_bm25_reindex(namespace text DEFAULT NULL)
+RETURNS bigint
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    s animus.memory_bm25_settings;
+    n bigint;
+BEGIN
+    PERFORM animus.memory_bm25_refresh();
+    SELECT * INTO s FROM animus.memory_bm25_settings;
+    UPDATE animus.memory_terms AS mt
+       SET impact = animus.bm25_tf_weight(mt.tf, mt.doc_len, ns.total_len::float8 / ns.docs, s.k1, s.b)
+      FROM animus.memory_bm25_namespace_stats AS ns
+     WHERE ns.namespace = mt.namespace AND ns.docs > 0 AND ns.total_len > 0
+       AND (memory_bm25_reindex.namespace IS NULL OR mt.namespace = memory_bm25_reindex.namespace);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_bm25_reindex(text) IS
+    'Runs as the owner (SECURITY DEFINER; animus_admin only). Refreshes the statistics, then recomputes the impact (retrieval order) of every posting of a namespace (NULL = all) '
+    'with the current k1, b and average length; returns the postings rewritten. Run it after changing k1/b or after a '
+    'namespace''s average length has drifted (docs/bm25.md). Rewrites every posting: schedule it off-peak. Raises nothing.';
+
+-- memory_bm25_index as v0.8.0 had it (deploy/memory_bm25@v0.7.0.sql), verbatim.
+CREATE OR REPLACE FUNCTION animus.memory_bm25_index(ids bigint[], namespaces text[], vectors tsvector[])
+RETURNS void
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    s animus.memory_bm25_settings;
+    backlog bigint;
+BEGIN
+    SELECT * INTO s FROM animus.memory_bm25_settings;
+    WITH docs AS (
+        -- the length inline: animus.bm25_doc_len has a SET clause, so it ran as its own statement
+        -- per memory (0.2 s of a 2,000-memory batch)
+        SELECT d.id, d.namespace, d.fts,
+               (SELECT coalesce(sum(coalesce(pg_catalog.cardinality(u.positions), 1)), 0)::integer
+                  FROM pg_catalog.unnest(d.fts) AS u) AS doc_len
+        FROM unnest(ids, namespaces, vectors) AS d(id, namespace, fts)
+    ), norm AS (
+        -- The average length the impacts are computed with: the namespace's folded statistics,
+        -- else (a new namespace) this statement's own memories.
+        SELECT d.namespace,
+               coalesce(max(ns.total_len::float8 / NULLIF(ns.docs, 0)), NULLIF(avg(d.doc_len), 0), 1)::float8 AS avgdl
+        FROM docs d LEFT JOIN animus.memory_bm25_namespace_stats ns ON ns.namespace = d.namespace
+        GROUP BY d.namespace
+    ), postings AS (
+        INSERT INTO animus.memory_terms (memory_id, namespace, term, tf, doc_len, impact)
+        SELECT d.id, d.namespace, u.lexeme, coalesce(pg_catalog.cardinality(u.positions), 1), d.doc_len,
+               animus.bm25_tf_weight(coalesce(pg_catalog.cardinality(u.positions), 1), d.doc_len, n.avgdl, s.k1, s.b)
+        FROM docs d JOIN norm n ON n.namespace = d.namespace CROSS JOIN LATERAL pg_catalog.unnest(d.fts) AS u
+        RETURNING namespace, term
+    )
+    INSERT INTO animus.memory_bm25_deltas (namespace, term, df, total_len)
+    SELECT p.namespace, p.term, count(*), 0 FROM postings p GROUP BY p.namespace, p.term
+    UNION ALL
+    SELECT d.namespace, NULL, count(*), sum(d.doc_len) FROM docs d GROUP BY d.namespace;
+
+    -- Past refresh_after pending rows a write folds them, unless a refresh is running; past four
+    -- times that it waits for the running one and folds, so the backlog (which every search adds
+    -- up) stays bounded even while refreshes keep colliding.
+    IF s.refresh_after > 0 THEN
+        backlog := (SELECT q.last_value FROM animus.memory_bm25_deltas_id_seq q) - s.refreshed_through;
+        IF backlog >= 4 * s.refresh_after::bigint THEN
+            PERFORM animus.memory_bm25_refresh(wait => true);
+        ELSIF backlog >= s.refresh_after THEN
+            PERFORM animus.memory_bm25_refresh(wait => false);
+        END IF;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_bm25_index(bigint[], text[], tsvector[]) IS
+    'Internal (triggers on animus.memories): writes the BM25 postings of the given memories and appends their statistic deltas; folds them (memory_bm25_refresh) past refresh_after pending rows, waiting for a running refresh past four times that. Raises nothing.';
 
 COMMIT;

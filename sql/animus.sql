@@ -17170,7 +17170,7 @@ BEGIN
 END;
 $$;
 
--- ==== change memory_bm25 (deploy/memory_bm25.sql) ====
+-- ==== change memory_bm25@v0.8.0 (deploy/memory_bm25@v0.8.0.sql) ====
 -- Deploy animus:memory_bm25 to pg
 -- requires: memory_bm25@v0.7.0
 
@@ -18129,39 +18129,6 @@ COMMENT ON FUNCTION animus.memory_is_interval(jsonb) IS
     'Internal to store_memories: true when value is JSON null, a number of seconds, or a string that converts to interval. Raises nothing.';
 REVOKE ALL ON FUNCTION animus.memory_is_interval(jsonb) FROM PUBLIC;
 
--- ==== change memory_search (deploy/memory_search.sql) ====
--- Deploy animus:memory_search to pg
--- requires: memory_search@v0.8.0
--- requires: memory_bm25
-
--- The keyword branch with lifecycle state (docs/memory-lifecycle.md, "How the searches see it").
--- Until v0.8.0 memory_text_candidates_live asked BM25 for lim + max(lim/2, 10) candidates without
--- the filter's "state" entry, checked the state on them, and asked again with the state when fewer
--- than lim passed. A filtered search then paid a larger top-k and a join, and one whose candidates
--- were mostly hidden paid both calls (the "text, filtered" figure of bench-memory-lifecycle: 1.5x a
--- search without state). memory_bm25_topk now checks the state itself, lazily and best first (it
--- ranks a few more candidates than lim when the filter has a state entry, and checks the state
--- only on the ranked candidates until lim pass): the branch asks it once, with the whole filter.
--- The function stays (hybrid_search's fused statement and search_memory_text call it by name).
-CREATE OR REPLACE FUNCTION animus.memory_text_candidates_live(query text, filters jsonb DEFAULT '{}', lim integer DEFAULT 100)
-    RETURNS TABLE (id bigint, score double precision)
-    STABLE
-    ROWS 100
-    SET search_path = pg_catalog, pg_temp
-    LANGUAGE plpgsql
-AS $$
-BEGIN
-    IF query IS NULL OR lim IS NULL OR lim < 1 THEN
-        RETURN;
-    END IF;
-    RETURN QUERY SELECT c.id, c.score FROM animus.memory_bm25_topk(query, coalesce(filters, '{}'::jsonb), lim) AS c;
-END
-$$;
-COMMENT ON FUNCTION animus.memory_text_candidates_live(text, jsonb, integer) IS
-    'Internal keyword branch of search_memory_text and hybrid_search: the BM25 top lim of memory_bm25_topk under the whole filter, '
-    'its lifecycle "state" entry included (checked lazily there, best first). Granted to nobody. Read-only (STABLE). Raises nothing.';
-REVOKE ALL ON FUNCTION animus.memory_text_candidates_live(text, jsonb, integer) FROM PUBLIC;
-
 -- ==== change work_status (deploy/work_status.sql) ====
 -- Deploy animus:work_status to pg
 -- requires: work_status@v0.8.0
@@ -18300,7 +18267,746 @@ GRANT EXECUTE ON FUNCTION animus.purge_work(interval, text, integer) TO animus_a
 COMMENT ON FUNCTION animus.purge_work(interval, text, integer) IS
 'Retention, in batches: per queue (NULL = every queue the caller has a grant on) deletes at most batch_size work items that ended (completed, dead, cancelled) more than older_than ago, oldest first, with their merged submissions, steps and dead-letter actions (animus.dead_work_actions), and at most batch_size pgmq archive rows archived more than older_than ago; rows another session holds locked are skipped. Children of a purged parent keep parent_id NULL. Each call is one short transaction: call it again until it returns zeros (or on a timer) to purge a backlog without long locks; animus.retention.Retention (`animus retention`) is that loop, paced (share of time, rows per second, pause). A call resumes after the last item and archive row the session''s previous call on the queue deleted (session settings animus_purge.*); a call that finds nothing there forgets that place, so the next starts from the oldest (rows skipped as locked go with the next pass). Returns (queue_name, items_deleted, archived_messages_deleted). Raises ZA002 (older_than NULL or negative, batch_size not 1..1000000), ZA109 (no grant on the queue), ZA101 (unknown queue).';
 
+-- ==== change memory_bm25_bounds (deploy/memory_bm25_bounds.sql) ====
+-- Deploy animus:memory_bm25_bounds to pg
+-- requires: memory_bm25
+-- requires: column_comments
+
+-- Per (namespace, term) upper bounds of the BM25 tf-weight, for the proof of memory_bm25_topk
+-- (docs/bm25.md, "Where the time goes, round 3"). Written as
+--   tf * (k1 + 1) / (tf + k1 * (1 - b + b * len / avgdl))
+--     = (k1 + 1) / (1 + k1 * (1 - b) / tf + k1 * b * (len / tf) / avgdl)
+-- a posting's tf-weight grows with tf and shrinks with len / tf, so the largest tf and the smallest
+-- len / tf of a term's postings bound every posting's weight, for any k1, b and average length.
+-- The fold keeps them with greatest / least: after deletes they stay valid (only looser);
+-- memory_bm25_reindex recomputes them. NULL = unknown (the proof then uses k1 + 1).
+ALTER TABLE animus.memory_bm25_term_stats
+    ADD COLUMN max_tf integer,
+    ADD COLUMN min_len_ratio double precision;
+ALTER TABLE animus.memory_bm25_deltas
+    ADD COLUMN max_tf integer,
+    ADD COLUMN min_len_ratio double precision;
+-- the statistics of a search's terms stay index-only reads
+ALTER TABLE animus.memory_bm25_term_stats DROP CONSTRAINT memory_bm25_term_stats_pkey;
+ALTER TABLE animus.memory_bm25_term_stats ADD CONSTRAINT memory_bm25_term_stats_pkey
+    PRIMARY KEY (term, namespace) INCLUDE (df, max_tf, min_len_ratio);
+
+COMMENT ON COLUMN animus.memory_bm25_term_stats.max_tf IS 'Largest tf of the term in a memory of the namespace folded so far (an upper bound: deletes do not lower it; NULL = unknown).';
+COMMENT ON COLUMN animus.memory_bm25_term_stats.min_len_ratio IS 'Smallest memory length / tf of the term over the memories folded so far (a lower bound after deletes; NULL = unknown).';
+COMMENT ON COLUMN animus.memory_bm25_deltas.max_tf IS 'Rows with df > 0 and a term: largest tf among the postings this row adds (NULL = unknown); else NULL.';
+COMMENT ON COLUMN animus.memory_bm25_deltas.min_len_ratio IS 'Rows with df > 0 and a term: smallest memory length / tf among the postings this row adds (NULL = unknown); else NULL.';
+
+-- Backfill from the postings, writers held off: the folded statistics and the pending deltas that
+-- add postings both get the bounds of every posting of their (namespace, term) (a superset of the
+-- postings they stand for: still upper bounds).
+LOCK TABLE animus.memories IN SHARE ROW EXCLUSIVE MODE;
+CREATE TEMPORARY TABLE memory_bm25_bounds_backfill ON COMMIT DROP AS
+    SELECT mt.namespace, mt.term, max(mt.tf) AS max_tf, min(mt.doc_len::double precision / mt.tf) AS min_len_ratio
+      FROM animus.memory_terms mt GROUP BY mt.namespace, mt.term;
+UPDATE animus.memory_bm25_term_stats s SET max_tf = x.max_tf, min_len_ratio = x.min_len_ratio
+  FROM memory_bm25_bounds_backfill x WHERE x.namespace = s.namespace AND x.term = s.term;
+UPDATE animus.memory_bm25_deltas d SET max_tf = x.max_tf, min_len_ratio = x.min_len_ratio
+  FROM memory_bm25_bounds_backfill x WHERE d.term IS NOT NULL AND d.df > 0 AND x.namespace = d.namespace AND x.term = d.term;
+
+-- Per-term totals over every namespace (the folded statistics summed by term), for searches over
+-- every namespace: one row per term instead of one per (namespace, term) — at 200 namespaces the
+-- statistics of a query term were ~200 index entries, each a heap visit while the fold's updates
+-- are not yet marked all-visible by vacuum (docs/bm25.md, "Where the time goes, round 3").
+-- Maintained by statement triggers on memory_bm25_term_stats, which only the serialised refresh
+-- (and reindex) write, in the same transaction.
+CREATE TABLE animus.memory_bm25_term_totals (
+    term           text NOT NULL,
+    df             bigint NOT NULL,
+    max_tf         integer,
+    min_len_ratio  double precision,
+    PRIMARY KEY (term) INCLUDE (df, max_tf, min_len_ratio)
+);
+COMMENT ON TABLE animus.memory_bm25_term_totals IS 'BM25 statistics per term summed over every namespace, as of the last refresh (add pending animus.memory_bm25_deltas rows); kept equal to memory_bm25_term_stats by its triggers. Read by searches over every namespace only.';
+COMMENT ON COLUMN animus.memory_bm25_term_totals.term IS 'A lexeme.';
+COMMENT ON COLUMN animus.memory_bm25_term_totals.df IS 'Memories containing the term, over every namespace, as of the last refresh.';
+COMMENT ON COLUMN animus.memory_bm25_term_totals.max_tf IS 'Greatest memory_bm25_term_stats.max_tf of the term over the namespaces (NULL = unknown).';
+COMMENT ON COLUMN animus.memory_bm25_term_totals.min_len_ratio IS 'Least memory_bm25_term_stats.min_len_ratio of the term over the namespaces (NULL = unknown).';
+
+CREATE FUNCTION animus.memory_bm25_term_totals_sync(terms text[])
+RETURNS void
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+LANGUAGE sql
+AS $$
+    WITH agg AS (
+        SELECT t.term, coalesce(sum(ts.df), 0) AS df,
+               CASE WHEN bool_or(ts.max_tf IS NULL) THEN NULL ELSE max(ts.max_tf) END AS max_tf,
+               CASE WHEN bool_or(ts.min_len_ratio IS NULL) THEN NULL ELSE min(ts.min_len_ratio) END AS min_len_ratio
+          FROM (SELECT DISTINCT x.term FROM unnest(terms) AS x(term)) t
+          LEFT JOIN animus.memory_bm25_term_stats ts ON ts.term = t.term
+         GROUP BY t.term
+    ), gone AS (
+        DELETE FROM animus.memory_bm25_term_totals tt USING agg a WHERE tt.term = a.term AND a.df = 0
+    )
+    INSERT INTO animus.memory_bm25_term_totals AS tt (term, df, max_tf, min_len_ratio)
+    SELECT a.term, a.df, a.max_tf, a.min_len_ratio FROM agg a WHERE a.df <> 0
+    ON CONFLICT (term) DO UPDATE SET df = excluded.df, max_tf = excluded.max_tf, min_len_ratio = excluded.min_len_ratio
+$$;
+REVOKE ALL ON FUNCTION animus.memory_bm25_term_totals_sync(text[]) FROM PUBLIC;
+COMMENT ON FUNCTION animus.memory_bm25_term_totals_sync(text[]) IS
+    'Internal (triggers on animus.memory_bm25_term_stats): recomputes the animus.memory_bm25_term_totals rows of the given terms from memory_bm25_term_stats. Raises nothing.';
+
+-- The triggers add each statement's change of df per term, and widen the bounds with the rows
+-- written (greatest / least, so lowering a bound — memory_bm25_reindex — leaves the total looser:
+-- reindex calls memory_bm25_term_totals_sync to recompute).
+CREATE FUNCTION animus.memory_bm25_term_stats_after_write()
+RETURNS trigger
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    c_term   text[] := ARRAY[]::text[];
+    c_df     bigint[] := ARRAY[]::bigint[];
+    c_max_tf integer[] := ARRAY[]::integer[];
+    c_ratio  double precision[] := ARRAY[]::double precision[];
+    c_unk    boolean[] := ARRAY[]::boolean[];
+    o_term   text[] := ARRAY[]::text[];
+    o_df     bigint[] := ARRAY[]::bigint[];
+    zero     text[];
+BEGIN
+    IF TG_OP = 'TRUNCATE' THEN
+        TRUNCATE animus.memory_bm25_term_totals;
+        RETURN NULL;
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        SELECT coalesce(pg_catalog.array_agg(n.term), c_term), coalesce(pg_catalog.array_agg(n.df), c_df),
+               coalesce(pg_catalog.array_agg(n.max_tf), c_max_tf), coalesce(pg_catalog.array_agg(n.min_len_ratio), c_ratio),
+               coalesce(pg_catalog.array_agg(n.max_tf IS NULL OR n.min_len_ratio IS NULL), c_unk)
+          INTO c_term, c_df, c_max_tf, c_ratio, c_unk FROM new_rows n;
+    END IF;
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        SELECT coalesce(pg_catalog.array_agg(o.term), o_term), coalesce(pg_catalog.array_agg(o.df), o_df)
+          INTO o_term, o_df FROM old_rows o;
+    END IF;
+    WITH c AS (
+        SELECT x.term, x.df, x.max_tf, x.min_len_ratio, x.unknown
+          FROM unnest(c_term, c_df, c_max_tf, c_ratio, c_unk) AS x(term, df, max_tf, min_len_ratio, unknown)
+        UNION ALL   -- rows replaced or deleted: their df leaves, their bounds stay (upper bounds)
+        SELECT x.term, -x.df, 0, 'Infinity'::double precision, false FROM unnest(o_term, o_df) AS x(term, df)
+    ), up AS (
+        INSERT INTO animus.memory_bm25_term_totals AS tt (term, df, max_tf, min_len_ratio)
+        SELECT c.term, sum(c.df),
+               CASE WHEN bool_or(c.unknown) THEN NULL ELSE max(c.max_tf) END,
+               CASE WHEN bool_or(c.unknown) THEN NULL ELSE min(c.min_len_ratio) END
+          FROM c GROUP BY c.term
+        ON CONFLICT (term) DO UPDATE
+           SET df = tt.df + excluded.df,
+               max_tf = CASE WHEN tt.max_tf IS NULL OR excluded.max_tf IS NULL THEN NULL ELSE greatest(tt.max_tf, excluded.max_tf) END,
+               min_len_ratio = CASE WHEN tt.min_len_ratio IS NULL OR excluded.min_len_ratio IS NULL THEN NULL
+                                    ELSE least(tt.min_len_ratio, excluded.min_len_ratio) END
+        RETURNING tt.term, tt.df
+    )
+    SELECT pg_catalog.array_agg(up.term) INTO zero FROM up WHERE up.df = 0;
+    IF zero IS NOT NULL THEN
+        DELETE FROM animus.memory_bm25_term_totals tt WHERE tt.term = ANY (zero) AND tt.df = 0;
+    END IF;
+    RETURN NULL;
+END
+$$;
+REVOKE ALL ON FUNCTION animus.memory_bm25_term_stats_after_write() FROM PUBLIC;
+COMMENT ON FUNCTION animus.memory_bm25_term_stats_after_write() IS
+    'Trigger (statement level, AFTER INSERT / UPDATE / DELETE / TRUNCATE ON animus.memory_bm25_term_stats): keeps animus.memory_bm25_term_totals equal to the per-term sums. Raises nothing.';
+CREATE TRIGGER memory_bm25_term_stats_after_insert AFTER INSERT ON animus.memory_bm25_term_stats
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION animus.memory_bm25_term_stats_after_write();
+CREATE TRIGGER memory_bm25_term_stats_after_update AFTER UPDATE ON animus.memory_bm25_term_stats
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION animus.memory_bm25_term_stats_after_write();
+CREATE TRIGGER memory_bm25_term_stats_after_delete AFTER DELETE ON animus.memory_bm25_term_stats
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION animus.memory_bm25_term_stats_after_write();
+CREATE TRIGGER memory_bm25_term_stats_after_truncate AFTER TRUNCATE ON animus.memory_bm25_term_stats
+    FOR EACH STATEMENT EXECUTE FUNCTION animus.memory_bm25_term_stats_after_write();
+
+-- Backfill, no refresh running meanwhile (its lock: the settings row).
+DO $$ BEGIN PERFORM 1 FROM animus.memory_bm25_settings FOR UPDATE; END $$;
+INSERT INTO animus.memory_bm25_term_totals (term, df, max_tf, min_len_ratio)
+SELECT ts.term, sum(ts.df),
+       CASE WHEN bool_or(ts.max_tf IS NULL) THEN NULL ELSE max(ts.max_tf) END,
+       CASE WHEN bool_or(ts.min_len_ratio IS NULL) THEN NULL ELSE min(ts.min_len_ratio) END
+  FROM animus.memory_bm25_term_stats ts GROUP BY ts.term HAVING sum(ts.df) <> 0;
+
+-- ==== change memory_bm25 (deploy/memory_bm25.sql) ====
+-- Deploy animus:memory_bm25 to pg
+-- requires: memory_bm25@v0.8.0
+-- requires: memory_bm25_bounds
+
+-- The speed round 3 (docs/bm25.md, "Where the time goes, round 3"): the proof of memory_bm25_topk
+-- bounds what a memory can still get from a cut term by that term's cached bound
+-- (memory_bm25_term_stats.max_tf / min_len_ratio, change memory_bm25_bounds, plus its pending
+-- deltas) instead of k1 + 1; the writes record the bounds of the postings they add, the fold keeps
+-- them (greatest / least) and memory_bm25_reindex recomputes them. A search over every namespace
+-- reads a term's folded statistics as one row of memory_bm25_term_totals.
+
+CREATE OR REPLACE FUNCTION animus.memory_bm25_topk(query text, filters jsonb DEFAULT '{}', lim integer DEFAULT 10,
+                                                   budget integer DEFAULT NULL)
+RETURNS TABLE (id bigint, score double precision, exact boolean, postings_read bigint, budget_used integer)
+STABLE
+SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
+LANGUAGE plpgsql
+AS $function$
+DECLARE
+    s           animus.memory_bm25_settings;
+    f           jsonb := coalesce(filters, '{}'::jsonb);
+    q_terms     text[];
+    q_df        double precision[];
+    q_idf       double precision[];
+    q_cap       integer[];
+    spaces      text[];
+    n_spaces    integer;
+    n_docs      double precision;
+    n_len       double precision;
+    avgdl       double precision;
+    must_filter boolean;
+    has_state   boolean;
+    b_now       bigint;
+    b_max       bigint;
+    left_budget double precision;
+    cutting     boolean;
+    cut_terms   text[];
+    i           integer;
+    n_terms     integer;
+    rescore     integer;
+    r_ids       bigint[];
+    r_scores    double precision[];
+    r_read      bigint;
+    r_cands     bigint;
+    r_bound     double precision;
+    r_next_lb   double precision;
+    r_prefix_lb double precision;
+    proven      boolean;
+    all_spaces  boolean;
+    r_passed    integer;
+    seeded      boolean;
+    w_base      double precision;
+    w_len       double precision;
+    fast        boolean;
+    rk_ids      bigint[];
+    rk_lb       double precision[];
+    q_w1        double precision[];
+    q_ub        double precision[];
+    q_wmax      double precision[];
+    use_totals  boolean;
+BEGIN
+    IF lim IS NULL OR lim < 1 THEN
+        RETURN;
+    END IF;
+    SELECT * INTO s FROM animus.memory_bm25_settings;
+
+    -- Namespaces searched: statistics are per namespace, summed over the ones the filter selects.
+    IF f -> 'namespace' ? 'in' THEN
+        spaces := animus.memory_filter_list(f -> 'namespace');
+    ELSE
+        spaces := ARRAY(SELECT x.namespace FROM (
+                            SELECT ns.namespace FROM animus.memory_bm25_namespace_stats ns
+                            UNION SELECT d.namespace FROM animus.memory_bm25_deltas d WHERE d.term IS NULL) x
+                        WHERE f -> 'namespace' IS NULL OR pg_catalog.starts_with(x.namespace, f -> 'namespace' ->> 'prefix')
+                        ORDER BY 1);
+    END IF;
+    -- No namespace condition: every namespace is searched, and the statements below read each
+    -- term's postings and statistics as one index range (term first) instead of one probe per
+    -- namespace (200 namespaces x 4 terms were 800 probes per statistic; docs/bm25.md).
+    all_spaces := f -> 'namespace' IS NULL;
+    -- The lifecycle "state" entry (expired, superseded, private to others) is not checked on
+    -- every ranked candidate like the other conditions: live, visible memories are the common
+    -- case, so it is checked lazily on the rescored candidates, best first (`best` below), and
+    -- a state filter ranks a few more of them (has_state).
+    has_state := f ? 'state';
+    must_filter := f - 'namespace' - 'state' <> '{}'::jsonb;
+    -- Over every namespace, a term's folded statistics are one row of memory_bm25_term_totals
+    -- (instead of one per namespace) — for a caller who sees every namespace's statistics anyway
+    -- (no row security on them: the owner, as in the searches, which confine the filter first).
+    use_totals := all_spaces AND NOT pg_catalog.row_security_active('animus.memory_bm25_term_stats')
+                  AND pg_catalog.has_table_privilege('animus.memory_bm25_term_totals', 'SELECT');
+    n_spaces := greatest(coalesce(pg_catalog.cardinality(spaces), 0), 1);
+    -- Cut (common) terms seed candidates with their best postings, read per namespace. Over more
+    -- namespaces than lim that is one index probe per namespace and cut term for ~1 posting each
+    -- (200 namespaces: 200 probes per cut term, most of the time of such a search); then the cut
+    -- terms seed nothing, their contributions are still completed exactly for the rescored
+    -- candidates, and the proof bounds them by idf * (k1 + 1) (docs/bm25.md: the trade-off).
+    seeded := n_spaces <= lim;
+
+    SELECT sum(x.docs), sum(x.total_len) INTO n_docs, n_len FROM (
+        SELECT ns.docs, ns.total_len FROM animus.memory_bm25_namespace_stats ns WHERE all_spaces OR ns.namespace = ANY (spaces)
+        UNION ALL
+        SELECT d.df, d.total_len FROM animus.memory_bm25_deltas d WHERE d.term IS NULL AND (all_spaces OR d.namespace = ANY (spaces))
+    ) x;
+    IF coalesce(n_docs, 0) <= 0 THEN
+        RETURN;
+    END IF;
+    avgdl := CASE WHEN n_len > 0 THEN n_len / n_docs ELSE 1 END;
+    -- The tf-weight tf * (k1 + 1) / (tf + k1 * (1 - b + b * doc_len / avgdl)), per posting, as
+    -- w1 * tf / (tf + w_base + w_len * doc_len) with w1 = idf * (k1 + 1) per query term: the
+    -- constants computed once (per posting the expression read k1, b and avgdl as fields of a
+    -- record five times: most of the time of a whole-list read, docs/bm25.md).
+    w_base := s.k1 * (1 - s.b);
+    w_len := s.k1 * s.b / avgdl;
+
+    -- Query terms (distinct English lexemes) with their document frequency, rarest first;
+    -- terms no memory has are dropped. idf = ln(1 + (N - df + 0.5) / (df + 0.5)) (Lucene's).
+    -- With each term its largest possible tf-weight over the namespaces searched (wmax): from the
+    -- largest tf and the smallest length / tf of its postings, folded (term_stats) and pending
+    -- (deltas that add postings), as (k1 + 1) / (1 + k1 (1 - b) / max_tf + k1 b min_len_ratio / avgdl),
+    -- which no posting's tf-weight exceeds (change memory_bm25_bounds); k1 + 1 where a bound is
+    -- unknown (NULL). Widened by 1e-9 so that rounding cannot make it smaller than a weight.
+    SELECT pg_catalog.array_agg(t.term ORDER BY t.df, t.term), pg_catalog.array_agg(t.df ORDER BY t.df, t.term),
+           pg_catalog.array_agg(CASE WHEN t.unknown OR t.max_tf IS NULL OR t.min_len_ratio IS NULL THEN s.k1 + 1
+                                     ELSE least(s.k1 + 1, (s.k1 + 1) * (1 + 1e-9)
+                                                / (1 + w_base / t.max_tf + w_len * t.min_len_ratio)) END
+                                ORDER BY t.df, t.term)
+      INTO q_terms, q_df, q_wmax
+      FROM (SELECT u.lexeme AS term, st.df::double precision AS df, st.max_tf, st.min_len_ratio, st.unknown
+              FROM pg_catalog.unnest(pg_catalog.to_tsvector('english'::regconfig, query)) AS u
+             CROSS JOIN LATERAL (   -- once per term (a scalar subquery here ran three times per term)
+                   SELECT coalesce(sum(x.df), 0) AS df, max(x.max_tf) AS max_tf, min(x.min_len_ratio) AS min_len_ratio,
+                          coalesce(bool_or(x.unknown), false) AS unknown FROM (
+                        SELECT tt.df, tt.max_tf, tt.min_len_ratio, tt.max_tf IS NULL OR tt.min_len_ratio IS NULL AS unknown
+                          FROM animus.memory_bm25_term_totals tt WHERE use_totals AND tt.term = u.lexeme
+                        UNION ALL
+                        SELECT ts.df, ts.max_tf, ts.min_len_ratio, ts.max_tf IS NULL OR ts.min_len_ratio IS NULL
+                          FROM animus.memory_bm25_term_stats ts WHERE all_spaces AND NOT use_totals AND ts.term = u.lexeme
+                        UNION ALL
+                        SELECT ts.df, ts.max_tf, ts.min_len_ratio, ts.max_tf IS NULL OR ts.min_len_ratio IS NULL
+                          FROM animus.memory_bm25_term_stats ts
+                         WHERE NOT all_spaces AND ts.term = u.lexeme AND ts.namespace = ANY (spaces)
+                        UNION ALL
+                        -- deltas: only the ones adding postings carry (and need) bounds
+                        SELECT d.df, CASE WHEN d.df > 0 THEN d.max_tf END, CASE WHEN d.df > 0 THEN d.min_len_ratio END,
+                               d.df > 0 AND (d.max_tf IS NULL OR d.min_len_ratio IS NULL)
+                          FROM animus.memory_bm25_deltas d
+                         WHERE d.term = u.lexeme AND (all_spaces OR d.namespace = ANY (spaces))) x) st) t
+     WHERE t.df > 0;
+    n_terms := coalesce(pg_catalog.cardinality(q_terms), 0);
+    IF n_terms = 0 THEN
+        RETURN;
+    END IF;
+    q_idf := ARRAY(SELECT pg_catalog.ln(1 + (n_docs - x.df + 0.5) / (x.df + 0.5))
+                   FROM unnest(q_df) WITH ORDINALITY AS x(df, o) ORDER BY x.o);
+    q_w1 := ARRAY(SELECT x.idf * (s.k1 + 1) FROM unnest(q_idf) WITH ORDINALITY AS x(idf, o) ORDER BY x.o);
+    q_ub := ARRAY(SELECT x.idf * x.wmax FROM unnest(q_idf, q_wmax) WITH ORDINALITY AS x(idf, wmax, o) ORDER BY x.o);
+
+    b_now := coalesce(budget, s.postings_budget);
+    b_max := CASE WHEN budget IS NOT NULL THEN budget ELSE greatest(s.max_postings_budget, s.postings_budget) END;
+    LOOP
+        -- Per-term caps, rarest term first: a list that fits in what is left of the budget is read
+        -- whole (cap NULL); from the first that does not on, lists are cut to their lim best
+        -- postings (they seed candidates; their contributions are completed by the rescoring).
+        q_cap := ARRAY[]::integer[];
+        cut_terms := ARRAY[]::text[];
+        left_budget := b_now;
+        cutting := false;
+        FOR i IN 1 .. n_terms LOOP
+            cutting := cutting OR q_df[i] > left_budget;
+            IF cutting THEN
+                q_cap := q_cap || lim;
+                cut_terms := cut_terms || q_terms[i];
+            ELSE
+                q_cap := q_cap || NULL::integer;
+                left_budget := left_budget - q_df[i];
+            END IF;
+        END LOOP;
+
+        -- Nothing cut: the whole-list scores are exact already, only lim need ranking.
+        rescore := CASE WHEN cutting THEN lim + s.rescore_extra ELSE lim END
+                   + CASE WHEN has_state AND NOT must_filter THEN greatest(lim / 2, 10) ELSE 0 END;
+        -- Without cut-list seeds (nothing cut, or not seeded) the candidates come from the whole
+        -- lists alone: rank them in one flat aggregate (index range per term -> hash aggregate ->
+        -- top-N), not through the CTEs below, which cost ~3x as much per posting read (docs/bm25.md,
+        -- "Where the time goes"); lb = lb_full there.
+        fast := NOT (seeded AND cutting);
+        IF fast THEN
+            SELECT pg_catalog.array_agg(x.memory_id ORDER BY x.lb DESC, x.memory_id),
+                   pg_catalog.array_agg(x.lb ORDER BY x.lb DESC, x.memory_id)
+              INTO rk_ids, rk_lb
+              FROM (SELECT w.memory_id, sum(w.part) AS lb
+                      FROM (SELECT mt.memory_id, q.w1 * mt.tf / (mt.tf + w_base + w_len * mt.doc_len) AS part
+                              FROM unnest(q_terms, q_w1, q_cap) AS q(term, w1, cap)
+                              JOIN animus.memory_terms mt ON mt.term = q.term
+                             WHERE all_spaces AND q.cap IS NULL
+                            UNION ALL
+                            SELECT mt.memory_id, q.w1 * mt.tf / (mt.tf + w_base + w_len * mt.doc_len)
+                              FROM unnest(q_terms, q_w1, q_cap) AS q(term, w1, cap)
+                              JOIN animus.memory_terms mt ON mt.term = q.term AND mt.namespace = ANY (spaces)
+                             WHERE NOT all_spaces AND q.cap IS NULL) w
+                     GROUP BY w.memory_id
+                     ORDER BY lb DESC, w.memory_id
+                     LIMIT CASE WHEN must_filter THEN 3 * (rescore + 1) + 1 ELSE rescore + 1 END) x;
+        END IF;
+        WITH q AS (
+            SELECT x.o, x.term, x.idf, x.idf * (s.k1 + 1) AS w1, x.cap, x.ub
+              FROM unnest(q_terms, q_idf, q_cap, q_ub) WITH ORDINALITY AS x(term, idf, cap, ub, o)
+        ), whole AS (
+            -- lists read to their end: exact contributions
+            -- (two branches, one skipped at run time: each keeps its own index condition in the
+            -- cached generic plan)
+            SELECT mt.memory_id, q.w1 * mt.tf / (mt.tf + w_base + w_len * mt.doc_len) AS part
+              FROM animus.memory_terms mt JOIN q ON q.term = mt.term AND q.cap IS NULL
+             WHERE all_spaces AND mt.term = ANY (ARRAY(SELECT q.term FROM q WHERE q.cap IS NULL))
+            UNION ALL
+            SELECT mt.memory_id, q.w1 * mt.tf / (mt.tf + w_base + w_len * mt.doc_len) AS part
+              FROM animus.memory_terms mt JOIN q ON q.term = mt.term AND q.cap IS NULL
+             WHERE NOT all_spaces AND mt.term = ANY (ARRAY(SELECT q.term FROM q WHERE q.cap IS NULL)) AND mt.namespace = ANY (spaces)
+        ), cut AS MATERIALIZED (
+            -- the best postings (by impact) of the lists that are cut
+            SELECT q.o, ns.namespace, p.memory_id, p.impact,
+                   q.w1 * p.tf / (p.tf + w_base + w_len * p.doc_len) AS part
+              FROM q CROSS JOIN pg_catalog.unnest(spaces) AS ns(namespace)
+             CROSS JOIN LATERAL (
+                   SELECT mt.memory_id, mt.tf, mt.doc_len, mt.impact FROM animus.memory_terms mt
+                    WHERE mt.namespace = ns.namespace AND mt.term = q.term
+                    ORDER BY mt.impact DESC, mt.memory_id LIMIT (q.cap + n_spaces - 1) / n_spaces) p
+             WHERE q.cap IS NOT NULL AND seeded
+        ), bounds AS (
+            -- what a memory not read in a cut list can still get from that term (at most the term's bound)
+            SELECT l.o, least(max(q.idf * l.last_impact), max(q.ub)) AS ub
+              FROM (SELECT c.o, c.namespace, count(*) AS n, min(c.impact) AS last_impact
+                      FROM cut c GROUP BY c.o, c.namespace) l
+              JOIN q ON q.o = l.o
+             WHERE l.n >= (q.cap + n_spaces - 1) / n_spaces
+             GROUP BY l.o
+            UNION ALL
+            -- not seeded: the term's bound (idf x its largest possible tf-weight)
+            SELECT q.o, q.ub FROM q WHERE q.cap IS NOT NULL AND NOT seeded
+        ), cand AS (
+            SELECT u.memory_id, sum(u.part) AS lb, sum(u.full_part) AS lb_full
+              FROM (SELECT w.memory_id, w.part, w.part AS full_part FROM whole w
+                    UNION ALL
+                    SELECT c.memory_id, c.part, 0 FROM cut c) u
+             GROUP BY u.memory_id
+        ), ranked AS MATERIALIZED (
+            -- the best candidates by partial score; a filter (beyond namespace) is checked on
+            -- these only, best first, not on every candidate
+            (SELECT c.memory_id, c.lb, c.lb_full FROM cand c
+              WHERE NOT fast
+              ORDER BY c.lb DESC, c.memory_id
+              LIMIT CASE WHEN must_filter THEN 3 * (rescore + 1) + 1 ELSE rescore + 1 END)
+            UNION ALL
+            -- (ranked by the flat aggregate above)
+            SELECT r.memory_id, r.lb, r.lb FROM unnest(rk_ids, rk_lb) AS r(memory_id, lb) WHERE fast
+        ), top AS MATERIALIZED (
+            -- (sorted first, then checked while read: the scan stops once rescore + 1 pass)
+            SELECT c.memory_id, c.lb, c.lb_full
+              FROM (SELECT * FROM ranked ORDER BY ranked.lb DESC, ranked.memory_id) c
+             WHERE NOT must_filter OR EXISTS (
+                   SELECT 1 FROM animus.memories m WHERE m.id = c.memory_id
+                      AND animus.memory_filter_match(f, m.namespace, m.memory_type, m.source, m.metadata, m.created_at))
+             LIMIT rescore + 1
+        ), completed AS (
+            -- exact scores of the best `rescore` candidates: add their postings of the cut terms
+            -- (index-only probes on (memory_id, term))
+            SELECT t.memory_id, t.lb_full + coalesce(x.extra, 0) AS score
+              FROM (SELECT * FROM top ORDER BY top.lb DESC, top.memory_id LIMIT rescore) t
+              LEFT JOIN LATERAL (
+                   SELECT sum(q.w1 * mt.tf / (mt.tf + w_base + w_len * mt.doc_len)) AS extra
+                     FROM animus.memory_terms mt JOIN q ON q.term = mt.term
+                    WHERE mt.memory_id = t.memory_id AND mt.term = ANY (cut_terms)) x ON cutting
+        ), best AS MATERIALIZED (
+            -- best first; without a filter beyond namespace the filter predicate was not applied
+            -- yet: check it here, lazily (the scan stops once lim rows pass: ~lim primary-key
+            -- probes), so that conditions memory_filter_match adds (e.g. expiry) apply everywhere
+            SELECT c.memory_id, c.score
+              FROM (SELECT * FROM completed ORDER BY completed.score DESC, completed.memory_id) c
+             WHERE must_filter OR EXISTS (
+                   SELECT 1 FROM animus.memories m WHERE m.id = c.memory_id
+                      AND animus.memory_filter_match(f, m.namespace, m.memory_type, m.source, m.metadata, m.created_at))
+             LIMIT lim
+        )
+        SELECT (SELECT pg_catalog.array_agg(b.memory_id ORDER BY b.score DESC, b.memory_id) FROM best b),
+               (SELECT pg_catalog.array_agg(b.score ORDER BY b.score DESC, b.memory_id) FROM best b),
+               (SELECT count(*) FROM top),
+               (SELECT coalesce(sum(bo.ub), 0) FROM bounds bo),
+               (SELECT t.lb FROM top t ORDER BY t.lb DESC, t.memory_id LIMIT 1 OFFSET rescore),
+               -- filtered: candidates past the checked prefix were not looked at
+               (SELECT min(r.lb) FILTER (WHERE must_filter) FROM ranked r HAVING count(*) > 3 * (rescore + 1))
+          INTO r_ids, r_scores, r_cands, r_bound, r_next_lb, r_prefix_lb;
+        r_passed := coalesce(pg_catalog.cardinality(r_ids), 0);
+        r_next_lb := CASE WHEN r_prefix_lb IS NULL THEN r_next_lb ELSE greatest(r_next_lb, r_prefix_lb) END;
+        r_read := (SELECT sum(CASE WHEN c IS NULL THEN d ELSE least(c, d) END)::bigint FROM unnest(q_cap, q_df) AS x(c, d));
+
+        -- Exact when nothing left out can reach the k-th score: a memory in no list scores at most
+        -- r_bound; a candidate not rescored at most its partial score (<= r_next_lb) + r_bound.
+        proven := r_bound = 0 AND r_next_lb IS NULL
+               OR (coalesce(pg_catalog.cardinality(r_ids), 0) >= lim
+                   AND r_scores[lim] >= coalesce(r_next_lb, 0) + r_bound);
+        -- Unseeded, the whole lists may leave fewer than lim candidates: redo the round seeded.
+        IF NOT seeded AND coalesce(pg_catalog.cardinality(r_ids), 0) < lim AND NOT proven THEN
+            seeded := true;
+            CONTINUE;
+        END IF;
+        EXIT WHEN proven OR b_now >= b_max;
+        b_now := least(b_now * 4, b_max);
+    END LOOP;
+
+    -- A selective filter can leave fewer than lim of the candidates: then score every memory
+    -- that passes the filter and matches a query term (few, since the filter is selective).
+    -- (Without such a filter: when the filter predicate dropped some of the rescored candidates.)
+    IF coalesce(pg_catalog.cardinality(r_ids), 0) < lim AND NOT proven
+       AND (must_filter OR r_passed < least(r_cands, rescore)) AND NOT all_spaces THEN
+        -- the postings of the namespaces searched (an index range per term and namespace), summed
+        -- per memory, then the filter once per memory
+        RETURN QUERY
+            SELECT x.memory_id, x.score, true, pg_catalog.count(*) OVER (), b_now::integer FROM (
+                SELECT mt.memory_id, sum(q.idf * animus.bm25_tf_weight(mt.tf, mt.doc_len, avgdl, s.k1, s.b)) AS score
+                  FROM unnest(q_terms, q_idf) AS q(term, idf)
+                  JOIN animus.memory_terms AS mt ON mt.term = q.term AND mt.namespace = ANY (spaces)
+                 GROUP BY mt.memory_id) AS x
+              JOIN animus.memories AS m ON m.id = x.memory_id
+             WHERE animus.memory_filter_match(f, m.namespace, m.memory_type, m.source, m.metadata, m.created_at)
+             ORDER BY x.score DESC, x.memory_id
+             LIMIT lim;
+        RETURN;
+    END IF;
+    IF coalesce(pg_catalog.cardinality(r_ids), 0) < lim AND NOT proven
+       AND (must_filter OR r_passed < least(r_cands, rescore)) THEN
+        RETURN QUERY EXECUTE
+            'SELECT x.memory_id, x.score, true, x.n, $9::integer FROM (
+                 SELECT mt.memory_id, sum(q.idf * animus.bm25_tf_weight(mt.tf, mt.doc_len, $4, $5, $6)) AS score,
+                        count(*) OVER () AS n
+                   FROM animus.memories AS m
+                   JOIN animus.memory_terms AS mt ON mt.memory_id = m.id AND mt.term = ANY ($1)
+                   JOIN unnest($1, $2) AS q(term, idf) ON q.term = mt.term
+                  WHERE m.fts @@ $7
+                    AND animus.memory_filter_match($3, m.namespace, m.memory_type, m.source, m.metadata, m.created_at)
+                  GROUP BY mt.memory_id) AS x
+              ORDER BY x.score DESC, x.memory_id
+              LIMIT $8'
+            USING q_terms, q_idf, f, avgdl, s.k1, s.b, animus.memory_or_tsquery(query), lim, b_now;
+        RETURN;
+    END IF;
+
+    RETURN QUERY SELECT r.id, r.score, proven, r_read, b_now::integer FROM unnest(r_ids, r_scores) AS r(id, score);
+END
+$function$;
+
+COMMENT ON FUNCTION animus.memory_bm25_topk(text, jsonb, integer, integer) IS
+    'Okapi BM25 top-lim memories for a natural-language query (English lexemes, filters normalised by memory_validate_filters): '
+    '(id, score, exact, postings_read, budget_used), score descending, ties by id; every row passes animus.memory_filter_match. '
+    'exact = the result is proven equal to exhaustive BM25; budget overrides memory_bm25_settings.postings_budget (a huge budget = exhaustive). '
+    'Read-only (STABLE). Raises nothing.';
+
+-- The fold keeps the per-term bounds: greatest max_tf, least min_len_ratio over the folded statistics
+-- and the deltas that add postings; NULL (unknown) stays NULL. A (namespace, term) whose deltas
+-- cancel out in document frequency but add postings (one memory deleted, another stored) still
+-- takes the added postings' bounds.
+CREATE OR REPLACE FUNCTION animus.memory_bm25_refresh(wait boolean DEFAULT true)
+RETURNS bigint
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    folded   bigint;
+    last_id  bigint;
+    zero_ns  text[];
+    zero_terms text[];
+BEGIN
+    -- One refresher at a time, serialised by the lock on the settings row: locking it takes UPDATE
+    -- on animus.memory_bm25_settings, which only the owner holds (an advisory lock key can be held
+    -- by any login). Writers never wait for it below four times refresh_after pending rows.
+    IF wait THEN
+        PERFORM 1 FROM animus.memory_bm25_settings FOR UPDATE;
+    ELSE
+        PERFORM 1 FROM animus.memory_bm25_settings FOR UPDATE SKIP LOCKED;
+        IF NOT FOUND THEN
+            RETURN NULL;
+        END IF;
+    END IF;
+
+    WITH moved AS (
+        DELETE FROM animus.memory_bm25_deltas RETURNING id, namespace, term, df, total_len, max_tf, min_len_ratio
+    ), terms AS (
+        -- bounds of the added postings: 0 / infinity when none were added (neutral for greatest /
+        -- least), NULL when one delta's are unknown
+        SELECT m.namespace, m.term, sum(m.df) AS df,
+               CASE WHEN bool_or(m.df > 0 AND (m.max_tf IS NULL OR m.min_len_ratio IS NULL)) THEN NULL
+                    ELSE coalesce(max(m.max_tf) FILTER (WHERE m.df > 0), 0) END AS max_tf,
+               CASE WHEN bool_or(m.df > 0 AND (m.max_tf IS NULL OR m.min_len_ratio IS NULL)) THEN NULL
+                    ELSE coalesce(min(m.min_len_ratio) FILTER (WHERE m.df > 0), 'Infinity') END AS min_len_ratio
+          FROM moved m
+         WHERE m.term IS NOT NULL GROUP BY m.namespace, m.term HAVING sum(m.df) <> 0 OR bool_or(m.df > 0)
+    ), up_terms AS (
+        INSERT INTO animus.memory_bm25_term_stats AS s (namespace, term, df, max_tf, min_len_ratio)
+        SELECT t.namespace, t.term, t.df, t.max_tf, t.min_len_ratio FROM terms t
+        ON CONFLICT (term, namespace) DO UPDATE
+           SET df = s.df + excluded.df,
+               max_tf = CASE WHEN s.max_tf IS NULL OR excluded.max_tf IS NULL THEN NULL
+                             ELSE greatest(s.max_tf, excluded.max_tf) END,
+               min_len_ratio = CASE WHEN s.min_len_ratio IS NULL OR excluded.min_len_ratio IS NULL THEN NULL
+                                    ELSE least(s.min_len_ratio, excluded.min_len_ratio) END
+        RETURNING s.namespace, s.term, s.df
+    ), spaces AS (
+        SELECT m.namespace, sum(m.df) AS docs, sum(m.total_len) AS total_len FROM moved m
+        WHERE m.term IS NULL GROUP BY m.namespace
+    ), up_spaces AS (
+        INSERT INTO animus.memory_bm25_namespace_stats AS s (namespace, docs, total_len)
+        SELECT sp.namespace, sp.docs, sp.total_len FROM spaces sp
+        ON CONFLICT (namespace) DO UPDATE SET docs = s.docs + excluded.docs, total_len = s.total_len + excluded.total_len
+        RETURNING s.namespace, s.docs
+    ), zero AS (
+        SELECT u.namespace, u.term FROM up_terms u WHERE u.df = 0
+        UNION ALL
+        SELECT u.namespace, NULL FROM up_spaces u WHERE u.docs = 0
+    )
+    SELECT (SELECT count(*) FROM moved), (SELECT max(id) FROM moved),
+           (SELECT pg_catalog.array_agg(z.namespace) FROM zero z), (SELECT pg_catalog.array_agg(z.term) FROM zero z)
+      INTO folded, last_id, zero_ns, zero_terms;
+
+    IF zero_ns IS NOT NULL THEN
+        DELETE FROM animus.memory_bm25_term_stats s
+        USING unnest(zero_ns, zero_terms) AS z(namespace, term)
+        WHERE z.term IS NOT NULL AND s.namespace = z.namespace AND s.term = z.term AND s.df = 0;
+        DELETE FROM animus.memory_bm25_namespace_stats s
+        USING unnest(zero_ns, zero_terms) AS z(namespace, term)
+        WHERE z.term IS NULL AND s.namespace = z.namespace AND s.docs = 0;
+    END IF;
+    IF last_id IS NOT NULL THEN
+        UPDATE animus.memory_bm25_settings SET refreshed_through = greatest(refreshed_through, last_id);
+    END IF;
+    RETURN folded;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_bm25_refresh(boolean) IS
+    'Folds the pending BM25 statistic deltas into the per-namespace statistics (document counts, lengths, document frequencies and the per-term tf-weight bounds); returns the number of delta rows folded, or NULL when wait => false and another refresh is running (it locks the row of animus.memory_bm25_settings). Searches are exact either way (they add pending deltas); refreshing only keeps their cost bounded. Writes run it automatically past memory_bm25_settings.refresh_after pending rows. Raises nothing.';
+
+-- Writes: the postings of a batch without one statement per memory for its length; the deltas that
+-- add postings carry their bounds (largest tf, smallest length / tf).
+CREATE OR REPLACE FUNCTION animus.memory_bm25_index(ids bigint[], namespaces text[], vectors tsvector[])
+RETURNS void
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    s animus.memory_bm25_settings;
+    backlog bigint;
+BEGIN
+    SELECT * INTO s FROM animus.memory_bm25_settings;
+    WITH docs AS (
+        -- the length inline: animus.bm25_doc_len has a SET clause, so it ran as its own statement
+        -- per memory (0.2 s of a 2,000-memory batch)
+        SELECT d.id, d.namespace, d.fts,
+               (SELECT coalesce(sum(coalesce(pg_catalog.cardinality(u.positions), 1)), 0)::integer
+                  FROM pg_catalog.unnest(d.fts) AS u) AS doc_len
+        FROM unnest(ids, namespaces, vectors) AS d(id, namespace, fts)
+    ), norm AS (
+        -- The average length the impacts are computed with: the namespace's folded statistics,
+        -- else (a new namespace) this statement's own memories.
+        SELECT d.namespace,
+               coalesce(max(ns.total_len::float8 / NULLIF(ns.docs, 0)), NULLIF(avg(d.doc_len), 0), 1)::float8 AS avgdl
+        FROM docs d LEFT JOIN animus.memory_bm25_namespace_stats ns ON ns.namespace = d.namespace
+        GROUP BY d.namespace
+    ), postings AS (
+        INSERT INTO animus.memory_terms (memory_id, namespace, term, tf, doc_len, impact)
+        SELECT d.id, d.namespace, u.lexeme, coalesce(pg_catalog.cardinality(u.positions), 1), d.doc_len,
+               animus.bm25_tf_weight(coalesce(pg_catalog.cardinality(u.positions), 1), d.doc_len, n.avgdl, s.k1, s.b)
+        FROM docs d JOIN norm n ON n.namespace = d.namespace CROSS JOIN LATERAL pg_catalog.unnest(d.fts) AS u
+        RETURNING namespace, term, tf, doc_len
+    )
+    INSERT INTO animus.memory_bm25_deltas (namespace, term, df, total_len, max_tf, min_len_ratio)
+    SELECT p.namespace, p.term, count(*), 0, max(p.tf), min(p.doc_len::double precision / p.tf)
+      FROM postings p GROUP BY p.namespace, p.term
+    UNION ALL
+    SELECT d.namespace, NULL, count(*), sum(d.doc_len), NULL, NULL FROM docs d GROUP BY d.namespace;
+
+    -- Past refresh_after pending rows a write folds them, unless a refresh is running; past four
+    -- times that it waits for the running one and folds, so the backlog (which every search adds
+    -- up) stays bounded even while refreshes keep colliding.
+    IF s.refresh_after > 0 THEN
+        backlog := (SELECT q.last_value FROM animus.memory_bm25_deltas_id_seq q) - s.refreshed_through;
+        IF backlog >= 4 * s.refresh_after::bigint THEN
+            PERFORM animus.memory_bm25_refresh(wait => true);
+        ELSIF backlog >= s.refresh_after THEN
+            PERFORM animus.memory_bm25_refresh(wait => false);
+        END IF;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_bm25_index(bigint[], text[], tsvector[]) IS
+    'Internal (triggers on animus.memories): writes the BM25 postings of the given memories and appends their statistic deltas (with the tf-weight bounds of the added postings); folds them (memory_bm25_refresh) past refresh_after pending rows, waiting for a running refresh past four times that. Raises nothing.';
+
+-- Reindexing also recomputes the per-term bounds from the postings (tight again after deletes).
+CREATE OR REPLACE FUNCTION animus.memory_bm25_reindex(namespace text DEFAULT NULL)
+RETURNS bigint
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    s animus.memory_bm25_settings;
+    n bigint;
+BEGIN
+    PERFORM animus.memory_bm25_refresh();
+    SELECT * INTO s FROM animus.memory_bm25_settings;
+    UPDATE animus.memory_terms AS mt
+       SET impact = animus.bm25_tf_weight(mt.tf, mt.doc_len, ns.total_len::float8 / ns.docs, s.k1, s.b)
+      FROM animus.memory_bm25_namespace_stats AS ns
+     WHERE ns.namespace = mt.namespace AND ns.docs > 0 AND ns.total_len > 0
+       AND (memory_bm25_reindex.namespace IS NULL OR mt.namespace = memory_bm25_reindex.namespace);
+    GET DIAGNOSTICS n = ROW_COUNT;
+    -- The bounds of the postings now visible; postings added later come with their own deltas.
+    UPDATE animus.memory_bm25_term_stats AS ts
+       SET max_tf = x.max_tf, min_len_ratio = x.min_len_ratio
+      FROM (SELECT mt.namespace, mt.term, max(mt.tf) AS max_tf, min(mt.doc_len::double precision / mt.tf) AS min_len_ratio
+              FROM animus.memory_terms mt
+             WHERE memory_bm25_reindex.namespace IS NULL OR mt.namespace = memory_bm25_reindex.namespace
+             GROUP BY mt.namespace, mt.term) x
+     WHERE ts.namespace = x.namespace AND ts.term = x.term
+       AND (ts.max_tf IS DISTINCT FROM x.max_tf OR ts.min_len_ratio IS DISTINCT FROM x.min_len_ratio);
+    -- (the totals over namespaces only widen on their own: recompute them for these terms)
+    PERFORM animus.memory_bm25_term_totals_sync(ARRAY(
+        SELECT DISTINCT ts.term FROM animus.memory_bm25_term_stats ts
+         WHERE memory_bm25_reindex.namespace IS NULL OR ts.namespace = memory_bm25_reindex.namespace));
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_bm25_reindex(text) IS
+    'Runs as the owner (SECURITY DEFINER; animus_admin only). Refreshes the statistics, then recomputes the impact (retrieval order) of every posting of a namespace (NULL = all) '
+    'with the current k1, b and average length, and the per-term tf-weight bounds from the postings; returns the postings rewritten. Run it after changing k1/b or after a '
+    'namespace''s average length has drifted (docs/bm25.md). Rewrites every posting: schedule it off-peak. Raises nothing.';
+
+-- ==== change memory_search (deploy/memory_search.sql) ====
+-- Deploy animus:memory_search to pg
+-- requires: memory_search@v0.8.0
+-- requires: memory_bm25
+
+-- The keyword branch with lifecycle state (docs/memory-lifecycle.md, "How the searches see it").
+-- Until v0.8.0 memory_text_candidates_live asked BM25 for lim + max(lim/2, 10) candidates without
+-- the filter's "state" entry, checked the state on them, and asked again with the state when fewer
+-- than lim passed. A filtered search then paid a larger top-k and a join, and one whose candidates
+-- were mostly hidden paid both calls (the "text, filtered" figure of bench-memory-lifecycle: 1.5x a
+-- search without state). memory_bm25_topk now checks the state itself, lazily and best first (it
+-- ranks a few more candidates than lim when the filter has a state entry, and checks the state
+-- only on the ranked candidates until lim pass): the branch asks it once, with the whole filter.
+-- The function stays (hybrid_search's fused statement and search_memory_text call it by name).
+CREATE OR REPLACE FUNCTION animus.memory_text_candidates_live(query text, filters jsonb DEFAULT '{}', lim integer DEFAULT 100)
+    RETURNS TABLE (id bigint, score double precision)
+    STABLE
+    ROWS 100
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF query IS NULL OR lim IS NULL OR lim < 1 THEN
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT c.id, c.score FROM animus.memory_bm25_topk(query, coalesce(filters, '{}'::jsonb), lim) AS c;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_text_candidates_live(text, jsonb, integer) IS
+    'Internal keyword branch of search_memory_text and hybrid_search: the BM25 top lim of memory_bm25_topk under the whole filter, '
+    'its lifecycle "state" entry included (checked lazily there, best first). Granted to nobody. Read-only (STABLE). Raises nothing.';
+REVOKE ALL ON FUNCTION animus.memory_text_candidates_live(text, jsonb, integer) FROM PUBLIC;
+
 -- ==== what this file installed (animus.deployed_version) ====
-INSERT INTO animus.installed_version (version, last_change) VALUES ('@v0.8.0+2 (work_status)', 'work_status');
+INSERT INTO animus.installed_version (version, last_change) VALUES ('@v0.8.0+4 (memory_search)', 'memory_search');
 
 COMMIT;

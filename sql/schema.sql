@@ -3638,12 +3638,13 @@ BEGIN
         SELECT d.id, d.namespace, u.lexeme, coalesce(pg_catalog.cardinality(u.positions), 1), d.doc_len,
                animus.bm25_tf_weight(coalesce(pg_catalog.cardinality(u.positions), 1), d.doc_len, n.avgdl, s.k1, s.b)
         FROM docs d JOIN norm n ON n.namespace = d.namespace CROSS JOIN LATERAL pg_catalog.unnest(d.fts) AS u
-        RETURNING namespace, term
+        RETURNING namespace, term, tf, doc_len
     )
-    INSERT INTO animus.memory_bm25_deltas (namespace, term, df, total_len)
-    SELECT p.namespace, p.term, count(*), 0 FROM postings p GROUP BY p.namespace, p.term
+    INSERT INTO animus.memory_bm25_deltas (namespace, term, df, total_len, max_tf, min_len_ratio)
+    SELECT p.namespace, p.term, count(*), 0, max(p.tf), min(p.doc_len::double precision / p.tf)
+      FROM postings p GROUP BY p.namespace, p.term
     UNION ALL
-    SELECT d.namespace, NULL, count(*), sum(d.doc_len) FROM docs d GROUP BY d.namespace;
+    SELECT d.namespace, NULL, count(*), sum(d.doc_len), NULL, NULL FROM docs d GROUP BY d.namespace;
 
     -- Past refresh_after pending rows a write folds them, unless a refresh is running; past four
     -- times that it waits for the running one and folds, so the backlog (which every search adds
@@ -3663,7 +3664,7 @@ $$;
 -- Name: FUNCTION memory_bm25_index(ids bigint[], namespaces text[], vectors tsvector[]); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.memory_bm25_index(ids bigint[], namespaces text[], vectors tsvector[]) IS 'Internal (triggers on animus.memories): writes the BM25 postings of the given memories and appends their statistic deltas; folds them (memory_bm25_refresh) past refresh_after pending rows, waiting for a running refresh past four times that. Raises nothing.';
+COMMENT ON FUNCTION animus.memory_bm25_index(ids bigint[], namespaces text[], vectors tsvector[]) IS 'Internal (triggers on animus.memories): writes the BM25 postings of the given memories and appends their statistic deltas (with the tf-weight bounds of the added postings); folds them (memory_bm25_refresh) past refresh_after pending rows, waiting for a running refresh past four times that. Raises nothing.';
 
 --
 -- Name: memory_bm25_refresh(boolean); Type: FUNCTION; Schema: animus; Owner: -
@@ -3692,14 +3693,26 @@ BEGIN
     END IF;
 
     WITH moved AS (
-        DELETE FROM animus.memory_bm25_deltas RETURNING id, namespace, term, df, total_len
+        DELETE FROM animus.memory_bm25_deltas RETURNING id, namespace, term, df, total_len, max_tf, min_len_ratio
     ), terms AS (
-        SELECT m.namespace, m.term, sum(m.df) AS df FROM moved m
-        WHERE m.term IS NOT NULL GROUP BY m.namespace, m.term HAVING sum(m.df) <> 0
+        -- bounds of the added postings: 0 / infinity when none were added (neutral for greatest /
+        -- least), NULL when one delta's are unknown
+        SELECT m.namespace, m.term, sum(m.df) AS df,
+               CASE WHEN bool_or(m.df > 0 AND (m.max_tf IS NULL OR m.min_len_ratio IS NULL)) THEN NULL
+                    ELSE coalesce(max(m.max_tf) FILTER (WHERE m.df > 0), 0) END AS max_tf,
+               CASE WHEN bool_or(m.df > 0 AND (m.max_tf IS NULL OR m.min_len_ratio IS NULL)) THEN NULL
+                    ELSE coalesce(min(m.min_len_ratio) FILTER (WHERE m.df > 0), 'Infinity') END AS min_len_ratio
+          FROM moved m
+         WHERE m.term IS NOT NULL GROUP BY m.namespace, m.term HAVING sum(m.df) <> 0 OR bool_or(m.df > 0)
     ), up_terms AS (
-        INSERT INTO animus.memory_bm25_term_stats AS s (namespace, term, df)
-        SELECT t.namespace, t.term, t.df FROM terms t
-        ON CONFLICT (namespace, term) DO UPDATE SET df = s.df + excluded.df
+        INSERT INTO animus.memory_bm25_term_stats AS s (namespace, term, df, max_tf, min_len_ratio)
+        SELECT t.namespace, t.term, t.df, t.max_tf, t.min_len_ratio FROM terms t
+        ON CONFLICT (term, namespace) DO UPDATE
+           SET df = s.df + excluded.df,
+               max_tf = CASE WHEN s.max_tf IS NULL OR excluded.max_tf IS NULL THEN NULL
+                             ELSE greatest(s.max_tf, excluded.max_tf) END,
+               min_len_ratio = CASE WHEN s.min_len_ratio IS NULL OR excluded.min_len_ratio IS NULL THEN NULL
+                                    ELSE least(s.min_len_ratio, excluded.min_len_ratio) END
         RETURNING s.namespace, s.term, s.df
     ), spaces AS (
         SELECT m.namespace, sum(m.df) AS docs, sum(m.total_len) AS total_len FROM moved m
@@ -3737,7 +3750,7 @@ $$;
 -- Name: FUNCTION memory_bm25_refresh(wait boolean); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.memory_bm25_refresh(wait boolean) IS 'Folds the pending BM25 statistic deltas into the per-namespace statistics; returns the number of delta rows folded, or NULL when wait => false and another refresh is running (it locks the row of animus.memory_bm25_settings). Searches are exact either way (they add pending deltas); refreshing only keeps their cost bounded. Writes run it automatically past memory_bm25_settings.refresh_after pending rows. Raises nothing.';
+COMMENT ON FUNCTION animus.memory_bm25_refresh(wait boolean) IS 'Folds the pending BM25 statistic deltas into the per-namespace statistics (document counts, lengths, document frequencies and the per-term tf-weight bounds); returns the number of delta rows folded, or NULL when wait => false and another refresh is running (it locks the row of animus.memory_bm25_settings). Searches are exact either way (they add pending deltas); refreshing only keeps their cost bounded. Writes run it automatically past memory_bm25_settings.refresh_after pending rows. Raises nothing.';
 
 --
 -- Name: memory_bm25_reindex(text); Type: FUNCTION; Schema: animus; Owner: -
@@ -3759,6 +3772,19 @@ BEGIN
      WHERE ns.namespace = mt.namespace AND ns.docs > 0 AND ns.total_len > 0
        AND (memory_bm25_reindex.namespace IS NULL OR mt.namespace = memory_bm25_reindex.namespace);
     GET DIAGNOSTICS n = ROW_COUNT;
+    -- The bounds of the postings now visible; postings added later come with their own deltas.
+    UPDATE animus.memory_bm25_term_stats AS ts
+       SET max_tf = x.max_tf, min_len_ratio = x.min_len_ratio
+      FROM (SELECT mt.namespace, mt.term, max(mt.tf) AS max_tf, min(mt.doc_len::double precision / mt.tf) AS min_len_ratio
+              FROM animus.memory_terms mt
+             WHERE memory_bm25_reindex.namespace IS NULL OR mt.namespace = memory_bm25_reindex.namespace
+             GROUP BY mt.namespace, mt.term) x
+     WHERE ts.namespace = x.namespace AND ts.term = x.term
+       AND (ts.max_tf IS DISTINCT FROM x.max_tf OR ts.min_len_ratio IS DISTINCT FROM x.min_len_ratio);
+    -- (the totals over namespaces only widen on their own: recompute them for these terms)
+    PERFORM animus.memory_bm25_term_totals_sync(ARRAY(
+        SELECT DISTINCT ts.term FROM animus.memory_bm25_term_stats ts
+         WHERE memory_bm25_reindex.namespace IS NULL OR ts.namespace = memory_bm25_reindex.namespace));
     RETURN n;
 END
 $$;
@@ -3767,7 +3793,100 @@ $$;
 -- Name: FUNCTION memory_bm25_reindex(namespace text); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.memory_bm25_reindex(namespace text) IS 'Runs as the owner (SECURITY DEFINER; animus_admin only). Refreshes the statistics, then recomputes the impact (retrieval order) of every posting of a namespace (NULL = all) with the current k1, b and average length; returns the postings rewritten. Run it after changing k1/b or after a namespace''s average length has drifted (docs/bm25.md). Rewrites every posting: schedule it off-peak. Raises nothing.';
+COMMENT ON FUNCTION animus.memory_bm25_reindex(namespace text) IS 'Runs as the owner (SECURITY DEFINER; animus_admin only). Refreshes the statistics, then recomputes the impact (retrieval order) of every posting of a namespace (NULL = all) with the current k1, b and average length, and the per-term tf-weight bounds from the postings; returns the postings rewritten. Run it after changing k1/b or after a namespace''s average length has drifted (docs/bm25.md). Rewrites every posting: schedule it off-peak. Raises nothing.';
+
+--
+-- Name: memory_bm25_term_stats_after_write(); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_bm25_term_stats_after_write() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    c_term   text[] := ARRAY[]::text[];
+    c_df     bigint[] := ARRAY[]::bigint[];
+    c_max_tf integer[] := ARRAY[]::integer[];
+    c_ratio  double precision[] := ARRAY[]::double precision[];
+    c_unk    boolean[] := ARRAY[]::boolean[];
+    o_term   text[] := ARRAY[]::text[];
+    o_df     bigint[] := ARRAY[]::bigint[];
+    zero     text[];
+BEGIN
+    IF TG_OP = 'TRUNCATE' THEN
+        TRUNCATE animus.memory_bm25_term_totals;
+        RETURN NULL;
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        SELECT coalesce(pg_catalog.array_agg(n.term), c_term), coalesce(pg_catalog.array_agg(n.df), c_df),
+               coalesce(pg_catalog.array_agg(n.max_tf), c_max_tf), coalesce(pg_catalog.array_agg(n.min_len_ratio), c_ratio),
+               coalesce(pg_catalog.array_agg(n.max_tf IS NULL OR n.min_len_ratio IS NULL), c_unk)
+          INTO c_term, c_df, c_max_tf, c_ratio, c_unk FROM new_rows n;
+    END IF;
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        SELECT coalesce(pg_catalog.array_agg(o.term), o_term), coalesce(pg_catalog.array_agg(o.df), o_df)
+          INTO o_term, o_df FROM old_rows o;
+    END IF;
+    WITH c AS (
+        SELECT x.term, x.df, x.max_tf, x.min_len_ratio, x.unknown
+          FROM unnest(c_term, c_df, c_max_tf, c_ratio, c_unk) AS x(term, df, max_tf, min_len_ratio, unknown)
+        UNION ALL   -- rows replaced or deleted: their df leaves, their bounds stay (upper bounds)
+        SELECT x.term, -x.df, 0, 'Infinity'::double precision, false FROM unnest(o_term, o_df) AS x(term, df)
+    ), up AS (
+        INSERT INTO animus.memory_bm25_term_totals AS tt (term, df, max_tf, min_len_ratio)
+        SELECT c.term, sum(c.df),
+               CASE WHEN bool_or(c.unknown) THEN NULL ELSE max(c.max_tf) END,
+               CASE WHEN bool_or(c.unknown) THEN NULL ELSE min(c.min_len_ratio) END
+          FROM c GROUP BY c.term
+        ON CONFLICT (term) DO UPDATE
+           SET df = tt.df + excluded.df,
+               max_tf = CASE WHEN tt.max_tf IS NULL OR excluded.max_tf IS NULL THEN NULL ELSE greatest(tt.max_tf, excluded.max_tf) END,
+               min_len_ratio = CASE WHEN tt.min_len_ratio IS NULL OR excluded.min_len_ratio IS NULL THEN NULL
+                                    ELSE least(tt.min_len_ratio, excluded.min_len_ratio) END
+        RETURNING tt.term, tt.df
+    )
+    SELECT pg_catalog.array_agg(up.term) INTO zero FROM up WHERE up.df = 0;
+    IF zero IS NOT NULL THEN
+        DELETE FROM animus.memory_bm25_term_totals tt WHERE tt.term = ANY (zero) AND tt.df = 0;
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+--
+-- Name: FUNCTION memory_bm25_term_stats_after_write(); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_bm25_term_stats_after_write() IS 'Trigger (statement level, AFTER INSERT / UPDATE / DELETE / TRUNCATE ON animus.memory_bm25_term_stats): keeps animus.memory_bm25_term_totals equal to the per-term sums. Raises nothing.';
+
+--
+-- Name: memory_bm25_term_totals_sync(text[]); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_bm25_term_totals_sync(terms text[]) RETURNS void
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+    WITH agg AS (
+        SELECT t.term, coalesce(sum(ts.df), 0) AS df,
+               CASE WHEN bool_or(ts.max_tf IS NULL) THEN NULL ELSE max(ts.max_tf) END AS max_tf,
+               CASE WHEN bool_or(ts.min_len_ratio IS NULL) THEN NULL ELSE min(ts.min_len_ratio) END AS min_len_ratio
+          FROM (SELECT DISTINCT x.term FROM unnest(terms) AS x(term)) t
+          LEFT JOIN animus.memory_bm25_term_stats ts ON ts.term = t.term
+         GROUP BY t.term
+    ), gone AS (
+        DELETE FROM animus.memory_bm25_term_totals tt USING agg a WHERE tt.term = a.term AND a.df = 0
+    )
+    INSERT INTO animus.memory_bm25_term_totals AS tt (term, df, max_tf, min_len_ratio)
+    SELECT a.term, a.df, a.max_tf, a.min_len_ratio FROM agg a WHERE a.df <> 0
+    ON CONFLICT (term) DO UPDATE SET df = excluded.df, max_tf = excluded.max_tf, min_len_ratio = excluded.min_len_ratio
+$$;
+
+--
+-- Name: FUNCTION memory_bm25_term_totals_sync(terms text[]); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_bm25_term_totals_sync(terms text[]) IS 'Internal (triggers on animus.memory_bm25_term_stats): recomputes the animus.memory_bm25_term_totals rows of the given terms from memory_bm25_term_stats. Raises nothing.';
 
 --
 -- Name: memory_bm25_topk(text, jsonb, integer, integer); Type: FUNCTION; Schema: animus; Owner: -
@@ -3791,6 +3910,7 @@ DECLARE
     n_len       double precision;
     avgdl       double precision;
     must_filter boolean;
+    has_state   boolean;
     b_now       bigint;
     b_max       bigint;
     left_budget double precision;
@@ -3816,6 +3936,9 @@ DECLARE
     rk_ids      bigint[];
     rk_lb       double precision[];
     q_w1        double precision[];
+    q_ub        double precision[];
+    q_wmax      double precision[];
+    use_totals  boolean;
 BEGIN
     IF lim IS NULL OR lim < 1 THEN
         RETURN;
@@ -3836,7 +3959,17 @@ BEGIN
     -- term's postings and statistics as one index range (term first) instead of one probe per
     -- namespace (200 namespaces x 4 terms were 800 probes per statistic; docs/bm25.md).
     all_spaces := f -> 'namespace' IS NULL;
-    must_filter := f - 'namespace' <> '{}'::jsonb;
+    -- The lifecycle "state" entry (expired, superseded, private to others) is not checked on
+    -- every ranked candidate like the other conditions: live, visible memories are the common
+    -- case, so it is checked lazily on the rescored candidates, best first (`best` below), and
+    -- a state filter ranks a few more of them (has_state).
+    has_state := f ? 'state';
+    must_filter := f - 'namespace' - 'state' <> '{}'::jsonb;
+    -- Over every namespace, a term's folded statistics are one row of memory_bm25_term_totals
+    -- (instead of one per namespace) — for a caller who sees every namespace's statistics anyway
+    -- (no row security on them: the owner, as in the searches, which confine the filter first).
+    use_totals := all_spaces AND NOT pg_catalog.row_security_active('animus.memory_bm25_term_stats')
+                  AND pg_catalog.has_table_privilege('animus.memory_bm25_term_totals', 'SELECT');
     n_spaces := greatest(coalesce(pg_catalog.cardinality(spaces), 0), 1);
     -- Cut (common) terms seed candidates with their best postings, read per namespace. Over more
     -- namespaces than lim that is one index probe per namespace and cut term for ~1 posting each
@@ -3863,18 +3996,36 @@ BEGIN
 
     -- Query terms (distinct English lexemes) with their document frequency, rarest first;
     -- terms no memory has are dropped. idf = ln(1 + (N - df + 0.5) / (df + 0.5)) (Lucene's).
-    SELECT pg_catalog.array_agg(t.term ORDER BY t.df, t.term), pg_catalog.array_agg(t.df ORDER BY t.df, t.term)
-      INTO q_terms, q_df
-      FROM (SELECT u.lexeme AS term, st.df::double precision AS df
+    -- With each term its largest possible tf-weight over the namespaces searched (wmax): from the
+    -- largest tf and the smallest length / tf of its postings, folded (term_stats) and pending
+    -- (deltas that add postings), as (k1 + 1) / (1 + k1 (1 - b) / max_tf + k1 b min_len_ratio / avgdl),
+    -- which no posting's tf-weight exceeds (change memory_bm25_bounds); k1 + 1 where a bound is
+    -- unknown (NULL). Widened by 1e-9 so that rounding cannot make it smaller than a weight.
+    SELECT pg_catalog.array_agg(t.term ORDER BY t.df, t.term), pg_catalog.array_agg(t.df ORDER BY t.df, t.term),
+           pg_catalog.array_agg(CASE WHEN t.unknown OR t.max_tf IS NULL OR t.min_len_ratio IS NULL THEN s.k1 + 1
+                                     ELSE least(s.k1 + 1, (s.k1 + 1) * (1 + 1e-9)
+                                                / (1 + w_base / t.max_tf + w_len * t.min_len_ratio)) END
+                                ORDER BY t.df, t.term)
+      INTO q_terms, q_df, q_wmax
+      FROM (SELECT u.lexeme AS term, st.df::double precision AS df, st.max_tf, st.min_len_ratio, st.unknown
               FROM pg_catalog.unnest(pg_catalog.to_tsvector('english'::regconfig, query)) AS u
              CROSS JOIN LATERAL (   -- once per term (a scalar subquery here ran three times per term)
-                   SELECT coalesce(sum(x.df), 0) AS df FROM (
-                        SELECT ts.df FROM animus.memory_bm25_term_stats ts WHERE all_spaces AND ts.term = u.lexeme
+                   SELECT coalesce(sum(x.df), 0) AS df, max(x.max_tf) AS max_tf, min(x.min_len_ratio) AS min_len_ratio,
+                          coalesce(bool_or(x.unknown), false) AS unknown FROM (
+                        SELECT tt.df, tt.max_tf, tt.min_len_ratio, tt.max_tf IS NULL OR tt.min_len_ratio IS NULL AS unknown
+                          FROM animus.memory_bm25_term_totals tt WHERE use_totals AND tt.term = u.lexeme
                         UNION ALL
-                        SELECT ts.df FROM animus.memory_bm25_term_stats ts
+                        SELECT ts.df, ts.max_tf, ts.min_len_ratio, ts.max_tf IS NULL OR ts.min_len_ratio IS NULL
+                          FROM animus.memory_bm25_term_stats ts WHERE all_spaces AND NOT use_totals AND ts.term = u.lexeme
+                        UNION ALL
+                        SELECT ts.df, ts.max_tf, ts.min_len_ratio, ts.max_tf IS NULL OR ts.min_len_ratio IS NULL
+                          FROM animus.memory_bm25_term_stats ts
                          WHERE NOT all_spaces AND ts.term = u.lexeme AND ts.namespace = ANY (spaces)
                         UNION ALL
-                        SELECT d.df FROM animus.memory_bm25_deltas d
+                        -- deltas: only the ones adding postings carry (and need) bounds
+                        SELECT d.df, CASE WHEN d.df > 0 THEN d.max_tf END, CASE WHEN d.df > 0 THEN d.min_len_ratio END,
+                               d.df > 0 AND (d.max_tf IS NULL OR d.min_len_ratio IS NULL)
+                          FROM animus.memory_bm25_deltas d
                          WHERE d.term = u.lexeme AND (all_spaces OR d.namespace = ANY (spaces))) x) st) t
      WHERE t.df > 0;
     n_terms := coalesce(pg_catalog.cardinality(q_terms), 0);
@@ -3884,6 +4035,7 @@ BEGIN
     q_idf := ARRAY(SELECT pg_catalog.ln(1 + (n_docs - x.df + 0.5) / (x.df + 0.5))
                    FROM unnest(q_df) WITH ORDINALITY AS x(df, o) ORDER BY x.o);
     q_w1 := ARRAY(SELECT x.idf * (s.k1 + 1) FROM unnest(q_idf) WITH ORDINALITY AS x(idf, o) ORDER BY x.o);
+    q_ub := ARRAY(SELECT x.idf * x.wmax FROM unnest(q_idf, q_wmax) WITH ORDINALITY AS x(idf, wmax, o) ORDER BY x.o);
 
     b_now := coalesce(budget, s.postings_budget);
     b_max := CASE WHEN budget IS NOT NULL THEN budget ELSE greatest(s.max_postings_budget, s.postings_budget) END;
@@ -3907,7 +4059,8 @@ BEGIN
         END LOOP;
 
         -- Nothing cut: the whole-list scores are exact already, only lim need ranking.
-        rescore := CASE WHEN cutting THEN lim + s.rescore_extra ELSE lim END;
+        rescore := CASE WHEN cutting THEN lim + s.rescore_extra ELSE lim END
+                   + CASE WHEN has_state AND NOT must_filter THEN greatest(lim / 2, 10) ELSE 0 END;
         -- Without cut-list seeds (nothing cut, or not seeded) the candidates come from the whole
         -- lists alone: rank them in one flat aggregate (index range per term -> hash aggregate ->
         -- top-N), not through the CTEs below, which cost ~3x as much per posting read (docs/bm25.md,
@@ -3932,8 +4085,8 @@ BEGIN
                      LIMIT CASE WHEN must_filter THEN 3 * (rescore + 1) + 1 ELSE rescore + 1 END) x;
         END IF;
         WITH q AS (
-            SELECT x.o, x.term, x.idf, x.idf * (s.k1 + 1) AS w1, x.cap
-              FROM unnest(q_terms, q_idf, q_cap) WITH ORDINALITY AS x(term, idf, cap, o)
+            SELECT x.o, x.term, x.idf, x.idf * (s.k1 + 1) AS w1, x.cap, x.ub
+              FROM unnest(q_terms, q_idf, q_cap, q_ub) WITH ORDINALITY AS x(term, idf, cap, ub, o)
         ), whole AS (
             -- lists read to their end: exact contributions
             -- (two branches, one skipped at run time: each keeps its own index condition in the
@@ -3956,16 +4109,16 @@ BEGIN
                     ORDER BY mt.impact DESC, mt.memory_id LIMIT (q.cap + n_spaces - 1) / n_spaces) p
              WHERE q.cap IS NOT NULL AND seeded
         ), bounds AS (
-            -- what a memory not read in a cut list can still get from that term
-            SELECT l.o, max(q.idf * l.last_impact) AS ub
+            -- what a memory not read in a cut list can still get from that term (at most the term's bound)
+            SELECT l.o, least(max(q.idf * l.last_impact), max(q.ub)) AS ub
               FROM (SELECT c.o, c.namespace, count(*) AS n, min(c.impact) AS last_impact
                       FROM cut c GROUP BY c.o, c.namespace) l
               JOIN q ON q.o = l.o
              WHERE l.n >= (q.cap + n_spaces - 1) / n_spaces
              GROUP BY l.o
             UNION ALL
-            -- not seeded: any tf-weight is below k1 + 1
-            SELECT q.o, q.idf * (s.k1 + 1) FROM q WHERE q.cap IS NOT NULL AND NOT seeded
+            -- not seeded: the term's bound (idf x its largest possible tf-weight)
+            SELECT q.o, q.ub FROM q WHERE q.cap IS NOT NULL AND NOT seeded
         ), cand AS (
             SELECT u.memory_id, sum(u.part) AS lb, sum(u.full_part) AS lb_full
               FROM (SELECT w.memory_id, w.part, w.part AS full_part FROM whole w
@@ -3983,11 +4136,12 @@ BEGIN
             -- (ranked by the flat aggregate above)
             SELECT r.memory_id, r.lb, r.lb FROM unnest(rk_ids, rk_lb) AS r(memory_id, lb) WHERE fast
         ), top AS MATERIALIZED (
-            SELECT c.memory_id, c.lb, c.lb_full FROM ranked c
+            -- (sorted first, then checked while read: the scan stops once rescore + 1 pass)
+            SELECT c.memory_id, c.lb, c.lb_full
+              FROM (SELECT * FROM ranked ORDER BY ranked.lb DESC, ranked.memory_id) c
              WHERE NOT must_filter OR EXISTS (
                    SELECT 1 FROM animus.memories m WHERE m.id = c.memory_id
                       AND animus.memory_filter_match(f, m.namespace, m.memory_type, m.source, m.metadata, m.created_at))
-             ORDER BY c.lb DESC, c.memory_id
              LIMIT rescore + 1
         ), completed AS (
             -- exact scores of the best `rescore` candidates: add their postings of the cut terms
@@ -4038,6 +4192,22 @@ BEGIN
     -- A selective filter can leave fewer than lim of the candidates: then score every memory
     -- that passes the filter and matches a query term (few, since the filter is selective).
     -- (Without such a filter: when the filter predicate dropped some of the rescored candidates.)
+    IF coalesce(pg_catalog.cardinality(r_ids), 0) < lim AND NOT proven
+       AND (must_filter OR r_passed < least(r_cands, rescore)) AND NOT all_spaces THEN
+        -- the postings of the namespaces searched (an index range per term and namespace), summed
+        -- per memory, then the filter once per memory
+        RETURN QUERY
+            SELECT x.memory_id, x.score, true, pg_catalog.count(*) OVER (), b_now::integer FROM (
+                SELECT mt.memory_id, sum(q.idf * animus.bm25_tf_weight(mt.tf, mt.doc_len, avgdl, s.k1, s.b)) AS score
+                  FROM unnest(q_terms, q_idf) AS q(term, idf)
+                  JOIN animus.memory_terms AS mt ON mt.term = q.term AND mt.namespace = ANY (spaces)
+                 GROUP BY mt.memory_id) AS x
+              JOIN animus.memories AS m ON m.id = x.memory_id
+             WHERE animus.memory_filter_match(f, m.namespace, m.memory_type, m.source, m.metadata, m.created_at)
+             ORDER BY x.score DESC, x.memory_id
+             LIMIT lim;
+        RETURN;
+    END IF;
     IF coalesce(pg_catalog.cardinality(r_ids), 0) < lim AND NOT proven
        AND (must_filter OR r_passed < least(r_cands, rescore)) THEN
         RETURN QUERY EXECUTE
@@ -10603,7 +10773,9 @@ CREATE TABLE animus.memory_bm25_deltas (
     namespace text NOT NULL,
     term text,
     df bigint NOT NULL,
-    total_len bigint DEFAULT 0 NOT NULL
+    total_len bigint DEFAULT 0 NOT NULL,
+    max_tf integer,
+    min_len_ratio double precision
 );
 
 --
@@ -10641,6 +10813,18 @@ COMMENT ON COLUMN animus.memory_bm25_deltas.df IS 'Change of the document count 
 --
 
 COMMENT ON COLUMN animus.memory_bm25_deltas.total_len IS 'Change of the total length (term NULL rows).';
+
+--
+-- Name: COLUMN memory_bm25_deltas.max_tf; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_bm25_deltas.max_tf IS 'Rows with df > 0 and a term: largest tf among the postings this row adds (NULL = unknown); else NULL.';
+
+--
+-- Name: COLUMN memory_bm25_deltas.min_len_ratio; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_bm25_deltas.min_len_ratio IS 'Rows with df > 0 and a term: smallest memory length / tf among the postings this row adds (NULL = unknown); else NULL.';
 
 --
 -- Name: memory_bm25_deltas_id_seq; Type: SEQUENCE; Schema: animus; Owner: -
@@ -10696,7 +10880,9 @@ COMMENT ON COLUMN animus.memory_bm25_namespace_stats.total_len IS 'Sum of their 
 CREATE TABLE animus.memory_bm25_term_stats (
     namespace text NOT NULL,
     term text NOT NULL,
-    df bigint NOT NULL
+    df bigint NOT NULL,
+    max_tf integer,
+    min_len_ratio double precision
 );
 
 --
@@ -10722,6 +10908,59 @@ COMMENT ON COLUMN animus.memory_bm25_term_stats.term IS 'A lexeme.';
 --
 
 COMMENT ON COLUMN animus.memory_bm25_term_stats.df IS 'Memories of the namespace containing the term, as of the last refresh.';
+
+--
+-- Name: COLUMN memory_bm25_term_stats.max_tf; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_bm25_term_stats.max_tf IS 'Largest tf of the term in a memory of the namespace folded so far (an upper bound: deletes do not lower it; NULL = unknown).';
+
+--
+-- Name: COLUMN memory_bm25_term_stats.min_len_ratio; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_bm25_term_stats.min_len_ratio IS 'Smallest memory length / tf of the term over the memories folded so far (a lower bound after deletes; NULL = unknown).';
+
+--
+-- Name: memory_bm25_term_totals; Type: TABLE; Schema: animus; Owner: -
+--
+
+CREATE TABLE animus.memory_bm25_term_totals (
+    term text NOT NULL,
+    df bigint NOT NULL,
+    max_tf integer,
+    min_len_ratio double precision
+);
+
+--
+-- Name: TABLE memory_bm25_term_totals; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON TABLE animus.memory_bm25_term_totals IS 'BM25 statistics per term summed over every namespace, as of the last refresh (add pending animus.memory_bm25_deltas rows); kept equal to memory_bm25_term_stats by its triggers. Read by searches over every namespace only.';
+
+--
+-- Name: COLUMN memory_bm25_term_totals.term; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_bm25_term_totals.term IS 'A lexeme.';
+
+--
+-- Name: COLUMN memory_bm25_term_totals.df; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_bm25_term_totals.df IS 'Memories containing the term, over every namespace, as of the last refresh.';
+
+--
+-- Name: COLUMN memory_bm25_term_totals.max_tf; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_bm25_term_totals.max_tf IS 'Greatest memory_bm25_term_stats.max_tf of the term over the namespaces (NULL = unknown).';
+
+--
+-- Name: COLUMN memory_bm25_term_totals.min_len_ratio; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_bm25_term_totals.min_len_ratio IS 'Least memory_bm25_term_stats.min_len_ratio of the term over the namespaces (NULL = unknown).';
 
 --
 -- Name: memory_namespace_grants; Type: TABLE; Schema: animus; Owner: -
@@ -11300,7 +11539,14 @@ ALTER TABLE ONLY animus.memory_bm25_settings
 --
 
 ALTER TABLE ONLY animus.memory_bm25_term_stats
-    ADD CONSTRAINT memory_bm25_term_stats_pkey PRIMARY KEY (term, namespace) INCLUDE (df);
+    ADD CONSTRAINT memory_bm25_term_stats_pkey PRIMARY KEY (term, namespace) INCLUDE (df, max_tf, min_len_ratio);
+
+--
+-- Name: memory_bm25_term_totals memory_bm25_term_totals_pkey; Type: CONSTRAINT; Schema: animus; Owner: -
+--
+
+ALTER TABLE ONLY animus.memory_bm25_term_totals
+    ADD CONSTRAINT memory_bm25_term_totals_pkey PRIMARY KEY (term) INCLUDE (df, max_tf, min_len_ratio);
 
 --
 -- Name: memory_links memory_links_pkey; Type: CONSTRAINT; Schema: animus; Owner: -
@@ -11581,6 +11827,30 @@ CREATE TRIGGER memory_bm25_after_truncate AFTER TRUNCATE ON animus.memories FOR 
 --
 
 CREATE TRIGGER memory_bm25_after_update AFTER UPDATE ON animus.memories REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION animus.memory_bm25_after_update();
+
+--
+-- Name: memory_bm25_term_stats memory_bm25_term_stats_after_delete; Type: TRIGGER; Schema: animus; Owner: -
+--
+
+CREATE TRIGGER memory_bm25_term_stats_after_delete AFTER DELETE ON animus.memory_bm25_term_stats REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION animus.memory_bm25_term_stats_after_write();
+
+--
+-- Name: memory_bm25_term_stats memory_bm25_term_stats_after_insert; Type: TRIGGER; Schema: animus; Owner: -
+--
+
+CREATE TRIGGER memory_bm25_term_stats_after_insert AFTER INSERT ON animus.memory_bm25_term_stats REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION animus.memory_bm25_term_stats_after_write();
+
+--
+-- Name: memory_bm25_term_stats memory_bm25_term_stats_after_truncate; Type: TRIGGER; Schema: animus; Owner: -
+--
+
+CREATE TRIGGER memory_bm25_term_stats_after_truncate AFTER TRUNCATE ON animus.memory_bm25_term_stats FOR EACH STATEMENT EXECUTE FUNCTION animus.memory_bm25_term_stats_after_write();
+
+--
+-- Name: memory_bm25_term_stats memory_bm25_term_stats_after_update; Type: TRIGGER; Schema: animus; Owner: -
+--
+
+CREATE TRIGGER memory_bm25_term_stats_after_update AFTER UPDATE ON animus.memory_bm25_term_stats REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION animus.memory_bm25_term_stats_after_write();
 
 --
 -- Name: work_items work_items_state_transition; Type: TRIGGER; Schema: animus; Owner: -
@@ -12209,6 +12479,18 @@ GRANT ALL ON FUNCTION animus.memory_bm25_refresh(wait boolean) TO animus_admin;
 
 REVOKE ALL ON FUNCTION animus.memory_bm25_reindex(namespace text) FROM PUBLIC;
 GRANT ALL ON FUNCTION animus.memory_bm25_reindex(namespace text) TO animus_admin;
+
+--
+-- Name: FUNCTION memory_bm25_term_stats_after_write(); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_bm25_term_stats_after_write() FROM PUBLIC;
+
+--
+-- Name: FUNCTION memory_bm25_term_totals_sync(terms text[]); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_bm25_term_totals_sync(terms text[]) FROM PUBLIC;
 
 --
 -- Name: FUNCTION memory_bm25_topk(query text, filters jsonb, lim integer, budget integer); Type: ACL; Schema: animus; Owner: -

@@ -47,6 +47,14 @@ BEGIN
     IF pg_catalog.pg_get_functiondef('animus.memory_bm25_topk(text, jsonb, integer, integer)'::regprocedure) NOT LIKE '%w_base + w_len * mt.doc_len%' THEN
         RAISE EXCEPTION 'animus.memory_bm25_topk must compute the tf-weight from w1, w_base and w_len';
     END IF;
+    -- this change (speed round 3): the proof bounds a cut term by its cached bounds, which the writes and the fold keep
+    IF pg_catalog.pg_get_functiondef('animus.memory_bm25_topk(text, jsonb, integer, integer)'::regprocedure) NOT LIKE '%w_len * t.min_len_ratio%' THEN
+        RAISE EXCEPTION 'animus.memory_bm25_topk must bound cut terms by memory_bm25_term_stats.max_tf / min_len_ratio';
+    END IF;
+    IF pg_catalog.pg_get_functiondef('animus.memory_bm25_refresh(boolean)'::regprocedure) NOT LIKE '%greatest(s.max_tf, excluded.max_tf)%'
+       OR pg_catalog.pg_get_functiondef('animus.memory_bm25_index(bigint[], text[], tsvector[])'::regprocedure) NOT LIKE '%max(p.tf)%' THEN
+        RAISE EXCEPTION 'animus.memory_bm25_refresh and animus.memory_bm25_index must keep the per-term bounds';
+    END IF;
 END $$;
 
 ROLLBACK;

@@ -57,6 +57,8 @@ LAYOUT: dict[str, tuple] = {
     "memory_review_settings": ("reference",),
     # serialises create_queue / drop_queue: one row on the coordinator
     "queue_admin_lock": ("local",),
+    # BM25 statistics summed over every namespace (searches over all of them): the coordinator's
+    "memory_bm25_term_totals": ("local",),
 }
 
 # (table, constraint or index, rule) -> why, and what the owner changes to fix it.
