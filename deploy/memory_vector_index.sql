@@ -55,9 +55,8 @@ RETURN CASE WHEN n IS NULL OR n < 1000 THEN 1
             WHEN n <= 1000000 THEN (n / 1000)::integer
             ELSE least(32768, ceil(sqrt(n::double precision))::integer) END;
 COMMENT ON FUNCTION animus.memory_ivfflat_lists(bigint) IS
-    'IVFFlat lists for n rows: n / 1000 up to 1M rows, sqrt(n) beyond (pgvector''s guidance), at least 1, at most 32768. Raises nothing.';
+    'Internal (memory_build_vector_index): IVFFlat lists for n rows: n / 1000 up to 1M rows, sqrt(n) beyond (pgvector''s guidance), at least 1, at most 32768. Granted to nobody. Raises nothing.';
 REVOKE ALL ON FUNCTION animus.memory_ivfflat_lists(bigint) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.memory_ivfflat_lists(bigint) TO animus_memory_reader, animus_memory_writer, animus_admin;
 
 -- Drops the vector index (either kind) and builds the configured one. Internal: called by
 -- memory_configure_vector_index, memory_finish_bulk_load and memory_finish_reembedding (all

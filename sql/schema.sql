@@ -4646,14 +4646,23 @@ BEGIN
             DETAIL = pg_catalog.format('parallel_workers = %s', memory_finish_bulk_load.parallel_workers),
             HINT = 'Use about the number of idle cores minus one (the leader builds too); 0 builds serially.';
     END IF;
+    -- Only for this function's index builds: restored below (an error rolls them back with the
+    -- transaction). The HNSW graph builds fastest when it fits in maintenance_work_mem
+    -- (~2 kB per 384-d memory); pgvector builds both kinds in parallel.
+    BEGIN
+        PERFORM pg_catalog.set_config('maintenance_work_mem', memory_finish_bulk_load.maintenance_work_mem, true);
+    EXCEPTION WHEN invalid_parameter_value OR numeric_value_out_of_range THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'maintenance_work_mem is not a valid memory size',
+            DETAIL = pg_catalog.format('maintenance_work_mem = %L', memory_finish_bulk_load.maintenance_work_mem),
+            HINT = 'Pass a memory size such as ''1GB'' or ''4GB'' (at least 1MB).';
+    END;
+    PERFORM pg_catalog.set_config('max_parallel_maintenance_workers', memory_finish_bulk_load.parallel_workers::text, true);
     IF pg_catalog.to_regclass('animus.memories_embedding_hnsw') IS NOT NULL
        OR pg_catalog.to_regclass('animus.memories_embedding_ivfflat') IS NOT NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA212', MESSAGE = 'no bulk load is in progress (the vector index exists)',
             HINT = 'Start one with animus.memory_begin_bulk_load().';
     END IF;
-    -- Sets maintenance_work_mem and max_parallel_maintenance_workers for this transaction (ZA002
-    -- on an invalid size); restored below. The HNSW graph builds fastest when it fits in
-    -- maintenance_work_mem (~2 kB per 384-d memory); pgvector builds both kinds in parallel.
+    -- The vector index of the configured kind (it sets the same two settings again).
     PERFORM animus.memory_build_vector_index(memory_finish_bulk_load.maintenance_work_mem, memory_finish_bulk_load.parallel_workers);
     CREATE INDEX IF NOT EXISTS memories_fts_gin ON animus.memories USING gin (fts);
     CREATE INDEX IF NOT EXISTS memories_metadata_gin ON animus.memories USING gin (metadata jsonb_path_ops);
@@ -4971,7 +4980,7 @@ CREATE FUNCTION animus.memory_ivfflat_lists(n bigint) RETURNS integer
 -- Name: FUNCTION memory_ivfflat_lists(n bigint); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.memory_ivfflat_lists(n bigint) IS 'IVFFlat lists for n rows: n / 1000 up to 1M rows, sqrt(n) beyond (pgvector''s guidance), at least 1, at most 32768. Raises nothing.';
+COMMENT ON FUNCTION animus.memory_ivfflat_lists(n bigint) IS 'Internal (memory_build_vector_index): IVFFlat lists for n rows: n / 1000 up to 1M rows, sqrt(n) beyond (pgvector''s guidance), at least 1, at most 32768. Granted to nobody. Raises nothing.';
 
 --
 -- Name: memory_namespace_stats(); Type: FUNCTION; Schema: animus; Owner: -
@@ -12650,9 +12659,6 @@ REVOKE ALL ON FUNCTION animus.memory_is_timestamptz(value jsonb) FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION animus.memory_ivfflat_lists(n bigint) FROM PUBLIC;
-GRANT ALL ON FUNCTION animus.memory_ivfflat_lists(n bigint) TO animus_memory_reader;
-GRANT ALL ON FUNCTION animus.memory_ivfflat_lists(n bigint) TO animus_memory_writer;
-GRANT ALL ON FUNCTION animus.memory_ivfflat_lists(n bigint) TO animus_admin;
 
 --
 -- Name: FUNCTION memory_namespace_stats(); Type: ACL; Schema: animus; Owner: -
