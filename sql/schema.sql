@@ -5885,7 +5885,9 @@ BEGIN
     RETURN QUERY SELECT
         s.kind, idx,
         CASE WHEN idx = 'memories_embedding_ivfflat' THEN s.built_lists ELSE s.lists END,
-        CASE WHEN s.kind = 'ivfflat' THEN coalesce(s.probes, ceil(sqrt(greatest(coalesce(s.built_lists, s.lists, 1), 1)))::integer) END,
+        -- the probes a search uses: at most the lists built
+        CASE WHEN s.kind = 'ivfflat' THEN least(coalesce(s.probes, ceil(sqrt(greatest(coalesce(s.built_lists, s.lists, 1), 1)))::integer),
+                                                coalesce(s.built_lists, s.lists, 32768)) END,
         s.trained_rows, est, s.built_at,
         CASE
             WHEN idx IS NULL THEN

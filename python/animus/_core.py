@@ -24,7 +24,7 @@ from psycopg.types.json import Jsonb
 from animus.embedding import to_vector_literal
 from animus.errors import AnimusError, ArgumentTypeError, ArgumentValueError, NotDeployed
 from animus.queries import QUERIES, Query
-from animus.results import (BM25Settings, ChainEntry, ConcurrencyLimit, ConcurrencyStats, DueMemory,
+from animus.results import (BM25Settings, VectorIndexSettings, VectorIndexStatus, ChainEntry, ConcurrencyLimit, ConcurrencyStats, DueMemory,
                             EmbeddingModel, Event, EventWait, ReembeddingProgress, GraphHit, HeartbeatResult, Memory, MemoryLink, MemoryNeighbor, QueueStats,
                             ReviewState, Schedule, ScheduleRun, SearchHit, SettleResult, SleepResult,
                             StepStart, StoreResult, SubmitResult, Submission, WaitResult, WorkDetails, WorkItem,
@@ -799,6 +799,25 @@ class Methods:
         for a bad setting, MemoryStoreError (ZA212) when no bulk load is in progress."""
         p = _clean(dict(maintenance_work_mem=maintenance_work_mem, parallel_workers=parallel_workers))
         return self._execute(Call(QUERIES["memory_finish_bulk_load"], p, _ident))
+
+    def memory_configure_vector_index(self, kind: str, *, lists: int | None = None, probes: int | None = None,
+                                      rebuild: bool | None = None, maintenance_work_mem: str | None = None,
+                                      parallel_workers: int | None = None) -> VectorIndexSettings:
+        """Choose the vector index (admin): ``kind`` 'hnsw' (the default) or 'ivfflat' with ``lists``
+        (None: rows / 1000) and ``probes`` (None: sqrt(lists)); rebuilds the index now unless
+        ``rebuild=False`` and the kind is unchanged (docs/memory.md, "Choosing the vector index").
+        Raises InvalidMemoryArgument (ZA350 kind, ZA351 lists / probes).
+
+        >>> admin.memory_configure_vector_index("ivfflat").kind                   # doctest: +SKIP
+        'ivfflat'
+        """
+        p = _clean(dict(kind=kind, lists=lists, probes=probes, rebuild=rebuild,
+                        maintenance_work_mem=maintenance_work_mem, parallel_workers=parallel_workers))
+        return self._execute(Call(QUERIES["memory_configure_vector_index"], p, _row(VectorIndexSettings)))
+
+    def memory_vector_index_status(self) -> VectorIndexStatus:
+        """The vector index: kind, lists, probes, rows it was trained on, and whether to rebuild."""
+        return self._execute(Call(QUERIES["memory_vector_index_status"], {}, _row(VectorIndexStatus)))
 
     def grant_memory_namespace(self, role_name: str, namespace: str, *,
                                can_write: bool | None = None) -> None:

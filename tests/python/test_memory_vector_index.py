@@ -227,3 +227,22 @@ def test_revert_brings_hnsw_back_and_deploy_again(scratch_db):
     sqitch(scratch_db.url, "verify")
     with psycopg.connect(scratch_db.url, autocommit=True) as conn:
         assert conn.execute("SELECT kind FROM animus.memory_vector_index_status()").fetchone() == ("hnsw",)
+
+
+def test_the_client_configures_and_reports_the_index(scratch_db):
+    import animus
+    sqitch(scratch_db.url, "deploy", "--set", "embedding_dim=8", "--set", "embedding_model=m8")
+    with animus.connect(scratch_db.url, pool_min_size=1, pool_max_size=2) as c:
+        assert c.memory_vector_index_status().kind == "hnsw"
+        s = c.memory_configure_vector_index("ivfflat", probes=2)
+        assert isinstance(s, animus.VectorIndexSettings) and (s.kind, s.probes, s.built_lists, s.trained_rows) == ("ivfflat", 2, 1, 0)
+        st = c.memory_vector_index_status()
+        assert isinstance(st, animus.VectorIndexStatus)
+        assert (st.kind, st.index_name, st.lists, st.probes) == ("ivfflat", "memories_embedding_ivfflat", 1, 1)   # probes <= lists
+        with pytest.raises(animus.InvalidMemoryArgument) as info:
+            c.memory_configure_vector_index("flat")
+        assert info.value.sqlstate == "ZA350"
+        with pytest.raises(animus.InvalidMemoryArgument) as info:
+            c.memory_configure_vector_index("ivfflat", lists=0)
+        assert info.value.sqlstate == "ZA351"
+        assert c.memory_configure_vector_index("hnsw").kind == "hnsw"
