@@ -767,18 +767,18 @@ class Methods:
 
     def memory_begin_reembedding(self, embedding_model: str | None = None,
                                  embedding_dim: int | None = None) -> int:
-        """Start a change of embedding model (admin): clears every embedding, drops the HNSW
+        """Start a change of embedding model (admin): clears every embedding, drops the vector
         index; returns how many memories need a new embedding (then ``update_memory`` each,
         then :meth:`memory_finish_reembedding`)."""
         p = _clean(dict(embedding_model=embedding_model, embedding_dim=embedding_dim))
         return self._execute(Call(QUERIES["memory_begin_reembedding"], p, _ident))
 
     def memory_finish_reembedding(self) -> int:
-        """End a change of embedding model (admin): NOT NULL and the HNSW index again."""
+        """End a change of embedding model (admin): NOT NULL and the vector index (of the configured kind) again."""
         return self._execute(Call(QUERIES["memory_finish_reembedding"], {}, _ident))
 
     def memory_begin_bulk_load(self) -> int:
-        """Start a bulk load (admin): drops the HNSW, full-text, metadata and BM25 indexes so
+        """Start a bulk load (admin): drops the vector, full-text, metadata and BM25 indexes so
         ``store_memories`` loads fast; returns how many memories there are. Searches are slow
         until :meth:`memory_finish_bulk_load`. Raises MemoryStateError (ZA209) during a
         re-embedding, MemoryStoreError (ZA212) when a bulk load is already in progress.

@@ -280,7 +280,7 @@ class AsyncClient:
         ...
 
     async def memory_begin_bulk_load(self) -> int:
-        """Start a bulk load (admin): drops the HNSW, full-text, metadata and BM25 indexes so
+        """Start a bulk load (admin): drops the vector, full-text, metadata and BM25 indexes so
         ``store_memories`` loads fast; returns how many memories there are. Searches are slow
         until :meth:`memory_finish_bulk_load`. Raises MemoryStateError (ZA209) during a
         re-embedding, MemoryStoreError (ZA212) when a bulk load is already in progress.
@@ -294,7 +294,7 @@ class AsyncClient:
         ...
 
     async def memory_begin_reembedding(self, embedding_model: str | None = ..., embedding_dim: int | None = ...) -> int:
-        """Start a change of embedding model (admin): clears every embedding, drops the HNSW
+        """Start a change of embedding model (admin): clears every embedding, drops the vector
         index; returns how many memories need a new embedding (then ``update_memory`` each,
         then :meth:`memory_finish_reembedding`).
         """
@@ -334,7 +334,7 @@ class AsyncClient:
         ...
 
     async def memory_finish_reembedding(self) -> int:
-        """End a change of embedding model (admin): NOT NULL and the HNSW index again.
+        """End a change of embedding model (admin): NOT NULL and the vector index (of the configured kind) again.
         """
         ...
 
