@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY    := .venv/bin/python
 DEVDB := $(PY) tools/devdb.py
 
-.PHONY: setup db deploy up demo test test-sql test-py docs faults down psql clean bench bench-queue bench-memory bench-million bench-memory-lifecycle bench-reembed bench-quality bench-python bench-bm25 bench-security bench-worker bench-wait bench-steps bench-retention bench-batch-path bench-dashboard snapshot install-sql
+.PHONY: setup db deploy up demo test test-sql test-py docs faults down psql clean bench bench-queue bench-memory bench-million bench-memory-lifecycle bench-reembed bench-quality bench-vector-index bench-python bench-bm25 bench-security bench-worker bench-wait bench-steps bench-retention bench-batch-path bench-dashboard snapshot install-sql
 
 setup:            ## install Debian packages and the project virtualenv (.venv)
 	@bash tools/bootstrap.sh
@@ -59,6 +59,9 @@ bench-memory: db  ## memory performance: 100k synthetic 384-d memories, load rat
 
 bench-million: db ## a million 384-d memories through the bulk path: growth curve at 100k/250k/500k/1M (load, latency, recall, sizes); ~45 min; BENCH_ARGS="--resume" continues a stopped run
 	@$(PY) -u tools/bench_million.py $(BENCH_ARGS)
+
+bench-vector-index: db ## HNSW vs IVFFlat (lists x probes) recall@10 and p50 on the NFCorpus MiniLM vectors (make bench-vector-index NFCORPUS=/path)
+	@$(PY) -u tools/bench_vector_index.py $(NFCORPUS) $(BENCH_ARGS)
 
 bench-quality: db ## memory quality on nfcorpus: nDCG@10 / Recall@100 (make bench-quality NFCORPUS=/path)
 	@$(PY) -u tools/bench_quality.py $(or $(NFCORPUS),../shared/data/nfcorpus)

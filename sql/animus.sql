@@ -14326,7 +14326,7 @@ $$;
 COMMENT ON FUNCTION animus.memory_bm25_index(bigint[], text[], tsvector[]) IS
     'Internal (triggers on animus.memories): writes the BM25 postings of the given memories and appends their statistic deltas; folds them (memory_bm25_refresh) past refresh_after pending rows, waiting for a running refresh past four times that. Raises nothing.';
 
--- ==== change memory_admin (deploy/memory_admin.sql) ====
+-- ==== change memory_admin@v0.8.0 (deploy/memory_admin@v0.8.0.sql) ====
 -- Deploy animus:memory_admin to pg
 -- requires: memory_admin@v0.6.0
 -- requires: memory_bm25
@@ -18978,6 +18978,18 @@ COMMENT ON FUNCTION animus.memory_bm25_reindex(text) IS
 -- requires: memory_search@v0.8.0
 -- requires: memory_bm25
 
+SELECT e.extnamespace::regnamespace::text AS vector_schema
+  FROM pg_catalog.pg_extension e WHERE e.extname = 'vector' \gset
+
+-- Load pgvector's library in this session (a cast to vector does): it defines the hnsw.* and ivfflat.* settings
+-- memory_vector_candidates SETs; unloaded, they are placeholders, which only a superuser may name
+-- in CREATE FUNCTION ... SET (as in memory_search@v0.4.0).
+DO $$
+BEGIN
+    EXECUTE pg_catalog.format('SELECT %L::%s.vector', '[1]',
+                              (SELECT e.extnamespace::regnamespace FROM pg_catalog.pg_extension e WHERE e.extname = 'vector'));
+END $$;
+
 -- The keyword branch with lifecycle state (docs/memory-lifecycle.md, "How the searches see it").
 -- Until v0.8.0 memory_text_candidates_live asked BM25 for lim + max(lim/2, 10) candidates without
 -- the filter's "state" entry, checked the state on them, and asked again with the state when fewer
@@ -19006,7 +19018,578 @@ COMMENT ON FUNCTION animus.memory_text_candidates_live(text, jsonb, integer) IS
     'its lifecycle "state" entry included (checked lazily there, best first). Granted to nobody. Read-only (STABLE). Raises nothing.';
 REVOKE ALL ON FUNCTION animus.memory_text_candidates_live(text, jsonb, integer) FROM PUBLIC;
 
+-- The vector branch with either kind of vector index (change memory_vector_index: HNSW, the
+-- default, or IVFFlat). The paths are those of v0.8.0 (exact search for a table under 5,000 rows
+-- and for a filter matching fewer than animus.vector_exact_below rows; else the index, unfiltered
+-- when only the lifecycle state filters; exact search when the index scan returns fewer than lim
+-- rows). With IVFFlat (memories_embedding_ivfflat present):
+--   * ivfflat.probes from animus.memory_vector_index_settings (NULL: ceil(sqrt(lists))); a larger
+--     filter raises it by 1 / sqrt(selectivity) (at most all the lists), as hnsw.ef_search is raised:
+--     the filtered top lim lies among more of the unfiltered neighbours, so in more lists;
+--   * ivfflat.iterative_scan = relaxed_order (IVFFlat has no strict order): when the probed lists
+--     hold fewer than lim passing rows, the scan goes on to the next lists. Rows of those later
+--     lists may come out nearer than earlier ones; the candidates are sorted by distance again.
+-- The SET clauses keep the hnsw and ivfflat settings inside the call.
+CREATE OR REPLACE FUNCTION animus.memory_vector_candidates(query_embedding vector, filters jsonb DEFAULT '{}', lim integer DEFAULT 100)
+    RETURNS TABLE (id bigint, distance double precision)
+    STABLE
+    ROWS 100
+    SET search_path = pg_catalog, :"vector_schema", pg_temp
+    SET hnsw.iterative_scan = 'strict_order'
+    SET hnsw.ef_search = 100
+    SET hnsw.max_scan_tuples = 50000
+    SET ivfflat.iterative_scan = 'relaxed_order'
+    SET ivfflat.probes = 1
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    exact_table_below constant real := 5000;
+    exact_below integer := coalesce(nullif(current_setting('animus.vector_exact_below', true), '')::integer, 10000);
+    f jsonb := coalesce(filters, '{}');
+    rows_where text := 'm.embedding IS NOT NULL AND animus.memory_filter_match($2, m.namespace, m.memory_type, m.source, m.metadata, m.created_at)';
+    exact_sql text;
+    matching integer;
+    table_rows real;
+    ef integer := greatest(100, lim);
+    selectivity double precision;
+    ivf boolean;
+    ivf_lists integer;
+    probes integer;
+    ids bigint[];
+    distances double precision[];
+BEGIN
+    IF query_embedding IS NULL OR lim IS NULL OR lim < 1 THEN
+        RETURN;
+    END IF;
+    IF EXISTS (SELECT 1 FROM animus.memory_namespace_models) THEN
+        -- An anti-join on the namespace's model: a hash join over a filter's rows, one probe of
+        -- the (small) model table per row the index returns.
+        rows_where := rows_where || ' AND NOT EXISTS (SELECT 1 FROM animus.memory_namespace_models AS nm
+                                                        WHERE nm.namespace = m.namespace
+                                                          AND nm.model IS DISTINCT FROM m.embedding_model)';
+    END IF;
+    exact_sql := 'WITH hits AS MATERIALIZED (SELECT m.id, m.embedding FROM animus.memories AS m WHERE ' || rows_where || ')
+                  SELECT h.id, h.embedding <=> $1 AS distance FROM hits AS h ORDER BY distance, h.id LIMIT $3';
+    SELECT c.reltuples INTO table_rows FROM pg_class AS c WHERE c.oid = 'animus.memories'::regclass;
+    IF table_rows >= 0 AND table_rows < exact_table_below THEN   -- -1: never analysed, size unknown
+        RETURN QUERY EXECUTE exact_sql USING query_embedding, f, lim;
+        RETURN;
+    END IF;
+    ivf := to_regclass('animus.memories_embedding_ivfflat') IS NOT NULL;
+    IF ivf THEN
+        -- The settings table exists whenever the IVFFlat index does (change memory_vector_index builds it).
+        EXECUTE 'SELECT greatest(coalesce(v.built_lists, v.lists, 1), 1),
+                        coalesce(v.probes, ceil(sqrt(greatest(coalesce(v.built_lists, v.lists, 1), 1)))::integer)
+                   FROM animus.memory_vector_index_settings AS v'
+            INTO ivf_lists, probes;
+        probes := least(coalesce(probes, 1), coalesce(ivf_lists, 1));
+    END IF;
+    IF f - 'state' <> '{}' THEN
+        -- Counted without the state and the model (few rows fail them), so that a namespace
+        -- filter is counted from its index alone.
+        EXECUTE 'SELECT count(*)::integer FROM (
+                     SELECT 1 FROM animus.memories AS m
+                      WHERE animus.memory_filter_match($1, m.namespace, m.memory_type, m.source, m.metadata, m.created_at)
+                      LIMIT $2) AS s'
+            INTO matching USING f - 'state', greatest(exact_below, lim);
+        IF matching < greatest(exact_below, lim) THEN
+            RETURN QUERY EXECUTE exact_sql USING query_embedding, f, lim;
+            RETURN;
+        END IF;
+        -- The filter's selectivity, from a block sample of about 2,000 rows (a few hundred pages):
+        -- ef_search / selectivity keeps as many passing rows in the walk's candidate list as an
+        -- unfiltered search has (docs/memory.md, "The vector branch"), up to
+        -- pgvector's 1000. Without a sample hit, the count's lower bound exact_below / table_rows
+        -- stands in.
+        EXECUTE format('SELECT count(*) FILTER (WHERE %s)::double precision / greatest(count(*), 1)
+                          FROM animus.memories AS m TABLESAMPLE SYSTEM (%s) REPEATABLE (0)',
+                       rows_where, least(100, 100 * 2000 / greatest(table_rows, 1)))
+            INTO selectivity USING query_embedding, f;
+        IF coalesce(selectivity, 0) = 0 THEN
+            selectivity := matching / greatest(table_rows, matching);
+        END IF;
+        ef := least(1000, ceil(ef / selectivity)::integer);
+        IF ivf THEN
+            probes := least(ivf_lists, ceil(probes / sqrt(greatest(selectivity, 1e-6)))::integer);
+        END IF;
+    END IF;
+    IF ivf THEN
+        PERFORM set_config('ivfflat.probes', probes::text, true);
+    ELSE
+        PERFORM set_config('hnsw.ef_search', ef::text, true);
+    END IF;
+    -- MATERIALIZED: the LIMIT applies to the index scan's order (relaxed with IVFFlat), the
+    -- aggregate sorts by distance.
+    EXECUTE
+        'WITH c AS MATERIALIZED (
+             SELECT m.id, m.embedding <=> $1 AS distance
+               FROM animus.memories AS m
+              WHERE ' || rows_where || '
+              ORDER BY m.embedding <=> $1
+              LIMIT $3)
+         SELECT array_agg(c.id ORDER BY c.distance, c.id), array_agg(c.distance ORDER BY c.distance, c.id) FROM c'
+        INTO ids, distances USING query_embedding, f, lim;
+    IF coalesce(cardinality(ids), 0) < lim THEN
+        RETURN QUERY EXECUTE exact_sql USING query_embedding, f, lim;
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT u.id, u.distance FROM unnest(ids, distances) AS u(id, distance);
+END
+$$;
+COMMENT ON FUNCTION animus.memory_vector_candidates(vector, jsonb, integer) IS
+    'Internal vector branch of search_memory_vector and hybrid_search: up to lim (id, cosine distance), nearest first, '
+    'ties by id; lim rows whenever lim rows match. filters must be normalised by memory_validate_filters. Only vectors of the '
+    'namespace''s active model (memory_namespace_models) when it has one. Exact search for tables under 5,000 rows and for filters '
+    'matching fewer than animus.vector_exact_below rows (default 10,000); else the vector index: HNSW with a strict-order iterative scan, '
+    'hnsw.ef_search raised by the filter''s selectivity, or IVFFlat (memory_configure_vector_index) with a relaxed-order iterative scan, '
+    'ivfflat.probes of animus.memory_vector_index_settings raised by 1 / sqrt(selectivity) (unfiltered when only the lifecycle state filters). '
+    'Read-only (STABLE). Raises nothing.';
+REVOKE ALL ON FUNCTION animus.memory_vector_candidates(vector, jsonb, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_vector_candidates(vector, jsonb, integer) TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+-- ==== change memory_vector_index (deploy/memory_vector_index.sql) ====
+-- Deploy animus:memory_vector_index to pg
+-- requires: memory_admin
+-- requires: memory_search
+-- requires: column_comments
+
+-- Which index serves vector search (docs/memory.md, "Choosing the vector index"). HNSW (the
+-- default) searches fastest and needs no training, but every insert walks its graph (~75 % of an
+-- incremental store_memories batch at 100k rows) and its build takes 27-37 s per 100k rows.
+-- IVFFlat (k-means lists) inserts at the cost of one comparison per list centroid and builds in
+-- a tenth of the time, but its lists are trained on the rows present at the build: a table that
+-- grows well past that needs a rebuild (memory_vector_index_status says when).
+
+INSERT INTO animus.error_codes (sqlstate, name, meaning, hint) VALUES
+    ('ZA350', 'invalid_vector_index_kind', 'memory_configure_vector_index was given a kind other than ''hnsw'' or ''ivfflat''.',
+     'Pass kind => ''hnsw'' (the default index) or kind => ''ivfflat''.'),
+    ('ZA351', 'invalid_vector_index_parameter', 'A vector index parameter is out of range, or given to an index kind that has no such parameter.',
+     'lists (1..32768) and probes (1..32768) apply to ''ivfflat'' only; NULL picks them from the table size.');
+
+CREATE TABLE animus.memory_vector_index_settings (
+    singleton     boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    kind          text NOT NULL DEFAULT 'hnsw' CHECK (kind IN ('hnsw', 'ivfflat')),
+    lists         integer CHECK (lists BETWEEN 1 AND 32768),
+    probes        integer CHECK (probes BETWEEN 1 AND 32768),
+    built_lists   integer,
+    trained_rows  bigint,
+    built_at      timestamptz,
+    updated_at    timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+COMMENT ON TABLE animus.memory_vector_index_settings IS
+    'The kind of vector index on animus.memories.embedding (one row): hnsw (memories_embedding_hnsw, the default) or ivfflat '
+    '(memories_embedding_ivfflat). Change it with animus.memory_configure_vector_index().';
+COMMENT ON COLUMN animus.memory_vector_index_settings.singleton IS 'Always true: the table has one row.';
+COMMENT ON COLUMN animus.memory_vector_index_settings.kind IS 'hnsw or ivfflat: the index memory_finish_bulk_load, memory_finish_reembedding and memory_configure_vector_index build.';
+COMMENT ON COLUMN animus.memory_vector_index_settings.lists IS 'IVFFlat lists; NULL: chosen at each build from the rows (rows / 1000 up to 1M rows, sqrt(rows) beyond, at least 1).';
+COMMENT ON COLUMN animus.memory_vector_index_settings.probes IS 'IVFFlat lists searched per query (ivfflat.probes); NULL: ceil(sqrt(built_lists)).';
+COMMENT ON COLUMN animus.memory_vector_index_settings.built_lists IS 'The lists of the IVFFlat index as built (NULL for HNSW or before the first build).';
+COMMENT ON COLUMN animus.memory_vector_index_settings.trained_rows IS 'Memories with an embedding when the index was last built (an IVFFlat index is trained on them).';
+COMMENT ON COLUMN animus.memory_vector_index_settings.built_at IS 'When the index was last built by animus (NULL: the HNSW index of the first deploy).';
+COMMENT ON COLUMN animus.memory_vector_index_settings.updated_at IS 'When the settings last changed.';
+INSERT INTO animus.memory_vector_index_settings (kind) VALUES ('hnsw');
+REVOKE ALL ON animus.memory_vector_index_settings FROM PUBLIC;
+-- memory_vector_candidates (granted to the memory roles) reads probes from it.
+GRANT SELECT ON animus.memory_vector_index_settings TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+-- IVFFlat lists for a table of n rows: pgvector's guidance, rows / 1000 up to 1M rows, sqrt(rows) beyond.
+CREATE FUNCTION animus.memory_ivfflat_lists(n bigint)
+    RETURNS integer
+    IMMUTABLE
+    PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE sql
+RETURN CASE WHEN n IS NULL OR n < 1000 THEN 1
+            WHEN n <= 1000000 THEN (n / 1000)::integer
+            ELSE least(32768, ceil(sqrt(n::double precision))::integer) END;
+COMMENT ON FUNCTION animus.memory_ivfflat_lists(bigint) IS
+    'Internal (memory_build_vector_index): IVFFlat lists for n rows: n / 1000 up to 1M rows, sqrt(n) beyond (pgvector''s guidance), at least 1, at most 32768. Granted to nobody. Raises nothing.';
+REVOKE ALL ON FUNCTION animus.memory_ivfflat_lists(bigint) FROM PUBLIC;
+
+-- Drops the vector index (either kind) and builds the configured one. Internal: called by
+-- memory_configure_vector_index, memory_finish_bulk_load and memory_finish_reembedding (all
+-- SECURITY DEFINER, so it runs as the table owner); granted to nobody. A plain CREATE INDEX
+-- (CONCURRENTLY cannot run inside a function): writers wait during the build, readers of the
+-- table wait from the DROP INDEX to COMMIT.
+CREATE FUNCTION animus.memory_build_vector_index(maintenance_work_mem text DEFAULT '1GB', parallel_workers integer DEFAULT 2)
+    RETURNS text
+    VOLATILE
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    s animus.memory_vector_index_settings%ROWTYPE;
+    vector_schema name;
+    n bigint;
+    l integer;
+    built text;
+BEGIN
+    IF memory_build_vector_index.maintenance_work_mem IS NULL OR memory_build_vector_index.parallel_workers IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'maintenance_work_mem and parallel_workers must not be NULL',
+            HINT = 'Omit them for ''1GB'' and 2.';
+    END IF;
+    IF memory_build_vector_index.parallel_workers NOT BETWEEN 0 AND 64 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'parallel_workers must be between 0 and 64',
+            DETAIL = pg_catalog.format('parallel_workers = %s', memory_build_vector_index.parallel_workers),
+            HINT = 'Use about the number of idle cores minus one (the leader builds too); 0 builds serially.';
+    END IF;
+    BEGIN
+        PERFORM pg_catalog.set_config('maintenance_work_mem', memory_build_vector_index.maintenance_work_mem, true);
+    EXCEPTION WHEN invalid_parameter_value OR numeric_value_out_of_range THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'maintenance_work_mem is not a valid memory size',
+            DETAIL = pg_catalog.format('maintenance_work_mem = %L', memory_build_vector_index.maintenance_work_mem),
+            HINT = 'Pass a memory size such as ''1GB'' or ''4GB'' (at least 1MB).';
+    END;
+    PERFORM pg_catalog.set_config('max_parallel_maintenance_workers', memory_build_vector_index.parallel_workers::text, true);
+    SELECT v.* INTO s FROM animus.memory_vector_index_settings AS v FOR UPDATE;
+    SELECT e.extnamespace::pg_catalog.regnamespace::name INTO vector_schema
+      FROM pg_catalog.pg_extension AS e WHERE e.extname = 'vector';
+    IF pg_catalog.to_regclass('animus.memories_embedding_hnsw') IS NOT NULL THEN
+        DROP INDEX animus.memories_embedding_hnsw;
+    END IF;
+    IF pg_catalog.to_regclass('animus.memories_embedding_ivfflat') IS NOT NULL THEN
+        DROP INDEX animus.memories_embedding_ivfflat;
+    END IF;
+    SELECT pg_catalog.count(*) INTO n FROM animus.memories AS m WHERE m.embedding IS NOT NULL;
+    IF s.kind = 'ivfflat' THEN
+        l := coalesce(s.lists, animus.memory_ivfflat_lists(n));
+        built := 'memories_embedding_ivfflat';
+        EXECUTE pg_catalog.format(
+            'CREATE INDEX memories_embedding_ivfflat ON animus.memories USING ivfflat (embedding %I.vector_cosine_ops) WITH (lists = %s)',
+            vector_schema, l);
+    ELSE
+        built := 'memories_embedding_hnsw';
+        EXECUTE pg_catalog.format(
+            'CREATE INDEX memories_embedding_hnsw ON animus.memories USING hnsw (embedding %I.vector_cosine_ops)', vector_schema);
+    END IF;
+    UPDATE animus.memory_vector_index_settings
+       SET built_lists = l, trained_rows = n, built_at = pg_catalog.now();
+    RETURN built;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_build_vector_index(text, integer) IS
+    'Internal: drops the vector index of animus.memories (either kind) and builds the kind of animus.memory_vector_index_settings '
+    '(IVFFlat with its lists, or animus.memory_ivfflat_lists of the rows), with maintenance_work_mem and parallel_workers set for the build only; '
+    'records the rows it was built on; returns the index name. Granted to nobody. Raises ZA001, ZA002 (as memory_finish_bulk_load).';
+REVOKE ALL ON FUNCTION animus.memory_build_vector_index(text, integer) FROM PUBLIC;
+
+CREATE FUNCTION animus.memory_vector_index_status()
+    RETURNS TABLE (kind text, index_name text, lists integer, probes integer, trained_rows bigint, table_rows bigint,
+                   built_at timestamptz, advice text)
+    STABLE
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    s animus.memory_vector_index_settings%ROWTYPE;
+    idx text;
+    est bigint;
+BEGIN
+    SELECT v.* INTO s FROM animus.memory_vector_index_settings AS v;
+    idx := CASE WHEN pg_catalog.to_regclass('animus.memories_embedding_ivfflat') IS NOT NULL THEN 'memories_embedding_ivfflat'
+                WHEN pg_catalog.to_regclass('animus.memories_embedding_hnsw') IS NOT NULL THEN 'memories_embedding_hnsw' END;
+    -- The planner's estimate (cheap, as of the last ANALYZE / autovacuum), not a count.
+    SELECT greatest(c.reltuples, 0)::bigint INTO est FROM pg_catalog.pg_class AS c WHERE c.oid = 'animus.memories'::pg_catalog.regclass;
+    RETURN QUERY SELECT
+        s.kind, idx,
+        CASE WHEN idx = 'memories_embedding_ivfflat' THEN s.built_lists ELSE s.lists END,
+        -- the probes a search uses: at most the lists built
+        CASE WHEN s.kind = 'ivfflat' THEN least(coalesce(s.probes, ceil(sqrt(greatest(coalesce(s.built_lists, s.lists, 1), 1)))::integer),
+                                                coalesce(s.built_lists, s.lists, 32768)) END,
+        s.trained_rows, est, s.built_at,
+        CASE
+            WHEN idx IS NULL THEN
+                'no vector index: a bulk load or re-embedding is in progress (vector search scans exactly); its finish builds the ' || s.kind || ' index'
+            WHEN idx = 'memories_embedding_hnsw' AND s.kind = 'ivfflat' OR idx = 'memories_embedding_ivfflat' AND s.kind = 'hnsw' THEN
+                'the index is not of the configured kind: SELECT * FROM animus.memory_configure_vector_index(''' || s.kind || ''')'
+            WHEN idx = 'memories_embedding_ivfflat' AND est > 2 * greatest(coalesce(s.trained_rows, 0), 1000) THEN
+                pg_catalog.format('ivfflat trained on %s rows, table has %s: rebuild it (SELECT * FROM animus.memory_configure_vector_index(''ivfflat''))',
+                                  coalesce(s.trained_rows, 0), est)
+            ELSE 'ok' END;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_vector_index_status() IS
+    'The vector index of animus.memories: configured kind, the index present (NULL during a bulk load or re-embedding), IVFFlat lists and '
+    'probes, the rows it was built on, the table''s estimated rows (pg_class.reltuples) and advice (''ok'', or when to rebuild: an IVFFlat '
+    'index on a table grown past twice the rows it was trained on). Read-only (STABLE). Raises nothing.';
+REVOKE ALL ON FUNCTION animus.memory_vector_index_status() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_vector_index_status() TO animus_memory_reader, animus_memory_writer, animus_admin;
+
+CREATE FUNCTION animus.memory_configure_vector_index(
+    kind                 text,
+    lists                integer DEFAULT NULL,
+    probes               integer DEFAULT NULL,
+    rebuild              boolean DEFAULT true,
+    maintenance_work_mem text    DEFAULT '1GB',
+    parallel_workers     integer DEFAULT 2)
+    RETURNS animus.memory_vector_index_settings
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    k text := pg_catalog.lower(pg_catalog.btrim(memory_configure_vector_index.kind));
+    s animus.memory_vector_index_settings%ROWTYPE;
+    present text;
+BEGIN
+    IF k IS NULL OR k NOT IN ('hnsw', 'ivfflat') THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA350', MESSAGE = 'kind must be ''hnsw'' or ''ivfflat''',
+            DETAIL = pg_catalog.format('kind = %L', memory_configure_vector_index.kind),
+            HINT = 'Pass kind => ''hnsw'' (the default index) or kind => ''ivfflat''.';
+    END IF;
+    IF k = 'hnsw' AND (memory_configure_vector_index.lists IS NOT NULL OR memory_configure_vector_index.probes IS NOT NULL) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA351', MESSAGE = 'lists and probes apply to ivfflat only',
+            DETAIL = pg_catalog.format('kind = hnsw, lists = %s, probes = %s',
+                                       coalesce(memory_configure_vector_index.lists::text, 'NULL'), coalesce(memory_configure_vector_index.probes::text, 'NULL')),
+            HINT = 'Omit lists and probes with kind => ''hnsw'' (its search settings are set per query).';
+    END IF;
+    IF memory_configure_vector_index.lists NOT BETWEEN 1 AND 32768 OR memory_configure_vector_index.probes NOT BETWEEN 1 AND 32768 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA351', MESSAGE = 'lists and probes must be between 1 and 32768',
+            DETAIL = pg_catalog.format('lists = %s, probes = %s',
+                                       coalesce(memory_configure_vector_index.lists::text, 'NULL'), coalesce(memory_configure_vector_index.probes::text, 'NULL')),
+            HINT = 'Omit them (NULL) for lists = rows / 1000 (sqrt(rows) beyond 1M rows) and probes = sqrt(lists).';
+    END IF;
+    IF memory_configure_vector_index.rebuild IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'rebuild must not be NULL',
+            HINT = 'Omit it (true) to build the index now; false records the settings for the next build (unless the kind changes).';
+    END IF;
+    SELECT v.* INTO s FROM animus.memory_vector_index_settings AS v FOR UPDATE;
+    UPDATE animus.memory_vector_index_settings AS v
+       SET kind = k, lists = memory_configure_vector_index.lists, probes = memory_configure_vector_index.probes,
+           updated_at = pg_catalog.now();
+    present := CASE WHEN pg_catalog.to_regclass('animus.memories_embedding_ivfflat') IS NOT NULL THEN 'ivfflat'
+                    WHEN pg_catalog.to_regclass('animus.memories_embedding_hnsw') IS NOT NULL THEN 'hnsw' END;
+    -- No vector index: a bulk load or re-embedding is in progress, whose finish builds this kind.
+    IF present IS NOT NULL AND (present <> k OR memory_configure_vector_index.rebuild) THEN
+        LOCK TABLE animus.memories IN ACCESS EXCLUSIVE MODE;
+        PERFORM animus.memory_build_vector_index(memory_configure_vector_index.maintenance_work_mem,
+                                                 memory_configure_vector_index.parallel_workers);
+    END IF;
+    SELECT v.* INTO s FROM animus.memory_vector_index_settings AS v;
+    RETURN s;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_configure_vector_index(text, integer, integer, boolean, text, integer) IS
+    'Chooses the vector index of animus.memories: kind ''hnsw'' (default) or ''ivfflat'' with lists (NULL: rows / 1000, sqrt(rows) beyond 1M) '
+    'and probes (NULL: sqrt(lists)). Rebuilds the index now (a plain CREATE INDEX: writers wait, readers wait until COMMIT) unless rebuild '
+    '=> false and the kind is unchanged; during a bulk load or re-embedding only records the choice for its finish. Returns '
+    'the settings row (animus.memory_vector_index_status() tells whether a rebuild is due). animus_admin only. Raises ZA350 (kind), ZA351 (lists / probes out of 1..32768 or given with hnsw), '
+    'ZA001 (rebuild or a build setting NULL), ZA002 (parallel_workers outside 0..64, invalid maintenance_work_mem).';
+REVOKE ALL ON FUNCTION animus.memory_configure_vector_index(text, integer, integer, boolean, text, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_configure_vector_index(text, integer, integer, boolean, text, integer) TO animus_admin;
+
+-- ==== change memory_admin (deploy/memory_admin.sql) ====
+-- Deploy animus:memory_admin to pg
+-- requires: memory_admin@v0.8.0
+-- requires: memory_vector_index
+
+-- The vector index is HNSW (memories_embedding_hnsw) or IVFFlat (memories_embedding_ivfflat), as
+-- animus.memory_vector_index_settings says (change memory_vector_index). A bulk load and a
+-- re-embedding drop whichever exists; their finish builds the configured kind through
+-- animus.memory_build_vector_index (IVFFlat lists from the rows loaded, so the lists are trained
+-- on the whole table). Otherwise as in v0.8.0.
+CREATE OR REPLACE FUNCTION animus.memory_begin_bulk_load()
+    RETURNS bigint
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    settings animus.memory_settings%ROWTYPE;
+    n bigint;
+BEGIN
+    SELECT s.* INTO settings FROM animus.memory_settings AS s FOR UPDATE;
+    IF settings.state <> 'ready' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA209', MESSAGE = 'a bulk load cannot start while re-embedding is in progress',
+            HINT = 'Finish re-embedding with animus.memory_finish_reembedding() first (it has no vector index to drop).';
+    END IF;
+    LOCK TABLE animus.memories IN ACCESS EXCLUSIVE MODE;
+    IF pg_catalog.to_regclass('animus.memories_embedding_hnsw') IS NULL
+       AND pg_catalog.to_regclass('animus.memories_embedding_ivfflat') IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA212', MESSAGE = 'a bulk load is already in progress (the vector index is dropped)',
+            HINT = 'Load with animus.store_memories(), then call animus.memory_finish_bulk_load().';
+    END IF;
+    IF pg_catalog.to_regclass('animus.memories_embedding_hnsw') IS NOT NULL THEN
+        DROP INDEX animus.memories_embedding_hnsw;
+    END IF;
+    IF pg_catalog.to_regclass('animus.memories_embedding_ivfflat') IS NOT NULL THEN
+        DROP INDEX animus.memories_embedding_ivfflat;
+    END IF;
+    DROP INDEX IF EXISTS animus.memories_fts_gin;
+    DROP INDEX IF EXISTS animus.memories_metadata_gin;
+    -- The BM25 postings (~44 per memory) keep being written by the triggers, so keyword search
+    -- stays exact during the load; only their two btree indexes go, and the index of the pending
+    -- statistic deltas (folded every batch anyway), all rebuilt once at the finish.
+    DROP INDEX IF EXISTS animus.memory_terms_memory_term_idx;
+    DROP INDEX IF EXISTS animus.memory_terms_impact_idx;
+    DROP INDEX IF EXISTS animus.memory_bm25_deltas_key_idx;
+    SELECT pg_catalog.count(*) INTO n FROM animus.memories;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_begin_bulk_load() IS
+    'Starts a bulk load: drops the vector index (HNSW or IVFFlat) and the fts / metadata GIN indexes of animus.memories and the two btree '
+    'indexes of the BM25 postings animus.memory_terms and the index of animus.memory_bm25_deltas (rebuilt by animus.memory_finish_bulk_load()); returns the number of memories. Load with store_memories in between. '
+    'Raises ZA209 (re-embedding in progress), ZA212 (a bulk load is already in progress).';
+
+CREATE OR REPLACE FUNCTION animus.memory_finish_bulk_load(maintenance_work_mem text DEFAULT '1GB', parallel_workers integer DEFAULT 2)
+    RETURNS bigint
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    old_mem text := pg_catalog.current_setting('maintenance_work_mem');
+    old_workers text := pg_catalog.current_setting('max_parallel_maintenance_workers');
+    n bigint;
+BEGIN
+    IF memory_finish_bulk_load.maintenance_work_mem IS NULL OR memory_finish_bulk_load.parallel_workers IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'maintenance_work_mem and parallel_workers must not be NULL',
+            HINT = 'Omit them for ''1GB'' and 2.';
+    END IF;
+    IF memory_finish_bulk_load.parallel_workers NOT BETWEEN 0 AND 64 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'parallel_workers must be between 0 and 64',
+            DETAIL = pg_catalog.format('parallel_workers = %s', memory_finish_bulk_load.parallel_workers),
+            HINT = 'Use about the number of idle cores minus one (the leader builds too); 0 builds serially.';
+    END IF;
+    -- Only for this function's index builds: restored below (an error rolls them back with the
+    -- transaction). The HNSW graph builds fastest when it fits in maintenance_work_mem
+    -- (~2 kB per 384-d memory); pgvector builds both kinds in parallel.
+    BEGIN
+        PERFORM pg_catalog.set_config('maintenance_work_mem', memory_finish_bulk_load.maintenance_work_mem, true);
+    EXCEPTION WHEN invalid_parameter_value OR numeric_value_out_of_range THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'maintenance_work_mem is not a valid memory size',
+            DETAIL = pg_catalog.format('maintenance_work_mem = %L', memory_finish_bulk_load.maintenance_work_mem),
+            HINT = 'Pass a memory size such as ''1GB'' or ''4GB'' (at least 1MB).';
+    END;
+    PERFORM pg_catalog.set_config('max_parallel_maintenance_workers', memory_finish_bulk_load.parallel_workers::text, true);
+    IF pg_catalog.to_regclass('animus.memories_embedding_hnsw') IS NOT NULL
+       OR pg_catalog.to_regclass('animus.memories_embedding_ivfflat') IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA212', MESSAGE = 'no bulk load is in progress (the vector index exists)',
+            HINT = 'Start one with animus.memory_begin_bulk_load().';
+    END IF;
+    -- The vector index of the configured kind (it sets the same two settings again).
+    PERFORM animus.memory_build_vector_index(memory_finish_bulk_load.maintenance_work_mem, memory_finish_bulk_load.parallel_workers);
+    CREATE INDEX IF NOT EXISTS memories_fts_gin ON animus.memories USING gin (fts);
+    CREATE INDEX IF NOT EXISTS memories_metadata_gin ON animus.memories USING gin (metadata jsonb_path_ops);
+    CREATE INDEX IF NOT EXISTS memory_terms_memory_term_idx ON animus.memory_terms (memory_id, term) INCLUDE (tf, doc_len);
+    CREATE INDEX IF NOT EXISTS memory_terms_impact_idx ON animus.memory_terms (term, namespace, impact DESC, memory_id) INCLUDE (tf, doc_len);
+    CREATE INDEX IF NOT EXISTS memory_bm25_deltas_key_idx ON animus.memory_bm25_deltas (term, namespace);
+    PERFORM pg_catalog.set_config('maintenance_work_mem', old_mem, true);
+    PERFORM pg_catalog.set_config('max_parallel_maintenance_workers', old_workers, true);
+    SELECT pg_catalog.count(*) INTO n FROM animus.memories;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_finish_bulk_load(text, integer) IS
+    'Ends a bulk load: builds the vector index of the configured kind (animus.memory_vector_index_settings: HNSW, or IVFFlat trained on the loaded rows; '
+    'in parallel with parallel_workers workers and maintenance_work_mem, '
+    'both set for these builds only), the fts / metadata GIN indexes, the two BM25 postings btree indexes and the BM25 deltas index; returns the number of memories. '
+    'Raises ZA001, ZA002 (parallel_workers outside 0..64, invalid maintenance_work_mem), ZA212 (no bulk load in progress).';
+
+CREATE OR REPLACE FUNCTION animus.memory_begin_reembedding(embedding_model text DEFAULT NULL, embedding_dim integer DEFAULT NULL)
+    RETURNS bigint
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    settings animus.memory_settings%ROWTYPE;
+    vector_schema name;
+    new_dim integer;
+    n bigint;
+BEGIN
+    IF embedding_model IS NULL OR pg_catalog.btrim(embedding_model) = '' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'embedding_model must be a non-empty string',
+            HINT = 'Pass the name of the new embedding model, e.g. ''text-embedding-3-small''.';
+    END IF;
+    SELECT s.* INTO settings FROM animus.memory_settings AS s FOR UPDATE;
+    new_dim := coalesce(memory_begin_reembedding.embedding_dim, settings.embedding_dim);
+    IF new_dim < 1 OR new_dim > 2000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'embedding_dim must be between 1 and 2000',
+            DETAIL = pg_catalog.format('embedding_dim = %s', new_dim),
+            HINT = 'HNSW and IVFFlat index vectors of at most 2,000 dimensions.';
+    END IF;
+    IF settings.state <> 'ready' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA209', MESSAGE = 're-embedding is already in progress',
+            DETAIL = pg_catalog.format('target model %s, %s dimensions', settings.embedding_model, settings.embedding_dim),
+            HINT = 'Store the missing embeddings and call animus.memory_finish_reembedding().';
+    END IF;
+    IF pg_catalog.to_regclass('animus.memories_embedding_hnsw') IS NULL
+       AND pg_catalog.to_regclass('animus.memories_embedding_ivfflat') IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA212', MESSAGE = 'a bulk load is in progress (the vector index is dropped)',
+            HINT = 'Finish it with animus.memory_finish_bulk_load() first.';
+    END IF;
+    SELECT e.extnamespace::pg_catalog.regnamespace::name INTO vector_schema
+      FROM pg_catalog.pg_extension AS e WHERE e.extname = 'vector';
+
+    LOCK TABLE animus.memories IN ACCESS EXCLUSIVE MODE;
+    IF pg_catalog.to_regclass('animus.memories_embedding_hnsw') IS NOT NULL THEN
+        DROP INDEX animus.memories_embedding_hnsw;
+    END IF;
+    IF pg_catalog.to_regclass('animus.memories_embedding_ivfflat') IS NOT NULL THEN
+        DROP INDEX animus.memories_embedding_ivfflat;
+    END IF;
+    ALTER TABLE animus.memories ALTER COLUMN embedding DROP NOT NULL;
+    EXECUTE pg_catalog.format('ALTER TABLE animus.memories ALTER COLUMN embedding TYPE %I.vector(%s) USING NULL',
+                              vector_schema, new_dim);
+    -- a new column type brings the type's default storage back (EXTERNAL): see memory_table
+    ALTER TABLE animus.memories ALTER COLUMN embedding SET STORAGE MAIN;
+    UPDATE animus.memory_settings
+       SET embedding_model = memory_begin_reembedding.embedding_model, embedding_dim = new_dim,
+           state = 'reembedding', updated_at = pg_catalog.now();
+    SELECT pg_catalog.count(*) INTO n FROM animus.memories;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_begin_reembedding(text, integer) IS
+    'Starts a change of embedding model: records the model and dimension (NULL keeps the dimension), clears every embedding '
+    '(re-typing the column to vector(embedding_dim)) and drops the vector index (HNSW or IVFFlat); returns how many memories need a new embedding. '
+    'Raises ZA001, ZA002 (dimension outside 1..2000), ZA209 (already re-embedding), ZA212 (a bulk load is in progress).';
+
+CREATE OR REPLACE FUNCTION animus.memory_finish_reembedding()
+    RETURNS bigint
+    VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    settings animus.memory_settings%ROWTYPE;
+    missing bigint;
+    n bigint;
+BEGIN
+    SELECT s.* INTO settings FROM animus.memory_settings AS s FOR UPDATE;
+    IF settings.state <> 'reembedding' THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA209', MESSAGE = 'no re-embedding is in progress',
+            HINT = 'Start one with animus.memory_begin_reembedding(embedding_model, embedding_dim).';
+    END IF;
+    LOCK TABLE animus.memories IN ACCESS EXCLUSIVE MODE;
+    SELECT pg_catalog.count(*) FILTER (WHERE m.embedding IS NULL), pg_catalog.count(*) INTO missing, n
+      FROM animus.memories AS m;
+    IF missing > 0 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA210',
+            MESSAGE = pg_catalog.format('%s of %s memories still lack an embedding', missing, n),
+            HINT = 'Re-embed them: SELECT id, content FROM animus.memories WHERE embedding IS NULL; then animus.update_memory(id, embedding => ...).';
+    END IF;
+    ALTER TABLE animus.memories ALTER COLUMN embedding SET NOT NULL;
+    -- The session's maintenance_work_mem and max_parallel_maintenance_workers, as before.
+    PERFORM animus.memory_build_vector_index(pg_catalog.current_setting('maintenance_work_mem'),
+                                             pg_catalog.current_setting('max_parallel_maintenance_workers')::integer);
+    UPDATE animus.memory_settings SET state = 'ready', updated_at = pg_catalog.now();
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION animus.memory_finish_reembedding() IS
+    'Ends a change of embedding model once every memory has a new embedding: embedding NOT NULL again, the vector index of the configured kind '
+    '(animus.memory_vector_index_settings: HNSW or IVFFlat) rebuilt (raise maintenance_work_mem first for large tables); returns the number of memories. '
+    'Raises ZA209 (no re-embedding in progress), ZA210 (memories still lack an embedding).';
+
 -- ==== what this file installed (animus.deployed_version) ====
-INSERT INTO animus.installed_version (version, last_change) VALUES ('@v0.8.0+4 (memory_search)', 'memory_search');
+INSERT INTO animus.installed_version (version, last_change) VALUES ('@v0.8.0+6 (memory_admin)', 'memory_admin');
 
 COMMIT;

@@ -3308,14 +3308,20 @@ BEGIN
     SELECT s.* INTO settings FROM animus.memory_settings AS s FOR UPDATE;
     IF settings.state <> 'ready' THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA209', MESSAGE = 'a bulk load cannot start while re-embedding is in progress',
-            HINT = 'Finish re-embedding with animus.memory_finish_reembedding() first (it has no HNSW index to drop).';
+            HINT = 'Finish re-embedding with animus.memory_finish_reembedding() first (it has no vector index to drop).';
     END IF;
     LOCK TABLE animus.memories IN ACCESS EXCLUSIVE MODE;
-    IF pg_catalog.to_regclass('animus.memories_embedding_hnsw') IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA212', MESSAGE = 'a bulk load is already in progress (the HNSW index is dropped)',
+    IF pg_catalog.to_regclass('animus.memories_embedding_hnsw') IS NULL
+       AND pg_catalog.to_regclass('animus.memories_embedding_ivfflat') IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA212', MESSAGE = 'a bulk load is already in progress (the vector index is dropped)',
             HINT = 'Load with animus.store_memories(), then call animus.memory_finish_bulk_load().';
     END IF;
-    DROP INDEX animus.memories_embedding_hnsw;
+    IF pg_catalog.to_regclass('animus.memories_embedding_hnsw') IS NOT NULL THEN
+        DROP INDEX animus.memories_embedding_hnsw;
+    END IF;
+    IF pg_catalog.to_regclass('animus.memories_embedding_ivfflat') IS NOT NULL THEN
+        DROP INDEX animus.memories_embedding_ivfflat;
+    END IF;
     DROP INDEX IF EXISTS animus.memories_fts_gin;
     DROP INDEX IF EXISTS animus.memories_metadata_gin;
     -- The BM25 postings (~44 per memory) keep being written by the triggers, so keyword search
@@ -3333,7 +3339,7 @@ $$;
 -- Name: FUNCTION memory_begin_bulk_load(); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.memory_begin_bulk_load() IS 'Starts a bulk load: drops the HNSW index and the fts / metadata GIN indexes of animus.memories and the two btree indexes of the BM25 postings animus.memory_terms and the index of animus.memory_bm25_deltas (rebuilt by animus.memory_finish_bulk_load()); returns the number of memories. Load with store_memories in between. Raises ZA209 (re-embedding in progress), ZA212 (a bulk load is already in progress).';
+COMMENT ON FUNCTION animus.memory_begin_bulk_load() IS 'Starts a bulk load: drops the vector index (HNSW or IVFFlat) and the fts / metadata GIN indexes of animus.memories and the two btree indexes of the BM25 postings animus.memory_terms and the index of animus.memory_bm25_deltas (rebuilt by animus.memory_finish_bulk_load()); returns the number of memories. Load with store_memories in between. Raises ZA209 (re-embedding in progress), ZA212 (a bulk load is already in progress).';
 
 --
 -- Name: memory_begin_reembedding(text, integer); Type: FUNCTION; Schema: animus; Owner: -
@@ -3358,22 +3364,28 @@ BEGIN
     IF new_dim < 1 OR new_dim > 2000 THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'embedding_dim must be between 1 and 2000',
             DETAIL = pg_catalog.format('embedding_dim = %s', new_dim),
-            HINT = 'HNSW indexes vectors of at most 2,000 dimensions.';
+            HINT = 'HNSW and IVFFlat index vectors of at most 2,000 dimensions.';
     END IF;
     IF settings.state <> 'ready' THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA209', MESSAGE = 're-embedding is already in progress',
             DETAIL = pg_catalog.format('target model %s, %s dimensions', settings.embedding_model, settings.embedding_dim),
             HINT = 'Store the missing embeddings and call animus.memory_finish_reembedding().';
     END IF;
-    IF pg_catalog.to_regclass('animus.memories_embedding_hnsw') IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA212', MESSAGE = 'a bulk load is in progress (the HNSW index is dropped)',
+    IF pg_catalog.to_regclass('animus.memories_embedding_hnsw') IS NULL
+       AND pg_catalog.to_regclass('animus.memories_embedding_ivfflat') IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA212', MESSAGE = 'a bulk load is in progress (the vector index is dropped)',
             HINT = 'Finish it with animus.memory_finish_bulk_load() first.';
     END IF;
     SELECT e.extnamespace::pg_catalog.regnamespace::name INTO vector_schema
       FROM pg_catalog.pg_extension AS e WHERE e.extname = 'vector';
 
     LOCK TABLE animus.memories IN ACCESS EXCLUSIVE MODE;
-    DROP INDEX animus.memories_embedding_hnsw;
+    IF pg_catalog.to_regclass('animus.memories_embedding_hnsw') IS NOT NULL THEN
+        DROP INDEX animus.memories_embedding_hnsw;
+    END IF;
+    IF pg_catalog.to_regclass('animus.memories_embedding_ivfflat') IS NOT NULL THEN
+        DROP INDEX animus.memories_embedding_ivfflat;
+    END IF;
     ALTER TABLE animus.memories ALTER COLUMN embedding DROP NOT NULL;
     EXECUTE pg_catalog.format('ALTER TABLE animus.memories ALTER COLUMN embedding TYPE %I.vector(%s) USING NULL',
                               vector_schema, new_dim);
@@ -3391,7 +3403,7 @@ $$;
 -- Name: FUNCTION memory_begin_reembedding(embedding_model text, embedding_dim integer); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.memory_begin_reembedding(embedding_model text, embedding_dim integer) IS 'Starts a change of embedding model: records the model and dimension (NULL keeps the dimension), clears every embedding (re-typing the column to vector(embedding_dim)) and drops the HNSW index; returns how many memories need a new embedding. Raises ZA001, ZA002 (dimension outside 1..2000), ZA209 (already re-embedding).';
+COMMENT ON FUNCTION animus.memory_begin_reembedding(embedding_model text, embedding_dim integer) IS 'Starts a change of embedding model: records the model and dimension (NULL keeps the dimension), clears every embedding (re-typing the column to vector(embedding_dim)) and drops the vector index (HNSW or IVFFlat); returns how many memories need a new embedding. Raises ZA001, ZA002 (dimension outside 1..2000), ZA209 (already re-embedding), ZA212 (a bulk load is in progress).';
 
 --
 -- Name: memory_bm25_after_delete(); Type: FUNCTION; Schema: animus; Owner: -
@@ -4296,6 +4308,71 @@ $$;
 COMMENT ON FUNCTION animus.memory_boost(score double precision, retrievability double precision, age interval, importance double precision, retrievability_weight double precision, recency_weight double precision, recency_half_life interval, importance_weight double precision) IS 'A search score weighted by retrievability (FSRS, 1 when never reviewed), recency (0.5^(age / recency_half_life)) and importance (clamped to [0, 1], 1 when unset): score x (1 - wr + wr R) x (1 - wc + wc 0.5^(age/h)) x (1 - wi + wi I). With every weight 0 (the defaults) it returns score unchanged. Raises ZA224 (a weight outside [0, 1], half-life <= 0).';
 
 --
+-- Name: memory_build_vector_index(text, integer); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_build_vector_index(maintenance_work_mem text DEFAULT '1GB'::text, parallel_workers integer DEFAULT 2) RETURNS text
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    s animus.memory_vector_index_settings%ROWTYPE;
+    vector_schema name;
+    n bigint;
+    l integer;
+    built text;
+BEGIN
+    IF memory_build_vector_index.maintenance_work_mem IS NULL OR memory_build_vector_index.parallel_workers IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'maintenance_work_mem and parallel_workers must not be NULL',
+            HINT = 'Omit them for ''1GB'' and 2.';
+    END IF;
+    IF memory_build_vector_index.parallel_workers NOT BETWEEN 0 AND 64 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'parallel_workers must be between 0 and 64',
+            DETAIL = pg_catalog.format('parallel_workers = %s', memory_build_vector_index.parallel_workers),
+            HINT = 'Use about the number of idle cores minus one (the leader builds too); 0 builds serially.';
+    END IF;
+    BEGIN
+        PERFORM pg_catalog.set_config('maintenance_work_mem', memory_build_vector_index.maintenance_work_mem, true);
+    EXCEPTION WHEN invalid_parameter_value OR numeric_value_out_of_range THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA002', MESSAGE = 'maintenance_work_mem is not a valid memory size',
+            DETAIL = pg_catalog.format('maintenance_work_mem = %L', memory_build_vector_index.maintenance_work_mem),
+            HINT = 'Pass a memory size such as ''1GB'' or ''4GB'' (at least 1MB).';
+    END;
+    PERFORM pg_catalog.set_config('max_parallel_maintenance_workers', memory_build_vector_index.parallel_workers::text, true);
+    SELECT v.* INTO s FROM animus.memory_vector_index_settings AS v FOR UPDATE;
+    SELECT e.extnamespace::pg_catalog.regnamespace::name INTO vector_schema
+      FROM pg_catalog.pg_extension AS e WHERE e.extname = 'vector';
+    IF pg_catalog.to_regclass('animus.memories_embedding_hnsw') IS NOT NULL THEN
+        DROP INDEX animus.memories_embedding_hnsw;
+    END IF;
+    IF pg_catalog.to_regclass('animus.memories_embedding_ivfflat') IS NOT NULL THEN
+        DROP INDEX animus.memories_embedding_ivfflat;
+    END IF;
+    SELECT pg_catalog.count(*) INTO n FROM animus.memories AS m WHERE m.embedding IS NOT NULL;
+    IF s.kind = 'ivfflat' THEN
+        l := coalesce(s.lists, animus.memory_ivfflat_lists(n));
+        built := 'memories_embedding_ivfflat';
+        EXECUTE pg_catalog.format(
+            'CREATE INDEX memories_embedding_ivfflat ON animus.memories USING ivfflat (embedding %I.vector_cosine_ops) WITH (lists = %s)',
+            vector_schema, l);
+    ELSE
+        built := 'memories_embedding_hnsw';
+        EXECUTE pg_catalog.format(
+            'CREATE INDEX memories_embedding_hnsw ON animus.memories USING hnsw (embedding %I.vector_cosine_ops)', vector_schema);
+    END IF;
+    UPDATE animus.memory_vector_index_settings
+       SET built_lists = l, trained_rows = n, built_at = pg_catalog.now();
+    RETURN built;
+END
+$$;
+
+--
+-- Name: FUNCTION memory_build_vector_index(maintenance_work_mem text, parallel_workers integer); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_build_vector_index(maintenance_work_mem text, parallel_workers integer) IS 'Internal: drops the vector index of animus.memories (either kind) and builds the kind of animus.memory_vector_index_settings (IVFFlat with its lists, or animus.memory_ivfflat_lists of the rows), with maintenance_work_mem and parallel_workers set for the build only; records the rows it was built on; returns the index name. Granted to nobody. Raises ZA001, ZA002 (as memory_finish_bulk_load).';
+
+--
 -- Name: memory_caller(); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -4500,6 +4577,136 @@ $$;
 COMMENT ON FUNCTION animus.memory_check_limit(value integer, argument text, maximum integer) IS 'Raises unless 1 <= value <= maximum. Raises ZA001 (NULL), ZA002 (out of range).';
 
 --
+-- Name: memory_vector_index_settings; Type: TABLE; Schema: animus; Owner: -
+--
+
+CREATE TABLE animus.memory_vector_index_settings (
+    singleton boolean DEFAULT true NOT NULL,
+    kind text DEFAULT 'hnsw'::text NOT NULL,
+    lists integer,
+    probes integer,
+    built_lists integer,
+    trained_rows bigint,
+    built_at timestamp with time zone,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT memory_vector_index_settings_kind_check CHECK ((kind = ANY (ARRAY['hnsw'::text, 'ivfflat'::text]))),
+    CONSTRAINT memory_vector_index_settings_lists_check CHECK (((lists >= 1) AND (lists <= 32768))),
+    CONSTRAINT memory_vector_index_settings_probes_check CHECK (((probes >= 1) AND (probes <= 32768))),
+    CONSTRAINT memory_vector_index_settings_singleton_check CHECK (singleton)
+);
+
+--
+-- Name: TABLE memory_vector_index_settings; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON TABLE animus.memory_vector_index_settings IS 'The kind of vector index on animus.memories.embedding (one row): hnsw (memories_embedding_hnsw, the default) or ivfflat (memories_embedding_ivfflat). Change it with animus.memory_configure_vector_index().';
+
+--
+-- Name: COLUMN memory_vector_index_settings.singleton; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_vector_index_settings.singleton IS 'Always true: the table has one row.';
+
+--
+-- Name: COLUMN memory_vector_index_settings.kind; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_vector_index_settings.kind IS 'hnsw or ivfflat: the index memory_finish_bulk_load, memory_finish_reembedding and memory_configure_vector_index build.';
+
+--
+-- Name: COLUMN memory_vector_index_settings.lists; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_vector_index_settings.lists IS 'IVFFlat lists; NULL: chosen at each build from the rows (rows / 1000 up to 1M rows, sqrt(rows) beyond, at least 1).';
+
+--
+-- Name: COLUMN memory_vector_index_settings.probes; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_vector_index_settings.probes IS 'IVFFlat lists searched per query (ivfflat.probes); NULL: ceil(sqrt(built_lists)).';
+
+--
+-- Name: COLUMN memory_vector_index_settings.built_lists; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_vector_index_settings.built_lists IS 'The lists of the IVFFlat index as built (NULL for HNSW or before the first build).';
+
+--
+-- Name: COLUMN memory_vector_index_settings.trained_rows; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_vector_index_settings.trained_rows IS 'Memories with an embedding when the index was last built (an IVFFlat index is trained on them).';
+
+--
+-- Name: COLUMN memory_vector_index_settings.built_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_vector_index_settings.built_at IS 'When the index was last built by animus (NULL: the HNSW index of the first deploy).';
+
+--
+-- Name: COLUMN memory_vector_index_settings.updated_at; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_vector_index_settings.updated_at IS 'When the settings last changed.';
+
+--
+-- Name: memory_configure_vector_index(text, integer, integer, boolean, text, integer); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_configure_vector_index(kind text, lists integer DEFAULT NULL::integer, probes integer DEFAULT NULL::integer, rebuild boolean DEFAULT true, maintenance_work_mem text DEFAULT '1GB'::text, parallel_workers integer DEFAULT 2) RETURNS animus.memory_vector_index_settings
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    k text := pg_catalog.lower(pg_catalog.btrim(memory_configure_vector_index.kind));
+    s animus.memory_vector_index_settings%ROWTYPE;
+    present text;
+BEGIN
+    IF k IS NULL OR k NOT IN ('hnsw', 'ivfflat') THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA350', MESSAGE = 'kind must be ''hnsw'' or ''ivfflat''',
+            DETAIL = pg_catalog.format('kind = %L', memory_configure_vector_index.kind),
+            HINT = 'Pass kind => ''hnsw'' (the default index) or kind => ''ivfflat''.';
+    END IF;
+    IF k = 'hnsw' AND (memory_configure_vector_index.lists IS NOT NULL OR memory_configure_vector_index.probes IS NOT NULL) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA351', MESSAGE = 'lists and probes apply to ivfflat only',
+            DETAIL = pg_catalog.format('kind = hnsw, lists = %s, probes = %s',
+                                       coalesce(memory_configure_vector_index.lists::text, 'NULL'), coalesce(memory_configure_vector_index.probes::text, 'NULL')),
+            HINT = 'Omit lists and probes with kind => ''hnsw'' (its search settings are set per query).';
+    END IF;
+    IF memory_configure_vector_index.lists NOT BETWEEN 1 AND 32768 OR memory_configure_vector_index.probes NOT BETWEEN 1 AND 32768 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA351', MESSAGE = 'lists and probes must be between 1 and 32768',
+            DETAIL = pg_catalog.format('lists = %s, probes = %s',
+                                       coalesce(memory_configure_vector_index.lists::text, 'NULL'), coalesce(memory_configure_vector_index.probes::text, 'NULL')),
+            HINT = 'Omit them (NULL) for lists = rows / 1000 (sqrt(rows) beyond 1M rows) and probes = sqrt(lists).';
+    END IF;
+    IF memory_configure_vector_index.rebuild IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'rebuild must not be NULL',
+            HINT = 'Omit it (true) to build the index now; false records the settings for the next build (unless the kind changes).';
+    END IF;
+    SELECT v.* INTO s FROM animus.memory_vector_index_settings AS v FOR UPDATE;
+    UPDATE animus.memory_vector_index_settings AS v
+       SET kind = k, lists = memory_configure_vector_index.lists, probes = memory_configure_vector_index.probes,
+           updated_at = pg_catalog.now();
+    present := CASE WHEN pg_catalog.to_regclass('animus.memories_embedding_ivfflat') IS NOT NULL THEN 'ivfflat'
+                    WHEN pg_catalog.to_regclass('animus.memories_embedding_hnsw') IS NOT NULL THEN 'hnsw' END;
+    -- No vector index: a bulk load or re-embedding is in progress, whose finish builds this kind.
+    IF present IS NOT NULL AND (present <> k OR memory_configure_vector_index.rebuild) THEN
+        LOCK TABLE animus.memories IN ACCESS EXCLUSIVE MODE;
+        PERFORM animus.memory_build_vector_index(memory_configure_vector_index.maintenance_work_mem,
+                                                 memory_configure_vector_index.parallel_workers);
+    END IF;
+    SELECT v.* INTO s FROM animus.memory_vector_index_settings AS v;
+    RETURN s;
+END
+$$;
+
+--
+-- Name: FUNCTION memory_configure_vector_index(kind text, lists integer, probes integer, rebuild boolean, maintenance_work_mem text, parallel_workers integer); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_configure_vector_index(kind text, lists integer, probes integer, rebuild boolean, maintenance_work_mem text, parallel_workers integer) IS 'Chooses the vector index of animus.memories: kind ''hnsw'' (default) or ''ivfflat'' with lists (NULL: rows / 1000, sqrt(rows) beyond 1M) and probes (NULL: sqrt(lists)). Rebuilds the index now (a plain CREATE INDEX: writers wait, readers wait until COMMIT) unless rebuild => false and the kind is unchanged; during a bulk load or re-embedding only records the choice for its finish. Returns the settings row (animus.memory_vector_index_status() tells whether a rebuild is due). animus_admin only. Raises ZA350 (kind), ZA351 (lists / probes out of 1..32768 or given with hnsw), ZA001 (rebuild or a build setting NULL), ZA002 (parallel_workers outside 0..64, invalid maintenance_work_mem).';
+
+--
 -- Name: memory_content_changed(); Type: FUNCTION; Schema: animus; Owner: -
 --
 
@@ -4596,7 +4803,6 @@ CREATE FUNCTION animus.memory_finish_bulk_load(maintenance_work_mem text DEFAULT
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 DECLARE
-    vector_schema name;
     old_mem text := pg_catalog.current_setting('maintenance_work_mem');
     old_workers text := pg_catalog.current_setting('max_parallel_maintenance_workers');
     n bigint;
@@ -4612,7 +4818,7 @@ BEGIN
     END IF;
     -- Only for this function's index builds: restored below (an error rolls them back with the
     -- transaction). The HNSW graph builds fastest when it fits in maintenance_work_mem
-    -- (~2 kB per 384-d memory); pgvector builds it in parallel since 0.6.
+    -- (~2 kB per 384-d memory); pgvector builds both kinds in parallel.
     BEGIN
         PERFORM pg_catalog.set_config('maintenance_work_mem', memory_finish_bulk_load.maintenance_work_mem, true);
     EXCEPTION WHEN invalid_parameter_value OR numeric_value_out_of_range THEN
@@ -4621,14 +4827,13 @@ BEGIN
             HINT = 'Pass a memory size such as ''1GB'' or ''4GB'' (at least 1MB).';
     END;
     PERFORM pg_catalog.set_config('max_parallel_maintenance_workers', memory_finish_bulk_load.parallel_workers::text, true);
-    IF pg_catalog.to_regclass('animus.memories_embedding_hnsw') IS NOT NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA212', MESSAGE = 'no bulk load is in progress (the HNSW index exists)',
+    IF pg_catalog.to_regclass('animus.memories_embedding_hnsw') IS NOT NULL
+       OR pg_catalog.to_regclass('animus.memories_embedding_ivfflat') IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA212', MESSAGE = 'no bulk load is in progress (the vector index exists)',
             HINT = 'Start one with animus.memory_begin_bulk_load().';
     END IF;
-    SELECT e.extnamespace::pg_catalog.regnamespace::name INTO vector_schema
-      FROM pg_catalog.pg_extension AS e WHERE e.extname = 'vector';
-    EXECUTE pg_catalog.format(
-        'CREATE INDEX memories_embedding_hnsw ON animus.memories USING hnsw (embedding %I.vector_cosine_ops)', vector_schema);
+    -- The vector index of the configured kind (it sets the same two settings again).
+    PERFORM animus.memory_build_vector_index(memory_finish_bulk_load.maintenance_work_mem, memory_finish_bulk_load.parallel_workers);
     CREATE INDEX IF NOT EXISTS memories_fts_gin ON animus.memories USING gin (fts);
     CREATE INDEX IF NOT EXISTS memories_metadata_gin ON animus.memories USING gin (metadata jsonb_path_ops);
     CREATE INDEX IF NOT EXISTS memory_terms_memory_term_idx ON animus.memory_terms (memory_id, term) INCLUDE (tf, doc_len);
@@ -4645,7 +4850,7 @@ $$;
 -- Name: FUNCTION memory_finish_bulk_load(maintenance_work_mem text, parallel_workers integer); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.memory_finish_bulk_load(maintenance_work_mem text, parallel_workers integer) IS 'Ends a bulk load: rebuilds the HNSW index (in parallel with parallel_workers workers and maintenance_work_mem, both set for these builds only), the fts / metadata GIN indexes, the two BM25 postings btree indexes and the BM25 deltas index; returns the number of memories. Raises ZA001, ZA002 (parallel_workers outside 0..64, invalid maintenance_work_mem), ZA212 (no bulk load in progress).';
+COMMENT ON FUNCTION animus.memory_finish_bulk_load(maintenance_work_mem text, parallel_workers integer) IS 'Ends a bulk load: builds the vector index of the configured kind (animus.memory_vector_index_settings: HNSW, or IVFFlat trained on the loaded rows; in parallel with parallel_workers workers and maintenance_work_mem, both set for these builds only), the fts / metadata GIN indexes, the two BM25 postings btree indexes and the BM25 deltas index; returns the number of memories. Raises ZA001, ZA002 (parallel_workers outside 0..64, invalid maintenance_work_mem), ZA212 (no bulk load in progress).';
 
 --
 -- Name: memory_finish_reembedding(); Type: FUNCTION; Schema: animus; Owner: -
@@ -4657,7 +4862,6 @@ CREATE FUNCTION animus.memory_finish_reembedding() RETURNS bigint
     AS $$
 DECLARE
     settings animus.memory_settings%ROWTYPE;
-    vector_schema name;
     missing bigint;
     n bigint;
 BEGIN
@@ -4674,11 +4878,10 @@ BEGIN
             MESSAGE = pg_catalog.format('%s of %s memories still lack an embedding', missing, n),
             HINT = 'Re-embed them: SELECT id, content FROM animus.memories WHERE embedding IS NULL; then animus.update_memory(id, embedding => ...).';
     END IF;
-    SELECT e.extnamespace::pg_catalog.regnamespace::name INTO vector_schema
-      FROM pg_catalog.pg_extension AS e WHERE e.extname = 'vector';
     ALTER TABLE animus.memories ALTER COLUMN embedding SET NOT NULL;
-    EXECUTE pg_catalog.format(
-        'CREATE INDEX memories_embedding_hnsw ON animus.memories USING hnsw (embedding %I.vector_cosine_ops)', vector_schema);
+    -- The session's maintenance_work_mem and max_parallel_maintenance_workers, as before.
+    PERFORM animus.memory_build_vector_index(pg_catalog.current_setting('maintenance_work_mem'),
+                                             pg_catalog.current_setting('max_parallel_maintenance_workers')::integer);
     UPDATE animus.memory_settings SET state = 'ready', updated_at = pg_catalog.now();
     RETURN n;
 END
@@ -4688,7 +4891,7 @@ $$;
 -- Name: FUNCTION memory_finish_reembedding(); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.memory_finish_reembedding() IS 'Ends a change of embedding model once every memory has a new embedding: embedding NOT NULL again, HNSW index rebuilt (raise maintenance_work_mem first for large tables); returns the number of memories. Raises ZA209 (no re-embedding in progress), ZA210 (memories still lack an embedding).';
+COMMENT ON FUNCTION animus.memory_finish_reembedding() IS 'Ends a change of embedding model once every memory has a new embedding: embedding NOT NULL again, the vector index of the configured kind (animus.memory_vector_index_settings: HNSW or IVFFlat) rebuilt (raise maintenance_work_mem first for large tables); returns the number of memories. Raises ZA209 (no re-embedding in progress), ZA210 (memories still lack an embedding).';
 
 --
 -- Name: memory_fsrs_step(double precision[], integer, double precision, double precision, double precision); Type: FUNCTION; Schema: animus; Owner: -
@@ -4933,6 +5136,21 @@ $$;
 --
 
 COMMENT ON FUNCTION animus.memory_is_timestamptz(value jsonb) IS 'Internal to store_memories: true when value is JSON null or a string that converts to timestamptz. Raises nothing.';
+
+--
+-- Name: memory_ivfflat_lists(bigint); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_ivfflat_lists(n bigint) RETURNS integer
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    RETURN CASE WHEN ((n IS NULL) OR (n < 1000)) THEN 1 WHEN (n <= 1000000) THEN ((n / 1000))::integer ELSE LEAST(32768, (ceil(sqrt((n)::double precision)))::integer) END;
+
+--
+-- Name: FUNCTION memory_ivfflat_lists(n bigint); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_ivfflat_lists(n bigint) IS 'Internal (memory_build_vector_index): IVFFlat lists for n rows: n / 1000 up to 1M rows, sqrt(n) beyond (pgvector''s guidance), at least 1, at most 32768. Granted to nobody. Raises nothing.';
 
 --
 -- Name: memory_namespace_stats(); Type: FUNCTION; Schema: animus; Owner: -
@@ -5712,6 +5930,8 @@ CREATE FUNCTION animus.memory_vector_candidates(query_embedding public.vector, f
     SET "hnsw.iterative_scan" TO 'strict_order'
     SET "hnsw.ef_search" TO '100'
     SET "hnsw.max_scan_tuples" TO '50000'
+    SET "ivfflat.iterative_scan" TO 'relaxed_order'
+    SET "ivfflat.probes" TO '1'
     AS $_$
 DECLARE
     exact_table_below constant real := 5000;
@@ -5723,6 +5943,9 @@ DECLARE
     table_rows real;
     ef integer := greatest(100, lim);
     selectivity double precision;
+    ivf boolean;
+    ivf_lists integer;
+    probes integer;
     ids bigint[];
     distances double precision[];
 BEGIN
@@ -5742,6 +5965,15 @@ BEGIN
     IF table_rows >= 0 AND table_rows < exact_table_below THEN   -- -1: never analysed, size unknown
         RETURN QUERY EXECUTE exact_sql USING query_embedding, f, lim;
         RETURN;
+    END IF;
+    ivf := to_regclass('animus.memories_embedding_ivfflat') IS NOT NULL;
+    IF ivf THEN
+        -- The settings table exists whenever the IVFFlat index does (change memory_vector_index builds it).
+        EXECUTE 'SELECT greatest(coalesce(v.built_lists, v.lists, 1), 1),
+                        coalesce(v.probes, ceil(sqrt(greatest(coalesce(v.built_lists, v.lists, 1), 1)))::integer)
+                   FROM animus.memory_vector_index_settings AS v'
+            INTO ivf_lists, probes;
+        probes := least(coalesce(probes, 1), coalesce(ivf_lists, 1));
     END IF;
     IF f - 'state' <> '{}' THEN
         -- Counted without the state and the model (few rows fail them), so that a namespace
@@ -5768,15 +6000,25 @@ BEGIN
             selectivity := matching / greatest(table_rows, matching);
         END IF;
         ef := least(1000, ceil(ef / selectivity)::integer);
+        IF ivf THEN
+            probes := least(ivf_lists, ceil(probes / sqrt(greatest(selectivity, 1e-6)))::integer);
+        END IF;
     END IF;
-    PERFORM set_config('hnsw.ef_search', ef::text, true);
+    IF ivf THEN
+        PERFORM set_config('ivfflat.probes', probes::text, true);
+    ELSE
+        PERFORM set_config('hnsw.ef_search', ef::text, true);
+    END IF;
+    -- MATERIALIZED: the LIMIT applies to the index scan's order (relaxed with IVFFlat), the
+    -- aggregate sorts by distance.
     EXECUTE
-        'SELECT array_agg(c.id ORDER BY c.distance, c.id), array_agg(c.distance ORDER BY c.distance, c.id)
-           FROM (SELECT m.id, m.embedding <=> $1 AS distance
-                   FROM animus.memories AS m
-                  WHERE ' || rows_where || '
-                  ORDER BY m.embedding <=> $1
-                  LIMIT $3) AS c'
+        'WITH c AS MATERIALIZED (
+             SELECT m.id, m.embedding <=> $1 AS distance
+               FROM animus.memories AS m
+              WHERE ' || rows_where || '
+              ORDER BY m.embedding <=> $1
+              LIMIT $3)
+         SELECT array_agg(c.id ORDER BY c.distance, c.id), array_agg(c.distance ORDER BY c.distance, c.id) FROM c'
         INTO ids, distances USING query_embedding, f, lim;
     IF coalesce(cardinality(ids), 0) < lim THEN
         RETURN QUERY EXECUTE exact_sql USING query_embedding, f, lim;
@@ -5790,7 +6032,50 @@ $_$;
 -- Name: FUNCTION memory_vector_candidates(query_embedding public.vector, filters jsonb, lim integer); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.memory_vector_candidates(query_embedding public.vector, filters jsonb, lim integer) IS 'Internal vector branch of search_memory_vector and hybrid_search: up to lim (id, cosine distance), nearest first, ties by id; lim rows whenever lim rows match. filters must be normalised by memory_validate_filters. Only vectors of the namespace''s active model (memory_namespace_models) when it has one. Exact search for tables under 5,000 rows and for filters matching fewer than animus.vector_exact_below rows (default 10,000); else HNSW with a strict-order iterative scan, hnsw.ef_search raised by the filter''s selectivity (unfiltered when only the lifecycle state filters). Read-only (STABLE). Raises nothing.';
+COMMENT ON FUNCTION animus.memory_vector_candidates(query_embedding public.vector, filters jsonb, lim integer) IS 'Internal vector branch of search_memory_vector and hybrid_search: up to lim (id, cosine distance), nearest first, ties by id; lim rows whenever lim rows match. filters must be normalised by memory_validate_filters. Only vectors of the namespace''s active model (memory_namespace_models) when it has one. Exact search for tables under 5,000 rows and for filters matching fewer than animus.vector_exact_below rows (default 10,000); else the vector index: HNSW with a strict-order iterative scan, hnsw.ef_search raised by the filter''s selectivity, or IVFFlat (memory_configure_vector_index) with a relaxed-order iterative scan, ivfflat.probes of animus.memory_vector_index_settings raised by 1 / sqrt(selectivity) (unfiltered when only the lifecycle state filters). Read-only (STABLE). Raises nothing.';
+
+--
+-- Name: memory_vector_index_status(); Type: FUNCTION; Schema: animus; Owner: -
+--
+
+CREATE FUNCTION animus.memory_vector_index_status() RETURNS TABLE(kind text, index_name text, lists integer, probes integer, trained_rows bigint, table_rows bigint, built_at timestamp with time zone, advice text)
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+DECLARE
+    s animus.memory_vector_index_settings%ROWTYPE;
+    idx text;
+    est bigint;
+BEGIN
+    SELECT v.* INTO s FROM animus.memory_vector_index_settings AS v;
+    idx := CASE WHEN pg_catalog.to_regclass('animus.memories_embedding_ivfflat') IS NOT NULL THEN 'memories_embedding_ivfflat'
+                WHEN pg_catalog.to_regclass('animus.memories_embedding_hnsw') IS NOT NULL THEN 'memories_embedding_hnsw' END;
+    -- The planner's estimate (cheap, as of the last ANALYZE / autovacuum), not a count.
+    SELECT greatest(c.reltuples, 0)::bigint INTO est FROM pg_catalog.pg_class AS c WHERE c.oid = 'animus.memories'::pg_catalog.regclass;
+    RETURN QUERY SELECT
+        s.kind, idx,
+        CASE WHEN idx = 'memories_embedding_ivfflat' THEN s.built_lists ELSE s.lists END,
+        -- the probes a search uses: at most the lists built
+        CASE WHEN s.kind = 'ivfflat' THEN least(coalesce(s.probes, ceil(sqrt(greatest(coalesce(s.built_lists, s.lists, 1), 1)))::integer),
+                                                coalesce(s.built_lists, s.lists, 32768)) END,
+        s.trained_rows, est, s.built_at,
+        CASE
+            WHEN idx IS NULL THEN
+                'no vector index: a bulk load or re-embedding is in progress (vector search scans exactly); its finish builds the ' || s.kind || ' index'
+            WHEN idx = 'memories_embedding_hnsw' AND s.kind = 'ivfflat' OR idx = 'memories_embedding_ivfflat' AND s.kind = 'hnsw' THEN
+                'the index is not of the configured kind: SELECT * FROM animus.memory_configure_vector_index(''' || s.kind || ''')'
+            WHEN idx = 'memories_embedding_ivfflat' AND est > 2 * greatest(coalesce(s.trained_rows, 0), 1000) THEN
+                pg_catalog.format('ivfflat trained on %s rows, table has %s: rebuild it (SELECT * FROM animus.memory_configure_vector_index(''ivfflat''))',
+                                  coalesce(s.trained_rows, 0), est)
+            ELSE 'ok' END;
+END
+$$;
+
+--
+-- Name: FUNCTION memory_vector_index_status(); Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON FUNCTION animus.memory_vector_index_status() IS 'The vector index of animus.memories: configured kind, the index present (NULL during a bulk load or re-embedding), IVFFlat lists and probes, the rows it was built on, the table''s estimated rows (pg_class.reltuples) and advice (''ok'', or when to rebuild: an IVFFlat index on a table grown past twice the rows it was trained on). Read-only (STABLE). Raises nothing.';
 
 --
 -- Name: memory_viewer(); Type: FUNCTION; Schema: animus; Owner: -
@@ -11598,6 +11883,13 @@ ALTER TABLE ONLY animus.memory_settings
     ADD CONSTRAINT memory_settings_pkey PRIMARY KEY (singleton);
 
 --
+-- Name: memory_vector_index_settings memory_vector_index_settings_pkey; Type: CONSTRAINT; Schema: animus; Owner: -
+--
+
+ALTER TABLE ONLY animus.memory_vector_index_settings
+    ADD CONSTRAINT memory_vector_index_settings_pkey PRIMARY KEY (singleton);
+
+--
 -- Name: queue_admin_lock queue_admin_lock_pkey; Type: CONSTRAINT; Schema: animus; Owner: -
 --
 
@@ -12517,6 +12809,12 @@ GRANT ALL ON FUNCTION animus.memory_boost(score double precision, retrievability
 GRANT ALL ON FUNCTION animus.memory_boost(score double precision, retrievability double precision, age interval, importance double precision, retrievability_weight double precision, recency_weight double precision, recency_half_life interval, importance_weight double precision) TO animus_admin;
 
 --
+-- Name: FUNCTION memory_build_vector_index(maintenance_work_mem text, parallel_workers integer); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_build_vector_index(maintenance_work_mem text, parallel_workers integer) FROM PUBLIC;
+
+--
 -- Name: FUNCTION memory_caller(); Type: ACL; Schema: animus; Owner: -
 --
 
@@ -12566,6 +12864,21 @@ REVOKE ALL ON FUNCTION animus.memory_check_limit(value integer, argument text, m
 GRANT ALL ON FUNCTION animus.memory_check_limit(value integer, argument text, maximum integer) TO animus_memory_reader;
 GRANT ALL ON FUNCTION animus.memory_check_limit(value integer, argument text, maximum integer) TO animus_memory_writer;
 GRANT ALL ON FUNCTION animus.memory_check_limit(value integer, argument text, maximum integer) TO animus_admin;
+
+--
+-- Name: TABLE memory_vector_index_settings; Type: ACL; Schema: animus; Owner: -
+--
+
+GRANT SELECT ON TABLE animus.memory_vector_index_settings TO animus_memory_reader;
+GRANT SELECT ON TABLE animus.memory_vector_index_settings TO animus_memory_writer;
+GRANT SELECT ON TABLE animus.memory_vector_index_settings TO animus_admin;
+
+--
+-- Name: FUNCTION memory_configure_vector_index(kind text, lists integer, probes integer, rebuild boolean, maintenance_work_mem text, parallel_workers integer); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_configure_vector_index(kind text, lists integer, probes integer, rebuild boolean, maintenance_work_mem text, parallel_workers integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.memory_configure_vector_index(kind text, lists integer, probes integer, rebuild boolean, maintenance_work_mem text, parallel_workers integer) TO animus_admin;
 
 --
 -- Name: FUNCTION memory_content_changed(); Type: ACL; Schema: animus; Owner: -
@@ -12670,6 +12983,12 @@ REVOKE ALL ON FUNCTION animus.memory_is_interval(value jsonb) FROM PUBLIC;
 --
 
 REVOKE ALL ON FUNCTION animus.memory_is_timestamptz(value jsonb) FROM PUBLIC;
+
+--
+-- Name: FUNCTION memory_ivfflat_lists(n bigint); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_ivfflat_lists(n bigint) FROM PUBLIC;
 
 --
 -- Name: FUNCTION memory_namespace_stats(); Type: ACL; Schema: animus; Owner: -
@@ -12828,6 +13147,15 @@ REVOKE ALL ON FUNCTION animus.memory_vector_candidates(query_embedding public.ve
 GRANT ALL ON FUNCTION animus.memory_vector_candidates(query_embedding public.vector, filters jsonb, lim integer) TO animus_memory_reader;
 GRANT ALL ON FUNCTION animus.memory_vector_candidates(query_embedding public.vector, filters jsonb, lim integer) TO animus_memory_writer;
 GRANT ALL ON FUNCTION animus.memory_vector_candidates(query_embedding public.vector, filters jsonb, lim integer) TO animus_admin;
+
+--
+-- Name: FUNCTION memory_vector_index_status(); Type: ACL; Schema: animus; Owner: -
+--
+
+REVOKE ALL ON FUNCTION animus.memory_vector_index_status() FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.memory_vector_index_status() TO animus_memory_reader;
+GRANT ALL ON FUNCTION animus.memory_vector_index_status() TO animus_memory_writer;
+GRANT ALL ON FUNCTION animus.memory_vector_index_status() TO animus_admin;
 
 --
 -- Name: FUNCTION memory_viewer(); Type: ACL; Schema: animus; Owner: -

@@ -19,7 +19,11 @@ is not trivially easy like on uniform noise) and text drawn from a Zipf distribu
 20,000-word synthetic vocabulary (common words match most rows, rare words few: real work for
 the keyword branch).
 
+With --index hnsw,ivfflat the whole run is made once per vector index kind (fresh database, the
+same data: memory_configure_vector_index before the load), then the figures side by side.
+
     python tools/bench_memory.py [--rows 100000] [--queries 100] [--batch 2000] [--workers 2] [--keep]
+                                 [--index hnsw|ivfflat|hnsw,ivfflat] [--lists N] [--probes N]
 """
 from __future__ import annotations
 
@@ -135,14 +139,44 @@ def main() -> int:
     ap.add_argument("--batch", type=int, default=2000)
     ap.add_argument("--workers", type=int, default=2, help="parallel workers of the HNSW build (memory_finish_bulk_load)")
     ap.add_argument("--keep", action="store_true", help="keep the benchmark database afterwards")
+    ap.add_argument("--index", default="hnsw",
+                    help="vector index kind(s), comma-separated, each on a fresh database with the same data: "
+                         "hnsw (default), ivfflat, or hnsw,ivfflat (then a comparison at the end)")
+    ap.add_argument("--lists", type=int, default=None, help="IVFFlat lists (default: rows / 1000)")
+    ap.add_argument("--probes", type=int, default=None, help="IVFFlat probes (default: sqrt(lists))")
     args = ap.parse_args()
+    kinds = [k.strip() for k in args.index.split(",") if k.strip()]
+    if not kinds or any(k not in ("hnsw", "ivfflat") for k in kinds):
+        ap.error("--index takes hnsw, ivfflat or hnsw,ivfflat")
+    results = {}
+    for kind in kinds:
+        results[kind] = run(args, kind, keep=args.keep and kind == kinds[-1])
+    if len(kinds) > 1:
+        a, b = results[kinds[0]], results[kinds[1]]
+        log("")
+        log(f"{kinds[1]} vs {kinds[0]} (same data, back to back; load average {' / '.join(f'{x:.1f}' for x in os.getloadavg())}):")
+        log(f"{'figure':<34}{kinds[0]:>12}{kinds[1]:>12}{'ratio':>9}")
+        for key, unit in [("bulk rows/s", "rows/s"), ("bulk / bare INSERT", "x"), ("index build s", "s"),
+                          ("incremental rows/s", "rows/s"), ("incremental / bare INSERT", "x"),
+                          ("vector p50 ms", "ms"), ("vector p95 ms", "ms"), ("vector, filtered p50 ms", "ms"),
+                          ("hybrid p50 ms", "ms"), ("recall@10", ""), ("recall@10 filtered", ""), ("vector index MB", "MB")]:
+            log(f"{key:<34}{a[key]:>12,.3f}{b[key]:>12,.3f}{b[key] / a[key] if a[key] else float('nan'):>8.2f}x")
+    return 0
 
+
+def run(args, kind: str, keep: bool) -> dict:
     t0 = time.perf_counter()
     url = deploy()
     data = Data(args.rows, args.queries)
-    log(f"bench-memory: {args.rows:,} memories, {DIM}-d clustered vectors, Zipf text; database {DB} (fresh)")
+    log(f"bench-memory: {args.rows:,} memories, {DIM}-d clustered vectors, Zipf text; database {DB} (fresh); "
+        f"vector index {kind}")
+    index_name = f"memories_embedding_{kind}"
 
     with psycopg.connect(url, autocommit=True) as conn:
+        if kind != "hnsw" or args.lists or args.probes:
+            # on the empty table: the bulk load's finish builds this kind, trained on the loaded rows
+            conn.execute("SELECT animus.memory_configure_vector_index(%s, lists => %s, probes => %s)",
+                         (kind, args.lists, args.probes))
         # --- bulk load, empty-table path: animus.memory_begin_bulk_load() drops the HNSW and GIN
         # indexes, store_memories loads in batches, animus.memory_finish_bulk_load() rebuilds them
         # (HNSW in parallel), all timed ------------------------------------------------------------
@@ -174,18 +208,21 @@ def main() -> int:
         conn.execute("VACUUM ANALYZE animus.memories")
         bulk_rate = args.rows / (load_s + build_s)
 
-        # --- incremental load: the same batch form with the HNSW index in place ----------------------
+        # --- incremental load: the same batch form with every index in place (three batches, the
+        # median; each beside the same batch as a bare INSERT, the incremental path's own baseline) ---
         inc_rows = max(args.batch, 2000)
-        payload = data.batch(args.rows, inc_rows)
-        t = time.perf_counter()
-        conn.execute("SELECT count(*) FROM animus.store_memories(%s::jsonb)", (payload,))
-        inc_s = time.perf_counter() - t
-        inc_rate = inc_rows / inc_s
-        # the same batch as a bare INSERT (same run): the incremental path's own baseline
-        t = time.perf_counter()
-        conn.execute("INSERT INTO public.plain_load SELECT e->>'namespace', e->>'content', e->>'memory_type', "
-                     "e->'metadata', (e->>'embedding')::vector FROM jsonb_array_elements(%s::jsonb) e", (payload,))
-        inc_plain_rate = inc_rows / (time.perf_counter() - t)
+        inc_rates, inc_plain_rates = [], []
+        for b in range(3):
+            payload = data.batch(args.rows + b * inc_rows, inc_rows)
+            t = time.perf_counter()
+            conn.execute("SELECT count(*) FROM animus.store_memories(%s::jsonb)", (payload,))
+            inc_rates.append(inc_rows / (time.perf_counter() - t))
+            t = time.perf_counter()
+            conn.execute("INSERT INTO public.plain_load SELECT e->>'namespace', e->>'content', e->>'memory_type', "
+                         "e->'metadata', (e->>'embedding')::vector FROM jsonb_array_elements(%s::jsonb) e", (payload,))
+            inc_plain_rates.append(inc_rows / (time.perf_counter() - t))
+        inc_rate = statistics.median(inc_rates)
+        inc_plain_rate = statistics.median(inc_plain_rates)
         conn.execute("ANALYZE animus.memories")
         total = conn.execute("SELECT count(*) FROM animus.memories").fetchone()[0]
 
@@ -237,8 +274,10 @@ def main() -> int:
                                  (v, f)).fetchall()) for v, f in zip(qv[:10], filt[:10])]
         sizes = conn.execute(
             "SELECT pg_size_pretty(pg_table_size('animus.memories')),"
-            " pg_size_pretty(pg_relation_size('animus.memories_embedding_hnsw')),"
-            " pg_size_pretty(pg_relation_size('animus.memories_fts_gin'))").fetchone()
+            " pg_size_pretty(pg_relation_size(%s::regclass)),"
+            " pg_size_pretty(pg_relation_size('animus.memories_fts_gin')),"
+            " pg_relation_size(%s::regclass)", ("animus." + index_name, "animus." + index_name)).fetchone()
+        status = conn.execute("SELECT lists, probes, trained_rows FROM animus.memory_vector_index_status()").fetchone()
 
     log("")
     log(f"bulk load, empty table (memory_begin_bulk_load, store_memories in batches of {args.batch:,}, "
@@ -247,10 +286,11 @@ def main() -> int:
     log(f"baseline: bare INSERT of the same JSON batches (no index, no check): {plain_rate:,.0f} rows/s; "
         f"store_memories bulk path = {bulk_rate / plain_rate:.2f} x, its load part alone = "
         f"{args.rows / load_s / plain_rate:.2f} x")
-    log(f"incremental load (store_memories with every index in place, one batch of {inc_rows:,} into "
+    log(f"incremental load (store_memories with every index in place, median of 3 batches of {inc_rows:,} into "
         f"{args.rows:,} rows): {inc_rate:,.0f} rows/s = {inc_rate / bulk_rate:.2f} x the bulk rate, "
         f"{inc_rate / inc_plain_rate:.3f} x the bare INSERT of the same batch ({inc_plain_rate:,.0f} rows/s)")
-    log(f"table {total:,} rows: heap+toast {sizes[0]}, HNSW {sizes[1]}, fts GIN {sizes[2]}")
+    log(f"table {total:,} rows: heap+toast {sizes[0]}, {kind} index {sizes[1]}, fts GIN {sizes[2]}"
+        + (f"; ivfflat lists {status[0]}, probes {status[1]}, trained on {status[2]:,} rows" if kind == "ivfflat" else ""))
     log("")
     log(f"baseline: exact sequential cosine search, k=10: p50 {base:.2f} ms, p95 {pct(ex_t, 0.95):.2f} ms")
     log(f"{'search (k=10)':<22}{'p50 ms':>9}{'p95 ms':>9}{'p50 / exact':>13}")
@@ -259,13 +299,13 @@ def main() -> int:
         log(f"{name:<22}{p50:>9.2f}{pct(times, 0.95):>9.2f}{p50 / base:>12.3f}x")
     log("")
     log(f"recall@10 vs exact: unfiltered {rec:.3f}; selective filter (0.5 %) {rec_f:.3f}")
-    log(f"rows returned at k=100 (above hnsw.ef_search=40 default): min {min(k100)} of 100 over 10 queries")
+    log(f"rows returned at k=100 (above the search's hnsw.ef_search 100 / the ivfflat probes): min {min(k100)} of 100 over 10 queries")
     log(f"rows returned at k=50 with the 0.5 % filter: min {min(k50f)} of 50 over 10 queries")
     log(f"(selective filter = one namespace of {NAMESPACES}; {args.queries} queries per figure; total {time.perf_counter() - t0:.0f} s)")
     # issue 16's floors at 100,000 memories (p50 / p95 in ms, rows/s), each with its baseline of this run
     log("")
     log(f"floors (load average {' / '.join(f'{x:.1f}' for x in os.getloadavg())}):")
-    floors = [("text", 10, 20), ("text, filtered", 10, 20), ("hybrid", 12, 25), ("hybrid, filtered", 12, 25)]
+    floors = [("vector", 8, 16), ("text", 10, 20), ("text, filtered", 10, 20), ("hybrid", 12, 25), ("hybrid, filtered", 12, 25)]
     for name, f50, f95 in floors:
         times = runs[name][0]
         p50, p95 = statistics.median(times), pct(times, 0.95)
@@ -275,10 +315,18 @@ def main() -> int:
         f"{bulk_rate / plain_rate:.3f} x the bare INSERT ({plain_rate:,.0f} rows/s)")
     log(f"  incremental load   {inc_rate:8,.0f} rows/s (>= 1,500): {'met' if inc_rate >= 1500 else 'NOT met'}; "
         f"{inc_rate / inc_plain_rate:.3f} x the bare INSERT of the same batch ({inc_plain_rate:,.0f} rows/s)")
+    log(f"  recall@10          {rec:.3f} (>= 0.95): {'met' if rec >= 0.95 else 'NOT met'}; filtered {rec_f:.3f}")
 
-    if not args.keep:
+    if not keep:
         devdb.dropdb(DB)
-    return 0
+    return {
+        "bulk rows/s": bulk_rate, "bulk / bare INSERT": bulk_rate / plain_rate, "index build s": build_s,
+        "incremental rows/s": inc_rate, "incremental / bare INSERT": inc_rate / inc_plain_rate,
+        "vector p50 ms": statistics.median(runs["vector"][0]), "vector p95 ms": pct(runs["vector"][0], 0.95),
+        "vector, filtered p50 ms": statistics.median(runs["vector, filtered"][0]),
+        "hybrid p50 ms": statistics.median(runs["hybrid"][0]), "recall@10": rec, "recall@10 filtered": rec_f,
+        "vector index MB": sizes[3] / 2**20,
+    }
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ back to print the whole curve.
 
     python tools/bench_million.py [--rows 1000000] [--checkpoints 100000,250000,500000,1000000]
         [--queries 100] [--exact-queries 50] [--batch 5000] [--workers 2] [--mwm 4GB] [--resume] [--drop]
+        [--index hnsw|ivfflat] [--lists N] [--probes N]
 """
 from __future__ import annotations
 
@@ -64,6 +65,16 @@ def seeded_batch(data: Data, start: int, n: int) -> str:
     return data.batch(start, n)
 
 
+def vector_index_absent(conn: psycopg.Connection) -> bool:
+    """True during a bulk load: neither kind of vector index exists."""
+    return conn.execute("SELECT to_regclass('animus.memories_embedding_hnsw') IS NULL "
+                        "AND to_regclass('animus.memories_embedding_ivfflat') IS NULL").fetchone()[0]
+
+
+def vector_index_bytes(sizes_: dict[str, int]) -> int:
+    return sizes_.get("  idx memories_embedding_hnsw", 0) + sizes_.get("  idx memories_embedding_ivfflat", 0)
+
+
 def db_exists() -> bool:
     return bool(devdb.admin_sql(f"SELECT 1 FROM pg_database WHERE datname = '{DB}'"))
 
@@ -96,10 +107,12 @@ def measure(conn: psycopg.Connection, data: Data, n_rows: int, exact_queries: in
     exact_f_sql = ("SELECT id FROM animus.memories WHERE namespace = %s "
                    "ORDER BY embedding <=> %s::vector, id LIMIT 10")
     ex_t, ex_r = timed(conn, exact_sql, [(v,) for v in qv[:exact_queries]])
-    conn.execute("RESET enable_indexscan")
     conn.execute("RESET enable_bitmapscan")
-    # The filtered ground truth may use the namespace index (it is exact either way).
+    # The filtered ground truth may use the namespace index through a bitmap scan (exact either
+    # way); plain index scans stay off, or the planner may order by the vector index (an IVFFlat
+    # scan at the session's ivfflat.probes 1 is not exact).
     _, exf_r = timed(conn, exact_f_sql, list(zip(data.query_ns, qv)))
+    conn.execute("RESET enable_indexscan")
     truth = [{r[0] for r in rows} for rows in ex_r]
     truth_f = [{r[0] for r in rows} for rows in exf_r]
     out["exact_p50"] = statistics.median(ex_t)
@@ -131,6 +144,7 @@ def measure(conn: psycopg.Connection, data: Data, n_rows: int, exact_queries: in
     out["recall"] = recall(runs["vector"][1][:exact_queries], truth)
     out["recall_filtered"] = recall(runs["vector, filtered"][1], truth_f)
     out["sizes"] = sizes(conn)
+    out["vector_index"] = list(conn.execute("SELECT kind, lists, probes, trained_rows FROM animus.memory_vector_index_status()").fetchone())
     out["rows"] = n_rows
     return out
 
@@ -153,6 +167,9 @@ def report(r: dict, first: dict | None) -> None:
         mark = "" if floor is None else (f"{floor:>7.0f} {'ok' if s['p50'] <= floor else 'MISS'}")
         grow = f"{s['p50'] / first['measure']['search'][name]['p50']:>10.2f}x" if first else f"{'':>11}"
         log(f"{name:<20}{s['p50']:>9.2f}{s['p95']:>9.2f}{s['p50'] / m['exact_p50']:>10.4f}x{grow}{mark:>11}")
+    if m.get("vector_index"):
+        kind, lists, probes, trained = m["vector_index"]
+        log(f"vector index: {kind}" + (f", lists {lists}, probes {probes}, trained on {trained:,} rows" if kind == "ivfflat" else ""))
     log(f"recall@10 vs exact: unfiltered {m['recall']:.3f} (floor 0.95: {'ok' if m['recall'] >= 0.95 else 'MISS'}); "
         f"0.5 % filter {m['recall_filtered']:.3f}")
     total = sum(m["sizes"].values())
@@ -173,18 +190,18 @@ def curve(results: list[dict]) -> None:
     log("growth curve (ratio to the first checkpoint in brackets)")
     names = ["vector", "vector, filtered", "text", "text, filtered", "hybrid", "hybrid, filtered"]
     log(f"{'rows':>10}{'load r/s':>10}{'build s':>9}{'exact':>9}" + "".join(f"{n.replace(', filtered', ' f'):>16}" for n in names)
-        + f"{'recall':>8}{'heap MB':>14}{'HNSW MB':>14}{'total MB':>15}{'loadavg':>8}")
+        + f"{'recall':>8}{'heap MB':>14}{'vec idx MB':>14}{'total MB':>15}{'loadavg':>8}")
     for r in results:
         m, st = r["measure"], r["stage"]
         cells = "".join(f"{m['search'][n]['p50']:>8.2f} ({m['search'][n]['p50'] / f['measure']['search'][n]['p50']:.1f})"
                         .rjust(16) for n in names)
         heap = m["sizes"].get("memories", 0)
-        hnsw = m["sizes"].get("  idx memories_embedding_hnsw", 0)
+        hnsw = vector_index_bytes(m["sizes"])
         tot = sum(m["sizes"].values())
         ftot = sum(f["measure"]["sizes"].values())
         log(f"{r['rows']:>10,}{st['rows'] / st['load_s']:>10,.0f}{st['build_s']:>9.1f}{m['exact_p50']:>9.1f}{cells}"
             f"{m['recall']:>8.3f}{heap / 2**20:>8,.0f} ({heap / f['measure']['sizes']['memories']:.1f})"
-            f"{hnsw / 2**20:>8,.0f} ({hnsw / max(1, f['measure']['sizes'].get('  idx memories_embedding_hnsw', 1)):.1f})"
+            f"{hnsw / 2**20:>8,.0f} ({hnsw / max(1, vector_index_bytes(f['measure']['sizes'])):.1f})"
             f"{tot / 2**20:>9,.0f} ({tot / ftot:.1f}){r['loadavg'].split()[0]:>8}")
 
 
@@ -263,6 +280,11 @@ def main() -> int:
     ap.add_argument("--halfvec", action="store_true",
                     help="afterwards: build a halfvec HNSW expression index (scratch: dropped again) and "
                          "measure it the same way (a proposed schema change, measured, not deployed)")
+    ap.add_argument("--index", choices=["hnsw", "ivfflat"], default="hnsw",
+                    help="the vector index kind (memory_configure_vector_index on the fresh database; each checkpoint's "
+                         "memory_finish_bulk_load builds it, an IVFFlat index trained on every row loaded so far)")
+    ap.add_argument("--lists", type=int, default=None, help="IVFFlat lists (default: rows / 1000, sqrt(rows) beyond 1M)")
+    ap.add_argument("--probes", type=int, default=None, help="IVFFlat probes (default: sqrt(lists))")
     args = ap.parse_args()
     DB = args.db
     checkpoints = sorted({int(x) for x in args.checkpoints.split(",") if int(x) <= args.rows} | {args.rows})
@@ -279,8 +301,13 @@ def main() -> int:
         bench_memory.DB = DB
         url = bench_memory.deploy()
         results_path.write_text("")
+        if args.index != "hnsw" or args.lists or args.probes:
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute("SELECT animus.memory_configure_vector_index(%s, lists => %s, probes => %s)",
+                             (args.index, args.lists, args.probes))
     data = Data(args.rows, args.queries, seed=SEED)
     log(f"bench-million: up to {args.rows:,} memories, {DIM}-d clustered vectors, Zipf text; database {DB}; "
+        f"vector index {args.index}; "
         f"checkpoints {', '.join(f'{c:,}' for c in checkpoints)}; loadavg {loadavg()}")
     for r in results:
         report(r, results[0] if r is not results[0] else None)
@@ -295,7 +322,7 @@ def main() -> int:
             if cp in done:
                 continue
             t_stage = time.perf_counter()
-            bulk = conn.execute("SELECT to_regclass('animus.memories_embedding_hnsw') IS NULL").fetchone()[0]
+            bulk = vector_index_absent(conn)
             if have < cp and not bulk:
                 conn.execute("SELECT animus.memory_begin_bulk_load()")
             stage_rows = cp - have
@@ -315,7 +342,7 @@ def main() -> int:
                     log(f"  loaded {have:,} ({stage_rows and (have - (cp - stage_rows)) / load_s:,.0f} rows/s this stage; "
                         f"loadavg {loadavg()})")
             t = time.perf_counter()
-            if conn.execute("SELECT to_regclass('animus.memories_embedding_hnsw') IS NULL").fetchone()[0]:
+            if vector_index_absent(conn):
                 conn.execute("SELECT animus.memory_finish_bulk_load(maintenance_work_mem => %s, parallel_workers => %s)",
                              (args.mwm, args.workers))
             build_s = time.perf_counter() - t
@@ -338,7 +365,7 @@ def main() -> int:
             report(r, results[0] if len(results) > 1 else None)
 
     curve(results)
-    if args.sweep or args.halfvec:
+    if (args.sweep or args.halfvec) and args.index == "hnsw":
         with psycopg.connect(url, autocommit=True) as conn:
             sweep(conn, data, args)
     last = results[-1]

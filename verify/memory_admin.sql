@@ -25,6 +25,13 @@ BEGIN
        NOT LIKE '%memory_terms (term, namespace, impact DESC, memory_id)%' THEN
         RAISE EXCEPTION 'memory_finish_bulk_load must rebuild animus.memory_terms_impact_idx as (term, namespace, impact DESC, memory_id)';
     END IF;
+    -- this change: the bulk load and re-embedding build the configured kind of vector index
+    IF pg_catalog.pg_get_functiondef('animus.memory_finish_bulk_load(text, integer)'::pg_catalog.regprocedure)
+       NOT LIKE '%animus.memory_build_vector_index(%'
+       OR pg_catalog.pg_get_functiondef('animus.memory_finish_reembedding()'::pg_catalog.regprocedure)
+       NOT LIKE '%animus.memory_build_vector_index(%' THEN
+        RAISE EXCEPTION 'memory_finish_bulk_load and memory_finish_reembedding must build the configured vector index (animus.memory_build_vector_index)';
+    END IF;
 END $$;
 
 ROLLBACK;

@@ -18,7 +18,7 @@ from animus.errors import (AnimusError, ArgumentTypeError, ArgumentValueError, C
                            WaitError, WorkFailed, WorkCancelled, WaitTimeout,
                            StepReused, StepNotRunning, WorkSuspended, EventTimeout,
                            ScheduleNotFound, ScheduleExists, InvalidSchedule, WorkNotDead, DeadWorkHandled)
-from animus.results import (BM25Settings, ConcurrencyLimit, ConcurrencyStats, HeartbeatResult, Memory, QueueStats,  # noqa: E402
+from animus.results import (BM25Settings, VectorIndexSettings, VectorIndexStatus, ConcurrencyLimit, ConcurrencyStats, HeartbeatResult, Memory, QueueStats,  # noqa: E402
                             SearchHit, SettleResult, StoreResult, SubmitResult, Submission, WaitResult,
                             WorkDetails, WorkItem, WorkStep, StepStart, SleepResult, EventWait, Event,
                             Schedule, ScheduleRun, MemoryLink, MemoryNeighbor, ChainEntry, GraphHit,
@@ -54,7 +54,7 @@ __all__ = [
     "ScheduleExists", "InvalidSchedule", "Scheduler", "Schedule", "ScheduleRun", "WorkSuspended",
     "SubmitResult", "WorkItem", "Submission", "WorkDetails", "HeartbeatResult", "SettleResult",
     "QueueStats", "ConcurrencyLimit", "ConcurrencyStats", "StoreResult", "Memory", "SearchHit",
-    "BM25Settings", "WaitError", "WorkFailed", "WorkCancelled", "WaitTimeout", "WaitResult",
+    "BM25Settings", "VectorIndexSettings", "VectorIndexStatus", "WaitError", "WorkFailed", "WorkCancelled", "WaitTimeout", "WaitResult",
     "StepReused", "StepNotRunning", "EventTimeout", "WorkStep", "StepStart", "SleepResult",
     "EventWait", "Event", "MemoryLink", "MemoryNeighbor", "ChainEntry", "GraphHit", "ReviewState",
     "DueMemory", "EmbeddingModel", "ReembeddingProgress", "reembedding_handlers", "WorkNotDead",

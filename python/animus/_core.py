@@ -24,7 +24,7 @@ from psycopg.types.json import Jsonb
 from animus.embedding import to_vector_literal
 from animus.errors import AnimusError, ArgumentTypeError, ArgumentValueError, NotDeployed
 from animus.queries import QUERIES, Query
-from animus.results import (BM25Settings, ChainEntry, ConcurrencyLimit, ConcurrencyStats, DueMemory,
+from animus.results import (BM25Settings, VectorIndexSettings, VectorIndexStatus, ChainEntry, ConcurrencyLimit, ConcurrencyStats, DueMemory,
                             EmbeddingModel, Event, EventWait, ReembeddingProgress, GraphHit, HeartbeatResult, Memory, MemoryLink, MemoryNeighbor, QueueStats,
                             ReviewState, Schedule, ScheduleRun, SearchHit, SettleResult, SleepResult,
                             StepStart, StoreResult, SubmitResult, Submission, WaitResult, WorkDetails, WorkItem,
@@ -767,18 +767,18 @@ class Methods:
 
     def memory_begin_reembedding(self, embedding_model: str | None = None,
                                  embedding_dim: int | None = None) -> int:
-        """Start a change of embedding model (admin): clears every embedding, drops the HNSW
+        """Start a change of embedding model (admin): clears every embedding, drops the vector
         index; returns how many memories need a new embedding (then ``update_memory`` each,
         then :meth:`memory_finish_reembedding`)."""
         p = _clean(dict(embedding_model=embedding_model, embedding_dim=embedding_dim))
         return self._execute(Call(QUERIES["memory_begin_reembedding"], p, _ident))
 
     def memory_finish_reembedding(self) -> int:
-        """End a change of embedding model (admin): NOT NULL and the HNSW index again."""
+        """End a change of embedding model (admin): NOT NULL and the vector index (of the configured kind) again."""
         return self._execute(Call(QUERIES["memory_finish_reembedding"], {}, _ident))
 
     def memory_begin_bulk_load(self) -> int:
-        """Start a bulk load (admin): drops the HNSW, full-text, metadata and BM25 indexes so
+        """Start a bulk load (admin): drops the vector, full-text, metadata and BM25 indexes so
         ``store_memories`` loads fast; returns how many memories there are. Searches are slow
         until :meth:`memory_finish_bulk_load`. Raises MemoryStateError (ZA209) during a
         re-embedding, MemoryStoreError (ZA212) when a bulk load is already in progress.
@@ -799,6 +799,25 @@ class Methods:
         for a bad setting, MemoryStoreError (ZA212) when no bulk load is in progress."""
         p = _clean(dict(maintenance_work_mem=maintenance_work_mem, parallel_workers=parallel_workers))
         return self._execute(Call(QUERIES["memory_finish_bulk_load"], p, _ident))
+
+    def memory_configure_vector_index(self, kind: str, *, lists: int | None = None, probes: int | None = None,
+                                      rebuild: bool | None = None, maintenance_work_mem: str | None = None,
+                                      parallel_workers: int | None = None) -> VectorIndexSettings:
+        """Choose the vector index (admin): ``kind`` 'hnsw' (the default) or 'ivfflat' with ``lists``
+        (None: rows / 1000) and ``probes`` (None: sqrt(lists)); rebuilds the index now unless
+        ``rebuild=False`` and the kind is unchanged (docs/memory.md, "Choosing the vector index").
+        Raises InvalidMemoryArgument (ZA350 kind, ZA351 lists / probes).
+
+        >>> admin.memory_configure_vector_index("ivfflat").kind                   # doctest: +SKIP
+        'ivfflat'
+        """
+        p = _clean(dict(kind=kind, lists=lists, probes=probes, rebuild=rebuild,
+                        maintenance_work_mem=maintenance_work_mem, parallel_workers=parallel_workers))
+        return self._execute(Call(QUERIES["memory_configure_vector_index"], p, _row(VectorIndexSettings)))
+
+    def memory_vector_index_status(self) -> VectorIndexStatus:
+        """The vector index: kind, lists, probes, rows it was trained on, and whether to rebuild."""
+        return self._execute(Call(QUERIES["memory_vector_index_status"], {}, _row(VectorIndexStatus)))
 
     def grant_memory_namespace(self, role_name: str, namespace: str, *,
                                can_write: bool | None = None) -> None:

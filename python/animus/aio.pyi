@@ -11,7 +11,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from animus.config import Config
 from animus.embedding import Embedder
-from animus.results import (BM25Settings, ChainEntry, ConcurrencyLimit, ConcurrencyStats, DeadRetry, DeadWork, DepthPoint, DueMemory, EmbeddingModel, Event, EventWait, GraphHit, HealthCheck, HealthThreshold, HeartbeatResult, Memory, MemoryLink, MemoryNeighbor, NamespaceStats, QueueStats, ReembeddingProgress, ReviewState, Schedule, ScheduleRun, SearchHit, SettleResult, SleepResult, StepStart, StoreResult, Submission, SubmitResult, WaitResult, WorkDetails, WorkItem, WorkStep)
+from animus.results import (BM25Settings, ChainEntry, ConcurrencyLimit, ConcurrencyStats, DeadRetry, DeadWork, DepthPoint, DueMemory, EmbeddingModel, Event, EventWait, GraphHit, HealthCheck, HealthThreshold, HeartbeatResult, Memory, MemoryLink, MemoryNeighbor, NamespaceStats, QueueStats, ReembeddingProgress, ReviewState, Schedule, ScheduleRun, SearchHit, SettleResult, SleepResult, StepStart, StoreResult, Submission, SubmitResult, VectorIndexSettings, VectorIndexStatus, WaitResult, WorkDetails, WorkItem, WorkStep)
 from animus.telemetry.conventions import Instruments
 
 __all__ = ["AsyncClient", "connect_async"]
@@ -280,7 +280,7 @@ class AsyncClient:
         ...
 
     async def memory_begin_bulk_load(self) -> int:
-        """Start a bulk load (admin): drops the HNSW, full-text, metadata and BM25 indexes so
+        """Start a bulk load (admin): drops the vector, full-text, metadata and BM25 indexes so
         ``store_memories`` loads fast; returns how many memories there are. Searches are slow
         until :meth:`memory_finish_bulk_load`. Raises MemoryStateError (ZA209) during a
         re-embedding, MemoryStoreError (ZA212) when a bulk load is already in progress.
@@ -294,7 +294,7 @@ class AsyncClient:
         ...
 
     async def memory_begin_reembedding(self, embedding_model: str | None = ..., embedding_dim: int | None = ...) -> int:
-        """Start a change of embedding model (admin): clears every embedding, drops the HNSW
+        """Start a change of embedding model (admin): clears every embedding, drops the vector
         index; returns how many memories need a new embedding (then ``update_memory`` each,
         then :meth:`memory_finish_reembedding`).
         """
@@ -314,6 +314,17 @@ class AsyncClient:
         """
         ...
 
+    async def memory_configure_vector_index(self, kind: str, *, lists: int | None = ..., probes: int | None = ..., rebuild: bool | None = ..., maintenance_work_mem: str | None = ..., parallel_workers: int | None = ...) -> VectorIndexSettings:
+        """Choose the vector index (admin): ``kind`` 'hnsw' (the default) or 'ivfflat' with ``lists``
+        (None: rows / 1000) and ``probes`` (None: sqrt(lists)); rebuilds the index now unless
+        ``rebuild=False`` and the kind is unchanged (docs/memory.md, "Choosing the vector index").
+        Raises InvalidMemoryArgument (ZA350 kind, ZA351 lists / probes).
+
+        >>> admin.memory_configure_vector_index("ivfflat").kind                   # doctest: +SKIP
+        'ivfflat'
+        """
+        ...
+
     async def memory_finish_bulk_load(self, *, maintenance_work_mem: str | None = ..., parallel_workers: int | None = ...) -> int:
         """End a bulk load (admin): rebuilds the indexes :meth:`memory_begin_bulk_load` dropped,
         with ``maintenance_work_mem`` (default '1GB') and ``parallel_workers`` (default 2) for
@@ -323,7 +334,7 @@ class AsyncClient:
         ...
 
     async def memory_finish_reembedding(self) -> int:
-        """End a change of embedding model (admin): NOT NULL and the HNSW index again.
+        """End a change of embedding model (admin): NOT NULL and the vector index (of the configured kind) again.
         """
         ...
 
@@ -355,6 +366,11 @@ class AsyncClient:
 
     async def memory_set_embedding(self, id: int, embedding: Sequence[float], model: str, content: str) -> bool:
         """Write a re-embedded vector (kept only while the memory's content is ``content``).
+        """
+        ...
+
+    async def memory_vector_index_status(self) -> VectorIndexStatus:
+        """The vector index: kind, lists, probes, rows it was trained on, and whether to rebuild.
         """
         ...
 

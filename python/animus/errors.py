@@ -328,6 +328,7 @@ SQLSTATE_CLASSES: dict[str, type[AnimusError]] = {
     "ZA225": InvalidMemoryArgument, "ZA226": InvalidMemoryArgument, "ZA227": InvalidMemoryArgument,
     "ZA228": InvalidMemoryArgument,   # hybrid_search: unknown fusion, or alpha without fusion => 'convex'
     "ZA320": InvalidArgument, "ZA321": InvalidArgument,   # namespace grants: no such role, bad namespace
+    "ZA350": InvalidMemoryArgument, "ZA351": InvalidMemoryArgument,   # vector index: kind, lists / probes
     "42501": PermissionDenied,
     "3F000": NotDeployed,   # invalid_schema_name: schema animus missing
     "42883": NotDeployed,   # undefined_function

@@ -14,7 +14,7 @@ from uuid import UUID
 __all__ = [
     "SubmitResult", "WorkItem", "Submission", "WorkDetails", "HeartbeatResult", "SettleResult",
     "QueueStats", "ConcurrencyLimit", "ConcurrencyStats", "StoreResult", "Memory", "SearchHit",
-    "BM25Settings", "WaitResult", "StepStart", "SleepResult", "EventWait", "Event", "WorkStep",
+    "BM25Settings", "VectorIndexSettings", "VectorIndexStatus", "WaitResult", "StepStart", "SleepResult", "EventWait", "Event", "WorkStep",
     "Schedule", "ScheduleRun", "MemoryLink", "MemoryNeighbor", "ChainEntry", "GraphHit",
     "ReviewState", "DueMemory", "EmbeddingModel", "ReembeddingProgress", "HealthCheck", "HealthThreshold",
     "DeadWork", "DeadRetry", "DepthPoint", "NamespaceStats", "Row"
@@ -566,6 +566,35 @@ class BM25Settings(Row):
     max_postings_budget: int | None = None
     rescore_extra: int | None = None
     refresh_after: int | None = None
+
+
+@dataclass(frozen=True)
+class VectorIndexSettings(Row):
+    """``memory_configure_vector_index``: the vector index chosen (docs/memory.md, "Choosing the
+    vector index"); ``singleton`` and ``updated_at`` are kept in ``extra``."""
+
+    kind: str | None = None
+    lists: int | None = None
+    probes: int | None = None
+    built_lists: int | None = None
+    trained_rows: int | None = None
+    built_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class VectorIndexStatus(Row):
+    """``memory_vector_index_status``: the configured kind, the index present (None during a bulk
+    load), IVFFlat lists and probes, the rows it was built on, the table's estimated rows and
+    ``advice`` ('ok', or when to rebuild)."""
+
+    kind: str | None = None
+    index_name: str | None = None
+    lists: int | None = None
+    probes: int | None = None
+    trained_rows: int | None = None
+    table_rows: int | None = None
+    built_at: datetime | None = None
+    advice: str | None = None
 
 
 @dataclass(frozen=True)

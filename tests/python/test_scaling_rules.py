@@ -46,6 +46,7 @@ LAYOUT: dict[str, tuple] = {
     "memory_namespace_grants": ("reference",),
     "schedules": ("reference",),
     "memory_settings": ("reference",),
+    "memory_vector_index_settings": ("reference",),
     "memory_bm25_settings": ("reference",),
     "work_state_transitions": ("reference",),
     "error_codes": ("reference",),

@@ -131,6 +131,9 @@ def calls(queue: str, work_id, memory_id: int, vec: str):
         ("memory_scope", "SELECT animus.memory_scope(%s)", lambda h: [h]),
         ("memory_begin_reembedding", "SELECT * FROM animus.memory_begin_reembedding(%s)", lambda h: [h]),
         ("memory_finish_bulk_load", "SELECT animus.memory_finish_bulk_load(%s)", lambda h: [h]),
+        ("memory_configure_vector_index", "SELECT * FROM animus.memory_configure_vector_index(%s)", lambda h: [h]),
+        ("memory_configure_vector_index.mwm", "SELECT * FROM animus.memory_configure_vector_index('ivfflat', maintenance_work_mem => %s)",
+         lambda h: [h]),
         # Internal helpers the memory roles may call too (the searches call them): same rule.
         ("memory_bm25_reindex", "SELECT animus.memory_bm25_reindex(%s)", lambda h: [h]),
         ("memory_bm25_topk", "SELECT * FROM animus.memory_bm25_topk(%s, %s)", lambda h: [h, J({"namespace": {"in": [h]}})]),
