@@ -1,29 +1,24 @@
--- Revert animus:memory_lifecycle from pg
+-- Revert animus:memory_lifecycle from pg (back to memory_lifecycle@v0.8.0)
 
 BEGIN;
 
-DROP FUNCTION animus.memory_chain(bigint);
-DROP FUNCTION animus.purge_expired_memories(text, interval, integer);
-DROP FUNCTION animus.update_memory_lifecycle(bigint, timestamptz, interval, boolean, bigint[], text, text[], boolean);
-DROP FUNCTION animus.memory_apply_lifecycle(bigint, timestamptz, interval, boolean, bigint[], text, text[], text[]);
-DROP FUNCTION animus.memory_row_visible(text, text, oid, oid[], text[], jsonb);
-DROP FUNCTION animus.memory_state_match(jsonb, jsonb);
-DROP FUNCTION animus.memory_viewer();
-DROP FUNCTION animus.memory_state_active();
-DROP TRIGGER memories_state_mirror ON animus.memories;
-DROP FUNCTION animus.memory_state_mirror();
-DROP FUNCTION animus.memory_state_of(timestamptz, bigint, oid, text, oid[]);
--- the mirrored state leaves metadata with the columns
-UPDATE animus.memories SET metadata = metadata - '_animus' WHERE metadata ? '_animus';
-DROP INDEX animus.memories_with_state;
-ALTER TABLE animus.memories
-    DROP COLUMN expires_at,
-    DROP COLUMN pinned,
-    DROP COLUMN superseded_by,
-    DROP COLUMN superseded_at,
-    DROP COLUMN owner_role,
-    DROP COLUMN visibility,
-    DROP COLUMN share_groups;
-DELETE FROM animus.error_codes WHERE sqlstate IN ('ZA216', 'ZA217', 'ZA218', 'ZA219');
+CREATE OR REPLACE FUNCTION animus.memory_state_match(st jsonb, s jsonb)
+    RETURNS boolean
+    STABLE
+    PARALLEL SAFE
+    LANGUAGE sql
+RETURN
+    s IS NULL
+    OR ((s -> 'superseded_by' IS NULL OR (st -> 'include_superseded') = 'true'::jsonb)
+        AND (s -> 'expires_at' IS NULL OR (s ->> 'expires_at')::timestamptz > pg_catalog.now())
+        AND (s -> 'visibility' IS NULL OR st -> 'viewer' IS NULL
+             OR s ->> 'owner' = st #>> '{viewer,role}'
+             OR (s ->> 'visibility' = 'groups'
+                 AND (s -> 'groups') ?| ARRAY(SELECT pg_catalog.jsonb_array_elements_text(st #> '{viewer,groups}')))));
+COMMENT ON FUNCTION animus.memory_state_match(jsonb, jsonb) IS
+    'Internal to memory_filter_match: true when a memory with mirrored state s (metadata->''_animus'') is live (not expired, not '
+    'superseded unless st.include_superseded) and visible to st.viewer (owner, member of a share group, or visibility namespace). Raises nothing.';
+REVOKE ALL ON FUNCTION animus.memory_state_match(jsonb, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_state_match(jsonb, jsonb) TO animus_memory_reader, animus_memory_writer, animus_admin;
 
 COMMIT;

@@ -4748,13 +4748,13 @@ COMMENT ON FUNCTION animus.memory_filter_list(text_filter jsonb) IS 'Internal: t
 
 CREATE FUNCTION animus.memory_state_match(st jsonb, s jsonb) RETURNS boolean
     LANGUAGE sql STABLE PARALLEL SAFE
-    RETURN ((s IS NULL) OR ((((s -> 'superseded_by'::text) IS NULL) OR ((st -> 'include_superseded'::text) = 'true'::jsonb)) AND (((s -> 'expires_at'::text) IS NULL) OR (((s ->> 'expires_at'::text))::timestamp with time zone > now())) AND (((s -> 'visibility'::text) IS NULL) OR ((st -> 'viewer'::text) IS NULL) OR ((s ->> 'owner'::text) = (st #>> '{viewer,role}'::text[])) OR (((s ->> 'visibility'::text) = 'groups'::text) AND ((s -> 'groups'::text) ?| ARRAY(SELECT jsonb_array_elements_text((st #> '{viewer,groups}'::text[])) AS jsonb_array_elements_text))))));
+    RETURN ((s IS NULL) OR ((((s -> 'superseded_by'::text) IS NULL) OR ((st -> 'include_superseded'::text) = 'true'::jsonb)) AND (((s -> 'expires_at'::text) IS NULL) OR (((s ->> 'expires_at'::text))::timestamp with time zone > now())) AND (((s -> 'visibility'::text) IS NULL) OR ((st -> 'viewer'::text) IS NULL) OR ((s ->> 'owner'::text) = (st #>> '{viewer,role}'::text[])) OR (((s ->> 'visibility'::text) = 'groups'::text) AND jsonb_path_exists(s, '$."groups"[*]?(@ == $"g"[*])'::jsonpath, jsonb_build_object('g', (st #> '{viewer,groups}'::text[])))))));
 
 --
 -- Name: FUNCTION memory_state_match(st jsonb, s jsonb); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.memory_state_match(st jsonb, s jsonb) IS 'Internal to memory_filter_match: true when a memory with mirrored state s (metadata->''_animus'') is live (not expired, not superseded unless st.include_superseded) and visible to st.viewer (owner, member of a share group, or visibility namespace). Raises nothing.';
+COMMENT ON FUNCTION animus.memory_state_match(st jsonb, s jsonb) IS 'Internal to memory_filter_match: true when a memory with mirrored state s (metadata->''_animus'') is live (not expired, not superseded unless st.include_superseded) and visible to st.viewer (owner, member of a share group, or visibility namespace). One expression without a sub-select, so that the planner inlines it into the searches'' filter. Raises nothing.';
 
 --
 -- Name: memory_filter_match(jsonb, text, text, text, jsonb, timestamp with time zone); Type: FUNCTION; Schema: animus; Owner: -

@@ -278,3 +278,18 @@ def test_keyword_search_with_state_equals_the_bm25_ranking_of_the_live_memories(
         assert not hyb & set(gone) and len(hyb) == min(k, len(live))
     if extra:
         assert all(types[r[0]] == "fact" for r in live)
+
+
+def test_the_state_check_is_inlined_into_the_search_filter(conn, ns, dim):
+    """memory_state_match is one expression: the planner inlines it into memory_filter_match's
+    condition, so a row with state costs a few jsonb tests, not a call of a SQL function."""
+    store(conn, ns, "wombat burrow", unit(dim, (0, 1.0)))
+    conn.execute("UPDATE animus.memories SET expires_at = now() + interval '1 day' WHERE namespace = %s", (ns,))
+    f = conn.execute("SELECT animus.memory_validate_filters(%s::jsonb)::text", (json.dumps({"namespace": ns}),)).fetchone()[0]
+    assert "state" in json.loads(f)
+    plan = "\n".join(r[0] for r in conn.execute(
+        "EXPLAIN (VERBOSE, COSTS OFF) SELECT m.id FROM animus.memories AS m "
+        "WHERE animus.memory_filter_match(%s::jsonb, m.namespace, m.memory_type, m.source, m.metadata, m.created_at)",
+        (f,)))
+    assert "_animus" in plan                       # the state check is in the filter ...
+    assert "memory_state_match" not in plan        # ... as an expression, not a function call
