@@ -143,6 +143,18 @@ def retention_main(args: argparse.Namespace) -> int:
         duty=args.duty, pause=args.pause, max_time=args.max_time, every=args.every), run)
 
 
+def _add_process_arguments(parser: argparse.ArgumentParser, service: str) -> None:
+    """The options every long-running command shares: database, telemetry, logging."""
+    parser.add_argument("--dsn", default=None,
+                        help="database URL (default: DATABASE_URL, from the environment or .env)")
+    parser.add_argument("--service-name", default=service,
+                        help=f"OpenTelemetry service.name (default: {service}; OTEL_SERVICE_NAME wins)")
+    parser.add_argument("--no-telemetry", action="store_true",
+                        help="do not call animus.telemetry.init() (default: it is called)")
+    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"],
+                        type=str.lower, help="log level (default: info)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``animus`` command line; every option's help shows its default."""
     parser = argparse.ArgumentParser(prog="animus", description="animus: agent persistence in PostgreSQL")
@@ -191,14 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "port (default: off)")
     w.add_argument("--http-host", default="127.0.0.1",
                    help="address of the HTTP port (default: 127.0.0.1; 0.0.0.0 for a container probe)")
-    w.add_argument("--dsn", default=None,
-                   help="database URL (default: DATABASE_URL, from the environment or .env)")
-    w.add_argument("--service-name", default="animus-worker",
-                   help="OpenTelemetry service.name (default: animus-worker; OTEL_SERVICE_NAME wins)")
-    w.add_argument("--no-telemetry", action="store_true",
-                   help="do not call animus.telemetry.init() (default: it is called)")
-    w.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"],
-                   type=str.lower, help="log level (default: info)")
+    _add_process_arguments(w, "animus-worker")
     sc = sub.add_parser("scheduler", help="tick the schedules: animus scheduler",
                         description="Submit the due periods of the schedules (animus.tick_schedules) until "
                                     "SIGTERM/SIGINT: tick, then sleep until the next schedule is due or "
@@ -209,14 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--max-submits", type=_number(int, 1), default=None, metavar="N",
                     help="items one tick submits at most, 1-100000 (default: the database's, 1000)")
     sc.add_argument("--once", action="store_true", help="tick once, print how many periods were submitted, exit")
-    sc.add_argument("--dsn", default=None,
-                    help="database URL (default: DATABASE_URL, from the environment or .env)")
-    sc.add_argument("--service-name", default="animus-scheduler",
-                    help="OpenTelemetry service.name (default: animus-scheduler; OTEL_SERVICE_NAME wins)")
-    sc.add_argument("--no-telemetry", action="store_true",
-                    help="do not call animus.telemetry.init() (default: it is called)")
-    sc.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"],
-                    type=str.lower, help="log level (default: info)")
+    _add_process_arguments(sc, "animus-scheduler")
     rt = sub.add_parser("retention", help="delete old ended work, paced: animus retention",
                         description="Delete the work items that ended more than --older-than ago and the "
                                     "pgmq archive rows as old (animus.purge_work), --batch-size at a time, "
@@ -240,14 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="a pass stops after S seconds even with rows left (default: until caught up)")
     rt.add_argument("--every", type=_number(float, 0, strict=True), default=None, metavar="S",
                     help="start a pass every S seconds, until SIGTERM/SIGINT (default: one pass, then exit)")
-    rt.add_argument("--dsn", default=None,
-                    help="database URL (default: DATABASE_URL, from the environment or .env)")
-    rt.add_argument("--service-name", default="animus-retention",
-                    help="OpenTelemetry service.name (default: animus-retention; OTEL_SERVICE_NAME wins)")
-    rt.add_argument("--no-telemetry", action="store_true",
-                    help="do not call animus.telemetry.init() (default: it is called)")
-    rt.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"],
-                    type=str.lower, help="log level (default: info)")
+    _add_process_arguments(rt, "animus-retention")
     from animus import ops
 
     def common(p: argparse.ArgumentParser) -> None:
