@@ -155,3 +155,37 @@ def test_exact_results_stay_exact_with_pending_and_changed_memories(conn, spaces
     conn.execute("SELECT animus.memory_bm25_refresh()")
     assert top1(3)[1] == first
     assert top1(100)[0]
+
+
+
+def test_a_filtered_exact_answer_holds_when_the_impacts_are_stale(conn, spaces):
+    """Postings are read in order of `impact`, the tf-weight computed with the namespace's average
+    length when they were written. Very short memories written while every memory was short (a low
+    impact), medium ones after long memories raised the average (a higher impact), then more long
+    ones: now the short memories weigh the most, yet sit below the medium ones in impact order. A
+    top-k over one namespace (seeded: the common term cut by a small budget) that says `exact`
+    must still equal exhaustive BM25: the impact of the last posting read bounds nothing here."""
+    ns = spaces[0]
+    filler = " ".join(WORDS)
+    steps = [[f"okapi shortword{i}" for i in range(20)],                                    # A: short, early
+             [f"okapi {filler} {filler} firstlong{i}" for i in range(40)],                   # raise the average
+             [f"okapi mid{i}a mid{i}b mid{i}c mid{i}d" for i in range(12)],                 # C: medium
+             [f"okapi {filler} {filler} secondlong{i}" for i in range(40)],                  # raise it again
+             ["okapi zebu", "zebu quokka okapi"]]
+    for texts in steps:
+        store(conn, texts, ns)
+        conn.execute("SELECT animus.memory_bm25_refresh()")
+    f = json.dumps(conn.execute("SELECT animus.memory_validate_filters(%s::jsonb)",
+                                (json.dumps({"namespace": ns}),)).fetchone()[0])
+    truth = conn.execute("SELECT id, score FROM animus.memory_bm25_topk('okapi zebu', %s, 10, 100000000)", (f,)).fetchall()
+    short = {r[0] for r in conn.execute("SELECT id FROM animus.memories WHERE namespace = %s AND content LIKE 'okapi shortword%%'",
+                                        (ns,))}
+    assert len(short & {r[0] for r in truth}) == 8          # the short memories do rank right below the two zebu ones
+    exact = 0
+    for budget in (3, 5, 8, 12, 20, 40, 100000000):
+        got = conn.execute("SELECT id, score, exact FROM animus.memory_bm25_topk('okapi zebu', %s, 10, %s)", (f, budget)).fetchall()
+        if got and got[0][2]:
+            exact += 1
+            assert [r[0] for r in got] == [r[0] for r in truth], f"budget {budget} says exact"
+            assert [r[1] for r in got] == pytest.approx([r[1] for r in truth], rel=1e-9)
+    assert exact >= 1        # an exhaustive budget reads every list whole
