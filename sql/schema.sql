@@ -10720,6 +10720,10 @@ BEGIN
     EXECUTE pg_catalog.format('ALTER TABLE pgmq.%I SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 1000,
         autovacuum_vacuum_insert_scale_factor = 0, autovacuum_vacuum_insert_threshold = 5000, autovacuum_analyze_scale_factor = 0,
         autovacuum_analyze_threshold = 5000, autovacuum_vacuum_cost_delay = 0)', 'q_' || queue);
+    -- The archive grows with the settled messages and shrinks by retention's batched deletes.
+    EXECUTE pg_catalog.format('ALTER TABLE pgmq.%I SET (autovacuum_vacuum_scale_factor = 0.02, autovacuum_vacuum_threshold = 2000,
+        autovacuum_vacuum_insert_scale_factor = 0.05, autovacuum_analyze_scale_factor = 0.05, autovacuum_vacuum_cost_delay = 0)',
+        'a_' || queue);
 END;
 $$;
 
@@ -10727,7 +10731,7 @@ $$;
 -- Name: FUNCTION work_tune_queue_table(queue text); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.work_tune_queue_table(queue text) IS 'Internal: per-table autovacuum settings of pgmq.q_<queue> (vacuum after 1000 dead rows, analyze after 5000 changes, no cost delay); called by create_queue. Raises nothing of its own.';
+COMMENT ON FUNCTION animus.work_tune_queue_table(queue text) IS 'Internal: per-table autovacuum settings of pgmq.q_<queue> (vacuum after 1000 dead rows, analyze after 5000 changes, no cost delay) and of its archive pgmq.a_<queue> (vacuum after 2 % + 2000 dead rows, no cost delay); called by create_queue. Raises nothing of its own.';
 
 --
 -- Name: work_wait_state(uuid[]); Type: FUNCTION; Schema: animus; Owner: -

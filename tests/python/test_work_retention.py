@@ -112,6 +112,18 @@ def test_settled_messages_are_deleted_unless_the_queue_archives(client, conn, qu
         client.purge_work(0, queue=queue_name, batch_size=0)
 
 
+
+def test_a_queue_and_its_archive_get_autovacuum_settings_that_keep_up_with_retention(conn, queue_name):
+    """The queue table is vacuumed after a fixed 1,000 dead rows, the archive (which retention
+    purges in batches) after 2 % + 2,000, both without cost delay: not at PostgreSQL's 20 %."""
+    def options(table: str) -> dict:
+        row = conn.execute("SELECT c.reloptions FROM pg_class c WHERE c.oid = %s::regclass", (f"pgmq.{table}",)).fetchone()
+        return dict(o.split("=", 1) for o in (row[0] or []))
+
+    q, a = options(f"q_{queue_name}"), options(f"a_{queue_name}")
+    assert (q["autovacuum_vacuum_scale_factor"], q["autovacuum_vacuum_threshold"], q["autovacuum_vacuum_cost_delay"]) == ("0", "1000", "0")
+    assert (a["autovacuum_vacuum_scale_factor"], a["autovacuum_vacuum_threshold"], a["autovacuum_vacuum_cost_delay"]) == ("0.02", "2000", "0")
+
 # ---------------------------------------------------------------- paced retention (animus.retention)
 
 def _counts(conn, queue: str) -> dict:
