@@ -18613,8 +18613,10 @@ BEGIN
         END LOOP;
 
         -- Nothing cut: the whole-list scores are exact already, only lim need ranking.
-        rescore := CASE WHEN cutting THEN lim + s.rescore_extra ELSE lim END
-                   + CASE WHEN has_state AND NOT must_filter THEN greatest(lim / 2, 10) ELSE 0 END;
+        -- (a state filter needs max(lim/2, 10) spare candidates; with cut lists the
+        -- rescore_extra ones serve)
+        rescore := lim + greatest(CASE WHEN cutting THEN s.rescore_extra ELSE 0 END,
+                                  CASE WHEN has_state AND NOT must_filter THEN greatest(lim / 2, 10) ELSE 0 END);
         -- Without cut-list seeds (nothing cut, or not seeded) the candidates come from the whole
         -- lists alone: rank them in one flat aggregate (index range per term -> hash aggregate ->
         -- top-N), not through the CTEs below, which cost ~3x as much per posting read (docs/bm25.md,

@@ -140,12 +140,18 @@ def main() -> int:
         conn.execute("DROP ROLE IF EXISTS animus_bench_owner")
         conn.execute("CREATE ROLE animus_bench_owner NOLOGIN")
         t = time.perf_counter()
-        conn.execute("UPDATE animus.memories SET expires_at = now() + interval '1 day' WHERE id % 10 = 0")
-        conn.execute("UPDATE animus.memories SET expires_at = now() - interval '1 hour' WHERE id % 100 = 1")
-        conn.execute("UPDATE animus.memories SET superseded_by = id + 1, superseded_at = now() "
-                     "WHERE id %% 20 = 3 AND id < %s", (hi,))
-        conn.execute("UPDATE animus.memories SET visibility = 'private', owner_role = 'animus_bench_owner'::regrole "
-                     "WHERE id % 20 = 7")
+        # Which memories get state: by a hash of the id, so that every namespace has its share (a
+        # modulus of the id would hide whole namespaces: they are assigned by the row's number
+        # modulo 200); a superseded memory's successor is the next memory of its namespace
+        # (store_memory refuses a supersession across namespaces, ZA217).
+        pick = "abs(hashint8(id)::bigint) % 100"
+        conn.execute(f"UPDATE animus.memories SET expires_at = now() + interval '1 day' WHERE {pick} < 10")
+        conn.execute(f"UPDATE animus.memories SET expires_at = now() - interval '1 hour' WHERE {pick} = 10")
+        conn.execute(f"UPDATE animus.memories AS m SET superseded_by = n.id, superseded_at = now() "
+                     f"FROM animus.memories AS n WHERE {pick.replace('id', 'm.id')} BETWEEN 11 AND 15 "
+                     f"AND n.id = m.id + {bm.NAMESPACES} AND n.namespace = m.namespace")
+        conn.execute(f"UPDATE animus.memories SET visibility = 'private', owner_role = 'animus_bench_owner'::regrole "
+                     f"WHERE {pick} BETWEEN 16 AND 20")
         conn.execute("VACUUM ANALYZE animus.memories")
         state_s = time.perf_counter() - t
         n_state = conn.execute("SELECT count(*) FROM animus.memories WHERE metadata ? '_animus'").fetchone()[0]
@@ -187,7 +193,7 @@ def main() -> int:
 
     log("")
     log(f"state set on {n_state:,} of {args.rows:,} memories in {state_s:.1f} s "
-        f"(10 % expiring, 1 % expired, 5 % superseded, 5 % private)")
+        f"(10 % expiring, 1 % expired, 5 % superseded, 5 % private; by a hash of the id, in every namespace)")
     log(f"{'search (k=10)':<20}{'plain p50':>10}{'p95':>8}{'state p50':>11}{'p95':>8}{'ratio p50':>11}{'p95':>7}"
         f"{'plain again p50':>17}")
     worst = 0.0

@@ -84,11 +84,21 @@ def shot(drv, name: str) -> Path:
 
 def click_and_load(drv, element) -> None:
     """Clicks a button that submits a form, and waits until the next page has loaded."""
-    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
 
+    def left_the_page(_) -> bool:
+        # The clicked element belongs to the page before: once the browser has navigated, asking
+        # about it fails. ChromeDriver usually says "stale element"; while the old page's context is
+        # being torn down it can say "unhandled inspector error" instead (a 500): both mean gone.
+        try:
+            element.is_enabled()
+        except WebDriverException:
+            return True
+        return False
+
     element.click()
-    WebDriverWait(drv, 15).until(ec.staleness_of(element))
+    WebDriverWait(drv, 15).until(left_the_page)
     WebDriverWait(drv, 15).until(lambda d: d.execute_script("return document.readyState") == "complete")
 
 
