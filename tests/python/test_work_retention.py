@@ -23,6 +23,21 @@ def _ended(conn, queue: str, n: int, age: str = "2 days") -> list:
     return ids
 
 
+def _claim_and_complete(db_url: str, queue: str, n: int, done: list, errors: list) -> None:
+    """A worker thread's body: claims items of type 'n' in batches of 50 and completes them until
+    n are done (their ids appended to done); an exception goes to errors."""
+    try:
+        with psycopg.connect(db_url, autocommit=True) as c:
+            while len(done) < n:
+                ids = [r[0] for r in c.execute("SELECT work_id FROM animus.read_work(%s, qty => 50, work_types => ARRAY['n'])",
+                                               [queue])]
+                if ids:
+                    got = c.execute("SELECT work_id FROM animus.complete_work(%s::uuid[]) WHERE completed", [ids]).fetchall()
+                    done.extend(r[0] for r in got)
+    except BaseException as exc:  # noqa: BLE001
+        errors.append(exc)
+
+
 def test_purge_skips_rows_another_session_holds_and_never_waits(db_url, conn, queue_name):
     """A session holds one old ended item locked (an operator inspecting it FOR UPDATE, a slow
     settle of a merged row): purge_work deletes the others at once, without waiting for the
@@ -68,16 +83,7 @@ def test_claims_and_completions_go_on_while_retention_runs(db_url, conn, queue_n
             errors.append(exc)
 
     def worker():
-        try:
-            with psycopg.connect(db_url, autocommit=True) as c:
-                while len(done) < 1000:
-                    ids = [r[0] for r in c.execute("SELECT work_id FROM animus.read_work(%s, qty => 50, work_types => ARRAY['n'])",
-                                                   [queue_name])]
-                    if ids:
-                        got = c.execute("SELECT work_id FROM animus.complete_work(%s::uuid[]) WHERE completed", [ids]).fetchall()
-                        done.extend(r[0] for r in got)
-        except BaseException as exc:  # noqa: BLE001
-            errors.append(exc)
+        _claim_and_complete(db_url, queue_name, 1000, done, errors)
 
     threads = [threading.Thread(target=purger), threading.Thread(target=worker)]
     for t in threads:
@@ -231,16 +237,7 @@ def test_paced_retention_beside_a_worker(client, db_url, conn, queue_name):
     result: list = []
 
     def worker():
-        try:
-            with psycopg.connect(db_url, autocommit=True) as c:
-                while len(done) < 1000:
-                    ids = [x[0] for x in c.execute("SELECT work_id FROM animus.read_work(%s, qty => 50, work_types => ARRAY['n'])",
-                                                   [queue_name])]
-                    if ids:
-                        got = c.execute("SELECT work_id FROM animus.complete_work(%s::uuid[]) WHERE completed", [ids]).fetchall()
-                        done.extend(x[0] for x in got)
-        except BaseException as exc:  # noqa: BLE001
-            errors.append(exc)
+        _claim_and_complete(db_url, queue_name, 1000, done, errors)
 
     def retention():
         try:
