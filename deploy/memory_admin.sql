@@ -41,7 +41,8 @@ BEGIN
     DROP INDEX IF EXISTS animus.memories_metadata_gin;
     -- The BM25 postings (~44 per memory) keep being written by the triggers, so keyword search
     -- stays exact during the load; only their two btree indexes go, and the index of the pending
-    -- statistic deltas (folded every batch anyway), all rebuilt once at the finish.
+    -- statistic deltas, all rebuilt once at the finish. Its absence tells the writes not to fold
+    -- the deltas (memory_bm25_index): the finish folds the whole load's at once.
     DROP INDEX IF EXISTS animus.memory_terms_memory_term_idx;
     DROP INDEX IF EXISTS animus.memory_terms_impact_idx;
     DROP INDEX IF EXISTS animus.memory_bm25_deltas_key_idx;
@@ -91,6 +92,9 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'ZA212', MESSAGE = 'no bulk load is in progress (the vector index exists)',
             HINT = 'Start one with animus.memory_begin_bulk_load().';
     END IF;
+    -- The BM25 statistic deltas of the whole load, folded once (writes do not fold during a bulk
+    -- load: memory_bm25_index), before their index is rebuilt on the emptied table.
+    PERFORM animus.memory_bm25_refresh(wait => true);
     -- The vector index of the configured kind (it sets the same two settings again).
     PERFORM animus.memory_build_vector_index(memory_finish_bulk_load.maintenance_work_mem, memory_finish_bulk_load.parallel_workers);
     CREATE INDEX IF NOT EXISTS memories_fts_gin ON animus.memories USING gin (fts);
@@ -105,7 +109,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION animus.memory_finish_bulk_load(text, integer) IS
-    'Ends a bulk load: builds the vector index of the configured kind (animus.memory_vector_index_settings: HNSW, or IVFFlat trained on the loaded rows; '
+    'Ends a bulk load: folds the load''s BM25 statistic deltas (memory_bm25_refresh), builds the vector index of the configured kind (animus.memory_vector_index_settings: HNSW, or IVFFlat trained on the loaded rows; '
     'in parallel with parallel_workers workers and maintenance_work_mem, '
     'both set for these builds only), the fts / metadata GIN indexes, the two BM25 postings btree indexes and the BM25 deltas index; returns the number of memories. '
     'Raises ZA001, ZA002 (parallel_workers outside 0..64, invalid maintenance_work_mem), ZA212 (no bulk load in progress).';

@@ -493,7 +493,12 @@ BEGIN
     -- Past refresh_after pending rows a write folds them, unless a refresh is running; past four
     -- times that it waits for the running one and folds, so the backlog (which every search adds
     -- up) stays bounded even while refreshes keep colliding.
-    IF s.refresh_after > 0 THEN
+    -- Not during a bulk load (memory_begin_bulk_load drops the deltas' index, memory_finish_bulk_load
+    -- rebuilds it after one fold of the whole load): a fold per batch upserts the statistics of
+    -- every (namespace, term) the batch touched, again and again (measured: the load part twice as
+    -- long as loading and folding once). Searches during the load stay exact (they add the
+    -- pending deltas), only slower.
+    IF s.refresh_after > 0 AND pg_catalog.to_regclass('animus.memory_bm25_deltas_key_idx') IS NOT NULL THEN
         backlog := (SELECT q.last_value FROM animus.memory_bm25_deltas_id_seq q) - s.refreshed_through;
         IF backlog >= 4 * s.refresh_after::bigint THEN
             PERFORM animus.memory_bm25_refresh(wait => true);
@@ -504,7 +509,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION animus.memory_bm25_index(bigint[], text[], tsvector[]) IS
-    'Internal (triggers on animus.memories): writes the BM25 postings of the given memories and appends their statistic deltas (with the tf-weight bounds of the added postings); folds them (memory_bm25_refresh) past refresh_after pending rows, waiting for a running refresh past four times that. Raises nothing.';
+    'Internal (triggers on animus.memories): writes the BM25 postings of the given memories and appends their statistic deltas (with the tf-weight bounds of the added postings); folds them (memory_bm25_refresh) past refresh_after pending rows, waiting for a running refresh past four times that; not during a bulk load (memory_finish_bulk_load folds once). Raises nothing.';
 
 -- Reindexing also recomputes the per-term bounds from the postings (tight again after deletes).
 CREATE OR REPLACE FUNCTION animus.memory_bm25_reindex(namespace text DEFAULT NULL)

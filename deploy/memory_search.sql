@@ -48,7 +48,8 @@ REVOKE ALL ON FUNCTION animus.memory_text_candidates_live(text, jsonb, integer) 
 -- default, or IVFFlat). The paths are those of v0.8.0 (exact search for a table under 5,000 rows
 -- and for a filter matching fewer than animus.vector_exact_below rows; else the index, unfiltered
 -- when only the lifecycle state filters; exact search when the index scan returns fewer than lim
--- rows). With IVFFlat (memories_embedding_ivfflat present):
+-- rows). With HNSW, hnsw.ef_search is animus.memory_vector_index_settings.ef_search (NULL: 100; at
+-- least lim), raised by a filter. With IVFFlat (memories_embedding_ivfflat present):
 --   * ivfflat.probes from animus.memory_vector_index_settings (NULL: ceil(sqrt(lists))); a larger
 --     filter raises it by 1 / sqrt(selectivity) (at most all the lists), as hnsw.ef_search is raised:
 --     the filtered top lim lies among more of the unfiltered neighbours, so in more lists;
@@ -77,6 +78,7 @@ DECLARE
     matching integer;
     table_rows real;
     ef integer := greatest(100, lim);
+    ef_conf integer;
     selectivity double precision;
     ivf boolean;
     ivf_lists integer;
@@ -102,13 +104,16 @@ BEGIN
         RETURN;
     END IF;
     ivf := to_regclass('animus.memories_embedding_ivfflat') IS NOT NULL;
-    IF ivf THEN
-        -- The settings table exists whenever the IVFFlat index does (change memory_vector_index builds it).
+    -- The settings table comes with change memory_vector_index (deployed after this one); it
+    -- exists whenever the IVFFlat index does.
+    IF ivf OR to_regclass('animus.memory_vector_index_settings') IS NOT NULL THEN
         EXECUTE 'SELECT greatest(coalesce(v.built_lists, v.lists, 1), 1),
-                        coalesce(v.probes, ceil(sqrt(greatest(coalesce(v.built_lists, v.lists, 1), 1)))::integer)
+                        coalesce(v.probes, ceil(sqrt(greatest(coalesce(v.built_lists, v.lists, 1), 1)))::integer),
+                        v.ef_search
                    FROM animus.memory_vector_index_settings AS v'
-            INTO ivf_lists, probes;
+            INTO ivf_lists, probes, ef_conf;
         probes := least(coalesce(probes, 1), coalesce(ivf_lists, 1));
+        ef := greatest(coalesce(ef_conf, 100), lim);
     END IF;
     IF f - 'state' <> '{}' THEN
         -- Counted without the state and the model (few rows fail them), so that a namespace
@@ -167,7 +172,7 @@ COMMENT ON FUNCTION animus.memory_vector_candidates(vector, jsonb, integer) IS
     'ties by id; lim rows whenever lim rows match. filters must be normalised by memory_validate_filters. Only vectors of the '
     'namespace''s active model (memory_namespace_models) when it has one. Exact search for tables under 5,000 rows and for filters '
     'matching fewer than animus.vector_exact_below rows (default 10,000); else the vector index: HNSW with a strict-order iterative scan, '
-    'hnsw.ef_search raised by the filter''s selectivity, or IVFFlat (memory_configure_vector_index) with a relaxed-order iterative scan, '
+    'hnsw.ef_search of animus.memory_vector_index_settings (default 100, at least lim) raised by the filter''s selectivity, or IVFFlat (memory_configure_vector_index) with a relaxed-order iterative scan, '
     'ivfflat.probes of animus.memory_vector_index_settings raised by 1 / sqrt(selectivity) (unfiltered when only the lifecycle state filters). '
     'Read-only (STABLE). Raises nothing.';
 REVOKE ALL ON FUNCTION animus.memory_vector_candidates(vector, jsonb, integer) FROM PUBLIC;

@@ -16,13 +16,14 @@ INSERT INTO animus.error_codes (sqlstate, name, meaning, hint) VALUES
     ('ZA350', 'invalid_vector_index_kind', 'memory_configure_vector_index was given a kind other than ''hnsw'' or ''ivfflat''.',
      'Pass kind => ''hnsw'' (the default index) or kind => ''ivfflat''.'),
     ('ZA351', 'invalid_vector_index_parameter', 'A vector index parameter is out of range, or given to an index kind that has no such parameter.',
-     'lists (1..32768) and probes (1..32768) apply to ''ivfflat'' only; NULL picks them from the table size.');
+     'lists (1..32768) and probes (1..32768) apply to ''ivfflat'' only, ef_search (1..1000) to ''hnsw'' only; NULL picks them from the table size (ef_search: 100).');
 
 CREATE TABLE animus.memory_vector_index_settings (
     singleton     boolean PRIMARY KEY DEFAULT true CHECK (singleton),
     kind          text NOT NULL DEFAULT 'hnsw' CHECK (kind IN ('hnsw', 'ivfflat')),
     lists         integer CHECK (lists BETWEEN 1 AND 32768),
     probes        integer CHECK (probes BETWEEN 1 AND 32768),
+    ef_search     integer CHECK (ef_search BETWEEN 1 AND 1000),
     built_lists   integer,
     trained_rows  bigint,
     built_at      timestamptz,
@@ -35,13 +36,14 @@ COMMENT ON COLUMN animus.memory_vector_index_settings.singleton IS 'Always true:
 COMMENT ON COLUMN animus.memory_vector_index_settings.kind IS 'hnsw or ivfflat: the index memory_finish_bulk_load, memory_finish_reembedding and memory_configure_vector_index build.';
 COMMENT ON COLUMN animus.memory_vector_index_settings.lists IS 'IVFFlat lists; NULL: chosen at each build from the rows (rows / 1000 up to 1M rows, sqrt(rows) beyond, at least 1).';
 COMMENT ON COLUMN animus.memory_vector_index_settings.probes IS 'IVFFlat lists searched per query (ivfflat.probes); NULL: ceil(sqrt(built_lists)).';
+COMMENT ON COLUMN animus.memory_vector_index_settings.ef_search IS 'HNSW candidate list of an unfiltered search (hnsw.ef_search); NULL: 100. A larger one buys recall with time on big tables (docs/scaling.md); a search asks for at least its k, a filter raises it by 1 / selectivity (at most 1000).';
 COMMENT ON COLUMN animus.memory_vector_index_settings.built_lists IS 'The lists of the IVFFlat index as built (NULL for HNSW or before the first build).';
 COMMENT ON COLUMN animus.memory_vector_index_settings.trained_rows IS 'Memories with an embedding when the index was last built (an IVFFlat index is trained on them).';
 COMMENT ON COLUMN animus.memory_vector_index_settings.built_at IS 'When the index was last built by animus (NULL: the HNSW index of the first deploy).';
 COMMENT ON COLUMN animus.memory_vector_index_settings.updated_at IS 'When the settings last changed.';
 INSERT INTO animus.memory_vector_index_settings (kind) VALUES ('hnsw');
 REVOKE ALL ON animus.memory_vector_index_settings FROM PUBLIC;
--- memory_vector_candidates (granted to the memory roles) reads probes from it.
+-- memory_vector_candidates (granted to the memory roles) reads probes and ef_search from it.
 GRANT SELECT ON animus.memory_vector_index_settings TO animus_memory_reader, animus_memory_writer, animus_admin;
 
 -- IVFFlat lists for a table of n rows: pgvector's guidance, rows / 1000 up to 1M rows, sqrt(rows) beyond.
@@ -126,7 +128,7 @@ COMMENT ON FUNCTION animus.memory_build_vector_index(text, integer) IS
 REVOKE ALL ON FUNCTION animus.memory_build_vector_index(text, integer) FROM PUBLIC;
 
 CREATE FUNCTION animus.memory_vector_index_status()
-    RETURNS TABLE (kind text, index_name text, lists integer, probes integer, trained_rows bigint, table_rows bigint,
+    RETURNS TABLE (kind text, index_name text, lists integer, probes integer, ef_search integer, trained_rows bigint, table_rows bigint,
                    built_at timestamptz, advice text)
     STABLE
     SET search_path = pg_catalog, pg_temp
@@ -148,6 +150,8 @@ BEGIN
         -- the probes a search uses: at most the lists built
         CASE WHEN s.kind = 'ivfflat' THEN least(coalesce(s.probes, ceil(sqrt(greatest(coalesce(s.built_lists, s.lists, 1), 1)))::integer),
                                                 coalesce(s.built_lists, s.lists, 32768)) END,
+        -- the ef_search of an unfiltered search for k <= ef_search
+        CASE WHEN s.kind = 'hnsw' THEN coalesce(s.ef_search, 100) END,
         s.trained_rows, est, s.built_at,
         CASE
             WHEN idx IS NULL THEN
@@ -162,7 +166,7 @@ END
 $$;
 COMMENT ON FUNCTION animus.memory_vector_index_status() IS
     'The vector index of animus.memories: configured kind, the index present (NULL during a bulk load or re-embedding), IVFFlat lists and '
-    'probes, the rows it was built on, the table''s estimated rows (pg_class.reltuples) and advice (''ok'', or when to rebuild: an IVFFlat '
+    'probes or the HNSW ef_search of an unfiltered search, the rows it was built on, the table''s estimated rows (pg_class.reltuples) and advice (''ok'', or when to rebuild: an IVFFlat '
     'index on a table grown past twice the rows it was trained on). Read-only (STABLE). Raises nothing.';
 REVOKE ALL ON FUNCTION animus.memory_vector_index_status() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION animus.memory_vector_index_status() TO animus_memory_reader, animus_memory_writer, animus_admin;
@@ -173,7 +177,8 @@ CREATE FUNCTION animus.memory_configure_vector_index(
     probes               integer DEFAULT NULL,
     rebuild              boolean DEFAULT true,
     maintenance_work_mem text    DEFAULT '1GB',
-    parallel_workers     integer DEFAULT 2)
+    parallel_workers     integer DEFAULT 2,
+    ef_search            integer DEFAULT NULL)
     RETURNS animus.memory_vector_index_settings
     VOLATILE
     SECURITY DEFINER
@@ -194,7 +199,17 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'ZA351', MESSAGE = 'lists and probes apply to ivfflat only',
             DETAIL = pg_catalog.format('kind = hnsw, lists = %s, probes = %s',
                                        coalesce(memory_configure_vector_index.lists::text, 'NULL'), coalesce(memory_configure_vector_index.probes::text, 'NULL')),
-            HINT = 'Omit lists and probes with kind => ''hnsw'' (its search settings are set per query).';
+            HINT = 'Omit lists and probes with kind => ''hnsw'' (its search setting is ef_search).';
+    END IF;
+    IF k = 'ivfflat' AND memory_configure_vector_index.ef_search IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA351', MESSAGE = 'ef_search applies to hnsw only',
+            DETAIL = pg_catalog.format('kind = ivfflat, ef_search = %s', memory_configure_vector_index.ef_search),
+            HINT = 'Omit ef_search with kind => ''ivfflat'' (its search setting is probes).';
+    END IF;
+    IF memory_configure_vector_index.ef_search NOT BETWEEN 1 AND 1000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA351', MESSAGE = 'ef_search must be between 1 and 1000',
+            DETAIL = pg_catalog.format('ef_search = %s', memory_configure_vector_index.ef_search),
+            HINT = 'Omit it (NULL) for 100; pgvector''s HNSW scans at most 1000 candidates.';
     END IF;
     IF memory_configure_vector_index.lists NOT BETWEEN 1 AND 32768 OR memory_configure_vector_index.probes NOT BETWEEN 1 AND 32768 THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA351', MESSAGE = 'lists and probes must be between 1 and 32768',
@@ -209,6 +224,7 @@ BEGIN
     SELECT v.* INTO s FROM animus.memory_vector_index_settings AS v FOR UPDATE;
     UPDATE animus.memory_vector_index_settings AS v
        SET kind = k, lists = memory_configure_vector_index.lists, probes = memory_configure_vector_index.probes,
+           ef_search = memory_configure_vector_index.ef_search,
            updated_at = pg_catalog.now();
     present := CASE WHEN pg_catalog.to_regclass('animus.memories_embedding_ivfflat') IS NOT NULL THEN 'ivfflat'
                     WHEN pg_catalog.to_regclass('animus.memories_embedding_hnsw') IS NOT NULL THEN 'hnsw' END;
@@ -222,13 +238,13 @@ BEGIN
     RETURN s;
 END
 $$;
-COMMENT ON FUNCTION animus.memory_configure_vector_index(text, integer, integer, boolean, text, integer) IS
+COMMENT ON FUNCTION animus.memory_configure_vector_index(text, integer, integer, boolean, text, integer, integer) IS
     'Chooses the vector index of animus.memories: kind ''hnsw'' (default) or ''ivfflat'' with lists (NULL: rows / 1000, sqrt(rows) beyond 1M) '
-    'and probes (NULL: sqrt(lists)). Rebuilds the index now (a plain CREATE INDEX: writers wait, readers wait until COMMIT) unless rebuild '
+    'and probes (NULL: sqrt(lists)), or hnsw with ef_search (NULL: 100; it applies at once, rebuild => false skips the rebuild). Rebuilds the index now (a plain CREATE INDEX: writers wait, readers wait until COMMIT) unless rebuild '
     '=> false and the kind is unchanged; during a bulk load or re-embedding only records the choice for its finish. Returns '
-    'the settings row (animus.memory_vector_index_status() tells whether a rebuild is due). animus_admin only. Raises ZA350 (kind), ZA351 (lists / probes out of 1..32768 or given with hnsw), '
+    'the settings row (animus.memory_vector_index_status() tells whether a rebuild is due). animus_admin only. Raises ZA350 (kind), ZA351 (lists / probes out of 1..32768 or given with hnsw, ef_search out of 1..1000 or given with ivfflat), '
     'ZA001 (rebuild or a build setting NULL), ZA002 (parallel_workers outside 0..64, invalid maintenance_work_mem).';
-REVOKE ALL ON FUNCTION animus.memory_configure_vector_index(text, integer, integer, boolean, text, integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.memory_configure_vector_index(text, integer, integer, boolean, text, integer) TO animus_admin;
+REVOKE ALL ON FUNCTION animus.memory_configure_vector_index(text, integer, integer, boolean, text, integer, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_configure_vector_index(text, integer, integer, boolean, text, integer, integer) TO animus_admin;
 
 COMMIT;

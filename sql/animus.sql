@@ -18925,7 +18925,12 @@ BEGIN
     -- Past refresh_after pending rows a write folds them, unless a refresh is running; past four
     -- times that it waits for the running one and folds, so the backlog (which every search adds
     -- up) stays bounded even while refreshes keep colliding.
-    IF s.refresh_after > 0 THEN
+    -- Not during a bulk load (memory_begin_bulk_load drops the deltas' index, memory_finish_bulk_load
+    -- rebuilds it after one fold of the whole load): a fold per batch upserts the statistics of
+    -- every (namespace, term) the batch touched, again and again (measured: the load part twice as
+    -- long as loading and folding once). Searches during the load stay exact (they add the
+    -- pending deltas), only slower.
+    IF s.refresh_after > 0 AND pg_catalog.to_regclass('animus.memory_bm25_deltas_key_idx') IS NOT NULL THEN
         backlog := (SELECT q.last_value FROM animus.memory_bm25_deltas_id_seq q) - s.refreshed_through;
         IF backlog >= 4 * s.refresh_after::bigint THEN
             PERFORM animus.memory_bm25_refresh(wait => true);
@@ -18936,7 +18941,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION animus.memory_bm25_index(bigint[], text[], tsvector[]) IS
-    'Internal (triggers on animus.memories): writes the BM25 postings of the given memories and appends their statistic deltas (with the tf-weight bounds of the added postings); folds them (memory_bm25_refresh) past refresh_after pending rows, waiting for a running refresh past four times that. Raises nothing.';
+    'Internal (triggers on animus.memories): writes the BM25 postings of the given memories and appends their statistic deltas (with the tf-weight bounds of the added postings); folds them (memory_bm25_refresh) past refresh_after pending rows, waiting for a running refresh past four times that; not during a bulk load (memory_finish_bulk_load folds once). Raises nothing.';
 
 -- Reindexing also recomputes the per-term bounds from the postings (tight again after deletes).
 CREATE OR REPLACE FUNCTION animus.memory_bm25_reindex(namespace text DEFAULT NULL)
@@ -19028,7 +19033,8 @@ REVOKE ALL ON FUNCTION animus.memory_text_candidates_live(text, jsonb, integer) 
 -- default, or IVFFlat). The paths are those of v0.8.0 (exact search for a table under 5,000 rows
 -- and for a filter matching fewer than animus.vector_exact_below rows; else the index, unfiltered
 -- when only the lifecycle state filters; exact search when the index scan returns fewer than lim
--- rows). With IVFFlat (memories_embedding_ivfflat present):
+-- rows). With HNSW, hnsw.ef_search is animus.memory_vector_index_settings.ef_search (NULL: 100; at
+-- least lim), raised by a filter. With IVFFlat (memories_embedding_ivfflat present):
 --   * ivfflat.probes from animus.memory_vector_index_settings (NULL: ceil(sqrt(lists))); a larger
 --     filter raises it by 1 / sqrt(selectivity) (at most all the lists), as hnsw.ef_search is raised:
 --     the filtered top lim lies among more of the unfiltered neighbours, so in more lists;
@@ -19057,6 +19063,7 @@ DECLARE
     matching integer;
     table_rows real;
     ef integer := greatest(100, lim);
+    ef_conf integer;
     selectivity double precision;
     ivf boolean;
     ivf_lists integer;
@@ -19082,13 +19089,16 @@ BEGIN
         RETURN;
     END IF;
     ivf := to_regclass('animus.memories_embedding_ivfflat') IS NOT NULL;
-    IF ivf THEN
-        -- The settings table exists whenever the IVFFlat index does (change memory_vector_index builds it).
+    -- The settings table comes with change memory_vector_index (deployed after this one); it
+    -- exists whenever the IVFFlat index does.
+    IF ivf OR to_regclass('animus.memory_vector_index_settings') IS NOT NULL THEN
         EXECUTE 'SELECT greatest(coalesce(v.built_lists, v.lists, 1), 1),
-                        coalesce(v.probes, ceil(sqrt(greatest(coalesce(v.built_lists, v.lists, 1), 1)))::integer)
+                        coalesce(v.probes, ceil(sqrt(greatest(coalesce(v.built_lists, v.lists, 1), 1)))::integer),
+                        v.ef_search
                    FROM animus.memory_vector_index_settings AS v'
-            INTO ivf_lists, probes;
+            INTO ivf_lists, probes, ef_conf;
         probes := least(coalesce(probes, 1), coalesce(ivf_lists, 1));
+        ef := greatest(coalesce(ef_conf, 100), lim);
     END IF;
     IF f - 'state' <> '{}' THEN
         -- Counted without the state and the model (few rows fail them), so that a namespace
@@ -19147,7 +19157,7 @@ COMMENT ON FUNCTION animus.memory_vector_candidates(vector, jsonb, integer) IS
     'ties by id; lim rows whenever lim rows match. filters must be normalised by memory_validate_filters. Only vectors of the '
     'namespace''s active model (memory_namespace_models) when it has one. Exact search for tables under 5,000 rows and for filters '
     'matching fewer than animus.vector_exact_below rows (default 10,000); else the vector index: HNSW with a strict-order iterative scan, '
-    'hnsw.ef_search raised by the filter''s selectivity, or IVFFlat (memory_configure_vector_index) with a relaxed-order iterative scan, '
+    'hnsw.ef_search of animus.memory_vector_index_settings (default 100, at least lim) raised by the filter''s selectivity, or IVFFlat (memory_configure_vector_index) with a relaxed-order iterative scan, '
     'ivfflat.probes of animus.memory_vector_index_settings raised by 1 / sqrt(selectivity) (unfiltered when only the lifecycle state filters). '
     'Read-only (STABLE). Raises nothing.';
 REVOKE ALL ON FUNCTION animus.memory_vector_candidates(vector, jsonb, integer) FROM PUBLIC;
@@ -19170,13 +19180,14 @@ INSERT INTO animus.error_codes (sqlstate, name, meaning, hint) VALUES
     ('ZA350', 'invalid_vector_index_kind', 'memory_configure_vector_index was given a kind other than ''hnsw'' or ''ivfflat''.',
      'Pass kind => ''hnsw'' (the default index) or kind => ''ivfflat''.'),
     ('ZA351', 'invalid_vector_index_parameter', 'A vector index parameter is out of range, or given to an index kind that has no such parameter.',
-     'lists (1..32768) and probes (1..32768) apply to ''ivfflat'' only; NULL picks them from the table size.');
+     'lists (1..32768) and probes (1..32768) apply to ''ivfflat'' only, ef_search (1..1000) to ''hnsw'' only; NULL picks them from the table size (ef_search: 100).');
 
 CREATE TABLE animus.memory_vector_index_settings (
     singleton     boolean PRIMARY KEY DEFAULT true CHECK (singleton),
     kind          text NOT NULL DEFAULT 'hnsw' CHECK (kind IN ('hnsw', 'ivfflat')),
     lists         integer CHECK (lists BETWEEN 1 AND 32768),
     probes        integer CHECK (probes BETWEEN 1 AND 32768),
+    ef_search     integer CHECK (ef_search BETWEEN 1 AND 1000),
     built_lists   integer,
     trained_rows  bigint,
     built_at      timestamptz,
@@ -19189,13 +19200,14 @@ COMMENT ON COLUMN animus.memory_vector_index_settings.singleton IS 'Always true:
 COMMENT ON COLUMN animus.memory_vector_index_settings.kind IS 'hnsw or ivfflat: the index memory_finish_bulk_load, memory_finish_reembedding and memory_configure_vector_index build.';
 COMMENT ON COLUMN animus.memory_vector_index_settings.lists IS 'IVFFlat lists; NULL: chosen at each build from the rows (rows / 1000 up to 1M rows, sqrt(rows) beyond, at least 1).';
 COMMENT ON COLUMN animus.memory_vector_index_settings.probes IS 'IVFFlat lists searched per query (ivfflat.probes); NULL: ceil(sqrt(built_lists)).';
+COMMENT ON COLUMN animus.memory_vector_index_settings.ef_search IS 'HNSW candidate list of an unfiltered search (hnsw.ef_search); NULL: 100. A larger one buys recall with time on big tables (docs/scaling.md); a search asks for at least its k, a filter raises it by 1 / selectivity (at most 1000).';
 COMMENT ON COLUMN animus.memory_vector_index_settings.built_lists IS 'The lists of the IVFFlat index as built (NULL for HNSW or before the first build).';
 COMMENT ON COLUMN animus.memory_vector_index_settings.trained_rows IS 'Memories with an embedding when the index was last built (an IVFFlat index is trained on them).';
 COMMENT ON COLUMN animus.memory_vector_index_settings.built_at IS 'When the index was last built by animus (NULL: the HNSW index of the first deploy).';
 COMMENT ON COLUMN animus.memory_vector_index_settings.updated_at IS 'When the settings last changed.';
 INSERT INTO animus.memory_vector_index_settings (kind) VALUES ('hnsw');
 REVOKE ALL ON animus.memory_vector_index_settings FROM PUBLIC;
--- memory_vector_candidates (granted to the memory roles) reads probes from it.
+-- memory_vector_candidates (granted to the memory roles) reads probes and ef_search from it.
 GRANT SELECT ON animus.memory_vector_index_settings TO animus_memory_reader, animus_memory_writer, animus_admin;
 
 -- IVFFlat lists for a table of n rows: pgvector's guidance, rows / 1000 up to 1M rows, sqrt(rows) beyond.
@@ -19280,7 +19292,7 @@ COMMENT ON FUNCTION animus.memory_build_vector_index(text, integer) IS
 REVOKE ALL ON FUNCTION animus.memory_build_vector_index(text, integer) FROM PUBLIC;
 
 CREATE FUNCTION animus.memory_vector_index_status()
-    RETURNS TABLE (kind text, index_name text, lists integer, probes integer, trained_rows bigint, table_rows bigint,
+    RETURNS TABLE (kind text, index_name text, lists integer, probes integer, ef_search integer, trained_rows bigint, table_rows bigint,
                    built_at timestamptz, advice text)
     STABLE
     SET search_path = pg_catalog, pg_temp
@@ -19302,6 +19314,8 @@ BEGIN
         -- the probes a search uses: at most the lists built
         CASE WHEN s.kind = 'ivfflat' THEN least(coalesce(s.probes, ceil(sqrt(greatest(coalesce(s.built_lists, s.lists, 1), 1)))::integer),
                                                 coalesce(s.built_lists, s.lists, 32768)) END,
+        -- the ef_search of an unfiltered search for k <= ef_search
+        CASE WHEN s.kind = 'hnsw' THEN coalesce(s.ef_search, 100) END,
         s.trained_rows, est, s.built_at,
         CASE
             WHEN idx IS NULL THEN
@@ -19316,7 +19330,7 @@ END
 $$;
 COMMENT ON FUNCTION animus.memory_vector_index_status() IS
     'The vector index of animus.memories: configured kind, the index present (NULL during a bulk load or re-embedding), IVFFlat lists and '
-    'probes, the rows it was built on, the table''s estimated rows (pg_class.reltuples) and advice (''ok'', or when to rebuild: an IVFFlat '
+    'probes or the HNSW ef_search of an unfiltered search, the rows it was built on, the table''s estimated rows (pg_class.reltuples) and advice (''ok'', or when to rebuild: an IVFFlat '
     'index on a table grown past twice the rows it was trained on). Read-only (STABLE). Raises nothing.';
 REVOKE ALL ON FUNCTION animus.memory_vector_index_status() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION animus.memory_vector_index_status() TO animus_memory_reader, animus_memory_writer, animus_admin;
@@ -19327,7 +19341,8 @@ CREATE FUNCTION animus.memory_configure_vector_index(
     probes               integer DEFAULT NULL,
     rebuild              boolean DEFAULT true,
     maintenance_work_mem text    DEFAULT '1GB',
-    parallel_workers     integer DEFAULT 2)
+    parallel_workers     integer DEFAULT 2,
+    ef_search            integer DEFAULT NULL)
     RETURNS animus.memory_vector_index_settings
     VOLATILE
     SECURITY DEFINER
@@ -19348,7 +19363,17 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'ZA351', MESSAGE = 'lists and probes apply to ivfflat only',
             DETAIL = pg_catalog.format('kind = hnsw, lists = %s, probes = %s',
                                        coalesce(memory_configure_vector_index.lists::text, 'NULL'), coalesce(memory_configure_vector_index.probes::text, 'NULL')),
-            HINT = 'Omit lists and probes with kind => ''hnsw'' (its search settings are set per query).';
+            HINT = 'Omit lists and probes with kind => ''hnsw'' (its search setting is ef_search).';
+    END IF;
+    IF k = 'ivfflat' AND memory_configure_vector_index.ef_search IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA351', MESSAGE = 'ef_search applies to hnsw only',
+            DETAIL = pg_catalog.format('kind = ivfflat, ef_search = %s', memory_configure_vector_index.ef_search),
+            HINT = 'Omit ef_search with kind => ''ivfflat'' (its search setting is probes).';
+    END IF;
+    IF memory_configure_vector_index.ef_search NOT BETWEEN 1 AND 1000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA351', MESSAGE = 'ef_search must be between 1 and 1000',
+            DETAIL = pg_catalog.format('ef_search = %s', memory_configure_vector_index.ef_search),
+            HINT = 'Omit it (NULL) for 100; pgvector''s HNSW scans at most 1000 candidates.';
     END IF;
     IF memory_configure_vector_index.lists NOT BETWEEN 1 AND 32768 OR memory_configure_vector_index.probes NOT BETWEEN 1 AND 32768 THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA351', MESSAGE = 'lists and probes must be between 1 and 32768',
@@ -19363,6 +19388,7 @@ BEGIN
     SELECT v.* INTO s FROM animus.memory_vector_index_settings AS v FOR UPDATE;
     UPDATE animus.memory_vector_index_settings AS v
        SET kind = k, lists = memory_configure_vector_index.lists, probes = memory_configure_vector_index.probes,
+           ef_search = memory_configure_vector_index.ef_search,
            updated_at = pg_catalog.now();
     present := CASE WHEN pg_catalog.to_regclass('animus.memories_embedding_ivfflat') IS NOT NULL THEN 'ivfflat'
                     WHEN pg_catalog.to_regclass('animus.memories_embedding_hnsw') IS NOT NULL THEN 'hnsw' END;
@@ -19376,14 +19402,14 @@ BEGIN
     RETURN s;
 END
 $$;
-COMMENT ON FUNCTION animus.memory_configure_vector_index(text, integer, integer, boolean, text, integer) IS
+COMMENT ON FUNCTION animus.memory_configure_vector_index(text, integer, integer, boolean, text, integer, integer) IS
     'Chooses the vector index of animus.memories: kind ''hnsw'' (default) or ''ivfflat'' with lists (NULL: rows / 1000, sqrt(rows) beyond 1M) '
-    'and probes (NULL: sqrt(lists)). Rebuilds the index now (a plain CREATE INDEX: writers wait, readers wait until COMMIT) unless rebuild '
+    'and probes (NULL: sqrt(lists)), or hnsw with ef_search (NULL: 100; it applies at once, rebuild => false skips the rebuild). Rebuilds the index now (a plain CREATE INDEX: writers wait, readers wait until COMMIT) unless rebuild '
     '=> false and the kind is unchanged; during a bulk load or re-embedding only records the choice for its finish. Returns '
-    'the settings row (animus.memory_vector_index_status() tells whether a rebuild is due). animus_admin only. Raises ZA350 (kind), ZA351 (lists / probes out of 1..32768 or given with hnsw), '
+    'the settings row (animus.memory_vector_index_status() tells whether a rebuild is due). animus_admin only. Raises ZA350 (kind), ZA351 (lists / probes out of 1..32768 or given with hnsw, ef_search out of 1..1000 or given with ivfflat), '
     'ZA001 (rebuild or a build setting NULL), ZA002 (parallel_workers outside 0..64, invalid maintenance_work_mem).';
-REVOKE ALL ON FUNCTION animus.memory_configure_vector_index(text, integer, integer, boolean, text, integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.memory_configure_vector_index(text, integer, integer, boolean, text, integer) TO animus_admin;
+REVOKE ALL ON FUNCTION animus.memory_configure_vector_index(text, integer, integer, boolean, text, integer, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_configure_vector_index(text, integer, integer, boolean, text, integer, integer) TO animus_admin;
 
 -- ==== change memory_admin (deploy/memory_admin.sql) ====
 -- Deploy animus:memory_admin to pg
@@ -19427,7 +19453,8 @@ BEGIN
     DROP INDEX IF EXISTS animus.memories_metadata_gin;
     -- The BM25 postings (~44 per memory) keep being written by the triggers, so keyword search
     -- stays exact during the load; only their two btree indexes go, and the index of the pending
-    -- statistic deltas (folded every batch anyway), all rebuilt once at the finish.
+    -- statistic deltas, all rebuilt once at the finish. Its absence tells the writes not to fold
+    -- the deltas (memory_bm25_index): the finish folds the whole load's at once.
     DROP INDEX IF EXISTS animus.memory_terms_memory_term_idx;
     DROP INDEX IF EXISTS animus.memory_terms_impact_idx;
     DROP INDEX IF EXISTS animus.memory_bm25_deltas_key_idx;
@@ -19477,6 +19504,9 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'ZA212', MESSAGE = 'no bulk load is in progress (the vector index exists)',
             HINT = 'Start one with animus.memory_begin_bulk_load().';
     END IF;
+    -- The BM25 statistic deltas of the whole load, folded once (writes do not fold during a bulk
+    -- load: memory_bm25_index), before their index is rebuilt on the emptied table.
+    PERFORM animus.memory_bm25_refresh(wait => true);
     -- The vector index of the configured kind (it sets the same two settings again).
     PERFORM animus.memory_build_vector_index(memory_finish_bulk_load.maintenance_work_mem, memory_finish_bulk_load.parallel_workers);
     CREATE INDEX IF NOT EXISTS memories_fts_gin ON animus.memories USING gin (fts);
@@ -19491,7 +19521,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION animus.memory_finish_bulk_load(text, integer) IS
-    'Ends a bulk load: builds the vector index of the configured kind (animus.memory_vector_index_settings: HNSW, or IVFFlat trained on the loaded rows; '
+    'Ends a bulk load: folds the load''s BM25 statistic deltas (memory_bm25_refresh), builds the vector index of the configured kind (animus.memory_vector_index_settings: HNSW, or IVFFlat trained on the loaded rows; '
     'in parallel with parallel_workers workers and maintenance_work_mem, '
     'both set for these builds only), the fts / metadata GIN indexes, the two BM25 postings btree indexes and the BM25 deltas index; returns the number of memories. '
     'Raises ZA001, ZA002 (parallel_workers outside 0..64, invalid maintenance_work_mem), ZA212 (no bulk load in progress).';

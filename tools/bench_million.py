@@ -144,7 +144,7 @@ def measure(conn: psycopg.Connection, data: Data, n_rows: int, exact_queries: in
     out["recall"] = recall(runs["vector"][1][:exact_queries], truth)
     out["recall_filtered"] = recall(runs["vector, filtered"][1], truth_f)
     out["sizes"] = sizes(conn)
-    out["vector_index"] = list(conn.execute("SELECT kind, lists, probes, trained_rows FROM animus.memory_vector_index_status()").fetchone())
+    out["vector_index"] = list(conn.execute("SELECT kind, lists, probes, trained_rows, ef_search FROM animus.memory_vector_index_status()").fetchone())
     out["rows"] = n_rows
     return out
 
@@ -168,8 +168,9 @@ def report(r: dict, first: dict | None) -> None:
         grow = f"{s['p50'] / first['measure']['search'][name]['p50']:>10.2f}x" if first else f"{'':>11}"
         log(f"{name:<20}{s['p50']:>9.2f}{s['p95']:>9.2f}{s['p50'] / m['exact_p50']:>10.4f}x{grow}{mark:>11}")
     if m.get("vector_index"):
-        kind, lists, probes, trained = m["vector_index"]
-        log(f"vector index: {kind}" + (f", lists {lists}, probes {probes}, trained on {trained:,} rows" if kind == "ivfflat" else ""))
+        kind, lists, probes, trained, *ef = m["vector_index"] + [None]
+        log(f"vector index: {kind}" + (f", lists {lists}, probes {probes}, trained on {trained:,} rows" if kind == "ivfflat"
+                                       else f", ef_search {ef[0] or 100}"))
     log(f"recall@10 vs exact: unfiltered {m['recall']:.3f} (floor 0.95: {'ok' if m['recall'] >= 0.95 else 'MISS'}); "
         f"0.5 % filter {m['recall_filtered']:.3f}")
     total = sum(m["sizes"].values())
@@ -284,6 +285,10 @@ def main() -> int:
                     help="the vector index kind (memory_configure_vector_index on the fresh database; each checkpoint's "
                          "memory_finish_bulk_load builds it, an IVFFlat index trained on every row loaded so far)")
     ap.add_argument("--lists", type=int, default=None, help="IVFFlat lists (default: rows / 1000, sqrt(rows) beyond 1M)")
+    ap.add_argument("--ef-search", type=int, default=None,
+                    help="HNSW ef_search of the searches (memory_configure_vector_index; default: the installation's, 100)")
+    ap.add_argument("--remeasure", action="store_true",
+                    help="with --resume: measure the loaded database again (e.g. at another --ef-search) without loading")
     ap.add_argument("--probes", type=int, default=None, help="IVFFlat probes (default: sqrt(lists))")
     args = ap.parse_args()
     DB = args.db
@@ -305,6 +310,9 @@ def main() -> int:
             with psycopg.connect(url, autocommit=True) as conn:
                 conn.execute("SELECT animus.memory_configure_vector_index(%s, lists => %s, probes => %s)",
                              (args.index, args.lists, args.probes))
+    if args.ef_search is not None:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("SELECT animus.memory_configure_vector_index('hnsw', ef_search => %s, rebuild => false)", (args.ef_search,))
     data = Data(args.rows, args.queries, seed=SEED)
     log(f"bench-million: up to {args.rows:,} memories, {DIM}-d clustered vectors, Zipf text; database {DB}; "
         f"vector index {args.index}; "
@@ -364,7 +372,17 @@ def main() -> int:
                 fh.write(json.dumps(r) + "\n")
             report(r, results[0] if len(results) > 1 else None)
 
-    curve(results)
+    if args.remeasure and results:
+        with psycopg.connect(url, autocommit=True) as conn:
+            t = time.perf_counter()
+            m = measure(conn, data, results[-1]["rows"], args.exact_queries)
+            r = {**results[-1], "loadavg": loadavg(), "measure": m, "measure_s": time.perf_counter() - t, "remeasure": True,
+                 "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        with results_path.open("a") as fh:
+            fh.write(json.dumps(r) + "\n")
+        log("remeasured (no load, no build):")
+        report(r, results[0])
+    curve([x for x in results if not x.get("remeasure")])
     if (args.sweep or args.halfvec) and args.index == "hnsw":
         with psycopg.connect(url, autocommit=True) as conn:
             sweep(conn, data, args)

@@ -576,6 +576,7 @@ class VectorIndexSettings(Row):
     kind: str | None = None
     lists: int | None = None
     probes: int | None = None
+    ef_search: int | None = None
     built_lists: int | None = None
     trained_rows: int | None = None
     built_at: datetime | None = None
@@ -584,13 +585,14 @@ class VectorIndexSettings(Row):
 @dataclass(frozen=True)
 class VectorIndexStatus(Row):
     """``memory_vector_index_status``: the configured kind, the index present (None during a bulk
-    load), IVFFlat lists and probes, the rows it was built on, the table's estimated rows and
-    ``advice`` ('ok', or when to rebuild)."""
+    load), IVFFlat lists and probes or the HNSW ef_search, the rows it was built on, the table's
+    estimated rows and ``advice`` ('ok', or when to rebuild)."""
 
     kind: str | None = None
     index_name: str | None = None
     lists: int | None = None
     probes: int | None = None
+    ef_search: int | None = None
     trained_rows: int | None = None
     table_rows: int | None = None
     built_at: datetime | None = None

@@ -135,6 +135,35 @@ def test_switching_to_ivfflat_and_back_on_a_populated_table(loaded):
         assert statistics.mean(len(set(g) & set(w)) / 10 for g, w in zip(got, want)) >= 0.95
 
 
+def test_hnsw_ef_search_is_configured_and_the_search_uses_it(loaded):
+    """ef_search trades time for recall on big tables (docs/scaling.md): the configured value is
+    the candidate list of an unfiltered search, and it applies at once (no rebuild)."""
+    url, queries = loaded
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SET enable_indexscan = off")
+        want = [conn.execute("SELECT id FROM animus.memories ORDER BY embedding <=> %s::vector, id LIMIT 1", (q,)).fetchone()[0]
+                for q in queries]
+        conn.execute("RESET enable_indexscan")
+        oid = conn.execute("SELECT 'animus.memories_embedding_hnsw'::regclass::oid").fetchone()[0]
+        recall = {}
+        for ef in (1, 1000):
+            row = conn.execute("SELECT kind, ef_search FROM animus.memory_configure_vector_index('hnsw', ef_search => %s, "
+                               "rebuild => false)", (ef,)).fetchone()
+            assert row == ("hnsw", ef)
+            assert conn.execute("SELECT ef_search FROM animus.memory_vector_index_status()").fetchone()[0] == ef
+            # the nearest memory (k = 1): at ef_search 1 the walk is greedy and stops at local minima
+            got = [conn.execute("SELECT id FROM animus.search_memory_vector(%s::vector, 1)", (q,)).fetchone()[0] for q in queries]
+            recall[ef] = statistics.mean(g == w for g, w in zip(got, want))
+            # a search still asks for at least its k: 50 rows at ef_search 1
+            assert len(conn.execute("SELECT id FROM animus.search_memory_vector(%s::vector, 50)", (queries[0],)).fetchall()) == 50
+        assert conn.execute("SELECT 'animus.memories_embedding_hnsw'::regclass::oid").fetchone()[0] == oid   # not rebuilt
+        # measured: recall@1 0.77-0.83 at ef_search 1, 1.0 at 1000
+        assert recall[1000] >= 0.97 and recall[1] < recall[1000], recall
+        assert conn.execute("SELECT ef_search FROM animus.memory_configure_vector_index('hnsw', rebuild => false)").fetchone()[0] is None
+        assert conn.execute("SELECT ef_search FROM animus.memory_vector_index_status()").fetchone()[0] == 100   # NULL: 100
+        assert conn.execute("SELECT current_setting('hnsw.ef_search')").fetchone()[0] == "40"   # the caller's is untouched
+
+
 @pytest.mark.parametrize("call, state", [
     ("memory_configure_vector_index('bogus')", "ZA350"),
     ("memory_configure_vector_index(NULL)", "ZA350"),
@@ -142,6 +171,9 @@ def test_switching_to_ivfflat_and_back_on_a_populated_table(loaded):
     ("memory_configure_vector_index('hnsw', probes => 3)", "ZA351"),
     ("memory_configure_vector_index('ivfflat', lists => 0)", "ZA351"),
     ("memory_configure_vector_index('ivfflat', probes => 40000)", "ZA351"),
+    ("memory_configure_vector_index('ivfflat', ef_search => 200)", "ZA351"),
+    ("memory_configure_vector_index('hnsw', ef_search => 0)", "ZA351"),
+    ("memory_configure_vector_index('hnsw', ef_search => 1001)", "ZA351"),
     ("memory_configure_vector_index('ivfflat', rebuild => NULL)", "ZA001"),
     ("memory_configure_vector_index('ivfflat', parallel_workers => 99)", "ZA002"),
     ("memory_configure_vector_index('ivfflat', maintenance_work_mem => 'lots')", "ZA002"),
@@ -246,3 +278,5 @@ def test_the_client_configures_and_reports_the_index(scratch_db):
             c.memory_configure_vector_index("ivfflat", lists=0)
         assert info.value.sqlstate == "ZA351"
         assert c.memory_configure_vector_index("hnsw").kind == "hnsw"
+        assert c.memory_configure_vector_index("hnsw", ef_search=300, rebuild=False).ef_search == 300
+        assert (c.memory_vector_index_status().ef_search, c.memory_vector_index_status().probes) == (300, None)

@@ -5,7 +5,7 @@
 -- memory_terms and memory_bm25_deltas (ACCESS EXCLUSIVE, then SHARE), so readers and writers wait.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
-SELECT plan(46);
+SELECT plan(48);
 
 CREATE FUNCTION pg_temp.v(a real, b real) RETURNS vector LANGUAGE sql AS $$
     SELECT (ARRAY[a, b] || array_fill(0::real, ARRAY[(SELECT embedding_dim FROM animus.memory_settings) - 2]))::vector
@@ -46,6 +46,7 @@ SELECT is((SELECT count(*) FROM animus.store_memories(jsonb_build_array(
 -- (called in a statement of its own: DROP/CREATE INDEX refuse a table the same statement reads)
 CREATE TEMP TABLE began AS SELECT animus.memory_begin_bulk_load() AS n;
 SELECT is((SELECT n FROM began), (SELECT count(*) FROM animus.memories), 'memory_begin_bulk_load returns the number of memories');
+UPDATE animus.memory_bm25_settings SET refresh_after = 1;   -- outside a bulk load, every write would fold
 SELECT hasnt_index('animus', 'memories', 'memories_embedding_hnsw', 'during a bulk load the HNSW index is dropped');
 SELECT hasnt_index('animus', 'memories', 'memories_fts_gin', 'during a bulk load the fts GIN index is dropped');
 SELECT hasnt_index('animus', 'memories', 'memories_metadata_gin', 'during a bulk load the metadata GIN index is dropped');
@@ -67,6 +68,8 @@ SELECT is((SELECT count(*) FROM animus.store_memories(jsonb_build_array(
               jsonb_build_object('content', 'The grass is green', 'embedding', pg_temp.vt(-1, -0.2), 'memory_type', 'fact')),
               namespace => 'pgtap-bulk')),
           3::bigint, 'a second batch during the bulk load');
+SELECT ok((SELECT count(*) FROM animus.memory_bm25_deltas WHERE namespace = 'pgtap-bulk') > 0,
+          'writes during a bulk load leave their BM25 statistic deltas for the finish, even past refresh_after');
 CREATE TEMP TABLE text_during AS
     SELECT content, rank, score FROM animus.search_memory_text('zebras grass', 5, '{"namespace": "pgtap-bulk"}');
 SELECT set_eq($$SELECT content FROM text_during WHERE content ~* 'zebra'$$,
@@ -77,6 +80,7 @@ SET LOCAL maintenance_work_mem = '64MB';
 SET LOCAL max_parallel_maintenance_workers = 1;
 CREATE TEMP TABLE finished AS SELECT animus.memory_finish_bulk_load(parallel_workers => 2) AS n;
 SELECT is((SELECT n FROM finished), (SELECT count(*) FROM animus.memories), 'memory_finish_bulk_load returns the number of memories');
+SELECT is((SELECT count(*) FROM animus.memory_bm25_deltas), 0::bigint, 'memory_finish_bulk_load folds every pending BM25 statistic delta');
 SELECT has_index('animus', 'memories', 'memories_embedding_hnsw', 'after the bulk load the HNSW index exists again');
 SELECT has_index('animus', 'memories', 'memories_fts_gin', 'after the bulk load the fts GIN index exists again');
 SELECT has_index('animus', 'memories', 'memories_metadata_gin', 'after the bulk load the metadata GIN index exists again');
