@@ -48,7 +48,9 @@ REVOKE ALL ON FUNCTION animus.memory_text_candidates_live(text, jsonb, integer) 
 -- default, or IVFFlat). The paths are those of v0.8.0 (exact search for a table under 5,000 rows
 -- and for a filter matching fewer than animus.vector_exact_below rows; else the index, unfiltered
 -- when only the lifecycle state filters; exact search when the index scan returns fewer than lim
--- rows). With HNSW, hnsw.ef_search is animus.memory_vector_index_settings.ef_search (NULL: 100; at
+-- rows). A halfvec index (memory_vector_index_settings.built_halfvec) is scanned by its expression,
+-- embedding::halfvec(dim); the candidates it returns are ranked by the full-precision distance.
+-- With HNSW, hnsw.ef_search is animus.memory_vector_index_settings.ef_search (NULL: 100; at
 -- least lim), raised by a filter. With IVFFlat (memories_embedding_ivfflat present):
 --   * ivfflat.probes from animus.memory_vector_index_settings (NULL: ceil(sqrt(lists))); a larger
 --     filter raises it by 1 / sqrt(selectivity) (at most all the lists), as hnsw.ef_search is raised:
@@ -79,6 +81,8 @@ DECLARE
     table_rows real;
     ef integer := greatest(100, lim);
     ef_conf integer;
+    half_dim integer;
+    index_order text := 'm.embedding <=> $1';
     selectivity double precision;
     ivf boolean;
     ivf_lists integer;
@@ -109,9 +113,9 @@ BEGIN
     IF ivf OR to_regclass('animus.memory_vector_index_settings') IS NOT NULL THEN
         EXECUTE 'SELECT greatest(coalesce(v.built_lists, v.lists, 1), 1),
                         coalesce(v.probes, ceil(sqrt(greatest(coalesce(v.built_lists, v.lists, 1), 1)))::integer),
-                        v.ef_search
+                        v.ef_search, CASE WHEN v.built_halfvec THEN v.built_dim END
                    FROM animus.memory_vector_index_settings AS v'
-            INTO ivf_lists, probes, ef_conf;
+            INTO ivf_lists, probes, ef_conf, half_dim;
         probes := least(coalesce(probes, 1), coalesce(ivf_lists, 1));
         ef := greatest(coalesce(ef_conf, 100), lim);
     END IF;
@@ -144,6 +148,11 @@ BEGIN
             probes := least(ivf_lists, ceil(probes / sqrt(greatest(selectivity, 1e-6)))::integer);
         END IF;
     END IF;
+    IF half_dim IS NOT NULL AND (ivf OR to_regclass('animus.memories_embedding_hnsw') IS NOT NULL) THEN
+        -- a halfvec index (memory_configure_vector_index(halfvec => true)): the scan orders by its
+        -- expression; the candidates are then ranked by the full-precision distance
+        index_order := format('m.embedding::halfvec(%s) <=> $1::halfvec(%s)', half_dim, half_dim);
+    END IF;
     IF ivf THEN
         PERFORM set_config('ivfflat.probes', probes::text, true);
     ELSE
@@ -156,7 +165,7 @@ BEGIN
              SELECT m.id, m.embedding <=> $1 AS distance
                FROM animus.memories AS m
               WHERE ' || rows_where || '
-              ORDER BY m.embedding <=> $1
+              ORDER BY ' || index_order || '
               LIMIT $3)
          SELECT array_agg(c.id ORDER BY c.distance, c.id), array_agg(c.distance ORDER BY c.distance, c.id) FROM c'
         INTO ids, distances USING query_embedding, f, lim;
@@ -173,7 +182,8 @@ COMMENT ON FUNCTION animus.memory_vector_candidates(vector, jsonb, integer) IS
     'namespace''s active model (memory_namespace_models) when it has one. Exact search for tables under 5,000 rows and for filters '
     'matching fewer than animus.vector_exact_below rows (default 10,000); else the vector index: HNSW with a strict-order iterative scan, '
     'hnsw.ef_search of animus.memory_vector_index_settings (default 100, at least lim) raised by the filter''s selectivity, or IVFFlat (memory_configure_vector_index) with a relaxed-order iterative scan, '
-    'ivfflat.probes of animus.memory_vector_index_settings raised by 1 / sqrt(selectivity) (unfiltered when only the lifecycle state filters). '
+    'ivfflat.probes of animus.memory_vector_index_settings raised by 1 / sqrt(selectivity) (unfiltered when only the lifecycle state filters); '
+    'a halfvec index is scanned by its expression and its candidates ranked by the full-precision distance. '
     'Read-only (STABLE). Raises nothing.';
 REVOKE ALL ON FUNCTION animus.memory_vector_candidates(vector, jsonb, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION animus.memory_vector_candidates(vector, jsonb, integer) TO animus_memory_reader, animus_memory_writer, animus_admin;

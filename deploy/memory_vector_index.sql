@@ -24,6 +24,9 @@ CREATE TABLE animus.memory_vector_index_settings (
     lists         integer CHECK (lists BETWEEN 1 AND 32768),
     probes        integer CHECK (probes BETWEEN 1 AND 32768),
     ef_search     integer CHECK (ef_search BETWEEN 1 AND 1000),
+    halfvec       boolean NOT NULL DEFAULT false,
+    built_halfvec boolean,
+    built_dim     integer,
     built_lists   integer,
     trained_rows  bigint,
     built_at      timestamptz,
@@ -37,6 +40,9 @@ COMMENT ON COLUMN animus.memory_vector_index_settings.kind IS 'hnsw or ivfflat: 
 COMMENT ON COLUMN animus.memory_vector_index_settings.lists IS 'IVFFlat lists; NULL: chosen at each build from the rows (rows / 1000 up to 1M rows, sqrt(rows) beyond, at least 1).';
 COMMENT ON COLUMN animus.memory_vector_index_settings.probes IS 'IVFFlat lists searched per query (ivfflat.probes); NULL: ceil(sqrt(built_lists)).';
 COMMENT ON COLUMN animus.memory_vector_index_settings.ef_search IS 'HNSW candidate list of an unfiltered search (hnsw.ef_search); NULL: 100. A larger one buys recall with time on big tables (docs/scaling.md); a search asks for at least its k, a filter raises it by 1 / selectivity (at most 1000).';
+COMMENT ON COLUMN animus.memory_vector_index_settings.halfvec IS 'true: the index holds the embeddings as halfvec (16-bit floats: half the index size, faster builds, inserts and scans; searches re-rank their candidates by the full-precision distance). The table keeps full precision either way.';
+COMMENT ON COLUMN animus.memory_vector_index_settings.built_halfvec IS 'Whether the index as built is on halfvec (NULL: a float index not built by animus, that of the first deploy).';
+COMMENT ON COLUMN animus.memory_vector_index_settings.built_dim IS 'The dimension of a halfvec index as built (its expression is embedding::halfvec(built_dim)); NULL for a float index.';
 COMMENT ON COLUMN animus.memory_vector_index_settings.built_lists IS 'The lists of the IVFFlat index as built (NULL for HNSW or before the first build).';
 COMMENT ON COLUMN animus.memory_vector_index_settings.trained_rows IS 'Memories with an embedding when the index was last built (an IVFFlat index is trained on them).';
 COMMENT ON COLUMN animus.memory_vector_index_settings.built_at IS 'When the index was last built by animus (NULL: the HNSW index of the first deploy).';
@@ -77,6 +83,8 @@ DECLARE
     n bigint;
     l integer;
     built text;
+    dim integer;
+    indexed text;
 BEGIN
     IF memory_build_vector_index.maintenance_work_mem IS NULL OR memory_build_vector_index.parallel_workers IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'maintenance_work_mem and parallel_workers must not be NULL',
@@ -105,30 +113,36 @@ BEGIN
         DROP INDEX animus.memories_embedding_ivfflat;
     END IF;
     SELECT pg_catalog.count(*) INTO n FROM animus.memories AS m WHERE m.embedding IS NOT NULL;
+    -- halfvec: an expression index on embedding::halfvec(dim) (an index needs the dimension);
+    -- memory_vector_candidates orders by the same expression, from built_halfvec / built_dim.
+    IF s.halfvec THEN
+        SELECT ms.embedding_dim INTO dim FROM animus.memory_settings AS ms;
+        indexed := pg_catalog.format('(embedding::%1$I.halfvec(%2$s)) %1$I.halfvec_cosine_ops', vector_schema, dim);
+    ELSE
+        indexed := pg_catalog.format('embedding %I.vector_cosine_ops', vector_schema);
+    END IF;
     IF s.kind = 'ivfflat' THEN
         l := coalesce(s.lists, animus.memory_ivfflat_lists(n));
         built := 'memories_embedding_ivfflat';
         EXECUTE pg_catalog.format(
-            'CREATE INDEX memories_embedding_ivfflat ON animus.memories USING ivfflat (embedding %I.vector_cosine_ops) WITH (lists = %s)',
-            vector_schema, l);
+            'CREATE INDEX memories_embedding_ivfflat ON animus.memories USING ivfflat (%s) WITH (lists = %s)', indexed, l);
     ELSE
         built := 'memories_embedding_hnsw';
-        EXECUTE pg_catalog.format(
-            'CREATE INDEX memories_embedding_hnsw ON animus.memories USING hnsw (embedding %I.vector_cosine_ops)', vector_schema);
+        EXECUTE pg_catalog.format('CREATE INDEX memories_embedding_hnsw ON animus.memories USING hnsw (%s)', indexed);
     END IF;
     UPDATE animus.memory_vector_index_settings
-       SET built_lists = l, trained_rows = n, built_at = pg_catalog.now();
+       SET built_lists = l, trained_rows = n, built_at = pg_catalog.now(), built_halfvec = s.halfvec, built_dim = dim;
     RETURN built;
 END
 $$;
 COMMENT ON FUNCTION animus.memory_build_vector_index(text, integer) IS
     'Internal: drops the vector index of animus.memories (either kind) and builds the kind of animus.memory_vector_index_settings '
-    '(IVFFlat with its lists, or animus.memory_ivfflat_lists of the rows), with maintenance_work_mem and parallel_workers set for the build only; '
+    '(IVFFlat with its lists, or animus.memory_ivfflat_lists of the rows; on embedding::halfvec(dim) when halfvec), with maintenance_work_mem and parallel_workers set for the build only; '
     'records the rows it was built on; returns the index name. Granted to nobody. Raises ZA001, ZA002 (as memory_finish_bulk_load).';
 REVOKE ALL ON FUNCTION animus.memory_build_vector_index(text, integer) FROM PUBLIC;
 
 CREATE FUNCTION animus.memory_vector_index_status()
-    RETURNS TABLE (kind text, index_name text, lists integer, probes integer, ef_search integer, trained_rows bigint, table_rows bigint,
+    RETURNS TABLE (kind text, index_name text, halfvec boolean, lists integer, probes integer, ef_search integer, trained_rows bigint, table_rows bigint,
                    built_at timestamptz, advice text)
     STABLE
     SET search_path = pg_catalog, pg_temp
@@ -146,6 +160,8 @@ BEGIN
     SELECT greatest(c.reltuples, 0)::bigint INTO est FROM pg_catalog.pg_class AS c WHERE c.oid = 'animus.memories'::pg_catalog.regclass;
     RETURN QUERY SELECT
         s.kind, idx,
+        -- the index present's (NULL: none)
+        CASE WHEN idx IS NOT NULL THEN coalesce(s.built_halfvec, false) END,
         CASE WHEN idx = 'memories_embedding_ivfflat' THEN s.built_lists ELSE s.lists END,
         -- the probes a search uses: at most the lists built
         CASE WHEN s.kind = 'ivfflat' THEN least(coalesce(s.probes, ceil(sqrt(greatest(coalesce(s.built_lists, s.lists, 1), 1)))::integer),
@@ -156,8 +172,10 @@ BEGIN
         CASE
             WHEN idx IS NULL THEN
                 'no vector index: a bulk load or re-embedding is in progress (vector search scans exactly); its finish builds the ' || s.kind || ' index'
-            WHEN idx = 'memories_embedding_hnsw' AND s.kind = 'ivfflat' OR idx = 'memories_embedding_ivfflat' AND s.kind = 'hnsw' THEN
-                'the index is not of the configured kind: SELECT * FROM animus.memory_configure_vector_index(''' || s.kind || ''')'
+            WHEN idx = 'memories_embedding_hnsw' AND s.kind = 'ivfflat' OR idx = 'memories_embedding_ivfflat' AND s.kind = 'hnsw'
+                 OR coalesce(s.built_halfvec, false) <> s.halfvec THEN
+                'the index is not of the configured kind: SELECT * FROM animus.memory_configure_vector_index(''' || s.kind || ''''
+                || CASE WHEN s.halfvec THEN ', halfvec => true' ELSE '' END || ')'
             WHEN idx = 'memories_embedding_ivfflat' AND est > 2 * greatest(coalesce(s.trained_rows, 0), 1000) THEN
                 pg_catalog.format('ivfflat trained on %s rows, table has %s: rebuild it (SELECT * FROM animus.memory_configure_vector_index(''ivfflat''))',
                                   coalesce(s.trained_rows, 0), est)
@@ -165,7 +183,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION animus.memory_vector_index_status() IS
-    'The vector index of animus.memories: configured kind, the index present (NULL during a bulk load or re-embedding), IVFFlat lists and '
+    'The vector index of animus.memories: configured kind, the index present (NULL during a bulk load or re-embedding) and whether it is on halfvec, IVFFlat lists and '
     'probes or the HNSW ef_search of an unfiltered search, the rows it was built on, the table''s estimated rows (pg_class.reltuples) and advice (''ok'', or when to rebuild: an IVFFlat '
     'index on a table grown past twice the rows it was trained on). Read-only (STABLE). Raises nothing.';
 REVOKE ALL ON FUNCTION animus.memory_vector_index_status() FROM PUBLIC;
@@ -178,7 +196,8 @@ CREATE FUNCTION animus.memory_configure_vector_index(
     rebuild              boolean DEFAULT true,
     maintenance_work_mem text    DEFAULT '1GB',
     parallel_workers     integer DEFAULT 2,
-    ef_search            integer DEFAULT NULL)
+    ef_search            integer DEFAULT NULL,
+    halfvec              boolean DEFAULT false)
     RETURNS animus.memory_vector_index_settings
     VOLATILE
     SECURITY DEFINER
@@ -217,6 +236,10 @@ BEGIN
                                        coalesce(memory_configure_vector_index.lists::text, 'NULL'), coalesce(memory_configure_vector_index.probes::text, 'NULL')),
             HINT = 'Omit them (NULL) for lists = rows / 1000 (sqrt(rows) beyond 1M rows) and probes = sqrt(lists).';
     END IF;
+    IF memory_configure_vector_index.halfvec IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'halfvec must not be NULL',
+            HINT = 'Omit it (false) for an index of the full-precision embeddings; true indexes them as halfvec.';
+    END IF;
     IF memory_configure_vector_index.rebuild IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'rebuild must not be NULL',
             HINT = 'Omit it (true) to build the index now; false records the settings for the next build (unless the kind changes).';
@@ -224,12 +247,13 @@ BEGIN
     SELECT v.* INTO s FROM animus.memory_vector_index_settings AS v FOR UPDATE;
     UPDATE animus.memory_vector_index_settings AS v
        SET kind = k, lists = memory_configure_vector_index.lists, probes = memory_configure_vector_index.probes,
-           ef_search = memory_configure_vector_index.ef_search,
+           ef_search = memory_configure_vector_index.ef_search, halfvec = memory_configure_vector_index.halfvec,
            updated_at = pg_catalog.now();
     present := CASE WHEN pg_catalog.to_regclass('animus.memories_embedding_ivfflat') IS NOT NULL THEN 'ivfflat'
                     WHEN pg_catalog.to_regclass('animus.memories_embedding_hnsw') IS NOT NULL THEN 'hnsw' END;
     -- No vector index: a bulk load or re-embedding is in progress, whose finish builds this kind.
-    IF present IS NOT NULL AND (present <> k OR memory_configure_vector_index.rebuild) THEN
+    IF present IS NOT NULL AND (present <> k OR coalesce(s.built_halfvec, false) <> memory_configure_vector_index.halfvec
+                                OR memory_configure_vector_index.rebuild) THEN
         LOCK TABLE animus.memories IN ACCESS EXCLUSIVE MODE;
         PERFORM animus.memory_build_vector_index(memory_configure_vector_index.maintenance_work_mem,
                                                  memory_configure_vector_index.parallel_workers);
@@ -238,13 +262,14 @@ BEGIN
     RETURN s;
 END
 $$;
-COMMENT ON FUNCTION animus.memory_configure_vector_index(text, integer, integer, boolean, text, integer, integer) IS
+COMMENT ON FUNCTION animus.memory_configure_vector_index(text, integer, integer, boolean, text, integer, integer, boolean) IS
     'Chooses the vector index of animus.memories: kind ''hnsw'' (default) or ''ivfflat'' with lists (NULL: rows / 1000, sqrt(rows) beyond 1M) '
-    'and probes (NULL: sqrt(lists)), or hnsw with ef_search (NULL: 100; it applies at once, rebuild => false skips the rebuild). Rebuilds the index now (a plain CREATE INDEX: writers wait, readers wait until COMMIT) unless rebuild '
-    '=> false and the kind is unchanged; during a bulk load or re-embedding only records the choice for its finish. Returns '
+    'and probes (NULL: sqrt(lists)), or hnsw with ef_search (NULL: 100; it applies at once, rebuild => false skips the rebuild); halfvec => true indexes the embeddings as halfvec. '
+    'Rebuilds the index now (a plain CREATE INDEX: writers wait, readers wait until COMMIT) unless rebuild '
+    '=> false and the kind and halfvec are unchanged; during a bulk load or re-embedding only records the choice for its finish. Returns '
     'the settings row (animus.memory_vector_index_status() tells whether a rebuild is due). animus_admin only. Raises ZA350 (kind), ZA351 (lists / probes out of 1..32768 or given with hnsw, ef_search out of 1..1000 or given with ivfflat), '
-    'ZA001 (rebuild or a build setting NULL), ZA002 (parallel_workers outside 0..64, invalid maintenance_work_mem).';
-REVOKE ALL ON FUNCTION animus.memory_configure_vector_index(text, integer, integer, boolean, text, integer, integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.memory_configure_vector_index(text, integer, integer, boolean, text, integer, integer) TO animus_admin;
+    'ZA001 (rebuild, halfvec or a build setting NULL), ZA002 (parallel_workers outside 0..64, invalid maintenance_work_mem).';
+REVOKE ALL ON FUNCTION animus.memory_configure_vector_index(text, integer, integer, boolean, text, integer, integer, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_configure_vector_index(text, integer, integer, boolean, text, integer, integer, boolean) TO animus_admin;
 
 COMMIT;

@@ -19033,7 +19033,9 @@ REVOKE ALL ON FUNCTION animus.memory_text_candidates_live(text, jsonb, integer) 
 -- default, or IVFFlat). The paths are those of v0.8.0 (exact search for a table under 5,000 rows
 -- and for a filter matching fewer than animus.vector_exact_below rows; else the index, unfiltered
 -- when only the lifecycle state filters; exact search when the index scan returns fewer than lim
--- rows). With HNSW, hnsw.ef_search is animus.memory_vector_index_settings.ef_search (NULL: 100; at
+-- rows). A halfvec index (memory_vector_index_settings.built_halfvec) is scanned by its expression,
+-- embedding::halfvec(dim); the candidates it returns are ranked by the full-precision distance.
+-- With HNSW, hnsw.ef_search is animus.memory_vector_index_settings.ef_search (NULL: 100; at
 -- least lim), raised by a filter. With IVFFlat (memories_embedding_ivfflat present):
 --   * ivfflat.probes from animus.memory_vector_index_settings (NULL: ceil(sqrt(lists))); a larger
 --     filter raises it by 1 / sqrt(selectivity) (at most all the lists), as hnsw.ef_search is raised:
@@ -19064,6 +19066,8 @@ DECLARE
     table_rows real;
     ef integer := greatest(100, lim);
     ef_conf integer;
+    half_dim integer;
+    index_order text := 'm.embedding <=> $1';
     selectivity double precision;
     ivf boolean;
     ivf_lists integer;
@@ -19094,9 +19098,9 @@ BEGIN
     IF ivf OR to_regclass('animus.memory_vector_index_settings') IS NOT NULL THEN
         EXECUTE 'SELECT greatest(coalesce(v.built_lists, v.lists, 1), 1),
                         coalesce(v.probes, ceil(sqrt(greatest(coalesce(v.built_lists, v.lists, 1), 1)))::integer),
-                        v.ef_search
+                        v.ef_search, CASE WHEN v.built_halfvec THEN v.built_dim END
                    FROM animus.memory_vector_index_settings AS v'
-            INTO ivf_lists, probes, ef_conf;
+            INTO ivf_lists, probes, ef_conf, half_dim;
         probes := least(coalesce(probes, 1), coalesce(ivf_lists, 1));
         ef := greatest(coalesce(ef_conf, 100), lim);
     END IF;
@@ -19129,6 +19133,11 @@ BEGIN
             probes := least(ivf_lists, ceil(probes / sqrt(greatest(selectivity, 1e-6)))::integer);
         END IF;
     END IF;
+    IF half_dim IS NOT NULL AND (ivf OR to_regclass('animus.memories_embedding_hnsw') IS NOT NULL) THEN
+        -- a halfvec index (memory_configure_vector_index(halfvec => true)): the scan orders by its
+        -- expression; the candidates are then ranked by the full-precision distance
+        index_order := format('m.embedding::halfvec(%s) <=> $1::halfvec(%s)', half_dim, half_dim);
+    END IF;
     IF ivf THEN
         PERFORM set_config('ivfflat.probes', probes::text, true);
     ELSE
@@ -19141,7 +19150,7 @@ BEGIN
              SELECT m.id, m.embedding <=> $1 AS distance
                FROM animus.memories AS m
               WHERE ' || rows_where || '
-              ORDER BY m.embedding <=> $1
+              ORDER BY ' || index_order || '
               LIMIT $3)
          SELECT array_agg(c.id ORDER BY c.distance, c.id), array_agg(c.distance ORDER BY c.distance, c.id) FROM c'
         INTO ids, distances USING query_embedding, f, lim;
@@ -19158,7 +19167,8 @@ COMMENT ON FUNCTION animus.memory_vector_candidates(vector, jsonb, integer) IS
     'namespace''s active model (memory_namespace_models) when it has one. Exact search for tables under 5,000 rows and for filters '
     'matching fewer than animus.vector_exact_below rows (default 10,000); else the vector index: HNSW with a strict-order iterative scan, '
     'hnsw.ef_search of animus.memory_vector_index_settings (default 100, at least lim) raised by the filter''s selectivity, or IVFFlat (memory_configure_vector_index) with a relaxed-order iterative scan, '
-    'ivfflat.probes of animus.memory_vector_index_settings raised by 1 / sqrt(selectivity) (unfiltered when only the lifecycle state filters). '
+    'ivfflat.probes of animus.memory_vector_index_settings raised by 1 / sqrt(selectivity) (unfiltered when only the lifecycle state filters); '
+    'a halfvec index is scanned by its expression and its candidates ranked by the full-precision distance. '
     'Read-only (STABLE). Raises nothing.';
 REVOKE ALL ON FUNCTION animus.memory_vector_candidates(vector, jsonb, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION animus.memory_vector_candidates(vector, jsonb, integer) TO animus_memory_reader, animus_memory_writer, animus_admin;
@@ -19188,6 +19198,9 @@ CREATE TABLE animus.memory_vector_index_settings (
     lists         integer CHECK (lists BETWEEN 1 AND 32768),
     probes        integer CHECK (probes BETWEEN 1 AND 32768),
     ef_search     integer CHECK (ef_search BETWEEN 1 AND 1000),
+    halfvec       boolean NOT NULL DEFAULT false,
+    built_halfvec boolean,
+    built_dim     integer,
     built_lists   integer,
     trained_rows  bigint,
     built_at      timestamptz,
@@ -19201,6 +19214,9 @@ COMMENT ON COLUMN animus.memory_vector_index_settings.kind IS 'hnsw or ivfflat: 
 COMMENT ON COLUMN animus.memory_vector_index_settings.lists IS 'IVFFlat lists; NULL: chosen at each build from the rows (rows / 1000 up to 1M rows, sqrt(rows) beyond, at least 1).';
 COMMENT ON COLUMN animus.memory_vector_index_settings.probes IS 'IVFFlat lists searched per query (ivfflat.probes); NULL: ceil(sqrt(built_lists)).';
 COMMENT ON COLUMN animus.memory_vector_index_settings.ef_search IS 'HNSW candidate list of an unfiltered search (hnsw.ef_search); NULL: 100. A larger one buys recall with time on big tables (docs/scaling.md); a search asks for at least its k, a filter raises it by 1 / selectivity (at most 1000).';
+COMMENT ON COLUMN animus.memory_vector_index_settings.halfvec IS 'true: the index holds the embeddings as halfvec (16-bit floats: half the index size, faster builds, inserts and scans; searches re-rank their candidates by the full-precision distance). The table keeps full precision either way.';
+COMMENT ON COLUMN animus.memory_vector_index_settings.built_halfvec IS 'Whether the index as built is on halfvec (NULL: a float index not built by animus, that of the first deploy).';
+COMMENT ON COLUMN animus.memory_vector_index_settings.built_dim IS 'The dimension of a halfvec index as built (its expression is embedding::halfvec(built_dim)); NULL for a float index.';
 COMMENT ON COLUMN animus.memory_vector_index_settings.built_lists IS 'The lists of the IVFFlat index as built (NULL for HNSW or before the first build).';
 COMMENT ON COLUMN animus.memory_vector_index_settings.trained_rows IS 'Memories with an embedding when the index was last built (an IVFFlat index is trained on them).';
 COMMENT ON COLUMN animus.memory_vector_index_settings.built_at IS 'When the index was last built by animus (NULL: the HNSW index of the first deploy).';
@@ -19241,6 +19257,8 @@ DECLARE
     n bigint;
     l integer;
     built text;
+    dim integer;
+    indexed text;
 BEGIN
     IF memory_build_vector_index.maintenance_work_mem IS NULL OR memory_build_vector_index.parallel_workers IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'maintenance_work_mem and parallel_workers must not be NULL',
@@ -19269,30 +19287,36 @@ BEGIN
         DROP INDEX animus.memories_embedding_ivfflat;
     END IF;
     SELECT pg_catalog.count(*) INTO n FROM animus.memories AS m WHERE m.embedding IS NOT NULL;
+    -- halfvec: an expression index on embedding::halfvec(dim) (an index needs the dimension);
+    -- memory_vector_candidates orders by the same expression, from built_halfvec / built_dim.
+    IF s.halfvec THEN
+        SELECT ms.embedding_dim INTO dim FROM animus.memory_settings AS ms;
+        indexed := pg_catalog.format('(embedding::%1$I.halfvec(%2$s)) %1$I.halfvec_cosine_ops', vector_schema, dim);
+    ELSE
+        indexed := pg_catalog.format('embedding %I.vector_cosine_ops', vector_schema);
+    END IF;
     IF s.kind = 'ivfflat' THEN
         l := coalesce(s.lists, animus.memory_ivfflat_lists(n));
         built := 'memories_embedding_ivfflat';
         EXECUTE pg_catalog.format(
-            'CREATE INDEX memories_embedding_ivfflat ON animus.memories USING ivfflat (embedding %I.vector_cosine_ops) WITH (lists = %s)',
-            vector_schema, l);
+            'CREATE INDEX memories_embedding_ivfflat ON animus.memories USING ivfflat (%s) WITH (lists = %s)', indexed, l);
     ELSE
         built := 'memories_embedding_hnsw';
-        EXECUTE pg_catalog.format(
-            'CREATE INDEX memories_embedding_hnsw ON animus.memories USING hnsw (embedding %I.vector_cosine_ops)', vector_schema);
+        EXECUTE pg_catalog.format('CREATE INDEX memories_embedding_hnsw ON animus.memories USING hnsw (%s)', indexed);
     END IF;
     UPDATE animus.memory_vector_index_settings
-       SET built_lists = l, trained_rows = n, built_at = pg_catalog.now();
+       SET built_lists = l, trained_rows = n, built_at = pg_catalog.now(), built_halfvec = s.halfvec, built_dim = dim;
     RETURN built;
 END
 $$;
 COMMENT ON FUNCTION animus.memory_build_vector_index(text, integer) IS
     'Internal: drops the vector index of animus.memories (either kind) and builds the kind of animus.memory_vector_index_settings '
-    '(IVFFlat with its lists, or animus.memory_ivfflat_lists of the rows), with maintenance_work_mem and parallel_workers set for the build only; '
+    '(IVFFlat with its lists, or animus.memory_ivfflat_lists of the rows; on embedding::halfvec(dim) when halfvec), with maintenance_work_mem and parallel_workers set for the build only; '
     'records the rows it was built on; returns the index name. Granted to nobody. Raises ZA001, ZA002 (as memory_finish_bulk_load).';
 REVOKE ALL ON FUNCTION animus.memory_build_vector_index(text, integer) FROM PUBLIC;
 
 CREATE FUNCTION animus.memory_vector_index_status()
-    RETURNS TABLE (kind text, index_name text, lists integer, probes integer, ef_search integer, trained_rows bigint, table_rows bigint,
+    RETURNS TABLE (kind text, index_name text, halfvec boolean, lists integer, probes integer, ef_search integer, trained_rows bigint, table_rows bigint,
                    built_at timestamptz, advice text)
     STABLE
     SET search_path = pg_catalog, pg_temp
@@ -19310,6 +19334,8 @@ BEGIN
     SELECT greatest(c.reltuples, 0)::bigint INTO est FROM pg_catalog.pg_class AS c WHERE c.oid = 'animus.memories'::pg_catalog.regclass;
     RETURN QUERY SELECT
         s.kind, idx,
+        -- the index present's (NULL: none)
+        CASE WHEN idx IS NOT NULL THEN coalesce(s.built_halfvec, false) END,
         CASE WHEN idx = 'memories_embedding_ivfflat' THEN s.built_lists ELSE s.lists END,
         -- the probes a search uses: at most the lists built
         CASE WHEN s.kind = 'ivfflat' THEN least(coalesce(s.probes, ceil(sqrt(greatest(coalesce(s.built_lists, s.lists, 1), 1)))::integer),
@@ -19320,8 +19346,10 @@ BEGIN
         CASE
             WHEN idx IS NULL THEN
                 'no vector index: a bulk load or re-embedding is in progress (vector search scans exactly); its finish builds the ' || s.kind || ' index'
-            WHEN idx = 'memories_embedding_hnsw' AND s.kind = 'ivfflat' OR idx = 'memories_embedding_ivfflat' AND s.kind = 'hnsw' THEN
-                'the index is not of the configured kind: SELECT * FROM animus.memory_configure_vector_index(''' || s.kind || ''')'
+            WHEN idx = 'memories_embedding_hnsw' AND s.kind = 'ivfflat' OR idx = 'memories_embedding_ivfflat' AND s.kind = 'hnsw'
+                 OR coalesce(s.built_halfvec, false) <> s.halfvec THEN
+                'the index is not of the configured kind: SELECT * FROM animus.memory_configure_vector_index(''' || s.kind || ''''
+                || CASE WHEN s.halfvec THEN ', halfvec => true' ELSE '' END || ')'
             WHEN idx = 'memories_embedding_ivfflat' AND est > 2 * greatest(coalesce(s.trained_rows, 0), 1000) THEN
                 pg_catalog.format('ivfflat trained on %s rows, table has %s: rebuild it (SELECT * FROM animus.memory_configure_vector_index(''ivfflat''))',
                                   coalesce(s.trained_rows, 0), est)
@@ -19329,7 +19357,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION animus.memory_vector_index_status() IS
-    'The vector index of animus.memories: configured kind, the index present (NULL during a bulk load or re-embedding), IVFFlat lists and '
+    'The vector index of animus.memories: configured kind, the index present (NULL during a bulk load or re-embedding) and whether it is on halfvec, IVFFlat lists and '
     'probes or the HNSW ef_search of an unfiltered search, the rows it was built on, the table''s estimated rows (pg_class.reltuples) and advice (''ok'', or when to rebuild: an IVFFlat '
     'index on a table grown past twice the rows it was trained on). Read-only (STABLE). Raises nothing.';
 REVOKE ALL ON FUNCTION animus.memory_vector_index_status() FROM PUBLIC;
@@ -19342,7 +19370,8 @@ CREATE FUNCTION animus.memory_configure_vector_index(
     rebuild              boolean DEFAULT true,
     maintenance_work_mem text    DEFAULT '1GB',
     parallel_workers     integer DEFAULT 2,
-    ef_search            integer DEFAULT NULL)
+    ef_search            integer DEFAULT NULL,
+    halfvec              boolean DEFAULT false)
     RETURNS animus.memory_vector_index_settings
     VOLATILE
     SECURITY DEFINER
@@ -19381,6 +19410,10 @@ BEGIN
                                        coalesce(memory_configure_vector_index.lists::text, 'NULL'), coalesce(memory_configure_vector_index.probes::text, 'NULL')),
             HINT = 'Omit them (NULL) for lists = rows / 1000 (sqrt(rows) beyond 1M rows) and probes = sqrt(lists).';
     END IF;
+    IF memory_configure_vector_index.halfvec IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'halfvec must not be NULL',
+            HINT = 'Omit it (false) for an index of the full-precision embeddings; true indexes them as halfvec.';
+    END IF;
     IF memory_configure_vector_index.rebuild IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'rebuild must not be NULL',
             HINT = 'Omit it (true) to build the index now; false records the settings for the next build (unless the kind changes).';
@@ -19388,12 +19421,13 @@ BEGIN
     SELECT v.* INTO s FROM animus.memory_vector_index_settings AS v FOR UPDATE;
     UPDATE animus.memory_vector_index_settings AS v
        SET kind = k, lists = memory_configure_vector_index.lists, probes = memory_configure_vector_index.probes,
-           ef_search = memory_configure_vector_index.ef_search,
+           ef_search = memory_configure_vector_index.ef_search, halfvec = memory_configure_vector_index.halfvec,
            updated_at = pg_catalog.now();
     present := CASE WHEN pg_catalog.to_regclass('animus.memories_embedding_ivfflat') IS NOT NULL THEN 'ivfflat'
                     WHEN pg_catalog.to_regclass('animus.memories_embedding_hnsw') IS NOT NULL THEN 'hnsw' END;
     -- No vector index: a bulk load or re-embedding is in progress, whose finish builds this kind.
-    IF present IS NOT NULL AND (present <> k OR memory_configure_vector_index.rebuild) THEN
+    IF present IS NOT NULL AND (present <> k OR coalesce(s.built_halfvec, false) <> memory_configure_vector_index.halfvec
+                                OR memory_configure_vector_index.rebuild) THEN
         LOCK TABLE animus.memories IN ACCESS EXCLUSIVE MODE;
         PERFORM animus.memory_build_vector_index(memory_configure_vector_index.maintenance_work_mem,
                                                  memory_configure_vector_index.parallel_workers);
@@ -19402,14 +19436,15 @@ BEGIN
     RETURN s;
 END
 $$;
-COMMENT ON FUNCTION animus.memory_configure_vector_index(text, integer, integer, boolean, text, integer, integer) IS
+COMMENT ON FUNCTION animus.memory_configure_vector_index(text, integer, integer, boolean, text, integer, integer, boolean) IS
     'Chooses the vector index of animus.memories: kind ''hnsw'' (default) or ''ivfflat'' with lists (NULL: rows / 1000, sqrt(rows) beyond 1M) '
-    'and probes (NULL: sqrt(lists)), or hnsw with ef_search (NULL: 100; it applies at once, rebuild => false skips the rebuild). Rebuilds the index now (a plain CREATE INDEX: writers wait, readers wait until COMMIT) unless rebuild '
-    '=> false and the kind is unchanged; during a bulk load or re-embedding only records the choice for its finish. Returns '
+    'and probes (NULL: sqrt(lists)), or hnsw with ef_search (NULL: 100; it applies at once, rebuild => false skips the rebuild); halfvec => true indexes the embeddings as halfvec. '
+    'Rebuilds the index now (a plain CREATE INDEX: writers wait, readers wait until COMMIT) unless rebuild '
+    '=> false and the kind and halfvec are unchanged; during a bulk load or re-embedding only records the choice for its finish. Returns '
     'the settings row (animus.memory_vector_index_status() tells whether a rebuild is due). animus_admin only. Raises ZA350 (kind), ZA351 (lists / probes out of 1..32768 or given with hnsw, ef_search out of 1..1000 or given with ivfflat), '
-    'ZA001 (rebuild or a build setting NULL), ZA002 (parallel_workers outside 0..64, invalid maintenance_work_mem).';
-REVOKE ALL ON FUNCTION animus.memory_configure_vector_index(text, integer, integer, boolean, text, integer, integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.memory_configure_vector_index(text, integer, integer, boolean, text, integer, integer) TO animus_admin;
+    'ZA001 (rebuild, halfvec or a build setting NULL), ZA002 (parallel_workers outside 0..64, invalid maintenance_work_mem).';
+REVOKE ALL ON FUNCTION animus.memory_configure_vector_index(text, integer, integer, boolean, text, integer, integer, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_configure_vector_index(text, integer, integer, boolean, text, integer, integer, boolean) TO animus_admin;
 
 -- ==== change memory_admin (deploy/memory_admin.sql) ====
 -- Deploy animus:memory_admin to pg

@@ -76,10 +76,22 @@ def make_vocabulary(n: int, rng: np.random.Generator) -> list[str]:
 
 
 class Data:
-    def __init__(self, rows: int, queries: int, seed: int = 7) -> None:
+    """Clustered unit vectors: 200 Gaussian centres, each row its centre plus Gaussian noise. By
+    default in all 384 dimensions, where within a cluster the noise makes the neighbours near-ties
+    (local intrinsic dimensionality ~88 at 100k rows by the MLE estimate on the 20 nearest: far
+    harder for an ANN index than real text embeddings). latent_dim L: the same clusters in L
+    dimensions, mapped into 384 by a random orthonormal projection, plus a little noise in all 384
+    (L = 80 matches the NFCorpus MiniLM embeddings' ~35; docs/scaling.md)."""
+
+    def __init__(self, rows: int, queries: int, seed: int = 7, latent_dim: int | None = None) -> None:
         rng = np.random.default_rng(seed)
         self.rng = rng
         self.centers = rng.standard_normal((200, DIM)).astype(np.float32)
+        self.latent_dim = latent_dim
+        if latent_dim:
+            aux = np.random.default_rng([seed, latent_dim])
+            self.centers = aux.standard_normal((200, latent_dim)).astype(np.float32)
+            self.projection = (np.linalg.qr(aux.standard_normal((DIM, latent_dim)))[0].T / np.sqrt(latent_dim)).astype(np.float32)
         self.vocab = make_vocabulary(20000, rng)
         ranks = np.arange(1, len(self.vocab) + 1)
         p = 1.0 / ranks ** 1.07
@@ -91,6 +103,10 @@ class Data:
         self.query_text = [" ".join(self.words(int(rng.integers(3, 7)))) for _ in range(queries)]
 
     def vectors(self, clusters: np.ndarray) -> np.ndarray:
+        if self.latent_dim:
+            z = self.centers[clusters] + 0.9 * self.rng.standard_normal((len(clusters), self.latent_dim)).astype(np.float32)
+            v = z @ self.projection + (0.05 / np.sqrt(DIM)) * self.rng.standard_normal((len(clusters), DIM)).astype(np.float32)
+            return v / np.linalg.norm(v, axis=1, keepdims=True)
         v = self.centers[clusters] + 0.9 * self.rng.standard_normal((len(clusters), DIM)).astype(np.float32)
         return v / np.linalg.norm(v, axis=1, keepdims=True)
 
@@ -144,6 +160,9 @@ def main() -> int:
                          "hnsw (default), ivfflat, or hnsw,ivfflat (then a comparison at the end)")
     ap.add_argument("--lists", type=int, default=None, help="IVFFlat lists (default: rows / 1000)")
     ap.add_argument("--probes", type=int, default=None, help="IVFFlat probes (default: sqrt(lists))")
+    ap.add_argument("--halfvec", action="store_true", help="index the embeddings as halfvec (memory_configure_vector_index)")
+    ap.add_argument("--latent-dim", type=int, default=None,
+                    help="clusters in this many dimensions, projected into 384 (80: real-embedding-like; default: all 384)")
     args = ap.parse_args()
     kinds = [k.strip() for k in args.index.split(",") if k.strip()]
     if not kinds or any(k not in ("hnsw", "ivfflat") for k in kinds):
@@ -167,16 +186,16 @@ def main() -> int:
 def run(args, kind: str, keep: bool) -> dict:
     t0 = time.perf_counter()
     url = deploy()
-    data = Data(args.rows, args.queries)
-    log(f"bench-memory: {args.rows:,} memories, {DIM}-d clustered vectors, Zipf text; database {DB} (fresh); "
-        f"vector index {kind}")
+    data = Data(args.rows, args.queries, latent_dim=args.latent_dim)
+    log(f"bench-memory: {args.rows:,} memories, {DIM}-d vectors clustered in {args.latent_dim or DIM} dimensions, Zipf text; database {DB} (fresh); "
+        f"vector index {kind}{' on halfvec' if args.halfvec else ''}")
     index_name = f"memories_embedding_{kind}"
 
     with psycopg.connect(url, autocommit=True) as conn:
-        if kind != "hnsw" or args.lists or args.probes:
+        if kind != "hnsw" or args.lists or args.probes or args.halfvec:
             # on the empty table: the bulk load's finish builds this kind, trained on the loaded rows
-            conn.execute("SELECT animus.memory_configure_vector_index(%s, lists => %s, probes => %s)",
-                         (kind, args.lists, args.probes))
+            conn.execute("SELECT animus.memory_configure_vector_index(%s, lists => %s, probes => %s, halfvec => %s)",
+                         (kind, args.lists, args.probes, args.halfvec))
         # --- bulk load, empty-table path: animus.memory_begin_bulk_load() drops the HNSW and GIN
         # indexes, store_memories loads in batches, animus.memory_finish_bulk_load() rebuilds them
         # (HNSW in parallel), all timed ------------------------------------------------------------
@@ -205,7 +224,10 @@ def run(args, kind: str, keep: bool) -> dict:
         t = time.perf_counter()
         conn.execute("SELECT animus.memory_finish_bulk_load(parallel_workers => %s)", (args.workers,))
         build_s = time.perf_counter() - t
-        conn.execute("VACUUM ANALYZE animus.memories")
+        # what an operator runs after a bulk load (docs/memory.md, "Bulk loads"): the fold left the
+        # deltas' rows dead, and autovacuum would otherwise run through the searches below
+        for table in ("memories", "memory_terms", "memory_bm25_deltas", "memory_bm25_term_stats", "memory_bm25_term_totals"):
+            conn.execute(f"VACUUM ANALYZE animus.{table}")
         bulk_rate = args.rows / (load_s + build_s)
 
         # --- incremental load: the same batch form with every index in place (three batches, the

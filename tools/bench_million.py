@@ -206,10 +206,15 @@ def curve(results: list[dict]) -> None:
             f"{tot / 2**20:>9,.0f} ({tot / ftot:.1f}){r['loadavg'].split()[0]:>8}")
 
 
+def set_ef_search(conn: psycopg.Connection, ef: int | None) -> None:
+    """The HNSW ef_search of the searches (None: the default, 100), the index kept as it is."""
+    conn.execute("SELECT animus.memory_configure_vector_index('hnsw', ef_search => %s, halfvec => "
+                 "(SELECT halfvec FROM animus.memory_vector_index_settings), rebuild => false)", (ef,))
+
+
 def sweep(conn: psycopg.Connection, data: Data, args) -> None:
-    """The bare index scan (no animus function around it) at several ef_search values, against the
-    exact top 10, for the float32 HNSW index and, with --halfvec, a halfvec expression index built
-    here on the side (what storing or indexing half-precision vectors would give)."""
+    """search_memory_vector at several ef_search values (memory_configure_vector_index), against
+    the exact top 10, with the index of the run (float32 or halfvec); the 0.5 % filter beside."""
     qv = [vec_literal(v) for v in data.queries[:args.exact_queries]]
     conn.execute("SET enable_indexscan = off")
     conn.execute("SET enable_bitmapscan = off")
@@ -221,44 +226,31 @@ def sweep(conn: psycopg.Connection, data: Data, args) -> None:
     # The filtered alternative: exact search over one namespace's rows (0.5 %), through the
     # namespace index, beside search_memory_vector with the same filter.
     nq = list(zip(data.query_ns, [vec_literal(v) for v in data.queries]))
+    # plain index scans off: the planner could otherwise order by the vector index and filter
+    # after it (not exact); the namespace index serves through a bitmap scan
+    conn.execute("SET enable_indexscan = off")
     tf, exf = timed(conn, "SELECT id FROM animus.memories WHERE namespace = %s "
                           "ORDER BY embedding <=> %s::vector, id LIMIT 10", nq)
+    conn.execute("RESET enable_indexscan")
     ts, sf = timed(conn, "SELECT id FROM animus.search_memory_vector(%s::vector, 10, %s::jsonb)",
                    [(v, json.dumps({"namespace": ns})) for ns, v in nq])
     rec_f = float(np.mean([len({r[0] for r in a} & {r[0] for r in b}) / 10 for a, b in zip(sf, exf)]))
     log(f"0.5 % filter: exact search over the namespace p50 {statistics.median(tf):.2f} ms "
         f"(p95 {pct(tf, 0.95):.2f}); search_memory_vector p50 {statistics.median(ts):.2f} ms, recall@10 {rec_f:.3f}")
-    efs = [40, 100, 200, 400]
+    efs = [40, 100, 200, 400, 800]
     forms = []
     if args.sweep:
-        forms.append(("vector (float32) HNSW", "SELECT id FROM animus.memories ORDER BY embedding <=> %s::vector LIMIT 10"))
-    if args.halfvec:
-        conn.execute("DROP INDEX IF EXISTS animus.bench_memories_halfvec_hnsw")
-        conn.execute(f"SET maintenance_work_mem = '{args.mwm}'")
-        conn.execute(f"SET max_parallel_maintenance_workers = {args.workers}")
-        t = time.perf_counter()
-        conn.execute(f"CREATE INDEX bench_memories_halfvec_hnsw ON animus.memories "
-                     f"USING hnsw ((embedding::halfvec({DIM})) halfvec_cosine_ops)")
-        build = time.perf_counter() - t
-        conn.execute("ANALYZE animus.memories")
-        size = conn.execute("SELECT pg_relation_size('animus.bench_memories_halfvec_hnsw'), "
-                            "pg_relation_size('animus.memories_embedding_hnsw')").fetchone()
-        log(f"halfvec HNSW expression index: built in {build:.0f} s, {mb(size[0])} "
-            f"(float32 HNSW: {mb(size[1])}, ratio {size[0] / size[1]:.2f})")
-        forms.append(("halfvec HNSW", f"SELECT id FROM animus.memories ORDER BY embedding::halfvec({DIM}) "
-                                      f"<=> %s::vector::halfvec({DIM}) LIMIT 10"))
+        forms.append(("search_memory_vector", "SELECT id FROM animus.search_memory_vector(%s::vector, 10)"))
     log(f"{'index':<24}{'ef_search':>10}{'p50 ms':>9}{'p95 ms':>9}{'recall@10':>11}")
     for name, sql in forms:
         for ef in efs:
-            conn.execute(f"SET hnsw.ef_search = {ef}")
+            set_ef_search(conn, ef)
             for v in qv[:3]:
                 conn.execute(sql, (v,))
             t, res = timed(conn, sql, [(v,) for v in qv])
             rec = float(np.mean([len({r[0] for r in rows} & tr) / 10 for rows, tr in zip(res, truth)]))
             log(f"{name:<24}{ef:>10}{statistics.median(t):>9.2f}{pct(t, 0.95):>9.2f}{rec:>11.3f}")
-    conn.execute("RESET hnsw.ef_search")
-    if args.halfvec:
-        conn.execute("DROP INDEX animus.bench_memories_halfvec_hnsw")
+    set_ef_search(conn, args.ef_search)
 
 
 def main() -> int:
@@ -277,14 +269,16 @@ def main() -> int:
     ap.add_argument("--drop", action="store_true", help="drop the benchmark database at the end")
     ap.add_argument("--results", default=str(ROOT / ".bench" / "million.jsonl"))
     ap.add_argument("--sweep", action="store_true",
-                    help="afterwards: recall@10 and p50 of the bare HNSW scan at several hnsw.ef_search values")
-    ap.add_argument("--halfvec", action="store_true",
-                    help="afterwards: build a halfvec HNSW expression index (scratch: dropped again) and "
-                         "measure it the same way (a proposed schema change, measured, not deployed)")
+                    help="afterwards: recall@10, p50 and p95 of search_memory_vector at ef_search 40 ... 800 (memory_configure_vector_index)")
     ap.add_argument("--index", choices=["hnsw", "ivfflat"], default="hnsw",
                     help="the vector index kind (memory_configure_vector_index on the fresh database; each checkpoint's "
                          "memory_finish_bulk_load builds it, an IVFFlat index trained on every row loaded so far)")
     ap.add_argument("--lists", type=int, default=None, help="IVFFlat lists (default: rows / 1000, sqrt(rows) beyond 1M)")
+    ap.add_argument("--halfvec", action="store_true",
+                    help="index the embeddings as halfvec (memory_configure_vector_index(halfvec => true) on the fresh database)")
+    ap.add_argument("--latent-dim", type=int, default=None,
+                    help="vectors clustered in this many dimensions, projected into 384 (80: the neighbour structure "
+                         "of real text embeddings; default: clustered in all 384, the harder case)")
     ap.add_argument("--ef-search", type=int, default=None,
                     help="HNSW ef_search of the searches (memory_configure_vector_index; default: the installation's, 100)")
     ap.add_argument("--remeasure", action="store_true",
@@ -306,15 +300,15 @@ def main() -> int:
         bench_memory.DB = DB
         url = bench_memory.deploy()
         results_path.write_text("")
-        if args.index != "hnsw" or args.lists or args.probes:
+        if args.index != "hnsw" or args.lists or args.probes or args.halfvec:
             with psycopg.connect(url, autocommit=True) as conn:
-                conn.execute("SELECT animus.memory_configure_vector_index(%s, lists => %s, probes => %s)",
-                             (args.index, args.lists, args.probes))
+                conn.execute("SELECT animus.memory_configure_vector_index(%s, lists => %s, probes => %s, halfvec => %s)",
+                             (args.index, args.lists, args.probes, args.halfvec))
     if args.ef_search is not None:
         with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute("SELECT animus.memory_configure_vector_index('hnsw', ef_search => %s, rebuild => false)", (args.ef_search,))
-    data = Data(args.rows, args.queries, seed=SEED)
-    log(f"bench-million: up to {args.rows:,} memories, {DIM}-d clustered vectors, Zipf text; database {DB}; "
+            set_ef_search(conn, args.ef_search)
+    data = Data(args.rows, args.queries, seed=SEED, latent_dim=args.latent_dim)
+    log(f"bench-million: up to {args.rows:,} memories, {DIM}-d vectors clustered in {args.latent_dim or DIM} dimensions, Zipf text; database {DB}; "
         f"vector index {args.index}; "
         f"checkpoints {', '.join(f'{c:,}' for c in checkpoints)}; loadavg {loadavg()}")
     for r in results:
@@ -383,7 +377,7 @@ def main() -> int:
         log("remeasured (no load, no build):")
         report(r, results[0])
     curve([x for x in results if not x.get("remeasure")])
-    if (args.sweep or args.halfvec) and args.index == "hnsw":
+    if args.sweep and args.index == "hnsw":
         with psycopg.connect(url, autocommit=True) as conn:
             sweep(conn, data, args)
     last = results[-1]

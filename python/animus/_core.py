@@ -803,19 +803,20 @@ class Methods:
     def memory_configure_vector_index(self, kind: str, *, lists: int | None = None, probes: int | None = None,
                                       rebuild: bool | None = None, maintenance_work_mem: str | None = None,
                                       parallel_workers: int | None = None,
-                                      ef_search: int | None = None) -> VectorIndexSettings:
+                                      ef_search: int | None = None,
+                                      halfvec: bool | None = None) -> VectorIndexSettings:
         """Choose the vector index (admin): ``kind`` 'hnsw' (the default) with ``ef_search`` (None:
         100), or 'ivfflat' with ``lists`` (None: rows / 1000) and ``probes`` (None: sqrt(lists));
-        rebuilds the index now unless ``rebuild=False`` and the kind is unchanged (docs/memory.md,
-        "Choosing the vector index"). Raises InvalidMemoryArgument (ZA350 kind, ZA351 lists /
-        probes / ef_search).
+        ``halfvec=True`` indexes the embeddings as 16-bit floats. Rebuilds the index now unless
+        ``rebuild=False`` and the kind and halfvec are unchanged (docs/memory.md, "Choosing the
+        vector index"). Raises InvalidMemoryArgument (ZA350 kind, ZA351 lists / probes / ef_search).
 
         >>> admin.memory_configure_vector_index("ivfflat").kind                   # doctest: +SKIP
         'ivfflat'
         """
         p = _clean(dict(kind=kind, lists=lists, probes=probes, rebuild=rebuild,
                         maintenance_work_mem=maintenance_work_mem, parallel_workers=parallel_workers,
-                        ef_search=ef_search))
+                        ef_search=ef_search, halfvec=halfvec))
         return self._execute(Call(QUERIES["memory_configure_vector_index"], p, _row(VectorIndexSettings)))
 
     def memory_vector_index_status(self) -> VectorIndexStatus:

@@ -577,6 +577,7 @@ class VectorIndexSettings(Row):
     lists: int | None = None
     probes: int | None = None
     ef_search: int | None = None
+    halfvec: bool | None = None
     built_lists: int | None = None
     trained_rows: int | None = None
     built_at: datetime | None = None
@@ -585,11 +586,12 @@ class VectorIndexSettings(Row):
 @dataclass(frozen=True)
 class VectorIndexStatus(Row):
     """``memory_vector_index_status``: the configured kind, the index present (None during a bulk
-    load), IVFFlat lists and probes or the HNSW ef_search, the rows it was built on, the table's
+    load) and whether it is on halfvec, IVFFlat lists and probes or the HNSW ef_search, the rows it was built on, the table's
     estimated rows and ``advice`` ('ok', or when to rebuild)."""
 
     kind: str | None = None
     index_name: str | None = None
+    halfvec: bool | None = None
     lists: int | None = None
     probes: int | None = None
     ef_search: int | None = None

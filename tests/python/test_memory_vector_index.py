@@ -164,6 +164,38 @@ def test_hnsw_ef_search_is_configured_and_the_search_uses_it(loaded):
         assert conn.execute("SELECT current_setting('hnsw.ef_search')").fetchone()[0] == "40"   # the caller's is untouched
 
 
+def test_a_halfvec_index_serves_the_search_with_full_precision_distances(loaded):
+    url, queries = loaded
+    with psycopg.connect(url, autocommit=True) as conn:
+        want = exact(conn, queries)
+        row = conn.execute("SELECT kind, halfvec FROM animus.memory_configure_vector_index('hnsw', halfvec => true)").fetchone()
+        assert row == ("hnsw", True)
+        assert conn.execute("SELECT pg_get_indexdef('animus.memories_embedding_hnsw'::regclass)").fetchone()[0].endswith(
+            f"USING hnsw (((embedding)::halfvec({DIM})) halfvec_cosine_ops)")
+        assert conn.execute("SELECT halfvec, advice FROM animus.memory_vector_index_status()").fetchone() == (True, "ok")
+        before = index_scans(conn, "hnsw")
+        hits = [conn.execute("SELECT id, distance FROM animus.search_memory_vector(%s::vector, 10)", (q,)).fetchall()
+                for q in queries]
+        assert index_scans(conn, "hnsw") >= before + len(queries)          # through the halfvec index
+        got = [[h[0] for h in hs] for hs in hits]
+        assert statistics.mean(len(set(g) & set(w)) / 10 for g, w in zip(got, want)) >= 0.95
+        for q, hs in zip(queries, hits):
+            # the distances are those of the full-precision embeddings, nearest first
+            full = dict(conn.execute("SELECT id, embedding <=> %s::vector FROM animus.memories WHERE id = ANY(%s)",
+                                     (q, [h[0] for h in hs])).fetchall())
+            assert all(abs(d - full[i]) < 1e-9 for i, d in hs)
+            assert [d for _, d in hs] == sorted(d for _, d in hs)
+        # a bulk load rebuilds it on halfvec; going back to float rebuilds at once
+        conn.execute("SELECT animus.memory_begin_bulk_load()")
+        conn.execute("SELECT animus.memory_finish_bulk_load(parallel_workers => 0)")
+        assert conn.execute("SELECT halfvec FROM animus.memory_vector_index_status()").fetchone()[0] is True
+        assert "halfvec_cosine_ops" in conn.execute("SELECT pg_get_indexdef('animus.memories_embedding_hnsw'::regclass)").fetchone()[0]
+        assert conn.execute("SELECT halfvec FROM animus.memory_configure_vector_index('hnsw', rebuild => false)").fetchone()[0] is False
+        assert conn.execute("SELECT pg_get_indexdef('animus.memories_embedding_hnsw'::regclass)").fetchone()[0].endswith(
+            "USING hnsw (embedding vector_cosine_ops)")
+        assert conn.execute("SELECT halfvec FROM animus.memory_vector_index_status()").fetchone()[0] is False
+
+
 @pytest.mark.parametrize("call, state", [
     ("memory_configure_vector_index('bogus')", "ZA350"),
     ("memory_configure_vector_index(NULL)", "ZA350"),
@@ -175,6 +207,7 @@ def test_hnsw_ef_search_is_configured_and_the_search_uses_it(loaded):
     ("memory_configure_vector_index('hnsw', ef_search => 0)", "ZA351"),
     ("memory_configure_vector_index('hnsw', ef_search => 1001)", "ZA351"),
     ("memory_configure_vector_index('ivfflat', rebuild => NULL)", "ZA001"),
+    ("memory_configure_vector_index('hnsw', halfvec => NULL)", "ZA001"),
     ("memory_configure_vector_index('ivfflat', parallel_workers => 99)", "ZA002"),
     ("memory_configure_vector_index('ivfflat', maintenance_work_mem => 'lots')", "ZA002"),
 ])
@@ -232,13 +265,20 @@ def test_bulk_load_and_reembedding_build_the_configured_kind(scratch_db):
         advice = conn.execute("SELECT advice FROM animus.memory_vector_index_status()").fetchone()[0]
         assert advice.startswith("ivfflat trained on 5000 rows, table has 11000"), advice
 
-        assert conn.execute("SELECT animus.memory_begin_reembedding('m8b')").fetchone()[0] == 11000
+        conn.execute("SELECT animus.memory_configure_vector_index('ivfflat', halfvec => true, rebuild => false)")
+        assert conn.execute("SELECT animus.memory_begin_reembedding('m8b', embedding_dim => 12)").fetchone()[0] == 11000
         assert vector_indexes(conn) == []
-        conn.execute("UPDATE animus.memories SET embedding = (SELECT array_agg(random() + 0 * id + 0 * j) FROM generate_series(1, 8) AS j)::vector, "
+        conn.execute("UPDATE animus.memories SET embedding = (SELECT array_agg(random() + 0 * id + 0 * j) FROM generate_series(1, 12) AS j)::vector, "
                      "embedding_model = 'm8b'")
         conn.execute("SELECT animus.memory_finish_reembedding()")
         assert vector_indexes(conn) == [("memories_embedding_ivfflat", "ivfflat")]
-        assert conn.execute("SELECT advice FROM animus.memory_vector_index_status()").fetchone()[0] == "ok"
+        # the halfvec index of the new dimension
+        assert "embedding)::halfvec(12)) halfvec_cosine_ops" in conn.execute(
+            "SELECT pg_get_indexdef('animus.memories_embedding_ivfflat'::regclass)").fetchone()[0]
+        assert conn.execute("SELECT halfvec, advice FROM animus.memory_vector_index_status()").fetchone() == (True, "ok")
+        q = "[" + ",".join(["0.5"] * 12) + "]"
+        got = conn.execute("SELECT id, distance FROM animus.search_memory_vector(%s::vector, 5)", (q,)).fetchall()
+        assert len(got) == 5 and [d for _, d in got] == sorted(d for _, d in got)
 
 
 def test_revert_brings_hnsw_back_and_deploy_again(scratch_db):
