@@ -65,6 +65,7 @@ AS $$
 DECLARE
     old_mem text := pg_catalog.current_setting('maintenance_work_mem');
     old_workers text := pg_catalog.current_setting('max_parallel_maintenance_workers');
+    old_work_mem text := pg_catalog.current_setting('work_mem');
     n bigint;
 BEGIN
     IF memory_finish_bulk_load.maintenance_work_mem IS NULL OR memory_finish_bulk_load.parallel_workers IS NULL THEN
@@ -93,8 +94,12 @@ BEGIN
             HINT = 'Start one with animus.memory_begin_bulk_load().';
     END IF;
     -- The BM25 statistic deltas of the whole load, folded once (writes do not fold during a bulk
-    -- load: memory_bm25_index), before their index is rebuilt on the emptied table.
+    -- load: memory_bm25_index), before their index is rebuilt on the emptied table. With
+    -- work_mem at the build's memory: the fold groups millions of delta rows, which at the
+    -- default 4MB spill to disk.
+    PERFORM pg_catalog.set_config('work_mem', memory_finish_bulk_load.maintenance_work_mem, true);
     PERFORM animus.memory_bm25_refresh(wait => true);
+    PERFORM pg_catalog.set_config('work_mem', old_work_mem, true);
     -- The vector index of the configured kind (it sets the same two settings again).
     PERFORM animus.memory_build_vector_index(memory_finish_bulk_load.maintenance_work_mem, memory_finish_bulk_load.parallel_workers);
     CREATE INDEX IF NOT EXISTS memories_fts_gin ON animus.memories USING gin (fts);
@@ -109,7 +114,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION animus.memory_finish_bulk_load(text, integer) IS
-    'Ends a bulk load: folds the load''s BM25 statistic deltas (memory_bm25_refresh), builds the vector index of the configured kind (animus.memory_vector_index_settings: HNSW, or IVFFlat trained on the loaded rows; '
+    'Ends a bulk load: folds the load''s BM25 statistic deltas (memory_bm25_refresh, with work_mem = maintenance_work_mem), builds the vector index of the configured kind (animus.memory_vector_index_settings: HNSW, or IVFFlat trained on the loaded rows; '
     'in parallel with parallel_workers workers and maintenance_work_mem, '
     'both set for these builds only), the fts / metadata GIN indexes, the two BM25 postings btree indexes and the BM25 deltas index; returns the number of memories. '
     'Raises ZA001, ZA002 (parallel_workers outside 0..64, invalid maintenance_work_mem), ZA212 (no bulk load in progress).';

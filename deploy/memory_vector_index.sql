@@ -16,7 +16,7 @@ INSERT INTO animus.error_codes (sqlstate, name, meaning, hint) VALUES
     ('ZA350', 'invalid_vector_index_kind', 'memory_configure_vector_index was given a kind other than ''hnsw'' or ''ivfflat''.',
      'Pass kind => ''hnsw'' (the default index) or kind => ''ivfflat''.'),
     ('ZA351', 'invalid_vector_index_parameter', 'A vector index parameter is out of range, or given to an index kind that has no such parameter.',
-     'lists (1..32768) and probes (1..32768) apply to ''ivfflat'' only, ef_search (1..1000) to ''hnsw'' only; NULL picks them from the table size (ef_search: 100).');
+     'lists (1..32768) and probes (1..32768) apply to ''ivfflat'' only, ef_search (1..1000), m (2..100) and ef_construction (4..1000, at least 2 m) to ''hnsw'' only; NULL picks them from the table size (ef_search: 100; m, ef_construction: pgvector''s 16, 64).');
 
 CREATE TABLE animus.memory_vector_index_settings (
     singleton     boolean PRIMARY KEY DEFAULT true CHECK (singleton),
@@ -25,6 +25,8 @@ CREATE TABLE animus.memory_vector_index_settings (
     probes        integer CHECK (probes BETWEEN 1 AND 32768),
     ef_search     integer CHECK (ef_search BETWEEN 1 AND 1000),
     halfvec       boolean NOT NULL DEFAULT false,
+    m             integer CHECK (m BETWEEN 2 AND 100),
+    ef_construction integer CHECK (ef_construction BETWEEN 4 AND 1000),
     built_halfvec boolean,
     built_dim     integer,
     built_lists   integer,
@@ -41,6 +43,8 @@ COMMENT ON COLUMN animus.memory_vector_index_settings.lists IS 'IVFFlat lists; N
 COMMENT ON COLUMN animus.memory_vector_index_settings.probes IS 'IVFFlat lists searched per query (ivfflat.probes); NULL: ceil(sqrt(built_lists)).';
 COMMENT ON COLUMN animus.memory_vector_index_settings.ef_search IS 'HNSW candidate list of an unfiltered search (hnsw.ef_search); NULL: 100. A larger one buys recall with time on big tables (docs/scaling.md); a search asks for at least its k, a filter raises it by 1 / selectivity (at most 1000).';
 COMMENT ON COLUMN animus.memory_vector_index_settings.halfvec IS 'true: the index holds the embeddings as halfvec (16-bit floats: half the index size, faster builds, inserts and scans; searches re-rank their candidates by the full-precision distance). The table keeps full precision either way.';
+COMMENT ON COLUMN animus.memory_vector_index_settings.m IS 'HNSW build: neighbours per node (WITH (m)); NULL: pgvector''s 16. More: better recall at a given ef_search, a bigger index and a slower build.';
+COMMENT ON COLUMN animus.memory_vector_index_settings.ef_construction IS 'HNSW build: candidate list while building (WITH (ef_construction)); NULL: pgvector''s 64. More: a better graph (recall), a slower build and slower inserts.';
 COMMENT ON COLUMN animus.memory_vector_index_settings.built_halfvec IS 'Whether the index as built is on halfvec (NULL: a float index not built by animus, that of the first deploy).';
 COMMENT ON COLUMN animus.memory_vector_index_settings.built_dim IS 'The dimension of a halfvec index as built (its expression is embedding::halfvec(built_dim)); NULL for a float index.';
 COMMENT ON COLUMN animus.memory_vector_index_settings.built_lists IS 'The lists of the IVFFlat index as built (NULL for HNSW or before the first build).';
@@ -128,7 +132,10 @@ BEGIN
             'CREATE INDEX memories_embedding_ivfflat ON animus.memories USING ivfflat (%s) WITH (lists = %s)', indexed, l);
     ELSE
         built := 'memories_embedding_hnsw';
-        EXECUTE pg_catalog.format('CREATE INDEX memories_embedding_hnsw ON animus.memories USING hnsw (%s)', indexed);
+        EXECUTE pg_catalog.format('CREATE INDEX memories_embedding_hnsw ON animus.memories USING hnsw (%s)', indexed)
+             || CASE WHEN s.m IS NOT NULL OR s.ef_construction IS NOT NULL
+                     THEN pg_catalog.format(' WITH (m = %s, ef_construction = %s)', coalesce(s.m, 16), coalesce(s.ef_construction, 64))
+                     ELSE '' END;
     END IF;
     UPDATE animus.memory_vector_index_settings
        SET built_lists = l, trained_rows = n, built_at = pg_catalog.now(), built_halfvec = s.halfvec, built_dim = dim;
@@ -137,7 +144,7 @@ END
 $$;
 COMMENT ON FUNCTION animus.memory_build_vector_index(text, integer) IS
     'Internal: drops the vector index of animus.memories (either kind) and builds the kind of animus.memory_vector_index_settings '
-    '(IVFFlat with its lists, or animus.memory_ivfflat_lists of the rows; on embedding::halfvec(dim) when halfvec), with maintenance_work_mem and parallel_workers set for the build only; '
+    '(IVFFlat with its lists, or animus.memory_ivfflat_lists of the rows; HNSW with m / ef_construction when set; on embedding::halfvec(dim) when halfvec), with maintenance_work_mem and parallel_workers set for the build only; '
     'records the rows it was built on; returns the index name. Granted to nobody. Raises ZA001, ZA002 (as memory_finish_bulk_load).';
 REVOKE ALL ON FUNCTION animus.memory_build_vector_index(text, integer) FROM PUBLIC;
 
@@ -197,7 +204,9 @@ CREATE FUNCTION animus.memory_configure_vector_index(
     maintenance_work_mem text    DEFAULT '1GB',
     parallel_workers     integer DEFAULT 2,
     ef_search            integer DEFAULT NULL,
-    halfvec              boolean DEFAULT false)
+    halfvec              boolean DEFAULT false,
+    m                    integer DEFAULT NULL,
+    ef_construction      integer DEFAULT NULL)
     RETURNS animus.memory_vector_index_settings
     VOLATILE
     SECURITY DEFINER
@@ -236,6 +245,19 @@ BEGIN
                                        coalesce(memory_configure_vector_index.lists::text, 'NULL'), coalesce(memory_configure_vector_index.probes::text, 'NULL')),
             HINT = 'Omit them (NULL) for lists = rows / 1000 (sqrt(rows) beyond 1M rows) and probes = sqrt(lists).';
     END IF;
+    IF k = 'ivfflat' AND (memory_configure_vector_index.m IS NOT NULL OR memory_configure_vector_index.ef_construction IS NOT NULL) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA351', MESSAGE = 'm and ef_construction apply to hnsw only',
+            DETAIL = pg_catalog.format('kind = ivfflat, m = %s, ef_construction = %s',
+                                       coalesce(memory_configure_vector_index.m::text, 'NULL'), coalesce(memory_configure_vector_index.ef_construction::text, 'NULL')),
+            HINT = 'Omit m and ef_construction with kind => ''ivfflat'' (its build setting is lists).';
+    END IF;
+    IF memory_configure_vector_index.m NOT BETWEEN 2 AND 100 OR memory_configure_vector_index.ef_construction NOT BETWEEN 4 AND 1000
+       OR coalesce(memory_configure_vector_index.ef_construction, 64) < 2 * coalesce(memory_configure_vector_index.m, 16) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA351', MESSAGE = 'm must be between 2 and 100, ef_construction between 4 and 1000 and at least 2 m',
+            DETAIL = pg_catalog.format('m = %s, ef_construction = %s',
+                                       coalesce(memory_configure_vector_index.m::text, 'NULL (16)'), coalesce(memory_configure_vector_index.ef_construction::text, 'NULL (64)')),
+            HINT = 'Omit them (NULL) for pgvector''s m 16 and ef_construction 64.';
+    END IF;
     IF memory_configure_vector_index.halfvec IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'halfvec must not be NULL',
             HINT = 'Omit it (false) for an index of the full-precision embeddings; true indexes them as halfvec.';
@@ -248,6 +270,7 @@ BEGIN
     UPDATE animus.memory_vector_index_settings AS v
        SET kind = k, lists = memory_configure_vector_index.lists, probes = memory_configure_vector_index.probes,
            ef_search = memory_configure_vector_index.ef_search, halfvec = memory_configure_vector_index.halfvec,
+           m = memory_configure_vector_index.m, ef_construction = memory_configure_vector_index.ef_construction,
            updated_at = pg_catalog.now();
     present := CASE WHEN pg_catalog.to_regclass('animus.memories_embedding_ivfflat') IS NOT NULL THEN 'ivfflat'
                     WHEN pg_catalog.to_regclass('animus.memories_embedding_hnsw') IS NOT NULL THEN 'hnsw' END;
@@ -262,14 +285,14 @@ BEGIN
     RETURN s;
 END
 $$;
-COMMENT ON FUNCTION animus.memory_configure_vector_index(text, integer, integer, boolean, text, integer, integer, boolean) IS
+COMMENT ON FUNCTION animus.memory_configure_vector_index(text, integer, integer, boolean, text, integer, integer, boolean, integer, integer) IS
     'Chooses the vector index of animus.memories: kind ''hnsw'' (default) or ''ivfflat'' with lists (NULL: rows / 1000, sqrt(rows) beyond 1M) '
-    'and probes (NULL: sqrt(lists)), or hnsw with ef_search (NULL: 100; it applies at once, rebuild => false skips the rebuild); halfvec => true indexes the embeddings as halfvec. '
+    'and probes (NULL: sqrt(lists)), or hnsw with ef_search (NULL: 100; it applies at once, rebuild => false skips the rebuild); halfvec => true indexes the embeddings as halfvec; m / ef_construction (NULL: 16 / 64) build the HNSW graph (at the next build). '
     'Rebuilds the index now (a plain CREATE INDEX: writers wait, readers wait until COMMIT) unless rebuild '
     '=> false and the kind and halfvec are unchanged; during a bulk load or re-embedding only records the choice for its finish. Returns '
-    'the settings row (animus.memory_vector_index_status() tells whether a rebuild is due). animus_admin only. Raises ZA350 (kind), ZA351 (lists / probes out of 1..32768 or given with hnsw, ef_search out of 1..1000 or given with ivfflat), '
+    'the settings row (animus.memory_vector_index_status() tells whether a rebuild is due). animus_admin only. Raises ZA350 (kind), ZA351 (lists / probes out of 1..32768 or given with hnsw, ef_search out of 1..1000, m / ef_construction out of range or given with ivfflat), '
     'ZA001 (rebuild, halfvec or a build setting NULL), ZA002 (parallel_workers outside 0..64, invalid maintenance_work_mem).';
-REVOKE ALL ON FUNCTION animus.memory_configure_vector_index(text, integer, integer, boolean, text, integer, integer, boolean) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION animus.memory_configure_vector_index(text, integer, integer, boolean, text, integer, integer, boolean) TO animus_admin;
+REVOKE ALL ON FUNCTION animus.memory_configure_vector_index(text, integer, integer, boolean, text, integer, integer, boolean, integer, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION animus.memory_configure_vector_index(text, integer, integer, boolean, text, integer, integer, boolean, integer, integer) TO animus_admin;
 
 COMMIT;

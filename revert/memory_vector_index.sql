@@ -17,7 +17,7 @@ BEGIN
     END IF;
 END $$;
 
-DROP FUNCTION animus.memory_configure_vector_index(text, integer, integer, boolean, text, integer, integer, boolean);
+DROP FUNCTION animus.memory_configure_vector_index(text, integer, integer, boolean, text, integer, integer, boolean, integer, integer);
 DROP FUNCTION animus.memory_vector_index_status();
 DROP FUNCTION animus.memory_build_vector_index(text, integer);
 DROP FUNCTION animus.memory_ivfflat_lists(bigint);

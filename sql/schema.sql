@@ -4378,7 +4378,10 @@ BEGIN
             'CREATE INDEX memories_embedding_ivfflat ON animus.memories USING ivfflat (%s) WITH (lists = %s)', indexed, l);
     ELSE
         built := 'memories_embedding_hnsw';
-        EXECUTE pg_catalog.format('CREATE INDEX memories_embedding_hnsw ON animus.memories USING hnsw (%s)', indexed);
+        EXECUTE pg_catalog.format('CREATE INDEX memories_embedding_hnsw ON animus.memories USING hnsw (%s)', indexed)
+             || CASE WHEN s.m IS NOT NULL OR s.ef_construction IS NOT NULL
+                     THEN pg_catalog.format(' WITH (m = %s, ef_construction = %s)', coalesce(s.m, 16), coalesce(s.ef_construction, 64))
+                     ELSE '' END;
     END IF;
     UPDATE animus.memory_vector_index_settings
        SET built_lists = l, trained_rows = n, built_at = pg_catalog.now(), built_halfvec = s.halfvec, built_dim = dim;
@@ -4390,7 +4393,7 @@ $_$;
 -- Name: FUNCTION memory_build_vector_index(maintenance_work_mem text, parallel_workers integer); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.memory_build_vector_index(maintenance_work_mem text, parallel_workers integer) IS 'Internal: drops the vector index of animus.memories (either kind) and builds the kind of animus.memory_vector_index_settings (IVFFlat with its lists, or animus.memory_ivfflat_lists of the rows; on embedding::halfvec(dim) when halfvec), with maintenance_work_mem and parallel_workers set for the build only; records the rows it was built on; returns the index name. Granted to nobody. Raises ZA001, ZA002 (as memory_finish_bulk_load).';
+COMMENT ON FUNCTION animus.memory_build_vector_index(maintenance_work_mem text, parallel_workers integer) IS 'Internal: drops the vector index of animus.memories (either kind) and builds the kind of animus.memory_vector_index_settings (IVFFlat with its lists, or animus.memory_ivfflat_lists of the rows; HNSW with m / ef_construction when set; on embedding::halfvec(dim) when halfvec), with maintenance_work_mem and parallel_workers set for the build only; records the rows it was built on; returns the index name. Granted to nobody. Raises ZA001, ZA002 (as memory_finish_bulk_load).';
 
 --
 -- Name: memory_caller(); Type: FUNCTION; Schema: animus; Owner: -
@@ -4607,15 +4610,19 @@ CREATE TABLE animus.memory_vector_index_settings (
     probes integer,
     ef_search integer,
     halfvec boolean DEFAULT false NOT NULL,
+    m integer,
+    ef_construction integer,
     built_halfvec boolean,
     built_dim integer,
     built_lists integer,
     trained_rows bigint,
     built_at timestamp with time zone,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT memory_vector_index_settings_ef_construction_check CHECK (((ef_construction >= 4) AND (ef_construction <= 1000))),
     CONSTRAINT memory_vector_index_settings_ef_search_check CHECK (((ef_search >= 1) AND (ef_search <= 1000))),
     CONSTRAINT memory_vector_index_settings_kind_check CHECK ((kind = ANY (ARRAY['hnsw'::text, 'ivfflat'::text]))),
     CONSTRAINT memory_vector_index_settings_lists_check CHECK (((lists >= 1) AND (lists <= 32768))),
+    CONSTRAINT memory_vector_index_settings_m_check CHECK (((m >= 2) AND (m <= 100))),
     CONSTRAINT memory_vector_index_settings_probes_check CHECK (((probes >= 1) AND (probes <= 32768))),
     CONSTRAINT memory_vector_index_settings_singleton_check CHECK (singleton)
 );
@@ -4663,6 +4670,18 @@ COMMENT ON COLUMN animus.memory_vector_index_settings.ef_search IS 'HNSW candida
 COMMENT ON COLUMN animus.memory_vector_index_settings.halfvec IS 'true: the index holds the embeddings as halfvec (16-bit floats: half the index size, faster builds, inserts and scans; searches re-rank their candidates by the full-precision distance). The table keeps full precision either way.';
 
 --
+-- Name: COLUMN memory_vector_index_settings.m; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_vector_index_settings.m IS 'HNSW build: neighbours per node (WITH (m)); NULL: pgvector''s 16. More: better recall at a given ef_search, a bigger index and a slower build.';
+
+--
+-- Name: COLUMN memory_vector_index_settings.ef_construction; Type: COMMENT; Schema: animus; Owner: -
+--
+
+COMMENT ON COLUMN animus.memory_vector_index_settings.ef_construction IS 'HNSW build: candidate list while building (WITH (ef_construction)); NULL: pgvector''s 64. More: a better graph (recall), a slower build and slower inserts.';
+
+--
 -- Name: COLUMN memory_vector_index_settings.built_halfvec; Type: COMMENT; Schema: animus; Owner: -
 --
 
@@ -4699,10 +4718,10 @@ COMMENT ON COLUMN animus.memory_vector_index_settings.built_at IS 'When the inde
 COMMENT ON COLUMN animus.memory_vector_index_settings.updated_at IS 'When the settings last changed.';
 
 --
--- Name: memory_configure_vector_index(text, integer, integer, boolean, text, integer, integer, boolean); Type: FUNCTION; Schema: animus; Owner: -
+-- Name: memory_configure_vector_index(text, integer, integer, boolean, text, integer, integer, boolean, integer, integer); Type: FUNCTION; Schema: animus; Owner: -
 --
 
-CREATE FUNCTION animus.memory_configure_vector_index(kind text, lists integer DEFAULT NULL::integer, probes integer DEFAULT NULL::integer, rebuild boolean DEFAULT true, maintenance_work_mem text DEFAULT '1GB'::text, parallel_workers integer DEFAULT 2, ef_search integer DEFAULT NULL::integer, halfvec boolean DEFAULT false) RETURNS animus.memory_vector_index_settings
+CREATE FUNCTION animus.memory_configure_vector_index(kind text, lists integer DEFAULT NULL::integer, probes integer DEFAULT NULL::integer, rebuild boolean DEFAULT true, maintenance_work_mem text DEFAULT '1GB'::text, parallel_workers integer DEFAULT 2, ef_search integer DEFAULT NULL::integer, halfvec boolean DEFAULT false, m integer DEFAULT NULL::integer, ef_construction integer DEFAULT NULL::integer) RETURNS animus.memory_vector_index_settings
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -4738,6 +4757,19 @@ BEGIN
                                        coalesce(memory_configure_vector_index.lists::text, 'NULL'), coalesce(memory_configure_vector_index.probes::text, 'NULL')),
             HINT = 'Omit them (NULL) for lists = rows / 1000 (sqrt(rows) beyond 1M rows) and probes = sqrt(lists).';
     END IF;
+    IF k = 'ivfflat' AND (memory_configure_vector_index.m IS NOT NULL OR memory_configure_vector_index.ef_construction IS NOT NULL) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA351', MESSAGE = 'm and ef_construction apply to hnsw only',
+            DETAIL = pg_catalog.format('kind = ivfflat, m = %s, ef_construction = %s',
+                                       coalesce(memory_configure_vector_index.m::text, 'NULL'), coalesce(memory_configure_vector_index.ef_construction::text, 'NULL')),
+            HINT = 'Omit m and ef_construction with kind => ''ivfflat'' (its build setting is lists).';
+    END IF;
+    IF memory_configure_vector_index.m NOT BETWEEN 2 AND 100 OR memory_configure_vector_index.ef_construction NOT BETWEEN 4 AND 1000
+       OR coalesce(memory_configure_vector_index.ef_construction, 64) < 2 * coalesce(memory_configure_vector_index.m, 16) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA351', MESSAGE = 'm must be between 2 and 100, ef_construction between 4 and 1000 and at least 2 m',
+            DETAIL = pg_catalog.format('m = %s, ef_construction = %s',
+                                       coalesce(memory_configure_vector_index.m::text, 'NULL (16)'), coalesce(memory_configure_vector_index.ef_construction::text, 'NULL (64)')),
+            HINT = 'Omit them (NULL) for pgvector''s m 16 and ef_construction 64.';
+    END IF;
     IF memory_configure_vector_index.halfvec IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'halfvec must not be NULL',
             HINT = 'Omit it (false) for an index of the full-precision embeddings; true indexes them as halfvec.';
@@ -4750,6 +4782,7 @@ BEGIN
     UPDATE animus.memory_vector_index_settings AS v
        SET kind = k, lists = memory_configure_vector_index.lists, probes = memory_configure_vector_index.probes,
            ef_search = memory_configure_vector_index.ef_search, halfvec = memory_configure_vector_index.halfvec,
+           m = memory_configure_vector_index.m, ef_construction = memory_configure_vector_index.ef_construction,
            updated_at = pg_catalog.now();
     present := CASE WHEN pg_catalog.to_regclass('animus.memories_embedding_ivfflat') IS NOT NULL THEN 'ivfflat'
                     WHEN pg_catalog.to_regclass('animus.memories_embedding_hnsw') IS NOT NULL THEN 'hnsw' END;
@@ -4766,10 +4799,10 @@ END
 $$;
 
 --
--- Name: FUNCTION memory_configure_vector_index(kind text, lists integer, probes integer, rebuild boolean, maintenance_work_mem text, parallel_workers integer, ef_search integer, halfvec boolean); Type: COMMENT; Schema: animus; Owner: -
+-- Name: FUNCTION memory_configure_vector_index(kind text, lists integer, probes integer, rebuild boolean, maintenance_work_mem text, parallel_workers integer, ef_search integer, halfvec boolean, m integer, ef_construction integer); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.memory_configure_vector_index(kind text, lists integer, probes integer, rebuild boolean, maintenance_work_mem text, parallel_workers integer, ef_search integer, halfvec boolean) IS 'Chooses the vector index of animus.memories: kind ''hnsw'' (default) or ''ivfflat'' with lists (NULL: rows / 1000, sqrt(rows) beyond 1M) and probes (NULL: sqrt(lists)), or hnsw with ef_search (NULL: 100; it applies at once, rebuild => false skips the rebuild); halfvec => true indexes the embeddings as halfvec. Rebuilds the index now (a plain CREATE INDEX: writers wait, readers wait until COMMIT) unless rebuild => false and the kind and halfvec are unchanged; during a bulk load or re-embedding only records the choice for its finish. Returns the settings row (animus.memory_vector_index_status() tells whether a rebuild is due). animus_admin only. Raises ZA350 (kind), ZA351 (lists / probes out of 1..32768 or given with hnsw, ef_search out of 1..1000 or given with ivfflat), ZA001 (rebuild, halfvec or a build setting NULL), ZA002 (parallel_workers outside 0..64, invalid maintenance_work_mem).';
+COMMENT ON FUNCTION animus.memory_configure_vector_index(kind text, lists integer, probes integer, rebuild boolean, maintenance_work_mem text, parallel_workers integer, ef_search integer, halfvec boolean, m integer, ef_construction integer) IS 'Chooses the vector index of animus.memories: kind ''hnsw'' (default) or ''ivfflat'' with lists (NULL: rows / 1000, sqrt(rows) beyond 1M) and probes (NULL: sqrt(lists)), or hnsw with ef_search (NULL: 100; it applies at once, rebuild => false skips the rebuild); halfvec => true indexes the embeddings as halfvec; m / ef_construction (NULL: 16 / 64) build the HNSW graph (at the next build). Rebuilds the index now (a plain CREATE INDEX: writers wait, readers wait until COMMIT) unless rebuild => false and the kind and halfvec are unchanged; during a bulk load or re-embedding only records the choice for its finish. Returns the settings row (animus.memory_vector_index_status() tells whether a rebuild is due). animus_admin only. Raises ZA350 (kind), ZA351 (lists / probes out of 1..32768 or given with hnsw, ef_search out of 1..1000, m / ef_construction out of range or given with ivfflat), ZA001 (rebuild, halfvec or a build setting NULL), ZA002 (parallel_workers outside 0..64, invalid maintenance_work_mem).';
 
 --
 -- Name: memory_content_changed(); Type: FUNCTION; Schema: animus; Owner: -
@@ -4870,6 +4903,7 @@ CREATE FUNCTION animus.memory_finish_bulk_load(maintenance_work_mem text DEFAULT
 DECLARE
     old_mem text := pg_catalog.current_setting('maintenance_work_mem');
     old_workers text := pg_catalog.current_setting('max_parallel_maintenance_workers');
+    old_work_mem text := pg_catalog.current_setting('work_mem');
     n bigint;
 BEGIN
     IF memory_finish_bulk_load.maintenance_work_mem IS NULL OR memory_finish_bulk_load.parallel_workers IS NULL THEN
@@ -4898,8 +4932,12 @@ BEGIN
             HINT = 'Start one with animus.memory_begin_bulk_load().';
     END IF;
     -- The BM25 statistic deltas of the whole load, folded once (writes do not fold during a bulk
-    -- load: memory_bm25_index), before their index is rebuilt on the emptied table.
+    -- load: memory_bm25_index), before their index is rebuilt on the emptied table. With
+    -- work_mem at the build's memory: the fold groups millions of delta rows, which at the
+    -- default 4MB spill to disk.
+    PERFORM pg_catalog.set_config('work_mem', memory_finish_bulk_load.maintenance_work_mem, true);
     PERFORM animus.memory_bm25_refresh(wait => true);
+    PERFORM pg_catalog.set_config('work_mem', old_work_mem, true);
     -- The vector index of the configured kind (it sets the same two settings again).
     PERFORM animus.memory_build_vector_index(memory_finish_bulk_load.maintenance_work_mem, memory_finish_bulk_load.parallel_workers);
     CREATE INDEX IF NOT EXISTS memories_fts_gin ON animus.memories USING gin (fts);
@@ -4918,7 +4956,7 @@ $$;
 -- Name: FUNCTION memory_finish_bulk_load(maintenance_work_mem text, parallel_workers integer); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.memory_finish_bulk_load(maintenance_work_mem text, parallel_workers integer) IS 'Ends a bulk load: folds the load''s BM25 statistic deltas (memory_bm25_refresh), builds the vector index of the configured kind (animus.memory_vector_index_settings: HNSW, or IVFFlat trained on the loaded rows; in parallel with parallel_workers workers and maintenance_work_mem, both set for these builds only), the fts / metadata GIN indexes, the two BM25 postings btree indexes and the BM25 deltas index; returns the number of memories. Raises ZA001, ZA002 (parallel_workers outside 0..64, invalid maintenance_work_mem), ZA212 (no bulk load in progress).';
+COMMENT ON FUNCTION animus.memory_finish_bulk_load(maintenance_work_mem text, parallel_workers integer) IS 'Ends a bulk load: folds the load''s BM25 statistic deltas (memory_bm25_refresh, with work_mem = maintenance_work_mem), builds the vector index of the configured kind (animus.memory_vector_index_settings: HNSW, or IVFFlat trained on the loaded rows; in parallel with parallel_workers workers and maintenance_work_mem, both set for these builds only), the fts / metadata GIN indexes, the two BM25 postings btree indexes and the BM25 deltas index; returns the number of memories. Raises ZA001, ZA002 (parallel_workers outside 0..64, invalid maintenance_work_mem), ZA212 (no bulk load in progress).';
 
 --
 -- Name: memory_finish_reembedding(); Type: FUNCTION; Schema: animus; Owner: -
@@ -12963,11 +13001,11 @@ GRANT SELECT ON TABLE animus.memory_vector_index_settings TO animus_memory_write
 GRANT SELECT ON TABLE animus.memory_vector_index_settings TO animus_admin;
 
 --
--- Name: FUNCTION memory_configure_vector_index(kind text, lists integer, probes integer, rebuild boolean, maintenance_work_mem text, parallel_workers integer, ef_search integer, halfvec boolean); Type: ACL; Schema: animus; Owner: -
+-- Name: FUNCTION memory_configure_vector_index(kind text, lists integer, probes integer, rebuild boolean, maintenance_work_mem text, parallel_workers integer, ef_search integer, halfvec boolean, m integer, ef_construction integer); Type: ACL; Schema: animus; Owner: -
 --
 
-REVOKE ALL ON FUNCTION animus.memory_configure_vector_index(kind text, lists integer, probes integer, rebuild boolean, maintenance_work_mem text, parallel_workers integer, ef_search integer, halfvec boolean) FROM PUBLIC;
-GRANT ALL ON FUNCTION animus.memory_configure_vector_index(kind text, lists integer, probes integer, rebuild boolean, maintenance_work_mem text, parallel_workers integer, ef_search integer, halfvec boolean) TO animus_admin;
+REVOKE ALL ON FUNCTION animus.memory_configure_vector_index(kind text, lists integer, probes integer, rebuild boolean, maintenance_work_mem text, parallel_workers integer, ef_search integer, halfvec boolean, m integer, ef_construction integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION animus.memory_configure_vector_index(kind text, lists integer, probes integer, rebuild boolean, maintenance_work_mem text, parallel_workers integer, ef_search integer, halfvec boolean, m integer, ef_construction integer) TO animus_admin;
 
 --
 -- Name: FUNCTION memory_content_changed(); Type: ACL; Schema: animus; Owner: -

@@ -129,6 +129,14 @@ class Data:
         return json.dumps(items)
 
 
+def vacuum_after_bulk_load(conn: psycopg.Connection) -> None:
+    """What an operator runs after a bulk load (docs/memory.md, "Bulk loads"): the fold left the
+    deltas' rows dead and the statistics unanalysed, and autovacuum would otherwise run through the
+    searches measured next."""
+    for table in ("memories", "memory_terms", "memory_bm25_deltas", "memory_bm25_term_stats", "memory_bm25_term_totals"):
+        conn.execute(f"VACUUM ANALYZE animus.{table}")
+
+
 def vec_literal(v: np.ndarray, digits: int = 6) -> str:
     return "[" + ",".join(f"{x:.{digits}f}" for x in v) + "]"
 
@@ -224,10 +232,7 @@ def run(args, kind: str, keep: bool) -> dict:
         t = time.perf_counter()
         conn.execute("SELECT animus.memory_finish_bulk_load(parallel_workers => %s)", (args.workers,))
         build_s = time.perf_counter() - t
-        # what an operator runs after a bulk load (docs/memory.md, "Bulk loads"): the fold left the
-        # deltas' rows dead, and autovacuum would otherwise run through the searches below
-        for table in ("memories", "memory_terms", "memory_bm25_deltas", "memory_bm25_term_stats", "memory_bm25_term_totals"):
-            conn.execute(f"VACUUM ANALYZE animus.{table}")
+        vacuum_after_bulk_load(conn)
         bulk_rate = args.rows / (load_s + build_s)
 
         # --- incremental load: the same batch form with every index in place (three batches, the

@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 import bench_memory  # noqa: E402  (the data generator and helpers of make bench-memory)
 import devdb  # noqa: E402
-from bench_memory import DIM, NAMESPACES, Data, pct, timed, vec_literal  # noqa: E402
+from bench_memory import DIM, NAMESPACES, Data, pct, timed, vacuum_after_bulk_load, vec_literal  # noqa: E402
 
 DB = "animus_bench_million"
 SEED = 7
@@ -208,8 +208,8 @@ def curve(results: list[dict]) -> None:
 
 def set_ef_search(conn: psycopg.Connection, ef: int | None) -> None:
     """The HNSW ef_search of the searches (None: the default, 100), the index kept as it is."""
-    conn.execute("SELECT animus.memory_configure_vector_index('hnsw', ef_search => %s, halfvec => "
-                 "(SELECT halfvec FROM animus.memory_vector_index_settings), rebuild => false)", (ef,))
+    conn.execute("SELECT animus.memory_configure_vector_index('hnsw', ef_search => %s, halfvec => s.halfvec, m => s.m, "
+                 "ef_construction => s.ef_construction, rebuild => false) FROM animus.memory_vector_index_settings AS s", (ef,))
 
 
 def sweep(conn: psycopg.Connection, data: Data, args) -> None:
@@ -279,6 +279,8 @@ def main() -> int:
     ap.add_argument("--latent-dim", type=int, default=None,
                     help="vectors clustered in this many dimensions, projected into 384 (80: the neighbour structure "
                          "of real text embeddings; default: clustered in all 384, the harder case)")
+    ap.add_argument("--m", type=int, default=None, help="HNSW m of the builds (default: pgvector's 16)")
+    ap.add_argument("--ef-construction", type=int, default=None, help="HNSW ef_construction of the builds (default: 64)")
     ap.add_argument("--ef-search", type=int, default=None,
                     help="HNSW ef_search of the searches (memory_configure_vector_index; default: the installation's, 100)")
     ap.add_argument("--remeasure", action="store_true",
@@ -300,10 +302,11 @@ def main() -> int:
         bench_memory.DB = DB
         url = bench_memory.deploy()
         results_path.write_text("")
-        if args.index != "hnsw" or args.lists or args.probes or args.halfvec:
+        if args.index != "hnsw" or args.lists or args.probes or args.halfvec or args.m or args.ef_construction:
             with psycopg.connect(url, autocommit=True) as conn:
-                conn.execute("SELECT animus.memory_configure_vector_index(%s, lists => %s, probes => %s, halfvec => %s)",
-                             (args.index, args.lists, args.probes, args.halfvec))
+                conn.execute("SELECT animus.memory_configure_vector_index(%s, lists => %s, probes => %s, halfvec => %s, "
+                             "m => %s, ef_construction => %s)",
+                             (args.index, args.lists, args.probes, args.halfvec, args.m, args.ef_construction))
     if args.ef_search is not None:
         with psycopg.connect(url, autocommit=True) as conn:
             set_ef_search(conn, args.ef_search)
@@ -350,8 +353,7 @@ def main() -> int:
             build_s = time.perf_counter() - t
             t = time.perf_counter()
             conn.execute("SELECT animus.memory_bm25_refresh()")
-            conn.execute("VACUUM ANALYZE animus.memories")
-            conn.execute("VACUUM ANALYZE animus.memory_terms")
+            vacuum_after_bulk_load(conn)
             vacuum_s = time.perf_counter() - t
             cum = {"load_s": cum["load_s"] + load_s, "build_s": cum["build_s"] + build_s,
                    "wall_s": cum["wall_s"] + (time.perf_counter() - t_stage)}

@@ -804,19 +804,22 @@ class Methods:
                                       rebuild: bool | None = None, maintenance_work_mem: str | None = None,
                                       parallel_workers: int | None = None,
                                       ef_search: int | None = None,
-                                      halfvec: bool | None = None) -> VectorIndexSettings:
+                                      halfvec: bool | None = None, m: int | None = None,
+                                      ef_construction: int | None = None) -> VectorIndexSettings:
         """Choose the vector index (admin): ``kind`` 'hnsw' (the default) with ``ef_search`` (None:
         100), or 'ivfflat' with ``lists`` (None: rows / 1000) and ``probes`` (None: sqrt(lists));
-        ``halfvec=True`` indexes the embeddings as 16-bit floats. Rebuilds the index now unless
+        ``halfvec=True`` indexes the embeddings as 16-bit floats; ``m`` / ``ef_construction``
+        (None: 16 / 64) build the HNSW graph. Rebuilds the index now unless
         ``rebuild=False`` and the kind and halfvec are unchanged (docs/memory.md, "Choosing the
-        vector index"). Raises InvalidMemoryArgument (ZA350 kind, ZA351 lists / probes / ef_search).
+        vector index"). Raises InvalidMemoryArgument (ZA350 kind, ZA351 lists / probes / ef_search / m /
+        ef_construction).
 
         >>> admin.memory_configure_vector_index("ivfflat").kind                   # doctest: +SKIP
         'ivfflat'
         """
         p = _clean(dict(kind=kind, lists=lists, probes=probes, rebuild=rebuild,
                         maintenance_work_mem=maintenance_work_mem, parallel_workers=parallel_workers,
-                        ef_search=ef_search, halfvec=halfvec))
+                        ef_search=ef_search, halfvec=halfvec, m=m, ef_construction=ef_construction))
         return self._execute(Call(QUERIES["memory_configure_vector_index"], p, _row(VectorIndexSettings)))
 
     def memory_vector_index_status(self) -> VectorIndexStatus:

@@ -175,7 +175,7 @@ QUERIES: dict[str, Query] = {q.name: q for q in [
     _q("memory_finish_reembedding", "scalar", "db"),
     _q("memory_begin_bulk_load", "scalar", "db"),
     _q("memory_finish_bulk_load", "scalar", "db", int32=("parallel_workers",)),
-    _q("memory_configure_vector_index", "row", "db", required=("kind",), int32=("lists", "probes", "parallel_workers", "ef_search")),
+    _q("memory_configure_vector_index", "row", "db", required=("kind",), int32=("lists", "probes", "parallel_workers", "ef_search", "m", "ef_construction")),
     _q("memory_vector_index_status", "row", "db", read_only=True),
     _q("grant_memory_namespace", "scalar", "db"),
     _q("revoke_memory_namespace", "scalar", "db"),

@@ -578,6 +578,8 @@ class VectorIndexSettings(Row):
     probes: int | None = None
     ef_search: int | None = None
     halfvec: bool | None = None
+    m: int | None = None
+    ef_construction: int | None = None
     built_lists: int | None = None
     trained_rows: int | None = None
     built_at: datetime | None = None

@@ -190,10 +190,17 @@ def test_a_halfvec_index_serves_the_search_with_full_precision_distances(loaded)
         conn.execute("SELECT animus.memory_finish_bulk_load(parallel_workers => 0)")
         assert conn.execute("SELECT halfvec FROM animus.memory_vector_index_status()").fetchone()[0] is True
         assert "halfvec_cosine_ops" in conn.execute("SELECT pg_get_indexdef('animus.memories_embedding_hnsw'::regclass)").fetchone()[0]
-        assert conn.execute("SELECT halfvec FROM animus.memory_configure_vector_index('hnsw', rebuild => false)").fetchone()[0] is False
+        # the graph's build settings, with the back to float rebuild
+        assert conn.execute("SELECT halfvec, m, ef_construction FROM animus.memory_configure_vector_index('hnsw', m => 24, "
+                            "ef_construction => 80, rebuild => false)").fetchone() == (False, 24, 80)
+        assert conn.execute("SELECT pg_get_indexdef('animus.memories_embedding_hnsw'::regclass)").fetchone()[0].endswith(
+            "USING hnsw (embedding vector_cosine_ops) WITH (m='24', ef_construction='80')")
+        got = searched(conn, queries)
+        assert statistics.mean(len(set(g) & set(w)) / 10 for g, w in zip(got, want)) >= 0.95
+        assert conn.execute("SELECT halfvec FROM animus.memory_vector_index_status()").fetchone()[0] is False
+        assert conn.execute("SELECT m FROM animus.memory_configure_vector_index('hnsw')").fetchone()[0] is None   # pgvector's defaults again
         assert conn.execute("SELECT pg_get_indexdef('animus.memories_embedding_hnsw'::regclass)").fetchone()[0].endswith(
             "USING hnsw (embedding vector_cosine_ops)")
-        assert conn.execute("SELECT halfvec FROM animus.memory_vector_index_status()").fetchone()[0] is False
 
 
 @pytest.mark.parametrize("call, state", [
@@ -208,6 +215,10 @@ def test_a_halfvec_index_serves_the_search_with_full_precision_distances(loaded)
     ("memory_configure_vector_index('hnsw', ef_search => 1001)", "ZA351"),
     ("memory_configure_vector_index('ivfflat', rebuild => NULL)", "ZA001"),
     ("memory_configure_vector_index('hnsw', halfvec => NULL)", "ZA001"),
+    ("memory_configure_vector_index('ivfflat', m => 24)", "ZA351"),
+    ("memory_configure_vector_index('hnsw', m => 1)", "ZA351"),
+    ("memory_configure_vector_index('hnsw', m => 40)", "ZA351"),              # ef_construction 64 < 2 m
+    ("memory_configure_vector_index('hnsw', ef_construction => 1001)", "ZA351"),
     ("memory_configure_vector_index('ivfflat', parallel_workers => 99)", "ZA002"),
     ("memory_configure_vector_index('ivfflat', maintenance_work_mem => 'lots')", "ZA002"),
 ])

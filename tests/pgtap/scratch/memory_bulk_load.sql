@@ -78,6 +78,7 @@ SELECT set_eq($$SELECT content FROM text_during WHERE content ~* 'zebra'$$,
 
 SET LOCAL maintenance_work_mem = '64MB';
 SET LOCAL max_parallel_maintenance_workers = 1;
+SET LOCAL work_mem = '5MB';
 CREATE TEMP TABLE finished AS SELECT animus.memory_finish_bulk_load(parallel_workers => 2) AS n;
 SELECT is((SELECT n FROM finished), (SELECT count(*) FROM animus.memories), 'memory_finish_bulk_load returns the number of memories');
 SELECT is((SELECT count(*) FROM animus.memory_bm25_deltas), 0::bigint, 'memory_finish_bulk_load folds every pending BM25 statistic delta');
@@ -112,7 +113,7 @@ SELECT results_eq($$SELECT content, rank, score FROM animus.search_memory_text('
 SELECT ok((SELECT am.amname = 'hnsw' AND pg_get_indexdef(c.oid) ~ 'vector_cosine_ops' FROM pg_class c JOIN pg_am am ON am.oid = c.relam
             WHERE c.oid = 'animus.memories_embedding_hnsw'::regclass),
           'the rebuilt index is HNSW with cosine distance');
-SELECT is(current_setting('maintenance_work_mem') || ' ' || current_setting('max_parallel_maintenance_workers'), '64MB 1',
+SELECT is(current_setting('maintenance_work_mem') || ' ' || current_setting('max_parallel_maintenance_workers') || ' ' || current_setting('work_mem'), '64MB 1 5MB',
           'the build settings applied to the builds only: the session''s values are back');
 SELECT is((SELECT array_agg(content ORDER BY rank) FROM animus.search_memory_vector(pg_temp.v(1, 0.9), 2, '{"namespace": "pgtap-bulk"}')),
           ARRAY['bulk during 1', 'bulk before 1'], 'vector search finds the loaded memories through the rebuilt index');
