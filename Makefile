@@ -57,7 +57,7 @@ bench-reembed: db ## re-embedding throughput: queue-driven (set_namespace_model 
 bench-memory: db  ## memory performance: 100k synthetic 384-d memories, load rate, search latency, recall (fresh DB)
 	@$(PY) -u tools/bench_memory.py $(BENCH_ARGS)
 
-bench-million: db ## a million 384-d memories through the bulk path: growth curve at 100k/250k/500k/1M (load, latency, recall, sizes); ~45 min; BENCH_ARGS="--resume" continues a stopped run
+bench-million: db ## a million 384-d memories through the bulk path: growth curve at 100k/250k/500k/1M (load, latency, recall, sizes); ~25 min; BENCH_ARGS="--resume" continues a stopped run
 	@$(PY) -u tools/bench_million.py $(BENCH_ARGS)
 
 bench-vector-index: db ## HNSW vs IVFFlat (lists x probes) recall@10 and p50 on the NFCorpus MiniLM vectors (make bench-vector-index NFCORPUS=/path)
