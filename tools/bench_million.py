@@ -168,9 +168,9 @@ def report(r: dict, first: dict | None) -> None:
         grow = f"{s['p50'] / first['measure']['search'][name]['p50']:>10.2f}x" if first else f"{'':>11}"
         log(f"{name:<20}{s['p50']:>9.2f}{s['p95']:>9.2f}{s['p50'] / m['exact_p50']:>10.4f}x{grow}{mark:>11}")
     if m.get("vector_index"):
-        kind, lists, probes, trained, *ef = m["vector_index"] + [None]
+        kind, lists, probes, trained, ef = (m["vector_index"] + [None])[:5]   # older results lack ef_search
         log(f"vector index: {kind}" + (f", lists {lists}, probes {probes}, trained on {trained:,} rows" if kind == "ivfflat"
-                                       else f", ef_search {ef[0] or 100}"))
+                                       else f", ef_search {ef or 100}"))
     log(f"recall@10 vs exact: unfiltered {m['recall']:.3f} (floor 0.95: {'ok' if m['recall'] >= 0.95 else 'MISS'}); "
         f"0.5 % filter {m['recall_filtered']:.3f}")
     total = sum(m["sizes"].values())
