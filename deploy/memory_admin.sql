@@ -46,13 +46,17 @@ BEGIN
     DROP INDEX IF EXISTS animus.memory_terms_memory_term_idx;
     DROP INDEX IF EXISTS animus.memory_terms_impact_idx;
     DROP INDEX IF EXISTS animus.memory_bm25_deltas_key_idx;
+    -- The memories loaded from here on (ids above the largest so far: no writer is in flight under
+    -- this lock) write no per-term statistic deltas (memory_bm25_index): the finish folds their
+    -- postings once. A statistic row per (namespace, term) per batch was most of the deltas.
+    UPDATE animus.memory_bm25_settings SET bulk_from = coalesce((SELECT pg_catalog.max(m.id) FROM animus.memories m), 0);
     SELECT pg_catalog.count(*) INTO n FROM animus.memories;
     RETURN n;
 END
 $$;
 COMMENT ON FUNCTION animus.memory_begin_bulk_load() IS
     'Starts a bulk load: drops the vector index (HNSW or IVFFlat) and the fts / metadata GIN indexes of animus.memories and the two btree '
-    'indexes of the BM25 postings animus.memory_terms and the index of animus.memory_bm25_deltas (rebuilt by animus.memory_finish_bulk_load()); returns the number of memories. Load with store_memories in between. '
+    'indexes of the BM25 postings animus.memory_terms and the index of animus.memory_bm25_deltas (rebuilt by animus.memory_finish_bulk_load()); marks the memories loaded from then on (memory_bm25_settings.bulk_from: no per-term BM25 deltas, folded at the finish); returns the number of memories. Load with store_memories in between. '
     'Raises ZA209 (re-embedding in progress), ZA212 (a bulk load is already in progress).';
 
 CREATE OR REPLACE FUNCTION animus.memory_finish_bulk_load(maintenance_work_mem text DEFAULT '1GB', parallel_workers integer DEFAULT 2)
@@ -66,6 +70,7 @@ DECLARE
     old_mem text := pg_catalog.current_setting('maintenance_work_mem');
     old_workers text := pg_catalog.current_setting('max_parallel_maintenance_workers');
     old_work_mem text := pg_catalog.current_setting('work_mem');
+    loaded_after bigint;
     n bigint;
 BEGIN
     IF memory_finish_bulk_load.maintenance_work_mem IS NULL OR memory_finish_bulk_load.parallel_workers IS NULL THEN
@@ -93,12 +98,39 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'ZA212', MESSAGE = 'no bulk load is in progress (the vector index exists)',
             HINT = 'Start one with animus.memory_begin_bulk_load().';
     END IF;
+    -- Writers wait from here to the commit (the index builds below would hold them off anyway), so
+    -- no memory is written between the fold of the loaded postings and the end of the bulk load.
+    LOCK TABLE animus.memories IN SHARE MODE;
     -- The BM25 statistic deltas of the whole load, folded once (writes do not fold during a bulk
     -- load: memory_bm25_index), before their index is rebuilt on the emptied table. With
-    -- work_mem at the build's memory: the fold groups millions of delta rows, which at the
-    -- default 4MB spill to disk.
+    -- work_mem at the build's memory: the fold groups millions of rows, which at the default 4MB
+    -- spill to disk.
     PERFORM pg_catalog.set_config('work_mem', memory_finish_bulk_load.maintenance_work_mem, true);
-    PERFORM animus.memory_bm25_refresh(wait => true);
+    PERFORM animus.memory_bm25_refresh(wait => true);   -- (holds the refresh lock to the commit)
+    -- Then the loaded memories' own postings, which left no per-term deltas: their document
+    -- frequencies and tf-weight bounds per (namespace, term), added to the statistics. Existing
+    -- keys are updated and new ones inserted in key order (cheaper than an upsert per row; sorted
+    -- bytewise, which sorts faster than by the collation and is the same order for ASCII lexemes).
+    SELECT s.bulk_from INTO loaded_after FROM animus.memory_bm25_settings s;
+    IF loaded_after IS NOT NULL THEN
+        WITH agg AS MATERIALIZED (
+            SELECT mt.namespace, mt.term, pg_catalog.count(*) AS df, pg_catalog.max(mt.tf) AS max_tf,
+                   pg_catalog.min(mt.doc_len::double precision / mt.tf) AS min_len_ratio
+              FROM animus.memory_terms mt WHERE mt.memory_id > loaded_after GROUP BY mt.term, mt.namespace
+        ), updated AS (
+            UPDATE animus.memory_bm25_term_stats AS ts
+               SET df = ts.df + a.df,
+                   max_tf = CASE WHEN ts.max_tf IS NULL THEN NULL ELSE greatest(ts.max_tf, a.max_tf) END,
+                   min_len_ratio = CASE WHEN ts.min_len_ratio IS NULL THEN NULL ELSE least(ts.min_len_ratio, a.min_len_ratio) END
+              FROM agg a WHERE ts.term = a.term AND ts.namespace = a.namespace
+            RETURNING ts.term, ts.namespace
+        )
+        INSERT INTO animus.memory_bm25_term_stats (namespace, term, df, max_tf, min_len_ratio)
+        SELECT a.namespace, a.term, a.df, a.max_tf, a.min_len_ratio FROM agg a
+         WHERE NOT EXISTS (SELECT 1 FROM updated u WHERE u.term = a.term AND u.namespace = a.namespace)
+         ORDER BY a.term COLLATE "C", a.namespace COLLATE "C";
+        UPDATE animus.memory_bm25_settings SET bulk_from = NULL;
+    END IF;
     PERFORM pg_catalog.set_config('work_mem', old_work_mem, true);
     -- The vector index of the configured kind (it sets the same two settings again).
     PERFORM animus.memory_build_vector_index(memory_finish_bulk_load.maintenance_work_mem, memory_finish_bulk_load.parallel_workers);
@@ -114,7 +146,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION animus.memory_finish_bulk_load(text, integer) IS
-    'Ends a bulk load: folds the load''s BM25 statistic deltas (memory_bm25_refresh, with work_mem = maintenance_work_mem), builds the vector index of the configured kind (animus.memory_vector_index_settings: HNSW, or IVFFlat trained on the loaded rows; '
+    'Ends a bulk load: holds writers off (SHARE lock on animus.memories) to the commit, folds the load''s BM25 statistic deltas (memory_bm25_refresh, with work_mem = maintenance_work_mem) and the statistics of the loaded memories'' postings (memory_bm25_settings.bulk_from), builds the vector index of the configured kind (animus.memory_vector_index_settings: HNSW, or IVFFlat trained on the loaded rows; '
     'in parallel with parallel_workers workers and maintenance_work_mem, '
     'both set for these builds only), the fts / metadata GIN indexes, the two BM25 postings btree indexes and the BM25 deltas index; returns the number of memories. '
     'Raises ZA001, ZA002 (parallel_workers outside 0..64, invalid maintenance_work_mem), ZA212 (no bulk load in progress).';

@@ -148,7 +148,14 @@ BEGIN
                         SELECT d.df, CASE WHEN d.df > 0 THEN d.max_tf END, CASE WHEN d.df > 0 THEN d.min_len_ratio END,
                                d.df > 0 AND (d.max_tf IS NULL OR d.min_len_ratio IS NULL)
                           FROM animus.memory_bm25_deltas d
-                         WHERE d.term = u.lexeme AND (all_spaces OR d.namespace = ANY (spaces))) x) st) t
+                         WHERE d.term = u.lexeme AND (all_spaces OR d.namespace = ANY (spaces))
+                        UNION ALL
+                        -- during a bulk load, the loaded memories' postings (they leave no
+                        -- per-term deltas: memory_bm25_index); no scan otherwise
+                        SELECT count(*), max(mt.tf), min(mt.doc_len::double precision / mt.tf), false
+                          FROM animus.memory_terms mt
+                         WHERE s.bulk_from IS NOT NULL AND mt.memory_id > s.bulk_from AND mt.term = u.lexeme
+                           AND (all_spaces OR mt.namespace = ANY (spaces))) x) st) t
      WHERE t.df > 0;
     n_terms := coalesce(pg_catalog.cardinality(q_terms), 0);
     IF n_terms = 0 THEN
@@ -482,23 +489,26 @@ BEGIN
         SELECT d.id, d.namespace, u.lexeme, coalesce(pg_catalog.cardinality(u.positions), 1), d.doc_len,
                animus.bm25_tf_weight(coalesce(pg_catalog.cardinality(u.positions), 1), d.doc_len, n.avgdl, s.k1, s.b)
         FROM docs d JOIN norm n ON n.namespace = d.namespace CROSS JOIN LATERAL pg_catalog.unnest(d.fts) AS u
-        RETURNING namespace, term, tf, doc_len
+        RETURNING memory_id, namespace, term, tf, doc_len
     )
     INSERT INTO animus.memory_bm25_deltas (namespace, term, df, total_len, max_tf, min_len_ratio)
     SELECT p.namespace, p.term, count(*), 0, max(p.tf), min(p.doc_len::double precision / p.tf)
-      FROM postings p GROUP BY p.namespace, p.term
+      FROM postings p
+     -- a bulk load's memories: no per-term deltas (~16 per memory, more rows than the load's
+     -- statistics); searches count their postings, memory_finish_bulk_load folds them once
+     WHERE s.bulk_from IS NULL OR p.memory_id <= s.bulk_from
+     GROUP BY p.namespace, p.term
     UNION ALL
     SELECT d.namespace, NULL, count(*), sum(d.doc_len), NULL, NULL FROM docs d GROUP BY d.namespace;
 
     -- Past refresh_after pending rows a write folds them, unless a refresh is running; past four
     -- times that it waits for the running one and folds, so the backlog (which every search adds
     -- up) stays bounded even while refreshes keep colliding.
-    -- Not during a bulk load (memory_begin_bulk_load drops the deltas' index, memory_finish_bulk_load
-    -- rebuilds it after one fold of the whole load): a fold per batch upserts the statistics of
-    -- every (namespace, term) the batch touched, again and again (measured: the load part twice as
-    -- long as loading and folding once). Searches during the load stay exact (they add the
-    -- pending deltas), only slower.
-    IF s.refresh_after > 0 AND pg_catalog.to_regclass('animus.memory_bm25_deltas_key_idx') IS NOT NULL THEN
+    -- Not during a bulk load (memory_finish_bulk_load folds once): a fold per batch upserts the
+    -- statistics of every (namespace, term) the batch touched, again and again (measured: the load
+    -- part twice as long as loading and folding once). Searches during the load stay exact (they
+    -- add the pending deltas and count the loaded postings), only slower.
+    IF s.refresh_after > 0 AND s.bulk_from IS NULL THEN
         backlog := (SELECT q.last_value FROM animus.memory_bm25_deltas_id_seq q) - s.refreshed_through;
         IF backlog >= 4 * s.refresh_after::bigint THEN
             PERFORM animus.memory_bm25_refresh(wait => true);
@@ -510,6 +520,30 @@ END
 $$;
 COMMENT ON FUNCTION animus.memory_bm25_index(bigint[], text[], tsvector[]) IS
     'Internal (triggers on animus.memories): writes the BM25 postings of the given memories and appends their statistic deltas (with the tf-weight bounds of the added postings); folds them (memory_bm25_refresh) past refresh_after pending rows, waiting for a running refresh past four times that; not during a bulk load (memory_finish_bulk_load folds once). Raises nothing.';
+
+-- Deletes (and the old side of an update) of a bulk load's memories leave no per-term deltas either:
+-- their postings were never counted in deltas (memory_bm25_index).
+CREATE OR REPLACE FUNCTION animus.memory_bm25_unindex(ids bigint[], namespaces text[], vectors tsvector[])
+RETURNS void
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+LANGUAGE sql
+AS $$
+    WITH gone AS (
+        DELETE FROM animus.memory_terms t WHERE t.memory_id = ANY (ids) RETURNING t.memory_id, t.namespace, t.term
+    )
+    INSERT INTO animus.memory_bm25_deltas (namespace, term, df, total_len)
+    SELECT g.namespace, g.term, -count(*), 0 FROM gone g
+     WHERE g.memory_id <= coalesce((SELECT s.bulk_from FROM animus.memory_bm25_settings s), 9223372036854775807)
+     GROUP BY g.namespace, g.term
+    UNION ALL
+    SELECT d.namespace, NULL, -count(*), -sum(animus.bm25_doc_len(d.fts))
+    FROM unnest(namespaces, vectors) AS d(namespace, fts) GROUP BY d.namespace
+$$;
+REVOKE ALL ON FUNCTION animus.memory_bm25_unindex(bigint[], text[], tsvector[]) FROM PUBLIC;
+COMMENT ON FUNCTION animus.memory_bm25_unindex(bigint[], text[], tsvector[]) IS
+    'Internal (triggers on animus.memories): deletes the BM25 postings of the given memories and appends negative statistic deltas (none per term for a bulk load''s memories, memory_bm25_settings.bulk_from). Raises nothing.';
 
 -- Reindexing also recomputes the per-term bounds from the postings (tight again after deletes).
 CREATE OR REPLACE FUNCTION animus.memory_bm25_reindex(namespace text DEFAULT NULL)

@@ -163,4 +163,11 @@ SELECT ts.term, sum(ts.df),
        CASE WHEN bool_or(ts.min_len_ratio IS NULL) THEN NULL ELSE min(ts.min_len_ratio) END
   FROM animus.memory_bm25_term_stats ts GROUP BY ts.term HAVING sum(ts.df) <> 0;
 
+
+-- A bulk load in progress (memory_begin_bulk_load / memory_finish_bulk_load, change memory_admin):
+-- the memories it writes (ids above bulk_from) leave no per-term statistic deltas; searches count
+-- their postings directly, and the finish folds them once from the postings.
+ALTER TABLE animus.memory_bm25_settings ADD COLUMN bulk_from bigint;
+COMMENT ON COLUMN animus.memory_bm25_settings.bulk_from IS 'During a bulk load: the largest memory id before it began (memories above it have no per-term deltas until memory_finish_bulk_load folds their postings); NULL otherwise.';
+
 COMMIT;

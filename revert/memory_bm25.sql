@@ -451,4 +451,23 @@ $$;
 COMMENT ON FUNCTION animus.memory_bm25_index(bigint[], text[], tsvector[]) IS
     'Internal (triggers on animus.memories): writes the BM25 postings of the given memories and appends their statistic deltas; folds them (memory_bm25_refresh) past refresh_after pending rows, waiting for a running refresh past four times that. Raises nothing.';
 
+
+-- memory_bm25_unindex as v0.8.0 had it (pg_get_functiondef of a v0.8.0 deploy), verbatim.
+CREATE OR REPLACE FUNCTION animus.memory_bm25_unindex(ids bigint[], namespaces text[], vectors tsvector[])
+ RETURNS void
+ LANGUAGE sql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+    WITH gone AS (
+        DELETE FROM animus.memory_terms t WHERE t.memory_id = ANY (ids) RETURNING t.namespace, t.term
+    )
+    INSERT INTO animus.memory_bm25_deltas (namespace, term, df, total_len)
+    SELECT g.namespace, g.term, -count(*), 0 FROM gone g GROUP BY g.namespace, g.term
+    UNION ALL
+    SELECT d.namespace, NULL, -count(*), -sum(animus.bm25_doc_len(d.fts))
+    FROM unnest(namespaces, vectors) AS d(namespace, fts) GROUP BY d.namespace
+$function$;
+COMMENT ON FUNCTION animus.memory_bm25_unindex(bigint[], text[], tsvector[]) IS
+    'Internal (triggers on animus.memories): deletes the BM25 postings of the given memories and appends negative statistic deltas. Raises nothing.';
 COMMIT;

@@ -2,6 +2,8 @@
 
 BEGIN;
 
+ALTER TABLE animus.memory_bm25_settings DROP COLUMN bulk_from;
+
 DROP TRIGGER memory_bm25_term_stats_after_insert ON animus.memory_bm25_term_stats;
 DROP TRIGGER memory_bm25_term_stats_after_update ON animus.memory_bm25_term_stats;
 DROP TRIGGER memory_bm25_term_stats_after_delete ON animus.memory_bm25_term_stats;

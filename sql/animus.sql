@@ -18431,6 +18431,13 @@ SELECT ts.term, sum(ts.df),
        CASE WHEN bool_or(ts.min_len_ratio IS NULL) THEN NULL ELSE min(ts.min_len_ratio) END
   FROM animus.memory_bm25_term_stats ts GROUP BY ts.term HAVING sum(ts.df) <> 0;
 
+
+-- A bulk load in progress (memory_begin_bulk_load / memory_finish_bulk_load, change memory_admin):
+-- the memories it writes (ids above bulk_from) leave no per-term statistic deltas; searches count
+-- their postings directly, and the finish folds them once from the postings.
+ALTER TABLE animus.memory_bm25_settings ADD COLUMN bulk_from bigint;
+COMMENT ON COLUMN animus.memory_bm25_settings.bulk_from IS 'During a bulk load: the largest memory id before it began (memories above it have no per-term deltas until memory_finish_bulk_load folds their postings); NULL otherwise.';
+
 -- ==== change memory_bm25 (deploy/memory_bm25.sql) ====
 -- Deploy animus:memory_bm25 to pg
 -- requires: memory_bm25@v0.8.0
@@ -18580,7 +18587,14 @@ BEGIN
                         SELECT d.df, CASE WHEN d.df > 0 THEN d.max_tf END, CASE WHEN d.df > 0 THEN d.min_len_ratio END,
                                d.df > 0 AND (d.max_tf IS NULL OR d.min_len_ratio IS NULL)
                           FROM animus.memory_bm25_deltas d
-                         WHERE d.term = u.lexeme AND (all_spaces OR d.namespace = ANY (spaces))) x) st) t
+                         WHERE d.term = u.lexeme AND (all_spaces OR d.namespace = ANY (spaces))
+                        UNION ALL
+                        -- during a bulk load, the loaded memories' postings (they leave no
+                        -- per-term deltas: memory_bm25_index); no scan otherwise
+                        SELECT count(*), max(mt.tf), min(mt.doc_len::double precision / mt.tf), false
+                          FROM animus.memory_terms mt
+                         WHERE s.bulk_from IS NOT NULL AND mt.memory_id > s.bulk_from AND mt.term = u.lexeme
+                           AND (all_spaces OR mt.namespace = ANY (spaces))) x) st) t
      WHERE t.df > 0;
     n_terms := coalesce(pg_catalog.cardinality(q_terms), 0);
     IF n_terms = 0 THEN
@@ -18914,23 +18928,26 @@ BEGIN
         SELECT d.id, d.namespace, u.lexeme, coalesce(pg_catalog.cardinality(u.positions), 1), d.doc_len,
                animus.bm25_tf_weight(coalesce(pg_catalog.cardinality(u.positions), 1), d.doc_len, n.avgdl, s.k1, s.b)
         FROM docs d JOIN norm n ON n.namespace = d.namespace CROSS JOIN LATERAL pg_catalog.unnest(d.fts) AS u
-        RETURNING namespace, term, tf, doc_len
+        RETURNING memory_id, namespace, term, tf, doc_len
     )
     INSERT INTO animus.memory_bm25_deltas (namespace, term, df, total_len, max_tf, min_len_ratio)
     SELECT p.namespace, p.term, count(*), 0, max(p.tf), min(p.doc_len::double precision / p.tf)
-      FROM postings p GROUP BY p.namespace, p.term
+      FROM postings p
+     -- a bulk load's memories: no per-term deltas (~16 per memory, more rows than the load's
+     -- statistics); searches count their postings, memory_finish_bulk_load folds them once
+     WHERE s.bulk_from IS NULL OR p.memory_id <= s.bulk_from
+     GROUP BY p.namespace, p.term
     UNION ALL
     SELECT d.namespace, NULL, count(*), sum(d.doc_len), NULL, NULL FROM docs d GROUP BY d.namespace;
 
     -- Past refresh_after pending rows a write folds them, unless a refresh is running; past four
     -- times that it waits for the running one and folds, so the backlog (which every search adds
     -- up) stays bounded even while refreshes keep colliding.
-    -- Not during a bulk load (memory_begin_bulk_load drops the deltas' index, memory_finish_bulk_load
-    -- rebuilds it after one fold of the whole load): a fold per batch upserts the statistics of
-    -- every (namespace, term) the batch touched, again and again (measured: the load part twice as
-    -- long as loading and folding once). Searches during the load stay exact (they add the
-    -- pending deltas), only slower.
-    IF s.refresh_after > 0 AND pg_catalog.to_regclass('animus.memory_bm25_deltas_key_idx') IS NOT NULL THEN
+    -- Not during a bulk load (memory_finish_bulk_load folds once): a fold per batch upserts the
+    -- statistics of every (namespace, term) the batch touched, again and again (measured: the load
+    -- part twice as long as loading and folding once). Searches during the load stay exact (they
+    -- add the pending deltas and count the loaded postings), only slower.
+    IF s.refresh_after > 0 AND s.bulk_from IS NULL THEN
         backlog := (SELECT q.last_value FROM animus.memory_bm25_deltas_id_seq q) - s.refreshed_through;
         IF backlog >= 4 * s.refresh_after::bigint THEN
             PERFORM animus.memory_bm25_refresh(wait => true);
@@ -18942,6 +18959,30 @@ END
 $$;
 COMMENT ON FUNCTION animus.memory_bm25_index(bigint[], text[], tsvector[]) IS
     'Internal (triggers on animus.memories): writes the BM25 postings of the given memories and appends their statistic deltas (with the tf-weight bounds of the added postings); folds them (memory_bm25_refresh) past refresh_after pending rows, waiting for a running refresh past four times that; not during a bulk load (memory_finish_bulk_load folds once). Raises nothing.';
+
+-- Deletes (and the old side of an update) of a bulk load's memories leave no per-term deltas either:
+-- their postings were never counted in deltas (memory_bm25_index).
+CREATE OR REPLACE FUNCTION animus.memory_bm25_unindex(ids bigint[], namespaces text[], vectors tsvector[])
+RETURNS void
+VOLATILE
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+LANGUAGE sql
+AS $$
+    WITH gone AS (
+        DELETE FROM animus.memory_terms t WHERE t.memory_id = ANY (ids) RETURNING t.memory_id, t.namespace, t.term
+    )
+    INSERT INTO animus.memory_bm25_deltas (namespace, term, df, total_len)
+    SELECT g.namespace, g.term, -count(*), 0 FROM gone g
+     WHERE g.memory_id <= coalesce((SELECT s.bulk_from FROM animus.memory_bm25_settings s), 9223372036854775807)
+     GROUP BY g.namespace, g.term
+    UNION ALL
+    SELECT d.namespace, NULL, -count(*), -sum(animus.bm25_doc_len(d.fts))
+    FROM unnest(namespaces, vectors) AS d(namespace, fts) GROUP BY d.namespace
+$$;
+REVOKE ALL ON FUNCTION animus.memory_bm25_unindex(bigint[], text[], tsvector[]) FROM PUBLIC;
+COMMENT ON FUNCTION animus.memory_bm25_unindex(bigint[], text[], tsvector[]) IS
+    'Internal (triggers on animus.memories): deletes the BM25 postings of the given memories and appends negative statistic deltas (none per term for a bulk load''s memories, memory_bm25_settings.bulk_from). Raises nothing.';
 
 -- Reindexing also recomputes the per-term bounds from the postings (tight again after deletes).
 CREATE OR REPLACE FUNCTION animus.memory_bm25_reindex(namespace text DEFAULT NULL)
@@ -19516,13 +19557,17 @@ BEGIN
     DROP INDEX IF EXISTS animus.memory_terms_memory_term_idx;
     DROP INDEX IF EXISTS animus.memory_terms_impact_idx;
     DROP INDEX IF EXISTS animus.memory_bm25_deltas_key_idx;
+    -- The memories loaded from here on (ids above the largest so far: no writer is in flight under
+    -- this lock) write no per-term statistic deltas (memory_bm25_index): the finish folds their
+    -- postings once. A statistic row per (namespace, term) per batch was most of the deltas.
+    UPDATE animus.memory_bm25_settings SET bulk_from = coalesce((SELECT pg_catalog.max(m.id) FROM animus.memories m), 0);
     SELECT pg_catalog.count(*) INTO n FROM animus.memories;
     RETURN n;
 END
 $$;
 COMMENT ON FUNCTION animus.memory_begin_bulk_load() IS
     'Starts a bulk load: drops the vector index (HNSW or IVFFlat) and the fts / metadata GIN indexes of animus.memories and the two btree '
-    'indexes of the BM25 postings animus.memory_terms and the index of animus.memory_bm25_deltas (rebuilt by animus.memory_finish_bulk_load()); returns the number of memories. Load with store_memories in between. '
+    'indexes of the BM25 postings animus.memory_terms and the index of animus.memory_bm25_deltas (rebuilt by animus.memory_finish_bulk_load()); marks the memories loaded from then on (memory_bm25_settings.bulk_from: no per-term BM25 deltas, folded at the finish); returns the number of memories. Load with store_memories in between. '
     'Raises ZA209 (re-embedding in progress), ZA212 (a bulk load is already in progress).';
 
 CREATE OR REPLACE FUNCTION animus.memory_finish_bulk_load(maintenance_work_mem text DEFAULT '1GB', parallel_workers integer DEFAULT 2)
@@ -19536,6 +19581,7 @@ DECLARE
     old_mem text := pg_catalog.current_setting('maintenance_work_mem');
     old_workers text := pg_catalog.current_setting('max_parallel_maintenance_workers');
     old_work_mem text := pg_catalog.current_setting('work_mem');
+    loaded_after bigint;
     n bigint;
 BEGIN
     IF memory_finish_bulk_load.maintenance_work_mem IS NULL OR memory_finish_bulk_load.parallel_workers IS NULL THEN
@@ -19563,12 +19609,39 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'ZA212', MESSAGE = 'no bulk load is in progress (the vector index exists)',
             HINT = 'Start one with animus.memory_begin_bulk_load().';
     END IF;
+    -- Writers wait from here to the commit (the index builds below would hold them off anyway), so
+    -- no memory is written between the fold of the loaded postings and the end of the bulk load.
+    LOCK TABLE animus.memories IN SHARE MODE;
     -- The BM25 statistic deltas of the whole load, folded once (writes do not fold during a bulk
     -- load: memory_bm25_index), before their index is rebuilt on the emptied table. With
-    -- work_mem at the build's memory: the fold groups millions of delta rows, which at the
-    -- default 4MB spill to disk.
+    -- work_mem at the build's memory: the fold groups millions of rows, which at the default 4MB
+    -- spill to disk.
     PERFORM pg_catalog.set_config('work_mem', memory_finish_bulk_load.maintenance_work_mem, true);
-    PERFORM animus.memory_bm25_refresh(wait => true);
+    PERFORM animus.memory_bm25_refresh(wait => true);   -- (holds the refresh lock to the commit)
+    -- Then the loaded memories' own postings, which left no per-term deltas: their document
+    -- frequencies and tf-weight bounds per (namespace, term), added to the statistics. Existing
+    -- keys are updated and new ones inserted in key order (cheaper than an upsert per row; sorted
+    -- bytewise, which sorts faster than by the collation and is the same order for ASCII lexemes).
+    SELECT s.bulk_from INTO loaded_after FROM animus.memory_bm25_settings s;
+    IF loaded_after IS NOT NULL THEN
+        WITH agg AS MATERIALIZED (
+            SELECT mt.namespace, mt.term, pg_catalog.count(*) AS df, pg_catalog.max(mt.tf) AS max_tf,
+                   pg_catalog.min(mt.doc_len::double precision / mt.tf) AS min_len_ratio
+              FROM animus.memory_terms mt WHERE mt.memory_id > loaded_after GROUP BY mt.term, mt.namespace
+        ), updated AS (
+            UPDATE animus.memory_bm25_term_stats AS ts
+               SET df = ts.df + a.df,
+                   max_tf = CASE WHEN ts.max_tf IS NULL THEN NULL ELSE greatest(ts.max_tf, a.max_tf) END,
+                   min_len_ratio = CASE WHEN ts.min_len_ratio IS NULL THEN NULL ELSE least(ts.min_len_ratio, a.min_len_ratio) END
+              FROM agg a WHERE ts.term = a.term AND ts.namespace = a.namespace
+            RETURNING ts.term, ts.namespace
+        )
+        INSERT INTO animus.memory_bm25_term_stats (namespace, term, df, max_tf, min_len_ratio)
+        SELECT a.namespace, a.term, a.df, a.max_tf, a.min_len_ratio FROM agg a
+         WHERE NOT EXISTS (SELECT 1 FROM updated u WHERE u.term = a.term AND u.namespace = a.namespace)
+         ORDER BY a.term COLLATE "C", a.namespace COLLATE "C";
+        UPDATE animus.memory_bm25_settings SET bulk_from = NULL;
+    END IF;
     PERFORM pg_catalog.set_config('work_mem', old_work_mem, true);
     -- The vector index of the configured kind (it sets the same two settings again).
     PERFORM animus.memory_build_vector_index(memory_finish_bulk_load.maintenance_work_mem, memory_finish_bulk_load.parallel_workers);
@@ -19584,7 +19657,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION animus.memory_finish_bulk_load(text, integer) IS
-    'Ends a bulk load: folds the load''s BM25 statistic deltas (memory_bm25_refresh, with work_mem = maintenance_work_mem), builds the vector index of the configured kind (animus.memory_vector_index_settings: HNSW, or IVFFlat trained on the loaded rows; '
+    'Ends a bulk load: holds writers off (SHARE lock on animus.memories) to the commit, folds the load''s BM25 statistic deltas (memory_bm25_refresh, with work_mem = maintenance_work_mem) and the statistics of the loaded memories'' postings (memory_bm25_settings.bulk_from), builds the vector index of the configured kind (animus.memory_vector_index_settings: HNSW, or IVFFlat trained on the loaded rows; '
     'in parallel with parallel_workers workers and maintenance_work_mem, '
     'both set for these builds only), the fts / metadata GIN indexes, the two BM25 postings btree indexes and the BM25 deltas index; returns the number of memories. '
     'Raises ZA001, ZA002 (parallel_workers outside 0..64, invalid maintenance_work_mem), ZA212 (no bulk load in progress).';

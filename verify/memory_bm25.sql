@@ -55,6 +55,12 @@ BEGIN
        OR pg_catalog.pg_get_functiondef('animus.memory_bm25_index(bigint[], text[], tsvector[])'::regprocedure) NOT LIKE '%max(p.tf)%' THEN
         RAISE EXCEPTION 'animus.memory_bm25_refresh and animus.memory_bm25_index must keep the per-term bounds';
     END IF;
+    -- this change: a bulk load's memories leave no per-term deltas; searches count their postings
+    IF pg_catalog.pg_get_functiondef('animus.memory_bm25_index(bigint[], text[], tsvector[])'::regprocedure) NOT LIKE '%p.memory_id <= s.bulk_from%'
+       OR pg_catalog.pg_get_functiondef('animus.memory_bm25_unindex(bigint[], text[], tsvector[])'::regprocedure) NOT LIKE '%bulk_from%'
+       OR pg_catalog.pg_get_functiondef('animus.memory_bm25_topk(text, jsonb, integer, integer)'::regprocedure) NOT LIKE '%mt.memory_id > s.bulk_from%' THEN
+        RAISE EXCEPTION 'animus.memory_bm25_index / _unindex / _topk must treat a bulk load''s memories by memory_bm25_settings.bulk_from';
+    END IF;
 END $$;
 
 ROLLBACK;

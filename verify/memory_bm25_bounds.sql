@@ -5,6 +5,7 @@ BEGIN;
 SELECT namespace, term, df, max_tf, min_len_ratio FROM animus.memory_bm25_term_stats WHERE false;
 SELECT id, namespace, term, df, total_len, max_tf, min_len_ratio FROM animus.memory_bm25_deltas WHERE false;
 SELECT term, df, max_tf, min_len_ratio FROM animus.memory_bm25_term_totals WHERE false;
+SELECT bulk_from FROM animus.memory_bm25_settings WHERE false;
 
 DO $$
 BEGIN

@@ -5,7 +5,7 @@
 -- memory_terms and memory_bm25_deltas (ACCESS EXCLUSIVE, then SHARE), so readers and writers wait.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
-SELECT plan(48);
+SELECT plan(53);
 
 CREATE FUNCTION pg_temp.v(a real, b real) RETURNS vector LANGUAGE sql AS $$
     SELECT (ARRAY[a, b] || array_fill(0::real, ARRAY[(SELECT embedding_dim FROM animus.memory_settings) - 2]))::vector
@@ -70,10 +70,22 @@ SELECT is((SELECT count(*) FROM animus.store_memories(jsonb_build_array(
           3::bigint, 'a second batch during the bulk load');
 SELECT ok((SELECT count(*) FROM animus.memory_bm25_deltas WHERE namespace = 'pgtap-bulk') > 0,
           'writes during a bulk load leave their BM25 statistic deltas for the finish, even past refresh_after');
+SELECT is((SELECT bulk_from FROM animus.memory_bm25_settings),
+          (SELECT max(id) FROM animus.memories WHERE content LIKE 'bulk before%'),
+          'memory_begin_bulk_load marks the memories loaded after it (bulk_from: the largest id before)');
+SELECT is((SELECT count(*) FROM animus.memory_bm25_deltas WHERE term IN ('zebra', 'graze', 'tale')), 0::bigint,
+          'the loaded memories leave no per-term deltas (their postings are counted instead)');
+-- a loaded memory deleted and another rewritten during the load: the statistics stay exact
+SELECT is(animus.delete_memory((SELECT id FROM animus.store_memory('Zebras zebras zebras, gone again', pg_temp.v(-1, 0.3),
+                                                                  'fact', namespace => 'pgtap-bulk'))),
+          true, 'a memory loaded and deleted during the bulk load');
+SELECT is((SELECT count(*) FROM animus.update_memory((SELECT id FROM animus.memories WHERE content = 'The grass is green'),
+                                                     content => 'The green grass, where zebras graze', embedding => pg_temp.v(-1, -0.25))), 1::bigint,
+          'a loaded memory rewritten during the bulk load');
 CREATE TEMP TABLE text_during AS
     SELECT content, rank, score FROM animus.search_memory_text('zebras grass', 5, '{"namespace": "pgtap-bulk"}');
 SELECT set_eq($$SELECT content FROM text_during WHERE content ~* 'zebra'$$,
-              ARRAY['Tall zebras, tall grass, tall tales of zebras', 'Zebras graze the tall grass'],
+              ARRAY['Tall zebras, tall grass, tall tales of zebras', 'Zebras graze the tall grass', 'The green grass, where zebras graze'],
               'keyword (BM25) search works during the bulk load, without the postings indexes');
 
 SET LOCAL maintenance_work_mem = '64MB';
@@ -82,6 +94,7 @@ SET LOCAL work_mem = '5MB';
 CREATE TEMP TABLE finished AS SELECT animus.memory_finish_bulk_load(parallel_workers => 2) AS n;
 SELECT is((SELECT n FROM finished), (SELECT count(*) FROM animus.memories), 'memory_finish_bulk_load returns the number of memories');
 SELECT is((SELECT count(*) FROM animus.memory_bm25_deltas), 0::bigint, 'memory_finish_bulk_load folds every pending BM25 statistic delta');
+SELECT is((SELECT bulk_from FROM animus.memory_bm25_settings), NULL, 'memory_finish_bulk_load clears bulk_from');
 SELECT has_index('animus', 'memories', 'memories_embedding_hnsw', 'after the bulk load the HNSW index exists again');
 SELECT has_index('animus', 'memories', 'memories_fts_gin', 'after the bulk load the fts GIN index exists again');
 SELECT has_index('animus', 'memories', 'memories_metadata_gin', 'after the bulk load the metadata GIN index exists again');
