@@ -33,6 +33,7 @@ import os
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -42,6 +43,9 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 import devdb  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "python"))
+import animus  # noqa: E402
 
 DIM = 384
 DB = "animus_bench_memory"
@@ -114,6 +118,9 @@ class Data:
         return [self.vocab[i] for i in self.rng.choice(len(self.vocab), n, p=self.p)]
 
     def batch(self, start: int, n: int) -> str:
+        return json.dumps(self.items(start, n))
+
+    def items(self, start: int, n: int) -> list[dict]:
         clusters = self.rng.integers(0, len(self.centers), n)
         vecs = np.round(self.vectors(clusters), 5)
         items = []
@@ -126,7 +133,7 @@ class Data:
                 "namespace": f"ns-{i % NAMESPACES}",
                 "metadata": {"cluster": int(clusters[j]), "i": i},
             })
-        return json.dumps(items)
+        return items
 
 
 def vacuum_after_bulk_load(conn: psycopg.Connection) -> None:
@@ -162,6 +169,9 @@ def main() -> int:
     ap.add_argument("--queries", type=int, default=100)
     ap.add_argument("--batch", type=int, default=2000)
     ap.add_argument("--workers", type=int, default=2, help="parallel workers of the HNSW build (memory_finish_bulk_load)")
+    ap.add_argument("--jobs", type=int, default=2,
+                    help="connections the bulk load stores batches on at once (Client.bulk_store_memories), "
+                         "and the bare INSERT baseline too")
     ap.add_argument("--keep", action="store_true", help="keep the benchmark database afterwards")
     ap.add_argument("--index", default="hnsw",
                     help="vector index kind(s), comma-separated, each on a fresh database with the same data: "
@@ -204,34 +214,39 @@ def run(args, kind: str, keep: bool) -> dict:
             # on the empty table: the bulk load's finish builds this kind, trained on the loaded rows
             conn.execute("SELECT animus.memory_configure_vector_index(%s, lists => %s, probes => %s, halfvec => %s)",
                          (kind, args.lists, args.probes, args.halfvec))
-        # --- bulk load, empty-table path: animus.memory_begin_bulk_load() drops the HNSW and GIN
-        # indexes, store_memories loads in batches, animus.memory_finish_bulk_load() rebuilds them
-        # (HNSW in parallel), all timed ------------------------------------------------------------
-        # Baseline, same batches: a bare INSERT ... SELECT from the JSON into a table with the same
-        # columns and no index, no check, no generated column (what the server costs anyway).
+        # --- bulk load, empty-table path, through Client.bulk_store_memories: memory_begin_bulk_load
+        # drops the vector, GIN and postings indexes, store_memories loads batches on --jobs
+        # connections at once, memory_finish_bulk_load folds the BM25 statistics and rebuilds the
+        # indexes (HNSW in parallel), all timed. Baseline, same batches on as many connections: a
+        # bare INSERT ... SELECT from the JSON into a table with the same columns and no index, no
+        # check, no generated column (what the server costs anyway).
         conn.execute("CREATE TABLE public.plain_load (namespace text, content text, memory_type text, "
                      "metadata jsonb, embedding vector(384))")
-        t = time.perf_counter()
-        conn.execute("SELECT animus.memory_begin_bulk_load()")
-        load_s = time.perf_counter() - t
-        plain_s = 0.0
-        plain_rows = 0
-        for start in range(0, args.rows, args.batch):
-            n = min(args.batch, args.rows - start)
-            payload = data.batch(start, n)          # generated outside the timed part
+        batches = [data.items(start, min(args.batch, args.rows - start)) for start in range(0, args.rows, args.batch)]
+        plain = [json.dumps(b) for b in batches[:10]]       # generated outside the timed parts
+        plain_rows = sum(len(b) for b in batches[:10])
+        with animus.connect(url) as client:
             t = time.perf_counter()
-            conn.execute("SELECT count(*) FROM animus.store_memories(%s::jsonb)", (payload,))
-            load_s += time.perf_counter() - t
-            if start < 10 * args.batch:
-                t = time.perf_counter()
-                conn.execute("INSERT INTO public.plain_load SELECT e->>'namespace', e->>'content', e->>'memory_type', "
-                             "e->'metadata', (e->>'embedding')::vector FROM jsonb_array_elements(%s::jsonb) e", (payload,))
-                plain_s += time.perf_counter() - t
-                plain_rows += n
-        plain_rate = plain_rows / plain_s
+            res = client.bulk_store_memories((m for b in batches for m in b), batch_size=args.batch, jobs=args.jobs,
+                                             parallel_workers=args.workers)
+            load_s = time.perf_counter() - t - res.finish_seconds      # with the begin
+            build_s = res.finish_seconds
+        assert res.created == args.rows, res
+        del batches
+
+        def bare(payloads: list[str]) -> None:
+            with psycopg.connect(url, autocommit=True) as c:
+                for p in payloads:
+                    c.execute("INSERT INTO public.plain_load SELECT e->>'namespace', e->>'content', e->>'memory_type', "
+                              "e->'metadata', (e->>'embedding')::vector FROM jsonb_array_elements(%s::jsonb) e", (p,))
+
         t = time.perf_counter()
-        conn.execute("SELECT animus.memory_finish_bulk_load(parallel_workers => %s)", (args.workers,))
-        build_s = time.perf_counter() - t
+        threads = [threading.Thread(target=bare, args=(plain[j::args.jobs],)) for j in range(args.jobs)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        plain_rate = plain_rows / (time.perf_counter() - t)
         vacuum_after_bulk_load(conn)
         bulk_rate = args.rows / (load_s + build_s)
 
@@ -307,10 +322,10 @@ def run(args, kind: str, keep: bool) -> dict:
         status = conn.execute("SELECT lists, probes, trained_rows FROM animus.memory_vector_index_status()").fetchone()
 
     log("")
-    log(f"bulk load, empty table (memory_begin_bulk_load, store_memories in batches of {args.batch:,}, "
-        f"memory_finish_bulk_load with {args.workers} parallel workers): {bulk_rate:,.0f} rows/s  "
+    log(f"bulk load, empty table (Client.bulk_store_memories: store_memories in batches of {args.batch:,} on "
+        f"{args.jobs} connection(s), memory_finish_bulk_load with {args.workers} parallel workers): {bulk_rate:,.0f} rows/s  "
         f"(load {load_s:.1f} s = {args.rows / load_s:,.0f} rows/s + index builds {build_s:.1f} s for {args.rows:,} rows)")
-    log(f"baseline: bare INSERT of the same JSON batches (no index, no check): {plain_rate:,.0f} rows/s; "
+    log(f"baseline: bare INSERT of the same JSON batches on as many connections (no index, no check): {plain_rate:,.0f} rows/s; "
         f"store_memories bulk path = {bulk_rate / plain_rate:.2f} x, its load part alone = "
         f"{args.rows / load_s / plain_rate:.2f} x")
     log(f"incremental load (store_memories with every index in place, median of 3 batches of {inc_rows:,} into "

@@ -19,7 +19,7 @@ from animus.errors import (AnimusError, ArgumentTypeError, ArgumentValueError, C
                            StepReused, StepNotRunning, WorkSuspended, EventTimeout,
                            ScheduleNotFound, ScheduleExists, InvalidSchedule, WorkNotDead, DeadWorkHandled)
 from animus.results import (BM25Settings, VectorIndexSettings, VectorIndexStatus, ConcurrencyLimit, ConcurrencyStats, HeartbeatResult, Memory, QueueStats,  # noqa: E402
-                            SearchHit, SettleResult, StoreResult, SubmitResult, Submission, WaitResult,
+                            SearchHit, SettleResult, StoreResult, BulkLoadResult, SubmitResult, Submission, WaitResult,
                             WorkDetails, WorkItem, WorkStep, StepStart, SleepResult, EventWait, Event,
                             Schedule, ScheduleRun, MemoryLink, MemoryNeighbor, ChainEntry, GraphHit,
                             ReviewState, DueMemory, EmbeddingModel, ReembeddingProgress, HealthCheck,
@@ -53,7 +53,7 @@ __all__ = [
     "InvalidMemoryArgument", "MemoryStateError", "ConcurrencyLimitNotFound", "ScheduleNotFound",
     "ScheduleExists", "InvalidSchedule", "Scheduler", "Schedule", "ScheduleRun", "WorkSuspended",
     "SubmitResult", "WorkItem", "Submission", "WorkDetails", "HeartbeatResult", "SettleResult",
-    "QueueStats", "ConcurrencyLimit", "ConcurrencyStats", "StoreResult", "Memory", "SearchHit",
+    "QueueStats", "ConcurrencyLimit", "ConcurrencyStats", "StoreResult", "BulkLoadResult", "Memory", "SearchHit",
     "BM25Settings", "VectorIndexSettings", "VectorIndexStatus", "WaitError", "WorkFailed", "WorkCancelled", "WaitTimeout", "WaitResult",
     "StepReused", "StepNotRunning", "EventTimeout", "WorkStep", "StepStart", "SleepResult",
     "EventWait", "Event", "MemoryLink", "MemoryNeighbor", "ChainEntry", "GraphHit", "ReviewState",

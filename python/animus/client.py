@@ -1,7 +1,9 @@
 """The synchronous client: a psycopg 3 connection pool and one method per SQL function."""
 from __future__ import annotations
 
-from typing import Any
+import time
+from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any, Iterable, Iterator, Mapping
 
 import psycopg
 from psycopg.rows import dict_row, tuple_row
@@ -14,6 +16,7 @@ from animus.config import Config
 from animus.embedding import Embedder
 from animus.queries import Query
 from animus.replicas import SyncReplicas, replica_unavailable
+from animus.results import BulkLoadResult
 from animus.errors import ConnectionFailed, InvalidArgument, from_psycopg
 from animus.telemetry import genai
 from animus.telemetry.conventions import Instruments, default_instruments
@@ -21,6 +24,17 @@ from animus.telemetry.deferred import flush as telemetry_flush
 from animus.waiting import DEFAULT_POLL_INTERVAL, SyncWaits, outcome_of
 
 __all__ = ["Client", "connect"]
+
+
+def _batches(items: Iterable[Mapping[str, Any]], size: int) -> Iterator[list[Mapping[str, Any]]]:
+    batch: list[Mapping[str, Any]] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _instruments(tracer_provider: Any, meter_provider: Any) -> Instruments:
@@ -150,6 +164,66 @@ class Client(Methods):
         result = call.post(rows)
         tel.ok(call, span, desc, t0, result)
         return result
+
+    def bulk_store_memories(self, memories: Iterable[Mapping[str, Any]], *, batch_size: int = 2000,
+                            jobs: int = 2, namespace: str | None = None,
+                            maintenance_work_mem: str | None = None,
+                            parallel_workers: int | None = None) -> BulkLoadResult:
+        """Load many memories through the bulk path (admin): :meth:`memory_begin_bulk_load`, then
+        :meth:`store_memories` in batches of ``batch_size`` on ``jobs`` pooled connections at once
+        (each batch one statement, all or nothing), then :meth:`memory_finish_bulk_load` with
+        ``maintenance_work_mem`` / ``parallel_workers``. ``memories`` may be a generator: at most
+        ``jobs`` batches are held at a time.
+
+        A batch the database refuses stops the load: the batches stored before it stay (and those
+        running beside it on the other connections), no later batch starts, the finish still runs
+        (the indexes are rebuilt), then the batch's error is raised. Re-running the load merges
+        what is already there. Raises InvalidArgument for ``batch_size`` or ``jobs``
+        below 1, and what :meth:`memory_begin_bulk_load` raises (a bulk load already in progress,
+        a re-embedding)."""
+        if not isinstance(batch_size, int) or not isinstance(jobs, int) or batch_size < 1 or jobs < 1:
+            raise InvalidArgument(f"batch_size and jobs must be positive integers (got {batch_size!r}, {jobs!r})")
+        self.memory_begin_bulk_load()
+        t0 = time.monotonic()
+        stored = created = 0
+        failure: BaseException | None = None
+        try:
+            with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="animus-bulk") as pool:
+                running: set[Future] = set()
+
+                def settle(block: bool) -> None:
+                    nonlocal stored, created
+                    done, _ = wait(running, return_when=FIRST_COMPLETED if block else ALL_COMPLETED)
+                    for f in done:
+                        running.discard(f)
+                        rows = f.result()   # a refused batch raises here
+                        stored += len(rows)
+                        created += sum(1 for r in rows if r.created)
+
+                try:
+                    for batch in _batches(memories, batch_size):
+                        if len(running) >= jobs:
+                            settle(True)
+                        running.add(pool.submit(self.store_memories, batch, namespace=namespace))
+                    while running:
+                        settle(False)
+                except BaseException:
+                    wait(running)   # the batches running beside the refused one end on their own
+                    raise
+        except BaseException as exc:
+            failure = exc
+        t1 = time.monotonic()
+        try:
+            total = self.memory_finish_bulk_load(maintenance_work_mem=maintenance_work_mem,
+                                                 parallel_workers=parallel_workers)
+        except BaseException:
+            if failure is not None:
+                raise failure from None
+            raise
+        if failure is not None:
+            raise failure
+        return BulkLoadResult(stored=stored, created=created, updated=stored - created, memories=total,
+                              load_seconds=t1 - t0, finish_seconds=time.monotonic() - t1)
 
     def replica_states(self) -> list[dict[str, Any]]:
         """Each replica's last known state: server (redacted URL), down, lag (seconds or None),

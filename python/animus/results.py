@@ -406,6 +406,20 @@ class StoreResult(Row):
 
 
 @dataclass(frozen=True)
+class BulkLoadResult:
+    """``Client.bulk_store_memories``: the inputs stored (``created`` new, ``updated`` merged into a
+    memory with the same content), the memories there are after the finish, and the seconds the
+    load (``store_memories`` on ``jobs`` connections) and the finish (index builds) took."""
+
+    stored: int
+    created: int
+    updated: int
+    memories: int
+    load_seconds: float
+    finish_seconds: float
+
+
+@dataclass(frozen=True)
 class Memory(Row):
     id: int | None = None
     namespace: str | None = None

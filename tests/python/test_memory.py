@@ -208,6 +208,52 @@ def test_quality_on_an_nfcorpus_subset(db384):
     assert mean["text"] >= mean["ts_rank"], mean
 
 
+def test_bulk_store_memories_on_several_connections(db384):
+    """Client.bulk_store_memories: begin, batches on three connections at once, finish. The BM25
+    statistics equal a recount afterwards (the loaded memories' postings are folded once), the
+    indexes are back, and a refused batch stops the load with the indexes rebuilt all the same."""
+    import animus
+
+    rng = np.random.default_rng(5)
+    words = ["zebra", "grass", "river", "stone", "cloud", "amber", "falcon", "maple"]
+
+    def items(n: int, start: int = 0):
+        for i in range(start, start + n):
+            yield {"content": f"item {i} " + " ".join(rng.choice(words, 6)), "embedding": rng.standard_normal(384),
+                   "memory_type": "fact", "namespace": f"bulk-{i % 3}"}
+
+    with animus.connect(db384) as client, psycopg.connect(db384, autocommit=True) as c:
+        with pytest.raises(animus.InvalidArgument):
+            client.bulk_store_memories(items(1), jobs=0)
+        assert c.execute("SELECT bulk_from FROM animus.memory_bm25_settings").fetchone()[0] is None
+        client.store_memories(list(items(20, 10_000)))
+        res = client.bulk_store_memories(items(500), batch_size=37, jobs=3, parallel_workers=1)
+        assert (res.stored, res.created, res.updated, res.memories) == (500, 500, 0, 520)
+        assert res.load_seconds > 0 and res.finish_seconds > 0
+        assert c.execute("SELECT count(*) FROM animus.memory_bm25_deltas WHERE term IS NOT NULL").fetchone()[0] == 0
+        assert c.execute(
+            "SELECT count(*) FROM (SELECT ts.namespace, ts.term, ts.df FROM animus.memory_bm25_term_stats ts "
+            "EXCEPT SELECT m.namespace, u.lexeme, count(*) FROM animus.memories m CROSS JOIN LATERAL unnest(m.fts) u "
+            "GROUP BY 1, 2) d").fetchone()[0] == 0
+        assert c.execute("SELECT count(*) FROM animus.memory_bm25_term_stats").fetchone()[0] == c.execute(
+            "SELECT count(DISTINCT (m.namespace, u.lexeme)) FROM animus.memories m CROSS JOIN LATERAL unnest(m.fts) u").fetchone()[0]
+        assert c.execute("SELECT count(*) FROM pg_indexes WHERE schemaname = 'animus' AND indexname IN "
+                         "('memories_embedding_hnsw', 'memories_fts_gin', 'memories_metadata_gin', "
+                         "'memory_terms_impact_idx')").fetchone()[0] == 4
+
+        def bad():   # the 30th item has the wrong dimension: its batch (the second) is refused
+            for i, m in enumerate(items(60, 20_000)):
+                yield {**m, "embedding": [0.5] * 3} if i == 29 else m
+
+        with pytest.raises(animus.DimensionMismatch):
+            client.bulk_store_memories(bad(), batch_size=20, jobs=1)
+        assert c.execute("SELECT count(*) FROM animus.memories WHERE content LIKE 'item 2____ %'").fetchone()[0] == 20
+        assert c.execute("SELECT bulk_from FROM animus.memory_bm25_settings").fetchone()[0] is None
+        assert c.execute("SELECT count(*) FROM pg_indexes WHERE schemaname = 'animus' AND indexname IN "
+                         "('memories_embedding_hnsw', 'memories_fts_gin', 'memories_metadata_gin', "
+                         "'memory_terms_impact_idx')").fetchone()[0] == 4
+
+
 def test_bulk_load_between_transactions_and_in_one(db384):
     """Between separate transactions, other sessions keep searching (exact scan) and storing while
     the indexes are dropped; in one transaction they wait for its end (the documented trade-off)."""
