@@ -6206,7 +6206,7 @@ COMMENT ON FUNCTION animus.memory_vector_candidates(query_embedding public.vecto
 -- Name: memory_vector_index_status(); Type: FUNCTION; Schema: animus; Owner: -
 --
 
-CREATE FUNCTION animus.memory_vector_index_status() RETURNS TABLE(kind text, index_name text, halfvec boolean, lists integer, probes integer, ef_search integer, trained_rows bigint, table_rows bigint, built_at timestamp with time zone, advice text)
+CREATE FUNCTION animus.memory_vector_index_status() RETURNS TABLE(kind text, index_name text, halfvec boolean, lists integer, probes integer, ef_search integer, m integer, ef_construction integer, trained_rows bigint, table_rows bigint, built_at timestamp with time zone, advice text)
     LANGUAGE plpgsql STABLE
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
@@ -6214,12 +6214,17 @@ DECLARE
     s animus.memory_vector_index_settings%ROWTYPE;
     idx text;
     est bigint;
+    opts text[];
 BEGIN
     SELECT v.* INTO s FROM animus.memory_vector_index_settings AS v;
     idx := CASE WHEN pg_catalog.to_regclass('animus.memories_embedding_ivfflat') IS NOT NULL THEN 'memories_embedding_ivfflat'
                 WHEN pg_catalog.to_regclass('animus.memories_embedding_hnsw') IS NOT NULL THEN 'memories_embedding_hnsw' END;
     -- The planner's estimate (cheap, as of the last ANALYZE / autovacuum), not a count.
     SELECT greatest(c.reltuples, 0)::bigint INTO est FROM pg_catalog.pg_class AS c WHERE c.oid = 'animus.memories'::pg_catalog.regclass;
+    -- the HNSW graph's build settings as built (the index's reloptions; none: pgvector's 16 / 64)
+    IF idx = 'memories_embedding_hnsw' THEN
+        SELECT coalesce(c.reloptions, '{}') INTO opts FROM pg_catalog.pg_class AS c WHERE c.oid = 'animus.memories_embedding_hnsw'::pg_catalog.regclass;
+    END IF;
     RETURN QUERY SELECT
         s.kind, idx,
         -- the index present's (NULL: none)
@@ -6230,6 +6235,8 @@ BEGIN
                                                 coalesce(s.built_lists, s.lists, 32768)) END,
         -- the ef_search of an unfiltered search for k <= ef_search
         CASE WHEN s.kind = 'hnsw' THEN coalesce(s.ef_search, 100) END,
+        CASE WHEN opts IS NOT NULL THEN coalesce((SELECT pg_catalog.substr(o, 3)::integer FROM unnest(opts) AS o WHERE o LIKE 'm=%'), 16) END,
+        CASE WHEN opts IS NOT NULL THEN coalesce((SELECT pg_catalog.substr(o, 17)::integer FROM unnest(opts) AS o WHERE o LIKE 'ef\_construction=%'), 64) END,
         s.trained_rows, est, s.built_at,
         CASE
             WHEN idx IS NULL THEN
@@ -6249,7 +6256,7 @@ $$;
 -- Name: FUNCTION memory_vector_index_status(); Type: COMMENT; Schema: animus; Owner: -
 --
 
-COMMENT ON FUNCTION animus.memory_vector_index_status() IS 'The vector index of animus.memories: configured kind, the index present (NULL during a bulk load or re-embedding) and whether it is on halfvec, IVFFlat lists and probes or the HNSW ef_search of an unfiltered search, the rows it was built on, the table''s estimated rows (pg_class.reltuples) and advice (''ok'', or when to rebuild: an IVFFlat index on a table grown past twice the rows it was trained on). Read-only (STABLE). Raises nothing.';
+COMMENT ON FUNCTION animus.memory_vector_index_status() IS 'The vector index of animus.memories: configured kind, the index present (NULL during a bulk load or re-embedding) and whether it is on halfvec, IVFFlat lists and probes or the HNSW ef_search of an unfiltered search and the m / ef_construction the HNSW index was built with, the rows it was built on, the table''s estimated rows (pg_class.reltuples) and advice (''ok'', or when to rebuild: an IVFFlat index on a table grown past twice the rows it was trained on). Read-only (STABLE). Raises nothing.';
 
 --
 -- Name: memory_viewer(); Type: FUNCTION; Schema: animus; Owner: -

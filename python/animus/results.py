@@ -602,8 +602,9 @@ class VectorIndexSettings(Row):
 @dataclass(frozen=True)
 class VectorIndexStatus(Row):
     """``memory_vector_index_status``: the configured kind, the index present (None during a bulk
-    load) and whether it is on halfvec, IVFFlat lists and probes or the HNSW ef_search, the rows it was built on, the table's
-    estimated rows and ``advice`` ('ok', or when to rebuild)."""
+    load) and whether it is on halfvec, IVFFlat lists and probes or the HNSW ef_search, the HNSW
+    index's ``m`` / ``ef_construction`` as built, the rows it was built on, the table's estimated
+    rows and ``advice`` ('ok', or when to rebuild)."""
 
     kind: str | None = None
     index_name: str | None = None
@@ -611,6 +612,8 @@ class VectorIndexStatus(Row):
     lists: int | None = None
     probes: int | None = None
     ef_search: int | None = None
+    m: int | None = None
+    ef_construction: int | None = None
     trained_rows: int | None = None
     table_rows: int | None = None
     built_at: datetime | None = None

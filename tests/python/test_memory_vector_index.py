@@ -195,10 +195,12 @@ def test_a_halfvec_index_serves_the_search_with_full_precision_distances(loaded)
                             "ef_construction => 80, rebuild => false)").fetchone() == (False, 24, 80)
         assert conn.execute("SELECT pg_get_indexdef('animus.memories_embedding_hnsw'::regclass)").fetchone()[0].endswith(
             "USING hnsw (embedding vector_cosine_ops) WITH (m='24', ef_construction='80')")
+        assert conn.execute("SELECT m, ef_construction FROM animus.memory_vector_index_status()").fetchone() == (24, 80)
         got = searched(conn, queries)
         assert statistics.mean(len(set(g) & set(w)) / 10 for g, w in zip(got, want)) >= 0.95
         assert conn.execute("SELECT halfvec FROM animus.memory_vector_index_status()").fetchone()[0] is False
         assert conn.execute("SELECT m FROM animus.memory_configure_vector_index('hnsw')").fetchone()[0] is None   # pgvector's defaults again
+        assert conn.execute("SELECT m, ef_construction FROM animus.memory_vector_index_status()").fetchone() == (16, 64)
         assert conn.execute("SELECT pg_get_indexdef('animus.memories_embedding_hnsw'::regclass)").fetchone()[0].endswith(
             "USING hnsw (embedding vector_cosine_ops)")
 
@@ -322,6 +324,7 @@ def test_the_client_configures_and_reports_the_index(scratch_db):
         st = c.memory_vector_index_status()
         assert isinstance(st, animus.VectorIndexStatus)
         assert (st.kind, st.index_name, st.lists, st.probes) == ("ivfflat", "memories_embedding_ivfflat", 1, 1)   # probes <= lists
+        assert (st.m, st.ef_construction) == (None, None)                                                    # HNSW only
         with pytest.raises(animus.InvalidMemoryArgument) as info:
             c.memory_configure_vector_index("flat")
         assert info.value.sqlstate == "ZA350"
