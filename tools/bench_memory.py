@@ -137,9 +137,9 @@ class Data:
 
 
 def vacuum_after_bulk_load(conn: psycopg.Connection) -> None:
-    """What an operator runs after a bulk load (docs/memory.md, "Bulk loads"): the fold left the
-    deltas' rows dead and the statistics unanalysed, and autovacuum would otherwise run through the
-    searches measured next."""
+    """What an operator runs after a bulk load (docs/memory.md, "Bulk loads"): the new rows are
+    neither all-visible nor analysed (and the fold left the per-namespace deltas dead), and
+    autovacuum would otherwise run through the searches measured next."""
     for table in ("memories", "memory_terms", "memory_bm25_deltas", "memory_bm25_term_stats", "memory_bm25_term_totals"):
         conn.execute(f"VACUUM ANALYZE animus.{table}")
 
