@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import time
-from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any, Iterable, Iterator, Mapping
 
 import psycopg
 from psycopg.rows import dict_row, tuple_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from animus._bounded import run_bounded
 from animus._core import (DEPLOYED_SQL, Call, Methods, PooledConnection, Telemetry, WaitSpan, _ReplicaFailed,
                           adapt, check_wait_timeout, replica_telemetry, server_attrs, shape_result,
                           undefined_function_error, with_replicas)
@@ -187,29 +187,15 @@ class Client(Methods):
         t0 = time.monotonic()
         stored = created = 0
         failure: BaseException | None = None
+
+        def settle(rows: list) -> None:
+            nonlocal stored, created
+            stored += len(rows)
+            created += sum(1 for r in rows if r.created)
+
         try:
-            with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="animus-bulk") as pool:
-                running: set[Future] = set()
-
-                def settle(block: bool) -> None:
-                    nonlocal stored, created
-                    done, _ = wait(running, return_when=FIRST_COMPLETED if block else ALL_COMPLETED)
-                    for f in done:
-                        running.discard(f)
-                        rows = f.result()   # a refused batch raises here
-                        stored += len(rows)
-                        created += sum(1 for r in rows if r.created)
-
-                try:
-                    for batch in _batches(memories, batch_size):
-                        if len(running) >= jobs:
-                            settle(True)
-                        running.add(pool.submit(self.store_memories, batch, namespace=namespace))
-                    while running:
-                        settle(False)
-                except BaseException:
-                    wait(running)   # the batches running beside the refused one end on their own
-                    raise
+            run_bounded(jobs, _batches(memories, batch_size),
+                        lambda batch: self.store_memories(batch, namespace=namespace), settle)
         except BaseException as exc:
             failure = exc
         t1 = time.monotonic()

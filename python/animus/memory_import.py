@@ -16,7 +16,9 @@ per (source, target, relation).
 
 The whole file is checked before anything is written: every bad line is reported with its line
 number and nothing is written. Then memories go in batches (``--batch-size``), each one
-statement (all or nothing), with progress on stderr; links follow. ``--dry-run`` checks the file
+statement (all or nothing), ``--jobs`` of them at once on as many connections, with progress on
+stderr; links follow. ``--bulk`` (admin) drops the indexes for the load and rebuilds them once
+after, also when a batch is refused (docs/memory.md, "Bulk loads"). ``--dry-run`` checks the file
 and then runs the whole import in one transaction that is rolled back: the database's own checks
 (dimension, limits, grants) run, nothing stays.
 """
@@ -125,21 +127,80 @@ def parse_lines(stream: TextIO, *, memory_type: str = "fact", namespace: str = "
     return out
 
 
-def run_import(conn: Any, lines: list[ImportLine], *, batch_size: int = 1000, embedder: Any = None,
-               dry_run: bool = False, progress: TextIO | None = None) -> dict[str, int]:
-    """Store the lines, then their links, through ``conn`` (an autocommit psycopg connection):
-    one ``animus.store_memories`` statement per batch; with ``dry_run`` all of it in one
-    transaction that is rolled back. Returns counts."""
+def _store_batch(conn: Any, batch: list[ImportLine]) -> tuple[list[ImportLine], list[Any]]:
     from psycopg.types.json import Jsonb
 
     from animus.embedding import to_vector_literal
 
+    payload = [{**ln.memory, "embedding": to_vector_literal(ln.memory["embedding"])} for ln in batch]
+    try:
+        return batch, conn.execute("SELECT ordinal, id, created FROM animus.store_memories(memories => %s)",
+                                   (Jsonb(payload),)).fetchall()
+    except Exception as exc:   # name the line the database refused
+        raise _with_line(exc, batch) from None
+
+
+def _store_all(conn: Any, batches: Any, record: Any, jobs: int, connect: Any) -> None:
+    """Each batch through _store_batch, then ``record``: on ``conn`` alone, or ``jobs`` at once on
+    ``conn`` and ``jobs - 1`` connections from ``connect()`` (closed after)."""
+    from queue import Queue
+
+    from animus._bounded import run_bounded
+
+    if jobs <= 1:
+        for batch in batches:
+            record(*_store_batch(conn, batch))
+        return
+    extra = [connect() for _ in range(jobs - 1)]
+    free: Queue = Queue()
+    for c in [conn, *extra]:
+        free.put(c)
+
+    def run(batch: list[ImportLine]):
+        c = free.get()           # a connection no other batch is using
+        try:
+            return _store_batch(c, batch)
+        finally:
+            free.put(c)
+
+    try:
+        run_bounded(jobs, batches, run, lambda result: record(*result))
+    finally:
+        for c in extra:
+            c.close()
+
+
+def run_import(conn: Any, lines: list[ImportLine], *, batch_size: int = 1000, embedder: Any = None,
+               dry_run: bool = False, progress: TextIO | None = None, bulk: bool = False, jobs: int = 1,
+               connect: Any = None) -> dict[str, int]:
+    """Store the lines, then their links, through ``conn`` (an autocommit psycopg connection):
+    one ``animus.store_memories`` statement per batch; with ``dry_run`` all of it in one
+    transaction that is rolled back. ``jobs`` > 1 stores that many batches at once, on
+    connections from ``connect()``. ``bulk`` wraps the batches in memory_begin_bulk_load /
+    memory_finish_bulk_load (the finish runs even when a batch is refused). Returns counts."""
+    from psycopg.types.json import Jsonb
+
+    from animus.embedding import to_vector_literal
+
+    if dry_run and (bulk or jobs > 1):
+        raise ValueError("--dry-run runs the import in one transaction: not with --bulk or --jobs")
     counts = {"lines": len(lines), "created": 0, "updated": 0, "links": 0}
     ids: dict[int, int] = {}
     started = time.monotonic()
-    if dry_run:
-        conn.execute("BEGIN")
-    try:
+    done = 0
+
+    def record(batch: list[ImportLine], rows: list[Any]) -> None:
+        nonlocal done
+        for row in rows:
+            ordinal, mid, created = (row["ordinal"], row["id"], row["created"]) if isinstance(row, dict) else row
+            counts["created" if created else "updated"] += 1
+            ids[batch[ordinal - 1].number] = mid
+        done += len(batch)
+        if progress is not None:
+            rate = done / max(time.monotonic() - started, 1e-9)
+            print(f"animus memory import: {done:,}/{len(lines):,} lines ({rate:,.0f}/s)", file=progress, flush=True)
+
+    def batches():
         for start in range(0, len(lines), batch_size):
             batch = lines[start:start + batch_size]
             todo = [ln for ln in batch if "embedding" not in ln.memory]
@@ -147,21 +208,18 @@ def run_import(conn: Any, lines: list[ImportLine], *, batch_size: int = 1000, em
                 vectors = embedder.embed([ln.memory["content"] for ln in todo])
                 for ln, v in zip(todo, vectors):
                     ln.memory["embedding"] = to_vector_literal(v)
-            payload = [{**ln.memory, "embedding": to_vector_literal(ln.memory["embedding"])} for ln in batch]
-            try:
-                rows = conn.execute("SELECT ordinal, id, created FROM animus.store_memories(memories => %s)",
-                                    (Jsonb(payload),)).fetchall()
-            except Exception as exc:   # name the line the database refused
-                raise _with_line(exc, batch) from None
-            for row in rows:
-                ordinal, mid, created = (row["ordinal"], row["id"], row["created"]) if isinstance(row, dict) else row
-                ln = batch[ordinal - 1]
-                counts["created" if created else "updated"] += 1
-                ids[ln.number] = mid
-            if progress is not None:
-                done = start + len(batch)
-                rate = done / max(time.monotonic() - started, 1e-9)
-                print(f"animus memory import: {done:,}/{len(lines):,} lines ({rate:,.0f}/s)", file=progress, flush=True)
+            yield batch
+
+    if dry_run:
+        conn.execute("BEGIN")
+    try:
+        if bulk:
+            conn.execute("SELECT animus.memory_begin_bulk_load()")
+        try:
+            _store_all(conn, batches(), record, jobs, connect)
+        finally:
+            if bulk:
+                conn.execute("SELECT animus.memory_finish_bulk_load()")
         by_key = {ln.key: ids[ln.number] for ln in lines if ln.key is not None}
         for ln in lines:
             for link in ln.links:
@@ -227,6 +285,10 @@ def import_main(args: argparse.Namespace) -> int:
             print(f"animus memory import: {args.file}:{n}: {m}", file=sys.stderr)
         print(f"animus memory import: {len(exc.problems)} bad line(s); nothing was written", file=sys.stderr)
         return 1
+    if args.jobs < 1 or args.dry_run and (args.bulk or args.jobs > 1):
+        print("animus memory import: --jobs must be at least 1, and --dry-run (one transaction) takes "
+              "neither --bulk nor --jobs above 1", file=sys.stderr)
+        return 2
     try:
         client = animus.connect(args.dsn)
         conn = client.connect_raw()
@@ -235,7 +297,8 @@ def import_main(args: argparse.Namespace) -> int:
         return 2
     try:
         counts = run_import(conn, lines, batch_size=args.batch_size, embedder=embedder,
-                            dry_run=args.dry_run, progress=None if args.quiet else sys.stderr)
+                            dry_run=args.dry_run, progress=None if args.quiet else sys.stderr,
+                            bulk=args.bulk, jobs=args.jobs, connect=client.connect_raw)
     except ImportError_ as exc:
         for n, m in exc.problems:
             print(f"animus memory import: {args.file}:{n}: {m}", file=sys.stderr)
@@ -263,5 +326,10 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--embedder", default=None, help="module:name of an Embedder for lines without an embedding")
     p.add_argument("--batch-size", type=int, default=1000, help="memories per statement (default: %(default)s)")
     p.add_argument("--dry-run", action="store_true", help="check and run everything, then roll back")
+    p.add_argument("--bulk", action="store_true",
+                   help="the bulk path (admin): drop the vector, full-text and keyword indexes for the load and "
+                        "rebuild them once after (memory_begin_bulk_load / memory_finish_bulk_load); for a load "
+                        "large relative to the table")
+    p.add_argument("--jobs", type=int, default=1, help="batches stored at once, each on its own connection (default: %(default)s)")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     p.set_defaults(memory_main=import_main)

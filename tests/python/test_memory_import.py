@@ -99,3 +99,36 @@ def test_a_batch_the_database_refuses_is_written_not_at_all(db3, tmp_path, capsy
     assert "zero.jsonl:4: ZA202" in err
     # the first batch (lines 1-2) is stored, the batch of line 4 (lines 3-4) not at all
     assert [m[1] for m in state(db3)[0]] == ["memory 1", "memory 2"]
+
+
+def test_bulk_import_on_several_connections(db3, tmp_path, capsys):
+    """--bulk --jobs 3: the same memories and links as a plain import, the indexes rebuilt, the
+    BM25 statistics equal a recount; a refused batch still ends the bulk load."""
+    lines = [{"content": f"memory {i} about zebras and grass" if i % 2 else f"memory {i} about stones",
+              "embedding": [1, i, 0.5], "namespace": f"ns-{i % 3}", "key": f"k{i}",
+              **({"links": [{"to": f"k{i - 1}"}]} if i % 5 == 0 else {})} for i in range(1, 41)]
+    f = write(tmp_path / "many.jsonl", lines)
+    assert main(["memory", "import", f, "--dsn", db3, "--bulk", "--jobs", "3", "--batch-size", "4"]) == 0
+    out = capsys.readouterr()
+    assert "stored 40 lines (40 new, 0 already there), 8 links" in out.out
+    assert "40/40 lines" in out.err
+    mems, links = state(db3)
+    assert len(mems) == 40 and len(links) == 8
+    assert ("memory 10 about stones", "memory 9 about zebras and grass", "related", 1.0) in links
+    with psycopg.connect(db3) as c:
+        assert c.execute("SELECT bulk_from FROM animus.memory_bm25_settings").fetchone()[0] is None
+        assert c.execute("SELECT count(*) FROM pg_indexes WHERE schemaname = 'animus' AND indexname IN "
+                         "('memories_embedding_hnsw', 'memories_fts_gin', 'memory_terms_impact_idx')").fetchone()[0] == 3
+        assert c.execute(
+            "SELECT count(*) FROM ((SELECT ts.namespace, ts.term, ts.df FROM animus.memory_bm25_term_stats ts) "
+            "EXCEPT (SELECT m.namespace, u.lexeme, count(*) FROM animus.memories m CROSS JOIN LATERAL unnest(m.fts) u "
+            "GROUP BY 1, 2)) d").fetchone()[0] == 0
+    # a refused batch: its line is named, the bulk load still ends (indexes back)
+    bad = [{"content": f"other {i}", "embedding": [0, 0, 0] if i == 7 else [1, i, 0]} for i in range(1, 13)]
+    assert main(["memory", "import", write(tmp_path / "bad.jsonl", bad), "--dsn", db3, "--bulk", "--jobs", "2",
+                 "--batch-size", "3", "--quiet"]) == 1
+    assert "bad.jsonl:7: ZA202" in capsys.readouterr().err
+    with psycopg.connect(db3) as c:
+        assert c.execute("SELECT count(*) FROM pg_indexes WHERE schemaname = 'animus' AND indexname IN "
+                         "('memories_embedding_hnsw', 'memories_fts_gin', 'memory_terms_impact_idx')").fetchone()[0] == 3
+    assert main(["memory", "import", f, "--dsn", db3, "--dry-run", "--bulk"]) == 2

@@ -1,0 +1,28 @@
+"""Bounded concurrency for the bulk paths (Client.bulk_store_memories, ``animus memory import --jobs``)."""
+from __future__ import annotations
+
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from typing import Any, Callable, Iterable
+
+
+def run_bounded(jobs: int, items: Iterable[Any], fn: Callable[[Any], Any], on_result: Callable[[Any], None]) -> None:
+    """``fn(item)`` for each item on ``jobs`` threads, at most ``jobs`` items taken from ``items`` at
+    a time (a generator is read as the work goes); ``on_result`` gets each result in the calling
+    thread. When ``fn`` raises, no later item starts, the ones running beside it end, and its error
+    is raised."""
+    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="animus-bulk") as pool:
+        running: set = set()
+        try:
+            for item in items:
+                if len(running) >= jobs:
+                    finished, running = wait(running, return_when=FIRST_COMPLETED)
+                    for f in finished:
+                        on_result(f.result())
+                running.add(pool.submit(fn, item))
+            while running:
+                finished, running = wait(running, return_when=FIRST_COMPLETED)
+                for f in finished:
+                    on_result(f.result())
+        except BaseException:
+            wait(running)
+            raise
