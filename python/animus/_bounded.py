@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator, Mapping
+
+from animus.errors import InvalidArgument
 
 
 def run_bounded(jobs: int, items: Iterable[Any], fn: Callable[[Any], Any], on_result: Callable[[Any], None]) -> None:
@@ -26,3 +28,21 @@ def run_bounded(jobs: int, items: Iterable[Any], fn: Callable[[Any], Any], on_re
         except BaseException:
             wait(running)
             raise
+
+
+def bulk_batches(items: Iterable[Mapping[str, Any]], size: int, jobs: int) -> Iterator[list[Mapping[str, Any]]]:
+    """``items`` in lists of ``size`` (the last one shorter), read as they are taken. Raises
+    InvalidArgument at once for a ``size`` or ``jobs`` below 1."""
+    if not isinstance(size, int) or not isinstance(jobs, int) or size < 1 or jobs < 1:
+        raise InvalidArgument(f"batch_size and jobs must be positive integers (got {size!r}, {jobs!r})")
+
+    def gen() -> Iterator[list[Mapping[str, Any]]]:
+        batch: list[Mapping[str, Any]] = []
+        for item in items:
+            batch.append(item)
+            if len(batch) == size:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+    return gen()

@@ -2,13 +2,16 @@
 :class:`psycopg_pool.AsyncConnectionPool` (for asyncio agent frameworks)."""
 from __future__ import annotations
 
+import asyncio
 import inspect
-from typing import Any
+import time
+from typing import Any, Iterable, Mapping
 
 import psycopg
 from psycopg.rows import dict_row, tuple_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from animus._bounded import bulk_batches
 from animus._core import (DEPLOYED_SQL, AsyncPooledConnection, Call, Methods, Telemetry, WaitSpan, _ReplicaFailed,
                           adapt, check_wait_timeout, replica_telemetry, server_attrs, shape_result,
                           undefined_function_error, with_replicas)
@@ -17,6 +20,7 @@ from animus.config import Config
 from animus.embedding import Embedder
 from animus.queries import Query
 from animus.replicas import AsyncReplicas, replica_unavailable
+from animus.results import BulkLoadResult
 from animus.errors import ConnectionFailed, InvalidArgument, from_psycopg
 from animus.telemetry import genai
 from animus.telemetry.deferred import flush as telemetry_flush
@@ -186,6 +190,52 @@ class AsyncClient(Methods):
                                                          row_factory=dict_row, **kwargs)
         except psycopg.Error as exc:
             raise from_psycopg(exc, scrub=self._dsn.scrub) from None
+
+    async def bulk_store_memories(self, memories: Iterable[Mapping[str, Any]], *, batch_size: int = 2000,
+                                  jobs: int = 2, namespace: str | None = None,
+                                  maintenance_work_mem: str | None = None,
+                                  parallel_workers: int | None = None) -> BulkLoadResult:
+        """:meth:`animus.Client.bulk_store_memories`, awaitable: the batches run as ``jobs``
+        concurrent tasks, each on a pooled connection."""
+        batches = bulk_batches(memories, batch_size, jobs)
+        await self.memory_begin_bulk_load()
+        t0 = time.monotonic()
+        stored = created = 0
+        failure: BaseException | None = None
+        running: set = set()
+
+        def settle(done: set) -> None:
+            nonlocal stored, created
+            for task in done:
+                rows = task.result()   # a refused batch raises here
+                stored += len(rows)
+                created += sum(1 for r in rows if r.created)
+
+        try:
+            for batch in batches:
+                if len(running) >= jobs:
+                    done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                    settle(done)
+                running.add(asyncio.ensure_future(self.store_memories(batch, namespace=namespace)))
+            while running:
+                done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                settle(done)
+        except BaseException as exc:
+            if running:
+                await asyncio.wait(running)   # the batches running beside a refused one end
+            failure = exc
+        t1 = time.monotonic()
+        try:
+            total = await self.memory_finish_bulk_load(maintenance_work_mem=maintenance_work_mem,
+                                                       parallel_workers=parallel_workers)
+        except BaseException:
+            if failure is not None:
+                raise failure from None
+            raise
+        if failure is not None:
+            raise failure
+        return BulkLoadResult(stored=stored, created=created, updated=stored - created, memories=total,
+                              load_seconds=t1 - t0, finish_seconds=time.monotonic() - t1)
 
     @property
     def instruments(self):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 from uuid import UUID
 
 import psycopg
@@ -11,6 +11,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from animus.config import Config
 from animus.embedding import Embedder
+from animus.results import BulkLoadResult
 from animus.results import (BM25Settings, ChainEntry, ConcurrencyLimit, ConcurrencyStats, DeadRetry, DeadWork, DepthPoint, DueMemory, EmbeddingModel, Event, EventWait, GraphHit, HealthCheck, HealthThreshold, HeartbeatResult, Memory, MemoryLink, MemoryNeighbor, NamespaceStats, QueueStats, ReembeddingProgress, ReviewState, Schedule, ScheduleRun, SearchHit, SettleResult, SleepResult, StepStart, StoreResult, Submission, SubmitResult, VectorIndexSettings, VectorIndexStatus, WaitResult, WorkDetails, WorkItem, WorkStep)
 from animus.telemetry.conventions import Instruments
 
@@ -28,6 +29,10 @@ class AsyncClient:
     def replica_states(self) -> list[dict[str, Any]]: ...
     async def open(self, timeout: float = ...) -> AsyncClient: ...
     async def connect_raw(self, **kwargs: Any) -> psycopg.AsyncConnection[Any]: ...
+    async def bulk_store_memories(self, memories: Iterable[Mapping[str, Any]], *, batch_size: int = ...,
+                                  jobs: int = ..., namespace: str | None = ...,
+                                  maintenance_work_mem: str | None = ...,
+                                  parallel_workers: int | None = ...) -> BulkLoadResult: ...
     @property
     def pool(self) -> AsyncConnectionPool: ...
     @property

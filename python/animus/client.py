@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Iterable, Mapping
 
 import psycopg
 from psycopg.rows import dict_row, tuple_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from animus._bounded import run_bounded
+from animus._bounded import bulk_batches, run_bounded
 from animus._core import (DEPLOYED_SQL, Call, Methods, PooledConnection, Telemetry, WaitSpan, _ReplicaFailed,
                           adapt, check_wait_timeout, replica_telemetry, server_attrs, shape_result,
                           undefined_function_error, with_replicas)
@@ -25,16 +25,6 @@ from animus.waiting import DEFAULT_POLL_INTERVAL, SyncWaits, outcome_of
 
 __all__ = ["Client", "connect"]
 
-
-def _batches(items: Iterable[Mapping[str, Any]], size: int) -> Iterator[list[Mapping[str, Any]]]:
-    batch: list[Mapping[str, Any]] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def _instruments(tracer_provider: Any, meter_provider: Any) -> Instruments:
@@ -181,8 +171,7 @@ class Client(Methods):
         what is already there. Raises InvalidArgument for ``batch_size`` or ``jobs``
         below 1, and what :meth:`memory_begin_bulk_load` raises (a bulk load already in progress,
         a re-embedding)."""
-        if not isinstance(batch_size, int) or not isinstance(jobs, int) or batch_size < 1 or jobs < 1:
-            raise InvalidArgument(f"batch_size and jobs must be positive integers (got {batch_size!r}, {jobs!r})")
+        batches = bulk_batches(memories, batch_size, jobs)
         self.memory_begin_bulk_load()
         t0 = time.monotonic()
         stored = created = 0
@@ -194,7 +183,7 @@ class Client(Methods):
             created += sum(1 for r in rows if r.created)
 
         try:
-            run_bounded(jobs, _batches(memories, batch_size),
+            run_bounded(jobs, batches,
                         lambda batch: self.store_memories(batch, namespace=namespace), settle)
         except BaseException as exc:
             failure = exc

@@ -2,6 +2,7 @@
 HNSW index, concurrent stores, and retrieval quality on a small NFCorpus subset."""
 from __future__ import annotations
 
+import asyncio
 import csv
 import json
 import math
@@ -252,6 +253,21 @@ def test_bulk_store_memories_on_several_connections(db384):
         assert c.execute("SELECT count(*) FROM pg_indexes WHERE schemaname = 'animus' AND indexname IN "
                          "('memories_embedding_hnsw', 'memories_fts_gin', 'memories_metadata_gin', "
                          "'memory_terms_impact_idx')").fetchone()[0] == 4
+
+        # the asyncio client: the same path as concurrent tasks
+        async def load_async():
+            async with await animus.connect_async(db384) as ac:
+                res = await ac.bulk_store_memories(items(90, 30_000), batch_size=25, jobs=2, parallel_workers=0)
+                with pytest.raises(animus.DimensionMismatch):
+                    await ac.bulk_store_memories(bad(), batch_size=20, jobs=2)
+                return res
+
+        res = asyncio.run(load_async())
+        assert (res.stored, res.created, res.memories) == (90, 90, 630)
+        assert c.execute("SELECT bulk_from FROM animus.memory_bm25_settings").fetchone()[0] is None
+        assert c.execute("SELECT count(*) FROM (SELECT ts.namespace, ts.term, ts.df FROM animus.memory_bm25_term_stats ts "
+                         "EXCEPT SELECT m.namespace, u.lexeme, count(*) FROM animus.memories m CROSS JOIN LATERAL "
+                         "unnest(m.fts) u GROUP BY 1, 2) d").fetchone()[0] == 0
 
 
 def test_bulk_load_between_transactions_and_in_one(db384):
