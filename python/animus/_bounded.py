@@ -46,3 +46,17 @@ def bulk_batches(items: Iterable[Mapping[str, Any]], size: int, jobs: int) -> It
         if batch:
             yield batch
     return gen()
+
+
+def bulk_outcome(failure: BaseException | None, finished: Any, stored: int, created: int,
+                 load_seconds: float, finish_seconds: float) -> Any:
+    """The end of a bulk_store_memories: the refused batch's error (``failure``) first, else the
+    finish's (``finished`` an exception), else the BulkLoadResult (``finished`` the memories)."""
+    from animus.results import BulkLoadResult
+
+    if failure is not None:
+        raise failure
+    if isinstance(finished, BaseException):
+        raise finished
+    return BulkLoadResult(stored=stored, created=created, updated=stored - created, memories=finished,
+                          load_seconds=load_seconds, finish_seconds=finish_seconds)

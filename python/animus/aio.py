@@ -11,7 +11,7 @@ import psycopg
 from psycopg.rows import dict_row, tuple_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from animus._bounded import bulk_batches
+from animus._bounded import bulk_batches, bulk_outcome
 from animus._core import (DEPLOYED_SQL, AsyncPooledConnection, Call, Methods, Telemetry, WaitSpan, _ReplicaFailed,
                           adapt, check_wait_timeout, replica_telemetry, server_attrs, shape_result,
                           undefined_function_error, with_replicas)
@@ -226,16 +226,11 @@ class AsyncClient(Methods):
             failure = exc
         t1 = time.monotonic()
         try:
-            total = await self.memory_finish_bulk_load(maintenance_work_mem=maintenance_work_mem,
-                                                       parallel_workers=parallel_workers)
-        except BaseException:
-            if failure is not None:
-                raise failure from None
-            raise
-        if failure is not None:
-            raise failure
-        return BulkLoadResult(stored=stored, created=created, updated=stored - created, memories=total,
-                              load_seconds=t1 - t0, finish_seconds=time.monotonic() - t1)
+            total: Any = await self.memory_finish_bulk_load(maintenance_work_mem=maintenance_work_mem,
+                                          parallel_workers=parallel_workers)
+        except BaseException as exc:   # raised after a refused batch's error, if any
+            total = exc
+        return bulk_outcome(failure, total, stored, created, t1 - t0, time.monotonic() - t1)
 
     @property
     def instruments(self):
