@@ -190,7 +190,7 @@ class Client(Methods):
         t1 = time.monotonic()
         try:
             total: Any = self.memory_finish_bulk_load(maintenance_work_mem=maintenance_work_mem,
-                                    parallel_workers=parallel_workers)
+                                                      parallel_workers=parallel_workers)
         except BaseException as exc:   # raised after a refused batch's error, if any
             total = exc
         return bulk_outcome(failure, total, stored, created, t1 - t0, time.monotonic() - t1)
