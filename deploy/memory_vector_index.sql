@@ -211,7 +211,7 @@ CREATE FUNCTION animus.memory_configure_vector_index(
     maintenance_work_mem text    DEFAULT '1GB',
     parallel_workers     integer DEFAULT 2,
     ef_search            integer DEFAULT NULL,
-    halfvec              boolean DEFAULT false,
+    halfvec              boolean DEFAULT NULL,
     m                    integer DEFAULT NULL,
     ef_construction      integer DEFAULT NULL)
     RETURNS animus.memory_vector_index_settings
@@ -224,6 +224,7 @@ DECLARE
     k text := pg_catalog.lower(pg_catalog.btrim(memory_configure_vector_index.kind));
     s animus.memory_vector_index_settings%ROWTYPE;
     present text;
+    hv boolean;
 BEGIN
     IF k IS NULL OR k NOT IN ('hnsw', 'ivfflat') THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA350', MESSAGE = 'kind must be ''hnsw'' or ''ivfflat''',
@@ -265,24 +266,23 @@ BEGIN
                                        coalesce(memory_configure_vector_index.m::text, 'NULL (16)'), coalesce(memory_configure_vector_index.ef_construction::text, 'NULL (64)')),
             HINT = 'Omit them (NULL) for pgvector''s m 16 and ef_construction 64.';
     END IF;
-    IF memory_configure_vector_index.halfvec IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'halfvec must not be NULL',
-            HINT = 'Omit it (false) for an index of the full-precision embeddings; true indexes them as halfvec.';
-    END IF;
     IF memory_configure_vector_index.rebuild IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'rebuild must not be NULL',
             HINT = 'Omit it (true) to build the index now; false records the settings for the next build (unless the kind changes).';
     END IF;
     SELECT v.* INTO s FROM animus.memory_vector_index_settings AS v FOR UPDATE;
+    -- halfvec left out (NULL) keeps the storage configured: tuning ef_search or probes on a halfvec
+    -- index must not rebuild it as a float one (at a million memories, minutes of build)
+    hv := coalesce(memory_configure_vector_index.halfvec, s.halfvec);
     UPDATE animus.memory_vector_index_settings AS v
        SET kind = k, lists = memory_configure_vector_index.lists, probes = memory_configure_vector_index.probes,
-           ef_search = memory_configure_vector_index.ef_search, halfvec = memory_configure_vector_index.halfvec,
+           ef_search = memory_configure_vector_index.ef_search, halfvec = hv,
            m = memory_configure_vector_index.m, ef_construction = memory_configure_vector_index.ef_construction,
            updated_at = pg_catalog.now();
     present := CASE WHEN pg_catalog.to_regclass('animus.memories_embedding_ivfflat') IS NOT NULL THEN 'ivfflat'
                     WHEN pg_catalog.to_regclass('animus.memories_embedding_hnsw') IS NOT NULL THEN 'hnsw' END;
     -- No vector index: a bulk load or re-embedding is in progress, whose finish builds this kind.
-    IF present IS NOT NULL AND (present <> k OR coalesce(s.built_halfvec, false) <> memory_configure_vector_index.halfvec
+    IF present IS NOT NULL AND (present <> k OR coalesce(s.built_halfvec, false) <> hv
                                 OR memory_configure_vector_index.rebuild) THEN
         LOCK TABLE animus.memories IN ACCESS EXCLUSIVE MODE;
         PERFORM animus.memory_build_vector_index(memory_configure_vector_index.maintenance_work_mem,
@@ -294,11 +294,11 @@ END
 $$;
 COMMENT ON FUNCTION animus.memory_configure_vector_index(text, integer, integer, boolean, text, integer, integer, boolean, integer, integer) IS
     'Chooses the vector index of animus.memories: kind ''hnsw'' (default) or ''ivfflat'' with lists (NULL: rows / 1000, sqrt(rows) beyond 1M) '
-    'and probes (NULL: sqrt(lists)), or hnsw with ef_search (NULL: 100; it applies at once, rebuild => false skips the rebuild); halfvec => true indexes the embeddings as halfvec; m / ef_construction (NULL: 16 / 64) build the HNSW graph (at the next build). '
+    'and probes (NULL: sqrt(lists)), or hnsw with ef_search (NULL: 100; it applies at once, rebuild => false skips the rebuild); halfvec => true indexes the embeddings as halfvec, false as vector, NULL (omitted) keeps the storage configured; m / ef_construction (NULL: 16 / 64) build the HNSW graph (at the next build). '
     'Rebuilds the index now (a plain CREATE INDEX: writers wait, readers wait until COMMIT) unless rebuild '
     '=> false and the kind and halfvec are unchanged; during a bulk load or re-embedding only records the choice for its finish. Returns '
     'the settings row (animus.memory_vector_index_status() tells whether a rebuild is due). animus_admin only. Raises ZA350 (kind), ZA351 (lists / probes out of 1..32768 or given with hnsw, ef_search out of 1..1000, m / ef_construction out of range or given with ivfflat), '
-    'ZA001 (rebuild, halfvec or a build setting NULL), ZA002 (parallel_workers outside 0..64, invalid maintenance_work_mem).';
+    'ZA001 (rebuild or a build setting NULL), ZA002 (parallel_workers outside 0..64, invalid maintenance_work_mem).';
 REVOKE ALL ON FUNCTION animus.memory_configure_vector_index(text, integer, integer, boolean, text, integer, integer, boolean, integer, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION animus.memory_configure_vector_index(text, integer, integer, boolean, text, integer, integer, boolean, integer, integer) TO animus_admin;
 

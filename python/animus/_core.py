@@ -808,7 +808,8 @@ class Methods:
                                       ef_construction: int | None = None) -> VectorIndexSettings:
         """Choose the vector index (admin): ``kind`` 'hnsw' (the default) with ``ef_search`` (None:
         100), or 'ivfflat' with ``lists`` (None: rows / 1000) and ``probes`` (None: sqrt(lists));
-        ``halfvec=True`` indexes the embeddings as 16-bit floats; ``m`` / ``ef_construction``
+        ``halfvec=True`` indexes the embeddings as 16-bit floats (False: as floats; None keeps
+        the storage configured); ``m`` / ``ef_construction``
         (None: 16 / 64) build the HNSW graph. Rebuilds the index now unless
         ``rebuild=False`` and the kind and halfvec are unchanged (docs/memory.md, "Choosing the
         vector index"). Raises InvalidMemoryArgument (ZA350 kind, ZA351 lists / probes / ef_search / m /

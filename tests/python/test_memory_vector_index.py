@@ -191,8 +191,14 @@ def test_a_halfvec_index_serves_the_search_with_full_precision_distances(loaded)
         assert conn.execute("SELECT halfvec FROM animus.memory_vector_index_status()").fetchone()[0] is True
         assert "halfvec_cosine_ops" in conn.execute("SELECT pg_get_indexdef('animus.memories_embedding_hnsw'::regclass)").fetchone()[0]
         # the graph's build settings, with the back to float rebuild
+        # left out, halfvec stays: tuning ef_search without a rebuild keeps the halfvec index as it is
+        built = conn.execute("SELECT built_at FROM animus.memory_vector_index_settings").fetchone()[0]
+        assert conn.execute("SELECT halfvec, ef_search FROM animus.memory_configure_vector_index('hnsw', ef_search => 150, "
+                            "rebuild => false)").fetchone() == (True, 150)
+        assert conn.execute("SELECT built_at FROM animus.memory_vector_index_settings").fetchone()[0] == built
+        assert "halfvec_cosine_ops" in conn.execute("SELECT pg_get_indexdef('animus.memories_embedding_hnsw'::regclass)").fetchone()[0]
         assert conn.execute("SELECT halfvec, m, ef_construction FROM animus.memory_configure_vector_index('hnsw', m => 24, "
-                            "ef_construction => 80, rebuild => false)").fetchone() == (False, 24, 80)
+                            "ef_construction => 80, rebuild => false, halfvec => false)").fetchone() == (False, 24, 80)
         assert conn.execute("SELECT pg_get_indexdef('animus.memories_embedding_hnsw'::regclass)").fetchone()[0].endswith(
             "USING hnsw (embedding vector_cosine_ops) WITH (m='24', ef_construction='80')")
         assert conn.execute("SELECT m, ef_construction FROM animus.memory_vector_index_status()").fetchone() == (24, 80)
@@ -216,7 +222,6 @@ def test_a_halfvec_index_serves_the_search_with_full_precision_distances(loaded)
     ("memory_configure_vector_index('hnsw', ef_search => 0)", "ZA351"),
     ("memory_configure_vector_index('hnsw', ef_search => 1001)", "ZA351"),
     ("memory_configure_vector_index('ivfflat', rebuild => NULL)", "ZA001"),
-    ("memory_configure_vector_index('hnsw', halfvec => NULL)", "ZA001"),
     ("memory_configure_vector_index('ivfflat', m => 24)", "ZA351"),
     ("memory_configure_vector_index('hnsw', m => 1)", "ZA351"),
     ("memory_configure_vector_index('hnsw', m => 40)", "ZA351"),              # ef_construction 64 < 2 m
