@@ -179,6 +179,8 @@ def main() -> int:
     ap.add_argument("--lists", type=int, default=None, help="IVFFlat lists (default: rows / 1000)")
     ap.add_argument("--probes", type=int, default=None, help="IVFFlat probes (default: sqrt(lists))")
     ap.add_argument("--halfvec", action="store_true", help="index the embeddings as halfvec (memory_configure_vector_index)")
+    ap.add_argument("--ef-construction", type=int, default=None,
+                    help="HNSW build list (memory_configure_vector_index; default: pgvector's 64)")
     ap.add_argument("--latent-dim", type=int, default=None,
                     help="clusters in this many dimensions, projected into 384 (80: real-embedding-like; default: all 384)")
     args = ap.parse_args()
@@ -206,14 +208,16 @@ def run(args, kind: str, keep: bool) -> dict:
     url = deploy()
     data = Data(args.rows, args.queries, latent_dim=args.latent_dim)
     log(f"bench-memory: {args.rows:,} memories, {DIM}-d vectors clustered in {args.latent_dim or DIM} dimensions, Zipf text; database {DB} (fresh); "
-        f"vector index {kind}{' on halfvec' if args.halfvec else ''}")
+        f"vector index {kind}{' on halfvec' if args.halfvec else ''}"
+        f"{f', ef_construction {args.ef_construction}' if args.ef_construction and kind == 'hnsw' else ''}")
     index_name = f"memories_embedding_{kind}"
 
     with psycopg.connect(url, autocommit=True) as conn:
-        if kind != "hnsw" or args.lists or args.probes or args.halfvec:
+        if kind != "hnsw" or args.lists or args.probes or args.halfvec or args.ef_construction:
             # on the empty table: the bulk load's finish builds this kind, trained on the loaded rows
-            conn.execute("SELECT animus.memory_configure_vector_index(%s, lists => %s, probes => %s, halfvec => %s)",
-                         (kind, args.lists, args.probes, args.halfvec))
+            conn.execute("SELECT animus.memory_configure_vector_index(%s, lists => %s, probes => %s, halfvec => %s, "
+                         "ef_construction => %s)",
+                         (kind, args.lists, args.probes, args.halfvec, args.ef_construction if kind == "hnsw" else None))
         # --- bulk load, empty-table path, through Client.bulk_store_memories: memory_begin_bulk_load
         # drops the vector, GIN and postings indexes, store_memories loads batches on --jobs
         # connections at once, memory_finish_bulk_load folds the BM25 statistics and rebuilds the
