@@ -16,7 +16,7 @@ INSERT INTO animus.error_codes (sqlstate, name, meaning, hint) VALUES
     ('ZA350', 'invalid_vector_index_kind', 'memory_configure_vector_index was given a kind other than ''hnsw'' or ''ivfflat''.',
      'Pass kind => ''hnsw'' (the default index) or kind => ''ivfflat''.'),
     ('ZA351', 'invalid_vector_index_parameter', 'A vector index parameter is out of range, or given to an index kind that has no such parameter.',
-     'lists (1..32768) and probes (1..32768) apply to ''ivfflat'' only, ef_search (1..1000), m (2..100) and ef_construction (4..1000, at least 2 m) to ''hnsw'' only; NULL picks them from the table size (ef_search: 100; m, ef_construction: pgvector''s 16, 64).');
+     'lists (1..32768) and probes (1..32768) apply to ''ivfflat'' only, ef_search (1..1000), m (2..100) and ef_construction (4..1000, at least 2 m) to ''hnsw'' only; NULL picks lists and probes from the table size and ef_search 100; m and ef_construction left out keep the configured ones (pgvector''s 16, 64 on a first choice of hnsw).');
 
 CREATE TABLE animus.memory_vector_index_settings (
     singleton     boolean PRIMARY KEY DEFAULT true CHECK (singleton),
@@ -225,6 +225,8 @@ DECLARE
     s animus.memory_vector_index_settings%ROWTYPE;
     present text;
     hv boolean;
+    gm integer;
+    gef integer;
 BEGIN
     IF k IS NULL OR k NOT IN ('hnsw', 'ivfflat') THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA350', MESSAGE = 'kind must be ''hnsw'' or ''ivfflat''',
@@ -259,25 +261,32 @@ BEGIN
                                        coalesce(memory_configure_vector_index.m::text, 'NULL'), coalesce(memory_configure_vector_index.ef_construction::text, 'NULL')),
             HINT = 'Omit m and ef_construction with kind => ''ivfflat'' (its build setting is lists).';
     END IF;
-    IF memory_configure_vector_index.m NOT BETWEEN 2 AND 100 OR memory_configure_vector_index.ef_construction NOT BETWEEN 4 AND 1000
-       OR coalesce(memory_configure_vector_index.ef_construction, 64) < 2 * coalesce(memory_configure_vector_index.m, 16) THEN
-        RAISE EXCEPTION USING ERRCODE = 'ZA351', MESSAGE = 'm must be between 2 and 100, ef_construction between 4 and 1000 and at least 2 m',
-            DETAIL = pg_catalog.format('m = %s, ef_construction = %s',
-                                       coalesce(memory_configure_vector_index.m::text, 'NULL (16)'), coalesce(memory_configure_vector_index.ef_construction::text, 'NULL (64)')),
-            HINT = 'Omit them (NULL) for pgvector''s m 16 and ef_construction 64.';
-    END IF;
     IF memory_configure_vector_index.rebuild IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'ZA001', MESSAGE = 'rebuild must not be NULL',
             HINT = 'Omit it (true) to build the index now; false records the settings for the next build (unless the kind changes).';
     END IF;
     SELECT v.* INTO s FROM animus.memory_vector_index_settings AS v FOR UPDATE;
+    -- m and ef_construction left out keep the configured ones while the kind stays hnsw: a later
+    -- bulk load or re-embedding rebuilds the graph with them (a weaker graph, silently, otherwise)
+    IF k = 'hnsw' AND s.kind = 'hnsw' THEN
+        gm := coalesce(memory_configure_vector_index.m, s.m);
+        gef := coalesce(memory_configure_vector_index.ef_construction, s.ef_construction);
+    ELSE
+        gm := memory_configure_vector_index.m;
+        gef := memory_configure_vector_index.ef_construction;
+    END IF;
+    IF gm NOT BETWEEN 2 AND 100 OR gef NOT BETWEEN 4 AND 1000 OR coalesce(gef, 64) < 2 * coalesce(gm, 16) THEN
+        RAISE EXCEPTION USING ERRCODE = 'ZA351', MESSAGE = 'm must be between 2 and 100, ef_construction between 4 and 1000 and at least 2 m',
+            DETAIL = pg_catalog.format('m = %s, ef_construction = %s (with the configured ones for those left out)',
+                                       coalesce(gm::text, 'NULL (16)'), coalesce(gef::text, 'NULL (64)')),
+            HINT = 'Pass both, or m => 16, ef_construction => 64 for pgvector''s defaults.';
+    END IF;
     -- halfvec left out (NULL) keeps the storage configured: tuning ef_search or probes on a halfvec
     -- index must not rebuild it as a float one (at a million memories, minutes of build)
     hv := coalesce(memory_configure_vector_index.halfvec, s.halfvec);
     UPDATE animus.memory_vector_index_settings AS v
        SET kind = k, lists = memory_configure_vector_index.lists, probes = memory_configure_vector_index.probes,
-           ef_search = memory_configure_vector_index.ef_search, halfvec = hv,
-           m = memory_configure_vector_index.m, ef_construction = memory_configure_vector_index.ef_construction,
+           ef_search = memory_configure_vector_index.ef_search, halfvec = hv, m = gm, ef_construction = gef,
            updated_at = pg_catalog.now();
     present := CASE WHEN pg_catalog.to_regclass('animus.memories_embedding_ivfflat') IS NOT NULL THEN 'ivfflat'
                     WHEN pg_catalog.to_regclass('animus.memories_embedding_hnsw') IS NOT NULL THEN 'hnsw' END;
@@ -294,7 +303,7 @@ END
 $$;
 COMMENT ON FUNCTION animus.memory_configure_vector_index(text, integer, integer, boolean, text, integer, integer, boolean, integer, integer) IS
     'Chooses the vector index of animus.memories: kind ''hnsw'' (default) or ''ivfflat'' with lists (NULL: rows / 1000, sqrt(rows) beyond 1M) '
-    'and probes (NULL: sqrt(lists)), or hnsw with ef_search (NULL: 100; it applies at once, rebuild => false skips the rebuild); halfvec => true indexes the embeddings as halfvec, false as vector, NULL (omitted) keeps the storage configured; m / ef_construction (NULL: 16 / 64) build the HNSW graph (at the next build). '
+    'and probes (NULL: sqrt(lists)), or hnsw with ef_search (NULL: 100; it applies at once, rebuild => false skips the rebuild); halfvec => true indexes the embeddings as halfvec, false as vector, NULL (omitted) keeps the storage configured; m / ef_construction build the HNSW graph (at the next build; omitted, they keep the configured ones while the kind stays hnsw, else pgvector''s 16 / 64). '
     'Rebuilds the index now (a plain CREATE INDEX: writers wait, readers wait until COMMIT) unless rebuild '
     '=> false and the kind and halfvec are unchanged; during a bulk load or re-embedding only records the choice for its finish. Returns '
     'the settings row (animus.memory_vector_index_status() tells whether a rebuild is due). animus_admin only. Raises ZA350 (kind), ZA351 (lists / probes out of 1..32768 or given with hnsw, ef_search out of 1..1000, m / ef_construction out of range or given with ivfflat), '

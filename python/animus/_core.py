@@ -809,8 +809,8 @@ class Methods:
         """Choose the vector index (admin): ``kind`` 'hnsw' (the default) with ``ef_search`` (None:
         100), or 'ivfflat' with ``lists`` (None: rows / 1000) and ``probes`` (None: sqrt(lists));
         ``halfvec=True`` indexes the embeddings as 16-bit floats (False: as floats; None keeps
-        the storage configured); ``m`` / ``ef_construction``
-        (None: 16 / 64) build the HNSW graph. Rebuilds the index now unless
+        the storage configured); ``m`` / ``ef_construction`` build the HNSW graph (None keeps
+        the configured ones while the kind stays 'hnsw', else 16 / 64). Rebuilds the index now unless
         ``rebuild=False`` and the kind and halfvec are unchanged (docs/memory.md, "Choosing the
         vector index"). Raises InvalidMemoryArgument (ZA350 kind, ZA351 lists / probes / ef_search / m /
         ef_construction).

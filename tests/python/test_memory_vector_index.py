@@ -205,7 +205,22 @@ def test_a_halfvec_index_serves_the_search_with_full_precision_distances(loaded)
         got = searched(conn, queries)
         assert statistics.mean(len(set(g) & set(w)) / 10 for g, w in zip(got, want)) >= 0.95
         assert conn.execute("SELECT halfvec FROM animus.memory_vector_index_status()").fetchone()[0] is False
-        assert conn.execute("SELECT m FROM animus.memory_configure_vector_index('hnsw')").fetchone()[0] is None   # pgvector's defaults again
+        # left out, m / ef_construction stay while the kind stays hnsw: tuning ef_search, then a bulk
+        # load, rebuilds the graph as configured (not with pgvector's weaker defaults)
+        assert conn.execute("SELECT m, ef_construction, ef_search FROM animus.memory_configure_vector_index('hnsw', "
+                            "ef_search => 120, rebuild => false)").fetchone() == (24, 80, 120)
+        conn.execute("SELECT animus.memory_begin_bulk_load()")
+        conn.execute("SELECT animus.memory_finish_bulk_load(parallel_workers => 0)")
+        assert conn.execute("SELECT m, ef_construction FROM animus.memory_vector_index_status()").fetchone() == (24, 80)
+        # one of them given: the other stays, and the pair is checked as it will be built
+        assert conn.execute("SELECT m, ef_construction FROM animus.memory_configure_vector_index('hnsw', m => 30, "
+                            "rebuild => false)").fetchone() == (30, 80)
+        with pytest.raises(psycopg.Error) as e:     # ef_construction 80 < 2 x 48
+            conn.execute("SELECT animus.memory_configure_vector_index('hnsw', m => 48, rebuild => false)")
+        assert sqlstate(e) == "ZA351" and "80" in e.value.diag.message_detail
+        # through IVFFlat and back: pgvector's defaults again
+        conn.execute("SELECT animus.memory_configure_vector_index('ivfflat')")
+        assert conn.execute("SELECT m FROM animus.memory_configure_vector_index('hnsw')").fetchone()[0] is None
         assert conn.execute("SELECT m, ef_construction FROM animus.memory_vector_index_status()").fetchone() == (16, 64)
         assert conn.execute("SELECT pg_get_indexdef('animus.memories_embedding_hnsw'::regclass)").fetchone()[0].endswith(
             "USING hnsw (embedding vector_cosine_ops)")
