@@ -145,6 +145,7 @@ def measure(conn: psycopg.Connection, data: Data, n_rows: int, exact_queries: in
     out["recall_filtered"] = recall(runs["vector, filtered"][1], truth_f)
     out["sizes"] = sizes(conn)
     out["vector_index"] = list(conn.execute("SELECT kind, lists, probes, trained_rows, ef_search FROM animus.memory_vector_index_status()").fetchone())
+    out["shared_buffers"] = conn.execute("SELECT pg_size_bytes(current_setting('shared_buffers'))").fetchone()[0]
     out["rows"] = n_rows
     return out
 
@@ -171,6 +172,11 @@ def report(r: dict, first: dict | None) -> None:
         kind, lists, probes, trained, ef = (m["vector_index"] + [None])[:5]   # older results lack ef_search
         log(f"vector index: {kind}" + (f", lists {lists}, probes {probes}, trained on {trained:,} rows" if kind == "ivfflat"
                                        else f", ef_search {ef or 100}"))
+    if m.get("shared_buffers"):
+        # a vector index larger than the buffers is read through the OS cache: 1.5-2x the p50 at 1M
+        fits = vector_index_bytes(m["sizes"]) <= m["shared_buffers"]
+        log(f"shared_buffers {mb(m['shared_buffers'])}: the vector index ({mb(vector_index_bytes(m['sizes']))}) "
+            + ("fits" if fits else "does NOT fit (its pages come through the OS cache; docs/scaling.md, run F)"))
     log(f"recall@10 vs exact: unfiltered {m['recall']:.3f} (floor 0.95: {'ok' if m['recall'] >= 0.95 else 'MISS'}); "
         f"0.5 % filter {m['recall_filtered']:.3f}")
     total = sum(m["sizes"].values())

@@ -124,3 +124,14 @@ def test_python_example_runs_with_nothing_exported_after_make_up(tmp_path, db_ur
     res = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == "created merged True"
+
+
+def test_shared_buffers_follow_the_machine_within_bounds():
+    sys.path.insert(0, str(ROOT / "tools"))
+    import devdb as d
+    gib = 2**30
+    assert d.shared_buffers_mb(24 * gib) == 4096       # this machine: capped at 4 GB
+    assert d.shared_buffers_mb(8 * gib) == 2048         # a quarter
+    assert d.shared_buffers_mb(256 * 2**20) == 128      # never below 128 MB
+    assert 0 < d.memory_limit() <= os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    assert d.SERVER_SETTINGS["shared_buffers"] == f"'{d.shared_buffers_mb(d.memory_limit())}MB'"
