@@ -243,7 +243,7 @@ def sweep(conn: psycopg.Connection, data: Data, args) -> None:
     rec_f = float(np.mean([len({r[0] for r in a} & {r[0] for r in b}) / 10 for a, b in zip(sf, exf)]))
     log(f"0.5 % filter: exact search over the namespace p50 {statistics.median(tf):.2f} ms "
         f"(p95 {pct(tf, 0.95):.2f}); search_memory_vector p50 {statistics.median(ts):.2f} ms, recall@10 {rec_f:.3f}")
-    efs = [40, 100, 200, 400, 800]
+    efs = [40, 100, 200, 300, 400, 600, 800]
     forms = []
     if args.sweep:
         forms.append(("search_memory_vector", "SELECT id FROM animus.search_memory_vector(%s::vector, 10)"))
