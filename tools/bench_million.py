@@ -174,8 +174,9 @@ def report(r: dict, first: dict | None) -> None:
                                        else f", ef_search {ef or 100}"))
     if m.get("shared_buffers"):
         # a vector index larger than the buffers is read through the OS cache: 1.5-2x the p50 at 1M
-        fits = vector_index_bytes(m["sizes"]) <= m["shared_buffers"]
-        log(f"shared_buffers {mb(m['shared_buffers'])}: the vector index ({mb(vector_index_bytes(m['sizes']))}) "
+        index = vector_index_bytes(m["sizes"])
+        fits = index <= m["shared_buffers"]
+        log(f"shared_buffers {mb(m['shared_buffers'])}: the vector index ({mb(index)}) "
             + ("fits" if fits else "does NOT fit (its pages come through the OS cache; docs/scaling.md, run F)"))
     log(f"recall@10 vs exact: unfiltered {m['recall']:.3f} (floor 0.95: {'ok' if m['recall'] >= 0.95 else 'MISS'}); "
         f"0.5 % filter {m['recall_filtered']:.3f}")

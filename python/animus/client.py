@@ -26,7 +26,6 @@ from animus.waiting import DEFAULT_POLL_INTERVAL, SyncWaits, outcome_of
 __all__ = ["Client", "connect"]
 
 
-
 def _instruments(tracer_provider: Any, meter_provider: Any) -> Instruments:
     if tracer_provider is None and meter_provider is None:
         return default_instruments()
